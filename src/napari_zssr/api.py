@@ -1,0 +1,197 @@
+"""The one library call behind every front (widget, ``run()``, command line): ``zssr`` and ``zssr_stack``."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import __version__
+from .core.config import ZSSRConfig
+from .core.degradation import integer_factors
+from .core.device import release_device_memory, select_device
+from .core.engine import run_plane, scale_steps
+from .core.kernels import validate_kernel
+from .core.network import ZSSRNet
+from .core.pairs import min_father_side
+from .core.resize import Scale, as_scale_pair, resize, scaled_shape
+from .core.trainer import ProgressCallback, ProgressEvent, StopHook
+
+
+class BlankPlaneWarning(UserWarning):
+    """A constant plane in a stack was passed through as its interpolation instead of being trained on."""
+
+
+@dataclass
+class ZSSRResult:
+    """Outputs in the input's intensity units (float32), the settings used and what the run cost."""
+
+    sr: np.ndarray
+    ensemble_median: np.ndarray
+    residual: np.ndarray  # sr minus the bicubic interpolation of the input: the detail the net added
+    ensemble_spread: np.ndarray  # std across ensemble members: where the net is unsure
+    scale: Scale
+    config: ZSSRConfig
+    seed: int
+    device: str
+    iterations: list[int] = field(default_factory=list)  # per plane (summed over gradual steps)
+    transforms: list[int] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    blank_planes: list[tuple[int, ...]] = field(default_factory=list)
+    version: str = __version__
+
+    def metadata(self) -> dict[str, Any]:
+        """The settings behind this result, as plain values (layer metadata, TIFF descriptions)."""
+        return {"napari_zssr_version": self.version, "scale": list(self.scale), "seed": self.seed,
+                "device": self.device, "iterations": self.iterations, "ensemble_transforms": self.transforms,
+                "blank_planes": [list(p) for p in self.blank_planes], "config": self.config.to_dict()}
+
+
+def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
+    """Check an array-like's type and shape (without loading a lazy stack); raise a clear error if wrong."""
+    array = image if hasattr(image, "shape") and hasattr(image, "dtype") else np.asarray(image)
+    dtype = np.dtype(array.dtype)
+    if dtype == bool:
+        raise TypeError("image is boolean (a mask?); ZSSR needs intensity data")
+    if np.issubdtype(dtype, np.complexfloating):
+        raise TypeError("image is complex-valued; pass the magnitude (np.abs) or the real part")
+    if not np.issubdtype(dtype, np.number):
+        raise TypeError(f"image must be numeric, got dtype {dtype}")
+    shape = tuple(array.shape)
+    if ndim is not None and len(shape) != ndim:
+        raise ValueError(f"image must be 2D (Y, X), got {len(shape)}D with shape {shape}; use zssr_stack for stacks")
+    if len(shape) < 2:
+        raise ValueError(f"image must have at least 2 dimensions (Y, X), got shape {shape}")
+    if 0 in shape:
+        raise ValueError(f"image is empty (shape {shape})")
+    needed = min_father_side(scale)
+    if min(shape[-2:]) < needed:
+        raise ValueError(f"image of shape {shape[-2:]} is too small for scale {scale}: each side needs at least "
+                         f"{needed} pixels")
+    return array
+
+
+def check_plane_values(plane: np.ndarray, label: str) -> None:
+    if np.issubdtype(plane.dtype, np.floating) and not np.all(np.isfinite(plane)):
+        raise ValueError(f"{label} contains NaN or infinite values; replace them (e.g. np.nan_to_num) first")
+
+
+def validate_scale(scale: float | Sequence[float]) -> Scale:
+    try:
+        pair = as_scale_pair(scale)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"scale must be a number > 1 or a (y, x) pair of them, got {scale!r}") from error
+    if not all(np.isfinite(pair)) or min(pair) <= 1:
+        raise ValueError(f"scale must be greater than 1 on every axis, got {scale!r}")
+    return pair
+
+
+def intensity_range(plane: np.ndarray) -> tuple[float, float]:
+    """Robust (0.1, 99.9 percentile) range used to normalise a plane; min/max where that range is degenerate."""
+    low, high = np.percentile(plane, [0.1, 99.9])
+    if high <= low:
+        low, high = float(plane.min()), float(plane.max())
+    return float(low), float(high)
+
+
+def _to_tensor(plane: np.ndarray, low: float, high: float, device: torch.device) -> torch.Tensor:
+    normalised = (plane.astype(np.float32) - low) / (high - low)
+    return torch.as_tensor(np.ascontiguousarray(normalised), device=device)[None, None]
+
+
+def _to_numpy(tensor: torch.Tensor, low: float, high: float) -> np.ndarray:
+    return (tensor[0, 0].float().cpu().numpy() * (high - low) + low).astype(np.float32)
+
+
+def _check_settings(scale: Scale, kernel: np.ndarray | None, config: ZSSRConfig) -> np.ndarray | None:
+    if kernel is None:
+        return None
+    kernel = validate_kernel(kernel)
+    for step in scale_steps(scale, config.gradual_steps):
+        integer_factors(step)
+    return kernel
+
+
+def zssr(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: np.ndarray | None = None,
+         config: ZSSRConfig | None = None, seed: int | None = None, device: str | torch.device | None = None,
+         progress: ProgressCallback | None = None, should_stop: StopHook | None = None) -> ZSSRResult:
+    """Super-resolve one 2D image by ``scale``; ``kernel`` is the HR->LR blur (None: MATLAB bicubic).
+
+    ``seed``/``device`` left None take the config's. Raises :class:`napari_zssr.Cancelled` when ``should_stop``
+    returns True.
+    """
+    return zssr_stack(validate_image(image, validate_scale(scale)), scale, kernel, config, seed, device, progress,
+                      should_stop)
+
+
+def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: np.ndarray | None = None,
+               config: ZSSRConfig | None = None, seed: int | None = None, device: str | torch.device | None = None,
+               progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
+               warm_start_iterations: int | None = None) -> ZSSRResult:
+    """Super-resolve every 2D (Y, X) plane of an N-D array over its leading axes, with an overall progress.
+
+    A constant plane is passed through as its interpolation with a :class:`BlankPlaneWarning`. With
+    ``warm_start_iterations``, each plane after the first starts from the previous plane's weights and trains for
+    at most that many iterations.
+    """
+    config = config or ZSSRConfig()
+    pair = validate_scale(scale)
+    array = validate_image(image, pair, ndim=None)
+    kernel = _check_settings(pair, kernel, config)
+    seed = config.seed if seed is None else int(seed)
+    torch_device = select_device(config.device if device is None else device)
+    leading = array.shape[:-2]
+    out_shape = leading + scaled_shape(array.shape[-2:], pair)
+    sr, median, residual, spread = (np.empty(out_shape, np.float32) for _ in range(4))
+    result = ZSSRResult(sr, median, residual, spread, pair, config, seed, str(torch_device))
+    n_planes = int(np.prod(leading, dtype=np.int64))
+    net: ZSSRNet | None = None
+    start = time.perf_counter()
+    try:
+        for plane_number, index in enumerate(np.ndindex(*leading)):
+            plane = np.asarray(array[index])
+            check_plane_values(plane, f"plane {index}" if index else "image")
+            low, high = float(plane.min()), float(plane.max())
+            if high == low:
+                _pass_through_blank(plane, index, result, n_planes)
+                continue
+            low, high = intensity_range(plane)
+            lr = _to_tensor(plane, low, high, torch_device)
+            plane_config = config
+            if net is not None and warm_start_iterations is not None:
+                plane_config = replace(config, max_iterations=warm_start_iterations)
+            run = run_plane(lr, pair, kernel, plane_config, seed=seed, device=torch_device, progress=progress,
+                            should_stop=should_stop, plane=plane_number, n_planes=n_planes, net=net)
+            net = run.net if warm_start_iterations is not None else None
+            sr[index] = _to_numpy(run.output.sr, low, high)
+            median[index] = _to_numpy(run.output.ensemble_median, low, high)
+            spread[index] = _to_numpy(run.output.ensemble_spread, 0.0, high - low)
+            residual[index] = sr[index] - _to_numpy(resize(lr, sr.shape[-2:]), low, high)
+            result.iterations.append(sum(log.iterations for log in run.logs))
+            result.transforms = run.transforms
+    finally:
+        del net
+        release_device_memory(torch_device)
+    result.timings["total_s"] = time.perf_counter() - start
+    if progress is not None:
+        progress(ProgressEvent("done", n_planes, n_planes, plane=n_planes - 1, n_planes=n_planes))
+    return result
+
+
+def _pass_through_blank(plane: np.ndarray, index: tuple[int, ...], result: ZSSRResult, n_planes: int) -> None:
+    label = f"plane {index}" if index else "the image"
+    if n_planes == 1:
+        raise ValueError(f"{label} is constant (every pixel {plane.flat[0]}); there is nothing to super-resolve")
+    warnings.warn(f"{label} is constant; passed through as its interpolation", BlankPlaneWarning, stacklevel=3)
+    value = np.float32(plane.flat[0])
+    result.sr[index] = value
+    result.ensemble_median[index] = value
+    result.residual[index] = 0
+    result.ensemble_spread[index] = 0
+    result.blank_planes.append(index)
+    result.iterations.append(0)

@@ -1,0 +1,49 @@
+"""The HR -> LR degradation being learned: bicubic (MATLAB) or correlation with a given kernel, then sampling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .kernels import centre_kernel
+from .resize import Scale, downscale_with_kernel, resize, scaled_shape
+
+
+def integer_factors(scale: Scale) -> tuple[int, int]:
+    """The integer factors of ``scale``, or a clear error: a kernel can only be sampled with a whole stride."""
+    if any(abs(s - round(s)) > 1e-9 for s in scale):
+        raise ValueError(f"a blur kernel needs an integer scale factor, got {scale}; use 2, 3, 4, ... or no kernel "
+                         "(bicubic), which allows any factor")
+    return int(round(scale[0])), int(round(scale[1]))
+
+
+@dataclass
+class Degradation:
+    """``downscale`` maps an HR image to its LR version; ``upscale`` is the bicubic interpolation back."""
+
+    scale: Scale
+    kernel: torch.Tensor | None = None  # centred for strided sampling (see centre_kernel)
+
+    @classmethod
+    def create(cls, scale: Scale, kernel: np.ndarray | None, device: torch.device) -> Degradation:
+        if kernel is None:
+            return cls(scale)
+        centred = centre_kernel(kernel, integer_factors(scale))
+        return cls(scale, torch.as_tensor(centred, dtype=torch.float32, device=device))
+
+    def lr_shape(self, hr_shape: tuple[int, int]) -> tuple[int, int]:
+        return scaled_shape(hr_shape, (1 / self.scale[0], 1 / self.scale[1]))
+
+    def hr_shape(self, lr_shape: tuple[int, int]) -> tuple[int, int]:
+        return scaled_shape(lr_shape, self.scale)
+
+    def downscale(self, hr: torch.Tensor) -> torch.Tensor:
+        if self.kernel is None:
+            return resize(hr, self.lr_shape(tuple(hr.shape[-2:])))
+        return downscale_with_kernel(hr, self.kernel, integer_factors(self.scale))
+
+    @staticmethod
+    def upscale(lr: torch.Tensor, hr_shape: tuple[int, int]) -> torch.Tensor:
+        return resize(lr, hr_shape)

@@ -1,0 +1,69 @@
+"""One ZSSR run on one normalised plane: build the degradation and pairs, train (in gradual steps), infer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .config import ZSSRConfig
+from .degradation import Degradation
+from .inference import InferenceOutput, super_resolve
+from .kernels import kernel_symmetries
+from .network import ZSSRNet
+from .pairs import FatherPool, PairSampler, crop_side, min_father_side
+from .resize import Scale
+from .trainer import ProgressCallback, ProgressEvent, StopHook, TrainingLog, train
+
+
+@dataclass
+class PlaneRun:
+    output: InferenceOutput
+    logs: list[TrainingLog]
+    transforms: list[int]
+    net: ZSSRNet
+
+
+def scale_steps(scale: Scale, gradual_steps: tuple[float, ...]) -> list[Scale]:
+    """The scales trained in turn: the intermediate steps below the target (same factor on both axes), then it."""
+    steps = [(float(s), float(s)) for s in sorted(gradual_steps) if 1 < s < min(scale)]
+    return steps + [scale]
+
+
+def reconstruction_pair(image: torch.Tensor, degradation: Degradation, crop: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A fixed centre crop of the input and its interpolated, noise-free son: what the lr policy tracks."""
+    height, width = image.shape[-2:]
+    crop_h = crop_side(height, crop, degradation.scale[0])
+    crop_w = crop_side(width, crop, degradation.scale[1])
+    top, left = (height - crop_h) // 2, (width - crop_w) // 2
+    target = image[..., top : top + crop_h, left : left + crop_w]
+    son = degradation.downscale(target)
+    return degradation.upscale(son, (crop_h, crop_w)).contiguous(memory_format=torch.channels_last), target
+
+
+def run_plane(image: torch.Tensor, scale: Scale, kernel: np.ndarray | None, config: ZSSRConfig, *, seed: int,
+              device: torch.device, progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
+              plane: int = 0, n_planes: int = 1, net: ZSSRNet | None = None) -> PlaneRun:
+    """Super-resolve ``image`` (1, 1, H, W, normalised, on ``device``); ``net`` given = warm start from it."""
+    if net is None:
+        net = ZSSRNet(1, config.width, config.depth)
+        net.reset_parameters(torch.Generator().manual_seed(seed))
+        net = net.to(device=device, memory_format=torch.channels_last)
+    pool = FatherPool(image, config.father_min_scale, config.father_levels, min_father_side(scale))
+    logs = []
+    for step_index, step_scale in enumerate(scale_steps(scale, config.gradual_steps)):
+        degradation = Degradation.create(step_scale, kernel, device)
+        transforms = kernel_symmetries(kernel, step_scale) if config.ensemble else [0]
+        training_transforms = kernel_symmetries(kernel, step_scale)
+        sampler = PairSampler(pool, degradation, training_transforms, config.noise_std, seed + step_index, device)
+        recon = reconstruction_pair(image, degradation, config.recon_crop)
+        logs.append(train(net, sampler, recon, config, progress=progress, should_stop=should_stop, plane=plane,
+                          n_planes=n_planes))
+        if progress is not None:
+            progress(ProgressEvent("inference", logs[-1].iterations, config.max_iterations, None, None, plane,
+                                   n_planes))
+        output = super_resolve(net, image, degradation, transforms, config.back_projection_iterations,
+                               config.tile_size)
+        pool.add(output.sr)
+    return PlaneRun(output, logs, transforms, net)

@@ -1,0 +1,75 @@
+"""Inference: geometric self-ensemble, back-projection, median, tiled so memory stays bounded on big planes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .degradation import Degradation
+from .geometry import transform, untransform
+from .network import ZSSRNet
+
+
+@torch.no_grad()
+def apply_tiled(net: ZSSRNet, x: torch.Tensor, tile_size: int) -> torch.Tensor:
+    """``net(x)`` computed in tiles of at most ``tile_size`` with a halo of the receptive radius (exact)."""
+    height, width = x.shape[-2:]
+    if height <= tile_size and width <= tile_size:
+        return net(x.contiguous(memory_format=torch.channels_last)).contiguous()
+    halo = net.receptive_radius
+    out = torch.empty_like(x)
+    for top in range(0, height, tile_size):
+        for left in range(0, width, tile_size):
+            bottom, right = min(top + tile_size, height), min(left + tile_size, width)
+            y0, x0 = max(top - halo, 0), max(left - halo, 0)
+            y1, x1 = min(bottom + halo, height), min(right + halo, width)
+            piece = net(x[..., y0:y1, x0:x1].contiguous(memory_format=torch.channels_last))
+            out[..., top:bottom, left:right] = piece[..., top - y0 : bottom - y0, left - x0 : right - x0]
+    return out
+
+
+def back_project(sr: torch.Tensor, lr: torch.Tensor, degradation: Degradation, iterations: int) -> torch.Tensor:
+    """``y <- y + up(I - down_k(y))``: make the output consistent with the input under the degradation."""
+    for _ in range(iterations):
+        sr = sr + degradation.upscale(lr - degradation.downscale(sr), tuple(sr.shape[-2:]))
+    return sr
+
+
+def ensemble_median(outputs: torch.Tensor, rows_per_chunk: int = 256) -> torch.Tensor:
+    """Median over axis 0; with an even count the mean of the two middle values (torch's median takes the lower).
+
+    Sorted in row chunks so that a big plane needs no more than one chunk of extra memory.
+    """
+    count = outputs.shape[0]
+    result = torch.empty_like(outputs[0])
+    for top in range(0, outputs.shape[-2], rows_per_chunk):
+        ordered = torch.sort(outputs[..., top : top + rows_per_chunk, :], dim=0).values
+        middle = ordered[count // 2] if count % 2 else (ordered[count // 2 - 1] + ordered[count // 2]) / 2
+        result[..., top : top + rows_per_chunk, :] = middle
+    return result
+
+
+@dataclass
+class InferenceOutput:
+    sr: torch.Tensor
+    ensemble_median: torch.Tensor
+    ensemble_spread: torch.Tensor  # standard deviation across ensemble members (0 without an ensemble)
+
+
+@torch.no_grad()
+def super_resolve(net: ZSSRNet, lr: torch.Tensor, degradation: Degradation, transforms: list[int],
+                  back_projection_iterations: int, tile_size: int) -> InferenceOutput:
+    """Run the trained net on ``lr`` under each allowed transform, undo it, back-project, take the median."""
+    net.eval()
+    outputs = []
+    for index in transforms:
+        moved = transform(lr, index)
+        upscaled = degradation.upscale(moved, degradation.hr_shape(tuple(moved.shape[-2:])))
+        output = untransform(apply_tiled(net, upscaled, tile_size), index)
+        outputs.append(back_project(output, lr, degradation, back_projection_iterations))
+    stacked = torch.cat(outputs, dim=0)
+    median = ensemble_median(stacked).unsqueeze(0)
+    spread = stacked.std(dim=0).unsqueeze(0) if len(outputs) > 1 else torch.zeros_like(median)
+    sr = back_project(median, lr, degradation, back_projection_iterations)
+    return InferenceOutput(sr, median, spread)

@@ -1,0 +1,77 @@
+"""Training pairs cut from the input itself: HR fathers and their degraded LR sons, all on the net's device."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .degradation import Degradation
+from .geometry import transform
+from .resize import resize
+
+
+def crop_side(length: int, crop_size: int, factor: float) -> int:
+    """Largest crop side <= ``crop_size`` that fits in ``length`` and, for an integer factor, is a multiple of it."""
+    side = min(length, crop_size)
+    if abs(factor - round(factor)) < 1e-9:
+        side -= side % int(round(factor))
+    return side
+
+
+class FatherPool:
+    """HR fathers: the input and downscaled copies of it (plus earlier outputs in gradual mode).
+
+    A father is drawn with probability proportional to its area: copies closer to the input are more trusted.
+    """
+
+    def __init__(self, image: torch.Tensor, min_scale: float, levels: int, min_side: int) -> None:
+        self.fathers: list[torch.Tensor] = []
+        height, width = image.shape[-2:]
+        for scale in np.linspace(1.0, min_scale, max(levels, 1)):
+            shape = (round(height * scale), round(width * scale))
+            if min(shape) >= min_side:
+                self.fathers.append(image if scale == 1.0 else resize(image, shape))
+
+    def add(self, father: torch.Tensor) -> None:
+        self.fathers.append(father)
+
+    def probabilities(self) -> np.ndarray:
+        areas = np.array([f.shape[-2] * f.shape[-1] for f in self.fathers], dtype=np.float64)
+        return areas / areas.sum()
+
+
+class PairSampler:
+    """Draws (interpolated son, father) pairs: random father, random crop, random allowed transform, noisy son."""
+
+    def __init__(self, pool: FatherPool, degradation: Degradation, transforms: list[int], noise_std: float,
+                 seed: int, device: torch.device) -> None:
+        self.pool = pool
+        self.degradation = degradation
+        self.transforms = transforms
+        self.noise_std = noise_std
+        self.rng = np.random.default_rng(seed)
+        self.noise_generator = torch.Generator(device=device).manual_seed(seed)
+
+    def sample(self, crop_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        probabilities = self.pool.probabilities()
+        father = self.pool.fathers[self.rng.choice(len(probabilities), p=probabilities)]
+        height, width = father.shape[-2:]
+        crop_h = crop_side(height, crop_size, self.degradation.scale[0])
+        crop_w = crop_side(width, crop_size, self.degradation.scale[1])
+        top = int(self.rng.integers(0, height - crop_h + 1))
+        left = int(self.rng.integers(0, width - crop_w + 1))
+        crop = father[..., top : top + crop_h, left : left + crop_w]
+        # The son is made after the transform, so every pair is consistent with the kernel.
+        crop = transform(crop, int(self.rng.choice(self.transforms)))
+        son = self.degradation.downscale(crop)
+        if self.noise_std > 0:
+            noise = torch.randn(son.shape, generator=self.noise_generator, device=son.device, dtype=son.dtype)
+            son = son + self.noise_std * noise
+        return self.degradation.upscale(son, tuple(crop.shape[-2:])), crop
+
+
+def min_father_side(scale: tuple[float, float]) -> int:
+    """Smallest side a father may have: its son must keep at least 4 pixels per axis."""
+    return max(8, math.ceil(4 * max(scale)))

@@ -1,0 +1,113 @@
+"""Resizing on torch tensors with MATLAB ``imresize`` semantics, and downscaling with an explicit kernel.
+
+Grid convention (used everywhere in the project): the outer pixel edges of input and output coincide, so the
+effective factor along an axis is ``out / in`` and output pixel ``j`` samples input coordinate
+``(j + 0.5) * in / out - 0.5``. Written here (about 60 lines) rather than taken from ``resize-right`` because that
+package zero-pads by default, is unmaintained since 2022 and uses a different grid; the tests pin this code to
+Pillow's BICUBIC, which shares MATLAB's kernel and antialiasing.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+Scale = tuple[float, float]
+
+
+def as_scale_pair(scale: float | tuple[float, float]) -> Scale:
+    """Return ``scale`` as a ``(sy, sx)`` pair of floats."""
+    if isinstance(scale, (tuple, list)):
+        if len(scale) != 2:
+            raise ValueError(f"scale must be a number or a (y, x) pair, got {scale!r}")
+        return float(scale[0]), float(scale[1])
+    return float(scale), float(scale)
+
+
+def scaled_shape(shape: tuple[int, int], scale: Scale) -> tuple[int, int]:
+    """MATLAB's output size ``ceil(in * s)`` per axis (robust to floating-point noise in ``in * s``)."""
+    return tuple(max(1, math.ceil(n * s - 1e-9)) for n, s in zip(shape, scale))  # type: ignore[return-value]
+
+
+def _cubic(x: np.ndarray) -> np.ndarray:
+    """Keys cubic kernel with a = -0.5 (MATLAB and Pillow)."""
+    ax = np.abs(x)
+    ax2, ax3 = ax * ax, ax * ax * ax
+    near = (1.5 * ax3 - 2.5 * ax2 + 1.0) * (ax <= 1)
+    far = (-0.5 * ax3 + 2.5 * ax2 - 4.0 * ax + 2.0) * ((ax > 1) & (ax <= 2))
+    return near + far
+
+
+def mirror_indices(positions: np.ndarray, length: int) -> np.ndarray:
+    """Map any integer positions into ``[0, length)`` by symmetric mirroring (edge pixel repeated)."""
+    period = 2 * length
+    folded = np.mod(positions, period)
+    return np.where(folded < length, folded, period - 1 - folded)
+
+
+@lru_cache(maxsize=256)
+def _cubic_weights(in_len: int, out_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Input indices and weights, both ``(out_len, taps)``, of cubic resizing from ``in_len`` to ``out_len``."""
+    factor = out_len / in_len
+    stretch = 1.0 / factor if factor < 1 else 1.0  # antialiasing: widen the kernel when shrinking
+    centres = (np.arange(out_len) + 0.5) / factor - 0.5
+    taps = int(math.ceil(4 * stretch)) + 2
+    left = np.floor(centres - 2 * stretch)
+    positions = left[:, None] + np.arange(taps)[None, :]
+    weights = _cubic((centres[:, None] - positions) / stretch)
+    weights /= weights.sum(axis=1, keepdims=True)
+    return mirror_indices(positions.astype(np.int64), in_len), weights
+
+
+def _resize_axis(x: torch.Tensor, out_len: int, dim: int) -> torch.Tensor:
+    in_len = x.shape[dim]
+    if in_len == out_len:
+        return x
+    indices, weights = _cubic_weights(in_len, out_len)
+    indices_t = torch.as_tensor(indices, device=x.device)
+    weights_t = torch.as_tensor(weights, device=x.device, dtype=x.dtype)
+    view = [1] * x.ndim
+    view[dim] = out_len
+    out = None
+    for tap in range(indices.shape[1]):
+        term = x.index_select(dim, indices_t[:, tap]) * weights_t[:, tap].reshape(view)
+        out = term if out is None else out + term
+    return out
+
+
+def resize(x: torch.Tensor, out_shape: tuple[int, int]) -> torch.Tensor:
+    """Bicubic resize of the last two axes of ``x`` to ``out_shape`` (effective factor out/in per axis)."""
+    return _resize_axis(_resize_axis(x, out_shape[0], x.ndim - 2), out_shape[1], x.ndim - 1)
+
+
+def resize_by(x: torch.Tensor, scale: float | Scale) -> torch.Tensor:
+    """Bicubic resize by ``scale`` to MATLAB's output size ``ceil(in * scale)``."""
+    return resize(x, scaled_shape(tuple(x.shape[-2:]), as_scale_pair(scale)))
+
+
+def symmetric_pad(x: torch.Tensor, top: int, bottom: int, left: int, right: int) -> torch.Tensor:
+    """Pad the last two axes by symmetric mirroring, for any pad size (torch's ``reflect`` skips the edge)."""
+    h, w = x.shape[-2:]
+    rows = mirror_indices(np.arange(-top, h + bottom), h)
+    cols = mirror_indices(np.arange(-left, w + right), w)
+    x = x.index_select(-2, torch.as_tensor(rows, device=x.device))
+    return x.index_select(-1, torch.as_tensor(cols, device=x.device))
+
+
+def downscale_with_kernel(x: torch.Tensor, kernel: torch.Tensor, factor: tuple[int, int]) -> torch.Tensor:
+    """Correlate ``x`` (N, C, H, W) with a centred ``kernel`` (ZSSR.md) and keep every ``factor``-th pixel from 0.
+
+    ``out[n] = sum_m k[m] x[n + m - K//2]``; the kernel's centre of mass must sit at ``K//2 + (s - 1)/2`` (see
+    :func:`napari_zssr.core.kernels.centre_kernel`) so that LR pixel ``j`` lies at HR coordinate
+    ``s*j + (s - 1)/2``, the same place as on the bicubic path.
+    """
+    kh, kw = kernel.shape
+    padded = symmetric_pad(x, kh // 2, kh - 1 - kh // 2, kw // 2, kw - 1 - kw // 2)
+    channels = x.shape[1]
+    weight = kernel.to(dtype=x.dtype, device=x.device).expand(channels, 1, kh, kw)
+    blurred = F.conv2d(padded, weight, groups=channels)
+    return blurred[..., :: factor[0], :: factor[1]]

@@ -1,0 +1,129 @@
+"""Test-time training: L1 loss, Adam, and the authors' linear-fit learning-rate policy (ZSSR.md)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .config import ZSSRConfig
+from .network import ZSSRNet
+from .pairs import PairSampler
+
+
+class Cancelled(Exception):
+    """Raised inside a run when the caller's ``should_stop`` hook returns True."""
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """What a progress callback receives: where the run is, and the current loss and learning rate."""
+
+    stage: str  # "training" or "inference"
+    iteration: int
+    max_iterations: int
+    loss: float | None = None
+    learning_rate: float | None = None
+    plane: int = 0
+    n_planes: int = 1
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+StopHook = Callable[[], bool]
+
+
+def slope_and_std(steps: list[int], errors: list[float]) -> tuple[float, float]:
+    """Least-squares slope of ``errors`` over ``steps`` and the standard deviation of that estimate."""
+    x = np.asarray(steps, dtype=np.float64)
+    y = np.asarray(errors, dtype=np.float64)
+    x_centred = x - x.mean()
+    sxx = float((x_centred**2).sum())
+    slope = float((x_centred * (y - y.mean())).sum() / sxx)
+    residuals = y - (y.mean() + slope * x_centred)
+    variance = float((residuals**2).sum()) / (len(x) - 2) / sxx
+    return slope, float(np.sqrt(variance))
+
+
+@dataclass
+class LinearFitPolicy:
+    """Divide the lr by 10 when the fitted progress of the reconstruction error is smaller than its noise."""
+
+    config: ZSSRConfig
+    last_change: int = 0
+    steps: list[int] = field(default_factory=list)
+    errors: list[float] = field(default_factory=list)
+
+    def record(self, iteration: int, error: float) -> None:
+        self.steps.append(iteration)
+        self.errors.append(error)
+
+    def should_drop(self, iteration: int) -> bool:
+        c = self.config
+        if (iteration + 1) % c.lr_check_every or iteration - self.last_change <= c.min_iterations:
+            return False
+        window = max(3, c.lr_slope_range // c.recon_every)
+        if len(self.steps) < 3:
+            return False
+        slope, std = slope_and_std(self.steps[-window:], self.errors[-window:])
+        if -c.lr_change_ratio * slope <= std:  # '<=': an error that does not move at all is no progress either
+            self.last_change = iteration
+            return True
+        return False
+
+
+@dataclass
+class TrainingLog:
+    iterations: int = 0
+    final_learning_rate: float = 0.0
+    lr_drops: list[int] = field(default_factory=list)
+    reconstruction_errors: list[tuple[int, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, learning_rate: float) -> None:
+    """Push a new lr into the optimiser (a known PyTorch port of ZSSR forgot this step)."""
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate
+
+
+def train(net: ZSSRNet, sampler: PairSampler, reconstruction_pair: tuple[torch.Tensor, torch.Tensor],
+          config: ZSSRConfig, *, progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
+          plane: int = 0, n_planes: int = 1) -> TrainingLog:
+    """Train ``net`` in place on pairs from ``sampler`` until the lr policy or ``config.max_iterations`` stops it."""
+    start = time.perf_counter()
+    learning_rate = config.learning_rate
+    optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
+    policy = LinearFitPolicy(config)
+    log = TrainingLog()
+    recon_input, recon_target = reconstruction_pair
+    net.train()
+    for iteration in range(config.max_iterations):
+        if should_stop is not None and should_stop():
+            raise Cancelled
+        son_up, father = sampler.sample(config.crop_size)
+        loss = (net(son_up.contiguous(memory_format=torch.channels_last)) - father).abs().mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        log.iterations = iteration + 1
+        if progress is not None and (iteration + 1) % config.progress_every == 0:
+            progress(ProgressEvent("training", iteration + 1, config.max_iterations, float(loss.detach()), learning_rate,
+                                   plane, n_planes))
+        if iteration % config.recon_every == 0:
+            with torch.no_grad():
+                error = float(((net(recon_input) - recon_target) ** 2).mean())
+            policy.record(iteration, error)
+            log.reconstruction_errors.append((iteration, error))
+        if policy.should_drop(iteration):
+            learning_rate /= 10
+            set_learning_rate(optimizer, learning_rate)
+            log.lr_drops.append(iteration)
+            if learning_rate < config.min_learning_rate:
+                break
+    net.eval()
+    log.final_learning_rate = learning_rate
+    log.seconds = time.perf_counter() - start
+    return log

@@ -1,0 +1,1 @@
+"""File I/O: PSF files and TIFF stacks with their pixel size and axes."""

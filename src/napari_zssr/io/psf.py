@@ -1,0 +1,41 @@
+"""Read a PSF file: TIFF (2D or a z-stack), ``.npy``, or MATLAB ``.mat`` with a ``Kernel``/``kernel`` variable."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+
+from .tiff import read_tiff
+
+
+def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | None]:
+    """Return the PSF array and its pixel size in micrometres from the file's metadata (None when unknown).
+
+    Raises ``FileNotFoundError`` or ``ValueError`` with a message that names the file and the problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"PSF file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix in (".tif", ".tiff"):
+        image = read_tiff(path)
+        return image.data, (None if image.pixel_size is None else float(np.mean(image.pixel_size)))
+    if suffix == ".npy":
+        try:
+            return np.load(path, allow_pickle=False), None
+        except (OSError, ValueError) as error:
+            raise ValueError(f"could not read {path.name} as a .npy array: {error}") from error
+    if suffix == ".mat":
+        try:
+            variables = scipy.io.loadmat(path)
+        except (OSError, ValueError, NotImplementedError) as error:
+            raise ValueError(f"could not read {path.name} as a MATLAB file: {error}") from error
+        for name in ("Kernel", "kernel"):
+            if name in variables:
+                return np.asarray(variables[name]), None
+        found = [name for name in variables if not name.startswith("__")]
+        raise ValueError(f"{path.name} has no variable named 'Kernel' or 'kernel' (found: {found})")
+    raise ValueError(f"unsupported PSF file type {suffix!r} ({path.name}); use .tif/.tiff, .npy or .mat")

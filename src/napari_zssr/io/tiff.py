@@ -1,0 +1,104 @@
+"""TIFF stacks with their axes and pixel size (ImageJ or OME metadata), read and written with tifffile."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+#: length units understood in metadata, in micrometres.
+_UNITS_UM = {"um": 1.0, "µm": 1.0, "\u00b5m": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
+             "nm": 1e-3, "nanometer": 1e-3, "mm": 1e3, "millimeter": 1e3, "m": 1e6, "meter": 1e6}
+
+
+@dataclass
+class TiffImage:
+    data: np.ndarray
+    axes: str  # e.g. "ZYX", "TCYX"; "YX" for a plain 2D image
+    pixel_size: tuple[float, float] | None  # (y, x) in micrometres, None when the file does not say
+    z_spacing: float | None = None
+
+
+def _to_um(value: float, unit: str | None) -> float | None:
+    factor = _UNITS_UM.get((unit or "um").strip().lower().replace("\\u00b5", "µ"))
+    return None if factor is None else value * factor
+
+
+def _imagej_pixel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float] | None, float | None]:
+    page = tif.pages.first
+    meta = tif.imagej_metadata or {}
+    sizes = []
+    for tag_name in ("YResolution", "XResolution"):
+        tag = page.tags.get(tag_name)
+        if tag is None:
+            return None, None
+        numerator, denominator = tag.value
+        if numerator == 0 or denominator == 0:
+            return None, None
+        sizes.append(_to_um(denominator / numerator, meta.get("unit")))
+    if None in sizes or sizes == [1.0, 1.0] and "unit" not in meta:
+        return None, None  # resolution 1 without a unit is tifffile's/ImageJ's "not calibrated"
+    spacing = meta.get("spacing")
+    return (sizes[0], sizes[1]), (_to_um(float(spacing), meta.get("unit")) if spacing else None)
+
+
+def _ome_pixel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float] | None, float | None]:
+    root = ET.fromstring(tif.ome_metadata)
+    pixels = next((element for element in root.iter() if element.tag.endswith("Pixels")), None)
+    if pixels is None or "PhysicalSizeX" not in pixels.attrib:
+        return None, None
+    x = _to_um(float(pixels.attrib["PhysicalSizeX"]), pixels.attrib.get("PhysicalSizeXUnit"))
+    y = _to_um(float(pixels.attrib.get("PhysicalSizeY", pixels.attrib["PhysicalSizeX"])),
+               pixels.attrib.get("PhysicalSizeYUnit"))
+    z = pixels.attrib.get("PhysicalSizeZ")
+    z_um = _to_um(float(z), pixels.attrib.get("PhysicalSizeZUnit")) if z else None
+    return ((y, x) if x and y else None), z_um
+
+
+def read_tiff(path: str | os.PathLike) -> TiffImage:
+    """Read a TIFF with its axes and pixel size; raises ``ValueError`` with the file name when it cannot."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            data = series.asarray()
+            axes = series.axes.replace("Q", "").replace("I", "Z") if data.ndim == len(series.axes) else ""
+            if tif.is_ome and tif.ome_metadata:
+                pixel_size, z_spacing = _ome_pixel_size(tif)
+            else:
+                pixel_size, z_spacing = _imagej_pixel_size(tif)
+    except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError) as error:
+        raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
+    if len(axes) != data.ndim:
+        axes = "YX" if data.ndim == 2 else "Q" * (data.ndim - 2) + "YX"
+    return TiffImage(data, axes, pixel_size, z_spacing)
+
+
+def write_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixel_size: tuple[float, float] | None,
+                      z_spacing: float | None = None, info: str | None = None) -> None:
+    """Write an ImageJ hyperstack atomically (temporary file, then rename): an interrupted write leaves no file."""
+    path = Path(path)
+    metadata: dict = {"axes": axes}
+    if pixel_size is not None:
+        metadata["unit"] = "um"
+    if z_spacing is not None:
+        metadata["spacing"] = z_spacing
+    if info:
+        metadata["Info"] = info
+    resolution = (1.0 / pixel_size[1], 1.0 / pixel_size[0]) if pixel_size is not None else None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tif.part", dir=path.parent)
+    os.close(handle)
+    try:
+        tifffile.imwrite(temporary, data, imagej=True, resolution=resolution, metadata=metadata)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)

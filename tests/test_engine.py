@@ -1,0 +1,143 @@
+import numpy as np
+import pytest
+import torch
+
+from napari_zssr import ZSSRConfig
+from napari_zssr.core.degradation import Degradation
+from napari_zssr.core.geometry import DIHEDRAL, transform, untransform
+from napari_zssr.core.inference import apply_tiled, ensemble_median, super_resolve
+from napari_zssr.core.network import ZSSRNet
+from napari_zssr.core.pairs import FatherPool, PairSampler
+from napari_zssr.core.trainer import Cancelled, LinearFitPolicy, slope_and_std, train
+
+
+def small_net(seed: int = 0, width: int = 8) -> ZSSRNet:
+    net = ZSSRNet(1, width, 8)
+    net.reset_parameters(torch.Generator().manual_seed(seed))
+    return net
+
+
+def test_net_is_bias_free_and_scale_equivariant():
+    net = small_net()
+    assert all(conv.bias is None for conv in net.body if isinstance(conv, torch.nn.Conv2d))
+    x = torch.rand(1, 1, 16, 16)
+    assert torch.allclose(net(7.0 * x), 7.0 * net(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("index", range(8))
+def test_transforms_are_undone_exactly(index):
+    x = torch.arange(5 * 7, dtype=torch.float32).reshape(1, 1, 5, 7)
+    assert torch.equal(untransform(transform(x, index), index), x)
+    assert len(set(DIHEDRAL)) == 8
+
+
+def test_ensemble_of_an_equivariant_map_returns_it():
+    """With the identity 'net' every ensemble member is the same bicubic image: undoing transforms is exact."""
+    identity = small_net()
+    for layer in identity.body:
+        if isinstance(layer, torch.nn.Conv2d):
+            torch.nn.init.zeros_(layer.weight)
+    lr = torch.rand(1, 1, 12, 10, dtype=torch.float32)
+    out = super_resolve(identity, lr, Degradation((2.0, 2.0)), list(range(8)), 0, 64)
+    bicubic = Degradation.upscale(lr, (24, 20))
+    assert torch.allclose(out.sr, bicubic, atol=1e-5)
+    assert torch.allclose(out.ensemble_spread, torch.zeros_like(out.sr), atol=1e-5)
+
+
+def test_median_of_even_count_is_mean_of_middle_values():
+    values = torch.tensor([1.0, 5.0, 2.0, 10.0]).reshape(4, 1, 1, 1).expand(4, 1, 300, 2).contiguous()
+    assert torch.allclose(ensemble_median(values, rows_per_chunk=7), torch.full((1, 300, 2), 3.5))
+    assert torch.allclose(ensemble_median(values[:3]), torch.full((1, 300, 2), 2.0))
+
+
+def test_tiled_inference_equals_whole_image():
+    net = small_net().eval()
+    x = torch.rand(1, 1, 70, 45)
+    with torch.no_grad():
+        assert torch.allclose(apply_tiled(net, x, tile_size=16), net(x), atol=1e-5)
+
+
+def test_back_projection_makes_output_consistent_with_input():
+    lr = torch.rand(1, 1, 16, 16, dtype=torch.float64)
+    degradation = Degradation((2.0, 2.0))
+    from napari_zssr.core.inference import back_project
+
+    guess = torch.rand(1, 1, 32, 32, dtype=torch.float64)
+    before = (degradation.downscale(guess) - lr).abs().mean()
+    after = (degradation.downscale(back_project(guess, lr, degradation, 10)) - lr).abs().mean()
+    assert after < 0.1 * before
+
+
+def test_slope_estimate():
+    slope, std = slope_and_std([0, 50, 100, 150, 200], [5.0, 4.0, 3.0, 2.0, 1.0])
+    assert slope == pytest.approx(-0.02) and std == pytest.approx(0.0, abs=1e-12)
+
+
+def sampler_for(image: torch.Tensor, noise: float = 0.0, transforms=tuple(range(8))) -> PairSampler:
+    pool = FatherPool(image, 0.5, 4, 8)
+    return PairSampler(pool, Degradation((2.0, 2.0)), list(transforms), noise, 0, torch.device("cpu"))
+
+
+def test_pairs_are_consistent_crops_with_noisy_sons():
+    image = torch.rand(1, 1, 40, 30)
+    son_up, father = sampler_for(image).sample(16)
+    assert son_up.shape == father.shape == (1, 1, 16, 16)
+    clean_up, _ = sampler_for(image).sample(16)
+    noisy_up, _ = sampler_for(image, noise=0.1).sample(16)
+    assert 0.02 < (noisy_up - clean_up).std() < 0.2
+    sampler = sampler_for(image)
+    assert sampler.pool.probabilities()[0] == max(sampler.pool.probabilities())  # the input is the most trusted
+
+
+def test_lr_policy_lowers_adams_learning_rate(monkeypatch):
+    """With no progress (a vanishing lr) the policy must drop the lr inside Adam itself, three times, then stop."""
+    image = torch.rand(1, 1, 24, 24)
+    config = ZSSRConfig(max_iterations=500, crop_size=16, min_iterations=10, lr_check_every=5, recon_every=2,
+                        lr_slope_range=10, learning_rate=1e-12, min_learning_rate=9e-15)
+    seen_lrs = []
+    original_step = torch.optim.Adam.step
+
+    def recording_step(self, *args, **kwargs):
+        seen_lrs.append(self.param_groups[0]["lr"])
+        return original_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    degradation = Degradation((2.0, 2.0))
+    recon = (degradation.upscale(degradation.downscale(image), (24, 24)), image)
+    log = train(small_net(width=4), sampler_for(image), recon, config)
+    assert len(log.lr_drops) == 3 and log.iterations < config.max_iterations
+    assert sorted(set(seen_lrs), reverse=True) == pytest.approx([1e-12, 1e-13, 1e-14])
+    assert log.final_learning_rate < config.min_learning_rate
+
+
+def test_policy_keeps_lr_while_error_falls():
+    policy = LinearFitPolicy(ZSSRConfig(min_iterations=0, lr_check_every=1, recon_every=50))
+    for step, error in enumerate([10.0, 8.0, 6.1, 3.9, 2.0]):
+        policy.record(step * 50, error)
+    assert not policy.should_drop(300)
+
+
+def test_training_can_be_cancelled():
+    image = torch.rand(1, 1, 24, 24)
+    calls = []
+
+    def stop() -> bool:
+        calls.append(1)
+        return len(calls) > 3
+
+    recon = (Degradation.upscale(Degradation((2.0, 2.0)).downscale(image), (24, 24)), image)
+    with pytest.raises(Cancelled):
+        train(small_net(), sampler_for(image), recon, ZSSRConfig(max_iterations=50, width=8, crop_size=16),
+              should_stop=stop)
+    assert len(calls) == 4
+
+
+def test_training_reduces_the_loss():
+    blocks = np.random.default_rng(0).random((12, 12))
+    image = torch.as_tensor(np.kron(blocks, np.ones((4, 4))).astype(np.float32))[None, None]  # sharp edges
+    degradation = Degradation((2.0, 2.0))
+    recon = (degradation.upscale(degradation.downscale(image), (48, 48)), image)
+    net = small_net(width=16)
+    log = train(net, sampler_for(image), recon, ZSSRConfig(max_iterations=150, crop_size=32, recon_every=30))
+    errors = [error for _, error in log.reconstruction_errors]
+    assert errors[-1] < 0.8 * errors[0]
