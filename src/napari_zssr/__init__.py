@@ -6,12 +6,14 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from .api import BlankPlaneWarning, ZSSRResult, zssr, zssr_stack  # noqa: E402
+from .api import BlankPlaneWarning, ZSSRResult, kernel_from_file, zssr, zssr_stack  # noqa: E402
 from .core.config import ZSSRConfig  # noqa: E402
+from .core.psf import kernel_from_psf  # noqa: E402
 from .core.trainer import Cancelled, ProgressEvent  # noqa: E402
+from .io.psf import read_psf  # noqa: E402
 
 __all__ = ["BlankPlaneWarning", "Cancelled", "ProgressEvent", "ZSSRConfig", "ZSSRResult", "__version__",
-           "zssr", "zssr_stack"]
+           "kernel_from_file", "kernel_from_psf", "read_psf", "zssr", "zssr_stack"]
 
 
 def __getattr__(name: str) -> Any:

@@ -19,6 +19,8 @@ from .core.engine import run_plane, scale_steps
 from .core.kernels import validate_kernel
 from .core.network import ZSSRNet
 from .core.pairs import min_father_side
+from .core.psf import kernel_from_psf
+from .io.psf import read_psf
 from .core.resize import Scale, as_scale_pair, resize, scaled_shape
 from .core.trainer import ProgressCallback, ProgressEvent, StopHook
 
@@ -106,6 +108,17 @@ def _to_tensor(plane: np.ndarray, low: float, high: float, device: torch.device)
 
 def _to_numpy(tensor: torch.Tensor, low: float, high: float) -> np.ndarray:
     return (tensor[0, 0].float().cpu().numpy() * (high - low) + low).astype(np.float32)
+
+
+def kernel_from_file(path: str, *, psf_pixel_size: float | None = None, pixel_size: float | None = None,
+                     scale: float | Sequence[float] = 2, measured: bool | None = None) -> np.ndarray:
+    """Read a PSF file and turn it into a ZSSR kernel: the one path used by the widget, ``run()`` and the CLI.
+
+    ``psf_pixel_size`` overrides the pixel size found in the file's metadata.
+    """
+    psf, file_pixel_size = read_psf(path)
+    return kernel_from_psf(psf, psf_pixel_size=psf_pixel_size or file_pixel_size, pixel_size=pixel_size,
+                           scale=scale, measured=measured)
 
 
 def _check_settings(scale: Scale, kernel: np.ndarray | None, config: ZSSRConfig) -> np.ndarray | None:

@@ -7,6 +7,7 @@ integrated over camera pixels (mean of each s x s block), Poisson-like shot nois
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
@@ -63,3 +64,22 @@ def microscopy_sample(seed: int = 0, scale: int = 2, hr_shape: tuple[int, int] =
     image = np.clip(np.round(counts), 0, 65535).astype(np.uint16)
     psf_file = (psf / psf.max() * 1000 + 100).astype(np.float32)  # like an exported PSF with an offset
     return MicroscopySample(image, truth * photons, psf_file, pixel_size, pixel_size / scale, scale)
+
+
+def write_example(folder: str | Path) -> tuple[Path, Path]:
+    """Write the sample as ``cells.tif`` and its PSF as ``psf.tif`` (both with pixel sizes) into ``folder``."""
+    from .io.tiff import write_imagej_tiff
+
+    folder = Path(folder)
+    sample = microscopy_sample()
+    image_path, psf_path = folder / "cells.tif", folder / "psf.tif"
+    write_imagej_tiff(image_path, sample.image, "YX", (sample.pixel_size, sample.pixel_size))
+    write_imagej_tiff(psf_path, sample.psf, "YX", (sample.psf_pixel_size, sample.psf_pixel_size))
+    return image_path, psf_path
+
+
+if __name__ == "__main__":
+    import sys
+
+    for written in write_example(sys.argv[1] if len(sys.argv) > 1 else "example"):
+        print(written)

@@ -17,12 +17,16 @@ class ZSSRConfig:
     learning_rate: float = 1e-3
     min_learning_rate: float = 9e-6  # stop once the lr falls below this (after three drops from 1e-3)
     min_iterations: int = 256  # iterations between two lr changes, at least
+    lr_schedule: str = "policy"  # "policy": the authors' linear fit; "steps": drops at lr_step_fractions
+    lr_step_fractions: tuple[float, ...] = (0.6, 0.8, 0.95)
     lr_check_every: int = 60
     lr_slope_range: int = 256  # iterations of reconstruction errors fitted by a line
     lr_change_ratio: float = 1.5  # drop the lr when -ratio * slope < std of the slope
     recon_every: int = 50  # iterations between reconstruction-error checks
     recon_crop: int = 256  # largest side of the fixed crop the reconstruction error is measured on
     crop_size: int = 128
+    warmup_crop_size: int = 64  # a 64^2 step costs a quarter of a 128^2 one: cheap early iterations
+    warmup_fraction: float = 0.0  # fraction of max_iterations trained on warmup_crop_size crops
     noise_std: float = 0.0125  # Gaussian noise on the LR sons, as a fraction of the intensity range
     father_min_scale: float = 0.5  # smallest downscaled copy of the input used as an HR father
     father_levels: int = 6

@@ -75,6 +75,28 @@ class LinearFitPolicy:
 
 
 @dataclass
+class StepSchedule:
+    """Divide the lr by 10 at fixed fractions of ``max_iterations``: converges in a known number of steps."""
+
+    config: ZSSRConfig
+
+    def record(self, iteration: int, error: float) -> None:
+        pass  # the schedule does not look at the reconstruction error
+
+    def should_drop(self, iteration: int) -> bool:
+        drops = {round(f * self.config.max_iterations) for f in self.config.lr_step_fractions}
+        return iteration + 1 in drops
+
+
+def make_schedule(config: ZSSRConfig) -> LinearFitPolicy | StepSchedule:
+    if config.lr_schedule == "policy":
+        return LinearFitPolicy(config)
+    if config.lr_schedule == "steps":
+        return StepSchedule(config)
+    raise ValueError(f"unknown lr_schedule {config.lr_schedule!r}; use 'policy' or 'steps'")
+
+
+@dataclass
 class TrainingLog:
     iterations: int = 0
     final_learning_rate: float = 0.0
@@ -96,14 +118,15 @@ def train(net: ZSSRNet, sampler: PairSampler, reconstruction_pair: tuple[torch.T
     start = time.perf_counter()
     learning_rate = config.learning_rate
     optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
-    policy = LinearFitPolicy(config)
+    policy = make_schedule(config)
     log = TrainingLog()
     recon_input, recon_target = reconstruction_pair
     net.train()
     for iteration in range(config.max_iterations):
         if should_stop is not None and should_stop():
             raise Cancelled
-        son_up, father = sampler.sample(config.crop_size)
+        warming_up = iteration < config.warmup_fraction * config.max_iterations
+        son_up, father = sampler.sample(config.warmup_crop_size if warming_up else config.crop_size)
         loss = (net(son_up.contiguous(memory_format=torch.channels_last)) - father).abs().mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -22,6 +22,8 @@ class TiffImage:
     axes: str  # e.g. "ZYX", "TCYX"; "YX" for a plain 2D image
     pixel_size: tuple[float, float] | None  # (y, x) in micrometres, None when the file does not say
     z_spacing: float | None = None
+    origin: tuple[float, float] = (0.0, 0.0)  # ImageJ's (yorigin, xorigin), in pixels
+    description: str | None = None  # ImageJ "Info" text, where this project records a run's settings
 
 
 def _to_um(value: float, unit: str | None) -> float | None:
@@ -74,18 +76,43 @@ def read_tiff(path: str | os.PathLike) -> TiffImage:
                 pixel_size, z_spacing = _ome_pixel_size(tif)
             else:
                 pixel_size, z_spacing = _imagej_pixel_size(tif)
+            imagej = tif.imagej_metadata or {}
+            origin = (float(imagej.get("yorigin", 0.0)), float(imagej.get("xorigin", 0.0)))
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError) as error:
         raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
     if len(axes) != data.ndim:
         axes = "YX" if data.ndim == 2 else "Q" * (data.ndim - 2) + "YX"
-    return TiffImage(data, axes, pixel_size, z_spacing)
+    return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"))
+
+
+def read_info(path: str | os.PathLike) -> str | None:
+    """The ImageJ "Info" text of a TIFF, without reading its pixels (None when absent or unreadable)."""
+    try:
+        with tifffile.TiffFile(path) as tif:
+            return (tif.imagej_metadata or {}).get("Info")
+    except (tifffile.TiffFileError, OSError, ValueError):
+        return None
+
+
+def imagej_axes(axes: str) -> str:
+    """``axes`` if ImageJ can store it (a subsequence of TZCYX), else a stand-in with as many leading axes."""
+    leading = axes[:-2]
+    if axes.endswith("YX") and all(a in "TZC" for a in leading) and list(leading) == sorted(
+            leading, key="TZC".index) and len(set(leading)) == len(leading):
+        return axes
+    if len(leading) > 3:
+        raise ValueError(f"ImageJ TIFFs hold at most 3 axes besides Y and X, got {axes!r}")
+    return {0: "", 1: "Z", 2: "TZ", 3: "TZC"}[len(leading)] + "YX"
 
 
 def write_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixel_size: tuple[float, float] | None,
-                      z_spacing: float | None = None, info: str | None = None) -> None:
+                      z_spacing: float | None = None, info: str | None = None,
+                      origin: tuple[float, float] | None = None) -> None:
     """Write an ImageJ hyperstack atomically (temporary file, then rename): an interrupted write leaves no file."""
     path = Path(path)
-    metadata: dict = {"axes": axes}
+    metadata: dict = {"axes": imagej_axes(axes)}
+    if origin is not None:
+        metadata["yorigin"], metadata["xorigin"] = origin
     if pixel_size is not None:
         metadata["unit"] = "um"
     if z_spacing is not None:
@@ -98,6 +125,9 @@ def write_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixe
     os.close(handle)
     try:
         tifffile.imwrite(temporary, data, imagej=True, resolution=resolution, metadata=metadata)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp made it private; give it the usual permissions
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

@@ -1,0 +1,112 @@
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_zssr.cli import main
+from napari_zssr.io.tiff import read_tiff, write_imagej_tiff
+from napari_zssr.sample import gaussian_psf
+
+FAST = ["--max-iterations", "3", "--quiet", "--preset", "fast"]
+
+
+def textured(shape, seed=0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.random(shape) * 1000 + 100).astype(np.uint16)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    folder = tmp_path / "data"
+    write_imagej_tiff(folder / "stack.tif", textured((3, 20, 18)), "ZYX", (0.2, 0.2), z_spacing=0.5)
+    write_imagej_tiff(folder / "sub" / "stack.tif", textured((2, 2, 16, 16), 1), "ZCYX", (0.1, 0.1))
+    tifffile.imwrite(folder / "plain.tif", textured((16, 16), 2))
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def test_folder_batch_writes_every_output_with_geometry(data_dir, tmp_path):
+    before = {p: digest(p) for p in data_dir.rglob("*") if p.is_file()}
+    out = tmp_path / "out"
+    assert main([str(data_dir), "-r", "--out", str(out), *FAST]) == 0
+    stack = read_tiff(out / "stack_zssr.tif")
+    assert stack.data.shape == (3, 40, 36) and stack.data.dtype == np.float32 and stack.axes == "ZYX"
+    assert stack.pixel_size == pytest.approx((0.1, 0.1)) and stack.z_spacing == pytest.approx(0.5)
+    assert stack.origin == pytest.approx((0.5, 0.5))
+    settings = json.loads(stack.description)["settings"]
+    assert settings["scale"] == 2.0 and settings["config"]["max_iterations"] == 3
+    nested = read_tiff(out / "sub" / "stack_residual.tif")  # mirrored sub-folder: equal names never collide
+    assert nested.data.shape == (2, 2, 32, 32) and nested.axes == "ZCYX"
+    assert read_tiff(out / "plain_ensemble_median.tif").pixel_size is None
+    assert {p: digest(p) for p in data_dir.rglob("*") if p.is_file()} == before  # inputs untouched
+
+
+def test_dtype_input_rounds_and_clips_but_residual_stays_float(data_dir, tmp_path):
+    out = tmp_path / "out"
+    assert main([str(data_dir / "plain.tif"), "--out", str(out), "--dtype", "input", *FAST]) == 0
+    assert read_tiff(out / "plain_zssr.tif").data.dtype == np.uint16
+    assert read_tiff(out / "plain_residual.tif").data.dtype == np.float32
+
+
+def test_resume_skips_done_files_and_protects_other_settings(data_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = [str(data_dir / "plain.tif"), "--out", str(out), "--outputs", "zssr", *FAST]
+    assert main(args) == 0
+    written = out / "plain_zssr.tif"
+    stamp = written.stat().st_mtime_ns
+    assert main(args) == 0
+    assert "skipped 1" in capsys.readouterr().err and written.stat().st_mtime_ns == stamp
+    assert main([*args, "--seed", "9"]) == 1
+    assert "different settings" in capsys.readouterr().err and written.stat().st_mtime_ns == stamp
+    assert main([*args, "--seed", "9", "--overwrite"]) == 0
+    assert written.stat().st_mtime_ns != stamp
+
+
+def test_corrupt_file_is_reported_and_the_rest_go_on(data_dir, tmp_path, capsys):
+    (data_dir / "broken.tif").write_bytes(b"II*\x00garbage")
+    out = tmp_path / "out"
+    assert main([str(data_dir), "--out", str(out), *FAST]) == 1
+    err = capsys.readouterr().err
+    assert "broken.tif: failed" in err and "done 2" in err and "failed 1" in err
+    assert (out / "stack_zssr.tif").exists() and not (out / "broken_zssr.tif").exists()
+    assert not list(out.glob("*.part"))
+
+
+def test_psf_per_channel_and_blank_planes(tmp_path):
+    stack = textured((2, 3, 20, 20)).astype(np.float32)
+    stack[1, 0] = 0  # a blank plane must not abort the stack
+    write_imagej_tiff(tmp_path / "c.tif", stack, "ZCYX", (0.2, 0.2))
+    psf = (gaussian_psf(1.0) * 1000 + 10).astype(np.float32)
+    for name in ("a", "b", "c"):
+        np.save(tmp_path / f"{name}.npy", psf)
+    out = tmp_path / "out"
+    psfs = ["--psf", str(tmp_path / "a.npy"), "--psf", str(tmp_path / "b.npy")]
+    assert main([str(tmp_path / "c.tif"), "--out", str(out), *psfs, "--psf", str(tmp_path / "c.npy"), *FAST]) == 0
+    result = read_tiff(out / "c_zssr.tif").data
+    assert result.shape == (2, 3, 40, 40) and np.all(result[1, 0] == 0)
+    assert main([str(tmp_path / "c.tif"), "--out", str(tmp_path / "o2"), *psfs, *FAST]) == 1  # 2 PSFs, 3 channels
+
+
+def test_usage_errors(data_dir, tmp_path):
+    assert main([str(data_dir / "plain.tif"), "--out", str(data_dir), *FAST]) == 2  # next to the input
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--outputs", "best", *FAST]) == 2
+    assert main([str(tmp_path / "nothing*.tif"), "--out", str(tmp_path / "o"), *FAST]) == 2
+
+
+def test_command_runs_as_a_subprocess(data_dir, tmp_path):
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "napari_zssr", str(data_dir / "plain.tif"), "--out", str(out),
+                           *FAST], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert read_tiff(out / "plain_zssr.tif").data.shape == (32, 32)
+    help_text = subprocess.run([sys.executable, "-m", "napari_zssr", "--help"], capture_output=True, text=True)
+    assert "--psf-pixel-size" in help_text.stdout
