@@ -1,0 +1,177 @@
+"""What the widget and ``run()`` share: snapshot a layer, build the request, run it off the main thread, and turn
+the result into layers that overlay the input. Layers are only read and written on the main thread."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Generator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..api import ZSSRResult, kernel_from_file, validate_image, validate_scale, zssr_stack
+from ..core.config import ZSSRConfig
+from ..core.trainer import Cancelled, ProgressEvent
+from ..overlay import effective_factors, overlay_scale_translate
+
+OUTPUT_SUFFIXES = ("zssr", "ensemble_median", "residual")
+
+
+@dataclass
+class LayerSnapshot:
+    """Everything read from the layer on the main thread; the worker never touches the layer itself."""
+
+    name: str
+    data: Any  # the full-resolution array (numpy, dask, zarr ...): read plane by plane by zssr_stack
+    scale: list[float]
+    translate: list[float]
+    linear: np.ndarray  # rotate @ shear of the layer
+    rotate: Any = None
+    shear: Any = None
+    affine: Any = None
+    units: Any = None
+    axis_labels: Any = None
+    plane: tuple[int, ...] | None = None  # only this leading-axes index ("current plane only")
+
+    @property
+    def pixel_size(self) -> float | None:
+        """The layer's pixel size; a scale of exactly 1 means "unknown" (napari's default), never 1 um."""
+        size = float(np.mean(self.scale[-2:]))
+        return None if size == 1.0 else size
+
+
+def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> LayerSnapshot:
+    """Read what a run needs from a napari Image layer (or a bare array); raise a clear error for bad layers."""
+    from napari.layers import Image
+    from napari.utils.transforms import Affine
+
+    if isinstance(layer, np.ndarray) or (hasattr(layer, "shape") and hasattr(layer, "dtype")):
+        ndim = len(layer.shape)
+        return LayerSnapshot("array", layer, [1.0] * ndim, [0.0] * ndim, np.eye(ndim))
+    if not isinstance(layer, Image):
+        raise TypeError(f"layer {getattr(layer, 'name', layer)!r} is not an image layer; choose an Image layer")
+    if layer.rgb:
+        raise ValueError(f"layer {layer.name!r} is RGB: ZSSR runs on one channel at a time. Split it first "
+                         "(right-click the layer > Split RGB) and run each channel")
+    data = layer.data[0] if layer.multiscale else layer.data
+    linear = Affine(rotate=layer.rotate, shear=layer.shear, ndim=layer.ndim).linear_matrix
+    plane = None
+    if current_step is not None and data.ndim > 2:
+        plane = tuple(int(i) for i in current_step[: data.ndim - 2])
+    return LayerSnapshot(layer.name, data, list(map(float, layer.scale)), list(map(float, layer.translate)),
+                         linear, layer.rotate, layer.shear, layer.affine.affine_matrix, getattr(layer, "units", None),
+                         getattr(layer, "axis_labels", None), plane)
+
+
+@dataclass
+class RunRequest:
+    snapshot: LayerSnapshot
+    scale: float
+    kernel: np.ndarray | None
+    config: ZSSRConfig
+    psf_path: str | None = None
+    warm_start_iterations: int | None = None
+    extra_metadata: dict = field(default_factory=dict)
+
+    @property
+    def input_data(self) -> Any:
+        data = self.snapshot.data
+        if self.snapshot.plane is None:
+            return data
+        return np.asarray(data[self.snapshot.plane])[(None,) * len(self.snapshot.plane)]
+
+
+def prepare(layer: Any, *, psf: str | None = None, psf_pixel_size: float | None = None,
+            pixel_size: float | None = None, scale: float = 2.0, config: ZSSRConfig | None = None,
+            current_step: tuple[int, ...] | None = None, warm_start_iterations: int | None = None) -> RunRequest:
+    """Everything checked before a run starts, on the main thread: bad input fails here with a clear message."""
+    snapshot = snapshot_layer(layer, current_step)
+    data = snapshot.data if snapshot.plane is None else snapshot.data[snapshot.plane]
+    validate_image(data, validate_scale(scale), ndim=None)
+    if len(data.shape) == 2:  # one plane: check it here, so the message shows before any worker starts
+        plane = np.asarray(data)
+        if plane.size and plane.min() == plane.max():
+            raise ValueError(f"layer {snapshot.name!r} is constant (every pixel {plane.flat[0]}); "
+                             "there is nothing to super-resolve")
+    kernel = None
+    if psf:
+        kernel = kernel_from_file(str(psf), psf_pixel_size=psf_pixel_size or None,
+                                  pixel_size=pixel_size or snapshot.pixel_size, scale=scale)
+    return RunRequest(snapshot, float(scale), kernel, config or ZSSRConfig(), str(psf) if psf else None,
+                      warm_start_iterations)
+
+
+def compute(request: RunRequest, progress=None, should_stop=None) -> ZSSRResult:
+    return zssr_stack(request.input_data, request.scale, request.kernel, request.config, progress=progress,
+                      should_stop=should_stop, warm_start_iterations=request.warm_start_iterations)
+
+
+def background_run(request: RunRequest, stop: threading.Event) -> Generator[ProgressEvent | None, None,
+                                                                            ZSSRResult | None]:
+    """Generator for napari's ``thread_worker``: runs :func:`compute` and yields its progress events.
+
+    Yields ``None`` every 0.1 s without news so that the worker can be aborted; returns None when cancelled.
+    """
+    events: queue.Queue[ProgressEvent] = queue.Queue()
+    with ThreadPoolExecutor(1, thread_name_prefix="zssr") as pool:
+        future = pool.submit(compute, request, events.put, stop.is_set)
+        try:
+            while not (future.done() and events.empty()):
+                try:
+                    yield events.get(timeout=0.1)
+                except queue.Empty:
+                    yield None
+        finally:
+            stop.set()  # on abort, the training loop raises Cancelled at its next iteration
+        try:
+            return future.result()
+        except Cancelled:
+            return None
+
+
+def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dict, str]]:
+    """The three outputs as napari layer data tuples (super-resolved first), placed over the input."""
+    snapshot = request.snapshot
+    factors = effective_factors(np.shape(request.input_data), result.sr.shape)
+    translate = list(snapshot.translate)
+    if snapshot.plane is not None:  # the preview plane sits where it was in the stack
+        for axis, index in enumerate(snapshot.plane):
+            translate[axis] += index * snapshot.scale[axis]
+    scale, translate = overlay_scale_translate(snapshot.scale, translate, factors, snapshot.linear)
+    metadata = {**result.metadata(), "psf_path": request.psf_path, "source_layer": snapshot.name,
+                "napari_zssr_version": __version__, "plane": snapshot.plane, **request.extra_metadata}
+    common: dict[str, Any] = {"scale": scale, "translate": translate, "metadata": metadata}
+    for key in ("rotate", "shear", "affine", "units", "axis_labels"):
+        value = getattr(snapshot, key)
+        if value is not None:
+            common[key] = value
+    limit = float(np.percentile(np.abs(result.residual), 99.9)) or 1.0
+    return [
+        (result.sr, {**common, "name": f"{snapshot.name}_zssr"}, "image"),
+        (result.ensemble_median, {**common, "name": f"{snapshot.name}_ensemble_median", "visible": False}, "image"),
+        (result.residual, {**common, "name": f"{snapshot.name}_residual", "colormap": "bwr",
+                           "contrast_limits": (-limit, limit), "visible": False}, "image"),
+    ]
+
+
+def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]]) -> list[Any]:
+    """Add the result layers, or update those of an earlier run in place (no duplicates)."""
+    layers = []
+    for data, kwargs, _ in tuples:
+        name = kwargs["name"]
+        if name in viewer.layers:
+            layer = viewer.layers[name]
+            layer.data = data
+            for key in ("scale", "translate", "metadata", "contrast_limits"):
+                if key in kwargs:
+                    setattr(layer, key, kwargs[key])
+            if "contrast_limits" not in kwargs:
+                layer.reset_contrast_limits()
+        else:
+            layer = viewer.add_image(data, **kwargs)
+        layers.append(layer)
+    return layers
