@@ -92,7 +92,8 @@ def test_pairs_are_consistent_crops_with_noisy_sons():
 def test_lr_policy_lowers_adams_learning_rate(monkeypatch):
     """With no progress (a vanishing lr) the policy must drop the lr inside Adam itself, three times, then stop."""
     image = torch.rand(1, 1, 24, 24)
-    config = ZSSRConfig(max_iterations=500, crop_size=16, min_iterations=10, lr_check_every=5, recon_every=2,
+    config = ZSSRConfig(max_iterations=500, crop_size=16, lr_schedule="policy", min_iterations=10, lr_check_every=5,
+                        recon_every=2,
                         lr_slope_range=10, learning_rate=1e-12, min_learning_rate=9e-15)
     seen_lrs = []
     original_step = torch.optim.Adam.step
@@ -108,6 +109,24 @@ def test_lr_policy_lowers_adams_learning_rate(monkeypatch):
     assert len(log.lr_drops) == 3 and log.iterations < config.max_iterations
     assert sorted(set(seen_lrs), reverse=True) == pytest.approx([1e-12, 1e-13, 1e-14])
     assert log.final_learning_rate < config.min_learning_rate
+
+
+def test_step_schedule_drops_at_its_fractions(monkeypatch):
+    image = torch.rand(1, 1, 24, 24)
+    seen_lrs = []
+    original_step = torch.optim.Adam.step
+
+    def recording_step(self, *args, **kwargs):
+        seen_lrs.append(self.param_groups[0]["lr"])
+        return original_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    config = ZSSRConfig(max_iterations=20, crop_size=16, lr_schedule="steps", lr_step_fractions=(0.5, 0.75))
+    degradation = Degradation((2.0, 2.0))
+    recon = (degradation.upscale(degradation.downscale(image), (24, 24)), image)
+    log = train(small_net(width=4), sampler_for(image), recon, config)
+    assert log.iterations == 20 and log.lr_drops == [9, 14] and log.reconstruction_errors == []
+    assert seen_lrs == pytest.approx([1e-3] * 10 + [1e-4] * 5 + [1e-5] * 5)
 
 
 def test_policy_keeps_lr_while_error_falls():
@@ -138,6 +157,30 @@ def test_training_reduces_the_loss():
     degradation = Degradation((2.0, 2.0))
     recon = (degradation.upscale(degradation.downscale(image), (48, 48)), image)
     net = small_net(width=16)
-    log = train(net, sampler_for(image), recon, ZSSRConfig(max_iterations=150, crop_size=32, recon_every=30))
+    log = train(net, sampler_for(image), recon, ZSSRConfig(max_iterations=150, crop_size=32, recon_every=30,
+                                                           lr_schedule="policy"))
     errors = [error for _, error in log.reconstruction_errors]
     assert errors[-1] < 0.8 * errors[0]
+
+
+def test_out_of_memory_falls_back_to_smaller_tiles(monkeypatch):
+    from napari_zssr.core import inference
+
+    net = small_net().eval()
+    x = torch.rand(1, 1, 40, 40)
+    tried = []
+    real = inference.apply_tiled
+
+    def flaky(net_, x_, tile_size):
+        tried.append(tile_size)
+        if tile_size > 64:
+            raise torch.OutOfMemoryError("simulated")
+        return real(net_, x_, tile_size)
+
+    monkeypatch.setattr(inference, "apply_tiled", flaky)
+    with torch.no_grad():
+        assert torch.allclose(inference.apply_tiled_within_memory(net, x, 512), net(x), atol=1e-5)
+    assert tried == [512, 256, 128, 64]
+    monkeypatch.setattr(inference, "apply_tiled", lambda *a: (_ for _ in ()).throw(torch.OutOfMemoryError("x")))
+    with pytest.raises(RuntimeError, match="out of memory"):
+        inference.apply_tiled_within_memory(net, x, 512)

@@ -13,12 +13,12 @@ class ZSSRConfig:
     """Settings of one ZSSR run. ``ZSSRConfig()`` is the microscopy default; see :meth:`preset`."""
 
     # training
-    max_iterations: int = 3000
+    max_iterations: int = 1000
     learning_rate: float = 1e-3
     min_learning_rate: float = 9e-6  # stop once the lr falls below this (after three drops from 1e-3)
     min_iterations: int = 256  # iterations between two lr changes, at least
-    lr_schedule: str = "policy"  # "policy": the authors' linear fit; "steps": drops at lr_step_fractions
-    lr_step_fractions: tuple[float, ...] = (0.6, 0.8, 0.95)
+    lr_schedule: str = "steps"  # "steps": drops at lr_step_fractions; "policy": the authors' linear fit
+    lr_step_fractions: tuple[float, ...] = (0.6, 0.85)
     lr_check_every: int = 60
     lr_slope_range: int = 256  # iterations of reconstruction errors fitted by a line
     lr_change_ratio: float = 1.5  # drop the lr when -ratio * slope < std of the slope
@@ -36,7 +36,8 @@ class ZSSRConfig:
     depth: int = 8
     # inference
     ensemble: bool = True  # geometric self-ensemble over the transforms the kernel allows
-    back_projection_iterations: int = 0  # per ensemble output and on the median; 0 keeps the LR noise out
+    # per ensemble output and on the median. 0: it re-injects the input's noise (-1.5 dB with 2 on noisy data)
+    back_projection_iterations: int = 0
     tile_size: int = 1024  # largest side of an inference tile (output pixels); bounds memory on big planes
     # run
     device: str = "auto"
@@ -50,9 +51,10 @@ class ZSSRConfig:
         if name == "default":
             config = cls()
         elif name == "fast":
-            config = cls(max_iterations=500, min_iterations=128, lr_check_every=40, name="fast")
+            config = cls(max_iterations=400, name="fast")
         elif name == "paper":
-            config = cls(noise_std=0.0, back_projection_iterations=10, name="paper")
+            config = cls(max_iterations=3000, lr_schedule="policy", noise_std=0.0, back_projection_iterations=10,
+                         name="paper")
         else:
             raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
         return replace(config, **overrides)

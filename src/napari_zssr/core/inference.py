@@ -50,6 +50,25 @@ def ensemble_median(outputs: torch.Tensor, rows_per_chunk: int = 256) -> torch.T
     return result
 
 
+#: smallest tile tried after running out of device memory, before giving up with a clear message.
+MIN_TILE_SIZE = 64
+
+
+def apply_tiled_within_memory(net: ZSSRNet, x: torch.Tensor, tile_size: int) -> torch.Tensor:
+    """:func:`apply_tiled`, halving the tile size each time the device runs out of memory."""
+    while True:
+        try:
+            return apply_tiled(net, x, tile_size)
+        except torch.OutOfMemoryError as error:
+            if x.device.type == "cuda":
+                torch.cuda.empty_cache()
+            if tile_size <= MIN_TILE_SIZE:
+                raise RuntimeError(f"out of memory on {x.device} even with {tile_size}-pixel tiles; choose a "
+                                   "smaller image, the CPU (device='cpu'), or close other programs using the GPU"
+                                   ) from error
+            tile_size = max(MIN_TILE_SIZE, tile_size // 2)
+
+
 @dataclass
 class InferenceOutput:
     sr: torch.Tensor
@@ -66,7 +85,7 @@ def super_resolve(net: ZSSRNet, lr: torch.Tensor, degradation: Degradation, tran
     for index in transforms:
         moved = transform(lr, index)
         upscaled = degradation.upscale(moved, degradation.hr_shape(tuple(moved.shape[-2:])))
-        output = untransform(apply_tiled(net, upscaled, tile_size), index)
+        output = untransform(apply_tiled_within_memory(net, upscaled, tile_size), index)
         outputs.append(back_project(output, lr, degradation, back_projection_iterations))
     stacked = torch.cat(outputs, dim=0)
     median = ensemble_median(stacked).unsqueeze(0)

@@ -52,6 +52,7 @@ class LinearFitPolicy:
     """Divide the lr by 10 when the fitted progress of the reconstruction error is smaller than its noise."""
 
     config: ZSSRConfig
+    needs_errors = True
     last_change: int = 0
     steps: list[int] = field(default_factory=list)
     errors: list[float] = field(default_factory=list)
@@ -68,7 +69,7 @@ class LinearFitPolicy:
         if len(self.steps) < 3:
             return False
         slope, std = slope_and_std(self.steps[-window:], self.errors[-window:])
-        if -c.lr_change_ratio * slope <= std:  # '<=': an error that does not move at all is no progress either
+        if -c.lr_change_ratio * slope <= std:  # "<=": an error that does not move is no progress either
             self.last_change = iteration
             return True
         return False
@@ -79,9 +80,7 @@ class StepSchedule:
     """Divide the lr by 10 at fixed fractions of ``max_iterations``: converges in a known number of steps."""
 
     config: ZSSRConfig
-
-    def record(self, iteration: int, error: float) -> None:
-        pass  # the schedule does not look at the reconstruction error
+    needs_errors = False  # no reconstruction checks: they would cost time for nothing
 
     def should_drop(self, iteration: int) -> bool:
         drops = {round(f * self.config.max_iterations) for f in self.config.lr_step_fractions}
@@ -135,7 +134,7 @@ def train(net: ZSSRNet, sampler: PairSampler, reconstruction_pair: tuple[torch.T
         if progress is not None and (iteration + 1) % config.progress_every == 0:
             progress(ProgressEvent("training", iteration + 1, config.max_iterations, float(loss.detach()), learning_rate,
                                    plane, n_planes))
-        if iteration % config.recon_every == 0:
+        if policy.needs_errors and iteration % config.recon_every == 0:
             with torch.no_grad():
                 error = float(((net(recon_input) - recon_target) ** 2).mean())
             policy.record(iteration, error)

@@ -1,0 +1,27 @@
+"""Make docs/images/widget.png: the widget docked in a real napari window after a run on the sample.
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb .venv/bin/python scripts/screenshot.py
+"""
+
+from pathlib import Path
+
+import napari
+from qtpy.QtWidgets import QApplication
+
+viewer = napari.Viewer(show=True)
+viewer.window._qt_window.resize(1500, 950)
+viewer.open_sample("napari-zssr", "fluorescence")
+_, widget = viewer.window.add_plugin_dock_widget("napari-zssr", "ZSSR super-resolution")
+widget.image.value = viewer.layers["zssr_sample"]
+widget.preset.value = "fast"
+worker = widget.start()
+while widget.running:
+    QApplication.processEvents()
+viewer.layers["zssr_sample"].visible = True
+viewer.layers.selection = {viewer.layers["zssr_sample_zssr"]}
+viewer.camera.zoom *= 0.9
+out = Path(__file__).resolve().parents[1] / "docs" / "images" / "widget.png"
+out.parent.mkdir(parents=True, exist_ok=True)
+viewer.screenshot(str(out), canvas_only=False)
+print(out, widget.status.value)
+viewer.close()
