@@ -14,8 +14,7 @@ import time
 
 import numpy as np
 import torch
-from common import (anisotropic_gaussian, benchmark_images, bicubic_down, bicubic_up, kernel_down, psnr,
-                    REFERENCE, ssim)
+from common import REFERENCE, anisotropic_gaussian, benchmark_images, bicubic_down, bicubic_up, kernel_down, psnr, ssim
 
 from napari_zssr import ZSSRConfig, zssr
 

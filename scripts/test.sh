@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+.venv/bin/ruff check src tests benchmarks scripts
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

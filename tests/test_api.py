@@ -129,3 +129,14 @@ def test_presets():
     assert ZSSRConfig.preset("fast", seed=4).seed == 4
     with pytest.raises(ValueError, match="unknown preset"):
         ZSSRConfig.preset("best")
+
+
+def test_device_memory_is_released_even_when_cancelled(textured_image, tiny_config, monkeypatch):
+    import napari_zssr.api as api
+
+    released = []
+    monkeypatch.setattr(api, "release_device_memory", lambda device: released.append(str(device)))
+    zssr(textured_image, 2, config=tiny_config, device="cpu")
+    with pytest.raises(Cancelled):
+        zssr(textured_image, 2, config=tiny_config, device="cpu", should_stop=lambda: True)
+    assert released == ["cpu", "cpu"]

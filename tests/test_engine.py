@@ -89,12 +89,8 @@ def test_pairs_are_consistent_crops_with_noisy_sons():
     assert sampler.pool.probabilities()[0] == max(sampler.pool.probabilities())  # the input is the most trusted
 
 
-def test_lr_policy_lowers_adams_learning_rate(monkeypatch):
-    """With no progress (a vanishing lr) the policy must drop the lr inside Adam itself, three times, then stop."""
-    image = torch.rand(1, 1, 24, 24)
-    config = ZSSRConfig(max_iterations=500, crop_size=16, lr_schedule="policy", min_iterations=10, lr_check_every=5,
-                        recon_every=2,
-                        lr_slope_range=10, learning_rate=1e-12, min_learning_rate=9e-15)
+def train_recording_adam_lrs(monkeypatch, config: ZSSRConfig):
+    """Train a tiny net with ``config`` and return the log and the lr Adam really used at every step."""
     seen_lrs = []
     original_step = torch.optim.Adam.step
 
@@ -103,28 +99,25 @@ def test_lr_policy_lowers_adams_learning_rate(monkeypatch):
         return original_step(self, *args, **kwargs)
 
     monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    image = torch.rand(1, 1, 24, 24)
     degradation = Degradation((2.0, 2.0))
     recon = (degradation.upscale(degradation.downscale(image), (24, 24)), image)
-    log = train(small_net(width=4), sampler_for(image), recon, config)
+    return train(small_net(width=4), sampler_for(image), recon, config), seen_lrs
+
+
+def test_lr_policy_lowers_adams_learning_rate(monkeypatch):
+    """With no progress (a vanishing lr) the policy must drop the lr inside Adam itself, three times, then stop."""
+    config = ZSSRConfig(max_iterations=500, crop_size=16, lr_schedule="policy", min_iterations=10, lr_check_every=5,
+                        recon_every=2, lr_slope_range=10, learning_rate=1e-12, min_learning_rate=9e-15)
+    log, seen_lrs = train_recording_adam_lrs(monkeypatch, config)
     assert len(log.lr_drops) == 3 and log.iterations < config.max_iterations
     assert sorted(set(seen_lrs), reverse=True) == pytest.approx([1e-12, 1e-13, 1e-14])
     assert log.final_learning_rate < config.min_learning_rate
 
 
 def test_step_schedule_drops_at_its_fractions(monkeypatch):
-    image = torch.rand(1, 1, 24, 24)
-    seen_lrs = []
-    original_step = torch.optim.Adam.step
-
-    def recording_step(self, *args, **kwargs):
-        seen_lrs.append(self.param_groups[0]["lr"])
-        return original_step(self, *args, **kwargs)
-
-    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
     config = ZSSRConfig(max_iterations=20, crop_size=16, lr_schedule="steps", lr_step_fractions=(0.5, 0.75))
-    degradation = Degradation((2.0, 2.0))
-    recon = (degradation.upscale(degradation.downscale(image), (24, 24)), image)
-    log = train(small_net(width=4), sampler_for(image), recon, config)
+    log, seen_lrs = train_recording_adam_lrs(monkeypatch, config)
     assert log.iterations == 20 and log.lr_drops == [9, 14] and log.reconstruction_errors == []
     assert seen_lrs == pytest.approx([1e-3] * 10 + [1e-4] * 5 + [1e-5] * 5)
 

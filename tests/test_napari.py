@@ -47,6 +47,17 @@ def assert_edges_coincide(source, result, axes=(-2, -1)):
     assert not np.allclose(result.extent.world, source.extent.world)
 
 
+def test_widget_defaults_come_from_the_config(widget):
+    from napari_zssr import ZSSRConfig
+
+    _, w = widget
+    w.max_iterations.value = ZSSRConfig().max_iterations
+    assert w.config() == ZSSRConfig()
+    w.preset.value = "paper"
+    assert w.config() == ZSSRConfig.preset("paper")
+    assert w.device.choices[0] == "auto" and "cpu" in w.device.choices
+
+
 def test_2d_run_adds_three_overlaid_layers(widget, qtbot, psf_file):
     viewer, w = widget
     source = viewer.add_image(image_2d(), name="cells", scale=(0.2, 0.2), translate=(5.0, 3.0))

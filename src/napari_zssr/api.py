@@ -20,9 +20,9 @@ from .core.kernels import validate_kernel
 from .core.network import ZSSRNet
 from .core.pairs import min_father_side
 from .core.psf import kernel_from_psf
-from .io.psf import read_psf
 from .core.resize import Scale, as_scale_pair, resize, scaled_shape
 from .core.trainer import ProgressCallback, ProgressEvent, StopHook
+from .io.psf import read_psf
 
 
 class BlankPlaneWarning(UserWarning):
@@ -58,7 +58,7 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
     """Check an array-like's type and shape (without loading a lazy stack); raise a clear error if wrong."""
     array = image if hasattr(image, "shape") and hasattr(image, "dtype") else np.asarray(image)
     dtype = np.dtype(array.dtype)
-    if dtype == bool:
+    if dtype.kind == "b":
         raise TypeError("image is boolean (a mask?); ZSSR needs intensity data")
     if np.issubdtype(dtype, np.complexfloating):
         raise TypeError("image is complex-valued; pass the magnitude (np.abs) or the real part")
@@ -101,12 +101,14 @@ def intensity_range(plane: np.ndarray) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def _to_tensor(plane: np.ndarray, low: float, high: float, device: torch.device) -> torch.Tensor:
+def normalised_tensor(plane: np.ndarray, low: float, high: float, device: torch.device) -> torch.Tensor:
+    """``plane`` mapped so that [low, high] -> [0, 1] (the noise std is a fraction of that), as (1, 1, H, W)."""
     normalised = (plane.astype(np.float32) - low) / (high - low)
     return torch.as_tensor(np.ascontiguousarray(normalised), device=device)[None, None]
 
 
-def _to_numpy(tensor: torch.Tensor, low: float, high: float) -> np.ndarray:
+def denormalised_array(tensor: torch.Tensor, low: float, high: float) -> np.ndarray:
+    """Inverse of :func:`normalised_tensor`, as a float32 (H, W) array in the input's units."""
     return (tensor[0, 0].float().cpu().numpy() * (high - low) + low).astype(np.float32)
 
 
@@ -174,17 +176,17 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: np
                 _pass_through_blank(plane, index, result, n_planes)
                 continue
             low, high = intensity_range(plane)
-            lr = _to_tensor(plane, low, high, torch_device)
+            lr = normalised_tensor(plane, low, high, torch_device)
             plane_config = config
             if net is not None and warm_start_iterations is not None:
                 plane_config = replace(config, max_iterations=warm_start_iterations)
             run = run_plane(lr, pair, kernel, plane_config, seed=seed, device=torch_device, progress=progress,
                             should_stop=should_stop, plane=plane_number, n_planes=n_planes, net=net)
             net = run.net if warm_start_iterations is not None else None
-            sr[index] = _to_numpy(run.output.sr, low, high)
-            median[index] = _to_numpy(run.output.ensemble_median, low, high)
-            spread[index] = _to_numpy(run.output.ensemble_spread, 0.0, high - low)
-            residual[index] = sr[index] - _to_numpy(resize(lr, sr.shape[-2:]), low, high)
+            sr[index] = denormalised_array(run.output.sr, low, high)
+            median[index] = denormalised_array(run.output.ensemble_median, low, high)
+            spread[index] = denormalised_array(run.output.ensemble_spread, 0.0, high - low)
+            residual[index] = sr[index] - denormalised_array(resize(lr, sr.shape[-2:]), low, high)
             result.iterations.append(sum(log.iterations for log in run.logs))
             result.transforms = run.transforms
     finally:

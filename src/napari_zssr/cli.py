@@ -71,7 +71,7 @@ class Summary:
     failed: list[tuple[Path, str]] = field(default_factory=list)
 
 
-def collect_jobs(inputs: Sequence[str], recursive: bool, say) -> list[Job]:
+def collect_jobs(inputs: Sequence[str], recursive: bool) -> list[Job]:
     """Expand files, folders and globs into TIFF jobs; other files are skipped with a note."""
     jobs: list[Job] = []
     for item in inputs:
@@ -186,9 +186,12 @@ def process(job: Job, args: argparse.Namespace, config: ZSSRConfig, kinds: list[
                           info, imagej_origin(image.origin, factors))
 
 
+def say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    say = (lambda message: print(message, file=sys.stderr))
     kinds = [k.strip() for k in args.outputs.split(",") if k.strip()]
     unknown = sorted(set(kinds) - set(OUTPUT_KINDS))
     if unknown or not kinds:
@@ -200,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         say(f"error: {error}")
         return 2
-    jobs = collect_jobs(args.inputs, args.recursive, say)
+    jobs = collect_jobs(args.inputs, args.recursive)
     out = args.out.resolve()
     for job in jobs:
         if job.source.resolve().parent == output_path(out, job, "zssr").parent:

@@ -17,10 +17,11 @@ def select_device(requested: str | torch.device | None = "auto") -> torch.device
     """Resolve ``"auto"``/``None`` to the best available device; check that an explicit one exists."""
     if requested is None or str(requested) == "auto":
         return torch.device(available_devices()[0])
+    unsupported = f"unsupported device {str(requested)!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
     try:
         device = torch.device(requested)
     except RuntimeError as error:
-        raise ValueError(f"unsupported device {str(requested)!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from error
+        raise ValueError(unsupported) from error
     if device.type == "cuda":
         index = device.index or 0
         if not torch.cuda.is_available() or index >= torch.cuda.device_count():
@@ -29,7 +30,7 @@ def select_device(requested: str | torch.device | None = "auto") -> torch.device
     if device.type == "mps" and "mps" not in available_devices():
         raise ValueError(f"device 'mps' is not available here; choose one of {available_devices()}")
     if device.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"unsupported device {str(requested)!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
+        raise ValueError(unsupported)
     return device
 
 

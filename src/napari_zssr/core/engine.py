@@ -52,7 +52,8 @@ def run_plane(image: torch.Tensor, scale: Scale, kernel: np.ndarray | None, conf
         net = net.to(device=device, memory_format=torch.channels_last)
     pool = FatherPool(image, config.father_min_scale, config.father_levels, min_father_side(scale))
     logs = []
-    for step_index, step_scale in enumerate(scale_steps(scale, config.gradual_steps)):
+    steps = scale_steps(scale, config.gradual_steps)
+    for step_index, step_scale in enumerate(steps):
         degradation = Degradation.create(step_scale, kernel, device)
         transforms = kernel_symmetries(kernel, step_scale) if config.ensemble else [0]
         training_transforms = kernel_symmetries(kernel, step_scale)
@@ -65,5 +66,6 @@ def run_plane(image: torch.Tensor, scale: Scale, kernel: np.ndarray | None, conf
                                    n_planes))
         output = super_resolve(net, image, degradation, transforms, config.back_projection_iterations,
                                config.tile_size)
-        pool.add(output.sr)
+        if step_index < len(steps) - 1:
+            pool.add(output.sr)  # gradual SR: this stage's output is a father for the next
     return PlaneRun(output, logs, transforms, net)

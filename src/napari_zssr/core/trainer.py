@@ -132,8 +132,8 @@ def train(net: ZSSRNet, sampler: PairSampler, reconstruction_pair: tuple[torch.T
         optimizer.step()
         log.iterations = iteration + 1
         if progress is not None and (iteration + 1) % config.progress_every == 0:
-            progress(ProgressEvent("training", iteration + 1, config.max_iterations, float(loss.detach()), learning_rate,
-                                   plane, n_planes))
+            progress(ProgressEvent("training", iteration + 1, config.max_iterations, float(loss.detach()),
+                                   learning_rate, plane, n_planes))
         if policy.needs_errors and iteration % config.recon_every == 0:
             with torch.no_grad():
                 error = float(((net(recon_input) - recon_target) ** 2).mean())

@@ -26,7 +26,7 @@ def seconds_per_iteration(device: str, crop_size: int = 128, width: int = 64, de
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        float(loss)  # wait for the device
+        loss.item()  # wait for the device
         timings.append(time.perf_counter() - start)
     return min(timings[1:])
 
@@ -37,7 +37,7 @@ def describe_estimate(device: str, config: ZSSRConfig, planes: int, warm_start_i
     iterations = config.max_iterations + (planes - 1) * (warm_start_iterations or config.max_iterations)
     seconds = iterations * seconds_per_iteration(resolved, config.crop_size, config.width, config.depth) * 1.15
     amount = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
-    text = f"{resolved}: at most about {amount} for {planes} plane{'s' if planes > 1 else ''}"
+    text = f"{resolved}: up to ~{amount} for {planes} plane{'s' if planes > 1 else ''}"
     if resolved == "cpu":
-        text += " (running on the CPU: a GPU is typically 20-50x faster)"
+        text += " (CPU: slow; a GPU is 20-50x faster)"
     return text

@@ -7,8 +7,17 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, Label, PushButton, SpinBox
-from magicgui.widgets import create_widget
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FileEdit,
+    FloatSpinBox,
+    Label,
+    PushButton,
+    SpinBox,
+    create_widget,
+)
 
 from ..core.config import PRESETS, ZSSRConfig
 from ..core.device import available_devices
@@ -50,6 +59,10 @@ class ZSSRWidget(Container):
         self.estimate = Label(label="estimate", value="")
         self.status = Label(label="status", value="")
         self.run_button = PushButton(text="Run")
+        for spin_box, value in ((self.noise_std, defaults.noise_std), (self.psf_pixel_size, 0.0),
+                                (self.pixel_size, 0.0)):
+            spin_box.native.setDecimals(4)  # magicgui derives 3 decimals from the step and would round 0.0125
+            spin_box.value = value
         self._inputs = [self.image, self.psf, self.psf_pixel_size, self.pixel_size, self.scale, self.preset,
                         self.max_iterations, self.noise, self.noise_std, self.back_projection, self.ensemble,
                         self.device, self.seed, self.current_plane, self.warm_start]
