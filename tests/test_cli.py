@@ -34,10 +34,11 @@ def data_dir(tmp_path) -> Path:
     return folder
 
 
-def test_folder_batch_writes_every_output_with_geometry(data_dir, tmp_path):
+def test_folder_batch_writes_every_output_with_geometry(data_dir, tmp_path, capsys):
     before = {p: digest(p) for p in data_dir.rglob("*") if p.is_file()}
     out = tmp_path / "out"
     assert main([str(data_dir), "-r", "--out", str(out), *FAST]) == 0
+    assert "skipped 1 non-TIFF file(s)" in capsys.readouterr().err
     stack = read_tiff(out / "stack_zssr.tif")
     assert stack.data.shape == (3, 40, 36) and stack.data.dtype == np.float32 and stack.axes == "ZYX"
     assert stack.pixel_size == pytest.approx((0.1, 0.1)) and stack.z_spacing == pytest.approx(0.5)

@@ -181,3 +181,24 @@ def test_reader_writer_and_sample(make_napari_viewer, tmp_path):
     _, widget = viewer.window.add_plugin_dock_widget("napari-zssr", "ZSSR super-resolution")
     widget.image.value = viewer.layers["zssr_sample"]
     assert str(widget.psf.value).endswith("psf.tif")
+
+
+def test_manifest_validates():
+    from npe2 import PluginManifest
+
+    manifest = PluginManifest.from_distribution("napari-zssr")
+    manifest.validate_imports()
+    assert {c.id for c in manifest.contributions.commands} >= {"napari-zssr.widget", "napari-zssr.sample"}
+
+
+def test_run_reads_dask_and_multiscale_layers_plane_by_plane():
+    import dask.array as da
+    from napari.layers import Image
+
+    import napari_zssr
+
+    stack = da.from_array(np.stack([image_2d(0), image_2d(1)]), chunks=(1, 24, 20))
+    sr = napari_zssr.run(stack, max_iterations=2, add_to_viewer=False)[0][0]
+    assert sr.shape == (2, 48, 40)
+    pyramid = Image([image_2d(0, (32, 32)), image_2d(0, (16, 16))], multiscale=True, name="pyr")
+    assert napari_zssr.run(pyramid, max_iterations=2, add_to_viewer=False)[0][0].shape == (64, 64)

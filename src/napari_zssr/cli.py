@@ -77,10 +77,11 @@ def collect_jobs(inputs: Sequence[str], recursive: bool) -> list[Job]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            pattern = "**/*" if recursive else "*"
-            for found in sorted(path.glob(pattern)):
-                if found.is_file() and found.suffix.lower() in TIFF_SUFFIXES:
-                    jobs.append(Job(found, found.relative_to(path)))
+            files = [f for f in sorted(path.glob("**/*" if recursive else "*")) if f.is_file()]
+            tiffs = [f for f in files if f.suffix.lower() in TIFF_SUFFIXES]
+            jobs.extend(Job(found, found.relative_to(path)) for found in tiffs)
+            if len(files) > len(tiffs):
+                say(f"note: skipped {len(files) - len(tiffs)} non-TIFF file(s) in {path}")
             continue
         matches = [Path(m) for m in sorted(glob.glob(item, recursive=recursive))] if not path.exists() else [path]
         if not matches:

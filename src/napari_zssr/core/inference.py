@@ -81,14 +81,13 @@ def super_resolve(net: ZSSRNet, lr: torch.Tensor, degradation: Degradation, tran
                   back_projection_iterations: int, tile_size: int) -> InferenceOutput:
     """Run the trained net on ``lr`` under each allowed transform, undo it, back-project, take the median."""
     net.eval()
-    outputs = []
-    for index in transforms:
+    stacked = torch.empty((len(transforms), 1, *degradation.hr_shape(tuple(lr.shape[-2:]))), device=lr.device)
+    for position, index in enumerate(transforms):
         moved = transform(lr, index)
         upscaled = degradation.upscale(moved, degradation.hr_shape(tuple(moved.shape[-2:])))
         output = untransform(apply_tiled_within_memory(net, upscaled, tile_size), index)
-        outputs.append(back_project(output, lr, degradation, back_projection_iterations))
-    stacked = torch.cat(outputs, dim=0)
+        stacked[position] = back_project(output, lr, degradation, back_projection_iterations)[0]
     median = ensemble_median(stacked).unsqueeze(0)
-    spread = stacked.std(dim=0).unsqueeze(0) if len(outputs) > 1 else torch.zeros_like(median)
+    spread = stacked.std(dim=0).unsqueeze(0) if len(transforms) > 1 else torch.zeros_like(median)
     sr = back_project(median, lr, degradation, back_projection_iterations)
     return InferenceOutput(sr, median, spread)
