@@ -3,11 +3,16 @@
 # torch is pinned first: an unpinned torch requirement would pull a multi-GB CUDA build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v Xvfb >/dev/null; then
-  # The napari viewer needs an X server even in tests (Xvfb); the xcb libraries let Qt open a real window on it.
-  apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 \
-    libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0 libgl1 libegl1 >/dev/null
+# The napari viewer needs an X server even in tests (Xvfb) and Qt's xcb platform needs these libraries.
+X_PACKAGES="xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-image0 libxcb-render-util0 \
+  libxcb-randr0 libxcb-shape0 libxcb-xkb1 libxcb-xfixes0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libgl1 libegl1"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  missing=$(for p in $X_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+  if [ -n "$missing" ]; then
+    apt-get update -qq >/dev/null
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+  fi
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q torch==2.13.0 2> >(grep -v "is ignored" >&2)
