@@ -166,6 +166,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: np
     result = ZSSRResult(sr, median, residual, spread, pair, config, seed, str(torch_device))
     n_planes = int(np.prod(leading, dtype=np.int64))
     net: ZSSRNet | None = None
+    run = None
     start = time.perf_counter()
     try:
         for plane_number, index in enumerate(np.ndindex(*leading)):
@@ -190,7 +191,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: np
             result.iterations.append(sum(log.iterations for log in run.logs))
             result.transforms = run.transforms
     finally:
-        del net
+        run = net = None  # drop every reference to the network before returning its memory to the device
         release_device_memory(torch_device)
     result.timings["total_s"] = time.perf_counter() - start
     if progress is not None:
