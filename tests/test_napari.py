@@ -117,6 +117,23 @@ def test_cancel_adds_nothing(widget, qtbot):
     assert "cancelled" in w.status.value
 
 
+def test_cancel_after_training_still_adds_nothing(widget):
+    """A cancel that arrives while the last plane is in inference must not add the finished result."""
+    import threading
+
+    import napari_zssr
+    from napari_zssr.napari.runner import prepare
+
+    viewer, w = widget
+    layer = viewer.add_image(image_2d(), name="late")
+    request = prepare(layer, config=napari_zssr.ZSSRConfig(max_iterations=2))
+    result = napari_zssr.zssr(image_2d(), config=request.config)
+    w._stop = threading.Event()
+    w._stop.set()
+    w._on_done(request, result)
+    assert [layer.name for layer in viewer.layers] == ["late"] and "cancelled" in w.status.value
+
+
 @pytest.mark.parametrize("content, message", [(None, "not found"), (b"garbage", "could not read"),
                                               ("noise", "no clear peak")])
 def test_bad_psf_shows_a_message(widget, tmp_path, content, message):

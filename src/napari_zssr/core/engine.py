@@ -55,9 +55,9 @@ def run_plane(image: torch.Tensor, scale: Scale, kernel: np.ndarray | None, conf
     steps = scale_steps(scale, config.gradual_steps)
     for step_index, step_scale in enumerate(steps):
         degradation = Degradation.create(step_scale, kernel, device)
-        transforms = kernel_symmetries(kernel, step_scale) if config.ensemble else [0]
-        training_transforms = kernel_symmetries(kernel, step_scale)
-        sampler = PairSampler(pool, degradation, training_transforms, config.noise_std, seed + step_index, device)
+        allowed = kernel_symmetries(kernel, step_scale)  # for augmentation always, for the ensemble if asked
+        transforms = allowed if config.ensemble else [0]
+        sampler = PairSampler(pool, degradation, allowed, config.noise_std, seed + step_index, device)
         recon = reconstruction_pair(image, degradation, config.recon_crop)
         logs.append(train(net, sampler, recon, config, progress=progress, should_stop=should_stop, plane=plane,
                           n_planes=n_planes))

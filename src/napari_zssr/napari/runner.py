@@ -125,8 +125,9 @@ def background_run(request: RunRequest, stop: threading.Event) -> Generator[Prog
                     yield events.get(timeout=0.1)
                 except queue.Empty:
                     yield None
-        finally:
-            stop.set()  # on abort, the training loop raises Cancelled at its next iteration
+        except GeneratorExit:
+            stop.set()  # the worker was aborted: the training loop raises Cancelled at its next iteration
+            raise
         try:
             return future.result()
         except Cancelled:

@@ -181,7 +181,7 @@ class ZSSRWidget(Container):
         self.status.value = f"plane {event.plane + 1}/{event.n_planes}, iteration {event.iteration}"
 
     def _on_done(self, request: Any, result: Any) -> None:
-        if result is None:  # cancelled: the viewer stays as it was
+        if result is None or (self._stop is not None and self._stop.is_set()):  # cancelled, maybe after training
             self.status.value = "cancelled; nothing was added"
             return
         add_or_update(self._viewer, layer_tuples(request, result))
