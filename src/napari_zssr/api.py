@@ -24,6 +24,9 @@ from .core.resize import Scale, as_scale_pair, resize, scaled_shape
 from .core.trainer import ProgressCallback, ProgressEvent, StopHook
 from .io.psf import read_psf
 
+#: output kind (the suffix of layer and file names, everywhere the same) -> ZSSRResult field
+OUTPUTS = {"zssr": "sr", "ensemble_median": "ensemble_median", "residual": "residual"}
+
 
 class BlankPlaneWarning(UserWarning):
     """A constant plane in a stack was passed through as its interpolation instead of being trained on."""

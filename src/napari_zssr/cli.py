@@ -15,14 +15,13 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
-from .api import kernel_from_file, zssr_stack
+from .api import OUTPUTS, kernel_from_file, zssr_stack
 from .core.config import PRESETS, ZSSRConfig
 from .core.trainer import ProgressEvent
 from .io.tiff import TiffImage, read_info, read_tiff, write_imagej_tiff
 from .overlay import effective_factors, imagej_origin
 
-OUTPUT_KINDS = ("zssr", "ensemble_median", "residual")
-RESULT_FIELDS = {"zssr": "sr", "ensemble_median": "ensemble_median", "residual": "residual"}
+OUTPUT_KINDS = tuple(OUTPUTS)
 TIFF_SUFFIXES = (".tif", ".tiff")
 
 
@@ -171,7 +170,7 @@ def process(job: Job, args: argparse.Namespace, config: ZSSRConfig, kinds: list[
                             device=args.device, progress=progress, warm_start_iterations=args.warm_start)
         done_planes += int(np.prod(result.sr.shape[:-2]))
         for kind in kinds:
-            outputs[kind].append(getattr(result, RESULT_FIELDS[kind]))
+            outputs[kind].append(getattr(result, OUTPUTS[kind]))
     factors = effective_factors(data.shape, result.sr.shape)
     pixel_size = (args.pixel_size, args.pixel_size) if args.pixel_size else image.pixel_size
     new_pixel_size = None if pixel_size is None else (pixel_size[0] / factors[0], pixel_size[1] / factors[1])

@@ -13,12 +13,10 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..api import ZSSRResult, kernel_from_file, validate_image, validate_scale, zssr_stack
+from ..api import OUTPUTS, ZSSRResult, kernel_from_file, validate_image, validate_scale, zssr_stack
 from ..core.config import ZSSRConfig
 from ..core.trainer import Cancelled, ProgressEvent
 from ..overlay import effective_factors, overlay_scale_translate
-
-OUTPUT_SUFFIXES = ("zssr", "ensemble_median", "residual")
 
 
 @dataclass
@@ -151,12 +149,10 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
         if value is not None:
             common[key] = value
     limit = float(np.percentile(np.abs(result.residual), 99.9)) or 1.0
-    return [
-        (result.sr, {**common, "name": f"{snapshot.name}_zssr"}, "image"),
-        (result.ensemble_median, {**common, "name": f"{snapshot.name}_ensemble_median", "visible": False}, "image"),
-        (result.residual, {**common, "name": f"{snapshot.name}_residual", "colormap": "bwr",
-                           "contrast_limits": (-limit, limit), "visible": False}, "image"),
-    ]
+    style = {"zssr": {}, "ensemble_median": {"visible": False},
+             "residual": {"colormap": "bwr", "contrast_limits": (-limit, limit), "visible": False}}
+    return [(getattr(result, field_name), {**common, "name": f"{snapshot.name}_{kind}", **style[kind]}, "image")
+            for kind, field_name in OUTPUTS.items()]
 
 
 def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]]) -> list[Any]:
