@@ -25,8 +25,6 @@ class ZSSRConfig:
     recon_every: int = 50  # iterations between reconstruction-error checks
     recon_crop: int = 256  # largest side of the fixed crop the reconstruction error is measured on
     crop_size: int = 128
-    warmup_crop_size: int = 64  # a 64^2 step costs a quarter of a 128^2 one: cheap early iterations
-    warmup_fraction: float = 0.0  # fraction of max_iterations trained on warmup_crop_size crops
     noise_std: float = 0.0125  # Gaussian noise on the LR sons, as a fraction of the intensity range
     father_min_scale: float = 0.5  # smallest downscaled copy of the input used as an HR father
     father_levels: int = 6

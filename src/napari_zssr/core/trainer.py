@@ -124,8 +124,7 @@ def train(net: ZSSRNet, sampler: PairSampler, reconstruction_pair: tuple[torch.T
     for iteration in range(config.max_iterations):
         if should_stop is not None and should_stop():
             raise Cancelled
-        warming_up = iteration < config.warmup_fraction * config.max_iterations
-        son_up, father = sampler.sample(config.warmup_crop_size if warming_up else config.crop_size)
+        son_up, father = sampler.sample(config.crop_size)
         loss = (net(son_up.contiguous(memory_format=torch.channels_last)) - father).abs().mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
