@@ -101,6 +101,10 @@ def test_usage_errors(data_dir, tmp_path):
     assert main([str(data_dir / "plain.tif"), "--out", str(data_dir), *FAST]) == 2  # next to the input
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--outputs", "best", *FAST]) == 2
     assert main([str(tmp_path / "nothing*.tif"), "--out", str(tmp_path / "o"), *FAST]) == 2
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--device", "cuda:9", *FAST]) == 2
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--precision", "float16",
+                 "--device", "cpu", *FAST]) == 2
+    assert not (tmp_path / "o").exists()
 
 
 def test_command_runs_as_a_subprocess(data_dir, tmp_path):

@@ -164,11 +164,11 @@ def test_out_of_memory_falls_back_to_smaller_tiles(monkeypatch):
     tried = []
     real = inference.apply_tiled
 
-    def flaky(net_, x_, tile_size):
+    def flaky(net_, x_, tile_size, dtype):
         tried.append(tile_size)
         if tile_size > 64:
             raise torch.OutOfMemoryError("simulated")
-        return real(net_, x_, tile_size)
+        return real(net_, x_, tile_size, dtype)
 
     monkeypatch.setattr(inference, "apply_tiled", flaky)
     with torch.no_grad():

@@ -19,6 +19,7 @@ from .core.engine import run_plane, scale_steps
 from .core.kernels import validate_kernel
 from .core.network import ZSSRNet
 from .core.pairs import min_father_side
+from .core.precision import resolve_precision
 from .core.psf import kernel_from_psf
 from .core.resize import Scale, as_scale_pair, resize, scaled_shape
 from .core.trainer import ProgressCallback, ProgressEvent, StopHook
@@ -44,6 +45,7 @@ class ZSSRResult:
     config: ZSSRConfig
     seed: int
     device: str
+    precision: str = "float32"  # what the convolutions ran in (config.precision resolved for the device)
     iterations: list[int] = field(default_factory=list)  # per plane (summed over gradual steps)
     transforms: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -53,7 +55,8 @@ class ZSSRResult:
     def metadata(self) -> dict[str, Any]:
         """The settings behind this result, as plain values (layer metadata, TIFF descriptions)."""
         return {"napari_zssr_version": self.version, "scale": list(self.scale), "seed": self.seed,
-                "device": self.device, "iterations": self.iterations, "ensemble_transforms": self.transforms,
+                "device": self.device, "precision": self.precision, "iterations": self.iterations,
+                "ensemble_transforms": self.transforms,
                 "blank_planes": [list(p) for p in self.blank_planes], "config": self.config.to_dict()}
 
 
@@ -163,10 +166,11 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: np
     kernel = _check_settings(pair, kernel, config)
     seed = config.seed if seed is None else int(seed)
     torch_device = select_device(config.device if device is None else device)
+    precision = str(resolve_precision(config.precision, torch_device)).removeprefix("torch.")
     leading = array.shape[:-2]
     out_shape = leading + scaled_shape(array.shape[-2:], pair)
     sr, median, residual, spread = (np.empty(out_shape, np.float32) for _ in range(4))
-    result = ZSSRResult(sr, median, residual, spread, pair, config, seed, str(torch_device))
+    result = ZSSRResult(sr, median, residual, spread, pair, config, seed, str(torch_device), precision)
     n_planes = int(np.prod(leading, dtype=np.int64))
     net: ZSSRNet | None = None
     run = None

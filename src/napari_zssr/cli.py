@@ -17,6 +17,8 @@ from tqdm import tqdm
 from . import __version__
 from .api import OUTPUTS, kernel_from_file, zssr_stack
 from .core.config import PRESETS, ZSSRConfig
+from .core.device import select_device
+from .core.precision import PRECISIONS, resolve_precision
 from .core.trainer import ProgressEvent
 from .io.tiff import TiffImage, read_info, read_tiff, write_imagej_tiff
 from .overlay import effective_factors, imagej_origin
@@ -44,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--warm-start", type=int, metavar="N",
                         help="start each plane from the previous plane's weights and train N iterations")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help="convolution arithmetic (default: the preset's, auto = bf16 on CUDA GPUs and AMX CPUs, "
+                             "fp16 on GPUs without bf16, float32 elsewhere; paper: float32)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help=f"random seed (default {defaults.seed})")
     parser.add_argument("--outputs", default=",".join(OUTPUT_KINDS),
                         help=f"comma-separated outputs to write (default: {','.join(OUTPUT_KINDS)})")
@@ -198,8 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"error: unknown output(s) {unknown}; choose from {','.join(OUTPUT_KINDS)}")
         return 2
     try:
+        overrides = {"max_iterations": args.max_iterations, "precision": args.precision}
         config = ZSSRConfig.preset(args.preset, seed=args.seed, device=args.device,
-                                   **({"max_iterations": args.max_iterations} if args.max_iterations else {}))
+                                   **{key: value for key, value in overrides.items() if value})
+        resolve_precision(config.precision, select_device(config.device))  # a usage error, not one per file
     except ValueError as error:
         say(f"error: {error}")
         return 2

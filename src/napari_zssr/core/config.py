@@ -39,6 +39,7 @@ class ZSSRConfig:
     tile_size: int = 1024  # largest side of an inference tile (output pixels); bounds memory on big planes
     # run
     device: str = "auto"
+    precision: str = "auto"  # "auto": bf16 convolutions on CUDA (fp16 without bf16) and AMX CPUs, else float32
     seed: int = 0
     progress_every: int = 10
     name: str = field(default="default", compare=False)
@@ -52,7 +53,7 @@ class ZSSRConfig:
             config = cls(max_iterations=400, name="fast")
         elif name == "paper":
             config = cls(max_iterations=3000, lr_schedule="policy", noise_std=0.0, back_projection_iterations=10,
-                         name="paper")
+                         precision="float32", name="paper")
         else:
             raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
         return replace(config, **overrides)

@@ -13,6 +13,7 @@ from .inference import InferenceOutput, super_resolve
 from .kernels import kernel_symmetries
 from .network import ZSSRNet
 from .pairs import FatherPool, PairSampler, crop_side, min_father_side
+from .precision import resolve_precision
 from .resize import Scale
 from .trainer import ProgressCallback, ProgressEvent, StopHook, TrainingLog, train
 
@@ -50,6 +51,7 @@ def run_plane(image: torch.Tensor, scale: Scale, kernel: np.ndarray | None, conf
         net = ZSSRNet(1, config.width, config.depth)
         net.reset_parameters(torch.Generator().manual_seed(seed))
         net = net.to(device=device, memory_format=torch.channels_last)
+    dtype = resolve_precision(config.precision, device)
     pool = FatherPool(image, config.father_min_scale, config.father_levels, min_father_side(scale))
     logs = []
     steps = scale_steps(scale, config.gradual_steps)
@@ -60,12 +62,12 @@ def run_plane(image: torch.Tensor, scale: Scale, kernel: np.ndarray | None, conf
         sampler = PairSampler(pool, degradation, allowed, config.noise_std, seed + step_index, device)
         recon = reconstruction_pair(image, degradation, config.recon_crop)
         logs.append(train(net, sampler, recon, config, progress=progress, should_stop=should_stop, plane=plane,
-                          n_planes=n_planes))
+                          n_planes=n_planes, dtype=dtype))
         if progress is not None:
             progress(ProgressEvent("inference", logs[-1].iterations, config.max_iterations, None, None, plane,
                                    n_planes))
         output = super_resolve(net, image, degradation, transforms, config.back_projection_iterations,
-                               config.tile_size)
+                               config.tile_size, dtype)
         if step_index < len(steps) - 1:
             pool.add(output.sr)  # gradual SR: this stage's output is a father for the next
     return PlaneRun(output, logs, transforms, net)

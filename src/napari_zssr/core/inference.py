@@ -9,14 +9,20 @@ import torch
 from .degradation import Degradation
 from .geometry import transform, untransform
 from .network import ZSSRNet
+from .precision import autocast
 
 
 @torch.no_grad()
-def apply_tiled(net: ZSSRNet, x: torch.Tensor, tile_size: int) -> torch.Tensor:
+def apply_tiled(net: ZSSRNet, x: torch.Tensor, tile_size: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """``net(x)`` computed in tiles of at most ``tile_size`` with a halo of the receptive radius (exact)."""
+
+    def apply(piece: torch.Tensor) -> torch.Tensor:
+        with autocast(dtype, x.device):
+            return net(piece.contiguous(memory_format=torch.channels_last)).float()
+
     height, width = x.shape[-2:]
     if height <= tile_size and width <= tile_size:
-        return net(x.contiguous(memory_format=torch.channels_last)).contiguous()
+        return apply(x).contiguous()
     halo = net.receptive_radius
     out = torch.empty_like(x)
     for top in range(0, height, tile_size):
@@ -24,7 +30,7 @@ def apply_tiled(net: ZSSRNet, x: torch.Tensor, tile_size: int) -> torch.Tensor:
             bottom, right = min(top + tile_size, height), min(left + tile_size, width)
             y0, x0 = max(top - halo, 0), max(left - halo, 0)
             y1, x1 = min(bottom + halo, height), min(right + halo, width)
-            piece = net(x[..., y0:y1, x0:x1].contiguous(memory_format=torch.channels_last))
+            piece = apply(x[..., y0:y1, x0:x1])
             out[..., top:bottom, left:right] = piece[..., top - y0 : bottom - y0, left - x0 : right - x0]
     return out
 
@@ -54,11 +60,12 @@ def ensemble_median(outputs: torch.Tensor, rows_per_chunk: int = 256) -> torch.T
 MIN_TILE_SIZE = 64
 
 
-def apply_tiled_within_memory(net: ZSSRNet, x: torch.Tensor, tile_size: int) -> torch.Tensor:
+def apply_tiled_within_memory(net: ZSSRNet, x: torch.Tensor, tile_size: int,
+                               dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """:func:`apply_tiled`, halving the tile size each time the device runs out of memory."""
     while True:
         try:
-            return apply_tiled(net, x, tile_size)
+            return apply_tiled(net, x, tile_size, dtype)
         except torch.OutOfMemoryError as error:
             if x.device.type == "cuda":
                 torch.cuda.empty_cache()
@@ -78,14 +85,15 @@ class InferenceOutput:
 
 @torch.no_grad()
 def super_resolve(net: ZSSRNet, lr: torch.Tensor, degradation: Degradation, transforms: list[int],
-                  back_projection_iterations: int, tile_size: int) -> InferenceOutput:
+                  back_projection_iterations: int, tile_size: int, dtype: torch.dtype = torch.float32
+                  ) -> InferenceOutput:
     """Run the trained net on ``lr`` under each allowed transform, undo it, back-project, take the median."""
     net.eval()
     stacked = torch.empty((len(transforms), 1, *degradation.hr_shape(tuple(lr.shape[-2:]))), device=lr.device)
     for position, index in enumerate(transforms):
         moved = transform(lr, index)
         upscaled = degradation.upscale(moved, degradation.hr_shape(tuple(moved.shape[-2:])))
-        output = untransform(apply_tiled_within_memory(net, upscaled, tile_size), index)
+        output = untransform(apply_tiled_within_memory(net, upscaled, tile_size, dtype), index)
         stacked[position] = back_project(output, lr, degradation, back_projection_iterations)[0]
     median = ensemble_median(stacked).unsqueeze(0)
     spread = stacked.std(dim=0).unsqueeze(0) if len(transforms) > 1 else torch.zeros_like(median)

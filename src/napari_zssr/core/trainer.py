@@ -12,6 +12,7 @@ import torch
 from .config import ZSSRConfig
 from .network import ZSSRNet
 from .pairs import PairSampler
+from .precision import autocast, grad_scaler
 
 
 class Cancelled(Exception):
@@ -110,32 +111,46 @@ def set_learning_rate(optimizer: torch.optim.Optimizer, learning_rate: float) ->
         group["lr"] = learning_rate
 
 
+@torch.no_grad()
+def reconstruction_error(net: ZSSRNet, son_up: torch.Tensor, target: torch.Tensor, dtype: torch.dtype) -> float:
+    """Mean squared error of the net on the fixed noise-free reconstruction pair (what the lr policy tracks)."""
+    with autocast(dtype, son_up.device):
+        prediction = net(son_up)
+    return float(((prediction.float() - target) ** 2).mean())
+
+
 def train(net: ZSSRNet, sampler: PairSampler, reconstruction_pair: tuple[torch.Tensor, torch.Tensor],
           config: ZSSRConfig, *, progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
-          plane: int = 0, n_planes: int = 1) -> TrainingLog:
-    """Train ``net`` in place on pairs from ``sampler`` until the lr policy or ``config.max_iterations`` stops it."""
+          plane: int = 0, n_planes: int = 1, dtype: torch.dtype = torch.float32) -> TrainingLog:
+    """Train ``net`` in place on pairs from ``sampler`` until the lr policy or ``config.max_iterations`` stops it.
+
+    ``dtype`` other than float32: the convolutions run in mixed precision (see :mod:`.precision`).
+    """
     start = time.perf_counter()
     learning_rate = config.learning_rate
     optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
     policy = make_schedule(config)
     log = TrainingLog()
     recon_input, recon_target = reconstruction_pair
+    scaler = grad_scaler(dtype, recon_input.device)
     net.train()
     for iteration in range(config.max_iterations):
         if should_stop is not None and should_stop():
             raise Cancelled
         son_up, father = sampler.sample(config.crop_size)
-        loss = (net(son_up.contiguous(memory_format=torch.channels_last)) - father).abs().mean()
+        with autocast(dtype, recon_input.device):
+            prediction = net(son_up.contiguous(memory_format=torch.channels_last))
+        loss = (prediction.float() - father).abs().mean()
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         log.iterations = iteration + 1
         if progress is not None and (iteration + 1) % config.progress_every == 0:
             progress(ProgressEvent("training", iteration + 1, config.max_iterations, float(loss.detach()),
                                    learning_rate, plane, n_planes))
         if policy.needs_errors and iteration % config.recon_every == 0:
-            with torch.no_grad():
-                error = float(((net(recon_input) - recon_target) ** 2).mean())
+            error = reconstruction_error(net, recon_input, recon_target, dtype)
             policy.record(iteration, error)
             log.reconstruction_errors.append((iteration, error))
         if policy.should_drop(iteration):

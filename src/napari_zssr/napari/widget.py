@@ -21,6 +21,7 @@ from magicgui.widgets import (
 
 from ..core.config import PRESETS, ZSSRConfig
 from ..core.device import available_devices
+from ..core.precision import PRECISIONS
 from .estimate import describe_estimate
 from .runner import add_or_update, background_run, layer_tuples, prepare
 
@@ -53,6 +54,8 @@ class ZSSRWidget(Container):
         self.back_projection = CheckBox(text="back-projection", value=defaults.back_projection_iterations > 0)
         self.ensemble = CheckBox(text="geometric ensemble", value=defaults.ensemble)
         self.device = ComboBox(label="device", choices=["auto", *available_devices()], value="auto")
+        self.precision = ComboBox(label="precision", choices=list(PRECISIONS), value=defaults.precision,
+                                  tooltip="auto: mixed bf16/fp16 on a CUDA GPU (faster), float32 elsewhere")
         self.seed = SpinBox(label="seed", min=0, max=2**31 - 1, value=defaults.seed)
         self.current_plane = CheckBox(text="current plane only (quick preview)", value=False)
         self.warm_start = CheckBox(text="warm-start each plane from the previous", value=False)
@@ -65,14 +68,14 @@ class ZSSRWidget(Container):
             spin_box.value = value
         self._inputs = [self.image, self.psf, self.psf_pixel_size, self.pixel_size, self.scale, self.preset,
                         self.max_iterations, self.noise, self.noise_std, self.back_projection, self.ensemble,
-                        self.device, self.seed, self.current_plane, self.warm_start]
+                        self.device, self.precision, self.seed, self.current_plane, self.warm_start]
         self.extend([*self._inputs, self.estimate, self.status, self.run_button])
         self._worker: Any = None
         self._stop: threading.Event | None = None
         self._progress: Any = None
         self.preset.changed.connect(self._apply_preset)
         self.image.changed.connect(self._on_image_changed)
-        for widget in (self.device, self.max_iterations, self.current_plane, self.warm_start):
+        for widget in (self.device, self.precision, self.max_iterations, self.current_plane, self.warm_start):
             widget.changed.connect(self._update_estimate)
         self.run_button.changed.connect(self._on_run_clicked)
         viewer.layers.events.inserted.connect(self._refresh_layers)
@@ -86,6 +89,7 @@ class ZSSRWidget(Container):
         self.noise.value = config.noise_std > 0
         self.noise_std.value = config.noise_std or ZSSRConfig().noise_std
         self.back_projection.value = config.back_projection_iterations > 0
+        self.precision.value = config.precision
 
     def config(self) -> ZSSRConfig:
         base = ZSSRConfig.preset(self.preset.value)
@@ -93,7 +97,8 @@ class ZSSRWidget(Container):
         return replace(base, max_iterations=int(self.max_iterations.value),
                        noise_std=float(self.noise_std.value) if self.noise.value else 0.0,
                        back_projection_iterations=back_projection, ensemble=bool(self.ensemble.value),
-                       device=str(self.device.value), seed=int(self.seed.value))
+                       device=str(self.device.value), precision=str(self.precision.value),
+                       seed=int(self.seed.value))
 
     def _refresh_layers(self, event: Any = None) -> None:
         self.image.reset_choices()

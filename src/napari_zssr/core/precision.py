@@ -1,0 +1,48 @@
+"""Arithmetic precision of the network: float32, or automatic mixed precision (bf16/fp16) where it is fast.
+
+Only the convolutions run in the low precision (``torch.autocast``); weights, Adam's state, the residual sum, the
+loss, the ensemble and back-projection stay float32, so the result keeps float32 accuracy to within the tiny
+rounding of the predicted residual (docs/benchmarks.md: no measurable PSNR cost).
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+
+import torch
+
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def cpu_has_bf16_matrix_units() -> bool:
+    """Intel AMX (Sapphire Rapids and later): bf16 convolutions ~3.5x faster than float32 there; without it
+    bf16 is emulated and slower."""
+    return bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
+    """The dtype the convolutions run in. ``"auto"``: bf16 on CUDA GPUs that have it and fp16 on older ones,
+    bf16 on CPUs with AMX, float32 elsewhere (MPS autocast is incomplete)."""
+    if precision == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        if device.type == "cpu" and cpu_has_bf16_matrix_units():
+            return torch.bfloat16
+        return torch.float32
+    if precision not in _DTYPES:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if precision == "float16" and device.type != "cuda":
+        raise ValueError(f"precision 'float16' is for CUDA GPUs only (on {device.type} it is emulated, hundreds of "
+                         "times slower); use 'auto', 'bfloat16' or 'float32'")
+    return _DTYPES[precision]
+
+
+def autocast(dtype: torch.dtype, device: torch.device) -> AbstractContextManager:
+    """Mixed precision for the code inside; a no-op for float32."""
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)
+
+
+def grad_scaler(dtype: torch.dtype, device: torch.device) -> torch.amp.GradScaler:
+    """Loss scaling keeps small fp16 gradients from flushing to zero; bf16 and float32 need none (disabled)."""
+    return torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)

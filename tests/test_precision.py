@@ -1,0 +1,84 @@
+"""Mixed precision (the GPU's fast path) exercised on the CPU: bf16 natively, fp16 (emulated) on tiny nets."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from napari_zssr import ZSSRConfig, zssr
+from napari_zssr.core.degradation import Degradation
+from napari_zssr.core.inference import apply_tiled
+from napari_zssr.core.network import ZSSRNet
+from napari_zssr.core.pairs import FatherPool, PairSampler
+from napari_zssr.core.precision import resolve_precision
+from napari_zssr.core.trainer import train
+
+CPU = torch.device("cpu")
+
+
+def net_recording_conv_dtypes(width: int = 16) -> tuple[ZSSRNet, list[torch.dtype]]:
+    net = ZSSRNet(1, width, 8)
+    net.reset_parameters(torch.Generator().manual_seed(0))
+    seen: list[torch.dtype] = []
+    net.body[0].register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+    return net, seen
+
+
+def test_auto_picks_the_fast_precision_of_each_device(monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert resolve_precision("auto", CPU) == torch.float32
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    assert resolve_precision("auto", CPU) == torch.bfloat16  # Intel AMX: bf16 matrix units
+    assert resolve_precision("auto", torch.device("mps")) == torch.float32
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    assert resolve_precision("auto", torch.device("cuda", 0)) == torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: False)
+    assert resolve_precision("auto", torch.device("cuda", 0)) == torch.float16  # pre-Ampere GPUs
+    assert resolve_precision("float32", torch.device("cuda", 0)) == torch.float32
+    assert resolve_precision("float16", torch.device("cuda", 0)) == torch.float16
+    with pytest.raises(ValueError, match="unknown precision 'half'; choose one of auto, float32"):
+        resolve_precision("half", CPU)
+    with pytest.raises(ValueError, match="'float16' is for CUDA GPUs only"):
+        resolve_precision("float16", CPU)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_mixed_precision_training_runs_convolutions_low_and_keeps_float32_weights(dtype):
+    blocks = np.random.default_rng(0).random((12, 12))
+    image = torch.as_tensor(np.kron(blocks, np.ones((4, 4))).astype(np.float32))[None, None]
+    degradation = Degradation((2.0, 2.0))
+    sampler = PairSampler(FatherPool(image, 0.5, 4, 8), degradation, list(range(8)), 0.0, 0, CPU)
+    recon = (degradation.upscale(degradation.downscale(image), (48, 48)), image)
+    net, seen = net_recording_conv_dtypes()
+    log = train(net, sampler, recon, ZSSRConfig(max_iterations=150, crop_size=32, recon_every=30,
+                                                lr_schedule="policy"), dtype=dtype)
+    errors = [error for _, error in log.reconstruction_errors]
+    assert set(seen) == {dtype}
+    assert all(p.dtype == torch.float32 for p in net.parameters())
+    assert np.isfinite(errors).all() and errors[-1] < 0.8 * errors[0]
+
+
+@pytest.mark.parametrize("tile_size", [64, 24])
+def test_mixed_precision_inference_is_float32_and_close_to_full_precision(tile_size):
+    net, seen = net_recording_conv_dtypes()
+    x = torch.rand(1, 1, 40, 52)
+    full = apply_tiled(net.eval(), x, tile_size)
+    assert set(seen) == {torch.float32}
+    seen.clear()
+    mixed = apply_tiled(net, x, tile_size, torch.bfloat16)
+    assert set(seen) == {torch.bfloat16}
+    assert mixed.dtype == torch.float32
+    residual = (full - x).abs().max()
+    assert (mixed - full).abs().max() < 0.05 * residual  # bf16 rounds only the predicted residual
+
+
+def test_run_reports_its_precision_and_mixed_matches_full(textured_image, tiny_config):
+    full = zssr(textured_image, 2, config=replace(tiny_config, precision="float32"), device="cpu")
+    mixed = zssr(textured_image, 2, config=replace(tiny_config, precision="bfloat16"), device="cpu")
+    assert full.precision == "float32" and mixed.precision == "bfloat16"
+    assert mixed.metadata()["precision"] == "bfloat16"
+    value_range = float(textured_image.max()) - float(textured_image.min())
+    assert np.abs(mixed.sr - full.sr).mean() < 0.01 * value_range
+    with pytest.raises(ValueError, match="unknown precision"):
+        zssr(textured_image, 2, config=replace(tiny_config, precision="fp8"))
