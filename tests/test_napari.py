@@ -56,6 +56,22 @@ def test_widget_defaults_come_from_the_config(widget):
     w.preset.value = "paper"
     assert w.config() == ZSSRConfig.preset("paper")
     assert w.device.choices[0] == "auto" and "cpu" in w.device.choices
+    w.preset.value = "fast"
+    assert w._warm_start_iterations() is None
+    w.warm_start.value = True
+    assert w._warm_start_iterations() == ZSSRConfig.preset("fast").warm_start_iterations() == 80
+
+
+def test_widget_noise_level_estimated_fixed_or_off(widget):
+    _, w = widget
+    assert w.config().noise_std == "auto" and not w.noise_std.enabled
+    w.noise_auto.value = False
+    w.noise_std.value = 0.02
+    assert w.config().noise_std == 0.02 and w.noise_std.enabled
+    w.noise.value = False
+    assert w.config().noise_std == 0.0 and not w.noise_std.enabled and not w.noise_auto.enabled
+    w.preset.value = "fast"
+    assert w.config().noise_std == "auto" and w.noise_auto.enabled
 
 
 def test_2d_run_adds_three_overlaid_layers(widget, qtbot, psf_file):

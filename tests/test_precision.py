@@ -27,7 +27,11 @@ def net_recording_conv_dtypes(width: int = 16) -> tuple[ZSSRNet, list[torch.dtyp
 
 def test_auto_picks_the_fast_precision_of_each_device(monkeypatch):
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
-    assert resolve_precision("auto", CPU) == torch.float32
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    assert resolve_precision("auto", CPU) == torch.float32  # bf16 would be emulated: slower
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    assert resolve_precision("auto", CPU) == torch.bfloat16  # AVX512-BF16 (AMD Zen 4, Intel Cooper Lake)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
     assert resolve_precision("auto", CPU) == torch.bfloat16  # Intel AMX: bf16 matrix units
     assert resolve_precision("auto", torch.device("mps")) == torch.float32

@@ -47,6 +47,7 @@ class ZSSRResult:
     device: str
     precision: str = "float32"  # what the convolutions ran in (config.precision resolved for the device)
     iterations: list[int] = field(default_factory=list)  # per plane (summed over gradual steps)
+    noise_stds: list[float] = field(default_factory=list)  # per plane: noise added to the sons (range fraction)
     transforms: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     blank_planes: list[tuple[int, ...]] = field(default_factory=list)
@@ -56,7 +57,7 @@ class ZSSRResult:
         """The settings behind this result, as plain values (layer metadata, TIFF descriptions)."""
         return {"napari_zssr_version": self.version, "scale": list(self.scale), "seed": self.seed,
                 "device": self.device, "precision": self.precision, "iterations": self.iterations,
-                "ensemble_transforms": self.transforms,
+                "noise_stds": [round(n, 5) for n in self.noise_stds], "ensemble_transforms": self.transforms,
                 "blank_planes": [list(p) for p in self.blank_planes], "config": self.config.to_dict()}
 
 
@@ -130,6 +131,9 @@ def kernel_from_file(path: str, *, psf_pixel_size: float | None = None, pixel_si
 
 
 def _check_settings(scale: Scale, kernel: np.ndarray | None, config: ZSSRConfig) -> np.ndarray | None:
+    noise = config.noise_std
+    if noise != "auto" and (isinstance(noise, (str, bool)) or not np.isfinite(noise) or noise < 0):
+        raise ValueError(f"noise_std must be 'auto' (the input's own noise level) or a number >= 0, got {noise!r}")
     if kernel is None:
         return None
     kernel = validate_kernel(kernel)
@@ -196,6 +200,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: np
             spread[index] = denormalised_array(run.output.ensemble_spread, 0.0, high - low)
             residual[index] = sr[index] - denormalised_array(resize(lr, sr.shape[-2:]), low, high)
             result.iterations.append(sum(log.iterations for log in run.logs))
+            result.noise_stds.append(run.noise_std)
             result.transforms = run.transforms
     finally:
         run = net = None  # drop every reference to the network before returning its memory to the device

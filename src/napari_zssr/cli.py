@@ -27,6 +27,32 @@ OUTPUT_KINDS = tuple(OUTPUTS)
 TIFF_SUFFIXES = (".tif", ".tiff")
 
 
+def noise_level(text: str) -> float | str:
+    """``--noise-std``: "auto" or a number >= 0."""
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a number >= 0, got {text!r}")
+    return value
+
+
+def warm_start_iterations(text: str) -> int | str:
+    """``--warm-start N``: a whole number >= 1, or "auto" (a fifth of the max iterations)."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a whole number >= 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = ZSSRConfig()
     parser = argparse.ArgumentParser(
@@ -43,12 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", choices=PRESETS, default="default", help="quality preset (default: default)")
     parser.add_argument("--max-iterations", type=int, help=f"training iterations per plane, at most "
                         f"(preset default: {defaults.max_iterations})")
-    parser.add_argument("--warm-start", type=int, metavar="N",
-                        help="start each plane from the previous plane's weights and train N iterations")
+    parser.add_argument("--warm-start", type=warm_start_iterations, nargs="?", const="auto", metavar="N",
+                        help="start each plane from the previous plane's weights and train N iterations (N left out "
+                             "or auto: a fifth of the max iterations)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    parser.add_argument("--noise-std", type=noise_level, metavar="auto|STD",
+                        help="noise added to the training inputs: auto = each plane's estimated noise level (default "
+                             "and fast presets), or a fraction of the intensity range, 0 = none")
     parser.add_argument("--precision", choices=PRECISIONS,
-                        help="convolution arithmetic (default: the preset's, auto = bf16 on CUDA GPUs and AMX CPUs, "
-                             "fp16 on GPUs without bf16, float32 elsewhere; paper: float32)")
+                        help="convolution arithmetic (default: the preset's, auto = bf16 on CUDA GPUs and on CPUs with "
+                             "native bf16, fp16 on GPUs without bf16, float32 elsewhere; paper: float32)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help=f"random seed (default {defaults.seed})")
     parser.add_argument("--outputs", default=",".join(OUTPUT_KINDS),
                         help=f"comma-separated outputs to write (default: {','.join(OUTPUT_KINDS)})")
@@ -162,6 +192,7 @@ def process(job: Job, args: argparse.Namespace, config: ZSSRConfig, kinds: list[
         planes_bar.reset(total=planes)
         planes_bar.set_description(job.source.name)
     outputs: dict[str, list[np.ndarray]] = {kind: [] for kind in kinds}
+    noise_stds: list[list[float]] = []  # per channel, per plane
     done_planes = 0
 
     def progress(event: ProgressEvent) -> None:
@@ -174,13 +205,15 @@ def process(job: Job, args: argparse.Namespace, config: ZSSRConfig, kinds: list[
         result = zssr_stack(np.take(data, channel, axis=channel_axis), args.scale, kernels[channel], config,
                             device=args.device, progress=progress, warm_start_iterations=args.warm_start)
         done_planes += int(np.prod(result.sr.shape[:-2]))
+        noise_stds.append([round(value, 5) for value in result.noise_stds])
         for kind in kinds:
             outputs[kind].append(getattr(result, OUTPUTS[kind]))
     factors = effective_factors(data.shape, result.sr.shape)
     pixel_size = (args.pixel_size, args.pixel_size) if args.pixel_size else image.pixel_size
     new_pixel_size = None if pixel_size is None else (pixel_size[0] / factors[0], pixel_size[1] / factors[1])
     info = json.dumps({"napari_zssr_version": __version__, "settings": settings,
-                       "iterations": result.iterations, "device": result.device})
+                       "iterations": result.iterations, "device": result.device, "precision": result.precision,
+                       "noise_stds": noise_stds})
     for kind in kinds:
         stacked = np.stack(outputs[kind], axis=channel_axis)
         if "C" not in image.axes:
@@ -203,10 +236,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"error: unknown output(s) {unknown}; choose from {','.join(OUTPUT_KINDS)}")
         return 2
     try:
-        overrides = {"max_iterations": args.max_iterations, "precision": args.precision}
+        overrides = {"max_iterations": args.max_iterations, "precision": args.precision, "noise_std": args.noise_std}
         config = ZSSRConfig.preset(args.preset, seed=args.seed, device=args.device,
-                                   **{key: value for key, value in overrides.items() if value})
+                                   **{key: value for key, value in overrides.items() if value is not None})
         resolve_precision(config.precision, select_device(config.device))  # a usage error, not one per file
+        if args.warm_start == "auto":
+            args.warm_start = config.warm_start_iterations()
     except ValueError as error:
         say(f"error: {error}")
         return 2

@@ -12,6 +12,7 @@ from .degradation import Degradation
 from .inference import InferenceOutput, super_resolve
 from .kernels import kernel_symmetries
 from .network import ZSSRNet
+from .noise import estimate_noise_std
 from .pairs import FatherPool, PairSampler, crop_side, min_father_side
 from .precision import resolve_precision
 from .resize import Scale
@@ -24,6 +25,7 @@ class PlaneRun:
     logs: list[TrainingLog]
     transforms: list[int]
     net: ZSSRNet
+    noise_std: float  # of the noise added to the sons (estimated from the input when config says "auto")
 
 
 def scale_steps(scale: Scale, gradual_steps: tuple[float, ...]) -> list[Scale]:
@@ -52,6 +54,7 @@ def run_plane(image: torch.Tensor, scale: Scale, kernel: np.ndarray | None, conf
         net.reset_parameters(torch.Generator().manual_seed(seed))
         net = net.to(device=device, memory_format=torch.channels_last)
     dtype = resolve_precision(config.precision, device)
+    noise_std = estimate_noise_std(image) if config.noise_std == "auto" else float(config.noise_std)
     pool = FatherPool(image, config.father_min_scale, config.father_levels, min_father_side(scale))
     logs = []
     steps = scale_steps(scale, config.gradual_steps)
@@ -59,7 +62,7 @@ def run_plane(image: torch.Tensor, scale: Scale, kernel: np.ndarray | None, conf
         degradation = Degradation.create(step_scale, kernel, device)
         allowed = kernel_symmetries(kernel, step_scale)  # for augmentation always, for the ensemble if asked
         transforms = allowed if config.ensemble else [0]
-        sampler = PairSampler(pool, degradation, allowed, config.noise_std, seed + step_index, device)
+        sampler = PairSampler(pool, degradation, allowed, noise_std, seed + step_index, device)
         recon = reconstruction_pair(image, degradation, config.recon_crop)
         logs.append(train(net, sampler, recon, config, progress=progress, should_stop=should_stop, plane=plane,
                           n_planes=n_planes, dtype=dtype))
@@ -70,4 +73,4 @@ def run_plane(image: torch.Tensor, scale: Scale, kernel: np.ndarray | None, conf
                                config.tile_size, dtype)
         if step_index < len(steps) - 1:
             pool.add(output.sr)  # gradual SR: this stage's output is a father for the next
-    return PlaneRun(output, logs, transforms, net)
+    return PlaneRun(output, logs, transforms, net, noise_std)

@@ -28,6 +28,9 @@ from .runner import add_or_update, background_run, layer_tuples, prepare
 if TYPE_CHECKING:
     import napari
 
+#: Starting value of the noise level when it is set by hand (the authors' level for real images).
+MANUAL_NOISE_STD = 0.0125
+
 
 class ZSSRWidget(Container):
     """Every default comes from :class:`ZSSRConfig`; the run itself is :func:`napari_zssr.zssr_stack`."""
@@ -49,8 +52,11 @@ class ZSSRWidget(Container):
                                   tooltip="Super-resolution factor; with a PSF it must be a whole number")
         self.preset = ComboBox(label="preset", choices=list(PRESETS), value="default")
         self.max_iterations = SpinBox(label="max iterations", min=1, max=20000, value=defaults.max_iterations)
-        self.noise = CheckBox(text="noise augmentation", value=defaults.noise_std > 0)
-        self.noise_std = FloatSpinBox(label="noise std", min=0.0, max=0.2, step=0.0025, value=defaults.noise_std)
+        self.noise = CheckBox(text="noise augmentation", value=defaults.noise_std != 0)
+        self.noise_auto = CheckBox(text="noise level from the image", value=defaults.noise_std == "auto",
+                                   tooltip="Add noise to the training inputs at the image's own estimated level")
+        self.noise_std = FloatSpinBox(label="noise std", min=0.0, max=0.2, step=0.0025, value=MANUAL_NOISE_STD,
+                                      tooltip="Fraction of the intensity range; used when the level is set by hand")
         self.back_projection = CheckBox(text="back-projection", value=defaults.back_projection_iterations > 0)
         self.ensemble = CheckBox(text="geometric ensemble", value=defaults.ensemble)
         self.device = ComboBox(label="device", choices=["auto", *available_devices()], value="auto")
@@ -62,40 +68,53 @@ class ZSSRWidget(Container):
         self.estimate = Label(label="estimate", value="")
         self.status = Label(label="status", value="")
         self.run_button = PushButton(text="Run")
-        for spin_box, value in ((self.noise_std, defaults.noise_std), (self.psf_pixel_size, 0.0),
+        for spin_box, value in ((self.noise_std, MANUAL_NOISE_STD), (self.psf_pixel_size, 0.0),
                                 (self.pixel_size, 0.0)):
             spin_box.native.setDecimals(4)  # magicgui derives 3 decimals from the step and would round 0.0125
             spin_box.value = value
         self._inputs = [self.image, self.psf, self.psf_pixel_size, self.pixel_size, self.scale, self.preset,
-                        self.max_iterations, self.noise, self.noise_std, self.back_projection, self.ensemble,
-                        self.device, self.precision, self.seed, self.current_plane, self.warm_start]
+                        self.max_iterations, self.noise, self.noise_auto, self.noise_std, self.back_projection,
+                        self.ensemble, self.device, self.precision, self.seed, self.current_plane, self.warm_start]
         self.extend([*self._inputs, self.estimate, self.status, self.run_button])
         self._worker: Any = None
         self._stop: threading.Event | None = None
         self._progress: Any = None
         self.preset.changed.connect(self._apply_preset)
+        self.noise.changed.connect(self._enable_noise_inputs)
+        self.noise_auto.changed.connect(self._enable_noise_inputs)
         self.image.changed.connect(self._on_image_changed)
         for widget in (self.device, self.precision, self.max_iterations, self.current_plane, self.warm_start):
             widget.changed.connect(self._update_estimate)
         self.run_button.changed.connect(self._on_run_clicked)
         viewer.layers.events.inserted.connect(self._refresh_layers)
         viewer.layers.events.removed.connect(self._refresh_layers)
+        self._enable_noise_inputs()
         self._on_image_changed()
 
     # --- settings -------------------------------------------------------------------------------------------
     def _apply_preset(self) -> None:
         config = ZSSRConfig.preset(self.preset.value)
         self.max_iterations.value = config.max_iterations
-        self.noise.value = config.noise_std > 0
-        self.noise_std.value = config.noise_std or ZSSRConfig().noise_std
+        self.noise.value = config.noise_std != 0
+        self.noise_auto.value = config.noise_std == "auto"
+        if not isinstance(config.noise_std, str) and config.noise_std > 0:
+            self.noise_std.value = config.noise_std
         self.back_projection.value = config.back_projection_iterations > 0
         self.precision.value = config.precision
+
+    def _enable_noise_inputs(self, *_: Any) -> None:
+        self.noise_auto.enabled = bool(self.noise.value)
+        self.noise_std.enabled = bool(self.noise.value) and not self.noise_auto.value
+
+    def _noise_std(self) -> float | str:
+        if not self.noise.value:
+            return 0.0
+        return "auto" if self.noise_auto.value else float(self.noise_std.value)
 
     def config(self) -> ZSSRConfig:
         base = ZSSRConfig.preset(self.preset.value)
         back_projection = (base.back_projection_iterations or 2) if self.back_projection.value else 0
-        return replace(base, max_iterations=int(self.max_iterations.value),
-                       noise_std=float(self.noise_std.value) if self.noise.value else 0.0,
+        return replace(base, max_iterations=int(self.max_iterations.value), noise_std=self._noise_std(),
                        back_projection_iterations=back_projection, ensemble=bool(self.ensemble.value),
                        device=str(self.device.value), precision=str(self.precision.value),
                        seed=int(self.seed.value))
@@ -119,7 +138,7 @@ class ZSSRWidget(Container):
         return int(np.prod(shape[:-2])) if len(shape) > 2 else 1
 
     def _warm_start_iterations(self) -> int | None:
-        return max(10, int(self.max_iterations.value) // 4) if self.warm_start.value else None
+        return self.config().warm_start_iterations() if self.warm_start.value else None
 
     def _update_estimate(self, *_: Any) -> None:
         if self.image.value is None:
@@ -202,6 +221,8 @@ class ZSSRWidget(Container):
     def _set_running(self, running: bool) -> None:
         for widget in self._inputs:
             widget.enabled = not running
+        if not running:
+            self._enable_noise_inputs()
         self.run_button.text = "Cancel" if running else "Run"
 
     def _show_problem(self, message: str) -> None:
