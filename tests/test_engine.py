@@ -89,6 +89,25 @@ def test_pairs_are_consistent_crops_with_noisy_sons():
     assert sampler.pool.probabilities()[0] == max(sampler.pool.probabilities())  # the input is the most trusted
 
 
+@pytest.mark.parametrize("kernel", [None, np.outer([1.0, 4, 6, 4, 1], [1.0, 2, 1])])
+def test_pairs_copy_nothing_from_the_host_once_warm(monkeypatch, kernel):
+    """On a GPU a host-to-device copy in a training step stalls it: resizing and padding reuse device tensors."""
+    image = torch.rand(1, 1, 40, 40)
+    degradation = Degradation.create((2.0, 2.0), kernel, torch.device("cpu"))
+    sampler = PairSampler(FatherPool(image, 0.5, 4, 8), degradation, list(range(8)), 0.01, 0, torch.device("cpu"))
+    for _ in range(20):
+        sampler.sample(16)
+
+    def host_copy(*args, **kwargs):
+        raise AssertionError("a tensor was made from host data inside the training loop")
+
+    monkeypatch.setattr(torch, "as_tensor", host_copy)
+    monkeypatch.setattr(torch, "tensor", host_copy)
+    for _ in range(20):
+        son_up, father = sampler.sample(16)
+    assert son_up.shape == father.shape == (1, 1, 16, 16)
+
+
 def train_recording_adam_lrs(monkeypatch, config: ZSSRConfig):
     """Train a tiny net with ``config`` and return the log and the lr Adam really used at every step."""
     seen_lrs = []

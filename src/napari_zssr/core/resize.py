@@ -50,8 +50,12 @@ def mirror_indices(positions: np.ndarray, length: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=256)
-def _cubic_weights(in_len: int, out_len: int) -> tuple[np.ndarray, np.ndarray]:
-    """Input indices and weights, both ``(out_len, taps)``, of cubic resizing from ``in_len`` to ``out_len``."""
+def _cubic_weights(in_len: int, out_len: int, device: torch.device,
+                   dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Input indices and weights, both ``(out_len, taps)``, of cubic resizing from ``in_len`` to ``out_len``.
+
+    Made once per size and device: a host-to-device copy in every training step would stall a GPU.
+    """
     factor = out_len / in_len
     stretch = 1.0 / factor if factor < 1 else 1.0  # antialiasing: widen the kernel when shrinking
     centres = (np.arange(out_len) + 0.5) / factor - 0.5
@@ -60,21 +64,20 @@ def _cubic_weights(in_len: int, out_len: int) -> tuple[np.ndarray, np.ndarray]:
     positions = left[:, None] + np.arange(taps)[None, :]
     weights = _cubic((centres[:, None] - positions) / stretch)
     weights /= weights.sum(axis=1, keepdims=True)
-    return mirror_indices(positions.astype(np.int64), in_len), weights
+    indices = mirror_indices(positions.astype(np.int64), in_len)
+    return torch.as_tensor(indices, device=device), torch.as_tensor(weights, device=device, dtype=dtype)
 
 
 def _resize_axis(x: torch.Tensor, out_len: int, dim: int) -> torch.Tensor:
     in_len = x.shape[dim]
     if in_len == out_len:
         return x
-    indices, weights = _cubic_weights(in_len, out_len)
-    indices_t = torch.as_tensor(indices, device=x.device)
-    weights_t = torch.as_tensor(weights, device=x.device, dtype=x.dtype)
+    indices, weights = _cubic_weights(in_len, out_len, x.device, x.dtype)
     view = [1] * x.ndim
     view[dim] = out_len
     out = None
     for tap in range(indices.shape[1]):
-        term = x.index_select(dim, indices_t[:, tap]) * weights_t[:, tap].reshape(view)
+        term = x.index_select(dim, indices[:, tap]) * weights[:, tap].reshape(view)
         out = term if out is None else out + term
     return out
 
@@ -89,13 +92,17 @@ def resize_by(x: torch.Tensor, scale: float | Scale) -> torch.Tensor:
     return resize(x, scaled_shape(tuple(x.shape[-2:]), as_scale_pair(scale)))
 
 
+@lru_cache(maxsize=256)
+def _mirrored_range(before: int, length: int, after: int, device: torch.device) -> torch.Tensor:
+    """Indices ``-before .. length + after - 1`` mirrored into ``[0, length)``, on ``device`` (made once)."""
+    return torch.as_tensor(mirror_indices(np.arange(-before, length + after), length), device=device)
+
+
 def symmetric_pad(x: torch.Tensor, top: int, bottom: int, left: int, right: int) -> torch.Tensor:
     """Pad the last two axes by symmetric mirroring, for any pad size (torch's ``reflect`` skips the edge)."""
     h, w = x.shape[-2:]
-    rows = mirror_indices(np.arange(-top, h + bottom), h)
-    cols = mirror_indices(np.arange(-left, w + right), w)
-    x = x.index_select(-2, torch.as_tensor(rows, device=x.device))
-    return x.index_select(-1, torch.as_tensor(cols, device=x.device))
+    x = x.index_select(-2, _mirrored_range(top, h, bottom, x.device))
+    return x.index_select(-1, _mirrored_range(left, w, right, x.device))
 
 
 def downscale_with_kernel(x: torch.Tensor, kernel: torch.Tensor, factor: tuple[int, int]) -> torch.Tensor:
