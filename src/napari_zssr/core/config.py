@@ -18,7 +18,8 @@ class ZSSRConfig:
     min_learning_rate: float = 9e-6  # stop once the lr falls below this (after three drops from 1e-3)
     min_iterations: int = 256  # iterations between two lr changes, at least
     lr_schedule: str = "steps"  # "steps": drops at lr_step_fractions; "policy": the authors' linear fit
-    lr_step_fractions: tuple[float, ...] = (0.6, 0.85)
+    # late drops: most of the gain is made at 1e-3 (docs/benchmarks.md: +0.17-0.48 dB over (0.6, 0.85) at 400)
+    lr_step_fractions: tuple[float, ...] = (0.8, 0.95)
     lr_check_every: int = 60
     lr_slope_range: int = 256  # iterations of reconstruction errors fitted by a line
     lr_change_ratio: float = 1.5  # drop the lr when -ratio * slope < std of the slope
