@@ -7,7 +7,7 @@ import glob
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,30 +27,21 @@ OUTPUT_KINDS = tuple(OUTPUTS)
 TIFF_SUFFIXES = (".tif", ".tiff")
 
 
-def noise_level(text: str) -> float | str:
-    """``--noise-std``: "auto" or a number >= 0."""
-    if text == "auto":
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a number >= 0, got {text!r}")
-    return value
+def auto_or(number: type, minimum: float, what: str) -> Callable[[str], float | str]:
+    """An argparse type for options that take "auto" or a finite number >= ``minimum``."""
 
+    def parse(text: str) -> float | str:
+        if text == "auto":
+            return text
+        try:
+            value = number(text)
+        except ValueError:
+            value = None
+        if value is None or not minimum <= value < float("inf"):
+            raise argparse.ArgumentTypeError(f"expected 'auto' or {what}, got {text!r}")
+        return value
 
-def warm_start_iterations(text: str) -> int | str:
-    """``--warm-start N``: a whole number >= 1, or "auto" (a fifth of the max iterations)."""
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a whole number >= 1, got {text!r}")
-    return value
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,11 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", choices=PRESETS, default="default", help="quality preset (default: default)")
     parser.add_argument("--max-iterations", type=int, help=f"training iterations per plane, at most "
                         f"(preset default: {defaults.max_iterations})")
-    parser.add_argument("--warm-start", type=warm_start_iterations, nargs="?", const="auto", metavar="N",
+    parser.add_argument("--warm-start", type=auto_or(int, 1, "a whole number >= 1"), nargs="?", const="auto",
+                        metavar="N",
                         help="start each plane from the previous plane's weights and train N iterations (N left out "
                              "or auto: a fifth of the max iterations)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
-    parser.add_argument("--noise-std", type=noise_level, metavar="auto|STD",
+    parser.add_argument("--noise-std", type=auto_or(float, 0, "a number >= 0"), metavar="auto|STD",
                         help="noise added to the training inputs: auto = each plane's estimated noise level (default "
                              "and fast presets), or a fraction of the intensity range, 0 = none")
     parser.add_argument("--precision", choices=PRECISIONS,
