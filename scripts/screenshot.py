@@ -6,7 +6,8 @@
 from pathlib import Path
 
 import napari
-from qtpy.QtWidgets import QApplication
+from napari._qt.dialogs.qt_notification import NapariQtNotification
+from qtpy.QtCore import QEventLoop
 
 viewer = napari.Viewer(show=True)
 viewer.window._qt_window.resize(1500, 950)
@@ -14,9 +15,11 @@ viewer.open_sample("napari-zssr", "fluorescence")
 _, widget = viewer.window.add_plugin_dock_widget("napari-zssr", "ZSSR super-resolution")
 widget.image.value = viewer.layers["zssr_sample"]
 widget.preset.value = "fast"
-worker = widget.start()
-while widget.running:
-    QApplication.processEvents()
+loop = QEventLoop()  # wait without spinning: a busy loop would take a core from the run
+widget.start().finished.connect(loop.quit)
+loop.exec_()
+for toast in viewer.window._qt_window.findChildren(NapariQtNotification):
+    toast.close()  # e.g. napari's PyQt5 deprecation notice over the canvas
 viewer.layers["zssr_sample"].visible = True
 viewer.layers.selection = {viewer.layers["zssr_sample_zssr"]}
 viewer.camera.zoom *= 0.9
