@@ -99,6 +99,14 @@ def test_bad_input_is_refused_clearly(image, scale, error, message, tiny_config)
         zssr(image, scale, config=tiny_config)
 
 
+def test_rgb_input_gets_a_hint(tiny_config):
+    rgb = np.random.rand(40, 50, 3)
+    with pytest.raises(ValueError, match="RGB"):
+        zssr(rgb, 2, config=tiny_config)
+    with pytest.raises(ValueError, match="RGB"):
+        zssr_stack(rgb, 2, config=tiny_config)
+
+
 @pytest.mark.parametrize("kernel, message", [
     (np.ones((3, 3, 3)), "2D"), (-np.ones((3, 3)), "negative"), (np.zeros((3, 3)), "sums to zero"),
 ])

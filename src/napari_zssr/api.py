@@ -72,8 +72,11 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
     if not np.issubdtype(dtype, np.number):
         raise TypeError(f"image must be numeric, got dtype {dtype}")
     shape = tuple(array.shape)
+    colour_hint = ("; an RGB(A) image? ZSSR takes one channel: pass image[..., c] or a grey conversion"
+                   if len(shape) >= 3 and shape[-1] in (3, 4) else "")
     if ndim is not None and len(shape) != ndim:
-        raise ValueError(f"image must be 2D (Y, X), got {len(shape)}D with shape {shape}; use zssr_stack for stacks")
+        raise ValueError(f"image must be 2D (Y, X), got {len(shape)}D with shape {shape}; use zssr_stack for "
+                         f"stacks{colour_hint}")
     if len(shape) < 2:
         raise ValueError(f"image must have at least 2 dimensions (Y, X), got shape {shape}")
     if 0 in shape:
@@ -81,7 +84,7 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
     needed = min_father_side(scale)
     if min(shape[-2:]) < needed:
         raise ValueError(f"image of shape {shape[-2:]} is too small for scale {scale}: each side needs at least "
-                         f"{needed} pixels")
+                         f"{needed} pixels{colour_hint}")
     return array
 
 
