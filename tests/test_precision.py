@@ -35,10 +35,11 @@ def test_auto_picks_the_fast_precision_of_each_device(monkeypatch):
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
     assert resolve_precision("auto", CPU) == torch.bfloat16  # Intel AMX: bf16 matrix units
     assert resolve_precision("auto", torch.device("mps")) == torch.float32
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    capabilities = {0: (8, 0), 1: (7, 5)}  # an A100 beside a T4: each device answers for itself
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device: capabilities[device.index])
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)  # emulation counts there
     assert resolve_precision("auto", torch.device("cuda", 0)) == torch.bfloat16
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: False)
-    assert resolve_precision("auto", torch.device("cuda", 0)) == torch.float16  # pre-Ampere GPUs
+    assert resolve_precision("auto", torch.device("cuda", 1)) == torch.float16  # pre-Ampere: bf16 only emulated
     assert resolve_precision("float32", torch.device("cuda", 0)) == torch.float32
     assert resolve_precision("float16", torch.device("cuda", 0)) == torch.float16
     with pytest.raises(ValueError, match="unknown precision 'half'; choose one of auto, float32"):

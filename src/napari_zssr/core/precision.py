@@ -22,12 +22,18 @@ def cpu_has_native_bf16() -> bool:
     return any(bool(getattr(torch.cpu, probe, lambda: False)()) for probe in probes)
 
 
+def cuda_has_native_bf16(device: torch.device) -> bool:
+    """bf16 tensor cores: Ampere (compute capability 8) and later, or any ROCm GPU. Not
+    ``torch.cuda.is_bf16_supported()``: by default it also says yes to older GPUs that only emulate bf16 (slow)."""
+    return bool(torch.version.hip) or torch.cuda.get_device_capability(device)[0] >= 8
+
+
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
-    """The dtype the convolutions run in. ``"auto"``: bf16 on CUDA GPUs that have it and fp16 on older ones,
+    """The dtype the convolutions run in. ``"auto"``: bf16 on CUDA GPUs with bf16 tensor cores, fp16 on older ones,
     bf16 on CPUs with native bf16, float32 elsewhere (MPS autocast is incomplete)."""
     if precision == "auto":
         if device.type == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            return torch.bfloat16 if cuda_has_native_bf16(device) else torch.float16
         if device.type == "cpu" and cpu_has_native_bf16():
             return torch.bfloat16
         return torch.float32
