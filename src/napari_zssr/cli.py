@@ -197,7 +197,7 @@ def process(job: Job, args: argparse.Namespace, config: ZSSRConfig, kinds: list[
         result = zssr_stack(np.take(data, channel, axis=channel_axis), args.scale, kernels[channel], config,
                             device=args.device, progress=progress, warm_start_iterations=args.warm_start)
         done_planes += int(np.prod(result.sr.shape[:-2]))
-        noise_stds.append([round(value, 5) for value in result.noise_stds])
+        noise_stds.append(result.metadata()["noise_stds"])
         for kind in kinds:
             outputs[kind].append(getattr(result, OUTPUTS[kind]))
     factors = effective_factors(data.shape, result.sr.shape)
