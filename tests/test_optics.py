@@ -1,0 +1,105 @@
+import numpy as np
+import pytest
+
+from napari_zssr.core.kernels import centre_of_mass
+from napari_zssr.core.optics import kernel_from_optics, theoretical_psf, vectorial_profile
+from napari_zssr.core.psf import kernel_from_psf
+
+
+def fwhm(psf: np.ndarray, pixel: float) -> float:
+    """Full width at half maximum along the centre row, linearly interpolated, in the units of ``pixel``."""
+    centre = psf.shape[0] // 2
+    right = psf[centre, centre:] / psf[centre, centre]
+    i = int(np.argmax(right < 0.5))
+    return 2 * (i - 1 + (right[i - 1] - 0.5) / (right[i - 1] - right[i])) * pixel
+
+
+def first_zero(psf: np.ndarray, pixel: float) -> float:
+    centre = psf.shape[0] // 2
+    right = psf[centre, centre:]
+    i = int(np.argmax(np.diff(right) > 0))  # the first local minimum
+    return i * pixel
+
+
+@pytest.mark.parametrize(("na", "wavelength"), [(0.3, 600), (0.9, 520), (1.4, 520)])
+def test_paraxial_widefield_matches_the_airy_pattern(na, wavelength):
+    scale = wavelength * 1e-3 / na
+    pixel = scale / 100
+    psf = theoretical_psf(na, wavelength, pixel, model="paraxial", refractive_index=1.518)
+    assert fwhm(psf, pixel) == pytest.approx(0.51 * scale, rel=0.03)
+    assert first_zero(psf, pixel) == pytest.approx(0.61 * scale, abs=pixel)
+    assert psf.sum() == pytest.approx(1.0)
+    assert np.unravel_index(np.argmax(psf), psf.shape) == (psf.shape[0] // 2, psf.shape[1] // 2)
+
+
+def test_vectorial_model_is_wider_at_high_na_and_agrees_at_low_na():
+    def width(na, model, n=1.518):
+        pixel = 0.52 / na / 100
+        return fwhm(theoretical_psf(na, 520, pixel, model=model, refractive_index=n), pixel)
+
+    assert width(1.4, "vectorial") / width(1.4, "paraxial") == pytest.approx(1.096, abs=0.01)
+    assert width(0.3, "vectorial", 1.0) / width(0.3, "paraxial", 1.0) == pytest.approx(1.0, abs=0.01)
+
+
+def test_defocus_spreads_the_vectorial_psf():
+    radius = np.linspace(0, 1, 50)
+    in_focus = vectorial_profile(radius, 1.4, 520, 1.518)
+    defocused = vectorial_profile(radius, 1.4, 520, 1.518, defocus=0.3)
+    assert in_focus[0] == pytest.approx(1.0)
+    assert defocused[0] < 0.9 and defocused[-1] > in_focus[-1]
+
+
+def test_confocal_is_narrower_than_widefield():
+    pixel = 0.005
+    widefield = theoretical_psf(1.2, 520, pixel, refractive_index=1.333)
+    confocal = theoretical_psf(1.2, 520, pixel, refractive_index=1.333, modality="confocal",
+                               excitation_wavelength=488, pinhole=1.0)
+    closed = theoretical_psf(1.2, 520, pixel, refractive_index=1.333, modality="confocal",
+                             excitation_wavelength=488, pinhole=0.0)
+    assert fwhm(closed, pixel) < fwhm(confocal, pixel) < fwhm(widefield, pixel)
+    assert confocal.sum() == pytest.approx(1.0)
+
+
+def test_size_is_honoured():
+    assert theoretical_psf(1.0, 500, 0.1, size=15).shape == (15, 15)
+    with pytest.raises(ValueError, match="size"):
+        theoretical_psf(1.0, 500, 0.1, size=14)
+
+
+@pytest.mark.parametrize(("kwargs", "named"), [
+    ({"na": 1.6}, "na"), ({"na": 0.0}, "na"), ({"na": -0.5}, "na"), ({"na": 1.1, "refractive_index": 1.0}, "na"),
+    ({"wavelength": 150}, "wavelength"), ({"wavelength": 2500}, "wavelength"), ({"wavelength": float("nan")},
+                                                                               "wavelength"),
+    ({"pixel_size": 0}, "pixel_size"), ({"pixel_size": float("inf")}, "pixel_size"),
+    ({"modality": "lightsheet"}, "modality"), ({"model": "gibson"}, "model"),
+    ({"modality": "confocal", "pinhole": -1}, "pinhole"),
+    ({"modality": "confocal", "excitation_wavelength": 100}, "excitation_wavelength"),
+    ({"pinhole": 1.0}, "confocal"), ({"refractive_index": 0.9}, "refractive_index"),
+])
+def test_bad_optics_are_named(kwargs, named):
+    arguments = {"na": 1.2, "wavelength": 520, "pixel_size": 0.05, **kwargs}
+    with pytest.raises(ValueError, match=named):
+        theoretical_psf(arguments.pop("na"), arguments.pop("wavelength"), arguments.pop("pixel_size"), **arguments)
+
+
+def test_kernel_from_optics_is_a_centred_normalised_kernel_with_the_camera_box():
+    kernel = kernel_from_optics(1.4, 520, 0.13, 2)
+    assert kernel.sum() == pytest.approx(1.0)
+    assert centre_of_mass(kernel) == pytest.approx(((kernel.shape[0] - 1) / 2, (kernel.shape[1] - 1) / 2), abs=1e-6)
+    psf_only = kernel_from_psf(theoretical_psf(1.4, 520, 0.065), psf_pixel_size=0.065, pixel_size=0.13, scale=2,
+                               measured=True)
+    assert kernel.shape[0] == psf_only.shape[0] + 1  # the 2x2 camera box widens it by one HR pixel
+
+
+@pytest.mark.parametrize(("na", "wavelength", "pixel", "n"), [(1.4, 520, 0.13, 1.518), (0.75, 520, 0.325, 1.0),
+                                                              (0.8, 450, 0.65, 1.0)])
+def test_sampling_is_consistent_with_kernel_from_psf(na, wavelength, pixel, n):
+    """A PSF computed at the HR pixel size and one computed 4x finer give the same kernel within 1 %."""
+    hr = pixel / 2
+    kernels = [kernel_from_psf(theoretical_psf(na, wavelength, size, refractive_index=n), psf_pixel_size=size,
+                               pixel_size=pixel, scale=2, measured=False) for size in (hr, hr / 4)]
+    side = max(k.shape[0] for k in kernels)
+    padded = [np.pad(k, (side - k.shape[0]) // 2) for k in kernels]
+    assert np.abs(padded[0] - padded[1]).max() < 0.01 * padded[0].max()
+    assert np.abs(padded[0] - padded[1]).sum() < 0.01
+    assert np.allclose(kernels[0], kernel_from_optics(na, wavelength, pixel, 2, refractive_index=n))
