@@ -1,6 +1,6 @@
 """Where the blur kernel comes from: a PSF file, the microscope's optics, an estimate from the image, or none.
 
-Every front (the widget, ``run()``, the command line) describes the user's choice as a :class:`KernelSource` and
+Every front (the widget, ``run()``, the command line) describes the user's choice as a :class:`KernelChoice` and
 turns it into a kernel with :func:`resolve_kernel`, so the four sources behave the same everywhere and the source
 with its parameters is recorded alike in layer metadata and TIFF descriptions. ``"estimate"`` needs the image and
 is resolved by :func:`napari_zssr.zssr_stack` itself (``kernel="estimate"``).
@@ -21,7 +21,7 @@ KERNEL_SOURCES: tuple[str, ...] = ("psf", "optics", "estimate", "none")
 
 
 @dataclass(frozen=True)
-class KernelSource:
+class KernelChoice:
     """The user's choice of kernel. ``kind``: ``"psf"`` (``psf_path``), ``"optics"`` (``optics``), ``"estimate"``
     (from the image) or ``"none"`` (the bicubic kernel)."""
 
@@ -49,7 +49,7 @@ class ResolvedKernel:
     info: dict[str, Any]
 
 
-def resolve_kernel(source: KernelSource, scale: float | Sequence[float], pixel_size: float | None) -> ResolvedKernel:
+def resolve_kernel(source: KernelChoice, scale: float | Sequence[float], pixel_size: float | None) -> ResolvedKernel:
     """Turn ``source`` into a kernel for ``scale``; ``pixel_size``: the image's, in um (None: unknown).
 
     Raises ``ValueError``/``FileNotFoundError`` with a clear message (a bad PSF file, bad optics, optics without a
@@ -61,7 +61,7 @@ def resolve_kernel(source: KernelSource, scale: float | Sequence[float], pixel_s
         return ResolvedKernel("estimate", {"source": "estimate"})
     if source.kind == "optics":
         optics = source.optics
-        assert optics is not None  # checked by KernelSource
+        assert optics is not None  # checked by KernelChoice
         if pixel_size is None:
             raise ValueError("a kernel from the optics needs the image's pixel size: give it in um (the layer's "
                              "scale or the file's metadata did not say)")
