@@ -14,7 +14,7 @@ import tifffile
 #: length units understood in metadata, in micrometres.
 _UNITS_UM = {"um": 1.0, "µm": 1.0, "\u03bcm": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
              "nm": 1e-3, "nanometer": 1e-3, "mm": 1e3, "millimeter": 1e3, "cm": 1e4, "centimeter": 1e4,
-             "m": 1e6, "meter": 1e6}
+             "m": 1e6, "meter": 1e6, "pm": 1e-6, "picometer": 1e-6, "\u00e5": 1e-4, "angstrom": 1e-4}
 #: ResolutionUnit values that are lengths a microscope's sampling is given in (inch and none are not trusted).
 _METRIC_RESUNITS = (tifffile.RESUNIT.CENTIMETER, tifffile.RESUNIT.MILLIMETER, tifffile.RESUNIT.MICROMETER)
 
@@ -29,7 +29,11 @@ class TiffImage:
     description: str | None = None  # ImageJ "Info" text, where this project records a run's settings
 
 
-def _to_um(value: float, unit: str | None) -> float | None:
+def length_um(value: float, unit: str | None) -> float | None:
+    """``value`` given in ``unit`` (as written in ImageJ or OME metadata; None = micrometres) in micrometres.
+
+    None for a unit that is not a length this module knows (e.g. "pixel" or "inch").
+    """
     factor = _UNITS_UM.get((unit or "um").strip().lower().replace("\\u00b5", "µ"))
     return None if factor is None else value * factor
 
@@ -59,12 +63,12 @@ def _tag_pixel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float] | None,
     if sizes == (1.0, 1.0) and "unit" not in meta:
         return None, None  # resolution 1 without a unit is tifffile's/ImageJ's "not calibrated"
     spacing = meta.get("spacing")
-    return sizes, (_to_um(float(spacing), meta.get("unit")) if spacing else None)
+    return sizes, (length_um(float(spacing), meta.get("unit")) if spacing else None)
 
 
 def _per_um(pixels_per_unit: float, unit: str) -> float | None:
     """Pixels per micrometre from pixels per ``unit`` (None for a unit that is not a length this module knows)."""
-    unit_um = _to_um(1.0, unit)
+    unit_um = length_um(1.0, unit)
     return None if unit_um is None else pixels_per_unit / unit_um
 
 
@@ -73,11 +77,11 @@ def _ome_pixel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float] | None,
     pixels = next((element for element in root.iter() if element.tag.endswith("Pixels")), None)
     if pixels is None or "PhysicalSizeX" not in pixels.attrib:
         return None, None
-    x = _to_um(float(pixels.attrib["PhysicalSizeX"]), pixels.attrib.get("PhysicalSizeXUnit"))
-    y = _to_um(float(pixels.attrib.get("PhysicalSizeY", pixels.attrib["PhysicalSizeX"])),
+    x = length_um(float(pixels.attrib["PhysicalSizeX"]), pixels.attrib.get("PhysicalSizeXUnit"))
+    y = length_um(float(pixels.attrib.get("PhysicalSizeY", pixels.attrib["PhysicalSizeX"])),
                pixels.attrib.get("PhysicalSizeYUnit"))
     z = pixels.attrib.get("PhysicalSizeZ")
-    z_um = _to_um(float(z), pixels.attrib.get("PhysicalSizeZUnit")) if z else None
+    z_um = length_um(float(z), pixels.attrib.get("PhysicalSizeZUnit")) if z else None
     return ((y, x) if x and y else None), z_um
 
 
