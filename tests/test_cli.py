@@ -38,7 +38,7 @@ def test_folder_batch_writes_every_output_with_geometry(data_dir, tmp_path, caps
     before = {p: digest(p) for p in data_dir.rglob("*") if p.is_file()}
     out = tmp_path / "out"
     assert main([str(data_dir), "-r", "--out", str(out), *FAST]) == 0
-    assert "skipped 1 non-TIFF file(s)" in capsys.readouterr().err
+    assert "skipped 1 file(s): not a TIFF" in capsys.readouterr().err
     stack = read_tiff(out / "stack_zssr.tif")
     assert stack.data.shape == (3, 40, 36) and stack.data.dtype == np.float32 and stack.axes == "ZYX"
     assert stack.pixel_size == pytest.approx((0.1, 0.1)) and stack.z_spacing == pytest.approx(0.5)
@@ -62,7 +62,7 @@ def test_noise_level_option(data_dir, tmp_path):
     out = tmp_path / "out"
     assert main([str(data_dir / "plain.tif"), "--out", str(out), "--noise-std", "0.02", *FAST]) == 0
     info = json.loads(read_tiff(out / "plain_zssr.tif").description)
-    assert info["settings"]["config"]["noise_std"] == 0.02 and info["noise_stds"] == [[0.02]]
+    assert info["settings"]["config"]["noise_std"] == 0.02 and info["channels"][0]["noise_stds"] == [0.02]
     for bad in ("loud", "-1", "inf"):
         with pytest.raises(SystemExit):
             main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--noise-std", bad, *FAST])
@@ -73,9 +73,10 @@ def test_warm_start_trains_a_fifth_of_the_iterations_on_later_planes_unless_told
     options = ["--max-iterations", "60", "--quiet", "--outputs", "zssr"]
     assert main([source, "--out", str(tmp_path / "auto"), "--warm-start", *options]) == 0
     info = json.loads(read_tiff(tmp_path / "auto" / "stack_zssr.tif").description)
-    assert info["iterations"] == [60, 12, 12] and info["settings"]["warm_start"] == 12
+    assert info["channels"][0]["iterations"] == [60, 12, 12] and info["settings"]["warm_start"] == 12
     assert main([source, "--out", str(tmp_path / "five"), "--warm-start", "5", *options]) == 0
-    assert json.loads(read_tiff(tmp_path / "five" / "stack_zssr.tif").description)["iterations"] == [60, 5, 5]
+    info = json.loads(read_tiff(tmp_path / "five" / "stack_zssr.tif").description)
+    assert info["channels"][0]["iterations"] == [60, 5, 5]
     for bad in ("0", "many"):
         with pytest.raises(SystemExit):
             main([source, "--out", str(tmp_path / "bad"), "--warm-start", bad, *options])

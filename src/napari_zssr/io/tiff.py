@@ -108,13 +108,25 @@ def read_tiff(path: str | os.PathLike) -> TiffImage:
     return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"))
 
 
-def read_info(path: str | os.PathLike) -> str | None:
-    """The ImageJ "Info" text of a TIFF, without reading its pixels (None when absent or unreadable)."""
+@dataclass
+class TiffHeader:
+    """What can be learnt from a TIFF without reading its pixels."""
+
+    dtype: np.dtype
+    info: str | None  # ImageJ "Info" text
+
+
+def read_header(path: str | os.PathLike) -> TiffHeader | None:
+    """The first series' dtype and the ImageJ "Info" text of a TIFF (None when it is not a readable TIFF)."""
     try:
         with tifffile.TiffFile(path) as tif:
-            return (tif.imagej_metadata or {}).get("Info")
-    except (tifffile.TiffFileError, OSError, ValueError):
+            return TiffHeader(np.dtype(tif.series[0].dtype), (tif.imagej_metadata or {}).get("Info"))
+    except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError):
         return None
+
+
+#: pixel types an ImageJ hyperstack can hold (tifffile refuses the others).
+IMAGEJ_DTYPES = tuple(np.dtype(name) for name in ("uint8", "uint16", "int16", "float32"))
 
 
 def imagej_axes(axes: str) -> str:
