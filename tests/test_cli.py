@@ -148,7 +148,7 @@ def input_path_of(output: Path) -> str:
     return json.loads(read_tiff(output).description)["input"]["path"]
 
 
-def test_inputs_with_the_same_stem_get_their_own_outputs(tmp_path):
+def test_inputs_with_the_same_stem_get_their_own_outputs(tmp_path, capsys):
     for folder, seed in (("A", 1), ("B", 2)):
         write_imagej_tiff(tmp_path / folder / "x.tif", textured((16, 16), seed), "YX", None)
     out = tmp_path / "out"
@@ -156,10 +156,16 @@ def test_inputs_with_the_same_stem_get_their_own_outputs(tmp_path):
     assert input_path_of(out / "A" / "x_zssr.tif") == str((tmp_path / "A" / "x.tif").resolve())
     assert input_path_of(out / "B" / "x_zssr.tif") == str((tmp_path / "B" / "x.tif").resolve())
     tifffile.imwrite(tmp_path / "A" / "x.tiff", textured((16, 16), 3))
+    tifffile.imwrite(tmp_path / "B" / "x.tiff", textured((16, 16), 4))
     assert main([str(tmp_path / "A" / "x.tif"), str(tmp_path / "A" / "x.tiff"), "--out", str(tmp_path / "o2"),
                  *ZSSR_ONLY]) == 0
     assert input_path_of(tmp_path / "o2" / "x.tif_zssr.tif").endswith("x.tif")
     assert input_path_of(tmp_path / "o2" / "x.tiff_zssr.tif").endswith("x.tiff")
+    stamp = (tmp_path / "o2" / "x.tif_zssr.tif").stat().st_mtime_ns  # a later run on another x.tif, same names
+    assert main([str(tmp_path / "B" / "x.tif"), str(tmp_path / "B" / "x.tiff"), "--out", str(tmp_path / "o2"),
+                 *ZSSR_ONLY]) == 1
+    assert "was made from another input" in capsys.readouterr().err
+    assert (tmp_path / "o2" / "x.tif_zssr.tif").stat().st_mtime_ns == stamp
 
 
 def test_recursive_rerun_with_out_inside_the_inputs_never_takes_outputs_as_inputs(data_dir, capsys):
