@@ -168,6 +168,13 @@ def test_inputs_with_the_same_stem_get_their_own_outputs(tmp_path, capsys):
     assert (tmp_path / "o2" / "x.tif_zssr.tif").stat().st_mtime_ns == stamp
 
 
+def test_inputs_whose_names_differ_only_in_case_are_refused(tmp_path, capsys):
+    for name in ("x.tif", "X.tif"):
+        tifffile.imwrite(tmp_path / name, textured((16, 16)))
+    assert main([str(tmp_path / "x.tif"), str(tmp_path / "X.tif"), "--out", str(tmp_path / "o"), *FAST]) == 2
+    assert "would share output names" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
 def test_recursive_rerun_with_out_inside_the_inputs_never_takes_outputs_as_inputs(data_dir, capsys):
     out = data_dir / "results"
     args = [str(data_dir), "-r", "--out", str(out), *ZSSR_ONLY]

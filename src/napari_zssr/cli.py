@@ -9,6 +9,7 @@ import os
 import sys
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,26 +175,24 @@ def plan_jobs(sources: Sequence[Path]) -> list[Job]:
     if not sources:
         return []
     absolute = [source.resolve() for source in sources]
-    common = Path(os.path.commonpath([path.parent for path in absolute]))
-    relative = [path.relative_to(common) for path in absolute]
+    try:
+        common = Path(os.path.commonpath([path.parent for path in absolute]))
+        relative = [path.relative_to(common) for path in absolute]
+    except ValueError:  # inputs on different drives (Windows): mirror each drive as a folder
+        relative = [Path(path.drive.rstrip(":")) / path.relative_to(path.anchor) for path in absolute]
     stems = [path.with_suffix("") for path in relative]
-    counts = _count(stems)
+    counts = Counter(map(_key, stems))
     stems = [path if counts[_key(stem)] > 1 else stem for path, stem in zip(relative, stems)]
-    clashes = [str(source) for source, stem in zip(sources, stems) if _count(stems)[_key(stem)] > 1]
+    counts = Counter(map(_key, stems))
+    clashes = [str(source) for source, stem in zip(sources, stems) if counts[_key(stem)] > 1]
     if clashes:
         raise UsageError(f"inputs {', '.join(clashes)} would share output names; rename one of them")
     return [Job(source, stem) for source, stem in zip(sources, stems)]
 
 
 def _key(stem: Path) -> str:
+    """Output names that one disk may not tell apart (case-insensitive file systems) share a key."""
     return str(stem).casefold()
-
-
-def _count(stems: Sequence[Path]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for stem in stems:
-        counts[_key(stem)] = counts.get(_key(stem), 0) + 1
-    return counts
 
 
 def settings_record(args: argparse.Namespace, config: ZSSRConfig) -> dict:
@@ -320,7 +319,7 @@ def output_dtype(dtype: np.dtype) -> np.dtype:
 def note_dtype_fallbacks(jobs: Sequence[Job]) -> None:
     for job in jobs:
         header = read_header(job.source)
-        if header is not None and output_dtype(header.dtype) != header.dtype and header.dtype.kind in "iu":
+        if header is not None and output_dtype(header.dtype) != header.dtype:
             say(f"note: {job.source} is {header.dtype}, which ImageJ TIFFs cannot hold; its outputs will be float32")
 
 
@@ -426,6 +425,23 @@ def prepare(args: argparse.Namespace) -> tuple[ZSSRConfig, list[str], list[Job]]
     return config, kinds, jobs
 
 
+def run_job(job: Job, args: argparse.Namespace, config: ZSSRConfig, kinds: list[str], settings: dict,
+            planes_bar: tqdm | None) -> str:
+    """Process one input unless its outputs say otherwise; returns "done", "skipped" or "conflict"."""
+    paths = {kind: output_path(args.out, job, kind) for kind in kinds}
+    state, decided_by = output_state(paths, settings, input_identity(job.source))
+    if state == "same":
+        return "skipped"
+    conflict = None if decided_by is None else conflict_message(state, decided_by, args.overwrite)
+    if conflict is not None:
+        say(f"{job.source}: {conflict}")
+        return "conflict"
+    if state == "changed":
+        say(f"{job.source}: changed since {decided_by} was made from it; redoing it")
+    process(job, args, config, kinds, settings, planes_bar)
+    return "done"
+
+
 def run_batch(args: argparse.Namespace, config: ZSSRConfig, kinds: list[str], jobs: list[Job]) -> int:
     summary = Summary()
     start = time.perf_counter()
@@ -434,23 +450,13 @@ def run_batch(args: argparse.Namespace, config: ZSSRConfig, kinds: list[str], jo
     planes_bar = None if args.quiet else tqdm(unit="plane", position=1, leave=False)
     try:
         for job in jobs:
-            paths = {kind: output_path(args.out, job, kind) for kind in kinds}
-            state, decided_by = output_state(paths, settings, input_identity(job.source))
-            conflict = None if decided_by is None else conflict_message(state, decided_by, args.overwrite)
-            if state == "same":
-                summary.skipped.append(job.source)
-            elif conflict is not None:
-                say(f"{job.source}: {conflict}")
-                summary.conflicts.append(job.source)
-            else:
-                if state == "changed":
-                    say(f"{job.source}: changed since {decided_by} was made from it; redoing it")
-                try:
-                    process(job, args, config, kinds, settings, planes_bar)
-                    summary.done.append(job.source)
-                except (ValueError, TypeError, OSError, RuntimeError) as error:
-                    say(f"{job.source}: failed: {error}")
-                    summary.failed.append((job.source, str(error)))
+            try:
+                outcome = run_job(job, args, config, kinds, settings, planes_bar)
+                {"done": summary.done, "skipped": summary.skipped, "conflict": summary.conflicts}[outcome].append(
+                    job.source)
+            except (ValueError, TypeError, OSError, RuntimeError) as error:
+                say(f"{job.source}: failed: {error}")
+                summary.failed.append((job.source, str(error)))
             if files_bar is not None:
                 files_bar.update()
     finally:
