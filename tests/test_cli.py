@@ -155,6 +155,9 @@ def test_inputs_with_the_same_stem_get_their_own_outputs(tmp_path, capsys):
     assert main([str(tmp_path / "A"), str(tmp_path / "B"), "--out", str(out), *ZSSR_ONLY]) == 0
     assert input_path_of(out / "A" / "x_zssr.tif") == str((tmp_path / "A" / "x.tif").resolve())
     assert input_path_of(out / "B" / "x_zssr.tif") == str((tmp_path / "B" / "x.tif").resolve())
+    assert main([str(tmp_path / "*" / "x.tif"), "--out", str(tmp_path / "globbed"), *ZSSR_ONLY]) == 0
+    assert sorted(p.relative_to(tmp_path / "globbed") for p in (tmp_path / "globbed").rglob("*.tif")) == [
+        Path("A/x_zssr.tif"), Path("B/x_zssr.tif")]
     tifffile.imwrite(tmp_path / "A" / "x.tiff", textured((16, 16), 3))
     tifffile.imwrite(tmp_path / "B" / "x.tiff", textured((16, 16), 4))
     assert main([str(tmp_path / "A" / "x.tif"), str(tmp_path / "A" / "x.tiff"), "--out", str(tmp_path / "o2"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import itertools
 import json
 import os
 import sys
@@ -125,21 +126,29 @@ def written_by_us(path: Path) -> bool:
     return header is not None and settings_of_info(header.info) is not None
 
 
-def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[Path]:
+@dataclass
+class Source:
+    path: Path
+    root: Path  # the folder its output path is mirrored from: a folder input, a file's folder, a glob's fixed part
+
+
+def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[Source]:
     """Expand files, folders and globs into TIFF files; never files under ``out`` nor outputs of this tool.
 
     A file or folder named on the command line that lies in ``out`` is a :class:`UsageError`; files found under
     ``out`` by a folder walk or a glob are skipped, so a rerun never takes its own outputs as inputs.
     """
-    found: list[Path] = []
+    found: list[Source] = []
     skipped = {"not a TIFF": 0, "under --out": 0, "written by napari-zssr": 0}
     for item in inputs:
         path = Path(item)
         if path.exists():
             if is_within(path.resolve(), out):
                 raise UsageError(f"--out {out} holds the input {item}; choose an output folder outside the inputs")
+            root = path if path.is_dir() else path.parent
             candidates = sorted(path.glob("**/*" if recursive else "*")) if path.is_dir() else [path]
         else:
+            root = Path(*itertools.takewhile(lambda part: not any(c in part for c in "*?["), path.parent.parts))
             candidates = [Path(match) for match in sorted(glob.glob(item, recursive=recursive))]
             if not candidates:
                 say(f"note: {item}: no such file or folder")
@@ -153,41 +162,42 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[P
             elif written_by_us(candidate):
                 skipped["written by napari-zssr"] += 1
             else:
-                found.append(candidate)
+                found.append(Source(candidate, root))
     for reason, count in skipped.items():
         if count:
             say(f"note: skipped {count} file(s): {reason}")
     seen: set[Path] = set()
     unique = []
     for source in found:  # one job per file, however many times the inputs name it
-        if source.resolve() not in seen:
-            seen.add(source.resolve())
+        if source.path.resolve() not in seen:
+            seen.add(source.path.resolve())
             unique.append(source)
     return unique
 
 
-def plan_jobs(sources: Sequence[Path]) -> list[Job]:
-    """Give every input its own outputs: its path relative to the inputs' common folder, suffix dropped.
+def plan_jobs(sources: Sequence[Source]) -> list[Job]:
+    """Give every input its own outputs: its path relative to the common folder of the inputs given, suffix dropped.
 
-    Where two inputs would still share a name (``x.tif`` and ``x.tiff``, or names that differ only in case, which
-    a case-insensitive disk cannot tell apart) both keep their suffix in the name (``x.tif_zssr.tif``).
+    A folder input is its own root, so files added to it later do not move the outputs of the others. Where two
+    inputs would still share a name (``x.tif`` and ``x.tiff``, or names that differ only in case, which a
+    case-insensitive disk cannot tell apart) both keep their suffix in the name (``x.tif_zssr.tif``).
     """
     if not sources:
         return []
-    absolute = [source.resolve() for source in sources]
+    files = [Path(os.path.abspath(source.path)) for source in sources]
     try:
-        common = Path(os.path.commonpath([path.parent for path in absolute]))
-        relative = [path.relative_to(common) for path in absolute]
+        common = Path(os.path.commonpath([os.path.abspath(source.root) for source in sources]))
+        relative = [path.relative_to(common) for path in files]
     except ValueError:  # inputs on different drives (Windows): mirror each drive as a folder
-        relative = [Path(path.drive.rstrip(":")) / path.relative_to(path.anchor) for path in absolute]
+        relative = [Path(path.drive.rstrip(":")) / path.relative_to(path.anchor) for path in files]
     stems = [path.with_suffix("") for path in relative]
     counts = Counter(map(_key, stems))
     stems = [path if counts[_key(stem)] > 1 else stem for path, stem in zip(relative, stems)]
     counts = Counter(map(_key, stems))
-    clashes = [str(source) for source, stem in zip(sources, stems) if counts[_key(stem)] > 1]
+    clashes = [str(source.path) for source, stem in zip(sources, stems) if counts[_key(stem)] > 1]
     if clashes:
         raise UsageError(f"inputs {', '.join(clashes)} would share output names; rename one of them")
-    return [Job(source, stem) for source, stem in zip(sources, stems)]
+    return [Job(source.path, stem) for source, stem in zip(sources, stems)]
 
 
 def _key(stem: Path) -> str:
