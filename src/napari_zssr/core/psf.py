@@ -1,4 +1,4 @@
-"""Microscope PSF -> ZSSR kernel on the HR pixel grid (ZSSR.md, "Kernels from a microscope PSF")."""
+"""Microscope PSF -> ZSSR kernel on the HR pixel grid: find the bead, resample it, add the camera pixel if needed."""
 
 from __future__ import annotations
 
