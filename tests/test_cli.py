@@ -38,7 +38,7 @@ def test_folder_batch_writes_every_output_with_geometry(data_dir, tmp_path, caps
     before = {p: digest(p) for p in data_dir.rglob("*") if p.is_file()}
     out = tmp_path / "out"
     assert main([str(data_dir), "-r", "--out", str(out), *FAST]) == 0
-    assert "skipped 1 non-TIFF file(s)" in capsys.readouterr().err
+    assert "skipped 1 file(s): not a TIFF" in capsys.readouterr().err
     stack = read_tiff(out / "stack_zssr.tif")
     assert stack.data.shape == (3, 40, 36) and stack.data.dtype == np.float32 and stack.axes == "ZYX"
     assert stack.pixel_size == pytest.approx((0.1, 0.1)) and stack.z_spacing == pytest.approx(0.5)
@@ -62,7 +62,7 @@ def test_noise_level_option(data_dir, tmp_path):
     out = tmp_path / "out"
     assert main([str(data_dir / "plain.tif"), "--out", str(out), "--noise-std", "0.02", *FAST]) == 0
     info = json.loads(read_tiff(out / "plain_zssr.tif").description)
-    assert info["settings"]["config"]["noise_std"] == 0.02 and info["noise_stds"] == [[0.02]]
+    assert info["settings"]["config"]["noise_std"] == 0.02 and info["channels"][0]["noise_stds"] == [0.02]
     for bad in ("loud", "-1", "inf"):
         with pytest.raises(SystemExit):
             main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--noise-std", bad, *FAST])
@@ -73,9 +73,10 @@ def test_warm_start_trains_a_fifth_of_the_iterations_on_later_planes_unless_told
     options = ["--max-iterations", "60", "--quiet", "--outputs", "zssr"]
     assert main([source, "--out", str(tmp_path / "auto"), "--warm-start", *options]) == 0
     info = json.loads(read_tiff(tmp_path / "auto" / "stack_zssr.tif").description)
-    assert info["iterations"] == [60, 12, 12] and info["settings"]["warm_start"] == 12
+    assert info["channels"][0]["iterations"] == [60, 12, 12] and info["settings"]["warm_start"] == 12
     assert main([source, "--out", str(tmp_path / "five"), "--warm-start", "5", *options]) == 0
-    assert json.loads(read_tiff(tmp_path / "five" / "stack_zssr.tif").description)["iterations"] == [60, 5, 5]
+    info = json.loads(read_tiff(tmp_path / "five" / "stack_zssr.tif").description)
+    assert info["channels"][0]["iterations"] == [60, 5, 5]
     for bad in ("0", "many"):
         with pytest.raises(SystemExit):
             main([source, "--out", str(tmp_path / "bad"), "--warm-start", bad, *options])
@@ -138,3 +139,163 @@ def test_command_runs_as_a_subprocess(data_dir, tmp_path):
     assert read_tiff(out / "plain_zssr.tif").data.shape == (32, 32)
     help_text = subprocess.run([sys.executable, "-m", "napari_zssr", "--help"], capture_output=True, text=True)
     assert "--psf-pixel-size" in help_text.stdout
+
+
+ZSSR_ONLY = [*FAST, "--outputs", "zssr"]
+
+
+def input_path_of(output: Path) -> str:
+    return json.loads(read_tiff(output).description)["input"]["path"]
+
+
+def test_inputs_with_the_same_stem_get_their_own_outputs(tmp_path, capsys):
+    for folder, seed in (("A", 1), ("B", 2)):
+        write_imagej_tiff(tmp_path / folder / "x.tif", textured((16, 16), seed), "YX", None)
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "A"), str(tmp_path / "B"), "--out", str(out), *ZSSR_ONLY]) == 0
+    assert input_path_of(out / "A" / "x_zssr.tif") == str((tmp_path / "A" / "x.tif").resolve())
+    assert input_path_of(out / "B" / "x_zssr.tif") == str((tmp_path / "B" / "x.tif").resolve())
+    assert main([str(tmp_path / "*" / "x.tif"), "--out", str(tmp_path / "globbed"), *ZSSR_ONLY]) == 0
+    assert sorted(p.relative_to(tmp_path / "globbed") for p in (tmp_path / "globbed").rglob("*.tif")) == [
+        Path("A/x_zssr.tif"), Path("B/x_zssr.tif")]
+    tifffile.imwrite(tmp_path / "A" / "x.tiff", textured((16, 16), 3))
+    tifffile.imwrite(tmp_path / "B" / "x.tiff", textured((16, 16), 4))
+    assert main([str(tmp_path / "A" / "x.tif"), str(tmp_path / "A" / "x.tiff"), "--out", str(tmp_path / "o2"),
+                 *ZSSR_ONLY]) == 0
+    assert input_path_of(tmp_path / "o2" / "x.tif_zssr.tif").endswith("x.tif")
+    assert input_path_of(tmp_path / "o2" / "x.tiff_zssr.tif").endswith("x.tiff")
+    stamp = (tmp_path / "o2" / "x.tif_zssr.tif").stat().st_mtime_ns  # a later run on another x.tif, same names
+    assert main([str(tmp_path / "B" / "x.tif"), str(tmp_path / "B" / "x.tiff"), "--out", str(tmp_path / "o2"),
+                 *ZSSR_ONLY]) == 1
+    assert "was made from another input" in capsys.readouterr().err
+    assert (tmp_path / "o2" / "x.tif_zssr.tif").stat().st_mtime_ns == stamp
+
+
+def test_inputs_whose_names_differ_only_in_case_are_refused(tmp_path, capsys):
+    for name in ("x.tif", "X.tif"):
+        tifffile.imwrite(tmp_path / name, textured((16, 16)))
+    assert main([str(tmp_path / "x.tif"), str(tmp_path / "X.tif"), "--out", str(tmp_path / "o"), *FAST]) == 2
+    assert "would share output names" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_recursive_rerun_with_out_inside_the_inputs_never_takes_outputs_as_inputs(data_dir, capsys):
+    out = data_dir / "results"
+    args = [str(data_dir), "-r", "--out", str(out), *ZSSR_ONLY]
+    assert main(args) == 0
+    first = sorted(p.relative_to(out) for p in out.rglob("*.tif"))
+    assert len(first) == 3
+    (data_dir / "copied_result.tif").write_bytes((out / "plain_zssr.tif").read_bytes())  # ours, found elsewhere
+    capsys.readouterr()
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "skipped 3 (already done)" in err and "under --out" in err and "written by napari-zssr" in err
+    assert sorted(p.relative_to(out) for p in out.rglob("*.tif")) == first
+    assert main([str(out / "plain_zssr.tif"), "--out", str(out), *ZSSR_ONLY]) == 2  # --out holds this input
+
+
+def test_resume_redoes_a_changed_input(data_dir, tmp_path, capsys):
+    source, out = data_dir / "plain.tif", tmp_path / "out"
+    args = [str(source), "--out", str(out), *ZSSR_ONLY]
+    assert main(args) == 0
+    before = read_tiff(out / "plain_zssr.tif").data
+    tifffile.imwrite(source, textured((16, 16), 7))  # same name, same size, another image
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "changed since" in capsys.readouterr().err
+    assert not np.array_equal(read_tiff(out / "plain_zssr.tif").data, before)
+    assert main(args) == 0 and "skipped 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option, value", [
+    ("--pixel-size", "0"), ("--pixel-size", "-0.1"), ("--pixel-size", "nan"), ("--pixel-size", "inf"),
+    ("--psf-pixel-size", "0"), ("--psf-pixel-size", "nan"), ("--max-iterations", "0"), ("--scale", "1"),
+    ("--scale", "0.5"), ("--scale", "nan"), ("--scale", "inf"), ("--seed", "-1"),
+])
+def test_bad_numbers_are_usage_errors(data_dir, tmp_path, capsys, option, value):
+    with pytest.raises(SystemExit) as exit_:
+        main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), *FAST, option, value])
+    assert exit_.value.code == 2 and option in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_output_folders_are_usage_errors(data_dir, tmp_path, capsys, monkeypatch):
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("")
+    for out in (a_file, a_file / "sub"):
+        assert main([str(data_dir / "plain.tif"), "--out", str(out), *FAST]) == 2
+        assert "--out" in capsys.readouterr().err
+    monkeypatch.setattr("os.access", lambda path, mode: False)  # as a read-only disk answers (tests run as root)
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be written" in err and "done" not in err
+
+
+def test_no_summary_before_a_usage_error(tmp_path, capsys):
+    assert main([str(tmp_path / "nothing*.tif"), "--out", str(tmp_path / "o"), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "no TIFF files" in err and "done 0" not in err
+
+
+def test_dtype_input_falls_back_to_float32_where_imagej_cannot_hold_the_type(tmp_path, capsys):
+    tifffile.imwrite(tmp_path / "wide.tif", textured((16, 16)).astype(np.int32))
+    assert main([str(tmp_path / "wide.tif"), "--out", str(tmp_path / "o"), "--dtype", "input", *ZSSR_ONLY]) == 0
+    assert read_tiff(tmp_path / "o" / "wide_zssr.tif").data.dtype == np.float32
+    assert "int32, which ImageJ TIFFs cannot hold" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, content", [
+    ("empty.npy", b""), ("corrupt.mat", b"MATLAB 5.0 MAT-file garbage" * 3), ("rgb.tif", None)])
+def test_bad_psf_is_a_usage_error_before_the_batch(data_dir, tmp_path, capsys, name, content):
+    psf = tmp_path / name
+    if content is None:
+        tifffile.imwrite(psf, np.repeat(textured((16, 16))[..., None], 3, axis=-1), photometric="rgb")
+    else:
+        psf.write_bytes(content)
+    assert main([str(data_dir), "--out", str(tmp_path / "o"), "--psf", str(psf), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert f"error: --psf {psf}" in err and "Traceback" not in err and "done" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_corrupt_output_or_folder_in_its_place_is_reported_as_such(data_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = [str(data_dir / "plain.tif"), "--out", str(out), *ZSSR_ONLY]
+    (out / "plain_zssr.tif").mkdir(parents=True)
+    assert main([*args, "--overwrite"]) == 1
+    assert "a folder is where the output" in capsys.readouterr().err
+    (out / "plain_zssr.tif").rmdir()
+    (out / "plain_zssr.tif").write_bytes(b"II*\x00garbage")
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "not a readable napari-zssr output" in err and "different settings" not in err
+    assert main([*args, "--overwrite"]) == 0 and read_tiff(out / "plain_zssr.tif").data.shape == (32, 32)
+
+
+def test_constant_plane_is_named_and_each_channel_keeps_its_run_record(tmp_path, capsys):
+    stack = textured((2, 2, 16, 16)).astype(np.float32)
+    stack[1, 1] = 5  # Z=1, channel 1
+    write_imagej_tiff(tmp_path / "zc.tif", stack, "ZCYX", (0.2, 0.2))
+    assert main([str(tmp_path / "zc.tif"), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 0
+    assert "zc.tif: plane Z=1, channel 1 is constant" in capsys.readouterr().err
+    channels = json.loads(read_tiff(tmp_path / "o" / "zc_zssr.tif").description)["channels"]
+    assert [c["iterations"] for c in channels] == [[3, 3], [3, 0]]
+    assert all(c["device"] == "cpu" and "precision" in c for c in channels)
+
+
+def test_ctrl_c_during_start_up_exits_130_without_traceback(data_dir, tmp_path, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("napari_zssr.cli.select_device", interrupted)
+    assert main([str(data_dir), "--out", str(tmp_path / "o"), *FAST]) == 130
+    assert "interrupted" in capsys.readouterr().err
+
+
+def test_ensemble_spread_output_only_when_asked(data_dir, tmp_path):
+    out = tmp_path / "out"
+    assert main([str(data_dir / "plain.tif"), "--out", str(out), *FAST, "--outputs", "zssr,ensemble_spread"]) == 0
+    spread = read_tiff(out / "plain_ensemble_spread.tif").data
+    assert spread.shape == (32, 32) and spread.dtype == np.float32 and spread.min() >= 0 and spread.max() > 0
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "default"), *FAST]) == 0
+    assert sorted(p.name for p in (tmp_path / "default").iterdir()) == [
+        "plain_ensemble_median.tif", "plain_residual.tif", "plain_zssr.tif"]

@@ -91,3 +91,70 @@ def test_read_psf_errors(tmp_path):
     (tmp_path / "psf.png").write_bytes(b"")
     with pytest.raises(ValueError, match="unsupported"):
         read_psf(tmp_path / "psf.png")
+
+
+def noisy_bead(seed: int = 0) -> np.ndarray:
+    return gaussian_psf() + np.random.default_rng(seed).normal(0, 5, (31, 31))
+
+
+def test_hot_pixel_brighter_than_the_bead_is_ignored():
+    psf = noisy_bead()
+    psf[3, 25] = 20 * psf.max()  # a hot pixel far from the bead, 20x its peak
+    assert sigma_of(kernel_from_psf(psf, scale=2)) == pytest.approx((3.0, 3.0), abs=0.1)
+
+
+def test_hot_pixel_does_not_pick_the_z_plane():
+    defocused = gaussian_psf(sigma=3.0, peak=300)
+    stack = np.stack([defocused, gaussian_psf(), defocused]) + np.random.default_rng(0).normal(0, 5, (3, 31, 31))
+    stack[0, 4, 4] = 50_000
+    assert sigma_of(kernel_from_psf(stack, scale=2, measured=True)) == pytest.approx((3.0, 3.0), abs=0.1)
+
+
+def test_a_lone_hot_pixel_in_noise_is_not_a_psf():
+    noise = np.random.default_rng(0).normal(100, 5, (31, 31))
+    noise[15, 15] = 5000
+    with pytest.raises(ValueError, match="hot pixel"):
+        kernel_from_psf(noise, scale=2)
+
+
+@pytest.mark.parametrize("shape", [(31, 31, 3), (31, 31, 4)])
+def test_colour_array_is_refused(shape):
+    with pytest.raises(ValueError, match="colour"):
+        kernel_from_psf(np.repeat(gaussian_psf()[..., None], shape[-1], axis=-1), scale=2)
+
+
+def test_colour_tiff_is_refused(tmp_path):
+    rgb = np.repeat(gaussian_psf().astype(np.uint16)[..., None], 3, axis=-1)
+    tifffile.imwrite(tmp_path / "rgb.tif", rgb, photometric="rgb")
+    tifffile.imwrite(tmp_path / "planar.tif", np.moveaxis(rgb, -1, 0), photometric="rgb", planarconfig="separate")
+    for name in ("rgb.tif", "planar.tif"):
+        with pytest.raises(ValueError, match="colour"):
+            read_psf(tmp_path / name)
+
+
+@pytest.mark.parametrize("psf_pixel_size, pixel_size", [(1e-4, 0.1), (1.0, 0.1)])
+def test_pixel_size_ratio_out_of_range_is_refused(psf_pixel_size, pixel_size):
+    with pytest.raises(ValueError, match=f"PSF pixel size .*{psf_pixel_size}.* image pixel size .*{pixel_size}"):
+        kernel_from_psf(gaussian_psf(), psf_pixel_size=psf_pixel_size, pixel_size=pixel_size, scale=2)
+
+
+def test_finely_sampled_computed_psf_is_accepted():
+    # a theoretical PSF sampled 32x finer than the camera pixels: sigma 32 PSF pixels = 1 image pixel = 2 HR pixels
+    psf = gaussian_psf(size=257, sigma=32.0, offset=0.0)
+    kernel = kernel_from_psf(psf, psf_pixel_size=0.1 / 32, pixel_size=0.1, scale=2, measured=False)
+    assert sigma_of(kernel) == pytest.approx(2 * (np.sqrt(2.0**2 + 0.25),), abs=0.05)
+
+
+def test_kernel_wider_than_the_limit_is_refused():
+    with pytest.raises(ValueError, match=r"HR pixels wide.*0\.8.*0\.1"):
+        kernel_from_psf(gaussian_psf(), psf_pixel_size=0.8, pixel_size=0.1, scale=4)
+
+
+def test_unreadable_psf_files_give_clear_errors(tmp_path):
+    (tmp_path / "empty.npy").write_bytes(b"")
+    with pytest.raises(ValueError, match="empty.npy"):
+        read_psf(tmp_path / "empty.npy")
+    for content in (b"", b"\x00" * 200, b"garbage", b"MATLAB 5.0 MAT-file garbage" * 3):
+        (tmp_path / "corrupt.mat").write_bytes(content)
+        with pytest.raises(ValueError, match="corrupt.mat"):
+            read_psf(tmp_path / "corrupt.mat")

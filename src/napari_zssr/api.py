@@ -26,7 +26,10 @@ from .core.trainer import ProgressCallback, ProgressEvent, StopHook
 from .io.psf import read_psf
 
 #: output kind (the suffix of layer and file names, everywhere the same) -> ZSSRResult field
-OUTPUTS = {"zssr": "sr", "ensemble_median": "ensemble_median", "residual": "residual"}
+OUTPUTS = {"zssr": "sr", "ensemble_median": "ensemble_median", "residual": "residual",
+           "ensemble_spread": "ensemble_spread"}
+#: the outputs made unless others are asked for (the spread map is optional)
+DEFAULT_OUTPUTS = ("zssr", "ensemble_median", "residual")
 
 
 class BlankPlaneWarning(UserWarning):

@@ -1,11 +1,11 @@
-"""Microscope PSF -> ZSSR kernel on the HR pixel grid (ZSSR.md, "Kernels from a microscope PSF")."""
+"""Microscope PSF -> ZSSR kernel on the HR pixel grid: find the bead, resample it, add the camera pixel if needed."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import ndimage, signal
+from scipy import ndimage, signal, stats
 
 from .degradation import integer_factors
 from .kernels import centre_of_mass
@@ -17,13 +17,19 @@ PixelSize = float | Sequence[float] | None
 MIN_PEAK_SNR = 5.0
 #: pixels below this many noise standard deviations are background and dropped from the kernel.
 SUPPORT_SNR = 3.0
+#: PSF pixel size / image pixel size: computed PSFs are sampled up to 32x finer than the camera, and a bead image
+#: more than 8x coarser cannot describe a blur on the HR grid; outside this range the sizes are almost surely wrong.
+PIXEL_RATIO_RANGE = (1 / 64, 8.0)
+#: widest kernel (HR pixels) accepted: wider means the pixel sizes or the scale are wrong, and would cost minutes.
+MAX_KERNEL_SIDE = 255
+#: 8-connectivity, so that a diagonal neighbour keeps a PSF pixel from counting as isolated.
+_EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
 
 
-def in_focus_plane(psf: np.ndarray) -> np.ndarray:
-    """The 2D plane of a 3D PSF z-stack with the highest peak (2D input is returned as is)."""
-    if psf.ndim == 2:
-        return psf
-    return psf[int(np.argmax(psf.reshape(psf.shape[0], -1).max(axis=1)))]
+def _check_not_colour(array: np.ndarray) -> None:
+    if array.ndim == 3 and array.shape[-1] in (3, 4) and array.shape[0] > 4:
+        raise ValueError(f"the PSF of shape {array.shape} looks like an RGB(A) colour image (last axis "
+                         f"{array.shape[-1]}); a PSF is a grey 2D image or a (Z, Y, X) stack: save one channel")
 
 
 def _pixel_pair(size: PixelSize) -> tuple[float, float] | None:
@@ -35,28 +41,57 @@ def _pixel_pair(size: PixelSize) -> tuple[float, float] | None:
     return pair
 
 
-def _signal_above_background(psf: np.ndarray) -> np.ndarray:
-    """Subtract the camera offset (median of the border), keep the connected blob around the peak above noise."""
-    border = np.concatenate([psf[0], psf[-1], psf[1:-1, 0], psf[1:-1, -1]])
-    background = float(np.median(border))
-    noise = 1.4826 * float(np.median(np.abs(border - background)))
-    signal_ = np.clip(psf - background, 0, None)
+def _signal_above_background(plane: np.ndarray) -> tuple[np.ndarray, float]:
+    """Subtract the camera offset (median of the border); zero isolated bright pixels (hot pixels, cosmic rays).
+
+    A bead or a computed PSF always has neighbours above the noise; a single pixel that stands alone above it is a
+    camera defect, which would otherwise be taken for the peak and give a delta kernel. Returns the signal and the
+    noise standard deviation (robust, from the border).
+    """
+    border = np.concatenate([plane[0], plane[-1], plane[1:-1, 0], plane[1:-1, -1]])
+    noise = float(stats.median_abs_deviation(border, scale="normal"))
+    signal_ = np.clip(plane - np.median(border), 0, None)
+    above = signal_ > SUPPORT_SNR * noise
+    neighbours = ndimage.convolve(above.astype(np.int8), _EIGHT_NEIGHBOURS.astype(np.int8), mode="constant") - above
+    return np.where(above & (neighbours == 0), 0.0, signal_), noise
+
+
+def in_focus_plane(psf: np.ndarray) -> tuple[np.ndarray, float]:
+    """The background-subtracted plane of a PSF (2D, or the z-stack plane with the highest peak) and its noise."""
+    planes = [_signal_above_background(plane) for plane in (psf[None] if psf.ndim == 2 else psf)]
+    return planes[int(np.argmax([signal_.max() for signal_, _ in planes]))]
+
+
+def _bead(signal_: np.ndarray, noise: float) -> np.ndarray:
+    """The connected blob above the noise with the most light (the bead), everything else zeroed."""
     peak = float(signal_.max())
     if peak <= 0 or (noise > 0 and peak < MIN_PEAK_SNR * noise):
-        raise ValueError("the PSF has no clear peak above its background (it looks like noise or a flat image); "
-                         "check that the file holds a bead image or a computed PSF")
-    support = signal_ > max(SUPPORT_SNR * noise, 1e-4 * peak)
-    labels, _ = ndimage.label(support)
-    peak_label = labels[np.unravel_index(np.argmax(signal_), signal_.shape)]
-    return np.where(labels == peak_label, signal_, 0.0)
+        raise ValueError("the PSF has no clear peak above its background (it looks like noise, a flat image or a "
+                         "single hot pixel); check that the file holds a bead image or a computed PSF")
+    labels, count = ndimage.label(signal_ > max(SUPPORT_SNR * noise, 1e-4 * peak), structure=_EIGHT_NEIGHBOURS)
+    flux = ndimage.sum_labels(signal_, labels, index=np.arange(1, count + 1))
+    return np.where(labels == 1 + int(np.argmax(flux)), signal_, 0.0)
+
+
+def _check_pixel_ratio(psf_size: tuple[float, float], image_size: tuple[float, float]) -> None:
+    low, high = PIXEL_RATIO_RANGE
+    if not all(low <= p / i <= high for p, i in zip(psf_size, image_size)):
+        raise ValueError(f"PSF pixel size {psf_size} um vs image pixel size {image_size} um: the PSF must be sampled "
+                         f"between {1 / low:g}x finer and {high:g}x coarser than the image; check both pixel sizes "
+                         f"(and their units)")
+
+
+def _half_widths(psf: np.ndarray, zoom: tuple[float, float]) -> list[int]:
+    """Half sizes (y, x) of the grid ``zoom`` times finer that holds the PSF's support around its centre of mass."""
+    centre = centre_of_mass(psf)
+    rows, cols = np.nonzero(psf)
+    return [int(np.ceil(np.abs(coords - c).max() * z)) + 1 for coords, c, z in zip((rows, cols), centre, zoom)]
 
 
 def _resample_centred(psf: np.ndarray, zoom: tuple[float, float]) -> np.ndarray:
     """Sample the PSF on a grid ``zoom`` times finer, centred on its centre of mass (odd size, mass at centre)."""
     centre = centre_of_mass(psf)
-    rows, cols = np.nonzero(psf)
-    half = [int(np.ceil(np.abs(coords - c).max() * z)) + 1 for coords, c, z in
-            zip((rows, cols), centre, zoom)]
+    half = _half_widths(psf, zoom)
     grid_y = centre[0] + np.arange(-half[0], half[0] + 1) / zoom[0]
     grid_x = centre[1] + np.arange(-half[1], half[1] + 1) / zoom[1]
     yy, xx = np.meshgrid(grid_y, grid_x, indexing="ij")
@@ -82,7 +117,9 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize = None, pixel_
     camera-pixel integration); a point-sampled/theoretical PSF gets ``box(scale)`` added. ``measured=None`` infers
     it: sampled at the image's pixel size = measured, sampled finer = theoretical. Pixel sizes (same unit, e.g. um)
     left ``None`` mean "unknown": the PSF is then taken as sampled at the image's pixel size, never resampled by a
-    guess.
+    guess. Isolated bright pixels (hot pixels) are ignored and the bead is the blob with the most light, so a camera
+    defect never becomes a delta kernel; colour images, pixel-size ratios outside :data:`PIXEL_RATIO_RANGE` and
+    kernels wider than :data:`MAX_KERNEL_SIDE` are refused with a ``ValueError``.
     """
     factors = integer_factors(as_scale_pair(scale))  # type: ignore[arg-type]
     array = np.asarray(psf)
@@ -90,18 +127,26 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize = None, pixel_
         raise TypeError(f"the PSF must be a real-valued numeric array, got dtype {array.dtype}")
     if array.ndim not in (2, 3):
         raise ValueError(f"the PSF must be 2D (Y, X) or a 3D z-stack (Z, Y, X), got shape {array.shape}")
-    plane = in_focus_plane(array).astype(np.float64)
-    if min(plane.shape) < 3:
-        raise ValueError(f"the PSF is too small ({plane.shape}); it needs at least 3x3 pixels")
-    if not np.all(np.isfinite(plane)):
+    _check_not_colour(array)
+    if min(array.shape[-2:]) < 3:
+        raise ValueError(f"the PSF is too small ({array.shape[-2:]}); it needs at least 3x3 pixels")
+    array = array.astype(np.float64)
+    if not np.all(np.isfinite(array)):
         raise ValueError("the PSF contains NaN or infinite values")
     psf_size, image_size = _pixel_pair(psf_pixel_size), _pixel_pair(pixel_size)
     if psf_size is None or image_size is None:
         psf_size = image_size = (1.0, 1.0)
+    _check_pixel_ratio(psf_size, image_size)
     zoom = (psf_size[0] * factors[0] / image_size[0], psf_size[1] * factors[1] / image_size[1])
     if measured is None:
         measured = min(psf_size[0] / image_size[0], psf_size[1] / image_size[1]) > 0.95
-    kernel = _crop_to_support(_resample_centred(_signal_above_background(plane), zoom))
+    bead = _bead(*in_focus_plane(array))
+    side = 2 * max(_half_widths(bead, zoom)) + 1
+    if side > MAX_KERNEL_SIDE:
+        raise ValueError(f"the PSF would become a kernel {side} HR pixels wide (at most {MAX_KERNEL_SIDE}) with PSF "
+                         f"pixel size {psf_size} um, image pixel size {image_size} um and scale {factors}; check the "
+                         f"pixel sizes and crop the PSF to the bead")
+    kernel = _crop_to_support(_resample_centred(bead, zoom))
     if not measured:
         kernel = signal.convolve2d(kernel, np.ones(factors) / (factors[0] * factors[1]))
     return kernel / kernel.sum()

@@ -22,16 +22,19 @@ def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | None]:
     suffix = path.suffix.lower()
     if suffix in (".tif", ".tiff"):
         image = read_tiff(path)
+        if "S" in image.axes:
+            raise ValueError(f"{path.name} is a colour (RGB) image of shape {image.data.shape}; a PSF is a grey "
+                             f"2D image or z-stack: save the bead's channel on its own")
         return image.data, (None if image.pixel_size is None else float(np.mean(image.pixel_size)))
     if suffix == ".npy":
         try:
             return np.load(path, allow_pickle=False), None
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, EOFError) as error:
             raise ValueError(f"could not read {path.name} as a .npy array: {error}") from error
     if suffix == ".mat":
         try:
             variables = scipy.io.loadmat(path)
-        except (OSError, ValueError, NotImplementedError) as error:
+        except (OSError, ValueError, EOFError, IndexError, NotImplementedError, scipy.io.matlab.MatReadError) as error:
             raise ValueError(f"could not read {path.name} as a MATLAB file: {error}") from error
         for name in ("Kernel", "kernel"):
             if name in variables:

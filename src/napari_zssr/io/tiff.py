@@ -13,7 +13,10 @@ import tifffile
 
 #: length units understood in metadata, in micrometres.
 _UNITS_UM = {"um": 1.0, "µm": 1.0, "\u03bcm": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
-             "nm": 1e-3, "nanometer": 1e-3, "mm": 1e3, "millimeter": 1e3, "m": 1e6, "meter": 1e6}
+             "nm": 1e-3, "nanometer": 1e-3, "mm": 1e3, "millimeter": 1e3, "cm": 1e4, "centimeter": 1e4,
+             "m": 1e6, "meter": 1e6, "pm": 1e-6, "picometer": 1e-6, "\u00e5": 1e-4, "angstrom": 1e-4}
+#: ResolutionUnit values that are lengths a microscope's sampling is given in (inch and none are not trusted).
+_METRIC_RESUNITS = (tifffile.RESUNIT.CENTIMETER, tifffile.RESUNIT.MILLIMETER, tifffile.RESUNIT.MICROMETER)
 
 
 @dataclass
@@ -26,27 +29,47 @@ class TiffImage:
     description: str | None = None  # ImageJ "Info" text, where this project records a run's settings
 
 
-def _to_um(value: float, unit: str | None) -> float | None:
+def length_um(value: float, unit: str | None) -> float | None:
+    """``value`` given in ``unit`` (as written in ImageJ or OME metadata; None = micrometres) in micrometres.
+
+    None for a unit that is not a length this module knows (e.g. "pixel" or "inch").
+    """
     factor = _UNITS_UM.get((unit or "um").strip().lower().replace("\\u00b5", "µ"))
     return None if factor is None else value * factor
 
 
-def _imagej_pixel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float] | None, float | None]:
+def _tag_pixel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float] | None, float | None]:
+    """Pixel size from the resolution tags, read in ImageJ's ``unit`` when it has one, else in ResolutionUnit's.
+
+    Without an ImageJ unit, only metric ResolutionUnits (centimetre, millimetre, micrometre) count: an inch unit is
+    what non-scientific software writes (72 or 300 dpi, not a microscope's sampling) and "none" has no scale, so
+    both mean "unknown" rather than a guess.
+    """
     page = tif.pages.first
     meta = tif.imagej_metadata or {}
-    sizes = []
-    for tag_name in ("YResolution", "XResolution"):
-        tag = page.tags.get(tag_name)
-        if tag is None:
-            return None, None
-        numerator, denominator = tag.value
-        if numerator == 0 or denominator == 0:
-            return None, None
-        sizes.append(_to_um(denominator / numerator, meta.get("unit")))
-    if None in sizes or sizes == [1.0, 1.0] and "unit" not in meta:
+    if "XResolution" not in page.tags or "YResolution" not in page.tags:
+        return None, None
+    if "unit" in meta:
+        x_per_unit, y_per_unit = page.get_resolution(tifffile.RESUNIT.NONE)
+        per_um = [_per_um(y_per_unit, meta["unit"]), _per_um(x_per_unit, meta["unit"])]
+    elif page.resolutionunit in _METRIC_RESUNITS:
+        x_per_um, y_per_um = page.get_resolution(tifffile.RESUNIT.MICROMETER)
+        per_um = [y_per_um, x_per_um]
+    else:
+        return None, None
+    if any(value is None or not 0 < value < float("inf") for value in per_um):
+        return None, None
+    sizes = (1.0 / per_um[0], 1.0 / per_um[1])
+    if sizes == (1.0, 1.0) and "unit" not in meta:
         return None, None  # resolution 1 without a unit is tifffile's/ImageJ's "not calibrated"
     spacing = meta.get("spacing")
-    return (sizes[0], sizes[1]), (_to_um(float(spacing), meta.get("unit")) if spacing else None)
+    return sizes, (length_um(float(spacing), meta.get("unit")) if spacing else None)
+
+
+def _per_um(pixels_per_unit: float, unit: str) -> float | None:
+    """Pixels per micrometre from pixels per ``unit`` (None for a unit that is not a length this module knows)."""
+    unit_um = length_um(1.0, unit)
+    return None if unit_um is None else pixels_per_unit / unit_um
 
 
 def _ome_pixel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float] | None, float | None]:
@@ -54,11 +77,11 @@ def _ome_pixel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float] | None,
     pixels = next((element for element in root.iter() if element.tag.endswith("Pixels")), None)
     if pixels is None or "PhysicalSizeX" not in pixels.attrib:
         return None, None
-    x = _to_um(float(pixels.attrib["PhysicalSizeX"]), pixels.attrib.get("PhysicalSizeXUnit"))
-    y = _to_um(float(pixels.attrib.get("PhysicalSizeY", pixels.attrib["PhysicalSizeX"])),
+    x = length_um(float(pixels.attrib["PhysicalSizeX"]), pixels.attrib.get("PhysicalSizeXUnit"))
+    y = length_um(float(pixels.attrib.get("PhysicalSizeY", pixels.attrib["PhysicalSizeX"])),
                pixels.attrib.get("PhysicalSizeYUnit"))
     z = pixels.attrib.get("PhysicalSizeZ")
-    z_um = _to_um(float(z), pixels.attrib.get("PhysicalSizeZUnit")) if z else None
+    z_um = length_um(float(z), pixels.attrib.get("PhysicalSizeZUnit")) if z else None
     return ((y, x) if x and y else None), z_um
 
 
@@ -75,7 +98,7 @@ def read_tiff(path: str | os.PathLike) -> TiffImage:
             if tif.is_ome and tif.ome_metadata:
                 pixel_size, z_spacing = _ome_pixel_size(tif)
             else:
-                pixel_size, z_spacing = _imagej_pixel_size(tif)
+                pixel_size, z_spacing = _tag_pixel_size(tif)
             imagej = tif.imagej_metadata or {}
             origin = (float(imagej.get("yorigin", 0.0)), float(imagej.get("xorigin", 0.0)))
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError) as error:
@@ -85,13 +108,25 @@ def read_tiff(path: str | os.PathLike) -> TiffImage:
     return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"))
 
 
-def read_info(path: str | os.PathLike) -> str | None:
-    """The ImageJ "Info" text of a TIFF, without reading its pixels (None when absent or unreadable)."""
+@dataclass
+class TiffHeader:
+    """What can be learnt from a TIFF without reading its pixels."""
+
+    dtype: np.dtype
+    info: str | None  # ImageJ "Info" text
+
+
+def read_header(path: str | os.PathLike) -> TiffHeader | None:
+    """The first series' dtype and the ImageJ "Info" text of a TIFF (None when it is not a readable TIFF)."""
     try:
         with tifffile.TiffFile(path) as tif:
-            return (tif.imagej_metadata or {}).get("Info")
-    except (tifffile.TiffFileError, OSError, ValueError):
+            return TiffHeader(np.dtype(tif.series[0].dtype), (tif.imagej_metadata or {}).get("Info"))
+    except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError):
         return None
+
+
+#: pixel types an ImageJ hyperstack can hold (tifffile refuses the others).
+IMAGEJ_DTYPES = tuple(np.dtype(name) for name in ("uint8", "uint16", "int16", "float32"))
 
 
 def imagej_axes(axes: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..api import OUTPUTS, ZSSRResult, kernel_from_file, validate_image, validate_scale, zssr_stack
+from ..api import DEFAULT_OUTPUTS, OUTPUTS, ZSSRResult, kernel_from_file, validate_image, validate_scale, zssr_stack
 from ..core.config import ZSSRConfig
 from ..core.trainer import Cancelled, ProgressEvent
 from ..overlay import effective_factors, overlay_scale_translate
@@ -151,8 +151,8 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
     limit = float(np.percentile(np.abs(result.residual), 99.9)) or 1.0
     style = {"zssr": {}, "ensemble_median": {"visible": False},
              "residual": {"colormap": "bwr", "contrast_limits": (-limit, limit), "visible": False}}
-    return [(getattr(result, field_name), {**common, "name": f"{snapshot.name}_{kind}", **style[kind]}, "image")
-            for kind, field_name in OUTPUTS.items()]
+    return [(getattr(result, OUTPUTS[kind]), {**common, "name": f"{snapshot.name}_{kind}", **style[kind]}, "image")
+            for kind in DEFAULT_OUTPUTS]
 
 
 def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]]) -> list[Any]:

@@ -1,0 +1,89 @@
+"""The microscope's optics (objective NA, immersion, channel wavelengths) from a TIFF's OME-XML metadata."""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import tifffile
+
+from .tiff import length_um
+
+#: refractive index of each OME ``Immersion`` value that names a single medium.
+IMMERSION_INDEX = {"Oil": 1.518, "Water": 1.333, "WaterDipping": 1.333, "Glycerol": 1.47, "Air": 1.0}
+
+
+@dataclass(frozen=True)
+class OpticsMetadata:
+    """What an OME file says about its optics; a field is None (a wavelength entry too) when the file is silent."""
+
+    na: float | None
+    refractive_index: float | None  # ObjectiveSettings RefractiveIndex, else the immersion medium's
+    immersion: str | None  # the OME Immersion value, e.g. "Oil"
+    emission_wavelengths: tuple[float | None, ...]  # nm, one per channel
+    excitation_wavelengths: tuple[float | None, ...]  # nm, one per channel
+    lens_model: str | None
+
+
+def read_optics(path: str | os.PathLike) -> OpticsMetadata | None:
+    """The optics recorded in the OME-XML of a TIFF (its first image), or None when it has no OME-XML or no optics.
+
+    Raises ``ValueError`` naming the file when it is not a readable TIFF or its OME-XML is malformed.
+    """
+    path = Path(path)
+    try:
+        with tifffile.TiffFile(path) as tif:
+            xml = tif.ome_metadata if tif.is_ome else None
+        root = ET.fromstring(xml) if xml else None
+    except (tifffile.TiffFileError, OSError, ET.ParseError) as error:
+        raise ValueError(f"could not read the OME metadata of {path.name}: {error}") from error
+    if root is None:
+        return None
+    image = _first(root, "Image")
+    if image is None:
+        return None
+    settings = _first(image, "ObjectiveSettings")
+    objective = _objective(root, None if settings is None else settings.get("ID"))
+    channels = [element for element in image.iter() if _name(element) == "Channel"]
+    immersion = None if objective is None else objective.get("Immersion")
+    refractive_index = _number(settings, "RefractiveIndex") or IMMERSION_INDEX.get(immersion or "")
+    optics = OpticsMetadata(
+        na=_number(objective, "LensNA"), refractive_index=refractive_index, immersion=immersion,
+        emission_wavelengths=tuple(_wavelength_nm(channel, "EmissionWavelength") for channel in channels),
+        excitation_wavelengths=tuple(_wavelength_nm(channel, "ExcitationWavelength") for channel in channels),
+        lens_model=None if objective is None else objective.get("Model"))
+    known = [optics.na, optics.refractive_index, optics.lens_model, *optics.emission_wavelengths,
+             *optics.excitation_wavelengths]
+    return optics if any(value is not None for value in known) else None
+
+
+def _name(element: ET.Element) -> str:
+    return element.tag.rsplit("}", 1)[-1]  # without the schema's namespace, which changes between OME versions
+
+
+def _first(parent: ET.Element, name: str) -> ET.Element | None:
+    return next((element for element in parent.iter() if _name(element) == name), None)
+
+
+def _objective(root: ET.Element, objective_id: str | None) -> ET.Element | None:
+    """The objective the image's settings point to, or the file's only objective."""
+    objectives = [element for element in root.iter() if _name(element) == "Objective"]
+    chosen = [element for element in objectives if element.get("ID") == objective_id]
+    return chosen[0] if chosen else (objectives[0] if len(objectives) == 1 else None)
+
+
+def _number(element: ET.Element | None, attribute: str) -> float | None:
+    try:
+        return None if element is None or attribute not in element.attrib else float(element.attrib[attribute])
+    except ValueError:
+        return None
+
+
+def _wavelength_nm(channel: ET.Element, attribute: str) -> float | None:
+    value = _number(channel, attribute)
+    if value is None:
+        return None
+    micrometres = length_um(value, channel.get(f"{attribute}Unit", "nm"))
+    return None if micrometres is None else micrometres * 1e3

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import tifffile
+
+from napari_zssr.io.ome import read_optics
+
+OBJECTIVE = ('<Instrument ID="Instrument:0">'
+             '<Objective ID="Objective:0" LensNA="1.4" Immersion="Oil" Model="Plan Apo 63x"/></Instrument>')
+
+
+def ome_tiff(path, channels: dict, objective: str = "", settings: str = "") -> None:
+    """An OME-TIFF written by tifffile, with an objective (which tifffile does not write) added to its OME-XML."""
+    data = np.zeros((len(channels["EmissionWavelength"]), 8, 8), np.uint16)
+    tifffile.imwrite(path, data, ome=True, metadata={"axes": "CYX", "Channel": channels})
+    with tifffile.TiffFile(path) as tif:
+        xml = tif.ome_metadata
+    head, tail = xml.split("<Image ", 1)
+    image_tag, rest = tail.split(">", 1)
+    reference = '<InstrumentRef ID="Instrument:0"/>' if objective else ""
+    xml = f"{head}{objective}<Image {image_tag}>{reference}{settings}{rest}"
+    tifffile.tiffcomment(path, xml.replace("µ", "&#181;"))  # TIFF descriptions are ASCII
+
+
+def test_objective_and_channel_wavelengths_are_read(tmp_path):
+    path = tmp_path / "ome.tif"
+    ome_tiff(path, {"EmissionWavelength": [520, 0.61], "EmissionWavelengthUnit": ["nm", "µm"],
+                    "ExcitationWavelength": [488, 561]}, OBJECTIVE, '<ObjectiveSettings ID="Objective:0"/>')
+    optics = read_optics(path)
+    assert optics.na == 1.4 and optics.immersion == "Oil" and optics.refractive_index == pytest.approx(1.518)
+    assert optics.emission_wavelengths == pytest.approx((520, 610))
+    assert optics.excitation_wavelengths == pytest.approx((488, 561))
+    assert optics.lens_model == "Plan Apo 63x"
+
+
+def test_objective_settings_refractive_index_wins_over_the_immersion(tmp_path):
+    path = tmp_path / "ome.tif"
+    ome_tiff(path, {"EmissionWavelength": [520]}, OBJECTIVE,
+             '<ObjectiveSettings ID="Objective:0" RefractiveIndex="1.406"/>')
+    optics = read_optics(path)
+    assert optics.refractive_index == pytest.approx(1.406) and optics.excitation_wavelengths == (None,)
+
+
+def test_files_without_optics_give_none(tmp_path):
+    tifffile.imwrite(tmp_path / "plain.tif", np.zeros((8, 8), np.uint16))
+    tifffile.imwrite(tmp_path / "imagej.tif", np.zeros((8, 8), np.uint16), imagej=True)
+    tifffile.imwrite(tmp_path / "bare_ome.tif", np.zeros((8, 8), np.uint16), ome=True)
+    for name in ("plain.tif", "imagej.tif", "bare_ome.tif"):
+        assert read_optics(tmp_path / name) is None
+
+
+def test_unreadable_file_is_named(tmp_path):
+    (tmp_path / "broken.tif").write_bytes(b"not a tiff")
+    with pytest.raises(ValueError, match="broken.tif"):
+        read_optics(tmp_path / "broken.tif")

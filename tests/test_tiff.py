@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+import tifffile
+
+from napari_zssr.io.tiff import read_tiff
+
+PLANE = np.zeros((8, 8), np.uint16)
+
+
+def test_resolution_per_centimetre_is_read_in_micrometres(tmp_path):
+    path = tmp_path / "cm.tif"
+    tifffile.imwrite(path, PLANE, resolution=(1e4 / 0.13, 1e4 / 0.2), resolutionunit="CENTIMETER")
+    assert read_tiff(path).pixel_size == pytest.approx((0.2, 0.13))
+
+
+@pytest.mark.parametrize("unit", ["MILLIMETER", "MICROMETER"])
+def test_other_metric_resolution_units(tmp_path, unit):
+    per_um = {"MILLIMETER": 1e3, "MICROMETER": 1.0}[unit]
+    path = tmp_path / "metric.tif"
+    tifffile.imwrite(path, PLANE, resolution=(per_um / 0.25, per_um / 0.25), resolutionunit=unit)
+    assert read_tiff(path).pixel_size == pytest.approx((0.25, 0.25))
+
+
+@pytest.mark.parametrize("unit", ["INCH", "NONE"])
+def test_inch_or_unitless_resolution_is_unknown(tmp_path, unit):
+    path = tmp_path / "dpi.tif"
+    tifffile.imwrite(path, PLANE, resolution=(72, 72), resolutionunit=unit)  # a screenshot's 72 dpi
+    assert read_tiff(path).pixel_size is None
+
+
+def test_imagej_unit_has_priority_over_the_resolution_unit(tmp_path):
+    path = tmp_path / "imagej.tif"
+    tifffile.imwrite(path, PLANE, imagej=True, resolution=(1 / 0.5, 1 / 0.5), metadata={"unit": "nm"})
+    assert read_tiff(path).pixel_size == pytest.approx((5e-4, 5e-4))
+    tifffile.imwrite(path, PLANE, imagej=True, resolution=(1 / 0.1, 1 / 0.1), metadata={"unit": "\\u00B5m"})
+    assert read_tiff(path).pixel_size == pytest.approx((0.1, 0.1))
