@@ -87,7 +87,7 @@ def test_kernel_from_optics_is_a_centred_normalised_kernel_with_the_camera_box()
     assert kernel.sum() == pytest.approx(1.0)
     assert centre_of_mass(kernel) == pytest.approx(((kernel.shape[0] - 1) / 2, (kernel.shape[1] - 1) / 2), abs=1e-6)
     psf_only = kernel_from_psf(theoretical_psf(1.4, 520, 0.065), psf_pixel_size=0.065, pixel_size=0.13, scale=2,
-                               measured=True)
+                               measured=True, computed=True)
     assert kernel.shape[0] == psf_only.shape[0] + 1  # the 2x2 camera box widens it by one HR pixel
 
 
@@ -97,9 +97,17 @@ def test_sampling_is_consistent_with_kernel_from_psf(na, wavelength, pixel, n):
     """A PSF computed at the HR pixel size and one computed 4x finer give the same kernel within 1 %."""
     hr = pixel / 2
     kernels = [kernel_from_psf(theoretical_psf(na, wavelength, size, refractive_index=n), psf_pixel_size=size,
-                               pixel_size=pixel, scale=2, measured=False) for size in (hr, hr / 4)]
+                               pixel_size=pixel, scale=2, computed=True) for size in (hr, hr / 4)]
     side = max(k.shape[0] for k in kernels)
     padded = [np.pad(k, (side - k.shape[0]) // 2) for k in kernels]
     assert np.abs(padded[0] - padded[1]).max() < 0.01 * padded[0].max()
     assert np.abs(padded[0] - padded[1]).sum() < 0.01
     assert np.allclose(kernels[0], kernel_from_optics(na, wavelength, pixel, 2, refractive_index=n))
+
+
+def test_computed_psf_keeps_its_faint_rings():
+    """Background subtraction would read the rings at the border of a computed PSF as an offset and cut them."""
+    psf = theoretical_psf(0.8, 450, 0.325 / 4, refractive_index=1.0)
+    as_measured = kernel_from_psf(psf, psf_pixel_size=0.325 / 4, pixel_size=0.65, scale=2, measured=False)
+    as_computed = kernel_from_psf(psf, psf_pixel_size=0.325 / 4, pixel_size=0.65, scale=2, computed=True)
+    assert as_computed.shape[0] > as_measured.shape[0]

@@ -206,7 +206,8 @@ def kernel_from_optics(na: float, wavelength: float, pixel_size: float | Sequenc
     :func:`theoretical_psf` takes them.
 
     The PSF is computed at the HR pixel size (``pixel_size / scale``) and goes through :func:`kernel_from_psf` as
-    a theoretical PSF, which adds the camera pixel's integration (a box of ``scale`` HR pixels).
+    a computed, theoretical PSF: taken as it is, plus the camera pixel's integration (a box of ``scale`` HR
+    pixels).
     """
     from .psf import kernel_from_psf
 
@@ -214,4 +215,5 @@ def kernel_from_optics(na: float, wavelength: float, pixel_size: float | Sequenc
     factors = as_scale_pair(scale)  # type: ignore[arg-type]
     hr_pixel = (image_pixel[0] / factors[0], image_pixel[1] / factors[1])
     psf = theoretical_psf(na, wavelength, hr_pixel, **optics)
-    return kernel_from_psf(psf, psf_pixel_size=hr_pixel, pixel_size=image_pixel, scale=scale, measured=False)
+    return kernel_from_psf(psf, psf_pixel_size=hr_pixel, pixel_size=image_pixel, scale=scale, measured=False,
+                           computed=True)

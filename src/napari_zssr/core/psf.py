@@ -108,7 +108,8 @@ def _crop_to_support(kernel: np.ndarray, relative_threshold: float = 1e-4) -> np
 
 
 def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize = None, pixel_size: PixelSize = None,
-                    scale: float | Sequence[float] = 2, measured: bool | None = None) -> np.ndarray:
+                    scale: float | Sequence[float] = 2, measured: bool | None = None,
+                    computed: bool = False) -> np.ndarray:
     """Turn a PSF (2D, or a 3D z-stack: its in-focus plane) into the HR -> LR kernel for ``zssr``.
 
     The kernel lives on the HR grid (pixel size = ``pixel_size / scale``): the PSF is background-subtracted,
@@ -119,7 +120,9 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize = None, pixel_
     left ``None`` mean "unknown": the PSF is then taken as sampled at the image's pixel size, never resampled by a
     guess. Isolated bright pixels (hot pixels) are ignored and the bead is the blob with the most light, so a camera
     defect never becomes a delta kernel; colour images, pixel-size ratios outside :data:`PIXEL_RATIO_RANGE` and
-    kernels wider than :data:`MAX_KERNEL_SIDE` are refused with a ``ValueError``.
+    kernels wider than :data:`MAX_KERNEL_SIDE` are refused with a ``ValueError``. ``computed=True``: a PSF
+    computed from a model, noise-free and without background; it is taken as it is (no background subtraction,
+    which would read its faint outer rings as an offset and cut them, and no bead search) and as theoretical.
     """
     factors = integer_factors(as_scale_pair(scale))  # type: ignore[arg-type]
     array = np.asarray(psf)
@@ -139,8 +142,14 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize = None, pixel_
     _check_pixel_ratio(psf_size, image_size)
     zoom = (psf_size[0] * factors[0] / image_size[0], psf_size[1] * factors[1] / image_size[1])
     if measured is None:
-        measured = min(psf_size[0] / image_size[0], psf_size[1] / image_size[1]) > 0.95
-    bead = _bead(*in_focus_plane(array))
+        measured = not computed and min(psf_size[0] / image_size[0], psf_size[1] / image_size[1]) > 0.95
+    if computed:
+        planes = array[None] if array.ndim == 2 else array
+        bead = np.clip(planes[int(np.argmax(planes.reshape(len(planes), -1).max(axis=1)))], 0, None)
+        if bead.max() <= 0:
+            raise ValueError("the computed PSF has no positive value")
+    else:
+        bead = _bead(*in_focus_plane(array))
     side = 2 * max(_half_widths(bead, zoom)) + 1
     if side > MAX_KERNEL_SIDE:
         raise ValueError(f"the PSF would become a kernel {side} HR pixels wide (at most {MAX_KERNEL_SIDE}) with PSF "
