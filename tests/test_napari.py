@@ -113,13 +113,18 @@ def test_2d_run_adds_three_overlaid_layers(widget, qtbot, psf_file):
 
 
 def test_stack_run_keeps_leading_axes(widget, qtbot, psf_file):
+    from napari.utils.notifications import notification_manager
+
     viewer, w = widget
     stack = np.stack([image_2d(0), np.zeros((24, 20), np.uint16), image_2d(2)])
     source = viewer.add_image(stack, name="stack", scale=(2.0, 0.2, 0.2), translate=(1.0, 0.0, 0.0))
     w.image.value = source
     use_psf(w, psf_file)
     assert "3 planes" in w.estimate.value
+    before = len(notification_manager.records)
     run_to_end(qtbot, w)
+    warnings = [str(record.message) for record in notification_manager.records[before:]]
+    assert any("is constant; passed through" in message for message in warnings), warnings
     result = viewer.layers["stack_zssr"]
     assert result.data.shape == (3, 48, 40)
     assert result.scale[0] == 2.0 and result.translate[0] == 1.0
