@@ -23,7 +23,7 @@ class LossPlot(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setToolTip("Training loss per plane (log scale): the current plane bright, earlier planes grey")
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+    def sizeHint(self) -> QSize:
         return QSize(180, 60)
 
     def clear(self) -> None:
@@ -35,7 +35,7 @@ class LossPlot(QWidget):
             self.series.setdefault(plane, []).append((iteration, loss))
             self.update()
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+    def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(QColor(120, 120, 120), 1))
