@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from typing import Any
 
@@ -19,9 +21,12 @@ def is_psf_layer(layer: Any) -> bool:
 def make_sample() -> list[tuple]:
     """The image (with its pixel size) and its PSF; the PSF file path is in the image's metadata for the widget.
 
-    The files go to a new private folder (``mkdtemp``: readable by this user only), never a shared fixed path.
+    The files go to a new private folder (``mkdtemp``: readable by this user only), never a shared fixed path, and
+    are removed when Python exits.
     """
-    _, psf_path = write_example(tempfile.mkdtemp(prefix="napari-zssr-sample-"))
+    folder = tempfile.mkdtemp(prefix="napari-zssr-sample-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    _, psf_path = write_example(folder)
     sample = microscopy_sample()
     metadata = {"zssr_psf_path": str(psf_path), "zssr_psf_pixel_size": sample.psf_pixel_size}
     image = (sample.image, {"name": "zssr_sample", "scale": (sample.pixel_size,) * 2, "units": "µm",
