@@ -473,3 +473,14 @@ def test_menu_titles_do_not_repeat_the_widget_name(make_napari_viewer):
     titles = [str(get_app_model().commands[command].title) for command in ("napari-zssr.widget",
                                                                              "napari-zssr.fluorescence")]
     assert titles == ["ZSSR super-resolution (napari-zssr)", "Fluorescence image and its PSF (napari-zssr)"]
+
+
+def test_progress_units_come_from_the_event_when_it_carries_them():
+    from types import SimpleNamespace
+
+    from napari_zssr.napari.widget import work_units
+
+    counted = SimpleNamespace(stage="training", iteration=5, max_iterations=20, plane=1, n_planes=3)
+    assert work_units(counted) == (25, 60)  # plane 1 of 3, 20 iterations each
+    carried = SimpleNamespace(**vars(counted), done=12, total=40)  # e.g. warm-started planes train less
+    assert work_units(carried) == (12, 40)
