@@ -3,9 +3,11 @@
 # torch is pinned first: an unpinned torch requirement would pull a multi-GB CUDA build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The napari viewer needs an X server even in tests (Xvfb) and Qt's xcb platform needs these libraries.
+# The napari viewer needs an X server even in tests (Xvfb) and Qt's xcb platform needs these libraries
+# (libxcb-cursor0: Qt 6.5 and later).
 X_PACKAGES="xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-image0 libxcb-render-util0 \
-  libxcb-randr0 libxcb-shape0 libxcb-xkb1 libxcb-xfixes0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libgl1 libegl1"
+  libxcb-randr0 libxcb-shape0 libxcb-xkb1 libxcb-xfixes0 libxcb-cursor0 libxkbcommon-x11-0 libfontconfig1 \
+  libdbus-1-3 libgl1 libegl1"
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=$(for p in $X_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
   if [ -n "$missing" ]; then

@@ -19,7 +19,7 @@ loop = QEventLoop()  # wait without spinning: a busy loop would take a core from
 widget.start().finished.connect(loop.quit)
 loop.exec_()
 for toast in viewer.window._qt_window.findChildren(NapariQtNotification):
-    toast.close()  # e.g. napari's PyQt5 deprecation notice over the canvas
+    toast.close()  # napari's notices (e.g. a deprecation warning) would cover the canvas
 viewer.layers["zssr_sample"].visible = True
 viewer.layers.selection = {viewer.layers["zssr_sample_zssr"]}
 viewer.camera.zoom *= 0.9

@@ -1,7 +1,14 @@
+import contextlib
+
 import numpy as np
 import pytest
 
 from napari_zssr import ZSSRConfig
+
+# qtpy picks the Qt binding (QT_API overrides); importing it before pytest-qt starts makes pytest-qt use the same
+# one where several are installed.
+with contextlib.suppress(ImportError):
+    import qtpy  # noqa: F401
 
 
 @pytest.fixture

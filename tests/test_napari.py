@@ -29,6 +29,16 @@ def widget(make_napari_viewer):
     return viewer, widget
 
 
+def use_psf(widget, path: str) -> None:
+    widget.kernel_source.value = "PSF file"
+    widget.psf.value = path
+
+
+def visible(widget, field) -> bool:
+    """Whether ``field`` shows once the dock is shown (the test viewer's window itself stays hidden)."""
+    return field.native.isVisibleTo(widget.native)
+
+
 def run_to_end(qtbot, widget) -> None:
     worker = widget.start()
     assert worker is not None, widget.status.value
@@ -57,9 +67,16 @@ def test_widget_defaults_come_from_the_config(widget):
     assert w.config() == ZSSRConfig.preset("paper")
     assert w.device.choices[0] == "auto" and "cpu" in w.device.choices
     w.preset.value = "fast"
-    assert w._warm_start_iterations() is None
+    assert w.config() == ZSSRConfig.preset("fast")
+
+
+def test_warm_start_trains_later_planes_for_fewer_iterations(widget, qtbot):
+    viewer, w = widget
+    w.max_iterations.value = 30
     w.warm_start.value = True
-    assert w._warm_start_iterations() == ZSSRConfig.preset("fast").warm_start_iterations() == 80
+    w.image.value = viewer.add_image(np.stack([image_2d(0), image_2d(1)]), name="warm")
+    run_to_end(qtbot, w)
+    assert viewer.layers["warm_zssr"].metadata["iterations"] == [30, 10], w.status.value
 
 
 def test_widget_noise_level_estimated_fixed_or_off(widget):
@@ -78,7 +95,7 @@ def test_2d_run_adds_three_overlaid_layers(widget, qtbot, psf_file):
     viewer, w = widget
     source = viewer.add_image(image_2d(), name="cells", scale=(0.2, 0.2), translate=(5.0, 3.0))
     w.image.value = source
-    w.psf.value = psf_file
+    use_psf(w, psf_file)
     run_to_end(qtbot, w)
     names = [layer.name for layer in viewer.layers]
     assert names == ["cells", "cells_zssr", "cells_ensemble_median", "cells_residual"], w.status.value
@@ -96,13 +113,18 @@ def test_2d_run_adds_three_overlaid_layers(widget, qtbot, psf_file):
 
 
 def test_stack_run_keeps_leading_axes(widget, qtbot, psf_file):
+    from napari.utils.notifications import notification_manager
+
     viewer, w = widget
     stack = np.stack([image_2d(0), np.zeros((24, 20), np.uint16), image_2d(2)])
     source = viewer.add_image(stack, name="stack", scale=(2.0, 0.2, 0.2), translate=(1.0, 0.0, 0.0))
     w.image.value = source
-    w.psf.value = psf_file
+    use_psf(w, psf_file)
     assert "3 planes" in w.estimate.value
+    before = len(notification_manager.records)
     run_to_end(qtbot, w)
+    warnings = [str(record.message) for record in notification_manager.records[before:]]
+    assert any("is constant; passed through" in message for message in warnings), warnings
     result = viewer.layers["stack_zssr"]
     assert result.data.shape == (3, 48, 40)
     assert result.scale[0] == 2.0 and result.translate[0] == 1.0
@@ -133,20 +155,13 @@ def test_cancel_adds_nothing(widget, qtbot):
     assert "cancelled" in w.status.value
 
 
-def test_cancel_after_training_still_adds_nothing(widget):
+def test_cancel_after_training_still_adds_nothing(widget, qtbot):
     """A cancel that arrives while the last plane is in inference must not add the finished result."""
-    import threading
-
-    import napari_zssr
-    from napari_zssr.napari.runner import prepare
-
     viewer, w = widget
-    layer = viewer.add_image(image_2d(), name="late")
-    request = prepare(layer, config=napari_zssr.ZSSRConfig(max_iterations=2))
-    result = napari_zssr.zssr(image_2d(), config=request.config)
-    w._stop = threading.Event()
-    w._stop.set()
-    w._on_done(request, result)
+    w.image.value = viewer.add_image(image_2d(), name="late")
+    worker = w.start()
+    worker.yielded.connect(lambda event: w.cancel() if event is not None and event.stage == "inference" else None)
+    qtbot.waitUntil(lambda: not w.running, timeout=120_000)
     assert [layer.name for layer in viewer.layers] == ["late"] and "cancelled" in w.status.value
 
 
@@ -160,7 +175,7 @@ def test_bad_psf_shows_a_message(widget, tmp_path, content, message):
         tifffile.imwrite(path, np.random.default_rng(0).normal(100, 5, (31, 31)).astype(np.float32))
     elif content is not None:
         path.write_bytes(content)
-    w.psf.value = str(path)
+    use_psf(w, str(path))
     assert w.start() is None
     assert message in w.status.value and not w.running
     assert len(viewer.layers) == 1
@@ -235,3 +250,237 @@ def test_run_reads_dask_and_multiscale_layers_plane_by_plane():
     assert sr.shape == (2, 48, 40)
     pyramid = Image([image_2d(0, (32, 32)), image_2d(0, (16, 16))], multiscale=True, name="pyr")
     assert napari_zssr.run(pyramid, max_iterations=2, add_to_viewer=False)[0][0].shape == (64, 64)
+
+
+def test_result_is_selected_and_keeps_the_input_contrast(widget, qtbot):
+    viewer, w = widget
+    source = viewer.add_image(image_2d(), name="cells", contrast_limits=(150, 900))
+    w.image.value = source
+    run_to_end(qtbot, w)
+    assert viewer.layers.selection.active.name == "cells_zssr"
+    assert tuple(viewer.layers["cells_zssr"].contrast_limits) == (150, 900)
+    assert tuple(viewer.layers["cells_ensemble_median"].contrast_limits) == (150, 900)
+    residual = viewer.layers["cells_residual"].metadata["description"]
+    assert residual.startswith("SR minus bicubic interpolation of the input")
+
+
+def test_rerun_updates_rotate_shear_and_affine(widget, qtbot):
+    viewer, w = widget
+    source = viewer.add_image(image_2d(), name="turned", scale=(0.2, 0.2))
+    w.image.value = source
+    run_to_end(qtbot, w)
+    source.rotate = 30
+    source.shear = [0.2]
+    source.affine = np.array([[1.0, 0, 4], [0, 1, 2], [0, 0, 1]])
+    run_to_end(qtbot, w)
+    result = viewer.layers["turned_zssr"]
+    np.testing.assert_allclose(result.rotate, source.rotate)
+    np.testing.assert_allclose(result.shear, source.shear)
+    np.testing.assert_allclose(result.affine.affine_matrix, source.affine.affine_matrix)
+    for corner in ((-0.5, -0.5), (23.5, 19.5)):  # the outer pixel edges still coincide, turned with the layer
+        output_corner = tuple(2 * c + 0.5 for c in corner)
+        np.testing.assert_allclose(result.data_to_world(output_corner), source.data_to_world(corner), atol=1e-9)
+
+
+def test_current_plane_is_the_one_under_the_viewer_position(widget, qtbot):
+    """Layers of other scales and dimensionality change the viewer's steps, not the layer's own plane."""
+    viewer, w = widget
+    viewer.add_image(np.zeros((2, 12, 24, 20), np.uint16), name="4d")  # adds a leading axis and finer z steps
+    source = viewer.add_image(np.stack([image_2d(i) for i in range(3)]), name="z", scale=(2.0, 1.0, 1.0))
+    viewer.dims.set_point(1, 4.0)  # z = 4 µm: the third plane of "z" (step 4 of the finer "4d" layer)
+    w.image.value = source
+    w.current_plane.value = True
+    run_to_end(qtbot, w)
+    result = viewer.layers["z_zssr"]
+    assert result.metadata["plane"] == (2,), w.status.value
+    assert result.translate[0] == pytest.approx(4.0)
+
+
+def test_nan_in_memory_is_refused_before_the_worker_starts(widget):
+    viewer, w = widget
+    data = image_2d().astype(np.float32)
+    data[3, 4] = np.nan
+    w.image.value = viewer.add_image(np.stack([image_2d(1).astype(np.float32), data]), name="holes")
+    assert w.start() is None and not w.running
+    assert "NaN" in w.status.value
+
+
+def test_a_worker_error_is_shown_once(widget, qtbot):
+    """A problem only found during the run (a lazy stack's NaN): one message, no exception in Qt's event loop."""
+    import dask.array as da
+    from napari.utils.notifications import notification_manager
+
+    viewer, w = widget
+    data = np.stack([image_2d(0), image_2d(1)]).astype(np.float32)
+    data[1, 2, 2] = np.inf
+    w.image.value = viewer.add_image(da.from_array(data, chunks=(1, 24, 20)), name="lazy")
+    before = len(notification_manager.records)
+    with qtbot.captureExceptions() as exceptions:
+        run_to_end(qtbot, w)
+    assert not exceptions
+    assert w.status.value.startswith("the run failed") and "NaN or infinite" in w.status.value
+    new = [str(record.message) for record in notification_manager.records[before:]]
+    assert sum("NaN or infinite" in message for message in new) == 1, new
+    assert [layer.name for layer in viewer.layers] == ["lazy"]
+
+
+def test_a_long_message_does_not_widen_the_dock(widget, qtbot):
+    viewer, w = widget
+    viewer.window.show()  # a hidden window does not pass its children's size changes up
+    w.status.value = "the run failed: " + "x" * 500
+    w.estimate.value = "y " * 250
+    qtbot.wait(50)
+    assert w.native.sizeHint().width() < 400
+    assert w.native.minimumSizeHint().width() < 400
+
+
+def test_progress_bar_and_loss_plot_follow_the_run(widget, qtbot):
+    viewer, w = widget
+    w.max_iterations.value = 20
+    w.image.value = viewer.add_image(np.stack([image_2d(0), image_2d(1)]), name="two")
+    worker = w.start()
+    seen = []
+    worker.yielded.connect(lambda event: seen.append((w.progress_bar.value, w.progress_bar.max)))
+    qtbot.waitUntil(lambda: not w.running, timeout=120_000)
+    values = [value for value, _ in seen]
+    assert values == sorted(values) and len(set(values)) > 2, seen  # it moved during the run
+    assert w.progress_bar.value == w.progress_bar.max > 0
+    assert sorted(w.loss_plot.series) == [0, 1]  # one loss curve per plane
+    assert all(len(curve) >= 2 for curve in w.loss_plot.series.values())
+    assert not w.loss_plot.grab().isNull()
+
+
+def test_scale_steps_by_whole_numbers_with_a_psf(widget, psf_file):
+    _, w = widget
+    w.scale.value = 2.5  # fine without a PSF
+    assert w.scale.value == 2.5
+    use_psf(w, psf_file)
+    assert w.scale.value in (2.0, 3.0)
+    w.scale.value = 2.0
+    w.scale.native.stepUp()
+    assert w.scale.value == 3.0
+    w.scale.value = 3.4
+    assert w.scale.value == 3.0
+
+
+def test_a_psf_that_does_not_look_like_a_bead_gets_a_warning(widget, tmp_path, psf_file):
+    from napari_zssr.sample import microscopy_sample
+
+    viewer, w = widget
+    w.image.value = viewer.add_image(image_2d(), name="img")
+    use_psf(w, psf_file)
+    assert "warning" not in w.status.value
+    cells = tmp_path / "cells.tif"
+    write_imagej_tiff(cells, microscopy_sample().image, "YX", (0.13, 0.13))
+    w.psf.value = str(cells)
+    assert "does not look like a bead" in w.status.value
+
+
+def test_psf_layers_are_not_offered_as_the_image(widget):
+    viewer, w = widget
+    viewer.open_sample("napari-zssr", "fluorescence")
+    viewer.add_image(image_2d(), name="mine")
+    offered = [choice.name for choice in w.image.choices]
+    assert offered == ["zssr_sample", "mine"]
+
+
+def test_every_input_has_a_tooltip_and_advanced_settings_start_hidden(widget):
+    from magicgui.widgets.bases import ValueWidget
+
+    _, w = widget
+    inputs = [field for field in w if isinstance(field, ValueWidget) and field.widget_type != "Label"
+              and field.widget_type != "ProgressBar"]
+    assert len(inputs) >= 17
+    assert all(field.tooltip for field in inputs), [field.label for field in inputs if not field.tooltip]
+    advanced = [w.noise, w.noise_auto, w.noise_std, w.back_projection, w.ensemble, w.uncertainty, w.precision,
+                w.seed, w.warm_start, w.max_iterations, w.device]
+    assert not any(visible(w, field) for field in advanced)
+    assert visible(w, w.image) and visible(w, w.scale) and visible(w, w.run_button)
+    w.show_advanced.value = True
+    assert all(visible(w, field) for field in advanced)
+
+
+def test_pixel_sizes_read_from_the_layer_and_the_psf_are_shown(widget, psf_file):
+    viewer, w = widget
+    w.image.value = viewer.add_image(image_2d(), name="calibrated", scale=(0.1625, 0.1625))
+    assert w.pixel_size.value == pytest.approx(0.1625)
+    w.image.value = viewer.add_image(image_2d(), name="unknown")  # napari's default scale 1: not known
+    assert w.pixel_size.value == 0
+    use_psf(w, psf_file)
+    assert w.psf_pixel_size.value == pytest.approx(0.1)
+
+
+def test_kernel_section_shows_only_the_chosen_sources_fields(widget, qtbot, psf_file):
+    viewer, w = widget
+    assert w.kernel_source.value == "none (bicubic)"
+    assert not visible(w, w.psf) and not visible(w, w.psf_pixel_size)
+    w.kernel_source.value = "PSF file"
+    assert visible(w, w.psf) and visible(w, w.psf_pixel_size)
+    w.image.value = viewer.add_image(image_2d(), name="img")
+    assert w.start() is None and "no PSF file chosen" in w.status.value
+    w.psf.value = psf_file
+    w.kernel_source.value = "none (bicubic)"  # a PSF path left in the hidden field is not used
+    run_to_end(qtbot, w)
+    assert viewer.layers["img_zssr"].metadata["psf_path"] is None
+
+
+def test_uncertainty_layer_is_optional(widget, qtbot):
+    viewer, w = widget
+    w.image.value = viewer.add_image(image_2d(), name="u")
+    run_to_end(qtbot, w)
+    assert "u_ensemble_spread" not in viewer.layers
+    w.uncertainty.value = True
+    run_to_end(qtbot, w)
+    spread = viewer.layers["u_ensemble_spread"]
+    assert spread.data.shape == (48, 40) and np.all(spread.data >= 0) and spread.data.max() > 0
+    assert not spread.visible and "standard deviation" in spread.metadata["description"]
+    assert_edges_coincide(viewer.layers["u"], spread)
+
+
+def test_reader_opens_rgb_and_plain_tiffs(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer()
+    rgb = (np.random.default_rng(0).random((30, 40, 3)) * 255).astype(np.uint8)
+    plain, imagej = tmp_path / "plain_rgb.tif", tmp_path / "imagej_rgb.tif"
+    tifffile.imwrite(plain, rgb, photometric="rgb", resolution=(10, 10), resolutionunit="CENTIMETER")
+    tifffile.imwrite(imagej, rgb, photometric="rgb", imagej=True, resolution=(5, 5), metadata={"unit": "um"})
+    layer = viewer.open(str(imagej), plugin="napari-zssr")[0]
+    assert layer.rgb and layer.data.shape == (30, 40, 3) and tuple(layer.scale) == pytest.approx((0.2, 0.2))
+    assert viewer.open(str(plain), plugin="napari-zssr")[0].rgb
+    grey = tmp_path / "grey.tif"
+    tifffile.imwrite(grey, image_2d())
+    layer = viewer.open(str(grey), plugin="napari-zssr")[0]
+    assert tuple(layer.scale) == (1.0, 1.0) and not layer.rgb
+
+
+def test_sample_is_written_to_a_private_folder():
+    import os
+    import stat
+    import tempfile
+    from pathlib import Path
+
+    from napari_zssr.napari.sample_data import make_sample
+
+    first = Path(make_sample()[0][1]["metadata"]["zssr_psf_path"]).parent
+    second = Path(make_sample()[0][1]["metadata"]["zssr_psf_path"]).parent
+    assert first != second and first.parent == Path(tempfile.gettempdir())
+    assert stat.S_IMODE(os.stat(first).st_mode) == 0o700
+
+
+def test_menu_titles_do_not_repeat_the_widget_name(make_napari_viewer):
+    from napari._app_model import get_app_model
+
+    make_napari_viewer()
+    titles = [str(get_app_model().commands[command].title) for command in ("napari-zssr.widget",
+                                                                             "napari-zssr.fluorescence")]
+    assert titles == ["ZSSR super-resolution (napari-zssr)", "Fluorescence image and its PSF (napari-zssr)"]
+
+
+def test_progress_units_come_from_the_event_when_it_carries_them():
+    from types import SimpleNamespace
+
+    from napari_zssr.napari.widget import work_units
+
+    counted = SimpleNamespace(stage="training", iteration=5, max_iterations=20, plane=1, n_planes=3)
+    assert work_units(counted) == (25, 60)  # plane 1 of 3, 20 iterations each
+    carried = SimpleNamespace(**vars(counted), done=12, total=40)  # e.g. warm-started planes train less
+    assert work_units(carried) == (12, 40)

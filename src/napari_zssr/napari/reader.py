@@ -1,4 +1,10 @@
-"""Reader contribution: open a TIFF with its pixel size as the layer scale (napari's own reader sets 1)."""
+"""Reader contribution: open a TIFF with its pixel size as the layer scale (napari's own reader sets 1).
+
+It claims every TIFF: napari offers the readers whose file patterns match before any of them looks at the file,
+so declining plain TIFFs would not spare the "which reader?" question, and a user who chose this reader for all
+``.tif`` files would then get an error for some. Files without a pixel size open with scale 1 ("unknown"), colour
+TIFFs as RGB layers.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..io.tiff import read_tiff
+
+#: spatial axes, whose scale is a length in micrometres.
+SPATIAL_AXES = "ZYX"
 
 
 def get_reader(path: str | list[str]) -> Callable | None:
@@ -17,21 +26,23 @@ def get_reader(path: str | list[str]) -> Callable | None:
 def read_layers(path: str) -> list[tuple]:
     image = read_tiff(path)
     data, axes = image.data, image.axes
-    scale = [1.0] * data.ndim
+    known_axes = len(axes) == data.ndim and (axes.count("C") + axes.count("S")) <= 1
+    rgb = known_axes and axes.endswith("S") and data.shape[-1] in (3, 4)
+    layer_axes = axes[:-1] if rgb else axes.replace("S", "C")  # one letter per layer axis, a channel axis included
+    scale = [1.0] * (data.ndim - 1 if rgb else data.ndim)
     if image.pixel_size is not None:
         scale[-2:] = image.pixel_size
-    if image.z_spacing is not None and "Z" in axes:
-        scale[axes.index("Z")] = image.z_spacing
-    kwargs: dict = {"name": Path(path).stem, "metadata": {"source_path": str(path), "axes": axes}}
-    if "S" in axes:
-        kwargs["rgb"] = True
-    elif "C" in axes:
-        channel_axis = axes.index("C")
-        kwargs["channel_axis"] = channel_axis
-        del scale[channel_axis]
-        axes = axes.replace("C", "")
+    kwargs: dict = {"name": Path(path).stem, "metadata": {"source_path": str(path), "axes": axes}, "rgb": rgb}
+    if not known_axes:
+        return [(data, {**kwargs, "scale": scale}, "image")]
+    if image.z_spacing is not None and "Z" in layer_axes:
+        scale[layer_axes.index("Z")] = image.z_spacing
+    if "C" in layer_axes:
+        kwargs["channel_axis"] = layer_axes.index("C")
+        del scale[kwargs["channel_axis"]]
+        layer_axes = layer_axes.replace("C", "")
     kwargs["scale"] = scale
-    kwargs["axis_labels"] = list(axes.replace("S", "")) if "S" not in axes else None
+    kwargs["axis_labels"] = list(layer_axes)
     if image.pixel_size is not None:
-        kwargs["units"] = ["µm" if a in "ZYX" else "pixel" for a in axes.replace("S", "")]
-    return [(data, {k: v for k, v in kwargs.items() if v is not None}, "image")]
+        kwargs["units"] = ["µm" if axis in SPATIAL_AXES else "pixel" for axis in layer_axes]
+    return [(data, kwargs, "image")]

@@ -13,7 +13,16 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..api import DEFAULT_OUTPUTS, OUTPUTS, ZSSRResult, kernel_from_file, validate_image, validate_scale, zssr_stack
+from ..api import (
+    DEFAULT_OUTPUTS,
+    OUTPUTS,
+    ZSSRResult,
+    check_plane_values,
+    kernel_from_file,
+    validate_image,
+    validate_scale,
+    zssr_stack,
+)
 from ..core.config import ZSSRConfig
 from ..core.trainer import Cancelled, ProgressEvent
 from ..overlay import effective_factors, overlay_scale_translate
@@ -34,6 +43,7 @@ class LayerSnapshot:
     units: Any = None
     axis_labels: Any = None
     plane: tuple[int, ...] | None = None  # only this leading-axes index ("current plane only")
+    contrast_limits: tuple[float, float] | None = None  # what the user sees; the outputs share intensity units
 
     @property
     def pixel_size(self) -> float | None:
@@ -49,7 +59,8 @@ def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> L
 
     if isinstance(layer, np.ndarray) or (hasattr(layer, "shape") and hasattr(layer, "dtype")):
         ndim = len(layer.shape)
-        return LayerSnapshot("array", layer, [1.0] * ndim, [0.0] * ndim, np.eye(ndim))
+        return LayerSnapshot("array", layer, [1.0] * ndim, [0.0] * ndim, np.eye(ndim),
+                             plane=_leading_index(current_step, ndim))
     if not isinstance(layer, Image):
         raise TypeError(f"layer {getattr(layer, 'name', layer)!r} is not an image layer; choose an Image layer")
     if layer.rgb:
@@ -57,12 +68,38 @@ def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> L
                          "(right-click the layer > Split RGB) and run each channel")
     data = layer.data[0] if layer.multiscale else layer.data
     linear = Affine(rotate=layer.rotate, shear=layer.shear, ndim=layer.ndim).linear_matrix
-    plane = None
-    if current_step is not None and data.ndim > 2:
-        plane = tuple(int(i) for i in current_step[: data.ndim - 2])
     return LayerSnapshot(layer.name, data, list(map(float, layer.scale)), list(map(float, layer.translate)),
                          linear, layer.rotate, layer.shear, layer.affine.affine_matrix, getattr(layer, "units", None),
-                         getattr(layer, "axis_labels", None), plane)
+                         getattr(layer, "axis_labels", None), _leading_index(current_step, data.ndim),
+                         tuple(map(float, layer.contrast_limits)))
+
+
+def _leading_index(current_step: tuple[int, ...] | None, ndim: int) -> tuple[int, ...] | None:
+    """The leading-axes part of a data index (one entry per data axis), or None for the whole stack."""
+    if current_step is None or ndim <= 2:
+        return None
+    return tuple(int(i) for i in current_step[: ndim - 2])
+
+
+def plane_at_viewer_position(layer: Any, viewer: Any) -> tuple[int, ...]:
+    """The data index of ``layer`` under the viewer's current position (its dims point, in world units).
+
+    The viewer's step indices are in world steps, which differ from the layer's own indices when layers have
+    different scales or numbers of dimensions; ``world_to_data`` accounts for both.
+    """
+    shape = np.shape(layer.data[0] if layer.multiscale else layer.data)
+    coordinates = np.asarray(layer.world_to_data(viewer.dims.point), dtype=float)
+    return tuple(int(np.clip(np.round(c), 0, n - 1)) for c, n in zip(coordinates, shape))
+
+
+#: what each output layer holds, recorded in its metadata as ``description``.
+DESCRIPTIONS = {
+    "zssr": "super-resolved image (ZSSR), in the input's intensity units",
+    "ensemble_median": "median over the geometric ensemble, before the final back-projection",
+    "residual": "SR minus bicubic interpolation of the input: the detail the network added",
+    "ensemble_spread": "per-pixel standard deviation across the geometric ensemble's members: where the network "
+                       "is unsure (uncertainty)",
+}
 
 
 @dataclass
@@ -74,6 +111,7 @@ class RunRequest:
     psf_path: str | None = None
     warm_start_iterations: int | None = None
     extra_metadata: dict = field(default_factory=dict)
+    outputs: tuple[str, ...] = DEFAULT_OUTPUTS
 
     @property
     def input_data(self) -> Any:
@@ -85,12 +123,21 @@ class RunRequest:
 
 def prepare(layer: Any, *, psf: str | None = None, psf_pixel_size: float | None = None,
             pixel_size: float | None = None, scale: float = 2.0, config: ZSSRConfig | None = None,
-            current_step: tuple[int, ...] | None = None, warm_start_iterations: int | None = None) -> RunRequest:
-    """Everything checked before a run starts, on the main thread: bad input fails here with a clear message."""
+            current_step: tuple[int, ...] | None = None, warm_start_iterations: int | None = None,
+            outputs: tuple[str, ...] = DEFAULT_OUTPUTS) -> RunRequest:
+    """Everything checked before a run starts, on the main thread: bad input fails here with a clear message.
+
+    ``current_step`` is a data index of the layer (one entry per axis): only that plane is run.
+    """
+    unknown = sorted(set(outputs) - set(OUTPUTS))
+    if unknown:
+        raise ValueError(f"unknown outputs {unknown}; choose from {list(OUTPUTS)}")
     snapshot = snapshot_layer(layer, current_step)
     data = snapshot.data if snapshot.plane is None else snapshot.data[snapshot.plane]
     validate_image(data, validate_scale(scale), ndim=None)
-    if len(data.shape) == 2:  # one plane: check it here, so the message shows before any worker starts
+    if isinstance(data, np.ndarray):  # in memory: cheap to check whole, so the message shows before any worker
+        check_plane_values(data, f"layer {snapshot.name!r}")
+    if len(data.shape) == 2:
         plane = np.asarray(data)
         if plane.size and plane.min() == plane.max():
             raise ValueError(f"layer {snapshot.name!r} is constant (every pixel {plane.flat[0]}); "
@@ -100,7 +147,7 @@ def prepare(layer: Any, *, psf: str | None = None, psf_pixel_size: float | None 
         kernel = kernel_from_file(str(psf), psf_pixel_size=psf_pixel_size or None,
                                   pixel_size=pixel_size or snapshot.pixel_size, scale=scale)
     return RunRequest(snapshot, float(scale), kernel, config or ZSSRConfig(), str(psf) if psf else None,
-                      warm_start_iterations)
+                      warm_start_iterations, outputs=tuple(outputs))
 
 
 def compute(request: RunRequest, progress=None, should_stop=None) -> ZSSRResult:
@@ -133,7 +180,11 @@ def background_run(request: RunRequest, stop: threading.Event) -> Generator[Prog
 
 
 def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dict, str]]:
-    """The three outputs as napari layer data tuples (super-resolved first), placed over the input."""
+    """The requested outputs as napari layer data tuples (super-resolved first), placed over the input.
+
+    The super-resolved and median layers keep the input's contrast limits (same intensity units); the residual
+    and the spread are hidden, with limits from their own values.
+    """
     snapshot = request.snapshot
     factors = effective_factors(np.shape(request.input_data), result.sr.shape)
     translate = list(snapshot.translate)
@@ -143,27 +194,42 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
     scale, translate = overlay_scale_translate(snapshot.scale, translate, factors, snapshot.linear)
     metadata = {**result.metadata(), "psf_path": request.psf_path, "source_layer": snapshot.name,
                 "napari_zssr_version": __version__, "plane": snapshot.plane, **request.extra_metadata}
-    common: dict[str, Any] = {"scale": scale, "translate": translate, "metadata": metadata}
+    common: dict[str, Any] = {"scale": scale, "translate": translate}
     for key in ("rotate", "shear", "affine", "units", "axis_labels"):
         value = getattr(snapshot, key)
         if value is not None:
             common[key] = value
-    limit = float(np.percentile(np.abs(result.residual), 99.9)) or 1.0
-    style = {"zssr": {}, "ensemble_median": {"visible": False},
-             "residual": {"colormap": "bwr", "contrast_limits": (-limit, limit), "visible": False}}
-    return [(getattr(result, OUTPUTS[kind]), {**common, "name": f"{snapshot.name}_{kind}", **style[kind]}, "image")
-            for kind in DEFAULT_OUTPUTS]
+    input_limits = {"contrast_limits": snapshot.contrast_limits} if snapshot.contrast_limits else {}
+    residual_limit = float(np.percentile(np.abs(result.residual), 99.9)) or 1.0
+    style = {"zssr": input_limits, "ensemble_median": {**input_limits, "visible": False},
+             "residual": {"colormap": "bwr", "contrast_limits": (-residual_limit, residual_limit), "visible": False},
+             "ensemble_spread": {"colormap": "magma", "visible": False}}
+    tuples = []
+    for kind in request.outputs:
+        data = getattr(result, OUTPUTS[kind])
+        kwargs = {**common, "name": f"{snapshot.name}_{kind}", **style[kind],
+                  "metadata": {**metadata, "description": DESCRIPTIONS[kind]}}
+        tuples.append((data, kwargs, "image"))
+    return tuples
+
+
+#: layer properties that a re-run sets on an existing output layer (besides its data).
+UPDATED_PROPERTIES = ("scale", "translate", "rotate", "shear", "affine", "units", "axis_labels", "metadata",
+                      "colormap", "contrast_limits")
 
 
 def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]]) -> list[Any]:
-    """Add the result layers, or update those of an earlier run in place (no duplicates)."""
+    """Add the result layers, or update those of an earlier run in place (no duplicates); select the first.
+
+    The first is the super-resolved layer: napari would otherwise select the last one added, a hidden layer.
+    """
     layers = []
     for data, kwargs, _ in tuples:
         name = kwargs["name"]
         if name in viewer.layers:
             layer = viewer.layers[name]
             layer.data = data
-            for key in ("scale", "translate", "metadata", "contrast_limits"):
+            for key in UPDATED_PROPERTIES:
                 if key in kwargs:
                     setattr(layer, key, kwargs[key])
             if "contrast_limits" not in kwargs:
@@ -171,4 +237,6 @@ def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]]) -> list[Any]
         else:
             layer = viewer.add_image(data, **kwargs)
         layers.append(layer)
+    if layers:
+        viewer.layers.selection.active = layers[0]
     return layers

@@ -1,4 +1,4 @@
-"""The dock widget: choose an image and a PSF, press Run; training runs in a worker while napari stays usable."""
+"""The dock widget: choose an image and a kernel, press Run; training runs in a worker while napari stays usable."""
 
 from __future__ import annotations
 
@@ -14,16 +14,20 @@ from magicgui.widgets import (
     FileEdit,
     FloatSpinBox,
     Label,
+    ProgressBar,
     PushButton,
     SpinBox,
-    create_widget,
+    Widget,
 )
 
 from ..core.config import PRESETS, ZSSRConfig
 from ..core.device import available_devices
 from ..core.precision import PRECISIONS
 from .estimate import describe_estimate
-from .runner import add_or_update, background_run, layer_tuples, prepare
+from .loss_plot import LossPlot
+from .psf_check import bead_problem
+from .runner import DEFAULT_OUTPUTS, add_or_update, background_run, layer_tuples, plane_at_viewer_position, prepare
+from .sample_data import is_psf_layer
 
 if TYPE_CHECKING:
     import napari
@@ -31,67 +35,160 @@ if TYPE_CHECKING:
 #: Starting value of the noise level when it is set by hand (the authors' level for real images).
 MANUAL_NOISE_STD = 0.0125
 
+#: kernel sources offered in the "kernel" section; each shows only its own fields.
+PSF_FILE = "PSF file"
+BICUBIC = "none (bicubic)"
+
+#: the widest the dock asks for: long layer names, paths and messages wrap or elide instead of widening it.
+MAX_FIELD_WIDTH = 260
+
 
 class ZSSRWidget(Container):
     """Every default comes from :class:`ZSSRConfig`; the run itself is :func:`napari_zssr.zssr_stack`."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
-        import napari.layers
-
         super().__init__(labels=True)
         self._viewer = viewer
-        defaults = ZSSRConfig()
-        self.image = create_widget(annotation=napari.layers.Image, label="image")
-        self.psf = FileEdit(label="PSF file", mode="r", filter="PSF (*.tif *.tiff *.npy *.mat)", value="",
-                            tooltip="Your microscope's PSF (TIFF, z-stack, .npy, .mat). Empty: bicubic kernel")
-        self.psf_pixel_size = FloatSpinBox(label="PSF pixel (µm)", min=0, max=100, step=0.001, value=0.0,
-                                           tooltip="0: from the PSF file's metadata (or the image's pixel size)")
+        self.image = ComboBox(label="image", choices=self._image_choices,
+                              tooltip="The image layer to super-resolve: 2D, or a stack run plane by plane over "
+                                      "its leading axes. PSF layers are not offered")
+        kernel_section = self._build_kernel_section()
         self.pixel_size = FloatSpinBox(label="image pixel (µm)", min=0, max=1000, step=0.001, value=0.0,
-                                       tooltip="0: from the layer's scale (a scale of 1 counts as unknown)")
+                                       tooltip="The image's pixel size, read from the layer's scale. 0: unknown (a "
+                                               "scale of 1): the PSF is then taken as sampled at the image's pixels")
+        show_four_decimals(self.pixel_size, 0.0)
         self.scale = FloatSpinBox(label="scale", min=1.1, max=8.0, step=0.5, value=2.0,
-                                  tooltip="Super-resolution factor; with a PSF it must be a whole number")
-        self.preset = ComboBox(label="preset", choices=list(PRESETS), value="default")
-        self.max_iterations = SpinBox(label="max iterations", min=1, max=20000, value=defaults.max_iterations)
-        self.noise = CheckBox(text="noise augmentation", value=defaults.noise_std != 0)
-        self.noise_auto = CheckBox(text="noise level from the image", value=defaults.noise_std == "auto",
-                                   tooltip="Add noise to the training inputs at the image's own estimated level")
-        self.noise_std = FloatSpinBox(label="noise std", min=0.0, max=0.2, step=0.0025, value=MANUAL_NOISE_STD,
-                                      tooltip="Fraction of the intensity range; used when the level is set by hand")
-        self.back_projection = CheckBox(text="back-projection", value=defaults.back_projection_iterations > 0)
-        self.ensemble = CheckBox(text="geometric ensemble", value=defaults.ensemble)
-        self.device = ComboBox(label="device", choices=["auto", *available_devices()], value="auto")
-        self.precision = ComboBox(label="precision", choices=list(PRECISIONS), value=defaults.precision,
-                                  tooltip="auto: mixed bf16/fp16 on a CUDA GPU (faster), float32 elsewhere")
-        self.seed = SpinBox(label="seed", min=0, max=2**31 - 1, value=defaults.seed)
-        self.current_plane = CheckBox(text="current plane only (quick preview)", value=False)
-        self.warm_start = CheckBox(text="warm-start each plane from the previous", value=False)
+                                  tooltip="Super-resolution factor per axis; with a PSF a whole number")
+        self.preset = ComboBox(label="preset", choices=list(PRESETS), value="default",
+                               tooltip="default: microscopy; fast: previews; paper: the ZSSR authors' settings. "
+                                       "Sets the advanced settings")
+        self.current_plane = CheckBox(text="current plane only (quick preview)", value=False,
+                                      tooltip="Run only the plane shown in the viewer")
+        self.show_advanced = CheckBox(text="show advanced settings", value=False,
+                                      tooltip="Noise, back-projection, ensemble, uncertainty, warm start, "
+                                              "iterations, device, precision, seed")
+        advanced_section = self._build_advanced_section()
         self.estimate = Label(label="estimate", value="")
+        self.progress_bar = ProgressBar(label="progress", min=0, max=1, value=0,
+                                        tooltip="Training iterations done over all planes")
+        self.loss_plot = LossPlot()
+        loss_box = Container(name="loss", label="loss", labels=False)
+        loss_box.native.layout().addWidget(self.loss_plot)
         self.status = Label(label="status", value="")
-        self.run_button = PushButton(text="Run")
-        for spin_box, value in ((self.noise_std, MANUAL_NOISE_STD), (self.psf_pixel_size, 0.0),
-                                (self.pixel_size, 0.0)):
-            spin_box.native.setDecimals(4)  # magicgui derives 3 decimals from the step and would round 0.0125
-            spin_box.value = value
-        self._inputs = [self.image, self.psf, self.psf_pixel_size, self.pixel_size, self.scale, self.preset,
-                        self.max_iterations, self.noise, self.noise_auto, self.noise_std, self.back_projection,
-                        self.ensemble, self.device, self.precision, self.seed, self.current_plane, self.warm_start]
-        self.extend([*self._inputs, self.estimate, self.status, self.run_button])
+        self.run_button = PushButton(text="Run", tooltip="Start the run; while it runs, cancel it")
+        for label in (self.estimate, self.status):
+            label.native.setWordWrap(True)  # a long message wraps instead of widening the dock
+        self._inputs: list[Widget] = [self.image, *kernel_section, self.pixel_size, self.scale, self.preset,
+                                      self.current_plane, *advanced_section]
+        self.extend([self.image, *kernel_section, self.pixel_size, self.scale, self.preset, self.current_plane,
+                     self.show_advanced, *advanced_section, self.estimate, self.progress_bar, loss_box, self.status,
+                     self.run_button])
+        self._limit_widths()
         self._worker: Any = None
         self._stop: threading.Event | None = None
         self._progress: Any = None
         self.preset.changed.connect(self._apply_preset)
-        self.noise.changed.connect(self._enable_noise_inputs)
-        self.noise_auto.changed.connect(self._enable_noise_inputs)
         self.image.changed.connect(self._on_image_changed)
+        self.scale.changed.connect(self._constrain_scale)
+        self.show_advanced.changed.connect(self._show_advanced_settings)
         for widget in (self.device, self.precision, self.max_iterations, self.current_plane, self.warm_start):
             widget.changed.connect(self._update_estimate)
         self.run_button.changed.connect(self._on_run_clicked)
         viewer.layers.events.inserted.connect(self._refresh_layers)
         viewer.layers.events.removed.connect(self._refresh_layers)
+        self._show_kernel_fields()
+        self._show_advanced_settings()
         self._enable_noise_inputs()
         self._on_image_changed()
 
+    # --- layout -----------------------------------------------------------------------------------------------
+    def _build_kernel_section(self) -> list[Widget]:
+        """The kernel's source and the fields of each source; only the chosen source's fields are shown."""
+        self.kernel_source = ComboBox(label="kernel", choices=[PSF_FILE, BICUBIC], value=BICUBIC,
+                                      tooltip="The blur from the true image to yours. PSF file: your microscope's "
+                                              "measured or computed PSF. none: a bicubic kernel")
+        self.psf = FileEdit(label="PSF file", mode="r", filter="PSF (*.tif *.tiff *.npy *.mat)", value="",
+                            tooltip="Your microscope's PSF: TIFF (2D or a z-stack), .npy, or .mat (Kernel/kernel)")
+        self.psf_pixel_size = FloatSpinBox(label="PSF pixel (µm)", min=0, max=100, step=0.001, value=0.0,
+                                           tooltip="The PSF's pixel size, read from the file's metadata. 0: "
+                                                   "unknown: the PSF is taken as sampled at the image's pixels")
+        show_four_decimals(self.psf_pixel_size, 0.0)
+        self._kernel_fields: dict[str, list[Widget]] = {PSF_FILE: [self.psf, self.psf_pixel_size], BICUBIC: []}
+        self.kernel_source.changed.connect(self._show_kernel_fields)
+        self.psf.changed.connect(self._on_psf_file_changed)
+        return [self.kernel_source, self.psf, self.psf_pixel_size]
+
+    def _show_kernel_fields(self, *_: Any) -> None:
+        for source, fields in self._kernel_fields.items():
+            for field in fields:
+                field.visible = source == self.kernel_source.value
+        self._constrain_scale()
+
+    def _kernel_arguments(self) -> dict[str, Any]:
+        """What :func:`prepare` needs from the kernel section, for the chosen source."""
+        if self.kernel_source.value == PSF_FILE:
+            if not self._psf_given():
+                raise ValueError("no PSF file chosen: choose one, or set the kernel to 'none (bicubic)'")
+            return {"psf": str(self.psf.value), "psf_pixel_size": self.psf_pixel_size.value or None}
+        return {}
+
+    def _build_advanced_section(self) -> list[Widget]:
+        """Settings most users leave at the preset's values; hidden until "show advanced settings" is ticked."""
+        defaults = ZSSRConfig()
+        self.noise = CheckBox(text="noise augmentation", value=defaults.noise_std != 0,
+                              tooltip="Add noise to the training inputs, so that the network does not learn to "
+                                      "sharpen the image's noise")
+        self.noise_auto = CheckBox(text="noise level from the image", value=defaults.noise_std == "auto",
+                                   tooltip="Add noise to the training inputs at the image's own estimated level")
+        self.noise_std = FloatSpinBox(label="noise std", min=0.0, max=0.2, step=0.0025, value=MANUAL_NOISE_STD,
+                                      tooltip="Fraction of the intensity range; used when the level is set by hand")
+        self.back_projection = CheckBox(text="back-projection", value=defaults.back_projection_iterations > 0,
+                                        tooltip="Make the output consistent with the input under the kernel")
+        self.ensemble = CheckBox(text="geometric ensemble", value=defaults.ensemble,
+                                 tooltip="Median over the rotations/flips under which the kernel is unchanged")
+        self.uncertainty = CheckBox(text="uncertainty (ensemble spread)", value=False,
+                                    tooltip="Also add <name>_ensemble_spread: the per-pixel standard deviation "
+                                            "across the ensemble's members, high where the network is unsure")
+        self.warm_start = CheckBox(text="warm-start each plane from the previous", value=False,
+                                   tooltip="Stacks: each plane after the first starts from the previous plane's "
+                                           "weights and trains a fifth of the iterations")
+        self.max_iterations = SpinBox(label="max iterations", min=1, max=20000, value=defaults.max_iterations,
+                                      tooltip="Training iterations per plane, at most (training stops earlier when "
+                                              "the learning rate has decayed)")
+        self.device = ComboBox(label="device", choices=["auto", *available_devices()], value="auto",
+                               tooltip="auto: CUDA, then Apple MPS, then CPU")
+        self.precision = ComboBox(label="precision", choices=list(PRECISIONS), value=defaults.precision,
+                                  tooltip="auto: mixed bf16/fp16 on a CUDA GPU (faster), float32 elsewhere")
+        self.seed = SpinBox(label="seed", min=0, max=2**31 - 1, value=defaults.seed,
+                            tooltip="Runs with the same seed and settings give the same result")
+        show_four_decimals(self.noise_std, MANUAL_NOISE_STD)
+        self.noise.changed.connect(self._enable_noise_inputs)
+        self.noise_auto.changed.connect(self._enable_noise_inputs)
+        self._advanced = [self.noise, self.noise_auto, self.noise_std, self.back_projection, self.ensemble,
+                          self.uncertainty, self.warm_start, self.max_iterations, self.device, self.precision,
+                          self.seed]
+        return self._advanced
+
+    def _show_advanced_settings(self, *_: Any) -> None:
+        for widget in self._advanced:
+            widget.visible = bool(self.show_advanced.value)
+
+    def _limit_widths(self) -> None:
+        """Keep the dock narrow: combo boxes and paths do not grow with their contents."""
+        from qtpy.QtWidgets import QComboBox
+
+        self.image.native.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.image.native.setMinimumContentsLength(12)
+        for widget in (self.image, self.psf, self.estimate, self.status):
+            widget.native.setMaximumWidth(MAX_FIELD_WIDTH)
+
     # --- settings -------------------------------------------------------------------------------------------
+    def _image_choices(self, *_: Any) -> list[tuple[str, Any]]:
+        import napari.layers
+
+        return [(layer.name, layer) for layer in self._viewer.layers
+                if isinstance(layer, napari.layers.Image) and not is_psf_layer(layer)]
+
     def _apply_preset(self) -> None:
         config = ZSSRConfig.preset(self.preset.value)
         self.max_iterations.value = config.max_iterations
@@ -105,6 +202,13 @@ class ZSSRWidget(Container):
     def _enable_noise_inputs(self, *_: Any) -> None:
         self.noise_auto.enabled = bool(self.noise.value)
         self.noise_std.enabled = bool(self.noise.value) and not self.noise_auto.value
+
+    def _constrain_scale(self, *_: Any) -> None:
+        """With a PSF the factor must be a whole number: step by 1 and round what was typed."""
+        whole = self.kernel_source.value == PSF_FILE
+        self.scale.step = 1.0 if whole else 0.5
+        if whole and self.scale.value != max(2.0, round(self.scale.value)):
+            self.scale.value = max(2.0, float(round(self.scale.value)))
 
     def _noise_std(self) -> float | str:
         if not self.noise.value:
@@ -124,11 +228,31 @@ class ZSSRWidget(Container):
 
     def _on_image_changed(self, *_: Any) -> None:
         layer = self.image.value
+        scale = getattr(layer, "scale", None)
+        size = float(np.mean(scale[-2:])) if scale is not None else 1.0
+        self.pixel_size.value = 0.0 if size == 1.0 else size  # a scale of exactly 1 is napari's "unknown"
         metadata = getattr(layer, "metadata", {}) or {}
-        if metadata.get("zssr_psf_path") and not str(self.psf.value).strip(". "):
+        if metadata.get("zssr_psf_path") and not self._psf_given():
+            self.kernel_source.value = PSF_FILE
             self.psf.value = metadata["zssr_psf_path"]  # the sample brings its PSF file along
-            self.psf_pixel_size.value = metadata.get("zssr_psf_pixel_size", 0.0)
+            if metadata.get("zssr_psf_pixel_size"):
+                self.psf_pixel_size.value = metadata["zssr_psf_pixel_size"]
         self._update_estimate()
+
+    def _on_psf_file_changed(self, *_: Any) -> None:
+        """Show the PSF file's pixel size, and warn at once when it does not look like a bead."""
+        from ..io.psf import read_psf
+
+        if not self._psf_given():
+            return
+        try:
+            psf, pixel_size = read_psf(str(self.psf.value))
+        except (ValueError, OSError) as error:
+            self.status.value = str(error)  # the run refuses it with the same message
+            return
+        self.psf_pixel_size.value = pixel_size or 0.0
+        problem = bead_problem(psf)
+        self.status.value = f"warning: this PSF does not look like a bead: {problem}" if problem else ""
 
     def _planes(self) -> int:
         layer = self.image.value
@@ -163,23 +287,35 @@ class ZSSRWidget(Container):
 
     def start(self) -> Any:
         """Check the inputs and start the worker; a problem is shown in the status line, never as a traceback."""
-        from napari.qt.threading import thread_worker
         from napari.utils import progress
+        from napari.utils.notifications import notification_manager
+        from superqt.utils import thread_worker
 
+        layer = self.image.value
+        if layer is None:
+            self._show_problem("choose an image layer first")
+            return None
         try:
-            request = prepare(self.image.value, psf=str(self.psf.value) if self._psf_given() else None,
-                              psf_pixel_size=self.psf_pixel_size.value or None,
-                              pixel_size=self.pixel_size.value or None, scale=self.scale.value, config=self.config(),
-                              current_step=self._viewer.dims.current_step if self.current_plane.value else None,
-                              warm_start_iterations=self._warm_start_iterations())
-        except (ValueError, TypeError, FileNotFoundError, AttributeError) as error:
-            self._show_problem(str(error) if self.image.value is not None else "choose an image layer first")
+            request = prepare(layer, **self._kernel_arguments(), pixel_size=self.pixel_size.value or None,
+                              scale=self.scale.value, config=self.config(),
+                              current_step=plane_at_viewer_position(layer, self._viewer)
+                              if self.current_plane.value else None,
+                              warm_start_iterations=self._warm_start_iterations(),
+                              outputs=(*DEFAULT_OUTPUTS, "ensemble_spread") if self.uncertainty.value
+                              else DEFAULT_OUTPUTS)
+        except (ValueError, TypeError, OSError) as error:
+            self._show_problem(str(error))
             return None
         self._stop = threading.Event()
-        planes = self._planes()
-        self._progress = progress(total=planes * request.config.max_iterations, desc="ZSSR")
-        self._worker = thread_worker(background_run, start_thread=False)(request, self._stop)
-        self._worker.yielded.connect(lambda event: self._on_progress(event, request.config.max_iterations))
+        self._progress = progress(total=self._planes() * request.config.max_iterations, desc="ZSSR")
+        self.progress_bar.max = self._progress.total
+        self.progress_bar.value = 0
+        self.loss_plot.clear()
+        # superqt's worker, not napari's: napari's also reports every error as a notification and re-raises it
+        # in Qt's event loop; here an error is shown once, in the status line.
+        self._worker = thread_worker(background_run, start_thread=False, ignore_errors=True)(request, self._stop)
+        self._worker.yielded.connect(self._on_progress)
+        self._worker.warned.connect(lambda args: notification_manager.receive_warning(*args))
         self._worker.returned.connect(lambda result: self._on_done(request, result))
         self._worker.errored.connect(lambda error: self._show_problem(f"the run failed: {error}"))
         self._worker.finished.connect(self._on_finished)
@@ -196,19 +332,32 @@ class ZSSRWidget(Container):
     def _psf_given(self) -> bool:
         return bool(str(self.psf.value).strip()) and str(self.psf.value) not in (".", "")
 
-    def _on_progress(self, event: Any, max_iterations: int) -> None:
-        if event is None or event.stage != "training" or self._progress is None:
+    def _on_progress(self, event: Any) -> None:
+        if event is None or self._progress is None or (self._stop is not None and self._stop.is_set()):
             return
-        self._progress.n = min(self._progress.total, event.plane * max_iterations + event.iteration)
-        self._progress.set_description(f"ZSSR plane {event.plane + 1}/{event.n_planes}, loss {event.loss:.4f}")
+        if event.stage == "done":
+            self._progress.n = self.progress_bar.value = self.progress_bar.max
+            self._progress.refresh()
+            return
+        done, total = work_units(event)
+        self._progress.total = self.progress_bar.max = total
+        self._progress.n = self.progress_bar.value = min(done, total)
+        plane = f"plane {event.plane + 1}/{event.n_planes}"
+        if event.stage == "training":
+            if event.loss is not None:
+                self.loss_plot.add(event.plane, event.iteration, event.loss)
+            self._progress.set_description(f"ZSSR {plane}, loss {event.loss or 0:.4f}")
+            self.status.value = f"{plane}, iteration {event.iteration}"
+        else:
+            self.status.value = f"{plane}, {event.stage}"
         self._progress.refresh()
-        self.status.value = f"plane {event.plane + 1}/{event.n_planes}, iteration {event.iteration}"
 
     def _on_done(self, request: Any, result: Any) -> None:
         if result is None or (self._stop is not None and self._stop.is_set()):  # cancelled, maybe after training
             self.status.value = "cancelled; nothing was added"
             return
         add_or_update(self._viewer, layer_tuples(request, result))
+        self.progress_bar.value = self.progress_bar.max
         self.status.value = f"done in {result.timings['total_s']:.0f} s on {result.device}"
 
     def _on_finished(self) -> None:
@@ -230,3 +379,22 @@ class ZSSRWidget(Container):
 
         self.status.value = message
         show_warning(f"ZSSR: {message}")
+
+
+def show_four_decimals(spin_box: FloatSpinBox, value: float) -> None:
+    """magicgui derives 3 decimals from the step, which would round 0.0125 or a 0.1625 µm pixel."""
+    spin_box.native.setDecimals(4)
+    spin_box.value = value
+
+
+def work_units(event: Any) -> tuple[int, int]:
+    """(done, total) training iterations of a run so far, from a progress event.
+
+    Uses the event's own ``done``/``total`` when it has them; otherwise counts ``max_iterations`` per plane.
+    """
+    done, total = getattr(event, "done", None), getattr(event, "total", None)
+    if done is not None and total is not None:
+        return int(done), max(int(total), 1)
+    per_plane = max(int(event.max_iterations), 1)
+    finished = event.iteration if event.stage == "training" else per_plane
+    return event.plane * per_plane + int(finished), event.n_planes * per_plane
