@@ -78,20 +78,21 @@ class ZSSRConfig:
         check_seed(self.seed)
         for name in ("learning_rate", "lr_change_ratio"):
             if not _is_number(getattr(self, name)) or getattr(self, name) <= 0:
-                raise _bad(name, getattr(self, name), "a finite number > 0")
+                raise _bad(name, getattr(self, name), "a finite number > 0", Real)
         if not _is_number(self.min_learning_rate) or self.min_learning_rate < 0:
-            raise _bad("min_learning_rate", self.min_learning_rate, "a finite number >= 0")
+            raise _bad("min_learning_rate", self.min_learning_rate, "a finite number >= 0", Real)
         if not _is_number(self.father_min_scale) or not 0 < self.father_min_scale <= 1:
-            raise _bad("father_min_scale", self.father_min_scale, "a number in (0, 1]")
+            raise _bad("father_min_scale", self.father_min_scale, "a number in (0, 1]", Real)
         if self.noise_std != "auto" and (not _is_number(self.noise_std) or self.noise_std < 0):
-            raise _bad("noise_std", self.noise_std, "'auto' (the input's own noise level) or a number >= 0")
+            raise _bad("noise_std", self.noise_std, "'auto' (the input's own noise level) or a number >= 0",
+                       (Real, str))
         self.lr_step_fractions = _number_tuple("lr_step_fractions", self.lr_step_fractions,
                                                lambda f: 0 < f < 1, "numbers in (0, 1)")
         self.gradual_steps = _number_tuple("gradual_steps", self.gradual_steps, lambda s: s > 1, "numbers > 1")
         _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _check_choice("precision", self.precision, PRECISIONS)
         if not isinstance(self.device, str) or not _DEVICE_PATTERN.fullmatch(self.device):
-            raise _bad("device", self.device, "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
+            raise _bad("device", self.device, "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'", str)
         if not isinstance(self.ensemble, bool):
             raise TypeError(f"ZSSRConfig.ensemble must be True or False, got {self.ensemble!r}")
 
@@ -137,8 +138,9 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _bad(name: str, value: Any, expected: str) -> Exception:
-    kind = ValueError if _is_number(value) or isinstance(value, str) else TypeError
+def _bad(name: str, value: Any, expected: str, right_type: type | tuple[type, ...]) -> Exception:
+    """A ValueError for a value of the right type, else a TypeError."""
+    kind = ValueError if isinstance(value, right_type) and not isinstance(value, bool) else TypeError
     return kind(f"ZSSRConfig.{name} must be {expected}, got {value!r}")
 
 
@@ -151,7 +153,7 @@ def _check_integer(name: str, value: Any, minimum: int) -> None:
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise _bad(name, value, f"one of {', '.join(map(repr, choices))}")
+        raise _bad(name, value, f"one of {', '.join(map(repr, choices))}", str)
 
 
 def _number_tuple(name: str, values: Any, valid: Any, expected: str) -> tuple[float, ...]:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from scipy.stats import linregress
 
@@ -50,7 +51,8 @@ class LinearFitPolicy:
         if len(self.steps) < 3:
             return False
         fit = linregress(self.steps[-window:], self.errors[-window:])
-        if -c.lr_change_ratio * fit.slope <= fit.stderr:  # "<=": an error that does not move is no progress either
+        stderr = 0.0 if np.isnan(fit.stderr) else fit.stderr  # NaN when every error is equal: an exact fit
+        if -c.lr_change_ratio * fit.slope <= stderr:  # "<=": an error that does not move is no progress either
             self.last_change = iteration
             return True
         return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,7 @@ class Costs:
 
 
 _measured: dict[CostKey, Costs] = {}
+_in_flight: dict[CostKey, Any] = {}  # measurements running, shared by every widget
 
 
 def cost_key(device: str, config: ZSSRConfig) -> CostKey:
@@ -122,13 +124,13 @@ class BackgroundEstimate:
     """Shows the estimate for the latest settings through ``show``; measures off the GUI thread when needed.
 
     A measurement runs in a worker thread (napari must not freeze); its answer is shown only if no newer request
-    came in meanwhile. Costs already measured give the answer at once.
+    came in meanwhile. Costs already measured give the answer at once. The worker holds this object only weakly,
+    so a widget closed during a measurement is freed.
     """
 
     def __init__(self, show: Callable[[str], None]) -> None:
         self._show = show
         self._latest = 0
-        self._running: dict[CostKey, Any] = {}  # workers in flight, also kept alive here
 
     def request(self, device: str, config: ZSSRConfig, plane_shape: Sequence[int], scale: float | Scale,
                 planes: int, warm_start_iterations: int | None) -> None:
@@ -138,23 +140,36 @@ class BackgroundEstimate:
         self._latest += 1
         ticket = self._latest
         key = cost_key(device, config)
+        owner = weakref.ref(self)
 
         def answer(costs: Costs) -> None:
-            if ticket == self._latest:
-                self._show(describe_estimate(costs, key[0], config, plane_shape, scale, planes,
-                                             warm_start_iterations))
+            estimate = owner()
+            if estimate is not None and ticket == estimate._latest:
+                estimate._display(describe_estimate(costs, key[0], config, plane_shape, scale, planes,
+                                                    warm_start_iterations))
+
+        def fail(error: Exception) -> None:
+            estimate = owner()
+            if estimate is not None and ticket == estimate._latest:
+                estimate._display(f"no estimate: {error}")
 
         if key in _measured:
             answer(_measured[key])
             return
-        self._show(f"{key[0]}: timing a few training steps for {planes} plane{'s' if planes > 1 else ''}...")
-        worker = self._running.get(key)
+        self._display(f"{key[0]}: timing a few training steps for {planes} plane{'s' if planes > 1 else ''}...")
+        worker = _in_flight.get(key)
         start = worker is None
         if start:
             worker = create_worker(measure_costs, key, _start_thread=False, _ignore_errors=True)
-            worker.finished.connect(lambda: self._running.pop(key, None))
-            self._running[key] = worker
+            worker.finished.connect(lambda: _in_flight.pop(key, None))
+            _in_flight[key] = worker
         worker.returned.connect(answer)
-        worker.errored.connect(lambda error: ticket == self._latest and self._show(f"no estimate: {error}"))
+        worker.errored.connect(fail)
         if start:
             worker.start()
+
+    def _display(self, text: str) -> None:
+        try:
+            self._show(text)
+        except RuntimeError:  # the widget was deleted while the speed was measured
+            pass
