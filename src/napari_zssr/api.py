@@ -96,12 +96,9 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
     if isinstance(array, np.ndarray) and np.issubdtype(dtype, np.floating):
         finite = np.isfinite(array).all(axis=(-2, -1))
         if not finite.all():
-            check_plane_values(np.asarray(array[tuple(np.argwhere(~finite)[0])]), _plane_label(array, finite))
+            index = tuple(int(i) for i in np.argwhere(~finite)[0])
+            check_plane_values(array[index], f"plane {index}" if index else "image")
     return array
-
-
-def _plane_label(array: np.ndarray, finite: np.ndarray) -> str:
-    return f"plane {tuple(int(i) for i in np.argwhere(~finite)[0])}" if array.ndim > 2 else "image"
 
 
 def check_plane_values(plane: np.ndarray, label: str) -> None:
