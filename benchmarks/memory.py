@@ -14,6 +14,7 @@ import time
 
 import torch
 
+from napari_zssr.core.config import ZSSRConfig
 from napari_zssr.core.degradation import Degradation
 from napari_zssr.core.inference import super_resolve
 from napari_zssr.core.network import ZSSRNet
@@ -31,8 +32,7 @@ def main() -> None:
     parser.add_argument("--back-projection", type=int, default=0)
     parser.add_argument("--precision", choices=PRECISIONS, default="auto")
     args = parser.parse_args()
-    net = ZSSRNet().to(memory_format=torch.channels_last)
-    net.reset_parameters(torch.Generator().manual_seed(0))
+    net = ZSSRNet.create(ZSSRConfig(), 0, "cpu")
     image = torch.rand(1, 1, args.size, args.size, generator=torch.Generator().manual_seed(0))
     dtype = resolve_precision(args.precision, torch.device("cpu"))
     before = peak_gib()

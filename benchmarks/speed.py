@@ -26,6 +26,7 @@ from napari_zssr.core.engine import run_plane
 from napari_zssr.core.inference import super_resolve
 from napari_zssr.core.network import ZSSRNet
 from napari_zssr.core.precision import PRECISIONS, resolve_precision
+from napari_zssr.core.progress import RunProgress
 
 
 def trace(lr: np.ndarray, truth: np.ndarray, config: ZSSRConfig, seed: int, every: int) -> dict:
@@ -34,9 +35,7 @@ def trace(lr: np.ndarray, truth: np.ndarray, config: ZSSRConfig, seed: int, ever
     dtype = resolve_precision(config.precision, device)
     low, high = intensity_range(lr)
     image = normalised_tensor(lr, low, high, device)
-    net = ZSSRNet(1, config.width, config.depth)
-    net.reset_parameters(torch.Generator().manual_seed(seed))
-    net = net.to(device=device, memory_format=torch.channels_last)
+    net = ZSSRNet.create(config, seed, device)
     degradation = Degradation.create((2.0, 2.0), None, device)
     points: list[tuple[float, int, float]] = []
     excluded = 0.0
@@ -56,7 +55,8 @@ def trace(lr: np.ndarray, truth: np.ndarray, config: ZSSRConfig, seed: int, ever
         points.append((now - start - excluded + inference, event.iteration, value))
         excluded += time.perf_counter() - now
 
-    run = run_plane(image, (2.0, 2.0), None, config, seed=seed, device=device, progress=measure, net=net)
+    progress = RunProgress(measure, max_iterations=config.max_iterations)
+    run = run_plane(image, (2.0, 2.0), None, config, seed=seed, device=device, progress=progress, net=net)
     wall = time.perf_counter() - start - excluded
     final = psnr(denormalised_array(run.output.sr, low, high), truth)
     return {"wall": wall, "iterations": run.logs[-1].iterations, "psnr": final, "points": points,

@@ -22,41 +22,35 @@ from napari_zssr.core.engine import reconstruction_pair
 from napari_zssr.core.kernels import kernel_symmetries
 from napari_zssr.core.network import ZSSRNet
 from napari_zssr.core.pairs import FatherPool, PairSampler
-from napari_zssr.core.precision import autocast
-from napari_zssr.core.trainer import train
+from napari_zssr.core.precision import grad_scaler
+from napari_zssr.core.trainer import train, training_step
+
+CPU = torch.device("cpu")
 
 
 def bare_step_seconds(iterations: int, crop: int = 128, dtype: torch.dtype = torch.float32) -> float:
-    net = ZSSRNet().to(memory_format=torch.channels_last)
+    """The trainer's own step on one fixed pair: no pair generation, no reconstruction checks."""
+    net = ZSSRNet.create(ZSSRConfig(), 0, CPU)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-    x = torch.rand(1, 1, crop, crop).contiguous(memory_format=torch.channels_last)
+    scaler = grad_scaler(dtype, CPU)
+    x = torch.rand(1, 1, crop, crop)
     y = torch.rand(1, 1, crop, crop)
-
-    def step() -> None:
-        with autocast(dtype, torch.device("cpu")):
-            prediction = net(x)
-        loss = (prediction.float() - y).abs().mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
     for _ in range(5):
-        step()
+        training_step(net, optimizer, scaler, x, y, dtype)
     start = time.perf_counter()
     for _ in range(iterations):
-        step()
+        training_step(net, optimizer, scaler, x, y, dtype)
     return (time.perf_counter() - start) / iterations
 
 
 def pipeline_step_seconds(iterations: int, kernel: np.ndarray | None, dtype: torch.dtype) -> float:
     image = torch.as_tensor(np.load(REFERENCE / "camera256_gt.npy"), dtype=torch.float32)[None, None]
     config = ZSSRConfig(max_iterations=iterations, lr_schedule="steps")
-    degradation = Degradation.create((2.0, 2.0), kernel, torch.device("cpu"))
+    degradation = Degradation.create((2.0, 2.0), kernel, CPU)
     pool = FatherPool(image, config.father_min_scale, config.father_levels, 8)
     noise_std = 0.0125  # a fixed level: the cost of adding noise does not depend on it
-    sampler = PairSampler(pool, degradation, kernel_symmetries(kernel, (2.0, 2.0)), noise_std, 0, torch.device("cpu"))
-    net = ZSSRNet().to(memory_format=torch.channels_last)
-    net.reset_parameters(torch.Generator().manual_seed(0))
+    sampler = PairSampler(pool, degradation, kernel_symmetries(kernel, (2.0, 2.0)), noise_std, 0, CPU)
+    net = ZSSRNet.create(config, 0, CPU)
     log = train(net, sampler, reconstruction_pair(image, degradation, config.recon_crop), config, dtype=dtype)
     return log.seconds / log.iterations
 

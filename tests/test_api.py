@@ -148,3 +148,122 @@ def test_device_memory_is_released_even_when_cancelled(textured_image, tiny_conf
     with pytest.raises(Cancelled):
         zssr(textured_image, 2, config=tiny_config, device="cpu", should_stop=lambda: True)
     assert released == ["cpu", "cpu"]
+
+
+def test_blank_planes_keep_noise_stds_lined_up_with_iterations(textured_image, tiny_config):
+    stack = np.stack([np.full_like(textured_image, 7), textured_image])
+    with pytest.warns(BlankPlaneWarning):
+        result = zssr_stack(stack, 2, config=tiny_config)
+    assert result.iterations == [0, tiny_config.max_iterations]
+    assert len(result.noise_stds) == 2 and result.noise_stds[0] == 0.0 and result.noise_stds[1] > 0
+
+
+def test_float64_beyond_float32_range_keeps_its_values(textured_image, tiny_config):
+    plain = zssr(textured_image.astype(np.float64), 2, config=tiny_config)
+    huge = zssr(textured_image.astype(np.float64) * 1e36, 2, config=tiny_config)  # up to ~2e39 > float32's 3.4e38
+    assert huge.sr.dtype == np.float64 and np.all(np.isfinite(huge.sr))
+    assert np.allclose(huge.sr / 1e36, plain.sr, rtol=1e-4, atol=1e-3)
+
+
+def test_float64_variation_below_float32_resolution_is_kept(textured_image, tiny_config):
+    detail = textured_image.astype(np.float64)
+    plain = zssr(detail, 2, config=tiny_config)
+    offset = zssr(1e6 + 1e-6 * detail, 2, config=tiny_config)  # float32 steps are 0.06 near 1e6: all one value
+    assert offset.sr.std() > 0.5 * 1e-6 * plain.sr.std()
+    assert np.allclose((offset.sr - 1e6) * 1e6, plain.sr, rtol=1e-3, atol=0.05)
+    assert np.allclose((offset.residual * 1e6), plain.residual, atol=0.05)
+
+
+def test_integer_inputs_give_float32_or_float64_as_their_values_need(textured_image, tiny_config):
+    assert zssr(textured_image, 2, config=tiny_config).sr.dtype == np.float32
+    assert zssr(textured_image.astype(np.int64) << 32, 2, config=tiny_config).sr.dtype == np.float64
+
+
+@pytest.mark.parametrize("name, value, error", [
+    ("crop_size", 1, ValueError), ("crop_size", 64.5, TypeError), ("width", 0, ValueError), ("depth", -1, ValueError),
+    ("progress_every", 0, ValueError), ("tile_size", -1, ValueError), ("tile_size", 0, ValueError),
+    ("max_iterations", 0, ValueError), ("max_iterations", 10.0, TypeError), ("max_iterations", True, TypeError),
+    ("noise_std", None, TypeError), ("noise_std", -0.1, ValueError), ("noise_std", float("nan"), ValueError),
+    ("noise_std", "high", ValueError), ("gradual_steps", 1.5, TypeError), ("gradual_steps", (1.0,), ValueError),
+    ("gradual_steps", ("2",), ValueError), ("lr_step_fractions", (0.5, 1.2), ValueError),
+    ("lr_step_fractions", (0.0,), ValueError), ("lr_schedule", "cosine", ValueError),
+    ("precision", "half", ValueError), ("device", "gpu", ValueError), ("device", 0, TypeError),
+    ("seed", -1, ValueError), ("seed", 1.5, TypeError), ("learning_rate", 0, ValueError),
+    ("recon_every", 0, ValueError), ("lr_check_every", 0, ValueError), ("father_min_scale", 0, ValueError),
+    ("father_levels", 0, ValueError), ("ensemble", "yes", TypeError), ("back_projection_iterations", -1, ValueError),
+])
+def test_every_bad_config_field_is_named(name, value, error):
+    with pytest.raises(error, match=f"ZSSRConfig.{name} must be"):
+        ZSSRConfig(**{name: value})
+
+
+def test_good_config_values_pass_and_sequences_become_tuples():
+    config = ZSSRConfig(gradual_steps=[1.5, 2], lr_step_fractions=[0.5], device="cuda:1", noise_std=0, seed=2**40)
+    assert config.gradual_steps == (1.5, 2) and config.lr_step_fractions == (0.5,)
+    assert ZSSRConfig(max_iterations=np.int64(5), noise_std=np.float32(0.01)).max_iterations == 5
+
+
+def test_a_field_assigned_later_is_checked_by_the_run(textured_image, tiny_config):
+    tiny_config.tile_size = -1
+    with pytest.raises(ValueError, match="ZSSRConfig.tile_size must be"):
+        zssr(textured_image, 2, config=tiny_config)
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"max_iterations": 3}, r"ZSSRConfig\(\*\*d\)"), ("fast", "ZSSRConfig.preset"),
+])
+def test_config_must_be_a_zssr_config(textured_image, config, message):
+    with pytest.raises(TypeError, match=message):
+        zssr(textured_image, 2, config=config)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"seed": -2}, "seed must be"), ({"seed": "1"}, "seed must be"),
+])
+def test_run_arguments_are_checked(textured_image, tiny_config, kwargs, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        zssr(textured_image, 2, config=tiny_config, **kwargs)
+
+
+def test_warm_start_iterations_are_checked(textured_image, tiny_config):
+    with pytest.raises(ValueError, match="warm_start_iterations"):
+        zssr_stack(np.stack([textured_image] * 2), 2, config=tiny_config, warm_start_iterations=0)
+
+
+def test_preset_names_an_unknown_option_and_lists_the_valid_ones():
+    with pytest.raises(TypeError, match="unknown ZSSRConfig option.*max_iter;.*max_iterations"):
+        ZSSRConfig.preset("fast", max_iter=3)
+
+
+def gaussian_kernel(sigma: float) -> np.ndarray:
+    half = int(np.ceil(3 * sigma))
+    y, x = np.mgrid[-half : half + 1, -half : half + 1]
+    return np.exp(-(x**2 + y**2) / (2 * sigma**2))
+
+
+def test_each_gradual_step_gets_the_kernel_of_its_own_scale(textured_image, tiny_config, monkeypatch):
+    from napari_zssr.core import engine
+
+    asked, used = [], []
+    real_create = engine.Degradation.create
+
+    def recording_create(scale, kernel, device):
+        used.append((scale, None if kernel is None else kernel.shape))
+        return real_create(scale, kernel, device)
+
+    def kernel_of(scale):
+        asked.append(scale)
+        return gaussian_kernel(0.5 * scale[0])  # the blur widens with the scale, as a PSF on a finer HR grid does
+
+    monkeypatch.setattr(engine.Degradation, "create", recording_create)
+    tiny_config.gradual_steps = (2.0,)
+    result = zssr(textured_image, 4, kernel=kernel_of, config=tiny_config)
+    assert result.sr.shape == (160, 144)
+    assert asked == [(2.0, 2.0), (4.0, 4.0)]
+    assert used == [((2.0, 2.0), gaussian_kernel(1.0).shape), ((4.0, 4.0), gaussian_kernel(2.0).shape)]
+
+
+def test_a_kernel_array_with_gradual_steps_is_refused(textured_image, tiny_config):
+    tiny_config.gradual_steps = (2.0,)
+    with pytest.raises(ValueError, match="final scale only.*gradual steps"):
+        zssr(textured_image, 4, kernel=gaussian_kernel(2.0), config=tiny_config)

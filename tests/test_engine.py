@@ -4,17 +4,27 @@ import torch
 
 from napari_zssr import ZSSRConfig
 from napari_zssr.core.degradation import Degradation
-from napari_zssr.core.geometry import DIHEDRAL, transform, untransform
+from napari_zssr.core.geometry import DIHEDRAL, transform, transform_array, untransform
 from napari_zssr.core.inference import apply_tiled, ensemble_median, super_resolve
 from napari_zssr.core.network import ZSSRNet
 from napari_zssr.core.pairs import FatherPool, PairSampler
-from napari_zssr.core.trainer import Cancelled, LinearFitPolicy, slope_and_std, train
+from napari_zssr.core.trainer import Cancelled, LinearFitPolicy, train
 
 
 def small_net(seed: int = 0, width: int = 8) -> ZSSRNet:
-    net = ZSSRNet(1, width, 8)
-    net.reset_parameters(torch.Generator().manual_seed(seed))
-    return net
+    return ZSSRNet.create(ZSSRConfig(width=width), seed, "cpu")
+
+
+def test_net_create_builds_the_configs_net_from_the_seed():
+    config = ZSSRConfig(width=6, depth=3)
+    net = ZSSRNet.create(config, 4, "cpu")
+    convs = [layer for layer in net.body if isinstance(layer, torch.nn.Conv2d)]
+    assert [conv.out_channels for conv in convs] == [6, 6, 1] and net.receptive_radius == 3
+    same = ZSSRNet.create(config, 4, "cpu")
+    other = ZSSRNet.create(config, 5, "cpu")
+    assert all(torch.equal(a, b) for a, b in zip(net.parameters(), same.parameters()))
+    assert not torch.equal(convs[0].weight, next(other.parameters()))
+    assert convs[1].weight.std().item() == pytest.approx((0.1 / (9 * 6)) ** 0.5, rel=0.2)  # the authors' init
 
 
 def test_net_is_bias_free_and_scale_equivariant():
@@ -24,11 +34,18 @@ def test_net_is_bias_free_and_scale_equivariant():
     assert torch.allclose(net(7.0 * x), 7.0 * net(x), atol=1e-5)
 
 
-@pytest.mark.parametrize("index", range(8))
-def test_transforms_are_undone_exactly(index):
+@pytest.mark.parametrize("index", range(len(DIHEDRAL)))
+def test_transforms_are_undone_exactly_and_agree_on_numpy_and_torch(index):
     x = torch.arange(5 * 7, dtype=torch.float32).reshape(1, 1, 5, 7)
     assert torch.equal(untransform(transform(x, index), index), x)
-    assert len(set(DIHEDRAL)) == 8
+    assert np.array_equal(transform(x, index).numpy(), transform_array(x.numpy(), index))
+
+
+def test_the_eight_transforms_are_distinct():
+    x = torch.rand(1, 1, 6, 6, generator=torch.Generator().manual_seed(0))
+    images = [transform(x, index) for index in range(len(DIHEDRAL))]
+    assert len(images) == 8
+    assert all(not torch.equal(images[i], images[j]) for i in range(8) for j in range(i))
 
 
 def test_ensemble_of_an_equivariant_map_returns_it():
@@ -68,9 +85,11 @@ def test_back_projection_makes_output_consistent_with_input():
     assert after < 0.1 * before
 
 
-def test_slope_estimate():
-    slope, std = slope_and_std([0, 50, 100, 150, 200], [5.0, 4.0, 3.0, 2.0, 1.0])
-    assert slope == pytest.approx(-0.02) and std == pytest.approx(0.0, abs=1e-12)
+def test_policy_drops_the_lr_when_the_error_stops_falling():
+    policy = LinearFitPolicy(ZSSRConfig(min_iterations=0, lr_check_every=1, recon_every=50))
+    for step, error in enumerate([2.0, 2.1, 1.9, 2.05, 1.98]):
+        policy.record(step * 50, error)
+    assert policy.should_drop(300) and policy.last_change == 300
 
 
 def sampler_for(image: torch.Tensor, noise: float = 0.0, transforms=tuple(range(8))) -> PairSampler:

@@ -39,6 +39,8 @@ def test_auto_noise_follows_each_plane_and_is_recorded(tiny_config):
 
 @pytest.mark.parametrize("bad", ["loud", -0.1, float("nan")])
 def test_bad_noise_level_is_refused(tiny_config, bad):
-    config = replace(tiny_config, noise_std=bad)
-    with pytest.raises(ValueError, match="noise_std must be 'auto'"):
-        zssr(smooth_image((40, 36)), 2, config=config)
+    with pytest.raises(ValueError, match="noise_std must be 'auto'"):  # when the config is made
+        replace(tiny_config, noise_std=bad)
+    tiny_config.noise_std = bad
+    with pytest.raises(ValueError, match="noise_std must be 'auto'"):  # and by the run, if assigned since
+        zssr(smooth_image((40, 36)), 2, config=tiny_config)

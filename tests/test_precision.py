@@ -18,8 +18,7 @@ CPU = torch.device("cpu")
 
 
 def net_recording_conv_dtypes(width: int = 16) -> tuple[ZSSRNet, list[torch.dtype]]:
-    net = ZSSRNet(1, width, 8)
-    net.reset_parameters(torch.Generator().manual_seed(0))
+    net = ZSSRNet.create(ZSSRConfig(width=width), 0, CPU)
     seen: list[torch.dtype] = []
     net.body[0].register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
     return net, seen
@@ -85,5 +84,5 @@ def test_run_reports_its_precision_and_mixed_matches_full(textured_image, tiny_c
     assert mixed.metadata()["precision"] == "bfloat16"
     value_range = float(textured_image.max()) - float(textured_image.min())
     assert np.abs(mixed.sr - full.sr).mean() < 0.01 * value_range
-    with pytest.raises(ValueError, match="unknown precision"):
+    with pytest.raises(ValueError, match="ZSSRConfig.precision must be one of 'auto', 'float32'"):
         zssr(textured_image, 2, config=replace(tiny_config, precision="fp8"))

@@ -28,9 +28,22 @@ def test_output_size_is_matlab_ceil():
     assert resize_by(torch.zeros(1, 1, 5, 7), 0.5).shape[-2:] == (3, 4)
 
 
-def test_resize_keeps_constants_and_mirrors_borders():
+def test_resize_keeps_constants():
     constant = torch.full((1, 1, 9, 11), 3.5, dtype=torch.float64)
     assert torch.allclose(resize(constant, (23, 5)), torch.full((1, 1, 23, 5), 3.5, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("factor", [2, 0.5])
+def test_resize_mirrors_the_borders(factor):
+    """Near the border, resizing must see the image mirrored with its edge pixel repeated (MATLAB's rule): the
+    same as resizing a copy padded that way and cropping the padding's share back off."""
+    image = np.random.default_rng(0).random((16, 20))
+    pad = 8
+    padded = np.pad(image, pad, mode="symmetric")  # symmetric: edge pixel repeated; "reflect" would skip it
+    out = resize(torch.as_tensor(image)[None, None], scaled_shape(image.shape, (factor, factor)))[0, 0].numpy()
+    crop = int(pad * factor)
+    reference = resize(torch.as_tensor(padded)[None, None], scaled_shape(padded.shape, (factor, factor)))[0, 0]
+    assert np.allclose(out, reference.numpy()[crop:-crop, crop:-crop], atol=1e-12)
 
 
 def edge_image(size: int = 64, column: int = 31) -> torch.Tensor:

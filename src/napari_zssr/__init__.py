@@ -1,25 +1,45 @@
-"""napari-zssr: "Zero-Shot" Super-Resolution (Shocher, Cohen & Irani, CVPR 2018) for microscopy, in napari."""
+"""napari-zssr: "Zero-Shot" Super-Resolution (Shocher, Cohen & Irani, CVPR 2018) for microscopy, in napari.
+
+The public names are imported on first use (module ``__getattr__``), so that importing a light part of the package
+(the napari reader, writer or sample) does not pull in torch.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
-from .api import BlankPlaneWarning, ZSSRResult, kernel_from_file, zssr, zssr_stack  # noqa: E402
-from .core.config import ZSSRConfig  # noqa: E402
-from .core.psf import kernel_from_psf  # noqa: E402
-from .core.trainer import Cancelled, ProgressEvent  # noqa: E402
-from .io.psf import read_psf  # noqa: E402
+if TYPE_CHECKING:
+    from .api import BlankPlaneWarning, ZSSRResult, kernel_from_file, zssr, zssr_stack
+    from .core.config import ZSSRConfig
+    from .core.progress import ProgressEvent
+    from .core.psf import kernel_from_psf
+    from .core.trainer import Cancelled
+    from .io.psf import read_psf
+    from .napari.console import run as run
 
+#: public name -> the module that defines it
+_PUBLIC = {
+    "BlankPlaneWarning": ".api", "ZSSRResult": ".api", "kernel_from_file": ".api", "zssr": ".api",
+    "zssr_stack": ".api", "ZSSRConfig": ".core.config", "kernel_from_psf": ".core.psf", "Cancelled": ".core.trainer",
+    "ProgressEvent": ".core.progress", "read_psf": ".io.psf",
+    "run": ".napari.console",  # needs napari: the library itself runs without a GUI
+}
+
+# "run" is left out: "from napari_zssr import *" must not import napari
 __all__ = ["BlankPlaneWarning", "Cancelled", "ProgressEvent", "ZSSRConfig", "ZSSRResult", "__version__",
            "kernel_from_file", "kernel_from_psf", "read_psf", "zssr", "zssr_stack"]
 
 
 def __getattr__(name: str) -> Any:
-    """``run`` needs napari, so it is imported only when asked for: the library itself runs without a GUI."""
-    if name == "run":
-        from .napari.console import run
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'napari_zssr' has no attribute {name!r}")
+    value = getattr(import_module(_PUBLIC[name], __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
-        return run
-    raise AttributeError(f"module 'napari_zssr' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -11,18 +11,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import __version__
-from .core.config import ZSSRConfig
-from .core.degradation import integer_factors
+from ._version import __version__
+from .core.config import ZSSRConfig, check_seed
+from .core.degradation import KernelSource, step_kernels
 from .core.device import release_device_memory, select_device
 from .core.engine import run_plane, scale_steps
-from .core.kernels import validate_kernel
 from .core.network import ZSSRNet
 from .core.pairs import min_father_side
 from .core.precision import resolve_precision
+from .core.progress import ProgressCallback, RunProgress
 from .core.psf import kernel_from_psf
 from .core.resize import Scale, as_scale_pair, resize, scaled_shape
-from .core.trainer import ProgressCallback, ProgressEvent, StopHook
+from .core.trainer import StopHook
 from .io.psf import read_psf
 
 #: output kind (the suffix of layer and file names, everywhere the same) -> ZSSRResult field
@@ -38,7 +38,11 @@ class BlankPlaneWarning(UserWarning):
 
 @dataclass
 class ZSSRResult:
-    """Outputs in the input's intensity units (float32), the settings used and what the run cost."""
+    """Outputs in the input's intensity units, the settings used and what the run cost.
+
+    The outputs are float32, or float64 for inputs whose values float32 cannot hold exactly (float64, int32,
+    int64, uint32, uint64): ``np.promote_types(input dtype, float32)``.
+    """
 
     sr: np.ndarray
     ensemble_median: np.ndarray
@@ -51,6 +55,7 @@ class ZSSRResult:
     precision: str = "float32"  # what the convolutions ran in (config.precision resolved for the device)
     iterations: list[int] = field(default_factory=list)  # per plane (summed over gradual steps)
     noise_stds: list[float] = field(default_factory=list)  # per plane: noise added to the sons (range fraction)
+    # lined up with ``iterations``: a blank plane has 0 iterations and 0.0 noise
     transforms: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     blank_planes: list[tuple[int, ...]] = field(default_factory=list)
@@ -65,7 +70,10 @@ class ZSSRResult:
 
 
 def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
-    """Check an array-like's type and shape (without loading a lazy stack); raise a clear error if wrong."""
+    """Check an array-like's type and shape, and the values of in-memory (numpy) data; raise a clear error if wrong.
+
+    Lazy data (dask, zarr) is not loaded here: its planes are checked for NaN/inf as they are read.
+    """
     array = image if hasattr(image, "shape") and hasattr(image, "dtype") else np.asarray(image)
     dtype = np.dtype(array.dtype)
     if dtype.kind == "b":
@@ -88,6 +96,11 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
     if min(shape[-2:]) < needed:
         raise ValueError(f"image of shape {shape[-2:]} is too small for scale {scale}: each side needs at least "
                          f"{needed} pixels{colour_hint}")
+    if isinstance(array, np.ndarray) and np.issubdtype(dtype, np.floating):
+        finite = np.isfinite(array).all(axis=(-2, -1))
+        if not finite.all():
+            index = tuple(int(i) for i in np.argwhere(~finite)[0])
+            check_plane_values(array[index], f"plane {index}" if index else "image")
     return array
 
 
@@ -111,18 +124,30 @@ def intensity_range(plane: np.ndarray) -> tuple[float, float]:
     low, high = np.percentile(plane, [0.1, 99.9])
     if high <= low:
         low, high = float(plane.min()), float(plane.max())
+    if not np.isfinite(float(high) - float(low)):
+        raise ValueError(f"the image's values span {low:.3g} to {high:.3g}, a range too wide even for float64; "
+                         "rescale the image first")
     return float(low), float(high)
 
 
+def output_dtype(dtype: np.dtype) -> np.dtype:
+    """float32, or float64 for input types whose values float32 cannot hold exactly (float64, (u)int32/64)."""
+    return np.promote_types(dtype, np.float32)
+
+
 def normalised_tensor(plane: np.ndarray, low: float, high: float, device: torch.device) -> torch.Tensor:
-    """``plane`` mapped so that [low, high] -> [0, 1] (the noise std is a fraction of that), as (1, 1, H, W)."""
-    normalised = (plane.astype(np.float32) - low) / (high - low)
-    return torch.as_tensor(np.ascontiguousarray(normalised), device=device)[None, None]
+    """``plane`` mapped so that [low, high] -> [0, 1] (the noise std is a fraction of that), as (1, 1, H, W).
+
+    Normalised in :func:`output_dtype` before the cast to the net's float32: float64 data beyond float32's range, or
+    varying below its resolution (1e6 + 1e-6 * noise), then keeps its detail.
+    """
+    normalised = (plane.astype(output_dtype(plane.dtype)) - low) / (high - low)
+    return torch.as_tensor(np.ascontiguousarray(normalised, dtype=np.float32), device=device)[None, None]
 
 
-def denormalised_array(tensor: torch.Tensor, low: float, high: float) -> np.ndarray:
-    """Inverse of :func:`normalised_tensor`, as a float32 (H, W) array in the input's units."""
-    return (tensor[0, 0].float().cpu().numpy() * (high - low) + low).astype(np.float32)
+def denormalised_array(tensor: torch.Tensor, low: float, high: float, dtype: np.dtype = np.float32) -> np.ndarray:
+    """Inverse of :func:`normalised_tensor`: an (H, W) array in the input's units, computed in ``dtype``."""
+    return tensor[0, 0].float().cpu().numpy().astype(dtype) * (high - low) + low
 
 
 def kernel_from_file(path: str, *, psf_pixel_size: float | None = None, pixel_size: float | None = None,
@@ -136,52 +161,63 @@ def kernel_from_file(path: str, *, psf_pixel_size: float | None = None, pixel_si
                            scale=scale, measured=measured)
 
 
-def _check_settings(scale: Scale, kernel: np.ndarray | None, config: ZSSRConfig) -> np.ndarray | None:
-    noise = config.noise_std
-    if noise != "auto" and (isinstance(noise, (str, bool)) or not np.isfinite(noise) or noise < 0):
-        raise ValueError(f"noise_std must be 'auto' (the input's own noise level) or a number >= 0, got {noise!r}")
-    if kernel is None:
-        return None
-    kernel = validate_kernel(kernel)
-    for step in scale_steps(scale, config.gradual_steps):
-        integer_factors(step)
-    return kernel
+def _checked_config(config: Any) -> ZSSRConfig:
+    if config is None:
+        return ZSSRConfig()
+    if not isinstance(config, ZSSRConfig):
+        hint = " (for a dict d: ZSSRConfig(**d))" if isinstance(config, dict) else ""
+        raise TypeError(f"config must be a ZSSRConfig, e.g. ZSSRConfig(max_iterations=300) or "
+                        f"ZSSRConfig.preset('fast'), got a {type(config).__name__}{hint}")
+    config.validate()  # again: a field may have been assigned since the config was made
+    return config
 
 
-def zssr(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: np.ndarray | None = None,
+def zssr(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: np.ndarray | KernelSource | None = None,
          config: ZSSRConfig | None = None, seed: int | None = None, device: str | torch.device | None = None,
          progress: ProgressCallback | None = None, should_stop: StopHook | None = None) -> ZSSRResult:
-    """Super-resolve one 2D image by ``scale``; ``kernel`` is the HR->LR blur (None: MATLAB bicubic).
+    """Super-resolve one 2D image by ``scale`` (a number or a (y, x) pair).
 
-    ``seed``/``device`` left None take the config's. Raises :class:`napari_zssr.Cancelled` when ``should_stop``
-    returns True.
+    ``kernel`` is the HR->LR blur: None (MATLAB bicubic), the kernel array of ``scale``, or a function
+    ``scale -> kernel`` (needed with ``config.gradual_steps``: each step gets the kernel of its own scale, e.g.
+    ``lambda s: kernel_from_psf(psf, psf_pixel_size=..., pixel_size=..., scale=s)``). ``seed``/``device`` left None
+    take the config's. ``progress`` receives :class:`ProgressEvent` s. Raises :class:`napari_zssr.Cancelled` when
+    ``should_stop`` returns True.
     """
     return zssr_stack(validate_image(image, validate_scale(scale)), scale, kernel, config, seed, device, progress,
                       should_stop)
 
 
-def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: np.ndarray | None = None,
-               config: ZSSRConfig | None = None, seed: int | None = None, device: str | torch.device | None = None,
+def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
+               kernel: np.ndarray | KernelSource | None = None, config: ZSSRConfig | None = None,
+               seed: int | None = None, device: str | torch.device | None = None,
                progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
                warm_start_iterations: int | None = None) -> ZSSRResult:
     """Super-resolve every 2D (Y, X) plane of an N-D array over its leading axes, with an overall progress.
 
     A constant plane is passed through as its interpolation with a :class:`BlankPlaneWarning`. With
     ``warm_start_iterations``, each plane after the first starts from the previous plane's weights and trains for
-    at most that many iterations.
+    at most that many iterations. Other arguments as :func:`zssr`.
     """
-    config = config or ZSSRConfig()
+    config = _checked_config(config)
     pair = validate_scale(scale)
     array = validate_image(image, pair, ndim=None)
-    kernel = _check_settings(pair, kernel, config)
-    seed = config.seed if seed is None else int(seed)
+    if warm_start_iterations is not None and (isinstance(warm_start_iterations, bool)
+                                              or not isinstance(warm_start_iterations, int)
+                                              or warm_start_iterations < 1):
+        raise ValueError(f"warm_start_iterations must be None or a whole number >= 1, got {warm_start_iterations!r}")
+    steps = scale_steps(pair, config.gradual_steps)
+    kernels = step_kernels(kernel, steps)
+    seed = config.seed if seed is None else check_seed(seed, "seed")
     torch_device = select_device(config.device if device is None else device)
     precision = str(resolve_precision(config.precision, torch_device)).removeprefix("torch.")
     leading = array.shape[:-2]
     out_shape = leading + scaled_shape(array.shape[-2:], pair)
-    sr, median, residual, spread = (np.empty(out_shape, np.float32) for _ in range(4))
+    dtype = output_dtype(array.dtype)
+    sr, median, residual, spread = (np.empty(out_shape, dtype) for _ in range(4))
     result = ZSSRResult(sr, median, residual, spread, pair, config, seed, str(torch_device), precision)
     n_planes = int(np.prod(leading, dtype=np.int64))
+    plan = RunProgress(progress, n_planes=n_planes, n_steps=len(steps), max_iterations=config.max_iterations,
+                       warm_start_iterations=warm_start_iterations)
     net: ZSSRNet | None = None
     run = None
     start = time.perf_counter()
@@ -192,28 +228,29 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: np
             low, high = float(plane.min()), float(plane.max())
             if high == low:
                 _pass_through_blank(plane, index, result, n_planes)
+                plan.plane_finished(plane_number, trained=False)
                 continue
             low, high = intensity_range(plane)
             lr = normalised_tensor(plane, low, high, torch_device)
-            plane_config = config
-            if net is not None and warm_start_iterations is not None:
-                plane_config = replace(config, max_iterations=warm_start_iterations)
-            run = run_plane(lr, pair, kernel, plane_config, seed=seed, device=torch_device, progress=progress,
-                            should_stop=should_stop, plane=plane_number, n_planes=n_planes, net=net)
+            iterations = plan.iterations_per_step(warm=net is not None)
+            plan.start_plane(plane_number, iterations)
+            plane_config = config if iterations == config.max_iterations else replace(config, max_iterations=iterations)
+            run = run_plane(lr, pair, kernels, plane_config, seed=seed, device=torch_device, progress=plan,
+                            should_stop=should_stop, net=net)
             net = run.net if warm_start_iterations is not None else None
-            sr[index] = denormalised_array(run.output.sr, low, high)
-            median[index] = denormalised_array(run.output.ensemble_median, low, high)
-            spread[index] = denormalised_array(run.output.ensemble_spread, 0.0, high - low)
-            residual[index] = sr[index] - denormalised_array(resize(lr, sr.shape[-2:]), low, high)
+            sr[index] = denormalised_array(run.output.sr, low, high, dtype)
+            median[index] = denormalised_array(run.output.ensemble_median, low, high, dtype)
+            spread[index] = denormalised_array(run.output.ensemble_spread, 0.0, high - low, dtype)
+            residual[index] = sr[index] - denormalised_array(resize(lr, sr.shape[-2:]), low, high, dtype)
             result.iterations.append(sum(log.iterations for log in run.logs))
             result.noise_stds.append(run.noise_std)
             result.transforms = run.transforms
+            plan.plane_finished(plane_number, trained=True)
     finally:
         run = net = None  # drop every reference to the network before returning its memory to the device
         release_device_memory(torch_device)
     result.timings["total_s"] = time.perf_counter() - start
-    if progress is not None:
-        progress(ProgressEvent("done", n_planes, n_planes, plane=n_planes - 1, n_planes=n_planes))
+    plan.finished()
     return result
 
 
@@ -229,3 +266,4 @@ def _pass_through_blank(plane: np.ndarray, index: tuple[int, ...], result: ZSSRR
     result.ensemble_spread[index] = 0
     result.blank_planes.append(index)
     result.iterations.append(0)
+    result.noise_stds.append(0.0)

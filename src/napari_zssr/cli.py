@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import __version__
+from ._version import __version__
 from .api import DEFAULT_OUTPUTS, OUTPUTS, BlankPlaneWarning, ZSSRResult, kernel_from_file, zssr_stack
 from .core.config import PRESETS, ZSSRConfig
 from .core.device import select_device
 from .core.precision import PRECISIONS, resolve_precision
-from .core.trainer import ProgressEvent
 from .io.tiff import IMAGEJ_DTYPES, TiffImage, read_header, read_tiff, write_imagej_tiff
 from .overlay import effective_factors, imagej_origin
+from .progress import BarProgress
 
 OUTPUT_KINDS = tuple(OUTPUTS)
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -372,13 +372,8 @@ def process(job: Job, args: argparse.Namespace, config: ZSSRConfig, kinds: list[
     records: list[dict] = []
     done_planes = 0
 
-    def progress(event: ProgressEvent) -> None:
-        if planes_bar is not None and event.stage == "training" and event.loss is not None:
-            planes_bar.set_postfix(loss=f"{event.loss:.4f}", it=event.iteration)
-        if planes_bar is not None and event.stage == "done":
-            planes_bar.update(done_planes + event.n_planes - planes_bar.n)
-
     for channel in range(channels):
+        progress = None if planes_bar is None else BarProgress(planes_bar, per_plane=True, planes_before=done_planes)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BlankPlaneWarning)  # reported below with the file's name
             result = zssr_stack(np.take(data, channel, axis=channel_axis), args.scale, kernels[channel], config,

@@ -1,11 +1,29 @@
-"""``ZSSRConfig``: the single source of every default (the widget, ``run()``, the CLI and the docs read it)."""
+"""``ZSSRConfig``: the single source of every default (the widget, ``run()``, the CLI and the docs read it).
+
+Every field is checked when a config is made (also by ``dataclasses.replace``) and again by :func:`napari_zssr.zssr`
+(a field may have been assigned since), so a bad setting fails at once with an error naming the field.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+import math
+import re
+from dataclasses import asdict, dataclass, field, fields, replace
+from numbers import Integral, Real
+from typing import Any, Literal, get_args
 
 PRESETS = ("default", "fast", "paper")
+
+LRSchedule = Literal["steps", "policy"]
+Precision = Literal["auto", "float32", "bfloat16", "float16"]
+#: "auto", "cpu", "cuda", "cuda:N" or "mps" (whether the device exists is checked when a run starts)
+Device = str
+
+LR_SCHEDULES: tuple[str, ...] = get_args(LRSchedule)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+_DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+#: torch's generators take seeds below 2**64; the gradual steps use seed + step
+MAX_SEED = 2**63 - 1
 
 
 @dataclass
@@ -17,17 +35,18 @@ class ZSSRConfig:
     learning_rate: float = 1e-3
     min_learning_rate: float = 9e-6  # stop once the lr falls below this (after three drops from 1e-3)
     min_iterations: int = 256  # iterations between two lr changes, at least
-    lr_schedule: str = "steps"  # "steps": drops at lr_step_fractions; "policy": the authors' linear fit
-    # late drops: most of the gain is made at 1e-3 (docs/benchmarks.md: +0.17-0.48 dB over (0.6, 0.85) at 400)
+    lr_schedule: LRSchedule = "steps"  # "steps": drops at lr_step_fractions; "policy": the authors' linear fit
+    # late drops, as most of the gain is made at lr 1e-3 (docs/benchmarks.md: +0.17 to +0.48 dB over drops at
+    # (0.6, 0.85) with 400 iterations)
     lr_step_fractions: tuple[float, ...] = (0.8, 0.95)
     lr_check_every: int = 60
     lr_slope_range: int = 256  # iterations of reconstruction errors fitted by a line
-    lr_change_ratio: float = 1.5  # drop the lr when -ratio * slope < std of the slope
+    lr_change_ratio: float = 1.5  # "policy": drop the lr when -ratio * slope <= standard error of the slope
     recon_every: int = 50  # iterations between reconstruction-error checks
     recon_crop: int = 256  # largest side of the fixed crop the reconstruction error is measured on
     crop_size: int = 128
     # Gaussian noise on the LR sons, as a fraction of the intensity range; "auto": the input's own noise level
-    noise_std: float | str = "auto"
+    noise_std: float | Literal["auto"] = "auto"
     father_min_scale: float = 0.5  # smallest downscaled copy of the input used as an HR father
     father_levels: int = 6
     gradual_steps: tuple[float, ...] = ()  # intermediate scale factors, e.g. (1.5,) on the way to 2
@@ -36,19 +55,58 @@ class ZSSRConfig:
     depth: int = 8
     # inference
     ensemble: bool = True  # geometric self-ensemble over the transforms the kernel allows
-    # per ensemble output and on the median. 0: it re-injects the input's noise (-1.5 dB with 2 on noisy data)
+    # back-projection steps, applied to each ensemble output and to their median. 0 by default: back-projection
+    # re-injects the input's noise (-1.5 dB with 2 steps on noisy data)
     back_projection_iterations: int = 0
     tile_size: int = 1024  # largest side of an inference tile (output pixels); bounds memory on big planes
     # run
-    device: str = "auto"
-    precision: str = "auto"  # "auto": bf16 convolutions on CUDA (fp16 without bf16) and bf16 CPUs, else float32
+    device: Device = "auto"
+    precision: Precision = "auto"  # "auto": bf16 convolutions on CUDA (fp16 without bf16) and bf16 CPUs, else float32
     seed: int = 0
     progress_every: int = 10
     name: str = field(default="default", compare=False)
 
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise a TypeError/ValueError naming the first bad field (and normalise sequences to tuples)."""
+        for name, minimum in (("max_iterations", 1), ("min_iterations", 0), ("lr_check_every", 1),
+                              ("lr_slope_range", 1), ("recon_every", 1), ("recon_crop", 2), ("crop_size", 2),
+                              ("father_levels", 1), ("width", 1), ("depth", 1), ("back_projection_iterations", 0),
+                              ("tile_size", 1), ("progress_every", 1)):
+            _check_integer(name, getattr(self, name), minimum)
+        check_seed(self.seed)
+        for name in ("learning_rate", "lr_change_ratio"):
+            if not _is_number(getattr(self, name)) or getattr(self, name) <= 0:
+                raise _bad(name, getattr(self, name), "a finite number > 0", Real)
+        if not _is_number(self.min_learning_rate) or self.min_learning_rate < 0:
+            raise _bad("min_learning_rate", self.min_learning_rate, "a finite number >= 0", Real)
+        if not _is_number(self.father_min_scale) or not 0 < self.father_min_scale <= 1:
+            raise _bad("father_min_scale", self.father_min_scale, "a number in (0, 1]", Real)
+        if self.noise_std != "auto" and (not _is_number(self.noise_std) or self.noise_std < 0):
+            raise _bad("noise_std", self.noise_std, "'auto' (the input's own noise level) or a number >= 0",
+                       (Real, str))
+        self.lr_step_fractions = _number_tuple("lr_step_fractions", self.lr_step_fractions,
+                                               lambda f: 0 < f < 1, "numbers in (0, 1)")
+        self.gradual_steps = _number_tuple("gradual_steps", self.gradual_steps, lambda s: s > 1, "numbers > 1")
+        _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _check_choice("precision", self.precision, PRECISIONS)
+        if not isinstance(self.device, str) or not _DEVICE_PATTERN.fullmatch(self.device):
+            raise _bad("device", self.device, "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'", str)
+        if not isinstance(self.ensemble, bool):
+            raise TypeError(f"ZSSRConfig.ensemble must be True or False, got {self.ensemble!r}")
+
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> ZSSRConfig:
-        """``"default"`` (microscopy, noise on), ``"fast"`` (a quick preview) or ``"paper"`` (the authors' settings)."""
+        """``"default"`` (microscopy, noise on), ``"fast"`` (a quick preview) or ``"paper"`` (the authors' settings).
+
+        ``overrides`` are other field values; an unknown name is a TypeError that lists the valid ones.
+        """
+        unknown = sorted(set(overrides) - {f.name for f in fields(cls)})
+        if unknown:
+            raise TypeError(f"unknown ZSSRConfig option(s) {', '.join(unknown)}; valid options: "
+                            f"{', '.join(f.name for f in fields(cls))}")
         if name == "default":
             config = cls()
         elif name == "fast":
@@ -67,3 +125,41 @@ class ZSSRConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def check_seed(seed: Any, name: str = "ZSSRConfig.seed") -> int:
+    """``seed`` as an int, or a clear error: a whole number from 0 to :data:`MAX_SEED`."""
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed <= MAX_SEED:
+        raise (ValueError if isinstance(seed, Integral) else TypeError)(
+            f"{name} must be a whole number from 0 to 2**63 - 1, got {seed!r}")
+    return int(seed)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _bad(name: str, value: Any, expected: str, right_type: type | tuple[type, ...]) -> Exception:
+    """A ValueError for a value of the right type, else a TypeError."""
+    kind = ValueError if isinstance(value, right_type) and not isinstance(value, bool) else TypeError
+    return kind(f"ZSSRConfig.{name} must be {expected}, got {value!r}")
+
+
+def _check_integer(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"ZSSRConfig.{name} must be a whole number >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"ZSSRConfig.{name} must be a whole number >= {minimum}, got {value!r}")
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise _bad(name, value, f"one of {', '.join(map(repr, choices))}", str)
+
+
+def _number_tuple(name: str, values: Any, valid: Any, expected: str) -> tuple[float, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, (tuple, list)):
+        raise TypeError(f"ZSSRConfig.{name} must be a tuple of {expected}, got {values!r}")
+    if not all(_is_number(v) and valid(v) for v in values):
+        raise ValueError(f"ZSSRConfig.{name} must be a tuple of {expected}, got {values!r}")
+    return tuple(values)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .kernels import centre_kernel
+from .kernels import centre_kernel, validate_kernel
 from .resize import Scale, downscale_with_kernel, resize, scaled_shape
 
 
@@ -17,6 +18,32 @@ def integer_factors(scale: Scale) -> tuple[int, int]:
         raise ValueError(f"a blur kernel needs an integer scale factor, got {scale}; use 2, 3, 4, ... or no kernel "
                          "(bicubic), which allows any factor")
     return int(round(scale[0])), int(round(scale[1]))
+
+
+#: The blur kernel of each scale: ``scale -> kernel`` on that scale's HR grid (e.g. a PSF resampled for it).
+KernelSource = Callable[[Scale], np.ndarray]
+
+
+def step_kernels(kernel: np.ndarray | KernelSource | None, steps: Sequence[Scale]) -> list[np.ndarray | None]:
+    """The validated kernel of each scale step (gradual steps, then the final scale), or a clear error.
+
+    ``None``: bicubic at every step. An array is the kernel of the final scale, so it is refused when there are
+    intermediate steps: a kernel belongs to one HR grid; pass a ``KernelSource`` instead, which gives each step the
+    kernel of its own scale.
+    """
+    if kernel is None:
+        return [None] * len(steps)
+    for step in steps:
+        integer_factors(step)
+    if callable(kernel):
+        kernels = [kernel(step) for step in steps]
+    elif len(steps) > 1:
+        raise ValueError(f"a kernel array is the blur of the final scale only, so it cannot serve the gradual steps "
+                         f"{[step[0] for step in steps[:-1]]}; pass a function scale -> kernel instead, e.g. "
+                         "lambda s: kernel_from_psf(psf, psf_pixel_size=..., pixel_size=..., scale=s)")
+    else:
+        kernels = [kernel]
+    return [validate_kernel(k) for k in kernels]
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,8 +16,9 @@ from .network import ZSSRNet
 from .noise import estimate_noise_std
 from .pairs import FatherPool, PairSampler, crop_side, min_father_side
 from .precision import resolve_precision
+from .progress import RunProgress
 from .resize import Scale
-from .trainer import ProgressCallback, ProgressEvent, StopHook, TrainingLog, train
+from .trainer import StopHook, TrainingLog, train
 
 
 @dataclass
@@ -45,30 +47,29 @@ def reconstruction_pair(image: torch.Tensor, degradation: Degradation, crop: int
     return degradation.upscale(son, (crop_h, crop_w)).contiguous(memory_format=torch.channels_last), target
 
 
-def run_plane(image: torch.Tensor, scale: Scale, kernel: np.ndarray | None, config: ZSSRConfig, *, seed: int,
-              device: torch.device, progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
-              plane: int = 0, n_planes: int = 1, net: ZSSRNet | None = None) -> PlaneRun:
-    """Super-resolve ``image`` (1, 1, H, W, normalised, on ``device``); ``net`` given = warm start from it."""
+def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | None] | None, config: ZSSRConfig,
+              *, seed: int, device: torch.device, progress: RunProgress | None = None,
+              should_stop: StopHook | None = None, net: ZSSRNet | None = None) -> PlaneRun:
+    """Super-resolve ``image`` (1, 1, H, W, normalised, on ``device``); ``net`` given = warm start from it.
+
+    ``kernels``: the kernel of each step of :func:`scale_steps` (see ``step_kernels``); None: bicubic throughout.
+    """
     if net is None:
-        net = ZSSRNet(1, config.width, config.depth)
-        net.reset_parameters(torch.Generator().manual_seed(seed))
-        net = net.to(device=device, memory_format=torch.channels_last)
+        net = ZSSRNet.create(config, seed, device)
     dtype = resolve_precision(config.precision, device)
     noise_std = estimate_noise_std(image) if config.noise_std == "auto" else float(config.noise_std)
     pool = FatherPool(image, config.father_min_scale, config.father_levels, min_father_side(scale))
     logs = []
     steps = scale_steps(scale, config.gradual_steps)
-    for step_index, step_scale in enumerate(steps):
+    for step_index, (step_scale, kernel) in enumerate(zip(steps, kernels or [None] * len(steps), strict=True)):
         degradation = Degradation.create(step_scale, kernel, device)
         allowed = kernel_symmetries(kernel, step_scale)  # for augmentation always, for the ensemble if asked
         transforms = allowed if config.ensemble else [0]
         sampler = PairSampler(pool, degradation, allowed, noise_std, seed + step_index, device)
         recon = reconstruction_pair(image, degradation, config.recon_crop)
-        logs.append(train(net, sampler, recon, config, progress=progress, should_stop=should_stop, plane=plane,
-                          n_planes=n_planes, dtype=dtype))
+        logs.append(train(net, sampler, recon, config, progress=progress, should_stop=should_stop, dtype=dtype))
         if progress is not None:
-            progress(ProgressEvent("inference", logs[-1].iterations, config.max_iterations, None, None, plane,
-                                   n_planes))
+            progress.step_finished(logs[-1].iterations, config.max_iterations)
         output = super_resolve(net, image, degradation, transforms, config.back_projection_iterations,
                                config.tile_size, dtype)
         if step_index < len(steps) - 1:

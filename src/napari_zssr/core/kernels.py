@@ -34,10 +34,9 @@ def validate_kernel(kernel: np.ndarray) -> np.ndarray:
 
 
 def centre_of_mass(kernel: np.ndarray) -> tuple[float, float]:
-    """Centre of mass of a non-negative 2D array, in (row, column) pixel coordinates."""
-    rows, cols = np.indices(kernel.shape)
-    total = kernel.sum()
-    return float((rows * kernel).sum() / total), float((cols * kernel).sum() / total)
+    """Centre of mass of a non-negative 2D array, in (row, column) pixel coordinates, as plain floats."""
+    row, col = ndimage.center_of_mass(kernel)
+    return float(row), float(col)
 
 
 def _crop_to_support_keeping_centre(k: np.ndarray) -> np.ndarray:
@@ -53,7 +52,7 @@ def _crop_to_support_keeping_centre(k: np.ndarray) -> np.ndarray:
 
 
 def centre_kernel(kernel: np.ndarray, factor: tuple[int, int]) -> np.ndarray:
-    """Shift a kernel so that its centre of mass sits at ``K//2 + (s - 1)/2`` per axis (ZSSR.md).
+    """Shift a kernel so that its centre of mass sits at ``K//2 + (s - 1)/2`` per axis.
 
     Correlating with the result and sampling every ``s``-th pixel from 0 then puts LR pixel ``j`` at HR coordinate
     ``s*j + (s - 1)/2``, as bicubic downscaling does. Sub-pixel shifts use a cubic spline (exact for integer

@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from .config import ZSSRConfig
+
 
 class ZSSRNet(nn.Module):
     """``forward(x) = x + body(x)``, with ``x`` the input already interpolated to the output size.
@@ -27,6 +29,16 @@ class ZSSRNet(nn.Module):
             in_channels = out_channels
         self.body = nn.Sequential(*layers)
         self.depth = depth
+
+    @classmethod
+    def create(cls, config: ZSSRConfig, seed: int, device: torch.device | str = "cpu") -> ZSSRNet:
+        """The net of ``config`` (width, depth) with the authors' initialisation drawn from ``seed``, on ``device``.
+
+        The weights are drawn on the CPU, so a seed gives the same start on every device.
+        """
+        net = cls(1, config.width, config.depth)
+        net.reset_parameters(torch.Generator().manual_seed(seed))
+        return net.to(device=device, memory_format=torch.channels_last)
 
     @property
     def receptive_radius(self) -> int:

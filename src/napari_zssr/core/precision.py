@@ -11,7 +11,8 @@ from contextlib import AbstractContextManager
 
 import torch
 
-PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+from .config import PRECISIONS
+
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 

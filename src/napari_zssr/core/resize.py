@@ -10,6 +10,7 @@ Pillow's BICUBIC, which shares MATLAB's kernel and antialiasing.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -19,13 +20,16 @@ import torch.nn.functional as F
 Scale = tuple[float, float]
 
 
-def as_scale_pair(scale: float | tuple[float, float]) -> Scale:
-    """Return ``scale`` as a ``(sy, sx)`` pair of floats."""
-    if isinstance(scale, (tuple, list)):
-        if len(scale) != 2:
-            raise ValueError(f"scale must be a number or a (y, x) pair, got {scale!r}")
-        return float(scale[0]), float(scale[1])
-    return float(scale), float(scale)
+def as_scale_pair(scale: float | Sequence[float] | np.ndarray) -> Scale:
+    """Return ``scale`` (a number, or a (y, x) pair as a tuple, list or numpy array) as a ``(sy, sx)`` pair."""
+    if scale is None or isinstance(scale, (str, bytes)):
+        raise TypeError(f"scale must be a number or a (y, x) pair, got {scale!r}")
+    values = np.asarray(scale, dtype=np.float64)
+    if values.shape == ():
+        return float(values), float(values)
+    if values.shape != (2,):
+        raise ValueError(f"scale must be a number or a (y, x) pair, got {scale!r}")
+    return float(values[0]), float(values[1])
 
 
 def scaled_shape(shape: tuple[int, int], scale: Scale) -> tuple[int, int]:
@@ -106,7 +110,7 @@ def symmetric_pad(x: torch.Tensor, top: int, bottom: int, left: int, right: int)
 
 
 def downscale_with_kernel(x: torch.Tensor, kernel: torch.Tensor, factor: tuple[int, int]) -> torch.Tensor:
-    """Correlate ``x`` (N, C, H, W) with a centred ``kernel`` (ZSSR.md) and keep every ``factor``-th pixel from 0.
+    """Correlate ``x`` (N, C, H, W) with a centred ``kernel`` and keep every ``factor``-th pixel from 0.
 
     ``out[n] = sum_m k[m] x[n + m - K//2]``; the kernel's centre of mass must sit at ``K//2 + (s - 1)/2`` (see
     :func:`napari_zssr.core.kernels.centre_kernel`) so that LR pixel ``j`` lies at HR coordinate

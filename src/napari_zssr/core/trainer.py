@@ -1,4 +1,9 @@
-"""Test-time training: L1 loss, Adam, and the authors' linear-fit learning-rate policy (ZSSR.md)."""
+"""Test-time training: L1 loss, Adam, and a learning-rate schedule (fixed drops, or the authors' linear-fit policy).
+
+The policy (from the ZSSR authors' code): every few iterations the error on a fixed reconstruction pair is recorded;
+a line is fitted to the recent errors, and when the fitted improvement is smaller than the uncertainty of the fit,
+the learning rate is divided by 10. Training ends when the lr falls below ``min_learning_rate``.
+"""
 
 from __future__ import annotations
 
@@ -8,44 +13,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from scipy.stats import linregress
 
 from .config import ZSSRConfig
 from .network import ZSSRNet
 from .pairs import PairSampler
 from .precision import autocast, grad_scaler
+from .progress import RunProgress
 
 
 class Cancelled(Exception):
     """Raised inside a run when the caller's ``should_stop`` hook returns True."""
 
 
-@dataclass(frozen=True)
-class ProgressEvent:
-    """What a progress callback receives: where the run is, and the current loss and learning rate."""
-
-    stage: str  # "training" or "inference"
-    iteration: int
-    max_iterations: int
-    loss: float | None = None
-    learning_rate: float | None = None
-    plane: int = 0
-    n_planes: int = 1
-
-
-ProgressCallback = Callable[[ProgressEvent], None]
 StopHook = Callable[[], bool]
-
-
-def slope_and_std(steps: list[int], errors: list[float]) -> tuple[float, float]:
-    """Least-squares slope of ``errors`` over ``steps`` and the standard deviation of that estimate."""
-    x = np.asarray(steps, dtype=np.float64)
-    y = np.asarray(errors, dtype=np.float64)
-    x_centred = x - x.mean()
-    sxx = float((x_centred**2).sum())
-    slope = float((x_centred * (y - y.mean())).sum() / sxx)
-    residuals = y - (y.mean() + slope * x_centred)
-    variance = float((residuals**2).sum()) / (len(x) - 2) / sxx
-    return slope, float(np.sqrt(variance))
 
 
 @dataclass
@@ -69,8 +50,9 @@ class LinearFitPolicy:
         window = max(3, c.lr_slope_range // c.recon_every)
         if len(self.steps) < 3:
             return False
-        slope, std = slope_and_std(self.steps[-window:], self.errors[-window:])
-        if -c.lr_change_ratio * slope <= std:  # "<=": an error that does not move is no progress either
+        fit = linregress(self.steps[-window:], self.errors[-window:])
+        stderr = 0.0 if np.isnan(fit.stderr) else fit.stderr  # NaN when every error is equal: an exact fit
+        if -c.lr_change_ratio * fit.slope <= stderr:  # "<=": an error that does not move is no progress either
             self.last_change = iteration
             return True
         return False
@@ -89,11 +71,7 @@ class StepSchedule:
 
 
 def make_schedule(config: ZSSRConfig) -> LinearFitPolicy | StepSchedule:
-    if config.lr_schedule == "policy":
-        return LinearFitPolicy(config)
-    if config.lr_schedule == "steps":
-        return StepSchedule(config)
-    raise ValueError(f"unknown lr_schedule {config.lr_schedule!r}; use 'policy' or 'steps'")
+    return LinearFitPolicy(config) if config.lr_schedule == "policy" else StepSchedule(config)
 
 
 @dataclass
@@ -106,7 +84,7 @@ class TrainingLog:
 
 
 def set_learning_rate(optimizer: torch.optim.Optimizer, learning_rate: float) -> None:
-    """Push a new lr into the optimiser (a known PyTorch port of ZSSR forgot this step)."""
+    """Push a new lr into the optimiser: changing a Python variable alone would leave Adam at the old rate."""
     for group in optimizer.param_groups:
         group["lr"] = learning_rate
 
@@ -119,10 +97,26 @@ def reconstruction_error(net: ZSSRNet, son_up: torch.Tensor, target: torch.Tenso
     return float(((prediction.float() - target) ** 2).mean())
 
 
+def training_step(net: ZSSRNet, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+                  son_up: torch.Tensor, father: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """One optimisation step on one (interpolated son, father) pair; returns the L1 loss (not read, so no sync).
+
+    The only training step in the project: runs, the time estimate and the benchmarks all call it.
+    """
+    with autocast(dtype, son_up.device):
+        prediction = net(son_up.contiguous(memory_format=torch.channels_last))
+    loss = (prediction.float() - father).abs().mean()
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return loss
+
+
 def train(net: ZSSRNet, sampler: PairSampler, reconstruction_pair: tuple[torch.Tensor, torch.Tensor],
-          config: ZSSRConfig, *, progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
-          plane: int = 0, n_planes: int = 1, dtype: torch.dtype = torch.float32) -> TrainingLog:
-    """Train ``net`` in place on pairs from ``sampler`` until the lr policy or ``config.max_iterations`` stops it.
+          config: ZSSRConfig, *, progress: RunProgress | None = None, should_stop: StopHook | None = None,
+          dtype: torch.dtype = torch.float32) -> TrainingLog:
+    """Train ``net`` in place on pairs from ``sampler`` until the lr schedule or ``config.max_iterations`` stops it.
 
     ``dtype`` other than float32: the convolutions run in mixed precision (see :mod:`.precision`).
     """
@@ -137,18 +131,10 @@ def train(net: ZSSRNet, sampler: PairSampler, reconstruction_pair: tuple[torch.T
     for iteration in range(config.max_iterations):
         if should_stop is not None and should_stop():
             raise Cancelled
-        son_up, father = sampler.sample(config.crop_size)
-        with autocast(dtype, recon_input.device):
-            prediction = net(son_up.contiguous(memory_format=torch.channels_last))
-        loss = (prediction.float() - father).abs().mean()
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
+        loss = training_step(net, optimizer, scaler, *sampler.sample(config.crop_size), dtype)
         log.iterations = iteration + 1
         if progress is not None and (iteration + 1) % config.progress_every == 0:
-            progress(ProgressEvent("training", iteration + 1, config.max_iterations, float(loss.detach()),
-                                   learning_rate, plane, n_planes))
+            progress.training(iteration + 1, config.max_iterations, float(loss.detach()), learning_rate)
         if policy.needs_errors and iteration % config.recon_every == 0:
             error = reconstruction_error(net, recon_input, recon_target, dtype)
             policy.record(iteration, error)

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
+import warnings
+from collections.abc import Sequence
 from typing import Any
 
 from ..core.config import ZSSRConfig
-from .runner import add_or_update, background_run, compute, layer_tuples, prepare
+from ..progress import BarProgress
+from .runner import RunRequest, add_or_update, background_run, compute, layer_tuples, prepare
 
 
-def run(layer_or_array: Any, psf: str | None = None, scale: float = 2, *, viewer: Any = None,
+def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[float] = 2, *, viewer: Any = None,
         preset: str = "default", psf_pixel_size: float | None = None, pixel_size: float | None = None,
         warm_start_iterations: int | None = None, add_to_viewer: bool = True, **options: Any) -> list[tuple]:
     """Super-resolve a napari Image layer (or an array) and return ``[zssr, ensemble_median, residual]`` tuples.
 
-    ``options`` are :class:`ZSSRConfig` fields (``max_iterations=300``, ``seed=1``, ``device="cuda"``...). With
-    ``viewer=`` (or a current napari viewer) the layers are also added to it. Inside a running napari the work
-    happens in a thread while the viewer stays responsive, with napari's progress bar; in a plain script a text
-    progress bar is shown.
+    ``scale`` is a number or a (y, x) pair. ``options`` are :class:`ZSSRConfig` fields (``max_iterations=300``,
+    ``seed=1``, ``device="cuda"``...). With ``viewer=`` (or a current napari viewer) the layers are also added to it.
+    Inside a running napari the work happens in a thread while the viewer stays responsive, with napari's progress
+    bar, and an error is raised here, once; in a plain script a text progress bar is shown. Bad input (options,
+    shape, dtype, NaN in in-memory data, PSF) fails before any work starts.
     """
-    config = replace(ZSSRConfig.preset(preset), **options)
+    config = ZSSRConfig.preset(preset, **options)
     request = prepare(layer_or_array, psf=psf, psf_pixel_size=psf_pixel_size, pixel_size=pixel_size, scale=scale,
                       config=config, warm_start_iterations=warm_start_iterations)
     if viewer is None:
@@ -45,25 +48,26 @@ def _qt_running() -> bool:
     return QApplication.instance() is not None
 
 
-def _run_in_qt(request: Any) -> Any:
-    """Run in a worker thread and spin a local Qt event loop until it ends: the viewer keeps repainting."""
-    from napari.qt.threading import thread_worker
+def _run_in_qt(request: RunRequest) -> Any:
+    """Run in a worker thread and spin a local Qt event loop until it ends: the viewer keeps repainting.
+
+    The worker is superqt's plain one, not napari's ``thread_worker``: that one also sends an error to napari's
+    notifications and re-raises it inside Qt's event loop, so the user would see it twice. Warnings (a blank
+    plane) are passed on to the main thread's warning display (napari's notifications when napari shows them).
+    """
     from napari.utils import progress
     from qtpy.QtCore import QEventLoop
+    from superqt.utils import create_worker
 
     outcome: dict[str, Any] = {}
     stop = threading.Event()
     loop = QEventLoop()
-    bar = progress(total=request.config.max_iterations, desc="ZSSR")
-
-    def on_event(event: Any) -> None:
-        if event is not None and event.stage == "training":
-            bar.total = request.config.max_iterations * event.n_planes
-            bar.n = event.plane * request.config.max_iterations + event.iteration
-            bar.refresh()
-
-    worker = thread_worker(background_run, start_thread=False)(request, stop)
-    worker.yielded.connect(on_event)
+    bar = progress(total=0, desc="ZSSR")
+    show_progress = BarProgress(bar)
+    show_warning = warnings.showwarning  # taken now: the worker swaps the global while it runs
+    worker = create_worker(background_run, request, stop, _start_thread=False, _ignore_errors=True)
+    worker.yielded.connect(lambda event: event is not None and show_progress(event))
+    worker.warned.connect(lambda warning: show_warning(*warning))
     worker.returned.connect(lambda result: outcome.setdefault("result", result))
     worker.errored.connect(lambda error: outcome.setdefault("error", error))
     worker.finished.connect(loop.quit)
@@ -78,14 +82,8 @@ def _run_in_qt(request: Any) -> Any:
     return outcome["result"]
 
 
-def _run_with_text_progress(request: Any) -> Any:
+def _run_with_text_progress(request: RunRequest) -> Any:
     from tqdm import tqdm
 
-    with tqdm(total=request.config.max_iterations, desc="ZSSR", unit="it") as bar:
-        def on_event(event: Any) -> None:
-            if event.stage == "training":
-                bar.total = request.config.max_iterations * event.n_planes
-                bar.n = event.plane * request.config.max_iterations + event.iteration
-                bar.set_postfix(loss=f"{event.loss:.4f}", plane=f"{event.plane + 1}/{event.n_planes}")
-
-        return compute(request, progress=on_event)
+    with tqdm(desc="ZSSR", unit="it") as bar:
+        return compute(request, progress=BarProgress(bar))

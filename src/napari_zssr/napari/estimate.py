@@ -1,48 +1,175 @@
-"""A rough run-time estimate shown before a long run: a few timed training steps on the chosen device."""
+"""The run-time range shown before a run: a few real training steps and an inference, timed off the GUI thread.
+
+The steps go through the trainer itself (pairs drawn by the sampler, the same training step, precision and network),
+so what is timed is what a run does. The measurement is kept per device, precision and network size, so it runs
+once per session for each. The range covers the step-time spread and, with the lr policy, its earliest possible stop.
+"""
 
 from __future__ import annotations
 
+import math
 import time
-from functools import lru_cache
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 
 from ..core.config import ZSSRConfig
+from ..core.degradation import Degradation
 from ..core.device import select_device
+from ..core.engine import reconstruction_pair, scale_steps
+from ..core.inference import super_resolve
 from ..core.network import ZSSRNet
-from ..core.precision import autocast, resolve_precision
+from ..core.pairs import FatherPool, PairSampler
+from ..core.precision import resolve_precision
+from ..core.progress import ProgressEvent, RunProgress
+from ..core.resize import Scale, as_scale_pair, scaled_shape
+from ..core.trainer import train
+
+#: untimed first steps (memory allocation, kernel selection), then timed ones
+WARM_UP_STEPS = 3
+TIMED_STEPS = 10
+
+CostKey = tuple[str, str, int, int, int]  # device, precision, crop size, width, depth
 
 
-@lru_cache(maxsize=8)
-def seconds_per_iteration(device: str, crop_size: int = 128, width: int = 64, depth: int = 8,
-                          precision: str = "auto") -> float:
-    """Measured cost of one training step (after one warm-up step) on ``device``."""
-    target = select_device(device)
-    dtype = resolve_precision(precision, target)
-    net = ZSSRNet(1, width, depth).to(device=target, memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-    x = torch.rand(1, 1, crop_size, crop_size, device=target).contiguous(memory_format=torch.channels_last)
-    timings = []
-    for _ in range(3):
-        start = time.perf_counter()
-        with autocast(dtype, target):
-            loss = (net(x).float() - x).abs().mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        loss.item()  # wait for the device
-        timings.append(time.perf_counter() - start)
-    return min(timings[1:])
+@dataclass(frozen=True)
+class Costs:
+    step_seconds: tuple[float, float]  # one training iteration: median and 90th percentile
+    inference_seconds_per_pixel: float  # per output pixel and ensemble member
 
 
-def describe_estimate(device: str, config: ZSSRConfig, planes: int, warm_start_iterations: int | None) -> str:
-    """E.g. "cpu: up to ~4 min for 3 planes (CPU: slow; a GPU is much faster)"."""
-    resolved = str(select_device(device))
-    iterations = config.max_iterations + (planes - 1) * (warm_start_iterations or config.max_iterations)
-    seconds = iterations * seconds_per_iteration(resolved, config.crop_size, config.width, config.depth,
-                                                       config.precision) * 1.15
-    amount = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
-    text = f"{resolved}: up to ~{amount} for {planes} plane{'s' if planes > 1 else ''}"
-    if resolved == "cpu":
+_measured: dict[CostKey, Costs] = {}
+_in_flight: dict[CostKey, Any] = {}  # measurements running, shared by every widget
+
+
+def cost_key(device: str, config: ZSSRConfig) -> CostKey:
+    """What the costs depend on; the device resolved ("auto" -> "cuda:0"), which may raise a ValueError."""
+    return str(select_device(device)), config.precision, config.crop_size, config.width, config.depth
+
+
+def measure_costs(key: CostKey) -> Costs:
+    """Time :data:`TIMED_STEPS` training iterations and one inference with the settings of ``key`` (slow: seconds)."""
+    device_name, precision, crop_size, width, depth = key
+    device = torch.device(device_name)
+    config = ZSSRConfig(crop_size=crop_size, width=width, depth=depth, precision=precision, device=device_name,
+                        max_iterations=WARM_UP_STEPS + TIMED_STEPS, progress_every=1)
+    image = torch.rand(1, 1, 2 * crop_size, 2 * crop_size, generator=torch.Generator().manual_seed(0)).to(device)
+    degradation = Degradation.create((2.0, 2.0), None, device)
+    sampler = PairSampler(FatherPool(image, config.father_min_scale, config.father_levels, 8), degradation,
+                          list(range(8)), 0.01, 0, device)
+    net = ZSSRNet.create(config, 0, device)
+    stamps: list[float] = []
+
+    def stamp(event: ProgressEvent) -> None:  # the loss was read: the step has finished on the device
+        stamps.append(time.perf_counter())
+
+    train(net, sampler, reconstruction_pair(image, degradation, config.recon_crop), config,
+          progress=RunProgress(stamp, max_iterations=config.max_iterations), dtype=resolve_precision(precision, device))
+    steps = np.diff(stamps[WARM_UP_STEPS - 1 :])
+    lr = image[..., :crop_size, :crop_size]
+    start = time.perf_counter()
+    output = super_resolve(net, lr, degradation, [0], 0, config.tile_size, resolve_precision(precision, device))
+    float(output.sr[0, 0, 0, 0])  # wait for the device
+    inference = (time.perf_counter() - start) / output.sr.numel()
+    costs = Costs((float(np.median(steps)), float(np.percentile(steps, 90))), inference)
+    _measured[key] = costs
+    return costs
+
+
+def estimate_seconds(costs: Costs, config: ZSSRConfig, plane_shape: Sequence[int], scale: float | Scale,
+                     planes: int, warm_start_iterations: int | None) -> tuple[float, float]:
+    """(shortest, longest) likely run time of ``planes`` planes of ``plane_shape`` with ``config``."""
+    pair = as_scale_pair(scale)
+    steps = len(scale_steps(pair, config.gradual_steps))
+    later = warm_start_iterations or config.max_iterations
+    longest = steps * (config.max_iterations + (planes - 1) * later)
+    shortest = longest
+    if config.lr_schedule == "policy":  # it may stop once the lr has dropped below the minimum, at the earliest
+        drops = math.floor(math.log10(config.learning_rate / config.min_learning_rate)) + 1 if \
+            config.min_learning_rate > 0 else math.inf
+        earliest = min(drops * (config.min_iterations + 1), config.max_iterations)
+        shortest = steps * (earliest + (planes - 1) * min(earliest, later))
+    members = 8 if config.ensemble else 1
+    inference = costs.inference_seconds_per_pixel * math.prod(scaled_shape(tuple(plane_shape[-2:]), pair)) \
+        * members * steps * planes
+    return shortest * costs.step_seconds[0] + inference, longest * costs.step_seconds[1] + inference
+
+
+def format_range(low: float, high: float) -> str:
+    """E.g. "~40-70 s", "~2-5 min", "~1.5-3.2 h"."""
+    if high >= 5400:
+        low_text, high_text, unit = f"{low / 3600:.1f}", f"{high / 3600:.1f}", "h"
+    elif high >= 90:
+        low_text, high_text, unit = f"{max(1, round(low / 60))}", f"{max(1, math.ceil(high / 60))}", "min"
+    else:
+        low_text, high_text, unit = f"{max(1, round(low))}", f"{max(1, math.ceil(high))}", "s"
+    return f"~{high_text} {unit}" if low_text == high_text else f"~{low_text}-{high_text} {unit}"
+
+
+def describe_estimate(costs: Costs, device: str, config: ZSSRConfig, plane_shape: Sequence[int],
+                      scale: float | Scale, planes: int, warm_start_iterations: int | None) -> str:
+    """E.g. "cpu: ~3-4 min for 3 planes (CPU: slow; a GPU is much faster)"."""
+    low, high = estimate_seconds(costs, config, plane_shape, scale, planes, warm_start_iterations)
+    text = f"{device}: {format_range(low, high)} for {planes} plane{'s' if planes > 1 else ''}"
+    if device == "cpu":
         text += " (CPU: slow; a GPU is much faster)"
     return text
+
+
+class BackgroundEstimate:
+    """Shows the estimate for the latest settings through ``show``; measures off the GUI thread when needed.
+
+    A measurement runs in a worker thread (napari must not freeze); its answer is shown only if no newer request
+    came in meanwhile. Costs already measured give the answer at once. The worker holds this object only weakly,
+    so a widget closed during a measurement is freed.
+    """
+
+    def __init__(self, show: Callable[[str], None]) -> None:
+        self._show = show
+        self._latest = 0
+
+    def request(self, device: str, config: ZSSRConfig, plane_shape: Sequence[int], scale: float | Scale,
+                planes: int, warm_start_iterations: int | None) -> None:
+        """Raises ValueError for a device that is not available (the caller shows it)."""
+        from superqt.utils import create_worker
+
+        self._latest += 1
+        ticket = self._latest
+        key = cost_key(device, config)
+        owner = weakref.ref(self)
+
+        def answer(costs: Costs) -> None:
+            estimate = owner()
+            if estimate is not None and ticket == estimate._latest:
+                estimate._display(describe_estimate(costs, key[0], config, plane_shape, scale, planes,
+                                                    warm_start_iterations))
+
+        def fail(error: Exception) -> None:
+            estimate = owner()
+            if estimate is not None and ticket == estimate._latest:
+                estimate._display(f"no estimate: {error}")
+
+        if key in _measured:
+            answer(_measured[key])
+            return
+        self._display(f"{key[0]}: timing a few training steps for {planes} plane{'s' if planes > 1 else ''}...")
+        worker = _in_flight.get(key)
+        start = worker is None
+        if start:
+            worker = create_worker(measure_costs, key, _start_thread=False, _ignore_errors=True)
+            worker.finished.connect(lambda: _in_flight.pop(key, None))
+            _in_flight[key] = worker
+        worker.returned.connect(answer)
+        worker.errored.connect(fail)
+        if start:
+            worker.start()
+
+    def _display(self, text: str) -> None:
+        try:
+            self._show(text)
+        except RuntimeError:  # the widget was deleted while the speed was measured
+            pass

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..api import (
     DEFAULT_OUTPUTS,
     OUTPUTS,
@@ -24,7 +24,9 @@ from ..api import (
     zssr_stack,
 )
 from ..core.config import ZSSRConfig
-from ..core.trainer import Cancelled, ProgressEvent
+from ..core.progress import ProgressEvent
+from ..core.resize import Scale
+from ..core.trainer import Cancelled
 from ..overlay import effective_factors, overlay_scale_translate
 
 
@@ -105,7 +107,7 @@ DESCRIPTIONS = {
 @dataclass
 class RunRequest:
     snapshot: LayerSnapshot
-    scale: float
+    scale: Scale  # (y, x)
     kernel: np.ndarray | None
     config: ZSSRConfig
     psf_path: str | None = None
@@ -122,7 +124,7 @@ class RunRequest:
 
 
 def prepare(layer: Any, *, psf: str | None = None, psf_pixel_size: float | None = None,
-            pixel_size: float | None = None, scale: float = 2.0, config: ZSSRConfig | None = None,
+            pixel_size: float | None = None, scale: float | Sequence[float] = 2.0, config: ZSSRConfig | None = None,
             current_step: tuple[int, ...] | None = None, warm_start_iterations: int | None = None,
             outputs: tuple[str, ...] = DEFAULT_OUTPUTS) -> RunRequest:
     """Everything checked before a run starts, on the main thread: bad input fails here with a clear message.
@@ -134,7 +136,8 @@ def prepare(layer: Any, *, psf: str | None = None, psf_pixel_size: float | None 
         raise ValueError(f"unknown outputs {unknown}; choose from {list(OUTPUTS)}")
     snapshot = snapshot_layer(layer, current_step)
     data = snapshot.data if snapshot.plane is None else snapshot.data[snapshot.plane]
-    validate_image(data, validate_scale(scale), ndim=None)
+    scale = validate_scale(scale)
+    validate_image(data, scale, ndim=None)
     if isinstance(data, np.ndarray):  # in memory: cheap to check whole, so the message shows before any worker
         check_plane_values(data, f"layer {snapshot.name!r}")
     if len(data.shape) == 2:
@@ -146,7 +149,7 @@ def prepare(layer: Any, *, psf: str | None = None, psf_pixel_size: float | None 
     if psf:
         kernel = kernel_from_file(str(psf), psf_pixel_size=psf_pixel_size or None,
                                   pixel_size=pixel_size or snapshot.pixel_size, scale=scale)
-    return RunRequest(snapshot, float(scale), kernel, config or ZSSRConfig(), str(psf) if psf else None,
+    return RunRequest(snapshot, scale, kernel, config or ZSSRConfig(), str(psf) if psf else None,
                       warm_start_iterations, outputs=tuple(outputs))
 
 

@@ -23,7 +23,7 @@ from magicgui.widgets import (
 from ..core.config import PRESETS, ZSSRConfig
 from ..core.device import available_devices
 from ..core.precision import PRECISIONS
-from .estimate import describe_estimate
+from .estimate import BackgroundEstimate
 from .loss_plot import LossPlot
 from .psf_check import bead_problem
 from .runner import DEFAULT_OUTPUTS, add_or_update, background_run, layer_tuples, plane_at_viewer_position, prepare
@@ -87,11 +87,13 @@ class ZSSRWidget(Container):
         self._worker: Any = None
         self._stop: threading.Event | None = None
         self._progress: Any = None
+        self._estimate = BackgroundEstimate(lambda text: setattr(self.estimate, "value", text))
         self.preset.changed.connect(self._apply_preset)
         self.image.changed.connect(self._on_image_changed)
         self.scale.changed.connect(self._constrain_scale)
         self.show_advanced.changed.connect(self._show_advanced_settings)
-        for widget in (self.device, self.precision, self.max_iterations, self.current_plane, self.warm_start):
+        for widget in (self.device, self.precision, self.max_iterations, self.current_plane, self.warm_start,
+                       self.scale):
             widget.changed.connect(self._update_estimate)
         self.run_button.changed.connect(self._on_run_clicked)
         viewer.layers.events.inserted.connect(self._refresh_layers)
@@ -268,9 +270,11 @@ class ZSSRWidget(Container):
         if self.image.value is None:
             self.estimate.value = "choose an image layer"
             return
+        layer = self.image.value
         try:
-            self.estimate.value = describe_estimate(str(self.device.value), self.config(), self._planes(),
-                                                    self._warm_start_iterations())
+            self._estimate.request(str(self.device.value), self.config(),
+                                   (layer.data[0] if layer.multiscale else layer.data).shape, self.scale.value,
+                                   self._planes(), self._warm_start_iterations())
         except (ValueError, RuntimeError) as error:
             self.estimate.value = str(error)
 

@@ -1,0 +1,60 @@
+"""``napari_zssr.run()``: scale pairs, unknown options, and errors raised once to the caller, early where possible."""
+
+import sys
+
+import numpy as np
+import pytest
+
+import napari_zssr
+from napari_zssr.napari import console
+
+napari = pytest.importorskip("napari")
+
+
+def image_2d(seed=0, shape=(24, 20)) -> np.ndarray:
+    return (np.random.default_rng(seed).random(shape) * 1000 + 100).astype(np.uint16)
+
+
+@pytest.mark.parametrize("scale", [(2, 3), [2, 3], np.array([2.0, 3.0])])
+def test_run_takes_a_scale_pair(scale):
+    sr = napari_zssr.run(image_2d(), scale=scale, max_iterations=2, width=4, add_to_viewer=False)[0][0]
+    assert sr.shape == (48, 60)
+
+
+def test_run_names_an_unknown_option_and_lists_the_valid_ones():
+    with pytest.raises(TypeError, match=r"unknown ZSSRConfig option\(s\) max_iter; valid options: .*max_iterations"):
+        napari_zssr.run(image_2d(), max_iter=3, add_to_viewer=False)
+
+
+def test_nan_in_memory_is_refused_before_any_work_starts(monkeypatch):
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started on data that could be checked first")
+
+    monkeypatch.setattr(console, "background_run", no_work)
+    monkeypatch.setattr(console, "compute", no_work)
+    stack = np.stack([image_2d(0), image_2d(1)]).astype(np.float32)
+    stack[1, 3, 4] = np.nan
+    with pytest.raises(ValueError, match=r"plane \(1,\) contains NaN"):
+        napari_zssr.run(stack, max_iterations=2, add_to_viewer=False)
+
+
+def test_a_worker_error_in_qt_is_raised_once_to_the_caller(qtbot, monkeypatch):
+    """A NaN found mid-stack in lazy data (only seen when read) must not also reach Qt's event loop or napari's
+    notifications: the caller gets it, once."""
+    import dask.array as da
+    from napari.utils.notifications import notification_manager
+
+    stack = np.stack([image_2d(0), image_2d(1)]).astype(np.float32)
+    stack[1, 3, 4] = np.nan
+    uncaught, notified = [], []
+    monkeypatch.setattr(sys, "excepthook", lambda *info: uncaught.append(info))
+    notification_manager.notification_ready.connect(notified.append)
+    try:
+        assert console._qt_running()
+        with pytest.raises(ValueError, match=r"plane \(1,\) contains NaN"):
+            napari_zssr.run(da.from_array(stack, chunks=(1, 24, 20)), max_iterations=2, width=4,
+                            add_to_viewer=False)
+        qtbot.wait(50)  # let any queued signal be delivered
+    finally:
+        notification_manager.notification_ready.disconnect(notified.append)
+    assert uncaught == [] and notified == []

@@ -1,0 +1,66 @@
+"""The run-time estimate: timed off the GUI thread through the trainer's own step, cached, shown as a range."""
+
+import re
+import threading
+
+import pytest
+
+from napari_zssr import ZSSRConfig
+from napari_zssr.core import trainer
+from napari_zssr.napari import estimate
+from napari_zssr.napari.estimate import Costs, estimate_seconds, format_range
+
+napari = pytest.importorskip("napari")
+
+
+def test_widget_estimate_is_timed_off_the_gui_thread_through_the_training_step(make_napari_viewer, qtbot,
+                                                                                 monkeypatch):
+    import numpy as np
+
+    threads = []
+    real_step = trainer.training_step
+
+    def recording_step(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "training_step", recording_step)
+    monkeypatch.setattr(estimate, "_measured", {})
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-zssr", "ZSSR super-resolution")
+    widget.image.value = viewer.add_image(np.random.default_rng(0).random((3, 40, 40)), name="stack")
+    assert "timing a few training steps for 3 planes" in widget.estimate.value  # the GUI thread went on
+    qtbot.waitUntil(lambda: "~" in widget.estimate.value, timeout=120_000)
+    assert re.fullmatch(r"cpu: ~[\d.]+(-[\d.]+)? (s|min|h) for 3 planes \(CPU: slow; a GPU is much faster\)",
+                        widget.estimate.value)
+    assert len(threads) == estimate.WARM_UP_STEPS + estimate.TIMED_STEPS
+    assert threading.main_thread() not in threads
+    widget.max_iterations.value = 50  # measured once: later changes are answered at once
+    assert "~" in widget.estimate.value and len(threads) == estimate.WARM_UP_STEPS + estimate.TIMED_STEPS
+
+
+COSTS = Costs(step_seconds=(1.0, 2.0), inference_seconds_per_pixel=0.0)
+
+
+def test_the_range_spans_the_step_time_spread():
+    assert estimate_seconds(COSTS, ZSSRConfig(), (100, 100), 2, 1, None) == (1000, 2000)
+    assert estimate_seconds(COSTS, ZSSRConfig(), (100, 100), 2, 3, 200) == (1400, 2800)  # warm-started planes
+    assert estimate_seconds(COSTS, ZSSRConfig(gradual_steps=(1.5,)), (100, 100), 2, 1, None) == (2000, 4000)
+
+
+def test_the_range_starts_at_the_lr_policys_earliest_stop():
+    paper = ZSSRConfig.preset("paper")  # three drops from 1e-3 to below 9e-6, at least 257 iterations apart
+    assert estimate_seconds(COSTS, paper, (100, 100), 2, 1, None) == (3 * 257, 2 * 3000)
+
+
+def test_inference_is_counted_per_output_pixel_and_ensemble_member():
+    costs = Costs(step_seconds=(0.0, 0.0), inference_seconds_per_pixel=1e-6)
+    assert estimate_seconds(costs, ZSSRConfig(), (100, 50), 2, 2, None) == pytest.approx((0.32, 0.32))
+    assert estimate_seconds(costs, ZSSRConfig(ensemble=False), (100, 50), 2, 1, None) == pytest.approx((0.02, 0.02))
+
+
+@pytest.mark.parametrize("low, high, text", [
+    (40.2, 69.1, "~40-70 s"), (100, 290, "~2-5 min"), (0.2, 0.4, "~1 s"), (4000, 11000, "~1.1-3.1 h"),
+])
+def test_format_range(low, high, text):
+    assert format_range(low, high) == text
