@@ -13,7 +13,6 @@ import torch
 
 from ._version import __version__
 from .core.config import ZSSRConfig, check_seed
-from .core.degradation import KernelSource, step_kernels
 from .core.device import release_device_memory, select_device
 from .core.engine import run_plane, scale_steps
 from .core.network import ZSSRNet
@@ -24,6 +23,8 @@ from .core.psf import kernel_from_psf
 from .core.resize import Scale, as_scale_pair, resize, scaled_shape
 from .core.trainer import StopHook
 from .io.psf import read_psf
+from .kernel_choice import KernelArgument, run_kernels
+from .resolution_report import resolution_report
 
 #: output kind (the suffix of layer and file names, everywhere the same) -> ZSSRResult field
 OUTPUTS = {"zssr": "sr", "ensemble_median": "ensemble_median", "residual": "residual",
@@ -59,6 +60,8 @@ class ZSSRResult:
     transforms: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     blank_planes: list[tuple[int, ...]] = field(default_factory=list)
+    kernel: dict[str, Any] = field(default_factory=dict)  # where the kernel came from, with its parameters
+    resolution: dict[str, Any] = field(default_factory=dict)  # input -> output, by decorrelation analysis
     version: str = __version__
 
     def metadata(self) -> dict[str, Any]:
@@ -66,7 +69,8 @@ class ZSSRResult:
         return {"napari_zssr_version": self.version, "scale": list(self.scale), "seed": self.seed,
                 "device": self.device, "precision": self.precision, "iterations": self.iterations,
                 "noise_stds": [round(n, 5) for n in self.noise_stds], "ensemble_transforms": self.transforms,
-                "blank_planes": [list(p) for p in self.blank_planes], "config": self.config.to_dict()}
+                "blank_planes": [list(p) for p in self.blank_planes], "kernel": self.kernel,
+                "resolution": self.resolution, "config": self.config.to_dict()}
 
 
 def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
@@ -172,31 +176,35 @@ def _checked_config(config: Any) -> ZSSRConfig:
     return config
 
 
-def zssr(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: np.ndarray | KernelSource | None = None,
+def zssr(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: KernelArgument = None,
          config: ZSSRConfig | None = None, seed: int | None = None, device: str | torch.device | None = None,
-         progress: ProgressCallback | None = None, should_stop: StopHook | None = None) -> ZSSRResult:
+         progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
+         pixel_size: float | None = None) -> ZSSRResult:
     """Super-resolve one 2D image by ``scale`` (a number or a (y, x) pair).
 
-    ``kernel`` is the HR->LR blur: None (MATLAB bicubic), the kernel array of ``scale``, or a function
+    ``kernel`` is the HR->LR blur: None (MATLAB bicubic), the kernel array of ``scale``, a function
     ``scale -> kernel`` (needed with ``config.gradual_steps``: each step gets the kernel of its own scale, e.g.
-    ``lambda s: kernel_from_psf(psf, psf_pixel_size=..., pixel_size=..., scale=s)``). ``seed``/``device`` left None
-    take the config's. ``progress`` receives :class:`ProgressEvent` s. Raises :class:`napari_zssr.Cancelled` when
-    ``should_stop`` returns True.
+    ``lambda s: kernel_from_psf(psf, psf_pixel_size=..., pixel_size=..., scale=s)``), ``"estimate"`` (estimated
+    from the image, see :func:`estimate_kernel`) or a :class:`KernelChoice` (a PSF file, the optics, the estimate
+    or none, as the fronts offer them). ``pixel_size`` (um) is needed by a kernel from the optics and puts the
+    resolution report in um. ``seed``/``device`` left None take the config's. ``progress`` receives
+    :class:`ProgressEvent` s. Raises :class:`napari_zssr.Cancelled` when ``should_stop`` returns True.
     """
     return zssr_stack(validate_image(image, validate_scale(scale)), scale, kernel, config, seed, device, progress,
-                      should_stop)
+                      should_stop, pixel_size=pixel_size)
 
 
 def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
-               kernel: np.ndarray | KernelSource | None = None, config: ZSSRConfig | None = None,
+               kernel: KernelArgument = None, config: ZSSRConfig | None = None,
                seed: int | None = None, device: str | torch.device | None = None,
                progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
-               warm_start_iterations: int | None = None) -> ZSSRResult:
+               warm_start_iterations: int | None = None, pixel_size: float | None = None) -> ZSSRResult:
     """Super-resolve every 2D (Y, X) plane of an N-D array over its leading axes, with an overall progress.
 
     A constant plane is passed through as its interpolation with a :class:`BlankPlaneWarning`. With
     ``warm_start_iterations``, each plane after the first starts from the previous plane's weights and trains for
-    at most that many iterations. Other arguments as :func:`zssr`.
+    at most that many iterations. ``kernel="estimate"`` estimates one kernel for the whole stack (from up to 8
+    planes). Other arguments as :func:`zssr`.
     """
     config = _checked_config(config)
     pair = validate_scale(scale)
@@ -206,7 +214,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
                                               or warm_start_iterations < 1):
         raise ValueError(f"warm_start_iterations must be None or a whole number >= 1, got {warm_start_iterations!r}")
     steps = scale_steps(pair, config.gradual_steps)
-    kernels = step_kernels(kernel, steps)
+    kernels, kernel_record = run_kernels(kernel, steps, array, pixel_size)
     seed = config.seed if seed is None else check_seed(seed, "seed")
     torch_device = select_device(config.device if device is None else device)
     precision = str(resolve_precision(config.precision, torch_device)).removeprefix("torch.")
@@ -214,7 +222,8 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
     out_shape = leading + scaled_shape(array.shape[-2:], pair)
     dtype = output_dtype(array.dtype)
     sr, median, residual, spread = (np.empty(out_shape, dtype) for _ in range(4))
-    result = ZSSRResult(sr, median, residual, spread, pair, config, seed, str(torch_device), precision)
+    result = ZSSRResult(sr, median, residual, spread, pair, config, seed, str(torch_device), precision,
+                        kernel=kernel_record)
     n_planes = int(np.prod(leading, dtype=np.int64))
     plan = RunProgress(progress, n_planes=n_planes, n_steps=len(steps), max_iterations=config.max_iterations,
                        warm_start_iterations=warm_start_iterations)
@@ -249,6 +258,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
     finally:
         run = net = None  # drop every reference to the network before returning its memory to the device
         release_device_memory(torch_device)
+    result.resolution = resolution_report(array, sr, pair, pixel_size)
     result.timings["total_s"] = time.perf_counter() - start
     plan.finished()
     return result

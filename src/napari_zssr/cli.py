@@ -19,13 +19,17 @@ import numpy as np
 from tqdm import tqdm
 
 from ._version import __version__
-from .api import DEFAULT_OUTPUTS, OUTPUTS, BlankPlaneWarning, ZSSRResult, kernel_from_file, zssr_stack
+from .api import DEFAULT_OUTPUTS, OUTPUTS, BlankPlaneWarning, ZSSRResult, zssr_stack
 from .core.config import PRESETS, ZSSRConfig
 from .core.device import select_device
+from .core.optics import IMMERSION_INDICES, MODALITIES, Optics
 from .core.precision import PRECISIONS, resolve_precision
-from .io.tiff import IMAGEJ_DTYPES, TiffImage, read_header, read_tiff, write_imagej_tiff
+from .io.ome import read_optics
+from .io.tiff import IMAGEJ_DTYPES, read_header, read_tiff, write_imagej_tiff
+from .kernel_choice import KERNEL_SOURCES, KernelChoice, describe_kernel, kernel_source
 from .overlay import effective_factors, imagej_origin
 from .progress import BarProgress
+from .resolution_report import describe_resolution
 
 OUTPUT_KINDS = tuple(OUTPUTS)
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -68,6 +72,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pixel-size", type=pixel_size, metavar="UM", help="image pixel size in um (default: file's)")
     parser.add_argument("--measured-psf", choices=("auto", "yes", "no"), default="auto",
                         help="is the PSF a bead image from the same camera? (auto: judged from the pixel sizes)")
+    parser.add_argument("--kernel", choices=KERNEL_SOURCES,
+                        help="where the blur kernel comes from: psf (--psf), optics (--na, --wavelength...), estimate "
+                             "(from each image's spectrum) or none (bicubic). Default: psf with --psf, optics with "
+                             "--na or --psf-model, else none")
+    wavelength = number_in_range(float, 200, "a wavelength in nm (200-2000)")
+    parser.add_argument("--psf-model", choices=MODALITIES,
+                        help="compute the PSF from the optics: widefield or confocal (default widefield)")
+    parser.add_argument("--na", type=number_in_range(float, 0, "a numerical aperture > 0", exclusive=True),
+                        help="objective NA (default: the file's OME metadata)")
+    parser.add_argument("--wavelength", type=wavelength, action="append", default=[], metavar="NM",
+                        help="emission wavelength in nm; repeat once per channel (default: the file's OME metadata)")
+    parser.add_argument("--refractive-index", type=number_in_range(float, 1, "a refractive index >= 1"),
+                        help="immersion medium: 1.0 air, 1.333 water, 1.518 oil (default: the file's OME metadata, "
+                             "else oil)")
+    parser.add_argument("--excitation-wavelength", type=wavelength, action="append", default=[], metavar="NM",
+                        help="confocal: excitation wavelength in nm; repeat once per channel (default: the file's OME "
+                             "metadata, else the emission wavelength)")
+    parser.add_argument("--pinhole", type=number_in_range(float, 0, "a pinhole size in Airy units >= 0"),
+                        metavar="AU", help="confocal: pinhole diameter in Airy units (default 1)")
     parser.add_argument("--scale", type=number_in_range(float, 1, "a factor > 1", exclusive=True), default=2.0,
                         help="super-resolution factor (default 2)")
     parser.add_argument("--preset", choices=PRESETS, default="default", help="quality preset (default: default)")
@@ -210,7 +233,9 @@ def settings_record(args: argparse.Namespace, config: ZSSRConfig) -> dict:
     return json.loads(json.dumps({"scale": args.scale, "config": config.to_dict(),
             "psf": [str(Path(p).resolve()) for p in args.psf], "psf_pixel_size": args.psf_pixel_size,
             "pixel_size": args.pixel_size, "measured_psf": args.measured_psf, "warm_start": args.warm_start,
-            "dtype": args.dtype}))
+            "dtype": args.dtype, "kernel": args.kernel, "psf_model": args.psf_model, "na": args.na,
+            "wavelength": args.wavelength, "refractive_index": args.refractive_index,
+            "excitation_wavelength": args.excitation_wavelength, "pinhole": args.pinhole}))
 
 
 def input_identity(source: Path) -> dict:
@@ -281,31 +306,79 @@ def conflict_message(state: str, path: Path, overwrite: bool) -> str | None:
     return None if reason is None else f"{path} {reason}; left alone (use --overwrite to replace it)"
 
 
-def kernels_for(args: argparse.Namespace, image: TiffImage, channels: int) -> list[np.ndarray | None]:
-    if not args.psf:
-        return [None] * channels
-    if len(args.psf) not in (1, channels):
-        raise ValueError(f"{len(args.psf)} PSFs given for {channels} channels; give one, or one per channel")
-    pixel_size = args.pixel_size or (float(np.mean(image.pixel_size)) if image.pixel_size else None)
-    kernels = [kernel_from_file(p, psf_pixel_size=args.psf_pixel_size, pixel_size=pixel_size, scale=args.scale,
-                                measured=measured_psf(args)) for p in args.psf]
-    return kernels * channels if len(kernels) == 1 else kernels
+def kernel_kind(args: argparse.Namespace) -> str:
+    """The kernel source asked for: ``--kernel``, else what the other options imply."""
+    if args.kernel is not None:
+        return args.kernel
+    if args.psf:
+        return "psf"
+    return "optics" if args.na is not None or args.psf_model is not None else "none"
+
+
+def per_channel(values: list, channels: int, what: str) -> list:
+    """One value for every channel from options given once, or once per channel."""
+    if len(values) not in (1, channels):
+        raise ValueError(f"{len(values)} {what} given for {channels} channels; give one, or one per channel")
+    return values * channels if len(values) == 1 else values
+
+
+def kernel_choices(args: argparse.Namespace, source: Path, channels: int) -> list[KernelChoice]:
+    """The kernel of each channel of one input; the optics fill in from its OME metadata where options are silent."""
+    kind = kernel_kind(args)
+    if kind == "psf":
+        return [KernelChoice("psf", psf_path=path, psf_pixel_size=args.psf_pixel_size, measured=measured_psf(args))
+                for path in per_channel(args.psf, channels, "PSFs")]
+    if kind != "optics":
+        return [KernelChoice(kind)] * channels
+    metadata = read_optics(source)
+    na = args.na or (metadata and metadata.na)
+    if not na:
+        raise ValueError("a kernel from the optics needs the objective's NA: give --na (the file's metadata does "
+                         "not say)")
+    emission = args.wavelength or list(metadata.emission_wavelengths if metadata else ())
+    if not emission or None in emission:
+        raise ValueError("a kernel from the optics needs the emission wavelength: give --wavelength (the file's "
+                         "metadata does not say)")
+    confocal = args.psf_model == "confocal"
+    excitation = args.excitation_wavelength or list(metadata.excitation_wavelengths if metadata else ())
+    excitation = per_channel(excitation, channels, "excitation wavelengths") if excitation else [None] * channels
+    refractive_index = args.refractive_index or (metadata and metadata.refractive_index) or IMMERSION_INDICES["oil"]
+    return [KernelChoice("optics", optics=Optics(na, wavelength, refractive_index, args.psf_model or "widefield",
+                                                 excitation_nm if confocal else None,
+                                                 args.pinhole if confocal else None))
+            for wavelength, excitation_nm in zip(per_channel(emission, channels, "wavelengths"), excitation)]
 
 
 def measured_psf(args: argparse.Namespace) -> bool | None:
     return {"auto": None, "yes": True, "no": False}[args.measured_psf]
 
 
-def check_psfs(args: argparse.Namespace) -> None:
-    """Read and check every PSF once, before the batch: a bad PSF file is a usage error, not one failure per input.
-
-    Each input's own pixel size (for the resampling) is only known when it is read; with ``--pixel-size`` the
-    check already uses it.
+def check_kernel_options(args: argparse.Namespace) -> None:
+    """Check the kernel options once, before the batch: a bad PSF file or bad optics are usage errors, not one
+    failure per input. Each input's own pixel size (for the resampling) is only known when it is read; with
+    ``--pixel-size`` the check already uses it.
     """
+    kind = kernel_kind(args)
+    if args.psf and kind != "psf":
+        raise UsageError(f"--psf cannot be combined with --kernel {kind}")
+    optics_options = [name for name in ("na", "psf_model", "refractive_index", "pinhole") if getattr(args, name)]
+    optics_options += [name for name in ("wavelength", "excitation_wavelength") if getattr(args, name)]
+    if optics_options and kind != "optics":
+        raise UsageError(f"--{optics_options[0].replace('_', '-')} applies to a kernel from the optics, not to "
+                         f"--kernel {kind}")
+    if kind == "psf" and not args.psf:
+        raise UsageError("--kernel psf needs --psf FILE")
+    if kind == "optics":
+        try:
+            for wavelength in args.wavelength or [520.0]:
+                Optics(args.na or 1.0, wavelength, args.refractive_index or IMMERSION_INDICES["oil"],
+                       args.psf_model or "widefield", None, None)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     for path in args.psf:
         try:
-            kernel_from_file(path, psf_pixel_size=args.psf_pixel_size, pixel_size=args.pixel_size, scale=args.scale,
-                             measured=measured_psf(args))
+            kernel_source(KernelChoice("psf", psf_path=path, psf_pixel_size=args.psf_pixel_size,
+                                       measured=measured_psf(args)), args.pixel_size)
         except (ValueError, TypeError, OSError) as error:
             raise UsageError(f"--psf {path}: {error}") from None
 
@@ -363,7 +436,8 @@ def process(job: Job, args: argparse.Namespace, config: ZSSRConfig, kinds: list[
     data = image.data if "C" in image.axes else image.data[..., None, :, :]
     channel_axis = image.axes.index("C") if "C" in image.axes else data.ndim - 3
     channels = data.shape[channel_axis]
-    kernels = kernels_for(args, image, channels)
+    kernels = kernel_choices(args, job.source, channels)
+    mean_pixel_size = args.pixel_size or (float(np.mean(image.pixel_size)) if image.pixel_size else None)
     planes = int(np.prod(data.shape[:-2]))
     if planes_bar is not None:
         planes_bar.reset(total=planes)
@@ -377,12 +451,17 @@ def process(job: Job, args: argparse.Namespace, config: ZSSRConfig, kinds: list[
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BlankPlaneWarning)  # reported below with the file's name
             result = zssr_stack(np.take(data, channel, axis=channel_axis), args.scale, kernels[channel], config,
-                                device=args.device, progress=progress, warm_start_iterations=args.warm_start)
+                                device=args.device, progress=progress, warm_start_iterations=args.warm_start,
+                                pixel_size=mean_pixel_size)
         for index in result.blank_planes:
             where = plane_label(image.axes[:-2].replace("C", ""), index, channel if "C" in image.axes else None)
             say(f"{job.source}: {where} is constant; passed through as its interpolation")
         done_planes += int(np.prod(result.sr.shape[:-2]))
         records.append(channel_record(result))
+        if not args.quiet:
+            where = f" channel {channel}" if "C" in image.axes else ""
+            say(f"{job.source}{where}: kernel {describe_kernel(result.kernel)}; "
+                f"{describe_resolution(result.resolution)}")
         for kind in kinds:
             outputs[kind].append(getattr(result, OUTPUTS[kind]))
     factors = effective_factors(data.shape, result.sr.shape)
@@ -421,7 +500,7 @@ def prepare(args: argparse.Namespace) -> tuple[ZSSRConfig, list[str], list[Job]]
         args.warm_start = config.warm_start_iterations()
     out = args.out.resolve()
     check_out(out)
-    check_psfs(args)
+    check_kernel_options(args)
     jobs = plan_jobs(collect_sources(args.inputs, args.recursive, out))
     if not jobs:
         raise UsageError("no TIFF files found in the inputs")

@@ -1,9 +1,9 @@
 """Where the blur kernel comes from: a PSF file, the microscope's optics, an estimate from the image, or none.
 
 Every front (the widget, ``run()``, the command line) describes the user's choice as a :class:`KernelChoice` and
-turns it into a kernel with :func:`resolve_kernel`, so the four sources behave the same everywhere and the source
-with its parameters is recorded alike in layer metadata and TIFF descriptions. ``"estimate"`` needs the image and
-is resolved by :func:`napari_zssr.zssr_stack` itself (``kernel="estimate"``).
+passes it to :func:`napari_zssr.zssr_stack`, so the four sources behave the same everywhere and the source with its
+parameters is recorded alike in layer metadata and TIFF descriptions. Each scale step of a run gets the kernel of its
+own scale (gradual steps): a choice becomes a function ``scale -> kernel``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .core.degradation import KernelSource, step_kernels
 from .core.optics import Optics, kernel_from_optics, psf_from_optics
+from .core.resize import Scale
 
 KernelKind = Literal["psf", "optics", "estimate", "none"]
 KERNEL_SOURCES: tuple[str, ...] = ("psf", "optics", "estimate", "none")
@@ -40,41 +42,78 @@ class KernelChoice:
             raise ValueError("the 'optics' kernel source needs the optics (NA, wavelength, ...)")
 
 
-@dataclass(frozen=True)
-class ResolvedKernel:
-    """A kernel for ``zssr`` (None: bicubic, or ``"estimate"``: made from the image by ``zssr_stack``) and what it
-    came from (recorded in the result's metadata)."""
-
-    kernel: np.ndarray | str | None
-    info: dict[str, Any]
+#: what ``zssr``/``zssr_stack`` take as ``kernel``
+KernelArgument = np.ndarray | KernelSource | KernelChoice | str | None
 
 
-def resolve_kernel(source: KernelChoice, scale: float | Sequence[float], pixel_size: float | None) -> ResolvedKernel:
-    """Turn ``source`` into a kernel for ``scale``; ``pixel_size``: the image's, in um (None: unknown).
+def kernel_source(choice: KernelChoice, pixel_size: float | None,
+                  image: np.ndarray | None = None) -> tuple[KernelSource | None, dict[str, Any]]:
+    """``choice`` as a function ``scale -> kernel`` (None: bicubic) and its record for the result's metadata.
 
-    Raises ``ValueError``/``FileNotFoundError`` with a clear message (a bad PSF file, bad optics, optics without a
-    pixel size) before any training starts.
+    ``pixel_size``: the image's, in um (None: unknown). ``image`` is needed for ``"estimate"`` only. Bad PSF
+    files, bad optics and optics without a pixel size raise a ``ValueError``/``FileNotFoundError`` here, before any
+    training starts.
     """
-    if source.kind == "none":
-        return ResolvedKernel(None, {"source": "none (bicubic)"})
-    if source.kind == "estimate":
-        return ResolvedKernel("estimate", {"source": "estimate"})
-    if source.kind == "optics":
-        optics = source.optics
+    if choice.kind == "none":
+        return None, {"source": "none (bicubic)"}
+    if choice.kind == "optics":
+        optics = choice.optics
         assert optics is not None  # checked by KernelChoice
         if pixel_size is None:
             raise ValueError("a kernel from the optics needs the image's pixel size: give it in um (the layer's "
                              "scale or the file's metadata did not say)")
-        kernel = kernel_from_optics(optics.na, optics.wavelength, pixel_size, scale,
-                                    **{k: v for k, v in optics.to_dict().items() if k not in ("na", "wavelength")})
-        return ResolvedKernel(kernel, {"source": "optics", **optics.to_dict(), "pixel_size_um": pixel_size,
-                                       "psf_fwhm_px": psf_fwhm_pixels(optics, pixel_size)})
-    from .api import kernel_from_file
+        others = {k: v for k, v in optics.to_dict().items() if k not in ("na", "wavelength")}
 
-    kernel = kernel_from_file(str(source.psf_path), psf_pixel_size=source.psf_pixel_size, pixel_size=pixel_size,
-                              scale=scale, measured=source.measured)
-    return ResolvedKernel(kernel, {"source": "psf", "psf_path": str(source.psf_path),
-                                   "psf_pixel_size_um": source.psf_pixel_size, "pixel_size_um": pixel_size})
+        def source(scale: Scale) -> np.ndarray:
+            return kernel_from_optics(optics.na, optics.wavelength, pixel_size, scale, **others)
+
+        return _checked(source), {"source": "optics", **optics.to_dict(), "pixel_size_um": pixel_size,
+                                  "psf_fwhm_px": psf_fwhm_pixels(optics, pixel_size)}
+    if choice.kind == "estimate":
+        return _estimated(image, pixel_size)
+    from .core.psf import kernel_from_psf
+    from .io.psf import read_psf
+
+    psf, file_pixel_size = read_psf(str(choice.psf_path))
+    psf_pixel_size = choice.psf_pixel_size or file_pixel_size
+
+    def from_file(scale: Scale) -> np.ndarray:
+        return kernel_from_psf(psf, psf_pixel_size=psf_pixel_size, pixel_size=pixel_size, scale=scale,
+                               measured=choice.measured)
+
+    return _checked(from_file), {"source": "psf", "psf_path": str(choice.psf_path), "psf_pixel_size_um": psf_pixel_size,
+                    "pixel_size_um": pixel_size}
+
+
+def _checked(source: KernelSource) -> KernelSource:
+    """Compute the kernel once at scale 2 so that bad values fail now, not after the first plane is read."""
+    source((2.0, 2.0))
+    return source
+
+
+def _estimated(image: np.ndarray | None, pixel_size: float | None) -> tuple[KernelSource, dict[str, Any]]:
+    """The blind estimate (once, from up to 8 planes) as a kernel source, or a clear error without an image."""
+    from .core.blind import estimate_kernel
+
+    if image is None:
+        raise ValueError("kernel='estimate' needs the image; pass it to zssr/zssr_stack")
+    estimate = estimate_kernel(image, 2, pixel_size)
+    return estimate.kernel_for, estimate.to_dict()
+
+
+def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarray,
+                pixel_size: float | None) -> tuple[list[np.ndarray | None], dict[str, Any]]:
+    """The kernel of each scale step of a run, and the record of where it came from (see ``zssr`` for ``kernel``)."""
+    if isinstance(kernel, str):
+        if kernel != "estimate":
+            raise ValueError(f"kernel must be an array, a function scale -> kernel, a KernelChoice, 'estimate' or "
+                             f"None; got {kernel!r}")
+        kernel = KernelChoice("estimate")
+    if isinstance(kernel, KernelChoice):
+        source, info = kernel_source(kernel, pixel_size, image)
+        return step_kernels(source, steps), info
+    record = {"source": "none (bicubic)" if kernel is None else "function" if callable(kernel) else "array"}
+    return step_kernels(kernel, steps), record
 
 
 def psf_fwhm_pixels(optics: Optics, pixel_size: float) -> float:
@@ -85,3 +124,16 @@ def psf_fwhm_pixels(optics: Optics, pixel_size: float) -> float:
     below = int(np.argmax(row < 0.5))
     width = 2 * step * (below - 1 + (row[below - 1] - 0.5) / (row[below - 1] - row[below]))
     return round(float(width / pixel_size), 3)
+
+
+def describe_kernel(record: dict[str, Any]) -> str:
+    """A short line for a status bar or a log, from a result's kernel record."""
+    source = record.get("source", "")
+    if source == "optics":
+        return (f"from the optics (NA {record['na']:g}, {record['wavelength']:g} nm, n {record['refractive_index']:g}, "
+                f"{record['modality']}; PSF FWHM {record['psf_fwhm_px']:.3g} px)")
+    if source == "estimate":
+        return f"estimated from the image ({record['model']}, PSF FWHM {record['fwhm_px']:.3g} px)"
+    if source == "psf":
+        return f"PSF file {record['psf_path']}"
+    return source or "given"

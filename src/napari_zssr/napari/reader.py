@@ -9,8 +9,10 @@ TIFFs as RGB layers.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
+from ..io.ome import read_optics
 from ..io.tiff import read_tiff
 
 #: spatial axes, whose scale is a length in micrometres.
@@ -32,7 +34,11 @@ def read_layers(path: str) -> list[tuple]:
     scale = [1.0] * (data.ndim - 1 if rgb else data.ndim)
     if image.pixel_size is not None:
         scale[-2:] = image.pixel_size
-    kwargs: dict = {"name": Path(path).stem, "metadata": {"source_path": str(path), "axes": axes}, "rgb": rgb}
+    metadata: dict = {"source_path": str(path), "axes": axes}
+    optics = read_optics(path)
+    if optics is not None:  # the widget offers these as the defaults of a kernel "from optics"
+        metadata["optics"] = asdict(optics)
+    kwargs: dict = {"name": Path(path).stem, "metadata": metadata, "rgb": rgb}
     if not known_axes:
         return [(data, {**kwargs, "scale": scale}, "image")]
     if image.z_spacing is not None and "Z" in layer_axes:

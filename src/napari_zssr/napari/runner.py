@@ -18,7 +18,6 @@ from ..api import (
     OUTPUTS,
     ZSSRResult,
     check_plane_values,
-    kernel_from_file,
     validate_image,
     validate_scale,
     zssr_stack,
@@ -27,6 +26,7 @@ from ..core.config import ZSSRConfig
 from ..core.progress import ProgressEvent
 from ..core.resize import Scale
 from ..core.trainer import Cancelled
+from ..kernel_choice import KernelArgument, KernelChoice, kernel_source
 from ..overlay import effective_factors, overlay_scale_translate
 
 
@@ -108,9 +108,9 @@ DESCRIPTIONS = {
 class RunRequest:
     snapshot: LayerSnapshot
     scale: Scale  # (y, x)
-    kernel: np.ndarray | None
+    kernel: KernelArgument  # resolved by zssr_stack, which records where it came from
     config: ZSSRConfig
-    psf_path: str | None = None
+    pixel_size: float | None = None  # um: the layer's, or the user's
     warm_start_iterations: int | None = None
     extra_metadata: dict = field(default_factory=dict)
     outputs: tuple[str, ...] = DEFAULT_OUTPUTS
@@ -123,13 +123,16 @@ class RunRequest:
         return np.asarray(data[self.snapshot.plane])[(None,) * len(self.snapshot.plane)]
 
 
-def prepare(layer: Any, *, psf: str | None = None, psf_pixel_size: float | None = None,
-            pixel_size: float | None = None, scale: float | Sequence[float] = 2.0, config: ZSSRConfig | None = None,
+def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None,
+            psf_pixel_size: float | None = None, pixel_size: float | None = None,
+            scale: float | Sequence[float] = 2.0, config: ZSSRConfig | None = None,
             current_step: tuple[int, ...] | None = None, warm_start_iterations: int | None = None,
             outputs: tuple[str, ...] = DEFAULT_OUTPUTS) -> RunRequest:
     """Everything checked before a run starts, on the main thread: bad input fails here with a clear message.
 
-    ``current_step`` is a data index of the layer (one entry per axis): only that plane is run.
+    ``kernel`` as ``zssr`` takes it (a :class:`KernelChoice`, ``"estimate"``, an array...); ``psf`` (a PSF file) is
+    short for ``KernelChoice("psf", psf, psf_pixel_size)``. ``current_step`` is a data index of the layer (one entry
+    per axis): only that plane is run.
     """
     unknown = sorted(set(outputs) - set(OUTPUTS))
     if unknown:
@@ -145,17 +148,21 @@ def prepare(layer: Any, *, psf: str | None = None, psf_pixel_size: float | None 
         if plane.size and plane.min() == plane.max():
             raise ValueError(f"layer {snapshot.name!r} is constant (every pixel {plane.flat[0]}); "
                              "there is nothing to super-resolve")
-    kernel = None
     if psf:
-        kernel = kernel_from_file(str(psf), psf_pixel_size=psf_pixel_size or None,
-                                  pixel_size=pixel_size or snapshot.pixel_size, scale=scale)
-    return RunRequest(snapshot, scale, kernel, config or ZSSRConfig(), str(psf) if psf else None,
-                      warm_start_iterations, outputs=tuple(outputs))
+        if kernel is not None:
+            raise ValueError("give either psf= or kernel=, not both")
+        kernel = KernelChoice("psf", psf_path=str(psf), psf_pixel_size=psf_pixel_size or None)
+    pixel_size = pixel_size or snapshot.pixel_size
+    if isinstance(kernel, KernelChoice) and kernel.kind != "estimate":
+        kernel_source(kernel, pixel_size)  # a bad PSF file or bad optics fail here, before any worker starts
+    return RunRequest(snapshot, scale, kernel, config or ZSSRConfig(), pixel_size, warm_start_iterations,
+                      outputs=tuple(outputs))
 
 
 def compute(request: RunRequest, progress=None, should_stop=None) -> ZSSRResult:
     return zssr_stack(request.input_data, request.scale, request.kernel, request.config, progress=progress,
-                      should_stop=should_stop, warm_start_iterations=request.warm_start_iterations)
+                      should_stop=should_stop, warm_start_iterations=request.warm_start_iterations,
+                      pixel_size=request.pixel_size)
 
 
 def background_run(request: RunRequest, stop: threading.Event) -> Generator[ProgressEvent | None, None,
@@ -195,7 +202,7 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
         for axis, index in enumerate(snapshot.plane):
             translate[axis] += index * snapshot.scale[axis]
     scale, translate = overlay_scale_translate(snapshot.scale, translate, factors, snapshot.linear)
-    metadata = {**result.metadata(), "psf_path": request.psf_path, "source_layer": snapshot.name,
+    metadata = {**result.metadata(), "psf_path": result.kernel.get("psf_path"), "source_layer": snapshot.name,
                 "napari_zssr_version": __version__, "plane": snapshot.plane, **request.extra_metadata}
     common: dict[str, Any] = {"scale": scale, "translate": translate}
     for key in ("rotate", "shear", "affine", "units", "axis_labels"):

@@ -22,7 +22,10 @@ from magicgui.widgets import (
 
 from ..core.config import PRESETS, ZSSRConfig
 from ..core.device import available_devices
+from ..core.optics import IMMERSION_INDICES, MODALITIES, Optics
 from ..core.precision import PRECISIONS
+from ..kernel_choice import KernelChoice
+from ..resolution_report import describe_resolution
 from .estimate import BackgroundEstimate
 from .loss_plot import LossPlot
 from .psf_check import bead_problem
@@ -37,6 +40,8 @@ MANUAL_NOISE_STD = 0.0125
 
 #: kernel sources offered in the "kernel" section; each shows only its own fields.
 PSF_FILE = "PSF file"
+OPTICS = "from optics"
+ESTIMATE = "estimate from the image"
 BICUBIC = "none (bicubic)"
 
 #: the widest the dock asks for: long layer names, paths and messages wrap or elide instead of widening it.
@@ -106,25 +111,52 @@ class ZSSRWidget(Container):
     # --- layout -----------------------------------------------------------------------------------------------
     def _build_kernel_section(self) -> list[Widget]:
         """The kernel's source and the fields of each source; only the chosen source's fields are shown."""
-        self.kernel_source = ComboBox(label="kernel", choices=[PSF_FILE, BICUBIC], value=BICUBIC,
+        self.kernel_source = ComboBox(label="kernel", choices=[PSF_FILE, OPTICS, ESTIMATE, BICUBIC], value=BICUBIC,
                                       tooltip="The blur from the true image to yours. PSF file: your microscope's "
-                                              "measured or computed PSF. none: a bicubic kernel")
+                                              "measured or computed PSF. from optics: computed from the objective's "
+                                              "NA and the wavelength. estimate: fitted to the image's spectrum. "
+                                              "none: a bicubic kernel (ZSSR then gains little on microscope images)")
         self.psf = FileEdit(label="PSF file", mode="r", filter="PSF (*.tif *.tiff *.npy *.mat)", value="",
                             tooltip="Your microscope's PSF: TIFF (2D or a z-stack), .npy, or .mat (Kernel/kernel)")
         self.psf_pixel_size = FloatSpinBox(label="PSF pixel (µm)", min=0, max=100, step=0.001, value=0.0,
                                            tooltip="The PSF's pixel size, read from the file's metadata. 0: "
                                                    "unknown: the PSF is taken as sampled at the image's pixels")
         show_four_decimals(self.psf_pixel_size, 0.0)
-        self._kernel_fields: dict[str, list[Widget]] = {PSF_FILE: [self.psf, self.psf_pixel_size], BICUBIC: []}
+        default_optics = Optics(1.4, 520)
+        self.na = FloatSpinBox(label="NA", min=0.05, max=1.7, step=0.05, value=default_optics.na,
+                               tooltip="Numerical aperture of the objective (from the file's metadata when it says)")
+        self.wavelength = SpinBox(label="emission (nm)", min=200, max=2000, value=int(default_optics.wavelength),
+                                  tooltip="Emission wavelength of the fluorophore, in nm (e.g. 520 for GFP)")
+        self.immersion = ComboBox(label="immersion", choices=list(IMMERSION_INDICES), value="oil",
+                                  tooltip="Immersion medium of the objective: sets the refractive index")
+        self.modality = ComboBox(label="modality", choices=list(MODALITIES), value=default_optics.modality,
+                                 tooltip="widefield, or point-scanning confocal (excitation PSF x pinhole-filtered "
+                                         "emission PSF)")
+        self.excitation = SpinBox(label="excitation (nm)", min=200, max=2000, value=488,
+                                  tooltip="Confocal: excitation wavelength, in nm")
+        self.pinhole = FloatSpinBox(label="pinhole (AU)", min=0.0, max=20.0, step=0.1, value=1.0,
+                                    tooltip="Confocal: pinhole diameter in Airy units (1 AU = 1.22 λ/NA)")
+        optics_fields = [self.na, self.wavelength, self.immersion, self.modality, self.excitation, self.pinhole]
+        self._kernel_fields: dict[str, list[Widget]] = {PSF_FILE: [self.psf, self.psf_pixel_size],
+                                                        OPTICS: optics_fields, ESTIMATE: [], BICUBIC: []}
         self.kernel_source.changed.connect(self._show_kernel_fields)
+        self.modality.changed.connect(self._show_kernel_fields)
         self.psf.changed.connect(self._on_psf_file_changed)
-        return [self.kernel_source, self.psf, self.psf_pixel_size]
+        return [self.kernel_source, self.psf, self.psf_pixel_size, *optics_fields]
 
     def _show_kernel_fields(self, *_: Any) -> None:
         for source, fields in self._kernel_fields.items():
             for field in fields:
                 field.visible = source == self.kernel_source.value
+        confocal = self.kernel_source.value == OPTICS and self.modality.value == "confocal"
+        self.excitation.visible = self.pinhole.visible = confocal
         self._constrain_scale()
+
+    def _optics(self) -> Optics:
+        confocal = self.modality.value == "confocal"
+        return Optics(float(self.na.value), float(self.wavelength.value), IMMERSION_INDICES[self.immersion.value],
+                      self.modality.value, float(self.excitation.value) if confocal else None,
+                      float(self.pinhole.value) if confocal else None)
 
     def _kernel_arguments(self) -> dict[str, Any]:
         """What :func:`prepare` needs from the kernel section, for the chosen source."""
@@ -132,7 +164,26 @@ class ZSSRWidget(Container):
             if not self._psf_given():
                 raise ValueError("no PSF file chosen: choose one, or set the kernel to 'none (bicubic)'")
             return {"psf": str(self.psf.value), "psf_pixel_size": self.psf_pixel_size.value or None}
+        if self.kernel_source.value == OPTICS:
+            return {"kernel": KernelChoice("optics", optics=self._optics())}
+        if self.kernel_source.value == ESTIMATE:
+            return {"kernel": KernelChoice("estimate")}
         return {}
+
+    def _fill_optics_from(self, metadata: dict) -> None:
+        """Take the objective and wavelengths a file's OME metadata recorded (the reader keeps them)."""
+        optics = metadata.get("optics") or {}
+        if optics.get("na"):
+            self.na.value = optics["na"]
+        index = optics.get("refractive_index")
+        if index:
+            self.immersion.value = min(IMMERSION_INDICES, key=lambda name: abs(IMMERSION_INDICES[name] - index))
+        emission = next((w for w in optics.get("emission_wavelengths") or () if w), None)
+        if emission:
+            self.wavelength.value = int(round(emission))
+        excitation = next((w for w in optics.get("excitation_wavelengths") or () if w), None)
+        if excitation:
+            self.excitation.value = int(round(excitation))
 
     def _build_advanced_section(self) -> list[Widget]:
         """Settings most users leave at the preset's values; hidden until "show advanced settings" is ticked."""
@@ -207,7 +258,7 @@ class ZSSRWidget(Container):
 
     def _constrain_scale(self, *_: Any) -> None:
         """With a PSF the factor must be a whole number: step by 1 and round what was typed."""
-        whole = self.kernel_source.value == PSF_FILE
+        whole = self.kernel_source.value != BICUBIC  # a kernel samples the HR grid with a whole stride
         self.scale.step = 1.0 if whole else 0.5
         if whole and self.scale.value != max(2.0, round(self.scale.value)):
             self.scale.value = max(2.0, float(round(self.scale.value)))
@@ -234,6 +285,7 @@ class ZSSRWidget(Container):
         size = float(np.mean(scale[-2:])) if scale is not None else 1.0
         self.pixel_size.value = 0.0 if size == 1.0 else size  # a scale of exactly 1 is napari's "unknown"
         metadata = getattr(layer, "metadata", {}) or {}
+        self._fill_optics_from(metadata)
         if metadata.get("zssr_psf_path") and not self._psf_given():
             self.kernel_source.value = PSF_FILE
             self.psf.value = metadata["zssr_psf_path"]  # the sample brings its PSF file along
@@ -362,7 +414,12 @@ class ZSSRWidget(Container):
             return
         add_or_update(self._viewer, layer_tuples(request, result))
         self.progress_bar.value = self.progress_bar.max
-        self.status.value = f"done in {result.timings['total_s']:.0f} s on {result.device}"
+        done = f"done in {result.timings['total_s']:.0f} s on {result.device}"
+        kernel = result.kernel
+        if kernel.get("source") == "estimate":
+            done += f"; estimated PSF FWHM {kernel['fwhm_px']:.2g} px"
+        resolution = describe_resolution(result.resolution)
+        self.status.value = f"{done}; {resolution}" if resolution else done
 
     def _on_finished(self) -> None:
         if self._progress is not None:
