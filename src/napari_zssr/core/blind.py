@@ -43,7 +43,7 @@ GAUSSIAN_FWHM = 2 * np.sqrt(2 * np.log(2))
 #: candidate FWHMs, input pixels: from far below a pixel (the kernel is then the camera box) to wide blur
 FWHM_GRID = np.geomspace(0.25, 12.0, 80)
 #: candidate spectral exponents of the object
-BETA_GRID = np.linspace(0.0, 4.0, 21)
+BETA_GRID = np.linspace(0.0, 4.0, 81)
 MODELS: tuple[str, ...] = ("airy", "gaussian")
 #: fits whose mean squared log-spectrum error is at most this fraction above the best count as equally good (on
 #: generated and natural images blurred by known PSFs: 0 gives the smallest bias, 0.1 errs a few % narrow)
