@@ -19,6 +19,13 @@ itself smooth (large blobs, no edges) reads as blur, so the estimate is an upper
 the object lacks fine structure. Over-estimating the width is the costly error (ZSSR then sharpens beyond the
 truth and amplifies noise), so among fits whose error is within :data:`NARROW_TOLERANCE` of the best, the
 narrowest is taken.
+
+Measured on six kinds of images (generated fluorescence, generated filaments, skimage astronaut, grass, Hubble deep
+field, immunohistochemistry), each blurred by Gaussian and Airy PSFs of FWHM 1.5-4 input pixels, 2 x 2 camera
+pixels, 1000 photons and read noise 0.01: mean error -2 %, 33 of 36 cases within 15 %; the misses are a
+photograph's Airy blur read 18-27 % narrow and an immunohistochemistry image (itself blurred) read 19 % wide. Heavy
+noise (100 photons, read noise 0.02) mostly moves the estimate narrower, by up to 20 %. It costs ~0.05 s per
+256 x 256 plane.
 """
 
 from __future__ import annotations
