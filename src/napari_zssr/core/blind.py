@@ -1,0 +1,217 @@
+"""A ZSSR kernel estimated from the image alone: a parametric PSF whose width is fitted to the power spectrum.
+
+The recorded image is the object blurred by the PSF, integrated over camera pixels, sampled, plus noise. Its
+radially averaged power spectrum is modelled as
+
+    P(k) = A * sum_m |k + m|^-beta * OTF_w(|k + m|)^2 * sinc^2(k + m) + N
+
+* ``A |k|^-beta``: the object's spectrum, a power law (natural images: beta ~ 2; sparse fluorescence: flatter);
+* ``OTF_w``: the optical transfer function of an in-focus PSF of FWHM ``w``, either an Airy pattern (its OTF is
+  the "chinese hat" with cutoff 2 NA / lambda) or a Gaussian;
+* ``sinc^2``: the camera pixel's integration; the sum over ``m`` (integer offsets, -1..1 per axis) is the aliasing
+  of frequencies beyond Nyquist that the sampling folds back;
+* ``N``: the white noise floor (read noise and shot noise). It is what keeps noise from passing for detail: a
+  noisy image is a blurred spectrum sinking into a flat floor, not a spectrum that stays high.
+
+Every combination of model, FWHM and beta on a grid is fitted (A and N by least squares on the relative error),
+and the one with the smallest log-spectrum error wins. Object and PSF share the spectrum: an object that is
+itself smooth (large blobs, no edges) reads as blur, so the estimate is an upper bound on the PSF's width when
+the object lacks fine structure. Over-estimating the width is the costly error (ZSSR then sharpens beyond the
+truth and amplifies noise), so among fits whose error is within :data:`NARROW_TOLERANCE` of the best, the
+narrowest is taken.
+
+Measured on six kinds of images (generated fluorescence, generated filaments, skimage astronaut, grass, Hubble deep
+field, immunohistochemistry), each blurred by Gaussian and Airy PSFs of FWHM 1.5-4 input pixels, 2 x 2 camera
+pixels, 1000 photons and read noise 0.01: mean error -2 %, 33 of 36 cases within 15 %; the misses are a
+photograph's Airy blur read 18-27 % narrow and an immunohistochemistry image (itself blurred) read 19 % wide. Heavy
+noise (100 photons, read noise 0.02) mostly moves the estimate narrower, by up to 20 %. It costs ~0.05 s per
+256 x 256 plane.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .degradation import integer_factors
+from .optics import DEFAULT_HALF_WIDTH, _pixel_pair, airy_profile
+from .psf import kernel_from_psf
+from .resize import as_scale_pair
+from .spectrum import analysis_planes, periodic_spectrum
+
+#: FWHM of the Airy pattern in units of lambda / NA (half maximum of [2 J1(v)/v]^2 at v = 1.61634)
+AIRY_FWHM = 1.61634 / np.pi
+#: FWHM of a Gaussian in units of its standard deviation
+GAUSSIAN_FWHM = 2 * np.sqrt(2 * np.log(2))
+#: candidate FWHMs, input pixels: from far below a pixel (the kernel is then the camera box) to wide blur
+FWHM_GRID = np.geomspace(0.25, 12.0, 80)
+#: candidate spectral exponents of the object
+BETA_GRID = np.linspace(0.0, 4.0, 81)
+MODELS: tuple[str, ...] = ("airy", "gaussian")
+#: fits whose mean squared log-spectrum error is at most this fraction above the best count as equally good (on
+#: generated and natural images blurred by known PSFs: 0 gives the smallest bias, 0.1 errs a few % narrow)
+NARROW_TOLERANCE = 0.1
+#: the lowest frequency fitted, in cycles per image: below it the spectrum is a few large structures, not a law
+LOWEST_CYCLES = 4
+#: radial bins of the fitted spectrum and directions sampled per bin for the (anisotropic) aliasing sum
+N_BINS = 48
+N_ANGLES = 8
+#: the fitted signal must rise this far above the noise floor at the lowest fitted frequency
+MIN_SPECTRAL_SNR = 4.0
+
+
+@dataclass(frozen=True)
+class KernelEstimate:
+    """A blind PSF estimate and the HR-grid kernel it gives (use ``kernel`` as ``zssr(..., kernel=...)``)."""
+
+    kernel: np.ndarray = field(repr=False)
+    fwhm: float  # of the PSF, input pixels (without the camera pixel's integration)
+    fwhm_um: float | None  # the same in um, when the pixel size is known
+    model: str  # "airy" or "gaussian"
+    spectral_exponent: float  # beta of the object's power law
+    spectral_snr: float  # fitted signal / noise floor at the lowest fitted frequency
+    scale: tuple[int, int]
+    planes: int  # planes of the image the spectrum was averaged over
+    seconds: float
+    assumptions: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but the kernel array (its shape instead), for result metadata."""
+        return {"source": "estimate", "fwhm_px": round(self.fwhm, 3),
+                "fwhm_um": None if self.fwhm_um is None else round(self.fwhm_um, 4), "model": self.model,
+                "spectral_exponent": round(self.spectral_exponent, 2), "spectral_snr": round(self.spectral_snr, 1),
+                "scale": list(self.scale), "planes": self.planes, "kernel_shape": list(self.kernel.shape),
+                "seconds": round(self.seconds, 3), "assumptions": self.assumptions}
+
+
+ASSUMPTIONS = ("in-focus, rotationally symmetric PSF (Airy or Gaussian) the same over the field; object spectrum a "
+               "power law; white noise; the camera pixel integrates the light (box of one input pixel). A smooth "
+               "object (no fine structure) reads as blur: the width is an upper bound, taken as the narrowest of "
+               "the equally good fits.")
+
+
+def _radial_power(planes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Bin centres (cycles/pixel) and the log of the mean power per bin, averaged over ``planes``."""
+    shape = planes[0].shape
+    power = np.zeros(shape)
+    for plane in planes:
+        power += np.abs(periodic_spectrum(plane - plane.mean())) ** 2 / plane.size
+    radius = np.hypot(np.fft.fftfreq(shape[0])[:, None], np.fft.fftfreq(shape[1])[None, :])
+    edges = np.linspace(LOWEST_CYCLES / min(shape), 0.5, N_BINS + 1)
+    index = np.digitize(radius.ravel(), edges) - 1
+    inside = (index >= 0) & (index < N_BINS)
+    counts = np.bincount(index[inside], minlength=N_BINS)
+    sums = np.bincount(index[inside], power.ravel()[inside] / len(planes), minlength=N_BINS)
+    centres = (edges[:-1] + edges[1:]) / 2
+    keep = counts > 0
+    return centres[keep], np.log(np.maximum(sums[keep] / counts[keep], 1e-300))
+
+
+def _otf(k: np.ndarray, fwhm: np.ndarray, model: str) -> np.ndarray:
+    """OTF of an in-focus PSF of FWHM ``fwhm`` (pixels) at ``k`` (cycles/pixel); broadcasts."""
+    if model == "gaussian":
+        sigma = fwhm / GAUSSIAN_FWHM
+        return np.exp(-2 * np.pi**2 * sigma**2 * k**2)
+    q = np.clip(k * fwhm / (2 * AIRY_FWHM), 0.0, 1.0)  # k over the cutoff 2 NA / lambda
+    return 2 / np.pi * (np.arccos(q) - q * np.sqrt(1 - q**2))
+
+
+def _model_shapes(centres: np.ndarray, aspect: tuple[float, float], model: str) -> np.ndarray:
+    """Model power (without A and N) for every (FWHM, beta) on the grids at every bin: (fwhm, beta, bins)."""
+    angles = (np.arange(N_ANGLES) + 0.5) * (np.pi / 2) / N_ANGLES
+    ky = (centres[:, None] * np.sin(angles)[None, :]).ravel()
+    kx = (centres[:, None] * np.cos(angles)[None, :]).ravel()
+    offsets = np.array([(my, mx) for my in (-1, 0, 1) for mx in (-1, 0, 1)], dtype=float)
+    ay = ky[None, :] + offsets[:, :1]
+    ax = kx[None, :] + offsets[:, 1:]
+    k = np.hypot(ay / aspect[0], ax / aspect[1])  # cycles per mean pixel: the PSF is round in physical units
+    box = np.sinc(ay) ** 2 * np.sinc(ax) ** 2
+    object_power = np.exp(-BETA_GRID[:, None, None] * np.log(k)[None])  # (beta, alias, point)
+    transfer = _otf(k[None], FWHM_GRID[:, None, None], model) ** 2 * box[None]  # (fwhm, alias, point)
+    shapes = np.einsum("fap,bap->fbp", transfer, object_power, optimize=True)
+    return shapes.reshape(len(FWHM_GRID), len(BETA_GRID), len(centres), N_ANGLES).mean(axis=-1)
+
+
+def _fit_amplitude_and_floor(shapes: np.ndarray, log_power: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Least squares of ``A * shape + N`` on the observed power, relative error, A >= 0 and N >= 0 (broadcast over
+    the leading axes); returns A, N and the mean squared log error."""
+    observed = np.exp(log_power)
+    a, b = shapes / observed, 1.0 / observed
+    saa, sab, sbb = (a * a).sum(-1), (a * b).sum(-1), (b * b).sum(-1)
+    sa, sb = a.sum(-1), b.sum(-1)
+    det = saa * sbb - sab**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        amplitude = (sa * sbb - sb * sab) / det
+        floor = (saa * sb - sab * sa) / det
+        only_signal = sa / saa
+        only_floor = sb / sbb
+    no_floor = ~(floor > 0)
+    amplitude = np.where(no_floor, only_signal, amplitude)
+    floor = np.where(no_floor, 0.0, floor)
+    no_signal = ~(amplitude > 0)
+    amplitude = np.where(no_signal, 0.0, amplitude)
+    floor = np.where(no_signal, only_floor, floor)
+    fitted = amplitude[..., None] * shapes + floor[..., None]
+    error = ((np.log(np.maximum(fitted, 1e-300)) - log_power) ** 2).mean(-1)
+    return amplitude, floor, error
+
+
+def _psf_on_grid(fwhm: float, model: str, pixel: tuple[float, float]) -> np.ndarray:
+    """The PSF of FWHM ``fwhm`` (mean input pixels) point-sampled at ``pixel`` (in the same unit)."""
+    extent = DEFAULT_HALF_WIDTH * fwhm / AIRY_FWHM if model == "airy" else 2.5 * fwhm
+    half = [max(1, int(np.ceil(extent / p))) for p in pixel]
+    y = np.arange(-half[0], half[0] + 1) * pixel[0]
+    x = np.arange(-half[1], half[1] + 1) * pixel[1]
+    radius = np.hypot(y[:, None], x[None, :])
+    if model == "gaussian":
+        return np.exp(-(radius**2) / (2 * (fwhm / GAUSSIAN_FWHM) ** 2))
+    return airy_profile(radius, 1.0, 1000.0 * fwhm / AIRY_FWHM)  # radius read as um: NA 1, lambda = fwhm / 0.514
+
+
+def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = 2,
+                    pixel_size: float | Sequence[float] | None = None) -> KernelEstimate:
+    """Estimate the PSF from the image's power spectrum and return the ZSSR kernel it gives (see the module doc).
+
+    ``image``: 2D, or N-D with YX last (the spectrum is averaged over up to 8 evenly spaced non-constant planes;
+    pass one plane to estimate per plane). ``pixel_size`` (um, or a (y, x) pair) only converts the FWHM to um and
+    keeps the PSF round for unequal pixel sizes. The kernel is built as a theoretical PSF is
+    (``kernel_from_psf(..., measured=False)``: the camera pixel's box is added). When in doubt the estimate errs
+    narrow: the kernel is then closer to the camera box alone, which costs little, while a too-wide kernel makes
+    ZSSR over-sharpen.
+
+    Raises ValueError when the image is constant or when its spectrum shows no structure above the noise floor
+    (pure noise): then use no kernel (bicubic).
+    """
+    start = time.perf_counter()
+    factors = integer_factors(as_scale_pair(scale))  # type: ignore[arg-type]
+    pixel = _pixel_pair(pixel_size) if pixel_size is not None else (1.0, 1.0)
+    mean_pixel = float(np.sqrt(pixel[0] * pixel[1]))
+    aspect = (pixel[0] / mean_pixel, pixel[1] / mean_pixel)
+    planes = analysis_planes(image)
+    centres, log_power = _radial_power(planes)
+    fits = {model: (shapes, *_fit_amplitude_and_floor(shapes, log_power))
+            for model in MODELS for shapes in [_model_shapes(centres, aspect, model)]}
+    best_error = min(float(fit[3].min()) for fit in fits.values())
+    candidates = []  # (fwhm index, error, model, beta index) of every fit as good as the best
+    for model, (*_, error) in fits.items():
+        for i, j in np.argwhere(error <= best_error * (1 + NARROW_TOLERANCE)):
+            candidates.append((i, error[i, j], model, j))
+    i, _, model, j = min(candidates, key=lambda c: (c[0], c[1]))
+    shapes, amplitude, floor, _ = fits[model]
+    fwhm, beta = float(FWHM_GRID[i]), float(BETA_GRID[j])
+    low_signal, noise_floor = float(amplitude[i, j] * shapes[i, j, 0]), float(floor[i, j])
+    snr = low_signal / noise_floor if noise_floor > 0 else float("inf")
+    if not snr >= MIN_SPECTRAL_SNR:
+        raise ValueError(f"no structure found above the noise (spectral signal-to-noise {snr:.1f} < "
+                         f"{MIN_SPECTRAL_SNR:g}): the image looks like pure noise, so no blur can be estimated; "
+                         "use no kernel (bicubic)")
+    hr_pixel = (aspect[0] / factors[0], aspect[1] / factors[1])
+    psf = _psf_on_grid(fwhm, model, hr_pixel)
+    kernel = kernel_from_psf(psf, psf_pixel_size=hr_pixel, pixel_size=aspect, scale=factors, measured=False)
+    return KernelEstimate(kernel=kernel, fwhm=fwhm, fwhm_um=fwhm * mean_pixel if pixel_size is not None else None,
+                          model=model, spectral_exponent=beta, spectral_snr=snr, scale=factors, planes=len(planes),
+                          seconds=time.perf_counter() - start, assumptions=ASSUMPTIONS)

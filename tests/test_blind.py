@@ -1,0 +1,123 @@
+import json
+import time
+
+import numpy as np
+import pytest
+from blurred_images import IMAGES, hr_psf, record
+from skimage import color, data
+
+from napari_zssr import zssr
+from napari_zssr.core.blind import _psf_on_grid, estimate_kernel
+from napari_zssr.core.psf import kernel_from_psf
+
+
+@pytest.fixture(scope="module")
+def objects() -> dict[str, np.ndarray]:
+    return {name: make() for name, make in IMAGES.items()}
+
+
+@pytest.mark.parametrize("name", list(IMAGES))
+@pytest.mark.parametrize("kind", ["gaussian", "airy"])
+def test_fwhm_of_a_known_blur_within_15_percent(objects, name, kind):
+    for fwhm in (1.5, 2.5, 4.0):
+        estimate = estimate_kernel(record(objects[name], hr_psf(kind, fwhm)))
+        assert estimate.fwhm == pytest.approx(fwhm, rel=0.15), (name, kind, fwhm)
+
+
+def test_a_psf_narrower_than_a_pixel_gives_little_more_than_the_camera_box(objects):
+    for name in ("filaments", "grass"):
+        estimate = estimate_kernel(record(objects[name], hr_psf("airy", 0.5)))
+        assert estimate.fwhm < 1.0, name
+        centre = np.array(estimate.kernel.shape) // 2
+        box_and_neighbours = estimate.kernel[centre[0] - 2 : centre[0] + 2, centre[1] - 2 : centre[1] + 2]
+        assert box_and_neighbours.sum() > 0.8  # the 2x2 box is 2 HR pixels wide
+
+
+def test_when_the_object_misleads_it_the_estimate_errs_narrow():
+    """A photograph's Airy blur is read as a narrower Gaussian (its soft edges weigh against the Airy's tails):
+    too narrow, never too wide."""
+    astronaut = color.rgb2gray(data.astronaut())[128:384, 128:384]
+    for fwhm in (1.5, 2.5, 4.0):
+        estimate = estimate_kernel(record(astronaut, hr_psf("airy", fwhm)))
+        assert estimate.fwhm <= fwhm * 1.05
+
+
+@pytest.mark.parametrize("name", list(IMAGES))
+def test_noise_is_not_read_as_sharpness_nor_as_blur(objects, name):
+    """Ten times fewer photons and twice the read noise: the noise floor of the fit keeps the width near the
+    truth; what bias remains is towards narrow."""
+    for fwhm in (1.5, 3.0):
+        noisy = record(objects[name], hr_psf("airy", fwhm), photons=100, read_noise=0.02)
+        assert 0.75 * fwhm <= estimate_kernel(noisy).fwhm <= 1.15 * fwhm, fwhm
+
+
+def test_the_kernel_is_the_model_psf_through_kernel_from_psf(objects, tiny_config):
+    lr = record(objects["fluorescence"], hr_psf("airy", 1.0))
+    estimate = estimate_kernel(lr, scale=2)
+    psf = _psf_on_grid(estimate.fwhm, estimate.model, (0.5, 0.5))
+    expected = kernel_from_psf(psf, psf_pixel_size=0.5, pixel_size=1.0, scale=2, measured=False)
+    np.testing.assert_allclose(estimate.kernel, expected)
+    assert estimate.kernel.sum() == pytest.approx(1.0) and estimate.kernel.min() >= 0
+    result = zssr(lr[:40, :40], 2, kernel=estimate.kernel, config=tiny_config)
+    assert result.sr.shape == (80, 80)
+
+
+def test_metadata_and_units(objects):
+    lr = record(objects["filaments"], hr_psf("gaussian", 2.5))
+    estimate = estimate_kernel(lr, scale=2, pixel_size=0.1)
+    assert estimate.fwhm_um == pytest.approx(estimate.fwhm * 0.1)
+    info = json.loads(json.dumps(estimate.to_dict()))
+    assert info["source"] == "estimate" and info["model"] in ("airy", "gaussian")
+    assert info["fwhm_px"] == pytest.approx(estimate.fwhm, abs=1e-3)
+    assert "power law" in info["assumptions"]
+    assert estimate_kernel(lr).fwhm_um is None
+
+
+def test_unequal_pixel_sizes_keep_the_psf_round_in_micrometres(objects):
+    lr = record(objects["filaments"], hr_psf("gaussian", 3.0))
+    kernel = estimate_kernel(lr, pixel_size=(0.1, 0.2)).kernel  # y pixels half as tall: the PSF spans more of them
+    rows, cols = np.indices(kernel.shape)
+    spread_y = (kernel * (rows - (rows * kernel).sum()) ** 2).sum()
+    spread_x = (kernel * (cols - (cols * kernel).sum()) ** 2).sum()
+    assert spread_y > 2 * spread_x
+
+
+def test_a_stack_is_estimated_once_from_several_planes(objects):
+    psf = hr_psf("airy", 2.5)
+    planes = [record(objects["filaments"], psf, seed=seed) for seed in range(11)] + [np.zeros((128, 128))]
+    stack = np.stack(planes)
+    estimate = estimate_kernel(stack)
+    assert estimate.planes == 8
+    assert estimate.fwhm == pytest.approx(2.5, rel=0.15)
+    assert estimate_kernel(stack.reshape(3, 4, 128, 128)).fwhm == estimate.fwhm
+
+
+def test_pure_noise_raises_a_clear_error():
+    rng = np.random.default_rng(0)
+    for noise in (rng.normal(100, 5, (128, 128)), rng.poisson(3, (64, 96)).astype(np.uint16)):
+        with pytest.raises(ValueError, match="pure noise"):
+            estimate_kernel(noise)
+
+
+@pytest.mark.parametrize(("image", "message"), [
+    (np.full((64, 64), 7.0), "constant"),
+    (np.zeros((4, 64, 64)), "constant"),
+    (np.full((64, 64), np.nan), "NaN"),
+    (np.ones(64), "at least 2 dimensions"),
+    (np.ones((8, 64)), "too small"),
+])
+def test_unusable_images_raise_a_clear_error(image, message):
+    with pytest.raises(ValueError, match=message):
+        estimate_kernel(image)
+
+
+def test_a_kernel_needs_an_integer_scale(objects):
+    with pytest.raises(ValueError, match="integer scale"):
+        estimate_kernel(record(objects["grass"], hr_psf("airy", 2.0)), scale=1.5)
+
+
+def test_it_costs_well_under_a_second_on_a_256_plane(objects):
+    image = np.tile(record(objects["grass"], hr_psf("airy", 2.0)), (2, 2))
+    start = time.perf_counter()
+    estimate_kernel(image)
+    assert time.perf_counter() - start < 1.0

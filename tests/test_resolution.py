@@ -1,0 +1,65 @@
+import json
+
+import numpy as np
+import pytest
+from blurred_images import AIRY_FWHM, IMAGES, hr_psf, record
+
+from napari_zssr.core.resolution import _peak, estimate_resolution
+
+
+@pytest.fixture(scope="module")
+def objects() -> dict[str, np.ndarray]:
+    return {name: make() for name, make in IMAGES.items()}
+
+
+@pytest.mark.parametrize("name", list(IMAGES))
+def test_resolution_grows_with_the_psf_and_is_near_the_abbe_limit(objects, name):
+    """Airy PSFs whose OTF cut-off lies below Nyquist, good SNR: the estimate follows lambda / (2 NA) from above
+    (it finds the highest frequency with usable signal, a little below the OTF's hard cut-off)."""
+    found = []
+    for fwhm in (3.0, 4.0, 6.0):
+        abbe = fwhm / AIRY_FWHM / 2  # lambda / (2 NA) in pixels
+        resolution = estimate_resolution(record(objects[name], hr_psf("airy", fwhm), photons=10000,
+                                                read_noise=0.002)).resolution
+        assert 0.95 * abbe <= resolution <= 1.35 * abbe, fwhm
+        found.append(resolution)
+    assert found[0] < found[1] < found[2]
+
+
+def test_a_sharp_image_is_resolved_near_nyquist(objects):
+    estimate = estimate_resolution(record(objects["filaments"], hr_psf("airy", 1.0), photons=10000,
+                                          read_noise=0.002))
+    assert 2.0 <= estimate.resolution < 2.5
+
+
+def test_noise_worsens_the_resolution(objects):
+    psf = hr_psf("airy", 3.0)
+    clean = estimate_resolution(record(objects["fluorescence"], psf, photons=10000, read_noise=0.002))
+    noisy = estimate_resolution(record(objects["fluorescence"], psf, photons=300, read_noise=0.02))
+    assert noisy.resolution > clean.resolution
+    assert noisy.amplitude < clean.amplitude
+
+
+def test_micrometres_metadata_and_stacks(objects):
+    plane = record(objects["grass"], hr_psf("airy", 3.0), photons=10000, read_noise=0.002)
+    estimate = estimate_resolution(plane, pixel_size=0.1)
+    assert estimate.resolution_um == pytest.approx(estimate.resolution * 0.1)
+    assert json.loads(json.dumps(estimate.to_dict()))["resolution_px"] == pytest.approx(estimate.resolution,
+                                                                                          abs=1e-3)
+    stack = np.stack([plane, np.zeros_like(plane), plane[::-1]])[None]
+    in_stack = estimate_resolution(stack)
+    assert in_stack.planes == 2
+    assert in_stack.resolution == pytest.approx(estimate.resolution, rel=0.05)
+
+
+def test_pure_noise_and_constant_images_raise_a_clear_error():
+    with pytest.raises(ValueError, match="pure noise"):
+        estimate_resolution(np.random.default_rng(0).normal(0, 1, (128, 128)))
+    with pytest.raises(ValueError, match="constant"):
+        estimate_resolution(np.ones((64, 64)))
+
+
+def test_a_curve_rising_to_its_end_has_no_peak_but_a_dip_before_the_end_does():
+    assert _peak(np.linspace(0, 1, 20)) == (0, 0.0)
+    curve = np.concatenate([np.linspace(0, 0.6, 10), np.linspace(0.5, 0.7, 10)])
+    assert _peak(curve) == (9, pytest.approx(0.6))
