@@ -55,8 +55,12 @@ def test_the_kernel_is_the_model_psf_through_kernel_from_psf(objects, tiny_confi
     lr = record(objects["fluorescence"], hr_psf("airy", 1.0))
     estimate = estimate_kernel(lr, scale=2)
     psf = _psf_on_grid(estimate.fwhm, estimate.model, (0.5, 0.5))
-    expected = kernel_from_psf(psf, psf_pixel_size=0.5, pixel_size=1.0, scale=2, measured=False)
+    expected = kernel_from_psf(psf, psf_pixel_size=0.5, pixel_size=1.0, scale=2, computed=True)
     np.testing.assert_allclose(estimate.kernel, expected)
+    np.testing.assert_allclose(estimate.kernel_for(2), expected)
+    finer = _psf_on_grid(estimate.fwhm, estimate.model, (0.25, 0.25))
+    np.testing.assert_allclose(estimate.kernel_for(4), kernel_from_psf(finer, psf_pixel_size=0.25, pixel_size=1.0,
+                                                                       scale=4, computed=True))
     assert estimate.kernel.sum() == pytest.approx(1.0) and estimate.kernel.min() >= 0
     result = zssr(lr[:40, :40], 2, kernel=estimate.kernel, config=tiny_config)
     assert result.sr.shape == (80, 80)

@@ -3,45 +3,64 @@ import pytest
 
 from napari_zssr.core.optics import Optics
 from napari_zssr.io.tiff import write_imagej_tiff
-from napari_zssr.kernel_choice import KernelChoice, psf_fwhm_pixels, resolve_kernel
-from napari_zssr.sample import gaussian_psf
+from napari_zssr.kernel_choice import KernelChoice, describe_kernel, kernel_source, psf_fwhm_pixels, run_kernels
+from napari_zssr.sample import gaussian_psf, microscopy_sample
 
 
 def test_none_is_the_bicubic_kernel():
-    resolved = resolve_kernel(KernelChoice(), 2, None)
-    assert resolved.kernel is None and resolved.info["source"].startswith("none")
+    source, record = kernel_source(KernelChoice(), None)
+    assert source is None and record["source"].startswith("none")
 
 
 def test_optics_kernel_and_its_record():
     optics = Optics(1.2, 600, refractive_index=1.333)
-    resolved = resolve_kernel(KernelChoice("optics", optics=optics), 2, 0.108)
-    assert resolved.kernel.sum() == pytest.approx(1.0)
-    assert resolved.info["source"] == "optics" and resolved.info["na"] == 1.2
+    source, record = kernel_source(KernelChoice("optics", optics=optics), 0.108)
+    assert source((2.0, 2.0)).sum() == pytest.approx(1.0)
+    assert source((3.0, 3.0)).shape[0] > source((2.0, 2.0)).shape[0]  # a finer HR grid: more pixels across
+    assert record["source"] == "optics" and record["na"] == 1.2 and record["pixel_size_um"] == 0.108
     # vectorial FWHM at NA 1.2 in water: 0.560 lambda/NA
-    assert resolved.info["psf_fwhm_px"] == pytest.approx(0.560 * 0.6 / 1.2 / 0.108, rel=0.01)
+    assert record["psf_fwhm_px"] == pytest.approx(0.560 * 0.6 / 1.2 / 0.108, rel=0.01)
+    assert "NA 1.2" in describe_kernel(record)
 
 
 def test_optics_without_pixel_size_is_a_clear_error():
     with pytest.raises(ValueError, match="pixel size"):
-        resolve_kernel(KernelChoice("optics", optics=Optics(1.2, 600, refractive_index=1.333)), 2, None)
+        kernel_source(KernelChoice("optics", optics=Optics(1.2, 600, refractive_index=1.333)), None)
 
 
-def test_psf_file_source(tmp_path):
+def test_psf_file_source_is_read_once_and_checked_at_once(tmp_path):
     path = tmp_path / "psf.tif"
     write_imagej_tiff(path, (gaussian_psf(1.5) * 1000 + 10).astype(np.float32), "YX", (0.05, 0.05))
-    resolved = resolve_kernel(KernelChoice("psf", psf_path=str(path)), 2, 0.1)
-    assert resolved.kernel.sum() == pytest.approx(1.0)
-    assert resolved.info == {"source": "psf", "psf_path": str(path), "psf_pixel_size_um": None,
-                             "pixel_size_um": 0.1}
+    source, record = kernel_source(KernelChoice("psf", psf_path=str(path)), 0.1)
+    path.unlink()  # the kernel of another scale needs no second read
+    assert source((2.0, 2.0)).sum() == pytest.approx(1.0) and source((4.0, 4.0)).sum() == pytest.approx(1.0)
+    assert record == {"source": "psf", "psf_path": str(path), "psf_pixel_size_um": 0.05, "pixel_size_um": 0.1}
+    noise = tmp_path / "noise.npy"
+    np.save(noise, np.random.default_rng(0).random((21, 21)))
+    with pytest.raises(ValueError, match="peak"):
+        kernel_source(KernelChoice("psf", psf_path=str(noise)), 0.1)
 
 
-def test_estimate_is_left_to_the_run():
-    assert resolve_kernel(KernelChoice("estimate"), 2, None).kernel == "estimate"
+def test_estimate_gives_a_kernel_for_every_step_and_its_record():
+    image = microscopy_sample().image
+    kernels, record = run_kernels("estimate", [(2.0, 2.0), (4.0, 4.0)], image, 0.13)
+    assert record["source"] == "estimate" and record["fwhm_um"] == pytest.approx(record["fwhm_px"] * 0.13, rel=1e-3)
+    assert kernels[1].shape[0] > kernels[0].shape[0]
+    assert "estimated" in describe_kernel(record)
+    with pytest.raises(ValueError, match="needs the image"):
+        kernel_source(KernelChoice("estimate"), None)
+
+
+def test_other_kernel_arguments_are_recorded_as_such():
+    assert run_kernels(None, [(2.0, 2.0)], np.zeros((8, 8)), None) == ([None], {"source": "none (bicubic)"})
+    assert run_kernels(gaussian_psf(1.0), [(2.0, 2.0)], np.zeros((8, 8)), None)[1] == {"source": "array"}
+    with pytest.raises(ValueError, match="'estimate'"):
+        run_kernels("bead", [(2.0, 2.0)], np.zeros((8, 8)), None)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [({"kind": "bead"}, "kernel source"), ({"kind": "psf"}, "PSF file"),
                                                  ({"kind": "optics"}, "optics")])
-def test_incomplete_sources_are_refused(kwargs, message):
+def test_incomplete_choices_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         KernelChoice(**kwargs)
 

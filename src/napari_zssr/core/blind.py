@@ -78,6 +78,11 @@ class KernelEstimate:
     planes: int  # planes of the image the spectrum was averaged over
     seconds: float
     assumptions: str
+    pixel_aspect: tuple[float, float] = (1.0, 1.0)  # (y, x) pixel size over their geometric mean
+
+    def kernel_for(self, scale: float | Sequence[float]) -> np.ndarray:
+        """The kernel of the estimated PSF for ``scale`` (each gradual step of a run gets the one of its scale)."""
+        return _kernel(self.fwhm, self.model, self.pixel_aspect, integer_factors(as_scale_pair(scale)))
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but the kernel array (its shape instead), for result metadata."""
@@ -172,6 +177,13 @@ def _psf_on_grid(fwhm: float, model: str, pixel: tuple[float, float]) -> np.ndar
     return airy_profile(radius, 1.0, 1000.0 * fwhm / AIRY_FWHM)  # radius read as um: NA 1, lambda = fwhm / 0.514
 
 
+def _kernel(fwhm: float, model: str, aspect: tuple[float, float], factors: tuple[int, int]) -> np.ndarray:
+    """The ZSSR kernel of the PSF of FWHM ``fwhm``: computed on the HR grid, plus the camera pixel's box."""
+    hr_pixel = (aspect[0] / factors[0], aspect[1] / factors[1])
+    psf = _psf_on_grid(fwhm, model, hr_pixel)
+    return kernel_from_psf(psf, psf_pixel_size=hr_pixel, pixel_size=aspect, scale=factors, computed=True)
+
+
 def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = 2,
                     pixel_size: float | Sequence[float] | None = None) -> KernelEstimate:
     """Estimate the PSF from the image's power spectrum and return the ZSSR kernel it gives (see the module doc).
@@ -209,9 +221,7 @@ def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = 2,
         raise ValueError(f"no structure found above the noise (spectral signal-to-noise {snr:.1f} < "
                          f"{MIN_SPECTRAL_SNR:g}): the image looks like pure noise, so no blur can be estimated; "
                          "use no kernel (bicubic)")
-    hr_pixel = (aspect[0] / factors[0], aspect[1] / factors[1])
-    psf = _psf_on_grid(fwhm, model, hr_pixel)
-    kernel = kernel_from_psf(psf, psf_pixel_size=hr_pixel, pixel_size=aspect, scale=factors, measured=False)
-    return KernelEstimate(kernel=kernel, fwhm=fwhm, fwhm_um=fwhm * mean_pixel if pixel_size is not None else None,
+    return KernelEstimate(kernel=_kernel(fwhm, model, aspect, factors), fwhm=fwhm,
+                          fwhm_um=fwhm * mean_pixel if pixel_size is not None else None,
                           model=model, spectral_exponent=beta, spectral_snr=snr, scale=factors, planes=len(planes),
-                          seconds=time.perf_counter() - start, assumptions=ASSUMPTIONS)
+                          seconds=time.perf_counter() - start, assumptions=ASSUMPTIONS, pixel_aspect=aspect)
