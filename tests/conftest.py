@@ -2,6 +2,7 @@ import contextlib
 
 import numpy as np
 import pytest
+import tifffile
 
 from napari_zssr import ZSSRConfig
 
@@ -22,3 +23,25 @@ def textured_image() -> np.ndarray:
     rng = np.random.default_rng(1)
     y, x = np.mgrid[:40, :36]
     return (np.sin(x / 3.0) * np.cos(y / 5.0) * 800 + 1000 + rng.normal(0, 20, (40, 36))).astype(np.uint16)
+
+
+def write_ome_tiff(path, channels: dict, objective: str = "", settings: str = "", data=None,
+                   pixel_size: float | None = None) -> None:
+    """An OME-TIFF written by tifffile, with an objective (which tifffile does not write) added to its OME-XML."""
+    data = np.zeros((len(channels["EmissionWavelength"]), 8, 8), np.uint16) if data is None else data
+    metadata = {"axes": "CYX", "Channel": channels}
+    if pixel_size is not None:
+        metadata.update(PhysicalSizeX=pixel_size, PhysicalSizeY=pixel_size)
+    tifffile.imwrite(path, data, ome=True, metadata=metadata)
+    with tifffile.TiffFile(path) as tif:
+        xml = tif.ome_metadata
+    head, tail = xml.split("<Image ", 1)
+    image_tag, rest = tail.split(">", 1)
+    reference = '<InstrumentRef ID="Instrument:0"/>' if objective else ""
+    xml = f"{head}{objective}<Image {image_tag}>{reference}{settings}{rest}"
+    tifffile.tiffcomment(path, xml.replace("µ", "&#181;"))  # TIFF descriptions are ASCII
+
+
+@pytest.fixture
+def ome_tiff():
+    return write_ome_tiff

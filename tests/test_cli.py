@@ -10,7 +10,7 @@ import tifffile
 
 from napari_zssr.cli import main
 from napari_zssr.io.tiff import read_tiff, write_imagej_tiff
-from napari_zssr.sample import gaussian_psf
+from napari_zssr.sample import gaussian_psf, microscopy_sample
 
 FAST = ["--max-iterations", "3", "--quiet", "--preset", "fast"]
 
@@ -299,3 +299,64 @@ def test_ensemble_spread_output_only_when_asked(data_dir, tmp_path):
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "default"), *FAST]) == 0
     assert sorted(p.name for p in (tmp_path / "default").iterdir()) == [
         "plain_ensemble_median.tif", "plain_residual.tif", "plain_zssr.tif"]
+
+
+def info_of(path: Path) -> dict:
+    return json.loads(read_tiff(path).description)
+
+
+def test_kernel_estimated_from_each_image(data_dir, tmp_path, capsys):
+    sample = microscopy_sample()
+    write_imagej_tiff(tmp_path / "cells" / "cells.tif", sample.image, "YX", (sample.pixel_size,) * 2)
+    write_imagej_tiff(tmp_path / "cells" / "noise.tif", textured((24, 24)), "YX", None)
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "cells"), "--out", str(out), "--kernel", "estimate", "--max-iterations", "3",
+                 "--preset", "fast"]) == 1
+    kernel = info_of(out / "cells_zssr.tif")["channels"][0]["kernel"]
+    assert kernel["source"] == "estimate" and 1.8 < kernel["fwhm_px"] < 2.9  # Gaussian PSF of FWHM 2.35 px
+    err = capsys.readouterr().err
+    assert "kernel estimated from the image" in err and "resolution" in err
+    assert "noise.tif: failed: no structure found above the noise" in err  # pure noise: no blur to estimate
+
+
+def test_kernel_from_the_optics_given_as_options(data_dir, tmp_path):
+    out = tmp_path / "out"
+    assert main([str(data_dir / "stack.tif"), "--out", str(out), "--na", "1.2", "--wavelength", "600",
+                 "--refractive-index", "1.333", *FAST]) == 0
+    record = info_of(out / "stack_zssr.tif")
+    kernel = record["channels"][0]["kernel"]
+    assert kernel["source"] == "optics" and kernel["na"] == 1.2 and kernel["pixel_size_um"] == pytest.approx(0.2)
+    assert record["settings"]["na"] == 1.2
+
+
+def test_kernel_from_the_optics_in_the_files_ome_metadata(tmp_path, ome_tiff):
+    path = tmp_path / "data" / "cells.ome.tif"
+    path.parent.mkdir()
+    objective = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.2" Immersion="Water"/>'
+                 "</Instrument>")
+    ome_tiff(path, {"EmissionWavelength": [520, 610]}, objective, '<ObjectiveSettings ID="Objective:0"/>',
+             data=textured((2, 20, 20)), pixel_size=0.1)
+    out = tmp_path / "out"
+    assert main([str(path), "--out", str(out), "--kernel", "optics", *FAST]) == 0
+    channels = info_of(out / "cells.ome_zssr.tif")["channels"]
+    assert [c["kernel"]["wavelength"] for c in channels] == [520, 610]
+    assert channels[0]["kernel"]["na"] == 1.2 and channels[0]["kernel"]["refractive_index"] == pytest.approx(1.333)
+
+
+def test_optics_that_the_file_does_not_know_fail_that_file_clearly(data_dir, tmp_path, capsys):
+    assert main([str(data_dir / "stack.tif"), "--out", str(tmp_path / "out"), "--kernel", "optics",
+                 "--wavelength", "520", *FAST]) == 1
+    assert "give --na" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("options", "named"), [
+    (["--na", "1.6", "--wavelength", "520", "--refractive-index", "1.333"], "na"),
+    (["--na", "1.2", "--wavelength", "5200"], "wavelength"),
+    (["--psf", "x.tif", "--kernel", "estimate"], "--psf"),
+    (["--kernel", "estimate", "--na", "1.2"], "--na"),
+    (["--kernel", "psf"], "--psf"),
+])
+def test_bad_kernel_options_are_usage_errors(data_dir, tmp_path, capsys, options, named):
+    assert main([str(data_dir / "stack.tif"), "--out", str(tmp_path / "out"), *options, *FAST]) == 2
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err and not (tmp_path / "out").exists()

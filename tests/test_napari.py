@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import tifffile
 
+import napari_zssr
 from napari_zssr.io.tiff import read_tiff, write_imagej_tiff
-from napari_zssr.sample import gaussian_psf
+from napari_zssr.sample import gaussian_psf, microscopy_sample
 
 napari = pytest.importorskip("napari")
 
@@ -484,3 +485,51 @@ def test_progress_units_come_from_the_event_when_it_carries_them():
     assert work_units(counted) == (25, 60)  # plane 1 of 3, 20 iterations each
     carried = SimpleNamespace(**vars(counted), done=12, total=40)  # e.g. warm-started planes train less
     assert work_units(carried) == (12, 40)
+
+
+def test_kernel_from_optics_prefilled_from_the_files_metadata(widget, qtbot):
+    viewer, w = widget
+    sample = microscopy_sample()
+    optics = {"na": 1.2, "refractive_index": 1.333, "emission_wavelengths": [None, 610.0],
+              "excitation_wavelengths": [561.0]}
+    w.image.value = viewer.add_image(sample.image, name="cells", scale=(0.13, 0.13), metadata={"optics": optics})
+    w.kernel_source.value = "from optics"
+    assert visible(w, w.na) and visible(w, w.wavelength) and not visible(w, w.psf)
+    assert not visible(w, w.pinhole)
+    w.modality.value = "confocal"
+    assert visible(w, w.pinhole) and visible(w, w.excitation)
+    assert (w.na.value, w.wavelength.value, w.immersion.value, w.excitation.value) == (1.2, 610, "water", 561)
+    w.modality.value = "widefield"
+    run_to_end(qtbot, w)
+    kernel = viewer.layers["cells_zssr"].metadata["kernel"]
+    assert kernel["source"] == "optics" and kernel["na"] == 1.2 and kernel["pixel_size_um"] == pytest.approx(0.13)
+    assert "resolution" in w.status.value
+
+
+def test_optics_without_a_pixel_size_are_refused_before_the_run(widget):
+    viewer, w = widget
+    w.image.value = viewer.add_image(image_2d(), name="img")  # scale 1: pixel size unknown
+    w.kernel_source.value = "from optics"
+    assert w.start() is None and "pixel size" in w.status.value
+
+
+def test_kernel_estimated_from_the_image(widget, qtbot):
+    viewer, w = widget
+    w.image.value = viewer.add_image(microscopy_sample().image, name="cells")
+    w.kernel_source.value = "estimate from the image"
+    assert w.scale.step == 1.0  # a kernel needs a whole factor
+    run_to_end(qtbot, w)
+    assert viewer.layers["cells_zssr"].metadata["kernel"]["source"] == "estimate"
+    assert "estimated PSF FWHM" in w.status.value
+
+
+def test_run_takes_every_kernel_source():
+    image = microscopy_sample().image
+    options = {"max_iterations": 3, "width": 8, "add_to_viewer": False}
+    tuples = napari_zssr.run(image, kernel="estimate", **options)
+    assert tuples[0][1]["metadata"]["kernel"]["source"] == "estimate"
+    tuples = napari_zssr.run(image, optics={"na": 1.0, "wavelength": 520, "refractive_index": 1.333},
+                             pixel_size=0.13, **options)
+    assert tuples[0][1]["metadata"]["kernel"]["na"] == 1.0
+    with pytest.raises(ValueError, match="one kernel source"):
+        napari_zssr.run(image, kernel="estimate", optics={"na": 1.0, "wavelength": 520}, **options)

@@ -8,20 +8,7 @@ OBJECTIVE = ('<Instrument ID="Instrument:0">'
              '<Objective ID="Objective:0" LensNA="1.4" Immersion="Oil" Model="Plan Apo 63x"/></Instrument>')
 
 
-def ome_tiff(path, channels: dict, objective: str = "", settings: str = "") -> None:
-    """An OME-TIFF written by tifffile, with an objective (which tifffile does not write) added to its OME-XML."""
-    data = np.zeros((len(channels["EmissionWavelength"]), 8, 8), np.uint16)
-    tifffile.imwrite(path, data, ome=True, metadata={"axes": "CYX", "Channel": channels})
-    with tifffile.TiffFile(path) as tif:
-        xml = tif.ome_metadata
-    head, tail = xml.split("<Image ", 1)
-    image_tag, rest = tail.split(">", 1)
-    reference = '<InstrumentRef ID="Instrument:0"/>' if objective else ""
-    xml = f"{head}{objective}<Image {image_tag}>{reference}{settings}{rest}"
-    tifffile.tiffcomment(path, xml.replace("µ", "&#181;"))  # TIFF descriptions are ASCII
-
-
-def test_objective_and_channel_wavelengths_are_read(tmp_path):
+def test_objective_and_channel_wavelengths_are_read(tmp_path, ome_tiff):
     path = tmp_path / "ome.tif"
     ome_tiff(path, {"EmissionWavelength": [520, 0.61], "EmissionWavelengthUnit": ["nm", "µm"],
                     "ExcitationWavelength": [488, 561]}, OBJECTIVE, '<ObjectiveSettings ID="Objective:0"/>')
@@ -32,7 +19,7 @@ def test_objective_and_channel_wavelengths_are_read(tmp_path):
     assert optics.lens_model == "Plan Apo 63x"
 
 
-def test_objective_settings_refractive_index_wins_over_the_immersion(tmp_path):
+def test_objective_settings_refractive_index_wins_over_the_immersion(tmp_path, ome_tiff):
     path = tmp_path / "ome.tif"
     ome_tiff(path, {"EmissionWavelength": [520]}, OBJECTIVE,
              '<ObjectiveSettings ID="Objective:0" RefractiveIndex="1.406"/>')
