@@ -198,6 +198,16 @@ def father_pool(planes: list[torch.Tensor], config: ZSSRConfig, min_side: int) -
     return pool
 
 
+def axial_sampler(planes: list[torch.Tensor], degradation: Degradation, config: ZSSRConfig, noise_std: float,
+                  seed: int, device: torch.device) -> EitherAxisSampler:
+    """Training pairs from lateral ``planes`` (1, 1, Y, X each) degraded along y or along x, at random."""
+    min_side = min_father_side(degradation.scale)
+    turned = [torch.rot90(plane, 1, dims=(-2, -1)) for plane in planes]
+    samplers = [PairSampler(father_pool(group, config, min_side), degradation, AXIS_KEEPING, noise_std,
+                            seed + offset, device) for offset, group in enumerate((planes, turned))]
+    return EitherAxisSampler(samplers, seed)
+
+
 def interpolate_along_z(volume: torch.Tensor, factor: int) -> torch.Tensor:
     """Cubic interpolation of a (Z, Y, X) volume to (Z * factor, Y, X), outer edges coinciding."""
     z, y, x = volume.shape
@@ -221,6 +231,9 @@ class AxialRun:
     noise_std: float
     training_planes: list[int]
     inference_seconds: float
+    net: ZSSRNet
+    degradation: Degradation
+    dtype: torch.dtype
 
 
 @torch.no_grad()
@@ -283,20 +296,18 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
     noise_std = (float(np.median([estimate_noise_std(p) for p in planes])) if config.noise_std == "auto"
                  else float(config.noise_std))
     degradation = Degradation.create((float(factor), 1.0), kernel, device)
-    min_side = min_father_side((factor, 1))
-    turned = [torch.rot90(p, 1, dims=(-2, -1)) for p in planes]
-    samplers = [PairSampler(father_pool(group, config, min_side), degradation, AXIS_KEEPING, noise_std,
-                            seed + offset, device) for offset, group in enumerate((planes, turned))]
+    sampler = axial_sampler(planes, degradation, config, noise_std, seed, device)
     recon = reconstruction_pair(planes[len(planes) // 2], degradation, config.recon_crop)
     net = ZSSRNet(1, config.width, config.depth)
     net.reset_parameters(torch.Generator().manual_seed(seed))
     net = net.to(device=device, memory_format=torch.channels_last)
     dtype = resolve_precision(config.precision, device)
-    log = train(net, EitherAxisSampler(samplers, seed), recon, config, progress=progress,  # type: ignore[arg-type]
+    log = train(net, sampler, recon, config, progress=progress,  # type: ignore[arg-type]
                 should_stop=should_stop, plane=index, n_planes=count, dtype=dtype)
     if progress is not None:
         progress(ProgressEvent("inference", log.iterations, config.max_iterations, None, None, index, count))
     transforms = kernel_symmetries(kernel, (float(factor), 1.0)) if config.ensemble else [0]
     began = time.perf_counter()
     output = restore_volume(net, volume, degradation, transforms, config, dtype, device, should_stop)
-    return AxialRun(output, log, transforms, noise_std, planes_at, time.perf_counter() - began)
+    return AxialRun(output, log, transforms, noise_std, planes_at, time.perf_counter() - began, net, degradation,
+                   dtype)
