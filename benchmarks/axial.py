@@ -27,7 +27,7 @@ from skimage.metrics import structural_similarity
 
 from napari_zssr import ZSSRConfig
 from napari_zssr.axial import zssr_axial
-from napari_zssr.core.axial import axial_kernel, interpolate_along_z, restore_slices, run_volume
+from napari_zssr.core.axial import SliceSums, axial_kernel, interpolate_along_z, restore_slices, run_volume
 from napari_zssr.core.device import select_device
 from napari_zssr.core.kernels import centre_kernel
 from napari_zssr.core.resize import downscale_with_kernel
@@ -102,20 +102,14 @@ def fusion_scores(volume: np.ndarray, truth: np.ndarray, factor: int, config: ZS
     device = select_device(config.device)
     normalised = torch.as_tensor(volume, dtype=torch.float32)
     run = run_volume(normalised, factor, axial_kernel(None, factor), config, seed=seed, device=device)
-    count = len(run.transforms)
-
-    def restored(slices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        sr, _, total, squares = restore_slices(run.net, slices, run.degradation, run.transforms, config,
-                                               run.dtype, device)
-        variance = ((squares - total**2 / count) / max(count - 1, 1)).clamp(min=0)
-        return sr, variance
-
-    xz, xz_variance = restored(normalised)
-    yz, yz_variance = (t.transpose(1, 2) for t in restored(normalised.transpose(1, 2)))
-    weight = 1 / (xz_variance + 1e-6)
-    other = 1 / (yz_variance + 1e-6)
-    variants = {"XZ only": xz, "YZ only": yz, "mean": (xz + yz) / 2,
-                "inverse-variance": (weight * xz + other * yz) / (weight + other)}
+    shape = (volume.shape[0] * factor, *volume.shape[1:])
+    xz, yz = SliceSums.zeros(shape), SliceSums.zeros(shape)
+    for slices, sums in ((normalised, xz), (normalised.transpose(1, 2), yz.swapped())):
+        restore_slices(run.net, slices, run.degradation, run.transforms, config, run.dtype, device, sums)
+    xz_variance, yz_variance = (sums.variance(len(run.transforms)) for sums in (xz, yz))
+    weight, other = 1 / (xz_variance + 1e-6), 1 / (yz_variance + 1e-6)
+    variants = {"XZ only": xz.sr, "YZ only": yz.sr, "mean": (xz.sr + yz.sr) / 2,
+                "inverse-variance": (weight * xz.sr + other * yz.sr) / (weight + other)}
     return " | ".join(f"{name} {scores(v.numpy(), truth, factor)[0]:.2f}" for name, v in variants.items())
 
 

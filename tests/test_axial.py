@@ -8,6 +8,7 @@ from scipy import ndimage
 from napari_zssr import BlankPlaneWarning, Cancelled, ZSSRConfig
 from napari_zssr.axial import zssr_axial
 from napari_zssr.core.axial import (
+    SliceSums,
     axial_factor,
     axial_kernel,
     axial_sampler,
@@ -174,12 +175,14 @@ def test_batched_slices_equal_the_per_slice_lateral_inference():
     degradation = Degradation.create((3.0, 1.0), axial_kernel(None, 3), torch.device("cpu"))
     config = ZSSRConfig(tile_size=20, back_projection_iterations=1)
     transforms = [0, 2, 4, 6]
-    sr, median, _, _ = restore_slices(net, volume, degradation, transforms, config, torch.float32,
-                                      torch.device("cpu"))
+    sums = SliceSums.zeros((15, 7, 9))
+    restore_slices(net, volume, degradation, transforms, config, torch.float32, torch.device("cpu"), sums)
     for row in range(7):
         one = super_resolve(net, volume[:, row][None, None], degradation, transforms, 1, 64)
-        assert torch.allclose(sr[:, row], one.sr[0, 0], atol=1e-5)
-        assert torch.allclose(median[:, row], one.ensemble_median[0, 0], atol=1e-5)
+        assert torch.allclose(sums.sr[:, row], one.sr[0, 0], atol=1e-5)
+        assert torch.allclose(sums.median[:, row], one.ensemble_median[0, 0], atol=1e-5)
+        spread = sums.variance(len(transforms))[:, row].sqrt()
+        assert torch.allclose(spread, one.ensemble_spread[0, 0], atol=1e-4)
 
 
 def test_fused_output_of_an_identity_net_is_the_cubic_interpolation():

@@ -216,7 +216,7 @@ def interpolate_along_z(volume: torch.Tensor, factor: int) -> torch.Tensor:
 
 @dataclass
 class AxialOutput:
-    """Normalised (Z * s, Y, X) results on the CPU: XZ and YZ results fused by their mean."""
+    """Normalised (Z * s, Y, X) results on the CPU: the XZ and YZ restorations fused by their mean."""
 
     sr: torch.Tensor
     ensemble_median: torch.Tensor
@@ -236,49 +236,73 @@ class AxialRun:
     dtype: torch.dtype
 
 
+@dataclass
+class SliceSums:
+    """Running sums of restored slices, (Z * s, Y, X) on the CPU: one set serves both slicings (half the memory)."""
+
+    sr: torch.Tensor
+    median: torch.Tensor
+    # members as deviations from the cubic interpolation along z (the same in both slicings): this shift keeps the
+    # float32 sums of squares accurate for the small spreads of a good ensemble
+    members: torch.Tensor  # sum of the deviations
+    squares: torch.Tensor  # sum of their squares
+
+    @classmethod
+    def zeros(cls, shape: tuple[int, int, int]) -> SliceSums:
+        return cls(*(torch.zeros(shape) for _ in range(4)))
+
+    def swapped(self) -> SliceSums:
+        """Views with y and x swapped: the sums of the YZ slices, which run along x, add into them."""
+        return SliceSums(*(t.transpose(1, 2) for t in (self.sr, self.median, self.members, self.squares)))
+
+    def variance(self, count: int) -> torch.Tensor:
+        """Unbiased variance over ``count`` summed members."""
+        return ((self.squares - self.members**2 / count) / max(count - 1, 1)).clamp(min=0)
+
+
 @torch.no_grad()
 def restore_slices(net: ZSSRNet, volume: torch.Tensor, degradation: Degradation, transforms: list[int],
-                   config: ZSSRConfig, dtype: torch.dtype, device: torch.device, should_stop: StopHook | None = None
-                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Restore every XZ slice of ``volume`` (Z, Y, X, CPU) in batches; YZ slices: pass the volume transposed.
+                   config: ZSSRConfig, dtype: torch.dtype, device: torch.device, sums: SliceSums,
+                   should_stop: StopHook | None = None) -> None:
+    """Restore every XZ slice of ``volume`` (Z, Y, X, CPU) and add the results into ``sums``.
 
-    Returns (sr, median, member sum, member sum of squares), each (Z * s, Y, X) on the CPU; the sums let the
-    caller compute the spread over the members of both slicings. Many slices go through the net at once (up to
-    ``tile_size**2`` output pixels per batch); a slice bigger than that is tiled.
+    For the YZ slices pass ``volume.transpose(1, 2)`` and ``sums.swapped()``. Many slices go through the net at
+    once (up to ``tile_size**2`` output pixels per batch); a slice bigger than that is tiled. Each slice gets the
+    lateral run's treatment: ensemble over ``transforms``, back-projection, median.
     """
     net.eval()
     depth, rows, width = volume.shape
     out_depth = degradation.hr_shape((depth, width))[0]
     batch = max(1, config.tile_size**2 // (out_depth * width))
-    results = [torch.empty((out_depth, rows, width)) for _ in range(4)]
     for start in range(0, rows, batch):
         if should_stop is not None and should_stop():
             raise Cancelled
-        lr = volume[:, start : start + batch, :].permute(1, 0, 2)[:, None].to(device)
+        lr = volume[:, start : start + batch, :].permute(1, 0, 2)[:, None].to(device)  # (B, 1, Z, X)
         members = []
         for index in transforms:
-            moved = transform(lr, index)
-            upscaled = degradation.upscale(moved, (out_depth, width))
+            upscaled = degradation.upscale(transform(lr, index), (out_depth, width))
             output = untransform(apply_tiled_within_memory(net, upscaled, config.tile_size, dtype), index)
             members.append(back_project(output, lr, degradation, config.back_projection_iterations))
         stacked = torch.stack(members)
         median = ensemble_median(stacked)
         sr = back_project(median, lr, degradation, config.back_projection_iterations)
-        for result, value in zip(results, (sr, median, stacked.sum(0), (stacked**2).sum(0))):
-            result[:, start : start + batch, :] = value[:, 0].permute(1, 0, 2).cpu()
-    return results[0], results[1], results[2], results[3]
+        deviations = stacked - degradation.upscale(lr, (out_depth, width))
+        for total, value in ((sums.sr, sr), (sums.median, median), (sums.members, deviations.sum(0)),
+                             (sums.squares, (deviations**2).sum(0))):
+            total[:, start : start + batch, :] += value[:, 0].permute(1, 0, 2).cpu()
 
 
 def restore_volume(net: ZSSRNet, volume: torch.Tensor, degradation: Degradation, transforms: list[int],
                    config: ZSSRConfig, dtype: torch.dtype, device: torch.device, should_stop: StopHook | None = None
                    ) -> AxialOutput:
-    """Restore the XZ and the YZ slices and fuse them by their mean (see benchmarks/axial.py)."""
-    xz = restore_slices(net, volume, degradation, transforms, config, dtype, device, should_stop)
-    yz = restore_slices(net, volume.transpose(1, 2), degradation, transforms, config, dtype, device, should_stop)
-    sr, median, total, squares = ((a + b.transpose(1, 2)) for a, b in zip(xz, yz))
-    count = 2 * len(transforms)
-    variance = ((squares - total**2 / count) / (count - 1)).clamp(min=0)
-    return AxialOutput(sr / 2, median / 2, variance.sqrt())
+    """Restore the XZ and the YZ slices and fuse them by their mean (benchmarks/axial.py --fusion compares)."""
+    depth, rows, cols = volume.shape
+    sums = SliceSums.zeros((degradation.hr_shape((depth, cols))[0], rows, cols))
+    restore_slices(net, volume, degradation, transforms, config, dtype, device, sums, should_stop)
+    restore_slices(net, volume.transpose(1, 2), degradation, transforms, config, dtype, device, sums.swapped(),
+                   should_stop)
+    spread = sums.variance(2 * len(transforms)).sqrt_()
+    return AxialOutput(sums.sr.div_(2), sums.median.div_(2), spread)
 
 
 def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZSSRConfig, *, seed: int,
