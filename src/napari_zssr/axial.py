@@ -45,11 +45,12 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     axial blur beyond the lateral one, as a Gaussian of FWHM ``sqrt(fwhm_axial^2 - fwhm_lateral^2)``.
 
     The network is trained on pairs from up to 8 lateral planes (degraded along y and along x) with ``config``'s
-    settings, then restores every XZ and YZ slice; the two are averaged. ``residual`` is ``sr`` minus cubic
-    interpolation along z; ``ensemble_spread`` the std over every ensemble member of both slicings.
-    ``ZSSRResult.scale`` is ``(axial_scale, 1)``: (z, lateral). A constant volume in a series is passed through as
-    its interpolation with a :class:`BlankPlaneWarning`. Raises :class:`napari_zssr.Cancelled` when
-    ``should_stop`` returns True.
+    settings (but for ``gradual_steps``, which are not used), then restores every XZ and YZ slice; the two are
+    averaged (better than either alone, and than weighting by their ensemble spreads: benchmarks/axial.py).
+    ``residual`` is ``sr`` minus cubic interpolation along z; ``ensemble_spread`` the std over every ensemble
+    member of both slicings. ``ZSSRResult.scale`` is ``(axial_scale, 1)``: (z, lateral). A constant volume in a
+    series is passed through as its interpolation with a :class:`BlankPlaneWarning`. Raises
+    :class:`napari_zssr.Cancelled` when ``should_stop`` returns True.
     """
     config = config or ZSSRConfig()
     factor = axial_factor(axial_scale)
