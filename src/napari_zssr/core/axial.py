@@ -1,0 +1,337 @@
+"""Axial (isotropic) super-resolution of a z-stack: the numerics.
+
+The lateral (XY) planes show the sample at fine resolution. Blurring them along one lateral axis as the axial
+direction is blurred, and keeping every ``s``-th row as the stack keeps every ``s``-th plane, gives training pairs
+from the volume itself; the trained network then restores XZ and YZ slices, whose z axis plays the degraded axis.
+
+Geometry (as for lateral runs): the outer edges coincide, so the output has ``Z * s`` planes and input plane ``i``
+sits at output plane ``i * s + (s - 1) / 2``; y and x are unchanged. Profiles are sampled on the output z grid,
+whose step is the lateral pixel size.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .config import ZSSRConfig
+from .degradation import Degradation
+from .engine import reconstruction_pair
+from .geometry import DIHEDRAL, transform, untransform
+from .inference import apply_tiled_within_memory, back_project, ensemble_median
+from .kernels import kernel_symmetries
+from .network import ZSSRNet
+from .noise import estimate_noise_std
+from .pairs import FatherPool, PairSampler, min_father_side
+from .precision import resolve_precision
+from .psf import in_focus_plane
+from .resize import resize
+from .trainer import Cancelled, ProgressCallback, ProgressEvent, StopHook, TrainingLog, train
+
+FWHM_PER_SIGMA = 2 * math.sqrt(2 * math.log(2))
+#: fewest z planes a volume needs: the degraded side of a training pair keeps at least 4 rows.
+MIN_PLANES = 4
+#: lateral planes used as HR fathers (evenly spaced through the non-constant planes).
+MAX_TRAINING_PLANES = 8
+#: transforms that keep rows as rows: the degraded axis stays the row axis (identity, 180 degrees, both flips).
+AXIS_KEEPING = [index for index, (rotations, _) in enumerate(DIHEDRAL) if rotations % 2 == 0]
+
+
+def axial_factor(axial_scale: float) -> int:
+    """``axial_scale`` as an integer > 1, or a clear error (a plane is a sample every ``s``-th output voxel)."""
+    try:
+        value = float(axial_scale)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"axial_scale must be a number (z-step / lateral pixel size), got {axial_scale!r}") from error
+    if not math.isfinite(value) or value <= 1:
+        raise ValueError(f"axial_scale (z-step / lateral pixel size) must be greater than 1, got {axial_scale!r}; "
+                         "a stack whose z-step equals its pixel size is already isotropic")
+    if abs(value - round(value)) > 1e-6 * value:
+        raise ValueError(f"axial_scale must be an integer (2, 3, 4, ...), got {axial_scale!r}: the output puts the "
+                         "input planes on every s-th voxel; resample the stack laterally so that z-step / pixel "
+                         "size is a whole number")
+    return int(round(value))
+
+
+def gaussian_profile(fwhm: float) -> np.ndarray:
+    """A centred Gaussian of full width at half maximum ``fwhm`` (voxels), point-sampled, sum 1, odd length."""
+    sigma = fwhm / FWHM_PER_SIGMA
+    radius = max(1, math.ceil(3 * sigma))
+    offsets = np.arange(-radius, radius + 1)
+    profile = np.exp(-(offsets**2) / (2 * sigma**2))
+    return profile / profile.sum()
+
+
+def profile_fwhm(profile: np.ndarray) -> float:
+    """Full width at half maximum of a sampled, single-peaked profile (linear interpolation at the crossings)."""
+    values = np.asarray(profile, dtype=np.float64)
+    peak = int(np.argmax(values))
+    half = values[peak] / 2
+
+    def crossing(direction: int) -> float:
+        index = peak
+        while 0 <= index + direction < len(values) and values[index + direction] > half:
+            index += direction
+        if not 0 <= index + direction < len(values):
+            return index + direction * 0.5  # the profile ends above half maximum: its last sample's edge
+        inside, outside = values[index], values[index + direction]
+        return index + direction * (inside - half) / (inside - outside)
+
+    return crossing(1) - crossing(-1)
+
+
+def _real_array(values: object, name: str) -> np.ndarray:
+    array = np.asarray(values)
+    if array.dtype == bool or np.iscomplexobj(array) or not np.issubdtype(array.dtype, np.number):
+        raise TypeError(f"{name} must be a real-valued numeric array, got dtype {array.dtype}")
+    array = array.astype(np.float64)
+    if array.size == 0 or not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} is empty or contains NaN or infinite values")
+    return array
+
+
+def _above_background(psf: np.ndarray) -> np.ndarray:
+    """A 2D or 3D PSF minus its camera offset (the median of its border voxels), clipped at 0."""
+    border = np.concatenate([np.moveaxis(psf, axis, 0)[[0, -1]].ravel() for axis in range(psf.ndim)])
+    return np.clip(psf - np.median(border), 0, None)
+
+
+def _normalised(profile: np.ndarray, name: str) -> np.ndarray:
+    if np.any(profile < 0):
+        raise ValueError(f"{name} has negative values; an intensity profile is non-negative (subtract the "
+                         "background and clip)")
+    if profile.sum() <= 0:
+        raise ValueError(f"{name} has no positive values")
+    return profile / profile.sum()
+
+
+def axial_profile(axial_psf: np.ndarray | None, factor: int) -> np.ndarray:
+    """The axial intensity profile on the output z grid: given (1D), through the peak of a 3D PSF, or the default.
+
+    The default, for an unknown PSF, is a Gaussian of FWHM ``factor`` output voxels: the z-step, the blur of a
+    stack whose z sampling roughly matches its axial resolution.
+    """
+    if axial_psf is None:
+        return gaussian_profile(float(factor))
+    psf = _real_array(axial_psf, "axial_psf")
+    if psf.ndim == 1:
+        return _normalised(psf, "axial_psf")
+    if psf.ndim == 3:
+        signal = _above_background(psf)
+        _, row, col = np.unravel_index(np.argmax(signal), signal.shape)
+        return _normalised(signal[:, row, col], "the axial profile of axial_psf")
+    raise ValueError(f"axial_psf must be a 1D axial profile or a 3D PSF (Z, Y, X), got shape {psf.shape}")
+
+
+def lateral_fwhm(lateral_psf: np.ndarray) -> float:
+    """FWHM (lateral pixels) of a lateral PSF: a 1D profile, a 2D plane or a 3D z-stack (its in-focus plane).
+
+    For a plane, the mean of the widths through the peak along y and along x.
+    """
+    psf = _real_array(lateral_psf, "lateral_psf")
+    if psf.ndim == 1:
+        return profile_fwhm(_normalised(psf, "lateral_psf"))
+    if psf.ndim not in (2, 3):
+        raise ValueError(f"lateral_psf must be a 1D profile, a 2D PSF or a 3D PSF, got shape {psf.shape}")
+    plane = _above_background(in_focus_plane(psf))
+    if plane.max() <= 0:
+        raise ValueError("lateral_psf has no peak above its background")
+    row, col = np.unravel_index(np.argmax(plane), plane.shape)
+    return (profile_fwhm(plane[:, col]) + profile_fwhm(plane[row, :])) / 2
+
+
+def axial_kernel(axial_psf: np.ndarray | None, factor: int, lateral_psf: np.ndarray | None = None) -> np.ndarray:
+    """The HR -> LR kernel, shape (K, 1), that turns a lateral plane's rows into what the stack's z axis shows.
+
+    The lateral planes are already blurred by the lateral PSF, so with a known lateral PSF only the axial blur
+    beyond it is added: in the Gaussian approximation, a Gaussian of FWHM ``sqrt(fwhm_axial^2 - fwhm_lateral^2)``
+    (the exact shape of the axial profile is then not used). A 3D ``axial_psf`` also gives the lateral PSF (its
+    in-focus plane) when ``lateral_psf`` is None. Without a lateral PSF the whole axial profile is the kernel.
+    """
+    profile = axial_profile(axial_psf, factor)
+    if lateral_psf is None and axial_psf is not None and np.ndim(axial_psf) == 3:
+        lateral_psf = axial_psf
+    if lateral_psf is None:
+        return profile[:, None]
+    axial_width, lateral_width = profile_fwhm(profile), lateral_fwhm(lateral_psf)
+    if axial_width <= lateral_width:
+        raise ValueError(f"the axial profile (FWHM {axial_width:.2f} voxels) is not wider than the lateral PSF "
+                         f"(FWHM {lateral_width:.2f} pixels): both must be sampled at the lateral pixel size; give "
+                         "the measured axial profile or leave lateral_psf out")
+    return gaussian_profile(math.sqrt(axial_width**2 - lateral_width**2))[:, None]
+
+
+def training_plane_indices(volume: torch.Tensor, count: int = MAX_TRAINING_PLANES) -> list[int]:
+    """Up to ``count`` evenly spaced non-constant z planes of ``volume`` (Z, Y, X); empty if all are constant."""
+    flat = volume.reshape(volume.shape[0], -1)
+    varying = torch.nonzero(flat.amax(dim=1) > flat.amin(dim=1)).flatten().tolist()
+    if len(varying) <= count:
+        return varying
+    return [varying[int(round(i))] for i in np.linspace(0, len(varying) - 1, count)]
+
+
+class EitherAxisSampler:
+    """Pairs degraded along y (from the planes as they are) or along x (from the planes turned by 90 degrees).
+
+    Each of the two samplers keeps rows as rows (:data:`AXIS_KEEPING` transforms), so its crops stay a multiple of
+    the factor along the degraded axis.
+    """
+
+    def __init__(self, samplers: list[PairSampler], seed: int) -> None:
+        self.samplers = samplers
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self, crop_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.samplers[int(self.rng.integers(len(self.samplers)))].sample(crop_size)
+
+
+def father_pool(planes: list[torch.Tensor], config: ZSSRConfig, min_side: int) -> FatherPool:
+    """Every plane and its downscaled copies in one pool (equal planes are drawn equally often)."""
+    pool = FatherPool(planes[0], config.father_min_scale, config.father_levels, min_side)
+    for plane in planes[1:]:
+        for father in FatherPool(plane, config.father_min_scale, config.father_levels, min_side).fathers:
+            pool.add(father)
+    return pool
+
+
+def axial_sampler(planes: list[torch.Tensor], degradation: Degradation, config: ZSSRConfig, noise_std: float,
+                  seed: int, device: torch.device) -> EitherAxisSampler:
+    """Training pairs from lateral ``planes`` (1, 1, Y, X each) degraded along y or along x, at random."""
+    min_side = min_father_side(degradation.scale)
+    turned = [torch.rot90(plane, 1, dims=(-2, -1)) for plane in planes]
+    samplers = [PairSampler(father_pool(group, config, min_side), degradation, AXIS_KEEPING, noise_std,
+                            seed + offset, device) for offset, group in enumerate((planes, turned))]
+    return EitherAxisSampler(samplers, seed)
+
+
+def interpolate_along_z(volume: torch.Tensor, factor: int) -> torch.Tensor:
+    """Cubic interpolation of a (Z, Y, X) volume to (Z * factor, Y, X), outer edges coinciding."""
+    z, y, x = volume.shape
+    return resize(volume.reshape(1, 1, z, y * x), (z * factor, y * x)).reshape(z * factor, y, x)
+
+
+@dataclass
+class AxialOutput:
+    """Normalised (Z * s, Y, X) results on the CPU: the XZ and YZ restorations fused by their mean."""
+
+    sr: torch.Tensor
+    ensemble_median: torch.Tensor
+    ensemble_spread: torch.Tensor  # std across every ensemble member of both slicings
+
+
+@dataclass
+class AxialRun:
+    output: AxialOutput
+    log: TrainingLog
+    transforms: list[int]  # ensemble transforms of each slice (rows = z, columns = the lateral axis)
+    noise_std: float
+    training_planes: list[int]
+    inference_seconds: float
+    net: ZSSRNet
+    degradation: Degradation
+    dtype: torch.dtype
+
+
+@dataclass
+class SliceSums:
+    """Running sums of restored slices, (Z * s, Y, X) on the CPU: one set serves both slicings (half the memory)."""
+
+    sr: torch.Tensor
+    median: torch.Tensor
+    # members as deviations from the cubic interpolation along z (the same in both slicings): this shift keeps the
+    # float32 sums of squares accurate for the small spreads of a good ensemble
+    members: torch.Tensor  # sum of the deviations
+    squares: torch.Tensor  # sum of their squares
+
+    @classmethod
+    def zeros(cls, shape: tuple[int, int, int]) -> SliceSums:
+        return cls(*(torch.zeros(shape) for _ in range(4)))
+
+    def swapped(self) -> SliceSums:
+        """Views with y and x swapped: the sums of the YZ slices, which run along x, add into them."""
+        return SliceSums(*(t.transpose(1, 2) for t in (self.sr, self.median, self.members, self.squares)))
+
+    def variance(self, count: int) -> torch.Tensor:
+        """Unbiased variance over ``count`` summed members."""
+        return ((self.squares - self.members**2 / count) / max(count - 1, 1)).clamp(min=0)
+
+
+@torch.no_grad()
+def restore_slices(net: ZSSRNet, volume: torch.Tensor, degradation: Degradation, transforms: list[int],
+                   config: ZSSRConfig, dtype: torch.dtype, device: torch.device, sums: SliceSums,
+                   should_stop: StopHook | None = None) -> None:
+    """Restore every XZ slice of ``volume`` (Z, Y, X, CPU) and add the results into ``sums``.
+
+    For the YZ slices pass ``volume.transpose(1, 2)`` and ``sums.swapped()``. Many slices go through the net at
+    once (up to ``tile_size**2`` output pixels per batch); a slice bigger than that is tiled. Each slice gets the
+    lateral run's treatment: ensemble over ``transforms``, back-projection, median.
+    """
+    net.eval()
+    depth, rows, width = volume.shape
+    out_depth = degradation.hr_shape((depth, width))[0]
+    batch = max(1, config.tile_size**2 // (out_depth * width))
+    for start in range(0, rows, batch):
+        if should_stop is not None and should_stop():
+            raise Cancelled
+        lr = volume[:, start : start + batch, :].permute(1, 0, 2)[:, None].to(device)  # (B, 1, Z, X)
+        members = []
+        for index in transforms:
+            upscaled = degradation.upscale(transform(lr, index), (out_depth, width))
+            output = untransform(apply_tiled_within_memory(net, upscaled, config.tile_size, dtype), index)
+            members.append(back_project(output, lr, degradation, config.back_projection_iterations))
+        stacked = torch.stack(members)
+        median = ensemble_median(stacked)
+        sr = back_project(median, lr, degradation, config.back_projection_iterations)
+        deviations = stacked - degradation.upscale(lr, (out_depth, width))
+        for total, value in ((sums.sr, sr), (sums.median, median), (sums.members, deviations.sum(0)),
+                             (sums.squares, (deviations**2).sum(0))):
+            total[:, start : start + batch, :] += value[:, 0].permute(1, 0, 2).cpu()
+
+
+def restore_volume(net: ZSSRNet, volume: torch.Tensor, degradation: Degradation, transforms: list[int],
+                   config: ZSSRConfig, dtype: torch.dtype, device: torch.device, should_stop: StopHook | None = None
+                   ) -> AxialOutput:
+    """Restore the XZ and the YZ slices and fuse them by their mean (benchmarks/axial.py --fusion compares)."""
+    depth, rows, cols = volume.shape
+    sums = SliceSums.zeros((degradation.hr_shape((depth, cols))[0], rows, cols))
+    restore_slices(net, volume, degradation, transforms, config, dtype, device, sums, should_stop)
+    restore_slices(net, volume.transpose(1, 2), degradation, transforms, config, dtype, device, sums.swapped(),
+                   should_stop)
+    spread = sums.variance(2 * len(transforms)).sqrt_()
+    return AxialOutput(sums.sr.div_(2), sums.median.div_(2), spread)
+
+
+def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZSSRConfig, *, seed: int,
+               device: torch.device, progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
+               index: int = 0, count: int = 1) -> AxialRun:
+    """Train on lateral planes of ``volume`` (Z, Y, X, normalised, CPU) and restore it along z.
+
+    Training uses ``config`` as a lateral run does (iterations, crop, noise, network, schedule); its gradual steps
+    are not used (the axial factor is learned in one step).
+    """
+    planes_at = training_plane_indices(volume)
+    if not planes_at:
+        raise ValueError("every z plane of the volume is constant; there is nothing to learn from")
+    planes = [volume[i][None, None].to(device) for i in planes_at]
+    noise_std = (float(np.median([estimate_noise_std(p) for p in planes])) if config.noise_std == "auto"
+                 else float(config.noise_std))
+    degradation = Degradation.create((float(factor), 1.0), kernel, device)
+    sampler = axial_sampler(planes, degradation, config, noise_std, seed, device)
+    recon = reconstruction_pair(planes[len(planes) // 2], degradation, config.recon_crop)
+    net = ZSSRNet(1, config.width, config.depth)
+    net.reset_parameters(torch.Generator().manual_seed(seed))
+    net = net.to(device=device, memory_format=torch.channels_last)
+    dtype = resolve_precision(config.precision, device)
+    log = train(net, sampler, recon, config, progress=progress,  # type: ignore[arg-type]
+                should_stop=should_stop, plane=index, n_planes=count, dtype=dtype)
+    if progress is not None:
+        progress(ProgressEvent("inference", log.iterations, config.max_iterations, None, None, index, count))
+    transforms = kernel_symmetries(kernel, (float(factor), 1.0)) if config.ensemble else [0]
+    began = time.perf_counter()
+    output = restore_volume(net, volume, degradation, transforms, config, dtype, device, should_stop)
+    return AxialRun(output, log, transforms, noise_std, planes_at, time.perf_counter() - began, net, degradation,
+                   dtype)

@@ -1,0 +1,208 @@
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage
+
+from napari_zssr import BlankPlaneWarning, Cancelled, ZSSRConfig
+from napari_zssr.axial import zssr_axial
+from napari_zssr.core.axial import (
+    SliceSums,
+    axial_factor,
+    axial_kernel,
+    axial_sampler,
+    gaussian_profile,
+    interpolate_along_z,
+    profile_fwhm,
+    restore_slices,
+    restore_volume,
+)
+from napari_zssr.core.degradation import Degradation
+from napari_zssr.core.inference import super_resolve
+from napari_zssr.core.kernels import centre_kernel
+from napari_zssr.core.network import ZSSRNet
+from napari_zssr.core.resize import downscale_with_kernel
+
+
+def small_net(width: int = 8) -> ZSSRNet:
+    net = ZSSRNet(1, width, 8)
+    net.reset_parameters(torch.Generator().manual_seed(0))
+    return net.eval()
+
+
+def identity_net() -> ZSSRNet:
+    net = small_net()
+    for layer in net.body:
+        if isinstance(layer, torch.nn.Conv2d):
+            torch.nn.init.zeros_(layer.weight)
+    return net
+
+
+def degrade_along_z(truth: np.ndarray, factor: int) -> np.ndarray:
+    """The acquisition model: blur along z by the default axial profile, keep every ``factor``-th plane."""
+    kernel = torch.as_tensor(centre_kernel(axial_kernel(None, factor), (factor, 1)))
+    slices = torch.as_tensor(truth).permute(1, 0, 2)[:, None]  # XZ slices: (Y, 1, Z, X)
+    return downscale_with_kernel(slices, kernel, (factor, 1))[:, 0].permute(1, 0, 2).numpy()
+
+
+def blob_volume(depth: int, side: int = 32, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    truth = np.zeros((depth, side, side))
+    points = rng.integers(0, side, (3, 60))
+    points[0] %= depth
+    truth[tuple(points)] = rng.uniform(0.5, 1, 60)
+    truth = ndimage.gaussian_filter(truth, 1.0)
+    return truth / truth.max()
+
+
+def psnr(estimate: np.ndarray, truth: np.ndarray) -> float:
+    return float(10 * np.log10(1 / np.mean((np.clip(estimate, 0, 1) - truth) ** 2)))
+
+
+@pytest.mark.parametrize("factor", [2, 3])
+def test_input_planes_sit_at_i_times_s_plus_half_s_minus_1(tiny_config, factor):
+    """A volume linear along z comes out linear along z, with plane i at output voxel i*s + (s - 1)/2."""
+    z, y, x = np.mgrid[:6, :16, :16].astype(np.float64)
+    volume = 40 * z + y + 0.5 * x
+    result = zssr_axial(volume, factor, config=tiny_config, device="cpu")
+    assert result.sr.shape == result.residual.shape == result.ensemble_spread.shape == (6 * factor, 16, 16)
+    assert result.scale == (factor, 1.0)
+    out_z = (np.arange(6 * factor) - (factor - 1) / 2) / factor
+    expected = 40 * out_z[:, None, None] + y[0] + 0.5 * x[0]
+    interior = slice(2 * factor, -2 * factor)  # mirrored borders bend the interpolation near the ends
+    cubic = result.sr - result.residual
+    assert np.allclose(cubic[interior], expected[interior], atol=1e-2)
+    # a plane misplaced by half a voxel would be off by 40 / s / 2 >= 6.7; the barely trained net adds little
+    assert np.abs(result.sr - expected)[interior].max() < 2.0
+
+
+def test_restores_an_anisotropic_volume_better_than_cubic_interpolation():
+    truth = blob_volume(18)
+    volume = degrade_along_z(truth, 3)
+    config = ZSSRConfig(max_iterations=150, width=32, crop_size=32, tile_size=256)
+    result = zssr_axial(volume, 3, config=config, device="cpu")
+    cubic = interpolate_along_z(torch.as_tensor(volume, dtype=torch.float32), 3).numpy()
+    assert psnr(result.sr, truth) > psnr(cubic, truth) + 1.0
+
+
+def test_leading_axes_are_processed_volume_by_volume(tiny_config):
+    volumes = np.stack([blob_volume(6, 16, seed) for seed in range(3)] + [np.full((6, 16, 16), 0.5)])
+    series = volumes.reshape(2, 2, 6, 16, 16).astype(np.float32)
+    with pytest.warns(BlankPlaneWarning, match=r"volume \(1, 1\) is constant"):
+        result = zssr_axial(series, 2, config=tiny_config, device="cpu")
+    assert result.sr.shape == (2, 2, 12, 16, 16)
+    alone = zssr_axial(series[1, 0], 2, config=tiny_config, device="cpu")
+    assert np.allclose(result.sr[1, 0], alone.sr, atol=1e-5)
+    assert np.all(result.sr[1, 1] == 0.5) and result.blank_planes == [(1, 1)]
+    assert len(result.iterations) == 4
+
+
+@pytest.mark.parametrize(("volume", "scale", "message"), [
+    (np.ones((16, 16)), 2, "needs a volume"),
+    (np.random.default_rng(0).random((6, 16, 16)), 1, "greater than 1"),
+    (np.random.default_rng(0).random((6, 16, 16)), 0.5, "greater than 1"),
+    (np.random.default_rng(0).random((6, 16, 16)), 2.5, "must be an integer"),
+    (np.random.default_rng(0).random((3, 16, 16)), 2, "at least 4"),
+    (np.random.default_rng(0).random((6, 6, 16)), 2, "too small"),
+])
+def test_bad_input_gives_a_clear_error(tiny_config, volume, scale, message):
+    with pytest.raises(ValueError, match=message):
+        zssr_axial(volume, scale, config=tiny_config, device="cpu")
+
+
+def test_a_ratio_with_rounding_noise_counts_as_integer():
+    assert axial_factor(0.3 / 0.1) == 3
+
+
+def test_bad_psfs_give_clear_errors(tiny_config):
+    volume = blob_volume(6, 16)
+    with pytest.raises(ValueError, match="1D axial profile or a 3D PSF"):
+        zssr_axial(volume, 2, np.ones((3, 3)), config=tiny_config, device="cpu")
+    with pytest.raises(ValueError, match="negative"):
+        zssr_axial(volume, 2, np.array([0.2, 1.0, -0.1]), config=tiny_config, device="cpu")
+    with pytest.raises(ValueError, match="not wider than the lateral PSF"):
+        zssr_axial(volume, 2, gaussian_profile(2.0), lateral_psf=gaussian_profile(3.0), config=tiny_config,
+                   device="cpu")
+
+
+def test_default_profile_is_a_gaussian_of_fwhm_s():
+    for factor in (2, 3, 4):
+        kernel = axial_kernel(None, factor)
+        assert kernel.shape[1] == 1 and np.isclose(kernel.sum(), 1)
+        assert abs(profile_fwhm(kernel[:, 0]) - factor) < 0.15
+
+
+def test_lateral_psf_leaves_only_the_extra_axial_blur():
+    kernel = axial_kernel(gaussian_profile(5.0), 3, lateral_psf=gaussian_profile(3.0))
+    assert abs(profile_fwhm(kernel[:, 0]) - 4.0) < 0.2  # sqrt(5^2 - 3^2)
+
+
+def test_3d_psf_gives_its_axial_profile_and_its_lateral_plane():
+    z, y, x = np.mgrid[-12:13, -8:9, -8:9]
+    sigma_axial, sigma_lateral = 6 / 2.3548, 2.5 / 2.3548
+    psf = 1000 * np.exp(-(z**2) / (2 * sigma_axial**2) - (y**2 + x**2) / (2 * sigma_lateral**2)) + 100
+    assert abs(profile_fwhm(axial_kernel(psf, 3, lateral_psf=np.array([1.0]))[:, 0]) - 6.0) < 0.4
+    extra = axial_kernel(psf, 3)  # lateral PSF = the 3D PSF's in-focus plane
+    assert abs(profile_fwhm(extra[:, 0]) - np.sqrt(6.0**2 - 2.5**2)) < 0.4
+
+
+def test_an_asymmetric_profile_keeps_only_the_lateral_flip(tiny_config):
+    result = zssr_axial(blob_volume(6, 16), 2, np.array([0.1, 0.3, 1.0, 0.2, 0.0]), config=tiny_config,
+                        device="cpu")
+    assert result.transforms == [0, 4]  # identity and the mirror of the lateral axis; flipping z is not allowed
+    symmetric = zssr_axial(blob_volume(6, 16), 2, config=tiny_config, device="cpu")
+    assert symmetric.transforms == [0, 2, 4, 6]
+
+
+def test_training_pairs_are_degraded_along_y_and_along_x():
+    """Stripes constant along y survive a y-degradation unchanged; degraded along x they do not."""
+    stripes = torch.as_tensor(np.tile(np.sin(np.arange(32) * 1.3), (32, 1)), dtype=torch.float32)[None, None]
+    degradation = Degradation.create((2.0, 1.0), axial_kernel(None, 2), torch.device("cpu"))
+    config = ZSSRConfig(father_levels=1)
+    sampler = axial_sampler([stripes], degradation, config, 0.0, 0, torch.device("cpu"))
+    unchanged = []
+    for _ in range(40):
+        son, father = sampler.sample(16)
+        assert son.shape == father.shape and son.shape[-2] % 2 == 0
+        unchanged.append(torch.allclose(son, father, atol=1e-5))
+    assert 5 < sum(unchanged) < 35
+
+
+def test_batched_slices_equal_the_per_slice_lateral_inference():
+    net = small_net()
+    volume = torch.rand(5, 7, 9)
+    degradation = Degradation.create((3.0, 1.0), axial_kernel(None, 3), torch.device("cpu"))
+    config = ZSSRConfig(tile_size=20, back_projection_iterations=1)
+    transforms = [0, 2, 4, 6]
+    sums = SliceSums.zeros((15, 7, 9))
+    restore_slices(net, volume, degradation, transforms, config, torch.float32, torch.device("cpu"), sums)
+    for row in range(7):
+        one = super_resolve(net, volume[:, row][None, None], degradation, transforms, 1, 64)
+        assert torch.allclose(sums.sr[:, row], one.sr[0, 0], atol=1e-5)
+        assert torch.allclose(sums.median[:, row], one.ensemble_median[0, 0], atol=1e-5)
+        spread = sums.variance(len(transforms))[:, row].sqrt()
+        assert torch.allclose(spread, one.ensemble_spread[0, 0], atol=1e-4)
+
+
+def test_fused_output_of_an_identity_net_is_the_cubic_interpolation():
+    volume = torch.rand(5, 7, 9)
+    degradation = Degradation.create((2.0, 1.0), axial_kernel(None, 2), torch.device("cpu"))
+    output = restore_volume(identity_net(), volume, degradation, [0, 2, 4, 6], ZSSRConfig(), torch.float32,
+                            torch.device("cpu"))
+    assert torch.allclose(output.sr, interpolate_along_z(volume, 2), atol=1e-5)
+    assert torch.allclose(output.ensemble_spread, torch.zeros_like(output.sr), atol=1e-3)
+
+
+def test_stop_hook_cancels(tiny_config):
+    with pytest.raises(Cancelled):
+        zssr_axial(blob_volume(6, 16), 2, config=tiny_config, device="cpu", should_stop=lambda: True)
+
+
+def test_progress_ends_with_done(tiny_config):
+    events = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        zssr_axial(blob_volume(6, 16), 2, config=tiny_config, device="cpu", progress=events.append)
+    stages = [event.stage for event in events]
+    assert stages[-1] == "done" and "training" in stages and "inference" in stages
