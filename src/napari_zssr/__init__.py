@@ -13,24 +13,35 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .api import BlankPlaneWarning, ZSSRResult, kernel_from_file, zssr, zssr_stack
+    from .axial import zssr_axial
+    from .core.blind import KernelEstimate, estimate_kernel
     from .core.config import ZSSRConfig
+    from .core.optics import Optics, kernel_from_optics, theoretical_psf
     from .core.progress import ProgressEvent
     from .core.psf import kernel_from_psf
+    from .core.resolution import ResolutionEstimate, estimate_resolution
     from .core.trainer import Cancelled
+    from .io.ome import read_optics
     from .io.psf import read_psf
+    from .kernel_choice import KernelChoice
     from .napari.console import run as run
 
 #: public name -> the module that defines it
 _PUBLIC = {
     "BlankPlaneWarning": ".api", "ZSSRResult": ".api", "kernel_from_file": ".api", "zssr": ".api",
     "zssr_stack": ".api", "ZSSRConfig": ".core.config", "kernel_from_psf": ".core.psf", "Cancelled": ".core.trainer",
-    "ProgressEvent": ".core.progress", "read_psf": ".io.psf",
+    "ProgressEvent": ".core.progress", "read_psf": ".io.psf", "zssr_axial": ".axial",
+    "Optics": ".core.optics", "theoretical_psf": ".core.optics", "kernel_from_optics": ".core.optics",
+    "KernelEstimate": ".core.blind", "estimate_kernel": ".core.blind", "ResolutionEstimate": ".core.resolution",
+    "estimate_resolution": ".core.resolution", "KernelChoice": ".kernel_choice", "read_optics": ".io.ome",
     "run": ".napari.console",  # needs napari: the library itself runs without a GUI
 }
 
 # "run" is left out: "from napari_zssr import *" must not import napari
-__all__ = ["BlankPlaneWarning", "Cancelled", "ProgressEvent", "ZSSRConfig", "ZSSRResult", "__version__",
-           "kernel_from_file", "kernel_from_psf", "read_psf", "zssr", "zssr_stack"]
+__all__ = ["BlankPlaneWarning", "Cancelled", "KernelChoice", "KernelEstimate", "Optics", "ProgressEvent",
+           "ResolutionEstimate", "ZSSRConfig", "ZSSRResult", "__version__", "estimate_kernel", "estimate_resolution",
+           "kernel_from_file", "kernel_from_optics", "kernel_from_psf", "read_optics", "read_psf", "theoretical_psf",
+           "zssr", "zssr_axial", "zssr_stack"]
 
 
 def __getattr__(name: str) -> Any:

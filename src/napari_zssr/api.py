@@ -165,7 +165,7 @@ def kernel_from_file(path: str, *, psf_pixel_size: float | None = None, pixel_si
                            scale=scale, measured=measured)
 
 
-def _checked_config(config: Any) -> ZSSRConfig:
+def checked_config(config: Any) -> ZSSRConfig:
     if config is None:
         return ZSSRConfig()
     if not isinstance(config, ZSSRConfig):
@@ -206,7 +206,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
     at most that many iterations. ``kernel="estimate"`` estimates one kernel for the whole stack (from up to 8
     planes). Other arguments as :func:`zssr`.
     """
-    config = _checked_config(config)
+    config = checked_config(config)
     pair = validate_scale(scale)
     array = validate_image(image, pair, ndim=None)
     if warm_start_iterations is not None and (isinstance(warm_start_iterations, bool)

@@ -8,9 +8,9 @@ import warnings
 import numpy as np
 import torch
 
-from .api import BlankPlaneWarning, ZSSRResult, _check_settings, check_plane_values, intensity_range, validate_image
+from .api import BlankPlaneWarning, ZSSRResult, check_plane_values, checked_config, intensity_range, validate_image
 from .core.axial import MIN_PLANES, axial_factor, axial_kernel, interpolate_along_z, run_volume
-from .core.config import ZSSRConfig
+from .core.config import ZSSRConfig, check_seed
 from .core.device import release_device_memory, select_device
 from .core.precision import resolve_precision
 from .core.trainer import ProgressCallback, ProgressEvent, StopHook
@@ -52,12 +52,11 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     series is passed through as its interpolation with a :class:`BlankPlaneWarning`. Raises
     :class:`napari_zssr.Cancelled` when ``should_stop`` returns True.
     """
-    config = config or ZSSRConfig()
+    config = checked_config(config)
     factor = axial_factor(axial_scale)
     array = validate_volume(volume, factor)
-    _check_settings((float(factor), 1.0), None, config)
     kernel = axial_kernel(axial_psf, factor, lateral_psf)
-    seed = config.seed if seed is None else int(seed)
+    seed = config.seed if seed is None else check_seed(seed, "seed")
     torch_device = select_device(config.device if device is None else device)
     precision = str(resolve_precision(config.precision, torch_device)).removeprefix("torch.")
     leading, (depth, rows, cols) = array.shape[:-3], array.shape[-3:]
