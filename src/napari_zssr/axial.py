@@ -13,7 +13,8 @@ from .core.axial import MIN_PLANES, axial_factor, axial_kernel, interpolate_alon
 from .core.config import ZSSRConfig, check_seed
 from .core.device import release_device_memory, select_device
 from .core.precision import resolve_precision
-from .core.trainer import ProgressCallback, ProgressEvent, StopHook
+from .core.progress import ProgressCallback, RunProgress
+from .core.trainer import StopHook
 
 
 def validate_volume(volume: object, factor: int) -> np.ndarray:
@@ -65,6 +66,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     result = ZSSRResult(sr, median, residual, spread, (float(factor), 1.0), config, seed, str(torch_device),
                         precision)
     count = int(np.prod(leading, dtype=np.int64))
+    plan = RunProgress(progress, n_planes=count, max_iterations=config.max_iterations)
     result.timings.update(training_s=0.0, inference_s=0.0)
     run = None
     start = time.perf_counter()
@@ -75,11 +77,13 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
             check_plane_values(stack, label)
             if stack.min() == stack.max():
                 _pass_through_constant(stack, index, label, result, count)
+                plan.plane_finished(number, trained=False)
                 continue
             low, high = intensity_range(stack)
             normalised = torch.as_tensor((stack.astype(np.float32) - low) / (high - low))
-            run = run_volume(normalised, factor, kernel, config, seed=seed, device=torch_device, progress=progress,
-                             should_stop=should_stop, index=number, count=count)
+            plan.start_plane(number, config.max_iterations)
+            run = run_volume(normalised, factor, kernel, config, seed=seed, device=torch_device, progress=plan,
+                             should_stop=should_stop)
             sr[index] = run.output.sr.numpy() * (high - low) + low
             median[index] = run.output.ensemble_median.numpy() * (high - low) + low
             spread[index] = run.output.ensemble_spread.numpy() * (high - low)
@@ -89,12 +93,12 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
             result.transforms = run.transforms
             result.timings["training_s"] += run.log.seconds
             result.timings["inference_s"] += run.inference_seconds
+            plan.plane_finished(number, trained=True)
     finally:
         run = None  # drop every reference to the network before returning its memory to the device
         release_device_memory(torch_device)
     result.timings["total_s"] = time.perf_counter() - start
-    if progress is not None:
-        progress(ProgressEvent("done", count, count, plane=count - 1, n_planes=count))
+    plan.finished()
     return result
 
 

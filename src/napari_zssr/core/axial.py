@@ -28,9 +28,10 @@ from .network import ZSSRNet
 from .noise import estimate_noise_std
 from .pairs import FatherPool, PairSampler, min_father_side
 from .precision import resolve_precision
+from .progress import RunProgress
 from .psf import in_focus_plane
 from .resize import resize
-from .trainer import Cancelled, ProgressCallback, ProgressEvent, StopHook, TrainingLog, train
+from .trainer import Cancelled, StopHook, TrainingLog, train
 
 FWHM_PER_SIGMA = 2 * math.sqrt(2 * math.log(2))
 #: fewest z planes a volume needs: the degraded side of a training pair keeps at least 4 rows.
@@ -137,7 +138,7 @@ def lateral_fwhm(lateral_psf: np.ndarray) -> float:
         return profile_fwhm(_normalised(psf, "lateral_psf"))
     if psf.ndim not in (2, 3):
         raise ValueError(f"lateral_psf must be a 1D profile, a 2D PSF or a 3D PSF, got shape {psf.shape}")
-    plane = _above_background(in_focus_plane(psf))
+    plane, _ = in_focus_plane(psf)  # background-subtracted
     if plane.max() <= 0:
         raise ValueError("lateral_psf has no peak above its background")
     row, col = np.unravel_index(np.argmax(plane), plane.shape)
@@ -306,8 +307,8 @@ def restore_volume(net: ZSSRNet, volume: torch.Tensor, degradation: Degradation,
 
 
 def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZSSRConfig, *, seed: int,
-               device: torch.device, progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
-               index: int = 0, count: int = 1) -> AxialRun:
+               device: torch.device, progress: RunProgress | None = None,
+               should_stop: StopHook | None = None) -> AxialRun:
     """Train on lateral planes of ``volume`` (Z, Y, X, normalised, CPU) and restore it along z.
 
     Training uses ``config`` as a lateral run does (iterations, crop, noise, network, schedule); its gradual steps
@@ -322,14 +323,12 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
     degradation = Degradation.create((float(factor), 1.0), kernel, device)
     sampler = axial_sampler(planes, degradation, config, noise_std, seed, device)
     recon = reconstruction_pair(planes[len(planes) // 2], degradation, config.recon_crop)
-    net = ZSSRNet(1, config.width, config.depth)
-    net.reset_parameters(torch.Generator().manual_seed(seed))
-    net = net.to(device=device, memory_format=torch.channels_last)
+    net = ZSSRNet.create(config, seed, device)
     dtype = resolve_precision(config.precision, device)
-    log = train(net, sampler, recon, config, progress=progress,  # type: ignore[arg-type]
-                should_stop=should_stop, plane=index, n_planes=count, dtype=dtype)
+    log = train(net, sampler, recon, config, progress=progress, should_stop=should_stop,  # type: ignore[arg-type]
+                dtype=dtype)
     if progress is not None:
-        progress(ProgressEvent("inference", log.iterations, config.max_iterations, None, None, index, count))
+        progress.step_finished(log.iterations, config.max_iterations)
     transforms = kernel_symmetries(kernel, (float(factor), 1.0)) if config.ensemble else [0]
     began = time.perf_counter()
     output = restore_volume(net, volume, degradation, transforms, config, dtype, device, should_stop)
