@@ -19,11 +19,9 @@ from .core.network import ZSSRNet
 from .core.pairs import min_father_side
 from .core.precision import resolve_precision
 from .core.progress import ProgressCallback, RunProgress
-from .core.psf import kernel_from_psf
 from .core.resize import Scale, as_scale_pair, resize, scaled_shape
 from .core.trainer import StopHook
-from .io.psf import read_psf
-from .kernel_choice import KernelArgument, run_kernels
+from .kernel_choice import KernelArgument, KernelChoice, kernel_source, run_kernels
 from .resolution_report import resolution_report
 
 #: output kind (the suffix of layer and file names, everywhere the same) -> ZSSRResult field
@@ -156,13 +154,12 @@ def denormalised_array(tensor: torch.Tensor, low: float, high: float, dtype: np.
 
 def kernel_from_file(path: str, *, psf_pixel_size: float | None = None, pixel_size: float | None = None,
                      scale: float | Sequence[float] = 2, measured: bool | None = None) -> np.ndarray:
-    """Read a PSF file and turn it into a ZSSR kernel: the one path used by the widget, ``run()`` and the CLI.
-
-    ``psf_pixel_size`` overrides the pixel size found in the file's metadata.
+    """Read a PSF file and turn it into the ZSSR kernel of ``scale``, as the "psf" kernel source does for the
+    widget, ``run()`` and the CLI. ``psf_pixel_size`` overrides the pixel size found in the file's metadata.
     """
-    psf, file_pixel_size = read_psf(path)
-    return kernel_from_psf(psf, psf_pixel_size=psf_pixel_size or file_pixel_size, pixel_size=pixel_size,
-                           scale=scale, measured=measured)
+    choice = KernelChoice("psf", psf_path=str(path), psf_pixel_size=psf_pixel_size, measured=measured)
+    source, _ = kernel_source(choice, pixel_size)
+    return source(validate_scale(scale))
 
 
 def checked_config(config: Any) -> ZSSRConfig:

@@ -1,4 +1,4 @@
-"""Where super-resolved pixels sit: the outer pixel edges of input and output coincide (ZSSR.md, DESIGN.md)."""
+"""Where super-resolved pixels sit: the outer pixel edges of input and output coincide, in napari and in TIFFs."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A synthetic fluorescence sample with a known PSF: for the napari sample, the demo command and the benchmarks.
 
-The microscope model is the one ZSSR.md verifies: HR object blurred by a point-sampled PSF on the HR grid,
+The microscope model is the one ZSSR's PSF kernels assume: HR object blurred by a point-sampled PSF on the HR grid,
 integrated over camera pixels (mean of each s x s block), Poisson-like shot noise, camera offset, uint16.
 """
 
