@@ -1,5 +1,7 @@
 """Viewer tests: the widget opened through the plugin manifest, headless under Xvfb (pytest-xvfb)."""
 
+import re
+
 import numpy as np
 import pytest
 import tifffile
@@ -533,3 +535,39 @@ def test_run_takes_every_kernel_source():
     assert tuples[0][1]["metadata"]["kernel"]["na"] == 1.0
     with pytest.raises(ValueError, match="one kernel source"):
         napari_zssr.run(image, kernel="estimate", optics={"na": 1.0, "wavelength": 520}, **options)
+
+
+def test_axial_mode_restores_z_and_overlays_the_volume(widget, qtbot):
+    viewer, w = widget
+    volume = np.random.default_rng(3).random((6, 24, 20)).astype(np.float32)
+    source = viewer.add_image(volume, name="vol", scale=(0.6, 0.2, 0.2), translate=(1.0, 0.0, 0.0))
+    w.image.value = source
+    w.axial.value = True
+    assert not visible(w, w.scale) and not visible(w, w.kernel_source) and not visible(w, w.psf)
+    run_to_end(qtbot, w)
+    result = viewer.layers["vol_zssr"]
+    assert result.data.shape == (18, 24, 20) and tuple(result.scale) == pytest.approx((0.2, 0.2, 0.2))
+    assert_edges_coincide(source, result, axes=(-3,))
+    assert viewer.layers["vol_residual"].data.shape == (18, 24, 20)
+    w.axial.value = False
+    assert visible(w, w.scale) and visible(w, w.kernel_source) and not visible(w, w.psf)
+
+
+@pytest.mark.parametrize(("data", "scale", "message"), [
+    (np.random.default_rng(0).random((6, 24, 20)), (1, 1, 1), "unknown"),
+    (np.random.default_rng(0).random((6, 24, 20)), (0.2, 0.2, 0.2), "isotropic"),
+    (np.random.default_rng(0).random((6, 24, 20)), (0.5, 0.2, 0.2), "integer|whole"),
+    (np.random.default_rng(0).random((24, 20)), (0.2, 0.2), "3D"),
+])
+def test_axial_mode_refuses_what_it_cannot_do(widget, data, scale, message):
+    viewer, w = widget
+    w.image.value = viewer.add_image(data, name="bad", scale=scale)
+    w.axial.value = True
+    assert w.start() is None
+    assert re.search(message, w.status.value), w.status.value
+
+
+def test_run_in_axial_mode():
+    layer = napari.layers.Image(np.random.default_rng(1).random((6, 20, 20)), scale=(0.4, 0.2, 0.2))
+    sr, _, _ = napari_zssr.run(layer, axial=True, max_iterations=2, width=8, add_to_viewer=False)
+    assert sr[0].shape == (12, 20, 20) and sr[1]["scale"] == pytest.approx([0.2, 0.2, 0.2])

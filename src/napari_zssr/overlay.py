@@ -12,16 +12,17 @@ def effective_factors(in_shape: Sequence[int], out_shape: Sequence[int]) -> tupl
     return out_shape[-2] / in_shape[-2], out_shape[-1] / in_shape[-1]
 
 
-def overlay_scale_translate(scale: Sequence[float], translate: Sequence[float], factors: tuple[float, float],
+def overlay_scale_translate(scale: Sequence[float], translate: Sequence[float], factors: Sequence[float],
                             linear: np.ndarray | None = None) -> tuple[list[float], list[float]]:
     """napari ``scale``/``translate`` of the output layer: ``scale / r`` and ``translate + scale (1/r - 1) / 2``.
 
+    ``factors`` are those of the trailing axes: (y, x) for lateral super-resolution, (z, y, x) for axial.
     napari puts pixel centres at integer data coordinates, so this keeps the outer edges in place. Leading axes
     keep their scale and translate. ``linear`` is the layer's rotate/shear matrix: the offset turns with it.
     """
     offset = np.zeros(len(scale))
     new_scale = [float(s) for s in scale]
-    for axis, r in zip((-2, -1), factors):
+    for axis, r in zip(range(-len(factors), 0), factors):
         offset[axis] = scale[axis] * (1 / r - 1) / 2
         new_scale[axis] = scale[axis] / r
     if linear is not None:

@@ -16,14 +16,15 @@ from .runner import RunRequest, add_or_update, background_run, compute, layer_tu
 
 def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[float] = 2, *, viewer: Any = None,
         preset: str = "default", psf_pixel_size: float | None = None, pixel_size: float | None = None,
-        kernel: KernelArgument = None, optics: Optics | dict | None = None,
+        kernel: KernelArgument = None, optics: Optics | dict | None = None, axial: bool = False,
         warm_start_iterations: int | None = None, add_to_viewer: bool = True, **options: Any) -> list[tuple]:
     """Super-resolve a napari Image layer (or an array) and return ``[zssr, ensemble_median, residual]`` tuples.
 
     The kernel: ``psf=`` a PSF file; ``optics=`` the microscope's optics (an :class:`Optics` or a dict of its
     fields, e.g. ``{"na": 1.4, "wavelength": 520}``; needs the pixel size, from the layer's scale or
     ``pixel_size=``); ``kernel="estimate"`` estimated from the image; or ``kernel=`` an array or a
-    :class:`KernelChoice`. None of them: the bicubic kernel.
+    :class:`KernelChoice`. None of them: the bicubic kernel. ``axial=True``: restore the z axis of a 3D layer to
+    its lateral pixel size (the factor is the layer's z step / pixel size; ``scale`` and the kernel are not used).
 
     ``scale`` is a number or a (y, x) pair. ``options`` are :class:`ZSSRConfig` fields (``max_iterations=300``,
     ``seed=1``, ``device="cuda"``...). With ``viewer=`` (or a current napari viewer) the layers are also added to it.
@@ -37,7 +38,7 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
             raise ValueError("give one kernel source: psf=, optics= or kernel=")
         kernel = KernelChoice("optics", optics=optics if isinstance(optics, Optics) else Optics(**optics))
     request = prepare(layer_or_array, kernel=kernel, psf=psf, psf_pixel_size=psf_pixel_size, pixel_size=pixel_size,
-                      scale=scale, config=config, warm_start_iterations=warm_start_iterations)
+                      scale=scale, config=config, warm_start_iterations=warm_start_iterations, axial=axial)
     if viewer is None:
         try:
             import napari

@@ -22,6 +22,8 @@ from ..api import (
     validate_scale,
     zssr_stack,
 )
+from ..axial import validate_volume, zssr_axial
+from ..core.axial import axial_factor
 from ..core.config import ZSSRConfig
 from ..core.progress import ProgressEvent
 from ..core.resize import Scale
@@ -112,6 +114,7 @@ class RunRequest:
     config: ZSSRConfig
     pixel_size: float | None = None  # um: the layer's, or the user's
     warm_start_iterations: int | None = None
+    axial_scale: int | None = None  # axial (isotropic) mode: z step / lateral pixel size
     extra_metadata: dict = field(default_factory=dict)
     outputs: tuple[str, ...] = DEFAULT_OUTPUTS
 
@@ -127,13 +130,16 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
             psf_pixel_size: float | None = None, pixel_size: float | None = None,
             scale: float | Sequence[float] = 2.0, config: ZSSRConfig | None = None,
             current_step: tuple[int, ...] | None = None, warm_start_iterations: int | None = None,
-            outputs: tuple[str, ...] = DEFAULT_OUTPUTS) -> RunRequest:
+            outputs: tuple[str, ...] = DEFAULT_OUTPUTS, axial: bool = False) -> RunRequest:
     """Everything checked before a run starts, on the main thread: bad input fails here with a clear message.
 
     ``kernel`` as ``zssr`` takes it (a :class:`KernelChoice`, ``"estimate"``, an array...); ``psf`` (a PSF file) is
     short for ``KernelChoice("psf", psf, psf_pixel_size)``. ``current_step`` is a data index of the layer (one entry
-    per axis): only that plane is run.
+    per axis): only that plane is run. ``axial=True``: restore the layer's z axis to its lateral pixel size
+    (:func:`napari_zssr.zssr_axial`, factor from the layer's z and y/x scale; ``scale`` and the kernel are not used).
     """
+    if axial:
+        return _prepare_axial(layer, config, outputs, kernel or psf)
     unknown = sorted(set(outputs) - set(OUTPUTS))
     if unknown:
         raise ValueError(f"unknown outputs {unknown}; choose from {list(OUTPUTS)}")
@@ -159,7 +165,31 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
                       outputs=tuple(outputs))
 
 
+def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ...], kernel: Any) -> RunRequest:
+    """The checks of an axial run: a volume whose z step is a whole multiple (> 1) of its known lateral pixel."""
+    if kernel is not None:
+        raise ValueError("axial mode learns the z blur from the volume itself; it takes no lateral kernel (PSF file, "
+                         "optics or estimate): set the kernel to 'none'")
+    snapshot = snapshot_layer(layer)
+    if len(snapshot.data.shape) < 3:
+        raise ValueError(f"axial mode needs a 3D layer (Z, Y, X); {snapshot.name!r} has shape {snapshot.data.shape}")
+    z_step, lateral = snapshot.scale[-3], float(np.mean(snapshot.scale[-2:]))
+    if z_step == 1.0 and lateral == 1.0:
+        raise ValueError(f"the z step and pixel size of {snapshot.name!r} are unknown (its scale is 1): open it with "
+                         "the napari-zssr reader or set the layer's scale (z, y, x) in um")
+    if z_step <= lateral * 1.01:
+        raise ValueError(f"the z step of {snapshot.name!r} ({z_step:g}) is not coarser than its pixels ({lateral:g}): "
+                         "it is already isotropic")
+    factor = axial_factor(z_step / lateral)
+    validate_volume(snapshot.data, factor)
+    return RunRequest(snapshot, (float(factor), 1.0), None, config or ZSSRConfig(), lateral,
+                      outputs=tuple(outputs), axial_scale=factor)
+
+
 def compute(request: RunRequest, progress=None, should_stop=None) -> ZSSRResult:
+    if request.axial_scale is not None:
+        return zssr_axial(request.input_data, request.axial_scale, config=request.config, progress=progress,
+                          should_stop=should_stop)
     return zssr_stack(request.input_data, request.scale, request.kernel, request.config, progress=progress,
                       should_stop=should_stop, warm_start_iterations=request.warm_start_iterations,
                       pixel_size=request.pixel_size)
@@ -196,7 +226,10 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
     and the spread are hidden, with limits from their own values.
     """
     snapshot = request.snapshot
-    factors = effective_factors(np.shape(request.input_data), result.sr.shape)
+    in_shape = np.shape(request.input_data)
+    factors: tuple[float, ...] = effective_factors(in_shape, result.sr.shape)
+    if request.axial_scale is not None:
+        factors = (result.sr.shape[-3] / in_shape[-3], 1.0, 1.0)
     translate = list(snapshot.translate)
     if snapshot.plane is not None:  # the preview plane sits where it was in the stack
         for axis, index in enumerate(snapshot.plane):

@@ -57,6 +57,9 @@ class ZSSRWidget(Container):
         self.image = ComboBox(label="image", choices=self._image_choices,
                               tooltip="The image layer to super-resolve: 2D, or a stack run plane by plane over "
                                       "its leading axes. PSF layers are not offered")
+        self.axial = CheckBox(text="axial (isotropic z)", value=False,
+                              tooltip="3D layers: restore the z axis to the lateral pixel size, learning from the "
+                                      "sharp lateral planes; the factor is the layer's z step / pixel size")
         kernel_section = self._build_kernel_section()
         self.pixel_size = FloatSpinBox(label="image pixel (µm)", min=0, max=1000, step=0.001, value=0.0,
                                        tooltip="The image's pixel size, read from the layer's scale. 0: unknown (a "
@@ -83,9 +86,11 @@ class ZSSRWidget(Container):
         self.run_button = PushButton(text="Run", tooltip="Start the run; while it runs, cancel it")
         for label in (self.estimate, self.status):
             label.native.setWordWrap(True)  # a long message wraps instead of widening the dock
-        self._inputs: list[Widget] = [self.image, *kernel_section, self.pixel_size, self.scale, self.preset,
-                                      self.current_plane, *advanced_section]
-        self.extend([self.image, *kernel_section, self.pixel_size, self.scale, self.preset, self.current_plane,
+        self._lateral_only: list[Widget] = [*kernel_section, self.scale, self.current_plane]
+        self._inputs: list[Widget] = [self.image, self.axial, *kernel_section, self.pixel_size, self.scale,
+                                      self.preset, self.current_plane, *advanced_section]
+        self.extend([self.image, self.axial, *kernel_section, self.pixel_size, self.scale, self.preset,
+                     self.current_plane,
                      self.show_advanced, *advanced_section, self.estimate, self.progress_bar, loss_box, self.status,
                      self.run_button])
         self._limit_widths()
@@ -96,6 +101,7 @@ class ZSSRWidget(Container):
         self.preset.changed.connect(self._apply_preset)
         self.image.changed.connect(self._on_image_changed)
         self.scale.changed.connect(self._constrain_scale)
+        self.axial.changed.connect(self._show_mode_fields)
         self.show_advanced.changed.connect(self._show_advanced_settings)
         for widget in (self.device, self.precision, self.max_iterations, self.current_plane, self.warm_start,
                        self.scale):
@@ -144,10 +150,18 @@ class ZSSRWidget(Container):
         self.psf.changed.connect(self._on_psf_file_changed)
         return [self.kernel_source, self.psf, self.psf_pixel_size, *optics_fields]
 
+    def _show_mode_fields(self, *_: Any) -> None:
+        """Axial mode takes its factor from the layer's scale and learns the z blur itself: no kernel, no scale."""
+        for widget in self._lateral_only:
+            widget.visible = not self.axial.value
+        if not self.axial.value:
+            self._show_kernel_fields()
+        self._update_estimate()
+
     def _show_kernel_fields(self, *_: Any) -> None:
         for source, fields in self._kernel_fields.items():
             for field in fields:
-                field.visible = source == self.kernel_source.value
+                field.visible = source == self.kernel_source.value and not self.axial.value
         confocal = self.kernel_source.value == OPTICS and self.modality.value == "confocal"
         self.excitation.visible = self.pinhole.visible = confocal
         self._constrain_scale()
@@ -352,8 +366,9 @@ class ZSSRWidget(Container):
             self._show_problem("choose an image layer first")
             return None
         try:
-            request = prepare(layer, **self._kernel_arguments(), pixel_size=self.pixel_size.value or None,
-                              scale=self.scale.value, config=self.config(),
+            kernel = {} if self.axial.value else self._kernel_arguments()
+            request = prepare(layer, **kernel, axial=bool(self.axial.value),
+                              pixel_size=self.pixel_size.value or None, scale=self.scale.value, config=self.config(),
                               current_step=plane_at_viewer_position(layer, self._viewer)
                               if self.current_plane.value else None,
                               warm_start_iterations=self._warm_start_iterations(),
