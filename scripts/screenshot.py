@@ -8,6 +8,7 @@ from pathlib import Path
 import napari
 from napari._qt.dialogs.qt_notification import NapariQtNotification
 from qtpy.QtCore import QEventLoop
+from qtpy.QtWidgets import QApplication
 
 viewer = napari.Viewer(show=True)
 viewer.window._qt_window.resize(1500, 950)
@@ -23,6 +24,7 @@ for toast in viewer.window._qt_window.findChildren(NapariQtNotification):
 viewer.layers["zssr_sample"].visible = True
 viewer.layers.selection = {viewer.layers["zssr_sample_zssr"]}
 viewer.camera.zoom *= 0.9
+QApplication.processEvents()  # lay out the final status line (it wraps) before the picture
 out = Path(__file__).resolve().parents[1] / "docs" / "images" / "widget.png"
 out.parent.mkdir(parents=True, exist_ok=True)
 viewer.screenshot(str(out), canvas_only=False)

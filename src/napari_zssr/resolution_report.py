@@ -30,9 +30,9 @@ def resolution_report(image: np.ndarray, sr: np.ndarray, scale: Scale, pixel_siz
 
 
 def describe_resolution(report: dict[str, Any]) -> str:
-    """One line for a status bar or a summary, e.g. "resolution 0.31 um -> 0.24 um"."""
+    """One line for a status bar or a summary, e.g. "resolution 0.31 µm -> 0.24 µm"."""
     if "input_px" not in report:
         return report.get("note", "")
     if report.get("input_um") is not None:
-        return f"resolution {report['input_um']:.3g} um -> {report['output_um']:.3g} um"
+        return f"resolution {report['input_um']:.3g} µm -> {report['output_um']:.3g} µm"
     return f"resolution {report['input_px']:.3g} px -> {report['output_px']:.3g} px (input pixels)"
