@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 
 from .degradation import integer_factors
-from .optics import DEFAULT_HALF_WIDTH, _pixel_pair, airy_profile
+from .optics import DEFAULT_HALF_WIDTH, airy_profile
 from .psf import kernel_from_psf
-from .resize import as_scale_pair
+from .resize import as_scale_pair, pixel_pair
 from .spectrum import analysis_planes, periodic_spectrum
 
 #: FWHM of the Airy pattern in units of lambda / NA (half maximum of [2 J1(v)/v]^2 at v = 1.61634)
@@ -200,7 +200,7 @@ def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = 2,
     """
     start = time.perf_counter()
     factors = integer_factors(as_scale_pair(scale))  # type: ignore[arg-type]
-    pixel = _pixel_pair(pixel_size) if pixel_size is not None else (1.0, 1.0)
+    pixel = pixel_pair(pixel_size) or (1.0, 1.0)
     mean_pixel = float(np.sqrt(pixel[0] * pixel[1]))
     aspect = (pixel[0] / mean_pixel, pixel[1] / mean_pixel)
     planes = analysis_planes(image)

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import signal, special
 
-from .resize import as_scale_pair
+from .resize import as_scale_pair, pixel_pair
 
 Modality = Literal["widefield", "confocal"]
 Model = Literal["paraxial", "vectorial"]
@@ -90,13 +90,10 @@ def _check_number(name: str, value: Any, low: float, high: float, meaning: str =
         raise ValueError(f"{name} must be in {bounds}{', ' + meaning if meaning else ''}; got {value!r}")
 
 
-def _pixel_pair(pixel_size: float | Sequence[float], name: str = "pixel_size") -> tuple[float, float]:
-    try:
-        pair = as_scale_pair(pixel_size)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        pair = (float("nan"), float("nan"))
-    if not all(np.isfinite(pair)) or min(pair) <= 0:
-        raise ValueError(f"{name} must be a positive number of micrometres (or a (y, x) pair), got {pixel_size!r}")
+def _known_pixel_pair(pixel_size: float | Sequence[float]) -> tuple[float, float]:
+    pair = pixel_pair(pixel_size)  # type: ignore[arg-type]
+    if pair is None:
+        raise ValueError("pixel_size must be a positive number of micrometres, got None")
     return pair
 
 
@@ -182,7 +179,7 @@ def theoretical_psf(na: float, wavelength: float, pixel_size: float | Sequence[f
 
 def psf_from_optics(optics: Optics, pixel_size: float | Sequence[float], size: int | None = None) -> np.ndarray:
     """:func:`theoretical_psf` for an :class:`Optics`."""
-    pixel = _pixel_pair(pixel_size)
+    pixel = _known_pixel_pair(pixel_size)
     if size is None:
         extent = DEFAULT_HALF_WIDTH * optics.wavelength * 1e-3 / optics.na
         half = (max(1, int(np.ceil(extent / pixel[0]))), max(1, int(np.ceil(extent / pixel[1]))))
@@ -211,7 +208,7 @@ def kernel_from_optics(na: float, wavelength: float, pixel_size: float | Sequenc
     """
     from .psf import kernel_from_psf
 
-    image_pixel = _pixel_pair(pixel_size)
+    image_pixel = _known_pixel_pair(pixel_size)
     factors = as_scale_pair(scale)  # type: ignore[arg-type]
     hr_pixel = (image_pixel[0] / factors[0], image_pixel[1] / factors[1])
     psf = theoretical_psf(na, wavelength, hr_pixel, **optics)

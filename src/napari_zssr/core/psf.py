@@ -9,7 +9,7 @@ from scipy import ndimage, signal, stats
 
 from .degradation import integer_factors
 from .kernels import centre_of_mass
-from .resize import as_scale_pair
+from .resize import as_scale_pair, pixel_pair
 
 PixelSize = float | Sequence[float] | None
 
@@ -30,15 +30,6 @@ def _check_not_colour(array: np.ndarray) -> None:
     if array.ndim == 3 and array.shape[-1] in (3, 4) and array.shape[0] > 4:
         raise ValueError(f"the PSF of shape {array.shape} looks like an RGB(A) colour image (last axis "
                          f"{array.shape[-1]}); a PSF is a grey 2D image or a (Z, Y, X) stack: save one channel")
-
-
-def _pixel_pair(size: PixelSize) -> tuple[float, float] | None:
-    if size is None:
-        return None
-    pair = as_scale_pair(size)  # type: ignore[arg-type]
-    if min(pair) <= 0 or not all(np.isfinite(pair)):
-        raise ValueError(f"pixel sizes must be positive, got {size!r}")
-    return pair
 
 
 def _signal_above_background(plane: np.ndarray) -> tuple[np.ndarray, float]:
@@ -136,7 +127,7 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize = None, pixel_
     array = array.astype(np.float64)
     if not np.all(np.isfinite(array)):
         raise ValueError("the PSF contains NaN or infinite values")
-    psf_size, image_size = _pixel_pair(psf_pixel_size), _pixel_pair(pixel_size)
+    psf_size, image_size = pixel_pair(psf_pixel_size, "psf_pixel_size"), pixel_pair(pixel_size)
     if psf_size is None or image_size is None:
         psf_size = image_size = (1.0, 1.0)
     _check_pixel_ratio(psf_size, image_size)

@@ -32,6 +32,20 @@ def as_scale_pair(scale: float | Sequence[float] | np.ndarray) -> Scale:
     return float(values[0]), float(values[1])
 
 
+def pixel_pair(pixel_size: float | tuple[float, float] | None, name: str = "pixel_size") -> tuple[float, float] | None:
+    """A pixel size (um) as a positive finite ``(y, x)`` pair; None stays None ("unknown"). A ValueError names
+    ``name`` otherwise."""
+    if pixel_size is None:
+        return None
+    try:
+        pair = as_scale_pair(pixel_size)
+    except (TypeError, ValueError):
+        pair = (float("nan"), float("nan"))
+    if not all(np.isfinite(pair)) or min(pair) <= 0:
+        raise ValueError(f"{name} must be a positive number of micrometres (or a (y, x) pair), got {pixel_size!r}")
+    return pair
+
+
 def scaled_shape(shape: tuple[int, int], scale: Scale) -> tuple[int, int]:
     """MATLAB's output size ``ceil(in * s)`` per axis (robust to floating-point noise in ``in * s``)."""
     return tuple(max(1, math.ceil(n * s - 1e-9)) for n, s in zip(shape, scale))  # type: ignore[return-value]

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .optics import _pixel_pair
+from .resize import pixel_pair
 from .spectrum import analysis_planes, periodic_spectrum
 
 #: radii sampled per decorrelation curve, and high-pass filters per pass (the paper's defaults)
@@ -139,7 +139,7 @@ def estimate_resolution(image: np.ndarray, pixel_size: float | Sequence[float] |
 
     Raises ValueError for a constant image or one in which no frequency carries signal above the noise (pure noise).
     """
-    pixel = _pixel_pair(pixel_size) if pixel_size is not None else None
+    pixel = pixel_pair(pixel_size)
     planes = analysis_planes(image)
     results = [_cutoff(plane) for plane in planes]
     cutoffs = np.array([kc for kc, _ in results])
