@@ -91,14 +91,14 @@ def _checked(source: KernelSource) -> KernelSource:
     return source
 
 
-def _estimated(image: np.ndarray | None, pixel_size: float | None) -> tuple[KernelSource, dict[str, Any]]:
+def _estimated(image: np.ndarray | None, pixel_size: float | None) -> tuple[KernelSource | None, dict[str, Any]]:
     """The blind estimate (once, from up to 8 planes) as a kernel source, or a clear error without an image."""
     from .core.blind import estimate_kernel
 
     if image is None:
         raise ValueError("kernel='estimate' needs the image; pass it to zssr/zssr_stack")
     estimate = estimate_kernel(image, 2, pixel_size)
-    return estimate.kernel_for, estimate.to_dict()
+    return (None if estimate.kernel is None else estimate.kernel_for), estimate.to_dict()
 
 
 def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarray,
@@ -133,6 +133,8 @@ def describe_kernel(record: dict[str, Any]) -> str:
         return (f"from the optics (NA {record['na']:g}, {record['wavelength']:g} nm, n {record['refractive_index']:g}, "
                 f"{record['modality']}; PSF FWHM {record['psf_fwhm_px']:.3g} px)")
     if source == "estimate":
+        if record.get("fallback"):
+            return f"estimated from the image: PSF FWHM {record['fwhm_px']:.3g} px, too narrow to use; bicubic"
         return f"estimated from the image ({record['model']}, PSF FWHM {record['fwhm_px']:.3g} px)"
     if source == "psf":
         return f"PSF file {record['psf_path']}"
