@@ -9,6 +9,7 @@ from skimage import color, data
 from napari_zssr import zssr
 from napari_zssr.core.blind import _psf_on_grid, estimate_kernel
 from napari_zssr.core.psf import kernel_from_psf
+from napari_zssr.kernel_choice import describe_kernel
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +126,10 @@ def test_it_costs_well_under_a_second_on_a_256_plane(objects):
     start = time.perf_counter()
     estimate_kernel(image)
     assert time.perf_counter() - start < 1.0
+
+
+def test_a_fallback_runs_zssr_with_the_bicubic_kernel_and_says_why(objects, tiny_config):
+    lr = record(objects["filaments"], hr_psf("airy", 0.5))
+    result = zssr(lr[:40, :40], 2, kernel="estimate", config=tiny_config)
+    assert result.kernel["source"] == "estimate" and "bicubic" in result.kernel["fallback"]
+    assert "too narrow to use; bicubic" in describe_kernel(result.kernel)
