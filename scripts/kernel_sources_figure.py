@@ -21,7 +21,8 @@ from napari_zssr import ZSSRConfig, zssr
 from napari_zssr.core.optics import Optics, vectorial_profile
 from napari_zssr.core.psf import kernel_from_psf
 from napari_zssr.core.resize import resize
-from napari_zssr.kernel_choice import KernelChoice, resolve_kernel
+from napari_zssr.kernel_choice import KernelChoice, describe_kernel
+from napari_zssr.resolution_report import describe_resolution
 from napari_zssr.sample import synthetic_fluorescence
 
 OPTICS = Optics(na=1.0, wavelength=520, refractive_index=1.333)
@@ -65,16 +66,15 @@ def main(out: Path) -> None:
     panels = [tile(truth, "truth (HR)")]
     upscaled = resize(torch.as_tensor(recorded)[None, None], truth.shape)[0, 0].numpy()
     panels.append(tile(upscaled, f"bicubic interpolation\n{psnr(upscaled, truth):.2f} dB"))
-    true_kernel = kernel_from_psf(psf, psf_pixel_size=PIXEL / SCALE, pixel_size=PIXEL, scale=SCALE, measured=False)
-    sources = [("no kernel (bicubic)", resolve_kernel(KernelChoice(), SCALE, PIXEL).kernel),
-               ("from the optics", resolve_kernel(KernelChoice("optics", optics=OPTICS), SCALE, PIXEL).kernel),
-               ("estimated from the image", "estimate"),
-               ("true PSF", true_kernel)]
+    true_kernel = kernel_from_psf(psf, psf_pixel_size=PIXEL / SCALE, pixel_size=PIXEL, scale=SCALE, computed=True)
+    sources = [("no kernel (bicubic)", None), ("from the optics", KernelChoice("optics", optics=OPTICS)),
+               ("estimated from the image", "estimate"), ("true PSF", true_kernel)]
     for label, kernel in sources:
         start = time.perf_counter()
-        result = zssr(recorded, SCALE, kernel=kernel, config=config)
+        result = zssr(recorded, SCALE, kernel=kernel, config=config, pixel_size=PIXEL)
         seconds = time.perf_counter() - start
-        print(f"{label}: {psnr(result.sr, truth):.2f} dB in {seconds:.0f} s")
+        print(f"{label}: {psnr(result.sr, truth):.2f} dB in {seconds:.0f} s; {describe_kernel(result.kernel)}; "
+              f"{describe_resolution(result.resolution)}")
         panels.append(tile(result.sr, f"ZSSR, {label}\n{psnr(result.sr, truth):.2f} dB"))
     figure = Image.new("RGB", (sum(p.width for p in panels) + 4 * (len(panels) - 1), panels[0].height), "white")
     x = 0
@@ -87,4 +87,4 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/images/kernel_choices.png"))
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/images/kernel_sources.png"))
