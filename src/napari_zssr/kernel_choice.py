@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .core.degradation import KernelSource, step_kernels
-from .core.optics import Optics, kernel_from_optics, psf_from_optics
+from .core.optics import Optics, kernel_from_optics, profile_fwhm, psf_from_optics
 from .core.resize import Scale
 
 KernelKind = Literal["psf", "optics", "estimate", "none"]
@@ -119,11 +119,7 @@ def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarra
 def psf_fwhm_pixels(optics: Optics, pixel_size: float) -> float:
     """FWHM of the optics' PSF in image pixels, measured on its centre row sampled 1/50 of lambda/NA apart."""
     step = optics.wavelength * 1e-3 / optics.na / 50
-    row = psf_from_optics(optics, step, size=101)[50, 50:]
-    row = row / row[0]
-    below = int(np.argmax(row < 0.5))
-    width = 2 * step * (below - 1 + (row[below - 1] - 0.5) / (row[below - 1] - row[below]))
-    return round(float(width / pixel_size), 3)
+    return round(profile_fwhm(psf_from_optics(optics, step, size=101)[50]) * step / pixel_size, 3)
 
 
 def describe_kernel(record: dict[str, Any]) -> str:

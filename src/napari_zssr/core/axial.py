@@ -26,6 +26,7 @@ from .inference import apply_tiled_within_memory, back_project, ensemble_median
 from .kernels import kernel_symmetries
 from .network import ZSSRNet
 from .noise import estimate_noise_std
+from .optics import profile_fwhm
 from .pairs import FatherPool, PairSampler, min_father_side
 from .precision import resolve_precision
 from .progress import RunProgress
@@ -65,24 +66,6 @@ def gaussian_profile(fwhm: float) -> np.ndarray:
     offsets = np.arange(-radius, radius + 1)
     profile = np.exp(-(offsets**2) / (2 * sigma**2))
     return profile / profile.sum()
-
-
-def profile_fwhm(profile: np.ndarray) -> float:
-    """Full width at half maximum of a sampled, single-peaked profile (linear interpolation at the crossings)."""
-    values = np.asarray(profile, dtype=np.float64)
-    peak = int(np.argmax(values))
-    half = values[peak] / 2
-
-    def crossing(direction: int) -> float:
-        index = peak
-        while 0 <= index + direction < len(values) and values[index + direction] > half:
-            index += direction
-        if not 0 <= index + direction < len(values):
-            return index + direction * 0.5  # the profile ends above half maximum: its last sample's edge
-        inside, outside = values[index], values[index + direction]
-        return index + direction * (inside - half) / (inside - outside)
-
-    return crossing(1) - crossing(-1)
 
 
 def _real_array(values: object, name: str) -> np.ndarray:

@@ -97,6 +97,24 @@ def _known_pixel_pair(pixel_size: float | Sequence[float]) -> tuple[float, float
     return pair
 
 
+def profile_fwhm(profile: np.ndarray) -> float:
+    """Full width at half maximum of a sampled, single-peaked profile (linear interpolation at the crossings)."""
+    values = np.asarray(profile, dtype=np.float64)
+    peak = int(np.argmax(values))
+    half = values[peak] / 2
+
+    def crossing(direction: int) -> float:
+        index = peak
+        while 0 <= index + direction < len(values) and values[index + direction] > half:
+            index += direction
+        if not 0 <= index + direction < len(values):
+            return index + direction * 0.5  # the profile ends above half maximum: its last sample's edge
+        inside, outside = values[index], values[index + direction]
+        return index + direction * (inside - half) / (inside - outside)
+
+    return crossing(1) - crossing(-1)
+
+
 def airy_profile(radius: np.ndarray, na: float, wavelength: float) -> np.ndarray:
     """Paraxial intensity ``[2 J1(v)/v]^2`` at ``radius`` (um), peak 1; ``wavelength`` in nm."""
     v = 2 * np.pi * na * np.asarray(radius, dtype=np.float64) / (wavelength * 1e-3)
