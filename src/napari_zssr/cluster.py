@@ -38,7 +38,7 @@ from .batching import (
 )
 
 #: seconds to wait for a scheduler before calling its address unreachable
-CONNECT_TIMEOUT_S = 5
+CONNECT_TIMEOUT_S = 3
 EXTRA_HINT = "pip install 'napari-zssr[cluster]'"
 
 
@@ -175,7 +175,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
             part_futures = [submit(part_task, job, prepared, planes_range, part, threads)
                             for planes_range, part in zip(ranges, parts)]
             file_futures[submit(assemble_task, job, prepared, identity, parts, *part_futures)] = job
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             job = file_futures.get(future)
             try:
                 report = future.result()
