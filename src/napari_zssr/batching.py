@@ -433,7 +433,7 @@ def clean_stale_parts(out: Path) -> None:
 def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | None = None) -> BatchSummary:
     """Run a planned batch in this process (``client`` None) or on a ``distributed.Client``; print the summary.
 
-    ``threads``: torch threads per cluster task (None: each worker's cores divided among its task threads).
+    ``threads``: torch threads per cluster task (None: each host's cores shared among the tasks it runs at once).
     """
     summary = BatchSummary()
     start = time.perf_counter()
@@ -458,16 +458,17 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
 
 
 def batch(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, client: Any = None,
-          **settings: Any) -> BatchSummary:
+          threads: int | None = None, **settings: Any) -> BatchSummary:
     """Super-resolve TIFF files, folders or glob patterns into ``out``, as the ``napari-zssr`` command does.
 
     ``settings`` are :class:`BatchOptions` fields (the command line's options: ``scale``, ``preset``, ``psf``,
     ``outputs``...). ``client``: a ``distributed.Client`` to run on a Dask cluster (each file, or each range of
-    ``planes_per_task`` planes of a bigger stack, is one task); None runs here. A rerun skips what is done. Raises
+    ``planes_per_task`` planes of a bigger stack, is one task); None runs here. ``threads``: torch threads per
+    cluster task (None: each host's cores shared among the tasks it runs at once). A rerun skips what is done. Raises
     :class:`UsageError` for bad settings or inputs before any work; a file that fails is reported in the summary.
     """
     prepared = prepare(inputs, make_options(out, settings), device_here=client is None)
-    return run_prepared(prepared, client)
+    return run_prepared(prepared, client, threads)
 
 
 def kernel_kind(options: BatchOptions) -> str:

@@ -128,11 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             prepared = prepare(args.inputs, options_from(args), device_here=args.scheduler is None and not args.workers)
             if args.scheduler is None and not args.workers:
                 return run_prepared(prepared).exit_code
-            from .cluster import cluster_client, threads_per_local_worker
+            from .cluster import cluster_client
 
             with cluster_client(args.scheduler, args.workers) as client:
-                threads = threads_per_local_worker(args.workers) if args.workers else None
-                return run_prepared(prepared, client, threads=threads).exit_code
+                return run_prepared(prepared, client).exit_code
         except UsageError as error:
             say(f"error: {error}")
             return EXIT_USAGE

@@ -50,11 +50,6 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def threads_per_local_worker(workers: int) -> int:
-    """Torch threads for each of ``workers`` single-task workers on this machine: the cores shared out."""
-    return max(1, available_cores() // workers)
-
-
 @contextmanager
 def cluster_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
     """A ``distributed.Client`` on the scheduler at ``scheduler``, or on a new local cluster of ``workers`` worker
@@ -82,14 +77,28 @@ def cluster_client(scheduler: str | None = None, workers: int | None = None) -> 
         yield client
 
 
-def use_cores_of_this_worker(threads: int | None) -> None:
-    """Give torch ``threads`` threads (None: the worker's cores divided among its task threads)."""
+def task_slots_per_host(client: Any) -> dict[str, int]:
+    """How many tasks can run at once on each host (its workers' threads summed): they share its cores."""
+    slots: dict[str, int] = {}
+    for worker in client.scheduler_info().get("workers", {}).values():
+        slots[worker["host"]] = slots.get(worker["host"], 0) + worker["nthreads"]
+    return slots
+
+
+def use_cores_of_this_worker(threads: int | None, slots_per_host: dict[str, int]) -> None:
+    """Give torch ``threads`` threads; None: this host's cores shared among the tasks its workers run at once.
+
+    Dask's nanny starts workers with ``OMP_NUM_THREADS=1``, so without this a CPU task would use one core.
+    """
     import torch
 
     if threads is None:
         from distributed import get_worker
+        from distributed.comm import get_address_host
 
-        threads = max(1, available_cores() // max(1, get_worker().state.nthreads))
+        worker = get_worker()
+        slots = slots_per_host.get(get_address_host(worker.address), worker.state.nthreads)
+        threads = max(1, available_cores() // max(1, slots))
     torch.set_num_threads(threads)
 
 
@@ -100,14 +109,15 @@ def _where(report: TaskReport) -> TaskReport:
     return report
 
 
-def file_task(job: Job, prepared: PreparedBatch, identity: dict, threads: int | None) -> TaskReport:
-    use_cores_of_this_worker(threads)
+def file_task(job: Job, prepared: PreparedBatch, identity: dict, threads: int | None,
+              slots: dict[str, int]) -> TaskReport:
+    use_cores_of_this_worker(threads, slots)
     return _where(process_file(job, prepared, identity))
 
 
-def part_task(job: Job, prepared: PreparedBatch, planes: tuple[int, int], part: Path,
-              threads: int | None) -> TaskReport:
-    use_cores_of_this_worker(threads)
+def part_task(job: Job, prepared: PreparedBatch, planes: tuple[int, int], part: Path, threads: int | None,
+              slots: dict[str, int]) -> TaskReport:
+    use_cores_of_this_worker(threads, slots)
     return _where(process_part(job, prepared, planes, part))
 
 
@@ -131,13 +141,14 @@ def gpu_resources(client: Any) -> dict[str, int] | None:
 def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, threads: int | None = None) -> None:
     """Submit every input that is not done to ``client`` and collect the results as they come in.
 
-    ``threads``: torch threads per task (None: each worker's cores divided among its task threads). Ctrl-C cancels
-    the tasks not yet finished; finished files are kept and a rerun resumes.
+    ``threads``: torch threads per task (None: each host's cores shared among the tasks its workers run at once).
+    Ctrl-C cancels the tasks not yet finished; finished files are kept and a rerun resumes.
     """
     from distributed import as_completed
 
     options = prepared.options
     resources = gpu_resources(client)
+    slots = task_slots_per_host(client)
     parts_folder = options.out / PARTS_FOLDER / uuid.uuid4().hex
     files_bar = None if options.quiet else tqdm(total=len(prepared.jobs), unit="file", desc="files", position=0)
     planes_bar = None if options.quiet else tqdm(total=0, unit="plane", desc="planes", position=1)
@@ -168,11 +179,11 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                 planes_bar.total += planes * channels
                 planes_bar.refresh()
             if len(ranges) == 1 or kernel_kind(options) == "estimate":  # one kernel estimate from the whole stack
-                file_futures[submit(file_task, job, prepared, identity, threads)] = job
+                file_futures[submit(file_task, job, prepared, identity, threads, slots)] = job
                 continue
             parts = [parts_folder / f"{job.output_stem.as_posix().replace('/', '__')}.{a}-{b}.npz"
                      for a, b in ranges]
-            part_futures = [submit(part_task, job, prepared, planes_range, part, threads)
+            part_futures = [submit(part_task, job, prepared, planes_range, part, threads, slots)
                             for planes_range, part in zip(ranges, parts)]
             file_futures[submit(assemble_task, job, prepared, identity, parts, *part_futures)] = job
         for future in as_completed(futures, loop=client.loop):
