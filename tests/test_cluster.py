@@ -13,12 +13,16 @@ import distributed
 import numpy as np
 import pytest
 
+import napari_zssr
 from napari_zssr.batching import PARTS_FOLDER, plane_ranges
 from napari_zssr.cli import main
 from napari_zssr.io.tiff import read_tiff, write_imagej_tiff
 
 TINY = ["--preset", "fast", "--max-iterations", "2", "--precision", "float32", "--quiet", "--outputs",
         "zssr,residual", "--planes-per-task", "2"]
+
+BATCH_SETTINGS = {"preset": "fast", "max_iterations": 2, "precision": "float32", "quiet": True,
+                  "outputs": "zssr,residual", "planes_per_task": 2}  # TINY, for napari_zssr.batch
 
 
 def textured(shape, seed=0) -> np.ndarray:
@@ -137,3 +141,21 @@ def test_scheduler_and_workers_exclude_each_other(stacks, tmp_path):
 def test_plane_ranges_never_leave_a_single_plane(planes, per_task, expected):
     assert plane_ranges(planes, per_task) == expected
     assert all(stop - start >= min(2, planes) for start, stop in plane_ranges(planes, per_task))
+
+
+def batch_tasks_on(dask_scheduler) -> list:
+    return [key for key in dask_scheduler.tasks if "napari-zssr" in str(key)]
+
+
+def test_ctrl_c_cancels_the_outstanding_tasks(cluster, stacks, tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("napari_zssr.cluster.add_report", interrupted)  # Ctrl-C as the first task comes back
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        with pytest.raises(KeyboardInterrupt) as interruption:  # holds the batch's frame, and so its futures
+            napari_zssr.batch([stacks], tmp_path / "out", client=client, **BATCH_SETTINGS)
+        deadline = time.monotonic() + 10
+        while client.run_on_scheduler(batch_tasks_on) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert client.run_on_scheduler(batch_tasks_on) == [] and interruption.traceback
