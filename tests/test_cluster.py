@@ -12,10 +12,12 @@ from pathlib import Path
 import distributed
 import numpy as np
 import pytest
+import torch
 
 import napari_zssr
 from napari_zssr.batching import PARTS_FOLDER, plane_ranges
 from napari_zssr.cli import main
+from napari_zssr.cluster import gpu_resources
 from napari_zssr.io.tiff import read_tiff, write_imagej_tiff
 
 TINY = ["--preset", "fast", "--max-iterations", "2", "--precision", "float32", "--quiet", "--outputs",
@@ -159,3 +161,29 @@ def test_ctrl_c_cancels_the_outstanding_tasks(cluster, stacks, tmp_path, monkeyp
         while client.run_on_scheduler(batch_tasks_on) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert client.run_on_scheduler(batch_tasks_on) == [] and interruption.traceback
+
+
+def test_tasks_ask_for_a_gpu_only_where_workers_declare_them(cluster, stacks, tmp_path, monkeypatch):
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        assert gpu_resources(client) is None  # a task asking for a GPU would wait forever on these workers
+    threads = torch.get_num_threads()
+    try:
+        with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
+                                      host="127.0.0.1", dashboard_address=None, resources={"GPU": 1}) as gpu_cluster, \
+                distributed.Client(gpu_cluster, set_as_default=False) as client:
+            asked = []
+            submit = client.submit
+            monkeypatch.setattr(client, "submit", lambda *a, **k: asked.append(k["resources"]) or submit(*a, **k))
+            summary = napari_zssr.batch([stacks / "plain.tif", stacks / "big.tif"], tmp_path / "out", client=client,
+                                        device="cpu", **BATCH_SETTINGS)
+    finally:
+        torch.set_num_threads(threads)  # the worker ran in this process
+    assert asked == [{"GPU": 1}] * 4 and len(summary.done) == 2  # plain, big's 2 parts and their assembly
+    assert [report.device for report in summary.workers.values()] == ["cpu"]
+
+
+def test_local_cluster_of_worker_processes(stacks, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(stacks.parent)
+    assert main(["data/plain.tif", "--out", "out", "--workers", "1", *TINY]) == 0
+    assert read_tiff(tmp_path / "out" / "plain_zssr.tif").data.shape == (32, 32)
+    assert "tcp://127.0.0.1:" in capsys.readouterr().err  # the per-worker line of the summary

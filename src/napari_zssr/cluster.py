@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,14 @@ def gpu_resources(client: Any) -> dict[str, int] | None:
     return {"GPU": 1} if any("GPU" in worker.get("resources", {}) for worker in workers) else None
 
 
+def with_absolute_paths(prepared: PreparedBatch) -> PreparedBatch:
+    """The batch with every path absolute: a worker runs in another folder, maybe on another machine."""
+    options = replace(prepared.options, out=Path(os.path.abspath(prepared.options.out)),
+                      psf=tuple(os.path.abspath(path) for path in prepared.options.psf))
+    jobs = tuple(Job(Path(os.path.abspath(job.source)), job.output_stem) for job in prepared.jobs)
+    return replace(prepared, options=options, jobs=jobs)
+
+
 def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, threads: int | None = None) -> None:
     """Submit every input that is not done to ``client`` and collect the results as they come in.
 
@@ -146,6 +155,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
     """
     from distributed import as_completed
 
+    prepared = with_absolute_paths(prepared)
     options = prepared.options
     resources = gpu_resources(client)
     slots = task_slots_per_host(client)
