@@ -187,3 +187,13 @@ def test_local_cluster_of_worker_processes(stacks, tmp_path, monkeypatch, capsys
     assert main(["data/plain.tif", "--out", "out", "--workers", "1", *TINY]) == 0
     assert read_tiff(tmp_path / "out" / "plain_zssr.tif").data.shape == (32, 32)
     assert "tcp://127.0.0.1:" in capsys.readouterr().err  # the per-worker line of the summary
+
+
+def test_batch_in_process_returns_the_summary(stacks, tmp_path):
+    summary = napari_zssr.batch(stacks / "plain.tif", tmp_path / "out", **BATCH_SETTINGS)
+    assert summary.done == [stacks / "plain.tif"] and summary.exit_code == 0
+    assert list(summary.workers) == ["in-process"] and summary.workers["in-process"].planes == 1
+    assert napari_zssr.batch(stacks / "plain.tif", tmp_path / "out", **BATCH_SETTINGS).skipped == [
+        stacks / "plain.tif"]
+    with pytest.raises(TypeError, match="max_iteration"):
+        napari_zssr.batch(stacks, tmp_path / "o", max_iteration=2)

@@ -457,7 +457,7 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
     return summary
 
 
-def batch(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, client: Any = None,
+def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os.PathLike, *, client: Any = None,
           threads: int | None = None, **settings: Any) -> BatchSummary:
     """Super-resolve TIFF files, folders or glob patterns into ``out``, as the ``napari-zssr`` command does.
 
@@ -467,6 +467,8 @@ def batch(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, client
     cluster task (None: each host's cores shared among the tasks it runs at once). A rerun skips what is done. Raises
     :class:`UsageError` for bad settings or inputs before any work; a file that fails is reported in the summary.
     """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]  # one file, folder or pattern
     prepared = prepare(inputs, make_options(out, settings), device_here=client is None)
     return run_prepared(prepared, client, threads)
 

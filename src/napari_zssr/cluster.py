@@ -172,7 +172,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
         return future
 
     try:
-        for job in prepared.jobs:
+        for number, job in enumerate(prepared.jobs):
             try:
                 outcome, identity = triage(job, prepared)
             except FILE_ERRORS as error:
@@ -191,8 +191,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
             if len(ranges) == 1 or kernel_kind(options) == "estimate":  # one kernel estimate from the whole stack
                 file_futures[submit(file_task, job, prepared, identity, threads, slots)] = job
                 continue
-            parts = [parts_folder / f"{job.output_stem.as_posix().replace('/', '__')}.{a}-{b}.npz"
-                     for a, b in ranges]
+            parts = [parts_folder / f"{number}.{start}-{stop}.npz" for start, stop in ranges]
             part_futures = [submit(part_task, job, prepared, planes_range, part, threads, slots)
                             for planes_range, part in zip(ranges, parts)]
             file_futures[submit(assemble_task, job, prepared, identity, parts, *part_futures)] = job
