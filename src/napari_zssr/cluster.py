@@ -19,20 +19,15 @@ from typing import Any
 
 from tqdm import tqdm
 
+from .batch_files import TaskReport, assemble_parts, plane_counts, plane_ranges, process_file, process_part
 from .batch_jobs import Job, UsageError
+from .batch_kernels import kernel_kind
 from .batching import (
     FILE_ERRORS,
     PARTS_FOLDER,
     BatchSummary,
     PreparedBatch,
-    TaskReport,
     add_report,
-    assemble_parts,
-    kernel_kind,
-    plane_counts,
-    plane_ranges,
-    process_file,
-    process_part,
     record_failure,
     record_outcome,
     triage,
