@@ -286,7 +286,7 @@ def test_ctrl_c_during_start_up_exits_130_without_traceback(data_dir, tmp_path, 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("napari_zssr.cli.select_device", interrupted)
+    monkeypatch.setattr("napari_zssr.batching.select_device", interrupted)
     assert main([str(data_dir), "--out", str(tmp_path / "o"), *FAST]) == 130
     assert "interrupted" in capsys.readouterr().err
 

@@ -114,13 +114,18 @@ class TiffHeader:
 
     dtype: np.dtype
     info: str | None  # ImageJ "Info" text
+    shape: tuple[int, ...] = ()  # of the first series
+    axes: str = ""  # tifffile's letters for ``shape`` (e.g. "ZCYX", "YXS")
 
 
 def read_header(path: str | os.PathLike) -> TiffHeader | None:
-    """The first series' dtype and the ImageJ "Info" text of a TIFF (None when it is not a readable TIFF)."""
+    """The first series' dtype, shape and axes and the ImageJ "Info" text of a TIFF (None when it is not a readable
+    TIFF)."""
     try:
         with tifffile.TiffFile(path) as tif:
-            return TiffHeader(np.dtype(tif.series[0].dtype), (tif.imagej_metadata or {}).get("Info"))
+            series = tif.series[0]
+            return TiffHeader(np.dtype(series.dtype), (tif.imagej_metadata or {}).get("Info"), tuple(series.shape),
+                              series.axes)
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError):
         return None
 

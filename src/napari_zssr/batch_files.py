@@ -1,0 +1,237 @@
+"""One unit of a batch's work: a file super-resolved whole, a range of planes of a stack into a private part file,
+or a stack's parts assembled. Each writes its outputs only by an atomic rename; the same functions run in-process
+and on cluster workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from tqdm import tqdm
+
+from ._version import __version__
+from .api import OUTPUTS, BlankPlaneWarning, ZSSRResult, zssr_stack
+from .batch_jobs import Job, output_path
+from .batch_kernels import kernel_choices
+from .io.tiff import IMAGEJ_DTYPES, TiffImage, read_header, read_tiff, write_imagej_tiff
+from .kernel_choice import describe_kernel
+from .overlay import effective_factors, imagej_origin
+from .progress import BarProgress
+from .resolution_report import describe_resolution, resolution_report
+
+if TYPE_CHECKING:
+    from .batching import PreparedBatch
+
+
+@dataclass
+class TaskReport:
+    """What a unit of work returns to whoever runs the batch: messages to print and where it ran."""
+
+    planes: int
+    device: str
+    seconds: float
+    host: str = field(default_factory=socket.gethostname)
+    worker: str = "in-process"  # a Dask worker's address
+    messages: list[str] = field(default_factory=list)
+
+
+def channel_axis_of(image: TiffImage) -> int:
+    """Where the channel axis is in the outputs (after the leading axes when the input has none)."""
+    return image.axes.index("C") if "C" in image.axes else image.data.ndim - 2
+
+
+def channels_last(image: TiffImage) -> np.ndarray:
+    """The image as (leading..., C, Y, X): a channel axis of length 1 where the input has none."""
+    if "S" in image.axes:
+        raise ValueError("RGB TIFFs are not supported: split the colour channels into a C axis first")
+    if "C" not in image.axes:
+        return image.data[..., None, :, :]
+    return np.moveaxis(image.data, image.axes.index("C"), -3)
+
+
+def plane_counts(path: Path) -> tuple[int, int]:
+    """How many planes each channel of a TIFF has, and how many channels, from its header (no pixels read);
+    (1, 1) when it cannot tell (the file then runs whole, and fails there with a message if it must)."""
+    header = read_header(path)
+    if header is None or "S" in header.axes or len(header.axes) != len(header.shape):
+        return 1, 1
+    sizes = dict(zip(header.axes, header.shape))
+    leading = [size for size, axis in zip(header.shape, header.axes) if axis not in "CYX"]
+    return int(np.prod(leading, dtype=np.int64)), sizes.get("C", 1)
+
+
+def plane_ranges(planes: int, per_task: int) -> list[tuple[int, int]]:
+    """``planes`` cut into ranges of about ``per_task`` (never one of a single plane: a constant single plane is
+    an error for :func:`zssr_stack`, where in a stack it is passed through)."""
+    count = max(1, planes // per_task)
+    edges = np.linspace(0, planes, count + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+@dataclass
+class PlanesRun:
+    """The outputs of some planes of every channel, as (planes..., C, Y', X') per kind, and each channel's record."""
+
+    outputs: dict[str, np.ndarray]
+    records: list[dict]
+    device: str
+
+
+def super_resolve_planes(job: Job, prepared: PreparedBatch, image: TiffImage, planes: tuple[int, int] | None = None,
+                         planes_bar: tqdm | None = None) -> PlanesRun:
+    """Super-resolve every channel of the whole image (``planes`` None) or of leading planes ``start:stop`` (in C
+    order); warm start, when asked, runs within those planes."""
+    options = prepared.options
+    data = channels_last(image)
+    leading, channels = data.shape[:-3], data.shape[-3]
+    if planes is not None:
+        data = data.reshape(-1, *data.shape[-3:])[planes[0]:planes[1]]
+    kernels = kernel_choices(options, job.source, channels)
+    mean_pixel_size = options.pixel_size or (float(np.mean(image.pixel_size)) if image.pixel_size else None)
+    per_channel_planes = int(np.prod(data.shape[:-3], dtype=np.int64))
+    if planes_bar is not None:
+        planes_bar.reset(total=per_channel_planes * channels)
+        planes_bar.set_description(job.source.name)
+    outputs: dict[str, list[np.ndarray]] = {kind: [] for kind in options.outputs}
+    records: list[dict] = []
+    for channel in range(channels):
+        progress = None if planes_bar is None else BarProgress(planes_bar, per_plane=True,
+                                                               planes_before=channel * per_channel_planes)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BlankPlaneWarning)  # reported with the file's name
+            result = zssr_stack(data[..., channel, :, :], options.scale, kernels[channel], prepared.config,
+                                device=options.device, progress=progress, warm_start_iterations=options.warm_start,
+                                pixel_size=mean_pixel_size)
+        record = channel_record(result)
+        if planes is not None:  # indices within the range -> within the image
+            record["blank_planes"] = [[int(i) for i in np.unravel_index(planes[0] + index[0], leading)]
+                                      for index in result.blank_planes]
+        records.append(record)
+        for kind in options.outputs:
+            outputs[kind].append(getattr(result, OUTPUTS[kind]))
+    return PlanesRun({kind: np.stack(arrays, axis=-3) for kind, arrays in outputs.items()}, records, result.device)
+
+
+def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool) -> list[str]:
+    """The lines a finished file prints: constant planes, and (unless quiet) each channel's kernel and resolution."""
+    messages = []
+    leading_axes = image.axes[:-2].replace("C", "")
+    for channel, record in enumerate(records):
+        for index in record["blank_planes"]:
+            where = plane_label(leading_axes, tuple(index), channel if "C" in image.axes else None)
+            messages.append(f"{job.source}: {where} is constant; passed through as its interpolation")
+        if not quiet:
+            where = f" channel {channel}" if "C" in image.axes else ""
+            messages.append(f"{job.source}{where}: kernel {describe_kernel(record['kernel'])}; "
+                            f"{describe_resolution(record['resolution'])}")
+    return messages
+
+
+def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: PlanesRun, identity: dict) -> None:
+    """Write each output kind as an ImageJ hyperstack with the input's geometry and the run's record (atomically)."""
+    options = prepared.options
+    sr_shape = run.outputs[options.outputs[0]].shape
+    factors = effective_factors(image.data.shape, sr_shape)
+    pixel_size = (options.pixel_size, options.pixel_size) if options.pixel_size else image.pixel_size
+    new_pixel_size = None if pixel_size is None else (pixel_size[0] / factors[0], pixel_size[1] / factors[1])
+    info = json.dumps({"napari_zssr_version": __version__, "settings": prepared.settings, "input": identity,
+                       "channels": run.records})
+    for kind in options.outputs:
+        stacked = np.moveaxis(run.outputs[kind], -3, channel_axis_of(image))
+        if "C" not in image.axes:
+            stacked = stacked[..., 0, :, :]
+        if kind in ("zssr", "ensemble_median") and options.dtype == "input":
+            stacked = cast_output(stacked, output_dtype(image.data.dtype))
+        write_imagej_tiff(output_path(options.out, job, kind), stacked, image.axes, new_pixel_size, image.z_spacing,
+                          info, imagej_origin(image.origin, factors))
+
+
+def process_file(job: Job, prepared: PreparedBatch, identity: dict, planes_bar: tqdm | None = None) -> TaskReport:
+    """Super-resolve one input whole and write its outputs: the unit of work of a file that is not split."""
+    start = time.perf_counter()
+    image = read_tiff(job.source)
+    run = super_resolve_planes(job, prepared, image, None, planes_bar)
+    write_outputs(job, prepared, image, run, identity)
+    planes = int(np.prod(run.outputs[prepared.options.outputs[0]].shape[:-2], dtype=np.int64))
+    return TaskReport(planes, run.device, time.perf_counter() - start,
+                      messages=file_messages(job, image, run.records, prepared.options.quiet))
+
+
+def process_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int], part: Path) -> TaskReport:
+    """Super-resolve planes ``start:stop`` of one input into a private part file (written whole, then renamed)."""
+    start = time.perf_counter()
+    run = super_resolve_planes(job, prepared, read_tiff(job.source), planes)
+    part.parent.mkdir(parents=True, exist_ok=True)
+    temporary = part.with_name(f".{part.name}.{os.getpid()}.npz")
+    np.savez(temporary, records=np.array(json.dumps(run.records)), **run.outputs)
+    os.replace(temporary, part)
+    count = int(np.prod(run.outputs[prepared.options.outputs[0]].shape[:-2], dtype=np.int64))
+    return TaskReport(count, run.device, time.perf_counter() - start)
+
+
+def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Sequence[Path]) -> TaskReport:
+    """Join the part files of one input (in plane order) into its outputs, as if it had run whole.
+
+    The resolution report is measured again on the whole stack, so that it equals an unsplit run's.
+    """
+    start = time.perf_counter()
+    options = prepared.options
+    image = read_tiff(job.source)
+    data = channels_last(image)
+    loaded = [np.load(part, allow_pickle=False) for part in parts]
+    part_records = [json.loads(str(part["records"][()])) for part in loaded]
+    outputs = {kind: np.concatenate([part[kind] for part in loaded]) for kind in options.outputs}
+    outputs = {kind: array.reshape(data.shape[:-3] + array.shape[1:]) for kind, array in outputs.items()}
+    records = []
+    for channel, record in enumerate(part_records[0]):
+        merged = dict(record)
+        for key in ("iterations", "noise_stds", "blank_planes"):
+            merged[key] = [value for records in part_records for value in records[channel][key]]
+        sr = outputs["zssr"] if "zssr" in outputs else None
+        if sr is not None:
+            pixel_size = options.pixel_size or (float(np.mean(image.pixel_size)) if image.pixel_size else None)
+            merged["resolution"] = resolution_report(data[..., channel, :, :], sr[..., channel, :, :],
+                                                     tuple(record["scale"]), pixel_size)
+        records.append(merged)
+    write_outputs(job, prepared, image, PlanesRun(outputs, records, records[0]["device"]), identity)
+    for part in parts:
+        part.unlink(missing_ok=True)
+    return TaskReport(0, records[0]["device"], time.perf_counter() - start,
+                      messages=file_messages(job, image, records, options.quiet))
+
+
+def output_dtype(dtype: np.dtype) -> np.dtype:
+    """The input's type where an ImageJ TIFF holds it, else float32 (for ``--dtype input``)."""
+    return dtype if dtype in IMAGEJ_DTYPES else np.dtype(np.float32)
+
+
+def cast_output(data: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Round and clip to an integer type's range (floats pass through as float32)."""
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return np.clip(np.round(data), info.min, info.max).astype(dtype)
+    return data.astype(np.float32)
+
+
+def plane_label(axes: str, index: tuple[int, ...], channel: int | None) -> str:
+    """A plane's position for messages, e.g. "plane Z=3, channel 1"."""
+    where = [f"{axis}={i}" for axis, i in zip(axes, index)] if "Q" not in axes else [str(index)]
+    if channel is not None:
+        where.append(f"channel {channel}")
+    return f"plane {', '.join(where)}" if where else "the image"
+
+
+def channel_record(result: ZSSRResult) -> dict:
+    """One channel's run (iterations, noise levels, device, precision...) for the TIFF Info."""
+    return {key: value for key, value in result.metadata().items() if key not in ("config", "napari_zssr_version")}
+
+

@@ -1,0 +1,203 @@
+"""Which files a batch reads and writes, and what a rerun finds already done (resume, conflicts).
+
+Shared by the in-process batch and the Dask one: both plan the same jobs and decide from the same output states.
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .io.tiff import read_header
+
+TIFF_SUFFIXES = (".tif", ".tiff")
+
+
+class UsageError(Exception):
+    """A problem with the command line or its inputs, found before any training: exit code 2."""
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+@dataclass
+class Job:
+    source: Path
+    output_stem: Path  # under --out, without "_<kind>.tif": the input's path relative to the inputs' common folder
+
+
+def is_within(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies below it (both resolved)."""
+    return path == folder or folder in path.parents
+
+
+def written_by_us(path: Path) -> bool:
+    """Whether a TIFF is an output of this tool (its ImageJ Info holds our settings record)."""
+    header = read_header(path)
+    return header is not None and settings_of_info(header.info) is not None
+
+
+@dataclass
+class Source:
+    path: Path
+    root: Path  # the folder its output path is mirrored from: a folder input, a file's folder, a glob's fixed part
+
+
+def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[Source]:
+    """Expand files, folders and globs into TIFF files; never files under ``out`` nor outputs of this tool.
+
+    A file or folder named on the command line that lies in ``out`` is a :class:`UsageError`; files found under
+    ``out`` by a folder walk or a glob are skipped, so a rerun never takes its own outputs as inputs.
+    """
+    found: list[Source] = []
+    skipped = {"not a TIFF": 0, "under --out": 0, "written by napari-zssr": 0}
+    for item in inputs:
+        path = Path(item)
+        if path.exists():
+            if is_within(path.resolve(), out):
+                raise UsageError(f"--out {out} holds the input {item}; choose an output folder outside the inputs")
+            root = path if path.is_dir() else path.parent
+            candidates = sorted(path.glob("**/*" if recursive else "*")) if path.is_dir() else [path]
+        else:
+            root = Path(*itertools.takewhile(lambda part: not any(c in part for c in "*?["), path.parent.parts))
+            candidates = [Path(match) for match in sorted(glob.glob(item, recursive=recursive))]
+            if not candidates:
+                say(f"note: {item}: no such file or folder")
+        for candidate in candidates:
+            if not candidate.is_file():
+                continue
+            if is_within(candidate.resolve(), out):
+                skipped["under --out"] += 1
+            elif candidate.suffix.lower() not in TIFF_SUFFIXES:
+                skipped["not a TIFF"] += 1
+            elif written_by_us(candidate):
+                skipped["written by napari-zssr"] += 1
+            else:
+                found.append(Source(candidate, root))
+    for reason, count in skipped.items():
+        if count:
+            say(f"note: skipped {count} file(s): {reason}")
+    seen: set[Path] = set()
+    unique = []
+    for source in found:  # one job per file, however many times the inputs name it
+        if source.path.resolve() not in seen:
+            seen.add(source.path.resolve())
+            unique.append(source)
+    return unique
+
+
+def plan_jobs(sources: Sequence[Source]) -> list[Job]:
+    """Give every input its own outputs: its path relative to the common folder of the inputs given, suffix dropped.
+
+    A folder input is its own root, so files added to it later do not move the outputs of the others. Where two
+    inputs would still share a name (``x.tif`` and ``x.tiff``, or names that differ only in case, which a
+    case-insensitive disk cannot tell apart) both keep their suffix in the name (``x.tif_zssr.tif``).
+    """
+    if not sources:
+        return []
+    files = [Path(os.path.abspath(source.path)) for source in sources]
+    try:
+        common = Path(os.path.commonpath([os.path.abspath(source.root) for source in sources]))
+        relative = [path.relative_to(common) for path in files]
+    except ValueError:  # inputs on different drives (Windows): mirror each drive as a folder
+        relative = [Path(path.drive.rstrip(":")) / path.relative_to(path.anchor) for path in files]
+    stems = [path.with_suffix("") for path in relative]
+    counts = Counter(map(_key, stems))
+    stems = [path if counts[_key(stem)] > 1 else stem for path, stem in zip(relative, stems)]
+    counts = Counter(map(_key, stems))
+    clashes = [str(source.path) for source, stem in zip(sources, stems) if counts[_key(stem)] > 1]
+    if clashes:
+        raise UsageError(f"inputs {', '.join(clashes)} would share output names; rename one of them")
+    return [Job(source.path, stem) for source, stem in zip(sources, stems)]
+
+
+def _key(stem: Path) -> str:
+    """Output names that one disk may not tell apart (case-insensitive file systems) share a key."""
+    return str(stem).casefold()
+
+
+def input_identity(source: Path) -> dict:
+    """Which input an output was made from, and which version of it: path, size and modification time.
+
+    Size and modification time (as ``make`` and ``rsync`` use) cost nothing on a resume over thousands of large
+    stacks, where a content hash would read every input again; a touched or copied file then counts as changed and
+    is redone, which costs time but never keeps a stale result.
+    """
+    stat = source.stat()
+    return {"path": str(source.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def output_path(out: Path, job: Job, kind: str) -> Path:
+    return out / job.output_stem.parent / f"{job.output_stem.name}_{kind}.tif"
+
+
+def settings_of_info(info: str | None) -> dict | None:
+    """The record this tool writes into an output's ImageJ Info (None for any other text)."""
+    try:
+        record = json.loads(info) if info else None
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and "napari_zssr_version" in record and "settings" in record else None
+
+
+#: states of an input's existing outputs, most serious first: the first that applies to any output decides.
+STATES = ("folder", "unreadable", "other input", "different", "changed", "missing", "same")
+
+
+def output_state(paths: dict[str, Path], settings: dict, identity: dict) -> tuple[str, Path | None]:
+    """The state of an input's outputs (one of :data:`STATES`) and the output file that decided it."""
+    found: dict[str, Path] = {}
+    for path in paths.values():
+        found.setdefault(_state_of(path, settings, identity), path)
+    state = next(state for state in STATES if state in found or state == "same")
+    return state, found.get(state)
+
+
+def _state_of(path: Path, settings: dict, identity: dict) -> str:
+    if path.is_dir():
+        return "folder"
+    if not path.exists():
+        return "missing"
+    header = read_header(path)
+    record = settings_of_info(None if header is None else header.info)
+    if record is None:
+        return "unreadable"
+    made_from = record.get("input")
+    if made_from is None:  # written by a version that did not record its input
+        return "different"
+    if made_from.get("path") != identity["path"]:
+        return "other input"
+    if record["settings"] != settings:
+        return "different"
+    return "same" if made_from == identity else "changed"
+
+
+def conflict_message(state: str, path: Path, overwrite: bool) -> str | None:
+    """Why an input is left alone (None when it is processed)."""
+    if state == "folder":
+        return f"a folder is where the output {path} goes; move it away"
+    if overwrite:
+        return None
+    reason = {"unreadable": "exists but is not a readable napari-zssr output (corrupt, or another program's file)",
+              "other input": "was made from another input (the inputs given have changed)",
+              "different": "was made with different settings"}.get(state)
+    return None if reason is None else f"{path} {reason}; left alone (use --overwrite to replace it)"
+
+
+def check_out(out: Path) -> None:
+    """Refuse an output folder that cannot be made or written, without creating anything yet."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; give a folder")
+    existing = next(folder for folder in (out, *out.parents) if folder.exists())
+    if not existing.is_dir():
+        raise UsageError(f"--out {out} cannot be created: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out} cannot be written: no write permission on {existing}")

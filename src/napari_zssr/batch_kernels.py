@@ -1,0 +1,94 @@
+"""The blur kernel of each channel of a batch's inputs, from the batch's options (and each file's OME metadata)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .batch_jobs import UsageError
+from .core.optics import IMMERSION_INDICES, Optics
+from .io.ome import read_optics
+from .kernel_choice import KernelChoice, kernel_source
+
+if TYPE_CHECKING:
+    from .batching import BatchOptions
+
+
+def kernel_kind(options: BatchOptions) -> str:
+    """The kernel source asked for: ``--kernel``, else what the other options imply."""
+    if options.kernel is not None:
+        return options.kernel
+    if options.psf:
+        return "psf"
+    return "optics" if options.na is not None or options.psf_model is not None else "none"
+
+
+def per_channel(values: list, channels: int, what: str) -> list:
+    """One value for every channel from options given once, or once per channel."""
+    if len(values) not in (1, channels):
+        raise ValueError(f"{len(values)} {what} given for {channels} channels; give one, or one per channel")
+    return values * channels if len(values) == 1 else values
+
+
+def kernel_choices(options: BatchOptions, source: Path, channels: int) -> list[KernelChoice]:
+    """The kernel of each channel of one input; the optics fill in from its OME metadata where options are silent."""
+    kind = kernel_kind(options)
+    if kind == "psf":
+        return [KernelChoice("psf", psf_path=path, psf_pixel_size=options.psf_pixel_size,
+                             measured=measured_psf(options))
+                for path in per_channel(options.psf, channels, "PSFs")]
+    if kind != "optics":
+        return [KernelChoice(kind)] * channels
+    metadata = read_optics(source)
+    na = options.na or (metadata and metadata.na)
+    if not na:
+        raise ValueError("a kernel from the optics needs the objective's NA: give --na (the file's metadata does "
+                         "not say)")
+    emission = options.wavelength or list(metadata.emission_wavelengths if metadata else ())
+    if not emission or None in emission:
+        raise ValueError("a kernel from the optics needs the emission wavelength: give --wavelength (the file's "
+                         "metadata does not say)")
+    confocal = options.psf_model == "confocal"
+    excitation = options.excitation_wavelength or list(metadata.excitation_wavelengths if metadata else ())
+    excitation = per_channel(excitation, channels, "excitation wavelengths") if excitation else [None] * channels
+    refractive_index = options.refractive_index or (metadata and metadata.refractive_index) or IMMERSION_INDICES["oil"]
+    return [KernelChoice("optics", optics=Optics(na, wavelength, refractive_index, options.psf_model or "widefield",
+                                                 excitation_nm if confocal else None,
+                                                 options.pinhole if confocal else None))
+            for wavelength, excitation_nm in zip(per_channel(emission, channels, "wavelengths"), excitation)]
+
+
+def measured_psf(options: BatchOptions) -> bool | None:
+    return {"auto": None, "yes": True, "no": False}[options.measured_psf]
+
+
+def check_kernel_options(options: BatchOptions) -> None:
+    """Check the kernel options once, before the batch: a bad PSF file or bad optics are usage errors, not one
+    failure per input. Each input's own pixel size (for the resampling) is only known when it is read; with
+    ``--pixel-size`` the check already uses it.
+    """
+    kind = kernel_kind(options)
+    if options.psf and kind != "psf":
+        raise UsageError(f"--psf cannot be combined with --kernel {kind}")
+    optics_options = [name for name in ("na", "psf_model", "refractive_index", "pinhole") if getattr(options, name)]
+    optics_options += [name for name in ("wavelength", "excitation_wavelength") if getattr(options, name)]
+    if optics_options and kind != "optics":
+        raise UsageError(f"--{optics_options[0].replace('_', '-')} applies to a kernel from the optics, not to "
+                         f"--kernel {kind}")
+    if kind == "psf" and not options.psf:
+        raise UsageError("--kernel psf needs --psf FILE")
+    if kind == "optics":
+        try:
+            for wavelength in options.wavelength or [520.0]:
+                Optics(options.na or 1.0, wavelength, options.refractive_index or IMMERSION_INDICES["oil"],
+                       options.psf_model or "widefield", None, None)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    for path in options.psf:
+        try:
+            kernel_source(KernelChoice("psf", psf_path=path, psf_pixel_size=options.psf_pixel_size,
+                                       measured=measured_psf(options)), options.pixel_size)
+        except (ValueError, TypeError, OSError) as error:
+            raise UsageError(f"--psf {path}: {error}") from None
+
+

@@ -1,0 +1,307 @@
+"""``napari_zssr.batch``: super-resolve TIFF files into an output folder, in this process or on a Dask cluster.
+
+One implementation behind the command line and scripts. Each input is planned, checked against what a previous run
+left (resume), super-resolved plane by plane and written as whole files only: a file by one atomic rename, a stack
+split over cluster workers from private part files that are assembled and then renamed. Which files and what is
+done: :mod:`.batch_jobs`; the units of work: :mod:`.batch_files`; the Dask part, imported only when a client is
+given: :mod:`.cluster`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from .api import DEFAULT_OUTPUTS, OUTPUTS
+from .batch_files import TaskReport, output_dtype, process_file
+from .batch_jobs import (
+    Job,
+    UsageError,
+    check_out,
+    collect_sources,
+    conflict_message,
+    input_identity,
+    output_path,
+    output_state,
+    plan_jobs,
+    say,
+)
+from .batch_kernels import check_kernel_options
+from .core.config import ZSSRConfig
+from .core.device import select_device
+from .core.precision import resolve_precision
+from .io.tiff import read_header
+
+OUTPUT_KINDS = tuple(OUTPUTS)
+#: hidden folder under ``out`` for the parts of split stacks; resume and input collection never look inside it
+PARTS_FOLDER = ".napari-zssr-parts"
+#: the temporary names :func:`write_imagej_tiff` writes before its rename (left behind only by a killed process)
+PARTIAL_TIFF_PATTERN = ".*.tif.part"
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """Every setting of a batch besides its inputs, with the command line's names and defaults.
+
+    Fields that change an output's content go into its settings record (:func:`settings_record`); ``quiet``,
+    ``overwrite``, ``recursive`` and ``planes_per_task`` do not.
+    """
+
+    out: Path
+    scale: float = 2.0
+    preset: str = "default"
+    max_iterations: int | None = None
+    warm_start: int | str | None = None  # "auto": a fifth of the max iterations
+    device: str = "auto"
+    noise_std: float | str | None = None
+    precision: str | None = None
+    seed: int = ZSSRConfig().seed
+    outputs: tuple[str, ...] = DEFAULT_OUTPUTS
+    dtype: str = "float32"
+    psf: tuple[str, ...] = ()
+    psf_pixel_size: float | None = None
+    pixel_size: float | None = None
+    measured_psf: str = "auto"
+    kernel: str | None = None
+    psf_model: str | None = None
+    na: float | None = None
+    wavelength: tuple[float, ...] = ()
+    refractive_index: float | None = None
+    excitation_wavelength: tuple[float, ...] = ()
+    pinhole: float | None = None
+    recursive: bool = False
+    overwrite: bool = False
+    quiet: bool = False
+    #: on a cluster, a stack with more planes than this is split into ranges of about this many planes
+    planes_per_task: int = 16
+
+
+@dataclass
+class WorkerReport:
+    """What one worker (or this process) did: for the summary's per-worker lines."""
+
+    host: str
+    device: str = ""
+    seconds: float = 0.0
+    tasks: int = 0
+    planes: int = 0
+
+
+@dataclass
+class BatchSummary:
+    done: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    conflicts: list[Path] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+    workers: dict[str, WorkerReport] = field(default_factory=dict)  # worker address ("in-process" here) -> report
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """The command line's: 0 everything done or skipped, 1 some file failed or conflicted."""
+        return 1 if self.failed or self.conflicts else 0
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch checked and planned, before any work: what :func:`run_prepared` runs."""
+
+    options: BatchOptions
+    config: ZSSRConfig
+    jobs: tuple[Job, ...]
+    settings: dict = field(hash=False)
+
+
+def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptions:
+    """:class:`BatchOptions` from keyword settings; lists become tuples and ``outputs`` may be "zssr,residual"."""
+    known = {f.name for f in fields(BatchOptions)} - {"out"}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise TypeError(f"unknown batch setting(s) {unknown}; choose from {sorted(known)}")
+    settings = dict(settings)
+    if isinstance(settings.get("outputs"), str):
+        settings["outputs"] = settings["outputs"].split(",")
+    for name in ("outputs", "psf", "wavelength", "excitation_wavelength"):
+        if name in settings:
+            settings[name] = tuple(str(v).strip() if name in ("outputs", "psf") else v for v in settings[name])
+    if "outputs" in settings:
+        settings["outputs"] = tuple(kind for kind in settings["outputs"] if kind)
+    return BatchOptions(out=Path(out), **settings)
+
+
+def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, device_here: bool = True) -> PreparedBatch:
+    """Every check that needs no training, so that a usage error stops a batch before any work or output.
+
+    ``device_here=False`` (a cluster): the device and precision are resolved on each worker, not on this machine.
+    """
+    unknown = sorted(set(options.outputs) - set(OUTPUT_KINDS))
+    if unknown or not options.outputs:
+        raise UsageError(f"unknown output(s) {unknown}; choose from {','.join(OUTPUT_KINDS)}")
+    if options.planes_per_task < 2:
+        raise UsageError(f"planes per task must be at least 2, got {options.planes_per_task}")
+    try:
+        overrides = {"max_iterations": options.max_iterations, "precision": options.precision,
+                     "noise_std": options.noise_std}
+        config = ZSSRConfig.preset(options.preset, seed=options.seed, device=options.device,
+                                   **{key: value for key, value in overrides.items() if value is not None})
+        if device_here:
+            resolve_precision(config.precision, select_device(config.device))  # a usage error, not one per file
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if options.warm_start == "auto":
+        options = replace(options, warm_start=config.warm_start_iterations())
+    out = options.out.resolve()
+    check_out(out)
+    check_kernel_options(options)
+    jobs = plan_jobs(collect_sources([str(item) for item in inputs], options.recursive, out))
+    if not jobs:
+        raise UsageError("no TIFF files found in the inputs")
+    if options.dtype == "input":
+        note_dtype_fallbacks(jobs)
+    return PreparedBatch(options, config, tuple(jobs), settings_record(options, config))
+
+
+def triage(job: Job, prepared: PreparedBatch) -> tuple[str, dict]:
+    """Whether an input is "skipped" (done before), a "conflict" (left alone) or "todo"; and its identity."""
+    options = prepared.options
+    identity = input_identity(job.source)
+    paths = {kind: output_path(options.out, job, kind) for kind in options.outputs}
+    state, decided_by = output_state(paths, prepared.settings, identity)
+    if state == "same":
+        return "skipped", identity
+    conflict = None if decided_by is None else conflict_message(state, decided_by, options.overwrite)
+    if conflict is not None:
+        say(f"{job.source}: {conflict}")
+        return "conflict", identity
+    if state == "changed":
+        say(f"{job.source}: changed since {decided_by} was made from it; redoing it")
+    return "todo", identity
+
+
+#: errors that fail one file (its data, its optics, a full disk...) and let the batch go on
+FILE_ERRORS = (ValueError, TypeError, OSError, RuntimeError)
+
+
+def add_report(summary: BatchSummary, report: TaskReport) -> None:
+    """Count a finished task for its worker and print its messages."""
+    entry = summary.workers.setdefault(report.worker, WorkerReport(report.host))
+    entry.device = report.device or entry.device
+    entry.seconds += report.seconds
+    entry.tasks += 1
+    entry.planes += report.planes
+    for message in report.messages:
+        say(message)
+
+
+def run_in_process(prepared: PreparedBatch, summary: BatchSummary) -> None:
+    """The batch in this process, one file after the other, each whole (warm start over its whole stack)."""
+    quiet = prepared.options.quiet
+    files_bar = None if quiet else tqdm(total=len(prepared.jobs), unit="file", desc="files", position=0)
+    planes_bar = None if quiet else tqdm(unit="plane", position=1, leave=False)
+    try:
+        for job in prepared.jobs:
+            try:
+                outcome, identity = triage(job, prepared)
+                if outcome == "todo":
+                    add_report(summary, process_file(job, prepared, identity, planes_bar))
+                    outcome = "done"
+                record_outcome(summary, job, outcome)
+            except FILE_ERRORS as error:
+                record_failure(summary, job, error)
+            if files_bar is not None:
+                files_bar.update()
+    finally:
+        for bar in (planes_bar, files_bar):
+            if bar is not None:
+                bar.close()
+
+
+def record_outcome(summary: BatchSummary, job: Job, outcome: str) -> None:
+    {"done": summary.done, "skipped": summary.skipped, "conflict": summary.conflicts}[outcome].append(job.source)
+
+
+def record_failure(summary: BatchSummary, job: Job, error: BaseException | str) -> None:
+    say(f"{job.source}: failed: {error}")
+    summary.failed.append((job.source, str(error)))
+
+
+def clean_stale_parts(out: Path) -> None:
+    """Remove what a killed run left under ``out``: part files of split stacks and half-written TIFFs.
+
+    Only temporary names of this tool are touched (hidden, never an output's name). One batch per output folder at
+    a time: a second batch writing to the same folder would lose its parts.
+    """
+    if not out.is_dir():
+        return
+    shutil.rmtree(out / PARTS_FOLDER, ignore_errors=True)
+    for leftover in out.rglob(PARTIAL_TIFF_PATTERN):
+        leftover.unlink(missing_ok=True)
+
+
+def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | None = None) -> BatchSummary:
+    """Run a planned batch in this process (``client`` None) or on a ``distributed.Client``; print the summary.
+
+    ``threads``: torch threads per cluster task (None: each host's cores shared among the tasks it runs at once).
+    """
+    summary = BatchSummary()
+    start = time.perf_counter()
+    out = prepared.options.out
+    clean_stale_parts(out)
+    try:
+        if client is None:
+            run_in_process(prepared, summary)
+        else:
+            from .cluster import run_on_cluster
+
+            run_on_cluster(prepared, client, summary, threads)
+    finally:
+        clean_stale_parts(out)
+    summary.seconds = time.perf_counter() - start
+    say(f"done {len(summary.done)}, skipped {len(summary.skipped)} (already done), "
+        f"conflicts {len(summary.conflicts)}, failed {len(summary.failed)}, {summary.seconds:.1f} s")
+    for worker, report in sorted(summary.workers.items()):
+        say(f"  {worker} on {report.host} ({report.device}): {report.tasks} task(s), {report.planes} plane(s), "
+            f"{report.seconds:.1f} s")
+    return summary
+
+
+def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os.PathLike, *, client: Any = None,
+          threads: int | None = None, **settings: Any) -> BatchSummary:
+    """Super-resolve TIFF files, folders or glob patterns into ``out``, as the ``napari-zssr`` command does.
+
+    ``settings`` are :class:`BatchOptions` fields (the command line's options: ``scale``, ``preset``, ``psf``,
+    ``outputs``...). ``client``: a ``distributed.Client`` to run on a Dask cluster (each file, or each range of
+    ``planes_per_task`` planes of a bigger stack, is one task); None runs here. ``threads``: torch threads per
+    cluster task (None: each host's cores shared among the tasks it runs at once). A rerun skips what is done. Raises
+    :class:`UsageError` for bad settings or inputs before any work; a file that fails is reported in the summary.
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]  # one file, folder or pattern
+    prepared = prepare(inputs, make_options(out, settings), device_here=client is None)
+    return run_prepared(prepared, client, threads)
+
+
+def note_dtype_fallbacks(jobs: Sequence[Job]) -> None:
+    for job in jobs:
+        header = read_header(job.source)
+        if header is not None and output_dtype(header.dtype) != header.dtype:
+            say(f"note: {job.source} is {header.dtype}, which ImageJ TIFFs cannot hold; its outputs will be float32")
+
+
+def settings_record(options: BatchOptions, config: ZSSRConfig) -> dict:
+    """What decides an output's content besides its input: equal records mean an output can be kept."""
+    return json.loads(json.dumps({"scale": options.scale, "config": config.to_dict(),
+            "psf": [str(Path(p).resolve()) for p in options.psf], "psf_pixel_size": options.psf_pixel_size,
+            "pixel_size": options.pixel_size, "measured_psf": options.measured_psf, "warm_start": options.warm_start,
+            "dtype": options.dtype, "kernel": options.kernel, "psf_model": options.psf_model, "na": options.na,
+            "wavelength": options.wavelength, "refractive_index": options.refractive_index,
+            "excitation_wavelength": options.excitation_wavelength, "pinhole": options.pinhole}))
+

@@ -1,0 +1,214 @@
+"""A batch on a Dask cluster: one task per file, or per range of planes of a big stack, on any ``distributed`` client.
+
+Imported only when a cluster is asked for, so ``distributed`` stays an optional dependency (the ``cluster`` extra).
+Tasks write only private temporary files; a file's outputs appear by one atomic rename, after its parts are
+assembled. A worker lost mid-task is the scheduler's business: it runs the task again on another worker (up to
+``distributed.scheduler.allowed-failures`` times), and the files a killed task left are removed at the end of the
+batch. Errors raised by a task are not retried: they come from the file (its data, its optics), and are reported.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from .batch_files import TaskReport, assemble_parts, plane_counts, plane_ranges, process_file, process_part
+from .batch_jobs import Job, UsageError
+from .batch_kernels import kernel_kind
+from .batching import (
+    FILE_ERRORS,
+    PARTS_FOLDER,
+    BatchSummary,
+    PreparedBatch,
+    add_report,
+    record_failure,
+    record_outcome,
+    triage,
+)
+
+#: seconds to wait for a scheduler before calling its address unreachable
+CONNECT_TIMEOUT_S = 3
+EXTRA_HINT = "pip install 'napari-zssr[cluster]'"
+
+
+def available_cores() -> int:
+    """The cores this process may use (a SLURM or taskset allocation, else every core)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
+@contextmanager
+def cluster_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
+    """A ``distributed.Client`` on the scheduler at ``scheduler``, or on a new local cluster of ``workers`` worker
+    processes (one task each at a time); closed, with the local cluster, on leaving.
+
+    Raises :class:`UsageError` when ``distributed`` is not installed or the scheduler cannot be reached (within
+    :data:`CONNECT_TIMEOUT_S`).
+    """
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError(f"--scheduler and --workers need Dask's distributed package: {EXTRA_HINT}") from None
+    if scheduler is not None:
+        try:
+            client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({error}); check the address and "
+                             f"that the scheduler runs (dask scheduler)") from None
+        with client:
+            yield client
+        return
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        yield client
+
+
+def task_slots_per_host(client: Any) -> dict[str, int]:
+    """How many tasks can run at once on each host (its workers' threads summed): they share its cores."""
+    slots: dict[str, int] = {}
+    for worker in client.scheduler_info().get("workers", {}).values():
+        slots[worker["host"]] = slots.get(worker["host"], 0) + worker["nthreads"]
+    return slots
+
+
+def use_cores_of_this_worker(threads: int | None, slots_per_host: dict[str, int]) -> None:
+    """Give torch ``threads`` threads; None: this host's cores shared among the tasks its workers run at once.
+
+    Dask's nanny starts workers with ``OMP_NUM_THREADS=1``, so without this a CPU task would use one core.
+    """
+    import torch
+
+    if threads is None:
+        from distributed import get_worker
+        from distributed.comm import get_address_host
+
+        worker = get_worker()
+        slots = slots_per_host.get(get_address_host(worker.address), worker.state.nthreads)
+        threads = max(1, available_cores() // max(1, slots))
+    torch.set_num_threads(threads)
+
+
+def _where(report: TaskReport) -> TaskReport:
+    from distributed import get_worker
+
+    report.worker = get_worker().address
+    return report
+
+
+def file_task(job: Job, prepared: PreparedBatch, identity: dict, threads: int | None,
+              slots: dict[str, int]) -> TaskReport:
+    use_cores_of_this_worker(threads, slots)
+    return _where(process_file(job, prepared, identity))
+
+
+def part_task(job: Job, prepared: PreparedBatch, planes: tuple[int, int], part: Path, threads: int | None,
+              slots: dict[str, int]) -> TaskReport:
+    use_cores_of_this_worker(threads, slots)
+    return _where(process_part(job, prepared, planes, part))
+
+
+def assemble_task(job: Job, prepared: PreparedBatch, identity: dict, parts: list[Path],
+                  *finished_parts: TaskReport) -> TaskReport:
+    """Runs once every part is written (the part reports are passed only to make Dask wait for them)."""
+    return _where(assemble_parts(job, prepared, identity, parts))
+
+
+def tick(bar: tqdm | None, steps: int = 1) -> None:
+    if bar is not None and steps:
+        bar.update(steps)
+
+
+def gpu_resources(client: Any) -> dict[str, int] | None:
+    """``{"GPU": 1}`` when some worker declares GPUs (``dask worker --resources GPU=1``): one task per GPU."""
+    workers = client.scheduler_info().get("workers", {}).values()
+    return {"GPU": 1} if any("GPU" in worker.get("resources", {}) for worker in workers) else None
+
+
+def with_absolute_paths(prepared: PreparedBatch) -> PreparedBatch:
+    """The batch with every path absolute: a worker runs in another folder, maybe on another machine."""
+    options = replace(prepared.options, out=Path(os.path.abspath(prepared.options.out)),
+                      psf=tuple(os.path.abspath(path) for path in prepared.options.psf))
+    jobs = tuple(Job(Path(os.path.abspath(job.source)), job.output_stem) for job in prepared.jobs)
+    return replace(prepared, options=options, jobs=jobs)
+
+
+def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, threads: int | None = None) -> None:
+    """Submit every input that is not done to ``client`` and collect the results as they come in.
+
+    ``threads``: torch threads per task (None: each host's cores shared among the tasks its workers run at once).
+    Ctrl-C cancels the tasks not yet finished; finished files are kept and a rerun resumes.
+    """
+    from distributed import as_completed
+
+    prepared = with_absolute_paths(prepared)
+    options = prepared.options
+    resources = gpu_resources(client)
+    slots = task_slots_per_host(client)
+    parts_folder = options.out / PARTS_FOLDER / uuid.uuid4().hex
+    files_bar = None if options.quiet else tqdm(total=len(prepared.jobs), unit="file", desc="files", position=0)
+    planes_bar = None if options.quiet else tqdm(total=0, unit="plane", desc="planes", position=1)
+    file_futures: dict[Any, Job] = {}
+    futures = []
+
+    def submit(function: Any, *args: Any) -> Any:
+        future = client.submit(function, *args, resources=resources, pure=False,
+                               key=f"napari-zssr-{function.__name__}-{uuid.uuid4().hex}")
+        futures.append(future)
+        return future
+
+    try:
+        for number, job in enumerate(prepared.jobs):
+            try:
+                outcome, identity = triage(job, prepared)
+            except FILE_ERRORS as error:
+                outcome, identity = "failed", {}
+                record_failure(summary, job, error)
+            if outcome != "todo":
+                if outcome != "failed":
+                    record_outcome(summary, job, outcome)
+                tick(files_bar)
+                continue
+            planes, channels = plane_counts(job.source)
+            ranges = plane_ranges(planes, options.planes_per_task)
+            if planes_bar is not None:
+                planes_bar.total += planes * channels
+                planes_bar.refresh()
+            if len(ranges) == 1 or kernel_kind(options) == "estimate":  # one kernel estimate from the whole stack
+                file_futures[submit(file_task, job, prepared, identity, threads, slots)] = job
+                continue
+            parts = [parts_folder / f"{number}.{start}-{stop}.npz" for start, stop in ranges]
+            part_futures = [submit(part_task, job, prepared, planes_range, part, threads, slots)
+                            for planes_range, part in zip(ranges, parts)]
+            file_futures[submit(assemble_task, job, prepared, identity, parts, *part_futures)] = job
+        for future in as_completed(futures, loop=client.loop):
+            job = file_futures.get(future)
+            try:
+                report = future.result()
+            except Exception as error:  # a part's error is reported once, by its file's assembly
+                if job is not None:
+                    unexpected = not isinstance(error, FILE_ERRORS)  # e.g. KilledWorker: it took down every worker
+                    record_failure(summary, job, f"{type(error).__name__}: {error}" if unexpected else error)
+                    tick(files_bar)
+                continue
+            add_report(summary, report)
+            tick(planes_bar, report.planes)
+            if job is not None:
+                summary.done.append(job.source)
+                tick(files_bar)
+    except KeyboardInterrupt:
+        client.cancel(futures)
+        raise
+    finally:
+        for bar in (planes_bar, files_bar):
+            if bar is not None:
+                bar.close()

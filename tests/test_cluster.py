@@ -1,0 +1,204 @@
+"""The batch on a real Dask cluster: a scheduler and two worker processes on 127.0.0.1, never another address."""
+
+import hashlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import distributed
+import numpy as np
+import pytest
+import torch
+
+import napari_zssr
+from napari_zssr.batch_files import plane_ranges
+from napari_zssr.batching import PARTS_FOLDER
+from napari_zssr.cli import main
+from napari_zssr.cluster import gpu_resources
+from napari_zssr.io.tiff import read_tiff, write_imagej_tiff
+
+TINY = ["--preset", "fast", "--max-iterations", "2", "--precision", "float32", "--quiet", "--outputs",
+        "zssr,residual", "--planes-per-task", "2"]
+
+BATCH_SETTINGS = {"preset": "fast", "max_iterations": 2, "precision": "float32", "quiet": True,
+                  "outputs": "zssr,residual", "planes_per_task": 2}  # TINY, for napari_zssr.batch
+
+
+def textured(shape, seed=0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.random(shape) * 1000 + 100).astype(np.uint16)
+
+
+def digests(folder: Path) -> dict:
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+
+
+def temporary_files(out: Path) -> list[Path]:
+    return [p for p in out.rglob("*") if p.name.startswith(".") or p.suffix in (".part", ".npz")]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as local_cluster:
+        assert local_cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        yield local_cluster
+
+
+@pytest.fixture
+def stacks(tmp_path) -> Path:
+    folder = tmp_path / "data"
+    write_imagej_tiff(folder / "big.tif", textured((4, 16, 16), 1), "ZYX", (0.2, 0.2), z_spacing=0.5)  # 2 parts
+    write_imagej_tiff(folder / "channels.tif", textured((2, 2, 16, 16), 2), "ZCYX", (0.1, 0.1))
+    write_imagej_tiff(folder / "plain.tif", textured((16, 16), 3), "YX", None)
+    return folder
+
+
+def kill_a_worker_while_it_works(address: str, batch_over: threading.Event, killed: list) -> None:
+    """SIGKILL the first worker seen running one of the batch's tasks (its nanny then starts a new one)."""
+    with distributed.Client(address, set_as_default=False) as client:
+        pids = client.run(os.getpid)
+        while not batch_over.is_set():
+            busy = [worker for worker, keys in client.processing().items()
+                    if any("napari-zssr-part_task" in str(key) or "file_task" in str(key) for key in keys)]
+            if busy:
+                time.sleep(0.3)  # well inside a task: each lasts seconds
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                killed.append(busy[0])
+                return
+            time.sleep(0.05)
+
+
+def test_worker_killed_mid_batch_outputs_equal_a_local_run(cluster, stacks, tmp_path, capsys):
+    inputs_before = digests(stacks)
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert main([str(stacks), "--out", str(local), *TINY]) == 0
+    killed: list = []
+    batch_over = threading.Event()
+    killer = threading.Thread(target=kill_a_worker_while_it_works,
+                              args=(cluster.scheduler_address, batch_over, killed))
+    killer.start()
+    try:
+        assert main([str(stacks), "--out", str(remote), "--scheduler", cluster.scheduler_address, *TINY]) == 0
+    finally:
+        batch_over.set()
+        killer.join()
+    assert killed, "no worker was killed while it ran a task"
+    expected = sorted(p.relative_to(local) for p in local.rglob("*.tif"))
+    assert sorted(p.relative_to(remote) for p in remote.rglob("*.tif")) == expected and len(expected) == 6
+    for name in expected:
+        ours, reference = read_tiff(remote / name), read_tiff(local / name)
+        assert ours.data.shape == reference.data.shape and ours.data.dtype == np.float32
+        assert ours.axes == reference.axes and ours.pixel_size == reference.pixel_size
+        assert ours.z_spacing == reference.z_spacing and ours.origin == reference.origin
+        assert np.array_equal(ours.data, reference.data), name  # float32: the same numbers as in-process
+        assert json.loads(ours.description) == json.loads(reference.description)
+    assert read_tiff(remote / "big_zssr.tif").data.shape == (4, 32, 32)
+    assert temporary_files(remote) == [] and not (remote / PARTS_FOLDER).exists()
+    assert digests(stacks) == inputs_before
+    stamps = {p: p.stat().st_mtime_ns for p in remote.rglob("*.tif")}
+    capsys.readouterr()
+    assert main([str(stacks), "--out", str(remote), "--scheduler", cluster.scheduler_address, *TINY]) == 0
+    assert "skipped 3 (already done)" in capsys.readouterr().err
+    assert {p: p.stat().st_mtime_ns for p in remote.rglob("*.tif")} == stamps
+
+
+def test_corrupt_file_on_the_cluster_is_reported_and_the_rest_done(cluster, stacks, tmp_path, capsys):
+    (stacks / "broken.tif").write_bytes(b"II*\x00garbage")
+    (stacks / "big.tif").unlink()
+    out = tmp_path / "out"
+    stale = out / PARTS_FOLDER / "old-run" / "x.0-2.npz"  # what a killed run left: removed, never read
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"stale")
+    assert main([str(stacks), "--out", str(out), "--scheduler", cluster.scheduler_address, *TINY]) == 1
+    err = capsys.readouterr().err
+    assert "broken.tif: failed" in err and "done 2" in err and "failed 1" in err and "Traceback" not in err
+    assert (out / "plain_zssr.tif").exists() and (out / "channels_residual.tif").exists()
+    assert not (out / "broken_zssr.tif").exists() and temporary_files(out) == []
+
+
+def test_unreachable_scheduler_is_a_quick_usage_error(stacks, tmp_path, capsys):
+    start = time.monotonic()
+    assert main([str(stacks), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9", *TINY]) == 2
+    assert time.monotonic() - start < 30
+    err = capsys.readouterr().err
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_without_distributed_the_cluster_options_name_the_extra(stacks, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
+    assert main([str(stacks), "--out", str(tmp_path / "o"), "--workers", "2", *TINY]) == 2
+    assert "napari-zssr[cluster]" in capsys.readouterr().err
+
+
+def test_scheduler_and_workers_exclude_each_other(stacks, tmp_path):
+    with pytest.raises(SystemExit) as exit_:
+        main([str(stacks), "--out", str(tmp_path / "o"), "--workers", "2", "--scheduler", "tcp://127.0.0.1:9"])
+    assert exit_.value.code == 2
+
+
+@pytest.mark.parametrize(("planes", "per_task", "expected"), [
+    (1, 2, [(0, 1)]), (3, 2, [(0, 3)]), (6, 2, [(0, 2), (2, 4), (4, 6)]), (7, 2, [(0, 2), (2, 5), (5, 7)]),
+    (40, 16, [(0, 20), (20, 40)])])
+def test_plane_ranges_never_leave_a_single_plane(planes, per_task, expected):
+    assert plane_ranges(planes, per_task) == expected
+    assert all(stop - start >= min(2, planes) for start, stop in plane_ranges(planes, per_task))
+
+
+def batch_tasks_on(dask_scheduler) -> list:
+    return [key for key in dask_scheduler.tasks if "napari-zssr" in str(key)]
+
+
+def test_ctrl_c_cancels_the_outstanding_tasks(cluster, stacks, tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("napari_zssr.cluster.add_report", interrupted)  # Ctrl-C as the first task comes back
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        with pytest.raises(KeyboardInterrupt) as interruption:  # holds the batch's frame, and so its futures
+            napari_zssr.batch([stacks], tmp_path / "out", client=client, **BATCH_SETTINGS)
+        deadline = time.monotonic() + 10
+        while client.run_on_scheduler(batch_tasks_on) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert client.run_on_scheduler(batch_tasks_on) == [] and interruption.traceback
+
+
+def test_tasks_ask_for_a_gpu_only_where_workers_declare_them(cluster, stacks, tmp_path, monkeypatch):
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        assert gpu_resources(client) is None  # a task asking for a GPU would wait forever on these workers
+    threads = torch.get_num_threads()
+    try:
+        with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
+                                      host="127.0.0.1", dashboard_address=None, resources={"GPU": 1}) as gpu_cluster, \
+                distributed.Client(gpu_cluster, set_as_default=False) as client:
+            asked = []
+            submit = client.submit
+            monkeypatch.setattr(client, "submit", lambda *a, **k: asked.append(k["resources"]) or submit(*a, **k))
+            summary = napari_zssr.batch([stacks / "plain.tif", stacks / "big.tif"], tmp_path / "out", client=client,
+                                        device="cpu", **BATCH_SETTINGS)
+    finally:
+        torch.set_num_threads(threads)  # the worker ran in this process
+    assert asked == [{"GPU": 1}] * 4 and len(summary.done) == 2  # plain, big's 2 parts and their assembly
+    assert [report.device for report in summary.workers.values()] == ["cpu"]
+
+
+def test_local_cluster_of_worker_processes(stacks, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(stacks.parent)
+    assert main(["data/plain.tif", "--out", "out", "--workers", "1", *TINY]) == 0
+    assert read_tiff(tmp_path / "out" / "plain_zssr.tif").data.shape == (32, 32)
+    assert "tcp://127.0.0.1:" in capsys.readouterr().err  # the per-worker line of the summary
+
+
+def test_batch_in_process_returns_the_summary(stacks, tmp_path):
+    summary = napari_zssr.batch(stacks / "plain.tif", tmp_path / "out", **BATCH_SETTINGS)
+    assert summary.done == [stacks / "plain.tif"] and summary.exit_code == 0
+    assert list(summary.workers) == ["in-process"] and summary.workers["in-process"].planes == 1
+    assert napari_zssr.batch(stacks / "plain.tif", tmp_path / "out", **BATCH_SETTINGS).skipped == [
+        stacks / "plain.tif"]
+    with pytest.raises(TypeError, match="max_iteration"):
+        napari_zssr.batch(stacks, tmp_path / "o", max_iteration=2)
