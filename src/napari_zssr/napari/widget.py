@@ -404,24 +404,26 @@ class ZSSRWidget(Container):
         return bool(str(self.psf.value).strip()) and str(self.psf.value) not in (".", "")
 
     def _on_progress(self, event: Any) -> None:
-        if event is None or self._progress is None or (self._stop is not None and self._stop.is_set()):
+        # napari's bar, held locally: its refresh() may process Qt events, and so run _on_finished, which drops it
+        bar = self._progress
+        if event is None or bar is None or (self._stop is not None and self._stop.is_set()):
             return
         if event.stage == "done":
-            self._progress.n = self.progress_bar.value = self.progress_bar.max
-            self._progress.refresh()
+            bar.n = self.progress_bar.value = self.progress_bar.max
+            bar.refresh()
             return
         done, total = work_units(event)
-        self._progress.total = self.progress_bar.max = total
-        self._progress.n = self.progress_bar.value = min(done, total)
+        bar.total = self.progress_bar.max = total
+        bar.n = self.progress_bar.value = min(done, total)
         plane = f"plane {event.plane + 1}/{event.n_planes}"
         if event.stage == "training":
             if event.loss is not None:
                 self.loss_plot.add(event.plane, event.iteration, event.loss)
-            self._progress.set_description(f"ZSSR {plane}, loss {event.loss or 0:.4f}")
+            bar.set_description(f"ZSSR {plane}, loss {event.loss or 0:.4f}")
             self.status.value = f"{plane}, iteration {event.iteration}"
         else:
             self.status.value = f"{plane}, {event.stage}"
-        self._progress.refresh()
+        bar.refresh()
 
     def _on_done(self, request: Any, result: Any) -> None:
         if result is None or (self._stop is not None and self._stop.is_set()):  # cancelled, maybe after training
