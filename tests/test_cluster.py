@@ -202,3 +202,10 @@ def test_batch_in_process_returns_the_summary(stacks, tmp_path):
         stacks / "plain.tif"]
     with pytest.raises(TypeError, match="max_iteration"):
         napari_zssr.batch(stacks, tmp_path / "o", max_iteration=2)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only")
+def test_workers_get_glibc_malloc_thresholds_back():
+    from napari_zssr.cluster import restore_malloc_thresholds
+
+    assert restore_malloc_thresholds() is True

@@ -81,13 +81,41 @@ def task_slots_per_host(client: Any) -> dict[str, int]:
     return slots
 
 
+#: glibc ``mallopt`` parameters, and the values restored in workers (see :func:`restore_malloc_thresholds`)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD_BYTES, _TRIM_THRESHOLD_BYTES = 64 << 20, 256 << 20
+
+
+def restore_malloc_thresholds() -> bool:
+    """Undo what Dask's nanny's ``MALLOC_TRIM_THRESHOLD_=65536`` does to glibc's allocator; True where done.
+
+    That setting also switches off glibc's dynamic mmap threshold, so every large tensor torch allocates is mapped
+    and unmapped afresh: a ZSSR task then ran 20-22 % slower in a worker than in-process (benchmarks/cluster.py, and
+    a 60-iteration run: 13.4 s vs 11.1 s; 11.0 s with these thresholds). Elsewhere (no glibc) nothing is changed.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        mallopt = libc.mallopt if libc is not None else None
+    except (OSError, AttributeError):
+        return False
+    if mallopt is None:
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES) and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES))
+
+
 def use_cores_of_this_worker(threads: int | None, slots_per_host: dict[str, int]) -> None:
     """Give torch ``threads`` threads; None: this host's cores shared among the tasks its workers run at once.
 
-    Dask's nanny starts workers with ``OMP_NUM_THREADS=1``, so without this a CPU task would use one core.
+    Dask's nanny starts workers with ``OMP_NUM_THREADS=1``, so without this a CPU task would use one core; it also
+    sets a malloc trim threshold that slows torch down, undone here.
     """
     import torch
 
+    restore_malloc_thresholds()
     if threads is None:
         from distributed import get_worker
         from distributed.comm import get_address_host
