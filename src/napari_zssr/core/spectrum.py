@@ -32,13 +32,6 @@ def periodic_spectrum(plane: np.ndarray) -> np.ndarray:
     return np.fft.fft2(u) - smooth
 
 
-def frequency_grid(shape: tuple[int, int], pixel_size: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
-    """|k| at every ``fft2`` position, in cycles per unit of ``pixel_size`` (cycles/pixel by default)."""
-    ky = np.fft.fftfreq(shape[0])[:, None] / pixel_size[0]
-    kx = np.fft.fftfreq(shape[1])[None, :] / pixel_size[1]
-    return np.hypot(ky, kx)
-
-
 def analysis_planes(image: np.ndarray, max_planes: int = MAX_PLANES) -> list[np.ndarray]:
     """Up to ``max_planes`` evenly spaced non-constant YX planes (float64) of a 2D or N-D image.
 
