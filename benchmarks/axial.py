@@ -11,7 +11,7 @@ The recorded originals carry their own noise, which no restoration can predict, 
 smooths noise that cubic interpolation keeps: against a noisy original both metrics understate the gain (the
 generated volume, with a noise-free truth, measures it cleanly).
 
-    python benchmarks/axial.py [--preset fast] [--factors 3 4] [--fusion]
+    python benchmarks/axial.py [--preset fast] [--factors 3 4] [--fusion] [--figure docs/images/axial_xz.png]
     python benchmarks/axial.py --quick        # one small crop, r = 3, 30 iterations: a smoke test
 """
 
@@ -27,6 +27,7 @@ import numpy as np
 import tifffile
 import torch
 from common import to_unit
+from PIL import Image, ImageDraw
 from scipy import ndimage
 from skimage.metrics import structural_similarity
 
@@ -128,6 +129,39 @@ def fusion_scores(volume: np.ndarray, truth: np.ndarray, factor: int, config: ZS
     return " | ".join(f"{name} {scores(v.numpy(), truth, factor)[0]:.2f}" for name, v in variants.items())
 
 
+def xz_panel(volume: np.ndarray, label: str, row: int, height: int, white: float) -> Image.Image:
+    """One XZ slice (z down), ``white`` and above shown white, scaled to ``height`` pixels high (nearest
+    neighbour), labelled."""
+    section = np.clip(volume[:, row, :] / white, 0, 1)
+    picture = Image.fromarray((section * 255).astype(np.uint8))
+    zoom = height / section.shape[0]
+    picture = picture.resize((round(section.shape[1] * zoom), height), Image.NEAREST).convert("RGB")
+    canvas = Image.new("RGB", (picture.width, height + 20), "white")
+    canvas.paste(picture, (0, 20))
+    ImageDraw.Draw(canvas).text((4, 4), label, fill="black")
+    return canvas
+
+
+def save_xz_figure(path: Path, name: str, factor: int, volume: np.ndarray, cubic: np.ndarray, sr: np.ndarray,
+                   truth: np.ndarray) -> None:
+    """Input (each plane repeated r times), cubic along z, ZSSR and the truth: one XZ slice through the middle."""
+    row = truth.shape[1] // 2
+    white = float(np.percentile(truth[:, row, :], 99.5))
+    scores_of = {label: scores(v, truth, factor)[0] for label, v in (("cubic", cubic), ("ZSSR", sr))}
+    panels = [xz_panel(np.repeat(volume, factor, axis=0), f"input ({name}, 1 plane in {factor})", row, 180, white),
+              xz_panel(cubic, f"cubic along z, {scores_of['cubic']:.2f} dB", row, 180, white),
+              xz_panel(sr, f"ZSSR axial, {scores_of['ZSSR']:.2f} dB", row, 180, white),
+              xz_panel(truth, "truth", row, 180, white)]
+    figure = Image.new("RGB", (max(p.width for p in panels), sum(p.height + 6 for p in panels)), "white")
+    top = 0
+    for panel in panels:
+        figure.paste(panel, (0, top))
+        top += panel.height + 6
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.save(path)
+    print(f"wrote {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="fast")
@@ -136,6 +170,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one small crop, r = 3, 30 iterations")
     parser.add_argument("--fusion", action="store_true", help="also score XZ/YZ alone and other fusions")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--figure", type=Path, help="save an XZ picture (input, cubic, ZSSR, truth) of the first "
+                        "volume at the first factor")
     args = parser.parse_args()
     iterations = 30 if args.quick else args.iterations
     config = ZSSRConfig.preset(args.preset)
@@ -157,6 +193,8 @@ def main() -> None:
             (cubic_psnr, cubic_ssim), (sr_psnr, sr_ssim) = scores(cubic, truth, factor), scores(result.sr, truth,
                                                                                                   factor)
             gains.append(sr_psnr - cubic_psnr)
+            if args.figure is not None and len(gains) == 1:
+                save_xz_figure(args.figure, name, factor, volume, cubic, result.sr, truth)
             print(f"| {name} | {factor} | {volume.shape} | {cubic_psnr:.2f} | {sr_psnr:.2f} | {gains[-1]:+.2f} | "
                   f"{cubic_ssim:.3f} | {sr_ssim:.3f} | {seconds:.1f} |", flush=True)
             if args.fusion:
