@@ -11,7 +11,8 @@ The recorded originals carry their own noise, which no restoration can predict, 
 smooths noise that cubic interpolation keeps: against a noisy original both metrics understate the gain (the
 generated volume, with a noise-free truth, measures it cleanly).
 
-    python benchmarks/axial.py [--preset fast] [--factors 3 4] [--fusion] [--figure docs/images/axial_xz.png]
+    python benchmarks/axial.py [--preset fast] [--factors 3 4] [--volumes NAME ...] [--fusion]
+                               [--figure docs/images/axial_xz.png]
     python benchmarks/axial.py --quick        # one small crop, r = 3, 30 iterations: a smoke test
 """
 
@@ -27,7 +28,7 @@ import numpy as np
 import tifffile
 import torch
 from common import to_unit
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 from skimage.metrics import structural_similarity
 
@@ -73,7 +74,7 @@ def _wheel_tiff(package: str, relative: str) -> np.ndarray | None:
     return tifffile.imread(Path(spec.origin).parent / relative)
 
 
-def benchmark_volumes(quick: bool) -> Iterator[tuple[str, np.ndarray, float | None]]:
+def benchmark_volumes(quick: bool, names: list[str] | None = None) -> Iterator[tuple[str, np.ndarray, float | None]]:
     """(name, near-isotropic truth in [0, 1], photons at intensity 1 of the shot noise added to the degraded volume).
 
     The recorded volumes carry their own noise (None: nothing added); the generated one is noise-free, so its
@@ -88,11 +89,14 @@ def benchmark_volumes(quick: bool) -> Iterator[tuple[str, np.ndarray, float | No
         return
     recorded = {"nuclei.tif": nuclei, "stardist img3d.tif": _wheel_tiff("stardist", "data/images/img3d.tif")}
     for name, volume in recorded.items():
+        if names and name not in names:
+            continue
         if volume is None:
             print(f"note: {name} not available (package not installed), left out")
             continue
         yield name, to_unit(volume), None
-    yield "generated fluorescence", generated_volume(), GENERATED_PHOTONS
+    if not names or "generated fluorescence" in names:
+        yield "generated fluorescence", generated_volume(), GENERATED_PHOTONS
 
 
 def degrade_along_z(truth: np.ndarray, factor: int, photons: float | None = None, seed: int = 0) -> np.ndarray:
@@ -136,9 +140,9 @@ def xz_panel(volume: np.ndarray, label: str, row: int, height: int, white: float
     picture = Image.fromarray((section * 255).astype(np.uint8))
     zoom = height / section.shape[0]
     picture = picture.resize((round(section.shape[1] * zoom), height), Image.NEAREST).convert("RGB")
-    canvas = Image.new("RGB", (picture.width, height + 20), "white")
-    canvas.paste(picture, (0, 20))
-    ImageDraw.Draw(canvas).text((4, 4), label, fill="black")
+    canvas = Image.new("RGB", (picture.width, height + 22), "white")
+    canvas.paste(picture, (0, 22))
+    ImageDraw.Draw(canvas).text((4, 3), label, fill="black", font=ImageFont.load_default(size=15))
     return canvas
 
 
@@ -167,6 +171,7 @@ def main() -> None:
     parser.add_argument("--preset", default="fast")
     parser.add_argument("--factors", type=int, nargs="+", default=[3, 4])
     parser.add_argument("--iterations", type=int, help="override the preset's max_iterations")
+    parser.add_argument("--volumes", nargs="*", help="names of the volumes to run (default: all available)")
     parser.add_argument("--quick", action="store_true", help="one small crop, r = 3, 30 iterations")
     parser.add_argument("--fusion", action="store_true", help="also score XZ/YZ alone and other fusions")
     parser.add_argument("--seed", type=int, default=0)
@@ -182,7 +187,7 @@ def main() -> None:
     print("| volume | r | LR shape | cubic PSNR | ZSSR PSNR | gain dB | cubic SSIM | ZSSR SSIM | time s |")
     print("|---|---|---|---|---|---|---|---|---|")
     gains = []
-    for name, full, photons in benchmark_volumes(args.quick):
+    for name, full, photons in benchmark_volumes(args.quick, args.volumes):
         for factor in factors:
             truth = full[: full.shape[0] // factor * factor]
             volume = degrade_along_z(truth, factor, photons, args.seed)

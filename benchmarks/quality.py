@@ -4,6 +4,10 @@ Degradations, x2: (a) MATLAB bicubic; (b) an anisotropic Gaussian kernel, ZSSR g
 the bicubic one; (c) (b) plus Gaussian noise (std 0.01 of the range). Prints a Markdown table, row by row.
 
     python benchmarks/quality.py [--images NAME ...] [--seed 0]
+    python benchmarks/quality.py --learned     # fast (learned start) against default from scratch, per case
+
+``--learned`` runs only ZSSR default with ``init="scratch"`` (the original method) and the ``fast`` preset with the
+learned start, and prints each case's difference and time ratio, then their mean, worst and overall time ratio.
 """
 
 from __future__ import annotations
@@ -34,7 +38,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", nargs="*", help="names of the images to run (default: all available)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--learned", action="store_true", help="fast (learned start) against default from scratch")
     args = parser.parse_args()
+    if args.learned:
+        compare_learned(args.images, args.seed)
+        return
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
           f"torch {torch.__version__}, seed {args.seed}")
     print("| image | degradation | method | PSNR dB | gain dB | SSIM | time s | iterations |")
@@ -54,6 +62,32 @@ def main() -> None:
                 value = psnr(result.sr, hr)
                 print(f"| {name} | {label} | {method} | {value:.2f} | {value - baseline:+.2f} | "
                       f"{ssim(result.sr, hr):.3f} | {seconds:.1f} | {result.iterations[0]} |", flush=True)
+
+
+def compare_learned(images: list[str] | None, seed: int) -> None:
+    """Each case with ``default`` from scratch and ``fast`` from the learned start (both given the true kernel)."""
+    scratch, learned = ZSSRConfig.preset("default", init="scratch"), ZSSRConfig.preset("fast", init="learned")
+    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
+          f"torch {torch.__version__}, seed {seed}; fast: {learned.max_iterations} iterations, lr "
+          f"{learned.learning_rate:g}")
+    print("| image | degradation | default, scratch dB | fast, learned dB | difference dB | time s (both) |")
+    print("|---|---|---|---|---|---|")
+    differences, times = [], []
+    for name, hr in benchmark_images(images):
+        for label, lr, kernel in degradations(name, hr, seed):
+            values = []
+            for config in (scratch, learned):
+                start = time.perf_counter()
+                values.append((psnr(zssr(lr, 2, kernel=kernel, config=config, seed=seed).sr, hr),
+                               time.perf_counter() - start))
+            (base, base_s), (new, new_s) = values
+            differences.append(new - base)
+            times.append((base_s, new_s))
+            print(f"| {name} | {label} | {base:.2f} | {new:.2f} | {new - base:+.2f} | {base_s:.1f} / {new_s:.1f} |",
+                  flush=True)
+    total = np.sum(times, axis=0)
+    print(f"mean difference {np.mean(differences):+.2f} dB, worst {np.min(differences):+.2f} dB, time "
+          f"{total[1]:.0f} s / {total[0]:.0f} s = {total[1] / total[0]:.2f}x")
 
 
 if __name__ == "__main__":

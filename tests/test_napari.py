@@ -571,3 +571,13 @@ def test_run_in_axial_mode():
     layer = napari.layers.Image(np.random.default_rng(1).random((6, 20, 20)), scale=(0.4, 0.2, 0.2))
     sr, _, _ = napari_zssr.run(layer, axial=True, max_iterations=2, width=8, add_to_viewer=False)
     assert sr[0].shape == (12, 20, 20) and sr[1]["scale"] == pytest.approx([0.2, 0.2, 0.2])
+
+
+def test_learned_start_box_chooses_the_init(widget):
+    _, w = widget
+    w.learned_start.value = True
+    assert w.config().init == "learned"
+    w.learned_start.value = False
+    assert w.config().init == "scratch"
+    w.preset.value = "paper"
+    assert not w.learned_start.value  # the original method, as the authors ran it

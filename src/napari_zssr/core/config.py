@@ -7,6 +7,7 @@ Every field is checked when a config is made (also by ``dataclasses.replace``) a
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from numbers import Integral, Real
@@ -20,6 +21,8 @@ Precision = Literal["auto", "float32", "bfloat16", "float16"]
 Device = str
 
 LR_SCHEDULES: tuple[str, ...] = get_args(LRSchedule)
+#: keywords of ``ZSSRConfig.init`` (any other value is the path of a weights file)
+INITS = ("scratch", "learned")
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 _DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 #: torch's generators take seeds below 2**64; the gradual steps use seed + step
@@ -53,6 +56,9 @@ class ZSSRConfig:
     # network
     width: int = 64
     depth: int = 8
+    # starting weights: "scratch" (the authors' seeded random init), "learned" (the generic start shipped in the
+    # package, see core/init_weights.py) or the path of a weights file written by scripts/train_init.py
+    init: str = "scratch"
     # inference
     ensemble: bool = True  # geometric self-ensemble over the transforms the kernel allows
     # back-projection steps, applied to each ensemble output and to their median. 0 by default: back-projection
@@ -96,6 +102,7 @@ class ZSSRConfig:
             raise _bad("device", self.device, "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'", str)
         if not isinstance(self.ensemble, bool):
             raise TypeError(f"ZSSRConfig.ensemble must be True or False, got {self.ensemble!r}")
+        self.init = _check_init(self.init)
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> ZSSRConfig:
@@ -150,6 +157,18 @@ def _check_integer(name: str, value: Any, minimum: int) -> None:
         raise TypeError(f"ZSSRConfig.{name} must be a whole number >= {minimum}, got {value!r}")
     if value < minimum:
         raise ValueError(f"ZSSRConfig.{name} must be a whole number >= {minimum}, got {value!r}")
+
+
+def _check_init(init: Any) -> str:
+    """``init`` as a keyword or the path of an existing file (as a string: configs are written into TIFF Info)."""
+    if isinstance(init, os.PathLike):
+        init = os.fspath(init)
+    if not isinstance(init, str):
+        raise _bad("init", init, "'scratch', 'learned' or the path of a weights file", str)
+    if init in INITS or os.path.isfile(init):
+        return init
+    raise ValueError(f"ZSSRConfig.init must be 'scratch', 'learned' or the path of a weights file (.npz from "
+                     f"scripts/train_init.py), got {init!r}: no such file")
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .config import ZSSRConfig
+from .init_weights import load_weights
 
 
 class ZSSRNet(nn.Module):
@@ -32,12 +33,16 @@ class ZSSRNet(nn.Module):
 
     @classmethod
     def create(cls, config: ZSSRConfig, seed: int, device: torch.device | str = "cpu") -> ZSSRNet:
-        """The net of ``config`` (width, depth) with the authors' initialisation drawn from ``seed``, on ``device``.
+        """The net of ``config`` (width, depth) on ``device``, starting from ``config.init``: the authors'
+        initialisation drawn from ``seed`` ("scratch"), the learned start or a weights file.
 
-        The weights are drawn on the CPU, so a seed gives the same start on every device.
+        The weights are drawn or loaded on the CPU, so a seed gives the same start on every device.
         """
         net = cls(1, config.width, config.depth)
-        net.reset_parameters(torch.Generator().manual_seed(seed))
+        if config.init == "scratch":
+            net.reset_parameters(torch.Generator().manual_seed(seed))
+        else:
+            load_weights(net, config.init)
         return net.to(device=device, memory_format=torch.channels_last)
 
     @property

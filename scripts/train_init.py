@@ -1,0 +1,171 @@
+"""Make the learned start of ZSSR's network (``ZSSRConfig(init="learned")``): multi-task pre-training over ZSSR tasks.
+
+A task is one corpus image + one kernel + one noise level + one scale, and its training pairs are made exactly as a
+ZSSR run makes them from its input (:class:`napari_zssr.core.pairs.PairSampler`: HR fathers, LR sons degraded by the
+kernel, noisy, interpolated back). Each step takes one pair from each of ``--batch`` tasks of a pool that is renewed
+as training goes, so the net learns what is common to all of them: a generic prior that a ZSSR run then adapts to its
+own image in a few steps. Kernels: bicubic, isotropic and anisotropic Gaussians, and Airy PSFs of many NAs,
+wavelengths and pixel sizes with the camera pixel's integration (``kernel_from_optics``), at scale 2 mostly, also 3
+and 4 and the one-axis degradations of axial runs. Noise: none or up to 5 % of the range. The corpus:
+scripts/init_corpus.py (never a benchmark image).
+
+    python scripts/train_init.py --out src/napari_zssr/weights/zssr_init.npz [--steps 12000] [--batch 24]
+
+Then put the printed SHA-256 into ``LEARNED_SHA256`` (src/napari_zssr/core/init_weights.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from init_corpus import generated_image, skimage_pictures
+
+from napari_zssr.core.axial import gaussian_profile
+from napari_zssr.core.config import ZSSRConfig
+from napari_zssr.core.degradation import Degradation
+from napari_zssr.core.init_weights import save_weights
+from napari_zssr.core.kernels import kernel_symmetries
+from napari_zssr.core.network import ZSSRNet
+from napari_zssr.core.optics import kernel_from_optics
+from napari_zssr.core.pairs import FatherPool, PairSampler
+from napari_zssr.core.precision import grad_scaler, resolve_precision
+from napari_zssr.core.trainer import training_step
+from napari_zssr.sample import gaussian_psf
+
+#: kernels of the tasks and how often each is drawn
+KERNEL_KINDS = {"bicubic": 0.2, "gaussian": 0.25, "anisotropic gaussian": 0.25, "airy": 0.3}
+
+
+def anisotropic_gaussian(rng: np.random.Generator) -> np.ndarray:
+    sigmas = rng.uniform(0.4, 3.0, 2)
+    angle = rng.uniform(0, np.pi)
+    radius = int(math.ceil(4 * sigmas.max()))
+    y, x = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    u, v = x * np.cos(angle) + y * np.sin(angle), -x * np.sin(angle) + y * np.cos(angle)
+    kernel = np.exp(-(u**2) / (2 * sigmas[0] ** 2) - v**2 / (2 * sigmas[1] ** 2))
+    return kernel / kernel.sum()
+
+
+def airy_kernel(rng: np.random.Generator, scale: float) -> np.ndarray:
+    """An Airy PSF whose FWHM is 0.5 to 3 LR pixels, from a random objective and wavelength."""
+    na = rng.uniform(0.3, 1.4)
+    refractive_index = 1.518 if na > 1.2 else (1.333 if na > 0.9 else 1.0)
+    wavelength = rng.uniform(450, 700)
+    fwhm_lr_pixels = rng.uniform(0.5, 3.0)
+    pixel_size = 0.51 * wavelength / na / 1000 / fwhm_lr_pixels
+    return kernel_from_optics(na, wavelength, pixel_size, scale, refractive_index=refractive_index)
+
+
+def random_degradation(rng: np.random.Generator) -> tuple[tuple[float, float], np.ndarray | None]:
+    """A scale and kernel: 75 % x2, 10 % x3 or x4, 15 % one-axis (as axial runs train)."""
+    draw = rng.random()
+    if draw < 0.15:
+        factor = int(rng.integers(2, 5))
+        return (float(factor), 1.0), gaussian_profile(factor * rng.uniform(0.7, 1.5))[:, None]
+    factor = 2.0 if draw < 0.9 else float(rng.integers(3, 5))
+    kind = rng.choice(list(KERNEL_KINDS), p=list(KERNEL_KINDS.values()))
+    if kind == "bicubic":
+        return (factor, factor), None
+    if kind == "gaussian":
+        return (factor, factor), gaussian_psf(rng.uniform(0.4, 2.5) * factor / 2)
+    if kind == "anisotropic gaussian":
+        return (factor, factor), anisotropic_gaussian(rng)
+    return (factor, factor), airy_kernel(rng, factor)
+
+
+def random_noise_std(rng: np.random.Generator) -> float:
+    """40 % noise-free, else log-uniform from 0.2 % to 5 % of the range."""
+    return 0.0 if rng.random() < 0.4 else float(np.exp(rng.uniform(np.log(0.002), np.log(0.05))))
+
+
+def random_task(rng: np.random.Generator, images: list[np.ndarray], crop: int, config: ZSSRConfig) -> PairSampler:
+    """One ZSSR task: its pairs come from a random corpus image (a random region of it, at most 384 pixels a side)."""
+    image = images[int(rng.integers(len(images)))]
+    side = min(384, *image.shape)
+    top, left = (int(rng.integers(0, n - side + 1)) for n in image.shape)
+    region = torch.as_tensor(image[top : top + side, left : left + side], dtype=torch.float32)[None, None]
+    scale, kernel = random_degradation(rng)
+    degradation = Degradation.create(scale, kernel, torch.device("cpu"))
+    pool = FatherPool(region, config.father_min_scale, config.father_levels, crop)
+    return PairSampler(pool, degradation, kernel_symmetries(kernel, scale), random_noise_std(rng),
+                       int(rng.integers(2**31)), torch.device("cpu"))
+
+
+def batch_of(tasks: list[PairSampler], rng: np.random.Generator, size: int, crop: int
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    pairs = [tasks[int(i)].sample(crop) for i in rng.integers(len(tasks), size=size)]
+    return torch.cat([son for son, _ in pairs]), torch.cat([father for _, father in pairs])
+
+
+def corpus(generated: int, seed: int, pictures: bool = True) -> list[np.ndarray]:
+    images = [generated_image(seed * 100_000 + index) for index in range(generated)]
+    return images + (list(skimage_pictures().values()) if pictures else [])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="weights file to write (.npz)")
+    parser.add_argument("--steps", type=int, default=12000)
+    parser.add_argument("--batch", type=int, default=24, help="pairs per step, each from another task")
+    parser.add_argument("--crop", type=int, default=48, help="HR crop side (a multiple of 2, 3 and 4)")
+    parser.add_argument("--tasks", type=int, default=96, help="tasks in the pool at once")
+    parser.add_argument("--renew-every", type=int, default=4, help="steps between replacing one task of the pool")
+    parser.add_argument("--generated", type=int, default=120, help="generated images in the corpus")
+    parser.add_argument("--no-pictures", action="store_true", help="leave the scikit-image pictures out")
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="Adam, cosine decay to 1 %% of it")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--report-every", type=int, default=500)
+    args = parser.parse_args(argv)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    config = ZSSRConfig()
+    began = time.perf_counter()
+    images = corpus(args.generated, args.seed, not args.no_pictures)
+    held_rng = np.random.default_rng(args.seed + 1)
+    checks = [random_task(held_rng, [generated_image(10**9 + index)], args.crop, config) for index in range(16)]
+    check_batch = batch_of(checks, held_rng, 64, args.crop)
+    tasks = [random_task(rng, images, args.crop, config) for _ in range(args.tasks)]
+    print(f"corpus: {len(images)} images, {args.tasks} tasks in the pool, {time.perf_counter() - began:.0f} s",
+          flush=True)
+    device = torch.device("cpu")
+    dtype = resolve_precision("auto", device)
+    net = ZSSRNet.create(config, args.seed, device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=args.learning_rate)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.steps, eta_min=args.learning_rate / 100)
+    scaler = grad_scaler(dtype, device)
+    start = time.perf_counter()
+    for step in range(1, args.steps + 1):
+        net.train()
+        training_step(net, optimizer, scaler, *batch_of(tasks, rng, args.batch, args.crop), dtype)
+        schedule.step()
+        if step % args.renew_every == 0:
+            tasks[int(rng.integers(len(tasks)))] = random_task(rng, images, args.crop, config)
+        if step % args.report_every == 0 or step == args.steps:
+            with torch.no_grad():
+                net.eval()
+                son, father = check_batch
+                interpolation = float((son - father).abs().mean())
+                error = float((net(son) - father).abs().mean())
+            print(f"step {step}: held-out L1 {error:.5f} (interpolation {interpolation:.5f}), "
+                  f"{time.perf_counter() - start:.0f} s", flush=True)
+    seconds = time.perf_counter() - start
+    info = {"method": "multi-task pre-training", "steps": args.steps, "batch": args.batch, "crop": args.crop,
+            "tasks": args.tasks, "renew_every": args.renew_every, "generated_images": args.generated,
+            "skimage_pictures": len(images) - args.generated, "learning_rate": args.learning_rate,
+            "seed": args.seed, "seconds": round(seconds), "torch": torch.__version__,
+            "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
+            "command": " ".join(["python", "scripts/train_init.py", *(argv if argv is not None else sys.argv[1:])])}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    checksum = save_weights(net, args.out, info)
+    print(f"wrote {args.out} after {seconds:.0f} s of training; SHA-256 {checksum}")
+
+
+if __name__ == "__main__":
+    main()

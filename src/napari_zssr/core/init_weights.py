@@ -1,0 +1,92 @@
+"""Starting weights of the network other than the authors' random draw: the learned start shipped in the package, or
+a weights file of the user's.
+
+The learned start is a generic prior made once by ``scripts/train_init.py`` from a corpus of generated and public
+images (never the benchmark images); a run still trains on the test image alone, only from a better starting point
+(docs/benchmarks.md, "A learned start"). The file is ``.npz`` (no pickled code is ever loaded) holding the
+``state_dict`` arrays of :class:`ZSSRNet` and an ``info`` JSON text; the shipped one is checked against its SHA-256
+before use, so a damaged installation fails loudly instead of giving quietly worse results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+#: the learned start shipped in the package, and its SHA-256 (written by scripts/train_init.py)
+LEARNED_WEIGHTS = "zssr_init.npz"
+LEARNED_SHA256 = ""
+#: the key of the training record inside a weights file
+INFO_KEY = "info"
+
+
+def learned_weights_path() -> Path:
+    return Path(str(resources.files("napari_zssr") / "weights" / LEARNED_WEIGHTS))
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def read_weights(init: str) -> dict[str, np.ndarray]:
+    """The arrays of ``init`` ("learned" or a path), checked for readability (and the shipped one for its checksum)."""
+    if init == "learned":
+        path = learned_weights_path()
+        if not path.is_file():
+            raise ValueError(f"the learned start {path} is missing from this installation; reinstall napari-zssr or "
+                             "use init='scratch'")
+        if file_sha256(path) != LEARNED_SHA256:
+            raise ValueError(f"the learned start {path} does not match its checksum (damaged installation); "
+                             "reinstall napari-zssr or use init='scratch'")
+    else:
+        path = Path(init)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files if name != INFO_KEY}
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot read the weights file {path}: {error}; give a .npz written by "
+                         "scripts/train_init.py") from None
+
+
+def load_weights(net: torch.nn.Module, init: str) -> None:
+    """Copy the weights of ``init`` into ``net`` (on the CPU, before it moves), or a clear error on any mismatch."""
+    arrays = read_weights(init)
+    expected = net.state_dict()
+    found = {name: tuple(array.shape) for name, array in arrays.items()}
+    wanted = {name: tuple(tensor.shape) for name, tensor in expected.items()}
+    if found != wanted:
+        where = "the learned start" if init == "learned" else f"the weights file {init}"
+        raise ValueError(f"{where} does not fit the network (ZSSRConfig width and depth): it holds {describe(found)}, "
+                         f"the network needs {describe(wanted)}")
+    net.load_state_dict({name: torch.as_tensor(array, dtype=torch.float32) for name, array in arrays.items()})
+
+
+def describe(shapes: dict[str, tuple[int, ...]]) -> str:
+    """Layer shapes, short: "3 layers, 1->64, 64->64, 64->1" style for a chain of convolutions."""
+    if not shapes:
+        return "no arrays"
+    convolutions = [shape for shape in shapes.values() if len(shape) == 4]
+    if len(convolutions) == len(shapes):
+        return f"{len(shapes)} layers " + ", ".join(f"{shape[1]}->{shape[0]}" for shape in convolutions)
+    return ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+
+
+def save_weights(net: torch.nn.Module, path: str | os.PathLike, info: dict) -> str:
+    """Write ``net``'s weights and a training record; return the file's SHA-256."""
+    arrays = {name: tensor.detach().float().cpu().numpy() for name, tensor in net.state_dict().items()}
+    with open(path, "wb") as file:
+        np.savez(file, **arrays, **{INFO_KEY: np.array(json.dumps(info, sort_keys=True))})
+    return file_sha256(path)
+
+
+def weights_info(init: str) -> dict:
+    """The training record stored in a weights file ("learned" or a path); empty if it has none."""
+    path = learned_weights_path() if init == "learned" else Path(init)
+    with np.load(path, allow_pickle=False) as archive:
+        return json.loads(str(archive[INFO_KEY][()])) if INFO_KEY in archive.files else {}

@@ -1,0 +1,102 @@
+"""The network's starting weights: the authors' seeded draw, the learned start shipped in the package, a user's file."""
+
+import hashlib
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from napari_zssr import ZSSRConfig, zssr
+from napari_zssr.core import init_weights
+from napari_zssr.core.init_weights import (
+    LEARNED_SHA256,
+    file_sha256,
+    learned_weights_path,
+    save_weights,
+    weights_info,
+)
+from napari_zssr.core.network import ZSSRNet
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def weights_hash(net: torch.nn.Module) -> str:
+    digest = hashlib.sha256()
+    for tensor in net.state_dict().values():
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def test_scratch_draws_the_same_weights_as_before_the_learned_start():
+    """The authors' initialisation from seed 0, as every earlier version drew it (hash recorded before the change)."""
+    net = ZSSRNet.create(ZSSRConfig(init="scratch"), seed=0)
+    assert weights_hash(net) == "30df006ebfea40e6420cd60ea51cf01532a18712ac79f4ad622ac369842a651c"
+    assert ZSSRConfig().init == "scratch" and ZSSRConfig.preset("paper").init == "scratch"
+
+
+def test_shipped_weights_load_and_match_their_checksum():
+    path = learned_weights_path()
+    assert path.is_file() and file_sha256(path) == LEARNED_SHA256
+    net = ZSSRNet.create(ZSSRConfig(init="learned"), seed=0)
+    assert weights_hash(net) != weights_hash(ZSSRNet.create(ZSSRConfig(), seed=0))
+    assert all(torch.isfinite(t).all() for t in net.state_dict().values())
+    info = weights_info("learned")
+    assert info["method"] and info["steps"] > 0 and "train_init.py" in info["command"]
+
+
+def test_a_damaged_shipped_file_is_refused(monkeypatch):
+    monkeypatch.setattr(init_weights, "LEARNED_SHA256", "0" * 64)
+    with pytest.raises(ValueError, match="does not match its checksum"):
+        ZSSRNet.create(ZSSRConfig(init="learned"), seed=0)
+
+
+def test_a_weights_file_path_loads(tmp_path):
+    trained = ZSSRNet.create(ZSSRConfig(width=8, depth=3), seed=5)
+    path = tmp_path / "start.npz"
+    save_weights(trained, path, {"method": "test"})
+    config = ZSSRConfig(width=8, depth=3, init=str(path))
+    assert weights_hash(ZSSRNet.create(config, seed=0)) == weights_hash(trained)
+    assert ZSSRConfig(width=8, depth=3, init=path).init == str(path)  # a Path is kept as text (TIFF Info is JSON)
+    image = np.random.default_rng(0).random((16, 16))
+    result = zssr(image, 2, config=ZSSRConfig(width=8, depth=3, init=str(path), max_iterations=2))
+    assert result.sr.shape == (32, 32) and result.config.init == str(path)
+
+
+def test_a_missing_path_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match=r"ZSSRConfig.init .*no such file"):
+        ZSSRConfig(init=str(tmp_path / "missing.npz"))
+    with pytest.raises(TypeError, match="ZSSRConfig.init"):
+        ZSSRConfig(init=3)
+
+
+def test_weights_of_the_wrong_shape_are_a_clear_error(tmp_path):
+    path = tmp_path / "narrow.npz"
+    save_weights(ZSSRNet.create(ZSSRConfig(width=8, depth=3), seed=0), path, {})
+    with pytest.raises(ValueError, match=r"does not fit the network .*3 layers 1->8, 8->8, 8->1"):
+        ZSSRNet.create(ZSSRConfig(init=str(path)), seed=0)
+    with pytest.raises(ValueError, match="does not fit the network"):
+        ZSSRNet.create(ZSSRConfig(width=32, init="learned"), seed=0)
+
+
+def test_a_file_that_is_not_a_weights_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "notes.npz"
+    path.write_text("not an archive")
+    with pytest.raises(ValueError, match="cannot read the weights file"):
+        ZSSRNet.create(ZSSRConfig(init=str(path)), seed=0)
+
+
+def test_the_training_program_writes_a_loadable_start(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(SCRIPTS))
+    spec = importlib.util.spec_from_file_location("train_init", SCRIPTS / "train_init.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "train_init", module)
+    spec.loader.exec_module(module)
+    out = tmp_path / "start.npz"
+    module.main(["--out", str(out), "--steps", "3", "--batch", "2", "--tasks", "3", "--generated", "2",
+                 "--no-pictures", "--report-every", "3"])
+    net = ZSSRNet.create(ZSSRConfig(init=str(out)), seed=0)
+    assert weights_hash(net) != weights_hash(ZSSRNet.create(ZSSRConfig(), seed=0))  # it trained
+    assert weights_info(str(out))["steps"] == 3
