@@ -42,7 +42,8 @@ class AxialPlan:
 
     def z_geometry(self, z_origin: float) -> tuple[float, float]:
         """The output's z spacing (um) and ImageJ z origin (planes) from the input's z origin: outer edges kept."""
-        return self.z_step / self.factor, imagej_origin((z_origin,), (self.factor,))[0]
+        spacing = float(f"{self.z_step / self.factor:.12g}")  # 0.1, not 0.09999999999999999, for 0.3 / 3
+        return spacing, imagej_origin((z_origin,), (self.factor,))[0]
 
     def record(self, z_origin: float) -> dict:
         """The geometry for the outputs' Info (ImageJ also holds the spacing and origin, other readers may not)."""

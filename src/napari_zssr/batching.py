@@ -292,9 +292,9 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os
     ``settings`` are :class:`BatchOptions` fields (the command line's options: ``scale``, ``preset``, ``psf``,
     ``outputs``..., ``axial=True`` with ``z_step``). ``client``: a ``distributed.Client`` to run on a Dask cluster
     (each file, or each range of ``planes_per_task`` planes of a bigger stack in lateral runs, is one task); None
-    runs here. ``threads``: torch threads per
-    cluster task (None: each host's cores shared among the tasks it runs at once). A rerun skips what is done. Raises
-    :class:`UsageError` for bad settings or inputs before any work; a file that fails is reported in the summary.
+    runs here. ``threads``: torch threads per cluster task (None: each host's cores shared among the tasks it runs at
+    once). A rerun skips what is done. Raises :class:`UsageError` for bad settings or inputs before any work; a file
+    that fails is reported in the summary.
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]  # one file, folder or pattern
