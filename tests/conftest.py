@@ -26,12 +26,14 @@ def textured_image() -> np.ndarray:
 
 
 def write_ome_tiff(path, channels: dict, objective: str = "", settings: str = "", data=None,
-                   pixel_size: float | None = None) -> None:
+                   pixel_size: float | None = None, axes: str = "CYX", z_spacing: float | None = None) -> None:
     """An OME-TIFF written by tifffile, with an objective (which tifffile does not write) added to its OME-XML."""
     data = np.zeros((len(channels["EmissionWavelength"]), 8, 8), np.uint16) if data is None else data
-    metadata = {"axes": "CYX", "Channel": channels}
+    metadata = {"axes": axes, "Channel": channels}
     if pixel_size is not None:
         metadata.update(PhysicalSizeX=pixel_size, PhysicalSizeY=pixel_size)
+    if z_spacing is not None:
+        metadata.update(PhysicalSizeZ=z_spacing)
     tifffile.imwrite(path, data, ome=True, metadata=metadata)
     with tifffile.TiffFile(path) as tif:
         xml = tif.ome_metadata

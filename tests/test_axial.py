@@ -22,6 +22,7 @@ from napari_zssr.core.degradation import Degradation
 from napari_zssr.core.inference import super_resolve
 from napari_zssr.core.kernels import centre_kernel
 from napari_zssr.core.network import ZSSRNet
+from napari_zssr.core.optics import Optics, axial_profile_from_optics, psf_from_optics
 from napari_zssr.core.resize import downscale_with_kernel
 
 
@@ -145,6 +146,29 @@ def test_3d_psf_gives_its_axial_profile_and_its_lateral_plane():
     assert abs(profile_fwhm(axial_kernel(psf, 3, lateral_psf=np.array([1.0]))[:, 0]) - 6.0) < 0.4
     extra = axial_kernel(psf, 3)  # lateral PSF = the 3D PSF's in-focus plane
     assert abs(profile_fwhm(extra[:, 0]) - np.sqrt(6.0**2 - 2.5**2)) < 0.4
+
+
+def test_optics_give_the_axial_profile_and_the_lateral_psf_and_are_recorded(tiny_config):
+    optics, pixel = Optics(0.8, 520, 1.0), 0.2
+    result = zssr_axial(blob_volume(6, 16), 3, config=tiny_config, device="cpu", optics=optics, pixel_size=pixel)
+    record = result.kernel
+    profile = axial_profile_from_optics(optics, pixel)
+    assert record["source"] == "optics" and record["na"] == 0.8 and record["wavelength"] == 520
+    assert record["axial_fwhm_um"] == pytest.approx(profile_fwhm(profile) * pixel, abs=1e-3)
+    expected = axial_kernel(profile, 3, lateral_psf=psf_from_optics(optics, pixel))  # only the excess trains
+    assert record["kernel_fwhm_voxels"] == pytest.approx(profile_fwhm(expected[:, 0]), abs=1e-3)
+    assert record["kernel_fwhm_voxels"] < record["axial_fwhm_voxels"]
+    default = zssr_axial(blob_volume(6, 16), 3, config=tiny_config, device="cpu")
+    assert default.kernel["source"] == "default" and default.kernel["axial_fwhm_um"] is None
+    assert abs(default.kernel["axial_fwhm_voxels"] - 3) < 0.15
+
+
+def test_optics_need_the_pixel_size_and_exclude_a_given_profile(tiny_config):
+    volume, optics = blob_volume(6, 16), Optics(0.8, 520, 1.0)
+    with pytest.raises(ValueError, match="pixel_size"):
+        zssr_axial(volume, 2, config=tiny_config, device="cpu", optics=optics)
+    with pytest.raises(ValueError, match="not both"):
+        zssr_axial(volume, 2, gaussian_profile(3.0), config=tiny_config, device="cpu", optics=optics, pixel_size=0.1)
 
 
 def test_an_asymmetric_profile_keeps_only_the_lateral_flip(tiny_config):

@@ -209,3 +209,13 @@ def test_workers_get_glibc_malloc_thresholds_back():
     from napari_zssr.cluster import restore_malloc_thresholds
 
     assert restore_malloc_thresholds() is True
+
+
+def test_axial_batch_on_the_cluster_never_splits_a_volume_along_z(cluster, tmp_path):
+    path = tmp_path / "data" / "vol.tif"
+    write_imagej_tiff(path, textured((6, 16, 16), 4), "ZYX", (0.1, 0.1), z_spacing=0.2)  # 3 tasks of 2 planes if split
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        summary = napari_zssr.batch(path, tmp_path / "out", client=client, axial=True, **BATCH_SETTINGS)
+    assert summary.done == [path] and [report.tasks for report in summary.workers.values()] == [1]
+    assert list(summary.workers.values())[0].planes == 6
+    assert read_tiff(tmp_path / "out" / "vol_zssr.tif").data.shape == (12, 16, 16)

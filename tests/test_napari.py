@@ -571,6 +571,8 @@ def test_run_in_axial_mode():
     layer = napari.layers.Image(np.random.default_rng(1).random((6, 20, 20)), scale=(0.4, 0.2, 0.2))
     sr, _, _ = napari_zssr.run(layer, axial=True, max_iterations=2, width=8, add_to_viewer=False)
     assert sr[0].shape == (12, 20, 20) and sr[1]["scale"] == pytest.approx([0.2, 0.2, 0.2])
+    profile = sr[1]["metadata"]["kernel"]  # the default profile, as wide as the z-step, recorded in um
+    assert profile["source"] == "default" and profile["axial_fwhm_um"] == pytest.approx(0.4, abs=0.02)
 
 
 def test_learned_start_box_chooses_the_init(widget):

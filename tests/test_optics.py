@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 
 from napari_zssr.core.kernels import centre_of_mass
-from napari_zssr.core.optics import kernel_from_optics, theoretical_psf, vectorial_profile
+from napari_zssr.core.optics import (
+    Optics,
+    axial_profile_from_optics,
+    kernel_from_optics,
+    profile_fwhm,
+    theoretical_psf,
+    vectorial_profile,
+)
 from napari_zssr.core.psf import kernel_from_psf
 
 
@@ -58,6 +65,40 @@ def test_confocal_is_narrower_than_widefield():
                              excitation_wavelength=488, pinhole=0.0)
     assert fwhm(closed, pixel) < fwhm(confocal, pixel) < fwhm(widefield, pixel)
     assert confocal.sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("na", "n", "wavelength"), [(1.2, 1.333, 520), (1.4, 1.518, 520), (0.3, 1.0, 600)])
+def test_widefield_axial_profile_has_the_textbook_width_and_is_wider_than_the_lateral_psf(na, n, wavelength):
+    textbook = 0.88 * wavelength * 1e-3 / (n - np.sqrt(n**2 - na**2))
+    voxel = textbook / 40
+    optics = Optics(na, wavelength, n)
+    profile = axial_profile_from_optics(optics, voxel)
+    assert profile_fwhm(profile) * voxel == pytest.approx(textbook, rel=0.1)
+    assert profile.sum() == pytest.approx(1.0) and np.argmax(profile) == len(profile) // 2
+    assert np.allclose(profile, profile[::-1])
+    lateral = fwhm(theoretical_psf(na, wavelength, voxel, refractive_index=n), voxel)
+    assert profile_fwhm(profile) * voxel > 1.5 * lateral
+
+
+def test_confocal_axial_profile_is_narrower_than_widefield_and_widens_with_the_pinhole():
+    voxel = 0.01
+
+    def width(**confocal):
+        return profile_fwhm(axial_profile_from_optics(Optics(1.2, 520, 1.333, **confocal), voxel)) * voxel
+
+    widefield = width()
+    closed = width(modality="confocal", excitation_wavelength=488, pinhole=0.0)
+    airy = width(modality="confocal", excitation_wavelength=488, pinhole=1.0)
+    assert closed < airy < widefield
+    assert closed == pytest.approx(widefield / np.sqrt(2), rel=0.1)  # a product of two near-equal profiles
+
+
+def test_axial_profile_refuses_a_bad_voxel_size():
+    for bad in (0, -0.1, float("nan")):
+        with pytest.raises(ValueError, match="voxel_size"):
+            axial_profile_from_optics(Optics(1.2, 520), bad)
+    with pytest.raises(ValueError, match="samples long"):
+        axial_profile_from_optics(Optics(0.1, 520, 1.0), 0.001)
 
 
 def test_size_is_honoured():

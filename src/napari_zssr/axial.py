@@ -9,9 +9,10 @@ import numpy as np
 import torch
 
 from .api import BlankPlaneWarning, ZSSRResult, check_plane_values, checked_config, intensity_range, validate_image
-from .core.axial import MIN_PLANES, axial_factor, axial_kernel, interpolate_along_z, run_volume
+from .core.axial import MIN_PLANES, axial_factor, axial_kernel, axial_profile, interpolate_along_z, run_volume
 from .core.config import ZSSRConfig, check_seed
 from .core.device import release_device_memory, select_device
+from .core.optics import Optics, axial_profile_from_optics, profile_fwhm, psf_from_optics
 from .core.precision import resolve_precision
 from .core.progress import ProgressCallback, RunProgress
 from .core.trainer import StopHook
@@ -30,10 +31,49 @@ def validate_volume(volume: object, factor: int) -> np.ndarray:
     return array
 
 
+def axial_blur(factor: int, axial_psf: np.ndarray | None = None, lateral_psf: np.ndarray | None = None,
+               optics: Optics | None = None, pixel_size: float | None = None) -> tuple[np.ndarray, dict]:
+    """The training kernel (see :func:`axial_kernel`) and the record of the axial profile it came from.
+
+    With ``optics`` (and the lateral ``pixel_size``, um) the axial profile and, unless given, the lateral PSF are
+    the optics' theoretical ones, sampled at the pixel size. The record names the source and the profile's FWHM in
+    output voxels and, with a pixel size, in um: what a user checks against a measured bead.
+    """
+    if pixel_size is not None and not 0 < float(pixel_size) < float("inf"):
+        raise ValueError(f"pixel_size must be a positive number of um, got {pixel_size!r}")
+    if optics is not None:
+        if axial_psf is not None:
+            raise ValueError("give either axial_psf or optics, not both")
+        if pixel_size is None:
+            raise ValueError("an axial profile from the optics needs the lateral pixel size: give pixel_size in um")
+        axial_psf = axial_profile_from_optics(optics, pixel_size)
+        lateral_psf = psf_from_optics(optics, pixel_size) if lateral_psf is None else lateral_psf
+    kernel = axial_kernel(axial_psf, factor, lateral_psf)
+    width = profile_fwhm(axial_profile(axial_psf, factor))
+    record = {"source": "optics" if optics is not None else "default" if axial_psf is None else "axial_psf",
+              "axial_fwhm_voxels": round(width, 3),
+              "axial_fwhm_um": None if pixel_size is None else round(width * pixel_size, 4),
+              "lateral_psf": lateral_psf is not None, "kernel_fwhm_voxels": round(profile_fwhm(kernel[:, 0]), 3)}
+    return kernel, {**record, **({} if optics is None else optics.to_dict())}
+
+
+def describe_axial_profile(record: dict) -> str:
+    """A short line for a log, from a result's axial profile record (:func:`axial_blur`)."""
+    width = (f"FWHM {record['axial_fwhm_um']:.3g} µm" if record.get("axial_fwhm_um") is not None
+             else f"FWHM {record['axial_fwhm_voxels']:.3g} voxels")
+    if record.get("source") == "optics":
+        return (f"axial profile from the optics (NA {record['na']:g}, {record['wavelength']:g} nm, "
+                f"n {record['refractive_index']:g}, {record['modality']}; {width})")
+    if record.get("source") == "default":
+        return f"axial profile a Gaussian of the z-step ({width}; the optics unknown)"
+    return f"axial profile given ({width})"
+
+
 def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | None = None, *,
                lateral_psf: np.ndarray | None = None, config: ZSSRConfig | None = None, seed: int | None = None,
                device: str | torch.device | None = None, progress: ProgressCallback | None = None,
-               should_stop: StopHook | None = None) -> ZSSRResult:
+               should_stop: StopHook | None = None, optics: Optics | None = None,
+               pixel_size: float | None = None) -> ZSSRResult:
     """Super-resolve a (Z, Y, X) volume along z by ``axial_scale`` = z-step / lateral pixel size (an integer).
 
     Leading axes (T, C, ...) are processed volume by volume. The output has ``Z * axial_scale`` planes; input
@@ -41,9 +81,12 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
 
     ``axial_psf``: the axial intensity profile sampled on the output z grid (step = lateral pixel size), 1D and
     centred, or a 3D PSF on isotropic voxels of the lateral pixel size (its profile through the peak is used, and
-    its in-focus plane serves as ``lateral_psf`` when that is None); None = a Gaussian of FWHM ``axial_scale``
-    output voxels. ``lateral_psf`` (1D, 2D or 3D, at the lateral pixel size): the training blur is then only the
-    axial blur beyond the lateral one, as a Gaussian of FWHM ``sqrt(fwhm_axial^2 - fwhm_lateral^2)``.
+    its in-focus plane serves as ``lateral_psf`` when that is None); None = from ``optics`` (theoretical, see
+    :func:`napari_zssr.core.optics.axial_profile_from_optics`) when they and the lateral ``pixel_size`` (um) are
+    given, the lateral PSF then from the optics too; else a Gaussian of FWHM ``axial_scale`` output voxels.
+    ``result.kernel`` records the profile's source and FWHM. ``lateral_psf`` (1D, 2D or 3D, at the lateral pixel
+    size): the training blur is then only the axial blur beyond the lateral one, as a Gaussian of FWHM
+    ``sqrt(fwhm_axial^2 - fwhm_lateral^2)``.
 
     The network is trained on pairs from up to 8 lateral planes (degraded along y and along x) with ``config``'s
     settings (but for ``gradual_steps``, which are not used), then restores every XZ and YZ slice; the two are
@@ -56,7 +99,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     config = checked_config(config)
     factor = axial_factor(axial_scale)
     array = validate_volume(volume, factor)
-    kernel = axial_kernel(axial_psf, factor, lateral_psf)
+    kernel, profile_record = axial_blur(factor, axial_psf, lateral_psf, optics, pixel_size)
     seed = config.seed if seed is None else check_seed(seed, "seed")
     torch_device = select_device(config.device if device is None else device)
     precision = str(resolve_precision(config.precision, torch_device)).removeprefix("torch.")
@@ -64,7 +107,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     out_shape = leading + (depth * factor, rows, cols)
     sr, median, residual, spread = (np.empty(out_shape, np.float32) for _ in range(4))
     result = ZSSRResult(sr, median, residual, spread, (float(factor), 1.0), config, seed, str(torch_device),
-                        precision)
+                        precision, kernel=profile_record)
     count = int(np.prod(leading, dtype=np.int64))
     plan = RunProgress(progress, n_planes=count, max_iterations=config.max_iterations)
     result.timings.update(training_s=0.0, inference_s=0.0)

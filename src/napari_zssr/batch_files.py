@@ -10,7 +10,7 @@ import os
 import socket
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +20,8 @@ from tqdm import tqdm
 
 from ._version import __version__
 from .api import OUTPUTS, BlankPlaneWarning, ZSSRResult, zssr_stack
+from .axial import describe_axial_profile, zssr_axial
+from .batch_axial import AxialPlan, axial_optics, axial_plan
 from .batch_jobs import Job, output_path
 from .batch_kernels import kernel_choices
 from .io.tiff import IMAGEJ_DTYPES, TiffImage, read_header, read_tiff, write_imagej_tiff
@@ -84,33 +86,76 @@ class PlanesRun:
     outputs: dict[str, np.ndarray]
     records: list[dict]
     device: str
+    axial: AxialPlan | None = None
+
+
+#: runs one channel of an image, (planes..., Y, X), with a progress callback (or None)
+ChannelRun = Callable[[np.ndarray, int, BarProgress | None], ZSSRResult]
+
+
+def lateral_runner(job: Job, prepared: PreparedBatch, image: TiffImage, channels: int) -> ChannelRun:
+    """Each channel's planes super-resolved by ``zssr_stack`` with the channel's kernel."""
+    options = prepared.options
+    kernels = kernel_choices(options, job.source, channels)
+    pixel_size = options.pixel_size or (float(np.mean(image.pixel_size)) if image.pixel_size else None)
+
+    def run(data: np.ndarray, channel: int, progress: BarProgress | None) -> ZSSRResult:
+        return zssr_stack(data, options.scale, kernels[channel], prepared.config, device=options.device,
+                          progress=progress, warm_start_iterations=options.warm_start, pixel_size=pixel_size)
+
+    return run
+
+
+def axial_runner(job: Job, prepared: PreparedBatch, image: TiffImage, plan: AxialPlan, channels: int) -> ChannelRun:
+    """Each channel's volumes restored along z by ``zssr_axial``, its outputs in the file's axis order.
+
+    A channel's data has the file's axes but C; its Z axis goes last but Y and X for ``zssr_axial`` (leading T...
+    run volume by volume) and back afterwards.
+    """
+    options = prepared.options
+    optics = axial_optics(options, job.source, channels)
+    z_axis = image.axes.replace("C", "").index("Z")
+
+    def run(data: np.ndarray, channel: int, progress: BarProgress | None) -> ZSSRResult:
+        result = zssr_axial(np.moveaxis(data, z_axis, -3), plan.factor, config=prepared.config,
+                            device=options.device, progress=progress, optics=optics[channel],
+                            pixel_size=plan.pixel_size)
+        for name in OUTPUTS.values():
+            setattr(result, name, np.moveaxis(getattr(result, name), -3, z_axis))
+        return result
+
+    return run
 
 
 def super_resolve_planes(job: Job, prepared: PreparedBatch, image: TiffImage, planes: tuple[int, int] | None = None,
                          planes_bar: tqdm | None = None) -> PlanesRun:
     """Super-resolve every channel of the whole image (``planes`` None) or of leading planes ``start:stop`` (in C
-    order); warm start, when asked, runs within those planes."""
+    order); warm start, when asked, runs within those planes. Axial mode runs whole images only."""
     options = prepared.options
     data = channels_last(image)
     leading, channels = data.shape[:-3], data.shape[-3]
     if planes is not None:
         data = data.reshape(-1, *data.shape[-3:])[planes[0]:planes[1]]
-    kernels = kernel_choices(options, job.source, channels)
-    mean_pixel_size = options.pixel_size or (float(np.mean(image.pixel_size)) if image.pixel_size else None)
-    per_channel_planes = int(np.prod(data.shape[:-3], dtype=np.int64))
+    plan = None
+    if options.axial:
+        plan = axial_plan(image.axes, image.data.shape, image.pixel_size, image.z_spacing, options)
+        run = axial_runner(job, prepared, image, plan, channels)
+    else:
+        run = lateral_runner(job, prepared, image, channels)
+    per_channel = int(np.prod(data.shape[:-3], dtype=np.int64))  # what the bar counts: planes...
+    if plan is not None:
+        per_channel //= image.data.shape[image.axes.index("Z")]  # ...or volumes, as zssr_axial reports them
     if planes_bar is not None:
-        planes_bar.reset(total=per_channel_planes * channels)
+        planes_bar.reset(total=per_channel * channels)
         planes_bar.set_description(job.source.name)
     outputs: dict[str, list[np.ndarray]] = {kind: [] for kind in options.outputs}
     records: list[dict] = []
     for channel in range(channels):
         progress = None if planes_bar is None else BarProgress(planes_bar, per_plane=True,
-                                                               planes_before=channel * per_channel_planes)
+                                                               planes_before=channel * per_channel)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BlankPlaneWarning)  # reported with the file's name
-            result = zssr_stack(data[..., channel, :, :], options.scale, kernels[channel], prepared.config,
-                                device=options.device, progress=progress, warm_start_iterations=options.warm_start,
-                                pixel_size=mean_pixel_size)
+            result = run(data[..., channel, :, :], channel, progress)
         record = channel_record(result)
         if planes is not None:  # indices within the range -> within the image
             record["blank_planes"] = [[int(i) for i in np.unravel_index(planes[0] + index[0], leading)]
@@ -118,41 +163,61 @@ def super_resolve_planes(job: Job, prepared: PreparedBatch, image: TiffImage, pl
         records.append(record)
         for kind in options.outputs:
             outputs[kind].append(getattr(result, OUTPUTS[kind]))
-    return PlanesRun({kind: np.stack(arrays, axis=-3) for kind, arrays in outputs.items()}, records, result.device)
+    return PlanesRun({kind: np.stack(arrays, axis=-3) for kind, arrays in outputs.items()}, records, result.device,
+                     plan)
 
 
-def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool) -> list[str]:
-    """The lines a finished file prints: constant planes, and (unless quiet) each channel's kernel and resolution."""
+def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
+                  axial: AxialPlan | None = None) -> list[str]:
+    """The lines a finished file prints: constant planes (volumes in axial mode), and (unless quiet) each channel's
+    kernel and resolution, or its axial factor and profile."""
     messages = []
     leading_axes = image.axes[:-2].replace("C", "")
+    if axial:
+        leading_axes = leading_axes.replace("Z", "")  # a blank is a whole volume
     for channel, record in enumerate(records):
         for index in record["blank_planes"]:
             where = plane_label(leading_axes, tuple(index), channel if "C" in image.axes else None)
+            where = where.replace("plane", "volume", 1) if axial else where
             messages.append(f"{job.source}: {where} is constant; passed through as its interpolation")
-        if not quiet:
-            where = f" channel {channel}" if "C" in image.axes else ""
+        if quiet:
+            continue
+        where = f" channel {channel}" if "C" in image.axes else ""
+        if axial:
+            messages.append(f"{job.source}{where}: axial x{axial.factor} (z-step {axial.z_step:g} µm -> "
+                            f"{axial.z_step / axial.factor:g} µm); {describe_axial_profile(record['kernel'])}")
+        else:
             messages.append(f"{job.source}{where}: kernel {describe_kernel(record['kernel'])}; "
                             f"{describe_resolution(record['resolution'])}")
     return messages
 
 
 def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: PlanesRun, identity: dict) -> None:
-    """Write each output kind as an ImageJ hyperstack with the input's geometry and the run's record (atomically)."""
+    """Write each output kind as an ImageJ hyperstack with the input's geometry and the run's record (atomically).
+
+    Lateral runs scale the pixel size and (y, x) origin; axial runs the z spacing and z origin (also recorded in the
+    Info's ``axial`` entry).
+    """
     options = prepared.options
     sr_shape = run.outputs[options.outputs[0]].shape
     factors = effective_factors(image.data.shape, sr_shape)
     pixel_size = (options.pixel_size, options.pixel_size) if options.pixel_size else image.pixel_size
     new_pixel_size = None if pixel_size is None else (pixel_size[0] / factors[0], pixel_size[1] / factors[1])
-    info = json.dumps({"napari_zssr_version": __version__, "settings": prepared.settings, "input": identity,
-                       "channels": run.records})
+    z_spacing, z_origin = image.z_spacing, image.z_origin or None
+    record = {"napari_zssr_version": __version__, "settings": prepared.settings, "input": identity,
+              "channels": run.records}
+    if run.axial is not None:
+        z_spacing, z_origin = run.axial.z_geometry(image.z_origin)
+        record["axial"] = run.axial.record(image.z_origin)
+    info = json.dumps(record)
     for kind in options.outputs:
         stacked = np.moveaxis(run.outputs[kind], -3, channel_axis_of(image))
         if "C" not in image.axes:
             stacked = stacked[..., 0, :, :]
         if kind in ("zssr", "ensemble_median") and options.dtype == "input":
             stacked = cast_output(stacked, output_dtype(image.data.dtype))
-        write_imagej_tiff(output_path(options.out, job, kind), stacked, image.axes, new_pixel_size, image.z_spacing,
-                          info, imagej_origin(image.origin, factors))
+        write_imagej_tiff(output_path(options.out, job, kind), stacked, image.axes, new_pixel_size, z_spacing,
+                          info, imagej_origin(image.origin, factors), z_origin)
 
 
 def process_file(job: Job, prepared: PreparedBatch, identity: dict, planes_bar: tqdm | None = None) -> TaskReport:
@@ -161,9 +226,9 @@ def process_file(job: Job, prepared: PreparedBatch, identity: dict, planes_bar: 
     image = read_tiff(job.source)
     run = super_resolve_planes(job, prepared, image, None, planes_bar)
     write_outputs(job, prepared, image, run, identity)
-    planes = int(np.prod(run.outputs[prepared.options.outputs[0]].shape[:-2], dtype=np.int64))
+    planes = int(np.prod(image.data.shape[:-2], dtype=np.int64))
     return TaskReport(planes, run.device, time.perf_counter() - start,
-                      messages=file_messages(job, image, run.records, prepared.options.quiet))
+                      messages=file_messages(job, image, run.records, prepared.options.quiet, run.axial))
 
 
 def process_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int], part: Path) -> TaskReport:

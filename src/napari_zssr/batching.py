@@ -21,6 +21,7 @@ from typing import Any
 from tqdm import tqdm
 
 from .api import DEFAULT_OUTPUTS, OUTPUTS
+from .batch_axial import check_axial_inputs, check_axial_options
 from .batch_files import TaskReport, output_dtype, process_file
 from .batch_jobs import (
     Job,
@@ -45,6 +46,8 @@ OUTPUT_KINDS = tuple(OUTPUTS)
 PARTS_FOLDER = ".napari-zssr-parts"
 #: the temporary names :func:`write_imagej_tiff` writes before its rename (left behind only by a killed process)
 PARTIAL_TIFF_PATTERN = ".*.tif.part"
+#: the lateral factor when none is given
+DEFAULT_SCALE = 2.0
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,13 @@ class BatchOptions:
     """Every setting of a batch besides its inputs, with the command line's names and defaults.
 
     Fields that change an output's content go into its settings record (:func:`settings_record`); ``quiet``,
-    ``overwrite``, ``recursive`` and ``planes_per_task`` do not.
+    ``overwrite``, ``recursive`` and ``planes_per_task`` do not. ``axial``: restore each z-stack's z axis to its
+    lateral pixel size instead (factor = ``z_step`` or the file's z spacing, over the pixel size); ``scale`` is
+    then left out.
     """
 
     out: Path
-    scale: float = 2.0
+    scale: float | None = None  # None: DEFAULT_SCALE (lateral runs)
     preset: str = "default"
     max_iterations: int | None = None
     warm_start: int | str | None = None  # "auto": a fifth of the max iterations
@@ -80,6 +85,8 @@ class BatchOptions:
     recursive: bool = False
     overwrite: bool = False
     quiet: bool = False
+    axial: bool = False
+    z_step: float | None = None  # um; None: each file's z spacing (axial mode only)
     #: on a cluster, a stack with more planes than this is split into ranges of about this many planes
     planes_per_task: int = 16
 
@@ -160,10 +167,15 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
         options = replace(options, warm_start=config.warm_start_iterations())
     out = options.out.resolve()
     check_out(out)
-    check_kernel_options(options)
+    check_axial_options(options)
+    if not options.axial:
+        check_kernel_options(options)
+        options = replace(options, scale=DEFAULT_SCALE if options.scale is None else options.scale)
     jobs = plan_jobs(collect_sources([str(item) for item in inputs], options.recursive, out))
     if not jobs:
         raise UsageError("no TIFF files found in the inputs")
+    if options.axial:
+        check_axial_inputs(jobs, options)
     if options.dtype == "input":
         note_dtype_fallbacks(jobs)
     return PreparedBatch(options, config, tuple(jobs), settings_record(options, config))
@@ -278,10 +290,11 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os
     """Super-resolve TIFF files, folders or glob patterns into ``out``, as the ``napari-zssr`` command does.
 
     ``settings`` are :class:`BatchOptions` fields (the command line's options: ``scale``, ``preset``, ``psf``,
-    ``outputs``...). ``client``: a ``distributed.Client`` to run on a Dask cluster (each file, or each range of
-    ``planes_per_task`` planes of a bigger stack, is one task); None runs here. ``threads``: torch threads per
-    cluster task (None: each host's cores shared among the tasks it runs at once). A rerun skips what is done. Raises
-    :class:`UsageError` for bad settings or inputs before any work; a file that fails is reported in the summary.
+    ``outputs``..., ``axial=True`` with ``z_step``). ``client``: a ``distributed.Client`` to run on a Dask cluster
+    (each file, or each range of ``planes_per_task`` planes of a bigger stack in lateral runs, is one task); None
+    runs here. ``threads``: torch threads per cluster task (None: each host's cores shared among the tasks it runs at
+    once). A rerun skips what is done. Raises :class:`UsageError` for bad settings or inputs before any work; a file
+    that fails is reported in the summary.
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]  # one file, folder or pattern
@@ -297,8 +310,12 @@ def note_dtype_fallbacks(jobs: Sequence[Job]) -> None:
 
 
 def settings_record(options: BatchOptions, config: ZSSRConfig) -> dict:
-    """What decides an output's content besides its input: equal records mean an output can be kept."""
-    return json.loads(json.dumps({"scale": options.scale, "config": config.to_dict(),
+    """What decides an output's content besides its input: equal records mean an output can be kept.
+
+    Axial runs add ``axial`` and ``z_step``; lateral records stay as they were, so their outputs stay done.
+    """
+    axial = {"axial": True, "z_step": options.z_step} if options.axial else {}
+    return json.loads(json.dumps({"scale": options.scale, **axial, "config": config.to_dict(),
             "psf": [str(Path(p).resolve()) for p in options.psf], "psf_pixel_size": options.psf_pixel_size,
             "pixel_size": options.pixel_size, "measured_psf": options.measured_psf, "warm_start": options.warm_start,
             "dtype": options.dtype, "kernel": options.kernel, "psf_model": options.psf_model, "na": options.na,

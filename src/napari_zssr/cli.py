@@ -9,7 +9,7 @@ from pathlib import Path
 from ._version import __version__
 from .api import DEFAULT_OUTPUTS, OUTPUTS
 from .batch_jobs import UsageError, say
-from .batching import BatchOptions, make_options, prepare, run_prepared
+from .batching import DEFAULT_SCALE, BatchOptions, make_options, prepare, run_prepared
 from .core.config import PRESETS, ZSSRConfig
 from .core.optics import MODALITIES
 from .core.precision import PRECISIONS
@@ -70,8 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "metadata, else the emission wavelength)")
     parser.add_argument("--pinhole", type=number_in_range(float, 0, "a pinhole size in Airy units >= 0"),
                         metavar="AU", help="confocal: pinhole diameter in Airy units (default 1)")
-    parser.add_argument("--scale", type=number_in_range(float, 1, "a factor > 1", exclusive=True), default=2.0,
-                        help="super-resolution factor (default 2)")
+    parser.add_argument("--scale", type=number_in_range(float, 1, "a factor > 1", exclusive=True),
+                        help=f"super-resolution factor (default {DEFAULT_SCALE:g}; not with --axial)")
     parser.add_argument("--preset", choices=PRESETS, default="default", help="quality preset (default: default)")
     parser.add_argument("--max-iterations", type=number_in_range(int, 1, "a whole number >= 1"),
                         help=f"training iterations per plane, at most (preset default: {defaults.max_iterations})")
@@ -98,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace outputs made with other settings or from another input, and unreadable files "
                              "in an output's place")
+    axial = parser.add_argument_group("axial (isotropic) super-resolution of z-stacks (see docs/cli.md)")
+    axial.add_argument("--axial", action="store_true",
+                       help="restore each stack's z axis to its lateral pixel size instead: factor = z-step / pixel "
+                            "size, a whole number > 1 (from the file's z spacing and pixel size). The z blur is the "
+                            "axial profile of the optics (--na, --wavelength...; or the file's OME metadata), else a "
+                            "Gaussian as wide as the z-step")
+    axial.add_argument("--z-step", type=number_in_range(float, 0, "a z spacing in um > 0", exclusive=True),
+                       metavar="UM", help="z spacing of the stacks in um, with --axial (default: the file's)")
     cluster = parser.add_argument_group("Dask cluster (needs the cluster extra; see docs/cluster.md)")
     where = cluster.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS",

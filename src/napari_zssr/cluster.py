@@ -211,7 +211,8 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
             if planes_bar is not None:
                 planes_bar.total += planes * channels
                 planes_bar.refresh()
-            if len(ranges) == 1 or kernel_kind(options) == "estimate":  # one kernel estimate from the whole stack
+            # whole: one kernel estimate from the whole stack; axial mode restores whole volumes along z
+            if len(ranges) == 1 or kernel_kind(options) == "estimate" or options.axial:
                 file_futures[submit(file_task, job, prepared, identity, threads, slots)] = job
                 continue
             parts = [parts_folder / f"{number}.{start}-{stop}.npz" for start, stop in ranges]

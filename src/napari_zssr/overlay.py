@@ -30,6 +30,6 @@ def overlay_scale_translate(scale: Sequence[float], translate: Sequence[float], 
     return new_scale, [float(t + o) for t, o in zip(translate, offset)]
 
 
-def imagej_origin(origin: tuple[float, float], factors: tuple[float, float]) -> tuple[float, float]:
-    """ImageJ (y, x) origin, in output pixels, of the same geometry: ``r * origin + (r - 1) / 2``."""
-    return tuple(r * o + (r - 1) / 2 for o, r in zip(origin, factors))  # type: ignore[return-value]
+def imagej_origin(origin: tuple[float, ...], factors: tuple[float, ...]) -> tuple[float, ...]:
+    """ImageJ origin, in output pixels, of the same geometry: ``r * origin + (r - 1) / 2`` per axis ((y, x), or z)."""
+    return tuple(r * o + (r - 1) / 2 for o, r in zip(origin, factors))

@@ -27,6 +27,7 @@ class TiffImage:
     z_spacing: float | None = None
     origin: tuple[float, float] = (0.0, 0.0)  # ImageJ's (yorigin, xorigin), in pixels
     description: str | None = None  # ImageJ "Info" text, where this project records a run's settings
+    z_origin: float = 0.0  # ImageJ's zorigin, in planes
 
 
 def length_um(value: float, unit: str | None) -> float | None:
@@ -94,18 +95,30 @@ def read_tiff(path: str | os.PathLike) -> TiffImage:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
             data = series.asarray()
-            axes = series.axes.replace("Q", "").replace("I", "Z") if data.ndim == len(series.axes) else ""
-            if tif.is_ome and tif.ome_metadata:
-                pixel_size, z_spacing = _ome_pixel_size(tif)
-            else:
-                pixel_size, z_spacing = _tag_pixel_size(tif)
+            axes = image_axes(series.axes, data.ndim)
+            pixel_size, z_spacing = _calibration(tif)
             imagej = tif.imagej_metadata or {}
             origin = (float(imagej.get("yorigin", 0.0)), float(imagej.get("xorigin", 0.0)))
+            z_origin = float(imagej.get("zorigin", 0.0))
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError) as error:
         raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
-    if len(axes) != data.ndim:
-        axes = "YX" if data.ndim == 2 else "Q" * (data.ndim - 2) + "YX"
-    return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"))
+    return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin)
+
+
+def image_axes(axes: str, ndim: int) -> str:
+    """tifffile's axis letters as this package names them: an image sequence (I) is Z; unnamed axes (Q), or letters
+    that do not fit the shape, make every leading axis unknown ("Q...QYX")."""
+    named = axes.replace("Q", "").replace("I", "Z") if ndim == len(axes) else ""
+    if len(named) != ndim:
+        return "YX" if ndim == 2 else "Q" * (ndim - 2) + "YX"
+    return named
+
+
+def _calibration(tif: tifffile.TiffFile) -> tuple[tuple[float, float] | None, float | None]:
+    """(y, x) pixel size and z spacing in um from OME or ImageJ metadata (None where the file does not say)."""
+    if tif.is_ome and tif.ome_metadata:
+        return _ome_pixel_size(tif)
+    return _tag_pixel_size(tif)
 
 
 @dataclass
@@ -116,17 +129,19 @@ class TiffHeader:
     info: str | None  # ImageJ "Info" text
     shape: tuple[int, ...] = ()  # of the first series
     axes: str = ""  # tifffile's letters for ``shape`` (e.g. "ZCYX", "YXS")
+    pixel_size: tuple[float, float] | None = None  # (y, x) in um, as :class:`TiffImage`
+    z_spacing: float | None = None  # um
 
 
 def read_header(path: str | os.PathLike) -> TiffHeader | None:
-    """The first series' dtype, shape and axes and the ImageJ "Info" text of a TIFF (None when it is not a readable
-    TIFF)."""
+    """The first series' dtype, shape and axes, its calibration and the ImageJ "Info" text of a TIFF (None when it
+    is not a readable TIFF)."""
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
             return TiffHeader(np.dtype(series.dtype), (tif.imagej_metadata or {}).get("Info"), tuple(series.shape),
-                              series.axes)
-    except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError):
+                              series.axes, *_calibration(tif))
+    except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError):
         return None
 
 
@@ -147,12 +162,17 @@ def imagej_axes(axes: str) -> str:
 
 def write_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixel_size: tuple[float, float] | None,
                       z_spacing: float | None = None, info: str | None = None,
-                      origin: tuple[float, float] | None = None) -> None:
-    """Write an ImageJ hyperstack atomically (temporary file, then rename): an interrupted write leaves no file."""
+                      origin: tuple[float, float] | None = None, z_origin: float | None = None) -> None:
+    """Write an ImageJ hyperstack atomically (temporary file, then rename): an interrupted write leaves no file.
+
+    ``origin`` (y, x) and ``z_origin``: ImageJ's calibration origin, in pixels and planes.
+    """
     path = Path(path)
     metadata: dict = {"axes": imagej_axes(axes)}
     if origin is not None:
         metadata["yorigin"], metadata["xorigin"] = origin
+    if z_origin is not None:
+        metadata["zorigin"] = z_origin
     if pixel_size is not None:
         metadata["unit"] = "um"
     if z_spacing is not None:

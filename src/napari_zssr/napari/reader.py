@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..io.ome import read_optics
-from ..io.tiff import read_tiff
+from ..io.tiff import TiffImage, read_tiff
 
 #: spatial axes, whose scale is a length in micrometres.
 SPATIAL_AXES = "ZYX"
@@ -40,7 +40,7 @@ def read_layers(path: str) -> list[tuple]:
         metadata["optics"] = asdict(optics)
     kwargs: dict = {"name": Path(path).stem, "metadata": metadata, "rgb": rgb}
     if not known_axes:
-        return [(data, {**kwargs, "scale": scale}, "image")]
+        return [(data, {**kwargs, "scale": scale, "translate": _translate(image, layer_axes, scale)}, "image")]
     if image.z_spacing is not None and "Z" in layer_axes:
         scale[layer_axes.index("Z")] = image.z_spacing
     if "C" in layer_axes:
@@ -48,7 +48,15 @@ def read_layers(path: str) -> list[tuple]:
         del scale[kwargs["channel_axis"]]
         layer_axes = layer_axes.replace("C", "")
     kwargs["scale"] = scale
+    kwargs["translate"] = _translate(image, layer_axes, scale)
     kwargs["axis_labels"] = list(layer_axes)
     if image.pixel_size is not None:
         kwargs["units"] = ["µm" if axis in SPATIAL_AXES else "pixel" for axis in layer_axes]
     return [(data, kwargs, "image")]
+
+
+def _translate(image: TiffImage, axes: str, scale: list[float]) -> list[float]:
+    """Where ImageJ's calibration origin puts the first pixel, ``-origin * scale`` on Z, Y and X: a super-resolved
+    output (whose origin keeps the outer edges in place) then overlays its input."""
+    origin = {"Z": image.z_origin, "Y": image.origin[0], "X": image.origin[1]}
+    return [-origin.get(axis, 0.0) * size for axis, size in zip(axes, scale)]

@@ -189,7 +189,7 @@ def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ..
 def compute(request: RunRequest, progress=None, should_stop=None) -> ZSSRResult:
     if request.axial_scale is not None:
         return zssr_axial(request.input_data, request.axial_scale, config=request.config, progress=progress,
-                          should_stop=should_stop)
+                          should_stop=should_stop, pixel_size=request.pixel_size)
     return zssr_stack(request.input_data, request.scale, request.kernel, request.config, progress=progress,
                       should_stop=should_stop, warm_start_iterations=request.warm_start_iterations,
                       pixel_size=request.pixel_size)

@@ -1,0 +1,141 @@
+"""Axial mode of a batch (``--axial``): its option checks, each input's factor, z geometry and axial optics.
+
+Every input's factor (z-step / lateral pixel size) is worked out from its header in :func:`check_axial_inputs`
+before any training, so that a stack without a z axis or with a z-step that is no whole multiple of its pixel size
+stops the batch at once, naming the file and what to give.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .batch_jobs import Job, UsageError
+from .batch_kernels import kernel_choices
+from .core.axial import MIN_PLANES, axial_factor
+from .core.optics import IMMERSION_INDICES, Optics
+from .io.ome import read_optics
+from .io.tiff import image_axes, read_header
+from .overlay import imagej_origin
+
+if TYPE_CHECKING:
+    from .batching import BatchOptions
+
+#: options that describe a lateral kernel; axial mode learns its blur from the axial profile instead
+LATERAL_KERNEL_OPTIONS = ("psf", "kernel", "psf_pixel_size")
+#: options that describe the optics, which give the axial profile in axial mode
+OPTICS_OPTIONS = ("na", "psf_model", "wavelength", "refractive_index", "excitation_wavelength", "pinhole")
+#: relative difference of the y and x pixel sizes above which pixels do not count as square
+SQUARE_TOLERANCE = 0.01
+
+
+@dataclass(frozen=True)
+class AxialPlan:
+    """One input's axial geometry: input plane ``i`` lands on output plane ``i * factor + (factor - 1) / 2``."""
+
+    factor: int
+    z_step: float  # um, the input's
+    pixel_size: float  # um, lateral: the output's z spacing too
+
+    def z_geometry(self, z_origin: float) -> tuple[float, float]:
+        """The output's z spacing (um) and ImageJ z origin (planes) from the input's z origin: outer edges kept."""
+        spacing = float(f"{self.z_step / self.factor:.12g}")  # 0.1, not 0.09999999999999999, for 0.3 / 3
+        return spacing, imagej_origin((z_origin,), (self.factor,))[0]
+
+    def record(self, z_origin: float) -> dict:
+        """The geometry for the outputs' Info (ImageJ also holds the spacing and origin, other readers may not)."""
+        spacing, origin = self.z_geometry(z_origin)
+        return {"factor": self.factor, "z_step_um": self.z_step, "pixel_size_um": self.pixel_size,
+                "output_z_spacing_um": spacing, "output_z_origin_planes": origin}
+
+
+def check_axial_options(options: BatchOptions) -> None:
+    """The option combinations that axial mode refuses, as usage errors before anything is read or made."""
+    if options.z_step is not None and not options.axial:
+        raise UsageError("--z-step applies to --axial only")
+    if not options.axial:
+        return
+    if options.z_step is not None and not 0 < options.z_step < math.inf:
+        raise UsageError(f"--z-step must be a z spacing in um > 0, got {options.z_step}")
+    if options.scale is not None:
+        raise UsageError("--axial takes its factor from each file's z-step / pixel size; leave out --scale")
+    if options.warm_start is not None:
+        raise UsageError("--warm-start does not apply to --axial: each volume trains one network for all its planes")
+    given = [name for name in LATERAL_KERNEL_OPTIONS if getattr(options, name)]
+    given += ["measured_psf"] if options.measured_psf != "auto" else []
+    if given:
+        raise UsageError(f"--{given[0].replace('_', '-')} does not apply to --axial: the z blur comes from the axial "
+                         "profile of the optics (--na, --wavelength...; or the file's OME metadata), else a Gaussian "
+                         "as wide as the z-step")
+    try:
+        for wavelength in options.wavelength or [520.0]:
+            Optics(options.na or 1.0, wavelength, options.refractive_index or IMMERSION_INDICES["oil"],
+                   options.psf_model or "widefield", None, None)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] | None, z_spacing: float | None,
+               options: BatchOptions) -> AxialPlan:
+    """An input's factor from its axes and calibration (``--z-step``/``--pixel-size`` override the file's), or a
+    ``ValueError`` that says what to give."""
+    if "Z" not in axes:
+        raise ValueError(f"--axial needs a z-stack, but its axes are {axes} (no Z axis); save it as an ImageJ "
+                         "hyperstack or OME-TIFF with a Z axis")
+    if shape[axes.index("Z")] < MIN_PLANES:
+        raise ValueError(f"it has {shape[axes.index('Z')]} z planes; axial super-resolution needs at least "
+                         f"{MIN_PLANES}")
+    z_step = options.z_step or z_spacing
+    if z_step is None:
+        raise ValueError("its z spacing is unknown: give --z-step UM")
+    if options.pixel_size:
+        lateral = options.pixel_size
+    elif pixel_size is None:
+        raise ValueError("its pixel size is unknown: give --pixel-size UM")
+    elif abs(pixel_size[0] - pixel_size[1]) > SQUARE_TOLERANCE * max(pixel_size):
+        raise ValueError(f"its pixels are not square ({pixel_size[0]:g} x {pixel_size[1]:g} um); axial mode needs "
+                         "square pixels (or give --pixel-size UM)")
+    else:
+        lateral = (pixel_size[0] + pixel_size[1]) / 2
+    try:
+        factor = axial_factor(z_step / lateral)
+    except ValueError as error:
+        raise ValueError(f"z-step {z_step:g} um / pixel size {lateral:g} um = {z_step / lateral:.4g}: {error} (or "
+                         "give --z-step / --pixel-size if the file's are wrong)") from None
+    return AxialPlan(factor, z_step, lateral)
+
+
+def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions) -> None:
+    """Every input's :func:`axial_plan` from its header; the first that fails is a usage error naming the file.
+
+    Unreadable files are left to fail on their own when processed, as in lateral runs.
+    """
+    for job in jobs:
+        header = read_header(job.source)
+        if header is None:
+            continue
+        try:
+            axial_plan(image_axes(header.axes, len(header.shape)), header.shape, header.pixel_size,
+                       header.z_spacing, options)
+        except ValueError as error:
+            raise UsageError(f"{job.source}: {error}") from None
+
+
+def axial_optics(options: BatchOptions, source: Path, channels: int) -> list[Optics | None]:
+    """Each channel's optics for its axial profile, or None (then a Gaussian as wide as the z-step).
+
+    Optics options on the command line ask for them: missing values must then come from the file's OME metadata
+    (a clear error otherwise). Without such options the metadata is used when it names the NA, the immersion and
+    every channel's emission wavelength: an axial profile from a guessed medium would be badly wrong.
+    """
+    asked = any(getattr(options, name) for name in OPTICS_OPTIONS)
+    if not asked:
+        metadata = read_optics(source)
+        known = metadata is not None and metadata.na and metadata.refractive_index and all(
+            metadata.emission_wavelengths) and len(metadata.emission_wavelengths) in (1, channels)
+        if not known:
+            return [None] * channels
+    return [choice.optics for choice in kernel_choices(replace(options, kernel="optics"), source, channels)]

@@ -1,0 +1,168 @@
+"""The command line (and ``napari_zssr.batch``) in axial mode: z-stacks restored along z to the lateral pixel size."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+import napari_zssr
+from napari_zssr.batch_jobs import UsageError
+from napari_zssr.cli import main
+from napari_zssr.io.tiff import read_tiff, write_imagej_tiff
+from napari_zssr.napari.reader import read_layers
+
+FAST = ["--max-iterations", "2", "--quiet", "--preset", "fast", "--outputs", "zssr,residual"]
+TALKING = ["--max-iterations", "2", "--preset", "fast", "--outputs", "zssr"]  # FAST that prints each file's line
+OBJECTIVE = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.2" Immersion="Water"/>'
+             "</Instrument>")
+
+
+def textured(shape, seed=0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.random(shape) * 1000 + 100).astype(np.uint16)
+
+
+def info_of(path: Path) -> dict:
+    return json.loads(read_tiff(path).description)
+
+
+@pytest.fixture
+def volume(tmp_path) -> Path:
+    """A (6, 24, 24) stack of 0.1 um pixels every 0.3 um: factor 3."""
+    path = tmp_path / "data" / "vol.tif"
+    write_imagej_tiff(path, textured((6, 24, 24)), "ZYX", (0.1, 0.1), z_spacing=0.3)
+    return path
+
+
+def edges(scale: float, translate: float, size: int) -> tuple[float, float]:
+    """The outer pixel edges of a napari axis (pixel centres at translate + i * scale)."""
+    return translate - scale / 2, translate + (size - 0.5) * scale
+
+
+def test_axial_outputs_have_z_times_s_planes_at_the_lateral_pixel_size_and_overlay_the_input(volume, tmp_path,
+                                                                                             capsys):
+    out = tmp_path / "out"
+    assert main([str(volume), "--out", str(out), "--axial", *TALKING, "--outputs", "zssr,residual"]) == 0
+    assert "vol.tif: axial x3 (z-step 0.3 µm -> 0.1 µm); axial profile a Gaussian" in capsys.readouterr().err
+    sr = read_tiff(out / "vol_zssr.tif")
+    assert sr.data.shape == (18, 24, 24) and sr.axes == "ZYX" and sr.data.dtype == np.float32
+    assert sr.pixel_size == pytest.approx((0.1, 0.1)) and sr.z_spacing == pytest.approx(0.1)
+    assert sr.z_origin == pytest.approx(1.0) and sr.origin == (0.0, 0.0)  # input plane i at output plane 3i + 1
+    info = info_of(out / "vol_zssr.tif")
+    assert info["axial"] == {"factor": 3, "z_step_um": 0.3, "pixel_size_um": 0.1,
+                             "output_z_spacing_um": 0.1, "output_z_origin_planes": 1.0}
+    assert info["settings"]["axial"] is True and info["settings"]["scale"] is None
+    kernel = info["channels"][0]["kernel"]
+    assert kernel["source"] == "default" and kernel["axial_fwhm_um"] == pytest.approx(0.3, abs=0.02)
+    assert read_tiff(out / "vol_residual.tif").data.shape == (18, 24, 24)
+    (data_in, layer_in, _), (data_out, layer_out, _) = read_layers(str(volume))[0], read_layers(str(out /
+                                                                                                    "vol_zssr.tif"))[0]
+    for axis in range(3):  # napari, through this package's reader: the outer edges coincide on every axis
+        assert edges(layer_out["scale"][axis], layer_out["translate"][axis], data_out.shape[axis]) == pytest.approx(
+            edges(layer_in["scale"][axis], layer_in["translate"][axis], data_in.shape[axis]))
+
+
+def test_resume_skips_a_done_axial_file_and_tells_axial_from_lateral_outputs(volume, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = [str(volume), "--out", str(out), "--axial", *FAST]
+    assert main(args) == 0
+    written = out / "vol_zssr.tif"
+    stamp = written.stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "skipped 1" in capsys.readouterr().err and written.stat().st_mtime_ns == stamp
+    assert main([*args, "--z-step", "0.2"]) == 1  # another factor: other settings, left alone
+    assert main([str(volume), "--out", str(out), *FAST]) == 1  # a lateral run: other settings too
+    assert "different settings" in capsys.readouterr().err and written.stat().st_mtime_ns == stamp
+
+
+def test_z_step_and_pixel_size_options_override_the_files(tmp_path):
+    path = tmp_path / "plain.tif"
+    write_imagej_tiff(path, textured((5, 20, 20)), "ZYX", None)  # no calibration at all
+    out = tmp_path / "out"
+    assert main([str(path), "--out", str(out), "--axial", "--z-step", "0.5", "--pixel-size", "0.25", *FAST]) == 0
+    sr = read_tiff(out / "plain_zssr.tif")
+    assert sr.data.shape == (10, 20, 20) and sr.z_spacing == pytest.approx(0.25)
+    assert sr.pixel_size == pytest.approx((0.25, 0.25)) and sr.z_origin == pytest.approx(0.5)
+
+
+def test_t_and_c_axes_run_volume_by_volume_in_place(tmp_path, capsys):
+    stack = textured((2, 4, 2, 16, 16)).astype(np.float32)  # T, Z, C, Y, X
+    stack[1, :, 0] = 7  # one whole volume (T=1, channel 0) constant
+    path = tmp_path / "tc.tif"
+    write_imagej_tiff(path, stack, "TZCYX", (0.1, 0.1), z_spacing=0.2)
+    out = tmp_path / "out"
+    assert main([str(path), "--out", str(out), "--axial", *FAST]) == 0
+    assert "volume T=1, channel 0 is constant" in capsys.readouterr().err
+    sr = read_tiff(out / "tc_zssr.tif")
+    assert sr.data.shape == (2, 8, 2, 16, 16) and sr.axes == "TZCYX"
+    assert np.all(sr.data[1, :, 0] == 7) and np.ptp(sr.data[0, :, 0]) > 0 and np.ptp(sr.data[1, :, 1]) > 0
+    assert [channel["blank_planes"] for channel in info_of(out / "tc_zssr.tif")["channels"]] == [[[1]], []]
+
+
+def test_axial_profile_from_the_optics_given_or_in_the_ome_metadata(volume, tmp_path, ome_tiff, capsys):
+    out = tmp_path / "out"
+    assert main([str(volume), "--out", str(out), "--axial", "--na", "1.2", "--wavelength", "520",
+                 "--refractive-index", "1.333", *TALKING]) == 0
+    kernel = info_of(out / "vol_zssr.tif")["channels"][0]["kernel"]
+    assert kernel["source"] == "optics" and kernel["na"] == 1.2 and 0.5 < kernel["axial_fwhm_um"] < 0.75
+    assert "axial profile from the optics (NA 1.2, 520 nm, n 1.333, widefield; FWHM" in capsys.readouterr().err
+    path = tmp_path / "ome" / "cells.ome.tif"
+    path.parent.mkdir()
+    ome_tiff(path, {"EmissionWavelength": [600]}, OBJECTIVE, '<ObjectiveSettings ID="Objective:0"/>',
+             data=textured((6, 24, 24)), pixel_size=0.1, axes="ZYX", z_spacing=0.4)
+    assert main([str(path), "--out", str(tmp_path / "out2"), "--axial", *FAST]) == 0
+    kernel = info_of(tmp_path / "out2" / "cells.ome_zssr.tif")["channels"][0]["kernel"]
+    assert kernel["source"] == "optics" and kernel["wavelength"] == 600 and kernel["refractive_index"] == 1.333
+
+
+@pytest.mark.parametrize(("options", "named"), [
+    (["--axial", "--psf", "psf.npy"], "--psf"),
+    (["--axial", "--kernel", "optics"], "--kernel"),
+    (["--axial", "--psf-pixel-size", "0.1"], "--psf-pixel-size"),
+    (["--axial", "--measured-psf", "yes"], "--measured-psf"),
+    (["--axial", "--scale", "3"], "--scale"),
+    (["--axial", "--warm-start"], "--warm-start"),
+    (["--axial", "--na", "1.6", "--refractive-index", "1.333"], "na"),
+    (["--z-step", "0.3"], "--z-step applies to --axial only"),
+])
+def test_options_that_axial_mode_refuses_are_usage_errors(volume, tmp_path, capsys, options, named):
+    assert main([str(volume), "--out", str(tmp_path / "out"), *options, *FAST]) == 2
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-0.3", "nan"])
+def test_a_bad_z_step_is_a_usage_error(volume, tmp_path, capsys, value):
+    with pytest.raises(SystemExit) as exit_:
+        main([str(volume), "--out", str(tmp_path / "out"), "--axial", "--z-step", value, *FAST])
+    assert exit_.value.code == 2 and "--z-step" in capsys.readouterr().err and not (tmp_path / "out").exists()
+    with pytest.raises(UsageError, match="z-step"):
+        napari_zssr.batch(volume, tmp_path / "out", axial=True, z_step=float(value))
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("shape", "axes", "pixel", "spacing", "options", "named"), [
+    ((24, 24), "YX", 0.1, None, [], "no Z axis"),
+    ((3, 24, 24), "TYX", 0.1, None, [], "no Z axis"),
+    ((6, 24, 24), None, None, None, ["--z-step", "0.3"], "no Z axis"),  # unnamed axes (Q) are not taken for Z
+    ((3, 24, 24), "ZYX", 0.1, 0.3, [], "at least 4"),
+    ((6, 24, 24), "ZYX", 0.1, None, [], "give --z-step"),
+    ((6, 24, 24), "ZYX", None, None, ["--z-step", "0.3"], "give --pixel-size"),
+    ((6, 24, 24), "ZYX", 0.1, 0.25, [], "must be an integer"),
+    ((6, 24, 24), "ZYX", 0.1, 0.1, [], "greater than 1"),
+    ((6, 24, 24), "ZYX", (0.1, 0.2), 0.3, [], "not square"),
+])
+def test_inputs_that_cannot_run_axially_stop_the_batch_before_any_training(volume, tmp_path, capsys, shape, axes,
+                                                                            pixel, spacing, options, named):
+    bad = volume.parent / "bad.tif"
+    if axes is None:
+        tifffile.imwrite(bad, textured(shape))
+    else:
+        pixel_size = None if pixel is None else pixel if isinstance(pixel, tuple) else (pixel, pixel)
+        write_imagej_tiff(bad, textured(shape), axes, pixel_size, z_spacing=spacing)
+    assert main([str(volume.parent), "--out", str(tmp_path / "out"), "--axial", *options, *FAST]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: " in err and named in err and "done" not in err and not (tmp_path / "out").exists()
