@@ -2,8 +2,8 @@
 
 Every case of the quality benchmark (quality.py's images and degradations, the true kernel given) is trained once
 with a preset; the same trained net then infers with the first 8, 4, 2 and 1 of the transforms its kernel allows, in
-the order of ``ENSEMBLE_ORDER`` (identity, transpose, 180 degrees, anti-transpose: the 4 form a group, as do the
-first 2). Inference times are per output megapixel.
+``ensemble_transforms``'s order (identity, a diagonal mirror, 180 degrees, the other diagonal mirror, then the rest),
+as ``ZSSRConfig.ensemble`` takes them. Inference times are per output megapixel.
 
     python benchmarks/ensemble.py [--preset fast] [--images NAME ...]
 """
@@ -24,12 +24,11 @@ from napari_zssr.api import denormalised_array, intensity_range, normalised_tens
 from napari_zssr.core.degradation import Degradation, step_kernels
 from napari_zssr.core.device import select_device
 from napari_zssr.core.engine import run_plane, scale_steps
+from napari_zssr.core.geometry import ensemble_transforms
 from napari_zssr.core.inference import super_resolve
 from napari_zssr.core.kernels import kernel_symmetries
 from napari_zssr.core.precision import resolve_precision
 
-#: dihedral transforms (indices into geometry.DIHEDRAL) in the order the ensemble takes them
-ENSEMBLE_ORDER = (0, 5, 2, 7, 1, 4, 3, 6)
 SIZES = (8, 4, 2, 1)
 
 
@@ -57,12 +56,12 @@ def main() -> None:
             kernels = step_kernels(kernel, scale_steps((2.0, 2.0), config.gradual_steps))
             run = run_plane(image, (2.0, 2.0), kernels, config, seed=args.seed, device=device)
             degradation = Degradation.create((2.0, 2.0), kernel, device)
-            allowed = set(kernel_symmetries(kernel, (2.0, 2.0)))
-            ordered = [index for index in ENSEMBLE_ORDER if index in allowed]
+            allowed = kernel_symmetries(kernel, (2.0, 2.0))
             values, seconds = [], []
             for size in SIZES:
                 start = time.perf_counter()
-                output = super_resolve(run.net, image, degradation, ordered[:size], config.back_projection_iterations,
+                members = ensemble_transforms(allowed, size)
+                output = super_resolve(run.net, image, degradation, members, config.back_projection_iterations,
                                        config.tile_size, dtype)
                 seconds.append((time.perf_counter() - start) / (hr.size / 1e6))
                 values.append(psnr(denormalised_array(output.sr, low, high), hr))

@@ -360,3 +360,15 @@ def test_bad_kernel_options_are_usage_errors(data_dir, tmp_path, capsys, options
     assert main([str(data_dir / "stack.tif"), "--out", str(tmp_path / "out"), *options, *FAST]) == 2
     err = capsys.readouterr().err
     assert named in err and "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_init_option_chooses_the_starting_weights(data_dir, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    assert main([str(data_dir / "plain.tif"), "--out", str(out), "--init", "learned", *FAST]) == 0
+    info = json.loads(read_tiff(out / "plain_zssr.tif").description)
+    assert info["settings"]["config"]["init"] == "learned"
+    assert main([str(data_dir / "plain.tif"), "--out", str(out), "--init", "scratch", *FAST]) == 1  # other settings
+    assert "different settings" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--init", "missing.npz", *FAST]) == 2
+    assert "missing.npz" in capsys.readouterr().err and not (tmp_path / "o").exists()

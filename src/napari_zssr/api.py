@@ -226,6 +226,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
                        warm_start_iterations=warm_start_iterations)
     net: ZSSRNet | None = None
     run = None
+    result.timings["training_s"] = planes_seconds = 0.0
     start = time.perf_counter()
     try:
         for plane_number, index in enumerate(np.ndindex(*leading)):
@@ -241,8 +242,11 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
             iterations = plan.iterations_per_step(warm=net is not None)
             plan.start_plane(plane_number, iterations)
             plane_config = config if iterations == config.max_iterations else replace(config, max_iterations=iterations)
+            plane_start = time.perf_counter()
             run = run_plane(lr, pair, kernels, plane_config, seed=seed, device=torch_device, progress=plan,
                             should_stop=should_stop, net=net)
+            planes_seconds += time.perf_counter() - plane_start
+            result.timings["training_s"] += sum(log.seconds for log in run.logs)
             net = run.net if warm_start_iterations is not None else None
             sr[index] = denormalised_array(run.output.sr, low, high, dtype)
             median[index] = denormalised_array(run.output.ensemble_median, low, high, dtype)
@@ -257,6 +261,8 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
         release_device_memory(torch_device)
     result.resolution = resolution_report(array, sr, pair, pixel_size)
     result.timings["total_s"] = time.perf_counter() - start
+    # what each plane cost besides its training: noise estimate, father pool, inference with its ensemble
+    result.timings["inference_s"] = planes_seconds - result.timings["training_s"]
     plan.finished()
     return result
 

@@ -36,7 +36,7 @@ from .batch_jobs import (
     say,
 )
 from .batch_kernels import check_kernel_options
-from .core.config import ZSSRConfig
+from .core.config import INITS, ZSSRConfig
 from .core.device import select_device
 from .core.precision import resolve_precision
 from .io.tiff import read_header
@@ -64,6 +64,7 @@ class BatchOptions:
     scale: float | None = None  # None: DEFAULT_SCALE (lateral runs)
     preset: str = "default"
     max_iterations: int | None = None
+    init: str | None = None  # "scratch", "learned" or a weights file (None: the preset's)
     warm_start: int | str | None = None  # "auto": a fifth of the max iterations
     device: str = "auto"
     noise_std: float | str | None = None
@@ -156,6 +157,7 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
         raise UsageError(f"planes per task must be at least 2, got {options.planes_per_task}")
     try:
         overrides = {"max_iterations": options.max_iterations, "precision": options.precision,
+                     "init": weights_option(options.init),
                      "noise_std": options.noise_std}
         config = ZSSRConfig.preset(options.preset, seed=options.seed, device=options.device,
                                    **{key: value for key, value in overrides.items() if value is not None})
@@ -179,6 +181,14 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
     if options.dtype == "input":
         note_dtype_fallbacks(jobs)
     return PreparedBatch(options, config, tuple(jobs), settings_record(options, config))
+
+
+def weights_option(init: str | None) -> str | None:
+    """A weights file as an absolute path (the record of the outputs, and workers, must not depend on the current
+    folder); keywords and None unchanged."""
+    if init is None or init in INITS:
+        return init
+    return str(Path(init).resolve())
 
 
 def triage(job: Job, prepared: PreparedBatch) -> tuple[str, dict]:

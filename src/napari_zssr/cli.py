@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scale", type=number_in_range(float, 1, "a factor > 1", exclusive=True),
                         help=f"super-resolution factor (default {DEFAULT_SCALE:g}; not with --axial)")
     parser.add_argument("--preset", choices=PRESETS, default="default", help="quality preset (default: default)")
+    parser.add_argument("--init", metavar="scratch|learned|FILE",
+                        help="starting weights: scratch (the original method's random start), learned (the start "
+                             "shipped with napari-zssr, learned once on many images and kernels) or a weights file "
+                             f"from scripts/train_init.py (default: the preset's; {defaults.init} for default)")
     parser.add_argument("--max-iterations", type=number_in_range(int, 1, "a whole number >= 1"),
                         help=f"training iterations per plane, at most (preset default: {defaults.max_iterations})")
     parser.add_argument("--warm-start", type=number_in_range(int, 1, "a whole number >= 1", auto=True), nargs="?",

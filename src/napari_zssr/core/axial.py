@@ -21,7 +21,7 @@ import torch
 from .config import ZSSRConfig
 from .degradation import Degradation
 from .engine import reconstruction_pair
-from .geometry import DIHEDRAL, transform, untransform
+from .geometry import DIHEDRAL, ensemble_transforms, transform, untransform
 from .inference import apply_tiled_within_memory, back_project, ensemble_median
 from .kernels import kernel_symmetries
 from .network import ZSSRNet
@@ -312,7 +312,7 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
                 dtype=dtype)
     if progress is not None:
         progress.step_finished(log.iterations, config.max_iterations)
-    transforms = kernel_symmetries(kernel, (float(factor), 1.0)) if config.ensemble else [0]
+    transforms = ensemble_transforms(kernel_symmetries(kernel, (float(factor), 1.0)), config.ensemble)
     began = time.perf_counter()
     output = restore_volume(net, volume, degradation, transforms, config, dtype, device, should_stop)
     return AxialRun(output, log, transforms, noise_std, planes_at, time.perf_counter() - began, net, degradation,

@@ -21,6 +21,8 @@ Precision = Literal["auto", "float32", "bfloat16", "float16"]
 Device = str
 
 LR_SCHEDULES: tuple[str, ...] = get_args(LRSchedule)
+#: the dihedral group's size: the most members a geometric self-ensemble can have
+MAX_ENSEMBLE = 8
 #: keywords of ``ZSSRConfig.init`` (any other value is the path of a weights file)
 INITS = ("scratch", "learned")
 PRECISIONS: tuple[str, ...] = get_args(Precision)
@@ -60,7 +62,9 @@ class ZSSRConfig:
     # package, see core/init_weights.py) or the path of a weights file written by scripts/train_init.py
     init: str = "scratch"
     # inference
-    ensemble: bool = True  # geometric self-ensemble over the transforms the kernel allows
+    # members of the geometric self-ensemble, at most: the first of geometry.ENSEMBLE_ORDER that the kernel allows
+    # (8 for the bicubic kernel); 1 = no ensemble. True and False are taken as 8 and 1.
+    ensemble: int = 8
     # back-projection steps, applied to each ensemble output and to their median. 0 by default: back-projection
     # re-injects the input's noise (-1.5 dB with 2 steps on noisy data)
     back_projection_iterations: int = 0
@@ -100,13 +104,19 @@ class ZSSRConfig:
         _check_choice("precision", self.precision, PRECISIONS)
         if not isinstance(self.device, str) or not _DEVICE_PATTERN.fullmatch(self.device):
             raise _bad("device", self.device, "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'", str)
-        if not isinstance(self.ensemble, bool):
-            raise TypeError(f"ZSSRConfig.ensemble must be True or False, got {self.ensemble!r}")
+        if isinstance(self.ensemble, bool):
+            self.ensemble = MAX_ENSEMBLE if self.ensemble else 1
+        _check_integer("ensemble", self.ensemble, 1)
+        if self.ensemble > MAX_ENSEMBLE:
+            raise ValueError(f"ZSSRConfig.ensemble must be from 1 to {MAX_ENSEMBLE} members (True = {MAX_ENSEMBLE}, "
+                             f"False = 1), got {self.ensemble!r}")
         self.init = _check_init(self.init)
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> ZSSRConfig:
-        """``"default"`` (microscopy, noise on), ``"fast"`` (a quick preview) or ``"paper"`` (the authors' settings).
+        """``"default"`` (microscopy, noise on, from scratch), ``"fast"`` (the learned start, 100 iterations and a
+        2-member ensemble: about a tenth of the time, docs/benchmarks.md "A learned start") or ``"paper"`` (the
+        authors' settings).
 
         ``overrides`` are other field values; an unknown name is a TypeError that lists the valid ones.
         """
@@ -117,7 +127,7 @@ class ZSSRConfig:
         if name == "default":
             config = cls()
         elif name == "fast":
-            config = cls(max_iterations=400, name="fast")
+            config = cls(max_iterations=100, init="learned", ensemble=2, name="fast")
         elif name == "paper":
             config = cls(max_iterations=3000, lr_schedule="policy", noise_std=0.0, back_projection_iterations=10,
                          precision="float32", name="paper")

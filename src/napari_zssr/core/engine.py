@@ -10,6 +10,7 @@ import torch
 
 from .config import ZSSRConfig
 from .degradation import Degradation
+from .geometry import ensemble_transforms
 from .inference import InferenceOutput, super_resolve
 from .kernels import kernel_symmetries
 from .network import ZSSRNet
@@ -64,7 +65,7 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
     for step_index, (step_scale, kernel) in enumerate(zip(steps, kernels or [None] * len(steps), strict=True)):
         degradation = Degradation.create(step_scale, kernel, device)
         allowed = kernel_symmetries(kernel, step_scale)  # for augmentation always, for the ensemble if asked
-        transforms = allowed if config.ensemble else [0]
+        transforms = ensemble_transforms(allowed, config.ensemble)
         sampler = PairSampler(pool, degradation, allowed, noise_std, seed + step_index, device)
         recon = reconstruction_pair(image, degradation, config.recon_crop)
         logs.append(train(net, sampler, recon, config, progress=progress, should_stop=should_stop, dtype=dtype))

@@ -7,6 +7,14 @@ import torch
 
 #: (quarter turns, mirror) for each transform; index 0 is the identity.
 DIHEDRAL: tuple[tuple[int, bool], ...] = tuple((r, m) for m in (False, True) for r in range(4))
+#: the order in which the self-ensemble takes transforms: identity, a diagonal mirror, 180 degrees, the other
+#: diagonal mirror, then the rest; the first 2 and the first 4 are each a group, so a smaller ensemble stays balanced
+ENSEMBLE_ORDER = (0, 5, 2, 7, 1, 4, 3, 6)
+
+
+def ensemble_transforms(allowed: list[int], size: int) -> list[int]:
+    """The first ``size`` of the ``allowed`` transforms in :data:`ENSEMBLE_ORDER`."""
+    return [index for index in ENSEMBLE_ORDER if index in allowed][:size]
 
 
 def transform_array(x: np.ndarray, index: int) -> np.ndarray:

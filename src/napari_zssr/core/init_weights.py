@@ -21,7 +21,7 @@ import torch
 
 #: the learned start shipped in the package, and its SHA-256 (written by scripts/train_init.py)
 LEARNED_WEIGHTS = "zssr_init.npz"
-LEARNED_SHA256 = ""
+LEARNED_SHA256 = "d36ca03ff2ce23ed3e0546df307eab81278f4b42a897206c17de35e435fb23a2"
 #: the key of the training record inside a weights file
 INFO_KEY = "info"
 

@@ -93,7 +93,7 @@ def estimate_seconds(costs: Costs, config: ZSSRConfig, plane_shape: Sequence[int
             config.min_learning_rate > 0 else math.inf
         earliest = min(drops * (config.min_iterations + 1), config.max_iterations)
         shortest = steps * (earliest + (planes - 1) * min(earliest, later))
-    members = 8 if config.ensemble else 1
+    members = config.ensemble
     inference = costs.inference_seconds_per_pixel * math.prod(scaled_shape(tuple(plane_shape[-2:]), pair)) \
         * members * steps * planes
     return shortest * costs.step_seconds[0] + inference, longest * costs.step_seconds[1] + inference

@@ -20,7 +20,7 @@ from magicgui.widgets import (
     Widget,
 )
 
-from ..core.config import PRESETS, ZSSRConfig
+from ..core.config import MAX_ENSEMBLE, PRESETS, ZSSRConfig
 from ..core.device import available_devices
 from ..core.optics import IMMERSION_INDICES, MODALITIES, Optics
 from ..core.precision import PRECISIONS
@@ -211,7 +211,7 @@ class ZSSRWidget(Container):
                                       tooltip="Fraction of the intensity range; used when the level is set by hand")
         self.back_projection = CheckBox(text="back-projection", value=defaults.back_projection_iterations > 0,
                                         tooltip="Make the output consistent with the input under the kernel")
-        self.ensemble = CheckBox(text="geometric ensemble", value=defaults.ensemble,
+        self.ensemble = CheckBox(text="geometric ensemble", value=defaults.ensemble > 1,
                                  tooltip="Median over the rotations/flips under which the kernel is unchanged")
         self.uncertainty = CheckBox(text="uncertainty (ensemble spread)", value=False,
                                     tooltip="Also add <name>_ensemble_spread: the per-pixel standard deviation "
@@ -269,6 +269,7 @@ class ZSSRWidget(Container):
             self.noise_std.value = config.noise_std
         self.back_projection.value = config.back_projection_iterations > 0
         self.learned_start.value = config.init == "learned"
+        self.ensemble.value = config.ensemble > 1
         self.precision.value = config.precision
 
     def _enable_noise_inputs(self, *_: Any) -> None:
@@ -291,9 +292,15 @@ class ZSSRWidget(Container):
         base = ZSSRConfig.preset(self.preset.value)
         back_projection = (base.back_projection_iterations or 2) if self.back_projection.value else 0
         return replace(base, max_iterations=int(self.max_iterations.value), noise_std=self._noise_std(),
-                       back_projection_iterations=back_projection, ensemble=bool(self.ensemble.value),
+                       back_projection_iterations=back_projection, ensemble=self._ensemble(base),
                        init="learned" if self.learned_start.value else "scratch", device=str(self.device.value),
                        precision=str(self.precision.value), seed=int(self.seed.value))
+
+    def _ensemble(self, base: ZSSRConfig) -> int:
+        """The preset's ensemble size while the box is ticked (all 8 members if the preset has none), else 1."""
+        if not self.ensemble.value:
+            return 1
+        return base.ensemble if base.ensemble > 1 else MAX_ENSEMBLE
 
     def _refresh_layers(self, event: Any = None) -> None:
         self.image.reset_choices()
