@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .batch_jobs import Job, UsageError
-from .batch_kernels import kernel_choices
+from .batch_kernels import check_optics_options, kernel_choices
 from .core.axial import MIN_PLANES, axial_factor
-from .core.optics import IMMERSION_INDICES, Optics
+from .core.optics import Optics
 from .io.ome import read_optics
 from .io.tiff import image_axes, read_header
 from .overlay import imagej_origin
@@ -70,12 +70,7 @@ def check_axial_options(options: BatchOptions) -> None:
         raise UsageError(f"--{given[0].replace('_', '-')} does not apply to --axial: the z blur comes from the axial "
                          "profile of the optics (--na, --wavelength...; or the file's OME metadata), else a Gaussian "
                          "as wide as the z-step")
-    try:
-        for wavelength in options.wavelength or [520.0]:
-            Optics(options.na or 1.0, wavelength, options.refractive_index or IMMERSION_INDICES["oil"],
-                   options.psf_model or "widefield", None, None)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    check_optics_options(options)
 
 
 def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] | None, z_spacing: float | None,

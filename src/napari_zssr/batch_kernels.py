@@ -62,6 +62,17 @@ def measured_psf(options: BatchOptions) -> bool | None:
     return {"auto": None, "yes": True, "no": False}[options.measured_psf]
 
 
+def check_optics_options(options: BatchOptions) -> None:
+    """Bad optics given on the command line (NA, wavelengths, immersion) as a usage error, before the batch; values
+    left out, which each file's metadata may give, are checked with a stand-in."""
+    try:
+        for wavelength in options.wavelength or [520.0]:
+            Optics(options.na or 1.0, wavelength, options.refractive_index or IMMERSION_INDICES["oil"],
+                   options.psf_model or "widefield", None, None)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 def check_kernel_options(options: BatchOptions) -> None:
     """Check the kernel options once, before the batch: a bad PSF file or bad optics are usage errors, not one
     failure per input. Each input's own pixel size (for the resampling) is only known when it is read; with
@@ -78,12 +89,7 @@ def check_kernel_options(options: BatchOptions) -> None:
     if kind == "psf" and not options.psf:
         raise UsageError("--kernel psf needs --psf FILE")
     if kind == "optics":
-        try:
-            for wavelength in options.wavelength or [520.0]:
-                Optics(options.na or 1.0, wavelength, options.refractive_index or IMMERSION_INDICES["oil"],
-                       options.psf_model or "widefield", None, None)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
+        check_optics_options(options)
     for path in options.psf:
         try:
             kernel_source(KernelChoice("psf", psf_path=path, psf_pixel_size=options.psf_pixel_size,
