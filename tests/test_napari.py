@@ -583,3 +583,16 @@ def test_learned_start_box_chooses_the_init(widget):
     assert w.config().init == "scratch"
     w.preset.value = "paper"
     assert not w.learned_start.value  # the original method, as the authors ran it
+
+
+def test_axial_mode_takes_the_profile_from_the_layers_optics_when_complete():
+    volume = np.random.default_rng(2).random((6, 20, 20))
+    optics = {"na": 1.4, "refractive_index": 1.518, "immersion": "Oil", "emission_wavelengths": (520.0,),
+              "excitation_wavelengths": (488.0,), "lens_model": None}
+    layer = napari.layers.Image(volume, scale=(0.3, 0.1, 0.1), metadata={"optics": optics})
+    sr, _, _ = napari_zssr.run(layer, axial=True, max_iterations=2, width=8, add_to_viewer=False)
+    profile = sr[1]["metadata"]["kernel"]
+    assert profile["source"] == "optics" and 0.4 < profile["axial_fwhm_um"] < 0.6  # ~0.88 lambda / (n - sqrt(...))
+    partial = napari.layers.Image(volume, scale=(0.3, 0.1, 0.1), metadata={"optics": {**optics, "na": None}})
+    sr, _, _ = napari_zssr.run(partial, axial=True, max_iterations=2, width=8, add_to_viewer=False)
+    assert sr[1]["metadata"]["kernel"]["source"] == "default"  # no guessed optics

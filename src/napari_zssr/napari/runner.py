@@ -25,6 +25,7 @@ from ..api import (
 from ..axial import validate_volume, zssr_axial
 from ..core.axial import axial_factor
 from ..core.config import ZSSRConfig
+from ..core.optics import Optics
 from ..core.progress import ProgressEvent
 from ..core.resize import Scale
 from ..core.trainer import Cancelled
@@ -115,6 +116,7 @@ class RunRequest:
     pixel_size: float | None = None  # um: the layer's, or the user's
     warm_start_iterations: int | None = None
     axial_scale: int | None = None  # axial (isotropic) mode: z step / lateral pixel size
+    axial_optics: Optics | None = None  # axial mode: the optics the layer's metadata names, for the axial profile
     extra_metadata: dict = field(default_factory=dict)
     outputs: tuple[str, ...] = DEFAULT_OUTPUTS
 
@@ -183,13 +185,28 @@ def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ..
     factor = axial_factor(z_step / lateral)
     validate_volume(snapshot.data, factor)
     return RunRequest(snapshot, (float(factor), 1.0), None, config or ZSSRConfig(), lateral,
-                      outputs=tuple(outputs), axial_scale=factor)
+                      outputs=tuple(outputs), axial_scale=factor,
+                      axial_optics=metadata_optics(getattr(layer, "metadata", None) or {}))
+
+
+def metadata_optics(metadata: dict) -> Optics | None:
+    """The optics a layer's metadata (OME, from the napari-zssr reader) names completely: NA, immersion and one
+    emission wavelength; None otherwise, and the axial profile is then the default Gaussian (a profile from a guessed
+    medium or wavelength would be badly wrong). The modality is taken as widefield, as the command line does."""
+    recorded = metadata.get("optics") or {}
+    emission = {w for w in recorded.get("emission_wavelengths") or () if w}
+    if not (recorded.get("na") and recorded.get("refractive_index") and len(emission) == 1):
+        return None
+    try:
+        return Optics(recorded["na"], emission.pop(), recorded["refractive_index"])
+    except ValueError:  # impossible values in the file: the default profile, as for missing ones
+        return None
 
 
 def compute(request: RunRequest, progress=None, should_stop=None) -> ZSSRResult:
     if request.axial_scale is not None:
         return zssr_axial(request.input_data, request.axial_scale, config=request.config, progress=progress,
-                          should_stop=should_stop, pixel_size=request.pixel_size)
+                          should_stop=should_stop, optics=request.axial_optics, pixel_size=request.pixel_size)
     return zssr_stack(request.input_data, request.scale, request.kernel, request.config, progress=progress,
                       should_stop=should_stop, warm_start_iterations=request.warm_start_iterations,
                       pixel_size=request.pixel_size)
