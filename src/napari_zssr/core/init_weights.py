@@ -11,6 +11,7 @@ before use, so a damaged installation fails loudly instead of giving quietly wor
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from importlib import resources
@@ -34,24 +35,36 @@ def file_sha256(path: str | os.PathLike) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def weights_path(init: str) -> Path:
+    """The file behind ``init``: the shipped learned start for "learned", else the path given."""
+    return learned_weights_path() if init == "learned" else Path(init)
+
+
 def read_weights(init: str) -> dict[str, np.ndarray]:
-    """The arrays of ``init`` ("learned" or a path), checked for readability (and the shipped one for its checksum)."""
-    if init == "learned":
-        path = learned_weights_path()
-        if not path.is_file():
-            raise ValueError(f"the learned start {path} is missing from this installation; reinstall napari-zssr or "
-                             "use init='scratch'")
-        if file_sha256(path) != LEARNED_SHA256:
-            raise ValueError(f"the learned start {path} does not match its checksum (damaged installation); "
-                             "reinstall napari-zssr or use init='scratch'")
-    else:
-        path = Path(init)
+    """The arrays of ``init`` ("learned" or a path), checked for readability (and the shipped one for its checksum).
+
+    The file is read once: the checksum and the arrays come from the same bytes.
+    """
+    path = weights_path(init)
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        content = path.read_bytes()
+    except OSError as error:
+        if init == "learned":
+            raise ValueError(f"the learned start {path} is missing from this installation; reinstall napari-zssr or "
+                             "use init='scratch'") from None
+        raise unreadable(path, error) from None
+    if init == "learned" and hashlib.sha256(content).hexdigest() != LEARNED_SHA256:
+        raise ValueError(f"the learned start {path} does not match its checksum (damaged installation); "
+                         "reinstall napari-zssr or use init='scratch'")
+    try:
+        with np.load(io.BytesIO(content), allow_pickle=False) as archive:
             return {name: archive[name] for name in archive.files if name != INFO_KEY}
     except (OSError, ValueError) as error:
-        raise ValueError(f"cannot read the weights file {path}: {error}; give a .npz written by "
-                         "scripts/train_init.py") from None
+        raise unreadable(path, error) from None
+
+
+def unreadable(path: Path, error: Exception) -> ValueError:
+    return ValueError(f"cannot read the weights file {path}: {error}; give a .npz written by scripts/train_init.py")
 
 
 def load_weights(net: torch.nn.Module, init: str) -> None:
@@ -87,6 +100,5 @@ def save_weights(net: torch.nn.Module, path: str | os.PathLike, info: dict) -> s
 
 def weights_info(init: str) -> dict:
     """The training record stored in a weights file ("learned" or a path); empty if it has none."""
-    path = learned_weights_path() if init == "learned" else Path(init)
-    with np.load(path, allow_pickle=False) as archive:
+    with np.load(weights_path(init), allow_pickle=False) as archive:
         return json.loads(str(archive[INFO_KEY][()])) if INFO_KEY in archive.files else {}
