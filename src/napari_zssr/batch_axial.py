@@ -129,8 +129,6 @@ def axial_optics(options: BatchOptions, source: Path, channels: int) -> list[Opt
     asked = any(getattr(options, name) for name in OPTICS_OPTIONS)
     if not asked:
         metadata = read_optics(source)
-        known = metadata is not None and metadata.na and metadata.refractive_index and all(
-            metadata.emission_wavelengths) and len(metadata.emission_wavelengths) in (1, channels)
-        if not known:
+        if metadata is None or not metadata.names_optics(channels):
             return [None] * channels
     return [choice.optics for choice in kernel_choices(replace(options, kernel="optics"), source, channels)]

@@ -26,6 +26,12 @@ class OpticsMetadata:
     excitation_wavelengths: tuple[float | None, ...]  # nm, one per channel
     lens_model: str | None
 
+    def names_optics(self, channels: int) -> bool:
+        """Whether the file says enough for an axial profile without guessing: the NA, the immersion and the emission
+        wavelength of every one of ``channels`` channels (or one for all)."""
+        return bool(self.na and self.refractive_index and all(self.emission_wavelengths)
+                    and len(self.emission_wavelengths) in (1, channels))
+
 
 def read_optics(path: str | os.PathLike) -> OpticsMetadata | None:
     """The optics recorded in the OME-XML of a TIFF (its first image), or None when it has no OME-XML or no optics.

@@ -29,6 +29,7 @@ from ..core.optics import Optics
 from ..core.progress import ProgressEvent
 from ..core.resize import Scale
 from ..core.trainer import Cancelled
+from ..io.ome import OpticsMetadata
 from ..kernel_choice import KernelArgument, KernelChoice, kernel_source
 from ..overlay import effective_factors, overlay_scale_translate
 
@@ -190,15 +191,17 @@ def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ..
 
 
 def metadata_optics(metadata: dict) -> Optics | None:
-    """The optics a layer's metadata (OME, from the napari-zssr reader) names completely: NA, immersion and one
-    emission wavelength; None otherwise, and the axial profile is then the default Gaussian (a profile from a guessed
-    medium or wavelength would be badly wrong). The modality is taken as widefield, as the command line does."""
+    """The optics a layer's metadata (OME, from the napari-zssr reader) names completely for its one channel
+    (:meth:`OpticsMetadata.names_optics`); None otherwise, and the axial profile is then the default Gaussian (a
+    profile from a guessed medium or wavelength would be badly wrong). The modality is taken as widefield, as the
+    command line does."""
     recorded = metadata.get("optics") or {}
-    emission = {w for w in recorded.get("emission_wavelengths") or () if w}
-    if not (recorded.get("na") and recorded.get("refractive_index") and len(emission) == 1):
+    named = OpticsMetadata(recorded.get("na"), recorded.get("refractive_index"), recorded.get("immersion"),
+                           tuple(recorded.get("emission_wavelengths") or ()), (), None)
+    if not named.names_optics(1):
         return None
     try:
-        return Optics(recorded["na"], emission.pop(), recorded["refractive_index"])
+        return Optics(named.na, named.emission_wavelengths[0], named.refractive_index)
     except ValueError:  # impossible values in the file: the default profile, as for missing ones
         return None
 
