@@ -11,6 +11,7 @@ import torch
 from skimage import data as skdata
 from skimage.metrics import structural_similarity
 
+from napari_zssr.api import intensity_range
 from napari_zssr.core.kernels import centre_kernel
 from napari_zssr.core.resize import downscale_with_kernel, resize
 from napari_zssr.sample import synthetic_fluorescence
@@ -25,7 +26,7 @@ def centre_crop(image: np.ndarray, size: int = 256) -> np.ndarray:
 
 def to_unit(image: np.ndarray) -> np.ndarray:
     """Scale to [0, 1] by the 0.1/99.9 percentiles (microscopy) and clip."""
-    low, high = np.percentile(image, [0.1, 99.9])
+    low, high = intensity_range(image)
     return np.clip((image.astype(np.float64) - low) / (high - low), 0, 1)
 
 
@@ -57,13 +58,6 @@ def benchmark_images(names: list[str] | None = None) -> Iterator[tuple[str, np.n
             print(f"note: {name} not available (package not installed), left out")
             continue
         yield name, image.astype(np.float64)
-
-
-def anisotropic_gaussian(sigma_long: float, sigma_short: float, angle: float, size: int = 15) -> np.ndarray:
-    y, x = np.mgrid[:size, :size] - (size - 1) / 2
-    u, v = np.cos(angle) * x + np.sin(angle) * y, -np.sin(angle) * x + np.cos(angle) * y
-    kernel = np.exp(-(u**2 / (2 * sigma_long**2) + v**2 / (2 * sigma_short**2)))
-    return kernel / kernel.sum()
 
 
 def bicubic_down(hr: np.ndarray, factor: int = 2) -> np.ndarray:

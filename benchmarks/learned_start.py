@@ -21,11 +21,10 @@ import torch
 from common import bicubic_down, kernel_down, psnr
 
 from napari_zssr import ZSSRConfig, zssr
-from napari_zssr.sample import gaussian_psf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from init_corpus import generated_image  # noqa: E402
-from train_init import KERNEL_KINDS, airy_kernel, anisotropic_gaussian, random_noise_std  # noqa: E402
+from train_init import random_kernel, random_noise_std  # noqa: E402
 
 #: validation seeds: far from the corpus's (0 .. 10**5) and the training check images' (10**9 ..)
 VALIDATION_SEED = 2_000_000
@@ -35,9 +34,7 @@ def validation_case(index: int) -> tuple[str, np.ndarray, np.ndarray, np.ndarray
     """(label, HR truth, noisy LR, kernel or None) of validation case ``index``."""
     rng = np.random.default_rng(VALIDATION_SEED + index)
     hr = generated_image(VALIDATION_SEED + index)
-    kind = str(rng.choice(list(KERNEL_KINDS), p=list(KERNEL_KINDS.values())))
-    kernel = {"bicubic": lambda: None, "gaussian": lambda: gaussian_psf(rng.uniform(0.4, 2.5)),
-              "anisotropic gaussian": lambda: anisotropic_gaussian(rng), "airy": lambda: airy_kernel(rng, 2.0)}[kind]()
+    kind, kernel = random_kernel(rng, 2.0)
     lr = bicubic_down(hr) if kernel is None else kernel_down(hr, kernel)
     noise = random_noise_std(rng)
     lr = lr + rng.normal(0, noise, lr.shape)

@@ -18,15 +18,16 @@ import time
 
 import numpy as np
 import torch
-from common import REFERENCE, anisotropic_gaussian, benchmark_images, bicubic_down, bicubic_up, kernel_down, psnr, ssim
+from common import REFERENCE, benchmark_images, bicubic_down, bicubic_up, kernel_down, psnr, ssim
 
 from napari_zssr import ZSSRConfig, zssr
+from napari_zssr.sample import anisotropic_gaussian_psf
 
 
 def degradations(name: str, hr: np.ndarray, seed: int):
     """(label, LR image, true kernel or None) for each degradation of one image."""
     rng = np.random.default_rng(seed + sum(map(ord, name)))
-    kernel = anisotropic_gaussian(rng.uniform(1.6, 2.4), rng.uniform(0.6, 1.0), rng.uniform(0, np.pi))
+    kernel = anisotropic_gaussian_psf(rng.uniform(1.6, 2.4), rng.uniform(0.6, 1.0), rng.uniform(0, np.pi), radius=7)
     lr_bicubic = np.load(REFERENCE / "camera256_lr_x2.npy") if name == "reference" else bicubic_down(hr)
     lr_kernel = kernel_down(hr, kernel)
     yield "(a) bicubic", lr_bicubic, None

@@ -17,7 +17,6 @@ Then put the printed SHA-256 into ``LEARNED_SHA256`` (src/napari_zssr/core/init_
 from __future__ import annotations
 
 import argparse
-import math
 import platform
 import sys
 import time
@@ -37,7 +36,7 @@ from napari_zssr.core.optics import kernel_from_optics
 from napari_zssr.core.pairs import FatherPool, PairSampler
 from napari_zssr.core.precision import grad_scaler, resolve_precision
 from napari_zssr.core.trainer import training_step
-from napari_zssr.sample import gaussian_psf
+from napari_zssr.sample import anisotropic_gaussian_psf, gaussian_psf
 
 #: kernels of the tasks and how often each is drawn
 KERNEL_KINDS = {"bicubic": 0.2, "gaussian": 0.25, "anisotropic gaussian": 0.25, "airy": 0.3}
@@ -45,12 +44,7 @@ KERNEL_KINDS = {"bicubic": 0.2, "gaussian": 0.25, "anisotropic gaussian": 0.25, 
 
 def anisotropic_gaussian(rng: np.random.Generator) -> np.ndarray:
     sigmas = rng.uniform(0.4, 3.0, 2)
-    angle = rng.uniform(0, np.pi)
-    radius = int(math.ceil(4 * sigmas.max()))
-    y, x = np.mgrid[-radius : radius + 1, -radius : radius + 1]
-    u, v = x * np.cos(angle) + y * np.sin(angle), -x * np.sin(angle) + y * np.cos(angle)
-    kernel = np.exp(-(u**2) / (2 * sigmas[0] ** 2) - v**2 / (2 * sigmas[1] ** 2))
-    return kernel / kernel.sum()
+    return anisotropic_gaussian_psf(sigmas[0], sigmas[1], rng.uniform(0, np.pi))
 
 
 def airy_kernel(rng: np.random.Generator, scale: float) -> np.ndarray:
@@ -70,14 +64,19 @@ def random_degradation(rng: np.random.Generator) -> tuple[tuple[float, float], n
         factor = int(rng.integers(2, 5))
         return (float(factor), 1.0), gaussian_profile(factor * rng.uniform(0.7, 1.5))[:, None]
     factor = 2.0 if draw < 0.9 else float(rng.integers(3, 5))
-    kind = rng.choice(list(KERNEL_KINDS), p=list(KERNEL_KINDS.values()))
+    return (factor, factor), random_kernel(rng, factor)[1]
+
+
+def random_kernel(rng: np.random.Generator, factor: float) -> tuple[str, np.ndarray | None]:
+    """A kind of kernel drawn by :data:`KERNEL_KINDS`' odds, and a kernel of that kind for scale ``factor``."""
+    kind = str(rng.choice(list(KERNEL_KINDS), p=list(KERNEL_KINDS.values())))
     if kind == "bicubic":
-        return (factor, factor), None
+        return kind, None
     if kind == "gaussian":
-        return (factor, factor), gaussian_psf(rng.uniform(0.4, 2.5) * factor / 2)
+        return kind, gaussian_psf(rng.uniform(0.4, 2.5) * factor / 2)
     if kind == "anisotropic gaussian":
-        return (factor, factor), anisotropic_gaussian(rng)
-    return (factor, factor), airy_kernel(rng, factor)
+        return kind, anisotropic_gaussian(rng)
+    return kind, airy_kernel(rng, factor)
 
 
 def random_noise_std(rng: np.random.Generator) -> float:

@@ -52,6 +52,17 @@ def gaussian_psf(sigma: float, radius: int | None = None) -> np.ndarray:
     return psf / psf.sum()
 
 
+def anisotropic_gaussian_psf(sigma_long: float, sigma_short: float, angle: float,
+                             radius: int | None = None) -> np.ndarray:
+    """A Gaussian of std ``sigma_long`` along ``angle`` (radians from the x axis) and ``sigma_short`` across it,
+    sum 1, on a square grid of ``radius`` pixels each side of the centre (default: 4 of the larger sigma)."""
+    radius = radius if radius is not None else int(np.ceil(4 * max(sigma_long, sigma_short)))
+    y, x = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    u, v = np.cos(angle) * x + np.sin(angle) * y, -np.sin(angle) * x + np.cos(angle) * y
+    psf = np.exp(-(u**2 / (2 * sigma_long**2) + v**2 / (2 * sigma_short**2)))
+    return psf / psf.sum()
+
+
 def microscopy_sample(seed: int = 0, scale: int = 2, hr_shape: tuple[int, int] = (256, 256),
                       psf_sigma: float = 2.0, photons: float = 400.0, pixel_size: float = 0.13) -> MicroscopySample:
     """Degrade :func:`synthetic_fluorescence` through the microscope model; ``psf_sigma`` is in HR pixels."""
