@@ -16,6 +16,7 @@ from .core.optics import Optics, axial_profile_from_optics, profile_fwhm, psf_fr
 from .core.precision import resolve_precision
 from .core.progress import ProgressCallback, RunProgress
 from .core.trainer import StopHook
+from .kernel_choice import describe_optics
 
 
 def validate_volume(volume: object, factor: int) -> np.ndarray:
@@ -62,8 +63,7 @@ def describe_axial_profile(record: dict) -> str:
     width = (f"FWHM {record['axial_fwhm_um']:.3g} µm" if record.get("axial_fwhm_um") is not None
              else f"FWHM {record['axial_fwhm_voxels']:.3g} voxels")
     if record.get("source") == "optics":
-        return (f"axial profile from the optics (NA {record['na']:g}, {record['wavelength']:g} nm, "
-                f"n {record['refractive_index']:g}, {record['modality']}; {width})")
+        return f"axial profile from the optics ({describe_optics(record)}; {width})"
     if record.get("source") == "default":
         return f"axial profile a Gaussian of the z-step ({width}; the optics unknown)"
     return f"axial profile given ({width})"

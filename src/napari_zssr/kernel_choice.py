@@ -122,12 +122,17 @@ def psf_fwhm_pixels(optics: Optics, pixel_size: float) -> float:
     return round(profile_fwhm(psf_from_optics(optics, step, size=101)[50]) * step / pixel_size, 3)
 
 
+def describe_optics(record: dict[str, Any]) -> str:
+    """The optics of a kernel or axial-profile record, e.g. "NA 1.4, 520 nm, n 1.518, widefield"."""
+    return (f"NA {record['na']:g}, {record['wavelength']:g} nm, n {record['refractive_index']:g}, "
+            f"{record['modality']}")
+
+
 def describe_kernel(record: dict[str, Any]) -> str:
     """A short line for a status bar or a log, from a result's kernel record."""
     source = record.get("source", "")
     if source == "optics":
-        return (f"from the optics (NA {record['na']:g}, {record['wavelength']:g} nm, n {record['refractive_index']:g}, "
-                f"{record['modality']}; PSF FWHM {record['psf_fwhm_px']:.3g} px)")
+        return f"from the optics ({describe_optics(record)}; PSF FWHM {record['psf_fwhm_px']:.3g} px)"
     if source == "estimate":
         if record.get("fallback"):
             return f"estimated from the image: PSF FWHM {record['fwhm_px']:.3g} px, too narrow to use; bicubic"
