@@ -201,12 +201,14 @@ def test_batched_slices_equal_the_per_slice_lateral_inference():
     transforms = [0, 2, 4, 6]
     sums = SliceSums.zeros((15, 7, 9))
     restore_slices(net, volume, degradation, transforms, config, torch.float32, torch.device("cpu"), sums)
+    # Tolerances above float32 rounding: a batch of slices and a single one may take different convolution
+    # algorithms (1e-5 failed on the 16-core host of a GPU machine); a slice in the wrong place is off by ~0.1.
     for row in range(7):
         one = super_resolve(net, volume[:, row][None, None], degradation, transforms, 1, 64)
-        assert torch.allclose(sums.sr[:, row], one.sr[0, 0], atol=1e-5)
-        assert torch.allclose(sums.median[:, row], one.ensemble_median[0, 0], atol=1e-5)
+        assert torch.allclose(sums.sr[:, row], one.sr[0, 0], atol=1e-4)
+        assert torch.allclose(sums.median[:, row], one.ensemble_median[0, 0], atol=1e-4)
         spread = sums.variance(len(transforms))[:, row].sqrt()
-        assert torch.allclose(spread, one.ensemble_spread[0, 0], atol=1e-4)
+        assert torch.allclose(spread, one.ensemble_spread[0, 0], atol=1e-3)
 
 
 def test_fused_output_of_an_identity_net_is_the_cubic_interpolation():

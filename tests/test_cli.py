@@ -9,6 +9,7 @@ import pytest
 import tifffile
 
 from napari_zssr.cli import main
+from napari_zssr.core.device import select_device
 from napari_zssr.io.tiff import read_tiff, write_imagej_tiff
 from napari_zssr.sample import gaussian_psf, microscopy_sample
 
@@ -279,7 +280,7 @@ def test_constant_plane_is_named_and_each_channel_keeps_its_run_record(tmp_path,
     assert "zc.tif: plane Z=1, channel 1 is constant" in capsys.readouterr().err
     channels = json.loads(read_tiff(tmp_path / "o" / "zc_zssr.tif").description)["channels"]
     assert [c["iterations"] for c in channels] == [[3, 3], [3, 0]]
-    assert all(c["device"] == "cpu" and "precision" in c for c in channels)
+    assert all(c["device"] == str(select_device("auto")) and "precision" in c for c in channels)
 
 
 def test_ctrl_c_during_start_up_exits_130_without_traceback(data_dir, tmp_path, capsys, monkeypatch):

@@ -63,3 +63,22 @@ def test_a_curve_rising_to_its_end_has_no_peak_but_a_dip_before_the_end_does():
     assert _peak(np.linspace(0, 1, 20)) == (0, 0.0)
     curve = np.concatenate([np.linspace(0, 0.6, 10), np.linspace(0.5, 0.7, 10)])
     assert _peak(curve) == (9, pytest.approx(0.6))
+
+
+def test_the_run_report_measures_the_same_centre_field_of_input_and_output():
+    from scipy import ndimage
+
+    from napari_zssr.resolution_report import REPORT_WINDOW, centre_windows, resolution_report
+
+    rng = np.random.default_rng(0)
+    image = ndimage.gaussian_filter(rng.random((700, 600)), 2) + rng.normal(0, 1e-3, (700, 600))
+    sr = np.kron(image, np.ones((2, 2)))  # each input pixel becomes 2 x 2 output pixels
+    inner, outer = centre_windows(image, sr, (2.0, 2.0))
+    assert inner.shape == (REPORT_WINDOW, REPORT_WINDOW) and outer.shape == (2 * REPORT_WINDOW, 2 * REPORT_WINDOW)
+    np.testing.assert_array_equal(outer[::2, ::2], inner)  # the same field
+    np.testing.assert_array_equal(inner, image[94:606, 44:556])
+    report = resolution_report(image, sr, (2.0, 2.0), 0.1)
+    assert report["field_px"] == [REPORT_WINDOW, REPORT_WINDOW]
+    assert report["input_px"] == round(estimate_resolution(inner).resolution, 3)
+    small = image[:100, :90]
+    assert [a.shape for a in centre_windows(small, sr[:200, :180], (2.0, 2.0))] == [(100, 90), (200, 180)]

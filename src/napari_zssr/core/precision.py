@@ -46,9 +46,10 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
     return _DTYPES[precision]
 
 
-def autocast(dtype: torch.dtype, device: torch.device) -> AbstractContextManager:
-    """Mixed precision for the code inside; a no-op for float32."""
-    return torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)
+def autocast(dtype: torch.dtype, device: torch.device, cache_casts: bool = True) -> AbstractContextManager:
+    """Mixed precision for the code inside; a no-op for float32. ``cache_casts=False`` for code captured into a
+    CUDA graph, which would otherwise replay a cached low-precision copy of the weights."""
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32, cache_enabled=cache_casts)
 
 
 def grad_scaler(dtype: torch.dtype, device: torch.device) -> torch.amp.GradScaler:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import torch
 from scipy.stats import linregress
 
 from .config import ZSSRConfig
+from .cuda_graph import GraphedSteps, graph_optimizer
 from .network import ZSSRNet
 from .pairs import PairSampler
 from .precision import autocast, grad_scaler
@@ -84,9 +86,13 @@ class TrainingLog:
 
 
 def set_learning_rate(optimizer: torch.optim.Optimizer, learning_rate: float) -> None:
-    """Push a new lr into the optimiser: changing a Python variable alone would leave Adam at the old rate."""
+    """Push a new lr into the optimiser: changing a Python variable alone would leave Adam at the old rate (and a
+    CUDA graph's Adam reads it from a device tensor)."""
     for group in optimizer.param_groups:
-        group["lr"] = learning_rate
+        if isinstance(group["lr"], torch.Tensor):
+            group["lr"].fill_(learning_rate)
+        else:
+            group["lr"] = learning_rate
 
 
 @torch.no_grad()
@@ -97,20 +103,45 @@ def reconstruction_error(net: ZSSRNet, son_up: torch.Tensor, target: torch.Tenso
     return float(((prediction.float() - target) ** 2).mean())
 
 
+def l1_loss(net: ZSSRNet, son_up: torch.Tensor, father: torch.Tensor, dtype: torch.dtype,
+            cache_casts: bool = True) -> torch.Tensor:
+    """The training loss: mean absolute error of the net's prediction from ``son_up`` against ``father``."""
+    with autocast(dtype, son_up.device, cache_casts):
+        prediction = net(son_up.contiguous(memory_format=torch.channels_last))
+    return (prediction.float() - father).abs().mean()
+
+
 def training_step(net: ZSSRNet, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
                   son_up: torch.Tensor, father: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """One optimisation step on one (interpolated son, father) pair; returns the L1 loss (not read, so no sync).
 
-    The only training step in the project: runs, the time estimate and the benchmarks all call it.
+    The eager training step: runs on CPUs, the time estimate and the benchmarks call it; on CUDA, runs replay it
+    from a graph (:func:`step_function`).
     """
-    with autocast(dtype, son_up.device):
-        prediction = net(son_up.contiguous(memory_format=torch.channels_last))
-    loss = (prediction.float() - father).abs().mean()
+    loss = l1_loss(net, son_up, father, dtype)
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     scaler.step(optimizer)
     scaler.update()
     return loss
+
+
+#: replay training steps from CUDA graphs on CUDA devices (float32 and bfloat16); False: eager steps everywhere
+USE_CUDA_GRAPHS = True
+
+StepFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def step_function(net: ZSSRNet, learning_rate: float, dtype: torch.dtype) -> tuple[torch.optim.Adam, StepFunction]:
+    """Adam and ``step(son_up, father) -> loss`` for ``net``'s device: eager on CPUs (and for float16, whose loss
+    scaling decides on the host), replayed from CUDA graphs on CUDA GPUs (:mod:`.cuda_graph`)."""
+    device = next(net.parameters()).device
+    if device.type == "cuda" and dtype != torch.float16 and USE_CUDA_GRAPHS:
+        optimizer = graph_optimizer(net, learning_rate)
+        return optimizer, GraphedSteps(net, optimizer, partial(l1_loss, net, dtype=dtype, cache_casts=False))
+    optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate, fused=True if device.type == "cuda" else None)
+    scaler = grad_scaler(dtype, device)
+    return optimizer, partial(training_step, net, optimizer, scaler, dtype=dtype)
 
 
 def train(net: ZSSRNet, sampler: PairSampler, reconstruction_pair: tuple[torch.Tensor, torch.Tensor],
@@ -122,16 +153,15 @@ def train(net: ZSSRNet, sampler: PairSampler, reconstruction_pair: tuple[torch.T
     """
     start = time.perf_counter()
     learning_rate = config.learning_rate
-    optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
+    optimizer, step = step_function(net, learning_rate, dtype)
     policy = make_schedule(config)
     log = TrainingLog()
     recon_input, recon_target = reconstruction_pair
-    scaler = grad_scaler(dtype, recon_input.device)
     net.train()
     for iteration in range(config.max_iterations):
         if should_stop is not None and should_stop():
             raise Cancelled
-        loss = training_step(net, optimizer, scaler, *sampler.sample(config.crop_size), dtype)
+        loss = step(*sampler.sample(config.crop_size))
         log.iterations = iteration + 1
         if progress is not None and (iteration + 1) % config.progress_every == 0:
             progress.training(iteration + 1, config.max_iterations, float(loss.detach()), learning_rate)

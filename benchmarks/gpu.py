@@ -1,0 +1,212 @@
+"""GPU benchmark: the training step (eager, fused Adam, CUDA graph), the presets, plane sizes, a stack and the
+quality cases (default from scratch against learned starts), all on CUDA.
+
+The GPU machine may lack the wheels the benchmark images come from, so the data is prepared first where they are
+installed, into an ignored folder that travels with the working tree:
+
+    python benchmarks/gpu.py prepare                  # here: writes .gpu/*.npz and the reference arrays
+    python3 benchmarks/gpu.py env step presets planes stack sweep    # on the GPU machine, from the project root
+
+Each section prints a Markdown table; docs/benchmarks.md "GPU" holds the numbers of an H200.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from napari_zssr import ZSSRConfig, zssr, zssr_stack
+from napari_zssr.core import trainer
+from napari_zssr.core.cuda_graph import GraphedSteps, graph_optimizer
+from napari_zssr.core.network import ZSSRNet
+
+DATA = Path(__file__).resolve().parent.parent / ".gpu"
+REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "reference"
+CUDA = torch.device("cuda")
+PREVIOUS_FAST = {"max_iterations": 400, "init": "scratch", "ensemble": 8}  # fast before the learned start
+
+
+def psnr(sr: np.ndarray, ref: np.ndarray, shave: int = 2) -> float:
+    d = np.clip(sr, 0, 1)[shave:-shave, shave:-shave] - ref[shave:-shave, shave:-shave]
+    return float(10 * np.log10(1 / np.mean(d * d)))
+
+
+def timed(function: Callable[[], object]) -> tuple[object, float]:
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    out = function()
+    torch.cuda.synchronize()
+    return out, time.perf_counter() - start
+
+
+def use_graphs(on: bool) -> str:
+    trainer.USE_CUDA_GRAPHS = on
+    return "graphs" if on else "eager"
+
+
+def env() -> None:
+    print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(CUDA),
+          "capability", torch.cuda.get_device_capability(CUDA), "cudnn", torch.backends.cudnn.version())
+    zssr(np.load(DATA / "camera256_lr_x2.npy"), 2, config=ZSSRConfig.preset("fast", max_iterations=20), device="cuda")
+
+
+def step_seconds(kind: str, dtype: torch.dtype, x: torch.Tensor, y: torch.Tensor, steps: int = 200) -> float:
+    """Seconds per training step of the 8 x 64 net: the project's eager step ("foreach" Adam), with fused Adam, in
+    NCHW layout, or replayed from a CUDA graph ("graph")."""
+    net = ZSSRNet.create(ZSSRConfig.preset("default"), 0, CUDA)
+    if kind == "graph":
+        step = GraphedSteps(net, graph_optimizer(net, 1e-3), lambda a, b: trainer.l1_loss(net, a, b, dtype, False))
+    else:
+        if kind == "nchw":
+            net = net.to(memory_format=torch.contiguous_format)
+        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, fused=kind == "fused")
+        scaler = torch.amp.GradScaler("cuda", enabled=False)
+
+        def step(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            if kind == "nchw":  # the project's step forces channels-last; this one keeps NCHW
+                with torch.autocast("cuda", dtype=dtype, enabled=dtype != torch.float32):
+                    loss = (net(a.contiguous()).float() - b).abs().mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                return loss
+            return trainer.training_step(net, optimizer, scaler, a, b, dtype)
+    for _ in range(10):
+        step(x, y)
+    _, seconds = timed(lambda: [step(x, y) for _ in range(steps)])
+    return seconds / steps
+
+
+def step() -> None:
+    print("| crop x batch | variant | ms per step | crops per s |")
+    print("|---|---|---|---|")
+    variants = [("float32, Adam (project step)", torch.float32, "foreach"),
+                ("bf16, Adam (project step)", torch.bfloat16, "foreach"),
+                ("bf16, NCHW, Adam", torch.bfloat16, "nchw"), ("bf16, fused Adam", torch.bfloat16, "fused"),
+                ("bf16, CUDA graph (fused Adam)", torch.bfloat16, "graph")]
+    for crop, batch in ((128, 1), (128, 4), (128, 16), (256, 1)):
+        x = torch.rand(batch, 1, crop, crop, device=CUDA).contiguous(memory_format=torch.channels_last)
+        y = torch.rand(batch, 1, crop, crop, device=CUDA)
+        for label, dtype, kind in variants:
+            ms = step_seconds(kind, dtype, x, y) * 1e3
+            print(f"| {crop}² x {batch} | {label} | {ms:.2f} | {1e3 / ms * batch:.0f} |", flush=True)
+
+
+def presets() -> None:
+    gt = np.load(DATA / "camera256_gt.npy").astype(np.float32)
+    lr = np.load(DATA / "camera256_lr_x2.npy").astype(np.float32)
+    print("| run | precision | wall s | training s | inference s | iterations | ms/iteration | PSNR dB |")
+    print("|---|---|---|---|---|---|---|---|")
+    runs = [("paper", "paper", {}, 0, True), ("default", "default", {"precision": "float32"}, 0, True),
+            ("default", "default", {}, 0, False), ("default", "default", {}, 0, True),
+            ("default", "default", {}, 1, True), ("previous fast", "fast", PREVIOUS_FAST, 0, True),
+            ("fast", "fast", {}, 0, False), ("fast", "fast", {}, 0, True), ("fast", "fast", {}, 1, True),
+            ("fast", "fast", {}, 2, True)]
+    for label, preset, overrides, seed, graphs in runs:
+        mode = use_graphs(graphs)
+        config = ZSSRConfig.preset(preset, noise_std=0.0, **overrides)
+        result, wall = timed(lambda config=config, seed=seed: zssr(lr, 2, config=config, device="cuda", seed=seed))
+        iterations, timings = result.iterations[0], result.timings
+        print(f"| reference x2, {label} ({mode}), seed {seed} | {result.precision} | {wall:.2f} | "
+              f"{timings['training_s']:.2f} | {timings['inference_s']:.2f} | {iterations} | "
+              f"{timings['training_s'] / iterations * 1e3:.2f} | {psnr(result.sr, gt):.2f} |", flush=True)
+    use_graphs(True)
+
+
+def planes() -> None:
+    rng = np.random.default_rng(0)
+    camera = np.load(DATA / "camera256_gt.npy").astype(np.float32)
+    print("| plane | run | wall s | training s | inference s | inference s per output MP | peak GPU GiB |")
+    print("|---|---|---|---|---|---|---|")
+    runs = [(512, "fast", "fast", {}), (512, "fast", "fast", {}), (1024, "fast", "fast", {}),
+            (1024, "previous fast", "fast", PREVIOUS_FAST), (1024, "default", "default", {}),
+            (2048, "fast", "fast", {}), (2048, "default", "default", {})]
+    for side, label, preset, overrides in runs:
+        image = np.tile(camera, (side // 256, side // 256)) + rng.normal(0, 0.01, (side, side)).astype(np.float32)
+        config = ZSSRConfig.preset(preset, **overrides)
+        torch.cuda.reset_peak_memory_stats()
+        result, wall = timed(lambda image=image, config=config: zssr(image, 2, config=config, device="cuda", seed=0))
+        timings, megapixels = result.timings, (2 * side) ** 2 / 1e6
+        print(f"| {side}² x2 | {label} | {wall:.2f} | {timings['training_s']:.2f} | {timings['inference_s']:.2f} | "
+              f"{timings['inference_s'] / megapixels:.3f} | {torch.cuda.max_memory_allocated() / 2**30:.2f} |",
+              flush=True)
+
+
+def stack() -> None:
+    data = np.load(DATA / "stack.npz")
+    truth, lr = data["truth"], data["lr"]
+    print(f"| {len(lr)} nuclei planes 128² -> 256² | total s | planes/s | mean PSNR dB | iterations |")
+    print("|---|---|---|---|---|")
+    for preset, label, warm_start in (("fast", "every plane", False), ("fast", "warm start", True),
+                                      ("default", "warm start", True)):
+        config = ZSSRConfig.preset(preset)
+        warm = config.warm_start_iterations() if warm_start else None
+        result, wall = timed(lambda config=config, warm=warm: zssr_stack(
+            lr, 2, config=config, device="cuda", seed=0, warm_start_iterations=warm))
+        value = np.mean([psnr(s, t) for s, t in zip(result.sr, truth, strict=True)])
+        print(f"| {preset}, {label} | {wall:.1f} | {len(lr) / wall:.2f} | {value:.2f} | {sum(result.iterations)} |",
+              flush=True)
+
+
+def sweep() -> None:
+    """The quality benchmark's 18 cases: default from scratch against learned starts with N iterations."""
+    data = np.load(DATA / "quality_cases.npz")
+    variants = [("default, scratch", ZSSRConfig.preset("default", init="scratch"))]
+    variants += [(f"learned {n} it, 2 members", ZSSRConfig.preset("fast", max_iterations=n)) for n in (100, 200, 300)]
+    variants.append(("learned 200 it, lr 2e-3, 2 members",
+                     ZSSRConfig.preset("fast", max_iterations=200, learning_rate=2e-3)))
+    print("| case | " + " | ".join(label for label, _ in variants) + " |")
+    print("|---|" + "---|" * len(variants))
+    table, times = [], np.zeros(len(variants))
+    for i in range(int(data["n"])):
+        hr, lr, kernel = data[f"c{i}_hr"], data[f"c{i}_lr"], data[f"c{i}_kernel"]
+        kernel = None if kernel.size == 0 else kernel
+        row = []
+        for j, (_, config) in enumerate(variants):
+            result, wall = timed(lambda config=config, lr=lr, kernel=kernel: zssr(
+                lr, 2, kernel=kernel, config=config, device="cuda", seed=0))
+            row.append(psnr(result.sr, hr))
+            times[j] += wall
+        table.append(row)
+        cells = [f"{row[0]:.2f}"] + [f"{v - row[0]:+.2f}" for v in row[1:]]
+        print(f"| {data[f'c{i}_name']} {data[f'c{i}_label']} | " + " | ".join(cells) + " |", flush=True)
+    difference = np.array(table) - np.array(table)[:, :1]
+    print("| mean | " + " | ".join(f"{v:+.3f}" for v in difference.mean(0)) + " |")
+    print("| worst | " + " | ".join(f"{v:+.2f}" for v in difference.min(0)) + " |")
+    print("| time s | " + " | ".join(f"{v:.1f}" for v in times) + " |")
+
+
+def prepare() -> None:
+    """Write the data the GPU sections read (needs the benchmark images' wheels; see benchmarks/common.py)."""
+    import shutil
+
+    from common import benchmark_images
+    from quality import degradations
+    from stack import nuclei_planes
+
+    DATA.mkdir(exist_ok=True)
+    for name in ("camera256_gt.npy", "camera256_lr_x2.npy"):
+        shutil.copyfile(REFERENCE / name, DATA / name)
+    cases = {}
+    index = 0
+    for name, truth in benchmark_images(None):
+        for label, lr, kernel in degradations(name, truth, 0):
+            cases.update({f"c{index}_name": np.array(name), f"c{index}_label": np.array(label),
+                          f"c{index}_hr": truth.astype(np.float32), f"c{index}_lr": lr.astype(np.float32),
+                          f"c{index}_kernel": np.zeros(0, np.float32) if kernel is None else kernel.astype(np.float32)})
+            index += 1
+    np.savez(DATA / "quality_cases.npz", n=index, **cases)
+    truth, lr = nuclei_planes(20, 0)
+    np.savez(DATA / "stack.npz", truth=truth.astype(np.float32), lr=lr.astype(np.float32))
+    print(f"wrote {DATA}: {index} quality cases, a stack of {len(truth)} planes")
+
+
+if __name__ == "__main__":
+    for section in sys.argv[1:]:
+        print(f"## {section}", flush=True)
+        globals()[section]()
