@@ -52,7 +52,7 @@ def test_noise_is_not_read_as_sharpness_nor_as_blur(objects, name):
 
 
 def test_the_kernel_is_the_model_psf_through_kernel_from_psf(objects, tiny_config):
-    lr = record(objects["fluorescence"], hr_psf("airy", 2.0))
+    lr = record(objects["fluorescence"], hr_psf("airy", 3.5))
     estimate = estimate_kernel(lr, scale=2)
     assert estimate.fallback is None
     psf = _psf_on_grid(estimate.fwhm, estimate.model, (0.5, 0.5))

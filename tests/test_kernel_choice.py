@@ -42,7 +42,7 @@ def test_psf_file_source_is_read_once_and_checked_at_once(tmp_path):
 
 
 def test_estimate_gives_a_kernel_for_every_step_and_its_record():
-    image = microscopy_sample().image
+    image = microscopy_sample(psf_sigma=3.0).image  # a blur of 3.5 input pixels: above the fallback width
     kernels, record = run_kernels("estimate", [(2.0, 2.0), (4.0, 4.0)], image, 0.13)
     assert record["source"] == "estimate" and record["fwhm_um"] == pytest.approx(record["fwhm_px"] * 0.13, rel=1e-3)
     assert kernels[1].shape[0] > kernels[0].shape[0]

@@ -18,7 +18,7 @@ and the one with the smallest log-spectrum error wins. Object and PSF share the 
 itself smooth (large blobs, no edges) reads as blur, so the estimate is an upper bound on the PSF's width when
 the object lacks fine structure. Over-estimating the width is the costly error (ZSSR then sharpens beyond the
 truth and amplifies noise), so among fits whose error is within :data:`NARROW_TOLERANCE` of the best, the
-narrowest is taken, and a width below :data:`MIN_KERNEL_FWHM` falls back to bicubic (no kernel).
+narrowest is taken, and a width below :data:`MIN_KERNEL_FWHM` (2.6 px) falls back to bicubic (no kernel).
 
 Measured on six kinds of images (generated fluorescence, generated filaments, skimage astronaut, grass, Hubble deep
 field, immunohistochemistry), each blurred by Gaussian and Airy PSFs of FWHM 1.5-4 input pixels, 2 x 2 camera
@@ -60,12 +60,16 @@ LOWEST_CYCLES = 4
 #: radial bins of the fitted spectrum and directions sampled per bin for the (anisotropic) aliasing sum
 N_BINS = 48
 N_ANGLES = 8
-#: below this FWHM (input pixels) the kernel falls back to bicubic (None): the PSF then attenuates the spectrum
-#: at Nyquist by less than the spread of object spectra (Gaussian: < 12 dB), so its width cannot be told from the
-#: object's own smoothness. Measured through ZSSR (fast preset, generated fluorescence): a true PSF of 0.47 px
-#: gains +0.40 dB over bicubic, but the 1.04 px it was read as loses 3.6 dB; a true 1.16 px PSF read as 1.32 px
-#: recovers 95 % of the true PSF's +3.5 dB.
-MIN_KERNEL_FWHM = 1.25
+#: below this FWHM (input pixels) the kernel falls back to bicubic (None). The spectrum cannot tell a PSF from the
+#: object's own smoothness (smooth nuclei read as 2.4-2.5 px of blur under a 1.16 px PSF) nor, for a PSF narrower
+#: than a camera pixel, from aliasing (0.47 px read as 1.0-1.6 px), and a kernel too wide is ruinous: ZSSR then
+#: sharpens beyond the truth, up to 12 dB below no kernel. Measured on 33 validation cases (benchmarks/
+#: kernels_validation.py: allowed scikit-image pictures and generated images, PSFs of 3.25, 1.16 and 0.47 px, fast
+#: preset): at 1.25 px the estimate was worse than no kernel on average (-0.15 dB; 6 cases below -0.3 dB, worst
+#: -12.0); every harmful estimate read at most 2.50 px, every wider one helped (+0.6 to +4.3 dB). At 2.6 px: no case
+#: below no kernel, +0.67 dB on average, 42 % of what the true PSF gains. The kernel thus serves blur clearly wider
+#: than the camera pixels (Nyquist-sampled high-NA imaging), where it gains most.
+MIN_KERNEL_FWHM = 2.6
 #: the fitted signal must rise this far above the noise floor at the lowest fitted frequency
 MIN_SPECTRAL_SNR = 4.0
 
@@ -204,7 +208,7 @@ def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = 2,
     keeps the PSF round for unequal pixel sizes. The kernel is built as a theoretical PSF is
     (``kernel_from_psf(..., computed=True)``: the camera pixel's box is added). When in doubt the estimate errs
     narrow, since a too-wide kernel makes ZSSR over-sharpen and amplify noise (by several dB). Below
-    ``MIN_KERNEL_FWHM`` (1.25 input pixels) ``kernel`` is None, i.e. bicubic, with the reason in ``fallback``:
+    ``MIN_KERNEL_FWHM`` (2.6 input pixels) ``kernel`` is None, i.e. bicubic, with the reason in ``fallback``:
     ``zssr(image, kernel=estimate.kernel)`` works either way.
 
     Raises ValueError when the image is constant or when its spectrum shows no structure above the noise floor
@@ -236,7 +240,8 @@ def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = 2,
     fallback = None
     if fwhm < MIN_KERNEL_FWHM:
         fallback = (f"PSF FWHM {fwhm:.2f} px is below {MIN_KERNEL_FWHM} px: too narrow to tell from the object's own "
-                    "smoothness, and a wrong kernel costs more than bicubic; no kernel (bicubic)")
+                    "smoothness or the camera's aliasing, and a kernel too wide costs far more than bicubic; no "
+                    "kernel (bicubic)")
     return KernelEstimate(kernel=None if fallback else _kernel(fwhm, model, aspect, factors), fwhm=fwhm,
                           fwhm_um=fwhm * mean_pixel if pixel_size is not None else None,
                           model=model, spectral_exponent=beta, spectral_snr=snr, scale=factors, planes=len(planes),
