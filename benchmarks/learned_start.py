@@ -5,7 +5,7 @@ benchmark uses, each degraded x2 by a kernel and a noise level drawn as scripts/
 (bicubic, Gaussian, anisotropic Gaussian or Airy with camera integration; noise-free or noisy). This is where the
 presets' iteration counts and learning rate are chosen; the benchmark images (quality.py, speed.py) only check them.
 
-    python benchmarks/learned_start.py [--cases 6] [--iterations 50 100 200] [--rates 1e-3 3e-4]
+    python benchmarks/learned_start.py [--cases 6] [--iterations 50 100 200] [--rates 1e-3 3e-4] [--init learned FILE]
 """
 
 from __future__ import annotations
@@ -46,16 +46,19 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=6)
     parser.add_argument("--iterations", type=int, nargs="+", default=[50, 100, 200])
     parser.add_argument("--rates", type=float, nargs="+", default=[1e-3, 3e-4])
-    parser.add_argument("--init", default="learned", help="learned, or the path of a weights file")
+    parser.add_argument("--init", nargs="+", default=["learned"],
+                        help="starts to compare: learned, or paths of weights files")
     args = parser.parse_args()
     runs = {"default, scratch": ZSSRConfig.preset("default", init="scratch"),
             "fast, scratch": ZSSRConfig.preset("fast", init="scratch")}
-    for rate in args.rates:
-        for iterations in args.iterations:
-            runs[f"{args.init}, lr {rate:g}, {iterations} it"] = ZSSRConfig.preset(
-                "fast", init=args.init, learning_rate=rate, max_iterations=iterations)
-    runs[f"{args.init}, no training (1 it, lr 0)"] = replace(ZSSRConfig.preset("fast", init=args.init),
-                                                           max_iterations=1, learning_rate=1e-12)
+    for init in args.init:
+        name = Path(init).stem if init != "learned" else init
+        for rate in args.rates:
+            for iterations in args.iterations:
+                runs[f"{name}, lr {rate:g}, {iterations} it"] = ZSSRConfig.preset(
+                    "fast", init=init, learning_rate=rate, max_iterations=iterations)
+        runs[f"{name}, no training (1 it, lr 0)"] = replace(ZSSRConfig.preset("fast", init=init),
+                                                          max_iterations=1, learning_rate=1e-12)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print("| case | run | PSNR dB | vs default, scratch | time s |")
     print("|---|---|---|---|---|")

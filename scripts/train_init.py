@@ -11,12 +11,19 @@ scripts/init_corpus.py (never a benchmark image).
 
     python scripts/train_init.py --out src/napari_zssr/weights/zssr_init.npz [--steps 12000] [--batch 24]
 
+``--method reptile`` meta-learns instead (first-order, Nichol et al. 2018): each outer step adapts copies of the net
+to ``--meta-batch`` tasks with ``--inner-steps`` steps of a fresh Adam on one crop of ``--inner-crop`` at a time, as a
+ZSSR run adapts, and moves the start a fraction (``--meta-lr``, decaying to 0) towards their mean; ``--start`` names
+the weights it begins from (e.g. the multi-task start). It rewards a start that adapts quickly, not one that is good
+before adapting.
+
 Then put the printed SHA-256 into ``LEARNED_SHA256`` (src/napari_zssr/core/init_weights.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import platform
 import sys
 import time
@@ -29,7 +36,7 @@ from init_corpus import generated_image, skimage_pictures
 from napari_zssr.core.axial import gaussian_profile
 from napari_zssr.core.config import ZSSRConfig
 from napari_zssr.core.degradation import Degradation
-from napari_zssr.core.init_weights import save_weights
+from napari_zssr.core.init_weights import load_weights, save_weights
 from napari_zssr.core.kernels import kernel_symmetries
 from napari_zssr.core.network import ZSSRNet
 from napari_zssr.core.optics import kernel_from_optics
@@ -108,6 +115,41 @@ def corpus(generated: int, seed: int, pictures: bool = True) -> list[np.ndarray]
     return images + (list(skimage_pictures().values()) if pictures else [])
 
 
+def multitask_step(net: ZSSRNet, args: argparse.Namespace, dtype: torch.dtype, device: torch.device):
+    """One step on a batch of pairs, each from another task of the pool (Adam, cosine-decayed lr)."""
+    optimizer = torch.optim.Adam(net.parameters(), lr=args.learning_rate)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.steps, eta_min=args.learning_rate / 100)
+    scaler = grad_scaler(dtype, device)
+
+    def step(_: int, tasks: list[PairSampler], rng: np.random.Generator) -> None:
+        training_step(net, optimizer, scaler, *batch_of(tasks, rng, args.batch, args.crop), dtype)
+        schedule.step()
+    return step
+
+
+def reptile_step(net: ZSSRNet, args: argparse.Namespace, dtype: torch.dtype, device: torch.device):
+    """One Reptile outer step: adapt a copy to each of ``meta_batch`` tasks as a run would (fresh Adam, one crop per
+    step), then move the start towards the mean of the adapted weights."""
+    adapted = copy.deepcopy(net)
+    scaler = grad_scaler(dtype, device)
+
+    def step(outer: int, tasks: list[PairSampler], rng: np.random.Generator) -> None:
+        epsilon = args.meta_lr * (1 - (outer - 1) / args.steps)
+        moves = [torch.zeros_like(p) for p in net.parameters()]
+        for index in rng.integers(len(tasks), size=args.meta_batch):
+            adapted.load_state_dict(net.state_dict())
+            adapted.train()
+            optimizer = torch.optim.Adam(adapted.parameters(), lr=args.learning_rate)
+            for _ in range(args.inner_steps):
+                training_step(adapted, optimizer, scaler, *tasks[int(index)].sample(args.inner_crop), dtype)
+            for move, after, before in zip(moves, adapted.parameters(), net.parameters(), strict=True):
+                move += (after.detach() - before.detach()) / args.meta_batch
+        with torch.no_grad():
+            for parameter, move in zip(net.parameters(), moves, strict=True):
+                parameter += epsilon * move
+    return step
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="weights file to write (.npz)")
@@ -121,6 +163,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="Adam, cosine decay to 1 %% of it")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--report-every", type=int, default=500)
+    parser.add_argument("--method", choices=("multitask", "reptile"), default="multitask")
+    parser.add_argument("--start", help="reptile: weights file to begin from (default: the authors' random start)")
+    parser.add_argument("--inner-steps", type=int, default=10, help="reptile: adaptation steps per task")
+    parser.add_argument("--inner-crop", type=int, default=128, help="reptile: crop side of an adaptation step")
+    parser.add_argument("--meta-batch", type=int, default=4, help="reptile: tasks per outer step")
+    parser.add_argument("--meta-lr", type=float, default=0.5, help="reptile: outer step size, decaying to 0")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -136,16 +184,20 @@ def main(argv: list[str] | None = None) -> None:
     device = torch.device("cpu")
     dtype = resolve_precision("auto", device)
     net = ZSSRNet.create(config, args.seed, device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=args.learning_rate)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.steps, eta_min=args.learning_rate / 100)
-    scaler = grad_scaler(dtype, device)
+    if args.method == "reptile":
+        if args.start:
+            load_weights(net, args.start)
+        step_function = reptile_step(net, args, dtype, device)
+        tasks = [random_task(rng, images, args.inner_crop, config) for _ in range(args.tasks)]
+    else:
+        step_function = multitask_step(net, args, dtype, device)
     start = time.perf_counter()
     for step in range(1, args.steps + 1):
         net.train()
-        training_step(net, optimizer, scaler, *batch_of(tasks, rng, args.batch, args.crop), dtype)
-        schedule.step()
+        step_function(step, tasks, rng)
         if step % args.renew_every == 0:
-            tasks[int(rng.integers(len(tasks)))] = random_task(rng, images, args.crop, config)
+            crop = args.inner_crop if args.method == "reptile" else args.crop
+            tasks[int(rng.integers(len(tasks)))] = random_task(rng, images, crop, config)
         if step % args.report_every == 0 or step == args.steps:
             with torch.no_grad():
                 net.eval()
@@ -155,10 +207,14 @@ def main(argv: list[str] | None = None) -> None:
             print(f"step {step}: held-out L1 {error:.5f} (interpolation {interpolation:.5f}), "
                   f"{time.perf_counter() - start:.0f} s", flush=True)
     seconds = time.perf_counter() - start
-    info = {"method": "multi-task pre-training", "steps": args.steps, "batch": args.batch, "crop": args.crop,
+    method = {"multitask": "multi-task pre-training", "reptile": "Reptile (first-order meta-learning)"}[args.method]
+    info = {"method": method, "steps": args.steps, "batch": args.batch, "crop": args.crop,
             "tasks": args.tasks, "renew_every": args.renew_every, "generated_images": args.generated,
             "skimage_pictures": len(images) - args.generated, "learning_rate": args.learning_rate,
-            "seed": args.seed, "seconds": round(seconds), "torch": torch.__version__,
+            "seed": args.seed, "seconds": round(seconds),
+            **({"start": args.start, "inner_steps": args.inner_steps, "inner_crop": args.inner_crop,
+                "meta_batch": args.meta_batch, "meta_lr": args.meta_lr} if args.method == "reptile" else {}),
+            "torch": torch.__version__,
             "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
             "command": " ".join(["python", "scripts/train_init.py", *(argv if argv is not None else sys.argv[1:])])}
     args.out.parent.mkdir(parents=True, exist_ok=True)

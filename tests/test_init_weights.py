@@ -88,15 +88,36 @@ def test_a_file_that_is_not_a_weights_file_is_a_clear_error(tmp_path):
         ZSSRNet.create(ZSSRConfig(init=str(path)), seed=0)
 
 
-def test_the_training_program_writes_a_loadable_start(tmp_path, monkeypatch):
+def training_program(monkeypatch):
+    """scripts/train_init.py as a module (it imports its neighbour init_corpus.py)."""
     monkeypatch.syspath_prepend(str(SCRIPTS))
     spec = importlib.util.spec_from_file_location("train_init", SCRIPTS / "train_init.py")
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "train_init", module)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_the_training_program_writes_a_loadable_start(tmp_path, monkeypatch):
+    module = training_program(monkeypatch)
     out = tmp_path / "start.npz"
     module.main(["--out", str(out), "--steps", "3", "--batch", "2", "--tasks", "3", "--generated", "2",
                  "--no-pictures", "--report-every", "3"])
     net = ZSSRNet.create(ZSSRConfig(init=str(out)), seed=0)
     assert weights_hash(net) != weights_hash(ZSSRNet.create(ZSSRConfig(), seed=0))  # it trained
     assert weights_info(str(out))["steps"] == 3
+
+
+def test_reptile_moves_the_start_towards_the_adapted_weights(tmp_path, monkeypatch):
+    module = training_program(monkeypatch)
+    first, out = tmp_path / "first.npz", tmp_path / "start.npz"
+    save_weights(ZSSRNet.create(ZSSRConfig(), seed=3), first, {"method": "test"})
+    module.main(["--out", str(out), "--method", "reptile", "--start", str(first), "--steps", "2", "--tasks", "2",
+                 "--generated", "2", "--no-pictures", "--inner-steps", "2", "--inner-crop", "32", "--meta-batch", "2",
+                 "--report-every", "2"])
+    started = ZSSRNet.create(ZSSRConfig(init=str(first)), seed=0)
+    moved = ZSSRNet.create(ZSSRConfig(init=str(out)), seed=0)
+    change = max(float((a - b).abs().max()) for a, b in zip(moved.parameters(), started.parameters(), strict=True))
+    assert 0 < change < 0.05  # a step of at most meta-lr x (4 Adam steps of lr 1e-3) per weight
+    info = weights_info(str(out))
+    assert info["method"].startswith("Reptile") and info["start"] == str(first) and info["inner_steps"] == 2
