@@ -6,6 +6,7 @@ the bicubic one; (c) (b) plus Gaussian noise (std 0.01 of the range). Prints a M
     python benchmarks/quality.py [--images NAME ...] [--seed 0]
     python benchmarks/quality.py --learned     # fast (learned start) against default from scratch, per case
     python benchmarks/quality.py --learned --init FILE.npz    # the same with another start
+    python benchmarks/quality.py --learned --preset default   # default from the learned start
 
 ``--learned`` runs only ZSSR default with ``init="scratch"`` (the original method) and the ``fast`` preset with the
 learned start, and prints each case's difference and time ratio, then their mean, worst and overall time ratio.
@@ -41,10 +42,11 @@ def main() -> None:
     parser.add_argument("--images", nargs="*", help="names of the images to run (default: all available)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--learned", action="store_true", help="fast (learned start) against default from scratch")
-    parser.add_argument("--init", default="learned", help="with --learned: fast's start (learned, or a weights file)")
+    parser.add_argument("--init", default="learned", help="with --learned: the start (learned, or a weights file)")
+    parser.add_argument("--preset", default="fast", help="with --learned: the preset run from that start")
     args = parser.parse_args()
     if args.learned:
-        compare_learned(args.images, args.seed, args.init)
+        compare_learned(args.images, args.seed, args.init, args.preset)
         return
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
           f"torch {torch.__version__}, seed {args.seed}")
@@ -67,13 +69,13 @@ def main() -> None:
                       f"{ssim(result.sr, hr):.3f} | {seconds:.1f} | {result.iterations[0]} |", flush=True)
 
 
-def compare_learned(images: list[str] | None, seed: int, init: str = "learned") -> None:
-    """Each case with ``default`` from scratch and ``fast`` from ``init`` (both given the true kernel)."""
-    scratch, learned = ZSSRConfig.preset("default", init="scratch"), ZSSRConfig.preset("fast", init=init)
+def compare_learned(images: list[str] | None, seed: int, init: str = "learned", preset: str = "fast") -> None:
+    """Each case with ``default`` from scratch and ``preset`` from ``init`` (both given the true kernel)."""
+    scratch, learned = ZSSRConfig.preset("default", init="scratch"), ZSSRConfig.preset(preset, init=init)
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
-          f"torch {torch.__version__}, seed {seed}; fast: {learned.max_iterations} iterations, lr "
+          f"torch {torch.__version__}, seed {seed}; {preset}: {learned.max_iterations} iterations, lr "
           f"{learned.learning_rate:g}, start {init}")
-    print("| image | degradation | default, scratch dB | fast, learned dB | difference dB | time s (both) |")
+    print(f"| image | degradation | default, scratch dB | {preset}, learned dB | difference dB | time s (both) |")
     print("|---|---|---|---|---|---|")
     differences, times = [], []
     for name, hr in benchmark_images(images):
