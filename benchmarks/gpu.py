@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import benchmark_images, psnr
+from speed import PREVIOUS_FAST
 
 from napari_zssr import ZSSRConfig, zssr, zssr_stack
 from napari_zssr.core import trainer
@@ -28,12 +30,6 @@ from napari_zssr.core.network import ZSSRNet
 DATA = Path(__file__).resolve().parent.parent / ".gpu"
 REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "reference"
 CUDA = torch.device("cuda")
-PREVIOUS_FAST = {"max_iterations": 400, "init": "scratch", "ensemble": 8}  # fast before the learned start
-
-
-def psnr(sr: np.ndarray, ref: np.ndarray, shave: int = 2) -> float:
-    d = np.clip(sr, 0, 1)[shave:-shave, shave:-shave] - ref[shave:-shave, shave:-shave]
-    return float(10 * np.log10(1 / np.mean(d * d)))
 
 
 def timed(function: Callable[[], object]) -> tuple[object, float]:
@@ -185,7 +181,6 @@ def prepare() -> None:
     """Write the data the GPU sections read (needs the benchmark images' wheels; see benchmarks/common.py)."""
     import shutil
 
-    from common import benchmark_images
     from quality import degradations
     from stack import nuclei_planes
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from common import psnr
+from common import centre_crop, psnr
 from kernels import SCALE, SETTINGS, fwhm_um, record, true_psf
 
 from napari_zssr import ZSSRConfig, kernel_from_psf, zssr
@@ -38,8 +38,7 @@ def validation_images(names: list[str] | None) -> dict[str, np.ndarray]:
     for name in PICTURES:
         picture = pictures.get(name)
         if picture is not None:
-            top, left = (picture.shape[0] - 256) // 2, (picture.shape[1] - 256) // 2
-            images[name] = unit(picture[top : top + 256, left : left + 256])
+            images[name] = unit(centre_crop(picture, 256))
     for index, generator in enumerate(GENERATORS):
         images[f"generated {generator.__name__}"] = unit(generator(np.random.default_rng(100 + index), (256, 256)))
     return {k: v for k, v in images.items() if not names or k in names}
