@@ -5,7 +5,12 @@ benchmark uses, each degraded x2 by a kernel and a noise level drawn as scripts/
 (bicubic, Gaussian, anisotropic Gaussian or Airy with camera integration; noise-free or noisy). This is where the
 presets' iteration counts and learning rate are chosen; the benchmark images (quality.py, speed.py) only check them.
 
+``--degradations quality`` degrades other validation images as quality.py does ((a) bicubic, (b) an anisotropic
+Gaussian, (c) (b) plus noise; the true kernel given): the clean cases with their exact kernel, where a short run
+from the learned start falls furthest behind.
+
     python benchmarks/learned_start.py [--cases 6] [--iterations 50 100 200] [--rates 1e-3 3e-4] [--init learned FILE]
+                                       [--degradations drawn|quality]
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from common import bicubic_down, kernel_down, psnr
+from quality import degradations
 
 from napari_zssr import ZSSRConfig, zssr
 
@@ -28,6 +35,8 @@ from train_init import random_kernel, random_noise_std  # noqa: E402
 
 #: validation seeds: far from the corpus's (0 .. 10**5) and the training check images' (10**9 ..)
 VALIDATION_SEED = 2_000_000
+#: the images of ``--degradations quality`` start here (the drawn cases use the seeds below it)
+QUALITY_CASES_SEED = VALIDATION_SEED + 10
 
 
 def validation_case(index: int) -> tuple[str, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -41,6 +50,14 @@ def validation_case(index: int) -> tuple[str, np.ndarray, np.ndarray, np.ndarray
     return f"{index}: {kind}, noise {noise:.3f}", hr, lr, kernel
 
 
+def quality_cases(count: int) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]]:
+    """(label, HR truth, LR, kernel or None): quality.py's three degradations of ``count`` validation images."""
+    for seed in range(QUALITY_CASES_SEED, QUALITY_CASES_SEED + count):
+        hr = generated_image(seed)
+        for label, lr, kernel in degradations(f"gen{seed}", hr, 0):
+            yield f"{seed - VALIDATION_SEED}: {label}", hr, lr, kernel
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=6)
@@ -48,6 +65,9 @@ def main() -> None:
     parser.add_argument("--rates", type=float, nargs="+", default=[1e-3, 3e-4])
     parser.add_argument("--init", nargs="+", default=["learned"],
                         help="starts to compare: learned, or paths of weights files")
+    parser.add_argument("--degradations", choices=["drawn", "quality"], default="drawn",
+                        help="drawn: one kernel and noise per image as the training tasks draw them (--cases "
+                             "images); quality: quality.py's three degradations of each of --cases images")
     args = parser.parse_args()
     runs = {"default, scratch": ZSSRConfig.preset("default", init="scratch"),
             "fast, scratch": ZSSRConfig.preset("fast", init="scratch")}
@@ -64,8 +84,9 @@ def main() -> None:
     print("|---|---|---|---|---|")
     differences: dict[str, list[float]] = {name: [] for name in runs}
     seconds: dict[str, list[float]] = {name: [] for name in runs}
-    for index in range(args.cases):
-        label, hr, lr, kernel = validation_case(index)
+    cases = (quality_cases(args.cases) if args.degradations == "quality"
+             else (validation_case(index) for index in range(args.cases)))
+    for label, hr, lr, kernel in cases:
         reference = None
         for name, config in runs.items():
             start = time.perf_counter()
