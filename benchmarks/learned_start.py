@@ -35,7 +35,7 @@ from train_init import random_kernel, random_noise_std  # noqa: E402
 
 #: validation seeds: far from the corpus's (0 .. 10**5) and the training check images' (10**9 ..)
 VALIDATION_SEED = 2_000_000
-#: the images of ``--degradations quality`` start here (the drawn cases use the seeds below it)
+#: the images of ``--degradations quality`` start here (the drawn cases use the seeds below it up to --cases 10)
 QUALITY_CASES_SEED = VALIDATION_SEED + 10
 
 
