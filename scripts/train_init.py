@@ -11,6 +11,11 @@ scripts/init_corpus.py (never a benchmark image).
 
     python scripts/train_init.py --out src/napari_zssr/weights/zssr_init.npz [--steps 12000] [--batch 24]
 
+``--conditioned`` learns a start that depends on the kernel (:mod:`napari_zssr.core.kernel_conditioning`): a
+small MLP turns each task's kernel code into per-channel gains of every layer, trained with the weights; a run folds
+the gains for its own kernel into the start. ``--start`` names a plain start to begin from (the conditioning then
+starts as the identity, so training begins exactly at that start).
+
 ``--method reptile`` meta-learns instead (first-order, Nichol et al. 2018): each outer step adapts copies of the net
 to ``--meta-batch`` tasks with ``--inner-steps`` steps of a fresh Adam on one crop of ``--inner-crop`` at a time, as a
 ZSSR run adapts, and moves the start a fraction (``--meta-lr``, decaying to 0) towards their mean; ``--start`` names
@@ -28,6 +33,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -37,11 +43,12 @@ from napari_zssr.core.axial import gaussian_profile
 from napari_zssr.core.config import ZSSRConfig
 from napari_zssr.core.degradation import Degradation
 from napari_zssr.core.init_weights import load_weights, save_weights
+from napari_zssr.core.kernel_conditioning import KernelConditioning, conditioned_forward, kernel_code
 from napari_zssr.core.kernels import kernel_symmetries
 from napari_zssr.core.network import ZSSRNet
 from napari_zssr.core.optics import kernel_from_optics
 from napari_zssr.core.pairs import FatherPool, PairSampler
-from napari_zssr.core.precision import grad_scaler, resolve_precision
+from napari_zssr.core.precision import autocast, grad_scaler, resolve_precision
 from napari_zssr.core.trainer import training_step
 from napari_zssr.sample import anisotropic_gaussian_psf, gaussian_psf
 
@@ -91,7 +98,14 @@ def random_noise_std(rng: np.random.Generator) -> float:
     return 0.0 if rng.random() < 0.4 else float(np.exp(rng.uniform(np.log(0.002), np.log(0.05))))
 
 
-def random_task(rng: np.random.Generator, images: list[np.ndarray], crop: int, config: ZSSRConfig) -> PairSampler:
+class Task(NamedTuple):
+    """A ZSSR task's pair sampler and the code of its kernel (what a conditioned start is told)."""
+
+    sampler: PairSampler
+    code: torch.Tensor
+
+
+def random_task(rng: np.random.Generator, images: list[np.ndarray], crop: int, config: ZSSRConfig) -> Task:
     """One ZSSR task: its pairs come from a random corpus image (a random region of it, at most 384 pixels a side)."""
     image = images[int(rng.integers(len(images)))]
     side = min(384, *image.shape)
@@ -100,14 +114,18 @@ def random_task(rng: np.random.Generator, images: list[np.ndarray], crop: int, c
     scale, kernel = random_degradation(rng)
     degradation = Degradation.create(scale, kernel, torch.device("cpu"))
     pool = FatherPool(region, config.father_min_scale, config.father_levels, crop)
-    return PairSampler(pool, degradation, kernel_symmetries(kernel, scale), random_noise_std(rng),
-                       int(rng.integers(2**31)), torch.device("cpu"))
+    sampler = PairSampler(pool, degradation, kernel_symmetries(kernel, scale), random_noise_std(rng),
+                          int(rng.integers(2**31)), torch.device("cpu"))
+    return Task(sampler, torch.as_tensor(kernel_code(kernel, scale)))
 
 
-def batch_of(tasks: list[PairSampler], rng: np.random.Generator, size: int, crop: int
-             ) -> tuple[torch.Tensor, torch.Tensor]:
-    pairs = [tasks[int(i)].sample(crop) for i in rng.integers(len(tasks), size=size)]
-    return torch.cat([son for son, _ in pairs]), torch.cat([father for _, father in pairs])
+def batch_of(tasks: list[Task], rng: np.random.Generator, size: int, crop: int
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(interpolated sons, fathers, kernel codes): one pair from each of ``size`` tasks drawn from ``tasks``."""
+    chosen = [tasks[int(i)] for i in rng.integers(len(tasks), size=size)]
+    pairs = [task.sampler.sample(crop) for task in chosen]
+    return (torch.cat([son for son, _ in pairs]), torch.cat([father for _, father in pairs]),
+            torch.stack([task.code for task in chosen]))
 
 
 def corpus(generated: int, seed: int, pictures: bool = True) -> list[np.ndarray]:
@@ -115,14 +133,32 @@ def corpus(generated: int, seed: int, pictures: bool = True) -> list[np.ndarray]
     return images + (list(skimage_pictures().values()) if pictures else [])
 
 
-def multitask_step(net: ZSSRNet, args: argparse.Namespace, dtype: torch.dtype, device: torch.device):
+def predict(net: ZSSRNet, conditioning: KernelConditioning | None, son: torch.Tensor, codes: torch.Tensor
+            ) -> torch.Tensor:
+    """The start's prediction, each pair under its own kernel's gains when the start is conditioned."""
+    return net(son) if conditioning is None else conditioned_forward(net, conditioning, son, codes)
+
+
+def multitask_step(net: ZSSRNet, conditioning: KernelConditioning | None, args: argparse.Namespace,
+                   dtype: torch.dtype, device: torch.device):
     """One step on a batch of pairs, each from another task of the pool (Adam, cosine-decayed lr)."""
-    optimizer = torch.optim.Adam(net.parameters(), lr=args.learning_rate)
+    parameters = [*net.parameters(), *(conditioning.parameters() if conditioning is not None else [])]
+    optimizer = torch.optim.Adam(parameters, lr=args.learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.steps, eta_min=args.learning_rate / 100)
     scaler = grad_scaler(dtype, device)
 
-    def step(_: int, tasks: list[PairSampler], rng: np.random.Generator) -> None:
-        training_step(net, optimizer, scaler, *batch_of(tasks, rng, args.batch, args.crop), dtype)
+    def step(_: int, tasks: list[Task], rng: np.random.Generator) -> None:
+        son, father, codes = batch_of(tasks, rng, args.batch, args.crop)
+        if conditioning is None:
+            training_step(net, optimizer, scaler, son, father, dtype)
+        else:
+            with autocast(dtype, device):
+                prediction = predict(net, conditioning, son.contiguous(memory_format=torch.channels_last), codes)
+            loss = (prediction.float() - father).abs().mean()
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
         schedule.step()
     return step
 
@@ -133,7 +169,7 @@ def reptile_step(net: ZSSRNet, args: argparse.Namespace, dtype: torch.dtype, dev
     adapted = copy.deepcopy(net)
     scaler = grad_scaler(dtype, device)
 
-    def step(outer: int, tasks: list[PairSampler], rng: np.random.Generator) -> None:
+    def step(outer: int, tasks: list[Task], rng: np.random.Generator) -> None:
         epsilon = args.meta_lr * (1 - (outer - 1) / args.steps)
         moves = [torch.zeros_like(p) for p in net.parameters()]
         for index in rng.integers(len(tasks), size=args.meta_batch):
@@ -141,7 +177,7 @@ def reptile_step(net: ZSSRNet, args: argparse.Namespace, dtype: torch.dtype, dev
             adapted.train()
             optimizer = torch.optim.Adam(adapted.parameters(), lr=args.learning_rate)
             for _ in range(args.inner_steps):
-                training_step(adapted, optimizer, scaler, *tasks[int(index)].sample(args.inner_crop), dtype)
+                training_step(adapted, optimizer, scaler, *tasks[int(index)].sampler.sample(args.inner_crop), dtype)
             for move, after, before in zip(moves, adapted.parameters(), net.parameters(), strict=True):
                 move += (after.detach() - before.detach()) / args.meta_batch
         with torch.no_grad():
@@ -164,7 +200,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--report-every", type=int, default=500)
     parser.add_argument("--method", choices=("multitask", "reptile"), default="multitask")
-    parser.add_argument("--start", help="reptile: weights file to begin from (default: the authors' random start)")
+    parser.add_argument("--start", help="a plain weights file to begin from (default: the authors' random start)")
+    parser.add_argument("--conditioned", action="store_true",
+                        help="multitask: learn a start conditioned on the kernel (per-channel gains from its code)")
     parser.add_argument("--inner-steps", type=int, default=10, help="reptile: adaptation steps per task")
     parser.add_argument("--inner-crop", type=int, default=128, help="reptile: crop side of an adaptation step")
     parser.add_argument("--meta-batch", type=int, default=4, help="reptile: tasks per outer step")
@@ -184,13 +222,16 @@ def main(argv: list[str] | None = None) -> None:
     device = torch.device("cpu")
     dtype = resolve_precision("auto", device)
     net = ZSSRNet.create(config, args.seed, device)
+    if args.start:
+        load_weights(net, args.start, kernel_code(None, (2.0, 2.0)))
+    conditioning = KernelConditioning.for_net(net) if args.conditioned else None
     if args.method == "reptile":
-        if args.start:
-            load_weights(net, args.start)
+        if conditioning is not None:
+            parser.error("--conditioned trains with --method multitask")
         step_function = reptile_step(net, args, dtype, device)
         tasks = [random_task(rng, images, args.inner_crop, config) for _ in range(args.tasks)]
     else:
-        step_function = multitask_step(net, args, dtype, device)
+        step_function = multitask_step(net, conditioning, args, dtype, device)
     start = time.perf_counter()
     for step in range(1, args.steps + 1):
         net.train()
@@ -201,24 +242,26 @@ def main(argv: list[str] | None = None) -> None:
         if step % args.report_every == 0 or step == args.steps:
             with torch.no_grad():
                 net.eval()
-                son, father = check_batch
+                son, father, codes = check_batch
                 interpolation = float((son - father).abs().mean())
-                error = float((net(son) - father).abs().mean())
+                error = float((predict(net, conditioning, son, codes) - father).abs().mean())
             print(f"step {step}: held-out L1 {error:.5f} (interpolation {interpolation:.5f}), "
                   f"{time.perf_counter() - start:.0f} s", flush=True)
     seconds = time.perf_counter() - start
     method = {"multitask": "multi-task pre-training", "reptile": "Reptile (first-order meta-learning)"}[args.method]
+    method += ", conditioned on the kernel" if conditioning is not None else ""
     info = {"method": method, "steps": args.steps, "batch": args.batch, "crop": args.crop,
             "tasks": args.tasks, "renew_every": args.renew_every, "generated_images": args.generated,
             "skimage_pictures": len(images) - args.generated, "learning_rate": args.learning_rate,
             "seed": args.seed, "seconds": round(seconds),
-            **({"start": args.start, "inner_steps": args.inner_steps, "inner_crop": args.inner_crop,
-                "meta_batch": args.meta_batch, "meta_lr": args.meta_lr} if args.method == "reptile" else {}),
+            **({"start": args.start} if args.start else {}),
+            **({"inner_steps": args.inner_steps, "inner_crop": args.inner_crop, "meta_batch": args.meta_batch,
+                "meta_lr": args.meta_lr} if args.method == "reptile" else {}),
             "torch": torch.__version__,
             "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
             "command": " ".join(["python", "scripts/train_init.py", *(argv if argv is not None else sys.argv[1:])])}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    checksum = save_weights(net, args.out, info)
+    checksum = save_weights(net, args.out, info, conditioning)
     print(f"wrote {args.out} after {seconds:.0f} s of training; SHA-256 {checksum}")
 
 

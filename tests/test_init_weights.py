@@ -121,3 +121,18 @@ def test_reptile_moves_the_start_towards_the_adapted_weights(tmp_path, monkeypat
     assert 0 < change < 0.05  # a step of at most meta-lr x (4 Adam steps of lr 1e-3) per weight
     info = weights_info(str(out))
     assert info["method"].startswith("Reptile") and info["start"] == str(first) and info["inner_steps"] == 2
+
+
+def test_the_training_program_learns_a_start_conditioned_on_the_kernel(tmp_path, monkeypatch):
+    module = training_program(monkeypatch)
+    first, out = tmp_path / "first.npz", tmp_path / "conditioned.npz"
+    save_weights(ZSSRNet.create(ZSSRConfig(), seed=3), first, {"method": "test"})
+    module.main(["--out", str(out), "--conditioned", "--start", str(first), "--steps", "3", "--batch", "4",
+                 "--tasks", "4", "--generated", "2", "--no-pictures", "--report-every", "3"])
+    with np.load(out) as archive:
+        assert any(name.startswith(init_weights.CONDITIONING_PREFIX) for name in archive.files)
+    bicubic = ZSSRNet.create(ZSSRConfig(init=str(out)), seed=0)
+    blurred = ZSSRNet.create(ZSSRConfig(init=str(out)), seed=0, kernel=np.full((5, 5), 1 / 25))
+    assert not torch.equal(bicubic.body[0].weight, blurred.body[0].weight)  # the gains moved from the identity
+    info = weights_info(str(out))
+    assert info["method"].endswith("conditioned on the kernel") and info["start"] == str(first)

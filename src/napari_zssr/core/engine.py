@@ -55,14 +55,15 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
 
     ``kernels``: the kernel of each step of :func:`scale_steps` (see ``step_kernels``); None: bicubic throughout.
     """
+    steps = scale_steps(scale, config.gradual_steps)
+    kernels = list(kernels or [None] * len(steps))
     if net is None:
-        net = ZSSRNet.create(config, seed, device)
+        net = ZSSRNet.create(config, seed, device, kernel=kernels[0], scale=steps[0])
     dtype = resolve_precision(config.precision, device)
     noise_std = estimate_noise_std(image) if config.noise_std == "auto" else float(config.noise_std)
     pool = FatherPool(image, config.father_min_scale, config.father_levels, min_father_side(scale))
     logs = []
-    steps = scale_steps(scale, config.gradual_steps)
-    for step_index, (step_scale, kernel) in enumerate(zip(steps, kernels or [None] * len(steps), strict=True)):
+    for step_index, (step_scale, kernel) in enumerate(zip(steps, kernels, strict=True)):
         degradation = Degradation.create(step_scale, kernel, device)
         allowed = kernel_symmetries(kernel, step_scale)  # for augmentation always, for the ensemble if asked
         transforms = ensemble_transforms(allowed, config.ensemble)

@@ -1,11 +1,13 @@
 """Starting weights of the network other than the authors' random draw: the learned start shipped in the package, or
 a weights file of the user's.
 
-The learned start is a generic prior made once by ``scripts/train_init.py`` from a corpus of generated and public
-images (never the benchmark images); a run still trains on the test image alone, only from a better starting point
-(docs/benchmarks.md, "A learned start"). The file is ``.npz`` (no pickled code is ever loaded) holding the
-``state_dict`` arrays of :class:`ZSSRNet` and an ``info`` JSON text; the shipped one is checked against its SHA-256
-before use, so a damaged installation fails loudly instead of giving quietly worse results.
+The learned start is a prior made once by ``scripts/train_init.py`` from a corpus of generated and public images
+(never the benchmark images), conditioned on the kernel (:mod:`.kernel_conditioning`); a run still trains on the test
+image alone, only from a better starting point (docs/benchmarks.md, "A learned start"). The file is ``.npz`` (no
+pickled code is ever loaded) holding the ``state_dict`` arrays of :class:`ZSSRNet`, optionally those of a
+:class:`KernelConditioning` (names starting with ``conditioning.``: the start then depends on the run's kernel) and
+an ``info`` JSON text; the shipped one is checked against its SHA-256 before use, so a damaged installation fails
+loudly instead of giving quietly worse results.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .kernel_conditioning import KernelConditioning
+
 #: the learned start shipped in the package, and its SHA-256 (written by scripts/train_init.py)
 LEARNED_WEIGHTS = "zssr_init.npz"
-LEARNED_SHA256 = "d36ca03ff2ce23ed3e0546df307eab81278f4b42a897206c17de35e435fb23a2"
+LEARNED_SHA256 = "da05a83977fd2c3756539b32dd040d4adac56e45bbbd9c967f4e9d836a47f3b7"
 #: the key of the training record inside a weights file
 INFO_KEY = "info"
+#: the prefix of a kernel conditioning's arrays inside a weights file
+CONDITIONING_PREFIX = "conditioning."
 
 
 def learned_weights_path() -> Path:
@@ -67,17 +73,30 @@ def unreadable(path: Path, error: Exception) -> ValueError:
     return ValueError(f"cannot read the weights file {path}: {error}; give a .npz written by scripts/train_init.py")
 
 
-def load_weights(net: torch.nn.Module, init: str) -> None:
-    """Copy the weights of ``init`` into ``net`` (on the CPU, before it moves), or a clear error on any mismatch."""
+def load_weights(net: torch.nn.Module, init: str, code: np.ndarray) -> None:
+    """Copy the weights of ``init`` into ``net`` (on the CPU, before it moves), or a clear error on any mismatch.
+
+    A file with a kernel conditioning gives the start for ``code`` (:func:`kernel_code` of the run's kernel).
+    """
     arrays = read_weights(init)
+    conditioning = {name.removeprefix(CONDITIONING_PREFIX): array for name, array in arrays.items()
+                    if name.startswith(CONDITIONING_PREFIX)}
+    arrays = {name: array for name, array in arrays.items() if not name.startswith(CONDITIONING_PREFIX)}
     expected = net.state_dict()
     found = {name: tuple(array.shape) for name, array in arrays.items()}
     wanted = {name: tuple(tensor.shape) for name, tensor in expected.items()}
+    where = "the learned start" if init == "learned" else f"the weights file {init}"
     if found != wanted:
-        where = "the learned start" if init == "learned" else f"the weights file {init}"
         raise ValueError(f"{where} does not fit the network (ZSSRConfig width and depth): it holds {describe(found)}, "
                          f"the network needs {describe(wanted)}")
     net.load_state_dict({name: torch.as_tensor(array, dtype=torch.float32) for name, array in arrays.items()})
+    if conditioning:
+        gains = KernelConditioning.for_net(net)
+        try:
+            gains.load_state_dict({name: torch.as_tensor(array) for name, array in conditioning.items()})
+        except RuntimeError:
+            raise ValueError(f"{where} holds a kernel conditioning that does not fit the network") from None
+        gains.fold(net, code)
 
 
 def describe(shapes: dict[str, tuple[int, ...]]) -> str:
@@ -90,9 +109,13 @@ def describe(shapes: dict[str, tuple[int, ...]]) -> str:
     return ", ".join(f"{name} {shape}" for name, shape in shapes.items())
 
 
-def save_weights(net: torch.nn.Module, path: str | os.PathLike, info: dict) -> str:
-    """Write ``net``'s weights and a training record; return the file's SHA-256."""
+def save_weights(net: torch.nn.Module, path: str | os.PathLike, info: dict,
+                 conditioning: KernelConditioning | None = None) -> str:
+    """Write ``net``'s weights (and a kernel conditioning's) and a training record; return the file's SHA-256."""
     arrays = {name: tensor.detach().float().cpu().numpy() for name, tensor in net.state_dict().items()}
+    if conditioning is not None:
+        arrays |= {CONDITIONING_PREFIX + name: tensor.detach().float().cpu().numpy()
+                   for name, tensor in conditioning.state_dict().items()}
     with open(path, "wb") as file:
         np.savez(file, **arrays, **{INFO_KEY: np.array(json.dumps(info, sort_keys=True))})
     return file_sha256(path)

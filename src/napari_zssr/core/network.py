@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
 from .config import ZSSRConfig
 from .init_weights import load_weights
+from .kernel_conditioning import kernel_code
 
 
 class ZSSRNet(nn.Module):
@@ -32,9 +34,11 @@ class ZSSRNet(nn.Module):
         self.depth = depth
 
     @classmethod
-    def create(cls, config: ZSSRConfig, seed: int, device: torch.device | str = "cpu") -> ZSSRNet:
+    def create(cls, config: ZSSRConfig, seed: int, device: torch.device | str = "cpu", *,
+               kernel: np.ndarray | None = None, scale: tuple[float, float] = (2.0, 2.0)) -> ZSSRNet:
         """The net of ``config`` (width, depth) on ``device``, starting from ``config.init``: the authors'
-        initialisation drawn from ``seed`` ("scratch"), the learned start or a weights file.
+        initialisation drawn from ``seed`` ("scratch"), the learned start or a weights file. A start conditioned on
+        the kernel (the shipped one) is taken for ``kernel`` (None: bicubic) at ``scale``, the run's first.
 
         The weights are drawn or loaded on the CPU, so a seed gives the same start on every device.
         """
@@ -42,7 +46,7 @@ class ZSSRNet(nn.Module):
         if config.init == "scratch":
             net.reset_parameters(torch.Generator().manual_seed(seed))
         else:
-            load_weights(net, config.init)
+            load_weights(net, config.init, kernel_code(kernel, scale))
         return net.to(device=device, memory_format=torch.channels_last)
 
     @property

@@ -1,0 +1,101 @@
+"""A learned start that knows the kernel: per-channel gains of the network's layers computed from a kernel code.
+
+A generic start has to guess the blur from the image; ZSSR from it then spends its few steps learning the kernel it
+was given. Non-blind SR networks (SRMD, Zhang et al. 2018) take the kernel as an input instead. Here the kernel is
+summarised by :func:`kernel_code` (its width along its two axes, orientation, anisotropy, tail weight, the scale, and
+whether it is the bicubic assumption), and a small MLP (:class:`KernelConditioning`) turns the code into one gain per
+output channel of every convolution. A kernel is fixed for a whole run, so the gains are folded into the weights once
+(:meth:`KernelConditioning.fold`): the run trains a plain, bias-free :class:`ZSSRNet` as before, only from a start
+that depends on its kernel. ``scripts/train_init.py --conditioned`` learns the MLP jointly with the weights
+(:func:`conditioned_forward`), each training pair under its own task's kernel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+#: entries of :func:`kernel_code`
+CODE_SIZE = 8
+#: added to the kernel's standard deviations (HR pixels) before the log, so a one-axis or box kernel stays finite
+WIDTH_FLOOR = 0.25
+#: the ratio E[r^4] / E[r^2]^2 of an isotropic 2D Gaussian; the code holds the log of a kernel's ratio over it
+GAUSSIAN_TAIL_RATIO = 2.0
+
+
+def kernel_code(kernel: np.ndarray | None, scale: tuple[float, float]) -> np.ndarray:
+    """The description of a ZSSR degradation the start is conditioned on (float32, :data:`CODE_SIZE` entries).
+
+    ``[bicubic, log s_y, log s_x, log major width, log minor width, anisotropy x cos 2 angle, anisotropy x sin 2
+    angle, log tail ratio]``: widths are the standard deviations of the (sum-1) kernel along its principal axes in HR
+    pixels; the angle is the major axis's (invariant to a half turn, hence 2 angle); the tail ratio tells an Airy
+    pattern's rings from a Gaussian. ``None`` (the bicubic assumption) is its own flag with zero moments.
+    """
+    code = np.zeros(CODE_SIZE, np.float32)
+    code[1], code[2] = np.log(scale[0]), np.log(scale[1])
+    if kernel is None:
+        code[0] = 1.0
+        return code
+    k = np.asarray(kernel, np.float64)
+    k = k / k.sum()
+    rows, cols = np.indices(k.shape)
+    d_row, d_col = rows - (k * rows).sum(), cols - (k * cols).sum()
+    covariance = np.array([[(k * d_row * d_row).sum(), (k * d_row * d_col).sum()],
+                           [(k * d_row * d_col).sum(), (k * d_col * d_col).sum()]])
+    variances, axes = np.linalg.eigh(covariance)
+    minor, major = np.sqrt(np.maximum(variances, 0.0))
+    angle = np.arctan2(axes[0, 1], axes[1, 1])
+    anisotropy = 1.0 - minor / max(major, 1e-6)
+    radius2 = d_row**2 + d_col**2
+    tail_ratio = (k * radius2**2).sum() / max((k * radius2).sum() ** 2, 1e-12)
+    code[3], code[4] = np.log(major + WIDTH_FLOOR), np.log(minor + WIDTH_FLOOR)
+    code[5], code[6] = anisotropy * np.cos(2 * angle), anisotropy * np.sin(2 * angle)
+    code[7] = np.log(max(tail_ratio, 1e-6) / GAUSSIAN_TAIL_RATIO)
+    return code
+
+
+def convolutions(net: nn.Module) -> list[nn.Conv2d]:
+    return [module for module in net.modules() if isinstance(module, nn.Conv2d)]
+
+
+class KernelConditioning(nn.Module):
+    """Kernel code -> one gain per output channel of each convolution: ``1 + MLP(code)``, the MLP's last layer
+    starting at zero (so a fresh conditioning leaves the start it is added to unchanged)."""
+
+    def __init__(self, out_channels: list[int], hidden: int = 64) -> None:
+        super().__init__()
+        self.out_channels = list(out_channels)
+        self.hidden = nn.Linear(CODE_SIZE, hidden)
+        self.out = nn.Linear(hidden, sum(self.out_channels))
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    @classmethod
+    def for_net(cls, net: nn.Module) -> KernelConditioning:
+        return cls([conv.out_channels for conv in convolutions(net)])
+
+    def forward(self, codes: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Gains per convolution, each (batch, out_channels), for codes (batch, CODE_SIZE)."""
+        return torch.split(1 + self.out(torch.relu(self.hidden(codes))), self.out_channels, dim=-1)
+
+    @torch.no_grad()
+    def fold(self, net: nn.Module, code: np.ndarray) -> None:
+        """Scale ``net``'s weights in place by the gains for ``code``: the plain net then computes what
+        :func:`conditioned_forward` computes for that kernel."""
+        gains = self(torch.as_tensor(code, dtype=torch.float32)[None])
+        for conv, gain in zip(convolutions(net), gains, strict=True):
+            conv.weight.mul_(gain[0].to(conv.weight)[:, None, None, None])
+
+
+def conditioned_forward(net: nn.Module, conditioning: KernelConditioning, x: torch.Tensor,
+                        codes: torch.Tensor) -> torch.Tensor:
+    """``net(x)`` with each sample's channels scaled by the gains of its own kernel (training on many kernels)."""
+    gains = conditioning(codes)
+    layers = convolutions(net)
+    features = x
+    for index, (conv, gain) in enumerate(zip(layers, gains, strict=True)):
+        features = conv(features) * gain[:, :, None, None].to(features.dtype)
+        if index < len(layers) - 1:
+            features = torch.relu(features)
+    return x + features

@@ -1,0 +1,84 @@
+"""A start conditioned on the kernel: the kernel's code, the gains folded into a plain net, the weights file."""
+
+import numpy as np
+import pytest
+import torch
+
+from napari_zssr import ZSSRConfig, zssr
+from napari_zssr.core.init_weights import save_weights
+from napari_zssr.core.kernel_conditioning import KernelConditioning, conditioned_forward, kernel_code
+from napari_zssr.core.network import ZSSRNet
+from napari_zssr.sample import anisotropic_gaussian_psf, gaussian_psf
+
+
+def random_conditioning(net: ZSSRNet, seed: int = 0) -> KernelConditioning:
+    """A conditioning whose gains differ from 1 (a fresh one is the identity)."""
+    conditioning = KernelConditioning.for_net(net)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in conditioning.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.2)
+    return conditioning
+
+
+def test_the_code_describes_the_kernels_width_orientation_and_the_bicubic_assumption():
+    bicubic = kernel_code(None, (2.0, 2.0))
+    assert bicubic[0] == 1 and np.allclose(bicubic[1:3], np.log(2)) and not bicubic[3:].any()
+    sigma = 1.5
+    round_code = kernel_code(gaussian_psf(sigma), (2.0, 2.0))
+    assert round_code[0] == 0
+    assert np.exp(round_code[3]) - 0.25 == pytest.approx(sigma, rel=0.03)
+    assert np.exp(round_code[4]) - 0.25 == pytest.approx(sigma, rel=0.03)
+    assert abs(round_code[5]) < 0.02 and abs(round_code[6]) < 0.02 and abs(round_code[7]) < 0.1  # round, Gaussian
+    along_columns = kernel_code(anisotropic_gaussian_psf(2.0, 0.8, 0.0), (2.0, 2.0))
+    along_rows = kernel_code(anisotropic_gaussian_psf(2.0, 0.8, np.pi / 2), (2.0, 2.0))
+    assert along_columns[3] == pytest.approx(along_rows[3], abs=0.02) and along_columns[3] > along_columns[4]
+    assert along_columns[5] > 0.4 and along_rows[5] < -0.4  # a quarter turn flips cos(2 angle)
+    one_axis = kernel_code(gaussian_psf(1.0)[:, 3:4], (3.0, 1.0))
+    assert np.isfinite(one_axis).all() and one_axis[2] == 0
+
+
+def test_folding_the_gains_gives_the_conditioned_network():
+    net = ZSSRNet.create(ZSSRConfig(width=8, depth=4), seed=1)
+    conditioning = random_conditioning(net)
+    kernel = anisotropic_gaussian_psf(1.8, 0.7, 0.4)
+    code = kernel_code(kernel, (2.0, 2.0))
+    x = torch.rand(2, 1, 12, 12, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        expected = conditioned_forward(net, conditioning, x, torch.as_tensor(code)[None].expand(2, -1))
+        conditioning.fold(net, code)
+        assert torch.allclose(net(x), expected, atol=1e-6)
+
+
+def test_a_conditioned_weights_file_gives_a_start_per_kernel(tmp_path):
+    config = ZSSRConfig(width=8, depth=3)
+    net = ZSSRNet.create(config, seed=5)
+    conditioning = random_conditioning(net)
+    path = tmp_path / "conditioned.npz"
+    save_weights(net, path, {"method": "test"}, conditioning)
+    kernel = gaussian_psf(1.2)
+    started = ZSSRNet.create(ZSSRConfig(width=8, depth=3, init=str(path)), seed=0, kernel=kernel)
+    conditioning.fold(net, kernel_code(kernel, (2.0, 2.0)))
+    assert all(torch.equal(a, b) for a, b in zip(started.parameters(), net.parameters(), strict=True))
+    bicubic = ZSSRNet.create(ZSSRConfig(width=8, depth=3, init=str(path)), seed=0)
+    assert not torch.equal(bicubic.body[0].weight, started.body[0].weight)
+    image = np.random.default_rng(0).random((16, 16))
+    result = zssr(image, 2, kernel=kernel, config=ZSSRConfig(width=8, depth=3, init=str(path), max_iterations=2))
+    assert result.sr.shape == (32, 32)
+
+
+def test_the_shipped_start_depends_on_the_kernel():
+    config = ZSSRConfig(init="learned")
+    bicubic = ZSSRNet.create(config, seed=0)
+    blurred = ZSSRNet.create(config, seed=0, kernel=anisotropic_gaussian_psf(2.0, 0.8, 0.3))
+    assert not torch.equal(bicubic.body[0].weight, blurred.body[0].weight)
+    assert all(torch.isfinite(p).all() for p in blurred.parameters())
+
+
+def test_a_conditioning_that_does_not_fit_is_a_clear_error(tmp_path):
+    net = ZSSRNet.create(ZSSRConfig(width=8, depth=3), seed=0)
+    other = KernelConditioning.for_net(ZSSRNet.create(ZSSRConfig(width=16, depth=3), seed=0))
+    path = tmp_path / "mismatched.npz"
+    save_weights(net, path, {}, other)
+    with pytest.raises(ValueError, match="kernel conditioning that does not fit"):
+        ZSSRNet.create(ZSSRConfig(width=8, depth=3, init=str(path)), seed=0)
