@@ -49,7 +49,7 @@ from napari_zssr.core.network import ZSSRNet
 from napari_zssr.core.optics import kernel_from_optics
 from napari_zssr.core.pairs import FatherPool, PairSampler
 from napari_zssr.core.precision import autocast, grad_scaler, resolve_precision
-from napari_zssr.core.trainer import training_step
+from napari_zssr.core.trainer import descend, training_step
 from napari_zssr.sample import anisotropic_gaussian_psf, gaussian_psf
 
 #: kernels of the tasks and how often each is drawn
@@ -154,11 +154,7 @@ def multitask_step(net: ZSSRNet, conditioning: KernelConditioning | None, args: 
         else:
             with autocast(dtype, device):
                 prediction = predict(net, conditioning, son.contiguous(memory_format=torch.channels_last), codes)
-            loss = (prediction.float() - father).abs().mean()
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
+            descend(optimizer, scaler, (prediction.float() - father).abs().mean())
         schedule.step()
     return step
 

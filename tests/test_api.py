@@ -140,6 +140,13 @@ def test_presets():
         ZSSRConfig.preset("best")
 
 
+def test_the_fast_preset_runs_all_its_iterations():
+    """Its lr (3e-4) divided twice stays above its minimum rate, so training does not end at the second drop."""
+    fast = ZSSRConfig.preset("fast", crop_size=16)
+    image = np.random.default_rng(0).random((24, 24))
+    assert zssr(image, 2, config=fast).iterations == [fast.max_iterations]
+
+
 def test_device_memory_is_released_even_when_cancelled(textured_image, tiny_config, monkeypatch):
     import napari_zssr.api as api
 

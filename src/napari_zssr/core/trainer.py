@@ -119,11 +119,16 @@ def training_step(net: ZSSRNet, optimizer: torch.optim.Optimizer, scaler: torch.
     from a graph (:func:`step_function`).
     """
     loss = l1_loss(net, son_up, father, dtype)
+    descend(optimizer, scaler, loss)
+    return loss
+
+
+def descend(optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, loss: torch.Tensor) -> None:
+    """One optimiser step down ``loss``'s gradient (scaled where the precision needs it)."""
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     scaler.step(optimizer)
     scaler.update()
-    return loss
 
 
 #: replay training steps from CUDA graphs on CUDA devices (float32 and bfloat16); False: eager steps everywhere
