@@ -42,7 +42,7 @@ from init_corpus import generated_image, skimage_pictures
 from napari_zssr.core.axial import gaussian_profile
 from napari_zssr.core.config import ZSSRConfig
 from napari_zssr.core.degradation import Degradation
-from napari_zssr.core.init_weights import load_weights, save_weights
+from napari_zssr.core.init_weights import CONDITIONING_PREFIX, load_weights, read_weights, save_weights
 from napari_zssr.core.kernel_conditioning import KernelConditioning, conditioned_forward, kernel_code
 from napari_zssr.core.kernels import kernel_symmetries
 from napari_zssr.core.network import ZSSRNet
@@ -204,6 +204,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--meta-batch", type=int, default=4, help="reptile: tasks per outer step")
     parser.add_argument("--meta-lr", type=float, default=0.5, help="reptile: outer step size, decaying to 0")
     args = parser.parse_args(argv)
+    if args.conditioned and args.method != "multitask":
+        parser.error("--conditioned trains with --method multitask")
+    if args.start and any(name.startswith(CONDITIONING_PREFIX) for name in read_weights(args.start)):
+        parser.error(f"--start {args.start} is already conditioned on the kernel; give a plain start")
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     config = ZSSRConfig()
@@ -222,8 +226,6 @@ def main(argv: list[str] | None = None) -> None:
         load_weights(net, args.start, kernel_code(None, (2.0, 2.0)))
     conditioning = KernelConditioning.for_net(net) if args.conditioned else None
     if args.method == "reptile":
-        if conditioning is not None:
-            parser.error("--conditioned trains with --method multitask")
         step_function = reptile_step(net, args, dtype, device)
         tasks = [random_task(rng, images, args.inner_crop, config) for _ in range(args.tasks)]
     else:

@@ -136,3 +136,5 @@ def test_the_training_program_learns_a_start_conditioned_on_the_kernel(tmp_path,
     assert not torch.equal(bicubic.body[0].weight, blurred.body[0].weight)  # the gains moved from the identity
     info = weights_info(str(out))
     assert info["method"].endswith("conditioned on the kernel") and info["start"] == str(first)
+    with pytest.raises(SystemExit):  # a conditioned start would lose its conditioning: refused before any work
+        module.main(["--out", str(tmp_path / "again.npz"), "--conditioned", "--start", str(out)])

@@ -34,6 +34,9 @@ def test_the_code_describes_the_kernels_width_orientation_and_the_bicubic_assump
     along_rows = kernel_code(anisotropic_gaussian_psf(2.0, 0.8, np.pi / 2), (2.0, 2.0))
     assert along_columns[3] == pytest.approx(along_rows[3], abs=0.02) and along_columns[3] > along_columns[4]
     assert along_columns[5] > 0.4 and along_rows[5] < -0.4  # a quarter turn flips cos(2 angle)
+    diagonal = kernel_code(anisotropic_gaussian_psf(2.0, 0.8, np.pi / 4), (2.0, 2.0))
+    other_diagonal = kernel_code(anisotropic_gaussian_psf(2.0, 0.8, -np.pi / 4), (2.0, 2.0))
+    assert diagonal[6] > 0.4 and other_diagonal[6] < -0.4 and abs(diagonal[5]) < 0.05  # and sin(2 angle) its sign
     one_axis = kernel_code(gaussian_psf(1.0)[:, 3:4], (3.0, 1.0))
     assert np.isfinite(one_axis).all() and one_axis[2] == 0
 
@@ -82,3 +85,22 @@ def test_a_conditioning_that_does_not_fit_is_a_clear_error(tmp_path):
     save_weights(net, path, {}, other)
     with pytest.raises(ValueError, match="kernel conditioning that does not fit"):
         ZSSRNet.create(ZSSRConfig(width=8, depth=3, init=str(path)), seed=0)
+
+
+def test_runs_start_from_their_own_kernel(tmp_path, monkeypatch):
+    """The engine and axial runs tell the start their kernel and scale (the first scale step's, in gradual runs)."""
+    from napari_zssr.core import network
+
+    path = tmp_path / "plain.npz"
+    save_weights(ZSSRNet.create(ZSSRConfig(width=8, depth=3), seed=0), path, {})
+    told = []
+    monkeypatch.setattr(network, "kernel_code", lambda kernel, scale: told.append((kernel, scale)) or
+                        kernel_code(kernel, scale))
+    kernel = gaussian_psf(1.0)
+    config = ZSSRConfig(width=8, depth=3, init=str(path), max_iterations=2, crop_size=16)
+    zssr(np.random.default_rng(0).random((20, 20)), 2, kernel=kernel, config=config)
+    assert len(told) == 1 and told[0][0].shape == kernel.shape and told[0][1] == (2.0, 2.0)
+    told.clear()
+    gradual = ZSSRConfig(width=8, depth=3, init=str(path), max_iterations=2, crop_size=16, gradual_steps=(1.5,))
+    zssr(np.random.default_rng(0).random((20, 20)), 2, config=gradual)
+    assert told == [(None, (1.5, 1.5))]

@@ -95,7 +95,10 @@ def load_weights(net: torch.nn.Module, init: str, code: np.ndarray) -> None:
         try:
             gains.load_state_dict({name: torch.as_tensor(array) for name, array in conditioning.items()})
         except RuntimeError:
-            raise ValueError(f"{where} holds a kernel conditioning that does not fit the network") from None
+            shapes = {name: tuple(array.shape) for name, array in conditioning.items()}
+            raise ValueError(f"{where} holds a kernel conditioning that does not fit the network: it holds "
+                             f"{describe(shapes)}, the network needs "
+                             f"{describe({n: tuple(t.shape) for n, t in gains.state_dict().items()})}") from None
         gains.fold(net, code)
 
 
