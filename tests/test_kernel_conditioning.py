@@ -104,3 +104,18 @@ def test_runs_start_from_their_own_kernel(tmp_path, monkeypatch):
     gradual = ZSSRConfig(width=8, depth=3, init=str(path), max_iterations=2, crop_size=16, gradual_steps=(1.5,))
     zssr(np.random.default_rng(0).random((20, 20)), 2, config=gradual)
     assert told == [(None, (1.5, 1.5))]
+
+
+def test_axial_runs_start_from_their_one_axis_kernel(tmp_path, monkeypatch, tiny_config):
+    from napari_zssr.axial import zssr_axial
+    from napari_zssr.core import network
+
+    path = tmp_path / "plain.npz"
+    save_weights(ZSSRNet.create(ZSSRConfig(width=8), seed=0), path, {})
+    told = []
+    monkeypatch.setattr(network, "kernel_code", lambda kernel, scale: told.append((kernel, scale)) or
+                        kernel_code(kernel, scale))
+    volume = np.random.default_rng(0).random((6, 16, 16))
+    tiny_config.init = str(path)
+    zssr_axial(volume, 3, config=tiny_config, device="cpu")
+    assert len(told) == 1 and told[0][1] == (3.0, 1.0) and told[0][0].ndim == 2 and told[0][0].shape[1] == 1
