@@ -32,6 +32,7 @@ import copy
 import platform
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -48,8 +49,8 @@ from napari_zssr.core.kernels import kernel_symmetries
 from napari_zssr.core.network import ZSSRNet
 from napari_zssr.core.optics import kernel_from_optics
 from napari_zssr.core.pairs import FatherPool, PairSampler
-from napari_zssr.core.precision import autocast, grad_scaler, resolve_precision
-from napari_zssr.core.trainer import descend, training_step
+from napari_zssr.core.precision import grad_scaler, resolve_precision
+from napari_zssr.core.trainer import descend, l1_loss, training_step
 from napari_zssr.sample import anisotropic_gaussian_psf, gaussian_psf
 
 #: kernels of the tasks and how often each is drawn
@@ -149,12 +150,7 @@ def multitask_step(net: ZSSRNet, conditioning: KernelConditioning | None, args: 
 
     def step(_: int, tasks: list[Task], rng: np.random.Generator) -> None:
         son, father, codes = batch_of(tasks, rng, args.batch, args.crop)
-        if conditioning is None:
-            training_step(net, optimizer, scaler, son, father, dtype)
-        else:
-            with autocast(dtype, device):
-                prediction = predict(net, conditioning, son.contiguous(memory_format=torch.channels_last), codes)
-            descend(optimizer, scaler, (prediction.float() - father).abs().mean())
+        descend(optimizer, scaler, l1_loss(partial(predict, net, conditioning, codes=codes), son, father, dtype))
         schedule.step()
     return step
 

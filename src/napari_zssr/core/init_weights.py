@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -82,9 +83,7 @@ def load_weights(net: torch.nn.Module, init: str, code: np.ndarray) -> None:
     conditioning = {name.removeprefix(CONDITIONING_PREFIX): array for name, array in arrays.items()
                     if name.startswith(CONDITIONING_PREFIX)}
     arrays = {name: array for name, array in arrays.items() if not name.startswith(CONDITIONING_PREFIX)}
-    expected = net.state_dict()
-    found = {name: tuple(array.shape) for name, array in arrays.items()}
-    wanted = {name: tuple(tensor.shape) for name, tensor in expected.items()}
+    found, wanted = array_shapes(arrays), array_shapes(net.state_dict())
     where = "the learned start" if init == "learned" else f"the weights file {init}"
     if found != wanted:
         raise ValueError(f"{where} does not fit the network (ZSSRConfig width and depth): it holds {describe(found)}, "
@@ -95,11 +94,14 @@ def load_weights(net: torch.nn.Module, init: str, code: np.ndarray) -> None:
         try:
             gains.load_state_dict({name: torch.as_tensor(array) for name, array in conditioning.items()})
         except RuntimeError:
-            shapes = {name: tuple(array.shape) for name, array in conditioning.items()}
             raise ValueError(f"{where} holds a kernel conditioning that does not fit the network: it holds "
-                             f"{describe(shapes)}, the network needs "
-                             f"{describe({n: tuple(t.shape) for n, t in gains.state_dict().items()})}") from None
+                             f"{describe(array_shapes(conditioning))}, the network needs "
+                             f"{describe(array_shapes(gains.state_dict()))}") from None
         gains.fold(net, code)
+
+
+def array_shapes(arrays: Mapping[str, np.ndarray | torch.Tensor]) -> dict[str, tuple[int, ...]]:
+    return {name: tuple(array.shape) for name, array in arrays.items()}
 
 
 def describe(shapes: dict[str, tuple[int, ...]]) -> str:

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .kernels import centre_of_mass
+
 #: entries of :func:`kernel_code`
 CODE_SIZE = 8
 #: added to the kernel's standard deviations (HR pixels) before the log, so a one-axis or box kernel stays finite
@@ -40,7 +42,8 @@ def kernel_code(kernel: np.ndarray | None, scale: tuple[float, float]) -> np.nda
     k = np.asarray(kernel, np.float64)
     k = k / k.sum()
     rows, cols = np.indices(k.shape)
-    d_row, d_col = rows - (k * rows).sum(), cols - (k * cols).sum()
+    centre_row, centre_col = centre_of_mass(k)
+    d_row, d_col = rows - centre_row, cols - centre_col
     covariance = np.array([[(k * d_row * d_row).sum(), (k * d_row * d_col).sum()],
                            [(k * d_row * d_col).sum(), (k * d_col * d_col).sum()]])
     variances, axes = np.linalg.eigh(covariance)

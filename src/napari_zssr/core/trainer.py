@@ -103,9 +103,10 @@ def reconstruction_error(net: ZSSRNet, son_up: torch.Tensor, target: torch.Tenso
     return float(((prediction.float() - target) ** 2).mean())
 
 
-def l1_loss(net: ZSSRNet, son_up: torch.Tensor, father: torch.Tensor, dtype: torch.dtype,
-            cache_casts: bool = True) -> torch.Tensor:
-    """The training loss: mean absolute error of the net's prediction from ``son_up`` against ``father``."""
+def l1_loss(net: Callable[[torch.Tensor], torch.Tensor], son_up: torch.Tensor, father: torch.Tensor,
+            dtype: torch.dtype, cache_casts: bool = True) -> torch.Tensor:
+    """The training loss: mean absolute error of the net's prediction from ``son_up`` against ``father`` (``net``:
+    the network, or any function of the input such as a kernel-conditioned forward pass)."""
     with autocast(dtype, son_up.device, cache_casts):
         prediction = net(son_up.contiguous(memory_format=torch.channels_last))
     return (prediction.float() - father).abs().mean()
