@@ -11,10 +11,11 @@ scripts/init_corpus.py (never a benchmark image).
 
     python scripts/train_init.py --out src/napari_zssr/weights/zssr_init.npz [--steps 12000] [--batch 24]
 
-``--conditioned`` learns a start that depends on the kernel (:mod:`napari_zssr.core.kernel_conditioning`): a
-small MLP turns each task's kernel code into per-channel gains of every layer, trained with the weights; a run folds
-the gains for its own kernel into the start. ``--start`` names a plain start to begin from (the conditioning then
-starts as the identity, so training begins exactly at that start).
+``--conditioned`` learns a start that depends on the degradation (:mod:`napari_zssr.core.kernel_conditioning`): a
+small MLP turns each task's code (kernel, scale and noise level) into per-channel gains of every layer, trained with
+the weights; a run folds the gains for its own degradation into the start. ``--start`` names a start to begin from:
+a plain one (the conditioning then starts as the identity, so training begins exactly at that start) or a
+conditioned one, whose training goes on (one written before the noise entry starts with zero weights on it).
 
 ``--method reptile`` meta-learns instead (first-order, Nichol et al. 2018): each outer step adapts copies of the net
 to ``--meta-batch`` tasks with ``--inner-steps`` steps of a fresh Adam on one crop of ``--inner-crop`` at a time, as a
@@ -43,8 +44,8 @@ from init_corpus import generated_image, skimage_pictures
 from napari_zssr.core.axial import gaussian_profile
 from napari_zssr.core.config import ZSSRConfig
 from napari_zssr.core.degradation import Degradation
-from napari_zssr.core.init_weights import CONDITIONING_PREFIX, load_weights, read_weights, save_weights
-from napari_zssr.core.kernel_conditioning import KernelConditioning, conditioned_forward, kernel_code
+from napari_zssr.core.init_weights import CONDITIONING_PREFIX, load_start, read_weights, save_weights
+from napari_zssr.core.kernel_conditioning import KernelConditioning, conditioned_forward, degradation_code
 from napari_zssr.core.kernels import kernel_symmetries
 from napari_zssr.core.network import ZSSRNet
 from napari_zssr.core.optics import kernel_from_optics
@@ -100,7 +101,7 @@ def random_noise_std(rng: np.random.Generator) -> float:
 
 
 class Task(NamedTuple):
-    """A ZSSR task's pair sampler and the code of its kernel (what a conditioned start is told)."""
+    """A ZSSR task's pair sampler and the code of its degradation (what a conditioned start is told)."""
 
     sampler: PairSampler
     code: torch.Tensor
@@ -115,9 +116,10 @@ def random_task(rng: np.random.Generator, images: list[np.ndarray], crop: int, c
     scale, kernel = random_degradation(rng)
     degradation = Degradation.create(scale, kernel, torch.device("cpu"))
     pool = FatherPool(region, config.father_min_scale, config.father_levels, crop)
-    sampler = PairSampler(pool, degradation, kernel_symmetries(kernel, scale), random_noise_std(rng),
-                          int(rng.integers(2**31)), torch.device("cpu"))
-    return Task(sampler, torch.as_tensor(kernel_code(kernel, scale)))
+    noise_std = random_noise_std(rng)
+    sampler = PairSampler(pool, degradation, kernel_symmetries(kernel, scale), noise_std, int(rng.integers(2**31)),
+                          torch.device("cpu"))
+    return Task(sampler, torch.as_tensor(degradation_code(kernel, scale, noise_std)))
 
 
 def batch_of(tasks: list[Task], rng: np.random.Generator, size: int, crop: int
@@ -192,9 +194,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--report-every", type=int, default=500)
     parser.add_argument("--method", choices=("multitask", "reptile"), default="multitask")
-    parser.add_argument("--start", help="a plain weights file to begin from (default: the authors' random start)")
+    parser.add_argument("--start", help="a weights file to begin from, plain or conditioned (default: the authors' "
+                                        "random start)")
     parser.add_argument("--conditioned", action="store_true",
-                        help="multitask: learn a start conditioned on the kernel (per-channel gains from its code)")
+                        help="multitask: learn a start conditioned on the degradation (per-channel gains from its "
+                             "code)")
     parser.add_argument("--inner-steps", type=int, default=10, help="reptile: adaptation steps per task")
     parser.add_argument("--inner-crop", type=int, default=128, help="reptile: crop side of an adaptation step")
     parser.add_argument("--meta-batch", type=int, default=4, help="reptile: tasks per outer step")
@@ -202,8 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.conditioned and args.method != "multitask":
         parser.error("--conditioned trains with --method multitask")
-    if args.start and any(name.startswith(CONDITIONING_PREFIX) for name in read_weights(args.start)):
-        parser.error(f"--start {args.start} is already conditioned on the kernel; give a plain start")
+    if (args.start and not args.conditioned
+            and any(name.startswith(CONDITIONING_PREFIX) for name in read_weights(args.start))):
+        parser.error(f"--start {args.start} is conditioned on the degradation; train it on with --conditioned")
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     config = ZSSRConfig()
@@ -218,9 +223,8 @@ def main(argv: list[str] | None = None) -> None:
     device = torch.device("cpu")
     dtype = resolve_precision("auto", device)
     net = ZSSRNet.create(config, args.seed, device)
-    if args.start:
-        load_weights(net, args.start, kernel_code(None, (2.0, 2.0)))
-    conditioning = KernelConditioning.for_net(net) if args.conditioned else None
+    start_conditioning = load_start(net, args.start) if args.start else None
+    conditioning = (start_conditioning or KernelConditioning.for_net(net)) if args.conditioned else None
     if args.method == "reptile":
         step_function = reptile_step(net, args, dtype, device)
         tasks = [random_task(rng, images, args.inner_crop, config) for _ in range(args.tasks)]
@@ -243,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
                   f"{time.perf_counter() - start:.0f} s", flush=True)
     seconds = time.perf_counter() - start
     method = {"multitask": "multi-task pre-training", "reptile": "Reptile (first-order meta-learning)"}[args.method]
-    method += ", conditioned on the kernel" if conditioning is not None else ""
+    method += ", conditioned on the degradation" if conditioning is not None else ""
     info = {"method": method, "steps": args.steps, "batch": args.batch, "crop": args.crop,
             "tasks": args.tasks, "renew_every": args.renew_every, "generated_images": args.generated,
             "skimage_pictures": len(images) - args.generated, "learning_rate": args.learning_rate,

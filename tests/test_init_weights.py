@@ -135,6 +135,12 @@ def test_the_training_program_learns_a_start_conditioned_on_the_kernel(tmp_path,
     blurred = ZSSRNet.create(ZSSRConfig(init=str(out)), seed=0, kernel=np.full((5, 5), 1 / 25))
     assert not torch.equal(bicubic.body[0].weight, blurred.body[0].weight)  # the gains moved from the identity
     info = weights_info(str(out))
-    assert info["method"].endswith("conditioned on the kernel") and info["start"] == str(first)
-    with pytest.raises(SystemExit):  # a conditioned start would lose its conditioning: refused before any work
-        module.main(["--out", str(tmp_path / "again.npz"), "--conditioned", "--start", str(out)])
+    assert info["method"].endswith("conditioned on the degradation") and info["start"] == str(first)
+    with pytest.raises(SystemExit):  # plain training would drop the conditioning: refused before any work
+        module.main(["--out", str(tmp_path / "again.npz"), "--start", str(out)])
+    again = tmp_path / "again.npz"  # a conditioned start goes on training, from exactly where it was
+    module.main(["--out", str(again), "--conditioned", "--start", str(out), "--steps", "1", "--batch", "4",
+                 "--tasks", "4", "--generated", "2", "--no-pictures", "--learning-rate", "1e-12"])
+    continued = ZSSRNet.create(ZSSRConfig(init=str(again)), seed=0, kernel=np.full((5, 5), 1 / 25))
+    for before, after in zip(blurred.parameters(), continued.parameters(), strict=True):
+        torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-6)

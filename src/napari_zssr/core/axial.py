@@ -306,7 +306,8 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
     degradation = Degradation.create((float(factor), 1.0), kernel, device)
     sampler = axial_sampler(planes, degradation, config, noise_std, seed, device)
     recon = reconstruction_pair(planes[len(planes) // 2], degradation, config.recon_crop)
-    net = ZSSRNet.create(config, seed, device, kernel=kernel, scale=(float(factor), 1.0))
+    net = ZSSRNet.create(config, seed, device, kernel=kernel, scale=(float(factor), 1.0),
+                         noise_std=noise_std)
     dtype = resolve_precision(config.precision, device)
     log = train(net, sampler, recon, config, progress=progress, should_stop=should_stop,  # type: ignore[arg-type]
                 dtype=dtype)

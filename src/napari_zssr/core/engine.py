@@ -57,10 +57,10 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
     """
     steps = scale_steps(scale, config.gradual_steps)
     kernels = list(kernels or [None] * len(steps))
-    if net is None:
-        net = ZSSRNet.create(config, seed, device, kernel=kernels[0], scale=steps[0])
-    dtype = resolve_precision(config.precision, device)
     noise_std = estimate_noise_std(image) if config.noise_std == "auto" else float(config.noise_std)
+    if net is None:
+        net = ZSSRNet.create(config, seed, device, kernel=kernels[0], scale=steps[0], noise_std=noise_std)
+    dtype = resolve_precision(config.precision, device)
     pool = FatherPool(image, config.father_min_scale, config.father_levels, min_father_side(scale))
     logs = []
     for step_index, (step_scale, kernel) in enumerate(zip(steps, kernels, strict=True)):

@@ -2,12 +2,12 @@
 a weights file of the user's.
 
 The learned start is a prior made once by ``scripts/train_init.py`` from a corpus of generated and public images
-(never the benchmark images), conditioned on the kernel (:mod:`.kernel_conditioning`); a run still trains on the test
-image alone, only from a better starting point (docs/benchmarks.md, "A learned start"). The file is ``.npz`` (no
-pickled code is ever loaded) holding the ``state_dict`` arrays of :class:`ZSSRNet`, optionally those of a
-:class:`KernelConditioning` (names starting with ``conditioning.``: the start then depends on the run's kernel) and
-an ``info`` JSON text; the shipped one is checked against its SHA-256 before use, so a damaged installation fails
-loudly instead of giving quietly worse results.
+(never the benchmark images), conditioned on the degradation (:mod:`.kernel_conditioning`); a run still trains on
+the test image alone, only from a better starting point (docs/benchmarks.md, "A learned start"). The file is
+``.npz`` (no pickled code is ever loaded) holding the ``state_dict`` arrays of :class:`ZSSRNet`, optionally those of
+a :class:`KernelConditioning` (names starting with ``conditioning.``: the start then depends on the run's kernel and
+noise) and an ``info`` JSON text; the shipped one is checked against its SHA-256 before use, so a damaged
+installation fails loudly instead of giving quietly worse results.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from .kernel_conditioning import KernelConditioning
 
 #: the learned start shipped in the package, and its SHA-256 (written by scripts/train_init.py)
 LEARNED_WEIGHTS = "zssr_init.npz"
-LEARNED_SHA256 = "da05a83977fd2c3756539b32dd040d4adac56e45bbbd9c967f4e9d836a47f3b7"
+LEARNED_SHA256 = "2384e9b955c878c0c6b22e0303923dcd988cacc428c76b0d59a1a76dc4147ec5"
 #: the key of the training record inside a weights file
 INFO_KEY = "info"
 #: the prefix of a kernel conditioning's arrays inside a weights file
@@ -77,7 +77,19 @@ def unreadable(path: Path, error: Exception) -> ValueError:
 def load_weights(net: torch.nn.Module, init: str, code: np.ndarray) -> None:
     """Copy the weights of ``init`` into ``net`` (on the CPU, before it moves), or a clear error on any mismatch.
 
-    A file with a kernel conditioning gives the start for ``code`` (:func:`kernel_code` of the run's kernel).
+    A file with a kernel conditioning gives the start for ``code`` (:func:`degradation_code` of the run).
+    """
+    conditioning = load_start(net, init)
+    if conditioning is not None:
+        conditioning.fold(net, code)
+
+
+def load_start(net: torch.nn.Module, init: str) -> KernelConditioning | None:
+    """Copy the network arrays of ``init`` into ``net`` and return its conditioning, unfolded (None if it has none):
+    what a run folds for its degradation, and what ``scripts/train_init.py --conditioned`` goes on training.
+
+    A conditioning written for the kernel-only code loads with zero weights on the noise entry (the same start at
+    every noise level, as before).
     """
     arrays = read_weights(init)
     conditioning = {name.removeprefix(CONDITIONING_PREFIX): array for name, array in arrays.items()
@@ -89,15 +101,17 @@ def load_weights(net: torch.nn.Module, init: str, code: np.ndarray) -> None:
         raise ValueError(f"{where} does not fit the network (ZSSRConfig width and depth): it holds {describe(found)}, "
                          f"the network needs {describe(wanted)}")
     net.load_state_dict({name: torch.as_tensor(array, dtype=torch.float32) for name, array in arrays.items()})
-    if conditioning:
-        gains = KernelConditioning.for_net(net)
-        try:
-            gains.load_state_dict({name: torch.as_tensor(array) for name, array in conditioning.items()})
-        except RuntimeError:
-            raise ValueError(f"{where} holds a kernel conditioning that does not fit the network: it holds "
-                             f"{describe(array_shapes(conditioning))}, the network needs "
-                             f"{describe(array_shapes(gains.state_dict()))}") from None
-        gains.fold(net, code)
+    if not conditioning:
+        return None
+    gains = KernelConditioning.for_net(net)
+    conditioning = KernelConditioning.widen_code_input(conditioning)
+    try:
+        gains.load_state_dict({name: torch.as_tensor(array) for name, array in conditioning.items()})
+    except RuntimeError:
+        raise ValueError(f"{where} holds a kernel conditioning that does not fit the network: it holds "
+                         f"{describe(array_shapes(conditioning))}, the network needs "
+                         f"{describe(array_shapes(gains.state_dict()))}") from None
+    return gains
 
 
 def array_shapes(arrays: Mapping[str, np.ndarray | torch.Tensor]) -> dict[str, tuple[int, ...]]:

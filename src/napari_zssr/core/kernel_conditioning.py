@@ -1,13 +1,14 @@
-"""A learned start that knows the kernel: per-channel gains of the network's layers computed from a kernel code.
+"""A learned start that knows the degradation: per-channel gains of the network's layers computed from its code.
 
 A generic start has to guess the blur from the image; ZSSR from it then spends its few steps learning the kernel it
-was given. Non-blind SR networks (SRMD, Zhang et al. 2018) take the kernel as an input instead. Here the kernel is
-summarised by :func:`kernel_code` (its width along its two axes, orientation, anisotropy, tail weight, the scale, and
-whether it is the bicubic assumption), and a small MLP (:class:`KernelConditioning`) turns the code into one gain per
-output channel of every convolution. A kernel is fixed for a whole run, so the gains are folded into the weights once
-(:meth:`KernelConditioning.fold`): the run trains a plain, bias-free :class:`ZSSRNet` as before, only from a start
-that depends on its kernel. ``scripts/train_init.py --conditioned`` learns the MLP jointly with the weights
-(:func:`conditioned_forward`), each training pair under its own task's kernel.
+was given. Non-blind SR networks (SRMD, Zhang et al. 2018) take the kernel and the noise level as inputs instead.
+Here the degradation is summarised by :func:`degradation_code` (the kernel's width along its two axes, orientation,
+anisotropy, tail weight, the scale, whether it is the bicubic assumption, and the noise the run adds to its sons), and
+a small MLP (:class:`KernelConditioning`) turns the code into one gain per output channel of every convolution. The
+degradation is fixed for a whole run, so the gains are folded into the weights once (:meth:`KernelConditioning.fold`):
+the run trains a plain, bias-free :class:`ZSSRNet` as before, only from a start that depends on its degradation.
+``scripts/train_init.py --conditioned`` learns the MLP jointly with the weights (:func:`conditioned_forward`), each
+training pair under its own task's kernel and noise.
 """
 
 from __future__ import annotations
@@ -18,24 +19,31 @@ from torch import nn
 
 from .kernels import centre_of_mass
 
-#: entries of :func:`kernel_code`
-CODE_SIZE = 8
+#: entries of :func:`degradation_code`
+CODE_SIZE = 9
+#: entries of the codes before the noise level was added: a conditioning trained on them ignores the noise
+KERNEL_CODE_SIZE = 8
+#: noise std (fraction of the intensity range) at which the code's noise entry is log(2): the faintest noise trained
+NOISE_SCALE = 0.002
 #: added to the kernel's standard deviations (HR pixels) before the log, so a one-axis or box kernel stays finite
 WIDTH_FLOOR = 0.25
 #: the ratio E[r^4] / E[r^2]^2 of an isotropic 2D Gaussian; the code holds the log of a kernel's ratio over it
 GAUSSIAN_TAIL_RATIO = 2.0
 
 
-def kernel_code(kernel: np.ndarray | None, scale: tuple[float, float]) -> np.ndarray:
+def degradation_code(kernel: np.ndarray | None, scale: tuple[float, float], noise_std: float = 0.0) -> np.ndarray:
     """The description of a ZSSR degradation the start is conditioned on (float32, :data:`CODE_SIZE` entries).
 
     ``[bicubic, log s_y, log s_x, log major width, log minor width, anisotropy x cos 2 angle, anisotropy x sin 2
-    angle, log tail ratio]``: widths are the standard deviations of the (sum-1) kernel along its principal axes in HR
-    pixels; the angle is the major axis's (invariant to a half turn, hence 2 angle); the tail ratio tells an Airy
-    pattern's rings from a Gaussian. ``None`` (the bicubic assumption) is its own flag with zero moments.
+    angle, log tail ratio, log(1 + noise_std / NOISE_SCALE)]``: widths are the standard deviations of the (sum-1)
+    kernel along its principal axes in HR pixels; the angle is the major axis's (invariant to a half turn, hence 2
+    angle); the tail ratio tells an Airy pattern's rings from a Gaussian. ``None`` (the bicubic assumption) is its own
+    flag with zero moments. ``noise_std`` is the noise the run adds to its sons (the input's own noise level): a start
+    that knows it need not hedge between denoising and sharpening.
     """
     code = np.zeros(CODE_SIZE, np.float32)
     code[1], code[2] = np.log(scale[0]), np.log(scale[1])
+    code[8] = np.log1p(max(noise_std, 0.0) / NOISE_SCALE)
     if kernel is None:
         code[0] = 1.0
         return code
@@ -77,6 +85,16 @@ class KernelConditioning(nn.Module):
     @classmethod
     def for_net(cls, net: nn.Module) -> KernelConditioning:
         return cls([conv.out_channels for conv in convolutions(net)])
+
+    @staticmethod
+    def widen_code_input(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """A conditioning's arrays written for the kernel-only code (:data:`KERNEL_CODE_SIZE` inputs) with zero
+        weights on the entries added since: the same gains for every noise level, as when it was trained."""
+        weight = arrays.get("hidden.weight")
+        if weight is None or weight.ndim != 2 or weight.shape[1] != KERNEL_CODE_SIZE:
+            return arrays
+        padding = np.zeros((weight.shape[0], CODE_SIZE - KERNEL_CODE_SIZE), weight.dtype)
+        return arrays | {"hidden.weight": np.concatenate([weight, padding], axis=1)}
 
     def forward(self, codes: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Gains per convolution, each (batch, out_channels), for codes (batch, CODE_SIZE)."""

@@ -10,7 +10,7 @@ from torch import nn
 
 from .config import ZSSRConfig
 from .init_weights import load_weights
-from .kernel_conditioning import kernel_code
+from .kernel_conditioning import degradation_code
 
 
 class ZSSRNet(nn.Module):
@@ -35,10 +35,12 @@ class ZSSRNet(nn.Module):
 
     @classmethod
     def create(cls, config: ZSSRConfig, seed: int, device: torch.device | str = "cpu", *,
-               kernel: np.ndarray | None = None, scale: tuple[float, float] = (2.0, 2.0)) -> ZSSRNet:
+               kernel: np.ndarray | None = None, scale: tuple[float, float] = (2.0, 2.0),
+               noise_std: float = 0.0) -> ZSSRNet:
         """The net of ``config`` (width, depth) on ``device``, starting from ``config.init``: the authors'
         initialisation drawn from ``seed`` ("scratch"), the learned start or a weights file. A start conditioned on
-        the kernel (the shipped one) is taken for ``kernel`` (None: bicubic) at ``scale``, the run's first.
+        the degradation (the shipped one) is taken for ``kernel`` (None: bicubic) at ``scale``, the run's first, and the
+        ``noise_std`` the run adds to its sons.
 
         The weights are drawn or loaded on the CPU, so a seed gives the same start on every device.
         """
@@ -46,7 +48,7 @@ class ZSSRNet(nn.Module):
         if config.init == "scratch":
             net.reset_parameters(torch.Generator().manual_seed(seed))
         else:
-            load_weights(net, config.init, kernel_code(kernel, scale))
+            load_weights(net, config.init, degradation_code(kernel, scale, noise_std))
         return net.to(device=device, memory_format=torch.channels_last)
 
     @property
