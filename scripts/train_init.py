@@ -124,7 +124,7 @@ def random_task(rng: np.random.Generator, images: list[np.ndarray], crop: int, c
 
 def batch_of(tasks: list[Task], rng: np.random.Generator, size: int, crop: int
              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(interpolated sons, fathers, kernel codes): one pair from each of ``size`` tasks drawn from ``tasks``."""
+    """(interpolated sons, fathers, degradation codes): one pair from each of ``size`` tasks drawn from ``tasks``."""
     chosen = [tasks[int(i)] for i in rng.integers(len(tasks), size=size)]
     pairs = [task.sampler.sample(crop) for task in chosen]
     return (torch.cat([son for son, _ in pairs]), torch.cat([father for _, father in pairs]),
@@ -138,7 +138,7 @@ def corpus(generated: int, seed: int, pictures: bool = True) -> list[np.ndarray]
 
 def predict(net: ZSSRNet, conditioning: KernelConditioning | None, son: torch.Tensor, codes: torch.Tensor
             ) -> torch.Tensor:
-    """The start's prediction, each pair under its own kernel's gains when the start is conditioned."""
+    """The start's prediction, each pair under its own degradation's gains when the start is conditioned."""
     return net(son) if conditioning is None else conditioned_forward(net, conditioning, son, codes)
 
 

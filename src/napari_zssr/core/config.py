@@ -59,7 +59,8 @@ class ZSSRConfig:
     width: int = 64
     depth: int = 8
     # starting weights: "scratch" (the authors' seeded random init), "learned" (the start shipped in the package,
-    # conditioned on the run's kernel; see core/init_weights.py) or a weights file written by scripts/train_init.py
+    # conditioned on the run's kernel and noise level; see core/init_weights.py) or a weights file written by
+    # scripts/train_init.py
     init: str = "scratch"
     # inference
     # members of the geometric self-ensemble, at most: the first of geometry.ENSEMBLE_ORDER that the kernel allows
@@ -114,9 +115,10 @@ class ZSSRConfig:
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> ZSSRConfig:
-        """``"default"`` (microscopy, noise on, from scratch), ``"fast"`` (the learned start for the run's kernel, 100
-        iterations at a learning rate of 3e-4, which keeps more of the start than 1e-3, and a 2-member ensemble: about
-        a tenth of the time, docs/benchmarks.md "A learned start") or ``"paper"`` (the authors' settings).
+        """``"default"`` (microscopy, noise on, from scratch), ``"fast"`` (the learned start for the run's kernel and
+        noise level, 100 iterations at a learning rate of 3e-4, which keeps more of the start than 1e-3, and a 2-member
+        ensemble: about a tenth of the time, docs/benchmarks.md "A learned start") or ``"paper"`` (the authors'
+        settings).
 
         ``overrides`` are other field values; an unknown name is a TypeError that lists the valid ones.
         """

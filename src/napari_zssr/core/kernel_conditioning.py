@@ -21,7 +21,8 @@ from .kernels import centre_of_mass
 
 #: entries of :func:`degradation_code`
 CODE_SIZE = 9
-#: entries of the codes before the noise level was added: a conditioning trained on them ignores the noise
+#: entries of the codes before the noise level was added (the noise entry comes right after them): a conditioning
+#: trained on them ignores the noise
 KERNEL_CODE_SIZE = 8
 #: noise std (fraction of the intensity range) at which the code's noise entry is log(2): the faintest noise trained
 NOISE_SCALE = 0.002
@@ -43,7 +44,7 @@ def degradation_code(kernel: np.ndarray | None, scale: tuple[float, float], nois
     """
     code = np.zeros(CODE_SIZE, np.float32)
     code[1], code[2] = np.log(scale[0]), np.log(scale[1])
-    code[8] = np.log1p(max(noise_std, 0.0) / NOISE_SCALE)
+    code[KERNEL_CODE_SIZE] = np.log1p(max(noise_std, 0.0) / NOISE_SCALE)
     if kernel is None:
         code[0] = 1.0
         return code
@@ -71,7 +72,7 @@ def convolutions(net: nn.Module) -> list[nn.Conv2d]:
 
 
 class KernelConditioning(nn.Module):
-    """Kernel code -> one gain per output channel of each convolution: ``1 + MLP(code)``, the MLP's last layer
+    """Degradation code -> one gain per output channel of each convolution: ``1 + MLP(code)``, the MLP's last layer
     starting at zero (so a fresh conditioning leaves the start it is added to unchanged)."""
 
     def __init__(self, out_channels: list[int], hidden: int = 64) -> None:
@@ -103,7 +104,7 @@ class KernelConditioning(nn.Module):
     @torch.no_grad()
     def fold(self, net: nn.Module, code: np.ndarray) -> None:
         """Scale ``net``'s weights in place by the gains for ``code``: the plain net then computes what
-        :func:`conditioned_forward` computes for that kernel."""
+        :func:`conditioned_forward` computes for that degradation."""
         gains = self(torch.as_tensor(code, dtype=torch.float32)[None])
         for conv, gain in zip(convolutions(net), gains, strict=True):
             conv.weight.mul_(gain[0].to(conv.weight)[:, None, None, None])
@@ -111,7 +112,7 @@ class KernelConditioning(nn.Module):
 
 def conditioned_forward(net: nn.Module, conditioning: KernelConditioning, x: torch.Tensor,
                         codes: torch.Tensor) -> torch.Tensor:
-    """``net(x)`` with each sample's channels scaled by the gains of its own kernel (training on many kernels)."""
+    """``net(x)`` with each sample's channels scaled by the gains of its own degradation (training on many)."""
     gains = conditioning(codes)
     layers = convolutions(net)
     features = x
