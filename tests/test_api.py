@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -51,6 +53,7 @@ def test_kernel_is_used_and_restricts_the_ensemble(textured_image, tiny_config):
 def test_gradual_steps_and_back_projection(textured_image, tiny_config):
     tiny_config.gradual_steps = (1.5,)
     tiny_config.back_projection_iterations = 2
+    tiny_config.back_projection_to_noise = False  # every step, even on this noisy image
     result = zssr(textured_image, 2, config=tiny_config)
     assert result.sr.shape == (80, 72) and result.iterations == [2 * tiny_config.max_iterations]
     assert not np.array_equal(result.sr, result.ensemble_median)
@@ -134,6 +137,7 @@ def test_presets():
     assert ZSSRConfig() == ZSSRConfig.preset("default")
     paper = ZSSRConfig.preset("paper")
     assert paper.noise_std == 0 and paper.back_projection_iterations == 10 and paper.max_iterations == 3000
+    assert not paper.back_projection_to_noise  # the authors back-project every step
     assert ZSSRConfig.preset("fast").max_iterations < ZSSRConfig().max_iterations
     assert ZSSRConfig.preset("fast", seed=4).seed == 4
     with pytest.raises(ValueError, match="unknown preset"):
@@ -199,6 +203,7 @@ def test_integer_inputs_give_float32_or_float64_as_their_values_need(textured_im
     ("seed", -1, ValueError), ("seed", 1.5, TypeError), ("learning_rate", 0, ValueError),
     ("recon_every", 0, ValueError), ("lr_check_every", 0, ValueError), ("father_min_scale", 0, ValueError),
     ("father_levels", 0, ValueError), ("ensemble", "yes", TypeError), ("back_projection_iterations", -1, ValueError),
+    ("back_projection_to_noise", "yes", TypeError),
 ])
 def test_every_bad_config_field_is_named(name, value, error):
     with pytest.raises(error, match=f"ZSSRConfig.{name} must be"):
@@ -290,3 +295,38 @@ def test_ensemble_size_takes_the_first_allowed_transforms_in_order(textured_imag
     for size in (1, 2, 4, 8):
         result = zssr(textured_image, 2, config=replace(tiny_config, ensemble=size))
         assert result.transforms == list(ENSEMBLE_ORDER[:size])
+
+
+def test_numpy_numbers_in_a_config_become_python_numbers():
+    config = ZSSRConfig(seed=np.int64(5), max_iterations=np.int32(3), learning_rate=np.float32(1e-3),
+                        noise_std=np.float32(0.01), gradual_steps=(np.float32(1.5),))
+    assert type(config.seed) is int and type(config.max_iterations) is int
+    assert type(config.learning_rate) is float and type(config.noise_std) is float
+    assert type(config.gradual_steps[0]) is float
+    json.dumps(vars(config))  # the settings record of a batch
+
+
+def test_noise_std_beyond_the_intensity_range_is_refused():
+    with pytest.raises(ValueError, match="ZSSRConfig.noise_std must be .* from 0 to 1"):
+        ZSSRConfig(noise_std=2.0)
+
+
+@pytest.mark.parametrize("scale", [65, 1e308, (2, 100)])
+def test_a_scale_past_any_image_is_refused(scale):
+    with pytest.raises(ValueError, match="scale must be at most 64"):
+        zssr(np.random.default_rng(0).random((16, 16)), scale)
+
+
+@pytest.mark.parametrize("learning_rate", [1e6, 1e30])  # outputs of about 1e21, and NaN
+def test_a_diverging_run_is_an_error_not_a_nan_or_runaway_image(learning_rate):
+    image = np.random.default_rng(0).random((16, 16))
+    config = ZSSRConfig(max_iterations=3, learning_rate=learning_rate, width=8, depth=3, crop_size=16)
+    with pytest.raises(RuntimeError, match="training diverged"):
+        zssr(image, 2, config=config)
+
+
+def test_a_hot_pixel_far_above_the_range_is_not_taken_for_divergence(tiny_config):
+    image = np.random.default_rng(0).random((64, 64))
+    image[5, 7] = 1e6  # above the robust (99.9 percentile) range: normalised, it stays near 1e6, and so does the output
+    result = zssr(image, 2, config=tiny_config)
+    assert np.isfinite(result.sr).all() and result.sr.max() > 1e5

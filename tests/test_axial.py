@@ -1,4 +1,5 @@
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -169,6 +170,8 @@ def test_optics_need_the_pixel_size_and_exclude_a_given_profile(tiny_config):
         zssr_axial(volume, 2, config=tiny_config, device="cpu", optics=optics)
     with pytest.raises(ValueError, match="not both"):
         zssr_axial(volume, 2, gaussian_profile(3.0), config=tiny_config, device="cpu", optics=optics, pixel_size=0.1)
+    with pytest.raises(TypeError, match="optics must be an Optics"):
+        zssr_axial(volume, 2, config=tiny_config, device="cpu", optics={"na": 0.8, "wavelength": 520}, pixel_size=0.1)
 
 
 def test_an_asymmetric_profile_keeps_only_the_lateral_flip(tiny_config):
@@ -214,10 +217,19 @@ def test_batched_slices_equal_the_per_slice_lateral_inference():
 def test_fused_output_of_an_identity_net_is_the_cubic_interpolation():
     volume = torch.rand(5, 7, 9)
     degradation = Degradation.create((2.0, 1.0), axial_kernel(None, 2), torch.device("cpu"))
-    output = restore_volume(identity_net(), volume, degradation, [0, 2, 4, 6], ZSSRConfig(), torch.float32,
-                            torch.device("cpu"))
+    output = restore_volume(identity_net(), volume, degradation, [0, 2, 4, 6],
+                            ZSSRConfig(back_projection_iterations=0), torch.float32, torch.device("cpu"))
     assert torch.allclose(output.sr, interpolate_along_z(volume, 2), atol=1e-5)
     assert torch.allclose(output.ensemble_spread, torch.zeros_like(output.sr), atol=1e-3)
+
+
+def test_axial_back_projection_to_the_noise_leaves_a_noisy_volume_be(tiny_config):
+    noisy = blob_volume(6, 16) + np.random.default_rng(2).normal(0, 0.05, (6, 16, 16))
+    runs = {name: zssr_axial(noisy, 2, config=replace(tiny_config, **options), device="cpu").sr
+            for name, options in (("none", {}), ("to noise", {"back_projection_iterations": 5}),
+                                  ("plain", {"back_projection_iterations": 5, "back_projection_to_noise": False}))}
+    assert not np.allclose(runs["plain"], runs["none"])
+    assert np.array_equal(runs["to noise"], runs["none"])
 
 
 def test_stop_hook_cancels(tiny_config):

@@ -373,3 +373,24 @@ def test_init_option_chooses_the_starting_weights(data_dir, tmp_path, capsys, mo
     monkeypatch.chdir(tmp_path)
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--init", "missing.npz", *FAST]) == 2
     assert "missing.npz" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("name", ["pixel_size", "psf_pixel_size"])
+def test_a_bad_pixel_size_given_to_batch_is_a_usage_error_before_any_work(data_dir, tmp_path, name):
+    from napari_zssr.batch_jobs import UsageError
+    from napari_zssr.batching import batch
+
+    with pytest.raises(UsageError, match=name):
+        batch(data_dir, tmp_path / "out", **{name: -1.0})
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_measured_psf_value_given_to_batch_is_a_usage_error(data_dir, tmp_path):
+    from napari_zssr.batch_jobs import UsageError
+    from napari_zssr.batching import batch
+
+    psf = tmp_path / "psf.tif"
+    tifffile.imwrite(psf, gaussian_psf(1.5).astype(np.float32))
+    with pytest.raises(UsageError, match="measured_psf must be one of"):
+        batch(data_dir, tmp_path / "out", psf=[psf], psf_pixel_size=0.1, measured_psf="maybe")
+    assert not (tmp_path / "out").exists()

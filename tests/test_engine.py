@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -83,6 +85,42 @@ def test_back_projection_makes_output_consistent_with_input():
     before = (degradation.downscale(guess) - lr).abs().mean()
     after = (degradation.downscale(back_project(guess, lr, degradation, 10)) - lr).abs().mean()
     assert after < 0.1 * before
+
+
+def test_back_projection_stops_once_the_input_is_explained_to_within_the_noise_floor():
+    from napari_zssr.core.inference import back_project
+
+    generator = torch.Generator().manual_seed(1)
+    truth = torch.rand(1, 1, 32, 32, dtype=torch.float64, generator=generator)
+    degradation = Degradation((2.0, 2.0))
+    lr = degradation.downscale(truth) + 0.05 * torch.randn(1, 1, 16, 16, dtype=torch.float64, generator=generator)
+    guess = Degradation.upscale(lr, (32, 32))
+
+    def rms_residual(sr):
+        return float((lr - degradation.downscale(sr)).square().mean().sqrt())
+
+    full = back_project(guess, lr, degradation, 10)
+    assert torch.equal(back_project(guess, lr, degradation, 10, noise_floor=0.0), full)
+    floor = 0.5 * rms_residual(guess)
+    stopped = back_project(guess, lr, degradation, 10, noise_floor=floor)
+    assert rms_residual(full) < rms_residual(stopped) <= floor < rms_residual(back_project(guess, lr, degradation, 1))
+    assert torch.equal(back_project(guess, lr, degradation, 10, noise_floor=2 * rms_residual(guess)), guess)
+
+
+def test_runs_back_project_down_to_the_inputs_noise_unless_told_otherwise():
+    """A noisy input is already explained to within its noise: back-projection to the noise level leaves it be,
+    where plain back-projection sharpens the noise back in."""
+    from napari_zssr import zssr
+
+    rng = np.random.default_rng(0)
+    clean = np.clip(np.add.outer(np.sin(np.arange(24) / 3), np.cos(np.arange(24) / 4)) / 4 + 0.5, 0, 1)
+    noisy = clean + rng.normal(0, 0.05, clean.shape)
+    base = ZSSRConfig(max_iterations=2, width=8, depth=3, crop_size=16, ensemble=1)
+    runs = {name: zssr(noisy, 2, config=replace(base, **options), seed=0).sr
+            for name, options in (("none", {}), ("to noise", {"back_projection_iterations": 5}),
+                                  ("plain", {"back_projection_iterations": 5, "back_projection_to_noise": False}))}
+    assert not np.allclose(runs["plain"], runs["none"])
+    assert np.array_equal(runs["to noise"], runs["none"])
 
 
 def test_policy_drops_the_lr_when_the_error_stops_falling():

@@ -152,3 +152,15 @@ def test_computed_psf_keeps_its_faint_rings():
     as_measured = kernel_from_psf(psf, psf_pixel_size=0.325 / 4, pixel_size=0.65, scale=2, measured=False)
     as_computed = kernel_from_psf(psf, psf_pixel_size=0.325 / 4, pixel_size=0.65, scale=2, computed=True)
     assert as_computed.shape[0] > as_measured.shape[0]
+
+
+@pytest.mark.parametrize("scale", [0, -2, 1, 100])
+def test_every_kernel_source_names_a_bad_scale(scale):
+    from napari_zssr.core.blind import estimate_kernel
+
+    image = np.random.default_rng(0).random((32, 32))
+    psf = np.outer(*2 * [np.exp(-np.arange(-4, 5) ** 2 / 4.0)])
+    for make in (lambda: kernel_from_optics(1.4, 520, 0.1, scale), lambda: estimate_kernel(image, scale),
+                 lambda: kernel_from_psf(psf, psf_pixel_size=0.05, pixel_size=0.1, scale=scale)):
+        with pytest.raises(ValueError, match="scale must be"):
+            make()

@@ -34,3 +34,26 @@ def test_imagej_unit_has_priority_over_the_resolution_unit(tmp_path):
     assert read_tiff(path).pixel_size == pytest.approx((5e-4, 5e-4))
     tifffile.imwrite(path, PLANE, imagej=True, resolution=(1 / 0.1, 1 / 0.1), metadata={"unit": "\\u00B5m"})
     assert read_tiff(path).pixel_size == pytest.approx((0.1, 0.1))
+
+
+@pytest.mark.parametrize("size", ["-0.1", "0", "NaN", "INF", "1e30", "1e-30", "abc"])
+def test_an_unusable_ome_pixel_size_counts_as_unknown(tmp_path, size):
+    """A broken calibration must neither reject the image nor reach its outputs (where it cannot be written)."""
+    path = tmp_path / "bad.ome.tif"
+    tifffile.imwrite(path, np.zeros((3, 8, 8), np.uint16), ome=True,
+                     metadata={"axes": "ZYX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1, "PhysicalSizeZ": 0.3})
+    with tifffile.TiffFile(path) as tif:
+        xml = tif.ome_metadata
+    tifffile.tiffcomment(path, xml.replace('PhysicalSizeX="0.1"', f'PhysicalSizeX="{size}"')
+                         .replace('PhysicalSizeZ="0.3"', f'PhysicalSizeZ="{size}"'))
+    image = read_tiff(path)
+    assert image.data.shape == (3, 8, 8)
+    assert image.pixel_size is None and image.z_spacing is None
+
+
+def test_a_good_ome_pixel_size_is_read(tmp_path):
+    path = tmp_path / "good.ome.tif"
+    tifffile.imwrite(path, np.zeros((3, 8, 8), np.uint16), ome=True,
+                     metadata={"axes": "ZYX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.2, "PhysicalSizeZ": 0.3})
+    image = read_tiff(path)
+    assert image.pixel_size == pytest.approx((0.2, 0.1)) and image.z_spacing == pytest.approx(0.3)

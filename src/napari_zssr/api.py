@@ -19,7 +19,7 @@ from .core.network import ZSSRNet
 from .core.pairs import min_father_side
 from .core.precision import resolve_precision
 from .core.progress import ProgressCallback, RunProgress
-from .core.resize import Scale, as_scale_pair, resize, scaled_shape
+from .core.resize import Scale, resize, scaled_shape, upscale_factors
 from .core.trainer import StopHook
 from .kernel_choice import KernelArgument, KernelChoice, kernel_source, run_kernels
 from .resolution_report import resolution_report
@@ -111,16 +111,6 @@ def check_plane_values(plane: np.ndarray, label: str) -> None:
         raise ValueError(f"{label} contains NaN or infinite values; replace them (e.g. np.nan_to_num) first")
 
 
-def validate_scale(scale: float | Sequence[float]) -> Scale:
-    try:
-        pair = as_scale_pair(scale)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"scale must be a number > 1 or a (y, x) pair of them, got {scale!r}") from error
-    if not all(np.isfinite(pair)) or min(pair) <= 1:
-        raise ValueError(f"scale must be greater than 1 on every axis, got {scale!r}")
-    return pair
-
-
 def intensity_range(plane: np.ndarray) -> tuple[float, float]:
     """Robust (0.1, 99.9 percentile) range used to normalise a plane; min/max where that range is degenerate."""
     low, high = np.percentile(plane, [0.1, 99.9])
@@ -159,7 +149,7 @@ def kernel_from_file(path: str, *, psf_pixel_size: float | None = None, pixel_si
     """
     choice = KernelChoice("psf", psf_path=str(path), psf_pixel_size=psf_pixel_size, measured=measured)
     source, _ = kernel_source(choice, pixel_size)
-    return source(validate_scale(scale))
+    return source(upscale_factors(scale))
 
 
 def checked_config(config: Any) -> ZSSRConfig:
@@ -187,7 +177,7 @@ def zssr(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: KernelAr
     resolution report in um. ``seed``/``device`` left None take the config's. ``progress`` receives
     :class:`ProgressEvent` s. Raises :class:`napari_zssr.Cancelled` when ``should_stop`` returns True.
     """
-    return zssr_stack(validate_image(image, validate_scale(scale)), scale, kernel, config, seed, device, progress,
+    return zssr_stack(validate_image(image, upscale_factors(scale)), scale, kernel, config, seed, device, progress,
                       should_stop, pixel_size=pixel_size)
 
 
@@ -204,7 +194,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
     planes). Other arguments as :func:`zssr`.
     """
     config = checked_config(config)
-    pair = validate_scale(scale)
+    pair = upscale_factors(scale)
     array = validate_image(image, pair, ndim=None)
     if warm_start_iterations is not None and (isinstance(warm_start_iterations, bool)
                                               or not isinstance(warm_start_iterations, int)

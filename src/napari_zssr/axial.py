@@ -42,6 +42,9 @@ def axial_blur(factor: int, axial_psf: np.ndarray | None = None, lateral_psf: np
     """
     if pixel_size is not None and not 0 < float(pixel_size) < float("inf"):
         raise ValueError(f"pixel_size must be a positive number of um, got {pixel_size!r}")
+    if optics is not None and not isinstance(optics, Optics):
+        raise TypeError(f"optics must be an Optics(na=..., wavelength=..., ...), got {type(optics).__name__} "
+                        f"{optics!r}")
     if optics is not None:
         if axial_psf is not None:
             raise ValueError("give either axial_psf or optics, not both")

@@ -58,8 +58,13 @@ def kernel_choices(options: BatchOptions, source: Path, channels: int) -> list[K
             for wavelength, excitation_nm in zip(per_channel(emission, channels, "wavelengths"), excitation)]
 
 
+MEASURED_PSF_CHOICES = {"auto": None, "yes": True, "no": False}
+
+
 def measured_psf(options: BatchOptions) -> bool | None:
-    return {"auto": None, "yes": True, "no": False}[options.measured_psf]
+    if options.measured_psf not in MEASURED_PSF_CHOICES:
+        raise UsageError(f"measured_psf must be one of {', '.join(MEASURED_PSF_CHOICES)}, got {options.measured_psf!r}")
+    return MEASURED_PSF_CHOICES[options.measured_psf]
 
 
 def check_optics_options(options: BatchOptions) -> None:
@@ -90,6 +95,7 @@ def check_kernel_options(options: BatchOptions) -> None:
         raise UsageError("--kernel psf needs --psf FILE")
     if kind == "optics":
         check_optics_options(options)
+    measured_psf(options)
     for path in options.psf:
         try:
             kernel_source(KernelChoice("psf", psf_path=path, psf_pixel_size=options.psf_pixel_size,

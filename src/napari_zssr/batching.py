@@ -39,6 +39,7 @@ from .batch_kernels import check_kernel_options
 from .core.config import INITS, ZSSRConfig
 from .core.device import select_device
 from .core.precision import resolve_precision
+from .core.resize import pixel_pair
 from .io.tiff import read_header
 
 OUTPUT_KINDS = tuple(OUTPUTS)
@@ -155,6 +156,11 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
         raise UsageError(f"unknown output(s) {unknown}; choose from {','.join(OUTPUT_KINDS)}")
     if options.planes_per_task < 2:
         raise UsageError(f"planes per task must be at least 2, got {options.planes_per_task}")
+    for name in ("pixel_size", "psf_pixel_size"):
+        try:
+            pixel_pair(getattr(options, name), name)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     try:
         overrides = {"max_iterations": options.max_iterations, "precision": options.precision,
                      "init": weights_option(options.init),

@@ -9,6 +9,7 @@ from pathlib import Path
 from ._version import __version__
 from .api import DEFAULT_OUTPUTS, OUTPUTS
 from .batch_jobs import UsageError, say
+from .batch_kernels import MEASURED_PSF_CHOICES
 from .batching import DEFAULT_SCALE, BatchOptions, make_options, prepare, run_prepared
 from .core.config import PRESETS, ZSSRConfig
 from .core.optics import MODALITIES
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--psf-pixel-size", type=pixel_size, metavar="UM",
                         help="PSF pixel size in um (default: file's)")
     parser.add_argument("--pixel-size", type=pixel_size, metavar="UM", help="image pixel size in um (default: file's)")
-    parser.add_argument("--measured-psf", choices=("auto", "yes", "no"), default="auto",
+    parser.add_argument("--measured-psf", choices=tuple(MEASURED_PSF_CHOICES), default="auto",
                         help="is the PSF a bead image from the same camera? (auto: judged from the pixel sizes)")
     parser.add_argument("--kernel", choices=KERNEL_SOURCES,
                         help="where the blur kernel comes from: psf (--psf), optics (--na, --wavelength...), estimate "

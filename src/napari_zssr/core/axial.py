@@ -20,7 +20,7 @@ import torch
 
 from .config import ZSSRConfig
 from .degradation import Degradation
-from .engine import reconstruction_pair
+from .engine import check_converged, reconstruction_pair
 from .geometry import DIHEDRAL, ensemble_transforms, transform, untransform
 from .inference import apply_tiled_within_memory, back_project, ensemble_median
 from .kernels import kernel_symmetries
@@ -247,12 +247,12 @@ class SliceSums:
 @torch.no_grad()
 def restore_slices(net: ZSSRNet, volume: torch.Tensor, degradation: Degradation, transforms: list[int],
                    config: ZSSRConfig, dtype: torch.dtype, device: torch.device, sums: SliceSums,
-                   should_stop: StopHook | None = None) -> None:
+                   should_stop: StopHook | None = None, noise_floor: float = 0.0) -> None:
     """Restore every XZ slice of ``volume`` (Z, Y, X, CPU) and add the results into ``sums``.
 
     For the YZ slices pass ``volume.transpose(1, 2)`` and ``sums.swapped()``. Many slices go through the net at
     once (up to ``tile_size**2`` output pixels per batch); a slice bigger than that is tiled. Each slice gets the
-    lateral run's treatment: ensemble over ``transforms``, back-projection, median.
+    lateral run's treatment: ensemble over ``transforms``, back-projection (down to ``noise_floor``), median.
     """
     net.eval()
     depth, rows, width = volume.shape
@@ -266,10 +266,10 @@ def restore_slices(net: ZSSRNet, volume: torch.Tensor, degradation: Degradation,
         for index in transforms:
             upscaled = degradation.upscale(transform(lr, index), (out_depth, width))
             output = untransform(apply_tiled_within_memory(net, upscaled, config.tile_size, dtype), index)
-            members.append(back_project(output, lr, degradation, config.back_projection_iterations))
+            members.append(back_project(output, lr, degradation, config.back_projection_iterations, noise_floor))
         stacked = torch.stack(members)
         median = ensemble_median(stacked)
-        sr = back_project(median, lr, degradation, config.back_projection_iterations)
+        sr = back_project(median, lr, degradation, config.back_projection_iterations, noise_floor)
         deviations = stacked - degradation.upscale(lr, (out_depth, width))
         for total, value in ((sums.sr, sr), (sums.median, median), (sums.members, deviations.sum(0)),
                              (sums.squares, (deviations**2).sum(0))):
@@ -277,14 +277,14 @@ def restore_slices(net: ZSSRNet, volume: torch.Tensor, degradation: Degradation,
 
 
 def restore_volume(net: ZSSRNet, volume: torch.Tensor, degradation: Degradation, transforms: list[int],
-                   config: ZSSRConfig, dtype: torch.dtype, device: torch.device, should_stop: StopHook | None = None
-                   ) -> AxialOutput:
+                   config: ZSSRConfig, dtype: torch.dtype, device: torch.device, should_stop: StopHook | None = None,
+                   noise_floor: float = 0.0) -> AxialOutput:
     """Restore the XZ and the YZ slices and fuse them by their mean (benchmarks/axial.py --fusion compares)."""
     depth, rows, cols = volume.shape
     sums = SliceSums.zeros((degradation.hr_shape((depth, cols))[0], rows, cols))
-    restore_slices(net, volume, degradation, transforms, config, dtype, device, sums, should_stop)
+    restore_slices(net, volume, degradation, transforms, config, dtype, device, sums, should_stop, noise_floor)
     restore_slices(net, volume.transpose(1, 2), degradation, transforms, config, dtype, device, sums.swapped(),
-                   should_stop)
+                   should_stop, noise_floor)
     spread = sums.variance(2 * len(transforms)).sqrt_()
     return AxialOutput(sums.sr.div_(2), sums.median.div_(2), spread)
 
@@ -301,8 +301,9 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
     if not planes_at:
         raise ValueError("every z plane of the volume is constant; there is nothing to learn from")
     planes = [volume[i][None, None].to(device) for i in planes_at]
-    noise_std = (float(np.median([estimate_noise_std(p) for p in planes])) if config.noise_std == "auto"
-                 else float(config.noise_std))
+    input_noise = (float(np.median([estimate_noise_std(p) for p in planes]))
+                   if config.noise_std == "auto" or config.back_projection_to_noise else 0.0)
+    noise_std = input_noise if config.noise_std == "auto" else float(config.noise_std)
     degradation = Degradation.create((float(factor), 1.0), kernel, device)
     sampler = axial_sampler(planes, degradation, config, noise_std, seed, device)
     recon = reconstruction_pair(planes[len(planes) // 2], degradation, config.recon_crop)
@@ -315,6 +316,8 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
         progress.step_finished(log.iterations, config.max_iterations)
     transforms = ensemble_transforms(kernel_symmetries(kernel, (float(factor), 1.0)), config.ensemble)
     began = time.perf_counter()
-    output = restore_volume(net, volume, degradation, transforms, config, dtype, device, should_stop)
+    output = restore_volume(net, volume, degradation, transforms, config, dtype, device, should_stop,
+                            input_noise if config.back_projection_to_noise else 0.0)
+    check_converged(output.sr, volume, config, noise_std)
     return AxialRun(output, log, transforms, noise_std, planes_at, time.perf_counter() - began, net, degradation,
                    dtype)

@@ -40,7 +40,7 @@ import numpy as np
 from .degradation import integer_factors
 from .optics import DEFAULT_HALF_WIDTH, airy_profile
 from .psf import kernel_from_psf
-from .resize import as_scale_pair, pixel_pair
+from .resize import pixel_pair, upscale_factors
 from .spectrum import analysis_planes, periodic_spectrum
 
 #: FWHM of the Airy pattern in units of lambda / NA (half maximum of [2 J1(v)/v]^2 at v = 1.61634)
@@ -96,7 +96,7 @@ class KernelEstimate:
         None (bicubic) where the estimate fell back."""
         if self.fallback is not None:
             return None
-        return _kernel(self.fwhm, self.model, self.pixel_aspect, integer_factors(as_scale_pair(scale)))
+        return _kernel(self.fwhm, self.model, self.pixel_aspect, integer_factors(upscale_factors(scale)))
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but the kernel array (its shape instead), for result metadata."""
@@ -215,7 +215,7 @@ def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = 2,
     (pure noise): then use no kernel (bicubic).
     """
     start = time.perf_counter()
-    factors = integer_factors(as_scale_pair(scale))  # type: ignore[arg-type]
+    factors = integer_factors(upscale_factors(scale))  # type: ignore[arg-type]
     pixel = pixel_pair(pixel_size) or (1.0, 1.0)
     mean_pixel = float(np.sqrt(pixel[0] * pixel[1]))
     aspect = (pixel[0] / mean_pixel, pixel[1] / mean_pixel)

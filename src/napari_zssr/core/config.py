@@ -66,9 +66,12 @@ class ZSSRConfig:
     # members of the geometric self-ensemble, at most: the first of geometry.ENSEMBLE_ORDER that the kernel allows
     # (8 for the bicubic kernel); 1 = no ensemble. True and False are taken as 8 and 1.
     ensemble: int = 8
-    # back-projection steps, applied to each ensemble output and to their median. 0 by default: back-projection
-    # re-injects the input's noise (-1.5 dB with 2 steps on noisy data)
-    back_projection_iterations: int = 0
+    # back-projection steps at most, applied to each ensemble output and to their median (the authors' 10)
+    back_projection_iterations: int = 10
+    # stop back-projection once the output explains the input to within the input's own estimated noise (the
+    # discrepancy principle): clean inputs get every step, noisy ones few or none. Without it back-projection
+    # re-injects the noise (-1.5 dB with 2 steps on noisy data; docs/benchmarks.md "Back-projection to the noise level")
+    back_projection_to_noise: bool = True
     tile_size: int = 1024  # largest side of an inference tile (output pixels); bounds memory on big planes
     # run
     device: Device = "auto"
@@ -87,7 +90,8 @@ class ZSSRConfig:
                               ("father_levels", 1), ("width", 1), ("depth", 1), ("back_projection_iterations", 0),
                               ("tile_size", 1), ("progress_every", 1)):
             _check_integer(name, getattr(self, name), minimum)
-        check_seed(self.seed)
+            setattr(self, name, int(getattr(self, name)))  # numpy integers become ints (torch and JSON need them)
+        self.seed = check_seed(self.seed)
         for name in ("learning_rate", "lr_change_ratio"):
             if not _is_number(getattr(self, name)) or getattr(self, name) <= 0:
                 raise _bad(name, getattr(self, name), "a finite number > 0", Real)
@@ -95,9 +99,13 @@ class ZSSRConfig:
             raise _bad("min_learning_rate", self.min_learning_rate, "a finite number >= 0", Real)
         if not _is_number(self.father_min_scale) or not 0 < self.father_min_scale <= 1:
             raise _bad("father_min_scale", self.father_min_scale, "a number in (0, 1]", Real)
-        if self.noise_std != "auto" and (not _is_number(self.noise_std) or self.noise_std < 0):
-            raise _bad("noise_std", self.noise_std, "'auto' (the input's own noise level) or a number >= 0",
-                       (Real, str))
+        if self.noise_std != "auto" and (not _is_number(self.noise_std) or not 0 <= self.noise_std <= 1):
+            raise _bad("noise_std", self.noise_std, "'auto' (the input's own noise level) or a number from 0 to 1 "
+                       "(a fraction of the intensity range)", (Real, str))
+        for name in ("learning_rate", "lr_change_ratio", "min_learning_rate", "father_min_scale"):
+            setattr(self, name, float(getattr(self, name)))
+        if self.noise_std != "auto":
+            self.noise_std = float(self.noise_std)
         self.lr_step_fractions = _number_tuple("lr_step_fractions", self.lr_step_fractions,
                                                lambda f: 0 < f < 1, "numbers in (0, 1)")
         self.gradual_steps = _number_tuple("gradual_steps", self.gradual_steps, lambda s: s > 1, "numbers > 1")
@@ -111,14 +119,17 @@ class ZSSRConfig:
         if self.ensemble > MAX_ENSEMBLE:
             raise ValueError(f"ZSSRConfig.ensemble must be from 1 to {MAX_ENSEMBLE} members (True = {MAX_ENSEMBLE}, "
                              f"False = 1), got {self.ensemble!r}")
+        if not isinstance(self.back_projection_to_noise, bool):
+            raise TypeError(f"ZSSRConfig.back_projection_to_noise must be True or False, got "
+                            f"{self.back_projection_to_noise!r}")
         self.init = _check_init(self.init)
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> ZSSRConfig:
-        """``"default"`` (microscopy, noise on, from scratch), ``"fast"`` (the learned start for the run's kernel and
-        noise level, 100 iterations at a learning rate of 3e-4, which keeps more of the start than 1e-3, and a 2-member
-        ensemble: about a tenth of the time, docs/benchmarks.md "A learned start") or ``"paper"`` (the authors'
-        settings).
+        """``"default"`` (microscopy: noise on, from scratch, back-projection down to the input's noise level),
+        ``"fast"`` (the same with the learned start for the run's kernel and noise level, 100 iterations at a learning
+        rate of 3e-4, which keeps more of the start than 1e-3, and a 2-member ensemble: about a tenth of the time,
+        docs/benchmarks.md "A learned start") or ``"paper"`` (the authors' settings).
 
         ``overrides`` are other field values; an unknown name is a TypeError that lists the valid ones.
         """
@@ -134,7 +145,7 @@ class ZSSRConfig:
                          name="fast")
         elif name == "paper":
             config = cls(max_iterations=3000, lr_schedule="policy", noise_std=0.0, back_projection_iterations=10,
-                         precision="float32", name="paper")
+                         back_projection_to_noise=False, precision="float32", name="paper")
         else:
             raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
         return replace(config, **overrides)
@@ -195,4 +206,4 @@ def _number_tuple(name: str, values: Any, valid: Any, expected: str) -> tuple[fl
         raise TypeError(f"ZSSRConfig.{name} must be a tuple of {expected}, got {values!r}")
     if not all(_is_number(v) and valid(v) for v in values):
         raise ValueError(f"ZSSRConfig.{name} must be a tuple of {expected}, got {values!r}")
-    return tuple(values)
+    return tuple(float(v) for v in values)

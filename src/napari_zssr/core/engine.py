@@ -48,6 +48,20 @@ def reconstruction_pair(image: torch.Tensor, degradation: Degradation, crop: int
     return degradation.upscale(son, (crop_h, crop_w)).contiguous(memory_format=torch.channels_last), target
 
 
+#: how far past the input's largest magnitude (normalised, at least 1) a converged output can reach: a real output
+#: overshoots by a fraction of the range; beyond this the training ran away
+DIVERGED_MAGNITUDE = 100.0
+
+
+def check_converged(sr: torch.Tensor, image: torch.Tensor, config: ZSSRConfig, noise_std: float) -> None:
+    """Raise a RuntimeError if training diverged, before a NaN, infinite or runaway result is written anywhere."""
+    limit = DIVERGED_MAGNITUDE * max(1.0, float(image.abs().max()))
+    if not bool(sr.abs().le(limit).all()):  # NaN compares False too
+        raise RuntimeError(f"training diverged: the output has NaN, infinite or runaway values (learning rate "
+                           f"{config.learning_rate:g}, noise on the sons {noise_std:g}); lower learning_rate or "
+                           "noise_std, or use another preset")
+
+
 def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | None] | None, config: ZSSRConfig,
               *, seed: int, device: torch.device, progress: RunProgress | None = None,
               should_stop: StopHook | None = None, net: ZSSRNet | None = None) -> PlaneRun:
@@ -57,7 +71,9 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
     """
     steps = scale_steps(scale, config.gradual_steps)
     kernels = list(kernels or [None] * len(steps))
-    noise_std = estimate_noise_std(image) if config.noise_std == "auto" else float(config.noise_std)
+    input_noise = estimate_noise_std(image) if config.noise_std == "auto" or config.back_projection_to_noise else 0.0
+    noise_std = input_noise if config.noise_std == "auto" else float(config.noise_std)
+    noise_floor = input_noise if config.back_projection_to_noise else 0.0
     if net is None:
         net = ZSSRNet.create(config, seed, device, kernel=kernels[0], scale=steps[0], noise_std=noise_std)
     dtype = resolve_precision(config.precision, device)
@@ -73,7 +89,8 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
         if progress is not None:
             progress.step_finished(logs[-1].iterations, config.max_iterations)
         output = super_resolve(net, image, degradation, transforms, config.back_projection_iterations,
-                               config.tile_size, dtype)
+                               config.tile_size, dtype, noise_floor)
+        check_converged(output.sr, image, config, noise_std)
         if step_index < len(steps) - 1:
             pool.add(output.sr)  # gradual SR: this stage's output is a father for the next
     return PlaneRun(output, logs, transforms, net, noise_std)

@@ -35,10 +35,19 @@ def apply_tiled(net: ZSSRNet, x: torch.Tensor, tile_size: int, dtype: torch.dtyp
     return out
 
 
-def back_project(sr: torch.Tensor, lr: torch.Tensor, degradation: Degradation, iterations: int) -> torch.Tensor:
-    """``y <- y + up(I - down_k(y))``: make the output consistent with the input under the degradation."""
+def back_project(sr: torch.Tensor, lr: torch.Tensor, degradation: Degradation, iterations: int,
+                 noise_floor: float = 0.0) -> torch.Tensor:
+    """``y <- y + up(I - down_k(y))``: make the output consistent with the input under the degradation.
+
+    Stops early once the residual ``I - down_k(y)`` has an RMS of at most ``noise_floor`` (the discrepancy
+    principle): an output that explains the input to within its noise has nothing left to take from it but noise,
+    which back-projection would otherwise add back, sharpened. 0: every step runs.
+    """
     for _ in range(iterations):
-        sr = sr + degradation.upscale(lr - degradation.downscale(sr), tuple(sr.shape[-2:]))
+        residual = lr - degradation.downscale(sr)
+        if noise_floor > 0 and float(residual.square().mean().sqrt()) <= noise_floor:
+            break
+        sr = sr + degradation.upscale(residual, tuple(sr.shape[-2:]))
     return sr
 
 
@@ -85,17 +94,20 @@ class InferenceOutput:
 
 @torch.no_grad()
 def super_resolve(net: ZSSRNet, lr: torch.Tensor, degradation: Degradation, transforms: list[int],
-                  back_projection_iterations: int, tile_size: int, dtype: torch.dtype = torch.float32
-                  ) -> InferenceOutput:
-    """Run the trained net on ``lr`` under each allowed transform, undo it, back-project, take the median."""
+                  back_projection_iterations: int, tile_size: int, dtype: torch.dtype = torch.float32,
+                  noise_floor: float = 0.0) -> InferenceOutput:
+    """Run the trained net on ``lr`` under each allowed transform, undo it, back-project, take the median.
+
+    ``noise_floor``: the input's noise level, where back-projection stops (:func:`back_project`).
+    """
     net.eval()
     stacked = torch.empty((len(transforms), 1, *degradation.hr_shape(tuple(lr.shape[-2:]))), device=lr.device)
     for position, index in enumerate(transforms):
         moved = transform(lr, index)
         upscaled = degradation.upscale(moved, degradation.hr_shape(tuple(moved.shape[-2:])))
         output = untransform(apply_tiled_within_memory(net, upscaled, tile_size, dtype), index)
-        stacked[position] = back_project(output, lr, degradation, back_projection_iterations)[0]
+        stacked[position] = back_project(output, lr, degradation, back_projection_iterations, noise_floor)[0]
     median = ensemble_median(stacked).unsqueeze(0)
     spread = stacked.std(dim=0).unsqueeze(0) if len(transforms) > 1 else torch.zeros_like(median)
-    sr = back_project(median, lr, degradation, back_projection_iterations)
+    sr = back_project(median, lr, degradation, back_projection_iterations, noise_floor)
     return InferenceOutput(sr, median, spread)

@@ -27,7 +27,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import signal, special
 
-from .resize import as_scale_pair, pixel_pair
+from .resize import pixel_pair, upscale_factors
 
 Modality = Literal["widefield", "confocal"]
 Model = Literal["paraxial", "vectorial"]
@@ -240,7 +240,7 @@ def kernel_from_optics(na: float, wavelength: float, pixel_size: float | Sequenc
     from .psf import kernel_from_psf
 
     image_pixel = _known_pixel_pair(pixel_size)
-    factors = as_scale_pair(scale)  # type: ignore[arg-type]
+    factors = upscale_factors(scale)  # type: ignore[arg-type]
     hr_pixel = (image_pixel[0] / factors[0], image_pixel[1] / factors[1])
     psf = theoretical_psf(na, wavelength, hr_pixel, **optics)
     return kernel_from_psf(psf, psf_pixel_size=hr_pixel, pixel_size=image_pixel, scale=scale, measured=False,

@@ -9,7 +9,7 @@ from scipy import ndimage, signal, stats
 
 from .degradation import integer_factors
 from .kernels import centre_of_mass
-from .resize import as_scale_pair, pixel_pair
+from .resize import pixel_pair, upscale_factors
 
 PixelSize = float | Sequence[float] | None
 
@@ -115,7 +115,7 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize = None, pixel_
     computed from a model, noise-free and without background; it is taken as it is (no background subtraction,
     which would read its faint outer rings as an offset and cut them, and no bead search) and as theoretical.
     """
-    factors = integer_factors(as_scale_pair(scale))  # type: ignore[arg-type]
+    factors = integer_factors(upscale_factors(scale))  # type: ignore[arg-type]
     array = np.asarray(psf)
     if array.dtype == bool or np.iscomplexobj(array) or not np.issubdtype(array.dtype, np.number):
         raise TypeError(f"the PSF must be a real-valued numeric array, got dtype {array.dtype}")

@@ -32,6 +32,23 @@ def as_scale_pair(scale: float | Sequence[float] | np.ndarray) -> Scale:
     return float(values[0]), float(values[1])
 
 
+#: the largest scale factor accepted: far past what any image supports, small enough to keep sizes finite
+MAX_SCALE = 64.0
+
+
+def upscale_factors(scale: float | Sequence[float] | np.ndarray) -> Scale:
+    """``scale`` as a ``(sy, sx)`` pair of factors from above 1 to :data:`MAX_SCALE`, or a ValueError naming it."""
+    try:
+        pair = as_scale_pair(scale)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"scale must be a number > 1 or a (y, x) pair of them, got {scale!r}") from error
+    if not all(np.isfinite(pair)) or min(pair) <= 1:
+        raise ValueError(f"scale must be greater than 1 on every axis, got {scale!r}")
+    if max(pair) > MAX_SCALE:
+        raise ValueError(f"scale must be at most {MAX_SCALE:g} on every axis, got {scale!r}")
+    return pair
+
+
 def pixel_pair(pixel_size: float | tuple[float, float] | None, name: str = "pixel_size") -> tuple[float, float] | None:
     """A pixel size (um) as a positive finite ``(y, x)`` pair; None stays None ("unknown"). A ValueError names
     ``name`` otherwise."""

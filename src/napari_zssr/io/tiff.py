@@ -15,6 +15,8 @@ import tifffile
 _UNITS_UM = {"um": 1.0, "µm": 1.0, "\u03bcm": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
              "nm": 1e-3, "nanometer": 1e-3, "mm": 1e3, "millimeter": 1e3, "cm": 1e4, "centimeter": 1e4,
              "m": 1e6, "meter": 1e6, "pm": 1e-6, "picometer": 1e-6, "\u00e5": 1e-4, "angstrom": 1e-4}
+#: pixel sizes (um) a file's metadata is believed for: 10 pm to 10 cm; anything else counts as "unknown"
+PLAUSIBLE_PIXEL_UM = (1e-5, 1e5)
 #: ResolutionUnit values that are lengths a microscope's sampling is given in (inch and none are not trusted).
 _METRIC_RESUNITS = (tifffile.RESUNIT.CENTIMETER, tifffile.RESUNIT.MILLIMETER, tifffile.RESUNIT.MICROMETER)
 
@@ -63,8 +65,10 @@ def _tag_pixel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float] | None,
     sizes = (1.0 / per_um[0], 1.0 / per_um[1])
     if sizes == (1.0, 1.0) and "unit" not in meta:
         return None, None  # resolution 1 without a unit is tifffile's/ImageJ's "not calibrated"
+    if _plausible_um(sizes[0]) is None or _plausible_um(sizes[1]) is None:
+        return None, None
     spacing = meta.get("spacing")
-    return sizes, (length_um(float(spacing), meta.get("unit")) if spacing else None)
+    return sizes, (_plausible_um(length_um(float(spacing), meta.get("unit"))) if spacing else None)
 
 
 def _per_um(pixels_per_unit: float, unit: str) -> float | None:
@@ -73,17 +77,30 @@ def _per_um(pixels_per_unit: float, unit: str) -> float | None:
     return None if unit_um is None else pixels_per_unit / unit_um
 
 
+def _plausible_um(value: float | None) -> float | None:
+    """``value`` (um) if it can be a microscope's sampling, else None ("unknown"): a zero, negative, NaN or absurd
+    size in a file's metadata must not stop a run, nor be written into its outputs."""
+    return value if value is not None and PLAUSIBLE_PIXEL_UM[0] <= value <= PLAUSIBLE_PIXEL_UM[1] else None
+
+
+def _ome_length_um(pixels: ET.Element, axis: str, fallback: str | None = None) -> float | None:
+    """``PhysicalSize<axis>`` in um (or ``fallback``'s when the axis has none); None when absent or not usable."""
+    name = axis if f"PhysicalSize{axis}" in pixels.attrib or fallback is None else fallback
+    text = pixels.attrib.get(f"PhysicalSize{name}")
+    try:
+        value = float(text) if text is not None else None
+    except ValueError:
+        return None
+    return _plausible_um(None if value is None else length_um(value, pixels.attrib.get(f"PhysicalSize{name}Unit")))
+
+
 def _ome_pixel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float] | None, float | None]:
     root = ET.fromstring(tif.ome_metadata)
     pixels = next((element for element in root.iter() if element.tag.endswith("Pixels")), None)
-    if pixels is None or "PhysicalSizeX" not in pixels.attrib:
+    if pixels is None:
         return None, None
-    x = length_um(float(pixels.attrib["PhysicalSizeX"]), pixels.attrib.get("PhysicalSizeXUnit"))
-    y = length_um(float(pixels.attrib.get("PhysicalSizeY", pixels.attrib["PhysicalSizeX"])),
-               pixels.attrib.get("PhysicalSizeYUnit"))
-    z = pixels.attrib.get("PhysicalSizeZ")
-    z_um = length_um(float(z), pixels.attrib.get("PhysicalSizeZUnit")) if z else None
-    return ((y, x) if x and y else None), z_um
+    x, y = _ome_length_um(pixels, "X"), _ome_length_um(pixels, "Y", fallback="X")
+    return ((y, x) if x and y else None), _ome_length_um(pixels, "Z")
 
 
 def read_tiff(path: str | os.PathLike) -> TiffImage:

@@ -19,7 +19,6 @@ from ..api import (
     ZSSRResult,
     check_plane_values,
     validate_image,
-    validate_scale,
     zssr_stack,
 )
 from ..axial import validate_volume, zssr_axial
@@ -27,7 +26,7 @@ from ..core.axial import axial_factor
 from ..core.config import ZSSRConfig
 from ..core.optics import Optics
 from ..core.progress import ProgressEvent
-from ..core.resize import Scale
+from ..core.resize import Scale, upscale_factors
 from ..core.trainer import Cancelled
 from ..io.ome import OpticsMetadata
 from ..kernel_choice import KernelArgument, KernelChoice, kernel_source
@@ -148,7 +147,7 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
         raise ValueError(f"unknown outputs {unknown}; choose from {list(OUTPUTS)}")
     snapshot = snapshot_layer(layer, current_step)
     data = snapshot.data if snapshot.plane is None else snapshot.data[snapshot.plane]
-    scale = validate_scale(scale)
+    scale = upscale_factors(scale)
     validate_image(data, scale, ndim=None)
     if isinstance(data, np.ndarray):  # in memory: cheap to check whole, so the message shows before any worker
         check_plane_values(data, f"layer {snapshot.name!r}")
