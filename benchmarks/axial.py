@@ -126,7 +126,7 @@ def fusion_scores(volume: np.ndarray, truth: np.ndarray, factor: int, config: ZS
     xz, yz = SliceSums.zeros(shape), SliceSums.zeros(shape)
     for slices, sums in ((normalised, xz), (normalised.transpose(1, 2), yz.swapped())):
         restore_slices(run.net, slices, run.degradation, run.transforms, config, run.dtype, device, sums,
-                       noise_floor=run.noise_std if config.back_projection_to_noise else 0.0)  # noise 'auto'
+                       noise_floor=run.noise_floor)
     xz_variance, yz_variance = (sums.variance(len(run.transforms)) for sums in (xz, yz))
     weight, other = 1 / (xz_variance + 1e-6), 1 / (yz_variance + 1e-6)
     variants = {"XZ only": xz.sr, "YZ only": yz.sr, "mean": (xz.sr + yz.sr) / 2,

@@ -32,6 +32,7 @@ from napari_zssr.core.device import select_device
 from napari_zssr.core.engine import run_plane
 from napari_zssr.core.inference import super_resolve
 from napari_zssr.core.network import ZSSRNet
+from napari_zssr.core.noise import estimate_noise_rms
 from napari_zssr.core.precision import PRECISIONS, resolve_precision
 from napari_zssr.core.progress import RunProgress
 
@@ -44,6 +45,7 @@ def trace(lr: np.ndarray, truth: np.ndarray, config: ZSSRConfig, seed: int, ever
     image = normalised_tensor(lr, low, high, device)
     net = ZSSRNet.create(config, seed, device)
     degradation = Degradation.create((2.0, 2.0), None, device)
+    noise_floor = estimate_noise_rms(image) if config.back_projection_to_noise else 0.0  # as run_plane's
     points: list[tuple[float, int, float]] = []
     excluded = 0.0
     start = time.perf_counter()
@@ -55,7 +57,7 @@ def trace(lr: np.ndarray, truth: np.ndarray, config: ZSSRConfig, seed: int, ever
         now = time.perf_counter()
         inference_start = time.perf_counter()
         output = super_resolve(net, image, degradation, list(range(8)) if config.ensemble else [0],
-                               config.back_projection_iterations, config.tile_size, dtype)
+                               config.back_projection_iterations, config.tile_size, dtype, noise_floor)
         inference = time.perf_counter() - inference_start
         value = psnr(denormalised_array(output.sr, low, high), truth)
         net.train()

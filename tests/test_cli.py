@@ -210,7 +210,7 @@ def test_resume_redoes_a_changed_input(data_dir, tmp_path, capsys):
 @pytest.mark.parametrize("option, value", [
     ("--pixel-size", "0"), ("--pixel-size", "-0.1"), ("--pixel-size", "nan"), ("--pixel-size", "inf"),
     ("--psf-pixel-size", "0"), ("--psf-pixel-size", "nan"), ("--max-iterations", "0"), ("--scale", "1"),
-    ("--scale", "0.5"), ("--scale", "nan"), ("--scale", "inf"), ("--seed", "-1"),
+    ("--scale", "0.5"), ("--scale", "nan"), ("--scale", "inf"), ("--seed", "-1"), ("--noise-std", "2"),
 ])
 def test_bad_numbers_are_usage_errors(data_dir, tmp_path, capsys, option, value):
     with pytest.raises(SystemExit) as exit_:
@@ -394,3 +394,9 @@ def test_a_bad_measured_psf_value_given_to_batch_is_a_usage_error(data_dir, tmp_
     with pytest.raises(UsageError, match="measured_psf must be one of"):
         batch(data_dir, tmp_path / "out", psf=[psf], psf_pixel_size=0.1, measured_psf="maybe")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_scale_past_any_image_is_a_usage_error_before_any_work(data_dir, tmp_path, capsys):
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), *FAST, "--scale", "100"]) == 2
+    assert "scale must be at most 64" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

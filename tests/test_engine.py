@@ -107,6 +107,20 @@ def test_back_projection_stops_once_the_input_is_explained_to_within_the_noise_f
     assert torch.equal(back_project(guess, lr, degradation, 10, noise_floor=2 * rms_residual(guess)), guess)
 
 
+def test_each_image_of_a_batch_stops_at_the_noise_floor_on_its_own():
+    from napari_zssr.core.inference import back_project
+
+    generator = torch.Generator().manual_seed(2)
+    degradation = Degradation((2.0, 2.0))
+    lr = torch.rand(2, 1, 16, 16, dtype=torch.float64, generator=generator)
+    guess = Degradation.upscale(lr, (32, 32))
+    guess[0] = guess[0] + 0.3 * torch.rand(1, 32, 32, dtype=torch.float64, generator=generator)  # far from its input
+    floor = float((lr[1:] - degradation.downscale(guess[1:])).square().mean().sqrt()) * 1.01  # the second is done
+    together = back_project(guess, lr, degradation, 5, noise_floor=floor)
+    assert torch.equal(together[1], guess[1])
+    assert torch.equal(together[:1], back_project(guess[:1], lr[:1], degradation, 5, noise_floor=floor))
+
+
 def test_runs_back_project_down_to_the_inputs_noise_unless_told_otherwise():
     """A noisy input is already explained to within its noise: back-projection to the noise level leaves it be,
     where plain back-projection sharpens the noise back in."""
@@ -121,6 +135,12 @@ def test_runs_back_project_down_to_the_inputs_noise_unless_told_otherwise():
                                   ("plain", {"back_projection_iterations": 5, "back_projection_to_noise": False}))}
     assert not np.allclose(runs["plain"], runs["none"])
     assert np.array_equal(runs["to noise"], runs["none"])
+    # the floor is the input's own noise, not the noise added to the sons
+    no_son_noise = zssr(noisy, 2, config=replace(base, back_projection_iterations=5, noise_std=0.0), seed=0).sr
+    assert np.array_equal(no_son_noise, zssr(noisy, 2, config=replace(base, noise_std=0.0), seed=0).sr)
+    # a clean input is not explained to within its (nil) noise by a barely trained net: it gets its steps
+    steps = {n: zssr(clean, 2, config=replace(base, back_projection_iterations=n), seed=0).sr for n in (0, 5)}
+    assert not np.allclose(steps[5], steps[0])
 
 
 def test_policy_drops_the_lr_when_the_error_stops_falling():

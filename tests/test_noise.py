@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from napari_zssr import zssr, zssr_stack
-from napari_zssr.core.noise import estimate_noise_std
+from napari_zssr.core.noise import estimate_noise_rms, estimate_noise_std
 
 
 def smooth_image(shape=(96, 96)) -> np.ndarray:
@@ -44,3 +44,22 @@ def test_bad_noise_level_is_refused(tiny_config, bad):
     tiny_config.noise_std = bad
     with pytest.raises(ValueError, match="noise_std must be 'auto'"):  # and by the run, if assigned since
         zssr(smooth_image((40, 36)), 2, config=tiny_config)
+
+
+def test_the_rms_noise_of_shot_noise_on_a_sparse_image_counts_the_bright_structures():
+    """Shot noise is largest where the signal is: the typical (median) level misses it, the RMS must not."""
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[:128, :128]
+    signal = 0.02 + sum(np.exp(-((y - cy) ** 2 + (x - cx) ** 2) / 60.0) for cy, cx in rng.integers(10, 118, (12, 2)))
+    signal = signal / signal.max()
+    noisy = rng.poisson(signal * 300) / 300
+    true_rms = float(np.sqrt(np.mean((noisy - signal) ** 2)))
+    image = torch.as_tensor(noisy, dtype=torch.float32)[None, None]
+    assert estimate_noise_std(image) < 0.6 * true_rms
+    assert estimate_noise_rms(image) == pytest.approx(true_rms, rel=0.2)
+
+
+@pytest.mark.parametrize("sigma", [0.005, 0.02])
+def test_the_rms_noise_of_even_noise_is_its_level(sigma):
+    noisy = smooth_image() + np.random.default_rng(1).normal(0, sigma, (96, 96))
+    assert estimate_noise_rms(torch.as_tensor(noisy, dtype=torch.float32)[None, None]) == pytest.approx(sigma, rel=0.1)

@@ -57,3 +57,9 @@ def test_a_good_ome_pixel_size_is_read(tmp_path):
                      metadata={"axes": "ZYX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.2, "PhysicalSizeZ": 0.3})
     image = read_tiff(path)
     assert image.pixel_size == pytest.approx((0.2, 0.1)) and image.z_spacing == pytest.approx(0.3)
+
+
+def test_an_absurd_resolution_tag_counts_as_unknown(tmp_path):
+    path = tmp_path / "absurd.tif"
+    tifffile.imwrite(path, PLANE, imagej=True, resolution=(1e-9, 1e-9), metadata={"unit": "um"})  # 1 km pixels
+    assert read_tiff(path).pixel_size is None

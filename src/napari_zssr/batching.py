@@ -39,7 +39,7 @@ from .batch_kernels import check_kernel_options
 from .core.config import INITS, ZSSRConfig
 from .core.device import select_device
 from .core.precision import resolve_precision
-from .core.resize import pixel_pair
+from .core.resize import pixel_pair, upscale_factors
 from .io.tiff import read_header
 
 OUTPUT_KINDS = tuple(OUTPUTS)
@@ -179,6 +179,10 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
     if not options.axial:
         check_kernel_options(options)
         options = replace(options, scale=DEFAULT_SCALE if options.scale is None else options.scale)
+        try:
+            upscale_factors(options.scale)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     jobs = plan_jobs(collect_sources([str(item) for item in inputs], options.recursive, out))
     if not jobs:
         raise UsageError("no TIFF files found in the inputs")

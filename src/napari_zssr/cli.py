@@ -21,8 +21,9 @@ EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 
 
 def number_in_range(number: type, minimum: float, what: str, *, exclusive: bool = False,
-                    auto: bool = False) -> Callable[[str], float | str]:
-    """An argparse type for a finite number >= ``minimum`` (> with ``exclusive``), or "auto" with ``auto``."""
+                    auto: bool = False, maximum: float = float("inf")) -> Callable[[str], float | str]:
+    """An argparse type for a finite number >= ``minimum`` (> with ``exclusive``) and <= ``maximum``, or "auto" with
+    ``auto``."""
 
     def parse(text: str) -> float | str:
         if auto and text == "auto":
@@ -31,7 +32,8 @@ def number_in_range(number: type, minimum: float, what: str, *, exclusive: bool 
             value = number(text)
         except ValueError:
             value = None
-        if value is None or not (value > minimum if exclusive else value >= minimum) or not value < float("inf"):
+        if (value is None or not (value > minimum if exclusive else value >= minimum) or not value < float("inf")
+                or value > maximum):
             raise argparse.ArgumentTypeError(f"expected {'auto or ' if auto else ''}{what}, got {text!r}")
         return value
 
@@ -85,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="start each plane from the previous plane's weights and train N iterations (N left out "
                              "or auto: a fifth of the max iterations)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
-    parser.add_argument("--noise-std", type=number_in_range(float, 0, "a number >= 0", auto=True), metavar="auto|STD",
+    parser.add_argument("--noise-std", type=number_in_range(float, 0, "a number from 0 to 1", auto=True, maximum=1),
+                        metavar="auto|STD",
                         help="noise added to the training inputs: auto = each plane's estimated noise level (default "
                              "and fast presets), or a fraction of the intensity range, 0 = none")
     parser.add_argument("--precision", choices=PRECISIONS,

@@ -25,7 +25,7 @@ from .geometry import DIHEDRAL, ensemble_transforms, transform, untransform
 from .inference import apply_tiled_within_memory, back_project, ensemble_median
 from .kernels import kernel_symmetries
 from .network import ZSSRNet
-from .noise import estimate_noise_std
+from .noise import estimate_noise_rms, estimate_noise_std
 from .optics import profile_fwhm
 from .pairs import FatherPool, PairSampler, min_father_side
 from .precision import resolve_precision
@@ -218,6 +218,7 @@ class AxialRun:
     net: ZSSRNet
     degradation: Degradation
     dtype: torch.dtype
+    noise_floor: float  # back-projection stops at this residual RMS: the input's own noise (0: every step)
 
 
 @dataclass
@@ -301,9 +302,10 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
     if not planes_at:
         raise ValueError("every z plane of the volume is constant; there is nothing to learn from")
     planes = [volume[i][None, None].to(device) for i in planes_at]
-    input_noise = (float(np.median([estimate_noise_std(p) for p in planes]))
-                   if config.noise_std == "auto" or config.back_projection_to_noise else 0.0)
-    noise_std = input_noise if config.noise_std == "auto" else float(config.noise_std)
+    noise_std = (float(np.median([estimate_noise_std(p) for p in planes])) if config.noise_std == "auto"
+                 else float(config.noise_std))
+    back_projects_to_noise = config.back_projection_to_noise and config.back_projection_iterations > 0
+    noise_floor = float(np.median([estimate_noise_rms(p) for p in planes])) if back_projects_to_noise else 0.0
     degradation = Degradation.create((float(factor), 1.0), kernel, device)
     sampler = axial_sampler(planes, degradation, config, noise_std, seed, device)
     recon = reconstruction_pair(planes[len(planes) // 2], degradation, config.recon_crop)
@@ -316,8 +318,7 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
         progress.step_finished(log.iterations, config.max_iterations)
     transforms = ensemble_transforms(kernel_symmetries(kernel, (float(factor), 1.0)), config.ensemble)
     began = time.perf_counter()
-    output = restore_volume(net, volume, degradation, transforms, config, dtype, device, should_stop,
-                            input_noise if config.back_projection_to_noise else 0.0)
+    output = restore_volume(net, volume, degradation, transforms, config, dtype, device, should_stop, noise_floor)
     check_converged(output.sr, volume, config, noise_std)
     return AxialRun(output, log, transforms, noise_std, planes_at, time.perf_counter() - began, net, degradation,
-                   dtype)
+                   dtype, noise_floor)

@@ -66,11 +66,12 @@ class ZSSRConfig:
     # members of the geometric self-ensemble, at most: the first of geometry.ENSEMBLE_ORDER that the kernel allows
     # (8 for the bicubic kernel); 1 = no ensemble. True and False are taken as 8 and 1.
     ensemble: int = 8
-    # back-projection steps at most, applied to each ensemble output and to their median (the authors' 10)
-    back_projection_iterations: int = 10
+    # back-projection steps at most, applied to each ensemble output and to their median. 0 by default: on noisy
+    # data back-projection re-injects the noise (-1.5 dB with 2 steps), and stopped at the noise level it gains
+    # little on real data (docs/benchmarks.md "Back-projection to the noise level")
+    back_projection_iterations: int = 0
     # stop back-projection once the output explains the input to within the input's own estimated noise (the
-    # discrepancy principle): clean inputs get every step, noisy ones few or none. Without it back-projection
-    # re-injects the noise (-1.5 dB with 2 steps on noisy data; docs/benchmarks.md "Back-projection to the noise level")
+    # discrepancy principle): clean inputs get every step, noisy ones few or none
     back_projection_to_noise: bool = True
     tile_size: int = 1024  # largest side of an inference tile (output pixels); bounds memory on big planes
     # run
@@ -126,10 +127,10 @@ class ZSSRConfig:
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> ZSSRConfig:
-        """``"default"`` (microscopy: noise on, from scratch, back-projection down to the input's noise level),
-        ``"fast"`` (the same with the learned start for the run's kernel and noise level, 100 iterations at a learning
-        rate of 3e-4, which keeps more of the start than 1e-3, and a 2-member ensemble: about a tenth of the time,
-        docs/benchmarks.md "A learned start") or ``"paper"`` (the authors' settings).
+        """``"default"`` (microscopy, noise on, from scratch), ``"fast"`` (the learned start for the run's kernel and
+        noise level, 100 iterations at a learning rate of 3e-4, which keeps more of the start than 1e-3, and a 2-member
+        ensemble: about a tenth of the time, docs/benchmarks.md "A learned start") or ``"paper"`` (the authors'
+        settings).
 
         ``overrides`` are other field values; an unknown name is a TypeError that lists the valid ones.
         """

@@ -39,14 +39,17 @@ def back_project(sr: torch.Tensor, lr: torch.Tensor, degradation: Degradation, i
                  noise_floor: float = 0.0) -> torch.Tensor:
     """``y <- y + up(I - down_k(y))``: make the output consistent with the input under the degradation.
 
-    Stops early once the residual ``I - down_k(y)`` has an RMS of at most ``noise_floor`` (the discrepancy
-    principle): an output that explains the input to within its noise has nothing left to take from it but noise,
-    which back-projection would otherwise add back, sharpened. 0: every step runs.
+    Each image of the batch stops once its residual ``I - down_k(y)`` has an RMS of at most ``noise_floor`` (the
+    discrepancy principle): an output that explains the input to within its noise has nothing left to take from it
+    but noise, which back-projection would otherwise add back, sharpened. 0: every step runs.
     """
     for _ in range(iterations):
         residual = lr - degradation.downscale(sr)
-        if noise_floor > 0 and float(residual.square().mean().sqrt()) <= noise_floor:
-            break
+        if noise_floor > 0:
+            still_above = residual.square().mean(dim=(1, 2, 3), keepdim=True).sqrt() > noise_floor
+            if not bool(still_above.any()):
+                break
+            residual = residual * still_above
         sr = sr + degradation.upscale(residual, tuple(sr.shape[-2:]))
     return sr
 

@@ -15,8 +15,8 @@ import tifffile
 _UNITS_UM = {"um": 1.0, "µm": 1.0, "\u03bcm": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
              "nm": 1e-3, "nanometer": 1e-3, "mm": 1e3, "millimeter": 1e3, "cm": 1e4, "centimeter": 1e4,
              "m": 1e6, "meter": 1e6, "pm": 1e-6, "picometer": 1e-6, "\u00e5": 1e-4, "angstrom": 1e-4}
-#: pixel sizes (um) a file's metadata is believed for: 10 pm to 10 cm; anything else counts as "unknown"
-PLAUSIBLE_PIXEL_UM = (1e-5, 1e5)
+#: pixel sizes (um) a file's metadata is believed for: 0.1 pm to 10 cm; anything else counts as "unknown"
+PLAUSIBLE_PIXEL_UM = (1e-7, 1e5)
 #: ResolutionUnit values that are lengths a microscope's sampling is given in (inch and none are not trusted).
 _METRIC_RESUNITS = (tifffile.RESUNIT.CENTIMETER, tifffile.RESUNIT.MILLIMETER, tifffile.RESUNIT.MICROMETER)
 

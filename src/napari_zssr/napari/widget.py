@@ -210,7 +210,9 @@ class ZSSRWidget(Container):
         self.noise_std = FloatSpinBox(label="noise std", min=0.0, max=0.2, step=0.0025, value=MANUAL_NOISE_STD,
                                       tooltip="Fraction of the intensity range; used when the level is set by hand")
         self.back_projection = CheckBox(text="back-projection", value=defaults.back_projection_iterations > 0,
-                                        tooltip="Make the output consistent with the input under the kernel")
+                                        tooltip="Make the output consistent with the input under the kernel, "
+                                                "down to the image's own noise level (a noisy image gets few or no "
+                                                "steps)")
         self.ensemble = CheckBox(text="geometric ensemble", value=defaults.ensemble > 1,
                                  tooltip="Median over the rotations/flips under which the kernel is unchanged")
         self.uncertainty = CheckBox(text="uncertainty (ensemble spread)", value=False,
