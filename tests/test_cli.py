@@ -400,3 +400,14 @@ def test_a_scale_past_any_image_is_a_usage_error_before_any_work(data_dir, tmp_p
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), *FAST, "--scale", "100"]) == 2
     assert "scale must be at most 64" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_the_settings_record_names_back_projection_to_the_noise_only_where_it_acts(tmp_path):
+    """Records written before the option existed stay equal, so their outputs stay done."""
+    from napari_zssr.batching import make_options, settings_record
+    from napari_zssr.core.config import ZSSRConfig
+
+    options = make_options(tmp_path, {})
+    for config in (ZSSRConfig(), ZSSRConfig.preset("fast"), ZSSRConfig.preset("paper")):
+        assert "back_projection_to_noise" not in settings_record(options, config)["config"]
+    assert settings_record(options, ZSSRConfig(back_projection_iterations=2))["config"]["back_projection_to_noise"]

@@ -335,7 +335,10 @@ def settings_record(options: BatchOptions, config: ZSSRConfig) -> dict:
     Axial runs add ``axial`` and ``z_step``; lateral records stay as they were, so their outputs stay done.
     """
     axial = {"axial": True, "z_step": options.z_step} if options.axial else {}
-    return json.loads(json.dumps({"scale": options.scale, **axial, "config": config.to_dict(),
+    config_record = config.to_dict()
+    if not (config.back_projection_iterations and config.back_projection_to_noise):
+        del config_record["back_projection_to_noise"]  # changes nothing here, and records from before it stay equal
+    return json.loads(json.dumps({"scale": options.scale, **axial, "config": config_record,
             "psf": [str(Path(p).resolve()) for p in options.psf], "psf_pixel_size": options.psf_pixel_size,
             "pixel_size": options.pixel_size, "measured_psf": options.measured_psf, "warm_start": options.warm_start,
             "dtype": options.dtype, "kernel": options.kernel, "psf_model": options.psf_model, "na": options.na,
