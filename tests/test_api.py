@@ -330,3 +330,11 @@ def test_a_hot_pixel_far_above_the_range_is_not_taken_for_divergence(tiny_config
     image[5, 7] = 1e6  # above the robust (99.9 percentile) range: normalised, it stays near 1e6, and so does the output
     result = zssr(image, 2, config=tiny_config)
     assert np.isfinite(result.sr).all() and result.sr.max() > 1e5
+
+
+def test_a_blank_plane_keeps_its_value_exactly_in_a_float64_result(tiny_config):
+    image = np.random.default_rng(0).random((24, 24)) + 0.1
+    stack = np.stack([image, np.full_like(image, 0.1)])  # float64: the result is float64
+    with pytest.warns(BlankPlaneWarning):
+        result = zssr_stack(stack, 2, config=tiny_config)
+    assert result.sr.dtype == np.float64 and np.all(result.sr[1] == 0.1)

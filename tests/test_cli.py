@@ -411,3 +411,12 @@ def test_the_settings_record_names_back_projection_to_the_noise_only_where_it_ac
     for config in (ZSSRConfig(), ZSSRConfig.preset("fast"), ZSSRConfig.preset("paper")):
         assert "back_projection_to_noise" not in settings_record(options, config)["config"]
     assert settings_record(options, ZSSRConfig(back_projection_iterations=2))["config"]["back_projection_to_noise"]
+
+
+def test_a_bad_output_type_given_to_batch_is_a_usage_error(data_dir, tmp_path):
+    from napari_zssr.batch_jobs import UsageError
+    from napari_zssr.batching import batch
+
+    with pytest.raises(UsageError, match="dtype must be one of float32, input"):
+        batch(data_dir, tmp_path / "out", dtype="uint8")
+    assert not (tmp_path / "out").exists()

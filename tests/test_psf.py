@@ -158,3 +158,10 @@ def test_unreadable_psf_files_give_clear_errors(tmp_path):
         (tmp_path / "corrupt.mat").write_bytes(content)
         with pytest.raises(ValueError, match="corrupt.mat"):
             read_psf(tmp_path / "corrupt.mat")
+
+
+def test_measured_must_be_a_bool_or_none():
+    """"no" is a true value in Python: taken as it is, the camera box would silently be left out."""
+    psf = np.outer(*2 * [np.exp(-np.arange(-4, 5) ** 2 / 4.0)])
+    with pytest.raises(TypeError, match="measured must be True"):
+        kernel_from_psf(psf, psf_pixel_size=0.05, pixel_size=0.1, scale=2, measured="no")

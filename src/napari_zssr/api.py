@@ -262,7 +262,7 @@ def _pass_through_blank(plane: np.ndarray, index: tuple[int, ...], result: ZSSRR
     if n_planes == 1:
         raise ValueError(f"{label} is constant (every pixel {plane.flat[0]}); there is nothing to super-resolve")
     warnings.warn(f"{label} is constant; passed through as its interpolation", BlankPlaneWarning, stacklevel=3)
-    value = np.float32(plane.flat[0])
+    value = plane.flat[0]  # cast to the result's type (float64 for inputs float32 cannot hold) on assignment
     result.sr[index] = value
     result.ensemble_median[index] = value
     result.residual[index] = 0

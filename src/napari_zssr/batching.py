@@ -51,6 +51,10 @@ PARTIAL_TIFF_PATTERN = ".*.tif.part"
 DEFAULT_SCALE = 2.0
 
 
+#: what the super-resolved images are written as: float32, or the input's own type ("input")
+OUTPUT_TYPES = ("float32", "input")
+
+
 @dataclass(frozen=True)
 class BatchOptions:
     """Every setting of a batch besides its inputs, with the command line's names and defaults.
@@ -72,7 +76,7 @@ class BatchOptions:
     precision: str | None = None
     seed: int = ZSSRConfig().seed
     outputs: tuple[str, ...] = DEFAULT_OUTPUTS
-    dtype: str = "float32"
+    dtype: str = "float32"  # one of OUTPUT_TYPES
     psf: tuple[str, ...] = ()
     psf_pixel_size: float | None = None
     pixel_size: float | None = None
@@ -156,6 +160,8 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
         raise UsageError(f"unknown output(s) {unknown}; choose from {','.join(OUTPUT_KINDS)}")
     if options.planes_per_task < 2:
         raise UsageError(f"planes per task must be at least 2, got {options.planes_per_task}")
+    if options.dtype not in OUTPUT_TYPES:
+        raise UsageError(f"dtype must be one of {', '.join(OUTPUT_TYPES)}, got {options.dtype!r}")
     for name in ("pixel_size", "psf_pixel_size"):
         try:
             pixel_pair(getattr(options, name), name)

@@ -10,7 +10,7 @@ from ._version import __version__
 from .api import DEFAULT_OUTPUTS, OUTPUTS
 from .batch_jobs import UsageError, say
 from .batch_kernels import MEASURED_PSF_CHOICES
-from .batching import DEFAULT_SCALE, BatchOptions, make_options, prepare, run_prepared
+from .batching import DEFAULT_SCALE, OUTPUT_TYPES, BatchOptions, make_options, prepare, run_prepared
 from .core.config import PRESETS, ZSSRConfig
 from .core.optics import MODALITIES
 from .core.precision import PRECISIONS
@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--outputs", default=",".join(DEFAULT_OUTPUTS),
                         help=f"comma-separated outputs to write, from {','.join(OUTPUT_KINDS)} "
                              f"(default: {','.join(DEFAULT_OUTPUTS)})")
-    parser.add_argument("--dtype", choices=("float32", "input"), default="float32",
+    parser.add_argument("--dtype", choices=OUTPUT_TYPES, default="float32",
                         help="type of the super-resolved images: float32, or the input's (rounded, clipped; float32 "
                              "where ImageJ TIFFs cannot hold the input's type)")
     parser.add_argument("--recursive", "-r", action="store_true", help="also take TIFFs in sub-folders")

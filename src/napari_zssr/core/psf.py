@@ -132,6 +132,9 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize = None, pixel_
         psf_size = image_size = (1.0, 1.0)
     _check_pixel_ratio(psf_size, image_size)
     zoom = (psf_size[0] * factors[0] / image_size[0], psf_size[1] * factors[1] / image_size[1])
+    if measured is not None and not isinstance(measured, (bool, np.bool_)):
+        raise TypeError(f"measured must be True (a bead image from the same camera), False (a computed or "
+                        f"point-sampled PSF) or None (judged from the pixel sizes), got {measured!r}")
     if measured is None:
         measured = not computed and min(psf_size[0] / image_size[0], psf_size[1] / image_size[1]) > 0.95
     if computed:
