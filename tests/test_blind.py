@@ -25,6 +25,12 @@ def test_fwhm_of_a_known_blur_within_15_percent(objects, name, kind):
         assert estimate.fwhm == pytest.approx(fwhm, rel=0.15), (name, kind, fwhm)
 
 
+@pytest.mark.parametrize("factor", [1e-150, 1e-50, 1e50, 1e150])
+def test_the_estimate_does_not_depend_on_the_intensity_scale(objects, factor):
+    image = record(objects[next(iter(IMAGES))], hr_psf("gaussian", 2.5))
+    assert estimate_kernel(image * factor).fwhm == estimate_kernel(image).fwhm
+
+
 def test_a_psf_narrower_than_a_pixel_falls_back_to_bicubic(objects):
     for name in ("filaments", "grass"):
         estimate = estimate_kernel(record(objects[name], hr_psf("airy", 0.5)))

@@ -116,6 +116,7 @@ def test_size_is_honoured():
     ({"modality": "confocal", "pinhole": -1}, "pinhole"),
     ({"modality": "confocal", "excitation_wavelength": 100}, "excitation_wavelength"),
     ({"pinhole": 1.0}, "confocal"), ({"refractive_index": 0.9}, "refractive_index"),
+    ({"na": "1.4"}, "na"), ({"wavelength": None}, "wavelength"),
 ])
 def test_bad_optics_are_named(kwargs, named):
     arguments = {"na": 1.2, "wavelength": 520, "pixel_size": 0.05, **kwargs}
@@ -164,3 +165,9 @@ def test_every_kernel_source_names_a_bad_scale(scale):
                  lambda: kernel_from_psf(psf, psf_pixel_size=0.05, pixel_size=0.1, scale=scale)):
         with pytest.raises(ValueError, match="scale must be"):
             make()
+
+
+def test_a_pixel_far_wider_than_the_psf_gives_a_point_quickly():
+    """A pixel size typed in nm where um is expected must not ask for millions of profile samples."""
+    psf = theoretical_psf(1.4, 520, 3000.0)
+    assert psf.shape == (3, 3) and psf[1, 1] == pytest.approx(1.0)

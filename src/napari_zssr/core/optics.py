@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from numbers import Real
 from typing import Any, Literal
 
 import numpy as np
@@ -68,7 +69,7 @@ class Optics:
                       f"{self.refractive_index} of the immersion medium")
         for name in ("wavelength", "excitation_wavelength"):
             value = getattr(self, name)
-            if value is not None:
+            if value is not None or name == "wavelength":  # the emission wavelength is always needed
                 _check_number(name, value, *WAVELENGTH_RANGE, "in nm (e.g. 520 for GFP emission)",
                               inclusive=True)
         if self.modality not in MODALITIES:
@@ -93,7 +94,7 @@ def _check_number(name: str, value: Any, low: float, high: float, meaning: str =
     except (TypeError, ValueError):
         number = float("nan")
     inside = low <= number <= high if inclusive else low < number < high
-    if isinstance(value, bool) or not inside:
+    if isinstance(value, bool) or not isinstance(value, Real) or not inside:  # "1.4" is text, not an NA
         bounds = f"[{low:g}, {high:g}]" if inclusive else f"({low:g}, {high:g})"
         raise ValueError(f"{name} must be in {bounds}{', ' + meaning if meaning else ''}; got {value!r}")
 
@@ -151,16 +152,22 @@ def vectorial_profile(radius: np.ndarray | float, na: float, wavelength: float, 
     return intensity / focus
 
 
+#: radius (in lambda / NA) beyond which the profile is taken as 0: its rings there are below a millionth of the
+#: peak, and a pixel size typed in nm instead of um would otherwise ask for millions of samples
+PROFILE_REACH = 100.0
+
+
 def _profile(radius: np.ndarray, optics: Optics, wavelength: float) -> np.ndarray:
     """The model's intensity at every ``radius`` (um), interpolated from a 1D profile sampled 1/64 lambda/NA apart
     (a 2D grid of a thousand pixels across would otherwise cost a billion Bessel evaluations)."""
     step = wavelength * 1e-3 / optics.na / 64
-    samples = np.arange(0, radius.max() + 2 * step, step)
+    reach = PROFILE_REACH * wavelength * 1e-3 / optics.na
+    samples = np.arange(0, min(radius.max(), reach) + 2 * step, step)
     if optics.model == "vectorial":
         profile = vectorial_profile(samples, optics.na, wavelength, optics.refractive_index)
     else:
         profile = airy_profile(samples, optics.na, wavelength)
-    return np.interp(radius, samples, profile)
+    return np.interp(radius, samples, profile, right=0.0)
 
 
 def _radius_grid(half: tuple[int, int], pixel: tuple[float, float]) -> np.ndarray:

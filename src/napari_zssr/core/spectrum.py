@@ -33,7 +33,7 @@ def periodic_spectrum(plane: np.ndarray) -> np.ndarray:
 
 
 def analysis_planes(image: np.ndarray, max_planes: int = MAX_PLANES) -> list[np.ndarray]:
-    """Up to ``max_planes`` evenly spaced non-constant YX planes (float64) of a 2D or N-D image.
+    """Up to ``max_planes`` evenly spaced non-constant YX planes (float64, largest magnitude 1) of a 2D or N-D image.
 
     Raises a ValueError naming the problem when the image is not at least 2D, is too small, holds NaN or
     infinite values, or has no plane with any variation.
@@ -53,4 +53,6 @@ def analysis_planes(image: np.ndarray, max_planes: int = MAX_PLANES) -> list[np.
     if not varying:
         raise ValueError("the image is constant: it holds no structure to estimate a blur or a resolution from")
     chosen = np.unique(np.round(np.linspace(0, len(varying) - 1, min(max_planes, len(varying)))).astype(int))
-    return [planes[varying[i]].astype(np.float64) for i in chosen]
+    # each plane scaled to a largest magnitude of 1: the analysis is scale-free, and float64 powers of data near
+    # 1e50 or 1e-50 would overflow or underflow
+    return [plane / np.abs(plane).max() for plane in (planes[varying[i]].astype(np.float64) for i in chosen)]
