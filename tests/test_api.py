@@ -338,3 +338,12 @@ def test_a_blank_plane_keeps_its_value_exactly_in_a_float64_result(tiny_config):
     with pytest.warns(BlankPlaneWarning):
         result = zssr_stack(stack, 2, config=tiny_config)
     assert result.sr.dtype == np.float64 and np.all(result.sr[1] == 0.1)
+
+
+def test_a_torch_tensor_is_taken_as_its_values(tiny_config):
+    import torch
+
+    image = np.random.default_rng(0).random((24, 24)).astype(np.float32)
+    expected = zssr(image, 2, config=tiny_config).sr
+    assert np.array_equal(zssr(torch.from_numpy(image), 2, config=tiny_config).sr, expected)
+    assert np.array_equal(zssr_stack(torch.from_numpy(image)[None], 2, config=tiny_config).sr[0], expected)

@@ -420,3 +420,13 @@ def test_a_bad_output_type_given_to_batch_is_a_usage_error(data_dir, tmp_path):
     with pytest.raises(UsageError, match="dtype must be one of float32, input"):
         batch(data_dir, tmp_path / "out", dtype="uint8")
     assert not (tmp_path / "out").exists()
+
+
+def test_an_output_file_where_another_input_needs_a_folder_is_a_usage_error(tmp_path, capsys):
+    folder = tmp_path / "in"
+    (folder / "a_zssr.tif").mkdir(parents=True)
+    tifffile.imwrite(folder / "a.tif", textured((16, 16)))
+    tifffile.imwrite(folder / "a_zssr.tif" / "b.tif", textured((16, 16), 1))
+    assert main([str(folder), "-r", "--out", str(tmp_path / "o"), *FAST]) == 2
+    assert "need a folder" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -76,6 +76,8 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
 
     Lazy data (dask, zarr) is not loaded here: its planes are checked for NaN/inf as they are read.
     """
+    if isinstance(image, torch.Tensor):
+        image = image.detach().cpu().numpy()
     array = image if hasattr(image, "shape") and hasattr(image, "dtype") else np.asarray(image)
     dtype = np.dtype(array.dtype)
     if dtype.kind == "b":

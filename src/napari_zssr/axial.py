@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from numbers import Real
 
 import numpy as np
 import torch
@@ -40,8 +41,9 @@ def axial_blur(factor: int, axial_psf: np.ndarray | None = None, lateral_psf: np
     the optics' theoretical ones, sampled at the pixel size. The record names the source and the profile's FWHM in
     output voxels and, with a pixel size, in um: what a user checks against a measured bead.
     """
-    if pixel_size is not None and not 0 < float(pixel_size) < float("inf"):
-        raise ValueError(f"pixel_size must be a positive number of um, got {pixel_size!r}")
+    if pixel_size is not None and (isinstance(pixel_size, bool) or not isinstance(pixel_size, Real)
+                                   or not 0 < pixel_size < float("inf")):
+        raise ValueError(f"pixel_size must be a positive number of um (the lateral pixel size), got {pixel_size!r}")
     if optics is not None and not isinstance(optics, Optics):
         raise TypeError(f"optics must be an Optics(na=..., wavelength=..., ...), got {type(optics).__name__} "
                         f"{optics!r}")

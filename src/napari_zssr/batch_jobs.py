@@ -119,6 +119,18 @@ def plan_jobs(sources: Sequence[Source]) -> list[Job]:
     return [Job(source.path, stem) for source, stem in zip(sources, stems)]
 
 
+def check_output_folders(jobs: Sequence[Job], kinds: Sequence[str]) -> None:
+    """A usage error where one input's output file would sit where another's outputs need a folder
+    (``a.tif`` gives ``a_zssr.tif``; ``a_zssr.tif/b.tif`` needs a folder of that name)."""
+    files = {_key(output_path(Path(), job, kind)): job for job in jobs for kind in kinds}
+    for job in jobs:
+        for folder in job.output_stem.parents:
+            other = files.get(_key(folder)) if folder != Path() else None
+            if other is not None:
+                raise UsageError(f"the outputs of {job.source} need a folder {folder} where the outputs of "
+                                 f"{other.source} put a file; rename one of them")
+
+
 def _key(stem: Path) -> str:
     """Output names that one disk may not tell apart (case-insensitive file systems) share a key."""
     return str(stem).casefold()

@@ -27,6 +27,7 @@ from .batch_jobs import (
     Job,
     UsageError,
     check_out,
+    check_output_folders,
     collect_sources,
     conflict_message,
     input_identity,
@@ -192,6 +193,7 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
     jobs = plan_jobs(collect_sources([str(item) for item in inputs], options.recursive, out))
     if not jobs:
         raise UsageError("no TIFF files found in the inputs")
+    check_output_folders(jobs, options.outputs)
     if options.axial:
         check_axial_inputs(jobs, options)
     if options.dtype == "input":
