@@ -247,3 +247,14 @@ def test_progress_ends_with_done(tiny_config):
         zssr_axial(blob_volume(6, 16), 2, config=tiny_config, device="cpu", progress=events.append)
     stages = [event.stage for event in events]
     assert stages[-1] == "done" and "training" in stages and "inference" in stages
+
+
+def test_float64_volumes_keep_their_precision_as_zssr_stack_does(tiny_config):
+    """1e6 + millis: cast to float32 first, every plane would read as constant."""
+    volume = 1e6 + blob_volume(6, 16) * 1e-3
+    result = zssr_axial(volume, 2, config=tiny_config, device="cpu")
+    assert result.sr.dtype == np.float64
+    assert np.ptp(result.sr) > 5e-4 and abs(np.median(result.sr) - np.median(volume)) < 1e-3
+    series = np.stack([volume, np.full_like(volume, 0.1)])
+    with pytest.warns(BlankPlaneWarning):
+        assert np.all(zssr_axial(series, 2, config=tiny_config, device="cpu").sr[1] == 0.1)

@@ -9,7 +9,15 @@ from numbers import Real
 import numpy as np
 import torch
 
-from .api import BlankPlaneWarning, ZSSRResult, check_plane_values, checked_config, intensity_range, validate_image
+from .api import (
+    BlankPlaneWarning,
+    ZSSRResult,
+    check_plane_values,
+    checked_config,
+    intensity_range,
+    output_dtype,
+    validate_image,
+)
 from .core.axial import MIN_PLANES, axial_factor, axial_kernel, axial_profile, interpolate_along_z, run_volume
 from .core.config import ZSSRConfig, check_seed
 from .core.device import release_device_memory, select_device
@@ -110,7 +118,8 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     precision = str(resolve_precision(config.precision, torch_device)).removeprefix("torch.")
     leading, (depth, rows, cols) = array.shape[:-3], array.shape[-3:]
     out_shape = leading + (depth * factor, rows, cols)
-    sr, median, residual, spread = (np.empty(out_shape, np.float32) for _ in range(4))
+    values = output_dtype(array.dtype)  # float64 for inputs float32 cannot hold, as zssr_stack's outputs
+    sr, median, residual, spread = (np.empty(out_shape, values) for _ in range(4))
     result = ZSSRResult(sr, median, residual, spread, (float(factor), 1.0), config, seed, str(torch_device),
                         precision, kernel=profile_record)
     count = int(np.prod(leading, dtype=np.int64))
@@ -128,14 +137,16 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
                 plan.plane_finished(number, trained=False)
                 continue
             low, high = intensity_range(stack)
-            normalised = torch.as_tensor((stack.astype(np.float32) - low) / (high - low))
+            normalised = torch.as_tensor(np.ascontiguousarray((stack.astype(values) - low) / (high - low),
+                                                              dtype=np.float32))
             plan.start_plane(number, config.max_iterations)
             run = run_volume(normalised, factor, kernel, config, seed=seed, device=torch_device, progress=plan,
                              should_stop=should_stop)
-            sr[index] = run.output.sr.numpy() * (high - low) + low
-            median[index] = run.output.ensemble_median.numpy() * (high - low) + low
-            spread[index] = run.output.ensemble_spread.numpy() * (high - low)
-            residual[index] = sr[index] - (interpolate_along_z(normalised, factor).numpy() * (high - low) + low)
+            sr[index] = run.output.sr.numpy().astype(values) * (high - low) + low
+            median[index] = run.output.ensemble_median.numpy().astype(values) * (high - low) + low
+            spread[index] = run.output.ensemble_spread.numpy().astype(values) * (high - low)
+            cubic = interpolate_along_z(normalised, factor).numpy().astype(values) * (high - low) + low
+            residual[index] = sr[index] - cubic
             result.iterations.append(run.log.iterations)
             result.noise_stds.append(run.noise_std)
             result.transforms = run.transforms
@@ -155,7 +166,7 @@ def _pass_through_constant(stack: np.ndarray, index: tuple[int, ...], label: str
     if count == 1:
         raise ValueError(f"{label} is constant (every voxel {stack.flat[0]}); there is nothing to super-resolve")
     warnings.warn(f"{label} is constant; passed through as its interpolation", BlankPlaneWarning, stacklevel=3)
-    result.sr[index] = result.ensemble_median[index] = np.float32(stack.flat[0])
+    result.sr[index] = result.ensemble_median[index] = stack.flat[0]  # cast to the result's type on assignment
     result.residual[index] = result.ensemble_spread[index] = 0
     result.blank_planes.append(index)
     result.iterations.append(0)
