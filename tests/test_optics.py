@@ -171,3 +171,11 @@ def test_a_pixel_far_wider_than_the_psf_gives_a_point_quickly():
     """A pixel size typed in nm where um is expected must not ask for millions of profile samples."""
     psf = theoretical_psf(1.4, 520, 3000.0)
     assert psf.shape == (3, 3) and psf[1, 1] == pytest.approx(1.0)
+
+
+def test_optics_given_numpy_numbers_hold_floats_for_the_records():
+    import json
+
+    optics = Optics(np.float32(1.4), np.int64(520), np.float64(1.518))
+    assert all(type(v) is float for v in (optics.na, optics.wavelength, optics.refractive_index))
+    json.dumps(optics.to_dict())

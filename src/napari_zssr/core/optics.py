@@ -78,6 +78,9 @@ class Optics:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
         if self.pinhole is not None:
             _check_number("pinhole", self.pinhole, 0.0, 20.0, "in Airy units (1 is typical)", inclusive=True)
+        for name in ("na", "wavelength", "refractive_index", "excitation_wavelength", "pinhole"):
+            if getattr(self, name) is not None:  # numpy numbers become floats: the optics go into JSON records
+                object.__setattr__(self, name, float(getattr(self, name)))
         if self.modality == "widefield" and (self.pinhole is not None or self.excitation_wavelength is not None):
             raise ValueError("pinhole and excitation_wavelength apply to the confocal modality only; "
                              "pass modality='confocal' or leave them out")
