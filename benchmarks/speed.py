@@ -45,7 +45,7 @@ def trace(lr: np.ndarray, truth: np.ndarray, config: ZSSRConfig, seed: int, ever
     image = normalised_tensor(lr, low, high, device)
     net = ZSSRNet.create(config, seed, device)
     degradation = Degradation.create((2.0, 2.0), None, device)
-    noise_floor = estimate_noise_rms(image) if config.back_projection_to_noise else 0.0  # as run_plane's
+    noise_floor = estimate_noise_rms(image) if config.back_projects_to_noise else 0.0  # as run_plane's
     points: list[tuple[float, int, float]] = []
     excluded = 0.0
     start = time.perf_counter()

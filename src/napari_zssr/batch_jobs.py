@@ -124,8 +124,8 @@ def check_output_folders(jobs: Sequence[Job], kinds: Sequence[str]) -> None:
     (``a.tif`` gives ``a_zssr.tif``; ``a_zssr.tif/b.tif`` needs a folder of that name)."""
     files = {_key(output_path(Path(), job, kind)): job for job in jobs for kind in kinds}
     for job in jobs:
-        for folder in job.output_stem.parents:
-            other = files.get(_key(folder)) if folder != Path() else None
+        for folder in job.output_stem.parents[:-1]:  # the last is "." (``--out`` itself)
+            other = files.get(_key(folder))
             if other is not None:
                 raise UsageError(f"the outputs of {job.source} need a folder {folder} where the outputs of "
                                  f"{other.source} put a file; rename one of them")

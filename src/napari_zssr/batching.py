@@ -163,12 +163,9 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
         raise UsageError(f"planes per task must be at least 2, got {options.planes_per_task}")
     if options.dtype not in OUTPUT_TYPES:
         raise UsageError(f"dtype must be one of {', '.join(OUTPUT_TYPES)}, got {options.dtype!r}")
-    for name in ("pixel_size", "psf_pixel_size"):
-        try:
-            pixel_pair(getattr(options, name), name)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
     try:
+        for name in ("pixel_size", "psf_pixel_size"):
+            pixel_pair(getattr(options, name), name)
         overrides = {"max_iterations": options.max_iterations, "precision": options.precision,
                      "init": weights_option(options.init),
                      "noise_std": options.noise_std}
@@ -344,7 +341,7 @@ def settings_record(options: BatchOptions, config: ZSSRConfig) -> dict:
     """
     axial = {"axial": True, "z_step": options.z_step} if options.axial else {}
     config_record = config.to_dict()
-    if not (config.back_projection_iterations and config.back_projection_to_noise):
+    if not config.back_projects_to_noise:
         del config_record["back_projection_to_noise"]  # changes nothing here, and records from before it stay equal
     return json.loads(json.dumps({"scale": options.scale, **axial, "config": config_record,
             "psf": [str(Path(p).resolve()) for p in options.psf], "psf_pixel_size": options.psf_pixel_size,

@@ -304,8 +304,7 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
     planes = [volume[i][None, None].to(device) for i in planes_at]
     noise_std = (float(np.median([estimate_noise_std(p) for p in planes])) if config.noise_std == "auto"
                  else float(config.noise_std))
-    back_projects_to_noise = config.back_projection_to_noise and config.back_projection_iterations > 0
-    noise_floor = float(np.median([estimate_noise_rms(p) for p in planes])) if back_projects_to_noise else 0.0
+    noise_floor = float(np.median([estimate_noise_rms(p) for p in planes])) if config.back_projects_to_noise else 0.0
     degradation = Degradation.create((float(factor), 1.0), kernel, device)
     sampler = axial_sampler(planes, degradation, config, noise_std, seed, device)
     recon = reconstruction_pair(planes[len(planes) // 2], degradation, config.recon_crop)

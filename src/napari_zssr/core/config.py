@@ -156,6 +156,11 @@ class ZSSRConfig:
         about 30 % of the time of training every plane from scratch, at the same quality)."""
         return max(10, self.max_iterations // 5)
 
+    @property
+    def back_projects_to_noise(self) -> bool:
+        """Whether runs back-project and stop at the input's noise level (what a run then has to estimate)."""
+        return self.back_projection_to_noise and self.back_projection_iterations > 0
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -73,8 +73,7 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
     steps = scale_steps(scale, config.gradual_steps)
     kernels = list(kernels or [None] * len(steps))
     noise_std = estimate_noise_std(image) if config.noise_std == "auto" else float(config.noise_std)
-    back_projects_to_noise = config.back_projection_to_noise and config.back_projection_iterations > 0
-    noise_floor = estimate_noise_rms(image) if back_projects_to_noise else 0.0
+    noise_floor = estimate_noise_rms(image) if config.back_projects_to_noise else 0.0
     if net is None:
         net = ZSSRNet.create(config, seed, device, kernel=kernels[0], scale=steps[0], noise_std=noise_std)
     dtype = resolve_precision(config.precision, device)

@@ -22,9 +22,12 @@ def estimate_noise_std(image: torch.Tensor) -> float:
     noise. Structure finer than 3 pixels still reads partly as noise: on noise-free texture the estimate is a
     small positive number, not 0.
     """
-    mask = _MASK.to(device=image.device, dtype=image.dtype)[None, None]
-    response = F.conv2d(image, mask)
-    return float(response.abs().median()) / (_MAD_TO_STD * _MASK_NORM)
+    return float(_mask_response(image).abs().median()) / (_MAD_TO_STD * _MASK_NORM)
+
+
+def _mask_response(image: torch.Tensor) -> torch.Tensor:
+    """The mask's response at every pixel whose 3 x 3 neighbourhood lies inside ``image`` (1, 1, H, W)."""
+    return F.conv2d(image, _MASK.to(device=image.device, dtype=image.dtype)[None, None])
 
 
 #: intensity bins of :func:`estimate_noise_rms` (equal pixel counts): enough to follow shot noise's rise with the
@@ -40,8 +43,7 @@ def estimate_noise_rms(image: torch.Tensor) -> float:
     grouped by the local intensity into bins of equal pixel counts, each bin's level is read from its median (so that
     edges and texture still do not count), and the levels' squares are averaged: the mean noise variance.
     """
-    mask = _MASK.to(device=image.device, dtype=image.dtype)[None, None]
-    response = F.conv2d(image, mask).flatten()
+    response = _mask_response(image).flatten()
     intensity = F.avg_pool2d(image, 3, stride=1).flatten()  # the 3 x 3 mean under each response
     order = torch.argsort(intensity)
     levels = [bin_.abs().median() / (_MAD_TO_STD * _MASK_NORM)
