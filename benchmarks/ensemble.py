@@ -20,7 +20,7 @@ from common import benchmark_images, psnr
 from quality import degradations
 
 from napari_zssr import ZSSRConfig
-from napari_zssr.api import denormalised_array, intensity_range, normalised_tensor
+from napari_zssr.api import intensity_range, normalised_tensor, restored
 from napari_zssr.core.degradation import Degradation, step_kernels
 from napari_zssr.core.device import select_device
 from napari_zssr.core.engine import run_plane, scale_steps
@@ -64,7 +64,7 @@ def main() -> None:
                 output = super_resolve(run.net, image, degradation, members, config.back_projection_iterations,
                                        config.tile_size, dtype, run.noise_floor)
                 seconds.append((time.perf_counter() - start) / (hr.size / 1e6))
-                values.append(psnr(denormalised_array(output.sr, low, high), hr))
+                values.append(psnr(restored(output.sr[0, 0], low, high, np.float32), hr))
             for size, value, rate in zip(SIZES, values, seconds):
                 losses[size].append(value - values[0])
                 rates[size].append(rate)

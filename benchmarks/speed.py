@@ -26,7 +26,7 @@ import torch
 from common import REFERENCE, benchmark_images, bicubic_down, psnr
 
 from napari_zssr import ZSSRConfig, zssr
-from napari_zssr.api import denormalised_array, intensity_range, normalised_tensor
+from napari_zssr.api import intensity_range, normalised_tensor, restored
 from napari_zssr.core.degradation import Degradation
 from napari_zssr.core.device import select_device
 from napari_zssr.core.engine import run_plane
@@ -59,7 +59,7 @@ def trace(lr: np.ndarray, truth: np.ndarray, config: ZSSRConfig, seed: int, ever
         output = super_resolve(net, image, degradation, list(range(8)) if config.ensemble else [0],
                                config.back_projection_iterations, config.tile_size, dtype, noise_floor)
         inference = time.perf_counter() - inference_start
-        value = psnr(denormalised_array(output.sr, low, high), truth)
+        value = psnr(restored(output.sr[0, 0], low, high, np.float32), truth)
         net.train()
         points.append((now - start - excluded + inference, event.iteration, value))
         excluded += time.perf_counter() - now
@@ -67,7 +67,7 @@ def trace(lr: np.ndarray, truth: np.ndarray, config: ZSSRConfig, seed: int, ever
     progress = RunProgress(measure, max_iterations=config.max_iterations)
     run = run_plane(image, (2.0, 2.0), None, config, seed=seed, device=device, progress=progress, net=net)
     wall = time.perf_counter() - start - excluded
-    final = psnr(denormalised_array(run.output.sr, low, high), truth)
+    final = psnr(restored(run.output.sr[0, 0], low, high, np.float32), truth)
     return {"wall": wall, "iterations": run.logs[-1].iterations, "psnr": final, "points": points,
             "precision": str(dtype)[6:]}
 

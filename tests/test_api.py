@@ -1,4 +1,5 @@
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -138,6 +139,8 @@ def test_presets():
     paper = ZSSRConfig.preset("paper")
     assert paper.noise_std == 0 and paper.back_projection_iterations == 10 and paper.max_iterations == 3000
     assert not paper.back_projection_to_noise  # the authors back-project every step
+    for name in ("default", "fast"):  # back-projection that stops at the input's noise level
+        assert ZSSRConfig.preset(name).back_projects_to_noise and ZSSRConfig.preset(name).back_projection_iterations
     assert ZSSRConfig.preset("fast").max_iterations < ZSSRConfig().max_iterations
     assert ZSSRConfig.preset("fast", seed=4).seed == 4
     with pytest.raises(ValueError, match="unknown preset"):
@@ -175,6 +178,18 @@ def test_float64_beyond_float32_range_keeps_its_values(textured_image, tiny_conf
     huge = zssr(textured_image.astype(np.float64) * 1e36, 2, config=tiny_config)  # up to ~2e39 > float32's 3.4e38
     assert huge.sr.dtype == np.float64 and np.all(np.isfinite(huge.sr))
     assert np.allclose(huge.sr / 1e36, plain.sr, rtol=1e-4, atol=1e-3)
+
+
+def test_float32_near_its_largest_value_gives_finite_outputs(textured_image, tiny_config):
+    """A span of 6e38 overflows float32 arithmetic; the outputs must still be finite float32 of the right scale."""
+    signed = (textured_image.astype(np.float32) / textured_image.max() * 2 - 1) * np.float32(3e38)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning from any step
+        result = zssr(signed, 2, config=tiny_config)
+    assert result.sr.dtype == np.float32
+    for output in (result.sr, result.ensemble_median, result.residual, result.ensemble_spread):
+        assert np.all(np.isfinite(output))
+    assert np.abs(result.sr).max() > 1e38 and np.corrcoef(result.sr[::2, ::2].ravel(), signed.ravel())[0, 1] > 0.8
 
 
 def test_float64_variation_below_float32_resolution_is_kept(textured_image, tiny_config):

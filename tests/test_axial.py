@@ -18,6 +18,7 @@ from napari_zssr.core.axial import (
     profile_fwhm,
     restore_slices,
     restore_volume,
+    slice_noise_floor,
 )
 from napari_zssr.core.degradation import Degradation
 from napari_zssr.core.inference import super_resolve
@@ -258,3 +259,25 @@ def test_float64_volumes_keep_their_precision_as_zssr_stack_does(tiny_config):
     series = np.stack([volume, np.full_like(volume, 0.1)])
     with pytest.warns(BlankPlaneWarning):
         assert np.all(zssr_axial(series, 2, config=tiny_config, device="cpu").sr[1] == 0.1)
+
+
+def test_float32_volumes_near_their_largest_value_give_finite_outputs(tiny_config):
+    volume = ((blob_volume(6, 16) / blob_volume(6, 16).max() * 2 - 1) * 3e38).astype(np.float32)
+    result = zssr_axial(volume, 2, config=tiny_config, device="cpu")
+    assert result.sr.dtype == np.float32
+    for output in (result.sr, result.ensemble_median, result.residual, result.ensemble_spread):
+        assert np.all(np.isfinite(output))
+    assert np.abs(result.sr).max() > 1e38
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.02])
+def test_the_slices_noise_floor_reads_the_volumes_noise(noise):
+    """Read from XZ slices, whose z axis carries the axial kernel: 1.1 x the noise, and near 0 for a clean volume."""
+    clean = blob_volume(24, 48)
+    volume = clean + np.random.default_rng(3).normal(0, noise, clean.shape)
+    degradation = Degradation.create((3.0, 1.0), axial_kernel(None, 3), torch.device("cpu"))
+    floor = slice_noise_floor(torch.as_tensor(volume, dtype=torch.float32), degradation)
+    if noise:
+        assert floor == pytest.approx(1.1 * noise, rel=0.15)
+    else:
+        assert floor < 0.1 * 0.02

@@ -129,19 +129,41 @@ def output_dtype(dtype: np.dtype) -> np.dtype:
     return np.promote_types(dtype, np.float32)
 
 
-def normalised_tensor(plane: np.ndarray, low: float, high: float, device: torch.device) -> torch.Tensor:
-    """``plane`` mapped so that [low, high] -> [0, 1] (the noise std is a fraction of that), as (1, 1, H, W).
+def normalised(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``values`` (any shape, YX last) mapped so that [low, high] -> [0, 1] (the noise std is a fraction of that), as
+    float32 for the net.
 
-    Normalised in :func:`output_dtype` before the cast to the net's float32: float64 data beyond float32's range, or
-    varying below its resolution (1e6 + 1e-6 * noise), then keeps its detail.
+    Computed plane by plane in float64, so that float64 data beyond float32's range, or varying below its resolution
+    (1e6 + 1e-6 * noise), keeps its detail, and float32 data near float32's largest value (3.4e38) does not
+    overflow, at the memory of one float64 plane.
     """
-    normalised = (plane.astype(output_dtype(plane.dtype)) - low) / (high - low)
-    return torch.as_tensor(np.ascontiguousarray(normalised, dtype=np.float32), device=device)[None, None]
+    out = np.empty(np.shape(values), np.float32)
+    for index in np.ndindex(out.shape[:-2]):
+        out[index] = (np.asarray(values[index], dtype=np.float64) - low) / (high - low)
+    return out
 
 
-def denormalised_array(tensor: torch.Tensor, low: float, high: float, dtype: np.dtype = np.float32) -> np.ndarray:
-    """Inverse of :func:`normalised_tensor`: an (H, W) array in the input's units, computed in ``dtype``."""
-    return tensor[0, 0].float().cpu().numpy().astype(dtype) * (high - low) + low
+def restored(values: np.ndarray | torch.Tensor, low: float, high: float, dtype: np.dtype,
+             offset: bool = True) -> np.ndarray:
+    """Inverse of :func:`normalised`: ``values * (high - low) + low`` (``offset=False``: without ``+ low``, for
+    differences and spreads) as ``dtype``.
+
+    Computed plane by plane in float64 and held to ``dtype``'s finite range: an output that overshoots float32's
+    largest value stays finite instead of becoming inf.
+    """
+    if isinstance(values, torch.Tensor):
+        values = values.detach().float().cpu().numpy()
+    out = np.empty(values.shape, dtype)
+    limit = float(np.finfo(dtype).max)
+    for index in np.ndindex(out.shape[:-2]):
+        plane = values[index].astype(np.float64) * (high - low) + (low if offset else 0.0)
+        out[index] = np.clip(plane, -limit, limit)
+    return out
+
+
+def normalised_tensor(plane: np.ndarray, low: float, high: float, device: torch.device) -> torch.Tensor:
+    """:func:`normalised` of a 2D ``plane`` as the (1, 1, H, W) tensor a run takes."""
+    return torch.as_tensor(normalised(plane, low, high), device=device)[None, None]
 
 
 def kernel_from_file(path: str, *, psf_pixel_size: float | None = None, pixel_size: float | None = None,
@@ -240,10 +262,11 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
             planes_seconds += time.perf_counter() - plane_start
             result.timings["training_s"] += sum(log.seconds for log in run.logs)
             net = run.net if warm_start_iterations is not None else None
-            sr[index] = denormalised_array(run.output.sr, low, high, dtype)
-            median[index] = denormalised_array(run.output.ensemble_median, low, high, dtype)
-            spread[index] = denormalised_array(run.output.ensemble_spread, 0.0, high - low, dtype)
-            residual[index] = sr[index] - denormalised_array(resize(lr, sr.shape[-2:]), low, high, dtype)
+            sr[index] = restored(run.output.sr[0, 0], low, high, dtype)
+            median[index] = restored(run.output.ensemble_median[0, 0], low, high, dtype)
+            spread[index] = restored(run.output.ensemble_spread[0, 0], low, high, dtype, offset=False)
+            residual[index] = restored((run.output.sr - resize(lr, sr.shape[-2:]))[0, 0], low, high, dtype,
+                                       offset=False)
             result.iterations.append(sum(log.iterations for log in run.logs))
             result.noise_stds.append(run.noise_std)
             result.transforms = run.transforms

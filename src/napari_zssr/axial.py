@@ -15,7 +15,9 @@ from .api import (
     check_plane_values,
     checked_config,
     intensity_range,
+    normalised,
     output_dtype,
+    restored,
     validate_image,
 )
 from .core.axial import MIN_PLANES, axial_factor, axial_kernel, axial_profile, interpolate_along_z, run_volume
@@ -137,16 +139,15 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
                 plan.plane_finished(number, trained=False)
                 continue
             low, high = intensity_range(stack)
-            normalised = torch.as_tensor(np.ascontiguousarray((stack.astype(values) - low) / (high - low),
-                                                              dtype=np.float32))
+            normalised_stack = torch.as_tensor(normalised(stack, low, high))
             plan.start_plane(number, config.max_iterations)
-            run = run_volume(normalised, factor, kernel, config, seed=seed, device=torch_device, progress=plan,
+            run = run_volume(normalised_stack, factor, kernel, config, seed=seed, device=torch_device, progress=plan,
                              should_stop=should_stop)
-            sr[index] = run.output.sr.numpy().astype(values) * (high - low) + low
-            median[index] = run.output.ensemble_median.numpy().astype(values) * (high - low) + low
-            spread[index] = run.output.ensemble_spread.numpy().astype(values) * (high - low)
-            cubic = interpolate_along_z(normalised, factor).numpy().astype(values) * (high - low) + low
-            residual[index] = sr[index] - cubic
+            sr[index] = restored(run.output.sr, low, high, values)
+            median[index] = restored(run.output.ensemble_median, low, high, values)
+            spread[index] = restored(run.output.ensemble_spread, low, high, values, offset=False)
+            residual[index] = restored(run.output.sr - interpolate_along_z(normalised_stack, factor), low, high, values,
+                                       offset=False)
             result.iterations.append(run.log.iterations)
             result.noise_stds.append(run.noise_std)
             result.transforms = run.transforms

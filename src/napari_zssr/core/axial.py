@@ -25,7 +25,7 @@ from .geometry import DIHEDRAL, ensemble_transforms, transform, untransform
 from .inference import apply_tiled_within_memory, back_project, ensemble_median
 from .kernels import kernel_symmetries
 from .network import ZSSRNet
-from .noise import estimate_noise_rms, estimate_noise_std
+from .noise import estimate_noise_floor, estimate_noise_std
 from .optics import profile_fwhm
 from .pairs import FatherPool, PairSampler, min_father_side
 from .precision import resolve_precision
@@ -218,7 +218,7 @@ class AxialRun:
     net: ZSSRNet
     degradation: Degradation
     dtype: torch.dtype
-    noise_floor: float  # back-projection stops at this residual RMS: the input's own noise (0: every step)
+    noise_floor: float  # back-projection stops at this residual RMS: 1.1 x the input's noise (0: every step)
 
 
 @dataclass
@@ -290,6 +290,14 @@ def restore_volume(net: ZSSRNet, volume: torch.Tensor, degradation: Degradation,
     return AxialOutput(sums.sr.div_(2), sums.median.div_(2), spread)
 
 
+def slice_noise_floor(volume: torch.Tensor, degradation: Degradation, count: int = MAX_TRAINING_PLANES) -> float:
+    """The residual RMS where back-projection of the slices stops: the median floor of up to ``count`` evenly spaced
+    XZ slices of ``volume`` (Z, Y, X), the images back-projection compares with their outputs (their z axis is
+    blurred by the axial kernel, so the frequencies beyond it can be read)."""
+    rows = np.unique(np.linspace(0, volume.shape[1] - 1, min(count, volume.shape[1])).round().astype(int))
+    return float(np.median([estimate_noise_floor(volume[:, int(row), :][None, None], degradation) for row in rows]))
+
+
 def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZSSRConfig, *, seed: int,
                device: torch.device, progress: RunProgress | None = None,
                should_stop: StopHook | None = None) -> AxialRun:
@@ -304,8 +312,8 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
     planes = [volume[i][None, None].to(device) for i in planes_at]
     noise_std = (float(np.median([estimate_noise_std(p) for p in planes])) if config.noise_std == "auto"
                  else float(config.noise_std))
-    noise_floor = float(np.median([estimate_noise_rms(p) for p in planes])) if config.back_projects_to_noise else 0.0
     degradation = Degradation.create((float(factor), 1.0), kernel, device)
+    noise_floor = slice_noise_floor(volume, degradation) if config.back_projects_to_noise else 0.0
     sampler = axial_sampler(planes, degradation, config, noise_std, seed, device)
     recon = reconstruction_pair(planes[len(planes) // 2], degradation, config.recon_crop)
     net = ZSSRNet.create(config, seed, device, kernel=kernel, scale=(float(factor), 1.0),

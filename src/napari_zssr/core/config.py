@@ -66,12 +66,12 @@ class ZSSRConfig:
     # members of the geometric self-ensemble, at most: the first of geometry.ENSEMBLE_ORDER that the kernel allows
     # (8 for the bicubic kernel); 1 = no ensemble. True and False are taken as 8 and 1.
     ensemble: int = 8
-    # back-projection steps at most, applied to each ensemble output and to their median. 0 by default: on noisy
-    # data back-projection re-injects the noise (-1.5 dB with 2 steps), and stopped at the noise level it gains
-    # little on real data (docs/benchmarks.md "Back-projection to the noise level")
-    back_projection_iterations: int = 0
+    # back-projection steps at most, applied to each ensemble output and to their median
+    back_projection_iterations: int = 10
     # stop back-projection once the output explains the input to within the input's own estimated noise (the
-    # discrepancy principle): clean inputs get every step, noisy ones few or none
+    # discrepancy principle): clean inputs get every step, noisy ones few or none. Without this stop, on noisy data
+    # back-projection re-injects the noise (-1.5 dB with 2 steps; docs/benchmarks.md "Back-projection to the noise
+    # level")
     back_projection_to_noise: bool = True
     tile_size: int = 1024  # largest side of an inference tile (output pixels); bounds memory on big planes
     # run

@@ -14,7 +14,7 @@ from .geometry import ensemble_transforms
 from .inference import InferenceOutput, super_resolve
 from .kernels import kernel_symmetries
 from .network import ZSSRNet
-from .noise import estimate_noise_rms, estimate_noise_std
+from .noise import estimate_noise_floor, estimate_noise_std
 from .pairs import FatherPool, PairSampler, crop_side, min_father_side
 from .precision import resolve_precision
 from .progress import RunProgress
@@ -29,7 +29,7 @@ class PlaneRun:
     transforms: list[int]
     net: ZSSRNet
     noise_std: float  # of the noise added to the sons (estimated from the input when config says "auto")
-    noise_floor: float  # back-projection stops at this residual RMS: the input's own noise (0: every step)
+    noise_floor: float  # back-projection stops at this residual RMS: 1.1 x the input's noise (0: every step)
 
 
 def scale_steps(scale: Scale, gradual_steps: tuple[float, ...]) -> list[Scale]:
@@ -73,14 +73,15 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
     steps = scale_steps(scale, config.gradual_steps)
     kernels = list(kernels or [None] * len(steps))
     noise_std = estimate_noise_std(image) if config.noise_std == "auto" else float(config.noise_std)
-    noise_floor = estimate_noise_rms(image) if config.back_projects_to_noise else 0.0
+    degradations = [Degradation.create(step, kernel, device) for step, kernel in zip(steps, kernels, strict=True)]
+    # the last step's degradation maps the whole output onto the input
+    noise_floor = estimate_noise_floor(image, degradations[-1]) if config.back_projects_to_noise else 0.0
     if net is None:
         net = ZSSRNet.create(config, seed, device, kernel=kernels[0], scale=steps[0], noise_std=noise_std)
     dtype = resolve_precision(config.precision, device)
     pool = FatherPool(image, config.father_min_scale, config.father_levels, min_father_side(scale))
     logs = []
-    for step_index, (step_scale, kernel) in enumerate(zip(steps, kernels, strict=True)):
-        degradation = Degradation.create(step_scale, kernel, device)
+    for step_index, (step_scale, kernel, degradation) in enumerate(zip(steps, kernels, degradations, strict=True)):
         allowed = kernel_symmetries(kernel, step_scale)  # for augmentation always, for the ensemble if asked
         transforms = ensemble_transforms(allowed, config.ensemble)
         sampler = PairSampler(pool, degradation, allowed, noise_std, seed + step_index, device)
@@ -93,4 +94,4 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
         check_converged(output.sr, image, config, noise_std)
         if step_index < len(steps) - 1:
             pool.add(output.sr)  # gradual SR: this stage's output is a father for the next
-    return PlaneRun(output, logs, transforms, net, noise_std, noise_floor)
+    return PlaneRun(output, logs, transforms, net, noise_std, output.noise_floor)

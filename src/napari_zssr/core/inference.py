@@ -9,6 +9,7 @@ import torch
 from .degradation import Degradation
 from .geometry import transform, untransform
 from .network import ZSSRNet
+from .noise import refined_noise_floor
 from .precision import autocast
 
 
@@ -93,6 +94,7 @@ class InferenceOutput:
     sr: torch.Tensor
     ensemble_median: torch.Tensor
     ensemble_spread: torch.Tensor  # standard deviation across ensemble members (0 without an ensemble)
+    noise_floor: float = 0.0  # the residual RMS where back-projection stopped (0: it ran every step)
 
 
 @torch.no_grad()
@@ -101,7 +103,8 @@ def super_resolve(net: ZSSRNet, lr: torch.Tensor, degradation: Degradation, tran
                   noise_floor: float = 0.0) -> InferenceOutput:
     """Run the trained net on ``lr`` under each allowed transform, undo it, back-project, take the median.
 
-    ``noise_floor``: the input's noise level, where back-projection stops (:func:`back_project`).
+    ``noise_floor``: the input's noise level, where back-projection stops (:func:`back_project`), as read from the
+    input; the first member's residual refines it (:func:`refined_noise_floor`).
     """
     net.eval()
     stacked = torch.empty((len(transforms), 1, *degradation.hr_shape(tuple(lr.shape[-2:]))), device=lr.device)
@@ -109,8 +112,10 @@ def super_resolve(net: ZSSRNet, lr: torch.Tensor, degradation: Degradation, tran
         moved = transform(lr, index)
         upscaled = degradation.upscale(moved, degradation.hr_shape(tuple(moved.shape[-2:])))
         output = untransform(apply_tiled_within_memory(net, upscaled, tile_size, dtype), index)
+        if position == 0 and back_projection_iterations > 0:
+            noise_floor = refined_noise_floor(noise_floor, lr, output, degradation)
         stacked[position] = back_project(output, lr, degradation, back_projection_iterations, noise_floor)[0]
     median = ensemble_median(stacked).unsqueeze(0)
     spread = stacked.std(dim=0).unsqueeze(0) if len(transforms) > 1 else torch.zeros_like(median)
     sr = back_project(median, lr, degradation, back_projection_iterations, noise_floor)
-    return InferenceOutput(sr, median, spread)
+    return InferenceOutput(sr, median, spread, noise_floor)

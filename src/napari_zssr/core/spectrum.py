@@ -49,7 +49,7 @@ def analysis_planes(image: np.ndarray, max_planes: int = MAX_PLANES) -> list[np.
     planes = array.reshape(-1, *array.shape[-2:])
     if not np.all(np.isfinite(planes)):
         raise ValueError("the image contains NaN or infinite values")
-    varying = [i for i in range(planes.shape[0]) if np.ptp(planes[i]) > 0]
+    varying = [i for i in range(planes.shape[0]) if planes[i].max() > planes[i].min()]  # ptp overflows near 3e38
     if not varying:
         raise ValueError("the image is constant: it holds no structure to estimate a blur or a resolution from")
     chosen = np.unique(np.round(np.linspace(0, len(varying) - 1, min(max_planes, len(varying)))).astype(int))
