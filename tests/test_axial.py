@@ -281,3 +281,13 @@ def test_the_slices_noise_floor_reads_the_volumes_noise(noise):
         assert floor == pytest.approx(1.1 * noise, rel=0.15)
     else:
         assert floor < 0.1 * 0.02
+
+
+def test_blank_slices_do_not_pull_the_noise_floor_down():
+    """Padding (e.g. after deskewing) is constant: read as 0 it would drag the median, and back-projection would
+    put a noisy volume's noise back."""
+    noisy = blob_volume(24, 48) + np.random.default_rng(4).normal(0, 0.02, (24, 48, 48))
+    padded = np.concatenate([np.zeros((24, 60, 48)), noisy], axis=1)  # 60 of 108 rows blank
+    degradation = Degradation.create((3.0, 1.0), axial_kernel(None, 3), torch.device("cpu"))
+    floors = [slice_noise_floor(torch.as_tensor(v, dtype=torch.float32), degradation) for v in (noisy, padded)]
+    assert floors[1] == pytest.approx(floors[0], rel=0.15)

@@ -273,3 +273,18 @@ def test_out_of_memory_falls_back_to_smaller_tiles(monkeypatch):
     monkeypatch.setattr(inference, "apply_tiled", lambda *a: (_ for _ in ()).throw(torch.OutOfMemoryError("x")))
     with pytest.raises(RuntimeError, match="out of memory"):
         inference.apply_tiled_within_memory(net, x, 512)
+
+
+def test_the_first_members_residual_refines_the_noise_floor_back_projection_stops_at():
+    from napari_zssr.core.noise import refined_noise_floor
+    from napari_zssr.sample import anisotropic_gaussian_psf
+
+    degradation = Degradation.create((2.0, 2.0), anisotropic_gaussian_psf(1.8, 1.8, 0.0, radius=7), "cpu")
+    lr = degradation.downscale(torch.rand(1, 1, 96, 96, generator=torch.Generator().manual_seed(3)))
+    net, floor = small_net(), 0.05
+    first = super_resolve(net, lr, degradation, [0], 0, 64).sr  # the first member, before back-projection
+    expected = refined_noise_floor(floor, lr, first, degradation)
+    assert expected < floor  # a clean input: the residual reads less than the floor given
+    output = super_resolve(net, lr, degradation, [0, 2], 3, 64, noise_floor=floor)
+    assert output.noise_floor == expected
+    assert super_resolve(net, lr, degradation, [0, 2], 0, 64, noise_floor=floor).noise_floor == floor  # no steps

@@ -98,12 +98,14 @@ def as_tensor(plane: np.ndarray) -> torch.Tensor:
 def test_kernel_envelope_is_the_largest_alias_of_a_gaussian_transfer():
     kernel = anisotropic_gaussian_psf(1.5, 1.5, 0.0, radius=8)
     frequencies = np.fft.fftfreq(16)
-    envelope = kernel_envelope(kernel, (frequencies, frequencies), (2, 2))
+    envelope = kernel_envelope(kernel, (2, 2), (16, 16))
     aliases = np.stack([frequencies / 2, (frequencies + 1) / 2])  # cycles per HR pixel
     distance = np.abs(aliases - np.round(aliases))  # to the nearest integer: the sampled transfer is periodic
     per_axis = np.exp(-2 * np.pi**2 * 1.5**2 * distance**2).max(axis=0)
     assert np.allclose(envelope, np.outer(per_axis, per_axis), atol=1e-4)
-    assert np.allclose(kernel_envelope(np.ones((1, 1)), (frequencies, frequencies), (2, 2)), 1.0)
+    assert np.allclose(kernel_envelope(np.ones((1, 1)), (2, 2), (16, 16)), 1.0)
+    long = np.ones((40, 1)) / 40  # longer than the HR grid of 2 x 16 points: still its exact transfer
+    assert kernel_envelope(long, (1, 1), (16, 1))[0, 0] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("kind", ["gaussian", "shot"])
@@ -124,7 +126,7 @@ def test_noise_beyond_the_kernel_reads_the_noise_rms(kind):
 def test_a_clean_blurred_image_reads_almost_no_noise_beyond_its_kernel():
     clean, kernel = blurred_sparse_scene()
     floor = estimate_noise_floor(as_tensor(clean), Degradation.create((2.0, 2.0), kernel, CPU))
-    assert floor < 1e-3 and floor <= DISCREPANCY_FACTOR * estimate_noise_rms(as_tensor(clean))
+    assert floor < 1e-3
 
 
 def test_a_kernel_without_frequencies_beyond_it_falls_back_to_the_noise_rms():

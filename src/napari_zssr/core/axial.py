@@ -292,10 +292,14 @@ def restore_volume(net: ZSSRNet, volume: torch.Tensor, degradation: Degradation,
 
 def slice_noise_floor(volume: torch.Tensor, degradation: Degradation, count: int = MAX_TRAINING_PLANES) -> float:
     """The residual RMS where back-projection of the slices stops: the median floor of up to ``count`` evenly spaced
-    XZ slices of ``volume`` (Z, Y, X), the images back-projection compares with their outputs (their z axis is
-    blurred by the axial kernel, so the frequencies beyond it can be read)."""
-    rows = np.unique(np.linspace(0, volume.shape[1] - 1, min(count, volume.shape[1])).round().astype(int))
-    return float(np.median([estimate_noise_floor(volume[:, int(row), :][None, None], degradation) for row in rows]))
+    non-constant XZ slices of ``volume`` (Z, Y, X), the images back-projection compares with their outputs (their z
+    axis is blurred by the axial kernel, so the frequencies beyond it can be read). Constant slices (padding) would
+    read 0 and pull the median down to where back-projection puts the noise back."""
+    varying = torch.nonzero(volume.amax(dim=(0, 2)) > volume.amin(dim=(0, 2))).flatten().tolist()
+    if not varying:
+        return 0.0
+    rows = np.unique(np.linspace(0, len(varying) - 1, min(count, len(varying))).round().astype(int))
+    return float(np.median([estimate_noise_floor(volume[:, varying[i], :][None, None], degradation) for i in rows]))
 
 
 def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZSSRConfig, *, seed: int,

@@ -29,7 +29,7 @@ class PlaneRun:
     transforms: list[int]
     net: ZSSRNet
     noise_std: float  # of the noise added to the sons (estimated from the input when config says "auto")
-    noise_floor: float  # back-projection stops at this residual RMS: 1.1 x the input's noise (0: every step)
+    noise_floor: float  # the residual RMS at which back-projection stopped (InferenceOutput.noise_floor)
 
 
 def scale_steps(scale: Scale, gradual_steps: tuple[float, ...]) -> list[Scale]:

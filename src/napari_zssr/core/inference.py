@@ -94,7 +94,7 @@ class InferenceOutput:
     sr: torch.Tensor
     ensemble_median: torch.Tensor
     ensemble_spread: torch.Tensor  # standard deviation across ensemble members (0 without an ensemble)
-    noise_floor: float = 0.0  # the residual RMS where back-projection stopped (0: it ran every step)
+    noise_floor: float = 0.0  # the residual RMS at which back-projection stops, as refined (0: no stop)
 
 
 @torch.no_grad()

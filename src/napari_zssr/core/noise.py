@@ -57,27 +57,32 @@ def estimate_noise_rms(image: torch.Tensor) -> float:
     return float(torch.stack(levels).square().mean().sqrt())
 
 
-#: an input frequency lies beyond the kernel where every HR frequency that aliases onto it keeps at most this
-#: fraction of its amplitude: there the input holds its noise and at most 1 % of the signal's power
+#: an input frequency lies beyond the kernel where each HR frequency that aliases onto it keeps at most this
+#: fraction of its amplitude: there the input holds its noise and little of the signal (1 % of each alias's power)
 BEYOND_KERNEL_TRANSFER = 0.1
 #: the fewest such frequencies, as a share of the spectrum, for a stable median
 MIN_BEYOND_KERNEL_SHARE = 0.01
-#: the kernel's transfer is computed on this LR frequency grid (per axis) and looked up: it is smooth at that scale
+#: the kernel's transfer is computed on an LR frequency grid of at least this many points per axis and looked up:
+#: it is smooth at that scale
 ENVELOPE_GRID = 128
+#: the noise is read from a centre crop of at most this side (LR pixels): enough frequencies, bounded memory
+MAX_READING_SIDE = 2048
 
 
-def kernel_envelope(kernel: np.ndarray, frequencies: tuple[np.ndarray, np.ndarray],
-                    factors: tuple[int, int]) -> np.ndarray:
+def kernel_envelope(kernel: np.ndarray, factors: tuple[int, int], grid: tuple[int, int]) -> np.ndarray:
     """The largest |transfer| of ``kernel`` (on the HR grid) over the HR frequencies that alias onto each LR
-    frequency of the grid ``frequencies`` (per axis, in cycles per LR pixel)."""
-    transfers = []
-    for axis, factor in enumerate(factors):
-        aliases = (frequencies[axis][None, :] + np.arange(factor)[:, None]) / factor  # cycles per HR pixel
-        taps = np.arange(kernel.shape[axis])
-        transfers.append(np.exp(-2j * np.pi * aliases[..., None] * taps))  # (factor, n, taps)
-    ty, tx = transfers
-    response = np.einsum("ayk,kl,bxl->aybx", ty, kernel, tx)  # (factor_y, n_y, factor_x, n_x)
-    return np.abs(response).max(axis=(0, 2))
+    frequency of a ``grid`` (``numpy.fft.fftfreq`` layout per axis, in cycles per LR pixel).
+
+    Sampling every ``factor``-th HR pixel folds HR frequency ``(f + m) / factor`` onto LR frequency ``f``: on an HR
+    grid of ``factor * n`` points that is index ``i + m * n``, so the folds are the reshaped spectrum's axes 0 and 2.
+    """
+    # per axis a multiple of the grid's points that the kernel fits in (fft2 would crop a longer kernel)
+    sizes = [points * -(-side // (factor * points)) for points, side, factor in zip(grid, kernel.shape, factors,
+                                                                                      strict=True)]
+    transfer = np.abs(np.fft.fft2(kernel, s=(factors[0] * sizes[0], factors[1] * sizes[1])))
+    envelope = transfer.reshape(factors[0], sizes[0], factors[1], sizes[1]).max(axis=(0, 2))
+    return envelope[np.ix_(*[np.round(np.fft.fftfreq(points) * size).astype(int) % size
+                             for points, size in zip(grid, sizes, strict=True)])]
 
 
 def noise_rms_beyond_kernel(image: torch.Tensor, kernel: np.ndarray, factors: tuple[int, int]) -> float | None:
@@ -89,9 +94,10 @@ def noise_rms_beyond_kernel(image: torch.Tensor, kernel: np.ndarray, factors: tu
     noise included. The level is the median of the periodogram there (ln 2 times the mean for noise), which
     leaked structure at a few frequencies does not move.
     """
-    plane = image[0, 0].double().cpu().numpy()
-    grid = np.fft.fftfreq(ENVELOPE_GRID)
-    envelope = kernel_envelope(kernel, (grid, grid), factors)
+    rows, cols = image.shape[-2:]
+    top, left = max(0, (rows - MAX_READING_SIDE) // 2), max(0, (cols - MAX_READING_SIDE) // 2)
+    plane = image[0, 0, top : top + MAX_READING_SIDE, left : left + MAX_READING_SIDE].double().cpu().numpy()
+    envelope = kernel_envelope(kernel, factors, (ENVELOPE_GRID, ENVELOPE_GRID))
     nearest = [np.round(np.fft.fftfreq(n) * ENVELOPE_GRID).astype(int) % ENVELOPE_GRID for n in plane.shape]
     beyond = envelope[np.ix_(*nearest)] < BEYOND_KERNEL_TRANSFER
     if beyond.sum() < max(1, MIN_BEYOND_KERNEL_SHARE * plane.size):
