@@ -151,8 +151,7 @@ def axial_kernel(axial_psf: np.ndarray | None, factor: int, lateral_psf: np.ndar
 
 def training_plane_indices(volume: torch.Tensor, count: int = MAX_TRAINING_PLANES) -> list[int]:
     """Up to ``count`` evenly spaced non-constant z planes of ``volume`` (Z, Y, X); empty if all are constant."""
-    flat = volume.reshape(volume.shape[0], -1)
-    varying = torch.nonzero(flat.amax(dim=1) > flat.amin(dim=1)).flatten().tolist()
+    varying = torch.nonzero(volume.amax(dim=(1, 2)) > volume.amin(dim=(1, 2))).flatten().tolist()  # views need no copy
     if len(varying) <= count:
         return varying
     return [varying[int(round(i))] for i in np.linspace(0, len(varying) - 1, count)]
@@ -295,11 +294,10 @@ def slice_noise_floor(volume: torch.Tensor, degradation: Degradation, count: int
     non-constant XZ slices of ``volume`` (Z, Y, X), the images back-projection compares with their outputs (their z
     axis is blurred by the axial kernel, so the frequencies beyond it can be read). Constant slices (padding) would
     read 0 and pull the median down to where back-projection puts the noise back."""
-    varying = torch.nonzero(volume.amax(dim=(0, 2)) > volume.amin(dim=(0, 2))).flatten().tolist()
-    if not varying:
+    rows = training_plane_indices(volume.transpose(0, 1), count)
+    if not rows:
         return 0.0
-    rows = np.unique(np.linspace(0, len(varying) - 1, min(count, len(varying))).round().astype(int))
-    return float(np.median([estimate_noise_floor(volume[:, varying[i], :][None, None], degradation) for i in rows]))
+    return float(np.median([estimate_noise_floor(volume[:, row, :][None, None], degradation) for row in rows]))
 
 
 def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZSSRConfig, *, seed: int,

@@ -81,8 +81,7 @@ def kernel_envelope(kernel: np.ndarray, factors: tuple[int, int], grid: tuple[in
                                                                                       strict=True)]
     transfer = np.abs(np.fft.fft2(kernel, s=(factors[0] * sizes[0], factors[1] * sizes[1])))
     envelope = transfer.reshape(factors[0], sizes[0], factors[1], sizes[1]).max(axis=(0, 2))
-    return envelope[np.ix_(*[np.round(np.fft.fftfreq(points) * size).astype(int) % size
-                             for points, size in zip(grid, sizes, strict=True)])]
+    return envelope[:: sizes[0] // grid[0], :: sizes[1] // grid[1]]  # the grid's frequencies: every m-th point
 
 
 def noise_rms_beyond_kernel(image: torch.Tensor, kernel: np.ndarray, factors: tuple[int, int]) -> float | None:
