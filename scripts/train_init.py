@@ -11,6 +11,10 @@ scripts/init_corpus.py (never a benchmark image).
 
     python scripts/train_init.py --out src/napari_zssr/weights/zssr_init.npz [--steps 12000] [--batch 24]
 
+On a GPU (``--device cuda``) the pairs, not the network's step, are the cost: ``--workers N`` draws them in N
+processes, each with its own share of the task pool and its own random stream (so a run is reproducible for a given
+worker count); ``--workers 0`` draws them in the training process, in the order earlier starts were made with.
+
 ``--conditioned`` learns a start that depends on the degradation (:mod:`napari_zssr.core.kernel_conditioning`): a
 small MLP turns each task's code (kernel, scale and noise level) into per-channel gains of every layer, trained with
 the weights; a run folds the gains for its own degradation into the start. ``--start`` names a start to begin from:
@@ -33,6 +37,7 @@ import copy
 import platform
 import sys
 import time
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple
@@ -40,6 +45,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from init_corpus import generated_image, skimage_pictures
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from napari_zssr.core.axial import gaussian_profile
 from napari_zssr.core.config import ZSSRConfig
@@ -142,16 +148,46 @@ def predict(net: ZSSRNet, conditioning: KernelConditioning | None, son: torch.Te
     return net(son) if conditioning is None else conditioned_forward(net, conditioning, son, codes)
 
 
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def pool_batches(images: list[np.ndarray], args: argparse.Namespace, config: ZSSRConfig, rng: np.random.Generator,
+                 tasks: list[Task]) -> Iterator[Batch]:
+    """Batches from a pool of ``tasks``, one task of which is replaced every ``--renew-every`` batches."""
+    for step in range(1, args.steps + 1):
+        yield batch_of(tasks, rng, args.batch, args.crop)
+        if step % args.renew_every == 0:
+            tasks[int(rng.integers(len(tasks)))] = random_task(rng, images, args.crop, config)
+
+
+class WorkerBatches(IterableDataset):
+    """Batches drawn in DataLoader workers: each holds ``--tasks / --workers`` tasks of the pool and a random stream
+    of its own (``[--seed, worker]``), and draws ``--steps / --workers`` batches (rounded up)."""
+
+    def __init__(self, images: list[np.ndarray], args: argparse.Namespace, config: ZSSRConfig) -> None:
+        self.images, self.args, self.config = images, args, config
+
+    def __iter__(self) -> Iterator[Batch]:
+        torch.set_num_threads(1)
+        worker = get_worker_info()
+        index, count = (worker.id, worker.num_workers) if worker is not None else (0, 1)
+        rng = np.random.default_rng([self.args.seed, index])
+        pool_size = -(-self.args.tasks // count)
+        tasks = [random_task(rng, self.images, self.args.crop, self.config) for _ in range(pool_size)]
+        share = argparse.Namespace(**vars(self.args) | {"steps": -(-self.args.steps // count)})
+        return pool_batches(self.images, share, self.config, rng, tasks)
+
+
 def multitask_step(net: ZSSRNet, conditioning: KernelConditioning | None, args: argparse.Namespace,
-                   dtype: torch.dtype, device: torch.device):
+                   dtype: torch.dtype, device: torch.device) -> Callable[[Batch], None]:
     """One step on a batch of pairs, each from another task of the pool (Adam, cosine-decayed lr)."""
     parameters = [*net.parameters(), *(conditioning.parameters() if conditioning is not None else [])]
     optimizer = torch.optim.Adam(parameters, lr=args.learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.steps, eta_min=args.learning_rate / 100)
     scaler = grad_scaler(dtype, device)
 
-    def step(_: int, tasks: list[Task], rng: np.random.Generator) -> None:
-        son, father, codes = batch_of(tasks, rng, args.batch, args.crop)
+    def step(batch: Batch) -> None:
+        son, father, codes = (tensor.to(device, non_blocking=True) for tensor in batch)
         descend(optimizer, scaler, l1_loss(partial(predict, net, conditioning, codes=codes), son, father, dtype))
         schedule.step()
     return step
@@ -193,6 +229,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="Adam, cosine decay to 1 %% of it")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--report-every", type=int, default=500)
+    parser.add_argument("--device", default="cpu", help="where the network trains (cpu, cuda)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="multitask: processes that draw the pairs (0: the training process)")
     parser.add_argument("--method", choices=("multitask", "reptile"), default="multitask")
     parser.add_argument("--start", help="a weights file to begin from, plain or conditioned (default: the authors' "
                                         "random start)")
@@ -206,6 +245,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.conditioned and args.method != "multitask":
         parser.error("--conditioned trains with --method multitask")
+    if args.workers and args.method != "multitask":
+        parser.error("--workers draws pairs for --method multitask")
     if (args.start and not args.conditioned
             and any(name.startswith(CONDITIONING_PREFIX) for name in read_weights(args.start))):
         parser.error(f"--start {args.start} is conditioned on the degradation; train it on with --conditioned")
@@ -217,41 +258,56 @@ def main(argv: list[str] | None = None) -> None:
     held_rng = np.random.default_rng(args.seed + 1)
     checks = [random_task(held_rng, [generated_image(10**9 + index)], args.crop, config) for index in range(16)]
     check_batch = batch_of(checks, held_rng, 64, args.crop)
-    tasks = [random_task(rng, images, args.crop, config) for _ in range(args.tasks)]
+    tasks = [random_task(rng, images, args.crop, config) for _ in range(args.tasks)] if args.workers == 0 else []
     print(f"corpus: {len(images)} images, {args.tasks} tasks in the pool, {time.perf_counter() - began:.0f} s",
           flush=True)
-    device = torch.device("cpu")
+    device = torch.device(args.device)
     dtype = resolve_precision("auto", device)
     net = ZSSRNet.create(config, args.seed, device)
     start_conditioning = load_start(net, args.start) if args.start else None
     conditioning = (start_conditioning or KernelConditioning.for_net(net)) if args.conditioned else None
+    if conditioning is not None:
+        conditioning.to(device)
+    check_batch = tuple(tensor.to(device) for tensor in check_batch)
+
+    def report(step: int) -> None:
+        with torch.no_grad():
+            net.eval()
+            son, father, codes = check_batch
+            interpolation = float((son - father).abs().mean())
+            error = float((predict(net, conditioning, son, codes) - father).abs().mean())
+            net.train()
+        print(f"step {step}: held-out L1 {error:.5f} (interpolation {interpolation:.5f}), "
+              f"{time.perf_counter() - start:.1f} s", flush=True)
+
+    start = time.perf_counter()
+    report(0)
     if args.method == "reptile":
         step_function = reptile_step(net, args, dtype, device)
         tasks = [random_task(rng, images, args.inner_crop, config) for _ in range(args.tasks)]
+        for step in range(1, args.steps + 1):
+            step_function(step, tasks, rng)
+            if step % args.renew_every == 0:
+                tasks[int(rng.integers(len(tasks)))] = random_task(rng, images, args.inner_crop, config)
+            if step % args.report_every == 0 or step == args.steps:
+                report(step)
     else:
         step_function = multitask_step(net, conditioning, args, dtype, device)
-    start = time.perf_counter()
-    for step in range(1, args.steps + 1):
+        batches = (pool_batches(images, args, config, rng, tasks) if args.workers == 0 else
+                   DataLoader(WorkerBatches(images, args, config), batch_size=None, num_workers=args.workers,
+                              pin_memory=device.type == "cuda"))
         net.train()
-        step_function(step, tasks, rng)
-        if step % args.renew_every == 0:
-            crop = args.inner_crop if args.method == "reptile" else args.crop
-            tasks[int(rng.integers(len(tasks)))] = random_task(rng, images, crop, config)
-        if step % args.report_every == 0 or step == args.steps:
-            with torch.no_grad():
-                net.eval()
-                son, father, codes = check_batch
-                interpolation = float((son - father).abs().mean())
-                error = float((predict(net, conditioning, son, codes) - father).abs().mean())
-            print(f"step {step}: held-out L1 {error:.5f} (interpolation {interpolation:.5f}), "
-                  f"{time.perf_counter() - start:.0f} s", flush=True)
+        for step, batch in zip(range(1, args.steps + 1), batches):
+            step_function(batch)
+            if step % args.report_every == 0 or step == args.steps:
+                report(step)
     seconds = time.perf_counter() - start
     method = {"multitask": "multi-task pre-training", "reptile": "Reptile (first-order meta-learning)"}[args.method]
     method += ", conditioned on the degradation" if conditioning is not None else ""
     info = {"method": method, "steps": args.steps, "batch": args.batch, "crop": args.crop,
             "tasks": args.tasks, "renew_every": args.renew_every, "generated_images": args.generated,
             "skimage_pictures": len(images) - args.generated, "learning_rate": args.learning_rate,
-            "seed": args.seed, "seconds": round(seconds),
+            "seed": args.seed, "seconds": round(seconds), "device": args.device, "workers": args.workers,
             **({"start": args.start} if args.start else {}),
             **({"inner_steps": args.inner_steps, "inner_crop": args.inner_crop, "meta_batch": args.meta_batch,
                 "meta_lr": args.meta_lr} if args.method == "reptile" else {}),

@@ -144,3 +144,21 @@ def test_the_training_program_learns_a_start_conditioned_on_the_kernel(tmp_path,
     continued = ZSSRNet.create(ZSSRConfig(init=str(again)), seed=0, kernel=np.full((5, 5), 1 / 25))
     for before, after in zip(blurred.parameters(), continued.parameters(), strict=True):
         torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-6)
+
+
+def test_pairs_drawn_in_worker_processes_train_a_reproducible_start(tmp_path, monkeypatch):
+    module = training_program(monkeypatch)
+    arguments = ["--steps", "4", "--batch", "2", "--tasks", "4", "--generated", "2", "--no-pictures",
+                 "--report-every", "4", "--workers", "2", "--conditioned"]
+    first, second = tmp_path / "first.npz", tmp_path / "second.npz"
+    module.main(["--out", str(first), *arguments])
+    module.main(["--out", str(second), *arguments])
+    with np.load(first) as a, np.load(second) as b:
+        arrays = [name for name in a.files if name != init_weights.INFO_KEY]
+        assert all(np.array_equal(a[name], b[name]) for name in arrays)  # the same seed and worker count
+    trained = ZSSRNet.create(ZSSRConfig(init=str(first)), seed=0)
+    assert weights_hash(trained) != weights_hash(ZSSRNet.create(ZSSRConfig(), seed=0))
+    info = weights_info(str(first))
+    assert info["workers"] == 2 and info["device"] == "cpu" and info["steps"] == 4
+    with pytest.raises(SystemExit):  # Reptile adapts to whole tasks: it draws its pairs itself
+        module.main(["--out", str(tmp_path / "reptile.npz"), "--method", "reptile", "--workers", "2"])

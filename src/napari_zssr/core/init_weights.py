@@ -27,7 +27,7 @@ from .kernel_conditioning import KernelConditioning
 
 #: the learned start shipped in the package, and its SHA-256 (written by scripts/train_init.py)
 LEARNED_WEIGHTS = "zssr_init.npz"
-LEARNED_SHA256 = "2384e9b955c878c0c6b22e0303923dcd988cacc428c76b0d59a1a76dc4147ec5"
+LEARNED_SHA256 = "f7f98c489a8351c3001212e584bf7b1ce8e2a23770fe89f9a926101c75ccac0d"
 #: the key of the training record inside a weights file
 INFO_KEY = "info"
 #: the prefix of a kernel conditioning's arrays inside a weights file
