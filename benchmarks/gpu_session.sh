@@ -19,16 +19,23 @@ start=src/napari_zssr/weights/zssr_init.npz
 # the second GPU stage's settings (docs/benchmarks.md, "How the start was made"); SEED picks new corpus images
 training=(--conditioned --device cuda --workers 14 --batch 32 --crop 96 --tasks 256 --learning-rate 3e-4)
 
-seconds_per_step() {  # a short run at a negligible rate, timed between its first and last held-out reports
-  timeout 120 python3 scripts/train_init.py "${training[@]}" --start "$start" --learning-rate 1e-6 --steps 600 \
-    --report-every 600 --generated 8 --no-pictures --out /tmp/probe.npz > /tmp/probe.txt
-  python3 -c "import re; t = [float(x) for x in re.findall(r'held-out L1 .*, ([0-9.]+) s', open('/tmp/probe.txt').read())]; print((t[-1] - t[0]) / 600)"
+seconds_per_step() {  # a short run at a negligible rate, timed from its first 100 steps (workers started) to 700
+  timeout 120 python3 scripts/train_init.py "${training[@]}" --start "$start" --learning-rate 1e-6 --steps 700 \
+    --report-every 100 --generated 8 --no-pictures --out /tmp/probe.npz > /tmp/probe.txt
+  python3 -c "
+import re, sys
+t = [float(x) for x in re.findall(r'held-out L1 .*, ([0-9.]+) s', open('/tmp/probe.txt').read())]
+if len(t) < 8:
+    sys.exit('the probe did not finish')
+print((t[7] - t[1]) / 600)"
 }
 
 {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   if [ "${1:-}" = train ]; then
-    per_step=$(seconds_per_step)
+    # corpus images are seed x 100,000 + index: seeds of 20 and more reach benchmarks/learned_start.py's validation
+    [ "${SEED:-4}" -lt 20 ] || { echo "SEED ${SEED}: the corpus would hold validation images; use 4-19"; exit 1; }
+    per_step=$(seconds_per_step) || { echo "probe failed:"; tail -5 /tmp/probe.txt; exit 1; }
     steps=$(python3 -c "print(max(500, int(${2:-300} / $per_step) // 100 * 100))")
     echo "## training the start: $per_step s a step -> $steps steps"
     python3 scripts/train_init.py "${training[@]}" --start "$start" --generated 400 --seed "${SEED:-4}" \

@@ -69,8 +69,8 @@ def main() -> None:
                         help="drawn: one kernel and noise per image as the training tasks draw them (--cases "
                              "images); quality: quality.py's three degradations of each of --cases images")
     parser.add_argument("--reference", choices=["default", "first"], default="default",
-                        help="what the differences are taken from: default from scratch (run with fast from scratch "
-                             "first), or the first run of the first --init (comparing starts, nothing from scratch)")
+                        help="what the differences are taken from: default from scratch (fast from scratch is run "
+                             "too), or the first run of the first --init (comparing starts, nothing from scratch)")
     args = parser.parse_args()
     runs = ({"default, scratch": ZSSRConfig.preset("default", init="scratch"),
              "fast, scratch": ZSSRConfig.preset("fast", init="scratch")} if args.reference == "default" else {})

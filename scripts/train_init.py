@@ -12,8 +12,10 @@ scripts/init_corpus.py (never a benchmark image).
     python scripts/train_init.py --out src/napari_zssr/weights/zssr_init.npz [--steps 12000] [--batch 24]
 
 On a GPU (``--device cuda``) the pairs, not the network's step, are the cost: ``--workers N`` draws them in N
-processes, each with its own share of the task pool and its own random stream (so a run is reproducible for a given
-worker count); ``--workers 0`` draws them in the training process, in the order earlier starts were made with.
+processes, each with its own pool of ``--tasks / N`` tasks (a batch comes from one of them) and its own random stream,
+so the same seed and worker count draw the same pairs (a GPU's convolution gradients are not bit-reproducible, so the
+weights may differ in the last bits); ``--workers 0`` draws them in the training process, in the order earlier
+starts were made with.
 
 ``--conditioned`` learns a start that depends on the degradation (:mod:`napari_zssr.core.kernel_conditioning`): a
 small MLP turns each task's code (kernel, scale and noise level) into per-channel gains of every layer, trained with
@@ -50,7 +52,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from napari_zssr.core.axial import gaussian_profile
 from napari_zssr.core.config import ZSSRConfig
 from napari_zssr.core.degradation import Degradation
-from napari_zssr.core.init_weights import CONDITIONING_PREFIX, load_start, read_weights, save_weights
+from napari_zssr.core.init_weights import CONDITIONING_PREFIX, file_sha256, load_start, read_weights, save_weights
 from napari_zssr.core.kernel_conditioning import KernelConditioning, conditioned_forward, degradation_code
 from napari_zssr.core.kernels import kernel_symmetries
 from napari_zssr.core.network import ZSSRNet
@@ -128,8 +130,11 @@ def random_task(rng: np.random.Generator, images: list[np.ndarray], crop: int, c
     return Task(sampler, torch.as_tensor(degradation_code(kernel, scale, noise_std)))
 
 
-def batch_of(tasks: list[Task], rng: np.random.Generator, size: int, crop: int
-             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+#: (interpolated sons, fathers, degradation codes) of one training step
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def batch_of(tasks: list[Task], rng: np.random.Generator, size: int, crop: int) -> Batch:
     """(interpolated sons, fathers, degradation codes): one pair from each of ``size`` tasks drawn from ``tasks``."""
     chosen = [tasks[int(i)] for i in rng.integers(len(tasks), size=size)]
     pairs = [task.sampler.sample(crop) for task in chosen]
@@ -148,39 +153,38 @@ def predict(net: ZSSRNet, conditioning: KernelConditioning | None, son: torch.Te
     return net(son) if conditioning is None else conditioned_forward(net, conditioning, son, codes)
 
 
-Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-
-
 def pool_batches(images: list[np.ndarray], args: argparse.Namespace, config: ZSSRConfig, rng: np.random.Generator,
-                 tasks: list[Task]) -> Iterator[Batch]:
-    """Batches from a pool of ``tasks``, one task of which is replaced every ``--renew-every`` batches."""
-    for step in range(1, args.steps + 1):
+                 tasks: list[Task], steps: int) -> Iterator[Batch]:
+    """``steps`` batches from a pool of ``tasks``, one task of which is replaced every ``--renew-every`` batches."""
+    for step in range(1, steps + 1):
         yield batch_of(tasks, rng, args.batch, args.crop)
         if step % args.renew_every == 0:
             tasks[int(rng.integers(len(tasks)))] = random_task(rng, images, args.crop, config)
 
 
+def tasks_per_worker(args: argparse.Namespace) -> int:
+    return -(-args.tasks // args.workers)
+
+
 class WorkerBatches(IterableDataset):
-    """Batches drawn in DataLoader workers: each holds ``--tasks / --workers`` tasks of the pool and a random stream
-    of its own (``[--seed, worker]``), and draws ``--steps / --workers`` batches (rounded up)."""
+    """Batches drawn in DataLoader workers (one thread each): each holds a pool of its own
+    (:func:`tasks_per_worker`) and a random stream of its own (``[--seed, worker]``), and draws ``--steps /
+    --workers`` batches (rounded up), each from its own pool."""
 
     def __init__(self, images: list[np.ndarray], args: argparse.Namespace, config: ZSSRConfig) -> None:
         self.images, self.args, self.config = images, args, config
 
     def __iter__(self) -> Iterator[Batch]:
-        torch.set_num_threads(1)
         worker = get_worker_info()
-        index, count = (worker.id, worker.num_workers) if worker is not None else (0, 1)
-        rng = np.random.default_rng([self.args.seed, index])
-        pool_size = -(-self.args.tasks // count)
-        tasks = [random_task(rng, self.images, self.args.crop, self.config) for _ in range(pool_size)]
-        share = argparse.Namespace(**vars(self.args) | {"steps": -(-self.args.steps // count)})
-        return pool_batches(self.images, share, self.config, rng, tasks)
+        rng = np.random.default_rng([self.args.seed, worker.id])
+        tasks = [random_task(rng, self.images, self.args.crop, self.config)
+                 for _ in range(tasks_per_worker(self.args))]
+        return pool_batches(self.images, self.args, self.config, rng, tasks, -(-self.args.steps // worker.num_workers))
 
 
 def multitask_step(net: ZSSRNet, conditioning: KernelConditioning | None, args: argparse.Namespace,
                    dtype: torch.dtype, device: torch.device) -> Callable[[Batch], None]:
-    """One step on a batch of pairs, each from another task of the pool (Adam, cosine-decayed lr)."""
+    """One step on a batch of pairs, each from a task of the pool drawn at random (Adam, cosine-decayed lr)."""
     parameters = [*net.parameters(), *(conditioning.parameters() if conditioning is not None else [])]
     optimizer = torch.optim.Adam(parameters, lr=args.learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.steps, eta_min=args.learning_rate / 100)
@@ -193,7 +197,8 @@ def multitask_step(net: ZSSRNet, conditioning: KernelConditioning | None, args: 
     return step
 
 
-def reptile_step(net: ZSSRNet, args: argparse.Namespace, dtype: torch.dtype, device: torch.device):
+def reptile_step(net: ZSSRNet, args: argparse.Namespace, dtype: torch.dtype, device: torch.device
+                 ) -> Callable[[int, list[Task], np.random.Generator], None]:
     """One Reptile outer step: adapt a copy to each of ``meta_batch`` tasks as a run would (fresh Adam, one crop per
     step), then move the start towards the mean of the adapted weights."""
     adapted = copy.deepcopy(net)
@@ -220,9 +225,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="weights file to write (.npz)")
     parser.add_argument("--steps", type=int, default=12000)
-    parser.add_argument("--batch", type=int, default=24, help="pairs per step, each from another task")
+    parser.add_argument("--batch", type=int, default=24, help="pairs per step, each from a task of the pool")
     parser.add_argument("--crop", type=int, default=48, help="HR crop side (a multiple of 2, 3 and 4)")
-    parser.add_argument("--tasks", type=int, default=96, help="tasks in the pool at once")
+    parser.add_argument("--tasks", type=int, default=96, help="tasks in the pool at once (shared out among --workers)")
     parser.add_argument("--renew-every", type=int, default=4, help="steps between replacing one task of the pool")
     parser.add_argument("--generated", type=int, default=120, help="generated images in the corpus")
     parser.add_argument("--no-pictures", action="store_true", help="leave the scikit-image pictures out")
@@ -245,6 +250,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.conditioned and args.method != "multitask":
         parser.error("--conditioned trains with --method multitask")
+    if args.workers < 0:
+        parser.error(f"--workers {args.workers}: give 0 (the training process) or more processes")
     if args.workers and args.method != "multitask":
         parser.error("--workers draws pairs for --method multitask")
     if (args.start and not args.conditioned
@@ -278,9 +285,9 @@ def main(argv: list[str] | None = None) -> None:
             error = float((predict(net, conditioning, son, codes) - father).abs().mean())
             net.train()
         print(f"step {step}: held-out L1 {error:.5f} (interpolation {interpolation:.5f}), "
-              f"{time.perf_counter() - start:.1f} s", flush=True)
+              f"{time.perf_counter() - training_began:.1f} s", flush=True)
 
-    start = time.perf_counter()
+    training_began = time.perf_counter()
     report(0)
     if args.method == "reptile":
         step_function = reptile_step(net, args, dtype, device)
@@ -293,7 +300,7 @@ def main(argv: list[str] | None = None) -> None:
                 report(step)
     else:
         step_function = multitask_step(net, conditioning, args, dtype, device)
-        batches = (pool_batches(images, args, config, rng, tasks) if args.workers == 0 else
+        batches = (pool_batches(images, args, config, rng, tasks, args.steps) if args.workers == 0 else
                    DataLoader(WorkerBatches(images, args, config), batch_size=None, num_workers=args.workers,
                               pin_memory=device.type == "cuda"))
         net.train()
@@ -301,14 +308,15 @@ def main(argv: list[str] | None = None) -> None:
             step_function(batch)
             if step % args.report_every == 0 or step == args.steps:
                 report(step)
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - training_began
     method = {"multitask": "multi-task pre-training", "reptile": "Reptile (first-order meta-learning)"}[args.method]
     method += ", conditioned on the degradation" if conditioning is not None else ""
     info = {"method": method, "steps": args.steps, "batch": args.batch, "crop": args.crop,
             "tasks": args.tasks, "renew_every": args.renew_every, "generated_images": args.generated,
             "skimage_pictures": len(images) - args.generated, "learning_rate": args.learning_rate,
             "seed": args.seed, "seconds": round(seconds), "device": args.device, "workers": args.workers,
-            **({"start": args.start} if args.start else {}),
+            **({"start": args.start, "start_sha256": file_sha256(args.start)} if args.start else {}),
+            **({"tasks_per_worker": tasks_per_worker(args)} if args.workers else {}),
             **({"inner_steps": args.inner_steps, "inner_crop": args.inner_crop, "meta_batch": args.meta_batch,
                 "meta_lr": args.meta_lr} if args.method == "reptile" else {}),
             "torch": torch.__version__,

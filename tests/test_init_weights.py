@@ -136,6 +136,7 @@ def test_the_training_program_learns_a_start_conditioned_on_the_kernel(tmp_path,
     assert not torch.equal(bicubic.body[0].weight, blurred.body[0].weight)  # the gains moved from the identity
     info = weights_info(str(out))
     assert info["method"].endswith("conditioned on the degradation") and info["start"] == str(first)
+    assert info["start_sha256"] == init_weights.file_sha256(first)  # the start is known after its file is gone
     with pytest.raises(SystemExit):  # plain training would drop the conditioning: refused before any work
         module.main(["--out", str(tmp_path / "again.npz"), "--start", str(out)])
     again = tmp_path / "again.npz"  # a conditioned start goes on training, from exactly where it was
@@ -159,6 +160,6 @@ def test_pairs_drawn_in_worker_processes_train_a_reproducible_start(tmp_path, mo
     trained = ZSSRNet.create(ZSSRConfig(init=str(first)), seed=0)
     assert weights_hash(trained) != weights_hash(ZSSRNet.create(ZSSRConfig(), seed=0))
     info = weights_info(str(first))
-    assert info["workers"] == 2 and info["device"] == "cpu" and info["steps"] == 4
+    assert info["workers"] == 2 and info["tasks_per_worker"] == 2 and info["device"] == "cpu" and info["steps"] == 4
     with pytest.raises(SystemExit):  # Reptile adapts to whole tasks: it draws its pairs itself
         module.main(["--out", str(tmp_path / "reptile.npz"), "--method", "reptile", "--workers", "2"])
