@@ -7,15 +7,21 @@ presets' iteration counts and learning rate are chosen; the benchmark images (qu
 
 ``--degradations quality`` degrades other validation images as quality.py does ((a) bicubic, (b) an anisotropic
 Gaussian, (c) (b) plus noise; the true kernel given): the clean cases with their exact kernel, where a short run
-from the learned start falls furthest behind.
+from the learned start falls furthest behind. ``--degradations real`` degrades real images the same way: a photograph,
+an MRI slice and a terrain model from matplotlib's sample data (``pip install --no-deps matplotlib``) and a retinal
+image from scikit-image, none of them in the start's corpus or among the benchmark or held-out images. The generated
+validation images come from the corpus's own generators, so they favour the start (on them the untrained start
+beats a run from it); the real ones check a choice where the start has to adapt.
 
     python benchmarks/learned_start.py [--cases 6] [--iterations 50 100 200] [--rates 1e-3 3e-4] [--init learned FILE]
-                                       [--degradations drawn|quality] [--reference default|first]
+                                       [--degradations drawn|quality|real] [--reference default|first]
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import importlib.util
 import sys
 import time
 from collections.abc import Iterator
@@ -26,6 +32,8 @@ import numpy as np
 import torch
 from common import bicubic_down, kernel_down, psnr
 from quality import degradations
+from skimage import data as skimage_data
+from skimage.io import imread
 
 from napari_zssr import ZSSRConfig, zssr
 
@@ -58,6 +66,29 @@ def quality_cases(count: int) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.
             yield f"{seed - VALIDATION_SEED}: {label}", hr, lr, kernel
 
 
+def real_images() -> Iterator[tuple[str, np.ndarray]]:
+    """(name, image in [0, 1]) of the real validation images (see the module's docstring)."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("--degradations real needs matplotlib's sample data: pip install --no-deps matplotlib")
+    sample_data = Path(spec.submodule_search_locations[0]) / "mpl-data" / "sample_data"
+    photo = imread(sample_data / "grace_hopper.jpg").astype(np.float64).mean(axis=-1) / 255
+    yield "photograph (matplotlib grace_hopper)", photo[172:428, 128:384]
+    with gzip.open(sample_data / "s1045.ima.gz") as raw:
+        mri = np.frombuffer(raw.read(), np.uint16).reshape(256, 256).astype(np.float64)
+    yield "MRI slice (matplotlib s1045)", mri / mri.max()
+    terrain = np.load(sample_data / "jacksboro_fault_dem.npz")["elevation"][44:300, 73:329].astype(np.float64)
+    yield "terrain (matplotlib jacksboro_fault_dem)", (terrain - terrain.min()) / np.ptp(terrain)
+    yield "retina (skimage microaneurysms)", skimage_data.microaneurysms().astype(np.float64) / 255
+
+
+def real_cases() -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]]:
+    """(label, HR truth, LR, kernel or None): quality.py's three degradations of each real validation image."""
+    for name, hr in real_images():
+        for label, lr, kernel in degradations(name, hr, 0):
+            yield f"{name}: {label}", hr, lr, kernel
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=6)
@@ -65,9 +96,10 @@ def main() -> None:
     parser.add_argument("--rates", type=float, nargs="+", default=[1e-3, 3e-4])
     parser.add_argument("--init", nargs="+", default=["learned"],
                         help="starts to compare: learned, or paths of weights files")
-    parser.add_argument("--degradations", choices=["drawn", "quality"], default="drawn",
+    parser.add_argument("--degradations", choices=["drawn", "quality", "real"], default="drawn",
                         help="drawn: one kernel and noise per image as the training tasks draw them (--cases "
-                             "images); quality: quality.py's three degradations of each of --cases images")
+                             "images); quality: quality.py's three degradations of each of --cases images; real: "
+                             "the same of the four real validation images")
     parser.add_argument("--reference", choices=["default", "first"], default="default",
                         help="what the differences are taken from: default from scratch (fast from scratch is run "
                              "too), or the first run of the first --init (comparing starts, nothing from scratch)")
@@ -87,8 +119,8 @@ def main() -> None:
     print("|---|---|---|---|---|")
     differences: dict[str, list[float]] = {name: [] for name in runs}
     seconds: dict[str, list[float]] = {name: [] for name in runs}
-    cases = (quality_cases(args.cases) if args.degradations == "quality"
-             else (validation_case(index) for index in range(args.cases)))
+    cases = {"quality": lambda: quality_cases(args.cases), "real": real_cases,
+             "drawn": lambda: (validation_case(index) for index in range(args.cases))}[args.degradations]()
     for label, hr, lr, kernel in cases:
         reference = None
         for name, config in runs.items():
