@@ -6,6 +6,11 @@ installed, into an ignored folder that travels with the working tree:
 
     python benchmarks/gpu.py prepare                  # here: writes .gpu/*.npz and the reference arrays
     python3 benchmarks/gpu.py env step presets planes stack sweep    # on the GPU machine, from the project root
+    STARTS="learned NEW.npz" python3 benchmarks/gpu.py validate      # there: compare learned starts (below)
+
+``validate`` runs ``fast`` from each start of ``STARTS`` on the validation cases of benchmarks/learned_start.py
+(generated quality-style and drawn, and the real images), then on the quality cases beside ``default`` from
+scratch: a new start can be judged in the lending that trained it.
 
 Each section prints a Markdown table; docs/benchmarks.md "GPU" holds the numbers of an H200.
 """
@@ -177,10 +182,50 @@ def sweep() -> None:
     print("| time s | " + " | ".join(f"{v:.1f}" for v in times) + " |")
 
 
+def validate() -> None:
+    """``fast`` from each start of $STARTS (space-separated: learned, or weights files) on the validation cases,
+    against the first start, then on the quality cases against ``default`` from scratch."""
+    import os
+
+    starts = os.environ.get("STARTS", "learned").split()
+    configs = [(Path(start).stem, ZSSRConfig.preset("fast", init=start)) for start in starts]
+    data = np.load(DATA / "validation_cases.npz")
+    print("| validation case | " + " | ".join(label for label, _ in configs) + " |")
+    print("|---|" + "---|" * len(configs))
+    differences: dict[str, list[np.ndarray]] = {}
+    for i in range(int(data["n"])):
+        lr, kernel = data[f"c{i}_lr"], data[f"c{i}_kernel"]
+        values = np.array([psnr(zssr(lr, 2, kernel=None if kernel.size == 0 else kernel, config=config,
+                                     device="cuda", seed=0).sr, data[f"c{i}_hr"]) for _, config in configs])
+        differences.setdefault(str(data[f"c{i}_set"]), []).append(values - values[0])
+        cells = [f"{values[0]:.2f}"] + [f"{v:+.2f}" for v in values[1:] - values[0]]
+        print(f"| {data[f'c{i}_label']} | " + " | ".join(cells) + " |", flush=True)
+    for name, rows in differences.items():
+        rows_array = np.array(rows)
+        print(f"| {name}: mean / worst | " + " | ".join(
+            f"{mean:+.3f} / {worst:+.2f}" for mean, worst in zip(rows_array.mean(0), rows_array.min(0), strict=True))
+            + " |")
+    quality = np.load(DATA / "quality_cases.npz")
+    runs = [("default, scratch", ZSSRConfig.preset("default", init="scratch")), *configs]
+    print("\n| quality case | " + " | ".join(label for label, _ in runs) + " |")
+    print("|---|" + "---|" * len(runs))
+    table = []
+    for i in range(int(quality["n"])):
+        lr, kernel = quality[f"c{i}_lr"], quality[f"c{i}_kernel"]
+        row = np.array([psnr(zssr(lr, 2, kernel=None if kernel.size == 0 else kernel, config=config, device="cuda",
+                                  seed=0).sr, quality[f"c{i}_hr"]) for _, config in runs])
+        table.append(row - row[0])
+        print(f"| {quality[f'c{i}_name']} {quality[f'c{i}_label']} | {row[0]:.2f} | "
+              + " | ".join(f"{v:+.2f}" for v in row[1:] - row[0]) + " |", flush=True)
+    print("| mean / worst | – | " + " | ".join(f"{mean:+.3f} / {worst:+.2f}" for mean, worst in zip(
+        np.mean(table, axis=0)[1:], np.min(table, axis=0)[1:], strict=True)) + " |")
+
+
 def prepare() -> None:
     """Write the data the GPU sections read (needs the benchmark images' wheels; see benchmarks/common.py)."""
     import shutil
 
+    from learned_start import quality_cases, real_cases, validation_case
     from quality import degradations
     from stack import nuclei_planes
 
@@ -198,7 +243,19 @@ def prepare() -> None:
     np.savez(DATA / "quality_cases.npz", n=index, **cases)
     truth, lr = nuclei_planes(20, 0)
     np.savez(DATA / "stack.npz", truth=truth.astype(np.float32), lr=lr.astype(np.float32))
-    print(f"wrote {DATA}: {index} quality cases, a stack of {len(truth)} planes")
+    validation = {}
+    sets = (("generated", quality_cases(3)), ("generated", (validation_case(i) for i in range(6))),
+            ("real", real_cases()))
+    count = 0
+    for set_name, cases in sets:
+        for label, hr, lr, kernel in cases:
+            validation.update({f"c{count}_set": np.array(set_name), f"c{count}_label": np.array(label),
+                               f"c{count}_hr": hr.astype(np.float32), f"c{count}_lr": lr.astype(np.float32),
+                               f"c{count}_kernel": np.zeros(0, np.float32) if kernel is None
+                               else kernel.astype(np.float32)})
+            count += 1
+    np.savez(DATA / "validation_cases.npz", n=count, **validation)
+    print(f"wrote {DATA}: {index} quality cases, a stack of {len(truth)} planes, {count} validation cases")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@
 #                                           sizes and stack (docs/benchmarks.md "GPU"; about 2 minutes on an H200)
 #   bash benchmarks/gpu_session.sh train S  instead: train the shipped learned start further for about S seconds
 #                                           (scripts/train_init.py --device cuda --workers 14; the step count is
-#                                           fitted to S by a short probe) into $OUT/gpu_start.npz, to be validated
-#                                           with benchmarks/learned_start.py before it is shipped
+#                                           fitted to S by a short probe) into $OUT/gpu_start.npz, then compare it
+#                                           with the shipped start (gpu.py validate: the validation cases, generated
+#                                           and real, and the quality cases beside default; about 2 minutes more)
 #
 # The GPU machine has torch, numpy, scipy, tifffile and scikit-image but not the wheels of the benchmark images, so
 # prepare the data here first (`python benchmarks/gpu.py prepare` writes the ignored folder .gpu/, which must travel
@@ -39,7 +40,9 @@ print((t[7] - t[1]) / 600)"
     steps=$(python3 -c "print(max(500, int(${2:-300} / $per_step) // 100 * 100))")
     echo "## training the start: $per_step s a step -> $steps steps"
     python3 scripts/train_init.py "${training[@]}" --start "$start" --generated 400 --seed "${SEED:-4}" \
-      --steps "$steps" --report-every $(( steps / 10 )) --out "$out/gpu_start.npz"
+      --steps "$steps" --report-every $(( steps / 10 )) --out "$out/gpu_start.npz" || exit 1
+    echo "## the new start against the shipped one"
+    (cd benchmarks && STARTS="learned $out/gpu_start.npz" timeout 300 python3 gpu.py validate)
   else
     echo "## tests with CUDA"
     # the napari, console and cluster tests need packages the GPU machine lacks
