@@ -190,7 +190,8 @@ def validate() -> None:
     starts = os.environ.get("STARTS", "learned").split()
     configs = [(Path(start).stem, ZSSRConfig.preset("fast", init=start)) for start in starts]
     data = np.load(DATA / "validation_cases.npz")
-    print("| validation case | " + " | ".join(label for label, _ in configs) + " |")
+    print("| validation case | " + " | ".join(f"{label} {'dB' if i == 0 else 'difference'}"
+                                             for i, (label, _) in enumerate(configs)) + " |")
     print("|---|" + "---|" * len(configs))
     differences: dict[str, list[np.ndarray]] = {}
     for i in range(int(data["n"])):
@@ -201,8 +202,8 @@ def validate() -> None:
         cells = [f"{values[0]:.2f}"] + [f"{v:+.2f}" for v in values[1:] - values[0]]
         print(f"| {data[f'c{i}_label']} | " + " | ".join(cells) + " |", flush=True)
     for name, rows in differences.items():
-        rows_array = np.array(rows)
-        print(f"| {name}: mean / worst | " + " | ".join(
+        rows_array = np.array(rows)[:, 1:]
+        print(f"| {name}: mean / worst difference | – | " + " | ".join(
             f"{mean:+.3f} / {worst:+.2f}" for mean, worst in zip(rows_array.mean(0), rows_array.min(0), strict=True))
             + " |")
     quality = np.load(DATA / "quality_cases.npz")
@@ -222,7 +223,8 @@ def validate() -> None:
 
 
 def prepare() -> None:
-    """Write the data the GPU sections read (needs the benchmark images' wheels; see benchmarks/common.py)."""
+    """Write the data the GPU sections read (needs the benchmark images' wheels, see benchmarks/common.py, and
+    matplotlib's sample images for the real validation cases)."""
     import shutil
 
     from learned_start import quality_cases, real_cases, validation_case
@@ -247,8 +249,8 @@ def prepare() -> None:
     sets = (("generated", quality_cases(3)), ("generated", (validation_case(i) for i in range(6))),
             ("real", real_cases()))
     count = 0
-    for set_name, cases in sets:
-        for label, hr, lr, kernel in cases:
+    for set_name, set_cases in sets:
+        for label, hr, lr, kernel in set_cases:
             validation.update({f"c{count}_set": np.array(set_name), f"c{count}_label": np.array(label),
                                f"c{count}_hr": hr.astype(np.float32), f"c{count}_lr": lr.astype(np.float32),
                                f"c{count}_kernel": np.zeros(0, np.float32) if kernel is None

@@ -16,6 +16,7 @@ set -uo pipefail
 export PYTHONPATH="$PWD/src:$PWD/scripts" PYTHONUNBUFFERED=1
 out="${OUT:-/tmp/gpu-out}"
 mkdir -p "$out"
+out="$(realpath "$out")"  # the validation reads the new start from benchmarks/
 start=src/napari_zssr/weights/zssr_init.npz
 # the second GPU stage's settings (docs/benchmarks.md, "How the start was made"); SEED picks new corpus images
 training=(--conditioned --device cuda --workers 14 --batch 32 --crop 96 --tasks 256 --learning-rate 3e-4)
@@ -36,6 +37,7 @@ print((t[7] - t[1]) / 600)"
   if [ "${1:-}" = train ]; then
     # corpus images are seed x 100,000 + index: seeds of 20 and more reach benchmarks/learned_start.py's validation
     [ "${SEED:-4}" -lt 20 ] || { echo "SEED ${SEED}: the corpus would hold validation images; use 4-19"; exit 1; }
+    [ -f .gpu/validation_cases.npz ] || { echo "no .gpu/validation_cases.npz: run python benchmarks/gpu.py prepare"; exit 1; }
     per_step=$(seconds_per_step) || { echo "probe failed:"; tail -5 /tmp/probe.txt; exit 1; }
     steps=$(python3 -c "print(max(500, int(${2:-300} / $per_step) // 100 * 100))")
     echo "## training the start: $per_step s a step -> $steps steps"

@@ -9,7 +9,8 @@ presets' iteration counts and learning rate are chosen; the benchmark images (qu
 Gaussian, (c) (b) plus noise; the true kernel given): the clean cases with their exact kernel, where a short run
 from the learned start falls furthest behind. ``--degradations real`` degrades real images the same way: a photograph,
 an MRI slice and a terrain model from matplotlib's sample data (``pip install --no-deps matplotlib``) and a retinal
-image from scikit-image, none of them in the start's corpus or among the benchmark or held-out images. The generated
+image from scikit-image (the corpus has scikit-image's other fundus photograph, `retina`), none of them in the start's
+corpus or among the benchmark or held-out images. The generated
 validation images come from the corpus's own generators, so they favour the start (on them the untrained start
 beats a run from it); the real ones check a choice where the start has to adapt.
 
@@ -70,7 +71,7 @@ def real_images() -> Iterator[tuple[str, np.ndarray]]:
     """(name, image in [0, 1]) of the real validation images (see the module's docstring)."""
     spec = importlib.util.find_spec("matplotlib")
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("--degradations real needs matplotlib's sample data: pip install --no-deps matplotlib")
+        raise SystemExit("the real validation images are matplotlib's sample data: pip install --no-deps matplotlib")
     sample_data = Path(spec.submodule_search_locations[0]) / "mpl-data" / "sample_data"
     photo = imread(sample_data / "grace_hopper.jpg").astype(np.float64).mean(axis=-1) / 255
     yield "photograph (matplotlib grace_hopper)", photo[172:428, 128:384]
@@ -79,11 +80,14 @@ def real_images() -> Iterator[tuple[str, np.ndarray]]:
     yield "MRI slice (matplotlib s1045)", mri / mri.max()
     terrain = np.load(sample_data / "jacksboro_fault_dem.npz")["elevation"][44:300, 73:329].astype(np.float64)
     yield "terrain (matplotlib jacksboro_fault_dem)", (terrain - terrain.min()) / np.ptp(terrain)
+    # on /255 as quality.py's moon and brick (its values span 0.15-0.51)
     yield "retina (skimage microaneurysms)", skimage_data.microaneurysms().astype(np.float64) / 255
 
 
 def real_cases() -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]]:
-    """(label, HR truth, LR, kernel or None): quality.py's three degradations of each real validation image."""
+    """(label, HR truth, LR, kernel or None): quality.py's three degradations of each real validation image.
+
+    quality.py draws each image's kernel and noise from its name: renaming an image changes its cases."""
     for name, hr in real_images():
         for label, lr, kernel in degradations(name, hr, 0):
             yield f"{name}: {label}", hr, lr, kernel
