@@ -17,9 +17,10 @@ Each section prints a Markdown table; docs/benchmarks.md "GPU" holds the numbers
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -154,32 +155,63 @@ def stack() -> None:
               flush=True)
 
 
-def sweep() -> None:
-    """The quality benchmark's 18 cases: default from scratch against learned starts with N iterations."""
-    data = np.load(DATA / "quality_cases.npz")
-    variants = [("default, scratch", ZSSRConfig.preset("default", init="scratch"))]
-    variants += [(f"learned {n} it, 2 members", ZSSRConfig.preset("fast", max_iterations=n)) for n in (100, 200, 300)]
-    variants.append(("learned 200 it, lr 2e-3, 2 members",
-                     ZSSRConfig.preset("fast", max_iterations=200, learning_rate=2e-3)))
+#: one saved case: (set, label, HR truth, LR input, kernel or None)
+Case = tuple[str, str, np.ndarray, np.ndarray, np.ndarray | None]
+
+
+def save_cases(path: Path, cases: Iterable[Case]) -> int:
+    """Write ``cases`` where :func:`saved_cases` reads them (a kernel of None is stored as an empty array)."""
+    cases = list(cases)
+    arrays: dict[str, np.ndarray] = {}
+    for index, (set_name, label, hr, lr, kernel) in enumerate(cases):
+        arrays.update({f"c{index}_set": np.array(set_name), f"c{index}_label": np.array(label),
+                       f"c{index}_hr": hr.astype(np.float32), f"c{index}_lr": lr.astype(np.float32),
+                       f"c{index}_kernel": np.zeros(0, np.float32) if kernel is None else kernel.astype(np.float32)})
+    np.savez(path, n=len(cases), **arrays)
+    return len(cases)
+
+
+def saved_cases(path: Path) -> Iterator[Case]:
+    data = np.load(path)
+    for index in range(int(data["n"])):
+        kernel = data[f"c{index}_kernel"]
+        yield (str(data[f"c{index}_set"]), str(data[f"c{index}_label"]), data[f"c{index}_hr"], data[f"c{index}_lr"],
+               None if kernel.size == 0 else kernel)
+
+
+def psnr_and_seconds(config: ZSSRConfig, lr: np.ndarray, kernel: np.ndarray | None, hr: np.ndarray
+                     ) -> tuple[float, float]:
+    result, wall = timed(lambda: zssr(lr, 2, kernel=kernel, config=config, device="cuda", seed=0))
+    return psnr(result.sr, hr), wall
+
+
+def compare_on_quality(variants: list[tuple[str, ZSSRConfig]]) -> None:
+    """The quality benchmark's 18 cases under each variant, as differences from the first."""
     print("| case | " + " | ".join(label for label, _ in variants) + " |")
     print("|---|" + "---|" * len(variants))
     table, times = [], np.zeros(len(variants))
-    for i in range(int(data["n"])):
-        hr, lr, kernel = data[f"c{i}_hr"], data[f"c{i}_lr"], data[f"c{i}_kernel"]
-        kernel = None if kernel.size == 0 else kernel
+    for _, label, hr, lr, kernel in saved_cases(DATA / "quality_cases.npz"):
         row = []
         for j, (_, config) in enumerate(variants):
-            result, wall = timed(lambda config=config, lr=lr, kernel=kernel: zssr(
-                lr, 2, kernel=kernel, config=config, device="cuda", seed=0))
-            row.append(psnr(result.sr, hr))
+            value, wall = psnr_and_seconds(config, lr, kernel, hr)
+            row.append(value)
             times[j] += wall
         table.append(row)
         cells = [f"{row[0]:.2f}"] + [f"{v - row[0]:+.2f}" for v in row[1:]]
-        print(f"| {data[f'c{i}_name']} {data[f'c{i}_label']} | " + " | ".join(cells) + " |", flush=True)
+        print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
     difference = np.array(table) - np.array(table)[:, :1]
     print("| mean | " + " | ".join(f"{v:+.3f}" for v in difference.mean(0)) + " |")
     print("| worst | " + " | ".join(f"{v:+.2f}" for v in difference.min(0)) + " |")
     print("| time s | " + " | ".join(f"{v:.1f}" for v in times) + " |")
+
+
+def sweep() -> None:
+    """The quality benchmark's 18 cases: default from scratch against learned starts with N iterations."""
+    variants = [("default, scratch", ZSSRConfig.preset("default", init="scratch"))]
+    variants += [(f"learned {n} it, 2 members", ZSSRConfig.preset("fast", max_iterations=n)) for n in (100, 200, 300)]
+    variants.append(("learned 200 it, lr 2e-3, 2 members",
+                     ZSSRConfig.preset("fast", max_iterations=200, learning_rate=2e-3)))
+    compare_on_quality(variants)
 
 
 def validate() -> None:
@@ -189,37 +221,21 @@ def validate() -> None:
 
     starts = os.environ.get("STARTS", "learned").split()
     configs = [(Path(start).stem, ZSSRConfig.preset("fast", init=start)) for start in starts]
-    data = np.load(DATA / "validation_cases.npz")
     print("| validation case | " + " | ".join(f"{label} {'dB' if i == 0 else 'difference'}"
                                              for i, (label, _) in enumerate(configs)) + " |")
     print("|---|" + "---|" * len(configs))
     differences: dict[str, list[np.ndarray]] = {}
-    for i in range(int(data["n"])):
-        lr, kernel = data[f"c{i}_lr"], data[f"c{i}_kernel"]
-        values = np.array([psnr(zssr(lr, 2, kernel=None if kernel.size == 0 else kernel, config=config,
-                                     device="cuda", seed=0).sr, data[f"c{i}_hr"]) for _, config in configs])
-        differences.setdefault(str(data[f"c{i}_set"]), []).append(values - values[0])
-        cells = [f"{values[0]:.2f}"] + [f"{v:+.2f}" for v in values[1:] - values[0]]
-        print(f"| {data[f'c{i}_label']} | " + " | ".join(cells) + " |", flush=True)
-    for name, rows in differences.items():
-        rows_array = np.array(rows)[:, 1:]
-        print(f"| {name}: mean / worst difference | – | " + " | ".join(
-            f"{mean:+.3f} / {worst:+.2f}" for mean, worst in zip(rows_array.mean(0), rows_array.min(0), strict=True))
+    for set_name, label, hr, lr, kernel in saved_cases(DATA / "validation_cases.npz"):
+        values = np.array([psnr_and_seconds(config, lr, kernel, hr)[0] for _, config in configs])
+        differences.setdefault(set_name, []).append(values[1:] - values[0])
+        print(f"| {label} | {values[0]:.2f} | " + " | ".join(f"{v:+.2f}" for v in values[1:] - values[0]) + " |",
+              flush=True)
+    for set_name, rows in differences.items():
+        print(f"| {set_name}: mean / worst difference | – | " + " | ".join(
+            f"{mean:+.3f} / {worst:+.2f}" for mean, worst in zip(np.mean(rows, 0), np.min(rows, 0), strict=True))
             + " |")
-    quality = np.load(DATA / "quality_cases.npz")
-    runs = [("default, scratch", ZSSRConfig.preset("default", init="scratch")), *configs]
-    print("\n| quality case | " + " | ".join(label for label, _ in runs) + " |")
-    print("|---|" + "---|" * len(runs))
-    table = []
-    for i in range(int(quality["n"])):
-        lr, kernel = quality[f"c{i}_lr"], quality[f"c{i}_kernel"]
-        row = np.array([psnr(zssr(lr, 2, kernel=None if kernel.size == 0 else kernel, config=config, device="cuda",
-                                  seed=0).sr, quality[f"c{i}_hr"]) for _, config in runs])
-        table.append(row - row[0])
-        print(f"| {quality[f'c{i}_name']} {quality[f'c{i}_label']} | {row[0]:.2f} | "
-              + " | ".join(f"{v:+.2f}" for v in row[1:] - row[0]) + " |", flush=True)
-    print("| mean / worst | – | " + " | ".join(f"{mean:+.3f} / {worst:+.2f}" for mean, worst in zip(
-        np.mean(table, axis=0)[1:], np.min(table, axis=0)[1:], strict=True)) + " |")
+    print()
+    compare_on_quality([("default, scratch", ZSSRConfig.preset("default", init="scratch")), *configs])
 
 
 def prepare() -> None:
@@ -234,30 +250,15 @@ def prepare() -> None:
     DATA.mkdir(exist_ok=True)
     for name in ("camera256_gt.npy", "camera256_lr_x2.npy"):
         shutil.copyfile(REFERENCE / name, DATA / name)
-    cases = {}
-    index = 0
-    for name, truth in benchmark_images(None):
-        for label, lr, kernel in degradations(name, truth, 0):
-            cases.update({f"c{index}_name": np.array(name), f"c{index}_label": np.array(label),
-                          f"c{index}_hr": truth.astype(np.float32), f"c{index}_lr": lr.astype(np.float32),
-                          f"c{index}_kernel": np.zeros(0, np.float32) if kernel is None else kernel.astype(np.float32)})
-            index += 1
-    np.savez(DATA / "quality_cases.npz", n=index, **cases)
+    quality = save_cases(DATA / "quality_cases.npz", (
+        ("quality", f"{name} {label}", truth, lr, kernel)
+        for name, truth in benchmark_images(None) for label, lr, kernel in degradations(name, truth, 0)))
     truth, lr = nuclei_planes(20, 0)
     np.savez(DATA / "stack.npz", truth=truth.astype(np.float32), lr=lr.astype(np.float32))
-    validation = {}
-    sets = (("generated", quality_cases(3)), ("generated", (validation_case(i) for i in range(6))),
-            ("real", real_cases()))
-    count = 0
-    for set_name, set_cases in sets:
-        for label, hr, lr, kernel in set_cases:
-            validation.update({f"c{count}_set": np.array(set_name), f"c{count}_label": np.array(label),
-                               f"c{count}_hr": hr.astype(np.float32), f"c{count}_lr": lr.astype(np.float32),
-                               f"c{count}_kernel": np.zeros(0, np.float32) if kernel is None
-                               else kernel.astype(np.float32)})
-            count += 1
-    np.savez(DATA / "validation_cases.npz", n=count, **validation)
-    print(f"wrote {DATA}: {index} quality cases, a stack of {len(truth)} planes, {count} validation cases")
+    generated = itertools.chain(quality_cases(3), (validation_case(i) for i in range(6)))
+    validation = save_cases(DATA / "validation_cases.npz", itertools.chain(
+        (("generated", *case) for case in generated), (("real", *case) for case in real_cases())))
+    print(f"wrote {DATA}: {quality} quality cases, a stack of {len(truth)} planes, {validation} validation cases")
 
 
 if __name__ == "__main__":
