@@ -431,3 +431,21 @@ def test_an_output_file_where_another_input_needs_a_folder_is_a_usage_error(tmp_
     assert main([str(folder), "-r", "--out", str(tmp_path / "o"), *FAST]) == 2
     assert "need a folder" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_colour_samples_run_as_channels(tmp_path):
+    planes = textured((3, 20, 18))
+    # as tifffile writes a (3, Y, X) array unless told photometric="minisblack": three planes tagged as RGB colours
+    tifffile.imwrite(tmp_path / "planes.tif", planes, photometric="rgb", planarconfig="separate")
+    tifffile.imwrite(tmp_path / "photo.tif", (planes[:, :16, :16] % 256).astype(np.uint8).transpose(1, 2, 0),
+                     photometric="rgb")
+    tifffile.imwrite(tmp_path / "green.tif", planes[1])
+    assert read_tiff(tmp_path / "planes.tif").axes == "SYX"  # as napari's reader sees it: colours
+    out = tmp_path / "out"
+    inputs = [str(tmp_path / name) for name in ("planes.tif", "photo.tif", "green.tif")]
+    assert main([*inputs, "--out", str(out), *FAST]) == 0
+    sr = read_tiff(out / "planes_zssr.tif")
+    assert sr.axes == "CYX" and sr.data.shape == (3, 40, 36)
+    np.testing.assert_array_equal(sr.data[1], read_tiff(out / "green_zssr.tif").data)  # each colour on its own
+    photo = read_tiff(out / "photo_residual.tif")
+    assert photo.axes == "CYX" and photo.data.shape == (3, 32, 32)

@@ -109,7 +109,7 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions) -> None:
     Unreadable files are left to fail on their own when processed, as in lateral runs.
     """
     for job in jobs:
-        header = read_header(job.source)
+        header = read_header(job.source, samples_as_channels=True)
         if header is None:
             continue
         try:

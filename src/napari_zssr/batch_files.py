@@ -46,6 +46,11 @@ class TaskReport:
     messages: list[str] = field(default_factory=list)
 
 
+def read_input(path: Path) -> TiffImage:
+    """An input as the batch reads it: an RGB TIFF's colours (or planes tifffile tagged as colours) as channels."""
+    return read_tiff(path, samples_as_channels=True)
+
+
 def channel_axis_of(image: TiffImage) -> int:
     """Where the channel axis is in the outputs (after the leading axes when the input has none)."""
     return image.axes.index("C") if "C" in image.axes else image.data.ndim - 2
@@ -54,7 +59,8 @@ def channel_axis_of(image: TiffImage) -> int:
 def channels_last(image: TiffImage) -> np.ndarray:
     """The image as (leading..., C, Y, X): a channel axis of length 1 where the input has none."""
     if "S" in image.axes:
-        raise ValueError("RGB TIFFs are not supported: split the colour channels into a C axis first")
+        raise ValueError(f"the TIFF has both a channel axis and colour samples (axes {image.axes}); save each "
+                         "channel's colours as channels of one C axis")
     if "C" not in image.axes:
         return image.data[..., None, :, :]
     return np.moveaxis(image.data, image.axes.index("C"), -3)
@@ -63,7 +69,7 @@ def channels_last(image: TiffImage) -> np.ndarray:
 def plane_counts(path: Path) -> tuple[int, int]:
     """How many planes each channel of a TIFF has, and how many channels, from its header (no pixels read);
     (1, 1) when it cannot tell (the file then runs whole, and fails there with a message if it must)."""
-    header = read_header(path)
+    header = read_header(path, samples_as_channels=True)
     if header is None or "S" in header.axes or len(header.axes) != len(header.shape):
         return 1, 1
     sizes = dict(zip(header.axes, header.shape))
@@ -223,7 +229,7 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
 def process_file(job: Job, prepared: PreparedBatch, identity: dict, planes_bar: tqdm | None = None) -> TaskReport:
     """Super-resolve one input whole and write its outputs: the unit of work of a file that is not split."""
     start = time.perf_counter()
-    image = read_tiff(job.source)
+    image = read_input(job.source)
     run = super_resolve_planes(job, prepared, image, None, planes_bar)
     write_outputs(job, prepared, image, run, identity)
     planes = int(np.prod(image.data.shape[:-2], dtype=np.int64))
@@ -234,7 +240,7 @@ def process_file(job: Job, prepared: PreparedBatch, identity: dict, planes_bar: 
 def process_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int], part: Path) -> TaskReport:
     """Super-resolve planes ``start:stop`` of one input into a private part file (written whole, then renamed)."""
     start = time.perf_counter()
-    run = super_resolve_planes(job, prepared, read_tiff(job.source), planes)
+    run = super_resolve_planes(job, prepared, read_input(job.source), planes)
     part.parent.mkdir(parents=True, exist_ok=True)
     temporary = part.with_name(f".{part.name}.{os.getpid()}.npz")
     np.savez(temporary, records=np.array(json.dumps(run.records)), **run.outputs)
@@ -250,7 +256,7 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
     """
     start = time.perf_counter()
     options = prepared.options
-    image = read_tiff(job.source)
+    image = read_input(job.source)
     data = channels_last(image)
     loaded = [np.load(part, allow_pickle=False) for part in parts]
     part_records = [json.loads(str(part["records"][()])) for part in loaded]

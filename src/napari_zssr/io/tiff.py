@@ -103,8 +103,11 @@ def _ome_pixel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float] | None,
     return ((y, x) if x and y else None), _ome_length_um(pixels, "Z")
 
 
-def read_tiff(path: str | os.PathLike) -> TiffImage:
-    """Read a TIFF with its axes and pixel size; raises ``ValueError`` with the file name when it cannot."""
+def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> TiffImage:
+    """Read a TIFF with its axes and pixel size; raises ``ValueError`` with the file name when it cannot.
+
+    ``samples_as_channels``: a colour-sample axis (S) comes back as the channel axis C (:func:`samples_to_channels`).
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
@@ -113,6 +116,9 @@ def read_tiff(path: str | os.PathLike) -> TiffImage:
             series = tif.series[0]
             data = series.asarray()
             axes = image_axes(series.axes, data.ndim)
+            if samples_as_channels:
+                axes, order = samples_to_channels(axes)
+                data = data.transpose(order)
             pixel_size, z_spacing = _calibration(tif)
             imagej = tif.imagej_metadata or {}
             origin = (float(imagej.get("yorigin", 0.0)), float(imagej.get("xorigin", 0.0)))
@@ -129,6 +135,21 @@ def image_axes(axes: str, ndim: int) -> str:
     if len(named) != ndim:
         return "YX" if ndim == 2 else "Q" * (ndim - 2) + "YX"
     return named
+
+
+def samples_to_channels(axes: str) -> tuple[str, tuple[int, ...]]:
+    """``axes`` with a colour-sample axis (S) as the channel axis C in ImageJ's place, just before Y and X, and the
+    axis order that moves the data so; unchanged where there is no S, or already a C.
+
+    An RGB TIFF's colours, and the planes tifffile tags as RGB samples (it writes a (3, Y, X) array so unless told
+    ``photometric="minisblack"``), are channels to ZSSR: each is super-resolved on its own.
+    """
+    order = tuple(range(len(axes)))
+    if "S" not in axes or "C" in axes:
+        return axes, order
+    rest = [axis for axis in order if axes[axis] != "S"]
+    order = (*rest[:-2], axes.index("S"), *rest[-2:])
+    return "".join(axes[axis] for axis in order).replace("S", "C"), order
 
 
 def _calibration(tif: tifffile.TiffFile) -> tuple[tuple[float, float] | None, float | None]:
@@ -150,14 +171,18 @@ class TiffHeader:
     z_spacing: float | None = None  # um
 
 
-def read_header(path: str | os.PathLike) -> TiffHeader | None:
+def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -> TiffHeader | None:
     """The first series' dtype, shape and axes, its calibration and the ImageJ "Info" text of a TIFF (None when it
-    is not a readable TIFF)."""
+    is not a readable TIFF); ``samples_as_channels`` as :func:`read_tiff`."""
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
-            return TiffHeader(np.dtype(series.dtype), (tif.imagej_metadata or {}).get("Info"), tuple(series.shape),
-                              series.axes, *_calibration(tif))
+            shape, axes = tuple(series.shape), series.axes
+            if samples_as_channels and len(axes) == len(shape):
+                axes, order = samples_to_channels(axes)
+                shape = tuple(shape[axis] for axis in order)
+            return TiffHeader(np.dtype(series.dtype), (tif.imagej_metadata or {}).get("Info"), shape, axes,
+                              *_calibration(tif))
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError):
         return None
 
