@@ -121,6 +121,28 @@ def test_each_image_of_a_batch_stops_at_the_noise_floor_on_its_own():
     assert torch.equal(together[:1], back_project(guess[:1], lr[:1], degradation, 5, noise_floor=floor))
 
 
+def test_the_floor_falls_with_the_leaked_signal_on_a_clean_input_and_holds_on_a_noisy_one():
+    from napari_zssr.core.inference import back_project
+    from napari_zssr.core.noise import DISCREPANCY_FACTOR, noise_rms_beyond_kernel
+    from napari_zssr.sample import anisotropic_gaussian_psf, synthetic_fluorescence
+
+    kernel = anisotropic_gaussian_psf(1.8, 1.2, 0.5, radius=7)
+    degradation = Degradation.create((2.0, 2.0), kernel, "cpu")
+    truth = torch.tensor(synthetic_fluorescence((128, 128), seed=1), dtype=torch.float64)[None, None]
+    clean = degradation.downscale(truth)
+    noisy = clean + 0.02 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    for lr in (clean, noisy):
+        guess = Degradation.upscale(lr, (128, 128))
+        floor = DISCREPANCY_FACTOR * noise_rms_beyond_kernel(lr, kernel, (2, 2))  # as a run reads it from its input
+        steps = [back_project(guess, lr, degradation, n) for n in range(11)]
+        residuals = [float((lr - degradation.downscale(sr)).square().mean().sqrt()) for sr in steps]
+        reached = next(n for n, rms in enumerate(residuals) if rms <= floor)
+        if lr is clean:  # the floor was leaked signal: read again, it falls, and every step runs
+            assert reached < 10 and torch.equal(back_project(guess, lr, degradation, 10, floor), steps[10])
+        else:  # the floor is the noise: it stops where the residual first reaches it
+            assert torch.equal(back_project(guess, lr, degradation, 10, floor), steps[reached])
+
+
 def test_runs_back_project_down_to_the_inputs_noise_unless_told_otherwise():
     """A noisy input is already explained to within its noise: back-projection to the noise level leaves it be,
     where plain back-projection sharpens the noise back in."""

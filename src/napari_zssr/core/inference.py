@@ -9,7 +9,7 @@ import torch
 from .degradation import Degradation
 from .geometry import transform, untransform
 from .network import ZSSRNet
-from .noise import refined_noise_floor
+from .noise import lowered_noise_floor, refined_noise_floor
 from .precision import autocast
 
 
@@ -40,17 +40,28 @@ def back_project(sr: torch.Tensor, lr: torch.Tensor, degradation: Degradation, i
                  noise_floor: float = 0.0) -> torch.Tensor:
     """``y <- y + up(I - down_k(y))``: make the output consistent with the input under the degradation.
 
-    Each image of the batch stops once its residual ``I - down_k(y)`` has an RMS of at most ``noise_floor`` (the
+    Each image of the batch stops once its residual ``I - down_k(y)`` has an RMS of at most its noise floor (the
     discrepancy principle): an output that explains the input to within its noise has nothing left to take from it
     but noise, which back-projection would otherwise add back, sharpened. 0: every step runs.
+
+    Where a kernel allows, the floor is read again from the residual beyond the kernel's band each time an image's
+    residual reaches it (:func:`lowered_noise_floor`). On a clean input the floor is signal leaking past the band,
+    which the output explains better with each step, so the floor falls with it and back-projection goes on; on a
+    noisy input the reading is the noise, and the floor holds.
     """
+    floors = [float(noise_floor)] * sr.shape[0]
     for _ in range(iterations):
         residual = lr - degradation.downscale(sr)
         if noise_floor > 0:
-            still_above = residual.square().mean(dim=(1, 2, 3), keepdim=True).sqrt() > noise_floor
-            if not bool(still_above.any()):
+            rms = residual.square().mean(dim=(1, 2, 3)).sqrt().tolist()
+            for index, (level, floor) in enumerate(zip(rms, floors, strict=True)):
+                if level <= floor:
+                    floors[index] = lowered_noise_floor(floor, residual[index : index + 1], degradation)
+            still_above = [level > floor for level, floor in zip(rms, floors, strict=True)]
+            if not any(still_above):
                 break
-            residual = residual * still_above
+            residual = residual * torch.tensor(still_above, dtype=residual.dtype, device=residual.device)[:, None,
+                                                                                                           None, None]
         sr = sr + degradation.upscale(residual, tuple(sr.shape[-2:]))
     return sr
 
@@ -94,7 +105,7 @@ class InferenceOutput:
     sr: torch.Tensor
     ensemble_median: torch.Tensor
     ensemble_spread: torch.Tensor  # standard deviation across ensemble members (0 without an ensemble)
-    noise_floor: float = 0.0  # the residual RMS at which back-projection stops, as refined (0: no stop)
+    noise_floor: float = 0.0  # the floor back-projection started from, as refined (0: no stop)
 
 
 @torch.no_grad()

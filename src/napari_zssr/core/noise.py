@@ -141,5 +141,11 @@ def refined_noise_floor(floor: float, image: torch.Tensor, output: torch.Tensor,
     """
     if floor <= 0:
         return floor
-    beyond = _reading_beyond_kernel(image - degradation.downscale(output), degradation)
+    return lowered_noise_floor(floor, image - degradation.downscale(output), degradation)
+
+
+def lowered_noise_floor(floor: float, residual: torch.Tensor, degradation: Degradation) -> float:
+    """``floor``, or :data:`DISCREPANCY_FACTOR` times the noise read beyond the kernel from ``residual`` (1, 1, H,
+    W) where that is lower; ``floor`` without a kernel."""
+    beyond = _reading_beyond_kernel(residual, degradation)
     return floor if beyond is None else min(floor, DISCREPANCY_FACTOR * beyond)
