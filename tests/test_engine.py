@@ -141,6 +141,13 @@ def test_the_floor_falls_with_the_leaked_signal_on_a_clean_input_and_holds_on_a_
             assert reached < 10 and torch.equal(back_project(guess, lr, degradation, 10, floor), steps[10])
         else:  # the floor is the noise: it stops where the residual first reaches it
             assert torch.equal(back_project(guess, lr, degradation, 10, floor), steps[reached])
+    both, guesses = torch.cat([clean, noisy]), Degradation.upscale(torch.cat([clean, noisy]), (128, 128))
+    floor = DISCREPANCY_FACTOR * noise_rms_beyond_kernel(noisy, kernel, (2, 2))
+    together = back_project(guesses, both, degradation, 10, floor)  # each image lowers its own floor
+    for index in range(2):
+        alone = back_project(guesses[index : index + 1], both[index : index + 1], degradation, 10, floor)
+        assert torch.equal(together[index : index + 1], alone)
+    assert not torch.equal(together[:1], back_project(guesses[:1], both[:1], degradation, 1, floor))
 
 
 def test_runs_back_project_down_to_the_inputs_noise_unless_told_otherwise():

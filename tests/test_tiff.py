@@ -63,3 +63,34 @@ def test_an_absurd_resolution_tag_counts_as_unknown(tmp_path):
     path = tmp_path / "absurd.tif"
     tifffile.imwrite(path, PLANE, imagej=True, resolution=(1e-9, 1e-9), metadata={"unit": "um"})  # 1 km pixels
     assert read_tiff(path).pixel_size is None
+
+
+@pytest.mark.parametrize("layout", ["YXS", "SYX", "stack of YXS", "stack of SYX", "ImageJ ZYXS"])
+def test_colour_samples_read_as_a_channel_axis_before_y_and_x(tmp_path, layout):
+    from napari_zssr.batch_files import plane_counts
+    from napari_zssr.io.tiff import read_header
+
+    rng = np.random.default_rng(0)
+    stacked = layout.startswith("stack") or layout.startswith("ImageJ")
+    colours_last = layout.endswith("YXS")
+    data = rng.integers(0, 255, ((4,) if stacked else ()) + ((10, 12, 3) if colours_last else (3, 10, 12)),
+                        dtype=np.uint8)
+    path = tmp_path / "colour.tif"
+    imagej = {"imagej": True, "metadata": {"axes": "ZYXS"}} if layout.startswith("ImageJ") else {}
+    tifffile.imwrite(path, data, photometric="rgb", planarconfig="contig" if colours_last else "separate", **imagej)
+    image = read_tiff(path, samples_as_channels=True)
+    expected = np.moveaxis(data, -1, -3) if colours_last else data
+    assert image.axes == ("ZCYX" if layout.startswith("ImageJ") else "QCYX" if stacked else "CYX")
+    np.testing.assert_array_equal(image.data, expected)
+    header = read_header(path, samples_as_channels=True)
+    assert header.shape == expected.shape and header.axes.endswith("CYX")
+    assert plane_counts(path) == ((4 if stacked else 1), 3)  # how a cluster run splits it: as the data reads
+    assert read_tiff(path).axes.replace("Z", "Q") == ("Q" if stacked else "") + layout[-3:]  # napari's reader: colours
+
+
+@pytest.mark.parametrize("axes, stand_in", [("QCYX", "ZCYX"), ("QQCYX", "TZCYX"), ("QZYX", "TZYX"),
+                                            ("QQYX", "TZYX"), ("QYX", "ZYX"), ("ZCYX", "ZCYX")])
+def test_imagej_stand_in_axes_keep_the_known_ones(axes, stand_in):
+    from napari_zssr.io.tiff import imagej_axes
+
+    assert imagej_axes(axes) == stand_in

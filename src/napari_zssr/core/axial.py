@@ -217,7 +217,7 @@ class AxialRun:
     net: ZSSRNet
     degradation: Degradation
     dtype: torch.dtype
-    noise_floor: float  # back-projection stops at this residual RMS: 1.1 x the input's noise (0: every step)
+    noise_floor: float  # back-projection starts from this floor: 1.1 x the input's noise (0: every step)
 
 
 @dataclass
@@ -290,10 +290,11 @@ def restore_volume(net: ZSSRNet, volume: torch.Tensor, degradation: Degradation,
 
 
 def slice_noise_floor(volume: torch.Tensor, degradation: Degradation, count: int = MAX_TRAINING_PLANES) -> float:
-    """The residual RMS where back-projection of the slices stops: the median floor of up to ``count`` evenly spaced
-    non-constant XZ slices of ``volume`` (Z, Y, X), the images back-projection compares with their outputs (their z
-    axis is blurred by the axial kernel, so the frequencies beyond it can be read). Constant slices (padding) would
-    read 0 and pull the median down to where back-projection puts the noise back."""
+    """The floor back-projection of the slices starts from (each slice may lower its own as it goes): the median
+    floor of up to ``count`` evenly spaced non-constant XZ slices of ``volume`` (Z, Y, X), the images back-projection
+    compares with their outputs (their z axis is blurred by the axial kernel, so the frequencies beyond it can be
+    read). Constant slices (padding) would read 0 and pull the median down to where back-projection puts the noise
+    back."""
     rows = training_plane_indices(volume.transpose(0, 1), count)
     if not rows:
         return 0.0

@@ -29,7 +29,7 @@ class PlaneRun:
     transforms: list[int]
     net: ZSSRNet
     noise_std: float  # of the noise added to the sons (estimated from the input when config says "auto")
-    noise_floor: float  # the residual RMS at which back-projection stopped (InferenceOutput.noise_floor)
+    noise_floor: float  # the floor back-projection started from, lowered as it went (InferenceOutput.noise_floor)
 
 
 def scale_steps(scale: Scale, gradual_steps: tuple[float, ...]) -> list[Scale]:

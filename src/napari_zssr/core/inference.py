@@ -50,18 +50,19 @@ def back_project(sr: torch.Tensor, lr: torch.Tensor, degradation: Degradation, i
     noisy input the reading is the noise, and the floor holds.
     """
     floors = [float(noise_floor)] * sr.shape[0]
+    done = [False] * sr.shape[0]
     for _ in range(iterations):
         residual = lr - degradation.downscale(sr)
         if noise_floor > 0:
             rms = residual.square().mean(dim=(1, 2, 3)).sqrt().tolist()
-            for index, (level, floor) in enumerate(zip(rms, floors, strict=True)):
-                if level <= floor:
-                    floors[index] = lowered_noise_floor(floor, residual[index : index + 1], degradation)
-            still_above = [level > floor for level, floor in zip(rms, floors, strict=True)]
-            if not any(still_above):
+            for index, level in enumerate(rms):
+                if not done[index] and level <= floors[index]:
+                    floors[index] = lowered_noise_floor(floors[index], residual[index : index + 1], degradation)
+                    done[index] = level <= floors[index]
+            if all(done):
                 break
-            residual = residual * torch.tensor(still_above, dtype=residual.dtype, device=residual.device)[:, None,
-                                                                                                           None, None]
+            going_on = torch.tensor([not d for d in done], dtype=residual.dtype, device=residual.device)
+            residual = residual * going_on[:, None, None, None]
         sr = sr + degradation.upscale(residual, tuple(sr.shape[-2:]))
     return sr
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 import xml.etree.ElementTree as ET
@@ -114,11 +115,11 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> 
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
-            data = series.asarray()
-            axes = image_axes(series.axes, data.ndim)
-            if samples_as_channels:
+            data, axes = series.asarray(), series.axes
+            if samples_as_channels and len(axes) == data.ndim:
                 axes, order = samples_to_channels(axes)
                 data = data.transpose(order)
+            axes = image_axes(axes, data.ndim)
             pixel_size, z_spacing = _calibration(tif)
             imagej = tif.imagej_metadata or {}
             origin = (float(imagej.get("yorigin", 0.0)), float(imagej.get("xorigin", 0.0)))
@@ -130,10 +131,12 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> 
 
 def image_axes(axes: str, ndim: int) -> str:
     """tifffile's axis letters as this package names them: an image sequence (I) is Z; unnamed axes (Q), or letters
-    that do not fit the shape, make every leading axis unknown ("Q...QYX")."""
+    that do not fit the shape, make every leading axis unknown ("Q...QYX"), but colour samples (S) beside Y and X,
+    or a channel axis just before them, stay what they are ("Q...QYXS", "Q...QSYX", "Q...QCYX")."""
     named = axes.replace("Q", "").replace("I", "Z") if ndim == len(axes) else ""
     if len(named) != ndim:
-        return "YX" if ndim == 2 else "Q" * (ndim - 2) + "YX"
+        known = next((end for end in ("YXS", "SYX", "CYX") if named.endswith(end) and ndim >= 3), "YX")
+        return "Q" * (ndim - len(known)) + known
     return named
 
 
@@ -192,14 +195,30 @@ IMAGEJ_DTYPES = tuple(np.dtype(name) for name in ("uint8", "uint16", "int16", "f
 
 
 def imagej_axes(axes: str) -> str:
-    """``axes`` if ImageJ can store it (a subsequence of TZCYX), else a stand-in with as many leading axes."""
+    """``axes`` if ImageJ can store it (a subsequence of TZCYX), else a stand-in with as many leading axes: unknown
+    axes (Q) beside known ones take the free letters that fit around them (Z first: "QCYX" -> "ZCYX"), else the
+    leading axes are T, Z, C in turn."""
     leading = axes[:-2]
-    if axes.endswith("YX") and all(a in "TZC" for a in leading) and list(leading) == sorted(
-            leading, key="TZC".index) and len(set(leading)) == len(leading):
+    if axes.endswith("YX") and _imagej_order(leading):
         return axes
     if len(leading) > 3:
         raise ValueError(f"ImageJ TIFFs hold at most 3 axes besides Y and X, got {axes!r}")
+    unknown = [index for index, axis in enumerate(leading) if axis == "Q"]
+    if axes.endswith("YX") and 0 < len(unknown) < len(leading):
+        free = [axis for axis in "ZTC" if axis not in leading]
+        for letters in itertools.permutations(free, len(unknown)):
+            named = list(leading)
+            for index, letter in zip(unknown, letters, strict=True):
+                named[index] = letter
+            if _imagej_order("".join(named)):
+                return "".join(named) + "YX"
     return {0: "", 1: "Z", 2: "TZ", 3: "TZC"}[len(leading)] + "YX"
+
+
+def _imagej_order(leading: str) -> bool:
+    """Whether ``leading`` (the axes before Y and X) is a subsequence of ImageJ's TZC."""
+    return all(a in "TZC" for a in leading) and list(leading) == sorted(leading, key="TZC".index) and len(
+        set(leading)) == len(leading)
 
 
 def write_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixel_size: tuple[float, float] | None,
