@@ -47,6 +47,19 @@ def test_the_code_describes_the_kernels_width_orientation_and_the_bicubic_assump
     assert np.isfinite(one_axis).all() and one_axis[2] == 0
 
 
+def test_a_point_kernel_is_coded_round_and_tailless_and_its_run_converges():
+    points = [np.ones((1, 1)), np.pad(np.ones((1, 1)), 1), gaussian_psf(0.15)]  # point sampling, as given or drawn
+    codes = [degradation_code(kernel, (2.0, 2.0)) for kernel in points]
+    for code in codes:  # the moments of a point are 0 / 0: neither anisotropic nor a ring's heavy tail
+        assert np.allclose(code, codes[0], atol=1e-3) and code[5] == code[6] == 0
+        assert code[7] == pytest.approx(np.log(0.5))
+    narrowest_trained = degradation_code(gaussian_psf(0.4), (2.0, 2.0))  # coded from its moments, as before
+    assert narrowest_trained[7] > 1 and not np.allclose(narrowest_trained, codes[0], atol=0.1)
+    image = np.random.default_rng(0).random((24, 24))
+    result = zssr(image, 2, kernel=np.ones((1, 1)), config=ZSSRConfig.preset("fast", max_iterations=2))
+    assert np.isfinite(result.sr).all() and np.abs(result.sr).max() < 3  # the start no longer diverges
+
+
 def test_the_code_holds_the_noise_the_run_adds():
     kernel = gaussian_psf(1.0)
     clean = degradation_code(kernel, (2.0, 2.0))

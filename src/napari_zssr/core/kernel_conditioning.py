@@ -30,6 +30,10 @@ NOISE_SCALE = 0.002
 WIDTH_FLOOR = 0.25
 #: the ratio E[r^4] / E[r^2]^2 of an isotropic 2D Gaussian; the code holds the log of a kernel's ratio over it
 GAUSSIAN_TAIL_RATIO = 2.0
+#: a kernel whose E[r^2] (HR pixels squared) is below this is a point (at most about 1 % of its weight a pixel from
+#: its centre; the narrowest kernel trained, a Gaussian of std 0.4, has 0.3): its moments give no shape (0 / 0, or
+#: ratios of rounding errors), so it is coded as what it tends to, round and without a tail
+POINT_SPREAD = 1e-2
 
 
 def degradation_code(kernel: np.ndarray | None, scale: tuple[float, float], noise_std: float = 0.0) -> np.ndarray:
@@ -58,12 +62,15 @@ def degradation_code(kernel: np.ndarray | None, scale: tuple[float, float], nois
     variances, axes = np.linalg.eigh(covariance)
     minor, major = np.sqrt(np.maximum(variances, 0.0))
     angle = np.arctan2(axes[0, 1], axes[1, 1])
-    anisotropy = 1.0 - minor / max(major, 1e-6)
     radius2 = d_row**2 + d_col**2
-    tail_ratio = (k * radius2**2).sum() / max((k * radius2).sum() ** 2, 1e-12)
+    spread = (k * radius2).sum()
+    if spread < POINT_SPREAD:  # a point (point sampling): round, its mass at one radius (the least tail ratio, 1)
+        anisotropy, tail_ratio = 0.0, 1.0
+    else:
+        anisotropy, tail_ratio = 1.0 - minor / major, (k * radius2**2).sum() / spread**2
     code[3], code[4] = np.log(major + WIDTH_FLOOR), np.log(minor + WIDTH_FLOOR)
     code[5], code[6] = anisotropy * np.cos(2 * angle), anisotropy * np.sin(2 * angle)
-    code[7] = np.log(max(tail_ratio, 1e-6) / GAUSSIAN_TAIL_RATIO)
+    code[7] = np.log(tail_ratio / GAUSSIAN_TAIL_RATIO)
     return code
 
 
