@@ -116,8 +116,8 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> 
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
             data, axes = series.asarray(), series.axes
-            if samples_as_channels and len(axes) == data.ndim:
-                axes, order = samples_to_channels(axes)
+            if samples_as_channels:
+                axes, order = samples_to_channels(axes, data.ndim)
                 data = data.transpose(order)
             axes = image_axes(axes, data.ndim)
             pixel_size, z_spacing = _calibration(tif)
@@ -140,15 +140,16 @@ def image_axes(axes: str, ndim: int) -> str:
     return named
 
 
-def samples_to_channels(axes: str) -> tuple[str, tuple[int, ...]]:
-    """``axes`` with a colour-sample axis (S) as the channel axis C in ImageJ's place, just before Y and X, and the
-    axis order that moves the data so; unchanged where there is no S, or already a C.
+def samples_to_channels(axes: str, ndim: int) -> tuple[str, tuple[int, ...]]:
+    """``axes`` (tifffile's, of an ``ndim``-dimensional series) with a colour-sample axis (S) as the channel axis C in
+    ImageJ's place, just before Y and X, and the axis order that moves the data so; unchanged where there is no S,
+    already a C, or letters that do not fit the shape.
 
     An RGB TIFF's colours, and the planes tifffile tags as RGB samples (it writes a (3, Y, X) array so unless told
     ``photometric="minisblack"``), are channels to ZSSR: each is super-resolved on its own.
     """
-    order = tuple(range(len(axes)))
-    if "S" not in axes or "C" in axes:
+    order = tuple(range(ndim))
+    if "S" not in axes or "C" in axes or len(axes) != ndim:
         return axes, order
     rest = [axis for axis in order if axes[axis] != "S"]
     order = (*rest[:-2], axes.index("S"), *rest[-2:])
@@ -181,8 +182,8 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
             shape, axes = tuple(series.shape), series.axes
-            if samples_as_channels and len(axes) == len(shape):
-                axes, order = samples_to_channels(axes)
+            if samples_as_channels:
+                axes, order = samples_to_channels(axes, len(shape))
                 shape = tuple(shape[axis] for axis in order)
             return TiffHeader(np.dtype(series.dtype), (tif.imagej_metadata or {}).get("Info"), shape, axes,
                               *_calibration(tif))
