@@ -41,6 +41,18 @@ def test_non_integer_and_anisotropic_scales(textured_image, tiny_config):
     assert result.sr.shape == (80, 108) and result.transforms == [0, 2, 4, 6]
 
 
+@pytest.mark.parametrize("scale, gradual_steps", [(1.5, ()), (2, (1.5,))])
+def test_fractional_scales_of_sizes_that_do_not_round_trip(tiny_config, scale, gradual_steps):
+    """41 x 1.5 -> 62, but 62 / 1.5 -> 42: back-projection compares the output's degradation with the 41-pixel input
+    itself, every step to the end."""
+    image = np.random.default_rng(0).random((41, 41))
+    tiny_config.gradual_steps, tiny_config.back_projection_to_noise = gradual_steps, False
+    tiny_config.back_projection_iterations = 2
+    result = zssr(image, scale, config=tiny_config)
+    side = int(np.ceil(41 * scale))
+    assert result.sr.shape == (side, side) and np.isfinite(result.sr).all()
+
+
 def test_kernel_is_used_and_restricts_the_ensemble(textured_image, tiny_config):
     y, x = np.mgrid[:9, :9] - 4.0
     u, v = np.cos(0.5) * x + np.sin(0.5) * y, -np.sin(0.5) * x + np.cos(0.5) * y
@@ -256,6 +268,43 @@ def test_run_arguments_are_checked(textured_image, tiny_config, kwargs, message)
 def test_warm_start_iterations_are_checked(textured_image, tiny_config):
     with pytest.raises(ValueError, match="warm_start_iterations"):
         zssr_stack(np.stack([textured_image] * 2), 2, config=tiny_config, warm_start_iterations=0)
+    result = zssr_stack(np.stack([textured_image] * 2), 2, config=tiny_config, warm_start_iterations=np.int64(2))
+    assert result.iterations == [tiny_config.max_iterations, 2]
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"pixel_size": 0}, ValueError, "pixel_size must be a positive"),
+    ({"pixel_size": float("nan")}, ValueError, "pixel_size must be a positive"),
+    ({"pixel_size": (0.1,)}, ValueError, "pixel_size must be a positive"),
+    ({"progress": 5}, TypeError, "progress must be a function"),
+    ({"should_stop": True}, TypeError, "should_stop must be a function"),
+    ({"kernel": lambda scale: None}, TypeError, "kernel function returned None"),
+])
+def test_bad_arguments_fail_before_any_training(textured_image, tiny_config, monkeypatch, kwargs, error, message):
+    import napari_zssr.api as api
+
+    monkeypatch.setattr(api, "run_plane", lambda *a, **k: pytest.fail("trained before checking its arguments"))
+    with pytest.raises(error, match=message):
+        zssr(textured_image, 2, config=tiny_config, **kwargs)
+
+
+@pytest.mark.parametrize("field", ["crop_size", "recon_crop"])
+def test_a_crop_too_small_for_the_scale_is_named(textured_image, tiny_config, field):
+    setattr(tiny_config, field, 7)
+    with pytest.raises(ValueError, match=f"{field} 7 is too small for the scale 4"):
+        zssr(textured_image, 4, config=tiny_config)
+    assert zssr(textured_image, 3, config=tiny_config).sr.shape == (120, 108)
+
+
+def test_unequal_pixel_sides_are_taken_as_a_pair(textured_image, tiny_config):
+    result = zssr(textured_image, 2, config=tiny_config, pixel_size=(0.1, 0.2))
+    square = zssr(textured_image, 2, config=tiny_config, pixel_size=np.sqrt(0.02))
+    assert result.resolution["input_px"] == square.resolution["input_px"]
+    assert result.resolution["input_um"] == pytest.approx(result.resolution["input_px"] * 0.15, rel=1e-3)
+
+
+def test_longdouble_input_gives_float64_output(textured_image, tiny_config):
+    assert zssr(textured_image.astype(np.longdouble), 2, config=tiny_config).sr.dtype == np.float64
 
 
 def test_preset_names_an_unknown_option_and_lists_the_valid_ones():

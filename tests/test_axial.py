@@ -174,6 +174,8 @@ def test_optics_need_the_pixel_size_and_exclude_a_given_profile(tiny_config):
     for bad in ("0.1", (0.1, 0.1), True):
         with pytest.raises(ValueError, match="pixel_size must be a positive number"):
             zssr_axial(volume, 2, config=tiny_config, device="cpu", optics=optics, pixel_size=bad)
+    with pytest.raises(ValueError, match="pixel_size 100 um .* micrometres"):  # 100 nm typed as um
+        zssr_axial(volume, 2, config=tiny_config, device="cpu", optics=optics, pixel_size=100)
     with pytest.raises(TypeError, match="optics must be an Optics"):
         zssr_axial(volume, 2, config=tiny_config, device="cpu", optics={"na": 0.8, "wavelength": 520}, pixel_size=0.1)
 

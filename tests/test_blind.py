@@ -1,5 +1,6 @@
 import json
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -120,6 +121,22 @@ def test_pure_noise_raises_a_clear_error():
 def test_unusable_images_raise_a_clear_error(image, message):
     with pytest.raises(ValueError, match=message):
         estimate_kernel(image)
+
+
+@pytest.mark.parametrize("pattern", ["checkerboard", "one bright row"])
+def test_degenerate_spectra_fall_back_without_numpy_warnings(pattern):
+    image = np.indices((64, 64)).sum(0) % 2 if pattern == "checkerboard" else np.eye(64)[30][:, None] * np.ones(64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        estimate = estimate_kernel(image.astype(float))
+    assert estimate.kernel is None and estimate.fallback
+
+
+def test_a_wide_estimate_still_makes_a_kernel_at_scale_4(objects):
+    """An Airy pattern of 9 pixels at scale 4 spans more than a kernel may hold: its outer rings are cut."""
+    estimate = estimate_kernel(record(objects["grass"], hr_psf("airy", 9.0)), scale=4)
+    assert estimate.kernel is not None and estimate.kernel.shape[0] <= 255
+    assert estimate.kernel.sum() == pytest.approx(1.0)
 
 
 def test_a_kernel_needs_an_integer_scale(objects):

@@ -38,6 +38,23 @@ def test_nan_in_memory_is_refused_before_any_work_starts(monkeypatch):
         napari_zssr.run(stack, max_iterations=2, add_to_viewer=False)
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    ({"pixel_size": 0}, "pixel_size must be a positive"),  # not "unknown": 0 is a typo, not a choice
+    ({"psf": "psf.tif", "psf_pixel_size": 0}, "psf_pixel_size must be a positive"),
+    ({"optics": {"na": 1.4, "wavelength": 520}, "pixel_size": 65}, "give the pixel size in micrometres"),
+])
+def test_bad_pixel_sizes_are_refused_before_any_work_starts(monkeypatch, kwargs, message):
+    monkeypatch.setattr(console, "compute", lambda *a, **k: pytest.fail("work started before the check"))
+    with pytest.raises(ValueError, match=message):
+        napari_zssr.run(image_2d(), max_iterations=2, add_to_viewer=False, **kwargs)
+
+
+def test_optics_as_a_dict_and_unequal_pixel_sides(monkeypatch):
+    sr = napari_zssr.run(image_2d(shape=(32, 32)), optics={"na": 1.4, "wavelength": 520}, pixel_size=(0.1, 0.12),
+                         max_iterations=2, width=4, add_to_viewer=False)[0]
+    assert sr[0].shape == (64, 64) and sr[1]["metadata"]["kernel"]["source"] == "optics"
+
+
 def test_a_worker_error_in_qt_is_raised_once_to_the_caller(qtbot, monkeypatch):
     """A NaN found mid-stack in lazy data (only seen when read) must not also reach Qt's event loop or napari's
     notifications: the caller gets it, once."""

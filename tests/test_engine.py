@@ -121,6 +121,29 @@ def test_each_image_of_a_batch_stops_at_the_noise_floor_on_its_own():
     assert torch.equal(together[:1], back_project(guess[:1], lr[:1], degradation, 5, noise_floor=floor))
 
 
+def test_back_projection_stops_where_a_kernel_with_negative_transfer_makes_it_diverge():
+    """A box kernel's transfer function is negative in bands: there each step adds more ringing than it removes, and
+    the residual grows. Back-projection keeps the last step whose residual fell."""
+    from napari_zssr.core.inference import back_project
+
+    generator = torch.Generator().manual_seed(3)
+    degradation = Degradation.create((2.0, 2.0), np.ones((21, 21)), torch.device("cpu"))
+    lr = torch.rand(1, 1, 32, 32, dtype=torch.float64, generator=generator)  # far from anything the box could give
+    guess = Degradation.upscale(lr, (64, 64))
+
+    def rms_residual(sr):
+        return float((lr - degradation.downscale(sr)).square().mean().sqrt())
+
+    steps = [guess]
+    for _ in range(10):
+        steps.append(steps[-1] + Degradation.upscale(lr - degradation.downscale(steps[-1]), (64, 64)))
+    residuals = [rms_residual(step) for step in steps]
+    assert residuals[-1] > 1.3 * min(residuals)  # unguarded, the iteration runs away
+    guarded = back_project(guess, lr, degradation, 10)
+    assert rms_residual(guarded) == pytest.approx(min(residuals[: int(np.argmax(np.diff(residuals) > 0)) + 1]))
+    assert float(guarded.abs().max()) < 2 * float(guess.abs().max())
+
+
 def test_the_floor_falls_with_the_leaked_signal_on_a_clean_input_and_holds_on_a_noisy_one():
     from napari_zssr.core.inference import back_project
     from napari_zssr.core.noise import DISCREPANCY_FACTOR, noise_rms_beyond_kernel

@@ -23,6 +23,24 @@ def test_optics_kernel_and_its_record():
     assert "NA 1.2" in describe_kernel(record)
 
 
+def test_optics_may_be_given_as_a_dict_and_nothing_else():
+    choice = KernelChoice("optics", optics={"na": 1.2, "wavelength": 600, "refractive_index": 1.333})
+    assert choice.optics == Optics(1.2, 600, refractive_index=1.333)
+    with pytest.raises(TypeError, match="Optics"):
+        KernelChoice("optics", optics=(1.2, 600))
+
+
+def test_a_psf_pixel_size_of_zero_is_refused_not_read_as_unknown():
+    with pytest.raises(ValueError, match="psf_pixel_size"):
+        KernelChoice("psf", psf_path="psf.tif", psf_pixel_size=0)
+
+
+def test_unequal_pixel_sides_give_the_fwhm_over_their_geometric_mean():
+    optics = Optics(1.2, 600, refractive_index=1.333)
+    assert psf_fwhm_pixels(optics, (0.1, 0.1)) == psf_fwhm_pixels(optics, 0.1)
+    assert psf_fwhm_pixels(optics, (0.08, 0.125)) == pytest.approx(psf_fwhm_pixels(optics, 0.1), abs=1e-3)
+
+
 def test_optics_without_pixel_size_is_a_clear_error():
     with pytest.raises(ValueError, match="pixel size"):
         kernel_source(KernelChoice("optics", optics=Optics(1.2, 600, refractive_index=1.333)), None)
@@ -46,6 +64,7 @@ def test_estimate_gives_a_kernel_for_every_step_and_its_record():
     kernels, record = run_kernels("estimate", [(2.0, 2.0), (4.0, 4.0)], image, 0.13)
     assert record["source"] == "estimate" and record["fwhm_um"] == pytest.approx(record["fwhm_px"] * 0.13, rel=1e-3)
     assert kernels[1].shape[0] > kernels[0].shape[0]
+    assert record["scale"] == [4, 4] and record["kernel_shape"] == list(kernels[1].shape)  # the run's final scale
     assert "estimated" in describe_kernel(record)
     with pytest.raises(ValueError, match="needs the image"):
         kernel_source(KernelChoice("estimate"), None)

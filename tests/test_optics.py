@@ -173,6 +173,14 @@ def test_a_pixel_far_wider_than_the_psf_gives_a_point_quickly():
     assert psf.shape == (3, 3) and psf[1, 1] == pytest.approx(1.0)
 
 
+def test_a_pixel_size_in_nm_is_refused_for_a_kernel_from_the_optics():
+    """theoretical_psf samples any grid; a kernel, where a PSF of 0.003 pixels would silently be the camera box,
+    asks for micrometres."""
+    with pytest.raises(ValueError, match="pixel_size 65 um .* micrometres"):
+        kernel_from_optics(1.4, 520, 65)
+    assert kernel_from_optics(0.1, 520, 40.0).shape[0] >= 2  # a wide-field 4x overview at 40 um: still a kernel
+
+
 def test_optics_given_numpy_numbers_hold_floats_for_the_records():
     import json
 

@@ -6,6 +6,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -14,14 +15,14 @@ import torch
 from ._version import __version__
 from .core.config import ZSSRConfig, check_seed
 from .core.device import release_device_memory, select_device
-from .core.engine import run_plane, scale_steps
+from .core.engine import check_crop_sizes, run_plane, scale_steps
 from .core.network import ZSSRNet
 from .core.pairs import min_father_side
 from .core.precision import resolve_precision
 from .core.progress import ProgressCallback, RunProgress
-from .core.resize import Scale, resize, scaled_shape, upscale_factors
+from .core.resize import Scale, pixel_pair, resize, scaled_shape, upscale_factors
 from .core.trainer import StopHook
-from .kernel_choice import KernelArgument, KernelChoice, kernel_source, run_kernels
+from .kernel_choice import KernelArgument, KernelChoice, PixelSize, kernel_source, run_kernels
 from .resolution_report import resolution_report
 
 #: output kind (the suffix of layer and file names, everywhere the same) -> ZSSRResult field
@@ -125,8 +126,10 @@ def intensity_range(plane: np.ndarray) -> tuple[float, float]:
 
 
 def output_dtype(dtype: np.dtype) -> np.dtype:
-    """float32, or float64 for input types whose values float32 cannot hold exactly (float64, (u)int32/64)."""
-    return np.promote_types(dtype, np.float32)
+    """float32, or float64 for input types whose values float32 cannot hold exactly (float64, (u)int32/64; also
+    longdouble, which the computation does not go beyond)."""
+    promoted = np.promote_types(dtype, np.float32)
+    return promoted if promoted.itemsize <= 8 else np.dtype(np.float64)
 
 
 def normalised(values: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -187,19 +190,29 @@ def checked_config(config: Any) -> ZSSRConfig:
     return config
 
 
+def checked_pixel_size(pixel_size: PixelSize | None) -> PixelSize | None:
+    """``pixel_size`` as one number where y and x agree, else the (y, x) pair; a ValueError naming a bad one (zero,
+    negative, not a number, a pair of the wrong length) before any work starts."""
+    pixel = pixel_pair(pixel_size)
+    if pixel is None:
+        return None
+    return pixel[0] if pixel[0] == pixel[1] else pixel
+
+
 def zssr(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: KernelArgument = None,
          config: ZSSRConfig | None = None, seed: int | None = None, device: str | torch.device | None = None,
          progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
-         pixel_size: float | None = None) -> ZSSRResult:
+         pixel_size: PixelSize | None = None) -> ZSSRResult:
     """Super-resolve one 2D image by ``scale`` (a number or a (y, x) pair).
 
     ``kernel`` is the HR->LR blur: None (MATLAB bicubic), the kernel array of ``scale``, a function
     ``scale -> kernel`` (needed with ``config.gradual_steps``: each step gets the kernel of its own scale, e.g.
     ``lambda s: kernel_from_psf(psf, psf_pixel_size=..., pixel_size=..., scale=s)``), ``"estimate"`` (estimated
     from the image, see :func:`estimate_kernel`) or a :class:`KernelChoice` (a PSF file, the optics, the estimate
-    or none, as the fronts offer them). ``pixel_size`` (um) is needed by a kernel from the optics and puts the
-    resolution report in um. ``seed``/``device`` left None take the config's. ``progress`` receives
-    :class:`ProgressEvent` s. Raises :class:`napari_zssr.Cancelled` when ``should_stop`` returns True.
+    or none, as the fronts offer them). ``pixel_size`` (um; a (y, x) pair for unequal sides) is needed by a kernel
+    from the optics and puts the resolution report in um. ``seed``/``device`` left None take the config's.
+    ``progress`` receives :class:`ProgressEvent` s. Raises :class:`napari_zssr.Cancelled` when ``should_stop``
+    returns True.
     """
     return zssr_stack(validate_image(image, upscale_factors(scale)), scale, kernel, config, seed, device, progress,
                       should_stop, pixel_size=pixel_size)
@@ -209,7 +222,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
                kernel: KernelArgument = None, config: ZSSRConfig | None = None,
                seed: int | None = None, device: str | torch.device | None = None,
                progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
-               warm_start_iterations: int | None = None, pixel_size: float | None = None) -> ZSSRResult:
+               warm_start_iterations: int | None = None, pixel_size: PixelSize | None = None) -> ZSSRResult:
     """Super-resolve every 2D (Y, X) plane of an N-D array over its leading axes, with an overall progress.
 
     A constant plane is passed through as its interpolation with a :class:`BlankPlaneWarning`. With
@@ -220,11 +233,18 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
     config = checked_config(config)
     pair = upscale_factors(scale)
     array = validate_image(image, pair, ndim=None)
-    if warm_start_iterations is not None and (isinstance(warm_start_iterations, bool)
-                                              or not isinstance(warm_start_iterations, int)
-                                              or warm_start_iterations < 1):
-        raise ValueError(f"warm_start_iterations must be None or a whole number >= 1, got {warm_start_iterations!r}")
+    pixel_size = checked_pixel_size(pixel_size)
+    if warm_start_iterations is not None:
+        if (isinstance(warm_start_iterations, (bool, np.bool_)) or not isinstance(warm_start_iterations, Integral)
+                or warm_start_iterations < 1):
+            raise ValueError(f"warm_start_iterations must be None or a whole number >= 1, got "
+                             f"{warm_start_iterations!r}")
+        warm_start_iterations = int(warm_start_iterations)
+    for name, hook in (("progress", progress), ("should_stop", should_stop)):
+        if hook is not None and not callable(hook):
+            raise TypeError(f"{name} must be a function (or None), got {type(hook).__name__} {hook!r}")
     steps = scale_steps(pair, config.gradual_steps)
+    check_crop_sizes(config, pair)
     kernels, kernel_record = run_kernels(kernel, steps, array, pixel_size)
     seed = config.seed if seed is None else check_seed(seed, "seed")
     torch_device = select_device(config.device if device is None else device)

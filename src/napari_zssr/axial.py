@@ -23,7 +23,8 @@ from .api import (
 from .core.axial import MIN_PLANES, axial_factor, axial_kernel, axial_profile, interpolate_along_z, run_volume
 from .core.config import ZSSRConfig, check_seed
 from .core.device import release_device_memory, select_device
-from .core.optics import Optics, axial_profile_from_optics, profile_fwhm, psf_from_optics
+from .core.engine import check_crop_sizes
+from .core.optics import Optics, axial_profile_from_optics, check_pixel_size_for_optics, profile_fwhm, psf_from_optics
 from .core.precision import resolve_precision
 from .core.progress import ProgressCallback, RunProgress
 from .core.trainer import StopHook
@@ -62,6 +63,7 @@ def axial_blur(factor: int, axial_psf: np.ndarray | None = None, lateral_psf: np
             raise ValueError("give either axial_psf or optics, not both")
         if pixel_size is None:
             raise ValueError("an axial profile from the optics needs the lateral pixel size: give pixel_size in um")
+        check_pixel_size_for_optics(optics.na, optics.wavelength, pixel_size)
         axial_psf = axial_profile_from_optics(optics, pixel_size)
         lateral_psf = psf_from_optics(optics, pixel_size) if lateral_psf is None else lateral_psf
     kernel = axial_kernel(axial_psf, factor, lateral_psf)
@@ -113,6 +115,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     """
     config = checked_config(config)
     factor = axial_factor(axial_scale)
+    check_crop_sizes(config, (factor, 1))
     array = validate_volume(volume, factor)
     kernel, profile_record = axial_blur(factor, axial_psf, lateral_psf, optics, pixel_size)
     seed = config.seed if seed is None else check_seed(seed, "seed")

@@ -16,7 +16,7 @@ import numpy as np
 
 from .core.degradation import KernelSource, step_kernels
 from .core.optics import Optics, kernel_from_optics, profile_fwhm, psf_from_optics
-from .core.resize import Scale
+from .core.resize import Scale, pixel_pair
 
 KernelKind = Literal["psf", "optics", "estimate", "none"]
 KERNEL_SOURCES: tuple[str, ...] = ("psf", "optics", "estimate", "none")
@@ -36,21 +36,30 @@ class KernelChoice:
     def __post_init__(self) -> None:
         if self.kind not in KERNEL_SOURCES:
             raise ValueError(f"kernel source must be one of {', '.join(KERNEL_SOURCES)}, got {self.kind!r}")
+        if isinstance(self.optics, dict):  # as run(optics={...}) takes them
+            object.__setattr__(self, "optics", Optics(**self.optics))
+        if self.optics is not None and not isinstance(self.optics, Optics):
+            raise TypeError(f"optics must be an Optics(na=..., wavelength=..., ...) or a dict of its fields, got "
+                            f"{type(self.optics).__name__}")
+        pixel_pair(self.psf_pixel_size, "psf_pixel_size")  # None (from the file) or a clear error
         if self.kind == "psf" and not self.psf_path:
             raise ValueError("the 'psf' kernel source needs a PSF file")
         if self.kind == "optics" and self.optics is None:
             raise ValueError("the 'optics' kernel source needs the optics (NA, wavelength, ...)")
 
 
+#: a pixel size in um: one number, or (y, x) for unequal sides
+PixelSize = float | tuple[float, float]
 #: what ``zssr``/``zssr_stack`` take as ``kernel``
 KernelArgument = np.ndarray | KernelSource | KernelChoice | str | None
 
 
-def kernel_source(choice: KernelChoice, pixel_size: float | None,
-                  image: np.ndarray | None = None) -> tuple[KernelSource | None, dict[str, Any]]:
+def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.ndarray | None = None,
+                  scale: Scale = (2.0, 2.0)) -> tuple[KernelSource | None, dict[str, Any]]:
     """``choice`` as a function ``scale -> kernel`` (None: bicubic) and its record for the result's metadata.
 
-    ``pixel_size``: the image's, in um (None: unknown). ``image`` is needed for ``"estimate"`` only. Bad PSF
+    ``pixel_size``: the image's, in um (None: unknown). ``image`` is needed for ``"estimate"`` only, and ``scale``
+    (the run's) only for the estimate's record. Bad PSF
     files, bad optics and optics without a pixel size raise a ``ValueError``/``FileNotFoundError`` here, before any
     training starts.
     """
@@ -70,12 +79,12 @@ def kernel_source(choice: KernelChoice, pixel_size: float | None,
         return _checked(source), {"source": "optics", **optics.to_dict(), "pixel_size_um": pixel_size,
                                   "psf_fwhm_px": psf_fwhm_pixels(optics, pixel_size)}
     if choice.kind == "estimate":
-        return _estimated(image, pixel_size)
+        return _estimated(image, pixel_size, scale)
     from .core.psf import kernel_from_psf
     from .io.psf import read_psf
 
     psf, file_pixel_size = read_psf(str(choice.psf_path))
-    psf_pixel_size = choice.psf_pixel_size or file_pixel_size
+    psf_pixel_size = file_pixel_size if choice.psf_pixel_size is None else choice.psf_pixel_size
 
     def from_file(scale: Scale) -> np.ndarray:
         return kernel_from_psf(psf, psf_pixel_size=psf_pixel_size, pixel_size=pixel_size, scale=scale,
@@ -91,18 +100,20 @@ def _checked(source: KernelSource) -> KernelSource:
     return source
 
 
-def _estimated(image: np.ndarray | None, pixel_size: float | None) -> tuple[KernelSource | None, dict[str, Any]]:
-    """The blind estimate (once, from up to 8 planes) as a kernel source, or a clear error without an image."""
+def _estimated(image: np.ndarray | None, pixel_size: PixelSize | None,
+               scale: Scale) -> tuple[KernelSource | None, dict[str, Any]]:
+    """The blind estimate (once, from up to 8 planes, for the run's ``scale``) as a kernel source, or a clear error
+    without an image."""
     from .core.blind import estimate_kernel
 
     if image is None:
         raise ValueError("kernel='estimate' needs the image; pass it to zssr/zssr_stack")
-    estimate = estimate_kernel(image, 2, pixel_size)
+    estimate = estimate_kernel(image, scale, pixel_size)
     return (None if estimate.kernel is None else estimate.kernel_for), estimate.to_dict()
 
 
 def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarray,
-                pixel_size: float | None) -> tuple[list[np.ndarray | None], dict[str, Any]]:
+                pixel_size: PixelSize | None) -> tuple[list[np.ndarray | None], dict[str, Any]]:
     """The kernel of each scale step of a run, and the record of where it came from (see ``zssr`` for ``kernel``)."""
     if isinstance(kernel, str):
         if kernel != "estimate":
@@ -110,16 +121,20 @@ def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarra
                              f"None; got {kernel!r}")
         kernel = KernelChoice("estimate")
     if isinstance(kernel, KernelChoice):
-        source, info = kernel_source(kernel, pixel_size, image)
+        source, info = kernel_source(kernel, pixel_size, image, steps[-1])
         return step_kernels(source, steps), info
     record = {"source": "none (bicubic)" if kernel is None else "function" if callable(kernel) else "array"}
     return step_kernels(kernel, steps), record
 
 
-def psf_fwhm_pixels(optics: Optics, pixel_size: float) -> float:
-    """FWHM of the optics' PSF in image pixels, measured on its centre row sampled 1/50 of lambda/NA apart."""
+def psf_fwhm_pixels(optics: Optics, pixel_size: PixelSize) -> float:
+    """FWHM of the optics' PSF in image pixels (their geometric mean for unequal pixel sides), measured on its centre
+    row sampled 1/50 of lambda/NA apart."""
     step = optics.wavelength * 1e-3 / optics.na / 50
-    return round(profile_fwhm(psf_from_optics(optics, step, size=101)[50]) * step / pixel_size, 3)
+    pixel = pixel_pair(pixel_size)
+    assert pixel is not None
+    width = profile_fwhm(psf_from_optics(optics, step, size=101)[50]) * step
+    return round(float(width) / float(np.sqrt(pixel[0] * pixel[1])), 3)
 
 
 def describe_optics(record: dict[str, Any]) -> str:

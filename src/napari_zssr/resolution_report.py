@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .core.resize import Scale
+from .core.resize import Scale, pixel_pair
 
 #: side (input pixels) of the centre window the report analyses. The resolution is a property of the optics and of
 #: the processing, the same across the field; a 512 x 512 window holds 200,000 frequencies inside the analysis disk,
@@ -31,16 +31,19 @@ def centre_windows(image: np.ndarray, sr: np.ndarray, scale: Scale) -> tuple[np.
     return image[(..., *input_slices)], sr[(..., *output_slices)]
 
 
-def resolution_report(image: np.ndarray, sr: np.ndarray, scale: Scale, pixel_size: float | None) -> dict[str, Any]:
-    """Input and output resolution in input pixels (and um with ``pixel_size``), measured on the same centre field
-    of both (``REPORT_WINDOW``); a ``note`` when unmeasurable."""
+def resolution_report(image: np.ndarray, sr: np.ndarray, scale: Scale,
+                      pixel_size: float | tuple[float, float] | None) -> dict[str, Any]:
+    """Input and output resolution in input pixels (and um with ``pixel_size``, one number or (y, x)), measured on
+    the same centre field of both (``REPORT_WINDOW``); a ``note`` when unmeasurable."""
     from .core.resolution import estimate_resolution
 
     factor = float(np.sqrt(scale[0] * scale[1]))
+    pixel = pixel_pair(pixel_size)
+    output_pixel = None if pixel is None else (pixel[0] / scale[0], pixel[1] / scale[1])
     image, sr = centre_windows(image, sr, scale)
     try:
-        before = estimate_resolution(image, pixel_size)
-        after = estimate_resolution(sr, None if pixel_size is None else pixel_size / factor)
+        before = estimate_resolution(image, pixel)
+        after = estimate_resolution(sr, output_pixel)
     except ValueError as error:
         return {"note": f"resolution not measured: {error}"}
     return {"input_px": round(before.resolution, 3), "output_px": round(after.resolution / factor, 3),

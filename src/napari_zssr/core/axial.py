@@ -107,7 +107,7 @@ def axial_profile(axial_psf: np.ndarray | None, factor: int) -> np.ndarray:
     if psf.ndim == 3:
         signal = _above_background(psf)
         _, row, col = np.unravel_index(np.argmax(signal), signal.shape)
-        return _normalised(signal[:, row, col], "the axial profile of axial_psf")
+        return _normalised(signal[:, row, col], "the axial profile of axial_psf above its background (a flat PSF?)")
     raise ValueError(f"axial_psf must be a 1D axial profile or a 3D PSF (Z, Y, X), got shape {psf.shape}")
 
 

@@ -38,13 +38,11 @@ from typing import Any
 import numpy as np
 
 from .degradation import integer_factors
-from .optics import DEFAULT_HALF_WIDTH, airy_profile
+from .optics import AIRY_FWHM, DEFAULT_HALF_WIDTH, airy_profile
 from .psf import kernel_from_psf
 from .resize import pixel_pair, upscale_factors
 from .spectrum import analysis_planes, periodic_spectrum
 
-#: FWHM of the Airy pattern in units of lambda / NA (half maximum of [2 J1(v)/v]^2 at v = 1.61634)
-AIRY_FWHM = 1.61634 / np.pi
 #: FWHM of a Gaussian in units of its standard deviation
 GAUSSIAN_FWHM = 2 * np.sqrt(2 * np.log(2))
 #: candidate FWHMs, input pixels: from far below a pixel (the kernel is then the camera box) to wide blur
@@ -70,6 +68,9 @@ N_ANGLES = 8
 #: below no kernel, +0.67 dB on average, 42 % of what the true PSF gains. The kernel thus serves blur clearly wider
 #: than the camera pixels (Nyquist-sampled high-NA imaging), where it gains most.
 MIN_KERNEL_FWHM = 2.6
+#: half-width (HR pixels) of an estimated PSF at most, so that its kernel fits ``psf.MAX_KERNEL_SIDE`` (255) with the
+#: camera box: only the widest estimates at scale 3-4 reach it, and the Airy rings it cuts hold about 6 % of the light
+MAX_HALF_WIDTH = 120
 #: the fitted signal must rise this far above the noise floor at the lowest fitted frequency
 MIN_SPECTRAL_SNR = 4.0
 
@@ -160,11 +161,11 @@ def _fit_amplitude_and_floor(shapes: np.ndarray, log_power: np.ndarray) -> tuple
     """Least squares of ``A * shape + N`` on the observed power, relative error, A >= 0 and N >= 0 (broadcast over
     the leading axes); returns A, N and the mean squared log error."""
     observed = np.exp(log_power)
-    a, b = shapes / observed, 1.0 / observed
-    saa, sab, sbb = (a * a).sum(-1), (a * b).sum(-1), (b * b).sum(-1)
-    sa, sb = a.sum(-1), b.sum(-1)
-    det = saa * sbb - sab**2
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # empty bins (a checkerboard): no fit
+        a, b = shapes / observed, 1.0 / observed
+        saa, sab, sbb = (a * a).sum(-1), (a * b).sum(-1), (b * b).sum(-1)
+        sa, sb = a.sum(-1), b.sum(-1)
+        det = saa * sbb - sab**2
         amplitude = (sa * sbb - sb * sab) / det
         floor = (saa * sb - sab * sa) / det
         only_signal = sa / saa
@@ -177,13 +178,14 @@ def _fit_amplitude_and_floor(shapes: np.ndarray, log_power: np.ndarray) -> tuple
     floor = np.where(no_signal, only_floor, floor)
     fitted = amplitude[..., None] * shapes + floor[..., None]
     error = ((np.log(np.maximum(fitted, 1e-300)) - log_power) ** 2).mean(-1)
-    return amplitude, floor, error
+    return amplitude, floor, np.where(np.isfinite(error), error, np.inf)
 
 
 def _psf_on_grid(fwhm: float, model: str, pixel: tuple[float, float]) -> np.ndarray:
-    """The PSF of FWHM ``fwhm`` (mean input pixels) point-sampled at ``pixel`` (in the same unit)."""
+    """The PSF of FWHM ``fwhm`` (mean input pixels) point-sampled at ``pixel`` (in the same unit), at most
+    :data:`MAX_HALF_WIDTH` pixels each side of its centre."""
     extent = DEFAULT_HALF_WIDTH * fwhm / AIRY_FWHM if model == "airy" else 2.5 * fwhm
-    half = [max(1, int(np.ceil(extent / p))) for p in pixel]
+    half = [min(MAX_HALF_WIDTH, max(1, int(np.ceil(extent / p)))) for p in pixel]
     y = np.arange(-half[0], half[0] + 1) * pixel[0]
     x = np.arange(-half[1], half[1] + 1) * pixel[1]
     radius = np.hypot(y[:, None], x[None, :])

@@ -37,6 +37,9 @@ def step_kernels(kernel: np.ndarray | KernelSource | None, steps: Sequence[Scale
         integer_factors(step)
     if callable(kernel):
         kernels = [kernel(step) for step in steps]
+        if any(k is None for k in kernels):
+            raise TypeError("the kernel function returned None; it must return the kernel array of each scale it is "
+                            "given")
     elif len(steps) > 1:
         raise ValueError(f"a kernel array is the blur of the final scale only, so it cannot serve the gradual steps "
                          f"{[step[0] for step in steps[:-1]]}; pass a function scale -> kernel instead, e.g. "
@@ -66,9 +69,12 @@ class Degradation:
     def hr_shape(self, lr_shape: tuple[int, int]) -> tuple[int, int]:
         return scaled_shape(lr_shape, self.scale)
 
-    def downscale(self, hr: torch.Tensor) -> torch.Tensor:
+    def downscale(self, hr: torch.Tensor, lr_shape: tuple[int, int] | None = None) -> torch.Tensor:
+        """``hr`` degraded to ``lr_shape`` (default: MATLAB's size for the scale). Pass the input's shape where the
+        result is compared with the input: at a fractional scale the sizes need not round-trip (41 x 1.5 -> 62,
+        62 / 1.5 -> 42)."""
         if self.kernel is None:
-            return resize(hr, self.lr_shape(tuple(hr.shape[-2:])))
+            return resize(hr, lr_shape or self.lr_shape(tuple(hr.shape[-2:])))
         return downscale_with_kernel(hr, self.kernel, integer_factors(self.scale))
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +37,17 @@ def scale_steps(scale: Scale, gradual_steps: tuple[float, ...]) -> list[Scale]:
     """The scales trained in turn: the intermediate steps below the target (same factor on both axes), then it."""
     steps = [(float(s), float(s)) for s in sorted(gradual_steps) if 1 < s < min(scale)]
     return steps + [scale]
+
+
+def check_crop_sizes(config: ZSSRConfig, scale: Scale) -> None:
+    """A clear error, before any work, when a training or reconstruction crop cannot hold a son of two LR pixels
+    a side at ``scale`` (crops are cut to multiples of an integer factor, so a smaller one becomes empty)."""
+    least = 2 * math.ceil(max(scale) - 1e-9)
+    for name in ("crop_size", "recon_crop"):
+        value = getattr(config, name)
+        if value < least:
+            raise ValueError(f"{name} {value} is too small for the scale {max(scale):g}: a crop must hold a son of at "
+                             f"least 2 x 2 input pixels, so at least {least} pixels; raise {name}")
 
 
 def reconstruction_pair(image: torch.Tensor, degradation: Degradation, crop: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -48,22 +48,34 @@ def back_project(sr: torch.Tensor, lr: torch.Tensor, degradation: Degradation, i
     residual reaches it (:func:`lowered_noise_floor`). On a clean input the floor is signal leaking past the band,
     which the output explains better with each step, so the floor falls with it and back-projection goes on; on a
     noisy input the reading is the noise, and the floor holds.
+
+    An image whose residual grows instead stops at its previous step: the iteration diverges where the kernel's
+    transfer function is negative (a box, a defocused PSF), and each step would add more of the same ringing. On
+    PSFs, Gaussians and the bicubic kernel the residual falls at every step, so this never stops them.
     """
     floors = [float(noise_floor)] * sr.shape[0]
+    last_rms = [float("inf")] * sr.shape[0]
     done = [False] * sr.shape[0]
+    previous = sr
     for _ in range(iterations):
-        residual = lr - degradation.downscale(sr)
-        if noise_floor > 0:
-            rms = residual.square().mean(dim=(1, 2, 3)).sqrt().tolist()
-            for index, level in enumerate(rms):
-                if not done[index] and level <= floors[index]:
-                    floors[index] = lowered_noise_floor(floors[index], residual[index : index + 1], degradation)
-                    done[index] = level <= floors[index]
-            if all(done):
-                break
-            going_on = torch.tensor([not d for d in done], dtype=residual.dtype, device=residual.device)
-            residual = residual * going_on[:, None, None, None]
-        sr = sr + degradation.upscale(residual, tuple(sr.shape[-2:]))
+        residual = lr - degradation.downscale(sr, tuple(lr.shape[-2:]))
+        rms = residual.square().mean(dim=(1, 2, 3)).sqrt().tolist()
+        for index, level in enumerate(rms):
+            if done[index]:
+                continue
+            if level > last_rms[index]:
+                sr[index] = previous[index]
+                done[index] = True
+                continue
+            last_rms[index] = level
+            if noise_floor > 0 and level <= floors[index]:
+                floors[index] = lowered_noise_floor(floors[index], residual[index : index + 1], degradation)
+                done[index] = level <= floors[index]
+        if all(done):
+            break
+        going_on = torch.tensor([not d for d in done], dtype=residual.dtype, device=residual.device)
+        previous = sr
+        sr = sr + degradation.upscale(residual * going_on[:, None, None, None], tuple(sr.shape[-2:]))
     return sr
 
 

@@ -141,7 +141,7 @@ def refined_noise_floor(floor: float, image: torch.Tensor, output: torch.Tensor,
     """
     if floor <= 0:
         return floor
-    return lowered_noise_floor(floor, image - degradation.downscale(output), degradation)
+    return lowered_noise_floor(floor, image - degradation.downscale(output, tuple(image.shape[-2:])), degradation)
 
 
 def lowered_noise_floor(floor: float, residual: torch.Tensor, degradation: Degradation) -> float:

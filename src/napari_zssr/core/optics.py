@@ -38,6 +38,11 @@ MODELS: tuple[str, ...] = ("paraxial", "vectorial")
 WAVELENGTH_RANGE = (200.0, 2000.0)
 #: refractive indices of the usual immersion media, for fronts that offer a choice by name
 IMMERSION_INDICES = {"air": 1.0, "water": 1.333, "glycerol": 1.47, "silicone": 1.406, "oil": 1.518}
+#: FWHM of the Airy pattern in units of lambda / NA (half maximum of [2 J1(v)/v]^2 at v = 1.61634)
+AIRY_FWHM = 1.61634 / np.pi
+#: the narrowest PSF a kernel from the optics accepts, in image pixels. Narrower, the camera sees a point; a pixel
+#: size that far above the PSF is in practice one given in nm where um were meant (65 for 0.065)
+MIN_PSF_FWHM_PIXELS = 0.05
 #: half-width of a computed PSF, in units of lambda/NA: about 5 first-zero radii, holding ~97 % of the energy
 DEFAULT_HALF_WIDTH = 3.0
 #: finer sampling of the detection PSF and pinhole before their convolution (then taken at every n-th point)
@@ -250,11 +255,22 @@ def kernel_from_optics(na: float, wavelength: float, pixel_size: float | Sequenc
     from .psf import kernel_from_psf
 
     image_pixel = _known_pixel_pair(pixel_size)
+    check_pixel_size_for_optics(na, wavelength, image_pixel)
     factors = upscale_factors(scale)  # type: ignore[arg-type]
     hr_pixel = (image_pixel[0] / factors[0], image_pixel[1] / factors[1])
     psf = theoretical_psf(na, wavelength, hr_pixel, **optics)
     return kernel_from_psf(psf, psf_pixel_size=hr_pixel, pixel_size=image_pixel, scale=scale, measured=False,
                            computed=True)
+
+
+def check_pixel_size_for_optics(na: float, wavelength: float, pixel_size: float | Sequence[float]) -> None:
+    """A clear error when the pixel size (um) dwarfs the optics' PSF (:data:`MIN_PSF_FWHM_PIXELS`): a kernel or a
+    lateral PSF at that pixel size would be a single point, which is almost always a pixel size in nm."""
+    pixel = max(_known_pixel_pair(pixel_size))
+    fwhm = AIRY_FWHM * wavelength * 1e-3 / na
+    if fwhm < MIN_PSF_FWHM_PIXELS * pixel:
+        raise ValueError(f"pixel_size {pixel:g} um is {pixel / fwhm:.0f} times the PSF's FWHM ({fwhm:.3g} um at "
+                         f"NA {na:g}, {wavelength:g} nm): give the pixel size in micrometres (65 nm is 0.065)")
 
 
 def axial_profile_from_optics(optics: Optics, voxel_size: float) -> np.ndarray:

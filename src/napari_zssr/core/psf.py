@@ -58,7 +58,8 @@ def _bead(signal_: np.ndarray, noise: float) -> np.ndarray:
     peak = float(signal_.max())
     if peak <= 0 or (noise > 0 and peak < MIN_PEAK_SNR * noise):
         raise ValueError("the PSF has no clear peak above its background (it looks like noise, a flat image or a "
-                         "single hot pixel); check that the file holds a bead image or a computed PSF")
+                         "single hot pixel); check that the file holds a bead image, or pass computed=True for a "
+                         "computed PSF (taken as it is, without a background to subtract)")
     labels, count = ndimage.label(signal_ > max(SUPPORT_SNR * noise, 1e-4 * peak), structure=_EIGHT_NEIGHBOURS)
     flux = ndimage.sum_labels(signal_, labels, index=np.arange(1, count + 1))
     return np.where(labels == 1 + int(np.argmax(flux)), signal_, 0.0)
@@ -146,9 +147,10 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize = None, pixel_
         bead = _bead(*in_focus_plane(array))
     side = 2 * max(_half_widths(bead, zoom)) + 1
     if side > MAX_KERNEL_SIDE:
+        hint = ("the blur is wider than ZSSR can use: check the pixel size (in um), the NA and the wavelength"
+                if computed else "check the pixel sizes and crop the PSF to the bead")
         raise ValueError(f"the PSF would become a kernel {side} HR pixels wide (at most {MAX_KERNEL_SIDE}) with PSF "
-                         f"pixel size {psf_size} um, image pixel size {image_size} um and scale {factors}; check the "
-                         f"pixel sizes and crop the PSF to the bead")
+                         f"pixel size {psf_size} um, image pixel size {image_size} um and scale {factors}; {hint}")
     kernel = _crop_to_support(_resample_centred(bead, zoom))
     if not measured:
         kernel = signal.convolve2d(kernel, np.ones(factors) / (factors[0] * factors[1]))

@@ -36,7 +36,7 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     if optics is not None:
         if kernel is not None or psf:
             raise ValueError("give one kernel source: psf=, optics= or kernel=")
-        kernel = KernelChoice("optics", optics=optics if isinstance(optics, Optics) else Optics(**optics))
+        kernel = KernelChoice("optics", optics=optics)
     request = prepare(layer_or_array, kernel=kernel, psf=psf, psf_pixel_size=psf_pixel_size, pixel_size=pixel_size,
                       scale=scale, config=config, warm_start_iterations=warm_start_iterations, axial=axial)
     if viewer is None:

@@ -18,6 +18,7 @@ from ..api import (
     OUTPUTS,
     ZSSRResult,
     check_plane_values,
+    checked_pixel_size,
     validate_image,
     zssr_stack,
 )
@@ -29,7 +30,7 @@ from ..core.progress import ProgressEvent
 from ..core.resize import Scale, upscale_factors
 from ..core.trainer import Cancelled
 from ..io.ome import OpticsMetadata
-from ..kernel_choice import KernelArgument, KernelChoice, kernel_source
+from ..kernel_choice import KernelArgument, KernelChoice, PixelSize, kernel_source
 from ..overlay import effective_factors, overlay_scale_translate
 
 
@@ -67,7 +68,8 @@ def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> L
         return LayerSnapshot("array", layer, [1.0] * ndim, [0.0] * ndim, np.eye(ndim),
                              plane=_leading_index(current_step, ndim))
     if not isinstance(layer, Image):
-        raise TypeError(f"layer {getattr(layer, 'name', layer)!r} is not an image layer; choose an Image layer")
+        what = f"layer {layer.name!r}" if hasattr(layer, "name") else f"a {type(layer).__name__}"
+        raise TypeError(f"{what} is not an image layer; choose an Image layer or pass a numpy array")
     if layer.rgb:
         raise ValueError(f"layer {layer.name!r} is RGB: ZSSR runs on one channel at a time. Split it first "
                          "(right-click the layer > Split RGB) and run each channel")
@@ -113,7 +115,7 @@ class RunRequest:
     scale: Scale  # (y, x)
     kernel: KernelArgument  # resolved by zssr_stack, which records where it came from
     config: ZSSRConfig
-    pixel_size: float | None = None  # um: the layer's, or the user's
+    pixel_size: PixelSize | None = None  # um: the layer's, or the user's
     warm_start_iterations: int | None = None
     axial_scale: int | None = None  # axial (isotropic) mode: z step / lateral pixel size
     axial_optics: Optics | None = None  # axial mode: the optics the layer's metadata names, for the axial profile
@@ -129,7 +131,7 @@ class RunRequest:
 
 
 def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None,
-            psf_pixel_size: float | None = None, pixel_size: float | None = None,
+            psf_pixel_size: float | None = None, pixel_size: PixelSize | None = None,
             scale: float | Sequence[float] = 2.0, config: ZSSRConfig | None = None,
             current_step: tuple[int, ...] | None = None, warm_start_iterations: int | None = None,
             outputs: tuple[str, ...] = DEFAULT_OUTPUTS, axial: bool = False) -> RunRequest:
@@ -159,8 +161,8 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     if psf:
         if kernel is not None:
             raise ValueError("give either psf= or kernel=, not both")
-        kernel = KernelChoice("psf", psf_path=str(psf), psf_pixel_size=psf_pixel_size or None)
-    pixel_size = pixel_size or snapshot.pixel_size
+        kernel = KernelChoice("psf", psf_path=str(psf), psf_pixel_size=psf_pixel_size)
+    pixel_size = snapshot.pixel_size if pixel_size is None else checked_pixel_size(pixel_size)
     if isinstance(kernel, KernelChoice) and kernel.kind != "estimate":
         kernel_source(kernel, pixel_size)  # a bad PSF file or bad optics fail here, before any worker starts
     return RunRequest(snapshot, scale, kernel, config or ZSSRConfig(), pixel_size, warm_start_iterations,
