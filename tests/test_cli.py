@@ -244,6 +244,16 @@ def test_dtype_input_falls_back_to_float32_where_imagej_cannot_hold_the_type(tmp
     assert "int32, which ImageJ TIFFs cannot hold" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.uint32])
+@pytest.mark.parametrize("dtype_option", ["float32", "input"])
+def test_every_output_of_a_wide_input_type_is_written_as_float32(tmp_path, dtype, dtype_option):
+    """The library keeps float64 for types float32 cannot hold exactly; ImageJ TIFFs hold no float64."""
+    tifffile.imwrite(tmp_path / "wide.tif", np.stack([textured((16, 16))] * 2).astype(dtype))
+    assert main([str(tmp_path / "wide.tif"), "--out", str(tmp_path / "o"), "--dtype", dtype_option, *FAST]) == 0
+    for kind in ("zssr", "ensemble_median", "residual"):
+        assert read_tiff(tmp_path / "o" / f"wide_{kind}.tif").data.dtype == np.float32
+
+
 @pytest.mark.parametrize("name, content", [
     ("empty.npy", b""), ("corrupt.mat", b"MATLAB 5.0 MAT-file garbage" * 3), ("rgb.tif", None)])
 def test_bad_psf_is_a_usage_error_before_the_batch(data_dir, tmp_path, capsys, name, content):
@@ -342,6 +352,16 @@ def test_kernel_from_the_optics_in_the_files_ome_metadata(tmp_path, ome_tiff):
     channels = info_of(out / "cells.ome_zssr.tif")["channels"]
     assert [c["kernel"]["wavelength"] for c in channels] == [520, 610]
     assert channels[0]["kernel"]["na"] == 1.2 and channels[0]["kernel"]["refractive_index"] == pytest.approx(1.333)
+
+
+def test_impossible_optics_in_a_files_metadata_are_attributed_to_it(tmp_path, ome_tiff, capsys):
+    path = tmp_path / "cells.ome.tif"
+    objective = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.45" Immersion="Water"/>'
+                 "</Instrument>")
+    ome_tiff(path, {"EmissionWavelength": [520]}, objective, '<ObjectiveSettings ID="Objective:0"/>',
+             data=textured((1, 20, 20)), pixel_size=0.1)
+    assert main([str(path), "--out", str(tmp_path / "out"), "--kernel", "optics", *FAST]) == 1
+    assert "from the file's OME metadata: override with --na" in capsys.readouterr().err
 
 
 def test_optics_that_the_file_does_not_know_fail_that_file_clearly(data_dir, tmp_path, capsys):
@@ -449,3 +469,37 @@ def test_colour_samples_run_as_channels(tmp_path):
     np.testing.assert_array_equal(sr.data[1], read_tiff(out / "green_zssr.tif").data)  # each colour on its own
     photo = read_tiff(out / "photo_residual.tif")
     assert photo.axes == "CYX" and photo.data.shape == (3, 32, 32)
+
+
+def test_hidden_files_are_skipped_and_a_linked_file_keeps_its_own_name(tmp_path, capsys):
+    """A shared drive holds macOS's '._' resource stubs beside every TIFF; they are no inputs. A file reached both
+    directly and through a link is one job, named after the file."""
+    from napari_zssr.batch_jobs import collect_sources
+
+    folder = tmp_path / "in"
+    write_imagej_tiff(folder / "cells.tif", textured((16, 16)), "YX", None)
+    (folder / "._cells.tif").write_bytes(b"\x00\x05\x16\x07 AppleDouble stub")
+    write_imagej_tiff(folder / ".snapshot" / "old.tif", textured((16, 16)), "YX", None)
+    (folder / "a_link.tif").symlink_to(folder / "cells.tif")
+    sources = collect_sources([str(folder)], True, tmp_path / "out")
+    assert [source.path.name for source in sources] == ["cells.tif"]
+    assert "skipped 2 file(s): hidden" in capsys.readouterr().err
+    assert [s.path.name for s in collect_sources([str(folder / "._cells.tif")], False, tmp_path / "out")] == [
+        "._cells.tif"]  # named on the command line: taken as asked
+
+
+def test_a_multi_file_ome_dataset_is_one_job_and_several_series_are_named(tmp_path, capsys):
+    from test_tiff import write_multifile_ome
+
+    from napari_zssr.batch_jobs import collect_sources
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    first, _ = write_multifile_ome(folder, (textured((4, 16, 16)) * 100).astype(np.uint16))
+    assert [source.path for source in collect_sources([str(folder)], False, tmp_path / "out")] == [first]
+    assert "skipped 1 file(s): part of a multi-file OME dataset" in capsys.readouterr().err
+    with tifffile.TiffWriter(tmp_path / "positions.ome.tif", ome=True) as writer:
+        for position in range(2):
+            writer.write((textured((16, 16), position) * 100).astype(np.uint16))
+    assert main([str(tmp_path / "positions.ome.tif"), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 0
+    assert "holds 2 image series" in capsys.readouterr().err

@@ -227,6 +227,12 @@ def test_reader_writer_and_sample(make_napari_viewer, tmp_path):
     viewer.layers.save(str(saved), selected=True, plugin="napari-zssr")
     written = read_tiff(saved)
     assert written.pixel_size == pytest.approx((0.25, 0.25)) and written.z_spacing == pytest.approx(1.5)
+    assert written.axes == "ZYX"
+    two_channels = tmp_path / "two.ome.tif"
+    tifffile.imwrite(two_channels, np.stack([image_2d(0), image_2d(1)]), ome=True,
+                     metadata={"axes": "CYX", "Channel": {"EmissionWavelength": [520, 600]}})
+    channels = viewer.open(str(two_channels), plugin="napari-zssr")
+    assert [layer.metadata["optics"]["emission_wavelengths"] for layer in channels] == [[520], [600]]
     viewer.open_sample("napari-zssr", "fluorescence")
     assert "zssr_sample" in viewer.layers
     _, widget = viewer.window.add_plugin_dock_widget("napari-zssr", "ZSSR super-resolution")

@@ -19,6 +19,20 @@ def test_objective_and_channel_wavelengths_are_read(tmp_path, ome_tiff):
     assert optics.lens_model == "Plan Apo 63x"
 
 
+def test_each_channel_layer_gets_its_own_wavelengths(tmp_path, ome_tiff):
+    from napari_zssr.napari.reader import read_layers
+
+    path = tmp_path / "two.ome.tif"
+    ome_tiff(path, {"EmissionWavelength": [520, 600], "ExcitationWavelength": [488, 561]}, OBJECTIVE,
+             '<ObjectiveSettings ID="Objective:0"/>')
+    _, kwargs, _ = read_layers(str(path))[0]
+    layers = kwargs["metadata"]
+    assert [layer["channel"] for layer in layers] == [0, 1]
+    assert [layer["optics"]["emission_wavelengths"] for layer in layers] == [[520], [600]]
+    assert [layer["optics"]["excitation_wavelengths"] for layer in layers] == [[488], [561]]
+    assert all(layer["optics"]["na"] == 1.4 for layer in layers)
+
+
 def test_objective_settings_refractive_index_wins_over_the_immersion(tmp_path, ome_tiff):
     path = tmp_path / "ome.tif"
     ome_tiff(path, {"EmissionWavelength": [520]}, OBJECTIVE,

@@ -94,3 +94,79 @@ def test_imagej_stand_in_axes_keep_the_known_ones(axes, stand_in):
     from napari_zssr.io.tiff import imagej_axes
 
     assert imagej_axes(axes) == stand_in
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int8, np.int32, np.uint32, np.int64, bool])
+def test_types_imagej_cannot_hold_are_written_as_float32(tmp_path, dtype):
+    from napari_zssr.io.tiff import write_imagej_tiff
+
+    data = (np.arange(48).reshape(3, 4, 4) % 7).astype(dtype)
+    write_imagej_tiff(tmp_path / "t.tif", data, "ZYX", (0.1, 0.1))
+    image = read_tiff(tmp_path / "t.tif")
+    assert image.data.dtype == np.float32 and np.array_equal(image.data, data.astype(np.float32))
+
+
+def test_the_layer_writer_keeps_placement_axes_and_spacing(tmp_path):
+    """A saved super-resolved layer reopens where it was (its translate) with its axes, channels moved to where
+    ImageJ keeps them."""
+    from napari_zssr.napari.reader import read_layers
+    from napari_zssr.napari.writer import write_image
+
+    data = np.random.default_rng(0).random((2, 3, 8, 8))  # C, Z, Y, X
+    attributes = {"scale": [1.0, 0.3, 0.05, 0.05], "translate": [0.0, 0.6, -0.025, -0.025],
+                  "axis_labels": ["C", "Z", "Y", "X"]}
+    write_image(str(tmp_path / "w.tif"), data, attributes)
+    layer_data, kwargs, _ = read_layers(str(tmp_path / "w.tif"))[0]
+    assert layer_data.shape == (3, 2, 8, 8) and kwargs["channel_axis"] == 1 and kwargs["axis_labels"] == ["Z", "Y", "X"]
+    assert kwargs["scale"] == pytest.approx([0.3, 0.05, 0.05])
+    assert kwargs["translate"] == pytest.approx([0.6, -0.025, -0.025])
+    assert np.allclose(layer_data[:, 1], data[1])
+    write_image(str(tmp_path / "t.tif"), data[0], {"scale": [2.0, 0.05, 0.05], "axis_labels": ["T", "Y", "X"]})
+    assert read_layers(str(tmp_path / "t.tif"))[0][1]["axis_labels"] == ["T", "Y", "X"]
+
+
+def write_multifile_ome(folder, planes: np.ndarray) -> list:
+    """Two OME-TIFF files sharing one Z stack, each holding half of its planes (as Micro-Manager writes them)."""
+    names, half = ["mf_1.ome.tif", "mf_2.ome.tif"], len(planes) // 2
+    for index, name in enumerate(names):
+        xml = ('<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" '
+               f'UUID="urn:uuid:{index}"><Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" '
+               f'Type="uint16" SizeX="{planes.shape[2]}" SizeY="{planes.shape[1]}" SizeZ="{len(planes)}" SizeC="1" '
+               'SizeT="1"><Channel ID="Channel:0:0" SamplesPerPixel="1"/>'
+               + "".join(f'<TiffData FirstZ="{i * half}" IFD="0" PlaneCount="{half}"><UUID FileName="{n}">'
+                         f'urn:uuid:{i}</UUID></TiffData>' for i, n in enumerate(names))
+               + "</Pixels></Image></OME>")
+        with tifffile.TiffWriter(folder / name) as writer:
+            for number, plane in enumerate(planes[index * half : (index + 1) * half]):
+                writer.write(plane, description=xml if number == 0 else None, metadata=None)
+    return [folder / name for name in names]
+
+
+def test_a_multi_file_ome_dataset_reads_whole_and_refuses_a_missing_part(tmp_path):
+    planes = np.arange(4 * 16 * 16, dtype=np.uint16).reshape(4, 16, 16)
+    first, second = write_multifile_ome(tmp_path, planes)
+    assert np.array_equal(read_tiff(first).data, planes)
+    second.unlink()
+    with pytest.raises(ValueError, match="multi-file OME dataset whose file.s. mf_2.ome.tif are not beside it"):
+        read_tiff(first)
+
+
+def test_a_truncated_imagej_stack_is_refused_not_read_as_its_first_plane(tmp_path):
+    from napari_zssr.io.tiff import write_imagej_tiff
+
+    write_imagej_tiff(tmp_path / "full.tif", np.ones((4, 32, 32), np.uint16), "ZYX", None)
+    content = (tmp_path / "full.tif").read_bytes()
+    (tmp_path / "cut.tif").write_bytes(content[: len(content) * 2 // 3])
+    with pytest.raises(ValueError, match="cut.tif is truncated or corrupt: its ImageJ header announces 4 images"):
+        read_tiff(tmp_path / "cut.tif")
+
+
+def test_a_file_of_several_series_says_only_the_first_is_read(tmp_path):
+    from napari_zssr.napari.reader import read_layers
+
+    with tifffile.TiffWriter(tmp_path / "positions.ome.tif", ome=True) as writer:
+        for position in range(3):
+            writer.write(np.full((16, 16), position, np.uint16))
+    assert read_tiff(tmp_path / "positions.ome.tif").series_count == 3
+    with pytest.warns(UserWarning, match="holds 3 image series"):
+        read_layers(str(tmp_path / "positions.ome.tif"))

@@ -178,6 +178,9 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
     """The lines a finished file prints: constant planes (volumes in axial mode), and (unless quiet) each channel's
     kernel and resolution, or its axial factor and profile."""
     messages = []
+    if image.series_count > 1:
+        messages.append(f"{job.source}: holds {image.series_count} image series (positions, wells...); only the "
+                        "first was processed: split the file (e.g. with Fiji's Bio-Formats importer) to run the others")
     leading_axes = image.axes[:-2].replace("C", "")
     if axial:
         leading_axes = leading_axes.replace("Z", "")  # a blank is a whole volume

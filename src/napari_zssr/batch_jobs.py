@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .io.tiff import read_header
+from tqdm import tqdm
+
+from .io.tiff import TiffHeader, read_header
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 
@@ -25,7 +27,8 @@ class UsageError(Exception):
 
 
 def say(message: str) -> None:
-    print(message, file=sys.stderr)
+    """A line on stderr, above any progress bar rather than through it."""
+    tqdm.write(message, file=sys.stderr)
 
 
 @dataclass
@@ -39,9 +42,8 @@ def is_within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def written_by_us(path: Path) -> bool:
+def written_by_us(header: TiffHeader | None) -> bool:
     """Whether a TIFF is an output of this tool (its ImageJ Info holds our settings record)."""
-    header = read_header(path)
     return header is not None and settings_of_info(header.info) is not None
 
 
@@ -51,6 +53,16 @@ class Source:
     root: Path  # the folder its output path is mirrored from: a folder input, a file's folder, a glob's fixed part
 
 
+def is_hidden(path: Path, root: Path) -> bool:
+    """Whether ``path`` or a folder between ``root`` and it is hidden (its name starts with '.'): macOS's '._'
+    resource files beside every TIFF on a shared drive, '.Trash', '.snapshot' and the like are no inputs."""
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        parts = (path.name,)
+    return any(part.startswith(".") and part not in (".", "..") for part in parts)
+
+
 def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[Source]:
     """Expand files, folders and globs into TIFF files; never files under ``out`` nor outputs of this tool.
 
@@ -58,7 +70,10 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
     ``out`` by a folder walk or a glob are skipped, so a rerun never takes its own outputs as inputs.
     """
     found: list[Source] = []
-    skipped = {"not a TIFF": 0, "under --out": 0, "written by napari-zssr": 0}
+    dataset_files: dict[Path, Path] = {}  # a multi-file OME dataset's other files -> the file with its first plane
+    skipped = {"not a TIFF": 0, "under --out": 0, "written by napari-zssr": 0,
+               "hidden (a name starting with '.', e.g. macOS '._' files)": 0,
+               "part of a multi-file OME dataset, run from the file with its first plane": 0}
     for item in inputs:
         path = Path(item)
         if path.exists():
@@ -76,22 +91,29 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
                 continue
             if is_within(candidate.resolve(), out):
                 skipped["under --out"] += 1
+            elif candidate != path and is_hidden(candidate, root):
+                skipped["hidden (a name starting with '.', e.g. macOS '._' files)"] += 1
             elif candidate.suffix.lower() not in TIFF_SUFFIXES:
                 skipped["not a TIFF"] += 1
-            elif written_by_us(candidate):
+            elif written_by_us(header := read_header(candidate)):
                 skipped["written by napari-zssr"] += 1
             else:
                 found.append(Source(candidate, root))
+                if header is not None and header.first_plane_file is not None:
+                    dataset_files[candidate.resolve()] = header.first_plane_file
+    inputs_found = {source.path.resolve() for source in found}
+    in_dataset = {path for path, first in dataset_files.items() if first in inputs_found}
+    found = [source for source in found if source.path.resolve() not in in_dataset]
+    skipped["part of a multi-file OME dataset, run from the file with its first plane"] = len(in_dataset)
     for reason, count in skipped.items():
         if count:
             say(f"note: skipped {count} file(s): {reason}")
-    seen: set[Path] = set()
-    unique = []
-    for source in found:  # one job per file, however many times the inputs name it
-        if source.path.resolve() not in seen:
-            seen.add(source.path.resolve())
-            unique.append(source)
-    return unique
+    unique: dict[Path, Source] = {}
+    for source in found:  # one job per file, however many times the inputs name it; named as itself, not a link
+        real = source.path.resolve()
+        if real not in unique or (unique[real].path.is_symlink() and not source.path.is_symlink()):
+            unique[real] = source
+    return list(unique.values())
 
 
 def plan_jobs(sources: Sequence[Source]) -> list[Job]:

@@ -52,10 +52,16 @@ def kernel_choices(options: BatchOptions, source: Path, channels: int) -> list[K
     excitation = options.excitation_wavelength or list(metadata.excitation_wavelengths if metadata else ())
     excitation = per_channel(excitation, channels, "excitation wavelengths") if excitation else [None] * channels
     refractive_index = options.refractive_index or (metadata and metadata.refractive_index) or IMMERSION_INDICES["oil"]
-    return [KernelChoice("optics", optics=Optics(na, wavelength, refractive_index, options.psf_model or "widefield",
-                                                 excitation_nm if confocal else None,
-                                                 options.pinhole if confocal else None))
-            for wavelength, excitation_nm in zip(per_channel(emission, channels, "wavelengths"), excitation)]
+    emission = per_channel(emission, channels, "wavelengths")
+    try:
+        return [KernelChoice("optics", optics=Optics(na, wavelength, refractive_index,
+                                                     options.psf_model or "widefield",
+                                                     excitation_nm if confocal else None,
+                                                     options.pinhole if confocal else None))
+                for wavelength, excitation_nm in zip(emission, excitation)]
+    except ValueError as error:  # the command line's values were checked before the batch: the file's are wrong
+        raise ValueError(f"{error} (from the file's OME metadata: override with --na, --wavelength or "
+                         "--refractive-index)") from None
 
 
 MEASURED_PSF_CHOICES = {"auto": None, "yes": True, "no": False}

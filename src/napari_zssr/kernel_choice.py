@@ -69,8 +69,9 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
         optics = choice.optics
         assert optics is not None  # checked by KernelChoice
         if pixel_size is None:
-            raise ValueError("a kernel from the optics needs the image's pixel size: give it in um (the layer's "
-                             "scale or the file's metadata did not say)")
+            raise ValueError("a kernel from the optics needs the image's pixel size, which the file's metadata or "
+                             "the layer's scale did not say: give it in um (pixel_size=, or --pixel-size on the "
+                             "command line)")
         others = {k: v for k, v in optics.to_dict().items() if k not in ("na", "wavelength")}
 
         def source(scale: Scale) -> np.ndarray:

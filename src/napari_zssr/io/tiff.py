@@ -31,6 +31,7 @@ class TiffImage:
     origin: tuple[float, float] = (0.0, 0.0)  # ImageJ's (yorigin, xorigin), in pixels
     description: str | None = None  # ImageJ "Info" text, where this project records a run's settings
     z_origin: float = 0.0  # ImageJ's zorigin, in planes
+    series_count: int = 1  # image series in the file (positions, wells...): only the first is read
 
 
 def length_um(value: float, unit: str | None) -> float | None:
@@ -115,6 +116,7 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> 
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
+            check_complete(tif, series, path)
             data, axes = series.asarray(), series.axes
             if samples_as_channels:
                 axes, order = samples_to_channels(axes, data.ndim)
@@ -124,9 +126,39 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> 
             imagej = tif.imagej_metadata or {}
             origin = (float(imagej.get("yorigin", 0.0)), float(imagej.get("xorigin", 0.0)))
             z_origin = float(imagej.get("zorigin", 0.0))
+            series_count = len(tif.series)
+    except IncompleteTiffError:
+        raise
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError) as error:
         raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
-    return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin)
+    return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin, series_count)
+
+
+class IncompleteTiffError(ValueError):
+    """A TIFF that holds less than its own metadata announces."""
+
+
+def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path: Path) -> None:
+    """A clear error for a file that does not hold what its own metadata announces, where tifffile would read on:
+    a truncated ImageJ stack (still being copied, a full disk) comes back as its first page, and the planes of a
+    multi-file OME dataset whose other files are missing come back as zeros."""
+    announced = int((tif.imagej_metadata or {}).get("images", 0) or 0)
+    held = int(np.prod([n for n, axis in zip(series.shape, series.axes) if axis not in "YXS"], dtype=np.int64))
+    if announced > held:
+        raise IncompleteTiffError(f"{path.name} is truncated or corrupt: its ImageJ header announces {announced} "
+                                  f"images, the file holds {held} (was it still being copied, or the disk full?)")
+    if tif.is_ome and any(page is None for page in series.pages):
+        missing = sorted({name for name in ome_file_names(tif) if not (path.parent / name).exists()})
+        raise IncompleteTiffError(f"{path.name} is part of a multi-file OME dataset whose file(s) "
+                                  f"{', '.join(missing) or '(unnamed)'} are not beside it; keep the dataset's files "
+                                  "together")
+
+
+def ome_file_names(tif: tifffile.TiffFile) -> list[str]:
+    """The files a multi-file OME dataset's metadata names (its TiffData UUID FileName attributes)."""
+    root = ET.fromstring(tif.ome_metadata)
+    return [element.attrib["FileName"] for element in root.iter()
+            if element.tag.endswith("UUID") and "FileName" in element.attrib]
 
 
 def image_axes(axes: str, ndim: int) -> str:
@@ -173,6 +205,7 @@ class TiffHeader:
     axes: str = ""  # tifffile's letters for ``shape`` (e.g. "ZCYX", "YXS")
     pixel_size: tuple[float, float] | None = None  # (y, x) in um, as :class:`TiffImage`
     z_spacing: float | None = None  # um
+    first_plane_file: Path | None = None  # the file holding the first plane, where it is another (multi-file OME)
 
 
 def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -> TiffHeader | None:
@@ -185,8 +218,10 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
             if samples_as_channels:
                 axes, order = samples_to_channels(axes, len(shape))
                 shape = tuple(shape[axis] for axis in order)
+            first_page = series.pages[0] if tif.is_ome and len(series.pages) else None
+            first_file = None if first_page is None else Path(first_page.parent.filehandle.path).resolve()
             return TiffHeader(np.dtype(series.dtype), (tif.imagej_metadata or {}).get("Info"), shape, axes,
-                              *_calibration(tif))
+                              *_calibration(tif), first_file if first_file != Path(path).resolve() else None)
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError):
         return None
 
@@ -227,9 +262,12 @@ def write_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixe
                       origin: tuple[float, float] | None = None, z_origin: float | None = None) -> None:
     """Write an ImageJ hyperstack atomically (temporary file, then rename): an interrupted write leaves no file.
 
-    ``origin`` (y, x) and ``z_origin``: ImageJ's calibration origin, in pixels and planes.
+    ``origin`` (y, x) and ``z_origin``: ImageJ's calibration origin, in pixels and planes. Types an ImageJ TIFF
+    cannot hold (float64, int8, (u)int32, 64-bit integers, bool) are written as float32.
     """
     path = Path(path)
+    if np.dtype(data.dtype) not in IMAGEJ_DTYPES:
+        data = np.asarray(data, dtype=np.float32)
     metadata: dict = {"axes": imagej_axes(axes)}
     if origin is not None:
         metadata["yorigin"], metadata["xorigin"] = origin

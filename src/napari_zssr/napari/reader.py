@@ -8,6 +8,7 @@ TIFFs as RGB layers.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -27,6 +28,10 @@ def get_reader(path: str | list[str]) -> Callable | None:
 
 def read_layers(path: str) -> list[tuple]:
     image = read_tiff(path)
+    if image.series_count > 1:
+        warnings.warn(f"{Path(path).name} holds {image.series_count} image series (positions, wells...); only the "
+                      "first is opened: split the file (e.g. with Fiji's Bio-Formats importer) to see the others",
+                      stacklevel=2)
     data, axes = image.data, image.axes
     known_axes = len(axes) == data.ndim and (axes.count("C") + axes.count("S")) <= 1
     rgb = known_axes and axes.endswith("S") and data.shape[-1] in (3, 4)
@@ -45,6 +50,7 @@ def read_layers(path: str) -> list[tuple]:
         scale[layer_axes.index("Z")] = image.z_spacing
     if "C" in layer_axes:
         kwargs["channel_axis"] = layer_axes.index("C")
+        kwargs["metadata"] = channel_metadata(metadata, data.shape[kwargs["channel_axis"]])
         del scale[kwargs["channel_axis"]]
         layer_axes = layer_axes.replace("C", "")
     kwargs["scale"] = scale
@@ -53,6 +59,21 @@ def read_layers(path: str) -> list[tuple]:
     if image.pixel_size is not None:
         kwargs["units"] = ["µm" if axis in SPATIAL_AXES else "pixel" for axis in layer_axes]
     return [(data, kwargs, "image")]
+
+
+def channel_metadata(metadata: dict, channels: int) -> list[dict]:
+    """Each channel layer's metadata: its channel index, and the optics with that channel's own wavelengths (where
+    the file gives one per channel), so that a kernel from the optics of channel 2 uses channel 2's emission."""
+    layers = []
+    for channel in range(channels):
+        own = {**metadata, "channel": channel}
+        optics = metadata.get("optics")
+        if optics is not None:
+            own["optics"] = {**optics, **{key: [optics[key][channel]] for key in ("emission_wavelengths",
+                                                                                 "excitation_wavelengths")
+                                          if len(optics.get(key) or ()) == channels}}
+        layers.append(own)
+    return layers
 
 
 def _translate(image: TiffImage, axes: str, scale: list[float]) -> list[float]:

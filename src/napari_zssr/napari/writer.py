@@ -1,4 +1,5 @@
-"""Writer contribution: save an image layer as an ImageJ TIFF that keeps its pixel size (napari's drops it)."""
+"""Writer contribution: save an image layer as an ImageJ TIFF that keeps its pixel size, z spacing, placement and
+axes (napari's own TIFF writer drops them)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ import numpy as np
 
 from ..io.tiff import write_imagej_tiff
 
+#: the axes ImageJ hyperstacks hold before Y and X, in the order it stores them
+IMAGEJ_LEADING = "TZC"
+#: the axes assumed for a layer whose axis labels name no such letters (napari's default labels are "-3", "-2"...)
+DEFAULT_AXES = {2: "YX", 3: "ZYX", 4: "TZYX", 5: "TZCYX"}
+
 
 def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     array = np.asarray(data[0] if attributes.get("multiscale") else data)
@@ -15,10 +21,38 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
         raise ValueError("RGB layers are not written by this writer; use napari's built-in TIFF writer")
     if array.ndim > 5:
         raise ValueError(f"ImageJ TIFFs hold at most 5 axes, the layer has {array.ndim}")
-    scale = list(attributes.get("scale") or [1.0] * array.ndim)
-    pixel_size = None if scale[-2:] == [1.0, 1.0] else (float(scale[-2]), float(scale[-1]))
-    axes = {2: "YX", 3: "ZYX", 4: "TZYX", 5: "TZCYX"}[array.ndim]
-    z_spacing = float(scale[-3]) if array.ndim >= 3 and scale[-3] != 1.0 else None
-    data_out = array if array.dtype != np.float64 else array.astype(np.float32)
-    write_imagej_tiff(path, data_out, axes, pixel_size, z_spacing)
+    axes, order = _layer_axes(attributes.get("axis_labels"), array.ndim)
+    array = np.transpose(array, order)
+    scale = _per_axis(attributes.get("scale"), 1.0, order)
+    translate = _per_axis(attributes.get("translate"), 0.0, order)
+    pixel_size = None if scale[-2:] == [1.0, 1.0] else (scale[-2], scale[-1])
+    origin = None if translate[-2:] == [0.0, 0.0] else (-translate[-2] / scale[-2], -translate[-1] / scale[-1])
+    z_spacing = z_origin = None
+    if "Z" in axes:
+        z = axes.index("Z")
+        z_spacing = scale[z] if scale[z] != 1.0 else None
+        z_origin = -translate[z] / scale[z] if translate[z] else None
+    write_imagej_tiff(path, array, axes, pixel_size, z_spacing, origin=origin, z_origin=z_origin)
     return [path]
+
+
+def _per_axis(values: Any, default: float, order: list[int]) -> list[float]:
+    """A layer attribute with one value per axis (scale, translate) in ``order``; ``default`` where absent."""
+    if values is None or len(values) != len(order):
+        return [default] * len(order)
+    return [float(values[i]) for i in order]
+
+
+def _layer_axes(labels: Any, ndim: int) -> tuple[str, list[int]]:
+    """The layer's axes as ImageJ letters, and the order that puts its data in ImageJ's (T, Z, C, Y, X).
+
+    Axis labels that name distinct letters of TZCYX, Y and X last (as the reader sets them), are kept, the leading
+    axes reordered as ImageJ stores them; any other labels give the default axes for the dimension count.
+    """
+    letters = [str(label).upper() for label in labels] if labels is not None and len(labels) == ndim else []
+    leading = letters[:-2]
+    if (letters[-2:] == ["Y", "X"] and len(set(leading)) == len(leading)
+            and all(axis in IMAGEJ_LEADING for axis in leading)):
+        order = sorted(range(ndim - 2), key=lambda i: IMAGEJ_LEADING.index(leading[i])) + [ndim - 2, ndim - 1]
+        return "".join(letters[i] for i in order), order
+    return DEFAULT_AXES[ndim], list(range(ndim))
