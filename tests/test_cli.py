@@ -503,3 +503,11 @@ def test_a_multi_file_ome_dataset_is_one_job_and_several_series_are_named(tmp_pa
             writer.write((textured((16, 16), position) * 100).astype(np.uint16))
     assert main([str(tmp_path / "positions.ome.tif"), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 0
     assert "holds 2 image series" in capsys.readouterr().err
+
+
+def test_a_file_with_more_axes_than_imagej_holds_fails_before_training(tmp_path, capsys, monkeypatch):
+    tifffile.imwrite(tmp_path / "six.tif", np.ones((2, 2, 2, 2, 16, 16), np.uint16), metadata={"axes": "TZCQYX"})
+    monkeypatch.setattr("napari_zssr.batch_files.super_resolve_planes",
+                        lambda *a, **k: pytest.fail("trained a file whose outputs cannot be written"))
+    assert main([str(tmp_path / "six.tif"), "--out", str(tmp_path / "o"), *FAST]) == 1
+    assert "at most 3 axes besides Y and X" in capsys.readouterr().err

@@ -96,6 +96,14 @@ def test_imagej_stand_in_axes_keep_the_known_ones(axes, stand_in):
     assert imagej_axes(axes) == stand_in
 
 
+@pytest.mark.parametrize("axes, named", [("TZCQYX", "QQQQYX"), ("CQYX", "QQYX"), ("QCYX", "QCYX"),
+                                         ("TZCYX", "TZCYX"), ("IYX", "ZYX"), ("QYXS", "QYXS"), ("ZYX", "QQYX")])
+def test_a_channel_axis_is_only_kept_beside_unnamed_axes_where_it_is(axes, named):
+    from napari_zssr.io.tiff import image_axes
+
+    assert image_axes(axes, 4 if axes == "ZYX" else len(axes)) == named  # "ZYX" of a 4D series: letters do not fit
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.int8, np.int32, np.uint32, np.int64, bool])
 def test_types_imagej_cannot_hold_are_written_as_float32(tmp_path, dtype):
     from napari_zssr.io.tiff import write_imagej_tiff

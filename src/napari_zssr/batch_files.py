@@ -24,7 +24,7 @@ from .axial import describe_axial_profile, zssr_axial
 from .batch_axial import AxialPlan, axial_optics, axial_plan
 from .batch_jobs import Job, output_path
 from .batch_kernels import kernel_choices
-from .io.tiff import IMAGEJ_DTYPES, TiffImage, read_header, read_tiff, write_imagej_tiff
+from .io.tiff import IMAGEJ_DTYPES, TiffImage, imagej_axes, read_header, read_tiff, write_imagej_tiff
 from .kernel_choice import describe_kernel
 from .overlay import effective_factors, imagej_origin
 from .progress import BarProgress
@@ -47,8 +47,12 @@ class TaskReport:
 
 
 def read_input(path: Path) -> TiffImage:
-    """An input as the batch reads it: an RGB TIFF's colours (or planes tifffile tagged as colours) as channels."""
-    return read_tiff(path, samples_as_channels=True)
+    """An input as the batch reads it: an RGB TIFF's colours (or planes tifffile tagged as colours) as channels.
+
+    Raises a ValueError, before any training, for axes its ImageJ outputs cannot hold."""
+    image = read_tiff(path, samples_as_channels=True)
+    imagej_axes(image.axes)
+    return image
 
 
 def channel_axis_of(image: TiffImage) -> int:

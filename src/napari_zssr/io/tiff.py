@@ -165,11 +165,11 @@ def image_axes(axes: str, ndim: int) -> str:
     """tifffile's axis letters as this package names them: an image sequence (I) is Z; unnamed axes (Q), or letters
     that do not fit the shape, make every leading axis unknown ("Q...QYX"), but colour samples (S) beside Y and X,
     or a channel axis just before them, stay what they are ("Q...QYXS", "Q...QSYX", "Q...QCYX")."""
-    named = axes.replace("Q", "").replace("I", "Z") if ndim == len(axes) else ""
-    if len(named) != ndim:
-        known = next((end for end in ("YXS", "SYX", "CYX") if named.endswith(end) and ndim >= 3), "YX")
-        return "Q" * (ndim - len(known)) + known
-    return named
+    letters = axes.replace("I", "Z") if ndim == len(axes) else ""
+    if letters and "Q" not in letters:
+        return letters
+    known = next((end for end in ("YXS", "SYX", "CYX") if letters.endswith(end) and ndim >= 3), "YX")
+    return "Q" * (ndim - len(known)) + known
 
 
 def samples_to_channels(axes: str, ndim: int) -> tuple[str, tuple[int, ...]]:
@@ -238,7 +238,8 @@ def imagej_axes(axes: str) -> str:
     if axes.endswith("YX") and _imagej_order(leading):
         return axes
     if len(leading) > 3:
-        raise ValueError(f"ImageJ TIFFs hold at most 3 axes besides Y and X, got {axes!r}")
+        raise ValueError(f"ImageJ TIFFs hold at most 3 axes besides Y and X (T, Z, C), got {axes!r}; split the file "
+                         "or drop its axes of length 1 (e.g. in Fiji) first")
     unknown = [index for index, axis in enumerate(leading) if axis == "Q"]
     if axes.endswith("YX") and 0 < len(unknown) < len(leading):
         free = [axis for axis in "ZTC" if axis not in leading]
