@@ -150,7 +150,8 @@ def test_cancel_adds_nothing(widget, qtbot):
     viewer, w = widget
     w.max_iterations.value = 5000
     w.image.value = viewer.add_image(image_2d(), name="big")
-    w.start()
+    first = w.start()
+    assert w.start() is first  # a second start while running is the same run, not another writer of its layers
     qtbot.wait(300)
     w.cancel()
     qtbot.waitUntil(lambda: not w.running, timeout=60_000)

@@ -375,6 +375,8 @@ class ZSSRWidget(Container):
         from napari.utils.notifications import notification_manager
         from superqt.utils import thread_worker
 
+        if self.running:  # one run at a time: a second would write the same layers
+            return self._worker
         layer = self.image.value
         if layer is None:
             self._show_problem("choose an image layer first")
