@@ -98,7 +98,7 @@ def test_leading_axes_are_processed_volume_by_volume(tiny_config):
     alone = zssr_axial(series[1, 0], 2, config=tiny_config, device="cpu")
     assert np.allclose(result.sr[1, 0], alone.sr, atol=1e-5)
     assert np.all(result.sr[1, 1] == 0.5) and result.blank_planes == [(1, 1)]
-    assert len(result.iterations) == 4
+    assert len(result.iterations) == len(result.noise_stds) == 4 and result.noise_stds[3] == 0.0
 
 
 @pytest.mark.parametrize(("volume", "scale", "message"), [
@@ -293,3 +293,15 @@ def test_blank_slices_do_not_pull_the_noise_floor_down():
     degradation = Degradation.create((3.0, 1.0), axial_kernel(None, 3), torch.device("cpu"))
     floors = [slice_noise_floor(torch.as_tensor(v, dtype=torch.float32), degradation) for v in (noisy, padded)]
     assert floors[1] == pytest.approx(floors[0], rel=0.15)
+
+
+def test_constant_planes_inside_a_volume_are_named(tiny_config):
+    volume = blob_volume(6, 16)
+    volume[2] = 0  # a dropped frame
+    with pytest.warns(UserWarning, match=r"plane\(s\) z = \[2\] constant"):
+        zssr_axial(volume, 2, config=tiny_config, device="cpu")
+
+
+def test_an_axial_profile_wider_than_the_whole_stack_is_refused(tiny_config):
+    with pytest.raises(ValueError, match="more than the whole stack"):
+        zssr_axial(blob_volume(6, 16), 2, gaussian_profile(20.0), config=tiny_config, device="cpu")

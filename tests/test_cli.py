@@ -308,7 +308,7 @@ def test_ensemble_spread_output_only_when_asked(data_dir, tmp_path):
     spread = read_tiff(out / "plain_ensemble_spread.tif").data
     assert spread.shape == (32, 32) and spread.dtype == np.float32 and spread.min() >= 0 and spread.max() > 0
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "default"), *FAST]) == 0
-    assert sorted(p.name for p in (tmp_path / "default").iterdir()) == [
+    assert sorted(p.name for p in (tmp_path / "default").glob("*.tif")) == [
         "plain_ensemble_median.tif", "plain_residual.tif", "plain_zssr.tif"]
 
 
@@ -511,3 +511,18 @@ def test_a_file_with_more_axes_than_imagej_holds_fails_before_training(tmp_path,
                         lambda *a, **k: pytest.fail("trained a file whose outputs cannot be written"))
     assert main([str(tmp_path / "six.tif"), "--out", str(tmp_path / "o"), *FAST]) == 1
     assert "at most 3 axes besides Y and X" in capsys.readouterr().err
+
+
+def test_a_second_batch_into_a_busy_output_folder_stops_before_touching_it(data_dir, tmp_path, capsys):
+    """A batch removes temporary files it finds in --out: a second one at the same time would delete the first
+    one's work in progress."""
+    from napari_zssr.batch_lock import output_folder_lock
+
+    out = tmp_path / "out"
+    with output_folder_lock(out):
+        in_progress = out / ".stack_zssr.abc123.tif.part"
+        in_progress.write_bytes(b"the first batch is writing this")
+        assert main([str(data_dir / "plain.tif"), "--out", str(out), *FAST]) == 2
+        assert "another napari-zssr batch (pid" in capsys.readouterr().err and in_progress.exists()
+    assert main([str(data_dir / "plain.tif"), "--out", str(out), *FAST]) == 0  # the lock is free again
+    assert not in_progress.exists()

@@ -166,3 +166,12 @@ def test_inputs_that_cannot_run_axially_stop_the_batch_before_any_training(volum
     assert main([str(volume.parent), "--out", str(tmp_path / "out"), "--axial", *options, *FAST]) == 2
     err = capsys.readouterr().err
     assert f"{bad}: " in err and named in err and "done" not in err and not (tmp_path / "out").exists()
+
+
+def test_a_constant_plane_inside_a_volume_is_a_note_of_the_file(tmp_path, capsys):
+    stack = textured((6, 24, 24))
+    stack[3] = 0  # a dropped frame
+    write_imagej_tiff(tmp_path / "gap.tif", stack, "ZYX", (0.1, 0.1), z_spacing=0.3)
+    assert main(["--axial", str(tmp_path / "gap.tif"), "--out", str(tmp_path / "out"), *FAST]) == 0
+    assert "gap.tif: the volume: plane(s) z = [3] constant" in capsys.readouterr().err
+    assert info_of(tmp_path / "out" / "gap_zssr.tif")["channels"][0]["notes"][0].startswith("the volume: plane(s)")

@@ -118,6 +118,12 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     check_crop_sizes(config, (factor, 1))
     array = validate_volume(volume, factor)
     kernel, profile_record = axial_blur(factor, axial_psf, lateral_psf, optics, pixel_size)
+    output_depth = array.shape[-3] * factor
+    if profile_record["axial_fwhm_voxels"] > output_depth:
+        raise ValueError(f"the axial profile is {profile_record['axial_fwhm_voxels']:g} output voxels wide (FWHM), "
+                         f"more than the whole stack ({array.shape[-3]} planes = {output_depth} output voxels): the "
+                         "stack holds no axial structure to restore under that blur; check the optics (NA, "
+                         "immersion), the z-step and the pixel size")
     seed = config.seed if seed is None else check_seed(seed, "seed")
     torch_device = select_device(config.device if device is None else device)
     precision = str(resolve_precision(config.precision, torch_device)).removeprefix("torch.")
@@ -141,6 +147,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
                 _pass_through_constant(stack, index, label, result, count)
                 plan.plane_finished(number, trained=False)
                 continue
+            _warn_of_constant_planes(stack, label)
             low, high = intensity_range(stack)
             normalised_stack = torch.as_tensor(normalised(stack, low, high))
             plan.start_plane(number, config.max_iterations)
@@ -165,6 +172,20 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     return result
 
 
+class ConstantPlanesWarning(UserWarning):
+    """Planes of a volume are constant (dropped frames, a closed shutter, padding): restored along z, the volume
+    rings beside them."""
+
+
+def _warn_of_constant_planes(stack: np.ndarray, label: str) -> None:
+    planes = stack.reshape(stack.shape[0], -1)
+    constant = np.flatnonzero(planes.min(axis=1) == planes.max(axis=1)).tolist()
+    if constant:
+        warnings.warn(f"{label}: plane(s) z = {constant} constant (dropped frames, a closed shutter, padding?); the "
+                      "axial restoration rings beside them: remove them or fill them in (e.g. from their neighbours) "
+                      "first", ConstantPlanesWarning, stacklevel=3)
+
+
 def _pass_through_constant(stack: np.ndarray, index: tuple[int, ...], label: str, result: ZSSRResult,
                            count: int) -> None:
     if count == 1:
@@ -174,3 +195,4 @@ def _pass_through_constant(stack: np.ndarray, index: tuple[int, ...], label: str
     result.residual[index] = result.ensemble_spread[index] = 0
     result.blank_planes.append(index)
     result.iterations.append(0)
+    result.noise_stds.append(0.0)

@@ -92,7 +92,7 @@ def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] 
         raise ValueError("its pixel size is unknown: give --pixel-size UM")
     elif abs(pixel_size[0] - pixel_size[1]) > SQUARE_TOLERANCE * max(pixel_size):
         raise ValueError(f"its pixels are not square ({pixel_size[0]:g} x {pixel_size[1]:g} um); axial mode needs "
-                         "square pixels (or give --pixel-size UM)")
+                         "square pixels: resample the stack to square pixels first (e.g. Fiji's Image > Scale)")
     else:
         lateral = (pixel_size[0] + pixel_size[1]) / 2
     try:

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from ._version import __version__
 from .api import OUTPUTS, BlankPlaneWarning, ZSSRResult, zssr_stack
-from .axial import describe_axial_profile, zssr_axial
+from .axial import ConstantPlanesWarning, describe_axial_profile, zssr_axial
 from .batch_axial import AxialPlan, axial_optics, axial_plan
 from .batch_jobs import Job, output_path
 from .batch_kernels import kernel_choices
@@ -163,10 +163,16 @@ def super_resolve_planes(job: Job, prepared: PreparedBatch, image: TiffImage, pl
     for channel in range(channels):
         progress = None if planes_bar is None else BarProgress(planes_bar, per_plane=True,
                                                                planes_before=channel * per_channel)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("ignore", BlankPlaneWarning)  # reported with the file's name
+            warnings.simplefilter("always", ConstantPlanesWarning)  # the same, as a note of the file
             result = run(data[..., channel, :, :], channel, progress)
         record = channel_record(result)
+        notes = [str(w.message) for w in caught if issubclass(w.category, ConstantPlanesWarning)]
+        if notes:
+            record["notes"] = notes
+        for other in (w for w in caught if not issubclass(w.category, ConstantPlanesWarning)):
+            warnings.showwarning(other.message, other.category, other.filename, other.lineno)
         if planes is not None:  # indices within the range -> within the image
             record["blank_planes"] = [[int(i) for i in np.unravel_index(planes[0] + index[0], leading)]
                                       for index in result.blank_planes]
@@ -189,13 +195,14 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
     if axial:
         leading_axes = leading_axes.replace("Z", "")  # a blank is a whole volume
     for channel, record in enumerate(records):
+        where = f" channel {channel}" if "C" in image.axes else ""
+        messages.extend(f"{job.source}{where}: {note}" for note in record.get("notes", ()))
         for index in record["blank_planes"]:
-            where = plane_label(leading_axes, tuple(index), channel if "C" in image.axes else None)
-            where = where.replace("plane", "volume", 1) if axial else where
-            messages.append(f"{job.source}: {where} is constant; passed through as its interpolation")
+            place = plane_label(leading_axes, tuple(index), channel if "C" in image.axes else None)
+            place = place.replace("plane", "volume", 1) if axial else place
+            messages.append(f"{job.source}: {place} is constant; passed through as its interpolation")
         if quiet:
             continue
-        where = f" channel {channel}" if "C" in image.axes else ""
         if axial:
             messages.append(f"{job.source}{where}: axial x{axial.factor} (z-step {axial.z_step:g} µm -> "
                             f"{axial.z_step / axial.factor:g} µm); {describe_axial_profile(record['kernel'])}")
@@ -270,7 +277,11 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
     outputs = {kind: np.concatenate([part[kind] for part in loaded]) for kind in options.outputs}
     outputs = {kind: array.reshape(data.shape[:-3] + array.shape[1:]) for kind, array in outputs.items()}
     records = []
-    for channel, record in enumerate(part_records[0]):
+    for channel in range(len(part_records[0])):
+        # the settings of the run (transforms, device, precision) from a part that trained: a part of blank planes
+        # records none
+        record = next((records[channel] for records in part_records if any(records[channel]["iterations"])),
+                      part_records[0][channel])
         merged = dict(record)
         for key in ("iterations", "noise_stds", "blank_planes"):
             merged[key] = [value for records in part_records for value in records[channel][key]]

@@ -37,6 +37,7 @@ from .batch_jobs import (
     say,
 )
 from .batch_kernels import check_kernel_options
+from .batch_lock import output_folder_lock
 from .core.config import INITS, ZSSRConfig
 from .core.device import select_device
 from .core.precision import resolve_precision
@@ -273,8 +274,8 @@ def record_failure(summary: BatchSummary, job: Job, error: BaseException | str) 
 def clean_stale_parts(out: Path) -> None:
     """Remove what a killed run left under ``out``: part files of split stacks and half-written TIFFs.
 
-    Only temporary names of this tool are touched (hidden, never an output's name). One batch per output folder at
-    a time: a second batch writing to the same folder would lose its parts.
+    Only temporary names of this tool are touched (hidden, never an output's name). It runs under the output
+    folder's lock (:func:`output_folder_lock`), so it never removes the work in progress of another batch.
     """
     if not out.is_dir():
         return
@@ -291,16 +292,17 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
     summary = BatchSummary()
     start = time.perf_counter()
     out = prepared.options.out
-    clean_stale_parts(out)
-    try:
-        if client is None:
-            run_in_process(prepared, summary)
-        else:
-            from .cluster import run_on_cluster
-
-            run_on_cluster(prepared, client, summary, threads)
-    finally:
+    with output_folder_lock(out):
         clean_stale_parts(out)
+        try:
+            if client is None:
+                run_in_process(prepared, summary)
+            else:
+                from .cluster import run_on_cluster
+
+                run_on_cluster(prepared, client, summary, threads)
+        finally:
+            clean_stale_parts(out)
     summary.seconds = time.perf_counter() - start
     say(f"done {len(summary.done)}, skipped {len(summary.skipped)} (already done), "
         f"conflicts {len(summary.conflicts)}, failed {len(summary.failed)}, {summary.seconds:.1f} s")
