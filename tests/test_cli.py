@@ -516,13 +516,32 @@ def test_a_file_with_more_axes_than_imagej_holds_fails_before_training(tmp_path,
 def test_a_second_batch_into_a_busy_output_folder_stops_before_touching_it(data_dir, tmp_path, capsys):
     """A batch removes temporary files it finds in --out: a second one at the same time would delete the first
     one's work in progress."""
-    from napari_zssr.batch_lock import output_folder_lock
+    import fcntl
+
+    from napari_zssr.batch_lock import LOCK_NAME
 
     out = tmp_path / "out"
-    with output_folder_lock(out):
+    out.mkdir()
+    with open(out / LOCK_NAME, "w") as first_batch:  # as another process holds it
+        first_batch.write("pid 12345 on lab-pc, since 2026-11-29 09:00:00")
+        first_batch.flush()
+        fcntl.flock(first_batch.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         in_progress = out / ".stack_zssr.abc123.tif.part"
         in_progress.write_bytes(b"the first batch is writing this")
         assert main([str(data_dir / "plain.tif"), "--out", str(out), *FAST]) == 2
-        assert "another napari-zssr batch (pid" in capsys.readouterr().err and in_progress.exists()
+        assert "another napari-zssr batch (pid 12345 on lab-pc" in capsys.readouterr().err and in_progress.exists()
     assert main([str(data_dir / "plain.tif"), "--out", str(out), *FAST]) == 0  # the lock is free again
     assert not in_progress.exists()
+
+
+def test_a_file_system_without_locks_runs_the_batch_with_a_note(data_dir, tmp_path, capsys, monkeypatch):
+    """Lustre without -o flock, some SMB and FUSE mounts: flock fails with ENOSYS, which is no other batch."""
+    import errno
+    import fcntl
+
+    def no_locks(*args):
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "out"), *FAST]) == 0
+    assert "offers no locks" in capsys.readouterr().err

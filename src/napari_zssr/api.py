@@ -61,15 +61,19 @@ class ZSSRResult:
     blank_planes: list[tuple[int, ...]] = field(default_factory=list)
     kernel: dict[str, Any] = field(default_factory=dict)  # where the kernel came from, with its parameters
     resolution: dict[str, Any] = field(default_factory=dict)  # input -> output, by decorrelation analysis
+    notes: list[str] = field(default_factory=list)  # what the user should know of the input (also warned)
     version: str = __version__
 
     def metadata(self) -> dict[str, Any]:
         """The settings behind this result, as plain values (layer metadata, TIFF descriptions)."""
-        return {"napari_zssr_version": self.version, "scale": list(self.scale), "seed": self.seed,
-                "device": self.device, "precision": self.precision, "iterations": self.iterations,
-                "noise_stds": [round(n, 5) for n in self.noise_stds], "ensemble_transforms": self.transforms,
-                "blank_planes": [list(p) for p in self.blank_planes], "kernel": self.kernel,
-                "resolution": self.resolution, "config": self.config.to_dict()}
+        record = {"napari_zssr_version": self.version, "scale": list(self.scale), "seed": self.seed,
+                  "device": self.device, "precision": self.precision, "iterations": self.iterations,
+                  "noise_stds": [round(n, 5) for n in self.noise_stds], "ensemble_transforms": self.transforms,
+                  "blank_planes": [list(p) for p in self.blank_planes], "kernel": self.kernel,
+                  "resolution": self.resolution, "config": self.config.to_dict()}
+        if self.notes:
+            record["notes"] = self.notes
+        return record
 
 
 def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:

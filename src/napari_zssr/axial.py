@@ -147,7 +147,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
                 _pass_through_constant(stack, index, label, result, count)
                 plan.plane_finished(number, trained=False)
                 continue
-            _warn_of_constant_planes(stack, label)
+            _note_constant_planes(stack, label, result)
             low, high = intensity_range(stack)
             normalised_stack = torch.as_tensor(normalised(stack, low, high))
             plan.start_plane(number, config.max_iterations)
@@ -177,13 +177,15 @@ class ConstantPlanesWarning(UserWarning):
     rings beside them."""
 
 
-def _warn_of_constant_planes(stack: np.ndarray, label: str) -> None:
+def _note_constant_planes(stack: np.ndarray, label: str, result: ZSSRResult) -> None:
+    """Name the constant planes of a volume in the result's notes, and warn of them."""
     planes = stack.reshape(stack.shape[0], -1)
     constant = np.flatnonzero(planes.min(axis=1) == planes.max(axis=1)).tolist()
     if constant:
-        warnings.warn(f"{label}: plane(s) z = {constant} constant (dropped frames, a closed shutter, padding?); the "
-                      "axial restoration rings beside them: remove them or fill them in (e.g. from their neighbours) "
-                      "first", ConstantPlanesWarning, stacklevel=3)
+        note = (f"{label}: plane(s) z = {constant} constant (dropped frames, a closed shutter, padding?); the axial "
+                "restoration rings beside them: remove them or fill them in (e.g. from their neighbours) first")
+        result.notes.append(note)
+        warnings.warn(note, ConstantPlanesWarning, stacklevel=3)
 
 
 def _pass_through_constant(stack: np.ndarray, index: tuple[int, ...], label: str, result: ZSSRResult,

@@ -19,19 +19,27 @@ import numpy as np
 from tqdm import tqdm
 
 from ._version import __version__
-from .api import OUTPUTS, BlankPlaneWarning, ZSSRResult, zssr_stack
+from .api import OUTPUTS, BlankPlaneWarning, ZSSRResult, checked_pixel_size, zssr_stack
 from .axial import ConstantPlanesWarning, describe_axial_profile, zssr_axial
 from .batch_axial import AxialPlan, axial_optics, axial_plan
 from .batch_jobs import Job, output_path
 from .batch_kernels import kernel_choices
-from .io.tiff import IMAGEJ_DTYPES, TiffImage, imagej_axes, read_header, read_tiff, write_imagej_tiff
-from .kernel_choice import describe_kernel
+from .io.tiff import (
+    IMAGEJ_DTYPES,
+    TiffImage,
+    imagej_axes,
+    read_header,
+    read_tiff,
+    several_series_note,
+    write_imagej_tiff,
+)
+from .kernel_choice import PixelSize, describe_kernel
 from .overlay import effective_factors, imagej_origin
 from .progress import BarProgress
 from .resolution_report import describe_resolution, resolution_report
 
 if TYPE_CHECKING:
-    from .batching import PreparedBatch
+    from .batching import BatchOptions, PreparedBatch
 
 
 @dataclass
@@ -103,11 +111,16 @@ class PlanesRun:
 ChannelRun = Callable[[np.ndarray, int, BarProgress | None], ZSSRResult]
 
 
+def run_pixel_size(options: BatchOptions, image: TiffImage) -> PixelSize | None:
+    """The pixel size a lateral run is given: ``--pixel-size``, else the file's, a (y, x) pair where they differ."""
+    return options.pixel_size or checked_pixel_size(image.pixel_size)
+
+
 def lateral_runner(job: Job, prepared: PreparedBatch, image: TiffImage, channels: int) -> ChannelRun:
     """Each channel's planes super-resolved by ``zssr_stack`` with the channel's kernel."""
     options = prepared.options
     kernels = kernel_choices(options, job.source, channels)
-    pixel_size = options.pixel_size or (float(np.mean(image.pixel_size)) if image.pixel_size else None)
+    pixel_size = run_pixel_size(options, image)
 
     def run(data: np.ndarray, channel: int, progress: BarProgress | None) -> ZSSRResult:
         return zssr_stack(data, options.scale, kernels[channel], prepared.config, device=options.device,
@@ -163,16 +176,11 @@ def super_resolve_planes(job: Job, prepared: PreparedBatch, image: TiffImage, pl
     for channel in range(channels):
         progress = None if planes_bar is None else BarProgress(planes_bar, per_plane=True,
                                                                planes_before=channel * per_channel)
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", BlankPlaneWarning)  # reported with the file's name
-            warnings.simplefilter("always", ConstantPlanesWarning)  # the same, as a note of the file
+            warnings.simplefilter("ignore", ConstantPlanesWarning)  # the same, from the result's notes
             result = run(data[..., channel, :, :], channel, progress)
         record = channel_record(result)
-        notes = [str(w.message) for w in caught if issubclass(w.category, ConstantPlanesWarning)]
-        if notes:
-            record["notes"] = notes
-        for other in (w for w in caught if not issubclass(w.category, ConstantPlanesWarning)):
-            warnings.showwarning(other.message, other.category, other.filename, other.lineno)
         if planes is not None:  # indices within the range -> within the image
             record["blank_planes"] = [[int(i) for i in np.unravel_index(planes[0] + index[0], leading)]
                                       for index in result.blank_planes]
@@ -189,8 +197,7 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
     kernel and resolution, or its axial factor and profile."""
     messages = []
     if image.series_count > 1:
-        messages.append(f"{job.source}: holds {image.series_count} image series (positions, wells...); only the "
-                        "first was processed: split the file (e.g. with Fiji's Bio-Formats importer) to run the others")
+        messages.append(several_series_note(str(job.source), image.series_count))
     leading_axes = image.axes[:-2].replace("C", "")
     if axial:
         leading_axes = leading_axes.replace("Z", "")  # a blank is a whole volume
@@ -280,16 +287,15 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
     for channel in range(len(part_records[0])):
         # the settings of the run (transforms, device, precision) from a part that trained: a part of blank planes
         # records none
-        record = next((records[channel] for records in part_records if any(records[channel]["iterations"])),
+        record = next((part[channel] for part in part_records if any(part[channel]["iterations"])),
                       part_records[0][channel])
         merged = dict(record)
         for key in ("iterations", "noise_stds", "blank_planes"):
-            merged[key] = [value for records in part_records for value in records[channel][key]]
+            merged[key] = [value for part in part_records for value in part[channel][key]]
         sr = outputs["zssr"] if "zssr" in outputs else None
         if sr is not None:
-            pixel_size = options.pixel_size or (float(np.mean(image.pixel_size)) if image.pixel_size else None)
             merged["resolution"] = resolution_report(data[..., channel, :, :], sr[..., channel, :, :],
-                                                     tuple(record["scale"]), pixel_size)
+                                                     tuple(record["scale"]), run_pixel_size(options, image))
         records.append(merged)
     write_outputs(job, prepared, image, PlanesRun(outputs, records, records[0]["device"]), identity)
     for part in parts:

@@ -76,6 +76,7 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
                "part of a multi-file OME dataset, run from the file with its first plane": 0}
     for item in inputs:
         path = Path(item)
+        asks_for_hidden = is_hidden(path, Path(path.anchor))  # e.g. the glob "data/._*.tif": taken as asked
         if path.exists():
             if is_within(path.resolve(), out):
                 raise UsageError(f"--out {out} holds the input {item}; choose an output folder outside the inputs")
@@ -91,7 +92,7 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
                 continue
             if is_within(candidate.resolve(), out):
                 skipped["under --out"] += 1
-            elif candidate != path and is_hidden(candidate, root):
+            elif candidate != path and not asks_for_hidden and is_hidden(candidate, root):
                 skipped["hidden (a name starting with '.', e.g. macOS '._' files)"] += 1
             elif candidate.suffix.lower() not in TIFF_SUFFIXES:
                 skipped["not a TIFF"] += 1

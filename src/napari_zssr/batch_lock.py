@@ -3,11 +3,15 @@
 A batch removes what a killed run left in its output folder (half-written TIFFs, part files of split stacks) when it
 starts and ends; a second batch writing to the same folder at the same time would remove the first one's work in
 progress. The lock makes the second a usage error instead, naming the first. The lock file itself stays (hidden,
-empty of data): deleting it on exit would let two later batches each lock a different file of that name.
+a line of text): deleting it on exit would let two later batches each lock a different file of that name.
+
+Where the file system offers no locks (Lustre without ``-o flock``, some SMB and FUSE mounts) or the lock file
+cannot be opened (another user's, read-only), the batch runs without one, with a note.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import sys
@@ -15,60 +19,77 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
-from .batch_jobs import UsageError
+from .batch_jobs import UsageError, say
 
 LOCK_NAME = ".napari-zssr.lock"
+#: the byte locked on Windows, far past the holder's line: Windows locks are mandatory, and a locked first byte
+#: could not be read to name the holder
+_WINDOWS_LOCK_OFFSET = 1 << 30
+#: errors that mean "another process holds the lock" (any other: the file system cannot lock)
+_HELD = {errno.EACCES, errno.EAGAIN, errno.EWOULDBLOCK, getattr(errno, "EDEADLOCK", errno.EDEADLK)}
 
 
 @contextmanager
 def output_folder_lock(out: Path) -> Iterator[None]:
     """Hold the lock of ``out`` (created if needed) for the ``with`` block, or raise :class:`UsageError` at once
     when another batch holds it."""
+    out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / LOCK_NAME, "a+", encoding="utf-8") as handle:
-        if not _try_lock(handle):
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
+    path = out / LOCK_NAME
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as error:
+        say(f"note: --out {out} could not be locked ({error.strerror}); make sure no other batch writes there")
+        yield
+        return
+    try:
+        held = _try_lock(descriptor)
+        if held is None:
+            say(f"note: the file system of --out {out} offers no locks; make sure no other batch writes there")
+        elif not held:
+            os.lseek(descriptor, 0, os.SEEK_SET)
+            holder = os.read(descriptor, 200).decode("utf-8", "replace").strip() or "another process"
             raise UsageError(f"another napari-zssr batch ({holder}) is writing to --out {out}; wait for it to "
                              "finish, or choose another output folder")
+        else:
+            os.ftruncate(descriptor, 0)
+            os.lseek(descriptor, 0, os.SEEK_SET)
+            stamp = f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}"
+            os.write(descriptor, stamp.encode("utf-8"))
         try:
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}")
-            handle.flush()
             yield
         finally:
-            _unlock(handle)
+            if held:
+                _unlock(descriptor)
+    finally:
+        os.close(descriptor)
 
 
-def _try_lock(handle: IO[str]) -> bool:
-    if sys.platform == "win32":
-        import msvcrt
-
-        handle.seek(0)
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    import fcntl
-
+def _try_lock(descriptor: int) -> bool | None:
+    """True: locked; False: another process holds it; None: this file system cannot lock."""
     try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
+        if sys.platform == "win32":
+            import msvcrt
+
+            os.lseek(descriptor, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+            msvcrt.locking(descriptor, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        return False if error.errno in _HELD else None
     return True
 
 
-def _unlock(handle: IO[str]) -> None:
+def _unlock(descriptor: int) -> None:
     if sys.platform == "win32":
         import msvcrt
 
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-        return
-    import fcntl
+        os.lseek(descriptor, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+        msvcrt.locking(descriptor, msvcrt.LK_UNLCK, 1)
+    else:
+        import fcntl
 
-    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        fcntl.flock(descriptor, fcntl.LOCK_UN)

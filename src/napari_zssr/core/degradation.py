@@ -72,7 +72,8 @@ class Degradation:
     def downscale(self, hr: torch.Tensor, lr_shape: tuple[int, int] | None = None) -> torch.Tensor:
         """``hr`` degraded to ``lr_shape`` (default: MATLAB's size for the scale). Pass the input's shape where the
         result is compared with the input: at a fractional scale the sizes need not round-trip (41 x 1.5 -> 62,
-        62 / 1.5 -> 42)."""
+        62 / 1.5 -> 42). With a kernel the scale is whole and sizes always round-trip, so ``lr_shape`` is not
+        needed there."""
         if self.kernel is None:
             return resize(hr, lr_shape or self.lr_shape(tuple(hr.shape[-2:])))
         return downscale_with_kernel(hr, self.kernel, integer_factors(self.scale))

@@ -42,7 +42,7 @@ def back_project(sr: torch.Tensor, lr: torch.Tensor, degradation: Degradation, i
 
     Each image of the batch stops once its residual ``I - down_k(y)`` has an RMS of at most its noise floor (the
     discrepancy principle): an output that explains the input to within its noise has nothing left to take from it
-    but noise, which back-projection would otherwise add back, sharpened. 0: every step runs.
+    but noise, which back-projection would otherwise add back, sharpened. A floor of 0: no such stop.
 
     Where a kernel allows, the floor is read again from the residual beyond the kernel's band each time an image's
     residual reaches it (:func:`lowered_noise_floor`). On a clean input the floor is signal leaking past the band,
@@ -51,7 +51,8 @@ def back_project(sr: torch.Tensor, lr: torch.Tensor, degradation: Degradation, i
 
     An image whose residual grows instead stops at its previous step: the iteration diverges where the kernel's
     transfer function is negative (a box, a defocused PSF), and each step would add more of the same ringing. On
-    PSFs, Gaussians and the bicubic kernel the residual falls at every step, so this never stops them.
+    PSFs, Gaussians and the bicubic kernel the residual falls at every step, so this never stops them. (The step
+    taken last is not measured again: one step of such growth at most stays.)
     """
     floors = [float(noise_floor)] * sr.shape[0]
     last_rms = [float("inf")] * sr.shape[0]

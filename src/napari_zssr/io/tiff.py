@@ -126,12 +126,30 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> 
             imagej = tif.imagej_metadata or {}
             origin = (float(imagej.get("yorigin", 0.0)), float(imagej.get("xorigin", 0.0)))
             z_origin = float(imagej.get("zorigin", 0.0))
-            series_count = len(tif.series)
+            series_count = image_series_count(tif)
     except IncompleteTiffError:
         raise
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError) as error:
         raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
     return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin, series_count)
+
+
+def several_series_note(name: str, count: int) -> str:
+    """What a reader of the first of ``count`` image series tells the user."""
+    return (f"{name} holds {count} image series (positions, wells...); only the first is read: split the file (e.g. "
+            "with Fiji's Bio-Formats importer) for the others")
+
+
+def image_series_count(tif: tifffile.TiffFile) -> int:
+    """The file's image series (positions, wells...), not counting reduced ones (an LSM file's thumbnails, a slide
+    scanner's label and overview images)."""
+    count = 0
+    for each in tif.series:
+        try:
+            count += not each.keyframe.is_reduced
+        except (AttributeError, IndexError):
+            count += 1
+    return count
 
 
 class IncompleteTiffError(ValueError):
@@ -147,11 +165,14 @@ def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path
     if announced > held:
         raise IncompleteTiffError(f"{path.name} is truncated or corrupt: its ImageJ header announces {announced} "
                                   f"images, the file holds {held} (was it still being copied, or the disk full?)")
-    if tif.is_ome and any(page is None for page in series.pages):
+    unread = sum(page is None for page in series.pages) if tif.is_ome else 0
+    if unread:
         missing = sorted({name for name in ome_file_names(tif) if not (path.parent / name).exists()})
-        raise IncompleteTiffError(f"{path.name} is part of a multi-file OME dataset whose file(s) "
-                                  f"{', '.join(missing) or '(unnamed)'} are not beside it; keep the dataset's files "
-                                  "together")
+        if missing:
+            raise IncompleteTiffError(f"{path.name} is part of a multi-file OME dataset whose file(s) "
+                                      f"{', '.join(missing)} are not beside it; keep the dataset's files together")
+        raise IncompleteTiffError(f"{unread} of the {len(series.pages)} planes of {path.name}'s OME dataset could not "
+                                  "be read from the files its metadata names (changed or unreadable companion files?)")
 
 
 def ome_file_names(tif: tifffile.TiffFile) -> list[str]:

@@ -9,13 +9,13 @@ from typing import Any
 
 from ..core.config import ZSSRConfig
 from ..core.optics import Optics
-from ..kernel_choice import KernelArgument, KernelChoice
+from ..kernel_choice import KernelArgument, KernelChoice, PixelSize
 from ..progress import BarProgress
 from .runner import RunRequest, add_or_update, background_run, compute, layer_tuples, prepare
 
 
 def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[float] = 2, *, viewer: Any = None,
-        preset: str = "default", psf_pixel_size: float | None = None, pixel_size: float | None = None,
+        preset: str = "default", psf_pixel_size: float | None = None, pixel_size: PixelSize | None = None,
         kernel: KernelArgument = None, optics: Optics | dict | None = None, axial: bool = False,
         warm_start_iterations: int | None = None, add_to_viewer: bool = True, **options: Any) -> list[tuple]:
     """Super-resolve a napari Image layer (or an array) and return ``[zssr, ensemble_median, residual]`` tuples.

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..io.ome import read_optics
-from ..io.tiff import TiffImage, read_tiff
+from ..io.tiff import TiffImage, read_tiff, several_series_note
 
 #: spatial axes, whose scale is a length in micrometres.
 SPATIAL_AXES = "ZYX"
@@ -29,9 +29,7 @@ def get_reader(path: str | list[str]) -> Callable | None:
 def read_layers(path: str) -> list[tuple]:
     image = read_tiff(path)
     if image.series_count > 1:
-        warnings.warn(f"{Path(path).name} holds {image.series_count} image series (positions, wells...); only the "
-                      "first is opened: split the file (e.g. with Fiji's Bio-Formats importer) to see the others",
-                      stacklevel=2)
+        warnings.warn(several_series_note(Path(path).name, image.series_count), stacklevel=2)
     data, axes = image.data, image.axes
     known_axes = len(axes) == data.ndim and (axes.count("C") + axes.count("S")) <= 1
     rgb = known_axes and axes.endswith("S") and data.shape[-1] in (3, 4)

@@ -52,10 +52,13 @@ class LayerSnapshot:
     contrast_limits: tuple[float, float] | None = None  # what the user sees; the outputs share intensity units
 
     @property
-    def pixel_size(self) -> float | None:
-        """The layer's pixel size; a scale of exactly 1 means "unknown" (napari's default), never 1 um."""
-        size = float(np.mean(self.scale[-2:]))
-        return None if size == 1.0 else size
+    def pixel_size(self) -> PixelSize | None:
+        """The layer's pixel size, (y, x) where they differ; a scale of exactly 1 means "unknown" (napari's default),
+        never 1 um."""
+        y, x = (float(size) for size in self.scale[-2:])
+        if (y, x) == (1.0, 1.0):
+            return None
+        return y if y == x else (y, x)
 
 
 def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> LayerSnapshot:
