@@ -299,7 +299,8 @@ def test_constant_planes_inside_a_volume_are_named(tiny_config):
     volume = blob_volume(6, 16)
     volume[2] = 0  # a dropped frame
     with pytest.warns(UserWarning, match=r"plane\(s\) z = \[2\] constant"):
-        zssr_axial(volume, 2, config=tiny_config, device="cpu")
+        result = zssr_axial(volume, 2, config=tiny_config, device="cpu")
+    assert result.notes == [result.metadata()["notes"][0]] and "z = [2]" in result.notes[0]
 
 
 def test_an_axial_profile_wider_than_the_whole_stack_is_refused(tiny_config):
