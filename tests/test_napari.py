@@ -528,8 +528,41 @@ def test_kernel_estimated_from_the_image(widget, qtbot):
     w.kernel_source.value = "estimate from the image"
     assert w.scale.step == 1.0  # a kernel needs a whole factor
     run_to_end(qtbot, w)
-    assert viewer.layers["cells_zssr"].metadata["kernel"]["source"] == "estimate"
-    assert "estimated PSF FWHM" in w.status.value
+    kernel = viewer.layers["cells_zssr"].metadata["kernel"]
+    assert kernel["source"] == "estimate" and "kernel estimated from the image" in w.status.value
+    assert ("too narrow to use; bicubic" in w.status.value) == bool(kernel["fallback"])  # says when none was used
+
+
+def test_the_pixel_field_follows_the_layer_and_unequal_sides_reach_the_run_as_a_pair(widget, qtbot):
+    viewer, w = widget
+    layer = viewer.add_image(microscopy_sample().image, name="px", scale=(0.2, 0.2))
+    w.image.value = layer
+    assert w.pixel_size.value == pytest.approx(0.2)
+    layer.scale = (1625, 1625)  # typed in nm
+    assert w.pixel_size.value == 0 and "outside the range" in w.status.value
+    layer.scale = (0.15, 0.1)
+    assert w.pixel_size.value == pytest.approx(np.sqrt(0.015), abs=1e-4)
+    w.kernel_source.value = "from optics"
+    run_to_end(qtbot, w)
+    assert viewer.layers["px_zssr"].metadata["kernel"]["pixel_size_um"] == pytest.approx((0.15, 0.1))
+
+
+def test_closing_the_viewer_cancels_the_run_without_errors(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    _, w = viewer.window.add_plugin_dock_widget("napari-zssr", "ZSSR super-resolution")
+    w.max_iterations.value = 5000
+    w.image.value = viewer.add_image(image_2d(), name="closing")
+    assert w.start() is not None
+    qtbot.wait(300)
+    stop = w._stop
+    viewer.close()
+    qtbot.waitUntil(lambda: not w.running, timeout=60_000)  # slots of a deleted widget would raise here
+    assert stop.is_set()
+
+
+def test_a_number_given_as_the_psf_is_named():
+    with pytest.raises(TypeError, match="psf must be a PSF file's path, got 2; for the factor give scale=2"):
+        napari_zssr.run(image_2d(), 2, add_to_viewer=False)
 
 
 def test_run_takes_every_kernel_source():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 from collections.abc import Sequence
@@ -32,6 +33,8 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     bar, and an error is raised here, once; in a plain script a text progress bar is shown. Bad input (options,
     shape, dtype, NaN in in-memory data, PSF) fails before any work starts.
     """
+    if psf is not None and not isinstance(psf, (str, os.PathLike)):
+        raise TypeError(f"psf must be a PSF file's path, got {psf!r}; for the factor give scale={psf!r}")
     config = ZSSRConfig.preset(preset, **options)
     if optics is not None:
         if kernel is not None or psf:

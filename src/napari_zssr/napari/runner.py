@@ -55,7 +55,7 @@ class LayerSnapshot:
     def pixel_size(self) -> PixelSize | None:
         """The layer's pixel size, (y, x) where they differ; a scale of exactly 1 means "unknown" (napari's default),
         never 1 um."""
-        y, x = (float(size) for size in self.scale[-2:])
+        y, x = (abs(float(size)) for size in self.scale[-2:])  # a flipped axis has a negative scale
         if (y, x) == (1.0, 1.0):
             return None
         return y if y == x else (y, x)
@@ -288,8 +288,12 @@ UPDATED_PROPERTIES = ("scale", "translate", "rotate", "shear", "affine", "units"
 def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]]) -> list[Any]:
     """Add the result layers, or update those of an earlier run in place (no duplicates); select the first.
 
-    The first is the super-resolved layer: napari would otherwise select the last one added, a hidden layer.
+    The first is the super-resolved layer: napari would otherwise select the last one added, a hidden layer. A
+    viewer closed meanwhile gets nothing.
     """
+    window = getattr(viewer, "window", None)
+    if window is not None and not hasattr(window, "_qt_window"):  # napari deletes it when the viewer closes
+        return []
     layers = []
     for data, kwargs, _ in tuples:
         name = kwargs["name"]

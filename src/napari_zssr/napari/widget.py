@@ -24,7 +24,7 @@ from ..core.config import MAX_ENSEMBLE, PRESETS, ZSSRConfig
 from ..core.device import available_devices
 from ..core.optics import IMMERSION_INDICES, MODALITIES, Optics
 from ..core.precision import PRECISIONS
-from ..kernel_choice import KernelChoice
+from ..kernel_choice import KernelChoice, describe_kernel
 from ..resolution_report import describe_resolution
 from .estimate import BackgroundEstimate
 from .loss_plot import LossPlot
@@ -97,7 +97,12 @@ class ZSSRWidget(Container):
         self._worker: Any = None
         self._stop: threading.Event | None = None
         self._progress: Any = None
-        self._estimate = BackgroundEstimate(lambda text: setattr(self.estimate, "value", text))
+        self._closed = False  # the viewer (and with it this widget's Qt side) is gone: a run only winds down
+        self._layer_pixel_size = 0.0  # what the pixel field was set to from the layer (0: unknown)
+        self._watched_layer: Any = None  # the layer whose scale the pixel field follows
+        self._estimate = BackgroundEstimate(lambda text: None if self._closed else setattr(self.estimate, "value",
+                                                                                          text))
+        self.native.destroyed.connect(self._on_closed)
         self.preset.changed.connect(self._apply_preset)
         self.image.changed.connect(self._on_image_changed)
         self.scale.changed.connect(self._constrain_scale)
@@ -159,6 +164,8 @@ class ZSSRWidget(Container):
         self._update_estimate()
 
     def _show_kernel_fields(self, *_: Any) -> None:
+        if not self.running:
+            self.status.value = ""  # a note on the source left (e.g. "this PSF does not look like a bead")
         for source, fields in self._kernel_fields.items():
             for field in fields:
                 field.visible = source == self.kernel_source.value and not self.axial.value
@@ -188,16 +195,18 @@ class ZSSRWidget(Container):
         """Take the objective and wavelengths a file's OME metadata recorded (the reader keeps them)."""
         optics = metadata.get("optics") or {}
         if optics.get("na"):
-            self.na.value = optics["na"]
+            self._set_in_range(self.na, optics["na"], "the file's NA", unknown=None)
         index = optics.get("refractive_index")
         if index:
             self.immersion.value = min(IMMERSION_INDICES, key=lambda name: abs(IMMERSION_INDICES[name] - index))
         emission = next((w for w in optics.get("emission_wavelengths") or () if w), None)
         if emission:
-            self.wavelength.value = int(round(emission))
+            self._set_in_range(self.wavelength, int(round(emission)), "the file's emission wavelength (nm)",
+                               unknown=None)
         excitation = next((w for w in optics.get("excitation_wavelengths") or () if w), None)
         if excitation:
-            self.excitation.value = int(round(excitation))
+            self._set_in_range(self.excitation, int(round(excitation)), "the file's excitation wavelength (nm)",
+                               unknown=None)
 
     def _build_advanced_section(self) -> list[Widget]:
         """Settings most users leave at the preset's values; hidden until "show advanced settings" is ticked."""
@@ -309,9 +318,12 @@ class ZSSRWidget(Container):
 
     def _on_image_changed(self, *_: Any) -> None:
         layer = self.image.value
-        scale = getattr(layer, "scale", None)
-        size = float(np.mean(scale[-2:])) if scale is not None else 1.0
-        self.pixel_size.value = 0.0 if size == 1.0 else size  # a scale of exactly 1 is napari's "unknown"
+        if self._watched_layer is not None:
+            self._watched_layer.events.scale.disconnect(self._show_layer_pixel_size)
+        self._watched_layer = layer
+        if layer is not None:
+            layer.events.scale.connect(self._show_layer_pixel_size)
+        self._show_layer_pixel_size()
         metadata = getattr(layer, "metadata", {}) or {}
         self._fill_optics_from(metadata)
         if metadata.get("zssr_psf_path") and not self._psf_given():
@@ -320,6 +332,27 @@ class ZSSRWidget(Container):
             if metadata.get("zssr_psf_pixel_size"):
                 self.psf_pixel_size.value = metadata["zssr_psf_pixel_size"]
         self._update_estimate()
+
+    def _show_layer_pixel_size(self, *_: Any) -> None:
+        """The layer's pixel size in the field (their geometric mean where y and x differ; 0: unknown). A run
+        given the value shown takes the layer's own scale instead, so that unequal sides stay a pair."""
+        scale = getattr(self.image.value, "scale", None)
+        y, x = (abs(float(s)) for s in scale[-2:]) if scale is not None else (1.0, 1.0)
+        size = 0.0 if (y, x) == (1.0, 1.0) else float(np.sqrt(y * x))  # a scale of exactly 1 is napari's "unknown"
+        self._set_in_range(self.pixel_size, size, "the layer's pixel size")
+        self._layer_pixel_size = float(self.pixel_size.value)  # as the field holds it (4 decimals)
+
+    def _set_in_range(self, field: Widget, value: float, what: str, unknown: float | None = 0.0) -> bool:
+        """Show ``value`` in ``field``; beyond its range, a note in the status line instead, and ``unknown`` in the
+        field (None: the field keeps its value)."""
+        if field.min <= value <= field.max:
+            field.value = value
+            return True
+        if unknown is not None:
+            field.value = unknown
+        self.status.value = (f"{what} {value:g} is outside the range {field.min:g}-{field.max:g} this field takes "
+                             f"(a value in the wrong unit?); not used")
+        return False
 
     def _on_psf_file_changed(self, *_: Any) -> None:
         """Show the PSF file's pixel size, and warn at once when it does not look like a bead."""
@@ -332,7 +365,7 @@ class ZSSRWidget(Container):
         except (ValueError, OSError) as error:
             self.status.value = str(error)  # the run refuses it with the same message
             return
-        self.psf_pixel_size.value = pixel_size or 0.0
+        self._set_in_range(self.psf_pixel_size, pixel_size or 0.0, "the PSF file's pixel size")
         problem = bead_problem(psf)
         self.status.value = f"warning: this PSF does not look like a bead: {problem}" if problem else ""
 
@@ -384,7 +417,7 @@ class ZSSRWidget(Container):
         try:
             kernel = {} if self.axial.value else self._kernel_arguments()
             request = prepare(layer, **kernel, axial=bool(self.axial.value),
-                              pixel_size=self.pixel_size.value or None, scale=self.scale.value, config=self.config(),
+                              pixel_size=self._typed_pixel_size(), scale=self.scale.value, config=self.config(),
                               current_step=plane_at_viewer_position(layer, self._viewer)
                               if self.current_plane.value else None,
                               warm_start_iterations=self._warm_start_iterations(),
@@ -411,10 +444,22 @@ class ZSSRWidget(Container):
         self._worker.start()
         return self._worker
 
+    def _on_closed(self, *_: Any) -> None:
+        """The viewer closed: cancel the run, whose remaining signals then touch no deleted widget."""
+        self._closed = True
+        if self._stop is not None:
+            self._stop.set()
+
     def cancel(self) -> None:
         if self._stop is not None:
             self._stop.set()
         self.status.value = "cancelling..."
+
+    def _typed_pixel_size(self) -> float | None:
+        """The pixel size a user typed; None (the layer's own scale, as a (y, x) pair where they differ) while the
+        field shows what the layer says."""
+        value = float(self.pixel_size.value)
+        return None if value == 0.0 or value == self._layer_pixel_size else value
 
     def _psf_given(self) -> bool:
         return bool(str(self.psf.value).strip()) and str(self.psf.value) not in (".", "")
@@ -422,7 +467,7 @@ class ZSSRWidget(Container):
     def _on_progress(self, event: Any) -> None:
         # napari's bar, held locally: its refresh() may process Qt events, and so run _on_finished, which drops it
         bar = self._progress
-        if event is None or bar is None or (self._stop is not None and self._stop.is_set()):
+        if self._closed or event is None or bar is None or (self._stop is not None and self._stop.is_set()):
             return
         if event.stage == "done":
             bar.n = self.progress_bar.value = self.progress_bar.max
@@ -442,15 +487,16 @@ class ZSSRWidget(Container):
         bar.refresh()
 
     def _on_done(self, request: Any, result: Any) -> None:
+        if self._closed:
+            return
         if result is None or (self._stop is not None and self._stop.is_set()):  # cancelled, maybe after training
             self.status.value = "cancelled; nothing was added"
             return
         add_or_update(self._viewer, layer_tuples(request, result))
         self.progress_bar.value = self.progress_bar.max
         done = f"done in {result.timings['total_s']:.0f} s on {result.device}"
-        kernel = result.kernel
-        if kernel.get("source") == "estimate":
-            done += f"; estimated PSF FWHM {kernel['fwhm_px']:.2g} px"
+        if result.kernel.get("source") == "estimate":
+            done += f"; kernel {describe_kernel(result.kernel)}"
         resolution = describe_resolution(result.resolution)
         self.status.value = f"{done}; {resolution}" if resolution else done
 
@@ -459,7 +505,8 @@ class ZSSRWidget(Container):
             self._progress.close()
         self._progress = None
         self._worker = None
-        self._set_running(False)
+        if not self._closed:
+            self._set_running(False)
 
     def _set_running(self, running: bool) -> None:
         for widget in self._inputs:
@@ -471,6 +518,8 @@ class ZSSRWidget(Container):
     def _show_problem(self, message: str) -> None:
         from napari.utils.notifications import show_warning
 
+        if self._closed:
+            return
         self.status.value = message
         show_warning(f"ZSSR: {message}")
 
