@@ -445,6 +445,9 @@ def test_uncertainty_layer_is_optional(widget, qtbot):
     assert spread.data.shape == (48, 40) and np.all(spread.data >= 0) and spread.data.max() > 0
     assert not spread.visible and "standard deviation" in spread.metadata["description"]
     assert_edges_coincide(viewer.layers["u"], spread)
+    w.uncertainty.value = False
+    run_to_end(qtbot, w)
+    assert "u_ensemble_spread" not in viewer.layers  # not left from the run before, beside newer outputs
 
 
 def test_reader_opens_rgb_and_plain_tiffs(make_napari_viewer, tmp_path):

@@ -493,6 +493,9 @@ class ZSSRWidget(Container):
             self.status.value = "cancelled; nothing was added"
             return
         add_or_update(self._viewer, layer_tuples(request, result))
+        stale = f"{request.snapshot.name}_ensemble_spread"  # an earlier run's, left from before uncertainty was off
+        if "ensemble_spread" not in request.outputs and stale in self._viewer.layers:
+            self._viewer.layers.remove(stale)
         self.progress_bar.value = self.progress_bar.max
         done = f"done in {result.timings['total_s']:.0f} s on {result.device}"
         if result.kernel.get("source") == "estimate":
