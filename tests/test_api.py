@@ -310,6 +310,13 @@ def test_unequal_pixel_sides_are_taken_as_a_pair(textured_image, tiny_config):
     assert checked_pixel_size((0.1, 0.1)) == 0.1 and checked_pixel_size([0.1, 0.2]) == (0.1, 0.2)
 
 
+def test_a_masked_array_with_masked_pixels_is_refused(textured_image, tiny_config):
+    masked = np.ma.masked_greater(textured_image, 1500)
+    with pytest.raises(ValueError, match="masked array with masked pixels"):
+        zssr(masked, 2, config=tiny_config)
+    assert zssr(np.ma.masked_array(textured_image), 2, config=tiny_config).sr.shape == (80, 72)  # nothing masked
+
+
 def test_longdouble_input_gives_float64_output(textured_image, tiny_config):
     assert zssr(textured_image.astype(np.longdouble), 2, config=tiny_config).sr.dtype == np.float64
 

@@ -83,6 +83,9 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
     """
     if isinstance(image, torch.Tensor):
         image = image.detach().cpu().numpy()
+    if np.ma.is_masked(image):
+        raise ValueError("image is a masked array with masked pixels, which ZSSR would read as ordinary values; "
+                         "fill them first (e.g. image.filled(value)) or pass image.data")
     array = image if hasattr(image, "shape") and hasattr(image, "dtype") else np.asarray(image)
     dtype = np.dtype(array.dtype)
     if dtype.kind == "b":
