@@ -486,6 +486,12 @@ def test_hidden_files_are_skipped_and_a_linked_file_keeps_its_own_name(tmp_path,
     assert "skipped 2 file(s): hidden" in capsys.readouterr().err
     assert [s.path.name for s in collect_sources([str(folder / "._cells.tif")], False, tmp_path / "out")] == [
         "._cells.tif"]  # named on the command line: taken as asked
+    assert [s.path.name for s in collect_sources([str(folder / "._*.tif")], False, tmp_path / "out")] == [
+        "._cells.tif"]  # a glob asking for them, too
+    inside_hidden = tmp_path / ".cache" / "data"  # a folder under a hidden one still skips its hidden files
+    write_imagej_tiff(inside_hidden / "cells.tif", textured((16, 16)), "YX", None)
+    (inside_hidden / "._cells.tif").write_bytes(b"\x00\x05\x16\x07 AppleDouble stub")
+    assert [s.path.name for s in collect_sources([str(inside_hidden)], False, tmp_path / "out")] == ["cells.tif"]
 
 
 def test_a_multi_file_ome_dataset_is_one_job_and_several_series_are_named(tmp_path, capsys):
@@ -516,7 +522,7 @@ def test_a_file_with_more_axes_than_imagej_holds_fails_before_training(tmp_path,
 def test_a_second_batch_into_a_busy_output_folder_stops_before_touching_it(data_dir, tmp_path, capsys):
     """A batch removes temporary files it finds in --out: a second one at the same time would delete the first
     one's work in progress."""
-    import fcntl
+    fcntl = pytest.importorskip("fcntl")  # POSIX; Windows locks another way
 
     from napari_zssr.batch_lock import LOCK_NAME
 
@@ -537,7 +543,8 @@ def test_a_second_batch_into_a_busy_output_folder_stops_before_touching_it(data_
 def test_a_file_system_without_locks_runs_the_batch_with_a_note(data_dir, tmp_path, capsys, monkeypatch):
     """Lustre without -o flock, some SMB and FUSE mounts: flock fails with ENOSYS, which is no other batch."""
     import errno
-    import fcntl
+
+    fcntl = pytest.importorskip("fcntl")
 
     def no_locks(*args):
         raise OSError(errno.ENOSYS, "Function not implemented")

@@ -543,11 +543,15 @@ def test_the_pixel_field_follows_the_layer_and_unequal_sides_reach_the_run_as_a_
     assert w.pixel_size.value == pytest.approx(0.2)
     layer.scale = (1625, 1625)  # typed in nm
     assert w.pixel_size.value == 0 and "outside the range" in w.status.value
+    assert w.start() is None and "is no pixel size in µm" in w.status.value  # not run with 1625 "µm" either
     layer.scale = (0.15, 0.1)
     assert w.pixel_size.value == pytest.approx(np.sqrt(0.015), abs=1e-4)
     w.kernel_source.value = "from optics"
     run_to_end(qtbot, w)
     assert viewer.layers["px_zssr"].metadata["kernel"]["pixel_size_um"] == pytest.approx((0.15, 0.1))
+    w.pixel_size.value = 0.05  # typed: it overrides the layer's, through later scale events too
+    layer.scale = (0.15, 0.1)
+    assert w.pixel_size.value == pytest.approx(0.05) and w._typed_pixel_size() == pytest.approx(0.05)
 
 
 def test_closing_the_viewer_cancels_the_run_without_errors(make_napari_viewer, qtbot):

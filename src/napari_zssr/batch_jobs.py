@@ -76,7 +76,6 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
                "part of a multi-file OME dataset, run from the file with its first plane": 0}
     for item in inputs:
         path = Path(item)
-        asks_for_hidden = is_hidden(path, Path(path.anchor))  # e.g. the glob "data/._*.tif": taken as asked
         if path.exists():
             if is_within(path.resolve(), out):
                 raise UsageError(f"--out {out} holds the input {item}; choose an output folder outside the inputs")
@@ -87,6 +86,7 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
             candidates = [Path(match) for match in sorted(glob.glob(item, recursive=recursive))]
             if not candidates:
                 say(f"note: {item}: no such file or folder")
+        asks_for_hidden = not path.exists() and is_hidden(path, root)  # a glob such as "data/._*.tif": as asked
         for candidate in candidates:
             if not candidate.is_file():
                 continue

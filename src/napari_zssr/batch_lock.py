@@ -36,11 +36,10 @@ def output_folder_lock(out: Path) -> Iterator[None]:
     when another batch holds it."""
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    path = out / LOCK_NAME
-    try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as error:
-        say(f"note: --out {out} could not be locked ({error.strerror}); make sure no other batch writes there")
+    descriptor = _open_lock_file(out / LOCK_NAME)
+    if descriptor is None:
+        say(f"note: --out {out} could not be locked (its lock file cannot be opened); make sure no other batch "
+            "writes there")
         yield
         return
     try:
@@ -53,10 +52,7 @@ def output_folder_lock(out: Path) -> Iterator[None]:
             raise UsageError(f"another napari-zssr batch ({holder}) is writing to --out {out}; wait for it to "
                              "finish, or choose another output folder")
         else:
-            os.ftruncate(descriptor, 0)
-            os.lseek(descriptor, 0, os.SEEK_SET)
-            stamp = f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}"
-            os.write(descriptor, stamp.encode("utf-8"))
+            _stamp(descriptor)
         try:
             yield
         finally:
@@ -64,6 +60,30 @@ def output_folder_lock(out: Path) -> Iterator[None]:
                 _unlock(descriptor)
     finally:
         os.close(descriptor)
+
+
+def _open_lock_file(path: Path) -> int | None:
+    """The lock file, read-write; read-only where another user made it (a lock needs no write access; only the
+    holder's line then stays the other's); None where neither opens."""
+    flags = getattr(os, "O_BINARY", 0)
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | flags, 0o666)
+    except OSError:
+        try:
+            return os.open(path, os.O_RDONLY | flags)
+        except OSError:
+            return None
+
+
+def _stamp(descriptor: int) -> None:
+    """Name this batch in the lock file, where it may write, for a refused second batch to show."""
+    stamp = f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}"
+    try:
+        os.ftruncate(descriptor, 0)
+        os.lseek(descriptor, 0, os.SEEK_SET)
+        os.write(descriptor, stamp.encode("utf-8"))
+    except OSError:
+        pass  # opened read-only: the lock holds all the same
 
 
 def _try_lock(descriptor: int) -> bool | None:

@@ -180,7 +180,7 @@ def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ..
     snapshot = snapshot_layer(layer)
     if len(snapshot.data.shape) < 3:
         raise ValueError(f"axial mode needs a 3D layer (Z, Y, X); {snapshot.name!r} has shape {snapshot.data.shape}")
-    z_step, lateral = snapshot.scale[-3], float(np.mean(snapshot.scale[-2:]))
+    z_step, lateral = abs(snapshot.scale[-3]), float(np.mean(np.abs(snapshot.scale[-2:])))  # flipped axes too
     if z_step == 1.0 and lateral == 1.0:
         raise ValueError(f"the z step and pixel size of {snapshot.name!r} are unknown (its scale is 1): open it with "
                          "the napari-zssr reader or set the layer's scale (z, y, x) in um")
@@ -285,14 +285,26 @@ UPDATED_PROPERTIES = ("scale", "translate", "rotate", "shear", "affine", "units"
                       "colormap", "contrast_limits")
 
 
+def viewer_is_open(viewer: Any) -> bool:
+    """False once a napari viewer's window is closed: by ``viewer.close()`` (napari drops its Qt window) or by its
+    close button (Qt deletes the window); True for anything without a window."""
+    window = getattr(viewer, "window", None)
+    if window is None:
+        return True
+    try:
+        window._qt_window.objectName()
+    except (AttributeError, RuntimeError):
+        return False
+    return True
+
+
 def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]]) -> list[Any]:
     """Add the result layers, or update those of an earlier run in place (no duplicates); select the first.
 
     The first is the super-resolved layer: napari would otherwise select the last one added, a hidden layer. A
     viewer closed meanwhile gets nothing.
     """
-    window = getattr(viewer, "window", None)
-    if window is not None and not hasattr(window, "_qt_window"):  # napari deletes it when the viewer closes
+    if not viewer_is_open(viewer):
         return []
     layers = []
     for data, kwargs, _ in tuples:

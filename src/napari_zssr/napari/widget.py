@@ -99,6 +99,7 @@ class ZSSRWidget(Container):
         self._progress: Any = None
         self._closed = False  # the viewer (and with it this widget's Qt side) is gone: a run only winds down
         self._layer_pixel_size = 0.0  # what the pixel field was set to from the layer (0: unknown)
+        self._layer_pixel_rejected = False  # the layer's scale is no plausible pixel size (shown as a note)
         self._watched_layer: Any = None  # the layer whose scale the pixel field follows
         self._estimate = BackgroundEstimate(lambda text: None if self._closed else setattr(self.estimate, "value",
                                                                                           text))
@@ -315,6 +316,8 @@ class ZSSRWidget(Container):
 
     def _refresh_layers(self, event: Any = None) -> None:
         self.image.reset_choices()
+        if self.image.value is not self._watched_layer:  # the layer left (no change event when the list empties)
+            self._on_image_changed()
 
     def _on_image_changed(self, *_: Any) -> None:
         layer = self.image.value
@@ -323,6 +326,7 @@ class ZSSRWidget(Container):
         self._watched_layer = layer
         if layer is not None:
             layer.events.scale.connect(self._show_layer_pixel_size)
+        self.pixel_size.value = self._layer_pixel_size = 0.0  # a new layer: its own scale, not a value typed before
         self._show_layer_pixel_size()
         metadata = getattr(layer, "metadata", {}) or {}
         self._fill_optics_from(metadata)
@@ -339,13 +343,15 @@ class ZSSRWidget(Container):
         scale = getattr(self.image.value, "scale", None)
         y, x = (abs(float(s)) for s in scale[-2:]) if scale is not None else (1.0, 1.0)
         size = 0.0 if (y, x) == (1.0, 1.0) else float(np.sqrt(y * x))  # a scale of exactly 1 is napari's "unknown"
-        self._set_in_range(self.pixel_size, size, "the layer's pixel size")
+        if float(self.pixel_size.value) not in (0.0, self._layer_pixel_size):
+            return  # a value the user typed: it overrides the layer's
+        self._layer_pixel_rejected = not self._set_in_range(self.pixel_size, size, "the layer's pixel size")
         self._layer_pixel_size = float(self.pixel_size.value)  # as the field holds it (4 decimals)
 
     def _set_in_range(self, field: Widget, value: float, what: str, unknown: float | None = 0.0) -> bool:
-        """Show ``value`` in ``field``; beyond its range, a note in the status line instead, and ``unknown`` in the
-        field (None: the field keeps its value)."""
-        if field.min <= value <= field.max:
+        """Show ``value`` in ``field``; beyond its range (or below the 4 decimals it shows), a note in the status
+        line instead, and ``unknown`` in the field (None: the field keeps its value)."""
+        if field.min <= value <= field.max and not 0 < abs(value) < 1e-4:
             field.value = value
             return True
         if unknown is not None:
@@ -365,9 +371,9 @@ class ZSSRWidget(Container):
         except (ValueError, OSError) as error:
             self.status.value = str(error)  # the run refuses it with the same message
             return
-        self._set_in_range(self.psf_pixel_size, pixel_size or 0.0, "the PSF file's pixel size")
         problem = bead_problem(psf)
         self.status.value = f"warning: this PSF does not look like a bead: {problem}" if problem else ""
+        self._set_in_range(self.psf_pixel_size, pixel_size or 0.0, "the PSF file's pixel size")
 
     def _planes(self) -> int:
         layer = self.image.value
@@ -413,6 +419,10 @@ class ZSSRWidget(Container):
         layer = self.image.value
         if layer is None:
             self._show_problem("choose an image layer first")
+            return None
+        if self._layer_pixel_rejected and self._typed_pixel_size() is None:
+            self._show_problem(f"the layer's scale {tuple(layer.scale[-2:])} is no pixel size in µm: set the layer's "
+                               "scale in µm, or type the pixel size")
             return None
         try:
             kernel = {} if self.axial.value else self._kernel_arguments()
