@@ -20,9 +20,9 @@ from .core.network import ZSSRNet
 from .core.pairs import min_father_side
 from .core.precision import resolve_precision
 from .core.progress import ProgressCallback, RunProgress
-from .core.resize import Scale, pixel_pair, resize, scaled_shape, upscale_factors
+from .core.resize import PixelSize, Scale, pixel_pair, resize, scaled_shape, upscale_factors
 from .core.trainer import StopHook
-from .kernel_choice import KernelArgument, KernelChoice, PixelSize, kernel_source, run_kernels
+from .kernel_choice import KernelArgument, KernelChoice, kernel_source, run_kernels
 from .resolution_report import resolution_report
 
 #: output kind (the suffix of layer and file names, everywhere the same) -> ZSSRResult field

@@ -24,6 +24,7 @@ from .axial import ConstantPlanesWarning, describe_axial_profile, zssr_axial
 from .batch_axial import AxialPlan, axial_optics, axial_plan
 from .batch_jobs import Job, output_path
 from .batch_kernels import kernel_choices
+from .core.resize import PixelSize
 from .io.tiff import (
     IMAGEJ_DTYPES,
     TiffImage,
@@ -33,7 +34,7 @@ from .io.tiff import (
     several_series_note,
     write_imagej_tiff,
 )
-from .kernel_choice import PixelSize, describe_kernel
+from .kernel_choice import describe_kernel
 from .overlay import effective_factors, imagej_origin
 from .progress import BarProgress
 from .resolution_report import describe_resolution, resolution_report

@@ -63,6 +63,11 @@ def is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") and part not in (".", "..") for part in parts)
 
 
+#: why inputs are skipped, as the note counting them says
+HIDDEN = "hidden (a name starting with '.', e.g. macOS '._' files)"
+IN_DATASET = "part of a multi-file OME dataset, run from the file with its first plane"
+
+
 def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[Source]:
     """Expand files, folders and globs into TIFF files; never files under ``out`` nor outputs of this tool.
 
@@ -71,9 +76,7 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
     """
     found: list[Source] = []
     dataset_files: dict[Path, Path] = {}  # a multi-file OME dataset's other files -> the file with its first plane
-    skipped = {"not a TIFF": 0, "under --out": 0, "written by napari-zssr": 0,
-               "hidden (a name starting with '.', e.g. macOS '._' files)": 0,
-               "part of a multi-file OME dataset, run from the file with its first plane": 0}
+    skipped = dict.fromkeys(("not a TIFF", "under --out", "written by napari-zssr", HIDDEN, IN_DATASET), 0)
     for item in inputs:
         path = Path(item)
         if path.exists():
@@ -93,7 +96,7 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
             if is_within(candidate.resolve(), out):
                 skipped["under --out"] += 1
             elif candidate != path and not asks_for_hidden and is_hidden(candidate, root):
-                skipped["hidden (a name starting with '.', e.g. macOS '._' files)"] += 1
+                skipped[HIDDEN] += 1
             elif candidate.suffix.lower() not in TIFF_SUFFIXES:
                 skipped["not a TIFF"] += 1
             elif written_by_us(header := read_header(candidate)):
@@ -105,7 +108,7 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
     inputs_found = {source.path.resolve() for source in found}
     in_dataset = {path for path, first in dataset_files.items() if first in inputs_found}
     found = [source for source in found if source.path.resolve() not in in_dataset]
-    skipped["part of a multi-file OME dataset, run from the file with its first plane"] = len(in_dataset)
+    skipped[IN_DATASET] = len(in_dataset)
     for reason, count in skipped.items():
         if count:
             say(f"note: skipped {count} file(s): {reason}")

@@ -16,7 +16,7 @@ import numpy as np
 
 from .core.degradation import KernelSource, step_kernels
 from .core.optics import Optics, kernel_from_optics, profile_fwhm, psf_from_optics
-from .core.resize import Scale, pixel_pair
+from .core.resize import PixelSize, Scale, pixel_pair
 
 KernelKind = Literal["psf", "optics", "estimate", "none"]
 KERNEL_SOURCES: tuple[str, ...] = ("psf", "optics", "estimate", "none")
@@ -48,8 +48,6 @@ class KernelChoice:
             raise ValueError("the 'optics' kernel source needs the optics (NA, wavelength, ...)")
 
 
-#: a pixel size in um: one number, or (y, x) for unequal sides
-PixelSize = float | tuple[float, float]
 #: what ``zssr``/``zssr_stack`` take as ``kernel``
 KernelArgument = np.ndarray | KernelSource | KernelChoice | str | None
 

@@ -9,9 +9,7 @@ from scipy import ndimage, signal, stats
 
 from .degradation import integer_factors
 from .kernels import centre_of_mass
-from .resize import pixel_pair, upscale_factors
-
-PixelSize = float | Sequence[float] | None
+from .resize import PixelSize, pixel_pair, upscale_factors
 
 #: a PSF whose peak (after background subtraction) is below this many noise standard deviations is rejected.
 MIN_PEAK_SNR = 5.0
@@ -99,7 +97,7 @@ def _crop_to_support(kernel: np.ndarray, relative_threshold: float = 1e-4) -> np
     return kernel[cy - ry : cy + ry + 1, cx - rx : cx + rx + 1]  # symmetric about the centre pixel
 
 
-def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize = None, pixel_size: PixelSize = None,
+def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None, pixel_size: PixelSize | None = None,
                     scale: float | Sequence[float] = 2, measured: bool | None = None,
                     computed: bool = False) -> np.ndarray:
     """Turn a PSF (2D, or a 3D z-stack: its in-focus plane) into the HR -> LR kernel for ``zssr``.

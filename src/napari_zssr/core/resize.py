@@ -49,7 +49,11 @@ def upscale_factors(scale: float | Sequence[float] | np.ndarray) -> Scale:
     return pair
 
 
-def pixel_pair(pixel_size: float | tuple[float, float] | None, name: str = "pixel_size") -> tuple[float, float] | None:
+#: a pixel size in um: one number, or (y, x) for unequal sides
+PixelSize = float | Sequence[float]
+
+
+def pixel_pair(pixel_size: PixelSize | None, name: str = "pixel_size") -> tuple[float, float] | None:
     """A pixel size (um) as a positive finite ``(y, x)`` pair; None stays None ("unknown"). A ValueError names
     ``name`` otherwise."""
     if pixel_size is None:

@@ -247,6 +247,8 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
         return None
 
 
+#: the axes an ImageJ hyperstack holds before Y and X, in the order it stores them
+IMAGEJ_LEADING_AXES = "TZC"
 #: pixel types an ImageJ hyperstack can hold (tifffile refuses the others).
 IMAGEJ_DTYPES = tuple(np.dtype(name) for name in ("uint8", "uint16", "int16", "float32"))
 
@@ -275,8 +277,8 @@ def imagej_axes(axes: str) -> str:
 
 def _imagej_order(leading: str) -> bool:
     """Whether ``leading`` (the axes before Y and X) is a subsequence of ImageJ's TZC."""
-    return all(a in "TZC" for a in leading) and list(leading) == sorted(leading, key="TZC".index) and len(
-        set(leading)) == len(leading)
+    return (all(a in IMAGEJ_LEADING_AXES for a in leading) and len(set(leading)) == len(leading)
+            and list(leading) == sorted(leading, key=IMAGEJ_LEADING_AXES.index))
 
 
 def write_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixel_size: tuple[float, float] | None,

@@ -10,7 +10,8 @@ from typing import Any
 
 from ..core.config import ZSSRConfig
 from ..core.optics import Optics
-from ..kernel_choice import KernelArgument, KernelChoice, PixelSize
+from ..core.resize import PixelSize
+from ..kernel_choice import KernelArgument, KernelChoice
 from ..progress import BarProgress
 from .runner import RunRequest, add_or_update, background_run, compute, layer_tuples, prepare
 

@@ -27,10 +27,10 @@ from ..core.axial import axial_factor
 from ..core.config import ZSSRConfig
 from ..core.optics import Optics
 from ..core.progress import ProgressEvent
-from ..core.resize import Scale, upscale_factors
+from ..core.resize import PixelSize, Scale, upscale_factors
 from ..core.trainer import Cancelled
 from ..io.ome import OpticsMetadata
-from ..kernel_choice import KernelArgument, KernelChoice, PixelSize, kernel_source
+from ..kernel_choice import KernelArgument, KernelChoice, kernel_source
 from ..overlay import effective_factors, overlay_scale_translate
 
 
@@ -53,12 +53,16 @@ class LayerSnapshot:
 
     @property
     def pixel_size(self) -> PixelSize | None:
-        """The layer's pixel size, (y, x) where they differ; a scale of exactly 1 means "unknown" (napari's default),
-        never 1 um."""
-        y, x = (abs(float(size)) for size in self.scale[-2:])  # a flipped axis has a negative scale
-        if (y, x) == (1.0, 1.0):
-            return None
-        return y if y == x else (y, x)
+        return pixel_size_of(self.scale)
+
+
+def pixel_size_of(scale: Sequence[float]) -> PixelSize | None:
+    """A layer's pixel size from its scale, (y, x) where they differ; a scale of exactly 1 means "unknown" (napari's
+    default), never 1 um."""
+    y, x = (abs(float(size)) for size in scale[-2:])  # a flipped axis has a negative scale
+    if (y, x) == (1.0, 1.0):
+        return None
+    return y if y == x else (y, x)
 
 
 def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> LayerSnapshot:

@@ -24,12 +24,21 @@ from ..core.config import MAX_ENSEMBLE, PRESETS, ZSSRConfig
 from ..core.device import available_devices
 from ..core.optics import IMMERSION_INDICES, MODALITIES, Optics
 from ..core.precision import PRECISIONS
+from ..core.resize import pixel_pair
 from ..kernel_choice import KernelChoice, describe_kernel
 from ..resolution_report import describe_resolution
 from .estimate import BackgroundEstimate
 from .loss_plot import LossPlot
 from .psf_check import bead_problem
-from .runner import DEFAULT_OUTPUTS, add_or_update, background_run, layer_tuples, plane_at_viewer_position, prepare
+from .runner import (
+    DEFAULT_OUTPUTS,
+    add_or_update,
+    background_run,
+    layer_tuples,
+    pixel_size_of,
+    plane_at_viewer_position,
+    prepare,
+)
 from .sample_data import is_psf_layer
 
 if TYPE_CHECKING:
@@ -341,8 +350,8 @@ class ZSSRWidget(Container):
         """The layer's pixel size in the field (their geometric mean where y and x differ; 0: unknown). A run
         given the value shown takes the layer's own scale instead, so that unequal sides stay a pair."""
         scale = getattr(self.image.value, "scale", None)
-        y, x = (abs(float(s)) for s in scale[-2:]) if scale is not None else (1.0, 1.0)
-        size = 0.0 if (y, x) == (1.0, 1.0) else float(np.sqrt(y * x))  # a scale of exactly 1 is napari's "unknown"
+        pixel = pixel_pair(pixel_size_of(scale)) if scale is not None else None
+        size = 0.0 if pixel is None else float(np.sqrt(pixel[0] * pixel[1]))
         if float(self.pixel_size.value) not in (0.0, self._layer_pixel_size):
             return  # a value the user typed: it overrides the layer's
         self._layer_pixel_rejected = not self._set_in_range(self.pixel_size, size, "the layer's pixel size")

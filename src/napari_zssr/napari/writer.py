@@ -7,10 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..io.tiff import write_imagej_tiff
+from ..io.tiff import IMAGEJ_LEADING_AXES, write_imagej_tiff
 
-#: the axes ImageJ hyperstacks hold before Y and X, in the order it stores them
-IMAGEJ_LEADING = "TZC"
 #: the axes assumed for a layer whose axis labels name no such letters (napari's default labels are "-3", "-2"...)
 DEFAULT_AXES = {2: "YX", 3: "ZYX", 4: "TZYX", 5: "TZCYX"}
 
@@ -52,7 +50,7 @@ def _layer_axes(labels: Any, ndim: int) -> tuple[str, list[int]]:
     letters = [str(label).upper() for label in labels] if labels is not None and len(labels) == ndim else []
     leading = letters[:-2]
     if (letters[-2:] == ["Y", "X"] and len(set(leading)) == len(leading)
-            and all(axis in IMAGEJ_LEADING for axis in leading)):
-        order = sorted(range(ndim - 2), key=lambda i: IMAGEJ_LEADING.index(leading[i])) + [ndim - 2, ndim - 1]
+            and all(axis in IMAGEJ_LEADING_AXES for axis in leading)):
+        order = sorted(range(ndim - 2), key=lambda i: IMAGEJ_LEADING_AXES.index(leading[i])) + [ndim - 2, ndim - 1]
         return "".join(letters[i] for i in order), order
     return DEFAULT_AXES[ndim], list(range(ndim))
