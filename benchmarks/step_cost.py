@@ -19,7 +19,7 @@ from common import REFERENCE
 from napari_zssr import ZSSRConfig
 from napari_zssr.core.degradation import Degradation
 from napari_zssr.core.engine import reconstruction_pair
-from napari_zssr.core.kernels import kernel_symmetries
+from napari_zssr.core.geometry import scale_symmetries
 from napari_zssr.core.network import ZSSRNet
 from napari_zssr.core.pairs import FatherPool, PairSampler
 from napari_zssr.core.precision import grad_scaler
@@ -50,7 +50,7 @@ def pipeline_step_seconds(iterations: int, kernel: np.ndarray | None, dtype: tor
     degradation = Degradation.create((2.0, 2.0), kernel, CPU)
     pool = FatherPool(image, config.father_min_scale, config.father_levels, 8)
     noise_std = 0.0125  # a fixed level: the cost of adding noise does not depend on it
-    sampler = PairSampler(pool, degradation, kernel_symmetries(kernel, (2.0, 2.0)), noise_std, 0, CPU)
+    sampler = PairSampler(pool, degradation, scale_symmetries((2.0, 2.0)), noise_std, 0, CPU)
     net = ZSSRNet.create(config, 0, CPU)
     log = train(net, sampler, reconstruction_pair(image, degradation, config.recon_crop), config, dtype=dtype)
     return log.seconds / log.iterations

@@ -52,6 +52,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from napari_zssr.core.axial import gaussian_profile
 from napari_zssr.core.config import ZSSRConfig
 from napari_zssr.core.degradation import Degradation
+from napari_zssr.core.geometry import scale_symmetries
 from napari_zssr.core.init_weights import CONDITIONING_PREFIX, file_sha256, load_start, read_weights, save_weights
 from napari_zssr.core.kernel_conditioning import KernelConditioning, conditioned_forward, degradation_code
 from napari_zssr.core.kernels import kernel_symmetries
@@ -115,8 +116,12 @@ class Task(NamedTuple):
     code: torch.Tensor
 
 
-def random_task(rng: np.random.Generator, images: list[np.ndarray], crop: int, config: ZSSRConfig) -> Task:
-    """One ZSSR task: its pairs come from a random corpus image (a random region of it, at most 384 pixels a side)."""
+def random_task(rng: np.random.Generator, images: list[np.ndarray], crop: int, config: ZSSRConfig,
+                augmentation: str = "scale") -> Task:
+    """One ZSSR task: its pairs come from a random corpus image (a random region of it, at most 384 pixels a side).
+
+    ``augmentation``: "scale", every transform that keeps the scale, as a run draws its pairs; "kernel", only those
+    that also keep the kernel, as runs drew them when the shipped start was trained (to reproduce it)."""
     image = images[int(rng.integers(len(images)))]
     side = min(384, *image.shape)
     top, left = (int(rng.integers(0, n - side + 1)) for n in image.shape)
@@ -125,8 +130,8 @@ def random_task(rng: np.random.Generator, images: list[np.ndarray], crop: int, c
     degradation = Degradation.create(scale, kernel, torch.device("cpu"))
     pool = FatherPool(region, config.father_min_scale, config.father_levels, crop)
     noise_std = random_noise_std(rng)
-    sampler = PairSampler(pool, degradation, kernel_symmetries(kernel, scale), noise_std, int(rng.integers(2**31)),
-                          torch.device("cpu"))
+    transforms = kernel_symmetries(kernel, scale) if augmentation == "kernel" else scale_symmetries(scale)
+    sampler = PairSampler(pool, degradation, transforms, noise_std, int(rng.integers(2**31)), torch.device("cpu"))
     return Task(sampler, torch.as_tensor(degradation_code(kernel, scale, noise_std)))
 
 
@@ -159,7 +164,7 @@ def pool_batches(images: list[np.ndarray], args: argparse.Namespace, config: ZSS
     for step in range(1, steps + 1):
         yield batch_of(tasks, rng, args.batch, args.crop)
         if step % args.renew_every == 0:
-            tasks[int(rng.integers(len(tasks)))] = random_task(rng, images, args.crop, config)
+            tasks[int(rng.integers(len(tasks)))] = random_task(rng, images, args.crop, config, args.augmentation)
 
 
 def tasks_per_worker(args: argparse.Namespace) -> int:
@@ -177,7 +182,7 @@ class WorkerBatches(IterableDataset):
     def __iter__(self) -> Iterator[Batch]:
         worker = get_worker_info()
         rng = np.random.default_rng([self.args.seed, worker.id])
-        tasks = [random_task(rng, self.images, self.args.crop, self.config)
+        tasks = [random_task(rng, self.images, self.args.crop, self.config, self.args.augmentation)
                  for _ in range(tasks_per_worker(self.args))]
         return pool_batches(self.images, self.args, self.config, rng, tasks, -(-self.args.steps // worker.num_workers))
 
@@ -237,6 +242,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cpu", help="where the network trains (cpu, cuda)")
     parser.add_argument("--workers", type=int, default=0,
                         help="multitask: processes that draw the pairs (0: the training process)")
+    parser.add_argument("--augmentation", choices=("scale", "kernel"), default="scale",
+                        help="transforms of the training pairs: every one that keeps the scale (as runs draw them), "
+                             "or only those that keep the kernel too (as when the shipped start was trained)")
     parser.add_argument("--method", choices=("multitask", "reptile"), default="multitask")
     parser.add_argument("--start", help="a weights file to begin from, plain or conditioned (default: the authors' "
                                         "random start)")
@@ -263,9 +271,11 @@ def main(argv: list[str] | None = None) -> None:
     began = time.perf_counter()
     images = corpus(args.generated, args.seed, not args.no_pictures)
     held_rng = np.random.default_rng(args.seed + 1)
-    checks = [random_task(held_rng, [generated_image(10**9 + index)], args.crop, config) for index in range(16)]
+    checks = [random_task(held_rng, [generated_image(10**9 + index)], args.crop, config, args.augmentation)
+              for index in range(16)]
     check_batch = batch_of(checks, held_rng, 64, args.crop)
-    tasks = [random_task(rng, images, args.crop, config) for _ in range(args.tasks)] if args.workers == 0 else []
+    tasks = ([random_task(rng, images, args.crop, config, args.augmentation) for _ in range(args.tasks)]
+             if args.workers == 0 else [])
     print(f"corpus: {len(images)} images, {args.tasks} tasks in the pool, {time.perf_counter() - began:.0f} s",
           flush=True)
     device = torch.device(args.device)
@@ -291,11 +301,12 @@ def main(argv: list[str] | None = None) -> None:
     report(0)
     if args.method == "reptile":
         step_function = reptile_step(net, args, dtype, device)
-        tasks = [random_task(rng, images, args.inner_crop, config) for _ in range(args.tasks)]
+        tasks = [random_task(rng, images, args.inner_crop, config, args.augmentation) for _ in range(args.tasks)]
         for step in range(1, args.steps + 1):
             step_function(step, tasks, rng)
             if step % args.renew_every == 0:
-                tasks[int(rng.integers(len(tasks)))] = random_task(rng, images, args.inner_crop, config)
+                renewed = random_task(rng, images, args.inner_crop, config, args.augmentation)
+                tasks[int(rng.integers(len(tasks)))] = renewed
             if step % args.report_every == 0 or step == args.steps:
                 report(step)
     else:

@@ -317,6 +317,24 @@ def test_a_masked_array_with_masked_pixels_is_refused(textured_image, tiny_confi
     assert zssr(np.ma.masked_array(textured_image), 2, config=tiny_config).sr.shape == (80, 72)  # nothing masked
 
 
+def test_a_lazy_masked_stack_is_refused_at_its_masked_plane(textured_image, tiny_config):
+    """dask keeps a chunk's mask only until the plane is read: it is seen then, before that plane trains."""
+    from napari_zssr import zssr_axial
+
+    da = pytest.importorskip("dask.array")
+    stack = np.stack([textured_image, textured_image])
+    masked = da.ma.masked_greater(da.from_array(stack, chunks=(1, 40, 36)), 1500)
+    events = []
+    with pytest.raises(ValueError, match=r"plane \(0,\) has masked pixels"):
+        zssr_stack(masked, 2, config=tiny_config, progress=events.append)
+    assert not any(event.stage == "training" for event in events)
+    volume = da.ma.masked_greater(da.from_array(np.stack([textured_image] * 8), chunks=(8, 40, 36)), 1500)
+    with pytest.raises(ValueError, match="the volume has masked pixels"):
+        zssr_axial(volume, 2.0, config=tiny_config)
+    unmasked = da.ma.masked_greater(da.from_array(stack, chunks=(1, 40, 36)), 10**6)  # a mask with nothing in it
+    assert zssr_stack(unmasked, 2, config=tiny_config).sr.shape == (2, 80, 72)
+
+
 def test_longdouble_input_gives_float64_output(textured_image, tiny_config):
     assert zssr(textured_image.astype(np.longdouble), 2, config=tiny_config).sr.dtype == np.float64
 

@@ -340,3 +340,25 @@ def test_the_first_members_residual_refines_the_noise_floor_back_projection_stop
     output = super_resolve(net, lr, degradation, [0, 2], 3, 64, noise_floor=floor)
     assert output.noise_floor == expected
     assert super_resolve(net, lr, degradation, [0, 2], 0, 64, noise_floor=floor).noise_floor == floor  # no steps
+
+
+def test_training_pairs_take_every_transform_of_the_scale_while_the_ensemble_keeps_the_kernel(monkeypatch):
+    """A son is made after its father's transform, with the run's kernel, so a tilted kernel limits the ensemble
+    (T(k) = k) but not the training pairs' augmentation: all eight, as in the authors' code."""
+    from napari_zssr.core import engine
+    from napari_zssr.sample import anisotropic_gaussian_psf
+
+    augmentations = []
+
+    class RecordingSampler(PairSampler):
+        def __init__(self, pool, degradation, transforms, *args, **kwargs):
+            augmentations.append(list(transforms))
+            super().__init__(pool, degradation, transforms, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "PairSampler", RecordingSampler)
+    tilted = anisotropic_gaussian_psf(1.8, 0.8, 0.6, radius=7)
+    config = ZSSRConfig(width=8, depth=3, max_iterations=3, crop_size=16, ensemble=8, back_projection_iterations=0)
+    image = torch.rand(1, 1, 24, 24, generator=torch.Generator().manual_seed(0))
+    run = engine.run_plane(image, (2.0, 2.0), [tilted], config, seed=0, device=torch.device("cpu"))
+    assert augmentations == [list(range(8))]
+    assert sorted(run.transforms) == [0, 2]  # identity and 180 degrees: the only ones that keep the tilted kernel

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from napari_zssr.core.geometry import scale_symmetries
 from napari_zssr.core.kernels import centre_kernel, centre_of_mass, kernel_symmetries, validate_kernel
 
 
@@ -29,6 +30,11 @@ def test_symmetries_follow_the_kernel():
     assert axis_aligned == [0, 2, 4, 6]  # identity, 180 degrees and the two mirrors
     assert kernel_symmetries(gaussian(15, 1, 3, angle=0.6), (2.0, 2.0)) == [0, 2]  # identity and 180 only
     assert kernel_symmetries(None, (2.0, 3.0)) == [0, 2, 4, 6]
+
+
+def test_a_scale_is_kept_by_every_transform_when_square_and_by_the_axis_keeping_ones_otherwise():
+    assert scale_symmetries((2.0, 2.0)) == list(range(8))
+    assert scale_symmetries((2.0, 3.0)) == scale_symmetries((4.0, 1.0)) == [0, 2, 4, 6]
 
 
 @pytest.mark.parametrize("bad, error", [

@@ -117,8 +117,20 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
 
 
 def check_plane_values(plane: np.ndarray, label: str) -> None:
+    if np.ma.is_masked(plane):
+        raise ValueError(f"{label} has masked pixels, which ZSSR would read as ordinary values; fill them first "
+                         "(e.g. dask.array.ma.filled or numpy's .filled(value))")
     if np.issubdtype(plane.dtype, np.floating) and not np.all(np.isfinite(plane)):
         raise ValueError(f"{label} contains NaN or infinite values; replace them (e.g. np.nan_to_num) first")
+
+
+def read_checked(part: Any, label: str) -> np.ndarray:
+    """A plane (or volume) of the input as a numpy array, checked by :func:`check_plane_values`. Lazy data is
+    computed first: a dask array's masked chunks keep their mask only until ``np.asarray`` drops it."""
+    if hasattr(part, "compute"):
+        part = part.compute()
+    check_plane_values(part, label)
+    return np.asarray(part)
 
 
 def intensity_range(plane: np.ndarray) -> tuple[float, float]:
@@ -271,8 +283,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
     start = time.perf_counter()
     try:
         for plane_number, index in enumerate(np.ndindex(*leading)):
-            plane = np.asarray(array[index])
-            check_plane_values(plane, f"plane {index}" if index else "image")
+            plane = read_checked(array[index], f"plane {index}" if index else "image")
             low, high = float(plane.min()), float(plane.max())
             if high == low:
                 _pass_through_blank(plane, index, result, n_planes)

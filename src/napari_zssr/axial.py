@@ -12,11 +12,11 @@ import torch
 from .api import (
     BlankPlaneWarning,
     ZSSRResult,
-    check_plane_values,
     checked_config,
     intensity_range,
     normalised,
     output_dtype,
+    read_checked,
     restored,
     validate_image,
 )
@@ -140,9 +140,8 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     start = time.perf_counter()
     try:
         for number, index in enumerate(np.ndindex(*leading)):
-            stack = np.asarray(array[index])
             label = f"volume {index}" if index else "the volume"
-            check_plane_values(stack, label)
+            stack = read_checked(array[index], label)
             if stack.min() == stack.max():
                 _pass_through_constant(stack, index, label, result, count)
                 plan.plane_finished(number, trained=False)

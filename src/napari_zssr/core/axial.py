@@ -21,7 +21,7 @@ import torch
 from .config import ZSSRConfig
 from .degradation import Degradation
 from .engine import check_converged, reconstruction_pair
-from .geometry import DIHEDRAL, ensemble_transforms, transform, untransform
+from .geometry import ensemble_transforms, scale_symmetries, transform, untransform
 from .inference import apply_tiled_within_memory, back_project, ensemble_median
 from .kernels import kernel_symmetries
 from .network import ZSSRNet
@@ -39,10 +39,6 @@ FWHM_PER_SIGMA = 2 * math.sqrt(2 * math.log(2))
 MIN_PLANES = 4
 #: lateral planes used as HR fathers (evenly spaced through the non-constant planes).
 MAX_TRAINING_PLANES = 8
-#: transforms that keep rows as rows: the degraded axis stays the row axis (identity, 180 degrees, both flips).
-AXIS_KEEPING = [index for index, (rotations, _) in enumerate(DIHEDRAL) if rotations % 2 == 0]
-
-
 def axial_factor(axial_scale: float) -> int:
     """``axial_scale`` as an integer > 1, or a clear error (a plane is a sample every ``s``-th output voxel)."""
     try:
@@ -160,8 +156,8 @@ def training_plane_indices(volume: torch.Tensor, count: int = MAX_TRAINING_PLANE
 class EitherAxisSampler:
     """Pairs degraded along y (from the planes as they are) or along x (from the planes turned by 90 degrees).
 
-    Each of the two samplers keeps rows as rows (:data:`AXIS_KEEPING` transforms), so its crops stay a multiple of
-    the factor along the degraded axis.
+    Each of the two samplers keeps rows as rows (the transforms that keep the (factor, 1) scale), so its crops stay
+    a multiple of the factor along the degraded axis.
     """
 
     def __init__(self, samplers: list[PairSampler], seed: int) -> None:
@@ -186,7 +182,8 @@ def axial_sampler(planes: list[torch.Tensor], degradation: Degradation, config: 
     """Training pairs from lateral ``planes`` (1, 1, Y, X each) degraded along y or along x, at random."""
     min_side = min_father_side(degradation.scale)
     turned = [torch.rot90(plane, 1, dims=(-2, -1)) for plane in planes]
-    samplers = [PairSampler(father_pool(group, config, min_side), degradation, AXIS_KEEPING, noise_std,
+    augmentations = scale_symmetries(degradation.scale)
+    samplers = [PairSampler(father_pool(group, config, min_side), degradation, augmentations, noise_std,
                             seed + offset, device) for offset, group in enumerate((planes, turned))]
     return EitherAxisSampler(samplers, seed)
 

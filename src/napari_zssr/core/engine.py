@@ -11,7 +11,7 @@ import torch
 
 from .config import ZSSRConfig
 from .degradation import Degradation
-from .geometry import ensemble_transforms
+from .geometry import ensemble_transforms, scale_symmetries
 from .inference import InferenceOutput, super_resolve
 from .kernels import kernel_symmetries
 from .network import ZSSRNet
@@ -94,9 +94,9 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
     pool = FatherPool(image, config.father_min_scale, config.father_levels, min_father_side(scale))
     logs = []
     for step_index, (step_scale, kernel, degradation) in enumerate(zip(steps, kernels, degradations, strict=True)):
-        allowed = kernel_symmetries(kernel, step_scale)  # for augmentation always, for the ensemble if asked
-        transforms = ensemble_transforms(allowed, config.ensemble)
-        sampler = PairSampler(pool, degradation, allowed, noise_std, seed + step_index, device)
+        # the ensemble may only use transforms that keep the kernel; training pairs may use any that keep the scale
+        transforms = ensemble_transforms(kernel_symmetries(kernel, step_scale), config.ensemble)
+        sampler = PairSampler(pool, degradation, scale_symmetries(step_scale), noise_std, seed + step_index, device)
         recon = reconstruction_pair(image, degradation, config.recon_crop)
         logs.append(train(net, sampler, recon, config, progress=progress, should_stop=should_stop, dtype=dtype))
         if progress is not None:

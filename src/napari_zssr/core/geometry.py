@@ -12,6 +12,18 @@ DIHEDRAL: tuple[tuple[int, bool], ...] = tuple((r, m) for m in (False, True) for
 ENSEMBLE_ORDER = (0, 5, 2, 7, 1, 4, 3, 6)
 
 
+def scale_symmetries(scale: tuple[float, float]) -> list[int]:
+    """Indices into :data:`DIHEDRAL` of the transforms that keep a (s_y, s_x) scale: all eight when s_y == s_x,
+    else the axis-keeping ones (identity, flips, 180 degrees).
+
+    These are the training pairs' augmentations: a son is made after its father's transform, with the run's own
+    kernel, so any such transform gives a pair consistent with the kernel, whatever the kernel's own symmetry.
+    """
+    if scale[0] == scale[1]:
+        return list(range(len(DIHEDRAL)))
+    return [i for i, (rotations, _) in enumerate(DIHEDRAL) if rotations % 2 == 0]
+
+
 def ensemble_transforms(allowed: list[int], size: int) -> list[int]:
     """The first ``size`` of the ``allowed`` transforms in :data:`ENSEMBLE_ORDER`."""
     return [index for index in ENSEMBLE_ORDER if index in allowed][:size]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .geometry import DIHEDRAL, transform_array
+from .geometry import scale_symmetries, transform_array
 
 #: L1 distance (on a sum-1 kernel) below which a transformed kernel counts as unchanged; a measured PSF is never
 #: exactly symmetric, and treating bead noise as asymmetry would needlessly shrink the ensemble.
@@ -75,8 +75,7 @@ def kernel_symmetries(kernel: np.ndarray | None, scale: tuple[float, float]) -> 
     The bicubic kernel (``None``) is invariant under all eight; with ``s_y != s_x`` only axis-keeping transforms
     (identity, flips, 180 degrees) can be valid.
     """
-    axis_keeping = [i for i, (rotations, _) in enumerate(DIHEDRAL) if rotations % 2 == 0]
-    candidates = list(range(len(DIHEDRAL))) if scale[0] == scale[1] else axis_keeping
+    candidates = scale_symmetries(scale)
     if kernel is None:
         return candidates
     k = validate_kernel(kernel)
