@@ -326,6 +326,7 @@ def main(argv: list[str] | None = None) -> None:
             "tasks": args.tasks, "renew_every": args.renew_every, "generated_images": args.generated,
             "skimage_pictures": len(images) - args.generated, "learning_rate": args.learning_rate,
             "seed": args.seed, "seconds": round(seconds), "device": args.device, "workers": args.workers,
+            "augmentation": args.augmentation,
             **({"start": args.start, "start_sha256": file_sha256(args.start)} if args.start else {}),
             **({"tasks_per_worker": tasks_per_worker(args)} if args.workers else {}),
             **({"inner_steps": args.inner_steps, "inner_crop": args.inner_crop, "meta_batch": args.meta_batch,

@@ -362,3 +362,5 @@ def test_training_pairs_take_every_transform_of_the_scale_while_the_ensemble_kee
     run = engine.run_plane(image, (2.0, 2.0), [tilted], config, seed=0, device=torch.device("cpu"))
     assert augmentations == [list(range(8))]
     assert sorted(run.transforms) == [0, 2]  # identity and 180 degrees: the only ones that keep the tilted kernel
+    engine.run_plane(image, (2.0, 3.0), None, config, seed=0, device=torch.device("cpu"))
+    assert augmentations[-1] == [0, 2, 4, 6]  # unequal factors: a quarter turn would swap them

@@ -11,6 +11,7 @@ import torch
 
 from napari_zssr import ZSSRConfig, zssr
 from napari_zssr.core import init_weights
+from napari_zssr.core.geometry import scale_symmetries
 from napari_zssr.core.init_weights import (
     LEARNED_SHA256,
     file_sha256,
@@ -106,6 +107,18 @@ def test_the_training_program_writes_a_loadable_start(tmp_path, monkeypatch):
     net = ZSSRNet.create(ZSSRConfig(init=str(out)), seed=0)
     assert weights_hash(net) != weights_hash(ZSSRNet.create(ZSSRConfig(), seed=0))  # it trained
     assert weights_info(str(out))["steps"] == 3
+
+
+def test_training_tasks_draw_their_pairs_transforms_as_runs_do_or_as_the_shipped_start_was_trained(monkeypatch):
+    module = training_program(monkeypatch)
+    image, config, fewer = [np.random.default_rng(0).random((64, 64))], ZSSRConfig(), 0
+    for seed in range(30):
+        task = module.random_task(np.random.default_rng(seed), image, 16, config)
+        old = module.random_task(np.random.default_rng(seed), image, 16, config, "kernel")
+        assert task.sampler.transforms == scale_symmetries(task.sampler.degradation.scale)
+        assert set(old.sampler.transforms) <= set(task.sampler.transforms)
+        fewer += len(old.sampler.transforms) < len(task.sampler.transforms)
+    assert fewer > 0  # some kernels (tilted Gaussians) keep fewer transforms than their scale does
 
 
 def test_reptile_moves_the_start_towards_the_adapted_weights(tmp_path, monkeypatch):

@@ -196,6 +196,23 @@ def test_bad_layers_show_a_message(widget):
     assert len(viewer.layers) == 3
 
 
+def test_a_lazy_masked_layer_is_refused_before_training_when_one_plane_is_previewed():
+    import dask.array as da
+    from napari.layers import Image
+
+    from napari_zssr import ZSSRConfig
+    from napari_zssr.napari.runner import compute, prepare
+
+    stack = da.ma.masked_greater(da.from_array(np.stack([image_2d(0), image_2d(1)]), chunks=(1, 24, 20)), 900)
+    config = ZSSRConfig(max_iterations=2)
+    events = []
+    for current_step in (None, (1, 0, 0)):  # the whole stack, and its second plane alone
+        request = prepare(Image(stack, name="masked"), config=config, current_step=current_step)
+        with pytest.raises(ValueError, match="masked"):
+            compute(request, progress=events.append)
+    assert not any(event.stage == "training" for event in events)
+
+
 def test_run_from_the_console(make_napari_viewer, qtbot):
     import napari_zssr
 

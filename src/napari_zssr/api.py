@@ -79,7 +79,8 @@ class ZSSRResult:
 def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
     """Check an array-like's type and shape, and the values of in-memory (numpy) data; raise a clear error if wrong.
 
-    Lazy data (dask, zarr) is not loaded here: its planes are checked for NaN/inf as they are read.
+    Lazy data (dask, zarr) is not loaded here: its planes are checked for masked pixels and NaN/inf as they are
+    read (:func:`read_checked`).
     """
     if isinstance(image, torch.Tensor):
         image = image.detach().cpu().numpy()

@@ -39,6 +39,8 @@ FWHM_PER_SIGMA = 2 * math.sqrt(2 * math.log(2))
 MIN_PLANES = 4
 #: lateral planes used as HR fathers (evenly spaced through the non-constant planes).
 MAX_TRAINING_PLANES = 8
+
+
 def axial_factor(axial_scale: float) -> int:
     """``axial_scale`` as an integer > 1, or a clear error (a plane is a sample every ``s``-th output voxel)."""
     try:

@@ -4,7 +4,8 @@ On a GPU one ZSSR step (a 128 x 128 crop through 8 convolutions, back, and Adam)
 measured on an H200 (docs/benchmarks.md, "GPU"), the eager step costs about 3 ms, nearly all of it Python and
 kernel-launch overhead, and the same step replayed as a CUDA graph 0.4 ms. A graph fixes its tensors' shapes and
 addresses, so each pair is copied into static inputs; one graph is captured per pair shape (a single one when the
-fathers are larger than the crop; smaller fathers give smaller crops) and shapes beyond ``MAX_GRAPHS`` run eagerly.
+fathers are larger than the crop; smaller fathers give smaller crops, and a quarter turn swaps a non-square crop's
+sides) and shapes beyond ``MAX_GRAPHS`` run eagerly.
 Adam is fused and capturable, with its learning rate in a device tensor, so the schedule's drops reach the replayed
 step (``set_learning_rate`` fills that tensor).
 """

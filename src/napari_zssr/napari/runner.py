@@ -134,7 +134,10 @@ class RunRequest:
         data = self.snapshot.data
         if self.snapshot.plane is None:
             return data
-        return np.asarray(data[self.snapshot.plane])[(None,) * len(self.snapshot.plane)]
+        plane = data[self.snapshot.plane]
+        if hasattr(plane, "compute"):  # dask: a masked chunk keeps its mask only through compute(), for the check
+            plane = plane.compute()
+        return np.asanyarray(plane)[(None,) * len(self.snapshot.plane)]
 
 
 def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None,
