@@ -660,3 +660,13 @@ def test_axial_mode_takes_the_profile_from_the_layers_optics_when_complete():
     partial = napari.layers.Image(volume, scale=(0.3, 0.1, 0.1), metadata={"optics": {**optics, "na": None}})
     sr, _, _ = napari_zssr.run(partial, axial=True, max_iterations=2, width=8, add_to_viewer=False)
     assert sr[1]["metadata"]["kernel"]["source"] == "default"  # no guessed optics
+
+
+def test_every_out_of_range_value_is_named_and_a_good_one_clears_its_note(widget):
+    viewer, w = widget
+    optics = {"na": 0.04, "emission_wavelengths": [5200.0]}  # both beyond their fields: a unit mix-up?
+    w.image.value = viewer.add_image(image_2d(), name="bad", metadata={"optics": optics})
+    assert "the file's NA 0.04" in w.status.value and "wavelength (nm) 5200" in w.status.value
+    w.na.value = 1.2  # typed: its note goes once the line is next written
+    w.image.value = viewer.add_image(image_2d(), name="good", metadata={"optics": {"emission_wavelengths": [520.0]}})
+    assert w.wavelength.value == 520 and "outside the range" not in w.status.value

@@ -109,6 +109,8 @@ class ZSSRWidget(Container):
         self._closed = False  # the viewer (and with it this widget's Qt side) is gone: a run only winds down
         self._layer_pixel_size = 0.0  # what the pixel field was set to from the layer (0: unknown)
         self._layer_pixel_rejected = False  # the layer's scale is no plausible pixel size (shown as a note)
+        # id of a field -> (the field, the value left in it, its note on a value beyond its range), until it changes
+        self._range_notes: dict[int, tuple[Widget, Any, str]] = {}
         self._watched_layer: Any = None  # the layer whose scale the pixel field follows
         self._estimate = BackgroundEstimate(lambda text: None if self._closed else setattr(self.estimate, "value",
                                                                                           text))
@@ -359,15 +361,30 @@ class ZSSRWidget(Container):
 
     def _set_in_range(self, field: Widget, value: float, what: str, unknown: float | None = 0.0) -> bool:
         """Show ``value`` in ``field``; beyond its range (or below the 4 decimals it shows), a note in the status
-        line instead, and ``unknown`` in the field (None: the field keeps its value)."""
-        if field.min <= value <= field.max and not 0 < abs(value) < 1e-4:
+        line instead, and ``unknown`` in the field (None: the field keeps its value). The status line shows every
+        field's note at once (a file's NA and wavelength may both be out of range); a value in range clears its
+        field's note."""
+        shown = "; ".join(note for _, _, note in self._range_notes.values())  # as the status line was last written
+        in_range = field.min <= value <= field.max and not 0 < abs(value) < 1e-4
+        if in_range:
             field.value = value
-            return True
-        if unknown is not None:
-            field.value = unknown
-        self.status.value = (f"{what} {value:g} is outside the range {field.min:g}-{field.max:g} this field takes "
-                             f"(a value in the wrong unit?); not used")
-        return False
+            self._range_notes.pop(id(field), None)
+        else:
+            if unknown is not None:
+                field.value = unknown
+            self._range_notes[id(field)] = (field, field.value, f"{what} {value:g} is outside the range "
+                                             f"{field.min:g}-{field.max:g} this field takes (a value in the wrong "
+                                             f"unit?); not used")
+        if not in_range or (shown and self.status.value == shown):  # every field's note at once; others' left be
+            self.status.value = self._range_note_text()
+        return in_range
+
+    def _range_note_text(self) -> str:
+        """The notes of fields still holding the value their note left there (one the user changed has none)."""
+        for key, (field, left, _) in list(self._range_notes.items()):
+            if field.value != left:
+                del self._range_notes[key]
+        return "; ".join(note for _, _, note in self._range_notes.values())
 
     def _on_psf_file_changed(self, *_: Any) -> None:
         """Show the PSF file's pixel size, and warn at once when it does not look like a bead."""
