@@ -364,3 +364,18 @@ def test_training_pairs_take_every_transform_of_the_scale_while_the_ensemble_kee
     assert sorted(run.transforms) == [0, 2]  # identity and 180 degrees: the only ones that keep the tilted kernel
     engine.run_plane(image, (2.0, 3.0), None, config, seed=0, device=torch.device("cpu"))
     assert augmentations[-1] == [0, 2, 4, 6]  # unequal factors: a quarter turn would swap them
+
+
+def test_the_reconstruction_crop_avoids_an_empty_centre():
+    """The lr policy tracks the error on this crop: on a flat crop it would see no progress and drop the rate."""
+    from napari_zssr.core.engine import reconstruction_pair
+
+    image = torch.zeros(1, 1, 64, 64)
+    image[..., 50:62, 50:62] = torch.rand(1, 1, 12, 12, generator=torch.Generator().manual_seed(0))
+    _, target = reconstruction_pair(image, Degradation((2.0, 2.0)), 32)
+    assert torch.equal(target, image[..., 32:64, 32:64])
+    flat = torch.ones(1, 1, 64, 64)
+    _, target = reconstruction_pair(flat, Degradation((2.0, 2.0)), 32)
+    assert target.shape[-2:] == (32, 32)  # no window more varied than another: still a crop of the crop size
+    small = torch.rand(1, 1, 20, 20)
+    assert torch.equal(reconstruction_pair(small, Degradation((2.0, 2.0)), 32)[1], small)

@@ -51,14 +51,24 @@ def check_crop_sizes(config: ZSSRConfig, scale: Scale) -> None:
 
 
 def reconstruction_pair(image: torch.Tensor, degradation: Degradation, crop: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """A fixed centre crop of the input and its interpolated, noise-free son: what the lr policy tracks."""
+    """A fixed crop of the input and its interpolated, noise-free son: what the lr policy tracks.
+
+    On a plane larger than the crop it is the most varied of nine windows (centre first, then the edges and corners):
+    a centre of empty background would keep the error flat, and the policy would drop the rate at every check.
+    """
     height, width = image.shape[-2:]
     crop_h = crop_side(height, crop, degradation.scale[0])
     crop_w = crop_side(width, crop, degradation.scale[1])
-    top, left = (height - crop_h) // 2, (width - crop_w) // 2
+    windows = [(top, left) for top in _offsets(height - crop_h) for left in _offsets(width - crop_w)]
+    top, left = max(windows, key=lambda w: float(image[..., w[0] : w[0] + crop_h, w[1] : w[1] + crop_w].std()))
     target = image[..., top : top + crop_h, left : left + crop_w]
     son = degradation.downscale(target)
     return degradation.upscale(son, (crop_h, crop_w)).contiguous(memory_format=torch.channels_last), target
+
+
+def _offsets(slack: int) -> list[int]:
+    """Centre, then start and end, of a window with ``slack`` pixels to spare (one offset when there is none)."""
+    return list(dict.fromkeys((slack // 2, 0, slack)))
 
 
 #: how far past the input's largest magnitude (normalised, at least 1) a converged output can reach: a real output
