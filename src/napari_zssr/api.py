@@ -125,11 +125,15 @@ def check_plane_values(plane: np.ndarray, label: str) -> None:
         raise ValueError(f"{label} contains NaN or infinite values; replace them (e.g. np.nan_to_num) first")
 
 
+def loaded(part: Any) -> Any:
+    """A part of lazy data (dask) computed, as a numpy array or a masked one: a dask array's masked chunks keep their
+    mask only through ``compute()``, where ``np.asarray`` would drop it. Other data is returned as it is."""
+    return part.compute() if hasattr(part, "compute") else part
+
+
 def read_checked(part: Any, label: str) -> np.ndarray:
-    """A plane (or volume) of the input as a numpy array, checked by :func:`check_plane_values`. Lazy data is
-    computed first: a dask array's masked chunks keep their mask only until ``np.asarray`` drops it."""
-    if hasattr(part, "compute"):
-        part = part.compute()
+    """A plane (or volume) of the input as a numpy array, :func:`loaded` and checked by :func:`check_plane_values`."""
+    part = loaded(part)
     check_plane_values(part, label)
     return np.asarray(part)
 

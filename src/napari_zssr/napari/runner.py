@@ -19,6 +19,7 @@ from ..api import (
     ZSSRResult,
     check_plane_values,
     checked_pixel_size,
+    loaded,
     validate_image,
     zssr_stack,
 )
@@ -134,9 +135,7 @@ class RunRequest:
         data = self.snapshot.data
         if self.snapshot.plane is None:
             return data
-        plane = data[self.snapshot.plane]
-        if hasattr(plane, "compute"):  # dask: a masked chunk keeps its mask only through compute(), for the check
-            plane = plane.compute()
+        plane = loaded(data[self.snapshot.plane])  # a masked plane stays masked, for the run's check
         return np.asanyarray(plane)[(None,) * len(self.snapshot.plane)]
 
 
