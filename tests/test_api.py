@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 import pytest
 
-from napari_zssr import BlankPlaneWarning, Cancelled, ZSSRConfig, zssr, zssr_stack
+from napari_zssr import BlankPlaneWarning, Cancelled, KernelChoice, Optics, ZSSRConfig, zssr, zssr_stack
 from napari_zssr.core.device import select_device
 
 
@@ -376,6 +376,30 @@ def test_a_kernel_array_with_gradual_steps_is_refused(textured_image, tiny_confi
     tiny_config.gradual_steps = (2.0,)
     with pytest.raises(ValueError, match="final scale only.*gradual steps"):
         zssr(textured_image, 4, kernel=gaussian_kernel(2.0), config=tiny_config)
+
+
+def test_a_fractional_gradual_step_with_a_kernel_is_named_before_any_work(textured_image, tiny_config):
+    tiny_config.gradual_steps = (1.5,)
+    optics = KernelChoice("optics", optics=Optics(na=1.2, wavelength=520, refractive_index=1.333))
+    for kernel in (optics, "estimate", lambda scale: gaussian_kernel(scale[0])):
+        with pytest.raises(ValueError, match=r"gradual step \(1.5, 1.5\) has no whole-number factor.*\(2,\)"):
+            zssr(textured_image, 2, kernel=kernel, pixel_size=0.1, config=tiny_config)
+
+
+def test_a_psf_pixel_size_left_unused_is_said(textured_image, tiny_config, tmp_path):
+    import tifffile
+
+    from napari_zssr import KernelNoteWarning
+
+    tifffile.imwrite(tmp_path / "psf.tif", gaussian_kernel(2.0).astype(np.float32), imagej=True,
+                     resolution=(1 / 0.04, 1 / 0.04), metadata={"unit": "um"})
+    choice = KernelChoice("psf", psf_path=str(tmp_path / "psf.tif"))
+    with pytest.warns(KernelNoteWarning, match=r"image's pixel size is unknown, so the PSF file's \(0.04 um\)"):
+        result = zssr(textured_image, 2, kernel=choice, config=tiny_config)
+    assert result.notes == [result.kernel["note"]] and result.metadata()["notes"] == result.notes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", KernelNoteWarning)  # both sizes known: resampled, nothing to say
+        assert zssr(textured_image, 2, kernel=choice, pixel_size=0.1, config=tiny_config).notes == []
 
 
 def test_ensemble_size_takes_the_first_allowed_transforms_in_order(textured_image, tiny_config):

@@ -223,6 +223,31 @@ def test_run_from_the_console(make_napari_viewer, qtbot):
     assert tuples[0][0].shape == (48, 40) and "console_zssr" in viewer.layers
 
 
+def test_run_from_the_console_adds_nothing_to_a_viewer_closed_meanwhile(make_napari_viewer, qtbot):
+    from qtpy.QtCore import QTimer
+
+    import napari_zssr
+
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(image_2d(), name="closed")
+    QTimer.singleShot(50, viewer.close)  # while the run's local event loop spins
+    tuples = napari_zssr.run(layer, viewer=viewer, max_iterations=200)
+    assert tuples[0][1]["name"] == "closed_zssr" and "closed_zssr" not in viewer.layers
+
+
+def test_a_widget_run_touches_no_private_napari_attribute(widget, qtbot, monkeypatch):
+    """The plugin gets napari's public-only viewer proxy, which warns on private attributes (and they may go)."""
+    from napari.utils._proxies import PublicOnlyProxy
+
+    accessed = []
+    monkeypatch.setattr(PublicOnlyProxy, "_private_attr_warning",
+                        staticmethod(lambda name, kind: accessed.append(f"{kind}.{name}")))
+    viewer, w = widget
+    w.image.value = viewer.add_image(image_2d(), name="public")
+    run_to_end(qtbot, w)
+    assert "public_zssr" in viewer.layers and accessed == []
+
+
 def test_run_on_arrays_and_stacks_without_a_viewer():
     import napari_zssr
 
@@ -435,6 +460,18 @@ def test_pixel_sizes_read_from_the_layer_and_the_psf_are_shown(widget, psf_file)
     assert w.pixel_size.value == 0
     use_psf(w, psf_file)
     assert w.psf_pixel_size.value == pytest.approx(0.1)
+    assert w._kernel_arguments()["psf_pixel_size"] is None  # as the file says: the run reads it there
+    w.psf_pixel_size.value = 0.05
+    assert w._kernel_arguments()["psf_pixel_size"] == 0.05  # typed
+
+
+def test_a_psf_file_with_unequal_pixel_sides_shows_their_mean_and_runs_with_both(widget, tmp_path):
+    viewer, w = widget
+    path = tmp_path / "unequal.tif"
+    write_imagej_tiff(path, (gaussian_psf(1.0) * 1000 + 20).astype(np.float32), "YX", (0.04, 0.09))
+    use_psf(w, str(path))
+    assert w.psf_pixel_size.value == pytest.approx(0.06)  # sqrt(0.04 * 0.09)
+    assert w._kernel_arguments()["psf_pixel_size"] is None  # the run takes the file's (y, x) pair
 
 
 def test_kernel_section_shows_only_the_chosen_sources_fields(widget, qtbot, psf_file):
@@ -660,6 +697,19 @@ def test_axial_mode_takes_the_profile_from_the_layers_optics_when_complete():
     partial = napari.layers.Image(volume, scale=(0.3, 0.1, 0.1), metadata={"optics": {**optics, "na": None}})
     sr, _, _ = napari_zssr.run(partial, axial=True, max_iterations=2, width=8, add_to_viewer=False)
     assert sr[1]["metadata"]["kernel"]["source"] == "default"  # no guessed optics
+
+
+def test_axial_mode_takes_a_typed_pixel_size_and_no_optics_for_pixels_of_unknown_size():
+    from napari_zssr.napari.runner import prepare
+
+    volume = np.random.default_rng(2).random((6, 20, 20))
+    optics = {"na": 1.2, "refractive_index": 1.333, "immersion": "Water", "emission_wavelengths": (520.0,)}
+    layer = napari.layers.Image(volume, scale=(0.3, 0.1, 0.1), metadata={"optics": optics})
+    request = prepare(layer, axial=True, pixel_size=0.15)  # typed: z step 0.3 / 0.15
+    assert request.axial_scale == 2 and request.pixel_size == 0.15 and request.axial_optics is not None
+    unitless = napari.layers.Image(volume, scale=(3, 1, 1), metadata={"optics": optics})
+    request = prepare(unitless, axial=True)  # a factor of 3 pixels, but 1 is no pixel size in um
+    assert request.axial_scale == 3 and request.pixel_size is None and request.axial_optics is None
 
 
 def test_every_out_of_range_value_is_named_and_a_good_one_clears_its_note(widget):

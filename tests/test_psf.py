@@ -3,6 +3,7 @@ import pytest
 import scipy.io
 import tifffile
 
+from napari_zssr.api import kernel_from_file
 from napari_zssr.core.kernels import centre_of_mass
 from napari_zssr.core.psf import kernel_from_psf
 from napari_zssr.io.psf import read_psf
@@ -130,6 +131,29 @@ def test_colour_tiff_is_refused(tmp_path):
     for name in ("rgb.tif", "planar.tif"):
         with pytest.raises(ValueError, match="colour"):
             read_psf(tmp_path / name)
+
+
+def test_a_float_z_stack_of_three_planes_saved_plainly_is_a_z_stack(tmp_path):
+    """tifffile writes (3, Y, X) as planar RGB unless told otherwise; floats are no photograph."""
+    stack = np.stack([0.5 * gaussian_psf(), gaussian_psf(), 0.5 * gaussian_psf()]).astype(np.float32)
+    tifffile.imwrite(tmp_path / "z3.tif", stack)
+    data, _ = read_psf(tmp_path / "z3.tif")
+    assert np.array_equal(data, stack)
+    assert kernel_from_psf(data, scale=2).shape == kernel_from_psf(stack[1], scale=2).shape
+    tifffile.imwrite(tmp_path / "z3u.tif", stack.astype(np.uint16))
+    with pytest.raises(ValueError, match="colour.*photometric='minisblack'"):
+        read_psf(tmp_path / "z3u.tif")
+
+
+def test_unequal_psf_pixel_sides_are_kept(tmp_path):
+    psf = gaussian_psf(41, sigma=3.0).astype(np.float32)
+    tifffile.imwrite(tmp_path / "aniso.tif", psf, imagej=True, resolution=(1 / 0.08, 1 / 0.04),
+                     metadata={"unit": "um"})
+    _, pixel_size = read_psf(tmp_path / "aniso.tif")
+    assert pixel_size == pytest.approx((0.04, 0.08))  # (y, x): tifffile's resolution is (x, y)
+    kernel = kernel_from_file(tmp_path / "aniso.tif", pixel_size=0.065, scale=2)
+    sy, sx = sigma_of(kernel)
+    assert sx == pytest.approx(2 * sy, rel=0.15)  # round in pixels, so twice as wide in um along x (pixels 2x wider)
 
 
 @pytest.mark.parametrize("psf_pixel_size, pixel_size", [(1e-4, 0.1), (1.0, 0.1)])

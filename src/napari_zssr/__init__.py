@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .api import BlankPlaneWarning, ZSSRResult, kernel_from_file, zssr, zssr_stack
+    from .api import BlankPlaneWarning, KernelNoteWarning, ZSSRResult, kernel_from_file, zssr, zssr_stack
     from .axial import zssr_axial
     from .batching import batch
     from .core.blind import KernelEstimate, estimate_kernel
@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
 #: public name -> the module that defines it
 _PUBLIC = {
-    "BlankPlaneWarning": ".api", "ZSSRResult": ".api", "kernel_from_file": ".api", "zssr": ".api",
-    "zssr_stack": ".api", "ZSSRConfig": ".core.config", "kernel_from_psf": ".core.psf", "Cancelled": ".core.trainer",
+    "BlankPlaneWarning": ".api", "KernelNoteWarning": ".api", "ZSSRResult": ".api", "kernel_from_file": ".api",
+    "zssr": ".api", "zssr_stack": ".api", "ZSSRConfig": ".core.config", "kernel_from_psf": ".core.psf",
+    "Cancelled": ".core.trainer",
     "ProgressEvent": ".core.progress", "read_psf": ".io.psf", "zssr_axial": ".axial",
     "Optics": ".core.optics", "theoretical_psf": ".core.optics", "kernel_from_optics": ".core.optics",
     "KernelEstimate": ".core.blind", "estimate_kernel": ".core.blind", "ResolutionEstimate": ".core.resolution",
@@ -40,8 +41,8 @@ _PUBLIC = {
 }
 
 # "run" is left out: "from napari_zssr import *" must not import napari
-__all__ = ["BlankPlaneWarning", "Cancelled", "KernelChoice", "KernelEstimate", "Optics", "ProgressEvent",
-           "ResolutionEstimate", "ZSSRConfig", "ZSSRResult", "__version__", "batch", "estimate_kernel",
+__all__ = ["BlankPlaneWarning", "Cancelled", "KernelChoice", "KernelEstimate", "KernelNoteWarning", "Optics",
+           "ProgressEvent", "ResolutionEstimate", "ZSSRConfig", "ZSSRResult", "__version__", "batch", "estimate_kernel",
            "estimate_resolution", "kernel_from_file", "kernel_from_optics", "kernel_from_psf", "read_optics",
            "read_psf", "theoretical_psf", "zssr", "zssr_axial", "zssr_stack"]
 

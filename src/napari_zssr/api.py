@@ -32,6 +32,10 @@ OUTPUTS = {"zssr": "sr", "ensemble_median": "ensemble_median", "residual": "resi
 DEFAULT_OUTPUTS = ("zssr", "ensemble_median", "residual")
 
 
+class KernelNoteWarning(UserWarning):
+    """What a run assumed about its kernel that the user may not expect (also in the result's notes)."""
+
+
 class BlankPlaneWarning(UserWarning):
     """A constant plane in a stack was passed through as its interpolation instead of being trained on."""
 
@@ -193,7 +197,7 @@ def normalised_tensor(plane: np.ndarray, low: float, high: float, device: torch.
     return torch.as_tensor(normalised(plane, low, high), device=device)[None, None]
 
 
-def kernel_from_file(path: str, *, psf_pixel_size: float | None = None, pixel_size: float | None = None,
+def kernel_from_file(path: str, *, psf_pixel_size: PixelSize | None = None, pixel_size: PixelSize | None = None,
                      scale: float | Sequence[float] = 2, measured: bool | None = None) -> np.ndarray:
     """Read a PSF file and turn it into the ZSSR kernel of ``scale``, as the "psf" kernel source does for the
     widget, ``run()`` and the CLI. ``psf_pixel_size`` overrides the pixel size found in the file's metadata.
@@ -279,6 +283,9 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
     sr, median, residual, spread = (np.empty(out_shape, dtype) for _ in range(4))
     result = ZSSRResult(sr, median, residual, spread, pair, config, seed, str(torch_device), precision,
                         kernel=kernel_record)
+    if "note" in kernel_record:
+        result.notes.append(kernel_record["note"])
+        warnings.warn(kernel_record["note"], KernelNoteWarning, stacklevel=2)
     n_planes = int(np.prod(leading, dtype=np.int64))
     plan = RunProgress(progress, n_planes=n_planes, n_steps=len(steps), max_iterations=config.max_iterations,
                        warm_start_iterations=warm_start_iterations)

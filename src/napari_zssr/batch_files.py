@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ._version import __version__
-from .api import OUTPUTS, BlankPlaneWarning, ZSSRResult, checked_pixel_size, zssr_stack
+from .api import OUTPUTS, BlankPlaneWarning, KernelNoteWarning, ZSSRResult, checked_pixel_size, zssr_stack
 from .axial import ConstantPlanesWarning, describe_axial_profile, zssr_axial
 from .batch_axial import AxialPlan, axial_optics, axial_plan
 from .batch_jobs import Job, output_path
@@ -180,6 +180,7 @@ def super_resolve_planes(job: Job, prepared: PreparedBatch, image: TiffImage, pl
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BlankPlaneWarning)  # reported with the file's name
             warnings.simplefilter("ignore", ConstantPlanesWarning)  # the same, from the result's notes
+            warnings.simplefilter("ignore", KernelNoteWarning)  # the same
             result = run(data[..., channel, :, :], channel, progress)
         record = channel_record(result)
         if planes is not None:  # indices within the range -> within the image

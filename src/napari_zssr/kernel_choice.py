@@ -89,8 +89,14 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
         return kernel_from_psf(psf, psf_pixel_size=psf_pixel_size, pixel_size=pixel_size, scale=scale,
                                measured=choice.measured)
 
-    return _checked(from_file), {"source": "psf", "psf_path": str(choice.psf_path), "psf_pixel_size_um": psf_pixel_size,
-                    "pixel_size_um": pixel_size}
+    record = {"source": "psf", "psf_path": str(choice.psf_path), "psf_pixel_size_um": psf_pixel_size,
+              "pixel_size_um": pixel_size}
+    if psf_pixel_size is not None and pixel_size is None:
+        # resampling needs both sizes: the PSF is taken as sampled at the image's pixels, which a run should say
+        record["note"] = (f"the image's pixel size is unknown, so the PSF file's ({psf_pixel_size} um) is not used: "
+                          "the PSF is taken as sampled at the image's pixels; give the image's pixel size "
+                          "(pixel_size=, --pixel-size or the layer's scale) to resample it")
+    return _checked(from_file), record
 
 
 def _checked(source: KernelSource) -> KernelSource:

@@ -33,8 +33,12 @@ def step_kernels(kernel: np.ndarray | KernelSource | None, steps: Sequence[Scale
     """
     if kernel is None:
         return [None] * len(steps)
-    for step in steps:
-        integer_factors(step)
+    for step in steps[:-1]:
+        if any(abs(s - round(s)) > 1e-9 for s in step):
+            raise ValueError(f"gradual step {step} has no whole-number factor, which a blur kernel needs; use whole "
+                             "steps with a kernel (e.g. gradual_steps=(2,) for scale 4) or no kernel (bicubic), "
+                             "which allows any step such as (1.5,)")
+    integer_factors(steps[-1])
     if callable(kernel):
         kernels = [kernel(step) for step in steps]
         if any(k is None for k in kernels):

@@ -11,8 +11,9 @@ import scipy.io
 from .tiff import read_tiff
 
 
-def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | None]:
-    """Return the PSF array and its pixel size in micrometres from the file's metadata (None when unknown).
+def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | tuple[float, float] | None]:
+    """Return the PSF array and its pixel size in micrometres from the file's metadata: one number for square
+    pixels, a (y, x) pair for unequal sides (averaging them would give the kernel the wrong shape), None when unknown.
 
     Raises ``FileNotFoundError`` or ``ValueError`` with a message that names the file and the problem.
     """
@@ -22,10 +23,17 @@ def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | None]:
     suffix = path.suffix.lower()
     if suffix in (".tif", ".tiff"):
         image = read_tiff(path)
-        if "S" in image.axes:
+        # tifffile writes a (3 or 4, Y, X) array as planar RGB unless told otherwise; a colour photograph is not
+        # stored as floats, a PSF z-stack of 3 or 4 planes is
+        planar_floats = image.axes == "SYX" and np.issubdtype(image.data.dtype, np.floating)
+        if "S" in image.axes and not planar_floats:
             raise ValueError(f"{path.name} is a colour (RGB) image of shape {image.data.shape}; a PSF is a grey "
-                             f"2D image or z-stack: save the bead's channel on its own")
-        return image.data, (None if image.pixel_size is None else float(np.mean(image.pixel_size)))
+                             f"2D image or z-stack: save the bead's channel on its own (a z-stack of 3 or 4 planes "
+                             f"reads as RGB unless saved with tifffile.imwrite(..., photometric='minisblack'))")
+        if image.pixel_size is None:
+            return image.data, None
+        y, x = image.pixel_size
+        return image.data, (float(y) if y == x else (float(y), float(x)))
     if suffix == ".npy":
         try:
             return np.load(path, allow_pickle=False), None

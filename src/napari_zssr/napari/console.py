@@ -13,7 +13,7 @@ from ..core.optics import Optics
 from ..core.resize import PixelSize
 from ..kernel_choice import KernelArgument, KernelChoice
 from ..progress import BarProgress
-from .runner import RunRequest, add_or_update, background_run, compute, layer_tuples, prepare
+from .runner import RunRequest, add_or_update, background_run, compute, layer_tuples, prepare, window_watch
 
 
 def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[float] = 2, *, viewer: Any = None,
@@ -50,9 +50,10 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
             viewer = napari.current_viewer()
         except ImportError:
             viewer = None
+    viewer_is_open = window_watch(viewer) if viewer is not None else None
     result = _run_in_qt(request) if _qt_running() else _run_with_text_progress(request)
     tuples = layer_tuples(request, result)
-    if viewer is not None and add_to_viewer:
+    if viewer_is_open is not None and add_to_viewer and viewer_is_open():  # a viewer closed meanwhile gets nothing
         add_or_update(viewer, tuples)
     return tuples
 

@@ -8,6 +8,7 @@ once per session for each. The range covers the step-time spread and, with the l
 from __future__ import annotations
 
 import math
+import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from ..core.precision import resolve_precision
 from ..core.progress import ProgressEvent, RunProgress
 from ..core.resize import Scale, as_scale_pair, scaled_shape
 from ..core.trainer import train
+from .shutdown import stop_at_exit
 
 #: untimed first steps (memory allocation, kernel selection), then timed ones
 WARM_UP_STEPS = 3
@@ -51,8 +53,11 @@ def cost_key(device: str, config: ZSSRConfig) -> CostKey:
     return str(select_device(device)), config.precision, config.crop_size, config.width, config.depth
 
 
-def measure_costs(key: CostKey) -> Costs:
-    """Time :data:`TIMED_STEPS` training iterations and one inference with the settings of ``key`` (slow: seconds)."""
+def measure_costs(key: CostKey, should_stop: Callable[[], bool] | None = None) -> Costs:
+    """Time :data:`TIMED_STEPS` training iterations and one inference with the settings of ``key`` (slow: seconds).
+
+    ``should_stop`` returning True ends the measurement early with :class:`~napari_zssr.core.trainer.Cancelled`.
+    """
     device_name, precision, crop_size, width, depth = key
     device = torch.device(device_name)
     config = ZSSRConfig(crop_size=crop_size, width=width, depth=depth, precision=precision, device=device_name,
@@ -68,7 +73,8 @@ def measure_costs(key: CostKey) -> Costs:
         stamps.append(time.perf_counter())
 
     train(net, sampler, reconstruction_pair(image, degradation, config.recon_crop), config,
-          progress=RunProgress(stamp, max_iterations=config.max_iterations), dtype=resolve_precision(precision, device))
+          progress=RunProgress(stamp, max_iterations=config.max_iterations), should_stop=should_stop,
+          dtype=resolve_precision(precision, device))
     steps = np.diff(stamps[WARM_UP_STEPS - 1 :])
     lr = image[..., :crop_size, :crop_size]
     start = time.perf_counter()
@@ -160,7 +166,8 @@ class BackgroundEstimate:
         worker = _in_flight.get(key)
         start = worker is None
         if start:
-            worker = create_worker(measure_costs, key, _start_thread=False, _ignore_errors=True)
+            worker = create_worker(measure_costs, key, stop_at_exit(threading.Event()).is_set, _start_thread=False,
+                                   _ignore_errors=True)
             worker.finished.connect(lambda: _in_flight.pop(key, None))
             _in_flight[key] = worker
         worker.returned.connect(answer)

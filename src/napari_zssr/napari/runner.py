@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +28,7 @@ from ..core.axial import axial_factor
 from ..core.config import ZSSRConfig
 from ..core.optics import Optics
 from ..core.progress import ProgressEvent
-from ..core.resize import PixelSize, Scale, upscale_factors
+from ..core.resize import PixelSize, Scale, pixel_pair, upscale_factors
 from ..core.trainer import Cancelled
 from ..io.ome import OpticsMetadata
 from ..kernel_choice import KernelArgument, KernelChoice, kernel_source
@@ -152,7 +152,7 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     (:func:`napari_zssr.zssr_axial`, factor from the layer's z and y/x scale; ``scale`` and the kernel are not used).
     """
     if axial:
-        return _prepare_axial(layer, config, outputs, kernel or psf)
+        return _prepare_axial(layer, config, outputs, kernel or psf, pixel_size)
     unknown = sorted(set(outputs) - set(OUTPUTS))
     if unknown:
         raise ValueError(f"unknown outputs {unknown}; choose from {list(OUTPUTS)}")
@@ -178,8 +178,14 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
                       outputs=tuple(outputs))
 
 
-def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ...], kernel: Any) -> RunRequest:
-    """The checks of an axial run: a volume whose z step is a whole multiple (> 1) of its known lateral pixel."""
+def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ...], kernel: Any,
+                   pixel_size: PixelSize | None) -> RunRequest:
+    """The checks of an axial run: a volume whose z step is a whole multiple (> 1) of its lateral pixel.
+
+    The lateral pixel is ``pixel_size`` when given (typed by the user), else the layer's y/x scale. A scale of 1 says
+    nothing of the unit, so the optics named in the layer's metadata shape the axial profile only when the lateral
+    pixel size is known in um; otherwise the profile is the default Gaussian as wide as the z step.
+    """
     if kernel is not None:
         raise ValueError("axial mode learns the z blur from the volume itself; it takes no lateral kernel (PSF file, "
                          "optics or estimate): set the kernel to 'none'")
@@ -187,6 +193,10 @@ def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ..
     if len(snapshot.data.shape) < 3:
         raise ValueError(f"axial mode needs a 3D layer (Z, Y, X); {snapshot.name!r} has shape {snapshot.data.shape}")
     z_step, lateral = abs(snapshot.scale[-3]), float(np.mean(np.abs(snapshot.scale[-2:])))  # flipped axes too
+    lateral_known = lateral != 1.0
+    typed = pixel_pair(checked_pixel_size(pixel_size))
+    if typed is not None:
+        lateral, lateral_known = float(np.mean(typed)), True
     if z_step == 1.0 and lateral == 1.0:
         raise ValueError(f"the z step and pixel size of {snapshot.name!r} are unknown (its scale is 1): open it with "
                          "the napari-zssr reader or set the layer's scale (z, y, x) in um")
@@ -195,9 +205,9 @@ def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ..
                          "it is already isotropic")
     factor = axial_factor(z_step / lateral)
     validate_volume(snapshot.data, factor)
-    return RunRequest(snapshot, (float(factor), 1.0), None, config or ZSSRConfig(), lateral,
-                      outputs=tuple(outputs), axial_scale=factor,
-                      axial_optics=metadata_optics(getattr(layer, "metadata", None) or {}))
+    optics = metadata_optics(getattr(layer, "metadata", None) or {}) if lateral_known else None
+    return RunRequest(snapshot, (float(factor), 1.0), None, config or ZSSRConfig(), lateral if lateral_known else None,
+                      outputs=tuple(outputs), axial_scale=factor, axial_optics=optics)
 
 
 def metadata_optics(metadata: dict) -> Optics | None:
@@ -291,27 +301,37 @@ UPDATED_PROPERTIES = ("scale", "translate", "rotate", "shear", "affine", "units"
                       "colormap", "contrast_limits")
 
 
-def viewer_is_open(viewer: Any) -> bool:
-    """False once a napari viewer's window is closed: by ``viewer.close()`` (napari drops its Qt window) or by its
-    close button (Qt deletes the window); True for anything without a window."""
-    window = getattr(viewer, "window", None)
+def window_watch(viewer: Any) -> Callable[[], bool]:
+    """A check, made now, of whether ``viewer``'s window is still open later: False once it was closed by
+    ``viewer.close()`` (napari drops its Qt window) or by its close button (Qt deletes the window).
+
+    For a viewer the caller holds itself (the console's ``run()``): a plugin widget gets napari's public-only proxy,
+    whose private attributes warn, and knows it was closed from its own Qt side instead. A viewer without a Qt window
+    when the watch starts (none shown, or a napari that keeps it elsewhere) counts as open: adding layers then is
+    napari's business, and a result is never dropped on a guess.
+    """
+    window = getattr(getattr(viewer, "window", None), "_qt_window", None)
     if window is None:
+        return lambda: True
+
+    def is_open() -> bool:
+        if getattr(viewer.window, "_qt_window", None) is not window:
+            return False
+        try:
+            window.objectName()
+        except RuntimeError:  # the Qt side was deleted
+            return False
         return True
-    try:
-        window._qt_window.objectName()
-    except (AttributeError, RuntimeError):
-        return False
-    return True
+
+    return is_open
 
 
 def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]]) -> list[Any]:
     """Add the result layers, or update those of an earlier run in place (no duplicates); select the first.
 
-    The first is the super-resolved layer: napari would otherwise select the last one added, a hidden layer. A
-    viewer closed meanwhile gets nothing.
+    The first is the super-resolved layer: napari would otherwise select the last one added, a hidden layer. The
+    caller makes sure the viewer is still open (:func:`window_watch`).
     """
-    if not viewer_is_open(viewer):
-        return []
     layers = []
     for data, kwargs, _ in tuples:
         name = kwargs["name"]

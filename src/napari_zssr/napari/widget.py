@@ -40,6 +40,7 @@ from .runner import (
     prepare,
 )
 from .sample_data import is_psf_layer
+from .shutdown import stop_at_exit
 
 if TYPE_CHECKING:
     import napari
@@ -108,6 +109,7 @@ class ZSSRWidget(Container):
         self._progress: Any = None
         self._closed = False  # the viewer (and with it this widget's Qt side) is gone: a run only winds down
         self._layer_pixel_size = 0.0  # what the pixel field was set to from the layer (0: unknown)
+        self._psf_file_pixel_size = 0.0  # what the PSF pixel field was set to from the PSF file (0: unknown)
         self._layer_pixel_rejected = False  # the layer's scale is no plausible pixel size (shown as a note)
         # id of a field -> (the field, the value left in it, its note on a value beyond its range), until it changes
         self._range_notes: dict[int, tuple[Widget, Any, str]] = {}
@@ -196,7 +198,8 @@ class ZSSRWidget(Container):
         if self.kernel_source.value == PSF_FILE:
             if not self._psf_given():
                 raise ValueError("no PSF file chosen: choose one, or set the kernel to 'none (bicubic)'")
-            return {"psf": str(self.psf.value), "psf_pixel_size": self.psf_pixel_size.value or None}
+            typed = self.psf_pixel_size.value not in (0.0, self._psf_file_pixel_size)
+            return {"psf": str(self.psf.value), "psf_pixel_size": self.psf_pixel_size.value if typed else None}
         if self.kernel_source.value == OPTICS:
             return {"kernel": KernelChoice("optics", optics=self._optics())}
         if self.kernel_source.value == ESTIMATE:
@@ -399,7 +402,10 @@ class ZSSRWidget(Container):
             return
         problem = bead_problem(psf)
         self.status.value = f"warning: this PSF does not look like a bead: {problem}" if problem else ""
-        self._set_in_range(self.psf_pixel_size, pixel_size or 0.0, "the PSF file's pixel size")
+        # unequal sides show as their geometric mean; left as shown, the run takes the file's own (y, x) pair
+        shown = float(np.sqrt(np.prod(pixel_pair(pixel_size)))) if pixel_size is not None else 0.0
+        self._set_in_range(self.psf_pixel_size, shown, "the PSF file's pixel size")
+        self._psf_file_pixel_size = float(self.psf_pixel_size.value)
 
     def _planes(self) -> int:
         layer = self.image.value
@@ -462,7 +468,7 @@ class ZSSRWidget(Container):
         except (ValueError, TypeError, OSError) as error:
             self._show_problem(str(error))
             return None
-        self._stop = threading.Event()
+        self._stop = stop_at_exit(threading.Event())
         self._progress = progress(total=self._planes() * request.config.max_iterations, desc="ZSSR")
         self.progress_bar.max = self._progress.total
         self.progress_bar.value = 0
