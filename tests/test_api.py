@@ -467,3 +467,13 @@ def test_a_torch_tensor_is_taken_as_its_values(tiny_config):
     expected = zssr(image, 2, config=tiny_config).sr
     assert np.array_equal(zssr(torch.from_numpy(image), 2, config=tiny_config).sr, expected)
     assert np.array_equal(zssr_stack(torch.from_numpy(image)[None], 2, config=tiny_config).sr[0], expected)
+
+
+@pytest.mark.parametrize("max_iterations, warm", [(1000, 200), (60, 12), (20, 10), (5, 5)])
+def test_warm_started_planes_train_a_fifth_at_least_10_and_never_past_the_cap(max_iterations, warm):
+    assert ZSSRConfig(max_iterations=max_iterations).warm_start_iterations() == warm
+
+
+def test_a_ragged_list_is_named_as_such():
+    with pytest.raises(ValueError, match="image is not an array of equal-sized rows and planes"):
+        zssr([[1.0, 2.0, 3.0], [4.0, 5.0]], 2)

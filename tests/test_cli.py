@@ -302,6 +302,13 @@ def test_ctrl_c_during_start_up_exits_130_without_traceback(data_dir, tmp_path, 
     assert "interrupted" in capsys.readouterr().err
 
 
+def test_the_entry_point_loads_torch_only_inside_its_ctrl_c_handler():
+    """An interruption while torch loads (seconds) must exit 130 too: the entry module itself stays light."""
+    check = "import sys, napari_zssr.cli; print(sorted({'torch', 'scipy'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
 def test_ensemble_spread_output_only_when_asked(data_dir, tmp_path):
     out = tmp_path / "out"
     assert main([str(data_dir / "plain.tif"), "--out", str(out), *FAST, "--outputs", "zssr,ensemble_spread"]) == 0
@@ -389,10 +396,16 @@ def test_init_option_chooses_the_starting_weights(data_dir, tmp_path, capsys, mo
     info = json.loads(read_tiff(out / "plain_zssr.tif").description)
     assert info["settings"]["config"]["init"] == "learned"
     assert main([str(data_dir / "plain.tif"), "--out", str(out), "--init", "scratch", *FAST]) == 1  # other settings
-    assert "different settings" in capsys.readouterr().err
+    assert "different settings (config.init: 'learned' -> 'scratch')" in capsys.readouterr().err
     monkeypatch.chdir(tmp_path)
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--init", "missing.npz", *FAST]) == 2
     assert "missing.npz" in capsys.readouterr().err and not (tmp_path / "o").exists()
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    np.savez(tmp_path / "other.npz", weights=np.zeros(3))
+    for name, problem in (("one.npy", "not a .npz archive"), ("other.npz", "does not fit the network")):
+        assert main([str(data_dir), "--out", str(tmp_path / "o"), "--init", name, *FAST]) == 2  # once, not per file
+        err = capsys.readouterr().err
+        assert err.count(name) == 1 and problem in err and not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("name", ["pixel_size", "psf_pixel_size"])
@@ -552,3 +565,47 @@ def test_a_file_system_without_locks_runs_the_batch_with_a_note(data_dir, tmp_pa
     monkeypatch.setattr(fcntl, "flock", no_locks)
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "out"), *FAST]) == 0
     assert "offers no locks" in capsys.readouterr().err
+
+
+def test_axes_in_another_order_keep_their_names_and_time_keeps_its_interval(tmp_path):
+    """An OME file's C-before-T-and-Z (e.g. Bio-Formats' XYZTC) is written in ImageJ's T, Z, C order, data moved."""
+    rng = np.random.default_rng(0)
+    offsets = 2000 * np.arange(2)[:, None, None] + 600 * np.arange(2)[None, :, None] + 150 * np.arange(3)
+    channel_time_z = (offsets[..., None, None] + rng.random((2, 2, 3, 16, 16)) * 50 + 100).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "ctz.ome.tif", channel_time_z, ome=True,
+                     metadata={"axes": "CTZYX", "PhysicalSizeX": 0.2, "PhysicalSizeY": 0.2, "TimeIncrement": 2.5})
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "ctz.ome.tif"), "--out", str(out), "--outputs", "zssr", "--noise-std", "0",
+                 "--dtype", "input", *FAST]) == 0
+    written = read_tiff(out / "ctz.ome_zssr.tif")
+    assert written.axes == "TZCYX" and written.data.shape == (2, 3, 2, 32, 32)
+    assert written.frame_interval == 2.5 and written.pixel_size == pytest.approx((0.1, 0.1))
+    means = written.data.mean(axis=(-2, -1))  # each plane keeps its input's level: channel c, time t, plane z
+    assert np.allclose(means, np.moveaxis(channel_time_z.mean(axis=(-2, -1)), 0, -1), atol=20)
+
+
+def test_a_file_named_outright_that_does_not_exist_stops_the_batch(data_dir, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main([str(data_dir / "plain.tif"), str(data_dir / "plian.tif"), "--out", str(out), *FAST]) == 2
+    assert "plian.tif: no such file or folder" in capsys.readouterr().err and not out.exists()
+    assert main([str(data_dir / "plain.tif"), str(data_dir / "nothing*.tif"), "--out", str(out), *FAST]) == 0
+    assert "nothing*.tif: no file matches" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", [["--psf-pixel-size", "0.05"], ["--measured-psf", "yes"]])
+def test_psf_options_without_a_psf_are_usage_errors(data_dir, tmp_path, capsys, option):
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), *option, *FAST]) == 2
+    assert f"{option[0]} applies to a PSF file (--psf)" in capsys.readouterr().err
+
+
+def test_an_output_named_outright_is_an_input_and_skipped_ones_are_named(data_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([str(data_dir / "plain.tif"), "--out", str(out), "--outputs", "zssr", *FAST]) == 0
+    cropped = tmp_path / "fiji" / "plain_zssr.tif"  # an output edited elsewhere keeps its Info record
+    cropped.parent.mkdir()
+    cropped.write_bytes((out / "plain_zssr.tif").read_bytes())
+    capsys.readouterr()
+    assert main([str(cropped.parent), "--out", str(tmp_path / "o2"), *FAST]) == 2  # a folder walk skips it...
+    assert "skipped 1 file(s): written by napari-zssr (plain_zssr.tif)" in capsys.readouterr().err
+    assert main([str(cropped), "--out", str(tmp_path / "o3"), "--outputs", "zssr", *FAST]) == 0  # ...named: taken
+    assert read_tiff(tmp_path / "o3" / "plain_zssr_zssr.tif").data.shape == (64, 64)

@@ -43,7 +43,13 @@ def test_a_scale_is_kept_by_every_transform_when_square_and_by_the_axis_keeping_
     (np.zeros((3, 3)), "sums to zero"),
     (np.full((3, 3), np.nan), "NaN"),
     (np.ones((3, 3), dtype=bool), "real-valued"),
+    (np.ma.masked_less(np.arange(9.0).reshape(3, 3), 2), "masked"),
 ])
 def test_bad_kernels_are_refused(bad, error):
     with pytest.raises((ValueError, TypeError), match=error):
         validate_kernel(bad)
+
+
+def test_a_kernel_near_the_float64_limit_is_normalised_like_any_other():
+    kernel = gaussian(7, 1.2, 1.2)
+    assert np.allclose(validate_kernel(kernel * 1e308 / kernel.max()), validate_kernel(kernel))

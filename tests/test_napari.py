@@ -283,6 +283,19 @@ def test_reader_writer_and_sample(make_napari_viewer, tmp_path):
     assert str(widget.psf.value).endswith("psf.tif")
 
 
+def test_the_writer_keeps_a_flipped_layers_placement_and_moves_axes_into_imagej_order(tmp_path):
+    from napari_zssr.napari.writer import write_image
+
+    data = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)  # C, Z, Y, X
+    attributes = {"scale": [1.0, 0.5, -0.1, 0.1], "translate": [0.0, 2.0, 10.0, 0.0], "axis_labels": list("CZYX")}
+    write_image(str(tmp_path / "flipped.tif"), data, attributes)
+    written = read_tiff(tmp_path / "flipped.tif")
+    assert written.axes == "ZCYX" and np.array_equal(written.data, np.moveaxis(data, 0, 1)[..., ::-1, :])
+    assert written.pixel_size == pytest.approx((0.1, 0.1)) and written.z_spacing == pytest.approx(0.5)
+    # row 0 of the file is the layer's last row, at world y 10 - 0.1 * 3 = 9.7: the origin says so
+    assert -written.origin[0] * 0.1 == pytest.approx(9.7) and written.z_origin == pytest.approx(-4.0)
+
+
 def test_manifest_validates():
     from npe2 import PluginManifest
 

@@ -81,3 +81,11 @@ def test_point_lands_at_the_same_place_on_both_paths():
     low = downscale_with_kernel(image, torch.as_tensor(kernel), (2, 2))[0, 0].numpy()
     assert np.unravel_index(np.argmax(low), low.shape) == (7, 7)
     assert low[6, 7] == pytest.approx(low[8, 7]) and low[7, 6] == pytest.approx(low[7, 8])
+
+
+@pytest.mark.parametrize("pixel_size", [1e-20, 1e9, (0.1, 1e-12)])
+def test_a_pixel_size_in_no_microscope_unit_is_named(pixel_size):
+    from napari_zssr.core.resize import pixel_pair
+
+    with pytest.raises(ValueError, match=r"pixel_size must be in micrometres, from 1e-07 to 100000.*another unit"):
+        pixel_pair(pixel_size)

@@ -91,7 +91,11 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
     if np.ma.is_masked(image):
         raise ValueError("image is a masked array with masked pixels, which ZSSR would read as ordinary values; "
                          "fill them first (e.g. image.filled(value)) or pass image.data")
-    array = image if hasattr(image, "shape") and hasattr(image, "dtype") else np.asarray(image)
+    try:
+        array = image if hasattr(image, "shape") and hasattr(image, "dtype") else np.asarray(image)
+    except ValueError as error:  # e.g. nested lists of unequal lengths
+        raise ValueError(f"image is not an array of equal-sized rows and planes ({error}); pass a numpy array") \
+            from None
     dtype = np.dtype(array.dtype)
     if dtype.kind == "b":
         raise TypeError("image is boolean (a mask?); ZSSR needs intensity data")

@@ -246,7 +246,7 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
         if kind in ("zssr", "ensemble_median") and options.dtype == "input":
             stacked = cast_output(stacked, output_dtype(image.data.dtype))
         write_imagej_tiff(output_path(options.out, job, kind), stacked, image.axes, new_pixel_size, z_spacing,
-                          info, imagej_origin(image.origin, factors), z_origin)
+                          info, imagej_origin(image.origin, factors), z_origin, image.frame_interval)
 
 
 def process_file(job: Job, prepared: PreparedBatch, identity: dict, planes_bar: tqdm | None = None) -> TaskReport:

@@ -63,6 +63,8 @@ def is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") and part not in (".", "..") for part in parts)
 
 
+#: skipped files a note names, at most
+NAMED_SKIPS = 3
 #: why inputs are skipped, as the note counting them says
 HIDDEN = "hidden (a name starting with '.', e.g. macOS '._' files)"
 IN_DATASET = "part of a multi-file OME dataset, run from the file with its first plane"
@@ -71,12 +73,14 @@ IN_DATASET = "part of a multi-file OME dataset, run from the file with its first
 def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[Source]:
     """Expand files, folders and globs into TIFF files; never files under ``out`` nor outputs of this tool.
 
-    A file or folder named on the command line that lies in ``out`` is a :class:`UsageError`; files found under
+    A file or folder named on the command line that does not exist or lies in ``out`` is a :class:`UsageError` (a
+    pattern that matches nothing only gets a note); files found under
     ``out`` by a folder walk or a glob are skipped, so a rerun never takes its own outputs as inputs.
     """
     found: list[Source] = []
     dataset_files: dict[Path, Path] = {}  # a multi-file OME dataset's other files -> the file with its first plane
-    skipped = dict.fromkeys(("not a TIFF", "under --out", "written by napari-zssr", HIDDEN, IN_DATASET), 0)
+    skipped: dict[str, list[Path]] = {reason: [] for reason in ("not a TIFF", "under --out", "written by napari-zssr",
+                                                                 HIDDEN, IN_DATASET)}
     for item in inputs:
         path = Path(item)
         if path.exists():
@@ -84,34 +88,38 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
                 raise UsageError(f"--out {out} holds the input {item}; choose an output folder outside the inputs")
             root = path if path.is_dir() else path.parent
             candidates = sorted(path.glob("**/*" if recursive else "*")) if path.is_dir() else [path]
+        elif not any(c in str(item) for c in "*?["):  # named outright: a typo must not pass as a done batch
+            raise UsageError(f"{item}: no such file or folder")
         else:
             root = Path(*itertools.takewhile(lambda part: not any(c in part for c in "*?["), path.parent.parts))
             candidates = [Path(match) for match in sorted(glob.glob(item, recursive=recursive))]
             if not candidates:
-                say(f"note: {item}: no such file or folder")
+                say(f"note: {item}: no file matches")
         asks_for_hidden = not path.exists() and is_hidden(path, root)  # a glob such as "data/._*.tif": as asked
         for candidate in candidates:
             if not candidate.is_file():
                 continue
             if is_within(candidate.resolve(), out):
-                skipped["under --out"] += 1
+                skipped["under --out"].append(candidate)
             elif candidate != path and not asks_for_hidden and is_hidden(candidate, root):
-                skipped[HIDDEN] += 1
+                skipped[HIDDEN].append(candidate)
             elif candidate.suffix.lower() not in TIFF_SUFFIXES:
-                skipped["not a TIFF"] += 1
-            elif written_by_us(header := read_header(candidate)):
-                skipped["written by napari-zssr"] += 1
+                skipped["not a TIFF"].append(candidate)
+            elif candidate != path and written_by_us(read_header(candidate)):  # a file named outright: as asked
+                skipped["written by napari-zssr"].append(candidate)
             else:
+                header = read_header(candidate)
                 found.append(Source(candidate, root))
                 if header is not None and header.first_plane_file is not None:
                     dataset_files[candidate.resolve()] = header.first_plane_file
     inputs_found = {source.path.resolve() for source in found}
     in_dataset = {path for path, first in dataset_files.items() if first in inputs_found}
     found = [source for source in found if source.path.resolve() not in in_dataset]
-    skipped[IN_DATASET] = len(in_dataset)
-    for reason, count in skipped.items():
-        if count:
-            say(f"note: skipped {count} file(s): {reason}")
+    skipped[IN_DATASET] = sorted(in_dataset)
+    for reason, paths in skipped.items():
+        if paths:
+            names = ", ".join(path.name for path in paths[:NAMED_SKIPS]) + (", ..." if len(paths) > NAMED_SKIPS else "")
+            say(f"note: skipped {len(paths)} file(s): {reason} ({names})")
     unique: dict[Path, Source] = {}
     for source in found:  # one job per file, however many times the inputs name it; named as itself, not a link
         real = source.path.resolve()
@@ -218,8 +226,8 @@ def _state_of(path: Path, settings: dict, identity: dict) -> str:
     return "same" if made_from == identity else "changed"
 
 
-def conflict_message(state: str, path: Path, overwrite: bool) -> str | None:
-    """Why an input is left alone (None when it is processed)."""
+def conflict_message(state: str, path: Path, overwrite: bool, settings: dict | None = None) -> str | None:
+    """Why an input is left alone (None when it is processed); for other settings, which (``settings``: this run's)."""
     if state == "folder":
         return f"a folder is where the output {path} goes; move it away"
     if overwrite:
@@ -227,7 +235,37 @@ def conflict_message(state: str, path: Path, overwrite: bool) -> str | None:
     reason = {"unreadable": "exists but is not a readable napari-zssr output (corrupt, or another program's file)",
               "other input": "was made from another input (the inputs given have changed)",
               "different": "was made with different settings"}.get(state)
+    if state == "different" and settings is not None:
+        reason += settings_difference(path, settings)
     return None if reason is None else f"{path} {reason}; left alone (use --overwrite to replace it)"
+
+
+#: differing settings a conflict names, at most
+NAMED_DIFFERENCES = 3
+
+
+def settings_difference(path: Path, settings: dict) -> str:
+    """" (name: then -> now, ...)": the settings an output was made with that differ from ``settings``."""
+    header = read_header(path)
+    record = settings_of_info(None if header is None else header.info)
+    if record is None:
+        return ""
+    then, now = _flat(record["settings"]), _flat(settings)
+    names = [name for name in sorted(then.keys() | now.keys()) if then.get(name) != now.get(name)]
+    shown = [f"{name}: {then.get(name)!r} -> {now.get(name)!r}" for name in names[:NAMED_DIFFERENCES]]
+    more = f", and {len(names) - NAMED_DIFFERENCES} more" if len(names) > NAMED_DIFFERENCES else ""
+    return f" ({', '.join(shown)}{more})" if shown else ""
+
+
+def _flat(settings: dict, prefix: str = "") -> dict:
+    """Nested settings as one level of dotted names ("config.init")."""
+    flat = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def check_out(out: Path) -> None:

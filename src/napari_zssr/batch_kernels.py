@@ -99,6 +99,10 @@ def check_kernel_options(options: BatchOptions) -> None:
                          f"--kernel {kind}")
     if kind == "psf" and not options.psf:
         raise UsageError("--kernel psf needs --psf FILE")
+    psf_options = ["--psf-pixel-size"] * (options.psf_pixel_size is not None)
+    psf_options += ["--measured-psf"] * (options.measured_psf != "auto")
+    if psf_options and not options.psf:  # ignored, they would still make a rerun a conflict
+        raise UsageError(f"{psf_options[0]} applies to a PSF file (--psf), not to --kernel {kind}")
     if kind == "optics":
         check_optics_options(options)
     measured_psf(options)

@@ -40,6 +40,7 @@ from .batch_kernels import check_kernel_options
 from .batch_lock import output_folder_lock
 from .core.config import INITS, ZSSRConfig
 from .core.device import select_device
+from .core.network import ZSSRNet
 from .core.precision import resolve_precision
 from .core.resize import pixel_pair, upscale_factors
 from .io.tiff import read_header
@@ -174,6 +175,8 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
                                    **{key: value for key, value in overrides.items() if value is not None})
         if device_here:
             resolve_precision(config.precision, select_device(config.device))  # a usage error, not one per file
+        if config.init != "scratch":
+            ZSSRNet.create(config, config.seed)  # a weights file that does not load: one usage error, not one per file
     except ValueError as error:
         raise UsageError(str(error)) from None
     if options.warm_start == "auto":
@@ -215,7 +218,8 @@ def triage(job: Job, prepared: PreparedBatch) -> tuple[str, dict]:
     state, decided_by = output_state(paths, prepared.settings, identity)
     if state == "same":
         return "skipped", identity
-    conflict = None if decided_by is None else conflict_message(state, decided_by, options.overwrite)
+    conflict = None if decided_by is None else conflict_message(state, decided_by, options.overwrite,
+                                                                 prepared.settings)
     if conflict is not None:
         say(f"{job.source}: {conflict}")
         return "conflict", identity
@@ -333,7 +337,8 @@ def note_dtype_fallbacks(jobs: Sequence[Job]) -> None:
     for job in jobs:
         header = read_header(job.source)
         if header is not None and output_dtype(header.dtype) != header.dtype:
-            say(f"note: {job.source} is {header.dtype}, which ImageJ TIFFs cannot hold; its outputs will be float32")
+            say(f"note: {job.source} is {header.dtype}, which ImageJ TIFFs cannot hold; its outputs will be float32 "
+                "(7 significant digits: detail finer than that on a large offset is lost)")
 
 
 def settings_record(options: BatchOptions, config: ZSSRConfig) -> dict:

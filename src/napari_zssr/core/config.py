@@ -153,8 +153,9 @@ class ZSSRConfig:
 
     def warm_start_iterations(self) -> int:
         """Iterations of each warm-started plane of a stack: a fifth of ``max_iterations`` (docs/benchmarks.md:
-        about 30 % of the time of training every plane from scratch, at the same quality)."""
-        return max(10, self.max_iterations // 5)
+        about 30 % of the time of training every plane from scratch, at the same quality), at least 10 and never more
+        than ``max_iterations``."""
+        return min(self.max_iterations, max(10, self.max_iterations // 5))
 
     @property
     def back_projects_to_noise(self) -> bool:

@@ -64,13 +64,16 @@ def read_weights(init: str) -> dict[str, np.ndarray]:
         raise ValueError(f"the learned start {path} does not match its checksum (damaged installation); "
                          "reinstall napari-zssr or use init='scratch'")
     try:
-        with np.load(io.BytesIO(content), allow_pickle=False) as archive:
-            return {name: archive[name] for name in archive.files if name != INFO_KEY}
+        archive = np.load(io.BytesIO(content), allow_pickle=False)
     except (OSError, ValueError) as error:
         raise unreadable(path, error) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):  # a .npy holds one array, not a network's
+        raise unreadable(path, "it holds one array, not a .npz archive of the network's")
+    with archive:
+        return {name: archive[name] for name in archive.files if name != INFO_KEY}
 
 
-def unreadable(path: Path, error: Exception) -> ValueError:
+def unreadable(path: Path, error: Exception | str) -> ValueError:
     return ValueError(f"cannot read the weights file {path}: {error}; give a .npz written by scripts/train_init.py")
 
 

@@ -14,6 +14,8 @@ SYMMETRY_TOLERANCE = 0.1
 
 def validate_kernel(kernel: np.ndarray) -> np.ndarray:
     """Return ``kernel`` as float64 normalised to sum 1, or raise a clear error."""
+    if np.ma.is_masked(kernel):  # np.asarray would drop the mask and keep whatever lies under it
+        raise ValueError("kernel has masked values; fill them first (e.g. kernel.filled(0))")
     k = np.asarray(kernel)
     if k.dtype == bool or np.iscomplexobj(k) or not np.issubdtype(k.dtype, np.number):
         raise TypeError(f"kernel must be a real-valued numeric array, got dtype {k.dtype}")
@@ -27,10 +29,10 @@ def validate_kernel(kernel: np.ndarray) -> np.ndarray:
     if np.any(k < 0):
         raise ValueError("kernel has negative values: a blur kernel must be non-negative (subtract the background "
                          "and clip, or use kernel_from_psf for a measured PSF)")
-    total = k.sum()
-    if total <= 0:
+    if not np.any(k > 0):
         raise ValueError("kernel sums to zero: it must contain some positive weight")
-    return k / total
+    k = k / k.max()  # first, so that values near the float64 limit cannot overflow the sum
+    return k / k.sum()
 
 
 def centre_of_mass(kernel: np.ndarray) -> tuple[float, float]:

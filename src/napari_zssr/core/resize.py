@@ -17,6 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .units import PLAUSIBLE_PIXEL_UM
+
 Scale = tuple[float, float]
 
 
@@ -64,6 +66,10 @@ def pixel_pair(pixel_size: PixelSize | None, name: str = "pixel_size") -> tuple[
         pair = (float("nan"), float("nan"))
     if not all(np.isfinite(pair)) or min(pair) <= 0:
         raise ValueError(f"{name} must be a positive number of micrometres (or a (y, x) pair), got {pixel_size!r}")
+    low, high = PLAUSIBLE_PIXEL_UM
+    if not all(low <= side <= high for side in pair):
+        raise ValueError(f"{name} must be in micrometres, from {low:g} to {high:g} (0.1 pm to 10 cm), got "
+                         f"{pixel_size!r}: a value in another unit?")
     return pair
 
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from ..core.units import PLAUSIBLE_PIXEL_UM
+
 #: length units understood in metadata, in micrometres.
 _UNITS_UM = {"um": 1.0, "µm": 1.0, "\u03bcm": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
              "nm": 1e-3, "nanometer": 1e-3, "mm": 1e3, "millimeter": 1e3, "cm": 1e4, "centimeter": 1e4,
              "m": 1e6, "meter": 1e6, "pm": 1e-6, "picometer": 1e-6, "\u00e5": 1e-4, "angstrom": 1e-4}
-#: pixel sizes (um) a file's metadata is believed for: 0.1 pm to 10 cm; anything else counts as "unknown"
-PLAUSIBLE_PIXEL_UM = (1e-7, 1e5)
 #: ResolutionUnit values that are lengths a microscope's sampling is given in (inch and none are not trusted).
 _METRIC_RESUNITS = (tifffile.RESUNIT.CENTIMETER, tifffile.RESUNIT.MILLIMETER, tifffile.RESUNIT.MICROMETER)
 
@@ -32,6 +32,7 @@ class TiffImage:
     description: str | None = None  # ImageJ "Info" text, where this project records a run's settings
     z_origin: float = 0.0  # ImageJ's zorigin, in planes
     series_count: int = 1  # image series in the file (positions, wells...): only the first is read
+    frame_interval: float | None = None  # seconds between time points (ImageJ finterval, OME TimeIncrement)
 
 
 def length_um(value: float, unit: str | None) -> float | None:
@@ -80,8 +81,8 @@ def _per_um(pixels_per_unit: float, unit: str) -> float | None:
 
 
 def _plausible_um(value: float | None) -> float | None:
-    """``value`` (um) if it can be a microscope's sampling, else None ("unknown"): a zero, negative, NaN or absurd
-    size in a file's metadata must not stop a run, nor be written into its outputs."""
+    """``value`` (um) if it can be a microscope's sampling (:data:`PLAUSIBLE_PIXEL_UM`), else None ("unknown"): a
+    zero, negative, NaN or absurd size in a file's metadata must not stop a run, nor be written into its outputs."""
     return value if value is not None and PLAUSIBLE_PIXEL_UM[0] <= value <= PLAUSIBLE_PIXEL_UM[1] else None
 
 
@@ -127,11 +128,32 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> 
             origin = (float(imagej.get("yorigin", 0.0)), float(imagej.get("xorigin", 0.0)))
             z_origin = float(imagej.get("zorigin", 0.0))
             series_count = image_series_count(tif)
+            frame_interval = _frame_interval(tif)
     except IncompleteTiffError:
         raise
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError) as error:
         raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
-    return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin, series_count)
+    return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin, series_count,
+                     frame_interval)
+
+
+#: OME TimeIncrementUnit values this module reads, in seconds
+_TIME_UNITS_S = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "us": 1e-6, "min": 60.0, "h": 3600.0}
+
+
+def _frame_interval(tif: tifffile.TiffFile) -> float | None:
+    """Seconds between time points from ImageJ's ``finterval`` or OME's ``TimeIncrement``; None when not said (or
+    not a positive finite time)."""
+    value, unit = (tif.imagej_metadata or {}).get("finterval"), "s"
+    if value is None and tif.is_ome and tif.ome_metadata:
+        pixels = next((e for e in ET.fromstring(tif.ome_metadata).iter() if e.tag.endswith("Pixels")), None)
+        if pixels is not None:
+            value, unit = pixels.attrib.get("TimeIncrement"), pixels.attrib.get("TimeIncrementUnit", "s")
+    try:
+        seconds = float(value) * _TIME_UNITS_S[unit]
+    except (TypeError, ValueError, KeyError):
+        return None
+    return seconds if 0 < seconds < float("inf") else None
 
 
 def several_series_note(name: str, count: int) -> str:
@@ -283,16 +305,26 @@ def _imagej_order(leading: str) -> bool:
 
 def write_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixel_size: tuple[float, float] | None,
                       z_spacing: float | None = None, info: str | None = None,
-                      origin: tuple[float, float] | None = None, z_origin: float | None = None) -> None:
+                      origin: tuple[float, float] | None = None, z_origin: float | None = None,
+                      frame_interval: float | None = None) -> None:
     """Write an ImageJ hyperstack atomically (temporary file, then rename): an interrupted write leaves no file.
 
-    ``origin`` (y, x) and ``z_origin``: ImageJ's calibration origin, in pixels and planes. Types an ImageJ TIFF
-    cannot hold (float64, int8, (u)int32, 64-bit integers, bool) are written as float32.
+    Axes ImageJ knows but in another order (e.g. "CZYX", an OME file's "CTZYX") are moved into its T, Z, C order,
+    so each keeps its name. ``origin`` (y, x) and ``z_origin``: ImageJ's calibration origin, in pixels and planes;
+    ``frame_interval``: seconds between time points. Types an ImageJ TIFF cannot hold (float64, int8, (u)int32,
+    64-bit integers, bool) are written as float32.
     """
     path = Path(path)
     if np.dtype(data.dtype) not in IMAGEJ_DTYPES:
         data = np.asarray(data, dtype=np.float32)
+    leading = axes[:-2]
+    if axes.endswith("YX") and len(set(leading)) == len(leading) and set(leading) <= set(IMAGEJ_LEADING_AXES):
+        order = sorted(range(len(leading)), key=lambda axis: IMAGEJ_LEADING_AXES.index(leading[axis]))
+        data = np.transpose(data, (*order, len(leading), len(leading) + 1))
+        axes = "".join(leading[axis] for axis in order) + "YX"
     metadata: dict = {"axes": imagej_axes(axes)}
+    if frame_interval is not None and "T" in metadata["axes"]:
+        metadata["finterval"] = frame_interval
     if origin is not None:
         metadata["yorigin"], metadata["xorigin"] = origin
     if z_origin is not None:

@@ -19,10 +19,14 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
         raise ValueError("RGB layers are not written by this writer; use napari's built-in TIFF writer")
     if array.ndim > 5:
         raise ValueError(f"ImageJ TIFFs hold at most 5 axes, the layer has {array.ndim}")
-    axes, order = _layer_axes(attributes.get("axis_labels"), array.ndim)
-    array = np.transpose(array, order)
-    scale = _per_axis(attributes.get("scale"), 1.0, order)
-    translate = _per_axis(attributes.get("translate"), 0.0, order)
+    axes = _layer_axes(attributes.get("axis_labels"), array.ndim)
+    scale = _per_axis(attributes.get("scale"), 1.0, array.ndim)
+    translate = _per_axis(attributes.get("translate"), 0.0, array.ndim)
+    for axis in range(array.ndim):
+        if scale[axis] < 0:  # a flipped axis: ImageJ has no negative pixel size, so the data is flipped instead
+            array = np.flip(array, axis)
+            translate[axis] += scale[axis] * (array.shape[axis] - 1)  # the same pixel stays at the same place
+            scale[axis] = -scale[axis]
     pixel_size = None if scale[-2:] == [1.0, 1.0] else (scale[-2], scale[-1])
     origin = None if translate[-2:] == [0.0, 0.0] else (-translate[-2] / scale[-2], -translate[-1] / scale[-1])
     z_spacing = z_origin = None
@@ -34,23 +38,20 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     return [path]
 
 
-def _per_axis(values: Any, default: float, order: list[int]) -> list[float]:
-    """A layer attribute with one value per axis (scale, translate) in ``order``; ``default`` where absent."""
-    if values is None or len(values) != len(order):
-        return [default] * len(order)
-    return [float(values[i]) for i in order]
+def _per_axis(values: Any, default: float, ndim: int) -> list[float]:
+    """A layer attribute with one value per axis (scale, translate); ``default`` where absent."""
+    if values is None or len(values) != ndim:
+        return [default] * ndim
+    return [float(value) for value in values]
 
 
-def _layer_axes(labels: Any, ndim: int) -> tuple[str, list[int]]:
-    """The layer's axes as ImageJ letters, and the order that puts its data in ImageJ's (T, Z, C, Y, X).
-
-    Axis labels that name distinct letters of TZCYX, Y and X last (as the reader sets them), are kept, the leading
-    axes reordered as ImageJ stores them; any other labels give the default axes for the dimension count.
-    """
+def _layer_axes(labels: Any, ndim: int) -> str:
+    """The layer's axes as ImageJ letters: its axis labels where they name distinct letters of TZCYX, Y and X last (as
+    the reader sets them; :func:`write_imagej_tiff` puts the leading ones in ImageJ's order), else the default axes
+    for the dimension count."""
     letters = [str(label).upper() for label in labels] if labels is not None and len(labels) == ndim else []
     leading = letters[:-2]
     if (letters[-2:] == ["Y", "X"] and len(set(leading)) == len(leading)
             and all(axis in IMAGEJ_LEADING_AXES for axis in leading)):
-        order = sorted(range(ndim - 2), key=lambda i: IMAGEJ_LEADING_AXES.index(leading[i])) + [ndim - 2, ndim - 1]
-        return "".join(letters[i] for i in order), order
-    return DEFAULT_AXES[ndim], list(range(ndim))
+        return "".join(letters)
+    return DEFAULT_AXES[ndim]

@@ -1,0 +1,154 @@
+"""The ``napari-zssr`` command line's options and run (its entry point, :func:`napari_zssr.cli.main`, loads this)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ._version import __version__
+from .api import DEFAULT_OUTPUTS, OUTPUTS
+from .batch_jobs import UsageError, say
+from .batch_kernels import MEASURED_PSF_CHOICES
+from .batching import DEFAULT_SCALE, OUTPUT_TYPES, BatchOptions, make_options, prepare, run_prepared
+from .core.config import PRESETS, ZSSRConfig
+from .core.optics import MODALITIES
+from .core.precision import PRECISIONS
+from .kernel_choice import KERNEL_SOURCES
+
+OUTPUT_KINDS = tuple(OUTPUTS)
+EXIT_USAGE = 2
+
+
+def number_in_range(number: type, minimum: float, what: str, *, exclusive: bool = False,
+                    auto: bool = False, maximum: float = float("inf")) -> Callable[[str], float | str]:
+    """An argparse type for a finite number >= ``minimum`` (> with ``exclusive``) and <= ``maximum``, or "auto" with
+    ``auto``."""
+
+    def parse(text: str) -> float | str:
+        if auto and text == "auto":
+            return text
+        try:
+            value = number(text)
+        except ValueError:
+            value = None
+        if (value is None or not (value > minimum if exclusive else value >= minimum) or not value < float("inf")
+                or value > maximum):
+            raise argparse.ArgumentTypeError(f"expected {'auto or ' if auto else ''}{what}, got {text!r}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = ZSSRConfig()
+    pixel_size = number_in_range(float, 0, "a pixel size in um > 0", exclusive=True)
+    parser = argparse.ArgumentParser(
+        prog="napari-zssr", description="Zero-Shot Super-Resolution of TIFF images and stacks (every YX plane).")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="TIFF files, folders of TIFFs, or glob patterns")
+    parser.add_argument("--out", required=True, type=Path, help="output folder (never one that holds inputs)")
+    parser.add_argument("--psf", action="append", default=[], metavar="FILE",
+                        help="PSF file (.tif/.npy/.mat) used as the blur kernel; repeat once per channel")
+    parser.add_argument("--psf-pixel-size", type=pixel_size, metavar="UM",
+                        help="PSF pixel size in um (default: file's)")
+    parser.add_argument("--pixel-size", type=pixel_size, metavar="UM", help="image pixel size in um (default: file's)")
+    parser.add_argument("--measured-psf", choices=tuple(MEASURED_PSF_CHOICES), default="auto",
+                        help="is the PSF a bead image from the same camera? (auto: judged from the pixel sizes)")
+    parser.add_argument("--kernel", choices=KERNEL_SOURCES,
+                        help="where the blur kernel comes from: psf (--psf), optics (--na, --wavelength...), estimate "
+                             "(from each image's spectrum) or none (bicubic). Default: psf with --psf, optics with "
+                             "--na or --psf-model, else none")
+    wavelength = number_in_range(float, 200, "a wavelength in nm (200-2000)")
+    parser.add_argument("--psf-model", choices=MODALITIES,
+                        help="compute the PSF from the optics: widefield or confocal (default widefield)")
+    parser.add_argument("--na", type=number_in_range(float, 0, "a numerical aperture > 0", exclusive=True),
+                        help="objective NA (default: the file's OME metadata)")
+    parser.add_argument("--wavelength", type=wavelength, action="append", default=[], metavar="NM",
+                        help="emission wavelength in nm; repeat once per channel (default: the file's OME metadata)")
+    parser.add_argument("--refractive-index", type=number_in_range(float, 1, "a refractive index >= 1"),
+                        help="immersion medium: 1.0 air, 1.333 water, 1.518 oil (default: the file's OME metadata, "
+                             "else oil)")
+    parser.add_argument("--excitation-wavelength", type=wavelength, action="append", default=[], metavar="NM",
+                        help="confocal: excitation wavelength in nm; repeat once per channel (default: the file's OME "
+                             "metadata, else the emission wavelength)")
+    parser.add_argument("--pinhole", type=number_in_range(float, 0, "a pinhole size in Airy units >= 0"),
+                        metavar="AU", help="confocal: pinhole diameter in Airy units (default 1)")
+    parser.add_argument("--scale", type=number_in_range(float, 1, "a factor > 1", exclusive=True),
+                        help=f"super-resolution factor (default {DEFAULT_SCALE:g}; not with --axial)")
+    parser.add_argument("--preset", choices=PRESETS, default="default", help="quality preset (default: default)")
+    parser.add_argument("--init", metavar="scratch|learned|FILE",
+                        help="starting weights: scratch (the original method's random start), learned (the start "
+                             "shipped with napari-zssr, learned once on many images and kernels) or a weights file "
+                             f"from scripts/train_init.py (default: the preset's; {defaults.init} for default)")
+    parser.add_argument("--max-iterations", type=number_in_range(int, 1, "a whole number >= 1"),
+                        help="training iterations per plane, at most (the preset's: "
+                             + ", ".join(f"{name} {ZSSRConfig.preset(name).max_iterations}" for name in PRESETS) + ")")
+    parser.add_argument("--warm-start", type=number_in_range(int, 1, "a whole number >= 1", auto=True), nargs="?",
+                        const="auto", metavar="N",
+                        help="start each plane from the previous plane's weights and train N iterations (N left out "
+                             "or auto: a fifth of the max iterations, at least 10 and at most all of them)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    parser.add_argument("--noise-std", type=number_in_range(float, 0, "a number from 0 to 1", auto=True, maximum=1),
+                        metavar="auto|STD",
+                        help="noise added to the training inputs: auto = each plane's estimated noise level (default "
+                             "and fast presets), or a fraction of the intensity range, 0 = none")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help="convolution arithmetic (default: the preset's, auto = bf16 on CUDA GPUs and on CPUs with "
+                             "native bf16, fp16 on GPUs without bf16, float32 elsewhere; paper: float32)")
+    parser.add_argument("--seed", type=number_in_range(int, 0, "a whole number >= 0"), default=defaults.seed,
+                        help=f"random seed (default {defaults.seed})")
+    parser.add_argument("--outputs", default=",".join(DEFAULT_OUTPUTS),
+                        help=f"comma-separated outputs to write, from {','.join(OUTPUT_KINDS)} "
+                             f"(default: {','.join(DEFAULT_OUTPUTS)})")
+    parser.add_argument("--dtype", choices=OUTPUT_TYPES, default="float32",
+                        help="type of the super-resolved images: float32, or the input's (rounded, clipped; float32 "
+                             "where ImageJ TIFFs cannot hold the input's type)")
+    parser.add_argument("--recursive", "-r", action="store_true", help="also take TIFFs in sub-folders")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace outputs made with other settings or from another input, and unreadable files "
+                             "in an output's place")
+    axial = parser.add_argument_group("axial (isotropic) super-resolution of z-stacks (see docs/cli.md)")
+    axial.add_argument("--axial", action="store_true",
+                       help="restore each stack's z axis to its lateral pixel size instead: factor = z-step / pixel "
+                            "size, a whole number > 1 (from the file's z spacing and pixel size). The z blur is the "
+                            "axial profile of the optics (--na, --wavelength...; or the file's OME metadata), else a "
+                            "Gaussian as wide as the z-step")
+    axial.add_argument("--z-step", type=number_in_range(float, 0, "a z spacing in um > 0", exclusive=True),
+                       metavar="UM", help="z spacing of the stacks in um, with --axial (default: the file's)")
+    cluster = parser.add_argument_group("Dask cluster (needs the cluster extra; see docs/cluster.md)")
+    where = cluster.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on the Dask scheduler at ADDRESS (e.g. tcp://10.0.0.5:8786); workers started with "
+                            "--resources GPU=1 get one task per GPU")
+    where.add_argument("--workers", type=number_in_range(int, 1, "a whole number >= 1"), metavar="N",
+                       help="run on a local Dask cluster of N worker processes (the cores shared among them)")
+    cluster.add_argument("--planes-per-task", type=number_in_range(int, 2, "a whole number >= 2"),
+                         default=BatchOptions.planes_per_task, metavar="N",
+                         help="on a cluster, split stacks of more planes than this into tasks of about N planes "
+                              f"(default {BatchOptions.planes_per_task}; warm start then restarts in each task)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars, only problems and summary")
+    parser.add_argument("--version", action="version", version=f"napari-zssr {__version__}")
+    return parser
+
+
+def options_from(args: argparse.Namespace) -> BatchOptions:
+    """The batch settings the command line gave (every option but the inputs and the cluster's)."""
+    settings = {name: value for name, value in vars(args).items()
+                if name not in ("inputs", "out", "scheduler", "workers")}
+    return make_options(args.out, settings)
+
+
+def run_command_line(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, check everything, run the batch; the exit code (a Ctrl-C propagates)."""
+    args = build_parser().parse_args(argv)
+    try:
+        prepared = prepare(args.inputs, options_from(args), device_here=args.scheduler is None and not args.workers)
+        if args.scheduler is None and not args.workers:
+            return run_prepared(prepared).exit_code
+        from .cluster import cluster_client
+
+        with cluster_client(args.scheduler, args.workers) as client:
+            return run_prepared(prepared, client).exit_code
+    except UsageError as error:
+        say(f"error: {error}")
+        return EXIT_USAGE
