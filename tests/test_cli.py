@@ -598,14 +598,14 @@ def test_psf_options_without_a_psf_are_usage_errors(data_dir, tmp_path, capsys, 
     assert f"{option[0]} applies to a PSF file (--psf)" in capsys.readouterr().err
 
 
-def test_an_output_named_outright_is_an_input_and_skipped_ones_are_named(data_dir, tmp_path, capsys):
+def test_outputs_are_never_inputs_even_named_and_skipped_files_are_named(data_dir, tmp_path, capsys):
     out = tmp_path / "out"
     assert main([str(data_dir / "plain.tif"), "--out", str(out), "--outputs", "zssr", *FAST]) == 0
     cropped = tmp_path / "fiji" / "plain_zssr.tif"  # an output edited elsewhere keeps its Info record
     cropped.parent.mkdir()
     cropped.write_bytes((out / "plain_zssr.tif").read_bytes())
     capsys.readouterr()
-    assert main([str(cropped.parent), "--out", str(tmp_path / "o2"), *FAST]) == 2  # a folder walk skips it...
-    assert "skipped 1 file(s): written by napari-zssr (plain_zssr.tif)" in capsys.readouterr().err
-    assert main([str(cropped), "--out", str(tmp_path / "o3"), "--outputs", "zssr", *FAST]) == 0  # ...named: taken
-    assert read_tiff(tmp_path / "o3" / "plain_zssr_zssr.tif").data.shape == (64, 64)
+    for given in (cropped.parent, cropped):  # a name may come from the shell expanding a glob: skipped too
+        assert main([str(given), "--out", str(tmp_path / "o2"), *FAST]) == 2
+        err = capsys.readouterr().err
+        assert "skipped 1 file(s): written by napari-zssr" in err and "(plain_zssr.tif)" in err

@@ -240,8 +240,9 @@ def test_a_widget_run_touches_no_private_napari_attribute(widget, qtbot, monkeyp
     from napari.utils._proxies import PublicOnlyProxy
 
     accessed = []
+    # napari's own hook for the warning; if a later napari drops it, private access is an error there instead
     monkeypatch.setattr(PublicOnlyProxy, "_private_attr_warning",
-                        staticmethod(lambda name, kind: accessed.append(f"{kind}.{name}")))
+                        staticmethod(lambda name, kind: accessed.append(f"{kind}.{name}")), raising=False)
     viewer, w = widget
     w.image.value = viewer.add_image(image_2d(), name="public")
     run_to_end(qtbot, w)
@@ -611,6 +612,9 @@ def test_the_pixel_field_follows_the_layer_and_unequal_sides_reach_the_run_as_a_
     layer.scale = (1625, 1625)  # typed in nm
     assert w.pixel_size.value == 0 and "outside the range" in w.status.value
     assert w.start() is None and "is no pixel size in µm" in w.status.value  # not run with 1625 "µm" either
+    for metres in ((1e-8, 1e-8), (2e5, 2e5)):  # beyond any microscope's sampling: noted, not an error in a callback
+        layer.scale = metres
+        assert w.pixel_size.value == 0 and "outside the range" in w.status.value
     layer.scale = (0.15, 0.1)
     assert w.pixel_size.value == pytest.approx(np.sqrt(0.015), abs=1e-4)
     w.kernel_source.value = "from optics"
@@ -723,6 +727,10 @@ def test_axial_mode_takes_a_typed_pixel_size_and_no_optics_for_pixels_of_unknown
     unitless = napari.layers.Image(volume, scale=(3, 1, 1), metadata={"optics": optics})
     request = prepare(unitless, axial=True)  # a factor of 3 pixels, but 1 is no pixel size in um
     assert request.axial_scale == 3 and request.pixel_size is None and request.axial_optics is None
+    request = prepare(unitless, axial=True, pixel_size=0.1)  # the pixels' size: still 3 of them, now with optics
+    assert request.axial_scale == 3 and request.pixel_size == 0.1 and request.axial_optics is not None
+    with pytest.raises(ValueError, match="z step and pixel size .* are unknown"):  # a typed size says nothing of z
+        prepare(napari.layers.Image(volume, name="plain"), axial=True, pixel_size=0.5)
 
 
 def test_every_out_of_range_value_is_named_and_a_good_one_clears_its_note(widget):

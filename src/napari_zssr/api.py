@@ -22,6 +22,7 @@ from .core.precision import resolve_precision
 from .core.progress import ProgressCallback, RunProgress
 from .core.resize import PixelSize, Scale, pixel_pair, resize, scaled_shape, upscale_factors
 from .core.trainer import StopHook
+from .core.units import compact_pixel_size
 from .kernel_choice import KernelArgument, KernelChoice, kernel_source, run_kernels
 from .resolution_report import resolution_report
 
@@ -207,7 +208,9 @@ def kernel_from_file(path: str, *, psf_pixel_size: PixelSize | None = None, pixe
     widget, ``run()`` and the CLI. ``psf_pixel_size`` overrides the pixel size found in the file's metadata.
     """
     choice = KernelChoice("psf", psf_path=str(path), psf_pixel_size=psf_pixel_size, measured=measured)
-    source, _ = kernel_source(choice, pixel_size)
+    source, record = kernel_source(choice, pixel_size)
+    if "note" in record:
+        warnings.warn(record["note"], KernelNoteWarning, stacklevel=2)
     return source(upscale_factors(scale))
 
 
@@ -224,11 +227,10 @@ def checked_config(config: Any) -> ZSSRConfig:
 
 def checked_pixel_size(pixel_size: PixelSize | None) -> PixelSize | None:
     """``pixel_size`` as one number where y and x agree, else the (y, x) pair; a ValueError naming a bad one (zero,
-    negative, not a number, a pair of the wrong length) before any work starts."""
+    negative, not a number, outside :data:`~napari_zssr.core.units.PLAUSIBLE_PIXEL_UM`, a pair of the wrong
+    length) before any work starts."""
     pixel = pixel_pair(pixel_size)
-    if pixel is None:
-        return None
-    return pixel[0] if pixel[0] == pixel[1] else pixel
+    return None if pixel is None else compact_pixel_size(*pixel)
 
 
 def zssr(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: KernelArgument = None,

@@ -27,6 +27,7 @@ from .core.engine import check_crop_sizes
 from .core.optics import Optics, axial_profile_from_optics, check_pixel_size_for_optics, profile_fwhm, psf_from_optics
 from .core.precision import resolve_precision
 from .core.progress import ProgressCallback, RunProgress
+from .core.resize import pixel_pair
 from .core.trainer import StopHook
 from .kernel_choice import describe_optics
 
@@ -52,9 +53,11 @@ def axial_blur(factor: int, axial_psf: np.ndarray | None = None, lateral_psf: np
     the optics' theoretical ones, sampled at the pixel size. The record names the source and the profile's FWHM in
     output voxels and, with a pixel size, in um: what a user checks against a measured bead.
     """
-    if pixel_size is not None and (isinstance(pixel_size, bool) or not isinstance(pixel_size, Real)
-                                   or not 0 < pixel_size < float("inf")):
-        raise ValueError(f"pixel_size must be a positive number of um (the lateral pixel size), got {pixel_size!r}")
+    if pixel_size is not None:
+        if isinstance(pixel_size, bool) or not isinstance(pixel_size, Real):
+            raise ValueError(f"pixel_size must be a positive number of um (the lateral pixel size), got "
+                             f"{pixel_size!r}")
+        pixel_pair(pixel_size)  # positive, finite and a microscope's sampling, or a ValueError naming it
     if optics is not None and not isinstance(optics, Optics):
         raise TypeError(f"optics must be an Optics(na=..., wavelength=..., ...), got {type(optics).__name__} "
                         f"{optics!r}")

@@ -234,7 +234,7 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
     new_pixel_size = None if pixel_size is None else (pixel_size[0] / factors[0], pixel_size[1] / factors[1])
     z_spacing, z_origin = image.z_spacing, image.z_origin or None
     record = {"napari_zssr_version": __version__, "settings": prepared.settings, "input": identity,
-              "channels": run.records}
+              "input_axes": image.axes, "channels": run.records}  # blank_planes count in the input's axis order
     if run.axial is not None:
         z_spacing, z_origin = run.axial.z_geometry(image.z_origin)
         record["axial"] = run.axial.record(image.z_origin)

@@ -68,6 +68,8 @@ NAMED_SKIPS = 3
 #: why inputs are skipped, as the note counting them says
 HIDDEN = "hidden (a name starting with '.', e.g. macOS '._' files)"
 IN_DATASET = "part of a multi-file OME dataset, run from the file with its first plane"
+WRITTEN_BY_US = ("written by napari-zssr (its ImageJ Info record says so: outputs are never taken as inputs; an output "
+                 "edited elsewhere keeps the record unless saved without it)")
 
 
 def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[Source]:
@@ -79,8 +81,8 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
     """
     found: list[Source] = []
     dataset_files: dict[Path, Path] = {}  # a multi-file OME dataset's other files -> the file with its first plane
-    skipped: dict[str, list[Path]] = {reason: [] for reason in ("not a TIFF", "under --out", "written by napari-zssr",
-                                                                 HIDDEN, IN_DATASET)}
+    skipped: dict[str, list[Path]] = {reason: [] for reason in ("not a TIFF", "under --out", WRITTEN_BY_US, HIDDEN,
+                                                                 IN_DATASET)}
     for item in inputs:
         path = Path(item)
         if path.exists():
@@ -105,10 +107,9 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
                 skipped[HIDDEN].append(candidate)
             elif candidate.suffix.lower() not in TIFF_SUFFIXES:
                 skipped["not a TIFF"].append(candidate)
-            elif candidate != path and written_by_us(read_header(candidate)):  # a file named outright: as asked
-                skipped["written by napari-zssr"].append(candidate)
+            elif written_by_us(header := read_header(candidate)):  # even named: the shell may have expanded a glob
+                skipped[WRITTEN_BY_US].append(candidate)
             else:
-                header = read_header(candidate)
                 found.append(Source(candidate, root))
                 if header is not None and header.first_plane_file is not None:
                     dataset_files[candidate.resolve()] = header.first_plane_file

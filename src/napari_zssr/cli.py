@@ -6,9 +6,8 @@ handler, so that an interruption while torch and scipy load (seconds) exits as o
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
-
-from .batch_jobs import say
 
 EXIT_INTERRUPTED = 130
 
@@ -18,6 +17,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .command_line import run_command_line
 
         return run_command_line(argv)
-    except KeyboardInterrupt:
-        say("interrupted: finished files are kept; run the same command again to continue")
+    except KeyboardInterrupt:  # any progress bar has closed on the way out: a plain line is enough
+        print("interrupted: finished files are kept; run the same command again to continue", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -12,9 +12,14 @@ from .kernels import centre_kernel, validate_kernel
 from .resize import Scale, downscale_with_kernel, resize, scaled_shape
 
 
+def is_whole(scale: Scale) -> bool:
+    """Whether every factor of ``scale`` is a whole number (to rounding): what sampling a kernel needs."""
+    return all(abs(s - round(s)) <= 1e-9 for s in scale)
+
+
 def integer_factors(scale: Scale) -> tuple[int, int]:
     """The integer factors of ``scale``, or a clear error: a kernel can only be sampled with a whole stride."""
-    if any(abs(s - round(s)) > 1e-9 for s in scale):
+    if not is_whole(scale):
         raise ValueError(f"a blur kernel needs an integer scale factor, got {scale}; use 2, 3, 4, ... or no kernel "
                          "(bicubic), which allows any factor")
     return int(round(scale[0])), int(round(scale[1]))
@@ -34,7 +39,7 @@ def step_kernels(kernel: np.ndarray | KernelSource | None, steps: Sequence[Scale
     if kernel is None:
         return [None] * len(steps)
     for step in steps[:-1]:
-        if any(abs(s - round(s)) > 1e-9 for s in step):
+        if not is_whole(step):
             raise ValueError(f"gradual step {step} has no whole-number factor, which a blur kernel needs; use whole "
                              "steps with a kernel (e.g. gradual_steps=(2,) for scale 4) or no kernel (bicubic), "
                              "which allows any step such as (1.5,)")

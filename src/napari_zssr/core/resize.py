@@ -56,8 +56,8 @@ PixelSize = float | Sequence[float]
 
 
 def pixel_pair(pixel_size: PixelSize | None, name: str = "pixel_size") -> tuple[float, float] | None:
-    """A pixel size (um) as a positive finite ``(y, x)`` pair; None stays None ("unknown"). A ValueError names
-    ``name`` otherwise."""
+    """A pixel size (um) as a positive finite ``(y, x)`` pair within :data:`PLAUSIBLE_PIXEL_UM`; None stays None
+    ("unknown"). A ValueError names ``name`` otherwise."""
     if pixel_size is None:
         return None
     try:

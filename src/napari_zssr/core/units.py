@@ -1,7 +1,13 @@
-"""Plausible physical sizes: where a number stops being a microscope's sampling and becomes a unit mix-up or junk.
+"""Pixel sizes as plain numbers: where one stops being a microscope's sampling (a unit mix-up or junk), and the
+one-number-or-pair form the library takes.
 
-A module of its own, without torch, so that the TIFF reader (napari's file opener) stays light.
+A module of its own, without torch, so that the file readers (napari's file opener) stay light.
 """
 
 #: pixel sizes (um) a microscope's sampling can have, 0.1 pm to 10 cm: beyond them a value is in another unit or junk
 PLAUSIBLE_PIXEL_UM = (1e-7, 1e5)
+
+
+def compact_pixel_size(y: float, x: float) -> float | tuple[float, float]:
+    """One number for square pixels, the (y, x) pair for unequal sides: the form ``pixel_size`` arguments take."""
+    return float(y) if y == x else (float(y), float(x))

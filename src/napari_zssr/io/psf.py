@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from ..core.units import compact_pixel_size
 from .tiff import read_tiff
 
 
@@ -32,8 +33,7 @@ def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | tuple[float, 
                              f"reads as RGB unless saved with tifffile.imwrite(..., photometric='minisblack'))")
         if image.pixel_size is None:
             return image.data, None
-        y, x = image.pixel_size
-        return image.data, (float(y) if y == x else (float(y), float(x)))
+        return image.data, compact_pixel_size(*image.pixel_size)
     if suffix == ".npy":
         try:
             return np.load(path, allow_pickle=False), None

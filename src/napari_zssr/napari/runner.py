@@ -6,7 +6,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ from ..core.optics import Optics
 from ..core.progress import ProgressEvent
 from ..core.resize import PixelSize, Scale, pixel_pair, upscale_factors
 from ..core.trainer import Cancelled
+from ..core.units import compact_pixel_size
 from ..io.ome import OpticsMetadata
 from ..kernel_choice import KernelArgument, KernelChoice, kernel_source
 from ..overlay import effective_factors, overlay_scale_translate
@@ -63,7 +64,7 @@ def pixel_size_of(scale: Sequence[float]) -> PixelSize | None:
     y, x = (abs(float(size)) for size in scale[-2:])  # a flipped axis has a negative scale
     if (y, x) == (1.0, 1.0):
         return None
-    return y if y == x else (y, x)
+    return compact_pixel_size(y, x)
 
 
 def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> LayerSnapshot:
@@ -182,9 +183,11 @@ def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ..
                    pixel_size: PixelSize | None) -> RunRequest:
     """The checks of an axial run: a volume whose z step is a whole multiple (> 1) of its lateral pixel.
 
-    The lateral pixel is ``pixel_size`` when given (typed by the user), else the layer's y/x scale. A scale of 1 says
-    nothing of the unit, so the optics named in the layer's metadata shape the axial profile only when the lateral
-    pixel size is known in um; otherwise the profile is the default Gaussian as wide as the z step.
+    With the layer's y/x scale in um, the factor is its z step over the lateral pixel: ``pixel_size`` (typed by the
+    user) or the layer's. A y/x scale of 1 says nothing of the unit: the z scale then counts lateral pixels (1 too:
+    unknown, refused), and ``pixel_size`` only gives them a size in um. The optics named in the layer's metadata shape
+    the axial profile only when that size is known; otherwise the profile is the default Gaussian as wide as the z
+    step.
     """
     if kernel is not None:
         raise ValueError("axial mode learns the z blur from the volume itself; it takes no lateral kernel (PSF file, "
@@ -193,20 +196,23 @@ def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ..
     if len(snapshot.data.shape) < 3:
         raise ValueError(f"axial mode needs a 3D layer (Z, Y, X); {snapshot.name!r} has shape {snapshot.data.shape}")
     z_step, lateral = abs(snapshot.scale[-3]), float(np.mean(np.abs(snapshot.scale[-2:])))  # flipped axes too
-    lateral_known = lateral != 1.0
     typed = pixel_pair(checked_pixel_size(pixel_size))
-    if typed is not None:
-        lateral, lateral_known = float(np.mean(typed)), True
-    if z_step == 1.0 and lateral == 1.0:
-        raise ValueError(f"the z step and pixel size of {snapshot.name!r} are unknown (its scale is 1): open it with "
-                         "the napari-zssr reader or set the layer's scale (z, y, x) in um")
-    if z_step <= lateral * 1.01:
-        raise ValueError(f"the z step of {snapshot.name!r} ({z_step:g}) is not coarser than its pixels ({lateral:g}): "
-                         "it is already isotropic")
-    factor = axial_factor(z_step / lateral)
+    typed_um = None if typed is None else float(np.mean(typed))
+    if lateral == 1.0:  # unit-less: the z scale in lateral pixels
+        if z_step == 1.0:
+            raise ValueError(f"the z step and pixel size of {snapshot.name!r} are unknown (its scale is 1): open it "
+                             "with the napari-zssr reader or set the layer's scale (z, y, x) in um")
+        ratio, pixel_um = z_step, typed_um
+    else:
+        pixel_um = lateral if typed_um is None else typed_um
+        ratio = z_step / pixel_um
+    if ratio <= 1.01:
+        raise ValueError(f"the z step of {snapshot.name!r} ({z_step:g}) is not coarser than its pixels "
+                         f"({pixel_um or lateral:g}): it is already isotropic")
+    factor = axial_factor(ratio)
     validate_volume(snapshot.data, factor)
-    optics = metadata_optics(getattr(layer, "metadata", None) or {}) if lateral_known else None
-    return RunRequest(snapshot, (float(factor), 1.0), None, config or ZSSRConfig(), lateral if lateral_known else None,
+    optics = metadata_optics(getattr(layer, "metadata", None) or {}) if pixel_um is not None else None
+    return RunRequest(snapshot, (float(factor), 1.0), None, config or ZSSRConfig(), pixel_um,
                       outputs=tuple(outputs), axial_scale=factor, axial_optics=optics)
 
 
@@ -240,23 +246,32 @@ def background_run(request: RunRequest, stop: threading.Event) -> Generator[Prog
     """Generator for napari's ``thread_worker``: runs :func:`compute` and yields its progress events.
 
     Yields ``None`` every 0.1 s without news so that the worker can be aborted; returns None when cancelled.
+    The run itself is a daemon thread: Python joins a pool's threads at exit before any ``atexit`` hook, so an exit
+    during a run would wait for the whole run instead of stopping it (:mod:`.shutdown`).
     """
     events: queue.Queue[ProgressEvent] = queue.Queue()
-    with ThreadPoolExecutor(1, thread_name_prefix="zssr") as pool:
-        future = pool.submit(compute, request, events.put, stop.is_set)
+    future: Future[ZSSRResult] = Future()
+
+    def work() -> None:
         try:
-            while not (future.done() and events.empty()):
-                try:
-                    yield events.get(timeout=0.1)
-                except queue.Empty:
-                    yield None
-        except GeneratorExit:
-            stop.set()  # the worker was aborted: the training loop raises Cancelled at its next iteration
-            raise
-        try:
-            return future.result()
-        except Cancelled:
-            return None
+            future.set_result(compute(request, events.put, stop.is_set))
+        except BaseException as error:  # noqa: B036 - handed to the waiting generator, which raises it there
+            future.set_exception(error)
+
+    threading.Thread(target=work, name="zssr", daemon=True).start()
+    try:
+        while not (future.done() and events.empty()):
+            try:
+                yield events.get(timeout=0.1)
+            except queue.Empty:
+                yield None
+    except GeneratorExit:
+        stop.set()  # the worker was aborted: the training loop raises Cancelled at its next iteration
+        raise
+    try:
+        return future.result()
+    except Cancelled:
+        return None
 
 
 def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dict, str]]:

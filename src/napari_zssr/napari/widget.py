@@ -24,7 +24,7 @@ from ..core.config import MAX_ENSEMBLE, PRESETS, ZSSRConfig
 from ..core.device import available_devices
 from ..core.optics import IMMERSION_INDICES, MODALITIES, Optics
 from ..core.precision import PRECISIONS
-from ..core.resize import pixel_pair
+from ..core.resize import as_scale_pair, pixel_pair
 from ..kernel_choice import KernelChoice, describe_kernel
 from ..resolution_report import describe_resolution
 from .estimate import BackgroundEstimate
@@ -355,7 +355,8 @@ class ZSSRWidget(Container):
         """The layer's pixel size in the field (their geometric mean where y and x differ; 0: unknown). A run
         given the value shown takes the layer's own scale instead, so that unequal sides stay a pair."""
         scale = getattr(self.image.value, "scale", None)
-        pixel = pixel_pair(pixel_size_of(scale)) if scale is not None else None
+        layer_size = pixel_size_of(scale) if scale is not None else None
+        pixel = None if layer_size is None else as_scale_pair(layer_size)  # no range check: the field notes it
         size = 0.0 if pixel is None else float(np.sqrt(pixel[0] * pixel[1]))
         if float(self.pixel_size.value) not in (0.0, self._layer_pixel_size):
             return  # a value the user typed: it overrides the layer's
