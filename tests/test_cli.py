@@ -609,3 +609,12 @@ def test_outputs_are_never_inputs_even_named_and_skipped_files_are_named(data_di
         assert main([str(given), "--out", str(tmp_path / "o2"), *FAST]) == 2
         err = capsys.readouterr().err
         assert "skipped 1 file(s): written by napari-zssr" in err and "(plain_zssr.tif)" in err
+
+
+def test_a_redone_input_names_earlier_outputs_of_kinds_not_asked_for(data_dir, tmp_path, capsys):
+    out, source = tmp_path / "out", data_dir / "plain.tif"
+    assert main([str(source), "--out", str(out), "--outputs", "zssr,residual", *FAST]) == 0
+    source.write_bytes(source.read_bytes())  # a newer version of the input
+    capsys.readouterr()
+    assert main([str(source), "--out", str(out), "--outputs", "zssr", *FAST]) == 0
+    assert "plain_residual.tif from an earlier run stay as they were" in capsys.readouterr().err

@@ -225,6 +225,12 @@ def triage(job: Job, prepared: PreparedBatch) -> tuple[str, dict]:
         return "conflict", identity
     if state == "changed":
         say(f"{job.source}: changed since {decided_by} was made from it; redoing it")
+    if state != "missing":  # redone: outputs of kinds not asked for this time would stay behind as stale results
+        stale = [path for kind in OUTPUT_KINDS if kind not in options.outputs
+                 if (path := output_path(options.out, job, kind)).is_file()]
+        if stale:
+            say(f"note: {job.source}: {', '.join(path.name for path in stale)} from an earlier run stay as they were "
+                "(not asked for this time): delete them if this run replaces them")
     return "todo", identity
 
 
