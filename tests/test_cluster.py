@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -133,6 +134,46 @@ def test_unreachable_scheduler_is_a_quick_usage_error(stacks, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.fixture(params=["silent", "garbage"])
+def not_a_scheduler(request):
+    """A local TCP service that accepts connections and then says nothing, or something else than Dask."""
+    server = socket.create_server(("127.0.0.1", 0))
+    connections = []
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:  # closed at teardown
+                return
+            connections.append(connection)
+            if request.param == "garbage":
+                connection.sendall(b"SSH-2.0-OpenSSH_9.6\r\n" * 4)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+    for connection in connections:
+        connection.close()
+
+
+def test_a_service_that_is_no_scheduler_is_a_usage_error_within_seconds(stacks, tmp_path, capsys, not_a_scheduler):
+    start = time.monotonic()
+    assert main([str(stacks), "--out", str(tmp_path / "o"), "--scheduler", not_a_scheduler, *TINY]) == 2
+    assert time.monotonic() - start < 30
+    err = capsys.readouterr().err
+    assert f"cannot reach the Dask scheduler at {not_a_scheduler}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("address", ["", "tcp://127.0.0.1", "foo://bar:1", "127.0.0.1:38786x", "tls://127.0.0.1:1"])
+def test_a_malformed_scheduler_address_is_named_before_any_connection(stacks, tmp_path, capsys, address):
+    start = time.monotonic()
+    assert main([str(stacks), "--out", str(tmp_path / "o"), "--scheduler", address, *TINY]) == 2
+    assert time.monotonic() - start < 10
+    err = capsys.readouterr().err
+    assert "is not a Dask scheduler address of the form tcp://HOST:PORT" in err and "Traceback" not in err
 
 
 def test_without_distributed_the_cluster_options_name_the_extra(stacks, tmp_path, capsys, monkeypatch):

@@ -297,6 +297,26 @@ def test_the_writer_keeps_a_flipped_layers_placement_and_moves_axes_into_imagej_
     assert -written.origin[0] * 0.1 == pytest.approx(9.7) and written.z_origin == pytest.approx(-4.0)
 
 
+def test_the_reader_calibrates_y_and_x_before_a_sample_axis_and_time_round_trips(tmp_path):
+    from napari_zssr.napari.reader import read_layers
+    from napari_zssr.napari.writer import write_image
+
+    two_samples = np.random.default_rng(0).integers(0, 255, (32, 48, 2), dtype=np.uint8)  # Y, X, S: no colour
+    tifffile.imwrite(tmp_path / "yxs.tif", two_samples, photometric="minisblack", planarconfig="contig",
+                     extrasamples=[0], resolution=(1e4 / 0.1, 1e4 / 0.2), resolutionunit="CENTIMETER")
+    (data, kwargs, _), = read_layers(str(tmp_path / "yxs.tif"))
+    assert kwargs["channel_axis"] == 2 and kwargs["scale"] == pytest.approx([0.2, 0.1])
+    timelapse = np.random.default_rng(1).random((3, 16, 16)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "t.tif", timelapse, imagej=True, resolution=(10, 10),
+                     metadata={"axes": "TYX", "unit": "um", "finterval": 2.5})
+    (data, kwargs, _), = read_layers(str(tmp_path / "t.tif"))
+    assert kwargs["scale"] == pytest.approx([2.5, 0.1, 0.1]) and kwargs["units"][0] == "s"
+    write_image(str(tmp_path / "saved.tif"), data, kwargs)
+    assert read_tiff(tmp_path / "saved.tif").frame_interval == pytest.approx(2.5)
+    with pytest.warns(UserWarning, match="int32 data cannot be stored in an ImageJ TIFF"):
+        write_image(str(tmp_path / "int32.tif"), np.zeros((4, 4), np.int32), {})
+
+
 def test_manifest_validates():
     from npe2 import PluginManifest
 

@@ -10,12 +10,14 @@ batch. Errors raised by a task are not retried: they come from the file (its dat
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tqdm import tqdm
 
@@ -59,17 +61,55 @@ def cluster_client(scheduler: str | None = None, workers: int | None = None) -> 
     except ImportError:
         raise UsageError(f"--scheduler and --workers need Dask's distributed package: {EXTRA_HINT}") from None
     if scheduler is not None:
-        try:
-            client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as error:
-            raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({error}); check the address and "
-                             f"that the scheduler runs (dask scheduler)") from None
-        with client:
+        with connected_client(distributed, scheduler_address(scheduler)) as client:
             yield client
         return
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster, set_as_default=False) as client:
+        yield client
+
+
+def scheduler_address(scheduler: str) -> str:
+    """``scheduler`` as ``tcp://host:port`` (``host:port`` taken as TCP), or a :class:`UsageError` naming what is
+    wrong: checked before any connection, which Dask would otherwise try for seconds and report with tracebacks."""
+    address = scheduler if "://" in scheduler else f"tcp://{scheduler}"
+    parsed = urlsplit(address)
+    try:
+        port = parsed.port
+    except ValueError:
+        port = None
+    if parsed.scheme != "tcp" or not parsed.hostname or port is None or parsed.path not in ("", "/"):
+        tls = " (TLS needs a security configuration this command does not take)" if parsed.scheme == "tls" else ""
+        raise UsageError(f"--scheduler {scheduler!r} is not a Dask scheduler address of the form tcp://HOST:PORT"
+                         f"{tls}; e.g. tcp://10.0.0.5:8786, as 'dask scheduler' prints it")
+    return f"tcp://{parsed.netloc}"
+
+
+@contextmanager
+def connected_client(distributed: Any, address: str) -> Iterator[Any]:
+    """A client of the scheduler at ``address``, or a :class:`UsageError` within about :data:`CONNECT_TIMEOUT_S`.
+
+    The connection is made in a thread given a deadline: a server that accepts a connection but never answers as a
+    scheduler would (another service on that port) keeps Dask waiting past its own timeout; and a service that answers
+    something else makes Dask fail with any error (even a memory error, reading junk as a message length).
+    """
+    outcome: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            outcome["client"] = distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        except Exception as error:  # noqa: BLE001 - whatever it is, the address is no usable scheduler
+            outcome["error"] = error
+
+    thread = threading.Thread(target=connect, name="dask-connect", daemon=True)
+    thread.start()
+    thread.join(3 * CONNECT_TIMEOUT_S)
+    if "client" not in outcome:
+        why = outcome.get("error") or f"no answer as a Dask scheduler within {3 * CONNECT_TIMEOUT_S} s"
+        raise UsageError(f"cannot reach the Dask scheduler at {address} ({why}); check the address (the scheduler's "
+                         "port, not its dashboard's) and that the scheduler runs (dask scheduler)")
+    with outcome["client"] as client:
         yield client
 
 

@@ -35,8 +35,9 @@ def read_layers(path: str) -> list[tuple]:
     rgb = known_axes and axes.endswith("S") and data.shape[-1] in (3, 4)
     layer_axes = axes[:-1] if rgb else axes.replace("S", "C")  # one letter per layer axis, a channel axis included
     scale = [1.0] * (data.ndim - 1 if rgb else data.ndim)
-    if image.pixel_size is not None:
-        scale[-2:] = image.pixel_size
+    if image.pixel_size is not None:  # on Y and X wherever they are (a colour-sample axis may follow them)
+        y, x = (layer_axes.index("Y"), layer_axes.index("X")) if "Y" in layer_axes and "X" in layer_axes else (-2, -1)
+        scale[y], scale[x] = image.pixel_size
     metadata: dict = {"source_path": str(path), "axes": axes}
     optics = read_optics(path)
     if optics is not None:  # the widget offers these as the defaults of a kernel "from optics"
@@ -46,6 +47,8 @@ def read_layers(path: str) -> list[tuple]:
         return [(data, {**kwargs, "scale": scale, "translate": _translate(image, layer_axes, scale)}, "image")]
     if image.z_spacing is not None and "Z" in layer_axes:
         scale[layer_axes.index("Z")] = image.z_spacing
+    if image.frame_interval is not None and "T" in layer_axes:
+        scale[layer_axes.index("T")] = image.frame_interval  # seconds
     if "C" in layer_axes:
         kwargs["channel_axis"] = layer_axes.index("C")
         kwargs["metadata"] = channel_metadata(metadata, data.shape[kwargs["channel_axis"]])
@@ -55,7 +58,8 @@ def read_layers(path: str) -> list[tuple]:
     kwargs["translate"] = _translate(image, layer_axes, scale)
     kwargs["axis_labels"] = list(layer_axes)
     if image.pixel_size is not None:
-        kwargs["units"] = ["µm" if axis in SPATIAL_AXES else "pixel" for axis in layer_axes]
+        kwargs["units"] = ["µm" if axis in SPATIAL_AXES else "s" if axis == "T" and image.frame_interval else "pixel"
+                           for axis in layer_axes]
     return [(data, kwargs, "image")]
 
 

@@ -3,11 +3,13 @@ axes (napari's own TIFF writer drops them)."""
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..io.tiff import IMAGEJ_LEADING_AXES, write_imagej_tiff
+from ..io.tiff import IMAGEJ_DTYPES, IMAGEJ_LEADING_AXES, write_imagej_tiff
 
 #: the axes assumed for a layer whose axis labels name no such letters (napari's default labels are "-3", "-2"...)
 DEFAULT_AXES = {2: "YX", 3: "ZYX", 4: "TZYX", 5: "TZCYX"}
@@ -34,7 +36,12 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
         z = axes.index("Z")
         z_spacing = scale[z] if scale[z] != 1.0 else None
         z_origin = -translate[z] / scale[z] if translate[z] else None
-    write_imagej_tiff(path, array, axes, pixel_size, z_spacing, origin=origin, z_origin=z_origin)
+    frame_interval = scale[axes.index("T")] if "T" in axes and scale[axes.index("T")] != 1.0 else None
+    if np.dtype(array.dtype) not in IMAGEJ_DTYPES:
+        warnings.warn(f"{array.dtype} data cannot be stored in an ImageJ TIFF: {Path(path).name} holds it as float32 "
+                      "(7 significant digits)", stacklevel=2)
+    write_imagej_tiff(path, array, axes, pixel_size, z_spacing, origin=origin, z_origin=z_origin,
+                      frame_interval=frame_interval)
     return [path]
 
 
