@@ -119,11 +119,13 @@ class BatchSummary:
     failed: list[tuple[Path, str]] = field(default_factory=list)
     workers: dict[str, WorkerReport] = field(default_factory=dict)  # worker address ("in-process" here) -> report
     seconds: float = 0.0
+    scheduler_lost: bool = False  # a cluster run stopped when its scheduler went away: the rest was not run
 
     @property
     def exit_code(self) -> int:
-        """The command line's: 0 everything done or skipped, 1 some file failed or conflicted."""
-        return 1 if self.failed or self.conflicts else 0
+        """The command line's: 0 everything done or skipped, 1 some file failed or conflicted, or the scheduler was
+        lost."""
+        return 1 if self.failed or self.conflicts or self.scheduler_lost else 0
 
 
 @dataclass(frozen=True)

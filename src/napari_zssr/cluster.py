@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from tqdm import tqdm
 
 from .batch_files import TaskReport, assemble_parts, plane_counts, plane_ranges, process_file, process_part
-from .batch_jobs import Job, UsageError
+from .batch_jobs import Job, UsageError, say
 from .batch_kernels import kernel_kind
 from .batching import (
     FILE_ERRORS,
@@ -264,6 +264,11 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
             try:
                 report = future.result()
             except Exception as error:  # a part's error is reported once, by its file's assembly
+                if client.status != "running":  # the scheduler went away: no file's fault, and nothing more comes
+                    summary.scheduler_lost = True
+                    say("error: the connection to the Dask scheduler was lost; finished files are kept: run the same "
+                        "command again once the scheduler runs to do the rest")
+                    break
                 if job is not None:
                     unexpected = not isinstance(error, FILE_ERRORS)  # e.g. KilledWorker: it took down every worker
                     record_failure(summary, job, f"{type(error).__name__}: {error}" if unexpected else error)
