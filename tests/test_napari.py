@@ -317,6 +317,19 @@ def test_the_reader_calibrates_y_and_x_before_a_sample_axis_and_time_round_trips
         write_image(str(tmp_path / "int32.tif"), np.zeros((4, 4), np.int32), {})
 
 
+def test_the_reader_names_channel_layers_after_the_ome_channel_names(tmp_path):
+    from napari_zssr.napari.reader import read_layers
+
+    data = np.random.default_rng(0).random((2, 16, 16)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "named.ome.tif", data, ome=True,
+                     metadata={"axes": "CYX", "Channel": {"Name": ["DAPI", "GFP"]}})
+    (_, kwargs, _), = read_layers(str(tmp_path / "named.ome.tif"))
+    assert kwargs["name"] == ["named.ome DAPI", "named.ome GFP"]
+    tifffile.imwrite(tmp_path / "plain.ome.tif", data, ome=True, metadata={"axes": "CYX"})
+    (_, kwargs, _), = read_layers(str(tmp_path / "plain.ome.tif"))
+    assert kwargs["name"] == "plain.ome"  # napari numbers the channel layers
+
+
 def test_manifest_validates():
     from npe2 import PluginManifest
 

@@ -1,4 +1,5 @@
-"""The microscope's optics (objective NA, immersion, channel wavelengths) from a TIFF's OME-XML metadata."""
+"""The microscope's optics (objective NA, immersion, channel wavelengths) and the channels' names from a TIFF's
+OME-XML metadata."""
 
 from __future__ import annotations
 
@@ -38,16 +39,7 @@ def read_optics(path: str | os.PathLike) -> OpticsMetadata | None:
 
     Raises ``ValueError`` naming the file when it is not a readable TIFF or its OME-XML is malformed.
     """
-    path = Path(path)
-    try:
-        with tifffile.TiffFile(path) as tif:
-            xml = tif.ome_metadata if tif.is_ome else None
-        root = ET.fromstring(xml) if xml else None
-    except (tifffile.TiffFileError, OSError, ET.ParseError) as error:
-        raise ValueError(f"could not read the OME metadata of {path.name}: {error}") from error
-    if root is None:
-        return None
-    image = _first(root, "Image")
+    root, image = _ome_image(path)
     if image is None:
         return None
     settings = _first(image, "ObjectiveSettings")
@@ -63,6 +55,27 @@ def read_optics(path: str | os.PathLike) -> OpticsMetadata | None:
     known = [optics.na, optics.refractive_index, optics.lens_model, *optics.emission_wavelengths,
              *optics.excitation_wavelengths]
     return optics if any(value is not None for value in known) else None
+
+
+def read_channel_names(path: str | os.PathLike) -> list[str | None]:
+    """Each channel's ``Name`` in the OME-XML of a TIFF's first image (None where a channel has none); [] without
+    OME-XML. Raises ``ValueError`` as :func:`read_optics` does."""
+    _, image = _ome_image(path)
+    if image is None:
+        return []
+    return [channel.get("Name") or None for channel in image.iter() if _name(channel) == "Channel"]
+
+
+def _ome_image(path: str | os.PathLike) -> tuple[ET.Element | None, ET.Element | None]:
+    """The OME-XML root of a TIFF and its first ``Image`` (None, None without OME-XML), or a ``ValueError``."""
+    path = Path(path)
+    try:
+        with tifffile.TiffFile(path) as tif:
+            xml = tif.ome_metadata if tif.is_ome else None
+        root = ET.fromstring(xml) if xml else None
+    except (tifffile.TiffFileError, OSError, ET.ParseError) as error:
+        raise ValueError(f"could not read the OME metadata of {path.name}: {error}") from error
+    return root, None if root is None else _first(root, "Image")
 
 
 def _name(element: ET.Element) -> str:

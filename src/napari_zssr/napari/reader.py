@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from ..io.ome import read_optics
+from ..io.ome import read_channel_names, read_optics
 from ..io.tiff import TiffImage, read_tiff, several_series_note
 
 #: spatial axes, whose scale is a length in micrometres.
@@ -51,7 +51,11 @@ def read_layers(path: str) -> list[tuple]:
         scale[layer_axes.index("T")] = image.frame_interval  # seconds
     if "C" in layer_axes:
         kwargs["channel_axis"] = layer_axes.index("C")
-        kwargs["metadata"] = channel_metadata(metadata, data.shape[kwargs["channel_axis"]])
+        channels = data.shape[kwargs["channel_axis"]]
+        kwargs["metadata"] = channel_metadata(metadata, channels)
+        names = read_channel_names(path)
+        if len(names) == channels and all(names):  # e.g. "cells DAPI", "cells GFP" rather than "cells", "cells [1]"
+            kwargs["name"] = [f"{kwargs['name']} {name}" for name in names]
         del scale[kwargs["channel_axis"]]
         layer_axes = layer_axes.replace("C", "")
     kwargs["scale"] = scale
