@@ -8,7 +8,7 @@ import pytest
 from napari_zssr import ZSSRConfig
 from napari_zssr.core import trainer
 from napari_zssr.napari import estimate
-from napari_zssr.napari.estimate import Costs, estimate_seconds, format_range
+from napari_zssr.napari.estimate import Costs, Workload, estimate_seconds, format_range
 
 napari = pytest.importorskip("napari")
 
@@ -43,20 +43,27 @@ COSTS = Costs(step_seconds=(1.0, 2.0), inference_seconds_per_pixel=0.0)
 
 
 def test_the_range_spans_the_step_time_spread():
-    assert estimate_seconds(COSTS, ZSSRConfig(), (100, 100), 2, 1, None) == (1000, 2000)
-    assert estimate_seconds(COSTS, ZSSRConfig(), (100, 100), 2, 3, 200) == (1400, 2800)  # warm-started planes
-    assert estimate_seconds(COSTS, ZSSRConfig(gradual_steps=(1.5,)), (100, 100), 2, 1, None) == (2000, 4000)
+    assert estimate_seconds(COSTS, ZSSRConfig(), Workload((100, 100), 2, 1)) == (1000, 2000)
+    warm = Workload((100, 100), 2, 3, warm_start_iterations=200)
+    assert estimate_seconds(COSTS, ZSSRConfig(), warm) == (1400, 2800)  # warm-started planes
+    assert estimate_seconds(COSTS, ZSSRConfig(gradual_steps=(1.5,)), Workload((100, 100), 2, 1)) == (2000, 4000)
 
 
 def test_the_range_starts_at_the_lr_policys_earliest_stop():
     paper = ZSSRConfig.preset("paper")  # three drops from 1e-3 to below 9e-6, at least 257 iterations apart
-    assert estimate_seconds(COSTS, paper, (100, 100), 2, 1, None) == (3 * 257, 2 * 3000)
+    assert estimate_seconds(COSTS, paper, Workload((100, 100), 2, 1)) == (3 * 257, 2 * 3000)
+
+
+def test_an_axial_run_trains_one_network_per_volume():
+    axial = Workload((10, 50), (3.0, 1.0), planes=2 * 2 * 40, volumes=2)  # 2 volumes of 10 x 40 x 50
+    assert estimate_seconds(COSTS, ZSSRConfig(), axial) == (2000, 4000) and axial.label() == "2 volumes"
 
 
 def test_inference_is_counted_per_output_pixel_and_ensemble_member():
     costs = Costs(step_seconds=(0.0, 0.0), inference_seconds_per_pixel=1e-6)
-    assert estimate_seconds(costs, ZSSRConfig(), (100, 50), 2, 2, None) == pytest.approx((0.32, 0.32))
-    assert estimate_seconds(costs, ZSSRConfig(ensemble=False), (100, 50), 2, 1, None) == pytest.approx((0.02, 0.02))
+    assert estimate_seconds(costs, ZSSRConfig(), Workload((100, 50), 2, 2)) == pytest.approx((0.32, 0.32))
+    single = estimate_seconds(costs, ZSSRConfig(ensemble=False), Workload((100, 50), 2, 1))
+    assert single == pytest.approx((0.02, 0.02))
 
 
 @pytest.mark.parametrize("low, high, text", [

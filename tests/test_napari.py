@@ -766,6 +766,33 @@ def test_axial_mode_takes_a_typed_pixel_size_and_no_optics_for_pixels_of_unknown
         prepare(napari.layers.Image(volume, name="plain"), axial=True, pixel_size=0.5)
 
 
+def test_a_layer_in_nanometres_gives_its_pixel_size_in_micrometres(widget):
+    from napari_zssr.napari.runner import prepare
+
+    viewer, w = widget
+    layer = viewer.add_image(image_2d(), name="nm", scale=(65.0, 65.0), units=("nm", "nm"))
+    w.image.value = layer
+    assert w.pixel_size.value == pytest.approx(0.065)
+    assert prepare(layer).pixel_size == pytest.approx(0.065)
+    volume = napari.layers.Image(np.random.default_rng(2).random((6, 20, 20)), scale=(390.0, 130.0, 130.0),
+                                 units=("nm", "nm", "nm"))
+    request = prepare(volume, axial=True)
+    assert request.axial_scale == 3 and request.pixel_size == pytest.approx(0.13)
+    with pytest.raises(ValueError, match=r"over its pixel size is 3.846, not a whole number"):
+        prepare(napari.layers.Image(volume.data, scale=(0.5, 0.13, 0.13)), axial=True)
+
+
+def test_the_estimate_of_an_axial_run_counts_one_network_per_volume(widget):
+    from napari_zssr.napari.estimate import Workload
+
+    viewer, w = widget
+    w.current_plane.value = True  # hidden in axial mode: it must not count there
+    w.image.value = viewer.add_image(np.zeros((9, 24, 20), np.float32), scale=(0.39, 0.13, 0.13))
+    w.axial.value = True
+    assert w._workload() == Workload((9, 20), (3.0, 1.0), 2 * 24, volumes=1)
+    assert "1 volume" in w.estimate.value
+
+
 def test_every_out_of_range_value_is_named_and_a_good_one_clears_its_note(widget):
     viewer, w = widget
     optics = {"na": 0.04, "emission_wavelengths": [5200.0]}  # both beyond their fields: a unit mix-up?

@@ -8,9 +8,9 @@ import sys
 EXIT_DURING_A_MEASUREMENT = """
 from qtpy.QtWidgets import QApplication
 from napari_zssr.core.config import ZSSRConfig
-from napari_zssr.napari.estimate import BackgroundEstimate
+from napari_zssr.napari.estimate import BackgroundEstimate, Workload
 app = QApplication([])
-BackgroundEstimate(print).request("cpu", ZSSRConfig(crop_size=96), (64, 64), 2.0, 1, None)
+BackgroundEstimate(print).request("cpu", ZSSRConfig(crop_size=96), Workload((64, 64), 2.0, 1))
 app.processEvents()
 """
 

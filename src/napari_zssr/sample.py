@@ -90,7 +90,10 @@ def write_example(folder: str | Path) -> tuple[Path, Path]:
 
 
 if __name__ == "__main__":
-    import sys
+    import argparse
 
-    for written in write_example(sys.argv[1] if len(sys.argv) > 1 else "example"):
+    parser = argparse.ArgumentParser(prog="python -m napari_zssr.sample",
+                                     description="Write the synthetic fluorescence image and its PSF as TIFFs.")
+    parser.add_argument("folder", nargs="?", default="example", help="where to write them (default: example)")
+    for written in write_example(parser.parse_args().folder):
         print(written)

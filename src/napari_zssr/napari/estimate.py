@@ -11,7 +11,7 @@ import math
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,22 +86,40 @@ def measure_costs(key: CostKey, should_stop: Callable[[], bool] | None = None) -
     return costs
 
 
-def estimate_seconds(costs: Costs, config: ZSSRConfig, plane_shape: Sequence[int], scale: float | Scale,
-                     planes: int, warm_start_iterations: int | None) -> tuple[float, float]:
-    """(shortest, longest) likely run time of ``planes`` planes of ``plane_shape`` with ``config``."""
-    pair = as_scale_pair(scale)
+@dataclass(frozen=True)
+class Workload:
+    """What a run does: ``planes`` inferences of ``plane_shape`` at ``scale``, each trained first (warm-started
+    planes for ``warm_start_iterations``), or, for an axial run, ``volumes`` networks trained from scratch and applied
+    to ``planes`` slices of the volumes."""
+
+    plane_shape: tuple[int, ...]
+    scale: float | Scale
+    planes: int
+    warm_start_iterations: int | None = None
+    volumes: int | None = None
+
+    def label(self) -> str:
+        """E.g. "3 planes", "1 volume"."""
+        count, unit = (self.volumes, "volume") if self.volumes else (self.planes, "plane")
+        return f"{count} {unit}{'s' if count > 1 else ''}"
+
+
+def estimate_seconds(costs: Costs, config: ZSSRConfig, work: Workload) -> tuple[float, float]:
+    """(shortest, longest) likely run time of ``work`` with ``config``."""
+    pair = as_scale_pair(work.scale)
     steps = len(scale_steps(pair, config.gradual_steps))
-    later = warm_start_iterations or config.max_iterations
-    longest = steps * (config.max_iterations + (planes - 1) * later)
+    trained = work.volumes or work.planes
+    later = config.max_iterations if work.volumes else work.warm_start_iterations or config.max_iterations
+    longest = steps * (config.max_iterations + (trained - 1) * later)
     shortest = longest
     if config.lr_schedule == "policy":  # it may stop once the lr has dropped below the minimum, at the earliest
         drops = math.floor(math.log10(config.learning_rate / config.min_learning_rate)) + 1 if \
             config.min_learning_rate > 0 else math.inf
         earliest = min(drops * (config.min_iterations + 1), config.max_iterations)
-        shortest = steps * (earliest + (planes - 1) * min(earliest, later))
+        shortest = steps * (earliest + (trained - 1) * min(earliest, later))
     members = config.ensemble
-    inference = costs.inference_seconds_per_pixel * math.prod(scaled_shape(tuple(plane_shape[-2:]), pair)) \
-        * members * steps * planes
+    inference = costs.inference_seconds_per_pixel * math.prod(scaled_shape(tuple(work.plane_shape[-2:]), pair)) \
+        * members * steps * work.planes
     return shortest * costs.step_seconds[0] + inference, longest * costs.step_seconds[1] + inference
 
 
@@ -116,11 +134,10 @@ def format_range(low: float, high: float) -> str:
     return f"~{high_text} {unit}" if low_text == high_text else f"~{low_text}-{high_text} {unit}"
 
 
-def describe_estimate(costs: Costs, device: str, config: ZSSRConfig, plane_shape: Sequence[int],
-                      scale: float | Scale, planes: int, warm_start_iterations: int | None) -> str:
+def describe_estimate(costs: Costs, device: str, config: ZSSRConfig, work: Workload) -> str:
     """E.g. "cpu: ~3-4 min for 3 planes (CPU: slow; a GPU is much faster)"."""
-    low, high = estimate_seconds(costs, config, plane_shape, scale, planes, warm_start_iterations)
-    text = f"{device}: {format_range(low, high)} for {planes} plane{'s' if planes > 1 else ''}"
+    low, high = estimate_seconds(costs, config, work)
+    text = f"{device}: {format_range(low, high)} for {work.label()}"
     if device == "cpu":
         text += " (CPU: slow; a GPU is much faster)"
     return text
@@ -138,8 +155,7 @@ class BackgroundEstimate:
         self._show = show
         self._latest = 0
 
-    def request(self, device: str, config: ZSSRConfig, plane_shape: Sequence[int], scale: float | Scale,
-                planes: int, warm_start_iterations: int | None) -> None:
+    def request(self, device: str, config: ZSSRConfig, work: Workload) -> None:
         """Raises ValueError for a device that is not available (the caller shows it)."""
         from superqt.utils import create_worker
 
@@ -151,8 +167,7 @@ class BackgroundEstimate:
         def answer(costs: Costs) -> None:
             estimate = owner()
             if estimate is not None and ticket == estimate._latest:
-                estimate._display(describe_estimate(costs, key[0], config, plane_shape, scale, planes,
-                                                    warm_start_iterations))
+                estimate._display(describe_estimate(costs, key[0], config, work))
 
         def fail(error: Exception) -> None:
             estimate = owner()
@@ -162,7 +177,7 @@ class BackgroundEstimate:
         if key in _measured:
             answer(_measured[key])
             return
-        self._display(f"{key[0]}: timing a few training steps for {planes} plane{'s' if planes > 1 else ''}...")
+        self._display(f"{key[0]}: timing a few training steps for {work.label()}...")
         worker = _in_flight.get(key)
         start = worker is None
         if start:

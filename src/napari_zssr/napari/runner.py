@@ -55,16 +55,26 @@ class LayerSnapshot:
 
     @property
     def pixel_size(self) -> PixelSize | None:
-        return pixel_size_of(self.scale)
+        return pixel_size_of(self.scale, self.units)
 
 
-def pixel_size_of(scale: Sequence[float]) -> PixelSize | None:
-    """A layer's pixel size from its scale, (y, x) where they differ; a scale of exactly 1 means "unknown" (napari's
-    default), never 1 um."""
+def pixel_size_of(scale: Sequence[float], units: Sequence[Any] | None = None) -> PixelSize | None:
+    """A layer's pixel size in um from its scale and units, (y, x) where they differ; a scale of exactly 1 means
+    "unknown" (napari's default), never 1 um. A length unit (e.g. nm) is converted; napari's default "pixel" says
+    nothing, and the scale is then taken as um."""
     y, x = (abs(float(size)) for size in scale[-2:])  # a flipped axis has a negative scale
     if (y, x) == (1.0, 1.0):
         return None
+    if units is not None and len(units) >= 2:
+        y, x = y * um_per_unit(units[-2]), x * um_per_unit(units[-1])
     return compact_pixel_size(y, x)
+
+
+def um_per_unit(unit: Any) -> float:
+    """Micrometres in one ``unit`` of a napari layer (a pint unit): 1 for a unit that is not a length."""
+    if "[length]" not in dict(getattr(unit, "dimensionality", {})):
+        return 1.0
+    return float((1 * unit).to("micrometer").magnitude)
 
 
 def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> LayerSnapshot:
@@ -204,11 +214,17 @@ def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ..
                              "with the napari-zssr reader or set the layer's scale (z, y, x) in um")
         ratio, pixel_um = z_step, typed_um
     else:
-        pixel_um = lateral if typed_um is None else typed_um
+        units = snapshot.units if snapshot.units is not None and len(snapshot.units) >= 3 else [None] * 3
+        z_step *= um_per_unit(units[-3])  # in um, as the lateral pixel: a layer may give both in nm
+        pixel_um = float(np.mean(pixel_pair(snapshot.pixel_size))) if typed_um is None else typed_um
         ratio = z_step / pixel_um
     if ratio <= 1.01:
         raise ValueError(f"the z step of {snapshot.name!r} ({z_step:g}) is not coarser than its pixels "
                          f"({pixel_um or lateral:g}): it is already isotropic")
+    if abs(ratio - round(ratio)) > 1e-6 * ratio:
+        raise ValueError(f"the z step of {snapshot.name!r} over its pixel size is {ratio:.4g}, not a whole number: "
+                         "the output puts the input planes on every n-th voxel; resample the stack laterally (or "
+                         "type the pixel size it really has)")
     factor = axial_factor(ratio)
     validate_volume(snapshot.data, factor)
     optics = metadata_optics(getattr(layer, "metadata", None) or {}) if pixel_um is not None else None

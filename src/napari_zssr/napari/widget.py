@@ -27,7 +27,7 @@ from ..core.precision import PRECISIONS
 from ..core.resize import as_scale_pair, pixel_pair
 from ..kernel_choice import KernelChoice, describe_kernel
 from ..resolution_report import describe_resolution
-from .estimate import BackgroundEstimate
+from .estimate import BackgroundEstimate, Workload
 from .loss_plot import LossPlot
 from .psf_check import bead_problem
 from .runner import (
@@ -355,7 +355,7 @@ class ZSSRWidget(Container):
         """The layer's pixel size in the field (their geometric mean where y and x differ; 0: unknown). A run
         given the value shown takes the layer's own scale instead, so that unequal sides stay a pair."""
         scale = getattr(self.image.value, "scale", None)
-        layer_size = pixel_size_of(scale) if scale is not None else None
+        layer_size = pixel_size_of(scale, getattr(self.image.value, "units", None)) if scale is not None else None
         pixel = None if layer_size is None else as_scale_pair(layer_size)  # no range check: the field notes it
         size = 0.0 if pixel is None else float(np.sqrt(pixel[0] * pixel[1]))
         if float(self.pixel_size.value) not in (0.0, self._layer_pixel_size):
@@ -422,13 +422,23 @@ class ZSSRWidget(Container):
         if self.image.value is None:
             self.estimate.value = "choose an image layer"
             return
-        layer = self.image.value
         try:
-            self._estimate.request(str(self.device.value), self.config(),
-                                   (layer.data[0] if layer.multiscale else layer.data).shape, self.scale.value,
-                                   self._planes(), self._warm_start_iterations())
+            self._estimate.request(str(self.device.value), self.config(), self._workload())
         except (ValueError, RuntimeError) as error:
             self.estimate.value = str(error)
+
+    def _workload(self) -> Workload:
+        """What Run would do with the current settings: planes (the current one, or all), or in axial mode one
+        network per volume applied to its XZ and YZ slices (as many voxels as 2 x Y slices of Z x X), at the factor
+        its z scale over its pixel size gives."""
+        layer = self.image.value
+        shape = (layer.data[0] if layer.multiscale else layer.data).shape
+        if self.axial.value and len(shape) >= 3:
+            z_step, pixel = abs(float(layer.scale[-3])), float(np.mean(np.abs(layer.scale[-2:])))
+            factor = max(2, round(z_step / pixel))  # a ratio that is no whole number is refused when Run is pressed
+            volumes = int(np.prod(shape[:-3]))
+            return Workload((shape[-3], shape[-1]), (float(factor), 1.0), 2 * volumes * shape[-2], volumes=volumes)
+        return Workload(shape, self.scale.value, self._planes(), self._warm_start_iterations())
 
     # --- running --------------------------------------------------------------------------------------------
     @property
@@ -454,7 +464,8 @@ class ZSSRWidget(Container):
             self._show_problem("choose an image layer first")
             return None
         if self._layer_pixel_rejected and self._typed_pixel_size() is None:
-            self._show_problem(f"the layer's scale {tuple(layer.scale[-2:])} is no pixel size in µm: set the layer's "
+            shown = " x ".join(f"{float(size):g}" for size in layer.scale[-2:])
+            self._show_problem(f"the layer's scale {shown} is no pixel size in µm: set the layer's "
                                "scale in µm, or type the pixel size")
             return None
         try:
