@@ -97,12 +97,13 @@ def test_resume_skips_done_files_and_protects_other_settings(data_dir, tmp_path,
     assert written.stat().st_mtime_ns != stamp
 
 
-def test_corrupt_file_is_reported_and_the_rest_go_on(data_dir, tmp_path, capsys):
+def test_corrupt_file_is_reported_and_the_rest_go_on(data_dir, tmp_path, capsys, caplog):
     (data_dir / "broken.tif").write_bytes(b"II*\x00garbage")
     out = tmp_path / "out"
     assert main([str(data_dir), "--out", str(out), *FAST]) == 1
     err = capsys.readouterr().err
     assert "broken.tif: failed" in err and "done 2" in err and "failed 1" in err
+    assert not [record for record in caplog.records if record.name == "tifffile"]  # named once, by the batch
     assert (out / "stack_zssr.tif").exists() and not (out / "broken_zssr.tif").exists()
     assert not list(out.glob("*.part"))
 

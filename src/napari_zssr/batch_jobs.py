@@ -8,10 +8,12 @@ from __future__ import annotations
 import glob
 import itertools
 import json
+import logging
 import os
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,19 @@ TIFF_SUFFIXES = (".tif", ".tiff")
 
 class UsageError(Exception):
     """A problem with the command line or its inputs, found before any training: exit code 2."""
+
+
+@contextmanager
+def quiet_reader_logs() -> Iterator[None]:
+    """Keep tifffile's own log lines about a damaged file off the terminal while a batch runs: the batch names each
+    file it cannot read, once, in its own words (tifffile logged the same damage up to three times per file)."""
+    logger = logging.getLogger("tifffile")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def say(message: str) -> None:

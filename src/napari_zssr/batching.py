@@ -34,6 +34,7 @@ from .batch_jobs import (
     output_path,
     output_state,
     plan_jobs,
+    quiet_reader_logs,
     say,
 )
 from .batch_kernels import check_kernel_options
@@ -337,8 +338,9 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]  # one file, folder or pattern
-    prepared = prepare(inputs, make_options(out, settings), device_here=client is None)
-    return run_prepared(prepared, client, threads)
+    with quiet_reader_logs():
+        prepared = prepare(inputs, make_options(out, settings), device_here=client is None)
+        return run_prepared(prepared, client, threads)
 
 
 def note_dtype_fallbacks(jobs: Sequence[Job]) -> None:

@@ -9,6 +9,7 @@ batch. Errors raised by a task are not retried: they come from the file (its dat
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import uuid
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit
 from tqdm import tqdm
 
 from .batch_files import TaskReport, assemble_parts, plane_counts, plane_ranges, process_file, process_part
-from .batch_jobs import Job, UsageError, say
+from .batch_jobs import Job, UsageError, quiet_reader_logs, say
 from .batch_kernels import kernel_kind
 from .batching import (
     FILE_ERRORS,
@@ -64,8 +65,10 @@ def cluster_client(scheduler: str | None = None, workers: int | None = None) -> 
         with connected_client(distributed, scheduler_address(scheduler)) as client:
             yield client
         return
+    # the batch reports every task's failure itself: the workers' own error logs would repeat them as tracebacks
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=None, worker_dashboard_address=None,
+                                  silence_logs=logging.CRITICAL) as cluster, \
             distributed.Client(cluster, set_as_default=False) as client:
         yield client
 
@@ -176,13 +179,15 @@ def _where(report: TaskReport) -> TaskReport:
 def file_task(job: Job, prepared: PreparedBatch, identity: dict, threads: int | None,
               slots: dict[str, int]) -> TaskReport:
     use_cores_of_this_worker(threads, slots)
-    return _where(process_file(job, prepared, identity))
+    with quiet_reader_logs():
+        return _where(process_file(job, prepared, identity))
 
 
 def part_task(job: Job, prepared: PreparedBatch, planes: tuple[int, int], part: Path, threads: int | None,
               slots: dict[str, int]) -> TaskReport:
     use_cores_of_this_worker(threads, slots)
-    return _where(process_part(job, prepared, planes, part))
+    with quiet_reader_logs():
+        return _where(process_part(job, prepared, planes, part))
 
 
 def assemble_task(job: Job, prepared: PreparedBatch, identity: dict, parts: list[Path],

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .api import DEFAULT_OUTPUTS, OUTPUTS
-from .batch_jobs import UsageError, say
+from .batch_jobs import UsageError, quiet_reader_logs, say
 from .batch_kernels import MEASURED_PSF_CHOICES
 from .batching import DEFAULT_SCALE, OUTPUT_TYPES, BatchOptions, make_options, prepare, run_prepared
 from .core.config import PRESETS, ZSSRConfig
@@ -142,13 +142,15 @@ def run_command_line(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, check everything, run the batch; the exit code (a Ctrl-C propagates)."""
     args = build_parser().parse_args(argv)
     try:
-        prepared = prepare(args.inputs, options_from(args), device_here=args.scheduler is None and not args.workers)
-        if args.scheduler is None and not args.workers:
-            return run_prepared(prepared).exit_code
-        from .cluster import cluster_client
+        with quiet_reader_logs():
+            prepared = prepare(args.inputs, options_from(args),
+                               device_here=args.scheduler is None and not args.workers)
+            if args.scheduler is None and not args.workers:
+                return run_prepared(prepared).exit_code
+            from .cluster import cluster_client
 
-        with cluster_client(args.scheduler, args.workers) as client:
-            return run_prepared(prepared, client).exit_code
+            with cluster_client(args.scheduler, args.workers) as client:
+                return run_prepared(prepared, client).exit_code
     except UsageError as error:
         say(f"error: {error}")
         return EXIT_USAGE
