@@ -313,6 +313,10 @@ def test_the_reader_calibrates_y_and_x_before_a_sample_axis_and_time_round_trips
     assert kwargs["scale"] == pytest.approx([2.5, 0.1, 0.1]) and kwargs["units"][0] == "s"
     write_image(str(tmp_path / "saved.tif"), data, kwargs)
     assert read_tiff(tmp_path / "saved.tif").frame_interval == pytest.approx(2.5)
+    unitless = {"scale": [2.0, 1.0, 1.0], "axis_labels": list("ZYX")}  # a z step, but no pixel size
+    write_image(str(tmp_path / "z.tif"), np.zeros((3, 8, 8), np.float32), unitless)
+    (_, kwargs, _), = read_layers(str(tmp_path / "z.tif"))
+    assert kwargs["scale"] == pytest.approx([2.0, 1.0, 1.0])
     with pytest.warns(UserWarning, match="int32 data cannot be stored in an ImageJ TIFF"):
         write_image(str(tmp_path / "int32.tif"), np.zeros((4, 4), np.int32), {})
 

@@ -33,6 +33,9 @@ class TiffImage:
     z_origin: float = 0.0  # ImageJ's zorigin, in planes
     series_count: int = 1  # image series in the file (positions, wells...): only the first is read
     frame_interval: float | None = None  # seconds between time points (ImageJ finterval, OME TimeIncrement)
+    # an uncalibrated file's z spacing in lateral pixels (ImageJ "spacing" without a unit: what the napari-zssr writer
+    # saves for a layer whose only scale is along z); None where the file is calibrated or does not say
+    z_step_pixels: float | None = None
 
 
 def length_um(value: float, unit: str | None) -> float | None:
@@ -129,12 +132,24 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> 
             z_origin = float(imagej.get("zorigin", 0.0))
             series_count = image_series_count(tif)
             frame_interval = _frame_interval(tif)
+            z_step_pixels = None if pixel_size is not None or tif.is_ome else _spacing_in_pixels(imagej)
     except IncompleteTiffError:
         raise
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError) as error:
         raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
     return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin, series_count,
-                     frame_interval)
+                     frame_interval, z_step_pixels)
+
+
+def _spacing_in_pixels(imagej: dict) -> float | None:
+    """ImageJ's ``spacing`` where no length unit is given (none, or "pixel"): a ratio to the lateral pixels."""
+    if imagej.get("unit") not in (None, "pixel", "pixels"):
+        return None
+    try:
+        spacing = float(imagej.get("spacing"))
+    except (TypeError, ValueError):
+        return None
+    return spacing if 0 < spacing < float("inf") and spacing != 1.0 else None
 
 
 #: OME TimeIncrementUnit values this module reads, in seconds

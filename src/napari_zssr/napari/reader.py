@@ -45,8 +45,8 @@ def read_layers(path: str) -> list[tuple]:
     kwargs: dict = {"name": Path(path).stem, "metadata": metadata, "rgb": rgb}
     if not known_axes:
         return [(data, {**kwargs, "scale": scale, "translate": _translate(image, layer_axes, scale)}, "image")]
-    if image.z_spacing is not None and "Z" in layer_axes:
-        scale[layer_axes.index("Z")] = image.z_spacing
+    if "Z" in layer_axes:  # in um, or, in a file without calibration, in lateral pixels
+        scale[layer_axes.index("Z")] = image.z_spacing or image.z_step_pixels or 1.0
     if image.frame_interval is not None and "T" in layer_axes:
         scale[layer_axes.index("T")] = image.frame_interval  # seconds
     if "C" in layer_axes:
