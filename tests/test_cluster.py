@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -165,6 +166,28 @@ def test_a_service_that_is_no_scheduler_is_a_usage_error_within_seconds(stacks, 
     assert time.monotonic() - start < 30
     err = capsys.readouterr().err
     assert f"cannot reach the Dask scheduler at {not_a_scheduler}" in err and "Traceback" not in err
+
+
+def test_a_service_that_is_no_scheduler_leaves_no_traceback_at_exit(stacks, tmp_path):
+    """A client that never connected is collected later: it must not print a traceback when Python exits."""
+    server = socket.create_server(("127.0.0.1", 0))
+    threading.Thread(target=lambda: [c.sendall(b"SSH-2.0-OpenSSH_9.6\r\n" * 4) for c, _ in iter(server.accept, None)],
+                     daemon=True).start()
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    done = subprocess.run([sys.executable, "-m", "napari_zssr", str(stacks), "--out", str(tmp_path / "o"),
+                           "--scheduler", address, *TINY], capture_output=True, text=True, timeout=120)
+    server.close()
+    assert done.returncode == 2 and "cannot reach the Dask scheduler" in done.stderr
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("given, address", [(" localhost:8786 ", "tcp://localhost:8786"),
+                                            ("TCP://[::1]:8786/", "tcp://[::1]:8786"),
+                                            ("ucx://10.0.0.5:13337", "ucx://10.0.0.5:13337")])
+def test_scheduler_addresses_that_dask_takes_are_taken(given, address):
+    from napari_zssr.cluster import scheduler_address
+
+    assert scheduler_address(given) == address
 
 
 @pytest.mark.parametrize("address", ["", "tcp://127.0.0.1", "foo://bar:1", "127.0.0.1:38786x", "tls://127.0.0.1:1"])

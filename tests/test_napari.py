@@ -313,6 +313,12 @@ def test_the_reader_calibrates_y_and_x_before_a_sample_axis_and_time_round_trips
     assert kwargs["scale"] == pytest.approx([2.5, 0.1, 0.1]) and kwargs["units"][0] == "s"
     write_image(str(tmp_path / "saved.tif"), data, kwargs)
     assert read_tiff(tmp_path / "saved.tif").frame_interval == pytest.approx(2.5)
+    from pint import Unit
+
+    in_nm = {"scale": [500.0, 65.0, 65.0], "units": [Unit("ms"), Unit("nm"), Unit("nm")], "axis_labels": list("TYX")}
+    write_image(str(tmp_path / "nm.tif"), np.zeros((3, 8, 8), np.float32), in_nm)
+    saved = read_tiff(tmp_path / "nm.tif")
+    assert saved.pixel_size == pytest.approx((0.065, 0.065)) and saved.frame_interval == pytest.approx(0.5)
     unitless = {"scale": [2.0, 1.0, 1.0], "axis_labels": list("ZYX")}  # a z step, but no pixel size
     write_image(str(tmp_path / "z.tif"), np.zeros((3, 8, 8), np.float32), unitless)
     (_, kwargs, _), = read_layers(str(tmp_path / "z.tif"))
@@ -784,6 +790,9 @@ def test_a_layer_in_nanometres_gives_its_pixel_size_in_micrometres(widget):
     assert request.axial_scale == 3 and request.pixel_size == pytest.approx(0.13)
     with pytest.raises(ValueError, match=r"over its pixel size is 3.846, not a whole number"):
         prepare(napari.layers.Image(volume.data, scale=(0.5, 0.13, 0.13)), axial=True)
+    timelapse = napari.layers.Image(volume.data, scale=(2.0, 0.1, 0.1), axis_labels=("T", "Y", "X"))
+    with pytest.raises(ValueError, match="third-last axis of .* is time"):  # 2 s frames are no 0.2 um z step
+        prepare(timelapse, axial=True)
 
 
 def test_the_estimate_of_an_axial_run_counts_one_network_per_volume(widget):

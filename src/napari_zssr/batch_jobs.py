@@ -28,17 +28,24 @@ class UsageError(Exception):
     """A problem with the command line or its inputs, found before any training: exit code 2."""
 
 
+class _DropAll(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
 @contextmanager
 def quiet_reader_logs() -> Iterator[None]:
     """Keep tifffile's own log lines about a damaged file off the terminal while a batch runs: the batch names each
-    file it cannot read, once, in its own words (tifffile logged the same damage up to three times per file)."""
-    logger = logging.getLogger("tifffile")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
+    file it cannot read, once, in its own words (tifffile logged the same damage up to three times per file).
+
+    A filter of its own per call, not the logger's level: tasks overlapping in one worker process each add and
+    remove theirs, and nothing is left behind."""
+    logger, drop = logging.getLogger("tifffile"), _DropAll()
+    logger.addFilter(drop)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        logger.removeFilter(drop)
 
 
 def say(message: str) -> None:

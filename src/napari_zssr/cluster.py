@@ -36,6 +36,8 @@ from .batching import (
     triage,
 )
 
+#: the protocols of a scheduler address this command connects with (TLS would need a security configuration)
+SCHEDULER_PROTOCOLS = ("tcp", "ucx", "ws", "wss")
 #: seconds to wait for a scheduler before calling its address unreachable
 CONNECT_TIMEOUT_S = 3
 EXTRA_HINT = "pip install 'napari-zssr[cluster]'"
@@ -76,17 +78,19 @@ def cluster_client(scheduler: str | None = None, workers: int | None = None) -> 
 def scheduler_address(scheduler: str) -> str:
     """``scheduler`` as ``tcp://host:port`` (``host:port`` taken as TCP), or a :class:`UsageError` naming what is
     wrong: checked before any connection, which Dask would otherwise try for seconds and report with tracebacks."""
-    address = scheduler if "://" in scheduler else f"tcp://{scheduler}"
+    text = scheduler.strip()
+    address = text if "://" in text else f"tcp://{text}"
     parsed = urlsplit(address)
     try:
         port = parsed.port
     except ValueError:
         port = None
-    if parsed.scheme != "tcp" or not parsed.hostname or port is None or parsed.path not in ("", "/"):
-        tls = " (TLS needs a security configuration this command does not take)" if parsed.scheme == "tls" else ""
+    scheme = parsed.scheme.lower()
+    if scheme not in SCHEDULER_PROTOCOLS or not parsed.hostname or port is None or parsed.path not in ("", "/"):
+        tls = " (TLS needs a security configuration this command does not take)" if scheme == "tls" else ""
         raise UsageError(f"--scheduler {scheduler!r} is not a Dask scheduler address of the form tcp://HOST:PORT"
                          f"{tls}; e.g. tcp://10.0.0.5:8786, as 'dask scheduler' prints it")
-    return f"tcp://{parsed.netloc}"
+    return f"{scheme}://{parsed.netloc}"
 
 
 @contextmanager
@@ -98,17 +102,28 @@ def connected_client(distributed: Any, address: str) -> Iterator[Any]:
     something else makes Dask fail with any error (even a memory error, reading junk as a message length).
     """
     outcome: dict[str, Any] = {}
+    gave_up = threading.Event()
+
+    class Client(distributed.Client):
+        def __del__(self) -> None:  # a client that never connected would wait seconds and print a traceback
+            if self.status == "running":
+                super().__del__()
 
     def connect() -> None:
         try:
-            outcome["client"] = distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+            client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
         except Exception as error:  # noqa: BLE001 - whatever it is, the address is no usable scheduler
-            outcome["error"] = error
+            outcome["error"] = str(error)
+            return
+        outcome["client"] = client
+        if gave_up.is_set():  # connected after the deadline: nobody will use it
+            client.close()
 
     thread = threading.Thread(target=connect, name="dask-connect", daemon=True)
     thread.start()
     thread.join(3 * CONNECT_TIMEOUT_S)
-    if "client" not in outcome:
+    gave_up.set()
+    if "client" not in outcome or thread.is_alive():
         why = outcome.get("error") or f"no answer as a Dask scheduler within {3 * CONNECT_TIMEOUT_S} s"
         raise UsageError(f"cannot reach the Dask scheduler at {address} ({why}); check the address (the scheduler's "
                          "port, not its dashboard's) and that the scheduler runs (dask scheduler)")
@@ -269,8 +284,10 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
             try:
                 report = future.result()
             except Exception as error:  # a part's error is reported once, by its file's assembly
-                if client.status != "running":  # the scheduler went away: no file's fault, and nothing more comes
+                if client.status != "running" or "scheduler-connection-lost" in str(error):  # no file's fault
                     summary.scheduler_lost = True
+                    for name in ("distributed.client", "distributed.comm", "distributed.core"):  # its reconnect logs
+                        logging.getLogger(name).setLevel(logging.CRITICAL)
                     say("error: the connection to the Dask scheduler was lost; finished files are kept: run the same "
                         "command again once the scheduler runs to do the rest")
                     break

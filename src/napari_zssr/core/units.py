@@ -1,8 +1,10 @@
 """Pixel sizes as plain numbers: where one stops being a microscope's sampling (a unit mix-up or junk), and the
 one-number-or-pair form the library takes.
 
-A module of its own, without torch, so that the file readers (napari's file opener) stay light.
+A module of its own, without torch, so that the file readers and writers (napari's file opener) stay light.
 """
+
+from typing import Any
 
 #: pixel sizes (um) a microscope's sampling can have, 0.1 pm to 10 cm: beyond them a value is in another unit or junk
 PLAUSIBLE_PIXEL_UM = (1e-7, 1e5)
@@ -11,3 +13,11 @@ PLAUSIBLE_PIXEL_UM = (1e-7, 1e5)
 def compact_pixel_size(y: float, x: float) -> float | tuple[float, float]:
     """One number for square pixels, the (y, x) pair for unequal sides: the form ``pixel_size`` arguments take."""
     return float(y) if y == x else (float(y), float(x))
+
+
+def um_per_unit(unit: Any) -> float:
+    """Micrometres in one ``unit`` of a napari layer (a pint unit; anything without a dimensionality counts as um):
+    1 for a unit that is not a length, such as napari's default "pixel"."""
+    if "[length]" not in dict(getattr(unit, "dimensionality", {})):
+        return 1.0
+    return float((1 * unit).to("micrometer").magnitude)

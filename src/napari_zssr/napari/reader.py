@@ -54,7 +54,7 @@ def read_layers(path: str) -> list[tuple]:
         channels = data.shape[kwargs["channel_axis"]]
         kwargs["metadata"] = channel_metadata(metadata, channels)
         names = read_channel_names(path)
-        if len(names) == channels and all(names):  # e.g. "cells DAPI", "cells GFP" rather than "cells", "cells [1]"
+        if len(names) == channels and all(names) and len(set(names)) == channels:  # "cells DAPI", not "cells [1]"
             kwargs["name"] = [f"{kwargs['name']} {name}" for name in names]
         del scale[kwargs["channel_axis"]]
         layer_axes = layer_axes.replace("C", "")

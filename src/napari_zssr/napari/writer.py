@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.units import um_per_unit
 from ..io.tiff import IMAGEJ_DTYPES, IMAGEJ_LEADING_AXES, write_imagej_tiff
 
 #: the axes assumed for a layer whose axis labels name no such letters (napari's default labels are "-3", "-2"...)
@@ -22,8 +23,13 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     if array.ndim > 5:
         raise ValueError(f"ImageJ TIFFs hold at most 5 axes, the layer has {array.ndim}")
     axes = _layer_axes(attributes.get("axis_labels"), array.ndim)
-    scale = _per_axis(attributes.get("scale"), 1.0, array.ndim)
-    translate = _per_axis(attributes.get("translate"), 0.0, array.ndim)
+    units = attributes.get("units")
+    # in um (and seconds), as ImageJ's calibration is written: a layer may be scaled in nm or ms
+    factors = [_file_unit_factor(unit) for unit in units] if units is not None and len(units) == array.ndim \
+        else [1.0] * array.ndim
+    scale = [size * factor for size, factor in zip(_per_axis(attributes.get("scale"), 1.0, array.ndim), factors)]
+    translate = [shift * factor
+                 for shift, factor in zip(_per_axis(attributes.get("translate"), 0.0, array.ndim), factors)]
     for axis in range(array.ndim):
         if scale[axis] < 0:  # a flipped axis: ImageJ has no negative pixel size, so the data is flipped instead
             array = np.flip(array, axis)
@@ -37,12 +43,26 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
         z_spacing = scale[z] if scale[z] != 1.0 else None
         z_origin = -translate[z] / scale[z] if translate[z] else None
     frame_interval = scale[axes.index("T")] if "T" in axes and scale[axes.index("T")] != 1.0 else None
-    if np.dtype(array.dtype) not in IMAGEJ_DTYPES:
+    if np.dtype(array.dtype) not in IMAGEJ_DTYPES and _loses_precision(array.dtype):
         warnings.warn(f"{array.dtype} data cannot be stored in an ImageJ TIFF: {Path(path).name} holds it as float32 "
                       "(7 significant digits)", stacklevel=2)
     write_imagej_tiff(path, array, axes, pixel_size, z_spacing, origin=origin, z_origin=z_origin,
                       frame_interval=frame_interval)
     return [path]
+
+
+def _loses_precision(dtype: Any) -> bool:
+    """Whether float32 (what an ImageJ TIFF holds instead) cannot hold every value of ``dtype`` exactly."""
+    dtype = np.dtype(dtype)
+    return dtype.kind == "f" and dtype.itemsize > 4 or dtype.kind in "iu" and dtype.itemsize >= 4
+
+
+def _file_unit_factor(unit: Any) -> float:
+    """What one ``unit`` of a layer is in the file's units: um for lengths, seconds for times, else 1."""
+    dimensionality = dict(getattr(unit, "dimensionality", {}))
+    if "[time]" in dimensionality:
+        return float((1 * unit).to("second").magnitude)
+    return um_per_unit(unit)
 
 
 def _per_axis(values: Any, default: float, ndim: int) -> list[float]:
