@@ -85,6 +85,11 @@ def is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") and part not in (".", "..") for part in parts)
 
 
+def is_pattern(text: str) -> bool:
+    """Whether ``text`` holds a glob wildcard (``*``, ``?`` or ``[``)."""
+    return any(character in text for character in "*?[")
+
+
 #: skipped files a note names, at most
 NAMED_SKIPS = 3
 #: why inputs are skipped, as the note counting them says
@@ -112,10 +117,10 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
                 raise UsageError(f"--out {out} holds the input {item}; choose an output folder outside the inputs")
             root = path if path.is_dir() else path.parent
             candidates = sorted(path.glob("**/*" if recursive else "*")) if path.is_dir() else [path]
-        elif not any(c in str(item) for c in "*?["):  # named outright: a typo must not pass as a done batch
+        elif not is_pattern(str(item)):  # named outright: a typo must not pass as a done batch
             raise UsageError(f"{item}: no such file or folder")
         else:
-            root = Path(*itertools.takewhile(lambda part: not any(c in part for c in "*?["), path.parent.parts))
+            root = Path(*itertools.takewhile(lambda part: not is_pattern(part), path.parent.parts))
             candidates = [Path(match) for match in sorted(glob.glob(item, recursive=recursive))]
             if not candidates:
                 say(f"note: {item}: no file matches")

@@ -7,16 +7,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ._version import __version__
-from .api import DEFAULT_OUTPUTS, OUTPUTS
+from .api import DEFAULT_OUTPUTS
 from .batch_jobs import UsageError, quiet_reader_logs, say
 from .batch_kernels import MEASURED_PSF_CHOICES
-from .batching import DEFAULT_SCALE, OUTPUT_TYPES, BatchOptions, make_options, prepare, run_prepared
+from .batching import DEFAULT_SCALE, OUTPUT_KINDS, OUTPUT_TYPES, BatchOptions, make_options, prepare, run_prepared
 from .core.config import PRESETS, ZSSRConfig
 from .core.optics import MODALITIES
 from .core.precision import PRECISIONS
 from .kernel_choice import KERNEL_SOURCES
 
-OUTPUT_KINDS = tuple(OUTPUTS)
 EXIT_USAGE = 2
 
 

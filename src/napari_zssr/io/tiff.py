@@ -100,9 +100,16 @@ def _ome_length_um(pixels: ET.Element, axis: str, fallback: str | None = None) -
     return _plausible_um(None if value is None else length_um(value, pixels.attrib.get(f"PhysicalSize{name}Unit")))
 
 
+def _ome_pixels(tif: tifffile.TiffFile) -> ET.Element | None:
+    """The ``Pixels`` element of an OME-TIFF's metadata (None without OME-XML or without one)."""
+    if not (tif.is_ome and tif.ome_metadata):
+        return None
+    return next((element for element in ET.fromstring(tif.ome_metadata).iter() if element.tag.endswith("Pixels")),
+                None)
+
+
 def _ome_pixel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float] | None, float | None]:
-    root = ET.fromstring(tif.ome_metadata)
-    pixels = next((element for element in root.iter() if element.tag.endswith("Pixels")), None)
+    pixels = _ome_pixels(tif)
     if pixels is None:
         return None, None
     x, y = _ome_length_um(pixels, "X"), _ome_length_um(pixels, "Y", fallback="X")
@@ -160,10 +167,9 @@ def _frame_interval(tif: tifffile.TiffFile) -> float | None:
     """Seconds between time points from ImageJ's ``finterval`` or OME's ``TimeIncrement``; None when not said (or
     not a positive finite time)."""
     value, unit = (tif.imagej_metadata or {}).get("finterval"), "s"
-    if value is None and tif.is_ome and tif.ome_metadata:
-        pixels = next((e for e in ET.fromstring(tif.ome_metadata).iter() if e.tag.endswith("Pixels")), None)
-        if pixels is not None:
-            value, unit = pixels.attrib.get("TimeIncrement"), pixels.attrib.get("TimeIncrementUnit", "s")
+    pixels = None if value is not None else _ome_pixels(tif)
+    if pixels is not None:
+        value, unit = pixels.attrib.get("TimeIncrement"), pixels.attrib.get("TimeIncrementUnit", "s")
     try:
         seconds = float(value) * _TIME_UNITS_S[unit]
     except (TypeError, ValueError, KeyError):
@@ -312,6 +318,13 @@ def imagej_axes(axes: str) -> str:
     return {0: "", 1: "Z", 2: "TZ", 3: "TZC"}[len(leading)] + "YX"
 
 
+def imagej_letters(axes: str) -> bool:
+    """Whether ``axes`` ends in Y, X after distinct letters of ImageJ's T, Z, C, in any order (what
+    :func:`write_imagej_tiff` can store, its leading axes moved into ImageJ's order)."""
+    leading = axes[:-2]
+    return axes.endswith("YX") and len(set(leading)) == len(leading) and set(leading) <= set(IMAGEJ_LEADING_AXES)
+
+
 def _imagej_order(leading: str) -> bool:
     """Whether ``leading`` (the axes before Y and X) is a subsequence of ImageJ's TZC."""
     return (all(a in IMAGEJ_LEADING_AXES for a in leading) and len(set(leading)) == len(leading)
@@ -332,8 +345,8 @@ def write_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixe
     path = Path(path)
     if np.dtype(data.dtype) not in IMAGEJ_DTYPES:
         data = np.asarray(data, dtype=np.float32)
-    leading = axes[:-2]
-    if axes.endswith("YX") and len(set(leading)) == len(leading) and set(leading) <= set(IMAGEJ_LEADING_AXES):
+    if imagej_letters(axes):
+        leading = axes[:-2]
         order = sorted(range(len(leading)), key=lambda axis: IMAGEJ_LEADING_AXES.index(leading[axis]))
         data = np.transpose(data, (*order, len(leading), len(leading) + 1))
         axes = "".join(leading[axis] for axis in order) + "YX"

@@ -185,23 +185,33 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
 
 def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ...], kernel: Any,
                    pixel_size: PixelSize | None) -> RunRequest:
-    """The checks of an axial run: a volume whose z step is a whole multiple (> 1) of its lateral pixel.
-
-    With the layer's y/x scale in um, the factor is its z step over the lateral pixel: ``pixel_size`` (typed by the
-    user) or the layer's. A y/x scale of 1 says nothing of the unit: the z scale then counts lateral pixels (1 too:
-    unknown, refused), and ``pixel_size`` only gives them a size in um. The optics named in the layer's metadata shape
-    the axial profile only when that size is known; otherwise the profile is the default Gaussian as wide as the z
-    step.
+    """The checks of an axial run: a volume whose z step is a whole multiple (> 1) of its lateral pixel
+    (:func:`axial_geometry`). The optics named in the layer's metadata shape the axial profile only when the pixel
+    size is known in um; otherwise the profile is the default Gaussian as wide as the z step.
     """
     if kernel is not None:
         raise ValueError("axial mode learns the z blur from the volume itself; it takes no lateral kernel (PSF file, "
                          "optics or estimate): set the kernel to 'none'")
     snapshot = snapshot_layer(layer)
+    factor, pixel_um = axial_geometry(snapshot, pixel_size)
+    validate_volume(snapshot.data, factor)
+    optics = metadata_optics(getattr(layer, "metadata", None) or {}) if pixel_um is not None else None
+    return RunRequest(snapshot, (float(factor), 1.0), None, config or ZSSRConfig(), pixel_um,
+                      outputs=tuple(outputs), axial_scale=factor, axial_optics=optics)
+
+
+def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tuple[int, float | None]:
+    """An axial run's factor and lateral pixel size in um (None: unknown), or a ValueError naming what is wrong.
+
+    With the layer's y/x scale in its units (um unless they say otherwise), the factor is its z step over the lateral
+    pixel: ``pixel_size`` (typed by the user) or the layer's. A y/x scale of 1 says nothing of the unit: the z scale
+    then counts lateral pixels (1 too: unknown, refused), and ``pixel_size`` only gives them a size in um.
+    """
     if len(snapshot.data.shape) < 3:
         raise ValueError(f"axial mode needs a 3D layer (Z, Y, X); {snapshot.name!r} has shape {snapshot.data.shape}")
     labels = list(snapshot.axis_labels or ())
-    third = snapshot.units[-3] if snapshot.units is not None and len(snapshot.units) >= 3 else None
-    if (len(labels) >= 3 and str(labels[-3]).upper() == "T") or "[time]" in dict(getattr(third, "dimensionality", {})):
+    z_unit = snapshot.units[-3] if snapshot.units is not None and len(snapshot.units) >= 3 else None
+    if (len(labels) >= 3 and str(labels[-3]).upper() == "T") or "[time]" in dict(getattr(z_unit, "dimensionality", {})):
         raise ValueError(f"axial mode restores the z axis, and the third-last axis of {snapshot.name!r} is time: "
                          "choose a Z stack (or a layer whose third-last axis is Z)")
     z_step, lateral = abs(snapshot.scale[-3]), float(np.mean(np.abs(snapshot.scale[-2:])))  # flipped axes too
@@ -213,8 +223,7 @@ def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ..
                              "with the napari-zssr reader or set the layer's scale (z, y, x) in um")
         ratio, pixel_um = z_step, typed_um
     else:
-        units = snapshot.units if snapshot.units is not None and len(snapshot.units) >= 3 else [None] * 3
-        z_step *= um_per_unit(units[-3])  # in um, as the lateral pixel: a layer may give both in nm
+        z_step *= um_per_unit(z_unit)  # in um, as the lateral pixel: a layer may give both in nm
         pixel_um = float(np.mean(pixel_pair(snapshot.pixel_size))) if typed_um is None else typed_um
         ratio = z_step / pixel_um
     if ratio <= 1.01:
@@ -224,11 +233,7 @@ def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ..
         raise ValueError(f"the z step of {snapshot.name!r} over its pixel size is {ratio:.4g}, not a whole number: "
                          "the output puts the input planes on every n-th voxel; resample the stack laterally (or "
                          "type the pixel size it really has)")
-    factor = axial_factor(ratio)
-    validate_volume(snapshot.data, factor)
-    optics = metadata_optics(getattr(layer, "metadata", None) or {}) if pixel_um is not None else None
-    return RunRequest(snapshot, (float(factor), 1.0), None, config or ZSSRConfig(), pixel_um,
-                      outputs=tuple(outputs), axial_scale=factor, axial_optics=optics)
+    return axial_factor(ratio), pixel_um
 
 
 def metadata_optics(metadata: dict) -> Optics | None:

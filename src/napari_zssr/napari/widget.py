@@ -33,11 +33,13 @@ from .psf_check import bead_problem
 from .runner import (
     DEFAULT_OUTPUTS,
     add_or_update,
+    axial_geometry,
     background_run,
     layer_tuples,
     pixel_size_of,
     plane_at_viewer_position,
     prepare,
+    snapshot_layer,
 )
 from .sample_data import is_psf_layer
 from .shutdown import stop_at_exit
@@ -434,8 +436,10 @@ class ZSSRWidget(Container):
         layer = self.image.value
         shape = (layer.data[0] if layer.multiscale else layer.data).shape
         if self.axial.value and len(shape) >= 3:
-            z_step, pixel = abs(float(layer.scale[-3])), float(np.mean(np.abs(layer.scale[-2:])))
-            factor = max(2, round(z_step / pixel))  # a ratio that is no whole number is refused when Run is pressed
+            try:
+                factor, _ = axial_geometry(snapshot_layer(layer), self._typed_pixel_size())
+            except ValueError:  # refused, with this message, when Run is pressed
+                factor = 2
             volumes = int(np.prod(shape[:-3]))
             return Workload((shape[-3], shape[-1]), (float(factor), 1.0), 2 * volumes * shape[-2], volumes=volumes)
         return Workload(shape, self.scale.value, self._planes(), self._warm_start_iterations())

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..core.units import um_per_unit
-from ..io.tiff import IMAGEJ_DTYPES, IMAGEJ_LEADING_AXES, write_imagej_tiff
+from ..io.tiff import imagej_letters, write_imagej_tiff
 
 #: the axes assumed for a layer whose axis labels name no such letters (napari's default labels are "-3", "-2"...)
 DEFAULT_AXES = {2: "YX", 3: "ZYX", 4: "TZYX", 5: "TZCYX"}
@@ -43,7 +43,7 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
         z_spacing = scale[z] if scale[z] != 1.0 else None
         z_origin = -translate[z] / scale[z] if translate[z] else None
     frame_interval = scale[axes.index("T")] if "T" in axes and scale[axes.index("T")] != 1.0 else None
-    if np.dtype(array.dtype) not in IMAGEJ_DTYPES and _loses_precision(array.dtype):
+    if _loses_precision(array.dtype):
         warnings.warn(f"{array.dtype} data cannot be stored in an ImageJ TIFF: {Path(path).name} holds it as float32 "
                       "(7 significant digits)", stacklevel=2)
     write_imagej_tiff(path, array, axes, pixel_size, z_spacing, origin=origin, z_origin=z_origin,
@@ -76,9 +76,5 @@ def _layer_axes(labels: Any, ndim: int) -> str:
     """The layer's axes as ImageJ letters: its axis labels where they name distinct letters of TZCYX, Y and X last (as
     the reader sets them; :func:`write_imagej_tiff` puts the leading ones in ImageJ's order), else the default axes
     for the dimension count."""
-    letters = [str(label).upper() for label in labels] if labels is not None and len(labels) == ndim else []
-    leading = letters[:-2]
-    if (letters[-2:] == ["Y", "X"] and len(set(leading)) == len(leading)
-            and all(axis in IMAGEJ_LEADING_AXES for axis in leading)):
-        return "".join(letters)
-    return DEFAULT_AXES[ndim]
+    letters = "".join(str(label).upper() for label in labels) if labels is not None and len(labels) == ndim else ""
+    return letters if len(letters) == ndim and imagej_letters(letters) else DEFAULT_AXES[ndim]
