@@ -508,6 +508,22 @@ def test_hidden_files_are_skipped_and_a_linked_file_keeps_its_own_name(tmp_path,
     assert [s.path.name for s in collect_sources([str(inside_hidden)], False, tmp_path / "out")] == ["cells.tif"]
 
 
+def test_recursion_enters_linked_folders_once_and_names_broken_links(tmp_path, capsys):
+    """A facility links acquisitions in from other disks; a link into an unmounted share is said, a loop ends."""
+    from napari_zssr.batch_jobs import collect_sources
+
+    project, storage = tmp_path / "project", tmp_path / "storage" / "acq1"
+    write_imagej_tiff(project / "top.tif", textured((16, 16)), "YX", None)
+    write_imagej_tiff(storage / "a.tif", textured((16, 16)), "YX", None)
+    (project / "acq1").symlink_to(storage, target_is_directory=True)
+    (project / "acq1_again").symlink_to(storage, target_is_directory=True)  # the same folder twice: once
+    (storage / "loop").symlink_to(project, target_is_directory=True)
+    (project / "gone.tif").symlink_to(tmp_path / "unmounted" / "gone.tif")
+    sources = collect_sources([str(project)], True, tmp_path / "out")
+    assert sorted(str(source.path.relative_to(project)) for source in sources) == ["acq1/a.tif", "top.tif"]
+    assert "skipped 1 file(s): a broken link (gone.tif)" in capsys.readouterr().err
+
+
 def test_a_multi_file_ome_dataset_is_one_job_and_several_series_are_named(tmp_path, capsys):
     from test_tiff import write_multifile_ome
 
@@ -552,6 +568,32 @@ def test_a_second_batch_into_a_busy_output_folder_stops_before_touching_it(data_
         assert "another napari-zssr batch (pid 12345 on lab-pc" in capsys.readouterr().err and in_progress.exists()
     assert main([str(data_dir / "plain.tif"), "--out", str(out), *FAST]) == 0  # the lock is free again
     assert not in_progress.exists()
+
+
+def test_a_batch_leaves_the_temporary_files_of_batches_in_nested_output_folders(tmp_path):
+    """--out results and --out results/screen2 at once: neither removes the other's files being written."""
+    fcntl = pytest.importorskip("fcntl")
+
+    from napari_zssr.batch_lock import LOCK_NAME
+    from napari_zssr.batching import clean_stale_parts
+
+    results, screen = tmp_path / "results", tmp_path / "results" / "screen2"
+    screen.mkdir(parents=True)
+    stale, other = results / "old" / ".a_zssr.abc.tif.part", screen / ".b_zssr.def.tif.part"
+    for part in (stale, other):
+        part.parent.mkdir(exist_ok=True)
+        part.write_bytes(b"partial")
+    with open(screen / LOCK_NAME, "w") as nested_batch:  # as another process holds it
+        fcntl.flock(nested_batch.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        clean_stale_parts(results)
+        assert other.exists() and not stale.exists()
+        below = screen / "sub" / ".c_zssr.ghi.tif.part"
+        below.parent.mkdir()
+        below.write_bytes(b"partial")
+        clean_stale_parts(screen / "sub")  # a batch below one that runs: that one may be writing there
+        assert below.exists()
+    clean_stale_parts(results)
+    assert not other.exists()
 
 
 def test_a_file_system_without_locks_runs_the_batch_with_a_note(data_dir, tmp_path, capsys, monkeypatch):

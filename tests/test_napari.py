@@ -142,8 +142,25 @@ def test_current_plane_preview(widget, qtbot):
     w.image.value = source
     w.current_plane.value = True
     run_to_end(qtbot, w)
-    result = viewer.layers["z_zssr"]
+    result = viewer.layers["z_zssr_preview"]
     assert result.data.shape == (1, 48, 40) and result.translate[0] == pytest.approx(4.0)
+    w.current_plane.value = False
+    run_to_end(qtbot, w)
+    w.current_plane.value = True
+    run_to_end(qtbot, w)  # a preview after a whole run leaves the whole run's result be
+    assert viewer.layers["z_zssr"].data.shape == (3, 48, 40) and viewer.layers["z_zssr_preview"].data.shape[0] == 1
+
+
+def test_a_layer_of_another_type_with_an_output_name_stops_the_run_before_it_starts(widget):
+    import napari_zssr
+
+    viewer, w = widget
+    w.image.value = viewer.add_image(image_2d(), name="cells")
+    viewer.add_labels(np.ones((48, 40), np.int32), name="cells_residual")
+    assert w.start() is None and "Labels layer 'cells_residual'" in w.status.value
+    assert [layer.name for layer in viewer.layers] == ["cells", "cells_residual"]  # nothing half-added
+    with pytest.raises(ValueError, match="Labels layer 'cells_residual' has the name of an output"):
+        napari_zssr.run(viewer.layers["cells"], viewer=viewer, max_iterations=2)
 
 
 def test_cancel_adds_nothing(widget, qtbot):
@@ -223,7 +240,7 @@ def test_run_from_the_console(make_napari_viewer, qtbot):
     assert tuples[0][0].shape == (48, 40) and "console_zssr" in viewer.layers
 
 
-def test_run_from_the_console_adds_nothing_to_a_viewer_closed_meanwhile(make_napari_viewer, qtbot):
+def test_closing_the_viewer_stops_a_console_run_and_adds_nothing(make_napari_viewer, qtbot):
     from qtpy.QtCore import QTimer
 
     import napari_zssr
@@ -231,8 +248,9 @@ def test_run_from_the_console_adds_nothing_to_a_viewer_closed_meanwhile(make_nap
     viewer = make_napari_viewer()
     layer = viewer.add_image(image_2d(), name="closed")
     QTimer.singleShot(50, viewer.close)  # while the run's local event loop spins
-    tuples = napari_zssr.run(layer, viewer=viewer, max_iterations=200)
-    assert tuples[0][1]["name"] == "closed_zssr" and "closed_zssr" not in viewer.layers
+    with pytest.raises(napari_zssr.Cancelled, match="viewer was closed"):  # stopped, not trained to the end
+        napari_zssr.run(layer, viewer=viewer, max_iterations=5000)
+    assert "closed_zssr" not in viewer.layers
 
 
 def test_a_widget_run_touches_no_private_napari_attribute(widget, qtbot, monkeypatch):
@@ -299,7 +317,7 @@ def test_the_writer_keeps_a_flipped_layers_placement_and_moves_axes_into_imagej_
 
 def test_the_reader_calibrates_y_and_x_before_a_sample_axis_and_time_round_trips(tmp_path):
     from napari_zssr.napari.reader import read_layers
-    from napari_zssr.napari.writer import write_image
+    from napari_zssr.napari.writer import LayerNotWritable, write_image
 
     two_samples = np.random.default_rng(0).integers(0, 255, (32, 48, 2), dtype=np.uint8)  # Y, X, S: no colour
     tifffile.imwrite(tmp_path / "yxs.tif", two_samples, photometric="minisblack", planarconfig="contig",
@@ -323,8 +341,15 @@ def test_the_reader_calibrates_y_and_x_before_a_sample_axis_and_time_round_trips
     write_image(str(tmp_path / "z.tif"), np.zeros((3, 8, 8), np.float32), unitless)
     (_, kwargs, _), = read_layers(str(tmp_path / "z.tif"))
     assert kwargs["scale"] == pytest.approx([2.0, 1.0, 1.0])
-    with pytest.warns(UserWarning, match="int32 data cannot be stored in an ImageJ TIFF"):
-        write_image(str(tmp_path / "int32.tif"), np.zeros((4, 4), np.int32), {})
+    from napari.utils.notifications import notification_manager
+
+    write_image(str(tmp_path / "int32.tif"), np.zeros((4, 4), np.int32), {})  # napari drops a saving writer's warnings
+    assert "int32 data cannot be stored in an ImageJ TIFF" in str(notification_manager.records[-1].message)
+    for name, data in (("six", np.zeros((1,) * 4 + (4, 4), np.float32)), ("rgb", np.zeros((4, 4, 3), np.uint8))):
+        # refused with the reason: napari shows a writer's ValueError only as "not a valid writer"
+        with pytest.raises(LayerNotWritable, match="napari's built-in TIFF writer"):
+            write_image(str(tmp_path / f"{name}.tif"), data, {"rgb": name == "rgb"})
+        assert not (tmp_path / f"{name}.tif").exists()
 
 
 def test_the_reader_names_channel_layers_after_the_ome_channel_names(tmp_path):
@@ -361,13 +386,16 @@ def test_run_reads_dask_and_multiscale_layers_plane_by_plane():
     assert napari_zssr.run(pyramid, max_iterations=2, add_to_viewer=False)[0][0].shape == (64, 64)
 
 
-def test_result_is_selected_and_keeps_the_input_contrast(widget, qtbot):
+def test_result_is_selected_and_keeps_the_input_contrast_and_look(widget, qtbot):
     viewer, w = widget
-    source = viewer.add_image(image_2d(), name="cells", contrast_limits=(150, 900))
+    source = viewer.add_image(image_2d(), name="cells", contrast_limits=(150, 900), colormap="green",
+                              blending="additive", gamma=0.8)  # one channel of an overlay
     w.image.value = source
     run_to_end(qtbot, w)
     assert viewer.layers.selection.active.name == "cells_zssr"
-    assert tuple(viewer.layers["cells_zssr"].contrast_limits) == (150, 900)
+    result = viewer.layers["cells_zssr"]
+    assert tuple(result.contrast_limits) == (150, 900) and result.colormap.name == "green"
+    assert result.blending == "additive" and result.gamma == pytest.approx(0.8)
     assert tuple(viewer.layers["cells_ensemble_median"].contrast_limits) == (150, 900)
     residual = viewer.layers["cells_residual"].metadata["description"]
     assert residual.startswith("SR minus bicubic interpolation of the input")
@@ -391,6 +419,21 @@ def test_rerun_updates_rotate_shear_and_affine(widget, qtbot):
         np.testing.assert_allclose(result.data_to_world(output_corner), source.data_to_world(corner), atol=1e-9)
 
 
+def test_a_preview_of_a_volume_turned_out_of_its_planes_sits_on_its_plane():
+    from napari_zssr import ZSSRConfig
+    from napari_zssr.napari.runner import compute, layer_tuples, prepare
+
+    volume = napari.layers.Image(np.stack([image_2d(i) for i in range(3)]), rotate=(0, 30, 0), scale=(2, 0.2, 0.2),
+                                 affine=np.diag([1.0, 1.5, 1.0, 1.0]))
+    request = prepare(volume, config=ZSSRConfig.preset("fast", max_iterations=2), current_step=(2, 0, 0))
+    data, kwargs, _ = layer_tuples(request, compute(request))[0]
+    preview = napari.layers.Image(data, **kwargs)
+    for corner in ((-0.5, -0.5), (23.5, 19.5)):  # the outer pixel edges of plane 2 and of the preview coincide
+        output_corner = (0, *(2 * c + 0.5 for c in corner))
+        np.testing.assert_allclose(preview.data_to_world(output_corner), volume.data_to_world((2, *corner)),
+                                   atol=1e-9)
+
+
 def test_current_plane_is_the_one_under_the_viewer_position(widget, qtbot):
     """Layers of other scales and dimensionality change the viewer's steps, not the layer's own plane."""
     viewer, w = widget
@@ -400,7 +443,7 @@ def test_current_plane_is_the_one_under_the_viewer_position(widget, qtbot):
     w.image.value = source
     w.current_plane.value = True
     run_to_end(qtbot, w)
-    result = viewer.layers["z_zssr"]
+    result = viewer.layers["z_zssr_preview"]
     assert result.metadata["plane"] == (2,), w.status.value
     assert result.translate[0] == pytest.approx(4.0)
 
@@ -529,6 +572,18 @@ def test_a_psf_file_with_unequal_pixel_sides_shows_their_mean_and_runs_with_both
     use_psf(w, str(path))
     assert w.psf_pixel_size.value == pytest.approx(0.06)  # sqrt(0.04 * 0.09)
     assert w._kernel_arguments()["psf_pixel_size"] is None  # the run takes the file's (y, x) pair
+
+
+def test_a_psf_file_pixel_size_outside_the_field_is_not_used_silently(widget, tmp_path):
+    viewer, w = widget
+    path = tmp_path / "in_nm.tif"  # 100 "um" pixels: a size written in nm where um were meant
+    write_imagej_tiff(path, (gaussian_psf(1.0) * 1000 + 20).astype(np.float32), "YX", (100.0, 100.0 + 50))
+    use_psf(w, str(path))
+    assert w.psf_pixel_size.value == 0 and "outside the range" in w.status.value
+    with pytest.raises(ValueError, match="type the PSF's pixel size"):
+        w._kernel_arguments()  # the run would take the file's value, which the note calls unused
+    w.psf_pixel_size.value = 0.1
+    assert w._kernel_arguments()["psf_pixel_size"] == 0.1
 
 
 def test_kernel_section_shows_only_the_chosen_sources_fields(widget, qtbot, psf_file):
@@ -706,10 +761,10 @@ def test_axial_mode_restores_z_and_overlays_the_volume(widget, qtbot):
     w.axial.value = True
     assert not visible(w, w.scale) and not visible(w, w.kernel_source) and not visible(w, w.psf)
     run_to_end(qtbot, w)
-    result = viewer.layers["vol_zssr"]
+    result = viewer.layers["vol_zssr_axial"]
     assert result.data.shape == (18, 24, 20) and tuple(result.scale) == pytest.approx((0.2, 0.2, 0.2))
     assert_edges_coincide(source, result, axes=(-3,))
-    assert viewer.layers["vol_residual"].data.shape == (18, 24, 20)
+    assert viewer.layers["vol_residual_axial"].data.shape == (18, 24, 20)
     w.axial.value = False
     assert visible(w, w.scale) and visible(w, w.kernel_source) and not visible(w, w.psf)
 
@@ -814,3 +869,9 @@ def test_every_out_of_range_value_is_named_and_a_good_one_clears_its_note(widget
     w.na.value = 1.2  # typed: its note goes once the line is next written
     w.image.value = viewer.add_image(image_2d(), name="good", metadata={"optics": {"emission_wavelengths": [520.0]}})
     assert w.wavelength.value == 520 and "outside the range" not in w.status.value
+
+
+def test_the_estimate_line_of_an_rgb_layer_says_why_run_refuses_it(widget):
+    viewer, w = widget
+    w.image.value = viewer.add_image(np.zeros((32, 32, 3), np.uint8), rgb=True, name="photo")
+    assert w.estimate.value.startswith("layer 'photo' is RGB")  # not a time for 32 planes of 32 x 3

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_zssr.io.tiff import read_tiff
+from napari_zssr.io.tiff import read_header, read_tiff
 
 PLANE = np.zeros((8, 8), np.uint16)
 
@@ -178,3 +178,19 @@ def test_a_file_of_several_series_says_only_the_first_is_read(tmp_path):
     assert read_tiff(tmp_path / "positions.ome.tif").series_count == 3
     with pytest.warns(UserWarning, match="holds 3 image series"):
         read_layers(str(tmp_path / "positions.ome.tif"))
+
+
+def test_a_thumbnail_stored_before_the_image_is_not_read_as_the_image(tmp_path):
+    path = tmp_path / "scan.tif"
+    with tifffile.TiffWriter(path) as writer:
+        writer.write(np.zeros((8, 8), np.uint8), photometric="minisblack", subfiletype=1, metadata=None)  # reduced
+        writer.write(np.ones((2, 32, 32), np.uint16), photometric="minisblack", metadata=None)
+    assert read_tiff(path).data.shape == (2, 32, 32) and read_tiff(path).series_count == 1
+    assert read_header(path).shape == (2, 32, 32)
+
+
+@pytest.mark.parametrize("compression", ["lzw", "zlib", "packbits"])
+def test_compressed_tiffs_are_read(tmp_path, compression):
+    data = np.arange(32 * 32, dtype=np.uint16).reshape(32, 32)
+    tifffile.imwrite(tmp_path / "c.tif", data, compression=compression)
+    assert np.array_equal(read_tiff(tmp_path / "c.tif").data, data)

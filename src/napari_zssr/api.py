@@ -122,8 +122,13 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
         finite = np.isfinite(array).all(axis=(-2, -1))
         if not finite.all():
             index = tuple(int(i) for i in np.argwhere(~finite)[0])
-            check_plane_values(array[index], f"plane {index}" if index else "image")
+            check_plane_values(array[index], plane_name(index) or "image")
     return array
+
+
+def plane_name(index: tuple[int, ...]) -> str:
+    """A plane of a stack in messages: "plane 3" in a 3D stack, "plane (1, 2)" in a deeper one; "" for a 2D image."""
+    return "" if not index else f"plane {index[0]}" if len(index) == 1 else f"plane {index}"
 
 
 def check_plane_values(plane: np.ndarray, label: str) -> None:
@@ -131,7 +136,8 @@ def check_plane_values(plane: np.ndarray, label: str) -> None:
         raise ValueError(f"{label} has masked pixels, which ZSSR would read as ordinary values; fill them first "
                          "(e.g. dask.array.ma.filled or numpy's .filled(value))")
     if np.issubdtype(plane.dtype, np.floating) and not np.all(np.isfinite(plane)):
-        raise ValueError(f"{label} contains NaN or infinite values; replace them (e.g. np.nan_to_num) first")
+        raise ValueError(f"{label} contains NaN or infinite values; replace them first (np.nan_to_num; in Fiji, "
+                         "Process > Math > Remove NaNs)")
 
 
 def loaded(part: Any) -> Any:
@@ -301,7 +307,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
     start = time.perf_counter()
     try:
         for plane_number, index in enumerate(np.ndindex(*leading)):
-            plane = read_checked(array[index], f"plane {index}" if index else "image")
+            plane = read_checked(array[index], plane_name(index) or "image")
             low, high = float(plane.min()), float(plane.max())
             if high == low:
                 _pass_through_blank(plane, index, result, n_planes)
@@ -339,7 +345,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
 
 
 def _pass_through_blank(plane: np.ndarray, index: tuple[int, ...], result: ZSSRResult, n_planes: int) -> None:
-    label = f"plane {index}" if index else "the image"
+    label = plane_name(index) or "the image"
     if n_planes == 1:
         raise ValueError(f"{label} is constant (every pixel {plane.flat[0]}); there is nothing to super-resolve")
     warnings.warn(f"{label} is constant; passed through as its interpolation", BlankPlaneWarning, stacklevel=3)

@@ -108,15 +108,15 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
     """
     found: list[Source] = []
     dataset_files: dict[Path, Path] = {}  # a multi-file OME dataset's other files -> the file with its first plane
-    skipped: dict[str, list[Path]] = {reason: [] for reason in ("not a TIFF", "under --out", WRITTEN_BY_US, HIDDEN,
-                                                                 IN_DATASET)}
+    skipped: dict[str, list[Path]] = {reason: [] for reason in ("not a TIFF", "a broken link", "under --out",
+                                                                 WRITTEN_BY_US, HIDDEN, IN_DATASET)}
     for item in inputs:
         path = Path(item)
         if path.exists():
             if is_within(path.resolve(), out):
                 raise UsageError(f"--out {out} holds the input {item}; choose an output folder outside the inputs")
             root = path if path.is_dir() else path.parent
-            candidates = sorted(path.glob("**/*" if recursive else "*")) if path.is_dir() else [path]
+            candidates = folder_entries(path, recursive) if path.is_dir() else [path]
         elif not is_pattern(str(item)):  # named outright: a typo must not pass as a done batch
             raise UsageError(f"{item}: no such file or folder")
         else:
@@ -126,10 +126,15 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
                 say(f"note: {item}: no file matches")
         asks_for_hidden = not path.exists() and is_hidden(path, root)  # a glob such as "data/._*.tif": as asked
         for candidate in candidates:
+            if candidate.is_symlink() and not candidate.exists():  # e.g. into a share that is not mounted
+                if candidate.suffix.lower() in TIFF_SUFFIXES:
+                    skipped["a broken link"].append(candidate)
+                continue
             if not candidate.is_file():
                 continue
             if is_within(candidate.resolve(), out):
-                skipped["under --out"].append(candidate)
+                if candidate.suffix.lower() in TIFF_SUFFIXES:  # the batch's own lock and partial files go unsaid
+                    skipped["under --out"].append(candidate)
             elif candidate != path and not asks_for_hidden and is_hidden(candidate, root):
                 skipped[HIDDEN].append(candidate)
             elif candidate.suffix.lower() not in TIFF_SUFFIXES:
@@ -154,6 +159,24 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
         if real not in unique or (unique[real].path.is_symlink() and not source.path.is_symlink()):
             unique[real] = source
     return list(unique.values())
+
+
+def folder_entries(folder: Path, recursive: bool) -> list[Path]:
+    """The entries of ``folder``, sorted; ``recursive``: of its sub-folders too, linked ones included (a facility
+    links acquisitions in from other disks), each real folder once, so that a link loop ends."""
+    if not recursive:
+        return sorted(folder.iterdir())
+    entries: list[Path] = []
+    seen: set[Path] = set()
+    for parent, folders, files in os.walk(folder, followlinks=True):
+        real = Path(parent).resolve()
+        if real in seen:
+            folders.clear()
+            continue
+        seen.add(real)
+        folders.sort()
+        entries += [Path(parent) / name for name in files]
+    return sorted(entries)
 
 
 def plan_jobs(sources: Sequence[Source]) -> list[Job]:
@@ -191,6 +214,20 @@ def check_output_folders(jobs: Sequence[Job], kinds: Sequence[str]) -> None:
             if other is not None:
                 raise UsageError(f"the outputs of {job.source} need a folder {folder} where the outputs of "
                                  f"{other.source} put a file; rename one of them")
+
+
+#: the longest file name (in bytes) most file systems take (ext4, XFS, APFS, NTFS in UTF-16 units)
+NAME_MAX_BYTES = 255
+
+
+def check_output_names(jobs: Sequence[Job], kinds: Sequence[str]) -> None:
+    """A usage error, before any training, for an output file name longer than a file system takes."""
+    for job in jobs:
+        for kind in kinds:
+            name = output_path(Path(), job, kind).name
+            if len(name.encode("utf-8")) > NAME_MAX_BYTES:
+                raise UsageError(f"the output {name} of {job.source} would be a name of {len(name.encode('utf-8'))} "
+                                 f"bytes, longer than file systems take ({NAME_MAX_BYTES}); rename the input")
 
 
 def _key(stem: Path) -> str:

@@ -62,6 +62,24 @@ def output_folder_lock(out: Path) -> Iterator[None]:
         os.close(descriptor)
 
 
+def held_by_another_batch(folder: Path) -> bool:
+    """Whether a batch (another process) holds the lock of ``folder`` now; False where it has no lock file or its
+    file system cannot lock. Not for a folder this process holds: its own lock reads as held."""
+    path = Path(folder) / LOCK_NAME
+    if not path.is_file():
+        return False
+    descriptor = _open_lock_file(path)
+    if descriptor is None:
+        return False
+    try:
+        held = _try_lock(descriptor)
+        if held:
+            _unlock(descriptor)
+        return held is False
+    finally:
+        os.close(descriptor)
+
+
 def _open_lock_file(path: Path) -> int | None:
     """The lock file, read-write; read-only where another user made it (a lock needs no write access; only the
     holder's line then stays the other's); None where neither opens."""

@@ -9,6 +9,7 @@ given: :mod:`.cluster`.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
 from .api import DEFAULT_OUTPUTS, OUTPUTS
@@ -28,6 +30,7 @@ from .batch_jobs import (
     UsageError,
     check_out,
     check_output_folders,
+    check_output_names,
     collect_sources,
     conflict_message,
     input_identity,
@@ -38,7 +41,7 @@ from .batch_jobs import (
     say,
 )
 from .batch_kernels import check_kernel_options
-from .batch_lock import output_folder_lock
+from .batch_lock import held_by_another_batch, output_folder_lock
 from .core.config import INITS, ZSSRConfig
 from .core.device import select_device
 from .core.network import ZSSRNet
@@ -198,6 +201,7 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
     if not jobs:
         raise UsageError("no TIFF files found in the inputs")
     check_output_folders(jobs, options.outputs)
+    check_output_names(jobs, options.outputs)
     if options.axial:
         check_axial_inputs(jobs, options)
     if options.dtype == "input":
@@ -288,13 +292,18 @@ def clean_stale_parts(out: Path) -> None:
     """Remove what a killed run left under ``out``: part files of split stacks and half-written TIFFs.
 
     Only temporary names of this tool are touched (hidden, never an output's name). It runs under the output
-    folder's lock (:func:`output_folder_lock`), so it never removes the work in progress of another batch.
+    folder's lock (:func:`output_folder_lock`), and leaves alone the folders of batches running at the same time
+    with another ``--out`` nested in this one (their half-written files there), or holding it.
     """
     if not out.is_dir():
         return
     shutil.rmtree(out / PARTS_FOLDER, ignore_errors=True)
-    for leftover in out.rglob(PARTIAL_TIFF_PATTERN):
-        leftover.unlink(missing_ok=True)
+    if any(held_by_another_batch(folder) for folder in out.resolve().parents):
+        return  # a batch writing to a folder above may be writing here
+    for folder, subfolders, names in os.walk(out):
+        subfolders[:] = [name for name in subfolders if not held_by_another_batch(Path(folder) / name)]
+        for name in fnmatch.filter(names, PARTIAL_TIFF_PATTERN):
+            (Path(folder) / name).unlink(missing_ok=True)
 
 
 def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | None = None) -> BatchSummary:
@@ -346,7 +355,8 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os
 def note_dtype_fallbacks(jobs: Sequence[Job]) -> None:
     for job in jobs:
         header = read_header(job.source)
-        if header is not None and output_dtype(header.dtype) != header.dtype:
+        numeric = header is not None and np.issubdtype(header.dtype, np.number)  # a mask fails later, named
+        if numeric and output_dtype(header.dtype) != header.dtype:
             say(f"note: {job.source} is {header.dtype}, which ImageJ TIFFs cannot hold; its outputs will be float32 "
                 "(7 significant digits: detail finer than that on a large offset is lost)")
 

@@ -126,7 +126,7 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> 
         raise FileNotFoundError(f"no such file: {path}")
     try:
         with tifffile.TiffFile(path) as tif:
-            series = tif.series[0]
+            series = first_image_series(tif)
             check_complete(tif, series, path)
             data, axes = series.asarray(), series.axes
             if samples_as_channels:
@@ -186,13 +186,20 @@ def several_series_note(name: str, count: int) -> str:
 def image_series_count(tif: tifffile.TiffFile) -> int:
     """The file's image series (positions, wells...), not counting reduced ones (an LSM file's thumbnails, a slide
     scanner's label and overview images)."""
-    count = 0
-    for each in tif.series:
-        try:
-            count += not each.keyframe.is_reduced
-        except (AttributeError, IndexError):
-            count += 1
-    return count
+    return sum(not _is_reduced(each) for each in tif.series)
+
+
+def first_image_series(tif: tifffile.TiffFile) -> tifffile.TiffPageSeries:
+    """The first series that is not a reduced image: a thumbnail stored before the image is not what a user means
+    (the first series where every one is reduced)."""
+    return next((each for each in tif.series if not _is_reduced(each)), tif.series[0])
+
+
+def _is_reduced(series: tifffile.TiffPageSeries) -> bool:
+    try:
+        return bool(series.keyframe.is_reduced)
+    except (AttributeError, IndexError):
+        return False
 
 
 class IncompleteTiffError(ValueError):
@@ -277,7 +284,7 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
     is not a readable TIFF); ``samples_as_channels`` as :func:`read_tiff`."""
     try:
         with tifffile.TiffFile(path) as tif:
-            series = tif.series[0]
+            series = first_image_series(tif)
             shape, axes = tuple(series.shape), series.axes
             if samples_as_channels:
                 axes, order = samples_to_channels(axes, len(shape))
@@ -290,6 +297,8 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
         return None
 
 
+#: bytes of an output's name in its temporary file's name, which adds 19 (".", ".", 8 random, ".tif.part")
+TEMPORARY_HINT_BYTES = 200
 #: the axes an ImageJ hyperstack holds before Y and X, in the order it stores them
 IMAGEJ_LEADING_AXES = "TZC"
 #: pixel types an ImageJ hyperstack can hold (tifffile refuses the others).
@@ -365,7 +374,9 @@ def write_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixe
         metadata["Info"] = info
     resolution = (1.0 / pixel_size[1], 1.0 / pixel_size[0]) if pixel_size is not None else None
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tif.part", dir=path.parent)
+    # the output's name (cut where it is long) tells whose the temporary file is, within the 255-byte name limit
+    hint = path.stem.encode("utf-8")[:TEMPORARY_HINT_BYTES].decode("utf-8", "ignore")
+    handle, temporary = tempfile.mkstemp(prefix=f".{hint}.", suffix=".tif.part", dir=path.parent)
     os.close(handle)
     try:
         tifffile.imwrite(temporary, data, imagej=True, resolution=resolution, metadata=metadata)

@@ -5,15 +5,26 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..core.config import ZSSRConfig
 from ..core.optics import Optics
 from ..core.resize import PixelSize
+from ..core.trainer import Cancelled
 from ..kernel_choice import KernelArgument, KernelChoice
 from ..progress import BarProgress
-from .runner import RunRequest, add_or_update, background_run, compute, layer_tuples, prepare, window_watch
+from .runner import (
+    RunRequest,
+    add_or_update,
+    background_run,
+    check_output_layers,
+    compute,
+    layer_tuples,
+    output_name,
+    prepare,
+    window_watch,
+)
 
 
 def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[float] = 2, *, viewer: Any = None,
@@ -50,8 +61,10 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
             viewer = napari.current_viewer()
         except ImportError:
             viewer = None
+    if viewer is not None and add_to_viewer:
+        check_output_layers(viewer, [output_name(request, kind) for kind in request.outputs])
     viewer_is_open = window_watch(viewer) if viewer is not None else None
-    result = _run_in_qt(request) if _qt_running() else _run_with_text_progress(request)
+    result = _run_in_qt(request, viewer_is_open) if _qt_running() else _run_with_text_progress(request)
     tuples = layer_tuples(request, result)
     if viewer_is_open is not None and add_to_viewer and viewer_is_open():  # a viewer closed meanwhile gets nothing
         add_or_update(viewer, tuples)
@@ -66,8 +79,9 @@ def _qt_running() -> bool:
     return QApplication.instance() is not None
 
 
-def _run_in_qt(request: RunRequest) -> Any:
-    """Run in a worker thread and spin a local Qt event loop until it ends: the viewer keeps repainting.
+def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -> Any:
+    """Run in a worker thread and spin a local Qt event loop until it ends: the viewer keeps repainting. Closing
+    the viewer (``viewer_is_open``) stops the run, which then raises :class:`Cancelled`.
 
     The worker is superqt's plain one, not napari's ``thread_worker``: that one also sends an error to napari's
     notifications and re-raises it inside Qt's event loop, so the user would see it twice. Warnings (a blank
@@ -84,7 +98,14 @@ def _run_in_qt(request: RunRequest) -> Any:
     show_progress = BarProgress(bar)
     show_warning = warnings.showwarning  # taken now: the worker swaps the global while it runs
     worker = create_worker(background_run, request, stop, _start_thread=False, _ignore_errors=True)
-    worker.yielded.connect(lambda event: event is not None and show_progress(event))
+
+    def on_yielded(event: Any) -> None:  # at least every 0.1 s
+        if viewer_is_open is not None and not viewer_is_open():
+            stop.set()
+        if event is not None:
+            show_progress(event)
+
+    worker.yielded.connect(on_yielded)
     worker.warned.connect(lambda warning: show_warning(*warning))
     worker.returned.connect(lambda result: outcome.setdefault("result", result))
     worker.errored.connect(lambda error: outcome.setdefault("error", error))
@@ -97,6 +118,8 @@ def _run_in_qt(request: RunRequest) -> Any:
         bar.close()
     if "error" in outcome:
         raise outcome["error"]
+    if outcome.get("result") is None:
+        raise Cancelled("the viewer was closed during the run: it was stopped, nothing was added")
     return outcome["result"]
 
 

@@ -52,6 +52,7 @@ class LayerSnapshot:
     axis_labels: Any = None
     plane: tuple[int, ...] | None = None  # only this leading-axes index ("current plane only")
     contrast_limits: tuple[float, float] | None = None  # what the user sees; the outputs share intensity units
+    display: dict[str, Any] = field(default_factory=dict)  # colormap, blending, gamma: as a channel overlay shows it
 
     @property
     def pixel_size(self) -> PixelSize | None:
@@ -91,7 +92,8 @@ def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> L
     return LayerSnapshot(layer.name, data, list(map(float, layer.scale)), list(map(float, layer.translate)),
                          linear, layer.rotate, layer.shear, layer.affine.affine_matrix, getattr(layer, "units", None),
                          getattr(layer, "axis_labels", None), _leading_index(current_step, data.ndim),
-                         tuple(map(float, layer.contrast_limits)))
+                         tuple(map(float, layer.contrast_limits)),
+                         {"colormap": layer.colormap, "blending": layer.blending, "gamma": float(layer.gamma)})
 
 
 def _leading_index(current_step: tuple[int, ...] | None, ndim: int) -> tuple[int, ...] | None:
@@ -297,8 +299,10 @@ def background_run(request: RunRequest, stop: threading.Event) -> Generator[Prog
 def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dict, str]]:
     """The requested outputs as napari layer data tuples (super-resolved first), placed over the input.
 
-    The super-resolved and median layers keep the input's contrast limits (same intensity units); the residual
-    and the spread are hidden, with limits from their own values.
+    The super-resolved and median layers keep the input's contrast limits (same intensity units), colormap,
+    blending and gamma; the residual and the spread are hidden, with limits from their own values. A one-plane
+    preview's names end in ``_preview`` and an axial run's in ``_axial``, so that neither replaces the result of a
+    whole lateral run.
     """
     snapshot = request.snapshot
     in_shape = np.shape(request.input_data)
@@ -306,9 +310,10 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
     if request.axial_scale is not None:
         factors = (result.sr.shape[-3] / in_shape[-3], 1.0, 1.0)
     translate = list(snapshot.translate)
-    if snapshot.plane is not None:  # the preview plane sits where it was in the stack
-        for axis, index in enumerate(snapshot.plane):
-            translate[axis] += index * snapshot.scale[axis]
+    if snapshot.plane is not None:  # the preview plane sits where it was in the stack, turned as the layer is
+        offset = np.zeros(len(translate))
+        offset[: len(snapshot.plane)] = np.multiply(snapshot.plane, snapshot.scale[: len(snapshot.plane)])
+        translate = list(np.add(translate, snapshot.linear @ offset))
     scale, translate = overlay_scale_translate(snapshot.scale, translate, factors, snapshot.linear)
     metadata = {**result.metadata(), "psf_path": result.kernel.get("psf_path"), "source_layer": snapshot.name,
                 "napari_zssr_version": __version__, "plane": snapshot.plane, **request.extra_metadata}
@@ -317,23 +322,41 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
         value = getattr(snapshot, key)
         if value is not None:
             common[key] = value
-    input_limits = {"contrast_limits": snapshot.contrast_limits} if snapshot.contrast_limits else {}
+    input_look = {"contrast_limits": snapshot.contrast_limits} if snapshot.contrast_limits else {}
+    input_look.update(snapshot.display)  # a green channel's result is green, and blends as it does
     residual_limit = float(np.percentile(np.abs(result.residual), 99.9)) or 1.0
-    style = {"zssr": input_limits, "ensemble_median": {**input_limits, "visible": False},
+    style = {"zssr": input_look, "ensemble_median": {**input_look, "visible": False},
              "residual": {"colormap": "bwr", "contrast_limits": (-residual_limit, residual_limit), "visible": False},
              "ensemble_spread": {"colormap": "magma", "visible": False}}
     tuples = []
     for kind in request.outputs:
         data = getattr(result, OUTPUTS[kind])
-        kwargs = {**common, "name": f"{snapshot.name}_{kind}", **style[kind],
+        kwargs = {**common, "name": output_name(request, kind), **style[kind],
                   "metadata": {**metadata, "description": DESCRIPTIONS[kind]}}
         tuples.append((data, kwargs, "image"))
     return tuples
 
 
+def output_name(request: RunRequest, kind: str) -> str:
+    """The layer name of one output of ``request`` (see :func:`layer_tuples`)."""
+    variant = "_preview" if request.snapshot.plane is not None else "_axial" if request.axial_scale is not None else ""
+    return f"{request.snapshot.name}_{kind}{variant}"
+
+
+def check_output_layers(viewer: Any, names: Sequence[str]) -> None:
+    """A ValueError naming a layer of ``viewer`` that holds an output's name but is no image layer (a run would
+    otherwise fail to put its result there, or stop half-way through adding its layers)."""
+    from napari.layers import Image
+
+    for name in names:
+        if name in viewer.layers and not isinstance(viewer.layers[name], Image):
+            kind = viewer.layers[name].__class__.__name__  # type() of napari's public-only proxy names the proxy
+            raise ValueError(f"the {kind} layer {name!r} has the name of an output image; rename or remove it")
+
+
 #: layer properties that a re-run sets on an existing output layer (besides its data).
 UPDATED_PROPERTIES = ("scale", "translate", "rotate", "shear", "affine", "units", "axis_labels", "metadata",
-                      "colormap", "contrast_limits")
+                      "colormap", "contrast_limits", "blending", "gamma")
 
 
 def window_watch(viewer: Any) -> Callable[[], bool]:
@@ -365,8 +388,10 @@ def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]]) -> list[Any]
     """Add the result layers, or update those of an earlier run in place (no duplicates); select the first.
 
     The first is the super-resolved layer: napari would otherwise select the last one added, a hidden layer. The
-    caller makes sure the viewer is still open (:func:`window_watch`).
+    caller makes sure the viewer is still open (:func:`window_watch`). A ValueError, before any layer is touched,
+    where a layer of another type holds an output's name (:func:`check_output_layers`).
     """
+    check_output_layers(viewer, [kwargs["name"] for _, kwargs, _ in tuples])
     layers = []
     for data, kwargs, _ in tuples:
         name = kwargs["name"]

@@ -35,7 +35,9 @@ from .runner import (
     add_or_update,
     axial_geometry,
     background_run,
+    check_output_layers,
     layer_tuples,
+    output_name,
     pixel_size_of,
     plane_at_viewer_position,
     prepare,
@@ -113,6 +115,7 @@ class ZSSRWidget(Container):
         self._layer_pixel_size = 0.0  # what the pixel field was set to from the layer (0: unknown)
         self._psf_file_pixel_size = 0.0  # what the PSF pixel field was set to from the PSF file (0: unknown)
         self._layer_pixel_rejected = False  # the layer's scale is no plausible pixel size (shown as a note)
+        self._psf_pixel_rejected = False  # the PSF file's pixel size is outside the field's range (shown as a note)
         # id of a field -> (the field, the value left in it, its note on a value beyond its range), until it changes
         self._range_notes: dict[int, tuple[Widget, Any, str]] = {}
         self._watched_layer: Any = None  # the layer whose scale the pixel field follows
@@ -201,6 +204,9 @@ class ZSSRWidget(Container):
             if not self._psf_given():
                 raise ValueError("no PSF file chosen: choose one, or set the kernel to 'none (bicubic)'")
             typed = self.psf_pixel_size.value not in (0.0, self._psf_file_pixel_size)
+            if self._psf_pixel_rejected and not typed:  # the run would take the file's value the note calls unused
+                raise ValueError("the PSF file's pixel size is outside the range the PSF pixel field takes (a value "
+                                 "in the wrong unit?): type the PSF's pixel size in µm")
             return {"psf": str(self.psf.value), "psf_pixel_size": self.psf_pixel_size.value if typed else None}
         if self.kernel_source.value == OPTICS:
             return {"kernel": KernelChoice("optics", optics=self._optics())}
@@ -396,6 +402,7 @@ class ZSSRWidget(Container):
         """Show the PSF file's pixel size, and warn at once when it does not look like a bead."""
         from ..io.psf import read_psf
 
+        self._psf_pixel_rejected = False
         if not self._psf_given():
             return
         try:
@@ -407,7 +414,7 @@ class ZSSRWidget(Container):
         self.status.value = f"warning: this PSF does not look like a bead: {problem}" if problem else ""
         # unequal sides show as their geometric mean; left as shown, the run takes the file's own (y, x) pair
         shown = float(np.sqrt(np.prod(pixel_pair(pixel_size)))) if pixel_size is not None else 0.0
-        self._set_in_range(self.psf_pixel_size, shown, "the PSF file's pixel size")
+        self._psf_pixel_rejected = not self._set_in_range(self.psf_pixel_size, shown, "the PSF file's pixel size")
         self._psf_file_pixel_size = float(self.psf_pixel_size.value)
 
     def _planes(self) -> int:
@@ -434,6 +441,7 @@ class ZSSRWidget(Container):
         network per volume applied to its XZ and YZ slices (as many voxels as 2 x Y slices of Z x X), at the factor
         its z scale over its pixel size gives."""
         layer = self.image.value
+        snapshot_layer(layer)  # a layer Run refuses (RGB) gets Run's message instead of an estimate
         shape = (layer.data[0] if layer.multiscale else layer.data).shape
         if self.axial.value and len(shape) >= 3:
             try:
@@ -481,6 +489,7 @@ class ZSSRWidget(Container):
                               warm_start_iterations=self._warm_start_iterations(),
                               outputs=(*DEFAULT_OUTPUTS, "ensemble_spread") if self.uncertainty.value
                               else DEFAULT_OUTPUTS)
+            check_output_layers(self._viewer, [output_name(request, kind) for kind in request.outputs])
         except (ValueError, TypeError, OSError) as error:
             self._show_problem(str(error))
             return None
@@ -550,8 +559,12 @@ class ZSSRWidget(Container):
         if result is None or (self._stop is not None and self._stop.is_set()):  # cancelled, maybe after training
             self.status.value = "cancelled; nothing was added"
             return
-        add_or_update(self._viewer, layer_tuples(request, result))
-        stale = f"{request.snapshot.name}_ensemble_spread"  # an earlier run's, left from before uncertainty was off
+        try:
+            add_or_update(self._viewer, layer_tuples(request, result))
+        except ValueError as error:  # a layer of another type took an output's name during the run
+            self._show_problem(f"{error}, then run again")
+            return
+        stale = output_name(request, "ensemble_spread")  # an earlier run's, left from before uncertainty was off
         if "ensemble_spread" not in request.outputs and stale in self._viewer.layers:
             self._viewer.layers.remove(stale)
         self.progress_bar.value = self.progress_bar.max

@@ -3,7 +3,6 @@ axes (napari's own TIFF writer drops them)."""
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +15,19 @@ from ..io.tiff import imagej_letters, write_imagej_tiff
 DEFAULT_AXES = {2: "YX", 3: "ZYX", 4: "TZYX", 5: "TZCYX"}
 
 
+class LayerNotWritable(Exception):
+    """Why a layer cannot be saved by this writer. Not a ValueError: napari takes a writer's ValueError for "no
+    writer found" and shows only that, so the user would never learn the reason."""
+
+
 def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     array = np.asarray(data[0] if attributes.get("multiscale") else data)
     if attributes.get("rgb"):
-        raise ValueError("RGB layers are not written by this writer; use napari's built-in TIFF writer")
+        raise LayerNotWritable("RGB layers are not written by the napari-zssr writer; save it with napari's "
+                               "built-in TIFF writer")
     if array.ndim > 5:
-        raise ValueError(f"ImageJ TIFFs hold at most 5 axes, the layer has {array.ndim}")
+        raise LayerNotWritable(f"ImageJ TIFFs hold at most 5 axes, the layer has {array.ndim}: save it with "
+                               "napari's built-in TIFF writer, or drop axes first")
     axes = _layer_axes(attributes.get("axis_labels"), array.ndim)
     units = attributes.get("units")
     # in um (and seconds), as ImageJ's calibration is written: a layer may be scaled in nm or ms
@@ -43,11 +49,16 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
         z_spacing = scale[z] if scale[z] != 1.0 else None
         z_origin = -translate[z] / scale[z] if translate[z] else None
     frame_interval = scale[axes.index("T")] if "T" in axes and scale[axes.index("T")] != 1.0 else None
-    if _loses_precision(array.dtype):
-        warnings.warn(f"{array.dtype} data cannot be stored in an ImageJ TIFF: {Path(path).name} holds it as float32 "
-                      "(7 significant digits)", stacklevel=2)
-    write_imagej_tiff(path, array, axes, pixel_size, z_spacing, origin=origin, z_origin=z_origin,
-                      frame_interval=frame_interval)
+    if _loses_precision(array.dtype):  # a notification: napari shows a writer's warnings only when it fails
+        from napari.utils.notifications import show_warning  # here: opening napari must not import more than it needs
+
+        show_warning(f"{array.dtype} data cannot be stored in an ImageJ TIFF: {Path(path).name} holds it as float32 "
+                     "(7 significant digits)")
+    try:
+        write_imagej_tiff(path, array, axes, pixel_size, z_spacing, origin=origin, z_origin=z_origin,
+                          frame_interval=frame_interval)
+    except ValueError as error:
+        raise LayerNotWritable(f"{Path(path).name}: {error}") from error
     return [path]
 
 
