@@ -75,7 +75,7 @@ def test_gradual_steps_and_back_projection(textured_image, tiny_config):
 def test_stack_keeps_shapes_and_passes_blank_planes(textured_image, tiny_config):
     stack = np.stack([textured_image, np.full_like(textured_image, 7), textured_image[::-1]])[None]
     progress = []
-    with pytest.warns(BlankPlaneWarning, match=r"plane \(0, 1\)"):
+    with pytest.warns(BlankPlaneWarning, match=r"the plane at index \(0, 1\)"):
         result = zssr_stack(stack, 2, config=tiny_config, progress=progress.append)
     assert result.sr.shape == result.residual.shape == (1, 3, 80, 72)
     assert np.all(result.sr[0, 1] == 7) and np.all(result.residual[0, 1] == 0)
@@ -325,7 +325,7 @@ def test_a_lazy_masked_stack_is_refused_at_its_masked_plane(textured_image, tiny
     stack = np.stack([textured_image, textured_image])
     masked = da.ma.masked_greater(da.from_array(stack, chunks=(1, 40, 36)), 1500)
     events = []
-    with pytest.raises(ValueError, match=r"plane 0 has masked pixels"):
+    with pytest.raises(ValueError, match=r"the plane at index 0 has masked pixels"):
         zssr_stack(masked, 2, config=tiny_config, progress=events.append)
     assert not any(event.stage == "training" for event in events)
     volume = da.ma.masked_greater(da.from_array(np.stack([textured_image] * 8), chunks=(8, 40, 36)), 1500)

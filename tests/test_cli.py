@@ -1,5 +1,6 @@
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -518,10 +519,15 @@ def test_recursion_enters_linked_folders_once_and_names_broken_links(tmp_path, c
     (project / "acq1").symlink_to(storage, target_is_directory=True)
     (project / "acq1_again").symlink_to(storage, target_is_directory=True)  # the same folder twice: once
     (storage / "loop").symlink_to(project, target_is_directory=True)
+    write_imagej_tiff(project / "zreal" / "x.tif", textured((16, 16)), "YX", None)
+    (project / "a_alias").symlink_to(project / "zreal", target_is_directory=True)  # its outputs stay under zreal
     (project / "gone.tif").symlink_to(tmp_path / "unmounted" / "gone.tif")
+    (project / "acq2").symlink_to(tmp_path / "unmounted" / "acq2", target_is_directory=True)
     sources = collect_sources([str(project)], True, tmp_path / "out")
-    assert sorted(str(source.path.relative_to(project)) for source in sources) == ["acq1/a.tif", "top.tif"]
-    assert "skipped 1 file(s): a broken link (gone.tif)" in capsys.readouterr().err
+    assert sorted(str(source.path.relative_to(project)) for source in sources) == ["acq1/a.tif", "top.tif",
+                                                                                   "zreal/x.tif"]
+    assert "skipped 2 link(s): broken (pointing nowhere: a share that is not mounted?) (acq2, gone.tif)" in \
+        capsys.readouterr().err
 
 
 def test_a_multi_file_ome_dataset_is_one_job_and_several_series_are_named(tmp_path, capsys):
@@ -568,6 +574,48 @@ def test_a_second_batch_into_a_busy_output_folder_stops_before_touching_it(data_
         assert "another napari-zssr batch (pid 12345 on lab-pc" in capsys.readouterr().err and in_progress.exists()
     assert main([str(data_dir / "plain.tif"), "--out", str(out), *FAST]) == 0  # the lock is free again
     assert not in_progress.exists()
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="names must be UTF-8 (Unicode) there")
+def test_a_file_name_that_is_not_utf8_runs_and_a_name_too_long_is_refused_before_training(tmp_path, capsys):
+    """An old Windows share mounted on Linux gives Latin-1 names; Python holds their bytes as surrogates."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    latin1 = Path(os.fsdecode(bytes(folder) + b"/caf\xe9.tif"))
+    write_imagej_tiff(latin1, textured((16, 16)), "YX", None)
+    assert main([str(folder), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 0
+    assert (tmp_path / "o" / Path(os.fsdecode(b"caf\xe9_zssr.tif"))).is_file()
+    long = folder / ("n" * 246 + ".tif")  # fits, but its output "..._zssr.tif" (251) with "_residual" would not
+    write_imagej_tiff(long, textured((16, 16)), "YX", None)
+    assert main([str(long), "--out", str(tmp_path / "o2"), *FAST]) == 2
+    assert "bytes, longer than file systems take (255); rename the input" in capsys.readouterr().err
+
+
+def test_folders_that_cannot_be_read_are_named_not_a_traceback(tmp_path, capsys, monkeypatch):
+    """A colleague's private folder in a shared input or output tree (root reads everything, so the denial is
+    simulated where the walk, the listing and the lock check meet it)."""
+    from napari_zssr.batch_jobs import collect_sources
+    from napari_zssr.batching import clean_stale_parts
+
+    data, out = tmp_path / "data", tmp_path / "out"
+    write_imagej_tiff(data / "a.tif", textured((16, 16)), "YX", None)
+    (data / "private").mkdir()
+    (out / "colleague").mkdir(parents=True)
+    (out / "colleague" / ".x_zssr.abc.tif.part").write_bytes(b"theirs")
+    real_scandir, real_listdir, real_is_file = os.scandir, os.listdir, Path.is_file
+
+    def denied(path):
+        if Path(path).name in ("private", "colleague") or Path(path).parent.name == "colleague":
+            raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(os, "scandir", lambda path=".": denied(path) or real_scandir(path))
+    monkeypatch.setattr(os, "listdir", lambda path=".": denied(path) or real_listdir(path))
+    monkeypatch.setattr(Path, "is_file", lambda self: denied(self) or real_is_file(self))
+    assert [source.path.name for source in collect_sources([str(data)], True, tmp_path / "o")] == ["a.tif"]
+    assert "skipped 1 folder(s): could not be read (no permission?) (private)" in capsys.readouterr().err
+    assert collect_sources([str(data / "private")], False, tmp_path / "o") == []
+    assert "could not be read" in capsys.readouterr().err
+    clean_stale_parts(out)  # no traceback; the folder it cannot enter is left be
 
 
 def test_a_batch_leaves_the_temporary_files_of_batches_in_nested_output_folders(tmp_path):

@@ -7,6 +7,7 @@ import pytest
 
 import napari_zssr
 from napari_zssr.napari import console
+from napari_zssr.napari.qt_app import qt_running
 
 napari = pytest.importorskip("napari")
 
@@ -34,7 +35,7 @@ def test_nan_in_memory_is_refused_before_any_work_starts(monkeypatch):
     monkeypatch.setattr(console, "compute", no_work)
     stack = np.stack([image_2d(0), image_2d(1)]).astype(np.float32)
     stack[1, 3, 4] = np.nan
-    with pytest.raises(ValueError, match=r"plane 1 contains NaN"):
+    with pytest.raises(ValueError, match=r"the plane at index 1 contains NaN"):
         napari_zssr.run(stack, max_iterations=2, add_to_viewer=False)
 
 
@@ -67,11 +68,23 @@ def test_a_worker_error_in_qt_is_raised_once_to_the_caller(qtbot, monkeypatch):
     monkeypatch.setattr(sys, "excepthook", lambda *info: uncaught.append(info))
     notification_manager.notification_ready.connect(notified.append)
     try:
-        assert console._qt_running()
-        with pytest.raises(ValueError, match=r"plane 1 contains NaN"):
+        assert qt_running()
+        with pytest.raises(ValueError, match=r"the plane at index 1 contains NaN"):
             napari_zssr.run(da.from_array(stack, chunks=(1, 24, 20)), max_iterations=2, width=4,
                             add_to_viewer=False)
         qtbot.wait(50)  # let any queued signal be delivered
     finally:
         notification_manager.notification_ready.disconnect(notified.append)
     assert uncaught == [] and notified == []
+
+
+def test_run_takes_an_array_with_the_library_alone():
+    """``pip install napari-zssr`` without the napari extra: run() on an array still works, with text progress."""
+    import subprocess
+
+    code = ("import sys; sys.modules['napari'] = sys.modules['qtpy'] = None  # not installed\n"
+            "import numpy as np, napari_zssr\n"
+            "image = (np.random.default_rng(0).random((24, 20)) * 1000).astype(np.float32)\n"
+            "print(napari_zssr.run(image, max_iterations=2, width=4, add_to_viewer=False)[0][0].shape)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "(48, 40)", done.stderr[-2000:]

@@ -315,7 +315,7 @@ def test_the_writer_keeps_a_flipped_layers_placement_and_moves_axes_into_imagej_
     assert -written.origin[0] * 0.1 == pytest.approx(9.7) and written.z_origin == pytest.approx(-4.0)
 
 
-def test_the_reader_calibrates_y_and_x_before_a_sample_axis_and_time_round_trips(tmp_path):
+def test_the_reader_calibrates_y_and_x_before_a_sample_axis_and_time_round_trips(tmp_path, monkeypatch):
     from napari_zssr.napari.reader import read_layers
     from napari_zssr.napari.writer import LayerNotWritable, write_image
 
@@ -343,6 +343,10 @@ def test_the_reader_calibrates_y_and_x_before_a_sample_axis_and_time_round_trips
     assert kwargs["scale"] == pytest.approx([2.0, 1.0, 1.0])
     from napari.utils.notifications import notification_manager
 
+    monkeypatch.setattr("napari_zssr.napari.writer.qt_running", lambda: False)  # a script without Qt
+    with pytest.warns(UserWarning, match="int32 data cannot be stored in an ImageJ TIFF"):
+        write_image(str(tmp_path / "int32.tif"), np.zeros((4, 4), np.int32), {})
+    monkeypatch.setattr("napari_zssr.napari.writer.qt_running", lambda: True)
     write_image(str(tmp_path / "int32.tif"), np.zeros((4, 4), np.int32), {})  # napari drops a saving writer's warnings
     assert "int32 data cannot be stored in an ImageJ TIFF" in str(notification_manager.records[-1].message)
     for name, data in (("six", np.zeros((1,) * 4 + (4, 4), np.float32)), ("rgb", np.zeros((4, 4, 3), np.uint8))):

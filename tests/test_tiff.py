@@ -183,10 +183,13 @@ def test_a_file_of_several_series_says_only_the_first_is_read(tmp_path):
 def test_a_thumbnail_stored_before_the_image_is_not_read_as_the_image(tmp_path):
     path = tmp_path / "scan.tif"
     with tifffile.TiffWriter(path) as writer:
-        writer.write(np.zeros((8, 8), np.uint8), photometric="minisblack", subfiletype=1, metadata=None)  # reduced
-        writer.write(np.ones((2, 32, 32), np.uint16), photometric="minisblack", metadata=None)
-    assert read_tiff(path).data.shape == (2, 32, 32) and read_tiff(path).series_count == 1
-    assert read_header(path).shape == (2, 32, 32)
+        writer.write(np.zeros((8, 8), np.uint8), photometric="minisblack", subfiletype=1, metadata=None,
+                     resolution=(1e4 / 4, 1e4 / 4), resolutionunit="CENTIMETER")  # reduced, 4 um pixels
+        writer.write(np.ones((2, 32, 32), np.uint16), photometric="minisblack", metadata=None,
+                     resolution=(1e4 / 0.5, 1e4 / 0.5), resolutionunit="CENTIMETER")
+    image, header = read_tiff(path), read_header(path)
+    assert image.data.shape == (2, 32, 32) and image.series_count == 1 and image.pixel_size == pytest.approx((0.5, 0.5))
+    assert header.shape == (2, 32, 32) and header.pixel_size == pytest.approx((0.5, 0.5))
 
 
 @pytest.mark.parametrize("compression", ["lzw", "zlib", "packbits"])

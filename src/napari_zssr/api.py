@@ -122,13 +122,14 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
         finite = np.isfinite(array).all(axis=(-2, -1))
         if not finite.all():
             index = tuple(int(i) for i in np.argwhere(~finite)[0])
-            check_plane_values(array[index], plane_name(index) or "image")
+            check_plane_values(array[index], plane_name(index))
     return array
 
 
 def plane_name(index: tuple[int, ...]) -> str:
-    """A plane of a stack in messages: "plane 3" in a 3D stack, "plane (1, 2)" in a deeper one; "" for a 2D image."""
-    return "" if not index else f"plane {index[0]}" if len(index) == 1 else f"plane {index}"
+    """A plane in messages, by its index (counted from 0, as the array is): "the plane at index 3" in a 3D stack,
+    "... at index (1, 2)" in a deeper one, "the image" for a 2D one."""
+    return "the image" if not index else f"the plane at index {index[0] if len(index) == 1 else index}"
 
 
 def check_plane_values(plane: np.ndarray, label: str) -> None:
@@ -307,7 +308,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
     start = time.perf_counter()
     try:
         for plane_number, index in enumerate(np.ndindex(*leading)):
-            plane = read_checked(array[index], plane_name(index) or "image")
+            plane = read_checked(array[index], plane_name(index))
             low, high = float(plane.min()), float(plane.max())
             if high == low:
                 _pass_through_blank(plane, index, result, n_planes)
@@ -345,7 +346,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
 
 
 def _pass_through_blank(plane: np.ndarray, index: tuple[int, ...], result: ZSSRResult, n_planes: int) -> None:
-    label = plane_name(index) or "the image"
+    label = plane_name(index)
     if n_planes == 1:
         raise ValueError(f"{label} is constant (every pixel {plane.flat[0]}); there is nothing to super-resolve")
     warnings.warn(f"{label} is constant; passed through as its interpolation", BlankPlaneWarning, stacklevel=3)

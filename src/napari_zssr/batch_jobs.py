@@ -95,6 +95,8 @@ NAMED_SKIPS = 3
 #: why inputs are skipped, as the note counting them says
 HIDDEN = "hidden (a name starting with '.', e.g. macOS '._' files)"
 IN_DATASET = "part of a multi-file OME dataset, run from the file with its first plane"
+UNREADABLE = "could not be read (no permission?)"
+BROKEN_LINK = "broken (pointing nowhere: a share that is not mounted?)"
 WRITTEN_BY_US = ("written by napari-zssr (its ImageJ Info record says so: outputs are never taken as inputs; an output "
                  "edited elsewhere keeps the record unless saved without it)")
 
@@ -108,7 +110,7 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
     """
     found: list[Source] = []
     dataset_files: dict[Path, Path] = {}  # a multi-file OME dataset's other files -> the file with its first plane
-    skipped: dict[str, list[Path]] = {reason: [] for reason in ("not a TIFF", "a broken link", "under --out",
+    skipped: dict[str, list[Path]] = {reason: [] for reason in ("not a TIFF", BROKEN_LINK, UNREADABLE, "under --out",
                                                                  WRITTEN_BY_US, HIDDEN, IN_DATASET)}
     for item in inputs:
         path = Path(item)
@@ -116,7 +118,8 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
             if is_within(path.resolve(), out):
                 raise UsageError(f"--out {out} holds the input {item}; choose an output folder outside the inputs")
             root = path if path.is_dir() else path.parent
-            candidates = folder_entries(path, recursive) if path.is_dir() else [path]
+            candidates, unreadable = folder_entries(path, recursive) if path.is_dir() else ([path], [])
+            skipped[UNREADABLE].extend(unreadable)
         elif not is_pattern(str(item)):  # named outright: a typo must not pass as a done batch
             raise UsageError(f"{item}: no such file or folder")
         else:
@@ -127,8 +130,7 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
         asks_for_hidden = not path.exists() and is_hidden(path, root)  # a glob such as "data/._*.tif": as asked
         for candidate in candidates:
             if candidate.is_symlink() and not candidate.exists():  # e.g. into a share that is not mounted
-                if candidate.suffix.lower() in TIFF_SUFFIXES:
-                    skipped["a broken link"].append(candidate)
+                skipped[BROKEN_LINK].append(candidate)
                 continue
             if not candidate.is_file():
                 continue
@@ -152,7 +154,8 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
     for reason, paths in skipped.items():
         if paths:
             names = ", ".join(path.name for path in paths[:NAMED_SKIPS]) + (", ..." if len(paths) > NAMED_SKIPS else "")
-            say(f"note: skipped {len(paths)} file(s): {reason} ({names})")
+            what = {UNREADABLE: "folder", BROKEN_LINK: "link"}.get(reason, "file")
+            say(f"note: skipped {len(paths)} {what}(s): {reason} ({names})")
     unique: dict[Path, Source] = {}
     for source in found:  # one job per file, however many times the inputs name it; named as itself, not a link
         real = source.path.resolve()
@@ -161,22 +164,37 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
     return list(unique.values())
 
 
-def folder_entries(folder: Path, recursive: bool) -> list[Path]:
-    """The entries of ``folder``, sorted; ``recursive``: of its sub-folders too, linked ones included (a facility
-    links acquisitions in from other disks), each real folder once, so that a link loop ends."""
+def folder_entries(folder: Path, recursive: bool) -> tuple[list[Path], list[Path]]:
+    """The entries of ``folder``, sorted, and the folders that could not be read; ``recursive``: of its sub-folders
+    too, then of linked folders (a facility links acquisitions in from other disks) not reached otherwise, so that
+    a folder both in the tree and linked keeps its own path (and its outputs' place), and a link loop ends."""
+    unreadable: list[Path] = []
     if not recursive:
-        return sorted(folder.iterdir())
+        try:
+            return sorted(folder.iterdir()), unreadable
+        except OSError:
+            return [], [folder]
     entries: list[Path] = []
     seen: set[Path] = set()
-    for parent, folders, files in os.walk(folder, followlinks=True):
-        real = Path(parent).resolve()
-        if real in seen:
-            folders.clear()
-            continue
-        seen.add(real)
-        folders.sort()
-        entries += [Path(parent) / name for name in files]
-    return sorted(entries)
+    links: list[Path] = []
+
+    def walk(top: Path, follow_links: bool) -> None:
+        for parent, folders, files in os.walk(top, followlinks=follow_links,
+                                              onerror=lambda error: unreadable.append(Path(error.filename))):
+            real = Path(parent).resolve()
+            if real in seen:
+                folders.clear()
+                continue
+            seen.add(real)
+            folders.sort()
+            if not follow_links:
+                links.extend(Path(parent) / name for name in folders if (Path(parent) / name).is_symlink())
+            entries.extend(Path(parent) / name for name in files)
+
+    walk(folder, follow_links=False)
+    for link in links:
+        walk(link, follow_links=True)
+    return sorted(entries), unreadable
 
 
 def plan_jobs(sources: Sequence[Source]) -> list[Job]:
@@ -216,8 +234,14 @@ def check_output_folders(jobs: Sequence[Job], kinds: Sequence[str]) -> None:
                                  f"{other.source} put a file; rename one of them")
 
 
-#: the longest file name (in bytes) most file systems take (ext4, XFS, APFS, NTFS in UTF-16 units)
-NAME_MAX_BYTES = 255
+#: the longest file name file systems take: 255 bytes (ext4, XFS, APFS), 255 UTF-16 units (NTFS)
+NAME_MAX = 255
+
+
+def name_length(name: str) -> int:
+    """A file name's length as the file system counts it: UTF-16 units on Windows, else the bytes it is stored as
+    (a name that is not UTF-8, from an old share, keeps its own bytes)."""
+    return len(name.encode("utf-16-le")) // 2 if os.name == "nt" else len(os.fsencode(name))
 
 
 def check_output_names(jobs: Sequence[Job], kinds: Sequence[str]) -> None:
@@ -225,9 +249,10 @@ def check_output_names(jobs: Sequence[Job], kinds: Sequence[str]) -> None:
     for job in jobs:
         for kind in kinds:
             name = output_path(Path(), job, kind).name
-            if len(name.encode("utf-8")) > NAME_MAX_BYTES:
-                raise UsageError(f"the output {name} of {job.source} would be a name of {len(name.encode('utf-8'))} "
-                                 f"bytes, longer than file systems take ({NAME_MAX_BYTES}); rename the input")
+            if name_length(name) > NAME_MAX:
+                raise UsageError(f"the output {name} of {job.source} would be a name of {name_length(name)} "
+                                 f"{'characters' if os.name == 'nt' else 'bytes'}, longer than file systems take "
+                                 f"({NAME_MAX}); rename the input")
 
 
 def _key(stem: Path) -> str:

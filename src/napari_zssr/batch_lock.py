@@ -66,7 +66,10 @@ def held_by_another_batch(folder: Path) -> bool:
     """Whether a batch (another process) holds the lock of ``folder`` now; False where it has no lock file or its
     file system cannot lock. Not for a folder this process holds: its own lock reads as held."""
     path = Path(folder) / LOCK_NAME
-    if not path.is_file():
+    try:
+        if not path.is_file():
+            return False
+    except OSError:  # a folder this user cannot enter holds no batch of theirs
         return False
     descriptor = _open_lock_file(path)
     if descriptor is None:

@@ -303,7 +303,10 @@ def clean_stale_parts(out: Path) -> None:
     for folder, subfolders, names in os.walk(out):
         subfolders[:] = [name for name in subfolders if not held_by_another_batch(Path(folder) / name)]
         for name in fnmatch.filter(names, PARTIAL_TIFF_PATTERN):
-            (Path(folder) / name).unlink(missing_ok=True)
+            try:
+                (Path(folder) / name).unlink(missing_ok=True)
+            except OSError:  # another user's, in a shared folder: theirs to remove
+                pass
 
 
 def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | None = None) -> BatchSummary:

@@ -95,5 +95,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m napari_zssr.sample",
                                      description="Write the synthetic fluorescence image and its PSF as TIFFs.")
     parser.add_argument("folder", nargs="?", default="example", help="where to write them (default: example)")
-    for written in write_example(parser.parse_args().folder):
-        print(written)
+    folder = parser.parse_args().folder
+    try:
+        written = write_example(folder)
+    except OSError as error:  # a file where the folder goes, no permission...
+        parser.error(f"cannot write the example into {folder}: {error.strerror or error}")
+    print(*written, sep="\n")

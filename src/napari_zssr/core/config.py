@@ -199,8 +199,8 @@ def _check_init(init: Any) -> str:
         raise _bad("init", init, "'scratch', 'learned' or the path of a weights file", str)
     if init in INITS or os.path.isfile(init):
         return init
-    raise ValueError(f"ZSSRConfig.init must be 'scratch', 'learned' or the path of a weights file (.npz from "
-                     f"scripts/train_init.py), got {init!r}: no such file")
+    raise ValueError(f"ZSSRConfig.init must be 'scratch', 'learned' or the path of a weights file (.npz written by "
+                     f"the project's scripts/train_init.py), got {init!r}: no such file")
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

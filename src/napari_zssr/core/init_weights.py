@@ -57,12 +57,12 @@ def read_weights(init: str) -> dict[str, np.ndarray]:
         content = path.read_bytes()
     except OSError as error:
         if init == "learned":
-            raise ValueError(f"the learned start {path} is missing from this installation; reinstall napari-zssr or "
-                             "use init='scratch'") from None
+            raise ValueError(f"the learned start {path} is missing from this installation; reinstall napari-zssr, or "
+                             f"{FROM_SCRATCH}") from None
         raise unreadable(path, error) from None
     if init == "learned" and hashlib.sha256(content).hexdigest() != LEARNED_SHA256:
         raise ValueError(f"the learned start {path} does not match its checksum (damaged installation); "
-                         "reinstall napari-zssr or use init='scratch'")
+                         f"reinstall napari-zssr, or {FROM_SCRATCH}")
     try:
         archive = np.load(io.BytesIO(content), allow_pickle=False)
     except (OSError, ValueError) as error:
@@ -73,8 +73,13 @@ def read_weights(init: str) -> dict[str, np.ndarray]:
         return {name: archive[name] for name in archive.files if name != INFO_KEY}
 
 
+#: how to do without the learned start, in the library's and the command line's words
+FROM_SCRATCH = "train from scratch (init='scratch'; --init scratch on the command line)"
+
+
 def unreadable(path: Path, error: Exception | str) -> ValueError:
-    return ValueError(f"cannot read the weights file {path}: {error}; give a .npz written by scripts/train_init.py")
+    return ValueError(f"cannot read the weights file {path}: {error}; give a .npz written by the project's "
+                      "scripts/train_init.py")
 
 
 def load_weights(net: torch.nn.Module, init: str, code: np.ndarray) -> None:

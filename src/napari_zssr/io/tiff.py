@@ -47,14 +47,15 @@ def length_um(value: float, unit: str | None) -> float | None:
     return None if factor is None else value * factor
 
 
-def _tag_pixel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float] | None, float | None]:
+def _tag_pixel_size(tif: tifffile.TiffFile, page: tifffile.TiffPage) -> tuple[tuple[float, float] | None,
+                                                                               float | None]:
     """Pixel size from the resolution tags, read in ImageJ's ``unit`` when it has one, else in ResolutionUnit's.
 
     Without an ImageJ unit, only metric ResolutionUnits (centimetre, millimetre, micrometre) count: an inch unit is
     what non-scientific software writes (72 or 300 dpi, not a microscope's sampling) and "none" has no scale, so
-    both mean "unknown" rather than a guess.
+    both mean "unknown" rather than a guess. ``page``: the first page of the series read (a thumbnail stored before
+    it has its own resolution).
     """
-    page = tif.pages.first
     meta = tif.imagej_metadata or {}
     if "XResolution" not in page.tags or "YResolution" not in page.tags:
         return None, None
@@ -133,7 +134,7 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> 
                 axes, order = samples_to_channels(axes, data.ndim)
                 data = data.transpose(order)
             axes = image_axes(axes, data.ndim)
-            pixel_size, z_spacing = _calibration(tif)
+            pixel_size, z_spacing = _calibration(tif, series)
             imagej = tif.imagej_metadata or {}
             origin = (float(imagej.get("yorigin", 0.0)), float(imagej.get("xorigin", 0.0)))
             z_origin = float(imagej.get("zorigin", 0.0))
@@ -259,11 +260,12 @@ def samples_to_channels(axes: str, ndim: int) -> tuple[str, tuple[int, ...]]:
     return "".join(axes[axis] for axis in order).replace("S", "C"), order
 
 
-def _calibration(tif: tifffile.TiffFile) -> tuple[tuple[float, float] | None, float | None]:
+def _calibration(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> tuple[tuple[float, float] | None,
+                                                                                    float | None]:
     """(y, x) pixel size and z spacing in um from OME or ImageJ metadata (None where the file does not say)."""
     if tif.is_ome and tif.ome_metadata:
         return _ome_pixel_size(tif)
-    return _tag_pixel_size(tif)
+    return _tag_pixel_size(tif, series.keyframe)
 
 
 @dataclass
@@ -292,7 +294,7 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
             first_page = series.pages[0] if tif.is_ome and len(series.pages) else None
             first_file = None if first_page is None else Path(first_page.parent.filehandle.path).resolve()
             return TiffHeader(np.dtype(series.dtype), (tif.imagej_metadata or {}).get("Info"), shape, axes,
-                              *_calibration(tif), first_file if first_file != Path(path).resolve() else None)
+                              *_calibration(tif, series), first_file if first_file != Path(path).resolve() else None)
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError):
         return None
 
@@ -375,7 +377,9 @@ def write_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixe
     resolution = (1.0 / pixel_size[1], 1.0 / pixel_size[0]) if pixel_size is not None else None
     path.parent.mkdir(parents=True, exist_ok=True)
     # the output's name (cut where it is long) tells whose the temporary file is, within the 255-byte name limit
-    hint = path.stem.encode("utf-8")[:TEMPORARY_HINT_BYTES].decode("utf-8", "ignore")
+    hint = path.stem
+    while len(os.fsencode(hint)) > TEMPORARY_HINT_BYTES:
+        hint = hint[:-1]
     handle, temporary = tempfile.mkstemp(prefix=f".{hint}.", suffix=".tif.part", dir=path.parent)
     os.close(handle)
     try:

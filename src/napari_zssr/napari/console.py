@@ -14,6 +14,7 @@ from ..core.resize import PixelSize
 from ..core.trainer import Cancelled
 from ..kernel_choice import KernelArgument, KernelChoice
 from ..progress import BarProgress
+from .qt_app import qt_running
 from .runner import (
     RunRequest,
     add_or_update,
@@ -42,7 +43,8 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     ``scale`` is a number or a (y, x) pair. ``options`` are :class:`ZSSRConfig` fields (``max_iterations=300``,
     ``seed=1``, ``device="cuda"``...). With ``viewer=`` (or a current napari viewer) the layers are also added to it.
     Inside a running napari the work happens in a thread while the viewer stays responsive, with napari's progress
-    bar, and an error is raised here, once; in a plain script a text progress bar is shown. Bad input (options,
+    bar, and an error is raised here, once (closing the viewer stops the run: :class:`Cancelled`); in a plain script
+    a text progress bar is shown. Bad input (options,
     shape, dtype, NaN in in-memory data, PSF) fails before any work starts.
     """
     if psf is not None and not isinstance(psf, (str, os.PathLike)):
@@ -63,20 +65,16 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
             viewer = None
     if viewer is not None and add_to_viewer:
         check_output_layers(viewer, [output_name(request, kind) for kind in request.outputs])
-    viewer_is_open = window_watch(viewer) if viewer is not None else None
-    result = _run_in_qt(request, viewer_is_open) if _qt_running() else _run_with_text_progress(request)
+    viewer_is_open = window_watch(viewer) if viewer is not None and add_to_viewer else None
+    result = _run_in_qt(request, viewer_is_open) if qt_running() else _run_with_text_progress(request)
     tuples = layer_tuples(request, result)
-    if viewer_is_open is not None and add_to_viewer and viewer_is_open():  # a viewer closed meanwhile gets nothing
+    if viewer_is_open is not None and viewer_is_open():  # a viewer closed meanwhile gets nothing
         add_or_update(viewer, tuples)
     return tuples
 
 
-def _qt_running() -> bool:
-    try:
-        from qtpy.QtWidgets import QApplication
-    except ImportError:
-        return False
-    return QApplication.instance() is not None
+#: how long a console run waits, at its end, for its worker thread to return (milliseconds)
+WORKER_EXIT_WAIT_MS = 1000
 
 
 def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -> Any:
@@ -88,7 +86,7 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -
     plane) are passed on to the main thread's warning display (napari's notifications when napari shows them).
     """
     from napari.utils import progress
-    from qtpy.QtCore import QEventLoop
+    from qtpy.QtCore import QEventLoop, QThreadPool
     from superqt.utils import create_worker
 
     outcome: dict[str, Any] = {}
@@ -116,6 +114,9 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -
     finally:
         stop.set()
         bar.close()
+        # the worker's thread still emits a last signal after "finished": a script that ends right after run()
+        # would delete that signal's object under it and abort Python. Other pool work never waits past the limit.
+        QThreadPool.globalInstance().waitForDone(WORKER_EXIT_WAIT_MS)
     if "error" in outcome:
         raise outcome["error"]
     if outcome.get("result") is None:

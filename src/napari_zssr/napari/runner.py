@@ -74,13 +74,13 @@ def pixel_size_of(scale: Sequence[float], units: Sequence[Any] | None = None) ->
 
 def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> LayerSnapshot:
     """Read what a run needs from a napari Image layer (or a bare array); raise a clear error for bad layers."""
+    if isinstance(layer, np.ndarray) or (hasattr(layer, "shape") and hasattr(layer, "dtype")):
+        ndim = len(layer.shape)  # an array needs no napari: run() works in a script with the library alone
+        return LayerSnapshot("array", layer, [1.0] * ndim, [0.0] * ndim, np.eye(ndim),
+                             plane=_leading_index(current_step, ndim))
     from napari.layers import Image
     from napari.utils.transforms import Affine
 
-    if isinstance(layer, np.ndarray) or (hasattr(layer, "shape") and hasattr(layer, "dtype")):
-        ndim = len(layer.shape)
-        return LayerSnapshot("array", layer, [1.0] * ndim, [0.0] * ndim, np.eye(ndim),
-                             plane=_leading_index(current_step, ndim))
     if not isinstance(layer, Image):
         what = f"layer {layer.name!r}" if hasattr(layer, "name") else f"a {type(layer).__name__}"
         raise TypeError(f"{what} is not an image layer; choose an Image layer or pass a numpy array")
@@ -344,13 +344,14 @@ def output_name(request: RunRequest, kind: str) -> str:
 
 
 def check_output_layers(viewer: Any, names: Sequence[str]) -> None:
-    """A ValueError naming a layer of ``viewer`` that holds an output's name but is no image layer (a run would
-    otherwise fail to put its result there, or stop half-way through adding its layers)."""
+    """A ValueError naming a layer of ``viewer`` that holds an output's name but is no (single-channel) image layer:
+    a run would otherwise fail to put its result there, or stop half-way through adding its layers."""
     from napari.layers import Image
 
     for name in names:
-        if name in viewer.layers and not isinstance(viewer.layers[name], Image):
-            kind = viewer.layers[name].__class__.__name__  # type() of napari's public-only proxy names the proxy
+        layer = viewer.layers[name] if name in viewer.layers else None
+        if layer is not None and (not isinstance(layer, Image) or layer.rgb):
+            kind = "RGB" if isinstance(layer, Image) else layer.__class__.__name__  # type() of a proxy: the proxy
             raise ValueError(f"the {kind} layer {name!r} has the name of an output image; rename or remove it")
 
 
@@ -368,6 +369,7 @@ def window_watch(viewer: Any) -> Callable[[], bool]:
     when the watch starts (none shown, or a napari that keeps it elsewhere) counts as open: adding layers then is
     napari's business, and a result is never dropped on a guess.
     """
+    viewer = getattr(viewer, "__wrapped__", viewer)  # napari's public-only proxy wraps every access anew
     window = getattr(getattr(viewer, "window", None), "_qt_window", None)
     if window is None:
         return lambda: True

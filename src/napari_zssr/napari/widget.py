@@ -441,11 +441,11 @@ class ZSSRWidget(Container):
         network per volume applied to its XZ and YZ slices (as many voxels as 2 x Y slices of Z x X), at the factor
         its z scale over its pixel size gives."""
         layer = self.image.value
-        snapshot_layer(layer)  # a layer Run refuses (RGB) gets Run's message instead of an estimate
+        snapshot = snapshot_layer(layer)  # a layer Run refuses (RGB) gets Run's message instead of an estimate
         shape = (layer.data[0] if layer.multiscale else layer.data).shape
         if self.axial.value and len(shape) >= 3:
             try:
-                factor, _ = axial_geometry(snapshot_layer(layer), self._typed_pixel_size())
+                factor, _ = axial_geometry(snapshot, self._typed_pixel_size())
             except ValueError:  # refused, with this message, when Run is pressed
                 factor = 2
             volumes = int(np.prod(shape[:-3]))
@@ -566,7 +566,10 @@ class ZSSRWidget(Container):
             return
         stale = output_name(request, "ensemble_spread")  # an earlier run's, left from before uncertainty was off
         if "ensemble_spread" not in request.outputs and stale in self._viewer.layers:
-            self._viewer.layers.remove(stale)
+            from napari.layers import Image
+
+            if isinstance(self._viewer.layers[stale], Image):  # another kind of layer of that name is the user's
+                self._viewer.layers.remove(stale)
         self.progress_bar.value = self.progress_bar.max
         done = f"done in {result.timings['total_s']:.0f} s on {result.device}"
         if result.kernel.get("source") == "estimate":

@@ -3,6 +3,7 @@ axes (napari's own TIFF writer drops them)."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -10,14 +11,16 @@ import numpy as np
 
 from ..core.units import um_per_unit
 from ..io.tiff import imagej_letters, write_imagej_tiff
+from .qt_app import qt_running
 
 #: the axes assumed for a layer whose axis labels name no such letters (napari's default labels are "-3", "-2"...)
 DEFAULT_AXES = {2: "YX", 3: "ZYX", 4: "TZYX", 5: "TZCYX"}
 
 
 class LayerNotWritable(Exception):
-    """Why a layer cannot be saved by this writer. Not a ValueError: napari takes a writer's ValueError for "no
-    writer found" and shows only that, so the user would never learn the reason."""
+    """Why a layer cannot be saved by this writer. Not a ValueError: saving with the writer named
+    (``viewer.layers.save(path, plugin="napari-zssr")``), napari takes its ValueError for "no writer found" and
+    shows only that, so the user would never learn the reason."""
 
 
 def write_image(path: str, data: Any, attributes: dict) -> list[str]:
@@ -49,11 +52,15 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
         z_spacing = scale[z] if scale[z] != 1.0 else None
         z_origin = -translate[z] / scale[z] if translate[z] else None
     frame_interval = scale[axes.index("T")] if "T" in axes and scale[axes.index("T")] != 1.0 else None
-    if _loses_precision(array.dtype):  # a notification: napari shows a writer's warnings only when it fails
-        from napari.utils.notifications import show_warning  # here: opening napari must not import more than it needs
+    if _loses_precision(array.dtype):
+        note = (f"{array.dtype} data cannot be stored in an ImageJ TIFF: {Path(path).name} holds it as float32 (7 "
+                "significant digits)")
+        if qt_running():  # a notification: napari's Save dialog shows a writer's warnings only when it fails
+            from napari.utils.notifications import show_warning  # here: opening a file must not import napari
 
-        show_warning(f"{array.dtype} data cannot be stored in an ImageJ TIFF: {Path(path).name} holds it as float32 "
-                     "(7 significant digits)")
+            show_warning(note)
+        else:
+            warnings.warn(note, stacklevel=2)
     try:
         write_imagej_tiff(path, array, axes, pixel_size, z_spacing, origin=origin, z_origin=z_origin,
                           frame_interval=frame_interval)
