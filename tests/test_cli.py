@@ -600,22 +600,27 @@ def test_folders_that_cannot_be_read_are_named_not_a_traceback(tmp_path, capsys,
     data, out = tmp_path / "data", tmp_path / "out"
     write_imagej_tiff(data / "a.tif", textured((16, 16)), "YX", None)
     (data / "private").mkdir()
+    write_imagej_tiff(data / "listed" / "b.tif", textured((16, 16)), "YX", None)  # listed, its entries not enterable
     (out / "colleague").mkdir(parents=True)
-    (out / "colleague" / ".x_zssr.abc.tif.part").write_bytes(b"theirs")
-    real_scandir, real_listdir, real_is_file = os.scandir, os.listdir, Path.is_file
+    theirs = out / "colleague" / ".x_zssr.abc.tif.part"
+    theirs.write_bytes(b"theirs")
+    real = {"scandir": os.scandir, "listdir": os.listdir, "is_file": Path.is_file, "is_symlink": Path.is_symlink,
+            "unlink": Path.unlink}
 
-    def denied(path):
-        if Path(path).name in ("private", "colleague") or Path(path).parent.name == "colleague":
+    def denied(path, names=("private",), parents=("listed", "colleague")):
+        if Path(path).name in names or Path(path).parent.name in parents:
             raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(os, "scandir", lambda path=".": denied(path) or real_scandir(path))
-    monkeypatch.setattr(os, "listdir", lambda path=".": denied(path) or real_listdir(path))
-    monkeypatch.setattr(Path, "is_file", lambda self: denied(self) or real_is_file(self))
+    monkeypatch.setattr(os, "scandir", lambda path=".": denied(path) or real["scandir"](path))
+    monkeypatch.setattr(os, "listdir", lambda path=".": denied(path) or real["listdir"](path))
+    for method in ("is_file", "is_symlink", "unlink"):
+        monkeypatch.setattr(Path, method, lambda self, *a, m=method, **k: denied(self, ()) or real[m](self, *a, **k))
     assert [source.path.name for source in collect_sources([str(data)], True, tmp_path / "o")] == ["a.tif"]
-    assert "skipped 1 folder(s): could not be read (no permission?) (private)" in capsys.readouterr().err
+    assert "skipped 2 folder(s): could not be read (no permission?) (private, listed)" in capsys.readouterr().err
     assert collect_sources([str(data / "private")], False, tmp_path / "o") == []
     assert "could not be read" in capsys.readouterr().err
-    clean_stale_parts(out)  # no traceback; the folder it cannot enter is left be
+    clean_stale_parts(out)  # no traceback; what it may not remove is left be
+    assert real["is_file"](theirs)
 
 
 def test_a_batch_leaves_the_temporary_files_of_batches_in_nested_output_folders(tmp_path):

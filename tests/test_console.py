@@ -1,5 +1,6 @@
 """``napari_zssr.run()``: scale pairs, unknown options, and errors raised once to the caller, early where possible."""
 
+import os
 import sys
 
 import numpy as np
@@ -88,3 +89,17 @@ def test_run_takes_an_array_with_the_library_alone():
             "print(napari_zssr.run(image, max_iterations=2, width=4, add_to_viewer=False)[0][0].shape)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == "(48, 40)", done.stderr[-2000:]
+
+
+def test_run_takes_an_array_in_another_qt_program_without_napari():
+    """Spyder or matplotlib's Qt backend run a Qt application; without napari, run() shows text progress."""
+    import subprocess
+
+    code = ("import sys; sys.modules['napari'] = None  # not installed\n"
+            "from qtpy.QtWidgets import QApplication; app = QApplication([])\n"
+            "import numpy as np, napari_zssr\n"
+            "image = (np.random.default_rng(0).random((24, 20)) * 1000).astype(np.float32)\n"
+            "print(napari_zssr.run(image, max_iterations=2, width=4, add_to_viewer=False)[0][0].shape)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0 and done.stdout.strip().endswith("(48, 40)"), done.stderr[-2000:]

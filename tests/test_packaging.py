@@ -97,3 +97,11 @@ def test_magicgui_is_an_extra_of_the_widget():
     assert not any(dependency.startswith("magicgui") for dependency in project["dependencies"])
     assert any(d.startswith("magicgui") for d in project["optional-dependencies"]["napari"])
     assert any(d.startswith("magicgui") for d in project["optional-dependencies"]["dev"])
+
+
+def test_the_sample_command_says_in_one_line_why_it_cannot_write(tmp_path):
+    (tmp_path / "a_file").write_text("")
+    done = subprocess.run([sys.executable, "-m", "napari_zssr.sample", str(tmp_path / "a_file")], capture_output=True,
+                          text=True, env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 2 and "cannot write the example into" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -143,7 +143,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     start = time.perf_counter()
     try:
         for number, index in enumerate(np.ndindex(*leading)):
-            label = f"volume {index}" if index else "the volume"
+            label = f"the volume at index {index[0] if len(index) == 1 else index}" if index else "the volume"
             stack = read_checked(array[index], label)
             if stack.min() == stack.max():
                 _pass_through_constant(stack, index, label, result, count)

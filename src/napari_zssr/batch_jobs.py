@@ -129,12 +129,18 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
                 say(f"note: {item}: no file matches")
         asks_for_hidden = not path.exists() and is_hidden(path, root)  # a glob such as "data/._*.tif": as asked
         for candidate in candidates:
-            if candidate.is_symlink() and not candidate.exists():  # e.g. into a share that is not mounted
-                skipped[BROKEN_LINK].append(candidate)
+            try:
+                if candidate.is_symlink() and not candidate.exists():  # e.g. into a share that is not mounted
+                    skipped[BROKEN_LINK].append(candidate)
+                    continue
+                if not candidate.is_file():
+                    continue
+                real = candidate.resolve()
+            except OSError:  # a folder that can be listed but not entered (read but no execute permission)
+                if candidate.parent not in skipped[UNREADABLE]:
+                    skipped[UNREADABLE].append(candidate.parent)
                 continue
-            if not candidate.is_file():
-                continue
-            if is_within(candidate.resolve(), out):
+            if is_within(real, out):
                 if candidate.suffix.lower() in TIFF_SUFFIXES:  # the batch's own lock and partial files go unsaid
                     skipped["under --out"].append(candidate)
             elif candidate != path and not asks_for_hidden and is_hidden(candidate, root):
@@ -238,10 +244,12 @@ def check_output_folders(jobs: Sequence[Job], kinds: Sequence[str]) -> None:
 NAME_MAX = 255
 
 
-def name_length(name: str) -> int:
-    """A file name's length as the file system counts it: UTF-16 units on Windows, else the bytes it is stored as
-    (a name that is not UTF-8, from an old share, keeps its own bytes)."""
-    return len(name.encode("utf-16-le")) // 2 if os.name == "nt" else len(os.fsencode(name))
+def name_length(name: str) -> tuple[int, str]:
+    """A file name's length as the file system counts it, and in what: UTF-16 units on Windows, else the bytes it is
+    stored as (a name that is not valid UTF-8 or UTF-16, from an old share, keeps its own bytes or units)."""
+    if os.name == "nt":
+        return len(name.encode("utf-16-le", "surrogatepass")) // 2, "UTF-16 units"
+    return len(os.fsencode(name)), "bytes"
 
 
 def check_output_names(jobs: Sequence[Job], kinds: Sequence[str]) -> None:
@@ -249,10 +257,10 @@ def check_output_names(jobs: Sequence[Job], kinds: Sequence[str]) -> None:
     for job in jobs:
         for kind in kinds:
             name = output_path(Path(), job, kind).name
-            if name_length(name) > NAME_MAX:
-                raise UsageError(f"the output {name} of {job.source} would be a name of {name_length(name)} "
-                                 f"{'characters' if os.name == 'nt' else 'bytes'}, longer than file systems take "
-                                 f"({NAME_MAX}); rename the input")
+            length, unit = name_length(name)
+            if length > NAME_MAX:
+                raise UsageError(f"the output {name} of {job.source} would be a name of {length} {unit}, longer than "
+                                 f"file systems take ({NAME_MAX}); rename the input")
 
 
 def _key(stem: Path) -> str:

@@ -43,8 +43,8 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     ``scale`` is a number or a (y, x) pair. ``options`` are :class:`ZSSRConfig` fields (``max_iterations=300``,
     ``seed=1``, ``device="cuda"``...). With ``viewer=`` (or a current napari viewer) the layers are also added to it.
     Inside a running napari the work happens in a thread while the viewer stays responsive, with napari's progress
-    bar, and an error is raised here, once (closing the viewer stops the run: :class:`Cancelled`); in a plain script
-    a text progress bar is shown. Bad input (options,
+    bar, and an error is raised here, once (closing the viewer the layers are for stops the run: :class:`Cancelled`);
+    in a plain script a text progress bar is shown. Bad input (options,
     shape, dtype, NaN in in-memory data, PSF) fails before any work starts.
     """
     if psf is not None and not isinstance(psf, (str, os.PathLike)):
@@ -66,15 +66,24 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     if viewer is not None and add_to_viewer:
         check_output_layers(viewer, [output_name(request, kind) for kind in request.outputs])
     viewer_is_open = window_watch(viewer) if viewer is not None and add_to_viewer else None
-    result = _run_in_qt(request, viewer_is_open) if qt_running() else _run_with_text_progress(request)
+    result = _run_in_qt(request, viewer_is_open) if _in_napari_event_loop() else _run_with_text_progress(request)
     tuples = layer_tuples(request, result)
     if viewer_is_open is not None and viewer_is_open():  # a viewer closed meanwhile gets nothing
         add_or_update(viewer, tuples)
     return tuples
 
 
-#: how long a console run waits, at its end, for its worker thread to return (milliseconds)
-WORKER_EXIT_WAIT_MS = 1000
+def _in_napari_event_loop() -> bool:
+    """Whether a run can show napari's progress bar and spin the Qt event loop: a Qt application runs and napari
+    (with superqt) is installed; another Qt program (Spyder, matplotlib's Qt backend) gets text progress."""
+    if not qt_running():
+        return False
+    try:
+        import napari.utils  # noqa: F401
+        import superqt  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -> Any:
@@ -108,15 +117,17 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -
     worker.returned.connect(lambda result: outcome.setdefault("result", result))
     worker.errored.connect(lambda error: outcome.setdefault("error", error))
     worker.finished.connect(loop.quit)
-    worker.start()
+    # a pool of its own: the worker's thread still emits a last signal after "finished", and a script ending right
+    # after run() would delete that signal's object under it (Python aborts); so the run waits for its thread to
+    # return, which in napari's shared pool would mean waiting for every other task too (a widget's run)
+    pool = QThreadPool()
+    pool.start(worker)
     try:
         loop.exec_()
     finally:
         stop.set()
         bar.close()
-        # the worker's thread still emits a last signal after "finished": a script that ends right after run()
-        # would delete that signal's object under it and abort Python. Other pool work never waits past the limit.
-        QThreadPool.globalInstance().waitForDone(WORKER_EXIT_WAIT_MS)
+        pool.waitForDone()
     if "error" in outcome:
         raise outcome["error"]
     if outcome.get("result") is None:

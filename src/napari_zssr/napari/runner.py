@@ -343,15 +343,22 @@ def output_name(request: RunRequest, kind: str) -> str:
     return f"{request.snapshot.name}_{kind}{variant}"
 
 
-def check_output_layers(viewer: Any, names: Sequence[str]) -> None:
-    """A ValueError naming a layer of ``viewer`` that holds an output's name but is no (single-channel) image layer:
-    a run would otherwise fail to put its result there, or stop half-way through adding its layers."""
+def can_hold_output(layer: Any) -> bool:
+    """Whether a run may put an output into (or remove) ``layer``: a single-channel Image layer. Any other layer of
+    an output's name is the user's."""
     from napari.layers import Image
 
+    return isinstance(layer, Image) and not layer.rgb
+
+
+def check_output_layers(viewer: Any, names: Sequence[str]) -> None:
+    """A ValueError naming a layer of ``viewer`` that holds an output's name but cannot hold an output
+    (:func:`can_hold_output`): a run would otherwise fail to put its result there, or stop half-way through adding
+    its layers."""
     for name in names:
         layer = viewer.layers[name] if name in viewer.layers else None
-        if layer is not None and (not isinstance(layer, Image) or layer.rgb):
-            kind = "RGB" if isinstance(layer, Image) else layer.__class__.__name__  # type() of a proxy: the proxy
+        if layer is not None and not can_hold_output(layer):
+            kind = "RGB" if getattr(layer, "rgb", False) else layer.__class__.__name__  # type() of a proxy: the proxy
             raise ValueError(f"the {kind} layer {name!r} has the name of an output image; rename or remove it")
 
 
@@ -364,12 +371,12 @@ def window_watch(viewer: Any) -> Callable[[], bool]:
     """A check, made now, of whether ``viewer``'s window is still open later: False once it was closed by
     ``viewer.close()`` (napari drops its Qt window) or by its close button (Qt deletes the window).
 
-    For a viewer the caller holds itself (the console's ``run()``): a plugin widget gets napari's public-only proxy,
-    whose private attributes warn, and knows it was closed from its own Qt side instead. A viewer without a Qt window
-    when the watch starts (none shown, or a napari that keeps it elsewhere) counts as open: adding layers then is
-    napari's business, and a result is never dropped on a guess.
+    For the console's ``run()``, which may be given napari's public-only proxy of a viewer (its private attributes
+    warn, and each access wraps anew): the viewer behind it is watched. The plugin widget knows it was closed from its
+    own Qt side instead. A viewer without a Qt window when the watch starts (none shown, or a napari that keeps it
+    elsewhere) counts as open: adding layers then is napari's business, and a result is never dropped on a guess.
     """
-    viewer = getattr(viewer, "__wrapped__", viewer)  # napari's public-only proxy wraps every access anew
+    viewer = getattr(viewer, "__wrapped__", viewer)
     window = getattr(getattr(viewer, "window", None), "_qt_window", None)
     if window is None:
         return lambda: True

@@ -35,6 +35,7 @@ from .runner import (
     add_or_update,
     axial_geometry,
     background_run,
+    can_hold_output,
     check_output_layers,
     layer_tuples,
     output_name,
@@ -566,9 +567,7 @@ class ZSSRWidget(Container):
             return
         stale = output_name(request, "ensemble_spread")  # an earlier run's, left from before uncertainty was off
         if "ensemble_spread" not in request.outputs and stale in self._viewer.layers:
-            from napari.layers import Image
-
-            if isinstance(self._viewer.layers[stale], Image):  # another kind of layer of that name is the user's
+            if can_hold_output(self._viewer.layers[stale]):  # another kind of layer of that name is the user's
                 self._viewer.layers.remove(stale)
         self.progress_bar.value = self.progress_bar.max
         done = f"done in {result.timings['total_s']:.0f} s on {result.device}"
