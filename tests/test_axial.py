@@ -235,8 +235,7 @@ def test_axial_back_projection_to_the_noise_leaves_a_noisy_volume_be(tiny_config
             for name, options in (("none", {}), ("to noise", {"back_projection_iterations": 5}),
                                   ("plain", {"back_projection_iterations": 5, "back_projection_to_noise": False}))}
     assert not np.allclose(runs["plain"], runs["none"])
-    change = runs["to noise"] - runs["none"]  # only the residual's low frequencies (restore_flux), no noise
-    assert np.abs(change).max() < 0.02 and np.abs(runs["plain"] - runs["none"]).max() > 0.05
+    assert np.array_equal(runs["to noise"], runs["none"])
 
 
 def test_stop_hook_cancels(tiny_config):

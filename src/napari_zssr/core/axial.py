@@ -22,7 +22,7 @@ from .config import ZSSRConfig
 from .degradation import Degradation
 from .engine import check_converged, reconstruction_pair
 from .geometry import ensemble_transforms, scale_symmetries, transform, untransform
-from .inference import apply_tiled_within_memory, back_project, ensemble_median, restore_flux
+from .inference import apply_tiled_within_memory, back_project, ensemble_median
 from .kernels import kernel_symmetries
 from .network import ZSSRNet
 from .noise import estimate_noise_floor, estimate_noise_std
@@ -269,8 +269,6 @@ def restore_slices(net: ZSSRNet, volume: torch.Tensor, degradation: Degradation,
         stacked = torch.stack(members)
         median = ensemble_median(stacked)
         sr = back_project(median, lr, degradation, config.back_projection_iterations, noise_floor)
-        if noise_floor > 0 and config.back_projection_iterations > 0:
-            sr = restore_flux(sr, lr, degradation)
         deviations = stacked - degradation.upscale(lr, (out_depth, width))
         for total, value in ((sums.sr, sr), (sums.median, median), (sums.members, deviations.sum(0)),
                              (sums.squares, (deviations**2).sum(0))):

@@ -89,7 +89,8 @@ FLUX_STEPS = 2
 
 def restore_flux(sr: torch.Tensor, lr: torch.Tensor, degradation: Degradation) -> torch.Tensor:
     """Put the residual's low frequencies back into ``sr``, so that it keeps the input's intensity, locally too:
-    the last step of an output back-projected to the noise floor.
+    the last step of a plane's output back-projected with a noise floor. (Not yet of axial runs, which restore
+    slices one by one: a blur within each slice would differ from slice to slice, and that costs sharpness.)
 
     A network trained with an L1 loss outputs a median, which under shot noise lies below the mean: at a few photons
     a pixel the output lost 10-40 % of the input's total intensity (docs/benchmarks.md, "Intensity kept under shot
