@@ -15,9 +15,15 @@ def compact_pixel_size(y: float, x: float) -> float | tuple[float, float]:
     return float(y) if y == x else (float(y), float(x))
 
 
+def is_unit_of(unit: Any, dimension: str) -> bool:
+    """Whether ``unit`` of a napari layer (a pint unit) measures ``dimension`` ("[length]", "[time]"); anything
+    without a dimensionality, such as napari's default "pixel", measures none."""
+    return dimension in dict(getattr(unit, "dimensionality", {}))
+
+
 def um_per_unit(unit: Any) -> float:
     """Micrometres in one ``unit`` of a napari layer (a pint unit; anything without a dimensionality counts as um):
     1 for a unit that is not a length, such as napari's default "pixel"."""
-    if "[length]" not in dict(getattr(unit, "dimensionality", {})):
+    if not is_unit_of(unit, "[length]"):
         return 1.0
     return float((1 * unit).to("micrometer").magnitude)

@@ -109,8 +109,7 @@ def _ome_pixels(tif: tifffile.TiffFile) -> ET.Element | None:
                 None)
 
 
-def _ome_pixel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float] | None, float | None]:
-    pixels = _ome_pixels(tif)
+def _ome_pixel_size(pixels: ET.Element | None) -> tuple[tuple[float, float] | None, float | None]:
     if pixels is None:
         return None, None
     x, y = _ome_length_um(pixels, "X"), _ome_length_um(pixels, "Y", fallback="X")
@@ -134,12 +133,13 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> 
                 axes, order = samples_to_channels(axes, data.ndim)
                 data = data.transpose(order)
             axes = image_axes(axes, data.ndim)
-            pixel_size, z_spacing = _calibration(tif, series)
+            pixels = _ome_pixels(tif)  # parsed once: the calibration and the frame interval both read it
+            pixel_size, z_spacing = _calibration(tif, series, pixels)
             imagej = tif.imagej_metadata or {}
             origin = (float(imagej.get("yorigin", 0.0)), float(imagej.get("xorigin", 0.0)))
             z_origin = float(imagej.get("zorigin", 0.0))
             series_count = image_series_count(tif)
-            frame_interval = _frame_interval(tif)
+            frame_interval = _frame_interval(tif, pixels)
             z_step_pixels = None if pixel_size is not None or tif.is_ome else _spacing_in_pixels(imagej)
     except IncompleteTiffError:
         raise
@@ -164,12 +164,11 @@ def _spacing_in_pixels(imagej: dict) -> float | None:
 _TIME_UNITS_S = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "us": 1e-6, "min": 60.0, "h": 3600.0}
 
 
-def _frame_interval(tif: tifffile.TiffFile) -> float | None:
-    """Seconds between time points from ImageJ's ``finterval`` or OME's ``TimeIncrement``; None when not said (or
-    not a positive finite time)."""
+def _frame_interval(tif: tifffile.TiffFile, pixels: ET.Element | None) -> float | None:
+    """Seconds between time points from ImageJ's ``finterval`` or OME's ``TimeIncrement`` (``pixels``: the OME
+    ``Pixels`` element, :func:`_ome_pixels`); None when not said (or not a positive finite time)."""
     value, unit = (tif.imagej_metadata or {}).get("finterval"), "s"
-    pixels = None if value is not None else _ome_pixels(tif)
-    if pixels is not None:
+    if value is None and pixels is not None:
         value, unit = pixels.attrib.get("TimeIncrement"), pixels.attrib.get("TimeIncrementUnit", "s")
     try:
         seconds = float(value) * _TIME_UNITS_S[unit]
@@ -260,11 +259,12 @@ def samples_to_channels(axes: str, ndim: int) -> tuple[str, tuple[int, ...]]:
     return "".join(axes[axis] for axis in order).replace("S", "C"), order
 
 
-def _calibration(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> tuple[tuple[float, float] | None,
-                                                                                    float | None]:
-    """(y, x) pixel size and z spacing in um from OME or ImageJ metadata (None where the file does not say)."""
+def _calibration(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries,
+                 pixels: ET.Element | None) -> tuple[tuple[float, float] | None, float | None]:
+    """(y, x) pixel size and z spacing in um from OME (``pixels``: its ``Pixels`` element, :func:`_ome_pixels`) or
+    ImageJ metadata (None where the file does not say)."""
     if tif.is_ome and tif.ome_metadata:
-        return _ome_pixel_size(tif)
+        return _ome_pixel_size(pixels)
     return _tag_pixel_size(tif, series.keyframe)
 
 
@@ -293,8 +293,9 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
                 shape = tuple(shape[axis] for axis in order)
             first_page = series.pages[0] if tif.is_ome and len(series.pages) else None
             first_file = None if first_page is None else Path(first_page.parent.filehandle.path).resolve()
+            calibration = _calibration(tif, series, _ome_pixels(tif))
             return TiffHeader(np.dtype(series.dtype), (tif.imagej_metadata or {}).get("Info"), shape, axes,
-                              *_calibration(tif, series), first_file if first_file != Path(path).resolve() else None)
+                              *calibration, first_file if first_file != Path(path).resolve() else None)
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError):
         return None
 

@@ -30,7 +30,7 @@ from ..core.optics import Optics
 from ..core.progress import ProgressEvent
 from ..core.resize import PixelSize, Scale, pixel_pair, upscale_factors
 from ..core.trainer import Cancelled
-from ..core.units import compact_pixel_size, um_per_unit
+from ..core.units import compact_pixel_size, is_unit_of, um_per_unit
 from ..io.ome import OpticsMetadata
 from ..kernel_choice import KernelArgument, KernelChoice, kernel_source
 from ..overlay import effective_factors, overlay_scale_translate
@@ -69,7 +69,6 @@ def pixel_size_of(scale: Sequence[float], units: Sequence[Any] | None = None) ->
     if units is not None and len(units) >= 2:
         y, x = y * um_per_unit(units[-2]), x * um_per_unit(units[-1])
     return compact_pixel_size(y, x)
-
 
 
 def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> LayerSnapshot:
@@ -213,7 +212,7 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
         raise ValueError(f"axial mode needs a 3D layer (Z, Y, X); {snapshot.name!r} has shape {snapshot.data.shape}")
     labels = list(snapshot.axis_labels or ())
     z_unit = snapshot.units[-3] if snapshot.units is not None and len(snapshot.units) >= 3 else None
-    if (len(labels) >= 3 and str(labels[-3]).upper() == "T") or "[time]" in dict(getattr(z_unit, "dimensionality", {})):
+    if (len(labels) >= 3 and str(labels[-3]).upper() == "T") or is_unit_of(z_unit, "[time]"):
         raise ValueError(f"axial mode restores the z axis, and the third-last axis of {snapshot.name!r} is time: "
                          "choose a Z stack (or a layer whose third-last axis is Z)")
     z_step, lateral = abs(snapshot.scale[-3]), float(np.mean(np.abs(snapshot.scale[-2:])))  # flipped axes too

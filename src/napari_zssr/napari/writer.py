@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.units import um_per_unit
+from ..core.units import is_unit_of, um_per_unit
 from ..io.tiff import imagej_letters, write_imagej_tiff
 from .qt_app import qt_running
 
@@ -77,8 +77,7 @@ def _loses_precision(dtype: Any) -> bool:
 
 def _file_unit_factor(unit: Any) -> float:
     """What one ``unit`` of a layer is in the file's units: um for lengths, seconds for times, else 1."""
-    dimensionality = dict(getattr(unit, "dimensionality", {}))
-    if "[time]" in dimensionality:
+    if is_unit_of(unit, "[time]"):
         return float((1 * unit).to("second").magnitude)
     return um_per_unit(unit)
 
