@@ -92,6 +92,8 @@ def test_resume_skips_done_files_and_protects_other_settings(data_dir, tmp_path,
     stamp = written.stat().st_mtime_ns
     assert main(args) == 0
     assert "skipped 1" in capsys.readouterr().err and written.stat().st_mtime_ns == stamp
+    assert main([*args, "--device", "cpu"]) == 0  # where it runs is not what it makes: a resume on another machine
+    assert "skipped 1" in capsys.readouterr().err and written.stat().st_mtime_ns == stamp
     assert main([*args, "--seed", "9"]) == 1
     assert "different settings" in capsys.readouterr().err and written.stat().st_mtime_ns == stamp
     assert main([*args, "--seed", "9", "--overwrite"]) == 0

@@ -319,9 +319,16 @@ def _state_of(path: Path, settings: dict, identity: dict) -> str:
         return "different"
     if made_from.get("path") != identity["path"]:
         return "other input"
-    if record["settings"] != settings:
+    if deciding(record["settings"]) != deciding(settings):
         return "different"
     return "same" if made_from == identity else "changed"
+
+
+def deciding(settings: dict) -> dict:
+    """The settings that decide an output's content: all but the device, whose choice (``auto``, ``cpu``, ``cuda``)
+    changes where a run goes, not what it makes, so that a batch resumed on another machine keeps what is done."""
+    config = {key: value for key, value in settings.get("config", {}).items() if key != "device"}
+    return {**settings, "config": config}
 
 
 def conflict_message(state: str, path: Path, overwrite: bool, settings: dict | None = None) -> str | None:
@@ -348,7 +355,7 @@ def settings_difference(path: Path, settings: dict) -> str:
     record = settings_of_info(None if header is None else header.info)
     if record is None:
         return ""
-    then, now = _flat(record["settings"]), _flat(settings)
+    then, now = _flat(deciding(record["settings"])), _flat(deciding(settings))
     names = [name for name in sorted(then.keys() | now.keys()) if then.get(name) != now.get(name)]
     shown = [f"{name}: {then.get(name)!r} -> {now.get(name)!r}" for name in names[:NAMED_DIFFERENCES]]
     more = f", and {len(names) - NAMED_DIFFERENCES} more" if len(names) > NAMED_DIFFERENCES else ""

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from .core.kernels import gaussian_taps
+
 
 @dataclass
 class MicroscopySample:
@@ -46,10 +48,8 @@ def synthetic_fluorescence(shape: tuple[int, int] = (256, 256), seed: int = 0) -
 
 
 def gaussian_psf(sigma: float, radius: int | None = None) -> np.ndarray:
-    radius = radius if radius is not None else int(np.ceil(4 * sigma))
-    y, x = np.mgrid[-radius : radius + 1, -radius : radius + 1]
-    psf = np.exp(-(x**2 + y**2) / (2 * sigma**2))
-    return psf / psf.sum()
+    taps = gaussian_taps(sigma, radius if radius is not None else int(np.ceil(4 * sigma)))
+    return np.outer(taps, taps)
 
 
 def anisotropic_gaussian_psf(sigma_long: float, sigma_short: float, angle: float,

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from .degradation import Degradation
 from .geometry import transform, untransform
+from .kernels import gaussian_taps
 from .network import ZSSRNet
 from .noise import lowered_noise_floor, refined_noise_floor
 from .precision import autocast
@@ -89,8 +90,8 @@ FLUX_STEPS = 2
 
 def restore_flux(sr: torch.Tensor, lr: torch.Tensor, degradation: Degradation) -> torch.Tensor:
     """Put the residual's low frequencies back into ``sr``, so that it keeps the input's intensity, locally too:
-    the last step of a plane's output back-projected with a noise floor. (Not yet of axial runs, which restore
-    slices one by one: a blur within each slice would differ from slice to slice, and that costs sharpness.)
+    the last step of a plane's output back-projected with a noise floor. (Axial runs restore their fused volume at
+    once, with a 3D blur: ``core.axial.restore_volume_flux``.)
 
     A network trained with an L1 loss outputs a median, which under shot noise lies below the mean: at a few photons
     a pixel the output lost 10-40 % of the input's total intensity (docs/benchmarks.md, "Intensity kept under shot
@@ -105,13 +106,17 @@ def restore_flux(sr: torch.Tensor, lr: torch.Tensor, degradation: Degradation) -
 
 
 def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
-    """A separable Gaussian blur of (N, 1, H, W) images, edges extended (any size of image)."""
+    """A separable Gaussian blur of (N, 1, H, W) images or (N, 1, D, H, W) volumes, edges extended (any size)."""
     radius = int(3 * sigma)
-    taps = torch.arange(-radius, radius + 1, dtype=image.dtype, device=image.device)
-    weights = torch.exp(-0.5 * (taps / sigma) ** 2)
-    weights = weights / weights.sum()
-    padded = F.pad(image, (radius, radius, radius, radius), mode="replicate")
-    return F.conv2d(F.conv2d(padded, weights.view(1, 1, 1, -1)), weights.view(1, 1, -1, 1))
+    weights = torch.as_tensor(gaussian_taps(sigma, radius), dtype=image.dtype, device=image.device)
+    axes = image.dim() - 2
+    convolve = F.conv2d if axes == 2 else F.conv3d
+    blurred = F.pad(image, (radius, radius) * axes, mode="replicate")
+    for axis in range(axes):
+        shape = [1, 1] + [1] * axes
+        shape[2 + axis] = -1
+        blurred = convolve(blurred, weights.view(shape))
+    return blurred
 
 
 def ensemble_median(outputs: torch.Tensor, rows_per_chunk: int = 256) -> torch.Tensor:
