@@ -7,7 +7,7 @@ import pytest
 from blurred_images import IMAGES, hr_psf, record
 from skimage import color, data
 
-from napari_zssr import zssr
+from napari_zssr import KernelNoteWarning, zssr
 from napari_zssr.core.blind import _psf_on_grid, estimate_kernel
 from napari_zssr.core.psf import kernel_from_psf
 from napari_zssr.kernel_choice import describe_kernel
@@ -153,6 +153,8 @@ def test_it_costs_well_under_a_second_on_a_256_plane(objects):
 
 def test_a_fallback_runs_zssr_with_the_bicubic_kernel_and_says_why(objects, tiny_config):
     lr = record(objects["filaments"], hr_psf("airy", 0.5))
-    result = zssr(lr[:40, :40], 2, kernel="estimate", config=tiny_config)
+    with pytest.warns(KernelNoteWarning, match="kernel estimate: PSF FWHM .* too narrow"):  # said in scripts too
+        result = zssr(lr[:40, :40], 2, kernel="estimate", config=tiny_config)
     assert result.kernel["source"] == "estimate" and "bicubic" in result.kernel["fallback"]
+    assert result.notes == [result.kernel["note"]]
     assert "too narrow to use; bicubic" in describe_kernel(result.kernel)

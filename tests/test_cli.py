@@ -330,15 +330,19 @@ def info_of(path: Path) -> dict:
 def test_kernel_estimated_from_each_image(data_dir, tmp_path, capsys):
     sample = microscopy_sample()
     write_imagej_tiff(tmp_path / "cells" / "cells.tif", sample.image, "YX", (sample.pixel_size,) * 2)
-    write_imagej_tiff(tmp_path / "cells" / "noise.tif", textured((24, 24)), "YX", None)
+    empty_channel = np.stack([sample.image, np.random.default_rng(0).poisson(100, sample.image.shape)])
+    write_imagej_tiff(tmp_path / "cells" / "two.tif", empty_channel.astype(np.uint16), "CYX", None)
     out = tmp_path / "out"
     assert main([str(tmp_path / "cells"), "--out", str(out), "--kernel", "estimate", "--max-iterations", "3",
-                 "--preset", "fast"]) == 1
+                 "--preset", "fast"]) == 0
     kernel = info_of(out / "cells_zssr.tif")["channels"][0]["kernel"]
     assert kernel["source"] == "estimate" and 1.8 < kernel["fwhm_px"] < 2.9  # Gaussian PSF of FWHM 2.35 px
     err = capsys.readouterr().err
     assert "kernel estimated from the image" in err and "resolution" in err
-    assert "noise.tif: failed: no structure found above the noise" in err  # pure noise: no blur to estimate
+    # a channel of pure noise (nothing stained): no blur to estimate, so no kernel there, and the file is done
+    assert "two.tif channel 1: kernel estimate: no structure found above the noise" in err
+    kernels = [channel["kernel"] for channel in info_of(out / "two_zssr.tif")["channels"]]
+    assert "fwhm_px" in kernels[0] and "pure noise" in kernels[1]["fallback"]
 
 
 def test_kernel_from_the_optics_given_as_options(data_dir, tmp_path):
@@ -376,9 +380,11 @@ def test_impossible_optics_in_a_files_metadata_are_attributed_to_it(tmp_path, om
 
 
 def test_optics_that_the_file_does_not_know_fail_that_file_clearly(data_dir, tmp_path, capsys):
-    assert main([str(data_dir / "stack.tif"), "--out", str(tmp_path / "out"), "--kernel", "optics",
-                 "--wavelength", "520", *FAST]) == 1
-    assert "give --na" in capsys.readouterr().err
+    """``--wavelength`` alone asks for optics too (an override of the file's wavelength); the NA is then missing."""
+    for kernel in (["--kernel", "optics"], []):
+        assert main([str(data_dir / "stack.tif"), "--out", str(tmp_path / "out"), *kernel, "--wavelength", "520",
+                     *FAST]) == 1
+        assert "give --na" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("options", "named"), [
@@ -387,6 +393,10 @@ def test_optics_that_the_file_does_not_know_fail_that_file_clearly(data_dir, tmp
     (["--psf", "x.tif", "--kernel", "estimate"], "--psf"),
     (["--kernel", "estimate", "--na", "1.2"], "--na"),
     (["--kernel", "psf"], "--psf"),
+    (["--na", "1.2", "--wavelength", "520", "--excitation-wavelength", "488"], "--psf-model confocal"),
+    (["--na", "1.2", "--wavelength", "520", "--pinhole", "0.5"], "--psf-model confocal"),
+    (["--kernel", "none", "--wavelength", "520"], "--wavelength"),
+    (["--kernel", "estimate", "--scale", "2.5"], "--scale 2.5: a blur kernel needs an integer scale factor"),
 ])
 def test_bad_kernel_options_are_usage_errors(data_dir, tmp_path, capsys, options, named):
     assert main([str(data_dir / "stack.tif"), "--out", str(tmp_path / "out"), *options, *FAST]) == 2
@@ -716,3 +726,32 @@ def test_a_redone_input_names_earlier_outputs_of_kinds_not_asked_for(data_dir, t
     capsys.readouterr()
     assert main([str(source), "--out", str(out), "--outputs", "zssr", *FAST]) == 0
     assert "plain_residual.tif from an earlier run stay as they were" in capsys.readouterr().err
+
+
+def test_an_uncalibrated_stacks_z_spacing_in_pixels_is_kept_on_the_new_grid(tmp_path):
+    """ImageJ's ``spacing`` without a unit counts lateral pixels (what the layer writer saves for a layer scaled only
+    along z); the output's pixels are half as large, so it counts twice as many."""
+    tifffile.imwrite(tmp_path / "z.tif", np.random.default_rng(0).random((3, 16, 16)).astype(np.float32),
+                     imagej=True, metadata={"axes": "ZYX", "spacing": 3.0})
+    assert main([str(tmp_path / "z.tif"), "--out", str(tmp_path / "out"), "--outputs", "zssr", *FAST]) == 0
+    written = read_tiff(tmp_path / "out" / "z_zssr.tif")
+    assert written.pixel_size is None and written.z_step_pixels == pytest.approx(6.0)
+    assert main([str(tmp_path / "z.tif"), "--out", str(tmp_path / "um"), "--outputs", "zssr", "--pixel-size", "0.2",
+                 *FAST]) == 0
+    written = read_tiff(tmp_path / "um" / "z_zssr.tif")
+    assert written.pixel_size == pytest.approx((0.1, 0.1)) and written.z_spacing == pytest.approx(0.6)
+
+
+def test_a_fiji_composites_colours_and_display_ranges_are_kept(tmp_path):
+    """A composite with a LUT per channel opens in Fiji as it did, not grey; the residual keeps the colours only."""
+    luts = [np.zeros((3, 256), np.uint8) for _ in range(2)]
+    luts[0][1], luts[1][0] = np.arange(256), np.arange(256)  # green, red
+    stack = (np.random.default_rng(0).random((2, 16, 16)) * 1000).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "c.tif", stack, imagej=True, metadata={
+        "axes": "CYX", "mode": "composite", "Ranges": (0.0, 900.0, 10.0, 800.0), "LUTs": luts})
+    assert main([str(tmp_path / "c.tif"), "--out", str(tmp_path / "out"), *FAST]) == 0
+    for kind in ("zssr", "residual"):
+        written = tifffile.TiffFile(tmp_path / "out" / f"c_{kind}.tif").imagej_metadata
+        assert written["mode"] == "composite" and all(np.array_equal(a, b) for a, b in zip(written["LUTs"], luts))
+        assert ("Ranges" in written) == (kind == "zssr")
+    assert tifffile.TiffFile(tmp_path / "out" / "c_zssr.tif").imagej_metadata["Ranges"] == (0.0, 900.0, 10.0, 800.0)

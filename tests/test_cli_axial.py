@@ -149,7 +149,7 @@ def test_a_bad_z_step_is_a_usage_error(volume, tmp_path, capsys, value):
     ((3, 24, 24), "TYX", 0.1, None, [], "no Z axis"),
     ((6, 24, 24), None, None, None, ["--z-step", "0.3"], "no Z axis"),  # unnamed axes (Q) are not taken for Z
     ((3, 24, 24), "ZYX", 0.1, 0.3, [], "at least 4"),
-    ((6, 24, 24), "ZYX", 0.1, None, [], "give --z-step"),
+    ((6, 24, 24), "ZYX", 0.1, "unknown", [], "give --z-step"),  # an OME file without PhysicalSizeZ
     ((6, 24, 24), "ZYX", None, None, ["--z-step", "0.3"], "give --pixel-size"),
     ((6, 24, 24), "ZYX", 0.1, 0.25, [], "must be an integer"),
     ((6, 24, 24), "ZYX", 0.1, 0.1, [], "greater than 1"),
@@ -160,6 +160,9 @@ def test_inputs_that_cannot_run_axially_stop_the_batch_before_any_training(volum
     bad = volume.parent / "bad.tif"
     if axes is None:
         tifffile.imwrite(bad, textured(shape))
+    elif spacing == "unknown":  # an ImageJ file with a unit and no spacing has planes 1 unit apart, as in Fiji
+        tifffile.imwrite(bad, textured(shape), ome=True, metadata={"axes": axes, "PhysicalSizeX": pixel,
+                                                                   "PhysicalSizeY": pixel})
     else:
         pixel_size = None if pixel is None else pixel if isinstance(pixel, tuple) else (pixel, pixel)
         write_imagej_tiff(bad, textured(shape), axes, pixel_size, z_spacing=spacing)

@@ -70,6 +70,20 @@ def test_estimate_gives_a_kernel_for_every_step_and_its_record():
         kernel_source(KernelChoice("estimate"), None)
 
 
+def test_an_image_with_nothing_to_estimate_from_runs_without_a_kernel_and_says_so(tiny_config):
+    """Pure noise (an empty channel of a stack) or a constant image: no kernel, with a note, not a failed run."""
+    from napari_zssr import KernelNoteWarning, zssr
+
+    noise = np.random.default_rng(0).poisson(100, (40, 40)).astype(np.float32)
+    for image, reason in ((noise, "pure noise"), (np.full((40, 40), 7.0), "constant")):
+        kernels, record = run_kernels("estimate", [(2.0, 2.0)], image, None)
+        assert kernels == [None] and reason in record["fallback"] and record["note"].endswith("; no kernel (bicubic)")
+        assert describe_kernel(record) == "estimated from the image: nothing to read a blur from; bicubic"
+    with pytest.warns(KernelNoteWarning, match="kernel estimate: no structure found above the noise"):
+        result = zssr(noise, 2, kernel="estimate", config=tiny_config, device="cpu")
+    assert result.notes and "pure noise" in result.kernel["fallback"]
+
+
 def test_other_kernel_arguments_are_recorded_as_such():
     assert run_kernels(None, [(2.0, 2.0)], np.zeros((8, 8)), None) == ([None], {"source": "none (bicubic)"})
     assert run_kernels(gaussian_psf(1.0), [(2.0, 2.0)], np.zeros((8, 8)), None)[1] == {"source": "array"}

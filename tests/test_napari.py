@@ -835,6 +835,19 @@ def test_axial_mode_takes_a_typed_pixel_size_and_no_optics_for_pixels_of_unknown
         prepare(napari.layers.Image(volume, name="plain"), axial=True, pixel_size=0.5)
 
 
+def test_a_layer_calibrated_at_one_micrometre_is_not_taken_for_an_uncalibrated_one():
+    """A scale of 1 means "unknown" only without length units: the napari-zssr reader sets them on calibrated
+    files, so a 1 um pixel keeps its size, and an axial run its optics (as the command line does)."""
+    from napari_zssr.napari.runner import prepare
+
+    volume = np.random.default_rng(2).random((6, 20, 20))
+    optics = {"na": 0.8, "refractive_index": 1.0, "immersion": "Air", "emission_wavelengths": (520.0,)}
+    layer = napari.layers.Image(volume, scale=(3.0, 1.0, 1.0), units=("µm",) * 3, metadata={"optics": optics})
+    assert prepare(layer).pixel_size == 1.0
+    request = prepare(layer, axial=True)
+    assert request.axial_scale == 3 and request.pixel_size == 1.0 and request.axial_optics is not None
+
+
 def test_a_layer_in_nanometres_gives_its_pixel_size_in_micrometres(widget):
     from napari_zssr.napari.runner import prepare
 

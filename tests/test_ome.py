@@ -41,6 +41,16 @@ def test_objective_settings_refractive_index_wins_over_the_immersion(tmp_path, o
     assert optics.refractive_index == pytest.approx(1.406) and optics.excitation_wavelengths == (None,)
 
 
+def test_the_acquisitions_medium_wins_over_a_multi_immersion_objective(tmp_path, ome_tiff):
+    """A multi-immersion objective used with water: ObjectiveSettings Medium names the medium of this acquisition."""
+    path = tmp_path / "ome.tif"
+    multi = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.2" Immersion="Multi"/>'
+             "</Instrument>")
+    ome_tiff(path, {"EmissionWavelength": [520]}, multi, '<ObjectiveSettings ID="Objective:0" Medium="Water"/>')
+    optics = read_optics(path)
+    assert optics.refractive_index == pytest.approx(1.333) and optics.immersion == "Water"
+
+
 def test_files_without_optics_give_none(tmp_path):
     tifffile.imwrite(tmp_path / "plain.tif", np.zeros((8, 8), np.uint16))
     tifffile.imwrite(tmp_path / "imagej.tif", np.zeros((8, 8), np.uint16), imagej=True)

@@ -167,18 +167,21 @@ def test_every_kernel_source_names_a_bad_scale(scale):
             make()
 
 
-def test_a_pixel_far_wider_than_the_psf_gives_a_point_quickly():
-    """A pixel size typed in nm where um is expected must not ask for millions of profile samples."""
-    psf = theoretical_psf(1.4, 520, 3000.0)
-    assert psf.shape == (3, 3) and psf[1, 1] == pytest.approx(1.0)
-
-
-def test_a_pixel_size_in_nm_is_refused_for_a_kernel_from_the_optics():
-    """theoretical_psf samples any grid; a kernel, where a PSF of 0.003 pixels would silently be the camera box,
-    asks for micrometres."""
-    with pytest.raises(ValueError, match="pixel_size 65 um .* micrometres"):
-        kernel_from_optics(1.4, 520, 65)
+def test_a_pixel_size_in_nm_is_refused():
+    """A PSF of 0.003 pixels would silently be a point (a kernel: the camera box): a pixel size that far above the
+    PSF is one typed in nm where um are asked for."""
+    for make in (lambda: kernel_from_optics(1.4, 520, 65), lambda: theoretical_psf(1.4, 520, 65)):
+        with pytest.raises(ValueError, match="pixel_size 65 um .* micrometres"):
+            make()
     assert kernel_from_optics(0.1, 520, 40.0).shape[0] >= 2  # a wide-field 4x overview at 40 um: still a kernel
+
+
+@pytest.mark.parametrize(("na", "wavelength", "named"), [(0, 520, "na must be"), (-1, 520, "na must be"),
+                                                         (1.4, 0.52, "wavelength must be")])
+def test_bad_optics_are_named_before_the_pixel_size_is_judged(na, wavelength, named):
+    """A wavelength typed in um (0.52) is the wavelength's error, not the pixel size's; an NA of 0 no division."""
+    with pytest.raises(ValueError, match=named):
+        kernel_from_optics(na, wavelength, 0.1)
 
 
 def test_optics_given_numpy_numbers_hold_floats_for_the_records():

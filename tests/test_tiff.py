@@ -197,3 +197,25 @@ def test_compressed_tiffs_are_read(tmp_path, compression):
     data = np.arange(32 * 32, dtype=np.uint16).reshape(32, 32)
     tifffile.imwrite(tmp_path / "c.tif", data, compression=compression)
     assert np.array_equal(read_tiff(tmp_path / "c.tif").data, data)
+
+
+@pytest.mark.parametrize(("finterval", "tunit", "seconds"), [
+    (250, "ms", 0.25), (2, "min", 120.0), (1.5, "sec", 1.5), (3, None, 3.0), (0.5, "hr", 1800.0), (4, "frame", None)])
+def test_imagej_frame_interval_is_read_in_its_time_unit(tmp_path, finterval, tunit, seconds):
+    """ImageJ writes ``finterval`` in the image's own time unit and adds ``tunit`` when that is not seconds."""
+    metadata = {"axes": "TYX", "finterval": finterval, **({"tunit": tunit} if tunit else {})}
+    tifffile.imwrite(tmp_path / "t.tif", np.zeros((3, 8, 8), np.uint16), imagej=True, metadata=metadata)
+    assert read_tiff(tmp_path / "t.tif").frame_interval == (None if seconds is None else pytest.approx(seconds))
+
+
+def test_a_calibrated_imagej_stack_without_spacing_has_planes_one_unit_apart(tmp_path):
+    """ImageJ leaves out ``spacing`` when the voxel depth is 1 (Fiji reads such a stack as 1 um apart); a stack of
+    time points only has no z spacing."""
+    stack = np.zeros((4, 8, 8), np.uint16)
+    tifffile.imwrite(tmp_path / "z.tif", stack, imagej=True, resolution=(4, 4), metadata={"axes": "ZYX", "unit": "um"})
+    assert read_tiff(tmp_path / "z.tif").z_spacing == pytest.approx(1.0)
+    assert read_header(tmp_path / "z.tif").z_spacing == pytest.approx(1.0)
+    tifffile.imwrite(tmp_path / "z.tif", stack, imagej=True, resolution=(4, 4), metadata={"axes": "ZYX", "unit": "nm"})
+    assert read_tiff(tmp_path / "z.tif").z_spacing == pytest.approx(1e-3)
+    tifffile.imwrite(tmp_path / "t.tif", stack, imagej=True, resolution=(4, 4), metadata={"axes": "TYX", "unit": "um"})
+    assert read_tiff(tmp_path / "t.tif").z_spacing is None

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .batch_jobs import Job, UsageError
-from .batch_kernels import check_optics_options, kernel_choices
+from .batch_kernels import OPTICS_OPTIONS, check_optics_options, kernel_choices
 from .core.axial import MIN_PLANES, axial_factor
 from .core.optics import Optics
 from .io.ome import read_optics
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 
 #: options that describe a lateral kernel; axial mode learns its blur from the axial profile instead
 LATERAL_KERNEL_OPTIONS = ("psf", "kernel", "psf_pixel_size")
-#: options that describe the optics, which give the axial profile in axial mode
-OPTICS_OPTIONS = ("na", "psf_model", "wavelength", "refractive_index", "excitation_wavelength", "pinhole")
 #: relative difference of the y and x pixel sizes above which pixels do not count as square
 SQUARE_TOLERANCE = 0.01
 
@@ -116,7 +114,9 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions) -> None:
             axial_plan(image_axes(header.axes, len(header.shape)), header.shape, header.pixel_size,
                        header.z_spacing, options)
         except ValueError as error:
-            raise UsageError(f"{job.source}: {error}") from None
+            alone = ("; --z-step and --pixel-size apply to every input, so give them for this file in a run of its "
+                     "own" if len(jobs) > 1 else "")
+            raise UsageError(f"{job.source}: {error}{alone}") from None
 
 
 def axial_optics(options: BatchOptions, source: Path, channels: int) -> list[Optics | None]:

@@ -233,6 +233,8 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
     pixel_size = (options.pixel_size, options.pixel_size) if options.pixel_size else image.pixel_size
     new_pixel_size = None if pixel_size is None else (pixel_size[0] / factors[0], pixel_size[1] / factors[1])
     z_spacing, z_origin = image.z_spacing, image.z_origin or None
+    if z_spacing is None and image.z_step_pixels is not None:  # counted in lateral pixels: in um, or in the new ones
+        z_spacing = image.z_step_pixels * (pixel_size[1] if pixel_size is not None else factors[1])
     record = {"napari_zssr_version": __version__, "settings": prepared.settings, "input": identity,
               "input_axes": image.axes, "channels": run.records}  # blank_planes count in the input's axis order
     if run.axial is not None:
@@ -245,8 +247,10 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
             stacked = stacked[..., 0, :, :]
         if kind in ("zssr", "ensemble_median") and options.dtype == "input":
             stacked = cast_output(stacked, output_dtype(image.data.dtype))
+        # the residual is a difference around 0: the input's display ranges would show nothing of it
+        display = {key: value for key, value in image.display.items() if kind != "residual" or key != "Ranges"}
         write_imagej_tiff(output_path(options.out, job, kind), stacked, image.axes, new_pixel_size, z_spacing,
-                          info, imagej_origin(image.origin, factors), z_origin, image.frame_interval)
+                          info, imagej_origin(image.origin, factors), z_origin, image.frame_interval, display)
 
 
 def process_file(job: Job, prepared: PreparedBatch, identity: dict, planes_bar: tqdm | None = None) -> TaskReport:

@@ -14,13 +14,17 @@ if TYPE_CHECKING:
     from .batching import BatchOptions
 
 
+#: options that describe the optics: any of them asks for a kernel from the optics (the axial profile, in axial mode)
+OPTICS_OPTIONS = ("na", "psf_model", "wavelength", "refractive_index", "excitation_wavelength", "pinhole")
+
+
 def kernel_kind(options: BatchOptions) -> str:
     """The kernel source asked for: ``--kernel``, else what the other options imply."""
     if options.kernel is not None:
         return options.kernel
     if options.psf:
         return "psf"
-    return "optics" if options.na is not None or options.psf_model is not None else "none"
+    return "optics" if any(getattr(options, name) for name in OPTICS_OPTIONS) else "none"
 
 
 def per_channel(values: list, channels: int, what: str) -> list:
@@ -75,7 +79,12 @@ def measured_psf(options: BatchOptions) -> bool | None:
 
 def check_optics_options(options: BatchOptions) -> None:
     """Bad optics given on the command line (NA, wavelengths, immersion) as a usage error, before the batch; values
-    left out, which each file's metadata may give, are checked with a stand-in."""
+    left out, which each file's metadata may give, are checked with a stand-in; confocal options without the
+    confocal model, which a widefield PSF would silently leave out."""
+    confocal_only = [name for name in ("excitation_wavelength", "pinhole") if getattr(options, name)]
+    if confocal_only and options.psf_model != "confocal":
+        raise UsageError(f"--{confocal_only[0].replace('_', '-')} applies to a confocal PSF: add --psf-model "
+                         "confocal (a widefield PSF has no excitation or pinhole)")
     try:
         for wavelength in options.wavelength or [520.0]:
             Optics(options.na or 1.0, wavelength, options.refractive_index or IMMERSION_INDICES["oil"],
@@ -92,8 +101,7 @@ def check_kernel_options(options: BatchOptions) -> None:
     kind = kernel_kind(options)
     if options.psf and kind != "psf":
         raise UsageError(f"--psf cannot be combined with --kernel {kind}")
-    optics_options = [name for name in ("na", "psf_model", "refractive_index", "pinhole") if getattr(options, name)]
-    optics_options += [name for name in ("wavelength", "excitation_wavelength") if getattr(options, name)]
+    optics_options = [name for name in OPTICS_OPTIONS if getattr(options, name)]
     if optics_options and kind != "optics":
         raise UsageError(f"--{optics_options[0].replace('_', '-')} applies to a kernel from the optics, not to "
                          f"--kernel {kind}")

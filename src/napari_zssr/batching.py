@@ -40,9 +40,10 @@ from .batch_jobs import (
     quiet_reader_logs,
     say,
 )
-from .batch_kernels import check_kernel_options
+from .batch_kernels import check_kernel_options, kernel_kind
 from .batch_lock import held_by_another_batch, output_folder_lock
 from .core.config import INITS, ZSSRConfig
+from .core.degradation import integer_factors
 from .core.device import select_device
 from .core.network import ZSSRNet
 from .core.precision import resolve_precision
@@ -194,9 +195,11 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
         check_kernel_options(options)
         options = replace(options, scale=DEFAULT_SCALE if options.scale is None else options.scale)
         try:
-            upscale_factors(options.scale)
+            factors = upscale_factors(options.scale)
+            if kernel_kind(options) != "none":
+                integer_factors(factors)  # a kernel needs whole factors: one usage error, not one failure per file
         except ValueError as error:
-            raise UsageError(str(error)) from None
+            raise UsageError(f"--scale {options.scale:g}: {error}") from None
     jobs = plan_jobs(collect_sources([str(item) for item in inputs], options.recursive, out))
     if not jobs:
         raise UsageError("no TIFF files found in the inputs")

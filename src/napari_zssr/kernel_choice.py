@@ -108,13 +108,22 @@ def _checked(source: KernelSource) -> KernelSource:
 def _estimated(image: np.ndarray | None, pixel_size: PixelSize | None,
                scale: Scale) -> tuple[KernelSource | None, dict[str, Any]]:
     """The blind estimate (once, from up to 8 planes, for the run's ``scale``) as a kernel source, or a clear error
-    without an image."""
+    without an image. A blur too narrow to use, or an image with nothing to read one from (constant, or pure noise:
+    an empty channel of a stack), gives no kernel, with a note that says why."""
     from .core.blind import estimate_kernel
+    from .core.spectrum import NoStructureError
 
     if image is None:
         raise ValueError("kernel='estimate' needs the image; pass it to zssr/zssr_stack")
-    estimate = estimate_kernel(image, scale, pixel_size)
-    return (None if estimate.kernel is None else estimate.kernel_for), estimate.to_dict()
+    try:
+        estimate = estimate_kernel(image, scale, pixel_size)
+    except NoStructureError as error:
+        reason = str(error).removesuffix("; use no kernel (bicubic)") + "; no kernel (bicubic)"
+        return None, {"source": "estimate", "fallback": reason, "note": f"kernel estimate: {reason}"}
+    record = estimate.to_dict()
+    if estimate.fallback is not None:
+        record["note"] = f"kernel estimate: {estimate.fallback}"
+    return (None if estimate.kernel is None else estimate.kernel_for), record
 
 
 def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarray,
@@ -154,6 +163,8 @@ def describe_kernel(record: dict[str, Any]) -> str:
     if source == "optics":
         return f"from the optics ({describe_optics(record)}; PSF FWHM {record['psf_fwhm_px']:.3g} px)"
     if source == "estimate":
+        if "fwhm_px" not in record:
+            return "estimated from the image: nothing to read a blur from; bicubic"
         if record.get("fallback"):
             return f"estimated from the image: PSF FWHM {record['fwhm_px']:.3g} px, too narrow to use; bicubic"
         return f"estimated from the image ({record['model']}, PSF FWHM {record['fwhm_px']:.3g} px)"

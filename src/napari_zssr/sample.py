@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from .core.kernels import gaussian_taps
+from .core.gaussian import gaussian_taps
 
 
 @dataclass

@@ -21,9 +21,10 @@ import torch
 from .config import ZSSRConfig
 from .degradation import Degradation
 from .engine import check_converged, reconstruction_pair
+from .gaussian import gaussian_taps
 from .geometry import ensemble_transforms, scale_symmetries, transform, untransform
 from .inference import FLUX_SIGMA, FLUX_STEPS, apply_tiled_within_memory, back_project, ensemble_median, gaussian_blur
-from .kernels import gaussian_taps, kernel_symmetries
+from .kernels import kernel_symmetries
 from .network import ZSSRNet
 from .noise import estimate_noise_floor, estimate_noise_std
 from .optics import profile_fwhm

@@ -41,7 +41,7 @@ from .degradation import integer_factors
 from .optics import AIRY_FWHM, DEFAULT_HALF_WIDTH, airy_profile
 from .psf import kernel_from_psf
 from .resize import pixel_pair, upscale_factors
-from .spectrum import analysis_planes, periodic_spectrum
+from .spectrum import NoStructureError, analysis_planes, periodic_spectrum
 
 #: FWHM of a Gaussian in units of its standard deviation
 GAUSSIAN_FWHM = 2 * np.sqrt(2 * np.log(2))
@@ -213,8 +213,9 @@ def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = 2,
     ``MIN_KERNEL_FWHM`` (2.6 input pixels) ``kernel`` is None, i.e. bicubic, with the reason in ``fallback``:
     ``zssr(image, kernel=estimate.kernel)`` works either way.
 
-    Raises ValueError when the image is constant or when its spectrum shows no structure above the noise floor
-    (pure noise): then use no kernel (bicubic).
+    Raises :class:`~.spectrum.NoStructureError` (a ValueError) when the image is constant or when its spectrum
+    shows no structure above the noise floor (pure noise): then use no kernel (bicubic), as ``kernel="estimate"``
+    does.
     """
     start = time.perf_counter()
     factors = integer_factors(upscale_factors(scale))  # type: ignore[arg-type]
@@ -236,9 +237,9 @@ def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = 2,
     low_signal, noise_floor = float(amplitude[i, j] * shapes[i, j, 0]), float(floor[i, j])
     snr = low_signal / noise_floor if noise_floor > 0 else float("inf")
     if not snr >= MIN_SPECTRAL_SNR:
-        raise ValueError(f"no structure found above the noise (spectral signal-to-noise {snr:.1f} < "
-                         f"{MIN_SPECTRAL_SNR:g}): the image looks like pure noise, so no blur can be estimated; "
-                         "use no kernel (bicubic)")
+        raise NoStructureError(f"no structure found above the noise (spectral signal-to-noise {snr:.1f} < "
+                               f"{MIN_SPECTRAL_SNR:g}): the image looks like pure noise, so no blur can be estimated; "
+                               "use no kernel (bicubic)")
     fallback = None
     if fwhm < MIN_KERNEL_FWHM:
         fallback = (f"PSF FWHM {fwhm:.2f} px is below {MIN_KERNEL_FWHM} px: too narrow to tell from the object's own "

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from .degradation import Degradation
+from .gaussian import gaussian_taps
 from .geometry import transform, untransform
-from .kernels import gaussian_taps
 from .network import ZSSRNet
 from .noise import lowered_noise_floor, refined_noise_floor
 from .precision import autocast

@@ -12,14 +12,6 @@ from .geometry import scale_symmetries, transform_array
 SYMMETRY_TOLERANCE = 0.1
 
 
-def gaussian_taps(sigma: float, radius: int) -> np.ndarray:
-    """A centred Gaussian of std ``sigma``, point-sampled at the integers -radius..radius, sum 1: the one sampled
-    Gaussian behind the flux restore's blur, the axial profile and the sample's PSF (2D: the outer product)."""
-    offsets = np.arange(-radius, radius + 1, dtype=np.float64)
-    taps = np.exp(-0.5 * (offsets / sigma) ** 2)
-    return taps / taps.sum()
-
-
 def validate_kernel(kernel: np.ndarray) -> np.ndarray:
     """Return ``kernel`` as float64 normalised to sum 1, or raise a clear error."""
     if np.ma.is_masked(kernel):  # np.asarray would drop the mask and keep whatever lies under it

@@ -226,6 +226,7 @@ def theoretical_psf(na: float, wavelength: float, pixel_size: float | Sequence[f
 def psf_from_optics(optics: Optics, pixel_size: float | Sequence[float], size: int | None = None) -> np.ndarray:
     """:func:`theoretical_psf` for an :class:`Optics`."""
     pixel = _known_pixel_pair(pixel_size)
+    check_pixel_size_for_optics(optics.na, optics.wavelength, pixel)
     if size is None:
         extent = DEFAULT_HALF_WIDTH * optics.wavelength * 1e-3 / optics.na
         half = (max(1, int(np.ceil(extent / pixel[0]))), max(1, int(np.ceil(extent / pixel[1]))))
@@ -255,7 +256,8 @@ def kernel_from_optics(na: float, wavelength: float, pixel_size: float | Sequenc
     from .psf import kernel_from_psf
 
     image_pixel = _known_pixel_pair(pixel_size)
-    check_pixel_size_for_optics(na, wavelength, image_pixel)
+    valid = Optics(na, wavelength, **{name: value for name, value in optics.items() if name != "size"})  # named
+    check_pixel_size_for_optics(valid.na, valid.wavelength, image_pixel)  # errors first, then the pixel size's
     factors = upscale_factors(scale)  # type: ignore[arg-type]
     hr_pixel = (image_pixel[0] / factors[0], image_pixel[1] / factors[1])
     psf = theoretical_psf(na, wavelength, hr_pixel, **optics)

@@ -8,6 +8,8 @@ decomposition", J. Math. Imaging Vis. 2011) has no such jump and keeps every pix
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 #: planes of an N-D stack that the estimates combine (evenly spaced; more cost time and add little)
@@ -32,27 +34,78 @@ def periodic_spectrum(plane: np.ndarray) -> np.ndarray:
     return np.fft.fft2(u) - smooth
 
 
-def analysis_planes(image: np.ndarray, max_planes: int = MAX_PLANES) -> list[np.ndarray]:
-    """Up to ``max_planes`` evenly spaced non-constant YX planes (float64, largest magnitude 1) of a 2D or N-D image.
+class NoStructureError(ValueError):
+    """The image holds nothing a blur or a resolution can be read from: it is constant, or pure noise."""
 
-    Raises a ValueError naming the problem when the image is not at least 2D, is too small, holds NaN or
-    infinite values, or has no plane with any variation.
+
+def analysis_planes(image: Any, max_planes: int = MAX_PLANES) -> list[np.ndarray]:
+    """Up to ``max_planes`` non-constant YX planes, evenly spaced, of a 2D or N-D image (float64, largest magnitude 1).
+
+    Only the planes analysed (and, for a constant one among them, the planes searched for the nearest non-constant
+    one) are read: a lazily opened stack (dask, zarr, a memmap) can be far larger than memory. Raises a ValueError
+    naming the problem when the image is not at least 2D, is too small, holds NaN or infinite values in a plane
+    read, or has no plane with any variation.
     """
-    array = np.asarray(image)
-    if array.dtype == bool or np.iscomplexobj(array) or not np.issubdtype(array.dtype, np.number):
-        raise TypeError(f"the image must be a real-valued numeric array, got dtype {array.dtype}")
-    if array.ndim < 2:
-        raise ValueError(f"the image must have at least 2 dimensions (..., Y, X), got shape {array.shape}")
-    if min(array.shape[-2:]) < 16:
-        raise ValueError(f"the image's planes are too small ({array.shape[-2:]}) for a spectral estimate; "
-                         "they need at least 16 x 16 pixels")
-    planes = array.reshape(-1, *array.shape[-2:])
-    if not np.all(np.isfinite(planes)):
-        raise ValueError("the image contains NaN or infinite values")
-    varying = [i for i in range(planes.shape[0]) if planes[i].max() > planes[i].min()]  # ptp overflows near 3e38
+    array = _indexable(image)
+    _check_layout(array)
+    leading = tuple(array.shape[:-2])
+    count = int(np.prod(leading, dtype=np.int64))
+    planes: dict[int, np.ndarray | None] = {}  # plane number (C order) -> plane, None when constant
+    for number in np.unique(np.round(np.linspace(0, count - 1, min(max_planes, count))).astype(int)):
+        planes[int(number)] = _read_plane(array, leading, int(number))
+    for number in [n for n, plane in planes.items() if plane is None]:
+        _add_nearest_varying(planes, number, array, leading, count)
+    varying = [plane.astype(np.float64) for n in sorted(planes) if (plane := planes[n]) is not None]
     if not varying:
-        raise ValueError("the image is constant: it holds no structure to estimate a blur or a resolution from")
-    chosen = np.unique(np.round(np.linspace(0, len(varying) - 1, min(max_planes, len(varying)))).astype(int))
+        raise NoStructureError("the image is constant: it holds no structure to estimate a blur or a resolution "
+                               "from")
     # each plane scaled to a largest magnitude of 1: the analysis is scale-free, and float64 powers of data near
     # 1e50 or 1e-50 would overflow or underflow
-    return [plane / np.abs(plane).max() for plane in (planes[varying[i]].astype(np.float64) for i in chosen)]
+    return [plane / np.abs(plane).max() for plane in varying]
+
+
+def _indexable(image: Any) -> Any:
+    """``image`` itself when it can be read plane by plane (numpy, dask, zarr: a shape and a numpy dtype), else as a
+    numpy array (lists, tensors)."""
+    return image if isinstance(getattr(image, "dtype", None), np.dtype) and hasattr(image, "shape") \
+        else np.asarray(image)
+
+
+def _check_layout(array: Any) -> None:
+    """Raise a clear error for a dtype or shape no spectrum can be read from, before any plane is read."""
+    dtype = np.dtype(array.dtype)
+    if dtype.kind == "b" or np.issubdtype(dtype, np.complexfloating) or not np.issubdtype(dtype, np.number):
+        raise TypeError(f"the image must be a real-valued numeric array, got dtype {dtype}")
+    if len(array.shape) < 2:
+        raise ValueError(f"the image must have at least 2 dimensions (..., Y, X), got shape {tuple(array.shape)}")
+    if min(array.shape[-2:]) < 16:
+        raise ValueError(f"the image's planes are too small ({tuple(array.shape[-2:])}) for a spectral estimate; "
+                         "they need at least 16 x 16 pixels")
+
+
+def _read_plane(array: Any, leading: tuple[int, ...], number: int) -> np.ndarray | None:
+    """Plane ``number`` (counted in C order over the leading axes) read into memory, or None when it is constant.
+
+    Only this plane is indexed before ``np.asarray``, so a lazy array loads no other. NaN/inf are refused here: they
+    would make the constancy test and every spectrum meaningless.
+    """
+    plane = np.asarray(array[np.unravel_index(number, leading)])
+    if not np.all(np.isfinite(plane)):
+        raise ValueError("the image contains NaN or infinite values")
+    return plane if plane.max() > plane.min() else None  # ptp overflows near 3e38
+
+
+def _add_nearest_varying(planes: dict[int, np.ndarray | None], number: int, array: Any, leading: tuple[int, ...],
+                         count: int) -> None:
+    """Add to ``planes`` the non-constant plane nearest to the constant plane ``number`` that is not in it yet.
+
+    A blank plane among the evenly spaced ones (padding at a stack's end, a dropped frame) is replaced by a
+    neighbour, so a stack with enough structure is still analysed by ``max_planes`` planes; planes are read one at a
+    time, outwards, until one varies or all have been read.
+    """
+    for offset in range(1, count):
+        for neighbour in (number - offset, number + offset):
+            if 0 <= neighbour < count and neighbour not in planes:
+                planes[neighbour] = _read_plane(array, leading, neighbour)
+                if planes[neighbour] is not None:
+                    return

@@ -21,8 +21,8 @@ class OpticsMetadata:
     """What an OME file says about its optics; a field is None (a wavelength entry too) when the file is silent."""
 
     na: float | None
-    refractive_index: float | None  # ObjectiveSettings RefractiveIndex, else the immersion medium's
-    immersion: str | None  # the OME Immersion value, e.g. "Oil"
+    refractive_index: float | None  # ObjectiveSettings RefractiveIndex, else its Medium's, else the immersion's
+    immersion: str | None  # the OME Immersion value, e.g. "Oil" (ObjectiveSettings Medium for a "Multi" objective)
     emission_wavelengths: tuple[float | None, ...]  # nm, one per channel
     excitation_wavelengths: tuple[float | None, ...]  # nm, one per channel
     lens_model: str | None
@@ -46,7 +46,11 @@ def read_optics(path: str | os.PathLike) -> OpticsMetadata | None:
     objective = _objective(root, None if settings is None else settings.get("ID"))
     channels = [element for element in image.iter() if _name(element) == "Channel"]
     immersion = None if objective is None else objective.get("Immersion")
-    refractive_index = _number(settings, "RefractiveIndex") or IMMERSION_INDEX.get(immersion or "")
+    medium = None if settings is None else settings.get("Medium")  # this acquisition's, e.g. of a "Multi" objective
+    if medium in IMMERSION_INDEX and immersion not in IMMERSION_INDEX:
+        immersion = medium
+    refractive_index = (_number(settings, "RefractiveIndex") or IMMERSION_INDEX.get(medium or "")
+                        or IMMERSION_INDEX.get(immersion or ""))
     optics = OpticsMetadata(
         na=_number(objective, "LensNA"), refractive_index=refractive_index, immersion=immersion,
         emission_wavelengths=tuple(_wavelength_nm(channel, "EmissionWavelength") for channel in channels),

@@ -6,7 +6,7 @@ import itertools
 import os
 import tempfile
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,7 @@ import tifffile
 from ..core.units import PLAUSIBLE_PIXEL_UM
 
 #: length units understood in metadata, in micrometres.
-_UNITS_UM = {"um": 1.0, "µm": 1.0, "\u03bcm": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
+_UNITS_UM = {"um": 1.0, "µm": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
              "nm": 1e-3, "nanometer": 1e-3, "mm": 1e3, "millimeter": 1e3, "cm": 1e4, "centimeter": 1e4,
              "m": 1e6, "meter": 1e6, "pm": 1e-6, "picometer": 1e-6, "\u00e5": 1e-4, "angstrom": 1e-4}
 #: ResolutionUnit values that are lengths a microscope's sampling is given in (inch and none are not trusted).
@@ -36,6 +36,9 @@ class TiffImage:
     # an uncalibrated file's z spacing in lateral pixels (ImageJ "spacing" without a unit: what the napari-zssr writer
     # saves for a layer whose only scale is along z); None where the file is calibrated or does not say
     z_step_pixels: float | None = None
+    # ImageJ's display settings (``mode``, per-channel ``LUTs`` and ``Ranges``), so that a Fiji composite's outputs
+    # open with its colours; empty for other files
+    display: dict = field(default_factory=dict)
 
 
 def length_um(value: float, unit: str | None) -> float | None:
@@ -43,8 +46,13 @@ def length_um(value: float, unit: str | None) -> float | None:
 
     None for a unit that is not a length this module knows (e.g. "pixel" or "inch").
     """
-    factor = _UNITS_UM.get((unit or "um").strip().lower().replace("\\u00b5", "µ"))
+    factor = _UNITS_UM.get(_unit_key(unit or "um"))
     return None if factor is None else value * factor
+
+
+def _unit_key(unit: str) -> str:
+    """A unit as the tables here spell it: lower case, micro as "µ" (ImageJ escapes it as the text "\\u00b5")."""
+    return unit.strip().lower().replace("\\u00b5", "µ").replace("\u03bc", "µ")
 
 
 def _tag_pixel_size(tif: tifffile.TiffFile, page: tifffile.TiffPage) -> tuple[tuple[float, float] | None,
@@ -74,8 +82,18 @@ def _tag_pixel_size(tif: tifffile.TiffFile, page: tifffile.TiffPage) -> tuple[tu
         return None, None  # resolution 1 without a unit is tifffile's/ImageJ's "not calibrated"
     if _plausible_um(sizes[0]) is None or _plausible_um(sizes[1]) is None:
         return None, None
-    spacing = meta.get("spacing")
+    spacing = meta.get("spacing", 1.0 if _imagej_z_planes(meta) > 1 else None)  # ImageJ leaves out a depth of 1
     return sizes, (_plausible_um(length_um(float(spacing), meta.get("unit"))) if spacing else None)
+
+
+def _imagej_z_planes(meta: dict) -> int:
+    """The z planes of an ImageJ file: ``slices``, or ``images`` in a plain stack (no channels or frames)."""
+    try:
+        if "slices" in meta or "channels" in meta or "frames" in meta:
+            return int(meta.get("slices", 1))
+        return int(meta.get("images", 1))
+    except (TypeError, ValueError):
+        return 1
 
 
 def _per_um(pixels_per_unit: float, unit: str) -> float | None:
@@ -141,12 +159,13 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> 
             series_count = image_series_count(tif)
             frame_interval = _frame_interval(tif, pixels)
             z_step_pixels = None if pixel_size is not None or tif.is_ome else _spacing_in_pixels(imagej)
+            display = {key: imagej[key] for key in IMAGEJ_DISPLAY_KEYS if key in imagej}
     except IncompleteTiffError:
         raise
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError) as error:
         raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
     return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin, series_count,
-                     frame_interval, z_step_pixels)
+                     frame_interval, z_step_pixels, display)
 
 
 def _spacing_in_pixels(imagej: dict) -> float | None:
@@ -160,18 +179,24 @@ def _spacing_in_pixels(imagej: dict) -> float | None:
     return spacing if 0 < spacing < float("inf") and spacing != 1.0 else None
 
 
-#: OME TimeIncrementUnit values this module reads, in seconds
-_TIME_UNITS_S = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "us": 1e-6, "min": 60.0, "h": 3600.0}
+#: time units this module reads (OME TimeIncrementUnit values; ImageJ's ``tunit``, as ImageJ writes it or a user
+#: types it, lower-cased), in seconds
+_TIME_UNITS_S = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3, "msec": 1e-3,
+                 "millisecond": 1e-3, "milliseconds": 1e-3, "µs": 1e-6, "us": 1e-6, "usec": 1e-6,
+                 "microsecond": 1e-6, "microseconds": 1e-6, "ns": 1e-9, "min": 60.0, "mins": 60.0, "minute": 60.0,
+                 "minutes": 60.0, "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0}
 
 
 def _frame_interval(tif: tifffile.TiffFile, pixels: ET.Element | None) -> float | None:
-    """Seconds between time points from ImageJ's ``finterval`` or OME's ``TimeIncrement`` (``pixels``: the OME
-    ``Pixels`` element, :func:`_ome_pixels`); None when not said (or not a positive finite time)."""
-    value, unit = (tif.imagej_metadata or {}).get("finterval"), "s"
+    """Seconds between time points from ImageJ's ``finterval`` (in its ``tunit``, seconds when it has none, as
+    ImageJ writes it) or OME's ``TimeIncrement`` (``pixels``: the OME ``Pixels`` element, :func:`_ome_pixels`); None
+    when not said, in a unit that is not a time (ImageJ lets users type "frame"), or not a positive finite time."""
+    imagej = tif.imagej_metadata or {}
+    value, unit = imagej.get("finterval"), str(imagej.get("tunit", "s"))
     if value is None and pixels is not None:
         value, unit = pixels.attrib.get("TimeIncrement"), pixels.attrib.get("TimeIncrementUnit", "s")
     try:
-        seconds = float(value) * _TIME_UNITS_S[unit]
+        seconds = float(value) * _TIME_UNITS_S[_unit_key(unit)]
     except (TypeError, ValueError, KeyError):
         return None
     return seconds if 0 < seconds < float("inf") else None
@@ -300,6 +325,8 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
         return None
 
 
+#: ImageJ metadata that says how a file is shown (composite or colour mode, each channel's LUT and display range)
+IMAGEJ_DISPLAY_KEYS = ("mode", "LUTs", "Ranges")
 #: bytes of an output's name in its temporary file's name, which adds 19 (".", ".", 8 random, ".tif.part")
 TEMPORARY_HINT_BYTES = 200
 #: the axes an ImageJ hyperstack holds before Y and X, in the order it stores them
@@ -346,13 +373,14 @@ def _imagej_order(leading: str) -> bool:
 def write_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixel_size: tuple[float, float] | None,
                       z_spacing: float | None = None, info: str | None = None,
                       origin: tuple[float, float] | None = None, z_origin: float | None = None,
-                      frame_interval: float | None = None) -> None:
+                      frame_interval: float | None = None, display: dict | None = None) -> None:
     """Write an ImageJ hyperstack atomically (temporary file, then rename): an interrupted write leaves no file.
 
     Axes ImageJ knows but in another order (e.g. "CZYX", an OME file's "CTZYX") are moved into its T, Z, C order,
     so each keeps its name. ``origin`` (y, x) and ``z_origin``: ImageJ's calibration origin, in pixels and planes;
-    ``frame_interval``: seconds between time points. Types an ImageJ TIFF cannot hold (float64, int8, (u)int32,
-    64-bit integers, bool) are written as float32.
+    ``frame_interval``: seconds between time points; ``display``: ImageJ's display settings (``mode``, ``LUTs``,
+    ``Ranges``, as :class:`TiffImage` reads them), kept where they fit the channels written. Types an ImageJ TIFF
+    cannot hold (float64, int8, (u)int32, 64-bit integers, bool) are written as float32.
     """
     path = Path(path)
     if np.dtype(data.dtype) not in IMAGEJ_DTYPES:
@@ -375,6 +403,10 @@ def write_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixe
         metadata["spacing"] = z_spacing
     if info:
         metadata["Info"] = info
+    channels = data.shape[axes.index("C")] if "C" in axes else 1
+    fits = {"LUTs": channels, "Ranges": 2 * channels}  # per channel: a LUT, and a (low, high) pair
+    metadata.update({key: value for key, value in (display or {}).items()
+                     if key not in fits or len(value) == fits[key]})
     resolution = (1.0 / pixel_size[1], 1.0 / pixel_size[0]) if pixel_size is not None else None
     path.parent.mkdir(parents=True, exist_ok=True)
     # the output's name (cut where it is long) tells whose the temporary file is, within the 255-byte name limit

@@ -60,15 +60,21 @@ class LayerSnapshot:
 
 
 def pixel_size_of(scale: Sequence[float], units: Sequence[Any] | None = None) -> PixelSize | None:
-    """A layer's pixel size in um from its scale and units, (y, x) where they differ; a scale of exactly 1 means
-    "unknown" (napari's default), never 1 um. A length unit (e.g. nm) is converted; napari's default "pixel" says
-    nothing, and the scale is then taken as um."""
+    """A layer's pixel size in um from its scale and units, (y, x) where they differ. A length unit (e.g. nm) is
+    converted; napari's default "pixel" says nothing, and the scale is then taken as um, except a scale of exactly
+    1 (napari's default), which means "unknown". With length units (which the napari-zssr reader sets on calibrated
+    files) a scale of 1 is 1 of them."""
     y, x = (abs(float(size)) for size in scale[-2:])  # a flipped axis has a negative scale
-    if (y, x) == (1.0, 1.0):
+    if (y, x) == (1.0, 1.0) and not has_length_units(units):
         return None
     if units is not None and len(units) >= 2:
         y, x = y * um_per_unit(units[-2]), x * um_per_unit(units[-1])
     return compact_pixel_size(y, x)
+
+
+def has_length_units(units: Sequence[Any] | None) -> bool:
+    """Whether a layer's y and x units are lengths (not napari's default "pixel")."""
+    return units is not None and len(units) >= 2 and all(is_unit_of(unit, "[length]") for unit in units[-2:])
 
 
 def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> LayerSnapshot:
@@ -205,8 +211,9 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
     """An axial run's factor and lateral pixel size in um (None: unknown), or a ValueError naming what is wrong.
 
     With the layer's y/x scale in its units (um unless they say otherwise), the factor is its z step over the lateral
-    pixel: ``pixel_size`` (typed by the user) or the layer's. A y/x scale of 1 says nothing of the unit: the z scale
-    then counts lateral pixels (1 too: unknown, refused), and ``pixel_size`` only gives them a size in um.
+    pixel: ``pixel_size`` (typed by the user) or the layer's. A y/x scale of 1 without length units says nothing of
+    the unit: the z scale then counts lateral pixels (1 too: unknown, refused), and ``pixel_size`` only gives them a
+    size in um.
     """
     if len(snapshot.data.shape) < 3:
         raise ValueError(f"axial mode needs a 3D layer (Z, Y, X); {snapshot.name!r} has shape {snapshot.data.shape}")
@@ -218,7 +225,7 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
     z_step, lateral = abs(snapshot.scale[-3]), float(np.mean(np.abs(snapshot.scale[-2:])))  # flipped axes too
     typed = pixel_pair(checked_pixel_size(pixel_size))
     typed_um = None if typed is None else float(np.mean(typed))
-    if lateral == 1.0:  # unit-less: the z scale in lateral pixels
+    if lateral == 1.0 and not has_length_units(snapshot.units):  # unit-less: the z scale in lateral pixels
         if z_step == 1.0:
             raise ValueError(f"the z step and pixel size of {snapshot.name!r} are unknown (its scale is 1): open it "
                              "with the napari-zssr reader or set the layer's scale (z, y, x) in um")

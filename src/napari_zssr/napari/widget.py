@@ -156,8 +156,9 @@ class ZSSRWidget(Container):
         default_optics = Optics(1.4, 520)
         self.na = FloatSpinBox(label="NA", min=0.05, max=1.7, step=0.05, value=default_optics.na,
                                tooltip="Numerical aperture of the objective (from the file's metadata when it says)")
-        self.wavelength = SpinBox(label="emission (nm)", min=200, max=2000, value=int(default_optics.wavelength),
-                                  tooltip="Emission wavelength of the fluorophore, in nm (e.g. 520 for GFP)")
+        self.wavelength = SpinBox(label="emission (nm)", min=0, max=2000, value=int(default_optics.wavelength),
+                                  tooltip="Emission wavelength of the fluorophore, in nm (e.g. 520 for GFP). 0: "
+                                          "unknown (the layer's file does not say): type it")
         self.immersion = ComboBox(label="immersion", choices=list(IMMERSION_INDICES), value="oil",
                                   tooltip="Immersion medium of the objective: sets the refractive index")
         self.modality = ComboBox(label="modality", choices=list(MODALITIES), value=default_optics.modality,
@@ -168,6 +169,10 @@ class ZSSRWidget(Container):
         self.pinhole = FloatSpinBox(label="pinhole (AU)", min=0.0, max=20.0, step=0.1, value=1.0,
                                     tooltip="Confocal: pinhole diameter in Airy units (1 AU = 1.22 λ/NA)")
         optics_fields = [self.na, self.wavelength, self.immersion, self.modality, self.excitation, self.pinhole]
+        # a fresh widget's values, which a field a layer's file filled goes back to when another layer is chosen
+        self._optics_defaults = {id(field): field.value for field in (self.na, self.wavelength, self.immersion,
+                                                                     self.excitation)}
+        self._from_file: list[tuple[Widget, Any]] = []  # (field, the value the selected layer's file put there)
         self._kernel_fields: dict[str, list[Widget]] = {PSF_FILE: [self.psf, self.psf_pixel_size],
                                                         OPTICS: optics_fields, ESTIMATE: [], BICUBIC: []}
         self.kernel_source.changed.connect(self._show_kernel_fields)
@@ -210,27 +215,45 @@ class ZSSRWidget(Container):
                                  "in the wrong unit?): type the PSF's pixel size in µm")
             return {"psf": str(self.psf.value), "psf_pixel_size": self.psf_pixel_size.value if typed else None}
         if self.kernel_source.value == OPTICS:
+            if not self.wavelength.value:  # never a default in its place: the CLI refuses such a file too
+                raise ValueError("a kernel from the optics needs the emission wavelength: type it in 'emission "
+                                 "(nm)' (the layer's file does not say)")
             return {"kernel": KernelChoice("optics", optics=self._optics())}
         if self.kernel_source.value == ESTIMATE:
             return {"kernel": KernelChoice("estimate")}
         return {}
 
     def _fill_optics_from(self, metadata: dict) -> None:
-        """Take the objective and wavelengths a file's OME metadata recorded (the reader keeps them)."""
-        optics = metadata.get("optics") or {}
-        if optics.get("na"):
-            self._set_in_range(self.na, optics["na"], "the file's NA", unknown=None)
+        """Take the objective and wavelengths a file's OME metadata recorded (the reader keeps them).
+
+        What the previous layer's file put in a field goes back to a fresh widget's value first, so that it never
+        passes for this layer's (one channel's wavelength for another's); a value the user typed stays unless this
+        file gives that field. A file that does not give the emission wavelength (or one out of range) leaves it
+        unknown (0) rather than at a default that would pass for the file's: Run asks for it, as the CLI does."""
+        for field, value in self._from_file:
+            if field.value == value:  # not changed by the user since
+                field.value = self._optics_defaults[id(field)]
+        self._from_file = []
+        optics = metadata.get("optics")
+        if not optics:
+            return
+        if optics.get("na") and self._set_in_range(self.na, optics["na"], "the file's NA", unknown=None):
+            self._from_file.append((self.na, self.na.value))
         index = optics.get("refractive_index")
         if index:
             self.immersion.value = min(IMMERSION_INDICES, key=lambda name: abs(IMMERSION_INDICES[name] - index))
+            self._from_file.append((self.immersion, self.immersion.value))
+        if self.wavelength.value == self._optics_defaults[id(self.wavelength)]:  # not typed: unknown until given
+            self.wavelength.value = 0
         emission = next((w for w in optics.get("emission_wavelengths") or () if w), None)
-        if emission:
-            self._set_in_range(self.wavelength, int(round(emission)), "the file's emission wavelength (nm)",
-                               unknown=None)
+        given = bool(emission) and self._set_in_range(self.wavelength, int(round(emission)),
+                                                      "the file's emission wavelength (nm)", unknown=None)
+        if given or self.wavelength.value == 0:  # the file's value, or its silence
+            self._from_file.append((self.wavelength, self.wavelength.value))
         excitation = next((w for w in optics.get("excitation_wavelengths") or () if w), None)
-        if excitation:
-            self._set_in_range(self.excitation, int(round(excitation)), "the file's excitation wavelength (nm)",
-                               unknown=None)
+        if excitation and self._set_in_range(self.excitation, int(round(excitation)),
+                                             "the file's excitation wavelength (nm)", unknown=None):
+            self._from_file.append((self.excitation, self.excitation.value))
 
     def _build_advanced_section(self) -> list[Widget]:
         """Settings most users leave at the preset's values; hidden until "show advanced settings" is ticked."""

@@ -1,0 +1,91 @@
+"""The widget's "from optics" fields follow the selected layer: what one layer's file said never passes for
+another's, a value the user typed stays, and an emission wavelength nobody gave is asked for, not guessed."""
+
+import numpy as np
+import pytest
+import tifffile
+
+napari = pytest.importorskip("napari")
+
+OIL_14 = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.4" Immersion="Oil"/>'
+          "</Instrument>")
+WATER_10 = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.0" Immersion="Water"/>'
+            "</Instrument>")
+SETTINGS = '<ObjectiveSettings ID="Objective:0"/>'
+#: what a fresh widget shows: (NA, emission nm, immersion, excitation nm)
+FRESH = (1.4, 520, "oil", 488)
+
+
+@pytest.fixture
+def widget(make_napari_viewer):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-zssr", "ZSSR super-resolution")
+    widget.kernel_source.value = "from optics"
+    return viewer, widget
+
+
+def fields(w) -> tuple:
+    return w.na.value, w.wavelength.value, w.immersion.value, w.excitation.value
+
+
+def open_ome(viewer, path, ome_tiff, channels: dict, objective: str) -> list:
+    """The layers of an OME-TIFF opened by the plugin's reader; a channel given None has no EmissionWavelength."""
+    count = len(channels["EmissionWavelength"])
+    ome_tiff(path, channels, objective, SETTINGS, data=np.zeros((count, 24, 20), np.uint16), pixel_size=0.1)
+    with tifffile.TiffFile(path) as tif:
+        xml = tif.ome_metadata
+    tifffile.tiffcomment(path, xml.replace(' EmissionWavelength="None"', ""))  # tifffile writes None as text
+    return viewer.open(str(path), plugin="napari-zssr")
+
+
+def test_a_channel_without_a_wavelength_does_not_take_the_other_channels_and_run_asks_for_it(widget, tmp_path,
+                                                                                               ome_tiff):
+    viewer, w = widget
+    gfp, dapi = open_ome(viewer, tmp_path / "two.ome.tif", ome_tiff,
+                         {"Name": ["GFP", "DAPI"], "EmissionWavelength": [510, None]}, OIL_14)
+    w.image.value = gfp
+    assert fields(w)[:3] == (1.4, 510, "oil")
+    w.image.value = dapi
+    assert w.wavelength.value == 0  # unknown, not GFP's 510 nor a default that would pass for the file's
+    assert w.start() is None and not w.running
+    assert w.status.value == ("a kernel from the optics needs the emission wavelength: type it in 'emission (nm)' "
+                              "(the layer's file does not say)")
+    assert f"{dapi.name}_zssr" not in viewer.layers
+    w.wavelength.value = 460  # typed: the run takes it
+    assert w._kernel_arguments()["kernel"].optics.wavelength == 460
+    w.image.value = gfp  # a file that gives the field replaces a typed value
+    assert w.wavelength.value == 510
+
+
+def test_a_layer_without_metadata_does_not_keep_the_previous_files_optics(widget, tmp_path, ome_tiff):
+    viewer, w = widget
+    (water,) = open_ome(viewer, tmp_path / "water.ome.tif", ome_tiff,
+                        {"EmissionWavelength": [700], "ExcitationWavelength": [640]}, WATER_10)
+    w.image.value = water
+    assert fields(w) == (1.0, 700, "water", 640)
+    plain = viewer.add_image(np.zeros((24, 20), np.uint16), name="plain", scale=(0.1, 0.1))
+    w.image.value = plain
+    assert fields(w) == FRESH  # as a fresh widget shows them: nothing of the water file's
+    (silent,) = open_ome(viewer, tmp_path / "silent.ome.tif", ome_tiff, {"EmissionWavelength": [None]}, OIL_14)
+    w.image.value = silent
+    assert w.wavelength.value == 0
+    w.image.value = plain  # the file's silence does not pass to the next layer either
+    assert fields(w) == FRESH
+    assert w._kernel_arguments()["kernel"].optics.wavelength == 520  # as for a fresh widget
+
+
+def test_values_the_user_typed_stay_when_the_next_layer_does_not_give_them(widget, tmp_path, ome_tiff):
+    viewer, w = widget
+    first = viewer.add_image(np.zeros((24, 20), np.uint16), name="first", scale=(0.1, 0.1))
+    second = viewer.add_image(np.ones((24, 20), np.uint16), name="second", scale=(0.1, 0.1))
+    w.image.value = first
+    w.na.value, w.wavelength.value, w.immersion.value = 1.2, 600, "water"
+    w.image.value = second
+    assert fields(w)[:3] == (1.2, 600, "water")
+    (no_wavelength,) = open_ome(viewer, tmp_path / "na_only.ome.tif", ome_tiff, {"EmissionWavelength": [None]},
+                                WATER_10)
+    w.image.value = no_wavelength  # gives the NA and the immersion, not the wavelength: the typed one stays
+    assert fields(w)[:3] == (1.0, 600, "water")
+    assert w._kernel_arguments()["kernel"].optics.wavelength == 600  # typed: known, not asked for
+    w.image.value = first  # the file's NA and immersion go (to a fresh widget's); the typed wavelength stays
+    assert fields(w)[:3] == (1.4, 600, "oil")
