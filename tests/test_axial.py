@@ -262,6 +262,17 @@ def test_the_fused_volume_keeps_the_inputs_intensity_locally_too():
     assert float((change - change.mean()).abs().max()) < 0.1  # smooth, no noise
 
 
+def test_the_flux_restore_in_blocks_of_rows_equals_it_whole(monkeypatch):
+    """The slices go through the degradation a few rows at a time (memory); the result is the same."""
+    import napari_zssr.core.axial as axial
+
+    degradation = Degradation.create((2.0, 1.0), axial_kernel(None, 2), torch.device("cpu"))
+    volume, sr = torch.rand(6, 9, 7, dtype=torch.float64), torch.rand(12, 9, 7, dtype=torch.float64)
+    whole = restore_volume_flux(sr.clone(), volume, degradation)
+    monkeypatch.setattr(axial, "FLUX_BLOCK_VOXELS", 2 * 12 * 7)  # two rows a block, the last one alone
+    assert torch.allclose(restore_volume_flux(sr.clone(), volume, degradation), whole, atol=1e-12)
+
+
 def test_stop_hook_cancels(tiny_config):
     with pytest.raises(Cancelled):
         zssr_axial(blob_volume(6, 16), 2, config=tiny_config, device="cpu", should_stop=lambda: True)

@@ -743,15 +743,27 @@ def test_an_uncalibrated_stacks_z_spacing_in_pixels_is_kept_on_the_new_grid(tmp_
 
 
 def test_a_fiji_composites_colours_and_display_ranges_are_kept(tmp_path):
-    """A composite with a LUT per channel opens in Fiji as it did, not grey; the residual keeps the colours only."""
+    """A composite with a LUT per channel opens in Fiji as it did, not grey; the residual and the spread keep the
+    colours only."""
     luts = [np.zeros((3, 256), np.uint8) for _ in range(2)]
     luts[0][1], luts[1][0] = np.arange(256), np.arange(256)  # green, red
     stack = (np.random.default_rng(0).random((2, 16, 16)) * 1000).astype(np.uint16)
     tifffile.imwrite(tmp_path / "c.tif", stack, imagej=True, metadata={
         "axes": "CYX", "mode": "composite", "Ranges": (0.0, 900.0, 10.0, 800.0), "LUTs": luts})
-    assert main([str(tmp_path / "c.tif"), "--out", str(tmp_path / "out"), *FAST]) == 0
-    for kind in ("zssr", "residual"):
+    assert main([str(tmp_path / "c.tif"), "--out", str(tmp_path / "out"), "--outputs",
+                 "zssr,residual,ensemble_spread", *FAST]) == 0
+    for kind in ("zssr", "residual", "ensemble_spread"):  # the last two are differences around 0
         written = tifffile.TiffFile(tmp_path / "out" / f"c_{kind}.tif").imagej_metadata
         assert written["mode"] == "composite" and all(np.array_equal(a, b) for a, b in zip(written["LUTs"], luts))
         assert ("Ranges" in written) == (kind == "zssr")
     assert tifffile.TiffFile(tmp_path / "out" / "c_zssr.tif").imagej_metadata["Ranges"] == (0.0, 900.0, 10.0, 800.0)
+
+
+@pytest.mark.parametrize(("scale", "kernel"), [("x", None), ((2, 2.5), "estimate"), (2.5, "estimate")])
+def test_a_bad_scale_given_to_the_batch_function_is_a_usage_error(data_dir, tmp_path, scale, kernel):
+    from napari_zssr import batch
+    from napari_zssr.batch_jobs import UsageError
+
+    with pytest.raises(UsageError, match=r"--scale .*: "):
+        batch(data_dir / "plain.tif", tmp_path / "out", scale=scale, kernel=kernel, max_iterations=1)
+    assert not (tmp_path / "out").exists()

@@ -848,6 +848,23 @@ def test_a_layer_calibrated_at_one_micrometre_is_not_taken_for_an_uncalibrated_o
     assert request.axial_scale == 3 and request.pixel_size == 1.0 and request.axial_optics is not None
 
 
+def test_a_file_without_z_spacing_opens_with_z_unknown_and_an_axial_run_asks_for_it(tmp_path):
+    """An OME file that gives the pixel size but no PhysicalSizeZ: its z scale 1 is not 1 um (the command line asks
+    for --z-step for the same file)."""
+    from napari_zssr.napari.reader import read_layers
+    from napari_zssr.napari.runner import prepare
+
+    volume = np.random.default_rng(0).random((6, 20, 20)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "v.ome.tif", volume, ome=True,
+                     metadata={"axes": "ZYX", "PhysicalSizeX": 0.25, "PhysicalSizeY": 0.25})
+    data, kwargs, _ = read_layers(str(tmp_path / "v.ome.tif"))[0]
+    assert kwargs["units"] == ["pixel", "µm", "µm"]
+    layer = napari.layers.Image(data, **{key: kwargs[key] for key in ("scale", "units", "name")})
+    with pytest.raises(ValueError, match="z step of 'v.ome' is unknown"):
+        prepare(layer, axial=True)
+    assert prepare(layer).pixel_size == 0.25  # a lateral run needs no z step
+
+
 def test_a_layer_in_nanometres_gives_its_pixel_size_in_micrometres(widget):
     from napari_zssr.napari.runner import prepare
 

@@ -133,6 +133,24 @@ def test_the_layer_writer_keeps_placement_axes_and_spacing(tmp_path):
     assert read_layers(str(tmp_path / "t.tif"))[0][1]["axis_labels"] == ["T", "Y", "X"]
 
 
+def test_a_layer_calibrated_at_one_micrometre_is_saved_calibrated(tmp_path):
+    """A scale of 1 means "unknown" only in napari's default unit; a 1 um z step needs no ImageJ spacing."""
+    import pint
+
+    from napari_zssr.napari.reader import read_layers
+    from napari_zssr.napari.writer import write_image
+
+    um = pint.get_application_registry()("micrometer").units
+    data = np.random.default_rng(0).random((4, 8, 8)).astype(np.float32)
+    write_image(str(tmp_path / "um.tif"), data, {"scale": [3.0, 1.0, 1.0], "units": [um] * 3})
+    saved = read_tiff(tmp_path / "um.tif")
+    assert saved.pixel_size == pytest.approx((1.0, 1.0)) and saved.z_spacing == pytest.approx(3.0)
+    write_image(str(tmp_path / "z1.tif"), data, {"scale": [1.0, 0.5, 0.5], "units": [um] * 3})
+    assert read_layers(str(tmp_path / "z1.tif"))[0][1]["scale"] == pytest.approx([1.0, 0.5, 0.5])
+    write_image(str(tmp_path / "plain.tif"), data, {"scale": [1.0, 1.0, 1.0]})
+    assert read_tiff(tmp_path / "plain.tif").pixel_size is None
+
+
 def write_multifile_ome(folder, planes: np.ndarray) -> list:
     """Two OME-TIFF files sharing one Z stack, each holding half of its planes (as Micro-Manager writes them)."""
     names, half = ["mf_1.ome.tif", "mf_2.ome.tif"], len(planes) // 2

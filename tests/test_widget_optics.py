@@ -89,3 +89,15 @@ def test_values_the_user_typed_stay_when_the_next_layer_does_not_give_them(widge
     assert w._kernel_arguments()["kernel"].optics.wavelength == 600  # typed: known, not asked for
     w.image.value = first  # the file's NA and immersion go (to a fresh widget's); the typed wavelength stays
     assert fields(w)[:3] == (1.4, 600, "oil")
+
+
+def test_a_typed_wavelength_equal_to_the_default_counts_as_typed(widget, tmp_path, ome_tiff):
+    """Typed is what the user set, not a value unlike the default: a dye at 520 nm typed in stays."""
+    viewer, w = widget
+    first, second = open_ome(viewer, tmp_path / "two.ome.tif", ome_tiff,
+                             {"Name": ["A", "B"], "EmissionWavelength": [None, None]}, OIL_14)
+    w.image.value = first
+    assert w.wavelength.value == 0
+    w.wavelength.value = 520
+    w.image.value = second
+    assert w.wavelength.value == 520

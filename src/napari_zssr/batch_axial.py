@@ -114,8 +114,9 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions) -> None:
             axial_plan(image_axes(header.axes, len(header.shape)), header.shape, header.pixel_size,
                        header.z_spacing, options)
         except ValueError as error:
+            named = "--z-step" in str(error) or "--pixel-size" in str(error)  # the remedy is to give them
             alone = ("; --z-step and --pixel-size apply to every input, so give them for this file in a run of its "
-                     "own" if len(jobs) > 1 else "")
+                     "own" if named and len(jobs) > 1 else "")
             raise UsageError(f"{job.source}: {error}{alone}") from None
 
 

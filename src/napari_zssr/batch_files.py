@@ -221,6 +221,10 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
     return messages
 
 
+#: outputs in the input's intensities (the residual and the ensemble spread are differences around 0)
+INTENSITY_OUTPUTS = ("zssr", "ensemble_median")
+
+
 def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: PlanesRun, identity: dict) -> None:
     """Write each output kind as an ImageJ hyperstack with the input's geometry and the run's record (atomically).
 
@@ -245,10 +249,11 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
         stacked = np.moveaxis(run.outputs[kind], -3, channel_axis_of(image))
         if "C" not in image.axes:
             stacked = stacked[..., 0, :, :]
-        if kind in ("zssr", "ensemble_median") and options.dtype == "input":
+        if kind in INTENSITY_OUTPUTS and options.dtype == "input":
             stacked = cast_output(stacked, output_dtype(image.data.dtype))
-        # the residual is a difference around 0: the input's display ranges would show nothing of it
-        display = {key: value for key, value in image.display.items() if kind != "residual" or key != "Ranges"}
+        # display ranges in the input's intensities fit the outputs in them, not the residual or the spread
+        display = {key: value for key, value in image.display.items()
+                   if key != "Ranges" or kind in INTENSITY_OUTPUTS}
         write_imagej_tiff(output_path(options.out, job, kind), stacked, image.axes, new_pixel_size, z_spacing,
                           info, imagej_origin(image.origin, factors), z_origin, image.frame_interval, display)
 

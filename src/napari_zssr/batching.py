@@ -199,7 +199,7 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
             if kernel_kind(options) != "none":
                 integer_factors(factors)  # a kernel needs whole factors: one usage error, not one failure per file
         except ValueError as error:
-            raise UsageError(f"--scale {options.scale:g}: {error}") from None
+            raise UsageError(f"--scale {options.scale}: {error}") from None
     jobs = plan_jobs(collect_sources([str(item) for item in inputs], options.recursive, out))
     if not jobs:
         raise UsageError("no TIFF files found in the inputs")

@@ -36,6 +36,8 @@ from .resize import resize
 from .trainer import Cancelled, StopHook, TrainingLog, train
 
 FWHM_PER_SIGMA = 2 * math.sqrt(2 * math.log(2))
+#: output voxels of the slices the flux restore degrades at once (a few tens of MB of convolution buffers)
+FLUX_BLOCK_VOXELS = 2**20
 #: fewest z planes a volume needs: the degraded side of a training pair keeps at least 4 rows.
 MIN_PLANES = 4
 #: lateral planes used as HR fathers (evenly spaced through the non-constant planes).
@@ -293,14 +295,23 @@ def restore_volume_flux(sr: torch.Tensor, volume: torch.Tensor, degradation: Deg
 
     Once on the fused volume, not slice by slice: within each slice the blur would reach along one lateral axis
     only, differently in the XZ and the YZ slices, which cost 0.2-0.5 dB (docs/benchmarks.md, "Intensity kept
-    under shot noise")."""
+    under shot noise"). The slices go through the degradation a block of rows at a time, so that its convolution
+    buffers stay small beside the volume. ``sr`` is updated in place.
+    """
     on_cpu = Degradation(degradation.scale, None if degradation.kernel is None else degradation.kernel.cpu())
-    depth, _, width = volume.shape
-    as_slices = volume.permute(1, 0, 2)[:, None]  # (Y, 1, Z, X): the slices the degradation acts on
+    depth, rows, width = volume.shape
+    block = max(1, FLUX_BLOCK_VOXELS // (sr.shape[0] * width))
     for _ in range(FLUX_STEPS):
-        residual = as_slices - on_cpu.downscale(sr.permute(1, 0, 2)[:, None], (depth, width))
-        blurred = gaussian_blur(residual[:, 0].permute(1, 0, 2)[None, None], FLUX_SIGMA)[0, 0]  # (Z, Y, X)
-        sr = sr + on_cpu.upscale(blurred.permute(1, 0, 2)[:, None], (sr.shape[0], width))[:, 0].permute(1, 0, 2)
+        residual = torch.empty_like(volume)
+        for start in range(0, rows, block):
+            kept = slice(start, start + block)
+            down = on_cpu.downscale(sr[:, kept].permute(1, 0, 2)[:, None], (depth, width))[:, 0].permute(1, 0, 2)
+            residual[:, kept] = volume[:, kept] - down
+        blurred = gaussian_blur(residual[None, None], FLUX_SIGMA)[0, 0]
+        for start in range(0, rows, block):
+            kept = slice(start, start + block)
+            up = on_cpu.upscale(blurred[:, kept].permute(1, 0, 2)[:, None], (sr.shape[0], width))
+            sr[:, kept] += up[:, 0].permute(1, 0, 2)
     return sr
 
 

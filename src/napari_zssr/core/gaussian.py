@@ -8,7 +8,7 @@ import numpy as np
 
 def gaussian_taps(sigma: float, radius: int) -> np.ndarray:
     """A centred Gaussian of std ``sigma``, point-sampled at the integers -radius..radius, sum 1: the one sampled
-    Gaussian behind the flux restore's blur, the axial profile and the sample's PSF (2D: the outer product)."""
+    Gaussian behind the default axial profile and the sample's PSF (2D: the outer product)."""
     offsets = np.arange(-radius, radius + 1, dtype=np.float64)
     taps = np.exp(-0.5 * (offsets / sigma) ** 2)
     return taps / taps.sum()

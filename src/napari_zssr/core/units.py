@@ -21,6 +21,12 @@ def is_unit_of(unit: Any, dimension: str) -> bool:
     return dimension in dict(getattr(unit, "dimensionality", {}))
 
 
+def has_length_units(units: Any) -> bool:
+    """Whether a layer's y and x units (the last two of ``units``) are lengths, not napari's default "pixel": then a
+    scale of 1 is 1 of them, not "unknown"."""
+    return units is not None and len(units) >= 2 and all(is_unit_of(unit, "[length]") for unit in units[-2:])
+
+
 def um_per_unit(unit: Any) -> float:
     """Micrometres in one ``unit`` of a napari layer (a pint unit; anything without a dimensionality counts as um):
     1 for a unit that is not a length, such as napari's default "pixel"."""

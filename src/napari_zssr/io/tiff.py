@@ -182,9 +182,10 @@ def _spacing_in_pixels(imagej: dict) -> float | None:
 #: time units this module reads (OME TimeIncrementUnit values; ImageJ's ``tunit``, as ImageJ writes it or a user
 #: types it, lower-cased), in seconds
 _TIME_UNITS_S = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3, "msec": 1e-3,
-                 "millisecond": 1e-3, "milliseconds": 1e-3, "µs": 1e-6, "us": 1e-6, "usec": 1e-6,
+                 "millisecond": 1e-3, "milliseconds": 1e-3, "µs": 1e-6, "us": 1e-6, "usec": 1e-6, "µsec": 1e-6,
                  "microsecond": 1e-6, "microseconds": 1e-6, "ns": 1e-9, "min": 60.0, "mins": 60.0, "minute": 60.0,
-                 "minutes": 60.0, "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0}
+                 "minutes": 60.0, "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
+                 "day": 86400.0, "days": 86400.0}
 
 
 def _frame_interval(tif: tifffile.TiffFile, pixels: ET.Element | None) -> float | None:

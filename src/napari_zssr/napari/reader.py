@@ -16,9 +16,6 @@ from pathlib import Path
 from ..io.ome import read_channel_names, read_optics
 from ..io.tiff import TiffImage, read_tiff, several_series_note
 
-#: spatial axes, whose scale is a length in micrometres.
-SPATIAL_AXES = "ZYX"
-
 
 def get_reader(path: str | list[str]) -> Callable | None:
     if isinstance(path, list) or not str(path).lower().endswith((".tif", ".tiff")):
@@ -62,7 +59,9 @@ def read_layers(path: str) -> list[tuple]:
     kwargs["translate"] = _translate(image, layer_axes, scale)
     kwargs["axis_labels"] = list(layer_axes)
     if image.pixel_size is not None:
-        kwargs["units"] = ["µm" if axis in SPATIAL_AXES else "s" if axis == "T" and image.frame_interval else "pixel"
+        # a z axis whose spacing the file does not give stays in napari's "pixel": an axial run then asks for it
+        kwargs["units"] = ["µm" if axis in "YX" or axis == "Z" and image.z_spacing
+                           else "s" if axis == "T" and image.frame_interval else "pixel"
                            for axis in layer_axes]
     return [(data, kwargs, "image")]
 

@@ -30,7 +30,7 @@ from ..core.optics import Optics
 from ..core.progress import ProgressEvent
 from ..core.resize import PixelSize, Scale, pixel_pair, upscale_factors
 from ..core.trainer import Cancelled
-from ..core.units import compact_pixel_size, is_unit_of, um_per_unit
+from ..core.units import compact_pixel_size, has_length_units, is_unit_of, um_per_unit
 from ..io.ome import OpticsMetadata
 from ..kernel_choice import KernelArgument, KernelChoice, kernel_source
 from ..overlay import effective_factors, overlay_scale_translate
@@ -70,11 +70,6 @@ def pixel_size_of(scale: Sequence[float], units: Sequence[Any] | None = None) ->
     if units is not None and len(units) >= 2:
         y, x = y * um_per_unit(units[-2]), x * um_per_unit(units[-1])
     return compact_pixel_size(y, x)
-
-
-def has_length_units(units: Sequence[Any] | None) -> bool:
-    """Whether a layer's y and x units are lengths (not napari's default "pixel")."""
-    return units is not None and len(units) >= 2 and all(is_unit_of(unit, "[length]") for unit in units[-2:])
 
 
 def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> LayerSnapshot:
@@ -223,6 +218,9 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
         raise ValueError(f"axial mode restores the z axis, and the third-last axis of {snapshot.name!r} is time: "
                          "choose a Z stack (or a layer whose third-last axis is Z)")
     z_step, lateral = abs(snapshot.scale[-3]), float(np.mean(np.abs(snapshot.scale[-2:])))  # flipped axes too
+    if z_step == 1.0 and has_length_units(snapshot.units) and not is_unit_of(z_unit, "[length]"):
+        raise ValueError(f"the z step of {snapshot.name!r} is unknown (its file gives the pixel size but not the z "
+                         "spacing): set the layer's z scale in µm")
     typed = pixel_pair(checked_pixel_size(pixel_size))
     typed_um = None if typed is None else float(np.mean(typed))
     if lateral == 1.0 and not has_length_units(snapshot.units):  # unit-less: the z scale in lateral pixels

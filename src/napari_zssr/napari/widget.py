@@ -170,9 +170,13 @@ class ZSSRWidget(Container):
                                     tooltip="Confocal: pinhole diameter in Airy units (1 AU = 1.22 λ/NA)")
         optics_fields = [self.na, self.wavelength, self.immersion, self.modality, self.excitation, self.pinhole]
         # a fresh widget's values, which a field a layer's file filled goes back to when another layer is chosen
-        self._optics_defaults = {id(field): field.value for field in (self.na, self.wavelength, self.immersion,
-                                                                     self.excitation)}
-        self._from_file: list[tuple[Widget, Any]] = []  # (field, the value the selected layer's file put there)
+        filled_from_files = (self.na, self.wavelength, self.immersion, self.excitation)
+        self._optics_defaults = {id(field): field.value for field in filled_from_files}
+        self._from_file: list[Widget] = []  # the fields the selected layer's file filled
+        self._typed: set[int] = set()  # the fields the user set since (kept across layers)
+        self._filling = False  # True while a file's values go in: those are not typed
+        for field in filled_from_files:
+            field.changed.connect(lambda _value, field=field: self._note_typed(field))
         self._kernel_fields: dict[str, list[Widget]] = {PSF_FILE: [self.psf, self.psf_pixel_size],
                                                         OPTICS: optics_fields, ESTIMATE: [], BICUBIC: []}
         self.kernel_source.changed.connect(self._show_kernel_fields)
@@ -223,6 +227,10 @@ class ZSSRWidget(Container):
             return {"kernel": KernelChoice("estimate")}
         return {}
 
+    def _note_typed(self, field: Widget) -> None:
+        if not self._filling:
+            self._typed.add(id(field))
+
     def _fill_optics_from(self, metadata: dict) -> None:
         """Take the objective and wavelengths a file's OME metadata recorded (the reader keeps them).
 
@@ -230,30 +238,40 @@ class ZSSRWidget(Container):
         passes for this layer's (one channel's wavelength for another's); a value the user typed stays unless this
         file gives that field. A file that does not give the emission wavelength (or one out of range) leaves it
         unknown (0) rather than at a default that would pass for the file's: Run asks for it, as the CLI does."""
-        for field, value in self._from_file:
-            if field.value == value:  # not changed by the user since
-                field.value = self._optics_defaults[id(field)]
-        self._from_file = []
-        optics = metadata.get("optics")
-        if not optics:
-            return
+        self._filling = True
+        try:
+            for field in self._from_file:
+                if id(field) not in self._typed:
+                    field.value = self._optics_defaults[id(field)]
+            self._from_file = []
+            optics = metadata.get("optics")
+            if optics:
+                self._take_file_optics(optics)
+        finally:
+            self._filling = False
+
+    def _take_file_optics(self, optics: dict) -> None:
+        """Set the fields a file's optics give (they replace typed values) and mark them as the file's."""
+        given = []
         if optics.get("na") and self._set_in_range(self.na, optics["na"], "the file's NA", unknown=None):
-            self._from_file.append((self.na, self.na.value))
+            given.append(self.na)
         index = optics.get("refractive_index")
         if index:
             self.immersion.value = min(IMMERSION_INDICES, key=lambda name: abs(IMMERSION_INDICES[name] - index))
-            self._from_file.append((self.immersion, self.immersion.value))
-        if self.wavelength.value == self._optics_defaults[id(self.wavelength)]:  # not typed: unknown until given
-            self.wavelength.value = 0
+            given.append(self.immersion)
         emission = next((w for w in optics.get("emission_wavelengths") or () if w), None)
-        given = bool(emission) and self._set_in_range(self.wavelength, int(round(emission)),
-                                                      "the file's emission wavelength (nm)", unknown=None)
-        if given or self.wavelength.value == 0:  # the file's value, or its silence
-            self._from_file.append((self.wavelength, self.wavelength.value))
+        if emission and self._set_in_range(self.wavelength, int(round(emission)),
+                                           "the file's emission wavelength (nm)", unknown=None):
+            given.append(self.wavelength)
+        elif id(self.wavelength) not in self._typed:  # the file's silence: unknown until typed
+            self.wavelength.value = 0
+            self._from_file.append(self.wavelength)
         excitation = next((w for w in optics.get("excitation_wavelengths") or () if w), None)
         if excitation and self._set_in_range(self.excitation, int(round(excitation)),
                                              "the file's excitation wavelength (nm)", unknown=None):
-            self._from_file.append((self.excitation, self.excitation.value))
+            given.append(self.excitation)
+        self._from_file += given
+        self._typed -= {id(field) for field in given}
 
     def _build_advanced_section(self) -> list[Widget]:
         """Settings most users leave at the preset's values; hidden until "show advanced settings" is ticked."""

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.units import is_unit_of, um_per_unit
+from ..core.units import has_length_units, is_unit_of, um_per_unit
 from ..io.tiff import imagej_letters, write_imagej_tiff
 from .qt_app import qt_running
 
@@ -44,7 +44,8 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
             array = np.flip(array, axis)
             translate[axis] += scale[axis] * (array.shape[axis] - 1)  # the same pixel stays at the same place
             scale[axis] = -scale[axis]
-    pixel_size = None if scale[-2:] == [1.0, 1.0] else (scale[-2], scale[-1])
+    calibrated = scale[-2:] != [1.0, 1.0] or has_length_units(units)  # 1 in napari's default unit: unknown
+    pixel_size = (scale[-2], scale[-1]) if calibrated else None
     origin = None if translate[-2:] == [0.0, 0.0] else (-translate[-2] / scale[-2], -translate[-1] / scale[-1])
     z_spacing = z_origin = None
     if "Z" in axes:
