@@ -272,6 +272,18 @@ def test_bad_psf_is_a_usage_error_before_the_batch(data_dir, tmp_path, capsys, n
     assert not (tmp_path / "o").exists()
 
 
+def test_a_psf_that_does_not_look_like_one_bead_gets_a_note(data_dir, tmp_path, capsys):
+    """A cell image chosen as the PSF by mistake: the widget warns, the command line says so before the batch."""
+    tifffile.imwrite(tmp_path / "cells.tif", microscopy_sample().image[:32, :32])
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--psf", str(tmp_path / "cells.tif"),
+                 *FAST]) == 0
+    assert f"note: --psf {tmp_path / 'cells.tif'} does not look like one bead: it has" in capsys.readouterr().err
+    tifffile.imwrite(tmp_path / "bead.tif", (gaussian_psf(1.5) * 1000 + 10).astype(np.float32))
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "b"), "--psf", str(tmp_path / "bead.tif"),
+                 *FAST]) == 0
+    assert "does not look like one bead" not in capsys.readouterr().err
+
+
 def test_corrupt_output_or_folder_in_its_place_is_reported_as_such(data_dir, tmp_path, capsys):
     out = tmp_path / "out"
     args = [str(data_dir / "plain.tif"), "--out", str(out), *ZSSR_ONLY]
@@ -767,3 +779,17 @@ def test_a_bad_scale_given_to_the_batch_function_is_a_usage_error(data_dir, tmp_
     with pytest.raises(UsageError, match=r"--scale .*: "):
         batch(data_dir / "plain.tif", tmp_path / "out", scale=scale, kernel=kernel, max_iterations=1)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_batch_function_takes_one_psf_or_wavelength_as_a_single_value(data_dir, tmp_path):
+    """psf="psf.tif" is one file, not a list of one-letter names; wavelength=520 one wavelength."""
+    from napari_zssr import batch
+
+    tifffile.imwrite(tmp_path / "bead.tif", (gaussian_psf(1.5) * 1000 + 10).astype(np.float32))
+    for out, psf in (("text", str(tmp_path / "bead.tif")), ("path", tmp_path / "bead.tif")):
+        assert len(batch(data_dir / "plain.tif", tmp_path / out, psf=psf, max_iterations=1).done) == 1
+    summary = batch(data_dir / "plain.tif", tmp_path / "optics", na=1.2, wavelength=520, pixel_size=0.1,
+                    max_iterations=1)
+    assert len(summary.done) == 1
+    record = json.loads(read_tiff(tmp_path / "optics" / "plain_zssr.tif").description)
+    assert record["channels"][0]["kernel"]["wavelength"] == 520

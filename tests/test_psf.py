@@ -172,6 +172,8 @@ def test_finely_sampled_computed_psf_is_accepted():
 def test_kernel_wider_than_the_limit_is_refused():
     with pytest.raises(ValueError, match=r"HR pixels wide.*0\.8.*0\.1"):
         kernel_from_psf(gaussian_psf(), psf_pixel_size=0.8, pixel_size=0.1, scale=4)
+    with pytest.raises(ValueError, match=r"HR pixels wide .* with the PSF taken as sampled at the image's pixels"):
+        kernel_from_psf(gaussian_psf(size=161, sigma=20.0), scale=4)  # no pixel size: none is named
 
 
 def test_unreadable_psf_files_give_clear_errors(tmp_path):

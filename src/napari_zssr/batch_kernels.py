@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .batch_jobs import UsageError
+from .batch_jobs import UsageError, say
+from .core.bead_check import bead_problem
 from .core.optics import IMMERSION_INDICES, Optics
 from .io.ome import read_optics
+from .io.psf import read_psf
 from .kernel_choice import KernelChoice, kernel_source
 
 if TYPE_CHECKING:
@@ -120,5 +122,8 @@ def check_kernel_options(options: BatchOptions) -> None:
                                        measured=measured_psf(options)), options.pixel_size)
         except (ValueError, TypeError, OSError) as error:
             raise UsageError(f"--psf {path}: {error}") from None
+        problem = bead_problem(read_psf(path)[0])
+        if problem:  # a bead image with a second bead is fine (the brightest is used), a cell image is not
+            say(f"note: --psf {path} does not look like one bead: {problem}; its brightest blob is used")
 
 

@@ -16,6 +16,7 @@ import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
+from numbers import Number
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,8 @@ class PreparedBatch:
 
 
 def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptions:
-    """:class:`BatchOptions` from keyword settings; lists become tuples and ``outputs`` may be "zssr,residual"."""
+    """:class:`BatchOptions` from keyword settings; lists become tuples, one value (a path, a number) a tuple of
+    one, as the command line's repeatable options take it, and ``outputs`` may be "zssr,residual"."""
     known = {f.name for f in fields(BatchOptions)} - {"out"}
     unknown = sorted(set(settings) - known)
     if unknown:
@@ -154,7 +156,10 @@ def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptio
         settings["outputs"] = settings["outputs"].split(",")
     for name in ("outputs", "psf", "wavelength", "excitation_wavelength"):
         if name in settings:
-            settings[name] = tuple(str(v).strip() if name in ("outputs", "psf") else v for v in settings[name])
+            values = settings[name]
+            if isinstance(values, (str, os.PathLike, Number)):  # psf="psf.tif", wavelength=520
+                values = [values]
+            settings[name] = tuple(str(v).strip() if name in ("outputs", "psf") else v for v in values)
     if "outputs" in settings:
         settings["outputs"] = tuple(kind for kind in settings["outputs"] if kind)
     return BatchOptions(out=Path(out), **settings)

@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kernel", choices=KERNEL_SOURCES,
                         help="where the blur kernel comes from: psf (--psf), optics (--na, --wavelength...), estimate "
                              "(from each image's spectrum) or none (bicubic). Default: psf with --psf, optics with "
-                             "--na or --psf-model, else none")
+                             "any optics option (--na, --wavelength...), else none")
     wavelength = number_in_range(float, 200, "a wavelength in nm (200-2000)")
     parser.add_argument("--psf-model", choices=MODALITIES,
                         help="compute the PSF from the optics: widefield or confocal (default widefield)")

@@ -128,7 +128,8 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
     if not np.all(np.isfinite(array)):
         raise ValueError("the PSF contains NaN or infinite values")
     psf_size, image_size = pixel_pair(psf_pixel_size, "psf_pixel_size"), pixel_pair(pixel_size)
-    if psf_size is None or image_size is None:
+    sizes_known = psf_size is not None and image_size is not None
+    if not sizes_known:
         psf_size = image_size = (1.0, 1.0)
     _check_pixel_ratio(psf_size, image_size)
     zoom = (psf_size[0] * factors[0] / image_size[0], psf_size[1] * factors[1] / image_size[1])
@@ -148,8 +149,10 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
     if side > MAX_KERNEL_SIDE:
         hint = ("the blur is wider than ZSSR can use: check the pixel size (in um), the NA and the wavelength"
                 if computed else "check the pixel sizes and crop the PSF to the bead")
-        raise ValueError(f"the PSF would become a kernel {side} HR pixels wide (at most {MAX_KERNEL_SIDE}) with PSF "
-                         f"pixel size {psf_size} um, image pixel size {image_size} um and scale {factors}; {hint}")
+        sampling = (f"PSF pixel size {psf_size} um, image pixel size {image_size} um" if sizes_known else
+                    "the PSF taken as sampled at the image's pixels (a pixel size unknown)")
+        raise ValueError(f"the PSF would become a kernel {side} HR pixels wide (at most {MAX_KERNEL_SIDE}) with "
+                         f"{sampling} and scale {factors}; {hint}")
     kernel = _crop_to_support(_resample_centred(bead, zoom))
     if not measured:
         kernel = signal.convolve2d(kernel, np.ones(factors) / (factors[0] * factors[1]))

@@ -20,6 +20,7 @@ from magicgui.widgets import (
     Widget,
 )
 
+from ..core.bead_check import bead_problem
 from ..core.config import MAX_ENSEMBLE, PRESETS, ZSSRConfig
 from ..core.device import available_devices
 from ..core.optics import IMMERSION_INDICES, MODALITIES, Optics
@@ -29,7 +30,6 @@ from ..kernel_choice import KernelChoice, describe_kernel
 from ..resolution_report import describe_resolution
 from .estimate import BackgroundEstimate, Workload
 from .loss_plot import LossPlot
-from .psf_check import bead_problem
 from .runner import (
     DEFAULT_OUTPUTS,
     add_or_update,

@@ -1,4 +1,5 @@
-"""A quick look at a chosen PSF file: warn when it does not look like one bead (e.g. an image chosen by mistake)."""
+"""A quick look at a PSF file: does it look like one bead (not, e.g., a cell image chosen by mistake)? The widget warns
+at once, the command line notes it before the batch."""
 
 from __future__ import annotations
 
