@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install napari-zssr with its test/GUI extras into ./.venv on a fresh machine (Python 3.11 + pip).
-# torch is pinned first: an unpinned torch requirement would pull a multi-GB CUDA build.
+# torch is installed first, pinned, so that pip keeps that build (the one the index offers: PIP_EXTRA_INDEX_URL=
+# https://download.pytorch.org/whl/cpu gives the CPU-only build) instead of resolving its own with the package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The napari viewer needs an X server even in tests (Xvfb) and Qt's xcb platform needs these libraries
