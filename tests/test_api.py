@@ -3,6 +3,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
 from napari_zssr import BlankPlaneWarning, Cancelled, KernelChoice, Optics, ZSSRConfig, zssr, zssr_stack
 from napari_zssr.core.device import select_device
@@ -93,6 +94,25 @@ def test_warm_start_trains_fewer_iterations_after_the_first_plane(textured_image
 def test_should_stop_cancels(textured_image, tiny_config):
     with pytest.raises(Cancelled):
         zssr(textured_image, 2, config=tiny_config, should_stop=lambda: True)
+
+
+def test_a_cancel_during_inference_ends_the_run_before_the_next_member():
+    """Inference of a large plane takes seconds per ensemble member: a cancel then must not wait for all of them."""
+    from napari_zssr.core.degradation import Degradation
+    from napari_zssr.core.inference import super_resolve
+    from napari_zssr.core.network import ZSSRNet
+
+    net = ZSSRNet(1, 8, 8)
+    asked = []
+
+    def stop_at_the_second_member() -> bool:
+        asked.append(True)
+        return len(asked) > 1
+
+    with pytest.raises(Cancelled):
+        super_resolve(net, torch.rand(1, 1, 16, 16), Degradation((2.0, 2.0)), list(range(8)), 0, 64,
+                      should_stop=stop_at_the_second_member)
+    assert len(asked) == 2
 
 
 @pytest.mark.parametrize("image, scale, error, message", [

@@ -72,3 +72,16 @@ def test_inference_is_counted_per_output_pixel_and_ensemble_member():
 def test_format_range(low, high, text):
     assert format_range(low, high) == text
 
+
+
+def test_a_timing_taken_beside_a_run_is_shown_but_not_kept(monkeypatch):
+    """The run shares the device with it: kept, it would make every later estimate of the session too long."""
+    monkeypatch.setattr(estimate, "_measured", {})
+    key = ("cpu", "float32", 16, 8, 8)
+    estimate.run_started()
+    try:
+        assert estimate.measure_costs(key).step_seconds[0] > 0 and key not in estimate._measured
+    finally:
+        estimate.run_finished()
+    estimate.measure_costs(key)
+    assert key in estimate._measured

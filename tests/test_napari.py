@@ -151,6 +151,19 @@ def test_current_plane_preview(widget, qtbot):
     assert viewer.layers["z_zssr"].data.shape == (3, 48, 40) and viewer.layers["z_zssr_preview"].data.shape[0] == 1
 
 
+def test_a_preview_of_a_2d_image_leaves_its_whole_run_be(widget, qtbot):
+    """"current plane only" on a 2D image (the whole image) is still a preview: its own layers."""
+    viewer, w = widget
+    w.image.value = viewer.add_image(image_2d(), name="flat")
+    w.max_iterations.value = 2
+    w.scale.value = 3
+    run_to_end(qtbot, w)
+    w.current_plane.value, w.scale.value = True, 2
+    run_to_end(qtbot, w)
+    assert viewer.layers["flat_zssr"].data.shape == (72, 60)
+    assert viewer.layers["flat_zssr_preview"].data.shape == (48, 40)
+
+
 def test_a_layer_of_another_type_with_an_output_name_stops_the_run_before_it_starts(widget):
     import napari_zssr
 
@@ -161,6 +174,16 @@ def test_a_layer_of_another_type_with_an_output_name_stops_the_run_before_it_sta
     assert [layer.name for layer in viewer.layers] == ["cells", "cells_residual"]  # nothing half-added
     with pytest.raises(ValueError, match="Labels layer 'cells_residual' has the name of an output"):
         napari_zssr.run(viewer.layers["cells"], viewer=viewer, max_iterations=2)
+
+
+def test_an_image_a_run_did_not_make_is_never_overwritten_by_an_output(widget):
+    """A command-line result opened from its file (cells_zssr.tif) has an output's name: it is the user's."""
+    viewer, w = widget
+    w.image.value = viewer.add_image(image_2d(), name="cells")
+    opened = viewer.add_image(image_2d() * 2, name="cells_zssr", metadata={"source_path": "cells_zssr.tif"})
+    assert w.start() is None
+    assert "Image layer 'cells_zssr' has the name of an output image but was not made by a run" in w.status.value
+    assert np.array_equal(opened.data, image_2d() * 2) and opened.metadata == {"source_path": "cells_zssr.tif"}
 
 
 def test_cancel_adds_nothing(widget, qtbot):
@@ -529,6 +552,10 @@ def test_a_psf_that_does_not_look_like_a_bead_gets_a_warning(widget, tmp_path, p
     cells = tmp_path / "cells.tif"
     write_imagej_tiff(cells, microscopy_sample().image, "YX", (0.13, 0.13))
     w.psf.value = str(cells)
+    assert "does not look like a bead" in w.status.value
+    w.kernel_source.value = "from optics"  # the note is the PSF file's: it goes with it, and returns with it
+    assert "bead" not in w.status.value
+    w.kernel_source.value = "PSF file"
     assert "does not look like a bead" in w.status.value
 
 
@@ -909,3 +936,15 @@ def test_the_estimate_line_of_an_rgb_layer_says_why_run_refuses_it(widget):
     viewer, w = widget
     w.image.value = viewer.add_image(np.zeros((32, 32, 3), np.uint8), rgb=True, name="photo")
     assert w.estimate.value.startswith("layer 'photo' is RGB")  # not a time for 32 planes of 32 x 3
+
+
+def test_the_estimate_follows_the_ensemble_and_the_preset(widget, monkeypatch):
+    """Inference time grows with the ensemble's members: the estimate is asked again when they change."""
+    viewer, w = widget
+    w.image.value = viewer.add_image(image_2d(), name="cells")
+    asked = []
+    monkeypatch.setattr(w._estimate, "request", lambda device, config, workload: asked.append(config.ensemble))
+    w.ensemble.value = False
+    assert asked[-1] == 1
+    w.preset.value = "fast"
+    assert asked[-1] == 2

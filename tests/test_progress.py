@@ -25,6 +25,8 @@ def test_done_and_total_follow_warm_start_gradual_steps_and_blank_planes(texture
     assert events[-1].stage == "done" and events[-1].done == events[-1].total == full + warm
     dones = [event.done for event in events]
     assert dones == sorted(dones) and all(event.done <= event.total for event in events)
+    trained = [event for event in events if event.plane == 1]  # its inference too: later planes stay warm
+    assert {event.total for event in trained} == {full + 2 * warm}
     assert [event.plane for event in events if event.stage == "plane done"] == [0, 1, 2, 3]
     assert [event.finished_planes for event in events if event.stage == "plane done"] == [1, 2, 3, 4]
 

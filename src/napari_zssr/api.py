@@ -21,7 +21,7 @@ from .core.pairs import min_father_side
 from .core.precision import resolve_precision
 from .core.progress import ProgressCallback, RunProgress
 from .core.resize import PixelSize, Scale, pixel_pair, resize, scaled_shape, upscale_factors
-from .core.trainer import StopHook
+from .core.trainer import Cancelled, StopHook
 from .core.units import compact_pixel_size
 from .kernel_choice import KernelArgument, KernelChoice, kernel_source, run_kernels
 from .resolution_report import resolution_report
@@ -337,6 +337,8 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
     finally:
         run = net = None  # drop every reference to the network before returning its memory to the device
         release_device_memory(torch_device)
+    if should_stop is not None and should_stop():  # before the resolution report: a cancel answers at once
+        raise Cancelled
     result.resolution = resolution_report(array, sr, pair, pixel_size)
     result.timings["total_s"] = time.perf_counter() - start
     # what each plane cost besides its training: noise estimate, father pool, inference with its ensemble

@@ -112,7 +112,7 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
         if progress is not None:
             progress.step_finished(logs[-1].iterations, config.max_iterations)
         output = super_resolve(net, image, degradation, transforms, config.back_projection_iterations,
-                               config.tile_size, dtype, noise_floor)
+                               config.tile_size, dtype, noise_floor, should_stop)
         check_converged(output.sr, image, config, noise_std)
         if step_index < len(steps) - 1:
             pool.add(output.sr)  # gradual SR: this stage's output is a father for the next

@@ -12,6 +12,7 @@ from .geometry import transform, untransform
 from .network import ZSSRNet
 from .noise import lowered_noise_floor, refined_noise_floor
 from .precision import autocast
+from .trainer import Cancelled, StopHook
 
 
 @torch.no_grad()
@@ -158,16 +159,19 @@ class InferenceOutput:
 @torch.no_grad()
 def super_resolve(net: ZSSRNet, lr: torch.Tensor, degradation: Degradation, transforms: list[int],
                   back_projection_iterations: int, tile_size: int, dtype: torch.dtype = torch.float32,
-                  noise_floor: float = 0.0) -> InferenceOutput:
+                  noise_floor: float = 0.0, should_stop: StopHook | None = None) -> InferenceOutput:
     """Run the trained net on ``lr`` under each allowed transform, undo it, back-project, take the median.
 
     ``noise_floor``: the input's noise level, where back-projection stops (:func:`back_project`), as read from the
     input; the first member's residual refines it (:func:`refined_noise_floor`). Stopped there, the output then gets
-    the residual's low frequencies (:func:`restore_flux`).
+    the residual's low frequencies (:func:`restore_flux`). ``should_stop`` is asked before each member (each takes
+    seconds on a large plane): True raises :class:`Cancelled`.
     """
     net.eval()
     stacked = torch.empty((len(transforms), 1, *degradation.hr_shape(tuple(lr.shape[-2:]))), device=lr.device)
     for position, index in enumerate(transforms):
+        if should_stop is not None and should_stop():
+            raise Cancelled
         moved = transform(lr, index)
         upscaled = degradation.upscale(moved, degradation.hr_shape(tuple(moved.shape[-2:])))
         output = untransform(apply_tiled_within_memory(net, upscaled, tile_size, dtype), index)

@@ -54,6 +54,7 @@ class RunProgress:
         self.trained_planes = 0
         self.plane_left = 0  # planned iterations of the current plane not yet done (including the running step)
         self.step_done = 0  # iterations of the running step so far
+        self.plane_trains = False  # the current plane trains (started, not finished): the planes after it start warm
 
     def iterations_per_step(self, warm: bool) -> int:
         return self.warm_start_iterations if warm and self.warm_start_iterations is not None else self.max_iterations
@@ -61,12 +62,13 @@ class RunProgress:
     @property
     def total(self) -> int:
         later_planes = self.n_planes - self.plane - 1
-        warm_later = self.trained_planes > 0 or self.plane_left > 0
+        warm_later = self.trained_planes > 0 or self.plane_trains  # in its inference too, its training all done
         later = later_planes * self.n_steps * self.iterations_per_step(warm_later)
         return self.done + self.plane_left + later
 
     def start_plane(self, plane: int, iterations_per_step: int) -> None:
         self.plane, self.plane_left, self.step_done = plane, self.n_steps * iterations_per_step, 0
+        self.plane_trains = True
 
     def training(self, iteration: int, max_iterations: int, loss: float, learning_rate: float) -> None:
         """Iteration ``iteration`` (1-based) of the running step is done."""
@@ -81,7 +83,7 @@ class RunProgress:
         self._send("inference", iterations, max_iterations)
 
     def plane_finished(self, plane: int, trained: bool) -> None:
-        self.plane, self.plane_left, self.step_done = plane, 0, 0
+        self.plane, self.plane_left, self.step_done, self.plane_trains = plane, 0, 0, False
         self.trained_planes += trained
         self._send("plane done", 0, 0)
 

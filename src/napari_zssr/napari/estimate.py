@@ -46,6 +46,18 @@ class Costs:
 
 _measured: dict[CostKey, Costs] = {}
 _in_flight: dict[CostKey, Any] = {}  # measurements running, shared by every widget
+#: runs started by widgets so far, and those still going: a measurement beside a run shares the device with it and
+#: reads slow, so it is shown but not kept
+_runs = {"started": 0, "going": 0}
+
+
+def run_started() -> None:
+    _runs["started"] += 1
+    _runs["going"] += 1
+
+
+def run_finished() -> None:
+    _runs["going"] -= 1
 
 
 def cost_key(device: str, config: ZSSRConfig) -> CostKey:
@@ -57,8 +69,10 @@ def measure_costs(key: CostKey, should_stop: Callable[[], bool] | None = None) -
     """Time :data:`TIMED_STEPS` training iterations and one inference with the settings of ``key`` (slow: seconds).
 
     ``should_stop`` returning True ends the measurement early with :class:`~napari_zssr.core.trainer.Cancelled`.
+    Kept for later requests only when no run went on beside it (:func:`run_started`).
     """
     device_name, precision, crop_size, width, depth = key
+    runs_before = _runs["started"]
     device = torch.device(device_name)
     config = ZSSRConfig(crop_size=crop_size, width=width, depth=depth, precision=precision, device=device_name,
                         max_iterations=WARM_UP_STEPS + TIMED_STEPS, progress_every=1)
@@ -82,7 +96,8 @@ def measure_costs(key: CostKey, should_stop: Callable[[], bool] | None = None) -
     float(output.sr[0, 0, 0, 0])  # wait for the device
     inference = (time.perf_counter() - start) / output.sr.numel()
     costs = Costs((float(np.median(steps)), float(np.percentile(steps, 90))), inference)
-    _measured[key] = costs
+    if _runs["going"] == 0 and _runs["started"] == runs_before:  # no run beside it
+        _measured[key] = costs
     return costs
 
 

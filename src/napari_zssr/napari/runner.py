@@ -97,10 +97,11 @@ def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> L
 
 
 def _leading_index(current_step: tuple[int, ...] | None, ndim: int) -> tuple[int, ...] | None:
-    """The leading-axes part of a data index (one entry per data axis), or None for the whole stack."""
-    if current_step is None or ndim <= 2:
+    """The leading-axes part of a data index (one entry per data axis), or None for the whole stack. A 2D layer's
+    plane is () (all of it): asked for as a preview, its result still goes to the preview's own layers."""
+    if current_step is None:
         return None
-    return tuple(int(i) for i in current_step[: ndim - 2])
+    return tuple(int(i) for i in current_step[: max(ndim - 2, 0)])
 
 
 def plane_at_viewer_position(layer: Any, viewer: Any) -> tuple[int, ...]:
@@ -348,22 +349,25 @@ def output_name(request: RunRequest, kind: str) -> str:
 
 
 def can_hold_output(layer: Any) -> bool:
-    """Whether a run may put an output into (or remove) ``layer``: a single-channel Image layer. Any other layer of
-    an output's name is the user's."""
+    """Whether a run may put an output into (or remove) ``layer``: a single-channel Image layer that a run made
+    (its metadata says so). Any other layer of an output's name is the user's: another kind of layer, or an image
+    such as a command-line result opened from its file."""
     from napari.layers import Image
 
-    return isinstance(layer, Image) and not layer.rgb
+    return isinstance(layer, Image) and not layer.rgb and "napari_zssr_version" in layer.metadata
 
 
 def check_output_layers(viewer: Any, names: Sequence[str]) -> None:
     """A ValueError naming a layer of ``viewer`` that holds an output's name but cannot hold an output
-    (:func:`can_hold_output`): a run would otherwise fail to put its result there, or stop half-way through adding
-    its layers."""
+    (:func:`can_hold_output`): a run would otherwise overwrite the user's layer, fail to put its result there, or
+    stop half-way through adding its layers."""
     for name in names:
         layer = viewer.layers[name] if name in viewer.layers else None
         if layer is not None and not can_hold_output(layer):
             kind = "RGB" if getattr(layer, "rgb", False) else layer.__class__.__name__  # type() of a proxy: the proxy
-            raise ValueError(f"the {kind} layer {name!r} has the name of an output image; rename or remove it")
+            made_by = "" if kind != "Image" else " but was not made by a run here (a file opened?)"
+            raise ValueError(f"the {kind} layer {name!r} has the name of an output image{made_by}; rename or "
+                             "remove it")
 
 
 #: layer properties that a re-run sets on an existing output layer (besides its data).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,7 @@ from ..core.precision import PRECISIONS
 from ..core.resize import as_scale_pair, pixel_pair
 from ..kernel_choice import KernelChoice, describe_kernel
 from ..resolution_report import describe_resolution
-from .estimate import BackgroundEstimate, Workload
+from .estimate import BackgroundEstimate, Workload, run_finished, run_started
 from .loss_plot import LossPlot
 from .runner import (
     DEFAULT_OUTPUTS,
@@ -123,13 +124,14 @@ class ZSSRWidget(Container):
         self._estimate = BackgroundEstimate(lambda text: None if self._closed else setattr(self.estimate, "value",
                                                                                           text))
         self.native.destroyed.connect(self._on_closed)
+        self._panel_watch = watch_for_detach(self.native, self._on_closed)
         self.preset.changed.connect(self._apply_preset)
         self.image.changed.connect(self._on_image_changed)
         self.scale.changed.connect(self._constrain_scale)
         self.axial.changed.connect(self._show_mode_fields)
         self.show_advanced.changed.connect(self._show_advanced_settings)
         for widget in (self.device, self.precision, self.max_iterations, self.current_plane, self.warm_start,
-                       self.scale):
+                       self.scale, self.ensemble, self.preset):  # what the time depends on (a preset sets several)
             widget.changed.connect(self._update_estimate)
         self.run_button.changed.connect(self._on_run_clicked)
         viewer.layers.events.inserted.connect(self._refresh_layers)
@@ -193,8 +195,8 @@ class ZSSRWidget(Container):
         self._update_estimate()
 
     def _show_kernel_fields(self, *_: Any) -> None:
-        if not self.running:
-            self.status.value = ""  # a note on the source left (e.g. "this PSF does not look like a bead")
+        if not self.running:  # a note on a source left goes (the PSF file's returns with its source)
+            self.status.value = self._bead_warning()
         for source, fields in self._kernel_fields.items():
             for field in fields:
                 field.visible = source == self.kernel_source.value and not self.axial.value
@@ -440,6 +442,20 @@ class ZSSRWidget(Container):
                 del self._range_notes[key]
         return "; ".join(note for _, _, note in self._range_notes.values())
 
+    def _bead_warning(self, psf: np.ndarray | None = None) -> str:
+        """The warning about the chosen PSF file (``psf``: its data, when just read) when it does not look like one
+        bead and is the kernel source, else "": the status line shows it while it applies, and Run repeats it as a
+        notification."""
+        from ..io.psf import read_psf
+
+        if self.kernel_source.value != PSF_FILE or self.axial.value or not self._psf_given():
+            return ""
+        try:
+            problem = bead_problem(read_psf(str(self.psf.value))[0] if psf is None else psf)
+        except (ValueError, OSError):  # the run refuses it, with its own message
+            return ""
+        return f"warning: this PSF does not look like a bead: {problem}" if problem else ""
+
     def _on_psf_file_changed(self, *_: Any) -> None:
         """Show the PSF file's pixel size, and warn at once when it does not look like a bead."""
         from ..io.psf import read_psf
@@ -452,8 +468,7 @@ class ZSSRWidget(Container):
         except (ValueError, OSError) as error:
             self.status.value = str(error)  # the run refuses it with the same message
             return
-        problem = bead_problem(psf)
-        self.status.value = f"warning: this PSF does not look like a bead: {problem}" if problem else ""
+        self.status.value = self._bead_warning(psf)
         # unequal sides show as their geometric mean; left as shown, the run takes the file's own (y, x) pair
         shown = float(np.sqrt(np.prod(pixel_pair(pixel_size)))) if pixel_size is not None else 0.0
         self._psf_pixel_rejected = not self._set_in_range(self.psf_pixel_size, shown, "the PSF file's pixel size")
@@ -508,7 +523,7 @@ class ZSSRWidget(Container):
     def start(self) -> Any:
         """Check the inputs and start the worker; a problem is shown in the status line, never as a traceback."""
         from napari.utils import progress
-        from napari.utils.notifications import notification_manager
+        from napari.utils.notifications import notification_manager, show_warning
         from superqt.utils import thread_worker
 
         if self.running:  # one run at a time: a second would write the same layers
@@ -535,6 +550,9 @@ class ZSSRWidget(Container):
         except (ValueError, TypeError, OSError) as error:
             self._show_problem(str(error))
             return None
+        bead_warning = self._bead_warning()
+        if bead_warning:  # the status line is the run's from now on
+            show_warning(f"ZSSR: {bead_warning}")
         self._stop = stop_at_exit(threading.Event())
         self._progress = progress(total=self._planes() * request.config.max_iterations, desc="ZSSR")
         self.progress_bar.max = self._progress.total
@@ -550,14 +568,21 @@ class ZSSRWidget(Container):
         self._worker.finished.connect(self._on_finished)
         self._set_running(True)
         self.status.value = f"running on {self.estimate.value.split(':')[0]}"
+        run_started()
         self._worker.start()
         return self._worker
 
     def _on_closed(self, *_: Any) -> None:
-        """The viewer closed: cancel the run, whose remaining signals then touch no deleted widget."""
+        """The viewer or this panel closed: cancel the run, whose remaining signals then touch no deleted widget,
+        and which adds nothing (a panel reopened later runs on its own). A closed panel follows the viewer no more."""
         self._closed = True
         if self._stop is not None:
             self._stop.set()
+        for event in (self._viewer.layers.events.inserted, self._viewer.layers.events.removed):
+            event.disconnect(self._refresh_layers)
+        if self._watched_layer is not None:
+            self._watched_layer.events.scale.disconnect(self._show_layer_pixel_size)
+            self._watched_layer = None
 
     def cancel(self) -> None:
         if self._stop is not None:
@@ -618,6 +643,7 @@ class ZSSRWidget(Container):
         self.status.value = f"{done}; {resolution}" if resolution else done
 
     def _on_finished(self) -> None:
+        run_finished()
         if self._progress is not None:
             self._progress.close()
         self._progress = None
@@ -639,6 +665,23 @@ class ZSSRWidget(Container):
             return
         self.status.value = message
         show_warning(f"ZSSR: {message}")
+
+
+def watch_for_detach(widget: Any, on_detached: Callable[[], None]) -> Any:
+    """Call ``on_detached`` when ``widget`` (a QWidget) leaves its parent: napari's close button on a dock panel
+    takes the widget out of its dock without deleting it (a run's worker still holds it), so ``destroyed`` would
+    never come. Keep the returned object: it is the event filter."""
+    from qtpy.QtCore import QEvent, QObject
+
+    class DetachFilter(QObject):
+        def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 (Qt's name)
+            if event.type() == QEvent.Type.ParentChange and watched.parent() is None:
+                on_detached()
+            return False
+
+    detach_filter = DetachFilter()
+    widget.installEventFilter(detach_filter)
+    return detach_filter
 
 
 def show_four_decimals(spin_box: FloatSpinBox, value: float) -> None:
