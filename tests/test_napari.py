@@ -199,6 +199,22 @@ def test_cancel_adds_nothing(widget, qtbot):
     assert "cancelled" in w.status.value
 
 
+def test_a_console_run_on_the_layer_a_widget_run_writes_is_refused_until_it_ends(widget, qtbot):
+    """Two runs writing the same layers: the later to finish would silently replace the other's result."""
+    import napari_zssr
+
+    viewer, w = widget
+    w.max_iterations.value = 5000
+    w.image.value = viewer.add_image(image_2d(), name="shared")
+    w.start()
+    with pytest.raises(ValueError, match="another run .* is writing 'shared_"):
+        napari_zssr.run(viewer.layers["shared"], viewer=viewer, max_iterations=2)
+    w.cancel()
+    qtbot.waitUntil(lambda: not w.running, timeout=60_000)
+    napari_zssr.run(viewer.layers["shared"], viewer=viewer, max_iterations=2, width=8)  # released
+    assert "shared_zssr" in viewer.layers
+
+
 def test_cancel_after_training_still_adds_nothing(widget, qtbot):
     """A cancel that arrives while the last plane is in inference must not add the finished result."""
     viewer, w = widget

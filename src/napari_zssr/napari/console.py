@@ -20,6 +20,7 @@ from .runner import (
     add_or_update,
     background_run,
     check_output_layers,
+    claim_outputs,
     compute,
     layer_tuples,
     output_name,
@@ -63,13 +64,20 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
             viewer = napari.current_viewer()
         except ImportError:
             viewer = None
+    release = None
     if viewer is not None and add_to_viewer:
-        check_output_layers(viewer, [output_name(request, kind) for kind in request.outputs])
-    viewer_is_open = window_watch(viewer) if viewer is not None and add_to_viewer else None
-    result = _run_in_qt(request, viewer_is_open) if _in_napari_event_loop() else _run_with_text_progress(request)
-    tuples = layer_tuples(request, result)
-    if viewer_is_open is not None and viewer_is_open():  # a viewer closed meanwhile gets nothing
-        add_or_update(viewer, tuples)
+        names = [output_name(request, kind) for kind in request.outputs]
+        check_output_layers(viewer, names)
+        release = claim_outputs(viewer, names)
+    try:
+        viewer_is_open = window_watch(viewer) if release is not None else None
+        result = _run_in_qt(request, viewer_is_open) if _in_napari_event_loop() else _run_with_text_progress(request)
+        tuples = layer_tuples(request, result)
+        if viewer_is_open is not None and viewer_is_open():  # a viewer closed meanwhile gets nothing
+            add_or_update(viewer, tuples)
+    finally:
+        if release is not None:
+            release()
     return tuples
 
 

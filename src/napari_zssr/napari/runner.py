@@ -370,6 +370,22 @@ def check_output_layers(viewer: Any, names: Sequence[str]) -> None:
                              "remove it")
 
 
+#: the output layer names of the runs going, per viewer (the id of the viewer behind any proxy)
+_claimed: dict[int, set[str]] = {}
+
+
+def claim_outputs(viewer: Any, names: Sequence[str]) -> Callable[[], None]:
+    """Reserve ``names`` in ``viewer`` for one run and return what releases them; a ValueError when a run going (the
+    widget's or the console's) writes one of them: the later to finish would silently replace the other's result."""
+    taken = _claimed.setdefault(id(getattr(viewer, "__wrapped__", viewer)), set())
+    busy = sorted(taken.intersection(names))
+    if busy:
+        raise ValueError(f"another run (in the widget or the console) is writing {busy[0]!r}: wait for it to end or "
+                         "cancel it")
+    taken.update(names)
+    return lambda: taken.difference_update(names)
+
+
 #: layer properties that a re-run sets on an existing output layer (besides its data).
 UPDATED_PROPERTIES = ("scale", "translate", "rotate", "shear", "affine", "units", "axis_labels", "metadata",
                       "colormap", "contrast_limits", "blending", "gamma")

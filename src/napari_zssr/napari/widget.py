@@ -38,6 +38,7 @@ from .runner import (
     background_run,
     can_hold_output,
     check_output_layers,
+    claim_outputs,
     layer_tuples,
     output_name,
     pixel_size_of,
@@ -111,6 +112,7 @@ class ZSSRWidget(Container):
                      self.run_button])
         self._limit_widths()
         self._worker: Any = None
+        self._release_outputs: Callable[[], None] = lambda: None  # the output names the running run holds
         self._stop: threading.Event | None = None
         self._progress: Any = None
         self._closed = False  # the viewer (and with it this widget's Qt side) is gone: a run only winds down
@@ -546,7 +548,9 @@ class ZSSRWidget(Container):
                               warm_start_iterations=self._warm_start_iterations(),
                               outputs=(*DEFAULT_OUTPUTS, "ensemble_spread") if self.uncertainty.value
                               else DEFAULT_OUTPUTS)
-            check_output_layers(self._viewer, [output_name(request, kind) for kind in request.outputs])
+            names = [output_name(request, kind) for kind in request.outputs]
+            check_output_layers(self._viewer, names)
+            self._release_outputs = claim_outputs(self._viewer, names)
         except (ValueError, TypeError, OSError) as error:
             self._show_problem(str(error))
             return None
@@ -644,6 +648,7 @@ class ZSSRWidget(Container):
 
     def _on_finished(self) -> None:
         run_finished()
+        self._release_outputs()
         if self._progress is not None:
             self._progress.close()
         self._progress = None
