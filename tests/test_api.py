@@ -510,3 +510,20 @@ def test_a_few_photons_a_pixel_keep_their_intensity():
     result = zssr(counts, 2, config=ZSSRConfig.preset("fast", max_iterations=10), seed=1, device="cpu")
     assert result.sr.mean() / counts.mean() == pytest.approx(1, abs=0.02)
     assert result.ensemble_median.mean() / counts.mean() < 0.9
+
+
+def test_a_memory_mapped_stack_is_checked_plane_by_plane_as_it_is_read(tmp_path, tiny_config):
+    """A whole-array check would read a file far larger than memory before the first plane: like dask data, a
+    memmap's planes are checked as they are read."""
+    from napari_zssr.api import validate_image
+
+    mapped = np.memmap(tmp_path / "stack.raw", dtype=np.float32, mode="w+", shape=(3, 24, 24))
+    mapped[:] = np.random.default_rng(0).random((3, 24, 24))
+    mapped[2, 5, 5] = np.nan
+    assert validate_image(mapped, (2.0, 2.0), ndim=None) is mapped  # not scanned here
+    with pytest.raises(ValueError, match="NaN"):
+        validate_image(np.array(mapped), (2.0, 2.0), ndim=None)  # in memory: checked at once
+    progress = []
+    with pytest.raises(ValueError, match="the plane at index 2"):
+        zssr_stack(mapped, 2, config=tiny_config, device="cpu", progress=progress.append)
+    assert {event.plane for event in progress if event.stage == "plane done"} == {0, 1}  # read in turn

@@ -793,3 +793,40 @@ def test_the_batch_function_takes_one_psf_or_wavelength_as_a_single_value(data_d
     assert len(summary.done) == 1
     record = json.loads(read_tiff(tmp_path / "optics" / "plain_zssr.tif").description)
     assert record["channels"][0]["kernel"]["wavelength"] == 520
+
+
+def test_a_file_whose_outputs_would_not_fit_fails_before_it_trains(data_dir, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    import napari_zssr.batch_files as batch_files
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained although its outputs could not be written")
+
+    monkeypatch.setattr(batch_files, "zssr_stack", no_training)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9 - 1000, 1000))
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "out"), *FAST]) == 1
+    err = capsys.readouterr().err
+    assert "plain.tif: failed: " in err and "not enough space for its outputs" in err and "1 kB free" in err
+
+
+def test_a_full_disk_while_writing_is_said_and_leaves_no_part_of_the_files_outputs(data_dir, tmp_path, capsys,
+                                                                                   monkeypatch):
+    """numpy says "N requested and M written"; the user reads that the disk is full, and a rerun redoes the file."""
+    import napari_zssr.batch_files as batch_files
+
+    written = []
+    real_write = batch_files.write_imagej_tiff
+
+    def disk_full_at_the_second(path, *args, **kwargs):
+        if written:
+            raise OSError("1966080 requested and 1302692 written")
+        real_write(path, *args, **kwargs)
+        written.append(path)
+
+    monkeypatch.setattr(batch_files, "write_imagej_tiff", disk_full_at_the_second)
+    out = tmp_path / "out"
+    assert main([str(data_dir / "plain.tif"), "--out", str(out), *FAST]) == 1
+    err = capsys.readouterr().err
+    assert f"could not write {out / 'plain_ensemble_median.tif'}: the disk is full" in err
+    assert written and not written[0].exists() and not list(out.glob("plain_*.tif"))

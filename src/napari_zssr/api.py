@@ -84,8 +84,8 @@ class ZSSRResult:
 def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
     """Check an array-like's type and shape, and the values of in-memory (numpy) data; raise a clear error if wrong.
 
-    Lazy data (dask, zarr) is not loaded here: its planes are checked for masked pixels and NaN/inf as they are
-    read (:func:`read_checked`).
+    Lazy data (dask, zarr, memory-mapped files) is not loaded here: its planes are checked for masked pixels and
+    NaN/inf as they are read (:func:`read_checked`).
     """
     if isinstance(image, torch.Tensor):
         image = image.detach().cpu().numpy()
@@ -118,12 +118,18 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
     if min(shape[-2:]) < needed:
         raise ValueError(f"image of shape {shape[-2:]} is too small for scale {scale}: each side needs at least "
                          f"{needed} pixels{colour_hint}")
-    if isinstance(array, np.ndarray) and np.issubdtype(dtype, np.floating):
+    if in_memory(array) and np.issubdtype(dtype, np.floating):
         finite = np.isfinite(array).all(axis=(-2, -1))
         if not finite.all():
             index = tuple(int(i) for i in np.argwhere(~finite)[0])
             check_plane_values(array[index], plane_name(index))
     return array
+
+
+def in_memory(array: Any) -> bool:
+    """Whether ``array`` is numpy data in memory, cheap to check whole; a memory-mapped file (``np.memmap``,
+    ``tifffile.memmap``) is read plane by plane as dask data is: a whole-array check would read all of it first."""
+    return isinstance(array, np.ndarray) and not isinstance(array, np.memmap)
 
 
 def plane_name(index: tuple[int, ...]) -> str:

@@ -22,9 +22,10 @@ from ._version import __version__
 from .api import OUTPUTS, BlankPlaneWarning, KernelNoteWarning, ZSSRResult, checked_pixel_size, zssr_stack
 from .axial import ConstantPlanesWarning, describe_axial_profile, zssr_axial
 from .batch_axial import AxialPlan, axial_optics, axial_plan
+from .batch_disk import check_free_space, described_write_error, output_bytes
 from .batch_jobs import Job, output_path
 from .batch_kernels import kernel_choices
-from .core.resize import PixelSize
+from .core.resize import PixelSize, upscale_factors
 from .io.tiff import (
     IMAGEJ_DTYPES,
     TiffImage,
@@ -245,6 +246,7 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
         z_spacing, z_origin = run.axial.z_geometry(image.z_origin)
         record["axial"] = run.axial.record(image.z_origin)
     info = json.dumps(record)
+    written: list[Path] = []
     for kind in options.outputs:
         stacked = np.moveaxis(run.outputs[kind], -3, channel_axis_of(image))
         if "C" not in image.axes:
@@ -254,14 +256,35 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
         # display ranges in the input's intensities fit the outputs in them, not the residual or the spread
         display = {key: value for key, value in image.display.items()
                    if key != "Ranges" or kind in INTENSITY_OUTPUTS}
-        write_imagej_tiff(output_path(options.out, job, kind), stacked, image.axes, new_pixel_size, z_spacing,
-                          info, imagej_origin(image.origin, factors), z_origin, image.frame_interval, display)
+        path = output_path(options.out, job, kind)
+        try:
+            write_imagej_tiff(path, stacked, image.axes, new_pixel_size, z_spacing, info,
+                              imagej_origin(image.origin, factors), z_origin, image.frame_interval, display)
+        except OSError as error:  # a file's outputs come as a set: without one, a rerun redoes the file whole
+            for done in written:
+                done.unlink(missing_ok=True)
+            raise described_write_error(error, path) from error
+        written.append(path)
+
+
+def check_room_for_outputs(prepared: PreparedBatch, image: TiffImage) -> None:
+    """Refuse a file whose outputs would not fit on the output folder's disk, before it trains."""
+    options = prepared.options
+    if options.axial:
+        factors = (float(axial_plan(image.axes, image.data.shape, image.pixel_size, image.z_spacing,
+                                    options).factor), 1.0)
+    else:
+        factors = upscale_factors(options.scale)
+    types = {kind: output_dtype(image.data.dtype) if kind in INTENSITY_OUTPUTS and options.dtype == "input"
+             else np.dtype(np.float32) for kind in options.outputs}
+    check_free_space(options.out, output_bytes(image.data.size, factors, types))
 
 
 def process_file(job: Job, prepared: PreparedBatch, identity: dict, planes_bar: tqdm | None = None) -> TaskReport:
     """Super-resolve one input whole and write its outputs: the unit of work of a file that is not split."""
     start = time.perf_counter()
     image = read_input(job.source)
+    check_room_for_outputs(prepared, image)
     run = super_resolve_planes(job, prepared, image, None, planes_bar)
     write_outputs(job, prepared, image, run, identity)
     planes = int(np.prod(image.data.shape[:-2], dtype=np.int64))

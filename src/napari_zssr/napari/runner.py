@@ -19,6 +19,7 @@ from ..api import (
     ZSSRResult,
     check_plane_values,
     checked_pixel_size,
+    in_memory,
     loaded,
     validate_image,
     zssr_stack,
@@ -168,7 +169,7 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     data = snapshot.data if snapshot.plane is None else snapshot.data[snapshot.plane]
     scale = upscale_factors(scale)
     validate_image(data, scale, ndim=None)
-    if isinstance(data, np.ndarray):  # in memory: cheap to check whole, so the message shows before any worker
+    if in_memory(data):  # cheap to check whole, so the message shows before any worker
         check_plane_values(data, f"layer {snapshot.name!r}")
     if len(data.shape) == 2:
         plane = np.asarray(data)
@@ -329,7 +330,8 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
             common[key] = value
     input_look = {"contrast_limits": snapshot.contrast_limits} if snapshot.contrast_limits else {}
     input_look.update(snapshot.display)  # a green channel's result is green, and blends as it does
-    residual_limit = float(np.percentile(np.abs(result.residual), 99.9)) or 1.0
+    sample = result.residual.reshape(-1)[:: max(1, result.residual.size // CONTRAST_SAMPLE)]  # a view: no copies
+    residual_limit = float(np.percentile(np.abs(sample), 99.9)) or 1.0
     style = {"zssr": input_look, "ensemble_median": {**input_look, "visible": False},
              "residual": {"colormap": "bwr", "contrast_limits": (-residual_limit, residual_limit), "visible": False},
              "ensemble_spread": {"colormap": "magma", "visible": False}}
@@ -385,6 +387,9 @@ def claim_outputs(viewer: Any, names: Sequence[str]) -> Callable[[], None]:
     taken.update(names)
     return lambda: taken.difference_update(names)
 
+
+#: residual values the contrast limit is read from, at most (a large stack's whole residual would be copied twice)
+CONTRAST_SAMPLE = 2**22
 
 #: layer properties that a re-run sets on an existing output layer (besides its data).
 UPDATED_PROPERTIES = ("scale", "translate", "rotate", "shear", "affine", "units", "axis_labels", "metadata",
