@@ -190,8 +190,10 @@ def super_resolve_planes(job: Job, prepared: PreparedBatch, image: TiffImage, pl
         records.append(record)
         for kind in options.outputs:
             outputs[kind].append(getattr(result, OUTPUTS[kind]))
-    return PlanesRun({kind: np.stack(arrays, axis=-3) for kind, arrays in outputs.items()}, records, result.device,
-                     plan)
+    # one channel: a view, not a copy (the result's other outputs are already dropped: a stack's peak memory)
+    stacked = {kind: arrays[0][..., None, :, :] if len(arrays) == 1 else np.stack(arrays, axis=-3)
+               for kind, arrays in outputs.items()}
+    return PlanesRun(stacked, records, result.device, plan)
 
 
 def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
