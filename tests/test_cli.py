@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -804,7 +805,7 @@ def test_a_file_whose_outputs_would_not_fit_fails_before_it_trains(data_dir, tmp
         raise AssertionError("trained although its outputs could not be written")
 
     monkeypatch.setattr(batch_files, "zssr_stack", no_training)
-    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9 - 1000, 1000))
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(free=1000))
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "out"), *FAST]) == 1
     err = capsys.readouterr().err
     assert "plain.tif: failed: " in err and "not enough space for its outputs" in err and "1 kB free" in err
@@ -830,3 +831,16 @@ def test_a_full_disk_while_writing_is_said_and_leaves_no_part_of_the_files_outpu
     err = capsys.readouterr().err
     assert f"could not write {out / 'plain_ensemble_median.tif'}: the disk is full" in err
     assert written and not written[0].exists() and not list(out.glob("plain_*.tif"))
+
+
+def test_outputs_replaced_by_a_rerun_count_as_room(data_dir, tmp_path, monkeypatch):
+    """--overwrite on a nearly full disk: the old outputs free their space as the new ones are written."""
+    import shutil
+
+    out = tmp_path / "out"
+    assert main([str(data_dir / "plain.tif"), "--out", str(out), "--outputs", "zssr,residual", *FAST]) == 0
+    sizes = [path.stat().st_size for path in out.glob("plain_*.tif")]
+    free = max(sizes) * 1.2  # room for one output at a time, not for all of them
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(free=free))
+    assert main([str(data_dir / "plain.tif"), "--out", str(out), "--outputs", "zssr,residual", "--seed", "3",
+                 "--overwrite", *FAST]) == 0

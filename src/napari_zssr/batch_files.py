@@ -269,7 +269,7 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
         written.append(path)
 
 
-def check_room_for_outputs(prepared: PreparedBatch, image: TiffImage) -> None:
+def check_room_for_outputs(job: Job, prepared: PreparedBatch, image: TiffImage) -> None:
     """Refuse a file whose outputs would not fit on the output folder's disk, before it trains."""
     options = prepared.options
     if options.axial:
@@ -279,14 +279,18 @@ def check_room_for_outputs(prepared: PreparedBatch, image: TiffImage) -> None:
         factors = upscale_factors(options.scale)
     types = {kind: output_dtype(image.data.dtype) if kind in INTENSITY_OUTPUTS and options.dtype == "input"
              else np.dtype(np.float32) for kind in options.outputs}
-    check_free_space(options.out, output_bytes(image.data.size, factors, types))
+    # outputs of an earlier run that these replace free their space, each once its successor is written whole
+    paths = [output_path(options.out, job, kind) for kind in options.outputs]
+    replaced = [path.stat().st_size for path in paths if path.is_file()]
+    needed = output_bytes(image.data.size, factors, types) - sum(replaced) + max(replaced, default=0)
+    check_free_space(options.out, needed)
 
 
 def process_file(job: Job, prepared: PreparedBatch, identity: dict, planes_bar: tqdm | None = None) -> TaskReport:
     """Super-resolve one input whole and write its outputs: the unit of work of a file that is not split."""
     start = time.perf_counter()
     image = read_input(job.source)
-    check_room_for_outputs(prepared, image)
+    check_room_for_outputs(job, prepared, image)
     run = super_resolve_planes(job, prepared, image, None, planes_bar)
     write_outputs(job, prepared, image, run, identity)
     planes = int(np.prod(image.data.shape[:-2], dtype=np.int64))
