@@ -804,33 +804,45 @@ def test_a_file_whose_outputs_would_not_fit_fails_before_it_trains(data_dir, tmp
     def no_training(*args, **kwargs):
         raise AssertionError("trained although its outputs could not be written")
 
+    trains = batch_files.zssr_stack
     monkeypatch.setattr(batch_files, "zssr_stack", no_training)
-    monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(free=1000))
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(total=10**9, free=1000))
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "out"), *FAST]) == 1
     err = capsys.readouterr().err
     assert "plain.tif: failed: " in err and "not enough space for its outputs" in err and "1 kB free" in err
+    monkeypatch.setattr(batch_files, "zssr_stack", trains)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(total=0, free=0))  # a mount without sizes
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "out"), *FAST]) == 0
 
 
-def test_a_full_disk_while_writing_is_said_and_leaves_no_part_of_the_files_outputs(data_dir, tmp_path, capsys,
-                                                                                   monkeypatch):
-    """numpy says "N requested and M written"; the user reads that the disk is full, and a rerun redoes the file."""
+def test_a_full_disk_while_writing_is_said_and_leaves_the_outputs_as_they_were(data_dir, tmp_path, capsys,
+                                                                              monkeypatch):
+    """numpy says "N requested and M written"; the user reads that the disk is full. The outputs come as a set: an
+    earlier run's stay whole (none replaced, none deleted), and a first run leaves none, so a rerun redoes it."""
     import napari_zssr.batch_files as batch_files
 
-    written = []
-    real_write = batch_files.write_imagej_tiff
+    out = tmp_path / "out"
+    args = [str(data_dir / "plain.tif"), "--out", str(out), *FAST]
+    assert main(args) == 0
+    before = {path.name: path.read_bytes() for path in out.glob("plain_*.tif")}
+    staged = []
+    real_stage = batch_files.stage_imagej_tiff
 
     def disk_full_at_the_second(path, *args, **kwargs):
-        if written:
+        if staged:
             raise OSError("1966080 requested and 1302692 written")
-        real_write(path, *args, **kwargs)
-        written.append(path)
+        staged.append(real_stage(path, *args, **kwargs))
+        return staged[-1]
 
-    monkeypatch.setattr(batch_files, "write_imagej_tiff", disk_full_at_the_second)
-    out = tmp_path / "out"
-    assert main([str(data_dir / "plain.tif"), "--out", str(out), *FAST]) == 1
+    monkeypatch.setattr(batch_files, "stage_imagej_tiff", disk_full_at_the_second)
+    assert main([*args, "--seed", "5", "--overwrite"]) == 1
     err = capsys.readouterr().err
     assert f"could not write {out / 'plain_ensemble_median.tif'}: the disk is full" in err
-    assert written and not written[0].exists() and not list(out.glob("plain_*.tif"))
+    assert {path.name: path.read_bytes() for path in out.glob("plain_*.tif")} == before
+    assert not staged[0].exists() and not list(out.glob(".*.part"))
+    staged.clear()
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "first"), *FAST]) == 1
+    assert not list((tmp_path / "first").glob("plain*"))
 
 
 def test_outputs_replaced_by_a_rerun_count_as_room(data_dir, tmp_path, monkeypatch):
@@ -841,6 +853,6 @@ def test_outputs_replaced_by_a_rerun_count_as_room(data_dir, tmp_path, monkeypat
     assert main([str(data_dir / "plain.tif"), "--out", str(out), "--outputs", "zssr,residual", *FAST]) == 0
     sizes = [path.stat().st_size for path in out.glob("plain_*.tif")]
     free = max(sizes) * 1.2  # room for one output at a time, not for all of them
-    monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(free=free))
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(total=10**9, free=free))
     assert main([str(data_dir / "plain.tif"), "--out", str(out), "--outputs", "zssr,residual", "--seed", "3",
                  "--overwrite", *FAST]) == 0

@@ -85,3 +85,31 @@ def test_a_timing_taken_beside_a_run_is_shown_but_not_kept(monkeypatch):
         estimate.run_finished()
     estimate.measure_costs(key)
     assert key in estimate._measured
+    estimate._measured.clear()
+    estimate.run_started()  # a run already going when the timing starts, ended before it ends
+    original_train = estimate.train
+    monkeypatch.setattr(estimate, "train", lambda *args, **kwargs: (estimate.run_finished(),
+                                                                     original_train(*args, **kwargs))[1])
+    estimate.measure_costs(key)
+    assert key not in estimate._measured
+
+
+def test_a_run_starts_once_no_timing_runs_and_no_timing_starts_during_a_run(monkeypatch):
+    """Both are superqt workers, which swap the process's warning hooks: overlapping, one would lose the other's
+    warnings (a constant plane's notification); and a timing beside a run reads slow."""
+    monkeypatch.setattr(estimate, "_in_flight", {"key": object()})
+    started = []
+    estimate.when_no_measurement_runs(lambda: started.append(True))
+    assert not started
+    estimate._measurement_ended("key")
+    assert started == [True]
+    estimate.when_no_measurement_runs(lambda: started.append(True))  # none runs: at once
+    assert started == [True, True]
+    shown = []
+    monkeypatch.setattr(estimate, "_measured", {})
+    estimate.run_started()
+    try:
+        estimate.BackgroundEstimate(shown.append).request("cpu", ZSSRConfig(), Workload((32, 32), (2.0, 2.0), 1))
+    finally:
+        estimate.run_finished()
+    assert shown == ["cpu: timed once the run ends"] and not estimate._in_flight

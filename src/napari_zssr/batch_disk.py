@@ -22,9 +22,12 @@ def output_bytes(input_pixels: int, factors: tuple[float, float], outputs: dict[
 
 def check_free_space(folder: Path, needed: int) -> None:
     """An OSError saying how much is missing when ``folder`` (or the nearest existing folder above it) has less free
-    space than ``needed`` bytes and a margin."""
+    space than ``needed`` bytes and a margin; nothing where the file system reports no sizes."""
     existing = next(path for path in (folder, *folder.parents) if path.exists())
-    free = shutil.disk_usage(existing).free
+    usage = shutil.disk_usage(existing)
+    if usage.total == 0:  # some network and object-store mounts report no sizes: unknown, a write will tell
+        return
+    free = usage.free
     if free < needed * (1 + SPARE_FRACTION):
         raise OSError(errno.ENOSPC, f"not enough space for its outputs: they need about {_megabytes(needed)}, "
                                     f"{existing} has {_megabytes(free)} free; nothing was trained")

@@ -29,11 +29,12 @@ from .core.resize import PixelSize, upscale_factors
 from .io.tiff import (
     IMAGEJ_DTYPES,
     TiffImage,
+    commit_staged,
     imagej_axes,
     read_header,
     read_tiff,
     several_series_note,
-    write_imagej_tiff,
+    stage_imagej_tiff,
 )
 from .kernel_choice import describe_kernel
 from .overlay import effective_factors, imagej_origin
@@ -248,7 +249,7 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
         z_spacing, z_origin = run.axial.z_geometry(image.z_origin)
         record["axial"] = run.axial.record(image.z_origin)
     info = json.dumps(record)
-    written: list[Path] = []
+    staged: list[tuple[Path, Path]] = []  # (temporary, its place): all put in place once all are written
     for kind in options.outputs:
         stacked = np.moveaxis(run.outputs[kind], -3, channel_axis_of(image))
         if "C" not in image.axes:
@@ -260,13 +261,17 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
                    if key != "Ranges" or kind in INTENSITY_OUTPUTS}
         path = output_path(options.out, job, kind)
         try:
-            write_imagej_tiff(path, stacked, image.axes, new_pixel_size, z_spacing, info,
-                              imagej_origin(image.origin, factors), z_origin, image.frame_interval, display)
-        except OSError as error:  # a file's outputs come as a set: without one, a rerun redoes the file whole
-            for done in written:
-                done.unlink(missing_ok=True)
-            raise described_write_error(error, path) from error
-        written.append(path)
+            staged.append((stage_imagej_tiff(path, stacked, image.axes, new_pixel_size, z_spacing, info,
+                                             imagej_origin(image.origin, factors), z_origin, image.frame_interval,
+                                             display), path))
+        except BaseException as error:  # the outputs come as a set: an earlier run's stay as they were, whole
+            for temporary, _ in staged:
+                temporary.unlink(missing_ok=True)
+            if isinstance(error, OSError):
+                raise described_write_error(error, path) from error
+            raise
+    for temporary, path in staged:
+        commit_staged(temporary, path)
 
 
 def check_room_for_outputs(job: Job, prepared: PreparedBatch, image: TiffImage) -> None:

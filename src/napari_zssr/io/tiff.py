@@ -375,7 +375,28 @@ def write_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixe
                       z_spacing: float | None = None, info: str | None = None,
                       origin: tuple[float, float] | None = None, z_origin: float | None = None,
                       frame_interval: float | None = None, display: dict | None = None) -> None:
-    """Write an ImageJ hyperstack atomically (temporary file, then rename): an interrupted write leaves no file.
+    """Write an ImageJ hyperstack atomically (:func:`stage_imagej_tiff`, then rename): an interrupted write leaves
+    no file. The arguments are :func:`stage_imagej_tiff`'s."""
+    commit_staged(stage_imagej_tiff(path, data, axes, pixel_size, z_spacing, info, origin, z_origin, frame_interval,
+                                    display), Path(path))
+
+
+def commit_staged(temporary: Path, path: Path) -> None:
+    """Move a staged file to its place (an existing file there is replaced whole); on failure it is removed."""
+    try:
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def stage_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixel_size: tuple[float, float] | None,
+                      z_spacing: float | None = None, info: str | None = None,
+                      origin: tuple[float, float] | None = None, z_origin: float | None = None,
+                      frame_interval: float | None = None, display: dict | None = None) -> Path:
+    """Write an ImageJ hyperstack meant for ``path`` into a temporary file beside it (``.<name>.<random>.tif.part``)
+    and return that file: :func:`commit_staged` puts it in place, so that several files can be put in place
+    together once all are written. On failure nothing is left.
 
     Axes ImageJ knows but in another order (e.g. "CZYX", an OME file's "CTZYX") are moved into its T, Z, C order,
     so each keeps its name. ``origin`` (y, x) and ``z_origin``: ImageJ's calibration origin, in pixels and planes;
@@ -421,7 +442,7 @@ def write_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixe
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)  # mkstemp made it private; give it the usual permissions
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    except BaseException:
+        os.remove(temporary)
+        raise
+    return Path(temporary)

@@ -14,6 +14,7 @@ from ..core.resize import PixelSize
 from ..core.trainer import Cancelled
 from ..kernel_choice import KernelArgument, KernelChoice
 from ..progress import BarProgress
+from .estimate import run_finished, run_started
 from .qt_app import qt_running
 from .runner import (
     RunRequest,
@@ -69,6 +70,7 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
         names = [output_name(request, kind) for kind in request.outputs]
         check_output_layers(viewer, names)
         release = claim_outputs(viewer, names)
+    run_started()
     try:
         viewer_is_open = window_watch(viewer) if release is not None else None
         result = _run_in_qt(request, viewer_is_open) if _in_napari_event_loop() else _run_with_text_progress(request)
@@ -76,6 +78,7 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
         if viewer_is_open is not None and viewer_is_open():  # a viewer closed meanwhile gets nothing
             add_or_update(viewer, tuples)
     finally:
+        run_finished()
         if release is not None:
             release()
     return tuples

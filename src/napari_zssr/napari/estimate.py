@@ -46,14 +46,37 @@ class Costs:
 
 _measured: dict[CostKey, Costs] = {}
 _in_flight: dict[CostKey, Any] = {}  # measurements running, shared by every widget
-#: runs started by widgets so far, and those still going: a measurement beside a run shares the device with it and
-#: reads slow, so it is shown but not kept
+#: runs started so far (widgets, the console's run()), and those still going: a measurement beside a run shares the
+#: device with it and reads slow, so it is shown but not kept
 _runs = {"started": 0, "going": 0}
+
+
+#: what waits for the measurements running to end (a run's start), called in the GUI thread
+_after_measurements: list[Callable[[], None]] = []
 
 
 def run_started() -> None:
     _runs["started"] += 1
     _runs["going"] += 1
+
+
+def when_no_measurement_runs(start: Callable[[], None]) -> None:
+    """Call ``start`` now, or once the measurements running have ended (seconds): a run's worker and a measurement's
+    both swap the process's warning hooks while they run (superqt's workers), and the one that ends first would
+    restore them under the other, whose warnings would then be lost."""
+    if _in_flight:
+        _after_measurements.append(start)
+    else:
+        start()
+
+
+def _measurement_ended(key: CostKey) -> None:
+    _in_flight.pop(key, None)
+    if not _in_flight:
+        waiting = list(_after_measurements)
+        _after_measurements.clear()
+        for start in waiting:
+            start()
 
 
 def run_finished() -> None:
@@ -72,7 +95,7 @@ def measure_costs(key: CostKey, should_stop: Callable[[], bool] | None = None) -
     Kept for later requests only when no run went on beside it (:func:`run_started`).
     """
     device_name, precision, crop_size, width, depth = key
-    runs_before = _runs["started"]
+    runs_before, alone = _runs["started"], _runs["going"] == 0
     device = torch.device(device_name)
     config = ZSSRConfig(crop_size=crop_size, width=width, depth=depth, precision=precision, device=device_name,
                         max_iterations=WARM_UP_STEPS + TIMED_STEPS, progress_every=1)
@@ -96,7 +119,7 @@ def measure_costs(key: CostKey, should_stop: Callable[[], bool] | None = None) -
     float(output.sr[0, 0, 0, 0])  # wait for the device
     inference = (time.perf_counter() - start) / output.sr.numel()
     costs = Costs((float(np.median(steps)), float(np.percentile(steps, 90))), inference)
-    if _runs["going"] == 0 and _runs["started"] == runs_before:  # no run beside it
+    if alone and _runs["going"] == 0 and _runs["started"] == runs_before:  # no run beside it, at any time
         _measured[key] = costs
     return costs
 
@@ -192,13 +215,16 @@ class BackgroundEstimate:
         if key in _measured:
             answer(_measured[key])
             return
+        if _runs["going"] and key not in _in_flight:  # it would time the run's share of the device; asked again after
+            self._display(f"{key[0]}: timed once the run ends")
+            return
         self._display(f"{key[0]}: timing a few training steps for {work.label()}...")
         worker = _in_flight.get(key)
         start = worker is None
         if start:
             worker = create_worker(measure_costs, key, stop_at_exit(threading.Event()).is_set, _start_thread=False,
                                    _ignore_errors=True)
-            worker.finished.connect(lambda: _in_flight.pop(key, None))
+            worker.finished.connect(lambda: _measurement_ended(key))
             _in_flight[key] = worker
         worker.returned.connect(answer)
         worker.errored.connect(fail)

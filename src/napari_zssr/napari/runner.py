@@ -330,8 +330,7 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
             common[key] = value
     input_look = {"contrast_limits": snapshot.contrast_limits} if snapshot.contrast_limits else {}
     input_look.update(snapshot.display)  # a green channel's result is green, and blends as it does
-    sample = result.residual.reshape(-1)[:: max(1, result.residual.size // CONTRAST_SAMPLE)]  # a view: no copies
-    residual_limit = float(np.percentile(np.abs(sample), 99.9)) or 1.0
+    residual_limit = float(np.percentile(np.abs(contrast_sample(result.residual)), 99.9)) or 1.0
     style = {"zssr": input_look, "ensemble_median": {**input_look, "visible": False},
              "residual": {"colormap": "bwr", "contrast_limits": (-residual_limit, residual_limit), "visible": False},
              "ensemble_spread": {"colormap": "magma", "visible": False}}
@@ -390,6 +389,14 @@ def claim_outputs(viewer: Any, names: Sequence[str]) -> Callable[[], None]:
 
 #: residual values the contrast limit is read from, at most (a large stack's whole residual would be copied twice)
 CONTRAST_SAMPLE = 2**22
+
+def contrast_sample(values: np.ndarray) -> np.ndarray:
+    """At most :data:`CONTRAST_SAMPLE` of ``values``, drawn at random (a fixed seed: the same layer, the same
+    contrast), without copying the array: a stride would fall on the same few columns of a power-of-two plane."""
+    if values.size <= CONTRAST_SAMPLE:
+        return values
+    return values.flat[np.random.default_rng(0).integers(0, values.size, CONTRAST_SAMPLE)]
+
 
 #: layer properties that a re-run sets on an existing output layer (besides its data).
 UPDATED_PROPERTIES = ("scale", "translate", "rotate", "shear", "affine", "units", "axis_labels", "metadata",

@@ -29,7 +29,7 @@ from ..core.precision import PRECISIONS
 from ..core.resize import as_scale_pair, pixel_pair
 from ..kernel_choice import KernelChoice, describe_kernel
 from ..resolution_report import describe_resolution
-from .estimate import BackgroundEstimate, Workload, run_finished, run_started
+from .estimate import BackgroundEstimate, Workload, run_finished, run_started, when_no_measurement_runs
 from .loss_plot import LossPlot
 from .runner import (
     DEFAULT_OUTPUTS,
@@ -388,6 +388,8 @@ class ZSSRWidget(Container):
             self._on_image_changed()
 
     def _on_image_changed(self, *_: Any) -> None:
+        if self._closed:  # napari still refreshes a closed panel's layer list (it never disconnects it)
+            return
         layer = self.image.value
         if self._watched_layer is not None:
             self._watched_layer.events.scale.disconnect(self._show_layer_pixel_size)
@@ -487,6 +489,8 @@ class ZSSRWidget(Container):
         return self.config().warm_start_iterations() if self.warm_start.value else None
 
     def _update_estimate(self, *_: Any) -> None:
+        if self._closed:
+            return
         if self.image.value is None:
             self.estimate.value = "choose an image layer"
             return
@@ -524,10 +528,6 @@ class ZSSRWidget(Container):
 
     def start(self) -> Any:
         """Check the inputs and start the worker; a problem is shown in the status line, never as a traceback."""
-        from napari.utils import progress
-        from napari.utils.notifications import notification_manager, show_warning
-        from superqt.utils import thread_worker
-
         if self.running:  # one run at a time: a second would write the same layers
             return self._worker
         layer = self.image.value
@@ -554,6 +554,18 @@ class ZSSRWidget(Container):
         except (ValueError, TypeError, OSError) as error:
             self._show_problem(str(error))
             return None
+        try:
+            return self._launch(request)
+        except BaseException:  # nothing runs: the output names are free again
+            self._release_outputs()
+            raise
+
+    def _launch(self, request: Any) -> Any:
+        """Start the worker of a checked ``request`` whose output names this widget holds."""
+        from napari.utils import progress
+        from napari.utils.notifications import notification_manager, show_warning
+        from superqt.utils import thread_worker
+
         bead_warning = self._bead_warning()
         if bead_warning:  # the status line is the run's from now on
             show_warning(f"ZSSR: {bead_warning}")
@@ -573,7 +585,7 @@ class ZSSRWidget(Container):
         self._set_running(True)
         self.status.value = f"running on {self.estimate.value.split(':')[0]}"
         run_started()
-        self._worker.start()
+        when_no_measurement_runs(self._worker.start)
         return self._worker
 
     def _on_closed(self, *_: Any) -> None:
@@ -649,6 +661,7 @@ class ZSSRWidget(Container):
     def _on_finished(self) -> None:
         run_finished()
         self._release_outputs()
+        self._update_estimate()  # one asked for during the run was left for now
         if self._progress is not None:
             self._progress.close()
         self._progress = None
