@@ -132,10 +132,10 @@ def in_memory(array: Any) -> bool:
     return isinstance(array, np.ndarray) and not isinstance(array, np.memmap)
 
 
-def plane_name(index: tuple[int, ...]) -> str:
-    """A plane in messages, by its index (counted from 0, as the array is): "the plane at index 3" in a 3D stack,
-    "... at index (1, 2)" in a deeper one, "the image" for a 2D one."""
-    return "the image" if not index else f"the plane at index {index[0] if len(index) == 1 else index}"
+def plane_name(index: tuple[int, ...], item: str = "plane", whole: str = "the image") -> str:
+    """A plane (or another ``item``, e.g. a volume) in messages, by its index (counted from 0, as the array is):
+    "the plane at index 3" in a 3D stack, "... at index (1, 2)" in a deeper one, ``whole`` without leading axes."""
+    return whole if not index else f"the {item} at index {index[0] if len(index) == 1 else index}"
 
 
 def check_plane_values(plane: np.ndarray, label: str) -> None:

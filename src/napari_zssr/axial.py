@@ -16,6 +16,7 @@ from .api import (
     intensity_range,
     normalised,
     output_dtype,
+    plane_name,
     read_checked,
     restored,
     validate_image,
@@ -143,7 +144,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     start = time.perf_counter()
     try:
         for number, index in enumerate(np.ndindex(*leading)):
-            label = f"the volume at index {index[0] if len(index) == 1 else index}" if index else "the volume"
+            label = plane_name(index, "volume", "the volume")
             stack = read_checked(array[index], label)
             if stack.min() == stack.max():
                 _pass_through_constant(stack, index, label, result, count)

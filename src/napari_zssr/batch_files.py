@@ -229,6 +229,14 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
 INTENSITY_OUTPUTS = ("zssr", "ensemble_median")
 
 
+def stored_dtype(kind: str, dtype_option: str, image: TiffImage) -> np.dtype:
+    """The type an output kind is written in: float32, or with ``--dtype input`` the outputs in the input's
+    intensities in the input's type where an ImageJ TIFF holds it (:func:`output_dtype`)."""
+    if kind in INTENSITY_OUTPUTS and dtype_option == "input":
+        return output_dtype(image.data.dtype)
+    return np.dtype(np.float32)
+
+
 def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: PlanesRun, identity: dict) -> None:
     """Write each output kind as an ImageJ hyperstack with the input's geometry and the run's record (atomically).
 
@@ -254,8 +262,7 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
         stacked = np.moveaxis(run.outputs[kind], -3, channel_axis_of(image))
         if "C" not in image.axes:
             stacked = stacked[..., 0, :, :]
-        if kind in INTENSITY_OUTPUTS and options.dtype == "input":
-            stacked = cast_output(stacked, output_dtype(image.data.dtype))
+        stacked = cast_output(stacked, stored_dtype(kind, options.dtype, image))
         # display ranges in the input's intensities fit the outputs in them, not the residual or the spread
         display = {key: value for key, value in image.display.items()
                    if key != "Ranges" or kind in INTENSITY_OUTPUTS}
@@ -282,8 +289,7 @@ def check_room_for_outputs(job: Job, prepared: PreparedBatch, image: TiffImage) 
                                     options).factor), 1.0)
     else:
         factors = upscale_factors(options.scale)
-    types = {kind: output_dtype(image.data.dtype) if kind in INTENSITY_OUTPUTS and options.dtype == "input"
-             else np.dtype(np.float32) for kind in options.outputs}
+    types = {kind: stored_dtype(kind, options.dtype, image) for kind in options.outputs}
     # outputs of an earlier run that these replace free their space, each once its successor is written whole
     paths = [output_path(options.out, job, kind) for kind in options.outputs]
     replaced = [path.stat().st_size for path in paths if path.is_file()]
@@ -355,11 +361,11 @@ def output_dtype(dtype: np.dtype) -> np.dtype:
 
 
 def cast_output(data: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Round and clip to an integer type's range (floats pass through as float32)."""
+    """Round and clip to an integer type's range (floats become float32; already float32, the data itself)."""
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
         return np.clip(np.round(data), info.min, info.max).astype(dtype)
-    return data.astype(np.float32)
+    return data.astype(np.float32, copy=False)
 
 
 def plane_label(axes: str, index: tuple[int, ...], channel: int | None) -> str:

@@ -256,11 +256,12 @@ def kernel_from_optics(na: float, wavelength: float, pixel_size: float | Sequenc
     from .psf import kernel_from_psf
 
     image_pixel = _known_pixel_pair(pixel_size)
-    valid = Optics(na, wavelength, **{name: value for name, value in optics.items() if name != "size"})  # named
-    check_pixel_size_for_optics(valid.na, valid.wavelength, image_pixel)  # errors first, then the pixel size's
+    size = optics.pop("size", None)
+    valid = Optics(na, wavelength, **optics)  # the optics' own errors first, then the pixel size's
+    check_pixel_size_for_optics(valid.na, valid.wavelength, image_pixel)
     factors = upscale_factors(scale)  # type: ignore[arg-type]
     hr_pixel = (image_pixel[0] / factors[0], image_pixel[1] / factors[1])
-    psf = theoretical_psf(na, wavelength, hr_pixel, **optics)
+    psf = psf_from_optics(valid, hr_pixel, size)
     return kernel_from_psf(psf, psf_pixel_size=hr_pixel, pixel_size=image_pixel, scale=scale, measured=False,
                            computed=True)
 

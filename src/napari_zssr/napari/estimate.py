@@ -49,8 +49,6 @@ _in_flight: dict[CostKey, Any] = {}  # measurements running, shared by every wid
 #: runs started so far (widgets, the console's run()), and those still going: a measurement beside a run shares the
 #: device with it and reads slow, so it is shown but not kept
 _runs = {"started": 0, "going": 0}
-
-
 #: what waits for the measurements running to end (a run's start), called in the GUI thread
 _after_measurements: list[Callable[[], None]] = []
 
@@ -58,6 +56,10 @@ _after_measurements: list[Callable[[], None]] = []
 def run_started() -> None:
     _runs["started"] += 1
     _runs["going"] += 1
+
+
+def run_finished() -> None:
+    _runs["going"] -= 1
 
 
 def when_no_measurement_runs(start: Callable[[], None]) -> None:
@@ -77,10 +79,6 @@ def _measurement_ended(key: CostKey) -> None:
         _after_measurements.clear()
         for start in waiting:
             start()
-
-
-def run_finished() -> None:
-    _runs["going"] -= 1
 
 
 def cost_key(device: str, config: ZSSRConfig) -> CostKey:

@@ -390,6 +390,7 @@ def claim_outputs(viewer: Any, names: Sequence[str]) -> Callable[[], None]:
 #: residual values the contrast limit is read from, at most (a large stack's whole residual would be copied twice)
 CONTRAST_SAMPLE = 2**22
 
+
 def contrast_sample(values: np.ndarray) -> np.ndarray:
     """At most :data:`CONTRAST_SAMPLE` of ``values``, drawn at random (a fixed seed: the same layer, the same
     contrast), without copying the array: a stride would fall on the same few columns of a power-of-two plane."""
