@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_zssr.io.tiff import read_header, read_tiff
+from napari_zssr.io.tiff import channels_last, read_header, read_planes, read_tiff
 
 PLANE = np.zeros((8, 8), np.uint16)
 
@@ -237,3 +237,63 @@ def test_a_calibrated_imagej_stack_without_spacing_has_planes_one_unit_apart(tmp
     assert read_tiff(tmp_path / "z.tif").z_spacing == pytest.approx(1e-3)
     tifffile.imwrite(tmp_path / "t.tif", stack, imagej=True, resolution=(4, 4), metadata={"axes": "TYX", "unit": "um"})
     assert read_tiff(tmp_path / "t.tif").z_spacing is None
+
+
+def whole_planes(path) -> np.ndarray:
+    """Every plane of a file as the batch reads it whole: (planes, C, Y, X)."""
+    image = read_tiff(path, samples_as_channels=True)
+    planes = channels_last(image.data, image.axes)
+    return planes.reshape(-1, *planes.shape[-3:])
+
+
+def stacks_of_every_layout(folder) -> dict:
+    """One file per layout a part of a split stack meets: how it is stored decides how its planes are read."""
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 60000, (3, 4, 2, 8, 9), dtype=np.uint16)  # T, Z, C, Y, X
+    files = {"imagej TZCYX (contiguous: mapped)": folder / "hyper.tif",
+             "compressed ZCYX (a page a plane)": folder / "zcyx.tif",
+             "OME CZYX, channels first (a page a plane)": folder / "czyx.ome.tif",
+             "compressed RGB stack (pages hold 3 channels: read whole)": folder / "rgb.tif",
+             "contiguous RGB stack (mapped)": folder / "rgb_raw.tif",
+             "channels only (one plane)": folder / "channels.tif"}
+    tifffile.imwrite(files["imagej TZCYX (contiguous: mapped)"], data, imagej=True, metadata={"axes": "TZCYX"})
+    tifffile.imwrite(files["compressed ZCYX (a page a plane)"], data[0], compression="zlib",
+                     metadata={"axes": "ZCYX"})
+    tifffile.imwrite(files["OME CZYX, channels first (a page a plane)"], np.moveaxis(data[0], 1, 0),
+                     compression="zlib", metadata={"axes": "CZYX"})
+    colour = rng.integers(0, 255, (5, 8, 9, 3), dtype=np.uint8)
+    tifffile.imwrite(files["compressed RGB stack (pages hold 3 channels: read whole)"], colour, photometric="rgb",
+                     compression="zlib")
+    tifffile.imwrite(files["contiguous RGB stack (mapped)"], colour, photometric="rgb")
+    tifffile.imwrite(files["channels only (one plane)"], data[0, 0], imagej=True, metadata={"axes": "CYX"})
+    return files
+
+
+def test_a_part_of_a_stack_reads_the_same_planes_as_the_whole_file(tmp_path):
+    for layout, path in stacks_of_every_layout(tmp_path).items():
+        whole = whole_planes(path)
+        for start, stop in [(0, 2), (1, 4), (max(0, len(whole) - 2), len(whole)), (0, len(whole))]:
+            part, leading = read_planes(path, start, stop)
+            assert np.array_equal(part, whole[start:stop]), (layout, start, stop)
+            assert int(np.prod(leading)) == len(whole), layout
+
+
+def test_a_part_of_a_paged_stack_decodes_only_its_own_pages(tmp_path, monkeypatch):
+    path = stacks_of_every_layout(tmp_path)["compressed ZCYX (a page a plane)"]  # 4 planes x 2 channels: 8 pages
+    decoded = []
+    for kind in (tifffile.TiffPage, tifffile.TiffFrame):
+        def counting(page, *args, real=kind.asarray, **kwargs):
+            decoded.append(page.index)
+            return real(page, *args, **kwargs)
+
+        monkeypatch.setattr(kind, "asarray", counting)
+    part, _ = read_planes(path, 1, 3)
+    assert part.shape == (2, 2, 8, 9)
+    assert sorted(set(decoded)) == [2, 3, 4, 5]  # planes 1 and 2, both channels, of pages 0-7
+
+
+def test_a_part_of_an_unreadable_file_names_it(tmp_path):
+    path = tmp_path / "broken.tif"
+    path.write_bytes(b"not a tiff at all")
+    with pytest.raises(ValueError, match="could not read broken.tif as a TIFF"):
+        read_planes(path, 0, 2)

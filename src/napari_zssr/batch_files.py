@@ -28,10 +28,14 @@ from .batch_kernels import kernel_choices
 from .core.resize import PixelSize, upscale_factors
 from .io.tiff import (
     IMAGEJ_DTYPES,
+    TiffHeader,
     TiffImage,
+    channels_last,
     commit_staged,
+    image_axes,
     imagej_axes,
     read_header,
+    read_planes,
     read_tiff,
     several_series_note,
     stage_imagej_tiff,
@@ -71,16 +75,6 @@ def channel_axis_of(image: TiffImage) -> int:
     return image.axes.index("C") if "C" in image.axes else image.data.ndim - 2
 
 
-def channels_last(image: TiffImage) -> np.ndarray:
-    """The image as (leading..., C, Y, X): a channel axis of length 1 where the input has none."""
-    if "S" in image.axes:
-        raise ValueError(f"the TIFF has both a channel axis and colour samples (axes {image.axes}); save each "
-                         "channel's colours as channels of one C axis")
-    if "C" not in image.axes:
-        return image.data[..., None, :, :]
-    return np.moveaxis(image.data, image.axes.index("C"), -3)
-
-
 def plane_counts(path: Path) -> tuple[int, int]:
     """How many planes each channel of a TIFF has, and how many channels, from its header (no pixels read);
     (1, 1) when it cannot tell (the file then runs whole, and fails there with a message if it must)."""
@@ -114,12 +108,13 @@ class PlanesRun:
 ChannelRun = Callable[[np.ndarray, int, BarProgress | None], ZSSRResult]
 
 
-def run_pixel_size(options: BatchOptions, image: TiffImage) -> PixelSize | None:
+def run_pixel_size(options: BatchOptions, image: TiffImage | TiffHeader) -> PixelSize | None:
     """The pixel size a lateral run is given: ``--pixel-size``, else the file's, a (y, x) pair where they differ."""
     return options.pixel_size or checked_pixel_size(image.pixel_size)
 
 
-def lateral_runner(job: Job, prepared: PreparedBatch, image: TiffImage, channels: int) -> ChannelRun:
+def lateral_runner(job: Job, prepared: PreparedBatch, image: TiffImage | TiffHeader,
+                   channels: int) -> ChannelRun:
     """Each channel's planes super-resolved by ``zssr_stack`` with the channel's kernel."""
     options = prepared.options
     kernels = kernel_choices(options, job.source, channels)
@@ -153,24 +148,41 @@ def axial_runner(job: Job, prepared: PreparedBatch, image: TiffImage, plan: Axia
     return run
 
 
-def super_resolve_planes(job: Job, prepared: PreparedBatch, image: TiffImage, planes: tuple[int, int] | None = None,
-                         planes_bar: tqdm | None = None) -> PlanesRun:
-    """Super-resolve every channel of the whole image (``planes`` None) or of leading planes ``start:stop`` (in C
-    order); warm start, when asked, runs within those planes. Axial mode runs whole images only."""
+def super_resolve_image(job: Job, prepared: PreparedBatch, image: TiffImage,
+                        planes_bar: tqdm | None = None) -> PlanesRun:
+    """Super-resolve every channel of a whole image (laterally, or along z in axial mode)."""
     options = prepared.options
-    data = channels_last(image)
-    leading, channels = data.shape[:-3], data.shape[-3]
-    if planes is not None:
-        data = data.reshape(-1, *data.shape[-3:])[planes[0]:planes[1]]
-    plan = None
-    if options.axial:
-        plan = axial_plan(image.axes, image.data.shape, image.pixel_size, image.z_spacing, options)
-        run = axial_runner(job, prepared, image, plan, channels)
-    else:
-        run = lateral_runner(job, prepared, image, channels)
-    per_channel = int(np.prod(data.shape[:-3], dtype=np.int64))  # what the bar counts: planes...
-    if plan is not None:
-        per_channel //= image.data.shape[image.axes.index("Z")]  # ...or volumes, as zssr_axial reports them
+    data = channels_last(image.data, image.axes)
+    if not options.axial:
+        return run_channels(job, options, data, lateral_runner(job, prepared, image, data.shape[-3]), planes_bar)
+    plan = axial_plan(image.axes, image.data.shape, image.pixel_size, image.z_spacing, options)
+    volumes = int(np.prod(data.shape[:-3], dtype=np.int64)) // image.data.shape[image.axes.index("Z")]
+    run = run_channels(job, options, data, axial_runner(job, prepared, image, plan, data.shape[-3]), planes_bar,
+                       volumes)  # the bar counts volumes, as zssr_axial reports them
+    run.axial = plan
+    return run
+
+
+def super_resolve_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int]) -> PlanesRun:
+    """Super-resolve leading planes ``start:stop`` (in C order) of every channel of an input, reading only those
+    planes where the file allows (:func:`read_planes`); warm start, when asked, runs within them."""
+    data, leading = read_planes(job.source, *planes)
+    header = read_header(job.source, samples_as_channels=True)
+    imagej_axes(image_axes(header.axes, len(header.shape)))  # what read_input refuses, refused before training
+    run = run_channels(job, prepared.options, data, lateral_runner(job, prepared, header, data.shape[-3]))
+    for record in run.records:  # blank planes: numbered within the part -> within the image
+        record["blank_planes"] = [[int(i) for i in np.unravel_index(planes[0] + index[0], leading)]
+                                  for index in record["blank_planes"]]
+    return run
+
+
+def run_channels(job: Job, options: BatchOptions, data: np.ndarray, run: ChannelRun, planes_bar: tqdm | None = None,
+                 per_channel: int | None = None) -> PlanesRun:
+    """Run each channel of ``data`` (planes..., C, Y, X) and stack the outputs; ``per_channel``: what the bar counts
+    for a channel (its planes unless given)."""
+    channels = data.shape[-3]
+    if per_channel is None:
+        per_channel = int(np.prod(data.shape[:-3], dtype=np.int64))
     if planes_bar is not None:
         planes_bar.reset(total=per_channel * channels)
         planes_bar.set_description(job.source.name)
@@ -184,17 +196,13 @@ def super_resolve_planes(job: Job, prepared: PreparedBatch, image: TiffImage, pl
             warnings.simplefilter("ignore", ConstantPlanesWarning)  # the same, from the result's notes
             warnings.simplefilter("ignore", KernelNoteWarning)  # the same
             result = run(data[..., channel, :, :], channel, progress)
-        record = channel_record(result)
-        if planes is not None:  # indices within the range -> within the image
-            record["blank_planes"] = [[int(i) for i in np.unravel_index(planes[0] + index[0], leading)]
-                                      for index in result.blank_planes]
-        records.append(record)
+        records.append(channel_record(result))
         for kind in options.outputs:
             outputs[kind].append(getattr(result, OUTPUTS[kind]))
     # one channel: a view, not a copy (the result's other outputs are already dropped: a stack's peak memory)
     stacked = {kind: arrays[0][..., None, :, :] if len(arrays) == 1 else np.stack(arrays, axis=-3)
                for kind, arrays in outputs.items()}
-    return PlanesRun(stacked, records, result.device, plan)
+    return PlanesRun(stacked, records, result.device)
 
 
 def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
@@ -302,7 +310,7 @@ def process_file(job: Job, prepared: PreparedBatch, identity: dict, planes_bar: 
     start = time.perf_counter()
     image = read_input(job.source)
     check_room_for_outputs(job, prepared, image)
-    run = super_resolve_planes(job, prepared, image, None, planes_bar)
+    run = super_resolve_image(job, prepared, image, planes_bar)
     write_outputs(job, prepared, image, run, identity)
     planes = int(np.prod(image.data.shape[:-2], dtype=np.int64))
     return TaskReport(planes, run.device, time.perf_counter() - start,
@@ -312,7 +320,7 @@ def process_file(job: Job, prepared: PreparedBatch, identity: dict, planes_bar: 
 def process_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int], part: Path) -> TaskReport:
     """Super-resolve planes ``start:stop`` of one input into a private part file (written whole, then renamed)."""
     start = time.perf_counter()
-    run = super_resolve_planes(job, prepared, read_input(job.source), planes)
+    run = super_resolve_part(job, prepared, planes)
     part.parent.mkdir(parents=True, exist_ok=True)
     temporary = part.with_name(f".{part.name}.{os.getpid()}.npz")
     np.savez(temporary, records=np.array(json.dumps(run.records)), **run.outputs)
@@ -329,7 +337,7 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
     start = time.perf_counter()
     options = prepared.options
     image = read_input(job.source)
-    data = channels_last(image)
+    data = channels_last(image.data, image.axes)
     loaded = [np.load(part, allow_pickle=False) for part in parts]
     part_records = [json.loads(str(part["records"][()])) for part in loaded]
     outputs = {kind: np.concatenate([part[kind] for part in loaded]) for kind in options.outputs}

@@ -203,6 +203,61 @@ def _frame_interval(tif: tifffile.TiffFile, pixels: ET.Element | None) -> float 
     return seconds if 0 < seconds < float("inf") else None
 
 
+def read_planes(path: str | os.PathLike, start: int, stop: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Planes ``start:stop`` of a TIFF's first series as (planes, C, Y, X), counted in C order over its axes but C,
+    Y and X (colour samples are channels, as :func:`read_tiff` with ``samples_as_channels`` reads them), and the
+    shape of those axes (where the planes' numbers count).
+
+    Only those planes are read where the file allows it: a contiguous uncompressed file maps them, a file of one
+    page per plane (the usual microscope stack, compressed or not) reads their pages; other layouts are read whole.
+    A part of a stack split across a cluster's workers thus holds its own planes, not the file. Raises
+    ``ValueError`` with the file name, as :func:`read_tiff`.
+    """
+    path = Path(path)
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = first_image_series(tif)
+            check_complete(tif, series, path)
+            shape, page_shape = tuple(series.shape), tuple(series.keyframe.shape)
+            one_page_a_plane = page_shape == shape[-2:] and \
+                int(np.prod(shape[:-2], dtype=np.int64)) == len(series.pages)
+            if series.dataoffset is not None and series.keyframe.is_memmappable:
+                return _part(tif.asarray(series=series, out="memmap"), series.axes, start, stop)
+            if one_page_a_plane:
+                numbers = np.arange(len(series.pages)).reshape(shape[:-2] + (1, 1))
+                wanted, leading = _part(numbers, series.axes, start, stop)  # (planes, C, 1, 1)
+                pages = tif.asarray(key=[int(n) for n in wanted.ravel()], series=series)
+                return pages.reshape(wanted.shape[:2] + shape[-2:]), leading
+            return _part(series.asarray(), series.axes, start, stop)
+    except IncompleteTiffError:
+        raise
+    except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError) as error:
+        raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
+
+
+def _part(data: np.ndarray, axes: str, start: int, stop: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Planes ``start:stop`` of ``data`` (with tifffile's ``axes``) as (planes, C, Y, X), and the shape the planes
+    are counted in; only those planes are copied."""
+    axes, order = samples_to_channels(axes, data.ndim)
+    data = channels_last(data.transpose(order), image_axes(axes, data.ndim))
+    leading = data.shape[:-3]
+    planes = np.arange(start, min(stop, int(np.prod(leading, dtype=np.int64))))
+    if not leading:  # one plane of channels
+        return np.array(data[None][planes]), leading
+    return np.array(data[np.unravel_index(planes, leading)]), leading
+
+
+def channels_last(data: np.ndarray, axes: str) -> np.ndarray:
+    """``data`` (with this package's ``axes``) as (leading..., C, Y, X), a view: a channel axis of length 1 where it
+    has none."""
+    if "S" in axes:
+        raise ValueError(f"the TIFF has both a channel axis and colour samples (axes {axes}); save each "
+                         "channel's colours as channels of one C axis")
+    if "C" not in axes:
+        return data[..., None, :, :]
+    return np.moveaxis(data, axes.index("C"), -3)
+
+
 def several_series_note(name: str, count: int) -> str:
     """What a reader of the first of ``count`` image series tells the user."""
     return (f"{name} holds {count} image series (positions, wells...); only the first is read: split the file (e.g. "
