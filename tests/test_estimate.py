@@ -7,7 +7,7 @@ import pytest
 
 from napari_zssr import ZSSRConfig
 from napari_zssr.core import trainer
-from napari_zssr.napari import estimate
+from napari_zssr.napari import estimate, worker_turns
 from napari_zssr.napari.estimate import Costs, Workload, estimate_seconds, format_range
 
 napari = pytest.importorskip("napari")
@@ -94,17 +94,8 @@ def test_a_timing_taken_beside_a_run_is_shown_but_not_kept(monkeypatch):
     assert key not in estimate._measured
 
 
-def test_a_run_starts_once_no_timing_runs_and_no_timing_starts_during_a_run(monkeypatch):
-    """Both are superqt workers, which swap the process's warning hooks: overlapping, one would lose the other's
-    warnings (a constant plane's notification); and a timing beside a run reads slow."""
-    monkeypatch.setattr(estimate, "_in_flight", {"key": object()})
-    started = []
-    estimate.when_no_measurement_runs(lambda: started.append(True))
-    assert not started
-    estimate._measurement_ended("key")
-    assert started == [True]
-    estimate.when_no_measurement_runs(lambda: started.append(True))  # none runs: at once
-    assert started == [True, True]
+def test_no_timing_starts_during_a_run(monkeypatch):
+    """A timing beside a run reads slow: it is asked for again once the run ends."""
     shown = []
     monkeypatch.setattr(estimate, "_measured", {})
     estimate.run_started()
@@ -113,3 +104,28 @@ def test_a_run_starts_once_no_timing_runs_and_no_timing_starts_during_a_run(monk
     finally:
         estimate.run_finished()
     assert shown == ["cpu: timed once the run ends"] and not estimate._in_flight
+
+
+def test_workers_start_in_turn_and_a_failed_start_passes_the_turn_on():
+    """Runs and timings are superqt workers, which swap the process's warning hooks: one at a time."""
+    started = []
+    assert worker_turns.start_in_turn(lambda: started.append("run"))
+    assert not worker_turns.start_in_turn(lambda: started.append("timing"))
+    assert not worker_turns.start_in_turn(lambda: started.append("console run"))
+    assert started == ["run"]
+    worker_turns.worker_ended()
+    assert started == ["run", "timing"]
+
+    def broken() -> None:
+        raise RuntimeError("no thread")
+
+    assert not worker_turns.start_in_turn(broken)
+    assert not worker_turns.start_in_turn(lambda: started.append("after it"))
+    worker_turns.worker_ended()
+    assert started == ["run", "timing", "console run"]
+    with pytest.raises(RuntimeError, match="no thread"):
+        worker_turns.worker_ended()  # the broken start never holds the turn: the next one starts
+    assert started == ["run", "timing", "console run", "after it"]
+    worker_turns.worker_ended()
+    assert worker_turns.start_in_turn(lambda: started.append("later"))  # free again: at once
+    worker_turns.worker_ended()

@@ -215,6 +215,35 @@ def test_a_console_run_on_the_layer_a_widget_run_writes_is_refused_until_it_ends
     assert "shared_zssr" in viewer.layers
 
 
+def test_a_second_widgets_run_waits_for_the_first_and_keeps_its_warnings(widget, qtbot):
+    """Runs are superqt workers, which swap the process's warning hooks: two at once would lose the second's
+    notification of a constant plane (or leave the first's hook in place for good), so the second waits its turn."""
+    from napari.utils.notifications import notification_manager
+
+    from napari_zssr.napari.widget import ZSSRWidget
+
+    viewer, first = widget
+    first.max_iterations.value = 5000
+    first.image.value = viewer.add_image(image_2d(), name="long")
+    second = ZSSRWidget(viewer)
+    second.max_iterations.value = 2
+    # napari shows a warning once per session: a plane number no other test leaves constant
+    planes = np.stack([image_2d(seed) for seed in range(6)] + [np.zeros((24, 20), np.uint16)])
+    second.image.value = viewer.add_image(planes, name="stack")
+    first.start()
+    qtbot.waitUntil(lambda: "iteration" in first.status.value, timeout=60_000)
+    before = len(notification_manager.records)
+    second.start()
+    assert second.running and "waiting for the run already going" in second.status.value
+    qtbot.wait(500)
+    assert "waiting" in second.status.value and "stack_zssr" not in viewer.layers  # not started meanwhile
+    first.cancel()
+    qtbot.waitUntil(lambda: not first.running and not second.running, timeout=120_000)
+    assert "stack_zssr" in viewer.layers and "long_zssr" not in viewer.layers
+    warnings = [str(record.message) for record in notification_manager.records[before:]]
+    assert any("index 6 is constant; passed through" in message for message in warnings), warnings
+
+
 def test_cancel_after_training_still_adds_nothing(widget, qtbot):
     """A cancel that arrives while the last plane is in inference must not add the finished result."""
     viewer, w = widget

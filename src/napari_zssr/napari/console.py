@@ -14,7 +14,7 @@ from ..core.resize import PixelSize
 from ..core.trainer import Cancelled
 from ..kernel_choice import KernelArgument, KernelChoice
 from ..progress import BarProgress
-from .estimate import run_finished, run_started, when_no_measurement_runs
+from .estimate import run_finished, run_started
 from .qt_app import qt_running
 from .runner import (
     RunRequest,
@@ -28,6 +28,7 @@ from .runner import (
     prepare,
     window_watch,
 )
+from .worker_turns import start_in_turn, worker_ended
 
 
 def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[float] = 2, *, viewer: Any = None,
@@ -132,7 +133,8 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -
     # after run() would delete that signal's object under it (Python aborts); so the run waits for its thread to
     # return, which in napari's shared pool would mean waiting for every other task too (a widget's run)
     pool = QThreadPool()
-    when_no_measurement_runs(lambda: pool.start(worker))  # the loop below runs meanwhile
+    worker.finished.connect(worker_ended)
+    start_in_turn(lambda: pool.start(worker))  # now, or after the run or timing going (the loop below runs meanwhile)
     try:
         loop.exec_()
     finally:

@@ -30,6 +30,7 @@ from ..core.progress import ProgressEvent, RunProgress
 from ..core.resize import Scale, as_scale_pair, scaled_shape
 from ..core.trainer import train
 from .shutdown import stop_at_exit
+from .worker_turns import start_in_turn, worker_ended
 
 #: untimed first steps (memory allocation, kernel selection), then timed ones
 WARM_UP_STEPS = 3
@@ -49,10 +50,6 @@ _in_flight: dict[CostKey, Any] = {}  # measurements running, shared by every wid
 #: runs started so far (widgets, the console's run()), and those still going: a measurement beside a run shares the
 #: device with it and reads slow, so it is shown but not kept
 _runs = {"started": 0, "going": 0}
-#: what waits for the measurements running to end (a run's start), called in the GUI thread
-_after_measurements: list[Callable[[], None]] = []
-
-
 def run_started() -> None:
     _runs["started"] += 1
     _runs["going"] += 1
@@ -62,23 +59,9 @@ def run_finished() -> None:
     _runs["going"] -= 1
 
 
-def when_no_measurement_runs(start: Callable[[], None]) -> None:
-    """Call ``start`` now, or once the measurements running have ended (seconds): a run's worker and a measurement's
-    both swap the process's warning hooks while they run (superqt's workers), and the one that ends first would
-    restore them under the other, whose warnings would then be lost."""
-    if _in_flight:
-        _after_measurements.append(start)
-    else:
-        start()
-
-
 def _measurement_ended(key: CostKey) -> None:
     _in_flight.pop(key, None)
-    if not _in_flight:
-        waiting = list(_after_measurements)
-        _after_measurements.clear()
-        for start in waiting:
-            start()
+    worker_ended()
 
 
 def cost_key(device: str, config: ZSSRConfig) -> CostKey:
@@ -227,7 +210,7 @@ class BackgroundEstimate:
         worker.returned.connect(answer)
         worker.errored.connect(fail)
         if start:
-            worker.start()
+            start_in_turn(worker.start)
 
     def _display(self, text: str) -> None:
         try:

@@ -29,7 +29,7 @@ from ..core.precision import PRECISIONS
 from ..core.resize import as_scale_pair, pixel_pair
 from ..kernel_choice import KernelChoice, describe_kernel
 from ..resolution_report import describe_resolution
-from .estimate import BackgroundEstimate, Workload, run_finished, run_started, when_no_measurement_runs
+from .estimate import BackgroundEstimate, Workload, run_finished, run_started
 from .loss_plot import LossPlot
 from .runner import (
     DEFAULT_OUTPUTS,
@@ -48,6 +48,7 @@ from .runner import (
 )
 from .sample_data import is_psf_layer
 from .shutdown import stop_at_exit
+from .worker_turns import start_in_turn, worker_ended
 
 if TYPE_CHECKING:
     import napari
@@ -582,10 +583,12 @@ class ZSSRWidget(Container):
         self._worker.returned.connect(lambda result: self._on_done(request, result))
         self._worker.errored.connect(lambda error: self._show_problem(f"the run failed: {error}"))
         self._worker.finished.connect(self._on_finished)
+        self._worker.finished.connect(worker_ended)
         self._set_running(True)
-        self.status.value = f"running on {self.estimate.value.split(':')[0]}"
         run_started()
-        when_no_measurement_runs(self._worker.start)
+        started = start_in_turn(self._worker.start)
+        self.status.value = f"running on {self.estimate.value.split(':')[0]}" if started else \
+            "waiting for the run already going (in this viewer or the console) to end"
         return self._worker
 
     def _on_closed(self, *_: Any) -> None:
