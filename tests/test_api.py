@@ -85,6 +85,22 @@ def test_stack_keeps_shapes_and_passes_blank_planes(textured_image, tiny_config)
     assert all(event.n_planes == 3 for event in progress)
 
 
+def test_only_the_outputs_asked_for_are_kept_and_the_result_is_the_same(textured_image, tiny_config):
+    """Each output is as large as the whole super-resolved stack: a big stack holds only those asked for."""
+    stack = np.stack([textured_image, np.full_like(textured_image, 7)])
+    everything = zssr_stack(stack, 2, config=tiny_config, seed=1, device="cpu")
+    with pytest.warns(BlankPlaneWarning):
+        only = zssr_stack(stack, 2, config=tiny_config, seed=1, device="cpu", outputs=["residual"])
+    assert only.ensemble_median is None and only.ensemble_spread is None  # "zssr" is always kept
+    assert np.array_equal(only.sr, everything.sr) and np.array_equal(only.residual, everything.residual)
+    assert np.all(only.sr[1] == 7) and np.all(only.residual[1] == 0)
+    assert only.resolution == everything.resolution
+    single = zssr(textured_image, 2, config=tiny_config, outputs="zssr")
+    assert single.residual is None and single.sr.shape == (80, 72)
+    with pytest.raises(ValueError, match=r"unknown outputs \['sr'\]; choose from \['zssr', 'ensemble_median'"):
+        zssr(textured_image, 2, config=tiny_config, outputs=["sr"])
+
+
 def test_warm_start_trains_fewer_iterations_after_the_first_plane(textured_image, tiny_config):
     stack = np.stack([textured_image, textured_image[:, ::-1]])
     result = zssr_stack(stack, 2, config=tiny_config, warm_start_iterations=2)

@@ -100,6 +100,10 @@ def test_leading_axes_are_processed_volume_by_volume(tiny_config):
     assert np.allclose(result.sr[1, 0], alone.sr, atol=1e-5)
     assert np.all(result.sr[1, 1] == 0.5) and result.blank_planes == [(1, 1)]
     assert len(result.iterations) == len(result.noise_stds) == 4 and result.noise_stds[3] == 0.0
+    with pytest.warns(BlankPlaneWarning):
+        kept = zssr_axial(series, 2, config=tiny_config, device="cpu", outputs=("zssr", "ensemble_spread"))
+    assert kept.residual is None and kept.ensemble_median is None
+    assert np.array_equal(kept.sr, result.sr) and np.array_equal(kept.ensemble_spread, result.ensemble_spread)
 
 
 @pytest.mark.parametrize(("volume", "scale", "message"), [

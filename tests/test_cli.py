@@ -574,7 +574,7 @@ def test_a_multi_file_ome_dataset_is_one_job_and_several_series_are_named(tmp_pa
 
 def test_a_file_with_more_axes_than_imagej_holds_fails_before_training(tmp_path, capsys, monkeypatch):
     tifffile.imwrite(tmp_path / "six.tif", np.ones((2, 2, 2, 2, 16, 16), np.uint16), metadata={"axes": "TZCQYX"})
-    monkeypatch.setattr("napari_zssr.batch_files.super_resolve_planes",
+    monkeypatch.setattr("napari_zssr.batch_files.run_channels",
                         lambda *a, **k: pytest.fail("trained a file whose outputs cannot be written"))
     assert main([str(tmp_path / "six.tif"), "--out", str(tmp_path / "o"), *FAST]) == 1
     assert "at most 3 axes besides Y and X" in capsys.readouterr().err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from numbers import Integral
 from typing import Any
@@ -46,13 +46,14 @@ class ZSSRResult:
     """Outputs in the input's intensity units, the settings used and what the run cost.
 
     The outputs are float32, or float64 for inputs whose values float32 cannot hold exactly (float64, int32,
-    int64, uint32, uint64): ``np.promote_types(input dtype, float32)``.
+    int64, uint32, uint64): ``np.promote_types(input dtype, float32)``. An output a run was not asked for
+    (``outputs=``) is None: it was neither computed nor held in memory.
     """
 
     sr: np.ndarray
-    ensemble_median: np.ndarray
-    residual: np.ndarray  # sr minus the bicubic interpolation of the input: the detail the net added
-    ensemble_spread: np.ndarray  # std across ensemble members: where the net is unsure
+    ensemble_median: np.ndarray | None
+    residual: np.ndarray | None  # sr minus the bicubic interpolation of the input: the detail the net added
+    ensemble_spread: np.ndarray | None  # std across ensemble members: where the net is unsure
     scale: Scale
     config: ZSSRConfig
     seed: int
@@ -79,6 +80,24 @@ class ZSSRResult:
         if self.notes:
             record["notes"] = self.notes
         return record
+
+
+def checked_outputs(outputs: Collection[str] | None) -> tuple[str, ...]:
+    """The output kinds (:data:`OUTPUTS`) a run keeps: every one for None, else those named and always ``"zssr"``
+    (the others and the resolution report are read from it); a ValueError naming an unknown one."""
+    if outputs is None:
+        return tuple(OUTPUTS)
+    named = (outputs,) if isinstance(outputs, str) else tuple(outputs)
+    unknown = [kind for kind in named if kind not in OUTPUTS]
+    if unknown:
+        raise ValueError(f"unknown outputs {unknown}; choose from {list(OUTPUTS)}")
+    return tuple(kind for kind in OUTPUTS if kind == "zssr" or kind in named)
+
+
+def allocate_outputs(shape: tuple[int, ...], dtype: np.dtype, kinds: tuple[str, ...]) -> list[np.ndarray | None]:
+    """Empty arrays for the outputs in :data:`OUTPUTS` order (sr, median, residual, spread), None for those not in
+    ``kinds``: each is as large as the whole output, so a big stack holds only the ones asked for."""
+    return [np.empty(shape, dtype) if kind in kinds else None for kind in OUTPUTS]
 
 
 def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
@@ -249,7 +268,7 @@ def checked_pixel_size(pixel_size: PixelSize | None) -> PixelSize | None:
 def zssr(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: KernelArgument = None,
          config: ZSSRConfig | None = None, seed: int | None = None, device: str | torch.device | None = None,
          progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
-         pixel_size: PixelSize | None = None) -> ZSSRResult:
+         pixel_size: PixelSize | None = None, outputs: Collection[str] | None = None) -> ZSSRResult:
     """Super-resolve one 2D image by ``scale`` (a number or a (y, x) pair).
 
     ``kernel`` is the HR->LR blur: None (MATLAB bicubic), the kernel array of ``scale``, a function
@@ -258,18 +277,20 @@ def zssr(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: KernelAr
     from the image, see :func:`estimate_kernel`) or a :class:`KernelChoice` (a PSF file, the optics, the estimate
     or none, as the fronts offer them). ``pixel_size`` (um; a (y, x) pair for unequal sides) is needed by a kernel
     from the optics and puts the resolution report in um. ``seed``/``device`` left None take the config's.
-    ``progress`` receives :class:`ProgressEvent` s. Raises :class:`napari_zssr.Cancelled` when ``should_stop``
-    returns True.
+    ``progress`` receives :class:`ProgressEvent` s. ``outputs``: the kinds of :data:`OUTPUTS` to compute and keep
+    (None: all; ``"zssr"`` always), the others are None in the result. Raises :class:`napari_zssr.Cancelled` when
+    ``should_stop`` returns True.
     """
     return zssr_stack(validate_image(image, upscale_factors(scale)), scale, kernel, config, seed, device, progress,
-                      should_stop, pixel_size=pixel_size)
+                      should_stop, pixel_size=pixel_size, outputs=outputs)
 
 
 def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
                kernel: KernelArgument = None, config: ZSSRConfig | None = None,
                seed: int | None = None, device: str | torch.device | None = None,
                progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
-               warm_start_iterations: int | None = None, pixel_size: PixelSize | None = None) -> ZSSRResult:
+               warm_start_iterations: int | None = None, pixel_size: PixelSize | None = None,
+               outputs: Collection[str] | None = None) -> ZSSRResult:
     """Super-resolve every 2D (Y, X) plane of an N-D array over its leading axes, with an overall progress.
 
     A constant plane is passed through as its interpolation with a :class:`BlankPlaneWarning`. With
@@ -281,6 +302,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
     pair = upscale_factors(scale)
     array = validate_image(image, pair, ndim=None)
     pixel_size = checked_pixel_size(pixel_size)
+    kinds = checked_outputs(outputs)
     if warm_start_iterations is not None:
         if (isinstance(warm_start_iterations, (bool, np.bool_)) or not isinstance(warm_start_iterations, Integral)
                 or warm_start_iterations < 1):
@@ -299,7 +321,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
     leading = array.shape[:-2]
     out_shape = leading + scaled_shape(array.shape[-2:], pair)
     dtype = output_dtype(array.dtype)
-    sr, median, residual, spread = (np.empty(out_shape, dtype) for _ in range(4))
+    sr, median, residual, spread = allocate_outputs(out_shape, dtype, kinds)
     result = ZSSRResult(sr, median, residual, spread, pair, config, seed, str(torch_device), precision,
                         kernel=kernel_record)
     if "note" in kernel_record:
@@ -332,10 +354,13 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
             result.timings["training_s"] += sum(log.seconds for log in run.logs)
             net = run.net if warm_start_iterations is not None else None
             sr[index] = restored(run.output.sr[0, 0], low, high, dtype)
-            median[index] = restored(run.output.ensemble_median[0, 0], low, high, dtype)
-            spread[index] = restored(run.output.ensemble_spread[0, 0], low, high, dtype, offset=False)
-            residual[index] = restored((run.output.sr - resize(lr, sr.shape[-2:]))[0, 0], low, high, dtype,
-                                       offset=False)
+            if median is not None:
+                median[index] = restored(run.output.ensemble_median[0, 0], low, high, dtype)
+            if spread is not None:
+                spread[index] = restored(run.output.ensemble_spread[0, 0], low, high, dtype, offset=False)
+            if residual is not None:
+                residual[index] = restored((run.output.sr - resize(lr, sr.shape[-2:]))[0, 0], low, high, dtype,
+                                           offset=False)
             result.iterations.append(sum(log.iterations for log in run.logs))
             result.noise_stds.append(run.noise_std)
             result.transforms = run.transforms
@@ -353,16 +378,22 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
     return result
 
 
+def fill_plane(result: ZSSRResult, index: tuple[int, ...], value: Any) -> None:
+    """A constant plane's (or volume's) outputs: its value in the super-resolved and median, 0 in the residual and
+    spread (each where the run keeps it; cast to the outputs' type on assignment)."""
+    for array, fill in ((result.sr, value), (result.ensemble_median, value), (result.residual, 0),
+                        (result.ensemble_spread, 0)):
+        if array is not None:
+            array[index] = fill
+
+
 def _pass_through_blank(plane: np.ndarray, index: tuple[int, ...], result: ZSSRResult, n_planes: int) -> None:
     label = plane_name(index)
     if n_planes == 1:
         raise ValueError(f"{label} is constant (every pixel {plane.flat[0]}); there is nothing to super-resolve")
     warnings.warn(f"{label} is constant; passed through as its interpolation", BlankPlaneWarning, stacklevel=3)
     value = plane.flat[0]  # cast to the result's type (float64 for inputs float32 cannot hold) on assignment
-    result.sr[index] = value
-    result.ensemble_median[index] = value
-    result.residual[index] = 0
-    result.ensemble_spread[index] = 0
+    fill_plane(result, index, value)
     result.blank_planes.append(index)
     result.iterations.append(0)
     result.noise_stds.append(0.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Collection
 from numbers import Real
 
 import numpy as np
@@ -12,7 +13,10 @@ import torch
 from .api import (
     BlankPlaneWarning,
     ZSSRResult,
+    allocate_outputs,
     checked_config,
+    checked_outputs,
+    fill_plane,
     intensity_range,
     normalised,
     output_dtype,
@@ -94,7 +98,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
                lateral_psf: np.ndarray | None = None, config: ZSSRConfig | None = None, seed: int | None = None,
                device: str | torch.device | None = None, progress: ProgressCallback | None = None,
                should_stop: StopHook | None = None, optics: Optics | None = None,
-               pixel_size: float | None = None) -> ZSSRResult:
+               pixel_size: float | None = None, outputs: Collection[str] | None = None) -> ZSSRResult:
     """Super-resolve a (Z, Y, X) volume along z by ``axial_scale`` = z-step / lateral pixel size (an integer).
 
     Leading axes (T, C, ...) are processed volume by volume. The output has ``Z * axial_scale`` planes; input
@@ -113,11 +117,13 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     settings (but for ``gradual_steps``, which are not used), then restores every XZ and YZ slice; the two are
     averaged (better than either alone, and than weighting by their ensemble spreads: benchmarks/axial.py).
     ``residual`` is ``sr`` minus cubic interpolation along z; ``ensemble_spread`` the std over every ensemble
-    member of both slicings. ``ZSSRResult.scale`` is ``(axial_scale, 1)``: (z, lateral). A constant volume in a
+    member of both slicings; ``outputs`` as :func:`napari_zssr.zssr`. ``ZSSRResult.scale`` is ``(axial_scale, 1)``:
+    (z, lateral). A constant volume in a
     series is passed through as its interpolation with a :class:`BlankPlaneWarning`. Raises
     :class:`napari_zssr.Cancelled` when ``should_stop`` returns True.
     """
     config = checked_config(config)
+    kinds = checked_outputs(outputs)
     factor = axial_factor(axial_scale)
     check_crop_sizes(config, (factor, 1))
     array = validate_volume(volume, factor)
@@ -134,7 +140,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     leading, (depth, rows, cols) = array.shape[:-3], array.shape[-3:]
     out_shape = leading + (depth * factor, rows, cols)
     values = output_dtype(array.dtype)  # float64 for inputs float32 cannot hold, as zssr_stack's outputs
-    sr, median, residual, spread = (np.empty(out_shape, values) for _ in range(4))
+    sr, median, residual, spread = allocate_outputs(out_shape, values, kinds)
     result = ZSSRResult(sr, median, residual, spread, (float(factor), 1.0), config, seed, str(torch_device),
                         precision, kernel=profile_record)
     count = int(np.prod(leading, dtype=np.int64))
@@ -157,10 +163,13 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
             run = run_volume(normalised_stack, factor, kernel, config, seed=seed, device=torch_device, progress=plan,
                              should_stop=should_stop)
             sr[index] = restored(run.output.sr, low, high, values)
-            median[index] = restored(run.output.ensemble_median, low, high, values)
-            spread[index] = restored(run.output.ensemble_spread, low, high, values, offset=False)
-            residual[index] = restored(run.output.sr - interpolate_along_z(normalised_stack, factor), low, high, values,
-                                       offset=False)
+            if median is not None:
+                median[index] = restored(run.output.ensemble_median, low, high, values)
+            if spread is not None:
+                spread[index] = restored(run.output.ensemble_spread, low, high, values, offset=False)
+            if residual is not None:
+                residual[index] = restored(run.output.sr - interpolate_along_z(normalised_stack, factor), low, high,
+                                           values, offset=False)
             result.iterations.append(run.log.iterations)
             result.noise_stds.append(run.noise_std)
             result.transforms = run.transforms
@@ -196,8 +205,7 @@ def _pass_through_constant(stack: np.ndarray, index: tuple[int, ...], label: str
     if count == 1:
         raise ValueError(f"{label} is constant (every voxel {stack.flat[0]}); there is nothing to super-resolve")
     warnings.warn(f"{label} is constant; passed through as its interpolation", BlankPlaneWarning, stacklevel=3)
-    result.sr[index] = result.ensemble_median[index] = stack.flat[0]  # cast to the result's type on assignment
-    result.residual[index] = result.ensemble_spread[index] = 0
+    fill_plane(result, index, stack.flat[0])
     result.blank_planes.append(index)
     result.iterations.append(0)
     result.noise_stds.append(0.0)

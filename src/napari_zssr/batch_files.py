@@ -122,7 +122,8 @@ def lateral_runner(job: Job, prepared: PreparedBatch, image: TiffImage | TiffHea
 
     def run(data: np.ndarray, channel: int, progress: BarProgress | None) -> ZSSRResult:
         return zssr_stack(data, options.scale, kernels[channel], prepared.config, device=options.device,
-                          progress=progress, warm_start_iterations=options.warm_start, pixel_size=pixel_size)
+                          progress=progress, warm_start_iterations=options.warm_start, pixel_size=pixel_size,
+                          outputs=options.outputs)
 
     return run
 
@@ -140,9 +141,9 @@ def axial_runner(job: Job, prepared: PreparedBatch, image: TiffImage, plan: Axia
     def run(data: np.ndarray, channel: int, progress: BarProgress | None) -> ZSSRResult:
         result = zssr_axial(np.moveaxis(data, z_axis, -3), plan.factor, config=prepared.config,
                             device=options.device, progress=progress, optics=optics[channel],
-                            pixel_size=plan.pixel_size)
-        for name in OUTPUTS.values():
-            setattr(result, name, np.moveaxis(getattr(result, name), -3, z_axis))
+                            pixel_size=plan.pixel_size, outputs=options.outputs)
+        for kind in options.outputs:
+            setattr(result, OUTPUTS[kind], np.moveaxis(getattr(result, OUTPUTS[kind]), -3, z_axis))
         return result
 
     return run

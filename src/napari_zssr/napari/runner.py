@@ -263,10 +263,11 @@ def metadata_optics(metadata: dict) -> Optics | None:
 def compute(request: RunRequest, progress=None, should_stop=None) -> ZSSRResult:
     if request.axial_scale is not None:
         return zssr_axial(request.input_data, request.axial_scale, config=request.config, progress=progress,
-                          should_stop=should_stop, optics=request.axial_optics, pixel_size=request.pixel_size)
+                          should_stop=should_stop, optics=request.axial_optics, pixel_size=request.pixel_size,
+                          outputs=request.outputs)
     return zssr_stack(request.input_data, request.scale, request.kernel, request.config, progress=progress,
                       should_stop=should_stop, warm_start_iterations=request.warm_start_iterations,
-                      pixel_size=request.pixel_size)
+                      pixel_size=request.pixel_size, outputs=request.outputs)
 
 
 def background_run(request: RunRequest, stop: threading.Event) -> Generator[ProgressEvent | None, None,
@@ -330,7 +331,8 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
             common[key] = value
     input_look = {"contrast_limits": snapshot.contrast_limits} if snapshot.contrast_limits else {}
     input_look.update(snapshot.display)  # a green channel's result is green, and blends as it does
-    residual_limit = float(np.percentile(np.abs(contrast_sample(result.residual)), 99.9)) or 1.0
+    residual_limit = 1.0 if result.residual is None else \
+        float(np.percentile(np.abs(contrast_sample(result.residual)), 99.9)) or 1.0
     style = {"zssr": input_look, "ensemble_median": {**input_look, "visible": False},
              "residual": {"colormap": "bwr", "contrast_limits": (-residual_limit, residual_limit), "visible": False},
              "ensemble_spread": {"colormap": "magma", "visible": False}}
