@@ -169,6 +169,9 @@ def test_inputs_that_cannot_run_axially_stop_the_batch_before_any_training(volum
     assert main([str(volume.parent), "--out", str(tmp_path / "out"), "--axial", *options, *FAST]) == 2
     err = capsys.readouterr().err
     assert f"{bad}: " in err and named in err and "done" not in err and not (tmp_path / "out").exists()
+    # --z-step / --pixel-size would fix it, but they apply to both inputs
+    calibration = named in ("give --z-step", "give --pixel-size", "must be an integer", "greater than 1")
+    assert ("give them for this file in a run of its own" in err) == calibration, err
 
 
 def test_a_constant_plane_inside_a_volume_is_a_note_of_the_file(tmp_path, capsys):

@@ -71,6 +71,10 @@ def check_axial_options(options: BatchOptions) -> None:
     check_optics_options(options)
 
 
+class CalibrationError(ValueError):
+    """A file's z spacing or pixel size is unknown or gives no whole factor: ``--z-step``/``--pixel-size`` fix it."""
+
+
 def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] | None, z_spacing: float | None,
                options: BatchOptions) -> AxialPlan:
     """An input's factor from its axes and calibration (``--z-step``/``--pixel-size`` override the file's), or a
@@ -83,11 +87,11 @@ def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] 
                          f"{MIN_PLANES}")
     z_step = options.z_step or z_spacing
     if z_step is None:
-        raise ValueError("its z spacing is unknown: give --z-step UM")
+        raise CalibrationError("its z spacing is unknown: give --z-step UM")
     if options.pixel_size:
         lateral = options.pixel_size
     elif pixel_size is None:
-        raise ValueError("its pixel size is unknown: give --pixel-size UM")
+        raise CalibrationError("its pixel size is unknown: give --pixel-size UM")
     elif abs(pixel_size[0] - pixel_size[1]) > SQUARE_TOLERANCE * max(pixel_size):
         raise ValueError(f"its pixels are not square ({pixel_size[0]:g} x {pixel_size[1]:g} um); axial mode needs "
                          "square pixels: resample the stack to square pixels first (e.g. Fiji's Image > Scale)")
@@ -96,8 +100,8 @@ def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] 
     try:
         factor = axial_factor(z_step / lateral)
     except ValueError as error:
-        raise ValueError(f"z-step {z_step:g} um / pixel size {lateral:g} um = {z_step / lateral:.4g}: {error} (or "
-                         "give --z-step / --pixel-size if the file's are wrong)") from None
+        raise CalibrationError(f"z-step {z_step:g} um / pixel size {lateral:g} um = {z_step / lateral:.4g}: {error} "
+                               "(or give --z-step / --pixel-size if the file's are wrong)") from None
     return AxialPlan(factor, z_step, lateral)
 
 
@@ -114,9 +118,8 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions) -> None:
             axial_plan(image_axes(header.axes, len(header.shape)), header.shape, header.pixel_size,
                        header.z_spacing, options)
         except ValueError as error:
-            named = "--z-step" in str(error) or "--pixel-size" in str(error)  # the remedy is to give them
             alone = ("; --z-step and --pixel-size apply to every input, so give them for this file in a run of its "
-                     "own" if named and len(jobs) > 1 else "")
+                     "own" if isinstance(error, CalibrationError) and len(jobs) > 1 else "")
             raise UsageError(f"{job.source}: {error}{alone}") from None
 
 

@@ -118,7 +118,7 @@ def _estimated(image: np.ndarray | None, pixel_size: PixelSize | None,
     try:
         estimate = estimate_kernel(image, scale, pixel_size)
     except NoStructureError as error:
-        reason = str(error).removesuffix("; use no kernel (bicubic)") + "; no kernel (bicubic)"
+        reason = f"{error.reason}; no kernel (bicubic)"
         return None, {"source": "estimate", "fallback": reason, "note": f"kernel estimate: {reason}"}
     record = estimate.to_dict()
     if estimate.fallback is not None:

@@ -238,8 +238,8 @@ def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = 2,
     snr = low_signal / noise_floor if noise_floor > 0 else float("inf")
     if not snr >= MIN_SPECTRAL_SNR:
         raise NoStructureError(f"no structure found above the noise (spectral signal-to-noise {snr:.1f} < "
-                               f"{MIN_SPECTRAL_SNR:g}): the image looks like pure noise, so no blur can be estimated; "
-                               "use no kernel (bicubic)")
+                               f"{MIN_SPECTRAL_SNR:g}): the image looks like pure noise, so no blur can be estimated",
+                               advice="use no kernel (bicubic)")
     fallback = None
     if fwhm < MIN_KERNEL_FWHM:
         fallback = (f"PSF FWHM {fwhm:.2f} px is below {MIN_KERNEL_FWHM} px: too narrow to tell from the object's own "

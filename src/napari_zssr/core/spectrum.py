@@ -35,7 +35,14 @@ def periodic_spectrum(plane: np.ndarray) -> np.ndarray:
 
 
 class NoStructureError(ValueError):
-    """The image holds nothing a blur or a resolution can be read from: it is constant, or pure noise."""
+    """The image holds nothing a blur or a resolution can be read from: it is constant, or pure noise.
+
+    ``reason`` says which; ``advice``, where given, what to do instead (the message is both).
+    """
+
+    def __init__(self, reason: str, advice: str | None = None) -> None:
+        super().__init__(reason if advice is None else f"{reason}; {advice}")
+        self.reason = reason
 
 
 def analysis_planes(image: Any, max_planes: int = MAX_PLANES) -> list[np.ndarray]:
