@@ -346,6 +346,21 @@ def test_run_on_arrays_and_stacks_without_a_viewer():
     assert sr[1]["metadata"]["blank_planes"] == [[1]]
 
 
+def test_the_output_of_an_uncalibrated_image_is_saved_uncalibrated(tmp_path):
+    """Its scale (0.5 at x2) counts input pixels: saved as um it would reopen, in Fiji too, as calibrated."""
+    import napari_zssr
+    from napari_zssr.napari.writer import write_image
+
+    uncalibrated = napari_zssr.run(image_2d(), max_iterations=2, add_to_viewer=False, outputs=("zssr",))[0]
+    assert uncalibrated[1]["scale"] == pytest.approx([0.5, 0.5])
+    write_image(str(tmp_path / "pixels.tif"), uncalibrated[0], uncalibrated[1])
+    assert read_tiff(tmp_path / "pixels.tif").pixel_size is None
+    calibrated = napari_zssr.run(image_2d(), max_iterations=2, add_to_viewer=False, outputs=("zssr",),
+                                 pixel_size=0.2)[0]
+    write_image(str(tmp_path / "um.tif"), calibrated[0], {**calibrated[1], "scale": [0.1, 0.1]})
+    assert read_tiff(tmp_path / "um.tif").pixel_size == pytest.approx((0.1, 0.1))
+
+
 def test_reader_writer_and_sample(make_napari_viewer, tmp_path):
     viewer = make_napari_viewer()
     path = tmp_path / "stack.tif"

@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..api import DEFAULT_OUTPUTS
 from ..core.config import ZSSRConfig
 from ..core.optics import Optics
 from ..core.resize import PixelSize
@@ -34,8 +35,11 @@ from .worker_turns import start_in_turn, worker_ended
 def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[float] = 2, *, viewer: Any = None,
         preset: str = "default", psf_pixel_size: float | None = None, pixel_size: PixelSize | None = None,
         kernel: KernelArgument = None, optics: Optics | dict | None = None, axial: bool = False,
-        warm_start_iterations: int | None = None, add_to_viewer: bool = True, **options: Any) -> list[tuple]:
-    """Super-resolve a napari Image layer (or an array) and return ``[zssr, ensemble_median, residual]`` tuples.
+        warm_start_iterations: int | None = None, add_to_viewer: bool = True,
+        outputs: Sequence[str] = DEFAULT_OUTPUTS, **options: Any) -> list[tuple]:
+    """Super-resolve a napari Image layer (or an array) and return layer data tuples of ``outputs`` (by default
+    ``[zssr, ensemble_median, residual]``; add ``"ensemble_spread"`` for the uncertainty map, or ask for fewer: a
+    large stack then holds only those).
 
     The kernel: ``psf=`` a PSF file; ``optics=`` the microscope's optics (an :class:`Optics` or a dict of its
     fields, e.g. ``{"na": 1.4, "wavelength": 520}``; needs the pixel size, from the layer's scale or
@@ -58,7 +62,8 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
             raise ValueError("give one kernel source: psf=, optics= or kernel=")
         kernel = KernelChoice("optics", optics=optics)
     request = prepare(layer_or_array, kernel=kernel, psf=psf, psf_pixel_size=psf_pixel_size, pixel_size=pixel_size,
-                      scale=scale, config=config, warm_start_iterations=warm_start_iterations, axial=axial)
+                      scale=scale, config=config, warm_start_iterations=warm_start_iterations, axial=axial,
+                      outputs=(outputs,) if isinstance(outputs, str) else tuple(outputs))
     if viewer is None:
         try:
             import napari

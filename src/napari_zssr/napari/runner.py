@@ -322,8 +322,10 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
         offset[: len(snapshot.plane)] = np.multiply(snapshot.plane, snapshot.scale[: len(snapshot.plane)])
         translate = list(np.add(translate, snapshot.linear @ offset))
     scale, translate = overlay_scale_translate(snapshot.scale, translate, factors, snapshot.linear)
+    # the input's pixel size in um (None: uncalibrated, so the output's scale counts input pixels, not um)
     metadata = {**result.metadata(), "psf_path": result.kernel.get("psf_path"), "source_layer": snapshot.name,
-                "napari_zssr_version": __version__, "plane": snapshot.plane, **request.extra_metadata}
+                "napari_zssr_version": __version__, "plane": snapshot.plane,
+                "input_pixel_size_um": request.pixel_size, **request.extra_metadata}
     common: dict[str, Any] = {"scale": scale, "translate": translate}
     for key in ("rotate", "shear", "affine", "units", "axis_labels"):
         value = getattr(snapshot, key)

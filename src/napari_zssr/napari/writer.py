@@ -44,7 +44,7 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
             array = np.flip(array, axis)
             translate[axis] += scale[axis] * (array.shape[axis] - 1)  # the same pixel stays at the same place
             scale[axis] = -scale[axis]
-    calibrated = scale[-2:] != [1.0, 1.0] or has_length_units(units)  # 1 in napari's default unit: unknown
+    calibrated = (scale[-2:] != [1.0, 1.0] or has_length_units(units)) and not _of_uncalibrated_run(attributes)
     pixel_size = (scale[-2], scale[-1]) if calibrated else None
     origin = None if translate[-2:] == [0.0, 0.0] else (-translate[-2] / scale[-2], -translate[-1] / scale[-1])
     z_spacing = z_origin = None
@@ -68,6 +68,13 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     except ValueError as error:
         raise LayerNotWritable(f"{Path(path).name}: {error}") from error
     return [path]
+
+
+def _of_uncalibrated_run(attributes: dict) -> bool:
+    """Whether the layer is a run's output from an uncalibrated input: its scale (e.g. 0.5 at x2) then counts input
+    pixels, and saved as um it would reopen, in Fiji too, as calibrated."""
+    metadata = attributes.get("metadata") or {}
+    return "napari_zssr_version" in metadata and metadata.get("input_pixel_size_um", 0) is None
 
 
 def _loses_precision(dtype: Any) -> bool:
