@@ -121,6 +121,9 @@ def test_bad_input_gives_a_clear_error(tiny_config, volume, scale, message):
 
 def test_a_ratio_with_rounding_noise_counts_as_integer():
     assert axial_factor(0.3 / 0.1) == 3
+    assert axial_factor(0.325 / 0.1083) == 3  # a pixel size written to 4 digits: 3.0009
+    with pytest.raises(ValueError, match=r"an integer \(2, 3, 4, ...\) within 0.5%, got 3.02"):
+        axial_factor(3.02)
 
 
 def test_bad_psfs_give_clear_errors(tiny_config):

@@ -88,6 +88,15 @@ def test_z_step_and_pixel_size_options_override_the_files(tmp_path):
     assert sr.pixel_size == pytest.approx((0.25, 0.25)) and sr.z_origin == pytest.approx(0.5)
 
 
+def test_a_pixel_size_written_rounded_still_gives_a_whole_factor(tmp_path):
+    """0.325 um / 3 is written 0.10833 (or 0.1083): the factor is 3, and the output planes 0.325 / 3 apart."""
+    path = tmp_path / "rounded.tif"
+    write_imagej_tiff(path, textured((5, 20, 20)), "ZYX", (0.10833, 0.10833), z_spacing=0.325)
+    assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *FAST]) == 0
+    sr = read_tiff(tmp_path / "out" / "rounded_zssr.tif")
+    assert sr.data.shape == (15, 20, 20) and sr.z_spacing == pytest.approx(0.325 / 3)
+
+
 def test_t_and_c_axes_run_volume_by_volume_in_place(tmp_path, capsys):
     stack = textured((2, 4, 2, 16, 16)).astype(np.float32)  # T, Z, C, Y, X
     stack[1, :, 0] = 7  # one whole volume (T=1, channel 0) constant

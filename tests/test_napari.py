@@ -918,7 +918,7 @@ def test_axial_mode_takes_a_typed_pixel_size_and_no_optics_for_pixels_of_unknown
     assert request.axial_scale == 3 and request.pixel_size is None and request.axial_optics is None
     request = prepare(unitless, axial=True, pixel_size=0.1)  # the pixels' size: still 3 of them, now with optics
     assert request.axial_scale == 3 and request.pixel_size == 0.1 and request.axial_optics is not None
-    with pytest.raises(ValueError, match="z step and pixel size .* are unknown"):  # a typed size says nothing of z
+    with pytest.raises(ValueError, match="'plain': the z step and pixel size are unknown"):  # a typed size says nothing of z
         prepare(napari.layers.Image(volume, name="plain"), axial=True, pixel_size=0.5)
 
 
@@ -964,8 +964,13 @@ def test_a_layer_in_nanometres_gives_its_pixel_size_in_micrometres(widget):
                                  units=("nm", "nm", "nm"))
     request = prepare(volume, axial=True)
     assert request.axial_scale == 3 and request.pixel_size == pytest.approx(0.13)
-    with pytest.raises(ValueError, match=r"over its pixel size is 3.846, not a whole number"):
+    with pytest.raises(ValueError, match=r"over its pixel size is 3.84615, not a whole number \(within 0.5%\)"):
         prepare(napari.layers.Image(volume.data, scale=(0.5, 0.13, 0.13)), axial=True)
+    assert prepare(napari.layers.Image(volume.data, scale=(0.325, 0.1083, 0.1083)), axial=True).axial_scale == 3
+    with pytest.raises(ValueError, match=r"the pixels are not square \(0.1 x 0.05 um\)"):  # as the CLI refuses
+        prepare(napari.layers.Image(volume.data, scale=(0.3, 0.1, 0.05)), axial=True)
+    with pytest.raises(ValueError, match=r"the pixels are not square \(0.1 x 0.05 um\)"):
+        prepare(volume, axial=True, pixel_size=(0.1, 0.05))
     timelapse = napari.layers.Image(volume.data, scale=(2.0, 0.1, 0.1), axis_labels=("T", "Y", "X"))
     with pytest.raises(ValueError, match="third-last axis of .* is time"):  # 2 s frames are no 0.2 um z step
         prepare(timelapse, axial=True)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .batch_jobs import Job, UsageError
 from .batch_kernels import OPTICS_OPTIONS, check_optics_options, kernel_choices
-from .core.axial import MIN_PLANES, axial_factor
+from .core.axial import MIN_PLANES, axial_factor, square_pixel_size
 from .core.optics import Optics
 from .io.ome import read_optics
 from .io.tiff import image_axes, read_header
@@ -26,9 +26,6 @@ if TYPE_CHECKING:
 
 #: options that describe a lateral kernel; axial mode learns its blur from the axial profile instead
 LATERAL_KERNEL_OPTIONS = ("psf", "kernel", "psf_pixel_size")
-#: relative difference of the y and x pixel sizes above which pixels do not count as square
-SQUARE_TOLERANCE = 0.01
-
 
 @dataclass(frozen=True)
 class AxialPlan:
@@ -92,15 +89,12 @@ def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] 
         lateral = options.pixel_size
     elif pixel_size is None:
         raise CalibrationError("its pixel size is unknown: give --pixel-size UM")
-    elif abs(pixel_size[0] - pixel_size[1]) > SQUARE_TOLERANCE * max(pixel_size):
-        raise ValueError(f"its pixels are not square ({pixel_size[0]:g} x {pixel_size[1]:g} um); axial mode needs "
-                         "square pixels: resample the stack to square pixels first (e.g. Fiji's Image > Scale)")
     else:
-        lateral = (pixel_size[0] + pixel_size[1]) / 2
+        lateral = square_pixel_size(pixel_size)
     try:
         factor = axial_factor(z_step / lateral)
     except ValueError as error:
-        raise CalibrationError(f"z-step {z_step:g} um / pixel size {lateral:g} um = {z_step / lateral:.4g}: {error} "
+        raise CalibrationError(f"z-step {z_step:g} um / pixel size {lateral:g} um = {z_step / lateral:.6g}: {error} "
                                "(or give --z-step / --pixel-size if the file's are wrong)") from None
     return AxialPlan(factor, z_step, lateral)
 

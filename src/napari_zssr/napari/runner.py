@@ -25,7 +25,7 @@ from ..api import (
     zssr_stack,
 )
 from ..axial import validate_volume, zssr_axial
-from ..core.axial import axial_factor
+from ..core.axial import RATIO_TOLERANCE, axial_factor, square_pixel_size
 from ..core.config import ZSSRConfig
 from ..core.optics import Optics
 from ..core.progress import ProgressEvent
@@ -223,25 +223,29 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
     if z_step == 1.0 and has_length_units(snapshot.units) and not is_unit_of(z_unit, "[length]"):
         raise ValueError(f"the z step of {snapshot.name!r} is unknown (its file gives the pixel size but not the z "
                          "spacing): set the layer's z scale in µm")
-    typed = pixel_pair(checked_pixel_size(pixel_size))
-    typed_um = None if typed is None else float(np.mean(typed))
-    if lateral == 1.0 and not has_length_units(snapshot.units):  # unit-less: the z scale in lateral pixels
-        if z_step == 1.0:
-            raise ValueError(f"the z step and pixel size of {snapshot.name!r} are unknown (its scale is 1): open it "
-                             "with the napari-zssr reader or set the layer's scale (z, y, x) in um")
-        ratio, pixel_um = z_step, typed_um
-    else:
-        z_step *= um_per_unit(z_unit)  # in um, as the lateral pixel: a layer may give both in nm
-        pixel_um = float(np.mean(pixel_pair(snapshot.pixel_size))) if typed_um is None else typed_um
-        ratio = z_step / pixel_um
+    try:
+        typed = pixel_pair(checked_pixel_size(pixel_size))
+        typed_um = None if typed is None else square_pixel_size(typed)
+        if lateral == 1.0 and not has_length_units(snapshot.units):  # unit-less: the z scale in lateral pixels
+            if z_step == 1.0:
+                raise ValueError("the z step and pixel size are unknown (its scale is 1): open it with the "
+                                 "napari-zssr reader or set the layer's scale (z, y, x) in um")
+            ratio, pixel_um = z_step, typed_um
+        else:
+            z_step *= um_per_unit(z_unit)  # in um, as the lateral pixel: a layer may give both in nm
+            pixel_um = square_pixel_size(pixel_pair(snapshot.pixel_size)) if typed_um is None else typed_um
+            ratio = z_step / pixel_um
+    except ValueError as error:
+        raise ValueError(f"{snapshot.name!r}: {error}") from None
     if ratio <= 1.01:
         raise ValueError(f"the z step of {snapshot.name!r} ({z_step:g}) is not coarser than its pixels "
                          f"({pixel_um or lateral:g}): it is already isotropic")
-    if abs(ratio - round(ratio)) > 1e-6 * ratio:
-        raise ValueError(f"the z step of {snapshot.name!r} over its pixel size is {ratio:.4g}, not a whole number: "
-                         "the output puts the input planes on every n-th voxel; resample the stack laterally (or "
-                         "type the pixel size it really has)")
-    return axial_factor(ratio), pixel_um
+    try:
+        return axial_factor(ratio), pixel_um
+    except ValueError:
+        raise ValueError(f"the z step of {snapshot.name!r} over its pixel size is {ratio:.6g}, not a whole number "
+                         f"(within {RATIO_TOLERANCE:.1%}): the output puts the input planes on every n-th voxel; "
+                         "resample the stack laterally (or type the pixel size it really has)") from None
 
 
 def metadata_optics(metadata: dict) -> Optics | None:
