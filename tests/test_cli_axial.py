@@ -97,6 +97,22 @@ def test_a_pixel_size_written_rounded_still_gives_a_whole_factor(tmp_path):
     assert sr.data.shape == (15, 20, 20) and sr.z_spacing == pytest.approx(0.325 / 3)
 
 
+def test_an_uncalibrated_stack_runs_on_its_z_spacing_in_pixels_as_in_napari(tmp_path):
+    """An ImageJ stack without a unit whose planes are 3 pixels apart: x3, as napari runs it from its scale."""
+    path = tmp_path / "uncalibrated.tif"
+    write_imagej_tiff(path, textured((5, 20, 20)), "ZYX", None, z_spacing=3.0)
+    assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *FAST]) == 0
+    sr = read_tiff(tmp_path / "out" / "uncalibrated_zssr.tif")
+    assert sr.data.shape == (15, 20, 20) and sr.pixel_size is None and sr.z_step_pixels is None  # spacing 1: cubes
+    assert info_of(tmp_path / "out" / "uncalibrated_zssr.tif")["axial"]["z_step_pixels"] == 3.0
+    layer = read_layers(str(tmp_path / "out" / "uncalibrated_zssr.tif"))[0][1]
+    assert layer["scale"] == pytest.approx([1.0, 1.0, 1.0])
+    # given a pixel size, the same spacing is in um
+    assert main([str(path), "--out", str(tmp_path / "um"), "--axial", "--pixel-size", "0.1", *FAST]) == 0
+    sr = read_tiff(tmp_path / "um" / "uncalibrated_zssr.tif")
+    assert sr.data.shape == (15, 20, 20) and sr.z_spacing == pytest.approx(0.1)
+
+
 def test_t_and_c_axes_run_volume_by_volume_in_place(tmp_path, capsys):
     stack = textured((2, 4, 2, 16, 16)).astype(np.float32)  # T, Z, C, Y, X
     stack[1, :, 0] = 7  # one whole volume (T=1, channel 0) constant

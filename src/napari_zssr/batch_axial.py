@@ -32,19 +32,21 @@ class AxialPlan:
     """One input's axial geometry: input plane ``i`` lands on output plane ``i * factor + (factor - 1) / 2``."""
 
     factor: int
-    z_step: float  # um, the input's
-    pixel_size: float  # um, lateral: the output's z spacing too
+    z_step: float  # the input's, in um; in lateral pixels where ``pixel_size`` is None
+    pixel_size: float | None  # um, lateral: the output's z spacing too; None for an uncalibrated stack
 
     def z_geometry(self, z_origin: float) -> tuple[float, float]:
-        """The output's z spacing (um) and ImageJ z origin (planes) from the input's z origin: outer edges kept."""
+        """The output's z spacing (um, or lateral pixels) and ImageJ z origin (planes) from the input's z origin:
+        outer edges kept."""
         spacing = float(f"{self.z_step / self.factor:.12g}")  # 0.1, not 0.09999999999999999, for 0.3 / 3
         return spacing, imagej_origin((z_origin,), (self.factor,))[0]
 
     def record(self, z_origin: float) -> dict:
         """The geometry for the outputs' Info (ImageJ also holds the spacing and origin, other readers may not)."""
         spacing, origin = self.z_geometry(z_origin)
-        return {"factor": self.factor, "z_step_um": self.z_step, "pixel_size_um": self.pixel_size,
-                "output_z_spacing_um": spacing, "output_z_origin_planes": origin}
+        unit = "pixels" if self.pixel_size is None else "um"
+        return {"factor": self.factor, f"z_step_{unit}": self.z_step, "pixel_size_um": self.pixel_size,
+                f"output_z_spacing_{unit}": spacing, "output_z_origin_planes": origin}
 
 
 def check_axial_options(options: BatchOptions) -> None:
@@ -73,15 +75,20 @@ class CalibrationError(ValueError):
 
 
 def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] | None, z_spacing: float | None,
-               options: BatchOptions) -> AxialPlan:
+               options: BatchOptions, z_step_pixels: float | None = None) -> AxialPlan:
     """An input's factor from its axes and calibration (``--z-step``/``--pixel-size`` override the file's), or a
-    ``ValueError`` that says what to give."""
+    ``ValueError`` that says what to give. An uncalibrated stack whose z spacing counts lateral pixels
+    (``z_step_pixels``) has that ratio as its factor, as it has in napari."""
     if "Z" not in axes:
         raise ValueError(f"--axial needs a z-stack, but its axes are {axes} (no Z axis); save it as an ImageJ "
                          "hyperstack or OME-TIFF with a Z axis")
     if shape[axes.index("Z")] < MIN_PLANES:
         raise ValueError(f"it has {shape[axes.index('Z')]} z planes; axial super-resolution needs at least "
                          f"{MIN_PLANES}")
+    if z_step_pixels is not None and z_spacing is None and pixel_size is None and options.z_step is None:
+        if not options.pixel_size:
+            return AxialPlan(_factor(z_step_pixels, 1.0, "pixels"), z_step_pixels, None)
+        z_spacing = z_step_pixels * options.pixel_size  # the pixels given a size
     z_step = options.z_step or z_spacing
     if z_step is None:
         raise CalibrationError("its z spacing is unknown: give --z-step UM")
@@ -91,12 +98,15 @@ def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] 
         raise CalibrationError("its pixel size is unknown: give --pixel-size UM")
     else:
         lateral = square_pixel_size(pixel_size)
+    return AxialPlan(_factor(z_step, lateral, "um"), z_step, lateral)
+
+
+def _factor(z_step: float, lateral: float, unit: str) -> int:
     try:
-        factor = axial_factor(z_step / lateral)
+        return axial_factor(z_step / lateral)
     except ValueError as error:
-        raise CalibrationError(f"z-step {z_step:g} um / pixel size {lateral:g} um = {z_step / lateral:.6g}: {error} "
-                               "(or give --z-step / --pixel-size if the file's are wrong)") from None
-    return AxialPlan(factor, z_step, lateral)
+        raise CalibrationError(f"z-step {z_step:g} {unit} / pixel size {lateral:g} {unit} = {z_step / lateral:.6g}: "
+                               f"{error} (or give --z-step / --pixel-size if the file's are wrong)") from None
 
 
 def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions) -> None:
@@ -110,7 +120,7 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions) -> None:
             continue
         try:
             axial_plan(image_axes(header.axes, len(header.shape)), header.shape, header.pixel_size,
-                       header.z_spacing, options)
+                       header.z_spacing, options, header.z_step_pixels)
         except ValueError as error:
             alone = ("; --z-step and --pixel-size apply to every input, so give them for this file in a run of its "
                      "own" if isinstance(error, CalibrationError) and len(jobs) > 1 else "")

@@ -156,7 +156,8 @@ def super_resolve_image(job: Job, prepared: PreparedBatch, image: TiffImage,
     data = channels_last(image.data, image.axes)
     if not options.axial:
         return run_channels(job, options, data, lateral_runner(job, prepared, image, data.shape[-3]), planes_bar)
-    plan = axial_plan(image.axes, image.data.shape, image.pixel_size, image.z_spacing, options)
+    plan = axial_plan(image.axes, image.data.shape, image.pixel_size, image.z_spacing, options,
+                      image.z_step_pixels)
     volumes = int(np.prod(data.shape[:-3], dtype=np.int64)) // image.data.shape[image.axes.index("Z")]
     run = run_channels(job, options, data, axial_runner(job, prepared, image, plan, data.shape[-3]), planes_bar,
                        volumes)  # the bar counts volumes, as zssr_axial reports them
@@ -294,8 +295,8 @@ def check_room_for_outputs(job: Job, prepared: PreparedBatch, image: TiffImage) 
     """Refuse a file whose outputs would not fit on the output folder's disk, before it trains."""
     options = prepared.options
     if options.axial:
-        factors = (float(axial_plan(image.axes, image.data.shape, image.pixel_size, image.z_spacing,
-                                    options).factor), 1.0)
+        factors = (float(axial_plan(image.axes, image.data.shape, image.pixel_size, image.z_spacing, options,
+                                    image.z_step_pixels).factor), 1.0)
     else:
         factors = upscale_factors(options.scale)
     types = {kind: stored_dtype(kind, options.dtype, image) for kind in options.outputs}

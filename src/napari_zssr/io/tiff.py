@@ -158,7 +158,7 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> 
             z_origin = float(imagej.get("zorigin", 0.0))
             series_count = image_series_count(tif)
             frame_interval = _frame_interval(tif, pixels)
-            z_step_pixels = None if pixel_size is not None or tif.is_ome else _spacing_in_pixels(imagej)
+            z_step_pixels = _z_step_pixels(tif, pixel_size)
             display = {key: imagej[key] for key in IMAGEJ_DISPLAY_KEYS if key in imagej}
     except IncompleteTiffError:
         raise
@@ -166,6 +166,13 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> 
         raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
     return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin, series_count,
                      frame_interval, z_step_pixels, display)
+
+
+def _z_step_pixels(tif: tifffile.TiffFile, pixel_size: tuple[float, float] | None) -> float | None:
+    """An uncalibrated ImageJ file's z spacing in lateral pixels (:attr:`TiffImage.z_step_pixels`)."""
+    if pixel_size is not None or tif.is_ome:
+        return None
+    return _spacing_in_pixels(tif.imagej_metadata or {})
 
 
 def _spacing_in_pixels(imagej: dict) -> float | None:
@@ -360,6 +367,7 @@ class TiffHeader:
     pixel_size: tuple[float, float] | None = None  # (y, x) in um, as :class:`TiffImage`
     z_spacing: float | None = None  # um
     first_plane_file: Path | None = None  # the file holding the first plane, where it is another (multi-file OME)
+    z_step_pixels: float | None = None  # as :class:`TiffImage`
 
 
 def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -> TiffHeader | None:
@@ -376,7 +384,8 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
             first_file = None if first_page is None else Path(first_page.parent.filehandle.path).resolve()
             calibration = _calibration(tif, series, _ome_pixels(tif))
             return TiffHeader(np.dtype(series.dtype), (tif.imagej_metadata or {}).get("Info"), shape, axes,
-                              *calibration, first_file if first_file != Path(path).resolve() else None)
+                              *calibration, first_file if first_file != Path(path).resolve() else None,
+                              _z_step_pixels(tif, calibration[0]))
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError):
         return None
 
