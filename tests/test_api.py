@@ -436,6 +436,16 @@ def test_a_psf_pixel_size_left_unused_is_said(textured_image, tiny_config, tmp_p
     with warnings.catch_warnings():
         warnings.simplefilter("error", KernelNoteWarning)  # both sizes known: resampled, nothing to say
         assert zssr(textured_image, 2, kernel=choice, pixel_size=0.1, config=tiny_config).notes == []
+    np.save(tmp_path / "psf.npy", gaussian_kernel(2.0))  # no pixel size: taken as the image's, which is said
+    bare = KernelChoice("psf", psf_path=str(tmp_path / "psf.npy"))
+    with pytest.warns(KernelNoteWarning, match=r"PSF file gives no pixel size, so it is taken as sampled at the "
+                                               r"image's pixels \(0.1 x 0.15 um\); if it was not, give"):
+        zssr(textured_image, 2, kernel=bare, pixel_size=(0.1, 0.15), config=tiny_config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", KernelNoteWarning)
+        given = KernelChoice("psf", psf_path=str(tmp_path / "psf.npy"), psf_pixel_size=0.05)
+        assert zssr(textured_image, 2, kernel=given, pixel_size=0.1, config=tiny_config).notes == []
+        assert zssr(textured_image, 2, kernel=bare, config=tiny_config).notes == []  # neither known: nothing to say
 
 
 def test_ensemble_size_takes_the_first_allowed_transforms_in_order(textured_image, tiny_config):

@@ -96,6 +96,11 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
         record["note"] = (f"the image's pixel size is unknown, so the PSF file's ({psf_pixel_size} um) is not used: "
                           "the PSF is taken as sampled at the image's pixels; give the image's pixel size "
                           "(pixel_size=, --pixel-size or the layer's scale) to resample it")
+    elif psf_pixel_size is None and pixel_size is not None:  # a .npy or .mat PSF, or a TIFF without calibration
+        shown = " x ".join(dict.fromkeys(f"{size:g}" for size in pixel_pair(pixel_size)))  # one where they agree
+        record["note"] = (f"the PSF file gives no pixel size, so it is taken as sampled at the image's pixels ({shown} "
+                          "um); if it was not, give its pixel size (psf_pixel_size=, --psf-pixel-size, or the "
+                          "widget's PSF pixel size)")
     return _checked(from_file), record
 
 
