@@ -97,8 +97,29 @@ def test_only_the_outputs_asked_for_are_kept_and_the_result_is_the_same(textured
     assert only.resolution == everything.resolution
     single = zssr(textured_image, 2, config=tiny_config, outputs="zssr")
     assert single.residual is None and single.sr.shape == (80, 72)
-    with pytest.raises(ValueError, match=r"unknown outputs \['sr'\]; choose from \['zssr', 'ensemble_median'"):
+    with pytest.raises(ValueError, match=r"unknown output\(s\) \['sr'\]; choose from zssr, ensemble_median"):
         zssr(textured_image, 2, config=tiny_config, outputs=["sr"])
+
+
+@pytest.mark.parametrize(("outputs", "kinds"), [
+    ("zssr,residual", ("zssr", "residual")), (["residual", "zssr", "residual"], ("zssr", "residual")),
+    ((" ensemble_spread ",), ("ensemble_spread",)),
+])
+def test_outputs_are_named_the_same_way_everywhere(outputs, kinds):
+    """One rule for the library, run(), the widget and the batch: a list or one string with commas, each kind
+    once, in one order."""
+    from napari_zssr.api import requested_outputs
+
+    assert requested_outputs(outputs) == kinds
+
+
+@pytest.mark.parametrize(("outputs", "error", "message"), [
+    ([], ValueError, "names no output kind"), ("", ValueError, "names no output kind"),
+    (b"zssr", TypeError, "must be output kinds"), ([1], TypeError, "must be output kinds"),
+])
+def test_outputs_that_name_nothing_usable_fail_before_any_work(textured_image, tiny_config, outputs, error, message):
+    with pytest.raises(error, match=message):
+        zssr(textured_image, 2, config=tiny_config, outputs=outputs)
 
 
 def test_warm_start_trains_fewer_iterations_after_the_first_plane(textured_image, tiny_config):

@@ -127,6 +127,16 @@ def test_psf_per_channel_and_blank_planes(tmp_path):
     assert main([str(tmp_path / "c.tif"), "--out", str(tmp_path / "o2"), *psfs, *FAST]) == 1  # 2 PSFs, 3 channels
 
 
+def test_an_output_named_twice_is_written_once(tmp_path):
+    """Named twice, the outputs of a channel stack were stacked twice: a 4-channel file for 2 channels."""
+    write_imagej_tiff(tmp_path / "in" / "zc.tif", textured((2, 2, 16, 16)), "ZCYX", (0.1, 0.1))
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "in"), "--out", str(out), "--outputs", "zssr,residual,zssr", *FAST]) == 0
+    assert read_tiff(out / "zc_zssr.tif").data.shape == (2, 2, 32, 32)
+    assert sorted(path.name for path in out.iterdir() if not path.name.startswith(".")) == \
+        ["zc_residual.tif", "zc_zssr.tif"]
+
+
 def test_usage_errors(data_dir, tmp_path):
     assert main([str(data_dir / "plain.tif"), "--out", str(data_dir), *FAST]) == 2  # next to the input
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--outputs", "best", *FAST]) == 2

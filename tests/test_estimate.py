@@ -109,23 +109,35 @@ def test_no_timing_starts_during_a_run(monkeypatch):
 def test_workers_start_in_turn_and_a_failed_start_passes_the_turn_on():
     """Runs and timings are superqt workers, which swap the process's warning hooks: one at a time."""
     started = []
-    assert worker_turns.start_in_turn(lambda: started.append("run"))
-    assert not worker_turns.start_in_turn(lambda: started.append("timing"))
-    assert not worker_turns.start_in_turn(lambda: started.append("console run"))
+
+    def starter(name):
+        def start() -> None:
+            started.append(name)
+        return start
+
+    run, timing, console = starter("run"), starter("timing"), starter("console run")
+    assert worker_turns.start_in_turn(run)
+    assert not worker_turns.start_in_turn(timing) and not worker_turns.start_in_turn(console)
     assert started == ["run"]
-    worker_turns.worker_ended()
+    worker_turns.turn_ended(timing)  # the end of a worker that does not hold the turn (a stale one) changes nothing
+    assert started == ["run"]
+    worker_turns.turn_ended(run)
     assert started == ["run", "timing"]
 
     def broken() -> None:
         raise RuntimeError("no thread")
 
-    assert not worker_turns.start_in_turn(broken)
-    assert not worker_turns.start_in_turn(lambda: started.append("after it"))
-    worker_turns.worker_ended()
+    after = starter("after it")
+    assert not worker_turns.start_in_turn(broken) and not worker_turns.start_in_turn(after)
+    worker_turns.turn_ended(timing)
     assert started == ["run", "timing", "console run"]
     with pytest.raises(RuntimeError, match="no thread"):
-        worker_turns.worker_ended()  # the broken start never holds the turn: the next one starts
+        worker_turns.turn_ended(console)  # the broken start never holds the turn: the next one starts
     assert started == ["run", "timing", "console run", "after it"]
-    worker_turns.worker_ended()
-    assert worker_turns.start_in_turn(lambda: started.append("later"))  # free again: at once
-    worker_turns.worker_ended()
+    cancelled = starter("cancelled")
+    assert not worker_turns.start_in_turn(cancelled)
+    assert worker_turns.withdraw(cancelled) and not worker_turns.withdraw(cancelled)  # waiting once, then gone
+    worker_turns.turn_ended(after)
+    later = starter("later")
+    assert "cancelled" not in started and worker_turns.start_in_turn(later)  # free again: at once
+    worker_turns.turn_ended(later)

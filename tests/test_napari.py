@@ -234,7 +234,7 @@ def test_a_second_widgets_run_waits_for_the_first_and_keeps_its_warnings(widget,
     qtbot.waitUntil(lambda: "iteration" in first.status.value, timeout=60_000)
     before = len(notification_manager.records)
     second.start()
-    assert second.running and "waiting for the run already going" in second.status.value
+    assert second.running and "waiting for the run or timing already going" in second.status.value
     qtbot.wait(500)
     assert "waiting" in second.status.value and "stack_zssr" not in viewer.layers  # not started meanwhile
     first.cancel()
@@ -242,6 +242,49 @@ def test_a_second_widgets_run_waits_for_the_first_and_keeps_its_warnings(widget,
     assert "stack_zssr" in viewer.layers and "long_zssr" not in viewer.layers
     warnings = [str(record.message) for record in notification_manager.records[before:]]
     assert any("index 6 is constant; passed through" in message for message in warnings), warnings
+
+
+def test_a_waiting_run_cancelled_ends_at_once_and_frees_its_names(widget, qtbot):
+    from napari_zssr.napari.widget import ZSSRWidget
+
+    viewer, first = widget
+    first.max_iterations.value = 5000
+    first.image.value = viewer.add_image(image_2d(), name="long")
+    second = ZSSRWidget(viewer)
+    second.image.value = viewer.add_image(image_2d(1), name="queued")
+    first.start()
+    second.start()
+    assert "waiting" in second.status.value
+    second.cancel()
+    assert not second.running and "cancelled before it started" in second.status.value  # at once, not after `long`
+    assert second.run_button.text == "Run" and first.running
+    second.max_iterations.value = 2
+    second.start()  # its output names are free again: it can queue once more
+    assert second.running
+    first.cancel()
+    qtbot.waitUntil(lambda: not first.running and not second.running, timeout=120_000)
+    assert "queued_zssr" in viewer.layers
+
+
+def test_a_run_that_fails_with_a_runtime_error_ends_and_frees_the_next(widget, qtbot, monkeypatch):
+    """superqt's worker takes a RuntimeError for a deleted worker and drops it with no end: the run would look busy
+    for ever, and every later run would wait behind it."""
+    from napari_zssr.napari import runner
+
+    viewer, w = widget
+    w.image.value = viewer.add_image(image_2d(), name="diverges")
+
+    def diverged(*args, **kwargs):
+        raise RuntimeError("training diverged (loss is NaN)")
+
+    monkeypatch.setattr(runner, "compute", diverged)
+    w.start()
+    qtbot.waitUntil(lambda: not w.running, timeout=60_000)
+    assert "the run failed: training diverged (loss is NaN)" in w.status.value
+    monkeypatch.undo()
+    w.max_iterations.value = 2
+    run_to_end(qtbot, w)
+    assert "diverges_zssr" in viewer.layers
 
 
 def test_cancel_after_training_still_adds_nothing(widget, qtbot):
@@ -918,7 +961,8 @@ def test_axial_mode_takes_a_typed_pixel_size_and_no_optics_for_pixels_of_unknown
     assert request.axial_scale == 3 and request.pixel_size is None and request.axial_optics is None
     request = prepare(unitless, axial=True, pixel_size=0.1)  # the pixels' size: still 3 of them, now with optics
     assert request.axial_scale == 3 and request.pixel_size == 0.1 and request.axial_optics is not None
-    with pytest.raises(ValueError, match="'plain': the z step and pixel size are unknown"):  # a typed size says nothing of z
+    # a typed size says nothing of z
+    with pytest.raises(ValueError, match="'plain': the z step and pixel size are unknown"):
         prepare(napari.layers.Image(volume, name="plain"), axial=True, pixel_size=0.5)
 
 

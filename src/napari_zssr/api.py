@@ -47,7 +47,7 @@ class ZSSRResult:
 
     The outputs are float32, or float64 for inputs whose values float32 cannot hold exactly (float64, int32,
     int64, uint32, uint64): ``np.promote_types(input dtype, float32)``. An output a run was not asked for
-    (``outputs=``) is None: it was neither computed nor held in memory.
+    (``outputs=``) is None: it is not kept (each is as large as the whole output).
     """
 
     sr: np.ndarray
@@ -82,15 +82,30 @@ class ZSSRResult:
         return record
 
 
-def checked_outputs(outputs: Collection[str] | None) -> tuple[str, ...]:
-    """The output kinds (:data:`OUTPUTS`) a run keeps: every one for None, else those named and always ``"zssr"``
-    (the others and the resolution report are read from it); a ValueError naming an unknown one."""
+def requested_outputs(outputs: str | Collection[str]) -> tuple[str, ...]:
+    """The output kinds (:data:`OUTPUTS`) ``outputs`` names: a list of them or one string with commas
+    (``"zssr,residual"``), each once and in :data:`OUTPUTS` order; a ValueError for none or an unknown one, before
+    any work. Every front (library, ``run()``, widget, batch) reads its outputs through it."""
+    if isinstance(outputs, str):
+        named = [kind.strip() for kind in outputs.split(",") if kind.strip()]
+    elif isinstance(outputs, Collection) and all(isinstance(kind, str) for kind in outputs):
+        named = [kind.strip() for kind in outputs]
+    else:
+        raise TypeError(f"outputs must be output kinds (a list of names, or one string of them with commas), got "
+                        f"{outputs!r}")
+    unknown = [kind for kind in named if kind not in OUTPUTS]
+    if unknown or not named:
+        raise ValueError(f"unknown output(s) {unknown}; choose from {', '.join(OUTPUTS)}" if unknown else
+                         f"outputs names no output kind; choose from {', '.join(OUTPUTS)}")
+    return tuple(kind for kind in OUTPUTS if kind in named)
+
+
+def checked_outputs(outputs: str | Collection[str] | None) -> tuple[str, ...]:
+    """The output kinds a run keeps: every one for None, else those named (:func:`requested_outputs`) and always
+    ``"zssr"`` (the others and the resolution report are read from it)."""
     if outputs is None:
         return tuple(OUTPUTS)
-    named = (outputs,) if isinstance(outputs, str) else tuple(outputs)
-    unknown = [kind for kind in named if kind not in OUTPUTS]
-    if unknown:
-        raise ValueError(f"unknown outputs {unknown}; choose from {list(OUTPUTS)}")
+    named = requested_outputs(outputs)
     return tuple(kind for kind in OUTPUTS if kind == "zssr" or kind in named)
 
 
@@ -268,7 +283,7 @@ def checked_pixel_size(pixel_size: PixelSize | None) -> PixelSize | None:
 def zssr(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: KernelArgument = None,
          config: ZSSRConfig | None = None, seed: int | None = None, device: str | torch.device | None = None,
          progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
-         pixel_size: PixelSize | None = None, outputs: Collection[str] | None = None) -> ZSSRResult:
+         pixel_size: PixelSize | None = None, outputs: str | Collection[str] | None = None) -> ZSSRResult:
     """Super-resolve one 2D image by ``scale`` (a number or a (y, x) pair).
 
     ``kernel`` is the HR->LR blur: None (MATLAB bicubic), the kernel array of ``scale``, a function
@@ -277,8 +292,8 @@ def zssr(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: KernelAr
     from the image, see :func:`estimate_kernel`) or a :class:`KernelChoice` (a PSF file, the optics, the estimate
     or none, as the fronts offer them). ``pixel_size`` (um; a (y, x) pair for unequal sides) is needed by a kernel
     from the optics and puts the resolution report in um. ``seed``/``device`` left None take the config's.
-    ``progress`` receives :class:`ProgressEvent` s. ``outputs``: the kinds of :data:`OUTPUTS` to compute and keep
-    (None: all; ``"zssr"`` always), the others are None in the result. Raises :class:`napari_zssr.Cancelled` when
+    ``progress`` receives :class:`ProgressEvent` s. ``outputs``: the kinds of :data:`OUTPUTS` to keep (None: all;
+    ``"zssr"`` always), the others are None in the result. Raises :class:`napari_zssr.Cancelled` when
     ``should_stop`` returns True.
     """
     return zssr_stack(validate_image(image, upscale_factors(scale)), scale, kernel, config, seed, device, progress,
@@ -290,7 +305,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
                seed: int | None = None, device: str | torch.device | None = None,
                progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
                warm_start_iterations: int | None = None, pixel_size: PixelSize | None = None,
-               outputs: Collection[str] | None = None) -> ZSSRResult:
+               outputs: str | Collection[str] | None = None) -> ZSSRResult:
     """Super-resolve every 2D (Y, X) plane of an N-D array over its leading axes, with an overall progress.
 
     A constant plane is passed through as its interpolation with a :class:`BlankPlaneWarning`. With

@@ -98,7 +98,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
                lateral_psf: np.ndarray | None = None, config: ZSSRConfig | None = None, seed: int | None = None,
                device: str | torch.device | None = None, progress: ProgressCallback | None = None,
                should_stop: StopHook | None = None, optics: Optics | None = None,
-               pixel_size: float | None = None, outputs: Collection[str] | None = None) -> ZSSRResult:
+               pixel_size: float | None = None, outputs: str | Collection[str] | None = None) -> ZSSRResult:
     """Super-resolve a (Z, Y, X) volume along z by ``axial_scale`` = z-step / lateral pixel size (an integer).
 
     Leading axes (T, C, ...) are processed volume by volume. The output has ``Z * axial_scale`` planes; input

@@ -170,6 +170,8 @@ def super_resolve_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int
     planes where the file allows (:func:`read_planes`); warm start, when asked, runs within them."""
     data, leading = read_planes(job.source, *planes)
     header = read_header(job.source, samples_as_channels=True)
+    if header is None:  # read a moment ago: changed or removed since
+        raise ValueError(f"could not read {job.source.name}'s header")
     imagej_axes(image_axes(header.axes, len(header.shape)))  # what read_input refuses, refused before training
     run = run_channels(job, prepared.options, data, lateral_runner(job, prepared, header, data.shape[-3]))
     for record in run.records:  # blank planes: numbered within the part -> within the image

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from .api import DEFAULT_OUTPUTS, OUTPUTS
+from .api import DEFAULT_OUTPUTS, OUTPUTS, requested_outputs
 from .batch_axial import check_axial_inputs, check_axial_options
 from .batch_files import TaskReport, output_dtype, process_file
 from .batch_jobs import (
@@ -170,9 +170,10 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
 
     ``device_here=False`` (a cluster): the device and precision are resolved on each worker, not on this machine.
     """
-    unknown = sorted(set(options.outputs) - set(OUTPUT_KINDS))
-    if unknown or not options.outputs:
-        raise UsageError(f"unknown output(s) {unknown}; choose from {','.join(OUTPUT_KINDS)}")
+    try:
+        options = replace(options, outputs=requested_outputs(options.outputs))  # each kind once: one file per kind
+    except (TypeError, ValueError) as error:
+        raise UsageError(str(error)) from None
     if options.planes_per_task < 2:
         raise UsageError(f"planes per task must be at least 2, got {options.planes_per_task}")
     if options.dtype not in OUTPUT_TYPES:

@@ -221,6 +221,8 @@ def read_planes(path: str | os.PathLike, start: int, stop: int) -> tuple[np.ndar
     ``ValueError`` with the file name, as :func:`read_tiff`.
     """
     path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
     try:
         with tifffile.TiffFile(path) as tif:
             series = first_image_series(tif)

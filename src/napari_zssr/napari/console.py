@@ -18,6 +18,7 @@ from ..progress import BarProgress
 from .estimate import run_finished, run_started
 from .qt_app import qt_running
 from .runner import (
+    RunFailed,
     RunRequest,
     add_or_update,
     background_run,
@@ -29,14 +30,14 @@ from .runner import (
     prepare,
     window_watch,
 )
-from .worker_turns import start_in_turn, worker_ended
+from .worker_turns import start_in_turn, turn_ended, withdraw
 
 
 def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[float] = 2, *, viewer: Any = None,
         preset: str = "default", psf_pixel_size: float | None = None, pixel_size: PixelSize | None = None,
         kernel: KernelArgument = None, optics: Optics | dict | None = None, axial: bool = False,
         warm_start_iterations: int | None = None, add_to_viewer: bool = True,
-        outputs: Sequence[str] = DEFAULT_OUTPUTS, **options: Any) -> list[tuple]:
+        outputs: str | Sequence[str] = DEFAULT_OUTPUTS, **options: Any) -> list[tuple]:
     """Super-resolve a napari Image layer (or an array) and return layer data tuples of ``outputs`` (by default
     ``[zssr, ensemble_median, residual]``; add ``"ensemble_spread"`` for the uncertainty map, or ask for fewer: a
     large stack then holds only those).
@@ -63,7 +64,7 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
         kernel = KernelChoice("optics", optics=optics)
     request = prepare(layer_or_array, kernel=kernel, psf=psf, psf_pixel_size=psf_pixel_size, pixel_size=pixel_size,
                       scale=scale, config=config, warm_start_iterations=warm_start_iterations, axial=axial,
-                      outputs=(outputs,) if isinstance(outputs, str) else tuple(outputs))
+                      outputs=outputs)
     if viewer is None:
         try:
             import napari
@@ -112,7 +113,7 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -
     plane) are passed on to the main thread's warning display (napari's notifications when napari shows them).
     """
     from napari.utils import progress
-    from qtpy.QtCore import QEventLoop, QThreadPool
+    from qtpy.QtCore import QEventLoop, QThreadPool, QTimer
     from superqt.utils import create_worker
 
     outcome: dict[str, Any] = {}
@@ -138,16 +139,31 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -
     # after run() would delete that signal's object under it (Python aborts); so the run waits for its thread to
     # return, which in napari's shared pool would mean waiting for every other task too (a widget's run)
     pool = QThreadPool()
-    worker.finished.connect(worker_ended)
-    start_in_turn(lambda: pool.start(worker))  # now, or after the run or timing going (the loop below runs meanwhile)
+    def start() -> None:
+        pool.start(worker)
+
+    worker.finished.connect(lambda: turn_ended(start))
+
+    watch = QTimer()  # while the run waits for its turn no progress comes: the viewer is watched here
+    if not start_in_turn(start):  # now, or after the run or timing going (the loop below runs meanwhile)
+        bar.set_description("ZSSR: waiting for the run already going")
+
+        def still_wanted() -> None:
+            if viewer_is_open is not None and not viewer_is_open() and withdraw(start):
+                loop.quit()
+
+        watch.timeout.connect(still_wanted)
+        watch.start(100)
     try:
         loop.exec_()
     finally:
+        watch.stop()
         stop.set()
         bar.close()
         pool.waitForDone()
     if "error" in outcome:
-        raise outcome["error"]
+        error = outcome["error"]
+        raise error.__cause__ if isinstance(error, RunFailed) else error  # the run's own error
     if outcome.get("result") is None:
         raise Cancelled("the viewer was closed during the run: it was stopped, nothing was added")
     return outcome["result"]

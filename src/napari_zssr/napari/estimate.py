@@ -30,7 +30,7 @@ from ..core.progress import ProgressEvent, RunProgress
 from ..core.resize import Scale, as_scale_pair, scaled_shape
 from ..core.trainer import train
 from .shutdown import stop_at_exit
-from .worker_turns import start_in_turn, worker_ended
+from .worker_turns import start_in_turn, turn_ended
 
 #: untimed first steps (memory allocation, kernel selection), then timed ones
 WARM_UP_STEPS = 3
@@ -59,9 +59,9 @@ def run_finished() -> None:
     _runs["going"] -= 1
 
 
-def _measurement_ended(key: CostKey) -> None:
+def _measurement_ended(key: CostKey, start: Callable[[], None]) -> None:
     _in_flight.pop(key, None)
-    worker_ended()
+    turn_ended(start)
 
 
 def cost_key(device: str, config: ZSSRConfig) -> CostKey:
@@ -205,12 +205,13 @@ class BackgroundEstimate:
         if start:
             worker = create_worker(measure_costs, key, stop_at_exit(threading.Event()).is_set, _start_thread=False,
                                    _ignore_errors=True)
-            worker.finished.connect(lambda: _measurement_ended(key))
+            begin = worker.start  # one object: the turn is known by it
+            worker.finished.connect(lambda: _measurement_ended(key, begin))
             _in_flight[key] = worker
         worker.returned.connect(answer)
         worker.errored.connect(fail)
         if start:
-            start_in_turn(worker.start)
+            start_in_turn(begin)
 
     def _display(self, text: str) -> None:
         try:

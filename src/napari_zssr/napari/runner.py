@@ -21,6 +21,7 @@ from ..api import (
     checked_pixel_size,
     in_memory,
     loaded,
+    requested_outputs,
     validate_image,
     zssr_stack,
 )
@@ -152,7 +153,7 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
             psf_pixel_size: float | None = None, pixel_size: PixelSize | None = None,
             scale: float | Sequence[float] = 2.0, config: ZSSRConfig | None = None,
             current_step: tuple[int, ...] | None = None, warm_start_iterations: int | None = None,
-            outputs: tuple[str, ...] = DEFAULT_OUTPUTS, axial: bool = False) -> RunRequest:
+            outputs: str | Sequence[str] = DEFAULT_OUTPUTS, axial: bool = False) -> RunRequest:
     """Everything checked before a run starts, on the main thread: bad input fails here with a clear message.
 
     ``kernel`` as ``zssr`` takes it (a :class:`KernelChoice`, ``"estimate"``, an array...); ``psf`` (a PSF file) is
@@ -160,11 +161,9 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     per axis): only that plane is run. ``axial=True``: restore the layer's z axis to its lateral pixel size
     (:func:`napari_zssr.zssr_axial`, factor from the layer's z and y/x scale; ``scale`` and the kernel are not used).
     """
+    outputs = requested_outputs(outputs)
     if axial:
         return _prepare_axial(layer, config, outputs, kernel or psf, pixel_size)
-    unknown = sorted(set(outputs) - set(OUTPUTS))
-    if unknown:
-        raise ValueError(f"unknown outputs {unknown}; choose from {list(OUTPUTS)}")
     snapshot = snapshot_layer(layer, current_step)
     data = snapshot.data if snapshot.plane is None else snapshot.data[snapshot.plane]
     scale = upscale_factors(scale)
@@ -184,7 +183,7 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     if isinstance(kernel, KernelChoice) and kernel.kind != "estimate":
         kernel_source(kernel, pixel_size)  # a bad PSF file or bad optics fail here, before any worker starts
     return RunRequest(snapshot, scale, kernel, config or ZSSRConfig(), pixel_size, warm_start_iterations,
-                      outputs=tuple(outputs))
+                      outputs=outputs)
 
 
 def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ...], kernel: Any,
@@ -201,7 +200,7 @@ def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ..
     validate_volume(snapshot.data, factor)
     optics = metadata_optics(getattr(layer, "metadata", None) or {}) if pixel_um is not None else None
     return RunRequest(snapshot, (float(factor), 1.0), None, config or ZSSRConfig(), pixel_um,
-                      outputs=tuple(outputs), axial_scale=factor, axial_optics=optics)
+                      outputs=outputs, axial_scale=factor, axial_optics=optics)
 
 
 def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tuple[int, float | None]:
@@ -274,6 +273,12 @@ def compute(request: RunRequest, progress=None, should_stop=None) -> ZSSRResult:
                       pixel_size=request.pixel_size, outputs=request.outputs)
 
 
+class RunFailed(Exception):
+    """A run's ``RuntimeError`` (training diverged, out of memory, a torch error), passed on under another type:
+    superqt's workers take a ``RuntimeError`` for a deleted worker and drop it, with no error and no end, so the run
+    would look busy for ever and hold every later one waiting (:mod:`.worker_turns`)."""
+
+
 def background_run(request: RunRequest, stop: threading.Event) -> Generator[ProgressEvent | None, None,
                                                                             ZSSRResult | None]:
     """Generator for napari's ``thread_worker``: runs :func:`compute` and yields its progress events.
@@ -305,6 +310,9 @@ def background_run(request: RunRequest, stop: threading.Event) -> Generator[Prog
         return future.result()
     except Cancelled:
         return None
+    except RuntimeError as error:
+        raise RunFailed(str(error)) from error
+
 
 
 def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dict, str]]:

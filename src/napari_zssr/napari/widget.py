@@ -48,7 +48,7 @@ from .runner import (
 )
 from .sample_data import is_psf_layer
 from .shutdown import stop_at_exit
-from .worker_turns import start_in_turn, worker_ended
+from .worker_turns import start_in_turn, turn_ended, withdraw
 
 if TYPE_CHECKING:
     import napari
@@ -115,6 +115,7 @@ class ZSSRWidget(Container):
         self._worker: Any = None
         self._release_outputs: Callable[[], None] = lambda: None  # the output names the running run holds
         self._stop: threading.Event | None = None
+        self._turn: Callable[[], None] | None = None  # what starts the worker when its turn comes (worker_turns)
         self._progress: Any = None
         self._closed = False  # the viewer (and with it this widget's Qt side) is gone: a run only winds down
         self._layer_pixel_size = 0.0  # what the pixel field was set to from the layer (0: unknown)
@@ -583,12 +584,13 @@ class ZSSRWidget(Container):
         self._worker.returned.connect(lambda result: self._on_done(request, result))
         self._worker.errored.connect(lambda error: self._show_problem(f"the run failed: {error}"))
         self._worker.finished.connect(self._on_finished)
-        self._worker.finished.connect(worker_ended)
         self._set_running(True)
         run_started()
-        started = start_in_turn(self._worker.start)
+        self._turn = turn = self._worker.start
+        self._worker.finished.connect(lambda: turn_ended(turn))
+        started = start_in_turn(turn)
         self.status.value = f"running on {self.estimate.value.split(':')[0]}" if started else \
-            "waiting for the run already going (in this viewer or the console) to end"
+            "waiting for the run or timing already going (here, in another panel or the console) to end"
         return self._worker
 
     def _on_closed(self, *_: Any) -> None:
@@ -597,6 +599,7 @@ class ZSSRWidget(Container):
         self._closed = True
         if self._stop is not None:
             self._stop.set()
+        self._leave_queue()
         for event in (self._viewer.layers.events.inserted, self._viewer.layers.events.removed):
             event.disconnect(self._refresh_layers)
         if self._watched_layer is not None:
@@ -607,6 +610,15 @@ class ZSSRWidget(Container):
         if self._stop is not None:
             self._stop.set()
         self.status.value = "cancelling..."
+        if self._leave_queue():
+            self.status.value = "cancelled before it started; nothing was added"
+
+    def _leave_queue(self) -> bool:
+        """End a run still waiting for its turn at once (its worker never starts); whether it was waiting."""
+        if self._turn is None or not withdraw(self._turn):
+            return False
+        self._on_finished()
+        return True
 
     def _typed_pixel_size(self) -> float | None:
         """The pixel size a user typed; None (the layer's own scale, as a (y, x) pair where they differ) while the
@@ -662,6 +674,7 @@ class ZSSRWidget(Container):
         self.status.value = f"{done}; {resolution}" if resolution else done
 
     def _on_finished(self) -> None:
+        self._turn = None
         run_finished()
         self._release_outputs()
         self._update_estimate()  # one asked for during the run was left for now
