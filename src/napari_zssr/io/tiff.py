@@ -6,6 +6,8 @@ import itertools
 import os
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,36 +136,43 @@ def _ome_pixel_size(pixels: ET.Element | None) -> tuple[tuple[float, float] | No
     return ((y, x) if x and y else None), _ome_length_um(pixels, "Z")
 
 
-def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> TiffImage:
-    """Read a TIFF with its axes and pixel size; raises ``ValueError`` with the file name when it cannot.
-
-    ``samples_as_channels``: a colour-sample axis (S) comes back as the channel axis C (:func:`samples_to_channels`).
-    """
-    path = Path(path)
+@contextmanager
+def first_series(path: Path) -> Iterator[tuple[tifffile.TiffFile, tifffile.TiffPageSeries]]:
+    """The open file and its first image series, checked to hold what it announces; what goes wrong reading it
+    (here or in the ``with`` body) is a ``ValueError`` naming the file."""
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     try:
         with tifffile.TiffFile(path) as tif:
             series = first_image_series(tif)
             check_complete(tif, series, path)
-            data, axes = series.asarray(), series.axes
-            if samples_as_channels:
-                axes, order = samples_to_channels(axes, data.ndim)
-                data = data.transpose(order)
-            axes = image_axes(axes, data.ndim)
-            pixels = _ome_pixels(tif)  # parsed once: the calibration and the frame interval both read it
-            pixel_size, z_spacing = _calibration(tif, series, pixels)
-            imagej = tif.imagej_metadata or {}
-            origin = (float(imagej.get("yorigin", 0.0)), float(imagej.get("xorigin", 0.0)))
-            z_origin = float(imagej.get("zorigin", 0.0))
-            series_count = image_series_count(tif)
-            frame_interval = _frame_interval(tif, pixels)
-            z_step_pixels = _z_step_pixels(tif, pixel_size)
-            display = {key: imagej[key] for key in IMAGEJ_DISPLAY_KEYS if key in imagej}
+            yield tif, series
     except IncompleteTiffError:
         raise
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError) as error:
         raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
+
+
+def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> TiffImage:
+    """Read a TIFF with its axes and pixel size; raises ``ValueError`` with the file name when it cannot.
+
+    ``samples_as_channels``: a colour-sample axis (S) comes back as the channel axis C (:func:`samples_to_channels`).
+    """
+    with first_series(Path(path)) as (tif, series):
+        data, axes = series.asarray(), series.axes
+        if samples_as_channels:
+            axes, order = samples_to_channels(axes, data.ndim)
+            data = data.transpose(order)
+        axes = image_axes(axes, data.ndim)
+        pixels = _ome_pixels(tif)  # parsed once: the calibration and the frame interval both read it
+        pixel_size, z_spacing = _calibration(tif, series, pixels)
+        imagej = tif.imagej_metadata or {}
+        origin = (float(imagej.get("yorigin", 0.0)), float(imagej.get("xorigin", 0.0)))
+        z_origin = float(imagej.get("zorigin", 0.0))
+        series_count = image_series_count(tif)
+        frame_interval = _frame_interval(tif, pixels)
+        z_step_pixels = _z_step_pixels(tif, pixel_size)
+        display = {key: imagej[key] for key in IMAGEJ_DISPLAY_KEYS if key in imagej}
     return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin, series_count,
                      frame_interval, z_step_pixels, display)
 
@@ -220,28 +229,18 @@ def read_planes(path: str | os.PathLike, start: int, stop: int) -> tuple[np.ndar
     A part of a stack split across a cluster's workers thus holds its own planes, not the file. Raises
     ``ValueError`` with the file name, as :func:`read_tiff`.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such file: {path}")
-    try:
-        with tifffile.TiffFile(path) as tif:
-            series = first_image_series(tif)
-            check_complete(tif, series, path)
-            shape, page_shape = tuple(series.shape), tuple(series.keyframe.shape)
-            one_page_a_plane = page_shape == shape[-2:] and \
-                int(np.prod(shape[:-2], dtype=np.int64)) == len(series.pages)
-            if series.dataoffset is not None and series.keyframe.is_memmappable:
-                return _part(tif.asarray(series=series, out="memmap"), series.axes, start, stop)
-            if one_page_a_plane:
-                numbers = np.arange(len(series.pages)).reshape(shape[:-2] + (1, 1))
-                wanted, leading = _part(numbers, series.axes, start, stop)  # (planes, C, 1, 1)
-                pages = tif.asarray(key=[int(n) for n in wanted.ravel()], series=series)
-                return pages.reshape(wanted.shape[:2] + shape[-2:]), leading
-            return _part(series.asarray(), series.axes, start, stop)
-    except IncompleteTiffError:
-        raise
-    except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError) as error:
-        raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
+    with first_series(Path(path)) as (tif, series):
+        shape, page_shape = tuple(series.shape), tuple(series.keyframe.shape)
+        one_page_a_plane = page_shape == shape[-2:] and \
+            int(np.prod(shape[:-2], dtype=np.int64)) == len(series.pages)
+        if series.dataoffset is not None and series.keyframe.is_memmappable:
+            return _part(tif.asarray(series=series, out="memmap"), series.axes, start, stop)
+        if one_page_a_plane:
+            numbers = np.arange(len(series.pages)).reshape(shape[:-2] + (1, 1))
+            wanted, leading = _part(numbers, series.axes, start, stop)  # (planes, C, 1, 1)
+            pages = tif.asarray(key=[int(n) for n in wanted.ravel()], series=series)
+            return pages.reshape(wanted.shape[:2] + shape[-2:]), leading
+        return _part(series.asarray(), series.axes, start, stop)
 
 
 def _part(data: np.ndarray, axes: str, start: int, stop: int) -> tuple[np.ndarray, tuple[int, ...]]:
