@@ -106,6 +106,27 @@ def test_no_timing_starts_during_a_run(monkeypatch):
     assert shown == ["cpu: timed once the run ends"] and not estimate._in_flight
 
 
+def test_every_panel_left_waiting_for_a_run_is_asked_again_when_it_ends(monkeypatch):
+    """Not only the panel whose run ended: another panel, or one that asked during a console run, kept "timed once
+    the run ends" until a setting changed."""
+    monkeypatch.setattr(estimate, "_measured", {})
+    panels = [estimate.BackgroundEstimate(lambda text: None) for _ in range(2)]
+    work = Workload((32, 32), (2.0, 2.0), 1)
+    estimate.run_started()
+    estimate.run_started()  # two runs going
+    try:
+        for panel in panels:
+            panel.request("cpu", ZSSRConfig(), work)
+    finally:
+        asked = []
+        monkeypatch.setattr(estimate.BackgroundEstimate, "request", lambda self, *args: asked.append((self, args)))
+        estimate.run_finished()
+        assert not asked  # one run still going
+        estimate.run_finished()
+    assert [panel for panel, _ in asked] == panels and all(args == ("cpu", ZSSRConfig(), work) for _, args in asked)
+    assert not estimate._deferred
+
+
 def test_workers_start_in_turn_and_a_failed_start_passes_the_turn_on():
     """Runs and timings are superqt workers, which swap the process's warning hooks: one at a time."""
     started = []

@@ -398,10 +398,15 @@ def test_the_output_of_an_uncalibrated_image_is_saved_uncalibrated(tmp_path):
     assert uncalibrated[1]["scale"] == pytest.approx([0.5, 0.5])
     write_image(str(tmp_path / "pixels.tif"), uncalibrated[0], uncalibrated[1])
     assert read_tiff(tmp_path / "pixels.tif").pixel_size is None
-    calibrated = napari_zssr.run(image_2d(), max_iterations=2, add_to_viewer=False, outputs=("zssr",),
-                                 pixel_size=0.2)[0]
-    write_image(str(tmp_path / "um.tif"), calibrated[0], {**calibrated[1], "scale": [0.1, 0.1]})
-    assert read_tiff(tmp_path / "um.tif").pixel_size == pytest.approx((0.1, 0.1))
+    # a pixel size typed for it: the layer's scale still counts input pixels, the file gets um
+    typed = napari_zssr.run(image_2d(), max_iterations=2, add_to_viewer=False, outputs=("zssr",), pixel_size=0.2)[0]
+    write_image(str(tmp_path / "typed.tif"), typed[0], typed[1])
+    assert read_tiff(tmp_path / "typed.tif").pixel_size == pytest.approx((0.1, 0.1))
+    # a stack whose planes are 3 input pixels apart: 6 of the output's
+    stack = napari.layers.Image(np.stack([image_2d(seed) for seed in range(2)]), scale=(3.0, 1.0, 1.0))
+    volume = napari_zssr.run(stack, max_iterations=2, add_to_viewer=False, outputs=("zssr",))[0]
+    write_image(str(tmp_path / "stack.tif"), volume[0], volume[1])
+    assert read_tiff(tmp_path / "stack.tif").z_step_pixels == pytest.approx(6.0)
 
 
 def test_reader_writer_and_sample(make_napari_viewer, tmp_path):

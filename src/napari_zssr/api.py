@@ -87,9 +87,9 @@ def requested_outputs(outputs: str | Collection[str]) -> tuple[str, ...]:
     (``"zssr,residual"``), each once and in :data:`OUTPUTS` order; a ValueError for none or an unknown one, before
     any work. Every front (library, ``run()``, widget, batch) reads its outputs through it."""
     if isinstance(outputs, str):
-        named = [kind.strip() for kind in outputs.split(",") if kind.strip()]
-    elif isinstance(outputs, Collection) and all(isinstance(kind, str) for kind in outputs):
-        named = [kind.strip() for kind in outputs]
+        outputs = outputs.split(",")
+    if isinstance(outputs, Collection) and all(isinstance(kind, str) for kind in outputs):
+        named = [kind.strip() for kind in outputs if kind.strip()]
     else:
         raise TypeError(f"outputs must be output kinds (a list of names, or one string of them with commas), got "
                         f"{outputs!r}")

@@ -45,7 +45,7 @@ class AxialPlan:
         """The geometry for the outputs' Info (ImageJ also holds the spacing and origin, other readers may not)."""
         spacing, origin = self.z_geometry(z_origin)
         unit = "pixels" if self.pixel_size is None else "um"
-        return {"factor": self.factor, f"z_step_{unit}": self.z_step, "pixel_size_um": self.pixel_size,
+        return {"factor": self.factor, f"z_step_{unit}": float(f"{self.z_step:.12g}"), "pixel_size_um": self.pixel_size,
                 f"output_z_spacing_{unit}": spacing, "output_z_origin_planes": origin}
 
 

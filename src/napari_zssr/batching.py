@@ -146,22 +146,19 @@ class PreparedBatch:
 
 def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptions:
     """:class:`BatchOptions` from keyword settings; lists become tuples, one value (a path, a number) a tuple of
-    one, as the command line's repeatable options take it, and ``outputs`` may be "zssr,residual"."""
+    one, as the command line's repeatable options take it (``outputs`` is read by :func:`prepare`: a list, or
+    "zssr,residual")."""
     known = {f.name for f in fields(BatchOptions)} - {"out"}
     unknown = sorted(set(settings) - known)
     if unknown:
         raise TypeError(f"unknown batch setting(s) {unknown}; choose from {sorted(known)}")
     settings = dict(settings)
-    if isinstance(settings.get("outputs"), str):
-        settings["outputs"] = settings["outputs"].split(",")
-    for name in ("outputs", "psf", "wavelength", "excitation_wavelength"):
+    for name in ("psf", "wavelength", "excitation_wavelength"):
         if name in settings:
             values = settings[name]
             if isinstance(values, (str, os.PathLike, Number)):  # psf="psf.tif", wavelength=520
                 values = [values]
-            settings[name] = tuple(str(v).strip() if name in ("outputs", "psf") else v for v in values)
-    if "outputs" in settings:
-        settings["outputs"] = tuple(kind for kind in settings["outputs"] if kind)
+            settings[name] = tuple(str(v).strip() if name == "psf" else v for v in values)
     return BatchOptions(out=Path(out), **settings)
 
 

@@ -134,15 +134,20 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -
     worker.warned.connect(lambda warning: show_warning(*warning))
     worker.returned.connect(lambda result: outcome.setdefault("result", result))
     worker.errored.connect(lambda error: outcome.setdefault("error", error))
-    worker.finished.connect(loop.quit)
     # a pool of its own: the worker's thread still emits a last signal after "finished", and a script ending right
     # after run() would delete that signal's object under it (Python aborts); so the run waits for its thread to
     # return, which in napari's shared pool would mean waiting for every other task too (a widget's run)
     pool = QThreadPool()
+
     def start() -> None:
+        bar.set_description("ZSSR")
         pool.start(worker)
 
-    worker.finished.connect(lambda: turn_ended(start))
+    def ended() -> None:  # the turn passes on before the loop ends: a run() right after this one starts at once
+        turn_ended(start)
+        loop.quit()
+
+    worker.finished.connect(ended)
 
     watch = QTimer()  # while the run waits for its turn no progress comes: the viewer is watched here
     if not start_in_turn(start):  # now, or after the run or timing going (the loop below runs meanwhile)

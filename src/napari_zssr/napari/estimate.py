@@ -50,13 +50,24 @@ _in_flight: dict[CostKey, Any] = {}  # measurements running, shared by every wid
 #: runs started so far (widgets, the console's run()), and those still going: a measurement beside a run shares the
 #: device with it and reads slow, so it is shown but not kept
 _runs = {"started": 0, "going": 0}
+#: estimates asked for while a run went on (any panel's), asked again once no run goes on
+_deferred: weakref.WeakKeyDictionary[BackgroundEstimate, tuple[str, ZSSRConfig, Workload]] = \
+    weakref.WeakKeyDictionary()
+
+
 def run_started() -> None:
     _runs["started"] += 1
     _runs["going"] += 1
 
 
 def run_finished() -> None:
+    """A run ended (in the GUI thread): once none goes on, every estimate left for then is asked for again."""
     _runs["going"] -= 1
+    if not _runs["going"]:
+        waiting = list(_deferred.items())
+        _deferred.clear()
+        for estimate, request in waiting:
+            estimate.request(*request)
 
 
 def _measurement_ended(key: CostKey, start: Callable[[], None]) -> None:
@@ -198,6 +209,7 @@ class BackgroundEstimate:
             return
         if _runs["going"] and key not in _in_flight:  # it would time the run's share of the device; asked again after
             self._display(f"{key[0]}: timed once the run ends")
+            _deferred[self] = (device, config, work)
             return
         self._display(f"{key[0]}: timing a few training steps for {work.label()}...")
         worker = _in_flight.get(key)

@@ -283,10 +283,20 @@ def background_run(request: RunRequest, stop: threading.Event) -> Generator[Prog
                                                                             ZSSRResult | None]:
     """Generator for napari's ``thread_worker``: runs :func:`compute` and yields its progress events.
 
-    Yields ``None`` every 0.1 s without news so that the worker can be aborted; returns None when cancelled.
-    The run itself is a daemon thread: Python joins a pool's threads at exit before any ``atexit`` hook, so an exit
-    during a run would wait for the whole run instead of stopping it (:mod:`.shutdown`).
+    Yields ``None`` every 0.1 s without news so that the worker can be aborted; returns None when cancelled. Any
+    ``RuntimeError`` comes out as :class:`RunFailed`.
     """
+    try:
+        return (yield from _relayed_run(request, stop))
+    except RuntimeError as error:
+        raise RunFailed(str(error)) from error
+
+
+def _relayed_run(request: RunRequest, stop: threading.Event) -> Generator[ProgressEvent | None, None,
+                                                                          ZSSRResult | None]:
+    """:func:`background_run`'s work. The run itself is a daemon thread: Python joins a pool's threads at exit
+    before any ``atexit`` hook, so an exit during a run would wait for the whole run instead of stopping it
+    (:mod:`.shutdown`)."""
     events: queue.Queue[ProgressEvent] = queue.Queue()
     future: Future[ZSSRResult] = Future()
 
@@ -310,9 +320,6 @@ def background_run(request: RunRequest, stop: threading.Event) -> Generator[Prog
         return future.result()
     except Cancelled:
         return None
-    except RuntimeError as error:
-        raise RunFailed(str(error)) from error
-
 
 
 def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dict, str]]:
@@ -334,10 +341,11 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
         offset[: len(snapshot.plane)] = np.multiply(snapshot.plane, snapshot.scale[: len(snapshot.plane)])
         translate = list(np.add(translate, snapshot.linear @ offset))
     scale, translate = overlay_scale_translate(snapshot.scale, translate, factors, snapshot.linear)
-    # the input's pixel size in um (None: uncalibrated, so the output's scale counts input pixels, not um)
+    # the pixel size the run used (typed, or the layer's), and the layer's own (None: its scale, and the output's,
+    # count pixels, not um)
     metadata = {**result.metadata(), "psf_path": result.kernel.get("psf_path"), "source_layer": snapshot.name,
-                "napari_zssr_version": __version__, "plane": snapshot.plane,
-                "input_pixel_size_um": request.pixel_size, **request.extra_metadata}
+                "napari_zssr_version": __version__, "plane": snapshot.plane, "input_pixel_size_um": request.pixel_size,
+                "layer_pixel_size_um": snapshot.pixel_size, **request.extra_metadata}
     common: dict[str, Any] = {"scale": scale, "translate": translate}
     for key in ("rotate", "shear", "affine", "units", "axis_labels"):
         value = getattr(snapshot, key)

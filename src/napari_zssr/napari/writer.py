@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.resize import pixel_pair
 from ..core.units import has_length_units, is_unit_of, um_per_unit
 from ..io.tiff import imagej_letters, write_imagej_tiff
 from .qt_app import qt_running
@@ -36,6 +37,10 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     # in um (and seconds), as ImageJ's calibration is written: a layer may be scaled in nm or ms
     factors = [_file_unit_factor(unit) for unit in units] if units is not None and len(units) == array.ndim \
         else [1.0] * array.ndim
+    in_input_pixels, input_pixel = _scale_in_input_pixels(attributes)
+    if input_pixel is not None:  # the run was given the input's pixel size: its lengths in um
+        factors = [input_pixel[0] if axis == "Y" else input_pixel[1] if axis in "ZX" else factor
+                   for axis, factor in zip(axes, factors)]
     scale = [size * factor for size, factor in zip(_per_axis(attributes.get("scale"), 1.0, array.ndim), factors)]
     translate = [shift * factor
                  for shift, factor in zip(_per_axis(attributes.get("translate"), 0.0, array.ndim), factors)]
@@ -44,13 +49,16 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
             array = np.flip(array, axis)
             translate[axis] += scale[axis] * (array.shape[axis] - 1)  # the same pixel stays at the same place
             scale[axis] = -scale[axis]
-    calibrated = (scale[-2:] != [1.0, 1.0] or has_length_units(units)) and not _of_uncalibrated_run(attributes)
+    calibrated = input_pixel is not None if in_input_pixels else scale[-2:] != [1.0, 1.0] or has_length_units(units)
     pixel_size = (scale[-2], scale[-1]) if calibrated else None
     origin = None if translate[-2:] == [0.0, 0.0] else (-translate[-2] / scale[-2], -translate[-1] / scale[-1])
     z_spacing = z_origin = None
     if "Z" in axes:
         z = axes.index("Z")
-        z_spacing = scale[z] if scale[z] != 1.0 else None
+        # uncalibrated, ImageJ's spacing counts the file's own lateral pixels (the reader's convention); 1 is the
+        # default either way
+        spacing = scale[z] if calibrated else scale[z] / scale[-1]
+        z_spacing = spacing if spacing != 1.0 else None
         z_origin = -translate[z] / scale[z] if translate[z] else None
     frame_interval = scale[axes.index("T")] if "T" in axes and scale[axes.index("T")] != 1.0 else None
     if _loses_precision(array.dtype):
@@ -70,11 +78,14 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     return [path]
 
 
-def _of_uncalibrated_run(attributes: dict) -> bool:
-    """Whether the layer is a run's output from an uncalibrated input: its scale (e.g. 0.5 at x2) then counts input
-    pixels, and saved as um it would reopen, in Fiji too, as calibrated."""
+def _scale_in_input_pixels(attributes: dict) -> tuple[bool, tuple[float, float] | None]:
+    """Whether the layer is a run's output from a layer without a pixel size, whose scale (e.g. 0.5 at x2) then
+    counts input pixels, not um; and the input's (y, x) pixel size in um where the run was given one (typed)."""
     metadata = attributes.get("metadata") or {}
-    return "napari_zssr_version" in metadata and metadata.get("input_pixel_size_um", 0) is None
+    if "napari_zssr_version" not in metadata or metadata.get("layer_pixel_size_um", 0) is not None:
+        return False, None
+    typed = metadata.get("input_pixel_size_um")
+    return True, None if typed is None else (float(pixel_pair(typed)[0]), float(pixel_pair(typed)[1]))
 
 
 def _loses_precision(dtype: Any) -> bool:
