@@ -363,6 +363,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
             plan.start_plane(plane_number, iterations)
             plane_config = config if iterations == config.max_iterations else replace(config, max_iterations=iterations)
             plane_start = time.perf_counter()
+            run = None  # the previous plane's outputs are not held (on a GPU) while this one trains
             run = run_plane(lr, pair, kernels, plane_config, seed=seed, device=torch_device, progress=plan,
                             should_stop=should_stop, net=net)
             planes_seconds += time.perf_counter() - plane_start

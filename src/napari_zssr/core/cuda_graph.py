@@ -41,7 +41,8 @@ class GraphedSteps:
         self.optimizer = optimizer
         self._loss = loss
         self.graphs: dict[tuple, tuple[torch.cuda.CUDAGraph, torch.Tensor, torch.Tensor, torch.Tensor]] = {}
-        self.side_stream = torch.cuda.Stream(next(net.parameters()).device)
+        self.device = next(net.parameters()).device
+        self.side_stream = torch.cuda.Stream(self.device)
 
     def _eager(self, son_up: torch.Tensor, father: torch.Tensor) -> torch.Tensor:
         loss = self._loss(son_up, father)
@@ -61,6 +62,12 @@ class GraphedSteps:
         return graph, static_son, static_father, static_loss
 
     def __call__(self, son_up: torch.Tensor, father: torch.Tensor) -> torch.Tensor:
+        # the net's GPU made current: the streams and the capture below are otherwise the current device's (cuda:0),
+        # and a net on cuda:1 would be captured on the wrong one
+        with torch.cuda.device(self.device):
+            return self._step(son_up, father)
+
+    def _step(self, son_up: torch.Tensor, father: torch.Tensor) -> torch.Tensor:
         son_up = son_up.contiguous(memory_format=torch.channels_last)
         father = father.contiguous()
         key = (tuple(son_up.shape), tuple(father.shape))

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from ..core.resize import pixel_pair
 from ..core.units import has_length_units, is_unit_of, um_per_unit
 from ..io.tiff import imagej_letters, write_imagej_tiff
 from .qt_app import qt_running
@@ -84,8 +83,11 @@ def _scale_in_input_pixels(attributes: dict) -> tuple[bool, tuple[float, float] 
     metadata = attributes.get("metadata") or {}
     if "napari_zssr_version" not in metadata or metadata.get("layer_pixel_size_um", 0) is not None:
         return False, None
-    typed = metadata.get("input_pixel_size_um")
-    return True, None if typed is None else (float(pixel_pair(typed)[0]), float(pixel_pair(typed)[1]))
+    typed = metadata.get("input_pixel_size_um")  # as the run took it: one number, or a (y, x) pair
+    if typed is None:
+        return True, None
+    y, x = (typed, typed) if np.ndim(typed) == 0 else typed
+    return True, (float(y), float(x))
 
 
 def _loses_precision(dtype: Any) -> bool:
