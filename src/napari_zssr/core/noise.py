@@ -95,7 +95,8 @@ def noise_rms_beyond_kernel(image: torch.Tensor, kernel: np.ndarray, factors: tu
     """
     rows, cols = image.shape[-2:]
     top, left = max(0, (rows - MAX_READING_SIDE) // 2), max(0, (cols - MAX_READING_SIDE) // 2)
-    plane = image[0, 0, top : top + MAX_READING_SIDE, left : left + MAX_READING_SIDE].double().cpu().numpy()
+    # to the host first: MPS has no float64, and the copy is half the bytes
+    plane = image[0, 0, top : top + MAX_READING_SIDE, left : left + MAX_READING_SIDE].cpu().double().numpy()
     envelope = kernel_envelope(kernel, factors, (ENVELOPE_GRID, ENVELOPE_GRID))
     nearest = [np.round(np.fft.fftfreq(n) * ENVELOPE_GRID).astype(int) % ENVELOPE_GRID for n in plane.shape]
     beyond = envelope[np.ix_(*nearest)] < BEYOND_KERNEL_TRANSFER
@@ -115,7 +116,7 @@ def _reading_beyond_kernel(image: torch.Tensor, degradation: Degradation) -> flo
     """:func:`noise_rms_beyond_kernel` of ``image`` under ``degradation``'s kernel; None without a kernel."""
     if degradation.kernel is None:
         return None
-    kernel = degradation.kernel.double().cpu().numpy()
+    kernel = degradation.kernel.cpu().double().numpy()
     return noise_rms_beyond_kernel(image, kernel, integer_factors(degradation.scale))
 
 
