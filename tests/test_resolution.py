@@ -69,6 +69,25 @@ def test_a_curve_rising_to_its_end_has_no_peak_but_a_dip_before_the_end_does():
     assert _peak(curve) == (9, pytest.approx(0.6))
 
 
+def test_the_run_report_gives_the_interpolations_reading_beside_the_outputs():
+    """Decorrelation analysis of an upsampled image reads the input's interpolated noise as detail: bicubic
+    interpolation alone reads far finer than its input, so the output's figure means something only beside it."""
+    import torch
+
+    from napari_zssr.core.resize import resize
+    from napari_zssr.resolution_report import describe_resolution, resolution_report
+    from napari_zssr.sample import microscopy_sample
+
+    sample = microscopy_sample()
+    interpolated = resize(torch.as_tensor(sample.image * 1.0)[None, None], (256, 256))[0, 0].numpy()
+    report = resolution_report(sample.image, interpolated, (2.0, 2.0), 0.13)
+    assert report["output_um"] < 0.6 * report["input_um"]  # the flaw: interpolation alone reads as a gain
+    assert report["interpolation_um"] == report["output_um"]  # the output here is that interpolation
+    assert describe_resolution(report).endswith(f"(bicubic interpolation alone: {report['interpolation_um']:.3g} µm)")
+    stack = resolution_report(np.stack([sample.image] * 3), np.stack([interpolated] * 3), (2.0, 2.0), None)
+    assert stack["interpolation_px"] == stack["output_px"] and stack["interpolation_um"] is None
+
+
 def test_the_run_report_measures_the_same_centre_field_of_input_and_output():
     from scipy import ndimage
 
