@@ -52,7 +52,16 @@ def test_micrometres_metadata_and_stacks(objects):
     assert in_stack.resolution == pytest.approx(estimate.resolution, rel=0.05)
 
 
-@pytest.mark.parametrize("size", [24, 32, 48, 64, 128])
+def test_planes_too_small_to_read_a_resolution_from_are_refused():
+    """At 16-24 pixels a side an image of 10 pixels' resolution read 2: too few frequencies in the disk."""
+    from scipy import ndimage
+
+    blurred = ndimage.gaussian_filter(np.random.default_rng(0).random((24, 24)), 4)
+    with pytest.raises(ValueError, match=r"planes \(\(24, 24\)\) are too small .* at least 32 x 32"):
+        estimate_resolution(blurred)
+
+
+@pytest.mark.parametrize("size", [32, 48, 64, 128])
 def test_pure_noise_and_constant_images_raise_a_clear_error(size):
     """Small images too: their few frequencies make the curves wobble into small peaks."""
     rng = np.random.default_rng(size)

@@ -35,6 +35,9 @@ MIN_SIGMA = 0.15
 MIN_AMPLITUDE = 0.05
 #: a maximum must rise this much above the curve's later minimum to count (numerical noise otherwise)
 PEAK_SIGNIFICANCE = 1e-3
+#: the smallest plane side read: below it too few frequencies lie in the analysis disk (images with a 10 pixel
+#: resolution read 2 pixels at 16-24 pixels a side, and right from 32)
+MIN_SIDE = 32
 #: at least one peak of a plane's curves must rise this much above the curve's later minimum: on pure noise the
 #: curves of a small image (64 x 64) wobble into peaks that rise 0.001-0.004, on images with structure the
 #: highest rises 0.09-0.6
@@ -152,15 +155,20 @@ def estimate_resolution(image: np.ndarray, pixel_size: float | Sequence[float] |
     """Resolution of ``image`` (2D, or N-D with YX last: up to 8 evenly spaced planes, their median) by
     decorrelation analysis; in pixels, and in um when ``pixel_size`` (um, or a (y, x) pair: their mean) is given.
 
-    Raises ValueError for a constant image or one in which no frequency carries signal above the noise (pure noise).
+    Raises ValueError for a constant image, planes under :data:`MIN_SIDE` pixels a side, or one in which no
+    frequency carries signal above the noise (pure noise).
     """
     pixel = pixel_pair(pixel_size)
     planes = analysis_planes(image)
+    if min(planes[0].shape) < MIN_SIDE:
+        raise ValueError(f"the image's planes ({planes[0].shape}) are too small for a resolution estimate; they need "
+                         f"at least {MIN_SIDE} x {MIN_SIDE} pixels")
     results = [_cutoff(plane) for plane in planes]
     cutoffs = np.array([kc for kc, _ in results])
     if not np.any(cutoffs > 0):
-        raise ValueError("no resolution found: no frequency of the image's spectrum stands out of the noise (the "
-                         "image is pure noise, or too noisy for decorrelation analysis)")
+        raise ValueError("no resolution found: no frequency of the image's spectrum stands out of the noise below "
+                         "the sampling limit (the image is pure noise or too noisy for decorrelation analysis, or "
+                         "its detail reaches the pixel size: a resolution limited by the sampling, 2 pixels)")
     cutoff = float(np.median(cutoffs[cutoffs > 0]))
     amplitude = float(np.median([a for _, a in results]))
     resolution = 2.0 / cutoff
