@@ -48,13 +48,3 @@ def write_ome_tiff(path, channels: dict, objective: str = "", settings: str = ""
 def ome_tiff():
     return write_ome_tiff
 
-
-@pytest.fixture(autouse=True)
-def no_worker_turn_left_to_the_next_test():
-    """Runs and timings take turns for the whole process (napari_zssr.napari.worker_turns): a test that fails with
-    its run held would make every later test wait behind it."""
-    yield
-    from napari_zssr.napari import worker_turns
-
-    worker_turns._state["holder"] = None  # a worker still winding down no longer holds it: its end changes nothing
-    worker_turns._waiting.clear()
