@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
-from .core.resize import Scale, pixel_pair
+from .core.resize import Scale, pixel_pair, resize
 
 #: side (input pixels) of the centre window the report analyses. The resolution is a property of the optics and of
 #: the processing, the same across the field; a 512 x 512 window holds 200,000 frequencies inside the analysis disk,
@@ -71,10 +72,6 @@ class Interpolated:
         self.dtype = np.dtype(np.float64)
 
     def __getitem__(self, index: tuple[int, ...]) -> np.ndarray:
-        import torch
-
-        from .core.resize import resize
-
         plane = torch.as_tensor(np.asarray(self._image[index], dtype=np.float64))[None, None]
         return resize(plane, tuple(self.shape[-2:]))[0, 0].numpy()
 

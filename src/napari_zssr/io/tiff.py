@@ -230,12 +230,11 @@ def read_planes(path: str | os.PathLike, start: int, stop: int) -> tuple[np.ndar
     ``ValueError`` with the file name, as :func:`read_tiff`.
     """
     with first_series(Path(path)) as (tif, series):
-        shape, page_shape = tuple(series.shape), tuple(series.keyframe.shape)
-        one_page_a_plane = page_shape == shape[-2:] and \
-            int(np.prod(shape[:-2], dtype=np.int64)) == len(series.pages)
         if series.dataoffset is not None and series.keyframe.is_memmappable:
             return _part(tif.asarray(series=series, out="memmap"), series.axes, start, stop)
-        if one_page_a_plane:
+        shape = tuple(series.shape)
+        if tuple(series.keyframe.shape) == shape[-2:] and int(np.prod(shape[:-2], dtype=np.int64)) == len(series.pages):
+            # one page a plane: read the part's pages only
             numbers = np.arange(len(series.pages)).reshape(shape[:-2] + (1, 1))
             wanted, leading = _part(numbers, series.axes, start, stop)  # (planes, C, 1, 1)
             pages = tif.asarray(key=[int(n) for n in wanted.ravel()], series=series)
