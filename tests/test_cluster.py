@@ -45,7 +45,7 @@ def digests(folder: Path) -> dict:
 def temporary_files(out: Path) -> list[Path]:
     """What a batch must not leave behind (its lock file, which stays by design, is none of them)."""
     return [p for p in out.rglob("*")
-            if (p.name.startswith(".") and p.name != LOCK_NAME) or p.suffix in (".part", ".npz")]
+            if (p.name.startswith(".") and p.name != LOCK_NAME) or p.suffix in (".part", ".npz", ".npy")]
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,7 @@ def test_corrupt_file_on_the_cluster_is_reported_and_the_rest_done(cluster, stac
     (stacks / "broken.tif").write_bytes(b"II*\x00garbage")
     (stacks / "big.tif").unlink()
     out = tmp_path / "out"
-    stale = out / PARTS_FOLDER / "old-run" / "x.0-2.npz"  # what a killed run left: removed, never read
+    stale = out / PARTS_FOLDER / "old-run" / "x.0-2" / "zssr.npy"  # what a killed run left: removed, never read
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"stale")
     assert main([str(stacks), "--out", str(out), "--scheduler", cluster.scheduler_address, *TINY]) == 1

@@ -105,7 +105,7 @@ def test_the_run_report_measures_the_same_centre_field_of_input_and_output():
     rng = np.random.default_rng(0)
     image = ndimage.gaussian_filter(rng.random((700, 600)), 2) + rng.normal(0, 1e-3, (700, 600))
     sr = np.kron(image, np.ones((2, 2)))  # each input pixel becomes 2 x 2 output pixels
-    inner, outer = centre_windows(image, sr, (2.0, 2.0))
+    inner, outer = (window[()] for window in centre_windows(image, sr, (2.0, 2.0)))
     assert inner.shape == (REPORT_WINDOW, REPORT_WINDOW) and outer.shape == (2 * REPORT_WINDOW, 2 * REPORT_WINDOW)
     np.testing.assert_array_equal(outer[::2, ::2], inner)  # the same field
     np.testing.assert_array_equal(inner, image[94:606, 44:556])

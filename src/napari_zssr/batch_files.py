@@ -5,8 +5,8 @@ and on cluster workers.
 
 from __future__ import annotations
 
+import functools
 import json
-import os
 import socket
 import time
 import warnings
@@ -25,7 +25,9 @@ from .batch_axial import AxialPlan, axial_optics, axial_plan
 from .batch_disk import check_free_space, described_write_error, output_bytes
 from .batch_jobs import Job, output_path
 from .batch_kernels import kernel_choices
+from .batch_parts import PartsStack, part_records, remove_parts, save_part
 from .core.resize import PixelSize, upscale_factors
+from .io.planes import ChannelPlanes, PlaneSource, ReorderedPlanes
 from .io.tiff import (
     IMAGEJ_DTYPES,
     TiffHeader,
@@ -70,9 +72,14 @@ def read_input(path: Path) -> TiffImage:
     return image
 
 
-def channel_axis_of(image: TiffImage) -> int:
-    """Where the channel axis is in the outputs (after the leading axes when the input has none)."""
-    return image.axes.index("C") if "C" in image.axes else image.data.ndim - 2
+def input_axis_order(image: TiffImage) -> list[int]:
+    """The order that puts the channel axis of outputs laid out (leading..., C, Y, X) back where the input has it,
+    or drops it where the input has none (:class:`ReorderedPlanes`)."""
+    leading = len(image.axes) - 2 - ("C" in image.axes)
+    order = list(range(leading))
+    if "C" in image.axes:
+        order.insert(image.axes.index("C"), leading)
+    return order
 
 
 def plane_counts(path: Path) -> tuple[int, int]:
@@ -96,9 +103,10 @@ def plane_ranges(planes: int, per_task: int) -> list[tuple[int, int]]:
 
 @dataclass
 class PlanesRun:
-    """The outputs of some planes of every channel, as (planes..., C, Y', X') per kind, and each channel's record."""
+    """The outputs of some planes of every channel, as (planes..., C, Y', X') per kind (arrays, or the parts of a split
+    stack read from disk), and each channel's record."""
 
-    outputs: dict[str, np.ndarray]
+    outputs: dict[str, PlaneSource]
     records: list[dict]
     device: str
     axial: AxialPlan | None = None
@@ -271,10 +279,9 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
     info = json.dumps(record)
     staged: list[tuple[Path, Path]] = []  # (temporary, its place): all put in place once all are written
     for kind in options.outputs:
-        stacked = np.moveaxis(run.outputs[kind], -3, channel_axis_of(image))
-        if "C" not in image.axes:
-            stacked = stacked[..., 0, :, :]
-        stacked = cast_output(stacked, stored_dtype(kind, options.dtype, image))
+        dtype = stored_dtype(kind, options.dtype, image)
+        stacked = ReorderedPlanes(run.outputs[kind], input_axis_order(image), dtype,
+                                  functools.partial(cast_output, dtype=dtype))
         # display ranges in the input's intensities fit the outputs in them, not the residual or the spread
         display = {key: value for key, value in image.display.items()
                    if key != "Ranges" or kind in INTENSITY_OUTPUTS}
@@ -322,47 +329,41 @@ def process_file(job: Job, prepared: PreparedBatch, identity: dict, planes_bar: 
 
 
 def process_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int], part: Path) -> TaskReport:
-    """Super-resolve planes ``start:stop`` of one input into a private part file (written whole, then renamed)."""
+    """Super-resolve planes ``start:stop`` of one input into a private part (written whole, then renamed)."""
     start = time.perf_counter()
     run = super_resolve_part(job, prepared, planes)
-    part.parent.mkdir(parents=True, exist_ok=True)
-    temporary = part.with_name(f".{part.name}.{os.getpid()}.npz")
-    np.savez(temporary, records=np.array(json.dumps(run.records)), **run.outputs)
-    os.replace(temporary, part)
-    count = int(np.prod(run.outputs[prepared.options.outputs[0]].shape[:-2], dtype=np.int64))
+    save_part(part, run.outputs, run.records)
+    count = int(np.prod(run.outputs[prepared.options.outputs[0]].shape[:-2], dtype=np.int64))  # planes x channels
     return TaskReport(count, run.device, time.perf_counter() - start)
 
 
 def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Sequence[Path]) -> TaskReport:
-    """Join the part files of one input (in plane order) into its outputs, as if it had run whole.
+    """Join the parts of one input (in plane order) into its outputs, as if it had run whole.
 
-    The resolution report is measured again on the whole stack, so that it equals an unsplit run's.
+    The outputs are read from the parts a plane at a time as they are written (:class:`PartsStack`), never held
+    whole. The resolution report is measured again on the whole stack, so that it equals an unsplit run's.
     """
     start = time.perf_counter()
     options = prepared.options
     image = read_input(job.source)
     data = channels_last(image.data, image.axes)
-    loaded = [np.load(part, allow_pickle=False) for part in parts]
-    part_records = [json.loads(str(part["records"][()])) for part in loaded]
-    outputs = {kind: np.concatenate([part[kind] for part in loaded]) for kind in options.outputs}
-    outputs = {kind: array.reshape(data.shape[:-3] + array.shape[1:]) for kind, array in outputs.items()}
+    outputs = {kind: PartsStack(parts, kind, data.shape[:-3]) for kind in options.outputs}
+    records_of_parts = [part_records(part) for part in parts]
     records = []
-    for channel in range(len(part_records[0])):
+    for channel in range(len(records_of_parts[0])):
         # the settings of the run (transforms, device, precision) from a part that trained: a part of blank planes
         # records none
-        record = next((part[channel] for part in part_records if any(part[channel]["iterations"])),
-                      part_records[0][channel])
+        record = next((part[channel] for part in records_of_parts if any(part[channel]["iterations"])),
+                      records_of_parts[0][channel])
         merged = dict(record)
         for key in ("iterations", "noise_stds", "blank_planes"):
-            merged[key] = [value for part in part_records for value in part[channel][key]]
-        sr = outputs["zssr"] if "zssr" in outputs else None
-        if sr is not None:
-            merged["resolution"] = resolution_report(data[..., channel, :, :], sr[..., channel, :, :],
+            merged[key] = [value for part in records_of_parts for value in part[channel][key]]
+        if "zssr" in outputs:
+            merged["resolution"] = resolution_report(data[..., channel, :, :], ChannelPlanes(outputs["zssr"], channel),
                                                      tuple(record["scale"]), run_pixel_size(options, image))
         records.append(merged)
     write_outputs(job, prepared, image, PlanesRun(outputs, records, records[0]["device"]), identity)
-    for part in parts:
-        part.unlink(missing_ok=True)
+    remove_parts(parts)
     return TaskReport(0, records[0]["device"], time.perf_counter() - start,
                       messages=file_messages(job, image, records, options.quiet))
 

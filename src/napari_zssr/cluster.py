@@ -275,7 +275,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
             if len(ranges) == 1 or kernel_kind(options) == "estimate" or options.axial:
                 file_futures[submit(file_task, job, prepared, identity, threads, slots)] = job
                 continue
-            parts = [parts_folder / f"{number}.{start}-{stop}.npz" for start, stop in ranges]
+            parts = [parts_folder / f"{number}.{start}-{stop}" for start, stop in ranges]
             part_futures = [submit(part_task, job, prepared, planes_range, part, threads, slots)
                             for planes_range, part in zip(ranges, parts)]
             file_futures[submit(assemble_task, job, prepared, identity, parts, *part_futures)] = job

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .core.resize import Scale, pixel_pair, resize
+from .io.planes import CroppedPlanes, PlaneSource
 
 #: side (input pixels) of the centre window the report analyses. The resolution is a property of the optics and of
 #: the processing, the same across the field; a 512 x 512 window holds 200,000 frequencies inside the analysis disk,
@@ -24,8 +25,9 @@ from .core.resize import Scale, pixel_pair, resize
 REPORT_WINDOW = 512
 
 
-def centre_windows(image: np.ndarray, sr: np.ndarray, scale: Scale) -> tuple[np.ndarray, np.ndarray]:
-    """The centre window of at most ``REPORT_WINDOW`` pixels a side of ``image`` and the same field of ``sr``."""
+def centre_windows(image: PlaneSource, sr: PlaneSource, scale: Scale) -> tuple[CroppedPlanes, CroppedPlanes]:
+    """The centre window of at most ``REPORT_WINDOW`` pixels a side of ``image``'s planes and the same field of
+    ``sr``'s, read a plane at a time (a split run's output is assembled from disk, never held whole)."""
     input_slices, output_slices = [], []
     for axis, factor in zip((-2, -1), scale, strict=True):
         length = image.shape[axis]
@@ -33,13 +35,14 @@ def centre_windows(image: np.ndarray, sr: np.ndarray, scale: Scale) -> tuple[np.
         start = (length - side) // 2
         input_slices.append(slice(start, start + side))
         output_slices.append(slice(round(start * factor), min(round((start + side) * factor), sr.shape[axis])))
-    return image[(..., *input_slices)], sr[(..., *output_slices)]
+    return CroppedPlanes(image, *input_slices), CroppedPlanes(sr, *output_slices)
 
 
-def resolution_report(image: np.ndarray, sr: np.ndarray, scale: Scale,
+def resolution_report(image: PlaneSource, sr: PlaneSource, scale: Scale,
                       pixel_size: float | tuple[float, float] | None) -> dict[str, Any]:
     """Input and output resolution in input pixels (and um with ``pixel_size``, one number or (y, x)), measured on
-    the same centre field of both (``REPORT_WINDOW``); a ``note`` when unmeasurable."""
+    the same centre field of both (``REPORT_WINDOW``); a ``note`` when unmeasurable. Both are arrays or other plane
+    sources (:mod:`.io.planes`)."""
     from .core.resolution import estimate_resolution
 
     factor = float(np.sqrt(scale[0] * scale[1]))
@@ -66,7 +69,7 @@ class Interpolated:
     """The bicubic interpolation of ``image``'s planes to ``shape``, made plane by plane as they are read: the
     analysis reads up to 8 planes of a stack, which need not all be interpolated."""
 
-    def __init__(self, image: np.ndarray, shape: tuple[int, ...]) -> None:
+    def __init__(self, image: PlaneSource, shape: tuple[int, ...]) -> None:
         self._image = image
         self.shape = (*image.shape[:-2], *shape)
         self.dtype = np.dtype(np.float64)

@@ -15,6 +15,7 @@ import numpy as np
 import tifffile
 
 from ..core.units import PLAUSIBLE_PIXEL_UM
+from .planes import PlaneSource, ReorderedPlanes, iter_planes
 
 #: length units understood in metadata, in micrometres.
 _UNITS_UM = {"um": 1.0, "µm": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
@@ -435,7 +436,7 @@ def _imagej_order(leading: str) -> bool:
             and list(leading) == sorted(leading, key=IMAGEJ_LEADING_AXES.index))
 
 
-def write_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixel_size: tuple[float, float] | None,
+def write_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pixel_size: tuple[float, float] | None,
                       z_spacing: float | None = None, info: str | None = None,
                       origin: tuple[float, float] | None = None, z_origin: float | None = None,
                       frame_interval: float | None = None, display: dict | None = None) -> None:
@@ -454,7 +455,7 @@ def commit_staged(temporary: Path, path: Path) -> None:
             temporary.unlink()
 
 
-def stage_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixel_size: tuple[float, float] | None,
+def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pixel_size: tuple[float, float] | None,
                       z_spacing: float | None = None, info: str | None = None,
                       origin: tuple[float, float] | None = None, z_origin: float | None = None,
                       frame_interval: float | None = None, display: dict | None = None) -> Path:
@@ -467,15 +468,18 @@ def stage_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixe
     ``frame_interval``: seconds between time points; ``display``: ImageJ's display settings (``mode``, ``LUTs``,
     ``Ranges``, as :class:`TiffImage` reads them), kept where they fit the channels written. Types an ImageJ TIFF
     cannot hold (float64, int8, (u)int32, 64-bit integers, bool) are written as float32.
+
+    ``data`` is an array or any plane source (:mod:`.planes`): it is read and written one plane at a time, so a stack
+    mapped from disk is never held whole.
     """
     path = Path(path)
-    if np.dtype(data.dtype) not in IMAGEJ_DTYPES:
-        data = np.asarray(data, dtype=np.float32)
+    leading = axes[:-2]
+    order = list(range(len(leading)))
     if imagej_letters(axes):
-        leading = axes[:-2]
-        order = sorted(range(len(leading)), key=lambda axis: IMAGEJ_LEADING_AXES.index(leading[axis]))
-        data = np.transpose(data, (*order, len(leading), len(leading) + 1))
+        order.sort(key=lambda axis: IMAGEJ_LEADING_AXES.index(leading[axis]))
         axes = "".join(leading[axis] for axis in order) + "YX"
+    stored = np.dtype(data.dtype) if np.dtype(data.dtype) in IMAGEJ_DTYPES else np.dtype(np.float32)
+    data = ReorderedPlanes(data, order, stored)
     metadata: dict = {"axes": imagej_axes(axes)}
     if frame_interval is not None and "T" in metadata["axes"]:
         metadata["finterval"] = frame_interval
@@ -502,7 +506,8 @@ def stage_imagej_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixe
     handle, temporary = tempfile.mkstemp(prefix=f".{hint}.", suffix=".tif.part", dir=path.parent)
     os.close(handle)
     try:
-        tifffile.imwrite(temporary, data, imagej=True, resolution=resolution, metadata=metadata)
+        tifffile.imwrite(temporary, iter_planes(data), shape=data.shape, dtype=data.dtype, imagej=True,
+                         resolution=resolution, metadata=metadata)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)  # mkstemp made it private; give it the usual permissions

@@ -1,0 +1,96 @@
+"""The part files of a stack split across a cluster's workers (``--planes-per-task``): each part's outputs saved by
+the worker that ran it, and all of them read back as one stack, a plane at a time.
+
+The assembled outputs of a large stack can be many times a worker's memory (200 planes of 2048 x 2048 at x2 are
+13 GB of float32 per output kind), so the assembly never holds them: it reads each plane from its part's file as the
+TIFF writer asks for it. Planes are read with plain file reads, not a memory map, whose pages would count in the
+worker's resident memory (what Dask's memory limit watches) until the whole map is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+RECORDS_NAME = "records.json"
+
+
+def save_part(part: Path, outputs: dict[str, np.ndarray], records: list[dict]) -> None:
+    """Write a part (a folder: one ``.npy`` per output kind, (planes, C, Y, X), and the run's records) whole, then
+    put it in place by one rename: a part that exists is complete."""
+    part.parent.mkdir(parents=True, exist_ok=True)
+    temporary = part.with_name(f".{part.name}.{os.getpid()}")
+    shutil.rmtree(temporary, ignore_errors=True)
+    temporary.mkdir()
+    try:
+        for kind, array in outputs.items():
+            np.save(temporary / f"{kind}.npy", np.asarray(array, dtype=np.float32))
+        (temporary / RECORDS_NAME).write_text(json.dumps(records))
+        os.replace(temporary, part)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+
+
+def part_records(part: Path) -> list[dict]:
+    """The per-channel records a part's run made."""
+    return json.loads((part / RECORDS_NAME).read_text())
+
+
+def remove_parts(parts: Sequence[Path]) -> None:
+    for part in parts:
+        shutil.rmtree(part, ignore_errors=True)
+
+
+class NpyPlanes:
+    """The planes of a ``.npy`` file of shape (planes, C, Y, X), read one at a time from disk."""
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as file:
+            version = np.lib.format.read_magic(file)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+                else np.lib.format.read_array_header_2_0
+            shape, fortran_order, dtype = read_header(file)
+            self._offset = file.tell()
+        if fortran_order or len(shape) != 4:
+            raise ValueError(f"{path} is not a part's (planes, C, Y, X) array in C order")
+        self.path = path
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+
+    def plane(self, number: int, channel: int) -> np.ndarray:
+        rows, columns = self.shape[-2:]
+        count = rows * columns
+        with open(self.path, "rb") as file:
+            file.seek(self._offset + (number * self.shape[1] + channel) * count * self.dtype.itemsize)
+            plane = np.fromfile(file, self.dtype, count)
+        if plane.size != count:
+            raise ValueError(f"{self.path} is truncated")
+        return plane.reshape(rows, columns)
+
+
+class PartsStack:
+    """One output kind of a split stack, its parts joined in plane order: a (leading..., C, Y, X) plane source
+    (:mod:`.io.planes`) of shape ``leading`` + the parts' (C, Y, X), as if the stack had run whole."""
+
+    def __init__(self, parts: Sequence[Path], kind: str, leading: tuple[int, ...]) -> None:
+        self._files = [NpyPlanes(part / f"{kind}.npy") for part in parts]
+        counts = [planes.shape[0] for planes in self._files]
+        expected = int(np.prod(leading, dtype=np.int64))
+        if sum(counts) != expected or len({planes.shape[1:] for planes in self._files}) != 1:
+            raise ValueError(f"the parts' {kind} outputs ({[planes.shape for planes in self._files]}) do not make a "
+                             f"stack of {expected} planes")
+        self._starts = np.cumsum([0, *counts])
+        self._leading = leading
+        self.dtype = self._files[0].dtype
+        self.shape = (*leading, *self._files[0].shape[1:])
+
+    def __getitem__(self, index: tuple[int, ...]) -> np.ndarray:
+        number = int(np.ravel_multi_index(index[:-1], self._leading)) if self._leading else 0
+        part = int(np.searchsorted(self._starts, number, side="right")) - 1
+        return self._files[part].plane(number - int(self._starts[part]), index[-1])

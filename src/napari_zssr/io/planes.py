@@ -1,0 +1,80 @@
+"""Stacks read one YX plane at a time: what the TIFF writer consumes, so that a stack larger than memory (a split
+run's parts, mapped from disk; a lazily loaded layer) is written without ever being held whole.
+
+A *plane source* is anything with ``shape``, a numpy ``dtype`` and ``source[index]`` giving the 2D plane at a full
+index of its leading axes: a numpy array, a memmap, a dask or zarr array, or a :class:`ReorderedPlanes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class PlaneSource(Protocol):
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    def __getitem__(self, index: tuple[int, ...]) -> Any: ...
+
+
+class ReorderedPlanes:
+    """``source``'s planes with its leading axes in ``order`` (``order[i]`` is the source axis that is axis ``i``
+    here; source axes left out must have length 1 and are dropped), each converted by ``convert`` (to ``dtype``) as it
+    is read: a transpose, a squeeze and a cast that copy one plane, not the stack."""
+
+    def __init__(self, source: PlaneSource, order: Sequence[int], dtype: Any = None,
+                 convert: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+        leading = len(source.shape) - 2
+        if sorted(order) != sorted(set(order)) or not set(order) <= set(range(leading)):
+            raise ValueError(f"order {tuple(order)} is not a reordering of leading axes of shape {source.shape}")
+        dropped = [axis for axis in range(leading) if axis not in order]
+        if any(source.shape[axis] != 1 for axis in dropped):
+            raise ValueError(f"only axes of length 1 can be dropped; shape {source.shape}, order {tuple(order)}")
+        self._source = source
+        self._order = tuple(order)
+        self._leading = leading
+        self.dtype = np.dtype(source.dtype if dtype is None else dtype)
+        self._convert = convert or (lambda plane: plane.astype(self.dtype, copy=False))
+        self.shape = (*(source.shape[axis] for axis in self._order), *source.shape[-2:])
+
+    def __getitem__(self, index: tuple[int, ...]) -> np.ndarray:
+        source_index = [0] * self._leading
+        for axis, position in zip(self._order, index, strict=True):
+            source_index[axis] = position
+        return self._convert(np.asarray(self._source[tuple(source_index)]))
+
+
+def iter_planes(source: PlaneSource) -> Iterator[np.ndarray]:
+    """Every plane of ``source``, in C order over its leading axes, each as a C-contiguous array."""
+    for index in np.ndindex(*source.shape[:-2]):
+        yield np.ascontiguousarray(source[index])
+
+
+class ChannelPlanes:
+    """Channel ``channel`` of a (..., C, Y, X) plane source, as a (..., Y, X) one."""
+
+    def __init__(self, source: PlaneSource, channel: int) -> None:
+        self._source = source
+        self._channel = channel
+        self.dtype = np.dtype(source.dtype)
+        self.shape = (*source.shape[:-3], *source.shape[-2:])
+
+    def __getitem__(self, index: tuple[int, ...]) -> Any:
+        return self._source[(*index, self._channel)]
+
+
+class CroppedPlanes:
+    """The window ``rows`` x ``columns`` of every plane of ``source``."""
+
+    def __init__(self, source: PlaneSource, rows: slice, columns: slice) -> None:
+        self._source = source
+        self._window = (rows, columns)
+        self.dtype = np.dtype(source.dtype)
+        self.shape = (*source.shape[:-2], *(len(range(*window.indices(length)))
+                                            for window, length in zip(self._window, source.shape[-2:], strict=True)))
+
+    def __getitem__(self, index: tuple[int, ...]) -> Any:
+        return self._source[index][self._window]

@@ -1,0 +1,104 @@
+"""A stack split into parts (``--planes-per-task``) and assembled from them, without a cluster: the same outputs as
+the stack run whole, in every axis order, read back from disk a plane at a time."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tifffile
+from test_cli import textured
+
+from napari_zssr.batch_files import assemble_parts, plane_counts, plane_ranges, process_file, process_part
+from napari_zssr.batch_jobs import input_identity, output_path
+from napari_zssr.batch_parts import NpyPlanes, PartsStack, save_part
+from napari_zssr.batching import make_options, prepare
+from napari_zssr.io.planes import ChannelPlanes, CroppedPlanes, ReorderedPlanes, iter_planes
+from napari_zssr.io.tiff import read_tiff, write_imagej_tiff
+
+SETTINGS = {"preset": "fast", "max_iterations": 2, "precision": "float32", "quiet": True,
+            "outputs": "zssr,residual", "dtype": "input"}
+
+
+def run_split_and_whole(path, tmp_path, per_task: int) -> tuple:
+    """The outputs of ``path`` run whole and run in parts of ``per_task`` planes, read back."""
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    results = []
+    for out in (whole, split):
+        prepared = prepare([path], make_options(out, SETTINGS))
+        job = prepared.jobs[0]
+        identity = input_identity(job.source)
+        if out == whole:
+            process_file(job, prepared, identity)
+        else:
+            planes, _ = plane_counts(job.source)
+            ranges = plane_ranges(planes, per_task)
+            assert len(ranges) > 1
+            parts = [out / "parts" / f"0.{start}-{stop}" for start, stop in ranges]
+            for planes_range, part in zip(ranges, parts):
+                process_part(job, prepared, planes_range, part)
+            assemble_parts(job, prepared, identity, parts)
+            assert not any(part.exists() for part in parts)
+        results.append({kind: read_tiff(output_path(out, job, kind)) for kind in ("zssr", "residual")})
+    return results
+
+
+@pytest.mark.parametrize("axes, shape, ome", [
+    ("TZCYX", (2, 3, 2, 16, 16), False),  # ImageJ's order, channels inside
+    ("CZYX", (2, 4, 16, 16), True),  # channels first (an OME file)
+    ("ZTCYX", (3, 2, 2, 16, 16), True),  # z outside time: the pages are written in another order than the parts'
+])
+def test_assembled_parts_equal_the_stack_run_whole(tmp_path, axes, shape, ome):
+    data = textured(shape, 4)
+    data[(0,) * (len(shape) - 2)] = 7  # a blank plane: recorded, and skipped, in its part
+    path = tmp_path / "stack.tif"
+    if ome:
+        tifffile.imwrite(path, data, ome=True, metadata={"axes": axes, "PhysicalSizeX": 0.2, "PhysicalSizeY": 0.2})
+    else:
+        write_imagej_tiff(path, data, axes, (0.2, 0.2))
+    whole, split = run_split_and_whole(path, tmp_path, per_task=2)
+    for kind in ("zssr", "residual"):
+        ours, reference = split[kind], whole[kind]
+        assert ours.axes == reference.axes and ours.pixel_size == reference.pixel_size
+        assert ours.data.dtype == reference.data.dtype  # zssr in the input's uint16 (rounded a plane at a time)
+        np.testing.assert_array_equal(ours.data, reference.data)
+    assert whole["zssr"].data.dtype == np.uint16 and whole["residual"].data.dtype == np.float32
+    records = [json.loads(result["zssr"].description)["channels"] for result in (split, whole)]
+    assert records[0] == records[1]  # iterations, blank planes, resolution: as one run's
+
+
+def test_parts_stack_reads_each_plane_from_its_part(tmp_path):
+    rng = np.random.default_rng(0)
+    stack = rng.random((5, 2, 3, 4)).astype(np.float32)  # 5 planes of 2 channels
+    parts = [tmp_path / "a", tmp_path / "b", tmp_path / "c"]
+    for part, (start, stop) in zip(parts, [(0, 2), (2, 3), (3, 5)]):
+        save_part(part, {"zssr": stack[start:stop]}, [{"iterations": []}])
+    assert not list(tmp_path.glob(".*"))  # no temporary folder left
+    joined = PartsStack(parts, "zssr", (5,))
+    assert joined.shape == (5, 2, 3, 4) and joined.dtype == np.float32
+    for plane in range(5):
+        for channel in range(2):
+            np.testing.assert_array_equal(joined[(plane, channel)], stack[plane, channel])
+    np.testing.assert_array_equal(np.stack(list(iter_planes(ChannelPlanes(joined, 1)))), stack[:, 1])
+    with pytest.raises(ValueError, match="do not make a stack of 6 planes"):
+        PartsStack(parts, "zssr", (2, 3))
+    (parts[2] / "zssr.npy").write_bytes((parts[2] / "zssr.npy").read_bytes()[:-8])
+    with pytest.raises(ValueError, match="truncated"):
+        NpyPlanes(parts[2] / "zssr.npy").plane(1, 1)
+
+
+def test_reordered_and_cropped_planes_match_numpy():
+    rng = np.random.default_rng(1)
+    array = rng.random((2, 3, 1, 5, 6))
+    view = ReorderedPlanes(array, [1, 0], np.float32)  # axis 2 (length 1) dropped
+    assert view.shape == (3, 2, 5, 6) and view.dtype == np.float32
+    np.testing.assert_array_equal(np.stack(list(iter_planes(view))).reshape(view.shape),
+                                  array[:, :, 0].transpose(1, 0, 2, 3).astype(np.float32))
+    with pytest.raises(ValueError, match="length 1"):
+        ReorderedPlanes(array, [2])
+    with pytest.raises(ValueError, match="not a reordering"):
+        ReorderedPlanes(array, [0, 0, 1])
+    window = CroppedPlanes(array, slice(1, 4), slice(2, None))
+    assert window.shape == (2, 3, 1, 3, 4)
+    np.testing.assert_array_equal(window[(1, 2, 0)], array[1, 2, 0, 1:4, 2:])
