@@ -126,7 +126,7 @@ def planes() -> None:
     camera = np.load(DATA / "camera256_gt.npy").astype(np.float32)
     print("| plane | run | wall s | training s | inference s | inference s per output MP | peak GPU GiB |")
     print("|---|---|---|---|---|---|---|")
-    gaussian = gaussian_psf(1.5)  # with a kernel, back-projection reads the noise beyond it on the host
+    gaussian = gaussian_psf(1.5)  # with a kernel, back-projection reads the noise beyond it (on the device)
     runs = [(512, "fast", "fast", {}, None), (512, "fast", "fast", {}, None), (1024, "fast", "fast", {}, None),
             (1024, "previous fast", "fast", PREVIOUS_FAST, None), (1024, "default", "default", {}, None),
             (2048, "fast", "fast", {}, None), (2048, "default", "default", {}, None),

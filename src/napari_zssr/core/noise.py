@@ -95,15 +95,17 @@ def noise_rms_beyond_kernel(image: torch.Tensor, kernel: np.ndarray, factors: tu
     """
     rows, cols = image.shape[-2:]
     top, left = max(0, (rows - MAX_READING_SIDE) // 2), max(0, (cols - MAX_READING_SIDE) // 2)
-    # to the host first: MPS has no float64, and the copy is half the bytes
-    plane = image[0, 0, top : top + MAX_READING_SIDE, left : left + MAX_READING_SIDE].cpu().double().numpy()
+    plane = image[0, 0, top : top + MAX_READING_SIDE, left : left + MAX_READING_SIDE]
     envelope = kernel_envelope(kernel, factors, (ENVELOPE_GRID, ENVELOPE_GRID))
     nearest = [np.round(np.fft.fftfreq(n) * ENVELOPE_GRID).astype(int) % ENVELOPE_GRID for n in plane.shape]
     beyond = envelope[np.ix_(*nearest)] < BEYOND_KERNEL_TRANSFER
-    if beyond.sum() < max(1, MIN_BEYOND_KERNEL_SHARE * plane.size):
+    if beyond.sum() < max(1, MIN_BEYOND_KERNEL_SHARE * plane.numel()):
         return None
-    power = np.abs(periodic_spectrum(plane)[beyond]) ** 2 / plane.size
-    return float(np.sqrt(np.median(power) / np.log(2)))
+    # read where the image is (a GPU's run copies nothing to the host), in float64 where the device has it (not MPS)
+    plane = plane.to(torch.float32 if plane.device.type == "mps" else torch.float64)
+    spectrum = periodic_spectrum(plane)[torch.from_numpy(beyond).to(plane.device)]
+    power = spectrum.abs().square() / plane.numel()
+    return float(torch.sqrt(torch.quantile(power, 0.5) / np.log(2)))
 
 
 #: back-projection stops once the residual's RMS is at most this times the noise RMS (the discrepancy principle's

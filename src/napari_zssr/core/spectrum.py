@@ -11,27 +11,31 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
 #: planes of an N-D stack that the estimates combine (evenly spaced; more cost time and add little)
 MAX_PLANES = 8
 
 
-def periodic_spectrum(plane: np.ndarray) -> np.ndarray:
-    """FFT (unshifted, ``numpy.fft.fft2`` layout) of the periodic component of ``plane`` (2D, float)."""
-    u = np.asarray(plane, dtype=np.float64)
+def periodic_spectrum(plane: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+    """FFT (unshifted, ``fft2`` layout) of the periodic component of ``plane`` (2D, real): a numpy array gives a numpy
+    array (float64), a tensor a tensor on its own device, in its precision (a GPU's run reads its noise there)."""
+    if not isinstance(plane, torch.Tensor):
+        return periodic_spectrum(torch.from_numpy(np.asarray(plane, dtype=np.float64))).numpy()
+    u = plane
     rows, cols = u.shape
-    boundary = np.zeros_like(u)
+    boundary = torch.zeros_like(u)
     boundary[0, :] += u[-1, :] - u[0, :]
     boundary[-1, :] += u[0, :] - u[-1, :]
     boundary[:, 0] += u[:, -1] - u[:, 0]
     boundary[:, -1] += u[:, 0] - u[:, -1]
-    q = np.cos(2 * np.pi * np.arange(rows) / rows)[:, None]
-    r = np.cos(2 * np.pi * np.arange(cols) / cols)[None, :]
+    q = torch.cos(2 * torch.pi * torch.arange(rows, device=u.device, dtype=u.dtype) / rows)[:, None]
+    r = torch.cos(2 * torch.pi * torch.arange(cols, device=u.device, dtype=u.dtype) / cols)[None, :]
     denominator = 2 * q + 2 * r - 4
     denominator[0, 0] = 1.0
-    smooth = np.fft.fft2(boundary) / denominator
+    smooth = torch.fft.fft2(boundary) / denominator
     smooth[0, 0] = 0.0
-    return np.fft.fft2(u) - smooth
+    return torch.fft.fft2(u) - smooth
 
 
 class NoStructureError(ValueError):
