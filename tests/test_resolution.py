@@ -60,6 +60,15 @@ def test_planes_too_small_to_read_a_resolution_from_are_refused():
     with pytest.raises(ValueError, match=r"planes \(\(24, 24\)\) are too small .* at least 32 x 32"):
         estimate_resolution(blurred)
 
+    class Unreadable:  # a lazily opened stack: refused by its shape, before any plane is read
+        shape, dtype = (1000, 24, 24), np.dtype(np.float32)
+
+        def __getitem__(self, index):
+            raise AssertionError("a plane was read")
+
+    with pytest.raises(ValueError, match="too small"):
+        estimate_resolution(Unreadable())
+
 
 @pytest.mark.parametrize("size", [32, 48, 64, 128])
 def test_pure_noise_and_constant_images_raise_a_clear_error(size):

@@ -159,10 +159,7 @@ def estimate_resolution(image: np.ndarray, pixel_size: float | Sequence[float] |
     frequency carries signal above the noise (pure noise).
     """
     pixel = pixel_pair(pixel_size)
-    planes = analysis_planes(image)
-    if min(planes[0].shape) < MIN_SIDE:
-        raise ValueError(f"the image's planes ({planes[0].shape}) are too small for a resolution estimate; they need "
-                         f"at least {MIN_SIDE} x {MIN_SIDE} pixels")
+    planes = analysis_planes(image, min_side=MIN_SIDE)
     results = [_cutoff(plane) for plane in planes]
     cutoffs = np.array([kc for kc, _ in results])
     if not np.any(cutoffs > 0):

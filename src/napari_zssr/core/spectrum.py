@@ -49,16 +49,17 @@ class NoStructureError(ValueError):
         self.reason = reason
 
 
-def analysis_planes(image: Any, max_planes: int = MAX_PLANES) -> list[np.ndarray]:
+def analysis_planes(image: Any, max_planes: int = MAX_PLANES, min_side: int = 16) -> list[np.ndarray]:
     """Up to ``max_planes`` non-constant YX planes, evenly spaced, of a 2D or N-D image (float64, largest magnitude 1).
 
     Only the planes analysed (and, for a constant one among them, the planes searched for the nearest non-constant
     one) are read: a lazily opened stack (dask, zarr, a memmap) can be far larger than memory. Raises a ValueError
-    naming the problem when the image is not at least 2D, is too small, holds NaN or infinite values in a plane
-    read, or has no plane with any variation.
+    naming the problem, before any plane is read, when the image is not at least 2D or its planes are under
+    ``min_side`` pixels a side; and when it holds NaN or infinite values in a plane read, or has no plane with any
+    variation.
     """
     array = _indexable(image)
-    _check_layout(array)
+    _check_layout(array, min_side)
     leading = tuple(array.shape[:-2])
     count = int(np.prod(leading, dtype=np.int64))
     planes: dict[int, np.ndarray | None] = {}  # plane number (C order) -> plane, None when constant
@@ -82,16 +83,16 @@ def _indexable(image: Any) -> Any:
         else np.asarray(image)
 
 
-def _check_layout(array: Any) -> None:
+def _check_layout(array: Any, min_side: int) -> None:
     """Raise a clear error for a dtype or shape no spectrum can be read from, before any plane is read."""
     dtype = np.dtype(array.dtype)
     if dtype.kind == "b" or np.issubdtype(dtype, np.complexfloating) or not np.issubdtype(dtype, np.number):
         raise TypeError(f"the image must be a real-valued numeric array, got dtype {dtype}")
     if len(array.shape) < 2:
         raise ValueError(f"the image must have at least 2 dimensions (..., Y, X), got shape {tuple(array.shape)}")
-    if min(array.shape[-2:]) < 16:
-        raise ValueError(f"the image's planes are too small ({tuple(array.shape[-2:])}) for a spectral estimate; "
-                         "they need at least 16 x 16 pixels")
+    if min(array.shape[-2:]) < min_side:
+        raise ValueError(f"the image's planes ({tuple(array.shape[-2:])}) are too small for this estimate; "
+                         f"they need at least {min_side} x {min_side} pixels")
 
 
 def _read_plane(array: Any, leading: tuple[int, ...], number: int) -> np.ndarray | None:
