@@ -14,7 +14,7 @@ from napari_zssr.batch_files import assemble_parts, plane_counts, plane_ranges, 
 from napari_zssr.batch_jobs import input_identity, output_path
 from napari_zssr.batch_parts import NpyPlanes, PartsStack, save_part
 from napari_zssr.batching import make_options, prepare
-from napari_zssr.io.planes import ChannelPlanes, CroppedPlanes, ReorderedPlanes, iter_planes
+from napari_zssr.io.planes import ChannelPlanes, CroppedPlanes, PlaneReadError, ReorderedPlanes, iter_planes
 from napari_zssr.io.tiff import read_tiff, write_imagej_tiff
 
 SETTINGS = {"preset": "fast", "max_iterations": 2, "precision": "float32", "quiet": True,
@@ -81,11 +81,47 @@ def test_parts_stack_reads_each_plane_from_its_part(tmp_path):
         for channel in range(2):
             np.testing.assert_array_equal(joined[(plane, channel)], stack[plane, channel])
     np.testing.assert_array_equal(np.stack(list(iter_planes(ChannelPlanes(joined, 1)))), stack[:, 1])
-    with pytest.raises(ValueError, match="do not make a stack of 6 planes"):
+    with pytest.raises(ValueError, match="hold 5 planes, not the stack's 6"):
         PartsStack(parts, "zssr", (2, 3))
     (parts[2] / "zssr.npy").write_bytes((parts[2] / "zssr.npy").read_bytes()[:-8])
+    with pytest.raises(ValueError, match="truncated"):  # refused when opened, before any output is written
+        NpyPlanes(parts[2] / "zssr.npy")
+    save_part(parts[2], {"zssr": stack[3:5, :1]}, [{"iterations": []}])  # one channel: kept the part there
     with pytest.raises(ValueError, match="truncated"):
-        NpyPlanes(parts[2] / "zssr.npy").plane(1, 1)
+        PartsStack(parts, "zssr", (5,))
+    other = tmp_path / "d"
+    save_part(other, {"zssr": stack[3:5, :1]}, [{"iterations": []}])
+    with pytest.raises(ValueError, match="different channels or plane sizes"):
+        PartsStack(parts[:2] + [other], "zssr", (5,))
+
+
+def test_a_part_saved_again_keeps_the_one_there(tmp_path):
+    """Dask runs a part task again when the worker holding its result dies: the part is there, and stays."""
+    part = tmp_path / "0.0-2"
+    save_part(part, {"zssr": np.ones((2, 1, 4, 4))}, [{"iterations": [1, 1]}])
+    save_part(part, {"zssr": np.ones((2, 1, 4, 4))}, [{"iterations": [1, 1]}])
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["0.0-2"]
+    assert sorted(path.name for path in part.iterdir()) == ["records.json", "zssr.npy"]
+
+
+def test_a_part_unreadable_while_written_is_a_read_error_naming_it(tmp_path):
+    parts = [tmp_path / "a", tmp_path / "b"]
+    for part in parts:
+        save_part(part, {"zssr": np.ones((2, 1, 4, 4))}, [{"iterations": []}])
+    joined = PartsStack(parts, "zssr", (4,))
+    (parts[1] / "zssr.npy").unlink()  # e.g. a network file system's error, after the parts were opened
+    with pytest.raises(PlaneReadError, match=r"could not read plane \(2, 0\).*zssr.npy"):
+        write_imagej_tiff(tmp_path / "out.tif", joined, "ZCYX", None)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a", "b"]  # no output, no temporary file
+
+
+def test_a_file_whose_channels_tifffile_cannot_place_splits_as_it_runs_whole(tmp_path):
+    """tifffile reads "CQYX" for a shaped file: the reader makes it "QQYX" (no channels), so the parts count so."""
+    path = tmp_path / "shaped.tif"
+    tifffile.imwrite(path, textured((2, 3, 16, 16), 5), metadata={"axes": "CQYX"})
+    assert plane_counts(path) == (6, 1)
+    whole, split = run_split_and_whole(path, tmp_path, per_task=3)
+    np.testing.assert_array_equal(split["zssr"].data, whole["zssr"].data)
 
 
 def test_reordered_and_cropped_planes_match_numpy():

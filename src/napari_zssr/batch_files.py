@@ -88,8 +88,9 @@ def plane_counts(path: Path) -> tuple[int, int]:
     header = read_header(path, samples_as_channels=True)
     if header is None or "S" in header.axes or len(header.axes) != len(header.shape):
         return 1, 1
-    sizes = dict(zip(header.axes, header.shape))
-    leading = [size for size, axis in zip(header.shape, header.axes) if axis not in "CYX"]
+    axes = image_axes(header.axes, len(header.shape))  # as the planes are read: "CQYX" is "QQYX", no channels
+    sizes = dict(zip(axes, header.shape))
+    leading = [size for size, axis in zip(header.shape, axes) if axis not in "CYX"]
     return int(np.prod(leading, dtype=np.int64)), sizes.get("C", 1)
 
 
@@ -293,7 +294,7 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
         except BaseException as error:  # the outputs come as a set: an earlier run's stay as they were, whole
             for temporary, _ in staged:
                 temporary.unlink(missing_ok=True)
-            if isinstance(error, OSError):
+            if isinstance(error, OSError):  # a part that could not be read is a PlaneReadError, not this
                 raise described_write_error(error, path) from error
             raise
     for temporary, path in staged:

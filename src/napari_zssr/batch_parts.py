@@ -22,19 +22,20 @@ RECORDS_NAME = "records.json"
 
 def save_part(part: Path, outputs: dict[str, np.ndarray], records: list[dict]) -> None:
     """Write a part (a folder: one ``.npy`` per output kind, (planes, C, Y, X), and the run's records) whole, then
-    put it in place by one rename: a part that exists is complete."""
+    put it in place by one rename: a part that exists is complete. A part task run again (Dask reruns one whose
+    result was lost with its worker) finds its part there and keeps it: the run is the same."""
     part.parent.mkdir(parents=True, exist_ok=True)
     temporary = part.with_name(f".{part.name}.{os.getpid()}")
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir()
     try:
         for kind, array in outputs.items():
-            np.save(temporary / f"{kind}.npy", np.asarray(array, dtype=np.float32))
+            np.save(temporary / f"{kind}.npy", np.ascontiguousarray(array, dtype=np.float32))
         (temporary / RECORDS_NAME).write_text(json.dumps(records))
-        os.replace(temporary, part)
-    except BaseException:
+        if not part.exists():
+            os.replace(temporary, part)
+    finally:
         shutil.rmtree(temporary, ignore_errors=True)
-        raise
 
 
 def part_records(part: Path) -> list[dict]:
@@ -62,16 +63,14 @@ class NpyPlanes:
         self.path = path
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
+        if path.stat().st_size < self._offset + int(np.prod(shape, dtype=np.int64)) * self.dtype.itemsize:
+            raise ValueError(f"{path} is truncated")
 
     def plane(self, number: int, channel: int) -> np.ndarray:
         rows, columns = self.shape[-2:]
-        count = rows * columns
         with open(self.path, "rb") as file:
-            file.seek(self._offset + (number * self.shape[1] + channel) * count * self.dtype.itemsize)
-            plane = np.fromfile(file, self.dtype, count)
-        if plane.size != count:
-            raise ValueError(f"{self.path} is truncated")
-        return plane.reshape(rows, columns)
+            file.seek(self._offset + (number * self.shape[1] + channel) * rows * columns * self.dtype.itemsize)
+            return np.fromfile(file, self.dtype, rows * columns).reshape(rows, columns)
 
 
 class PartsStack:
@@ -82,9 +81,12 @@ class PartsStack:
         self._files = [NpyPlanes(part / f"{kind}.npy") for part in parts]
         counts = [planes.shape[0] for planes in self._files]
         expected = int(np.prod(leading, dtype=np.int64))
-        if sum(counts) != expected or len({planes.shape[1:] for planes in self._files}) != 1:
-            raise ValueError(f"the parts' {kind} outputs ({[planes.shape for planes in self._files]}) do not make a "
-                             f"stack of {expected} planes")
+        shapes = [planes.shape for planes in self._files]
+        if len({shape[1:] for shape in shapes}) != 1:
+            raise ValueError(f"the parts' {kind} outputs have different channels or plane sizes: {shapes}")
+        if sum(counts) != expected:
+            raise ValueError(f"the parts' {kind} outputs ({shapes}) hold {sum(counts)} planes, not the stack's "
+                             f"{expected}")
         self._starts = np.cumsum([0, *counts])
         self._leading = leading
         self.dtype = self._files[0].dtype

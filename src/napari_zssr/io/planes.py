@@ -1,5 +1,5 @@
 """Stacks read one YX plane at a time: what the TIFF writer consumes, so that a stack larger than memory (a split
-run's parts, mapped from disk; a lazily loaded layer) is written without ever being held whole.
+run's parts, read from disk) is written without ever being held whole.
 
 A *plane source* is anything with ``shape``, a numpy ``dtype`` and ``source[index]`` giving the 2D plane at a full
 index of its leading axes: a numpy array, a memmap, a dask or zarr array, or a :class:`ReorderedPlanes`.
@@ -28,7 +28,7 @@ class ReorderedPlanes:
     def __init__(self, source: PlaneSource, order: Sequence[int], dtype: Any = None,
                  convert: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         leading = len(source.shape) - 2
-        if sorted(order) != sorted(set(order)) or not set(order) <= set(range(leading)):
+        if len(set(order)) != len(order) or not set(order) <= set(range(leading)):
             raise ValueError(f"order {tuple(order)} is not a reordering of leading axes of shape {source.shape}")
         dropped = [axis for axis in range(leading) if axis not in order]
         if any(source.shape[axis] != 1 for axis in dropped):
@@ -47,10 +47,20 @@ class ReorderedPlanes:
         return self._convert(np.asarray(self._source[tuple(source_index)]))
 
 
+class PlaneReadError(RuntimeError):
+    """A plane of a source could not be read while the stack was written: the source's fault, not the destination's
+    (a writer reports its own ``OSError`` as a failed write)."""
+
+
 def iter_planes(source: PlaneSource) -> Iterator[np.ndarray]:
-    """Every plane of ``source``, in C order over its leading axes, each as a C-contiguous array."""
+    """Every plane of ``source``, in C order over its leading axes, each as a C-contiguous array; an ``OSError``
+    reading one is raised as a :class:`PlaneReadError` naming it."""
     for index in np.ndindex(*source.shape[:-2]):
-        yield np.ascontiguousarray(source[index])
+        try:
+            plane = source[index]
+        except OSError as error:
+            raise PlaneReadError(f"could not read plane {index} of the stack being written: {error}") from error
+        yield np.ascontiguousarray(plane)
 
 
 class ChannelPlanes:

@@ -470,7 +470,7 @@ def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
     cannot hold (float64, int8, (u)int32, 64-bit integers, bool) are written as float32.
 
     ``data`` is an array or any plane source (:mod:`.planes`): it is read and written one plane at a time, so a stack
-    mapped from disk is never held whole.
+    read from disk is never held whole.
     """
     path = Path(path)
     leading = axes[:-2]
