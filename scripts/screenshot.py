@@ -3,12 +3,15 @@
     xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb .venv/bin/python scripts/screenshot.py
 """
 
+import time
 from pathlib import Path
 
 import napari
 from napari._qt.dialogs.qt_notification import NapariQtNotification
 from qtpy.QtCore import QEventLoop
 from qtpy.QtWidgets import QApplication
+
+from napari_zssr.napari import estimate
 
 viewer = napari.Viewer(show=True)
 viewer.window._qt_window.resize(1500, 950)
@@ -19,6 +22,9 @@ widget.preset.value = "fast"
 loop = QEventLoop()  # wait without spinning: a busy loop would take a core from the run
 widget.start().finished.connect(loop.quit)
 loop.exec_()
+while estimate._in_flight:  # the estimate line, timed once the run has ended: its figures in the picture
+    QApplication.processEvents()
+    time.sleep(0.1)  # not a busy loop: the timing needs the cores
 for toast in viewer.window._qt_window.findChildren(NapariQtNotification):
     toast.close()  # napari's notices (e.g. a deprecation warning) would cover the canvas
 viewer.layers["zssr_sample"].visible = True
