@@ -297,3 +297,13 @@ def test_a_part_of_an_unreadable_file_names_it(tmp_path):
     path.write_bytes(b"not a tiff at all")
     with pytest.raises(ValueError, match="could not read broken.tif as a TIFF"):
         read_planes(path, 0, 2)
+
+
+def test_a_mapped_read_maps_contiguous_files_and_reads_the_others_whole(tmp_path):
+    for layout, path in stacks_of_every_layout(tmp_path).items():
+        whole = read_tiff(path, samples_as_channels=True)
+        mapped = read_tiff(path, samples_as_channels=True, mapped=True)
+        assert np.array_equal(mapped.data, whole.data) and mapped.axes == whole.axes, layout
+        contiguous = "mapped" in layout or layout == "channels only (one plane)"  # an ImageJ file: contiguous
+        assert isinstance(mapped.data, np.memmap) == contiguous, layout
+        assert not isinstance(whole.data, np.memmap), layout

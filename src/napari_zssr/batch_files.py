@@ -63,11 +63,12 @@ class TaskReport:
     messages: list[str] = field(default_factory=list)
 
 
-def read_input(path: Path) -> TiffImage:
-    """An input as the batch reads it: an RGB TIFF's colours (or planes tifffile tagged as colours) as channels.
+def read_input(path: Path, mapped: bool = False) -> TiffImage:
+    """An input as the batch reads it: an RGB TIFF's colours (or planes tifffile tagged as colours) as channels;
+    ``mapped`` as :func:`read_tiff`.
 
     Raises a ValueError, before any training, for axes its ImageJ outputs cannot hold."""
-    image = read_tiff(path, samples_as_channels=True)
+    image = read_tiff(path, samples_as_channels=True, mapped=mapped)
     imagej_axes(image.axes)
     return image
 
@@ -346,7 +347,7 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
     """
     start = time.perf_counter()
     options = prepared.options
-    image = read_input(job.source)
+    image = read_input(job.source, mapped=True)  # the report reads a few of its planes
     data = channels_last(image.data, image.axes)
     outputs = {kind: PartsStack(parts, kind, data.shape[:-3]) for kind in options.outputs}
     records_of_parts = [part_records(part) for part in parts]

@@ -154,13 +154,16 @@ def first_series(path: Path) -> Iterator[tuple[tifffile.TiffFile, tifffile.TiffP
         raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
 
 
-def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False) -> TiffImage:
+def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, mapped: bool = False) -> TiffImage:
     """Read a TIFF with its axes and pixel size; raises ``ValueError`` with the file name when it cannot.
 
     ``samples_as_channels``: a colour-sample axis (S) comes back as the channel axis C (:func:`samples_to_channels`).
+    ``mapped``: the data mapped read-only from a contiguous uncompressed file (only the planes used are read), read
+    whole from any other.
     """
     with first_series(Path(path)) as (tif, series):
-        data, axes = series.asarray(), series.axes
+        data = tif.asarray(series=series, out="memmap") if mapped and _mappable(series) else series.asarray()
+        axes = series.axes
         if samples_as_channels:
             axes, order = samples_to_channels(axes, data.ndim)
             data = data.transpose(order)
@@ -231,7 +234,7 @@ def read_planes(path: str | os.PathLike, start: int, stop: int) -> tuple[np.ndar
     ``ValueError`` with the file name, as :func:`read_tiff`.
     """
     with first_series(Path(path)) as (tif, series):
-        if series.dataoffset is not None and series.keyframe.is_memmappable:
+        if _mappable(series):
             return _part(tif.asarray(series=series, out="memmap"), series.axes, start, stop)
         shape = tuple(series.shape)
         if tuple(series.keyframe.shape) == shape[-2:] and int(np.prod(shape[:-2], dtype=np.int64)) == len(series.pages):
@@ -241,6 +244,11 @@ def read_planes(path: str | os.PathLike, start: int, stop: int) -> tuple[np.ndar
             pages = tif.asarray(key=[int(n) for n in wanted.ravel()], series=series)
             return pages.reshape(wanted.shape[:2] + shape[-2:]), leading
         return _part(series.asarray(), series.axes, start, stop)
+
+
+def _mappable(series: tifffile.TiffPageSeries) -> bool:
+    """Whether a series lies contiguous and uncompressed in its file, so that numpy can map it."""
+    return series.dataoffset is not None and series.keyframe.is_memmappable
 
 
 def _part(data: np.ndarray, axes: str, start: int, stop: int) -> tuple[np.ndarray, tuple[int, ...]]:
