@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 import tifffile
+from scipy import ndimage
 from test_cli import textured
 
 from napari_zssr.batch_files import assemble_parts, plane_counts, plane_ranges, process_file, process_part
@@ -21,12 +22,14 @@ SETTINGS = {"preset": "fast", "max_iterations": 2, "precision": "float32", "quie
             "outputs": "zssr,residual", "dtype": "input"}
 
 
-def run_split_and_whole(path, tmp_path, per_task: int) -> tuple:
+def run_split_and_whole(path, tmp_path, per_task: int, **settings) -> tuple:
     """The outputs of ``path`` run whole and run in parts of ``per_task`` planes, read back."""
     whole, split = tmp_path / "whole", tmp_path / "split"
+    settings = {**SETTINGS, **settings}
+    kinds = settings["outputs"].split(",")
     results = []
     for out in (whole, split):
-        prepared = prepare([path], make_options(out, SETTINGS))
+        prepared = prepare([path], make_options(out, settings))
         job = prepared.jobs[0]
         identity = input_identity(job.source)
         if out == whole:
@@ -40,7 +43,7 @@ def run_split_and_whole(path, tmp_path, per_task: int) -> tuple:
                 process_part(job, prepared, planes_range, part)
             assemble_parts(job, prepared, identity, parts)
             assert not any(part.exists() for part in parts)
-        results.append({kind: read_tiff(output_path(out, job, kind)) for kind in ("zssr", "residual")})
+        results.append({kind: read_tiff(output_path(out, job, kind)) for kind in kinds})
     return results
 
 
@@ -138,3 +141,25 @@ def test_reordered_and_cropped_planes_match_numpy():
     window = CroppedPlanes(array, slice(1, 4), slice(2, None))
     assert window.shape == (2, 3, 1, 3, 4)
     np.testing.assert_array_equal(window[(1, 2, 0)], array[1, 2, 0, 1:4, 2:])
+
+
+def test_a_split_stack_without_the_zssr_output_reports_the_whole_stack_resolution(tmp_path):
+    """The report reads the zssr output, which the parts keep whether asked for or not (not one part's report)."""
+    stack = np.stack([ndimage.gaussian_filter(textured((40, 40), seed).astype(float), 1.5) for seed in range(4)])
+    path = tmp_path / "stack.tif"
+    write_imagej_tiff(path, stack.astype(np.uint16), "ZYX", (0.1, 0.1))
+    whole, split = run_split_and_whole(path, tmp_path, per_task=2, outputs="residual")
+    records = [json.loads(result["residual"].description)["channels"] for result in (split, whole)]
+    assert "input_px" in records[1][0]["resolution"]
+    assert records[0] == records[1]
+    assert not list((tmp_path / "split").glob("*_zssr.tif"))
+
+
+def test_bad_values_in_a_part_are_named_as_the_whole_stack_names_them(tmp_path):
+    stack = textured((4, 16, 16), 2).astype(np.float32)
+    stack[2, 3] = np.nan
+    path = tmp_path / "nan.tif"
+    write_imagej_tiff(path, stack, "ZYX", None)
+    prepared = prepare([path], make_options(tmp_path / "out", SETTINGS))
+    with pytest.raises(ValueError, match="the plane at index 2 contains NaN"):
+        process_part(prepared.jobs[0], prepared, (2, 4), tmp_path / "part")

@@ -368,6 +368,29 @@ def test_kernel_estimated_from_each_image(data_dir, tmp_path, capsys):
     assert "fwhm_px" in kernels[0] and "pure noise" in kernels[1]["fallback"]
 
 
+@pytest.mark.parametrize("kernel", [[], ["--kernel", "estimate"]])
+def test_an_empty_channel_of_a_2d_image_passes_through(tmp_path, capsys, kernel):
+    """E.g. the blue of an RGB picture of a red and green stain: the picture is not constant, its blue is."""
+    colour = textured((24, 20, 3), 3).astype(np.uint8)
+    colour[..., 2] = 0
+    (tmp_path / "in").mkdir()
+    tifffile.imwrite(tmp_path / "in" / "stain.tif", colour, photometric="rgb")
+    write_imagej_tiff(tmp_path / "in" / "two.tif", np.stack([textured((24, 20), 4), np.full((24, 20), 7)]), "CYX",
+                      None)
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "in"), "--out", str(out), *FAST, *kernel]) == 0
+    stain, two = read_tiff(out / "stain_zssr.tif"), read_tiff(out / "two_zssr.tif")
+    assert stain.data.shape == (3, 48, 40) and np.all(stain.data[2] == 0) and stain.data[:2].std() > 0
+    assert two.data.shape == (2, 48, 40) and np.all(two.data[1] == 7)
+    err = capsys.readouterr().err
+    assert "stain.tif: channel 2 is constant; passed through as its interpolation" in err
+    assert info_of(out / "two_zssr.tif")["channels"][1]["blank_planes"] == [[]]
+    one = tmp_path / "one.tif"
+    write_imagej_tiff(one, np.full((24, 20), 7, np.uint16), "YX", None)
+    assert main([str(one), "--out", str(tmp_path / "o1"), *FAST]) == 1  # a constant image alone is still an error
+    assert "the image is constant" in capsys.readouterr().err
+
+
 def test_kernel_from_the_optics_given_as_options(data_dir, tmp_path):
     out = tmp_path / "out"
     assert main([str(data_dir / "stack.tif"), "--out", str(out), "--na", "1.2", "--wavelength", "600",

@@ -305,10 +305,12 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
                seed: int | None = None, device: str | torch.device | None = None,
                progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
                warm_start_iterations: int | None = None, pixel_size: PixelSize | None = None,
-               outputs: str | Collection[str] | None = None) -> ZSSRResult:
+               outputs: str | Collection[str] | None = None, one_of_channels: bool = False) -> ZSSRResult:
     """Super-resolve every 2D (Y, X) plane of an N-D array over its leading axes, with an overall progress.
 
-    A constant plane is passed through as its interpolation with a :class:`BlankPlaneWarning`. With
+    A constant plane is passed through as its interpolation with a :class:`BlankPlaneWarning`; a constant image of
+    one plane is an error, unless ``one_of_channels`` (a channel of an image whose other channels hold the
+    structure, e.g. the empty blue of an RGB picture) passes it through too. With
     ``warm_start_iterations``, each plane after the first starts from the previous plane's weights and trains for
     at most that many iterations. ``kernel="estimate"`` estimates one kernel for the whole stack (from up to 8
     planes). Other arguments as :func:`zssr`.
@@ -354,7 +356,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
             plane = read_checked(array[index], plane_name(index))
             low, high = float(plane.min()), float(plane.max())
             if high == low:
-                _pass_through_blank(plane, index, result, n_planes)
+                _pass_through_blank(plane, index, result, alone=n_planes == 1 and not one_of_channels)
                 plan.plane_finished(plane_number, trained=False)
                 continue
             low, high = intensity_range(plane)
@@ -403,9 +405,10 @@ def fill_plane(result: ZSSRResult, index: tuple[int, ...], value: Any) -> None:
             array[index] = fill
 
 
-def _pass_through_blank(plane: np.ndarray, index: tuple[int, ...], result: ZSSRResult, n_planes: int) -> None:
+def _pass_through_blank(plane: np.ndarray, index: tuple[int, ...], result: ZSSRResult, alone: bool) -> None:
+    """Fill ``result``'s outputs at ``index`` from the constant ``plane``; an error where the plane is all there is."""
     label = plane_name(index)
-    if n_planes == 1:
+    if alone:
         raise ValueError(f"{label} is constant (every pixel {plane.flat[0]}); there is nothing to super-resolve")
     warnings.warn(f"{label} is constant; passed through as its interpolation", BlankPlaneWarning, stacklevel=3)
     value = plane.flat[0]  # cast to the result's type (float64 for inputs float32 cannot hold) on assignment

@@ -19,7 +19,16 @@ import numpy as np
 from tqdm import tqdm
 
 from ._version import __version__
-from .api import OUTPUTS, BlankPlaneWarning, KernelNoteWarning, ZSSRResult, checked_pixel_size, zssr_stack
+from .api import (
+    OUTPUTS,
+    BlankPlaneWarning,
+    KernelNoteWarning,
+    ZSSRResult,
+    check_plane_values,
+    checked_pixel_size,
+    plane_name,
+    zssr_stack,
+)
 from .axial import ConstantPlanesWarning, describe_axial_profile, zssr_axial
 from .batch_axial import AxialPlan, axial_optics, axial_plan
 from .batch_disk import check_free_space, described_write_error, output_bytes
@@ -133,7 +142,7 @@ def lateral_runner(job: Job, prepared: PreparedBatch, image: TiffImage | TiffHea
     def run(data: np.ndarray, channel: int, progress: BarProgress | None) -> ZSSRResult:
         return zssr_stack(data, options.scale, kernels[channel], prepared.config, device=options.device,
                           progress=progress, warm_start_iterations=options.warm_start, pixel_size=pixel_size,
-                          outputs=options.outputs)
+                          outputs=options.outputs, one_of_channels=channels > 1)
 
     return run
 
@@ -183,24 +192,32 @@ def super_resolve_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int
     if header is None:  # read a moment ago: changed or removed since
         raise ValueError(f"could not read {job.source.name}'s header")
     imagej_axes(image_axes(header.axes, len(header.shape)))  # what read_input refuses, refused before training
-    run = run_channels(job, prepared.options, data, lateral_runner(job, prepared, header, data.shape[-3]))
-    for record in run.records:  # blank planes: numbered within the part -> within the image
-        record["blank_planes"] = [[int(i) for i in np.unravel_index(planes[0] + index[0], leading)]
-                                  for index in record["blank_planes"]]
+
+    def in_image(number: int) -> tuple[int, ...]:  # the part's plane ``number`` as the whole image numbers it
+        return tuple(int(i) for i in np.unravel_index(planes[0] + number, leading))
+
+    for number, plane in enumerate(data):  # bad values named as a whole run names them
+        check_plane_values(plane, plane_name(in_image(number)))
+    # zssr whether asked for or not: the assembly measures the whole stack's resolution on it
+    kinds = dict.fromkeys(("zssr", *prepared.options.outputs))
+    run = run_channels(job, prepared.options, data, lateral_runner(job, prepared, header, data.shape[-3]),
+                       kinds=list(kinds))
+    for record in run.records:
+        record["blank_planes"] = [list(in_image(index[0])) for index in record["blank_planes"]]
     return run
 
 
 def run_channels(job: Job, options: BatchOptions, data: np.ndarray, run: ChannelRun, planes_bar: tqdm | None = None,
-                 per_channel: int | None = None) -> PlanesRun:
-    """Run each channel of ``data`` (planes..., C, Y, X) and stack the outputs; ``per_channel``: what the bar counts
-    for a channel (its planes unless given)."""
+                 per_channel: int | None = None, kinds: Sequence[str] | None = None) -> PlanesRun:
+    """Run each channel of ``data`` (planes..., C, Y, X) and stack the outputs (``kinds``, the batch's outputs
+    unless given); ``per_channel``: what the bar counts for a channel (its planes unless given)."""
     channels = data.shape[-3]
     if per_channel is None:
         per_channel = int(np.prod(data.shape[:-3], dtype=np.int64))
     if planes_bar is not None:
         planes_bar.reset(total=per_channel * channels)
         planes_bar.set_description(job.source.name)
-    outputs: dict[str, list[np.ndarray]] = {kind: [] for kind in options.outputs}
+    outputs: dict[str, list[np.ndarray]] = {kind: [] for kind in kinds or options.outputs}
     records: list[dict] = []
     for channel in range(channels):
         progress = None if planes_bar is None else BarProgress(planes_bar, per_plane=True,
@@ -211,7 +228,7 @@ def run_channels(job: Job, options: BatchOptions, data: np.ndarray, run: Channel
             warnings.simplefilter("ignore", KernelNoteWarning)  # the same
             result = run(data[..., channel, :, :], channel, progress)
         records.append(channel_record(result))
-        for kind in options.outputs:
+        for kind in outputs:
             outputs[kind].append(getattr(result, OUTPUTS[kind]))
     # one channel: a view, not a copy (the result's other outputs are already dropped: a stack's peak memory)
     stacked = {kind: arrays[0][..., None, :, :] if len(arrays) == 1 else np.stack(arrays, axis=-3)
@@ -350,6 +367,7 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
     image = read_input(job.source, mapped=True)  # the report reads a few of its planes
     data = channels_last(image.data, image.axes)
     outputs = {kind: PartsStack(parts, kind, data.shape[:-3]) for kind in options.outputs}
+    sr = PartsStack(parts, "zssr", data.shape[:-3])  # in every part, asked for or not
     records_of_parts = [part_records(part) for part in parts]
     records = []
     for channel in range(len(records_of_parts[0])):
@@ -360,9 +378,8 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
         merged = dict(record)
         for key in ("iterations", "noise_stds", "blank_planes"):
             merged[key] = [value for part in records_of_parts for value in part[channel][key]]
-        if "zssr" in outputs:
-            merged["resolution"] = resolution_report(data[..., channel, :, :], ChannelPlanes(outputs["zssr"], channel),
-                                                     tuple(record["scale"]), run_pixel_size(options, image))
+        merged["resolution"] = resolution_report(data[..., channel, :, :], ChannelPlanes(sr, channel),
+                                                 tuple(record["scale"]), run_pixel_size(options, image))
         records.append(merged)
     write_outputs(job, prepared, image, PlanesRun(outputs, records, records[0]["device"]), identity)
     remove_parts(parts)
@@ -384,11 +401,13 @@ def cast_output(data: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def plane_label(axes: str, index: tuple[int, ...], channel: int | None) -> str:
-    """A plane's position for messages, e.g. "plane Z=3, channel 1"."""
+    """A plane's position for messages, e.g. "plane Z=3, channel 1"; "channel 1" of an image of one plane."""
     where = [f"{axis}={i}" for axis, i in zip(axes, index)] if "Q" not in axes else [str(index)]
+    if not where:
+        return "the image" if channel is None else f"channel {channel}"
     if channel is not None:
         where.append(f"channel {channel}")
-    return f"plane {', '.join(where)}" if where else "the image"
+    return f"plane {', '.join(where)}"
 
 
 def channel_record(result: ZSSRResult) -> dict:
