@@ -3,7 +3,9 @@ the stack run whole, in every axis order, read back from disk a plane at a time.
 
 from __future__ import annotations
 
+import errno
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -163,3 +165,33 @@ def test_bad_values_in_a_part_are_named_as_the_whole_stack_names_them(tmp_path):
     prepared = prepare([path], make_options(tmp_path / "out", SETTINGS))
     with pytest.raises(ValueError, match="the plane at index 2 contains NaN"):
         process_part(prepared.jobs[0], prepared, (2, 4), tmp_path / "part")
+
+
+def test_a_part_on_a_disk_without_room_fails_before_it_trains(tmp_path, monkeypatch):
+    """A split stack needs room for its part and for the outputs the assembly will write; the part checks both."""
+    import shutil
+    from types import SimpleNamespace
+
+    import napari_zssr.batch_files as batch_files
+
+    path = tmp_path / "stack.tif"
+    write_imagej_tiff(path, textured((4, 16, 16), 1), "ZYX", (0.1, 0.1))
+    prepared = prepare([path], make_options(tmp_path / "out", SETTINGS))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained although its part could not be written")
+
+    monkeypatch.setattr(batch_files, "zssr_stack", no_training)
+    # the outputs of the stack: 4 x 32 x 32 pixels of zssr (uint16) and residual (float32): 24 kB; the part: 16 kB
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(total=10**9, free=30_000))
+    with pytest.raises(OSError, match="not enough space .* nothing was trained"):
+        process_part(prepared.jobs[0], prepared, (0, 2), tmp_path / "part")
+
+
+def test_a_short_write_is_said_as_a_full_disk_with_its_error_number():
+    from napari_zssr.batch_disk import described_write_error
+
+    error = described_write_error(OSError("73728 requested and 8160 written"), Path("part"))
+    assert error.errno == errno.ENOSPC and str(error) == "[Errno 28] could not write part: the disk is full"
+    other = described_write_error(OSError("odd"), Path("x"))
+    assert other.errno is None and str(other) == "could not write x: odd"

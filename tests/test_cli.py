@@ -848,6 +848,28 @@ def test_a_file_whose_outputs_would_not_fit_fails_before_it_trains(data_dir, tmp
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "out"), *FAST]) == 0
 
 
+def test_an_output_folder_this_user_cannot_write_fails_its_files_before_they_train(data_dir, tmp_path, capsys,
+                                                                                    monkeypatch):
+    """A shared results folder whose subfolder a colleague's run made: its files fail at once, the others run."""
+    import napari_zssr.batch_disk as batch_disk
+    import napari_zssr.batch_files as batch_files
+
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    real_access, trains = batch_disk.os.access, batch_files.zssr_stack
+    monkeypatch.setattr(batch_disk.os, "access", lambda path, mode: path != out / "sub" and real_access(path, mode))
+
+    def training(image, *args, **kwargs):
+        assert image.shape[-2:] != (16, 16) or image.ndim == 2, "the file of the locked folder trained"
+        return trains(image, *args, **kwargs)
+
+    monkeypatch.setattr(batch_files, "zssr_stack", training)
+    assert main([str(data_dir), "-r", "--out", str(out), *FAST]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot write the outputs into {out / 'sub'}: permission denied; nothing was trained" in err
+    assert "done 2" in err and "failed 1" in err
+
+
 def test_a_full_disk_while_writing_is_said_and_leaves_the_outputs_as_they_were(data_dir, tmp_path, capsys,
                                                                               monkeypatch):
     """numpy says "N requested and M written"; the user reads that the disk is full. The outputs come as a set: an
@@ -889,3 +911,24 @@ def test_outputs_replaced_by_a_rerun_count_as_room(data_dir, tmp_path, monkeypat
     monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(total=10**9, free=free))
     assert main([str(data_dir / "plain.tif"), "--out", str(out), "--outputs", "zssr,residual", "--seed", "3",
                  "--overwrite", *FAST]) == 0
+
+
+def test_an_input_or_out_under_a_folder_this_user_cannot_enter_is_a_usage_error(data_dir, tmp_path, capsys,
+                                                                                monkeypatch):
+    """Python's Path.exists raises PermissionError there (it cannot tell): a usage error naming it, no traceback."""
+    locked = tmp_path / "locked"
+    real_stat = Path.stat
+
+    def stat(path, *args, **kwargs):
+        if locked in path.parents:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    for args in ([str(locked / "in"), "--out", str(tmp_path / "o")],
+                 [str(locked / "in" / "*.tif"), "--out", str(tmp_path / "o")],
+                 [str(data_dir / "plain.tif"), "--out", str(locked / "out")]):
+        assert main([*args, *FAST]) == 2
+        err = capsys.readouterr().err
+        assert "permission denied (this user cannot look into a folder on its path)" in err, args
+        assert "Traceback" not in err

@@ -4,6 +4,7 @@ named when a write fails anyway (numpy says only "N requested and M written").""
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 from pathlib import Path
 
@@ -18,6 +19,15 @@ def output_bytes(input_pixels: int, factors: tuple[float, float], outputs: dict[
     kind of its stored type."""
     pixels = input_pixels * factors[0] * factors[1]
     return int(sum(pixels * np.dtype(dtype).itemsize for dtype in outputs.values()))
+
+
+def check_writable(folder: Path) -> None:
+    """A PermissionError naming ``folder`` (or the nearest existing folder above it, where it will be made) when this
+    user cannot write there, e.g. a subfolder an earlier run of a colleague's made."""
+    existing = next(path for path in (folder, *folder.parents) if path.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, f"cannot write the outputs into {existing}: permission denied; nothing "
+                                            "was trained")
 
 
 def check_free_space(folder: Path, needed: int) -> None:
@@ -37,7 +47,9 @@ def described_write_error(error: OSError, path: Path) -> OSError:
     """A failed write as the user should read it: a full disk said as such, with the file that did not fit."""
     full = error.errno == errno.ENOSPC or "requested and" in str(error)  # numpy's short write on a full disk
     reason = "the disk is full" if full else (error.strerror or str(error))
-    return OSError(error.errno, f"could not write {path}: {reason}")
+    code = errno.ENOSPC if full else error.errno  # numpy's has none: it would read "[Errno None]"
+    message = f"could not write {path}: {reason}"
+    return OSError(code, message) if code is not None else OSError(message)
 
 
 def _megabytes(count: float) -> str:

@@ -31,7 +31,7 @@ from .api import (
 )
 from .axial import ConstantPlanesWarning, describe_axial_profile, zssr_axial
 from .batch_axial import AxialPlan, axial_optics, axial_plan
-from .batch_disk import check_free_space, described_write_error, output_bytes
+from .batch_disk import check_free_space, check_writable, described_write_error, output_bytes
 from .batch_jobs import Job, output_path
 from .batch_kernels import kernel_choices
 from .batch_parts import PartsStack, part_records, remove_parts, save_part
@@ -200,6 +200,8 @@ def super_resolve_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int
         check_plane_values(plane, plane_name(in_image(number)))
     # zssr whether asked for or not: the assembly measures the whole stack's resolution on it
     kinds = dict.fromkeys(("zssr", *prepared.options.outputs))
+    factors = upscale_factors(prepared.options.scale)
+    check_room_for_outputs(job, prepared, header, output_bytes(data.size, factors, dict.fromkeys(kinds, np.float32)))
     run = run_channels(job, prepared.options, data, lateral_runner(job, prepared, header, data.shape[-3]),
                        kinds=list(kinds))
     for record in run.records:
@@ -268,11 +270,11 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
 INTENSITY_OUTPUTS = ("zssr", "ensemble_median")
 
 
-def stored_dtype(kind: str, dtype_option: str, image: TiffImage) -> np.dtype:
+def stored_dtype(kind: str, dtype_option: str, input_dtype: np.dtype) -> np.dtype:
     """The type an output kind is written in: float32, or with ``--dtype input`` the outputs in the input's
     intensities in the input's type where an ImageJ TIFF holds it (:func:`output_dtype`)."""
     if kind in INTENSITY_OUTPUTS and dtype_option == "input":
-        return output_dtype(image.data.dtype)
+        return output_dtype(input_dtype)
     return np.dtype(np.float32)
 
 
@@ -298,7 +300,7 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
     info = json.dumps(record)
     staged: list[tuple[Path, Path]] = []  # (temporary, its place): all put in place once all are written
     for kind in options.outputs:
-        dtype = stored_dtype(kind, options.dtype, image)
+        dtype = stored_dtype(kind, options.dtype, image.data.dtype)
         stacked = ReorderedPlanes(run.outputs[kind], input_axis_order(image), dtype,
                                   functools.partial(cast_output, dtype=dtype))
         # display ranges in the input's intensities fit the outputs in them, not the residual or the spread
@@ -319,20 +321,25 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
         commit_staged(temporary, path)
 
 
-def check_room_for_outputs(job: Job, prepared: PreparedBatch, image: TiffImage) -> None:
-    """Refuse a file whose outputs would not fit on the output folder's disk, before it trains."""
+def check_room_for_outputs(job: Job, prepared: PreparedBatch, image: TiffImage | TiffHeader,
+                           besides: int = 0) -> None:
+    """Refuse a file whose outputs (and ``besides`` bytes more: a split stack's part) could not be written into their
+    folder, or would not fit on its disk, before it trains."""
     options = prepared.options
+    shape, dtype = (image.data.shape, image.data.dtype) if isinstance(image, TiffImage) else (image.shape, image.dtype)
     if options.axial:
-        factors = (float(axial_plan(image.axes, image.data.shape, image.pixel_size, image.z_spacing, options,
+        factors = (float(axial_plan(image.axes, shape, image.pixel_size, image.z_spacing, options,
                                     image.z_step_pixels).factor), 1.0)
     else:
         factors = upscale_factors(options.scale)
-    types = {kind: stored_dtype(kind, options.dtype, image) for kind in options.outputs}
+    types = {kind: stored_dtype(kind, options.dtype, dtype) for kind in options.outputs}
     # outputs of an earlier run that these replace free their space, each once its successor is written whole
     paths = [output_path(options.out, job, kind) for kind in options.outputs]
     replaced = [path.stat().st_size for path in paths if path.is_file()]
-    needed = output_bytes(image.data.size, factors, types) - sum(replaced) + max(replaced, default=0)
-    check_free_space(options.out, needed)
+    needed = output_bytes(int(np.prod(shape, dtype=np.int64)), factors, types) - sum(replaced) \
+        + max(replaced, default=0)
+    check_writable(paths[0].parent)
+    check_free_space(paths[0].parent, needed + besides)
 
 
 def process_file(job: Job, prepared: PreparedBatch, identity: dict, planes_bar: tqdm | None = None) -> TaskReport:
@@ -351,7 +358,10 @@ def process_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int], par
     """Super-resolve planes ``start:stop`` of one input into a private part (written whole, then renamed)."""
     start = time.perf_counter()
     run = super_resolve_part(job, prepared, planes)
-    save_part(part, run.outputs, run.records)
+    try:
+        save_part(part, run.outputs, run.records)
+    except OSError as error:
+        raise described_write_error(error, part) from error
     count = int(np.prod(run.outputs[prepared.options.outputs[0]].shape[:-2], dtype=np.int64))  # planes x channels
     return TaskReport(count, run.device, time.perf_counter() - start)
 
@@ -365,6 +375,7 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
     start = time.perf_counter()
     options = prepared.options
     image = read_input(job.source, mapped=True)  # the report reads a few of its planes
+    check_room_for_outputs(job, prepared, image)  # beside the parts, which go once the outputs are written
     data = channels_last(image.data, image.axes)
     outputs = {kind: PartsStack(parts, kind, data.shape[:-3]) for kind in options.outputs}
     sr = PartsStack(parts, "zssr", data.shape[:-3])  # in every part, asked for or not

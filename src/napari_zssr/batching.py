@@ -14,7 +14,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from numbers import Number
 from pathlib import Path
@@ -162,6 +163,17 @@ def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptio
     return BatchOptions(out=Path(out), **settings)
 
 
+@contextmanager
+def refused_without_permission() -> Iterator[None]:
+    """A path under a folder this user cannot enter (no execute permission): Python cannot even tell whether it
+    exists, and raises; a usage error that names it, not a traceback."""
+    try:
+        yield
+    except PermissionError as error:
+        raise UsageError(f"{error.filename or error}: permission denied (this user cannot look into a folder on its "
+                         "path)") from None
+
+
 def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, device_here: bool = True) -> PreparedBatch:
     """Every check that needs no training, so that a usage error stops a batch before any work or output.
 
@@ -192,7 +204,8 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
     if options.warm_start == "auto":
         options = replace(options, warm_start=config.warm_start_iterations())
     out = options.out.resolve()
-    check_out(out)
+    with refused_without_permission():
+        check_out(out)
     check_axial_options(options)
     if not options.axial:
         check_kernel_options(options)
@@ -203,7 +216,8 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
                 integer_factors(factors)  # a kernel needs whole factors: one usage error, not one failure per file
         except ValueError as error:
             raise UsageError(f"--scale {options.scale}: {error}") from None
-    jobs = plan_jobs(collect_sources([str(item) for item in inputs], options.recursive, out))
+    with refused_without_permission():
+        jobs = plan_jobs(collect_sources([str(item) for item in inputs], options.recursive, out))
     if not jobs:
         raise UsageError("no TIFF files found in the inputs")
     check_output_folders(jobs, options.outputs)
