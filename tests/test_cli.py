@@ -805,6 +805,20 @@ def test_a_fiji_composites_colours_and_display_ranges_are_kept(tmp_path):
     assert tifffile.TiffFile(tmp_path / "out" / "c_zssr.tif").imagej_metadata["Ranges"] == (0.0, 900.0, 10.0, 800.0)
 
 
+def test_a_single_channel_stacks_lut_and_display_range_are_kept(tmp_path):
+    """Fiji saves one channel's display range as min and max, and tifffile reads its one LUT as an array."""
+    lut = np.zeros((3, 256), np.uint8)
+    lut[1] = np.arange(256)  # green
+    stack = (np.random.default_rng(1).random((2, 16, 16)) * 1000).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "g.tif", stack, imagej=True, metadata={"axes": "ZYX", "min": 60.0, "max": 500.0,
+                                                                       "LUTs": [lut]})
+    assert main([str(tmp_path / "g.tif"), "--out", str(tmp_path / "out"), "--outputs", "zssr,residual", *FAST]) == 0
+    zssr = tifffile.TiffFile(tmp_path / "out" / "g_zssr.tif").imagej_metadata
+    residual = tifffile.TiffFile(tmp_path / "out" / "g_residual.tif").imagej_metadata
+    assert np.array_equal(zssr["LUTs"], lut) and np.array_equal(residual["LUTs"], lut)
+    assert (zssr["min"], zssr["max"]) == (60.0, 500.0) and "min" not in residual and "max" not in residual
+
+
 @pytest.mark.parametrize(("scale", "kernel"), [("x", None), ((2, 2.5), "estimate"), (2.5, "estimate")])
 def test_a_bad_scale_given_to_the_batch_function_is_a_usage_error(data_dir, tmp_path, scale, kernel):
     from napari_zssr import batch

@@ -39,6 +39,7 @@ from .core.resize import PixelSize, upscale_factors
 from .io.planes import ChannelPlanes, PlaneSource, ReorderedPlanes
 from .io.tiff import (
     IMAGEJ_DTYPES,
+    IMAGEJ_RANGE_KEYS,
     TiffHeader,
     TiffImage,
     channels_last,
@@ -305,7 +306,7 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
                                   functools.partial(cast_output, dtype=dtype))
         # display ranges in the input's intensities fit the outputs in them, not the residual or the spread
         display = {key: value for key, value in image.display.items()
-                   if key != "Ranges" or kind in INTENSITY_OUTPUTS}
+                   if key not in IMAGEJ_RANGE_KEYS or kind in INTENSITY_OUTPUTS}
         path = output_path(options.out, job, kind)
         try:
             staged.append((stage_imagej_tiff(path, stacked, image.axes, new_pixel_size, z_spacing, info,

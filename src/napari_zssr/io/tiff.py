@@ -39,8 +39,8 @@ class TiffImage:
     # an uncalibrated file's z spacing in lateral pixels (ImageJ "spacing" without a unit: what the napari-zssr writer
     # saves for a layer whose only scale is along z); None where the file is calibrated or does not say
     z_step_pixels: float | None = None
-    # ImageJ's display settings (``mode``, per-channel ``LUTs`` and ``Ranges``), so that a Fiji composite's outputs
-    # open with its colours; empty for other files
+    # ImageJ's display settings (``mode``, per-channel ``LUTs`` and ``Ranges``, or one channel's ``min`` and ``max``),
+    # so that a Fiji file's outputs open with its colours; empty for other files
     display: dict = field(default_factory=dict)
 
 
@@ -177,6 +177,8 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
         frame_interval = _frame_interval(tif, pixels)
         z_step_pixels = _z_step_pixels(tif, pixel_size)
         display = {key: imagej[key] for key in IMAGEJ_DISPLAY_KEYS if key in imagej}
+        if isinstance(display.get("LUTs"), np.ndarray) and display["LUTs"].ndim == 2:  # one channel's, unlisted
+            display["LUTs"] = [display["LUTs"]]
     return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin, series_count,
                      frame_interval, z_step_pixels, display)
 
@@ -399,8 +401,11 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
         return None
 
 
-#: ImageJ metadata that says how a file is shown (composite or colour mode, each channel's LUT and display range)
-IMAGEJ_DISPLAY_KEYS = ("mode", "LUTs", "Ranges")
+#: ImageJ metadata that says how a file is shown (composite or colour mode, each channel's LUT and display range;
+#: a file of one channel has its range as ``min`` and ``max``)
+IMAGEJ_DISPLAY_KEYS = ("mode", "LUTs", "Ranges", "min", "max")
+#: those of them that are intensities: they fit outputs in the input's intensities only
+IMAGEJ_RANGE_KEYS = ("Ranges", "min", "max")
 #: bytes of an output's name in its temporary file's name, which adds 19 (".", ".", 8 random, ".tif.part")
 TEMPORARY_HINT_BYTES = 200
 #: the axes an ImageJ hyperstack holds before Y and X, in the order it stores them
