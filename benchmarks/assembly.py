@@ -34,6 +34,7 @@ def build(folder: Path, planes: int, size: int, per_task: int) -> None:
     prepared = prepare([folder / "stack.tif"], make_options(folder / "out", SETTINGS))
     ranges = plane_ranges(planes, per_task)
     first = folder / "parts" / "0"
+    first.parent.mkdir()
     process_part(prepared.jobs[0], prepared, ranges[0], first)
     record = part_records(first)[0]
     kinds = prepared.options.outputs

@@ -41,6 +41,7 @@ def run_split_and_whole(path, tmp_path, per_task: int, **settings) -> tuple:
             ranges = plane_ranges(planes, per_task)
             assert len(ranges) > 1
             parts = [out / "parts" / f"0.{start}-{stop}" for start, stop in ranges]
+            parts[0].parent.mkdir(parents=True)  # the batch's folder of parts
             for planes_range, part in zip(ranges, parts):
                 process_part(job, prepared, planes_range, part)
             assemble_parts(job, prepared, identity, parts)
@@ -195,3 +196,24 @@ def test_a_short_write_is_said_as_a_full_disk_with_its_error_number():
     assert error.errno == errno.ENOSPC and str(error) == "[Errno 28] could not write part: the disk is full"
     other = described_write_error(OSError("odd"), Path("x"))
     assert other.errno is None and str(other) == "could not write x: odd"
+
+
+def test_a_task_of_a_stopped_batch_puts_nothing_in_place(tmp_path):
+    """Ctrl-C on a cluster batch cancels its tasks, but one already running on a worker goes on: when it ends, the
+    batch's folder is gone, and its outputs must not replace those of a batch run since."""
+    from dataclasses import replace
+
+    from napari_zssr.batch_files import BatchStopped
+
+    path = tmp_path / "plain.tif"
+    write_imagej_tiff(path, textured((16, 16), 2), "YX", None)
+    out = tmp_path / "out"
+    prepared = prepare([path], make_options(out, SETTINGS))
+    job = prepared.jobs[0]
+    live = tmp_path / "batch"
+    with pytest.raises(BatchStopped, match="its batch was stopped while it ran; nothing was put in place"):
+        process_file(job, replace(prepared, live_folder=live), input_identity(path))
+    assert not out.exists() or not list(out.iterdir())
+    live.mkdir()
+    process_file(job, replace(prepared, live_folder=live), input_identity(path))
+    assert output_path(out, job, "zssr").exists()

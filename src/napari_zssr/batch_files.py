@@ -61,6 +61,10 @@ if TYPE_CHECKING:
     from .batching import BatchOptions, PreparedBatch
 
 
+class BatchStopped(RuntimeError):
+    """The batch that submitted a cluster task ended (Ctrl-C) before the task could put its outputs in place."""
+
+
 @dataclass
 class TaskReport:
     """What a unit of work returns to whoever runs the batch: messages to print and where it ran."""
@@ -318,6 +322,10 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
             if isinstance(error, OSError):  # a part that could not be read is a PlaneReadError, not this
                 raise described_write_error(error, path) from error
             raise
+    if prepared.live_folder is not None and not prepared.live_folder.is_dir():
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+        raise BatchStopped(f"{job.source}: its batch was stopped while it ran; nothing was put in place")
     for temporary, path in staged:
         commit_staged(temporary, path)
 

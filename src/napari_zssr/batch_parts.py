@@ -23,8 +23,8 @@ RECORDS_NAME = "records.json"
 def save_part(part: Path, outputs: dict[str, np.ndarray], records: list[dict]) -> None:
     """Write a part (a folder: one ``.npy`` per output kind, (planes, C, Y, X), and the run's records) whole, then
     put it in place by one rename: a part that exists is complete. A part task run again (Dask reruns one whose
-    result was lost with its worker) finds its part there and keeps it: the run is the same."""
-    part.parent.mkdir(parents=True, exist_ok=True)
+    result was lost with its worker) finds its part there and keeps it: the run is the same. The folder of the
+    parts must exist: it is the batch's, and gone when the batch stopped."""
     temporary = part.with_name(f".{part.name}.{os.getpid()}")
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir()

@@ -143,6 +143,10 @@ class PreparedBatch:
     config: ZSSRConfig
     jobs: tuple[Job, ...]
     settings: dict = field(hash=False)
+    #: on a cluster, a folder that exists while the batch that submitted the tasks runs (its parts go there): a task
+    #: still running on a worker after the batch stopped (Ctrl-C) finds it gone and puts nothing in place, so a later
+    #: batch's outputs are never replaced by a stopped one's
+    live_folder: Path | None = None
 
 
 def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptions:

@@ -238,11 +238,12 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
     """
     from distributed import as_completed
 
-    prepared = with_absolute_paths(prepared)
+    parts_folder = Path(os.path.abspath(prepared.options.out)) / PARTS_FOLDER / uuid.uuid4().hex
+    parts_folder.mkdir(parents=True)  # removed when the batch ends, however it ends (run_prepared)
+    prepared = replace(with_absolute_paths(prepared), live_folder=parts_folder)
     options = prepared.options
     resources = gpu_resources(client)
     slots = task_slots_per_host(client)
-    parts_folder = options.out / PARTS_FOLDER / uuid.uuid4().hex
     files_bar = None if options.quiet else tqdm(total=len(prepared.jobs), unit="file", desc="files", position=0)
     planes_bar = None if options.quiet else tqdm(total=0, unit="plane", desc="planes", position=1)
     file_futures: dict[Any, Job] = {}
