@@ -1,5 +1,6 @@
 """The batch on a real Dask cluster: a scheduler and two worker processes on 127.0.0.1, never another address."""
 
+import contextlib
 import hashlib
 import json
 import os
@@ -259,8 +260,17 @@ def test_tasks_ask_for_a_gpu_only_where_workers_declare_them(cluster, stacks, tm
 
 
 def test_local_cluster_of_worker_processes(stacks, tmp_path, monkeypatch, capsys):
+    """Also while another program holds Dask's dashboard port, which made distributed warn."""
+    import warnings
+
     monkeypatch.chdir(stacks.parent)
-    assert main(["data/plain.tif", "--out", "out", "--workers", "1", *TINY]) == 0
+    with socket.socket() as dashboard, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with contextlib.suppress(OSError):  # held already: as well
+            dashboard.bind(("127.0.0.1", 8787))
+            dashboard.listen()
+        assert main(["data/plain.tif", "--out", "out", "--workers", "1", *TINY]) == 0
+    assert not [warning for warning in caught if "8787" in str(warning.message)]
     assert read_tiff(tmp_path / "out" / "plain_zssr.tif").data.shape == (32, 32)
     assert "tcp://127.0.0.1:" in capsys.readouterr().err  # the per-worker line of the summary
 

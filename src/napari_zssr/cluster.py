@@ -67,9 +67,10 @@ def cluster_client(scheduler: str | None = None, workers: int | None = None) -> 
         with connected_client(distributed, scheduler_address(scheduler)) as client:
             yield client
         return
-    # the batch reports every task's failure itself: the workers' own error logs would repeat them as tracebacks
+    # the batch reports every task's failure itself: the workers' own error logs would repeat them as tracebacks.
+    # The dashboard on a free port: its default (8787, also for None) warns when another cluster or batch holds it
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None, worker_dashboard_address=None,
+                                  dashboard_address="127.0.0.1:0", worker_dashboard_address=None,
                                   silence_logs=logging.CRITICAL) as cluster, \
             distributed.Client(cluster, set_as_default=False) as client:
         yield client
