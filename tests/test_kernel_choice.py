@@ -46,13 +46,16 @@ def test_optics_without_pixel_size_is_a_clear_error():
         kernel_source(KernelChoice("optics", optics=Optics(1.2, 600, refractive_index=1.333)), None)
 
 
-def test_psf_file_source_is_read_once_and_checked_at_once(tmp_path):
-    path = tmp_path / "psf.tif"
-    write_imagej_tiff(path, (gaussian_psf(1.5) * 1000 + 10).astype(np.float32), "YX", (0.05, 0.05))
+def test_psf_file_source_is_read_once_and_checked_at_once(tmp_path, monkeypatch):
+    path, copy = tmp_path / "psf.tif", tmp_path / "psf_copy.tif"
+    for file in (path, copy):
+        write_imagej_tiff(file, (gaussian_psf(1.5) * 1000 + 10).astype(np.float32), "YX", (0.05, 0.05))
     source, record = kernel_source(KernelChoice("psf", psf_path=str(path)), 0.1)
     path.unlink()  # the kernel of another scale needs no second read
     assert source((2.0, 2.0)).sum() == pytest.approx(1.0) and source((4.0, 4.0)).sum() == pytest.approx(1.0)
     assert record == {"source": "psf", "psf_path": str(path), "psf_pixel_size_um": 0.05, "pixel_size_um": 0.1}
+    monkeypatch.chdir(tmp_path)  # typed relative: recorded absolute, meaningful wherever the outputs go
+    assert kernel_source(KernelChoice("psf", psf_path="psf_copy.tif"), 0.1)[1]["psf_path"] == str(copy)
     noise = tmp_path / "noise.npy"
     np.save(noise, np.random.default_rng(0).random((21, 21)))
     with pytest.raises(ValueError, match="peak"):

@@ -8,6 +8,7 @@ own scale (gradual steps): a choice becomes a function ``scale -> kernel``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -89,7 +90,8 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
         return kernel_from_psf(psf, psf_pixel_size=psf_pixel_size, pixel_size=pixel_size, scale=scale,
                                measured=choice.measured)
 
-    record = {"source": "psf", "psf_path": str(choice.psf_path), "psf_pixel_size_um": psf_pixel_size,
+    # absolute: the record travels with the outputs, away from the folder a relative path was typed in
+    record = {"source": "psf", "psf_path": os.path.abspath(choice.psf_path), "psf_pixel_size_um": psf_pixel_size,
               "pixel_size_um": pixel_size}
     if psf_pixel_size is not None and pixel_size is None:
         # resampling needs both sizes: the PSF is taken as sampled at the image's pixels, which a run should say
