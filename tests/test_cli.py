@@ -805,6 +805,15 @@ def test_a_fiji_composites_colours_and_display_ranges_are_kept(tmp_path):
     assert tifffile.TiffFile(tmp_path / "out" / "c_zssr.tif").imagej_metadata["Ranges"] == (0.0, 900.0, 10.0, 800.0)
 
 
+def test_the_inputs_own_info_is_kept_in_the_record(tmp_path):
+    """Fiji's Info holds the microscope's settings (objective, exposure...): the outputs' Info is the run's record."""
+    tifffile.imwrite(tmp_path / "m.tif", textured((2, 16, 16), 3), imagej=True,
+                     metadata={"axes": "ZYX", "Info": "Objective = 60x/1.4 Oil\nExposure = 100 ms"})
+    assert main([str(tmp_path / "m.tif"), "--out", str(tmp_path / "out"), "--outputs", "zssr", *FAST]) == 0
+    assert info_of(tmp_path / "out" / "m_zssr.tif")["input_info"] == "Objective = 60x/1.4 Oil\nExposure = 100 ms"
+    assert main([str(tmp_path / "m.tif"), "--out", str(tmp_path / "out"), "--outputs", "zssr", *FAST]) == 0  # done
+
+
 def test_a_single_channel_stacks_lut_and_display_range_are_kept(tmp_path):
     """Fiji saves one channel's display range as min and max, and tifffile reads its one LUT as an array."""
     lut = np.zeros((3, 256), np.uint8)

@@ -299,6 +299,8 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
         z_spacing = image.z_step_pixels * (pixel_size[1] if pixel_size is not None else factors[1])
     record = {"napari_zssr_version": __version__, "settings": prepared.settings, "input": identity,
               "input_axes": image.axes, "channels": run.records}  # blank_planes count in the input's axis order
+    if image.description:  # the input's own ImageJ Info (the microscope's settings): the record takes its place
+        record["input_info"] = image.description
     if run.axial is not None:
         z_spacing, z_origin = run.axial.z_geometry(image.z_origin)
         record["axial"] = run.axial.record(image.z_origin)
