@@ -300,3 +300,20 @@ def test_axial_batch_on_the_cluster_never_splits_a_volume_along_z(cluster, tmp_p
     assert summary.done == [path] and [report.tasks for report in summary.workers.values()] == [1]
     assert list(summary.workers.values())[0].planes == 6
     assert read_tiff(tmp_path / "out" / "vol_zssr.tif").data.shape == (12, 16, 16)
+
+
+def test_a_scheduler_without_workers_is_said_and_the_batch_runs_once_they_come(stacks, tmp_path, capsys):
+    with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as empty:
+        outcome = []
+        batch = threading.Thread(target=lambda: outcome.append(main([
+            str(stacks / "plain.tif"), "--out", str(tmp_path / "o"), "--scheduler", empty.scheduler_address,
+            *TINY])))
+        batch.start()
+        deadline = time.monotonic() + 60
+        while "has no workers yet" not in capsys.readouterr().err:
+            assert time.monotonic() < deadline, "no note of the missing workers"
+            time.sleep(0.2)
+        empty.scale(1)
+        batch.join(120)
+    assert outcome == [0] and (tmp_path / "o" / "plain_zssr.tif").exists()

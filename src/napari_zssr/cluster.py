@@ -245,6 +245,8 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
     options = prepared.options
     resources = gpu_resources(client)
     slots = task_slots_per_host(client)
+    if not client.scheduler_info().get("workers"):
+        say(f"note: the scheduler {client.scheduler.address} has no workers yet; the tasks wait until some connect")
     files_bar = None if options.quiet else tqdm(total=len(prepared.jobs), unit="file", desc="files", position=0)
     planes_bar = None if options.quiet else tqdm(total=0, unit="plane", desc="planes", position=1)
     file_futures: dict[Any, Job] = {}
