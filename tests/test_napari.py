@@ -196,7 +196,17 @@ def test_cancel_adds_nothing(widget, qtbot):
     w.cancel()
     qtbot.waitUntil(lambda: not w.running, timeout=60_000)
     assert [layer.name for layer in viewer.layers] == ["big"]
-    assert "cancelled" in w.status.value
+    assert "cancelled" in w.status.value and w.progress_bar.value == 0  # no part-filled bar of a run that is not
+
+
+def test_a_finished_runs_status_goes_when_another_layer_is_chosen(widget, qtbot):
+    viewer, w = widget
+    w.max_iterations.value = 2
+    w.image.value = viewer.add_image(image_2d(), name="first")
+    run_to_end(qtbot, w)
+    assert w.status.value.startswith("done in") and w.progress_bar.value == w.progress_bar.max
+    w.image.value = viewer.add_image(image_2d(1), name="second")
+    assert w.status.value == "" and w.progress_bar.value == 0
 
 
 def test_a_console_run_on_the_layer_a_widget_run_writes_is_refused_until_it_ends(widget, qtbot):
@@ -349,6 +359,12 @@ def test_run_from_the_console(make_napari_viewer, qtbot):
     tuples = napari_zssr.run(layer, viewer=viewer, max_iterations=3)
     assert [t[1]["name"] for t in tuples] == ["console_zssr", "console_ensemble_median", "console_residual"]
     assert tuples[0][0].shape == (48, 40) and "console_zssr" in viewer.layers
+    viewer.add_image(image_2d(), name="console_ensemble_spread")  # the user's own layer of an output's name: kept
+    napari_zssr.run(layer, viewer=viewer, max_iterations=3, scale=3, outputs=["zssr"])
+    # the x2 median and residual would sit beside the x3 result under its names: they go
+    assert [name for name in map(str, viewer.layers) if name.startswith("console_")] == [
+        "console_zssr", "console_ensemble_spread"]
+    assert viewer.layers["console_zssr"].data.shape == (72, 60)
 
 
 def test_closing_the_viewer_stops_a_console_run_and_adds_nothing(make_napari_viewer, qtbot):
@@ -583,6 +599,32 @@ def test_current_plane_is_the_one_under_the_viewer_position(widget, qtbot):
     assert result.translate[0] == pytest.approx(4.0)
 
 
+def test_a_preview_refuses_a_view_that_does_not_show_the_planes_it_would_run(widget, qtbot):
+    """Axes rolled (a Z-X view) or a 3D view: the Y-X plane at a hidden slider's position is not what is on screen."""
+    viewer, w = widget
+    w.image.value = viewer.add_image(np.stack([image_2d(i) for i in range(3)]), name="vol", scale=(3.0, 1.0, 1.0))
+    w.current_plane.value = True
+    for change in (lambda: setattr(viewer.dims, "order", (1, 0, 2)), lambda: setattr(viewer.dims, "ndisplay", 3)):
+        viewer.dims.order, viewer.dims.ndisplay = (0, 1, 2), 2
+        change()
+        assert w.start() is None and not w.running
+        assert "'current plane only' previews the plane on screen" in w.status.value
+        assert "vol_zssr_preview" not in viewer.layers
+    viewer.dims.order, viewer.dims.ndisplay = (0, 2, 1), 2  # Y and X swapped on screen: the same plane
+    run_to_end(qtbot, w)
+    assert viewer.layers["vol_zssr_preview"].data.shape[0] == 1
+
+
+def test_a_preview_of_a_blank_plane_names_the_plane_not_the_layer(widget):
+    viewer, w = widget
+    stack = np.stack([image_2d(0), np.zeros_like(image_2d()), image_2d(2)])
+    w.image.value = viewer.add_image(stack, name="withblank")
+    viewer.dims.set_current_step(0, 1)
+    w.current_plane.value = True
+    assert w.start() is None
+    assert "the plane shown (index (1,)) of layer 'withblank' is constant" in w.status.value
+
+
 def test_nan_in_memory_is_refused_before_the_worker_starts(widget):
     viewer, w = widget
     data = image_2d().astype(np.float32)
@@ -702,6 +744,21 @@ def test_pixel_sizes_read_from_the_layer_and_the_psf_are_shown(widget, psf_file)
     assert w._kernel_arguments()["psf_pixel_size"] is None  # as the file says: the run reads it there
     w.psf_pixel_size.value = 0.05
     assert w._kernel_arguments()["psf_pixel_size"] == 0.05  # typed
+
+
+def test_the_panel_follows_the_layers_units_and_data(widget):
+    """Units set after the scale (65 nm typed as 65): the field and the check follow; new data: the estimate does."""
+    viewer, w = widget
+    layer = viewer.add_image(image_2d(), name="in_nm", scale=(2000.0, 2000.0))
+    w.image.value = layer
+    assert w.start() is None and "no pixel size in µm" in w.status.value
+    layer.units = ("nm", "nm")  # 2 µm pixels
+    assert w.pixel_size.value == pytest.approx(2.0) and not w._layer_pixel_rejected
+    layer.scale = (65.0, 65.0)
+    assert w.pixel_size.value == pytest.approx(0.065)
+    w._update_estimate()
+    layer.data = np.stack([image_2d(i) for i in range(2)])
+    assert "for 2 planes" in w.estimate.value, w.estimate.value
 
 
 def test_a_psf_file_with_unequal_pixel_sides_shows_their_mean_and_runs_with_both(widget, tmp_path):

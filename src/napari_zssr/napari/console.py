@@ -28,6 +28,7 @@ from .runner import (
     layer_tuples,
     output_name,
     prepare,
+    remove_stale_outputs,
     window_watch,
 )
 from .worker_turns import start_in_turn, turn_ended, withdraw
@@ -84,6 +85,7 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
         tuples = layer_tuples(request, result)
         if viewer_is_open is not None and viewer_is_open():  # a viewer closed meanwhile gets nothing
             add_or_update(viewer, tuples)
+            remove_stale_outputs(viewer, request)
     finally:
         run_finished()
         if release is not None:

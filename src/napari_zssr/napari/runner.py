@@ -110,8 +110,15 @@ def plane_at_viewer_position(layer: Any, viewer: Any) -> tuple[int, ...]:
     """The data index of ``layer`` under the viewer's current position (its dims point, in world units).
 
     The viewer's step indices are in world steps, which differ from the layer's own indices when layers have
-    different scales or numbers of dimensions; ``world_to_data`` accounts for both.
+    different scales or numbers of dimensions; ``world_to_data`` accounts for both. A ValueError where the view does
+    not show a (Y, X) plane of the layer (a 3D view, or axes rolled): the plane run would not be the one on screen.
     """
+    world_yx = {viewer.dims.ndim - 2, viewer.dims.ndim - 1}  # a layer's last two axes are the world's (napari)
+    if viewer.dims.ndisplay != 2 or set(viewer.dims.displayed) != world_yx:
+        view = "a 3D view" if viewer.dims.ndisplay != 2 else "other axes than the layer's Y and X"
+        raise ValueError(f"'current plane only' previews the plane on screen, but the viewer shows {view}: switch "
+                         "to the 2D view of Y and X (napari's 2D/3D and transpose buttons, or View > Axes), or "
+                         "uncheck it to run the whole stack")
     shape = np.shape(layer.data[0] if layer.multiscale else layer.data)
     coordinates = np.asarray(layer.world_to_data(viewer.dims.point), dtype=float)
     return tuple(int(np.clip(np.round(c), 0, n - 1)) for c, n in zip(coordinates, shape))
@@ -173,8 +180,9 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     if len(data.shape) == 2:
         plane = np.asarray(data)
         if plane.size and plane.min() == plane.max():
-            raise ValueError(f"layer {snapshot.name!r} is constant (every pixel {plane.flat[0]}); "
-                             "there is nothing to super-resolve")
+            what = f"layer {snapshot.name!r}" if not snapshot.plane else \
+                f"the plane shown (index {snapshot.plane}) of layer {snapshot.name!r}"
+            raise ValueError(f"{what} is constant (every pixel {plane.flat[0]}); there is nothing to super-resolve")
     if psf:
         if kernel is not None:
             raise ValueError("give either psf= or kernel=, not both")
@@ -452,6 +460,16 @@ def window_watch(viewer: Any) -> Callable[[], bool]:
         return True
 
     return is_open
+
+
+def remove_stale_outputs(viewer: Any, request: RunRequest) -> None:
+    """Remove the layers of output kinds that an earlier run of the same input made and this one did not (its spread
+    with uncertainty on, its median at another scale): left, they would sit beside this run's as if they were its
+    own. A layer of such a name that no run made is the user's, and stays."""
+    for kind in OUTPUTS:
+        name = output_name(request, kind)
+        if kind not in request.outputs and name in viewer.layers and can_hold_output(viewer.layers[name]):
+            viewer.layers.remove(name)
 
 
 def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]]) -> list[Any]:

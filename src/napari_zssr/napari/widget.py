@@ -36,7 +36,6 @@ from .runner import (
     add_or_update,
     axial_geometry,
     background_run,
-    can_hold_output,
     check_output_layers,
     claim_outputs,
     layer_tuples,
@@ -44,6 +43,7 @@ from .runner import (
     pixel_size_of,
     plane_at_viewer_position,
     prepare,
+    remove_stale_outputs,
     snapshot_layer,
 )
 from .sample_data import is_psf_layer
@@ -118,6 +118,7 @@ class ZSSRWidget(Container):
         self._turn: Callable[[], None] | None = None  # what starts the worker when its turn comes (worker_turns)
         self._progress: Any = None
         self._closed = False  # the viewer (and with it this widget's Qt side) is gone: a run only winds down
+        self._done_text = ""  # the status line a finished run left: about its layer, cleared when another is chosen
         self._layer_pixel_size = 0.0  # what the pixel field was set to from the layer (0: unknown)
         self._psf_file_pixel_size = 0.0  # what the PSF pixel field was set to from the PSF file (0: unknown)
         self._layer_pixel_rejected = False  # the layer's scale is no plausible pixel size (shown as a note)
@@ -393,11 +394,11 @@ class ZSSRWidget(Container):
         if self._closed:  # napari still refreshes a closed panel's layer list (it never disconnects it)
             return
         layer = self.image.value
-        if self._watched_layer is not None:
-            self._watched_layer.events.scale.disconnect(self._show_layer_pixel_size)
-        self._watched_layer = layer
-        if layer is not None:
-            layer.events.scale.connect(self._show_layer_pixel_size)
+        self._watch_layer(None)
+        self._watch_layer(layer)
+        if not self.running and self._done_text and self.status.value == self._done_text:  # about the layer before
+            self.status.value = self._done_text = ""
+            self.progress_bar.value = 0
         self.pixel_size.value = self._layer_pixel_size = 0.0  # a new layer: its own scale, not a value typed before
         self._show_layer_pixel_size()
         metadata = getattr(layer, "metadata", {}) or {}
@@ -408,6 +409,23 @@ class ZSSRWidget(Container):
             if metadata.get("zssr_psf_pixel_size"):
                 self.psf_pixel_size.value = metadata["zssr_psf_pixel_size"]
         self._update_estimate()
+
+    def _watch_layer(self, layer: Any) -> None:
+        """Follow ``layer``'s changes that the panel shows (None: stop following the one followed): its scale and
+        units make the pixel size, its data the estimate's workload."""
+        if self._watched_layer is not None:
+            for name, show in self._layer_watchers():
+                if hasattr(self._watched_layer.events, name):
+                    getattr(self._watched_layer.events, name).disconnect(show)
+        self._watched_layer = layer
+        if layer is not None:
+            for name, show in self._layer_watchers():
+                if hasattr(layer.events, name):  # units: napari 0.5 and later
+                    getattr(layer.events, name).connect(show)
+
+    def _layer_watchers(self) -> list[tuple[str, Callable[..., None]]]:
+        return [("scale", self._show_layer_pixel_size), ("units", self._show_layer_pixel_size),
+                ("data", self._update_estimate)]
 
     def _show_layer_pixel_size(self, *_: Any) -> None:
         """The layer's pixel size in the field (their geometric mean where y and x differ; 0: unknown). A run
@@ -582,7 +600,7 @@ class ZSSRWidget(Container):
         self._worker.yielded.connect(self._on_progress)
         self._worker.warned.connect(lambda args: notification_manager.receive_warning(*args))
         self._worker.returned.connect(lambda result: self._on_done(request, result))
-        self._worker.errored.connect(lambda error: self._show_problem(f"the run failed: {error}"))
+        self._worker.errored.connect(self._on_error)
         self._worker.finished.connect(self._on_finished)
         self._set_running(True)
         run_started()
@@ -602,9 +620,7 @@ class ZSSRWidget(Container):
         self._leave_queue()
         for event in (self._viewer.layers.events.inserted, self._viewer.layers.events.removed):
             event.disconnect(self._refresh_layers)
-        if self._watched_layer is not None:
-            self._watched_layer.events.scale.disconnect(self._show_layer_pixel_size)
-            self._watched_layer = None
+        self._watch_layer(None)
 
     def cancel(self) -> None:
         if self._stop is not None:
@@ -651,27 +667,30 @@ class ZSSRWidget(Container):
             self.status.value = f"{plane}, {event.stage}"
         bar.refresh()
 
+    def _on_error(self, error: Exception) -> None:
+        if not self._closed:
+            self.progress_bar.value = 0  # no part of a run that failed stands
+        self._show_problem(f"the run failed: {error}")
+
     def _on_done(self, request: Any, result: Any) -> None:
         if self._closed:
             return
         if result is None or (self._stop is not None and self._stop.is_set()):  # cancelled, maybe after training
             self.status.value = "cancelled; nothing was added"
+            self.progress_bar.value = 0
             return
         try:
             add_or_update(self._viewer, layer_tuples(request, result))
         except ValueError as error:  # a layer of another type took an output's name during the run
             self._show_problem(f"{error}, then run again")
             return
-        stale = output_name(request, "ensemble_spread")  # an earlier run's, left from before uncertainty was off
-        if "ensemble_spread" not in request.outputs and stale in self._viewer.layers:
-            if can_hold_output(self._viewer.layers[stale]):  # another kind of layer of that name is the user's
-                self._viewer.layers.remove(stale)
+        remove_stale_outputs(self._viewer, request)
         self.progress_bar.value = self.progress_bar.max
         done = f"done in {result.timings['total_s']:.0f} s on {result.device}"
         if result.kernel.get("source") == "estimate":
             done += f"; kernel {describe_kernel(result.kernel)}"
         resolution = describe_resolution(result.resolution)
-        self.status.value = f"{done}; {resolution}" if resolution else done
+        self.status.value = self._done_text = f"{done}; {resolution}" if resolution else done
 
     def _on_finished(self) -> None:
         self._turn = None
