@@ -81,7 +81,8 @@ class ZSSRWidget(Container):
         kernel_section = self._build_kernel_section()
         self.pixel_size = FloatSpinBox(label="image pixel (µm)", min=0, max=1000, step=0.001, value=0.0,
                                        tooltip="The image's pixel size, read from the layer's scale. 0: unknown (a "
-                                               "scale of 1): the PSF is then taken as sampled at the image's pixels")
+                                               "scale of 1): the PSF is then taken as sampled at the image's pixels. "
+                                               "To correct the layer's, type the right size (0 keeps the layer's)")
         show_four_decimals(self.pixel_size, 0.0)
         self.scale = FloatSpinBox(label="scale", min=1.1, max=8.0, step=0.5, value=2.0,
                                   tooltip="Super-resolution factor per axis; with a PSF a whole number")
@@ -158,7 +159,8 @@ class ZSSRWidget(Container):
                             tooltip="Your microscope's PSF: TIFF (2D or a z-stack), .npy, or .mat (Kernel/kernel)")
         self.psf_pixel_size = FloatSpinBox(label="PSF pixel (µm)", min=0, max=100, step=0.001, value=0.0,
                                            tooltip="The PSF's pixel size, read from the file's metadata. 0: "
-                                                   "unknown: the PSF is taken as sampled at the image's pixels")
+                                                   "unknown: the PSF is taken as sampled at the image's pixels. To "
+                                                   "correct the file's, type the right size (0 keeps the file's)")
         show_four_decimals(self.psf_pixel_size, 0.0)
         default_optics = Optics(1.4, 520)
         self.na = FloatSpinBox(label="NA", min=0.05, max=1.7, step=0.05, value=default_optics.na,
