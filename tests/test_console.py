@@ -28,6 +28,15 @@ def test_run_names_an_unknown_option_and_lists_the_valid_ones():
         napari_zssr.run(image_2d(), max_iter=3, add_to_viewer=False)
 
 
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"psf_pixel_size": 0.05}, ValueError, "no psf= was given"),
+    ({"viewer": 123}, TypeError, "viewer must be a napari Viewer, got 123"),
+])
+def test_arguments_that_would_be_ignored_or_fail_late_are_refused(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        napari_zssr.run(image_2d(), max_iterations=2, **kwargs)
+
+
 def test_nan_in_memory_is_refused_before_any_work_starts(monkeypatch):
     def no_work(*args, **kwargs):
         raise AssertionError("work started on data that could be checked first")

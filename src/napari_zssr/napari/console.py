@@ -58,6 +58,10 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     """
     if psf is not None and not isinstance(psf, (str, os.PathLike)):
         raise TypeError(f"psf must be a PSF file's path, got {psf!r}; for the factor give scale={psf!r}")
+    if psf_pixel_size is not None and not psf:
+        raise ValueError("psf_pixel_size= is the pixel size of a PSF file given as psf=; no psf= was given")
+    if viewer is not None and not hasattr(viewer, "layers"):
+        raise TypeError(f"viewer must be a napari Viewer, got {viewer!r}")
     config = ZSSRConfig.preset(preset, **options)
     if optics is not None:
         if kernel is not None or psf:
