@@ -425,6 +425,29 @@ def test_the_output_of_an_uncalibrated_image_is_saved_uncalibrated(tmp_path):
     assert read_tiff(tmp_path / "stack.tif").z_step_pixels == pytest.approx(6.0)
 
 
+def test_a_saved_output_keeps_the_record_of_its_run(tmp_path):
+    """As the command line's files do: kernel, seed, version and settings in the ImageJ Info, read back as the layer's
+    zssr_record (not as a run's own metadata: a later run still leaves the opened file's layer be)."""
+    import napari_zssr
+    from napari_zssr.batch_jobs import settings_of_info
+    from napari_zssr.napari.reader import read_layers
+    from napari_zssr.napari.runner import can_hold_output
+    from napari_zssr.napari.writer import write_image
+
+    sr = napari_zssr.run(image_2d(), max_iterations=2, add_to_viewer=False, outputs=("zssr",), seed=3)[0]
+    write_image(str(tmp_path / "sr.tif"), sr[0], sr[1])
+    (data, kwargs, _), = read_layers(str(tmp_path / "sr.tif"))
+    record = kwargs["metadata"]["zssr_record"]
+    assert record["seed"] == 3 and record["napari_zssr_version"] == napari_zssr.__version__
+    assert record["kernel"] == sr[1]["metadata"]["kernel"] and record["iterations"] == [2]
+    assert not can_hold_output(napari.layers.Image(data, **kwargs))
+    assert settings_of_info(read_tiff(tmp_path / "sr.tif").description) is None  # not a batch's output: an input
+    write_image(str(tmp_path / "again.tif"), data, kwargs)  # saved again from the opened file: the record stays
+    assert read_layers(str(tmp_path / "again.tif"))[0][1]["metadata"]["zssr_record"] == record
+    write_image(str(tmp_path / "plain.tif"), image_2d(), {"metadata": {"note": np.float32(1.5)}})
+    assert read_tiff(tmp_path / "plain.tif").description is None  # no run: no record
+
+
 def test_reader_writer_and_sample(make_napari_viewer, tmp_path):
     viewer = make_napari_viewer()
     path = tmp_path / "stack.tif"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import glob
 import itertools
-import json
 import logging
 import os
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .io.tiff import TiffHeader, read_header
+from .io.tiff import TiffHeader, read_header, run_record
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 
@@ -284,12 +283,9 @@ def output_path(out: Path, job: Job, kind: str) -> Path:
 
 
 def settings_of_info(info: str | None) -> dict | None:
-    """The record this tool writes into an output's ImageJ Info (None for any other text)."""
-    try:
-        record = json.loads(info) if info else None
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) and "napari_zssr_version" in record and "settings" in record else None
+    """The record the batch writes into an output's ImageJ Info, with its settings (None for any other text)."""
+    record = run_record(info)
+    return record if record is not None and "settings" in record else None
 
 
 #: states of an input's existing outputs, most serious first: the first that applies to any output decides.

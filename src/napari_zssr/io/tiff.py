@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import tempfile
 import xml.etree.ElementTree as ET
@@ -152,6 +153,16 @@ def first_series(path: Path) -> Iterator[tuple[tifffile.TiffFile, tifffile.TiffP
         raise
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError) as error:
         raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
+
+
+def run_record(info: str | None) -> dict | None:
+    """The record of a run that napari-zssr writes into an output's ImageJ Info (JSON with ``napari_zssr_version``);
+    None for any other text."""
+    try:
+        record = json.loads(info) if info else None
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and "napari_zssr_version" in record else None
 
 
 def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, mapped: bool = False) -> TiffImage:

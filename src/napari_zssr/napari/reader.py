@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..io.ome import read_channel_names, read_optics
-from ..io.tiff import TiffImage, read_tiff, several_series_note
+from ..io.tiff import TiffImage, read_tiff, run_record, several_series_note
 
 
 def get_reader(path: str | list[str]) -> Callable | None:
@@ -36,6 +36,9 @@ def read_layers(path: str) -> list[tuple]:
         y, x = (layer_axes.index("Y"), layer_axes.index("X")) if "Y" in layer_axes and "X" in layer_axes else (-2, -1)
         scale[y], scale[x] = image.pixel_size
     metadata: dict = {"source_path": str(path), "axes": axes}
+    record = run_record(image.description)
+    if record is not None:  # a napari-zssr output: the run that made it (not as a run's own layer's metadata, so a
+        metadata["zssr_record"] = record  # later run still leaves this file's layer be)
     optics = read_optics(path)
     if optics is not None:  # the widget offers these as the defaults of a kernel "from optics"
         metadata["optics"] = asdict(optics)

@@ -3,6 +3,7 @@ axes (napari's own TIFF writer drops them)."""
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -70,11 +71,25 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
         else:
             warnings.warn(note, stacklevel=2)
     try:
-        write_imagej_tiff(path, array, axes, pixel_size, z_spacing, origin=origin, z_origin=z_origin,
-                          frame_interval=frame_interval)
+        write_imagej_tiff(path, array, axes, pixel_size, z_spacing, info=_run_record_text(attributes),
+                          origin=origin, z_origin=z_origin, frame_interval=frame_interval)
     except ValueError as error:
         raise LayerNotWritable(f"{Path(path).name}: {error}") from error
     return [path]
+
+
+def _run_record_text(attributes: dict) -> str | None:
+    """The record of the run that made the layer (its metadata; or, for a layer opened from a napari-zssr output,
+    the record read from it), as JSON for the ImageJ Info, where the command line writes its record too; None for
+    other layers."""
+    metadata = attributes.get("metadata") or {}
+    record = metadata.get("zssr_record") or (metadata if "napari_zssr_version" in metadata else None)
+    return None if record is None else json.dumps(record, default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    """A metadata value json cannot write as it is: numpy's as numbers or lists, anything else as its text."""
+    return value.tolist() if isinstance(value, (np.ndarray, np.generic)) else str(value)
 
 
 def _scale_in_input_pixels(attributes: dict) -> tuple[bool, tuple[float, float] | None]:
