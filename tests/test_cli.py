@@ -805,6 +805,13 @@ def test_a_fiji_composites_colours_and_display_ranges_are_kept(tmp_path):
     assert tifffile.TiffFile(tmp_path / "out" / "c_zssr.tif").imagej_metadata["Ranges"] == (0.0, 900.0, 10.0, 800.0)
 
 
+def test_planes_per_task_without_a_cluster_is_noted(data_dir, tmp_path, capsys):
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--planes-per-task", "4", *FAST]) == 0
+    assert "note: --planes-per-task splits stacks across a cluster's tasks" in capsys.readouterr().err
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o2"), *FAST]) == 0
+    assert "--planes-per-task" not in capsys.readouterr().err
+
+
 def test_the_inputs_own_info_is_kept_in_the_record(tmp_path):
     """Fiji's Info holds the microscope's settings (objective, exposure...): the outputs' Info is the run's record."""
     tifffile.imwrite(tmp_path / "m.tif", textured((2, 16, 16), 3), imagej=True,

@@ -121,8 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "--resources GPU=1 get one task per GPU")
     where.add_argument("--workers", type=number_in_range(int, 1, "a whole number >= 1"), metavar="N",
                        help="run on a local Dask cluster of N worker processes (the cores shared among them)")
-    cluster.add_argument("--planes-per-task", type=number_in_range(int, 2, "a whole number >= 2"),
-                         default=BatchOptions.planes_per_task, metavar="N",
+    cluster.add_argument("--planes-per-task", type=number_in_range(int, 2, "a whole number >= 2"), metavar="N",
                          help="on a cluster, split stacks of more planes than this into tasks of about N planes "
                               f"(default {BatchOptions.planes_per_task}; warm start then restarts in each task)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars, only problems and summary")
@@ -134,6 +133,8 @@ def options_from(args: argparse.Namespace) -> BatchOptions:
     """The batch settings the command line gave (every option but the inputs and the cluster's)."""
     settings = {name: value for name, value in vars(args).items()
                 if name not in ("inputs", "out", "scheduler", "workers")}
+    if settings["planes_per_task"] is None:  # not given: the batch's default
+        del settings["planes_per_task"]
     return make_options(args.out, settings)
 
 
@@ -145,6 +146,9 @@ def run_command_line(argv: Sequence[str] | None = None) -> int:
             prepared = prepare(args.inputs, options_from(args),
                                device_here=args.scheduler is None and not args.workers)
             if args.scheduler is None and not args.workers:
+                if args.planes_per_task is not None:
+                    say("note: --planes-per-task splits stacks across a cluster's tasks (--scheduler or --workers); "
+                        "here each file runs whole")
                 return run_prepared(prepared).exit_code
             from .cluster import cluster_client
 
