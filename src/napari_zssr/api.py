@@ -356,7 +356,8 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
             plane = read_checked(array[index], plane_name(index))
             low, high = float(plane.min()), float(plane.max())
             if high == low:
-                _pass_through_blank(plane, index, result, alone=n_planes == 1 and not one_of_channels)
+                pass_through_constant(plane, index, plane_name(index), result,
+                                      alone=n_planes == 1 and not one_of_channels)
                 plan.plane_finished(plane_number, trained=False)
                 continue
             low, high = intensity_range(plane)
@@ -396,23 +397,19 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
     return result
 
 
-def fill_plane(result: ZSSRResult, index: tuple[int, ...], value: Any) -> None:
-    """A constant plane's (or volume's) outputs: its value in the super-resolved and median, 0 in the residual and
-    spread (each where the run keeps it; cast to the outputs' type on assignment)."""
+def pass_through_constant(data: np.ndarray, index: tuple[int, ...], label: str, result: ZSSRResult, alone: bool,
+                          element: str = "pixel") -> None:
+    """Fill ``result``'s outputs at ``index`` from the constant ``data`` (a plane, or an axial run's volume, named
+    ``label``): its value in the super-resolved and median, 0 in the residual and spread, each where the run keeps
+    it; recorded as blank. An error where ``alone``: the constant data is all there is."""
+    value = data.flat[0]  # cast to the outputs' type (float64 for inputs float32 cannot hold) on assignment
+    if alone:
+        raise ValueError(f"{label} is constant (every {element} {value}); there is nothing to super-resolve")
+    warnings.warn(f"{label} is constant; passed through as its interpolation", BlankPlaneWarning, stacklevel=3)
     for array, fill in ((result.sr, value), (result.ensemble_median, value), (result.residual, 0),
                         (result.ensemble_spread, 0)):
         if array is not None:
             array[index] = fill
-
-
-def _pass_through_blank(plane: np.ndarray, index: tuple[int, ...], result: ZSSRResult, alone: bool) -> None:
-    """Fill ``result``'s outputs at ``index`` from the constant ``plane``; an error where the plane is all there is."""
-    label = plane_name(index)
-    if alone:
-        raise ValueError(f"{label} is constant (every pixel {plane.flat[0]}); there is nothing to super-resolve")
-    warnings.warn(f"{label} is constant; passed through as its interpolation", BlankPlaneWarning, stacklevel=3)
-    value = plane.flat[0]  # cast to the result's type (float64 for inputs float32 cannot hold) on assignment
-    fill_plane(result, index, value)
     result.blank_planes.append(index)
     result.iterations.append(0)
     result.noise_stds.append(0.0)

@@ -11,15 +11,14 @@ import numpy as np
 import torch
 
 from .api import (
-    BlankPlaneWarning,
     ZSSRResult,
     allocate_outputs,
     checked_config,
     checked_outputs,
-    fill_plane,
     intensity_range,
     normalised,
     output_dtype,
+    pass_through_constant,
     plane_name,
     read_checked,
     restored,
@@ -153,7 +152,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
             label = plane_name(index, "volume", "the volume")
             stack = read_checked(array[index], label)
             if stack.min() == stack.max():
-                _pass_through_constant(stack, index, label, result, count)
+                pass_through_constant(stack, index, label, result, alone=count == 1, element="voxel")
                 plan.plane_finished(number, trained=False)
                 continue
             _note_constant_planes(stack, label, result)
@@ -198,14 +197,3 @@ def _note_constant_planes(stack: np.ndarray, label: str, result: ZSSRResult) -> 
                 "restoration rings beside them: remove them or fill them in (e.g. from their neighbours) first")
         result.notes.append(note)
         warnings.warn(note, ConstantPlanesWarning, stacklevel=3)
-
-
-def _pass_through_constant(stack: np.ndarray, index: tuple[int, ...], label: str, result: ZSSRResult,
-                           count: int) -> None:
-    if count == 1:
-        raise ValueError(f"{label} is constant (every voxel {stack.flat[0]}); there is nothing to super-resolve")
-    warnings.warn(f"{label} is constant; passed through as its interpolation", BlankPlaneWarning, stacklevel=3)
-    fill_plane(result, index, stack.flat[0])
-    result.blank_planes.append(index)
-    result.iterations.append(0)
-    result.noise_stds.append(0.0)

@@ -389,7 +389,8 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
     check_room_for_outputs(job, prepared, image)  # beside the parts, which go once the outputs are written
     data = channels_last(image.data, image.axes)
     outputs = {kind: PartsStack(parts, kind, data.shape[:-3]) for kind in options.outputs}
-    sr = PartsStack(parts, "zssr", data.shape[:-3])  # in every part, asked for or not
+    # in every part, asked for or not
+    sr = outputs["zssr"] if "zssr" in outputs else PartsStack(parts, "zssr", data.shape[:-3])
     records_of_parts = [part_records(part) for part in parts]
     records = []
     for channel in range(len(records_of_parts[0])):
