@@ -240,6 +240,60 @@ def test_ctrl_c_cancels_the_outstanding_tasks(cluster, stacks, tmp_path, monkeyp
         assert client.run_on_scheduler(batch_tasks_on) == [] and interruption.traceback
 
 
+def test_a_split_stack_stopped_by_ctrl_c_resumes_from_its_finished_parts(cluster, stacks, tmp_path, monkeypatch,
+                                                                          capsys):
+    big, out = stacks / "big.tif", tmp_path / "out"
+    napari_zssr.batch([big], tmp_path / "whole", **BATCH_SETTINGS)  # in this process, whole
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        with monkeypatch.context() as patch:
+            patch.setattr("napari_zssr.cluster.add_report", interrupted)  # Ctrl-C as the first part comes back
+            with pytest.raises(KeyboardInterrupt):
+                napari_zssr.batch([big], out, client=client, **BATCH_SETTINGS)
+        kept = list((out / PARTS_FOLDER).glob("*/0-2")) + list((out / PARTS_FOLDER).glob("*/2-4"))
+        assert kept and not list(out.glob("*.tif"))  # a part finished, the stack is not assembled
+        deadline = time.monotonic() + 30
+        while client.run_on_scheduler(batch_tasks_on) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        submitted = []
+        submit = client.submit
+        monkeypatch.setattr(client, "submit", lambda f, *a, **k: submitted.append(f.__name__) or submit(f, *a, **k))
+        capsys.readouterr()
+        summary = napari_zssr.batch([big], out, client=client, **BATCH_SETTINGS)
+    assert summary.done == [big] and submitted.count("part_task") <= 1 and "assemble_task" in submitted
+    assert "parts were finished by a stopped run; running the rest" in capsys.readouterr().err
+    for kind in ("zssr", "residual"):
+        ours, reference = read_tiff(out / f"big_{kind}.tif"), read_tiff(tmp_path / "whole" / f"big_{kind}.tif")
+        assert np.array_equal(ours.data, reference.data)
+    assert temporary_files(out) == [] and not (out / PARTS_FOLDER).exists()
+
+
+def test_parts_of_other_settings_or_inputs_are_never_used_and_go_when_a_batch_ends(cluster, stacks, tmp_path):
+    from napari_zssr.batch_jobs import input_identity
+    from napari_zssr.batch_parts import parts_folder
+    from napari_zssr.batching import make_options, prepare
+
+    big, out = stacks / "big.tif", tmp_path / "out"
+    prepared = prepare([big], make_options(out, BATCH_SETTINGS))
+    identity = input_identity(big)
+    other_seed = prepare([big], make_options(out, {**BATCH_SETTINGS, "seed": 1})).settings
+    other_outputs = {"zssr"}
+    touched = {**identity, "mtime_ns": identity["mtime_ns"] + 1}
+    folders = {parts_folder(out / PARTS_FOLDER, identity, prepared.settings, {"zssr", "residual"}),
+               parts_folder(out / PARTS_FOLDER, identity, other_seed, {"zssr", "residual"}),
+               parts_folder(out / PARTS_FOLDER, identity, prepared.settings, other_outputs),
+               parts_folder(out / PARTS_FOLDER, touched, prepared.settings, {"zssr", "residual"})}
+    assert len(folders) == 4  # only the same input, version, settings and outputs share a folder
+    for folder in folders - {parts_folder(out / PARTS_FOLDER, identity, prepared.settings, {"zssr", "residual"})}:
+        (folder / "0-2").mkdir(parents=True)  # not a readable part: a batch that read it would fail
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        summary = napari_zssr.batch([big], out, client=client, **BATCH_SETTINGS)
+    assert summary.done == [big] and not summary.failed and not (out / PARTS_FOLDER).exists()
+
+
 def test_tasks_ask_for_a_gpu_only_where_workers_declare_them(cluster, stacks, tmp_path, monkeypatch):
     with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
         assert gpu_resources(client) is None  # a task asking for a GPU would wait forever on these workers

@@ -423,6 +423,32 @@ def test_the_output_of_an_uncalibrated_image_is_saved_uncalibrated(tmp_path):
     volume = napari_zssr.run(stack, max_iterations=2, add_to_viewer=False, outputs=("zssr",))[0]
     write_image(str(tmp_path / "stack.tif"), volume[0], volume[1])
     assert read_tiff(tmp_path / "stack.tif").z_step_pixels == pytest.approx(6.0)
+    # opened again, each counts its input's pixels, as the layer did: it overlays the input
+    from napari_zssr.napari.reader import read_layers
+
+    for name, layer in (("pixels", uncalibrated), ("stack", volume)):
+        (_, kwargs, _), = read_layers(str(tmp_path / f"{name}.tif"))
+        assert kwargs["scale"] == pytest.approx(layer[1]["scale"]) and "units" not in kwargs
+        assert kwargs["translate"] == pytest.approx(layer[1]["translate"])
+
+
+def test_an_uncalibrated_output_of_the_command_line_opens_over_its_input(tmp_path):
+    """Its pixels count the input's: the same outer edges as the input, on y, x and z (planes 3 pixels apart)."""
+    import napari_zssr
+    from napari_zssr.napari.reader import read_layers
+
+    write_imagej_tiff(tmp_path / "in.tif", np.stack([image_2d(seed) for seed in range(2)]), "ZYX", None, z_spacing=3)
+    napari_zssr.batch([tmp_path / "in.tif"], tmp_path / "out", preset="fast", max_iterations=2, quiet=True,
+                      scale=2.5)
+
+    def edges(path):
+        (data, kwargs, _), = read_layers(str(path))
+        scale, translate = np.array(kwargs["scale"]), np.array(kwargs["translate"])
+        return translate - scale / 2, translate + (np.array(data.shape) - 0.5) * scale
+
+    (low, high), (out_low, out_high) = edges(tmp_path / "in.tif"), edges(tmp_path / "out" / "in_zssr.tif")
+    assert out_low == pytest.approx(low) and out_high == pytest.approx(high)
+    assert read_layers(str(tmp_path / "out" / "in_zssr.tif"))[0][1]["scale"] == pytest.approx([3.0, 0.4, 0.4])
 
 
 def test_a_saved_output_keeps_the_record_of_its_run(tmp_path):

@@ -298,7 +298,8 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
     if z_spacing is None and image.z_step_pixels is not None:  # counted in lateral pixels: in um, or in the new ones
         z_spacing = image.z_step_pixels * (pixel_size[1] if pixel_size is not None else factors[1])
     record = {"napari_zssr_version": __version__, "settings": prepared.settings, "input": identity,
-              "input_axes": image.axes, "channels": run.records}  # blank_planes count in the input's axis order
+              "input_axes": image.axes, "channels": run.records,  # blank_planes count in the input's axis order
+              "pixels_per_input_pixel": list(factors)}  # (y, x): how an uncalibrated output overlays its input
     if image.description:  # the input's own ImageJ Info (the microscope's settings): the record takes its place
         record["input_info"] = image.description
     if run.axial is not None:

@@ -1,6 +1,10 @@
 """The part files of a stack split across a cluster's workers (``--planes-per-task``): each part's outputs saved by
 the worker that ran it, and all of them read back as one stack, a plane at a time.
 
+A stack's parts live in a folder named by the input's version and the run's settings (:func:`parts_folder`), so a
+batch stopped by Ctrl-C or a lost scheduler leaves its finished parts for the same command to pick up: a rerun
+computes only the parts that are missing. Parts of other inputs or settings cannot be mistaken for them.
+
 The assembled outputs of a large stack can be many times a worker's memory (200 planes of 2048 x 2048 at x2 are
 13 GB of float32 per output kind), so the assembly never holds them: it reads each plane from its part's file as the
 TIFF writer asks for it. Planes are read with plain file reads, not a memory map, whose pages would count in the
@@ -9,22 +13,37 @@ worker's resident memory (what Dask's memory limit watches) until the whole map 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
 
 RECORDS_NAME = "records.json"
+#: the name of a batch's live folder under the parts' folder (:attr:`.batching.PreparedBatch.live_folder`)
+LIVE_PREFIX = "batch-"
+
+
+def parts_folder(root: Path, identity: dict, settings: dict, kinds: Collection[str]) -> Path:
+    """The folder under ``root`` of the parts of one input (``identity``: its path and version) run with
+    ``settings``, whose parts hold the output ``kinds``: only a run that would make the same parts finds them."""
+    key = json.dumps({"input": identity, "settings": settings, "outputs": sorted(kinds)}, sort_keys=True)
+    return root / hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def part_path(folder: Path, planes: tuple[int, int]) -> Path:
+    """Where the part of planes ``start:stop`` goes in its stack's folder of parts."""
+    return folder / f"{planes[0]}-{planes[1]}"
 
 
 def save_part(part: Path, outputs: dict[str, np.ndarray], records: list[dict]) -> None:
     """Write a part (a folder: one ``.npy`` per output kind, (planes, C, Y, X), and the run's records) whole, then
     put it in place by one rename: a part that exists is complete. A part task run again (Dask reruns one whose
-    result was lost with its worker) finds its part there and keeps it: the run is the same. The folder of the
-    parts must exist: it is the batch's, and gone when the batch stopped."""
+    result was lost with its worker, or a stopped batch's task that ran on) finds its part there and keeps it: the
+    run is the same. The stack's folder of parts must exist: it is gone once the stack is assembled."""
     temporary = part.with_name(f".{part.name}.{os.getpid()}")
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir()
@@ -44,8 +63,9 @@ def part_records(part: Path) -> list[dict]:
 
 
 def remove_parts(parts: Sequence[Path]) -> None:
-    for part in parts:
-        shutil.rmtree(part, ignore_errors=True)
+    """Remove an assembled stack's parts and their folder (with any parts of another split of the stack)."""
+    for folder in {part.parent for part in parts}:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class NpyPlanes:

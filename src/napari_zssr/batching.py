@@ -14,8 +14,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields, replace
 from numbers import Number
 from pathlib import Path
@@ -44,6 +44,7 @@ from .batch_jobs import (
 )
 from .batch_kernels import check_kernel_options, kernel_kind
 from .batch_lock import held_by_another_batch, output_folder_lock
+from .batch_parts import LIVE_PREFIX
 from .core.config import INITS, ZSSRConfig
 from .core.degradation import integer_factors
 from .core.device import select_device
@@ -127,6 +128,8 @@ class BatchSummary:
     workers: dict[str, WorkerReport] = field(default_factory=dict)  # worker address ("in-process" here) -> report
     seconds: float = 0.0
     scheduler_lost: bool = False  # a cluster run stopped when its scheduler went away: the rest was not run
+    #: the folders of parts of split stacks that were not assembled because the batch stopped: kept for a rerun
+    resumable_parts: set[Path] = field(default_factory=set)
 
     @property
     def exit_code(self) -> int:
@@ -143,9 +146,9 @@ class PreparedBatch:
     config: ZSSRConfig
     jobs: tuple[Job, ...]
     settings: dict = field(hash=False)
-    #: on a cluster, a folder that exists while the batch that submitted the tasks runs (its parts go there): a task
-    #: still running on a worker after the batch stopped (Ctrl-C) finds it gone and puts nothing in place, so a later
-    #: batch's outputs are never replaced by a stopped one's
+    #: on a cluster, a folder that exists while the batch that submitted the tasks runs: a task still running on a
+    #: worker after the batch stopped (Ctrl-C) finds it gone and puts no outputs in place, so a later batch's outputs
+    #: are never replaced by a stopped one's
     live_folder: Path | None = None
 
 
@@ -312,16 +315,18 @@ def record_failure(summary: BatchSummary, job: Job, error: BaseException | str) 
     summary.failed.append((job.source, str(error)))
 
 
-def clean_stale_parts(out: Path) -> None:
-    """Remove what a killed run left under ``out``: part files of split stacks and half-written TIFFs.
+def clean_stale_parts(out: Path, resumable: Collection[Path] | None = None) -> None:
+    """Remove what a killed or stopped run left under ``out``: part files of split stacks and half-written TIFFs.
 
-    Only temporary names of this tool are touched (hidden, never an output's name). It runs under the output
-    folder's lock (:func:`output_folder_lock`), and leaves alone the folders of batches running at the same time
-    with another ``--out`` nested in this one (their half-written files there), or holding it.
+    ``resumable``: the folders of finished parts to keep for a rerun; None keeps every one (as a batch starts, before
+    it knows which of them it can use), and a batch ends keeping only those of the stacks it stopped before their
+    assembly. Only temporary names of this tool are touched (hidden, never an output's name). It runs under the
+    output folder's lock (:func:`output_folder_lock`), and leaves alone the folders of batches running at the same
+    time with another ``--out`` nested in this one (their half-written files there), or holding it.
     """
     if not out.is_dir():
         return
-    shutil.rmtree(out / PARTS_FOLDER, ignore_errors=True)
+    remove_stale_parts(out / PARTS_FOLDER, resumable)
     if any(held_by_another_batch(folder) for folder in out.resolve().parents):
         return  # a batch writing to a folder above may be writing here
     for folder, subfolders, names in os.walk(out):
@@ -331,6 +336,32 @@ def clean_stale_parts(out: Path) -> None:
                 (Path(folder) / name).unlink(missing_ok=True)
             except OSError:  # another user's, in a shared folder: theirs to remove
                 pass
+
+
+def remove_stale_parts(root: Path, resumable: Collection[Path] | None) -> None:
+    """Under the parts' folder ``root``: remove every folder but the ``resumable`` ones (None: any stack's), and in
+    those what a killed task left half-written (hidden names); ``root`` itself once nothing is kept."""
+    if not root.is_dir():
+        return
+    kept_names = None if resumable is None else {folder.name for folder in resumable}
+    for folder in root.iterdir():
+        if not folder.is_dir() or folder.name.startswith((".", LIVE_PREFIX)) or \
+                (kept_names is not None and folder.name not in kept_names):
+            remove_path(folder)
+            continue
+        for temporary in folder.glob(".*"):
+            remove_path(temporary)
+    with suppress(OSError):
+        root.rmdir()  # only when empty
+
+
+def remove_path(path: Path) -> None:
+    """Remove a file or a folder with what is in it, as far as this user may."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with suppress(OSError):
+            path.unlink()
 
 
 def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | None = None) -> BatchSummary:
@@ -351,7 +382,7 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
 
                 run_on_cluster(prepared, client, summary, threads)
         finally:
-            clean_stale_parts(out)
+            clean_stale_parts(out, summary.resumable_parts)
     summary.seconds = time.perf_counter() - start
     say(f"done {len(summary.done)}, skipped {len(summary.skipped)} (already done), "
         f"conflicts {len(summary.conflicts)}, failed {len(summary.failed)}, {summary.seconds:.1f} s")

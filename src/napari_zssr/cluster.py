@@ -25,6 +25,7 @@ from tqdm import tqdm
 from .batch_files import TaskReport, assemble_parts, plane_counts, plane_ranges, process_file, process_part
 from .batch_jobs import Job, UsageError, quiet_reader_logs, say
 from .batch_kernels import kernel_kind
+from .batch_parts import LIVE_PREFIX, part_path, parts_folder
 from .batching import (
     FILE_ERRORS,
     PARTS_FOLDER,
@@ -235,13 +236,15 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
     """Submit every input that is not done to ``client`` and collect the results as they come in.
 
     ``threads``: torch threads per task (None: each host's cores shared among the tasks its workers run at once).
-    Ctrl-C cancels the tasks not yet finished; finished files are kept and a rerun resumes.
+    Ctrl-C cancels the tasks not yet finished; finished files are kept, and so are the finished parts of split
+    stacks (``summary.resumable_parts``): the same command run again resumes.
     """
     from distributed import as_completed
 
-    parts_folder = Path(os.path.abspath(prepared.options.out)) / PARTS_FOLDER / uuid.uuid4().hex
-    parts_folder.mkdir(parents=True)  # removed when the batch ends, however it ends (run_prepared)
-    prepared = replace(with_absolute_paths(prepared), live_folder=parts_folder)
+    parts_root = Path(os.path.abspath(prepared.options.out)) / PARTS_FOLDER
+    live_folder = parts_root / f"{LIVE_PREFIX}{uuid.uuid4().hex}"
+    live_folder.mkdir(parents=True)  # removed when the batch ends, however it ends (run_prepared)
+    prepared = replace(with_absolute_paths(prepared), live_folder=live_folder)
     options = prepared.options
     resources = gpu_resources(client)
     slots = task_slots_per_host(client)
@@ -250,6 +253,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
     files_bar = None if options.quiet else tqdm(total=len(prepared.jobs), unit="file", desc="files", position=0)
     planes_bar = None if options.quiet else tqdm(total=0, unit="plane", desc="planes", position=1)
     file_futures: dict[Any, Job] = {}
+    stacks_in_parts: dict[Any, Path] = {}  # a split stack's assembly -> the folder of its parts
     futures = []
 
     def submit(function: Any, *args: Any) -> Any:
@@ -259,7 +263,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
         return future
 
     try:
-        for number, job in enumerate(prepared.jobs):
+        for job in prepared.jobs:
             try:
                 outcome, identity = triage(job, prepared)
             except FILE_ERRORS as error:
@@ -279,10 +283,20 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
             if len(ranges) == 1 or kernel_kind(options) == "estimate" or options.axial:
                 file_futures[submit(file_task, job, prepared, identity, threads, slots)] = job
                 continue
-            parts = [parts_folder / f"{number}.{start}-{stop}" for start, stop in ranges]
-            part_futures = [submit(part_task, job, prepared, planes_range, part, threads, slots)
-                            for planes_range, part in zip(ranges, parts)]
-            file_futures[submit(assemble_task, job, prepared, identity, parts, *part_futures)] = job
+            folder = parts_folder(parts_root, identity, prepared.settings, {"zssr", *options.outputs})
+            folder.mkdir(exist_ok=True)
+            finished = [planes_range for planes_range in ranges if part_path(folder, planes_range).is_dir()]
+            if finished:  # a part in place is whole (save_part)
+                say(f"{job.source}: {len(finished)} of its {len(ranges)} parts were finished by a stopped run; "
+                    "running the rest")
+                tick(planes_bar, sum(stop - start for start, stop in finished) * channels)
+            part_futures = [submit(part_task, job, prepared, planes_range, part_path(folder, planes_range), threads,
+                                   slots) for planes_range in ranges if planes_range not in finished]
+            parts = [part_path(folder, planes_range) for planes_range in ranges]
+            assembly = submit(assemble_task, job, prepared, identity, parts, *part_futures)
+            file_futures[assembly] = job
+            stacks_in_parts[assembly] = folder
+            summary.resumable_parts.add(folder)  # until its assembly ends
         for future in as_completed(futures, loop=client.loop):
             job = file_futures.get(future)
             try:
@@ -292,14 +306,16 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                     summary.scheduler_lost = True
                     for name in ("distributed.client", "distributed.comm", "distributed.core"):  # its reconnect logs
                         logging.getLogger(name).setLevel(logging.CRITICAL)
-                    say("error: the connection to the Dask scheduler was lost; finished files are kept: run the same "
-                        "command again once the scheduler runs to do the rest")
+                    say("error: the connection to the Dask scheduler was lost; finished files and the finished parts "
+                        "of split stacks are kept: run the same command again once the scheduler runs to do the rest")
                     break
                 if job is not None:
+                    summary.resumable_parts.discard(stacks_in_parts.get(future))  # failed: its parts would fail again
                     unexpected = not isinstance(error, FILE_ERRORS)  # e.g. KilledWorker: it took down every worker
                     record_failure(summary, job, f"{type(error).__name__}: {error}" if unexpected else error)
                     tick(files_bar)
                 continue
+            summary.resumable_parts.discard(stacks_in_parts.get(future))  # assembled: its parts are gone
             add_report(summary, report)
             tick(planes_bar, report.planes)
             if job is not None:

@@ -32,11 +32,16 @@ def read_layers(path: str) -> list[tuple]:
     rgb = known_axes and axes.endswith("S") and data.shape[-1] in (3, 4)
     layer_axes = axes[:-1] if rgb else axes.replace("S", "C")  # one letter per layer axis, a channel axis included
     scale = [1.0] * (data.ndim - 1 if rgb else data.ndim)
-    if image.pixel_size is not None:  # on Y and X wherever they are (a colour-sample axis may follow them)
-        y, x = (layer_axes.index("Y"), layer_axes.index("X")) if "Y" in layer_axes and "X" in layer_axes else (-2, -1)
-        scale[y], scale[x] = image.pixel_size
-    metadata: dict = {"source_path": str(path), "axes": axes}
     record = run_record(image.description)
+    # an uncalibrated output of a run counts its input's pixels, so that it overlays its input (opened here too)
+    input_pixels = None if image.pixel_size is not None or record is None else record.get("pixels_per_input_pixel")
+    # on Y and X wherever they are (a colour-sample axis may follow them)
+    y, x = (layer_axes.index("Y"), layer_axes.index("X")) if "Y" in layer_axes and "X" in layer_axes else (-2, -1)
+    if image.pixel_size is not None:
+        scale[y], scale[x] = image.pixel_size
+    elif input_pixels is not None:
+        scale[y], scale[x] = 1 / input_pixels[0], 1 / input_pixels[1]
+    metadata: dict = {"source_path": str(path), "axes": axes}
     if record is not None:  # a napari-zssr output: the run that made it (not as a run's own layer's metadata, so a
         metadata["zssr_record"] = record  # later run still leaves this file's layer be)
     optics = read_optics(path)
@@ -45,8 +50,9 @@ def read_layers(path: str) -> list[tuple]:
     kwargs: dict = {"name": Path(path).stem, "metadata": metadata, "rgb": rgb}
     if not known_axes:
         return [(data, {**kwargs, "scale": scale, "translate": _translate(image, layer_axes, scale)}, "image")]
-    if "Z" in layer_axes:  # in um, or, in a file without calibration, in lateral pixels
-        scale[layer_axes.index("Z")] = image.z_spacing or image.z_step_pixels or 1.0
+    if "Z" in layer_axes:  # in um, or, in a file without calibration, in lateral pixels (its own, or its input's)
+        z_step_pixels = image.z_step_pixels and image.z_step_pixels * scale[x]
+        scale[layer_axes.index("Z")] = image.z_spacing or z_step_pixels or 1.0
     if image.frame_interval is not None and "T" in layer_axes:
         scale[layer_axes.index("T")] = image.frame_interval  # seconds
     if "C" in layer_axes:

@@ -353,7 +353,8 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
     # count pixels, not um)
     metadata = {**result.metadata(), "psf_path": result.kernel.get("psf_path"), "source_layer": snapshot.name,
                 "napari_zssr_version": __version__, "plane": snapshot.plane, "input_pixel_size_um": request.pixel_size,
-                "layer_pixel_size_um": snapshot.pixel_size, **request.extra_metadata}
+                "layer_pixel_size_um": snapshot.pixel_size, "pixels_per_input_pixel": list(factors[-2:]),
+                **request.extra_metadata}
     common: dict[str, Any] = {"scale": scale, "translate": translate}
     for key in ("rotate", "shear", "affine", "units", "axis_labels"):
         value = getattr(snapshot, key)
