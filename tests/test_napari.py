@@ -380,6 +380,32 @@ def test_closing_the_viewer_stops_a_console_run_and_adds_nothing(make_napari_vie
     assert "closed_zssr" not in viewer.layers
 
 
+def test_the_cancel_button_of_its_progress_bar_stops_a_console_run(make_napari_viewer, qtbot, monkeypatch):
+    """The console waits for run() to return, so the run's bar in napari's activity panel is the way to stop it."""
+    import importlib
+
+    from qtpy.QtCore import QTimer
+
+    progress_module = importlib.import_module("napari.utils.progress")  # the module: napari.utils names the class
+
+    import napari_zssr
+
+    bars = []
+
+    class Recorded(progress_module.cancelable_progress):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(progress_module, "cancelable_progress", Recorded)
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(image_2d(), name="stopped")
+    QTimer.singleShot(200, lambda: bars[0].cancel())  # as the button does, while the run's event loop spins
+    with pytest.raises(napari_zssr.Cancelled, match="the run was cancelled"):  # not trained to the end
+        napari_zssr.run(layer, viewer=viewer, max_iterations=5000)
+    assert "stopped_zssr" not in viewer.layers and len(viewer.layers) == 1
+
+
 def test_a_widget_run_touches_no_private_napari_attribute(widget, qtbot, monkeypatch):
     """The plugin gets napari's public-only viewer proxy, which warns on private attributes (and they may go)."""
     from napari.utils._proxies import PublicOnlyProxy

@@ -52,8 +52,8 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     ``scale`` is a number or a (y, x) pair. ``options`` are :class:`ZSSRConfig` fields (``max_iterations=300``,
     ``seed=1``, ``device="cuda"``...). With ``viewer=`` (or a current napari viewer) the layers are also added to it.
     Inside a running napari the work happens in a thread while the viewer stays responsive, with napari's progress
-    bar, and an error is raised here, once (closing the viewer the layers are for stops the run: :class:`Cancelled`);
-    in a plain script a text progress bar is shown. Bad input (options,
+    bar, and an error is raised here, once (the bar's Cancel button, or closing the viewer the layers are for, stops
+    the run: :class:`Cancelled`); in a plain script a text progress bar is shown. Bad input (options,
     shape, dtype, NaN in in-memory data, PSF) fails before any work starts.
     """
     if psf is not None and not isinstance(psf, (str, os.PathLike)):
@@ -111,27 +111,31 @@ def _in_napari_event_loop() -> bool:
 
 
 def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -> Any:
-    """Run in a worker thread and spin a local Qt event loop until it ends: the viewer keeps repainting. Closing
-    the viewer (``viewer_is_open``) stops the run, which then raises :class:`Cancelled`.
+    """Run in a worker thread and spin a local Qt event loop until it ends: the viewer keeps repainting. The Cancel
+    button of its progress bar (napari's activity panel) or closing the viewer (``viewer_is_open``) stops the run,
+    which then raises :class:`Cancelled`: the console is busy until run() returns, so it cannot stop the run itself.
 
     The worker is superqt's plain one, not napari's ``thread_worker``: that one also sends an error to napari's
     notifications and re-raises it inside Qt's event loop, so the user would see it twice. Warnings (a blank
     plane) are passed on to the main thread's warning display (napari's notifications when napari shows them).
     """
-    from napari.utils import progress
+    from napari.utils.progress import cancelable_progress
     from qtpy.QtCore import QEventLoop, QThreadPool, QTimer
     from superqt.utils import create_worker
 
     outcome: dict[str, Any] = {}
     stop = threading.Event()
     loop = QEventLoop()
-    bar = progress(total=0, desc="ZSSR")
+    bar = cancelable_progress(total=0, desc="ZSSR")
+
+    def wanted() -> bool:
+        return not bar.is_canceled and (viewer_is_open is None or viewer_is_open())
     show_progress = BarProgress(bar)
     show_warning = warnings.showwarning  # taken now: the worker swaps the global while it runs
     worker = create_worker(background_run, request, stop, _start_thread=False, _ignore_errors=True)
 
     def on_yielded(event: Any) -> None:  # at least every 0.1 s
-        if viewer_is_open is not None and not viewer_is_open():
+        if not wanted():
             stop.set()
         if event is not None:
             show_progress(event)
@@ -160,7 +164,7 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -
         bar.set_description("ZSSR: waiting for the run already going")
 
         def still_wanted() -> None:
-            if viewer_is_open is not None and not viewer_is_open() and withdraw(start):
+            if not wanted() and withdraw(start):
                 loop.quit()
 
         watch.timeout.connect(still_wanted)
@@ -176,7 +180,8 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -
         error = outcome["error"]
         raise error.__cause__ if isinstance(error, RunFailed) else error  # the run's own error
     if outcome.get("result") is None:
-        raise Cancelled("the viewer was closed during the run: it was stopped, nothing was added")
+        raise Cancelled("the run was cancelled: nothing was added" if bar.is_canceled else
+                        "the viewer was closed during the run: it was stopped, nothing was added")
     return outcome["result"]
 
 
