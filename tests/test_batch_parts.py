@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from test_cli import textured
 
 from napari_zssr.batch_files import assemble_parts, plane_counts, plane_ranges, process_file, process_part
 from napari_zssr.batch_jobs import input_identity, output_path
-from napari_zssr.batch_parts import NpyPlanes, PartsStack, save_part
+from napari_zssr.batch_parts import NpyPlanes, PartsStack, part_records, save_part
 from napari_zssr.batching import make_options, prepare
 from napari_zssr.io.planes import ChannelPlanes, CroppedPlanes, PlaneReadError, ReorderedPlanes, iter_planes
 from napari_zssr.io.tiff import read_tiff, write_imagej_tiff
@@ -108,6 +109,34 @@ def test_a_part_saved_again_keeps_the_one_there(tmp_path):
     save_part(part, {"zssr": np.ones((2, 1, 4, 4))}, [{"iterations": [1, 1]}])
     assert sorted(path.name for path in tmp_path.iterdir()) == ["0.0-2"]
     assert sorted(path.name for path in part.iterdir()) == ["records.json", "zssr.npy"]
+
+
+def test_a_rerun_uses_only_whole_parts(tmp_path):
+    from napari_zssr.batch_parts import is_whole_part
+
+    part = tmp_path / "0-2"
+    save_part(part, {"zssr": np.ones((2, 1, 4, 4)), "residual": np.zeros((2, 1, 4, 4))}, [{"iterations": [1, 1]}])
+    assert is_whole_part(part, {"zssr", "residual"}) and not is_whole_part(part, {"zssr", "ensemble_median"})
+    (part / "residual.npy").write_bytes((part / "residual.npy").read_bytes()[:-4])
+    assert not is_whole_part(part, {"zssr", "residual"})
+    (part / "records.json").unlink()
+    assert not is_whole_part(part, {"zssr"}) and not is_whole_part(tmp_path / "2-4", {"zssr"})
+
+
+def test_two_tasks_of_one_part_writing_at_once_keep_one_whole_part(tmp_path, monkeypatch):
+    """A stopped batch's task and its rerun's may write the same part at once (on hosts where their process ids
+    can be equal): each writes its own temporary folder, and the later rename finds the part in place."""
+    part = tmp_path / "0-2"
+    real_replace = os.replace
+
+    def the_other_task_first(source, target):  # the other task's rename lands just before this one's
+        monkeypatch.setattr(os, "replace", real_replace)
+        save_part(part, {"zssr": np.full((2, 1, 4, 4), 2.0)}, [{"iterations": [2, 2]}])
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", the_other_task_first)
+    save_part(part, {"zssr": np.ones((2, 1, 4, 4))}, [{"iterations": [1, 1]}])
+    assert [path.name for path in tmp_path.iterdir()] == ["0-2"] and part_records(part) == [{"iterations": [2, 2]}]
 
 
 def test_a_part_unreadable_while_written_is_a_read_error_naming_it(tmp_path):
@@ -217,3 +246,30 @@ def test_a_task_of_a_stopped_batch_puts_nothing_in_place(tmp_path):
     live.mkdir()
     process_file(job, replace(prepared, live_folder=live), input_identity(path))
     assert output_path(out, job, "zssr").exists()
+
+
+def test_parts_cleanup_keeps_what_is_resumable_and_touches_nothing_it_did_not_make(tmp_path):
+    """A batch starts keeping every stack's parts (it may use them), ends keeping the resumable ones, and never
+    removes another name under the parts' folder, nor follows a link there (to scratch space, say)."""
+    from napari_zssr.batching import PARTS_FOLDER, clean_stale_parts
+
+    out, scratch = tmp_path / "out", tmp_path / "scratch"
+    (scratch / "my_other_project").mkdir(parents=True)
+    (scratch / "notes.txt").write_text("mine")
+    out.mkdir()
+    (out / PARTS_FOLDER).symlink_to(scratch)
+    kept, stale, live = (scratch / name for name in ("a" * 32, "b" * 32, "batch-" + "c" * 32))
+    for folder in (kept, stale, live):
+        (folder / "0-2").mkdir(parents=True)
+    (kept / ".0-2.d41d8cd9").mkdir()  # a task of the stopped batch, still writing
+    (scratch / "link").symlink_to(scratch / "my_other_project")
+    clean_stale_parts(out)  # a batch starts: the live folder of a dead batch goes, every stack's parts stay
+    assert sorted(path.name for path in scratch.iterdir()) == sorted(["my_other_project", "notes.txt", kept.name,
+                                                                      stale.name, "link"])
+    clean_stale_parts(out, {out / PARTS_FOLDER / kept.name})  # it ends: what it keeps for a rerun stays whole
+    assert sorted(path.name for path in scratch.iterdir()) == sorted(["my_other_project", "notes.txt", kept.name,
+                                                                      "link"])
+    assert (kept / ".0-2.d41d8cd9").is_dir()
+    clean_stale_parts(out, set())
+    assert sorted(path.name for path in scratch.iterdir()) == ["link", "my_other_project", "notes.txt"]
+    assert (out / PARTS_FOLDER).is_symlink()

@@ -206,3 +206,28 @@ def test_a_constant_plane_inside_a_volume_is_a_note_of_the_file(tmp_path, capsys
     assert main(["--axial", str(tmp_path / "gap.tif"), "--out", str(tmp_path / "out"), *FAST]) == 0
     assert "gap.tif: the volume: plane(s) z = [3] constant" in capsys.readouterr().err
     assert info_of(tmp_path / "out" / "gap_zssr.tif")["channels"][0]["notes"][0].startswith("the volume: plane(s)")
+
+
+def test_an_empty_channel_of_a_single_volume_is_passed_through(tmp_path, capsys):
+    """An unstained channel beside a stained one: the file's other channel holds the structure (as laterally)."""
+    stack = textured((5, 2, 24, 24))  # Z, C, Y, X
+    stack[:, 1] = 0
+    write_imagej_tiff(tmp_path / "two.tif", stack, "ZCYX", (0.1, 0.1), z_spacing=0.3)
+    assert main(["--axial", str(tmp_path / "two.tif"), "--out", str(tmp_path / "out"), *FAST]) == 0
+    assert "two.tif: channel 1 is constant" in capsys.readouterr().err
+    sr = read_tiff(tmp_path / "out" / "two_zssr.tif").data
+    assert sr.shape == (15, 2, 24, 24) and np.all(sr[:, 1] == 0) and np.ptp(sr[:, 0]) > 0
+    write_imagej_tiff(tmp_path / "one.tif", stack[:, 1], "ZYX", (0.1, 0.1), z_spacing=0.3)
+    assert main(["--axial", str(tmp_path / "one.tif"), "--out", str(tmp_path / "out"), *FAST]) == 1
+    assert "the volume is constant (every voxel 0)" in capsys.readouterr().err  # all there is: nothing to do
+
+
+def test_an_axial_profile_from_the_optics_never_assumes_the_immersion(volume, tmp_path, capsys):
+    """The refractive index sets the axial profile's width (water against oil: about 20 %)."""
+    assert main([str(volume), "--out", str(tmp_path / "out"), "--axial", "--na", "1.2", "--wavelength", "520",
+                 *FAST]) == 1
+    err = capsys.readouterr().err
+    assert "the axial profile from the optics needs the immersion's refractive index: give --refractive-index" in err
+    assert main([str(volume), "--out", str(tmp_path / "out"), "--axial", "--wavelength", "520",
+                 "--refractive-index", "1.333", *FAST]) == 1
+    assert "the axial profile from the optics needs the objective's NA: give --na" in capsys.readouterr().err

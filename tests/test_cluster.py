@@ -121,7 +121,7 @@ def test_corrupt_file_on_the_cluster_is_reported_and_the_rest_done(cluster, stac
     (stacks / "broken.tif").write_bytes(b"II*\x00garbage")
     (stacks / "big.tif").unlink()
     out = tmp_path / "out"
-    stale = out / PARTS_FOLDER / "old-run" / "x.0-2" / "zssr.npy"  # what a killed run left: removed, never read
+    stale = out / PARTS_FOLDER / ("0f" * 16) / "0.0-2" / "zssr.npy"  # what a killed run left: removed, never read
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"stale")
     assert main([str(stacks), "--out", str(out), "--scheduler", cluster.scheduler_address, *TINY]) == 1
@@ -264,11 +264,27 @@ def test_a_split_stack_stopped_by_ctrl_c_resumes_from_its_finished_parts(cluster
         capsys.readouterr()
         summary = napari_zssr.batch([big], out, client=client, **BATCH_SETTINGS)
     assert summary.done == [big] and submitted.count("part_task") <= 1 and "assemble_task" in submitted
-    assert "parts were finished by a stopped run; running the rest" in capsys.readouterr().err
+    assert "parts were finished by a stopped run" in capsys.readouterr().err  # one, or both if the stopped batch's
+    # task still running then finished its part
     for kind in ("zssr", "residual"):
         ours, reference = read_tiff(out / f"big_{kind}.tif"), read_tiff(tmp_path / "whole" / f"big_{kind}.tif")
         assert np.array_equal(ours.data, reference.data)
     assert temporary_files(out) == [] and not (out / PARTS_FOLDER).exists()
+
+
+def test_a_batch_stopped_before_it_reaches_a_stack_keeps_that_stack_s_parts(cluster, stacks, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    kept = out / PARTS_FOLDER / ("a" * 32) / "0-2"  # a stack's finished part from a batch stopped before
+    kept.mkdir(parents=True)
+
+    def stopped(*args):
+        raise KeyboardInterrupt  # Ctrl-C while the batch reads the files' headers (slow storage)
+
+    monkeypatch.setattr("napari_zssr.cluster.plane_counts", stopped)
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        with pytest.raises(KeyboardInterrupt):
+            napari_zssr.batch([stacks / "big.tif"], out, client=client, **BATCH_SETTINGS)
+    assert kept.is_dir() and [path.name for path in (out / PARTS_FOLDER).iterdir()] == ["a" * 32]
 
 
 def test_parts_of_other_settings_or_inputs_are_never_used_and_go_when_a_batch_ends(cluster, stacks, tmp_path):

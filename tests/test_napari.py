@@ -451,11 +451,18 @@ def test_the_output_of_an_uncalibrated_image_is_saved_uncalibrated(tmp_path):
     assert read_tiff(tmp_path / "stack.tif").z_step_pixels == pytest.approx(6.0)
     # opened again, each counts its input's pixels, as the layer did: it overlays the input
     from napari_zssr.napari.reader import read_layers
+    from napari_zssr.napari.runner import snapshot_layer
 
     for name, layer in (("pixels", uncalibrated), ("stack", volume)):
-        (_, kwargs, _), = read_layers(str(tmp_path / f"{name}.tif"))
+        (data, kwargs, _), = read_layers(str(tmp_path / f"{name}.tif"))
         assert kwargs["scale"] == pytest.approx(layer[1]["scale"]) and "units" not in kwargs
         assert kwargs["translate"] == pytest.approx(layer[1]["translate"])
+        # that scale is no pixel size: not for a run on the opened layer, nor saved again
+        assert snapshot_layer(napari.layers.Image(data, **kwargs)).pixel_size is None
+        assert snapshot_layer(napari.layers.Image(layer[0], **layer[1])).pixel_size is None
+        write_image(str(tmp_path / f"{name}_again.tif"), data, kwargs)
+        assert read_tiff(tmp_path / f"{name}_again.tif").pixel_size is None
+        assert read_layers(str(tmp_path / f"{name}_again.tif"))[0][1]["scale"] == pytest.approx(kwargs["scale"])
 
 
 def test_an_uncalibrated_output_of_the_command_line_opens_over_its_input(tmp_path):
@@ -559,6 +566,9 @@ def test_the_reader_calibrates_y_and_x_before_a_sample_axis_and_time_round_trips
     write_image(str(tmp_path / "nm.tif"), np.zeros((3, 8, 8), np.float32), in_nm)
     saved = read_tiff(tmp_path / "nm.tif")
     assert saved.pixel_size == pytest.approx((0.065, 0.065)) and saved.frame_interval == pytest.approx(0.5)
+    one_second = {"scale": [1.0, 0.1, 0.1], "units": [Unit("s"), Unit("µm"), Unit("µm")], "axis_labels": list("TYX")}
+    write_image(str(tmp_path / "1s.tif"), np.zeros((3, 8, 8), np.float32), one_second)
+    assert read_tiff(tmp_path / "1s.tif").frame_interval == pytest.approx(1.0)  # not napari's default "unknown"
     unitless = {"scale": [2.0, 1.0, 1.0], "axis_labels": list("ZYX")}  # a z step, but no pixel size
     write_image(str(tmp_path / "z.tif"), np.zeros((3, 8, 8), np.float32), unitless)
     (_, kwargs, _), = read_layers(str(tmp_path / "z.tif"))
@@ -585,10 +595,10 @@ def test_the_reader_names_channel_layers_after_the_ome_channel_names(tmp_path):
     tifffile.imwrite(tmp_path / "named.ome.tif", data, ome=True,
                      metadata={"axes": "CYX", "Channel": {"Name": ["DAPI", "GFP"]}})
     (_, kwargs, _), = read_layers(str(tmp_path / "named.ome.tif"))
-    assert kwargs["name"] == ["named.ome DAPI", "named.ome GFP"]
+    assert kwargs["name"] == ["named DAPI", "named GFP"]  # not "named.ome": its outputs are not OME files
     tifffile.imwrite(tmp_path / "plain.ome.tif", data, ome=True, metadata={"axes": "CYX"})
     (_, kwargs, _), = read_layers(str(tmp_path / "plain.ome.tif"))
-    assert kwargs["name"] == "plain.ome"  # napari numbers the channel layers
+    assert kwargs["name"] == "plain"  # napari numbers the channel layers
 
 
 def test_manifest_validates():
@@ -1128,7 +1138,7 @@ def test_a_file_without_z_spacing_opens_with_z_unknown_and_an_axial_run_asks_for
     data, kwargs, _ = read_layers(str(tmp_path / "v.ome.tif"))[0]
     assert kwargs["units"] == ["pixel", "µm", "µm"]
     layer = napari.layers.Image(data, **{key: kwargs[key] for key in ("scale", "units", "name")})
-    with pytest.raises(ValueError, match="z step of 'v.ome' is unknown"):
+    with pytest.raises(ValueError, match="z step of 'v' is unknown"):
         prepare(layer, axial=True)
     assert prepare(layer).pixel_size == 0.25  # a lateral run needs no z step
 
@@ -1194,3 +1204,23 @@ def test_the_estimate_follows_the_ensemble_and_the_preset(widget, monkeypatch):
     assert asked[-1] == 1
     w.preset.value = "fast"
     assert asked[-1] == 2
+
+
+def test_a_z_spacing_in_um_beside_pixels_of_unknown_size_stays_in_um(tmp_path):
+    """An OME file may give PhysicalSizeZ alone: its z is not read as lateral pixels, and an axial run asks for the
+    pixel size, or takes a typed one."""
+    from napari_zssr.napari.reader import read_layers
+
+    volume = np.stack([image_2d(seed, (24, 24)) for seed in range(5)])
+    tifffile.imwrite(tmp_path / "z.ome.tif", volume, ome=True, metadata={"axes": "ZYX", "PhysicalSizeZ": 0.3})
+    (data, kwargs, _), = read_layers(str(tmp_path / "z.ome.tif"))
+    assert kwargs["scale"] == pytest.approx([0.3, 1.0, 1.0]) and list(map(str, kwargs["units"])) == [
+        "µm", "pixel", "pixel"]
+    layer = napari.layers.Image(data, **kwargs)
+    with pytest.raises(ValueError, match="its z step is 0.3 µm but its pixel size is unknown: type the image pixel"):
+        napari_zssr.run(layer, axial=True, max_iterations=2, add_to_viewer=False)
+    sr = napari_zssr.run(layer, axial=True, pixel_size=0.1, max_iterations=2, add_to_viewer=False,
+                         outputs=["zssr"])[0]
+    assert sr[0].shape == (15, 24, 24)
+    with pytest.raises(ValueError, match=r"napari_zssr.zssr_axial\(volume, axial_scale="):
+        napari_zssr.run(volume, axial=True, pixel_size=0.1, max_iterations=2, add_to_viewer=False)

@@ -97,7 +97,8 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
                lateral_psf: np.ndarray | None = None, config: ZSSRConfig | None = None, seed: int | None = None,
                device: str | torch.device | None = None, progress: ProgressCallback | None = None,
                should_stop: StopHook | None = None, optics: Optics | None = None,
-               pixel_size: float | None = None, outputs: str | Collection[str] | None = None) -> ZSSRResult:
+               pixel_size: float | None = None, outputs: str | Collection[str] | None = None,
+               one_of_channels: bool = False) -> ZSSRResult:
     """Super-resolve a (Z, Y, X) volume along z by ``axial_scale`` = z-step / lateral pixel size (an integer).
 
     Leading axes (T, C, ...) are processed volume by volume. The output has ``Z * axial_scale`` planes; input
@@ -117,8 +118,9 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     averaged (better than either alone, and than weighting by their ensemble spreads: benchmarks/axial.py).
     ``residual`` is ``sr`` minus cubic interpolation along z; ``ensemble_spread`` the std over every ensemble
     member of both slicings; ``outputs`` as :func:`napari_zssr.zssr`. ``ZSSRResult.scale`` is ``(axial_scale, 1)``:
-    (z, lateral). A constant volume in a
-    series is passed through as its interpolation with a :class:`BlankPlaneWarning`. Raises
+    (z, lateral). A constant volume in a series is passed through as its interpolation with a
+    :class:`BlankPlaneWarning`; a constant volume alone is an error, unless ``one_of_channels`` (a channel of a
+    volume whose other channels hold the structure, e.g. an unstained one) passes it through too. Raises
     :class:`napari_zssr.Cancelled` when ``should_stop`` returns True.
     """
     config = checked_config(config)
@@ -152,7 +154,8 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
             label = plane_name(index, "volume", "the volume")
             stack = read_checked(array[index], label)
             if stack.min() == stack.max():
-                pass_through_constant(stack, index, label, result, alone=count == 1, element="voxel")
+                pass_through_constant(stack, index, label, result, alone=count == 1 and not one_of_channels,
+                                      element="voxel")
                 plan.plane_finished(number, trained=False)
                 continue
             _note_constant_planes(stack, label, result)

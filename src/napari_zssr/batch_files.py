@@ -165,7 +165,7 @@ def axial_runner(job: Job, prepared: PreparedBatch, image: TiffImage, plan: Axia
     def run(data: np.ndarray, channel: int, progress: BarProgress | None) -> ZSSRResult:
         result = zssr_axial(np.moveaxis(data, z_axis, -3), plan.factor, config=prepared.config,
                             device=options.device, progress=progress, optics=optics[channel],
-                            pixel_size=plan.pixel_size, outputs=options.outputs)
+                            pixel_size=plan.pixel_size, outputs=options.outputs, one_of_channels=channels > 1)
         for kind in options.outputs:
             setattr(result, OUTPUTS[kind], np.moveaxis(getattr(result, OUTPUTS[kind]), -3, z_axis))
         return result

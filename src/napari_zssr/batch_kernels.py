@@ -36,8 +36,10 @@ def per_channel(values: list, channels: int, what: str) -> list:
     return values * channels if len(values) == 1 else values
 
 
-def kernel_choices(options: BatchOptions, source: Path, channels: int) -> list[KernelChoice]:
-    """The kernel of each channel of one input; the optics fill in from its OME metadata where options are silent."""
+def kernel_choices(options: BatchOptions, source: Path, channels: int,
+                   use: str = "a kernel from the optics") -> list[KernelChoice]:
+    """The kernel of each channel of one input; the optics fill in from its OME metadata where options are silent.
+    ``use``: what the optics are for, as errors name it."""
     kind = kernel_kind(options)
     if kind == "psf":
         return [KernelChoice("psf", psf_path=path, psf_pixel_size=options.psf_pixel_size,
@@ -48,12 +50,11 @@ def kernel_choices(options: BatchOptions, source: Path, channels: int) -> list[K
     metadata = read_optics(source)
     na = options.na or (metadata and metadata.na)
     if not na:
-        raise ValueError("a kernel from the optics needs the objective's NA: give --na (the file's metadata does "
-                         "not say)")
+        raise ValueError(f"{use} needs the objective's NA: give --na (the file's metadata does not say)")
     emission = options.wavelength or list(metadata.emission_wavelengths if metadata else ())
     if not emission or None in emission:
-        raise ValueError("a kernel from the optics needs the emission wavelength: give --wavelength (the file's "
-                         "metadata does not say)")
+        raise ValueError(f"{use} needs the emission wavelength: give --wavelength (the file's metadata does not "
+                         "say)")
     confocal = options.psf_model == "confocal"
     excitation = options.excitation_wavelength or list(metadata.excitation_wavelengths if metadata else ())
     excitation = per_channel(excitation, channels, "excitation wavelengths") if excitation else [None] * channels

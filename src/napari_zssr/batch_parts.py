@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
+import uuid
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
@@ -27,10 +29,21 @@ RECORDS_NAME = "records.json"
 LIVE_PREFIX = "batch-"
 
 
+#: the names this tool gives under the parts' folder: a stack's folder of parts, a batch's live folder
+STACK_FOLDER_NAME = re.compile(r"[0-9a-f]{32}")
+LIVE_FOLDER_NAME = re.compile(LIVE_PREFIX + r"[0-9a-f]{32}")
+
+
 def parts_folder(root: Path, identity: dict, settings: dict, kinds: Collection[str]) -> Path:
     """The folder under ``root`` of the parts of one input (``identity``: its path and version) run with
-    ``settings``, whose parts hold the output ``kinds``: only a run that would make the same parts finds them."""
-    key = json.dumps({"input": identity, "settings": settings, "outputs": sorted(kinds)}, sort_keys=True)
+    ``settings``, whose parts hold the output ``kinds``: only a run that would make the same parts finds them. The
+    versions (size, modification time) of the PSF and weights files the settings name count too: one replaced in
+    place between two runs would otherwise mix planes made with either in one stack."""
+    init = settings.get("config", {}).get("init")
+    files = [path for path in [*settings.get("psf", []), init] if isinstance(path, str) and Path(path).is_file()]
+    versions = {path: [Path(path).stat().st_size, Path(path).stat().st_mtime_ns] for path in files}
+    key = json.dumps({"input": identity, "settings": settings, "outputs": sorted(kinds), "files": versions},
+                     sort_keys=True)
     return root / hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
@@ -39,20 +52,33 @@ def part_path(folder: Path, planes: tuple[int, int]) -> Path:
     return folder / f"{planes[0]}-{planes[1]}"
 
 
+def is_whole_part(part: Path, kinds: Collection[str]) -> bool:
+    """Whether ``part`` holds its records and every output kind, each file whole (a part a rerun may use)."""
+    try:
+        part_records(part)
+        for kind in kinds:
+            NpyPlanes(part / f"{kind}.npy")
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def save_part(part: Path, outputs: dict[str, np.ndarray], records: list[dict]) -> None:
     """Write a part (a folder: one ``.npy`` per output kind, (planes, C, Y, X), and the run's records) whole, then
     put it in place by one rename: a part that exists is complete. A part task run again (Dask reruns one whose
     result was lost with its worker, or a stopped batch's task that ran on) finds its part there and keeps it: the
     run is the same. The stack's folder of parts must exist: it is gone once the stack is assembled."""
-    temporary = part.with_name(f".{part.name}.{os.getpid()}")
-    shutil.rmtree(temporary, ignore_errors=True)
+    temporary = part.with_name(f".{part.name}.{uuid.uuid4().hex}")  # unique: two tasks of a part may write at once
     temporary.mkdir()
     try:
         for kind, array in outputs.items():
             np.save(temporary / f"{kind}.npy", np.ascontiguousarray(array, dtype=np.float32))
         (temporary / RECORDS_NAME).write_text(json.dumps(records))
-        if not part.exists():
+        try:
             os.replace(temporary, part)
+        except OSError:
+            if not part.is_dir():  # else another task of this part put it in place first (a folder over a folder)
+                raise
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
 

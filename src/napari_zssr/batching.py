@@ -44,7 +44,7 @@ from .batch_jobs import (
 )
 from .batch_kernels import check_kernel_options, kernel_kind
 from .batch_lock import held_by_another_batch, output_folder_lock
-from .batch_parts import LIVE_PREFIX
+from .batch_parts import LIVE_FOLDER_NAME, STACK_FOLDER_NAME
 from .core.config import INITS, ZSSRConfig
 from .core.degradation import integer_factors
 from .core.device import select_device
@@ -128,7 +128,8 @@ class BatchSummary:
     workers: dict[str, WorkerReport] = field(default_factory=dict)  # worker address ("in-process" here) -> report
     seconds: float = 0.0
     scheduler_lost: bool = False  # a cluster run stopped when its scheduler went away: the rest was not run
-    #: the folders of parts of split stacks that were not assembled because the batch stopped: kept for a rerun
+    #: the folders of parts of split stacks that failed for no fault of their data (a full disk, a lost worker):
+    #: kept for a rerun (a batch that stops early keeps every stack's)
     resumable_parts: set[Path] = field(default_factory=set)
 
     @property
@@ -318,11 +319,11 @@ def record_failure(summary: BatchSummary, job: Job, error: BaseException | str) 
 def clean_stale_parts(out: Path, resumable: Collection[Path] | None = None) -> None:
     """Remove what a killed or stopped run left under ``out``: part files of split stacks and half-written TIFFs.
 
-    ``resumable``: the folders of finished parts to keep for a rerun; None keeps every one (as a batch starts, before
-    it knows which of them it can use), and a batch ends keeping only those of the stacks it stopped before their
-    assembly. Only temporary names of this tool are touched (hidden, never an output's name). It runs under the
-    output folder's lock (:func:`output_folder_lock`), and leaves alone the folders of batches running at the same
-    time with another ``--out`` nested in this one (their half-written files there), or holding it.
+    ``resumable``: the folders of finished parts to keep for a rerun; None keeps every one (as a batch starts,
+    before it knows which of them it can use, and when it stops early). Only names this tool makes are touched
+    (hidden, never an output's name), and no link is followed. It runs under the output folder's lock
+    (:func:`output_folder_lock`), and leaves alone the folders of batches running at the same time with another
+    ``--out`` nested in this one (their half-written files there), or holding it.
     """
     if not out.is_dir():
         return
@@ -339,29 +340,21 @@ def clean_stale_parts(out: Path, resumable: Collection[Path] | None = None) -> N
 
 
 def remove_stale_parts(root: Path, resumable: Collection[Path] | None) -> None:
-    """Under the parts' folder ``root``: remove every folder but the ``resumable`` ones (None: any stack's), and in
-    those what a killed task left half-written (hidden names); ``root`` itself once nothing is kept."""
+    """Under the parts' folder ``root``: remove the batches' live folders and the stacks' folders of parts but the
+    ``resumable`` ones (None: keep every stack's), then ``root`` itself once it is empty. A kept folder keeps what a
+    killed task left half-written in it (a task of a stopped batch may still be writing there); it goes with it."""
     if not root.is_dir():
         return
     kept_names = None if resumable is None else {folder.name for folder in resumable}
-    for folder in root.iterdir():
-        if not folder.is_dir() or folder.name.startswith((".", LIVE_PREFIX)) or \
-                (kept_names is not None and folder.name not in kept_names):
-            remove_path(folder)
-            continue
-        for temporary in folder.glob(".*"):
-            remove_path(temporary)
     with suppress(OSError):
+        for folder in root.iterdir():
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            stale_stack = STACK_FOLDER_NAME.fullmatch(folder.name) and kept_names is not None \
+                and folder.name not in kept_names
+            if stale_stack or LIVE_FOLDER_NAME.fullmatch(folder.name):
+                shutil.rmtree(folder, ignore_errors=True)
         root.rmdir()  # only when empty
-
-
-def remove_path(path: Path) -> None:
-    """Remove a file or a folder with what is in it, as far as this user may."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with suppress(OSError):
-            path.unlink()
 
 
 def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | None = None) -> BatchSummary:
@@ -381,8 +374,10 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
                 from .cluster import run_on_cluster
 
                 run_on_cluster(prepared, client, summary, threads)
-        finally:
-            clean_stale_parts(out, summary.resumable_parts)
+        except BaseException:  # stopped (Ctrl-C) before its end: every stack's finished parts stay for a rerun
+            clean_stale_parts(out)
+            raise
+        clean_stale_parts(out, None if summary.scheduler_lost else summary.resumable_parts)
     summary.seconds = time.perf_counter() - start
     say(f"done {len(summary.done)}, skipped {len(summary.skipped)} (already done), "
         f"conflicts {len(summary.conflicts)}, failed {len(summary.failed)}, {summary.seconds:.1f} s")

@@ -18,6 +18,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_command_line(argv)
     except KeyboardInterrupt:  # any progress bar has closed on the way out: a plain line is enough
-        print("interrupted: finished files are kept, and on a cluster the finished parts of split stacks (its tasks "
-              "still running write no outputs); run the same command again to continue", file=sys.stderr)
+        print("interrupted: finished files are kept, and on a cluster the finished parts of split stacks (in "
+              "--out/.napari-zssr-parts, until a batch into that folder ends without using them; its tasks still "
+              "running write no outputs); run the same command again to continue", file=sys.stderr)
         return EXIT_INTERRUPTED

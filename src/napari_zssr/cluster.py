@@ -25,7 +25,7 @@ from tqdm import tqdm
 from .batch_files import TaskReport, assemble_parts, plane_counts, plane_ranges, process_file, process_part
 from .batch_jobs import Job, UsageError, quiet_reader_logs, say
 from .batch_kernels import kernel_kind
-from .batch_parts import LIVE_PREFIX, part_path, parts_folder
+from .batch_parts import LIVE_PREFIX, is_whole_part, part_path, parts_folder
 from .batching import (
     FILE_ERRORS,
     PARTS_FOLDER,
@@ -237,7 +237,8 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
 
     ``threads``: torch threads per task (None: each host's cores shared among the tasks its workers run at once).
     Ctrl-C cancels the tasks not yet finished; finished files are kept, and so are the finished parts of split
-    stacks (``summary.resumable_parts``): the same command run again resumes.
+    stacks (:func:`.batching.run_prepared` keeps them; so it does those of a stack that failed for no fault of its
+    data: ``summary.resumable_parts``): the same command run again resumes.
     """
     from distributed import as_completed
 
@@ -283,12 +284,14 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
             if len(ranges) == 1 or kernel_kind(options) == "estimate" or options.axial:
                 file_futures[submit(file_task, job, prepared, identity, threads, slots)] = job
                 continue
-            folder = parts_folder(parts_root, identity, prepared.settings, {"zssr", *options.outputs})
+            kinds = {"zssr", *options.outputs}  # the resolution report reads zssr
+            folder = parts_folder(parts_root, identity, prepared.settings, kinds)
             folder.mkdir(exist_ok=True)
-            finished = [planes_range for planes_range in ranges if part_path(folder, planes_range).is_dir()]
-            if finished:  # a part in place is whole (save_part)
-                say(f"{job.source}: {len(finished)} of its {len(ranges)} parts were finished by a stopped run; "
-                    "running the rest")
+            finished = [planes_range for planes_range in ranges
+                        if is_whole_part(part_path(folder, planes_range), kinds)]
+            if finished:
+                rest = "; running the rest" if len(finished) < len(ranges) else ""
+                say(f"{job.source}: {len(finished)} of its {len(ranges)} parts were finished by a stopped run{rest}")
                 tick(planes_bar, sum(stop - start for start, stop in finished) * channels)
             part_futures = [submit(part_task, job, prepared, planes_range, part_path(folder, planes_range), threads,
                                    slots) for planes_range in ranges if planes_range not in finished]
@@ -296,7 +299,6 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
             assembly = submit(assemble_task, job, prepared, identity, parts, *part_futures)
             file_futures[assembly] = job
             stacks_in_parts[assembly] = folder
-            summary.resumable_parts.add(folder)  # until its assembly ends
         for future in as_completed(futures, loop=client.loop):
             job = file_futures.get(future)
             try:
@@ -310,12 +312,12 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                         "of split stacks are kept: run the same command again once the scheduler runs to do the rest")
                     break
                 if job is not None:
-                    summary.resumable_parts.discard(stacks_in_parts.get(future))  # failed: its parts would fail again
+                    if future in stacks_in_parts and not isinstance(error, ValueError):  # not its data's fault
+                        summary.resumable_parts.add(stacks_in_parts[future])
                     unexpected = not isinstance(error, FILE_ERRORS)  # e.g. KilledWorker: it took down every worker
                     record_failure(summary, job, f"{type(error).__name__}: {error}" if unexpected else error)
                     tick(files_bar)
                 continue
-            summary.resumable_parts.discard(stacks_in_parts.get(future))  # assembled: its parts are gone
             add_report(summary, report)
             tick(planes_bar, report.planes)
             if job is not None:

@@ -16,6 +16,18 @@ from pathlib import Path
 from ..io.ome import read_channel_names, read_optics
 from ..io.tiff import TiffImage, read_tiff, run_record, several_series_note
 
+#: metadata of a layer opened from a run's output without a pixel size: its scale counts its input's pixels, not um
+INPUT_PIXELS_KEY = "scale_counts_input_pixels"
+
+
+def scale_counts_input_pixels(metadata: dict) -> bool:
+    """Whether a layer's scale (e.g. 0.5 at x2) counts the pixels of the layer a run made it from, not um: a run's
+    output of a layer without a pixel size, made in this session or opened from its file. It has no pixel size
+    either; a writer must not save that scale as um."""
+    if "napari_zssr_version" in metadata:  # a run's own output layer
+        return metadata.get("layer_pixel_size_um", 0) is None
+    return bool(metadata.get(INPUT_PIXELS_KEY))
+
 
 def get_reader(path: str | list[str]) -> Callable | None:
     if isinstance(path, list) or not str(path).lower().endswith((".tif", ".tiff")):
@@ -42,12 +54,16 @@ def read_layers(path: str) -> list[tuple]:
     elif input_pixels is not None:
         scale[y], scale[x] = 1 / input_pixels[0], 1 / input_pixels[1]
     metadata: dict = {"source_path": str(path), "axes": axes}
+    if input_pixels is not None:
+        metadata[INPUT_PIXELS_KEY] = True
     if record is not None:  # a napari-zssr output: the run that made it (not as a run's own layer's metadata, so a
         metadata["zssr_record"] = record  # later run still leaves this file's layer be)
     optics = read_optics(path)
     if optics is not None:  # the widget offers these as the defaults of a kernel "from optics"
         metadata["optics"] = asdict(optics)
-    kwargs: dict = {"name": Path(path).stem, "metadata": metadata, "rgb": rgb}
+    stem = Path(path).stem
+    name = stem[:-4] if stem.lower().endswith(".ome") else stem  # "cells.ome.tif": the layer "cells"
+    kwargs: dict = {"name": name, "metadata": metadata, "rgb": rgb}
     if not known_axes:
         return [(data, {**kwargs, "scale": scale, "translate": _translate(image, layer_axes, scale)}, "image")]
     if "Z" in layer_axes:  # in um, or, in a file without calibration, in lateral pixels (its own, or its input's)
@@ -67,11 +83,12 @@ def read_layers(path: str) -> list[tuple]:
     kwargs["scale"] = scale
     kwargs["translate"] = _translate(image, layer_axes, scale)
     kwargs["axis_labels"] = list(layer_axes)
-    if image.pixel_size is not None:
-        # a z axis whose spacing the file does not give stays in napari's "pixel": an axial run then asks for it
-        kwargs["units"] = ["µm" if axis in "YX" or axis == "Z" and image.z_spacing
-                           else "s" if axis == "T" and image.frame_interval else "pixel"
-                           for axis in layer_axes]
+    # an axis whose size the file does not give stays in napari's "pixel" (an axial run then asks for it); a z
+    # spacing in um beside pixels of unknown size keeps its unit, so that it is not read as lateral pixels
+    units = ["µm" if axis in "YX" and image.pixel_size is not None or axis == "Z" and image.z_spacing
+             else "s" if axis == "T" and image.frame_interval else "pixel" for axis in layer_axes]
+    if any(unit != "pixel" for unit in units):
+        kwargs["units"] = units
     return [(data, kwargs, "image")]
 
 

@@ -36,6 +36,7 @@ from ..core.units import compact_pixel_size, has_length_units, is_unit_of, um_pe
 from ..io.ome import OpticsMetadata
 from ..kernel_choice import KernelArgument, KernelChoice, kernel_source
 from ..overlay import effective_factors, overlay_scale_translate
+from .reader import scale_counts_input_pixels
 
 
 @dataclass
@@ -55,17 +56,22 @@ class LayerSnapshot:
     plane: tuple[int, ...] | None = None  # only this leading-axes index ("current plane only")
     contrast_limits: tuple[float, float] | None = None  # what the user sees; the outputs share intensity units
     display: dict[str, Any] = field(default_factory=dict)  # colormap, blending, gamma: as a channel overlay shows it
+    in_input_pixels: bool = False  # the scale counts the pixels of an earlier run's input (scale_counts_input_pixels)
 
     @property
     def pixel_size(self) -> PixelSize | None:
-        return pixel_size_of(self.scale, self.units)
+        return pixel_size_of(self.scale, self.units, self.in_input_pixels)
 
 
-def pixel_size_of(scale: Sequence[float], units: Sequence[Any] | None = None) -> PixelSize | None:
+def pixel_size_of(scale: Sequence[float], units: Sequence[Any] | None = None,
+                  in_input_pixels: bool = False) -> PixelSize | None:
     """A layer's pixel size in um from its scale and units, (y, x) where they differ. A length unit (e.g. nm) is
     converted; napari's default "pixel" says nothing, and the scale is then taken as um, except a scale of exactly
     1 (napari's default), which means "unknown". With length units (which the napari-zssr reader sets on calibrated
-    files) a scale of 1 is 1 of them."""
+    files) a scale of 1 is 1 of them. ``in_input_pixels``: the scale counts another image's pixels
+    (:func:`.reader.scale_counts_input_pixels`), so the size is unknown."""
+    if in_input_pixels and not has_length_units(units):
+        return None
     y, x = (abs(float(size)) for size in scale[-2:])  # a flipped axis has a negative scale
     if (y, x) == (1.0, 1.0) and not has_length_units(units):
         return None
@@ -95,7 +101,8 @@ def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> L
                          linear, layer.rotate, layer.shear, layer.affine.affine_matrix, getattr(layer, "units", None),
                          getattr(layer, "axis_labels", None), _leading_index(current_step, data.ndim),
                          tuple(map(float, layer.contrast_limits)),
-                         {"colormap": layer.colormap, "blending": layer.blending, "gamma": float(layer.gamma)})
+                         {"colormap": layer.colormap, "blending": layer.blending, "gamma": float(layer.gamma)},
+                         scale_counts_input_pixels(layer.metadata))
 
 
 def _leading_index(current_step: tuple[int, ...] | None, ndim: int) -> tuple[int, ...] | None:
@@ -233,10 +240,18 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
     try:
         typed = pixel_pair(checked_pixel_size(pixel_size))
         typed_um = None if typed is None else square_pixel_size(typed)
-        if lateral == 1.0 and not has_length_units(snapshot.units):  # unit-less: the z scale in lateral pixels
+        if lateral == 1.0 and not has_length_units(snapshot.units) and is_unit_of(z_unit, "[length]"):
+            z_step *= um_per_unit(z_unit)  # a z spacing in um beside pixels of unknown size (an OME file can say so)
+            if typed_um is None:
+                raise ValueError(f"its z step is {z_step:g} µm but its pixel size is unknown: type the image pixel "
+                                 "size (µm), or give pixel_size=")
+            ratio, pixel_um = z_step / typed_um, typed_um
+        elif lateral == 1.0 and not has_length_units(snapshot.units):  # unit-less: the z scale in lateral pixels
             if z_step == 1.0:
                 raise ValueError("the z step and pixel size are unknown (its scale is 1): open it with the "
-                                 "napari-zssr reader or set the layer's scale (z, y, x) in um")
+                                 "napari-zssr reader or set the layer's scale (z, y, x) in um; for a numpy array, "
+                                 "give run() a napari Image layer with that scale, or call "
+                                 "napari_zssr.zssr_axial(volume, axial_scale=z step / pixel size)")
             ratio, pixel_um = z_step, typed_um
         else:
             z_step *= um_per_unit(z_unit)  # in um, as the lateral pixel: a layer may give both in nm
@@ -245,8 +260,8 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
     except ValueError as error:
         raise ValueError(f"{snapshot.name!r}: {error}") from None
     if ratio <= 1.01:
-        raise ValueError(f"the z step of {snapshot.name!r} ({z_step:g}) is not coarser than its pixels "
-                         f"({pixel_um or lateral:g}): it is already isotropic")
+        raise ValueError(f"the z step of {snapshot.name!r} is {ratio:.3g} times its pixel size, not coarser: it is "
+                         "already isotropic")
     try:
         return axial_factor(ratio), pixel_um
     except ValueError:

@@ -31,6 +31,7 @@ from ..kernel_choice import KernelChoice, describe_kernel
 from ..resolution_report import describe_resolution
 from .estimate import BackgroundEstimate, Workload, run_finished, run_started
 from .loss_plot import LossPlot
+from .reader import scale_counts_input_pixels
 from .runner import (
     DEFAULT_OUTPUTS,
     add_or_update,
@@ -432,8 +433,10 @@ class ZSSRWidget(Container):
     def _show_layer_pixel_size(self, *_: Any) -> None:
         """The layer's pixel size in the field (their geometric mean where y and x differ; 0: unknown). A run
         given the value shown takes the layer's own scale instead, so that unequal sides stay a pair."""
-        scale = getattr(self.image.value, "scale", None)
-        layer_size = pixel_size_of(scale, getattr(self.image.value, "units", None)) if scale is not None else None
+        layer = self.image.value
+        scale = getattr(layer, "scale", None)
+        layer_size = None if scale is None else pixel_size_of(
+            scale, getattr(layer, "units", None), scale_counts_input_pixels(getattr(layer, "metadata", {})))
         pixel = None if layer_size is None else as_scale_pair(layer_size)  # no range check: the field notes it
         size = 0.0 if pixel is None else float(np.sqrt(pixel[0] * pixel[1]))
         if float(self.pixel_size.value) not in (0.0, self._layer_pixel_size):

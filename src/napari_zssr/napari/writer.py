@@ -13,6 +13,7 @@ import numpy as np
 from ..core.units import has_length_units, is_unit_of, um_per_unit
 from ..io.tiff import imagej_letters, write_imagej_tiff
 from .qt_app import qt_running
+from .reader import scale_counts_input_pixels
 
 #: the axes assumed for a layer whose axis labels name no such letters (napari's default labels are "-3", "-2"...)
 DEFAULT_AXES = {2: "YX", 3: "ZYX", 4: "TZYX", 5: "TZCYX"}
@@ -60,7 +61,11 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
         spacing = scale[z] if calibrated else scale[z] / scale[-1]
         z_spacing = spacing if spacing != 1.0 else None
         z_origin = -translate[z] / scale[z] if translate[z] else None
-    frame_interval = scale[axes.index("T")] if "T" in axes and scale[axes.index("T")] != 1.0 else None
+    frame_interval = None
+    if "T" in axes:  # 1 with a unit of time is 1 s (or 1 ms...), without one napari's default: unknown
+        t = axes.index("T")
+        timed = units is not None and len(units) == array.ndim and is_unit_of(units[t], "[time]")
+        frame_interval = scale[t] if timed or scale[t] != 1.0 else None
     if _loses_precision(array.dtype):
         note = (f"{array.dtype} data cannot be stored in an ImageJ TIFF: {Path(path).name} holds it as float32 (7 "
                 "significant digits)")
@@ -93,10 +98,10 @@ def _plain(value: Any) -> Any:
 
 
 def _scale_in_input_pixels(attributes: dict) -> tuple[bool, tuple[float, float] | None]:
-    """Whether the layer is a run's output from a layer without a pixel size, whose scale (e.g. 0.5 at x2) then
-    counts input pixels, not um; and the input's (y, x) pixel size in um where the run was given one (typed)."""
+    """Whether the layer's scale counts input pixels (:func:`scale_counts_input_pixels`); and the input's (y, x)
+    pixel size in um where the run was given one (typed)."""
     metadata = attributes.get("metadata") or {}
-    if "napari_zssr_version" not in metadata or metadata.get("layer_pixel_size_um", 0) is not None:
+    if not scale_counts_input_pixels(metadata):
         return False, None
     typed = metadata.get("input_pixel_size_um")  # as the run took it: one number, or a (y, x) pair
     if typed is None:
