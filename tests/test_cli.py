@@ -805,6 +805,28 @@ def test_a_fiji_composites_colours_and_display_ranges_are_kept(tmp_path):
     assert tifffile.TiffFile(tmp_path / "out" / "c_zssr.tif").imagej_metadata["Ranges"] == (0.0, 900.0, 10.0, 800.0)
 
 
+def test_channel_names_are_kept_as_fiji_and_napari_read_them(tmp_path):
+    """OME channel names, or Fiji's slice labels shared by each channel's planes, become the outputs' slice labels:
+    Fiji shows them, and the napari-zssr reader names the channel layers after them, as it does the input's."""
+    from napari_zssr.napari.reader import read_layers
+
+    stack = textured((3, 2, 16, 16), 4)  # Z, C, Y, X
+    tifffile.imwrite(tmp_path / "named.ome.tif", stack, ome=True,
+                     metadata={"axes": "ZCYX", "Channel": {"Name": ["DAPI", "GFP"]}})
+    tifffile.imwrite(tmp_path / "fiji.tif", stack, imagej=True, metadata={"axes": "ZCYX", "Labels": ["a", "b"] * 3})
+    tifffile.imwrite(tmp_path / "slices.tif", stack, imagej=True,  # a label per plane: no channel names
+                     metadata={"axes": "ZCYX", "Labels": [f"s{i}" for i in range(6)]})
+    assert main([str(tmp_path / name) for name in ("named.ome.tif", "fiji.tif", "slices.tif")]
+                + ["--out", str(tmp_path / "out"), "--outputs", "zssr", *FAST]) == 0
+    assert read_tiff(tmp_path / "named.ome.tif").channel_names == ("DAPI", "GFP")
+    assert read_tiff(tmp_path / "out" / "named.ome_zssr.tif").channel_names == ("DAPI", "GFP")
+    labels = tifffile.TiffFile(tmp_path / "out" / "fiji_zssr.tif").imagej_metadata["Labels"]
+    assert labels == ["a", "b"] * 3
+    assert read_layers(str(tmp_path / "out" / "fiji_zssr.tif"))[0][1]["name"] == ["fiji_zssr a", "fiji_zssr b"]
+    assert read_tiff(tmp_path / "slices.tif").channel_names == ()
+    assert "Labels" not in tifffile.TiffFile(tmp_path / "out" / "slices_zssr.tif").imagej_metadata
+
+
 def test_planes_per_task_without_a_cluster_is_noted(data_dir, tmp_path, capsys):
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--planes-per-task", "4", *FAST]) == 0
     assert "note: --planes-per-task splits stacks across a cluster's tasks" in capsys.readouterr().err

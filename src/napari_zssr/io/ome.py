@@ -61,15 +61,6 @@ def read_optics(path: str | os.PathLike) -> OpticsMetadata | None:
     return optics if any(value is not None for value in known) else None
 
 
-def read_channel_names(path: str | os.PathLike) -> list[str | None]:
-    """Each channel's ``Name`` in the OME-XML of a TIFF's first image (None where a channel has none); [] without
-    OME-XML. Raises ``ValueError`` as :func:`read_optics` does."""
-    _, image = _ome_image(path)
-    if image is None:
-        return []
-    return [channel.get("Name") or None for channel in image.iter() if _name(channel) == "Channel"]
-
-
 def _ome_image(path: str | os.PathLike) -> tuple[ET.Element | None, ET.Element | None]:
     """The OME-XML root of a TIFF and its first ``Image`` (None, None without OME-XML), or a ``ValueError``."""
     path = Path(path)

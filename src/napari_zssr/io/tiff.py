@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +43,9 @@ class TiffImage:
     # ImageJ's display settings (``mode``, per-channel ``LUTs`` and ``Ranges``, or one channel's ``min`` and ``max``),
     # so that a Fiji file's outputs open with its colours; empty for other files
     display: dict = field(default_factory=dict)
+    # each channel's name (OME Channel Name, or Fiji's slice labels where each channel's planes share one); () where
+    # the file does not name every channel
+    channel_names: tuple[str, ...] = ()
 
 
 def length_um(value: float, unit: str | None) -> float | None:
@@ -190,8 +193,23 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
         display = {key: imagej[key] for key in IMAGEJ_DISPLAY_KEYS if key in imagej}
         if isinstance(display.get("LUTs"), np.ndarray) and display["LUTs"].ndim == 2:  # one channel's, unlisted
             display["LUTs"] = [display["LUTs"]]
+        names = _channel_names(imagej, pixels, data.shape[axes.index("C")] if "C" in axes else 1)
     return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin, series_count,
-                     frame_interval, z_step_pixels, display)
+                     frame_interval, z_step_pixels, display, names)
+
+
+def _channel_names(imagej: dict, pixels: ET.Element | None, channels: int) -> tuple[str, ...]:
+    """Each channel's name: OME's ``Channel Name`` (``pixels``: :func:`_ome_pixels`), else ImageJ's slice labels
+    where the planes of each channel share one (how Fiji names channels; its planes go channel fastest); () where
+    the file does not name every channel."""
+    if pixels is not None:
+        names = [channel.get("Name") for channel in pixels if channel.tag.rsplit("}", 1)[-1] == "Channel"]
+    else:
+        labels = imagej.get("Labels")
+        labels = list(labels) if isinstance(labels, (list, tuple)) else []
+        names = labels[:channels] if labels and all(label == labels[index % channels]
+                                                      for index, label in enumerate(labels)) else []
+    return tuple(names) if len(names) == channels and all(isinstance(name, str) and name for name in names) else ()
 
 
 def _z_step_pixels(tif: tifffile.TiffFile, pixel_size: tuple[float, float] | None) -> float | None:
@@ -463,11 +481,12 @@ def _imagej_order(leading: str) -> bool:
 def write_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pixel_size: tuple[float, float] | None,
                       z_spacing: float | None = None, info: str | None = None,
                       origin: tuple[float, float] | None = None, z_origin: float | None = None,
-                      frame_interval: float | None = None, display: dict | None = None) -> None:
+                      frame_interval: float | None = None, display: dict | None = None,
+                      channel_names: Sequence[str] = ()) -> None:
     """Write an ImageJ hyperstack atomically (:func:`stage_imagej_tiff`, then rename): an interrupted write leaves
     no file. The arguments are :func:`stage_imagej_tiff`'s."""
     commit_staged(stage_imagej_tiff(path, data, axes, pixel_size, z_spacing, info, origin, z_origin, frame_interval,
-                                    display), Path(path))
+                                    display, channel_names), Path(path))
 
 
 def commit_staged(temporary: Path, path: Path) -> None:
@@ -482,7 +501,8 @@ def commit_staged(temporary: Path, path: Path) -> None:
 def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pixel_size: tuple[float, float] | None,
                       z_spacing: float | None = None, info: str | None = None,
                       origin: tuple[float, float] | None = None, z_origin: float | None = None,
-                      frame_interval: float | None = None, display: dict | None = None) -> Path:
+                      frame_interval: float | None = None, display: dict | None = None,
+                      channel_names: Sequence[str] = ()) -> Path:
     """Write an ImageJ hyperstack meant for ``path`` into a temporary file beside it (``.<name>.<random>.tif.part``)
     and return that file: :func:`commit_staged` puts it in place, so that several files can be put in place
     together once all are written. On failure nothing is left.
@@ -490,7 +510,8 @@ def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
     Axes ImageJ knows but in another order (e.g. "CZYX", an OME file's "CTZYX") are moved into its T, Z, C order,
     so each keeps its name. ``origin`` (y, x) and ``z_origin``: ImageJ's calibration origin, in pixels and planes;
     ``frame_interval``: seconds between time points; ``display``: ImageJ's display settings (``mode``, ``LUTs``,
-    ``Ranges``, as :class:`TiffImage` reads them), kept where they fit the channels written. Types an ImageJ TIFF
+    ``Ranges``, as :class:`TiffImage` reads them), kept where they fit the channels written; ``channel_names``: one
+    per channel, written as each plane's slice label (how Fiji shows them). Types an ImageJ TIFF
     cannot hold (float64, int8, (u)int32, 64-bit integers, bool) are written as float32.
 
     ``data`` is an array or any plane source (:mod:`.planes`): it is read and written one plane at a time, so a stack
@@ -521,6 +542,9 @@ def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
     fits = {"LUTs": channels, "Ranges": 2 * channels}  # per channel: a LUT, and a (low, high) pair
     metadata.update({key: value for key, value in (display or {}).items()
                      if key not in fits or len(value) == fits[key]})
+    if len(channel_names) == channels:  # ImageJ's planes go channel fastest (T, Z, C)
+        planes = int(np.prod(data.shape[:-2], dtype=np.int64))
+        metadata["Labels"] = [channel_names[plane % channels] for plane in range(planes)]
     resolution = (1.0 / pixel_size[1], 1.0 / pixel_size[0]) if pixel_size is not None else None
     path.parent.mkdir(parents=True, exist_ok=True)
     # the output's name (cut where it is long) tells whose the temporary file is, within the 255-byte name limit

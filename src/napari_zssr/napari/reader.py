@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from ..io.ome import read_channel_names, read_optics
+from ..io.ome import read_optics
 from ..io.tiff import TiffImage, read_tiff, run_record, several_series_note
 
 #: metadata of a layer opened from a run's output without a pixel size: its scale counts its input's pixels, not um
@@ -75,8 +75,8 @@ def read_layers(path: str) -> list[tuple]:
         kwargs["channel_axis"] = layer_axes.index("C")
         channels = data.shape[kwargs["channel_axis"]]
         kwargs["metadata"] = channel_metadata(metadata, channels)
-        names = read_channel_names(path)
-        if len(names) == channels and all(names) and len(set(names)) == channels:  # "cells DAPI", not "cells [1]"
+        names = image.channel_names
+        if len(set(names)) == channels:  # "cells DAPI", not "cells [1]"
             kwargs["name"] = [f"{kwargs['name']} {name}" for name in names]
         del scale[kwargs["channel_axis"]]
         layer_axes = layer_axes.replace("C", "")
