@@ -824,6 +824,9 @@ def test_channel_names_are_kept_as_fiji_and_napari_read_them(tmp_path):
     assert labels == ["a", "b"] * 3
     assert read_layers(str(tmp_path / "out" / "fiji_zssr.tif"))[0][1]["name"] == ["fiji_zssr a", "fiji_zssr b"]
     assert read_tiff(tmp_path / "slices.tif").channel_names == ()
+    tifffile.imwrite(tmp_path / "rgb.tif", np.zeros((3, 8, 8, 3), np.uint8), imagej=True, photometric="rgb",
+                     metadata={"axes": "ZYXS", "Labels": ["z1", "z2", "z3"]})
+    assert read_tiff(tmp_path / "rgb.tif", samples_as_channels=True).channel_names == ()  # colours: not those
     assert "Labels" not in tifffile.TiffFile(tmp_path / "out" / "slices_zssr.tif").imagej_metadata
 
 

@@ -1206,7 +1206,7 @@ def test_the_estimate_follows_the_ensemble_and_the_preset(widget, monkeypatch):
     assert asked[-1] == 2
 
 
-def test_a_z_spacing_in_um_beside_pixels_of_unknown_size_stays_in_um(tmp_path):
+def test_a_z_spacing_in_um_beside_pixels_of_unknown_size_stays_in_um(tmp_path, monkeypatch):
     """An OME file may give PhysicalSizeZ alone: its z is not read as lateral pixels, and an axial run asks for the
     pixel size, or takes a typed one."""
     from napari_zssr.napari.reader import read_layers
@@ -1224,3 +1224,26 @@ def test_a_z_spacing_in_um_beside_pixels_of_unknown_size_stays_in_um(tmp_path):
     assert sr[0].shape == (15, 24, 24)
     with pytest.raises(ValueError, match=r"napari_zssr.zssr_axial\(volume, axial_scale="):
         napari_zssr.run(volume, axial=True, pixel_size=0.1, max_iterations=2, add_to_viewer=False)
+    from napari_zssr.napari.writer import write_image
+
+    monkeypatch.setattr("napari_zssr.napari.writer.qt_running", lambda: False)  # a script: a warning
+    with pytest.warns(UserWarning, match=r"its z step \(0.3 µm\) is not saved: ImageJ counts a z spacing in the"):
+        write_image(str(tmp_path / "saved.tif"), data, layer.as_layer_data_tuple()[1])  # not as 0.3 pixels
+    assert read_tiff(tmp_path / "saved.tif").z_step_pixels is None
+
+
+def test_an_output_in_input_pixels_runs_axially_and_saves_units_set_on_it(tmp_path):
+    """Its scale counts the input's pixels: the z step over the pixel is a ratio of the two scales; and once the user
+    gives it units, they are its pixel size."""
+    from napari_zssr.napari.runner import axial_geometry, snapshot_layer
+    from napari_zssr.napari.writer import write_image
+
+    stack = napari.layers.Image(np.stack([image_2d(seed) for seed in range(2)]), scale=(4.0, 1.0, 1.0))
+    data, kwargs, _ = napari_zssr.run(stack, max_iterations=2, add_to_viewer=False, outputs=("zssr",))[0]
+    output = napari.layers.Image(data, **kwargs)  # scale (4, 0.5, 0.5): planes 8 of its pixels apart
+    assert axial_geometry(snapshot_layer(output), None) == (8, None)
+    assert axial_geometry(snapshot_layer(output), 0.05) == (8, 0.05)
+    from pint import Unit
+
+    write_image(str(tmp_path / "nm.tif"), data, {**kwargs, "scale": (200.0, 50.0, 50.0), "units": [Unit("nm")] * 3})
+    assert read_tiff(tmp_path / "nm.tif").pixel_size == pytest.approx((0.05, 0.05))

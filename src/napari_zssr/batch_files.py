@@ -297,6 +297,8 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
     z_spacing, z_origin = image.z_spacing, image.z_origin or None
     if z_spacing is None and image.z_step_pixels is not None:  # counted in lateral pixels: in um, or in the new ones
         z_spacing = image.z_step_pixels * (pixel_size[1] if pixel_size is not None else factors[1])
+    elif pixel_size is None:  # an OME z step in um beside pixels of unknown size: ImageJ would count it in pixels
+        z_spacing = None
     record = {"napari_zssr_version": __version__, "settings": prepared.settings, "input": identity,
               "input_axes": image.axes, "channels": run.records,  # blank_planes count in the input's axis order
               "pixels_per_input_pixel": list(factors)}  # (y, x): how an uncalibrated output overlays its input

@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="emission wavelength in nm; repeat once per channel (default: the file's OME metadata)")
     parser.add_argument("--refractive-index", type=number_in_range(float, 1, "a refractive index >= 1"),
                         help="immersion medium: 1.0 air, 1.333 water, 1.518 oil (default: the file's OME metadata, "
-                             "else oil)")
+                             "else oil for a lateral kernel; an axial profile needs it known)")
     parser.add_argument("--excitation-wavelength", type=wavelength, action="append", default=[], metavar="NM",
                         help="confocal: excitation wavelength in nm; repeat once per channel (default: the file's OME "
                              "metadata, else the emission wavelength)")

@@ -204,11 +204,12 @@ def _channel_names(imagej: dict, pixels: ET.Element | None, channels: int) -> tu
     the file does not name every channel."""
     if pixels is not None:
         names = [channel.get("Name") for channel in pixels if channel.tag.rsplit("}", 1)[-1] == "Channel"]
-    else:
+    else:  # ImageJ's own channels only (not an RGB stack's colours), and a label for every plane
         labels = imagej.get("Labels")
         labels = list(labels) if isinstance(labels, (list, tuple)) else []
-        names = labels[:channels] if labels and all(label == labels[index % channels]
-                                                      for index, label in enumerate(labels)) else []
+        own = int(imagej.get("channels", 1)) == channels and len(labels) == int(imagej.get("images", len(labels)))
+        names = labels[:channels] if own and labels and all(label == labels[index % channels]
+                                                             for index, label in enumerate(labels)) else []
     return tuple(names) if len(names) == channels and all(isinstance(name, str) and name for name in names) else ()
 
 

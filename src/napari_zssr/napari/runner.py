@@ -240,19 +240,22 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
     try:
         typed = pixel_pair(checked_pixel_size(pixel_size))
         typed_um = None if typed is None else square_pixel_size(typed)
-        if lateral == 1.0 and not has_length_units(snapshot.units) and is_unit_of(z_unit, "[length]"):
+        # no pixel size: a y/x scale of 1 says nothing of the unit, and one that counts an earlier run's input
+        # pixels (scale_counts_input_pixels) is in them
+        unitless = not has_length_units(snapshot.units) and (lateral == 1.0 or snapshot.in_input_pixels)
+        if unitless and is_unit_of(z_unit, "[length]"):
             z_step *= um_per_unit(z_unit)  # a z spacing in um beside pixels of unknown size (an OME file can say so)
             if typed_um is None:
                 raise ValueError(f"its z step is {z_step:g} µm but its pixel size is unknown: type the image pixel "
                                  "size (µm), or give pixel_size=")
             ratio, pixel_um = z_step / typed_um, typed_um
-        elif lateral == 1.0 and not has_length_units(snapshot.units):  # unit-less: the z scale in lateral pixels
-            if z_step == 1.0:
+        elif unitless:  # the z scale in the same pixels as y and x
+            if z_step == 1.0 and lateral == 1.0:
                 raise ValueError("the z step and pixel size are unknown (its scale is 1): open it with the "
                                  "napari-zssr reader or set the layer's scale (z, y, x) in um; for a numpy array, "
                                  "give run() a napari Image layer with that scale, or call "
                                  "napari_zssr.zssr_axial(volume, axial_scale=z step / pixel size)")
-            ratio, pixel_um = z_step, typed_um
+            ratio, pixel_um = z_step / lateral, typed_um
         else:
             z_step *= um_per_unit(z_unit)  # in um, as the lateral pixel: a layer may give both in nm
             pixel_um = square_pixel_size(pixel_pair(snapshot.pixel_size)) if typed_um is None else typed_um

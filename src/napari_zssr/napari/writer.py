@@ -59,6 +59,11 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
         # uncalibrated, ImageJ's spacing counts the file's own lateral pixels (the reader's convention); 1 is the
         # default either way
         spacing = scale[z] if calibrated else scale[z] / scale[-1]
+        z_length = units is not None and len(units) == array.ndim and is_unit_of(units[z], "[length]")
+        if z_length and not calibrated and spacing != 1.0:  # a z step in um beside pixels of unknown size
+            _tell(f"{Path(path).name}: its z step ({scale[z]:g} µm) is not saved: ImageJ counts a z spacing in the "
+                  "pixels of an image without a pixel size; give the layer its pixel size to keep it")
+            spacing = 1.0
         z_spacing = spacing if spacing != 1.0 else None
         z_origin = -translate[z] / scale[z] if translate[z] else None
     frame_interval = None
@@ -67,20 +72,25 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
         timed = units is not None and len(units) == array.ndim and is_unit_of(units[t], "[time]")
         frame_interval = scale[t] if timed or scale[t] != 1.0 else None
     if _loses_precision(array.dtype):
-        note = (f"{array.dtype} data cannot be stored in an ImageJ TIFF: {Path(path).name} holds it as float32 (7 "
-                "significant digits)")
-        if qt_running():  # a notification: napari's Save dialog shows a writer's warnings only when it fails
-            from napari.utils.notifications import show_warning  # here: opening a file must not import napari
-
-            show_warning(note)
-        else:
-            warnings.warn(note, stacklevel=2)
+        _tell(f"{array.dtype} data cannot be stored in an ImageJ TIFF: {Path(path).name} holds it as float32 (7 "
+              "significant digits)")
     try:
         write_imagej_tiff(path, array, axes, pixel_size, z_spacing, info=_run_record_text(attributes),
                           origin=origin, z_origin=z_origin, frame_interval=frame_interval)
     except ValueError as error:
         raise LayerNotWritable(f"{Path(path).name}: {error}") from error
     return [path]
+
+
+def _tell(note: str) -> None:
+    """A note on what a save could not keep: a notification in napari (its Save dialog shows a writer's warnings
+    only when it fails), else a warning."""
+    if qt_running():
+        from napari.utils.notifications import show_warning  # here: opening a file must not import napari
+
+        show_warning(note)
+    else:
+        warnings.warn(note, stacklevel=3)
 
 
 def _run_record_text(attributes: dict) -> str | None:
@@ -101,7 +111,7 @@ def _scale_in_input_pixels(attributes: dict) -> tuple[bool, tuple[float, float] 
     """Whether the layer's scale counts input pixels (:func:`scale_counts_input_pixels`); and the input's (y, x)
     pixel size in um where the run was given one (typed)."""
     metadata = attributes.get("metadata") or {}
-    if not scale_counts_input_pixels(metadata):
+    if not scale_counts_input_pixels(metadata) or has_length_units(attributes.get("units")):  # units set since
         return False, None
     typed = metadata.get("input_pixel_size_um")  # as the run took it: one number, or a (y, x) pair
     if typed is None:
