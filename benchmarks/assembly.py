@@ -4,7 +4,9 @@ Builds an input stack and the parts a split run would leave (the first part run 
 for genuine records; the others hold random outputs, which cost the assembly the same), then assembles them in a
 fresh process and prints its peak resident memory beside the size of the outputs it wrote.
 
-    python benchmarks/assembly.py [--planes 100] [--size 512] [--per-task 10]
+    python benchmarks/assembly.py [--planes 100] [--size 512] [--per-task 10] [--compressed]
+
+``--compressed`` writes the input zlib-compressed, one page a plane (then read a plane at a time, not mapped).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import numpy as np
 SETTINGS = {"preset": "fast", "max_iterations": 1, "quiet": True, "dtype": "input"}
 
 
-def build(folder: Path, planes: int, size: int, per_task: int) -> None:
+def build(folder: Path, planes: int, size: int, per_task: int, compressed: bool) -> None:
+    import tifffile
+
     from napari_zssr.batch_files import plane_ranges, process_part
     from napari_zssr.batch_parts import part_records, save_part
     from napari_zssr.batching import make_options, prepare
@@ -30,7 +34,11 @@ def build(folder: Path, planes: int, size: int, per_task: int) -> None:
 
     rng = np.random.default_rng(0)
     stack = (rng.random((planes, size, size)) * 1000 + 100).astype(np.uint16)
-    write_imagej_tiff(folder / "stack.tif", stack, "ZYX", (0.1, 0.1))
+    if compressed:
+        tifffile.imwrite(folder / "stack.tif", stack, imagej=True, compression="zlib", resolution=(10.0, 10.0),
+                         metadata={"axes": "ZYX", "unit": "um"})
+    else:
+        write_imagej_tiff(folder / "stack.tif", stack, "ZYX", (0.1, 0.1))
     prepared = prepare([folder / "stack.tif"], make_options(folder / "out", SETTINGS))
     ranges = plane_ranges(planes, per_task)
     first = folder / "parts" / "0"
@@ -74,19 +82,21 @@ def main() -> None:
     parser.add_argument("--planes", type=int, default=100)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--per-task", type=int, default=10)
+    parser.add_argument("--compressed", action="store_true", help="the input zlib-compressed")
     parser.add_argument("--assemble", type=Path, help=argparse.SUPPRESS)  # the measured child process
     args = parser.parse_args()
     if args.assemble:
         assemble(args.assemble)
         return
     with tempfile.TemporaryDirectory() as folder:
-        build(Path(folder), args.planes, args.size, args.per_task)
+        build(Path(folder), args.planes, args.size, args.per_task, args.compressed)
         line = subprocess.run([sys.executable, __file__, "--assemble", folder], check=True, capture_output=True,
                               text=True).stdout.split()
     seconds, written, before, peak = (float(value) for value in line)
     print("| input | outputs written MB | assembly s | peak RSS MB (RSS before the assembly) |")
     print("|---|---|---|---|")
-    print(f"| {args.planes} x {args.size}² uint16, parts of {args.per_task} | {written:.0f} | {seconds:.1f} | "
+    kind = "zlib-compressed" if args.compressed else "uncompressed"
+    print(f"| {args.planes} x {args.size}² uint16 ({kind}), parts of {args.per_task} | {written:.0f} | {seconds:.1f} | "
           f"{peak:.0f} ({before:.0f}) |")
 
 

@@ -75,6 +75,25 @@ def test_assembled_parts_equal_the_stack_run_whole(tmp_path, axes, shape, ome):
     assert records[0] == records[1]  # iterations, blank planes, resolution: as one run's
 
 
+@pytest.mark.parametrize("axes", ["ZCYX", "CZYX"])
+def test_a_compressed_stack_is_assembled_from_its_pages_as_it_runs_whole(tmp_path, axes):
+    """The assembly reads the input's pages it needs (the report's planes), never the compressed file whole."""
+    from napari_zssr.io.tiff import PagedPlanes
+
+    data = textured((4, 2, 16, 16) if axes == "ZCYX" else (2, 4, 16, 16), 5)
+    path = tmp_path / "zlib.ome.tif"
+    tifffile.imwrite(path, data, ome=True, compression="zlib", photometric="minisblack",
+                     metadata={"axes": axes, "PhysicalSizeX": 0.2, "PhysicalSizeY": 0.2})
+    mapped = read_tiff(path, samples_as_channels=True, mapped=True)
+    assert isinstance(mapped.data, PagedPlanes) and mapped.axes == axes
+    np.testing.assert_array_equal(mapped.data[(1, 1)], data[1, 1])
+    whole, split = run_split_and_whole(path, tmp_path, per_task=2)
+    for kind in ("zssr", "residual"):
+        np.testing.assert_array_equal(split[kind].data, whole[kind].data)
+    records = [json.loads(result["zssr"].description)["channels"] for result in (split, whole)]
+    assert records[0] == records[1]
+
+
 def test_parts_stack_reads_each_plane_from_its_part(tmp_path):
     rng = np.random.default_rng(0)
     stack = rng.random((5, 2, 3, 4)).astype(np.float32)  # 5 planes of 2 channels

@@ -209,6 +209,20 @@ def test_a_finished_runs_status_goes_when_another_layer_is_chosen(widget, qtbot)
     assert w.status.value == "" and w.progress_bar.value == 0
 
 
+def test_why_a_run_was_refused_goes_when_another_layer_or_mode_is_chosen(widget, qtbot):
+    viewer, w = widget
+    w.image.value = viewer.add_image(np.random.default_rng(0).random((24, 20, 3)), name="colour", rgb=True)
+    w.start()
+    assert "is RGB" in w.status.value
+    w.image.value = viewer.add_image(image_2d(), name="grey")
+    assert w.status.value == ""  # it was about the RGB layer
+    w.axial.value = True
+    w.start()
+    assert "axial mode needs a 3D layer" in w.status.value
+    w.axial.value = False
+    assert w.status.value == ""
+
+
 def test_a_console_run_on_the_layer_a_widget_run_writes_is_refused_until_it_ends(widget, qtbot):
     """Two runs writing the same layers: the later to finish would silently replace the other's result."""
     import napari_zssr

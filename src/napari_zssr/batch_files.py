@@ -404,7 +404,7 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
         merged = dict(record)
         for key in ("iterations", "noise_stds", "blank_planes"):
             merged[key] = [value for part in records_of_parts for value in part[channel][key]]
-        merged["resolution"] = resolution_report(data[..., channel, :, :], ChannelPlanes(sr, channel),
+        merged["resolution"] = resolution_report(ChannelPlanes(data, channel), ChannelPlanes(sr, channel),
                                                  tuple(record["scale"]), run_pixel_size(options, image))
         records.append(merged)
     write_outputs(job, prepared, image, PlanesRun(outputs, records, records[0]["device"]), identity)

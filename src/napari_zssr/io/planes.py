@@ -22,13 +22,15 @@ class PlaneSource(Protocol):
 
 class ReorderedPlanes:
     """``source``'s planes with its leading axes in ``order`` (``order[i]`` is the source axis that is axis ``i``
-    here; source axes left out must have length 1 and are dropped), each converted by ``convert`` (to ``dtype``) as it
-    is read: a transpose, a squeeze and a cast that copy one plane, not the stack."""
+    here, or None for a new axis of length 1; source axes left out must have length 1 and are dropped), each
+    converted by ``convert`` (to ``dtype``) as it is read: a transpose, a squeeze and a cast that copy one plane,
+    not the stack."""
 
-    def __init__(self, source: PlaneSource, order: Sequence[int], dtype: Any = None,
+    def __init__(self, source: PlaneSource, order: Sequence[int | None], dtype: Any = None,
                  convert: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         leading = len(source.shape) - 2
-        if len(set(order)) != len(order) or not set(order) <= set(range(leading)):
+        axes = [axis for axis in order if axis is not None]
+        if len(set(axes)) != len(axes) or not set(axes) <= set(range(leading)):
             raise ValueError(f"order {tuple(order)} is not a reordering of leading axes of shape {source.shape}")
         dropped = [axis for axis in range(leading) if axis not in order]
         if any(source.shape[axis] != 1 for axis in dropped):
@@ -38,12 +40,13 @@ class ReorderedPlanes:
         self._leading = leading
         self.dtype = np.dtype(source.dtype if dtype is None else dtype)
         self._convert = convert or (lambda plane: plane.astype(self.dtype, copy=False))
-        self.shape = (*(source.shape[axis] for axis in self._order), *source.shape[-2:])
+        self.shape = (*(1 if axis is None else source.shape[axis] for axis in self._order), *source.shape[-2:])
 
     def __getitem__(self, index: tuple[int, ...]) -> np.ndarray:
         source_index = [0] * self._leading
         for axis, position in zip(self._order, index, strict=True):
-            source_index[axis] = position
+            if axis is not None:
+                source_index[axis] = position
         return self._convert(np.asarray(self._source[tuple(source_index)]))
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tifffile
@@ -28,7 +29,7 @@ _METRIC_RESUNITS = (tifffile.RESUNIT.CENTIMETER, tifffile.RESUNIT.MILLIMETER, ti
 
 @dataclass
 class TiffImage:
-    data: np.ndarray
+    data: np.ndarray | PagedPlanes  # PagedPlanes only from read_tiff(mapped=True)
     axes: str  # e.g. "ZYX", "TCYX"; "YX" for a plain 2D image
     pixel_size: tuple[float, float] | None  # (y, x) in micrometres, None when the file does not say
     z_spacing: float | None = None
@@ -172,16 +173,23 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
     """Read a TIFF with its axes and pixel size; raises ``ValueError`` with the file name when it cannot.
 
     ``samples_as_channels``: a colour-sample axis (S) comes back as the channel axis C (:func:`samples_to_channels`).
-    ``mapped``: the data mapped read-only from a contiguous uncompressed file (only the planes used are read), read
-    whole from any other.
+    ``mapped``: the data mapped read-only from a contiguous uncompressed file, or a :class:`PagedPlanes` of a file
+    of one page per plane (compressed or not; no colour samples): only the planes used are read; read whole from any
+    other layout.
     """
     with first_series(Path(path)) as (tif, series):
-        data = tif.asarray(series=series, out="memmap") if mapped and _mappable(series) else series.asarray()
-        axes = series.axes
+        if mapped and _mappable(series):
+            data = tif.asarray(series=series, out="memmap")
+        elif mapped and _one_page_a_plane(series) and "S" not in series.axes:
+            data = PagedPlanes(Path(path), tuple(series.shape), series.dtype)
+        else:
+            data = series.asarray()
+        axes, ndim = series.axes, len(data.shape)
         if samples_as_channels:
-            axes, order = samples_to_channels(axes, data.ndim)
-            data = data.transpose(order)
-        axes = image_axes(axes, data.ndim)
+            axes, order = samples_to_channels(axes, ndim)
+            if order != tuple(range(ndim)):  # colour samples moved (never in PagedPlanes)
+                data = data.transpose(order)
+        axes = image_axes(axes, ndim)
         pixels = _ome_pixels(tif)  # parsed once: the calibration and the frame interval both read it
         pixel_size, z_spacing = _calibration(tif, series, pixels)
         imagej = tif.imagej_metadata or {}
@@ -269,13 +277,34 @@ def read_planes(path: str | os.PathLike, start: int, stop: int) -> tuple[np.ndar
         if _mappable(series):
             return _part(tif.asarray(series=series, out="memmap"), series.axes, start, stop)
         shape = tuple(series.shape)
-        if tuple(series.keyframe.shape) == shape[-2:] and int(np.prod(shape[:-2], dtype=np.int64)) == len(series.pages):
-            # one page a plane: read the part's pages only
+        if _one_page_a_plane(series):  # read the part's pages only
             numbers = np.arange(len(series.pages)).reshape(shape[:-2] + (1, 1))
             wanted, leading = _part(numbers, series.axes, start, stop)  # (planes, C, 1, 1)
             pages = tif.asarray(key=[int(n) for n in wanted.ravel()], series=series)
             return pages.reshape(wanted.shape[:2] + shape[-2:]), leading
         return _part(series.asarray(), series.axes, start, stop)
+
+
+def _one_page_a_plane(series: tifffile.TiffPageSeries) -> bool:
+    """Whether each page of a series holds one of its planes (the usual microscope stack), so that a plane can be
+    read, and decoded, alone."""
+    shape = tuple(series.shape)
+    return tuple(series.keyframe.shape) == shape[-2:] and int(np.prod(shape[:-2], dtype=np.int64)) == len(series.pages)
+
+
+class PagedPlanes:
+    """The planes of a TIFF's first series stored one page a plane, each read (and decoded) from the file when it is
+    asked for: a plane source (:mod:`.planes`) of a compressed stack that is never read whole."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype: Any) -> None:
+        self._path = path
+        self.shape = shape
+        self.dtype = np.dtype(dtype)
+
+    def __getitem__(self, index: tuple[int, ...]) -> np.ndarray:
+        number = int(np.ravel_multi_index(index, self.shape[:-2])) if len(self.shape) > 2 else 0
+        with first_series(self._path) as (tif, series):
+            return tif.asarray(key=number, series=series)
 
 
 def _mappable(series: tifffile.TiffPageSeries) -> bool:
@@ -295,12 +324,17 @@ def _part(data: np.ndarray, axes: str, start: int, stop: int) -> tuple[np.ndarra
     return np.array(data[np.unravel_index(planes, leading)]), leading
 
 
-def channels_last(data: np.ndarray, axes: str) -> np.ndarray:
+def channels_last(data: PlaneSource, axes: str) -> PlaneSource:
     """``data`` (with this package's ``axes``) as (leading..., C, Y, X), a view: a channel axis of length 1 where it
-    has none."""
+    has none. An array gives an array; another plane source (:class:`PagedPlanes`) a :class:`.planes.ReorderedPlanes`.
+    """
     if "S" in axes:
         raise ValueError(f"the TIFF has both a channel axis and colour samples (axes {axes}); save each "
                          "channel's colours as channels of one C axis")
+    if not isinstance(data, np.ndarray):
+        leading = axes[:-2]
+        return ReorderedPlanes(data, [axis for axis, letter in enumerate(leading) if letter != "C"]
+                               + [leading.index("C") if "C" in leading else None])
     if "C" not in axes:
         return data[..., None, :, :]
     return np.moveaxis(data, axes.index("C"), -3)

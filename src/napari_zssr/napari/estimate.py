@@ -47,16 +47,15 @@ class Costs:
 
 _measured: dict[CostKey, Costs] = {}
 _in_flight: dict[CostKey, Any] = {}  # measurements running, shared by every widget
-#: runs started so far (widgets, the console's run()), and those still going: a measurement beside a run shares the
-#: device with it and reads slow, so it is shown but not kept
-_runs = {"started": 0, "going": 0}
+#: runs going (widgets, the console's run()): an estimate asked for meanwhile waits for their end, since runs and
+#: measurements take turns (:mod:`.worker_turns`), and says so
+_runs = {"going": 0}
 #: estimates asked for while a run went on (any panel's), asked again once no run goes on
 _deferred: weakref.WeakKeyDictionary[BackgroundEstimate, tuple[str, ZSSRConfig, Workload]] = \
     weakref.WeakKeyDictionary()
 
 
 def run_started() -> None:
-    _runs["started"] += 1
     _runs["going"] += 1
 
 
@@ -84,10 +83,10 @@ def measure_costs(key: CostKey, should_stop: Callable[[], bool] | None = None) -
     """Time :data:`TIMED_STEPS` training iterations and one inference with the settings of ``key`` (slow: seconds).
 
     ``should_stop`` returning True ends the measurement early with :class:`~napari_zssr.core.trainer.Cancelled`.
-    Kept for later requests only when no run went on beside it (:func:`run_started`).
+    Kept for later requests: it runs in its turn (:mod:`.worker_turns`), so no run shares the device with it; a run
+    asked for meanwhile waits for it.
     """
     device_name, precision, crop_size, width, depth = key
-    runs_before, alone = _runs["started"], _runs["going"] == 0
     device = torch.device(device_name)
     config = ZSSRConfig(crop_size=crop_size, width=width, depth=depth, precision=precision, device=device_name,
                         max_iterations=WARM_UP_STEPS + TIMED_STEPS, progress_every=1)
@@ -111,8 +110,7 @@ def measure_costs(key: CostKey, should_stop: Callable[[], bool] | None = None) -
     float(output.sr[0, 0, 0, 0])  # wait for the device
     inference = (time.perf_counter() - start) / output.sr.numel()
     costs = Costs((float(np.median(steps)), float(np.percentile(steps, 90))), inference)
-    if alone and _runs["going"] == 0 and _runs["started"] == runs_before:  # no run beside it, at any time
-        _measured[key] = costs
+    _measured[key] = costs
     return costs
 
 

@@ -120,7 +120,8 @@ class ZSSRWidget(Container):
         self._turn: Callable[[], None] | None = None  # what starts the worker when its turn comes (worker_turns)
         self._progress: Any = None
         self._closed = False  # the viewer (and with it this widget's Qt side) is gone: a run only winds down
-        self._done_text = ""  # the status line a finished run left: about its layer, cleared when another is chosen
+        # the status line a finished or refused run left: about its layer and mode, cleared when another is chosen
+        self._run_outcome = ""
         self._layer_pixel_size = 0.0  # what the pixel field was set to from the layer (0: unknown)
         self._psf_file_pixel_size = 0.0  # what the PSF pixel field was set to from the PSF file (0: unknown)
         self._layer_pixel_rejected = False  # the layer's scale is no plausible pixel size (shown as a note)
@@ -196,6 +197,7 @@ class ZSSRWidget(Container):
 
     def _show_mode_fields(self, *_: Any) -> None:
         """Axial mode takes its factor from the layer's scale and learns the z blur itself: no kernel, no scale."""
+        self._clear_run_outcome()
         for widget in self._lateral_only:
             widget.visible = not self.axial.value
         if not self.axial.value:
@@ -399,9 +401,7 @@ class ZSSRWidget(Container):
         layer = self.image.value
         self._watch_layer(None)
         self._watch_layer(layer)
-        if not self.running and self._done_text and self.status.value == self._done_text:  # about the layer before
-            self.status.value = self._done_text = ""
-            self.progress_bar.value = 0
+        self._clear_run_outcome()
         self.pixel_size.value = self._layer_pixel_size = 0.0  # a new layer: its own scale, not a value typed before
         self._show_layer_pixel_size()
         metadata = getattr(layer, "metadata", {}) or {}
@@ -695,7 +695,14 @@ class ZSSRWidget(Container):
         if result.kernel.get("source") == "estimate":
             done += f"; kernel {describe_kernel(result.kernel)}"
         resolution = describe_resolution(result.resolution)
-        self.status.value = self._done_text = f"{done}; {resolution}" if resolution else done
+        self.status.value = self._run_outcome = f"{done}; {resolution}" if resolution else done
+
+    def _clear_run_outcome(self) -> None:
+        """Take away what the last run said (done, or why it was refused or failed) once another layer or mode is
+        chosen: it was about the one before."""
+        if not self.running and self._run_outcome and self.status.value == self._run_outcome:
+            self.status.value = self._run_outcome = ""
+            self.progress_bar.value = 0
 
     def _on_finished(self) -> None:
         self._turn = None
@@ -721,7 +728,7 @@ class ZSSRWidget(Container):
 
         if self._closed:
             return
-        self.status.value = message
+        self.status.value = self._run_outcome = message
         show_warning(f"ZSSR: {message}")
 
 
