@@ -217,6 +217,7 @@ def test_why_a_run_was_refused_goes_when_another_layer_or_mode_is_chosen(widget,
     w.image.value = viewer.add_image(image_2d(), name="grey")
     assert w.status.value == ""  # it was about the RGB layer
     w.axial.value = True
+    assert "axial mode needs a 3D layer" in w.estimate.value  # no time for a run that Run refuses
     w.start()
     assert "axial mode needs a 3D layer" in w.status.value
     w.axial.value = False
@@ -582,6 +583,10 @@ def test_the_reader_calibrates_y_and_x_before_a_sample_axis_and_time_round_trips
     assert saved.pixel_size == pytest.approx((0.065, 0.065)) and saved.frame_interval == pytest.approx(0.5)
     one_second = {"scale": [1.0, 0.1, 0.1], "units": [Unit("s"), Unit("µm"), Unit("µm")], "axis_labels": list("TYX")}
     write_image(str(tmp_path / "1s.tif"), np.zeros((3, 8, 8), np.float32), one_second)
+    monkeypatch.setattr("napari_zssr.napari.writer.qt_running", lambda: False)  # a script: a warning
+    with pytest.warns(UserWarning, match=r"its start in time \(10\) is not saved: ImageJ has no time origin"):
+        write_image(str(tmp_path / "late.tif"), np.zeros((3, 8, 8), np.float32),
+                    {**one_second, "translate": [10.0, 0.0, 0.0]})
     assert read_tiff(tmp_path / "1s.tif").frame_interval == pytest.approx(1.0)  # not napari's default "unknown"
     unitless = {"scale": [2.0, 1.0, 1.0], "axis_labels": list("ZYX")}  # a z step, but no pixel size
     write_image(str(tmp_path / "z.tif"), np.zeros((3, 8, 8), np.float32), unitless)

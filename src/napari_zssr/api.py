@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Collection, Sequence
@@ -111,8 +112,25 @@ def checked_outputs(outputs: str | Collection[str] | None) -> tuple[str, ...]:
 
 def allocate_outputs(shape: tuple[int, ...], dtype: np.dtype, kinds: tuple[str, ...]) -> list[np.ndarray | None]:
     """Empty arrays for the outputs in :data:`OUTPUTS` order (sr, median, residual, spread), None for those not in
-    ``kinds``: each is as large as the whole output, so a big stack holds only the ones asked for."""
+    ``kinds``: each is as large as the whole output, so a big stack holds only the ones asked for.
+
+    Outputs larger than the machine's memory are a ValueError that says so, before any training: numpy would
+    refuse only the first that cannot be had, or grant them all and leave the run to be killed once they fill."""
+    needed = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize * len(kinds)
+    memory = physical_memory_bytes()
+    if memory is not None and needed > memory:
+        raise ValueError(f"the {len(kinds)} output(s) of shape {shape} ({', '.join(kinds)}) need {needed / 2**30:.1f} "
+                         f"GiB, more than this machine's {memory / 2**30:.1f} GiB of memory: ask for fewer outputs, "
+                         "fewer planes (a part of the stack, or one plane), or a smaller scale")
     return [np.empty(shape, dtype) if kind in kinds else None for kind in OUTPUTS]
+
+
+def physical_memory_bytes() -> int | None:
+    """This machine's memory (None where the system does not say, e.g. on Windows)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:

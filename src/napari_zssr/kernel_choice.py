@@ -69,8 +69,8 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
         assert optics is not None  # checked by KernelChoice
         if pixel_size is None:
             raise ValueError("a kernel from the optics needs the image's pixel size, which the file's metadata or "
-                             "the layer's scale did not say: give it in um (pixel_size=, or --pixel-size on the "
-                             "command line)")
+                             "the layer's scale did not say: give it in µm (the widget's 'image pixel (µm)' field, "
+                             "pixel_size= in Python, or --pixel-size on the command line)")
         others = {k: v for k, v in optics.to_dict().items() if k not in ("na", "wavelength")}
 
         def source(scale: Scale) -> np.ndarray:

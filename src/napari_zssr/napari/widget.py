@@ -531,11 +531,8 @@ class ZSSRWidget(Container):
         layer = self.image.value
         snapshot = snapshot_layer(layer)  # a layer Run refuses (RGB) gets Run's message instead of an estimate
         shape = (layer.data[0] if layer.multiscale else layer.data).shape
-        if self.axial.value and len(shape) >= 3:
-            try:
-                factor, _ = axial_geometry(snapshot, self._typed_pixel_size())
-            except ValueError:  # refused, with this message, when Run is pressed
-                factor = 2
+        if self.axial.value:  # so does one axial mode refuses (2D, z unknown, a z step not a whole multiple)
+            factor, _ = axial_geometry(snapshot, self._typed_pixel_size())
             volumes = int(np.prod(shape[:-3]))
             return Workload((shape[-3], shape[-1]), (float(factor), 1.0), 2 * volumes * shape[-2], volumes=volumes)
         return Workload(shape, self.scale.value, self._planes(), self._warm_start_iterations())

@@ -71,6 +71,9 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
         t = axes.index("T")
         timed = units is not None and len(units) == array.ndim and is_unit_of(units[t], "[time]")
         frame_interval = scale[t] if timed or scale[t] != 1.0 else None
+        if translate[t]:
+            _tell(f"{Path(path).name}: its start in time ({translate[t]:g}) is not saved: ImageJ has no time origin, "
+                  "so it reopens at 0")
     if _loses_precision(array.dtype):
         _tell(f"{array.dtype} data cannot be stored in an ImageJ TIFF: {Path(path).name} holds it as float32 (7 "
               "significant digits)")
