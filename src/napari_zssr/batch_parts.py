@@ -27,8 +27,6 @@ import numpy as np
 RECORDS_NAME = "records.json"
 #: the name of a batch's live folder under the parts' folder (:attr:`.batching.PreparedBatch.live_folder`)
 LIVE_PREFIX = "batch-"
-
-
 #: the names this tool gives under the parts' folder: a stack's folder of parts, a batch's live folder
 STACK_FOLDER_NAME = re.compile(r"[0-9a-f]{32}")
 LIVE_FOLDER_NAME = re.compile(LIVE_PREFIX + r"[0-9a-f]{32}")

@@ -236,9 +236,9 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
     """Submit every input that is not done to ``client`` and collect the results as they come in.
 
     ``threads``: torch threads per task (None: each host's cores shared among the tasks its workers run at once).
-    Ctrl-C cancels the tasks not yet finished; finished files are kept, and so are the finished parts of split
-    stacks (:func:`.batching.run_prepared` keeps them; so it does those of a stack that failed for no fault of its
-    data: ``summary.resumable_parts``): the same command run again resumes.
+    Ctrl-C cancels the tasks not yet finished; finished files are kept, and :func:`.batching.run_prepared` keeps the
+    finished parts of split stacks, as it keeps those of a stack that failed for no fault of its data
+    (``summary.resumable_parts``): the same command run again resumes.
     """
     from distributed import as_completed
 
