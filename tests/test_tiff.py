@@ -299,11 +299,23 @@ def test_a_part_of_an_unreadable_file_names_it(tmp_path):
         read_planes(path, 0, 2)
 
 
-def test_a_mapped_read_maps_contiguous_files_and_reads_the_others_whole(tmp_path):
+def test_a_mapped_read_maps_contiguous_files_reads_pages_alone_and_the_others_whole(tmp_path):
+    from napari_zssr.io.planes import iter_planes
+    from napari_zssr.io.tiff import PagedPlanes
+
+    kinds = set()
     for layout, path in stacks_of_every_layout(tmp_path).items():
         whole = read_tiff(path, samples_as_channels=True)
         mapped = read_tiff(path, samples_as_channels=True, mapped=True)
-        assert np.array_equal(mapped.data, whole.data) and mapped.axes == whole.axes, layout
+        assert mapped.axes == whole.axes and not isinstance(whole.data, np.memmap), layout
+        if isinstance(mapped.data, PagedPlanes):  # a page a plane, each read alone as it is asked for
+            assert mapped.data.shape == whole.data.shape and mapped.data.dtype == whole.data.dtype, layout
+            read = np.stack(list(iter_planes(mapped.data))).reshape(whole.data.shape)
+            assert np.array_equal(read, whole.data), layout
+            kinds.add("paged")
+            continue
+        assert np.array_equal(mapped.data, whole.data), layout
         contiguous = "mapped" in layout or layout == "channels only (one plane)"  # an ImageJ file: contiguous
         assert isinstance(mapped.data, np.memmap) == contiguous, layout
-        assert not isinstance(whole.data, np.memmap), layout
+        kinds.add("mapped" if contiguous else "whole")
+    assert kinds == {"paged", "mapped", "whole"}  # every way is tried by some layout
