@@ -209,7 +209,7 @@ def test_a_finished_runs_status_goes_when_another_layer_is_chosen(widget, qtbot)
     assert w.status.value == "" and w.progress_bar.value == 0
 
 
-def test_why_a_run_was_refused_goes_when_another_layer_or_mode_is_chosen(widget, qtbot):
+def test_why_a_run_was_refused_goes_when_another_layer_or_mode_is_chosen(widget, qtbot, tmp_path):
     viewer, w = widget
     w.image.value = viewer.add_image(np.random.default_rng(0).random((24, 20, 3)), name="colour", rgb=True)
     w.start()
@@ -222,6 +222,15 @@ def test_why_a_run_was_refused_goes_when_another_layer_or_mode_is_chosen(widget,
     assert "axial mode needs a 3D layer" in w.status.value
     w.axial.value = False
     assert w.status.value == ""
+    (tmp_path / "psf.tif").write_bytes(b"not a TIFF")  # a problem that stays: it comes back
+    w.kernel_source.value = "PSF file"
+    w.psf.value = str(tmp_path / "psf.tif")
+    w.start()
+    unreadable = w.status.value
+    assert "psf.tif" in unreadable
+    w.image.value = viewer.layers["colour"]
+    w.image.value = viewer.layers["grey"]
+    assert w.status.value == unreadable
 
 
 def test_a_console_run_on_the_layer_a_widget_run_writes_is_refused_until_it_ends(widget, qtbot):

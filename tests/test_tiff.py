@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import tifffile
@@ -172,6 +174,10 @@ def test_a_multi_file_ome_dataset_reads_whole_and_refuses_a_missing_part(tmp_pat
     planes = np.arange(4 * 16 * 16, dtype=np.uint16).reshape(4, 16, 16)
     first, second = write_multifile_ome(tmp_path, planes)
     assert np.array_equal(read_tiff(first).data, planes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # tifffile warns of a read from the other file, which it closed: reopened
+        paged = read_tiff(first, mapped=True).data
+        assert [np.array_equal(paged[(z,)], planes[z]) for z in range(4)] == [True] * 4
     second.unlink()
     with pytest.raises(ValueError, match="multi-file OME dataset whose file.s. mf_2.ome.tif are not beside it"):
         read_tiff(first)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from numbers import Integral
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -114,23 +114,32 @@ def allocate_outputs(shape: tuple[int, ...], dtype: np.dtype, kinds: tuple[str, 
     """Empty arrays for the outputs in :data:`OUTPUTS` order (sr, median, residual, spread), None for those not in
     ``kinds``: each is as large as the whole output, so a big stack holds only the ones asked for.
 
-    Outputs larger than the machine's memory are a ValueError that says so, before any training: numpy would
-    refuse only the first that cannot be had, or grant them all and leave the run to be killed once they fill."""
+    Outputs larger than all the memory this process can have are a ValueError that says so, before any training:
+    numpy would refuse only the first that cannot be had, or grant them all and leave the run to be killed once
+    they fill."""
     needed = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize * len(kinds)
-    memory = physical_memory_bytes()
+    memory = memory_limit_bytes()
     if memory is not None and needed > memory:
         raise ValueError(f"the {len(kinds)} output(s) of shape {shape} ({', '.join(kinds)}) need {needed / 2**30:.1f} "
-                         f"GiB, more than this machine's {memory / 2**30:.1f} GiB of memory: ask for fewer outputs, "
-                         "fewer planes (a part of the stack, or one plane), or a smaller scale")
+                         f"GiB, more than the {memory / 2**30:.1f} GiB of memory this process can have: ask for "
+                         "fewer outputs, fewer planes (a part of the stack, or one plane), or a smaller scale")
     return [np.empty(shape, dtype) if kind in kinds else None for kind in OUTPUTS]
 
 
-def physical_memory_bytes() -> int | None:
-    """This machine's memory (None where the system does not say, e.g. on Windows)."""
+def memory_limit_bytes() -> int | None:
+    """The most memory this process can have on Linux: the machine's memory and swap, or its container's limit
+    (cgroup v2 ``memory.max``, e.g. a batch job's or a Dask worker's container) where lower; None elsewhere (the
+    check is then not made: no refusal of what the system might grant)."""
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
+        meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines() if ":" in line)
+        limit = sum(int(meminfo[key].split()[0]) * 1024 for key in ("MemTotal", "SwapTotal"))
+    except (OSError, KeyError, ValueError):
         return None
+    try:
+        container = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+    except OSError:
+        return limit
+    return min(limit, int(container)) if container.isdigit() else limit
 
 
 def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:

@@ -304,7 +304,16 @@ class PagedPlanes:
     def __getitem__(self, index: tuple[int, ...]) -> np.ndarray:
         number = int(np.ravel_multi_index(index, self.shape[:-2])) if len(self.shape) > 2 else 0
         with first_series(self._path) as (tif, series):
-            return tif.asarray(key=number, series=series)
+            # a page in another file of a multi-file OME dataset, which tifffile closes once it has parsed it
+            handle = series.pages[number].parent.filehandle
+            reopened = handle.closed
+            if reopened:
+                handle.open()
+            try:
+                return tif.asarray(key=number, series=series)
+            finally:
+                if reopened:
+                    handle.close()
 
 
 def _mappable(series: tifffile.TiffPageSeries) -> bool:

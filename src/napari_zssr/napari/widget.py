@@ -206,7 +206,7 @@ class ZSSRWidget(Container):
 
     def _show_kernel_fields(self, *_: Any) -> None:
         if not self.running:  # a note on a source left goes (the PSF file's returns with its source)
-            self.status.value = self._bead_warning()
+            self.status.value = self._psf_note()
         for source, fields in self._kernel_fields.items():
             for field in fields:
                 field.visible = source == self.kernel_source.value and not self.axial.value
@@ -471,18 +471,18 @@ class ZSSRWidget(Container):
                 del self._range_notes[key]
         return "; ".join(note for _, _, note in self._range_notes.values())
 
-    def _bead_warning(self, psf: np.ndarray | None = None) -> str:
-        """The warning about the chosen PSF file (``psf``: its data, when just read) when it does not look like one
-        bead and is the kernel source, else "": the status line shows it while it applies, and Run repeats it as a
-        notification."""
+    def _psf_note(self, psf: np.ndarray | None = None) -> str:
+        """What is wrong with the chosen PSF file (``psf``: its data, when just read) when it is the kernel source:
+        why it cannot be read (Run refuses it with that message), or the warning that it does not look like one bead
+        (Run repeats it as a notification); else "". The status line shows it while it applies."""
         from ..io.psf import read_psf
 
         if self.kernel_source.value != PSF_FILE or self.axial.value or not self._psf_given():
             return ""
         try:
             problem = bead_problem(read_psf(str(self.psf.value))[0] if psf is None else psf)
-        except (ValueError, OSError):  # the run refuses it, with its own message
-            return ""
+        except (ValueError, OSError) as error:
+            return str(error)
         return f"warning: this PSF does not look like a bead: {problem}" if problem else ""
 
     def _on_psf_file_changed(self, *_: Any) -> None:
@@ -494,10 +494,10 @@ class ZSSRWidget(Container):
             return
         try:
             psf, pixel_size = read_psf(str(self.psf.value))
-        except (ValueError, OSError) as error:
-            self.status.value = str(error)  # the run refuses it with the same message
+        except (ValueError, OSError):
+            self.status.value = self._psf_note()  # why it cannot be read: the run refuses it with that message
             return
-        self.status.value = self._bead_warning(psf)
+        self.status.value = self._psf_note(psf)
         # unequal sides show as their geometric mean; left as shown, the run takes the file's own (y, x) pair
         shown = float(np.sqrt(np.prod(pixel_pair(pixel_size)))) if pixel_size is not None else 0.0
         self._psf_pixel_rejected = not self._set_in_range(self.psf_pixel_size, shown, "the PSF file's pixel size")
@@ -588,7 +588,7 @@ class ZSSRWidget(Container):
         from napari.utils.notifications import notification_manager, show_warning
         from superqt.utils import thread_worker
 
-        bead_warning = self._bead_warning()
+        bead_warning = self._psf_note()  # the file was read: a warning that it is no bead, if any
         if bead_warning:  # the status line is the run's from now on
             show_warning(f"ZSSR: {bead_warning}")
         self._stop = stop_at_exit(threading.Event())
@@ -696,9 +696,11 @@ class ZSSRWidget(Container):
 
     def _clear_run_outcome(self) -> None:
         """Take away what the last run said (done, or why it was refused or failed) once another layer or mode is
-        chosen: it was about the one before."""
+        chosen: it was about the one before. The notes that still apply (fields out of range, the PSF file's
+        problem) come back."""
         if not self.running and self._run_outcome and self.status.value == self._run_outcome:
-            self.status.value = self._run_outcome = ""
+            self._run_outcome = ""
+            self.status.value = self._range_note_text() or self._psf_note()
             self.progress_bar.value = 0
 
     def _on_finished(self) -> None:
