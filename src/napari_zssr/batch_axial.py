@@ -135,11 +135,9 @@ def axial_optics(options: BatchOptions, source: Path, channels: int) -> list[Opt
     every channel's emission wavelength: an axial profile from a guessed medium would be badly wrong.
     """
     asked = any(getattr(options, name) for name in OPTICS_OPTIONS)
-    metadata = read_optics(source)
-    if not asked and (metadata is None or not metadata.names_optics(channels)):
-        return [None] * channels
-    if not options.refractive_index and not (metadata and metadata.refractive_index):
-        raise ValueError("the axial profile from the optics needs the immersion's refractive index: give "
-                         "--refractive-index (the file's metadata does not say; e.g. 1.518 oil, 1.333 water)")
-    use = "the axial profile from the optics"
-    return [choice.optics for choice in kernel_choices(replace(options, kernel="optics"), source, channels, use)]
+    if not asked:
+        metadata = read_optics(source)
+        if metadata is None or not metadata.names_optics(channels):
+            return [None] * channels
+    return [choice.optics for choice in kernel_choices(replace(options, kernel="optics"), source, channels,
+                                                       "the axial profile from the optics", default_immersion=None)]

@@ -36,10 +36,11 @@ def per_channel(values: list, channels: int, what: str) -> list:
     return values * channels if len(values) == 1 else values
 
 
-def kernel_choices(options: BatchOptions, source: Path, channels: int,
-                   use: str = "a kernel from the optics") -> list[KernelChoice]:
+def kernel_choices(options: BatchOptions, source: Path, channels: int, use: str = "a kernel from the optics",
+                   default_immersion: float | None = IMMERSION_INDICES["oil"]) -> list[KernelChoice]:
     """The kernel of each channel of one input; the optics fill in from its OME metadata where options are silent.
-    ``use``: what the optics are for, as errors name it."""
+    ``use``: what the optics are for, as errors name it; ``default_immersion``: the refractive index where neither
+    says one (None: an error naming ``--refractive-index``, for an axial profile, whose width it sets)."""
     kind = kernel_kind(options)
     if kind == "psf":
         return [KernelChoice("psf", psf_path=path, psf_pixel_size=options.psf_pixel_size,
@@ -58,7 +59,10 @@ def kernel_choices(options: BatchOptions, source: Path, channels: int,
     confocal = options.psf_model == "confocal"
     excitation = options.excitation_wavelength or list(metadata.excitation_wavelengths if metadata else ())
     excitation = per_channel(excitation, channels, "excitation wavelengths") if excitation else [None] * channels
-    refractive_index = options.refractive_index or (metadata and metadata.refractive_index) or IMMERSION_INDICES["oil"]
+    refractive_index = options.refractive_index or (metadata and metadata.refractive_index) or default_immersion
+    if refractive_index is None:
+        raise ValueError(f"{use} needs the immersion's refractive index: give --refractive-index (the file's metadata "
+                         "does not say; e.g. 1.518 oil, 1.333 water)")
     emission = per_channel(emission, channels, "wavelengths")
     try:
         return [KernelChoice("optics", optics=Optics(na, wavelength, refractive_index,

@@ -35,9 +35,9 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
                                "napari's built-in TIFF writer, or drop axes first")
     axes = _layer_axes(attributes.get("axis_labels"), array.ndim)
     units = attributes.get("units")
+    axis_units = list(units) if units is not None and len(units) == array.ndim else [None] * array.ndim
     # in um (and seconds), as ImageJ's calibration is written: a layer may be scaled in nm or ms
-    factors = [_file_unit_factor(unit) for unit in units] if units is not None and len(units) == array.ndim \
-        else [1.0] * array.ndim
+    factors = [_file_unit_factor(unit) for unit in axis_units]
     in_input_pixels, input_pixel = _scale_in_input_pixels(attributes)
     if input_pixel is not None:  # the run was given the input's pixel size: its lengths in um
         factors = [input_pixel[0] if axis == "Y" else input_pixel[1] if axis in "ZX" else factor
@@ -59,8 +59,7 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
         # uncalibrated, ImageJ's spacing counts the file's own lateral pixels (the reader's convention); 1 is the
         # default either way
         spacing = scale[z] if calibrated else scale[z] / scale[-1]
-        z_length = units is not None and len(units) == array.ndim and is_unit_of(units[z], "[length]")
-        if z_length and not calibrated and spacing != 1.0:  # a z step in um beside pixels of unknown size
+        if is_unit_of(axis_units[z], "[length]") and not calibrated and spacing != 1.0:  # um beside unknown pixels
             _tell(f"{Path(path).name}: its z step ({scale[z]:g} µm) is not saved: ImageJ counts a z spacing in the "
                   "pixels of an image without a pixel size; give the layer its pixel size to keep it")
             spacing = 1.0
@@ -69,8 +68,7 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     frame_interval = None
     if "T" in axes:  # 1 with a unit of time is 1 s (or 1 ms...), without one napari's default: unknown
         t = axes.index("T")
-        timed = units is not None and len(units) == array.ndim and is_unit_of(units[t], "[time]")
-        frame_interval = scale[t] if timed or scale[t] != 1.0 else None
+        frame_interval = scale[t] if is_unit_of(axis_units[t], "[time]") or scale[t] != 1.0 else None
         if translate[t]:
             _tell(f"{Path(path).name}: its start in time ({translate[t]:g}) is not saved: ImageJ has no time origin, "
                   "so it reopens at 0")
