@@ -209,6 +209,18 @@ def test_a_finished_runs_status_goes_when_another_layer_is_chosen(widget, qtbot)
     assert w.status.value == "" and w.progress_bar.value == 0
 
 
+def test_the_status_names_the_device_the_run_uses_whatever_the_estimate_line_says(widget, qtbot):
+    viewer, w = widget
+    w.max_iterations.value = 2
+    w.image.value = viewer.add_image(image_2d(), name="cells")
+    w.device.value = "cpu"
+    qtbot.waitUntil(lambda: "for 1 plane" in w.estimate.value and "timing" not in w.estimate.value, timeout=60_000)
+    w.estimate.value = "no estimate: the timing failed"  # as a timing that failed shows
+    assert w.start() is not None
+    assert w.status.value == "running on cpu"
+    qtbot.waitUntil(lambda: not w.running, timeout=120_000)
+
+
 def test_why_a_run_was_refused_goes_when_another_layer_or_mode_is_chosen(widget, qtbot, tmp_path):
     viewer, w = widget
     w.image.value = viewer.add_image(np.random.default_rng(0).random((24, 20, 3)), name="colour", rgb=True)
@@ -961,17 +973,6 @@ def test_menu_titles_do_not_repeat_the_widget_name(make_napari_viewer):
     titles = [str(get_app_model().commands[command].title) for command in ("napari-zssr.widget",
                                                                              "napari-zssr.fluorescence")]
     assert titles == ["ZSSR super-resolution (napari-zssr)", "Fluorescence image and its PSF (napari-zssr)"]
-
-
-def test_progress_units_come_from_the_event_when_it_carries_them():
-    from types import SimpleNamespace
-
-    from napari_zssr.napari.widget import work_units
-
-    counted = SimpleNamespace(stage="training", iteration=5, max_iterations=20, plane=1, n_planes=3)
-    assert work_units(counted) == (25, 60)  # plane 1 of 3, 20 iterations each
-    carried = SimpleNamespace(**vars(counted), done=12, total=40)  # e.g. warm-started planes train less
-    assert work_units(carried) == (12, 40)
 
 
 def test_kernel_from_optics_prefilled_from_the_files_metadata(widget, qtbot):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from numbers import Integral
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import numpy as np
 import torch
 
 from ._version import __version__
-from .core.config import ZSSRConfig, check_seed
+from .core.config import DEFAULT_SCALE, ZSSRConfig, check_seed
 from .core.device import release_device_memory, select_device
 from .core.engine import check_crop_sizes, run_plane, scale_steps
 from .core.network import ZSSRNet
@@ -60,10 +61,10 @@ class ZSSRResult:
     seed: int
     device: str
     precision: str = "float32"  # what the convolutions ran in (config.precision resolved for the device)
-    iterations: list[int] = field(default_factory=list)  # per plane (summed over gradual steps)
-    noise_stds: list[float] = field(default_factory=list)  # per plane: noise added to the sons (range fraction)
-    # lined up with ``iterations``: a blank plane has 0 iterations and 0.0 noise
-    transforms: list[int] = field(default_factory=list)
+    # per plane, lined up with each other: a blank plane has 0 iterations and 0.0 noise
+    iterations: list[int] = field(default_factory=list)  # summed over gradual steps
+    noise_stds: list[float] = field(default_factory=list)  # noise added to the sons (range fraction)
+    transforms: list[int] = field(default_factory=list)  # the ensemble's dihedral transforms (the last plane's)
     timings: dict[str, float] = field(default_factory=dict)
     blank_planes: list[tuple[int, ...]] = field(default_factory=list)
     kernel: dict[str, Any] = field(default_factory=dict)  # where the kernel came from, with its parameters
@@ -124,6 +125,34 @@ def allocate_outputs(shape: tuple[int, ...], dtype: np.dtype, kinds: tuple[str, 
                          f"GiB, more than the {memory / 2**30:.1f} GiB of memory this process can have: ask for "
                          "fewer outputs, fewer planes (a part of the stack, or one plane), or a smaller scale")
     return [np.empty(shape, dtype) if kind in kinds else None for kind in OUTPUTS]
+
+
+def new_result(out_shape: tuple[int, ...], input_dtype: np.dtype, kinds: tuple[str, ...], scale: Scale,
+               config: ZSSRConfig, seed: int | None, device: str | torch.device | None,
+               kernel_record: dict[str, Any]) -> tuple[ZSSRResult, torch.device]:
+    """A run's result with its outputs allocated (:func:`allocate_outputs`, in :func:`output_dtype`), and the device
+    it runs on: ``seed``/``device`` None take the config's; a bad seed or a missing device fails here."""
+    seed = config.seed if seed is None else check_seed(seed, "seed")
+    torch_device = select_device(config.device if device is None else device)
+    precision = str(resolve_precision(config.precision, torch_device)).removeprefix("torch.")
+    arrays = allocate_outputs(out_shape, output_dtype(input_dtype), kinds)
+    return ZSSRResult(*arrays, scale, config, seed, str(torch_device), precision, kernel=kernel_record), torch_device
+
+
+def store_outputs(result: ZSSRResult, index: tuple[int, ...], output: Any, low: float, high: float,
+                  interpolated: Callable[[], torch.Tensor]) -> None:
+    """One plane's (or volume's) normalised ``output`` (an inference's ``sr``, ``ensemble_median`` and
+    ``ensemble_spread``; leading axes of length 1 are dropped) at ``index`` of ``result``'s arrays, in the input's
+    range, each the run keeps; ``interpolated`` computes the interpolated input only for the residual (the output
+    minus it), when that is kept."""
+    dtype = result.sr.dtype
+    result.sr[index] = restored(output.sr, low, high, dtype)
+    if result.ensemble_median is not None:
+        result.ensemble_median[index] = restored(output.ensemble_median, low, high, dtype)
+    if result.ensemble_spread is not None:
+        result.ensemble_spread[index] = restored(output.ensemble_spread, low, high, dtype, offset=False)
+    if result.residual is not None:
+        result.residual[index] = restored(output.sr - interpolated(), low, high, dtype, offset=False)
 
 
 def memory_limit_bytes() -> int | None:
@@ -277,7 +306,7 @@ def normalised_tensor(plane: np.ndarray, low: float, high: float, device: torch.
 
 
 def kernel_from_file(path: str, *, psf_pixel_size: PixelSize | None = None, pixel_size: PixelSize | None = None,
-                     scale: float | Sequence[float] = 2, measured: bool | None = None) -> np.ndarray:
+                     scale: float | Sequence[float] = DEFAULT_SCALE, measured: bool | None = None) -> np.ndarray:
     """Read a PSF file and turn it into the ZSSR kernel of ``scale``, as the "psf" kernel source does for the
     widget, ``run()`` and the CLI. ``psf_pixel_size`` overrides the pixel size found in the file's metadata.
     """
@@ -307,7 +336,7 @@ def checked_pixel_size(pixel_size: PixelSize | None) -> PixelSize | None:
     return None if pixel is None else compact_pixel_size(*pixel)
 
 
-def zssr(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: KernelArgument = None,
+def zssr(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE, kernel: KernelArgument = None,
          config: ZSSRConfig | None = None, seed: int | None = None, device: str | torch.device | None = None,
          progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
          pixel_size: PixelSize | None = None, outputs: str | Collection[str] | None = None) -> ZSSRResult:
@@ -327,7 +356,7 @@ def zssr(image: np.ndarray, scale: float | Sequence[float] = 2, kernel: KernelAr
                       should_stop, pixel_size=pixel_size, outputs=outputs)
 
 
-def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
+def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE,
                kernel: KernelArgument = None, config: ZSSRConfig | None = None,
                seed: int | None = None, device: str | torch.device | None = None,
                progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
@@ -359,15 +388,9 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
     steps = scale_steps(pair, config.gradual_steps)
     check_crop_sizes(config, pair)
     kernels, kernel_record = run_kernels(kernel, steps, array, pixel_size)
-    seed = config.seed if seed is None else check_seed(seed, "seed")
-    torch_device = select_device(config.device if device is None else device)
-    precision = str(resolve_precision(config.precision, torch_device)).removeprefix("torch.")
     leading = array.shape[:-2]
     out_shape = leading + scaled_shape(array.shape[-2:], pair)
-    dtype = output_dtype(array.dtype)
-    sr, median, residual, spread = allocate_outputs(out_shape, dtype, kinds)
-    result = ZSSRResult(sr, median, residual, spread, pair, config, seed, str(torch_device), precision,
-                        kernel=kernel_record)
+    result, torch_device = new_result(out_shape, array.dtype, kinds, pair, config, seed, device, kernel_record)
     if "note" in kernel_record:
         result.notes.append(kernel_record["note"])
         warnings.warn(kernel_record["note"], KernelNoteWarning, stacklevel=2)
@@ -394,19 +417,12 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
             plane_config = config if iterations == config.max_iterations else replace(config, max_iterations=iterations)
             plane_start = time.perf_counter()
             run = None  # the previous plane's outputs are not held (on a GPU) while this one trains
-            run = run_plane(lr, pair, kernels, plane_config, seed=seed, device=torch_device, progress=plan,
+            run = run_plane(lr, pair, kernels, plane_config, seed=result.seed, device=torch_device, progress=plan,
                             should_stop=should_stop, net=net)
             planes_seconds += time.perf_counter() - plane_start
             result.timings["training_s"] += sum(log.seconds for log in run.logs)
             net = run.net if warm_start_iterations is not None else None
-            sr[index] = restored(run.output.sr[0, 0], low, high, dtype)
-            if median is not None:
-                median[index] = restored(run.output.ensemble_median[0, 0], low, high, dtype)
-            if spread is not None:
-                spread[index] = restored(run.output.ensemble_spread[0, 0], low, high, dtype, offset=False)
-            if residual is not None:
-                residual[index] = restored((run.output.sr - resize(lr, sr.shape[-2:]))[0, 0], low, high, dtype,
-                                           offset=False)
+            store_outputs(result, index, run.output, low, high, partial(resize, lr, run.output.sr.shape[-2:]))
             result.iterations.append(sum(log.iterations for log in run.logs))
             result.noise_stds.append(run.noise_std)
             result.transforms = run.transforms
@@ -416,7 +432,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = 2,
         release_device_memory(torch_device)
     if should_stop is not None and should_stop():  # before the resolution report: a cancel answers at once
         raise Cancelled
-    result.resolution = resolution_report(array, sr, pair, pixel_size)
+    result.resolution = resolution_report(array, result.sr, pair, pixel_size)
     result.timings["total_s"] = time.perf_counter() - start
     # what each plane cost besides its training: noise estimate, father pool, inference with its ensemble
     result.timings["inference_s"] = planes_seconds - result.timings["training_s"]

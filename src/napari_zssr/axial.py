@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Collection
+from functools import partial
 from numbers import Real
 
 import numpy as np
@@ -12,24 +13,22 @@ import torch
 
 from .api import (
     ZSSRResult,
-    allocate_outputs,
     checked_config,
     checked_outputs,
     intensity_range,
+    new_result,
     normalised,
-    output_dtype,
     pass_through_constant,
     plane_name,
     read_checked,
-    restored,
+    store_outputs,
     validate_image,
 )
 from .core.axial import MIN_PLANES, axial_factor, axial_kernel, axial_profile, interpolate_along_z, run_volume
-from .core.config import ZSSRConfig, check_seed
-from .core.device import release_device_memory, select_device
+from .core.config import ZSSRConfig
+from .core.device import release_device_memory
 from .core.engine import check_crop_sizes
 from .core.optics import Optics, axial_profile_from_optics, check_pixel_size_for_optics, profile_fwhm, psf_from_optics
-from .core.precision import resolve_precision
 from .core.progress import ProgressCallback, RunProgress
 from .core.resize import pixel_pair
 from .core.trainer import StopHook
@@ -135,15 +134,10 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
                          f"more than the whole stack ({array.shape[-3]} planes = {output_depth} output voxels): the "
                          "stack holds no axial structure to restore under that blur; check the optics (NA, "
                          "immersion), the z-step and the pixel size")
-    seed = config.seed if seed is None else check_seed(seed, "seed")
-    torch_device = select_device(config.device if device is None else device)
-    precision = str(resolve_precision(config.precision, torch_device)).removeprefix("torch.")
     leading, (depth, rows, cols) = array.shape[:-3], array.shape[-3:]
     out_shape = leading + (depth * factor, rows, cols)
-    values = output_dtype(array.dtype)  # float64 for inputs float32 cannot hold, as zssr_stack's outputs
-    sr, median, residual, spread = allocate_outputs(out_shape, values, kinds)
-    result = ZSSRResult(sr, median, residual, spread, (float(factor), 1.0), config, seed, str(torch_device),
-                        precision, kernel=profile_record)
+    result, torch_device = new_result(out_shape, array.dtype, kinds, (float(factor), 1.0), config, seed, device,
+                                      profile_record)
     count = int(np.prod(leading, dtype=np.int64))
     plan = RunProgress(progress, n_planes=count, max_iterations=config.max_iterations)
     result.timings.update(training_s=0.0, inference_s=0.0)
@@ -162,16 +156,9 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
             low, high = intensity_range(stack)
             normalised_stack = torch.as_tensor(normalised(stack, low, high))
             plan.start_plane(number, config.max_iterations)
-            run = run_volume(normalised_stack, factor, kernel, config, seed=seed, device=torch_device, progress=plan,
-                             should_stop=should_stop)
-            sr[index] = restored(run.output.sr, low, high, values)
-            if median is not None:
-                median[index] = restored(run.output.ensemble_median, low, high, values)
-            if spread is not None:
-                spread[index] = restored(run.output.ensemble_spread, low, high, values, offset=False)
-            if residual is not None:
-                residual[index] = restored(run.output.sr - interpolate_along_z(normalised_stack, factor), low, high,
-                                           values, offset=False)
+            run = run_volume(normalised_stack, factor, kernel, config, seed=result.seed, device=torch_device,
+                             progress=plan, should_stop=should_stop)
+            store_outputs(result, index, run.output, low, high, partial(interpolate_along_z, normalised_stack, factor))
             result.iterations.append(run.log.iterations)
             result.noise_stds.append(run.noise_std)
             result.transforms = run.transforms

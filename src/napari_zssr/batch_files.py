@@ -25,6 +25,7 @@ from .api import (
     KernelNoteWarning,
     ZSSRResult,
     check_plane_values,
+    checked_outputs,
     checked_pixel_size,
     plane_name,
     zssr_stack,
@@ -35,10 +36,9 @@ from .batch_disk import check_free_space, check_writable, described_write_error,
 from .batch_jobs import Job, output_path
 from .batch_kernels import kernel_choices
 from .batch_parts import PartsStack, part_records, remove_parts, save_part
-from .core.resize import PixelSize, upscale_factors
+from .core.resize import PixelSize, pixel_pair, upscale_factors
 from .io.planes import ChannelPlanes, PlaneSource, ReorderedPlanes
 from .io.tiff import (
-    IMAGEJ_DTYPES,
     IMAGEJ_RANGE_KEYS,
     TiffHeader,
     TiffImage,
@@ -46,6 +46,7 @@ from .io.tiff import (
     commit_staged,
     image_axes,
     imagej_axes,
+    imagej_dtype,
     read_header,
     read_planes,
     read_tiff,
@@ -145,7 +146,7 @@ def lateral_runner(job: Job, prepared: PreparedBatch, image: TiffImage | TiffHea
     pixel_size = run_pixel_size(options, image)
 
     def run(data: np.ndarray, channel: int, progress: BarProgress | None) -> ZSSRResult:
-        return zssr_stack(data, options.scale, kernels[channel], prepared.config, device=options.device,
+        return zssr_stack(data, options.scale, kernels[channel], prepared.config,
                           progress=progress, warm_start_iterations=options.warm_start, pixel_size=pixel_size,
                           outputs=options.outputs, one_of_channels=channels > 1)
 
@@ -164,7 +165,7 @@ def axial_runner(job: Job, prepared: PreparedBatch, image: TiffImage, plan: Axia
 
     def run(data: np.ndarray, channel: int, progress: BarProgress | None) -> ZSSRResult:
         result = zssr_axial(np.moveaxis(data, z_axis, -3), plan.factor, config=prepared.config,
-                            device=options.device, progress=progress, optics=optics[channel],
+                            progress=progress, optics=optics[channel],
                             pixel_size=plan.pixel_size, outputs=options.outputs, one_of_channels=channels > 1)
         for kind in options.outputs:
             setattr(result, OUTPUTS[kind], np.moveaxis(getattr(result, OUTPUTS[kind]), -3, z_axis))
@@ -203,8 +204,7 @@ def super_resolve_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int
 
     for number, plane in enumerate(data):  # bad values named as a whole run names them
         check_plane_values(plane, plane_name(in_image(number)))
-    # zssr whether asked for or not: the assembly measures the whole stack's resolution on it
-    kinds = dict.fromkeys(("zssr", *prepared.options.outputs))
+    kinds = checked_outputs(prepared.options.outputs)  # with zssr: the assembly measures the stack's resolution on it
     factors = upscale_factors(prepared.options.scale)
     check_room_for_outputs(job, prepared, header, output_bytes(data.size, factors, dict.fromkeys(kinds, np.float32)))
     run = run_channels(job, prepared.options, data, lateral_runner(job, prepared, header, data.shape[-3]),
@@ -277,9 +277,9 @@ INTENSITY_OUTPUTS = ("zssr", "ensemble_median")
 
 def stored_dtype(kind: str, dtype_option: str, input_dtype: np.dtype) -> np.dtype:
     """The type an output kind is written in: float32, or with ``--dtype input`` the outputs in the input's
-    intensities in the input's type where an ImageJ TIFF holds it (:func:`output_dtype`)."""
+    intensities in the input's type where an ImageJ TIFF holds it (:func:`~.io.tiff.imagej_dtype`)."""
     if kind in INTENSITY_OUTPUTS and dtype_option == "input":
-        return output_dtype(input_dtype)
+        return imagej_dtype(input_dtype)
     return np.dtype(np.float32)
 
 
@@ -292,7 +292,7 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
     options = prepared.options
     sr_shape = run.outputs[options.outputs[0]].shape
     factors = effective_factors(image.data.shape, sr_shape)
-    pixel_size = (options.pixel_size, options.pixel_size) if options.pixel_size else image.pixel_size
+    pixel_size = pixel_pair(run_pixel_size(options, image))
     new_pixel_size = None if pixel_size is None else (pixel_size[0] / factors[0], pixel_size[1] / factors[1])
     z_spacing, z_origin = image.z_spacing, image.z_origin or None
     if z_spacing is None and image.z_step_pixels is not None:  # counted in lateral pixels: in um, or in the new ones
@@ -392,8 +392,7 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
     check_room_for_outputs(job, prepared, image)  # beside the parts, which go once the outputs are written
     data = channels_last(image.data, image.axes)
     outputs = {kind: PartsStack(parts, kind, data.shape[:-3]) for kind in options.outputs}
-    # in every part, asked for or not
-    sr = outputs["zssr"] if "zssr" in outputs else PartsStack(parts, "zssr", data.shape[:-3])
+    sr = outputs["zssr"] if "zssr" in outputs else PartsStack(parts, "zssr", data.shape[:-3])  # in every part
     records_of_parts = [part_records(part) for part in parts]
     records = []
     for channel in range(len(records_of_parts[0])):
@@ -411,11 +410,6 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
     remove_parts(parts)
     return TaskReport(0, records[0]["device"], time.perf_counter() - start,
                       messages=file_messages(job, image, records, options.quiet))
-
-
-def output_dtype(dtype: np.dtype) -> np.dtype:
-    """The input's type where an ImageJ TIFF holds it, else float32 (for ``--dtype input``)."""
-    return dtype if dtype in IMAGEJ_DTYPES else np.dtype(np.float32)
 
 
 def cast_output(data: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from .api import DEFAULT_OUTPUTS, OUTPUTS, requested_outputs
 from .batch_axial import check_axial_inputs, check_axial_options
-from .batch_files import TaskReport, output_dtype, process_file
+from .batch_files import TaskReport, process_file
 from .batch_jobs import (
     Job,
     UsageError,
@@ -45,21 +45,19 @@ from .batch_jobs import (
 from .batch_kernels import check_kernel_options, kernel_kind
 from .batch_lock import held_by_another_batch, output_folder_lock
 from .batch_parts import LIVE_FOLDER_NAME, STACK_FOLDER_NAME
-from .core.config import INITS, ZSSRConfig
+from .core.config import DEFAULT_PRESET, DEFAULT_SCALE, INITS, ZSSRConfig
 from .core.degradation import integer_factors
 from .core.device import select_device
 from .core.network import ZSSRNet
 from .core.precision import resolve_precision
 from .core.resize import pixel_pair, upscale_factors
-from .io.tiff import read_header
+from .io.tiff import STAGED_SUFFIX, imagej_dtype, read_header
 
 OUTPUT_KINDS = tuple(OUTPUTS)
 #: hidden folder under ``out`` for the parts of split stacks; resume and input collection never look inside it
 PARTS_FOLDER = ".napari-zssr-parts"
-#: the temporary names :func:`write_imagej_tiff` writes before its rename (left behind only by a killed process)
-PARTIAL_TIFF_PATTERN = ".*.tif.part"
-#: the lateral factor when none is given
-DEFAULT_SCALE = 2.0
+#: the temporary names :func:`~.io.tiff.stage_imagej_tiff` writes (left behind only by a killed process)
+PARTIAL_TIFF_PATTERN = f".*{STAGED_SUFFIX}"
 
 
 #: what the super-resolved images are written as: float32, or the input's own type ("input")
@@ -78,11 +76,11 @@ class BatchOptions:
 
     out: Path
     scale: float | None = None  # None: DEFAULT_SCALE (lateral runs)
-    preset: str = "default"
+    preset: str = DEFAULT_PRESET
     max_iterations: int | None = None
     init: str | None = None  # "scratch", "learned" or a weights file (None: the preset's)
     warm_start: int | str | None = None  # "auto": a fifth of the max iterations
-    device: str = "auto"
+    device: str = ZSSRConfig().device
     noise_std: float | str | None = None
     precision: str | None = None
     seed: int = ZSSRConfig().seed
@@ -409,7 +407,7 @@ def note_dtype_fallbacks(jobs: Sequence[Job]) -> None:
     for job in jobs:
         header = read_header(job.source)
         numeric = header is not None and np.issubdtype(header.dtype, np.number)  # a mask fails later, named
-        if numeric and output_dtype(header.dtype) != header.dtype:
+        if numeric and imagej_dtype(header.dtype) != header.dtype:
             say(f"note: {job.source} is {header.dtype}, which ImageJ TIFFs cannot hold; its outputs will be float32 "
                 "(7 significant digits: detail finer than that on a large offset is lost)")
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from tqdm import tqdm
 
+from .api import checked_outputs
 from .batch_files import TaskReport, assemble_parts, plane_counts, plane_ranges, process_file, process_part
 from .batch_jobs import Job, UsageError, quiet_reader_logs, say
 from .batch_kernels import kernel_kind
@@ -284,7 +285,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
             if len(ranges) == 1 or kernel_kind(options) == "estimate" or options.axial:
                 file_futures[submit(file_task, job, prepared, identity, threads, slots)] = job
                 continue
-            kinds = {"zssr", *options.outputs}  # the resolution report reads zssr
+            kinds = checked_outputs(options.outputs)  # with zssr: the resolution report reads it
             folder = parts_folder(parts_root, identity, prepared.settings, kinds)
             folder.mkdir(exist_ok=True)
             finished = [planes_range for planes_range in ranges

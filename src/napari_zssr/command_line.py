@@ -10,8 +10,8 @@ from ._version import __version__
 from .api import DEFAULT_OUTPUTS
 from .batch_jobs import UsageError, quiet_reader_logs, say
 from .batch_kernels import MEASURED_PSF_CHOICES
-from .batching import DEFAULT_SCALE, OUTPUT_KINDS, OUTPUT_TYPES, BatchOptions, make_options, prepare, run_prepared
-from .core.config import PRESETS, ZSSRConfig
+from .batching import OUTPUT_KINDS, OUTPUT_TYPES, BatchOptions, make_options, prepare, run_prepared
+from .core.config import DEFAULT_SCALE, PRESETS, ZSSRConfig
 from .core.optics import MODALITIES
 from .core.precision import PRECISIONS
 from .kernel_choice import KERNEL_SOURCES
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--psf-pixel-size", type=pixel_size, metavar="UM",
                         help="PSF pixel size in um (default: file's)")
     parser.add_argument("--pixel-size", type=pixel_size, metavar="UM", help="image pixel size in um (default: file's)")
-    parser.add_argument("--measured-psf", choices=tuple(MEASURED_PSF_CHOICES), default="auto",
+    parser.add_argument("--measured-psf", choices=tuple(MEASURED_PSF_CHOICES), default=BatchOptions.measured_psf,
                         help="is the PSF a bead image from the same camera? (auto: judged from the pixel sizes)")
     parser.add_argument("--kernel", choices=KERNEL_SOURCES,
                         help="where the blur kernel comes from: psf (--psf), optics (--na, --wavelength...), estimate "
@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="AU", help="confocal: pinhole diameter in Airy units (default 1)")
     parser.add_argument("--scale", type=number_in_range(float, 1, "a factor > 1", exclusive=True),
                         help=f"super-resolution factor (default {DEFAULT_SCALE:g}; not with --axial)")
-    parser.add_argument("--preset", choices=PRESETS, default="default", help="quality preset (default: default)")
+    parser.add_argument("--preset", choices=PRESETS, default=BatchOptions.preset,
+                        help=f"quality preset (default: {BatchOptions.preset})")
     parser.add_argument("--init", metavar="scratch|learned|FILE",
                         help="starting weights: scratch (the original method's random start), learned (the start "
                              "shipped with napari-zssr, learned once on many images and kernels) or a weights file "
@@ -86,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                         const="auto", metavar="N",
                         help="start each plane from the previous plane's weights and train N iterations (N left out "
                              "or auto: a fifth of the max iterations, at least 10 and at most all of them)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    parser.add_argument("--device", default=BatchOptions.device,
+                        help=f"auto, cpu, cuda, cuda:N or mps (default: {BatchOptions.device})")
     parser.add_argument("--noise-std", type=number_in_range(float, 0, "a number from 0 to 1", auto=True, maximum=1),
                         metavar="auto|STD",
                         help="noise added to the training inputs: auto = each plane's estimated noise level (default "
@@ -94,12 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--precision", choices=PRECISIONS,
                         help="convolution arithmetic (default: the preset's, auto = bf16 on CUDA GPUs and on CPUs with "
                              "native bf16, fp16 on GPUs without bf16, float32 elsewhere; paper: float32)")
-    parser.add_argument("--seed", type=number_in_range(int, 0, "a whole number >= 0"), default=defaults.seed,
-                        help=f"random seed (default {defaults.seed})")
+    parser.add_argument("--seed", type=number_in_range(int, 0, "a whole number >= 0"), default=BatchOptions.seed,
+                        help=f"random seed (default {BatchOptions.seed})")
     parser.add_argument("--outputs", default=",".join(DEFAULT_OUTPUTS),
                         help=f"comma-separated outputs to write, from {','.join(OUTPUT_KINDS)} "
                              f"(default: {','.join(DEFAULT_OUTPUTS)})")
-    parser.add_argument("--dtype", choices=OUTPUT_TYPES, default="float32",
+    parser.add_argument("--dtype", choices=OUTPUT_TYPES, default=BatchOptions.dtype,
                         help="type of the super-resolved images: float32, or the input's (rounded, clipped; float32 "
                              "where ImageJ TIFFs cannot hold the input's type)")
     parser.add_argument("--recursive", "-r", action="store_true", help="also take TIFFs in sub-folders")

@@ -21,7 +21,7 @@ import torch
 from .config import ZSSRConfig
 from .degradation import Degradation
 from .engine import check_converged, reconstruction_pair
-from .gaussian import gaussian_taps
+from .gaussian import FWHM_PER_SIGMA, gaussian_taps
 from .geometry import ensemble_transforms, scale_symmetries, transform, untransform
 from .inference import FLUX_SIGMA, FLUX_STEPS, apply_tiled_within_memory, back_project, ensemble_median, gaussian_blur
 from .kernels import kernel_symmetries
@@ -35,7 +35,6 @@ from .psf import in_focus_plane
 from .resize import resize
 from .trainer import Cancelled, StopHook, TrainingLog, train
 
-FWHM_PER_SIGMA = 2 * math.sqrt(2 * math.log(2))
 #: output voxels of the slices the flux restore degrades at once (a few tens of MB of convolution buffers)
 FLUX_BLOCK_VOXELS = 2**20
 #: fewest z planes a volume needs: the degraded side of a training pair keeps at least 4 rows.
@@ -225,7 +224,6 @@ class AxialRun:
     log: TrainingLog
     transforms: list[int]  # ensemble transforms of each slice (rows = z, columns = the lateral axis)
     noise_std: float
-    training_planes: list[int]
     inference_seconds: float
     net: ZSSRNet
     degradation: Degradation
@@ -372,5 +370,5 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
     if noise_floor > 0 and config.back_projection_iterations > 0:
         output.sr = restore_volume_flux(output.sr, volume, degradation)
     check_converged(output.sr, volume, config, noise_std)
-    return AxialRun(output, log, transforms, noise_std, planes_at, time.perf_counter() - began, net, degradation,
+    return AxialRun(output, log, transforms, noise_std, time.perf_counter() - began, net, degradation,
                    dtype, noise_floor)

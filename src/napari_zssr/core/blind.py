@@ -37,14 +37,14 @@ from typing import Any
 
 import numpy as np
 
+from .config import DEFAULT_SCALE
 from .degradation import integer_factors
+from .gaussian import FWHM_PER_SIGMA
 from .optics import AIRY_FWHM, DEFAULT_HALF_WIDTH, airy_profile
 from .psf import kernel_from_psf
 from .resize import pixel_pair, upscale_factors
 from .spectrum import NoStructureError, analysis_planes, periodic_spectrum
 
-#: FWHM of a Gaussian in units of its standard deviation
-GAUSSIAN_FWHM = 2 * np.sqrt(2 * np.log(2))
 #: candidate FWHMs, input pixels: from far below a pixel (the kernel is then the camera box) to wide blur
 FWHM_GRID = np.geomspace(0.25, 12.0, 80)
 #: candidate spectral exponents of the object
@@ -135,7 +135,7 @@ def _radial_power(planes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 def _otf(k: np.ndarray, fwhm: np.ndarray, model: str) -> np.ndarray:
     """OTF of an in-focus PSF of FWHM ``fwhm`` (pixels) at ``k`` (cycles/pixel); broadcasts."""
     if model == "gaussian":
-        sigma = fwhm / GAUSSIAN_FWHM
+        sigma = fwhm / FWHM_PER_SIGMA
         return np.exp(-2 * np.pi**2 * sigma**2 * k**2)
     q = np.clip(k * fwhm / (2 * AIRY_FWHM), 0.0, 1.0)  # k over the cutoff 2 NA / lambda
     return 2 / np.pi * (np.arccos(q) - q * np.sqrt(1 - q**2))
@@ -190,7 +190,7 @@ def _psf_on_grid(fwhm: float, model: str, pixel: tuple[float, float]) -> np.ndar
     x = np.arange(-half[1], half[1] + 1) * pixel[1]
     radius = np.hypot(y[:, None], x[None, :])
     if model == "gaussian":
-        return np.exp(-(radius**2) / (2 * (fwhm / GAUSSIAN_FWHM) ** 2))
+        return np.exp(-(radius**2) / (2 * (fwhm / FWHM_PER_SIGMA) ** 2))
     return airy_profile(radius, 1.0, 1000.0 * fwhm / AIRY_FWHM)  # radius read as um: NA 1, lambda = fwhm / 0.514
 
 
@@ -201,7 +201,7 @@ def _kernel(fwhm: float, model: str, aspect: tuple[float, float], factors: tuple
     return kernel_from_psf(psf, psf_pixel_size=hr_pixel, pixel_size=aspect, scale=factors, computed=True)
 
 
-def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = 2,
+def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE,
                     pixel_size: float | Sequence[float] | None = None) -> KernelEstimate:
     """Estimate the PSF from the image's power spectrum and return the ZSSR kernel it gives (see the module doc).
 

@@ -14,6 +14,13 @@ from numbers import Integral, Real
 from typing import Any, Literal, get_args
 
 PRESETS = ("default", "fast", "paper")
+#: the preset a front starts from when none is chosen
+DEFAULT_PRESET = PRESETS[0]
+#: the super-resolution factor when none is given
+DEFAULT_SCALE = 2.0
+#: the noise std (a fraction of the intensity range) the authors add for real images: the level a user typing one
+#: starts from
+AUTHORS_REAL_IMAGE_NOISE_STD = 0.0125
 
 LRSchedule = Literal["steps", "policy"]
 Precision = Literal["auto", "float32", "bfloat16", "float16"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+#: a Gaussian's full width at half maximum over its std
+FWHM_PER_SIGMA = float(2 * np.sqrt(2 * np.log(2)))
+
 
 def gaussian_taps(sigma: float, radius: int) -> np.ndarray:
     """A centred Gaussian of std ``sigma``, point-sampled at the integers -radius..radius, sum 1: the one sampled

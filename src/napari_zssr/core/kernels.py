@@ -1,4 +1,5 @@
-"""Degradation kernels: validation, centring for strided sampling, symmetry, and PSF -> kernel conversion."""
+"""Degradation kernels: validation, centring for strided sampling and symmetry (a PSF becomes a kernel in
+:mod:`.psf`)."""
 
 from __future__ import annotations
 

@@ -28,7 +28,9 @@ from typing import Any, Literal
 import numpy as np
 from scipy import signal, special
 
+from .config import DEFAULT_SCALE
 from .resize import pixel_pair, upscale_factors
+from .units import IMMERSION_INDICES
 
 Modality = Literal["widefield", "confocal"]
 Model = Literal["paraxial", "vectorial"]
@@ -36,8 +38,6 @@ MODALITIES: tuple[str, ...] = ("widefield", "confocal")
 MODELS: tuple[str, ...] = ("paraxial", "vectorial")
 #: wavelengths accepted, nm: from deep UV to the far end of two-photon excitation
 WAVELENGTH_RANGE = (200.0, 2000.0)
-#: refractive indices of the usual immersion media, for fronts that offer a choice by name
-IMMERSION_INDICES = {"air": 1.0, "water": 1.333, "glycerol": 1.47, "silicone": 1.406, "oil": 1.518}
 #: FWHM of the Airy pattern in units of lambda / NA (half maximum of [2 J1(v)/v]^2 at v = 1.61634)
 AIRY_FWHM = 1.61634 / np.pi
 #: the narrowest PSF a kernel from the optics accepts, in image pixels. Narrower, the camera sees a point; a pixel
@@ -245,7 +245,7 @@ def psf_from_optics(optics: Optics, pixel_size: float | Sequence[float], size: i
 
 
 def kernel_from_optics(na: float, wavelength: float, pixel_size: float | Sequence[float],
-                       scale: float | Sequence[float] = 2, **optics: Any) -> np.ndarray:
+                       scale: float | Sequence[float] = DEFAULT_SCALE, **optics: Any) -> np.ndarray:
     """The ZSSR kernel of a theoretical PSF: ``pixel_size`` is the input image's (um), ``optics`` as
     :func:`theoretical_psf` takes them.
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from .degradation import Degradation
+from .degradation import Degradation, is_whole
 from .geometry import transform
 from .resize import resize
 
@@ -15,7 +15,7 @@ from .resize import resize
 def crop_side(length: int, crop_size: int, factor: float) -> int:
     """Largest crop side <= ``crop_size`` that fits in ``length`` and, for an integer factor, is a multiple of it."""
     side = min(length, crop_size)
-    if abs(factor - round(factor)) < 1e-9:
+    if is_whole((factor,)):
         side -= side % int(round(factor))
     return side
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage, signal, stats
 
+from .config import DEFAULT_SCALE
 from .degradation import integer_factors
 from .kernels import centre_of_mass
 from .resize import PixelSize, pixel_pair, upscale_factors
@@ -99,7 +100,7 @@ def _crop_to_support(kernel: np.ndarray, relative_threshold: float = 1e-4) -> np
 
 
 def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None, pixel_size: PixelSize | None = None,
-                    scale: float | Sequence[float] = 2, measured: bool | None = None,
+                    scale: float | Sequence[float] = DEFAULT_SCALE, measured: bool | None = None,
                     computed: bool = False) -> np.ndarray:
     """Turn a PSF (2D, or a 3D z-stack: its in-focus plane) into the HR -> LR kernel for ``zssr``.
 

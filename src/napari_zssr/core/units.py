@@ -6,6 +6,8 @@ A module of its own, without torch, so that the file readers and writers (napari
 
 from typing import Any
 
+#: refractive indices of the usual immersion media, for fronts that offer a choice by name and files that name one
+IMMERSION_INDICES = {"air": 1.0, "water": 1.333, "glycerol": 1.47, "silicone": 1.406, "oil": 1.518}
 #: pixel sizes (um) a microscope's sampling can have, 0.1 pm to 10 cm: beyond them a value is in another unit or junk
 PLAUSIBLE_PIXEL_UM = (1e-7, 1e5)
 

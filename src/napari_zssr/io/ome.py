@@ -10,10 +10,12 @@ from pathlib import Path
 
 import tifffile
 
+from ..core.units import IMMERSION_INDICES
 from .tiff import length_um
 
-#: refractive index of each OME ``Immersion`` value that names a single medium.
-IMMERSION_INDEX = {"Oil": 1.518, "Water": 1.333, "WaterDipping": 1.333, "Glycerol": 1.47, "Air": 1.0}
+#: refractive index of each OME ``Immersion`` (or ``Medium``) value that names a single medium
+IMMERSION_INDEX = {**{name.capitalize(): index for name, index in IMMERSION_INDICES.items()},
+                   "WaterDipping": IMMERSION_INDICES["water"]}
 
 
 @dataclass(frozen=True)

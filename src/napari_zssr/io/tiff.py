@@ -479,7 +479,9 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
 IMAGEJ_DISPLAY_KEYS = ("mode", "LUTs", "Ranges", "min", "max")
 #: those of them that are intensities: they fit outputs in the input's intensities only
 IMAGEJ_RANGE_KEYS = ("Ranges", "min", "max")
-#: bytes of an output's name in its temporary file's name, which adds 19 (".", ".", 8 random, ".tif.part")
+#: the end of the name of a file staged beside its output, before its rename
+STAGED_SUFFIX = ".tif.part"
+#: bytes of an output's name in its temporary file's name, which adds 19 (".", ".", 8 random, the staged suffix)
 TEMPORARY_HINT_BYTES = 200
 #: the axes an ImageJ hyperstack holds before Y and X, in the order it stores them
 IMAGEJ_LEADING_AXES = "TZC"
@@ -525,12 +527,11 @@ def _imagej_order(leading: str) -> bool:
 def write_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pixel_size: tuple[float, float] | None,
                       z_spacing: float | None = None, info: str | None = None,
                       origin: tuple[float, float] | None = None, z_origin: float | None = None,
-                      frame_interval: float | None = None, display: dict | None = None,
-                      channel_names: Sequence[str] = ()) -> None:
+                      frame_interval: float | None = None) -> None:
     """Write an ImageJ hyperstack atomically (:func:`stage_imagej_tiff`, then rename): an interrupted write leaves
     no file. The arguments are :func:`stage_imagej_tiff`'s."""
-    commit_staged(stage_imagej_tiff(path, data, axes, pixel_size, z_spacing, info, origin, z_origin, frame_interval,
-                                    display, channel_names), Path(path))
+    commit_staged(stage_imagej_tiff(path, data, axes, pixel_size, z_spacing, info, origin, z_origin, frame_interval),
+                  Path(path))
 
 
 def commit_staged(temporary: Path, path: Path) -> None:
@@ -540,6 +541,12 @@ def commit_staged(temporary: Path, path: Path) -> None:
     finally:
         if temporary.exists():
             temporary.unlink()
+
+
+def imagej_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` where an ImageJ TIFF holds it, else float32 (what :func:`stage_imagej_tiff` writes it as)."""
+    dtype = np.dtype(dtype)
+    return dtype if dtype in IMAGEJ_DTYPES else np.dtype(np.float32)
 
 
 def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pixel_size: tuple[float, float] | None,
@@ -567,8 +574,7 @@ def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
     if imagej_letters(axes):
         order.sort(key=lambda axis: IMAGEJ_LEADING_AXES.index(leading[axis]))
         axes = "".join(leading[axis] for axis in order) + "YX"
-    stored = np.dtype(data.dtype) if np.dtype(data.dtype) in IMAGEJ_DTYPES else np.dtype(np.float32)
-    data = ReorderedPlanes(data, order, stored)
+    data = ReorderedPlanes(data, order, imagej_dtype(data.dtype))
     metadata: dict = {"axes": imagej_axes(axes)}
     if frame_interval is not None and "T" in metadata["axes"]:
         metadata["finterval"] = frame_interval
@@ -595,7 +601,7 @@ def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
     hint = path.stem
     while len(os.fsencode(hint)) > TEMPORARY_HINT_BYTES:
         hint = hint[:-1]
-    handle, temporary = tempfile.mkstemp(prefix=f".{hint}.", suffix=".tif.part", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{hint}.", suffix=STAGED_SUFFIX, dir=path.parent)
     os.close(handle)
     try:
         tifffile.imwrite(temporary, iter_planes(data), shape=data.shape, dtype=data.dtype, imagej=True,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..api import DEFAULT_OUTPUTS
-from ..core.config import ZSSRConfig
+from ..core.config import DEFAULT_PRESET, DEFAULT_SCALE, ZSSRConfig
 from ..core.optics import Optics
 from ..core.resize import PixelSize
 from ..core.trainer import Cancelled
@@ -34,10 +34,10 @@ from .runner import (
 from .worker_turns import start_in_turn, turn_ended, withdraw
 
 
-def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[float] = 2, *, viewer: Any = None,
-        preset: str = "default", psf_pixel_size: float | None = None, pixel_size: PixelSize | None = None,
-        kernel: KernelArgument = None, optics: Optics | dict | None = None, axial: bool = False,
-        warm_start_iterations: int | None = None, add_to_viewer: bool = True,
+def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[float] = DEFAULT_SCALE, *,
+        viewer: Any = None, preset: str = DEFAULT_PRESET, psf_pixel_size: float | None = None,
+        pixel_size: PixelSize | None = None, kernel: KernelArgument = None, optics: Optics | dict | None = None,
+        axial: bool = False, warm_start_iterations: int | None = None, add_to_viewer: bool = True,
         outputs: str | Sequence[str] = DEFAULT_OUTPUTS, **options: Any) -> list[tuple]:
     """Super-resolve a napari Image layer (or an array) and return layer data tuples of ``outputs`` (by default
     ``[zssr, ensemble_median, residual]``; add ``"ensemble_spread"`` for the uncertainty map, or ask for fewer: a

@@ -17,9 +17,7 @@ from ..api import (
     DEFAULT_OUTPUTS,
     OUTPUTS,
     ZSSRResult,
-    check_plane_values,
     checked_pixel_size,
-    in_memory,
     loaded,
     requested_outputs,
     validate_image,
@@ -27,11 +25,11 @@ from ..api import (
 )
 from ..axial import validate_volume, zssr_axial
 from ..core.axial import RATIO_TOLERANCE, axial_factor, square_pixel_size
-from ..core.config import ZSSRConfig
+from ..core.config import DEFAULT_SCALE, ZSSRConfig
 from ..core.optics import Optics
-from ..core.progress import ProgressEvent
+from ..core.progress import ProgressCallback, ProgressEvent
 from ..core.resize import PixelSize, Scale, pixel_pair, upscale_factors
-from ..core.trainer import Cancelled
+from ..core.trainer import Cancelled, StopHook
 from ..core.units import compact_pixel_size, has_length_units, is_unit_of, um_per_unit
 from ..io.ome import OpticsMetadata
 from ..kernel_choice import KernelArgument, KernelChoice, kernel_source
@@ -151,7 +149,6 @@ class RunRequest:
     warm_start_iterations: int | None = None
     axial_scale: int | None = None  # axial (isotropic) mode: z step / lateral pixel size
     axial_optics: Optics | None = None  # axial mode: the optics the layer's metadata names, for the axial profile
-    extra_metadata: dict = field(default_factory=dict)
     outputs: tuple[str, ...] = DEFAULT_OUTPUTS
 
     @property
@@ -165,7 +162,7 @@ class RunRequest:
 
 def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None,
             psf_pixel_size: float | None = None, pixel_size: PixelSize | None = None,
-            scale: float | Sequence[float] = 2.0, config: ZSSRConfig | None = None,
+            scale: float | Sequence[float] = DEFAULT_SCALE, config: ZSSRConfig | None = None,
             current_step: tuple[int, ...] | None = None, warm_start_iterations: int | None = None,
             outputs: str | Sequence[str] = DEFAULT_OUTPUTS, axial: bool = False) -> RunRequest:
     """Everything checked before a run starts, on the main thread: bad input fails here with a clear message.
@@ -181,9 +178,7 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     snapshot = snapshot_layer(layer, current_step)
     data = snapshot.data if snapshot.plane is None else snapshot.data[snapshot.plane]
     scale = upscale_factors(scale)
-    validate_image(data, scale, ndim=None)
-    if in_memory(data):  # cheap to check whole, so the message shows before any worker
-        check_plane_values(data, f"layer {snapshot.name!r}")
+    validate_image(data, scale, ndim=None)  # in-memory data's values too, so the message shows before any worker
     if len(data.shape) == 2:
         plane = np.asarray(data)
         if plane.size and plane.min() == plane.max():
@@ -289,7 +284,9 @@ def metadata_optics(metadata: dict) -> Optics | None:
         return None
 
 
-def compute(request: RunRequest, progress=None, should_stop=None) -> ZSSRResult:
+def compute(request: RunRequest, progress: ProgressCallback | None = None,
+            should_stop: StopHook | None = None) -> ZSSRResult:
+    """The one library call behind the widget and the console's ``run()``: lateral or axial, as ``request`` says."""
     if request.axial_scale is not None:
         return zssr_axial(request.input_data, request.axial_scale, config=request.config, progress=progress,
                           should_stop=should_stop, optics=request.axial_optics, pixel_size=request.pixel_size,
@@ -371,8 +368,7 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
     # count pixels, not um)
     metadata = {**result.metadata(), "psf_path": result.kernel.get("psf_path"), "source_layer": snapshot.name,
                 "napari_zssr_version": __version__, "plane": snapshot.plane, "input_pixel_size_um": request.pixel_size,
-                "layer_pixel_size_um": snapshot.pixel_size, "pixels_per_input_pixel": list(factors[-2:]),
-                **request.extra_metadata}
+                "layer_pixel_size_um": snapshot.pixel_size, "pixels_per_input_pixel": list(factors[-2:])}
     common: dict[str, Any] = {"scale": scale, "translate": translate}
     for key in ("rotate", "shear", "affine", "units", "axis_labels"):
         value = getattr(snapshot, key)

@@ -22,8 +22,8 @@ from magicgui.widgets import (
 )
 
 from ..core.bead_check import bead_problem
-from ..core.config import MAX_ENSEMBLE, PRESETS, ZSSRConfig
-from ..core.device import available_devices
+from ..core.config import AUTHORS_REAL_IMAGE_NOISE_STD, DEFAULT_PRESET, DEFAULT_SCALE, PRESETS, ZSSRConfig
+from ..core.device import available_devices, select_device
 from ..core.optics import IMMERSION_INDICES, MODALITIES, Optics
 from ..core.precision import PRECISIONS
 from ..core.resize import as_scale_pair, pixel_pair
@@ -54,9 +54,6 @@ from .worker_turns import start_in_turn, turn_ended, withdraw
 if TYPE_CHECKING:
     import napari
 
-#: Starting value of the noise level when it is set by hand (the authors' level for real images).
-MANUAL_NOISE_STD = 0.0125
-
 #: kernel sources offered in the "kernel" section; each shows only its own fields.
 PSF_FILE = "PSF file"
 OPTICS = "from optics"
@@ -85,9 +82,9 @@ class ZSSRWidget(Container):
                                                "scale of 1): the PSF is then taken as sampled at the image's pixels. "
                                                "To correct the layer's, type the right size (0 keeps the layer's)")
         show_four_decimals(self.pixel_size, 0.0)
-        self.scale = FloatSpinBox(label="scale", min=1.1, max=8.0, step=0.5, value=2.0,
-                                  tooltip="Super-resolution factor per axis; with a PSF a whole number")
-        self.preset = ComboBox(label="preset", choices=list(PRESETS), value="default",
+        self.scale = FloatSpinBox(label="scale", min=1.1, max=8.0, step=0.5, value=DEFAULT_SCALE,
+                                  tooltip="Super-resolution factor per axis; with a kernel a whole number")
+        self.preset = ComboBox(label="preset", choices=list(PRESETS), value=DEFAULT_PRESET,
                                tooltip="default: microscopy; fast: previews; paper: the ZSSR authors' settings. "
                                        "Sets the advanced settings")
         self.current_plane = CheckBox(text="current plane only (quick preview)", value=False,
@@ -293,7 +290,8 @@ class ZSSRWidget(Container):
                                       "sharpen the image's noise")
         self.noise_auto = CheckBox(text="noise level from the image", value=defaults.noise_std == "auto",
                                    tooltip="Add noise to the training inputs at the image's own estimated level")
-        self.noise_std = FloatSpinBox(label="noise std", min=0.0, max=0.2, step=0.0025, value=MANUAL_NOISE_STD,
+        self.noise_std = FloatSpinBox(label="noise std", min=0.0, max=0.2, step=0.0025,
+                                      value=AUTHORS_REAL_IMAGE_NOISE_STD,
                                       tooltip="Fraction of the intensity range; used when the level is set by hand")
         self.back_projection = CheckBox(text="back-projection", value=defaults.back_projection_iterations > 0,
                                         tooltip="Make the output consistent with the input under the kernel, "
@@ -314,13 +312,14 @@ class ZSSRWidget(Container):
         self.max_iterations = SpinBox(label="max iterations", min=1, max=20000, value=defaults.max_iterations,
                                       tooltip="Training iterations per plane, at most (training stops earlier when "
                                               "the learning rate has decayed)")
-        self.device = ComboBox(label="device", choices=["auto", *available_devices()], value="auto",
+        self.device = ComboBox(label="device", choices=["auto", *available_devices()], value=defaults.device,
                                tooltip="auto: CUDA, then Apple MPS, then CPU")
         self.precision = ComboBox(label="precision", choices=list(PRECISIONS), value=defaults.precision,
-                                  tooltip="auto: mixed bf16/fp16 on a CUDA GPU (faster), float32 elsewhere")
+                                  tooltip="auto: mixed bf16/fp16 on a CUDA GPU, bf16 on CPUs with native bf16 "
+                                          "(faster), float32 elsewhere")
         self.seed = SpinBox(label="seed", min=0, max=2**31 - 1, value=defaults.seed,
                             tooltip="Runs with the same seed and settings give the same result")
-        show_four_decimals(self.noise_std, MANUAL_NOISE_STD)
+        show_four_decimals(self.noise_std, AUTHORS_REAL_IMAGE_NOISE_STD)
         self.noise.changed.connect(self._enable_noise_inputs)
         self.noise_auto.changed.connect(self._enable_noise_inputs)
         self._advanced = [self.noise, self.noise_auto, self.noise_std, self.back_projection, self.ensemble,
@@ -365,7 +364,7 @@ class ZSSRWidget(Container):
         self.noise_std.enabled = bool(self.noise.value) and not self.noise_auto.value
 
     def _constrain_scale(self, *_: Any) -> None:
-        """With a PSF the factor must be a whole number: step by 1 and round what was typed."""
+        """With a kernel the factor must be a whole number: step by 1 and round what was typed."""
         whole = self.kernel_source.value != BICUBIC  # a kernel samples the HR grid with a whole stride
         self.scale.step = 1.0 if whole else 0.5
         if whole and self.scale.value != max(2.0, round(self.scale.value)):
@@ -378,17 +377,11 @@ class ZSSRWidget(Container):
 
     def config(self) -> ZSSRConfig:
         base = ZSSRConfig.preset(self.preset.value)
-        back_projection = (base.back_projection_iterations or 2) if self.back_projection.value else 0
         return replace(base, max_iterations=int(self.max_iterations.value), noise_std=self._noise_std(),
-                       back_projection_iterations=back_projection, ensemble=self._ensemble(base),
+                       back_projection_iterations=base.back_projection_iterations if self.back_projection.value else 0,
+                       ensemble=base.ensemble if self.ensemble.value else 1,
                        init="learned" if self.learned_start.value else "scratch", device=str(self.device.value),
                        precision=str(self.precision.value), seed=int(self.seed.value))
-
-    def _ensemble(self, base: ZSSRConfig) -> int:
-        """The preset's ensemble size while the box is ticked (all 8 members if the preset has none), else 1."""
-        if not self.ensemble.value:
-            return 1
-        return base.ensemble if base.ensemble > 1 else MAX_ENSEMBLE
 
     def _refresh_layers(self, event: Any = None) -> None:
         self.image.reset_choices()
@@ -609,7 +602,7 @@ class ZSSRWidget(Container):
         self._turn = turn = self._worker.start
         self._worker.finished.connect(lambda: turn_ended(turn))
         started = start_in_turn(turn)
-        self.status.value = f"running on {self.estimate.value.split(':')[0]}" if started else \
+        self.status.value = f"running on {select_device(request.config.device)}" if started else \
             "waiting for the run or timing already going (here, in another panel or the console) to end"
         return self._worker
 
@@ -656,9 +649,8 @@ class ZSSRWidget(Container):
             bar.n = self.progress_bar.value = self.progress_bar.max
             bar.refresh()
             return
-        done, total = work_units(event)
-        bar.total = self.progress_bar.max = total
-        bar.n = self.progress_bar.value = min(done, total)
+        bar.total = self.progress_bar.max = max(event.total, 1)  # the core's work units, as every front shows them
+        bar.n = self.progress_bar.value = min(event.done, bar.total)
         plane = f"plane {event.plane + 1}/{event.n_planes}"
         if event.stage == "training":
             if event.loss is not None:
@@ -752,16 +744,3 @@ def show_four_decimals(spin_box: FloatSpinBox, value: float) -> None:
     """magicgui derives 3 decimals from the step, which would round 0.0125 or a 0.1625 µm pixel."""
     spin_box.native.setDecimals(4)
     spin_box.value = value
-
-
-def work_units(event: Any) -> tuple[int, int]:
-    """(done, total) training iterations of a run so far, from a progress event.
-
-    Uses the event's own ``done``/``total`` when it has them; otherwise counts ``max_iterations`` per plane.
-    """
-    done, total = getattr(event, "done", None), getattr(event, "total", None)
-    if done is not None and total is not None:
-        return int(done), max(int(total), 1)
-    per_plane = max(int(event.max_iterations), 1)
-    finished = event.iteration if event.stage == "training" else per_plane
-    return event.plane * per_plane + int(finished), event.n_planes * per_plane
