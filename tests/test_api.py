@@ -451,7 +451,7 @@ def test_a_psf_pixel_size_left_unused_is_said(textured_image, tiny_config, tmp_p
     tifffile.imwrite(tmp_path / "psf.tif", gaussian_kernel(2.0).astype(np.float32), imagej=True,
                      resolution=(1 / 0.04, 1 / 0.04), metadata={"unit": "um"})
     choice = KernelChoice("psf", psf_path=str(tmp_path / "psf.tif"))
-    with pytest.warns(KernelNoteWarning, match=r"image's pixel size is unknown, so the PSF file's \(0.04 um\)"):
+    with pytest.warns(KernelNoteWarning, match=r"image's pixel size is unknown, so the PSF's \(0.04 um\)"):
         result = zssr(textured_image, 2, kernel=choice, config=tiny_config)
     assert result.notes == [result.kernel["note"]] and result.metadata()["notes"] == result.notes
     with warnings.catch_warnings():
@@ -589,3 +589,96 @@ def test_outputs_larger_than_the_machines_memory_are_refused_before_any_training
                                          r"can have"):
         zssr_stack(lazy, 2, outputs=["zssr", "ensemble_median", "residual"])
     assert api.allocate_outputs((2, 8, 8), np.float32, ("zssr",))[0].shape == (2, 8, 8)  # what fits is allocated
+
+
+def test_a_result_keeps_the_settings_it_ran_with(textured_image, tiny_config):
+    result = zssr(textured_image, 2, config=tiny_config)
+    tiny_config.max_iterations = 99  # the caller reuses its config for the next run
+    assert result.config.max_iterations == 6 and result.metadata()["config"]["max_iterations"] == 6
+
+
+def test_notes_only_leaves_other_threads_warning_and_no_filter_behind(tiny_config):
+    """The batch keeps its runs' notes without warnings, per thread: warnings.catch_warnings in two threads at once
+    could leave an "ignore" filter installed for good."""
+    import threading
+
+    from napari_zssr.api import notes_only
+
+    stack = np.stack([np.full((40, 36), 5.0), np.random.default_rng(0).random((40, 36))])
+    filters = list(warnings.filters)
+    inside, entered, leave = [], threading.Event(), threading.Event()
+
+    def quiet_run() -> None:
+        with notes_only():
+            entered.set()
+            leave.wait(60)
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                inside.append((zssr_stack(stack, 2, config=tiny_config).blank_planes, list(seen)))
+
+    thread = threading.Thread(target=quiet_run)
+    thread.start()
+    entered.wait(60)
+    with pytest.warns(BlankPlaneWarning):  # this thread still warns while the other keeps notes only
+        zssr_stack(stack, 2, config=tiny_config)
+    leave.set()
+    thread.join(120)
+    assert inside == [([(0,)], [])]
+    assert warnings.filters == filters
+
+
+def test_masked_pixels_are_refused_by_the_estimates_and_the_psf():
+    from napari_zssr import estimate_kernel, estimate_resolution, kernel_from_psf
+    from napari_zssr.sample import gaussian_psf
+
+    image = np.ma.masked_array(np.random.default_rng(0).random((48, 48)), mask=np.zeros((48, 48), bool))
+    image.mask[:8, :8] = True
+    for estimate in (estimate_kernel, estimate_resolution):
+        with pytest.raises(ValueError, match="masked pixels"):
+            estimate(image)
+    psf = np.ma.masked_array(gaussian_psf(1.5), mask=np.zeros((13, 13), bool))
+    psf.mask[0, 0] = True
+    with pytest.raises(ValueError, match="masked pixels"):
+        kernel_from_psf(psf)
+
+
+def test_a_warm_start_longer_than_max_iterations_is_refused(tiny_config):
+    with pytest.raises(ValueError, match="warm_start_iterations 7 is more than max_iterations 6"):
+        zssr_stack(np.random.default_rng(0).random((2, 40, 36)), 2, config=tiny_config, warm_start_iterations=7)
+
+
+def test_inputs_and_settings_that_ran_wrong_are_refused_or_read_right(textured_image, tiny_config):
+    dask = pytest.importorskip("dask.array")
+    from napari_zssr import estimate_kernel
+    from napari_zssr.axial import zssr_axial
+
+    with pytest.raises(ValueError, match="tile_size must be a whole number >= 16"):
+        ZSSRConfig(tile_size=1)
+    stack = dask.from_array(np.random.default_rng(0).random((3, 40, 36)), chunks=(1, 40, 36))
+    unknown = stack[stack[:, 0, 0] >= 0]  # filtered by its own values: the plane count is not known yet
+    for call in (lambda: zssr_stack(unknown, 2, config=tiny_config), lambda: estimate_kernel(unknown)):
+        with pytest.raises(ValueError, match="compute_chunk_sizes"):
+            call()
+    with pytest.raises(ValueError, match="pixel_size must be a positive number"):
+        zssr(textured_image, 2, config=tiny_config, pixel_size=True)
+    with pytest.raises(ValueError, match="axial_scale must be a number"):
+        zssr_axial(np.random.default_rng(0).random((6, 40, 36)), "2", config=tiny_config)
+    with pytest.raises(ValueError, match="too close to 1"):
+        zssr(textured_image, 1 + 1e-12, config=tiny_config)
+    as_bf16 = torch.as_tensor(textured_image.astype(np.float32) / 2000).bfloat16()
+    assert zssr(as_bf16, 2, config=tiny_config).sr.shape == (80, 72)
+
+
+def test_a_run_leaves_torchs_global_generator_as_it_was(textured_image, tiny_config):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    zssr(textured_image, 2, config=tiny_config)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_a_runs_warnings_point_at_the_callers_line(tiny_config):
+    stack = np.stack([np.full((40, 36), 5.0), np.random.default_rng(0).random((40, 36))])
+    with pytest.warns(BlankPlaneWarning) as seen:
+        zssr_stack(stack, 2, config=tiny_config)
+    assert seen[0].filename == __file__

@@ -1,8 +1,10 @@
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -220,6 +222,96 @@ def test_resume_redoes_a_changed_input(data_dir, tmp_path, capsys):
     assert "changed since" in capsys.readouterr().err
     assert not np.array_equal(read_tiff(out / "plain_zssr.tif").data, before)
     assert main(args) == 0 and "skipped 1" in capsys.readouterr().err
+
+
+def test_resume_skips_the_same_files_reached_by_another_path(data_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([str(data_dir), "--out", str(out), *ZSSR_ONLY]) == 0
+    moved = tmp_path / "moved"
+    data_dir.rename(moved)  # the folder moved, or mounted elsewhere: same names, sizes and times
+    capsys.readouterr()
+    assert main([str(moved), "--out", str(out), *ZSSR_ONLY]) == 0
+    err = capsys.readouterr().err
+    assert "skipped 2 (already done)" in err and "another input" not in err
+
+
+def test_another_file_of_the_same_name_size_and_time_is_another_input(tmp_path, capsys):
+    """Two positions' images, same name, shape and time stamp (a coarse clock, an acquisition time), each its own
+    folder run into one --out: the second is not the first moved."""
+    for folder, seed in (("pos01", 1), ("pos02", 2)):
+        (tmp_path / folder).mkdir()
+        tifffile.imwrite(tmp_path / folder / "img.tif", textured((16, 16), seed))
+        os.utime(tmp_path / folder / "img.tif", ns=(10**18, 10**18))
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "pos01"), "--out", str(out), *ZSSR_ONLY]) == 0
+    capsys.readouterr()
+    assert main([str(tmp_path / "pos02"), "--out", str(out), *ZSSR_ONLY]) == 1
+    assert "was made from another input" in capsys.readouterr().err
+
+
+def test_resume_redoes_an_input_whose_psf_file_was_replaced(data_dir, tmp_path, capsys):
+    psf, out = tmp_path / "psf.npy", tmp_path / "out"
+    np.save(psf, gaussian_psf(1.0).astype(np.float32))
+    args = [str(data_dir / "plain.tif"), "--out", str(out), "--psf", str(psf), *ZSSR_ONLY]
+    assert main(args) == 0
+    before = read_tiff(out / "plain_zssr.tif").data
+    np.save(psf, gaussian_psf(2.0, radius=4).astype(np.float32))  # measured again, under the same name
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "a PSF or weights file named has changed since" in capsys.readouterr().err
+    assert not np.array_equal(read_tiff(out / "plain_zssr.tif").data, before)
+    assert main(args) == 0 and "skipped 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("first, spelled_out", [
+    ([], ["--kernel", "none"]),
+    (["--na", "1.2", "--wavelength", "520", "--pixel-size", "0.1"], ["--kernel", "optics", "--psf-model", "widefield"]),
+])
+def test_a_default_spelled_out_is_the_same_setting(data_dir, tmp_path, capsys, first, spelled_out):
+    args = [str(data_dir / "plain.tif"), "--out", str(tmp_path / "out"), *ZSSR_ONLY, *first]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main([*args, *spelled_out]) == 0 and "skipped 1 (already done)" in capsys.readouterr().err
+
+
+def test_the_summary_ends_with_the_files_that_need_the_user(data_dir, tmp_path, capsys):
+    tifffile.imwrite(data_dir / "nan.tif", np.full((16, 16), np.nan, np.float32))
+    out = tmp_path / "out"
+    assert main([str(data_dir / "plain.tif"), "--out", str(out), *ZSSR_ONLY, "--seed", "1"]) == 0
+    capsys.readouterr()
+    assert main([str(data_dir), "--out", str(out), *ZSSR_ONLY]) == 1
+    tail = capsys.readouterr().err.splitlines()
+    failed, left_alone = tail.index("failed:"), tail.index("left alone (why: see above):")
+    assert tail[failed + 1].startswith(f"  {data_dir / 'nan.tif'}: ") and "NaN" in tail[failed + 1]
+    assert tail[left_alone + 1:] == [f"  {data_dir / 'plain.tif'}"]
+
+
+def test_a_warm_start_longer_than_the_first_plane_is_a_usage_error(data_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([str(data_dir), "--out", str(out), *FAST, "--warm-start", "8"]) == 2
+    assert "--warm-start must be a whole number from 1 to --max-iterations (3), got 8" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_sigterm_stops_a_batch_as_ctrl_c_does(data_dir, tmp_path, capsys, monkeypatch):
+    """A job scheduler's cancel (Slurm's scancel) sends SIGTERM: exit 130 with the same message, no traceback."""
+    def terminated(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler interrupts this
+
+    previous = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr("napari_zssr.batching.select_device", terminated)
+    assert main([str(data_dir), "--out", str(tmp_path / "o"), *FAST]) == 130
+    assert "interrupted: finished files are kept" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is previous  # put back for whoever called main()
+
+
+def test_an_output_folder_that_is_a_file_is_named_as_such(data_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").write_text("not a folder")
+    assert main([str(data_dir), "-r", "--out", str(out), *ZSSR_ONLY]) == 1
+    assert f"{out / 'sub'} is a file, not a folder" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("option, value", [
@@ -955,17 +1047,22 @@ def test_a_full_disk_while_writing_is_said_and_leaves_the_outputs_as_they_were(d
     assert not list((tmp_path / "first").glob("plain*"))
 
 
-def test_outputs_replaced_by_a_rerun_count_as_room(data_dir, tmp_path, monkeypatch):
-    """--overwrite on a nearly full disk: the old outputs free their space as the new ones are written."""
+def test_outputs_replaced_by_a_rerun_free_no_room_before_the_new_set_is_written(data_dir, tmp_path, monkeypatch,
+                                                                                   capsys):
+    """--overwrite on a nearly full disk: the new outputs are all written before any replaces an old one, so room for
+    one output at a time is not enough; the file fails before it trains and the old outputs stay whole."""
     import shutil
 
     out = tmp_path / "out"
     assert main([str(data_dir / "plain.tif"), "--out", str(out), "--outputs", "zssr,residual", *FAST]) == 0
-    sizes = [path.stat().st_size for path in out.glob("plain_*.tif")]
-    free = max(sizes) * 1.2  # room for one output at a time, not for all of them
+    before = {path: digest(path) for path in out.glob("plain_*.tif")}
+    free = max(path.stat().st_size for path in before) * 1.2  # room for one output at a time, not for the set
     monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(total=10**9, free=free))
+    capsys.readouterr()
     assert main([str(data_dir / "plain.tif"), "--out", str(out), "--outputs", "zssr,residual", "--seed", "3",
-                 "--overwrite", *FAST]) == 0
+                 "--overwrite", *FAST]) == 1
+    assert "not enough space for its outputs" in capsys.readouterr().err
+    assert {path: digest(path) for path in out.glob("plain_*.tif")} == before
 
 
 def test_an_input_or_out_under_a_folder_this_user_cannot_enter_is_a_usage_error(data_dir, tmp_path, capsys,

@@ -231,3 +231,12 @@ def test_an_axial_profile_from_the_optics_never_assumes_the_immersion(volume, tm
     assert main([str(volume), "--out", str(tmp_path / "out"), "--axial", "--wavelength", "520",
                  "--refractive-index", "1.333", *FAST]) == 1
     assert "the axial profile from the optics needs the objective's NA: give --na" in capsys.readouterr().err
+
+
+def test_the_default_modality_spelled_out_is_the_same_axial_setting(volume, tmp_path, capsys):
+    optics = ["--na", "1.2", "--wavelength", "520", "--refractive-index", "1.333"]
+    args = [str(volume), "--out", str(tmp_path / "out"), "--axial", *optics, *FAST]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main([*args, "--psf-model", "widefield"]) == 0
+    assert "skipped 1 (already done)" in capsys.readouterr().err

@@ -567,6 +567,25 @@ def test_reader_writer_and_sample(make_napari_viewer, tmp_path):
     assert str(widget.psf.value).endswith("psf.tif")
 
 
+def test_several_layers_are_saved_into_a_folder_each_with_its_pixel_size(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer()
+    first = viewer.add_image(image_2d(0), name="cells", scale=(0.2, 0.2))
+    second = viewer.add_image(np.stack([image_2d(1), image_2d(2)]), name="cells_zssr", scale=(1.5, 0.1, 0.1))
+    rgb = viewer.add_image(np.zeros((8, 8, 3), np.uint8), name="photo", rgb=True)
+    viewer.layers.selection = {first, second}
+    folder = tmp_path / "saved"
+    written = viewer.layers.save(str(folder), selected=True, plugin="napari-zssr")
+    assert sorted(written) == sorted(str(folder / name) for name in ("cells.tif", "cells_zssr.tif"))
+    assert read_tiff(folder / "cells.tif").pixel_size == pytest.approx((0.2, 0.2))
+    again = read_tiff(folder / "cells_zssr.tif")
+    assert again.pixel_size == pytest.approx((0.1, 0.1)) and again.z_spacing == pytest.approx(1.5)
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    viewer.layers.selection = {first, rgb}  # one cannot be written: nothing is, the folder stays as it was
+    with pytest.raises(Exception, match="RGB layers are not written"):
+        viewer.layers.save(str(folder), selected=True, plugin="napari-zssr")
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+
+
 def test_the_writer_keeps_a_flipped_layers_placement_and_moves_axes_into_imagej_order(tmp_path):
     from napari_zssr.napari.writer import write_image
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
 import warnings
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from numbers import Integral
@@ -23,6 +26,7 @@ from .core.pairs import min_father_side
 from .core.precision import resolve_precision
 from .core.progress import ProgressCallback, RunProgress
 from .core.resize import PixelSize, Scale, pixel_pair, resize, scaled_shape, upscale_factors
+from .core.spectrum import known_shape
 from .core.trainer import Cancelled, StopHook
 from .core.units import compact_pixel_size
 from .kernel_choice import KernelArgument, KernelChoice, kernel_source, run_kernels
@@ -41,6 +45,33 @@ class KernelNoteWarning(UserWarning):
 
 class BlankPlaneWarning(UserWarning):
     """A constant plane in a stack was passed through as its interpolation instead of being trained on."""
+
+
+_this_thread = threading.local()
+
+
+@contextmanager
+def notes_only() -> Iterator[None]:
+    """Runs of this thread keep their notes (``ZSSRResult.notes``, ``blank_planes``) without warning them: for a
+    caller that reports them itself (the batch, by file name). Unlike ``warnings.catch_warnings``, which swaps the
+    process's filters, it leaves the runs of other threads (another batch, napari's console) warning as before."""
+    before = getattr(_this_thread, "notes_only", False)
+    _this_thread.notes_only = True
+    try:
+        yield
+    finally:
+        _this_thread.notes_only = before
+
+
+def warn_user(message: str, category: type[Warning]) -> None:
+    """``warnings.warn``, shown at the first line outside this package (the user's call, however deep in the
+    package it was raised), unless this thread's runs keep notes only."""
+    if getattr(_this_thread, "notes_only", False):
+        return
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == __package__.split(".")[0]:
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 @dataclass
@@ -127,6 +158,20 @@ def allocate_outputs(shape: tuple[int, ...], dtype: np.dtype, kinds: tuple[str, 
     return [np.empty(shape, dtype) if kind in kinds else None for kind in OUTPUTS]
 
 
+def checked_warm_start(iterations: Any, config: ZSSRConfig) -> int | None:
+    """A warm-started plane's iterations as an int (None: no warm start), or a ValueError naming a bad value: a whole
+    number from 1 to ``config.max_iterations`` (a warm plane trains less than the first, never more)."""
+    if iterations is None:
+        return None
+    if isinstance(iterations, (bool, np.bool_)) or not isinstance(iterations, Integral) or iterations < 1:
+        raise ValueError(f"warm_start_iterations must be None or a whole number >= 1, got {iterations!r}")
+    if iterations > config.max_iterations:
+        raise ValueError(f"warm_start_iterations {iterations} is more than max_iterations {config.max_iterations}: "
+                         "a warm-started plane trains at most as long as the first; give fewer, or more "
+                         "max_iterations")
+    return int(iterations)
+
+
 def new_result(out_shape: tuple[int, ...], input_dtype: np.dtype, kinds: tuple[str, ...], scale: Scale,
                config: ZSSRConfig, seed: int | None, device: str | torch.device | None,
                kernel_record: dict[str, Any]) -> tuple[ZSSRResult, torch.device]:
@@ -177,8 +222,9 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
     Lazy data (dask, zarr, memory-mapped files) is not loaded here: its planes are checked for masked pixels and
     NaN/inf as they are read (:func:`read_checked`).
     """
-    if isinstance(image, torch.Tensor):
-        image = image.detach().cpu().numpy()
+    if isinstance(image, torch.Tensor):  # bfloat16 has no numpy type: as float32, which holds it exactly
+        image = image.detach().cpu()
+        image = (image.float() if image.dtype == torch.bfloat16 else image).numpy()
     if np.ma.is_masked(image):
         raise ValueError("image is a masked array with masked pixels, which ZSSR would read as ordinary values; "
                          "fill them first (e.g. image.filled(value)) or pass image.data")
@@ -194,7 +240,7 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
         raise TypeError("image is complex-valued; pass the magnitude (np.abs) or the real part")
     if not np.issubdtype(dtype, np.number):
         raise TypeError(f"image must be numeric, got dtype {dtype}")
-    shape = tuple(array.shape)
+    shape = known_shape(array.shape)
     colour_hint = ("; an RGB(A) image? ZSSR takes one channel: pass image[..., c] or a grey conversion"
                    if len(shape) >= 3 and shape[-1] in (3, 4) else "")
     if ndim is not None and len(shape) != ndim:
@@ -313,7 +359,7 @@ def kernel_from_file(path: str, *, psf_pixel_size: PixelSize | None = None, pixe
     choice = KernelChoice("psf", psf_path=str(path), psf_pixel_size=psf_pixel_size, measured=measured)
     source, record = kernel_source(choice, pixel_size)
     if "note" in record:
-        warnings.warn(record["note"], KernelNoteWarning, stacklevel=2)
+        warn_user(record["note"], KernelNoteWarning)
     return source(upscale_factors(scale))
 
 
@@ -324,8 +370,9 @@ def checked_config(config: Any) -> ZSSRConfig:
         hint = " (for a dict d: ZSSRConfig(**d))" if isinstance(config, dict) else ""
         raise TypeError(f"config must be a ZSSRConfig, e.g. ZSSRConfig(max_iterations=300) or "
                         f"ZSSRConfig.preset('fast'), got a {type(config).__name__}{hint}")
-    config.validate()  # again: a field may have been assigned since the config was made
-    return config
+    # validated again (a field may have been assigned since it was made), and a copy: the result records the settings
+    # the run used, whatever the caller assigns to its config later
+    return replace(config)
 
 
 def checked_pixel_size(pixel_size: PixelSize | None) -> PixelSize | None:
@@ -376,12 +423,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
     array = validate_image(image, pair, ndim=None)
     pixel_size = checked_pixel_size(pixel_size)
     kinds = checked_outputs(outputs)
-    if warm_start_iterations is not None:
-        if (isinstance(warm_start_iterations, (bool, np.bool_)) or not isinstance(warm_start_iterations, Integral)
-                or warm_start_iterations < 1):
-            raise ValueError(f"warm_start_iterations must be None or a whole number >= 1, got "
-                             f"{warm_start_iterations!r}")
-        warm_start_iterations = int(warm_start_iterations)
+    warm_start_iterations = checked_warm_start(warm_start_iterations, config)
     for name, hook in (("progress", progress), ("should_stop", should_stop)):
         if hook is not None and not callable(hook):
             raise TypeError(f"{name} must be a function (or None), got {type(hook).__name__} {hook!r}")
@@ -390,10 +432,13 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
     kernels, kernel_record = run_kernels(kernel, steps, array, pixel_size)
     leading = array.shape[:-2]
     out_shape = leading + scaled_shape(array.shape[-2:], pair)
+    if any(side_out == side for side_out, side in zip(out_shape[-2:], array.shape[-2:])):
+        raise ValueError(f"scale {scale!r} is too close to 1 for planes of {array.shape[-2:]}: the output would have "
+                         "an axis of the input's size; give a larger scale")
     result, torch_device = new_result(out_shape, array.dtype, kinds, pair, config, seed, device, kernel_record)
     if "note" in kernel_record:
         result.notes.append(kernel_record["note"])
-        warnings.warn(kernel_record["note"], KernelNoteWarning, stacklevel=2)
+        warn_user(kernel_record["note"], KernelNoteWarning)
     n_planes = int(np.prod(leading, dtype=np.int64))
     plan = RunProgress(progress, n_planes=n_planes, n_steps=len(steps), max_iterations=config.max_iterations,
                        warm_start_iterations=warm_start_iterations)
@@ -448,7 +493,7 @@ def pass_through_constant(data: np.ndarray, index: tuple[int, ...], label: str, 
     value = data.flat[0]  # cast to the outputs' type (float64 for inputs float32 cannot hold) on assignment
     if alone:
         raise ValueError(f"{label} is constant (every {element} {value}); there is nothing to super-resolve")
-    warnings.warn(f"{label} is constant; passed through as its interpolation", BlankPlaneWarning, stacklevel=3)
+    warn_user(f"{label} is constant; passed through as its interpolation", BlankPlaneWarning)
     for array, fill in ((result.sr, value), (result.ensemble_median, value), (result.residual, 0),
                         (result.ensemble_spread, 0)):
         if array is not None:

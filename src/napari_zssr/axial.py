@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Collection
 from functools import partial
 from numbers import Real
@@ -23,6 +22,7 @@ from .api import (
     read_checked,
     store_outputs,
     validate_image,
+    warn_user,
 )
 from .core.axial import MIN_PLANES, axial_factor, axial_kernel, axial_profile, interpolate_along_z, run_volume
 from .core.config import ZSSRConfig
@@ -186,4 +186,4 @@ def _note_constant_planes(stack: np.ndarray, label: str, result: ZSSRResult) -> 
         note = (f"{label}: plane(s) z = {constant} constant (dropped frames, a closed shutter, padding?); the axial "
                 "restoration rings beside them: remove them or fill them in (e.g. from their neighbours) first")
         result.notes.append(note)
-        warnings.warn(note, ConstantPlanesWarning, stacklevel=3)
+        warn_user(note, ConstantPlanesWarning)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .batch_jobs import Job, UsageError
-from .batch_kernels import OPTICS_OPTIONS, check_optics_options, kernel_choices
+from .batch_jobs import OPTICS_OPTIONS, Job, UsageError
+from .batch_kernels import check_optics_options, kernel_choices
 from .core.axial import MIN_PLANES, axial_factor, square_pixel_size
 from .core.optics import Optics
 from .io.ome import read_optics

@@ -12,19 +12,24 @@ import numpy as np
 
 #: room kept beside the outputs: the temporary file of the one being written, TIFF headers, other writers
 SPARE_FRACTION = 0.05
+#: bytes of each output file besides its pixels, at most for a few hundred planes: TIFF headers, the run's record
+FILE_OVERHEAD_BYTES = 64 * 1024
 
 
 def output_bytes(input_pixels: int, factors: tuple[float, float], outputs: dict[str, np.dtype]) -> int:
     """Bytes of the outputs of an input of ``input_pixels`` pixels super-resolved by ``factors`` (y, x), each output
-    kind of its stored type."""
+    kind of its stored type, each file with its headers."""
     pixels = input_pixels * factors[0] * factors[1]
-    return int(sum(pixels * np.dtype(dtype).itemsize for dtype in outputs.values()))
+    return int(sum(pixels * np.dtype(dtype).itemsize + FILE_OVERHEAD_BYTES for dtype in outputs.values()))
 
 
 def check_writable(folder: Path) -> None:
     """A PermissionError naming ``folder`` (or the nearest existing folder above it, where it will be made) when this
     user cannot write there, e.g. a subfolder an earlier run of a colleague's made."""
     existing = next(path for path in (folder, *folder.parents) if path.exists())
+    if not existing.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"cannot write the outputs into {folder}: {existing} is a file, not a "
+                                                "folder; move it away. Nothing was trained")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise PermissionError(errno.EACCES, f"cannot write the outputs into {existing}: permission denied; nothing "
                                             "was trained")
@@ -40,7 +45,8 @@ def check_free_space(folder: Path, needed: int) -> None:
     free = usage.free
     if free < needed * (1 + SPARE_FRACTION):
         raise OSError(errno.ENOSPC, f"not enough space for its outputs: they need about {_megabytes(needed)}, "
-                                    f"{existing} has {_megabytes(free)} free; nothing was trained")
+                                    f"{existing} has {_megabytes(free)} free (outputs they replace are freed only "
+                                    "once all are written); nothing was trained")
 
 
 def described_write_error(error: OSError, path: Path) -> OSError:

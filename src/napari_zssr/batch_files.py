@@ -9,7 +9,6 @@ import functools
 import json
 import socket
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,16 +20,15 @@ from tqdm import tqdm
 from ._version import __version__
 from .api import (
     OUTPUTS,
-    BlankPlaneWarning,
-    KernelNoteWarning,
     ZSSRResult,
     check_plane_values,
     checked_outputs,
     checked_pixel_size,
+    notes_only,
     plane_name,
     zssr_stack,
 )
-from .axial import ConstantPlanesWarning, describe_axial_profile, zssr_axial
+from .axial import describe_axial_profile, zssr_axial
 from .batch_axial import AxialPlan, axial_optics, axial_plan
 from .batch_disk import check_free_space, check_writable, described_write_error, output_bytes
 from .batch_jobs import Job, output_path
@@ -229,10 +227,7 @@ def run_channels(job: Job, options: BatchOptions, data: np.ndarray, run: Channel
     for channel in range(channels):
         progress = None if planes_bar is None else BarProgress(planes_bar, per_plane=True,
                                                                planes_before=channel * per_channel)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", BlankPlaneWarning)  # reported with the file's name
-            warnings.simplefilter("ignore", ConstantPlanesWarning)  # the same, from the result's notes
-            warnings.simplefilter("ignore", KernelNoteWarning)  # the same
+        with notes_only():  # blank planes, constant planes and kernel notes: reported with the file's name
             result = run(data[..., channel, :, :], channel, progress)
         records.append(channel_record(result))
         for kind in outputs:
@@ -300,6 +295,7 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
     elif pixel_size is None:  # an OME z step in um beside pixels of unknown size: ImageJ would count it in pixels
         z_spacing = None
     record = {"napari_zssr_version": __version__, "settings": prepared.settings, "input": identity,
+              "settings_files": prepared.files,
               "input_axes": image.axes, "channels": run.records,  # blank_planes count in the input's axis order
               "pixels_per_input_pixel": list(factors)}  # (y, x): how an uncalibrated output overlays its input
     if image.description:  # the input's own ImageJ Info (the microscope's settings): the record takes its place
@@ -347,11 +343,9 @@ def check_room_for_outputs(job: Job, prepared: PreparedBatch, image: TiffImage |
     else:
         factors = upscale_factors(options.scale)
     types = {kind: stored_dtype(kind, options.dtype, dtype) for kind in options.outputs}
-    # outputs of an earlier run that these replace free their space, each once its successor is written whole
+    # all of them: they are staged whole before any takes its place, so outputs they replace free nothing till then
+    needed = output_bytes(int(np.prod(shape, dtype=np.int64)), factors, types)
     paths = [output_path(options.out, job, kind) for kind in options.outputs]
-    replaced = [path.stat().st_size for path in paths if path.is_file()]
-    needed = output_bytes(int(np.prod(shape, dtype=np.int64)), factors, types) - sum(replaced) \
-        + max(replaced, default=0)
     check_writable(paths[0].parent)
     check_free_space(paths[0].parent, needed + besides)
 

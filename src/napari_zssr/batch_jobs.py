@@ -11,13 +11,16 @@ import logging
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
+from .core.config import INITS
+from .core.optics import Optics
 from .io.tiff import TiffHeader, read_header, run_record
 
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -124,6 +127,8 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
         else:
             root = Path(*itertools.takewhile(lambda part: not is_pattern(part), path.parent.parts))
             candidates = [Path(match) for match in sorted(glob.glob(item, recursive=recursive))]
+            if "**" in str(item) and not recursive:
+                say(f"note: {item}: without -r, ** matches one folder level, as * does; add -r for every depth")
             if not candidates:
                 say(f"note: {item}: no file matches")
         asks_for_hidden = not path.exists() and is_hidden(path, root)  # a glob such as "data/._*.tif": as asked
@@ -289,19 +294,42 @@ def settings_of_info(info: str | None) -> dict | None:
 
 
 #: states of an input's existing outputs, most serious first: the first that applies to any output decides.
-STATES = ("folder", "unreadable", "other input", "different", "changed", "missing", "same")
+STATES = ("folder", "unreadable", "other input", "different", "changed", "kernel changed", "missing", "same")
+#: options that describe the optics: any of them asks for a kernel from the optics (the axial profile, in axial mode)
+OPTICS_OPTIONS = ("na", "psf_model", "wavelength", "refractive_index", "excitation_wavelength", "pinhole")
 
 
-def output_state(paths: dict[str, Path], settings: dict, identity: dict) -> tuple[str, Path | None]:
-    """The state of an input's outputs (one of :data:`STATES`) and the output file that decided it."""
+def kernel_kind(settings: Mapping[str, Any]) -> str:
+    """The kernel source a batch's settings ask for (its options' fields, or an output's record of them):
+    ``kernel``, else what the other settings imply."""
+    if settings.get("kernel") is not None:
+        return settings["kernel"]
+    if settings.get("psf"):
+        return "psf"
+    return "optics" if any(settings.get(name) for name in OPTICS_OPTIONS) else "none"
+
+
+def settings_files(settings: dict) -> dict[str, list[int]]:
+    """The size and modification time of each PSF and weights file ``settings`` name: one replaced in place (a PSF
+    measured again under the same name) changes the outputs made with it."""
+    init = settings.get("config", {}).get("init")
+    named = [*settings.get("psf", []), *([] if init in INITS else [init])]
+    files = [path for path in named if isinstance(path, str) and Path(path).is_file()]
+    return {path: [Path(path).stat().st_size, Path(path).stat().st_mtime_ns] for path in files}
+
+
+def output_state(paths: dict[str, Path], settings: dict, identity: dict,
+                 files: dict) -> tuple[str, Path | None]:
+    """The state of an input's outputs (one of :data:`STATES`) and the output file that decided it; ``files``: the
+    versions of the files the settings name (:func:`settings_files`)."""
     found: dict[str, Path] = {}
     for path in paths.values():
-        found.setdefault(_state_of(path, settings, identity), path)
+        found.setdefault(_state_of(path, settings, identity, files), path)
     state = next(state for state in STATES if state in found or state == "same")
     return state, found.get(state)
 
 
-def _state_of(path: Path, settings: dict, identity: dict) -> str:
+def _state_of(path: Path, settings: dict, identity: dict, files: dict) -> str:
     if path.is_dir():
         return "folder"
     if not path.exists():
@@ -313,18 +341,38 @@ def _state_of(path: Path, settings: dict, identity: dict) -> str:
     made_from = record.get("input")
     if made_from is None:  # written by a version that did not record its input
         return "different"
-    if made_from.get("path") != identity["path"]:
+    if made_from.get("path") != identity["path"] and not _same_file_moved(made_from, identity):
         return "other input"
     if deciding(record["settings"]) != deciding(settings):
         return "different"
-    return "same" if made_from == identity else "changed"
+    if (made_from.get("size"), made_from.get("mtime_ns")) != (identity["size"], identity["mtime_ns"]):
+        return "changed"
+    # outputs written before the files were recorded are taken as made with the files named now
+    return "kernel changed" if record.get("settings_files", files) != files else "same"
+
+
+def _same_file_moved(made_from: dict, identity: dict) -> bool:
+    """Whether an output's input and ``identity`` are one file reached by another path: where the recorded path
+    still leads to a file, the same file (a link, another mount); where it is gone (the folder moved, mounted
+    elsewhere), a file of the same name, size and modification time."""
+    recorded = Path(made_from.get("path", ""))
+    try:
+        if recorded.exists():
+            return os.path.samefile(recorded, identity["path"])
+    except OSError:
+        return False
+    return (recorded.name == Path(identity["path"]).name
+            and (made_from.get("size"), made_from.get("mtime_ns")) == (identity["size"], identity["mtime_ns"]))
 
 
 def deciding(settings: dict) -> dict:
     """The settings that decide an output's content: all but the device, whose choice (``auto``, ``cpu``, ``cuda``)
-    changes where a run goes, not what it makes, so that a batch resumed on another machine keeps what is done."""
+    changes where a run goes, not what it makes, so that a batch resumed on another machine keeps what is done;
+    defaults spelled out count as left out (``--kernel psf`` beside ``--psf``, ``--psf-model widefield``)."""
     config = {key: value for key, value in settings.get("config", {}).items() if key != "device"}
-    return {**settings, "config": config}
+    # an axial run takes its optics from each file whatever the options imply: its kernel setting stays as recorded
+    kernel = settings.get("kernel") if settings.get("axial") else kernel_kind(settings)
+    return {**settings, "config": config, "kernel": kernel, "psf_model": settings.get("psf_model") or Optics.modality}
 
 
 def conflict_message(state: str, path: Path, overwrite: bool, settings: dict | None = None) -> str | None:

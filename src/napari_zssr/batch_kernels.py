@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .batch_jobs import UsageError, say
+from .batch_jobs import OPTICS_OPTIONS, UsageError, kernel_kind, say
 from .core.bead_check import bead_problem
 from .core.optics import IMMERSION_INDICES, Optics
 from .io.ome import read_optics
@@ -14,19 +14,6 @@ from .kernel_choice import KernelChoice, kernel_source
 
 if TYPE_CHECKING:
     from .batching import BatchOptions
-
-
-#: options that describe the optics: any of them asks for a kernel from the optics (the axial profile, in axial mode)
-OPTICS_OPTIONS = ("na", "psf_model", "wavelength", "refractive_index", "excitation_wavelength", "pinhole")
-
-
-def kernel_kind(options: BatchOptions) -> str:
-    """The kernel source asked for: ``--kernel``, else what the other options imply."""
-    if options.kernel is not None:
-        return options.kernel
-    if options.psf:
-        return "psf"
-    return "optics" if any(getattr(options, name) for name in OPTICS_OPTIONS) else "none"
 
 
 def per_channel(values: list, channels: int, what: str) -> list:
@@ -41,7 +28,7 @@ def kernel_choices(options: BatchOptions, source: Path, channels: int, use: str 
     """The kernel of each channel of one input; the optics fill in from its OME metadata where options are silent.
     ``use``: what the optics are for, as errors name it; ``default_immersion``: the refractive index where neither
     says one (None: an error naming ``--refractive-index``, for an axial profile, whose width it sets)."""
-    kind = kernel_kind(options)
+    kind = kernel_kind(vars(options))
     if kind == "psf":
         return [KernelChoice("psf", psf_path=path, psf_pixel_size=options.psf_pixel_size,
                              measured=measured_psf(options))
@@ -105,7 +92,7 @@ def check_kernel_options(options: BatchOptions) -> None:
     failure per input. Each input's own pixel size (for the resampling) is only known when it is read; with
     ``--pixel-size`` the check already uses it.
     """
-    kind = kernel_kind(options)
+    kind = kernel_kind(vars(options))
     if options.psf and kind != "psf":
         raise UsageError(f"--psf cannot be combined with --kernel {kind}")
     optics_options = [name for name in OPTICS_OPTIONS if getattr(options, name)]

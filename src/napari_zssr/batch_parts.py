@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .batch_jobs import settings_files
+
 RECORDS_NAME = "records.json"
 #: the name of a batch's live folder under the parts' folder (:attr:`.batching.PreparedBatch.live_folder`)
 LIVE_PREFIX = "batch-"
@@ -37,10 +39,8 @@ def parts_folder(root: Path, identity: dict, settings: dict, kinds: Collection[s
     ``settings``, whose parts hold the output ``kinds``: only a run that would make the same parts finds them. The
     versions (size, modification time) of the PSF and weights files the settings name count too: one replaced in
     place between two runs would otherwise mix planes made with either in one stack."""
-    init = settings.get("config", {}).get("init")
-    files = [path for path in [*settings.get("psf", []), init] if isinstance(path, str) and Path(path).is_file()]
-    versions = {path: [Path(path).stat().st_size, Path(path).stat().st_mtime_ns] for path in files}
-    key = json.dumps({"input": identity, "settings": settings, "outputs": sorted(kinds), "files": versions},
+    key = json.dumps({"input": identity, "settings": settings, "outputs": sorted(kinds),
+                      "files": settings_files(settings)},
                      sort_keys=True)
     return root / hashlib.sha256(key.encode()).hexdigest()[:32]
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from .api import DEFAULT_OUTPUTS, OUTPUTS, requested_outputs
+from .api import DEFAULT_OUTPUTS, OUTPUTS, checked_warm_start, requested_outputs
 from .batch_axial import check_axial_inputs, check_axial_options
 from .batch_files import TaskReport, process_file
 from .batch_jobs import (
@@ -36,13 +36,15 @@ from .batch_jobs import (
     collect_sources,
     conflict_message,
     input_identity,
+    kernel_kind,
     output_path,
     output_state,
     plan_jobs,
     quiet_reader_logs,
     say,
+    settings_files,
 )
-from .batch_kernels import check_kernel_options, kernel_kind
+from .batch_kernels import check_kernel_options
 from .batch_lock import held_by_another_batch, output_folder_lock
 from .batch_parts import LIVE_FOLDER_NAME, STACK_FOLDER_NAME
 from .core.config import DEFAULT_PRESET, DEFAULT_SCALE, INITS, ZSSRConfig
@@ -145,6 +147,8 @@ class PreparedBatch:
     config: ZSSRConfig
     jobs: tuple[Job, ...]
     settings: dict = field(hash=False)
+    #: the versions of the PSF and weights files the settings name, as the batch starts (:func:`settings_files`)
+    files: dict = field(default_factory=dict, hash=False)
     #: on a cluster, a folder that exists while the batch that submitted the tasks runs: a task still running on a
     #: worker after the batch stopped (Ctrl-C) finds it gone and puts no outputs in place, so a later batch's outputs
     #: are never replaced by a stopped one's
@@ -205,20 +209,26 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
             resolve_precision(config.precision, select_device(config.device))  # a usage error, not one per file
         if config.init != "scratch":
             ZSSRNet.create(config, config.seed)  # a weights file that does not load: one usage error, not one per file
-    except ValueError as error:
+    except (ValueError, TypeError) as error:
         raise UsageError(str(error)) from None
-    if options.warm_start == "auto":
-        options = replace(options, warm_start=config.warm_start_iterations())
     out = options.out.resolve()
     with refused_without_permission():
         check_out(out)
     check_axial_options(options)
+    if options.warm_start == "auto":
+        options = replace(options, warm_start=config.warm_start_iterations())
+    try:
+        checked_warm_start(options.warm_start, config)
+    except (ValueError, TypeError):
+        raise UsageError(f"--warm-start must be a whole number from 1 to --max-iterations ({config.max_iterations}), "
+                         f"got {options.warm_start!r}: a warm-started plane trains at most as long as the first") \
+            from None
     if not options.axial:
         check_kernel_options(options)
         options = replace(options, scale=DEFAULT_SCALE if options.scale is None else options.scale)
         try:
             factors = upscale_factors(options.scale)
-            if kernel_kind(options) != "none":
+            if kernel_kind(vars(options)) != "none":
                 integer_factors(factors)  # a kernel needs whole factors: one usage error, not one failure per file
         except ValueError as error:
             raise UsageError(f"--scale {options.scale}: {error}") from None
@@ -232,7 +242,8 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
         check_axial_inputs(jobs, options)
     if options.dtype == "input":
         note_dtype_fallbacks(jobs)
-    return PreparedBatch(options, config, tuple(jobs), settings_record(options, config))
+    settings = settings_record(options, config)
+    return PreparedBatch(options, config, tuple(jobs), settings, settings_files(settings))
 
 
 def weights_option(init: str | None) -> str | None:
@@ -248,7 +259,7 @@ def triage(job: Job, prepared: PreparedBatch) -> tuple[str, dict]:
     options = prepared.options
     identity = input_identity(job.source)
     paths = {kind: output_path(options.out, job, kind) for kind in options.outputs}
-    state, decided_by = output_state(paths, prepared.settings, identity)
+    state, decided_by = output_state(paths, prepared.settings, identity, prepared.files)
     if state == "same":
         return "skipped", identity
     conflict = None if decided_by is None else conflict_message(state, decided_by, options.overwrite,
@@ -258,6 +269,8 @@ def triage(job: Job, prepared: PreparedBatch) -> tuple[str, dict]:
         return "conflict", identity
     if state == "changed":
         say(f"{job.source}: changed since {decided_by} was made from it; redoing it")
+    elif state == "kernel changed":
+        say(f"{job.source}: a PSF or weights file named has changed since {decided_by} was made with it; redoing it")
     if state != "missing":  # redone: outputs of kinds not asked for this time would stay behind as stale results
         stale = [path for kind in OUTPUT_KINDS if kind not in options.outputs
                  if (path := output_path(options.out, job, kind)).is_file()]
@@ -382,7 +395,23 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
     for worker, report in sorted(summary.workers.items()):
         say(f"  {worker} on {report.host} ({report.device}): {report.tasks} task(s), {report.planes} plane(s), "
             f"{report.seconds:.1f} s")
+    _list_at_end("failed", [f"{path}: {reason}" for path, reason in summary.failed])
+    _list_at_end("left alone (why: see above)", [str(path) for path in summary.conflicts])
     return summary
+
+
+#: files a batch's last lines name, at most, for each outcome that needs the user (the log above has every one)
+LISTED_AT_END = 20
+
+
+def _list_at_end(what: str, lines: Sequence[str]) -> None:
+    """The inputs that need the user again at the end of a long batch's log, where they are looked for."""
+    if lines:
+        say(f"{what}:")
+        for line in lines[:LISTED_AT_END]:
+            say(f"  {line}")
+        if len(lines) > LISTED_AT_END:
+            say(f"  and {len(lines) - LISTED_AT_END} more (see above)")
 
 
 def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os.PathLike, *, client: Any = None,

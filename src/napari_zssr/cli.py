@@ -6,19 +6,43 @@ handler, so that an interruption while torch and scipy load (seconds) exits as o
 
 from __future__ import annotations
 
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
 
 EXIT_INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        from .command_line import run_command_line
+    with stopped_on_terminate():
+        try:
+            from .command_line import run_command_line
 
-        return run_command_line(argv)
-    except KeyboardInterrupt:  # any progress bar has closed on the way out: a plain line is enough
-        print("interrupted: finished files are kept, and on a cluster the finished parts of split stacks (in "
-              "--out/.napari-zssr-parts, until a batch into that folder ends without using them; its tasks still "
-              "running write no outputs); run the same command again to continue", file=sys.stderr)
-        return EXIT_INTERRUPTED
+            return run_command_line(argv)
+        except KeyboardInterrupt:  # any progress bar has closed on the way out: a plain line is enough
+            print("interrupted: finished files are kept (and, on a cluster, the finished parts of split stacks); run "
+                  "the same command again to continue", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+@contextmanager
+def stopped_on_terminate() -> Iterator[None]:
+    """Stop on SIGTERM as on Ctrl-C: a job scheduler's cancel or time limit (Slurm's ``scancel``) and ``kill`` send
+    it, and the batch then removes its temporary files and keeps what it finished, instead of dying mid-write. The
+    handler before is put back after; a SIGTERM ignored on purpose (``SIG_IGN``) stays ignored."""
+    previous = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is not threading.main_thread() or previous == signal.SIG_IGN:
+        yield  # only the main thread may set a handler
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -95,7 +95,7 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
               "pixel_size_um": pixel_size}
     if psf_pixel_size is not None and pixel_size is None:
         # resampling needs both sizes: the PSF is taken as sampled at the image's pixels, which a run should say
-        record["note"] = (f"the image's pixel size is unknown, so the PSF file's ({psf_pixel_size} um) is not used: "
+        record["note"] = (f"the image's pixel size is unknown, so the PSF's ({psf_pixel_size} um) is not used: "
                           "the PSF is taken as sampled at the image's pixels; give the image's pixel size "
                           "(pixel_size=, --pixel-size or the layer's scale) to resample it")
     elif psf_pixel_size is None and pixel_size is not None:  # a .npy or .mat PSF, or a TIFF without calibration

@@ -51,6 +51,8 @@ MAX_TRAINING_PLANES = 8
 def axial_factor(axial_scale: float) -> int:
     """``axial_scale`` as an integer > 1, or a clear error (a plane is a sample every ``s``-th output voxel)."""
     try:
+        if isinstance(axial_scale, (str, bytes, bool, np.bool_)):
+            raise TypeError
         value = float(axial_scale)
     except (TypeError, ValueError) as error:
         raise ValueError(f"axial_scale must be a number (z-step / lateral pixel size), got {axial_scale!r}") from error

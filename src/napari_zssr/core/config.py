@@ -80,7 +80,9 @@ class ZSSRConfig:
     # back-projection re-injects the noise (-1.5 dB with 2 steps; docs/benchmarks.md "Back-projection to the noise
     # level")
     back_projection_to_noise: bool = True
-    tile_size: int = 1024  # largest side of an inference tile (output pixels); bounds memory on big planes
+    # largest side of an inference tile (output pixels); bounds memory on big planes. At least 16: each tile is
+    # computed with a halo of the receptive radius (8 pixels a side at the default depth), which small tiles multiply
+    tile_size: int = 1024
     # run
     device: Device = "auto"
     precision: Precision = "auto"  # "auto": bf16 convolutions on CUDA (fp16 without bf16) and bf16 CPUs, else float32
@@ -96,7 +98,7 @@ class ZSSRConfig:
         for name, minimum in (("max_iterations", 1), ("min_iterations", 0), ("lr_check_every", 1),
                               ("lr_slope_range", 1), ("recon_every", 1), ("recon_crop", 2), ("crop_size", 2),
                               ("father_levels", 1), ("width", 1), ("depth", 1), ("back_projection_iterations", 0),
-                              ("tile_size", 1), ("progress_every", 1)):
+                              ("tile_size", 16), ("progress_every", 1)):
             _check_integer(name, getattr(self, name), minimum)
             setattr(self, name, int(getattr(self, name)))  # numpy integers become ints (torch and JSON need them)
         self.seed = check_seed(self.seed)

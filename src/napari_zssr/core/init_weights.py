@@ -65,8 +65,8 @@ def read_weights(init: str) -> dict[str, np.ndarray]:
                          f"reinstall napari-zssr, or {FROM_SCRATCH}")
     try:
         archive = np.load(io.BytesIO(content), allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise unreadable(path, error) from None
+    except (OSError, ValueError):  # numpy's words ("pickled data", "allow_pickle") would not tell a user what it is
+        raise unreadable(path, "it is not a .npz archive") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):  # a .npy holds one array, not a network's
         raise unreadable(path, "it holds one array, not a .npz archive of the network's")
     with archive:

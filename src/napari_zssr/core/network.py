@@ -26,12 +26,15 @@ class ZSSRNet(nn.Module):
         in_channels = channels
         for index in range(depth):
             out_channels = channels if index == depth - 1 else width
-            layers.append(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False))
+            # without torch's own initialisation, which draws from its global generator: the caller's, which a run
+            # leaves as it was (and another thread may be drawing from)
+            layers.append(nn.utils.skip_init(nn.Conv2d, in_channels, out_channels, 3, padding=1, bias=False))
             if index < depth - 1:
                 layers.append(nn.ReLU(inplace=True))
             in_channels = out_channels
         self.body = nn.Sequential(*layers)
         self.depth = depth
+        self.reset_parameters(torch.Generator().manual_seed(0))  # :meth:`create` draws from the run's seed
 
     @classmethod
     def create(cls, config: ZSSRConfig, seed: int, device: torch.device | str = "cpu", *,

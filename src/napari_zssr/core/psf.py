@@ -117,6 +117,9 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
     which would read its faint outer rings as an offset and cut them, and no bead search) and as theoretical.
     """
     factors = integer_factors(upscale_factors(scale))  # type: ignore[arg-type]
+    if np.ma.is_masked(psf):
+        raise ValueError("the PSF has masked pixels, which would be read as ordinary values; fill them first (e.g. "
+                         "psf.filled(0))")
     array = np.asarray(psf)
     if array.dtype == bool or np.iscomplexobj(array) or not np.issubdtype(array.dtype, np.number):
         raise TypeError(f"the PSF must be a real-valued numeric array, got dtype {array.dtype}")

@@ -24,7 +24,8 @@ Scale = tuple[float, float]
 
 def as_scale_pair(scale: float | Sequence[float] | np.ndarray) -> Scale:
     """Return ``scale`` (a number, or a (y, x) pair as a tuple, list or numpy array) as a ``(sy, sx)`` pair."""
-    if scale is None or isinstance(scale, (str, bytes)):
+    if scale is None or isinstance(scale, (str, bytes)) or any(
+            isinstance(value, (bool, np.bool_)) for value in np.ravel(np.asarray(scale, dtype=object))):
         raise TypeError(f"scale must be a number or a (y, x) pair, got {scale!r}")
     values = np.asarray(scale, dtype=np.float64)
     if values.shape == ():

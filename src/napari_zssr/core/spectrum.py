@@ -8,6 +8,7 @@ decomposition", J. Math. Imaging Vis. 2011) has no such jump and keeps every pix
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -83,8 +84,18 @@ def _indexable(image: Any) -> Any:
         else np.asarray(image)
 
 
+def known_shape(shape: Any) -> tuple[int, ...]:
+    """``shape`` as whole numbers, or a ValueError for sizes not known yet (NaN: a dask array filtered by its own
+    values) before any work would fail on them."""
+    if any(not isinstance(side, Integral) for side in shape):
+        raise ValueError(f"the image's shape {tuple(shape)} has sizes that are not known yet; for a dask array call "
+                         ".compute_chunk_sizes() first")
+    return tuple(int(side) for side in shape)
+
+
 def _check_layout(array: Any, min_side: int) -> None:
     """Raise a clear error for a dtype or shape no spectrum can be read from, before any plane is read."""
+    known_shape(array.shape)
     dtype = np.dtype(array.dtype)
     if dtype.kind == "b" or np.issubdtype(dtype, np.complexfloating) or not np.issubdtype(dtype, np.number):
         raise TypeError(f"the image must be a real-valued numeric array, got dtype {dtype}")
@@ -101,7 +112,11 @@ def _read_plane(array: Any, leading: tuple[int, ...], number: int) -> np.ndarray
     Only this plane is indexed before ``np.asarray``, so a lazy array loads no other. NaN/inf are refused here: they
     would make the constancy test and every spectrum meaningless.
     """
-    plane = np.asarray(array[np.unravel_index(number, leading)])
+    plane = array[np.unravel_index(number, leading)]
+    if np.ma.is_masked(plane):
+        raise ValueError("the image has masked pixels, which would be read as ordinary values; fill them first (e.g. "
+                         "image.filled(value))")
+    plane = np.asarray(plane)
     if not np.all(np.isfinite(plane)):
         raise ValueError("the image contains NaN or infinite values")
     return plane if plane.max() > plane.min() else None  # ptp overflows near 3e38

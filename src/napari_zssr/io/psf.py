@@ -19,6 +19,8 @@ def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | tuple[float, 
     Raises ``FileNotFoundError`` or ``ValueError`` with a message that names the file and the problem.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"the PSF file {path} is a folder; give the PSF's file itself")
     if not path.is_file():
         raise FileNotFoundError(f"PSF file not found: {path}")
     suffix = path.suffix.lower()

@@ -4,6 +4,9 @@ axes (napari's own TIFF writer drops them)."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -81,6 +84,33 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     except ValueError as error:
         raise LayerNotWritable(f"{Path(path).name}: {error}") from error
     return [path]
+
+
+def write_images(path: str, layers: list[tuple[Any, dict, str]]) -> list[str]:
+    """Several image layers into the folder ``path`` (made where missing), each as :func:`write_image` writes it,
+    named by its layer (``cells_zssr.tif``), as napari's own "Save to Folder" does with its TIFFs. Every file is
+    written before any takes its place: a layer that cannot be saved leaves the folder as it was."""
+    folder = Path(path)
+    names = [f"{str(attributes['name']).replace('/', '_').replace(os.sep, '_')}.tif" for _, attributes, _ in layers]
+    shared = sorted({name for name in names if names.count(name) > 1})
+    if shared:
+        raise LayerNotWritable(f"several layers would be saved as {', '.join(shared)}; rename them first")
+    made = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise LayerNotWritable(f"{folder} is a file: choose a folder name to save several layers into") from None
+    try:
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".napari-zssr-") as staging:
+            for (data, attributes, _), name in zip(layers, names):
+                write_image(str(Path(staging) / name), data, attributes)
+            for name in names:
+                os.replace(Path(staging) / name, folder / name)
+    except BaseException:
+        if made:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return [str(folder / name) for name in names]
 
 
 def _tell(note: str) -> None:
