@@ -584,6 +584,45 @@ def test_several_layers_are_saved_into_a_folder_each_with_its_pixel_size(make_na
     with pytest.raises(Exception, match="RGB layers are not written"):
         viewer.layers.save(str(folder), selected=True, plugin="napari-zssr")
     assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+    (folder / "photo.tif").mkdir()  # a folder in a file's place: refused before anything is replaced
+    viewer.layers.selection = {first, rgb}
+    with pytest.raises(Exception, match="photo.tif in .* are not files"):
+        viewer.layers.save(str(folder), selected=True, plugin="napari-zssr")
+    assert sorted(path.name for path in folder.iterdir()) == sorted([*before, "photo.tif"])
+    viewer.layers.selection = {first, second}
+    viewer.layers.save(str(tmp_path / "new" / "day1" / "run1"), selected=True, plugin="napari-zssr")
+    assert (tmp_path / "new" / "day1" / "run1" / "cells.tif").is_file()
+
+
+def test_the_writer_keeps_axes_of_length_one_takes_time_from_units_and_adds_the_suffix(tmp_path):
+    from pint import Unit
+
+    from napari_zssr.napari.reader import read_layers
+    from napari_zssr.napari.writer import write_image
+
+    plane = np.stack([image_2d(0)])  # a current-plane preview: one z plane, at its depth
+    write_image(str(tmp_path / "preview.tif"), plane, {"scale": [0.6, 0.1, 0.1], "translate": [2.4, 0.0, 0.0],
+                                                        "axis_labels": list("ZYX")})
+    data, attributes, _ = read_layers(str(tmp_path / "preview.tif"))[0]
+    assert data.shape == plane.shape and attributes["translate"][0] == pytest.approx(2.4)
+    assert attributes["scale"][0] == pytest.approx(0.6)
+    series = np.stack([image_2d(1), image_2d(2)])  # napari's default labels, a time unit on the first axis
+    written = write_image(str(tmp_path / "series"), series,
+                          {"scale": [5.0, 0.1, 0.1], "units": [Unit("s"), Unit("µm"), Unit("µm")]})
+    assert written == [str(tmp_path / "series.tif")]
+    again = read_tiff(tmp_path / "series.tif")
+    assert again.axes == "TYX" and again.frame_interval == pytest.approx(5.0) and again.z_spacing is None
+
+
+def test_the_writer_notes_what_it_cannot_keep(tmp_path, monkeypatch):
+    from napari_zssr.napari.writer import write_image
+
+    monkeypatch.setattr("napari_zssr.napari.writer.qt_running", lambda: False)  # a script: a warning
+
+    with pytest.warns(UserWarning, match="rotation, shear or affine transform is not saved"):
+        write_image(str(tmp_path / "rotated.tif"), image_2d(), {"rotate": [[0.0, -1.0], [1.0, 0.0]]})
+    with pytest.warns(UserWarning, match="bool data cannot be stored in an ImageJ TIFF"):
+        write_image(str(tmp_path / "mask.tif"), image_2d() > 0.5, {})
 
 
 def test_the_writer_keeps_a_flipped_layers_placement_and_moves_axes_into_imagej_order(tmp_path):

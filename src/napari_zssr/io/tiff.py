@@ -190,6 +190,8 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
             if order != tuple(range(ndim)):  # colour samples moved (never in PagedPlanes)
                 data = data.transpose(order)
         axes = image_axes(axes, ndim)
+        if isinstance(data, np.ndarray):
+            data, axes = _with_written_axes(data, axes, tif.imagej_metadata or {})
         pixels = _ome_pixels(tif)  # parsed once: the calibration and the frame interval both read it
         pixel_size, z_spacing = _calibration(tif, series, pixels)
         imagej = tif.imagej_metadata or {}
@@ -204,6 +206,19 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
         names = _channel_names(imagej, pixels, data.shape[axes.index("C")] if "C" in axes else 1)
     return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin, series_count,
                      frame_interval, z_step_pixels, display, names)
+
+
+def _with_written_axes(data: np.ndarray, axes: str, imagej: dict) -> tuple[np.ndarray, str]:
+    """``data`` with the axes of length 1 this package wrote (:data:`AXES_PROPERTY`; a single z plane at its depth, a
+    time series of one z plane) put back as such, which ImageJ's metadata cannot say; as it is otherwise."""
+    written = (imagej.get("Properties") or {}).get(AXES_PROPERTY) if isinstance(imagej.get("Properties"), dict) \
+        else None
+    if not isinstance(written, str) or len(written) <= len(axes) or "".join(a for a in written if a in axes) != axes:
+        return data, axes
+    for index, letter in enumerate(written):
+        if letter not in axes:
+            data = np.expand_dims(data, index)
+    return data, written
 
 
 def _channel_names(imagej: dict, pixels: ET.Element | None, channels: int) -> tuple[str, ...]:
@@ -479,6 +494,8 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
 IMAGEJ_DISPLAY_KEYS = ("mode", "LUTs", "Ranges", "min", "max")
 #: those of them that are intensities: they fit outputs in the input's intensities only
 IMAGEJ_RANGE_KEYS = ("Ranges", "min", "max")
+#: the ImageJ property holding the axes a file was written with, where some have length 1 (ImageJ drops those)
+AXES_PROPERTY = "napari_zssr_axes"
 #: the end of the name of a file staged beside its output, before its rename
 STAGED_SUFFIX = ".tif.part"
 #: bytes of an output's name in its temporary file's name, which adds 19 (".", ".", 8 random, the staged suffix)
@@ -576,6 +593,8 @@ def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
         axes = "".join(leading[axis] for axis in order) + "YX"
     data = ReorderedPlanes(data, order, imagej_dtype(data.dtype))
     metadata: dict = {"axes": imagej_axes(axes)}
+    if imagej_letters(axes) and 1 in data.shape[:-2]:  # ImageJ's own metadata would drop those axes
+        metadata["Properties"] = {AXES_PROPERTY: axes}
     if frame_interval is not None and "T" in metadata["axes"]:
         metadata["finterval"] = frame_interval
     if origin is not None:

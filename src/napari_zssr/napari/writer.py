@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..core.units import has_length_units, is_unit_of, um_per_unit
-from ..io.tiff import imagej_letters, write_imagej_tiff
+from ..io.tiff import imagej_dtype, imagej_letters, write_imagej_tiff
 from .qt_app import qt_running
 from .reader import scale_counts_input_pixels
 
@@ -29,6 +29,7 @@ class LayerNotWritable(Exception):
 
 
 def write_image(path: str, data: Any, attributes: dict) -> list[str]:
+    path = _with_tif_suffix(path)  # napari's Save dialog passes a name typed without one as it is
     array = np.asarray(data[0] if attributes.get("multiscale") else data)
     if attributes.get("rgb"):
         raise LayerNotWritable("RGB layers are not written by the napari-zssr writer; save it with napari's "
@@ -36,9 +37,9 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     if array.ndim > 5:
         raise LayerNotWritable(f"ImageJ TIFFs hold at most 5 axes, the layer has {array.ndim}: save it with "
                                "napari's built-in TIFF writer, or drop axes first")
-    axes = _layer_axes(attributes.get("axis_labels"), array.ndim)
     units = attributes.get("units")
     axis_units = list(units) if units is not None and len(units) == array.ndim else [None] * array.ndim
+    axes = _layer_axes(attributes.get("axis_labels"), axis_units)
     # in um (and seconds), as ImageJ's calibration is written: a layer may be scaled in nm or ms
     factors = [_file_unit_factor(unit) for unit in axis_units]
     in_input_pixels, input_pixel = _scale_in_input_pixels(attributes)
@@ -75,14 +76,19 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
         if translate[t]:
             _tell(f"{Path(path).name}: its start in time ({translate[t]:g}) is not saved: ImageJ has no time origin, "
                   "so it reopens at 0")
-    if _loses_precision(array.dtype):
-        _tell(f"{array.dtype} data cannot be stored in an ImageJ TIFF: {Path(path).name} holds it as float32 (7 "
-              "significant digits)")
+    if imagej_dtype(array.dtype) != array.dtype:
+        digits = " (7 significant digits)" if _loses_precision(array.dtype) else ""
+        _tell(f"{array.dtype} data cannot be stored in an ImageJ TIFF: {Path(path).name} holds it as float32{digits}")
+    if _is_transformed(attributes, array.ndim):
+        _tell(f"{Path(path).name}: its rotation, shear or affine transform is not saved (an ImageJ TIFF has none): "
+              "it reopens axis-aligned, at its scale and translate")
     try:
         write_imagej_tiff(path, array, axes, pixel_size, z_spacing, info=_run_record_text(attributes),
                           origin=origin, z_origin=z_origin, frame_interval=frame_interval)
     except ValueError as error:
         raise LayerNotWritable(f"{Path(path).name}: {error}") from error
+    except OSError as error:  # a folder without write permission, a name too long...
+        raise LayerNotWritable(f"could not write {path}: {error.strerror or error}") from error
     return [path]
 
 
@@ -91,24 +97,30 @@ def write_images(path: str, layers: list[tuple[Any, dict, str]]) -> list[str]:
     named by its layer (``cells_zssr.tif``), as napari's own "Save to Folder" does with its TIFFs. Every file is
     written before any takes its place: a layer that cannot be saved leaves the folder as it was."""
     folder = Path(path)
+    if folder.suffix.lower() in (".tif", ".tiff"):  # a file's name typed in the Save dialog: the folder goes without
+        folder = folder.with_suffix("")
     names = [f"{str(attributes['name']).replace('/', '_').replace(os.sep, '_')}.tif" for _, attributes, _ in layers]
     shared = sorted({name for name in names if names.count(name) > 1})
     if shared:
         raise LayerNotWritable(f"several layers would be saved as {', '.join(shared)}; rename them first")
-    made = not folder.exists()
+    if folder.is_file():
+        raise LayerNotWritable(f"{folder} is a file: choose a folder name to save several layers into")
+    in_the_way = [name for name in names if (folder / name).exists() and not (folder / name).is_file()]
+    if in_the_way:
+        raise LayerNotWritable(f"{', '.join(in_the_way)} in {folder} are not files; move them away first")
+    made = next((part for part in [*reversed(folder.parents), folder] if not part.exists()), None)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise LayerNotWritable(f"{folder} is a file: choose a folder name to save several layers into") from None
-    try:
         with tempfile.TemporaryDirectory(dir=folder, prefix=".napari-zssr-") as staging:
             for (data, attributes, _), name in zip(layers, names):
                 write_image(str(Path(staging) / name), data, attributes)
             for name in names:
                 os.replace(Path(staging) / name, folder / name)
-    except BaseException:
-        if made:
-            shutil.rmtree(folder, ignore_errors=True)
+    except BaseException as error:
+        if made is not None:  # the first folder this save made, with all it made inside
+            shutil.rmtree(made, ignore_errors=True)
+        if isinstance(error, OSError):  # no write permission, a full disk...
+            raise LayerNotWritable(f"could not save the layers into {folder}: {error.strerror or error}") from error
         raise
     return [str(folder / name) for name in names]
 
@@ -171,9 +183,34 @@ def _per_axis(values: Any, default: float, ndim: int) -> list[float]:
     return [float(value) for value in values]
 
 
-def _layer_axes(labels: Any, ndim: int) -> str:
+def _layer_axes(labels: Any, units: list[Any]) -> str:
     """The layer's axes as ImageJ letters: its axis labels where they name distinct letters of TZCYX, Y and X last (as
     the reader sets them; :func:`write_imagej_tiff` puts the leading ones in ImageJ's order), else the default axes
-    for the dimension count."""
+    for the dimension count, with T where one leading axis has a unit of time (``units``: one per axis)."""
+    ndim = len(units)
     letters = "".join(str(label).upper() for label in labels) if labels is not None and len(labels) == ndim else ""
-    return letters if len(letters) == ndim and imagej_letters(letters) else DEFAULT_AXES[ndim]
+    if len(letters) == ndim and imagej_letters(letters):
+        return letters
+    timed = [axis for axis in range(ndim - 2) if is_unit_of(units[axis], "[time]")]
+    if len(timed) != 1:
+        return DEFAULT_AXES[ndim]
+    others = iter(letter for letter in DEFAULT_AXES[ndim][:-2] if letter != "T")
+    return "".join("T" if axis in timed else next(others) for axis in range(ndim - 2)) + "YX"
+
+
+def _is_transformed(attributes: dict, ndim: int) -> bool:
+    """Whether the layer has a rotation, shear or affine transform besides its scale and translate."""
+    identity = np.eye(ndim), np.zeros(ndim * (ndim - 1) // 2), np.eye(ndim + 1)
+    for key, plain in zip(("rotate", "shear", "affine"), identity):
+        value = attributes.get(key)
+        if value is None:
+            continue
+        value = np.asarray(value, dtype=float)
+        if value.shape == plain.shape and not np.allclose(value, plain) or value.shape != plain.shape and value.any():
+            return True
+    return False
+
+
+def _with_tif_suffix(path: str) -> str:
+    """``path`` ending in .tif or .tiff (as given), else with .tif added: a file the readers recognise."""
+    return path if Path(path).suffix.lower() in (".tif", ".tiff") else f"{path}.tif"
