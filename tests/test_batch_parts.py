@@ -216,6 +216,26 @@ def test_bad_values_in_a_part_are_named_as_the_whole_stack_names_them(tmp_path):
         process_part(prepared.jobs[0], prepared, (2, 4), tmp_path / "part")
 
 
+def test_a_part_already_whole_is_kept_without_training(tmp_path, monkeypatch):
+    """Dask runs a finished part's task again when the worker holding its report is lost: the part on disk stands."""
+    import napari_zssr.batch_files as batch_files
+
+    path = tmp_path / "stack.tif"
+    write_imagej_tiff(path, textured((4, 16, 16), 2), "ZYX", None)
+    prepared = prepare([path], make_options(tmp_path / "out", SETTINGS))
+    part = tmp_path / "part"
+    assert process_part(prepared.jobs[0], prepared, (2, 4), part).planes == 2
+    saved = {file.name: file.read_bytes() for file in part.iterdir()}
+
+    def trained(*args, **kwargs):
+        raise AssertionError("a whole part was trained again")
+
+    monkeypatch.setattr(batch_files, "super_resolve_part", trained)
+    again = process_part(prepared.jobs[0], prepared, (2, 4), part)
+    assert again.planes == 0 and again.device == part_records(part)[0]["device"]
+    assert {file.name: file.read_bytes() for file in part.iterdir()} == saved
+
+
 def test_a_part_on_a_disk_without_room_fails_before_it_trains(tmp_path, monkeypatch):
     """A split stack needs room for its part and for the outputs the assembly will write; the part checks both."""
     import shutil

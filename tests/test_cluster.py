@@ -303,6 +303,8 @@ def test_parts_of_other_settings_or_inputs_are_never_used_and_go_when_a_batch_en
                parts_folder(out / PARTS_FOLDER, identity, prepared.settings, other_outputs),
                parts_folder(out / PARTS_FOLDER, touched, prepared.settings, {"zssr", "residual"})}
     assert len(folders) == 4  # only the same input, version, settings and outputs share a folder
+    on_the_cpu = prepare([big], make_options(out, {**BATCH_SETTINGS, "device": "cpu"})).settings
+    assert parts_folder(out / PARTS_FOLDER, identity, on_the_cpu, {"zssr", "residual"}) in folders  # where, not what
     for folder in folders - {parts_folder(out / PARTS_FOLDER, identity, prepared.settings, {"zssr", "residual"})}:
         (folder / "0-2").mkdir(parents=True)  # not a readable part: a batch that read it would fail
     with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .batch_jobs import settings_files
+from .batch_jobs import deciding, settings_files
 
 RECORDS_NAME = "records.json"
 #: the name of a batch's live folder under the parts' folder (:attr:`.batching.PreparedBatch.live_folder`)
@@ -39,7 +39,7 @@ def parts_folder(root: Path, identity: dict, settings: dict, kinds: Collection[s
     ``settings``, whose parts hold the output ``kinds``: only a run that would make the same parts finds them. The
     versions (size, modification time) of the PSF and weights files the settings name count too: one replaced in
     place between two runs would otherwise mix planes made with either in one stack."""
-    key = json.dumps({"input": identity, "settings": settings, "outputs": sorted(kinds),
+    key = json.dumps({"input": identity, "settings": deciding(settings), "outputs": sorted(kinds),
                       "files": settings_files(settings)},
                      sort_keys=True)
     return root / hashlib.sha256(key.encode()).hexdigest()[:32]

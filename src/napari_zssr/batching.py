@@ -270,7 +270,9 @@ def triage(job: Job, prepared: PreparedBatch) -> tuple[str, dict]:
     if state == "changed":
         say(f"{job.source}: changed since {decided_by} was made from it; redoing it")
     elif state == "kernel changed":
-        say(f"{job.source}: a PSF or weights file named has changed since {decided_by} was made with it; redoing it")
+        names = [Path(path).name for path in prepared.files]
+        changed = names[0] if len(names) == 1 else f"one of {', '.join(names)}"
+        say(f"{job.source}: {changed} changed since {decided_by} was made with it; redoing it")
     if state != "missing":  # redone: outputs of kinds not asked for this time would stay behind as stale results
         stale = [path for kind in OUTPUT_KINDS if kind not in options.outputs
                  if (path := output_path(options.out, job, kind)).is_file()]
