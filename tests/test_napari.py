@@ -589,9 +589,15 @@ def test_several_layers_are_saved_into_a_folder_each_with_its_pixel_size(make_na
     with pytest.raises(Exception, match="photo.tif in .* are not files"):
         viewer.layers.save(str(folder), selected=True, plugin="napari-zssr")
     assert sorted(path.name for path in folder.iterdir()) == sorted([*before, "photo.tif"])
-    viewer.layers.selection = {first, second}
-    viewer.layers.save(str(tmp_path / "new" / "day1" / "run1"), selected=True, plugin="napari-zssr")
-    assert (tmp_path / "new" / "day1" / "run1" / "cells.tif").is_file()
+    viewer.layers.selection = {first, rgb}  # a failed save removes every folder it made
+    with pytest.raises(Exception, match="RGB layers are not written"):
+        viewer.layers.save(str(tmp_path / "new" / "day1" / "run1"), selected=True, plugin="napari-zssr")
+    assert not (tmp_path / "new").exists()
+    from napari_zssr.napari.writer import write_images  # as napari's Save dialog calls it, with a name typed
+
+    write_images(str(tmp_path / "new" / "day1" / "run1.tif"),
+                 [layer.as_layer_data_tuple() for layer in (first, second)])
+    assert (tmp_path / "new" / "day1" / "run1" / "cells.tif").is_file()  # a folder, without the file suffix
 
 
 def test_the_writer_keeps_axes_of_length_one_takes_time_from_units_and_adds_the_suffix(tmp_path):
@@ -606,6 +612,15 @@ def test_the_writer_keeps_axes_of_length_one_takes_time_from_units_and_adds_the_
     data, attributes, _ = read_layers(str(tmp_path / "preview.tif"))[0]
     assert data.shape == plane.shape and attributes["translate"][0] == pytest.approx(2.4)
     assert attributes["scale"][0] == pytest.approx(0.6)
+    one_plane_series = np.stack([plane, plane + 1])  # T = 2, Z = 1
+    write_image(str(tmp_path / "tz.tif"), one_plane_series,
+                {"scale": [2.0, 0.6, 0.1, 0.1], "axis_labels": list("TZYX")})
+    assert read_layers(str(tmp_path / "tz.tif"))[0][0].shape == (2, 1, *plane.shape[1:])
+    assert read_tiff(tmp_path / "tz.tif").axes == "TYX"  # the batch reads it as ImageJ does
+    projected = read_tiff(tmp_path / "tz.tif")  # saved again by a script that kept the property, for other data
+    tifffile.imwrite(tmp_path / "kept.tif", projected.data[0], imagej=True,
+                     metadata={"axes": "YX", "Properties": {"napari_zssr_axes": "TZYX 2,1,24,20"}})
+    assert read_layers(str(tmp_path / "kept.tif"))[0][0].ndim == 2
     series = np.stack([image_2d(1), image_2d(2)])  # napari's default labels, a time unit on the first axis
     written = write_image(str(tmp_path / "series"), series,
                           {"scale": [5.0, 0.1, 0.1], "units": [Unit("s"), Unit("µm"), Unit("µm")]})

@@ -33,7 +33,7 @@ from .batch_axial import AxialPlan, axial_optics, axial_plan
 from .batch_disk import check_free_space, check_writable, described_write_error, output_bytes
 from .batch_jobs import Job, output_path
 from .batch_kernels import kernel_choices
-from .batch_parts import PartsStack, is_whole_part, part_records, remove_parts, save_part
+from .batch_parts import NpyPlanes, PartsStack, is_whole_part, part_records, remove_parts, save_part
 from .core.resize import PixelSize, pixel_pair, upscale_factors
 from .io.planes import ChannelPlanes, PlaneSource, ReorderedPlanes
 from .io.tiff import (
@@ -367,7 +367,8 @@ def process_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int], par
     already whole is kept as it is (Dask runs a finished task again when the worker holding its report is lost)."""
     start = time.perf_counter()
     if is_whole_part(part, checked_outputs(prepared.options.outputs)):
-        return TaskReport(0, part_records(part)[0]["device"], time.perf_counter() - start)
+        planes = int(np.prod(NpyPlanes(part / "zssr.npy").shape[:-2], dtype=np.int64))  # planes x channels
+        return TaskReport(planes, part_records(part)[0]["device"], time.perf_counter() - start)
     run = super_resolve_part(job, prepared, planes)
     try:
         save_part(part, run.outputs, run.records)

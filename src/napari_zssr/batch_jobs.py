@@ -348,13 +348,7 @@ def _state_of(path: Path, settings: dict, identity: dict, files: dict) -> str:
     if (made_from.get("size"), made_from.get("mtime_ns")) != (identity["size"], identity["mtime_ns"]):
         return "changed"
     # outputs written before the files were recorded are taken as made with the files named now
-    return "kernel changed" if _by_name(record.get("settings_files", files)) != _by_name(files) else "same"
-
-
-def _by_name(files: dict[str, list[int]]) -> dict[str, list[int]]:
-    """File versions by file name: a project folder moved with its PSF keeps its outputs (the versions still tell a
-    PSF measured again from the one used)."""
-    return {Path(path).name: version for path, version in files.items()}
+    return "kernel changed" if record.get("settings_files", files) != files else "same"
 
 
 def _same_file_moved(made_from: dict, identity: dict) -> bool:
@@ -374,16 +368,11 @@ def _same_file_moved(made_from: dict, identity: dict) -> bool:
 def deciding(settings: dict) -> dict:
     """The settings that decide an output's content: all but the device, whose choice (``auto``, ``cpu``, ``cuda``)
     changes where a run goes, not what it makes, so that a batch resumed on another machine keeps what is done;
-    defaults spelled out count as left out (``--kernel psf`` beside ``--psf``, ``--psf-model widefield``); PSF and
-    weights files count by name (their versions, :func:`settings_files`, tell them apart), so that a project folder
-    moved with them keeps its outputs."""
+    defaults spelled out count as left out (``--kernel psf`` beside ``--psf``, ``--psf-model widefield``)."""
     config = {key: value for key, value in settings.get("config", {}).items() if key != "device"}
-    if config.get("init") not in (None, *INITS):
-        config["init"] = Path(config["init"]).name
     # an axial run takes its optics from each file whatever the options imply: its kernel setting stays as recorded
     kernel = settings.get("kernel") if settings.get("axial") else kernel_kind(settings)
-    return {**settings, "config": config, "kernel": kernel, "psf_model": settings.get("psf_model") or Optics.modality,
-            "psf": [Path(path).name for path in settings.get("psf", [])]}
+    return {**settings, "config": config, "kernel": kernel, "psf_model": settings.get("psf_model") or Optics.modality}
 
 
 def conflict_message(state: str, path: Path, overwrite: bool, settings: dict | None = None) -> str | None:

@@ -270,8 +270,7 @@ def triage(job: Job, prepared: PreparedBatch) -> tuple[str, dict]:
     if state == "changed":
         say(f"{job.source}: changed since {decided_by} was made from it; redoing it")
     elif state == "kernel changed":
-        names = [Path(path).name for path in prepared.files]
-        changed = names[0] if len(names) == 1 else f"one of {', '.join(names)}"
+        changed = next(iter(prepared.files)) if len(prepared.files) == 1 else f"one of {', '.join(prepared.files)}"
         say(f"{job.source}: {changed} changed since {decided_by} was made with it; redoing it")
     if state != "missing":  # redone: outputs of kinds not asked for this time would stay behind as stale results
         stale = [path for kind in OUTPUT_KINDS if kind not in options.outputs

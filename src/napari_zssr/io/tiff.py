@@ -9,7 +9,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,9 @@ class TiffImage:
     # each channel's name (OME Channel Name, or Fiji's slice labels where each channel's planes share one); () where
     # the file does not name every channel
     channel_names: tuple[str, ...] = ()
+    # the axes and shape this package wrote the file with where some axes have length 1, which ImageJ's metadata
+    # drops (:data:`AXES_PROPERTY`): the napari reader puts them back (:func:`with_written_axes`)
+    written_layout: str | None = None
 
 
 def length_um(value: float, unit: str | None) -> float | None:
@@ -190,8 +193,6 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
             if order != tuple(range(ndim)):  # colour samples moved (never in PagedPlanes)
                 data = data.transpose(order)
         axes = image_axes(axes, ndim)
-        if isinstance(data, np.ndarray):
-            data, axes = _with_written_axes(data, axes, tif.imagej_metadata or {})
         pixels = _ome_pixels(tif)  # parsed once: the calibration and the frame interval both read it
         pixel_size, z_spacing = _calibration(tif, series, pixels)
         imagej = tif.imagej_metadata or {}
@@ -204,21 +205,27 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
         if isinstance(display.get("LUTs"), np.ndarray) and display["LUTs"].ndim == 2:  # one channel's, unlisted
             display["LUTs"] = [display["LUTs"]]
         names = _channel_names(imagej, pixels, data.shape[axes.index("C")] if "C" in axes else 1)
+        properties = imagej.get("Properties")
+        layout = properties.get(AXES_PROPERTY) if isinstance(properties, dict) else None
     return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin, series_count,
-                     frame_interval, z_step_pixels, display, names)
+                     frame_interval, z_step_pixels, display, names, layout if isinstance(layout, str) else None)
 
 
-def _with_written_axes(data: np.ndarray, axes: str, imagej: dict) -> tuple[np.ndarray, str]:
-    """``data`` with the axes of length 1 this package wrote (:data:`AXES_PROPERTY`; a single z plane at its depth, a
-    time series of one z plane) put back as such, which ImageJ's metadata cannot say; as it is otherwise."""
-    written = (imagej.get("Properties") or {}).get(AXES_PROPERTY) if isinstance(imagej.get("Properties"), dict) \
-        else None
-    if not isinstance(written, str) or len(written) <= len(axes) or "".join(a for a in written if a in axes) != axes:
-        return data, axes
-    for index, letter in enumerate(written):
-        if letter not in axes:
-            data = np.expand_dims(data, index)
-    return data, written
+def with_written_axes(image: TiffImage) -> TiffImage:
+    """``image`` with the axes of length 1 this package wrote (:attr:`TiffImage.written_layout`: a single z plane at
+    its depth, a time series of one z plane) put back, where its data is still what was written (the same shape once
+    those axes are dropped; a file saved again by other software may keep the property for other data)."""
+    try:
+        axes, shape_text = (image.written_layout or "").split(" ")
+        shape = tuple(int(side) for side in shape_text.split(","))
+    except ValueError:
+        return image
+    kept = [index for index, letter in enumerate(axes) if letter in image.axes]
+    if (not isinstance(image.data, np.ndarray) or len(axes) != len(shape) or "".join(axes[i] for i in kept) !=
+            image.axes or tuple(shape[i] for i in kept) != image.data.shape
+            or any(shape[i] != 1 for i in range(len(axes)) if i not in kept)):
+        return image
+    return replace(image, data=image.data.reshape(shape), axes=axes)
 
 
 def _channel_names(imagej: dict, pixels: ET.Element | None, channels: int) -> tuple[str, ...]:
@@ -594,7 +601,7 @@ def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
     data = ReorderedPlanes(data, order, imagej_dtype(data.dtype))
     metadata: dict = {"axes": imagej_axes(axes)}
     if imagej_letters(axes) and 1 in data.shape[:-2]:  # ImageJ's own metadata would drop those axes
-        metadata["Properties"] = {AXES_PROPERTY: axes}
+        metadata["Properties"] = {AXES_PROPERTY: f"{axes} {','.join(map(str, data.shape))}"}
     if frame_interval is not None and "T" in metadata["axes"]:
         metadata["finterval"] = frame_interval
     if origin is not None:

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..io.ome import read_optics
-from ..io.tiff import TiffImage, read_tiff, run_record, several_series_note
+from ..io.tiff import TiffImage, read_tiff, run_record, several_series_note, with_written_axes
 
 #: metadata of a layer opened from a run's output without a pixel size: its scale counts its input's pixels, not um
 INPUT_PIXELS_KEY = "scale_counts_input_pixels"
@@ -36,7 +36,7 @@ def get_reader(path: str | list[str]) -> Callable | None:
 
 
 def read_layers(path: str) -> list[tuple]:
-    image = read_tiff(path)
+    image = with_written_axes(read_tiff(path))
     if image.series_count > 1:
         warnings.warn(several_series_note(Path(path).name, image.series_count), stacklevel=2)
     data, axes = image.data, image.axes

@@ -97,7 +97,7 @@ def write_images(path: str, layers: list[tuple[Any, dict, str]]) -> list[str]:
     named by its layer (``cells_zssr.tif``), as napari's own "Save to Folder" does with its TIFFs. Every file is
     written before any takes its place: a layer that cannot be saved leaves the folder as it was."""
     folder = Path(path)
-    if folder.suffix.lower() in (".tif", ".tiff"):  # a file's name typed in the Save dialog: the folder goes without
+    if folder.suffix.lower() in (".tif", ".tiff") and not folder.is_dir():  # a file's name typed in the Save dialog
         folder = folder.with_suffix("")
     names = [f"{str(attributes['name']).replace('/', '_').replace(os.sep, '_')}.tif" for _, attributes, _ in layers]
     shared = sorted({name for name in names if names.count(name) > 1})
