@@ -306,6 +306,13 @@ def test_sigterm_stops_a_batch_as_ctrl_c_does(data_dir, tmp_path, capsys, monkey
     assert signal.getsignal(signal.SIGTERM) is previous  # put back for whoever called main()
 
 
+def test_a_psf_folder_and_a_deep_glob_without_r_are_named(data_dir, tmp_path, capsys):
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--psf", str(data_dir), *FAST]) == 2
+    assert f"the PSF file {data_dir} is a folder" in capsys.readouterr().err
+    assert main([str(data_dir / "**" / "*.tif"), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 0
+    assert "without -r, ** matches one folder level" in capsys.readouterr().err
+
+
 def test_an_output_folder_that_is_a_file_is_named_as_such(data_dir, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
@@ -554,7 +561,9 @@ def test_init_option_chooses_the_starting_weights(data_dir, tmp_path, capsys, mo
     assert "missing.npz" in capsys.readouterr().err and not (tmp_path / "o").exists()
     np.save(tmp_path / "one.npy", np.zeros(3))
     np.savez(tmp_path / "other.npz", weights=np.zeros(3))
-    for name, problem in (("one.npy", "not a .npz archive"), ("other.npz", "does not fit the network")):
+    (tmp_path / "cells.tif").write_bytes(b"II*\x00" + bytes(60))  # a TIFF given for weights: no numpy words shown
+    for name, problem in (("one.npy", "not a .npz archive"), ("other.npz", "does not fit the network"),
+                          ("cells.tif", "it is not a .npz archive;")):
         assert main([str(data_dir), "--out", str(tmp_path / "o"), "--init", name, *FAST]) == 2  # once, not per file
         err = capsys.readouterr().err
         assert err.count(name) == 1 and problem in err and not (tmp_path / "o").exists()
