@@ -298,14 +298,17 @@ def test_parts_of_other_settings_or_inputs_are_never_used_and_go_when_a_batch_en
     other_seed = prepare([big], make_options(out, {**BATCH_SETTINGS, "seed": 1})).settings
     other_outputs = {"zssr"}
     touched = {**identity, "mtime_ns": identity["mtime_ns"] + 1}
-    folders = {parts_folder(out / PARTS_FOLDER, identity, prepared.settings, {"zssr", "residual"}),
-               parts_folder(out / PARTS_FOLDER, identity, other_seed, {"zssr", "residual"}),
-               parts_folder(out / PARTS_FOLDER, identity, prepared.settings, other_outputs),
-               parts_folder(out / PARTS_FOLDER, touched, prepared.settings, {"zssr", "residual"})}
+    def folder_of(identity: dict, settings: dict, kinds: set[str]) -> Path:
+        return parts_folder(out / PARTS_FOLDER, identity, settings, prepared.files, kinds)
+
+    folders = {folder_of(identity, prepared.settings, {"zssr", "residual"}),
+               folder_of(identity, other_seed, {"zssr", "residual"}),
+               folder_of(identity, prepared.settings, other_outputs),
+               folder_of(touched, prepared.settings, {"zssr", "residual"})}
     assert len(folders) == 4  # only the same input, version, settings and outputs share a folder
     on_the_cpu = prepare([big], make_options(out, {**BATCH_SETTINGS, "device": "cpu"})).settings
-    assert parts_folder(out / PARTS_FOLDER, identity, on_the_cpu, {"zssr", "residual"}) in folders  # where, not what
-    for folder in folders - {parts_folder(out / PARTS_FOLDER, identity, prepared.settings, {"zssr", "residual"})}:
+    assert folder_of(identity, on_the_cpu, {"zssr", "residual"}) in folders  # where, not what
+    for folder in folders - {folder_of(identity, prepared.settings, {"zssr", "residual"})}:
         (folder / "0-2").mkdir(parents=True)  # not a readable part: a batch that read it would fail
     with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
         summary = napari_zssr.batch([big], out, client=client, **BATCH_SETTINGS)

@@ -367,8 +367,8 @@ def process_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int], par
     already whole is kept as it is (Dask runs a finished task again when the worker holding its report is lost)."""
     start = time.perf_counter()
     if is_whole_part(part, checked_outputs(prepared.options.outputs)):
-        planes = int(np.prod(NpyPlanes(part / "zssr.npy").shape[:-2], dtype=np.int64))  # planes x channels
-        return TaskReport(planes, part_records(part)[0]["device"], time.perf_counter() - start)
+        count = int(np.prod(NpyPlanes(part / "zssr.npy").shape[:-2], dtype=np.int64))  # planes x channels
+        return TaskReport(count, part_records(part)[0]["device"], time.perf_counter() - start)
     run = super_resolve_part(job, prepared, planes)
     try:
         save_part(part, run.outputs, run.records)

@@ -21,9 +21,7 @@ from tqdm import tqdm
 
 from .core.config import INITS
 from .core.optics import Optics
-from .io.tiff import TiffHeader, read_header, run_record
-
-TIFF_SUFFIXES = (".tif", ".tiff")
+from .io.tiff import TIFF_SUFFIXES, TiffHeader, read_header, run_record
 
 
 class UsageError(Exception):

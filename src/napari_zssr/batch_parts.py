@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .batch_jobs import deciding, settings_files
+from .batch_jobs import deciding
 
 RECORDS_NAME = "records.json"
 #: the name of a batch's live folder under the parts' folder (:attr:`.batching.PreparedBatch.live_folder`)
@@ -34,13 +34,12 @@ STACK_FOLDER_NAME = re.compile(r"[0-9a-f]{32}")
 LIVE_FOLDER_NAME = re.compile(LIVE_PREFIX + r"[0-9a-f]{32}")
 
 
-def parts_folder(root: Path, identity: dict, settings: dict, kinds: Collection[str]) -> Path:
+def parts_folder(root: Path, identity: dict, settings: dict, files: dict, kinds: Collection[str]) -> Path:
     """The folder under ``root`` of the parts of one input (``identity``: its path and version) run with
     ``settings``, whose parts hold the output ``kinds``: only a run that would make the same parts finds them. The
-    versions (size, modification time) of the PSF and weights files the settings name count too: one replaced in
-    place between two runs would otherwise mix planes made with either in one stack."""
-    key = json.dumps({"input": identity, "settings": deciding(settings), "outputs": sorted(kinds),
-                      "files": settings_files(settings)},
+    versions of the PSF and weights files the settings name (``files``: :attr:`.batching.PreparedBatch.files`) count
+    too: one replaced in place between two runs would otherwise mix planes made with either in one stack."""
+    key = json.dumps({"input": identity, "settings": deciding(settings), "outputs": sorted(kinds), "files": files},
                      sort_keys=True)
     return root / hashlib.sha256(key.encode()).hexdigest()[:32]
 

@@ -285,7 +285,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                 file_futures[submit(file_task, job, prepared, identity, threads, slots)] = job
                 continue
             kinds = checked_outputs(options.outputs)  # with zssr: the resolution report reads it
-            folder = parts_folder(parts_root, identity, prepared.settings, kinds)
+            folder = parts_folder(parts_root, identity, prepared.settings, prepared.files, kinds)
             folder.mkdir(exist_ok=True)
             finished = [planes_range for planes_range in ranges
                         if is_whole_part(part_path(folder, planes_range), kinds)]

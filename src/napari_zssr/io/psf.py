@@ -9,7 +9,7 @@ import numpy as np
 import scipy.io
 
 from ..core.units import compact_pixel_size
-from .tiff import read_tiff
+from .tiff import TIFF_SUFFIXES, read_tiff
 
 
 def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | tuple[float, float] | None]:
@@ -24,7 +24,7 @@ def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | tuple[float, 
     if not path.is_file():
         raise FileNotFoundError(f"PSF file not found: {path}")
     suffix = path.suffix.lower()
-    if suffix in (".tif", ".tiff"):
+    if suffix in TIFF_SUFFIXES:
         image = read_tiff(path)
         # tifffile writes a (3 or 4, Y, X) array as planar RGB unless told otherwise; a colour photograph is not
         # stored as floats, a PSF z-stack of 3 or 4 planes is

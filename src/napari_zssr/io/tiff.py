@@ -501,6 +501,8 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
 IMAGEJ_DISPLAY_KEYS = ("mode", "LUTs", "Ranges", "min", "max")
 #: those of them that are intensities: they fit outputs in the input's intensities only
 IMAGEJ_RANGE_KEYS = ("Ranges", "min", "max")
+#: the file name endings of TIFFs (compared in lower case)
+TIFF_SUFFIXES = (".tif", ".tiff")
 #: the ImageJ property holding the axes a file was written with, where some have length 1 (ImageJ drops those)
 AXES_PROPERTY = "napari_zssr_axes"
 #: the end of the name of a file staged beside its output, before its rename

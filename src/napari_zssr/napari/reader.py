@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..io.ome import read_optics
-from ..io.tiff import TiffImage, read_tiff, run_record, several_series_note, with_written_axes
+from ..io.tiff import TIFF_SUFFIXES, TiffImage, read_tiff, run_record, several_series_note, with_written_axes
 
 #: metadata of a layer opened from a run's output without a pixel size: its scale counts its input's pixels, not um
 INPUT_PIXELS_KEY = "scale_counts_input_pixels"
@@ -30,7 +30,7 @@ def scale_counts_input_pixels(metadata: dict) -> bool:
 
 
 def get_reader(path: str | list[str]) -> Callable | None:
-    if isinstance(path, list) or not str(path).lower().endswith((".tif", ".tiff")):
+    if isinstance(path, list) or not str(path).lower().endswith(TIFF_SUFFIXES):
         return None
     return read_layers
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..core.units import has_length_units, is_unit_of, um_per_unit
-from ..io.tiff import imagej_dtype, imagej_letters, write_imagej_tiff
+from ..io.tiff import TIFF_SUFFIXES, imagej_dtype, imagej_letters, write_imagej_tiff
 from .qt_app import qt_running
 from .reader import scale_counts_input_pixels
 
@@ -97,7 +97,7 @@ def write_images(path: str, layers: list[tuple[Any, dict, str]]) -> list[str]:
     named by its layer (``cells_zssr.tif``), as napari's own "Save to Folder" does with its TIFFs. Every file is
     written before any takes its place: a layer that cannot be saved leaves the folder as it was."""
     folder = Path(path)
-    if folder.suffix.lower() in (".tif", ".tiff") and not folder.is_dir():  # a file's name typed in the Save dialog
+    if folder.suffix.lower() in TIFF_SUFFIXES and not folder.is_dir():  # a file's name typed in the Save dialog
         folder = folder.with_suffix("")
     names = [f"{str(attributes['name']).replace('/', '_').replace(os.sep, '_')}.tif" for _, attributes, _ in layers]
     shared = sorted({name for name in names if names.count(name) > 1})
@@ -213,4 +213,4 @@ def _is_transformed(attributes: dict, ndim: int) -> bool:
 
 def _with_tif_suffix(path: str) -> str:
     """``path`` ending in .tif or .tiff (as given), else with .tif added: a file the readers recognise."""
-    return path if Path(path).suffix.lower() in (".tif", ".tiff") else f"{path}.tif"
+    return path if Path(path).suffix.lower() in TIFF_SUFFIXES else f"{path}.tif"
