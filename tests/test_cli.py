@@ -689,6 +689,20 @@ def test_recursion_enters_linked_folders_once_and_names_broken_links(tmp_path, c
         capsys.readouterr().err
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX feature")
+def test_a_named_pipe_is_skipped_in_a_folder_and_refused_when_named(tmp_path, capsys):
+    """Reading a pipe would wait for a writer forever: never read, and said."""
+    from napari_zssr.batch_jobs import collect_sources
+
+    write_imagej_tiff(tmp_path / "in" / "real.tif", textured((16, 16)), "YX", None)
+    os.mkfifo(tmp_path / "in" / "pipe.tif")
+    sources = collect_sources([str(tmp_path / "in")], False, tmp_path / "out")
+    assert [source.path.name for source in sources] == ["real.tif"]
+    assert "skipped 1 file(s): not a regular file (a pipe, socket or device) (pipe.tif)" in capsys.readouterr().err
+    assert main([str(tmp_path / "in" / "pipe.tif"), "--out", str(tmp_path / "out"), *FAST]) == 2
+    assert "pipe.tif: not a regular file" in capsys.readouterr().err
+
+
 def test_a_multi_file_ome_dataset_is_one_job_and_several_series_are_named(tmp_path, capsys):
     from test_tiff import write_multifile_ome
 

@@ -325,3 +325,40 @@ def test_a_mapped_read_maps_contiguous_files_reads_pages_alone_and_the_others_wh
         assert isinstance(mapped.data, np.memmap) == contiguous, layout
         kinds.add("mapped" if contiguous else "whole")
     assert kinds == {"paged", "mapped", "whole"}  # every way is tried by some layout
+
+
+def test_a_set_of_outputs_is_put_in_place_whole_when_ctrl_c_comes_between_two_renames(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    from napari_zssr.io import tiff
+
+    staged = []
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.part").write_bytes(name.encode())
+        staged.append((tmp_path / f"{name}.part", tmp_path / f"{name}.tif"))
+    commit_one = tiff.commit_staged
+
+    def interrupted_after_the_first(temporary, path):
+        commit_one(temporary, path)
+        if path.name == "a.tif":
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(tiff, "commit_staged", interrupted_after_the_first)
+    with pytest.raises(KeyboardInterrupt):
+        tiff.commit_set(staged)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.tif", "b.tif", "c.tif"]
+
+
+def test_the_files_of_a_set_not_yet_in_place_are_removed_when_a_rename_fails(tmp_path, monkeypatch):
+    from napari_zssr.io import tiff
+
+    staged = []
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.part").write_bytes(name.encode())
+        staged.append((tmp_path / f"{name}.part", tmp_path / "place" / f"{name}.tif"))
+    (tmp_path / "place").mkdir()
+    (tmp_path / "place" / "a.tif").mkdir()  # a folder where the first output goes: its rename fails
+    with pytest.raises(OSError):
+        tiff.commit_set(staged)
+    assert not list(tmp_path.glob("*.part"))

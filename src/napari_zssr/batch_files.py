@@ -41,7 +41,7 @@ from .io.tiff import (
     TiffHeader,
     TiffImage,
     channels_last,
-    commit_staged,
+    commit_set,
     image_axes,
     imagej_axes,
     imagej_dtype,
@@ -327,8 +327,7 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
         raise BatchStopped(f"{job.source}: its batch was stopped while it ran; nothing was put in place")
-    for temporary, path in staged:
-        commit_staged(temporary, path)
+    commit_set(staged)
 
 
 def check_room_for_outputs(job: Job, prepared: PreparedBatch, image: TiffImage | TiffHeader,

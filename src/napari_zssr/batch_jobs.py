@@ -97,6 +97,7 @@ HIDDEN = "hidden (a name starting with '.', e.g. macOS '._' files)"
 IN_DATASET = "part of a multi-file OME dataset, run from the file with its first plane"
 UNREADABLE = "could not be read (no permission?)"
 BROKEN_LINK = "broken (pointing nowhere: a share that is not mounted?)"
+SPECIAL = "not a regular file (a pipe, socket or device)"
 WRITTEN_BY_US = ("written by napari-zssr (its ImageJ Info record says so: outputs are never taken as inputs; an output "
                  "edited elsewhere keeps the record unless saved without it)")
 
@@ -111,7 +112,7 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
     found: list[Source] = []
     dataset_files: dict[Path, Path] = {}  # a multi-file OME dataset's other files -> the file with its first plane
     skipped: dict[str, list[Path]] = {reason: [] for reason in ("not a TIFF", BROKEN_LINK, UNREADABLE, "under --out",
-                                                                 WRITTEN_BY_US, HIDDEN, IN_DATASET)}
+                                                                 WRITTEN_BY_US, HIDDEN, IN_DATASET, SPECIAL)}
     for item in inputs:
         path = Path(item)
         if path.exists():
@@ -136,6 +137,12 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
                     skipped[BROKEN_LINK].append(candidate)
                     continue
                 if not candidate.is_file():
+                    if candidate.is_dir():  # a sub-folder of a folder read without -r
+                        continue
+                    if candidate == path:  # named outright: reading a pipe would wait forever
+                        raise UsageError(f"{item}: {SPECIAL}; give TIFF files or folders")
+                    if candidate.suffix.lower() in TIFF_SUFFIXES:
+                        skipped[SPECIAL].append(candidate)
                     continue
                 real = candidate.resolve()
             except OSError:  # a folder that can be listed but not entered (read but no execute permission)

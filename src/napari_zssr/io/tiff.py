@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import signal
 import tempfile
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -567,6 +569,47 @@ def commit_staged(temporary: Path, path: Path) -> None:
     finally:
         if temporary.exists():
             temporary.unlink()
+
+
+def commit_set(staged: Sequence[tuple[Path, Path]]) -> None:
+    """Move staged files to their places (pairs of staged file, place) as one set: a Ctrl-C or SIGTERM arriving
+    meanwhile takes effect after the last rename, so a stopped batch never leaves one run's outputs beside another's.
+    """
+    with signals_deferred():
+        try:
+            for temporary, path in staged:
+                commit_staged(temporary, path)
+        except BaseException:  # the files not yet in place are not left behind
+            for temporary, _ in staged:
+                temporary.unlink(missing_ok=True)
+            raise
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back till the block ends, then deliver the first that came to the handler before.
+
+    Python runs signal handlers in the main thread, whichever thread the signal reached, so the handlers are swapped
+    rather than the signals masked. Off the main thread (a Dask worker's task) nothing can be set, nor is needed:
+    no interruption is raised there."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def defer(signum: int, frame: Any) -> None:
+        received.append(signum)
+
+    # a handler not set from Python (None) could not be put back: that signal is left as it is
+    previous = {signum: signal.signal(signum, defer) for signum in (signal.SIGINT, signal.SIGTERM)
+                if signal.getsignal(signum) is not None}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if received:
+            signal.raise_signal(received[0])
 
 
 def imagej_dtype(dtype: Any) -> np.dtype:

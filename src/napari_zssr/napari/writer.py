@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..core.units import has_length_units, is_unit_of, um_per_unit
-from ..io.tiff import TIFF_SUFFIXES, imagej_dtype, imagej_letters, write_imagej_tiff
+from ..io.tiff import TIFF_SUFFIXES, commit_set, imagej_dtype, imagej_letters, write_imagej_tiff
 from .qt_app import qt_running
 from .reader import scale_counts_input_pixels
 
@@ -114,8 +114,7 @@ def write_images(path: str, layers: list[tuple[Any, dict, str]]) -> list[str]:
         with tempfile.TemporaryDirectory(dir=folder, prefix=".napari-zssr-") as staging:
             for (data, attributes, _), name in zip(layers, names):
                 write_image(str(Path(staging) / name), data, attributes)
-            for name in names:
-                os.replace(Path(staging) / name, folder / name)
+            commit_set([(Path(staging) / name, folder / name) for name in names])
     except BaseException as error:
         if made is not None:  # the first folder this save made, with all it made inside
             shutil.rmtree(made, ignore_errors=True)
