@@ -12,6 +12,7 @@ from napari_zssr.core.axial import (
     SliceSums,
     axial_factor,
     axial_kernel,
+    axial_profile,
     axial_sampler,
     gaussian_profile,
     interpolate_along_z,
@@ -357,3 +358,11 @@ def test_a_few_photons_a_voxel_keep_their_intensity():
     result = zssr_axial(counts, 2, config=ZSSRConfig.preset("fast", max_iterations=10), seed=1, device="cpu")
     assert result.sr.mean() / counts.mean() == pytest.approx(1, abs=0.02)
     assert result.ensemble_median.mean() / counts.mean() < 0.9
+
+
+def test_a_masked_axial_psf_is_refused_not_read_with_what_lies_under_its_mask():
+    profile = np.ma.masked_greater(np.array([0.1, 0.5, 1.0, 0.5, 0.1]), 0.9)
+    with pytest.raises(ValueError, match="axial_psf has masked pixels"):
+        axial_profile(profile, 2)
+    with pytest.raises(ValueError, match="axial_psf is empty"):
+        axial_profile(np.array([]), 2)

@@ -29,6 +29,7 @@ from .core.resize import PixelSize, Scale, pixel_pair, resize, scaled_shape, ups
 from .core.spectrum import known_shape
 from .core.trainer import Cancelled, StopHook
 from .core.units import compact_pixel_size
+from .core.values import IMAGE_NAN_HINT, refuse_masked, refuse_non_finite
 from .kernel_choice import KernelArgument, KernelChoice, kernel_source, run_kernels
 from .resolution_report import resolution_report
 
@@ -275,12 +276,8 @@ def plane_name(index: tuple[int, ...], item: str = "plane", whole: str = "the im
 
 
 def check_plane_values(plane: np.ndarray, label: str) -> None:
-    if np.ma.is_masked(plane):
-        raise ValueError(f"{label} has masked pixels, which ZSSR would read as ordinary values; fill them first "
-                         "(e.g. dask.array.ma.filled or numpy's .filled(value))")
-    if np.issubdtype(plane.dtype, np.floating) and not np.all(np.isfinite(plane)):
-        raise ValueError(f"{label} contains NaN or infinite values; replace them first (np.nan_to_num; in Fiji, "
-                         "Process > Math > Remove NaNs)")
+    refuse_masked(plane, label, "dask.array.ma.filled or numpy's .filled(value)")
+    refuse_non_finite(np.asarray(plane), label, IMAGE_NAN_HINT)
 
 
 def loaded(part: Any) -> Any:

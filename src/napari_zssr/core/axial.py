@@ -34,6 +34,7 @@ from .progress import RunProgress
 from .psf import in_focus_plane
 from .resize import resize
 from .trainer import Cancelled, StopHook, TrainingLog, train
+from .values import real_values
 
 #: output voxels of the slices the flux restore degrades at once (a few tens of MB of convolution buffers)
 FLUX_BLOCK_VOXELS = 2**20
@@ -82,12 +83,9 @@ def gaussian_profile(fwhm: float) -> np.ndarray:
 
 
 def _real_array(values: object, name: str) -> np.ndarray:
-    array = np.asarray(values)
-    if array.dtype == bool or np.iscomplexobj(array) or not np.issubdtype(array.dtype, np.number):
-        raise TypeError(f"{name} must be a real-valued numeric array, got dtype {array.dtype}")
-    array = array.astype(np.float64)
-    if array.size == 0 or not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} is empty or contains NaN or infinite values")
+    array = real_values(values, name, f"{name}.filled(0)")
+    if array.size == 0:
+        raise ValueError(f"{name} is empty")
     return array
 
 

@@ -7,6 +7,7 @@ import numpy as np
 from scipy import ndimage
 
 from .geometry import scale_symmetries, transform_array
+from .values import real_values
 
 #: L1 distance (on a sum-1 kernel) below which a transformed kernel counts as unchanged; a measured PSF is never
 #: exactly symmetric, and treating bead noise as asymmetry would needlessly shrink the ensemble.
@@ -15,18 +16,11 @@ SYMMETRY_TOLERANCE = 0.1
 
 def validate_kernel(kernel: np.ndarray) -> np.ndarray:
     """Return ``kernel`` as float64 normalised to sum 1, or raise a clear error."""
-    if np.ma.is_masked(kernel):  # np.asarray would drop the mask and keep whatever lies under it
-        raise ValueError("kernel has masked values; fill them first (e.g. kernel.filled(0))")
-    k = np.asarray(kernel)
-    if k.dtype == bool or np.iscomplexobj(k) or not np.issubdtype(k.dtype, np.number):
-        raise TypeError(f"kernel must be a real-valued numeric array, got dtype {k.dtype}")
+    k = real_values(kernel, "kernel", "kernel.filled(0)")
     if k.ndim != 2:
         raise ValueError(f"kernel must be a 2D array, got {k.ndim} dimensions (shape {k.shape})")
     if k.size == 0:
         raise ValueError("kernel is empty")
-    k = k.astype(np.float64)
-    if not np.all(np.isfinite(k)):
-        raise ValueError("kernel contains NaN or infinite values")
     if np.any(k < 0):
         raise ValueError("kernel has negative values: a blur kernel must be non-negative (subtract the background "
                          "and clip, or use kernel_from_psf for a measured PSF)")

@@ -11,6 +11,7 @@ from .config import DEFAULT_SCALE
 from .degradation import integer_factors
 from .kernels import centre_of_mass
 from .resize import PixelSize, pixel_pair, upscale_factors
+from .values import real_values
 
 #: a PSF whose peak (after background subtraction) is below this many noise standard deviations is rejected.
 MIN_PEAK_SNR = 5.0
@@ -117,20 +118,12 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
     which would read its faint outer rings as an offset and cut them, and no bead search) and as theoretical.
     """
     factors = integer_factors(upscale_factors(scale))  # type: ignore[arg-type]
-    if np.ma.is_masked(psf):
-        raise ValueError("the PSF has masked pixels, which would be read as ordinary values; fill them first (e.g. "
-                         "psf.filled(0))")
-    array = np.asarray(psf)
-    if array.dtype == bool or np.iscomplexobj(array) or not np.issubdtype(array.dtype, np.number):
-        raise TypeError(f"the PSF must be a real-valued numeric array, got dtype {array.dtype}")
+    array = real_values(psf, "the PSF", "psf.filled(0)")
     if array.ndim not in (2, 3):
         raise ValueError(f"the PSF must be 2D (Y, X) or a 3D z-stack (Z, Y, X), got shape {array.shape}")
     _check_not_colour(array)
     if min(array.shape[-2:]) < 3:
         raise ValueError(f"the PSF is too small ({array.shape[-2:]}); it needs at least 3x3 pixels")
-    array = array.astype(np.float64)
-    if not np.all(np.isfinite(array)):
-        raise ValueError("the PSF contains NaN or infinite values")
     psf_size, image_size = pixel_pair(psf_pixel_size, "psf_pixel_size"), pixel_pair(pixel_size)
     sizes_known = psf_size is not None and image_size is not None
     if not sizes_known:

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .values import IMAGE_NAN_HINT, refuse_masked, refuse_non_finite, refuse_non_real
+
 #: planes of an N-D stack that the estimates combine (evenly spaced; more cost time and add little)
 MAX_PLANES = 8
 
@@ -96,9 +98,7 @@ def known_shape(shape: Any) -> tuple[int, ...]:
 def _check_layout(array: Any, min_side: int) -> None:
     """Raise a clear error for a dtype or shape no spectrum can be read from, before any plane is read."""
     known_shape(array.shape)
-    dtype = np.dtype(array.dtype)
-    if dtype.kind == "b" or np.issubdtype(dtype, np.complexfloating) or not np.issubdtype(dtype, np.number):
-        raise TypeError(f"the image must be a real-valued numeric array, got dtype {dtype}")
+    refuse_non_real(array.dtype, "the image")
     if len(array.shape) < 2:
         raise ValueError(f"the image must have at least 2 dimensions (..., Y, X), got shape {tuple(array.shape)}")
     if min(array.shape[-2:]) < min_side:
@@ -113,12 +113,9 @@ def _read_plane(array: Any, leading: tuple[int, ...], number: int) -> np.ndarray
     would make the constancy test and every spectrum meaningless.
     """
     plane = array[np.unravel_index(number, leading)]
-    if np.ma.is_masked(plane):
-        raise ValueError("the image has masked pixels, which would be read as ordinary values; fill them first (e.g. "
-                         "image.filled(value))")
+    refuse_masked(plane, "the image", "image.filled(value)")
     plane = np.asarray(plane)
-    if not np.all(np.isfinite(plane)):
-        raise ValueError("the image contains NaN or infinite values")
+    refuse_non_finite(plane, "the image", IMAGE_NAN_HINT)
     return plane if plane.max() > plane.min() else None  # ptp overflows near 3e38
 
 

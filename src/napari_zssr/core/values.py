@@ -1,0 +1,47 @@
+"""Refusals of values that cannot be read as intensities or weights: masked pixels and NaN or infinity.
+
+One wording for the image, its planes, a PSF and a kernel. Both are refused rather than repaired: a masked pixel
+would be read as whatever lies under the mask, and any fill value (or NaN in a sum) is a choice only the user can
+make for their data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+#: how to replace NaN or infinity in an image, in Python and in Fiji
+IMAGE_NAN_HINT = "; replace them first (np.nan_to_num; in Fiji, Process > Math > Remove NaNs)"
+
+
+def refuse_masked(array: Any, what: str, fill: str) -> None:
+    """A ValueError naming ``what`` where ``array`` is a masked array with pixels masked; ``fill``: how to fill
+    them (a masked array with nothing masked is read as its data)."""
+    if np.ma.is_masked(array):
+        raise ValueError(f"{what} has masked pixels, which would be read as ordinary values; fill them first (e.g. "
+                         f"{fill})")
+
+
+def refuse_non_finite(array: np.ndarray, what: str, hint: str = "") -> None:
+    """A ValueError naming ``what`` where the numpy array ``array`` holds NaN or infinity (integers never do)."""
+    if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
+        raise ValueError(f"{what} contains NaN or infinite values{hint}")
+
+
+def refuse_non_real(dtype: Any, what: str) -> None:
+    """A TypeError naming ``what`` for a type that holds no real numbers (booleans, complex, text, objects)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b" or np.issubdtype(dtype, np.complexfloating) or not np.issubdtype(dtype, np.number):
+        raise TypeError(f"{what} must be a real-valued numeric array, got dtype {dtype}")
+
+
+def real_values(values: Any, what: str, fill: str) -> np.ndarray:
+    """``values`` (a PSF, a kernel, a profile) as a float64 array, or a clear error naming ``what``: masked pixels
+    (``fill`` says how to fill them), a type without real numbers, NaN or infinity."""
+    refuse_masked(values, what, fill)
+    array = np.asarray(values)
+    refuse_non_real(array.dtype, what)
+    array = array.astype(np.float64)
+    refuse_non_finite(array, what)
+    return array
