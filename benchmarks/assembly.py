@@ -30,7 +30,7 @@ def build(folder: Path, planes: int, size: int, per_task: int, compressed: bool)
     from napari_zssr.batch_files import plane_ranges, process_part
     from napari_zssr.batch_parts import part_records, save_part
     from napari_zssr.batching import make_options, prepare
-    from napari_zssr.io.tiff import write_imagej_tiff
+    from napari_zssr.io.imagej import write_imagej_tiff
 
     rng = np.random.default_rng(0)
     stack = (rng.random((planes, size, size)) * 1000 + 100).astype(np.uint16)

@@ -23,7 +23,7 @@ import distributed
 import torch
 
 from napari_zssr import batch
-from napari_zssr.io.tiff import write_imagej_tiff
+from napari_zssr.io.imagej import write_imagej_tiff
 from napari_zssr.sample import synthetic_fluorescence
 
 

@@ -20,7 +20,7 @@ from common import bicubic_up, psnr, ssim
 from scipy import ndimage
 
 from napari_zssr import ZSSRConfig, kernel_from_file, zssr
-from napari_zssr.io.tiff import write_imagej_tiff
+from napari_zssr.io.imagej import write_imagej_tiff
 from napari_zssr.sample import gaussian_psf, synthetic_fluorescence
 
 PIXEL_SIZE = 0.13  # um, camera pixels

@@ -18,8 +18,9 @@ from napari_zssr.batch_files import assemble_parts, plane_counts, plane_ranges, 
 from napari_zssr.batch_jobs import input_identity, output_path
 from napari_zssr.batch_parts import NpyPlanes, PartsStack, part_records, save_part
 from napari_zssr.batching import make_options, prepare
+from napari_zssr.io.imagej import write_imagej_tiff
 from napari_zssr.io.planes import ChannelPlanes, CroppedPlanes, PlaneReadError, ReorderedPlanes, iter_planes
-from napari_zssr.io.tiff import read_tiff, write_imagej_tiff
+from napari_zssr.io.tiff import read_tiff
 
 SETTINGS = {"preset": "fast", "max_iterations": 2, "precision": "float32", "quiet": True,
             "outputs": "zssr,residual", "dtype": "input"}

@@ -14,7 +14,8 @@ import tifffile
 
 from napari_zssr.cli import main
 from napari_zssr.core.device import select_device
-from napari_zssr.io.tiff import read_tiff, write_imagej_tiff
+from napari_zssr.io.imagej import write_imagej_tiff
+from napari_zssr.io.tiff import read_tiff
 from napari_zssr.sample import gaussian_psf, microscopy_sample
 
 FAST = ["--max-iterations", "3", "--quiet", "--preset", "fast"]

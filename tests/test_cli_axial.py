@@ -10,7 +10,8 @@ import tifffile
 import napari_zssr
 from napari_zssr.batch_jobs import UsageError
 from napari_zssr.cli import main
-from napari_zssr.io.tiff import read_tiff, write_imagej_tiff
+from napari_zssr.io.imagej import write_imagej_tiff
+from napari_zssr.io.tiff import read_tiff
 from napari_zssr.napari.reader import read_layers
 
 FAST = ["--max-iterations", "2", "--quiet", "--preset", "fast", "--outputs", "zssr,residual"]

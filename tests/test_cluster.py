@@ -22,7 +22,8 @@ from napari_zssr.batch_lock import LOCK_NAME
 from napari_zssr.batching import PARTS_FOLDER
 from napari_zssr.cli import main
 from napari_zssr.cluster import gpu_resources
-from napari_zssr.io.tiff import read_tiff, write_imagej_tiff
+from napari_zssr.io.imagej import write_imagej_tiff
+from napari_zssr.io.tiff import read_tiff
 
 # the cluster extra (installed with the dev extras, so CI runs these); a bare GPU machine may lack it
 distributed = pytest.importorskip("distributed")

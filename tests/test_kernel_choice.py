@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from napari_zssr.core.optics import Optics
-from napari_zssr.io.tiff import write_imagej_tiff
+from napari_zssr.io.imagej import write_imagej_tiff
 from napari_zssr.kernel_choice import KernelChoice, describe_kernel, kernel_source, psf_fwhm_pixels, run_kernels
 from napari_zssr.sample import gaussian_psf, microscopy_sample
 

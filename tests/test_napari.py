@@ -7,7 +7,8 @@ import pytest
 import tifffile
 
 import napari_zssr
-from napari_zssr.io.tiff import read_tiff, write_imagej_tiff
+from napari_zssr.io.imagej import write_imagej_tiff
+from napari_zssr.io.tiff import read_tiff
 from napari_zssr.sample import gaussian_psf, microscopy_sample
 
 napari = pytest.importorskip("napari")

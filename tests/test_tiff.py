@@ -93,7 +93,7 @@ def test_colour_samples_read_as_a_channel_axis_before_y_and_x(tmp_path, layout):
 @pytest.mark.parametrize("axes, stand_in", [("QCYX", "ZCYX"), ("QQCYX", "TZCYX"), ("QZYX", "TZYX"),
                                             ("QQYX", "TZYX"), ("QYX", "ZYX"), ("ZCYX", "ZCYX")])
 def test_imagej_stand_in_axes_keep_the_known_ones(axes, stand_in):
-    from napari_zssr.io.tiff import imagej_axes
+    from napari_zssr.io.imagej import imagej_axes
 
     assert imagej_axes(axes) == stand_in
 
@@ -108,7 +108,7 @@ def test_a_channel_axis_is_only_kept_beside_unnamed_axes_where_it_is(axes, named
 
 @pytest.mark.parametrize("dtype", [np.float64, np.int8, np.int32, np.uint32, np.int64, bool])
 def test_types_imagej_cannot_hold_are_written_as_float32(tmp_path, dtype):
-    from napari_zssr.io.tiff import write_imagej_tiff
+    from napari_zssr.io.imagej import write_imagej_tiff
 
     data = (np.arange(48).reshape(3, 4, 4) % 7).astype(dtype)
     write_imagej_tiff(tmp_path / "t.tif", data, "ZYX", (0.1, 0.1))
@@ -184,7 +184,7 @@ def test_a_multi_file_ome_dataset_reads_whole_and_refuses_a_missing_part(tmp_pat
 
 
 def test_a_truncated_imagej_stack_is_refused_not_read_as_its_first_plane(tmp_path):
-    from napari_zssr.io.tiff import write_imagej_tiff
+    from napari_zssr.io.imagej import write_imagej_tiff
 
     write_imagej_tiff(tmp_path / "full.tif", np.ones((4, 32, 32), np.uint16), "ZYX", None)
     content = (tmp_path / "full.tif").read_bytes()
@@ -331,27 +331,27 @@ def test_a_set_of_outputs_is_put_in_place_whole_when_ctrl_c_comes_between_two_re
     import os
     import signal
 
-    from napari_zssr.io import tiff
+    from napari_zssr.io import imagej
 
     staged = []
     for name in ("a", "b", "c"):
         (tmp_path / f"{name}.part").write_bytes(name.encode())
         staged.append((tmp_path / f"{name}.part", tmp_path / f"{name}.tif"))
-    commit_one = tiff.commit_staged
+    commit_one = imagej.commit_staged
 
     def interrupted_after_the_first(temporary, path):
         commit_one(temporary, path)
         if path.name == "a.tif":
             os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(tiff, "commit_staged", interrupted_after_the_first)
+    monkeypatch.setattr(imagej, "commit_staged", interrupted_after_the_first)
     with pytest.raises(KeyboardInterrupt):
-        tiff.commit_set(staged)
+        imagej.commit_set(staged)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a.tif", "b.tif", "c.tif"]
 
 
 def test_the_files_of_a_set_not_yet_in_place_are_removed_when_a_rename_fails(tmp_path, monkeypatch):
-    from napari_zssr.io import tiff
+    from napari_zssr.io import imagej
 
     staged = []
     for name in ("a", "b"):
@@ -360,5 +360,5 @@ def test_the_files_of_a_set_not_yet_in_place_are_removed_when_a_rename_fails(tmp
     (tmp_path / "place").mkdir()
     (tmp_path / "place" / "a.tif").mkdir()  # a folder where the first output goes: its rename fails
     with pytest.raises(OSError):
-        tiff.commit_set(staged)
+        imagej.commit_set(staged)
     assert not list(tmp_path.glob("*.part"))

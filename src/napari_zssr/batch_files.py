@@ -35,21 +35,17 @@ from .batch_jobs import Job, output_path
 from .batch_kernels import kernel_choices
 from .batch_parts import NpyPlanes, PartsStack, is_whole_part, part_records, remove_parts, save_part
 from .core.resize import PixelSize, pixel_pair, upscale_factors
+from .io.imagej import IMAGEJ_RANGE_KEYS, commit_set, imagej_axes, imagej_dtype, stage_imagej_tiff
 from .io.planes import ChannelPlanes, PlaneSource, ReorderedPlanes
 from .io.tiff import (
-    IMAGEJ_RANGE_KEYS,
     TiffHeader,
     TiffImage,
     channels_last,
-    commit_set,
     image_axes,
-    imagej_axes,
-    imagej_dtype,
     read_header,
     read_planes,
     read_tiff,
     several_series_note,
-    stage_imagej_tiff,
 )
 from .kernel_choice import describe_kernel
 from .overlay import effective_factors, imagej_origin
@@ -272,7 +268,7 @@ INTENSITY_OUTPUTS = ("zssr", "ensemble_median")
 
 def stored_dtype(kind: str, dtype_option: str, input_dtype: np.dtype) -> np.dtype:
     """The type an output kind is written in: float32, or with ``--dtype input`` the outputs in the input's
-    intensities in the input's type where an ImageJ TIFF holds it (:func:`~.io.tiff.imagej_dtype`)."""
+    intensities in the input's type where an ImageJ TIFF holds it (:func:`~.io.imagej.imagej_dtype`)."""
     if kind in INTENSITY_OUTPUTS and dtype_option == "input":
         return imagej_dtype(input_dtype)
     return np.dtype(np.float32)

@@ -53,12 +53,13 @@ from .core.device import select_device
 from .core.network import ZSSRNet
 from .core.precision import resolve_precision
 from .core.resize import pixel_pair, upscale_factors
-from .io.tiff import STAGED_SUFFIX, imagej_dtype, read_header
+from .io.imagej import STAGED_SUFFIX, imagej_dtype
+from .io.tiff import read_header
 
 OUTPUT_KINDS = tuple(OUTPUTS)
 #: hidden folder under ``out`` for the parts of split stacks; resume and input collection never look inside it
 PARTS_FOLDER = ".napari-zssr-parts"
-#: the temporary names :func:`~.io.tiff.stage_imagej_tiff` writes (left behind only by a killed process)
+#: the temporary names :func:`~.io.imagej.stage_imagej_tiff` writes (left behind only by a killed process)
 PARTIAL_TIFF_PATTERN = f".*{STAGED_SUFFIX}"
 
 

@@ -79,7 +79,7 @@ def microscopy_sample(seed: int = 0, scale: int = 2, hr_shape: tuple[int, int] =
 
 def write_example(folder: str | Path) -> tuple[Path, Path]:
     """Write the sample as ``cells.tif`` and its PSF as ``psf.tif`` (both with pixel sizes) into ``folder``."""
-    from .io.tiff import write_imagej_tiff
+    from .io.imagej import write_imagej_tiff
 
     folder = Path(folder)
     sample = microscopy_sample()

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..core.units import has_length_units, is_unit_of, um_per_unit
-from ..io.tiff import TIFF_SUFFIXES, commit_set, imagej_dtype, imagej_letters, write_imagej_tiff
+from ..io.imagej import commit_set, imagej_dtype, imagej_letters, write_imagej_tiff
+from ..io.tiff import TIFF_SUFFIXES
 from .qt_app import qt_running
 from .reader import scale_counts_input_pixels
 

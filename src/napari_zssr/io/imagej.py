@@ -1,0 +1,201 @@
+"""ImageJ hyperstacks written with tifffile: axes, calibration, display settings and a run record kept, staged beside
+their place and renamed into it, so that an interrupted write leaves no half file and a set of outputs appears
+together."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tifffile
+
+from .planes import PlaneSource, ReorderedPlanes, iter_planes
+from .tiff import AXES_PROPERTY
+
+#: those of them that are intensities: they fit outputs in the input's intensities only
+IMAGEJ_RANGE_KEYS = ("Ranges", "min", "max")
+#: the end of the name of a file staged beside its output, before its rename
+STAGED_SUFFIX = ".tif.part"
+#: bytes of an output's name in its temporary file's name, which adds 19 (".", ".", 8 random, the staged suffix)
+TEMPORARY_HINT_BYTES = 200
+#: the axes an ImageJ hyperstack holds before Y and X, in the order it stores them
+IMAGEJ_LEADING_AXES = "TZC"
+#: pixel types an ImageJ hyperstack can hold (tifffile refuses the others).
+IMAGEJ_DTYPES = tuple(np.dtype(name) for name in ("uint8", "uint16", "int16", "float32"))
+
+
+def imagej_axes(axes: str) -> str:
+    """``axes`` if ImageJ can store it (a subsequence of TZCYX), else a stand-in with as many leading axes: unknown
+    axes (Q) beside known ones take the free letters that fit around them (Z first: "QCYX" -> "ZCYX"), else the
+    leading axes are T, Z, C in turn."""
+    leading = axes[:-2]
+    if axes.endswith("YX") and _imagej_order(leading):
+        return axes
+    if len(leading) > 3:
+        raise ValueError(f"ImageJ TIFFs hold at most 3 axes besides Y and X (T, Z, C), got {axes!r}; split the file "
+                         "or drop its axes of length 1 (e.g. in Fiji) first")
+    unknown = [index for index, axis in enumerate(leading) if axis == "Q"]
+    if axes.endswith("YX") and 0 < len(unknown) < len(leading):
+        free = [axis for axis in "ZTC" if axis not in leading]
+        for letters in itertools.permutations(free, len(unknown)):
+            named = list(leading)
+            for index, letter in zip(unknown, letters, strict=True):
+                named[index] = letter
+            if _imagej_order("".join(named)):
+                return "".join(named) + "YX"
+    return {0: "", 1: "Z", 2: "TZ", 3: "TZC"}[len(leading)] + "YX"
+
+
+def imagej_letters(axes: str) -> bool:
+    """Whether ``axes`` ends in Y, X after distinct letters of ImageJ's T, Z, C, in any order (what
+    :func:`write_imagej_tiff` can store, its leading axes moved into ImageJ's order)."""
+    leading = axes[:-2]
+    return axes.endswith("YX") and len(set(leading)) == len(leading) and set(leading) <= set(IMAGEJ_LEADING_AXES)
+
+
+def _imagej_order(leading: str) -> bool:
+    """Whether ``leading`` (the axes before Y and X) is a subsequence of ImageJ's TZC."""
+    return (all(a in IMAGEJ_LEADING_AXES for a in leading) and len(set(leading)) == len(leading)
+            and list(leading) == sorted(leading, key=IMAGEJ_LEADING_AXES.index))
+
+
+def write_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pixel_size: tuple[float, float] | None,
+                      z_spacing: float | None = None, info: str | None = None,
+                      origin: tuple[float, float] | None = None, z_origin: float | None = None,
+                      frame_interval: float | None = None) -> None:
+    """Write an ImageJ hyperstack atomically (:func:`stage_imagej_tiff`, then rename): an interrupted write leaves
+    no file. The arguments are :func:`stage_imagej_tiff`'s."""
+    commit_staged(stage_imagej_tiff(path, data, axes, pixel_size, z_spacing, info, origin, z_origin, frame_interval),
+                  Path(path))
+
+
+def commit_staged(temporary: Path, path: Path) -> None:
+    """Move a staged file to its place (an existing file there is replaced whole); on failure it is removed."""
+    try:
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def commit_set(staged: Sequence[tuple[Path, Path]]) -> None:
+    """Move staged files to their places (pairs of staged file, place) as one set: a Ctrl-C or SIGTERM arriving
+    meanwhile takes effect after the last rename, so a stopped batch never leaves one run's outputs beside another's.
+    """
+    with signals_deferred():
+        try:
+            for temporary, path in staged:
+                commit_staged(temporary, path)
+        except BaseException:  # the files not yet in place are not left behind
+            for temporary, _ in staged:
+                temporary.unlink(missing_ok=True)
+            raise
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back till the block ends, then deliver the first that came to the handler before.
+
+    Python runs signal handlers in the main thread, whichever thread the signal reached, so the handlers are swapped
+    rather than the signals masked. Off the main thread (a Dask worker's task) nothing can be set, nor is needed:
+    no interruption is raised there."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def defer(signum: int, frame: Any) -> None:
+        received.append(signum)
+
+    # a handler not set from Python (None) could not be put back: that signal is left as it is
+    previous = {signum: signal.signal(signum, defer) for signum in (signal.SIGINT, signal.SIGTERM)
+                if signal.getsignal(signum) is not None}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if received:
+            signal.raise_signal(received[0])
+
+
+def imagej_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` where an ImageJ TIFF holds it, else float32 (what :func:`stage_imagej_tiff` writes it as)."""
+    dtype = np.dtype(dtype)
+    return dtype if dtype in IMAGEJ_DTYPES else np.dtype(np.float32)
+
+
+def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pixel_size: tuple[float, float] | None,
+                      z_spacing: float | None = None, info: str | None = None,
+                      origin: tuple[float, float] | None = None, z_origin: float | None = None,
+                      frame_interval: float | None = None, display: dict | None = None,
+                      channel_names: Sequence[str] = ()) -> Path:
+    """Write an ImageJ hyperstack meant for ``path`` into a temporary file beside it (``.<name>.<random>.tif.part``)
+    and return that file: :func:`commit_staged` puts it in place, so that several files can be put in place
+    together once all are written. On failure nothing is left.
+
+    Axes ImageJ knows but in another order (e.g. "CZYX", an OME file's "CTZYX") are moved into its T, Z, C order,
+    so each keeps its name. ``origin`` (y, x) and ``z_origin``: ImageJ's calibration origin, in pixels and planes;
+    ``frame_interval``: seconds between time points; ``display``: ImageJ's display settings (``mode``, ``LUTs``,
+    ``Ranges``, as :class:`TiffImage` reads them), kept where they fit the channels written; ``channel_names``: one
+    per channel, written as each plane's slice label (how Fiji shows them). Types an ImageJ TIFF
+    cannot hold (float64, int8, (u)int32, 64-bit integers, bool) are written as float32.
+
+    ``data`` is an array or any plane source (:mod:`.planes`): it is read and written one plane at a time, so a stack
+    read from disk is never held whole.
+    """
+    path = Path(path)
+    leading = axes[:-2]
+    order = list(range(len(leading)))
+    if imagej_letters(axes):
+        order.sort(key=lambda axis: IMAGEJ_LEADING_AXES.index(leading[axis]))
+        axes = "".join(leading[axis] for axis in order) + "YX"
+    data = ReorderedPlanes(data, order, imagej_dtype(data.dtype))
+    metadata: dict = {"axes": imagej_axes(axes)}
+    if imagej_letters(axes) and 1 in data.shape[:-2]:  # ImageJ's own metadata would drop those axes
+        metadata["Properties"] = {AXES_PROPERTY: f"{axes} {','.join(map(str, data.shape))}"}
+    if frame_interval is not None and "T" in metadata["axes"]:
+        metadata["finterval"] = frame_interval
+    if origin is not None:
+        metadata["yorigin"], metadata["xorigin"] = origin
+    if z_origin is not None:
+        metadata["zorigin"] = z_origin
+    if pixel_size is not None:
+        metadata["unit"] = "um"
+    if z_spacing is not None:
+        metadata["spacing"] = z_spacing
+    if info:
+        metadata["Info"] = info
+    channels = data.shape[axes.index("C")] if "C" in axes else 1
+    fits = {"LUTs": channels, "Ranges": 2 * channels}  # per channel: a LUT, and a (low, high) pair
+    metadata.update({key: value for key, value in (display or {}).items()
+                     if key not in fits or len(value) == fits[key]})
+    if len(channel_names) == channels:  # ImageJ's planes go channel fastest (T, Z, C)
+        planes = int(np.prod(data.shape[:-2], dtype=np.int64))
+        metadata["Labels"] = [channel_names[plane % channels] for plane in range(planes)]
+    resolution = (1.0 / pixel_size[1], 1.0 / pixel_size[0]) if pixel_size is not None else None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # the output's name (cut where it is long) tells whose the temporary file is, within the 255-byte name limit
+    hint = path.stem
+    while len(os.fsencode(hint)) > TEMPORARY_HINT_BYTES:
+        hint = hint[:-1]
+    handle, temporary = tempfile.mkstemp(prefix=f".{hint}.", suffix=STAGED_SUFFIX, dir=path.parent)
+    os.close(handle)
+    try:
+        tifffile.imwrite(temporary, iter_planes(data), shape=data.shape, dtype=data.dtype, imagej=True,
+                         resolution=resolution, metadata=metadata)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp made it private; give it the usual permissions
+    except BaseException:
+        os.remove(temporary)
+        raise
+    return Path(temporary)
