@@ -109,8 +109,9 @@ def test_leading_axes_are_processed_volume_by_volume(tiny_config):
 
 @pytest.mark.parametrize(("volume", "scale", "message"), [
     (np.ones((16, 16)), 2, "needs a volume"),
-    (np.random.default_rng(0).random((6, 16, 16)), 1, "greater than 1"),
-    (np.random.default_rng(0).random((6, 16, 16)), 0.5, "greater than 1"),
+    (np.random.default_rng(0).random((6, 16, 16)), 1, "already isotropic"),
+    (np.random.default_rng(0).random((6, 16, 16)), 1.004, "already isotropic"),  # not a factor of 1
+    (np.random.default_rng(0).random((6, 16, 16)), 0.5, "oversampled in z"),
     (np.random.default_rng(0).random((6, 16, 16)), 2.5, "must be an integer"),
     (np.random.default_rng(0).random((3, 16, 16)), 2, "at least 4"),
     (np.random.default_rng(0).random((6, 6, 16)), 2, "too small"),

@@ -114,6 +114,13 @@ def test_an_uncalibrated_stack_runs_on_its_z_spacing_in_pixels_as_in_napari(tmp_
     assert sr.data.shape == (15, 20, 20) and sr.z_spacing == pytest.approx(0.1)
 
 
+def test_an_uncalibrated_stack_is_described_in_pixels(tmp_path, capsys):
+    path = tmp_path / "uncalibrated.tif"
+    write_imagej_tiff(path, textured((5, 20, 20)), "ZYX", None, z_spacing=3.0)
+    assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *TALKING]) == 0
+    assert "uncalibrated.tif: axial x3 (z-step 3 pixels -> 1 pixels)" in capsys.readouterr().err
+
+
 def test_t_and_c_axes_run_volume_by_volume_in_place(tmp_path, capsys):
     stack = textured((2, 4, 2, 16, 16)).astype(np.float32)  # T, Z, C, Y, X
     stack[1, :, 0] = 7  # one whole volume (T=1, channel 0) constant
@@ -170,6 +177,12 @@ def test_a_bad_z_step_is_a_usage_error(volume, tmp_path, capsys, value):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("value", ["0.3", [0.3], True])
+def test_a_z_step_of_the_wrong_type_is_named_by_the_batch(volume, tmp_path, value):
+    with pytest.raises(UsageError, match=r"--z-step must be a z spacing in um > 0, got "):
+        napari_zssr.batch(volume, tmp_path / "out", axial=True, z_step=value)
+
+
 @pytest.mark.parametrize(("shape", "axes", "pixel", "spacing", "options", "named"), [
     ((24, 24), "YX", 0.1, None, [], "no Z axis"),
     ((3, 24, 24), "TYX", 0.1, None, [], "no Z axis"),
@@ -178,7 +191,11 @@ def test_a_bad_z_step_is_a_usage_error(volume, tmp_path, capsys, value):
     ((6, 24, 24), "ZYX", 0.1, "unknown", [], "give --z-step"),  # an OME file without PhysicalSizeZ
     ((6, 24, 24), "ZYX", None, None, ["--z-step", "0.3"], "give --pixel-size"),
     ((6, 24, 24), "ZYX", 0.1, 0.25, [], "must be an integer"),
-    ((6, 24, 24), "ZYX", 0.1, 0.1, [], "greater than 1"),
+    ((6, 24, 24), "ZYX", 0.1, 0.1, [], "already isotropic"),
+    ((6, 24, 24), "ZYX", 0.1, 0.1004, [], "already isotropic"),  # not a factor of 1 that trains and fails
+    ((6, 24, 24), "ZYX", 0.1, 0.05, [], "oversampled in z"),
+    ((6, 24, 24), "ZYX", 0.1, 300.0, [], "too large to train"),  # nm given as um: a factor of 3000
+    ((6, 24, 24), "ZYX", 0.1, 0.9, [], "too small for it"),  # x9 needs planes of 36 pixels
     ((6, 24, 24), "ZYX", (0.1, 0.2), 0.3, [], "not square"),
 ])
 def test_inputs_that_cannot_run_axially_stop_the_batch_before_any_training(volume, tmp_path, capsys, shape, axes,
@@ -196,7 +213,8 @@ def test_inputs_that_cannot_run_axially_stop_the_batch_before_any_training(volum
     err = capsys.readouterr().err
     assert f"{bad}: " in err and named in err and "done" not in err and not (tmp_path / "out").exists()
     # --z-step / --pixel-size would fix it, but they apply to both inputs
-    calibration = named in ("give --z-step", "give --pixel-size", "must be an integer", "greater than 1")
+    calibration = named in ("give --z-step", "give --pixel-size", "must be an integer", "already isotropic",
+                            "oversampled in z", "too large to train", "too small for it")
     assert ("give them for this file in a run of its own" in err) == calibration, err
 
 

@@ -1149,8 +1149,10 @@ def test_axial_mode_restores_z_and_overlays_the_volume(widget, qtbot):
     assert result.data.shape == (18, 24, 20) and tuple(result.scale) == pytest.approx((0.2, 0.2, 0.2))
     assert_edges_coincide(source, result, axes=(-3,))
     assert viewer.layers["vol_residual_axial"].data.shape == (18, 24, 20)
+    assert "z x3, axial profile a Gaussian of the z-step" in w.status.value and "resolution" not in w.status.value
+    assert not w.warm_start.enabled  # each volume trains one network
     w.axial.value = False
-    assert visible(w, w.scale) and visible(w, w.kernel_source) and not visible(w, w.psf)
+    assert visible(w, w.scale) and visible(w, w.kernel_source) and not visible(w, w.psf) and w.warm_start.enabled
 
 
 @pytest.mark.parametrize(("data", "scale", "message"), [
@@ -1168,11 +1170,36 @@ def test_axial_mode_refuses_what_it_cannot_do(widget, data, scale, message):
 
 
 def test_run_in_axial_mode():
-    layer = napari.layers.Image(np.random.default_rng(1).random((6, 20, 20)), scale=(0.4, 0.2, 0.2))
+    layer = napari.layers.Image(np.random.default_rng(1).random((6, 20, 20)), scale=(0.3, 0.1, 0.1))
     sr, _, _ = napari_zssr.run(layer, axial=True, max_iterations=2, width=8, add_to_viewer=False)
-    assert sr[0].shape == (12, 20, 20) and sr[1]["scale"] == pytest.approx([0.2, 0.2, 0.2])
+    assert sr[0].shape == (18, 20, 20) and sr[1]["scale"] == [0.1, 0.1, 0.1]  # 0.3 / 3 written as 0.1
     profile = sr[1]["metadata"]["kernel"]  # the default profile, as wide as the z-step, recorded in um
-    assert profile["source"] == "default" and profile["axial_fwhm_um"] == pytest.approx(0.4, abs=0.02)
+    assert profile["source"] == "default" and profile["axial_fwhm_um"] == pytest.approx(0.3, abs=0.02)
+    assert sr[1]["metadata"]["resolution"]["note"].startswith("resolution not measured")
+
+
+@pytest.mark.parametrize(("arguments", "named"), [
+    ({"scale": 4}, "scale= does not apply to axial mode"),
+    ({"warm_start_iterations": 5}, "warm_start_iterations= does not apply to axial mode"),
+    ({"optics": {"na": 1.2, "wavelength": 520}}, r"axial mode takes no kernel .*zssr_axial\(volume"),
+])
+def test_run_in_axial_mode_refuses_what_it_would_not_use(arguments, named):
+    layer = napari.layers.Image(np.random.default_rng(1).random((6, 20, 20)), scale=(0.3, 0.1, 0.1))
+    with pytest.raises(ValueError, match=named):
+        napari_zssr.run(layer, axial=True, max_iterations=2, add_to_viewer=False, **arguments)
+
+
+def test_an_ome_stack_stored_z_before_t_opens_time_first_and_runs_axially(tmp_path):
+    from napari_zssr.napari.reader import read_layers
+    from napari_zssr.napari.runner import prepare
+
+    volume = np.random.default_rng(0).random((6, 2, 20, 20)).astype(np.float32)  # Z, T, Y, X
+    tifffile.imwrite(tmp_path / "zt.ome.tif", volume, ome=True,
+                     metadata={"axes": "ZTYX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1, "PhysicalSizeZ": 0.3})
+    data, attributes, _ = read_layers(str(tmp_path / "zt.ome.tif"))[0]
+    assert data.shape == (2, 6, 20, 20) and attributes["axis_labels"] == ["T", "Z", "Y", "X"]
+    assert np.array_equal(data[1, 4], volume[4, 1]) and attributes["scale"][1:] == pytest.approx([0.3, 0.1, 0.1])
+    assert prepare(napari.layers.Image(data, **attributes), axial=True).axial_scale == 3
 
 
 def test_learned_start_box_chooses_the_init(widget):

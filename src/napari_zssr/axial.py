@@ -34,6 +34,10 @@ from .core.resize import pixel_pair
 from .core.trainer import StopHook
 from .kernel_choice import describe_optics
 
+#: the resolution report of an axial run: said, so that an empty report is not read as a failed measurement
+AXIAL_RESOLUTION_NOTE = ("resolution not measured: the single-image estimate reads lateral planes, which an axial run "
+                         "leaves as they are, and it has no reading along z")
+
 
 def validate_volume(volume: object, factor: int) -> np.ndarray:
     """Check a (..., Z, Y, X) array-like's type and shape (without loading a lazy stack); raise a clear error."""
@@ -169,6 +173,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
         run = None  # drop every reference to the network before returning its memory to the device
         release_device_memory(torch_device)
     result.timings["total_s"] = time.perf_counter() - start
+    result.resolution = {"note": AXIAL_RESOLUTION_NOTE}
     plan.finished()
     return result
 

@@ -10,16 +10,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from numbers import Real
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .batch_jobs import OPTICS_OPTIONS, Job, UsageError
 from .batch_kernels import check_optics_options, kernel_choices
 from .core.axial import MIN_PLANES, axial_factor, square_pixel_size
+from .core.config import ZSSRConfig
+from .core.engine import check_crop_sizes
 from .core.optics import Optics
+from .core.pairs import min_father_side
 from .io.ome import read_optics
 from .io.tiff import image_axes, read_header
-from .overlay import imagej_origin
+from .overlay import imagej_origin, tidy
 
 if TYPE_CHECKING:
     from .batching import BatchOptions
@@ -38,14 +42,14 @@ class AxialPlan:
     def z_geometry(self, z_origin: float) -> tuple[float, float]:
         """The output's z spacing (um, or lateral pixels) and ImageJ z origin (planes) from the input's z origin:
         outer edges kept."""
-        spacing = float(f"{self.z_step / self.factor:.12g}")  # 0.1, not 0.09999999999999999, for 0.3 / 3
+        spacing = tidy(self.z_step / self.factor)
         return spacing, imagej_origin((z_origin,), (self.factor,))[0]
 
     def record(self, z_origin: float) -> dict:
         """The geometry for the outputs' Info (ImageJ also holds the spacing and origin, other readers may not)."""
         spacing, origin = self.z_geometry(z_origin)
         unit = "pixels" if self.pixel_size is None else "um"
-        return {"factor": self.factor, f"z_step_{unit}": float(f"{self.z_step:.12g}"), "pixel_size_um": self.pixel_size,
+        return {"factor": self.factor, f"z_step_{unit}": tidy(self.z_step), "pixel_size_um": self.pixel_size,
                 f"output_z_spacing_{unit}": spacing, "output_z_origin_planes": origin}
 
 
@@ -55,8 +59,9 @@ def check_axial_options(options: BatchOptions) -> None:
         raise UsageError("--z-step applies to --axial only")
     if not options.axial:
         return
-    if options.z_step is not None and not 0 < options.z_step < math.inf:
-        raise UsageError(f"--z-step must be a z spacing in um > 0, got {options.z_step}")
+    z_step = options.z_step
+    if z_step is not None and (isinstance(z_step, bool) or not isinstance(z_step, Real) or not 0 < z_step < math.inf):
+        raise UsageError(f"--z-step must be a z spacing in um > 0, got {z_step!r}")
     if options.scale is not None:
         raise UsageError("--axial takes its factor from each file's z-step / pixel size; leave out --scale")
     if options.warm_start is not None:
@@ -109,8 +114,25 @@ def _factor(z_step: float, lateral: float, unit: str) -> int:
                                f"{error} (or give --z-step / --pixel-size if the file's are wrong)") from None
 
 
-def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions) -> None:
-    """Every input's :func:`axial_plan` from its header; the first that fails is a usage error naming the file.
+def check_trainable(plan: AxialPlan, plane_shape: Sequence[int], config: ZSSRConfig) -> None:
+    """A :class:`CalibrationError` where ``plan``'s factor is too large for the planes or the training crops to
+    train (the checks the run itself makes, made from the header): most often a z-step given in nm as um."""
+    scale = (float(plan.factor), 1.0)
+    try:
+        check_crop_sizes(config, scale)
+        if min(plane_shape) < min_father_side(scale):
+            raise ValueError(f"planes of {plane_shape[0]} x {plane_shape[1]} pixels are too small for it: each side "
+                             f"needs at least {min_father_side(scale)}")
+    except ValueError as error:
+        unit = "um" if plan.pixel_size is not None else "pixels"
+        raise CalibrationError(f"its factor, z-step {plan.z_step:g} / pixel size {plan.pixel_size or 1:g} {unit} = "
+                               f"{plan.factor}, is too large to train ({error}); check that both are in um, or give "
+                               "--z-step / --pixel-size") from None
+
+
+def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRConfig) -> None:
+    """Every input's :func:`axial_plan` from its header, and whether it can train (:func:`check_trainable`); the
+    first that fails is a usage error naming the file.
 
     Unreadable files are left to fail on their own when processed, as in lateral runs.
     """
@@ -119,8 +141,9 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions) -> None:
         if header is None:
             continue
         try:
-            axial_plan(image_axes(header.axes, len(header.shape)), header.shape, header.pixel_size,
-                       header.z_spacing, options, header.z_step_pixels)
+            plan = axial_plan(image_axes(header.axes, len(header.shape)), header.shape, header.pixel_size,
+                              header.z_spacing, options, header.z_step_pixels)
+            check_trainable(plan, header.shape[-2:], config)
         except ValueError as error:
             alone = ("; --z-step and --pixel-size apply to every input, so give them for this file in a run of its "
                      "own" if isinstance(error, CalibrationError) and len(jobs) > 1 else "")

@@ -240,7 +240,7 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
     check_output_folders(jobs, options.outputs)
     check_output_names(jobs, options.outputs)
     if options.axial:
-        check_axial_inputs(jobs, options)
+        check_axial_inputs(jobs, options, config)
     if options.dtype == "input":
         note_dtype_fallbacks(jobs)
     settings = settings_record(options, config)

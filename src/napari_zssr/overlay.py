@@ -24,10 +24,16 @@ def overlay_scale_translate(scale: Sequence[float], translate: Sequence[float], 
     new_scale = [float(s) for s in scale]
     for axis, r in zip(range(-len(factors), 0), factors):
         offset[axis] = scale[axis] * (1 / r - 1) / 2
-        new_scale[axis] = scale[axis] / r
+        new_scale[axis] = tidy(scale[axis] / r)
     if linear is not None:
         offset = np.asarray(linear) @ offset
     return new_scale, [float(t + o) for t, o in zip(translate, offset)]
+
+
+def tidy(value: float) -> float:
+    """``value`` to 12 significant digits: a pixel size of 0.1, not 0.09999999999999999, for 0.3 / 3, where the
+    digits beyond say nothing of any microscope and would show in napari and in the files written."""
+    return float(f"{value:.12g}")
 
 
 def imagej_origin(origin: tuple[float, ...], factors: tuple[float, ...]) -> tuple[float, ...]:

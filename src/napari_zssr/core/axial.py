@@ -57,9 +57,15 @@ def axial_factor(axial_scale: float) -> int:
         value = float(axial_scale)
     except (TypeError, ValueError) as error:
         raise ValueError(f"axial_scale must be a number (z-step / lateral pixel size), got {axial_scale!r}") from error
-    if not math.isfinite(value) or value <= 1:
-        raise ValueError(f"axial_scale (z-step / lateral pixel size) must be greater than 1, got {axial_scale!r}; "
-                         "a stack whose z-step equals its pixel size is already isotropic")
+    must = f"axial_scale (z-step / lateral pixel size) must be a whole number from 2, got {axial_scale!r}"
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(must)
+    if value < 1 - RATIO_TOLERANCE:
+        raise ValueError(f"{must}: the z-step is finer than the pixels, so the stack is oversampled in z and has no "
+                         "z resolution to restore")
+    if round(value) <= 1 and abs(value - 1) <= RATIO_TOLERANCE * value:  # 1.004 would be a factor of 1
+        raise ValueError(f"{must}: the z-step is the pixel size (within {RATIO_TOLERANCE:.1%}), so the stack is "
+                         "already isotropic")
     if abs(value - round(value)) > RATIO_TOLERANCE * value:
         raise ValueError(f"axial_scale must be an integer (2, 3, 4, ...) within {RATIO_TOLERANCE:.1%}, got "
                          f"{axial_scale!r}: the output puts the input planes on every s-th voxel; resample the stack "
@@ -148,6 +154,7 @@ def axial_kernel(axial_psf: np.ndarray | None, factor: int, lateral_psf: np.ndar
     in-focus plane) when ``lateral_psf`` is None. Without a lateral PSF the whole axial profile is the kernel.
     """
     profile = axial_profile(axial_psf, factor)
+    given_lateral = lateral_psf is not None
     if lateral_psf is None and axial_psf is not None and np.ndim(axial_psf) == 3:
         lateral_psf = axial_psf
     if lateral_psf is None:
@@ -156,7 +163,7 @@ def axial_kernel(axial_psf: np.ndarray | None, factor: int, lateral_psf: np.ndar
     if axial_width <= lateral_width:
         raise ValueError(f"the axial profile (FWHM {axial_width:.2f} voxels) is not wider than the lateral PSF "
                          f"(FWHM {lateral_width:.2f} pixels): both must be sampled at the lateral pixel size; give "
-                         "the measured axial profile or leave lateral_psf out")
+                         "the measured axial profile" + (" or leave lateral_psf out" if given_lateral else ""))
     return gaussian_profile(math.sqrt(axial_width**2 - lateral_width**2))[:, None]
 
 

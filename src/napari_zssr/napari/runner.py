@@ -174,6 +174,13 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     """
     outputs = requested_outputs(outputs)
     if axial:
+        lateral_only = {"warm_start_iterations": warm_start_iterations is not None,
+                        "current_step": current_step is not None,
+                        "scale": upscale_factors(scale) != upscale_factors(DEFAULT_SCALE)}
+        given = [name for name, is_given in lateral_only.items() if is_given]
+        if given:  # silently dropped, they would make the run another than the one asked for
+            raise ValueError(f"{given[0]}= does not apply to axial mode: it restores whole volumes, each with one "
+                             "network, by the layer's z step / pixel size")
         return _prepare_axial(layer, config, outputs, kernel or psf, pixel_size)
     snapshot = snapshot_layer(layer, current_step)
     data = snapshot.data if snapshot.plane is None else snapshot.data[snapshot.plane]
@@ -203,8 +210,11 @@ def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ..
     size is known in um; otherwise the profile is the default Gaussian as wide as the z step.
     """
     if kernel is not None:
-        raise ValueError("axial mode learns the z blur from the volume itself; it takes no lateral kernel (PSF file, "
-                         "optics or estimate): set the kernel to 'none'")
+        raise ValueError("axial mode takes no kernel (psf=, optics= or kernel=): its z blur is the axial profile of "
+                         "the optics named in the layer's OME metadata (a file opened with the napari-zssr reader), "
+                         "else a Gaussian as wide as the z step; to give the optics, call napari_zssr.zssr_axial("
+                         "volume, axial_scale, optics=..., pixel_size=...) or run the command line with --axial --na "
+                         "--wavelength")
     snapshot = snapshot_layer(layer)
     factor, pixel_um = axial_geometry(snapshot, pixel_size)
     validate_volume(snapshot.data, factor)
@@ -242,7 +252,7 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
             z_step *= um_per_unit(z_unit)  # a z spacing in um beside pixels of unknown size (an OME file can say so)
             if typed_um is None:
                 raise ValueError(f"its z step is {z_step:g} µm but its pixel size is unknown: type the image pixel "
-                                 "size (µm), or give pixel_size=")
+                                 "size (µm; run()'s pixel_size=)")
             ratio, pixel_um = z_step / typed_um, typed_um
         elif unitless:  # the z scale in the same pixels as y and x
             if z_step == 1.0 and lateral == 1.0:
@@ -257,8 +267,11 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
             ratio = z_step / pixel_um
     except ValueError as error:
         raise ValueError(f"{snapshot.name!r}: {error}") from None
-    if ratio <= 1.01:
-        raise ValueError(f"the z step of {snapshot.name!r} is {ratio:.3g} times its pixel size, not coarser: it is "
+    if ratio < 1 - RATIO_TOLERANCE:
+        raise ValueError(f"the z step of {snapshot.name!r} is {ratio:.3g} times its pixel size, finer: the stack is "
+                         "oversampled in z and has no z resolution to restore")
+    if ratio <= 1 + RATIO_TOLERANCE:
+        raise ValueError(f"the z step of {snapshot.name!r} is its pixel size ({ratio:.4g} times it): the stack is "
                          "already isotropic")
     try:
         return axial_factor(ratio), pixel_um

@@ -21,6 +21,7 @@ from magicgui.widgets import (
     Widget,
 )
 
+from ..axial import describe_axial_profile
 from ..core.bead_check import bead_problem
 from ..core.config import AUTHORS_REAL_IMAGE_NOISE_STD, DEFAULT_PRESET, DEFAULT_SCALE, PRESETS, ZSSRConfig
 from ..core.device import available_devices, select_device
@@ -136,7 +137,8 @@ class ZSSRWidget(Container):
         self.axial.changed.connect(self._show_mode_fields)
         self.show_advanced.changed.connect(self._show_advanced_settings)
         for widget in (self.device, self.precision, self.max_iterations, self.current_plane, self.warm_start,
-                       self.scale, self.ensemble, self.preset):  # what the time depends on (a preset sets several)
+                       self.scale, self.ensemble, self.preset, self.pixel_size):  # what the time depends on (a preset
+            # sets several; the pixel size gives an axial run its factor)
             widget.changed.connect(self._update_estimate)
         self.run_button.changed.connect(self._on_run_clicked)
         viewer.layers.events.inserted.connect(self._refresh_layers)
@@ -197,6 +199,7 @@ class ZSSRWidget(Container):
         self._clear_run_outcome()
         for widget in self._lateral_only:
             widget.visible = not self.axial.value
+        self.warm_start.enabled = not self.axial.value and not self.running  # shown with the advanced settings
         if not self.axial.value:
             self._show_kernel_fields()
         self._update_estimate()
@@ -555,14 +558,13 @@ class ZSSRWidget(Container):
                                "scale in µm, or type the pixel size")
             return None
         try:
-            kernel = {} if self.axial.value else self._kernel_arguments()
-            request = prepare(layer, **kernel, axial=bool(self.axial.value),
-                              pixel_size=self._typed_pixel_size(), scale=self.scale.value, config=self.config(),
-                              current_step=plane_at_viewer_position(layer, self._viewer)
-                              if self.current_plane.value else None,
-                              warm_start_iterations=self._warm_start_iterations(),
-                              outputs=(*DEFAULT_OUTPUTS, "ensemble_spread") if self.uncertainty.value
-                              else DEFAULT_OUTPUTS)
+            lateral = {} if self.axial.value else {
+                **self._kernel_arguments(), "scale": self.scale.value,
+                "current_step": plane_at_viewer_position(layer, self._viewer) if self.current_plane.value else None,
+                "warm_start_iterations": self._warm_start_iterations()}
+            request = prepare(layer, **lateral, axial=bool(self.axial.value), pixel_size=self._typed_pixel_size(),
+                              config=self.config(), outputs=(*DEFAULT_OUTPUTS, "ensemble_spread")
+                              if self.uncertainty.value else DEFAULT_OUTPUTS)
             names = [output_name(request, kind) for kind in request.outputs]
             check_output_layers(self._viewer, names)
             self._release_outputs = claim_outputs(self._viewer, names)
@@ -683,6 +685,10 @@ class ZSSRWidget(Container):
         done = f"done in {result.timings['total_s']:.0f} s on {result.device}"
         if result.kernel.get("source") == "estimate":
             done += f"; kernel {describe_kernel(result.kernel)}"
+        if request.axial_scale is not None:
+            done += f"; z x{request.axial_scale}, {describe_axial_profile(result.kernel)}"
+            self.status.value = self._run_outcome = done  # no resolution is read along z
+            return
         resolution = describe_resolution(result.resolution)
         self.status.value = self._run_outcome = f"{done}; {resolution}" if resolution else done
 
@@ -712,6 +718,7 @@ class ZSSRWidget(Container):
             widget.enabled = not running
         if not running:
             self._enable_noise_inputs()
+            self.warm_start.enabled = not self.axial.value
         self.run_button.text = "Cancel" if running else "Run"
 
     def _show_problem(self, message: str) -> None:
