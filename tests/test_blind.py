@@ -116,7 +116,7 @@ def test_pure_noise_raises_a_clear_error():
     (np.zeros((4, 64, 64)), "constant"),
     (np.full((64, 64), np.nan), "NaN"),
     (np.ones(64), "at least 2 dimensions"),
-    (np.ones((8, 64)), "too small"),
+    (np.ones((8, 64)), "at least 16 x 16 pixels, got 8 x 64"),
 ])
 def test_unusable_images_raise_a_clear_error(image, message):
     with pytest.raises(ValueError, match=message):

@@ -437,7 +437,13 @@ def test_the_cancel_button_of_its_progress_bar_stops_a_console_run(make_napari_v
     monkeypatch.setattr(progress_module, "cancelable_progress", Recorded)
     viewer = make_napari_viewer()
     layer = viewer.add_image(image_2d(), name="stopped")
-    QTimer.singleShot(200, lambda: bars[0].cancel())  # as the button does, while the run's event loop spins
+    def cancel_once_shown() -> None:  # as the button does, while the run's event loop spins (the bar may still be
+        if bars:  # in the making: napari's activity panel processes events while it adds the bar)
+            bars[0].cancel()
+        else:
+            QTimer.singleShot(50, cancel_once_shown)
+
+    QTimer.singleShot(200, cancel_once_shown)
     with pytest.raises(napari_zssr.Cancelled, match="the run was cancelled"):  # not trained to the end
         napari_zssr.run(layer, viewer=viewer, max_iterations=5000)
     assert "stopped_zssr" not in viewer.layers and len(viewer.layers) == 1
@@ -850,6 +856,20 @@ def test_a_worker_error_is_shown_once(widget, qtbot):
     new = [str(record.message) for record in notification_manager.records[before:]]
     assert sum("NaN or infinite" in message for message in new) == 1, new
     assert [layer.name for layer in viewer.layers] == ["lazy"]
+
+
+def test_each_run_shows_its_own_warnings(widget, qtbot):
+    """napari shows a warning once a session: a second run of a stack with a blank plane must say so again."""
+    from napari.utils.notifications import notification_manager
+
+    viewer, w = widget
+    w.image.value = viewer.add_image(np.stack([image_2d(0), np.zeros_like(image_2d(0))]), name="blank")
+    w.max_iterations.value = 2
+    for _ in range(2):
+        before = len(notification_manager.records)
+        run_to_end(qtbot, w)
+        new = [str(record.message) for record in notification_manager.records[before:]]
+        assert sum("the plane at index 1 is constant" in message for message in new) == 1, new
 
 
 def test_a_long_message_does_not_widen_the_dock(widget, qtbot):
@@ -1316,6 +1336,48 @@ def test_every_out_of_range_value_is_named_and_a_good_one_clears_its_note(widget
     w.na.value = 1.2  # typed: its note goes once the line is next written
     w.image.value = viewer.add_image(image_2d(), name="good", metadata={"optics": {"emission_wavelengths": [520.0]}})
     assert w.wavelength.value == 520 and "outside the range" not in w.status.value
+
+
+def test_run_refuses_before_starting_what_would_fail_in_the_worker():
+    import torch
+
+    from napari_zssr.napari.runner import prepare
+
+    small = napari.layers.Image(np.random.default_rng(0).random((8, 8)), scale=(0.13, 0.13))
+    with pytest.raises(ValueError, match=r"the kernel estimate .* at least 16 x 16 pixels, got 8 x 8; choose another"):
+        prepare(small, kernel="estimate")
+    with pytest.raises(ValueError, match="the kernel estimate"):
+        prepare(small, kernel=napari_zssr.KernelChoice("estimate"))
+    with pytest.raises(ValueError, match=r"got 'optics': .* \(optics= in run\(\)\)"):
+        napari_zssr.run(small, kernel="optics", add_to_viewer=False)
+    with pytest.raises(TypeError, match="optics has no field 'NA'; its fields are na, wavelength"):
+        napari_zssr.run(small, optics={"NA": 1.4, "wavelength": 520}, add_to_viewer=False)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="'float16' is for CUDA GPUs only"):
+            prepare(napari.layers.Image(image_2d()), config=napari_zssr.ZSSRConfig(precision="float16"))
+
+
+def test_a_refused_run_clears_the_last_runs_bar_and_curve(widget, qtbot):
+    viewer, w = widget
+    w.image.value = viewer.add_image(image_2d(), name="ok")
+    w.max_iterations.value = 2
+    run_to_end(qtbot, w)
+    assert w.progress_bar.value == w.progress_bar.max > 0
+    w.loss_plot.add(0, 1, 0.5)  # as a longer run would have drawn
+    w.axial.value = True  # a 2D layer: refused
+    assert w.start() is None and "3D" in w.status.value
+    assert w.progress_bar.value == 0 and not w.loss_plot.series
+
+
+def test_a_note_that_still_holds_stays_when_the_kernel_source_changes(widget):
+    viewer, w = widget
+    w.image.value = viewer.add_image(image_2d(), name="far", scale=(2000.0, 2000.0))
+    assert "outside the range" in w.status.value
+    w.kernel_source.value = "estimate from the image"
+    assert "outside the range" in w.status.value
+    w.axial.value = True
+    w.axial.value = False
+    assert "outside the range" in w.status.value
 
 
 def test_the_estimate_line_of_an_rgb_layer_says_why_run_refuses_it(widget):

@@ -8,6 +8,7 @@ own scale (gradual steps): a choice becomes a function ``scale -> kernel``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +39,11 @@ class KernelChoice:
         if self.kind not in KERNEL_SOURCES:
             raise ValueError(f"kernel source must be one of {', '.join(KERNEL_SOURCES)}, got {self.kind!r}")
         if isinstance(self.optics, dict):  # as run(optics={...}) takes them
+            fields = [field.name for field in dataclasses.fields(Optics)]
+            unknown = sorted(set(self.optics) - set(fields), key=str)
+            if unknown:
+                raise TypeError(f"optics has no field {unknown[0]!r}; its fields are {', '.join(fields)} (e.g. "
+                                "{'na': 1.4, 'wavelength': 520})")
             object.__setattr__(self, "optics", Optics(**self.optics))
         if self.optics is not None and not isinstance(self.optics, Optics):
             raise TypeError(f"optics must be an Optics(na=..., wavelength=..., ...) or a dict of its fields, got "
@@ -133,14 +139,22 @@ def _estimated(image: np.ndarray | None, pixel_size: PixelSize | None,
     return (None if estimate.kernel is None else estimate.kernel_for), record
 
 
+def named_kernel(kernel: KernelArgument) -> KernelArgument:
+    """``kernel`` with the one name it may be, ``"estimate"``, as its :class:`KernelChoice`; any other text is a
+    ValueError saying how the other sources are given."""
+    if not isinstance(kernel, str):
+        return kernel
+    if kernel != "estimate":
+        raise ValueError(f"kernel must be an array, a function scale -> kernel, a KernelChoice, 'estimate' or None "
+                         f"(bicubic); got {kernel!r}: a PSF file is KernelChoice('psf', path) (psf= in run()), the "
+                         "optics KernelChoice('optics', optics=Optics(...)) (optics= in run())")
+    return KernelChoice("estimate")
+
+
 def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarray,
                 pixel_size: PixelSize | None) -> tuple[list[np.ndarray | None], dict[str, Any]]:
     """The kernel of each scale step of a run, and the record of where it came from (see ``zssr`` for ``kernel``)."""
-    if isinstance(kernel, str):
-        if kernel != "estimate":
-            raise ValueError(f"kernel must be an array, a function scale -> kernel, a KernelChoice, 'estimate' or "
-                             f"None; got {kernel!r}")
-        kernel = KernelChoice("estimate")
+    kernel = named_kernel(kernel)
     if isinstance(kernel, KernelChoice):
         source, info = kernel_source(kernel, pixel_size, image, steps[-1])
         return step_kernels(source, steps), info

@@ -45,6 +45,8 @@ from .psf import kernel_from_psf
 from .resize import pixel_pair, upscale_factors
 from .spectrum import NoStructureError, analysis_planes, periodic_spectrum
 
+#: the smallest planes (pixels a side) whose spectrum the estimate reads
+MIN_PLANE_SIDE = 16
 #: candidate FWHMs, input pixels: from far below a pixel (the kernel is then the camera box) to wide blur
 FWHM_GRID = np.geomspace(0.25, 12.0, 80)
 #: candidate spectral exponents of the object
@@ -201,6 +203,14 @@ def _kernel(fwhm: float, model: str, aspect: tuple[float, float], factors: tuple
     return kernel_from_psf(psf, psf_pixel_size=hr_pixel, pixel_size=aspect, scale=factors, computed=True)
 
 
+def check_estimable(shape: Sequence[int]) -> None:
+    """A ValueError naming the kernel estimate, before any work, for planes too small to read a spectrum from."""
+    if len(shape) >= 2 and min(shape[-2:]) < MIN_PLANE_SIDE:
+        raise ValueError(f"the kernel estimate reads the planes' power spectrum and needs planes of at least "
+                         f"{MIN_PLANE_SIDE} x {MIN_PLANE_SIDE} pixels, got {shape[-2]} x {shape[-1]}; choose another "
+                         "kernel source (a PSF file, the optics, or none)")
+
+
 def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE,
                     pixel_size: float | Sequence[float] | None = None) -> KernelEstimate:
     """Estimate the PSF from the image's power spectrum and return the ZSSR kernel it gives (see the module doc).
@@ -219,10 +229,11 @@ def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_
     """
     start = time.perf_counter()
     factors = integer_factors(upscale_factors(scale))  # type: ignore[arg-type]
+    check_estimable(np.shape(image))
     pixel = pixel_pair(pixel_size) or (1.0, 1.0)
     mean_pixel = float(np.sqrt(pixel[0] * pixel[1]))
     aspect = (pixel[0] / mean_pixel, pixel[1] / mean_pixel)
-    planes = analysis_planes(image)
+    planes = analysis_planes(image, min_side=MIN_PLANE_SIDE)
     centres, log_power = _radial_power(planes)
     fits = {model: (shapes, *_fit_amplitude_and_floor(shapes, log_power))
             for model in MODELS for shapes in [_model_shapes(centres, aspect, model)]}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,6 +28,7 @@ from .runner import (
     output_name,
     prepare,
     remove_stale_outputs,
+    show_run_warning,
     window_watch,
 )
 from .worker_turns import start_in_turn, turn_ended, withdraw
@@ -117,7 +117,7 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -
 
     The worker is superqt's plain one, not napari's ``thread_worker``: that one also sends an error to napari's
     notifications and re-raises it inside Qt's event loop, so the user would see it twice. Warnings (a blank
-    plane) are passed on to the main thread's warning display (napari's notifications when napari shows them).
+    plane) become napari notifications, each run's own (:func:`.runner.show_run_warning`).
     """
     from napari.utils.progress import cancelable_progress
     from qtpy.QtCore import QEventLoop, QThreadPool, QTimer
@@ -131,7 +131,6 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -
     def wanted() -> bool:
         return not bar.is_canceled and (viewer_is_open is None or viewer_is_open())
     show_progress = BarProgress(bar)
-    show_warning = warnings.showwarning  # taken now: the worker swaps the global while it runs
     worker = create_worker(background_run, request, stop, _start_thread=False, _ignore_errors=True)
 
     def on_yielded(event: Any) -> None:  # at least every 0.1 s
@@ -141,7 +140,7 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -
             show_progress(event)
 
     worker.yielded.connect(on_yielded)
-    worker.warned.connect(lambda warning: show_warning(*warning))
+    worker.warned.connect(show_run_warning)
     worker.returned.connect(lambda result: outcome.setdefault("result", result))
     worker.errored.connect(lambda error: outcome.setdefault("error", error))
     # a pool of its own: the worker's thread still emits a last signal after "finished", and a script ending right

@@ -25,14 +25,17 @@ from ..api import (
 )
 from ..axial import validate_volume, zssr_axial
 from ..core.axial import RATIO_TOLERANCE, axial_factor, square_pixel_size
+from ..core.blind import check_estimable
 from ..core.config import DEFAULT_SCALE, ZSSRConfig
+from ..core.device import select_device
 from ..core.optics import Optics
+from ..core.precision import resolve_precision
 from ..core.progress import ProgressCallback, ProgressEvent
 from ..core.resize import PixelSize, Scale, pixel_pair, upscale_factors
 from ..core.trainer import Cancelled, StopHook
 from ..core.units import compact_pixel_size, has_length_units, is_unit_of, um_per_unit
 from ..io.ome import OpticsMetadata
-from ..kernel_choice import KernelArgument, KernelChoice, kernel_source
+from ..kernel_choice import KernelArgument, KernelChoice, kernel_source, named_kernel
 from ..overlay import effective_factors, overlay_scale_translate
 from .reader import scale_counts_input_pixels
 
@@ -173,6 +176,8 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     (:func:`napari_zssr.zssr_axial`, factor from the layer's z and y/x scale; ``scale`` and the kernel are not used).
     """
     outputs = requested_outputs(outputs)
+    config = config or ZSSRConfig()
+    resolve_precision(config.precision, select_device(config.device))  # float16 without CUDA: refused now
     if axial:
         lateral_only = {"warm_start_iterations": warm_start_iterations is not None,
                         "current_step": current_step is not None,
@@ -197,13 +202,16 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
             raise ValueError("give either psf= or kernel=, not both")
         kernel = KernelChoice("psf", psf_path=str(psf), psf_pixel_size=psf_pixel_size)
     pixel_size = snapshot.pixel_size if pixel_size is None else checked_pixel_size(pixel_size)
-    if isinstance(kernel, KernelChoice) and kernel.kind != "estimate":
+    kernel = named_kernel(kernel)
+    if isinstance(kernel, KernelChoice) and kernel.kind == "estimate":
+        check_estimable(data.shape)
+    elif isinstance(kernel, KernelChoice):
         kernel_source(kernel, pixel_size)  # a bad PSF file or bad optics fail here, before any worker starts
-    return RunRequest(snapshot, scale, kernel, config or ZSSRConfig(), pixel_size, warm_start_iterations,
+    return RunRequest(snapshot, scale, kernel, config, pixel_size, warm_start_iterations,
                       outputs=outputs)
 
 
-def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ...], kernel: Any,
+def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], kernel: Any,
                    pixel_size: PixelSize | None) -> RunRequest:
     """The checks of an axial run: a volume whose z step is a whole multiple (> 1) of its lateral pixel
     (:func:`axial_geometry`). The optics named in the layer's metadata shape the axial profile only when the pixel
@@ -219,7 +227,7 @@ def _prepare_axial(layer: Any, config: ZSSRConfig | None, outputs: tuple[str, ..
     factor, pixel_um = axial_geometry(snapshot, pixel_size)
     validate_volume(snapshot.data, factor)
     optics = metadata_optics(getattr(layer, "metadata", None) or {}) if pixel_um is not None else None
-    return RunRequest(snapshot, (float(factor), 1.0), None, config or ZSSRConfig(), pixel_um,
+    return RunRequest(snapshot, (float(factor), 1.0), None, config, pixel_um,
                       outputs=outputs, axial_scale=factor, axial_optics=optics)
 
 
@@ -356,6 +364,16 @@ def _relayed_run(request: RunRequest, stop: threading.Event) -> Generator[Progre
         return future.result()
     except Cancelled:
         return None
+
+
+def show_run_warning(warning: tuple) -> None:
+    """Show a warning a run's worker relayed (``warnings.showwarning``'s arguments) as a napari notification, every
+    time: napari's own warning display shows each message once a session, so a second run of the same layer would
+    not say again that its plane 3 is blank or that its PSF's pixel size went unused."""
+    from napari.utils.notifications import Notification, notification_manager
+
+    message, _, filename, lineno = warning[:4]
+    notification_manager.dispatch(Notification.from_warning(message, filename=filename, lineno=lineno))
 
 
 def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dict, str]]:

@@ -46,6 +46,7 @@ from .runner import (
     plane_at_viewer_position,
     prepare,
     remove_stale_outputs,
+    show_run_warning,
     snapshot_layer,
 )
 from .sample_data import is_psf_layer
@@ -206,7 +207,7 @@ class ZSSRWidget(Container):
 
     def _show_kernel_fields(self, *_: Any) -> None:
         if not self.running:  # a note on a source left goes (the PSF file's returns with its source)
-            self.status.value = self._psf_note()
+            self.status.value = self._standing_notes()
         for source, fields in self._kernel_fields.items():
             for field in fields:
                 field.visible = source == self.kernel_source.value and not self.axial.value
@@ -313,8 +314,8 @@ class ZSSRWidget(Container):
                                    tooltip="Stacks: each plane after the first starts from the previous plane's "
                                            "weights and trains a fifth of the iterations")
         self.max_iterations = SpinBox(label="max iterations", min=1, max=20000, value=defaults.max_iterations,
-                                      tooltip="Training iterations per plane, at most (training stops earlier when "
-                                              "the learning rate has decayed)")
+                                      tooltip="Training iterations per plane (the paper preset's schedule may stop "
+                                              "earlier, once its learning rate has decayed)")
         self.device = ComboBox(label="device", choices=["auto", *available_devices()], value=defaults.device,
                                tooltip="auto: CUDA, then Apple MPS, then CPU")
         self.precision = ComboBox(label="precision", choices=list(PRECISIONS), value=defaults.precision,
@@ -460,6 +461,10 @@ class ZSSRWidget(Container):
             self.status.value = self._range_note_text()
         return in_range
 
+    def _standing_notes(self) -> str:
+        """The status notes that hold while their fields do: values out of range, and the chosen PSF file's problem."""
+        return "; ".join(note for note in (self._range_note_text(), self._psf_note()) if note)
+
     def _range_note_text(self) -> str:
         """The notes of fields still holding the value their note left there (one the user changed has none)."""
         for key, (field, left, _) in list(self._range_notes.items()):
@@ -548,6 +553,8 @@ class ZSSRWidget(Container):
         """Check the inputs and start the worker; a problem is shown in the status line, never as a traceback."""
         if self.running:  # one run at a time: a second would write the same layers
             return self._worker
+        self.progress_bar.value = 0  # the last run's full bar and curve beside a refusal would read as its outcome
+        self.loss_plot.clear()
         layer = self.image.value
         if layer is None:
             self._show_problem("choose an image layer first")
@@ -580,7 +587,7 @@ class ZSSRWidget(Container):
     def _launch(self, request: Any) -> Any:
         """Start the worker of a checked ``request`` whose output names this widget holds."""
         from napari.utils import progress
-        from napari.utils.notifications import notification_manager, show_warning
+        from napari.utils.notifications import show_warning
         from superqt.utils import thread_worker
 
         bead_warning = self._psf_note()  # the file was read: a warning that it is no bead, if any
@@ -589,13 +596,11 @@ class ZSSRWidget(Container):
         self._stop = stop_at_exit(threading.Event())
         self._progress = progress(total=self._planes() * request.config.max_iterations, desc="ZSSR")
         self.progress_bar.max = self._progress.total
-        self.progress_bar.value = 0
-        self.loss_plot.clear()
         # superqt's worker, not napari's: napari's also reports every error as a notification and re-raises it
         # in Qt's event loop; here an error is shown once, in the status line.
         self._worker = thread_worker(background_run, start_thread=False, ignore_errors=True)(request, self._stop)
         self._worker.yielded.connect(self._on_progress)
-        self._worker.warned.connect(lambda args: notification_manager.receive_warning(*args))
+        self._worker.warned.connect(show_run_warning)
         self._worker.returned.connect(lambda result: self._on_done(request, result))
         self._worker.errored.connect(self._on_error)
         self._worker.finished.connect(self._on_finished)
@@ -698,7 +703,7 @@ class ZSSRWidget(Container):
         problem) come back."""
         if not self.running and self._run_outcome and self.status.value == self._run_outcome:
             self._run_outcome = ""
-            self.status.value = self._range_note_text() or self._psf_note()
+            self.status.value = self._standing_notes()
             self.progress_bar.value = 0
 
     def _on_finished(self) -> None:
