@@ -162,3 +162,36 @@ def test_workers_start_in_turn_and_a_failed_start_passes_the_turn_on():
     later = starter("later")
     assert "cancelled" not in started and worker_turns.start_in_turn(later)  # free again: at once
     worker_turns.turn_ended(later)
+
+
+def test_a_small_plane_is_timed_on_the_crop_it_trains_on():
+    """Fathers are no larger than the plane: a 64² plane's steps cost about a quarter of a 128² crop's."""
+    config = ZSSRConfig()
+    assert estimate.cost_key("cpu", config, (64, 64))[2] == 64
+    assert estimate.cost_key("cpu", config, (3, 50, 70))[2] == 64  # rounded up to a power of two
+    assert estimate.cost_key("cpu", config, (512, 512))[2] == estimate.cost_key("cpu", config)[2] == \
+        config.crop_size
+
+
+def test_a_timing_queued_for_settings_since_changed_is_dropped(monkeypatch, qtbot):
+    """Run pressed after trying three precisions waited for three timings: the superseded ones never start."""
+    monkeypatch.setattr(estimate, "_measured", {})
+    holder = lambda: None  # noqa: E731 - a worker holding the turn meanwhile
+    assert worker_turns.start_in_turn(holder)
+    try:
+        panel = estimate.BackgroundEstimate(lambda text: None)
+        work = Workload((32, 32), (2.0, 2.0), 1)
+        panel.request("cpu", ZSSRConfig(precision="float32"), work)
+        first = estimate.cost_key("cpu", ZSSRConfig(precision="float32"), (32, 32))
+        assert first in estimate._in_flight and len(worker_turns._waiting) == 1
+        panel.request("cpu", ZSSRConfig(precision="bfloat16"), work)
+        assert first not in estimate._in_flight and len(worker_turns._waiting) == 1  # only the latest waits
+        other = estimate.BackgroundEstimate(lambda text: None)  # a second panel waiting for the same timing
+        other.request("cpu", ZSSRConfig(precision="bfloat16"), work)
+        panel.request("cpu", ZSSRConfig(precision="float32"), work)
+        assert len(worker_turns._waiting) == 2  # the other panel's timing is kept
+    finally:
+        worker_turns._waiting.clear()
+        estimate._in_flight.clear()
+        estimate._askers.clear()
+        worker_turns.turn_ended(holder)

@@ -30,7 +30,7 @@ from ..core.progress import ProgressEvent, RunProgress
 from ..core.resize import Scale, as_scale_pair, scaled_shape
 from ..core.trainer import train
 from .shutdown import stop_at_exit
-from .worker_turns import start_in_turn, turn_ended
+from .worker_turns import start_in_turn, turn_ended, withdraw
 
 #: untimed first steps (memory allocation, kernel selection), then timed ones
 WARM_UP_STEPS = 3
@@ -46,7 +46,8 @@ class Costs:
 
 
 _measured: dict[CostKey, Costs] = {}
-_in_flight: dict[CostKey, Any] = {}  # measurements running, shared by every widget
+_in_flight: dict[CostKey, Any] = {}  # measurements running or waiting for their turn, shared by every widget
+_askers: dict[CostKey, weakref.WeakSet[BackgroundEstimate]] = {}  # the estimates each of them will answer
 #: runs going (widgets, the console's run()): an estimate asked for meanwhile waits for their end, since runs and
 #: measurements take turns (:mod:`.worker_turns`), and says so
 _runs = {"going": 0}
@@ -71,12 +72,20 @@ def run_finished() -> None:
 
 def _measurement_ended(key: CostKey, start: Callable[[], None]) -> None:
     _in_flight.pop(key, None)
+    _askers.pop(key, None)
     turn_ended(start)
 
 
-def cost_key(device: str, config: ZSSRConfig) -> CostKey:
-    """What the costs depend on; the device resolved ("auto" -> "cuda:0"), which may raise a ValueError."""
-    return str(select_device(device)), config.precision, config.crop_size, config.width, config.depth
+def cost_key(device: str, config: ZSSRConfig, plane_shape: tuple[int, ...] = ()) -> CostKey:
+    """What the costs depend on; the device resolved ("auto" -> "cuda:0"), which may raise a ValueError.
+
+    The crop timed is the one the run trains on: ``crop_size``, or less on planes smaller than it (its fathers are
+    no larger than the plane), rounded up to a power of two so that a few sizes cover every plane; a 64² plane's
+    steps cost about a quarter of a 128² crop's."""
+    crop = config.crop_size
+    if len(plane_shape) >= 2 and min(plane_shape[-2:]) < crop:
+        crop = min(crop, 2 ** math.ceil(math.log2(max(8, min(plane_shape[-2:])))))
+    return str(select_device(device)), config.precision, crop, config.width, config.depth
 
 
 def measure_costs(key: CostKey, should_stop: Callable[[], bool] | None = None) -> Costs:
@@ -182,6 +191,7 @@ class BackgroundEstimate:
     def __init__(self, show: Callable[[str], None]) -> None:
         self._show = show
         self._latest = 0
+        self._waiting: tuple[CostKey, Callable[[], None]] | None = None  # the timing this one queued, not yet begun
 
     def request(self, device: str, config: ZSSRConfig, work: Workload) -> None:
         """Raises ValueError for a device that is not available (the caller shows it)."""
@@ -189,8 +199,9 @@ class BackgroundEstimate:
 
         self._latest += 1
         ticket = self._latest
-        key = cost_key(device, config)
+        key = cost_key(device, config, () if work.volumes else work.plane_shape)  # axial: trains on lateral planes
         owner = weakref.ref(self)
+        self._drop_superseded(key)
 
         def answer(costs: Costs) -> None:
             estimate = owner()
@@ -220,8 +231,20 @@ class BackgroundEstimate:
             _in_flight[key] = worker
         worker.returned.connect(answer)
         worker.errored.connect(fail)
-        if start:
-            start_in_turn(begin)
+        _askers.setdefault(key, weakref.WeakSet()).add(self)
+        if start and not start_in_turn(begin):
+            self._waiting = (key, begin)
+
+    def _drop_superseded(self, key: CostKey) -> None:
+        """Take the timing this estimate queued for settings since changed out of the queue, unless another panel
+        waits for it too: a Run pressed now would otherwise wait for the timings of every setting tried on the way."""
+        if self._waiting is None or self._waiting[0] == key:
+            return
+        old_key, begin = self._waiting
+        self._waiting = None
+        if set(_askers.get(old_key, ())) <= {self} and withdraw(begin):
+            _in_flight.pop(old_key, None)
+            _askers.pop(old_key, None)
 
     def _display(self, text: str) -> None:
         try:
