@@ -102,8 +102,9 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
     if psf_pixel_size is not None and pixel_size is None:
         # resampling needs both sizes: the PSF is taken as sampled at the image's pixels, which a run should say
         record["note"] = (f"the image's pixel size is unknown, so the PSF's ({psf_pixel_size} um) is not used: "
-                          "the PSF is taken as sampled at the image's pixels; give the image's pixel size "
-                          "(pixel_size=, --pixel-size or the layer's scale) to resample it")
+                          "the PSF is taken as sampled at the image's pixels; give the image's pixel size to "
+                          "resample it (napari: the image pixel field or the layer's scale; pixel_size= in Python; "
+                          "--pixel-size)")
     elif psf_pixel_size is None and pixel_size is not None:  # a .npy or .mat PSF, or a TIFF without calibration
         shown = " x ".join(dict.fromkeys(f"{size:g}" for size in pixel_pair(pixel_size)))  # one where they agree
         record["note"] = (f"the PSF file gives no pixel size, so it is taken as sampled at the image's pixels ({shown} "

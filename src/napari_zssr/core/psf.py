@@ -57,10 +57,12 @@ def _bead(signal_: np.ndarray, noise: float) -> np.ndarray:
     """The connected blob above the noise with the most light (the bead), everything else zeroed."""
     peak = float(signal_.max())
     if peak <= 0 or (noise > 0 and peak < MIN_PEAK_SNR * noise):
-        raise ValueError("the PSF has no clear peak above its background (it looks like noise, a flat image or a "
-                         "single hot pixel); check that the file holds a bead image (a PSF computed from the optics "
-                         "needs no file: use the kernel source 'optics'; in Python, kernel_from_psf(..., "
-                         "computed=True) takes a computed array as it is)")
+        raise ValueError(f"the PSF has no clear peak above its background (none {MIN_PEAK_SNR:g} times the noise of "
+                         "its border: noise, a flat image, a hot pixel, or an image of many structures rather than "
+                         "one bead); check that the file holds a bead image (a PSF computed from the optics needs no "
+                         "file: choose the kernel from the optics, 'from optics' in napari, --na/--wavelength on the "
+                         "command line; in Python kernel_from_psf(..., computed=True) takes a computed array as it "
+                         "is)")
     labels, count = ndimage.label(signal_ > max(SUPPORT_SNR * noise, 1e-4 * peak), structure=_EIGHT_NEIGHBOURS)
     flux = ndimage.sum_labels(signal_, labels, index=np.arange(1, count + 1))
     return np.where(labels == 1 + int(np.argmax(flux)), signal_, 0.0)
