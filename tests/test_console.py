@@ -112,3 +112,13 @@ def test_run_takes_an_array_in_another_qt_program_without_napari():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert done.returncode == 0 and done.stdout.strip().endswith("(48, 40)"), done.stderr[-2000:]
+
+
+def test_run_warnings_reach_python_in_a_qt_program_without_a_napari_viewer(qapp, recwarn):
+    """matplotlib's Qt backend or IPython's %gui qt start Qt without napari: its notifications would reach nobody."""
+    from napari_zssr.napari.runner import prepare
+
+    assert napari.current_viewer() is None
+    stack = np.stack([np.random.default_rng(0).random((32, 32)), np.zeros((32, 32))]).astype(np.float32)
+    console._run_in_qt(prepare(stack, config=napari_zssr.ZSSRConfig(max_iterations=2)), None)
+    assert any("the plane at index 1 is constant" in str(warning.message) for warning in recwarn)

@@ -169,6 +169,7 @@ def test_a_small_plane_is_timed_on_the_crop_it_trains_on():
     config = ZSSRConfig()
     assert estimate.cost_key("cpu", config, (64, 64))[2] == 64
     assert estimate.cost_key("cpu", config, (3, 50, 70))[2] == 64  # rounded up to a power of two
+    assert estimate.cost_key("cpu", config, (16, 512))[2] == 64  # 16 x 128 crops: about 45² of work
     assert estimate.cost_key("cpu", config, (512, 512))[2] == estimate.cost_key("cpu", config)[2] == \
         config.crop_size
 
@@ -190,8 +191,11 @@ def test_a_timing_queued_for_settings_since_changed_is_dropped(monkeypatch, qtbo
         other.request("cpu", ZSSRConfig(precision="bfloat16"), work)
         panel.request("cpu", ZSSRConfig(precision="float32"), work)
         assert len(worker_turns._waiting) == 2  # the other panel's timing is kept
+        other.request("cpu", ZSSRConfig(precision="float32"), work)  # now nobody waits for it: dropped
+        assert len(worker_turns._waiting) == 1 and list(estimate._in_flight) == [first]
     finally:
         worker_turns._waiting.clear()
         estimate._in_flight.clear()
+        estimate._starts.clear()
         estimate._askers.clear()
         worker_turns.turn_ended(holder)

@@ -1189,10 +1189,14 @@ def test_axial_mode_refuses_what_it_cannot_do(widget, data, scale, message):
     assert re.search(message, w.status.value), w.status.value
 
 
-def test_run_in_axial_mode():
+def test_run_in_axial_mode(tmp_path):
+    from napari_zssr.napari.writer import write_image
+
     layer = napari.layers.Image(np.random.default_rng(1).random((6, 20, 20)), scale=(0.3, 0.1, 0.1))
     sr, _, _ = napari_zssr.run(layer, axial=True, max_iterations=2, width=8, add_to_viewer=False)
-    assert sr[0].shape == (18, 20, 20) and sr[1]["scale"] == [0.1, 0.1, 0.1]  # 0.3 / 3 written as 0.1
+    assert sr[0].shape == (18, 20, 20) and sr[1]["scale"] == pytest.approx([0.1, 0.1, 0.1])
+    write_image(str(tmp_path / "sr.tif"), sr[0], sr[1])
+    assert tifffile.TiffFile(tmp_path / "sr.tif").imagej_metadata["spacing"] == 0.1  # not 0.09999999999999999
     profile = sr[1]["metadata"]["kernel"]  # the default profile, as wide as the z-step, recorded in um
     assert profile["source"] == "default" and profile["axial_fwhm_um"] == pytest.approx(0.3, abs=0.02)
     assert sr[1]["metadata"]["resolution"]["note"].startswith("resolution not measured")
@@ -1200,6 +1204,7 @@ def test_run_in_axial_mode():
 
 @pytest.mark.parametrize(("arguments", "named"), [
     ({"scale": 4}, "scale= does not apply to axial mode"),
+    ({"scale": (2, 2)}, "scale= does not apply to axial mode"),  # the default, given: refused as well
     ({"warm_start_iterations": 5}, "warm_start_iterations= does not apply to axial mode"),
     ({"optics": {"na": 1.2, "wavelength": 520}}, r"axial mode takes no kernel .*zssr_axial\(volume"),
 ])
@@ -1220,6 +1225,12 @@ def test_an_ome_stack_stored_z_before_t_opens_time_first_and_runs_axially(tmp_pa
     assert data.shape == (2, 6, 20, 20) and attributes["axis_labels"] == ["T", "Z", "Y", "X"]
     assert np.array_equal(data[1, 4], volume[4, 1]) and attributes["scale"][1:] == pytest.approx([0.3, 0.1, 0.1])
     assert prepare(napari.layers.Image(data, **attributes), axial=True).axial_scale == 3
+    with_channels = np.random.default_rng(1).random((6, 2, 3, 20, 20)).astype(np.float32)  # Z, C, T, Y, X
+    tifffile.imwrite(tmp_path / "zct.ome.tif", with_channels, ome=True,
+                     metadata={"axes": "ZCTYX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1, "PhysicalSizeZ": 0.3})
+    data, attributes, _ = read_layers(str(tmp_path / "zct.ome.tif"))[0]
+    assert data.shape == (3, 2, 6, 20, 20) and attributes["channel_axis"] == 1
+    assert attributes["axis_labels"] == ["T", "Z", "Y", "X"] and np.array_equal(data[2, 1, 4], with_channels[4, 1, 2])
 
 
 def test_learned_start_box_chooses_the_init(widget):
@@ -1364,8 +1375,8 @@ def test_a_refused_run_clears_the_last_runs_bar_and_curve(widget, qtbot):
     run_to_end(qtbot, w)
     assert w.progress_bar.value == w.progress_bar.max > 0
     w.loss_plot.add(0, 1, 0.5)  # as a longer run would have drawn
-    w.axial.value = True  # a 2D layer: refused
-    assert w.start() is None and "3D" in w.status.value
+    w.image.value.data = np.zeros_like(image_2d())  # a constant layer: refused (nothing else resets the bar)
+    assert w.start() is None and "is constant" in w.status.value
     assert w.progress_bar.value == 0 and not w.loss_plot.series
 
 
@@ -1378,6 +1389,18 @@ def test_a_note_that_still_holds_stays_when_the_kernel_source_changes(widget):
     w.axial.value = True
     w.axial.value = False
     assert "outside the range" in w.status.value
+
+
+def test_a_note_shown_beside_the_psf_files_goes_once_its_field_is_in_range(widget, tmp_path):
+    viewer, w = widget
+    tifffile.imwrite(tmp_path / "noise.tif", np.random.default_rng(0).normal(100, 5, (31, 31)).astype(np.float32))
+    w.image.value = viewer.add_image(image_2d(), name="far", scale=(2000.0, 2000.0))
+    use_psf(w, str(tmp_path / "noise.tif"))
+    w.axial.value = True
+    w.axial.value = False
+    assert "outside the range" in w.status.value and "PSF" in w.status.value
+    w.image.value = viewer.add_image(image_2d(), name="fine", scale=(0.1, 0.1))
+    assert w.pixel_size.value == pytest.approx(0.1) and "outside the range" not in w.status.value
 
 
 def test_the_estimate_line_of_an_rgb_layer_says_why_run_refuses_it(widget):

@@ -24,7 +24,7 @@ def overlay_scale_translate(scale: Sequence[float], translate: Sequence[float], 
     new_scale = [float(s) for s in scale]
     for axis, r in zip(range(-len(factors), 0), factors):
         offset[axis] = scale[axis] * (1 / r - 1) / 2
-        new_scale[axis] = tidy(scale[axis] / r)
+        new_scale[axis] = scale[axis] / r
     if linear is not None:
         offset = np.asarray(linear) @ offset
     return new_scale, [float(t + o) for t, o in zip(translate, offset)]

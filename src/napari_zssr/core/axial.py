@@ -60,10 +60,11 @@ def axial_factor(axial_scale: float) -> int:
     must = f"axial_scale (z-step / lateral pixel size) must be a whole number from 2, got {axial_scale!r}"
     if not math.isfinite(value) or value <= 0:
         raise ValueError(must)
-    if value < 1 - RATIO_TOLERANCE:
+    near_one = abs(value - 1) <= RATIO_TOLERANCE * value  # as near as a whole factor must be to count as it
+    if value < 1 and not near_one:
         raise ValueError(f"{must}: the z-step is finer than the pixels, so the stack is oversampled in z and has no "
                          "z resolution to restore")
-    if round(value) <= 1 and abs(value - 1) <= RATIO_TOLERANCE * value:  # 1.004 would be a factor of 1
+    if near_one:  # 1.004 would be a factor of 1
         raise ValueError(f"{must}: the z-step is the pixel size (within {RATIO_TOLERANCE:.1%}), so the stack is "
                          "already isotropic")
     if abs(value - round(value)) > RATIO_TOLERANCE * value:

@@ -4,12 +4,13 @@ together."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ import tifffile
 from .planes import PlaneSource, ReorderedPlanes, iter_planes
 from .tiff import AXES_PROPERTY
 
-#: those of them that are intensities: they fit outputs in the input's intensities only
+#: the ImageJ display settings (tiff.IMAGEJ_DISPLAY_KEYS) that are intensities: they fit outputs in the
+#: input's intensities only
 IMAGEJ_RANGE_KEYS = ("Ranges", "min", "max")
 #: the end of the name of a file staged beside its output, before its rename
 STAGED_SUFFIX = ".tif.part"
@@ -120,11 +122,18 @@ def signals_deferred() -> Iterator[None]:
                 if signal.getsignal(signum) is not None}
     try:
         yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if received:
-            signal.raise_signal(received[0])
+    finally:  # each step in a finally of the one before: a signal handled meanwhile cannot skip the rest
+        _each_surely([functools.partial(signal.signal, signum, handler) for signum, handler in previous.items()]
+                     + [functools.partial(signal.raise_signal, signum) for signum in dict.fromkeys(received)])
+
+
+def _each_surely(steps: Sequence[Callable[[], object]]) -> None:
+    """Run every step, the later ones even where an earlier one raised (the first exception is raised after)."""
+    if steps:
+        try:
+            steps[0]()
+        finally:
+            _each_surely(steps[1:])
 
 
 def imagej_dtype(dtype: Any) -> np.dtype:

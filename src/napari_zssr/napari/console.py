@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..api import DEFAULT_OUTPUTS
-from ..core.config import DEFAULT_PRESET, DEFAULT_SCALE, ZSSRConfig
+from ..core.config import DEFAULT_PRESET, ZSSRConfig
 from ..core.optics import Optics
 from ..core.resize import PixelSize
 from ..core.trainer import Cancelled
@@ -34,7 +35,7 @@ from .runner import (
 from .worker_turns import start_in_turn, turn_ended, withdraw
 
 
-def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[float] = DEFAULT_SCALE, *,
+def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[float] | None = None, *,
         viewer: Any = None, preset: str = DEFAULT_PRESET, psf_pixel_size: float | None = None,
         pixel_size: PixelSize | None = None, kernel: KernelArgument = None, optics: Optics | dict | None = None,
         axial: bool = False, warm_start_iterations: int | None = None, add_to_viewer: bool = True,
@@ -47,11 +48,13 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     fields, e.g. ``{"na": 1.4, "wavelength": 520}``; needs the pixel size, from the layer's scale or
     ``pixel_size=``); ``kernel="estimate"`` estimated from the image; or ``kernel=`` an array or a
     :class:`KernelChoice`. None of them: the bicubic kernel. ``axial=True``: restore the z axis of a 3D layer to
-    its lateral pixel size (the factor is the layer's z step / pixel size; ``scale`` and the kernel are not used).
+    its lateral pixel size (the factor is the layer's z step / pixel size; ``scale``, a kernel and
+    ``warm_start_iterations`` are refused there).
 
-    ``scale`` is a number or a (y, x) pair. ``options`` are :class:`ZSSRConfig` fields (``max_iterations=300``,
-    ``seed=1``, ``device="cuda"``...). With ``viewer=`` (or a current napari viewer) the layers are also added to it.
-    Inside a running napari the work happens in a thread while the viewer stays responsive, with napari's progress
+    ``scale`` is a number or a (y, x) pair (None: 2). ``options`` are :class:`ZSSRConfig` fields
+    (``max_iterations=300``, ``seed=1``, ``device="cuda"``...). With ``viewer=`` (or a current napari viewer) the
+    layers are also added to it. Inside a running napari the work happens in a thread while the viewer stays
+    responsive, with napari's progress
     bar, and an error is raised here, once (the bar's Cancel button, or closing the viewer the layers are for, stops
     the run: :class:`Cancelled`); in a plain script a text progress bar is shown. Bad input (options,
     shape, dtype, NaN in in-memory data, PSF) fails before any work starts.
@@ -117,8 +120,10 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -
 
     The worker is superqt's plain one, not napari's ``thread_worker``: that one also sends an error to napari's
     notifications and re-raises it inside Qt's event loop, so the user would see it twice. Warnings (a blank
-    plane) become napari notifications, each run's own (:func:`.runner.show_run_warning`).
+    plane) become napari notifications, each run's own (:func:`.runner.show_run_warning`), where a viewer shows
+    them, else go to Python's warning display.
     """
+    from napari import current_viewer
     from napari.utils.progress import cancelable_progress
     from qtpy.QtCore import QEventLoop, QThreadPool, QTimer
     from superqt.utils import create_worker
@@ -140,7 +145,15 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -
             show_progress(event)
 
     worker.yielded.connect(on_yielded)
-    worker.warned.connect(show_run_warning)
+    show_warning = warnings.showwarning  # taken now: the worker swaps the global while it runs
+
+    def on_warned(warning: tuple) -> None:  # napari's notifications reach the user only through a viewer
+        if current_viewer() is not None:
+            show_run_warning(warning)
+        else:  # another Qt program (matplotlib's Qt backend, IPython's %gui qt): Python's warning display
+            show_warning(*warning)
+
+    worker.warned.connect(on_warned)
     worker.returned.connect(lambda result: outcome.setdefault("result", result))
     worker.errored.connect(lambda error: outcome.setdefault("error", error))
     # a pool of its own: the worker's thread still emits a last signal after "finished", and a script ending right

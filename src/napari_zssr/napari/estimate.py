@@ -47,6 +47,7 @@ class Costs:
 
 _measured: dict[CostKey, Costs] = {}
 _in_flight: dict[CostKey, Any] = {}  # measurements running or waiting for their turn, shared by every widget
+_starts: dict[CostKey, Callable[[], None]] = {}  # the function that starts each of them: its turn
 _askers: dict[CostKey, weakref.WeakSet[BackgroundEstimate]] = {}  # the estimates each of them will answer
 #: runs going (widgets, the console's run()): an estimate asked for meanwhile waits for their end, since runs and
 #: measurements take turns (:mod:`.worker_turns`), and says so
@@ -72,6 +73,7 @@ def run_finished() -> None:
 
 def _measurement_ended(key: CostKey, start: Callable[[], None]) -> None:
     _in_flight.pop(key, None)
+    _starts.pop(key, None)
     _askers.pop(key, None)
     turn_ended(start)
 
@@ -80,11 +82,12 @@ def cost_key(device: str, config: ZSSRConfig, plane_shape: tuple[int, ...] = ())
     """What the costs depend on; the device resolved ("auto" -> "cuda:0"), which may raise a ValueError.
 
     The crop timed is the one the run trains on: ``crop_size``, or less on planes smaller than it (its fathers are
-    no larger than the plane), rounded up to a power of two so that a few sizes cover every plane; a 64² plane's
-    steps cost about a quarter of a 128² crop's."""
+    no larger than the plane), as a square of its area rounded up to a power of two, so that a few sizes cover
+    every plane; a 64² plane's steps cost about a quarter of a 128² crop's."""
     crop = config.crop_size
-    if len(plane_shape) >= 2 and min(plane_shape[-2:]) < crop:
-        crop = min(crop, 2 ** math.ceil(math.log2(max(8, min(plane_shape[-2:])))))
+    if len(plane_shape) >= 2 and min(plane_shape[-2:]) < crop:  # the square of the crop's area (16 x 512: 45²)
+        side = math.sqrt(min(plane_shape[-2], crop) * min(plane_shape[-1], crop))
+        crop = min(crop, 2 ** math.ceil(math.log2(max(8.0, side))))
     return str(select_device(device)), config.precision, crop, config.width, config.depth
 
 
@@ -191,7 +194,6 @@ class BackgroundEstimate:
     def __init__(self, show: Callable[[str], None]) -> None:
         self._show = show
         self._latest = 0
-        self._waiting: tuple[CostKey, Callable[[], None]] | None = None  # the timing this one queued, not yet begun
 
     def request(self, device: str, config: ZSSRConfig, work: Workload) -> None:
         """Raises ValueError for a device that is not available (the caller shows it)."""
@@ -229,22 +231,23 @@ class BackgroundEstimate:
             begin = worker.start  # one object: the turn is known by it
             worker.finished.connect(lambda: _measurement_ended(key, begin))
             _in_flight[key] = worker
+            _starts[key] = begin
         worker.returned.connect(answer)
         worker.errored.connect(fail)
         _askers.setdefault(key, weakref.WeakSet()).add(self)
-        if start and not start_in_turn(begin):
-            self._waiting = (key, begin)
+        if start:
+            start_in_turn(begin)
 
     def _drop_superseded(self, key: CostKey) -> None:
-        """Take the timing this estimate queued for settings since changed out of the queue, unless another panel
-        waits for it too: a Run pressed now would otherwise wait for the timings of every setting tried on the way."""
-        if self._waiting is None or self._waiting[0] == key:
-            return
-        old_key, begin = self._waiting
-        self._waiting = None
-        if set(_askers.get(old_key, ())) <= {self} and withdraw(begin):
-            _in_flight.pop(old_key, None)
-            _askers.pop(old_key, None)
+        """This estimate no longer waits for the timings of other settings; those no panel waits for any more are
+        taken out of the queue if they have not begun: a Run pressed now would otherwise wait for the timing of
+        every setting tried on the way."""
+        for other in [other for other in _askers if other != key]:
+            _askers[other].discard(self)
+            if not _askers[other] and other in _starts and withdraw(_starts[other]):
+                _in_flight.pop(other, None)
+                _starts.pop(other, None)
+                _askers.pop(other, None)
 
     def _display(self, text: str) -> None:
         try:

@@ -41,14 +41,13 @@ def read_layers(path: str) -> list[tuple]:
         warnings.warn(several_series_note(Path(path).name, image.series_count), stacklevel=2)
     data, axes = image.data, image.axes
     known_axes = len(axes) == data.ndim and (axes.count("C") + axes.count("S")) <= 1
-    rgb = known_axes and axes.endswith("S") and data.shape[-1] in (3, 4)
-    layer_axes = axes[:-1] if rgb else axes.replace("S", "C")  # one letter per layer axis, a channel axis included
-    if known_axes and "T" in layer_axes and "Z" in layer_axes and layer_axes.index("Z") < layer_axes.index("T"):
+    if known_axes and "T" in axes and "Z" in axes and axes.index("Z") < axes.index("T"):
         # time before z, as ImageJ and napari order them: z is the axis a z-stack's time points are stacks along,
         # and axial mode restores the axis before y and x (an OME file may store ZTYX)
-        z, t = layer_axes.index("Z"), layer_axes.index("T")
-        data = data.swapaxes(z, t)
-        layer_axes = layer_axes.replace("Z", "t").replace("T", "Z").replace("t", "T")
+        data = data.swapaxes(axes.index("Z"), axes.index("T"))
+        axes = axes.replace("Z", "t").replace("T", "Z").replace("t", "T")
+    rgb = known_axes and axes.endswith("S") and data.shape[-1] in (3, 4)
+    layer_axes = axes[:-1] if rgb else axes.replace("S", "C")  # one letter per layer axis, a channel axis included
     scale = [1.0] * (data.ndim - 1 if rgb else data.ndim)
     record = run_record(image.description)
     # an uncalibrated output of a run counts its input's pixels, so that it overlays its input (opened here too)

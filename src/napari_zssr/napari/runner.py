@@ -165,7 +165,7 @@ class RunRequest:
 
 def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None,
             psf_pixel_size: float | None = None, pixel_size: PixelSize | None = None,
-            scale: float | Sequence[float] = DEFAULT_SCALE, config: ZSSRConfig | None = None,
+            scale: float | Sequence[float] | None = None, config: ZSSRConfig | None = None,
             current_step: tuple[int, ...] | None = None, warm_start_iterations: int | None = None,
             outputs: str | Sequence[str] = DEFAULT_OUTPUTS, axial: bool = False) -> RunRequest:
     """Everything checked before a run starts, on the main thread: bad input fails here with a clear message.
@@ -173,7 +173,8 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     ``kernel`` as ``zssr`` takes it (a :class:`KernelChoice`, ``"estimate"``, an array...); ``psf`` (a PSF file) is
     short for ``KernelChoice("psf", psf, psf_pixel_size)``. ``current_step`` is a data index of the layer (one entry
     per axis): only that plane is run. ``axial=True``: restore the layer's z axis to its lateral pixel size
-    (:func:`napari_zssr.zssr_axial`, factor from the layer's z and y/x scale; ``scale`` and the kernel are not used).
+    (:func:`napari_zssr.zssr_axial`, factor from the layer's z and y/x scale; ``scale`` (None: 2 in lateral runs),
+    a kernel, ``current_step`` and ``warm_start_iterations`` are refused).
     """
     outputs = requested_outputs(outputs)
     config = config or ZSSRConfig()
@@ -181,15 +182,15 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     if axial:
         lateral_only = {"warm_start_iterations": warm_start_iterations is not None,
                         "current_step": current_step is not None,
-                        "scale": upscale_factors(scale) != upscale_factors(DEFAULT_SCALE)}
+                        "scale": scale is not None}
         given = [name for name, is_given in lateral_only.items() if is_given]
         if given:  # silently dropped, they would make the run another than the one asked for
             raise ValueError(f"{given[0]}= does not apply to axial mode: it restores whole volumes, each with one "
                              "network, by the layer's z step / pixel size")
-        return _prepare_axial(layer, config, outputs, kernel or psf, pixel_size)
+        return _prepare_axial(layer, config, outputs, kernel if kernel is not None else psf, pixel_size)
     snapshot = snapshot_layer(layer, current_step)
     data = snapshot.data if snapshot.plane is None else snapshot.data[snapshot.plane]
-    scale = upscale_factors(scale)
+    scale = upscale_factors(DEFAULT_SCALE if scale is None else scale)
     validate_image(data, scale, ndim=None)  # in-memory data's values too, so the message shows before any worker
     if len(data.shape) == 2:
         plane = np.asarray(data)

@@ -446,7 +446,8 @@ class ZSSRWidget(Container):
         line instead, and ``unknown`` in the field (None: the field keeps its value). The status line shows every
         field's note at once (a file's NA and wavelength may both be out of range); a value in range clears its
         field's note."""
-        shown = "; ".join(note for _, _, note in self._range_notes.values())  # as the status line was last written
+        notes = "; ".join(note for _, _, note in self._range_notes.values())
+        shown = "; ".join(note for note in (notes, self._psf_note()) if note)  # as the notes last wrote the status
         in_range = field.min <= value <= field.max and not 0 < abs(value) < 1e-4
         if in_range:
             field.value = value
@@ -458,7 +459,7 @@ class ZSSRWidget(Container):
                                              f"{field.min:g}-{field.max:g} this field takes (a value in the wrong "
                                              f"unit?); not used")
         if not in_range or (shown and self.status.value == shown):  # every field's note at once; others' left be
-            self.status.value = self._range_note_text()
+            self.status.value = self._standing_notes()
         return in_range
 
     def _standing_notes(self) -> str:

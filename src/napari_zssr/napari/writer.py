@@ -16,6 +16,7 @@ import numpy as np
 from ..core.units import has_length_units, is_unit_of, um_per_unit
 from ..io.imagej import commit_set, imagej_dtype, imagej_letters, write_imagej_tiff
 from ..io.tiff import TIFF_SUFFIXES
+from ..overlay import tidy
 from .qt_app import qt_running
 from .reader import scale_counts_input_pixels
 
@@ -63,7 +64,7 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
         z = axes.index("Z")
         # uncalibrated, ImageJ's spacing counts the file's own lateral pixels (the reader's convention); 1 is the
         # default either way
-        spacing = scale[z] if calibrated else scale[z] / scale[-1]
+        spacing = tidy(scale[z] if calibrated else scale[z] / scale[-1])  # 0.1, not 0.09999999999999999
         if is_unit_of(axis_units[z], "[length]") and not calibrated and spacing != 1.0:  # um beside unknown pixels
             _tell(f"{Path(path).name}: its z step ({scale[z]:g} µm) is not saved: ImageJ counts a z spacing in the "
                   "pixels of an image without a pixel size; give the layer its pixel size to keep it")
