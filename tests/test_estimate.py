@@ -196,6 +196,4 @@ def test_a_timing_queued_for_settings_since_changed_is_dropped(monkeypatch, qtbo
     finally:
         worker_turns._waiting.clear()
         estimate._in_flight.clear()
-        estimate._starts.clear()
-        estimate._askers.clear()
         worker_turns.turn_ended(holder)

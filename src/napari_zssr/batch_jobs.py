@@ -319,8 +319,8 @@ def settings_files(settings: dict) -> dict[str, list[int]]:
     measured again under the same name) changes the outputs made with it."""
     init = settings.get("config", {}).get("init")
     named = [*settings.get("psf", []), *([] if init in INITS else [init])]
-    files = [path for path in named if isinstance(path, str) and Path(path).is_file()]
-    return {path: [Path(path).stat().st_size, Path(path).stat().st_mtime_ns] for path in files}
+    files = {path: Path(path).stat() for path in named if isinstance(path, str) and Path(path).is_file()}
+    return {path: [stat.st_size, stat.st_mtime_ns] for path, stat in files.items()}
 
 
 def output_state(paths: dict[str, Path], settings: dict, identity: dict,

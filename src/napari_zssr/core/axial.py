@@ -60,18 +60,26 @@ def axial_factor(axial_scale: float) -> int:
     must = f"axial_scale (z-step / lateral pixel size) must be a whole number from 2, got {axial_scale!r}"
     if not math.isfinite(value) or value <= 0:
         raise ValueError(must)
-    near_one = abs(value - 1) <= RATIO_TOLERANCE * value  # as near as a whole factor must be to count as it
-    if value < 1 and not near_one:
-        raise ValueError(f"{must}: the z-step is finer than the pixels, so the stack is oversampled in z and has no "
-                         "z resolution to restore")
-    if near_one:  # 1.004 would be a factor of 1
-        raise ValueError(f"{must}: the z-step is the pixel size (within {RATIO_TOLERANCE:.1%}), so the stack is "
-                         "already isotropic")
+    nothing_to_restore = unrestorable_ratio(value)
+    if nothing_to_restore:
+        raise ValueError(f"{must}: {nothing_to_restore}")
     if abs(value - round(value)) > RATIO_TOLERANCE * value:
         raise ValueError(f"axial_scale must be an integer (2, 3, 4, ...) within {RATIO_TOLERANCE:.1%}, got "
                          f"{axial_scale!r}: the output puts the input planes on every s-th voxel; resample the stack "
                          "laterally so that z-step / pixel size is a whole number")
     return int(round(value))
+
+
+def unrestorable_ratio(value: float) -> str | None:
+    """Why a positive z-step / pixel ratio has no z resolution to restore (finer than the pixels, or equal to them
+    within :data:`RATIO_TOLERANCE`: 1.004 would be a factor of 1), or None."""
+    near_one = abs(value - 1) <= RATIO_TOLERANCE * value  # as near as a whole factor must be to count as it
+    if value < 1 and not near_one:
+        return ("the z-step is finer than the pixels, so the stack is oversampled in z and has no z resolution to "
+                "restore")
+    if near_one:
+        return f"the z-step is the pixel size (within {RATIO_TOLERANCE:.1%}), so the stack is already isotropic"
+    return None
 
 
 def square_pixel_size(pixel: tuple[float, float]) -> float:

@@ -104,7 +104,7 @@ def commit_set(staged: Sequence[tuple[Path, Path]]) -> None:
 
 @contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back till the block ends, then deliver the first that came to the handler before.
+    """Hold SIGINT and SIGTERM back till the block ends, then deliver each that came to the handler before.
 
     Python runs signal handlers in the main thread, whichever thread the signal reached, so the handlers are swapped
     rather than the signals masked. Off the main thread (a Dask worker's task) nothing can be set, nor is needed:

@@ -12,7 +12,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,9 +46,18 @@ class Costs:
 
 
 _measured: dict[CostKey, Costs] = {}
-_in_flight: dict[CostKey, Any] = {}  # measurements running or waiting for their turn, shared by every widget
-_starts: dict[CostKey, Callable[[], None]] = {}  # the function that starts each of them: its turn
-_askers: dict[CostKey, weakref.WeakSet[BackgroundEstimate]] = {}  # the estimates each of them will answer
+
+
+@dataclass
+class Timing:
+    """A measurement running or waiting for its turn, shared by every widget that asks for its settings."""
+
+    worker: Any
+    start: Callable[[], None]  # what starts the worker: its turn (:mod:`.worker_turns`)
+    askers: weakref.WeakSet[BackgroundEstimate] = field(default_factory=weakref.WeakSet)  # the estimates it answers
+
+
+_in_flight: dict[CostKey, Timing] = {}
 #: runs going (widgets, the console's run()): an estimate asked for meanwhile waits for their end, since runs and
 #: measurements take turns (:mod:`.worker_turns`), and says so
 _runs = {"going": 0}
@@ -73,8 +82,6 @@ def run_finished() -> None:
 
 def _measurement_ended(key: CostKey, start: Callable[[], None]) -> None:
     _in_flight.pop(key, None)
-    _starts.pop(key, None)
-    _askers.pop(key, None)
     turn_ended(start)
 
 
@@ -223,31 +230,29 @@ class BackgroundEstimate:
             _deferred[self] = (device, config, work)
             return
         self._display(f"{key[0]}: timing a few training steps for {work.label()}...")
-        worker = _in_flight.get(key)
-        start = worker is None
-        if start:
+        timing = _in_flight.get(key)
+        start = timing is None
+        if timing is None:
             worker = create_worker(measure_costs, key, stop_at_exit(threading.Event()).is_set, _start_thread=False,
                                    _ignore_errors=True)
             begin = worker.start  # one object: the turn is known by it
             worker.finished.connect(lambda: _measurement_ended(key, begin))
-            _in_flight[key] = worker
-            _starts[key] = begin
-        worker.returned.connect(answer)
-        worker.errored.connect(fail)
-        _askers.setdefault(key, weakref.WeakSet()).add(self)
+            timing = _in_flight[key] = Timing(worker, begin)
+        timing.worker.returned.connect(answer)
+        timing.worker.errored.connect(fail)
+        timing.askers.add(self)
         if start:
-            start_in_turn(begin)
+            start_in_turn(timing.start)
 
     def _drop_superseded(self, key: CostKey) -> None:
         """This estimate no longer waits for the timings of other settings; those no panel waits for any more are
         taken out of the queue if they have not begun: a Run pressed now would otherwise wait for the timing of
         every setting tried on the way."""
-        for other in [other for other in _askers if other != key]:
-            _askers[other].discard(self)
-            if not _askers[other] and other in _starts and withdraw(_starts[other]):
-                _in_flight.pop(other, None)
-                _starts.pop(other, None)
-                _askers.pop(other, None)
+        for other, timing in list(_in_flight.items()):
+            if other != key:
+                timing.askers.discard(self)
+                if not timing.askers and withdraw(timing.start):
+                    del _in_flight[other]
 
     def _display(self, text: str) -> None:
         try:

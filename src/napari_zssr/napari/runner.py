@@ -24,7 +24,7 @@ from ..api import (
     zssr_stack,
 )
 from ..axial import validate_volume, zssr_axial
-from ..core.axial import RATIO_TOLERANCE, axial_factor, square_pixel_size
+from ..core.axial import RATIO_TOLERANCE, axial_factor, square_pixel_size, unrestorable_ratio
 from ..core.blind import check_estimable
 from ..core.config import DEFAULT_SCALE, ZSSRConfig
 from ..core.device import select_device
@@ -276,12 +276,9 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
             ratio = z_step / pixel_um
     except ValueError as error:
         raise ValueError(f"{snapshot.name!r}: {error}") from None
-    if ratio < 1 - RATIO_TOLERANCE:
-        raise ValueError(f"the z step of {snapshot.name!r} is {ratio:.3g} times its pixel size, finer: the stack is "
-                         "oversampled in z and has no z resolution to restore")
-    if ratio <= 1 + RATIO_TOLERANCE:
-        raise ValueError(f"the z step of {snapshot.name!r} is its pixel size ({ratio:.4g} times it): the stack is "
-                         "already isotropic")
+    nothing_to_restore = unrestorable_ratio(ratio)
+    if nothing_to_restore:
+        raise ValueError(f"the z step of {snapshot.name!r} is {ratio:.4g} times its pixel size: {nothing_to_restore}")
     try:
         return axial_factor(ratio), pixel_um
     except ValueError:

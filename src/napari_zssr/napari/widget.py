@@ -200,7 +200,7 @@ class ZSSRWidget(Container):
         self._clear_run_outcome()
         for widget in self._lateral_only:
             widget.visible = not self.axial.value
-        self.warm_start.enabled = not self.axial.value and not self.running  # shown with the advanced settings
+        self._enable_warm_start()
         if not self.axial.value:
             self._show_kernel_fields()
         self._update_estimate()
@@ -366,6 +366,11 @@ class ZSSRWidget(Container):
     def _enable_noise_inputs(self, *_: Any) -> None:
         self.noise_auto.enabled = bool(self.noise.value)
         self.noise_std.enabled = bool(self.noise.value) and not self.noise_auto.value
+
+    def _enable_warm_start(self) -> None:
+        """Warm start is for the planes of lateral runs (an axial run trains one network a volume); it stays shown
+        with the other advanced settings."""
+        self.warm_start.enabled = not self.axial.value and not self.running
 
     def _constrain_scale(self, *_: Any) -> None:
         """With a kernel the factor must be a whole number: step by 1 and round what was typed."""
@@ -724,7 +729,7 @@ class ZSSRWidget(Container):
             widget.enabled = not running
         if not running:
             self._enable_noise_inputs()
-            self.warm_start.enabled = not self.axial.value
+            self._enable_warm_start()
         self.run_button.text = "Cancel" if running else "Run"
 
     def _show_problem(self, message: str) -> None:
