@@ -287,13 +287,14 @@ def test_stop_hook_cancels(tiny_config):
         zssr_axial(blob_volume(6, 16), 2, config=tiny_config, device="cpu", should_stop=lambda: True)
 
 
-def test_progress_ends_with_done(tiny_config):
+def test_progress_ends_with_done_and_counts_volumes(tiny_config):
     events = []
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        zssr_axial(blob_volume(6, 16), 2, config=tiny_config, device="cpu", progress=events.append)
+        zssr_axial(np.stack([blob_volume(6, 16)] * 2), 2, config=tiny_config, device="cpu", progress=events.append)
     stages = [event.stage for event in events]
     assert stages[-1] == "done" and "training" in stages and "inference" in stages
+    assert {(event.unit, event.n_planes) for event in events} == {("volume", 2)}  # what the fronts show
 
 
 def test_float64_volumes_keep_their_precision_as_zssr_stack_does(tiny_config):

@@ -190,6 +190,16 @@ def test_inputs_with_the_same_stem_get_their_own_outputs(tmp_path, capsys):
     assert (tmp_path / "o2" / "x.tif_zssr.tif").stat().st_mtime_ns == stamp
 
 
+def test_an_ome_tiff_is_named_without_its_ome_unless_a_plain_tiff_shares_the_name(tmp_path):
+    from napari_zssr.batch_jobs import Source, plan_jobs
+
+    def stems(*names):
+        return [str(job.output_stem) for job in plan_jobs([Source(tmp_path / name, tmp_path) for name in names])]
+
+    assert stems("cells.ome.tif", "b.OME.TIFF", "c.tif") == ["cells", "b", "c"]  # outputs are ImageJ, not OME
+    assert stems("x.tif", "x.ome.tif") == ["x.tif", "x.ome.tif"]
+
+
 def test_inputs_whose_names_differ_only_in_case_are_refused(tmp_path, capsys):
     for name in ("x.tif", "X.tif"):
         tifffile.imwrite(tmp_path / name, textured((16, 16)))
@@ -510,7 +520,7 @@ def test_kernel_from_the_optics_in_the_files_ome_metadata(tmp_path, ome_tiff):
              data=textured((2, 20, 20)), pixel_size=0.1)
     out = tmp_path / "out"
     assert main([str(path), "--out", str(out), "--kernel", "optics", *FAST]) == 0
-    channels = info_of(out / "cells.ome_zssr.tif")["channels"]
+    channels = info_of(out / "cells_zssr.tif")["channels"]
     assert [c["kernel"]["wavelength"] for c in channels] == [520, 610]
     assert channels[0]["kernel"]["na"] == 1.2 and channels[0]["kernel"]["refractive_index"] == pytest.approx(1.333)
 
@@ -847,7 +857,7 @@ def test_axes_in_another_order_keep_their_names_and_time_keeps_its_interval(tmp_
     out = tmp_path / "out"
     assert main([str(tmp_path / "ctz.ome.tif"), "--out", str(out), "--outputs", "zssr", "--noise-std", "0",
                  "--dtype", "input", *FAST]) == 0
-    written = read_tiff(out / "ctz.ome_zssr.tif")
+    written = read_tiff(out / "ctz_zssr.tif")
     assert written.axes == "TZCYX" and written.data.shape == (2, 3, 2, 32, 32)
     assert written.frame_interval == 2.5 and written.pixel_size == pytest.approx((0.1, 0.1))
     means = written.data.mean(axis=(-2, -1))  # each plane keeps its input's level: channel c, time t, plane z
@@ -935,7 +945,7 @@ def test_channel_names_are_kept_as_fiji_and_napari_read_them(tmp_path):
     assert main([str(tmp_path / name) for name in ("named.ome.tif", "fiji.tif", "slices.tif")]
                 + ["--out", str(tmp_path / "out"), "--outputs", "zssr", *FAST]) == 0
     assert read_tiff(tmp_path / "named.ome.tif").channel_names == ("DAPI", "GFP")
-    assert read_tiff(tmp_path / "out" / "named.ome_zssr.tif").channel_names == ("DAPI", "GFP")
+    assert read_tiff(tmp_path / "out" / "named_zssr.tif").channel_names == ("DAPI", "GFP")
     labels = tifffile.TiffFile(tmp_path / "out" / "fiji_zssr.tif").imagej_metadata["Labels"]
     assert labels == ["a", "b"] * 3
     assert read_layers(str(tmp_path / "out" / "fiji_zssr.tif"))[0][1]["name"] == ["fiji_zssr a", "fiji_zssr b"]

@@ -147,7 +147,7 @@ def test_axial_profile_from_the_optics_given_or_in_the_ome_metadata(volume, tmp_
     ome_tiff(path, {"EmissionWavelength": [600]}, OBJECTIVE, '<ObjectiveSettings ID="Objective:0"/>',
              data=textured((6, 24, 24)), pixel_size=0.1, axes="ZYX", z_spacing=0.4)
     assert main([str(path), "--out", str(tmp_path / "out2"), "--axial", *FAST]) == 0
-    kernel = info_of(tmp_path / "out2" / "cells.ome_zssr.tif")["channels"][0]["kernel"]
+    kernel = info_of(tmp_path / "out2" / "cells_zssr.tif")["channels"][0]["kernel"]
     assert kernel["source"] == "optics" and kernel["wavelength"] == 600 and kernel["refractive_index"] == 1.333
 
 

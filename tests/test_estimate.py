@@ -172,6 +172,9 @@ def test_a_small_plane_is_timed_on_the_crop_it_trains_on():
     assert estimate.cost_key("cpu", config, (16, 512))[2] == 64  # 16 x 128 crops: about 45² of work
     assert estimate.cost_key("cpu", config, (512, 512))[2] == estimate.cost_key("cpu", config)[2] == \
         config.crop_size
+    axial = Workload((10, 50), (3.0, 1.0), planes=2 * 40, volumes=1, lateral_shape=(40, 50))
+    assert axial.training_shape == (40, 50)  # an axial run trains on its lateral planes, not the XZ slices it restores
+    assert estimate.cost_key("cpu", config, axial.training_shape)[2] == 64
 
 
 def test_a_timing_queued_for_settings_since_changed_is_dropped(monkeypatch, qtbot):

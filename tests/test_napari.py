@@ -1335,7 +1335,7 @@ def test_the_estimate_of_an_axial_run_counts_one_network_per_volume(widget):
     w.current_plane.value = True  # hidden in axial mode: it must not count there
     w.image.value = viewer.add_image(np.zeros((9, 24, 20), np.float32), scale=(0.39, 0.13, 0.13))
     w.axial.value = True
-    assert w._workload() == Workload((9, 20), (3.0, 1.0), 2 * 24, volumes=1)
+    assert w._workload() == Workload((9, 20), (3.0, 1.0), 2 * 24, volumes=1, lateral_shape=(24, 20))
     assert "1 volume" in w.estimate.value
 
 

@@ -143,7 +143,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     result, torch_device = new_result(out_shape, array.dtype, kinds, (float(factor), 1.0), config, seed, device,
                                       profile_record)
     count = int(np.prod(leading, dtype=np.int64))
-    plan = RunProgress(progress, n_planes=count, max_iterations=config.max_iterations)
+    plan = RunProgress(progress, n_planes=count, max_iterations=config.max_iterations, unit="volume")
     result.timings.update(training_s=0.0, inference_s=0.0)
     run = None
     start = time.perf_counter()

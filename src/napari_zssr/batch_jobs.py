@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from .core.config import INITS
 from .core.optics import Optics
-from .io.tiff import TIFF_SUFFIXES, TiffHeader, read_header, run_record
+from .io.tiff import TIFF_SUFFIXES, TiffHeader, drop_tiff_suffix, read_header, run_record
 
 
 class UsageError(Exception):
@@ -213,7 +213,8 @@ def folder_entries(folder: Path, recursive: bool) -> tuple[list[Path], list[Path
 
 
 def plan_jobs(sources: Sequence[Source]) -> list[Job]:
-    """Give every input its own outputs: its path relative to the common folder of the inputs given, suffix dropped.
+    """Give every input its own outputs: its path relative to the common folder of the inputs given, file type dropped
+    (``.tif``, ``.ome.tif``).
 
     A folder input is its own root, so files added to it later do not move the outputs of the others. Where two
     inputs would still share a name (``x.tif`` and ``x.tiff``, or names that differ only in case, which a
@@ -227,7 +228,7 @@ def plan_jobs(sources: Sequence[Source]) -> list[Job]:
         relative = [path.relative_to(common) for path in files]
     except ValueError:  # inputs on different drives (Windows): mirror each drive as a folder
         relative = [Path(path.drive.rstrip(":")) / path.relative_to(path.anchor) for path in files]
-    stems = [path.with_suffix("") for path in relative]
+    stems = [drop_tiff_suffix(path) for path in relative]
     counts = Counter(map(_key, stems))
     stems = [path if counts[_key(stem)] > 1 else stem for path, stem in zip(relative, stems)]
     counts = Counter(map(_key, stems))

@@ -301,7 +301,7 @@ def run_in_process(prepared: PreparedBatch, summary: BatchSummary) -> None:
     """The batch in this process, one file after the other, each whole (warm start over its whole stack)."""
     quiet = prepared.options.quiet
     files_bar = None if quiet else tqdm(total=len(prepared.jobs), unit="file", desc="files", position=0)
-    planes_bar = None if quiet else tqdm(unit="plane", position=1, leave=False)
+    planes_bar = None if quiet else tqdm(unit="volume" if prepared.options.axial else "plane", position=1, leave=False)
     try:
         for job in prepared.jobs:
             try:

@@ -33,7 +33,7 @@ class BarProgress:
             target = event.done
         if target != self.bar.n:
             self.bar.update(target - self.bar.n)  # update(), not n = ...: napari's bar only redraws on update
-        where = [f"plane {event.plane + 1}/{event.n_planes}"] if event.n_planes > 1 else []
+        where = [f"{event.unit} {event.plane + 1}/{event.n_planes}"] if event.n_planes > 1 else []
         if event.stage == "training":
             self.bar.set_postfix_str(", ".join([*where, f"it {event.iteration}/{event.max_iterations}",
                                                 f"loss {event.loss:.4f}"]))

@@ -17,7 +17,8 @@ class ProgressEvent:
     """What a progress callback receives: where the run is, the current loss and learning rate, and the work done.
 
     ``stage`` is "training" (every ``progress_every`` iterations), "inference" (after each gradual step's training),
-    "plane done" (after each plane, blank ones included) or "done" (once, at the end).
+    "plane done" (after each plane, blank ones included) or "done" (once, at the end). ``unit`` names what
+    ``plane`` counts: "plane", or "volume" in an axial run (one network per volume).
     """
 
     stage: str
@@ -29,6 +30,7 @@ class ProgressEvent:
     n_planes: int = 1
     done: int = 0  # work units (training iterations) finished so far in the whole run
     total: int = 0  # work units of the whole run, as currently planned
+    unit: str = "plane"
 
     @property
     def finished_planes(self) -> int:
@@ -43,8 +45,9 @@ class RunProgress:
     """Keeps the plan of a run (see the module docstring) and sends its events to ``callback``."""
 
     def __init__(self, callback: ProgressCallback | None, *, n_planes: int = 1, n_steps: int = 1,
-                 max_iterations: int, warm_start_iterations: int | None = None) -> None:
+                 max_iterations: int, warm_start_iterations: int | None = None, unit: str = "plane") -> None:
         self.callback = callback
+        self.unit = unit
         self.n_planes = n_planes
         self.n_steps = n_steps
         self.max_iterations = max_iterations
@@ -94,4 +97,4 @@ class RunProgress:
               learning_rate: float | None = None) -> None:
         if self.callback is not None:
             self.callback(ProgressEvent(stage, iteration, max_iterations, loss, learning_rate, self.plane,
-                                        self.n_planes, self.done + self.step_done, self.total))
+                                        self.n_planes, self.done + self.step_done, self.total, self.unit))

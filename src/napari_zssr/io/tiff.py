@@ -32,6 +32,13 @@ TIFF_SUFFIXES = (".tif", ".tiff")
 AXES_PROPERTY = "napari_zssr_axes"
 
 
+def drop_tiff_suffix(path: Path) -> Path:
+    """The path without its file type: ``cells.tif`` and ``cells.ome.tif`` both give ``cells`` (the ``.ome`` of an
+    OME-TIFF is part of its type, not of its name)."""
+    stem = path.with_suffix("")
+    return stem.with_suffix("") if stem.suffix.lower() == ".ome" else stem
+
+
 @dataclass
 class TiffImage:
     data: np.ndarray | PagedPlanes  # PagedPlanes only from read_tiff(mapped=True)

@@ -136,14 +136,20 @@ def measure_costs(key: CostKey, should_stop: Callable[[], bool] | None = None) -
 @dataclass(frozen=True)
 class Workload:
     """What a run does: ``planes`` inferences of ``plane_shape`` at ``scale``, each trained first (warm-started
-    planes for ``warm_start_iterations``), or, for an axial run, ``volumes`` networks trained from scratch and applied
-    to ``planes`` slices of the volumes."""
+    planes for ``warm_start_iterations``), or, for an axial run, ``volumes`` networks trained from scratch on their
+    ``lateral_shape`` planes and applied to ``planes`` slices of the volumes."""
 
     plane_shape: tuple[int, ...]
     scale: float | Scale
     planes: int
     warm_start_iterations: int | None = None
     volumes: int | None = None
+    lateral_shape: tuple[int, ...] = ()
+
+    @property
+    def training_shape(self) -> tuple[int, ...]:
+        """The planes the training crops are cut from: an axial run's lateral planes, else the planes it restores."""
+        return self.lateral_shape if self.volumes else self.plane_shape
 
     def label(self) -> str:
         """E.g. "3 planes", "1 volume"."""
@@ -208,7 +214,7 @@ class BackgroundEstimate:
 
         self._latest += 1
         ticket = self._latest
-        key = cost_key(device, config, () if work.volumes else work.plane_shape)  # axial: trains on lateral planes
+        key = cost_key(device, config, work.training_shape)
         owner = weakref.ref(self)
         self._drop_superseded(key)
 

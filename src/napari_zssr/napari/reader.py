@@ -14,7 +14,15 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..io.ome import read_optics
-from ..io.tiff import TIFF_SUFFIXES, TiffImage, read_tiff, run_record, several_series_note, with_written_axes
+from ..io.tiff import (
+    TIFF_SUFFIXES,
+    TiffImage,
+    drop_tiff_suffix,
+    read_tiff,
+    run_record,
+    several_series_note,
+    with_written_axes,
+)
 
 #: metadata of a layer opened from a run's output without a pixel size: its scale counts its input's pixels, not um
 INPUT_PIXELS_KEY = "scale_counts_input_pixels"
@@ -66,9 +74,7 @@ def read_layers(path: str) -> list[tuple]:
     optics = read_optics(path)
     if optics is not None:  # the widget offers these as the defaults of a kernel "from optics"
         metadata["optics"] = asdict(optics)
-    stem = Path(path).stem
-    name = stem[:-4] if stem.lower().endswith(".ome") else stem  # "cells.ome.tif": the layer "cells"
-    kwargs: dict = {"name": name, "metadata": metadata, "rgb": rgb}
+    kwargs: dict = {"name": drop_tiff_suffix(Path(path)).name, "metadata": metadata, "rgb": rgb}
     if not known_axes:
         return [(data, {**kwargs, "scale": scale, "translate": _translate(image, layer_axes, scale)}, "image")]
     if "Z" in layer_axes:  # in um, or, in a file without calibration, in lateral pixels (its own, or its input's)

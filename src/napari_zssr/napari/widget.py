@@ -541,7 +541,8 @@ class ZSSRWidget(Container):
         if self.axial.value:  # so does one axial mode refuses (2D, z unknown, a z step not a whole multiple)
             factor, _ = axial_geometry(snapshot, self._typed_pixel_size())
             volumes = int(np.prod(shape[:-3]))
-            return Workload((shape[-3], shape[-1]), (float(factor), 1.0), 2 * volumes * shape[-2], volumes=volumes)
+            return Workload((shape[-3], shape[-1]), (float(factor), 1.0), 2 * volumes * shape[-2], volumes=volumes,
+                            lateral_shape=shape[-2:])
         return Workload(shape, self.scale.value, self._planes(), self._warm_start_iterations())
 
     # --- running --------------------------------------------------------------------------------------------
@@ -664,7 +665,7 @@ class ZSSRWidget(Container):
             return
         bar.total = self.progress_bar.max = max(event.total, 1)  # the core's work units, as every front shows them
         bar.n = self.progress_bar.value = min(event.done, bar.total)
-        plane = f"plane {event.plane + 1}/{event.n_planes}"
+        plane = f"{event.unit} {event.plane + 1}/{event.n_planes}"
         if event.stage == "training":
             if event.loss is not None:
                 self.loss_plot.add(event.plane, event.iteration, event.loss)

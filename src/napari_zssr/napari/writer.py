@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core.units import has_length_units, is_unit_of, um_per_unit
 from ..io.imagej import commit_set, imagej_dtype, imagej_letters, write_imagej_tiff
-from ..io.tiff import TIFF_SUFFIXES
+from ..io.tiff import TIFF_SUFFIXES, drop_tiff_suffix
 from ..overlay import tidy
 from .qt_app import qt_running
 from .reader import scale_counts_input_pixels
@@ -100,7 +100,7 @@ def write_images(path: str, layers: list[tuple[Any, dict, str]]) -> list[str]:
     written before any takes its place: a layer that cannot be saved leaves the folder as it was."""
     folder = Path(path)
     if folder.suffix.lower() in TIFF_SUFFIXES and not folder.is_dir():  # a file's name typed in the Save dialog
-        folder = folder.with_suffix("")
+        folder = drop_tiff_suffix(folder)
     names = [f"{str(attributes['name']).replace('/', '_').replace(os.sep, '_')}.tif" for _, attributes, _ in layers]
     shared = sorted({name for name in names if names.count(name) > 1})
     if shared:
