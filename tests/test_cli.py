@@ -379,6 +379,19 @@ def test_every_output_of_a_wide_input_type_is_written_as_float32(tmp_path, dtype
         assert read_tiff(tmp_path / "o" / f"wide_{kind}.tif").data.dtype == np.float32
 
 
+def test_a_float64_input_beyond_float32s_range_fails_before_training(tmp_path, capsys, monkeypatch):
+    """Its float32 outputs would be infinities."""
+    tifffile.imwrite(tmp_path / "huge.tif", textured((16, 16)) * 1e37)
+    tifffile.imwrite(tmp_path / "fine.tif", textured((16, 16)) * 1e33)  # 1e36 at most: float32 holds it
+    monkeypatch.setattr("napari_zssr.batch_files.zssr_stack", lambda *args, **kwargs: pytest.fail("trained"))
+    assert main([str(tmp_path / "huge.tif"), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 1
+    assert "beyond what the float32 TIFFs of its outputs hold" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "huge_zssr.tif").exists()
+    monkeypatch.undo()
+    assert main([str(tmp_path / "fine.tif"), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 0
+    assert np.isfinite(read_tiff(tmp_path / "o" / "fine_zssr.tif").data).all()
+
+
 @pytest.mark.parametrize("name, content", [
     ("empty.npy", b""), ("corrupt.mat", b"MATLAB 5.0 MAT-file garbage" * 3), ("rgb.tif", None)])
 def test_bad_psf_is_a_usage_error_before_the_batch(data_dir, tmp_path, capsys, name, content):

@@ -706,6 +706,9 @@ def test_the_reader_calibrates_y_and_x_before_a_sample_axis_and_time_round_trips
         with pytest.raises(LayerNotWritable, match="napari's built-in TIFF writer"):
             write_image(str(tmp_path / f"{name}.tif"), data, {"rgb": name == "rgb"})
         assert not (tmp_path / f"{name}.tif").exists()
+    with pytest.raises(LayerNotWritable, match="values reach 1e\\+39, beyond what ImageJ TIFFs"):  # not infinities
+        write_image(str(tmp_path / "huge.tif"), np.full((4, 4), 1e39), {})
+    assert not (tmp_path / "huge.tif").exists()
 
 
 def test_the_reader_names_channel_layers_after_the_ome_channel_names(tmp_path):

@@ -35,7 +35,14 @@ from .batch_jobs import Job, output_path
 from .batch_kernels import kernel_choices
 from .batch_parts import NpyPlanes, PartsStack, is_whole_part, part_records, remove_parts, save_part
 from .core.resize import PixelSize, pixel_pair, upscale_factors
-from .io.imagej import IMAGEJ_RANGE_KEYS, commit_set, imagej_axes, imagej_dtype, stage_imagej_tiff
+from .io.imagej import (
+    IMAGEJ_RANGE_KEYS,
+    check_float32_range,
+    commit_set,
+    imagej_axes,
+    imagej_dtype,
+    stage_imagej_tiff,
+)
 from .io.planes import ChannelPlanes, PlaneSource, ReorderedPlanes
 from .io.tiff import (
     TiffHeader,
@@ -172,6 +179,7 @@ def super_resolve_image(job: Job, prepared: PreparedBatch, image: TiffImage,
                         planes_bar: tqdm | None = None) -> PlanesRun:
     """Super-resolve every channel of a whole image (laterally, or along z in axial mode)."""
     options = prepared.options
+    check_float32_range(image.data, "the float32 TIFFs of its outputs")  # before training, not after
     data = channels_last(image.data, image.axes)
     if not options.axial:
         return run_channels(job, options, data, lateral_runner(job, prepared, image, data.shape[-3]), planes_bar)
@@ -192,6 +200,7 @@ def super_resolve_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int
     if header is None:  # read a moment ago: changed or removed since
         raise ValueError(f"could not read {job.source.name}'s header")
     imagej_axes(image_axes(header.axes, len(header.shape)))  # what read_input refuses, refused before training
+    check_float32_range(data, "the float32 TIFFs of its outputs")
 
     def in_image(number: int) -> tuple[int, ...]:  # the part's plane ``number`` as the whole image numbers it
         return tuple(int(i) for i in np.unravel_index(planes[0] + number, leading))

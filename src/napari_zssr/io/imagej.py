@@ -142,6 +142,17 @@ def imagej_dtype(dtype: Any) -> np.dtype:
     return dtype if dtype in IMAGEJ_DTYPES else np.dtype(np.float32)
 
 
+def check_float32_range(data: np.ndarray, written_as: str) -> None:
+    """A ValueError for float64 values beyond float32's range (+-3.4e38), which ``written_as`` (the float32 an ImageJ
+    TIFF stores them as) would turn into infinities. NaN is left for the checks of the values to name."""
+    if data.dtype.kind != "f" or data.dtype.itemsize <= 4 or not data.size:
+        return
+    peak = max(float(data.max()), -float(data.min()))
+    if peak > np.finfo(np.float32).max:
+        raise ValueError(f"its values reach {peak:.3g}, beyond what {written_as} hold (3.4e38): rescale the data "
+                         "first")
+
+
 def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pixel_size: tuple[float, float] | None,
                       z_spacing: float | None = None, info: str | None = None,
                       origin: tuple[float, float] | None = None, z_origin: float | None = None,

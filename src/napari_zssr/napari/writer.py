@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..core.units import has_length_units, is_unit_of, um_per_unit
-from ..io.imagej import commit_set, imagej_dtype, imagej_letters, write_imagej_tiff
+from ..io.imagej import check_float32_range, commit_set, imagej_dtype, imagej_letters, write_imagej_tiff
 from ..io.tiff import TIFF_SUFFIXES, drop_tiff_suffix
 from ..overlay import tidy
 from .qt_app import qt_running
@@ -78,6 +78,10 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
         if translate[t]:
             _tell(f"{Path(path).name}: its start in time ({translate[t]:g}) is not saved: ImageJ has no time origin, "
                   "so it reopens at 0")
+    try:
+        check_float32_range(array, "ImageJ TIFFs (float32)")
+    except ValueError as error:
+        raise LayerNotWritable(f"{Path(path).name}: {error}") from error
     if imagej_dtype(array.dtype) != array.dtype:
         digits = " (7 significant digits)" if _loses_precision(array.dtype) else ""
         _tell(f"{array.dtype} data cannot be stored in an ImageJ TIFF: {Path(path).name} holds it as float32{digits}")
