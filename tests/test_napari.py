@@ -1079,12 +1079,14 @@ def test_kernel_from_optics_prefilled_from_the_files_metadata(widget, qtbot):
               "excitation_wavelengths": [561.0]}
     w.image.value = viewer.add_image(sample.image, name="cells", scale=(0.13, 0.13), metadata={"optics": optics})
     w.kernel_source.value = "from optics"
-    assert visible(w, w.na) and visible(w, w.wavelength) and not visible(w, w.psf)
-    assert not visible(w, w.pinhole)
-    w.modality.value = "confocal"
-    assert visible(w, w.pinhole) and visible(w, w.excitation)
-    assert (w.na.value, w.wavelength.value, w.immersion.value, w.excitation.value) == (1.2, 610, "water", 561)
-    w.modality.value = "widefield"
+    assert visible(w, w.optics_fields.na) and visible(w, w.optics_fields.wavelength) and not visible(w, w.psf)
+    assert not visible(w, w.optics_fields.pinhole)
+    w.optics_fields.modality.value = "confocal"
+    assert visible(w, w.optics_fields.pinhole) and visible(w, w.optics_fields.excitation)
+    optics = w.optics_fields
+    assert (optics.na.value, optics.wavelength.value, optics.immersion.value, optics.excitation.value) == \
+        (1.2, 610, "water", 561)
+    w.optics_fields.modality.value = "widefield"
     run_to_end(qtbot, w)
     kernel = viewer.layers["cells_zssr"].metadata["kernel"]
     assert kernel["source"] == "optics" and kernel["na"] == 1.2 and kernel["pixel_size_um"] == pytest.approx(0.13)
@@ -1347,9 +1349,9 @@ def test_every_out_of_range_value_is_named_and_a_good_one_clears_its_note(widget
     optics = {"na": 0.04, "emission_wavelengths": [5200.0]}  # both beyond their fields: a unit mix-up?
     w.image.value = viewer.add_image(image_2d(), name="bad", metadata={"optics": optics})
     assert "the file's NA 0.04" in w.status.value and "wavelength (nm) 5200" in w.status.value
-    w.na.value = 1.2  # typed: its note goes once the line is next written
+    w.optics_fields.na.value = 1.2  # typed: its note goes once the line is next written
     w.image.value = viewer.add_image(image_2d(), name="good", metadata={"optics": {"emission_wavelengths": [520.0]}})
-    assert w.wavelength.value == 520 and "outside the range" not in w.status.value
+    assert w.optics_fields.wavelength.value == 520 and "outside the range" not in w.status.value
 
 
 def test_run_refuses_before_starting_what_would_fail_in_the_worker():

@@ -25,7 +25,8 @@ def widget(make_napari_viewer):
 
 
 def fields(w) -> tuple:
-    return w.na.value, w.wavelength.value, w.immersion.value, w.excitation.value
+    optics = w.optics_fields
+    return optics.na.value, optics.wavelength.value, optics.immersion.value, optics.excitation.value
 
 
 def open_ome(viewer, path, ome_tiff, channels: dict, objective: str) -> list:
@@ -46,15 +47,15 @@ def test_a_channel_without_a_wavelength_does_not_take_the_other_channels_and_run
     w.image.value = gfp
     assert fields(w)[:3] == (1.4, 510, "oil")
     w.image.value = dapi
-    assert w.wavelength.value == 0  # unknown, not GFP's 510 nor a default that would pass for the file's
+    assert w.optics_fields.wavelength.value == 0  # unknown, not GFP's 510 nor a default that would pass for the file's
     assert w.start() is None and not w.running
     assert w.status.value == ("a kernel from the optics needs the emission wavelength: type it in 'emission (nm)' "
                               "(the layer's file does not say)")
     assert f"{dapi.name}_zssr" not in viewer.layers
-    w.wavelength.value = 460  # typed: the run takes it
+    w.optics_fields.wavelength.value = 460  # typed: the run takes it
     assert w._kernel_arguments()["kernel"].optics.wavelength == 460
     w.image.value = gfp  # a file that gives the field replaces a typed value
-    assert w.wavelength.value == 510
+    assert w.optics_fields.wavelength.value == 510
 
 
 def test_a_layer_without_metadata_does_not_keep_the_previous_files_optics(widget, tmp_path, ome_tiff):
@@ -68,7 +69,7 @@ def test_a_layer_without_metadata_does_not_keep_the_previous_files_optics(widget
     assert fields(w) == FRESH  # as a fresh widget shows them: nothing of the water file's
     (silent,) = open_ome(viewer, tmp_path / "silent.ome.tif", ome_tiff, {"EmissionWavelength": [None]}, OIL_14)
     w.image.value = silent
-    assert w.wavelength.value == 0
+    assert w.optics_fields.wavelength.value == 0
     w.image.value = plain  # the file's silence does not pass to the next layer either
     assert fields(w) == FRESH
     assert w._kernel_arguments()["kernel"].optics.wavelength == 520  # as for a fresh widget
@@ -79,7 +80,7 @@ def test_values_the_user_typed_stay_when_the_next_layer_does_not_give_them(widge
     first = viewer.add_image(np.zeros((24, 20), np.uint16), name="first", scale=(0.1, 0.1))
     second = viewer.add_image(np.ones((24, 20), np.uint16), name="second", scale=(0.1, 0.1))
     w.image.value = first
-    w.na.value, w.wavelength.value, w.immersion.value = 1.2, 600, "water"
+    w.optics_fields.na.value, w.optics_fields.wavelength.value, w.optics_fields.immersion.value = 1.2, 600, "water"
     w.image.value = second
     assert fields(w)[:3] == (1.2, 600, "water")
     (no_wavelength,) = open_ome(viewer, tmp_path / "na_only.ome.tif", ome_tiff, {"EmissionWavelength": [None]},
@@ -97,7 +98,7 @@ def test_a_typed_wavelength_equal_to_the_default_counts_as_typed(widget, tmp_pat
     first, second = open_ome(viewer, tmp_path / "two.ome.tif", ome_tiff,
                              {"Name": ["A", "B"], "EmissionWavelength": [None, None]}, OIL_14)
     w.image.value = first
-    assert w.wavelength.value == 0
-    w.wavelength.value = 520
+    assert w.optics_fields.wavelength.value == 0
+    w.optics_fields.wavelength.value = 520
     w.image.value = second
-    assert w.wavelength.value == 520
+    assert w.optics_fields.wavelength.value == 520

@@ -25,13 +25,13 @@ from ..axial import describe_axial_profile
 from ..core.bead_check import bead_problem
 from ..core.config import AUTHORS_REAL_IMAGE_NOISE_STD, DEFAULT_PRESET, DEFAULT_SCALE, PRESETS, ZSSRConfig
 from ..core.device import available_devices, select_device
-from ..core.optics import IMMERSION_INDICES, MODALITIES, Optics
 from ..core.precision import PRECISIONS
 from ..core.resize import as_scale_pair, pixel_pair
 from ..kernel_choice import KernelChoice, describe_kernel
 from ..resolution_report import describe_resolution
 from .estimate import BackgroundEstimate, Workload, run_finished, run_started
 from .loss_plot import LossPlot
+from .optics_fields import OpticsFields
 from .reader import scale_counts_input_pixels
 from .runner import (
     DEFAULT_OUTPUTS,
@@ -164,34 +164,12 @@ class ZSSRWidget(Container):
                                                    "unknown: the PSF is taken as sampled at the image's pixels. To "
                                                    "correct the file's, type the right size (0 keeps the file's)")
         show_four_decimals(self.psf_pixel_size, 0.0)
-        default_optics = Optics(1.4, 520)
-        self.na = FloatSpinBox(label="NA", min=0.05, max=1.7, step=0.05, value=default_optics.na,
-                               tooltip="Numerical aperture of the objective (from the file's metadata when it says)")
-        self.wavelength = SpinBox(label="emission (nm)", min=0, max=2000, value=int(default_optics.wavelength),
-                                  tooltip="Emission wavelength of the fluorophore, in nm (e.g. 520 for GFP). 0: "
-                                          "unknown (the layer's file does not say): type it")
-        self.immersion = ComboBox(label="immersion", choices=list(IMMERSION_INDICES), value="oil",
-                                  tooltip="Immersion medium of the objective: sets the refractive index")
-        self.modality = ComboBox(label="modality", choices=list(MODALITIES), value=default_optics.modality,
-                                 tooltip="widefield, or point-scanning confocal (excitation PSF x pinhole-filtered "
-                                         "emission PSF)")
-        self.excitation = SpinBox(label="excitation (nm)", min=200, max=2000, value=488,
-                                  tooltip="Confocal: excitation wavelength, in nm")
-        self.pinhole = FloatSpinBox(label="pinhole (AU)", min=0.0, max=20.0, step=0.1, value=1.0,
-                                    tooltip="Confocal: pinhole diameter in Airy units (1 AU = 1.22 λ/NA)")
-        optics_fields = [self.na, self.wavelength, self.immersion, self.modality, self.excitation, self.pinhole]
-        # a fresh widget's values, which a field a layer's file filled goes back to when another layer is chosen
-        filled_from_files = (self.na, self.wavelength, self.immersion, self.excitation)
-        self._optics_defaults = {id(field): field.value for field in filled_from_files}
-        self._from_file: list[Widget] = []  # the fields the selected layer's file filled
-        self._typed: set[int] = set()  # the fields the user set since (kept across layers)
-        self._filling = False  # True while a file's values go in: those are not typed
-        for field in filled_from_files:
-            field.changed.connect(lambda _value, field=field: self._note_typed(field))
+        self.optics_fields = OpticsFields(self._set_in_range)
+        optics_fields = self.optics_fields.widgets
         self._kernel_fields: dict[str, list[Widget]] = {PSF_FILE: [self.psf, self.psf_pixel_size],
                                                         OPTICS: optics_fields, ESTIMATE: [], BICUBIC: []}
         self.kernel_source.changed.connect(self._show_kernel_fields)
-        self.modality.changed.connect(self._show_kernel_fields)
+        self.optics_fields.modality.changed.connect(self._show_kernel_fields)
         self.psf.changed.connect(self._on_psf_file_changed)
         return [self.kernel_source, self.psf, self.psf_pixel_size, *optics_fields]
 
@@ -211,15 +189,9 @@ class ZSSRWidget(Container):
         for source, fields in self._kernel_fields.items():
             for field in fields:
                 field.visible = source == self.kernel_source.value and not self.axial.value
-        confocal = self.kernel_source.value == OPTICS and self.modality.value == "confocal"
-        self.excitation.visible = self.pinhole.visible = confocal
+        confocal = self.kernel_source.value == OPTICS and self.optics_fields.confocal
+        self.optics_fields.excitation.visible = self.optics_fields.pinhole.visible = confocal
         self._constrain_scale()
-
-    def _optics(self) -> Optics:
-        confocal = self.modality.value == "confocal"
-        return Optics(float(self.na.value), float(self.wavelength.value), IMMERSION_INDICES[self.immersion.value],
-                      self.modality.value, float(self.excitation.value) if confocal else None,
-                      float(self.pinhole.value) if confocal else None)
 
     def _kernel_arguments(self) -> dict[str, Any]:
         """What :func:`prepare` needs from the kernel section, for the chosen source."""
@@ -232,59 +204,13 @@ class ZSSRWidget(Container):
                                  "in the wrong unit?): type the PSF's pixel size in µm")
             return {"psf": str(self.psf.value), "psf_pixel_size": self.psf_pixel_size.value if typed else None}
         if self.kernel_source.value == OPTICS:
-            if not self.wavelength.value:  # never a default in its place: the CLI refuses such a file too
+            if not self.optics_fields.wavelength.value:  # never a default in its place: the CLI refuses such a file too
                 raise ValueError("a kernel from the optics needs the emission wavelength: type it in 'emission "
                                  "(nm)' (the layer's file does not say)")
-            return {"kernel": KernelChoice("optics", optics=self._optics())}
+            return {"kernel": KernelChoice("optics", optics=self.optics_fields.optics())}
         if self.kernel_source.value == ESTIMATE:
             return {"kernel": KernelChoice("estimate")}
         return {}
-
-    def _note_typed(self, field: Widget) -> None:
-        if not self._filling:
-            self._typed.add(id(field))
-
-    def _fill_optics_from(self, metadata: dict) -> None:
-        """Take the objective and wavelengths a file's OME metadata recorded (the reader keeps them).
-
-        What the previous layer's file put in a field goes back to a fresh widget's value first, so that it never
-        passes for this layer's (one channel's wavelength for another's); a value the user typed stays unless this
-        file gives that field. A file that does not give the emission wavelength (or one out of range) leaves it
-        unknown (0) rather than at a default that would pass for the file's: Run asks for it, as the CLI does."""
-        self._filling = True
-        try:
-            for field in self._from_file:
-                if id(field) not in self._typed:
-                    field.value = self._optics_defaults[id(field)]
-            self._from_file = []
-            optics = metadata.get("optics")
-            if optics:
-                self._take_file_optics(optics)
-        finally:
-            self._filling = False
-
-    def _take_file_optics(self, optics: dict) -> None:
-        """Set the fields a file's optics give (they replace typed values) and mark them as the file's."""
-        given = []
-        if optics.get("na") and self._set_in_range(self.na, optics["na"], "the file's NA", unknown=None):
-            given.append(self.na)
-        index = optics.get("refractive_index")
-        if index:
-            self.immersion.value = min(IMMERSION_INDICES, key=lambda name: abs(IMMERSION_INDICES[name] - index))
-            given.append(self.immersion)
-        emission = next((w for w in optics.get("emission_wavelengths") or () if w), None)
-        if emission and self._set_in_range(self.wavelength, int(round(emission)),
-                                           "the file's emission wavelength (nm)", unknown=None):
-            given.append(self.wavelength)
-        elif id(self.wavelength) not in self._typed:  # the file's silence: unknown until typed
-            self.wavelength.value = 0
-            self._from_file.append(self.wavelength)
-        excitation = next((w for w in optics.get("excitation_wavelengths") or () if w), None)
-        if excitation and self._set_in_range(self.excitation, int(round(excitation)),
-                                             "the file's excitation wavelength (nm)", unknown=None):
-            given.append(self.excitation)
-        self._from_file += given
-        self._typed -= {id(field) for field in given}
 
     def _build_advanced_section(self) -> list[Widget]:
         """Settings most users leave at the preset's values; hidden until "show advanced settings" is ticked."""
@@ -407,7 +333,7 @@ class ZSSRWidget(Container):
         self.pixel_size.value = self._layer_pixel_size = 0.0  # a new layer: its own scale, not a value typed before
         self._show_layer_pixel_size()
         metadata = getattr(layer, "metadata", {}) or {}
-        self._fill_optics_from(metadata)
+        self.optics_fields.fill_from(metadata)
         if metadata.get("zssr_psf_path") and not self._psf_given():
             self.kernel_source.value = PSF_FILE
             self.psf.value = metadata["zssr_psf_path"]  # the sample brings its PSF file along

@@ -1,0 +1,102 @@
+"""The widget's fields of a kernel "from optics", filled from the OME metadata of the chosen layer's file where it
+records them, with what the user typed kept apart from what a file put there."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from magicgui.widgets import ComboBox, FloatSpinBox, SpinBox, Widget
+
+from ..core.optics import IMMERSION_INDICES, MODALITIES, Optics
+
+#: ``set_in_range(field, value, what, unknown=...)``: show ``value`` in ``field``, or a note where the field cannot
+#: take it; whether it took it (the widget's, which keeps the notes of every field in its status line)
+SetInRange = Callable[..., bool]
+
+
+class OpticsFields:
+    """NA, emission, immersion, modality, and for confocal the excitation and the pinhole."""
+
+    def __init__(self, set_in_range: SetInRange) -> None:
+        self._set_in_range = set_in_range
+        defaults = Optics(1.4, 520)
+        self.na = FloatSpinBox(label="NA", min=0.05, max=1.7, step=0.05, value=defaults.na,
+                               tooltip="Numerical aperture of the objective (from the file's metadata when it says)")
+        self.wavelength = SpinBox(label="emission (nm)", min=0, max=2000, value=int(defaults.wavelength),
+                                  tooltip="Emission wavelength of the fluorophore, in nm (e.g. 520 for GFP). 0: "
+                                          "unknown (the layer's file does not say): type it")
+        self.immersion = ComboBox(label="immersion", choices=list(IMMERSION_INDICES), value="oil",
+                                  tooltip="Immersion medium of the objective: sets the refractive index")
+        self.modality = ComboBox(label="modality", choices=list(MODALITIES), value=defaults.modality,
+                                 tooltip="widefield, or point-scanning confocal (excitation PSF x pinhole-filtered "
+                                         "emission PSF)")
+        self.excitation = SpinBox(label="excitation (nm)", min=200, max=2000, value=488,
+                                  tooltip="Confocal: excitation wavelength, in nm")
+        self.pinhole = FloatSpinBox(label="pinhole (AU)", min=0.0, max=20.0, step=0.1, value=1.0,
+                                    tooltip="Confocal: pinhole diameter in Airy units (1 AU = 1.22 λ/NA)")
+        self.widgets: list[Widget] = [self.na, self.wavelength, self.immersion, self.modality, self.excitation,
+                                      self.pinhole]
+        filled_from_files = (self.na, self.wavelength, self.immersion, self.excitation)
+        # a fresh widget's values, which a field a layer's file filled goes back to when another layer is chosen
+        self._fresh_values = {id(field): field.value for field in filled_from_files}
+        self._from_file: list[Widget] = []  # the fields the selected layer's file filled
+        self._typed: set[int] = set()  # the fields the user set since (kept across layers)
+        self._filling = False  # True while a file's values go in: those are not typed
+        for field in filled_from_files:
+            field.changed.connect(lambda _value, field=field: self._note_typed(field))
+
+    @property
+    def confocal(self) -> bool:
+        return self.modality.value == "confocal"
+
+    def optics(self) -> Optics:
+        return Optics(float(self.na.value), float(self.wavelength.value), IMMERSION_INDICES[self.immersion.value],
+                      self.modality.value, float(self.excitation.value) if self.confocal else None,
+                      float(self.pinhole.value) if self.confocal else None)
+
+    def fill_from(self, metadata: dict[str, Any]) -> None:
+        """Take the objective and wavelengths a file's OME metadata recorded (the reader keeps them).
+
+        What the previous layer's file put in a field goes back to a fresh widget's value first, so that it never
+        passes for this layer's (one channel's wavelength for another's); a value the user typed stays unless this
+        file gives that field. A file that does not give the emission wavelength (or one out of range) leaves it
+        unknown (0) rather than at a default that would pass for the file's: Run asks for it, as the CLI does."""
+        self._filling = True
+        try:
+            for field in self._from_file:
+                if id(field) not in self._typed:
+                    field.value = self._fresh_values[id(field)]
+            self._from_file = []
+            optics = metadata.get("optics")
+            if optics:
+                self._take_file_optics(optics)
+        finally:
+            self._filling = False
+
+    def _note_typed(self, field: Widget) -> None:
+        if not self._filling:
+            self._typed.add(id(field))
+
+    def _take_file_optics(self, optics: dict[str, Any]) -> None:
+        """Set the fields a file's optics give (they replace typed values) and mark them as the file's."""
+        given = []
+        if optics.get("na") and self._set_in_range(self.na, optics["na"], "the file's NA", unknown=None):
+            given.append(self.na)
+        index = optics.get("refractive_index")
+        if index:
+            self.immersion.value = min(IMMERSION_INDICES, key=lambda name: abs(IMMERSION_INDICES[name] - index))
+            given.append(self.immersion)
+        emission = next((w for w in optics.get("emission_wavelengths") or () if w), None)
+        if emission and self._set_in_range(self.wavelength, int(round(emission)),
+                                           "the file's emission wavelength (nm)", unknown=None):
+            given.append(self.wavelength)
+        elif id(self.wavelength) not in self._typed:  # the file's silence: unknown until typed
+            self.wavelength.value = 0
+            self._from_file.append(self.wavelength)
+        excitation = next((w for w in optics.get("excitation_wavelengths") or () if w), None)
+        if excitation and self._set_in_range(self.excitation, int(round(excitation)),
+                                             "the file's excitation wavelength (nm)", unknown=None):
+            given.append(self.excitation)
+        self._from_file += given
+        self._typed -= {id(field) for field in given}
