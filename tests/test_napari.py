@@ -959,8 +959,9 @@ def test_pixel_sizes_read_from_the_layer_and_the_psf_are_shown(widget, psf_file)
     viewer, w = widget
     w.image.value = viewer.add_image(image_2d(), name="calibrated", scale=(0.1625, 0.1625))
     assert w.pixel_size.value == pytest.approx(0.1625)
+    assert w.pixel_size.native.text() == "0.1625"
     w.image.value = viewer.add_image(image_2d(), name="unknown")  # napari's default scale 1: not known
-    assert w.pixel_size.value == 0
+    assert w.pixel_size.value == 0 and w.pixel_size.native.text() == "unknown"  # not a size of 0
     use_psf(w, psf_file)
     assert w.psf_pixel_size.value == pytest.approx(0.1)
     assert w._kernel_arguments()["psf_pixel_size"] is None  # as the file says: the run reads it there

@@ -51,6 +51,7 @@ from .runner import (
 )
 from .sample_data import is_psf_layer
 from .shutdown import stop_at_exit
+from .spin_boxes import show_four_decimals, show_unknown_at_zero
 from .worker_turns import start_in_turn, turn_ended, withdraw
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ class ZSSRWidget(Container):
                                                "scale of 1): the PSF is then taken as sampled at the image's pixels. "
                                                "To correct the layer's, type the right size (0 keeps the layer's)")
         show_four_decimals(self.pixel_size, 0.0)
+        show_unknown_at_zero(self.pixel_size)
         self.scale = FloatSpinBox(label="scale", min=1.1, max=8.0, step=0.5, value=DEFAULT_SCALE,
                                   tooltip="Super-resolution factor per axis; with a kernel a whole number")
         self.preset = ComboBox(label="preset", choices=list(PRESETS), value=DEFAULT_PRESET,
@@ -164,6 +166,7 @@ class ZSSRWidget(Container):
                                                    "unknown: the PSF is taken as sampled at the image's pixels. To "
                                                    "correct the file's, type the right size (0 keeps the file's)")
         show_four_decimals(self.psf_pixel_size, 0.0)
+        show_unknown_at_zero(self.psf_pixel_size)
         self.optics_fields = OpticsFields(self._set_in_range)
         optics_fields = self.optics_fields.widgets
         self._kernel_fields: dict[str, list[Widget]] = {PSF_FILE: [self.psf, self.psf_pixel_size],
@@ -683,9 +686,3 @@ def watch_for_detach(widget: Any, on_detached: Callable[[], None]) -> Any:
     detach_filter = DetachFilter()
     widget.installEventFilter(detach_filter)
     return detach_filter
-
-
-def show_four_decimals(spin_box: FloatSpinBox, value: float) -> None:
-    """magicgui derives 3 decimals from the step, which would round 0.0125 or a 0.1625 µm pixel."""
-    spin_box.native.setDecimals(4)
-    spin_box.value = value

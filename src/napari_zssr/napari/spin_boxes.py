@@ -1,0 +1,17 @@
+"""How the widget's number fields show their values."""
+
+from __future__ import annotations
+
+from magicgui.widgets import FloatSpinBox
+
+
+def show_four_decimals(spin_box: FloatSpinBox, value: float) -> None:
+    """magicgui derives 3 decimals from the step, which would round 0.0125 or a 0.1625 µm pixel."""
+    spin_box.native.setDecimals(4)
+    spin_box.value = value
+
+
+def show_unknown_at_zero(spin_box: FloatSpinBox) -> None:
+    """A field whose 0 means "not known" says so, instead of showing a size of 0 (integer fields, superqt's, show
+    no such text)."""
+    spin_box.native.setSpecialValueText("unknown")
