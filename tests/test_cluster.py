@@ -361,6 +361,20 @@ def test_batch_in_process_returns_the_summary(stacks, tmp_path):
         napari_zssr.batch(stacks, tmp_path / "o", max_iteration=2)
 
 
+def test_a_lost_scheduler_s_unfinished_inputs_are_counted_and_listed(stacks, tmp_path, monkeypatch, capsys):
+    """The summary names what a rerun still has to do, not only what was done and what failed."""
+    def lose_the_scheduler_after_one_file(prepared, client, summary, threads):
+        summary.done.append(prepared.jobs[0].source)
+        summary.scheduler_lost = True
+
+    monkeypatch.setattr("napari_zssr.cluster.run_on_cluster", lose_the_scheduler_after_one_file)
+    summary = napari_zssr.batch(stacks, tmp_path / "out", client=object(), **{**BATCH_SETTINGS, "quiet": False})
+    assert summary.not_run == [stacks / "channels.tif", stacks / "plain.tif"] and summary.exit_code == 1
+    err = capsys.readouterr().err
+    assert "done 1, skipped 0 (already done), conflicts 0, failed 0, not run 2" in err
+    assert f"not run (the scheduler was lost: run the same command again):\n  {stacks / 'channels.tif'}" in err
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only")
 def test_workers_get_glibc_malloc_thresholds_back():
     from napari_zssr.cluster import restore_malloc_thresholds

@@ -129,6 +129,7 @@ class BatchSummary:
     workers: dict[str, WorkerReport] = field(default_factory=dict)  # worker address ("in-process" here) -> report
     seconds: float = 0.0
     scheduler_lost: bool = False  # a cluster run stopped when its scheduler went away: the rest was not run
+    not_run: list[Path] = field(default_factory=list)  # the inputs it left, for the rerun to do
     #: the folders of parts of split stacks that failed for no fault of their data (a full disk, a lost worker):
     #: kept for a rerun (a batch that stops early keeps every stack's)
     resumable_parts: set[Path] = field(default_factory=set)
@@ -391,14 +392,19 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
             clean_stale_parts(out)
             raise
         clean_stale_parts(out, None if summary.scheduler_lost else summary.resumable_parts)
+    if summary.scheduler_lost:
+        accounted = {*summary.done, *summary.skipped, *summary.conflicts, *(path for path, _ in summary.failed)}
+        summary.not_run = [job.source for job in prepared.jobs if job.source not in accounted]
     summary.seconds = time.perf_counter() - start
+    not_run = f", not run {len(summary.not_run)}" if summary.scheduler_lost else ""
     say(f"done {len(summary.done)}, skipped {len(summary.skipped)} (already done), "
-        f"conflicts {len(summary.conflicts)}, failed {len(summary.failed)}, {summary.seconds:.1f} s")
+        f"conflicts {len(summary.conflicts)}, failed {len(summary.failed)}{not_run}, {summary.seconds:.1f} s")
     for worker, report in sorted(summary.workers.items()):
         say(f"  {worker} on {report.host} ({report.device}): {report.tasks} task(s), {report.planes} plane(s), "
             f"{report.seconds:.1f} s")
     _list_at_end("failed", [f"{path}: {reason}" for path, reason in summary.failed])
     _list_at_end("left alone (why: see above)", [str(path) for path in summary.conflicts])
+    _list_at_end("not run (the scheduler was lost: run the same command again)", list(map(str, summary.not_run)))
     return summary
 
 
