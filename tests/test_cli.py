@@ -491,6 +491,21 @@ def test_kernel_estimated_from_each_image(data_dir, tmp_path, capsys):
     assert "fwhm_px" in kernels[0] and "pure noise" in kernels[1]["fallback"]
 
 
+def test_many_constant_planes_are_one_note_not_one_line_each():
+    from napari_zssr.batch_files import blank_notes
+
+    planes = [(z,) for z in range(60)]
+    assert blank_notes("Z", planes, 60, 1) == ["all 60 planes of channel 1 are constant; passed through as their "
+                                                "interpolation"]
+    assert blank_notes("Z", planes[:5], 60, None) == ["5 planes of the image are constant (Z=0, Z=1, Z=2, ...); "
+                                                       "passed through as their interpolation"]
+    assert blank_notes("TZ", [(0, 2), (1, 2)], 6, 0, "plane") == [
+        "plane T=0, Z=2, channel 0 is constant; passed through as its interpolation",
+        "plane T=1, Z=2, channel 0 is constant; passed through as its interpolation"]
+    assert blank_notes("T", [(1,)], 3, None, "volume") == [
+        "volume T=1 is constant; passed through as its interpolation"]
+
+
 @pytest.mark.parametrize("kernel", [[], ["--kernel", "estimate"]])
 def test_an_empty_channel_of_a_2d_image_passes_through(tmp_path, capsys, kernel):
     """E.g. the blue of an RGB picture of a red and green stain: the picture is not constant, its blue is."""

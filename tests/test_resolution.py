@@ -57,7 +57,7 @@ def test_planes_too_small_to_read_a_resolution_from_are_refused():
     from scipy import ndimage
 
     blurred = ndimage.gaussian_filter(np.random.default_rng(0).random((24, 24)), 4)
-    with pytest.raises(ValueError, match=r"planes \(\(24, 24\)\) are too small .* at least 32 x 32"):
+    with pytest.raises(ValueError, match=r"planes \(24 x 24 pixels\) are too small .* at least 32 x 32"):
         estimate_resolution(blurred)
 
     class Unreadable:  # a lazily opened stack: refused by its shape, before any plane is read

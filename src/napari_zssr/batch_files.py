@@ -253,13 +253,14 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
     leading_axes = image.axes[:-2].replace("C", "")
     if axial:
         leading_axes = leading_axes.replace("Z", "")  # a blank is a whole volume
+    sizes = dict(zip(image.axes, image.data.shape))
+    count = int(np.prod([sizes[axis] for axis in leading_axes], dtype=np.int64))
     for channel, record in enumerate(records):
         where = f" channel {channel}" if "C" in image.axes else ""
         messages.extend(f"{job.source}{where}: {note}" for note in record.get("notes", ()))
-        for index in record["blank_planes"]:
-            place = plane_label(leading_axes, tuple(index), channel if "C" in image.axes else None)
-            place = place.replace("plane", "volume", 1) if axial else place
-            messages.append(f"{job.source}: {place} is constant; passed through as its interpolation")
+        blanks = [tuple(index) for index in record["blank_planes"]]
+        messages.extend(f"{job.source}: {line}" for line in blank_notes(
+            leading_axes, blanks, count, channel if "C" in image.axes else None, "volume" if axial else "plane"))
         if quiet:
             continue
         if axial:
@@ -421,6 +422,26 @@ def cast_output(data: np.ndarray, dtype: np.dtype) -> np.ndarray:
         info = np.iinfo(dtype)
         return np.clip(np.round(data), info.min, info.max).astype(dtype)
     return data.astype(np.float32, copy=False)
+
+
+#: constant planes of a channel a file's log names one by one, at most (more are counted, the first few named)
+NAMED_BLANKS = 3
+
+
+def blank_notes(axes: str, blanks: Sequence[tuple[int, ...]], count: int, channel: int | None,
+                element: str = "plane") -> list[str]:
+    """The notes on a channel's constant planes (``blanks``, of its ``count``; volumes in axial runs), which pass
+    through as their interpolation: one a plane for a few; one for many, or for all, so that a stack of 60 empty
+    planes is not 60 lines."""
+    passed = "passed through as their interpolation"
+    whose = f"channel {channel}" if channel is not None else "the image"
+    if count > 1 and len(blanks) == count:
+        return [f"all {count} {element}s of {whose} are constant; {passed}"]
+    if len(blanks) > NAMED_BLANKS:
+        named = ", ".join(plane_label(axes, index, None).removeprefix("plane ") for index in blanks[:NAMED_BLANKS])
+        return [f"{len(blanks)} {element}s of {whose} are constant ({named}, ...); {passed}"]
+    return [f"{plane_label(axes, index, channel).replace('plane', element, 1)} is constant; passed through as its "
+            "interpolation" for index in blanks]
 
 
 def plane_label(axes: str, index: tuple[int, ...], channel: int | None) -> str:

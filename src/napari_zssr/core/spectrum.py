@@ -102,7 +102,8 @@ def _check_layout(array: Any, min_side: int) -> None:
     if len(array.shape) < 2:
         raise ValueError(f"the image must have at least 2 dimensions (..., Y, X), got shape {tuple(array.shape)}")
     if min(array.shape[-2:]) < min_side:
-        raise ValueError(f"the image's planes ({tuple(array.shape[-2:])}) are too small for this estimate; "
+        rows, cols = array.shape[-2:]
+        raise ValueError(f"the image's planes ({rows} x {cols} pixels) are too small for this estimate; "
                          f"they need at least {min_side} x {min_side} pixels")
 
 
