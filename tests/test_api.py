@@ -71,6 +71,12 @@ def test_gradual_steps_and_back_projection(textured_image, tiny_config):
     result = zssr(textured_image, 2, config=tiny_config)
     assert result.sr.shape == (80, 72) and result.iterations == [2 * tiny_config.max_iterations]
     assert not np.array_equal(result.sr, result.ensemble_median)
+    tiny_config.gradual_steps = (2,)  # not on the way to 2: refused, not skipped and recorded as taken
+    with pytest.raises(ValueError, match="gradual step 2 is not below the scale 2"):
+        zssr(textured_image, 2, config=tiny_config, progress=lambda event: pytest.fail("it ran"))
+    tiny_config.gradual_steps = (1.5, 2.5)
+    with pytest.raises(ValueError, match="gradual step 2.5 is not below the scale 2"):
+        zssr(textured_image, (2, 3), config=tiny_config)
 
 
 def test_stack_keeps_shapes_and_passes_blank_planes(textured_image, tiny_config):

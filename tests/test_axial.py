@@ -181,13 +181,21 @@ def test_optics_need_the_pixel_size_and_exclude_a_given_profile(tiny_config):
         zssr_axial(volume, 2, config=tiny_config, device="cpu", optics=optics)
     with pytest.raises(ValueError, match="not both"):
         zssr_axial(volume, 2, gaussian_profile(3.0), config=tiny_config, device="cpu", optics=optics, pixel_size=0.1)
-    for bad in ("0.1", (0.1, 0.1), True):
+    for bad in ("0.1", True):
         with pytest.raises(ValueError, match="pixel_size must be a positive number"):
             zssr_axial(volume, 2, config=tiny_config, device="cpu", optics=optics, pixel_size=bad)
+    with pytest.raises(ValueError, match=r"square pixels .* got pixel_size \(0.1, 0.2\)"):
+        zssr_axial(volume, 2, config=tiny_config, device="cpu", optics=optics, pixel_size=(0.1, 0.2))
     with pytest.raises(ValueError, match="pixel_size 100 um .* micrometres"):  # 100 nm typed as um
         zssr_axial(volume, 2, config=tiny_config, device="cpu", optics=optics, pixel_size=100)
-    with pytest.raises(TypeError, match="optics must be an Optics"):
-        zssr_axial(volume, 2, config=tiny_config, device="cpu", optics={"na": 0.8, "wavelength": 520}, pixel_size=0.1)
+    with pytest.raises(TypeError, match="optics has no field 'NA'"):
+        zssr_axial(volume, 2, config=tiny_config, device="cpu", optics={"NA": 0.8, "wavelength": 520}, pixel_size=0.1)
+    with pytest.raises(ValueError, match="gradual_steps"):
+        zssr_axial(volume, 2, config=replace(tiny_config, gradual_steps=(1.5,)), device="cpu")
+    # as run() and KernelChoice take them: a dict of the optics, and a square pixel as a (y, x) pair
+    given = zssr_axial(volume, 2, config=tiny_config, device="cpu", optics=optics, pixel_size=0.1)
+    as_dict = zssr_axial(volume, 2, config=tiny_config, device="cpu", optics=optics.to_dict(), pixel_size=(0.1, 0.1))
+    assert as_dict.kernel == given.kernel and np.array_equal(as_dict.sr, given.sr)
 
 
 def test_an_asymmetric_profile_keeps_only_the_lateral_flip(tiny_config):

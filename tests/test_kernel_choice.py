@@ -106,3 +106,17 @@ def test_confocal_fwhm_is_smaller():
     widefield = psf_fwhm_pixels(Optics(1.4, 520), 0.05)
     confocal = psf_fwhm_pixels(Optics(1.4, 520, modality="confocal", excitation_wavelength=488), 0.05)
     assert confocal < widefield
+
+
+def test_numpy_float32_pixel_sizes_are_recorded_as_the_numbers_meant_and_the_record_is_json(tmp_path):
+    """Pixel sizes read by numpy or tifffile are often float32: 0.13 stays 0.13, and json.dumps takes the record."""
+    import json
+
+    from napari_zssr import ZSSRConfig, zssr
+
+    write_imagej_tiff(tmp_path / "psf.tif", gaussian_psf(1.5), "YX", None)
+    choice = KernelChoice("psf", psf_path=str(tmp_path / "psf.tif"), psf_pixel_size=np.float32(0.065))
+    result = zssr(microscopy_sample().image[:32, :32], 2, kernel=choice, pixel_size=np.float32(0.13),
+                  config=ZSSRConfig.preset("fast", max_iterations=1))
+    assert (result.kernel["psf_pixel_size_um"], result.kernel["pixel_size_um"]) == (0.065, 0.13)
+    json.dumps(result.metadata())

@@ -191,3 +191,24 @@ def test_measured_must_be_a_bool_or_none():
     psf = np.outer(*2 * [np.exp(-np.arange(-4, 5) ** 2 / 4.0)])
     with pytest.raises(TypeError, match="measured must be True"):
         kernel_from_psf(psf, psf_pixel_size=0.05, pixel_size=0.1, scale=2, measured="no")
+
+
+def test_the_library_warns_of_a_psf_file_that_is_no_bead_as_the_widget_and_the_cli_do(tmp_path):
+    """A cell image chosen by mistake becomes a kernel wider than the image: kernel_from_file and zssr say so."""
+    import warnings
+
+    from napari_zssr import KernelChoice, KernelNoteWarning, ZSSRConfig, zssr
+    from napari_zssr.sample import microscopy_sample
+
+    cells = microscopy_sample().image
+    tifffile.imwrite(tmp_path / "cells.tif", cells[:40, :40])
+    with pytest.warns(KernelNoteWarning, match="does not look like one bead: it has .*; its brightest blob is used"):
+        kernel_from_file(tmp_path / "cells.tif", pixel_size=0.13, scale=2)
+    with pytest.warns(KernelNoteWarning, match="does not look like one bead"):
+        result = zssr(cells[40:, 40:], 2, kernel=KernelChoice("psf", psf_path=str(tmp_path / "cells.tif")),
+                      config=ZSSRConfig.preset("fast", max_iterations=1))
+    assert "does not look like one bead" in result.kernel["note"]
+    tifffile.imwrite(tmp_path / "bead.tif", gaussian_psf().astype(np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kernel_from_file(tmp_path / "bead.tif", psf_pixel_size=0.1, pixel_size=0.2, scale=2)

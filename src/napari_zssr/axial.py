@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Collection
 from functools import partial
-from numbers import Real
 
 import numpy as np
 import torch
@@ -30,7 +29,7 @@ from .core.device import release_device_memory
 from .core.engine import check_crop_sizes
 from .core.optics import Optics, axial_profile_from_optics, check_pixel_size_for_optics, profile_fwhm, psf_from_optics
 from .core.progress import ProgressCallback, RunProgress
-from .core.resize import pixel_pair
+from .core.resize import PixelSize, pixel_pair
 from .core.trainer import StopHook
 from .kernel_choice import describe_optics
 
@@ -53,7 +52,7 @@ def validate_volume(volume: object, factor: int) -> np.ndarray:
 
 
 def axial_blur(factor: int, axial_psf: np.ndarray | None = None, lateral_psf: np.ndarray | None = None,
-               optics: Optics | None = None, pixel_size: float | None = None) -> tuple[np.ndarray, dict]:
+               optics: Optics | dict | None = None, pixel_size: PixelSize | None = None) -> tuple[np.ndarray, dict]:
     """The training kernel (see :func:`axial_kernel`) and the record of the axial profile it came from.
 
     With ``optics`` (and the lateral ``pixel_size``, um) the axial profile and, unless given, the lateral PSF are
@@ -61,14 +60,14 @@ def axial_blur(factor: int, axial_psf: np.ndarray | None = None, lateral_psf: np
     output voxels and, with a pixel size, in um: what a user checks against a measured bead.
     """
     if pixel_size is not None:
-        if isinstance(pixel_size, bool) or not isinstance(pixel_size, Real):
-            raise ValueError(f"pixel_size must be a positive number of um (the lateral pixel size), got "
-                             f"{pixel_size!r}")
-        pixel_pair(pixel_size)  # positive, finite and a microscope's sampling, or a ValueError naming it
-    if optics is not None and not isinstance(optics, Optics):
-        raise TypeError(f"optics must be an Optics(na=..., wavelength=..., ...), got {type(optics).__name__} "
-                        f"{optics!r}")
+        pair = pixel_pair(pixel_size)  # positive, finite and a microscope's sampling, or a ValueError naming it
+        assert pair is not None
+        if pair[0] != pair[1]:
+            raise ValueError(f"axial runs need square pixels (the lateral pixel size becomes the z step), got "
+                             f"pixel_size {pixel_size!r}")
+        pixel_size = pair[0]
     if optics is not None:
+        optics = Optics.of(optics)
         if axial_psf is not None:
             raise ValueError("give either axial_psf or optics, not both")
         if pixel_size is None:
@@ -99,8 +98,8 @@ def describe_axial_profile(record: dict) -> str:
 def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | None = None, *,
                lateral_psf: np.ndarray | None = None, config: ZSSRConfig | None = None, seed: int | None = None,
                device: str | torch.device | None = None, progress: ProgressCallback | None = None,
-               should_stop: StopHook | None = None, optics: Optics | None = None,
-               pixel_size: float | None = None, outputs: str | Collection[str] | None = None,
+               should_stop: StopHook | None = None, optics: Optics | dict | None = None,
+               pixel_size: PixelSize | None = None, outputs: str | Collection[str] | None = None,
                one_of_channels: bool = False) -> ZSSRResult:
     """Super-resolve a (Z, Y, X) volume along z by ``axial_scale`` = z-step / lateral pixel size (an integer).
 
@@ -117,16 +116,18 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     ``sqrt(fwhm_axial^2 - fwhm_lateral^2)``.
 
     The network is trained on pairs from up to 8 lateral planes (degraded along y and along x) with ``config``'s
-    settings (but for ``gradual_steps``, which are not used), then restores every XZ and YZ slice; the two are
-    averaged (better than either alone, and than weighting by their ensemble spreads: benchmarks/axial.py).
-    ``residual`` is ``sr`` minus cubic interpolation along z; ``ensemble_spread`` the std over every ensemble
-    member of both slicings; ``outputs`` as :func:`napari_zssr.zssr`. ``ZSSRResult.scale`` is ``(axial_scale, 1)``:
-    (z, lateral). A constant volume in a series is passed through as its interpolation with a
+    settings (``gradual_steps`` are refused: the factor is learned in one step), then restores every XZ and YZ
+    slice; the two are averaged (better than either alone, and than weighting by their ensemble spreads:
+    benchmarks/axial.py). ``residual`` is ``sr`` minus cubic interpolation along z; ``ensemble_spread`` the std over
+    every ensemble member of both slicings; ``outputs`` as :func:`napari_zssr.zssr`. ``ZSSRResult.scale`` is
+    ``(axial_scale, 1)``: (z, lateral). A constant volume in a series is passed through as its interpolation with a
     :class:`BlankPlaneWarning`; a constant volume alone is an error, unless ``one_of_channels`` (a channel of a
     volume whose other channels hold the structure, e.g. an unstained one) passes it through too. Raises
     :class:`napari_zssr.Cancelled` when ``should_stop`` returns True.
     """
     config = checked_config(config)
+    if config.gradual_steps:
+        raise ValueError("axial runs learn their factor in one step: leave gradual_steps out of the config")
     kinds = checked_outputs(outputs)
     factor = axial_factor(axial_scale)
     check_crop_sizes(config, (factor, 1))

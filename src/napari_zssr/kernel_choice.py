@@ -8,7 +8,6 @@ own scale (gradual steps): a choice becomes a function ``scale -> kernel``.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import numpy as np
 from .core.degradation import KernelSource, step_kernels
 from .core.optics import Optics, kernel_from_optics, profile_fwhm, psf_from_optics
 from .core.resize import PixelSize, Scale, pixel_pair
+from .core.units import compact_pixel_size
 
 KernelKind = Literal["psf", "optics", "estimate", "none"]
 KERNEL_SOURCES: tuple[str, ...] = ("psf", "optics", "estimate", "none")
@@ -38,17 +38,11 @@ class KernelChoice:
     def __post_init__(self) -> None:
         if self.kind not in KERNEL_SOURCES:
             raise ValueError(f"kernel source must be one of {', '.join(KERNEL_SOURCES)}, got {self.kind!r}")
-        if isinstance(self.optics, dict):  # as run(optics={...}) takes them
-            fields = [field.name for field in dataclasses.fields(Optics)]
-            unknown = sorted(set(self.optics) - set(fields), key=str)
-            if unknown:
-                raise TypeError(f"optics has no field {unknown[0]!r}; its fields are {', '.join(fields)} (e.g. "
-                                "{'na': 1.4, 'wavelength': 520})")
-            object.__setattr__(self, "optics", Optics(**self.optics))
-        if self.optics is not None and not isinstance(self.optics, Optics):
-            raise TypeError(f"optics must be an Optics(na=..., wavelength=..., ...) or a dict of its fields, got "
-                            f"{type(self.optics).__name__}")
-        pixel_pair(self.psf_pixel_size, "psf_pixel_size")  # None (from the file) or a clear error
+        if self.optics is not None:
+            object.__setattr__(self, "optics", Optics.of(self.optics))
+        pair = pixel_pair(self.psf_pixel_size, "psf_pixel_size")  # None (from the file) or a clear error
+        if pair is not None:  # plain floats, as the run's record writes them to JSON (not numpy's float32)
+            object.__setattr__(self, "psf_pixel_size", compact_pixel_size(*pair))
         if self.kind == "psf" and not self.psf_path:
             raise ValueError("the 'psf' kernel source needs a PSF file")
         if self.kind == "optics" and self.optics is None:
@@ -86,6 +80,7 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
                                   "psf_fwhm_px": psf_fwhm_pixels(optics, pixel_size)}
     if choice.kind == "estimate":
         return _estimated(image, pixel_size, scale)
+    from .core.bead_check import bead_problem
     from .core.psf import kernel_from_psf
     from .io.psf import read_psf
 
@@ -99,17 +94,22 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
     # absolute: the record travels with the outputs, away from the folder a relative path was typed in
     record = {"source": "psf", "psf_path": os.path.abspath(choice.psf_path), "psf_pixel_size_um": psf_pixel_size,
               "pixel_size_um": pixel_size}
+    notes = []
     if psf_pixel_size is not None and pixel_size is None:
         # resampling needs both sizes: the PSF is taken as sampled at the image's pixels, which a run should say
-        record["note"] = (f"the image's pixel size is unknown, so the PSF's ({psf_pixel_size} um) is not used: "
-                          "the PSF is taken as sampled at the image's pixels; give the image's pixel size to "
-                          "resample it (napari: the image pixel field or the layer's scale; pixel_size= in Python; "
-                          "--pixel-size)")
+        notes.append(f"the image's pixel size is unknown, so the PSF's ({psf_pixel_size} um) is not used: the PSF "
+                     "is taken as sampled at the image's pixels; give the image's pixel size to resample it (napari: "
+                     "the image pixel field or the layer's scale; pixel_size= in Python; --pixel-size)")
     elif psf_pixel_size is None and pixel_size is not None:  # a .npy or .mat PSF, or a TIFF without calibration
         shown = " x ".join(dict.fromkeys(f"{size:g}" for size in pixel_pair(pixel_size)))  # one where they agree
-        record["note"] = (f"the PSF file gives no pixel size, so it is taken as sampled at the image's pixels ({shown} "
-                          "um); if it was not, give its pixel size (psf_pixel_size=, --psf-pixel-size, or the "
-                          "widget's PSF pixel size)")
+        notes.append(f"the PSF file gives no pixel size, so it is taken as sampled at the image's pixels ({shown} "
+                     "um); if it was not, give its pixel size (psf_pixel_size=, --psf-pixel-size, or the widget's "
+                     "PSF pixel size)")
+    problem = bead_problem(psf)
+    if problem:  # e.g. a cell image chosen by mistake: its kernel would be no blur of this microscope
+        notes.append(f"the PSF file does not look like one bead: {problem}; its brightest blob is used")
+    if notes:
+        record["note"] = "; ".join(notes)
     return _checked(from_file), record
 
 

@@ -34,9 +34,16 @@ class PlaneRun:
 
 
 def scale_steps(scale: Scale, gradual_steps: tuple[float, ...]) -> list[Scale]:
-    """The scales trained in turn: the intermediate steps below the target (same factor on both axes), then it."""
-    steps = [(float(s), float(s)) for s in sorted(gradual_steps) if 1 < s < min(scale)]
-    return steps + [scale]
+    """The scales trained in turn: the intermediate steps below the target (same factor on both axes), then it.
+
+    A ValueError for a step not below the target on both axes, which no run could take (rather than a run recorded
+    with a step it never took)."""
+    beyond = [s for s in gradual_steps if s >= min(scale)]
+    if beyond:
+        raise ValueError(f"gradual step {beyond[0]:g} is not below the scale {min(scale):g}: gradual steps are "
+                         "intermediate factors on the way to the scale (e.g. gradual_steps=(1.5,) for 2); drop it or "
+                         "raise the scale")
+    return [(float(s), float(s)) for s in sorted(gradual_steps)] + [scale]
 
 
 def check_crop_sizes(config: ZSSRConfig, scale: Scale) -> None:

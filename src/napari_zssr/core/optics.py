@@ -21,7 +21,7 @@ PSF integrated over the pinhole.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from numbers import Real
 from typing import Any, Literal
 
@@ -92,6 +92,22 @@ class Optics:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def of(cls, value: Optics | dict[str, Any]) -> Optics:
+        """``value`` as Optics: Optics as it is, a dict of its fields (as ``run(optics={...})`` takes them) made into
+        one; a TypeError naming an unknown field or another type."""
+        if isinstance(value, dict):
+            names = [field.name for field in fields(cls)]
+            unknown = sorted(set(value) - set(names), key=str)
+            if unknown:
+                raise TypeError(f"optics has no field {unknown[0]!r}; its fields are {', '.join(names)} (e.g. "
+                                "{'na': 1.4, 'wavelength': 520})")
+            return cls(**value)
+        if not isinstance(value, cls):
+            raise TypeError(f"optics must be an Optics(na=..., wavelength=..., ...) or a dict of its fields, got "
+                            f"{type(value).__name__}")
+        return value
 
 
 def _check_number(name: str, value: Any, low: float, high: float, meaning: str = "", *,

@@ -27,7 +27,11 @@ def as_scale_pair(scale: float | Sequence[float] | np.ndarray) -> Scale:
     if scale is None or isinstance(scale, (str, bytes)) or any(
             isinstance(value, (bool, np.bool_)) for value in np.ravel(np.asarray(scale, dtype=object))):
         raise TypeError(f"scale must be a number or a (y, x) pair, got {scale!r}")
-    values = np.asarray(scale, dtype=np.float64)
+    values = np.asarray(scale)
+    if values.dtype in (np.float16, np.float32):  # the number meant: a float32 0.13 is 0.13, not 0.12999999523
+        values = np.array([float(np.format_float_positional(value, unique=True)) for value in values.ravel()]
+                          ).reshape(values.shape)
+    values = values.astype(np.float64)
     if values.shape == ():
         return float(values), float(values)
     if values.shape != (2,):

@@ -523,12 +523,8 @@ class ZSSRWidget(Container):
     def _launch(self, request: Any) -> Any:
         """Start the worker of a checked ``request`` whose output names this widget holds."""
         from napari.utils import progress
-        from napari.utils.notifications import show_warning
         from superqt.utils import thread_worker
 
-        bead_warning = self._psf_note()  # the file was read: a warning that it is no bead, if any
-        if bead_warning:  # the status line is the run's from now on
-            show_warning(f"ZSSR: {bead_warning}")
         self._stop = stop_at_exit(threading.Event())
         self._progress = progress(total=self._planes() * request.config.max_iterations, desc="ZSSR")
         self.progress_bar.max = self._progress.total
