@@ -135,7 +135,7 @@ def test_warm_start_trains_fewer_iterations_after_the_first_plane(textured_image
 
 
 def test_should_stop_cancels(textured_image, tiny_config):
-    with pytest.raises(Cancelled):
+    with pytest.raises(Cancelled, match="the run was cancelled"):  # a log says what happened
         zssr(textured_image, 2, config=tiny_config, should_stop=lambda: True)
 
 

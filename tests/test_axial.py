@@ -376,3 +376,9 @@ def test_a_masked_axial_psf_is_refused_not_read_with_what_lies_under_its_mask():
         axial_profile(profile, 2)
     with pytest.raises(ValueError, match="axial_psf is empty"):
         axial_profile(np.array([]), 2)
+
+
+def test_a_factor_too_large_for_the_lateral_planes_is_named_as_the_axial_factor(tiny_config):
+    with pytest.raises(ValueError, match=r"lateral planes \(32 x 32 pixels\) are too small for an axial factor of 40, "
+                                         r"which learns from planes of at least 160 x 160 .*: check the factor"):
+        zssr_axial(blob_volume(8, 32), 40, config=tiny_config, device="cpu")

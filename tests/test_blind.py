@@ -109,6 +109,8 @@ def test_pure_noise_raises_a_clear_error():
     for noise in (rng.normal(100, 5, (128, 128)), rng.poisson(3, (64, 96)).astype(np.uint16)):
         with pytest.raises(ValueError, match="pure noise"):
             estimate_kernel(noise)
+    with pytest.raises(ValueError, match="planes of 16 x 16 pixels hold too few frequencies"):  # not only noise
+        estimate_kernel(np.random.default_rng(0).random((16, 16)))
 
 
 @pytest.mark.parametrize(("image", "message"), [

@@ -120,3 +120,34 @@ def test_numpy_float32_pixel_sizes_are_recorded_as_the_numbers_meant_and_the_rec
                   config=ZSSRConfig.preset("fast", max_iterations=1))
     assert (result.kernel["psf_pixel_size_um"], result.kernel["pixel_size_um"]) == (0.065, 0.13)
     json.dumps(result.metadata())
+
+
+def test_kernel_objects_given_the_wrong_way_say_how_to_give_them(tmp_path):
+    from pathlib import Path
+
+    from napari_zssr import estimate_kernel, zssr
+
+    image = microscopy_sample().image[:32, :32]
+    with pytest.raises(TypeError, match=r"the optics .*KernelChoice\('optics', optics=Optics"):
+        zssr(image, 2, kernel=Optics(1.4, 520))
+    with pytest.raises(TypeError, match=r"the optics .*KernelChoice\('optics'"):
+        zssr(image, 2, kernel={"na": 1.4, "wavelength": 520})
+    with pytest.raises(ValueError, match=r"got \w*Path\(.*KernelChoice\('psf', path\)"):
+        zssr(image, 2, kernel=Path(tmp_path / "psf.tif"))
+    with pytest.raises(TypeError, match=r"estimate_kernel\(\) result: pass its .kernel"):
+        zssr(image, 2, kernel=estimate_kernel(image))
+
+
+def test_a_kernel_too_wide_for_the_planes_is_noted():
+    """A 19-pixel blur on 64 x 64 output planes gave outputs of many times the input's range, without a word."""
+    from napari_zssr import KernelNoteWarning, ZSSRConfig, zssr
+
+    y, x = np.mgrid[-32:33, -32:33]
+    wide = np.exp(-(x**2 + y**2) / (2 * 8.0**2))
+    image = microscopy_sample().image
+    with pytest.warns(KernelNoteWarning, match=r"FWHM about 19 HR pixels\) spans more than a quarter of the output "
+                                               r"planes \(64 x 64 pixels\)"):
+        result = zssr(image[:32, :32], 2, kernel=wide, config=ZSSRConfig.preset("fast", max_iterations=1))
+    assert "spans more than a quarter" in result.kernel["note"]
+    _, record = run_kernels(wide, [(2.0, 2.0)], image[:96, :96], None)  # 192 x 192 output planes: a tenth
+    assert "note" not in record

@@ -28,6 +28,7 @@ from .core.config import ZSSRConfig
 from .core.device import release_device_memory
 from .core.engine import check_crop_sizes
 from .core.optics import Optics, axial_profile_from_optics, check_pixel_size_for_optics, profile_fwhm, psf_from_optics
+from .core.pairs import min_father_side
 from .core.progress import ProgressCallback, RunProgress
 from .core.resize import PixelSize, pixel_pair
 from .core.trainer import StopHook
@@ -44,6 +45,11 @@ def validate_volume(volume: object, factor: int) -> np.ndarray:
     if len(shape) < 3:
         raise ValueError(f"axial super-resolution needs a volume (Z, Y, X), got shape {shape}; for a 2D image use "
                          "zssr")
+    needed = min_father_side((float(factor), 1.0))
+    if len(shape) >= 2 and 0 < min(shape[-2:]) < needed:  # an empty shape: validate_image names it
+        raise ValueError(f"the volume's lateral planes ({shape[-2]} x {shape[-1]} pixels) are too small for an axial "
+                         f"factor of {factor}, which learns from planes of at least {needed} x {needed} (blurred by "
+                         "the factor along y and x): check the factor (z-step / pixel size, both in um)")
     array = validate_image(volume, (float(factor), 1.0), ndim=None)
     if shape[-3] < MIN_PLANES:
         raise ValueError(f"the volume has {shape[-3]} z planes (shape {shape}); axial super-resolution needs at "
@@ -130,8 +136,8 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
         raise ValueError("axial runs learn their factor in one step: leave gradual_steps out of the config")
     kinds = checked_outputs(outputs)
     factor = axial_factor(axial_scale)
+    array = validate_volume(volume, factor)  # planes too small for the factor, named before the crops
     check_crop_sizes(config, (factor, 1))
-    array = validate_volume(volume, factor)
     kernel, profile_record = axial_blur(factor, axial_psf, lateral_psf, optics, pixel_size)
     output_depth = array.shape[-3] * factor
     if profile_record["axial_fwhm_voxels"] > output_depth:

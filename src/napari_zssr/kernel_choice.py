@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .core.degradation import KernelSource, step_kernels
+from .core.gaussian import FWHM_PER_SIGMA
 from .core.optics import Optics, kernel_from_optics, profile_fwhm, psf_from_optics
 from .core.resize import PixelSize, Scale, pixel_pair
 from .core.units import compact_pixel_size
@@ -140,27 +141,66 @@ def _estimated(image: np.ndarray | None, pixel_size: PixelSize | None,
     return (None if estimate.kernel is None else estimate.kernel_for), record
 
 
+#: how each kernel source is passed as ``kernel``, for the errors on what is not
+KERNEL_FORMS = ("a PSF file is KernelChoice('psf', path) (psf= in run()), the optics KernelChoice('optics', "
+                "optics=Optics(...)) (optics= in run())")
+
+
 def named_kernel(kernel: KernelArgument) -> KernelArgument:
-    """``kernel`` with the one name it may be, ``"estimate"``, as its :class:`KernelChoice`; any other text is a
-    ValueError saying how the other sources are given."""
-    if not isinstance(kernel, str):
+    """``kernel`` with the one name it may be, ``"estimate"``, as its :class:`KernelChoice`. Any other text or a path
+    is a ValueError, the optics or an estimate's whole result a TypeError, saying how they are given."""
+    from .core.blind import KernelEstimate
+
+    if isinstance(kernel, (Optics, dict)):
+        raise TypeError(f"kernel was given the optics ({kernel!r}); {KERNEL_FORMS}")
+    if isinstance(kernel, KernelEstimate):
+        raise TypeError("kernel was given an estimate_kernel() result: pass its .kernel, or kernel='estimate' for the "
+                        "run to estimate it")
+    if not isinstance(kernel, (str, os.PathLike)):
         return kernel
     if kernel != "estimate":
         raise ValueError(f"kernel must be an array, a function scale -> kernel, a KernelChoice, 'estimate' or None "
-                         f"(bicubic); got {kernel!r}: a PSF file is KernelChoice('psf', path) (psf= in run()), the "
-                         "optics KernelChoice('optics', optics=Optics(...)) (optics= in run())")
+                         f"(bicubic); got {kernel!r}: {KERNEL_FORMS}")
     return KernelChoice("estimate")
 
 
 def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarray,
                 pixel_size: PixelSize | None) -> tuple[list[np.ndarray | None], dict[str, Any]]:
-    """The kernel of each scale step of a run, and the record of where it came from (see ``zssr`` for ``kernel``)."""
+    """The kernel of each scale step of a run, and the record of where it came from (see ``zssr`` for ``kernel``);
+    a note in the record where the last step's kernel is too wide for the planes (:func:`wide_kernel_note`)."""
     kernel = named_kernel(kernel)
     if isinstance(kernel, KernelChoice):
-        source, info = kernel_source(kernel, pixel_size, image, steps[-1])
-        return step_kernels(source, steps), info
-    record = {"source": "none (bicubic)" if kernel is None else "function" if callable(kernel) else "array"}
-    return step_kernels(kernel, steps), record
+        source, record = kernel_source(kernel, pixel_size, image, steps[-1])
+        kernels = step_kernels(source, steps)
+    else:
+        record = {"source": "none (bicubic)" if kernel is None else "function" if callable(kernel) else "array"}
+        kernels = step_kernels(kernel, steps)
+    wide = None if kernels[-1] is None else wide_kernel_note(kernels[-1], tuple(image.shape[-2:]), steps[-1])
+    if wide:
+        record["note"] = "; ".join(note for note in (record.get("note"), wide) if note)
+    return kernels, record
+
+
+#: a kernel whose blur (FWHM on the HR grid) spans more than this share of the output plane leaves too little of the
+#: image to learn from: the output is then unreliable (overshoots of many times the input's range)
+WIDE_KERNEL_SHARE = 0.25
+
+
+def wide_kernel_note(kernel: np.ndarray, plane_shape: tuple[int, int], scale: Scale) -> str | None:
+    """Why ``kernel`` (on the HR grid of ``scale``) is too wide for planes of ``plane_shape``, or None."""
+    weights = np.asarray(kernel, dtype=np.float64)
+    weights = weights / weights.sum()
+    widths = []
+    for coordinates in np.indices(weights.shape):
+        mean = float((weights * coordinates).sum())
+        widths.append(FWHM_PER_SIGMA * float(np.sqrt((weights * (coordinates - mean) ** 2).sum())))
+    output = [round(side * factor) for side, factor in zip(plane_shape, scale)]
+    if max(width / side for width, side in zip(widths, output)) <= WIDE_KERNEL_SHARE:
+        return None
+    return (f"the kernel's blur (FWHM about {max(widths):.0f} HR pixels) spans more than a quarter of the output "
+            f"planes ({output[0]} x {output[1]} pixels): too little of the image is left to learn from, so the output "
+            "is unreliable; check the kernel (the HR -> LR blur on the HR grid, at the run's scale) or use larger "
+            "planes")
 
 
 def psf_fwhm_pixels(optics: Optics, pixel_size: PixelSize) -> float:

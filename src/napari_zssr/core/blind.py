@@ -47,6 +47,8 @@ from .spectrum import NoStructureError, analysis_planes, periodic_spectrum
 
 #: the smallest planes (pixels a side) whose spectrum the estimate reads
 MIN_PLANE_SIDE = 16
+#: planes from this size on (pixels a side) hold enough frequencies for the signal-to-noise test to mean noise
+RELIABLE_PLANE_SIDE = 32
 #: candidate FWHMs, input pixels: from far below a pixel (the kernel is then the camera box) to wide blur
 FWHM_GRID = np.geomspace(0.25, 12.0, 80)
 #: candidate spectral exponents of the object
@@ -248,8 +250,12 @@ def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_
     low_signal, noise_floor = float(amplitude[i, j] * shapes[i, j, 0]), float(floor[i, j])
     snr = low_signal / noise_floor if noise_floor > 0 else float("inf")
     if not snr >= MIN_SPECTRAL_SNR:
+        rows, cols = planes[0].shape
+        looks = ("the image looks like pure noise" if min(rows, cols) >= RELIABLE_PLANE_SIDE else
+                 f"planes of {rows} x {cols} pixels hold too few frequencies to tell structure from noise "
+                 f"({RELIABLE_PLANE_SIDE} x {RELIABLE_PLANE_SIDE} or more do), or the image is pure noise")
         raise NoStructureError(f"no structure found above the noise (spectral signal-to-noise {snr:.1f} < "
-                               f"{MIN_SPECTRAL_SNR:g}): the image looks like pure noise, so no blur can be estimated",
+                               f"{MIN_SPECTRAL_SNR:g}): {looks}, so no blur can be estimated",
                                advice="use no kernel (bicubic)")
     fallback = None
     if fwhm < MIN_KERNEL_FWHM:

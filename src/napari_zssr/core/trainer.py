@@ -27,6 +27,9 @@ from .progress import RunProgress
 class Cancelled(Exception):
     """Raised inside a run when the caller's ``should_stop`` hook returns True."""
 
+    def __init__(self, message: str = "the run was cancelled (its should_stop returned True)") -> None:
+        super().__init__(message)
+
 
 StopHook = Callable[[], bool]
 
