@@ -63,3 +63,5 @@ def test_unreadable_file_is_named(tmp_path):
     (tmp_path / "broken.tif").write_bytes(b"not a tiff")
     with pytest.raises(ValueError, match="broken.tif"):
         read_optics(tmp_path / "broken.tif")
+    with pytest.raises(FileNotFoundError):  # as read_psf and kernel_from_file give it
+        read_optics(tmp_path / "missing.tif")

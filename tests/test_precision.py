@@ -77,6 +77,23 @@ def test_mixed_precision_inference_is_float32_and_close_to_full_precision(tile_s
     assert (mixed - full).abs().max() < 0.05 * residual  # bf16 rounds only the predicted residual
 
 
+def test_bfloat16_asked_on_a_cpu_that_emulates_it_is_said(textured_image, tiny_config, monkeypatch):
+    """Emulated, it ran 4x slower than float32, without a word; the float16 refusal even advised it."""
+    import warnings
+
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    asked = replace(tiny_config, precision="bfloat16", max_iterations=1)
+    with pytest.warns(UserWarning, match="no bfloat16 in hardware .* emulated and slower than float32"):
+        zssr(textured_image, 2, config=asked, device="cpu")
+    with pytest.raises(ValueError, match="float16' is for CUDA GPUs only .* use 'auto' \\(bfloat16 where the CPU has"):
+        resolve_precision("float16", CPU)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        zssr(textured_image, 2, config=asked, device="cpu")
+
+
 def test_run_reports_its_precision_and_mixed_matches_full(textured_image, tiny_config):
     full = zssr(textured_image, 2, config=replace(tiny_config, precision="float32"), device="cpu")
     mixed = zssr(textured_image, 2, config=replace(tiny_config, precision="bfloat16"), device="cpu")

@@ -23,7 +23,7 @@ from .core.device import release_device_memory, select_device
 from .core.engine import check_crop_sizes, run_plane, scale_steps
 from .core.network import ZSSRNet
 from .core.pairs import min_father_side
-from .core.precision import resolve_precision
+from .core.precision import emulated_precision_note, resolve_precision
 from .core.progress import ProgressCallback, RunProgress
 from .core.resize import PixelSize, Scale, pixel_pair, resize, scaled_shape, upscale_factors
 from .core.spectrum import known_shape
@@ -181,6 +181,9 @@ def new_result(out_shape: tuple[int, ...], input_dtype: np.dtype, kinds: tuple[s
     seed = config.seed if seed is None else check_seed(seed, "seed")
     torch_device = select_device(config.device if device is None else device)
     precision = str(resolve_precision(config.precision, torch_device)).removeprefix("torch.")
+    slow = emulated_precision_note(config.precision, torch_device)
+    if slow:
+        warn_user(slow, UserWarning)
     arrays = allocate_outputs(out_shape, output_dtype(input_dtype), kinds)
     return ZSSRResult(*arrays, scale, config, seed, str(torch_device), precision, kernel=kernel_record), torch_device
 

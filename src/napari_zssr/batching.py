@@ -51,7 +51,7 @@ from .core.config import DEFAULT_PRESET, DEFAULT_SCALE, INITS, ZSSRConfig
 from .core.degradation import integer_factors
 from .core.device import select_device
 from .core.network import ZSSRNet
-from .core.precision import resolve_precision
+from .core.precision import emulated_precision_note, resolve_precision
 from .core.resize import pixel_pair, upscale_factors
 from .io.imagej import STAGED_SUFFIX, imagej_dtype
 from .io.tiff import read_header
@@ -209,6 +209,9 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
                                    **{key: value for key, value in overrides.items() if value is not None})
         if device_here:
             resolve_precision(config.precision, select_device(config.device))  # a usage error, not one per file
+            slow = emulated_precision_note(config.precision, select_device(config.device))
+            if slow:
+                say(f"note: --precision bfloat16: {slow}")
         if config.init != "scratch":
             ZSSRNet.create(config, config.seed)  # a weights file that does not load: one usage error, not one per file
     except (ValueError, TypeError) as error:

@@ -64,13 +64,14 @@ def read_optics(path: str | os.PathLike) -> OpticsMetadata | None:
 
 
 def _ome_image(path: str | os.PathLike) -> tuple[ET.Element | None, ET.Element | None]:
-    """The OME-XML root of a TIFF and its first ``Image`` (None, None without OME-XML), or a ``ValueError``."""
+    """The OME-XML root of a TIFF and its first ``Image`` (None, None without OME-XML); a ``ValueError`` for a file
+    that is no TIFF or holds broken XML, an ``OSError`` (``FileNotFoundError``...) as reading any file gives."""
     path = Path(path)
     try:
         with tifffile.TiffFile(path) as tif:
             xml = tif.ome_metadata if tif.is_ome else None
         root = ET.fromstring(xml) if xml else None
-    except (tifffile.TiffFileError, OSError, ET.ParseError) as error:
+    except (tifffile.TiffFileError, ET.ParseError) as error:
         raise ValueError(f"could not read the OME metadata of {path.name}: {error}") from error
     return root, None if root is None else _first(root, "Image")
 
