@@ -158,6 +158,10 @@ def test_command_runs_as_a_subprocess(data_dir, tmp_path):
     assert read_tiff(out / "plain_zssr.tif").data.shape == (32, 32)
     help_text = subprocess.run([sys.executable, "-m", "napari_zssr", "--help"], capture_output=True, text=True)
     assert "--psf-pixel-size" in help_text.stdout
+    for module in ("napari_zssr.cli", "napari_zssr.command_line"):  # not a silent exit 0 that passes for a batch
+        typo = subprocess.run([sys.executable, "-m", module, str(tmp_path / "missing"), "--out", str(out)],
+                              capture_output=True, text=True, timeout=300)
+        assert typo.returncode == 2 and "no such file or folder" in typo.stderr
 
 
 ZSSR_ONLY = [*FAST, "--outputs", "zssr"]
@@ -386,6 +390,9 @@ def test_a_float64_input_beyond_float32s_range_fails_before_training(tmp_path, c
     monkeypatch.setattr("napari_zssr.batch_files.zssr_stack", lambda *args, **kwargs: pytest.fail("trained"))
     assert main([str(tmp_path / "huge.tif"), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 1
     assert "beyond what the float32 TIFFs of its outputs hold" in capsys.readouterr().err
+    tifffile.imwrite(tmp_path / "tiny.tif", textured((16, 16)) * 1e-50)  # float32 would make it all 0
+    assert main([str(tmp_path / "tiny.tif"), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 1
+    assert "reach 1.1e-47, below what the float32 TIFFs of its outputs hold" in capsys.readouterr().err
     assert not (tmp_path / "o" / "huge_zssr.tif").exists()
     monkeypatch.undo()
     assert main([str(tmp_path / "fine.tif"), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 0

@@ -212,6 +212,7 @@ def test_inputs_that_cannot_run_axially_stop_the_batch_before_any_training(volum
     assert main([str(volume.parent), "--out", str(tmp_path / "out"), "--axial", *options, *FAST]) == 2
     err = capsys.readouterr().err
     assert f"{bad}: " in err and named in err and "done" not in err and not (tmp_path / "out").exists()
+    assert "crop_size" not in err  # the library's advice: the command line has no such option
     # --z-step / --pixel-size would fix it, but they apply to both inputs
     calibration = named in ("give --z-step", "give --pixel-size", "must be an integer", "already isotropic",
                             "oversampled in z", "too large to train", "too small for it")

@@ -215,6 +215,14 @@ def test_scheduler_and_workers_exclude_each_other(stacks, tmp_path):
     assert exit_.value.code == 2
 
 
+def test_more_local_workers_than_cores_is_a_usage_error_before_any_starts(stacks, tmp_path, capsys):
+    """--workers 1000 on 2 cores set about starting 1000 processes, each importing torch, and said nothing."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert main([str(stacks / "plain.tif"), "--out", str(tmp_path / "o"), "--workers", str(cores + 1), *TINY]) == 2
+    assert f"--workers {cores + 1} is more than the {cores} cores" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "plain_zssr.tif").exists()
+
+
 @pytest.mark.parametrize(("planes", "per_task", "expected"), [
     (1, 2, [(0, 1)]), (3, 2, [(0, 3)]), (6, 2, [(0, 2), (2, 4), (4, 6)]), (7, 2, [(0, 2), (2, 5), (5, 7)]),
     (40, 16, [(0, 20), (20, 40)])])

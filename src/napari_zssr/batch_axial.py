@@ -118,16 +118,20 @@ def check_trainable(plan: AxialPlan, plane_shape: Sequence[int], config: ZSSRCon
     """A :class:`CalibrationError` where ``plan``'s factor is too large for the planes or the training crops to
     train (the checks the run itself makes, made from the header): most often a z-step given in nm as um."""
     scale = (float(plan.factor), 1.0)
-    try:
-        check_crop_sizes(config, scale)
-        if min(plane_shape) < min_father_side(scale):
-            raise ValueError(f"planes of {plane_shape[0]} x {plane_shape[1]} pixels are too small for it: each side "
-                             f"needs at least {min_father_side(scale)}")
-    except ValueError as error:
+    problem = None
+    if min(plane_shape) < min_father_side(scale):
+        problem = (f"planes of {plane_shape[0]} x {plane_shape[1]} pixels are too small for it: each side needs at "
+                   f"least {min_father_side(scale)}")
+    else:
+        try:
+            check_crop_sizes(config, scale)
+        except ValueError:  # its advice (raise crop_size) is the library's: the command line has no such option
+            problem = f"the preset's training crops of {config.crop_size} pixels are too small for it"
+    if problem:
         unit = "um" if plan.pixel_size is not None else "pixels"
         raise CalibrationError(f"its factor, z-step {plan.z_step:g} / pixel size {plan.pixel_size or 1:g} {unit} = "
-                               f"{plan.factor}, is too large to train ({error}); check that both are in um, or give "
-                               "--z-step / --pixel-size") from None
+                               f"{plan.factor}, is too large to train ({problem}); check that both are in um, or "
+                               "give --z-step / --pixel-size")
 
 
 def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRConfig) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Collection, Iterator, Sequence
@@ -214,8 +215,9 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
                 say(f"note: --precision bfloat16: {slow}")
         if config.init != "scratch":
             ZSSRNet.create(config, config.seed)  # a weights file that does not load: one usage error, not one per file
-    except (ValueError, TypeError) as error:
-        raise UsageError(str(error)) from None
+    except (ValueError, TypeError) as error:  # named as the option the value was given in (ZSSRConfig.device: --device)
+        raise UsageError(re.sub(r"ZSSRConfig\.(\w+)", lambda field: f"--{field[1].replace('_', '-')}",
+                                str(error))) from None
     out = options.out.resolve()
     with refused_without_permission():
         check_out(out)

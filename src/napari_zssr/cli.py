@@ -46,3 +46,7 @@ def stopped_on_terminate() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":  # python -m napari_zssr.cli, as python -m napari_zssr
+    sys.exit(main())

@@ -159,3 +159,9 @@ def run_command_line(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         say(f"error: {error}")
         return EXIT_USAGE
+
+
+if __name__ == "__main__":  # python -m napari_zssr.command_line: the command, not a silent success
+    from .cli import main as run_command
+
+    raise SystemExit(run_command())

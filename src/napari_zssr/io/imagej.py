@@ -143,14 +143,17 @@ def imagej_dtype(dtype: Any) -> np.dtype:
 
 
 def check_float32_range(data: np.ndarray, written_as: str) -> None:
-    """A ValueError for float64 values beyond float32's range (+-3.4e38), which ``written_as`` (the float32 an ImageJ
-    TIFF stores them as) would turn into infinities. NaN is left for the checks of the values to name."""
+    """A ValueError for float64 values that ``written_as`` (the float32 an ImageJ TIFF stores them as) cannot hold:
+    beyond +-3.4e38 they would be infinities, and an image whose values all lie below float32's smallest normal
+    number (1.2e-38) would lose its digits or become 0. NaN is left for the checks of the values to name."""
     if data.dtype.kind != "f" or data.dtype.itemsize <= 4 or not data.size:
         return
     peak = max(float(data.max()), -float(data.min()))
-    if peak > np.finfo(np.float32).max:
-        raise ValueError(f"its values reach {peak:.3g}, beyond what {written_as} hold (3.4e38): rescale the data "
-                         "first")
+    limits = np.finfo(np.float32)
+    if peak > limits.max or 0 < peak < limits.smallest_normal:
+        side = "beyond" if peak > limits.max else "below"
+        raise ValueError(f"its values reach {peak:.3g}, {side} what {written_as} hold (+-1.2e-38 to 3.4e38): "
+                         "rescale the data first")
 
 
 def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pixel_size: tuple[float, float] | None,
