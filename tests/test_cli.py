@@ -526,6 +526,10 @@ def test_an_empty_channel_of_a_2d_image_passes_through(tmp_path, capsys, kernel)
     assert main([str(tmp_path / "in"), "--out", str(out), *FAST, *kernel]) == 0
     stain, two = read_tiff(out / "stain_zssr.tif"), read_tiff(out / "two_zssr.tif")
     assert stain.data.shape == (3, 48, 40) and np.all(stain.data[2] == 0) and stain.data[:2].std() > 0
+    luts = stain.display["LUTs"]  # shown in colour as the picture was, not as three grey channels
+    assert stain.display["mode"] == "composite" and [tuple(lut[:, -1]) for lut in luts] == [
+        (255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    assert "LUTs" not in read_tiff(out / "two_zssr.tif").display  # channels that were no colours get none
     assert two.data.shape == (2, 48, 40) and np.all(two.data[1] == 7)
     err = capsys.readouterr().err
     assert "stain.tif: channel 2 is constant; passed through as its interpolation" in err

@@ -200,10 +200,14 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
         else:
             data = series.asarray()
         axes, ndim = series.axes, len(data.shape)
+        colours = 0  # colour samples that became channels
         if samples_as_channels:
+            samples = axes
             axes, order = samples_to_channels(axes, ndim)
             if order != tuple(range(ndim)):  # colour samples moved (never in PagedPlanes)
                 data = data.transpose(order)
+            if axes != samples and series.keyframe.photometric == tifffile.PHOTOMETRIC.RGB:
+                colours = data.shape[axes.index("C")]
         axes = image_axes(axes, ndim)
         pixels = _ome_pixels(tif)  # parsed once: the calibration and the frame interval both read it
         pixel_size, z_spacing = _calibration(tif, series, pixels)
@@ -216,6 +220,8 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
         display = {key: imagej[key] for key in IMAGEJ_DISPLAY_KEYS if key in imagej}
         if isinstance(display.get("LUTs"), np.ndarray) and display["LUTs"].ndim == 2:  # one channel's, unlisted
             display["LUTs"] = [display["LUTs"]]
+        if colours in (3, 4) and not display:  # an RGB(A) picture's outputs show in colour, not as grey channels
+            display = {"mode": "composite", "LUTs": colour_luts(colours)}
         names = _channel_names(imagej, pixels, data.shape[axes.index("C")] if "C" in axes else 1)
         properties = imagej.get("Properties")
         layout = properties.get(AXES_PROPERTY) if isinstance(properties, dict) else None
@@ -447,6 +453,17 @@ def image_axes(axes: str, ndim: int) -> str:
         return letters
     known = next((end for end in ("YXS", "SYX", "CYX") if letters.endswith(end) and ndim >= 3), "YX")
     return "Q" * (ndim - len(known)) + known
+
+
+def colour_luts(channels: int) -> list[np.ndarray]:
+    """ImageJ LUTs (3 x 256 each) showing RGB channels as red, green and blue (and alpha, a fourth, as grey)."""
+    ramp = np.arange(256, dtype=np.uint8)
+    luts = []
+    for channel in range(channels):
+        lut = np.zeros((3, 256), np.uint8)
+        lut[[channel] if channel < 3 else [0, 1, 2]] = ramp
+        luts.append(lut)
+    return luts
 
 
 def samples_to_channels(axes: str, ndim: int) -> tuple[str, tuple[int, ...]]:
