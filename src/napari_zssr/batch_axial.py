@@ -39,6 +39,11 @@ class AxialPlan:
     z_step: float  # the input's, in um; in lateral pixels where ``pixel_size`` is None
     pixel_size: float | None  # um, lateral: the output's z spacing too; None for an uncalibrated stack
 
+    @property
+    def unit(self) -> str:
+        """What ``z_step`` counts: "um", or "pixels" (lateral ones) for an uncalibrated stack."""
+        return "pixels" if self.pixel_size is None else "um"
+
     def z_geometry(self, z_origin: float) -> tuple[float, float]:
         """The output's z spacing (um, or lateral pixels) and ImageJ z origin (planes) from the input's z origin:
         outer edges kept."""
@@ -48,9 +53,8 @@ class AxialPlan:
     def record(self, z_origin: float) -> dict:
         """The geometry for the outputs' Info (ImageJ also holds the spacing and origin, other readers may not)."""
         spacing, origin = self.z_geometry(z_origin)
-        unit = "pixels" if self.pixel_size is None else "um"
-        return {"factor": self.factor, f"z_step_{unit}": tidy(self.z_step), "pixel_size_um": self.pixel_size,
-                f"output_z_spacing_{unit}": spacing, "output_z_origin_planes": origin}
+        return {"factor": self.factor, f"z_step_{self.unit}": tidy(self.z_step), "pixel_size_um": self.pixel_size,
+                f"output_z_spacing_{self.unit}": spacing, "output_z_origin_planes": origin}
 
 
 def check_axial_options(options: BatchOptions) -> None:
@@ -128,10 +132,9 @@ def check_trainable(plan: AxialPlan, plane_shape: Sequence[int], config: ZSSRCon
         except ValueError:  # its advice (raise crop_size) is the library's: the command line has no such option
             problem = f"the preset's training crops of {config.crop_size} pixels are too small for it"
     if problem:
-        unit = "um" if plan.pixel_size is not None else "pixels"
-        raise CalibrationError(f"its factor, z-step {plan.z_step:g} / pixel size {plan.pixel_size or 1:g} {unit} = "
-                               f"{plan.factor}, is too large to train ({problem}); check that both are in um, or "
-                               "give --z-step / --pixel-size")
+        raise CalibrationError(f"its factor, z-step {plan.z_step:g} / pixel size {plan.pixel_size or 1:g} "
+                               f"{plan.unit} = {plan.factor}, is too large to train ({problem}); check that both are "
+                               "in um, or give --z-step / --pixel-size")
 
 
 def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRConfig) -> None:

@@ -264,7 +264,7 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
         if quiet:
             continue
         if axial:
-            unit = "µm" if axial.pixel_size is not None else "pixels"  # an uncalibrated stack: lateral pixels
+            unit = axial.unit.replace("um", "µm")  # an uncalibrated stack: lateral pixels
             messages.append(f"{job.source}{where}: axial x{axial.factor} (z-step {axial.z_step:g} {unit} -> "
                             f"{axial.z_geometry(0.0)[0]:g} {unit}); {describe_axial_profile(record['kernel'])}")
         else:
