@@ -158,10 +158,11 @@ def test_command_runs_as_a_subprocess(data_dir, tmp_path):
     assert read_tiff(out / "plain_zssr.tif").data.shape == (32, 32)
     help_text = subprocess.run([sys.executable, "-m", "napari_zssr", "--help"], capture_output=True, text=True)
     assert "--psf-pixel-size" in help_text.stdout
-    for module in ("napari_zssr.cli", "napari_zssr.command_line"):  # not a silent exit 0 that passes for a batch
+    for module, said in (("napari_zssr.cli", "no such file or folder"),  # not a silent exit 0 that passes for a batch
+                         ("napari_zssr.command_line", "run napari-zssr or python -m napari_zssr")):
         typo = subprocess.run([sys.executable, "-m", module, str(tmp_path / "missing"), "--out", str(out)],
                               capture_output=True, text=True, timeout=300)
-        assert typo.returncode == 2 and "no such file or folder" in typo.stderr
+        assert typo.returncode == 2 and said in typo.stderr
 
 
 ZSSR_ONLY = [*FAST, "--outputs", "zssr"]
@@ -418,7 +419,9 @@ def test_a_psf_that_does_not_look_like_one_bead_gets_a_note(data_dir, tmp_path, 
     tifffile.imwrite(tmp_path / "cells.tif", microscopy_sample().image[:32, :32])
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--psf", str(tmp_path / "cells.tif"),
                  *FAST]) == 0
-    assert f"note: --psf {tmp_path / 'cells.tif'} does not look like one bead: it has" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("does not look like one bead") == 1  # said once, not again for each file and channel
+    assert f"note: --psf {tmp_path / 'cells.tif'}: the PSF file does not look like one bead: it has" in err
     tifffile.imwrite(tmp_path / "bead.tif", (gaussian_psf(1.5) * 1000 + 10).astype(np.float32))
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "b"), "--psf", str(tmp_path / "bead.tif"),
                  *FAST]) == 0
@@ -504,13 +507,22 @@ def test_many_constant_planes_are_one_note_not_one_line_each():
     planes = [(z,) for z in range(60)]
     assert blank_notes("Z", planes, 60, 1) == ["all 60 planes of channel 1 are constant; passed through as their "
                                                 "interpolation"]
-    assert blank_notes("Z", planes[:5], 60, None) == ["5 planes of the image are constant (Z=0, Z=1, Z=2, ...); "
+    assert blank_notes("Z", planes[:5], 60, None) == ["5 planes of the image are constant (Z=0; Z=1; Z=2; ...); "
                                                        "passed through as their interpolation"]
     assert blank_notes("TZ", [(0, 2), (1, 2)], 6, 0, "plane") == [
         "plane T=0, Z=2, channel 0 is constant; passed through as its interpolation",
         "plane T=1, Z=2, channel 0 is constant; passed through as its interpolation"]
     assert blank_notes("T", [(1,)], 3, None, "volume") == [
         "volume T=1 is constant; passed through as its interpolation"]
+
+
+def test_constant_planes_of_unnamed_axes_are_counted_by_position(tmp_path, capsys):
+    """A plain (3, 2, Y, X) TIFF has axes QQYX: 4 constant planes of 6 are not "all 4"."""
+    stack = textured((3, 2, 24, 24)).astype(np.float32)
+    stack[:2] = 7
+    tifffile.imwrite(tmp_path / "q.tif", stack)
+    assert main([str(tmp_path / "q.tif"), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 0
+    assert "q.tif: 4 planes of the image are constant ((0, 0); (0, 1); (1, 0); ...)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("kernel", [[], ["--kernel", "estimate"]])

@@ -707,8 +707,9 @@ def test_the_reader_calibrates_y_and_x_before_a_sample_axis_and_time_round_trips
             write_image(str(tmp_path / f"{name}.tif"), data, {"rgb": name == "rgb"})
         assert not (tmp_path / f"{name}.tif").exists()
     with pytest.raises(LayerNotWritable, match="values reach 1e\\+39, beyond what ImageJ TIFFs"):  # not infinities
-        write_image(str(tmp_path / "huge.tif"), np.full((4, 4), 1e39), {})
+        write_image(str(tmp_path / "huge.tif"), np.array([[np.nan, 1e39], [1.0, 2.0]]), {})  # not hidden by a NaN
     assert not (tmp_path / "huge.tif").exists()
+    write_image(str(tmp_path / "inf.tif"), np.array([[np.inf, 1.0], [1.0, 2.0]]), {})  # float32 holds infinity
 
 
 def test_the_reader_names_channel_layers_after_the_ome_channel_names(tmp_path):
@@ -960,6 +961,8 @@ def test_pixel_sizes_read_from_the_layer_and_the_psf_are_shown(widget, psf_file)
     w.image.value = viewer.add_image(image_2d(), name="calibrated", scale=(0.1625, 0.1625))
     assert w.pixel_size.value == pytest.approx(0.1625)
     assert w.pixel_size.native.text() == "0.1625"
+    w.pixel_size.value = 0  # cleared: the run takes the layer's, which the field says
+    assert w.pixel_size.native.text() == "the layer's" and w._typed_pixel_size() is None
     w.image.value = viewer.add_image(image_2d(), name="unknown")  # napari's default scale 1: not known
     assert w.pixel_size.value == 0 and w.pixel_size.native.text() == "unknown"  # not a size of 0
     use_psf(w, psf_file)

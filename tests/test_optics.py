@@ -190,3 +190,13 @@ def test_optics_given_numpy_numbers_hold_floats_for_the_records():
     optics = Optics(np.float32(1.4), np.int64(520), np.float64(1.518))
     assert all(type(v) is float for v in (optics.na, optics.wavelength, optics.refractive_index))
     json.dumps(optics.to_dict())
+
+
+def test_optics_of_a_dict_names_an_unknown_or_a_missing_field():
+    assert Optics.of({"na": 1.4, "wavelength": 520}) == Optics(1.4, 520)
+    with pytest.raises(TypeError, match="optics has no field 'NA'"):
+        Optics.of({"NA": 1.4, "wavelength": 520})
+    with pytest.raises(TypeError, match=r"optics need wavelength \(e.g."):  # not Python's "missing 1 argument"
+        Optics.of({"na": 1.4})
+    with pytest.raises(TypeError, match="optics must be an Optics"):
+        Optics.of((1.4, 520))

@@ -207,7 +207,7 @@ def test_the_library_warns_of_a_psf_file_that_is_no_bead_as_the_widget_and_the_c
     with pytest.warns(KernelNoteWarning, match="does not look like one bead"):
         result = zssr(cells[40:, 40:], 2, kernel=KernelChoice("psf", psf_path=str(tmp_path / "cells.tif")),
                       config=ZSSRConfig.preset("fast", max_iterations=1))
-    assert "does not look like one bead" in result.kernel["note"]
+    assert "does not look like one bead" in result.kernel["psf_file_note"] and "notes" not in result.metadata()
     tifffile.imwrite(tmp_path / "bead.tif", gaussian_psf().astype(np.float32))
     with warnings.catch_warnings():
         warnings.simplefilter("error")

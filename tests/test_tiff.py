@@ -362,3 +362,12 @@ def test_the_files_of_a_set_not_yet_in_place_are_removed_when_a_rename_fails(tmp
     with pytest.raises(OSError):
         imagej.commit_set(staged)
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_colour_samples_read_as_channels_show_in_colour_and_alpha_stays_dark(tmp_path):
+    """ImageJ's composite adds its channels: an alpha channel of 255 shown grey would wash the picture out white."""
+    rgba = (np.random.default_rng(0).random((16, 16, 4)) * 255).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "rgba.tif", rgba, photometric="rgb", extrasamples=["unassalpha"])
+    image = read_tiff(tmp_path / "rgba.tif", samples_as_channels=True)
+    assert image.axes == "CYX" and image.display["mode"] == "composite"
+    assert [tuple(lut[:, -1]) for lut in image.display["LUTs"]] == [(255, 0, 0), (0, 255, 0), (0, 0, 255), (0, 0, 0)]

@@ -30,7 +30,7 @@ from .core.spectrum import known_shape
 from .core.trainer import Cancelled, StopHook
 from .core.units import compact_pixel_size
 from .core.values import IMAGE_NAN_HINT, refuse_masked, refuse_non_finite
-from .kernel_choice import KernelArgument, KernelChoice, kernel_source, run_kernels
+from .kernel_choice import PSF_FILE_NOTE, KernelArgument, KernelChoice, kernel_source, run_kernels
 from .resolution_report import resolution_report
 
 #: output kind (the suffix of layer and file names, everywhere the same) -> ZSSRResult field
@@ -358,8 +358,9 @@ def kernel_from_file(path: str, *, psf_pixel_size: PixelSize | None = None, pixe
     """
     choice = KernelChoice("psf", psf_path=str(path), psf_pixel_size=psf_pixel_size, measured=measured)
     source, record = kernel_source(choice, pixel_size)
-    if "note" in record:
-        warn_user(record["note"], KernelNoteWarning)
+    for key in ("note", PSF_FILE_NOTE):
+        if key in record:
+            warn_user(record[key], KernelNoteWarning)
     return source(upscale_factors(scale))
 
 
@@ -438,7 +439,9 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
     result, torch_device = new_result(out_shape, array.dtype, kinds, pair, config, seed, device, kernel_record)
     if "note" in kernel_record:
         result.notes.append(kernel_record["note"])
-        warn_user(kernel_record["note"], KernelNoteWarning)
+    for key in ("note", PSF_FILE_NOTE):
+        if key in kernel_record:
+            warn_user(kernel_record[key], KernelNoteWarning)
     n_planes = int(np.prod(leading, dtype=np.int64))
     plan = RunProgress(progress, n_planes=n_planes, n_steps=len(steps), max_iterations=config.max_iterations,
                        warm_start_iterations=warm_start_iterations)

@@ -200,7 +200,7 @@ def super_resolve_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int
     if header is None:  # read a moment ago: changed or removed since
         raise ValueError(f"could not read {job.source.name}'s header")
     imagej_axes(image_axes(header.axes, len(header.shape)))  # what read_input refuses, refused before training
-    check_float32_range(data, "the float32 TIFFs of its outputs")
+    check_float32_range(data, "the float32 TIFFs of its outputs", whole=False)
 
     def in_image(number: int) -> tuple[int, ...]:  # the part's plane ``number`` as the whole image numbers it
         return tuple(int(i) for i in np.unravel_index(planes[0] + number, leading))
@@ -250,11 +250,10 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
     messages = []
     if image.series_count > 1:
         messages.append(several_series_note(str(job.source), image.series_count))
-    leading_axes = image.axes[:-2].replace("C", "")
-    if axial:
-        leading_axes = leading_axes.replace("Z", "")  # a blank is a whole volume
-    sizes = dict(zip(image.axes, image.data.shape))
-    count = int(np.prod([sizes[axis] for axis in leading_axes], dtype=np.int64))
+    counted = "CZ" if axial else "C"  # a blank is a plane of a channel, or a whole volume
+    leading_axes = "".join(axis for axis in image.axes[:-2] if axis not in counted)
+    count = int(np.prod([size for axis, size in zip(image.axes[:-2], image.data.shape[:-2]) if axis not in counted],
+                        dtype=np.int64))  # by position: unnamed axes are all "Q"
     for channel, record in enumerate(records):
         where = f" channel {channel}" if "C" in image.axes else ""
         messages.extend(f"{job.source}{where}: {note}" for note in record.get("notes", ()))
@@ -438,8 +437,8 @@ def blank_notes(axes: str, blanks: Sequence[tuple[int, ...]], count: int, channe
     if count > 1 and len(blanks) == count:
         return [f"all {count} {element}s of {whose} are constant; {passed}"]
     if len(blanks) > NAMED_BLANKS:
-        named = ", ".join(plane_label(axes, index, None).removeprefix("plane ") for index in blanks[:NAMED_BLANKS])
-        return [f"{len(blanks)} {element}s of {whose} are constant ({named}, ...); {passed}"]
+        named = "; ".join(plane_label(axes, index, None).removeprefix("plane ") for index in blanks[:NAMED_BLANKS])
+        return [f"{len(blanks)} {element}s of {whose} are constant ({named}; ...); {passed}"]
     return [f"{plane_label(axes, index, channel).replace('plane', element, 1)} is constant; passed through as its "
             "interpolation" for index in blanks]
 

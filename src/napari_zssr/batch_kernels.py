@@ -6,11 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .batch_jobs import OPTICS_OPTIONS, UsageError, kernel_kind, say
-from .core.bead_check import bead_problem
 from .core.optics import IMMERSION_INDICES, Optics
 from .io.ome import read_optics
-from .io.psf import read_psf
-from .kernel_choice import KernelChoice, kernel_source
+from .kernel_choice import PSF_FILE_NOTE, KernelChoice, kernel_source
 
 if TYPE_CHECKING:
     from .batching import BatchOptions
@@ -110,12 +108,11 @@ def check_kernel_options(options: BatchOptions) -> None:
     measured_psf(options)
     for path in options.psf:
         try:
-            kernel_source(KernelChoice("psf", psf_path=path, psf_pixel_size=options.psf_pixel_size,
-                                       measured=measured_psf(options)), options.pixel_size)
+            _, record = kernel_source(KernelChoice("psf", psf_path=path, psf_pixel_size=options.psf_pixel_size,
+                                                   measured=measured_psf(options)), options.pixel_size)
         except (ValueError, TypeError, OSError) as error:
             raise UsageError(f"--psf {path}: {error}") from None
-        problem = bead_problem(read_psf(path)[0])
-        if problem:  # a bead image with a second bead is fine (the brightest is used), a cell image is not
-            say(f"note: --psf {path} does not look like one bead: {problem}; its brightest blob is used")
+        if PSF_FILE_NOTE in record:  # said once here, not for every file (a cell image chosen by mistake)
+            say(f"note: --psf {path}: {record[PSF_FILE_NOTE]}")
 
 

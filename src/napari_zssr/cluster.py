@@ -60,7 +60,7 @@ def cluster_client(scheduler: str | None = None, workers: int | None = None) -> 
     Raises :class:`UsageError` when ``distributed`` is not installed, the scheduler cannot be reached (within
     :data:`CONNECT_TIMEOUT_S`), or ``workers`` is more than this machine's cores.
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = available_cores()
     if workers is not None and workers > cores:  # each a process training at once: they would share the cores anyway
         raise UsageError(f"--workers {workers} is more than the {cores} cores this command may use: each worker is a "
                          f"process that trains on its own cores; give at most {cores}")

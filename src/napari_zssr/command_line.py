@@ -161,7 +161,6 @@ def run_command_line(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-if __name__ == "__main__":  # python -m napari_zssr.command_line: the command, not a silent success
-    from .cli import main as run_command
-
-    raise SystemExit(run_command())
+if __name__ == "__main__":  # python -m napari_zssr.command_line: a usage error, not a silent success
+    say("error: napari_zssr.command_line is the command's implementation: run napari-zssr or python -m napari_zssr")
+    raise SystemExit(EXIT_USAGE)

@@ -50,6 +50,10 @@ class KernelChoice:
             raise ValueError("the 'optics' kernel source needs the optics (NA, wavelength, ...)")
 
 
+#: the key of a kernel record's note on the PSF file itself (the same for every image it is used on), beside "note",
+#: the notes on this image's run
+PSF_FILE_NOTE = "psf_file_note"
+
 #: what ``zssr``/``zssr_stack`` take as ``kernel``
 KernelArgument = np.ndarray | KernelSource | KernelChoice | str | None
 
@@ -106,11 +110,11 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
         notes.append(f"the PSF file gives no pixel size, so it is taken as sampled at the image's pixels ({shown} "
                      "um); if it was not, give its pixel size (psf_pixel_size=, --psf-pixel-size, or the widget's "
                      "PSF pixel size)")
-    problem = bead_problem(psf)
-    if problem:  # e.g. a cell image chosen by mistake: its kernel would be no blur of this microscope
-        notes.append(f"the PSF file does not look like one bead: {problem}; its brightest blob is used")
     if notes:
         record["note"] = "; ".join(notes)
+    problem = bead_problem(psf)
+    if problem:  # e.g. a cell image chosen by mistake: about the file, not the image (a batch says it once)
+        record[PSF_FILE_NOTE] = f"the PSF file does not look like one bead: {problem}; its brightest blob is used"
     return _checked(from_file), record
 
 

@@ -103,6 +103,10 @@ class Optics:
             if unknown:
                 raise TypeError(f"optics has no field {unknown[0]!r}; its fields are {', '.join(names)} (e.g. "
                                 "{'na': 1.4, 'wavelength': 520})")
+            missing = [name for name in ("na", "wavelength") if name not in value]
+            if missing:
+                raise TypeError(f"optics need {' and '.join(missing)} (e.g. {{'na': 1.4, 'wavelength': 520}}), got "
+                                f"{value!r}")
             return cls(**value)
         if not isinstance(value, cls):
             raise TypeError(f"optics must be an Optics(na=..., wavelength=..., ...) or a dict of its fields, got "

@@ -22,16 +22,20 @@ from .units import PLAUSIBLE_PIXEL_UM
 Scale = tuple[float, float]
 
 
+def _number_meant(value: object) -> object:
+    """A float32 or float16 number as the decimal it was typed as (0.13, not 0.12999999523), as numpy prints it."""
+    if isinstance(value, (np.float16, np.float32)):
+        return float(np.format_float_positional(value, unique=True))
+    return value
+
+
 def as_scale_pair(scale: float | Sequence[float] | np.ndarray) -> Scale:
     """Return ``scale`` (a number, or a (y, x) pair as a tuple, list or numpy array) as a ``(sy, sx)`` pair."""
     if scale is None or isinstance(scale, (str, bytes)) or any(
             isinstance(value, (bool, np.bool_)) for value in np.ravel(np.asarray(scale, dtype=object))):
         raise TypeError(f"scale must be a number or a (y, x) pair, got {scale!r}")
-    values = np.asarray(scale)
-    if values.dtype in (np.float16, np.float32):  # the number meant: a float32 0.13 is 0.13, not 0.12999999523
-        values = np.array([float(np.format_float_positional(value, unique=True)) for value in values.ravel()]
-                          ).reshape(values.shape)
-    values = values.astype(np.float64)
+    items = list(scale.ravel()) if isinstance(scale, np.ndarray) else list(np.ravel(np.asarray(scale, dtype=object)))
+    values = np.array([_number_meant(item) for item in items], dtype=np.float64).reshape(np.shape(scale))
     if values.shape == ():
         return float(values), float(values)
     if values.shape != (2,):

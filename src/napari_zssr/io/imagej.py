@@ -142,16 +142,19 @@ def imagej_dtype(dtype: Any) -> np.dtype:
     return dtype if dtype in IMAGEJ_DTYPES else np.dtype(np.float32)
 
 
-def check_float32_range(data: np.ndarray, written_as: str) -> None:
+def check_float32_range(data: np.ndarray, written_as: str, whole: bool = True) -> None:
     """A ValueError for float64 values that ``written_as`` (the float32 an ImageJ TIFF stores them as) cannot hold:
-    beyond +-3.4e38 they would be infinities, and an image whose values all lie below float32's smallest normal
-    number (1.2e-38) would lose its digits or become 0. NaN is left for the checks of the values to name."""
+    finite values beyond +-3.4e38 would be infinities, and an image whose values all lie below float32's smallest
+    normal number (1.2e-38) would lose its digits or become 0 (checked only where ``data`` is the ``whole`` image:
+    a part of dark planes says nothing of it). NaN and infinity are left for the checks of the values to name."""
     if data.dtype.kind != "f" or data.dtype.itemsize <= 4 or not data.size:
         return
-    peak = max(float(data.max()), -float(data.min()))
+    # plane by plane: the copies abs() and isfinite() make are a plane's, not the stack's
+    planes = np.reshape(data, (-1, *np.shape(data)[-2:])) if np.ndim(data) >= 2 else np.reshape(data, (1, -1))
+    peak = max(float(np.max(np.abs(plane), where=np.isfinite(plane), initial=0.0)) for plane in planes)
     limits = np.finfo(np.float32)
-    if peak > limits.max or 0 < peak < limits.smallest_normal:
-        side = "beyond" if peak > limits.max else "below"
+    if peak > float(limits.max) or (whole and 0 < peak < float(limits.smallest_normal)):
+        side = "beyond" if peak > float(limits.max) else "below"
         raise ValueError(f"its values reach {peak:.3g}, {side} what {written_as} hold (+-1.2e-38 to 3.4e38): "
                          "rescale the data first")
 

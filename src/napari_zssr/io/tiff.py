@@ -456,13 +456,11 @@ def image_axes(axes: str, ndim: int) -> str:
 
 
 def colour_luts(channels: int) -> list[np.ndarray]:
-    """ImageJ LUTs (3 x 256 each) showing RGB channels as red, green and blue (and alpha, a fourth, as grey)."""
-    ramp = np.arange(256, dtype=np.uint8)
-    luts = []
-    for channel in range(channels):
-        lut = np.zeros((3, 256), np.uint8)
-        lut[[channel] if channel < 3 else [0, 1, 2]] = ramp
-        luts.append(lut)
+    """ImageJ LUTs (3 x 256 each) showing RGB channels as red, green and blue; an alpha channel (a fourth) black, so
+    that the composite, which adds the channels, is not washed out by it."""
+    luts = [np.zeros((3, 256), np.uint8) for _ in range(channels)]
+    for colour, lut in enumerate(luts[:3]):
+        lut[colour] = np.arange(256, dtype=np.uint8)
     return luts
 
 

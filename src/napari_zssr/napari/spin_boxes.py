@@ -11,7 +11,7 @@ def show_four_decimals(spin_box: FloatSpinBox, value: float) -> None:
     spin_box.value = value
 
 
-def show_unknown_at_zero(spin_box: FloatSpinBox) -> None:
-    """A field whose 0 means "not known" says so, instead of showing a size of 0 (integer fields, superqt's, show
-    no such text)."""
-    spin_box.native.setSpecialValueText("unknown")
+def say_at_zero(spin_box: FloatSpinBox, meaning: str) -> None:
+    """Show what 0 means in a field ("unknown", "the layer's"...) instead of a size of 0 (integer fields, superqt's,
+    show no such text)."""
+    spin_box.native.setSpecialValueText(meaning)

@@ -51,7 +51,7 @@ from .runner import (
 )
 from .sample_data import is_psf_layer
 from .shutdown import stop_at_exit
-from .spin_boxes import show_four_decimals, show_unknown_at_zero
+from .spin_boxes import say_at_zero, show_four_decimals
 from .worker_turns import start_in_turn, turn_ended, withdraw
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class ZSSRWidget(Container):
                                                "scale of 1): the PSF is then taken as sampled at the image's pixels. "
                                                "To correct the layer's, type the right size (0 keeps the layer's)")
         show_four_decimals(self.pixel_size, 0.0)
-        show_unknown_at_zero(self.pixel_size)
+        say_at_zero(self.pixel_size, "unknown")
         self.scale = FloatSpinBox(label="scale", min=1.1, max=8.0, step=0.5, value=DEFAULT_SCALE,
                                   tooltip="Super-resolution factor per axis; with a kernel a whole number")
         self.preset = ComboBox(label="preset", choices=list(PRESETS), value=DEFAULT_PRESET,
@@ -166,7 +166,7 @@ class ZSSRWidget(Container):
                                                    "unknown: the PSF is taken as sampled at the image's pixels. To "
                                                    "correct the file's, type the right size (0 keeps the file's)")
         show_four_decimals(self.psf_pixel_size, 0.0)
-        show_unknown_at_zero(self.psf_pixel_size)
+        say_at_zero(self.psf_pixel_size, "unknown")
         self.optics_fields = OpticsFields(self._set_in_range)
         optics_fields = self.optics_fields.widgets
         self._kernel_fields: dict[str, list[Widget]] = {PSF_FILE: [self.psf, self.psf_pixel_size],
@@ -374,6 +374,8 @@ class ZSSRWidget(Container):
             return  # a value the user typed: it overrides the layer's
         self._layer_pixel_rejected = not self._set_in_range(self.pixel_size, size, "the layer's pixel size")
         self._layer_pixel_size = float(self.pixel_size.value)  # as the field holds it (4 decimals)
+        # what a 0 in the field makes the run take
+        say_at_zero(self.pixel_size, "the layer's" if self._layer_pixel_size else "unknown")
 
     def _set_in_range(self, field: Widget, value: float, what: str, unknown: float | None = 0.0) -> bool:
         """Show ``value`` in ``field``; beyond its range (or below the 4 decimals it shows), a note in the status
@@ -426,6 +428,7 @@ class ZSSRWidget(Container):
         from ..io.psf import read_psf
 
         self._psf_pixel_rejected = False
+        say_at_zero(self.psf_pixel_size, "unknown")
         if not self._psf_given():
             return
         try:
@@ -438,6 +441,7 @@ class ZSSRWidget(Container):
         shown = float(np.sqrt(np.prod(pixel_pair(pixel_size)))) if pixel_size is not None else 0.0
         self._psf_pixel_rejected = not self._set_in_range(self.psf_pixel_size, shown, "the PSF file's pixel size")
         self._psf_file_pixel_size = float(self.psf_pixel_size.value)
+        say_at_zero(self.psf_pixel_size, "the file's" if self._psf_file_pixel_size else "unknown")
 
     def _planes(self) -> int:
         layer = self.image.value
