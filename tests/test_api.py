@@ -91,6 +91,18 @@ def test_stack_keeps_shapes_and_passes_blank_planes(textured_image, tiny_config)
     assert all(event.n_planes == 3 for event in progress)
 
 
+def test_many_constant_planes_are_three_warnings_and_one_for_the_rest(textured_image, tiny_config):
+    """A stack of 60 empty planes gave 60 warnings, each a notification in napari."""
+    stack = np.stack([textured_image] + [np.full_like(textured_image, 7)] * 6)
+    with pytest.warns(BlankPlaneWarning) as seen:
+        result = zssr_stack(stack, 2, config=tiny_config)
+    assert len(result.blank_planes) == 6
+    assert [str(warning.message).split(" is constant")[0] for warning in seen][:3] == [
+        "the plane at index 1", "the plane at index 2", "the plane at index 3"]
+    assert [str(warning.message) for warning in seen][3:] == [
+        "3 more planes constant, passed through as their interpolation (6 in all: ZSSRResult.blank_planes lists them)"]
+
+
 def test_only_the_outputs_asked_for_are_kept_and_the_result_is_the_same(textured_image, tiny_config):
     """Each output is as large as the whole super-resolved stack: a big stack holds only those asked for."""
     stack = np.stack([textured_image, np.full_like(textured_image, 7)])

@@ -480,12 +480,26 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
         release_device_memory(torch_device)
     if should_stop is not None and should_stop():  # before the resolution report: a cancel answers at once
         raise Cancelled
+    warn_other_blanks(result)
     result.resolution = resolution_report(array, result.sr, pair, pixel_size)
     result.timings["total_s"] = time.perf_counter() - start
     # what each plane cost besides its training: noise estimate, father pool, inference with its ensemble
     result.timings["inference_s"] = planes_seconds - result.timings["training_s"]
     plan.finished()
     return result
+
+
+#: constant planes (or volumes) of a run warned one by one, at most; more are one warning when the run ends (a stack
+#: of 60 empty planes gave 60 notifications in napari)
+WARNED_BLANKS = 3
+
+
+def warn_other_blanks(result: ZSSRResult, item: str = "plane") -> None:
+    """The one warning on a run's constant ``item`` s beyond the first :data:`WARNED_BLANKS`, once it ends."""
+    others = len(result.blank_planes) - WARNED_BLANKS
+    if others > 0:
+        warn_user(f"{others} more {item}{'s' * (others > 1)} constant, passed through as their interpolation "
+                  f"({len(result.blank_planes)} in all: ZSSRResult.blank_planes lists them)", BlankPlaneWarning)
 
 
 def pass_through_constant(data: np.ndarray, index: tuple[int, ...], label: str, result: ZSSRResult, alone: bool,
@@ -496,7 +510,8 @@ def pass_through_constant(data: np.ndarray, index: tuple[int, ...], label: str, 
     value = data.flat[0]  # cast to the outputs' type (float64 for inputs float32 cannot hold) on assignment
     if alone:
         raise ValueError(f"{label} is constant (every {element} {value}); there is nothing to super-resolve")
-    warn_user(f"{label} is constant; passed through as its interpolation", BlankPlaneWarning)
+    if len(result.blank_planes) < WARNED_BLANKS:  # the others in one warning at the end (warn_other_blanks)
+        warn_user(f"{label} is constant; passed through as its interpolation", BlankPlaneWarning)
     for array, fill in ((result.sr, value), (result.ensemble_median, value), (result.residual, 0),
                         (result.ensemble_spread, 0)):
         if array is not None:

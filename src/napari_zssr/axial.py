@@ -21,6 +21,7 @@ from .api import (
     read_checked,
     store_outputs,
     validate_image,
+    warn_other_blanks,
     warn_user,
 )
 from .core.axial import MIN_PLANES, axial_factor, axial_kernel, axial_profile, interpolate_along_z, run_volume
@@ -179,6 +180,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     finally:
         run = None  # drop every reference to the network before returning its memory to the device
         release_device_memory(torch_device)
+    warn_other_blanks(result, "volume")
     result.timings["total_s"] = time.perf_counter() - start
     result.resolution = {"note": AXIAL_RESOLUTION_NOTE}
     plan.finished()
