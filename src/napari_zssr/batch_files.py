@@ -20,6 +20,7 @@ from tqdm import tqdm
 from ._version import __version__
 from .api import (
     OUTPUTS,
+    WARNED_BLANKS,
     ZSSRResult,
     check_plane_values,
     checked_outputs,
@@ -423,21 +424,17 @@ def cast_output(data: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return data.astype(np.float32, copy=False)
 
 
-#: constant planes of a channel a file's log names one by one, at most (more are counted, the first few named)
-NAMED_BLANKS = 3
-
-
 def blank_notes(axes: str, blanks: Sequence[tuple[int, ...]], count: int, channel: int | None,
                 element: str = "plane") -> list[str]:
     """The notes on a channel's constant planes (``blanks``, of its ``count``; volumes in axial runs), which pass
     through as their interpolation: one a plane for a few; one for many, or for all, so that a stack of 60 empty
-    planes is not 60 lines."""
+    planes is not 60 lines (the first :data:`~.api.WARNED_BLANKS` named, as a run warns them)."""
     passed = "passed through as their interpolation"
     whose = f"channel {channel}" if channel is not None else "the image"
     if count > 1 and len(blanks) == count:
         return [f"all {count} {element}s of {whose} are constant; {passed}"]
-    if len(blanks) > NAMED_BLANKS:
-        named = "; ".join(plane_label(axes, index, None).removeprefix("plane ") for index in blanks[:NAMED_BLANKS])
+    if len(blanks) > WARNED_BLANKS:
+        named = "; ".join(plane_label(axes, index, None).removeprefix("plane ") for index in blanks[:WARNED_BLANKS])
         return [f"{len(blanks)} {element}s of {whose} are constant ({named}; ...); {passed}"]
     return [f"{plane_label(axes, index, channel).replace('plane', element, 1)} is constant; passed through as its "
             "interpolation" for index in blanks]
