@@ -197,6 +197,8 @@ def test_rgb_input_gets_a_hint(tiny_config):
         zssr(rgb, 2, config=tiny_config)
     with pytest.raises(ValueError, match="RGB"):
         zssr_stack(rgb, 2, config=tiny_config)
+    with pytest.raises(ValueError, match=r"last axis of 2 looks like channels: .* channel_axis=-1"):
+        zssr_stack(np.random.rand(40, 50, 2), 2, config=tiny_config)  # two channels last, as a numpy user has them
 
 
 @pytest.mark.parametrize("kernel, message", [

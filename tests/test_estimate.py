@@ -200,3 +200,17 @@ def test_a_timing_queued_for_settings_since_changed_is_dropped(monkeypatch, qtbo
         worker_turns._waiting.clear()
         estimate._in_flight.clear()
         worker_turns.turn_ended(holder)
+
+
+def test_a_run_can_tell_whether_it_waits_for_a_timing(monkeypatch):
+    """The first Run after choosing a layer waits for the estimate's own timing: its status says so, not "a run"."""
+    from napari_zssr.napari import worker_turns
+
+    def start():
+        return None
+
+    monkeypatch.setattr(estimate, "_in_flight", {("cpu", "float32", 16, 8, 8): estimate.Timing(None, start)})
+    monkeypatch.setitem(worker_turns._state, "holder", start)
+    assert estimate.timing_holds_turn()
+    monkeypatch.setitem(worker_turns._state, "holder", lambda: None)  # a run holds the turn
+    assert not estimate.timing_holds_turn()

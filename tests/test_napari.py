@@ -200,6 +200,23 @@ def test_cancel_adds_nothing(widget, qtbot):
     assert "cancelled" in w.status.value and w.progress_bar.value == 0  # no part-filled bar of a run that is not
 
 
+def test_removing_the_input_layer_cancels_its_run(widget, qtbot):
+    """The run went on for its whole length and added outputs of a layer that was gone (and the image field then
+    offered one of them as the next input)."""
+    viewer, w = widget
+    w.max_iterations.value = 5000
+    other = viewer.add_image(image_2d(1), name="other")
+    w.image.value = viewer.add_image(image_2d(), name="gone")
+    w.start()
+    qtbot.waitUntil(lambda: "iteration" in w.status.value, timeout=60_000)
+    viewer.layers.remove("gone")
+    qtbot.waitUntil(lambda: not w.running, timeout=60_000)
+    assert [layer.name for layer in viewer.layers] == ["other"] and w.image.value is other
+    assert w.status.value == "the input layer 'gone' was removed; nothing was added"
+    viewer.layers.remove("other")  # with no run going, removing a layer cancels nothing
+    assert not w.running and w.image.value is None
+
+
 def test_a_finished_runs_status_goes_when_another_layer_is_chosen(widget, qtbot):
     viewer, w = widget
     w.max_iterations.value = 2
@@ -281,7 +298,7 @@ def test_a_second_widgets_run_waits_for_the_first_and_keeps_its_warnings(widget,
     qtbot.waitUntil(lambda: "iteration" in first.status.value, timeout=60_000)
     before = len(notification_manager.records)
     second.start()
-    assert second.running and "waiting for the run or timing already going" in second.status.value
+    assert second.running and "waiting for the run already going" in second.status.value
     qtbot.wait(500)
     assert "waiting" in second.status.value and "stack_zssr" not in viewer.layers  # not started meanwhile
     first.cancel()

@@ -246,7 +246,10 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
         raise TypeError(f"image must be numeric, got dtype {dtype}")
     shape = known_shape(array.shape)
     colour_hint = ("; an RGB(A) image? ZSSR takes one channel: pass image[..., c] or a grey conversion"
-                   if len(shape) >= 3 and shape[-1] in (3, 4) else "")
+                   if len(shape) >= 3 and shape[-1] in (3, 4) else
+                   f"; its last axis of {shape[-1]} looks like channels: ZSSR takes planes (..., Y, X), one channel at "
+                   "a time: pass image[..., c] (in napari, add the array with channel_axis=-1)"
+                   if len(shape) >= 3 and shape[-1] == 2 else "")
     if ndim is not None and len(shape) != ndim:
         raise ValueError(f"image must be 2D (Y, X), got {len(shape)}D with shape {shape}; use zssr_stack for "
                          f"stacks{colour_hint}")

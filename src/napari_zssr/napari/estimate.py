@@ -30,7 +30,7 @@ from ..core.progress import ProgressEvent, RunProgress
 from ..core.resize import Scale, as_scale_pair, scaled_shape
 from ..core.trainer import train
 from .shutdown import stop_at_exit
-from .worker_turns import start_in_turn, turn_ended, withdraw
+from .worker_turns import holder, start_in_turn, turn_ended, withdraw
 
 #: untimed first steps (memory allocation, kernel selection), then timed ones
 WARM_UP_STEPS = 3
@@ -78,6 +78,11 @@ def run_finished() -> None:
         _deferred.clear()
         for estimate, request in waiting:
             estimate.request(*request)
+
+
+def timing_holds_turn() -> bool:
+    """Whether the worker running now is a time estimate's measurement (what a Run pressed meanwhile waits for)."""
+    return any(timing.start is holder() for timing in _in_flight.values())
 
 
 def _measurement_ended(key: CostKey, start: Callable[[], None]) -> None:

@@ -29,7 +29,7 @@ from ..core.precision import PRECISIONS
 from ..core.resize import as_scale_pair, pixel_pair
 from ..kernel_choice import KernelChoice, describe_kernel
 from ..resolution_report import describe_resolution
-from .estimate import BackgroundEstimate, Workload, run_finished, run_started
+from .estimate import BackgroundEstimate, Workload, run_finished, run_started, timing_holds_turn
 from .loss_plot import LossPlot
 from .optics_fields import OpticsFields
 from .reader import scale_counts_input_pixels
@@ -120,6 +120,8 @@ class ZSSRWidget(Container):
         self._stop: threading.Event | None = None
         self._turn: Callable[[], None] | None = None  # what starts the worker when its turn comes (worker_turns)
         self._progress: Any = None
+        self._run_layer: Any = None  # the layer the running run reads: removing it cancels the run
+        self._cancel_reason = ""  # why the running run was cancelled, where the user did not press Cancel
         self._closed = False  # the viewer (and with it this widget's Qt side) is gone: a run only winds down
         # the status line a finished or refused run left: about its layer and mode, cleared when another is chosen
         self._run_outcome = ""
@@ -322,6 +324,10 @@ class ZSSRWidget(Container):
                        precision=str(self.precision.value), seed=int(self.seed.value))
 
     def _refresh_layers(self, event: Any = None) -> None:
+        removed = getattr(event, "type", None) == "removed" and getattr(event, "value", None)
+        if removed is not None and removed is self._run_layer and self.running:  # outputs of a layer that is gone
+            self._cancel_reason = f"the input layer {removed.name!r} was removed"
+            self.cancel()
         self.image.reset_choices()
         if self.image.value is not self._watched_layer:  # the layer left (no change event when the list empties)
             self._on_image_changed()
@@ -519,6 +525,7 @@ class ZSSRWidget(Container):
             self._show_problem(str(error))
             return None
         try:
+            self._run_layer = layer
             return self._launch(request)
         except BaseException:  # nothing runs: the output names are free again
             self._release_outputs()
@@ -546,7 +553,8 @@ class ZSSRWidget(Container):
         self._worker.finished.connect(lambda: turn_ended(turn))
         started = start_in_turn(turn)
         self.status.value = f"running on {select_device(request.config.device)}" if started else \
-            "waiting for the run or timing already going (here, in another panel or the console) to end"
+            "waiting for the time estimate's timing (a few seconds) to end" if timing_holds_turn() else \
+            "waiting for the run already going (here, in another panel or the console) to end"
         return self._worker
 
     def _on_closed(self, *_: Any) -> None:
@@ -563,9 +571,9 @@ class ZSSRWidget(Container):
     def cancel(self) -> None:
         if self._stop is not None:
             self._stop.set()
-        self.status.value = "cancelling..."
+        self.status.value = f"{self._cancel_reason}: cancelling..." if self._cancel_reason else "cancelling..."
         if self._leave_queue():
-            self.status.value = "cancelled before it started; nothing was added"
+            self.status.value = f"{self._cancel_reason or 'cancelled'} before it started; nothing was added"
 
     def _leave_queue(self) -> bool:
         """End a run still waiting for its turn at once (its worker never starts); whether it was waiting."""
@@ -613,7 +621,7 @@ class ZSSRWidget(Container):
         if self._closed:
             return
         if result is None or (self._stop is not None and self._stop.is_set()):  # cancelled, maybe after training
-            self.status.value = "cancelled; nothing was added"
+            self.status.value = f"{self._cancel_reason or 'cancelled'}; nothing was added"
             self.progress_bar.value = 0
             return
         try:
@@ -644,6 +652,7 @@ class ZSSRWidget(Container):
 
     def _on_finished(self) -> None:
         self._turn = None
+        self._run_layer, self._cancel_reason = None, ""
         run_finished()
         self._release_outputs()
         self._update_estimate()  # one asked for during the run was left for now

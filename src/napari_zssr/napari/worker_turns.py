@@ -30,6 +30,11 @@ def start_in_turn(start: Start) -> bool:
     return True
 
 
+def holder() -> Start | None:
+    """What started the worker that holds the turn now (None: no worker of the package runs)."""
+    return _state["holder"]
+
+
 def withdraw(start: Start) -> bool:
     """Take a start that is still waiting out of the queue (a run cancelled, or its panel or viewer closed, before
     its turn); returns whether it was waiting. A started worker ends as usual instead."""
