@@ -360,6 +360,18 @@ def test_local_cluster_of_worker_processes(stacks, tmp_path, monkeypatch, capsys
     assert "tcp://127.0.0.1:" in capsys.readouterr().err  # the per-worker line of the summary
 
 
+def test_a_cluster_batch_names_its_inputs_as_given(cluster, stacks, tmp_path, monkeypatch, capsys):
+    """The tasks get absolute paths; the summary and the per-file lines said those, where a local run says the path
+    typed (and a lost scheduler's list of inputs not run then named every input, done ones too)."""
+    monkeypatch.chdir(stacks.parent)
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        summary = napari_zssr.batch("data/plain.tif", tmp_path / "out", client=client,
+                                    **{**BATCH_SETTINGS, "quiet": False})
+    assert summary.done == [Path("data/plain.tif")]
+    lines = [line for line in capsys.readouterr().err.splitlines() if "kernel none" in line]
+    assert lines and all("data/plain.tif: kernel none" in line and str(stacks) not in line for line in lines)
+
+
 def test_batch_in_process_returns_the_summary(stacks, tmp_path):
     summary = napari_zssr.batch(stacks / "plain.tif", tmp_path / "out", **BATCH_SETTINGS)
     assert summary.done == [stacks / "plain.tif"] and summary.exit_code == 0

@@ -242,13 +242,15 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
     ``threads``: torch threads per task (None: each host's cores shared among the tasks its workers run at once).
     Ctrl-C cancels the tasks not yet finished; finished files are kept, and :func:`.batching.run_prepared` keeps the
     finished parts of split stacks, as it keeps those of a stack that failed for no fault of its data
-    (``summary.resumable_parts``): the same command run again resumes.
+    (``summary.resumable_parts``): the same command run again resumes. The tasks get every path absolute; the summary
+    and the messages name each input as it was given, as a run in this process does.
     """
     from distributed import as_completed
 
     parts_root = Path(os.path.abspath(prepared.options.out)) / PARTS_FOLDER
     live_folder = parts_root / f"{LIVE_PREFIX}{uuid.uuid4().hex}"
     live_folder.mkdir(parents=True)  # removed when the batch ends, however it ends (run_prepared)
+    given_jobs = prepared.jobs
     prepared = replace(with_absolute_paths(prepared), live_folder=live_folder)
     options = prepared.options
     resources = gpu_resources(client)
@@ -257,7 +259,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
         say(f"note: the scheduler {client.scheduler.address} has no workers yet; the tasks wait until some connect")
     files_bar = None if options.quiet else tqdm(total=len(prepared.jobs), unit="file", desc="files", position=0)
     planes_bar = None if options.quiet else tqdm(total=0, unit="plane", desc="planes", position=1)
-    file_futures: dict[Any, Job] = {}
+    file_futures: dict[Any, Job] = {}  # a file's last task -> the file's job as given
     stacks_in_parts: dict[Any, Path] = {}  # a split stack's assembly -> the folder of its parts
     futures = []
 
@@ -268,15 +270,15 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
         return future
 
     try:
-        for job in prepared.jobs:
+        for job, given in zip(prepared.jobs, given_jobs):
             try:
                 outcome, identity = triage(job, prepared)
             except FILE_ERRORS as error:
                 outcome, identity = "failed", {}
-                record_failure(summary, job, error)
+                record_failure(summary, given, error)
             if outcome != "todo":
                 if outcome != "failed":
-                    record_outcome(summary, job, outcome)
+                    record_outcome(summary, given, outcome)
                 tick(files_bar)
                 continue
             planes, channels = plane_counts(job.source)
@@ -286,7 +288,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                 planes_bar.refresh()
             # whole: one kernel estimate from the whole stack; axial mode restores whole volumes along z
             if len(ranges) == 1 or kernel_kind(vars(options)) == "estimate" or options.axial:
-                file_futures[submit(file_task, job, prepared, identity, threads, slots)] = job
+                file_futures[submit(file_task, job, prepared, identity, threads, slots)] = given
                 continue
             kinds = checked_outputs(options.outputs)  # with zssr: the resolution report reads it
             folder = parts_folder(parts_root, identity, prepared.settings, prepared.files, kinds)
@@ -295,13 +297,13 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                         if is_whole_part(part_path(folder, planes_range), kinds)]
             if finished:
                 rest = "; running the rest" if len(finished) < len(ranges) else ""
-                say(f"{job.source}: {len(finished)} of its {len(ranges)} parts were finished by a stopped run{rest}")
+                say(f"{given.source}: {len(finished)} of its {len(ranges)} parts were finished by a stopped run{rest}")
                 tick(planes_bar, sum(stop - start for start, stop in finished) * channels)
             part_futures = [submit(part_task, job, prepared, planes_range, part_path(folder, planes_range), threads,
                                    slots) for planes_range in ranges if planes_range not in finished]
             parts = [part_path(folder, planes_range) for planes_range in ranges]
             assembly = submit(assemble_task, job, prepared, identity, parts, *part_futures)
-            file_futures[assembly] = job
+            file_futures[assembly] = given
             stacks_in_parts[assembly] = folder
         for future in as_completed(futures, loop=client.loop):
             job = file_futures.get(future)
@@ -322,6 +324,10 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                     record_failure(summary, job, f"{type(error).__name__}: {error}" if unexpected else error)
                     tick(files_bar)
                 continue
+            if job is not None:  # its messages name it as given, not as the tasks' absolute path
+                absolute = str(Path(os.path.abspath(job.source)))
+                report.messages = [str(job.source) + message[len(absolute):] if message.startswith(absolute)
+                                   else message for message in report.messages]
             add_report(summary, report)
             tick(planes_bar, report.planes)
             if job is not None:

@@ -202,11 +202,11 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
         axes, ndim = series.axes, len(data.shape)
         colours = 0  # colour samples that became channels
         if samples_as_channels:
-            samples = axes
+            as_stored = axes
             axes, order = samples_to_channels(axes, ndim)
             if order != tuple(range(ndim)):  # colour samples moved (never in PagedPlanes)
                 data = data.transpose(order)
-            if axes != samples and series.keyframe.photometric == tifffile.PHOTOMETRIC.RGB:
+            if axes != as_stored and series.keyframe.photometric == tifffile.PHOTOMETRIC.RGB:
                 colours = data.shape[axes.index("C")]
         axes = image_axes(axes, ndim)
         pixels = _ome_pixels(tif)  # parsed once: the calibration and the frame interval both read it
