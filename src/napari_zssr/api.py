@@ -361,10 +361,15 @@ def kernel_from_file(path: str, *, psf_pixel_size: PixelSize | None = None, pixe
     """
     choice = KernelChoice("psf", psf_path=str(path), psf_pixel_size=psf_pixel_size, measured=measured)
     source, record = kernel_source(choice, pixel_size)
+    warn_kernel_notes(record)
+    return source(upscale_factors(scale))
+
+
+def warn_kernel_notes(record: dict[str, Any]) -> None:
+    """Warn a kernel record's notes: on this image's run, and on the PSF file itself."""
     for key in ("note", PSF_FILE_NOTE):
         if key in record:
             warn_user(record[key], KernelNoteWarning)
-    return source(upscale_factors(scale))
 
 
 def checked_config(config: Any) -> ZSSRConfig:
@@ -442,9 +447,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
     result, torch_device = new_result(out_shape, array.dtype, kinds, pair, config, seed, device, kernel_record)
     if "note" in kernel_record:
         result.notes.append(kernel_record["note"])
-    for key in ("note", PSF_FILE_NOTE):
-        if key in kernel_record:
-            warn_user(kernel_record[key], KernelNoteWarning)
+    warn_kernel_notes(kernel_record)
     n_planes = int(np.prod(leading, dtype=np.int64))
     plan = RunProgress(progress, n_planes=n_planes, n_steps=len(steps), max_iterations=config.max_iterations,
                        warm_start_iterations=warm_start_iterations)

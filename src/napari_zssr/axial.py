@@ -47,7 +47,7 @@ def validate_volume(volume: object, factor: int) -> np.ndarray:
         raise ValueError(f"axial super-resolution needs a volume (Z, Y, X), got shape {shape}; for a 2D image use "
                          "zssr")
     needed = min_father_side((float(factor), 1.0))
-    if len(shape) >= 2 and 0 < min(shape[-2:]) < needed:  # an empty shape: validate_image names it
+    if 0 < min(shape[-2:]) < needed:  # an empty shape: validate_image names it
         raise ValueError(f"the volume's lateral planes ({shape[-2]} x {shape[-1]} pixels) are too small for an axial "
                          f"factor of {factor}, which learns from planes of at least {needed} x {needed} (blurred by "
                          "the factor along y and x): check the factor (z-step / pixel size, both in um)")

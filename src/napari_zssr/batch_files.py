@@ -107,9 +107,13 @@ def plane_counts(path: Path) -> tuple[int, int]:
     if header is None or "S" in header.axes or len(header.axes) != len(header.shape):
         return 1, 1
     axes = image_axes(header.axes, len(header.shape))  # as the planes are read: "CQYX" is "QQYX", no channels
-    sizes = dict(zip(axes, header.shape))
-    leading = [size for size, axis in zip(header.shape, axes) if axis not in "CYX"]
-    return int(np.prod(leading, dtype=np.int64)), sizes.get("C", 1)
+    return channel_planes(axes, header.shape), dict(zip(axes, header.shape)).get("C", 1)
+
+
+def channel_planes(axes: str, shape: Sequence[int], beside: str = "C") -> int:
+    """How many YX planes each channel of an image of ``axes`` and ``shape`` has (axes in ``beside`` not counted:
+    "CZ" counts an axial run's volumes), by position: unnamed axes are all "Q"."""
+    return int(np.prod([size for axis, size in zip(axes[:-2], shape[:-2]) if axis not in beside], dtype=np.int64))
 
 
 def plane_ranges(planes: int, per_task: int) -> list[tuple[int, int]]:
@@ -253,8 +257,7 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
         messages.append(several_series_note(str(job.source), image.series_count))
     counted = "CZ" if axial else "C"  # a blank is a plane of a channel, or a whole volume
     leading_axes = "".join(axis for axis in image.axes[:-2] if axis not in counted)
-    count = int(np.prod([size for axis, size in zip(image.axes[:-2], image.data.shape[:-2]) if axis not in counted],
-                        dtype=np.int64))  # by position: unnamed axes are all "Q"
+    count = channel_planes(image.axes, image.data.shape, counted)
     for channel, record in enumerate(records):
         where = f" channel {channel}" if "C" in image.axes else ""
         messages.extend(f"{job.source}{where}: {note}" for note in record.get("notes", ()))

@@ -209,8 +209,9 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
         config = ZSSRConfig.preset(options.preset, seed=options.seed, device=options.device,
                                    **{key: value for key, value in overrides.items() if value is not None})
         if device_here:
-            resolve_precision(config.precision, select_device(config.device))  # a usage error, not one per file
-            slow = emulated_precision_note(config.precision, select_device(config.device))
+            device = select_device(config.device)
+            resolve_precision(config.precision, device)  # a usage error, not one per file
+            slow = emulated_precision_note(config.precision, device)
             if slow:
                 say(f"note: --precision bfloat16: {slow}")
         if config.init != "scratch":
