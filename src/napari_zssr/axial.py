@@ -24,7 +24,15 @@ from .api import (
     warn_other_blanks,
     warn_user,
 )
-from .core.axial import MIN_PLANES, axial_factor, axial_kernel, axial_profile, interpolate_along_z, run_volume
+from .core.axial import (
+    MIN_PLANES,
+    axial_factor,
+    axial_kernel,
+    axial_profile,
+    interpolate_along_z,
+    run_volume,
+    square_pixel_size,
+)
 from .core.config import ZSSRConfig
 from .core.device import release_device_memory
 from .core.engine import check_crop_sizes
@@ -69,10 +77,7 @@ def axial_blur(factor: int, axial_psf: np.ndarray | None = None, lateral_psf: np
     if pixel_size is not None:
         pair = pixel_pair(pixel_size)  # positive, finite and a microscope's sampling, or a ValueError naming it
         assert pair is not None
-        if pair[0] != pair[1]:
-            raise ValueError(f"axial runs need square pixels (the lateral pixel size becomes the z step), got "
-                             f"pixel_size {pixel_size!r}")
-        pixel_size = pair[0]
+        pixel_size = square_pixel_size(pair)  # the same tolerance as the widget and the command line
     if optics is not None:
         optics = Optics.of(optics)
         if axial_psf is not None:
