@@ -1169,3 +1169,33 @@ def test_an_input_or_out_under_a_folder_this_user_cannot_enter_is_a_usage_error(
         err = capsys.readouterr().err
         assert "permission denied (this user cannot look into a folder on its path)" in err, args
         assert "Traceback" not in err
+
+
+def test_bad_values_or_a_bad_psf_of_a_later_channel_fail_the_file_before_training_naming_where(tmp_path, capsys):
+    """Both were found only once the channels before had trained (hours on a real stack), and named no channel."""
+    stack = textured((3, 2, 20, 20)).astype(np.float32)
+    stack[2, 1, 5, 5] = np.nan
+    write_imagej_tiff(tmp_path / "nan.tif", stack, "ZCYX", (0.2, 0.2))
+    assert main([str(tmp_path / "nan.tif"), "--out", str(tmp_path / "out"), *FAST]) == 1
+    assert "plane Z=2, channel 1 contains NaN" in capsys.readouterr().err
+    write_imagej_tiff(tmp_path / "good.tif", textured((3, 2, 20, 20)), "ZCYX", (0.2, 0.2))
+    psf = (gaussian_psf(1.0) * 1000 + 10).astype(np.float32)
+    write_imagej_tiff(tmp_path / "psf_good.tif", psf, "YX", (0.2, 0.2))
+    write_imagej_tiff(tmp_path / "psf_bad.tif", psf, "YX", (50.0, 50.0))
+    psfs = ["--psf", str(tmp_path / "psf_good.tif"), "--psf", str(tmp_path / "psf_bad.tif")]
+    assert main([str(tmp_path / "good.tif"), "--out", str(tmp_path / "out"), *psfs, *FAST]) == 1
+    assert f"channel 1, --psf {tmp_path / 'psf_bad.tif'}: PSF pixel size" in capsys.readouterr().err
+    assert not list((tmp_path / "out").glob("*.tif"))
+
+
+def test_a_channel_without_an_emission_wavelength_is_named(tmp_path, ome_tiff, capsys):
+    path = tmp_path / "three.ome.tif"
+    ome_tiff(path, {"Name": ["DAPI", "GFP", "TL"], "EmissionWavelength": [461.0, 519.0, 999.0]},
+             objective='<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.4" Immersion="Oil"/>'
+                       '</Instrument>', data=textured((3, 16, 16)), pixel_size=0.1)
+    with tifffile.TiffFile(path) as tif:
+        xml = tif.ome_metadata
+    tifffile.tiffcomment(path, xml.replace(' EmissionWavelength="999.0"', ""))
+    assert main([str(path), "--out", str(tmp_path / "out"), "--kernel", "optics", *FAST]) == 1
+    assert ("does not say it for channel 2 (channels 0-2: 461, 519, ? nm): give --wavelength once per channel"
+            in capsys.readouterr().err)

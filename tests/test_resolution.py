@@ -123,3 +123,12 @@ def test_the_run_report_measures_the_same_centre_field_of_input_and_output():
     assert report["input_px"] == round(estimate_resolution(inner).resolution, 3)
     small = image[:100, :90]
     assert [a.shape for a in centre_windows(small, sr[:200, :180], (2.0, 2.0))] == [(100, 90), (200, 180)]
+
+
+def test_the_report_on_planes_too_thin_names_their_size_not_the_centre_windows():
+    """It said "8 x 512 pixels" of an 8 x 4000 image: the size of the window it analyses."""
+    from napari_zssr.resolution_report import resolution_report
+
+    report = resolution_report(np.ones((8, 4000)), np.ones((16, 8000)), (2.0, 2.0), None)
+    assert report == {"note": "resolution not measured: the image's planes (8 x 4000 pixels) are too small for this "
+                              "estimate; they need at least 32 x 32 pixels"}

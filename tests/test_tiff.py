@@ -371,3 +371,61 @@ def test_colour_samples_read_as_channels_show_in_colour_and_alpha_stays_dark(tmp
     image = read_tiff(tmp_path / "rgba.tif", samples_as_channels=True)
     assert image.axes == "CYX" and image.display["mode"] == "composite"
     assert [tuple(lut[:, -1]) for lut in image.display["LUTs"]] == [(255, 0, 0), (0, 255, 0), (0, 0, 255), (0, 0, 0)]
+
+
+def test_an_imagej_file_calibrated_in_cm_keeps_its_pixel_size(tmp_path):
+    """ImageJ writes ResolutionUnit centimetre for unit=cm, and its resolution tags per ImageJ unit."""
+    path = tmp_path / "cm.tif"
+    tifffile.imwrite(path, np.zeros((8, 8), np.uint16), description="ImageJ=1.54f\nunit=cm\n", metadata=None,
+                     resolution=(1000, 1000), resolutionunit="CENTIMETER")
+    assert read_tiff(path).pixel_size == (10.0, 10.0)  # 1/1000 cm
+
+
+def test_a_resolution_per_micrometre_written_by_tifffile_for_imagej_keeps_its_pixel_size(tmp_path):
+    """ImageJ's unit names what the resolution tags count per, whatever ResolutionUnit says: read as metres, it
+    gave 1e-7 um pixels, which passed as plausible."""
+    path = tmp_path / "um.tif"
+    tifffile.imwrite(path, np.zeros((8, 8), np.uint16), imagej=True, resolution=(10, 10),
+                     resolutionunit="MICROMETER", metadata={"unit": "um"})
+    assert read_tiff(path).pixel_size == pytest.approx((0.1, 0.1))
+
+
+@pytest.mark.parametrize("unit", ["nanometers", "nanometres", "Nanometre"])
+def test_length_units_spelled_in_plural_or_british_english_are_read(tmp_path, unit):
+    path = tmp_path / "nm.ome.tif"
+    tifffile.imwrite(path, np.zeros((8, 8), np.uint16), ome=True,
+                     metadata={"axes": "YX", "PhysicalSizeX": 65, "PhysicalSizeXUnit": unit, "PhysicalSizeY": 65,
+                               "PhysicalSizeYUnit": unit})
+    assert read_tiff(path).pixel_size == pytest.approx((0.065, 0.065))
+
+
+def test_the_frame_interval_comes_from_the_planes_delta_t_where_no_time_increment_is_given(tmp_path):
+    """Bio-Formats conversions often record only each plane's time."""
+    path = tmp_path / "timed.ome.tif"
+    planes = {"DeltaT": [0.0, 0.0, 30.0, 30.0, 60.0, 60.0], "DeltaTUnit": ["s"] * 6, "TheT": [0, 0, 1, 1, 2, 2],
+              "TheC": [0, 1] * 3, "TheZ": [0] * 6}
+    tifffile.imwrite(path, np.zeros((3, 2, 8, 8), np.uint16), ome=True, metadata={"axes": "TCYX", "Plane": planes})
+    assert read_tiff(path).frame_interval == 30.0
+
+
+def test_a_thumbnail_stored_before_the_image_without_the_reduced_flag_is_passed_over(tmp_path):
+    path = tmp_path / "thumb_first.tif"
+    with tifffile.TiffWriter(path) as tif:
+        tif.write(np.zeros((12, 12, 3), np.uint8), photometric="rgb")
+        tif.write(np.ones((3, 48, 48), np.uint16))
+    image = read_tiff(path)
+    assert image.data.shape == (3, 48, 48) and image.series_count == 1  # no "only the first series is read" note
+    assert read_header(path).shape == (3, 48, 48)
+
+
+def test_a_binary_only_file_of_a_multi_file_ome_dataset_names_the_file_with_its_metadata(tmp_path):
+    main = tmp_path / "pos.ome.tif"
+    tifffile.imwrite(main, np.zeros((2, 16, 16), np.uint16), ome=True, metadata={"axes": "CYX"})
+    member = tmp_path / "pos_1.ome.tif"
+    xml = ('<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" '
+           'UUID="urn:uuid:2"><BinaryOnly MetadataFile="pos.ome.tif" UUID="urn:uuid:1"/></OME>')
+    tifffile.imwrite(member, np.zeros((16, 16), np.uint16), description=xml.encode(), metadata=None)
+    with pytest.raises(ValueError, match=r"pos_1.ome.tif holds only pixel data of a multi-file OME dataset whose "
+                                         r"metadata .* is in pos.ome.tif: give pos.ome.tif instead"):
+        read_tiff(member)
+    assert read_header(member).first_plane_file == main.resolve()  # a folder's batch skips it as a dataset's member

@@ -25,6 +25,7 @@ from .api import (
     check_plane_values,
     checked_outputs,
     checked_pixel_size,
+    in_memory,
     notes_only,
     plane_name,
     zssr_stack,
@@ -55,7 +56,7 @@ from .io.tiff import (
     read_tiff,
     several_series_note,
 )
-from .kernel_choice import describe_kernel
+from .kernel_choice import KernelChoice, describe_kernel, kernel_source
 from .overlay import effective_factors, imagej_origin
 from .progress import BarProgress
 from .resolution_report import describe_resolution, resolution_report
@@ -150,6 +151,7 @@ def lateral_runner(job: Job, prepared: PreparedBatch, image: TiffImage | TiffHea
     options = prepared.options
     kernels = kernel_choices(options, job.source, channels)
     pixel_size = run_pixel_size(options, image)
+    check_channel_kernels(kernels, pixel_size, options.scale)
 
     def run(data: np.ndarray, channel: int, progress: BarProgress | None) -> ZSSRResult:
         return zssr_stack(data, options.scale, kernels[channel], prepared.config,
@@ -157,6 +159,35 @@ def lateral_runner(job: Job, prepared: PreparedBatch, image: TiffImage | TiffHea
                           outputs=options.outputs, one_of_channels=channels > 1)
 
     return run
+
+
+def check_channel_kernels(kernels: Sequence[KernelChoice], pixel_size: PixelSize | None, scale: float) -> None:
+    """Make every channel's kernel (a PSF file or the optics) once at the run's scale before any channel trains, so
+    that a later channel's bad PSF or optics fails the file at once, naming the channel and the PSF file."""
+    factors = upscale_factors(scale)
+    for channel, choice in enumerate(kernels):
+        if choice.kind not in ("psf", "optics"):
+            continue
+        try:
+            source, _ = kernel_source(choice, pixel_size)
+            source(factors)
+        except (ValueError, OSError) as error:
+            named = ([f"channel {channel}"] if len(kernels) > 1 else []) + \
+                ([f"--psf {choice.psf_path}"] if choice.kind == "psf" else [])
+            raise ValueError(f"{', '.join(named)}: {error}" if named else str(error)) from None
+
+
+def check_finite(data: np.ndarray, axes: str) -> None:
+    """The library's refusal of NaN or infinity (:func:`~napari_zssr.api.check_plane_values`) for the first such
+    plane of ``data`` (leading..., C, Y, X), named by its axes (e.g. "plane Z=2, channel 1"), before any channel
+    trains: the library checks each channel's stack when that channel's turn comes."""
+    if not (in_memory(data) and np.issubdtype(data.dtype, np.floating)):
+        return
+    bad = ~np.isfinite(data).all(axis=(-2, -1))
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        leading = "".join(axis for axis in axes[:-2] if axis != "C")
+        check_plane_values(data[index], plane_label(leading, index[:-1], index[-1] if "C" in axes else None))
 
 
 def axial_runner(job: Job, prepared: PreparedBatch, image: TiffImage, plan: AxialPlan, channels: int) -> ChannelRun:
@@ -186,6 +217,7 @@ def super_resolve_image(job: Job, prepared: PreparedBatch, image: TiffImage,
     options = prepared.options
     check_float32_range(image.data, "the float32 TIFFs of its outputs")  # before training, not after
     data = channels_last(image.data, image.axes)
+    check_finite(data, image.axes)
     if not options.axial:
         return run_channels(job, options, data, lateral_runner(job, prepared, image, data.shape[-3]), planes_bar)
     plan = axial_plan(image.axes, image.data.shape, image.pixel_size, image.z_spacing, options,

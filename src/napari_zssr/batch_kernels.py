@@ -38,9 +38,15 @@ def kernel_choices(options: BatchOptions, source: Path, channels: int, use: str 
     if not na:
         raise ValueError(f"{use} needs the objective's NA: give --na (the file's metadata does not say)")
     emission = options.wavelength or list(metadata.emission_wavelengths if metadata else ())
-    if not emission or None in emission:
+    if not emission:
         raise ValueError(f"{use} needs the emission wavelength: give --wavelength (the file's metadata does not "
                          "say)")
+    if None in emission:  # the file names some channels' wavelengths, not all (a transmitted-light channel?)
+        missing = ", ".join(str(channel) for channel, wavelength in enumerate(emission) if wavelength is None)
+        known = ", ".join("?" if wavelength is None else f"{wavelength:g}" for wavelength in emission)
+        raise ValueError(f"{use} needs the emission wavelength of every channel; the file's metadata does not say it "
+                         f"for channel {missing} (channels 0-{len(emission) - 1}: {known} nm): give --wavelength once "
+                         "per channel, in their order")
     confocal = options.psf_model == "confocal"
     excitation = options.excitation_wavelength or list(metadata.excitation_wavelengths if metadata else ())
     excitation = per_channel(excitation, channels, "excitation wavelengths") if excitation else [None] * channels

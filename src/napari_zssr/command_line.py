@@ -142,7 +142,7 @@ def options_from(args: argparse.Namespace) -> BatchOptions:
 
 def run_command_line(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, check everything, run the batch; the exit code (a Ctrl-C propagates)."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_intermixed_args(argv)
     try:
         with quiet_reader_logs():
             prepared = prepare(args.inputs, options_from(args),

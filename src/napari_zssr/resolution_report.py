@@ -43,13 +43,15 @@ def resolution_report(image: PlaneSource, sr: PlaneSource, scale: Scale,
     """Input and output resolution in input pixels (and um with ``pixel_size``, one number or (y, x)), measured on
     the same centre field of both (``REPORT_WINDOW``); a ``note`` when unmeasurable. Both are arrays or other plane
     sources (:mod:`.io.planes`)."""
-    from .core.resolution import estimate_resolution
+    from .core.resolution import MIN_SIDE, estimate_resolution
+    from .core.spectrum import check_layout
 
     factor = float(np.sqrt(scale[0] * scale[1]))
     pixel = pixel_pair(pixel_size)
     output_pixel = None if pixel is None else (pixel[0] / scale[0], pixel[1] / scale[1])
-    image, sr = centre_windows(image, sr, scale)
     try:
+        check_layout(image, MIN_SIDE)  # a refusal names the planes' sizes, not their centre window's
+        image, sr = centre_windows(image, sr, scale)
         before = estimate_resolution(image, pixel)
         after = estimate_resolution(sr, output_pixel)
         interpolated = estimate_resolution(Interpolated(image, sr.shape[-2:]), output_pixel)

@@ -62,7 +62,7 @@ def analysis_planes(image: Any, max_planes: int = MAX_PLANES, min_side: int = 16
     variation.
     """
     array = _indexable(image)
-    _check_layout(array, min_side)
+    check_layout(array, min_side)
     leading = tuple(array.shape[:-2])
     count = int(np.prod(leading, dtype=np.int64))
     planes: dict[int, np.ndarray | None] = {}  # plane number (C order) -> plane, None when constant
@@ -95,7 +95,7 @@ def known_shape(shape: Any) -> tuple[int, ...]:
     return tuple(int(side) for side in shape)
 
 
-def _check_layout(array: Any, min_side: int) -> None:
+def check_layout(array: Any, min_side: int) -> None:
     """Raise a clear error for a dtype or shape no spectrum can be read from, before any plane is read."""
     known_shape(array.shape)
     refuse_non_real(array.dtype, "the image")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,7 +20,8 @@ from .planes import PlaneSource, ReorderedPlanes
 #: length units understood in metadata, in micrometres.
 _UNITS_UM = {"um": 1.0, "µm": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
              "nm": 1e-3, "nanometer": 1e-3, "mm": 1e3, "millimeter": 1e3, "cm": 1e4, "centimeter": 1e4,
-             "m": 1e6, "meter": 1e6, "pm": 1e-6, "picometer": 1e-6, "\u00e5": 1e-4, "angstrom": 1e-4}
+             "m": 1e6, "meter": 1e6, "pm": 1e-6, "picometer": 1e-6, "\u00e5": 1e-4, "angstrom": 1e-4,
+             "\u00e5ngstr\u00f6m": 1e-4}
 #: ResolutionUnit values that are lengths a microscope's sampling is given in (inch and none are not trusted).
 _METRIC_RESUNITS = (tifffile.RESUNIT.CENTIMETER, tifffile.RESUNIT.MILLIMETER, tifffile.RESUNIT.MICROMETER)
 #: ImageJ metadata that says how a file is shown (composite or colour mode, each channel's LUT and display range;
@@ -69,7 +70,8 @@ def length_um(value: float, unit: str | None) -> float | None:
 
     None for a unit that is not a length this module knows (e.g. "pixel" or "inch").
     """
-    factor = _UNITS_UM.get(_unit_key(unit or "um"))
+    key = _unit_key(unit or "um").replace("metre", "meter")  # British spellings, and plurals ("nanometres")
+    factor = _UNITS_UM.get(key, _UNITS_UM.get(key[:-1]) if len(key) > 3 and key.endswith("s") else None)
     return None if factor is None else value * factor
 
 
@@ -91,7 +93,9 @@ def _tag_pixel_size(tif: tifffile.TiffFile, page: tifffile.TiffPage) -> tuple[tu
     if "XResolution" not in page.tags or "YResolution" not in page.tags:
         return None, None
     if "unit" in meta:
-        x_per_unit, y_per_unit = page.get_resolution(tifffile.RESUNIT.NONE)
+        # the tags' own values, per ImageJ's unit, as ImageJ reads them (whatever ResolutionUnit says: ImageJ writes
+        # centimetre for "cm"); get_resolution(RESUNIT.NONE) would convert them to pixels per metre
+        x_per_unit, y_per_unit = page.get_resolution()
         per_um = [_per_um(y_per_unit, meta["unit"]), _per_um(x_per_unit, meta["unit"])]
     elif page.resolutionunit in _METRIC_RESUNITS:
         x_per_um, y_per_um = page.get_resolution(tifffile.RESUNIT.MICROMETER)
@@ -290,17 +294,43 @@ _TIME_UNITS_S = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.
 
 def _frame_interval(tif: tifffile.TiffFile, pixels: ET.Element | None) -> float | None:
     """Seconds between time points from ImageJ's ``finterval`` (in its ``tunit``, seconds when it has none, as
-    ImageJ writes it) or OME's ``TimeIncrement`` (``pixels``: the OME ``Pixels`` element, :func:`_ome_pixels`); None
-    when not said, in a unit that is not a time (ImageJ lets users type "frame"), or not a positive finite time."""
+    ImageJ writes it) or OME's ``TimeIncrement`` (``pixels``: the OME ``Pixels`` element, :func:`_ome_pixels`), else
+    the planes' OME ``DeltaT`` (:func:`_delta_t_interval`); None when not said, in a unit that is not a time (ImageJ
+    lets users type "frame"), or not a positive finite time."""
     imagej = tif.imagej_metadata or {}
     value, unit = imagej.get("finterval"), str(imagej.get("tunit", "s"))
     if value is None and pixels is not None:
         value, unit = pixels.attrib.get("TimeIncrement"), pixels.attrib.get("TimeIncrementUnit", "s")
+        if value is None:
+            return _delta_t_interval(pixels)
+    return _seconds(value, unit)
+
+
+def _seconds(value: object, unit: str) -> float | None:
+    """``value`` in ``unit`` as seconds; None unless a positive finite time."""
     try:
         seconds = float(value) * _TIME_UNITS_S[_unit_key(unit)]
     except (TypeError, ValueError, KeyError):
         return None
     return seconds if 0 < seconds < float("inf") else None
+
+
+def _delta_t_interval(pixels: ET.Element) -> float | None:
+    """The median step between the ``DeltaT`` of consecutive time points' first planes (Z 0, C 0), as Bio-Formats
+    records the time of each plane where no ``TimeIncrement`` is given; None with fewer than two such times."""
+    times = {}
+    for plane in (element for element in pixels if element.tag.endswith("Plane")):
+        attrib = plane.attrib
+        if attrib.get("TheZ", "0") == "0" and attrib.get("TheC", "0") == "0" and "DeltaT" in attrib:
+            try:
+                times[int(attrib.get("TheT", "0"))] = float(attrib["DeltaT"]) * \
+                    _TIME_UNITS_S[_unit_key(attrib.get("DeltaTUnit", "s"))]
+            except (ValueError, KeyError):
+                return None
+    if len(times) < 2:
+        return None
+    ordered = [times[t] for t in sorted(times)]
+    return _seconds(float(np.median(np.diff(ordered))), "s")
 
 
 def read_planes(path: str | os.PathLike, start: int, stop: int) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -397,14 +427,27 @@ def several_series_note(name: str, count: int) -> str:
 
 def image_series_count(tif: tifffile.TiffFile) -> int:
     """The file's image series (positions, wells...), not counting reduced ones (an LSM file's thumbnails, a slide
-    scanner's label and overview images)."""
-    return sum(not _is_reduced(each) for each in tif.series)
+    scanner's label and overview images) nor unmarked thumbnails (:func:`_is_preview_of`)."""
+    return sum(not _is_reduced(each) and not _is_preview_of(each, tif.series) for each in tif.series)
 
 
 def first_image_series(tif: tifffile.TiffFile) -> tifffile.TiffPageSeries:
-    """The first series that is not a reduced image: a thumbnail stored before the image is not what a user means
-    (the first series where every one is reduced)."""
-    return next((each for each in tif.series if not _is_reduced(each)), tif.series[0])
+    """The first series that is not a thumbnail: a preview stored before the image is not what a user means (the
+    first series where every one looks like one)."""
+    series = tif.series
+    return next((each for each in series if not _is_reduced(each) and not _is_preview_of(each, series)), series[0])
+
+
+def _is_preview_of(series: tifffile.TiffPageSeries, others: Sequence[tifffile.TiffPageSeries]) -> bool:
+    """Whether ``series`` is a single page at most a quarter of another series' height and width: a thumbnail some
+    writers store first without marking it reduced (positions and wells of one file share their plane size)."""
+    def plane(each: tifffile.TiffPageSeries) -> tuple[int, int]:
+        shape = dict(zip(each.axes, each.shape))
+        return shape.get("Y", 0), shape.get("X", 0)
+
+    height, width = plane(series)
+    return len(series.pages) == 1 and any(4 * height <= other_height and 4 * width <= other_width
+                                          for other_height, other_width in map(plane, others))
 
 
 def _is_reduced(series: tifffile.TiffPageSeries) -> bool:
@@ -422,6 +465,13 @@ def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path
     """A clear error for a file that does not hold what its own metadata announces, where tifffile would read on:
     a truncated ImageJ stack (still being copied, a full disk) comes back as its first page, and the planes of a
     multi-file OME dataset whose other files are missing come back as zeros."""
+    master = binary_only_master(tif, path)
+    if master is not None:
+        what = (f"give {master.name} instead" if master.suffix.lower() in TIFF_SUFFIXES else
+                "a companion file this tool does not read: convert the dataset into one OME-TIFF first (e.g. with "
+                "bfconvert)")
+        raise IncompleteTiffError(f"{path.name} holds only pixel data of a multi-file OME dataset whose metadata "
+                                  f"(axes, pixel size, channels) is in {master.name}: {what}")
     announced = int((tif.imagej_metadata or {}).get("images", 0) or 0)
     held = int(np.prod([n for n, axis in zip(series.shape, series.axes) if axis not in "YXS"], dtype=np.int64))
     if announced > held:
@@ -435,6 +485,21 @@ def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path
                                       f"{', '.join(missing)} are not beside it; keep the dataset's files together")
         raise IncompleteTiffError(f"{unread} of the {len(series.pages)} planes of {path.name}'s OME dataset could not "
                                   "be read from the files its metadata names (changed or unreadable companion files?)")
+
+
+def binary_only_master(tif: tifffile.TiffFile, path: Path) -> Path | None:
+    """The file holding the metadata of a multi-file OME dataset where ``tif`` is one of its other files written in
+    the OME "BinaryOnly" form (its OME-XML names only that file); None for any other TIFF."""
+    xml = tif.ome_metadata if tif.is_ome else None
+    if not xml or "BinaryOnly" not in xml:
+        return None
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        return None
+    element = next((e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "BinaryOnly"), None)
+    name = None if element is None else element.get("MetadataFile")
+    return None if not name else (Path(path).parent / name).resolve()
 
 
 def ome_file_names(tif: tifffile.TiffFile) -> list[str]:
@@ -515,6 +580,7 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
                 shape = tuple(shape[axis] for axis in order)
             first_page = series.pages[0] if tif.is_ome and len(series.pages) else None
             first_file = None if first_page is None else Path(first_page.parent.filehandle.path).resolve()
+            first_file = binary_only_master(tif, Path(path)) or first_file
             calibration = _calibration(tif, series, _ome_pixels(tif))
             return TiffHeader(np.dtype(series.dtype), (tif.imagej_metadata or {}).get("Info"), shape, axes,
                               *calibration, first_file if first_file != Path(path).resolve() else None,
