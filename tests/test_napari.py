@@ -217,6 +217,27 @@ def test_removing_the_input_layer_cancels_its_run(widget, qtbot):
     assert not w.running and w.image.value is None
 
 
+def test_replacing_or_moving_the_input_layer_cancels_its_run(widget, qtbot):
+    """The run went on and added the result of the old data, placed by the old geometry, under the layer's name."""
+    viewer, w = widget
+    source = viewer.add_image(image_2d(), name="a")
+    w.image.value = source
+    for change, why in ((lambda: setattr(source, "data", image_2d(5, shape=(40, 36))), "had its data replaced"),
+                        (lambda: setattr(source, "scale", (0.5, 0.5)), "changed its scale")):
+        w.max_iterations.value = 5000
+        w.start()
+        qtbot.waitUntil(lambda: "iteration" in w.status.value, timeout=60_000)
+        change()
+        qtbot.waitUntil(lambda: not w.running, timeout=60_000)
+        assert w.status.value == f"the input layer 'a' {why} during the run; nothing was added"
+        assert [layer.name for layer in viewer.layers] == ["a"]
+    w.max_iterations.value = 2
+    run_to_end(qtbot, w)  # the watch ended with its run: the next one runs to its end
+    assert "a_zssr" in viewer.layers
+    source.scale = (0.25, 0.25)  # no run going: nothing to cancel
+    assert not w.running and w.status.value.startswith("done in")
+
+
 def test_a_finished_runs_status_goes_when_another_layer_is_chosen(widget, qtbot):
     viewer, w = widget
     w.max_iterations.value = 2
@@ -432,6 +453,38 @@ def test_closing_the_viewer_stops_a_console_run_and_adds_nothing(make_napari_vie
     with pytest.raises(napari_zssr.Cancelled, match="viewer was closed"):  # stopped, not trained to the end
         napari_zssr.run(layer, viewer=viewer, max_iterations=5000)
     assert "closed_zssr" not in viewer.layers
+
+
+def test_removing_or_replacing_the_input_stops_a_console_run(make_napari_viewer, qtbot):
+    """As the widget's runs: the console's run() added outputs of a layer that was gone or held other data."""
+    from qtpy.QtCore import QTimer
+
+    import napari_zssr
+
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(image_2d(), name="gone")
+    QTimer.singleShot(1500, lambda: viewer.layers.remove("gone"))
+    with pytest.raises(napari_zssr.Cancelled, match="the input layer 'gone' was removed: the run was stopped"):
+        napari_zssr.run(layer, viewer=viewer, max_iterations=5000)
+    assert len(viewer.layers) == 0
+    layer = viewer.add_image(image_2d(), name="replaced")
+    QTimer.singleShot(1500, lambda: setattr(layer, "data", image_2d(3, (40, 36))))
+    with pytest.raises(napari_zssr.Cancelled, match="'replaced' had its data replaced during the run"):
+        napari_zssr.run(layer, viewer=viewer, max_iterations=5000)
+    napari_zssr.run(layer, viewer=viewer, max_iterations=2)
+    assert [layer.name for layer in viewer.layers][:2] == ["replaced", "replaced_zssr"]
+
+
+def test_a_console_run_on_a_layer_of_another_viewer_asks_for_it(make_napari_viewer, qtbot):
+    """Without viewer=, the outputs went to the current viewer, which need not hold the layer."""
+    import napari_zssr
+
+    first, second = make_napari_viewer(), make_napari_viewer()
+    layer = first.add_image(image_2d(), name="in_first")
+    with pytest.raises(ValueError, match="layer 'in_first' is not in the current viewer.*pass viewer="):
+        napari_zssr.run(layer, max_iterations=2)
+    napari_zssr.run(layer, viewer=first, max_iterations=2)
+    assert "in_first_zssr" in first.layers and len(second.layers) == 0
 
 
 def test_the_cancel_button_of_its_progress_bar_stops_a_console_run(make_napari_viewer, qtbot, monkeypatch):

@@ -30,6 +30,7 @@ from .runner import (
     prepare,
     remove_stale_outputs,
     show_run_warning,
+    watch_input,
     window_watch,
 )
 from .worker_turns import start_in_turn, turn_ended, withdraw
@@ -80,20 +81,29 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
             viewer = napari.current_viewer()
         except ImportError:
             viewer = None
+        layers = getattr(viewer, "layers", None)
+        if add_to_viewer and layers is not None and hasattr(layer_or_array, "events") and \
+                layer_or_array not in layers:
+            raise ValueError(f"layer {layer_or_array.name!r} is not in the current viewer, where the results would "
+                             "go: pass viewer= (the viewer that holds it)")
     release = None
     if viewer is not None and add_to_viewer:
         names = [output_name(request, kind) for kind in request.outputs]
         check_output_layers(viewer, names)
         release = claim_outputs(viewer, names)
     run_started()
+    input_changes: list[str] = []
+    unwatch = watch_input(viewer, layer_or_array, input_changes.append) if release is not None else (lambda: None)
     try:
         viewer_is_open = window_watch(viewer) if release is not None else None
-        result = _run_in_qt(request, viewer_is_open) if _in_napari_event_loop() else _run_with_text_progress(request)
+        result = _run_in_qt(request, viewer_is_open, input_changes) if _in_napari_event_loop() else \
+            _run_with_text_progress(request)
         tuples = layer_tuples(request, result)
         if viewer_is_open is not None and viewer_is_open():  # a viewer closed meanwhile gets nothing
             add_or_update(viewer, tuples)
             remove_stale_outputs(viewer, request)
     finally:
+        unwatch()
         run_finished()
         if release is not None:
             release()
@@ -113,7 +123,8 @@ def _in_napari_event_loop() -> bool:
     return True
 
 
-def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -> Any:
+def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None,
+               input_changes: Sequence[str] = ()) -> Any:
     """Run in a worker thread and spin a local Qt event loop until it ends: the viewer keeps repainting. The Cancel
     button of its progress bar (napari's activity panel) or closing the viewer (``viewer_is_open``) stops the run,
     which then raises :class:`Cancelled`: the console is busy until run() returns, so it cannot stop the run itself.
@@ -134,7 +145,7 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -
     bar = cancelable_progress(total=0, desc="ZSSR")
 
     def wanted() -> bool:
-        return not bar.is_canceled and (viewer_is_open is None or viewer_is_open())
+        return not bar.is_canceled and not input_changes and (viewer_is_open is None or viewer_is_open())
     show_progress = BarProgress(bar)
     worker = create_worker(background_run, request, stop, _start_thread=False, _ignore_errors=True)
 
@@ -192,8 +203,10 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None) -
         error = outcome["error"]
         raise error.__cause__ if isinstance(error, RunFailed) else error  # the run's own error
     if outcome.get("result") is None:
+        closed = viewer_is_open is not None and not viewer_is_open()  # closing a viewer removes its layers too
         raise Cancelled("the run was cancelled: nothing was added" if bar.is_canceled else
-                        "the viewer was closed during the run: it was stopped, nothing was added")
+                        f"{input_changes[0]}: the run was stopped, nothing was added" if input_changes and not closed
+                        else "the viewer was closed during the run: it was stopped, nothing was added")
     return outcome["result"]
 
 

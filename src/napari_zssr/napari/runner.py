@@ -480,6 +480,44 @@ UPDATED_PROPERTIES = ("scale", "translate", "rotate", "shear", "affine", "units"
                       "colormap", "contrast_limits", "blending", "gamma")
 
 
+#: the events of an input layer after which a run's result would no longer be of, or over, the layer as it is
+INPUT_CHANGES = ("data", "scale", "translate", "rotate", "shear", "affine")
+
+
+def watch_input(viewer: Any, layer: Any, on_change: Callable[[str], None]) -> Callable[[], None]:
+    """Call ``on_change(why)`` once ``layer`` leaves ``viewer`` or its data or placement changes: a run's result
+    would then be of data the layer no longer holds, or sit where the layer no longer is. Returns what stops the
+    watch. A bare array (no events) is not watched."""
+    layer = getattr(layer, "__wrapped__", layer)  # the console may hold napari's public-only proxy of it
+    events = getattr(layer, "events", None)
+    if events is None:
+        return lambda: None
+    name = layer.name
+    hooks: list[tuple[Any, Callable[..., None]]] = []
+
+    def changed(what: str) -> Callable[..., None]:
+        return lambda *_: on_change(f"the input layer {name!r} {what} during the run")
+
+    def removed(event: Any) -> None:
+        if getattr(event, "value", None) is layer:
+            on_change(f"the input layer {name!r} was removed")
+
+    for kind in INPUT_CHANGES:
+        if hasattr(events, kind):
+            hooks.append((getattr(events, kind), changed("had its data replaced" if kind == "data" else
+                                                         f"changed its {kind}")))
+    if viewer is not None:
+        hooks.append((viewer.layers.events.removed, removed))
+    for event, hook in hooks:
+        event.connect(hook)
+
+    def unwatch() -> None:
+        for event, hook in hooks:
+            event.disconnect(hook)
+
+    return unwatch
+
+
 def window_watch(viewer: Any) -> Callable[[], bool]:
     """A check, made now, of whether ``viewer``'s window is still open later: False once it was closed by
     ``viewer.close()`` (napari drops its Qt window) or by its close button (Qt deletes the window).

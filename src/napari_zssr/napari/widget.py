@@ -48,6 +48,7 @@ from .runner import (
     remove_stale_outputs,
     show_run_warning,
     snapshot_layer,
+    watch_input,
 )
 from .sample_data import is_psf_layer
 from .shutdown import stop_at_exit
@@ -120,7 +121,8 @@ class ZSSRWidget(Container):
         self._stop: threading.Event | None = None
         self._turn: Callable[[], None] | None = None  # what starts the worker when its turn comes (worker_turns)
         self._progress: Any = None
-        self._run_layer: Any = None  # the layer the running run reads: removing it cancels the run
+        # ends the watch on the running run's input layer: removing it, or changing its data or place, cancels the run
+        self._unwatch_input: Callable[[], None] = lambda: None
         self._cancel_reason = ""  # why the running run was cancelled, where the user did not press Cancel
         self._closed = False  # the viewer (and with it this widget's Qt side) is gone: a run only winds down
         # the status line a finished or refused run left: about its layer and mode, cleared when another is chosen
@@ -324,10 +326,6 @@ class ZSSRWidget(Container):
                        precision=str(self.precision.value), seed=int(self.seed.value))
 
     def _refresh_layers(self, event: Any = None) -> None:
-        removed = getattr(event, "type", None) == "removed" and getattr(event, "value", None)
-        if removed is not None and removed is self._run_layer and self.running:  # outputs of a layer that is gone
-            self._cancel_reason = f"the input layer {removed.name!r} was removed"
-            self.cancel()
         self.image.reset_choices()
         if self.image.value is not self._watched_layer:  # the layer left (no change event when the list empties)
             self._on_image_changed()
@@ -525,9 +523,10 @@ class ZSSRWidget(Container):
             self._show_problem(str(error))
             return None
         try:
-            self._run_layer = layer
+            self._unwatch_input = watch_input(self._viewer, layer, self._input_changed)
             return self._launch(request)
         except BaseException:  # nothing runs: the output names are free again
+            self._unwatch_input()
             self._release_outputs()
             raise
 
@@ -556,6 +555,13 @@ class ZSSRWidget(Container):
             "waiting for the time estimate's timing (a few seconds) to end" if timing_holds_turn() else \
             "waiting for the run already going (here, in another panel or the console) to end"
         return self._worker
+
+    def _input_changed(self, why: str) -> None:
+        """The running run's input left the viewer, or its data or placement changed: its result would be of data the
+        layer no longer holds, or sit where the layer no longer is. The first reason stands."""
+        if self.running and not self._closed and not self._cancel_reason:
+            self._cancel_reason = why
+            self.cancel()
 
     def _on_closed(self, *_: Any) -> None:
         """The viewer or this panel closed: cancel the run, whose remaining signals then touch no deleted widget,
@@ -652,7 +658,9 @@ class ZSSRWidget(Container):
 
     def _on_finished(self) -> None:
         self._turn = None
-        self._run_layer, self._cancel_reason = None, ""
+        self._unwatch_input()
+        self._unwatch_input = lambda: None
+        self._cancel_reason = ""
         run_finished()
         self._release_outputs()
         self._update_estimate()  # one asked for during the run was left for now
