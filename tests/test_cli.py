@@ -150,6 +150,13 @@ def test_usage_errors(data_dir, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_inputs_may_follow_the_options(data_dir, tmp_path):
+    """``napari-zssr a.tif --out o b.tif`` was refused: "unrecognized arguments: b.tif"."""
+    out = tmp_path / "out"
+    assert main([str(data_dir / "plain.tif"), "--out", str(out), str(data_dir / "stack.tif"), *FAST]) == 0
+    assert sorted(path.name for path in out.glob("*_zssr.tif")) == ["plain_zssr.tif", "stack_zssr.tif"]
+
+
 def test_command_runs_as_a_subprocess(data_dir, tmp_path):
     out = tmp_path / "out"
     done = subprocess.run([sys.executable, "-m", "napari_zssr", str(data_dir / "plain.tif"), "--out", str(out),
