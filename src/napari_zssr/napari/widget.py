@@ -325,7 +325,7 @@ class ZSSRWidget(Container):
                        init="learned" if self.learned_start.value else "scratch", device=str(self.device.value),
                        precision=str(self.precision.value), seed=int(self.seed.value))
 
-    def _refresh_layers(self, event: Any = None) -> None:
+    def _refresh_layers(self, *_: Any) -> None:
         self.image.reset_choices()
         if self.image.value is not self._watched_layer:  # the layer left (no change event when the list empties)
             self._on_image_changed()
@@ -526,7 +526,7 @@ class ZSSRWidget(Container):
             self._unwatch_input = watch_input(self._viewer, layer, self._input_changed)
             return self._launch(request)
         except BaseException:  # nothing runs: the output names are free again
-            self._unwatch_input()
+            self._end_input_watch()
             self._release_outputs()
             raise
 
@@ -562,6 +562,10 @@ class ZSSRWidget(Container):
         if self.running and not self._closed and not self._cancel_reason:
             self._cancel_reason = why
             self.cancel()
+
+    def _end_input_watch(self) -> None:
+        self._unwatch_input()
+        self._unwatch_input = lambda: None
 
     def _on_closed(self, *_: Any) -> None:
         """The viewer or this panel closed: cancel the run, whose remaining signals then touch no deleted widget,
@@ -658,8 +662,7 @@ class ZSSRWidget(Container):
 
     def _on_finished(self) -> None:
         self._turn = None
-        self._unwatch_input()
-        self._unwatch_input = lambda: None
+        self._end_input_watch()
         self._cancel_reason = ""
         run_finished()
         self._release_outputs()
