@@ -155,6 +155,11 @@ def test_inputs_may_follow_the_options(data_dir, tmp_path):
     out = tmp_path / "out"
     assert main([str(data_dir / "plain.tif"), "--out", str(out), str(data_dir / "stack.tif"), *FAST]) == 0
     assert sorted(path.name for path in out.glob("*_zssr.tif")) == ["plain_zssr.tif", "stack_zssr.tif"]
+    dashed = data_dir / "-dashed.tif"  # after "--" a name is an input whatever it looks like
+    tifffile.imwrite(dashed, textured((16, 16), 3))
+    assert main(["--out", str(out), *FAST, "--", str(dashed.relative_to(data_dir))]) == 2  # no such file here
+    os.chdir(data_dir)
+    assert main(["--out", str(out), *FAST, "--", "-dashed.tif"]) == 0 and (out / "-dashed_zssr.tif").exists()
 
 
 def test_command_runs_as_a_subprocess(data_dir, tmp_path):
@@ -1178,8 +1183,13 @@ def test_an_input_or_out_under_a_folder_this_user_cannot_enter_is_a_usage_error(
         assert "Traceback" not in err
 
 
-def test_bad_values_or_a_bad_psf_of_a_later_channel_fail_the_file_before_training_naming_where(tmp_path, capsys):
+def test_bad_values_or_a_bad_psf_of_a_later_channel_fail_the_file_before_training_naming_where(tmp_path, capsys,
+                                                                                             monkeypatch):
     """Both were found only once the channels before had trained (hours on a real stack), and named no channel."""
+    import napari_zssr.batch_files
+
+    trained = []
+    monkeypatch.setattr(napari_zssr.batch_files, "zssr_stack", lambda *args, **kwargs: trained.append(args))
     stack = textured((3, 2, 20, 20)).astype(np.float32)
     stack[2, 1, 5, 5] = np.nan
     write_imagej_tiff(tmp_path / "nan.tif", stack, "ZCYX", (0.2, 0.2))
@@ -1192,7 +1202,7 @@ def test_bad_values_or_a_bad_psf_of_a_later_channel_fail_the_file_before_trainin
     psfs = ["--psf", str(tmp_path / "psf_good.tif"), "--psf", str(tmp_path / "psf_bad.tif")]
     assert main([str(tmp_path / "good.tif"), "--out", str(tmp_path / "out"), *psfs, *FAST]) == 1
     assert f"channel 1, --psf {tmp_path / 'psf_bad.tif'}: PSF pixel size" in capsys.readouterr().err
-    assert not list((tmp_path / "out").glob("*.tif"))
+    assert not trained
 
 
 def test_a_channel_without_an_emission_wavelength_is_named(tmp_path, ome_tiff, capsys):

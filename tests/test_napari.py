@@ -223,7 +223,8 @@ def test_replacing_or_moving_the_input_layer_cancels_its_run(widget, qtbot):
     source = viewer.add_image(image_2d(), name="a")
     w.image.value = source
     for change, why in ((lambda: setattr(source, "data", image_2d(5, shape=(40, 36))), "had its data replaced"),
-                        (lambda: setattr(source, "scale", (0.5, 0.5)), "changed its scale")):
+                        (lambda: setattr(source, "scale", (0.5, 0.5)), "changed its scale"),
+                        (lambda: setattr(source, "units", ("nm", "nm")), "changed its units")):
         w.max_iterations.value = 5000
         w.start()
         qtbot.waitUntil(lambda: "iteration" in w.status.value, timeout=60_000)
@@ -236,6 +237,24 @@ def test_replacing_or_moving_the_input_layer_cancels_its_run(widget, qtbot):
     assert "a_zssr" in viewer.layers
     source.scale = (0.25, 0.25)  # no run going: nothing to cancel
     assert not w.running and w.status.value.startswith("done in")
+
+
+def test_a_waiting_run_whose_input_is_removed_says_why_it_ended(make_napari_viewer, qtbot):
+    """Its reason was cleared as it left the queue: "cancelled before it started"."""
+    first, second = make_napari_viewer(), make_napari_viewer()
+    _, running = first.window.add_plugin_dock_widget("napari-zssr", "ZSSR super-resolution")
+    _, waiting = second.window.add_plugin_dock_widget("napari-zssr", "ZSSR super-resolution")
+    running.image.value = first.add_image(image_2d(), name="a")
+    waiting.image.value = second.add_image(image_2d(1), name="b")
+    running.max_iterations.value, waiting.max_iterations.value = 5000, 4
+    running.start()
+    qtbot.waitUntil(lambda: "iteration" in running.status.value, timeout=60_000)
+    waiting.start()
+    second.layers.remove("b")
+    qtbot.waitUntil(lambda: not waiting.running, timeout=10_000)
+    assert waiting.status.value == "the input layer 'b' was removed before it started; nothing was added"
+    running.cancel()
+    qtbot.waitUntil(lambda: not running.running, timeout=60_000)
 
 
 def test_a_finished_runs_status_goes_when_another_layer_is_chosen(widget, qtbot):
@@ -473,6 +492,41 @@ def test_removing_or_replacing_the_input_stops_a_console_run(make_napari_viewer,
         napari_zssr.run(layer, viewer=viewer, max_iterations=5000)
     napari_zssr.run(layer, viewer=viewer, max_iterations=2)
     assert [layer.name for layer in viewer.layers][:2] == ["replaced", "replaced_zssr"]
+
+
+def test_a_console_run_whose_input_changes_after_its_last_check_adds_nothing(make_napari_viewer, qtbot, monkeypatch):
+    """The run's last look at the stop request comes before its end: a change after it still returned the result."""
+    import threading
+    import time
+
+    from qtpy.QtCore import QTimer
+
+    import napari_zssr
+    from napari_zssr.napari import console
+
+    trained, real_run = threading.Event(), console.background_run
+
+    def slow_end(request, stop):
+        result = yield from real_run(request, stop)
+        trained.set()
+        time.sleep(1.0)  # the change below comes now, after the last progress event
+        return result
+
+    monkeypatch.setattr(console, "background_run", slow_end)
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(image_2d(), name="late")
+    poll = QTimer()
+
+    def change_once_trained() -> None:
+        if trained.is_set():
+            poll.stop()
+            layer.data = image_2d(3, (40, 36))
+
+    poll.timeout.connect(change_once_trained)
+    poll.start(20)
+    with pytest.raises(napari_zssr.Cancelled, match="'late' had its data replaced during the run"):
+        napari_zssr.run(layer, viewer=viewer, max_iterations=2)
+    assert [layer.name for layer in viewer.layers] == ["late"]
 
 
 def test_a_console_run_on_a_layer_of_another_viewer_asks_for_it(make_napari_viewer, qtbot):

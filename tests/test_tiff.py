@@ -406,6 +406,11 @@ def test_the_frame_interval_comes_from_the_planes_delta_t_where_no_time_incremen
               "TheC": [0, 1] * 3, "TheZ": [0] * 6}
     tifffile.imwrite(path, np.zeros((3, 2, 8, 8), np.uint16), ome=True, metadata={"axes": "TCYX", "Plane": planes})
     assert read_tiff(path).frame_interval == 30.0
+    with tifffile.TiffFile(path) as tif:
+        xml = tif.ome_metadata
+    assert xml.count('DeltaT="30.0"') == 2
+    tifffile.tiffcomment(path, xml.replace('DeltaT="30.0"', ""))  # time point 1 without its planes' times
+    assert read_tiff(path).frame_interval == 30.0
 
 
 def test_a_thumbnail_stored_before_the_image_without_the_reduced_flag_is_passed_over(tmp_path):
@@ -416,6 +421,13 @@ def test_a_thumbnail_stored_before_the_image_without_the_reduced_flag_is_passed_
     image = read_tiff(path)
     assert image.data.shape == (3, 48, 48) and image.series_count == 1  # no "only the first series is read" note
     assert read_header(path).shape == (3, 48, 48)
+    for name, first, ome in (("grey_first.tif", np.zeros((12, 12), np.uint8), False),  # a small first position?
+                             ("colour_first.ome.tif", np.zeros((12, 12, 3), np.uint8), True)):  # OME: every image
+        with tifffile.TiffWriter(tmp_path / name, ome=ome) as tif:
+            tif.write(first, photometric="rgb" if first.ndim == 3 else "minisblack")
+            tif.write(np.ones((3, 48, 48), np.uint16))
+        image = read_tiff(tmp_path / name)
+        assert image.data.shape == first.shape and image.series_count == 2  # read, with the note of the others
 
 
 def test_a_binary_only_file_of_a_multi_file_ome_dataset_names_the_file_with_its_metadata(tmp_path):

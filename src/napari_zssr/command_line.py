@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -140,9 +141,16 @@ def options_from(args: argparse.Namespace) -> BatchOptions:
     return make_options(args.out, settings)
 
 
+def parse_arguments(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Inputs and options in any order (``a.tif --out o b.tif``); with a ``--`` the inputs after it whatever their
+    names look like (``--out o -- -dash.tif``), parsed as argparse always parsed them: before Python 3.12 its
+    intermixed parsing drops the ``--``."""
+    return parser.parse_args(argv) if "--" in argv else parser.parse_intermixed_args(argv)
+
+
 def run_command_line(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, check everything, run the batch; the exit code (a Ctrl-C propagates)."""
-    args = build_parser().parse_intermixed_args(argv)
+    args = parse_arguments(build_parser(), sys.argv[1:] if argv is None else list(argv))
     try:
         with quiet_reader_logs():
             prepared = prepare(args.inputs, options_from(args),

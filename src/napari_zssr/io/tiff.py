@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -316,8 +316,9 @@ def _seconds(value: object, unit: str) -> float | None:
 
 
 def _delta_t_interval(pixels: ET.Element) -> float | None:
-    """The median step between the ``DeltaT`` of consecutive time points' first planes (Z 0, C 0), as Bio-Formats
-    records the time of each plane where no ``TimeIncrement`` is given; None with fewer than two such times."""
+    """The median time per time point between the ``DeltaT`` of the time points' first planes (Z 0, C 0), as
+    Bio-Formats records the time of each plane where no ``TimeIncrement`` is given; None with fewer than two such
+    times."""
     times = {}
     for plane in (element for element in pixels if element.tag.endswith("Plane")):
         attrib = plane.attrib
@@ -329,8 +330,9 @@ def _delta_t_interval(pixels: ET.Element) -> float | None:
                 return None
     if len(times) < 2:
         return None
-    ordered = [times[t] for t in sorted(times)]
-    return _seconds(float(np.median(np.diff(ordered))), "s")
+    points = sorted(times)
+    steps = np.diff([times[t] for t in points]) / np.diff(points)  # a time point without its DeltaT skipped
+    return _seconds(float(np.median(steps)), "s")
 
 
 def read_planes(path: str | os.PathLike, start: int, stop: int) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -427,27 +429,34 @@ def several_series_note(name: str, count: int) -> str:
 
 def image_series_count(tif: tifffile.TiffFile) -> int:
     """The file's image series (positions, wells...), not counting reduced ones (an LSM file's thumbnails, a slide
-    scanner's label and overview images) nor unmarked thumbnails (:func:`_is_preview_of`)."""
-    return sum(not _is_reduced(each) and not _is_preview_of(each, tif.series) for each in tif.series)
+    scanner's label and overview images) nor unmarked thumbnails (:func:`_is_thumbnail`)."""
+    return sum(not _is_thumbnail(tif, number) for number in range(len(tif.series)))
 
 
 def first_image_series(tif: tifffile.TiffFile) -> tifffile.TiffPageSeries:
     """The first series that is not a thumbnail: a preview stored before the image is not what a user means (the
     first series where every one looks like one)."""
-    series = tif.series
-    return next((each for each in series if not _is_reduced(each) and not _is_preview_of(each, series)), series[0])
+    return next((each for number, each in enumerate(tif.series) if not _is_thumbnail(tif, number)), tif.series[0])
 
 
-def _is_preview_of(series: tifffile.TiffPageSeries, others: Sequence[tifffile.TiffPageSeries]) -> bool:
-    """Whether ``series`` is a single page at most a quarter of another series' height and width: a thumbnail some
-    writers store first without marking it reduced (positions and wells of one file share their plane size)."""
-    def plane(each: tifffile.TiffPageSeries) -> tuple[int, int]:
-        shape = dict(zip(each.axes, each.shape))
-        return shape.get("Y", 0), shape.get("X", 0)
+def _is_thumbnail(tif: tifffile.TiffFile, number: int) -> bool:
+    """Whether series ``number`` is a reduced image, or an unmarked thumbnail: one 8-bit colour page stored before
+    a series at least four times its height and width, as some writers store a preview (not in OME files, where
+    every image is one of the dataset's, nor a grey page, which may be a small first position)."""
+    series = tif.series[number]
+    if _is_reduced(series):
+        return True
+    if tif.is_ome or len(series.pages) != 1 or "S" not in series.axes or series.dtype != np.uint8:
+        return False
+    height, width = _plane_shape(series)
+    later = tif.series[number + 1 :]
+    return any(4 * height <= other_height and 4 * width <= other_width for other_height, other_width in
+               map(_plane_shape, later))
 
-    height, width = plane(series)
-    return len(series.pages) == 1 and any(4 * height <= other_height and 4 * width <= other_width
-                                          for other_height, other_width in map(plane, others))
+
+def _plane_shape(series: tifffile.TiffPageSeries) -> tuple[int, int]:
+    shape = dict(zip(series.axes, series.shape))
+    return shape.get("Y", 0), shape.get("X", 0)
 
 
 def _is_reduced(series: tifffile.TiffPageSeries) -> bool:

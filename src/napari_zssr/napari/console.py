@@ -53,11 +53,12 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     ``warm_start_iterations`` are refused there).
 
     ``scale`` is a number or a (y, x) pair (None: 2). ``options`` are :class:`ZSSRConfig` fields
-    (``max_iterations=300``, ``seed=1``, ``device="cuda"``...). With ``viewer=`` (or a current napari viewer) the
-    layers are also added to it. Inside a running napari the work happens in a thread while the viewer stays
-    responsive, with napari's progress
-    bar, and an error is raised here, once (the bar's Cancel button, or closing the viewer the layers are for, stops
-    the run: :class:`Cancelled`); in a plain script a text progress bar is shown. Bad input (options,
+    (``max_iterations=300``, ``seed=1``, ``device="cuda"``...). With ``viewer=`` (or a current napari viewer, which
+    must then hold the layer) the layers are also added to it. Inside a running napari the work happens in a thread
+    while the viewer stays responsive, with napari's progress
+    bar, and an error is raised here, once (the bar's Cancel button, closing the viewer the layers are for, or
+    removing the input layer or changing its data or placement stops the run: :class:`Cancelled`); in a plain
+    script a text progress bar is shown. Bad input (options,
     shape, dtype, NaN in in-memory data, PSF) fails before any work starts.
     """
     if psf is not None and not isinstance(psf, (str, os.PathLike)):
@@ -85,16 +86,18 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
         if add_to_viewer and layers is not None and hasattr(layer_or_array, "events") and \
                 layer_or_array not in layers:
             raise ValueError(f"layer {layer_or_array.name!r} is not in the current viewer, where the results would "
-                             "go: pass viewer= (the viewer that holds it)")
+                             "go: pass viewer= (the viewer that holds it), or add the layer to a viewer first")
     release = None
     if viewer is not None and add_to_viewer:
         names = [output_name(request, kind) for kind in request.outputs]
         check_output_layers(viewer, names)
         release = claim_outputs(viewer, names)
     run_started()
-    input_changes: list[str] = []
-    unwatch = watch_input(viewer, layer_or_array, input_changes.append) if release is not None else (lambda: None)
+    input_changes: list[str] = []  # why the input no longer is what the run reads (removed, replaced, moved)
+    unwatch = None
     try:
+        if release is not None:
+            unwatch = watch_input(viewer, layer_or_array, input_changes.append)
         viewer_is_open = window_watch(viewer) if release is not None else None
         result = _run_in_qt(request, viewer_is_open, input_changes) if _in_napari_event_loop() else \
             _run_with_text_progress(request)
@@ -103,7 +106,8 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
             add_or_update(viewer, tuples)
             remove_stale_outputs(viewer, request)
     finally:
-        unwatch()
+        if unwatch is not None:
+            unwatch()
         run_finished()
         if release is not None:
             release()
@@ -126,8 +130,10 @@ def _in_napari_event_loop() -> bool:
 def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None,
                input_changes: Sequence[str] = ()) -> Any:
     """Run in a worker thread and spin a local Qt event loop until it ends: the viewer keeps repainting. The Cancel
-    button of its progress bar (napari's activity panel) or closing the viewer (``viewer_is_open``) stops the run,
-    which then raises :class:`Cancelled`: the console is busy until run() returns, so it cannot stop the run itself.
+    button of its progress bar (napari's activity panel), closing the viewer (``viewer_is_open``) or a change of the
+    input (``input_changes`` not empty, :func:`.runner.watch_input`) stops the run, which then raises
+    :class:`Cancelled`, even where the change came after the run's last check: the console is busy until run()
+    returns, so it cannot stop the run itself.
 
     The worker is superqt's plain one, not napari's ``thread_worker``: that one also sends an error to napari's
     notifications and re-raises it inside Qt's event loop, so the user would see it twice. Warnings (a blank
@@ -202,7 +208,7 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None,
     if "error" in outcome:
         error = outcome["error"]
         raise error.__cause__ if isinstance(error, RunFailed) else error  # the run's own error
-    if outcome.get("result") is None:
+    if outcome.get("result") is None or input_changes:  # a change after the run's last check: a stale result
         closed = viewer_is_open is not None and not viewer_is_open()  # closing a viewer removes its layers too
         raise Cancelled("the run was cancelled: nothing was added" if bar.is_canceled else
                         f"{input_changes[0]}: the run was stopped, nothing was added" if input_changes and not closed

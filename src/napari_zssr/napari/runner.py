@@ -481,13 +481,14 @@ UPDATED_PROPERTIES = ("scale", "translate", "rotate", "shear", "affine", "units"
 
 
 #: the events of an input layer after which a run's result would no longer be of, or over, the layer as it is
-INPUT_CHANGES = ("data", "scale", "translate", "rotate", "shear", "affine")
+INPUT_CHANGES = ("data", "scale", "translate", "rotate", "shear", "affine", "units")
 
 
 def watch_input(viewer: Any, layer: Any, on_change: Callable[[str], None]) -> Callable[[], None]:
-    """Call ``on_change(why)`` once ``layer`` leaves ``viewer`` or its data or placement changes: a run's result
-    would then be of data the layer no longer holds, or sit where the layer no longer is. Returns what stops the
-    watch. A bare array (no events) is not watched."""
+    """Call ``on_change(why)`` once ``layer`` leaves ``viewer`` or its data or placement (:data:`INPUT_CHANGES`; its
+    units set the pixel size a kernel is made for) changes: a run's result would then be of data the layer no longer
+    holds, or sit where the layer no longer is. Returns what stops the watch. A bare array (no events) is not
+    watched."""
     layer = getattr(layer, "__wrapped__", layer)  # the console may hold napari's public-only proxy of it
     events = getattr(layer, "events", None)
     if events is None:

@@ -581,9 +581,10 @@ class ZSSRWidget(Container):
     def cancel(self) -> None:
         if self._stop is not None:
             self._stop.set()
-        self.status.value = f"{self._cancel_reason}: cancelling..." if self._cancel_reason else "cancelling..."
+        reason = self._cancel_reason  # leaving the queue ends the run, which clears it
+        self.status.value = f"{reason}: cancelling..." if reason else "cancelling..."
         if self._leave_queue():
-            self.status.value = f"{self._cancel_reason or 'cancelled'} before it started; nothing was added"
+            self.status.value = f"{reason or 'cancelled'} before it started; nothing was added"
 
     def _leave_queue(self) -> bool:
         """End a run still waiting for its turn at once (its worker never starts); whether it was waiting."""
