@@ -150,15 +150,14 @@ def test_usage_errors(data_dir, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_inputs_may_follow_the_options(data_dir, tmp_path):
+def test_inputs_may_follow_the_options(data_dir, tmp_path, monkeypatch):
     """``napari-zssr a.tif --out o b.tif`` was refused: "unrecognized arguments: b.tif"."""
     out = tmp_path / "out"
     assert main([str(data_dir / "plain.tif"), "--out", str(out), str(data_dir / "stack.tif"), *FAST]) == 0
     assert sorted(path.name for path in out.glob("*_zssr.tif")) == ["plain_zssr.tif", "stack_zssr.tif"]
     dashed = data_dir / "-dashed.tif"  # after "--" a name is an input whatever it looks like
     tifffile.imwrite(dashed, textured((16, 16), 3))
-    assert main(["--out", str(out), *FAST, "--", str(dashed.relative_to(data_dir))]) == 2  # no such file here
-    os.chdir(data_dir)
+    monkeypatch.chdir(data_dir)
     assert main(["--out", str(out), *FAST, "--", "-dashed.tif"]) == 0 and (out / "-dashed_zssr.tif").exists()
 
 
