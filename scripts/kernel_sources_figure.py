@@ -3,7 +3,7 @@
 A generated fluorescence image is blurred by a known microscope PSF (NA 1.0 water objective, 520 nm emission,
 0.13 um camera pixels, vectorial model, slightly out of focus), binned by the camera and made noisy; then ZSSR (fast
 preset) runs with no kernel, the kernel from the optics, the kernel estimated from the image, and the true PSF.
-Usage: python scripts/kernel_choices_figure.py [out.png]
+Usage: python scripts/kernel_sources_figure.py [out.png]
 """
 
 from __future__ import annotations

@@ -191,7 +191,9 @@ WIDE_KERNEL_SHARE = 0.25
 
 
 def wide_kernel_note(kernel: np.ndarray, plane_shape: tuple[int, int], scale: Scale) -> str | None:
-    """Why ``kernel`` (on the HR grid of ``scale``) is too wide for planes of ``plane_shape``, or None."""
+    """Why ``kernel`` (on the HR grid of ``scale``) is too wide for planes of ``plane_shape``, or None. Its width is
+    that of a Gaussian of the same spread (second moments), which counts an Airy pattern's rings: about twice its
+    FWHM."""
     weights = np.asarray(kernel, dtype=np.float64)
     weights = weights / weights.sum()
     widths = []
@@ -201,7 +203,7 @@ def wide_kernel_note(kernel: np.ndarray, plane_shape: tuple[int, int], scale: Sc
     output = [round(side * factor) for side, factor in zip(plane_shape, scale)]
     if max(width / side for width, side in zip(widths, output)) <= WIDE_KERNEL_SHARE:
         return None
-    return (f"the kernel's blur (FWHM about {max(widths):.0f} HR pixels) spans more than a quarter of the output "
+    return (f"the kernel's blur (about {max(widths):.0f} HR pixels wide, as the FWHM of a Gaussian of its spread) spans more than a quarter of the output "
             f"planes ({output[0]} x {output[1]} pixels): too little of the image is left to learn from, so the output "
             "is unreliable; check the kernel (the HR -> LR blur on the HR grid, at the run's scale) or use larger "
             "planes")
