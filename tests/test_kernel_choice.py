@@ -145,8 +145,8 @@ def test_a_kernel_too_wide_for_the_planes_is_noted():
     y, x = np.mgrid[-32:33, -32:33]
     wide = np.exp(-(x**2 + y**2) / (2 * 8.0**2))
     image = microscopy_sample().image
-    with pytest.warns(KernelNoteWarning, match=r"about 19 HR pixels wide, as the FWHM of a Gaussian of its spread\) spans more than a quarter of the output "
-                                               r"planes \(64 x 64 pixels\)"):
+    with pytest.warns(KernelNoteWarning, match=r"about 19 HR pixels wide, as the FWHM of a Gaussian of its spread\) "
+                                               r"spans more than a quarter of the output planes \(64 x 64 pixels\)"):
         result = zssr(image[:32, :32], 2, kernel=wide, config=ZSSRConfig.preset("fast", max_iterations=1))
     assert "spans more than a quarter" in result.kernel["note"]
     _, record = run_kernels(wide, [(2.0, 2.0)], image[:96, :96], None)  # 192 x 192 output planes: a tenth

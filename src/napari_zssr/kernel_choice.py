@@ -203,10 +203,10 @@ def wide_kernel_note(kernel: np.ndarray, plane_shape: tuple[int, int], scale: Sc
     output = [round(side * factor) for side, factor in zip(plane_shape, scale)]
     if max(width / side for width, side in zip(widths, output)) <= WIDE_KERNEL_SHARE:
         return None
-    return (f"the kernel's blur (about {max(widths):.0f} HR pixels wide, as the FWHM of a Gaussian of its spread) spans more than a quarter of the output "
-            f"planes ({output[0]} x {output[1]} pixels): too little of the image is left to learn from, so the output "
-            "is unreliable; check the kernel (the HR -> LR blur on the HR grid, at the run's scale) or use larger "
-            "planes")
+    return (f"the kernel's blur (about {max(widths):.0f} HR pixels wide, as the FWHM of a Gaussian of its spread) "
+            f"spans more than a quarter of the output planes ({output[0]} x {output[1]} pixels): too little of the "
+            "image is left to learn from, so the output is unreliable; check the kernel (the HR -> LR blur on the HR "
+            "grid, at the run's scale) or use larger planes")
 
 
 def psf_fwhm_pixels(optics: Optics, pixel_size: PixelSize) -> float:

@@ -489,7 +489,8 @@ def watch_input(viewer: Any, layer: Any, on_change: Callable[[str], None]) -> Ca
     units set the pixel size a kernel is made for) changes: a run's result would then be of data the layer no longer
     holds, or sit where the layer no longer is. Returns what stops the watch. A bare array (no events) is not
     watched."""
-    layer = getattr(layer, "__wrapped__", layer)  # the console may hold napari's public-only proxy of it
+    layer = getattr(layer, "__wrapped__", layer)  # the console may hold napari's public-only proxies of both
+    viewer = getattr(viewer, "__wrapped__", viewer)
     events = getattr(layer, "events", None)
     if events is None:
         return lambda: None
