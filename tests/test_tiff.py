@@ -417,7 +417,7 @@ def test_a_thumbnail_stored_before_the_image_without_the_reduced_flag_is_passed_
     path = tmp_path / "thumb_first.tif"
     with tifffile.TiffWriter(path) as tif:
         tif.write(np.zeros((12, 12, 3), np.uint8), photometric="rgb")
-        tif.write(np.ones((3, 48, 48), np.uint16))
+        tif.write(np.ones((3, 48, 48), np.uint16), photometric="minisblack")
     image = read_tiff(path)
     assert image.data.shape == (3, 48, 48) and image.series_count == 1  # no "only the first series is read" note
     assert read_header(path).shape == (3, 48, 48)
@@ -425,7 +425,7 @@ def test_a_thumbnail_stored_before_the_image_without_the_reduced_flag_is_passed_
                              ("colour_first.ome.tif", np.zeros((12, 12, 3), np.uint8), True)):  # OME: every image
         with tifffile.TiffWriter(tmp_path / name, ome=ome) as tif:
             tif.write(first, photometric="rgb" if first.ndim == 3 else "minisblack")
-            tif.write(np.ones((3, 48, 48), np.uint16))
+            tif.write(np.ones((3, 48, 48), np.uint16), photometric="minisblack")
         image = read_tiff(tmp_path / name)
         assert image.data.shape == first.shape and image.series_count == 2  # read, with the note of the others
 
