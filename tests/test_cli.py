@@ -1215,3 +1215,37 @@ def test_a_channel_without_an_emission_wavelength_is_named(tmp_path, ome_tiff, c
     assert main([str(path), "--out", str(tmp_path / "out"), "--kernel", "optics", *FAST]) == 1
     assert ("does not say it for channel 2 (channels 0-2: 461, 519, ? nm): give --wavelength once per channel"
             in capsys.readouterr().err)
+
+
+def test_a_kernel_per_channel(tmp_path, ome_tiff, capsys):
+    """A transmitted-light channel beside fluorescence ones: ``--kernel`` once per channel gives it none, and the
+    optics of the others come from the file; a count that fits neither is an error naming both counts."""
+    path = tmp_path / "three.ome.tif"
+    ome_tiff(path, {"Name": ["DAPI", "GFP", "TL"], "EmissionWavelength": [461.0, 519.0, 999.0]},
+             objective='<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.4" Immersion="Oil"/>'
+                       '</Instrument>', data=textured((3, 24, 24)), pixel_size=0.2)
+    with tifffile.TiffFile(path) as tif:
+        xml = tif.ome_metadata
+    tifffile.tiffcomment(path, xml.replace(' EmissionWavelength="999.0"', ""))
+    out = tmp_path / "out"
+    per_channel = ["--kernel", "optics", "--kernel", "optics", "--kernel", "none"]
+    assert main([str(path), "--out", str(out), *per_channel, *FAST]) == 0
+    record = info_of(out / "three_zssr.tif")
+    kernels = [channel["kernel"] for channel in record["channels"]]
+    assert [kernel["source"] for kernel in kernels] == ["optics", "optics", "none (bicubic)"]
+    assert [kernel["wavelength"] for kernel in kernels[:2]] == [461, 519]
+    assert record["settings"]["kernel"] == ["optics", "optics", "none"]
+    capsys.readouterr()
+    assert main([str(path), "--out", str(out), *per_channel, *FAST]) == 0  # the same settings: done, kept
+    assert "skipped 1" in capsys.readouterr().err
+
+    # wavelengths given for the channels that use the optics only, in their order
+    out = tmp_path / "given"
+    assert main([str(path), "--out", str(out), "--kernel", "none", "--kernel", "optics", "--kernel", "optics",
+                 "--wavelength", "500", "--wavelength", "600", *FAST]) == 0
+    kernels = [channel["kernel"] for channel in info_of(out / "three_zssr.tif")["channels"]]
+    assert [kernel["source"] for kernel in kernels] == ["none (bicubic)", "optics", "optics"]
+    assert [kernel["wavelength"] for kernel in kernels[1:]] == [500, 600]
+
+    assert main([str(path), "--out", str(tmp_path / "two"), "--kernel", "optics", "--kernel", "none", *FAST]) == 1
+    assert "2 kernels (--kernel) given for 3 channels; give one, or one per channel" in capsys.readouterr().err

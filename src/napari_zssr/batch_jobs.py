@@ -305,14 +305,15 @@ STATES = ("folder", "unreadable", "other input", "different", "changed", "kernel
 OPTICS_OPTIONS = ("na", "psf_model", "wavelength", "refractive_index", "excitation_wavelength", "pinhole")
 
 
-def kernel_kind(settings: Mapping[str, Any]) -> str:
-    """The kernel source a batch's settings ask for (its options' fields, or an output's record of them):
-    ``kernel``, else what the other settings imply."""
-    if settings.get("kernel") is not None:
-        return settings["kernel"]
+def kernel_kinds(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """The kernel sources a batch's settings ask for (its options' fields, or an output's record of them): one for
+    every channel, or one per channel (``kernel``), else the one the other settings imply."""
+    kernel = settings.get("kernel")
+    if kernel:
+        return (kernel,) if isinstance(kernel, str) else tuple(kernel)
     if settings.get("psf"):
-        return "psf"
-    return "optics" if any(settings.get(name) for name in OPTICS_OPTIONS) else "none"
+        return ("psf",)
+    return ("optics",) if any(settings.get(name) for name in OPTICS_OPTIONS) else ("none",)
 
 
 def settings_files(settings: dict) -> dict[str, list[int]]:
@@ -377,7 +378,8 @@ def deciding(settings: dict) -> dict:
     defaults spelled out count as left out (``--kernel psf`` beside ``--psf``, ``--psf-model widefield``)."""
     config = {key: value for key, value in settings.get("config", {}).items() if key != "device"}
     # an axial run takes its optics from each file whatever the options imply: its kernel setting stays as recorded
-    kernel = settings.get("kernel") if settings.get("axial") else kernel_kind(settings)
+    kinds = kernel_kinds(settings)
+    kernel = settings.get("kernel") if settings.get("axial") else kinds[0] if len(kinds) == 1 else list(kinds)
     return {**settings, "config": config, "kernel": kernel, "psf_model": settings.get("psf_model") or Optics.modality}
 
 

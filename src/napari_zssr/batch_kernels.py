@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .batch_jobs import OPTICS_OPTIONS, UsageError, kernel_kind, say
+from .batch_jobs import OPTICS_OPTIONS, UsageError, kernel_kinds, say
 from .core.optics import IMMERSION_INDICES, Optics
 from .io.ome import read_optics
 from .kernel_choice import PSF_FILE_NOTE, KernelChoice, kernel_source
@@ -14,25 +15,49 @@ if TYPE_CHECKING:
     from .batching import BatchOptions
 
 
-def per_channel(values: list, channels: int, what: str) -> list:
-    """One value for every channel from options given once, or once per channel."""
-    if len(values) not in (1, channels):
-        raise ValueError(f"{len(values)} {what} given for {channels} channels; give one, or one per channel")
-    return values * channels if len(values) == 1 else values
+def per_channel(values: list, channels: int, what: str, users: Sequence[int] | None = None) -> list:
+    """One value for every channel from options given once, or once per channel; with ``users`` (the channels that
+    use them, where not all do) also once per such channel, in their order: the other channels get None."""
+    users = range(channels) if users is None else users
+    if len(values) == 1:
+        return values * channels
+    if len(values) == channels:
+        return values
+    if len(values) != len(users):
+        by_user = f", or one per channel that uses them (channel {', '.join(map(str, users))})" \
+            if len(users) != channels else ""
+        raise ValueError(f"{len(values)} {what} given for {channels} channels; give one, or one per channel{by_user}")
+    spread = [None] * channels
+    for channel, value in zip(users, values):
+        spread[channel] = value
+    return spread
 
 
 def kernel_choices(options: BatchOptions, source: Path, channels: int, use: str = "a kernel from the optics",
                    default_immersion: float | None = IMMERSION_INDICES["oil"]) -> list[KernelChoice]:
-    """The kernel of each channel of one input; the optics fill in from its OME metadata where options are silent.
-    ``use``: what the optics are for, as errors name it; ``default_immersion``: the refractive index where neither
-    says one (None: an error naming ``--refractive-index``, for an axial profile, whose width it sets)."""
-    kind = kernel_kind(vars(options))
-    if kind == "psf":
-        return [KernelChoice("psf", psf_path=path, psf_pixel_size=options.psf_pixel_size,
-                             measured=measured_psf(options))
-                for path in per_channel(options.psf, channels, "PSFs")]
-    if kind != "optics":
-        return [KernelChoice(kind)] * channels
+    """The kernel of each channel of one input (``--kernel`` once, or once per channel); the optics fill in from its
+    OME metadata where options are silent. ``use``: what the optics are for, as errors name it;
+    ``default_immersion``: the refractive index where neither says one (None: an error naming
+    ``--refractive-index``, for an axial profile, whose width it sets)."""
+    kinds = per_channel(list(kernel_kinds(vars(options))), channels, "kernels (--kernel)")
+    users = {kind: [channel for channel, each in enumerate(kinds) if each == kind] for kind in set(kinds)}
+    choices = [KernelChoice(kind) if kind in ("estimate", "none") else None for kind in kinds]  # the rest below
+    if "psf" in users:
+        paths = per_channel(list(options.psf), channels, "PSFs", users["psf"])
+        for channel in users["psf"]:
+            choices[channel] = KernelChoice("psf", psf_path=paths[channel], psf_pixel_size=options.psf_pixel_size,
+                                            measured=measured_psf(options))
+    if "optics" in users:
+        for channel, optics in zip(users["optics"],
+                                   channel_optics(options, source, channels, users["optics"], use, default_immersion)):
+            choices[channel] = KernelChoice("optics", optics=optics)
+    return [choice for choice in choices if choice is not None]
+
+
+def channel_optics(options: BatchOptions, source: Path, channels: int, users: Sequence[int], use: str,
+                   default_immersion: float | None) -> list[Optics]:
+    """The optics of each channel in ``users`` (of the ``channels`` of ``source``), from the options and, where they
+    are silent, the file's OME metadata."""
     metadata = read_optics(source)
     na = options.na or (metadata and metadata.na)
     if not na:
@@ -41,26 +66,26 @@ def kernel_choices(options: BatchOptions, source: Path, channels: int, use: str 
     if not emission:
         raise ValueError(f"{use} needs the emission wavelength: give --wavelength (the file's metadata does not "
                          "say)")
-    if None in emission:  # the file names some channels' wavelengths, not all (a transmitted-light channel?)
-        missing = ", ".join(str(channel) for channel, wavelength in enumerate(emission) if wavelength is None)
+    emission = per_channel(list(emission), channels, "wavelengths", users)
+    missing = [channel for channel in users if emission[channel] is None]
+    if missing:  # the file names some channels' wavelengths, not all (a transmitted-light channel?)
         known = ", ".join("?" if wavelength is None else f"{wavelength:g}" for wavelength in emission)
         raise ValueError(f"{use} needs the emission wavelength of every channel; the file's metadata does not say it "
-                         f"for channel {missing} (channels 0-{len(emission) - 1}: {known} nm): give --wavelength once "
-                         "per channel, in their order")
+                         f"for channel {', '.join(map(str, missing))} (channels 0-{channels - 1}: {known} nm): give "
+                         "--wavelength once per channel, in their order, or --kernel once per channel with none for "
+                         "a channel that has no emission (transmitted light)")
     confocal = options.psf_model == "confocal"
     excitation = options.excitation_wavelength or list(metadata.excitation_wavelengths if metadata else ())
-    excitation = per_channel(excitation, channels, "excitation wavelengths") if excitation else [None] * channels
+    excitation = per_channel(list(excitation), channels, "excitation wavelengths", users) if excitation \
+        else [None] * channels
     refractive_index = options.refractive_index or (metadata and metadata.refractive_index) or default_immersion
     if refractive_index is None:
         raise ValueError(f"{use} needs the immersion's refractive index: give --refractive-index (the file's metadata "
                          "does not say; e.g. 1.518 oil, 1.333 water)")
-    emission = per_channel(emission, channels, "wavelengths")
     try:
-        return [KernelChoice("optics", optics=Optics(na, wavelength, refractive_index,
-                                                     options.psf_model or "widefield",
-                                                     excitation_nm if confocal else None,
-                                                     options.pinhole if confocal else None))
-                for wavelength, excitation_nm in zip(emission, excitation)]
+        return [Optics(na, emission[channel], refractive_index, options.psf_model or "widefield",
+                       excitation[channel] if confocal else None, options.pinhole if confocal else None)
+                for channel in users]
     except ValueError as error:  # the command line's values were checked before the batch: the file's are wrong
         raise ValueError(f"{error} (from the file's OME metadata: override with --na, --wavelength or "
                          "--refractive-index)") from None
@@ -96,20 +121,21 @@ def check_kernel_options(options: BatchOptions) -> None:
     failure per input. Each input's own pixel size (for the resampling) is only known when it is read; with
     ``--pixel-size`` the check already uses it.
     """
-    kind = kernel_kind(vars(options))
-    if options.psf and kind != "psf":
+    kinds = kernel_kinds(vars(options))
+    kind = " ".join(dict.fromkeys(kinds))  # as messages name it: "optics", or "optics none" given per channel
+    if options.psf and "psf" not in kinds:
         raise UsageError(f"--psf cannot be combined with --kernel {kind}")
     optics_options = [name for name in OPTICS_OPTIONS if getattr(options, name)]
-    if optics_options and kind != "optics":
+    if optics_options and "optics" not in kinds:
         raise UsageError(f"--{optics_options[0].replace('_', '-')} applies to a kernel from the optics, not to "
                          f"--kernel {kind}")
-    if kind == "psf" and not options.psf:
+    if "psf" in kinds and not options.psf:
         raise UsageError("--kernel psf needs --psf FILE")
     psf_options = ["--psf-pixel-size"] * (options.psf_pixel_size is not None)
     psf_options += ["--measured-psf"] * (options.measured_psf != "auto")
     if psf_options and not options.psf:  # ignored, they would still make a rerun a conflict
         raise UsageError(f"{psf_options[0]} applies to a PSF file (--psf), not to --kernel {kind}")
-    if kind == "optics":
+    if "optics" in kinds:
         check_optics_options(options)
     measured_psf(options)
     for path in options.psf:

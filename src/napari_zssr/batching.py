@@ -37,7 +37,7 @@ from .batch_jobs import (
     collect_sources,
     conflict_message,
     input_identity,
-    kernel_kind,
+    kernel_kinds,
     output_path,
     output_state,
     plan_jobs,
@@ -94,7 +94,7 @@ class BatchOptions:
     psf_pixel_size: float | None = None
     pixel_size: float | None = None
     measured_psf: str = "auto"
-    kernel: str | None = None
+    kernel: str | tuple[str, ...] | None = None  # one of KERNEL_SOURCES for every channel, or one per channel
     psf_model: str | None = None
     na: float | None = None
     wavelength: tuple[float, ...] = ()
@@ -173,6 +173,9 @@ def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptio
             if isinstance(values, (str, os.PathLike, Number)):  # psf="psf.tif", wavelength=520
                 values = [values]
             settings[name] = tuple(str(v).strip() if name == "psf" else v for v in values)
+    if not isinstance(settings.get("kernel"), (str, type(None))):  # one per channel, or one given as a list
+        kinds = tuple(settings["kernel"])
+        settings["kernel"] = kinds[0] if len(kinds) == 1 else kinds or None
     return BatchOptions(out=Path(out), **settings)
 
 
@@ -236,7 +239,7 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
         options = replace(options, scale=DEFAULT_SCALE if options.scale is None else options.scale)
         try:
             factors = upscale_factors(options.scale)
-            if kernel_kind(vars(options)) != "none":
+            if set(kernel_kinds(vars(options))) != {"none"}:
                 integer_factors(factors)  # a kernel needs whole factors: one usage error, not one failure per file
         except ValueError as error:
             raise UsageError(f"--scale {options.scale}: {error}") from None

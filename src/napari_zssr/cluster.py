@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from .api import checked_outputs
 from .batch_files import TaskReport, assemble_parts, plane_counts, plane_ranges, process_file, process_part
-from .batch_jobs import Job, UsageError, kernel_kind, quiet_reader_logs, say
+from .batch_jobs import Job, UsageError, kernel_kinds, quiet_reader_logs, say
 from .batch_parts import LIVE_PREFIX, is_whole_part, part_path, parts_folder
 from .batching import (
     FILE_ERRORS,
@@ -287,7 +287,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                 planes_bar.total += planes * channels
                 planes_bar.refresh()
             # whole: one kernel estimate from the whole stack; axial mode restores whole volumes along z
-            if len(ranges) == 1 or kernel_kind(vars(options)) == "estimate" or options.axial:
+            if len(ranges) == 1 or "estimate" in kernel_kinds(vars(options)) or options.axial:
                 file_futures[submit(file_task, job, prepared, identity, threads, slots)] = given
                 continue
             kinds = checked_outputs(options.outputs)  # with zssr: the resolution report reads it

@@ -54,10 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pixel-size", type=pixel_size, metavar="UM", help="image pixel size in um (default: file's)")
     parser.add_argument("--measured-psf", choices=tuple(MEASURED_PSF_CHOICES), default=BatchOptions.measured_psf,
                         help="is the PSF a bead image from the same camera? (auto: judged from the pixel sizes)")
-    parser.add_argument("--kernel", choices=KERNEL_SOURCES,
+    parser.add_argument("--kernel", choices=KERNEL_SOURCES, action="append",
                         help="where the blur kernel comes from: psf (--psf), optics (--na, --wavelength...), estimate "
-                             "(from each image's spectrum) or none (bicubic). Default: psf with --psf, optics with "
-                             "any optics option (--na, --wavelength...), else none")
+                             "(from each image's spectrum) or none (bicubic); repeat once per channel for a kernel "
+                             "of its own (e.g. none for a transmitted-light channel). Default: psf with --psf, optics "
+                             "with any optics option (--na, --wavelength...), else none")
     wavelength = number_in_range(float, 200, "a wavelength in nm (200-2000)")
     parser.add_argument("--psf-model", choices=MODALITIES,
                         help="compute the PSF from the optics: widefield or confocal (default widefield)")
