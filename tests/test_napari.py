@@ -849,6 +849,40 @@ def test_the_reader_names_channel_layers_after_the_ome_channel_names(tmp_path):
     assert kwargs["name"] == "plain"  # napari numbers the channel layers
 
 
+def test_colours_and_display_ranges_round_trip_between_fiji_and_napari(tmp_path):
+    """A Fiji composite opens in its channels' LUTs and display ranges; a layer saved here opens in Fiji, and here,
+    in its colormap and contrast limits."""
+    from napari.layers import Image
+
+    from napari_zssr.io.imagej import write_imagej_tiff
+    from napari_zssr.napari.reader import read_layers
+    from napari_zssr.napari.writer import write_image
+
+    ramp = np.arange(256, dtype=np.uint8)
+    green, orange = np.zeros((3, 256), np.uint8), np.zeros((3, 256), np.uint8)
+    green[1] = ramp
+    orange[0], orange[1] = ramp, ramp // 2
+    data = np.random.default_rng(0).random((2, 16, 16)).astype(np.float32)
+    write_imagej_tiff(tmp_path / "fiji.tif", data, "CYX", (0.1, 0.1),
+                      display={"mode": "composite", "LUTs": [green, orange], "Ranges": [0.1, 0.9, 0.0, 0.5]})
+    (_, kwargs, _), = read_layers(str(tmp_path / "fiji.tif"))
+    assert kwargs["colormap"][0] == "green"
+    assert kwargs["colormap"][1].map(np.array([1.0]))[0, :3] == pytest.approx([1.0, 127 / 255, 0.0], abs=1e-6)
+    assert kwargs["contrast_limits"] == [(pytest.approx(0.1), pytest.approx(0.9)), (0.0, 0.5)]
+
+    layer = Image(data[0], colormap=kwargs["colormap"][1], contrast_limits=(0.2, 0.7))
+    write_image(str(tmp_path / "saved.tif"), *layer.as_layer_data_tuple()[:2])
+    with tifffile.TiffFile(tmp_path / "saved.tif") as tif:
+        saved = tif.imagej_metadata
+    assert np.array_equal(np.asarray(saved["LUTs"]).reshape(3, 256), orange)
+    assert (saved["min"], saved["max"]) == (pytest.approx(0.2), pytest.approx(0.7))
+    (_, again, _), = read_layers(str(tmp_path / "saved.tif"))
+    assert again["contrast_limits"] == (pytest.approx(0.2), pytest.approx(0.7))
+    write_image(str(tmp_path / "grey.tif"), *Image(data[0]).as_layer_data_tuple()[:2])
+    with tifffile.TiffFile(tmp_path / "grey.tif") as tif:
+        assert "LUTs" not in tif.imagej_metadata  # grey is ImageJ's own: no LUT written
+
+
 def test_manifest_validates():
     from npe2 import PluginManifest
 

@@ -72,11 +72,11 @@ def _imagej_order(leading: str) -> bool:
 def write_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pixel_size: tuple[float, float] | None,
                       z_spacing: float | None = None, info: str | None = None,
                       origin: tuple[float, float] | None = None, z_origin: float | None = None,
-                      frame_interval: float | None = None) -> None:
+                      frame_interval: float | None = None, display: dict | None = None) -> None:
     """Write an ImageJ hyperstack atomically (:func:`stage_imagej_tiff`, then rename): an interrupted write leaves
     no file. The arguments are :func:`stage_imagej_tiff`'s."""
-    commit_staged(stage_imagej_tiff(path, data, axes, pixel_size, z_spacing, info, origin, z_origin, frame_interval),
-                  Path(path))
+    commit_staged(stage_imagej_tiff(path, data, axes, pixel_size, z_spacing, info, origin, z_origin, frame_interval,
+                                    display), Path(path))
 
 
 def commit_staged(temporary: Path, path: Path) -> None:

@@ -23,6 +23,7 @@ from ..io.tiff import (
     several_series_note,
     with_written_axes,
 )
+from .lookup_tables import colormap_of, is_lut
 
 #: metadata of a layer opened from a run's output without a pixel size: its scale counts its input's pixels, not um
 INPUT_PIXELS_KEY = "scale_counts_input_pixels"
@@ -91,6 +92,9 @@ def read_layers(path: str) -> list[tuple]:
             kwargs["name"] = [f"{kwargs['name']} {name}" for name in names]
         del scale[kwargs["channel_axis"]]
         layer_axes = layer_axes.replace("C", "")
+    if not rgb:
+        kwargs.update(display_of(image.display, data.shape[kwargs["channel_axis"]] if "channel_axis" in kwargs else 0,
+                                 kwargs["name"]))
     kwargs["scale"] = scale
     kwargs["translate"] = _translate(image, layer_axes, scale)
     kwargs["axis_labels"] = list(layer_axes)
@@ -101,6 +105,27 @@ def read_layers(path: str) -> list[tuple]:
     if any(unit != "pixel" for unit in units):
         kwargs["units"] = units
     return [(data, kwargs, "image")]
+
+
+def display_of(display: dict, channels: int, names: str | list[str]) -> dict:
+    """The colormap and contrast limits of the file's ImageJ display settings (``display``: as :class:`TiffImage`
+    reads them), as the layer's keyword arguments: each channel's (``channels`` of them; 0: a layer without a
+    channel axis), where the file gives them all, so that a Fiji composite opens in its own colours and ranges."""
+    count = channels or 1
+    names = names if isinstance(names, list) else [names] * count
+    kwargs: dict = {}
+    luts = display.get("LUTs")
+    if isinstance(luts, list) and len(luts) == count and all(is_lut(lut) for lut in luts):
+        colormaps = [colormap_of(lut, f"{name} LUT") for lut, name in zip(luts, names)]
+        kwargs["colormap"] = colormaps if channels else colormaps[0]
+    ranges = display.get("Ranges") if channels else [display.get("min"), display.get("max")]
+    try:
+        limits = [(float(ranges[2 * channel]), float(ranges[2 * channel + 1])) for channel in range(count)]
+    except (TypeError, ValueError, IndexError):  # none, or not one (low, high) pair per channel
+        return kwargs
+    if len(ranges) == 2 * count and all(low < high for low, high in limits):
+        kwargs["contrast_limits"] = limits if channels else limits[0]
+    return kwargs
 
 
 def channel_metadata(metadata: dict, channels: int) -> list[dict]:

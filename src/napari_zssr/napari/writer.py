@@ -17,6 +17,7 @@ from ..core.units import has_length_units, is_unit_of, um_per_unit
 from ..io.imagej import check_float32_range, commit_set, imagej_dtype, imagej_letters, write_imagej_tiff
 from ..io.tiff import TIFF_SUFFIXES, drop_tiff_suffix
 from ..overlay import tidy
+from .lookup_tables import lut_of
 from .qt_app import qt_running
 from .reader import scale_counts_input_pixels
 
@@ -90,7 +91,8 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
               "it reopens axis-aligned, at its scale and translate")
     try:
         write_imagej_tiff(path, array, axes, pixel_size, z_spacing, info=_run_record_text(attributes),
-                          origin=origin, z_origin=z_origin, frame_interval=frame_interval)
+                          origin=origin, z_origin=z_origin, frame_interval=frame_interval,
+                          display=_display(attributes) if "C" not in axes else None)
     except ValueError as error:
         raise LayerNotWritable(f"{Path(path).name}: {error}") from error
     except OSError as error:  # a folder without write permission, a name too long...
@@ -139,6 +141,19 @@ def _tell(note: str) -> None:
         show_warning(note)
     else:
         warnings.warn(note, stacklevel=3)
+
+
+def _display(attributes: dict) -> dict:
+    """The layer's colormap and contrast limits as ImageJ's display settings (a LUT, and ``min`` and ``max``), so
+    that the file opens in Fiji, and here, as the layer looked."""
+    display: dict = {}
+    lut = lut_of(attributes["colormap"]) if attributes.get("colormap") is not None else None
+    if lut is not None:
+        display["LUTs"] = [lut]
+    limits = attributes.get("contrast_limits")
+    if limits is not None and len(limits) == 2 and float(limits[0]) < float(limits[1]):
+        display["min"], display["max"] = float(limits[0]), float(limits[1])
+    return display
 
 
 def _run_record_text(attributes: dict) -> str | None:
