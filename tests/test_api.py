@@ -320,6 +320,14 @@ def test_good_config_values_pass_and_sequences_become_tuples():
     assert ZSSRConfig(max_iterations=np.int64(5), noise_std=np.float32(0.01)).max_iterations == 5
 
 
+def test_numpy_numbers_in_a_config_are_recorded_as_plain_json_values():
+    """Every field, ensemble among them, holds plain Python values: a result's metadata is written as JSON."""
+    config = ZSSRConfig(ensemble=np.int64(2), max_iterations=np.int32(5), seed=np.uint8(3),
+                        learning_rate=np.float32(1e-3), noise_std=np.float64(0.01))
+    assert type(config.ensemble) is int and config.ensemble == 2
+    assert json.loads(json.dumps(config.to_dict()))["ensemble"] == 2
+
+
 def test_a_field_assigned_later_is_checked_by_the_run(textured_image, tiny_config):
     tiny_config.tile_size = -1
     with pytest.raises(ValueError, match="ZSSRConfig.tile_size must be"):

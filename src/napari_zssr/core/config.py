@@ -129,6 +129,7 @@ class ZSSRConfig:
         if self.ensemble > MAX_ENSEMBLE:
             raise ValueError(f"ZSSRConfig.ensemble must be from 1 to {MAX_ENSEMBLE} members (True = {MAX_ENSEMBLE}, "
                              f"False = 1), got {self.ensemble!r}")
+        self.ensemble = int(self.ensemble)  # a numpy integer too: results record the config as JSON
         if not isinstance(self.back_projection_to_noise, bool):
             raise TypeError(f"ZSSRConfig.back_projection_to_noise must be True or False, got "
                             f"{self.back_projection_to_noise!r}")
