@@ -298,6 +298,19 @@ def test_stop_hook_cancels(tiny_config):
         zssr_axial(blob_volume(6, 16), 2, config=tiny_config, device="cpu", should_stop=lambda: True)
 
 
+@pytest.mark.parametrize("hook", ["progress", "should_stop"])
+def test_hooks_that_are_not_functions_are_refused_before_any_work(tiny_config, hook, monkeypatch):
+    """As zssr_stack refuses them: not "'int' object is not callable" from inside the training."""
+    import napari_zssr.axial
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(napari_zssr.axial, "run_volume", no_training)
+    with pytest.raises(TypeError, match=f"{hook} must be a function"):
+        zssr_axial(blob_volume(6, 16), 2, config=tiny_config, device="cpu", **{hook: 3})
+
+
 def test_progress_ends_with_done_and_counts_volumes(tiny_config):
     events = []
     with warnings.catch_warnings():

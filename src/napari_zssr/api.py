@@ -384,6 +384,13 @@ def checked_config(config: Any) -> ZSSRConfig:
     return replace(config)
 
 
+def check_hooks(progress: Any, should_stop: Any) -> None:
+    """A TypeError naming ``progress`` or ``should_stop`` where it is neither None nor a function, before any work."""
+    for name, hook in (("progress", progress), ("should_stop", should_stop)):
+        if hook is not None and not callable(hook):
+            raise TypeError(f"{name} must be a function (or None), got {type(hook).__name__} {hook!r}")
+
+
 def checked_pixel_size(pixel_size: PixelSize | None) -> PixelSize | None:
     """``pixel_size`` as one number where y and x agree, else the (y, x) pair; a ValueError naming a bad one (zero,
     negative, not a number, outside :data:`~napari_zssr.core.units.PLAUSIBLE_PIXEL_UM`, a pair of the wrong
@@ -433,9 +440,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
     pixel_size = checked_pixel_size(pixel_size)
     kinds = checked_outputs(outputs)
     warm_start_iterations = checked_warm_start(warm_start_iterations, config)
-    for name, hook in (("progress", progress), ("should_stop", should_stop)):
-        if hook is not None and not callable(hook):
-            raise TypeError(f"{name} must be a function (or None), got {type(hook).__name__} {hook!r}")
+    check_hooks(progress, should_stop)
     steps = scale_steps(pair, config.gradual_steps)
     check_crop_sizes(config, pair)
     kernels, kernel_record = run_kernels(kernel, steps, array, pixel_size)

@@ -11,6 +11,7 @@ import torch
 
 from .api import (
     ZSSRResult,
+    check_hooks,
     checked_config,
     checked_outputs,
     intensity_range,
@@ -141,6 +142,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     if config.gradual_steps:
         raise ValueError("axial runs learn their factor in one step: leave gradual_steps out of the config")
     kinds = checked_outputs(outputs)
+    check_hooks(progress, should_stop)
     factor = axial_factor(axial_scale)
     array = validate_volume(volume, factor)  # planes too small for the factor, named before the crops
     check_crop_sizes(config, (factor, 1))
