@@ -34,6 +34,10 @@ MAX_ENSEMBLE = 8
 INITS = ("scratch", "learned")
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 _DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+#: the largest learning rate: Adam's first step is 1 / (1 - beta1) = 10 times it, and torch refuses a step beyond
+#: float32's largest value (3.4e38) with an error of its own. Rates far below it already diverge (a clear error after
+#: training); only this one fails inside the optimiser
+MAX_LEARNING_RATE = 3.4028234663852886e38 / 10
 #: torch's generators take seeds below 2**64; the gradual steps use seed + step
 MAX_SEED = 2**63 - 1
 
@@ -102,9 +106,11 @@ class ZSSRConfig:
             _check_integer(name, getattr(self, name), minimum)
             setattr(self, name, int(getattr(self, name)))  # numpy integers become ints (torch and JSON need them)
         self.seed = check_seed(self.seed)
-        for name in ("learning_rate", "lr_change_ratio"):
-            if not _is_number(getattr(self, name)) or getattr(self, name) <= 0:
-                raise _bad(name, getattr(self, name), "a finite number > 0", Real)
+        if not _is_number(self.learning_rate) or not 0 < self.learning_rate <= MAX_LEARNING_RATE:
+            raise _bad("learning_rate", self.learning_rate, f"a number > 0 and at most {MAX_LEARNING_RATE:.2g} (10 "
+                       "times it, Adam's first step, must stay within float32; the presets use 1e-3 and 3e-4)", Real)
+        if not _is_number(self.lr_change_ratio) or self.lr_change_ratio <= 0:
+            raise _bad("lr_change_ratio", self.lr_change_ratio, "a finite number > 0", Real)
         if not _is_number(self.min_learning_rate) or self.min_learning_rate < 0:
             raise _bad("min_learning_rate", self.min_learning_rate, "a finite number >= 0", Real)
         if not _is_number(self.father_min_scale) or not 0 < self.father_min_scale <= 1:
