@@ -193,6 +193,15 @@ def test_measured_must_be_a_bool_or_none():
         kernel_from_psf(psf, psf_pixel_size=0.05, pixel_size=0.1, scale=2, measured="no")
 
 
+def test_computed_must_be_a_bool():
+    """As measured: "no" would take a bead image as a model's PSF, its background and hot pixels kept."""
+    psf = np.outer(*2 * [np.exp(-np.arange(-4, 5) ** 2 / 4.0)])
+    with pytest.raises(TypeError, match="computed must be True"):
+        kernel_from_psf(psf, psf_pixel_size=0.05, pixel_size=0.1, scale=2, computed="no")
+    assert kernel_from_psf(psf, psf_pixel_size=0.05, pixel_size=0.1, scale=2, computed=np.True_).sum() == \
+        pytest.approx(1)
+
+
 def test_the_library_warns_of_a_psf_file_that_is_no_bead_as_the_widget_and_the_cli_do(tmp_path):
     """A cell image chosen by mistake becomes a kernel wider than the image: kernel_from_file and zssr say so."""
     import warnings

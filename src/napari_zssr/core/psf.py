@@ -135,6 +135,9 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
     if measured is not None and not isinstance(measured, (bool, np.bool_)):
         raise TypeError(f"measured must be True (a bead image from the same camera), False (a computed or "
                         f"point-sampled PSF) or None (judged from the pixel sizes), got {measured!r}")
+    if not isinstance(computed, (bool, np.bool_)):
+        raise TypeError(f"computed must be True (a PSF computed from a model, taken as it is) or False (a bead image), "
+                        f"got {computed!r}")
     if measured is None:
         measured = not computed and min(psf_size[0] / image_size[0], psf_size[1] / image_size[1]) > 0.95
     if computed:
