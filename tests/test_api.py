@@ -232,6 +232,9 @@ def test_presets():
         assert ZSSRConfig.preset(name).back_projects_to_noise and ZSSRConfig.preset(name).back_projection_iterations
     assert ZSSRConfig.preset("fast").max_iterations < ZSSRConfig().max_iterations
     assert ZSSRConfig.preset("fast", seed=4).seed == 4
+    # the field "name" is an override like any other (not the preset's name twice: a TypeError from Python)
+    labelled = ZSSRConfig.preset("fast", name="fast, 50 iterations", max_iterations=50)
+    assert labelled.name == "fast, 50 iterations" and labelled.init == "learned" and labelled.max_iterations == 50
     with pytest.raises(ValueError, match="unknown preset"):
         ZSSRConfig.preset("best")
 
