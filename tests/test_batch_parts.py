@@ -213,7 +213,13 @@ def test_bad_values_in_a_part_are_named_as_the_whole_stack_names_them(tmp_path):
     path = tmp_path / "nan.tif"
     write_imagej_tiff(path, stack, "ZYX", None)
     prepared = prepare([path], make_options(tmp_path / "out", SETTINGS))
-    with pytest.raises(ValueError, match="the plane at index 2 contains NaN"):
+    with pytest.raises(ValueError, match="plane Z=2 contains NaN"):
+        process_part(prepared.jobs[0], prepared, (2, 4), tmp_path / "part")
+    with pytest.raises(ValueError, match="plane Z=2 contains NaN"):  # the whole file's run says the same
+        process_file(prepared.jobs[0], prepared, {})
+    channels = np.stack([textured((4, 16, 16), 3).astype(np.float32), stack], axis=1)
+    write_imagej_tiff(path, channels, "ZCYX", None)
+    with pytest.raises(ValueError, match="plane Z=2, channel 1 contains NaN"):
         process_part(prepared.jobs[0], prepared, (2, 4), tmp_path / "part")
 
 

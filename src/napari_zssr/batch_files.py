@@ -27,7 +27,6 @@ from .api import (
     checked_pixel_size,
     in_memory,
     notes_only,
-    plane_name,
     zssr_stack,
 )
 from .axial import describe_axial_profile, zssr_axial
@@ -177,17 +176,21 @@ def check_channel_kernels(kernels: Sequence[KernelChoice], pixel_size: PixelSize
             raise ValueError(f"{', '.join(named)}: {error}" if named else str(error)) from None
 
 
-def check_finite(data: np.ndarray, axes: str) -> None:
+def check_finite(data: np.ndarray, axes: str,
+                 in_image: Callable[[tuple[int, ...]], tuple[int, ...]] | None = None) -> None:
     """The library's refusal of NaN or infinity (:func:`~napari_zssr.api.check_plane_values`) for the first such
-    plane of ``data`` (leading..., C, Y, X), named by its axes (e.g. "plane Z=2, channel 1"), before any channel
-    trains: the library checks each channel's stack when that channel's turn comes."""
+    plane of ``data`` (leading..., C, Y, X; ``axes``: the image's), named by its axes (e.g. "plane Z=2, channel 1"),
+    before any channel trains: the library checks each channel's stack when that channel's turn comes.
+    ``in_image``: a plane's leading index in ``data`` as the whole image numbers it (a split stack's part holds
+    planes ``start:stop`` of it, so that a part names a plane as the whole file's run does)."""
     if not (in_memory(data) and np.issubdtype(data.dtype, np.floating)):
         return
     bad = ~np.isfinite(data).all(axis=(-2, -1))
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         leading = "".join(axis for axis in axes[:-2] if axis != "C")
-        check_plane_values(data[index], plane_label(leading, index[:-1], index[-1] if "C" in axes else None))
+        where = index[:-1] if in_image is None else in_image(index[:-1])
+        check_plane_values(data[index], plane_label(leading, where, index[-1] if "C" in axes else None))
 
 
 def axial_runner(job: Job, prepared: PreparedBatch, image: TiffImage, plan: AxialPlan, channels: int) -> ChannelRun:
@@ -236,14 +239,14 @@ def super_resolve_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int
     header = read_header(job.source, samples_as_channels=True)
     if header is None:  # read a moment ago: changed or removed since
         raise ValueError(f"could not read {job.source.name}'s header")
-    imagej_axes(image_axes(header.axes, len(header.shape)))  # what read_input refuses, refused before training
+    axes = image_axes(header.axes, len(header.shape))
+    imagej_axes(axes)  # what read_input refuses, refused before training
     check_float32_range(data, "the float32 TIFFs of its outputs", whole=False)
 
     def in_image(number: int) -> tuple[int, ...]:  # the part's plane ``number`` as the whole image numbers it
         return tuple(int(i) for i in np.unravel_index(planes[0] + number, leading))
 
-    for number, plane in enumerate(data):  # bad values named as a whole run names them
-        check_plane_values(plane, plane_name(in_image(number)))
+    check_finite(data, axes, lambda index: in_image(index[0]))  # bad values named as a whole file's run names them
     kinds = checked_outputs(prepared.options.outputs)  # with zssr: the assembly measures the stack's resolution on it
     factors = upscale_factors(prepared.options.scale)
     check_room_for_outputs(job, prepared, header, output_bytes(data.size, factors, dict.fromkeys(kinds, np.float32)))
