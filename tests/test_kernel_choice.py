@@ -3,7 +3,14 @@ import pytest
 
 from napari_zssr.core.optics import Optics
 from napari_zssr.io.imagej import write_imagej_tiff
-from napari_zssr.kernel_choice import KernelChoice, describe_kernel, kernel_source, psf_fwhm_pixels, run_kernels
+from napari_zssr.kernel_choice import (
+    KernelChoice,
+    PreparedKernel,
+    describe_kernel,
+    kernel_source,
+    psf_fwhm_pixels,
+    run_kernels,
+)
 from napari_zssr.sample import gaussian_psf, microscopy_sample
 
 
@@ -60,6 +67,25 @@ def test_psf_file_source_is_read_once_and_checked_at_once(tmp_path, monkeypatch)
     np.save(noise, np.random.default_rng(0).random((21, 21)))
     with pytest.raises(ValueError, match="peak"):
         kernel_source(KernelChoice("psf", psf_path=str(noise)), 0.1)
+
+
+def test_a_kernel_checked_before_the_run_is_neither_read_nor_made_again_by_it(tmp_path, monkeypatch):
+    """The batch (every channel) and the widget make the kernel before the run, to fail early; the run takes it."""
+    import napari_zssr.core.psf as core_psf
+
+    made = []
+    make = core_psf.kernel_from_psf
+    monkeypatch.setattr(core_psf, "kernel_from_psf", lambda *args, **kwargs: made.append(kwargs["scale"]) or
+                        make(*args, **kwargs))
+    path = tmp_path / "psf.tif"
+    write_imagej_tiff(path, (gaussian_psf(1.5) * 1000 + 10).astype(np.float32), "YX", (0.05, 0.05))
+    prepared = PreparedKernel.of(KernelChoice("psf", psf_path=str(path)), 0.1)
+    checked = prepared.source((4.0, 4.0))  # the batch's check at the run's scale
+    path.unlink()  # the run reads no file
+    kernels, record = run_kernels(prepared, [(2.0, 2.0), (4.0, 4.0)], np.zeros((40, 40)), 0.1)
+    assert made == [(2.0, 2.0), (4.0, 4.0)]  # each scale made once: at the check, not again for the run's steps
+    np.testing.assert_allclose(kernels[1], checked / checked.sum())
+    assert record == prepared.record and record is not prepared.record  # the run's own: its notes go there
 
 
 def test_estimate_gives_a_kernel_for_every_step_and_its_record():

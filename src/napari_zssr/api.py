@@ -409,8 +409,9 @@ def zssr(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE, kern
     ``scale -> kernel`` (needed with ``config.gradual_steps``: each step gets the kernel of its own scale, e.g.
     ``lambda s: kernel_from_psf(psf, psf_pixel_size=..., pixel_size=..., scale=s)``), ``"estimate"`` (estimated
     from the image, see :func:`estimate_kernel`) or a :class:`KernelChoice` (a PSF file, the optics, the estimate
-    or none, as the fronts offer them). ``pixel_size`` (um; a (y, x) pair for unequal sides) is needed by a kernel
-    from the optics and puts the resolution report in um. ``seed``/``device`` left None take the config's.
+    or none, as the fronts offer them; made before the run, a :class:`~.kernel_choice.PreparedKernel`).
+    ``pixel_size`` (um; a (y, x) pair for unequal sides) is needed by a kernel from the optics and puts the
+    resolution report in um. ``seed``/``device`` left None take the config's.
     ``progress`` receives :class:`ProgressEvent` s. ``outputs``: the kinds of :data:`OUTPUTS` to keep (None: all;
     ``"zssr"`` always), the others are None in the result. Raises :class:`napari_zssr.Cancelled` when
     ``should_stop`` returns True.

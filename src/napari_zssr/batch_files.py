@@ -55,7 +55,7 @@ from .io.tiff import (
     read_tiff,
     several_series_note,
 )
-from .kernel_choice import KernelChoice, describe_kernel, kernel_source
+from .kernel_choice import KernelChoice, PreparedKernel, describe_kernel
 from .overlay import effective_factors, imagej_origin
 from .progress import BarProgress
 from .resolution_report import describe_resolution, resolution_report
@@ -148,9 +148,8 @@ def lateral_runner(job: Job, prepared: PreparedBatch, image: TiffImage | TiffHea
                    channels: int) -> ChannelRun:
     """Each channel's planes super-resolved by ``zssr_stack`` with the channel's kernel."""
     options = prepared.options
-    kernels = kernel_choices(options, job.source, channels)
     pixel_size = run_pixel_size(options, image)
-    check_channel_kernels(kernels, pixel_size, options.scale)
+    kernels = channel_kernels(kernel_choices(options, job.source, channels), pixel_size, options.scale)
 
     def run(data: np.ndarray, channel: int, progress: BarProgress | None) -> ZSSRResult:
         return zssr_stack(data, options.scale, kernels[channel], prepared.config,
@@ -160,20 +159,27 @@ def lateral_runner(job: Job, prepared: PreparedBatch, image: TiffImage | TiffHea
     return run
 
 
-def check_channel_kernels(kernels: Sequence[KernelChoice], pixel_size: PixelSize | None, scale: float) -> None:
-    """Make every channel's kernel (a PSF file or the optics) once at the run's scale before any channel trains, so
-    that a later channel's bad PSF or optics fails the file at once, naming the channel and the PSF file."""
+def channel_kernels(kernels: Sequence[KernelChoice], pixel_size: PixelSize | None,
+                    scale: float) -> list[KernelChoice | PreparedKernel]:
+    """Every channel's kernel (a PSF file or the optics) made at the run's scale before any channel trains, so that a
+    later channel's bad PSF or optics fails the file at once, naming the channel and the PSF file; made, it is what
+    the channel's run takes (:class:`PreparedKernel`: the run makes it no second time). Other choices as they are."""
     factors = upscale_factors(scale)
+    made: list[KernelChoice | PreparedKernel] = []
     for channel, choice in enumerate(kernels):
         if choice.kind not in ("psf", "optics"):
+            made.append(choice)
             continue
         try:
-            source, _ = kernel_source(choice, pixel_size)
-            source(factors)
+            prepared = PreparedKernel.of(choice, pixel_size)
+            if prepared.source is not None:
+                prepared.source(factors)
         except (ValueError, OSError) as error:
             named = ([f"channel {channel}"] if len(kernels) > 1 else []) + \
                 ([f"--psf {choice.psf_path}"] if choice.kind == "psf" else [])
             raise ValueError(f"{', '.join(named)}: {error}" if named else str(error)) from None
+        made.append(prepared)
+    return made
 
 
 def check_finite(data: np.ndarray, axes: str,

@@ -54,8 +54,25 @@ class KernelChoice:
 #: the notes on this image's run
 PSF_FILE_NOTE = "psf_file_note"
 
+@dataclass(frozen=True)
+class PreparedKernel:
+    """A :class:`KernelChoice` already made into its kernel source and record (:func:`kernel_source`): what a front
+    that checks the choice before the run (the batch, for every channel; the widget and ``run()``, on the main
+    thread) passes on as ``kernel``, so that the run neither reads the PSF file again nor makes a kernel the check
+    made (the source keeps each scale's kernel)."""
+
+    source: KernelSource | None
+    record: dict[str, Any]
+
+    @classmethod
+    def of(cls, choice: KernelChoice, pixel_size: PixelSize | None) -> PreparedKernel:
+        """``choice`` made for an image of ``pixel_size``, or the errors of :func:`kernel_source` (the estimate is
+        one: it is made from the run's image)."""
+        return cls(*kernel_source(choice, pixel_size))
+
+
 #: what ``zssr``/``zssr_stack`` take as ``kernel``
-KernelArgument = np.ndarray | KernelSource | KernelChoice | str | None
+KernelArgument = np.ndarray | KernelSource | KernelChoice | PreparedKernel | str | None
 
 
 def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.ndarray | None = None,
@@ -119,9 +136,18 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
 
 
 def _checked(source: KernelSource) -> KernelSource:
-    """Compute the kernel once at scale 2 so that bad values fail now, not after the first plane is read."""
-    source((2.0, 2.0))
-    return source
+    """``source`` keeping the kernel of each scale once made, computed now at scale 2 so that bad values fail now,
+    not after the first plane is read: a run's steps (and the checks before it) make each kernel once."""
+    made: dict[tuple[float, ...], np.ndarray] = {}
+
+    def kept(scale: Scale) -> np.ndarray:
+        key = tuple(float(factor) for factor in scale)
+        if key not in made:
+            made[key] = source(key)
+        return made[key]
+
+    kept((2.0, 2.0))
+    return kept
 
 
 def _estimated(image: np.ndarray | None, pixel_size: PixelSize | None,
@@ -174,8 +200,10 @@ def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarra
     a note in the record where the last step's kernel is too wide for the planes (:func:`wide_kernel_note`)."""
     kernel = named_kernel(kernel)
     if isinstance(kernel, KernelChoice):
-        source, record = kernel_source(kernel, pixel_size, image, steps[-1])
-        kernels = step_kernels(source, steps)
+        kernel = PreparedKernel(*kernel_source(kernel, pixel_size, image, steps[-1]))
+    if isinstance(kernel, PreparedKernel):
+        record = dict(kernel.record)  # its own: the note on this run's planes is added below
+        kernels = step_kernels(kernel.source, steps)
     else:
         record = {"source": "none (bicubic)" if kernel is None else "function" if callable(kernel) else "array"}
         kernels = step_kernels(kernel, steps)

@@ -35,7 +35,7 @@ from ..core.resize import PixelSize, Scale, pixel_pair, upscale_factors
 from ..core.trainer import Cancelled, StopHook
 from ..core.units import compact_pixel_size, has_length_units, is_unit_of, um_per_unit
 from ..io.ome import OpticsMetadata
-from ..kernel_choice import KernelArgument, KernelChoice, kernel_source, named_kernel
+from ..kernel_choice import KernelArgument, KernelChoice, PreparedKernel, named_kernel
 from ..overlay import effective_factors, overlay_scale_translate
 from .reader import scale_counts_input_pixels
 
@@ -206,8 +206,8 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     kernel = named_kernel(kernel)
     if isinstance(kernel, KernelChoice) and kernel.kind == "estimate":
         check_estimable(data.shape)
-    elif isinstance(kernel, KernelChoice):
-        kernel_source(kernel, pixel_size)  # a bad PSF file or bad optics fail here, before any worker starts
+    elif isinstance(kernel, KernelChoice):  # a bad PSF file or bad optics fail here, before any worker starts
+        kernel = PreparedKernel.of(kernel, pixel_size)  # as made here: the run reads and makes it no second time
     return RunRequest(snapshot, scale, kernel, config, pixel_size, warm_start_iterations,
                       outputs=outputs)
 
