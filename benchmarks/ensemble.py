@@ -62,7 +62,7 @@ def main() -> None:
                 start = time.perf_counter()
                 members = ensemble_transforms(allowed, size)
                 output = super_resolve(run.net, image, degradation, members, config.back_projection_iterations,
-                                       config.tile_size, dtype, run.noise_floor)
+                                       config.tile_size, dtype, run.output.noise_floor)
                 seconds.append((time.perf_counter() - start) / (hr.size / 1e6))
                 values.append(psnr(restored(output.sr[0, 0], low, high, np.float32), hr))
             for size, value, rate in zip(SIZES, values, seconds):

@@ -30,7 +30,6 @@ class PlaneRun:
     transforms: list[int]
     net: ZSSRNet
     noise_std: float  # of the noise added to the sons (estimated from the input when config says "auto")
-    noise_floor: float  # the floor back-projection started from, lowered as it went (InferenceOutput.noise_floor)
 
 
 def scale_steps(scale: Scale, gradual_steps: tuple[float, ...]) -> list[Scale]:
@@ -123,4 +122,4 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
         check_converged(output.sr, image, config, noise_std)
         if step_index < len(steps) - 1:
             pool.add(output.sr)  # gradual SR: this stage's output is a father for the next
-    return PlaneRun(output, logs, transforms, net, noise_std, output.noise_floor)
+    return PlaneRun(output, logs, transforms, net, noise_std)
