@@ -1,9 +1,10 @@
 """Where the blur kernel comes from: a PSF file, the microscope's optics, an estimate from the image, or none.
 
 Every front (the widget, ``run()``, the command line) describes the user's choice as a :class:`KernelChoice` and
-passes it to :func:`napari_zssr.zssr_stack`, so the four sources behave the same everywhere and the source with its
-parameters is recorded alike in layer metadata and TIFF descriptions. Each scale step of a run gets the kernel of its
-own scale (gradual steps): a choice becomes a function ``scale -> kernel``.
+passes it to :func:`napari_zssr.zssr_stack` (made first where the front checks it: :class:`PreparedKernel`), so the
+four sources behave the same everywhere and the source with its parameters is recorded alike in layer metadata and
+TIFF descriptions. Each scale step of a run gets the kernel of its own scale (gradual steps): a choice becomes a
+function ``scale -> kernel``.
 """
 
 from __future__ import annotations

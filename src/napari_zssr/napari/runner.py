@@ -323,7 +323,8 @@ class RunFailed(Exception):
 
 def background_run(request: RunRequest, stop: threading.Event) -> Generator[ProgressEvent | None, None,
                                                                             ZSSRResult | None]:
-    """Generator for napari's ``thread_worker``: runs :func:`compute` and yields its progress events.
+    """Generator for superqt's worker (the widget's and ``run()``'s, not napari's ``thread_worker``): runs
+    :func:`compute` and yields its progress events.
 
     Yields ``None`` every 0.1 s without news so that the worker can be aborted; returns None when cancelled. Any
     ``RuntimeError`` comes out as :class:`RunFailed`.

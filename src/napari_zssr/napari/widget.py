@@ -69,7 +69,8 @@ MAX_FIELD_WIDTH = 260
 
 
 class ZSSRWidget(Container):
-    """Every default comes from :class:`ZSSRConfig`; the run itself is :func:`napari_zssr.zssr_stack`."""
+    """Every default comes from :class:`ZSSRConfig`; the run itself is :func:`napari_zssr.zssr_stack`, or
+    :func:`napari_zssr.zssr_axial` in axial mode (:func:`.runner.compute`)."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(labels=True)
