@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .batch_jobs import OPTICS_OPTIONS, UsageError, kernel_kinds, say
-from .core.optics import IMMERSION_INDICES, Optics
+from .core.optics import Optics
 from .io.ome import read_optics
 from .kernel_choice import PSF_FILE_NOTE, KernelChoice, kernel_source
 
@@ -34,7 +34,7 @@ def per_channel(values: list, channels: int, what: str, users: Sequence[int] | N
 
 
 def kernel_choices(options: BatchOptions, source: Path, channels: int, use: str = "a kernel from the optics",
-                   default_immersion: float | None = IMMERSION_INDICES["oil"]) -> list[KernelChoice]:
+                   default_immersion: float | None = Optics.refractive_index) -> list[KernelChoice]:
     """The kernel of each channel of one input (``--kernel`` once, or once per channel); the optics fill in from its
     OME metadata where options are silent. ``use``: what the optics are for, as errors name it;
     ``default_immersion``: the refractive index where neither says one (None: an error naming
@@ -110,7 +110,7 @@ def check_optics_options(options: BatchOptions) -> None:
                          "confocal (a widefield PSF has no excitation or pinhole)")
     try:
         for wavelength in options.wavelength or [520.0]:
-            Optics(options.na or 1.0, wavelength, options.refractive_index or IMMERSION_INDICES["oil"],
+            Optics(options.na or 1.0, wavelength, options.refractive_index or Optics.refractive_index,
                    options.psf_model or "widefield", None, None)
     except ValueError as error:
         raise UsageError(str(error)) from None

@@ -228,9 +228,9 @@ def _confocal(optics: Optics, half: tuple[int, int], pixel: tuple[float, float])
 
 
 def theoretical_psf(na: float, wavelength: float, pixel_size: float | Sequence[float], *,
-                    refractive_index: float = IMMERSION_INDICES["oil"], modality: Modality = "widefield",
+                    refractive_index: float = Optics.refractive_index, modality: Modality = Optics.modality,
                     excitation_wavelength: float | None = None, pinhole: float | None = None,
-                    size: int | None = None, model: Model = "vectorial") -> np.ndarray:
+                    size: int | None = None, model: Model = Optics.model) -> np.ndarray:
     """The 2D in-focus intensity PSF point-sampled at ``pixel_size`` (um), normalised to sum 1.
 
     ``wavelength``: emission, nm. ``modality="confocal"`` multiplies by the excitation PSF

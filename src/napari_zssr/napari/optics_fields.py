@@ -26,7 +26,8 @@ class OpticsFields:
         self.wavelength = SpinBox(label="emission (nm)", min=0, max=2000, value=int(defaults.wavelength),
                                   tooltip="Emission wavelength of the fluorophore, in nm (e.g. 520 for GFP). 0: "
                                           "unknown (the layer's file does not say): type it")
-        self.immersion = ComboBox(label="immersion", choices=list(IMMERSION_INDICES), value="oil",
+        immersion = next(name for name, index in IMMERSION_INDICES.items() if index == defaults.refractive_index)
+        self.immersion = ComboBox(label="immersion", choices=list(IMMERSION_INDICES), value=immersion,
                                   tooltip="Immersion medium of the objective: sets the refractive index")
         self.modality = ComboBox(label="modality", choices=list(MODALITIES), value=defaults.modality,
                                  tooltip="widefield, or point-scanning confocal (excitation PSF x pinhole-filtered "
