@@ -4,6 +4,7 @@ import scipy.io
 import tifffile
 
 from napari_zssr.api import kernel_from_file
+from napari_zssr.core.bead_check import bead_problem
 from napari_zssr.core.kernels import centre_of_mass
 from napari_zssr.core.psf import kernel_from_psf
 from napari_zssr.io.psf import read_psf
@@ -100,8 +101,12 @@ def noisy_bead(seed: int = 0) -> np.ndarray:
 
 def test_hot_pixel_brighter_than_the_bead_is_ignored():
     psf = noisy_bead()
-    psf[3, 25] = 20 * psf.max()  # a hot pixel far from the bead, 20x its peak
+    peak = psf.max()
+    psf[3, 25] = 20 * peak  # a hot pixel far from the bead, 20x its peak
     assert sigma_of(kernel_from_psf(psf, scale=2)) == pytest.approx((3.0, 3.0), abs=0.1)
+    for hot in (80 * peak, 0.7 * peak):  # nor does the file's check take it for a second spot, or for the bead
+        psf[3, 25] = hot
+        assert bead_problem(psf) is None
 
 
 def test_hot_pixel_does_not_pick_the_z_plane():
@@ -109,6 +114,7 @@ def test_hot_pixel_does_not_pick_the_z_plane():
     stack = np.stack([defocused, gaussian_psf(), defocused]) + np.random.default_rng(0).normal(0, 5, (3, 31, 31))
     stack[0, 4, 4] = 50_000
     assert sigma_of(kernel_from_psf(stack, scale=2, measured=True)) == pytest.approx((3.0, 3.0), abs=0.1)
+    assert bead_problem(stack) is None  # the in-focus plane is checked, as it is taken
 
 
 def test_a_lone_hot_pixel_in_noise_is_not_a_psf():

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-#: pixels above this many noise standard deviations (robust, from the border) count as signal.
-SIGNAL_SNR = 3.0
+from .psf import SUPPORT_SNR, in_focus_plane
+
 #: a bead holds at least this fraction of its signal near its peak.
 MIN_COMPACT_FRACTION = 0.5
 #: "near the peak": within this many half-maximum radii.
@@ -20,21 +20,18 @@ def bead_problem(psf: np.ndarray) -> str | None:
     Only a warning: the kernel conversion itself refuses what it cannot use.
     """
     array = np.asarray(psf, dtype=float)
-    if array.ndim == 3:  # a z-stack: the plane with the highest peak, as the kernel conversion takes
-        array = array[int(np.argmax(array.reshape(array.shape[0], -1).max(axis=1)))]
-    if array.ndim != 2 or min(array.shape) < 3 or not np.all(np.isfinite(array)):
+    if array.ndim not in (2, 3) or min(array.shape[-2:]) < 3 or not np.all(np.isfinite(array)):
         return None  # not an image at all: the kernel conversion gives the precise error
-    border = np.concatenate([array[0], array[-1], array[1:-1, 0], array[1:-1, -1]])
-    background = float(np.median(border))
-    noise = 1.4826 * float(np.median(np.abs(border - background)))
-    signal = np.clip(array - background, 0, None)
+    # the plane, background and noise the kernel conversion takes, hot pixels left out as it leaves them out: a
+    # camera's hot pixel beside a good bead is no second spot
+    signal, noise = in_focus_plane(array)
     peak = float(signal.max())
     if peak <= 0:
         return "it has no peak above its background"
     _, spots = ndimage.label(signal > peak / 2)
     if spots > 1:
         return f"it has {spots} separate bright spots, a PSF has one"
-    signal[signal <= SIGNAL_SNR * noise] = 0
+    signal[signal <= SUPPORT_SNR * noise] = 0  # as the kernel's support
     radius = NEAR_PEAK_RADII * np.sqrt(np.count_nonzero(signal > peak / 2) / np.pi) + 1
     rows, cols = np.indices(signal.shape)
     peak_row, peak_col = np.unravel_index(np.argmax(signal), signal.shape)
