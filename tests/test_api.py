@@ -621,6 +621,8 @@ def test_outputs_larger_than_the_machines_memory_are_refused_before_any_training
                                          r"can have"):
         zssr_stack(lazy, 2, outputs=["zssr", "ensemble_median", "residual"])
     assert api.allocate_outputs((2, 8, 8), np.float32, ("zssr",))[0].shape == (2, 8, 8)  # what fits is allocated
+    with pytest.raises(ValueError, match=f"need {8e19 / 2**30:.1f} GiB"):  # counted exactly past 2**63 elements
+        api.allocate_outputs((10**6, 10**7, 10**6), np.float32, ("zssr", "residual"))
 
 
 def test_a_result_keeps_the_settings_it_ran_with(textured_image, tiny_config):

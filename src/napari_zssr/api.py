@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -150,7 +151,7 @@ def allocate_outputs(shape: tuple[int, ...], dtype: np.dtype, kinds: tuple[str, 
     Outputs larger than all the memory this process can have are a ValueError that says so, before any training:
     numpy would refuse only the first that cannot be had, or grant them all and leave the run to be killed once
     they fill."""
-    needed = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize * len(kinds)
+    needed = math.prod(shape) * np.dtype(dtype).itemsize * len(kinds)  # exact: int64 would wrap past 2**63
     memory = memory_limit_bytes()
     if memory is not None and needed > memory:
         raise ValueError(f"the {len(kinds)} output(s) of shape {shape} ({', '.join(kinds)}) need {needed / 2**30:.1f} "
