@@ -1249,3 +1249,15 @@ def test_a_kernel_per_channel(tmp_path, ome_tiff, capsys):
 
     assert main([str(path), "--out", str(tmp_path / "two"), "--kernel", "optics", "--kernel", "none", *FAST]) == 1
     assert "2 kernels (--kernel) given for 3 channels; give one, or one per channel" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kernel", ["bogus", ["optics", "bogus"], ["none", "PSF"]])
+def test_an_unknown_kernel_source_given_to_batch_is_a_usage_error(data_dir, tmp_path, kernel):
+    """batch() from Python takes any text as a kernel: one that is no source is named before any work (it was a
+    bare IndexError from the batch once the per-channel kernels dropped it)."""
+    from napari_zssr.batch_jobs import UsageError
+    from napari_zssr.batching import batch
+
+    with pytest.raises(UsageError, match="kernel must be one of psf, optics, estimate, none"):
+        batch(data_dir / "plain.tif", tmp_path / "out", kernel=kernel, na=1.4, wavelength=520)
+    assert not (tmp_path / "out").exists()

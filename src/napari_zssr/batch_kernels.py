@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .batch_jobs import OPTICS_OPTIONS, UsageError, kernel_kinds, say
 from .core.optics import Optics
 from .io.ome import read_optics
-from .kernel_choice import PSF_FILE_NOTE, KernelChoice, kernel_source
+from .kernel_choice import KERNEL_SOURCES, PSF_FILE_NOTE, KernelChoice, kernel_source
 
 if TYPE_CHECKING:
     from .batching import BatchOptions
@@ -41,7 +41,8 @@ def kernel_choices(options: BatchOptions, source: Path, channels: int, use: str 
     ``--refractive-index``, for an axial profile, whose width it sets)."""
     kinds = per_channel(list(kernel_kinds(vars(options))), channels, "kernels (--kernel)")
     users = {kind: [channel for channel, each in enumerate(kinds) if each == kind] for kind in set(kinds)}
-    choices = [KernelChoice(kind) if kind in ("estimate", "none") else None for kind in kinds]  # the rest below
+    # the rest below; any other text is KernelChoice's error, never a channel left out
+    choices = [None if kind in ("psf", "optics") else KernelChoice(kind) for kind in kinds]
     if "psf" in users:
         paths = per_channel(list(options.psf), channels, "PSFs", users["psf"])
         for channel in users["psf"]:
@@ -122,6 +123,10 @@ def check_kernel_options(options: BatchOptions) -> None:
     ``--pixel-size`` the check already uses it.
     """
     kinds = kernel_kinds(vars(options))
+    unknown = [kind for kind in kinds if kind not in KERNEL_SOURCES]
+    if unknown:  # batch() from Python takes any text (the command line's choices refuse it)
+        raise UsageError(f"kernel must be one of {', '.join(KERNEL_SOURCES)} (once, or once per channel), got "
+                         f"{unknown[0]!r}")
     kind = " ".join(dict.fromkeys(kinds))  # as messages name it: "optics", or "optics none" given per channel
     if options.psf and "psf" not in kinds:
         raise UsageError(f"--psf cannot be combined with --kernel {kind}")
