@@ -1261,3 +1261,17 @@ def test_an_unknown_kernel_source_given_to_batch_is_a_usage_error(data_dir, tmp_
     with pytest.raises(UsageError, match="kernel must be one of psf, optics, estimate, none"):
         batch(data_dir / "plain.tif", tmp_path / "out", kernel=kernel, na=1.4, wavelength=520)
     assert not (tmp_path / "out").exists()
+
+
+def test_one_kernel_spelled_once_per_channel_is_the_same_setting(data_dir, tmp_path, capsys):
+    """``--kernel none --kernel none`` on two channels asks for what ``--kernel none`` does: outputs made either way
+    are done, not 'made with different settings' (records from before per-channel kernels say it once)."""
+    from napari_zssr.batch_jobs import deciding
+
+    assert deciding({"kernel": ["optics", "optics"]})["kernel"] == deciding({"kernel": "optics"})["kernel"]
+    assert deciding({"kernel": ["optics", "none"]})["kernel"] == ["optics", "none"]
+    source, out = data_dir / "sub" / "stack.tif", tmp_path / "out"  # two channels
+    assert main([str(source), "--out", str(out), "--kernel", "none", *FAST]) == 0
+    capsys.readouterr()
+    assert main([str(source), "--out", str(out), "--kernel", "none", "--kernel", "none", *FAST]) == 0
+    assert "skipped 1" in capsys.readouterr().err

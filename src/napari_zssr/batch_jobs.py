@@ -378,8 +378,9 @@ def deciding(settings: dict) -> dict:
     defaults spelled out count as left out (``--kernel psf`` beside ``--psf``, ``--psf-model widefield``)."""
     config = {key: value for key, value in settings.get("config", {}).items() if key != "device"}
     # an axial run takes its optics from each file whatever the options imply: its kernel setting stays as recorded
+    # one kernel given once per channel is the one given once (as records from before per-channel kernels say it)
     kinds = kernel_kinds(settings)
-    kernel = settings.get("kernel") if settings.get("axial") else kinds[0] if len(kinds) == 1 else list(kinds)
+    kernel = settings.get("kernel") if settings.get("axial") else kinds[0] if len(set(kinds)) == 1 else list(kinds)
     return {**settings, "config": config, "kernel": kernel, "psf_model": settings.get("psf_model") or Optics.modality}
 
 
