@@ -716,3 +716,16 @@ def test_a_runs_warnings_point_at_the_callers_line(tiny_config):
     with pytest.warns(BlankPlaneWarning) as seen:
         zssr_stack(stack, 2, config=tiny_config)
     assert seen[0].filename == __file__
+
+
+def test_the_largest_learning_rate_the_config_takes_fails_as_a_divergence_not_inside_torch(textured_image,
+                                                                                          tiny_config):
+    """Adam's first step is the rate / (1 - 0.9), which in floating point is a hair above 10 times it: at the cap
+    itself the step must still fit float32, or torch fails with its own 'cannot be converted to type float'."""
+    from dataclasses import replace
+
+    from napari_zssr.core.config import MAX_LEARNING_RATE
+
+    config = replace(tiny_config, learning_rate=MAX_LEARNING_RATE, max_iterations=2)
+    with pytest.raises(RuntimeError, match="training diverged"):
+        zssr(textured_image[:24, :24], 2, config=config)

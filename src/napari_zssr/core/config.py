@@ -35,9 +35,10 @@ INITS = ("scratch", "learned")
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 _DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 #: the largest learning rate: Adam's first step is 1 / (1 - beta1) = 10 times it, and torch refuses a step beyond
-#: float32's largest value (3.4e38) with an error of its own. Rates far below it already diverge (a clear error after
-#: training); only this one fails inside the optimiser
-MAX_LEARNING_RATE = 3.4028234663852886e38 / 10
+#: float32's largest value (3.4028e38) with an error of its own. Rates far below it already diverge (a clear error
+#: after training); only those above fail inside the optimiser. Not float32's largest / 10: 1 - 0.9 is a hair below
+#: 0.1 in floating point, so that the step at that rate is just past float32's largest
+MAX_LEARNING_RATE = 3.4e37
 #: torch's generators take seeds below 2**64; the gradual steps use seed + step
 MAX_SEED = 2**63 - 1
 
