@@ -883,6 +883,24 @@ def test_colours_and_display_ranges_round_trip_between_fiji_and_napari(tmp_path)
         assert "LUTs" not in tif.imagej_metadata  # grey is ImageJ's own: no LUT written
 
 
+def test_a_kept_channel_axis_of_one_opens_in_its_display_range(tmp_path):
+    """ImageJ keeps one channel's display range as min and max, also where the file keeps a channel axis of length 1
+    (napari-zssr's axes property): the layer of that one channel opens in it."""
+    from napari_zssr.io.imagej import write_imagej_tiff
+    from napari_zssr.napari.reader import read_layers
+
+    ramp = np.arange(256, dtype=np.uint8)
+    green = np.zeros((3, 256), np.uint8)
+    green[1] = ramp
+    data = (np.random.default_rng(0).random((1, 16, 16)) * 4000).astype(np.uint16)
+    write_imagej_tiff(tmp_path / "one.tif", data, "CYX", (0.1, 0.1),
+                      display={"LUTs": [green], "min": 100.0, "max": 3000.0})
+    (_, kwargs, _), = read_layers(str(tmp_path / "one.tif"))
+    assert kwargs["channel_axis"] == 0
+    assert kwargs["colormap"] == ["green"]
+    assert kwargs["contrast_limits"] == [(100.0, 3000.0)]
+
+
 def test_manifest_validates():
     from npe2 import PluginManifest
 

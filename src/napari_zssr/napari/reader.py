@@ -118,7 +118,8 @@ def display_of(display: dict, channels: int, names: str | list[str]) -> dict:
     if isinstance(luts, list) and len(luts) == count and all(is_lut(lut) for lut in luts):
         colormaps = [colormap_of(lut, f"{name} LUT") for lut, name in zip(luts, names)]
         kwargs["colormap"] = colormaps if channels else colormaps[0]
-    ranges = display.get("Ranges") if channels else [display.get("min"), display.get("max")]
+    # ImageJ keeps one channel's range as min and max, a file that keeps a channel axis of 1 too
+    ranges = display.get("Ranges") if count > 1 or "Ranges" in display else [display.get("min"), display.get("max")]
     try:
         limits = [(float(ranges[2 * channel]), float(ranges[2 * channel + 1])) for channel in range(count)]
     except (TypeError, ValueError, IndexError):  # none, or not one (low, high) pair per channel
