@@ -151,7 +151,7 @@ def allocate_outputs(shape: tuple[int, ...], dtype: np.dtype, kinds: tuple[str, 
     Outputs larger than all the memory this process can have are a ValueError that says so, before any training:
     numpy would refuse only the first that cannot be had, or grant them all and leave the run to be killed once
     they fill."""
-    needed = math.prod(shape) * np.dtype(dtype).itemsize * len(kinds)  # exact: int64 would wrap past 2**63
+    needed = math.prod(map(int, shape)) * np.dtype(dtype).itemsize * len(kinds)  # exact, not int64's wrap
     memory = memory_limit_bytes()
     if memory is not None and needed > memory:
         raise ValueError(f"the {len(kinds)} output(s) of shape {shape} ({', '.join(kinds)}) need {needed / 2**30:.1f} "

@@ -24,13 +24,18 @@ def per_channel(values: list, channels: int, what: str, users: Sequence[int] | N
     if len(values) == channels:
         return values
     if len(values) != len(users):
-        by_user = f", or one per channel that uses them (channel {', '.join(map(str, users))})" \
+        by_user = f", or one per channel that uses them ({channel_list(users)})" \
             if len(users) != channels else ""
         raise ValueError(f"{len(values)} {what} given for {channels} channels; give one, or one per channel{by_user}")
     spread = [None] * channels
     for channel, value in zip(users, values):
         spread[channel] = value
     return spread
+
+
+def channel_list(channels: Sequence[int]) -> str:
+    """"channel 2", or "channels 1, 2", as messages name them."""
+    return f"channel{'s' * (len(channels) > 1)} {', '.join(map(str, channels))}"
 
 
 def kernel_choices(options: BatchOptions, source: Path, channels: int, use: str = "a kernel from the optics",
@@ -72,7 +77,7 @@ def channel_optics(options: BatchOptions, source: Path, channels: int, users: Se
     if missing:  # the file names some channels' wavelengths, not all (a transmitted-light channel?)
         known = ", ".join("?" if wavelength is None else f"{wavelength:g}" for wavelength in emission)
         raise ValueError(f"{use} needs the emission wavelength of every channel; the file's metadata does not say it "
-                         f"for channel {', '.join(map(str, missing))} (channels 0-{channels - 1}: {known} nm): give "
+                         f"for {channel_list(missing)} (channels 0-{channels - 1}: {known} nm): give "
                          "--wavelength once per channel, in their order, or --kernel once per channel with none for "
                          "a channel that has no emission (transmitted light)")
     confocal = options.psf_model == "confocal"
