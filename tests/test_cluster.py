@@ -389,6 +389,7 @@ def test_a_lost_scheduler_s_unfinished_inputs_are_counted_and_listed(stacks, tmp
         summary.scheduler_lost = True
 
     monkeypatch.setattr("napari_zssr.cluster.run_on_cluster", lose_the_scheduler_after_one_file)
+    monkeypatch.setattr("napari_zssr.cluster.check_workers", lambda client: None)  # no client to ask
     summary = napari_zssr.batch(stacks, tmp_path / "out", client=object(), **{**BATCH_SETTINGS, "quiet": False})
     assert summary.not_run == [stacks / "channels.tif", stacks / "plain.tif"] and summary.exit_code == 1
     err = capsys.readouterr().err
@@ -428,3 +429,49 @@ def test_a_scheduler_without_workers_is_said_and_the_batch_runs_once_they_come(s
         empty.scale(1)
         batch.join(120)
     assert outcome == [0] and (tmp_path / "o" / "plain_zssr.tif").exists()
+
+
+#: a Dask worker (no nanny) at the address given, that cannot import napari_zssr or runs another version of it
+UNFIT_WORKER = """
+import sys
+if sys.argv[2] == "missing":
+    class Blocked:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] == "napari_zssr":
+                raise ModuleNotFoundError(f"No module named {name!r}")
+    sys.meta_path.insert(0, Blocked())
+else:
+    import napari_zssr._version
+    napari_zssr._version.__version__ = "0.0.1"
+from distributed.cli.dask_worker import main
+sys.argv = ["dask-worker", sys.argv[1], "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny", "--no-dashboard"]
+main()
+"""
+
+
+@pytest.mark.parametrize("unfit", ["missing", "other version"])
+def test_workers_without_the_package_or_with_another_version_are_a_usage_error(stacks, tmp_path, capsys, unfit):
+    """A worker without napari_zssr could not unpickle its task and left the cluster: the batch waited for ever,
+    silently. One of another version ran the batch with other code."""
+    with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as empty, \
+            distributed.Client(empty, set_as_default=False) as client:
+        worker = subprocess.Popen([sys.executable, "-c", UNFIT_WORKER, empty.scheduler_address, unfit],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            client.wait_for_workers(1, timeout=60)
+            address = next(iter(client.scheduler_info()["workers"]))
+            outcome = []
+            batch = threading.Thread(target=lambda: outcome.append(main([
+                str(stacks / "plain.tif"), "--out", str(tmp_path / "o"), "--scheduler", empty.scheduler_address,
+                *TINY])), daemon=True)
+            batch.start()
+            batch.join(60)
+        finally:
+            worker.kill()
+            worker.wait()
+    assert outcome == [2]
+    err = capsys.readouterr().err
+    why = ("cannot import napari_zssr" if unfit == "missing"
+           else f"run napari-zssr 0.0.1, this command {napari_zssr.__version__}")
+    assert f"the Dask worker(s) {address} {why}" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()

@@ -384,10 +384,15 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
     """Run a planned batch in this process (``client`` None) or on a ``distributed.Client``; print the summary.
 
     ``threads``: torch threads per cluster task (None: each host's cores shared among the tasks it runs at once).
+    Raises :class:`UsageError` for a cluster's workers that cannot import this package or run another version.
     """
     summary = BatchSummary()
     start = time.perf_counter()
     out = prepared.options.out
+    if client is not None:
+        from .cluster import check_workers
+
+        check_workers(client)  # a usage error before the output folder is made
     with output_folder_lock(out):
         clean_stale_parts(out)
         try:

@@ -137,6 +137,41 @@ def connected_client(distributed: Any, address: str) -> Iterator[Any]:
         yield client
 
 
+#: evaluated on each worker by ``client.run``: builtins only, since a function of this package could not even be
+#: unpickled on a worker that lacks it
+_VERSION_ON_WORKER = "__import__('napari_zssr._version', fromlist=['__version__']).__version__"
+#: workers a message names, at most
+NAMED_WORKERS = 3
+
+
+def check_workers(client: Any) -> None:
+    """A :class:`UsageError`, before any work, naming the workers that cannot import napari_zssr or run another
+    version of it than this process.
+
+    A task sent to a worker without the package cannot be unpickled there: the worker drops out of the cluster (its
+    nanny closes it), its task waits for another, and a batch on such workers alone waited for ever without a word.
+    Another version would run other code on the settings this one checked. Workers that join later are not checked.
+    """
+    from ._version import __version__
+
+    def named(addresses: list[str]) -> str:
+        more = f" and {len(addresses) - NAMED_WORKERS} more" if len(addresses) > NAMED_WORKERS else ""
+        return ", ".join(addresses[:NAMED_WORKERS]) + more
+
+    found = client.run(eval, _VERSION_ON_WORKER, on_error="return")
+    failed = {address: result for address, result in sorted(found.items()) if isinstance(result, BaseException)}
+    if failed:
+        error = next(iter(failed.values()))
+        raise UsageError(f"the Dask worker(s) {named(list(failed))} cannot import napari_zssr "
+                         f"({type(error).__name__}: {error}): install napari-zssr {__version__} in the workers' Python "
+                         "environment, as in this command's")
+    other = {address: version for address, version in sorted(found.items()) if version != __version__}
+    if other:
+        versions = ", ".join(sorted(set(other.values())))
+        raise UsageError(f"the Dask worker(s) {named(list(other))} run napari-zssr {versions}, this command "
+                         f"{__version__}: install the same version on every worker")
+
+
 def task_slots_per_host(client: Any) -> dict[str, int]:
     """How many tasks can run at once on each host (its workers' threads summed): they share its cores."""
     slots: dict[str, int] = {}
