@@ -79,13 +79,26 @@ def test_a_kernel_checked_before_the_run_is_neither_read_nor_made_again_by_it(tm
                         make(*args, **kwargs))
     path = tmp_path / "psf.tif"
     write_imagej_tiff(path, (gaussian_psf(1.5) * 1000 + 10).astype(np.float32), "YX", (0.05, 0.05))
-    prepared = PreparedKernel.of(KernelChoice("psf", psf_path=str(path)), 0.1)
-    checked = prepared.source((4.0, 4.0))  # the batch's check at the run's scale
+    prepared = PreparedKernel.of(KernelChoice("psf", psf_path=str(path)), 0.1, (4.0, 4.0))  # at the run's scale
+    checked = prepared.source((4.0, 4.0))
     path.unlink()  # the run reads no file
     kernels, record = run_kernels(prepared, [(2.0, 2.0), (4.0, 4.0)], np.zeros((40, 40)), 0.1)
     assert made == [(2.0, 2.0), (4.0, 4.0)]  # each scale made once: at the check, not again for the run's steps
     np.testing.assert_allclose(kernels[1], checked / checked.sum())
     assert record == prepared.record and record is not prepared.record  # the run's own: its notes go there
+
+
+def test_a_kernel_too_wide_at_the_runs_scale_fails_the_widgets_check_before_any_worker(tmp_path):
+    """The check makes the kernel at the run's scale, where a kernel wider than any blur can be refused."""
+    from napari_zssr.core.psf import MAX_KERNEL_SIDE
+    from napari_zssr.napari.runner import prepare
+
+    path = tmp_path / "wide.tif"  # a blur 30 px wide: its kernel fits at x2, not at x4
+    write_imagej_tiff(path, (gaussian_psf(30 / 2.355) * 1000 + 10).astype(np.float32), "YX", (0.1, 0.1))
+    layer = np.random.default_rng(0).random((300, 300)).astype(np.float32)
+    PreparedKernel.of(KernelChoice("psf", psf_path=str(path)), 0.1, (2.0, 2.0))
+    with pytest.raises(ValueError, match=f"at most {MAX_KERNEL_SIDE}"):
+        prepare(layer, psf=str(path), scale=4, pixel_size=0.1)
 
 
 def test_estimate_gives_a_kernel_for_every_step_and_its_record():

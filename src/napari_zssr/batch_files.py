@@ -171,9 +171,7 @@ def channel_kernels(kernels: Sequence[KernelChoice], pixel_size: PixelSize | Non
             made.append(choice)
             continue
         try:
-            prepared = PreparedKernel.of(choice, pixel_size)
-            if prepared.source is not None:
-                prepared.source(factors)
+            prepared = PreparedKernel.of(choice, pixel_size, factors)
         except (ValueError, OSError) as error:
             named = ([f"channel {channel}"] if len(kernels) > 1 else []) + \
                 ([f"--psf {choice.psf_path}"] if choice.kind == "psf" else [])

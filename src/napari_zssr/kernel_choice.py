@@ -66,10 +66,14 @@ class PreparedKernel:
     record: dict[str, Any]
 
     @classmethod
-    def of(cls, choice: KernelChoice, pixel_size: PixelSize | None) -> PreparedKernel:
-        """``choice`` made for an image of ``pixel_size``, or the errors of :func:`kernel_source` (the estimate is
-        one: it is made from the run's image)."""
-        return cls(*kernel_source(choice, pixel_size))
+    def of(cls, choice: KernelChoice, pixel_size: PixelSize | None, scale: Scale) -> PreparedKernel:
+        """``choice`` made for an image of ``pixel_size`` at the run's ``scale`` (a kernel too wide there fails now,
+        not once the first plane is read), or the errors of :func:`kernel_source` (the estimate is one: it is made
+        from the run's image)."""
+        prepared = cls(*kernel_source(choice, pixel_size))
+        if prepared.source is not None:
+            prepared.source(scale)
+        return prepared
 
 
 #: what ``zssr``/``zssr_stack`` take as ``kernel``

@@ -207,7 +207,7 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     if isinstance(kernel, KernelChoice) and kernel.kind == "estimate":
         check_estimable(data.shape)
     elif isinstance(kernel, KernelChoice):  # a bad PSF file or bad optics fail here, before any worker starts
-        kernel = PreparedKernel.of(kernel, pixel_size)  # as made here: the run reads and makes it no second time
+        kernel = PreparedKernel.of(kernel, pixel_size, scale)  # as made here: the run makes it no second time
     return RunRequest(snapshot, scale, kernel, config, pixel_size, warm_start_iterations,
                       outputs=outputs)
 
