@@ -99,8 +99,10 @@ def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] 
             return AxialPlan(_factor(z_step_pixels, 1.0, "pixels"), z_step_pixels, None)
         z_spacing = z_step_pixels * options.pixel_size  # the pixels given a size
     z_step = options.z_step or z_spacing
-    if z_step is None:
-        raise CalibrationError("its z spacing is unknown: give --z-step UM")
+    if z_step is None:  # named with the pixel size where that is unknown too: one rerun, not two, fixes the file
+        raise CalibrationError("its z spacing is unknown: give --z-step UM" + (
+            "" if options.pixel_size or pixel_size is not None else " and --pixel-size UM (its pixel size is unknown "
+                                                                     "too)"))
     if options.pixel_size:
         lateral = options.pixel_size
     elif pixel_size is None:
