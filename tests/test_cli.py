@@ -1204,22 +1204,11 @@ def test_bad_values_or_a_bad_psf_of_a_later_channel_fail_the_file_before_trainin
     assert not trained
 
 
-def test_a_channel_without_an_emission_wavelength_is_named(tmp_path, ome_tiff, capsys):
-    path = tmp_path / "three.ome.tif"
-    ome_tiff(path, {"Name": ["DAPI", "GFP", "TL"], "EmissionWavelength": [461.0, 519.0, 999.0]},
-             objective='<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.4" Immersion="Oil"/>'
-                       '</Instrument>', data=textured((3, 16, 16)), pixel_size=0.1)
-    with tifffile.TiffFile(path) as tif:
-        xml = tif.ome_metadata
-    tifffile.tiffcomment(path, xml.replace(' EmissionWavelength="999.0"', ""))
-    assert main([str(path), "--out", str(tmp_path / "out"), "--kernel", "optics", *FAST]) == 1
-    assert ("does not say it for channel 2 (channels 0-2: 461, 519, ? nm): give --wavelength once per channel"
-            in capsys.readouterr().err)
-
-
-def test_a_kernel_per_channel(tmp_path, ome_tiff, capsys):
-    """A transmitted-light channel beside fluorescence ones: ``--kernel`` once per channel gives it none, and the
-    optics of the others come from the file; a count that fits neither is an error naming both counts."""
+def test_a_channel_without_an_emission_wavelength_is_named_and_a_kernel_per_channel_runs_it(tmp_path, ome_tiff,
+                                                                                             capsys):
+    """A transmitted-light channel beside fluorescence ones: the optics kernel names the channel the file gives no
+    wavelength, and ``--kernel`` once per channel gives it none while the optics of the others come from the file;
+    a count that fits neither is an error naming both counts."""
     path = tmp_path / "three.ome.tif"
     ome_tiff(path, {"Name": ["DAPI", "GFP", "TL"], "EmissionWavelength": [461.0, 519.0, 999.0]},
              objective='<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.4" Immersion="Oil"/>'
@@ -1228,6 +1217,9 @@ def test_a_kernel_per_channel(tmp_path, ome_tiff, capsys):
         xml = tif.ome_metadata
     tifffile.tiffcomment(path, xml.replace(' EmissionWavelength="999.0"', ""))
     out = tmp_path / "out"
+    assert main([str(path), "--out", str(out), "--kernel", "optics", *FAST]) == 1
+    assert ("does not say it for channel 2 (channels 0-2: 461, 519, ? nm): give --wavelength once per channel"
+            in capsys.readouterr().err)
     per_channel = ["--kernel", "optics", "--kernel", "optics", "--kernel", "none"]
     assert main([str(path), "--out", str(out), *per_channel, *FAST]) == 0
     record = info_of(out / "three_zssr.tif")
