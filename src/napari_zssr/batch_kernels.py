@@ -47,7 +47,7 @@ def kernel_choices(options: BatchOptions, source: Path, channels: int, use: str 
     kinds = per_channel(list(kernel_kinds(vars(options))), channels, "kernels (--kernel)")
     users = {kind: [channel for channel, each in enumerate(kinds) if each == kind] for kind in set(kinds)}
     # the rest below; any other text is KernelChoice's error, never a channel left out
-    choices = [None if kind in ("psf", "optics") else KernelChoice(kind) for kind in kinds]
+    choices: list = [None if kind in ("psf", "optics") else KernelChoice(kind) for kind in kinds]
     if "psf" in users:
         paths = per_channel(list(options.psf), channels, "PSFs", users["psf"])
         for channel in users["psf"]:
@@ -57,7 +57,7 @@ def kernel_choices(options: BatchOptions, source: Path, channels: int, use: str 
         for channel, optics in zip(users["optics"],
                                    channel_optics(options, source, channels, users["optics"], use, default_immersion)):
             choices[channel] = KernelChoice("optics", optics=optics)
-    return [choice for choice in choices if choice is not None]
+    return choices  # every channel's: psf and optics ones filled above
 
 
 def channel_optics(options: BatchOptions, source: Path, channels: int, users: Sequence[int], use: str,
