@@ -868,6 +868,7 @@ def test_colours_and_display_ranges_round_trip_between_fiji_and_napari(tmp_path)
     (_, kwargs, _), = read_layers(str(tmp_path / "fiji.tif"))
     assert kwargs["colormap"][0] == "green"
     assert kwargs["colormap"][1].map(np.array([1.0]))[0, :3] == pytest.approx([1.0, 127 / 255, 0.0], abs=1e-6)
+    assert kwargs["colormap"][1].name == "fiji [1] LUT"  # its layer's, as napari numbers it: no other file's
     assert kwargs["contrast_limits"] == [(pytest.approx(0.1), pytest.approx(0.9)), (0.0, 0.5)]
 
     layer = Image(data[0], colormap=kwargs["colormap"][1], contrast_limits=(0.2, 0.7))

@@ -112,7 +112,9 @@ def display_of(display: dict, channels: int, names: str | list[str]) -> dict:
     reads them), as the layer's keyword arguments: each channel's (``channels`` of them; 0: a layer without a
     channel axis), where the file gives them all, so that a Fiji composite opens in its own colours and ranges."""
     count = channels or 1
-    names = names if isinstance(names, list) else [names] * count
+    # each colormap named after its layer, as napari numbers the layers of unnamed channels ("cells [1]")
+    names = names if isinstance(names, list) else [names] if not channels else [f"{names} [{channel}]" for
+                                                                                channel in range(count)]
     kwargs: dict = {}
     luts = display.get("LUTs")
     if isinstance(luts, list) and len(luts) == count and all(is_lut(lut) for lut in luts):
