@@ -98,6 +98,22 @@ def test_a_pixel_size_written_rounded_still_gives_a_whole_factor(tmp_path):
     assert sr.data.shape == (15, 20, 20) and sr.z_spacing == pytest.approx(0.325 / 3)
 
 
+def test_a_z_spacing_left_to_imagejs_default_is_said(tmp_path, capsys):
+    """A script that wrote the pixel size but not the z step leaves ImageJ's default of 1 um, which sets the factor:
+    the run says so, and names --z-step."""
+    path = tmp_path / "data" / "scripted.tif"
+    path.parent.mkdir()
+    write_imagej_tiff(path, textured((5, 20, 20)), "ZYX", (0.25, 0.25))
+    assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *FAST]) == 0
+    assert (f"note: {path} gives no z spacing, so its planes are taken 1 um apart, ImageJ's default (x4); if its z "
+            "step differs, give --z-step UM") in capsys.readouterr().err
+    assert main([str(path), "--out", str(tmp_path / "given"), "--axial", "--z-step", "1", *FAST]) == 0
+    assert "gives no z spacing" not in capsys.readouterr().err  # given: nothing to say
+    write_imagej_tiff(path, textured((5, 20, 20)), "ZYX", (0.25, 0.25), z_spacing=0.5)
+    assert main([str(path), "--out", str(tmp_path / "written"), "--axial", *FAST]) == 0
+    assert "gives no z spacing" not in capsys.readouterr().err  # the file's own
+
+
 def test_an_uncalibrated_stack_runs_on_its_z_spacing_in_pixels_as_in_napari(tmp_path):
     """An ImageJ stack without a unit whose planes are 3 pixels apart: x3, as napari runs it from its scale."""
     path = tmp_path / "uncalibrated.tif"

@@ -14,7 +14,7 @@ from numbers import Real
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .batch_jobs import OPTICS_OPTIONS, Job, UsageError
+from .batch_jobs import OPTICS_OPTIONS, Job, UsageError, say
 from .batch_kernels import check_optics_options, kernel_choices
 from .core.axial import MIN_PLANES, axial_factor, square_pixel_size
 from .core.config import ZSSRConfig
@@ -157,6 +157,9 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRC
             alone = ("; --z-step and --pixel-size apply to every input, so give them for this file in a run of its "
                      "own" if isinstance(error, CalibrationError) and len(jobs) > 1 else "")
             raise UsageError(f"{job.source}: {error}{alone}") from None
+        if header.z_spacing_default and options.z_step is None:  # the factor rests on a default: say so
+            say(f"note: {job.source} gives no z spacing, so its planes are taken {plan.z_step:g} um apart, ImageJ's "
+                f"default (x{plan.factor}); if its z step differs, give --z-step UM")
 
 
 def axial_optics(options: BatchOptions, source: Path, channels: int) -> list[Optics | None]:

@@ -575,6 +575,9 @@ class TiffHeader:
     z_spacing: float | None = None  # um
     first_plane_file: Path | None = None  # the file holding the first plane, where it is another (multi-file OME)
     z_step_pixels: float | None = None  # as :class:`TiffImage`
+    #: the z spacing is ImageJ's default of 1 unit: a calibrated ImageJ stack that gives no ``spacing`` (Fiji reads
+    #: its planes 1 unit apart; a script that wrote the pixel size may just have left the z step out)
+    z_spacing_default: bool = False
 
 
 def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -> TiffHeader | None:
@@ -591,8 +594,10 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
             first_file = None if first_page is None else Path(first_page.parent.filehandle.path).resolve()
             first_file = binary_only_master(tif, Path(path)) or first_file
             calibration = _calibration(tif, series, _ome_pixels(tif))
-            return TiffHeader(np.dtype(series.dtype), (tif.imagej_metadata or {}).get("Info"), shape, axes,
+            imagej = tif.imagej_metadata or {}
+            return TiffHeader(np.dtype(series.dtype), imagej.get("Info"), shape, axes,
                               *calibration, first_file if first_file != Path(path).resolve() else None,
-                              _z_step_pixels(tif, calibration[0]))
+                              _z_step_pixels(tif, calibration[0]),
+                              calibration[1] is not None and not tif.is_ome and "spacing" not in imagej)
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError):
         return None
