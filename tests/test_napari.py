@@ -1,6 +1,7 @@
 """Viewer tests: the widget opened through the plugin manifest, headless under Xvfb (pytest-xvfb)."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -900,6 +901,27 @@ def test_a_kept_channel_axis_of_one_opens_in_its_display_range(tmp_path):
     assert kwargs["channel_axis"] == 0
     assert kwargs["colormap"] == ["green"]
     assert kwargs["contrast_limits"] == [(100.0, 3000.0)]
+
+
+def test_an_axial_run_on_imagejs_default_z_spacing_says_so(tmp_path):
+    """A script that wrote the pixel size but not the z step leaves ImageJ's default of 1 um, on which an axial
+    run's factor rests: the run warns, as the command line notes it; a z scale set by the user is not warned of."""
+    from napari.layers import Image
+
+    from napari_zssr.napari.reader import read_layers
+    from napari_zssr.napari.runner import prepare
+
+    write_imagej_tiff(tmp_path / "scripted.tif", np.random.default_rng(0).random((5, 24, 24)).astype(np.float32),
+                      "ZYX", (0.25, 0.25))
+    (data, kwargs, _), = read_layers(str(tmp_path / "scripted.tif"))
+    layer = Image(data, **kwargs)
+    with pytest.warns(UserWarning, match=r"gives no z spacing, so its planes are taken 1 µm apart, ImageJ's default "
+                                         r"\(x4\)"):
+        prepare(layer, axial=True)
+    layer.scale = (0.5, 0.25, 0.25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert prepare(layer, axial=True).axial_scale == 2
 
 
 def test_manifest_validates():

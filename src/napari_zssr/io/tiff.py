@@ -63,6 +63,9 @@ class TiffImage:
     # the axes and shape this package wrote the file with where some axes have length 1, which ImageJ's metadata
     # drops (:data:`AXES_PROPERTY`): the napari reader puts them back (:func:`with_written_axes`)
     written_layout: str | None = None
+    #: the z spacing is ImageJ's default of 1 unit: a calibrated ImageJ stack that gives no ``spacing`` (Fiji reads
+    #: its planes 1 unit apart; a script that wrote the pixel size may just have left the z step out)
+    z_spacing_default: bool = False
 
 
 def length_um(value: float, unit: str | None) -> float | None:
@@ -230,7 +233,8 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
         properties = imagej.get("Properties")
         layout = properties.get(AXES_PROPERTY) if isinstance(properties, dict) else None
     return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin, series_count,
-                     frame_interval, z_step_pixels, display, names, layout if isinstance(layout, str) else None)
+                     frame_interval, z_step_pixels, display, names, layout if isinstance(layout, str) else None,
+                     _z_spacing_is_default(tif, z_spacing))
 
 
 def with_written_axes(image: TiffImage) -> TiffImage:
@@ -270,6 +274,11 @@ def _z_step_pixels(tif: tifffile.TiffFile, pixel_size: tuple[float, float] | Non
     if pixel_size is not None or tif.is_ome:
         return None
     return _spacing_in_pixels(tif.imagej_metadata or {})
+
+
+def _z_spacing_is_default(tif: tifffile.TiffFile, z_spacing: float | None) -> bool:
+    """Whether a calibrated z spacing is ImageJ's default: an ImageJ file that gives none (1 unit, as Fiji reads it)."""
+    return z_spacing is not None and not tif.is_ome and "spacing" not in (tif.imagej_metadata or {})
 
 
 def _spacing_in_pixels(imagej: dict) -> float | None:
@@ -575,9 +584,7 @@ class TiffHeader:
     z_spacing: float | None = None  # um
     first_plane_file: Path | None = None  # the file holding the first plane, where it is another (multi-file OME)
     z_step_pixels: float | None = None  # as :class:`TiffImage`
-    #: the z spacing is ImageJ's default of 1 unit: a calibrated ImageJ stack that gives no ``spacing`` (Fiji reads
-    #: its planes 1 unit apart; a script that wrote the pixel size may just have left the z step out)
-    z_spacing_default: bool = False
+    z_spacing_default: bool = False  # as :class:`TiffImage`
 
 
 def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -> TiffHeader | None:
@@ -594,10 +601,8 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
             first_file = None if first_page is None else Path(first_page.parent.filehandle.path).resolve()
             first_file = binary_only_master(tif, Path(path)) or first_file
             calibration = _calibration(tif, series, _ome_pixels(tif))
-            imagej = tif.imagej_metadata or {}
-            return TiffHeader(np.dtype(series.dtype), imagej.get("Info"), shape, axes,
+            return TiffHeader(np.dtype(series.dtype), (tif.imagej_metadata or {}).get("Info"), shape, axes,
                               *calibration, first_file if first_file != Path(path).resolve() else None,
-                              _z_step_pixels(tif, calibration[0]),
-                              calibration[1] is not None and not tif.is_ome and "spacing" not in imagej)
+                              _z_step_pixels(tif, calibration[0]), _z_spacing_is_default(tif, calibration[1]))
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError):
         return None

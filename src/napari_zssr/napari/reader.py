@@ -27,6 +27,8 @@ from .lookup_tables import colormap_of, is_lut
 
 #: metadata of a layer opened from a run's output without a pixel size: its scale counts its input's pixels, not um
 INPUT_PIXELS_KEY = "scale_counts_input_pixels"
+#: metadata of a layer whose file gives no z spacing, so that its z scale is ImageJ's default of 1 (um)
+Z_SPACING_DEFAULT_KEY = "z_spacing_is_imagej_default"
 
 
 def scale_counts_input_pixels(metadata: dict) -> bool:
@@ -70,6 +72,8 @@ def read_layers(path: str) -> list[tuple]:
     metadata: dict = {"source_path": str(path), "axes": axes}
     if input_pixels is not None:
         metadata[INPUT_PIXELS_KEY] = True
+    if image.z_spacing_default and "Z" in layer_axes:  # an axial run's factor would rest on it: the run says so
+        metadata[Z_SPACING_DEFAULT_KEY] = True
     if record is not None:  # a napari-zssr output: the run that made it (not as a run's own layer's metadata, so a
         metadata["zssr_record"] = record  # later run still leaves this file's layer be)
     optics = read_optics(path)

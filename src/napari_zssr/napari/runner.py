@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import warnings
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from ..core.units import compact_pixel_size, has_length_units, is_unit_of, um_pe
 from ..io.ome import OpticsMetadata
 from ..kernel_choice import KernelArgument, KernelChoice, PreparedKernel, named_kernel
 from ..overlay import effective_factors, overlay_scale_translate
-from .reader import scale_counts_input_pixels
+from .reader import Z_SPACING_DEFAULT_KEY, scale_counts_input_pixels
 
 
 @dataclass
@@ -227,7 +228,11 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
     snapshot = snapshot_layer(layer)
     factor, pixel_um = axial_geometry(snapshot, pixel_size)
     validate_volume(snapshot.data, factor)
-    optics = metadata_optics(getattr(layer, "metadata", None) or {}) if pixel_um is not None else None
+    metadata = getattr(layer, "metadata", None) or {}
+    if metadata.get(Z_SPACING_DEFAULT_KEY) and abs(snapshot.scale[-3]) == 1.0:  # the factor rests on a default
+        warnings.warn(f"{snapshot.name!r}: its file gives no z spacing, so its planes are taken 1 µm apart, ImageJ's "
+                      f"default (x{factor}); if its z step differs, set the layer's z scale in µm", stacklevel=3)
+    optics = metadata_optics(metadata) if pixel_um is not None else None
     return RunRequest(snapshot, (float(factor), 1.0), None, config, pixel_um,
                       outputs=outputs, axial_scale=factor, axial_optics=optics)
 
