@@ -924,6 +924,18 @@ def test_an_axial_run_on_imagejs_default_z_spacing_says_so(tmp_path):
         assert prepare(layer, axial=True).axial_scale == 2
 
 
+def test_a_blank_channel_does_not_take_the_other_channels_display_ranges(tmp_path):
+    """ImageJ gives a blank channel the range 0-0: that channel opens in napari's own limits, the others in theirs."""
+    from napari_zssr.napari.reader import read_layers
+
+    data = (np.random.default_rng(0).random((2, 16, 16)) * 4000).astype(np.uint16)
+    data[1] = 0  # an unused channel
+    tifffile.imwrite(tmp_path / "blank.tif", data, imagej=True,
+                     metadata={"axes": "CYX", "mode": "composite", "Ranges": (100.0, 3000.0, 0.0, 0.0)})
+    (_, kwargs, _), = read_layers(str(tmp_path / "blank.tif"))
+    assert kwargs["contrast_limits"] == [(100.0, 3000.0), None]
+
+
 def test_manifest_validates():
     from npe2 import PluginManifest
 

@@ -114,7 +114,8 @@ def read_layers(path: str) -> list[tuple]:
 def display_of(display: dict, channels: int, names: str | list[str]) -> dict:
     """The colormap and contrast limits of the file's ImageJ display settings (``display``: as :class:`TiffImage`
     reads them), as the layer's keyword arguments: each channel's (``channels`` of them; 0: a layer without a
-    channel axis), where the file gives them all, so that a Fiji composite opens in its own colours and ranges."""
+    channel axis), where the file gives them all (a range for each channel that has one), so that a Fiji composite
+    opens in its own colours and ranges."""
     count = channels or 1
     # each colormap named after its layer, as napari numbers the layers of unnamed channels ("cells [1]")
     names = names if isinstance(names, list) else [names] if not channels else [f"{names} [{channel}]" for
@@ -130,8 +131,11 @@ def display_of(display: dict, channels: int, names: str | list[str]) -> dict:
         limits = [(float(ranges[2 * channel]), float(ranges[2 * channel + 1])) for channel in range(count)]
     except (TypeError, ValueError, IndexError):  # none, or not one (low, high) pair per channel
         return kwargs
-    if len(ranges) == 2 * count and all(low < high for low, high in limits):
-        kwargs["contrast_limits"] = limits if channels else limits[0]
+    # a channel whose range is no range (a blank channel's 0-0, as ImageJ sets it) opens in napari's own limits; the
+    # others keep theirs
+    own = [(low, high) if low < high else None for low, high in limits]
+    if len(ranges) == 2 * count and any(own):
+        kwargs["contrast_limits"] = own if channels else own[0]
     return kwargs
 
 
