@@ -936,6 +936,18 @@ def test_a_blank_channel_does_not_take_the_other_channels_display_ranges(tmp_pat
     assert kwargs["contrast_limits"] == [(100.0, 3000.0), None]
 
 
+def test_a_colour_tiff_stored_plane_by_plane_opens_its_colours_in_red_green_and_blue(tmp_path):
+    """A colour TIFF with its colours before y and x opens as a layer per colour: each in its own colour (as its
+    batch outputs open), not in napari's default cyan, yellow and magenta."""
+    from napari_zssr.napari.reader import read_layers
+
+    data = (np.random.default_rng(0).random((3, 16, 16)) * 255).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "planar.tif", data, photometric="rgb", planarconfig="separate")
+    (_, kwargs, _), = read_layers(str(tmp_path / "planar.tif"))
+    assert not kwargs["rgb"] and kwargs["channel_axis"] == 0
+    assert kwargs["colormap"] == ["red", "green", "blue"]
+
+
 def test_manifest_validates():
     from npe2 import PluginManifest
 

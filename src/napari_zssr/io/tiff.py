@@ -215,6 +215,8 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
                 data = data.transpose(order)
             if axes != as_stored and series.keyframe.photometric == tifffile.PHOTOMETRIC.RGB:
                 colours = data.shape[axes.index("C")]
+        elif "S" in axes and len(axes) == ndim and series.keyframe.photometric == tifffile.PHOTOMETRIC.RGB:
+            colours = data.shape[axes.index("S")]  # kept as samples: where not an RGB layer, a layer per colour
         axes = image_axes(axes, ndim)
         pixels = _ome_pixels(tif)  # parsed once: the calibration and the frame interval both read it
         pixel_size, z_spacing = _calibration(tif, series, pixels)
