@@ -948,6 +948,20 @@ def test_a_colour_tiff_stored_plane_by_plane_opens_its_colours_in_red_green_and_
     assert kwargs["colormap"] == ["red", "green", "blue"]
 
 
+def test_an_8_bit_image_saved_by_fiji_with_a_lut_opens_in_it(tmp_path):
+    """ImageJ saves an 8-bit image of one channel with a LUT as a palette TIFF (its LUT in the colour map, not in the
+    ImageJ metadata): it opens in that LUT, not in grey."""
+    from napari_zssr.napari.reader import read_layers
+
+    data = (np.random.default_rng(0).random((16, 16)) * 255).astype(np.uint8)
+    palette = np.zeros((3, 256), np.uint16)
+    palette[1] = np.arange(256) << 8  # ImageJ's "Green"
+    tifffile.imwrite(tmp_path / "green.tif", data, imagej=True, photometric="palette", colormap=palette,
+                     metadata={"min": 10.0, "max": 150.0})
+    (_, kwargs, _), = read_layers(str(tmp_path / "green.tif"))
+    assert kwargs["colormap"] == "green" and kwargs["contrast_limits"] == (10.0, 150.0)
+
+
 def test_manifest_validates():
     from npe2 import PluginManifest
 

@@ -27,6 +27,8 @@ _METRIC_RESUNITS = (tifffile.RESUNIT.CENTIMETER, tifffile.RESUNIT.MILLIMETER, ti
 #: ImageJ metadata that says how a file is shown (composite or colour mode, each channel's LUT and display range;
 #: a file of one channel has its range as ``min`` and ``max``)
 IMAGEJ_DISPLAY_KEYS = ("mode", "LUTs", "Ranges", "min", "max")
+#: entries of an 8-bit palette (a LUT)
+LUT_ENTRIES = 256
 #: the file name endings of TIFFs (compared in lower case)
 TIFF_SUFFIXES = (".tif", ".tiff")
 #: the ImageJ property holding the axes a file was written with, where some have length 1 (ImageJ drops those)
@@ -229,6 +231,11 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
         display = {key: imagej[key] for key in IMAGEJ_DISPLAY_KEYS if key in imagej}
         if isinstance(display.get("LUTs"), np.ndarray) and display["LUTs"].ndim == 2:  # one channel's, unlisted
             display["LUTs"] = [display["LUTs"]]
+        palette = series.keyframe.colormap if series.keyframe.photometric == tifffile.PHOTOMETRIC.PALETTE else None
+        if "LUTs" not in display and data.dtype == np.uint8 and np.shape(palette) == (3, LUT_ENTRIES):
+            # ImageJ saves an 8-bit image (or stack) of one channel with a LUT as a palette TIFF: the LUT is its
+            # colour map (16 bits an entry)
+            display["LUTs"] = [(np.asarray(palette) >> 8).astype(np.uint8)]
         if colours in (3, 4) and not display:  # an RGB(A) picture's outputs show in colour, not as grey channels
             display = {"mode": "composite", "LUTs": colour_luts(colours)}
         names = _channel_names(imagej, pixels, data.shape[axes.index("C")] if "C" in axes else 1)
