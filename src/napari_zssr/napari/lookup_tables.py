@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from ..io.tiff import LUT_ENTRIES
+
 #: napari colormaps that are a ramp from black to one colour, by name: a LUT equal to one opens under its name
 RAMPS = ("gray", "red", "green", "blue", "cyan", "magenta", "yellow")
-#: entries of an ImageJ LUT (3 x 256 bytes: red, green and blue)
-LUT_ENTRIES = 256
 
 
 def lut_of(colormap: Any) -> np.ndarray | None:
