@@ -550,9 +550,9 @@ def image_axes(axes: str, ndim: int) -> str:
 def colour_luts(channels: int) -> list[np.ndarray]:
     """ImageJ LUTs (3 x 256 each) showing RGB channels as red, green and blue; an alpha channel (a fourth) black, so
     that the composite, which adds the channels, is not washed out by it."""
-    luts = [np.zeros((3, 256), np.uint8) for _ in range(channels)]
+    luts = [np.zeros((3, LUT_ENTRIES), np.uint8) for _ in range(channels)]
     for colour, lut in enumerate(luts[:3]):
-        lut[colour] = np.arange(256, dtype=np.uint8)
+        lut[colour] = np.arange(LUT_ENTRIES, dtype=np.uint8)
     return luts
 
 
