@@ -962,6 +962,21 @@ def test_an_8_bit_image_saved_by_fiji_with_a_lut_opens_in_it(tmp_path):
     assert kwargs["colormap"] == "green" and kwargs["contrast_limits"] == (10.0, 150.0)
 
 
+def test_a_palette_whose_entries_are_8_bit_values_opens_in_its_colours_not_black(tmp_path):
+    """Some software writes a palette TIFF's colour map with 8-bit values (0-255, not 0-65535): tifffile shows such a
+    palette as it is, and so does the reader; shifted as 16-bit entries, it was all black, and the layer invisible."""
+    from napari_zssr.io.tiff import read_tiff
+    from napari_zssr.napari.reader import read_layers
+
+    data = (np.random.default_rng(0).random((16, 16)) * 255).astype(np.uint8)
+    palette = np.zeros((3, 256), np.uint16)
+    palette[1] = np.arange(256)  # a green ramp, in 8-bit values
+    tifffile.imwrite(tmp_path / "indexed.tif", data, photometric="palette", colormap=palette)
+    assert np.array_equal(read_tiff(tmp_path / "indexed.tif").display["LUTs"][0], palette.astype(np.uint8))
+    (_, kwargs, _), = read_layers(str(tmp_path / "indexed.tif"))
+    assert kwargs["colormap"] == "green"
+
+
 def test_manifest_validates():
     from npe2 import PluginManifest
 

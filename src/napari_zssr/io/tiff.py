@@ -234,8 +234,9 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
         palette = series.keyframe.colormap if series.keyframe.photometric == tifffile.PHOTOMETRIC.PALETTE else None
         if "LUTs" not in display and data.dtype == np.uint8 and np.shape(palette) == (3, LUT_ENTRIES):
             # ImageJ saves an 8-bit image (or stack) of one channel with a LUT as a palette TIFF: the LUT is its
-            # colour map (16 bits an entry)
-            display["LUTs"] = [(np.asarray(palette) >> 8).astype(np.uint8)]
+            # colour map (16 bits an entry; some software writes 8-bit values, which tifffile too takes as they are)
+            palette = np.asarray(palette)
+            display["LUTs"] = [(palette >> 8 if palette.max() > np.iinfo(np.uint8).max else palette).astype(np.uint8)]
         if colours in (3, 4) and not display:  # an RGB(A) picture's outputs show in colour, not as grey channels
             display = {"mode": "composite", "LUTs": colour_luts(colours)}
         names = _channel_names(imagej, pixels, data.shape[axes.index("C")] if "C" in axes else 1)
