@@ -475,3 +475,28 @@ def test_workers_without_the_package_or_with_another_version_are_a_usage_error(s
            else f"run napari-zssr 0.0.1, this command {napari_zssr.__version__}")
     assert f"the Dask worker(s) {address} {why}" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_worker_that_cannot_be_reached_when_asked_is_not_said_to_lack_the_package():
+    """``client.run`` returns the error of a worker it could not reach (one leaving the cluster as the batch starts)
+    like the error of one that ran the check: that is no missing package and no reason to stop the batch, whose
+    tasks go to the workers that answered; a worker that answered ImportError still stops it."""
+    from distributed.comm.core import CommClosedError
+
+    from napari_zssr.batch_jobs import UsageError
+    from napari_zssr.cluster import check_workers
+
+    class Client:
+        def __init__(self, found):
+            self.found = found
+
+        def run(self, function, *args, on_error="raise"):
+            assert on_error == "return"
+            return self.found
+
+    version = napari_zssr.__version__
+    check_workers(Client({"tcp://10.0.0.1:1": version, "tcp://10.0.0.2:1": OSError("Timed out trying to connect"),
+                          "tcp://10.0.0.3:1": CommClosedError("in <TCP (closed)>")}))
+    with pytest.raises(UsageError, match=r"tcp://10\.0\.0\.2:1 cannot import napari_zssr \(ModuleNotFoundError"):
+        check_workers(Client({"tcp://10.0.0.1:1": OSError("Timed out"),
+                              "tcp://10.0.0.2:1": ModuleNotFoundError("No module named 'napari_zssr'")}))

@@ -159,6 +159,9 @@ def check_workers(client: Any) -> None:
         return ", ".join(addresses[:NAMED_WORKERS]) + more
 
     found = client.run(eval, _VERSION_ON_WORKER, on_error="return")
+    # a worker the scheduler could not reach (leaving, or gone: a connection error, OSError) is no worker without the
+    # package: it gets no task either; the others' answers stand
+    found = {address: result for address, result in found.items() if not isinstance(result, OSError)}
     failed = {address: result for address, result in sorted(found.items()) if isinstance(result, BaseException)}
     if failed:
         error = next(iter(failed.values()))
