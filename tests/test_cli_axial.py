@@ -105,8 +105,9 @@ def test_a_z_spacing_left_to_imagejs_default_is_said(tmp_path, capsys):
     path.parent.mkdir()
     write_imagej_tiff(path, textured((5, 20, 20)), "ZYX", (0.25, 0.25))
     assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *FAST]) == 0
-    assert (f"note: {path} gives no z spacing, so its planes are taken 1 um apart, ImageJ's default (x4); if its z "
-            "step differs, give --z-step UM") in capsys.readouterr().err
+    assert (f"note: {path} gives no z spacing, so its planes are taken 1 um apart, ImageJ's default (x4; Fiji leaves "
+            "out a spacing of 1, and a script may have left out any); if its z step differs, give --z-step UM"
+            in capsys.readouterr().err)
     assert main([str(path), "--out", str(tmp_path / "given"), "--axial", "--z-step", "1", *FAST]) == 0
     assert "gives no z spacing" not in capsys.readouterr().err  # given: nothing to say
     write_imagej_tiff(path, textured((5, 20, 20)), "ZYX", (0.25, 0.25), z_spacing=0.5)

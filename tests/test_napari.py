@@ -916,7 +916,7 @@ def test_an_axial_run_on_imagejs_default_z_spacing_says_so(tmp_path):
     (data, kwargs, _), = read_layers(str(tmp_path / "scripted.tif"))
     layer = Image(data, **kwargs)
     with pytest.warns(UserWarning, match=r"gives no z spacing, so its planes are taken 1 µm apart, ImageJ's default "
-                                         r"\(x4\)"):
+                                         r"\(x4; Fiji leaves out a spacing of 1"):
         prepare(layer, axial=True)
     layer.scale = (0.5, 0.25, 0.25)
     with warnings.catch_warnings():

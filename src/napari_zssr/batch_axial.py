@@ -159,7 +159,8 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRC
             raise UsageError(f"{job.source}: {error}{alone}") from None
         if header.z_spacing_default and options.z_step is None:  # the factor rests on a default: say so
             say(f"note: {job.source} gives no z spacing, so its planes are taken {plan.z_step:g} um apart, ImageJ's "
-                f"default (x{plan.factor}); if its z step differs, give --z-step UM")
+                f"default (x{plan.factor}; Fiji leaves out a spacing of 1, and a script may have left out any); if "
+                "its z step differs, give --z-step UM")
 
 
 def axial_optics(options: BatchOptions, source: Path, channels: int) -> list[Optics | None]:

@@ -231,7 +231,8 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
     metadata = getattr(layer, "metadata", None) or {}
     if metadata.get(Z_SPACING_DEFAULT_KEY) and abs(snapshot.scale[-3]) == 1.0:  # the factor rests on a default
         warnings.warn(f"{snapshot.name!r}: its file gives no z spacing, so its planes are taken 1 µm apart, ImageJ's "
-                      f"default (x{factor}); if its z step differs, set the layer's z scale in µm", stacklevel=3)
+                      f"default (x{factor}; Fiji leaves out a spacing of 1, and a script may have left out any); if "
+                      "its z step differs, set the layer's z scale in µm", stacklevel=3)
     optics = metadata_optics(metadata) if pixel_um is not None else None
     return RunRequest(snapshot, (float(factor), 1.0), None, config, pixel_um,
                       outputs=outputs, axial_scale=factor, axial_optics=optics)
