@@ -22,7 +22,7 @@ from .core.engine import check_crop_sizes
 from .core.optics import Optics
 from .core.pairs import min_father_side
 from .io.ome import read_optics
-from .io.tiff import image_axes, read_header
+from .io.tiff import default_z_spacing_note, image_axes, read_header
 from .overlay import imagej_origin, tidy
 
 if TYPE_CHECKING:
@@ -158,9 +158,8 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRC
                      "own" if isinstance(error, CalibrationError) and len(jobs) > 1 else "")
             raise UsageError(f"{job.source}: {error}{alone}") from None
         if header.z_spacing_default and options.z_step is None:  # the factor rests on a default: say so
-            say(f"note: {job.source} gives no z spacing, so its planes are taken {plan.z_step:g} um apart, ImageJ's "
-                f"default (x{plan.factor}; Fiji leaves out a spacing of 1, and a script may have left out any); if "
-                "its z step differs, give --z-step UM")
+            say(f"note: {job.source} {default_z_spacing_note(f'{plan.z_step:g} um', plan.factor)}; if its z step "
+                "differs, give --z-step UM")
 
 
 def axial_optics(options: BatchOptions, source: Path, channels: int) -> list[Optics | None]:

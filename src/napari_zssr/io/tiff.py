@@ -291,6 +291,13 @@ def _z_spacing_is_default(tif: tifffile.TiffFile, z_spacing: float | None) -> bo
     return z_spacing is not None and not tif.is_ome and "spacing" not in (tif.imagej_metadata or {})
 
 
+def default_z_spacing_note(z_step: str, factor: int) -> str:
+    """What a front says of an axial run on a stack whose z spacing is ImageJ's default (:attr:`TiffImage.
+    z_spacing_default`), after the file's name and before its own remedy: ``z_step`` as it shows lengths ("1 um")."""
+    return (f"gives no z spacing, so its planes are taken {z_step} apart, ImageJ's default (x{factor}; Fiji leaves out "
+            "a spacing of 1, and a script may have left out any)")
+
+
 def _spacing_in_pixels(imagej: dict) -> float | None:
     """ImageJ's ``spacing`` where no length unit is given (none, or "pixel"): a ratio to the lateral pixels."""
     if imagej.get("unit") not in (None, "pixel", "pixels"):

@@ -36,6 +36,7 @@ from ..core.resize import PixelSize, Scale, pixel_pair, upscale_factors
 from ..core.trainer import Cancelled, StopHook
 from ..core.units import compact_pixel_size, has_length_units, is_unit_of, um_per_unit
 from ..io.ome import OpticsMetadata
+from ..io.tiff import default_z_spacing_note
 from ..kernel_choice import KernelArgument, KernelChoice, PreparedKernel, named_kernel
 from ..overlay import effective_factors, overlay_scale_translate
 from .reader import Z_SPACING_DEFAULT_KEY, scale_counts_input_pixels
@@ -230,9 +231,8 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
     validate_volume(snapshot.data, factor)
     metadata = getattr(layer, "metadata", None) or {}
     if metadata.get(Z_SPACING_DEFAULT_KEY) and abs(snapshot.scale[-3]) == 1.0:  # the factor rests on a default
-        warnings.warn(f"{snapshot.name!r}: its file gives no z spacing, so its planes are taken 1 µm apart, ImageJ's "
-                      f"default (x{factor}; Fiji leaves out a spacing of 1, and a script may have left out any); if "
-                      "its z step differs, set the layer's z scale in µm", stacklevel=3)
+        warnings.warn(f"{snapshot.name!r}: its file {default_z_spacing_note('1 µm', factor)}; if its z step "
+                      "differs, set the layer's z scale in µm", stacklevel=3)
     optics = metadata_optics(metadata) if pixel_um is not None else None
     return RunRequest(snapshot, (float(factor), 1.0), None, config, pixel_um,
                       outputs=outputs, axial_scale=factor, axial_optics=optics)
