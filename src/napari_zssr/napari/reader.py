@@ -117,9 +117,8 @@ def display_of(display: dict, channels: int, names: str | list[str]) -> dict:
     channel axis), where the file gives them all (a range for each channel that has one), so that a Fiji composite
     opens in its own colours and ranges."""
     count = channels or 1
-    # each colormap named after its layer, as napari numbers the layers of unnamed channels ("cells [1]")
-    names = names if isinstance(names, list) else [names] if not channels else [f"{names} [{channel}]" for
-                                                                                channel in range(count)]
+    if isinstance(names, str):  # each colormap named after its layer, as napari numbers unnamed channels' layers
+        names = [f"{names} [{channel}]" for channel in range(count)] if channels else [names]
     kwargs: dict = {}
     luts = display.get("LUTs")
     if isinstance(luts, list) and len(luts) == count and all(is_lut(lut) for lut in luts):
