@@ -208,7 +208,7 @@ def test_a_z_step_of_the_wrong_type_is_named_by_the_batch(volume, tmp_path, valu
     ((6, 24, 24), "ZYX", 0.1, "unknown", [], "give --z-step"),  # an OME file without PhysicalSizeZ
     ((6, 24, 24), "ZYX", None, None, ["--z-step", "0.3"], "give --pixel-size"),
     ((6, 24, 24), "ZYX", None, None, [], "give --z-step UM and --pixel-size UM"),  # both named at once
-    ((6, 24, 24), "ZYX", 0.1, 0.25, [], "must be an integer"),
+    ((6, 24, 24), "ZYX", 0.1, 0.35, [], "the ratio must be an integer (2, 3, 4, ...) within 0.5%, got 3.5: "),
     ((6, 24, 24), "ZYX", 0.1, 0.1, [], "already isotropic"),
     ((6, 24, 24), "ZYX", 0.1, 0.1004, [], "already isotropic"),  # not a factor of 1 that trains and fails
     ((6, 24, 24), "ZYX", 0.1, 0.05, [], "oversampled in z"),
@@ -230,10 +230,10 @@ def test_inputs_that_cannot_run_axially_stop_the_batch_before_any_training(volum
     assert main([str(volume.parent), "--out", str(tmp_path / "out"), "--axial", *options, *FAST]) == 2
     err = capsys.readouterr().err
     assert f"{bad}: " in err and named in err and "done" not in err and not (tmp_path / "out").exists()
-    assert "crop_size" not in err  # the library's advice: the command line has no such option
+    assert "crop_size" not in err and "axial_scale" not in err  # the library's names: the command line has neither
     # --z-step / --pixel-size would fix it, but they apply to both inputs
-    calibration = named.startswith("give --") or named in ("must be an integer", "already isotropic",
-                                                           "oversampled in z", "too large to train", "too small for it")
+    calibration = named.startswith(("give --", "the ratio")) or named in ("already isotropic", "oversampled in z",
+                                                                          "too large to train", "too small for it")
     assert ("give them for this file in a run of its own" in err) == calibration, err
 
 

@@ -114,10 +114,10 @@ def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] 
 
 def _factor(z_step: float, lateral: float, unit: str) -> int:
     try:
-        return axial_factor(z_step / lateral)
+        return axial_factor(z_step / lateral, name="the ratio")
     except ValueError as error:
-        raise CalibrationError(f"z-step {z_step:g} {unit} / pixel size {lateral:g} {unit} = {z_step / lateral:.6g}: "
-                               f"{error} (or give --z-step / --pixel-size if the file's are wrong)") from None
+        raise CalibrationError(f"z-step {z_step:g} {unit} / pixel size {lateral:g} {unit}: {error} (or give --z-step "
+                               "/ --pixel-size if the file's are wrong)") from None
 
 
 def check_trainable(plan: AxialPlan, plane_shape: Sequence[int], config: ZSSRConfig) -> None:

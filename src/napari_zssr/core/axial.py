@@ -49,24 +49,25 @@ SQUARE_TOLERANCE = 0.01
 MAX_TRAINING_PLANES = 8
 
 
-def axial_factor(axial_scale: float) -> int:
-    """``axial_scale`` as an integer > 1, or a clear error (a plane is a sample every ``s``-th output voxel)."""
+def axial_factor(axial_scale: float, name: str = "axial_scale") -> int:
+    """``axial_scale`` as an integer > 1, or a clear error (a plane is a sample every ``s``-th output voxel) that
+    calls it ``name`` (a front names it as its user gave it)."""
     try:
         if isinstance(axial_scale, (str, bytes, bool, np.bool_)):
             raise TypeError
         value = float(axial_scale)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"axial_scale must be a number (z-step / lateral pixel size), got {axial_scale!r}") from error
-    must = f"axial_scale (z-step / lateral pixel size) must be a whole number from 2, got {axial_scale!r}"
+        raise ValueError(f"{name} must be a number (z-step / lateral pixel size), got {axial_scale!r}") from error
+    must = f"{name} (z-step / lateral pixel size) must be a whole number from 2, got {value:.6g}"
     if not math.isfinite(value) or value <= 0:
         raise ValueError(must)
     nothing_to_restore = unrestorable_ratio(value)
     if nothing_to_restore:
         raise ValueError(f"{must}: {nothing_to_restore}")
     if abs(value - round(value)) > RATIO_TOLERANCE * value:
-        raise ValueError(f"axial_scale must be an integer (2, 3, 4, ...) within {RATIO_TOLERANCE:.1%}, got "
-                         f"{axial_scale!r}: the output puts the input planes on every s-th voxel; resample the stack "
-                         "laterally so that z-step / pixel size is a whole number")
+        raise ValueError(f"{name} must be an integer (2, 3, 4, ...) within {RATIO_TOLERANCE:.1%}, got {value:.6g}: "
+                         "the output puts the input planes on every s-th voxel; resample the stack laterally so that "
+                         "z-step / pixel size is a whole number")
     return int(round(value))
 
 
