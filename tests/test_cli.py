@@ -301,6 +301,16 @@ def test_a_default_spelled_out_is_the_same_setting(data_dir, tmp_path, capsys, f
     assert main([*args, *spelled_out]) == 0 and "skipped 1 (already done)" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("first, second", [([], ["--pixel-size", "0.2"]), (["--pixel-size", "0.2"], [])])
+def test_the_files_own_pixel_size_given_or_not_is_the_same_setting(data_dir, tmp_path, capsys, first, second):
+    args = [str(data_dir / "stack.tif"), "--out", str(tmp_path / "out"), *ZSSR_ONLY]  # its pixels are 0.2 um
+    assert main([*args, *first]) == 0
+    capsys.readouterr()
+    assert main([*args, *second]) == 0 and "skipped 1 (already done)" in capsys.readouterr().err
+    assert main([*args, "--pixel-size", "0.25"]) == 1
+    assert "different settings (pixel_size: " in capsys.readouterr().err
+
+
 def test_the_summary_ends_with_the_files_that_need_the_user(data_dir, tmp_path, capsys):
     tifffile.imwrite(data_dir / "nan.tif", np.full((16, 16), np.nan, np.float32))
     out = tmp_path / "out"

@@ -237,6 +237,16 @@ def test_inputs_that_cannot_run_axially_stop_the_batch_before_any_training(volum
     assert ("give them for this file in a run of its own" in err) == calibration, err
 
 
+@pytest.mark.parametrize("first, second", [([], ["--z-step", "0.3"]), (["--z-step", "0.3"], [])])
+def test_the_files_own_z_step_given_or_not_is_the_same_setting(volume, tmp_path, capsys, first, second):
+    args = ["--axial", str(volume), "--out", str(tmp_path / "out"), *FAST]  # its planes are 0.3 um apart
+    assert main([*args, *first]) == 0
+    capsys.readouterr()
+    assert main([*args, *second]) == 0 and "skipped 1 (already done)" in capsys.readouterr().err
+    assert main([*args, "--z-step", "0.4", "--pixel-size", "0.2"]) == 1
+    assert "different settings" in capsys.readouterr().err
+
+
 def test_a_constant_plane_inside_a_volume_is_a_note_of_the_file(tmp_path, capsys):
     stack = textured((6, 24, 24))
     stack[3] = 0  # a dropped frame

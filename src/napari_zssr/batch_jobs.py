@@ -17,11 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
 from .core.config import INITS
 from .core.optics import Optics
+from .core.resize import as_scale_pair
 from .io.tiff import TIFF_SUFFIXES, TiffHeader, drop_tiff_suffix, read_header, run_record
+
+#: how near a --pixel-size or --z-step must be to the file's own to count as it (TIFF stores them as fractions)
+CALIBRATION_RTOL = 1e-6
 
 
 class UsageError(Exception):
@@ -350,7 +355,7 @@ def _state_of(path: Path, settings: dict, identity: dict, files: dict) -> str:
         return "different"
     if made_from.get("path") != identity["path"] and not _same_file_moved(made_from, identity):
         return "other input"
-    if deciding(record["settings"]) != deciding(settings):
+    if not same_output_settings(record["settings"], settings, Path(identity["path"])):
         return "different"
     if (made_from.get("size"), made_from.get("mtime_ns")) != (identity["size"], identity["mtime_ns"]):
         return "changed"
@@ -382,6 +387,30 @@ def deciding(settings: dict) -> dict:
     kinds = kernel_kinds(settings)
     kernel = settings.get("kernel") if settings.get("axial") else kinds[0] if len(set(kinds)) == 1 else list(kinds)
     return {**settings, "config": config, "kernel": kernel, "psf_model": settings.get("psf_model") or Optics.modality}
+
+
+def same_output_settings(then: dict, now: dict, source: Path) -> bool:
+    """Whether two settings records make the same output of ``source``: equal in what decides it (:func:`deciding`),
+    where a ``--pixel-size`` or ``--z-step`` equal to the file's own counts as left out (it changes nothing). The file
+    is read only when the records differ."""
+    if deciding(then) == deciding(now):
+        return True
+    header = read_header(source)
+    if header is None:
+        return False
+    own = {"pixel_size": header.pixel_size, "z_step": header.z_spacing}
+    return deciding(_own_left_out(then, own)) == deciding(_own_left_out(now, own))
+
+
+def _own_left_out(settings: dict, own: Mapping[str, Any]) -> dict:
+    """``settings`` with each of ``own``'s names set to None where it equals the input's own value."""
+    def equal(given: Any, file_value: Any) -> bool:
+        try:
+            return file_value is not None and bool(np.allclose(as_scale_pair(given), as_scale_pair(file_value),
+                                                               rtol=CALIBRATION_RTOL, atol=0))
+        except (TypeError, ValueError):
+            return False
+    return {**settings, **{name: None for name, value in own.items() if equal(settings.get(name), value)}}
 
 
 def conflict_message(state: str, path: Path, overwrite: bool, settings: dict | None = None) -> str | None:
