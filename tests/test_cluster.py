@@ -431,25 +431,26 @@ def test_a_scheduler_without_workers_is_said_and_the_batch_runs_once_they_come(s
     assert outcome == [0] and (tmp_path / "o" / "plain_zssr.tif").exists()
 
 
-#: a Dask worker (no nanny) at the address given, that cannot import napari_zssr or runs another version of it
+#: a Dask worker (no nanny) at the address given, that cannot import napari_zssr or torch, or runs another version
 UNFIT_WORKER = """
 import sys
-if sys.argv[2] == "missing":
+if sys.argv[2] in ("missing", "no torch"):
+    blocked = "napari_zssr" if sys.argv[2] == "missing" else "torch"
     class Blocked:
         def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] == "napari_zssr":
+            if name.split(".")[0] == blocked:
                 raise ModuleNotFoundError(f"No module named {name!r}")
     sys.meta_path.insert(0, Blocked())
 else:
-    import napari_zssr._version
-    napari_zssr._version.__version__ = "0.0.1"
+    import napari_zssr
+    napari_zssr.__version__ = napari_zssr._version.__version__ = "0.0.1"
 from distributed.cli.dask_worker import main
 sys.argv = ["dask-worker", sys.argv[1], "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny", "--no-dashboard"]
 main()
 """
 
 
-@pytest.mark.parametrize("unfit", ["missing", "other version"])
+@pytest.mark.parametrize("unfit", ["missing", "no torch", "other version"])
 def test_workers_without_the_package_or_with_another_version_are_a_usage_error(stacks, tmp_path, capsys, unfit):
     """A worker without napari_zssr could not unpickle its task and left the cluster: the batch waited for ever,
     silently. One of another version ran the batch with other code."""
@@ -471,8 +472,9 @@ def test_workers_without_the_package_or_with_another_version_are_a_usage_error(s
             worker.wait()
     assert outcome == [2]
     err = capsys.readouterr().err
-    why = ("cannot import napari_zssr" if unfit == "missing"
-           else f"run napari-zssr 0.0.1, this command {napari_zssr.__version__}")
+    why = {"missing": "cannot import napari_zssr (ModuleNotFoundError: No module named 'napari_zssr",
+           "no torch": "cannot import napari_zssr (ModuleNotFoundError: No module named 'torch'",
+           "other version": f"run napari-zssr 0.0.1, this command {napari_zssr.__version__}"}[unfit]
     assert f"the Dask worker(s) {address} {why}" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
 

@@ -138,15 +138,15 @@ def connected_client(distributed: Any, address: str) -> Iterator[Any]:
 
 
 #: evaluated on each worker by ``client.run``: builtins only, since a function of this package could not even be
-#: unpickled on a worker that lacks it
-_VERSION_ON_WORKER = "__import__('napari_zssr._version', fromlist=['__version__']).__version__"
+#: unpickled on a worker that lacks it. It imports the module of the tasks, and so what they need (torch, numpy...)
+_VERSION_ON_WORKER = "__import__('napari_zssr.cluster').__version__"
 #: workers a message names, at most
 NAMED_WORKERS = 3
 
 
 def check_workers(client: Any) -> None:
-    """A :class:`UsageError`, before any work, naming the workers that cannot import napari_zssr or run another
-    version of it than this process.
+    """A :class:`UsageError`, before any work, naming the workers that cannot import napari_zssr's tasks (the
+    package, or what it needs: torch...) or run another version of it than this process.
 
     A task sent to a worker without the package cannot be unpickled there: the worker drops out of the cluster (its
     nanny closes it), its task waits for another, and a batch on such workers alone waited for ever without a word.
