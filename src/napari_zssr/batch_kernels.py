@@ -107,17 +107,18 @@ def measured_psf(options: BatchOptions) -> bool | None:
 
 
 def check_optics_options(options: BatchOptions) -> None:
-    """Bad optics given on the command line (NA, wavelengths, immersion) as a usage error, before the batch; values
-    left out, which each file's metadata may give, are checked with a stand-in; confocal options without the
-    confocal model, which a widefield PSF would silently leave out."""
+    """Bad optics given on the command line (NA, wavelengths, immersion, a confocal excitation and pinhole) as a
+    usage error, before the batch; values left out, which each file's metadata may give, are checked with a
+    stand-in; confocal options without the confocal model, which a widefield PSF would silently leave out."""
     confocal_only = [name for name in ("excitation_wavelength", "pinhole") if getattr(options, name)]
     if confocal_only and options.psf_model != "confocal":
         raise UsageError(f"--{confocal_only[0].replace('_', '-')} applies to a confocal PSF: add --psf-model "
                          "confocal (a widefield PSF has no excitation or pinhole)")
     try:
         for wavelength in options.wavelength or [520.0]:
-            Optics(options.na or 1.0, wavelength, options.refractive_index or Optics.refractive_index,
-                   options.psf_model or "widefield", None, None)
+            for excitation in options.excitation_wavelength or [None]:
+                Optics(options.na or 1.0, wavelength, options.refractive_index or Optics.refractive_index,
+                       options.psf_model or "widefield", excitation, options.pinhole)
     except ValueError as error:
         raise UsageError(str(error)) from None
 
