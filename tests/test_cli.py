@@ -851,6 +851,15 @@ def test_a_file_name_that_is_not_utf8_runs_and_a_name_too_long_is_refused_before
     assert "bytes, longer than file systems take (255); rename the input" in capsys.readouterr().err
 
 
+def test_an_out_folder_name_too_long_is_a_usage_error_not_a_traceback(data_dir, tmp_path, capsys):
+    """The folder could not be made once the batch had started: an OSError's traceback."""
+    (tmp_path / "made").mkdir()
+    for out in (tmp_path / "new" / ("o" * 300), tmp_path / "made" / ("o" * 300)):  # stat refuses it in the second
+        assert main([str(data_dir / "plain.tif"), "--out", str(out), *FAST]) == 2
+        err = capsys.readouterr().err
+        assert "is 300 bytes, longer than file systems take (255); give a shorter one" in err and "Traceback" not in err
+    assert not (tmp_path / "new").exists()
+
 def test_folders_that_cannot_be_read_are_named_not_a_traceback(tmp_path, capsys, monkeypatch):
     """A colleague's private folder in a shared input or output tree (root reads everything, so the denial is
     simulated where the walk, the listing and the lock check meet it)."""
