@@ -860,6 +860,15 @@ def test_an_out_folder_name_too_long_is_a_usage_error_not_a_traceback(data_dir, 
         assert "is 300 bytes, longer than file systems take (255); give a shorter one" in err and "Traceback" not in err
     assert not (tmp_path / "new").exists()
 
+
+def test_an_input_name_too_long_is_a_usage_error_not_a_traceback(tmp_path, capsys):
+    """Path.exists raises there: the system refuses to look the name up."""
+    long = tmp_path / ("n" * 300 + ".tif")
+    assert main([str(long), "--out", str(tmp_path / "o"), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "no such file or folder (a name on its path is longer than file systems take, 255 bytes)" in err
+    assert "Traceback" not in err and not (tmp_path / "o").exists()
+
 def test_folders_that_cannot_be_read_are_named_not_a_traceback(tmp_path, capsys, monkeypatch):
     """A colleague's private folder in a shared input or output tree (root reads everything, so the denial is
     simulated where the walk, the listing and the lock check meet it)."""

@@ -9,6 +9,7 @@ given: :mod:`.cluster`.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import json
 import os
@@ -29,6 +30,7 @@ from .api import DEFAULT_OUTPUTS, OUTPUTS, checked_warm_start, requested_outputs
 from .batch_axial import check_axial_inputs, check_axial_options
 from .batch_files import TaskReport, process_file
 from .batch_jobs import (
+    NAME_MAX,
     Job,
     UsageError,
     check_out,
@@ -180,14 +182,19 @@ def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptio
 
 
 @contextmanager
-def refused_without_permission() -> Iterator[None]:
-    """A path under a folder this user cannot enter (no execute permission): Python cannot even tell whether it
-    exists, and raises; a usage error that names it, not a traceback."""
+def refused_unreachable_paths() -> Iterator[None]:
+    """A path under a folder this user cannot enter (no execute permission), or with a name longer than file systems
+    take: Python cannot even tell whether it exists, and raises; a usage error that names it, not a traceback."""
     try:
         yield
     except PermissionError as error:
         raise UsageError(f"{error.filename or error}: permission denied (this user cannot look into a folder on its "
                          "path)") from None
+    except OSError as error:
+        if error.errno != errno.ENAMETOOLONG:
+            raise
+        raise UsageError(f"{error.filename or error}: no such file or folder (a name on its path is longer than file "
+                         f"systems take, {NAME_MAX} bytes); check the path") from None
 
 
 def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, device_here: bool = True) -> PreparedBatch:
@@ -223,7 +230,7 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
         raise UsageError(re.sub(r"ZSSRConfig\.(\w+)", lambda field: f"--{field[1].replace('_', '-')}",
                                 str(error))) from None
     out = options.out.resolve()
-    with refused_without_permission():
+    with refused_unreachable_paths():
         check_out(out)
     check_axial_options(options)
     if options.warm_start == "auto":
@@ -243,7 +250,7 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
                 integer_factors(factors)  # a kernel needs whole factors: one usage error, not one failure per file
         except ValueError as error:
             raise UsageError(f"--scale {options.scale}: {error}") from None
-    with refused_without_permission():
+    with refused_unreachable_paths():
         jobs = plan_jobs(collect_sources([str(item) for item in inputs], options.recursive, out))
     if not jobs:
         raise UsageError("no TIFF files found in the inputs")
