@@ -627,6 +627,7 @@ def test_optics_that_the_file_does_not_know_fail_that_file_clearly(data_dir, tmp
      "pinhole must be in [0, 20]"),
     (["--psf-model", "confocal", "--na", "1.2", "--wavelength", "520", "--excitation-wavelength", "2500"],
      "excitation_wavelength must be in [200, 2000]"),
+    (["--na", "1.2", "--wavelength", "520", "--pixel-size", "65"], "give the pixel size in micrometres"),
     (["--kernel", "none", "--wavelength", "520"], "--wavelength"),
     (["--kernel", "estimate", "--scale", "2.5"], "--scale 2.5: a blur kernel needs an integer scale factor"),
 ])

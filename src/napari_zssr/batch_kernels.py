@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .batch_jobs import OPTICS_OPTIONS, UsageError, kernel_kinds, say
-from .core.optics import Optics
+from .core.optics import Optics, check_pixel_size_for_optics
 from .io.ome import read_optics
 from .kernel_choice import KERNEL_SOURCES, PSF_FILE_NOTE, KernelChoice, kernel_source
 
@@ -148,6 +148,12 @@ def check_kernel_options(options: BatchOptions) -> None:
         raise UsageError(f"{psf_options[0]} applies to a PSF file (--psf), not to --kernel {kind}")
     if "optics" in kinds:
         check_optics_options(options)
+        if options.na and options.pixel_size is not None:  # one error, not one per file
+            try:
+                for wavelength in options.wavelength:
+                    check_pixel_size_for_optics(options.na, wavelength, options.pixel_size)
+            except ValueError as error:
+                raise UsageError(f"--pixel-size {options.pixel_size}: {error}") from None
     measured_psf(options)
     for path in options.psf:
         try:
