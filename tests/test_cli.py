@@ -616,17 +616,17 @@ def test_optics_that_the_file_does_not_know_fail_that_file_clearly(data_dir, tmp
 
 
 @pytest.mark.parametrize(("options", "named"), [
-    (["--na", "1.6", "--wavelength", "520", "--refractive-index", "1.333"], "na"),
-    (["--na", "1.2", "--wavelength", "5200"], "wavelength"),
+    (["--na", "1.6", "--wavelength", "520", "--refractive-index", "1.333"], "--na must be in (0, 1.333)"),
+    (["--na", "1.2", "--wavelength", "5200"], "--wavelength must be in [200, 2000]"),
     (["--psf", "x.tif", "--kernel", "estimate"], "--psf"),
     (["--kernel", "estimate", "--na", "1.2"], "--na"),
     (["--kernel", "psf"], "--psf"),
     (["--na", "1.2", "--wavelength", "520", "--excitation-wavelength", "488"], "--psf-model confocal"),
     (["--na", "1.2", "--wavelength", "520", "--pinhole", "0.5"], "--psf-model confocal"),
     (["--psf-model", "confocal", "--na", "1.2", "--wavelength", "520", "--pinhole", "25"],
-     "pinhole must be in [0, 20]"),
+     "--pinhole must be in [0, 20]"),
     (["--psf-model", "confocal", "--na", "1.2", "--wavelength", "520", "--excitation-wavelength", "2500"],
-     "excitation_wavelength must be in [200, 2000]"),
+     "--excitation-wavelength must be in [200, 2000]"),
     (["--na", "1.2", "--wavelength", "520", "--pixel-size", "65"], "give the pixel size in micrometres"),
     (["--kernel", "none", "--wavelength", "520"], "--wavelength"),
     (["--kernel", "estimate", "--scale", "2.5"], "--scale 2.5: a blur kernel needs an integer scale factor"),

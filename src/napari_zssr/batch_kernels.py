@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,8 +120,9 @@ def check_optics_options(options: BatchOptions) -> None:
             for excitation in options.excitation_wavelength or [None]:
                 Optics(options.na or 1.0, wavelength, options.refractive_index or Optics.refractive_index,
                        options.psf_model or "widefield", excitation, options.pinhole)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    except ValueError as error:  # named as the command line's options ("na must..." -> "--na must...")
+        raise UsageError(re.sub(rf"^({'|'.join(OPTICS_OPTIONS)})\b", lambda name: f"--{name[1].replace('_', '-')}",
+                                str(error))) from None
 
 
 def check_kernel_options(options: BatchOptions) -> None:
