@@ -224,10 +224,12 @@ def test_compressed_tiffs_are_read(tmp_path, compression):
 
 
 @pytest.mark.parametrize(("finterval", "tunit", "seconds"), [
-    (250, "ms", 0.25), (2, "min", 120.0), (1.5, "sec", 1.5), (3, None, 3.0), (0.5, "hr", 1800.0), (4, "frame", None)])
+    (250, "ms", 0.25), (2, "min", 120.0), (1.5, "sec", 1.5), (3, None, 3.0), (0.5, "hr", 1800.0), (4, "frame", None),
+    (2, "", 2.0)])
 def test_imagej_frame_interval_is_read_in_its_time_unit(tmp_path, finterval, tunit, seconds):
-    """ImageJ writes ``finterval`` in the image's own time unit and adds ``tunit`` when that is not seconds."""
-    metadata = {"axes": "TYX", "finterval": finterval, **({"tunit": tunit} if tunit else {})}
+    """ImageJ writes ``finterval`` in the image's own time unit and adds ``tunit`` when that is not seconds; an empty
+    ``tunit`` is seconds too, as ImageJ reads it (Calibration.setTimeUnit)."""
+    metadata = {"axes": "TYX", "finterval": finterval, **({"tunit": tunit} if tunit is not None else {})}
     tifffile.imwrite(tmp_path / "t.tif", np.zeros((3, 8, 8), np.uint16), imagej=True, metadata=metadata)
     assert read_tiff(tmp_path / "t.tif").frame_interval == (None if seconds is None else pytest.approx(seconds))
 

@@ -320,11 +320,11 @@ _TIME_UNITS_S = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.
 
 def _frame_interval(tif: tifffile.TiffFile, pixels: ET.Element | None) -> float | None:
     """Seconds between time points from ImageJ's ``finterval`` (in its ``tunit``, seconds when it has none, as
-    ImageJ writes it) or OME's ``TimeIncrement`` (``pixels``: the OME ``Pixels`` element, :func:`_ome_pixels`), else
-    the planes' OME ``DeltaT`` (:func:`_delta_t_interval`); None when not said, in a unit that is not a time (ImageJ
-    lets users type "frame"), or not a positive finite time."""
+    ImageJ writes it, or an empty one, as ImageJ reads it) or OME's ``TimeIncrement`` (``pixels``: the OME ``Pixels``
+    element, :func:`_ome_pixels`), else the planes' OME ``DeltaT`` (:func:`_delta_t_interval`); None when not said,
+    in a unit that is not a time (ImageJ lets users type "frame"), or not a positive finite time."""
     imagej = tif.imagej_metadata or {}
-    value, unit = imagej.get("finterval"), str(imagej.get("tunit", "s"))
+    value, unit = imagej.get("finterval"), str(imagej.get("tunit") or "s")
     if value is None and pixels is not None:
         value, unit = pixels.attrib.get("TimeIncrement"), pixels.attrib.get("TimeIncrementUnit", "s")
         if value is None:
