@@ -234,6 +234,18 @@ def test_imagej_frame_interval_is_read_in_its_time_unit(tmp_path, finterval, tun
     assert read_tiff(tmp_path / "t.tif").frame_interval == (None if seconds is None else pytest.approx(seconds))
 
 
+def test_a_frame_interval_in_another_time_unit_is_in_seconds_without_rounding_noise(tmp_path):
+    """33.3 ms is 0.0333 s, not 0.033299999999999996: those digits would show in napari's time scale and in the
+    ``finterval`` of the batch's outputs."""
+    for name, finterval, tunit, seconds in (("ms.tif", 33.3, "ms", 0.0333), ("h.tif", 1.1, "h", 3960.0)):
+        tifffile.imwrite(tmp_path / name, np.zeros((3, 8, 8), np.uint16), imagej=True,
+                         metadata={"axes": "TYX", "finterval": finterval, "tunit": tunit})
+        assert read_tiff(tmp_path / name).frame_interval == seconds
+    tifffile.imwrite(tmp_path / "ms.ome.tif", np.zeros((3, 8, 8), np.uint16), ome=True,
+                     metadata={"axes": "TYX", "TimeIncrement": 33.3, "TimeIncrementUnit": "ms"})
+    assert read_tiff(tmp_path / "ms.ome.tif").frame_interval == 0.0333
+
+
 def test_a_calibrated_imagej_stack_without_spacing_has_planes_one_unit_apart(tmp_path):
     """ImageJ leaves out ``spacing`` when the voxel depth is 1 (Fiji reads such a stack as 1 um apart); a stack of
     time points only has no z spacing."""

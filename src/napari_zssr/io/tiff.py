@@ -15,6 +15,7 @@ import numpy as np
 import tifffile
 
 from ..core.units import PLAUSIBLE_PIXEL_UM
+from ..overlay import tidy
 from .planes import PlaneSource, ReorderedPlanes
 
 #: length units understood in metadata, in micrometres.
@@ -333,12 +334,13 @@ def _frame_interval(tif: tifffile.TiffFile, pixels: ET.Element | None) -> float 
 
 
 def _seconds(value: object, unit: str) -> float | None:
-    """``value`` in ``unit`` as seconds; None unless a positive finite time."""
+    """``value`` in ``unit`` as seconds (tidied: 33.3 ms is 0.0333 s, not 0.033299999999999996); None unless a
+    positive finite time."""
     try:
         seconds = float(value) * _TIME_UNITS_S[_unit_key(unit)]
     except (TypeError, ValueError, KeyError):
         return None
-    return seconds if 0 < seconds < float("inf") else None
+    return tidy(seconds) if 0 < seconds < float("inf") else None
 
 
 def _delta_t_interval(pixels: ET.Element) -> float | None:
