@@ -4,7 +4,9 @@ The pipeline iteration (father choice, crop, transform, kernel/bicubic son, nois
 amortised reconstruction checks) should cost at most 1.3x the bare forward + backward + Adam step; measured in
 float32 and with bf16 autocast (the "auto" precision on CPUs with AMX and on GPUs).
 
-    python benchmarks/step_cost.py [--iterations 200]
+    python benchmarks/step_cost.py [--iterations 200] [--layouts]
+
+``--layouts`` compares the memory layouts the net could train and infer in (see ``core.network.training_layout``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from napari_zssr import ZSSRConfig
 from napari_zssr.core.degradation import Degradation
 from napari_zssr.core.engine import reconstruction_pair
 from napari_zssr.core.geometry import scale_symmetries
-from napari_zssr.core.network import ZSSRNet
+from napari_zssr.core.network import ZSSRNet, training_layout
 from napari_zssr.core.pairs import FatherPool, PairSampler
 from napari_zssr.core.precision import grad_scaler
 from napari_zssr.core.trainer import train, training_step
@@ -29,9 +31,13 @@ from napari_zssr.sample import anisotropic_gaussian_psf
 CPU = torch.device("cpu")
 
 
-def bare_step_seconds(iterations: int, crop: int = 128, dtype: torch.dtype = torch.float32) -> float:
-    """The trainer's own step on one fixed pair: no pair generation, no reconstruction checks."""
+def bare_step_seconds(iterations: int, crop: int = 128, dtype: torch.dtype = torch.float32,
+                      layout: torch.memory_format | None = None) -> float:
+    """The trainer's own step on one fixed pair: no pair generation, no reconstruction checks; in the net's own
+    training layout, or in ``layout``."""
     net = ZSSRNet.create(ZSSRConfig(), 0, CPU)
+    if layout is not None:
+        net = net.to(memory_format=layout)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     scaler = grad_scaler(dtype, CPU)
     x = torch.rand(1, 1, crop, crop)
@@ -56,10 +62,38 @@ def pipeline_step_seconds(iterations: int, kernel: np.ndarray | None, dtype: tor
     return log.seconds / log.iterations
 
 
+def inference_seconds(layout: torch.memory_format, side: int = 512, repeats: int = 3) -> float:
+    """One pass of the net over a ``side``² input, with its weights in ``layout``."""
+    net = ZSSRNet.create(ZSSRConfig(), 0, CPU).to(memory_format=layout)
+    x = torch.rand(1, 1, side, side)
+    with torch.inference_mode():
+        net(x)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            net(x)
+    return (time.perf_counter() - start) / repeats
+
+
+def compare_layouts(iterations: int) -> None:
+    """float32 training step and inference pass in each memory layout, alternated twice (the CPU is shared)."""
+    print(f"CPU capability {torch.backends.cpu.get_cpu_capability()}; the net trains in "
+          f"{training_layout('cpu')} here, and infers in torch.channels_last")
+    print("| layout | round | float32 step, 128² crop, ms | inference pass, 512², ms |")
+    print("|---|---|---|---|")
+    for round_ in (1, 2):
+        for layout in (torch.channels_last, torch.contiguous_format):
+            step = bare_step_seconds(iterations, layout=layout)
+            print(f"| {layout} | {round_} | {step * 1e3:.0f} | {inference_seconds(layout) * 1e3:.0f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--layouts", action="store_true", help="compare the memory layouts instead (float32)")
     args = parser.parse_args()
+    if args.layouts:
+        compare_layouts(args.iterations)
+        return
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, 256x256 input, 128x128 crops")
     print("| convolutions in | step | ms per iteration | ratio to bare step | ratio to bare float32 step |")
     print("|---|---|---|---|---|")

@@ -103,3 +103,30 @@ def test_run_reports_its_precision_and_mixed_matches_full(textured_image, tiny_c
     assert np.abs(mixed.sr - full.sr).mean() < 0.01 * value_range
     with pytest.raises(ValueError, match="ZSSRConfig.precision must be one of 'auto', 'float32'"):
         zssr(textured_image, 2, config=replace(tiny_config, precision="fp8"))
+
+
+@pytest.mark.parametrize(("capability", "layout"), [("AVX2", torch.contiguous_format), ("AVX512", torch.channels_last),
+                                                    ("DEFAULT", torch.channels_last)])
+def test_the_net_trains_in_its_cpus_faster_layout_and_infers_channels_last_with_the_same_weights(monkeypatch,
+                                                                                                  capability, layout):
+    """AVX2-only CPUs train faster in torch's default layout, others channels-last; inference is channels-last on a
+    copy, so that the net a warm start trains on keeps its layout and weights."""
+    from napari_zssr.core.network import training_layout
+
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
+    training_layout.cache_clear()
+    try:
+        net = ZSSRNet.create(ZSSRConfig(width=8, depth=3), seed=0)
+        inferring = net.for_inference()
+    finally:
+        training_layout.cache_clear()
+    assert training_layout.__wrapped__("cpu") == layout and training_layout.__wrapped__("cuda") == torch.channels_last
+    weight = net.body[2].weight
+    assert weight.is_contiguous(memory_format=layout) and not weight.is_contiguous(
+        memory_format=({torch.channels_last, torch.contiguous_format} - {layout}).pop())
+    assert inferring.body[2].weight.is_contiguous(memory_format=torch.channels_last)
+    assert (inferring is net) == (layout == torch.channels_last)
+    x = torch.rand(1, 1, 12, 12, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(inferring(x), net(x), atol=1e-6)
+    assert all(torch.equal(a, b) for a, b in zip(net.parameters(), inferring.parameters()))

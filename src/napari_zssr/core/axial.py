@@ -282,7 +282,7 @@ def restore_slices(net: ZSSRNet, volume: torch.Tensor, degradation: Degradation,
     once (up to ``tile_size**2`` output pixels per batch); a slice bigger than that is tiled. Each slice gets the
     lateral run's treatment: ensemble over ``transforms``, back-projection (down to ``noise_floor``), median.
     """
-    net.eval()
+    net = net.for_inference()
     depth, rows, width = volume.shape
     out_depth = degradation.hr_shape((depth, width))[0]
     batch = max(1, config.tile_size**2 // (out_depth * width))

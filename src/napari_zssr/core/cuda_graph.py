@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from .network import ZSSRNet
+from .network import ZSSRNet, training_layout
 
 #: ``loss(son_up, father)``: the training loss of the net, computed without autocast's weight cache (a cached
 #: low-precision copy of the weights would be frozen into the graph)
@@ -68,7 +68,7 @@ class GraphedSteps:
             return self._step(son_up, father)
 
     def _step(self, son_up: torch.Tensor, father: torch.Tensor) -> torch.Tensor:
-        son_up = son_up.contiguous(memory_format=torch.channels_last)
+        son_up = son_up.contiguous(memory_format=training_layout(son_up.device.type))
         father = father.contiguous()
         key = (tuple(son_up.shape), tuple(father.shape))
         if key not in self.graphs:

@@ -14,7 +14,7 @@ from .degradation import Degradation
 from .geometry import ensemble_transforms, scale_symmetries
 from .inference import InferenceOutput, super_resolve
 from .kernels import kernel_symmetries
-from .network import ZSSRNet
+from .network import ZSSRNet, training_layout
 from .noise import estimate_noise_floor, estimate_noise_std
 from .pairs import FatherPool, PairSampler, crop_side, min_father_side
 from .precision import resolve_precision
@@ -69,7 +69,7 @@ def reconstruction_pair(image: torch.Tensor, degradation: Degradation, crop: int
     top, left = max(windows, key=lambda w: float(image[..., w[0] : w[0] + crop_h, w[1] : w[1] + crop_w].std()))
     target = image[..., top : top + crop_h, left : left + crop_w]
     son = degradation.downscale(target)
-    return degradation.upscale(son, (crop_h, crop_w)).contiguous(memory_format=torch.channels_last), target
+    return degradation.upscale(son, (crop_h, crop_w)).contiguous(memory_format=training_layout(son.device.type)), target
 
 
 def _offsets(slack: int) -> list[int]:

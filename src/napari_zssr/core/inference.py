@@ -167,7 +167,7 @@ def super_resolve(net: ZSSRNet, lr: torch.Tensor, degradation: Degradation, tran
     the residual's low frequencies (:func:`restore_flux`). ``should_stop`` is asked before each member (each takes
     seconds on a large plane): True raises :class:`Cancelled`.
     """
-    net.eval()
+    net = net.for_inference()
     stacked = torch.empty((len(transforms), 1, *degradation.hr_shape(tuple(lr.shape[-2:]))), device=lr.device)
     for position, index in enumerate(transforms):
         if should_stop is not None and should_stop():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 
 import numpy as np
@@ -52,7 +54,15 @@ class ZSSRNet(nn.Module):
             net.reset_parameters(torch.Generator().manual_seed(seed))
         else:
             load_weights(net, config.init, degradation_code(kernel, scale, noise_std))
-        return net.to(device=device, memory_format=torch.channels_last)
+        return net.to(device=device, memory_format=training_layout(torch.device(device).type))
+
+    def for_inference(self) -> ZSSRNet:
+        """This net in eval mode and channels-last, the faster layout for inference on every device measured: itself
+        where it trains in that layout, else a copy, so that the weights a warm start goes on training from keep
+        theirs."""
+        if training_layout(next(self.parameters()).device.type) == torch.channels_last:
+            return self.eval()
+        return copy.deepcopy(self).to(memory_format=torch.channels_last).eval()
 
     @property
     def receptive_radius(self) -> int:
@@ -70,3 +80,15 @@ class ZSSRNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
+
+
+@functools.cache
+def training_layout(device_type: str) -> torch.memory_format:
+    """The memory layout the net trains in on ``device_type``: channels-last, except on CPUs whose widest vector
+    instructions are AVX2, where torch's convolutions train faster in the default layout (an AMD EPYC without
+    AVX-512, float32: a step on a 128² crop 0.25 s against 0.36-0.53 s, a fast run on 128² 18.7 s against 24.0 s),
+    while channels-last is 20 % faster on an Intel Xeon with AMX. Inference is channels-last everywhere
+    (:meth:`ZSSRNet.for_inference`: 1.2 s against 1.9 s for a 512² pass on that EPYC)."""
+    if device_type == "cpu" and torch.backends.cpu.get_cpu_capability() == "AVX2":
+        return torch.contiguous_format
+    return torch.channels_last

@@ -18,7 +18,7 @@ from scipy.stats import linregress
 
 from .config import ZSSRConfig
 from .cuda_graph import GraphedSteps, graph_optimizer
-from .network import ZSSRNet
+from .network import ZSSRNet, training_layout
 from .pairs import PairSampler
 from .precision import autocast, grad_scaler
 from .progress import RunProgress
@@ -111,7 +111,7 @@ def l1_loss(net: Callable[[torch.Tensor], torch.Tensor], son_up: torch.Tensor, f
     """The training loss: mean absolute error of the net's prediction from ``son_up`` against ``father`` (``net``:
     the network, or any function of the input such as a kernel-conditioned forward pass)."""
     with autocast(dtype, son_up.device, cache_casts):
-        prediction = net(son_up.contiguous(memory_format=torch.channels_last))
+        prediction = net(son_up.contiguous(memory_format=training_layout(son_up.device.type)))
     return (prediction.float() - father).abs().mean()
 
 
