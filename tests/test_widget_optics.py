@@ -13,7 +13,7 @@ WATER_10 = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1
             "</Instrument>")
 SETTINGS = '<ObjectiveSettings ID="Objective:0"/>'
 #: what a fresh widget shows: (NA, emission nm, immersion, excitation nm)
-FRESH = (1.4, 520, "oil", 488)
+FRESH = (1.4, 520, "oil", 0)
 
 
 @pytest.fixture
@@ -102,3 +102,17 @@ def test_a_typed_wavelength_equal_to_the_default_counts_as_typed(widget, tmp_pat
     w.optics_fields.wavelength.value = 520
     w.image.value = second
     assert w.optics_fields.wavelength.value == 520
+
+
+def test_a_confocal_excitation_the_file_does_not_give_is_the_emission_wavelength_as_on_the_command_line(
+        widget, tmp_path, ome_tiff):
+    viewer, w = widget
+    w.optics_fields.modality.value = "confocal"
+    (red,) = open_ome(viewer, tmp_path / "red.ome.tif", ome_tiff,
+                      {"EmissionWavelength": [610], "ExcitationWavelength": [561]}, OIL_14)
+    w.image.value = red
+    assert w._kernel_arguments()["kernel"].optics.excitation_wavelength == 561
+    (silent,) = open_ome(viewer, tmp_path / "silent.ome.tif", ome_tiff, {"EmissionWavelength": [610]}, OIL_14)
+    w.image.value = silent  # not 488, a default no file said, which would make a narrower PSF than the real one
+    assert w.optics_fields.excitation.value == 0
+    assert w._kernel_arguments()["kernel"].optics.excitation_wavelength is None  # the library's: the emission's

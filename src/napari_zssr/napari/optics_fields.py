@@ -32,8 +32,11 @@ class OpticsFields:
         self.modality = ComboBox(label="modality", choices=list(MODALITIES), value=defaults.modality,
                                  tooltip="widefield, or point-scanning confocal (excitation PSF x pinhole-filtered "
                                          "emission PSF)")
-        self.excitation = SpinBox(label="excitation (nm)", min=200, max=2000, value=488,
-                                  tooltip="Confocal: excitation wavelength, in nm")
+        # 0: the emission wavelength, as the library and the command line take an excitation nobody gave (a wider
+        # PSF than any real excitation's, so never over-sharpening), not a default that would pass for the file's
+        self.excitation = SpinBox(label="excitation (nm)", min=0, max=2000, value=0,
+                                  tooltip="Confocal: excitation wavelength, in nm. 0: not given (the layer's file "
+                                          "does not say): the emission wavelength is taken, as on the command line")
         self.pinhole = FloatSpinBox(label="pinhole (AU)", min=0.0, max=20.0, step=0.1, value=1.0,
                                     tooltip="Confocal: pinhole diameter in Airy units (1 AU = 1.22 λ/NA)")
         self.widgets: list[Widget] = [self.na, self.wavelength, self.immersion, self.modality, self.excitation,
@@ -53,7 +56,7 @@ class OpticsFields:
 
     def optics(self) -> Optics:
         return Optics(float(self.na.value), float(self.wavelength.value), IMMERSION_INDICES[self.immersion.value],
-                      self.modality.value, float(self.excitation.value) if self.confocal else None,
+                      self.modality.value, float(self.excitation.value) or None if self.confocal else None,
                       float(self.pinhole.value) if self.confocal else None)
 
     def fill_from(self, metadata: dict[str, Any]) -> None:
