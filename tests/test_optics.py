@@ -176,6 +176,14 @@ def test_a_pixel_size_in_nm_is_refused():
     assert kernel_from_optics(0.1, 520, 40.0).shape[0] >= 2  # a wide-field 4x overview at 40 um: still a kernel
 
 
+def test_a_kernel_too_wide_names_the_optics_not_a_psf_pixel_size_nobody_gave():
+    with pytest.raises(ValueError) as error:
+        kernel_from_optics(0.05, 510, 0.1)
+    assert str(error.value).startswith("the PSF of NA 0.05 at 510 nm would become a kernel 1227 HR pixels wide (at "
+                                       "most 255) at the image pixel size 0.1 um and scale 2: ")
+    assert "PSF pixel size" not in str(error.value)
+
+
 @pytest.mark.parametrize(("na", "wavelength", "named"), [(0, 520, "na must be"), (-1, 520, "na must be"),
                                                          (1.4, 0.52, "wavelength must be")])
 def test_bad_optics_are_named_before_the_pixel_size_is_judged(na, wavelength, named):

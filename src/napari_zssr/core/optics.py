@@ -273,7 +273,7 @@ def kernel_from_optics(na: float, wavelength: float, pixel_size: float | Sequenc
     a computed, theoretical PSF: taken as it is, plus the camera pixel's integration (a box of ``scale`` HR
     pixels).
     """
-    from .psf import kernel_from_psf
+    from .psf import MAX_KERNEL_SIDE, KernelTooWideError, kernel_from_psf
 
     image_pixel = _known_pixel_pair(pixel_size)
     size = optics.pop("size", None)
@@ -282,8 +282,15 @@ def kernel_from_optics(na: float, wavelength: float, pixel_size: float | Sequenc
     factors = upscale_factors(scale)  # type: ignore[arg-type]
     hr_pixel = (image_pixel[0] / factors[0], image_pixel[1] / factors[1])
     psf = psf_from_optics(valid, hr_pixel, size)
-    return kernel_from_psf(psf, psf_pixel_size=hr_pixel, pixel_size=image_pixel, scale=scale, measured=False,
-                           computed=True)
+    try:
+        return kernel_from_psf(psf, psf_pixel_size=hr_pixel, pixel_size=image_pixel, scale=scale, measured=False,
+                               computed=True)
+    except KernelTooWideError as error:  # named by the optics: the PSF's pixel size is only the HR grid's
+        pixel = " x ".join(dict.fromkeys(f"{size:g}" for size in image_pixel))
+        raise ValueError(f"the PSF of NA {valid.na:g} at {valid.wavelength:g} nm would become a kernel {error.side} "
+                         f"HR pixels wide (at most {MAX_KERNEL_SIDE}) at the image pixel size {pixel} um and scale "
+                         f"{' x '.join(dict.fromkeys(f'{factor:g}' for factor in factors))}: a blur wider than ZSSR "
+                         "can use; check the NA, the wavelength and the pixel size (in um)") from None
 
 
 def check_pixel_size_for_optics(na: float, wavelength: float, pixel_size: float | Sequence[float]) -> None:

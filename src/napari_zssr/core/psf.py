@@ -22,6 +22,15 @@ SUPPORT_SNR = 3.0
 PIXEL_RATIO_RANGE = (1 / 64, 8.0)
 #: widest kernel (HR pixels) accepted: wider means the pixel sizes or the scale are wrong, and would cost minutes.
 MAX_KERNEL_SIDE = 255
+
+
+class KernelTooWideError(ValueError):
+    """A PSF whose kernel would be wider than :data:`MAX_KERNEL_SIDE`: ``side``, how wide (HR pixels), so that a
+    caller that computed the PSF can say so in its own terms (the optics, not a PSF pixel size nobody gave)."""
+
+    def __init__(self, message: str, side: int) -> None:
+        super().__init__(message)
+        self.side = side
 #: 8-connectivity, so that a diagonal neighbour keeps a PSF pixel from counting as isolated.
 _EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
 
@@ -153,8 +162,8 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
                 if computed else "check the pixel sizes and crop the PSF to the bead")
         sampling = (f"PSF pixel size {psf_size} um, image pixel size {image_size} um" if sizes_known else
                     "the PSF taken as sampled at the image's pixels (a pixel size unknown)")
-        raise ValueError(f"the PSF would become a kernel {side} HR pixels wide (at most {MAX_KERNEL_SIDE}) with "
-                         f"{sampling} and scale {factors}; {hint}")
+        raise KernelTooWideError(f"the PSF would become a kernel {side} HR pixels wide (at most {MAX_KERNEL_SIDE}) "
+                                 f"with {sampling} and scale {factors}; {hint}", side)
     kernel = _crop_to_support(_resample_centred(bead, zoom))
     if not measured:
         kernel = signal.convolve2d(kernel, np.ones(factors) / (factors[0] * factors[1]))
