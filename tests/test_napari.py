@@ -1517,6 +1517,20 @@ def test_axial_mode_takes_the_profile_from_the_layers_optics_when_complete():
     assert sr[1]["metadata"]["kernel"]["source"] == "default"  # no guessed optics
 
 
+def test_axial_mode_says_when_the_layers_optics_are_impossible_and_takes_the_default_profile():
+    """The command line fails such a file naming the NA; here nothing else can give the optics, so the run goes on
+    with the default profile, but says why (a profile half as wide as the optics' would be, unsaid)."""
+    from napari_zssr.napari.runner import prepare
+
+    optics = {"na": 1.45, "refractive_index": 1.333, "immersion": "Water", "emission_wavelengths": (520.0,)}
+    layer = napari.layers.Image(np.random.default_rng(2).random((6, 20, 20)), scale=(0.3, 0.1, 0.1), name="cells",
+                                metadata={"optics": optics})
+    with pytest.warns(UserWarning, match=r"'cells': its file's optics are impossible \(na must be in \(0, 1.333\).*"
+                                         r"got 1.45\), so the axial profile is the default Gaussian"):
+        request = prepare(layer, axial=True)
+    assert request.axial_optics is None
+
+
 def test_axial_mode_takes_a_typed_pixel_size_and_no_optics_for_pixels_of_unknown_size():
     from napari_zssr.napari.runner import prepare
 

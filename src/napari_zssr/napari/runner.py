@@ -233,7 +233,12 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
     if metadata.get(Z_SPACING_DEFAULT_KEY) and abs(snapshot.scale[-3]) == 1.0:  # the factor rests on a default
         warnings.warn(f"{snapshot.name!r}: its file {default_z_spacing_note('1 µm', factor)}; if its z step "
                       "differs, set the layer's z scale in µm", stacklevel=3)
-    optics = metadata_optics(metadata) if pixel_um is not None else None
+    try:
+        optics = metadata_optics(metadata) if pixel_um is not None else None
+    except ValueError as error:  # the command line fails such a file; here nothing else gives the optics: say so
+        warnings.warn(f"{snapshot.name!r}: its file's optics are impossible ({error}), so the axial profile is the "
+                      "default Gaussian as wide as the z step, not the optics'", stacklevel=3)
+        optics = None
     return RunRequest(snapshot, (float(factor), 1.0), None, config, pixel_um,
                       outputs=outputs, axial_scale=factor, axial_optics=optics)
 
@@ -297,16 +302,14 @@ def metadata_optics(metadata: dict) -> Optics | None:
     """The optics a layer's metadata (OME, from the napari-zssr reader) names completely for its one channel
     (:meth:`OpticsMetadata.names_optics`); None otherwise, and the axial profile is then the default Gaussian (a
     profile from a guessed medium or wavelength would be badly wrong). The modality is taken as widefield, as the
-    command line does."""
+    command line does. Impossible values in the file (an NA not below its immersion's index) are a ValueError naming
+    them."""
     recorded = metadata.get("optics") or {}
     named = OpticsMetadata(recorded.get("na"), recorded.get("refractive_index"), recorded.get("immersion"),
                            tuple(recorded.get("emission_wavelengths") or ()), (), None)
     if not named.names_optics(1):
         return None
-    try:
-        return Optics(named.na, named.emission_wavelengths[0], named.refractive_index)
-    except ValueError:  # impossible values in the file: the default profile, as for missing ones
-        return None
+    return Optics(named.na, named.emission_wavelengths[0], named.refractive_index)
 
 
 def compute(request: RunRequest, progress: ProgressCallback | None = None,
