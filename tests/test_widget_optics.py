@@ -116,3 +116,15 @@ def test_a_confocal_excitation_the_file_does_not_give_is_the_emission_wavelength
     w.image.value = silent  # not 488, a default no file said, which would make a narrower PSF than the real one
     assert w.optics_fields.excitation.value == 0
     assert w._kernel_arguments()["kernel"].optics.excitation_wavelength is None  # the library's: the emission's
+
+
+def test_a_note_on_a_files_value_out_of_range_goes_with_its_layer(widget, tmp_path, ome_tiff):
+    viewer, w = widget
+    (bad,) = open_ome(viewer, tmp_path / "bad.ome.tif", ome_tiff, {"EmissionWavelength": [520]},
+                      OIL_14.replace('"1.4"', '"1.8"'))
+    w.image.value = bad
+    assert w.status.value.startswith("the file's NA 1.8 is outside the range 0.05-1.7")
+    w.image.value = viewer.add_image(np.zeros((24, 20), np.uint16), name="plain", scale=(0.1, 0.1))
+    assert w.status.value == ""  # nothing of the other file's
+    w.image.value = bad
+    assert w.status.value.startswith("the file's NA 1.8")

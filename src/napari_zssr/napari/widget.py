@@ -341,7 +341,12 @@ class ZSSRWidget(Container):
         self.pixel_size.value = self._layer_pixel_size = 0.0  # a new layer: its own scale, not a value typed before
         self._show_layer_pixel_size()
         metadata = getattr(layer, "metadata", {}) or {}
-        self.optics_fields.fill_from(metadata)
+        shown = self._standing_notes()
+        for field in self.optics_fields.widgets:  # a note on the previous layer's file (its NA out of range) goes
+            self._range_notes.pop(id(field), None)
+        self.optics_fields.fill_from(metadata)  # with notes on this one's
+        if not self.running and self.status.value == shown:
+            self.status.value = self._standing_notes()
         if metadata.get("zssr_psf_path") and not self._psf_given():
             self.kernel_source.value = PSF_FILE
             self.psf.value = metadata["zssr_psf_path"]  # the sample brings its PSF file along
