@@ -128,3 +128,14 @@ def test_a_note_on_a_files_value_out_of_range_goes_with_its_layer(widget, tmp_pa
     assert w.status.value == ""  # nothing of the other file's
     w.image.value = bad
     assert w.status.value.startswith("the file's NA 1.8")
+
+
+def test_run_asking_for_the_wavelength_says_the_files_was_out_of_range_not_that_it_gave_none(widget, tmp_path,
+                                                                                               ome_tiff):
+    viewer, w = widget
+    (far,) = open_ome(viewer, tmp_path / "far.ome.tif", ome_tiff, {"EmissionWavelength": [2500]}, OIL_14)
+    w.image.value = far
+    assert w.start() is None
+    assert w.status.value == ("a kernel from the optics needs the emission wavelength: type it in 'emission (nm)' "
+                              "(the file's emission wavelength (nm) 2500 is outside the range 0-2000 this field takes "
+                              "(a value in the wrong unit?); not used)")

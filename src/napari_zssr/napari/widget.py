@@ -213,8 +213,10 @@ class ZSSRWidget(Container):
             return {"psf": str(self.psf.value), "psf_pixel_size": self.psf_pixel_size.value if typed else None}
         if self.kernel_source.value == OPTICS:
             if not self.optics_fields.wavelength.value:  # never a default in its place: the CLI refuses such a file too
-                raise ValueError("a kernel from the optics needs the emission wavelength: type it in 'emission "
-                                 "(nm)' (the layer's file does not say)")
+                out_of_range = self._range_notes.get(id(self.optics_fields.wavelength))  # the file's, not usable
+                why = out_of_range[2] if out_of_range else "the layer's file does not say"
+                raise ValueError(f"a kernel from the optics needs the emission wavelength: type it in 'emission "
+                                 f"(nm)' ({why})")
             return {"kernel": KernelChoice("optics", optics=self.optics_fields.optics())}
         if self.kernel_source.value == ESTIMATE:
             return {"kernel": KernelChoice("estimate")}
