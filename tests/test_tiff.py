@@ -413,6 +413,15 @@ def test_length_units_spelled_in_plural_or_british_english_are_read(tmp_path, un
     assert read_tiff(path).pixel_size == pytest.approx((0.065, 0.065))
 
 
+def test_an_ome_size_in_another_length_unit_is_in_micrometres_without_rounding_noise(tmp_path):
+    path = tmp_path / "pm.ome.tif"
+    tifffile.imwrite(path, np.zeros((3, 8, 8), np.uint16), ome=True,
+                     metadata={"axes": "ZYX", "PhysicalSizeX": 100000, "PhysicalSizeXUnit": "pm", "PhysicalSizeY": 1e-7,
+                               "PhysicalSizeYUnit": "m", "PhysicalSizeZ": 300000, "PhysicalSizeZUnit": "pm"})
+    image = read_tiff(path)
+    assert image.pixel_size == (0.1, 0.1) and image.z_spacing == 0.3  # not 0.09999999999999999
+
+
 def test_the_frame_interval_comes_from_the_planes_delta_t_where_no_time_increment_is_given(tmp_path):
     """Bio-Formats conversions often record only each plane's time."""
     path = tmp_path / "timed.ome.tif"

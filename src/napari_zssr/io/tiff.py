@@ -137,8 +137,9 @@ def _per_um(pixels_per_unit: float, unit: str) -> float | None:
 
 def _plausible_um(value: float | None) -> float | None:
     """``value`` (um) if it can be a microscope's sampling (:data:`PLAUSIBLE_PIXEL_UM`), else None ("unknown"): a
-    zero, negative, NaN or absurd size in a file's metadata must not stop a run, nor be written into its outputs."""
-    return value if value is not None and PLAUSIBLE_PIXEL_UM[0] <= value <= PLAUSIBLE_PIXEL_UM[1] else None
+    zero, negative, NaN or absurd size in a file's metadata must not stop a run, nor be written into its outputs.
+    Tidied, as frame intervals are: 100000 pm is 0.1 um, not 0.09999999999999999."""
+    return tidy(value) if value is not None and PLAUSIBLE_PIXEL_UM[0] <= value <= PLAUSIBLE_PIXEL_UM[1] else None
 
 
 def _ome_length_um(pixels: ET.Element, axis: str, fallback: str | None = None) -> float | None:
