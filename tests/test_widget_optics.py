@@ -139,3 +139,17 @@ def test_run_asking_for_the_wavelength_says_the_files_was_out_of_range_not_that_
     assert w.status.value == ("a kernel from the optics needs the emission wavelength: type it in 'emission (nm)' "
                               "(the file's emission wavelength (nm) 2500 is outside the range 0-2000 this field takes "
                               "(a value in the wrong unit?); not used)")
+
+
+def test_a_default_na_too_high_for_the_files_immersion_is_said_to_be_the_default(widget, tmp_path, ome_tiff):
+    viewer, w = widget
+    objective = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" Immersion="Water"/></Instrument>')
+    (water,) = open_ome(viewer, tmp_path / "water.ome.tif", ome_tiff, {"EmissionWavelength": [520]}, objective)
+    w.image.value = water
+    assert fields(w)[:3] == (1.4, 520, "water")  # the file gives no NA: the default stays
+    assert w.start() is None
+    assert w.status.value == ("na must be in (0, 1.333), below the refractive index 1.333 of the immersion medium; "
+                              "got 1.4 (the NA shown is the widget's default, 1.4: the layer's file does not give one; "
+                              "type your objective's NA)")
+    w.optics_fields.na.value = 1.5  # typed: the user's own value, named as such
+    assert w.start() is None and "default" not in w.status.value

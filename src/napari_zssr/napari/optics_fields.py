@@ -55,9 +55,19 @@ class OpticsFields:
         return self.modality.value == "confocal"
 
     def optics(self) -> Optics:
-        return Optics(float(self.na.value), float(self.wavelength.value), IMMERSION_INDICES[self.immersion.value],
-                      self.modality.value, float(self.excitation.value) or None if self.confocal else None,
-                      float(self.pinhole.value) if self.confocal else None)
+        """The optics the fields hold, or a ValueError naming the bad value; an NA not below the immersion's index
+        that neither the user nor the layer's file gave (a water objective's file without LensNA) is said to be the
+        widget's default, not blamed on either."""
+        try:
+            return Optics(float(self.na.value), float(self.wavelength.value), IMMERSION_INDICES[self.immersion.value],
+                          self.modality.value, float(self.excitation.value) or None if self.confocal else None,
+                          float(self.pinhole.value) if self.confocal else None)
+        except ValueError as error:
+            defaulted = id(self.na) not in self._typed and self.na not in self._from_file
+            if defaulted and self.na.value >= IMMERSION_INDICES[self.immersion.value]:
+                raise ValueError(f"{error} (the NA shown is the widget's default, {self.na.value:g}: the layer's "
+                                 "file does not give one; type your objective's NA)") from None
+            raise
 
     def fill_from(self, metadata: dict[str, Any]) -> None:
         """Take the objective and wavelengths a file's OME metadata recorded (the reader keeps them).
