@@ -22,6 +22,8 @@ SUPPORT_SNR = 3.0
 PIXEL_RATIO_RANGE = (1 / 64, 8.0)
 #: widest kernel (HR pixels) accepted: wider means the pixel sizes or the scale are wrong, and would cost minutes.
 MAX_KERNEL_SIDE = 255
+#: 8-connectivity, so that a diagonal neighbour keeps a PSF pixel from counting as isolated.
+_EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
 
 
 class KernelTooWideError(ValueError):
@@ -31,8 +33,6 @@ class KernelTooWideError(ValueError):
     def __init__(self, message: str, side: int) -> None:
         super().__init__(message)
         self.side = side
-#: 8-connectivity, so that a diagonal neighbour keeps a PSF pixel from counting as isolated.
-_EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
 
 
 def _check_not_colour(array: np.ndarray) -> None:
