@@ -597,6 +597,20 @@ def test_kernel_from_the_optics_in_the_files_ome_metadata(tmp_path, ome_tiff):
     assert channels[0]["kernel"]["na"] == 1.2 and channels[0]["kernel"]["refractive_index"] == pytest.approx(1.333)
 
 
+def test_an_air_immersion_given_beside_the_files_na_runs(tmp_path, ome_tiff, capsys):
+    """The NA left out (the file's metadata gives it) was checked with a stand-in of 1.0, which no immersion of
+    index 1.0 (air) admits: a usage error blaming an --na that was never given."""
+    path = tmp_path / "cells.ome.tif"
+    objective = '<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="0.9"/></Instrument>'
+    ome_tiff(path, {"EmissionWavelength": [520]}, objective, '<ObjectiveSettings ID="Objective:0"/>',
+             data=textured((1, 20, 20)), pixel_size=0.1)
+    out = tmp_path / "out"
+    assert main([str(path), "--out", str(out), "--kernel", "optics", "--refractive-index", "1.0", *FAST]) == 0, \
+        capsys.readouterr().err
+    kernel = info_of(out / "cells_zssr.tif")["channels"][0]["kernel"]
+    assert kernel["na"] == 0.9 and kernel["refractive_index"] == 1.0
+
+
 def test_impossible_optics_in_a_files_metadata_are_attributed_to_it(tmp_path, ome_tiff, capsys):
     path = tmp_path / "cells.ome.tif"
     objective = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.45" Immersion="Water"/>'

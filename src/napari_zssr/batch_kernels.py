@@ -99,6 +99,9 @@ def channel_optics(options: BatchOptions, source: Path, channels: int, users: Se
 
 
 MEASURED_PSF_CHOICES = {"auto": None, "yes": True, "no": False}
+#: the NA that :func:`check_optics_options` checks the other options with where it is left out: below the index of
+#: every immersion (air's 1.0 too), so that only the values given can fail
+STAND_IN_NA = 0.5
 
 
 def measured_psf(options: BatchOptions) -> bool | None:
@@ -118,7 +121,7 @@ def check_optics_options(options: BatchOptions) -> None:
     try:
         for wavelength in options.wavelength or [520.0]:
             for excitation in options.excitation_wavelength or [None]:
-                Optics(options.na or 1.0, wavelength, options.refractive_index or Optics.refractive_index,
+                Optics(options.na or STAND_IN_NA, wavelength, options.refractive_index or Optics.refractive_index,
                        options.psf_model or "widefield", excitation, options.pinhole)
     except ValueError as error:  # named as the command line's options ("na must..." -> "--na must...")
         raise UsageError(re.sub(rf"^({'|'.join(OPTICS_OPTIONS)})\b", lambda name: f"--{name[1].replace('_', '-')}",
