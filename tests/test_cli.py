@@ -311,6 +311,15 @@ def test_the_files_own_pixel_size_given_or_not_is_the_same_setting(data_dir, tmp
     assert "different settings (pixel_size: " in capsys.readouterr().err
 
 
+def test_the_files_own_pixel_size_is_not_named_among_the_differing_settings(data_dir, tmp_path, capsys):
+    """It is no other setting: named, it would hide a real difference past the first three."""
+    args = [str(data_dir / "stack.tif"), "--out", str(tmp_path / "out"), *ZSSR_ONLY]  # its pixels are 0.2 um
+    assert main([*args, "--pixel-size", "0.2", "--init", "learned"]) == 0
+    capsys.readouterr()
+    assert main([*args, "--init", "scratch"]) == 1
+    assert "different settings (config.init: 'learned' -> 'scratch'); left alone" in capsys.readouterr().err
+
+
 def test_the_summary_ends_with_the_files_that_need_the_user(data_dir, tmp_path, capsys):
     tifffile.imwrite(data_dir / "nan.tif", np.full((16, 16), np.nan, np.float32))
     out = tmp_path / "out"

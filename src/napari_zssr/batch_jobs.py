@@ -391,15 +391,21 @@ def deciding(settings: dict) -> dict:
 
 def same_output_settings(then: dict, now: dict, source: Path) -> bool:
     """Whether two settings records make the same output of ``source``: equal in what decides it (:func:`deciding`),
-    where a ``--pixel-size`` or ``--z-step`` equal to the file's own counts as left out (it changes nothing). The file
-    is read only when the records differ."""
-    if deciding(then) == deciding(now):
-        return True
-    header = read_header(source)
+    where a ``--pixel-size`` or ``--z-step`` equal to the file's own counts as left out (it changes nothing)."""
+    then, now = comparable_settings(then, now, source)
+    return then == now
+
+
+def comparable_settings(then: dict, now: dict, source: Path | None) -> tuple[dict, dict]:
+    """What decides the outputs of ``source`` in two settings records (:func:`deciding`), a ``--pixel-size`` or
+    ``--z-step`` equal to the file's own left out of both. The file is read only when the records differ (None: not
+    read)."""
+    then, now = deciding(then), deciding(now)
+    header = None if then == now or source is None else read_header(source)
     if header is None:
-        return False
+        return then, now
     own = {"pixel_size": header.pixel_size, "z_step": header.z_spacing}
-    return deciding(_own_left_out(then, own)) == deciding(_own_left_out(now, own))
+    return deciding(_own_left_out(then, own)), deciding(_own_left_out(now, own))
 
 
 def _own_left_out(settings: dict, own: Mapping[str, Any]) -> dict:
@@ -413,8 +419,10 @@ def _own_left_out(settings: dict, own: Mapping[str, Any]) -> dict:
     return {**settings, **{name: None for name, value in own.items() if equal(settings.get(name), value)}}
 
 
-def conflict_message(state: str, path: Path, overwrite: bool, settings: dict | None = None) -> str | None:
-    """Why an input is left alone (None when it is processed); for other settings, which (``settings``: this run's)."""
+def conflict_message(state: str, path: Path, overwrite: bool, settings: dict | None = None,
+                     source: Path | None = None) -> str | None:
+    """Why an input is left alone (None when it is processed); for other settings, which (``settings``: this run's,
+    ``source``: the input, whose own pixel size and z-step are no other setting)."""
     if state == "folder":
         return f"a folder is where the output {path} goes; move it away"
     if overwrite:
@@ -423,7 +431,7 @@ def conflict_message(state: str, path: Path, overwrite: bool, settings: dict | N
               "other input": "was made from another input (the inputs given have changed)",
               "different": "was made with different settings"}.get(state)
     if state == "different" and settings is not None:
-        reason += settings_difference(path, settings)
+        reason += settings_difference(path, settings, source)
     return None if reason is None else f"{path} {reason}; left alone (use --overwrite to replace it)"
 
 
@@ -431,13 +439,14 @@ def conflict_message(state: str, path: Path, overwrite: bool, settings: dict | N
 NAMED_DIFFERENCES = 3
 
 
-def settings_difference(path: Path, settings: dict) -> str:
-    """" (name: then -> now, ...)": the settings an output was made with that differ from ``settings``."""
+def settings_difference(path: Path, settings: dict, source: Path | None = None) -> str:
+    """" (name: then -> now, ...)": the settings an output (of ``source``) was made with that differ from
+    ``settings`` (:func:`comparable_settings`)."""
     header = read_header(path)
     record = settings_of_info(None if header is None else header.info)
     if record is None:
         return ""
-    then, now = _flat(deciding(record["settings"])), _flat(deciding(settings))
+    then, now = map(_flat, comparable_settings(record["settings"], settings, source))
     names = [name for name in sorted(then.keys() | now.keys()) if then.get(name) != now.get(name)]
     shown = [f"{name}: {then.get(name)!r} -> {now.get(name)!r}" for name in names[:NAMED_DIFFERENCES]]
     more = f", and {len(names) - NAMED_DIFFERENCES} more" if len(names) > NAMED_DIFFERENCES else ""

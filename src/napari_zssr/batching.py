@@ -281,7 +281,7 @@ def triage(job: Job, prepared: PreparedBatch) -> tuple[str, dict]:
     if state == "same":
         return "skipped", identity
     conflict = None if decided_by is None else conflict_message(state, decided_by, options.overwrite,
-                                                                 prepared.settings)
+                                                                 prepared.settings, job.source)
     if conflict is not None:
         say(f"{job.source}: {conflict}")
         return "conflict", identity
