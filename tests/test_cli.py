@@ -646,6 +646,7 @@ def test_optics_that_the_file_does_not_know_fail_that_file_clearly(data_dir, tmp
     (["--kernel", "psf"], "--psf"),
     (["--na", "1.2", "--wavelength", "520", "--excitation-wavelength", "488"], "--psf-model confocal"),
     (["--na", "1.2", "--wavelength", "520", "--pinhole", "0.5"], "--psf-model confocal"),
+    (["--na", "1.2", "--wavelength", "520", "--pinhole", "0"], "--pinhole applies to a confocal PSF: add --psf-model"),
     (["--psf-model", "confocal", "--na", "1.2", "--wavelength", "520", "--pinhole", "25"],
      "--pinhole must be in [0, 20]"),
     (["--psf-model", "confocal", "--na", "1.2", "--wavelength", "520", "--excitation-wavelength", "2500"],

@@ -114,7 +114,7 @@ def check_optics_options(options: BatchOptions) -> None:
     """Bad optics given on the command line (NA, wavelengths, immersion, a confocal excitation and pinhole) as a
     usage error, before the batch; values left out, which each file's metadata may give, are checked with a
     stand-in; confocal options without the confocal model, which a widefield PSF would silently leave out."""
-    confocal_only = [name for name in ("excitation_wavelength", "pinhole") if getattr(options, name)]
+    confocal_only = [name for name in ("excitation_wavelength", "pinhole") if getattr(options, name) not in (None, ())]
     if confocal_only and options.psf_model != "confocal":
         raise UsageError(f"--{confocal_only[0].replace('_', '-')} applies to a confocal PSF: add --psf-model "
                          "confocal (a widefield PSF has no excitation or pinhole)")
