@@ -651,7 +651,8 @@ def test_optics_that_the_file_does_not_know_fail_that_file_clearly(data_dir, tmp
      "--pinhole must be in [0, 20]"),
     (["--psf-model", "confocal", "--na", "1.2", "--wavelength", "520", "--excitation-wavelength", "2500"],
      "--excitation-wavelength must be in [200, 2000]"),
-    (["--na", "1.2", "--wavelength", "520", "--pixel-size", "65"], "give the pixel size in micrometres"),
+    (["--na", "1.2", "--wavelength", "520", "--pixel-size", "65"],
+     "error: --pixel-size 65 um is 292 times the PSF's FWHM (0.223 um at NA 1.2, 520 nm): give the pixel size in"),
     (["--kernel", "none", "--wavelength", "520"], "--wavelength"),
     (["--kernel", "estimate", "--scale", "2.5"], "--scale 2.5: a blur kernel needs an integer scale factor"),
 ])

@@ -158,7 +158,7 @@ def check_kernel_options(options: BatchOptions) -> None:
                 for wavelength in options.wavelength:
                     check_pixel_size_for_optics(options.na, wavelength, options.pixel_size)
             except ValueError as error:
-                raise UsageError(f"--pixel-size {options.pixel_size}: {error}") from None
+                raise UsageError(re.sub(r"^pixel_size\b", "--pixel-size", str(error))) from None
     measured_psf(options)
     for path in options.psf:
         try:
