@@ -21,9 +21,10 @@ from .core.config import ZSSRConfig
 from .core.engine import check_crop_sizes
 from .core.optics import Optics
 from .core.pairs import min_father_side
+from .core.units import tidy
 from .io.ome import read_optics
 from .io.tiff import default_z_spacing_note, image_axes, read_header
-from .overlay import imagej_origin, tidy
+from .overlay import imagej_origin
 
 if TYPE_CHECKING:
     from .batching import BatchOptions

@@ -110,6 +110,12 @@ def measured_psf(options: BatchOptions) -> bool | None:
     return MEASURED_PSF_CHOICES[options.measured_psf]
 
 
+def named_as_options(error: Exception, fields: Sequence[str]) -> str:
+    """``error``'s message with its leading library field named as the command line's option ("na must..." ->
+    "--na must...")."""
+    return re.sub(rf"^({'|'.join(fields)})\b", lambda name: f"--{name[1].replace('_', '-')}", str(error))
+
+
 def check_optics_options(options: BatchOptions) -> None:
     """Bad optics given on the command line (NA, wavelengths, immersion, a confocal excitation and pinhole) as a
     usage error, before the batch; values left out, which each file's metadata may give, are checked with a
@@ -123,9 +129,8 @@ def check_optics_options(options: BatchOptions) -> None:
             for excitation in options.excitation_wavelength or [None]:
                 Optics(options.na or STAND_IN_NA, wavelength, options.refractive_index or Optics.refractive_index,
                        options.psf_model or "widefield", excitation, options.pinhole)
-    except ValueError as error:  # named as the command line's options ("na must..." -> "--na must...")
-        raise UsageError(re.sub(rf"^({'|'.join(OPTICS_OPTIONS)})\b", lambda name: f"--{name[1].replace('_', '-')}",
-                                str(error))) from None
+    except ValueError as error:
+        raise UsageError(named_as_options(error, OPTICS_OPTIONS)) from None
 
 
 def check_kernel_options(options: BatchOptions) -> None:
@@ -158,7 +163,7 @@ def check_kernel_options(options: BatchOptions) -> None:
                 for wavelength in options.wavelength:
                     check_pixel_size_for_optics(options.na, wavelength, options.pixel_size)
             except ValueError as error:
-                raise UsageError(re.sub(r"^pixel_size\b", "--pixel-size", str(error))) from None
+                raise UsageError(named_as_options(error, ("pixel_size",))) from None
     measured_psf(options)
     for path in options.psf:
         try:

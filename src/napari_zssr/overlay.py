@@ -30,12 +30,6 @@ def overlay_scale_translate(scale: Sequence[float], translate: Sequence[float], 
     return new_scale, [float(t + o) for t, o in zip(translate, offset)]
 
 
-def tidy(value: float) -> float:
-    """``value`` to 12 significant digits: a pixel size of 0.1, not 0.09999999999999999, for 0.3 / 3, where the
-    digits beyond say nothing of any microscope and would show in napari and in the files written."""
-    return float(f"{value:.12g}")
-
-
 def imagej_origin(origin: tuple[float, ...], factors: tuple[float, ...]) -> tuple[float, ...]:
     """ImageJ origin, in output pixels, of the same geometry: ``r * origin + (r - 1) / 2`` per axis ((y, x), or z)."""
     return tuple(r * o + (r - 1) / 2 for o, r in zip(origin, factors))

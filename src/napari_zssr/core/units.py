@@ -1,5 +1,5 @@
-"""Pixel sizes as plain numbers: where one stops being a microscope's sampling (a unit mix-up or junk), and the
-one-number-or-pair form the library takes.
+"""Pixel sizes as plain numbers: where one stops being a microscope's sampling (a unit mix-up or junk), the
+one-number-or-pair form the library takes, and sizes and times tidied of float noise.
 
 A module of its own, without torch, so that the file readers and writers (napari's file opener) stay light.
 """
@@ -10,6 +10,12 @@ from typing import Any
 IMMERSION_INDICES = {"air": 1.0, "water": 1.333, "glycerol": 1.47, "silicone": 1.406, "oil": 1.518}
 #: pixel sizes (um) a microscope's sampling can have, 0.1 pm to 10 cm: beyond them a value is in another unit or junk
 PLAUSIBLE_PIXEL_UM = (1e-7, 1e5)
+
+
+def tidy(value: float) -> float:
+    """``value`` to 12 significant digits: a pixel size of 0.1, not 0.09999999999999999, for 0.3 / 3, where the
+    digits beyond say nothing of any microscope and would show in napari and in the files written."""
+    return float(f"{value:.12g}")
 
 
 def compact_pixel_size(y: float, x: float) -> float | tuple[float, float]:

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import tifffile
 
-from ..core.units import PLAUSIBLE_PIXEL_UM
-from ..overlay import tidy
+from ..core.units import PLAUSIBLE_PIXEL_UM, tidy
 from .planes import PlaneSource, ReorderedPlanes
 
 #: length units understood in metadata, in micrometres.
