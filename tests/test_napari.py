@@ -1416,6 +1416,31 @@ def test_run_takes_every_kernel_source():
     assert tuples[0][1]["metadata"]["kernel"]["na"] == 1.0
     with pytest.raises(ValueError, match="one kernel source"):
         napari_zssr.run(image, kernel="estimate", optics={"na": 1.0, "wavelength": 520}, **options)
+    assert napari_zssr.run(image, kernel="none", **options)[0][1]["metadata"]["kernel"]["source"] == "none (bicubic)"
+
+
+def test_run_takes_the_optics_of_the_layers_file_as_the_command_line_does(ome_tiff, tmp_path):
+    """``kernel="optics"``, as ``--kernel optics``: the NA, emission wavelength and immersion of the layer's OME
+    metadata; a file that does not give them is an error saying how to pass them."""
+    from napari_zssr.napari.reader import read_layers
+
+    data = (microscopy_sample().image[:48, :48] * 1000).astype(np.uint16)[None]
+    objective = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.1" Immersion="Water"/>'
+                 "</Instrument>")
+    ome_tiff(tmp_path / "water.ome.tif", {"EmissionWavelength": [600]}, objective,
+             '<ObjectiveSettings ID="Objective:0"/>', data=data, pixel_size=0.13)
+    ome_tiff(tmp_path / "silent.ome.tif", {"EmissionWavelength": [600]}, data=data, pixel_size=0.13)
+    options = {"max_iterations": 2, "width": 8, "add_to_viewer": False}
+    (layer_data, kwargs, _), = read_layers(str(tmp_path / "water.ome.tif"))
+    layer = napari.layers.Image(layer_data, **kwargs)
+    kernel = napari_zssr.run(layer, kernel="optics", **options)[0][1]["metadata"]["kernel"]
+    assert (kernel["source"], kernel["na"], kernel["wavelength"], kernel["refractive_index"]) == \
+        ("optics", 1.1, 600, 1.333)
+    with pytest.raises(ValueError, match="give the optics once"):
+        napari_zssr.run(layer, kernel="optics", optics={"na": 1.0, "wavelength": 520}, **options)
+    (layer_data, kwargs, _), = read_layers(str(tmp_path / "silent.ome.tif"))
+    with pytest.raises(ValueError, match=r"does not give its NA .* optics=\{'na': 1.4, 'wavelength': 520\}"):
+        napari_zssr.run(napari.layers.Image(layer_data, **kwargs), kernel="optics", **options)
 
 
 def test_axial_mode_restores_z_and_overlays_the_volume(widget, qtbot):
@@ -1634,8 +1659,8 @@ def test_run_refuses_before_starting_what_would_fail_in_the_worker():
         prepare(small, kernel="estimate")
     with pytest.raises(ValueError, match="the kernel estimate"):
         prepare(small, kernel=napari_zssr.KernelChoice("estimate"))
-    with pytest.raises(ValueError, match=r"got 'optics': .* \(optics= in run\(\)\)"):
-        napari_zssr.run(small, kernel="optics", add_to_viewer=False)
+    with pytest.raises(ValueError, match=r"got 'psf': .* \(psf= in run\(\)\)"):
+        napari_zssr.run(small, kernel="psf", add_to_viewer=False)
     with pytest.raises(TypeError, match="optics has no field 'NA'; its fields are na, wavelength"):
         napari_zssr.run(small, optics={"NA": 1.4, "wavelength": 520}, add_to_viewer=False)
     if not torch.cuda.is_available():

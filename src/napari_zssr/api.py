@@ -406,7 +406,7 @@ def zssr(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE, kern
          pixel_size: PixelSize | None = None, outputs: str | Collection[str] | None = None) -> ZSSRResult:
     """Super-resolve one 2D image by ``scale`` (a number or a (y, x) pair).
 
-    ``kernel`` is the HR->LR blur: None (MATLAB bicubic), the kernel array of ``scale``, a function
+    ``kernel`` is the HR->LR blur: None or ``"none"`` (MATLAB bicubic), the kernel array of ``scale``, a function
     ``scale -> kernel`` (needed with ``config.gradual_steps``: each step gets the kernel of its own scale, e.g.
     ``lambda s: kernel_from_psf(psf, psf_pixel_size=..., pixel_size=..., scale=s)``), ``"estimate"`` (estimated
     from the image, see :func:`estimate_kernel`) or a :class:`KernelChoice` (a PSF file, the optics, the estimate

@@ -182,8 +182,9 @@ KERNEL_FORMS = ("a PSF file is KernelChoice('psf', path) (psf= in run()), the op
 
 
 def named_kernel(kernel: KernelArgument) -> KernelArgument:
-    """``kernel`` with the one name it may be, ``"estimate"``, as its :class:`KernelChoice`. Any other text or a path
-    is a ValueError, the optics or an estimate's whole result a TypeError, saying how they are given."""
+    """``kernel`` with the names it may be as what they name: ``"estimate"`` as its :class:`KernelChoice`,
+    ``"none"`` as None (the bicubic kernel, as ``--kernel none``). Any other text or a path is a ValueError, the
+    optics or an estimate's whole result a TypeError, saying how they are given."""
     from .core.blind import KernelEstimate
 
     if isinstance(kernel, (Optics, dict)):
@@ -193,9 +194,11 @@ def named_kernel(kernel: KernelArgument) -> KernelArgument:
                         "run to estimate it")
     if not isinstance(kernel, (str, os.PathLike)):
         return kernel
+    if kernel == "none":
+        return None
     if kernel != "estimate":
         raise ValueError(f"kernel must be an array, a function scale -> kernel, a KernelChoice, 'estimate' or None "
-                         f"(bicubic); got {kernel!r}: {KERNEL_FORMS}")
+                         f"('none': bicubic); got {kernel!r}: {KERNEL_FORMS}")
     return KernelChoice("estimate")
 
 

@@ -26,6 +26,7 @@ from .runner import (
     claim_outputs,
     compute,
     layer_tuples,
+    metadata_optics,
     output_name,
     prepare,
     remove_stale_outputs,
@@ -47,10 +48,11 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
 
     The kernel: ``psf=`` a PSF file; ``optics=`` the microscope's optics (an :class:`Optics` or a dict of its
     fields, e.g. ``{"na": 1.4, "wavelength": 520}``; needs the pixel size, from the layer's scale or
-    ``pixel_size=``); ``kernel="estimate"`` estimated from the image; or ``kernel=`` an array or a
-    :class:`KernelChoice`. None of them: the bicubic kernel. ``axial=True``: restore the z axis of a 3D layer to
-    its lateral pixel size (the factor is the layer's z step / pixel size; ``scale``, a kernel and
-    ``warm_start_iterations`` are refused there).
+    ``pixel_size=``); ``kernel="optics"`` the optics of the layer's file (its OME NA, emission wavelength and
+    immersion, else oil, widefield; as ``--kernel optics``); ``kernel="estimate"`` estimated from the image; or
+    ``kernel=`` an array or a :class:`KernelChoice`. None of them (or ``kernel="none"``): the bicubic kernel.
+    ``axial=True``: restore the z axis of a 3D layer to its lateral pixel size (the factor is the layer's z step /
+    pixel size; ``scale``, a kernel and ``warm_start_iterations`` are refused there).
 
     ``scale`` is a number or a (y, x) pair (None: 2). ``options`` are :class:`ZSSRConfig` fields
     (``max_iterations=300``, ``seed=1``, ``device="cuda"``...). With ``viewer=`` (or a current napari viewer, which
@@ -68,6 +70,15 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     if viewer is not None and not hasattr(viewer, "layers"):
         raise TypeError(f"viewer must be a napari Viewer, got {viewer!r}")
     config = ZSSRConfig.preset(preset, **options)
+    if isinstance(kernel, str) and kernel == "optics":  # as --kernel optics: the optics the layer's file gives
+        if optics is not None:
+            raise ValueError("give the optics once: optics= (your values), or kernel='optics' (the layer's file's)")
+        optics = metadata_optics(getattr(layer_or_array, "metadata", None) or {}, Optics.refractive_index)
+        if optics is None:
+            raise ValueError("kernel='optics' takes the optics from the layer's OME metadata (as the napari-zssr "
+                             "reader keeps it), which does not give its NA and emission wavelength: pass them, e.g. "
+                             "optics={'na': 1.4, 'wavelength': 520} (and 'refractive_index': 1.333 for water)")
+        kernel = None
     if optics is not None:
         if kernel is not None or psf:
             raise ValueError("give one kernel source: psf=, optics= or kernel=")

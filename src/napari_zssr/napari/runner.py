@@ -298,15 +298,15 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
                          "resample the stack laterally (or type the pixel size it really has)") from None
 
 
-def metadata_optics(metadata: dict) -> Optics | None:
+def metadata_optics(metadata: dict, default_immersion: float | None = None) -> Optics | None:
     """The optics a layer's metadata (OME, from the napari-zssr reader) names completely for its one channel
-    (:meth:`OpticsMetadata.names_optics`); None otherwise, and the axial profile is then the default Gaussian (a
-    profile from a guessed medium or wavelength would be badly wrong). The modality is taken as widefield, as the
-    command line does. Impossible values in the file (an NA not below its immersion's index) are a ValueError naming
-    them."""
+    (:meth:`OpticsMetadata.names_optics`), its immersion else ``default_immersion``; None otherwise: the axial
+    profile is then the default Gaussian (a profile from a guessed medium or wavelength would be badly wrong), and
+    ``run(kernel="optics")`` asks for them. The modality is taken as widefield, as the command line does. Impossible
+    values in the file (an NA not below its immersion's index) are a ValueError naming them."""
     recorded = metadata.get("optics") or {}
-    named = OpticsMetadata(recorded.get("na"), recorded.get("refractive_index"), recorded.get("immersion"),
-                           tuple(recorded.get("emission_wavelengths") or ()), (), None)
+    named = OpticsMetadata(recorded.get("na"), recorded.get("refractive_index") or default_immersion,
+                           recorded.get("immersion"), tuple(recorded.get("emission_wavelengths") or ()), (), None)
     if not named.names_optics(1):
         return None
     return Optics(named.na, named.emission_wavelengths[0], named.refractive_index)
