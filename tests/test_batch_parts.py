@@ -319,3 +319,19 @@ def test_parts_cleanup_keeps_what_is_resumable_and_touches_nothing_it_did_not_ma
     clean_stale_parts(out, set())
     assert sorted(path.name for path in scratch.iterdir()) == ["link", "my_other_project", "notes.txt"]
     assert (out / PARTS_FOLDER).is_symlink()
+
+
+def test_a_stacks_parts_are_found_again_whether_its_own_pixel_size_is_given_or_not(tmp_path):
+    """A rerun of a stopped cluster batch that adds (or drops) a --pixel-size equal to the file's finds the parts
+    already made: the same output, so the same folder; another pixel size makes other parts."""
+    from napari_zssr.batch_parts import parts_folder
+
+    path = tmp_path / "stack.tif"
+    write_imagej_tiff(path, textured((4, 16, 16)), "ZYX", (0.2, 0.2), z_spacing=0.5)
+    identity = input_identity(path)
+
+    def folder(**settings):
+        prepared = prepare([path], make_options(tmp_path / "out", {**SETTINGS, **settings}))
+        return parts_folder(tmp_path / "parts", identity, prepared.settings, prepared.files, ["zssr"])
+
+    assert folder() == folder(pixel_size=0.2) != folder(pixel_size=0.25)

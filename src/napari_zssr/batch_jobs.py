@@ -400,12 +400,22 @@ def comparable_settings(then: dict, now: dict, source: Path | None) -> tuple[dic
     """What decides the outputs of ``source`` in two settings records (:func:`deciding`), a ``--pixel-size`` or
     ``--z-step`` equal to the file's own left out of both. The file is read only when the records differ (None: not
     read)."""
-    then, now = deciding(then), deciding(now)
-    header = None if then == now or source is None else read_header(source)
-    if header is None:
-        return then, now
-    own = {"pixel_size": header.pixel_size, "z_step": header.z_spacing}
+    if deciding(then) == deciding(now) or source is None:
+        return deciding(then), deciding(now)
+    own = _own_calibration(source)
     return deciding(_own_left_out(then, own)), deciding(_own_left_out(now, own))
+
+
+def input_settings(settings: dict, source: Path) -> dict:
+    """What decides the outputs of ``source`` in ``settings`` (:func:`deciding`), a ``--pixel-size`` or ``--z-step``
+    equal to the file's own left out: the same for runs that differ only by giving those or not."""
+    return deciding(_own_left_out(settings, _own_calibration(source)))
+
+
+def _own_calibration(source: Path) -> dict[str, Any]:
+    """The input's own values of the settings that default to them (empty where its header cannot be read)."""
+    header = read_header(source)
+    return {} if header is None else {"pixel_size": header.pixel_size, "z_step": header.z_spacing}
 
 
 def _own_left_out(settings: dict, own: Mapping[str, Any]) -> dict:

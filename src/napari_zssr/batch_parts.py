@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .batch_jobs import deciding
+from .batch_jobs import input_settings
 
 RECORDS_NAME = "records.json"
 #: the name of a batch's live folder under the parts' folder (:attr:`.batching.PreparedBatch.live_folder`)
@@ -38,9 +38,11 @@ def parts_folder(root: Path, identity: dict, settings: dict, files: dict, kinds:
     """The folder under ``root`` of the parts of one input (``identity``: its path and version) run with
     ``settings``, whose parts hold the output ``kinds``: only a run that would make the same parts finds them. The
     versions of the PSF and weights files the settings name (``files``: :attr:`.batching.PreparedBatch.files`) count
-    too: one replaced in place between two runs would otherwise mix planes made with either in one stack."""
-    key = json.dumps({"input": identity, "settings": deciding(settings), "outputs": sorted(kinds), "files": files},
-                     sort_keys=True)
+    too: one replaced in place between two runs would otherwise mix planes made with either in one stack. A
+    ``--pixel-size`` or ``--z-step`` equal to the file's own is no other setting
+    (:func:`.batch_jobs.input_settings`)."""
+    key = json.dumps({"input": identity, "settings": input_settings(settings, Path(identity["path"])),
+                      "outputs": sorted(kinds), "files": files}, sort_keys=True)
     return root / hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
