@@ -128,6 +128,13 @@ def test_a_note_on_a_files_value_out_of_range_goes_with_its_layer(widget, tmp_pa
     assert w.status.value == ""  # nothing of the other file's
     w.image.value = bad
     assert w.status.value.startswith("the file's NA 1.8")
+    w.kernel_source.value = "from optics"
+    assert w.start() is None  # not the default NA 1.4 in the file's place, as the command line refuses such a file
+    assert w.status.value.startswith("a kernel from the optics needs the objective's NA: type it in 'NA' (the "
+                                     "file's NA 1.8 is outside the range 0.05-1.7") and "1.4 is the widget's default" \
+        in w.status.value
+    w.optics_fields.na.value = 1.3
+    assert w._kernel_arguments()["kernel"].optics.na == 1.3
 
 
 def test_run_asking_for_the_wavelength_says_the_files_was_out_of_range_not_that_it_gave_none(widget, tmp_path,

@@ -217,6 +217,11 @@ class ZSSRWidget(Container):
                 why = out_of_range[2] if out_of_range else "the layer's file does not say"
                 raise ValueError(f"a kernel from the optics needs the emission wavelength: type it in 'emission "
                                  f"(nm)' ({why})")
+            self._standing_notes()  # a note on a field changed since is gone
+            unusable_na = self._range_notes.get(id(self.optics_fields.na))  # the file's, not the default shown
+            if unusable_na:  # as the command line fails such a file: never the default in its place
+                raise ValueError(f"a kernel from the optics needs the objective's NA: type it in 'NA' "
+                                 f"({unusable_na[2]}; {self.optics_fields.na.value:g} is the widget's default)")
             return {"kernel": KernelChoice("optics", optics=self.optics_fields.optics())}
         if self.kernel_source.value == ESTIMATE:
             return {"kernel": KernelChoice("estimate")}
