@@ -355,7 +355,8 @@ def _state_of(path: Path, settings: dict, identity: dict, files: dict) -> str:
         return "different"
     if made_from.get("path") != identity["path"] and not _same_file_moved(made_from, identity):
         return "other input"
-    if not same_output_settings(record["settings"], settings, Path(identity["path"])):
+    then, now = comparable_settings(record["settings"], settings, Path(identity["path"]))
+    if then != now:
         return "different"
     if (made_from.get("size"), made_from.get("mtime_ns")) != (identity["size"], identity["mtime_ns"]):
         return "changed"
@@ -389,33 +390,21 @@ def deciding(settings: dict) -> dict:
     return {**settings, "config": config, "kernel": kernel, "psf_model": settings.get("psf_model") or Optics.modality}
 
 
-def same_output_settings(then: dict, now: dict, source: Path) -> bool:
-    """Whether two settings records make the same output of ``source``: equal in what decides it (:func:`deciding`),
-    where a ``--pixel-size`` or ``--z-step`` equal to the file's own counts as left out (it changes nothing)."""
-    then, now = comparable_settings(then, now, source)
-    return then == now
-
-
 def comparable_settings(then: dict, now: dict, source: Path | None) -> tuple[dict, dict]:
-    """What decides the outputs of ``source`` in two settings records (:func:`deciding`), a ``--pixel-size`` or
-    ``--z-step`` equal to the file's own left out of both. The file is read only when the records differ (None: not
-    read)."""
+    """What decides the outputs of ``source`` in two settings records: :func:`deciding`, or where they differ,
+    :func:`input_settings` (None: the file not read)."""
     if deciding(then) == deciding(now) or source is None:
         return deciding(then), deciding(now)
-    own = _own_calibration(source)
-    return deciding(_own_left_out(then, own)), deciding(_own_left_out(now, own))
+    return input_settings(then, source), input_settings(now, source)
 
 
 def input_settings(settings: dict, source: Path) -> dict:
     """What decides the outputs of ``source`` in ``settings`` (:func:`deciding`), a ``--pixel-size`` or ``--z-step``
-    equal to the file's own left out: the same for runs that differ only by giving those or not."""
-    return deciding(_own_left_out(settings, _own_calibration(source)))
-
-
-def _own_calibration(source: Path) -> dict[str, Any]:
-    """The input's own values of the settings that default to them (empty where its header cannot be read)."""
+    equal to the file's own left out (it changes nothing): the same for runs that differ only by giving those or
+    not. A file whose header cannot be read: :func:`deciding` alone."""
     header = read_header(source)
-    return {} if header is None else {"pixel_size": header.pixel_size, "z_step": header.z_spacing}
+    own = {} if header is None else {"pixel_size": header.pixel_size, "z_step": header.z_spacing}
+    return deciding(_own_left_out(settings, own))
 
 
 def _own_left_out(settings: dict, own: Mapping[str, Any]) -> dict:
