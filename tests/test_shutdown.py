@@ -26,10 +26,11 @@ app = QApplication([])
 config = ZSSRConfig(max_iterations=10**6, crop_size=16, width=8, depth=3)  # hours, unless stopped
 request = prepare(np.random.default_rng(0).random((24, 24)).astype(np.float32), config=config)
 worker = thread_worker(background_run, start_thread=False, ignore_errors=True)(request, stop_at_exit(threading.Event()))
-worker.yielded.connect(lambda event: event is not None and print("training", flush=True))
+trained = threading.Event()
+worker.yielded.connect(lambda event: event is not None and (print("training", flush=True), trained.set()))
 worker.start()
 start = time.time()
-while time.time() - start < 3:
+while not trained.is_set() and time.time() - start < 60:  # the exit comes while it trains, however slow the start
     app.processEvents()
     time.sleep(0.05)
 """
