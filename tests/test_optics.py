@@ -67,6 +67,15 @@ def test_confocal_is_narrower_than_widefield():
     assert confocal.sum() == pytest.approx(1.0)
 
 
+def test_a_small_confocal_psf_is_the_centre_of_the_full_one():
+    """The pinhole passes emission from beyond a small grid too: a PSF of 5 pixels has the full one's shape."""
+    full = theoretical_psf(1.4, 520, 0.05, modality="confocal", pinhole=1.0)
+    centre = full.shape[0] // 2
+    crop = full[centre - 2 : centre + 3, centre - 2 : centre + 3]
+    small = theoretical_psf(1.4, 520, 0.05, modality="confocal", pinhole=1.0, size=5)
+    np.testing.assert_allclose(small, crop / crop.sum(), rtol=2e-3)
+
+
 @pytest.mark.parametrize(("na", "n", "wavelength"), [(1.2, 1.333, 520), (1.4, 1.518, 520), (0.3, 1.0, 600)])
 def test_widefield_axial_profile_has_the_textbook_width_and_is_wider_than_the_lateral_psf(na, n, wavelength):
     textbook = 0.88 * wavelength * 1e-3 / (n - np.sqrt(n**2 - na**2))

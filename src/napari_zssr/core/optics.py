@@ -221,8 +221,14 @@ def _confocal(optics: Optics, half: tuple[int, int], pixel: tuple[float, float])
     if pinhole_radius > 0:
         disk_half = (int(np.ceil(pinhole_radius / fine_pixel[0])), int(np.ceil(pinhole_radius / fine_pixel[1])))
         disk = (_radius_grid(disk_half, fine_pixel) <= pinhole_radius).astype(np.float64)
-        if disk.sum() > 1:
-            emission = signal.fftconvolve(emission, disk / disk.sum(), mode="same")
+        if disk.sum() > 1:  # the pinhole also passes the emission beyond the grid (a small ``size``): up to
+            # DEFAULT_HALF_WIDTH lambda/NA of it, as a PSF of the default size holds
+            reach = DEFAULT_HALF_WIDTH * optics.wavelength * 1e-3 / optics.na
+            pad = [min(d, int(np.ceil(reach / p))) for d, p in zip(disk_half, fine_pixel)]
+            wider = _profile(_radius_grid((fine_half[0] + pad[0], fine_half[1] + pad[1]), fine_pixel), optics,
+                             optics.wavelength)
+            emission = signal.fftconvolve(wider, disk / disk.sum(), mode="same")
+            emission = emission[pad[0] : pad[0] + 2 * fine_half[0] + 1, pad[1] : pad[1] + 2 * fine_half[1] + 1]
     excitation = _profile(radius, optics, optics.excitation_wavelength or optics.wavelength)
     return (np.clip(emission, 0, None) * excitation)[::n, ::n]
 
