@@ -85,6 +85,14 @@ def test_metadata_and_units(objects):
     assert estimate_kernel(lr).fwhm_um is None
 
 
+def test_a_spectrum_without_a_noise_floor_is_recorded_as_strict_json(objects):
+    """A noise-free image fits no floor: its infinite signal-to-noise is null in the record, which other programs
+    read (JSON has no Infinity)."""
+    estimate = estimate_kernel(record(objects["filaments"], hr_psf("gaussian", 1.5), photons=0, read_noise=0)[:64, :64])
+    assert estimate.spectral_snr == float("inf")
+    assert json.loads(json.dumps(estimate.to_dict(), allow_nan=False))["spectral_snr"] is None
+
+
 def test_unequal_pixel_sizes_keep_the_psf_round_in_micrometres(objects):
     lr = record(objects["filaments"], hr_psf("gaussian", 3.0))
     kernel = estimate_kernel(lr, pixel_size=(0.1, 0.2)).kernel  # y pixels half as tall: the PSF spans more of them

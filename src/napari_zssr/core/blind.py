@@ -104,10 +104,12 @@ class KernelEstimate:
         return _kernel(self.fwhm, self.model, self.pixel_aspect, integer_factors(upscale_factors(scale)))
 
     def to_dict(self) -> dict[str, Any]:
-        """Everything but the kernel array (its shape instead), for result metadata."""
+        """Everything but the kernel array (its shape instead), for result metadata (JSON: an infinite
+        ``spectral_snr``, a spectrum without a noise floor, is None)."""
+        snr = round(self.spectral_snr, 1) if np.isfinite(self.spectral_snr) else None
         return {"source": "estimate", "fwhm_px": round(self.fwhm, 3),
                 "fwhm_um": None if self.fwhm_um is None else round(self.fwhm_um, 4), "model": self.model,
-                "spectral_exponent": round(self.spectral_exponent, 2), "spectral_snr": round(self.spectral_snr, 1),
+                "spectral_exponent": round(self.spectral_exponent, 2), "spectral_snr": snr,
                 "scale": list(self.scale), "planes": self.planes,
                 "kernel_shape": None if self.kernel is None else list(self.kernel.shape), "fallback": self.fallback,
                 "seconds": round(self.seconds, 3), "assumptions": self.assumptions}
