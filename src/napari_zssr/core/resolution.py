@@ -7,7 +7,8 @@ curve ``d(r)`` thus peaks near the highest frequency with signal. Low frequencie
 analysis is repeated on high-pass filtered images (the image minus its Gaussian blur of ``sigma`` pixels, for
 sigmas from 2 / r_peak down to 0.15 pixel, then once more on a finer grid around the best): the highest peak
 position ``k_c`` over all curves with a peak amplitude of at least 0.05 is the cut-off, and the resolution is
-``2 / k_c`` pixels — at good SNR, the Abbe limit lambda / (2 NA) for a widefield image.
+``2 / k_c`` pixels — at good SNR, an ideal band limit within 2 %; a widefield image 1.1-1.3 times the Abbe limit
+lambda / (2 NA) (the OTF's last stretch before its cut-off holds too little signal to stand out).
 
 What it measures is the highest frequency that stands above the noise, not sharpness as a person sees it: noise
 that is correlated between pixels (after denoising, deconvolution or a network's output) or invented detail
