@@ -85,6 +85,14 @@ def test_metadata_and_units(objects):
     assert estimate_kernel(lr).fwhm_um is None
 
 
+def test_estimates_of_one_image_are_equal(objects):
+    """Equality compares what the kernel is made from (not the array, nor the seconds taken): no ValueError."""
+    image = record(objects["filaments"], hr_psf("airy", 3.0))
+    first, again = estimate_kernel(image), estimate_kernel(image)
+    assert first == again and hash(first) == hash(again)
+    assert first != estimate_kernel(image, scale=3)
+
+
 def test_a_spectrum_without_a_noise_floor_is_recorded_as_strict_json(objects):
     """A noise-free image fits no floor: its infinite signal-to-noise is null in the record, which other programs
     read (JSON has no Infinity)."""

@@ -81,9 +81,11 @@ MIN_SPECTRAL_SNR = 4.0
 
 @dataclass(frozen=True)
 class KernelEstimate:
-    """A blind PSF estimate and the HR-grid kernel it gives (use ``kernel`` as ``zssr(..., kernel=...)``)."""
+    """A blind PSF estimate and the HR-grid kernel it gives (use ``kernel`` as ``zssr(..., kernel=...)``). Two are
+    equal when their PSF, scale and pixel aspect are (the kernel is made from them; the seconds taken differ)."""
 
-    kernel: np.ndarray | None = field(repr=False)  # None: no blur told from the object's own; use bicubic
+    # None: no blur told from the object's own; use bicubic
+    kernel: np.ndarray | None = field(repr=False, compare=False)
     fwhm: float  # of the PSF, input pixels (without the camera pixel's integration)
     fwhm_um: float | None  # the same in um, when the pixel size is known
     model: str  # "airy" or "gaussian"
@@ -91,7 +93,7 @@ class KernelEstimate:
     spectral_snr: float  # fitted signal / noise floor at the lowest fitted frequency
     scale: tuple[int, int]
     planes: int  # planes of the image the spectrum was averaged over
-    seconds: float
+    seconds: float = field(compare=False)
     assumptions: str
     fallback: str | None = None  # why ``kernel`` is None
     pixel_aspect: tuple[float, float] = (1.0, 1.0)  # (y, x) pixel size over their geometric mean
