@@ -73,7 +73,7 @@ N_ANGLES = 8
 #: than the camera pixels (Nyquist-sampled high-NA imaging), where it gains most.
 MIN_KERNEL_FWHM = 2.6
 #: half-width (HR pixels) of an estimated PSF at most, so that its kernel fits ``psf.MAX_KERNEL_SIDE`` (255) with the
-#: camera box: only the widest estimates at scale 3-4 reach it, and the Airy rings it cuts hold about 6 % of the light
+#: camera box: only the widest estimates at scale 3-4 reach it, and the Airy rings it cuts hold 6-8 % of the light
 MAX_HALF_WIDTH = 120
 #: the fitted signal must rise this far above the noise floor at the lowest fitted frequency
 MIN_SPECTRAL_SNR = 4.0
