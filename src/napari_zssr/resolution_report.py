@@ -43,25 +43,29 @@ def resolution_report(image: PlaneSource, sr: PlaneSource, scale: Scale,
     """Input and output resolution in input pixels (and um with ``pixel_size``, one number or (y, x)), measured on
     the same centre field of both (``REPORT_WINDOW``); a ``note`` when unmeasurable. Both are arrays or other plane
     sources (:mod:`.io.planes`)."""
-    from .core.resolution import MIN_SIDE, estimate_resolution
+    from .core.resolution import MIN_SIDE, ResolutionEstimate, estimate_resolution
     from .core.spectrum import check_layout
 
     factor = float(np.sqrt(scale[0] * scale[1]))
     pixel = pixel_pair(pixel_size)
-    output_pixel = None if pixel is None else (pixel[0] / scale[0], pixel[1] / scale[1])
+    # the pixels' shape (in um where known, else in input pixels): an output of unequal factors is measured in space
+    geometry = pixel or (1.0, 1.0)
+    output_geometry = (geometry[0] / scale[0], geometry[1] / scale[1])
     try:
         check_layout(image, MIN_SIDE)  # a refusal names the planes' sizes, not their centre window's
         image, sr = centre_windows(image, sr, scale)
-        before = estimate_resolution(image, pixel)
-        after = estimate_resolution(sr, output_pixel)
-        interpolated = estimate_resolution(Interpolated(image, sr.shape[-2:]), output_pixel)
+        before = estimate_resolution(image, geometry)
+        after = estimate_resolution(sr, output_geometry)
+        interpolated = estimate_resolution(Interpolated(image, sr.shape[-2:]), output_geometry)
     except ValueError as error:
         return {"note": f"resolution not measured: {error}"}
+
+    def um(estimate: ResolutionEstimate) -> float | None:
+        return None if pixel is None else round(estimate.resolution_um, 4)
+
     return {"input_px": round(before.resolution, 3), "output_px": round(after.resolution / factor, 3),
             "interpolation_px": round(interpolated.resolution / factor, 3),
-            "input_um": None if before.resolution_um is None else round(before.resolution_um, 4),
-            "output_um": None if after.resolution_um is None else round(after.resolution_um, 4),
-            "interpolation_um": None if interpolated.resolution_um is None else round(interpolated.resolution_um, 4),
+            "input_um": um(before), "output_um": um(after), "interpolation_um": um(interpolated),
             "method": "decorrelation analysis (Descloux et al. 2019), in input pixels; interpolation: of the input, "
                       "bicubic, measured as the output is (the reference the output must beat)",
             "field_px": list(image.shape[-2:])}

@@ -63,12 +63,16 @@ class ResolutionEstimate:
 
 
 class _Curves:
-    """Decorrelation curves of one plane: the phase-only spectrum, sorted by radius, computed once."""
+    """Decorrelation curves of one plane: the phase-only spectrum, sorted by radius, computed once.
 
-    def __init__(self, plane: np.ndarray) -> None:
+    Frequencies are in cycles per pixel of the geometric mean size: ``aspect``, the (y, x) pixel sizes over it,
+    makes the rings circles in space, not in pixels (on pixels twice as long in x, a blur is half as many pixels wide
+    in x as in y)."""
+
+    def __init__(self, plane: np.ndarray, aspect: tuple[float, float] = (1.0, 1.0)) -> None:
         spectrum = periodic_spectrum(plane - plane.mean())
-        ky = np.fft.fftfreq(plane.shape[0])[:, None]
-        kx = np.fft.fftfreq(plane.shape[1])[None, :]
+        ky = np.fft.fftfreq(plane.shape[0])[:, None] / aspect[0]
+        kx = np.fft.fftfreq(plane.shape[1])[None, :] / aspect[1]
         self.k2 = (ky**2 + kx**2).ravel()  # cycles^2 / pixel^2
         radius = 2 * np.sqrt(self.k2)  # normalised: 1 = Nyquist
         inside = (radius < 1) & (radius > 0)  # the disk of the analysis, without the mean
@@ -113,10 +117,10 @@ def _peak(curve: np.ndarray) -> tuple[int, float]:
     return index, float(remaining[index])
 
 
-def _cutoff(plane: np.ndarray) -> tuple[float, float]:
-    """(k_c, amplitude of the unfiltered peak) of one plane; k_c is 0 when no peak rises above the curves' wobble
-    (:data:`MIN_SIGNAL_RISE`)."""
-    curves = _Curves(plane)
+def _cutoff(plane: np.ndarray, aspect: tuple[float, float] = (1.0, 1.0)) -> tuple[float, float]:
+    """(k_c, amplitude of the unfiltered peak) of one plane (``aspect``: see :class:`_Curves`); k_c is 0 when no
+    peak rises above the curves' wobble (:data:`MIN_SIGNAL_RISE`)."""
+    curves = _Curves(plane, aspect)
     radii = np.linspace(0, 1, N_RADII)
     curve0 = curves.curve(radii, None)
     index0, amplitude0 = _peak(curve0)
@@ -154,14 +158,17 @@ def _rise(curve: np.ndarray, index: int) -> float:
 
 def estimate_resolution(image: np.ndarray, pixel_size: float | Sequence[float] | None = None) -> ResolutionEstimate:
     """Resolution of ``image`` (2D, or N-D with YX last: up to 8 evenly spaced planes, their median) by
-    decorrelation analysis; in pixels, and in um when ``pixel_size`` (um, or a (y, x) pair: their mean) is given.
+    decorrelation analysis; in pixels, and in um when ``pixel_size`` (um, or a (y, x) pair) is given. Unequal sides
+    are measured in space (a blur as wide in y as in x in um reads as one width), in pixels of their geometric mean.
 
     Raises ValueError for a constant image, planes under :data:`MIN_SIDE` pixels a side, or one in which no
     frequency carries signal above the noise (pure noise).
     """
     pixel = pixel_pair(pixel_size)
     planes = analysis_planes(image, min_side=MIN_SIDE)
-    results = [_cutoff(plane) for plane in planes]
+    mean = None if pixel is None else float(np.sqrt(pixel[0] * pixel[1]))
+    aspect = (1.0, 1.0) if pixel is None else (pixel[0] / mean, pixel[1] / mean)
+    results = [_cutoff(plane, aspect) for plane in planes]
     cutoffs = np.array([kc for kc, _ in results])
     if not np.any(cutoffs > 0):
         raise ValueError("no resolution found: no frequency of the image's spectrum stands out of the noise below "
@@ -170,5 +177,5 @@ def estimate_resolution(image: np.ndarray, pixel_size: float | Sequence[float] |
     cutoff = float(np.median(cutoffs[cutoffs > 0]))
     amplitude = float(np.median([a for _, a in results]))
     resolution = 2.0 / cutoff
-    resolution_um = resolution * float(np.mean(pixel)) if pixel is not None else None
+    resolution_um = resolution * mean if mean is not None else None
     return ResolutionEstimate(resolution, resolution_um, cutoff, amplitude, len(planes))
