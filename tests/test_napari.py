@@ -240,6 +240,24 @@ def test_replacing_or_moving_the_input_layer_cancels_its_run(widget, qtbot):
     assert not w.running and w.status.value.startswith("done in")
 
 
+def test_setting_the_inputs_placement_to_what_it_already_is_does_not_cancel_its_run(widget, qtbot):
+    """napari's "Apply scale/transforms from Clipboard" on channels placed alike sets every transform of each, and
+    napari sends its change events even for an unchanged value: the run was cancelled, "the input layer 'a'
+    changed its scale during the run", although nothing had changed."""
+    viewer, w = widget
+    source = viewer.add_image(image_2d(), name="a", scale=(0.2, 0.2), translate=(3, 4), rotate=10)
+    w.image.value = source
+    w.max_iterations.value = 5000
+    w.start()
+    qtbot.waitUntil(lambda: "iteration" in w.status.value, timeout=60_000)
+    for key in ("scale", "translate", "rotate", "shear", "affine", "units", "data"):
+        setattr(source, key, getattr(source, key))
+    assert w.running and "cancelling" not in w.status.value and not w._cancel_reason
+    source.translate = (3, 5)  # a change still stops it
+    qtbot.waitUntil(lambda: not w.running, timeout=60_000)
+    assert w.status.value == "the input layer 'a' changed its translate during the run; nothing was added"
+
+
 def test_a_waiting_run_whose_input_is_removed_says_why_it_ended(make_napari_viewer, qtbot):
     """Its reason was cleared as it left the queue: "cancelled before it started"."""
     first, second = make_napari_viewer(), make_napari_viewer()

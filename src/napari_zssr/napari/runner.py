@@ -507,8 +507,21 @@ def watch_input(viewer: Any, layer: Any, on_change: Callable[[str], None]) -> Ca
     name = layer.name
     hooks: list[tuple[Any, Callable[..., None]]] = []
 
-    def changed(what: str) -> Callable[..., None]:
-        return lambda *_: on_change(f"the input layer {name!r} {what} during the run")
+    def state(kind: str) -> Any:
+        value = getattr(layer, kind)
+        return getattr(value, "affine_matrix", value)  # the layer's affine is an Affine
+
+    def changed(kind: str, what: str) -> Callable[..., None]:
+        before = state(kind)
+
+        def hook(*_: Any) -> None:
+            now = state(kind)
+            # napari sends the event for a value set to what it was (its "Apply scale/transforms from Clipboard"
+            # sets every transform of each layer chosen): nothing the run reads has changed then
+            if now is not before and (kind == "data" or not np.array_equal(now, before)):
+                on_change(f"the input layer {name!r} {what} during the run")
+
+        return hook
 
     def removed(event: Any) -> None:
         if getattr(event, "value", None) is layer:
@@ -516,8 +529,8 @@ def watch_input(viewer: Any, layer: Any, on_change: Callable[[str], None]) -> Ca
 
     for kind in INPUT_CHANGES:
         if hasattr(events, kind):
-            hooks.append((getattr(events, kind), changed("had its data replaced" if kind == "data" else
-                                                         f"changed its {kind}")))
+            what = "had its data replaced" if kind == "data" else f"changed its {kind}"
+            hooks.append((getattr(events, kind), changed(kind, what)))
     if viewer is not None:
         hooks.append((viewer.layers.events.removed, removed))
     for event, hook in hooks:
