@@ -1031,6 +1031,22 @@ def test_result_is_selected_and_keeps_the_input_contrast_and_look(widget, qtbot)
     assert residual.startswith("SR minus bicubic interpolation of the input")
 
 
+def test_the_result_takes_the_look_the_input_has_when_the_run_ends(widget, qtbot):
+    """Contrast and colours adjusted while the run went on: the result came in those of the run's start, unlike
+    its input beside it."""
+    viewer, w = widget
+    source = viewer.add_image(image_2d(), name="cells")
+    w.image.value = source
+    w.max_iterations.value = 60
+    w.start()
+    qtbot.waitUntil(lambda: "iteration" in w.status.value, timeout=60_000)
+    source.contrast_limits, source.colormap, source.blending, source.gamma = (150, 900), "green", "additive", 0.8
+    qtbot.waitUntil(lambda: not w.running, timeout=60_000)
+    result = viewer.layers["cells_zssr"]
+    assert tuple(result.contrast_limits) == (150, 900) and result.colormap.name == "green"
+    assert result.blending == "additive" and result.gamma == pytest.approx(0.8)
+
+
 def test_rerun_updates_rotate_shear_and_affine(widget, qtbot):
     viewer, w = widget
     source = viewer.add_image(image_2d(), name="turned", scale=(0.2, 0.2))

@@ -60,6 +60,8 @@ class LayerSnapshot:
     contrast_limits: tuple[float, float] | None = None  # what the user sees; the outputs share intensity units
     display: dict[str, Any] = field(default_factory=dict)  # colormap, blending, gamma: as a channel overlay shows it
     in_input_pixels: bool = False  # the scale counts the pixels of an earlier run's input (scale_counts_input_pixels)
+    layer: Any = field(default=None, repr=False)  # the napari layer: its look is read again, on the main thread, when
+    # the outputs are made (a contrast set during the run is the one the input then shows)
 
     @property
     def pixel_size(self) -> PixelSize | None:
@@ -103,9 +105,13 @@ def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> L
     return LayerSnapshot(layer.name, data, list(map(float, layer.scale)), list(map(float, layer.translate)),
                          linear, layer.rotate, layer.shear, layer.affine.affine_matrix, getattr(layer, "units", None),
                          getattr(layer, "axis_labels", None), _leading_index(current_step, data.ndim),
-                         tuple(map(float, layer.contrast_limits)),
-                         {"colormap": layer.colormap, "blending": layer.blending, "gamma": float(layer.gamma)},
-                         scale_counts_input_pixels(layer.metadata))
+                         *look_of(layer), scale_counts_input_pixels(layer.metadata), layer)
+
+
+def look_of(layer: Any) -> tuple[tuple[float, float], dict[str, Any]]:
+    """How ``layer`` shows its data: its contrast limits, and its colormap, blending and gamma."""
+    return (tuple(map(float, layer.contrast_limits)),
+            {"colormap": layer.colormap, "blending": layer.blending, "gamma": float(layer.gamma)})
 
 
 def _leading_index(current_step: tuple[int, ...] | None, ndim: int) -> tuple[int, ...] | None:
@@ -413,8 +419,10 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
         value = getattr(snapshot, key)
         if value is not None:
             common[key] = value
-    input_look = {"contrast_limits": snapshot.contrast_limits} if snapshot.contrast_limits else {}
-    input_look.update(snapshot.display)  # a green channel's result is green, and blends as it does
+    contrast_limits, display = (snapshot.contrast_limits, snapshot.display) if snapshot.layer is None else \
+        look_of(snapshot.layer)  # as the input shows its data now
+    input_look = {"contrast_limits": contrast_limits} if contrast_limits else {}
+    input_look.update(display)  # a green channel's result is green, and blends as it does
     residual_limit = 1.0 if result.residual is None else \
         float(np.percentile(np.abs(contrast_sample(result.residual)), 99.9)) or 1.0
     style = {"zssr": input_look, "ensemble_median": {**input_look, "visible": False},
