@@ -1110,6 +1110,22 @@ def test_a_preview_refuses_a_view_that_does_not_show_the_planes_it_would_run(wid
     assert viewer.layers["vol_zssr_preview"].data.shape[0] == 1
 
 
+def test_a_preview_refuses_a_position_where_the_viewer_shows_none_of_the_layer(widget, qtbot):
+    """A deeper stack beside it, the slider on a plane the layer has not: napari shows nothing of the layer there,
+    and the preview ran its last plane instead, which was not on screen."""
+    viewer, w = widget
+    viewer.add_image(np.zeros((5, 24, 20), np.uint16), name="deeper")
+    w.image.value = viewer.add_image(np.stack([image_2d(i) for i in range(3)]), name="z")
+    w.current_plane.value = True
+    viewer.dims.set_current_step(0, 4)
+    assert w.start() is None and not w.running
+    assert "the viewer shows none of layer 'z' at its position" in w.status.value, w.status.value
+    assert "z_zssr_preview" not in viewer.layers
+    viewer.dims.set_current_step(0, 2)
+    run_to_end(qtbot, w)
+    assert viewer.layers["z_zssr_preview"].metadata["plane"] == (2,)
+
+
 def test_a_preview_of_a_blank_plane_names_the_plane_not_the_layer(widget):
     viewer, w = widget
     stack = np.stack([image_2d(0), np.zeros_like(image_2d()), image_2d(2)])

@@ -127,7 +127,8 @@ def plane_at_viewer_position(layer: Any, viewer: Any) -> tuple[int, ...]:
 
     The viewer's step indices are in world steps, which differ from the layer's own indices when layers have
     different scales or numbers of dimensions; ``world_to_data`` accounts for both. A ValueError where the view does
-    not show a (Y, X) plane of the layer (a 3D view, or axes rolled): the plane run would not be the one on screen.
+    not show a (Y, X) plane of the layer (a 3D view, axes rolled, or a position beyond the layer's planes, where napari
+    shows none): the plane run would not be the one on screen.
     """
     world_yx = {viewer.dims.ndim - 2, viewer.dims.ndim - 1}  # a layer's last two axes are the world's (napari)
     if viewer.dims.ndisplay != 2 or set(viewer.dims.displayed) != world_yx:
@@ -137,7 +138,15 @@ def plane_at_viewer_position(layer: Any, viewer: Any) -> tuple[int, ...]:
                          "uncheck it to run the whole stack")
     shape = np.shape(layer.data[0] if layer.multiscale else layer.data)
     coordinates = np.asarray(layer.world_to_data(viewer.dims.point), dtype=float)
-    return tuple(int(np.clip(np.round(c), 0, n - 1)) for c, n in zip(coordinates, shape))
+    index = np.round(coordinates)  # as napari picks the plane it shows
+    outside = [axis for axis in range(len(shape) - 2) if not 0 <= index[axis] <= shape[axis] - 1]
+    if outside:  # napari shows nothing of the layer there: the nearest plane would not be the one on screen
+        axis = outside[0]
+        raise ValueError(f"'current plane only' previews the plane on screen, but the viewer shows none of layer "
+                         f"{layer.name!r} at its position (plane index {index[axis]:.0f} on an axis of "
+                         f"{shape[axis]} planes): move the slider onto the layer's planes, or uncheck it to run the "
+                         "whole stack")
+    return tuple(int(np.clip(i, 0, n - 1)) for i, n in zip(index, shape))
 
 
 #: what each output layer holds, recorded in its metadata as ``description``.
