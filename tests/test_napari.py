@@ -166,6 +166,20 @@ def test_a_preview_of_a_2d_image_leaves_its_whole_run_be(widget, qtbot):
     assert viewer.layers["flat_zssr_preview"].data.shape == (48, 40)
 
 
+def test_a_preview_of_a_2d_image_runs_in_the_3d_view_that_shows_all_of_it(widget, qtbot):
+    """A 2D image has one plane, all on screen in a 3D view too; the preview was refused, asking for the 2D view."""
+    viewer, w = widget
+    w.image.value = viewer.add_image(image_2d(), name="flat")
+    viewer.add_image(np.zeros((3, 24, 20), np.uint16), name="volume")
+    w.max_iterations.value = 2
+    w.current_plane.value = True
+    viewer.dims.ndisplay = 3
+    run_to_end(qtbot, w)
+    assert viewer.layers["flat_zssr_preview"].data.shape == (48, 40)
+    viewer.dims.ndisplay, viewer.dims.order = 2, (1, 0, 2)  # a Z-X view shows one row of it: still refused
+    assert w.start() is None and "other axes than the layer's Y and X" in w.status.value
+
+
 def test_a_layer_of_another_type_with_an_output_name_stops_the_run_before_it_starts(widget):
     import napari_zssr
 

@@ -127,16 +127,18 @@ def plane_at_viewer_position(layer: Any, viewer: Any) -> tuple[int, ...]:
 
     The viewer's step indices are in world steps, which differ from the layer's own indices when layers have
     different scales or numbers of dimensions; ``world_to_data`` accounts for both. A ValueError where the view does
-    not show a (Y, X) plane of the layer (a 3D view, axes rolled, or a position beyond the layer's planes, where napari
-    shows none): the plane run would not be the one on screen.
+    not show a (Y, X) plane of the layer (a 3D view of a stack, axes rolled, or a position beyond the layer's planes,
+    where napari shows none): the plane run would not be the one on screen.
     """
     world_yx = {viewer.dims.ndim - 2, viewer.dims.ndim - 1}  # a layer's last two axes are the world's (napari)
+    shape = np.shape(layer.data[0] if layer.multiscale else layer.data)
+    if len(shape) == 2 and world_yx <= set(viewer.dims.displayed):  # its one plane, all on screen (a 3D view too)
+        return ()
     if viewer.dims.ndisplay != 2 or set(viewer.dims.displayed) != world_yx:
         view = "a 3D view" if viewer.dims.ndisplay != 2 else "other axes than the layer's Y and X"
         raise ValueError(f"'current plane only' previews the plane on screen, but the viewer shows {view}: switch "
                          "to the 2D view of Y and X (napari's 2D/3D and transpose buttons, or View > Axes), or "
                          "uncheck it to run the whole stack")
-    shape = np.shape(layer.data[0] if layer.multiscale else layer.data)
     coordinates = np.asarray(layer.world_to_data(viewer.dims.point), dtype=float)
     index = np.round(coordinates)  # as napari picks the plane it shows
     outside = [axis for axis in range(len(shape) - 2) if not 0 <= index[axis] <= shape[axis] - 1]
