@@ -57,11 +57,10 @@ class LayerSnapshot:
     units: Any = None
     axis_labels: Any = None
     plane: tuple[int, ...] | None = None  # only this leading-axes index ("current plane only")
-    contrast_limits: tuple[float, float] | None = None  # what the user sees; the outputs share intensity units
-    display: dict[str, Any] = field(default_factory=dict)  # colormap, blending, gamma: as a channel overlay shows it
     in_input_pixels: bool = False  # the scale counts the pixels of an earlier run's input (scale_counts_input_pixels)
-    layer: Any = field(default=None, repr=False)  # the napari layer: its look is read again, on the main thread, when
-    # the outputs are made (a contrast set during the run is the one the input then shows)
+    # the napari layer (None for an array), for its look only (:func:`look_of`), read on the main thread when the
+    # outputs are made: a contrast set during the run is the one the input then shows
+    layer: Any = field(default=None, repr=False)
 
     @property
     def pixel_size(self) -> PixelSize | None:
@@ -105,13 +104,14 @@ def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> L
     return LayerSnapshot(layer.name, data, list(map(float, layer.scale)), list(map(float, layer.translate)),
                          linear, layer.rotate, layer.shear, layer.affine.affine_matrix, getattr(layer, "units", None),
                          getattr(layer, "axis_labels", None), _leading_index(current_step, data.ndim),
-                         *look_of(layer), scale_counts_input_pixels(layer.metadata), layer)
+                         in_input_pixels=scale_counts_input_pixels(layer.metadata), layer=layer)
 
 
-def look_of(layer: Any) -> tuple[tuple[float, float], dict[str, Any]]:
-    """How ``layer`` shows its data: its contrast limits, and its colormap, blending and gamma."""
-    return (tuple(map(float, layer.contrast_limits)),
-            {"colormap": layer.colormap, "blending": layer.blending, "gamma": float(layer.gamma)})
+def look_of(layer: Any) -> dict[str, Any]:
+    """How ``layer`` shows its data, as its outputs are to show theirs (they share its intensity units, and a green
+    channel's result is green and blends as it does): contrast limits, colormap, blending and gamma."""
+    return {"contrast_limits": tuple(map(float, layer.contrast_limits)), "colormap": layer.colormap,
+            "blending": layer.blending, "gamma": float(layer.gamma)}
 
 
 def _leading_index(current_step: tuple[int, ...] | None, ndim: int) -> tuple[int, ...] | None:
@@ -430,10 +430,7 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
         value = getattr(snapshot, key)
         if value is not None:
             common[key] = value
-    contrast_limits, display = (snapshot.contrast_limits, snapshot.display) if snapshot.layer is None else \
-        look_of(snapshot.layer)  # as the input shows its data now
-    input_look = {"contrast_limits": contrast_limits} if contrast_limits else {}
-    input_look.update(display)  # a green channel's result is green, and blends as it does
+    input_look = {} if snapshot.layer is None else look_of(snapshot.layer)  # as the input shows its data now
     residual_limit = 1.0 if result.residual is None else \
         float(np.percentile(np.abs(contrast_sample(result.residual)), 99.9)) or 1.0
     style = {"zssr": input_look, "ensemble_median": {**input_look, "visible": False},
