@@ -222,19 +222,19 @@ def _confocal(optics: Optics, half: tuple[int, int], pixel: tuple[float, float])
     fine_pixel = (pixel[0] / n, pixel[1] / n)
     fine_half = (half[0] * n, half[1] * n)
     radius = _radius_grid(fine_half, fine_pixel)
-    emission = _profile(radius, optics, optics.wavelength)
     pinhole_radius = _pinhole_radius(optics)
-    if pinhole_radius > 0:
-        disk_half = (int(np.ceil(pinhole_radius / fine_pixel[0])), int(np.ceil(pinhole_radius / fine_pixel[1])))
-        disk = (_radius_grid(disk_half, fine_pixel) <= pinhole_radius).astype(np.float64)
-        if disk.sum() > 1:  # the pinhole also passes the emission beyond the grid (a small ``size``): up to
-            # DEFAULT_HALF_WIDTH lambda/NA of it, as a PSF of the default size holds
-            reach = DEFAULT_HALF_WIDTH * optics.wavelength * 1e-3 / optics.na
-            pad = [min(d, int(np.ceil(reach / p))) for d, p in zip(disk_half, fine_pixel)]
-            wider = _profile(_radius_grid((fine_half[0] + pad[0], fine_half[1] + pad[1]), fine_pixel), optics,
-                             optics.wavelength)
-            emission = signal.fftconvolve(wider, disk / disk.sum(), mode="same")
-            emission = emission[pad[0] : pad[0] + 2 * fine_half[0] + 1, pad[1] : pad[1] + 2 * fine_half[1] + 1]
+    disk_half = (int(np.ceil(pinhole_radius / fine_pixel[0])), int(np.ceil(pinhole_radius / fine_pixel[1])))
+    disk = (_radius_grid(disk_half, fine_pixel) <= pinhole_radius).astype(np.float64)
+    through_pinhole = disk.sum() > 1  # a pinhole no wider than a fine pixel passes the emission as it is
+    # the pinhole also passes the emission beyond the grid (a small ``size``): up to DEFAULT_HALF_WIDTH lambda/NA of
+    # it, as a PSF of the default size holds; the emission is computed once, on the grid widened by that much
+    reach = DEFAULT_HALF_WIDTH * optics.wavelength * 1e-3 / optics.na
+    pad = [min(d, int(np.ceil(reach / p))) for d, p in zip(disk_half, fine_pixel)] if through_pinhole else [0, 0]
+    emission = _profile(_radius_grid((fine_half[0] + pad[0], fine_half[1] + pad[1]), fine_pixel), optics,
+                        optics.wavelength)
+    if through_pinhole:
+        emission = signal.fftconvolve(emission, disk / disk.sum(), mode="same")
+    emission = emission[pad[0] : pad[0] + 2 * fine_half[0] + 1, pad[1] : pad[1] + 2 * fine_half[1] + 1]
     excitation = _profile(radius, optics, optics.excitation_wavelength or optics.wavelength)
     return (np.clip(emission, 0, None) * excitation)[::n, ::n]
 
