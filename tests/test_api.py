@@ -385,12 +385,14 @@ def test_a_crop_too_small_for_the_scale_is_named(textured_image, tiny_config, fi
     assert zssr(textured_image, 3, config=tiny_config).sr.shape == (120, 108)
 
 
-def test_unequal_pixel_sides_are_taken_as_a_pair(textured_image, tiny_config):
+def test_unequal_pixel_sides_are_taken_as_a_pair(tiny_config):
     from napari_zssr import KernelChoice, Optics
 
+    y, x = np.mgrid[:96, :96]  # large enough for the resolution report
+    image = np.sin(x / 3.0) * np.cos(y / 5.0) * 800 + 1000 + np.random.default_rng(1).normal(0, 20, (96, 96))
     optics = KernelChoice("optics", optics=Optics(1.4, 520))
-    result = zssr(textured_image, 2, optics, config=tiny_config, pixel_size=(0.1, 0.2))
-    square = zssr(textured_image, 2, optics, config=tiny_config, pixel_size=0.1)
+    result = zssr(image, 2, optics, config=tiny_config, pixel_size=(0.1, 0.2))
+    square = zssr(image, 2, optics, config=tiny_config, pixel_size=0.1)
     assert result.kernel["pixel_size_um"] == (0.1, 0.2) and square.kernel["pixel_size_um"] == 0.1
     assert not np.array_equal(result.sr, square.sr)  # the kernel follows the pixels: narrower along x
     assert result.resolution["input_um"] == pytest.approx(result.resolution["input_px"] * np.sqrt(0.1 * 0.2), rel=1e-3)
@@ -665,7 +667,7 @@ def test_masked_pixels_are_refused_by_the_estimates_and_the_psf():
     from napari_zssr import estimate_kernel, estimate_resolution, kernel_from_psf
     from napari_zssr.sample import gaussian_psf
 
-    image = np.ma.masked_array(np.random.default_rng(0).random((48, 48)), mask=np.zeros((48, 48), bool))
+    image = np.ma.masked_array(np.random.default_rng(0).random((96, 96)), mask=np.zeros((96, 96), bool))
     image.mask[:8, :8] = True
     for estimate in (estimate_kernel, estimate_resolution):
         with pytest.raises(ValueError, match="masked pixels"):

@@ -197,7 +197,7 @@ def test_reordered_and_cropped_planes_match_numpy():
 
 def test_a_split_stack_without_the_zssr_output_reports_the_whole_stack_resolution(tmp_path):
     """The report reads the zssr output, which the parts keep whether asked for or not (not one part's report)."""
-    stack = np.stack([ndimage.gaussian_filter(textured((40, 40), seed).astype(float), 1.5) for seed in range(4)])
+    stack = np.stack([ndimage.gaussian_filter(textured((96, 96), seed).astype(float), 1.5) for seed in range(4)])
     path = tmp_path / "stack.tif"
     write_imagej_tiff(path, stack.astype(np.uint16), "ZYX", (0.1, 0.1))
     whole, split = run_split_and_whole(path, tmp_path, per_task=2, outputs="residual")

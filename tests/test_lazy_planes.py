@@ -17,6 +17,8 @@ from napari_zssr.core.spectrum import MAX_PLANES, analysis_planes
 N_PLANES = 40
 #: the evenly spaced planes of a 40-plane stack: np.round(np.linspace(0, 39, 8))
 ANALYSED = [0, 6, 11, 17, 22, 28, 33, 39]
+#: plane side: the smallest the resolution estimate reads
+SIDE = 96
 
 
 class CountingStack:
@@ -45,10 +47,10 @@ class CountingStack:
 
 
 def blurred_stack(n_planes: int = N_PLANES) -> np.ndarray:
-    """Blurred, noisy blobs, each plane shifted and with its own noise (float32, 64 x 64 planes)."""
+    """Blurred, noisy blobs, each plane shifted and with its own noise (float32, SIDE x SIDE planes)."""
     rng = np.random.default_rng(0)
-    blobs = np.zeros((64, 64))
-    blobs[tuple(rng.integers(0, 64, (2, 60)))] = 1.0
+    blobs = np.zeros((SIDE, SIDE))
+    blobs[tuple(rng.integers(0, SIDE, (2, 135)))] = 1.0
     base = ndimage.gaussian_filter(blobs, 1.5, mode="wrap") * 1000
     return np.stack([np.roll(base, i, axis=1) + rng.normal(0, 2, base.shape)
                      for i in range(n_planes)]).astype(np.float32)
@@ -83,7 +85,7 @@ def test_numpy_stacks_keep_the_evenly_spaced_planes(stack):
     assert len(planes) == MAX_PLANES
     for plane, index in zip(planes, ANALYSED, strict=True):
         assert np.array_equal(plane, stack[index] / np.abs(stack[index].astype(np.float64)).max())
-    deep = stack.reshape(4, 10, 64, 64)
+    deep = stack.reshape(4, 10, SIDE, SIDE)
     assert all(np.array_equal(a, b) for a, b in zip(analysis_planes(deep), planes, strict=True))
 
 
@@ -99,7 +101,7 @@ def test_a_constant_analysed_plane_is_replaced_by_its_nearest_varying_neighbour(
 
 def test_bad_planes_still_raise_a_clear_error(stack):
     with pytest.raises(ValueError, match="constant"):
-        analysis_planes(CountingStack(np.zeros((N_PLANES, 64, 64), np.float32)))
+        analysis_planes(CountingStack(np.zeros((N_PLANES, SIDE, SIDE), np.float32)))
     with_nan = stack.copy()
     with_nan[ANALYSED[2], 5, 5] = np.nan
     with pytest.raises(ValueError, match="NaN"):
