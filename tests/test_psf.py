@@ -151,6 +151,46 @@ def test_a_float_z_stack_of_three_planes_saved_plainly_is_a_z_stack(tmp_path):
         read_psf(tmp_path / "z3u.tif")
 
 
+def bead_channels(count: int) -> np.ndarray:
+    """A bead imaged in ``count`` colours, each in focus, the later ones dimmer."""
+    return np.stack([gaussian_psf(peak=1000.0 / (1 + c)) for c in range(count)]).astype(np.float32)
+
+
+@pytest.mark.parametrize(("shape", "metadata"), [
+    ((2,), {"axes": "CYX"}),  # tifffile's channels, as it also writes a 3D array without axes
+    ((5,), {"axes": "CYX", "mode": "composite"}),  # Fiji's channels, however many
+    ((5,), {"axes": "CYX", "LUTs": [np.zeros((3, 256), np.uint8)] * 5}),
+    ((3, 2), {"axes": "ZCYX"}),  # a z-stack per channel
+])
+def test_a_psf_file_of_several_channels_is_refused(tmp_path, shape, metadata):
+    """The brightest channel was taken as a z-stack's in-focus plane: a kernel, silently, of the wrong colour."""
+    data = bead_channels(int(np.prod(shape))).reshape(*shape, 31, 31)
+    tifffile.imwrite(tmp_path / "beads.tif", data, imagej=True, metadata=metadata)
+    with pytest.raises(ValueError, match=rf"beads.tif holds {shape[-1]} channels.*save the channel wanted"):
+        read_psf(tmp_path / "beads.tif")
+    with pytest.raises(ValueError, match="channels"):
+        kernel_from_file(tmp_path / "beads.tif")
+
+
+def test_a_few_unmarked_imagej_channels_may_be_a_z_stack_and_the_error_says_how_to_save_one(tmp_path):
+    tifffile.imwrite(tmp_path / "beads.tif", bead_channels(3), imagej=True)
+    with pytest.raises(ValueError, match=r"If its planes are a z-stack.*metadata=\{'axes': 'ZYX'\}"):
+        read_psf(tmp_path / "beads.tif")
+
+
+@pytest.mark.parametrize(("planes", "metadata"), [
+    (9, {}),  # tifffile's default: a 3D ImageJ array is stored as channels
+    (3, {"spacing": 0.2, "unit": "um"}),  # a z step: the writer meant z planes
+    (2, {"axes": "ZYX"}),
+])
+def test_imagej_z_stack_psfs_still_load_however_saved(tmp_path, planes, metadata):
+    stack = np.stack([gaussian_psf(peak=1000.0 / (1 + abs(z - planes // 2))) for z in range(planes)])
+    tifffile.imwrite(tmp_path / "z.tif", stack.astype(np.float32), imagej=True, metadata=metadata)
+    data, _ = read_psf(tmp_path / "z.tif")
+    assert data.shape == stack.shape
+    assert kernel_from_file(tmp_path / "z.tif").shape == kernel_from_psf(stack[planes // 2], scale=2).shape
+
+
 def test_unequal_psf_pixel_sides_are_kept(tmp_path):
     psf = gaussian_psf(41, sigma=3.0).astype(np.float32)
     tifffile.imwrite(tmp_path / "aniso.tif", psf, imagej=True, resolution=(1 / 0.08, 1 / 0.04),

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import scipy.io
+import tifffile
 
 from ..core.units import compact_pixel_size
-from .tiff import TIFF_SUFFIXES, read_tiff
+from .tiff import TIFF_SUFFIXES, TiffImage, read_tiff
 
 
 def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | tuple[float, float] | None]:
@@ -33,6 +34,9 @@ def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | tuple[float, 
             raise ValueError(f"{path.name} is a colour (RGB) image of shape {image.data.shape}; a PSF is a grey "
                              f"2D image or z-stack: save the bead's channel on its own (a z-stack of 3 or 4 planes "
                              f"reads as RGB unless saved with tifffile.imwrite(..., photometric='minisblack'))")
+        reading = _channel_axis(path, image) if "C" in image.axes else "z-stack"
+        if reading != "z-stack":
+            raise ValueError(_channels_message(path, image, reading))
         if image.pixel_size is None:
             return image.data, None
         return image.data, compact_pixel_size(*image.pixel_size)
@@ -52,3 +56,42 @@ def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | tuple[float, 
         found = [name for name in variables if not name.startswith("__")]
         raise ValueError(f"{path.name} has no variable named 'Kernel' or 'kernel' (found: {found})")
     raise ValueError(f"unsupported PSF file type {suffix!r} ({path.name}); use .tif/.tiff, .npy or .mat")
+
+
+#: the most planes of an ImageJ "channels" axis, unmarked as to what it holds, that may be a multicolour bead's
+#: channels (a TetraSpeck bead has 4 colours); more are taken as the z-stack they nearly always are
+MOST_BEAD_COLOURS = 4
+
+
+def _imagej_metadata(path: Path) -> dict:
+    with tifffile.TiffFile(path) as tif:
+        return tif.imagej_metadata or {}
+
+
+def _channel_axis(path: Path, image: TiffImage) -> str:
+    """What the channel axis (C) of a PSF file holds: "channels", "z-stack" or "either".
+
+    tifffile writes any 3D ImageJ array without explicit axes as channels, exactly as it writes real channels (axes
+    "CYX"). Fiji marks its channels with a composite or colour display mode, LUTs or channel names, which make them
+    channels; a z step (``spacing``) given by the writer, or more planes than a bead has colours, make them a
+    z-stack; the few planes left can be either. OME files, and ImageJ files with z planes beside, say what C is."""
+    if image.axes != "CYX":
+        return "channels"
+    meta = _imagej_metadata(path)
+    if "channels" not in meta or meta.get("mode") in ("composite", "color") or "LUTs" in meta or image.channel_names:
+        return "channels"
+    return "z-stack" if "spacing" in meta or image.data.shape[0] > MOST_BEAD_COLOURS else "either"
+
+
+def _channels_message(path: Path, image: TiffImage, reading: str) -> str:
+    """Why a PSF file with a channel axis is refused, and how to save the channel wanted (or a z-stack) alone."""
+    channels = image.data.shape[image.axes.index("C")]
+    message = (f"{path.name} holds {channels} channels (axes {image.axes}, shape {image.data.shape}); a PSF is the "
+               "bead image of one channel: save the channel wanted on its own (Fiji: Image > Color > Split Channels; "
+               "Python: tifffile.imwrite(path, data[channel], imagej=True, ...)) and give one PSF file per channel "
+               "(--psf repeated on the command line)")
+    if reading == "either":
+        message += (". If its planes are a z-stack, save it with its axes named (tifffile.imwrite(..., imagej=True, "
+                    "metadata={'axes': 'ZYX'}), or with its z step as metadata={'spacing': ...}): tifffile stores a "
+                    "3D ImageJ array as channels unless told")
+    return message
