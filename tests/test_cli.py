@@ -1034,6 +1034,15 @@ def test_an_uncalibrated_stacks_z_spacing_in_pixels_is_kept_on_the_new_grid(tmp_
     assert written.pixel_size == pytest.approx((0.1, 0.1)) and written.z_spacing == pytest.approx(0.6)
 
 
+def test_an_ome_stack_without_z_spacing_gives_outputs_whose_z_step_is_unknown(tmp_path):
+    """ImageJ reads a calibrated stack without a z spacing 1 um apart: the outputs said a z step the input never had."""
+    tifffile.imwrite(tmp_path / "z.ome.tif", textured((3, 16, 16)), metadata={"axes": "ZYX", "PhysicalSizeX": 0.2,
+                                                                                 "PhysicalSizeY": 0.2})
+    assert main([str(tmp_path / "z.ome.tif"), "--out", str(tmp_path / "out"), "--outputs", "zssr", *FAST]) == 0
+    written = read_tiff(tmp_path / "out" / "z_zssr.tif")
+    assert written.pixel_size == pytest.approx((0.1, 0.1)) and written.z_spacing is None
+
+
 def test_a_fiji_composites_colours_and_display_ranges_are_kept(tmp_path):
     """A composite with a LUT per channel opens in Fiji as it did, not grey; the residual and the spread keep the
     colours only."""

@@ -259,6 +259,41 @@ def test_a_calibrated_imagej_stack_without_spacing_has_planes_one_unit_apart(tmp
     assert read_tiff(tmp_path / "t.tif").z_spacing is None
 
 
+def test_imagejs_own_z_and_y_units_are_honoured(tmp_path):
+    """Fiji writes ``zunit``/``yunit`` where they differ from ``unit``; a z unit that is no length is "unknown"."""
+    stack = np.zeros((4, 8, 8), np.uint16)
+    tifffile.imwrite(tmp_path / "z.tif", stack, imagej=True, resolution=(10, 1e4),
+                     metadata={"axes": "ZYX", "unit": "um", "zunit": "nm", "spacing": 200, "yunit": "mm"})
+    image = read_tiff(tmp_path / "z.tif")
+    assert image.pixel_size == pytest.approx((0.1, 0.1)) and image.z_spacing == pytest.approx(0.2)
+    tifffile.imwrite(tmp_path / "p.tif", stack, imagej=True, resolution=(10, 10),
+                     metadata={"axes": "ZYX", "unit": "um", "zunit": "pixel"})
+    image = read_tiff(tmp_path / "p.tif")
+    assert image.pixel_size == pytest.approx((0.1, 0.1)) and image.z_spacing is None and not image.z_spacing_default
+
+
+def test_a_stack_whose_z_step_is_unknown_does_not_reopen_at_one_micrometre(tmp_path):
+    """An OME file's layer with pixels in um and no z step, saved by the layer writer, reopened ImageJ's default
+    z step of 1 um: a calibration the file never had."""
+    from napari.layers import Image
+
+    from napari_zssr.io.imagej import write_imagej_tiff
+    from napari_zssr.napari.reader import read_layers
+    from napari_zssr.napari.writer import write_image
+
+    stack = np.zeros((4, 8, 8), np.uint16)
+    tifffile.imwrite(tmp_path / "in.ome.tif", stack, metadata={"axes": "ZYX", "PhysicalSizeX": 0.1,
+                                                               "PhysicalSizeY": 0.1})
+    data, kwargs, _ = read_layers(str(tmp_path / "in.ome.tif"))[0]
+    layer = Image(data, **{key: kwargs[key] for key in ("scale", "units", "axis_labels")})
+    write_image(str(tmp_path / "saved.tif"), layer.data, layer.as_layer_data_tuple()[1])
+    saved = read_tiff(tmp_path / "saved.tif")
+    assert saved.pixel_size == pytest.approx((0.1, 0.1)) and saved.z_spacing is None
+    assert [str(unit) for unit in read_layers(str(tmp_path / "saved.tif"))[0][1]["units"]] == ["pixel", "µm", "µm"]
+    write_imagej_tiff(tmp_path / "one.tif", stack, "ZYX", (0.1, 0.1))  # a 1 um step (Fiji leaves it out so)
+    assert read_tiff(tmp_path / "one.tif").z_spacing == pytest.approx(1.0)
+
+
 def whole_planes(path) -> np.ndarray:
     """Every plane of a file as the batch reads it whole: (planes, C, Y, X)."""
     image = read_tiff(path, samples_as_channels=True)

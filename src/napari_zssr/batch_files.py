@@ -365,7 +365,8 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
         try:
             staged.append((stage_imagej_tiff(path, stacked, image.axes, new_pixel_size, z_spacing, info,
                                              imagej_origin(image.origin, factors), z_origin, image.frame_interval,
-                                             display, image.channel_names), path))
+                                             display, image.channel_names,
+                                             z_unknown=z_spacing is None and new_pixel_size is not None), path))
         except BaseException as error:  # the outputs come as a set: an earlier run's stay as they were, whole
             for temporary, _ in staged:
                 temporary.unlink(missing_ok=True)

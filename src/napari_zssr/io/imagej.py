@@ -72,11 +72,12 @@ def _imagej_order(leading: str) -> bool:
 def write_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pixel_size: tuple[float, float] | None,
                       z_spacing: float | None = None, info: str | None = None,
                       origin: tuple[float, float] | None = None, z_origin: float | None = None,
-                      frame_interval: float | None = None, display: dict | None = None) -> None:
+                      frame_interval: float | None = None, display: dict | None = None,
+                      z_unknown: bool = False) -> None:
     """Write an ImageJ hyperstack atomically (:func:`stage_imagej_tiff`, then rename): an interrupted write leaves
     no file. The arguments are :func:`stage_imagej_tiff`'s."""
     commit_staged(stage_imagej_tiff(path, data, axes, pixel_size, z_spacing, info, origin, z_origin, frame_interval,
-                                    display), Path(path))
+                                    display, z_unknown=z_unknown), Path(path))
 
 
 def commit_staged(temporary: Path, path: Path) -> None:
@@ -163,7 +164,7 @@ def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
                       z_spacing: float | None = None, info: str | None = None,
                       origin: tuple[float, float] | None = None, z_origin: float | None = None,
                       frame_interval: float | None = None, display: dict | None = None,
-                      channel_names: Sequence[str] = ()) -> Path:
+                      channel_names: Sequence[str] = (), z_unknown: bool = False) -> Path:
     """Write an ImageJ hyperstack meant for ``path`` into a temporary file beside it (``.<name>.<random>.tif.part``)
     and return that file: :func:`commit_staged` puts it in place, so that several files can be put in place
     together once all are written. On failure nothing is left.
@@ -172,7 +173,10 @@ def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
     so each keeps its name. ``origin`` (y, x) and ``z_origin``: ImageJ's calibration origin, in pixels and planes;
     ``frame_interval``: seconds between time points; ``display``: ImageJ's display settings (``mode``, ``LUTs``,
     ``Ranges``, as :class:`TiffImage` reads them), kept where they fit the channels written; ``channel_names``: one
-    per channel, written as each plane's slice label (how Fiji shows them). Types an ImageJ TIFF
+    per channel, written as each plane's slice label (how Fiji shows them). ``z_spacing`` None leaves ImageJ's
+    default (1 unit, as a Fiji file of a 1 um step says it); ``z_unknown``: the z step of a stack with a
+    ``pixel_size`` is not known (an OME file that does not give it), written as ImageJ's z unit "pixel" so that the
+    file does not reopen calibrated at 1 um (:func:`.tiff.read_tiff` honours ImageJ's ``zunit``). Types an ImageJ TIFF
     cannot hold (float64, int8, (u)int32, 64-bit integers, bool) are written as float32.
 
     ``data`` is an array or any plane source (:mod:`.planes`): it is read and written one plane at a time, so a stack
@@ -198,6 +202,8 @@ def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
         metadata["unit"] = "um"
     if z_spacing is not None:
         metadata["spacing"] = z_spacing
+    elif z_unknown and pixel_size is not None and "Z" in metadata["axes"]:
+        metadata["zunit"] = "pixel"
     if info:
         metadata["Info"] = info
     channels = data.shape[axes.index("C")] if "C" in axes else 1

@@ -89,7 +89,8 @@ def _tag_pixel_size(tif: tifffile.TiffFile, page: tifffile.TiffPage) -> tuple[tu
                                                                                float | None]:
     """Pixel size from the resolution tags, read in ImageJ's ``unit`` when it has one, else in ResolutionUnit's.
 
-    Without an ImageJ unit, only metric ResolutionUnits (centimetre, millimetre, micrometre) count: an inch unit is
+    ImageJ's ``yunit`` and ``zunit``, written where they differ from its ``unit``, are honoured. Without an ImageJ
+    unit, only metric ResolutionUnits (centimetre, millimetre, micrometre) count: an inch unit is
     what non-scientific software writes (72 or 300 dpi, not a microscope's sampling) and "none" has no scale, so
     both mean "unknown" rather than a guess. ``page``: the first page of the series read (a thumbnail stored before
     it has its own resolution).
@@ -101,7 +102,7 @@ def _tag_pixel_size(tif: tifffile.TiffFile, page: tifffile.TiffPage) -> tuple[tu
         # the tags' own values, per ImageJ's unit, as ImageJ reads them (whatever ResolutionUnit says: ImageJ writes
         # centimetre for "cm"); get_resolution(RESUNIT.NONE) would convert them to pixels per metre
         x_per_unit, y_per_unit = page.get_resolution()
-        per_um = [_per_um(y_per_unit, meta["unit"]), _per_um(x_per_unit, meta["unit"])]
+        per_um = [_per_um(y_per_unit, meta.get("yunit", meta["unit"])), _per_um(x_per_unit, meta["unit"])]
     elif page.resolutionunit in _METRIC_RESUNITS:
         x_per_um, y_per_um = page.get_resolution(tifffile.RESUNIT.MICROMETER)
         per_um = [y_per_um, x_per_um]
@@ -115,7 +116,10 @@ def _tag_pixel_size(tif: tifffile.TiffFile, page: tifffile.TiffPage) -> tuple[tu
     if _plausible_um(sizes[0]) is None or _plausible_um(sizes[1]) is None:
         return None, None
     spacing = meta.get("spacing", 1.0 if _imagej_z_planes(meta) > 1 else None)  # ImageJ leaves out a depth of 1
-    return sizes, (_plausible_um(length_um(float(spacing), meta.get("unit"))) if spacing else None)
+    # in ImageJ's z unit where it differs (Fiji writes "zunit" so, and this package "pixel" for a z step unknown
+    # beside a known pixel size, :func:`.imagej.stage_imagej_tiff`): a z unit that is no length says "unknown"
+    z_unit = meta.get("zunit", meta.get("unit"))
+    return sizes, (_plausible_um(length_um(float(spacing), z_unit)) if spacing else None)
 
 
 def _imagej_z_planes(meta: dict) -> int:

@@ -60,6 +60,7 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     pixel_size = (scale[-2], scale[-1]) if calibrated else None
     origin = None if translate[-2:] == [0.0, 0.0] else (-translate[-2] / scale[-2], -translate[-1] / scale[-1])
     z_spacing = z_origin = None
+    z_unknown = False
     if "Z" in axes:
         z = axes.index("Z")
         # uncalibrated, ImageJ's spacing counts the file's own lateral pixels (the reader's convention); 1 is the
@@ -70,6 +71,10 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
                   "pixels of an image without a pixel size; give the layer its pixel size to keep it")
             spacing = 1.0
         z_spacing = spacing if spacing != 1.0 else None
+        # z in pixels beside y and x in um: the reader's layer of a file whose z step is unknown (an OME file that
+        # does not say), which must not reopen at ImageJ's default of 1 um
+        z_unknown = (z_spacing is None and calibrated and has_length_units(units)
+                     and not is_unit_of(axis_units[z], "[length]"))
         z_origin = -translate[z] / scale[z] if translate[z] else None
     frame_interval = None
     if "T" in axes:  # 1 with a unit of time is 1 s (or 1 ms...), without one napari's default: unknown
@@ -91,7 +96,7 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     try:
         write_imagej_tiff(path, array, axes, pixel_size, z_spacing, info=_run_record_text(attributes),
                           origin=origin, z_origin=z_origin, frame_interval=frame_interval,
-                          display=_display(attributes) if "C" not in axes else None)
+                          display=_display(attributes) if "C" not in axes else None, z_unknown=z_unknown)
     except ValueError as error:
         raise LayerNotWritable(f"{Path(path).name}: {error}") from error
     except OSError as error:  # a folder without write permission, a name too long...
