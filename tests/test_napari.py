@@ -917,6 +917,24 @@ def test_colours_and_display_ranges_round_trip_between_fiji_and_napari(tmp_path)
         assert "LUTs" not in tif.imagej_metadata  # grey is ImageJ's own: no LUT written
 
 
+def test_a_layer_with_a_channel_axis_is_saved_in_its_colormap_and_contrast_limits(tmp_path):
+    """Each channel of a layer with a channel axis shows in the layer's colormap and limits: it was saved grey, in
+    ImageJ's automatic ranges."""
+    from napari.layers import Image
+
+    from napari_zssr.napari.reader import read_layers
+    from napari_zssr.napari.writer import write_image
+
+    data = np.random.default_rng(0).random((2, 3, 16, 16)).astype(np.float32)
+    layer = Image(data, colormap="green", contrast_limits=(0.1, 0.8), axis_labels=("c", "z", "y", "x"))
+    write_image(str(tmp_path / "cz.tif"), *layer.as_layer_data_tuple()[:2])
+    with tifffile.TiffFile(tmp_path / "cz.tif") as tif:
+        assert tif.imagej_metadata["mode"] == "color"  # one channel at a time, as napari's slider shows them
+    (_, kwargs, _), = read_layers(str(tmp_path / "cz.tif"))
+    assert kwargs["colormap"] == ["green", "green"]
+    assert kwargs["contrast_limits"] == [(pytest.approx(0.1), pytest.approx(0.8))] * 2
+
+
 def test_a_kept_channel_axis_of_one_opens_in_its_display_range(tmp_path):
     """ImageJ keeps one channel's display range as min and max, also where the file keeps a channel axis of length 1
     (napari-zssr's axes property): the layer of that one channel opens in it."""

@@ -96,7 +96,8 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     try:
         write_imagej_tiff(path, array, axes, pixel_size, z_spacing, info=_run_record_text(attributes),
                           origin=origin, z_origin=z_origin, frame_interval=frame_interval,
-                          display=_display(attributes) if "C" not in axes else None, z_unknown=z_unknown)
+                          display=_display(attributes, array.shape[axes.index("C")] if "C" in axes else 1),
+                          z_unknown=z_unknown)
     except ValueError as error:
         raise LayerNotWritable(f"{Path(path).name}: {error}") from error
     except OSError as error:  # a folder without write permission, a name too long...
@@ -147,16 +148,23 @@ def _tell(note: str) -> None:
         warnings.warn(note, stacklevel=3)
 
 
-def _display(attributes: dict) -> dict:
+def _display(attributes: dict, channels: int) -> dict:
     """The layer's colormap and contrast limits as ImageJ's display settings (a LUT, and ``min`` and ``max``), so
-    that the file opens in Fiji, and here, as the layer looked."""
+    that the file opens in Fiji, and here, as the layer looked. A layer with a channel axis (``channels`` > 1) shows
+    each channel in its one colormap and limits: each channel gets them, in ImageJ's "color" mode (one channel at a
+    time in its LUT, as napari's slider shows them), where the colormap is not grey."""
     display: dict = {}
     lut = lut_of(attributes["colormap"]) if attributes.get("colormap") is not None else None
     if lut is not None:
-        display["LUTs"] = [lut]
+        display["LUTs"] = [lut] * channels
+        if channels > 1:
+            display["mode"] = "color"
     limits = attributes.get("contrast_limits")
     if limits is not None and len(limits) == 2 and float(limits[0]) < float(limits[1]):
-        display["min"], display["max"] = float(limits[0]), float(limits[1])
+        if channels > 1:
+            display["Ranges"] = (float(limits[0]), float(limits[1])) * channels
+        else:
+            display["min"], display["max"] = float(limits[0]), float(limits[1])
     return display
 
 
