@@ -191,6 +191,17 @@ def test_imagej_z_stack_psfs_still_load_however_saved(tmp_path, planes, metadata
     assert kernel_from_file(tmp_path / "z.tif").shape == kernel_from_psf(stack[planes // 2], scale=2).shape
 
 
+def test_a_psf_file_of_several_series_says_that_only_the_first_is_read(tmp_path):
+    """Some exports store one series per channel or per bead: the first was taken without a word."""
+    from napari_zssr import KernelNoteWarning
+
+    with tifffile.TiffWriter(tmp_path / "beads.ome.tif", ome=True) as writer:
+        writer.write(gaussian_psf().astype(np.uint16), metadata={"axes": "YX"})
+        writer.write(gaussian_psf(sigma=2.5).astype(np.uint16), metadata={"axes": "YX"})
+    with pytest.warns(KernelNoteWarning, match="beads.ome.tif holds 2 image series.*only the first is read"):
+        kernel_from_file(tmp_path / "beads.ome.tif")
+
+
 def test_unequal_psf_pixel_sides_are_kept(tmp_path):
     psf = gaussian_psf(41, sigma=3.0).astype(np.float32)
     tifffile.imwrite(tmp_path / "aniso.tif", psf, imagej=True, resolution=(1 / 0.08, 1 / 0.04),

@@ -109,7 +109,7 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
         return _estimated(image, pixel_size, scale)
     from .core.bead_check import bead_problem
     from .core.psf import kernel_from_psf
-    from .io.psf import read_psf
+    from .io.psf import psf_series_note, read_psf
 
     psf, file_pixel_size = read_psf(str(choice.psf_path))
     psf_pixel_size = file_pixel_size if choice.psf_pixel_size is None else choice.psf_pixel_size
@@ -134,9 +134,12 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
                      "PSF pixel size)")
     if notes:
         record["note"] = "; ".join(notes)
+    # about the file, not the image (a batch says it once): e.g. a cell image chosen by mistake
     problem = bead_problem(psf)
-    if problem:  # e.g. a cell image chosen by mistake: about the file, not the image (a batch says it once)
-        record[PSF_FILE_NOTE] = f"the PSF file does not look like one bead: {problem}; its brightest blob is used"
+    file_notes = [psf_series_note(choice.psf_path),
+                  problem and f"the PSF file does not look like one bead: {problem}; its brightest blob is used"]
+    if any(file_notes):
+        record[PSF_FILE_NOTE] = "; ".join(note for note in file_notes if note)
     return _checked(from_file), record
 
 

@@ -10,7 +10,7 @@ import scipy.io
 import tifffile
 
 from ..core.units import compact_pixel_size
-from .tiff import TIFF_SUFFIXES, TiffImage, read_tiff
+from .tiff import TIFF_SUFFIXES, TiffImage, image_series_count, read_tiff, several_series_note
 
 
 def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | tuple[float, float] | None]:
@@ -56,6 +56,17 @@ def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | tuple[float, 
         found = [name for name in variables if not name.startswith("__")]
         raise ValueError(f"{path.name} has no variable named 'Kernel' or 'kernel' (found: {found})")
     raise ValueError(f"unsupported PSF file type {suffix!r} ({path.name}); use .tif/.tiff, .npy or .mat")
+
+
+def psf_series_note(path: str | os.PathLike) -> str | None:
+    """The note on a PSF TIFF of several image series (a bead at several positions, or one series per channel as
+    some exports store them), whose first only :func:`read_psf` reads; None for any other file."""
+    path = Path(path)
+    if path.suffix.lower() not in TIFF_SUFFIXES:
+        return None
+    with tifffile.TiffFile(path) as tif:
+        count = image_series_count(tif)
+    return several_series_note(path.name, count) if count > 1 else None
 
 
 #: the most planes of an ImageJ "channels" axis, unmarked as to what it holds, that may be a multicolour bead's
