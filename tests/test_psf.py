@@ -182,6 +182,7 @@ def test_a_few_unmarked_imagej_channels_may_be_a_z_stack_and_the_error_says_how_
     (9, {}),  # tifffile's default: a 3D ImageJ array is stored as channels
     (3, {"spacing": 0.2, "unit": "um"}),  # a z step: the writer meant z planes
     (2, {"axes": "ZYX"}),
+    (7, {"LUTs": [np.zeros((3, 256), np.uint8)]}),  # one LUT over the stack: a look, not a LUT per channel
 ])
 def test_imagej_z_stack_psfs_still_load_however_saved(tmp_path, planes, metadata):
     stack = np.stack([gaussian_psf(peak=1000.0 / (1 + abs(z - planes // 2))) for z in range(planes)])

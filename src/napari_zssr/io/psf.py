@@ -83,13 +83,15 @@ def _channel_axis(path: Path, image: TiffImage) -> str:
     """What the channel axis (C) of a PSF file holds: "channels", "z-stack" or "either".
 
     tifffile writes any 3D ImageJ array without explicit axes as channels, exactly as it writes real channels (axes
-    "CYX"). Fiji marks its channels with a composite or colour display mode, LUTs or channel names, which make them
+    "CYX"). Fiji marks its channels with a composite or colour display mode, a LUT each or names, which make them
     channels; a z step (``spacing``) given by the writer, or more planes than a bead has colours, make them a
     z-stack; the few planes left can be either. OME files, and ImageJ files with z planes beside, say what C is."""
     if image.axes != "CYX":
         return "channels"
     meta = _imagej_metadata(path)
-    if "channels" not in meta or meta.get("mode") in ("composite", "color") or "LUTs" in meta or image.channel_names:
+    luts = meta.get("LUTs")  # one per channel (a single LUT over a stack is a look, as a z-stack has in Fiji)
+    lut_each = isinstance(luts, list) and len(luts) == image.data.shape[0]
+    if "channels" not in meta or meta.get("mode") in ("composite", "color") or lut_each or image.channel_names:
         return "channels"
     return "z-stack" if "spacing" in meta or image.data.shape[0] > MOST_BEAD_COLOURS else "either"
 
