@@ -294,6 +294,25 @@ def test_a_stack_whose_z_step_is_unknown_does_not_reopen_at_one_micrometre(tmp_p
     assert read_tiff(tmp_path / "one.tif").z_spacing == pytest.approx(1.0)
 
 
+def test_ome_channel_colours_are_read_as_luts(tmp_path):
+    """Bio-Formats shows an OME file's channels in their ``Color``; here they opened, and their outputs saved, grey."""
+    from napari_zssr.io.imagej import write_imagej_tiff
+    from napari_zssr.napari.reader import read_layers
+
+    green, red = 0x00FF00FF, 0xFF0000FF - 2**32  # RGBA, as OME's signed integers
+    tifffile.imwrite(tmp_path / "c.ome.tif", np.zeros((2, 8, 8), np.uint16),
+                     metadata={"axes": "CYX", "Channel": {"Name": ["GFP", "RFP"], "Color": [green, red]}})
+    image = read_tiff(tmp_path / "c.ome.tif")
+    assert image.display["mode"] == "composite"
+    assert [tuple(lut[:, -1]) for lut in image.display["LUTs"]] == [(0, 255, 0), (255, 0, 0)]
+    assert read_layers(str(tmp_path / "c.ome.tif"))[0][1]["colormap"] == ["green", "red"]
+    write_imagej_tiff(tmp_path / "out.tif", image.data, image.axes, None, display=image.display)  # as the CLI does
+    assert [tuple(lut[:, -1]) for lut in read_tiff(tmp_path / "out.tif").display["LUTs"]] == [(0, 255, 0), (255, 0, 0)]
+    tifffile.imwrite(tmp_path / "white.ome.tif", np.zeros((2, 8, 8), np.uint16),
+                     metadata={"axes": "CYX", "Channel": {"Color": [-1, -1]}})  # OME's default: no colour said
+    assert read_tiff(tmp_path / "white.ome.tif").display == {}
+
+
 def whole_planes(path) -> np.ndarray:
     """Every plane of a file as the batch reads it whole: (planes, C, Y, X)."""
     image = read_tiff(path, samples_as_channels=True)

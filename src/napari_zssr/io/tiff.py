@@ -244,7 +244,11 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
             display["LUTs"] = [(palette >> 8 if palette.max() > np.iinfo(np.uint8).max else palette).astype(np.uint8)]
         if colours in (3, 4) and not display:  # an RGB(A) picture's outputs show in colour, not as grey channels
             display = {"mode": "composite", "LUTs": colour_luts(colours)}
-        names = _channel_names(imagej, pixels, data.shape[axes.index("C")] if "C" in axes else 1)
+        channels = data.shape[axes.index("C")] if "C" in axes else 1
+        ome_luts = _ome_channel_luts(pixels, channels)
+        if ome_luts and not display:
+            display = {"mode": "composite", "LUTs": ome_luts}
+        names = _channel_names(imagej, pixels, channels)
         properties = imagej.get("Properties")
         layout = properties.get(AXES_PROPERTY) if isinstance(properties, dict) else None
     return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin, series_count,
@@ -282,6 +286,24 @@ def _channel_names(imagej: dict, pixels: ET.Element | None, channels: int) -> tu
         names = labels[:channels] if own and labels and all(label == labels[index % channels]
                                                              for index, label in enumerate(labels)) else []
     return tuple(names) if len(names) == channels and all(isinstance(name, str) and name for name in names) else ()
+
+
+def _ome_channel_luts(pixels: ET.Element | None, channels: int) -> list[np.ndarray] | None:
+    """Each channel's OME ``Color`` (a signed RGBA integer) as an ImageJ LUT, black to that colour, so that a
+    multichannel OME file opens, and its outputs save, in the colours Bio-Formats shows; None where a channel has
+    none, or all are white (OME's default: grey)."""
+    if pixels is None or channels < 2:
+        return None
+    colours = [channel.get("Color") for channel in pixels if channel.tag.rsplit("}", 1)[-1] == "Channel"]
+    try:
+        rgba = [int(colour) & 0xFFFFFFFF for colour in colours]  # a TypeError where one is missing
+    except (TypeError, ValueError):
+        return None
+    if len(rgba) != channels or all(value >> 8 == 0xFFFFFF for value in rgba):
+        return None
+    ramp = np.arange(LUT_ENTRIES, dtype=np.float64) / (LUT_ENTRIES - 1)
+    return [np.round(np.outer([(value >> shift) & 0xFF for shift in (24, 16, 8)], ramp)).astype(np.uint8)
+            for value in rgba]
 
 
 def _z_step_pixels(tif: tifffile.TiffFile, pixel_size: tuple[float, float] | None) -> float | None:
