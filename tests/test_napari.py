@@ -47,9 +47,9 @@ def visible(widget, field) -> bool:
 def run_to_end(qtbot, widget) -> None:
     worker = widget.start()
     assert worker is not None, widget.status.value
-    assert widget.run_button.text == "Cancel" and not widget.scale.enabled
+    assert widget.cancel_button.enabled and not widget.run_button.enabled and not widget.scale.enabled
     qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
-    assert widget.run_button.text == "Run" and widget.scale.enabled
+    assert widget.run_button.enabled and not widget.cancel_button.enabled and widget.scale.enabled
 
 
 def assert_edges_coincide(source, result, axes=(-2, -1)):
@@ -213,6 +213,24 @@ def test_cancel_adds_nothing(widget, qtbot):
     qtbot.waitUntil(lambda: not w.running, timeout=60_000)
     assert [layer.name for layer in viewer.layers] == ["big"]
     assert "cancelled" in w.status.value and w.progress_bar.value == 0  # no part-filled bar of a run that is not
+
+
+def test_a_double_click_on_run_starts_the_run_and_a_later_cancel_click_stops_it(widget, qtbot):
+    """Run turned into Cancel under the mouse: the second click of a double click cancelled the run it had just
+    started. Run and Cancel are now two buttons, and only the one that applies is enabled."""
+    from qtpy.QtCore import Qt
+
+    viewer, w = widget
+    w.max_iterations.value = 5000
+    w.image.value = viewer.add_image(image_2d(), name="cells")
+    qtbot.mouseClick(w.run_button.native, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(w.run_button.native, Qt.MouseButton.LeftButton)  # the second click of a double click
+    assert w.running and not w._stop.is_set() and "cancel" not in w.status.value
+    qtbot.waitUntil(lambda: "iteration" in w.status.value, timeout=60_000)
+    qtbot.mouseClick(w.cancel_button.native, Qt.MouseButton.LeftButton)  # a deliberate cancel, soon after
+    qtbot.waitUntil(lambda: not w.running, timeout=60_000)
+    assert [layer.name for layer in viewer.layers] == ["cells"] and w.status.value == "cancelled; nothing was added"
+    assert w.run_button.enabled and not w.cancel_button.enabled
 
 
 def test_removing_the_input_layer_cancels_its_run(widget, qtbot):
@@ -394,7 +412,7 @@ def test_a_waiting_run_cancelled_ends_at_once_and_frees_its_names(widget, qtbot)
     assert "waiting" in second.status.value
     second.cancel()
     assert not second.running and "cancelled before it started" in second.status.value  # at once, not after `long`
-    assert second.run_button.text == "Run" and first.running
+    assert second.run_button.enabled and first.running
     second.max_iterations.value = 2
     second.start()  # its output names are free again: it can queue once more
     assert second.running

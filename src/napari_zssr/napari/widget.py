@@ -106,7 +106,13 @@ class ZSSRWidget(Container):
         loss_box = Container(name="loss", label="loss", labels=False)
         loss_box.native.layout().addWidget(self.loss_plot)
         self.status = Label(label="status", value="")
-        self.run_button = PushButton(text="Run", tooltip="Start the run; while it runs, cancel it")
+        # two buttons, not one that turns into Cancel: the second click of a double click on Run would cancel the run
+        # it had just started. The one that does not apply is disabled (a disabled button ignores the click).
+        self.run_button = PushButton(text="Run", tooltip="Start the run")
+        self.cancel_button = PushButton(text="Cancel", enabled=False,
+                                        tooltip="Stop the run going; a cancelled run adds nothing")
+        buttons = Container(layout="horizontal", labels=False, widgets=[self.run_button, self.cancel_button])
+        buttons.margins = (0, 0, 0, 0)
         for label in (self.estimate, self.status):
             label.native.setWordWrap(True)  # a long message wraps instead of widening the dock
         self._lateral_only: list[Widget] = [*kernel_section, self.scale, self.current_plane]
@@ -115,7 +121,7 @@ class ZSSRWidget(Container):
         self.extend([self.image, self.axial, *kernel_section, self.pixel_size, self.scale, self.preset,
                      self.current_plane,
                      self.show_advanced, *advanced_section, self.estimate, self.progress_bar, loss_box, self.status,
-                     self.run_button])
+                     buttons])
         self._limit_widths()
         self._worker: Any = None
         self._release_outputs: Callable[[], None] = lambda: None  # the output names the running run holds
@@ -148,7 +154,8 @@ class ZSSRWidget(Container):
                        self.scale, self.ensemble, self.preset, self.pixel_size):  # what the time depends on (a preset
             # sets several; the pixel size gives an axial run its factor)
             widget.changed.connect(self._update_estimate)
-        self.run_button.changed.connect(self._on_run_clicked)
+        self.run_button.changed.connect(self.start)
+        self.cancel_button.changed.connect(self.cancel)
         viewer.layers.events.inserted.connect(self._refresh_layers)
         viewer.layers.events.removed.connect(self._refresh_layers)
         self._show_kernel_fields()
@@ -500,13 +507,7 @@ class ZSSRWidget(Container):
     def running(self) -> bool:
         return self._worker is not None
 
-    def _on_run_clicked(self, *_: Any) -> None:
-        if self.running:
-            self.cancel()
-        else:
-            self.start()
-
-    def start(self) -> Any:
+    def start(self, *_: Any) -> Any:
         """Check the inputs and start the worker; a problem is shown in the status line, never as a traceback."""
         if self.running:  # one run at a time: a second would write the same layers
             return self._worker
@@ -591,7 +592,7 @@ class ZSSRWidget(Container):
             event.disconnect(self._refresh_layers)
         self._watch_layer(None)
 
-    def cancel(self) -> None:
+    def cancel(self, *_: Any) -> None:
         if self._stop is not None:
             self._stop.set()
         reason = self._cancel_reason  # leaving the queue ends the run, which clears it
@@ -694,7 +695,8 @@ class ZSSRWidget(Container):
         if not running:
             self._enable_noise_inputs()
             self._enable_warm_start()
-        self.run_button.text = "Cancel" if running else "Run"
+        self.run_button.enabled = not running
+        self.cancel_button.enabled = running
 
     def _show_problem(self, message: str) -> None:
         from napari.utils.notifications import show_warning
