@@ -160,3 +160,25 @@ def test_a_default_na_too_high_for_the_files_immersion_is_said_to_be_the_default
                               "type your objective's NA)")
     w.optics_fields.na.value = 1.5  # typed: the user's own value, named as such
     assert w.start() is None and "default" not in w.status.value
+
+
+def test_a_files_refractive_index_between_the_listed_media_is_used_as_it_is_as_on_the_command_line(widget, tmp_path,
+                                                                                                  ome_tiff):
+    """A file saying n = 1.36 was snapped to water's 1.333: its NA 1.35, which the command line accepts with that
+    file, was refused, and the kernel was made for another medium than the file's."""
+    from napari_zssr.napari.runner import metadata_optics
+
+    viewer, w = widget
+    settings = '<ObjectiveSettings ID="Objective:0" RefractiveIndex="1.36"/>'
+    ome_tiff(tmp_path / "n136.ome.tif", {"EmissionWavelength": [520]}, WATER_10.replace('"1.0"', '"1.35"'),
+             settings, data=np.zeros((1, 24, 20), np.uint16), pixel_size=0.1)
+    (layer,) = viewer.open(str(tmp_path / "n136.ome.tif"), plugin="napari-zssr")
+    w.image.value = layer
+    assert w.optics_fields.immersion.value == "from file (1.36)"
+    optics = w._kernel_arguments()["kernel"].optics
+    assert optics.refractive_index == 1.36 and optics == metadata_optics(layer.metadata)  # as run(kernel="optics")
+    w.optics_fields.immersion.value = "oil"  # the listed media stay on offer beside it
+    assert w._kernel_arguments()["kernel"].optics.refractive_index == 1.518
+    w.image.value = viewer.add_image(np.zeros((24, 20), np.uint16), name="plain", scale=(0.1, 0.1))
+    assert "from file (1.36)" not in w.optics_fields.immersion.choices  # the other file's medium goes with it
+    assert fields(w) == FRESH

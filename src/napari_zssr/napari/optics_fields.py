@@ -27,8 +27,12 @@ class OpticsFields:
                                   tooltip="Emission wavelength of the fluorophore, in nm (e.g. 520 for GFP). 0: "
                                           "unknown (the layer's file does not say): type it")
         immersion = next(name for name, index in IMMERSION_INDICES.items() if index == defaults.refractive_index)
-        self.immersion = ComboBox(label="immersion", choices=list(IMMERSION_INDICES), value=immersion,
-                                  tooltip="Immersion medium of the objective: sets the refractive index")
+        # the listed media, and the selected layer's file's refractive index where it is none of theirs
+        self._media: dict[str, float] = dict(IMMERSION_INDICES)
+        self.immersion = ComboBox(label="immersion", choices=lambda _: list(self._media), value=immersion,
+                                  tooltip="Immersion medium of the objective: sets the refractive index. 'from "
+                                          "file': the refractive index the layer's file gives, as the command "
+                                          "line takes it")
         self.modality = ComboBox(label="modality", choices=list(MODALITIES), value=defaults.modality,
                                  tooltip="widefield, or point-scanning confocal (excitation PSF x pinhole-filtered "
                                          "emission PSF)")
@@ -54,17 +58,21 @@ class OpticsFields:
     def confocal(self) -> bool:
         return self.modality.value == "confocal"
 
+    @property
+    def refractive_index(self) -> float:
+        return self._media[self.immersion.value]
+
     def optics(self) -> Optics:
         """The optics the fields hold, or a ValueError naming the bad value; an NA not below the immersion's index
         that neither the user nor the layer's file gave (a water objective's file without LensNA) is said to be the
         widget's default, not blamed on either."""
         try:
-            return Optics(float(self.na.value), float(self.wavelength.value), IMMERSION_INDICES[self.immersion.value],
+            return Optics(float(self.na.value), float(self.wavelength.value), self.refractive_index,
                           self.modality.value, float(self.excitation.value) or None if self.confocal else None,
                           float(self.pinhole.value) if self.confocal else None)
         except ValueError as error:
             defaulted = id(self.na) not in self._typed and self.na not in self._from_file
-            if defaulted and self.na.value >= IMMERSION_INDICES[self.immersion.value]:
+            if defaulted and self.na.value >= self.refractive_index:
                 raise ValueError(f"{error} (the NA shown is the widget's default, {self.na.value:g}: the layer's "
                                  "file does not give one; type your objective's NA)") from None
             raise
@@ -82,6 +90,7 @@ class OpticsFields:
                 if id(field) not in self._typed:
                     field.value = self._fresh_values[id(field)]
             self._from_file = []
+            self._withdraw_file_index()
             optics = metadata.get("optics")
             if optics:
                 self._take_file_optics(optics)
@@ -99,7 +108,8 @@ class OpticsFields:
             given.append(self.na)
         index = optics.get("refractive_index")
         if index:
-            self.immersion.value = min(IMMERSION_INDICES, key=lambda name: abs(IMMERSION_INDICES[name] - index))
+            listed = [name for name, listed_index in IMMERSION_INDICES.items() if listed_index == index]
+            self.immersion.value = listed[0] if listed else self._offer_file_index(float(index))
             given.append(self.immersion)
         emission = next((w for w in optics.get("emission_wavelengths") or () if w), None)
         if emission and self._set_in_range(self.wavelength, int(round(emission)),
@@ -114,3 +124,24 @@ class OpticsFields:
             given.append(self.excitation)
         self._from_file += given
         self._typed -= {id(field) for field in given}
+
+    def _offer_file_index(self, index: float) -> str:
+        """Offer a file's refractive index that no listed medium has as an entry of its own, and return its name:
+        snapped to the nearest medium (1.36 to water's 1.333), an NA the command line accepts with that file (1.35)
+        would be refused here, and the kernel would be another medium's."""
+        name = f"from file ({index:g})"
+        self._media[name] = index
+        self.immersion.reset_choices()
+        return name
+
+    def _withdraw_file_index(self) -> None:
+        """Take back the previous layer's file's entry; selected, the field returns to a fresh widget's medium."""
+        offered = [name for name in self._media if name not in IMMERSION_INDICES]
+        if not offered:
+            return
+        was_selected = self.immersion.value in offered
+        for name in offered:
+            del self._media[name]
+        self.immersion.reset_choices()
+        if was_selected:
+            self.immersion.value = self._fresh_values[id(self.immersion)]
