@@ -250,6 +250,35 @@ def test_removing_the_input_layer_cancels_its_run(widget, qtbot):
     assert not w.running and w.image.value is None
 
 
+def test_outputs_are_named_after_the_input_as_it_is_called_when_the_run_ends(widget, qtbot):
+    """Renamed during the run, the input got outputs named after its old name; the new name's outputs are now
+    reserved instead (a run of a layer called by the old name may start), and a layer of the user's holding one of
+    the new names keeps the old ones, with a warning."""
+    from napari.utils.notifications import notification_manager
+
+    from napari_zssr.napari.output_claim import claim_outputs
+
+    viewer, w = widget
+    source = viewer.add_image(image_2d(), name="cells")
+    w.image.value = source
+    w.start()
+    source.name = "neurons"
+    claim_outputs(viewer, ["cells_zssr"])()  # free: another run may write it
+    qtbot.waitUntil(lambda: not w.running, timeout=60_000)
+    assert [layer.name for layer in viewer.layers] == ["neurons", "neurons_zssr", "neurons_ensemble_median",
+                                                       "neurons_residual"]
+    assert viewer.layers["neurons_zssr"].metadata["source_layer"] == "neurons"
+    viewer.add_image(image_2d(1), name="axons_zssr")  # the user's own layer, e.g. a file opened
+    before = len(notification_manager.records)
+    w.start()
+    source.name = "axons"
+    qtbot.waitUntil(lambda: not w.running, timeout=60_000)
+    assert w.status.value.startswith("done") and [layer.name for layer in viewer.layers] == [
+        "axons", "neurons_zssr", "neurons_ensemble_median", "neurons_residual", "axons_zssr"]
+    messages = [str(record.message) for record in notification_manager.records[before:]]
+    assert any("renamed 'axons'" in message and "keep the names of 'neurons'" in message for message in messages)
+
+
 def test_replacing_or_moving_the_input_layer_cancels_its_run(widget, qtbot):
     """The run went on and added the result of the old data, placed by the old geometry, under the layer's name."""
     viewer, w = widget
@@ -510,6 +539,18 @@ def test_run_from_the_console(make_napari_viewer, qtbot):
     assert [name for name in map(str, viewer.layers) if name.startswith("console_")] == [
         "console_zssr", "console_ensemble_spread"]
     assert viewer.layers["console_zssr"].data.shape == (72, 60)
+
+
+def test_a_console_run_names_its_outputs_after_the_input_as_it_is_called_when_it_ends(make_napari_viewer, qtbot):
+    from qtpy.QtCore import QTimer
+
+    import napari_zssr
+
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(image_2d(), name="before")
+    QTimer.singleShot(0, lambda: setattr(layer, "name", "after"))  # while the run's local event loop spins
+    tuples = napari_zssr.run(layer, viewer=viewer, max_iterations=3, outputs=["zssr"])
+    assert tuples[0][1]["name"] == "after_zssr" and [layer.name for layer in viewer.layers] == ["after", "after_zssr"]
 
 
 def test_closing_the_viewer_stops_a_console_run_and_adds_nothing(make_napari_viewer, qtbot):

@@ -16,18 +16,16 @@ from ..core.trainer import Cancelled
 from ..kernel_choice import KernelArgument, KernelChoice
 from ..progress import BarProgress
 from .estimate import run_finished, run_started
+from .output_claim import OutputClaim
 from .qt_app import qt_running
 from .runner import (
     RunFailed,
     RunRequest,
     add_or_update,
     background_run,
-    check_output_layers,
-    claim_outputs,
     compute,
     layer_tuples,
     metadata_optics,
-    output_name,
     prepare,
     remove_stale_outputs,
     show_run_warning,
@@ -98,20 +96,19 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
                 layer_or_array not in layers:
             raise ValueError(f"layer {layer_or_array.name!r} is not in the current viewer, where the results would "
                              "go: pass viewer= (the viewer that holds it), or add the layer to a viewer first")
-    release = None
-    if viewer is not None and add_to_viewer:
-        names = [output_name(request, kind) for kind in request.outputs]
-        check_output_layers(viewer, names)
-        release = claim_outputs(viewer, names)
+    # the outputs' names, reserved, after the input as it is called when the run ends
+    outputs = OutputClaim(viewer, layer_or_array, request) if viewer is not None and add_to_viewer else None
     run_started()
     input_changes: list[str] = []  # why the input no longer is what the run reads (removed, replaced, moved)
     unwatch = None
     try:
-        if release is not None:
+        if outputs is not None:
             unwatch = watch_input(viewer, layer_or_array, input_changes.append)
-        viewer_is_open = window_watch(viewer) if release is not None else None
+        viewer_is_open = window_watch(viewer) if outputs is not None else None
         result = _run_in_qt(request, viewer_is_open, input_changes) if _in_napari_event_loop() else \
             _run_with_text_progress(request)
+        if outputs is not None:
+            request = outputs.request
         tuples = layer_tuples(request, result)
         if viewer_is_open is not None and viewer_is_open():  # a viewer closed meanwhile gets nothing
             add_or_update(viewer, tuples)
@@ -120,8 +117,8 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
         if unwatch is not None:
             unwatch()
         run_finished()
-        if release is not None:
-            release()
+        if outputs is not None:
+            outputs.release()
     return tuples
 
 

@@ -473,22 +473,6 @@ def check_output_layers(viewer: Any, names: Sequence[str]) -> None:
                              "remove it")
 
 
-#: the output layer names of the runs going, per viewer (the id of the viewer behind any proxy)
-_claimed: dict[int, set[str]] = {}
-
-
-def claim_outputs(viewer: Any, names: Sequence[str]) -> Callable[[], None]:
-    """Reserve ``names`` in ``viewer`` for one run and return what releases them; a ValueError when a run going (the
-    widget's or the console's) writes one of them: the later to finish would silently replace the other's result."""
-    taken = _claimed.setdefault(id(getattr(viewer, "__wrapped__", viewer)), set())
-    busy = sorted(taken.intersection(names))
-    if busy:
-        raise ValueError(f"another run (in the widget or the console) is writing {busy[0]!r}: wait for it to end or "
-                         "cancel it")
-    taken.update(names)
-    return lambda: taken.difference_update(names)
-
-
 #: residual values the contrast limit is read from, at most (a large stack's whole residual would be copied twice)
 CONTRAST_SAMPLE = 2**22
 
@@ -520,7 +504,6 @@ def watch_input(viewer: Any, layer: Any, on_change: Callable[[str], None]) -> Ca
     events = getattr(layer, "events", None)
     if events is None:
         return lambda: None
-    name = layer.name
     hooks: list[tuple[Any, Callable[..., None]]] = []
 
     def state(kind: str) -> Any:
@@ -535,13 +518,13 @@ def watch_input(viewer: Any, layer: Any, on_change: Callable[[str], None]) -> Ca
             # napari sends the event for a value set to what it was (its "Apply scale/transforms from Clipboard"
             # sets every transform of each layer chosen): nothing the run reads has changed then
             if now is not before and (kind == "data" or not np.array_equal(now, before)):
-                on_change(f"the input layer {name!r} {what} during the run")
+                on_change(f"the input layer {layer.name!r} {what} during the run")  # as it is called now
 
         return hook
 
     def removed(event: Any) -> None:
         if getattr(event, "value", None) is layer:
-            on_change(f"the input layer {name!r} was removed")
+            on_change(f"the input layer {layer.name!r} was removed")
 
     for kind in INPUT_CHANGES:
         if hasattr(events, kind):

@@ -32,16 +32,14 @@ from ..resolution_report import describe_resolution
 from .estimate import BackgroundEstimate, Workload, run_finished, run_started, timing_holds_turn
 from .loss_plot import LossPlot
 from .optics_fields import OpticsFields
+from .output_claim import OutputClaim
 from .reader import scale_counts_input_pixels
 from .runner import (
     DEFAULT_OUTPUTS,
     add_or_update,
     axial_geometry,
     background_run,
-    check_output_layers,
-    claim_outputs,
     layer_tuples,
-    output_name,
     pixel_size_of,
     plane_at_viewer_position,
     prepare,
@@ -124,7 +122,7 @@ class ZSSRWidget(Container):
                      buttons])
         self._limit_widths()
         self._worker: Any = None
-        self._release_outputs: Callable[[], None] = lambda: None  # the output names the running run holds
+        self._outputs: OutputClaim | None = None  # the output names the running run holds
         self._stop: threading.Event | None = None
         self._turn: Callable[[], None] | None = None  # what starts the worker when its turn comes (worker_turns)
         self._progress: Any = None
@@ -530,9 +528,7 @@ class ZSSRWidget(Container):
             request = prepare(layer, **lateral, axial=bool(self.axial.value), pixel_size=self._typed_pixel_size(),
                               config=self.config(), outputs=(*DEFAULT_OUTPUTS, "ensemble_spread")
                               if self.uncertainty.value else DEFAULT_OUTPUTS)
-            names = [output_name(request, kind) for kind in request.outputs]
-            check_output_layers(self._viewer, names)
-            self._release_outputs = claim_outputs(self._viewer, names)
+            self._outputs = OutputClaim(self._viewer, layer, request)
         except (ValueError, TypeError, OSError) as error:
             self._show_problem(str(error))
             return None
@@ -557,7 +553,8 @@ class ZSSRWidget(Container):
         self._worker = thread_worker(background_run, start_thread=False, ignore_errors=True)(request, self._stop)
         self._worker.yielded.connect(self._on_progress)
         self._worker.warned.connect(show_run_warning)
-        self._worker.returned.connect(lambda result: self._on_done(request, result))
+        outputs = self._outputs
+        self._worker.returned.connect(lambda result: self._on_done(outputs, result))
         self._worker.errored.connect(self._on_error)
         self._worker.finished.connect(self._on_finished)
         self._set_running(True)
@@ -576,6 +573,11 @@ class ZSSRWidget(Container):
         if self.running and not self._closed and not self._cancel_reason:
             self._cancel_reason = why
             self.cancel()
+
+    def _release_outputs(self) -> None:
+        if self._outputs is not None:
+            self._outputs.release()
+        self._outputs = None
 
     def _end_input_watch(self) -> None:
         self._unwatch_input()
@@ -642,9 +644,10 @@ class ZSSRWidget(Container):
             self.progress_bar.value = 0  # no part of a run that failed stands
         self._show_problem(f"the run failed: {error}")
 
-    def _on_done(self, request: Any, result: Any) -> None:
+    def _on_done(self, outputs: OutputClaim, result: Any) -> None:
         if self._closed:
             return
+        request = outputs.request  # named after the input as it is called now
         if result is None or (self._stop is not None and self._stop.is_set()):  # cancelled, maybe after training
             self.status.value = f"{self._cancel_reason or 'cancelled'}; nothing was added"
             self.progress_bar.value = 0

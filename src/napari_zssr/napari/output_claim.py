@@ -1,0 +1,74 @@
+"""The output layer names a run holds in a viewer while it runs: no two runs write the same layers, and the outputs
+are named after the input layer as it is called when the run ends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from .runner import RunRequest, check_output_layers, output_name
+
+#: the output layer names of the runs going, per viewer (the id of the viewer behind any proxy)
+_claimed: dict[int, set[str]] = {}
+
+
+def claim_outputs(viewer: Any, names: Sequence[str]) -> Callable[[], None]:
+    """Reserve ``names`` in ``viewer`` for one run and return what releases them; a ValueError when a run going (the
+    widget's or the console's) writes one of them: the later to finish would silently replace the other's result."""
+    taken = _claimed.setdefault(id(getattr(viewer, "__wrapped__", viewer)), set())
+    busy = sorted(taken.intersection(names))
+    if busy:
+        raise ValueError(f"another run (in the widget or the console) is writing {busy[0]!r}: wait for it to end or "
+                         "cancel it")
+    taken.update(names)
+    return lambda: taken.difference_update(names)
+
+
+class OutputClaim:
+    """The output names of ``request`` in ``viewer``, checked (:func:`.runner.check_output_layers`) and reserved
+    (:func:`claim_outputs`) at once: a ValueError names what holds one. The reservation follows the input layer's
+    name: renamed during the run, the input's outputs are to bear its new name, so the reservation moves to those
+    (freeing the old ones for a run of a layer now called so) and :attr:`request` names them. Where a layer of the
+    user's or another run holds one of them, the run keeps its names, with a warning: it cannot write there, and a
+    result dropped at the end for a rename would cost the whole run. Call :meth:`release` when the run ends."""
+
+    def __init__(self, viewer: Any, layer: Any, request: RunRequest) -> None:
+        self._viewer = viewer
+        self.request = request
+        check_output_layers(viewer, self.names)
+        self._release = claim_outputs(viewer, self.names)
+        self._layer = getattr(layer, "__wrapped__", layer)  # the console may hold napari's public-only proxy
+        events = getattr(self._layer, "events", None)
+        self._name_event = getattr(events, "name", None)  # a bare array has none
+        if self._name_event is not None:
+            self._name_event.connect(self._follow_rename)
+
+    @property
+    def names(self) -> list[str]:
+        return [output_name(self.request, kind) for kind in self.request.outputs]
+
+    def _follow_rename(self, *_: Any) -> None:
+        from napari.utils.notifications import show_warning
+
+        old = self.request.snapshot.name
+        renamed = replace(self.request, snapshot=replace(self.request.snapshot, name=self._layer.name))
+        names = [output_name(renamed, kind) for kind in renamed.outputs]
+        try:
+            check_output_layers(self._viewer, names)
+            release = claim_outputs(self._viewer, names)
+        except ValueError as error:
+            show_warning(f"ZSSR: the input layer was renamed {self._layer.name!r} during the run; its outputs keep "
+                         f"the names of {old!r} ({error})")
+            return
+        self._release()
+        self._release = release
+        self.request = renamed
+
+    def release(self) -> None:
+        """Free the names and stop following the input's name."""
+        if self._name_event is not None:
+            self._name_event.disconnect(self._follow_rename)
+            self._name_event = None
+        self._release()
+        self._release = lambda: None
