@@ -508,6 +508,24 @@ def test_bad_layers_show_a_message(widget):
     assert len(viewer.layers) == 3
 
 
+def test_a_double_click_on_run_that_is_refused_notifies_once(widget, qtbot):
+    """Each click of the double click put up the same notification: two stacked warnings saying the same thing."""
+    from napari.utils.notifications import notification_manager
+    from qtpy.QtCore import Qt
+
+    viewer, w = widget
+    w.image.value = viewer.add_image(np.zeros((20, 20), np.float32), name="flat")
+    before = len(notification_manager.records)
+    for _ in range(2):
+        qtbot.mouseClick(w.run_button.native, Qt.MouseButton.LeftButton)
+    messages = [str(record.message) for record in notification_manager.records[before:]]
+    assert len(messages) == 1 and "constant" in messages[0] and "constant" in w.status.value
+    w.image.value = viewer.add_image(np.zeros((5, 5), np.float32) + np.eye(5), name="tiny")
+    w.image.value = viewer.layers["flat"]  # another problem in between: the same one is news again
+    qtbot.mouseClick(w.run_button.native, Qt.MouseButton.LeftButton)
+    assert len(notification_manager.records) == before + 2
+
+
 def test_a_lazy_masked_layer_is_refused_before_training_when_one_plane_is_previewed():
     import dask.array as da
     from napari.layers import Image

@@ -702,12 +702,16 @@ class ZSSRWidget(Container):
         self.cancel_button.enabled = running
 
     def _show_problem(self, message: str) -> None:
+        """In the status line, and as a notification unless the status line says it already: each click of a double
+        click on a Run that is refused would put up the same warning."""
         from napari.utils.notifications import show_warning
 
         if self._closed:
             return
+        repeated = self.status.value == message
         self.status.value = self._run_outcome = message
-        show_warning(f"ZSSR: {message}")
+        if not repeated:
+            show_warning(f"ZSSR: {message}")
 
 
 def watch_for_detach(widget: Any, on_detached: Callable[[], None]) -> Any:
