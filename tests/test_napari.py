@@ -272,11 +272,13 @@ def test_outputs_are_named_after_the_input_as_it_is_called_when_the_run_ends(wid
     before = len(notification_manager.records)
     w.start()
     source.name = "axons"
-    qtbot.waitUntil(lambda: not w.running, timeout=60_000)
-    assert w.status.value.startswith("done") and [layer.name for layer in viewer.layers] == [
-        "axons", "neurons_zssr", "neurons_ensemble_median", "neurons_residual", "axons_zssr"]
     messages = [str(record.message) for record in notification_manager.records[before:]]
     assert any("renamed 'axons'" in message and "keep the names of 'neurons'" in message for message in messages)
+    source.name = "neurons"  # back to the names it holds: nothing to say
+    assert len(notification_manager.records) == before + 1
+    qtbot.waitUntil(lambda: not w.running, timeout=60_000)
+    assert w.status.value.startswith("done") and [layer.name for layer in viewer.layers] == [
+        "neurons", "neurons_zssr", "neurons_ensemble_median", "neurons_residual", "axons_zssr"]
 
 
 def test_replacing_or_moving_the_input_layer_cancels_its_run(widget, qtbot):

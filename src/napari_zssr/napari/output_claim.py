@@ -52,6 +52,8 @@ class OutputClaim:
         from napari.utils.notifications import show_warning
 
         old = self.request.snapshot.name
+        if self._layer.name == old:  # back to the name whose outputs it holds (a rename it could not follow, undone)
+            return
         renamed = replace(self.request, snapshot=replace(self.request.snapshot, name=self._layer.name))
         names = [output_name(renamed, kind) for kind in renamed.outputs]
         try:
