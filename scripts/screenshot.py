@@ -30,7 +30,9 @@ for toast in viewer.window._qt_window.findChildren(NapariQtNotification):
 viewer.layers["zssr_sample"].visible = True
 viewer.layers.selection = {viewer.layers["zssr_sample_zssr"]}
 viewer.camera.zoom *= 0.9
-QApplication.processEvents()  # lay out the final status line (it wraps) before the picture
+for _ in range(10):  # lay out the final status line (it wraps; the nested button row takes passes) before the picture
+    QApplication.processEvents()
+    time.sleep(0.05)
 out = Path(__file__).resolve().parents[1] / "docs" / "images" / "widget.png"
 out.parent.mkdir(parents=True, exist_ok=True)
 viewer.screenshot(str(out), canvas_only=False)
