@@ -1334,3 +1334,33 @@ def test_one_kernel_spelled_once_per_channel_is_the_same_setting(data_dir, tmp_p
     capsys.readouterr()
     assert main([str(source), "--out", str(out), "--kernel", "none", "--kernel", "none", *FAST]) == 0
     assert "skipped 1" in capsys.readouterr().err
+
+
+def unmarked_z_stack(path: Path) -> Path:
+    """A z-stack as a Python user saves it: tifffile stores a 3D ImageJ array without axes as channels."""
+    tifffile.imwrite(path, textured((3, 16, 16)), imagej=True, resolution=(1 / 0.1, 1 / 0.1),
+                     metadata={"spacing": 0.5, "unit": "um"})
+    return path
+
+
+def test_a_z_stack_saved_without_axes_but_with_its_z_spacing_runs_as_z_planes(tmp_path):
+    source = unmarked_z_stack(tmp_path / "z.tif")
+    assert main([str(source), "--out", str(tmp_path / "out"), *ZSSR_ONLY]) == 0
+    sr = read_tiff(tmp_path / "out" / "z_zssr.tif")
+    assert sr.axes == "ZYX" and sr.data.shape == (3, 32, 32) and sr.z_spacing == pytest.approx(0.5)
+    record = json.loads(sr.description)
+    assert record["input_axes"] == "ZYX" and len(record["channels"]) == 1  # one channel of 3 planes, not 3 channels
+
+
+def test_resume_redoes_outputs_made_when_such_a_z_stack_was_read_as_channels(tmp_path, capsys, monkeypatch):
+    source, out = unmarked_z_stack(tmp_path / "z.tif"), tmp_path / "out"
+    args = [str(source), "--out", str(out), *ZSSR_ONLY]
+    with monkeypatch.context() as earlier:  # as versions before the rule read it: its planes as channels
+        earlier.setattr("napari_zssr.io.tiff.imagej_channel_reading", lambda tif, series: "unmarked")
+        assert main(args) == 0
+    assert json.loads(read_tiff(out / "z_zssr.tif").description)["input_axes"] == "CYX"
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "made from its planes read as channels" in capsys.readouterr().err
+    assert json.loads(read_tiff(out / "z_zssr.tif").description)["input_axes"] == "ZYX"
+    assert main(args) == 0 and "skipped 1" in capsys.readouterr().err

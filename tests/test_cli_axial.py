@@ -288,3 +288,13 @@ def test_the_default_modality_spelled_out_is_the_same_axial_setting(volume, tmp_
     capsys.readouterr()
     assert main([*args, "--psf-model", "widefield"]) == 0
     assert "skipped 1 (already done)" in capsys.readouterr().err
+
+
+def test_a_z_stack_saved_by_tifffile_without_axes_but_with_its_z_spacing_runs_axially(tmp_path):
+    """tifffile stores a 3D ImageJ array without axes as channels: axial mode refused it for want of a Z axis."""
+    path = tmp_path / "vol.tif"
+    tifffile.imwrite(path, textured((6, 24, 24)), imagej=True, resolution=(1 / 0.1, 1 / 0.1),
+                     metadata={"spacing": 0.3, "unit": "um"})
+    assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *FAST]) == 0
+    sr = read_tiff(tmp_path / "out" / "vol_zssr.tif")
+    assert sr.data.shape == (18, 24, 24) and sr.axes == "ZYX" and sr.z_spacing == pytest.approx(0.1)

@@ -896,6 +896,18 @@ def test_the_writer_keeps_a_flipped_layers_placement_and_moves_axes_into_imagej_
     assert -written.origin[0] * 0.1 == pytest.approx(9.7) and written.z_origin == pytest.approx(-4.0)
 
 
+def test_a_z_stack_saved_by_tifffile_without_axes_but_with_its_z_spacing_opens_as_one_z_stack_layer(tmp_path):
+    """tifffile stores a 3D ImageJ array without axes as channels: it opened as one layer per plane."""
+    from napari_zssr.napari.reader import read_layers
+
+    volume = np.random.default_rng(0).random((5, 16, 16)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "z.tif", volume, imagej=True, resolution=(1 / 0.1, 1 / 0.1),
+                     metadata={"spacing": 0.5, "unit": "um"})
+    (data, kwargs, _), = read_layers(str(tmp_path / "z.tif"))
+    assert "channel_axis" not in kwargs and data.shape == (5, 16, 16) and kwargs["axis_labels"] == list("ZYX")
+    assert kwargs["scale"] == pytest.approx([0.5, 0.1, 0.1]) and kwargs["units"] == ["µm"] * 3
+
+
 def test_the_reader_calibrates_y_and_x_before_a_sample_axis_and_time_round_trips(tmp_path, monkeypatch):
     from napari_zssr.napari.reader import read_layers
     from napari_zssr.napari.writer import LayerNotWritable, write_image

@@ -160,6 +160,7 @@ def bead_channels(count: int) -> np.ndarray:
     ((2,), {"axes": "CYX"}),  # tifffile's channels, as it also writes a 3D array without axes
     ((5,), {"axes": "CYX", "mode": "composite"}),  # Fiji's channels, however many
     ((5,), {"axes": "CYX", "LUTs": [np.zeros((3, 256), np.uint8)] * 5}),
+    ((5,), {"axes": "CYX", "Ranges": (0.0, 100.0) * 5}),  # Fiji's grey channels: a display range each
     ((3, 2), {"axes": "ZCYX"}),  # a z-stack per channel
 ])
 def test_a_psf_file_of_several_channels_is_refused(tmp_path, shape, metadata):

@@ -518,3 +518,49 @@ def test_a_binary_only_file_of_a_multi_file_ome_dataset_names_the_file_with_its_
                                          r"metadata .* is in pos.ome.tif: give pos.ome.tif instead"):
         read_tiff(member)
     assert read_header(member).first_plane_file == main.resolve()  # a folder's batch skips it as a dataset's member
+
+
+def test_a_z_stack_saved_by_tifffile_without_axes_but_with_its_z_spacing_reads_as_z_planes(tmp_path):
+    """tifffile stores any 3D ImageJ array without axes as channels: a user's z-stack opened as 6 channels."""
+    volume = np.arange(6 * 8 * 8, dtype=np.uint16).reshape(6, 8, 8)
+    path = tmp_path / "z.tif"
+    tifffile.imwrite(path, volume, imagej=True, resolution=(1 / 0.1, 1 / 0.1), metadata={"spacing": 0.5, "unit": "um"})
+    for mapped in (False, True):
+        image = read_tiff(path, mapped=mapped)
+        assert image.axes == "ZYX" and image.z_spacing == pytest.approx(0.5)
+        assert image.pixel_size == pytest.approx((0.1, 0.1)) and not image.channels_unmarked
+    assert read_header(path).axes == "ZYX"
+    part, leading = read_planes(path, 2, 4)  # as the batch reads a part: z planes of one channel
+    assert leading == (6,) and np.array_equal(part, volume[2:4, None])
+
+
+@pytest.mark.parametrize("marks", [
+    {"mode": "composite"},
+    {"mode": "color"},
+    {"LUTs": [np.zeros((3, 256), np.uint8)] * 3},
+    {"mode": "grayscale", "Ranges": (0.0, 100.0) * 3},  # Fiji saves a range per channel for every multichannel image
+    {"Labels": ["DAPI", "GFP", "RFP"]},  # Fiji's channel names
+])
+def test_channels_marked_as_fiji_marks_them_stay_channels_beside_a_z_spacing(tmp_path, marks):
+    path = tmp_path / "c.tif"
+    tifffile.imwrite(path, np.zeros((3, 8, 8), np.uint16), imagej=True,
+                     metadata={"axes": "CYX", "spacing": 0.5, "unit": "um", **marks})
+    assert read_tiff(path).axes == "CYX" and read_header(path).axes == "CYX"
+
+
+def test_ome_channels_and_this_packages_own_channel_outputs_stay_channels_beside_a_z_spacing(tmp_path):
+    from napari_zssr.io.imagej import write_imagej_tiff
+
+    tifffile.imwrite(tmp_path / "c.ome.tif", np.zeros((3, 8, 8), np.uint16), ome=True,
+                     metadata={"axes": "CYX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1, "PhysicalSizeZ": 0.5})
+    assert read_tiff(tmp_path / "c.ome.tif").axes == "CYX"
+    # an output of channels whose input has a z spacing (a Fiji composite, its residual written without its ranges)
+    write_imagej_tiff(tmp_path / "out.tif", np.zeros((3, 8, 8), np.float32), "CYX", (0.1, 0.1), z_spacing=0.5)
+    image = read_tiff(tmp_path / "out.tif")
+    assert image.axes == "CYX" and image.z_spacing == pytest.approx(0.5)
+
+
+def test_unmarked_planes_without_a_z_spacing_stay_channels_said_to_be_unmarked(tmp_path):
+    tifffile.imwrite(tmp_path / "q.tif", np.zeros((3, 8, 8), np.uint16), imagej=True)
+    image = read_tiff(tmp_path / "q.tif")
+    assert image.axes == "CYX" and image.channels_unmarked

@@ -5,13 +5,14 @@ Shared by the in-process batch and the Dask one: both plan the same jobs and dec
 
 from __future__ import annotations
 
+import functools
 import glob
 import itertools
 import logging
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from tqdm import tqdm
 from .core.config import INITS
 from .core.optics import Optics
 from .core.resize import as_scale_pair
-from .io.tiff import TIFF_SUFFIXES, TiffHeader, drop_tiff_suffix, read_header, run_record
+from .io.tiff import TIFF_SUFFIXES, TiffHeader, drop_tiff_suffix, image_axes, read_header, run_record
 
 #: how near a --pixel-size or --z-step must be to the file's own to count as it (TIFF stores them as fractions)
 CALIBRATION_RTOL = 1e-6
@@ -305,7 +306,8 @@ def settings_of_info(info: str | None) -> dict | None:
 
 
 #: states of an input's existing outputs, most serious first: the first that applies to any output decides.
-STATES = ("folder", "unreadable", "other input", "different", "changed", "kernel changed", "missing", "same")
+STATES = ("folder", "unreadable", "other input", "different", "changed", "z planes", "kernel changed", "missing",
+          "same")
 #: options that describe the optics: any of them asks for a kernel from the optics (the axial profile, in axial mode)
 OPTICS_OPTIONS = ("na", "psf_model", "wavelength", "refractive_index", "excitation_wavelength", "pinhole")
 
@@ -335,13 +337,14 @@ def output_state(paths: dict[str, Path], settings: dict, identity: dict,
     """The state of an input's outputs (one of :data:`STATES`) and the output file that decided it; ``files``: the
     versions of the files the settings name (:func:`settings_files`)."""
     found: dict[str, Path] = {}
+    axes_now = functools.cache(functools.partial(axes_as_read, Path(identity["path"])))  # read once, where asked
     for path in paths.values():
-        found.setdefault(_state_of(path, settings, identity, files), path)
+        found.setdefault(_state_of(path, settings, identity, files, axes_now), path)
     state = next(state for state in STATES if state in found or state == "same")
     return state, found.get(state)
 
 
-def _state_of(path: Path, settings: dict, identity: dict, files: dict) -> str:
+def _state_of(path: Path, settings: dict, identity: dict, files: dict, axes_now: Callable[[], str | None]) -> str:
     if path.is_dir():
         return "folder"
     if not path.exists():
@@ -360,8 +363,18 @@ def _state_of(path: Path, settings: dict, identity: dict, files: dict) -> str:
         return "different"
     if (made_from.get("size"), made_from.get("mtime_ns")) != (identity["size"], identity["mtime_ns"]):
         return "changed"
+    # an ImageJ z-stack saved by tifffile without axes was read as channels before its z spacing made it z planes
+    # (io.tiff.imagej_channel_reading): the only input read otherwise since, so only those inputs are read again
+    if record.get("input_axes") == "CYX" and axes_now() == "ZYX":
+        return "z planes"
     # outputs written before the files were recorded are taken as made with the files named now
     return "kernel changed" if record.get("settings_files", files) != files else "same"
+
+
+def axes_as_read(source: Path) -> str | None:
+    """The axes the batch reads ``source`` with (as the outputs' records give them); None where it cannot be read."""
+    header = read_header(source, samples_as_channels=True)
+    return None if header is None else image_axes(header.axes, len(header.shape))
 
 
 def _same_file_moved(made_from: dict, identity: dict) -> bool:

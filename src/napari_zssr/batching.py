@@ -287,6 +287,9 @@ def triage(job: Job, prepared: PreparedBatch) -> tuple[str, dict]:
         return "conflict", identity
     if state == "changed":
         say(f"{job.source}: changed since {decided_by} was made from it; redoing it")
+    elif state == "z planes":
+        say(f"{job.source}: {decided_by} was made from its planes read as channels; with its z spacing and nothing "
+            "marking them as channels, they are read as z planes now (axes ZYX); redoing it")
     elif state == "kernel changed":
         changed = next(iter(prepared.files)) if len(prepared.files) == 1 else f"one of {', '.join(prepared.files)}"
         say(f"{job.source}: {changed} changed since {decided_by} was made with it; redoing it")

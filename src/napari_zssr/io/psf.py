@@ -34,7 +34,7 @@ def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | tuple[float, 
             raise ValueError(f"{path.name} is a colour (RGB) image of shape {image.data.shape}; a PSF is a grey "
                              f"2D image or z-stack: save the bead's channel on its own (a z-stack of 3 or 4 planes "
                              f"reads as RGB unless saved with tifffile.imwrite(..., photometric='minisblack'))")
-        reading = _channel_axis(path, image) if "C" in image.axes else "z-stack"
+        reading = _channel_axis(image) if "C" in image.axes else "z-stack"
         if reading != "z-stack":
             raise ValueError(_channels_message(path, image, reading))
         if image.pixel_size is None:
@@ -74,26 +74,15 @@ def psf_series_note(path: str | os.PathLike) -> str | None:
 MOST_BEAD_COLOURS = 4
 
 
-def _imagej_metadata(path: Path) -> dict:
-    with tifffile.TiffFile(path) as tif:
-        return tif.imagej_metadata or {}
-
-
-def _channel_axis(path: Path, image: TiffImage) -> str:
+def _channel_axis(image: TiffImage) -> str:
     """What the channel axis (C) of a PSF file holds: "channels", "z-stack" or "either".
 
-    tifffile writes any 3D ImageJ array without explicit axes as channels, exactly as it writes real channels (axes
-    "CYX"). Fiji marks its channels with a composite or colour display mode, a LUT each or names, which make them
-    channels; a z step (``spacing``) given by the writer, or more planes than a bead has colours, make them a
-    z-stack; the few planes left can be either. OME files, and ImageJ files with z planes beside, say what C is."""
-    if image.axes != "CYX":
+    The reader's rule (:func:`.tiff.imagej_channel_reading`) already reads unmarked ImageJ channels with a z step as
+    the z-stack they are; of those it leaves unmarked, more than a bead has colours are the z-stack they nearly always
+    are, and the few left can be either."""
+    if not image.channels_unmarked:
         return "channels"
-    meta = _imagej_metadata(path)
-    luts = meta.get("LUTs")  # one per channel (a single LUT over a stack is a look, as a z-stack has in Fiji)
-    lut_each = isinstance(luts, list) and len(luts) == image.data.shape[0]
-    if "channels" not in meta or meta.get("mode") in ("composite", "color") or lut_each or image.channel_names:
-        return "channels"
-    return "z-stack" if "spacing" in meta or image.data.shape[0] > MOST_BEAD_COLOURS else "either"
+    return "z-stack" if image.data.shape[0] > MOST_BEAD_COLOURS else "either"
 
 
 def _channels_message(path: Path, image: TiffImage, reading: str) -> str:

@@ -31,8 +31,12 @@ IMAGEJ_DISPLAY_KEYS = ("mode", "LUTs", "Ranges", "min", "max")
 LUT_ENTRIES = 256
 #: the file name endings of TIFFs (compared in lower case)
 TIFF_SUFFIXES = (".tif", ".tiff")
-#: the ImageJ property holding the axes a file was written with, where some have length 1 (ImageJ drops those)
+#: the ImageJ property holding the axes a file was written with, where some have length 1 (ImageJ drops those) or
+#: where its only axis but Y and X is a channel axis (which ImageJ's metadata writes as it writes unnamed planes)
 AXES_PROPERTY = "napari_zssr_axes"
+#: ImageJ display modes in which Fiji shows channels together or each in its colour: marks of real channels.
+#: "grayscale" marks nothing: tifffile writes it for any "channels" axis, a z-stack saved without axes included
+CHANNEL_MODES = ("composite", "color")
 
 
 def drop_tiff_suffix(path: Path) -> Path:
@@ -68,6 +72,9 @@ class TiffImage:
     #: the z spacing is ImageJ's default of 1 unit: a calibrated ImageJ stack that gives no ``spacing`` (Fiji reads
     #: its planes 1 unit apart; a script that wrote the pixel size may just have left the z step out)
     z_spacing_default: bool = False
+    #: the channel axis is an ImageJ "channels" axis that nothing marks as channels or as z planes
+    #: (:func:`imagej_channel_reading`): read as channels, though it may be a z-stack saved without axes
+    channels_unmarked: bool = False
 
 
 def length_um(value: float, unit: str | None) -> float | None:
@@ -213,7 +220,8 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
             data = PagedPlanes(Path(path), tuple(series.shape), series.dtype)
         else:
             data = series.asarray()
-        axes, ndim = series.axes, len(data.shape)
+        axes, channels_unmarked = _named_axes(tif, series)
+        ndim = len(data.shape)
         colours = 0  # colour samples that became channels
         if samples_as_channels:
             as_stored = axes
@@ -249,11 +257,48 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
         if ome_luts and not display:
             display = {"mode": "composite", "LUTs": ome_luts}
         names = _channel_names(imagej, pixels, channels)
-        properties = imagej.get("Properties")
-        layout = properties.get(AXES_PROPERTY) if isinstance(properties, dict) else None
     return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin, series_count,
-                     frame_interval, z_step_pixels, display, names, layout if isinstance(layout, str) else None,
-                     _z_spacing_is_default(tif, z_spacing))
+                     frame_interval, z_step_pixels, display, names, _written_layout(imagej),
+                     _z_spacing_is_default(tif, z_spacing), channels_unmarked)
+
+
+def _written_layout(imagej: dict) -> str | None:
+    """The axes and shape this package wrote an ImageJ file with (:data:`AXES_PROPERTY`, "ZCYX 1,3,64,64"); None
+    where it does not give them."""
+    properties = imagej.get("Properties")
+    layout = properties.get(AXES_PROPERTY) if isinstance(properties, dict) else None
+    return layout if isinstance(layout, str) else None
+
+
+def imagej_channel_reading(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> str:
+    """What the channel axis of an ImageJ file whose only other axes are Y and X (tifffile's "CYX") holds:
+    "channels", "z-stack" or "unmarked"; "channels" for any other file (an OME file, or an ImageJ file with z planes
+    or time points beside its channels, says what its C is).
+
+    tifffile writes any 3D ImageJ array without axes as ``channels=N``, exactly as it writes real channels, and Fiji
+    opens both as channels (grey, one at a time). Fiji marks the channels it saves: a composite or colour display
+    mode, a display range per channel (``Ranges``, saved for every multichannel image), a LUT each (where they are
+    not its default colours) or names (slice labels); this package's writer records such a file's axes
+    (:data:`AXES_PROPERTY`). Unmarked planes with a z step (``spacing``) are the z-stack their writer meant:
+    ``tifffile.imwrite(path, volume, imagej=True, metadata={'spacing': ...})`` (Fiji writes a spacing beside channels
+    too, where the image's voxel depth is set, but marks them as above). Unmarked planes without one may be either."""
+    meta = tif.imagej_metadata or {}
+    if series.axes != "CYX" or tif.is_ome or "channels" not in meta:
+        return "channels"
+    count = series.shape[0]
+    luts, ranges = meta.get("LUTs"), meta.get("Ranges")  # one LUT over a stack is a look, as a z-stack has in Fiji
+    if (meta.get("mode") in CHANNEL_MODES or isinstance(luts, list) and len(luts) == count
+            or isinstance(ranges, (list, tuple)) and len(ranges) == 2 * count or _channel_names(meta, None, count)
+            or "C" in (_written_layout(meta) or "").split(" ")[0]):
+        return "channels"
+    return "z-stack" if "spacing" in meta else "unmarked"
+
+
+def _named_axes(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> tuple[str, bool]:
+    """tifffile's axes of ``series``, an ImageJ channel axis that holds z planes named Z, and whether the channel axis
+    is unmarked (:func:`imagej_channel_reading`): what every reader here names a file's axes by."""
+    reading = imagej_channel_reading(tif, series)
+    return ("ZYX" if reading == "z-stack" else series.axes), reading == "unmarked"
 
 
 def with_written_axes(image: TiffImage) -> TiffImage:
@@ -400,15 +445,16 @@ def read_planes(path: str | os.PathLike, start: int, stop: int) -> tuple[np.ndar
     ``ValueError`` with the file name, as :func:`read_tiff`.
     """
     with first_series(Path(path)) as (tif, series):
+        axes = _named_axes(tif, series)[0]
         if _mappable(series):
-            return _part(tif.asarray(series=series, out="memmap"), series.axes, start, stop)
+            return _part(tif.asarray(series=series, out="memmap"), axes, start, stop)
         shape = tuple(series.shape)
         if _one_page_a_plane(series):  # read the part's pages only
             numbers = np.arange(len(series.pages)).reshape(shape[:-2] + (1, 1))
-            wanted, leading = _part(numbers, series.axes, start, stop)  # (planes, C, 1, 1)
+            wanted, leading = _part(numbers, axes, start, stop)  # (planes, C, 1, 1)
             pages = tif.asarray(key=[int(n) for n in wanted.ravel()], series=series)
             return pages.reshape(wanted.shape[:2] + shape[-2:]), leading
-        return _part(series.asarray(), series.axes, start, stop)
+        return _part(series.asarray(), axes, start, stop)
 
 
 def _one_page_a_plane(series: tifffile.TiffPageSeries) -> bool:
@@ -638,7 +684,7 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
     try:
         with tifffile.TiffFile(path) as tif:
             series = first_image_series(tif)
-            shape, axes = tuple(series.shape), series.axes
+            shape, axes = tuple(series.shape), _named_axes(tif, series)[0]
             if samples_as_channels:
                 axes, order = samples_to_channels(axes, len(shape))
                 shape = tuple(shape[axis] for axis in order)
