@@ -528,6 +528,23 @@ def test_a_double_click_on_run_that_is_refused_notifies_once(widget, qtbot):
     assert len(notification_manager.records) == before + 2
 
 
+def test_a_problem_the_status_line_shows_before_run_is_notified_at_the_first_run(widget, tmp_path):
+    """An unreadable PSF file is shown in the status line as soon as it is chosen: Run, refused for it, put up no
+    notification at all (it was taken for the second click of a double click)."""
+    from napari.utils.notifications import notification_manager
+
+    viewer, w = widget
+    w.image.value = viewer.add_image(image_2d(), name="cells")
+    (tmp_path / "psf.tif").write_bytes(b"not a TIFF")
+    use_psf(w, str(tmp_path / "psf.tif"))
+    assert "psf.tif" in w.status.value
+    before = len(notification_manager.records)
+    for _ in range(2):
+        assert w.start() is None
+    messages = [str(record.message) for record in notification_manager.records[before:]]
+    assert len(messages) == 1 and "psf.tif" in messages[0]
+
+
 def test_a_lazy_masked_layer_is_refused_before_training_when_one_plane_is_previewed():
     import dask.array as da
     from napari.layers import Image

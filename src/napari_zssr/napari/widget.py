@@ -702,13 +702,14 @@ class ZSSRWidget(Container):
         self.cancel_button.enabled = running
 
     def _show_problem(self, message: str) -> None:
-        """In the status line, and as a notification unless the status line says it already: each click of a double
-        click on a Run that is refused would put up the same warning."""
+        """In the status line, and as a notification unless it is the outcome the status line still shows: each click
+        of a double click on a Run that is refused would put up the same warning. Only an outcome counts: a note the
+        status line shows before any Run (the chosen PSF file's problem) is notified at the first Run that it stops."""
         from napari.utils.notifications import show_warning
 
         if self._closed:
             return
-        repeated = self.status.value == message
+        repeated = self._run_outcome == message and self.status.value == message
         self.status.value = self._run_outcome = message
         if not repeated:
             show_warning(f"ZSSR: {message}")
