@@ -1043,6 +1043,20 @@ def test_a_layer_with_a_channel_axis_is_saved_in_its_colormap_and_contrast_limit
     assert kwargs["contrast_limits"] == [(pytest.approx(0.1), pytest.approx(0.8))] * 2
 
 
+def test_a_grey_layer_with_a_channel_axis_reopens_grey(tmp_path):
+    """Grey has no LUT in a file of one channel; a file of several without LUTs opened in napari's channel colours
+    (magenta and green), and in Fiji's."""
+    from napari.layers import Image
+
+    from napari_zssr.napari.reader import read_layers
+    from napari_zssr.napari.writer import write_image
+
+    layer = Image(np.random.default_rng(0).random((2, 16, 16)).astype(np.float32), axis_labels=("c", "y", "x"))
+    write_image(str(tmp_path / "c.tif"), *layer.as_layer_data_tuple()[:2])
+    (_, kwargs, _), = read_layers(str(tmp_path / "c.tif"))
+    assert kwargs["colormap"] == ["gray", "gray"]
+
+
 def test_a_kept_channel_axis_of_one_opens_in_its_display_range(tmp_path):
     """ImageJ keeps one channel's display range as min and max, also where the file keeps a channel axis of length 1
     (napari-zssr's axes property): the layer of that one channel opens in it."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core.units import has_length_units, is_unit_of, tidy, um_per_unit
 from ..io.imagej import check_float32_range, commit_set, imagej_dtype, imagej_letters, write_imagej_tiff
-from ..io.tiff import TIFF_SUFFIXES, drop_tiff_suffix
+from ..io.tiff import LUT_ENTRIES, TIFF_SUFFIXES, drop_tiff_suffix
 from .lookup_tables import lut_of
 from .qt_app import qt_running
 from .reader import scale_counts_input_pixels
@@ -152,9 +152,12 @@ def _display(attributes: dict, channels: int) -> dict:
     """The layer's colormap and contrast limits as ImageJ's display settings (a LUT, and ``min`` and ``max``), so
     that the file opens in Fiji, and here, as the layer looked. A layer with a channel axis (``channels`` > 1) shows
     each channel in its one colormap and limits: each channel gets them, in ImageJ's "color" mode (one channel at a
-    time in its LUT, as napari's slider shows them), where the colormap is not grey."""
+    time in its LUT, as napari's slider shows them); grey too, written as a grey LUT each: without LUTs, Fiji and the
+    reader show channels in their own colours (napari's magenta and green)."""
     display: dict = {}
     lut = lut_of(attributes["colormap"]) if attributes.get("colormap") is not None else None
+    if lut is None and channels > 1 and attributes.get("colormap") is not None:
+        lut = np.tile(np.arange(LUT_ENTRIES, dtype=np.uint8), (3, 1))
     if lut is not None:
         display["LUTs"] = [lut] * channels
         if channels > 1:
