@@ -193,6 +193,22 @@ def test_imagej_z_stack_psfs_still_load_however_saved(tmp_path, planes, metadata
     assert kernel_from_file(tmp_path / "z.tif").shape == kernel_from_psf(stack[planes // 2], scale=2).shape
 
 
+def test_an_ome_z_stack_psf_saved_by_tifffile_without_axes_still_loads(tmp_path):
+    """tifffile writes a 3D OME array without axes as channels (CYX), as it does an ImageJ one: such a z-stack,
+    which loaded before channels were refused, was refused as "9 channels"."""
+    stack = np.stack([gaussian_psf(peak=1000.0 / (1 + abs(z - 4))) for z in range(9)]).astype(np.float32)
+    tifffile.imwrite(tmp_path / "z.ome.tif", stack)
+    data, _ = read_psf(tmp_path / "z.ome.tif")
+    assert data.shape == stack.shape
+    tifffile.imwrite(tmp_path / "z3.ome.tif", stack[3:6])  # a few planes: a z-stack or a bead's colours
+    with pytest.raises(ValueError, match=r"If its planes are a z-stack.*ImageJ or OME array"):
+        read_psf(tmp_path / "z3.ome.tif")
+    named = {"axes": "CYX", "Channel": {"Name": list("abcdefghi")}}
+    tifffile.imwrite(tmp_path / "named.ome.tif", stack, metadata=named)
+    with pytest.raises(ValueError, match="named.ome.tif holds 9 channels"):  # named: channels, however many
+        read_psf(tmp_path / "named.ome.tif")
+
+
 def test_a_psf_file_of_several_series_says_that_only_the_first_is_read(tmp_path):
     """Some exports store one series per channel or per bead: the first was taken without a word."""
     from napari_zssr import KernelNoteWarning

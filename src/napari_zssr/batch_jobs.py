@@ -364,7 +364,7 @@ def _state_of(path: Path, settings: dict, identity: dict, files: dict, axes_now:
     if (made_from.get("size"), made_from.get("mtime_ns")) != (identity["size"], identity["mtime_ns"]):
         return "changed"
     # an ImageJ z-stack saved by tifffile without axes was read as channels before its z spacing made it z planes
-    # (io.tiff.imagej_channel_reading): the only input read otherwise since, so only those inputs are read again
+    # (io.tiff.channel_reading): the only input read otherwise since, so only those inputs are read again
     if record.get("input_axes") == "CYX" and axes_now() == "ZYX":
         return "z planes"
     # outputs written before the files were recorded are taken as made with the files named now

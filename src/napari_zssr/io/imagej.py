@@ -191,7 +191,7 @@ def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
     data = ReorderedPlanes(data, order, imagej_dtype(data.dtype))
     metadata: dict = {"axes": imagej_axes(axes)}
     # ImageJ's own metadata would drop the axes of length 1, and write a lone channel axis as it writes unnamed planes
-    # (which a z spacing makes a z-stack, :func:`.tiff.imagej_channel_reading`)
+    # (which a z spacing makes a z-stack, :func:`.tiff.channel_reading`)
     if imagej_letters(axes) and (1 in data.shape[:-2] or axes == "CYX"):
         metadata["Properties"] = {AXES_PROPERTY: f"{axes} {','.join(map(str, data.shape))}"}
     if frame_interval is not None and "T" in metadata["axes"]:

@@ -77,9 +77,10 @@ MOST_BEAD_COLOURS = 4
 def _channel_axis(image: TiffImage) -> str:
     """What the channel axis (C) of a PSF file holds: "channels", "z-stack" or "either".
 
-    The reader's rule (:func:`.tiff.imagej_channel_reading`) already reads unmarked ImageJ channels with a z step as
-    the z-stack they are; of those it leaves unmarked, more than a bead has colours are the z-stack they nearly always
-    are, and the few left can be either."""
+    The reader's rule (:func:`.tiff.channel_reading`) already reads unmarked ImageJ channels with a z step as the
+    z-stack they are; of those it leaves unmarked (ImageJ planes without a z step, OME channels bare of any name,
+    colour or wavelength), more than a bead has colours are the z-stack they nearly always are, and the few left can
+    be either."""
     if not image.channels_unmarked:
         return "channels"
     return "z-stack" if image.data.shape[0] > MOST_BEAD_COLOURS else "either"
@@ -95,5 +96,5 @@ def _channels_message(path: Path, image: TiffImage, reading: str) -> str:
     if reading == "either":
         message += (". If its planes are a z-stack, save it with its axes named (tifffile.imwrite(..., imagej=True, "
                     "metadata={'axes': 'ZYX'}), or with its z step as metadata={'spacing': ...}): tifffile stores a "
-                    "3D ImageJ array as channels unless told")
+                    "3D ImageJ or OME array as channels unless told")
     return message

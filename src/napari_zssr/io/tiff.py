@@ -73,7 +73,7 @@ class TiffImage:
     #: its planes 1 unit apart; a script that wrote the pixel size may just have left the z step out)
     z_spacing_default: bool = False
     #: the channel axis is an ImageJ "channels" axis that nothing marks as channels or as z planes
-    #: (:func:`imagej_channel_reading`): read as channels, though it may be a z-stack saved without axes
+    #: (:func:`channel_reading`): read as channels, though it may be a z-stack saved without axes
     channels_unmarked: bool = False
 
 
@@ -163,7 +163,7 @@ def _ome_length_um(pixels: ET.Element, axis: str, fallback: str | None = None) -
     return _plausible_um(None if value is None else length_um(value, pixels.attrib.get(f"PhysicalSize{name}Unit")))
 
 
-def _ome_pixels(tif: tifffile.TiffFile) -> ET.Element | None:
+def ome_pixels(tif: tifffile.TiffFile) -> ET.Element | None:
     """The ``Pixels`` element of an OME-TIFF's metadata (None without OME-XML or without one)."""
     if not (tif.is_ome and tif.ome_metadata):
         return None
@@ -233,7 +233,7 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
         elif "S" in axes and len(axes) == ndim and series.keyframe.photometric == tifffile.PHOTOMETRIC.RGB:
             colours = data.shape[axes.index("S")]  # kept as samples: where not an RGB layer, a layer per colour
         axes = image_axes(axes, ndim)
-        pixels = _ome_pixels(tif)  # parsed once: the calibration and the frame interval both read it
+        pixels = ome_pixels(tif)  # parsed once: the calibration and the frame interval both read it
         pixel_size, z_spacing = _calibration(tif, series, pixels)
         imagej = tif.imagej_metadata or {}
         origin = (float(imagej.get("yorigin", 0.0)), float(imagej.get("xorigin", 0.0)))
@@ -270,10 +270,14 @@ def _written_layout(imagej: dict) -> str | None:
     return layout if isinstance(layout, str) else None
 
 
-def imagej_channel_reading(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> str:
-    """What the channel axis of an ImageJ file whose only other axes are Y and X (tifffile's "CYX") holds:
-    "channels", "z-stack" or "unmarked"; "channels" for any other file (an OME file, or an ImageJ file with z planes
-    or time points beside its channels, says what its C is).
+#: the attributes tifffile gives each OME ``Channel`` it writes without being told of channels: nothing of a colour
+OME_BARE_CHANNEL = {"ID", "SamplesPerPixel"}
+
+
+def channel_reading(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> str:
+    """What the channel axis of a file whose only other axes are Y and X (tifffile's "CYX") holds: "channels",
+    "z-stack" or "unmarked"; "channels" for any other file (a file with z planes or time points beside its channels
+    says what its C is).
 
     tifffile writes any 3D ImageJ array without axes as ``channels=N``, exactly as it writes real channels, and Fiji
     opens both as channels (grey, one at a time). Fiji marks the channels it saves: a composite or colour display
@@ -281,9 +285,18 @@ def imagej_channel_reading(tif: tifffile.TiffFile, series: tifffile.TiffPageSeri
     not its default colours) or names (slice labels); this package's writer records such a file's axes
     (:data:`AXES_PROPERTY`). Unmarked planes with a z step (``spacing``) are the z-stack their writer meant:
     ``tifffile.imwrite(path, volume, imagej=True, metadata={'spacing': ...})`` (Fiji writes a spacing beside channels
-    too, where the image's voxel depth is set, but marks them as above). Unmarked planes without one may be either."""
+    too, where the image's voxel depth is set, but marks them as above). Unmarked planes without one may be either.
+    An OME file written by tifffile without axes has channels too, bare of any name, colour or wavelength
+    (:data:`OME_BARE_CHANNEL`): unmarked; an OME channel that says anything more is a channel."""
+    if series.axes != "CYX":
+        return "channels"
+    if tif.is_ome:
+        pixels = ome_pixels(tif)
+        bare = pixels is not None and all(set(element.attrib) <= OME_BARE_CHANNEL for element in pixels
+                                          if element.tag.rsplit("}", 1)[-1] == "Channel")
+        return "unmarked" if bare else "channels"
     meta = tif.imagej_metadata or {}
-    if series.axes != "CYX" or tif.is_ome or "channels" not in meta:
+    if "channels" not in meta:
         return "channels"
     count = series.shape[0]
     luts, ranges = meta.get("LUTs"), meta.get("Ranges")  # one LUT over a stack is a look, as a z-stack has in Fiji
@@ -296,8 +309,8 @@ def imagej_channel_reading(tif: tifffile.TiffFile, series: tifffile.TiffPageSeri
 
 def _named_axes(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> tuple[str, bool]:
     """tifffile's axes of ``series``, an ImageJ channel axis that holds z planes named Z, and whether the channel axis
-    is unmarked (:func:`imagej_channel_reading`): what every reader here names a file's axes by."""
-    reading = imagej_channel_reading(tif, series)
+    is unmarked (:func:`channel_reading`): what every reader here names a file's axes by."""
+    reading = channel_reading(tif, series)
     return ("ZYX" if reading == "z-stack" else series.axes), reading == "unmarked"
 
 
@@ -319,7 +332,7 @@ def with_written_axes(image: TiffImage) -> TiffImage:
 
 
 def _channel_names(imagej: dict, pixels: ET.Element | None, channels: int) -> tuple[str, ...]:
-    """Each channel's name: OME's ``Channel Name`` (``pixels``: :func:`_ome_pixels`), else ImageJ's slice labels
+    """Each channel's name: OME's ``Channel Name`` (``pixels``: :func:`ome_pixels`), else ImageJ's slice labels
     where the planes of each channel share one (how Fiji names channels; its planes go channel fastest); () where
     the file does not name every channel."""
     if pixels is not None:
@@ -393,7 +406,7 @@ _TIME_UNITS_S = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.
 def _frame_interval(tif: tifffile.TiffFile, pixels: ET.Element | None) -> float | None:
     """Seconds between time points from ImageJ's ``finterval`` (in its ``tunit``, seconds when it has none, as
     ImageJ writes it, or an empty one, as ImageJ reads it) or OME's ``TimeIncrement`` (``pixels``: the OME ``Pixels``
-    element, :func:`_ome_pixels`), else the planes' OME ``DeltaT`` (:func:`_delta_t_interval`); None when not said,
+    element, :func:`ome_pixels`), else the planes' OME ``DeltaT`` (:func:`_delta_t_interval`); None when not said,
     in a unit that is not a time (ImageJ lets users type "frame"), or not a positive finite time."""
     imagej = tif.imagej_metadata or {}
     value, unit = imagej.get("finterval"), str(imagej.get("tunit") or "s")
@@ -656,7 +669,7 @@ def samples_to_channels(axes: str, ndim: int) -> tuple[str, tuple[int, ...]]:
 
 def _calibration(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries,
                  pixels: ET.Element | None) -> tuple[tuple[float, float] | None, float | None]:
-    """(y, x) pixel size and z spacing in um from OME (``pixels``: its ``Pixels`` element, :func:`_ome_pixels`) or
+    """(y, x) pixel size and z spacing in um from OME (``pixels``: its ``Pixels`` element, :func:`ome_pixels`) or
     ImageJ metadata (None where the file does not say)."""
     if tif.is_ome and tif.ome_metadata:
         return _ome_pixel_size(pixels)
@@ -691,7 +704,7 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
             first_page = series.pages[0] if tif.is_ome and len(series.pages) else None
             first_file = None if first_page is None else Path(first_page.parent.filehandle.path).resolve()
             first_file = binary_only_master(tif, Path(path)) or first_file
-            calibration = _calibration(tif, series, _ome_pixels(tif))
+            calibration = _calibration(tif, series, ome_pixels(tif))
             return TiffHeader(np.dtype(series.dtype), (tif.imagej_metadata or {}).get("Info"), shape, axes,
                               *calibration, first_file if first_file != Path(path).resolve() else None,
                               _z_step_pixels(tif, calibration[0]), _z_spacing_is_default(tif, calibration[1]))
