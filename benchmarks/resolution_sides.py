@@ -44,6 +44,13 @@ def reading(image: np.ndarray, centre: tuple[int, int], side: int) -> float:
         return float("nan")
 
 
+def fits(image: np.ndarray, centre: tuple[int, int]) -> bool:
+    """Whether the field centred at ``centre`` lies inside ``image`` (and so every window on that centre): a slice
+    starting before 0 wraps round, one past the end is cut short."""
+    half = FIELD // 2
+    return all(half <= c and c + half <= n for c, n in zip(centre, image.shape))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sides", type=int, nargs="+", default=[32, 40, 48, 64, 80, 96, 128])
@@ -59,6 +66,8 @@ def main() -> None:
                 image = gaussian_filter(picture, sigma) + rng.normal(0, noise, picture.shape)
                 for dy, dx in OFFSETS:
                     centre = (image.shape[0] // 2 + dy, image.shape[1] // 2 + dx)
+                    if not fits(image, centre):  # a small picture (text, page, chelsea): fewer fields
+                        continue
                     reference = reading(image, centre, FIELD)
                     if not np.isfinite(reference) or reference > 20:
                         continue

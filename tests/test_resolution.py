@@ -74,7 +74,7 @@ def test_pixels_of_unequal_sides_read_the_resolution_of_square_ones_in_micrometr
 
 
 def test_planes_too_small_to_read_a_resolution_from_are_refused():
-    """Windows of 32-64 pixels a side read a blurred picture 0.66-0.83x as fine as its 256 x 256 field does (their
+    """Windows of 32-64 pixels a side read a blurred picture 0.65-0.83x as fine as its 256 x 256 field does (their
     noise wobbles into peaks at high frequencies): a wrong number is worse than none."""
     from scipy import ndimage
 

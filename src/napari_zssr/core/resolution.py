@@ -38,8 +38,8 @@ MIN_AMPLITUDE = 0.05
 PEAK_SIGNIFICANCE = 1e-3
 #: the smallest plane side read. Smaller planes read too fine: their noise wobbles into peaks at high frequencies.
 #: Against the reading of a 256 x 256 field (10 pictures, Gaussian blurs of 0.7-3 pixels, noise 0.5-5 %, 4 fields
-#: each), the median reading of a centred window is 0.66x at 32 pixels a side, 0.83x at 64, 0.91x at 96 and 0.97x at
-#: 128; at 96, 91 % of windows read within 1.5x of it (docs/benchmarks.md "Resolution of small planes")
+#: each), the median reading of a centred window is 0.65x at 32 pixels a side, 0.83x at 64, 0.91x at 96 and 0.96x at
+#: 128; at 96, 90 % of windows read within 1.5x of it (docs/benchmarks.md "Resolution of small planes")
 MIN_SIDE = 96
 #: at least one peak of a plane's curves must rise this much above the curve's later minimum: on pure noise the
 #: curves of a small image (64 x 64) wobble into peaks that rise 0.001-0.004, on images with structure the
