@@ -479,6 +479,25 @@ def test_workers_without_the_package_or_with_another_version_are_a_usage_error(s
     assert not (tmp_path / "o").exists()
 
 
+def test_the_worker_check_leaves_the_workers_event_loop_free(cluster, monkeypatch):
+    """The check imported torch in each worker's event loop: for seconds, the worker answered nobody (Dask warned
+    "Event loop was unresponsive"). A check that takes 3 s must leave the workers answering at once meanwhile."""
+    from napari_zssr.cluster import _VERSION_ON_WORKER, check_workers
+
+    slow_check = f"__import__('time').sleep(3) or {_VERSION_ON_WORKER}"
+    monkeypatch.setattr("napari_zssr.cluster._VERSION_ON_WORKER", slow_check)
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        client.run(os.getpid)  # both workers are up and answer
+        checking = threading.Thread(target=check_workers, args=(client,))
+        checking.start()
+        time.sleep(0.5)  # the check runs on the workers now
+        start = time.monotonic()
+        client.run(os.getpid)
+        answered_in = time.monotonic() - start
+        checking.join()
+    assert answered_in < 1.5
+
+
 def test_a_worker_that_cannot_be_reached_when_asked_is_not_said_to_lack_the_package():
     """``client.run`` returns the error of a worker it could not reach (one leaving the cluster as the batch starts)
     like the error of one that ran the check: that is no missing package and no reason to stop the batch, whose

@@ -137,8 +137,8 @@ def connected_client(distributed: Any, address: str) -> Iterator[Any]:
         yield client
 
 
-#: evaluated on each worker by ``client.run``: builtins only, since a function of this package could not even be
-#: unpickled on a worker that lacks it. It imports the module of the tasks, and so what they need (torch, numpy...)
+#: evaluated on each worker (:func:`check_workers`): builtins only, since a function of this package could not even
+#: be unpickled on a worker that lacks it. It imports the module of the tasks, and so what they need (torch, numpy...)
 _VERSION_ON_WORKER = "__import__('napari_zssr.cluster').__version__"
 #: workers a message names, at most
 NAMED_WORKERS = 3
@@ -158,7 +158,16 @@ def check_workers(client: Any) -> None:
         more = f" and {len(addresses) - NAMED_WORKERS} more" if len(addresses) > NAMED_WORKERS else ""
         return ", ".join(addresses[:NAMED_WORKERS]) + more
 
-    found = client.run(eval, _VERSION_ON_WORKER, on_error="return")
+    async def evaluated_in_a_thread(expression: str) -> Any:
+        """``client.run`` calls a plain function in the worker's event loop, which an import of torch (seconds) would
+        block: the worker then answers neither the scheduler nor its tasks' messages. A coroutine it awaits there,
+        and this one leaves the work to a thread. Defined here, not at module level, so that Dask pickles it by
+        value: a worker without napari_zssr unpickles it, and reports the import's error."""
+        import asyncio
+
+        return await asyncio.to_thread(eval, expression)
+
+    found = client.run(evaluated_in_a_thread, _VERSION_ON_WORKER, on_error="return")
     # a worker the scheduler could not reach (leaving, or gone: a connection error, OSError) is no worker without the
     # package: it gets no task either; the others' answers stand
     found = {address: result for address, result in found.items() if not isinstance(result, OSError)}
