@@ -203,6 +203,28 @@ def test_a_malformed_scheduler_address_is_named_before_any_connection(stacks, tm
     assert "is not a Dask scheduler address of the form tcp://HOST:PORT" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(("cluster_options", "why"), [
+    (["--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler at tcp://127.0.0.1:9"),
+    (["--scheduler", "127.0.0.1"], "--scheduler '127.0.0.1' is not a Dask scheduler address"),
+    (["--workers", "4"], "--workers 4 is more than the 3 cores")])
+def test_a_wrong_scheduler_or_worker_count_is_said_before_the_inputs_are_scanned(stacks, tmp_path, capsys, monkeypatch,
+                                                                                 cluster_options, why):
+    """The inputs were scanned first (folders on a network file system: minutes), and a wrong address said after."""
+    scanned = []
+    monkeypatch.setattr("napari_zssr.batching.collect_sources", lambda *args: scanned.append(args) or [])
+    monkeypatch.setattr("napari_zssr.cluster.available_cores", lambda: 3)
+    assert main([str(stacks), "--out", str(tmp_path / "o"), *cluster_options, *TINY]) == 2
+    assert why in capsys.readouterr().err and scanned == []
+
+
+def test_the_settings_are_checked_before_the_scheduler_is_reached(stacks, tmp_path, capsys, monkeypatch):
+    """Reaching a scheduler takes up to seconds and registers a client: a mistyped option is said first."""
+    monkeypatch.setattr("napari_zssr.cluster.connected_client", lambda *args: pytest.fail("the scheduler was asked"))
+    assert main([str(stacks), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9", *TINY,
+                 "--warm-start", "5"]) == 2
+    assert "--warm-start must be a whole number from 1 to --max-iterations (2)" in capsys.readouterr().err
+
+
 def test_without_distributed_the_cluster_options_name_the_extra(stacks, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
     assert main([str(stacks), "--out", str(tmp_path / "o"), "--workers", "2", *TINY]) == 2

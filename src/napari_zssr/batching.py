@@ -202,6 +202,14 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
 
     ``device_here=False`` (a cluster): the device and precision are resolved on each worker, not on this machine.
     """
+    return plan_inputs(inputs, *checked_settings(options, device_here=device_here))
+
+
+def checked_settings(options: BatchOptions, *, device_here: bool = True) -> tuple[BatchOptions, ZSSRConfig]:
+    """The checks of :func:`prepare` that read no input: the settings completed (outputs, warm start, scale) and the
+    training's configuration. Quick, and without side effects: the command line makes them before it reaches a
+    scheduler, and reaches it before it scans the inputs, which may take long (folders on a network file system).
+    """
     try:
         options = replace(options, outputs=requested_outputs(options.outputs))  # each kind once: one file per kind
     except (TypeError, ValueError) as error:
@@ -250,8 +258,14 @@ def prepare(inputs: Sequence[str | os.PathLike], options: BatchOptions, *, devic
                 integer_factors(factors)  # a kernel needs whole factors: one usage error, not one failure per file
         except ValueError as error:
             raise UsageError(f"--scale {options.scale}: {error}") from None
+    return options, config
+
+
+def plan_inputs(inputs: Sequence[str | os.PathLike], options: BatchOptions, config: ZSSRConfig) -> PreparedBatch:
+    """The rest of :func:`prepare`, on settings :func:`checked_settings` gave: the inputs found, named and read as
+    far as the checks need (headers)."""
     with refused_unreachable_paths():
-        jobs = plan_jobs(collect_sources([str(item) for item in inputs], options.recursive, out))
+        jobs = plan_jobs(collect_sources([str(item) for item in inputs], options.recursive, options.out.resolve()))
     if not jobs:
         raise UsageError("no TIFF files found in the inputs")
     check_output_folders(jobs, options.outputs)

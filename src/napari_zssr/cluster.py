@@ -52,32 +52,47 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-@contextmanager
-def cluster_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
-    """A ``distributed.Client`` on the scheduler at ``scheduler``, or on a new local cluster of ``workers`` worker
-    processes (one task each at a time); closed, with the local cluster, on leaving.
-
-    Raises :class:`UsageError` when ``distributed`` is not installed, the scheduler cannot be reached (within
-    :data:`CONNECT_TIMEOUT_S`), or ``workers`` is more than this machine's cores.
-    """
-    cores = available_cores()
-    if workers is not None and workers > cores:  # each a process training at once: they would share the cores anyway
-        raise UsageError(f"--workers {workers} is more than the {cores} cores this command may use: each worker is a "
-                         f"process that trains on its own cores; give at most {cores}")
+def imported_distributed() -> Any:
+    """Dask's ``distributed`` module, or a :class:`UsageError` naming the extra that installs it."""
     try:
         import distributed
     except ImportError:
         raise UsageError(f"--scheduler and --workers need Dask's distributed package: {EXTRA_HINT}") from None
-    if scheduler is not None:
-        with connected_client(distributed, scheduler_address(scheduler)) as client:
-            yield client
-        return
+    return distributed
+
+
+def check_local_workers(workers: int) -> None:
+    """A :class:`UsageError` for a local cluster that could not or should not start: ``distributed`` missing, or
+    ``workers`` more than this machine's cores. Quick: made before the inputs are scanned, as are the settings'."""
+    cores = available_cores()
+    if workers > cores:  # each a process training at once: they would share the cores anyway
+        raise UsageError(f"--workers {workers} is more than the {cores} cores this command may use: each worker is a "
+                         f"process that trains on its own cores; give at most {cores}")
+    imported_distributed()
+
+
+@contextmanager
+def local_cluster_client(workers: int) -> Iterator[Any]:
+    """A ``distributed.Client`` on a new local cluster of ``workers`` worker processes (one task each at a time);
+    closed, with the cluster, on leaving. Raises :class:`UsageError` as :func:`check_local_workers` does."""
+    check_local_workers(workers)
+    distributed = imported_distributed()
     # the batch reports every task's failure itself: the workers' own error logs would repeat them as tracebacks.
     # The dashboard on a free port: its default (8787, also for None) warns when another cluster or batch holds it
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address="127.0.0.1:0", worker_dashboard_address=None,
                                   silence_logs=logging.CRITICAL) as cluster, \
             distributed.Client(cluster, set_as_default=False) as client:
+        yield client
+
+
+@contextmanager
+def scheduler_client(scheduler: str) -> Iterator[Any]:
+    """A ``distributed.Client`` on the scheduler at ``scheduler``, closed on leaving; a :class:`UsageError` when the
+    address is malformed, ``distributed`` is not installed or the scheduler cannot be reached (within
+    :data:`CONNECT_TIMEOUT_S`)."""
+    address = scheduler_address(scheduler)
+    with connected_client(imported_distributed(), address) as client:
         yield client
 
 

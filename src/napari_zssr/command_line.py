@@ -11,7 +11,15 @@ from ._version import __version__
 from .api import DEFAULT_OUTPUTS
 from .batch_jobs import UsageError, quiet_reader_logs, say
 from .batch_kernels import MEASURED_PSF_CHOICES
-from .batching import OUTPUT_KINDS, OUTPUT_TYPES, BatchOptions, make_options, prepare, run_prepared
+from .batching import (
+    OUTPUT_KINDS,
+    OUTPUT_TYPES,
+    BatchOptions,
+    checked_settings,
+    make_options,
+    plan_inputs,
+    run_prepared,
+)
 from .core.config import DEFAULT_SCALE, PRESETS, ZSSRConfig
 from .core.optics import MODALITIES
 from .core.precision import PRECISIONS
@@ -150,20 +158,30 @@ def parse_arguments(parser: argparse.ArgumentParser, argv: list[str]) -> argpars
 
 
 def run_command_line(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, check everything, run the batch; the exit code (a Ctrl-C propagates)."""
+    """Parse ``argv``, check everything, run the batch; the exit code (a Ctrl-C propagates).
+
+    The checks go from quick to slow, each before anything that would start or write: the settings, then the
+    scheduler reached (a wrong address said at once, not after the inputs are scanned), then the inputs; a local
+    cluster starts only once they all pass.
+    """
     args = parse_arguments(build_parser(), sys.argv[1:] if argv is None else list(argv))
     try:
         with quiet_reader_logs():
-            prepared = prepare(args.inputs, options_from(args),
-                               device_here=args.scheduler is None and not args.workers)
-            if args.scheduler is None and not args.workers:
+            here = args.scheduler is None and not args.workers
+            options, config = checked_settings(options_from(args), device_here=here)
+            if here:
                 if args.planes_per_task is not None:
                     say("note: --planes-per-task splits stacks across a cluster's tasks (--scheduler or --workers); "
                         "here each file runs whole")
-                return run_prepared(prepared).exit_code
-            from .cluster import cluster_client
+                return run_prepared(plan_inputs(args.inputs, options, config)).exit_code
+            from .cluster import check_local_workers, local_cluster_client, scheduler_client
 
-            with cluster_client(args.scheduler, args.workers) as client:
+            if args.scheduler is not None:
+                with scheduler_client(args.scheduler) as client:
+                    return run_prepared(plan_inputs(args.inputs, options, config), client).exit_code
+            check_local_workers(args.workers)
+            prepared = plan_inputs(args.inputs, options, config)
+            with local_cluster_client(args.workers) as client:
                 return run_prepared(prepared, client).exit_code
     except UsageError as error:
         say(f"error: {error}")
