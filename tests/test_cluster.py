@@ -225,6 +225,22 @@ def test_the_settings_are_checked_before_the_scheduler_is_reached(stacks, tmp_pa
     assert "--warm-start must be a whole number from 1 to --max-iterations (2)" in capsys.readouterr().err
 
 
+def test_a_second_batch_into_a_busy_folder_is_refused_before_its_local_cluster_starts(stacks, tmp_path, capsys,
+                                                                                      monkeypatch):
+    """--workers started its cluster (seconds, every worker importing torch) before the lock refused the batch."""
+    fcntl = pytest.importorskip("fcntl")  # POSIX; Windows locks another way
+    monkeypatch.setattr(distributed, "LocalCluster", lambda *args, **kwargs: pytest.fail("a local cluster started"))
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / LOCK_NAME, "w") as first_batch:  # as another process holds it
+        first_batch.write("pid 12345 on lab-pc, since 2026-11-29 09:00:00")
+        first_batch.flush()
+        fcntl.flock(first_batch.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert main([str(stacks), "--out", str(out), "--workers", "1", *TINY]) == 2
+    assert "another napari-zssr batch (pid 12345 on lab-pc" in capsys.readouterr().err
+    assert [path.name for path in out.iterdir()] == [LOCK_NAME]
+
+
 def test_without_distributed_the_cluster_options_name_the_extra(stacks, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
     assert main([str(stacks), "--out", str(tmp_path / "o"), "--workers", "2", *TINY]) == 2

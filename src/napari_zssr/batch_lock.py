@@ -47,10 +47,7 @@ def output_folder_lock(out: Path) -> Iterator[None]:
         if held is None:
             say(f"note: the file system of --out {out} offers no locks; make sure no other batch writes there")
         elif not held:
-            os.lseek(descriptor, 0, os.SEEK_SET)
-            holder = os.read(descriptor, 200).decode("utf-8", "replace").strip() or "another process"
-            raise UsageError(f"another napari-zssr batch ({holder}) is writing to --out {out}; wait for it to "
-                             "finish, or choose another output folder")
+            raise _in_use(out, _holder(descriptor))
         else:
             _stamp(descriptor)
         try:
@@ -62,25 +59,52 @@ def output_folder_lock(out: Path) -> Iterator[None]:
         os.close(descriptor)
 
 
+def refuse_a_folder_in_use(out: Path) -> None:
+    """The :class:`UsageError` of :func:`output_folder_lock` for a folder another batch writes to, found without
+    creating anything: checked with the settings, before the inputs are scanned or a local cluster starts, and before
+    a check of the cluster's workers that may still refuse the batch (the lock, taken after it, creates ``out``).
+    The lock checks again when it is taken: two batches started at the same moment both pass this."""
+    out = Path(out).resolve()
+    holder = lock_holder(out)
+    if holder is not None:
+        raise _in_use(out, holder)
+
+
 def held_by_another_batch(folder: Path) -> bool:
     """Whether a batch (another process) holds the lock of ``folder`` now; False where it has no lock file or its
     file system cannot lock. Not for a folder this process holds: its own lock reads as held."""
+    return lock_holder(folder) is not None
+
+
+def lock_holder(folder: Path) -> str | None:
+    """The line naming the batch (another process) that holds the lock of ``folder`` now, or None (see
+    :func:`held_by_another_batch`)."""
     path = Path(folder) / LOCK_NAME
     try:
         if not path.is_file():
-            return False
+            return None
     except OSError:  # a folder this user cannot enter holds no batch of theirs
-        return False
+        return None
     descriptor = _open_lock_file(path)
     if descriptor is None:
-        return False
+        return None
     try:
         held = _try_lock(descriptor)
         if held:
             _unlock(descriptor)
-        return held is False
+        return _holder(descriptor) if held is False else None
     finally:
         os.close(descriptor)
+
+
+def _holder(descriptor: int) -> str:
+    os.lseek(descriptor, 0, os.SEEK_SET)
+    return os.read(descriptor, 200).decode("utf-8", "replace").strip() or "another process"
+
+
+def _in_use(out: Path, holder: str) -> UsageError:
+    return UsageError(f"another napari-zssr batch ({holder}) is writing to --out {out}; wait for it to finish, or "
+                      "choose another output folder")
 
 
 def _open_lock_file(path: Path) -> int | None:

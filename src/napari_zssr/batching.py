@@ -48,7 +48,7 @@ from .batch_jobs import (
     settings_files,
 )
 from .batch_kernels import check_kernel_options
-from .batch_lock import held_by_another_batch, output_folder_lock
+from .batch_lock import held_by_another_batch, output_folder_lock, refuse_a_folder_in_use
 from .batch_parts import LIVE_FOLDER_NAME, STACK_FOLDER_NAME
 from .core.config import DEFAULT_PRESET, DEFAULT_SCALE, INITS, ZSSRConfig
 from .core.degradation import integer_factors
@@ -240,6 +240,7 @@ def checked_settings(options: BatchOptions, *, device_here: bool = True) -> tupl
     out = options.out.resolve()
     with refused_unreachable_paths():
         check_out(out)
+        refuse_a_folder_in_use(out)
     check_axial_options(options)
     if options.warm_start == "auto":
         options = replace(options, warm_start=config.warm_start_iterations())
