@@ -469,6 +469,34 @@ def test_a_scheduler_without_workers_is_said_and_the_batch_runs_once_they_come(s
     assert outcome == [0] and (tmp_path / "o" / "plain_zssr.tif").exists()
 
 
+def test_workers_leaving_mid_batch_and_coming_back_are_said(monkeypatch, capsys):
+    """Without workers the tasks wait and the progress bars stand still: that was said only at the start."""
+    from types import SimpleNamespace
+
+    from napari_zssr import cluster as cluster_module
+
+    counts = iter([2, 2, 0, 0, 1, 1])
+    looked = threading.Event()
+
+    def scheduler_info():
+        count = next(counts, None)
+        if count is None:
+            looked.set()
+            count = 1
+        return {"workers": {f"tcp://127.0.0.1:{port}": {} for port in range(count)}}
+
+    client = SimpleNamespace(scheduler=SimpleNamespace(address="tcp://127.0.0.1:8786"), scheduler_info=scheduler_info)
+    monkeypatch.setattr(cluster_module, "WORKER_WATCH_S", 0.01)
+    stop = cluster_module.watch_workers(client)
+    assert looked.wait(10)
+    stop()
+    err = capsys.readouterr().err
+    assert "has no workers yet" not in err
+    assert err.count("every worker of the scheduler tcp://127.0.0.1:8786 has left; the tasks wait") == 1
+    assert err.count("note: 1 worker connected to the scheduler tcp://127.0.0.1:8786; the tasks go on") == 1
+    assert err.index("has left") < err.index("1 worker connected")
+
+
 #: a Dask worker (no nanny) at the address given, that cannot import napari_zssr or torch, or runs another version
 UNFIT_WORKER = """
 import sys

@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -317,8 +317,6 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
     options = prepared.options
     resources = gpu_resources(client)
     slots = task_slots_per_host(client)
-    if not client.scheduler_info().get("workers"):
-        say(f"note: the scheduler {client.scheduler.address} has no workers yet; the tasks wait until some connect")
     files_bar = None if options.quiet else tqdm(total=len(prepared.jobs), unit="file", desc="files", position=0)
     planes_bar = None if options.quiet else tqdm(total=0, unit="plane", desc="planes", position=1)
     file_futures: dict[Any, Job] = {}  # a file's last task -> the file's job as given
@@ -331,6 +329,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
         futures.append(future)
         return future
 
+    stop_watching = watch_workers(client)
     try:
         for job, given in zip(prepared.jobs, given_jobs):
             try:
@@ -399,6 +398,50 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
         client.cancel(futures)
         raise
     finally:
+        stop_watching()
         for bar in (planes_bar, files_bar):
             if bar is not None:
                 bar.close()
+
+
+#: seconds between looks at the scheduler's workers while a batch runs
+WORKER_WATCH_S = 5.0
+
+
+def watch_workers(client: Any) -> Callable[[], None]:
+    """Say when the scheduler has no workers, and when workers come back, while a batch runs; return what stops the
+    watch. Without workers the tasks wait and the progress bars stand still, with no other sign: at the start (no
+    worker connected yet) and when the last leaves mid-batch (a job scheduler ended the workers' allocation, a node
+    went down). A thread looks every :data:`WORKER_WATCH_S` seconds."""
+    address = client.scheduler.address
+
+    def count() -> int | None:
+        try:
+            return len(client.scheduler_info().get("workers", {}))
+        except Exception:  # the scheduler lost, or the client closing: the batch's own loop says so
+            return None
+
+    def watch(seen: int | None) -> None:
+        while not stopped.wait(WORKER_WATCH_S):
+            now = count()
+            if stopped.is_set():  # the batch ended while the scheduler answered: nothing to say after its summary
+                return
+            if now == 0 and seen:
+                say(f"note: every worker of the scheduler {address} has left; the tasks wait until some connect "
+                    "(finished files are kept)")
+            elif now and seen == 0:
+                say(f"note: {now} worker{'s' if now > 1 else ''} connected to the scheduler {address}; the tasks go on")
+            seen = seen if now is None else now
+
+    stopped = threading.Event()
+    first = count()
+    if first == 0:
+        say(f"note: the scheduler {address} has no workers yet; the tasks wait until some connect")
+    thread = threading.Thread(target=watch, args=(first,), name="napari-zssr worker watch", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        stopped.set()
+        thread.join(timeout=1.0)  # a look a lost scheduler does not answer is not waited for: the thread is a daemon
+
+    return stop
