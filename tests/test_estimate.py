@@ -39,28 +39,53 @@ def test_widget_estimate_is_timed_off_the_gui_thread_through_the_training_step(m
     assert "~" in widget.estimate.value and len(threads) == estimate.WARM_UP_STEPS + estimate.TIMED_STEPS
 
 
-COSTS = Costs(step_seconds=(1.0, 2.0), inference_seconds_per_pixel=0.0)
+COSTS = Costs(step_seconds=(1.0, 2.0), inference_seconds_per_pixel=0.0, crop_size=128)
+#: planes whose every father holds a whole 128 x 128 crop: their steps cost what the timed ones did
+LARGE = (300, 300)
 
 
 def test_the_range_spans_the_step_time_spread():
-    assert estimate_seconds(COSTS, ZSSRConfig(), Workload((100, 100), 2, 1)) == (1000, 2000)
-    warm = Workload((100, 100), 2, 3, warm_start_iterations=200)
+    assert estimate_seconds(COSTS, ZSSRConfig(), Workload(LARGE, 2, 1)) == (1000, 2000)
+    warm = Workload(LARGE, 2, 3, warm_start_iterations=200)
     assert estimate_seconds(COSTS, ZSSRConfig(), warm) == (1400, 2800)  # warm-started planes
-    assert estimate_seconds(COSTS, ZSSRConfig(gradual_steps=(1.5,)), Workload((100, 100), 2, 1)) == (2000, 4000)
+    assert estimate_seconds(COSTS, ZSSRConfig(gradual_steps=(1.5,)), Workload(LARGE, 2, 1)) == (2000, 4000)
 
 
 def test_the_range_starts_at_the_lr_policys_earliest_stop():
     paper = ZSSRConfig.preset("paper")  # three drops from 1e-3 to below 9e-6, at least 257 iterations apart
-    assert estimate_seconds(COSTS, paper, Workload((100, 100), 2, 1)) == (3 * 257, 2 * 3000)
+    assert estimate_seconds(COSTS, paper, Workload(LARGE, 2, 1)) == (3 * 257, 2 * 3000)
 
 
 def test_an_axial_run_trains_one_network_per_volume():
-    axial = Workload((10, 50), (3.0, 1.0), planes=2 * 2 * 40, volumes=2)  # 2 volumes of 10 x 40 x 50
+    axial = Workload((10, 300), (2.0, 1.0), planes=2 * 2 * 300, volumes=2, lateral_shape=LARGE)  # 2 of 10 x 300²
     assert estimate_seconds(COSTS, ZSSRConfig(), axial) == (2000, 4000) and axial.label() == "2 volumes"
 
 
+def test_steps_on_planes_smaller_than_twice_the_crop_cost_their_crops_mean_area():
+    """The crops are cut from the plane and its downscaled copies (to half its size), drawn by area: a 128 x 128
+    plane's average 0.7 of a 128 x 128 crop's area, and its steps cost that much less. The estimate took them at the
+    timed crop's cost, 1.4x too high on the sample image."""
+    import numpy as np
+    import torch
+
+    from napari_zssr.core.degradation import Degradation
+    from napari_zssr.core.pairs import FatherPool, PairSampler, min_father_side
+
+    config = ZSSRConfig.preset("fast")
+    for shape in ((128, 128), (100, 300), (40, 64)):
+        pool = FatherPool(torch.zeros(1, 1, *shape), config.father_min_scale, config.father_levels,
+                          min_father_side((2.0, 2.0)))
+        sampler = PairSampler(pool, Degradation.create((2.0, 2.0), None, torch.device("cpu")), [0], 0.0, 0,
+                              torch.device("cpu"))
+        drawn = np.mean([np.prod(sampler.sample(config.crop_size)[1].shape[-2:]) for _ in range(3000)])
+        assert estimate.mean_crop_area(shape, config, 2) == pytest.approx(drawn, rel=0.03)
+    small, large = (estimate_seconds(COSTS, config, Workload(shape, 2, 1)) for shape in ((128, 128), LARGE))
+    ratio = estimate.mean_crop_area((128, 128), config, 2) / 128**2
+    assert 0.65 < ratio < 0.75 and small == pytest.approx((large[0] * ratio, large[1] * ratio))
+
+
 def test_inference_is_counted_per_output_pixel_and_ensemble_member():
-    costs = Costs(step_seconds=(0.0, 0.0), inference_seconds_per_pixel=1e-6)
+    costs = Costs(step_seconds=(0.0, 0.0), inference_seconds_per_pixel=1e-6, crop_size=128)
     assert estimate_seconds(costs, ZSSRConfig(), Workload((100, 50), 2, 2)) == pytest.approx((0.32, 0.32))
     single = estimate_seconds(costs, ZSSRConfig(ensemble=False), Workload((100, 50), 2, 1))
     assert single == pytest.approx((0.02, 0.02))

@@ -20,6 +20,14 @@ def crop_side(length: int, crop_size: int, factor: float) -> int:
     return side
 
 
+def father_shapes(shape: tuple[int, int], min_scale: float, levels: int, min_side: int) -> list[tuple[int, int]]:
+    """The (height, width) of the fathers of a plane of ``shape``: the plane and ``levels`` - 1 copies evenly
+    downscaled to ``min_scale``, those with a side under ``min_side`` left out."""
+    scales = np.linspace(1.0, min_scale, max(levels, 1))
+    shapes = [(round(shape[0] * scale), round(shape[1] * scale)) for scale in scales]
+    return [father for father in shapes if min(father) >= min_side]
+
+
 class FatherPool:
     """HR fathers: the input and downscaled copies of it (plus earlier outputs in gradual mode).
 
@@ -27,12 +35,10 @@ class FatherPool:
     """
 
     def __init__(self, image: torch.Tensor, min_scale: float, levels: int, min_side: int) -> None:
-        self.fathers: list[torch.Tensor] = []
-        height, width = image.shape[-2:]
-        for scale in np.linspace(1.0, min_scale, max(levels, 1)):
-            shape = (round(height * scale), round(width * scale))
-            if min(shape) >= min_side:
-                self.fathers.append(image if scale == 1.0 else resize(image, shape))
+        shapes = father_shapes(tuple(image.shape[-2:]), min_scale, levels, min_side)
+        # the first is the plane itself (where it is left out, so are its smaller copies)
+        self.fathers: list[torch.Tensor] = [image if number == 0 else resize(image, shape)
+                                            for number, shape in enumerate(shapes)]
 
     def add(self, father: torch.Tensor) -> None:
         self.fathers.append(father)

@@ -24,7 +24,7 @@ from ..core.device import select_device
 from ..core.engine import reconstruction_pair, scale_steps
 from ..core.inference import super_resolve
 from ..core.network import ZSSRNet
-from ..core.pairs import FatherPool, PairSampler
+from ..core.pairs import FatherPool, PairSampler, crop_side, father_shapes, min_father_side
 from ..core.precision import resolve_precision
 from ..core.progress import ProgressEvent, RunProgress
 from ..core.resize import Scale, as_scale_pair, scaled_shape
@@ -43,6 +43,7 @@ CostKey = tuple[str, str, int, int, int]  # device, precision, crop size, width,
 class Costs:
     step_seconds: tuple[float, float]  # one training iteration: median and 90th percentile
     inference_seconds_per_pixel: float  # per output pixel and ensemble member
+    crop_size: int  # the side of the square crops the steps were timed on
 
 
 _measured: dict[CostKey, Costs] = {}
@@ -133,7 +134,7 @@ def measure_costs(key: CostKey, should_stop: Callable[[], bool] | None = None) -
     output = super_resolve(net, lr, degradation, [0], 0, config.tile_size, resolve_precision(precision, device))
     float(output.sr[0, 0, 0, 0])  # wait for the device
     inference = (time.perf_counter() - start) / output.sr.numel()
-    costs = Costs((float(np.median(steps)), float(np.percentile(steps, 90))), inference)
+    costs = Costs((float(np.median(steps)), float(np.percentile(steps, 90))), inference, crop_size)
     _measured[key] = costs
     return costs
 
@@ -162,6 +163,21 @@ class Workload:
         return f"{count} {unit}{'s' if count > 1 else ''}"
 
 
+def mean_crop_area(plane_shape: tuple[int, ...], config: ZSSRConfig, scale: Scale) -> float:
+    """The mean area (pixels) of the training crops a run cuts from planes of ``plane_shape``: crops come from the
+    fathers (:class:`~napari_zssr.core.pairs.FatherPool`: the plane and its copies down to ``father_min_scale``,
+    drawn in proportion to their area), and a father narrower than ``crop_size`` gives crops of its width. A step's
+    cost grows with its crop's area, so on planes under twice the crop size the steps cost less than the timed
+    crop's (a 128 x 128 plane's crops average 0.7 of a 128 x 128 crop's area)."""
+    pair = as_scale_pair(scale)
+    shape = (int(plane_shape[-2]), int(plane_shape[-1]))
+    fathers = father_shapes(shape, config.father_min_scale, config.father_levels, min_father_side(pair)) or [shape]
+    areas = np.array([height * width for height, width in fathers], dtype=np.float64)
+    crops = np.array([crop_side(height, config.crop_size, pair[0]) * crop_side(width, config.crop_size, pair[1])
+                      for height, width in fathers], dtype=np.float64)
+    return float(np.sum(areas * crops) / np.sum(areas))
+
+
 def estimate_seconds(costs: Costs, config: ZSSRConfig, work: Workload) -> tuple[float, float]:
     """(shortest, longest) likely run time of ``work`` with ``config``."""
     pair = as_scale_pair(work.scale)
@@ -178,7 +194,8 @@ def estimate_seconds(costs: Costs, config: ZSSRConfig, work: Workload) -> tuple[
     members = config.ensemble
     inference = costs.inference_seconds_per_pixel * math.prod(scaled_shape(tuple(work.plane_shape[-2:]), pair)) \
         * members * steps * work.planes
-    return shortest * costs.step_seconds[0] + inference, longest * costs.step_seconds[1] + inference
+    crops = mean_crop_area(work.training_shape, config, pair) / costs.crop_size**2  # steps on smaller crops cost less
+    return (shortest * costs.step_seconds[0] * crops + inference, longest * costs.step_seconds[1] * crops + inference)
 
 
 def format_range(low: float, high: float) -> str:
