@@ -194,6 +194,18 @@ def test_a_bad_z_step_is_a_usage_error(volume, tmp_path, capsys, value):
     assert not (tmp_path / "out").exists()
 
 
+def test_the_batchs_pixel_size_as_a_y_x_pair_gives_the_factor_as_a_number_does(volume, tmp_path):
+    """``napari_zssr.batch`` takes ``pixel_size`` as a (y, x) pair, as its lateral runs do: square, it is the pixel
+    size; unequal, it is refused before any training, as a file's non-square pixels are."""
+    summary = napari_zssr.batch(volume, tmp_path / "out", axial=True, pixel_size=(0.15, 0.15), preset="fast",
+                                max_iterations=2, outputs="zssr", quiet=True)
+    assert len(summary.done) == 1
+    assert read_tiff(tmp_path / "out" / "vol_zssr.tif").data.shape == (12, 24, 24)  # 0.3 um / 0.15 um: x2
+    with pytest.raises(UsageError, match=r"--pixel-size .*not square"):
+        napari_zssr.batch(volume, tmp_path / "other", axial=True, pixel_size=(0.1, 0.15))
+    assert not (tmp_path / "other").exists()
+
+
 @pytest.mark.parametrize("value", ["0.3", [0.3], True])
 def test_a_z_step_of_the_wrong_type_is_named_by_the_batch(volume, tmp_path, value):
     with pytest.raises(UsageError, match=r"--z-step must be a z spacing in um > 0, got "):

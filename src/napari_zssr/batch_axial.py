@@ -21,6 +21,7 @@ from .core.config import ZSSRConfig
 from .core.engine import check_crop_sizes
 from .core.optics import Optics
 from .core.pairs import min_father_side
+from .core.resize import pixel_pair
 from .core.units import tidy
 from .io.ome import read_optics
 from .io.tiff import default_z_spacing_note, image_axes, read_header
@@ -77,7 +78,19 @@ def check_axial_options(options: BatchOptions) -> None:
         raise UsageError(f"--{given[0].replace('_', '-')} does not apply to --axial: the z blur comes from the axial "
                          "profile of the optics (--na, --wavelength...; or the file's OME metadata), else a Gaussian "
                          "as wide as the z-step")
+    try:
+        given_pixel_size(options)
+    except ValueError as error:
+        raise UsageError(f"--pixel-size {options.pixel_size!r}: {error}") from None
     check_optics_options(options)
+
+
+def given_pixel_size(options: BatchOptions) -> float | None:
+    """The lateral pixel size (um) given for every input, or None: ``napari_zssr.batch`` takes a (y, x) pair too,
+    as its lateral runs do, which must then be square (restored along z to one size, voxels of rectangular pixels
+    could not be cubes)."""
+    pair = pixel_pair(options.pixel_size)
+    return None if pair is None else square_pixel_size(pair)
 
 
 class CalibrationError(ValueError):
@@ -95,17 +108,17 @@ def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] 
     if shape[axes.index("Z")] < MIN_PLANES:
         raise ValueError(f"it has {shape[axes.index('Z')]} z planes; axial super-resolution needs at least "
                          f"{MIN_PLANES}")
+    given = given_pixel_size(options)
     if z_step_pixels is not None and z_spacing is None and pixel_size is None and options.z_step is None:
-        if not options.pixel_size:
+        if not given:
             return AxialPlan(_factor(z_step_pixels, 1.0, "pixels"), z_step_pixels, None)
-        z_spacing = z_step_pixels * options.pixel_size  # the pixels given a size
+        z_spacing = z_step_pixels * given  # the pixels given a size
     z_step = options.z_step or z_spacing
     if z_step is None:  # named with the pixel size where that is unknown too: one rerun, not two, fixes the file
         raise CalibrationError("its z spacing is unknown: give --z-step UM" + (
-            "" if options.pixel_size or pixel_size is not None else " and --pixel-size UM (its pixel size is unknown "
-                                                                     "too)"))
-    if options.pixel_size:
-        lateral = options.pixel_size
+            "" if given or pixel_size is not None else " and --pixel-size UM (its pixel size is unknown too)"))
+    if given:
+        lateral = given
     elif pixel_size is None:
         raise CalibrationError("its pixel size is unknown: give --pixel-size UM")
     else:
