@@ -1843,6 +1843,29 @@ def test_the_estimate_of_an_axial_run_counts_one_network_per_volume(widget):
     assert "1 volume" in w.estimate.value
 
 
+def test_the_estimate_line_follows_the_layers_z_step_and_keeps_saying_why_run_refuses(widget, qtbot, monkeypatch):
+    """A timing asked for before axial mode was ticked, ending after, showed a time for a run that Run refuses; a
+    z scale changed alone left the estimate of the old factor (or of no run)."""
+    from napari_zssr.napari import estimate
+
+    monkeypatch.setattr(estimate, "_measured", {})
+    viewer, w = widget
+    layer = viewer.add_image(np.random.default_rng(0).random((9, 24, 20)).astype(np.float32), name="vol",
+                             scale=(0.35, 0.1, 0.1))
+    w.image.value = layer
+    assert "timing a few training steps for 9 planes" in w.estimate.value
+    w.axial.value = True
+    assert "not a whole number" in w.estimate.value
+    qtbot.waitUntil(lambda: not estimate._in_flight, timeout=60_000)
+    qtbot.wait(50)  # the ended timing's answer, were it still shown
+    assert "not a whole number" in w.estimate.value
+    layer.scale = (0.3, 0.1, 0.1)
+    qtbot.waitUntil(lambda: "~" in w.estimate.value, timeout=60_000)
+    assert "for 1 volume" in w.estimate.value
+    layer.scale = (0.35, 0.1, 0.1)
+    assert "not a whole number" in w.estimate.value
+
+
 def test_every_out_of_range_value_is_named_and_a_good_one_clears_its_note(widget):
     viewer, w = widget
     optics = {"na": 0.04, "emission_wavelengths": [5200.0]}  # both beyond their fields: a unit mix-up?

@@ -272,10 +272,18 @@ class BackgroundEstimate:
         if start:
             start_in_turn(timing.start)
 
-    def _drop_superseded(self, key: CostKey) -> None:
-        """This estimate no longer waits for the timings of other settings; those no panel waits for any more are
-        taken out of the queue if they have not begun: a Run pressed now would otherwise wait for the timing of
-        every setting tried on the way."""
+    def say(self, text: str) -> None:
+        """Show ``text`` (why the current settings have no estimate: Run would refuse them) in place of any answer
+        still to come for earlier settings, which would otherwise replace it with the time of a run Run refuses."""
+        self._latest += 1
+        _deferred.pop(self, None)
+        self._drop_superseded(None)
+        self._display(text)
+
+    def _drop_superseded(self, key: CostKey | None) -> None:
+        """This estimate no longer waits for the timings of settings other than ``key``'s (None: of any); those no
+        panel waits for any more are taken out of the queue if they have not begun: a Run pressed now would
+        otherwise wait for the timing of every setting tried on the way."""
         for other, timing in list(_in_flight.items()):
             if other != key:
                 timing.askers.discard(self)

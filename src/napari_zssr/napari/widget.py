@@ -381,7 +381,14 @@ class ZSSRWidget(Container):
 
     def _layer_watchers(self) -> list[tuple[str, Callable[..., None]]]:
         return [("scale", self._show_layer_pixel_size), ("units", self._show_layer_pixel_size),
+                ("scale", self._update_axial_estimate), ("units", self._update_axial_estimate),
                 ("data", self._update_estimate)]
+
+    def _update_axial_estimate(self, *_: Any) -> None:
+        """An axial run's factor is the layer's z step over its pixel size: a z scale changed alone (the pixel size
+        field unchanged) changes the run, or makes Run refuse it."""
+        if self.axial.value:
+            self._update_estimate()
 
     def _show_layer_pixel_size(self, *_: Any) -> None:
         """The layer's pixel size in the field (their geometric mean where y and x differ; 0: unknown). A run
@@ -479,12 +486,12 @@ class ZSSRWidget(Container):
         if self._closed:
             return
         if self.image.value is None:
-            self.estimate.value = "choose an image layer"
+            self._estimate.say("choose an image layer")
             return
         try:
             self._estimate.request(str(self.device.value), self.config(), self._workload())
         except (ValueError, RuntimeError) as error:
-            self.estimate.value = str(error)
+            self._estimate.say(str(error))
 
     def _workload(self) -> Workload:
         """What Run would do with the current settings: planes (the current one, or all), or in axial mode one
