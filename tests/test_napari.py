@@ -1832,6 +1832,22 @@ def test_a_layer_in_nanometres_gives_its_pixel_size_in_micrometres(widget):
         prepare(timelapse, axial=True)
 
 
+def test_axial_mode_refuses_unequal_sides_of_a_layer_whose_scale_counts_pixels():
+    """A scale without length units counts pixels (napari's default, or an uncalibrated run's output, in its input's
+    pixels): unequal y and x sides are no square pixels either, whose mean happened to read as the factor."""
+    from napari_zssr.napari.reader import INPUT_PIXELS_KEY
+    from napari_zssr.napari.runner import prepare
+
+    data = np.random.default_rng(2).random((6, 20, 20))
+    with pytest.raises(ValueError, match=r"the pixels are not square \(1.2 x 0.8 pixel\)"):
+        prepare(napari.layers.Image(data, scale=(3.0, 1.2, 0.8)), axial=True)
+    output = napari.layers.Image(data, scale=(2.0, 0.5, 1.0), metadata={INPUT_PIXELS_KEY: True})  # of a (2, 1) run
+    with pytest.raises(ValueError, match=r"the pixels are not square \(0.5 x 1 pixel\)"):
+        prepare(output, axial=True)
+    assert prepare(napari.layers.Image(data, scale=(1.5, 0.5, 0.5), metadata={INPUT_PIXELS_KEY: True}),
+                   axial=True).axial_scale == 3
+
+
 def test_the_estimate_of_an_axial_run_counts_one_network_per_volume(widget):
     from napari_zssr.napari.estimate import Workload
 

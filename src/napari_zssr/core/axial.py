@@ -83,11 +83,11 @@ def unrestorable_ratio(value: float) -> str | None:
     return None
 
 
-def square_pixel_size(pixel: tuple[float, float]) -> float:
-    """The lateral pixel size of (y, x) ``pixel`` sizes that agree within :data:`SQUARE_TOLERANCE`, else a
-    ValueError: restored along z to one lateral size, the voxels of rectangular pixels could not be cubes."""
+def square_pixel_size(pixel: tuple[float, float], unit: str = "um") -> float:
+    """The lateral pixel size of (y, x) ``pixel`` sizes (in ``unit``) that agree within :data:`SQUARE_TOLERANCE`,
+    else a ValueError: restored along z to one lateral size, the voxels of rectangular pixels could not be cubes."""
     if abs(pixel[0] - pixel[1]) > SQUARE_TOLERANCE * max(pixel):
-        raise ValueError(f"the pixels are not square ({pixel[0]:g} x {pixel[1]:g} um): axial mode needs square "
+        raise ValueError(f"the pixels are not square ({pixel[0]:g} x {pixel[1]:g} {unit}): axial mode needs square "
                          "pixels; resample the stack to square pixels first (e.g. Fiji's Image > Scale)")
     return (pixel[0] + pixel[1]) / 2
 

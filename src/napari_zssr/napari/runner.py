@@ -297,7 +297,8 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
                                  "napari-zssr reader or set the layer's scale (z, y, x) in µm (in the console: "
                                  "layer.scale = (z step, pixel, pixel)); for a numpy array, call "
                                  "napari_zssr.zssr_axial(volume, axial_scale=z step / pixel size)")
-            ratio, pixel_um = z_step / lateral, typed_um
+            sides = (abs(float(snapshot.scale[-2])), abs(float(snapshot.scale[-1])))
+            ratio, pixel_um = z_step / square_pixel_size(sides, "pixel"), typed_um
         else:
             z_step *= um_per_unit(z_unit)  # in um, as the lateral pixel: a layer may give both in nm
             pixel_um = square_pixel_size(pixel_pair(snapshot.pixel_size)) if typed_um is None else typed_um
