@@ -1848,6 +1848,21 @@ def test_axial_mode_refuses_unequal_sides_of_a_layer_whose_scale_counts_pixels()
                    axial=True).axial_scale == 3
 
 
+def test_a_channel_axis_taken_for_z_is_named_with_the_layer():
+    """A ZCYX file opened by napari's own reader is one 4D layer whose third-last axis holds the channels: refused
+    for too few z planes, the message names the layer and the axis taken for z, and what to open it with."""
+    from napari_zssr.napari.runner import prepare
+
+    zcyx = napari.layers.Image(np.random.default_rng(2).random((8, 2, 48, 48)), name="zcyx",
+                               scale=(0.3, 1, 0.1, 0.1))  # the z step typed on the first axis
+    with pytest.raises(ValueError, match=r"'zcyx': the volume has 2 z planes .*third-last axis for z.*napari-zssr "
+                                         "reader"):
+        prepare(zcyx, axial=True)
+    with pytest.raises(ValueError, match=r"^'few': the volume has 3 z planes .*at least 4$"):  # a 3D one: no hint
+        prepare(napari.layers.Image(np.random.default_rng(2).random((3, 20, 20)), name="few", scale=(3, 1, 1)),
+                axial=True)
+
+
 def test_the_estimate_of_an_axial_run_counts_one_network_per_volume(widget):
     from napari_zssr.napari.estimate import Workload
 

@@ -25,7 +25,7 @@ from ..api import (
     zssr_stack,
 )
 from ..axial import validate_volume, zssr_axial
-from ..core.axial import RATIO_TOLERANCE, axial_factor, square_pixel_size, unrestorable_ratio
+from ..core.axial import MIN_PLANES, RATIO_TOLERANCE, axial_factor, square_pixel_size, unrestorable_ratio
 from ..core.blind import check_estimable
 from ..core.config import DEFAULT_SCALE, ZSSRConfig
 from ..core.device import select_device
@@ -245,7 +245,14 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
                          "--wavelength")
     snapshot = snapshot_layer(layer)
     factor, pixel_um = axial_geometry(snapshot, pixel_size)
-    validate_volume(snapshot.data, factor)
+    try:
+        validate_volume(snapshot.data, factor)
+    except ValueError as error:
+        shape = snapshot.data.shape
+        axis = ("; axial mode takes the third-last axis for z: where that is a channel axis (napari's own reader "
+                "keeps a file's channels in one layer), open the file with the napari-zssr reader, which gives each "
+                "channel its own layer") if len(shape) > 3 and shape[-3] < MIN_PLANES else ""
+        raise ValueError(f"{snapshot.name!r}: {error}{axis}") from None
     metadata = getattr(layer, "metadata", None) or {}
     if metadata.get(Z_SPACING_DEFAULT_KEY) and abs(snapshot.scale[-3]) == 1.0:  # the factor rests on a default
         warnings.warn(f"{snapshot.name!r}: its file {default_z_spacing_note('1 µm', factor)}; if its z step "
