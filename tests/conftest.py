@@ -48,3 +48,24 @@ def write_ome_tiff(path, channels: dict, objective: str = "", settings: str = ""
 def ome_tiff():
     return write_ome_tiff
 
+
+
+@contextlib.contextmanager
+def held_by_another_batch(out):
+    """``out`` with its batch lock held, as another process's batch holds it, with the line such a batch writes."""
+    fcntl = pytest.importorskip("fcntl")  # POSIX; Windows locks another way
+
+    from napari_zssr.batch_lock import LOCK_NAME
+
+    out.mkdir(exist_ok=True)
+    with open(out / LOCK_NAME, "w") as first_batch:
+        first_batch.write("pid 12345 on lab-pc, since 2026-11-29 09:00:00")
+        first_batch.flush()
+        fcntl.flock(first_batch.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield
+
+
+@pytest.fixture
+def another_batch():
+    """:func:`held_by_another_batch`: ``with another_batch(out): ...`` runs a batch into a folder in use."""
+    return held_by_another_batch

@@ -841,19 +841,12 @@ def test_a_file_with_more_axes_than_imagej_holds_fails_before_training(tmp_path,
     assert "at most 3 axes besides Y and X" in capsys.readouterr().err
 
 
-def test_a_second_batch_into_a_busy_output_folder_stops_before_touching_it(data_dir, tmp_path, capsys):
+def test_a_second_batch_into_a_busy_output_folder_stops_before_touching_it(data_dir, tmp_path, capsys,
+                                                                           another_batch):
     """A batch removes temporary files it finds in --out: a second one at the same time would delete the first
     one's work in progress."""
-    fcntl = pytest.importorskip("fcntl")  # POSIX; Windows locks another way
-
-    from napari_zssr.batch_lock import LOCK_NAME
-
     out = tmp_path / "out"
-    out.mkdir()
-    with open(out / LOCK_NAME, "w") as first_batch:  # as another process holds it
-        first_batch.write("pid 12345 on lab-pc, since 2026-11-29 09:00:00")
-        first_batch.flush()
-        fcntl.flock(first_batch.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with another_batch(out):
         in_progress = out / ".stack_zssr.abc123.tif.part"
         in_progress.write_bytes(b"the first batch is writing this")
         assert main([str(data_dir / "plain.tif"), "--out", str(out), *FAST]) == 2

@@ -226,16 +226,11 @@ def test_the_settings_are_checked_before_the_scheduler_is_reached(stacks, tmp_pa
 
 
 def test_a_second_batch_into_a_busy_folder_is_refused_before_its_local_cluster_starts(stacks, tmp_path, capsys,
-                                                                                      monkeypatch):
+                                                                                      monkeypatch, another_batch):
     """--workers started its cluster (seconds, every worker importing torch) before the lock refused the batch."""
-    fcntl = pytest.importorskip("fcntl")  # POSIX; Windows locks another way
     monkeypatch.setattr(distributed, "LocalCluster", lambda *args, **kwargs: pytest.fail("a local cluster started"))
     out = tmp_path / "out"
-    out.mkdir()
-    with open(out / LOCK_NAME, "w") as first_batch:  # as another process holds it
-        first_batch.write("pid 12345 on lab-pc, since 2026-11-29 09:00:00")
-        first_batch.flush()
-        fcntl.flock(first_batch.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with another_batch(out):
         assert main([str(stacks), "--out", str(out), "--workers", "1", *TINY]) == 2
     assert "another napari-zssr batch (pid 12345 on lab-pc" in capsys.readouterr().err
     assert [path.name for path in out.iterdir()] == [LOCK_NAME]
