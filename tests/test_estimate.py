@@ -77,8 +77,8 @@ def test_steps_on_planes_smaller_than_twice_the_crop_cost_their_crops_mean_area(
                           min_father_side((2.0, 2.0)))
         sampler = PairSampler(pool, Degradation.create((2.0, 2.0), None, torch.device("cpu")), [0], 0.0, 0,
                               torch.device("cpu"))
-        drawn = np.mean([np.prod(sampler.sample(config.crop_size)[1].shape[-2:]) for _ in range(3000)])
-        assert estimate.mean_crop_area(shape, config, 2) == pytest.approx(drawn, rel=0.03)
+        drawn = np.mean([np.prod(sampler.sample(config.crop_size)[1].shape[-2:]) for _ in range(800)])
+        assert estimate.mean_crop_area(shape, config, 2) == pytest.approx(drawn, rel=0.05)  # 3 sigma: 3.6 %
     small, large = (estimate_seconds(COSTS, config, Workload(shape, 2, 1)) for shape in ((128, 128), LARGE))
     ratio = estimate.mean_crop_area((128, 128), config, 2) / 128**2
     assert 0.65 < ratio < 0.75 and small == pytest.approx((large[0] * ratio, large[1] * ratio))
