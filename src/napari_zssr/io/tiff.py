@@ -220,7 +220,8 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
             data = PagedPlanes(Path(path), tuple(series.shape), series.dtype)
         else:
             data = series.asarray()
-        axes, channels_unmarked = _named_axes(tif, series)
+        pixels = ome_pixels(tif)  # parsed once: the axes, the calibration and the frame interval all read it
+        axes, channels_unmarked = _named_axes(tif, series, pixels)
         ndim = len(data.shape)
         colours = 0  # colour samples that became channels
         if samples_as_channels:
@@ -233,7 +234,6 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
         elif "S" in axes and len(axes) == ndim and series.keyframe.photometric == tifffile.PHOTOMETRIC.RGB:
             colours = data.shape[axes.index("S")]  # kept as samples: where not an RGB layer, a layer per colour
         axes = image_axes(axes, ndim)
-        pixels = ome_pixels(tif)  # parsed once: the calibration and the frame interval both read it
         pixel_size, z_spacing = _calibration(tif, series, pixels)
         imagej = tif.imagej_metadata or {}
         origin = (float(imagej.get("yorigin", 0.0)), float(imagej.get("xorigin", 0.0)))
@@ -274,10 +274,10 @@ def _written_layout(imagej: dict) -> str | None:
 OME_BARE_CHANNEL = {"ID", "SamplesPerPixel"}
 
 
-def channel_reading(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> str:
+def channel_reading(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, pixels: ET.Element | None) -> str:
     """What the channel axis of a file whose only other axes are Y and X (tifffile's "CYX") holds: "channels",
     "z-stack" or "unmarked"; "channels" for any other file (a file with z planes or time points beside its channels
-    says what its C is).
+    says what its C is). ``pixels``: the file's OME ``Pixels`` element (:func:`ome_pixels`).
 
     tifffile writes any 3D ImageJ array without axes as ``channels=N``, exactly as it writes real channels, and Fiji
     opens both as channels (grey, one at a time). Fiji marks the channels it saves: a composite or colour display
@@ -291,9 +291,7 @@ def channel_reading(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> 
     if series.axes != "CYX":
         return "channels"
     if tif.is_ome:
-        pixels = ome_pixels(tif)
-        bare = pixels is not None and all(set(element.attrib) <= OME_BARE_CHANNEL for element in pixels
-                                          if element.tag.rsplit("}", 1)[-1] == "Channel")
+        bare = pixels is not None and all(set(channel.attrib) <= OME_BARE_CHANNEL for channel in _ome_channels(pixels))
         return "unmarked" if bare else "channels"
     meta = tif.imagej_metadata or {}
     if "channels" not in meta:
@@ -307,10 +305,11 @@ def channel_reading(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> 
     return "z-stack" if "spacing" in meta else "unmarked"
 
 
-def _named_axes(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> tuple[str, bool]:
+def _named_axes(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries,
+                pixels: ET.Element | None) -> tuple[str, bool]:
     """tifffile's axes of ``series``, an ImageJ channel axis that holds z planes named Z, and whether the channel axis
     is unmarked (:func:`channel_reading`): what every reader here names a file's axes by."""
-    reading = channel_reading(tif, series)
+    reading = channel_reading(tif, series, pixels)
     return ("ZYX" if reading == "z-stack" else series.axes), reading == "unmarked"
 
 
@@ -336,7 +335,7 @@ def _channel_names(imagej: dict, pixels: ET.Element | None, channels: int) -> tu
     where the planes of each channel share one (how Fiji names channels; its planes go channel fastest); () where
     the file does not name every channel."""
     if pixels is not None:
-        names = [channel.get("Name") for channel in pixels if channel.tag.rsplit("}", 1)[-1] == "Channel"]
+        names = [channel.get("Name") for channel in _ome_channels(pixels)]
     else:  # ImageJ's own channels only (not an RGB stack's colours), and a label for every plane
         labels = imagej.get("Labels")
         labels = list(labels) if isinstance(labels, (list, tuple)) else []
@@ -346,13 +345,18 @@ def _channel_names(imagej: dict, pixels: ET.Element | None, channels: int) -> tu
     return tuple(names) if len(names) == channels and all(isinstance(name, str) and name for name in names) else ()
 
 
+def _ome_channels(pixels: ET.Element) -> list[ET.Element]:
+    """The ``Channel`` elements of an OME ``Pixels`` element, in order."""
+    return [element for element in pixels if element.tag.rsplit("}", 1)[-1] == "Channel"]
+
+
 def _ome_channel_luts(pixels: ET.Element | None, channels: int) -> list[np.ndarray] | None:
     """Each channel's OME ``Color`` (a signed RGBA integer) as an ImageJ LUT, black to that colour, so that a
     multichannel OME file opens, and its outputs save, in the colours Bio-Formats shows; None where a channel has
     none, or all are white (OME's default: grey)."""
     if pixels is None or channels < 2:
         return None
-    colours = [channel.get("Color") for channel in pixels if channel.tag.rsplit("}", 1)[-1] == "Channel"]
+    colours = [channel.get("Color") for channel in _ome_channels(pixels)]
     try:
         rgba = [int(colour) & 0xFFFFFFFF for colour in colours]  # a TypeError where one is missing
     except (TypeError, ValueError):
@@ -458,7 +462,7 @@ def read_planes(path: str | os.PathLike, start: int, stop: int) -> tuple[np.ndar
     ``ValueError`` with the file name, as :func:`read_tiff`.
     """
     with first_series(Path(path)) as (tif, series):
-        axes = _named_axes(tif, series)[0]
+        axes = _named_axes(tif, series, ome_pixels(tif))[0]
         if _mappable(series):
             return _part(tif.asarray(series=series, out="memmap"), axes, start, stop)
         shape = tuple(series.shape)
@@ -697,14 +701,15 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
     try:
         with tifffile.TiffFile(path) as tif:
             series = first_image_series(tif)
-            shape, axes = tuple(series.shape), _named_axes(tif, series)[0]
+            pixels = ome_pixels(tif)
+            shape, axes = tuple(series.shape), _named_axes(tif, series, pixels)[0]
             if samples_as_channels:
                 axes, order = samples_to_channels(axes, len(shape))
                 shape = tuple(shape[axis] for axis in order)
             first_page = series.pages[0] if tif.is_ome and len(series.pages) else None
             first_file = None if first_page is None else Path(first_page.parent.filehandle.path).resolve()
             first_file = binary_only_master(tif, Path(path)) or first_file
-            calibration = _calibration(tif, series, ome_pixels(tif))
+            calibration = _calibration(tif, series, pixels)
             return TiffHeader(np.dtype(series.dtype), (tif.imagej_metadata or {}).get("Info"), shape, axes,
                               *calibration, first_file if first_file != Path(path).resolve() else None,
                               _z_step_pixels(tif, calibration[0]), _z_spacing_is_default(tif, calibration[1]))
