@@ -109,10 +109,11 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
         return _estimated(image, pixel_size, scale)
     from .core.bead_check import bead_problem
     from .core.psf import kernel_from_psf
-    from .io.psf import psf_series_note, read_psf
+    from .io.psf import open_psf
 
-    psf, file_pixel_size = read_psf(str(choice.psf_path))
-    psf_pixel_size = file_pixel_size if choice.psf_pixel_size is None else choice.psf_pixel_size
+    psf_file = open_psf(choice.psf_path)
+    psf = psf_file.data
+    psf_pixel_size = psf_file.pixel_size if choice.psf_pixel_size is None else choice.psf_pixel_size
 
     def from_file(scale: Scale) -> np.ndarray:
         return kernel_from_psf(psf, psf_pixel_size=psf_pixel_size, pixel_size=pixel_size, scale=scale,
@@ -136,7 +137,7 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
         record["note"] = "; ".join(notes)
     # about the file, not the image (a batch says it once): e.g. a cell image chosen by mistake
     problem = bead_problem(psf)
-    file_notes = [psf_series_note(choice.psf_path),
+    file_notes = [psf_file.note,
                   problem and f"the PSF file does not look like one bead: {problem}; its brightest blob is used"]
     if any(file_notes):
         record[PSF_FILE_NOTE] = "; ".join(note for note in file_notes if note)

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import scipy.io
-import tifffile
 
 from ..core.units import compact_pixel_size
-from .tiff import TIFF_SUFFIXES, TiffImage, image_series_count, read_tiff, several_series_note
+from .tiff import TIFF_SUFFIXES, TiffImage, read_tiff, several_series_note
+
+
+@dataclass(frozen=True)
+class PsfFile:
+    """A PSF file as read: its array, its pixel size in micrometres from the file's metadata (one number for square
+    pixels, a (y, x) pair for unequal sides, None when unknown), and a note about the file itself (several image
+    series, of which only the first is read; None where there is nothing to say)."""
+
+    data: np.ndarray
+    pixel_size: float | tuple[float, float] | None
+    note: str | None = None
 
 
 def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | tuple[float, float] | None]:
@@ -19,6 +30,12 @@ def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | tuple[float, 
 
     Raises ``FileNotFoundError`` or ``ValueError`` with a message that names the file and the problem.
     """
+    psf = open_psf(path)
+    return psf.data, psf.pixel_size
+
+
+def open_psf(path: str | os.PathLike) -> PsfFile:
+    """Read a PSF file (:func:`read_psf`), with the note about the file a run passes on."""
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"the PSF file {path} is a folder; give the PSF's file itself")
@@ -37,12 +54,13 @@ def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | tuple[float, 
         reading = _channel_axis(image) if "C" in image.axes else "z-stack"
         if reading != "z-stack":
             raise ValueError(_channels_message(path, image, reading))
-        if image.pixel_size is None:
-            return image.data, None
-        return image.data, compact_pixel_size(*image.pixel_size)
+        # a bead at several positions, or one series per channel as some exports store them
+        note = several_series_note(path.name, image.series_count) if image.series_count > 1 else None
+        pixel_size = None if image.pixel_size is None else compact_pixel_size(*image.pixel_size)
+        return PsfFile(image.data, pixel_size, note)
     if suffix == ".npy":
         try:
-            return np.load(path, allow_pickle=False), None
+            return PsfFile(np.load(path, allow_pickle=False), None)
         except (OSError, ValueError, EOFError) as error:
             raise ValueError(f"could not read {path.name} as a .npy array: {error}") from error
     if suffix == ".mat":
@@ -52,21 +70,10 @@ def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | tuple[float, 
             raise ValueError(f"could not read {path.name} as a MATLAB file: {error}") from error
         for name in ("Kernel", "kernel"):
             if name in variables:
-                return np.asarray(variables[name]), None
+                return PsfFile(np.asarray(variables[name]), None)
         found = [name for name in variables if not name.startswith("__")]
         raise ValueError(f"{path.name} has no variable named 'Kernel' or 'kernel' (found: {found})")
     raise ValueError(f"unsupported PSF file type {suffix!r} ({path.name}); use .tif/.tiff, .npy or .mat")
-
-
-def psf_series_note(path: str | os.PathLike) -> str | None:
-    """The note on a PSF TIFF of several image series (a bead at several positions, or one series per channel as
-    some exports store them), whose first only :func:`read_psf` reads; None for any other file."""
-    path = Path(path)
-    if path.suffix.lower() not in TIFF_SUFFIXES:
-        return None
-    with tifffile.TiffFile(path) as tif:
-        count = image_series_count(tif)
-    return several_series_note(path.name, count) if count > 1 else None
 
 
 #: the most planes of an ImageJ "channels" axis, unmarked as to what it holds, that may be a multicolour bead's
