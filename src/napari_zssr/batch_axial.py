@@ -14,7 +14,7 @@ from numbers import Real
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .batch_jobs import OPTICS_OPTIONS, Job, UsageError, say
+from .batch_jobs import OPTICS_OPTIONS, Job, UsageError, option_name, say
 from .batch_kernels import check_optics_options, kernel_choices
 from .core.axial import MIN_PLANES, axial_factor, square_pixel_size
 from .core.config import ZSSRConfig
@@ -75,7 +75,7 @@ def check_axial_options(options: BatchOptions) -> None:
     given = [name for name in LATERAL_KERNEL_OPTIONS if getattr(options, name)]
     given += ["measured_psf"] if options.measured_psf != "auto" else []
     if given:
-        raise UsageError(f"--{given[0].replace('_', '-')} does not apply to --axial: the z blur comes from the axial "
+        raise UsageError(f"{option_name(given[0])} does not apply to --axial: the z blur comes from the axial "
                          "profile of the optics (--na, --wavelength...; or the file's OME metadata), else a Gaussian "
                          "as wide as the z-step")
     try:

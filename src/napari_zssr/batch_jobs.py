@@ -34,6 +34,11 @@ class UsageError(Exception):
     """A problem with the command line or its inputs, found before any training: exit code 2."""
 
 
+def option_name(field: str) -> str:
+    """The command line's option for a library field or argument of that name: pixel_size -> --pixel-size."""
+    return f"--{field.replace('_', '-')}"
+
+
 class _DropAll(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return False

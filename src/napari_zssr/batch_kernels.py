@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .batch_jobs import OPTICS_OPTIONS, UsageError, kernel_kinds, say
+from .batch_jobs import OPTICS_OPTIONS, UsageError, kernel_kinds, option_name, say
 from .core.optics import Optics, check_pixel_size_for_optics
 from .io.ome import read_optics
 from .kernel_choice import KERNEL_SOURCES, PSF_FILE_NOTE, KernelChoice, kernel_source
@@ -113,7 +113,7 @@ def measured_psf(options: BatchOptions) -> bool | None:
 def named_as_options(error: Exception, fields: Sequence[str]) -> str:
     """``error``'s message with its leading library field named as the command line's option ("na must..." ->
     "--na must...")."""
-    return re.sub(rf"^({'|'.join(fields)})\b", lambda name: f"--{name[1].replace('_', '-')}", str(error))
+    return re.sub(rf"^({'|'.join(fields)})\b", lambda name: option_name(name[1]), str(error))
 
 
 def check_optics_options(options: BatchOptions) -> None:
@@ -122,7 +122,7 @@ def check_optics_options(options: BatchOptions) -> None:
     stand-in; confocal options without the confocal model, which a widefield PSF would silently leave out."""
     confocal_only = [name for name in ("excitation_wavelength", "pinhole") if getattr(options, name) not in (None, ())]
     if confocal_only and options.psf_model != "confocal":
-        raise UsageError(f"--{confocal_only[0].replace('_', '-')} applies to a confocal PSF: add --psf-model "
+        raise UsageError(f"{option_name(confocal_only[0])} applies to a confocal PSF: add --psf-model "
                          "confocal (a widefield PSF has no excitation or pinhole)")
     try:
         for wavelength in options.wavelength or [520.0]:
@@ -148,7 +148,7 @@ def check_kernel_options(options: BatchOptions) -> None:
         raise UsageError(f"--psf cannot be combined with --kernel {kind}")
     optics_options = [name for name in OPTICS_OPTIONS if getattr(options, name)]
     if optics_options and "optics" not in kinds:
-        raise UsageError(f"--{optics_options[0].replace('_', '-')} applies to a kernel from the optics, not to "
+        raise UsageError(f"{option_name(optics_options[0])} applies to a kernel from the optics, not to "
                          f"--kernel {kind}")
     if "psf" in kinds and not options.psf:
         raise UsageError("--kernel psf needs --psf FILE")

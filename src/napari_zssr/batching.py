@@ -40,6 +40,7 @@ from .batch_jobs import (
     conflict_message,
     input_identity,
     kernel_kinds,
+    option_name,
     output_path,
     output_state,
     plan_jobs,
@@ -235,8 +236,7 @@ def checked_settings(options: BatchOptions, *, device_here: bool = True) -> tupl
         if config.init != "scratch":
             ZSSRNet.create(config, config.seed)  # a weights file that does not load: one usage error, not one per file
     except (ValueError, TypeError) as error:  # named as the option the value was given in (ZSSRConfig.device: --device)
-        raise UsageError(re.sub(r"ZSSRConfig\.(\w+)", lambda field: f"--{field[1].replace('_', '-')}",
-                                str(error))) from None
+        raise UsageError(re.sub(r"ZSSRConfig\.(\w+)", lambda field: option_name(field[1]), str(error))) from None
     out = options.out.resolve()
     with refused_unreachable_paths():
         check_out(out)
