@@ -245,7 +245,7 @@ def test_removing_the_input_layer_cancels_its_run(widget, qtbot):
     viewer.layers.remove("gone")
     qtbot.waitUntil(lambda: not w.running, timeout=60_000)
     assert [layer.name for layer in viewer.layers] == ["other"] and w.image.value is other
-    assert w.status.value == "the input layer 'gone' was removed; nothing was added"
+    assert w.status.value == "the input layer 'gone' was removed during the run; nothing was added"
     viewer.layers.remove("other")  # with no run going, removing a layer cancels nothing
     assert not w.running and w.image.value is None
 
@@ -334,7 +334,7 @@ def test_a_waiting_run_whose_input_is_removed_says_why_it_ended(make_napari_view
     waiting.start()
     second.layers.remove("b")
     qtbot.waitUntil(lambda: not waiting.running, timeout=10_000)
-    assert waiting.status.value == "the input layer 'b' was removed before it started; nothing was added"
+    assert waiting.status.value == "the input layer 'b' was removed before the run started; nothing was added"
     running.cancel()
     qtbot.waitUntil(lambda: not running.running, timeout=60_000)
 
@@ -612,7 +612,7 @@ def test_removing_or_replacing_the_input_stops_a_console_run(make_napari_viewer,
     viewer = make_napari_viewer()
     layer = viewer.add_image(image_2d(), name="gone")
     QTimer.singleShot(1500, lambda: viewer.layers.remove("gone"))
-    with pytest.raises(napari_zssr.Cancelled, match="the input layer 'gone' was removed: the run was stopped"):
+    with pytest.raises(napari_zssr.Cancelled, match="layer 'gone' was removed during the run: it was stopped"):
         napari_zssr.run(layer, viewer=viewer, max_iterations=5000)
     assert len(viewer.layers) == 0
     layer = viewer.add_image(image_2d(), name="replaced")

@@ -218,9 +218,10 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None,
         raise error.__cause__ if isinstance(error, RunFailed) else error  # the run's own error
     if outcome.get("result") is None or input_changes:  # a change after the run's last check: a stale result
         closed = viewer_is_open is not None and not viewer_is_open()  # closing a viewer removes its layers too
-        raise Cancelled("the run was cancelled: nothing was added" if bar.is_canceled else
-                        f"{input_changes[0]}: the run was stopped, nothing was added" if input_changes and not closed
-                        else "the viewer was closed during the run: it was stopped, nothing was added")
+        what = "the run was cancelled" if bar.is_canceled else \
+            f"{input_changes[0]} during the run: it was stopped" if input_changes and not closed else \
+            "the viewer was closed during the run: it was stopped"
+        raise Cancelled(f"{what}, nothing was added")
     return outcome["result"]
 
 

@@ -526,7 +526,7 @@ def watch_input(viewer: Any, layer: Any, on_change: Callable[[str], None]) -> Ca
             # napari sends the event for a value set to what it was (its "Apply scale/transforms from Clipboard"
             # sets every transform of each layer chosen): nothing the run reads has changed then
             if now is not before and (kind == "data" or not np.array_equal(now, before)):
-                on_change(f"the input layer {layer.name!r} {what} during the run")  # as it is called now
+                on_change(f"the input layer {layer.name!r} {what}")  # as it is called now
 
         return hook
 

@@ -607,7 +607,8 @@ class ZSSRWidget(Container):
         reason = self._cancel_reason  # leaving the queue ends the run, which clears it
         self.status.value = f"{reason}: cancelling..." if reason else "cancelling..."
         if self._leave_queue():
-            self.status.value = f"{reason or 'cancelled'} before it started; nothing was added"
+            self.status.value = f"{reason} before the run started; nothing was added" if reason else \
+                "cancelled before it started; nothing was added"
 
     def _leave_queue(self) -> bool:
         """End a run still waiting for its turn at once (its worker never starts); whether it was waiting."""
@@ -656,7 +657,8 @@ class ZSSRWidget(Container):
             return
         request = outputs.request  # named after the input as it is called now
         if result is None or (self._stop is not None and self._stop.is_set()):  # cancelled, maybe after training
-            self.status.value = f"{self._cancel_reason or 'cancelled'}; nothing was added"
+            why = f"{self._cancel_reason} during the run" if self._cancel_reason else "cancelled"
+            self.status.value = f"{why}; nothing was added"
             self.progress_bar.value = 0
             return
         try:
