@@ -1,4 +1,7 @@
 import contextlib
+import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +13,33 @@ from napari_zssr import ZSSRConfig
 # one where several are installed.
 with contextlib.suppress(ImportError):
     import qtpy  # noqa: F401
+
+# napari's settings of this test session: its own file, so that a user's settings neither change nor take the tests
+os.environ["NAPARI_CONFIG"] = str(Path(tempfile.mkdtemp(prefix="napari-zssr-tests-")) / "settings.yaml")
+
+
+@pytest.fixture
+def make_napari_viewer(qtbot, monkeypatch):
+    """``make_napari_viewer(**kwargs)``: a napari viewer (hidden unless ``show=True``), closed after the test.
+
+    Stands in for napari's own fixture of that name, which registers napari's actions and plugins anew for each test
+    (2-3 s a test on 2 cores: most of this suite's napari time); here they are registered once, as in a user's
+    session that opens several viewers."""
+    import napari
+
+    monkeypatch.setattr("napari._qt.threads.status_checker.StatusChecker.start", lambda *_: None)  # as napari's
+    viewers = []
+
+    def make(**kwargs):
+        kwargs.setdefault("show", False)
+        kwargs.setdefault("show_welcome_screen", False)
+        viewers.append(napari.Viewer(**kwargs))
+        return viewers[-1]
+
+    yield make
+    for viewer in viewers:
+        if hasattr(viewer.window, "_qt_window"):  # not closed by the test
+            viewer.close()
 
 
 @pytest.fixture
