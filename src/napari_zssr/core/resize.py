@@ -141,11 +141,6 @@ def resize(x: torch.Tensor, out_shape: tuple[int, int]) -> torch.Tensor:
     return _resize_axis(_resize_axis(x, out_shape[0], x.ndim - 2), out_shape[1], x.ndim - 1)
 
 
-def resize_by(x: torch.Tensor, scale: float | Scale) -> torch.Tensor:
-    """Bicubic resize by ``scale`` to MATLAB's output size ``ceil(in * scale)``."""
-    return resize(x, scaled_shape(tuple(x.shape[-2:]), as_scale_pair(scale)))
-
-
 @lru_cache(maxsize=256)
 def _mirrored_range(before: int, length: int, after: int, device: torch.device) -> torch.Tensor:
     """Indices ``-before .. length + after - 1`` mirrored into ``[0, length)``, on ``device`` (made once)."""
