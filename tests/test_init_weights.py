@@ -2,6 +2,7 @@
 
 import hashlib
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -13,15 +14,22 @@ from napari_zssr import ZSSRConfig, zssr
 from napari_zssr.core import init_weights
 from napari_zssr.core.geometry import scale_symmetries
 from napari_zssr.core.init_weights import (
+    INFO_KEY,
     LEARNED_SHA256,
     file_sha256,
     learned_weights_path,
     save_weights,
-    weights_info,
+    weights_path,
 )
 from napari_zssr.core.network import ZSSRNet
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def weights_info(init: str) -> dict:
+    """The training record stored in a weights file ("learned" or a path)."""
+    with np.load(weights_path(init), allow_pickle=False) as archive:
+        return json.loads(str(archive[INFO_KEY][()]))
 
 
 def weights_hash(net: torch.nn.Module) -> str:

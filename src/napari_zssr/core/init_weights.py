@@ -146,9 +146,3 @@ def save_weights(net: torch.nn.Module, path: str | os.PathLike, info: dict,
     with open(path, "wb") as file:
         np.savez(file, **arrays, **{INFO_KEY: np.array(json.dumps(info, sort_keys=True))})
     return file_sha256(path)
-
-
-def weights_info(init: str) -> dict:
-    """The training record stored in a weights file ("learned" or a path); empty if it has none."""
-    with np.load(weights_path(init), allow_pickle=False) as archive:
-        return json.loads(str(archive[INFO_KEY][()])) if INFO_KEY in archive.files else {}
