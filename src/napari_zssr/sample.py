@@ -18,11 +18,9 @@ from .core.gaussian import gaussian_taps
 @dataclass
 class MicroscopySample:
     image: np.ndarray  # the recorded LR image (uint16, camera offset included)
-    ground_truth: np.ndarray  # the HR object blurred by nothing, in the same units as ``image`` minus offset
     psf: np.ndarray  # point-sampled PSF on the HR grid, with a camera offset like a computed PSF file would not
     pixel_size: float  # um, of ``image``
-    psf_pixel_size: float  # um, of ``psf`` (= pixel_size / scale)
-    scale: int
+    psf_pixel_size: float  # um, of ``psf`` (= pixel_size / SAMPLE_SCALE)
 
 
 def synthetic_fluorescence(shape: tuple[int, int] = (256, 256), seed: int = 0) -> np.ndarray:
@@ -63,18 +61,25 @@ def anisotropic_gaussian_psf(sigma_long: float, sigma_short: float, angle: float
     return psf / psf.sum()
 
 
-def microscopy_sample(seed: int = 0, scale: int = 2, hr_shape: tuple[int, int] = (256, 256),
-                      psf_sigma: float = 2.0, photons: float = 400.0, pixel_size: float = 0.13) -> MicroscopySample:
-    """Degrade :func:`synthetic_fluorescence` through the microscope model; ``psf_sigma`` is in HR pixels."""
-    rng = np.random.default_rng(seed + 1)
-    truth = synthetic_fluorescence(hr_shape, seed)
+#: the sample's HR object (pixels), its HR/LR pixel ratio, photons at the brightest point, and LR pixel size (um)
+SAMPLE_HR_SHAPE = (256, 256)
+SAMPLE_SCALE = 2
+SAMPLE_PHOTONS = 400.0
+SAMPLE_PIXEL_SIZE = 0.13
+
+
+def microscopy_sample(psf_sigma: float = 2.0) -> MicroscopySample:
+    """Degrade :func:`synthetic_fluorescence` (seed 0) through the microscope model; ``psf_sigma`` is in HR pixels."""
+    rng = np.random.default_rng(1)
+    truth = synthetic_fluorescence(SAMPLE_HR_SHAPE, 0)
     psf = gaussian_psf(psf_sigma)
     blurred = ndimage.convolve(truth, psf, mode="reflect")
-    binned = blurred.reshape(hr_shape[0] // scale, scale, hr_shape[1] // scale, scale).mean(axis=(1, 3))
-    counts = rng.poisson(np.clip(binned, 0, None) * photons) + rng.normal(100.0, 2.0, binned.shape)
+    lr_shape = (SAMPLE_HR_SHAPE[0] // SAMPLE_SCALE, SAMPLE_SCALE, SAMPLE_HR_SHAPE[1] // SAMPLE_SCALE, SAMPLE_SCALE)
+    binned = blurred.reshape(lr_shape).mean(axis=(1, 3))
+    counts = rng.poisson(np.clip(binned, 0, None) * SAMPLE_PHOTONS) + rng.normal(100.0, 2.0, binned.shape)
     image = np.clip(np.round(counts), 0, 65535).astype(np.uint16)
     psf_file = (psf / psf.max() * 1000 + 100).astype(np.float32)  # like an exported PSF with an offset
-    return MicroscopySample(image, truth * photons, psf_file, pixel_size, pixel_size / scale, scale)
+    return MicroscopySample(image, psf_file, SAMPLE_PIXEL_SIZE, SAMPLE_PIXEL_SIZE / SAMPLE_SCALE)
 
 
 def write_example(folder: str | Path) -> tuple[Path, Path]:
