@@ -177,12 +177,13 @@ def axial_kernel(axial_psf: np.ndarray | None, factor: int, lateral_psf: np.ndar
     return gaussian_profile(math.sqrt(axial_width**2 - lateral_width**2))[:, None]
 
 
-def training_plane_indices(volume: torch.Tensor, count: int = MAX_TRAINING_PLANES) -> list[int]:
-    """Up to ``count`` evenly spaced non-constant z planes of ``volume`` (Z, Y, X); empty if all are constant."""
+def training_plane_indices(volume: torch.Tensor) -> list[int]:
+    """Up to :data:`MAX_TRAINING_PLANES` evenly spaced non-constant z planes of ``volume`` (Z, Y, X); empty if all
+    are constant."""
     varying = torch.nonzero(volume.amax(dim=(1, 2)) > volume.amin(dim=(1, 2))).flatten().tolist()  # views need no copy
-    if len(varying) <= count:
+    if len(varying) <= MAX_TRAINING_PLANES:
         return varying
-    return [varying[int(round(i))] for i in np.linspace(0, len(varying) - 1, count)]
+    return [varying[int(round(i))] for i in np.linspace(0, len(varying) - 1, MAX_TRAINING_PLANES)]
 
 
 class EitherAxisSampler:
@@ -344,13 +345,13 @@ def restore_volume_flux(sr: torch.Tensor, volume: torch.Tensor, degradation: Deg
     return sr
 
 
-def slice_noise_floor(volume: torch.Tensor, degradation: Degradation, count: int = MAX_TRAINING_PLANES) -> float:
+def slice_noise_floor(volume: torch.Tensor, degradation: Degradation) -> float:
     """The floor back-projection of the slices starts from (each slice may lower its own as it goes): the median
-    floor of up to ``count`` evenly spaced non-constant XZ slices of ``volume`` (Z, Y, X), the images back-projection
-    compares with their outputs (their z axis is blurred by the axial kernel, so the frequencies beyond it can be
-    read). Constant slices (padding) would read 0 and pull the median down to where back-projection puts the noise
-    back."""
-    rows = training_plane_indices(volume.transpose(0, 1), count)
+    floor of up to :data:`MAX_TRAINING_PLANES` evenly spaced non-constant XZ slices of ``volume`` (Z, Y, X), the
+    images back-projection compares with their outputs (their z axis is blurred by the axial kernel, so the
+    frequencies beyond it can be read). Constant slices (padding) would read 0 and pull the median down to where
+    back-projection puts the noise back."""
+    rows = training_plane_indices(volume.transpose(0, 1))
     if not rows:
         return 0.0
     return float(np.median([estimate_noise_floor(volume[:, row, :][None, None], degradation) for row in rows]))

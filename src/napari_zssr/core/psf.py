@@ -103,8 +103,8 @@ def _resample_centred(psf: np.ndarray, zoom: tuple[float, float]) -> np.ndarray:
     return np.clip(resampled, 0, None)
 
 
-def _crop_to_support(kernel: np.ndarray, relative_threshold: float = 1e-4) -> np.ndarray:
-    kernel = np.where(kernel > relative_threshold * kernel.max(), kernel, 0.0)
+def _crop_to_support(kernel: np.ndarray) -> np.ndarray:
+    kernel = np.where(kernel > 1e-4 * kernel.max(), kernel, 0.0)
     rows, cols = np.nonzero(kernel)
     cy, cx = kernel.shape[0] // 2, kernel.shape[1] // 2
     ry, rx = max(cy - rows.min(), rows.max() - cy), max(cx - cols.min(), cols.max() - cx)

@@ -52,8 +52,9 @@ class NoStructureError(ValueError):
         self.reason = reason
 
 
-def analysis_planes(image: Any, max_planes: int = MAX_PLANES, min_side: int = 16) -> list[np.ndarray]:
-    """Up to ``max_planes`` non-constant YX planes, evenly spaced, of a 2D or N-D image (float64, largest magnitude 1).
+def analysis_planes(image: Any, min_side: int = 16) -> list[np.ndarray]:
+    """Up to :data:`MAX_PLANES` non-constant YX planes, evenly spaced, of a 2D or N-D image (float64, largest
+    magnitude 1).
 
     Only the planes analysed (and, for a constant one among them, the planes searched for the nearest non-constant
     one) are read: a lazily opened stack (dask, zarr, a memmap) can be far larger than memory. Raises a ValueError
@@ -66,7 +67,7 @@ def analysis_planes(image: Any, max_planes: int = MAX_PLANES, min_side: int = 16
     leading = tuple(array.shape[:-2])
     count = int(np.prod(leading, dtype=np.int64))
     planes: dict[int, np.ndarray | None] = {}  # plane number (C order) -> plane, None when constant
-    for number in np.unique(np.round(np.linspace(0, count - 1, min(max_planes, count))).astype(int)):
+    for number in np.unique(np.round(np.linspace(0, count - 1, min(MAX_PLANES, count))).astype(int)):
         planes[int(number)] = _read_plane(array, leading, int(number))
     for number in [n for n, plane in planes.items() if plane is None]:
         _add_nearest_varying(planes, number, array, leading, count)
