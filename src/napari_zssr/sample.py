@@ -74,8 +74,8 @@ def microscopy_sample(psf_sigma: float = 2.0) -> MicroscopySample:
     truth = synthetic_fluorescence(SAMPLE_HR_SHAPE, 0)
     psf = gaussian_psf(psf_sigma)
     blurred = ndimage.convolve(truth, psf, mode="reflect")
-    lr_shape = (SAMPLE_HR_SHAPE[0] // SAMPLE_SCALE, SAMPLE_SCALE, SAMPLE_HR_SHAPE[1] // SAMPLE_SCALE, SAMPLE_SCALE)
-    binned = blurred.reshape(lr_shape).mean(axis=(1, 3))
+    camera_pixels = (SAMPLE_HR_SHAPE[0] // SAMPLE_SCALE, SAMPLE_SCALE, SAMPLE_HR_SHAPE[1] // SAMPLE_SCALE, SAMPLE_SCALE)
+    binned = blurred.reshape(camera_pixels).mean(axis=(1, 3))  # each LR pixel integrates its scale x scale block
     counts = rng.poisson(np.clip(binned, 0, None) * SAMPLE_PHOTONS) + rng.normal(100.0, 2.0, binned.shape)
     image = np.clip(np.round(counts), 0, 65535).astype(np.uint16)
     psf_file = (psf / psf.max() * 1000 + 100).astype(np.float32)  # like an exported PSF with an offset
