@@ -14,7 +14,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from .batching import (
     record_outcome,
     triage,
 )
+from .io.imagej import signals_deferred
 
 #: the protocols of a scheduler address this command connects with (TLS would need a security configuration)
 SCHEDULER_PROTOCOLS = ("tcp", "ucx", "ws", "wss")
@@ -77,12 +78,17 @@ def local_cluster_client(workers: int) -> Iterator[Any]:
     closed, with the cluster, on leaving. Raises :class:`UsageError` as :func:`check_local_workers` does."""
     check_local_workers(workers)
     distributed = imported_distributed()
-    # the batch reports every task's failure itself: the workers' own error logs would repeat them as tracebacks.
-    # The dashboard on a free port: its default (8787, also for None) warns when another cluster or batch holds it
-    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address="127.0.0.1:0", worker_dashboard_address=None,
-                                  silence_logs=logging.CRITICAL) as cluster, \
-            distributed.Client(cluster, set_as_default=False) as client:
+    with ExitStack() as started:
+        # a Ctrl-C while the workers start left a half-made cluster that Dask's own clean-up at exit failed to close,
+        # with a traceback: it is held till the cluster is up, which then closes as it does on any interruption
+        with signals_deferred():
+            # the batch reports every task's failure itself: the workers' own error logs would repeat them as
+            # tracebacks. The dashboard on a free port: its default (8787, also for None) warns when another
+            # cluster or batch holds it
+            cluster = started.enter_context(distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address="127.0.0.1:0", worker_dashboard_address=None, silence_logs=logging.CRITICAL))
+            client = started.enter_context(distributed.Client(cluster, set_as_default=False))
         yield client
 
 
