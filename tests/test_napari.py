@@ -250,6 +250,19 @@ def test_removing_the_input_layer_cancels_its_run(widget, qtbot):
     assert not w.running and w.image.value is None
 
 
+def test_a_viewer_without_runs_keeps_no_reserved_names():
+    """Each viewer that ever ran kept an empty entry for the session; a new viewer given a closed one's id found
+    it."""
+    from napari_zssr.napari import output_claim
+
+    viewer = object()  # the reservation keys on the viewer's identity alone
+    release_first, release_second = (output_claim.claim_outputs(viewer, [name]) for name in ("a_zssr", "b_zssr"))
+    release_first()
+    assert output_claim._claimed[id(viewer)] == {"b_zssr"}
+    release_second()
+    assert id(viewer) not in output_claim._claimed
+
+
 def test_outputs_are_named_after_the_input_as_it_is_called_when_the_run_ends(widget, qtbot):
     """Renamed during the run, the input got outputs named after its old name; the new name's outputs are now
     reserved instead (a run of a layer called by the old name may start), and a layer of the user's holding one of

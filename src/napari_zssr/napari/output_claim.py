@@ -16,13 +16,22 @@ _claimed: dict[int, set[str]] = {}
 def claim_outputs(viewer: Any, names: Sequence[str]) -> Callable[[], None]:
     """Reserve ``names`` in ``viewer`` for one run and return what releases them; a ValueError when a run going (the
     widget's or the console's) writes one of them: the later to finish would silently replace the other's result."""
-    taken = _claimed.setdefault(id(getattr(viewer, "__wrapped__", viewer)), set())
+    key = id(getattr(viewer, "__wrapped__", viewer))
+    taken = _claimed.get(key, set())
     busy = sorted(taken.intersection(names))
     if busy:
         raise ValueError(f"another run (in the widget or the console) is writing {busy[0]!r}: wait for it to end or "
                          "cancel it")
-    taken.update(names)
-    return lambda: taken.difference_update(names)
+    _claimed[key] = taken | set(names)
+
+    def release() -> None:
+        left = _claimed.get(key, set()) - set(names)
+        if left:
+            _claimed[key] = left
+        else:  # no run going in that viewer: its entry goes (a closed viewer's id may be reused by a new one)
+            _claimed.pop(key, None)
+
+    return release
 
 
 class OutputClaim:
