@@ -1,5 +1,6 @@
 import contextlib
 import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -99,3 +100,14 @@ def held_by_another_batch(out):
 def another_batch():
     """:func:`held_by_another_batch`: ``with another_batch(out): ...`` runs a batch into a folder in use."""
     return held_by_another_batch
+
+
+@pytest.fixture
+def ctrl_c():
+    """``ctrl_c()`` interrupts as a Ctrl-C does, handled at once: the signal goes to the calling thread (``os.kill``
+    lets the system pick any thread of the process, the handler then runs later) and to Python's own handler, whatever
+    a library loaded by an earlier test left there."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield lambda: signal.raise_signal(signal.SIGINT)
+    if previous is not None:  # None: a handler not set from Python, which cannot be put back
+        signal.signal(signal.SIGINT, previous)

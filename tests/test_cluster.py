@@ -393,7 +393,7 @@ def test_local_cluster_of_worker_processes(stacks, tmp_path, monkeypatch, capsys
     assert "tcp://127.0.0.1:" in capsys.readouterr().err  # the per-worker line of the summary
 
 
-def test_ctrl_c_while_the_local_workers_start_closes_the_cluster_once_it_is_up(monkeypatch):
+def test_ctrl_c_while_the_local_workers_start_closes_the_cluster_once_it_is_up(monkeypatch, ctrl_c):
     """The interruption left a half-made cluster, which Dask's clean-up at exit failed to close (AssertionError:
     Status.init, printed after the "interrupted" line). The start is a stand-in here: a real one takes seconds."""
     from napari_zssr.cluster import local_cluster_client
@@ -409,7 +409,7 @@ def test_ctrl_c_while_the_local_workers_start_closes_the_cluster_once_it_is_up(m
 
     class Cluster(Started):
         def __init__(self, **_):
-            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the workers start
+            ctrl_c()  # while the workers start
             events.append("cluster up")
 
     class Client(Started):

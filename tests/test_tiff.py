@@ -395,10 +395,7 @@ def test_a_mapped_read_maps_contiguous_files_reads_pages_alone_and_the_others_wh
     assert kinds == {"paged", "mapped", "whole"}  # every way is tried by some layout
 
 
-def test_a_set_of_outputs_is_put_in_place_whole_when_ctrl_c_comes_between_two_renames(tmp_path, monkeypatch):
-    import os
-    import signal
-
+def test_a_set_of_outputs_is_put_in_place_whole_when_ctrl_c_comes_between_two_renames(tmp_path, monkeypatch, ctrl_c):
     from napari_zssr.io import imagej
 
     staged = []
@@ -410,7 +407,7 @@ def test_a_set_of_outputs_is_put_in_place_whole_when_ctrl_c_comes_between_two_re
     def interrupted_after_the_first(temporary, path):
         commit_one(temporary, path)
         if path.name == "a.tif":
-            os.kill(os.getpid(), signal.SIGINT)
+            ctrl_c()
 
     monkeypatch.setattr(imagej, "commit_staged", interrupted_after_the_first)
     with pytest.raises(KeyboardInterrupt):
