@@ -561,3 +561,28 @@ def test_unmarked_planes_without_a_z_spacing_stay_channels_said_to_be_unmarked(t
     tifffile.imwrite(tmp_path / "q.tif", np.zeros((3, 8, 8), np.uint16), imagej=True)
     image = read_tiff(tmp_path / "q.tif")
     assert image.axes == "CYX" and image.channels_unmarked
+
+
+def fiji_signed_16bit(path, values: np.ndarray) -> None:
+    """Save int16 ``values`` as Fiji saves a signed 16-bit image: unsigned, 32768 above the values, with ImageJ's
+    calibration function that subtracts 32768 again (Calibration.setSigned16BitCalibration)."""
+    stored = (values.astype(np.int32) + 32768).astype(np.uint16)
+    tifffile.imwrite(path, stored, imagej=True,
+                     metadata={"axes": "ZYX"[-values.ndim:], "cf": 0, "c0": -32768.0, "c1": 1.0,
+                               "vunit": "Gray Value", "min": 30000.0, "max": 34000.0})
+
+
+@pytest.mark.parametrize("mapped", [False, True])
+def test_a_fiji_signed_16bit_image_is_read_as_its_signed_values(tmp_path, mapped):
+    """Fiji saves a signed 16-bit image (background-subtracted, deconvolved) as uint16 stored 32768 above its values
+    with a calibration that shows them as they are; it was read as the stored uint16, so that every output came out
+    32768 above the input as Fiji shows it (with --dtype input, as uint16 of the stored values)."""
+    values = np.arange(-600, 600, dtype=np.int16).reshape(2, 20, 30)
+    fiji_signed_16bit(tmp_path / "signed.tif", values)
+    image = read_tiff(tmp_path / "signed.tif", mapped=mapped)
+    assert image.data.dtype == np.int16 and np.array_equal(np.asarray(image.data[(0,)]), values[0])
+    assert np.array_equal(np.asarray(image.data[(1,)]), values[1])  # a plane source: full indices
+    assert "min" not in image.display and "max" not in image.display  # in the stored values: not the outputs'
+    assert read_header(tmp_path / "signed.tif").dtype == np.int16
+    part, _ = read_planes(tmp_path / "signed.tif", 1, 2)
+    assert part.dtype == np.int16 and np.array_equal(part[0, 0], values[1])

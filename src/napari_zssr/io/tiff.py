@@ -257,9 +257,41 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
         if ome_luts and not display:
             display = {"mode": "composite", "LUTs": ome_luts}
         names = _channel_names(imagej, pixels, channels)
+        if is_signed_16bit(imagej, data.dtype):
+            data = as_signed_16bit(data)
+            # Fiji's display range counts the stored values, 32768 above these: it fits no output
+            display = {key: value for key, value in display.items() if key not in ("Ranges", "min", "max")}
     return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin, series_count,
                      frame_interval, z_step_pixels, display, names, _written_layout(imagej),
                      _z_spacing_is_default(tif, z_spacing), channels_unmarked)
+
+
+#: Fiji's signed 16-bit image: stored as uint16 32768 above its values, with ImageJ's calibration function that
+#: shows them as they are (``Calibration.setSigned16BitCalibration``: a straight line, cf=0, c0=-32768, c1=1)
+SIGNED_16BIT_OFFSET = 32768
+
+
+def is_signed_16bit(imagej: dict, dtype: Any) -> bool:
+    """Whether an ImageJ TIFF of stored type ``dtype`` (and ``imagej``, tifffile's ``imagej_metadata``) holds a
+    signed 16-bit image as Fiji saves one (:data:`SIGNED_16BIT_OFFSET`)."""
+    try:
+        return (np.dtype(dtype) == np.uint16 and imagej.get("cf") == 0
+                and float(imagej.get("c0")) == -SIGNED_16BIT_OFFSET and float(imagej.get("c1")) == 1.0)
+    except (TypeError, ValueError):
+        return False
+
+
+def _signed_plane(plane: Any) -> np.ndarray:
+    """Stored uint16 values as the int16 values they stand for (``stored - 32768``, exact)."""
+    return (np.asarray(plane) ^ np.uint16(SIGNED_16BIT_OFFSET)).view(np.int16)
+
+
+def as_signed_16bit(data: PlaneSource) -> PlaneSource:
+    """A Fiji signed 16-bit image's stored data as its int16 values: an array read whole converted at once, a mapped or
+    paged one plane by plane as its planes are read."""
+    if isinstance(data, np.ndarray) and not isinstance(data, np.memmap):
+        return _signed_plane(data)
+    return ReorderedPlanes(data, range(len(data.shape) - 2), np.int16, _signed_plane)
 
 
 def _written_layout(imagej: dict) -> str | None:
@@ -464,14 +496,16 @@ def read_planes(path: str | os.PathLike, start: int, stop: int) -> tuple[np.ndar
     with first_series(Path(path)) as (tif, series):
         axes = _named_axes(tif, series, ome_pixels(tif))[0]
         if _mappable(series):
-            return _part(tif.asarray(series=series, out="memmap"), axes, start, stop)
-        shape = tuple(series.shape)
-        if _one_page_a_plane(series):  # read the part's pages only
+            part, leading = _part(tif.asarray(series=series, out="memmap"), axes, start, stop)
+        elif _one_page_a_plane(series):  # read the part's pages only
+            shape = tuple(series.shape)
             numbers = np.arange(len(series.pages)).reshape(shape[:-2] + (1, 1))
             wanted, leading = _part(numbers, axes, start, stop)  # (planes, C, 1, 1)
             pages = tif.asarray(key=[int(n) for n in wanted.ravel()], series=series)
-            return pages.reshape(wanted.shape[:2] + shape[-2:]), leading
-        return _part(series.asarray(), axes, start, stop)
+            part = pages.reshape(wanted.shape[:2] + shape[-2:])
+        else:
+            part, leading = _part(series.asarray(), axes, start, stop)
+        return (_signed_plane(part) if is_signed_16bit(tif.imagej_metadata or {}, series.dtype) else part), leading
 
 
 def _one_page_a_plane(series: tifffile.TiffPageSeries) -> bool:
@@ -710,7 +744,9 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
             first_file = None if first_page is None else Path(first_page.parent.filehandle.path).resolve()
             first_file = binary_only_master(tif, Path(path)) or first_file
             calibration = _calibration(tif, series, pixels)
-            return TiffHeader(np.dtype(series.dtype), (tif.imagej_metadata or {}).get("Info"), shape, axes,
+            imagej = tif.imagej_metadata or {}
+            dtype = np.dtype(np.int16) if is_signed_16bit(imagej, series.dtype) else np.dtype(series.dtype)
+            return TiffHeader(dtype, imagej.get("Info"), shape, axes,
                               *calibration, first_file if first_file != Path(path).resolve() else None,
                               _z_step_pixels(tif, calibration[0]), _z_spacing_is_default(tif, calibration[1]))
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError):
