@@ -1371,3 +1371,16 @@ def test_a_fiji_signed_16bit_image_keeps_its_values_in_the_outputs(tmp_path):
         output = read_tiff(tmp_path / dtype / "signed_zssr.tif").data
         assert output.dtype == (np.int16 if dtype == "input" else np.float32)
         assert abs(float(output.mean()) - float(values.mean())) < 20
+
+
+def test_a_float64_input_near_float32s_largest_value_gives_finite_outputs(tmp_path):
+    """A float64 input within float32's range (accepted) whose output overshoots 3.4e38 was cast to the float32 TIFF
+    unclipped: infinities in the super-resolved and median outputs (and numpy's overflow warning), where the
+    library's own float32 outputs stay finite."""
+    y, x = np.mgrid[:24, :24]
+    image = (np.sin(x / 2.0) * np.cos(y / 3.0) + 1.0) / 2 * 3.4e38  # float32's largest value is 3.4028e38
+    tifffile.imwrite(tmp_path / "bright.tif", image)
+    assert main([str(tmp_path / "bright.tif"), "--out", str(tmp_path / "out"), *FAST]) == 0
+    for kind in ("zssr", "ensemble_median", "residual"):
+        output = read_tiff(tmp_path / "out" / f"bright_{kind}.tif").data
+        assert output.dtype == np.float32 and np.isfinite(output).all(), kind

@@ -460,10 +460,14 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
 
 
 def cast_output(data: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Round and clip to an integer type's range (floats become float32; already float32, the data itself)."""
+    """Round and clip to an integer type's range (floats become float32, held to its finite range as the library's
+    float32 outputs are: a float64 output that overshoots 3.4e38 stays finite; already float32, the data itself)."""
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
         return np.clip(np.round(data), info.min, info.max).astype(dtype)
+    if data.dtype.itemsize > np.dtype(np.float32).itemsize:
+        limit = np.finfo(np.float32).max
+        return np.clip(data, -limit, limit).astype(np.float32)
     return data.astype(np.float32, copy=False)
 
 
