@@ -1,4 +1,5 @@
 import json
+import re
 import warnings
 
 import numpy as np
@@ -551,6 +552,17 @@ def test_a_hot_pixel_far_above_the_range_is_not_taken_for_divergence(tiny_config
     image[5, 7] = 1e6  # above the robust (99.9 percentile) range: normalised, it stays near 1e6, and so does the output
     result = zssr(image, 2, config=tiny_config)
     assert np.isfinite(result.sr).all() and result.sr.max() > 1e5
+
+
+@pytest.mark.parametrize("outlier, dtype", [(3e38, np.float32), (1e300, np.float64), (-1e25, np.float64)])
+def test_an_outlier_too_far_out_for_float32_is_refused_naming_it(tiny_config, outlier, dtype):
+    """A finite pixel billions of billions of times the image's range (a sentinel value, FLT_MAX for 'no data')
+    overflowed the float32 computation (float64 1e300 became inf when normalised): the run trained and then failed
+    with 'training diverged ... lower learning_rate or noise_std', blaming the settings for the data."""
+    image = np.random.default_rng(0).random((48, 48)).astype(dtype)
+    image[5, 7] = outlier  # one pixel of 2304: outside the robust (0.1 to 99.9 percentile) range
+    with pytest.raises(ValueError, match=re.escape(f"{outlier:.3g}") + ".*times its intensity range.*clip"):
+        zssr(image, 2, config=tiny_config)
 
 
 def test_a_blank_plane_keeps_its_value_exactly_in_a_float64_result(tiny_config):

@@ -300,15 +300,32 @@ def read_checked(part: Any, label: str) -> np.ndarray:
     return np.asarray(part)
 
 
+#: the farthest a normalised value may lie from the intensity range, in multiples of it: float32 squares (the
+#: residual's RMS) overflow beyond it, and the rest of the image drowns in the rounding of such a value long before
+OUTLIER_LIMIT = 1e19
+
+
 def intensity_range(plane: np.ndarray) -> tuple[float, float]:
-    """Robust (0.1, 99.9 percentile) range used to normalise a plane; min/max where that range is degenerate."""
+    """Robust (0.1, 99.9 percentile) range used to normalise a plane; min/max where that range is degenerate.
+
+    A ValueError where a value lies more than :data:`OUTLIER_LIMIT` times that range from it (a sentinel value, a
+    float32's largest value written for "no data"): the float32 computation would overflow on it."""
     low, high = np.percentile(plane, [0.1, 99.9])
     if high <= low:
         low, high = float(plane.min()), float(plane.max())
     if not np.isfinite(float(high) - float(low)):
         raise ValueError(f"the image's values span {low:.3g} to {high:.3g}, a range too wide even for float64; "
                          "rescale the image first")
-    return float(low), float(high)
+    low, high = float(low), float(high)
+    lowest, highest = float(plane.min()), float(plane.max())
+    outlier = highest if highest - high >= low - lowest else lowest
+    reach = abs(outlier - (high if outlier == highest else low)) / (high - low)
+    if reach > OUTLIER_LIMIT:
+        raise ValueError(f"the image's values reach {outlier:.3g}, about {reach:.1g} times its intensity range "
+                         f"({low:.3g} to {high:.3g}, the 0.1 and 99.9 percentiles) beyond it: too far out for the "
+                         "float32 computation, which would overflow; clip or remove such outliers (a sentinel or "
+                         "'no data' value, a hot pixel) first")
+    return low, high
 
 
 def output_dtype(dtype: np.dtype) -> np.dtype:
