@@ -1384,3 +1384,12 @@ def test_a_float64_input_near_float32s_largest_value_gives_finite_outputs(tmp_pa
     for kind in ("zssr", "ensemble_median", "residual"):
         output = read_tiff(tmp_path / "out" / f"bright_{kind}.tif").data
         assert output.dtype == np.float32 and np.isfinite(output).all(), kind
+
+
+def test_a_complex_input_gets_no_note_of_float32_outputs_it_will_never_have(tmp_path, capsys):
+    """--dtype input noted 'complex64, which ImageJ TIFFs cannot hold; its outputs will be float32' before the batch,
+    then failed the file as complex-valued: a promise of outputs beside the refusal."""
+    tifffile.imwrite(tmp_path / "fft.tif", textured((16, 16)).astype(np.complex64))
+    assert main([str(tmp_path / "fft.tif"), "--out", str(tmp_path / "o"), "--dtype", "input", *FAST]) == 1
+    err = capsys.readouterr().err
+    assert "complex-valued" in err and "outputs will be float32" not in err

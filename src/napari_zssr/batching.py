@@ -482,7 +482,9 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os
 def note_dtype_fallbacks(jobs: Sequence[Job]) -> None:
     for job in jobs:
         header = read_header(job.source)
-        numeric = header is not None and np.issubdtype(header.dtype, np.number)  # a mask fails later, named
+        # a mask or complex values fail later, named: no outputs to note
+        numeric = header is not None and np.issubdtype(header.dtype, np.number) and \
+            not np.issubdtype(header.dtype, np.complexfloating)
         if numeric and imagej_dtype(header.dtype) != header.dtype:
             say(f"note: {job.source} is {header.dtype}, which ImageJ TIFFs cannot hold; its outputs will be float32 "
                 "(7 significant digits: detail finer than that on a large offset is lost)")
