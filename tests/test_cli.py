@@ -1393,3 +1393,18 @@ def test_a_complex_input_gets_no_note_of_float32_outputs_it_will_never_have(tmp_
     assert main([str(tmp_path / "fft.tif"), "--out", str(tmp_path / "o"), "--dtype", "input", *FAST]) == 1
     err = capsys.readouterr().err
     assert "complex-valued" in err and "outputs will be float32" not in err
+
+
+def test_a_fiji_value_calibration_is_said_and_recorded(tmp_path, capsys):
+    """An image Fiji shows through a value calibration (Analyze > Calibrate: f(x) = c0 + c1 x, in the ImageJ
+    description) gave outputs in its stored values without a word: in Fiji they showed other numbers than the input,
+    and nothing recorded why."""
+    tifffile.imwrite(tmp_path / "calibrated.tif", textured((24, 24)), imagej=True,
+                     metadata={"cf": 0, "c0": 10.0, "c1": 0.5, "vunit": "nM"})
+    assert main([str(tmp_path / "calibrated.tif"), "--out", str(tmp_path / "out"), *FAST]) == 0
+    assert "f(x) = 10 + 0.5 x (nM), which the outputs do not carry" in capsys.readouterr().err
+    info = json.loads(read_tiff(tmp_path / "out" / "calibrated_zssr.tif").description)
+    assert info["input_value_calibration"] == "f(x) = 10 + 0.5 x (nM)"
+    tifffile.imwrite(tmp_path / "plain.tif", textured((24, 24)).astype(np.float32), imagej=True,
+                     metadata={"cf": 20, "vunit": "nM"})  # Fiji's 32-bit value unit, no calibration function
+    assert read_tiff(tmp_path / "plain.tif").value_calibration is None

@@ -294,6 +294,8 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
     messages = []
     if image.series_count > 1:
         messages.append(several_series_note(str(job.source), image.series_count))
+    if image.value_calibration:
+        messages.append(f"{job.source}: {calibration_note(image.value_calibration)}")
     counted = "CZ" if axial else "C"  # a blank is a plane of a channel, or a whole volume
     leading_axes = "".join(axis for axis in image.axes[:-2] if axis not in counted)
     count = channel_planes(image.axes, image.data.shape, counted)
@@ -347,6 +349,8 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
               "settings_files": prepared.files,
               "input_axes": image.axes, "channels": run.records,  # blank_planes count in the input's axis order
               "pixels_per_input_pixel": list(factors)}  # (y, x): how an uncalibrated output overlays its input
+    if image.value_calibration:  # not carried over: the outputs are in the stored values
+        record["input_value_calibration"] = image.value_calibration
     if image.description:  # the input's own ImageJ Info (the microscope's settings): the record takes its place
         record["input_info"] = image.description
     if run.axial is not None:
@@ -457,6 +461,12 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
     remove_parts(parts)
     return TaskReport(0, records[0]["device"], time.perf_counter() - start,
                       messages=file_messages(job, image, records, options.quiet))
+
+
+def calibration_note(calibration: str) -> str:
+    """What a file whose values Fiji shows through a calibration is told: its outputs are not in those values."""
+    return (f"Fiji shows its values through a calibration, {calibration}, which the outputs do not carry: they are in "
+            "the stored values (apply the calibration to them, e.g. Analyze > Calibrate in Fiji)")
 
 
 def cast_output(data: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -75,6 +75,10 @@ class TiffImage:
     #: the channel axis is an ImageJ "channels" axis that nothing marks as channels or as z planes
     #: (:func:`channel_reading`): read as channels, though it may be a z-stack saved without axes
     channels_unmarked: bool = False
+    #: a value calibration Fiji applies to the stored values (Analyze > Calibrate: ``cf``, ``c0``, ``c1``... ``vunit``
+    #: in the ImageJ description), as words; None where there is none, and for a signed 16-bit image, read as the
+    #: values it shows (:func:`is_signed_16bit`)
+    value_calibration: str | None = None
 
 
 def length_um(value: float, unit: str | None) -> float | None:
@@ -257,13 +261,16 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
         if ome_luts and not display:
             display = {"mode": "composite", "LUTs": ome_luts}
         names = _channel_names(imagej, pixels, channels)
+        value_calibration = None
         if is_signed_16bit(imagej, data.dtype):
             data = as_signed_16bit(data)
             # Fiji's display range counts the stored values, 32768 above these: it fits no output
             display = {key: value for key, value in display.items() if key not in ("Ranges", "min", "max")}
+        elif imagej.get("cf", IMAGEJ_NO_CALIBRATION) != IMAGEJ_NO_CALIBRATION:
+            value_calibration = describe_value_calibration(imagej)
     return TiffImage(data, axes, pixel_size, z_spacing, origin, imagej.get("Info"), z_origin, series_count,
                      frame_interval, z_step_pixels, display, names, _written_layout(imagej),
-                     _z_spacing_is_default(tif, z_spacing), channels_unmarked)
+                     _z_spacing_is_default(tif, z_spacing), channels_unmarked, value_calibration)
 
 
 #: Fiji's signed 16-bit image: stored as uint16 32768 above its values, with ImageJ's calibration function that
@@ -279,6 +286,20 @@ def is_signed_16bit(imagej: dict, dtype: Any) -> bool:
                 and float(imagej.get("c0")) == -SIGNED_16BIT_OFFSET and float(imagej.get("c1")) == 1.0)
     except (TypeError, ValueError):
         return False
+
+
+#: ImageJ's code for no value calibration (Calibration.NONE), which Fiji writes beside a 32-bit image's value unit
+IMAGEJ_NO_CALIBRATION = 20
+
+
+def describe_value_calibration(imagej: dict) -> str:
+    """An ImageJ value calibration (``cf`` the function's code, ``c0``... its coefficients, ``vunit`` its unit) in
+    words: "f(x) = 10 + 0.5 x (nM)" for a straight line (code 0), else the code and coefficients."""
+    coefficients = [imagej[f"c{index}"] for index in range(10) if f"c{index}" in imagej]
+    unit = f" ({imagej['vunit']})" if imagej.get("vunit") else ""
+    if imagej.get("cf") == 0 and len(coefficients) == 2:
+        return f"f(x) = {coefficients[0]:g} + {coefficients[1]:g} x{unit}"
+    return f"ImageJ calibration function {imagej.get('cf')} with coefficients {coefficients}{unit}"
 
 
 def _signed_plane(plane: Any) -> np.ndarray:
