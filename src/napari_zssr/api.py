@@ -319,7 +319,7 @@ def intensity_range(plane: np.ndarray) -> tuple[float, float]:
     low, high = float(low), float(high)
     lowest, highest = float(plane.min()), float(plane.max())
     outlier = highest if highest - high >= low - lowest else lowest
-    reach = abs(outlier - (high if outlier == highest else low)) / (high - low)
+    reach = abs(outlier - (high if outlier == highest else low)) / (high - low) if high > low else 0.0  # constant
     if reach > OUTLIER_LIMIT:
         raise ValueError(f"the image's values reach {outlier:.3g}, about {reach:.1g} times its intensity range "
                          f"({low:.3g} to {high:.3g}, the 0.1 and 99.9 percentiles) beyond it: too far out for the "
