@@ -1,4 +1,5 @@
 import contextlib
+import gc
 import os
 import signal
 import tempfile
@@ -20,7 +21,7 @@ os.environ["NAPARI_CONFIG"] = str(Path(tempfile.mkdtemp(prefix="napari-zssr-test
 
 
 @pytest.fixture
-def make_napari_viewer(qtbot, monkeypatch):
+def make_napari_viewer(qtbot, monkeypatch, request):
     """``make_napari_viewer(**kwargs)``: a napari viewer (hidden unless ``show=True``), closed after the test.
 
     Stands in for napari's own fixture of that name, which registers napari's actions and plugins anew for each test
@@ -41,6 +42,16 @@ def make_napari_viewer(qtbot, monkeypatch):
     for viewer in viewers:
         if hasattr(viewer.window, "_qt_window"):  # not closed by the test
             viewer.close()
+    # as napari's fixture does: a closed viewer must be freed (a widget or a run that holds on to it leaks it all)
+    from napari._qt.qt_viewer import QtViewer
+
+    gc.collect(1)
+    if QtViewer._instances:
+        gc.collect()
+    leaked = len(QtViewer._instances)
+    QtViewer._instances.clear()  # one leak fails its own test, not every later one
+    failed = getattr(getattr(request.node, "rep_call", None), "failed", False)  # its traceback holds the viewer
+    assert failed or not leaked, f"{leaked} closed napari viewer(s) not freed"
 
 
 @pytest.fixture
