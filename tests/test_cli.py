@@ -1363,9 +1363,10 @@ def test_resume_redoes_outputs_made_when_such_a_z_stack_was_read_as_channels(tmp
 def test_a_fiji_signed_16bit_image_keeps_its_values_in_the_outputs(tmp_path):
     """Fiji stores a signed 16-bit image 32768 above its values, with a calibration that subtracts that again; the
     batch ran the stored values and wrote outputs without the calibration: 32768 above the input as Fiji shows it."""
+    from test_tiff import fiji_signed_16bit
+
     values = (textured((24, 24)).astype(np.int32) - 600).astype(np.int16)  # -500 to 500: background-subtracted
-    tifffile.imwrite(tmp_path / "signed.tif", (values.astype(np.int32) + 32768).astype(np.uint16), imagej=True,
-                     metadata={"cf": 0, "c0": -32768.0, "c1": 1.0, "vunit": "Gray Value"})
+    fiji_signed_16bit(tmp_path / "signed.tif", values)
     for dtype in ("float32", "input"):
         assert main([str(tmp_path / "signed.tif"), "--out", str(tmp_path / dtype), "--dtype", dtype, *FAST]) == 0
         output = read_tiff(tmp_path / dtype / "signed_zssr.tif").data
