@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ._version import __version__
+from .core.choices import OUTPUTS
 from .core.config import DEFAULT_SCALE, ZSSRConfig, check_seed
 from .core.device import release_device_memory, select_device
 from .core.engine import check_crop_sizes, run_plane, scale_steps
@@ -33,12 +34,6 @@ from .core.units import compact_pixel_size
 from .core.values import IMAGE_NAN_HINT, refuse_masked, refuse_non_finite
 from .kernel_choice import PSF_FILE_NOTE, KernelArgument, KernelChoice, kernel_source, run_kernels
 from .resolution_report import resolution_report
-
-#: output kind (the suffix of layer and file names, everywhere the same) -> ZSSRResult field
-OUTPUTS = {"zssr": "sr", "ensemble_median": "ensemble_median", "residual": "residual",
-           "ensemble_spread": "ensemble_spread"}
-#: the outputs made unless others are asked for (the spread map is optional)
-DEFAULT_OUTPUTS = ("zssr", "ensemble_median", "residual")
 
 
 class KernelNoteWarning(UserWarning):

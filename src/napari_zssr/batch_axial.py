@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from numbers import Real
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .batch_jobs import OPTICS_OPTIONS, Job, UsageError, option_name, say
 from .batch_kernels import check_optics_options, kernel_choices
+from .batch_options import BatchOptions
 from .core.axial import MIN_PLANES, axial_factor, square_pixel_size
 from .core.config import ZSSRConfig
 from .core.engine import check_crop_sizes
@@ -26,9 +26,6 @@ from .core.units import tidy
 from .io.ome import read_optics
 from .io.tiff import default_z_spacing_note, image_axes, read_header
 from .overlay import imagej_origin
-
-if TYPE_CHECKING:
-    from .batching import BatchOptions
 
 #: options that describe a lateral kernel; axial mode learns its blur from the axial profile instead
 LATERAL_KERNEL_OPTIONS = ("psf", "kernel", "psf_pixel_size")

@@ -19,7 +19,6 @@ from tqdm import tqdm
 
 from ._version import __version__
 from .api import (
-    OUTPUTS,
     WARNED_BLANKS,
     ZSSRResult,
     check_plane_values,
@@ -34,7 +33,9 @@ from .batch_axial import AxialPlan, axial_optics, axial_plan
 from .batch_disk import check_free_space, check_writable, described_write_error, output_bytes
 from .batch_jobs import Job, output_path
 from .batch_kernels import kernel_choices
+from .batch_options import BatchOptions
 from .batch_parts import NpyPlanes, PartsStack, is_whole_part, part_records, remove_parts, save_part
+from .core.choices import OUTPUTS
 from .core.resize import PixelSize, pixel_pair, upscale_factors
 from .io.imagej import (
     IMAGEJ_RANGE_KEYS,
@@ -61,7 +62,7 @@ from .progress import BarProgress
 from .resolution_report import describe_resolution, resolution_report
 
 if TYPE_CHECKING:
-    from .batching import BatchOptions, PreparedBatch
+    from .batching import PreparedBatch
 
 
 class BatchStopped(RuntimeError):

@@ -5,15 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .batch_jobs import OPTICS_OPTIONS, UsageError, kernel_kinds, option_name, say
+from .batch_options import MEASURED_PSF_CHOICES, BatchOptions
+from .core.choices import KERNEL_SOURCES
 from .core.optics import Optics, check_pixel_size_for_optics
 from .io.ome import read_optics
-from .kernel_choice import KERNEL_SOURCES, PSF_FILE_NOTE, KernelChoice, kernel_source
-
-if TYPE_CHECKING:
-    from .batching import BatchOptions
+from .kernel_choice import PSF_FILE_NOTE, KernelChoice, kernel_source
 
 
 def per_channel(values: list, channels: int, what: str, users: Sequence[int] | None = None) -> list:
@@ -98,7 +96,6 @@ def channel_optics(options: BatchOptions, source: Path, channels: int, users: Se
                          "--refractive-index)") from None
 
 
-MEASURED_PSF_CHOICES = {"auto": None, "yes": True, "no": False}
 #: the NA that :func:`check_optics_options` checks the other options with where it is left out: below the index of
 #: every immersion (air's 1.0 too), so that only the values given can fail
 STAND_IN_NA = 0.5

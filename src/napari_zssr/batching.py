@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from .api import DEFAULT_OUTPUTS, OUTPUTS, checked_warm_start, requested_outputs
+from .api import checked_warm_start, requested_outputs
 from .batch_axial import check_axial_inputs, check_axial_options
 from .batch_files import TaskReport, process_file
 from .batch_jobs import (
@@ -50,8 +50,9 @@ from .batch_jobs import (
 )
 from .batch_kernels import check_kernel_options
 from .batch_lock import held_by_another_batch, output_folder_lock, refuse_a_folder_in_use
+from .batch_options import OUTPUT_KINDS, OUTPUT_TYPES, BatchOptions
 from .batch_parts import LIVE_FOLDER_NAME, STACK_FOLDER_NAME
-from .core.config import DEFAULT_PRESET, DEFAULT_SCALE, INITS, ZSSRConfig
+from .core.config import DEFAULT_SCALE, INITS, ZSSRConfig
 from .core.degradation import integer_factors
 from .core.device import select_device
 from .core.network import ZSSRNet
@@ -60,57 +61,10 @@ from .core.resize import pixel_pair, upscale_factors
 from .io.imagej import STAGED_SUFFIX, imagej_dtype
 from .io.tiff import read_header
 
-OUTPUT_KINDS = tuple(OUTPUTS)
 #: hidden folder under ``out`` for the parts of split stacks; resume and input collection never look inside it
 PARTS_FOLDER = ".napari-zssr-parts"
 #: the temporary names :func:`~.io.imagej.stage_imagej_tiff` writes (left behind only by a killed process)
 PARTIAL_TIFF_PATTERN = f".*{STAGED_SUFFIX}"
-
-
-#: what the super-resolved images are written as: float32, or the input's own type ("input")
-OUTPUT_TYPES = ("float32", "input")
-
-
-@dataclass(frozen=True)
-class BatchOptions:
-    """Every setting of a batch besides its inputs, with the command line's names and defaults.
-
-    Fields that change an output's content go into its settings record (:func:`settings_record`); ``quiet``,
-    ``overwrite``, ``recursive`` and ``planes_per_task`` do not. ``axial``: restore each z-stack's z axis to its
-    lateral pixel size instead (factor = ``z_step`` or the file's z spacing, over the pixel size); ``scale`` is
-    then left out.
-    """
-
-    out: Path
-    scale: float | None = None  # None: DEFAULT_SCALE (lateral runs)
-    preset: str = DEFAULT_PRESET
-    max_iterations: int | None = None
-    init: str | None = None  # "scratch", "learned" or a weights file (None: the preset's)
-    warm_start: int | str | None = None  # "auto": a fifth of the max iterations
-    device: str = ZSSRConfig().device
-    noise_std: float | str | None = None
-    precision: str | None = None
-    seed: int = ZSSRConfig().seed
-    outputs: tuple[str, ...] = DEFAULT_OUTPUTS
-    dtype: str = "float32"  # one of OUTPUT_TYPES
-    psf: tuple[str, ...] = ()
-    psf_pixel_size: float | None = None
-    pixel_size: float | None = None
-    measured_psf: str = "auto"
-    kernel: str | tuple[str, ...] | None = None  # one of KERNEL_SOURCES for every channel, or one per channel
-    psf_model: str | None = None
-    na: float | None = None
-    wavelength: tuple[float, ...] = ()
-    refractive_index: float | None = None
-    excitation_wavelength: tuple[float, ...] = ()
-    pinhole: float | None = None
-    recursive: bool = False
-    overwrite: bool = False
-    quiet: bool = False
-    axial: bool = False
-    z_step: float | None = None  # um; None: each file's z spacing (axial mode only)
-    #: on a cluster, a stack with more planes than this is split into ranges of about this many planes
-    planes_per_task: int = 16
 
 
 @dataclass

@@ -1,4 +1,8 @@
-"""The ``napari-zssr`` command line's options and run (its entry point, :func:`napari_zssr.cli.main`, loads this)."""
+"""The ``napari-zssr`` command line's options and run (its entry point, :func:`napari_zssr.cli.main`, loads this).
+
+The options are built from light modules only; the batch (torch, scipy: seconds to load) is imported once they
+parse, so that ``--help`` and a mistyped option answer at once.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ._version import __version__
-from .api import DEFAULT_OUTPUTS
-from .batch_jobs import UsageError, quiet_reader_logs, say
-from .batch_kernels import MEASURED_PSF_CHOICES
-from .batching import (
-    OUTPUT_KINDS,
-    OUTPUT_TYPES,
-    BatchOptions,
-    checked_settings,
-    make_options,
-    plan_inputs,
-    run_prepared,
-)
-from .core.config import DEFAULT_SCALE, PRESETS, ZSSRConfig
-from .core.optics import MODALITIES
-from .core.precision import PRECISIONS
-from .kernel_choice import KERNEL_SOURCES
+from .batch_options import MEASURED_PSF_CHOICES, OUTPUT_KINDS, OUTPUT_TYPES, BatchOptions
+from .core.choices import DEFAULT_OUTPUTS, KERNEL_SOURCES, MODALITIES
+from .core.config import DEFAULT_SCALE, PRECISIONS, PRESETS, ZSSRConfig
 
 EXIT_USAGE = 2
 
@@ -143,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def options_from(args: argparse.Namespace) -> BatchOptions:
     """The batch settings the command line gave (every option but the inputs and the cluster's)."""
+    from .batching import make_options
+
     settings = {name: value for name, value in vars(args).items()
                 if name not in ("inputs", "out", "scheduler", "workers")}
     if settings["planes_per_task"] is None:  # not given: the batch's default
@@ -165,6 +158,9 @@ def run_command_line(argv: Sequence[str] | None = None) -> int:
     cluster starts only once they all pass.
     """
     args = parse_arguments(build_parser(), sys.argv[1:] if argv is None else list(argv))
+    from .batch_jobs import UsageError, quiet_reader_logs, say
+    from .batching import checked_settings, plan_inputs, run_prepared
+
     try:
         with quiet_reader_logs():
             here = args.scheduler is None and not args.workers
@@ -189,5 +185,6 @@ def run_command_line(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # python -m napari_zssr.command_line: a usage error, not a silent success
-    say("error: napari_zssr.command_line is the command's implementation: run napari-zssr or python -m napari_zssr")
+    print("error: napari_zssr.command_line is the command's implementation: run napari-zssr or python -m napari_zssr",
+          file=sys.stderr)
     raise SystemExit(EXIT_USAGE)

@@ -12,18 +12,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from .core.choices import KERNEL_SOURCES, KernelKind
 from .core.degradation import KernelSource, step_kernels
 from .core.gaussian import FWHM_PER_SIGMA
 from .core.optics import Optics, kernel_from_optics, profile_fwhm, psf_from_optics
 from .core.resize import PixelSize, Scale, pixel_pair
 from .core.units import compact_pixel_size
-
-KernelKind = Literal["psf", "optics", "estimate", "none"]
-KERNEL_SOURCES: tuple[str, ...] = ("psf", "optics", "estimate", "none")
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,12 @@ from typing import Any, Literal
 import numpy as np
 from scipy import signal, special
 
+from .choices import MODALITIES, Modality
 from .config import DEFAULT_SCALE
 from .resize import pixel_pair, upscale_factors
 from .units import IMMERSION_INDICES
 
-Modality = Literal["widefield", "confocal"]
 Model = Literal["paraxial", "vectorial"]
-MODALITIES: tuple[str, ...] = ("widefield", "confocal")
 MODELS: tuple[str, ...] = ("paraxial", "vectorial")
 #: wavelengths accepted, nm: from deep UV to the far end of two-photon excitation
 WAVELENGTH_RANGE = (200.0, 2000.0)

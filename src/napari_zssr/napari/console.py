@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..api import DEFAULT_OUTPUTS
+from ..core.choices import DEFAULT_OUTPUTS
 from ..core.config import DEFAULT_PRESET, ZSSRConfig
 from ..core.optics import Optics
 from ..core.resize import PixelSize

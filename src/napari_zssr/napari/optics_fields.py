@@ -8,7 +8,8 @@ from typing import Any
 
 from magicgui.widgets import ComboBox, FloatSpinBox, SpinBox, Widget
 
-from ..core.optics import IMMERSION_INDICES, MODALITIES, Optics
+from ..core.choices import MODALITIES
+from ..core.optics import IMMERSION_INDICES, Optics
 
 #: ``set_in_range(field, value, what, unknown=...)``: show ``value`` in ``field``, or a note where the field cannot
 #: take it; whether it took it (the widget's, which keeps the notes of every field in its status line)

@@ -15,8 +15,6 @@ import numpy as np
 
 from .._version import __version__
 from ..api import (
-    DEFAULT_OUTPUTS,
-    OUTPUTS,
     ZSSRResult,
     checked_pixel_size,
     loaded,
@@ -27,6 +25,7 @@ from ..api import (
 from ..axial import validate_volume, zssr_axial
 from ..core.axial import MIN_PLANES, RATIO_TOLERANCE, axial_factor, square_pixel_size, unrestorable_ratio
 from ..core.blind import check_estimable
+from ..core.choices import DEFAULT_OUTPUTS, OUTPUTS
 from ..core.config import DEFAULT_SCALE, ZSSRConfig
 from ..core.device import select_device
 from ..core.optics import Optics

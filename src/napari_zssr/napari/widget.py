@@ -23,6 +23,7 @@ from magicgui.widgets import (
 
 from ..axial import describe_axial_profile
 from ..core.bead_check import bead_problem
+from ..core.choices import DEFAULT_OUTPUTS
 from ..core.config import AUTHORS_REAL_IMAGE_NOISE_STD, DEFAULT_PRESET, DEFAULT_SCALE, PRESETS, ZSSRConfig
 from ..core.device import available_devices, select_device
 from ..core.precision import PRECISIONS
@@ -35,7 +36,6 @@ from .optics_fields import OpticsFields
 from .output_claim import OutputClaim
 from .reader import scale_counts_input_pixels
 from .runner import (
-    DEFAULT_OUTPUTS,
     add_or_update,
     axial_geometry,
     background_run,
