@@ -20,6 +20,13 @@ with contextlib.suppress(ImportError):
 os.environ["NAPARI_CONFIG"] = str(Path(tempfile.mkdtemp(prefix="napari-zssr-tests-")) / "settings.yaml")
 
 
+def pytest_collection_finish(session):
+    """Leave what the test modules imported (torch, scipy, napari: hundreds of thousands of objects) out of later
+    garbage collections, each of which took 0.2-0.5 s with them; what the tests create is collected as before."""
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.fixture
 def make_napari_viewer(qtbot, monkeypatch, request):
     """``make_napari_viewer(**kwargs)``: a napari viewer (hidden unless ``show=True``), closed after the test.
@@ -52,6 +59,9 @@ def make_napari_viewer(qtbot, monkeypatch, request):
     QtViewer._instances.clear()  # one leak fails its own test, not every later one
     failed = getattr(getattr(request.node, "rep_call", None), "failed", False)  # its traceback holds the viewer
     assert failed or not leaked, f"{leaked} closed napari viewer(s) not freed"
+    # napari collects the whole heap at every layer removal and viewer close, and what its first viewers load lazily
+    # (350,000 objects with the widget's) made each collection 0.5 s: that too is left out of later collections
+    gc.freeze()
 
 
 @pytest.fixture
