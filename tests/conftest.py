@@ -59,9 +59,18 @@ def make_napari_viewer(qtbot, monkeypatch, request):
     QtViewer._instances.clear()  # one leak fails its own test, not every later one
     failed = getattr(getattr(request.node, "rep_call", None), "failed", False)  # its traceback holds the viewer
     assert failed or not leaked, f"{leaked} closed napari viewer(s) not freed"
-    # napari collects the whole heap at every layer removal and viewer close, and what its first viewers load lazily
-    # (350,000 objects with the widget's) made each collection 0.5 s: that too is left out of later collections
-    gc.freeze()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """After a napari test: napari collects the whole heap at every layer removal and viewer close, and what its first
+    viewers load lazily (350,000 objects with the widget's) made each collection 0.5 s, so that too is left out of
+    later collections. Frozen only once the test's fixtures and arguments are gone and collected: its viewer models
+    and widget, frozen while the test's arguments still held them, would never be freed."""
+    yield
+    if "make_napari_viewer" in item.fixturenames:
+        gc.collect()
+        gc.freeze()
 
 
 @pytest.fixture
