@@ -1,7 +1,7 @@
 """A batch's settings: :class:`BatchOptions` and the words its options take.
 
-Standard library and :mod:`.core.config` only, so that the command line builds its options (``--help``, a mistyped
-option) without loading torch and scipy, which take seconds.
+Standard library, :mod:`.core.choices` and :mod:`.core.config` only, so that the command line builds its options
+(``--help``, a mistyped option) without loading torch and scipy, which take seconds.
 """
 
 from __future__ import annotations
