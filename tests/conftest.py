@@ -62,6 +62,15 @@ def make_napari_viewer(qtbot, monkeypatch, request):
 
 
 @pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Each phase's report on the test (``item.rep_setup``, ``rep_call``): a fixture's teardown reads whether the
+    test itself failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     """After a napari test: napari collects the whole heap at every layer removal and viewer close, and what its first
     viewers load lazily (350,000 objects with the widget's) made each collection 0.5 s, so that too is left out of
