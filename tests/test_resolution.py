@@ -160,3 +160,16 @@ def test_the_report_on_planes_too_thin_names_their_size_not_the_centre_windows()
     report = resolution_report(np.ones((8, 4000)), np.ones((16, 8000)), (2.0, 2.0), None)
     assert report == {"note": "resolution not measured: the image's planes (8 x 4000 pixels) are too small for this "
                               "estimate; they need at least 96 x 96 pixels"}
+
+
+def test_the_report_reads_float64_values_beyond_float32_as_it_reads_them_scaled_down():
+    """The input's noise level is read in float32: at a largest magnitude of 1, so that data near 1e300 fit."""
+    from scipy import ndimage
+
+    from napari_zssr.resolution_report import resolution_report
+
+    rng = np.random.default_rng(0)
+    image = ndimage.gaussian_filter(rng.random((128, 128)), 2) + rng.normal(0, 0.01, (128, 128))
+    sr = np.kron(image, np.ones((2, 2)))
+    plain, huge = (resolution_report(image * size, sr * size, (2.0, 2.0), 0.1) for size in (1.0, 1e300))
+    assert "output_px" in huge and huge["output_px"] == plain["output_px"]

@@ -62,11 +62,11 @@ def resolution_report(image: PlaneSource, sr: PlaneSource, scale: Scale,
         check_layout(image, MIN_SIDE)  # a refusal names the planes' sizes, not their centre window's
         image, sr = centre_windows(image, sr, scale)
         before = estimate_resolution(image, geometry)
+        levels: dict[tuple[int, ...], float] = {}  # the input planes' noise levels, read once for every draw
+        after = _above_input_noise(sr, image, factor, output_geometry, levels)
+        interpolated = _above_input_noise(Interpolated(image, sr.shape[-2:]), image, factor, output_geometry, levels)
     except ValueError as error:
         return {"note": f"resolution not measured: {error}"}
-    levels: dict[tuple[int, ...], float] = {}  # the input planes' noise levels, read once for every draw
-    after = _above_input_noise(sr, image, factor, output_geometry, levels)
-    interpolated = _above_input_noise(Interpolated(image, sr.shape[-2:]), image, factor, output_geometry, levels)
     mean_pixel = None if pixel is None else float(np.sqrt(pixel[0] * pixel[1]))
 
     def um(resolution_px: float) -> float | None:
@@ -88,14 +88,14 @@ def _above_input_noise(planes: PlaneSource, image: PlaneSource, factor: float, g
     added (:class:`WithInputNoise`), in input pixels: the median over :data:`NOISE_DRAWS` draws. A draw in which no
     frequency stands out below the sampling limit reads that limit (2 output pixels): the input has a reading, so
     the output is no pure noise; its detail reaches its pixels."""
-    from .core.resolution import estimate_resolution
+    from .core.resolution import NoCutoffError, estimate_resolution
 
     readings = []
     for draw in range(NOISE_DRAWS):
         try:
             noisy = WithInputNoise(planes, image, factor, draw, levels)
             readings.append(estimate_resolution(noisy, geometry).resolution)
-        except ValueError:
+        except NoCutoffError:
             readings.append(2.0)
     return float(np.median(readings)) / factor
 
@@ -115,9 +115,11 @@ class WithInputNoise:
 
     def __getitem__(self, index: tuple[int, ...]) -> np.ndarray:
         index = tuple(int(i) for i in index)
-        if index not in self._levels:
-            plane = np.asarray(self._image[index], dtype=np.float32)
-            self._levels[index] = estimate_noise_rms(torch.as_tensor(plane)[None, None])
+        if index not in self._levels:  # read in float32 at a largest magnitude of 1: any float64 input fits
+            plane = np.asarray(self._image[index], dtype=np.float64)
+            magnitude = float(np.abs(plane).max()) or 1.0
+            unit = torch.as_tensor(plane / magnitude, dtype=torch.float32)[None, None]
+            self._levels[index] = magnitude * estimate_noise_rms(unit)
         rng = np.random.default_rng([self._draw, *index])
         plane = np.asarray(self._planes[index], dtype=np.float64)
         return plane + rng.normal(0.0, self._levels[index] * self._factor, plane.shape)

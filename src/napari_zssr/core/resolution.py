@@ -47,6 +47,11 @@ MIN_SIDE = 96
 MIN_SIGNAL_RISE = 0.02
 
 
+class NoCutoffError(ValueError):
+    """No frequency of an image's spectrum stands out of its noise below the sampling limit: the image is pure noise,
+    or its detail reaches its pixels (a resolution limited by the sampling)."""
+
+
 @dataclass(frozen=True)
 class ResolutionEstimate:
     """Resolution (smallest resolved period) of an image by decorrelation analysis."""
@@ -173,7 +178,7 @@ def estimate_resolution(image: np.ndarray, pixel_size: float | Sequence[float] |
     results = [_cutoff(plane, aspect) for plane in planes]
     cutoffs = np.array([kc for kc, _ in results])
     if not np.any(cutoffs > 0):
-        raise ValueError("no resolution found: no frequency of the image's spectrum stands out of the noise below "
+        raise NoCutoffError("no resolution found: no frequency of the image's spectrum stands out of the noise below "
                          "the sampling limit (the image is pure noise or too noisy for decorrelation analysis, or "
                          "its detail reaches the pixel size: a resolution limited by the sampling, 2 pixels)")
     cutoff = float(np.median(cutoffs[cutoffs > 0]))
