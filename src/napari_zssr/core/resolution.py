@@ -178,9 +178,10 @@ def estimate_resolution(image: np.ndarray, pixel_size: float | Sequence[float] |
     results = [_cutoff(plane, aspect) for plane in planes]
     cutoffs = np.array([kc for kc, _ in results])
     if not np.any(cutoffs > 0):
-        raise NoCutoffError("no resolution found: no frequency of the image's spectrum stands out of the noise below "
-                         "the sampling limit (the image is pure noise or too noisy for decorrelation analysis, or "
-                         "its detail reaches the pixel size: a resolution limited by the sampling, 2 pixels)")
+        raise NoCutoffError("no resolution found: no frequency of the image's spectrum stands out of the noise "
+                            "below the sampling limit (the image is pure noise or too noisy for decorrelation "
+                            "analysis, or its detail reaches the pixel size: a resolution limited by the sampling, 2 "
+                            "pixels)")
     cutoff = float(np.median(cutoffs[cutoffs > 0]))
     amplitude = float(np.median([a for _, a in results]))
     resolution = 2.0 / cutoff
