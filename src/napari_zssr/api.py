@@ -305,16 +305,16 @@ def intensity_range(plane: np.ndarray) -> tuple[float, float]:
 
     A ValueError where a value lies more than :data:`OUTLIER_LIMIT` times that range from it (a sentinel value, a
     float32's largest value written for "no data"): the float32 computation would overflow on it."""
-    low, high = np.percentile(plane, [0.1, 99.9])
+    low, high = (float(value) for value in np.percentile(plane, [0.1, 99.9]))
+    lowest, highest = float(plane.min()), float(plane.max())
     if high <= low:
-        low, high = float(plane.min()), float(plane.max())
-    if not np.isfinite(float(high) - float(low)):
+        low, high = lowest, highest
+    if not np.isfinite(high - low):
         raise ValueError(f"the image's values span {low:.3g} to {high:.3g}, a range too wide even for float64; "
                          "rescale the image first")
-    low, high = float(low), float(high)
-    lowest, highest = float(plane.min()), float(plane.max())
-    outlier = highest if highest - high >= low - lowest else lowest
-    reach = abs(outlier - (high if outlier == highest else low)) / (high - low) if high > low else 0.0  # constant
+    # the farther of the extremes beyond the range (the top one on a tie), and how far
+    outlier, beyond = max((highest, highest - high), (lowest, low - lowest), key=lambda extreme: extreme[1])
+    reach = beyond / (high - low) if high > low else 0.0  # a constant plane has no outlier
     if reach > OUTLIER_LIMIT:
         raise ValueError(f"the image's values reach {outlier:.3g}, about {reach:.1g} times its intensity range "
                          f"({low:.3g} to {high:.3g}, the 0.1 and 99.9 percentiles) beyond it: too far out for the "
