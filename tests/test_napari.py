@@ -1183,6 +1183,26 @@ def test_run_reads_dask_and_multiscale_layers_plane_by_plane():
     assert napari_zssr.run(pyramid, max_iterations=2, add_to_viewer=False)[0][0].shape == (64, 64)
 
 
+def test_run_checks_a_pyramids_lazy_full_resolution_image_without_reading_it():
+    """The checks before a run read all of a 2D lazy layer on the main thread, for its constancy alone: a pyramid's
+    full-resolution level, which napari never loads whole, froze napari (or did not fit in memory at all)."""
+    import dask.array as da
+    from napari.layers import Image
+
+    from napari_zssr.napari.runner import prepare
+
+    chunks_read = []
+
+    def chunk(block_info=None):
+        chunks_read.append(block_info[None]["chunk-location"])
+        return image_2d(len(chunks_read), (64, 64)).astype(np.float32)
+
+    full = da.map_blocks(chunk, chunks=((64,) * 4, (64,) * 4), dtype=np.float32)
+    pyramid = Image([full, image_2d(0, (64, 64))], multiscale=True, contrast_limits=(0, 1000), name="slide")
+    request = prepare(pyramid, config=napari_zssr.ZSSRConfig(max_iterations=2))
+    assert request.input_data is full and not chunks_read
+
+
 def test_result_is_selected_and_keeps_the_input_contrast_and_look(widget, qtbot):
     viewer, w = widget
     source = viewer.add_image(image_2d(), name="cells", contrast_limits=(150, 900), colormap="green",

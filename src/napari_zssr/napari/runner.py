@@ -17,6 +17,7 @@ from .._version import __version__
 from ..api import (
     ZSSRResult,
     checked_pixel_size,
+    in_memory,
     loaded,
     requested_outputs,
     validate_image,
@@ -210,7 +211,9 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     data = snapshot.data if snapshot.plane is None else snapshot.data[snapshot.plane]
     scale = upscale_factors(DEFAULT_SCALE if scale is None else scale)
     validate_image(data, scale, ndim=None)  # in-memory data's values too, so the message shows before any worker
-    if len(data.shape) == 2:
+    # a preview's one plane is read here, but a whole lazy image is not: a pyramid's full-resolution level may not
+    # fit in memory, and the run finds its constancy (as its NaNs) as it reads it, in the worker
+    if len(data.shape) == 2 and (snapshot.plane is not None or in_memory(data)):
         plane = np.asarray(data)
         if plane.size and plane.min() == plane.max():
             what = f"layer {snapshot.name!r}" if not snapshot.plane else \
