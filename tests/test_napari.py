@@ -1203,6 +1203,29 @@ def test_run_checks_a_pyramids_lazy_full_resolution_image_without_reading_it():
     assert request.input_data is full and not chunks_read
 
 
+def test_the_layers_of_a_lazy_preview_are_made_without_reading_its_plane_again():
+    """Making the preview's layers read the previewed plane of a lazy stack a second time after the run, on the main
+    thread, only for its shape (a plane of a remote or compressed file: napari froze while it was read)."""
+    import dask.array as da
+    from napari.layers import Image
+
+    from napari_zssr.napari.runner import compute, layer_tuples, prepare
+
+    planes_read = []
+
+    def plane(block_info=None):
+        planes_read.append(block_info[None]["chunk-location"])
+        return image_2d(len(planes_read))[None].astype(np.float32)
+
+    stack = da.map_blocks(plane, chunks=((1,) * 3, (24,), (20,)), dtype=np.float32)
+    request = prepare(Image(stack, name="lazy"), config=napari_zssr.ZSSRConfig(max_iterations=2),
+                      current_step=(1, 0, 0))
+    result = compute(request)
+    planes_read.clear()
+    sr = layer_tuples(request, result)[0]
+    assert sr[0].shape == (1, 48, 40) and sr[1]["scale"] == [1.0, 0.5, 0.5] and not planes_read
+
+
 def test_result_is_selected_and_keeps_the_input_contrast_and_look(widget, qtbot):
     viewer, w = widget
     source = viewer.add_image(image_2d(), name="cells", contrast_limits=(150, 900), colormap="green",

@@ -181,6 +181,12 @@ class RunRequest:
         plane = loaded(data[self.snapshot.plane])  # a masked plane stays masked, for the run's check
         return np.asanyarray(plane)[(None,) * len(self.snapshot.plane)]
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of :attr:`input_data`, without reading a preview's plane (of lazy data: from its file) again."""
+        shape = tuple(np.shape(self.snapshot.data))
+        return shape if self.snapshot.plane is None else (1,) * len(self.snapshot.plane) + shape[-2:]
+
 
 def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None,
             psf_pixel_size: float | None = None, pixel_size: PixelSize | None = None,
@@ -420,7 +426,7 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
     whole lateral run.
     """
     snapshot = request.snapshot
-    in_shape = np.shape(request.input_data)
+    in_shape = request.input_shape
     factors: tuple[float, ...] = effective_factors(in_shape, result.sr.shape)
     if request.axial_scale is not None:
         factors = (result.sr.shape[-3] / in_shape[-3], 1.0, 1.0)
