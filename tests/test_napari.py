@@ -568,11 +568,25 @@ def test_a_lazy_masked_layer_is_refused_before_training_when_one_plane_is_previe
     stack = da.ma.masked_greater(da.from_array(np.stack([image_2d(0), image_2d(1)]), chunks=(1, 24, 20)), 900)
     config = ZSSRConfig(max_iterations=2)
     events = []
-    for current_step in (None, (1, 0, 0)):  # the whole stack, and its second plane alone
-        request = prepare(Image(stack, name="masked"), config=config, current_step=current_step)
+    for current_step in (None, (1, 0, 0)):  # the whole stack, and its second plane alone (refused by prepare)
         with pytest.raises(ValueError, match="masked"):
-            compute(request, progress=events.append)
+            compute(prepare(Image(stack, name="masked"), config=config, current_step=current_step),
+                    progress=events.append)
     assert not any(event.stage == "training" for event in events)
+
+
+def test_a_nan_in_the_previewed_plane_of_a_lazy_stack_names_that_plane_before_the_run():
+    """It was found by the run, which named the one plane it was given by its index there: 'the plane at index 0'
+    for a preview of the third plane."""
+    import dask.array as da
+    from napari.layers import Image
+
+    from napari_zssr.napari.runner import prepare
+
+    stack = np.stack([image_2d(seed) for seed in range(3)]).astype(np.float32)
+    stack[2, 3, 4] = np.nan
+    with pytest.raises(ValueError, match=r"the plane shown \(index \(2,\)\) of layer 'holes' contains NaN"):
+        prepare(Image(da.from_array(stack, chunks=(1, 24, 20)), name="holes"), current_step=(2, 0, 0))
 
 
 def test_run_from_the_console(make_napari_viewer, qtbot):

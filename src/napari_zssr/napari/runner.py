@@ -19,6 +19,7 @@ from ..api import (
     checked_pixel_size,
     in_memory,
     loaded,
+    read_checked,
     requested_outputs,
     validate_image,
     zssr_stack,
@@ -220,10 +221,11 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     # a preview's one plane is read here, but a whole lazy image is not: a pyramid's full-resolution level may not
     # fit in memory, and the run finds its constancy (as its NaNs) as it reads it, in the worker
     if len(data.shape) == 2 and (snapshot.plane is not None or in_memory(data)):
-        plane = np.asarray(data)
+        what = f"layer {snapshot.name!r}" if not snapshot.plane else \
+            f"the plane shown (index {snapshot.plane}) of layer {snapshot.name!r}"
+        # a lazy preview's values too: the run would name the plane it is given, by its index 0 in the run
+        plane = read_checked(data, what)
         if plane.size and plane.min() == plane.max():
-            what = f"layer {snapshot.name!r}" if not snapshot.plane else \
-                f"the plane shown (index {snapshot.plane}) of layer {snapshot.name!r}"
             raise ValueError(f"{what} is constant (every pixel {plane.flat[0]}); there is nothing to super-resolve")
     if psf:
         if kernel is not None:
