@@ -1243,13 +1243,14 @@ def test_the_layers_of_a_lazy_preview_are_made_without_reading_its_plane_again()
 def test_result_is_selected_and_keeps_the_input_contrast_and_look(widget, qtbot):
     viewer, w = widget
     source = viewer.add_image(image_2d(), name="cells", contrast_limits=(150, 900), colormap="green",
-                              blending="additive", gamma=0.8)  # one channel of an overlay
+                              blending="additive", gamma=0.8, opacity=0.6)  # one channel of an overlay
     w.image.value = source
     run_to_end(qtbot, w)
     assert viewer.layers.selection.active.name == "cells_zssr"
     result = viewer.layers["cells_zssr"]
     assert tuple(result.contrast_limits) == (150, 900) and result.colormap.name == "green"
     assert result.blending == "additive" and result.gamma == pytest.approx(0.8)
+    assert result.opacity == pytest.approx(0.6)  # was 1: the channel's result outshone it in the overlay
     assert tuple(viewer.layers["cells_ensemble_median"].contrast_limits) == (150, 900)
     residual = viewer.layers["cells_residual"].metadata["description"]
     assert residual.startswith("SR minus bicubic interpolation of the input")

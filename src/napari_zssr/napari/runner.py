@@ -110,9 +110,10 @@ def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> L
 
 def look_of(layer: Any) -> dict[str, Any]:
     """How ``layer`` shows its data, as its outputs are to show theirs (they share its intensity units, and a green
-    channel's result is green and blends as it does): contrast limits, colormap, blending and gamma."""
+    channel's result is green and blends as it does, at its opacity): contrast limits, colormap, blending, opacity and
+    gamma."""
     return {"contrast_limits": tuple(map(float, layer.contrast_limits)), "colormap": layer.colormap,
-            "blending": layer.blending, "gamma": float(layer.gamma)}
+            "blending": layer.blending, "opacity": float(layer.opacity), "gamma": float(layer.gamma)}
 
 
 def _leading_index(current_step: tuple[int, ...] | None, ndim: int) -> tuple[int, ...] | None:
@@ -423,7 +424,7 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
     """The requested outputs as napari layer data tuples (super-resolved first), placed over the input.
 
     The super-resolved and median layers keep the input's contrast limits (same intensity units), colormap,
-    blending and gamma; the residual and the spread are hidden, with limits from their own values. A one-plane
+    blending, opacity and gamma; the residual and the spread are hidden, with limits from their own values. A one-plane
     preview's names end in ``_preview`` and an axial run's in ``_axial``, so that neither replaces the result of a
     whole lateral run.
     """
@@ -505,7 +506,7 @@ def contrast_sample(values: np.ndarray) -> np.ndarray:
 
 #: layer properties that a re-run sets on an existing output layer (besides its data).
 UPDATED_PROPERTIES = ("scale", "translate", "rotate", "shear", "affine", "units", "axis_labels", "metadata",
-                      "colormap", "contrast_limits", "blending", "gamma")
+                      "colormap", "contrast_limits", "blending", "opacity", "gamma")
 
 
 #: the events of an input layer after which a run's result would no longer be of, or over, the layer as it is
