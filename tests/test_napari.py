@@ -1580,6 +1580,16 @@ def test_reader_opens_rgb_and_plain_tiffs(make_napari_viewer, tmp_path):
     assert tuple(layer.scale) == (1.0, 1.0) and not layer.rgb
 
 
+def test_the_reader_refuses_a_complex_tiff_saying_why(make_napari_viewer, tmp_path):
+    """napari cannot show complex data: opening such a file failed with a NotImplementedError without a word."""
+    viewer = make_napari_viewer()
+    path = tmp_path / "fourier.tif"
+    tifffile.imwrite(path, image_2d().astype(np.complex64) * (1 + 1j))
+    with pytest.raises(Exception, match=r"fourier\.tif holds complex values.*np\.abs") as refused:
+        viewer.open(str(path), plugin="napari-zssr")
+    assert not isinstance(refused.value, NotImplementedError) and len(viewer.layers) == 0
+
+
 def test_sample_is_written_to_a_private_folder():
     import os
     import stat

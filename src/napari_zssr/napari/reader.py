@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+
 from ..io.ome import read_optics
 from ..io.tiff import (
     TIFF_SUFFIXES,
@@ -48,6 +50,9 @@ def get_reader(path: str | list[str]) -> Callable | None:
 
 def read_layers(path: str) -> list[tuple]:
     image = with_written_axes(read_tiff(path))
+    if np.issubdtype(image.data.dtype, np.complexfloating):  # napari's own error on it is a bare NotImplementedError
+        raise ValueError(f"{Path(path).name} holds complex values, which napari cannot show: save their magnitude "
+                         "(np.abs) or their real part")
     if image.series_count > 1:
         warnings.warn(several_series_note(Path(path).name, image.series_count), stacklevel=2)
     data, axes = image.data, image.axes
