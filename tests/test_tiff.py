@@ -193,6 +193,19 @@ def test_a_truncated_imagej_stack_is_refused_not_read_as_its_first_plane(tmp_pat
         read_tiff(tmp_path / "cut.tif")
 
 
+@pytest.mark.parametrize(("name", "options"), [("stack.ome.tif", {"metadata": {"axes": "ZYX"}}),
+                                               ("stack.tif", {"compression": "zlib", "photometric": "minisblack"})])
+def test_a_stack_cut_short_is_refused_not_read_as_its_first_plane(tmp_path, name, options):
+    """A copy still in progress holds the first page, whose link to the next points past the end of the file; the
+    OME-XML or tifffile's shape, written after the pixels, is cut off with the rest."""
+    tifffile.imwrite(tmp_path / name, np.arange(4 * 32 * 32, dtype=np.uint16).reshape(4, 32, 32), **options)
+    content = (tmp_path / name).read_bytes()
+    (tmp_path / f"cut_{name}").write_bytes(content[: len(content) * 2 // 5])
+    with pytest.raises(ValueError, match=f"cut_{name} is truncated or corrupt: its pages go on past the end"):
+        read_tiff(tmp_path / f"cut_{name}")
+    assert read_tiff(tmp_path / name).data.shape == (4, 32, 32)
+
+
 def test_a_file_of_several_series_says_only_the_first_is_read(tmp_path):
     from napari_zssr.napari.reader import read_layers
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -644,7 +645,7 @@ class IncompleteTiffError(ValueError):
 
 def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path: Path) -> None:
     """A clear error for a file that does not hold what its own metadata announces, where tifffile would read on:
-    a truncated ImageJ stack (still being copied, a full disk) comes back as its first page, and the planes of a
+    a truncated stack (still being copied, a full disk) comes back as its first page, and the planes of a
     multi-file OME dataset whose other files are missing come back as zeros."""
     master = binary_only_master(tif, path)
     if master is not None:
@@ -658,6 +659,9 @@ def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path
     if announced > held:
         raise IncompleteTiffError(f"{path.name} is truncated or corrupt: its ImageJ header announces {announced} "
                                   f"images, the file holds {held} (was it still being copied, or the disk full?)")
+    if pages_go_past_end(tif):
+        raise IncompleteTiffError(f"{path.name} is truncated or corrupt: its pages go on past the end of the file "
+                                  "(was it still being copied, or the disk full?)")
     unread = sum(page is None for page in series.pages) if tif.is_ome else 0
     if unread:
         missing = sorted({name for name in ome_file_names(tif) if not (path.parent / name).exists()})
@@ -666,6 +670,19 @@ def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path
                                       f"{', '.join(missing)} are not beside it; keep the dataset's files together")
         raise IncompleteTiffError(f"{unread} of the {len(series.pages)} planes of {path.name}'s OME dataset could not "
                                   "be read from the files its metadata names (changed or unreadable companion files?)")
+
+
+def pages_go_past_end(tif: tifffile.TiffFile) -> bool:
+    """Whether the last page the file holds links to a next one past its end: a file cut short, whose metadata
+    (OME-XML, tifffile's shape) and later pages were written after the part that is there. tifffile stops at such
+    a link, only logging it, and reads what is left as the whole image: often its first plane alone."""
+    layout, handle = tif.tiff, tif.filehandle
+    last = tif.pages[len(tif.pages) - 1].offset
+    handle.seek(last)
+    tags = struct.unpack(layout.tagnoformat, handle.read(layout.tagnosize))[0]
+    handle.seek(last + layout.tagnosize + tags * layout.tagsize)
+    link = handle.read(layout.offsetsize)
+    return len(link) < layout.offsetsize or struct.unpack(layout.offsetformat, link)[0] >= handle.size
 
 
 def binary_only_master(tif: tifffile.TiffFile, path: Path) -> Path | None:
