@@ -816,6 +816,27 @@ def test_recursion_enters_linked_folders_once_and_names_broken_links(tmp_path, c
         capsys.readouterr().err
 
 
+def test_a_deep_glob_finds_the_files_a_folder_input_finds_under_the_same_names(tmp_path, capsys):
+    """``**`` with -r enters linked folders as a folder input does: a loop ends at once (glob went round it until
+    the path grew too long, 2^40 ways round for two links up), and a file reached through a link keeps its own
+    path, where a folder input puts its outputs (glob's sorted names put ``a_alias/x.tif`` first)."""
+    from napari_zssr.batch_jobs import collect_sources
+
+    project = tmp_path / "project"
+    write_imagej_tiff(project / "top.tif", textured((16, 16)), "YX", None)
+    write_imagej_tiff(project / "sub" / "x.tif", textured((16, 16)), "YX", None)
+    (project / "sub" / "loop").symlink_to(project, target_is_directory=True)
+    write_imagej_tiff(project / "zreal" / "x.tif", textured((16, 16)), "YX", None)
+    (project / "a_alias").symlink_to(project / "zreal", target_is_directory=True)
+    found = {str(source.path.relative_to(project))
+             for source in collect_sources([str(project / "**" / "*.tif")], True, tmp_path / "out")}
+    assert found == {"sub/x.tif", "top.tif", "zreal/x.tif"}
+    assert found == {str(source.path.relative_to(project))
+                     for source in collect_sources([str(project)], True, tmp_path / "out")}
+    assert [str(source.path.relative_to(project)) for source in
+            collect_sources([str(project / "**" / "x.tif")], True, tmp_path / "out")] == ["sub/x.tif", "zreal/x.tif"]
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX feature")
 def test_a_named_pipe_is_skipped_in_a_folder_and_refused_when_named(tmp_path, capsys):
     """Reading a pipe would wait for a writer forever: never read, and said."""

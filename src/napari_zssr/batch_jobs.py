@@ -5,6 +5,7 @@ Shared by the in-process batch and the Dask one: both plan the same jobs and dec
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import glob
 import itertools
@@ -136,7 +137,8 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
             raise UsageError(f"{item}: no such file or folder")
         else:
             root = Path(*itertools.takewhile(lambda part: not is_pattern(part), path.parent.parts))
-            candidates = [Path(match) for match in sorted(glob.glob(item, recursive=recursive))]
+            candidates, unreadable = glob_matches(path, root, recursive)
+            skipped[UNREADABLE].extend(unreadable)
             if "**" in str(item) and not recursive:
                 say(f"note: {item}: without -r, ** matches one folder level, as * does; add -r for every depth")
             if not candidates:
@@ -221,6 +223,34 @@ def folder_entries(folder: Path, recursive: bool) -> tuple[list[Path], list[Path
     for link in links:
         walk(link, follow_links=True)
     return sorted(entries), unreadable
+
+
+def glob_matches(pattern: Path, root: Path, recursive: bool) -> tuple[list[Path], list[Path]]:
+    """The paths a glob ``pattern`` matches, sorted, and the folders that could not be read; ``root``: its leading
+    folders without wildcards.
+
+    With ``recursive``, a ``**`` matches below ``root`` what a walk of it as a folder input finds
+    (:func:`folder_entries`): linked folders entered once, under their path in the tree. ``glob`` follows links
+    round a loop until the path grows too long (with two links up, 2^40 ways round: it never ends), and names a
+    file by its path through a link where that sorts first, which moves its outputs from a folder input's place.
+    """
+    if not (recursive and "**" in pattern.parts):
+        return [Path(match) for match in sorted(glob.glob(str(pattern), recursive=recursive))], []
+    if not root.is_dir():
+        return [], []
+    entries, unreadable = folder_entries(root, recursive=True)
+    parts = pattern.parts[len(root.parts):]
+    return [entry for entry in entries if _glob_match(entry.relative_to(root).parts, parts)], unreadable
+
+
+def _glob_match(names: Sequence[str], parts: Sequence[str]) -> bool:
+    """Whether a relative path's ``names`` match a glob's ``parts``: ``**`` any number of folders (none too), any
+    other part one name, as ``glob`` with ``recursive`` matches them."""
+    if not parts:
+        return not names
+    if parts[0] == "**":
+        return any(_glob_match(names[skip:], parts[1:]) for skip in range(len(names) + 1))
+    return bool(names) and fnmatch.fnmatch(names[0], parts[0]) and _glob_match(names[1:], parts[1:])
 
 
 def plan_jobs(sources: Sequence[Source]) -> list[Job]:
