@@ -837,6 +837,23 @@ def test_a_deep_glob_finds_the_files_a_folder_input_finds_under_the_same_names(t
             collect_sources([str(project / "**" / "x.tif")], True, tmp_path / "out")] == ["sub/x.tif", "zreal/x.tif"]
 
 
+def test_a_glob_that_matches_folders_takes_their_tiffs_as_the_shell_expanding_it_would(tmp_path):
+    """'data/exp*' quoted (a cluster job's script) names the folders that the same pattern unquoted gives as folder
+    inputs: their TIFFs, in their sub-folders too with -r."""
+    from napari_zssr.batch_jobs import collect_sources
+
+    data = tmp_path / "data"
+    for name in ("exp1/a.tif", "exp1/deeper/b.tif", "exp2/c.tif", "other/d.tif"):
+        write_imagej_tiff(data / name, textured((16, 16)), "YX", None)
+
+    def found(pattern: str, recursive: bool) -> list[str]:
+        return sorted(str(source.path.relative_to(data))
+                      for source in collect_sources([str(data / pattern)], recursive, tmp_path / "out"))
+
+    assert found("exp*", False) == ["exp1/a.tif", "exp2/c.tif"]
+    assert found("exp*", True) == found("**/exp*", True) == ["exp1/a.tif", "exp1/deeper/b.tif", "exp2/c.tif"]
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX feature")
 def test_a_named_pipe_is_skipped_in_a_folder_and_refused_when_named(tmp_path, capsys):
     """Reading a pipe would wait for a writer forever: never read, and said."""

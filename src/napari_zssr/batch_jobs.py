@@ -226,21 +226,36 @@ def folder_entries(folder: Path, recursive: bool) -> tuple[list[Path], list[Path
 
 
 def glob_matches(pattern: Path, root: Path, recursive: bool) -> tuple[list[Path], list[Path]]:
-    """The paths a glob ``pattern`` matches, sorted, and the folders that could not be read; ``root``: its leading
-    folders without wildcards.
+    """The files a glob ``pattern`` names, sorted: those it matches and those in the folders it matches, as the
+    shell expanding it into folder inputs would give (in their sub-folders too with ``recursive``); and the folders
+    that could not be read. ``root``: the pattern's leading folders without wildcards.
 
     With ``recursive``, a ``**`` matches below ``root`` what a walk of it as a folder input finds
     (:func:`folder_entries`): linked folders entered once, under their path in the tree. ``glob`` follows links
     round a loop until the path grows too long (with two links up, 2^40 ways round: it never ends), and names a
     file by its path through a link where that sorts first, which moves its outputs from a folder input's place.
     """
-    if not (recursive and "**" in pattern.parts):
-        return [Path(match) for match in sorted(glob.glob(str(pattern), recursive=recursive))], []
-    if not root.is_dir():
-        return [], []
-    entries, unreadable = folder_entries(root, recursive=True)
-    parts = pattern.parts[len(root.parts):]
-    return [entry for entry in entries if _glob_match(entry.relative_to(root).parts, parts)], unreadable
+    if recursive and "**" in pattern.parts:
+        if not root.is_dir():
+            return [], []
+        entries, unreadable = folder_entries(root, recursive=True)
+        parts = pattern.parts[len(root.parts):]
+        return [entry for entry in entries if _named_by(entry.relative_to(root).parts, parts)], unreadable
+    files: list[Path] = []
+    unreadable = []
+    for match in map(Path, sorted(glob.glob(str(pattern), recursive=recursive))):
+        if match.is_dir():
+            entries, unread = folder_entries(match, recursive)
+            files.extend(entries)
+            unreadable.extend(unread)
+        else:
+            files.append(match)
+    return files, unreadable
+
+
+def _named_by(names: Sequence[str], parts: Sequence[str]) -> bool:
+    """Whether a glob's ``parts`` match a relative path's ``names``, or a folder on it (whose files it names)."""
+    return any(_glob_match(names[:end], parts) for end in range(1, len(names) + 1))
 
 
 def _glob_match(names: Sequence[str], parts: Sequence[str]) -> bool:
