@@ -854,6 +854,18 @@ def test_a_glob_that_matches_folders_takes_their_tiffs_as_the_shell_expanding_it
     assert found("exp*", True) == found("**/exp*", True) == ["exp1/a.tif", "exp1/deeper/b.tif", "exp2/c.tif"]
 
 
+def test_a_file_a_glob_reaches_also_through_a_linked_folder_keeps_its_own_path(tmp_path):
+    """'data/*/x.tif' matches data/a_alias/x.tif (a link to data/zreal) before data/zreal/x.tif: the file is named,
+    and its outputs placed, by its own path, as a folder input names it."""
+    from napari_zssr.batch_jobs import collect_sources
+
+    data = tmp_path / "data"
+    write_imagej_tiff(data / "zreal" / "x.tif", textured((16, 16)), "YX", None)
+    (data / "a_alias").symlink_to(data / "zreal", target_is_directory=True)
+    assert [source.path for source in collect_sources([str(data / "*" / "x.tif")], False, tmp_path / "out")] == [
+        data / "zreal" / "x.tif"]
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX feature")
 def test_a_named_pipe_is_skipped_in_a_folder_and_refused_when_named(tmp_path, capsys):
     """Reading a pipe would wait for a writer forever: never read, and said."""

@@ -187,9 +187,16 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
     unique: dict[Path, Source] = {}
     for source in found:  # one job per file, however many times the inputs name it; named as itself, not a link
         real = source.path.resolve()
-        if real not in unique or (unique[real].path.is_symlink() and not source.path.is_symlink()):
+        if real not in unique or links_on(source.path) < links_on(unique[real].path):
             unique[real] = source
     return list(unique.values())
+
+
+def links_on(path: Path) -> int:
+    """How many names on ``path`` (made absolute) are symbolic links, its own included: of the paths that reach one
+    file, the one through fewest is its own (``zreal/x.tif``, not ``a_alias/x.tif`` through a linked folder)."""
+    parts = Path(os.path.abspath(path)).parts
+    return sum(Path(*parts[:end]).is_symlink() for end in range(2, len(parts) + 1))
 
 
 def folder_entries(folder: Path, recursive: bool) -> tuple[list[Path], list[Path]]:
