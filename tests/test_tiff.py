@@ -206,6 +206,21 @@ def test_a_stack_cut_short_is_refused_not_read_as_its_first_plane(tmp_path, name
     assert read_tiff(tmp_path / name).data.shape == (4, 32, 32)
 
 
+@pytest.mark.parametrize("compression", ["zlib", "lzw", "zstd"])
+def test_damaged_compressed_pixels_are_a_read_error_naming_the_file(tmp_path, compression):
+    """A codec's own error (imagecodecs: a RuntimeError) is the damaged file's, said as any other unreadable TIFF's."""
+    path = tmp_path / "damaged.tif"
+    tifffile.imwrite(path, np.random.default_rng(0).integers(0, 4000, (64, 64), dtype=np.uint16),
+                     compression=compression)
+    with tifffile.TiffFile(path) as tif:
+        start, length = tif.pages[0].dataoffsets[0], tif.pages[0].databytecounts[0]
+    content = bytearray(path.read_bytes())
+    content[start:start + length] = b"\xff" * length
+    path.write_bytes(bytes(content))
+    with pytest.raises(ValueError, match="could not read damaged.tif: its compressed pixels could not be decoded"):
+        read_tiff(path)
+
+
 def test_a_file_of_several_series_says_only_the_first_is_read(tmp_path):
     from napari_zssr.napari.reader import read_layers
 

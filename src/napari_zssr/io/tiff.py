@@ -198,6 +198,9 @@ def first_series(path: Path) -> Iterator[tuple[tifffile.TiffFile, tifffile.TiffP
         raise
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError) as error:
         raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
+    except RuntimeError as error:  # imagecodecs' codecs raise RuntimeErrors of their own on damaged data
+        raise ValueError(f"could not read {path.name}: its compressed pixels could not be decoded ({error}); the "
+                         "file is truncated or corrupt (was it still being copied?)") from error
 
 
 def run_record(info: str | None) -> dict | None:
