@@ -40,6 +40,19 @@ def textured(shape, seed=0) -> np.ndarray:
     return (rng.random(shape) * 1000 + 100).astype(np.uint16)
 
 
+@contextlib.contextmanager
+def threads_of_a_worker():
+    """This process computes with the torch threads of one of the fixture's workers (its host's 2 cores shared by
+    2 worker processes: 1). A float32 run is bit-identical across processes only at the same thread count: with
+    another, some CPUs (Intel Ice Lake, measured) sum a convolution's products in another order."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def digests(folder: Path) -> dict:
     return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
 
@@ -87,7 +100,8 @@ def kill_a_worker_while_it_works(address: str, batch_over: threading.Event, kill
 def test_worker_killed_mid_batch_outputs_equal_a_local_run(cluster, stacks, tmp_path, capsys):
     inputs_before = digests(stacks)
     local, remote = tmp_path / "local", tmp_path / "remote"
-    assert main([str(stacks), "--out", str(local), *TINY]) == 0
+    with threads_of_a_worker():
+        assert main([str(stacks), "--out", str(local), *TINY]) == 0
     killed: list = []
     batch_over = threading.Event()
     killer = threading.Thread(target=kill_a_worker_while_it_works,
@@ -286,7 +300,8 @@ def test_ctrl_c_cancels_the_outstanding_tasks(cluster, stacks, tmp_path, monkeyp
 def test_a_split_stack_stopped_by_ctrl_c_resumes_from_its_finished_parts(cluster, stacks, tmp_path, monkeypatch,
                                                                           capsys):
     big, out = stacks / "big.tif", tmp_path / "out"
-    napari_zssr.batch([big], tmp_path / "whole", **BATCH_SETTINGS)  # in this process, whole
+    with threads_of_a_worker():
+        napari_zssr.batch([big], tmp_path / "whole", **BATCH_SETTINGS)  # in this process, whole
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
