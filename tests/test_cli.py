@@ -239,6 +239,20 @@ def test_recursive_rerun_with_out_inside_the_inputs_never_takes_outputs_as_input
     assert main([str(out / "plain_zssr.tif"), "--out", str(out), *ZSSR_ONLY]) == 2  # --out holds this input
 
 
+def test_an_output_is_never_written_over_an_input_through_a_link_under_out(tmp_path, capsys):
+    data, out = tmp_path / "data", tmp_path / "out"
+    (data / "day1").mkdir(parents=True)
+    tifffile.imwrite(data / "day1" / "a.tif", textured((16, 16)))
+    tifffile.imwrite(data / "day1" / "a_zssr.tif", textured((16, 16), 1))  # the user's, named like a's output
+    before = digest(data / "day1" / "a_zssr.tif")
+    out.mkdir()
+    (out / "day1").symlink_to(data / "day1")  # a's outputs would land beside the inputs
+    assert main([str(data), "-r", "--out", str(out), "--overwrite", *ZSSR_ONLY]) == 2
+    err = capsys.readouterr().err
+    assert "would be written over the input" in err and "a_zssr.tif" in err
+    assert digest(data / "day1" / "a_zssr.tif") == before
+
+
 def test_resume_redoes_a_changed_input(data_dir, tmp_path, capsys):
     source, out = data_dir / "plain.tif", tmp_path / "out"
     args = [str(source), "--out", str(out), *ZSSR_ONLY]

@@ -313,6 +313,21 @@ def check_output_folders(jobs: Sequence[Job], kinds: Sequence[str]) -> None:
                                  f"{other.source} put a file; rename one of them")
 
 
+def check_outputs_are_not_inputs(jobs: Sequence[Job], kinds: Sequence[str], out: Path) -> None:
+    """A usage error, before any training, where an output would be written over an input: through a link under
+    ``out`` that leads into an input folder (``--out`` holding an input is refused as it is named), where an input
+    named like another's output (``a_zssr.tif`` beside ``a.tif``) would be replaced by ``--overwrite``."""
+    inputs = {job.source.resolve(): job.source for job in jobs}
+    for job in jobs:
+        for kind in kinds:
+            written = output_path(out, job, kind)
+            overwritten = inputs.get(written.resolve())
+            if overwritten is not None:
+                raise UsageError(f"the output {written} of {job.source} would be written over the input "
+                                 f"{overwritten} (a link under --out leads to it); remove the link or choose another "
+                                 "--out")
+
+
 #: the longest file name file systems take: 255 bytes (ext4, XFS, APFS), 255 UTF-16 units (NTFS)
 NAME_MAX = 255
 

@@ -36,6 +36,7 @@ from .batch_jobs import (
     check_out,
     check_output_folders,
     check_output_names,
+    check_outputs_are_not_inputs,
     collect_sources,
     conflict_message,
     input_identity,
@@ -225,6 +226,7 @@ def plan_inputs(inputs: Sequence[str | os.PathLike], options: BatchOptions, conf
         raise UsageError("no TIFF files found in the inputs")
     check_output_folders(jobs, options.outputs)
     check_output_names(jobs, options.outputs)
+    check_outputs_are_not_inputs(jobs, options.outputs, options.out)
     if options.axial:
         check_axial_inputs(jobs, options, config)
     if options.dtype == "input":
