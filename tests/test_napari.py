@@ -1459,6 +1459,18 @@ def test_a_psf_that_does_not_look_like_a_bead_gets_a_warning(widget, tmp_path, p
     assert "does not look like a bead" in w.status.value
 
 
+def test_the_psf_files_note_goes_in_axial_mode_which_takes_no_kernel_and_returns_after(widget, tmp_path):
+    viewer, w = widget
+    w.image.value = viewer.add_image(np.stack([image_2d(i, (48, 48)) for i in range(4)]), name="vol",
+                                     scale=(0.3, 0.1, 0.1))
+    use_psf(w, str(tmp_path / "missing.tif"))
+    assert "not found" in w.status.value
+    w.axial.value = True
+    assert w.status.value == ""
+    w.axial.value = False
+    assert "not found" in w.status.value
+
+
 def test_psf_layers_are_not_offered_as_the_image(widget):
     viewer, w = widget
     viewer.open_sample("napari-zssr", "fluorescence")

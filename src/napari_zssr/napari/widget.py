@@ -192,8 +192,7 @@ class ZSSRWidget(Container):
         for widget in self._lateral_only:
             widget.visible = not self.axial.value
         self._enable_warm_start()
-        if not self.axial.value:
-            self._show_kernel_fields()
+        self._show_kernel_fields()  # and the PSF file's note, which goes in axial mode (it takes no kernel)
         self._update_estimate()
 
     def _show_kernel_fields(self, *_: Any) -> None:
@@ -202,7 +201,7 @@ class ZSSRWidget(Container):
         for source, fields in self._kernel_fields.items():
             for field in fields:
                 field.visible = source == self.kernel_source.value and not self.axial.value
-        confocal = self.kernel_source.value == OPTICS and self.optics_fields.confocal
+        confocal = self.kernel_source.value == OPTICS and self.optics_fields.confocal and not self.axial.value
         self.optics_fields.excitation.visible = self.optics_fields.pinhole.visible = confocal
         self._constrain_scale()
 
