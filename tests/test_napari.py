@@ -1479,6 +1479,22 @@ def test_psf_layers_are_not_offered_as_the_image(widget):
     assert offered == ["zssr_sample", "mine"]
 
 
+def test_the_samples_psf_goes_with_it_when_another_layer_is_chosen(widget, psf_file):
+    viewer, w = widget
+    w.kernel_source.value = "from optics"
+    mine = viewer.add_image(image_2d(), name="mine", scale=(0.1, 0.1))
+    viewer.open_sample("napari-zssr", "fluorescence")
+    w.image.value = viewer.layers["zssr_sample"]
+    assert w.kernel_source.value == "PSF file" and w.psf_pixel_size.value > 0
+    w.image.value = mine  # the sample's synthetic PSF never passes for another image's: the kernel chosen before
+    assert w.kernel_source.value == "from optics"
+    assert not w._psf_given() and w.psf_pixel_size.value == 0
+    w.image.value = viewer.layers["zssr_sample"]
+    w.psf.value = psf_file  # a PSF file the user chose stays
+    w.image.value = mine
+    assert w.kernel_source.value == "PSF file" and str(w.psf.value) == psf_file
+
+
 def test_every_input_has_a_tooltip_and_advanced_settings_start_hidden(widget):
     from magicgui.widgets.bases import ValueWidget
 

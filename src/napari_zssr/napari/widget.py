@@ -139,6 +139,8 @@ class ZSSRWidget(Container):
         # id of a field -> (the field, the value left in it, its note on a value beyond its range), until it changes
         self._range_notes: dict[int, tuple[Widget, Any, str]] = {}
         self._watched_layer: Any = None  # the layer whose scale the pixel field follows
+        # (the kernel source before, the PSF file) where the chosen layer brought its PSF file (_take_layers_psf)
+        self._layers_psf: tuple[str, str] | None = None
         self._estimate = BackgroundEstimate(lambda text: None if self._closed else setattr(self.estimate, "value",
                                                                                           text))
         self.native.destroyed.connect(self._on_closed)
@@ -358,12 +360,27 @@ class ZSSRWidget(Container):
         self.optics_fields.fill_from(metadata)  # with notes on this one's
         if not self.running and self.status.value == shown:
             self.status.value = self._standing_notes()
+        self._take_layers_psf(metadata)
+        self._update_estimate()
+
+    def _take_layers_psf(self, metadata: dict[str, Any]) -> None:
+        """The sample brings its PSF file along (where no PSF file is chosen). Another layer chosen gets the kernel
+        source the panel had before and no PSF file, unless the user changed either since: the sample's synthetic PSF
+        never passes for another image's, as a file's optics never pass for another layer's."""
+        if self._layers_psf is not None:
+            source_before, layers_psf = self._layers_psf
+            self._layers_psf = None
+            if self.kernel_source.value == PSF_FILE and str(self.psf.value) == layers_psf:
+                self.psf.line_edit.value = ""  # empty, as at the start (FileEdit.value turns "" into the cwd)
+                self.psf_pixel_size.value = 0.0
+                self.kernel_source.value = source_before
         if metadata.get("zssr_psf_path") and not self._psf_given():
+            source_before = self.kernel_source.value
             self.kernel_source.value = PSF_FILE
-            self.psf.value = metadata["zssr_psf_path"]  # the sample brings its PSF file along
+            self.psf.value = metadata["zssr_psf_path"]
+            self._layers_psf = (source_before, str(self.psf.value))
             if metadata.get("zssr_psf_pixel_size"):
                 self.psf_pixel_size.value = metadata["zssr_psf_pixel_size"]
-        self._update_estimate()
 
     def _watch_layer(self, layer: Any) -> None:
         """Follow ``layer``'s changes that the panel shows (None: stop following the one followed): its scale and
