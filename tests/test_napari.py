@@ -362,6 +362,19 @@ def test_a_finished_runs_status_goes_when_another_layer_is_chosen(widget, qtbot)
     assert w.status.value == "" and w.progress_bar.value == 0
 
 
+def test_a_cancelled_runs_status_goes_when_another_layer_is_chosen(widget, qtbot):
+    viewer, w = widget
+    w.max_iterations.value = 5000
+    w.image.value = viewer.add_image(image_2d(), name="first")
+    w.start()
+    qtbot.waitUntil(lambda: "iteration" in w.status.value, timeout=60_000)
+    w.cancel()
+    qtbot.waitUntil(lambda: not w.running, timeout=60_000)
+    assert w.status.value == "cancelled; nothing was added"
+    w.image.value = viewer.add_image(image_2d(1), name="second")  # nothing of it was cancelled
+    assert w.status.value == ""
+
+
 def test_the_status_names_the_device_the_run_uses_whatever_the_estimate_line_says(widget, qtbot):
     viewer, w = widget
     w.max_iterations.value = 2

@@ -623,8 +623,8 @@ class ZSSRWidget(Container):
         reason = self._cancel_reason  # leaving the queue ends the run, which clears it
         self.status.value = f"{reason}: cancelling..." if reason else "cancelling..."
         if self._leave_queue():
-            self.status.value = f"{reason} before the run started; nothing was added" if reason else \
-                "cancelled before it started; nothing was added"
+            self.status.value = self._run_outcome = f"{reason} before the run started; nothing was added" \
+                if reason else "cancelled before it started; nothing was added"
 
     def _leave_queue(self) -> bool:
         """End a run still waiting for its turn at once (its worker never starts); whether it was waiting."""
@@ -674,7 +674,7 @@ class ZSSRWidget(Container):
         request = outputs.request  # named after the input as it is called now
         if result is None or (self._stop is not None and self._stop.is_set()):  # cancelled, maybe after training
             why = f"{self._cancel_reason} during the run" if self._cancel_reason else "cancelled"
-            self.status.value = f"{why}; nothing was added"
+            self.status.value = self._run_outcome = f"{why}; nothing was added"
             self.progress_bar.value = 0
             return
         try:
@@ -695,8 +695,8 @@ class ZSSRWidget(Container):
         self.status.value = self._run_outcome = f"{done}; {resolution}" if resolution else done
 
     def _clear_run_outcome(self) -> None:
-        """Take away what the last run said (done, or why it was refused or failed) once another layer or mode is
-        chosen: it was about the one before. The notes that still apply (fields out of range, the PSF file's
+        """Take away what the last run said (done, cancelled, or why it was refused or failed) once another layer or
+        mode is chosen: it was about the one before. The notes that still apply (fields out of range, the PSF file's
         problem) come back."""
         if not self.running and self._run_outcome and self.status.value == self._run_outcome:
             self._run_outcome = ""
