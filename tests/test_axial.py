@@ -398,3 +398,19 @@ def test_a_factor_too_large_for_the_lateral_planes_is_named_as_the_axial_factor(
     with pytest.raises(ValueError, match=r"lateral planes \(32 x 32 pixels\) are too small for an axial factor of 40, "
                                          r"which learns from planes of at least 160 x 160 .*: check the factor"):
         zssr_axial(blob_volume(8, 32), 40, config=tiny_config, device="cpu")
+
+
+def test_a_volume_of_constant_planes_in_a_series_is_passed_through_as_their_interpolation(tiny_config):
+    """A dark time point with one bright frame has no lateral structure to learn from: passed through, as a constant
+    volume is, instead of failing the whole series after the volumes before it trained."""
+    flash = np.zeros((6, 16, 16), np.float32)
+    flash[2] = 100
+    series = np.stack([blob_volume(6, 16).astype(np.float32), flash])
+    with pytest.warns(BlankPlaneWarning, match="every z plane of the volume at index 1 is constant"):
+        result = zssr_axial(series, 2, config=tiny_config, device="cpu")
+    assert result.blank_planes == [(1,)] and result.iterations[1] == 0 and result.noise_stds[1] == 0.0
+    assert np.allclose(result.sr[1], interpolate_along_z(torch.as_tensor(flash), 2).numpy(), atol=1e-4)
+    assert np.array_equal(result.sr[1], result.ensemble_median[1])
+    assert not result.residual[1].any() and not result.ensemble_spread[1].any()
+    with pytest.raises(ValueError, match="every z plane of the volume is constant"):  # all there is: nothing to do
+        zssr_axial(flash, 2, config=tiny_config, device="cpu")

@@ -528,16 +528,19 @@ def warn_other_blanks(result: ZSSRResult, item: str = "plane") -> None:
 
 
 def pass_through_constant(data: np.ndarray, index: tuple[int, ...], label: str, result: ZSSRResult, alone: bool,
-                          element: str = "pixel") -> None:
+                          element: str = "pixel", interpolated: np.ndarray | None = None) -> None:
     """Fill ``result``'s outputs at ``index`` from the constant ``data`` (a plane, or an axial run's volume, named
-    ``label``): its value in the super-resolved and median, 0 in the residual and spread, each where the run keeps
-    it; recorded as blank. An error where ``alone``: the constant data is all there is."""
+    ``label``): its value, or ``interpolated`` where given (an axial volume constant plane by plane: its planes'
+    values interpolated along z, broadcast over y and x), in the super-resolved and median, 0 in the residual and
+    spread, each where the run keeps it; recorded as blank. An error where ``alone``: the constant data is all there
+    is."""
     value = data.flat[0]  # cast to the outputs' type (float64 for inputs float32 cannot hold) on assignment
     if alone:
         raise ValueError(f"{label} is constant (every {element} {value}); there is nothing to super-resolve")
     if len(result.blank_planes) < WARNED_BLANKS:  # the others in one warning at the end (warn_other_blanks)
         warn_user(f"{label} is constant; passed through as its interpolation", BlankPlaneWarning)
-    for array, fill in ((result.sr, value), (result.ensemble_median, value), (result.residual, 0),
+    kept = value if interpolated is None else interpolated
+    for array, fill in ((result.sr, kept), (result.ensemble_median, kept), (result.residual, 0),
                         (result.ensemble_spread, 0)):
         if array is not None:
             array[index] = fill

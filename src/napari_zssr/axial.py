@@ -133,9 +133,10 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     slice; the two are averaged (better than either alone, and than weighting by their ensemble spreads:
     benchmarks/axial.py). ``residual`` is ``sr`` minus cubic interpolation along z; ``ensemble_spread`` the std over
     every ensemble member of both slicings; ``outputs`` as :func:`napari_zssr.zssr`. ``ZSSRResult.scale`` is
-    ``(axial_scale, 1)``: (z, lateral). A constant volume in a series is passed through as its interpolation with a
-    :class:`BlankPlaneWarning`; a constant volume alone is an error, unless ``one_of_channels`` (a channel of a
-    volume whose other channels hold the structure, e.g. an unstained one) passes it through too. Raises
+    ``(axial_scale, 1)``: (z, lateral). A constant volume in a series, or one constant plane by plane (nothing to
+    learn from), is passed through as its interpolation with a :class:`BlankPlaneWarning`; either alone is an
+    error, unless ``one_of_channels`` (a channel of a volume whose other channels hold the structure, e.g. an
+    unstained one) passes it through too. Raises
     :class:`napari_zssr.Cancelled` when ``should_stop`` returns True.
     """
     config = checked_config(config)
@@ -166,12 +167,18 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
         for number, index in enumerate(np.ndindex(*leading)):
             label = plane_name(index, "volume", "the volume")
             stack = read_checked(array[index], label)
-            if stack.min() == stack.max():
-                pass_through_constant(stack, index, label, result, alone=count == 1 and not one_of_channels,
-                                      element="voxel")
+            constant = _constant_planes(stack)
+            alone = count == 1 and not one_of_channels
+            whole = bool(stack.min() == stack.max())
+            # one value a plane (a dark time point with one bright frame) holds no lateral structure to learn from
+            # either; alone, it fails in run_volume
+            if whole or (len(constant) == depth and not alone):
+                pass_through_constant(stack, index, label if whole else f"every z plane of {label}", result,
+                                      alone=alone, element="voxel",
+                                      interpolated=None if whole else _planes_along_z(stack, factor))
                 plan.plane_finished(number, trained=False)
                 continue
-            _note_constant_planes(stack, label, result)
+            _note_constant_planes(constant, label, result)
             low, high = intensity_range(stack)
             normalised_stack = torch.as_tensor(normalised(stack, low, high))
             plan.start_plane(number, config.max_iterations)
@@ -199,10 +206,21 @@ class ConstantPlanesWarning(UserWarning):
     rings beside them."""
 
 
-def _note_constant_planes(stack: np.ndarray, label: str, result: ZSSRResult) -> None:
-    """Name the constant planes of a volume in the result's notes, and warn of them."""
+def _constant_planes(stack: np.ndarray) -> list[int]:
+    """The z indices of the constant planes of a (Z, Y, X) volume."""
     planes = stack.reshape(stack.shape[0], -1)
-    constant = np.flatnonzero(planes.min(axis=1) == planes.max(axis=1)).tolist()
+    return np.flatnonzero(planes.min(axis=1) == planes.max(axis=1)).tolist()
+
+
+def _planes_along_z(stack: np.ndarray, factor: int) -> np.ndarray:
+    """The values of a volume of constant planes interpolated along z as the run's outputs lie, shape
+    (Z * factor, 1, 1): its pass-through, broadcast over y and x."""
+    values = torch.as_tensor(np.asarray(stack[:, :1, :1], dtype=np.float64))
+    return interpolate_along_z(values, factor).numpy()
+
+
+def _note_constant_planes(constant: list[int], label: str, result: ZSSRResult) -> None:
+    """Name the ``constant`` planes of a volume in the result's notes, and warn of them."""
     if constant:
         note = (f"{label}: plane(s) z = {constant} constant (dropped frames, a closed shutter, padding?); the axial "
                 "restoration rings beside them: remove them or fill them in (e.g. from their neighbours) first")
