@@ -139,19 +139,21 @@ def checked_outputs(outputs: str | Collection[str] | None) -> tuple[str, ...]:
     return tuple(kind for kind in OUTPUTS if kind == "zssr" or kind in named)
 
 
-def allocate_outputs(shape: tuple[int, ...], dtype: np.dtype, kinds: tuple[str, ...]) -> list[np.ndarray | None]:
+def allocate_outputs(shape: tuple[int, ...], dtype: np.dtype, kinds: tuple[str, ...],
+                     working_bytes: int = 0) -> list[np.ndarray | None]:
     """Empty arrays for the outputs in :data:`OUTPUTS` order (sr, median, residual, spread), None for those not in
     ``kinds``: each is as large as the whole output, so a big stack holds only the ones asked for.
 
-    Outputs larger than all the memory this process can have are a ValueError that says so, before any training:
-    numpy would refuse only the first that cannot be had, or grant them all and leave the run to be killed once
-    they fill."""
+    Outputs larger than all the memory this process can have, with the ``working_bytes`` the run holds beside them
+    (an axial run's sums of a volume's slices), are a ValueError that says so, before any training: numpy would
+    refuse only the first that cannot be had, or grant them all and leave the run to be killed once they fill."""
     needed = math.prod(map(int, shape)) * np.dtype(dtype).itemsize * len(kinds)  # exact, not int64's wrap
     memory = memory_limit_bytes()
-    if memory is not None and needed > memory:
+    if memory is not None and needed + working_bytes > memory:
+        beside = f" and the run {working_bytes / 2**30:.1f} GiB more beside them" if working_bytes else ""
         raise ValueError(f"the {len(kinds)} output(s) of shape {shape} ({', '.join(kinds)}) need {needed / 2**30:.1f} "
-                         f"GiB, more than the {memory / 2**30:.1f} GiB of memory this process can have: ask for "
-                         "fewer outputs, fewer planes (a part of the stack, or one plane), or a smaller scale")
+                         f"GiB{beside}, more than the {memory / 2**30:.1f} GiB of memory this process can have: ask "
+                         "for fewer outputs, fewer planes (a part of the stack, or one plane), or a smaller scale")
     return [np.empty(shape, dtype) if kind in kinds else None for kind in OUTPUTS]
 
 
@@ -171,16 +173,17 @@ def checked_warm_start(iterations: Any, config: ZSSRConfig) -> int | None:
 
 def new_result(out_shape: tuple[int, ...], input_dtype: np.dtype, kinds: tuple[str, ...], scale: Scale,
                config: ZSSRConfig, seed: int | None, device: str | torch.device | None,
-               kernel_record: dict[str, Any]) -> tuple[ZSSRResult, torch.device]:
-    """A run's result with its outputs allocated (:func:`allocate_outputs`, in :func:`output_dtype`), and the device
-    it runs on: ``seed``/``device`` None take the config's; a bad seed or a missing device fails here."""
+               kernel_record: dict[str, Any], working_bytes: int = 0) -> tuple[ZSSRResult, torch.device]:
+    """A run's result with its outputs allocated (:func:`allocate_outputs`, in :func:`output_dtype`, beside the
+    run's ``working_bytes``), and the device it runs on: ``seed``/``device`` None take the config's; a bad seed or a
+    missing device fails here."""
     seed = config.seed if seed is None else check_seed(seed, "seed")
     torch_device = select_device(config.device if device is None else device)
     precision = str(resolve_precision(config.precision, torch_device)).removeprefix("torch.")
     slow = emulated_precision_note(config.precision, torch_device)
     if slow:
         warn_user(slow, UserWarning)
-    arrays = allocate_outputs(out_shape, output_dtype(input_dtype), kinds)
+    arrays = allocate_outputs(out_shape, output_dtype(input_dtype), kinds, working_bytes)
     return ZSSRResult(*arrays, scale, config, seed, str(torch_device), precision, kernel=kernel_record), torch_device
 
 

@@ -27,6 +27,7 @@ from .api import (
 )
 from .core.axial import (
     MIN_PLANES,
+    SliceSums,
     axial_factor,
     axial_kernel,
     axial_profile,
@@ -157,7 +158,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     leading, (depth, rows, cols) = array.shape[:-3], array.shape[-3:]
     out_shape = leading + (depth * factor, rows, cols)
     result, torch_device = new_result(out_shape, array.dtype, kinds, (float(factor), 1.0), config, seed, device,
-                                      profile_record)
+                                      profile_record, SliceSums.memory(out_shape[-3:]))
     count = int(np.prod(leading, dtype=np.int64))
     plan = RunProgress(progress, n_planes=count, max_iterations=config.max_iterations, unit="volume")
     result.timings.update(training_s=0.0, inference_s=0.0)

@@ -264,6 +264,11 @@ class SliceSums:
     def zeros(cls, shape: tuple[int, int, int]) -> SliceSums:
         return cls(*(torch.zeros(shape) for _ in range(4)))
 
+    @staticmethod
+    def memory(shape: tuple[int, int, int]) -> int:
+        """The bytes of the sums of a (Z * s, Y, X) output (four float32 volumes), held beside the run's outputs."""
+        return 4 * 4 * math.prod(shape)
+
     def swapped(self) -> SliceSums:
         """Views with y and x swapped: the sums of the YZ slices, which run along x, add into them."""
         return SliceSums(*(t.transpose(1, 2) for t in (self.sr, self.median, self.members, self.squares)))
