@@ -731,6 +731,20 @@ def test_a_bad_measured_psf_value_given_to_batch_is_a_usage_error(data_dir, tmp_
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("optics", [{"na": 0}, {"na": 0, "wavelength": 520}, {"refractive_index": 0},
+                                    {"na": 1.2, "wavelength": 520, "refractive_index": 0}])
+def test_an_optics_value_of_zero_given_to_batch_is_a_usage_error(data_dir, tmp_path, optics):
+    """batch() from Python takes a 0 the command line's parsing refuses: it is a bad value, named before any work,
+    not taken for a value left out (a run with no kernel at all, or each file failing 'give --na')."""
+    from napari_zssr.batch_jobs import UsageError
+    from napari_zssr.batching import batch
+
+    name = next(iter(optics.keys() - {"wavelength", "na"} or {"na"}))
+    with pytest.raises(UsageError, match=f"--{name.replace('_', '-')} must be"):
+        batch(data_dir / "plain.tif", tmp_path / "out", max_iterations=1, quiet=True, **optics)
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_scale_past_any_image_is_a_usage_error_before_any_work(data_dir, tmp_path, capsys):
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), *FAST, "--scale", "100"]) == 2
     assert "scale must be at most 64" in capsys.readouterr().err

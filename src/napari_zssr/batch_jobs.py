@@ -392,7 +392,13 @@ def kernel_kinds(settings: Mapping[str, Any]) -> tuple[str, ...]:
         return (kernel,) if isinstance(kernel, str) else tuple(kernel)
     if settings.get("psf"):
         return ("psf",)
-    return ("optics",) if any(settings.get(name) for name in OPTICS_OPTIONS) else ("none",)
+    return ("optics",) if any(is_given(settings.get(name)) for name in OPTICS_OPTIONS) else ("none",)
+
+
+def is_given(value: Any) -> bool:
+    """Whether an option was given: not None and not an empty list (of repeatable options); a 0 is given (a bad
+    value that ``batch()`` takes from Python, to be refused rather than ignored)."""
+    return value is not None and not (isinstance(value, (list, tuple)) and not value)
 
 
 def settings_files(settings: dict) -> dict[str, list[int]]:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from .batch_jobs import OPTICS_OPTIONS, UsageError, kernel_kinds, option_name, say
+from .batch_jobs import OPTICS_OPTIONS, UsageError, is_given, kernel_kinds, option_name, say
 from .batch_options import MEASURED_PSF_CHOICES, BatchOptions
 from .core.choices import KERNEL_SOURCES
 from .core.optics import Optics, check_pixel_size_for_optics
@@ -124,7 +124,8 @@ def check_optics_options(options: BatchOptions) -> None:
     try:
         for wavelength in options.wavelength or [520.0]:
             for excitation in options.excitation_wavelength or [None]:
-                Optics(options.na or STAND_IN_NA, wavelength, options.refractive_index or Optics.refractive_index,
+                Optics(STAND_IN_NA if options.na is None else options.na, wavelength,
+                       Optics.refractive_index if options.refractive_index is None else options.refractive_index,
                        options.psf_model or "widefield", excitation, options.pinhole)
     except ValueError as error:
         raise UsageError(named_as_options(error, OPTICS_OPTIONS)) from None
@@ -143,7 +144,7 @@ def check_kernel_options(options: BatchOptions) -> None:
     kind = " ".join(dict.fromkeys(kinds))  # as messages name it: "optics", or "optics none" given per channel
     if options.psf and "psf" not in kinds:
         raise UsageError(f"--psf cannot be combined with --kernel {kind}")
-    optics_options = [name for name in OPTICS_OPTIONS if getattr(options, name)]
+    optics_options = [name for name in OPTICS_OPTIONS if is_given(getattr(options, name))]
     if optics_options and "optics" not in kinds:
         raise UsageError(f"{option_name(optics_options[0])} applies to a kernel from the optics, not to "
                          f"--kernel {kind}")
@@ -155,7 +156,7 @@ def check_kernel_options(options: BatchOptions) -> None:
         raise UsageError(f"{psf_options[0]} applies to a PSF file (--psf), not to --kernel {kind}")
     if "optics" in kinds:
         check_optics_options(options)
-        if options.na and options.pixel_size is not None:  # one error, not one per file
+        if options.na is not None and options.pixel_size is not None:  # one error, not one per file
             try:
                 for wavelength in options.wavelength:
                     check_pixel_size_for_optics(options.na, wavelength, options.pixel_size)
