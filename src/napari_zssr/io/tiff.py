@@ -198,9 +198,12 @@ def first_series(path: Path) -> Iterator[tuple[tifffile.TiffFile, tifffile.TiffP
         raise
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError) as error:
         raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
+    except NotImplementedError as error:  # a RuntimeError: a valid file using a feature tifffile does not read
+        raise ValueError(f"could not read {path.name}: it uses a TIFF feature this reader does not support ({error}); "
+                         "save it again in another form (e.g. with Fiji, uncompressed or LZW)") from error
     except RuntimeError as error:  # imagecodecs' codecs raise RuntimeErrors of their own on damaged data
-        raise ValueError(f"could not read {path.name}: its compressed pixels could not be decoded ({error}); the "
-                         "file is truncated or corrupt (was it still being copied?)") from error
+        raise ValueError(f"could not read {path.name}: its pixels could not be decoded ({error}); the file may be "
+                         "truncated or corrupt (was it still being copied?)") from error
 
 
 def run_record(info: str | None) -> dict | None:
@@ -662,7 +665,7 @@ def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path
     if announced > held:
         raise IncompleteTiffError(f"{path.name} is truncated or corrupt: its ImageJ header announces {announced} "
                                   f"images, the file holds {held} (was it still being copied, or the disk full?)")
-    if pages_go_past_end(tif):
+    if pages_go_past_end(tif, series):
         raise IncompleteTiffError(f"{path.name} is truncated or corrupt: its pages go on past the end of the file "
                                   "(was it still being copied, or the disk full?)")
     unread = sum(page is None for page in series.pages) if tif.is_ome else 0
@@ -675,11 +678,18 @@ def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path
                                   "be read from the files its metadata names (changed or unreadable companion files?)")
 
 
-def pages_go_past_end(tif: tifffile.TiffFile) -> bool:
-    """Whether the last page the file holds links to a next one past its end: a file cut short, whose metadata
-    (OME-XML, tifffile's shape) and later pages were written after the part that is there. tifffile stops at such
-    a link, only logging it, and reads what is left as the whole image: often its first plane alone."""
-    layout, handle = tif.tiff, tif.filehandle
+def pages_go_past_end(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> bool:
+    """Whether the file was cut short: its contiguous image data runs past its end, or the last page it holds
+    links to a next one past its end (a file whose metadata (OME-XML, tifffile's shape) and later pages were written
+    after the part that is there: tifffile stops at such a link, only logging it, and reads what is left as the
+    whole image, often its first plane alone). The pages of an ImageJ file are not walked: tifffile has not read
+    them (a stack of 100,000 pages, on a network share one read each), and its header's image count is checked."""
+    handle = tif.filehandle
+    if series.dataoffset is not None and series.dataoffset + series.nbytes > handle.size:
+        return True
+    if tif.is_imagej:
+        return False
+    layout = tif.tiff
     last = tif.pages[len(tif.pages) - 1].offset
     handle.seek(last)
     tags = struct.unpack(layout.tagnoformat, handle.read(layout.tagnosize))[0]
