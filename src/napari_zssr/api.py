@@ -153,7 +153,7 @@ def allocate_outputs(shape: tuple[int, ...], dtype: np.dtype, kinds: tuple[str, 
         beside = f" and the run {working_bytes / 2**30:.1f} GiB more beside them" if working_bytes else ""
         raise ValueError(f"the {len(kinds)} output(s) of shape {shape} ({', '.join(kinds)}) need {needed / 2**30:.1f} "
                          f"GiB{beside}, more than the {memory / 2**30:.1f} GiB of memory this process can have: ask "
-                         "for fewer outputs, fewer planes (a part of the stack, or one plane), or a smaller scale")
+                         "for fewer outputs, less of the data (fewer planes, or a crop of each), or a smaller scale")
     return [np.empty(shape, dtype) if kind in kinds else None for kind in OUTPUTS]
 
 

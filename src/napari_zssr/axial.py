@@ -172,8 +172,10 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
             alone = count == 1 and not one_of_channels
             whole = bool(stack.min() == stack.max())
             # one value a plane (a dark time point with one bright frame) holds no lateral structure to learn from
-            # either; alone, it fails in run_volume
-            if whole or (len(constant) == depth and not alone):
+            if len(constant) == depth:
+                if alone and not whole:
+                    raise ValueError(f"every z plane of {label} is constant (one value a plane); there is nothing to "
+                                     "learn from")
                 pass_through_constant(stack, index, label if whole else f"every z plane of {label}", result,
                                       alone=alone, element="voxel",
                                       interpolated=None if whole else _planes_along_z(stack, factor))

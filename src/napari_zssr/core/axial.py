@@ -266,8 +266,9 @@ class SliceSums:
 
     @staticmethod
     def memory(shape: tuple[int, int, int]) -> int:
-        """The bytes of the sums of a (Z * s, Y, X) output (four float32 volumes), held beside the run's outputs."""
-        return 4 * 4 * math.prod(shape)
+        """The bytes a volume's restoration holds beside the run's outputs at its peak, for a (Z * s, Y, X) output:
+        the four sums and the two temporaries of :meth:`variance` as the volume is finished (float32 volumes)."""
+        return 6 * 4 * math.prod(shape)
 
     def swapped(self) -> SliceSums:
         """Views with y and x swapped: the sums of the YZ slices, which run along x, add into them."""
