@@ -21,7 +21,7 @@ from napari_zssr.batch_files import plane_ranges
 from napari_zssr.batch_lock import LOCK_NAME
 from napari_zssr.batching import PARTS_FOLDER
 from napari_zssr.cli import main
-from napari_zssr.cluster import gpu_resources
+from napari_zssr.cluster import available_cores, gpu_resources
 from napari_zssr.io.imagej import write_imagej_tiff
 from napari_zssr.io.tiff import read_tiff
 
@@ -42,11 +42,12 @@ def textured(shape, seed=0) -> np.ndarray:
 
 @contextlib.contextmanager
 def threads_of_a_worker():
-    """This process computes with the torch threads of one of the fixture's workers (its host's 2 cores shared by
-    2 worker processes: 1). A float32 run is bit-identical across processes only at the same thread count: with
-    another, some CPUs (Intel Ice Lake, measured) sum a convolution's products in another order."""
+    """This process computes with the torch threads of one of the fixture's workers (this host's cores shared by its
+    2 worker processes, as ``cluster.use_cores_of_this_worker`` shares them). A float32 run is bit-identical across
+    processes only at the same thread count: with another, some CPUs (Intel Ice Lake, measured) sum a convolution's
+    products in another order."""
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(max(1, available_cores() // 2))
     try:
         yield
     finally:
