@@ -1495,13 +1495,14 @@ def test_psf_layers_are_not_offered_as_the_image(widget):
 def test_the_samples_psf_goes_with_it_when_another_layer_is_chosen(widget, psf_file):
     viewer, w = widget
     w.kernel_source.value = "from optics"
+    w.psf_pixel_size.value = 0.05  # typed before a PSF file was chosen
     mine = viewer.add_image(image_2d(), name="mine", scale=(0.1, 0.1))
     viewer.open_sample("napari-zssr", "fluorescence")
     w.image.value = viewer.layers["zssr_sample"]
-    assert w.kernel_source.value == "PSF file" and w.psf_pixel_size.value > 0
+    assert w.kernel_source.value == "PSF file" and w.psf_pixel_size.value not in (0, 0.05)
     w.image.value = mine  # the sample's synthetic PSF never passes for another image's: the kernel chosen before
     assert w.kernel_source.value == "from optics"
-    assert not w._psf_given() and w.psf_pixel_size.value == 0
+    assert not w._psf_given() and w.psf_pixel_size.value == 0.05
     w.image.value = viewer.layers["zssr_sample"]
     w.psf.value = psf_file  # a PSF file the user chose stays
     w.image.value = mine

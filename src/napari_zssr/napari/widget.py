@@ -139,8 +139,9 @@ class ZSSRWidget(Container):
         # id of a field -> (the field, the value left in it, its note on a value beyond its range), until it changes
         self._range_notes: dict[int, tuple[Widget, Any, str]] = {}
         self._watched_layer: Any = None  # the layer whose scale the pixel field follows
-        # (the kernel source before, the PSF file) where the chosen layer brought its PSF file (_take_layers_psf)
-        self._layers_psf: tuple[str, str] | None = None
+        # (the kernel source and PSF pixel size before, the PSF file) where the chosen layer brought its PSF file
+        # (_take_layers_psf)
+        self._layers_psf: tuple[str, float, str] | None = None
         self._estimate = BackgroundEstimate(lambda text: None if self._closed else setattr(self.estimate, "value",
                                                                                           text))
         self.native.destroyed.connect(self._on_closed)
@@ -365,20 +366,21 @@ class ZSSRWidget(Container):
 
     def _take_layers_psf(self, metadata: dict[str, Any]) -> None:
         """The sample brings its PSF file along (where no PSF file is chosen). Another layer chosen gets the kernel
-        source the panel had before and no PSF file, unless the user changed either since: the sample's synthetic PSF
-        never passes for another image's, as a file's optics never pass for another layer's."""
+        source and PSF pixel size the panel had before and no PSF file, unless the user changed the source or the file
+        since: the sample's synthetic PSF never passes for another image's, as a file's optics never pass for another
+        layer's."""
         if self._layers_psf is not None:
-            source_before, layers_psf = self._layers_psf
+            source_before, pixel_before, layers_psf = self._layers_psf
             self._layers_psf = None
             if self.kernel_source.value == PSF_FILE and str(self.psf.value) == layers_psf:
                 self.psf.line_edit.value = ""  # empty, as at the start (FileEdit.value turns "" into the cwd)
-                self.psf_pixel_size.value = 0.0
+                self.psf_pixel_size.value = pixel_before
                 self.kernel_source.value = source_before
         if metadata.get("zssr_psf_path") and not self._psf_given():
-            source_before = self.kernel_source.value
+            before = (self.kernel_source.value, self.psf_pixel_size.value)
             self.kernel_source.value = PSF_FILE
             self.psf.value = metadata["zssr_psf_path"]
-            self._layers_psf = (source_before, str(self.psf.value))
+            self._layers_psf = (*before, str(self.psf.value))
             if metadata.get("zssr_psf_pixel_size"):
                 self.psf_pixel_size.value = metadata["zssr_psf_pixel_size"]
 
