@@ -224,8 +224,9 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     if len(data.shape) == 2 and (snapshot.plane is not None or in_memory(data)):
         what = f"layer {snapshot.name!r}" if not snapshot.plane else \
             f"the plane shown (index {snapshot.plane}) of layer {snapshot.name!r}"
-        # a lazy preview's values too: the run would name the plane it is given, by its index 0 in the run
-        plane = read_checked(data, what)
+        # a lazy preview's values too (validate_image checked in-memory data's): the run would name the plane it is
+        # given, by its index 0 in the run
+        plane = data if in_memory(data) else read_checked(data, what)
         if plane.size and plane.min() == plane.max():
             raise ValueError(f"{what} is constant (every pixel {plane.flat[0]}); there is nothing to super-resolve")
     if psf:
