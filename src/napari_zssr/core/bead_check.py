@@ -12,6 +12,9 @@ from .psf import SUPPORT_SNR, in_focus_plane
 MIN_COMPACT_FRACTION = 0.5
 #: "near the peak": within this many half-maximum radii.
 NEAR_PEAK_RADII = 3.0
+#: a bead whose light on an edge of the image reaches this share of its peak was cropped too close: the part cut off
+#: makes its kernel narrower than the blur and off-centre.
+MAX_EDGE_SHARE = 0.1
 
 
 def bead_problem(psf: np.ndarray) -> str | None:
@@ -39,4 +42,15 @@ def bead_problem(psf: np.ndarray) -> str | None:
     fraction = float(signal[near].sum() / signal.sum())
     if fraction < MIN_COMPACT_FRACTION:
         return f"only {fraction:.0%} of its signal lies near its brightest spot (a bead's lies there)"
-    return None
+    return _cut_bead(signal / peak)
+
+
+def _cut_bead(signal: np.ndarray) -> str | None:
+    """Why a bead (``signal``, peak 1) is cut by the edge of its image (:data:`MAX_EDGE_SHARE`), or None."""
+    edges = {"top": signal[0], "bottom": signal[-1], "left": signal[:, 0], "right": signal[:, -1]}
+    cut = {name: float(edge.max()) for name, edge in edges.items() if edge.max() >= MAX_EDGE_SHARE}
+    if not cut:
+        return None
+    return (f"it is a bead cut by the edge of the image ({', '.join(cut)}: its light there reaches "
+            f"{max(cut.values()):.0%} of its peak), so its kernel is too narrow and off-centre: crop it again from "
+            "the bead image with the bead in the middle and a margin of at least 3 times its FWHM on every side")
