@@ -320,3 +320,14 @@ def test_a_bead_near_the_edge_but_whole_is_a_bead():
     psf = 1000 * np.exp(-((y - 15) ** 2 + (x - 5) ** 2) / (2 * 1.5**2)) + 100  # 5 px (3.3 sigma) from the edge
     assert bead_problem(psf) is None
     assert sigma_of(kernel_from_psf(psf, scale=2)) == pytest.approx((3.0, 3.0), abs=0.03)
+
+
+def test_a_matlab_z_stack_has_its_planes_last(tmp_path):
+    """MATLAB keeps a stack as (Y, X, Z): read as (Z, Y, X), a row of the bead was taken for its in-focus plane and
+    the kernel came out elongated (sigma 4.3 x 5.1 HR pixels for 3.0)."""
+    stack = np.stack([gaussian_psf(sigma=np.hypot(1.5, 0.7 * (z - 5)), peak=1000 / (1 + 0.2 * (z - 5) ** 2))
+                      for z in range(11)])
+    scipy.io.savemat(tmp_path / "psf.mat", {"Kernel": np.moveaxis(stack, 0, -1)})
+    data, _ = read_psf(tmp_path / "psf.mat")
+    assert np.array_equal(data, stack)
+    assert sigma_of(kernel_from_psf(data, scale=2)) == pytest.approx((3.0, 3.0), abs=0.03)

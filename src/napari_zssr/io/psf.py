@@ -70,10 +70,17 @@ def open_psf(path: str | os.PathLike) -> PsfFile:
             raise ValueError(f"could not read {path.name} as a MATLAB file: {error}") from error
         for name in ("Kernel", "kernel"):
             if name in variables:
-                return PsfFile(np.asarray(variables[name]), None)
+                return PsfFile(_planes_first(np.asarray(variables[name])), None)
         found = [name for name in variables if not name.startswith("__")]
         raise ValueError(f"{path.name} has no variable named 'Kernel' or 'kernel' (found: {found})")
     raise ValueError(f"unsupported PSF file type {suffix!r} ({path.name}); use .tif/.tiff, .npy or .mat")
+
+
+def _planes_first(array: np.ndarray) -> np.ndarray:
+    """A MATLAB array as a PSF: MATLAB keeps a stack's planes on its last axis (Y, X, Z), a PSF has them first
+    (Z, Y, X). A last axis of 3 or 4 is left where it is, for the PSF's check to refuse as the colour image that such
+    an array is in MATLAB."""
+    return np.moveaxis(array, -1, 0) if array.ndim == 3 and array.shape[-1] not in (3, 4) else array
 
 
 #: the most planes of an ImageJ "channels" axis, unmarked as to what it holds, that may be a multicolour bead's
