@@ -331,3 +331,19 @@ def test_a_matlab_z_stack_has_its_planes_last(tmp_path):
     data, _ = read_psf(tmp_path / "psf.mat")
     assert np.array_equal(data, stack)
     assert sigma_of(kernel_from_psf(data, scale=2)) == pytest.approx((3.0, 3.0), abs=0.03)
+
+
+def test_a_saturated_bead_is_named(tmp_path):
+    """A bead recorded with its peak clipped at the camera's top value gave a kernel too wide (sigma 3.2 HR pixels for
+    3.0, the FWHM more), without a word."""
+    from napari_zssr import KernelNoteWarning
+
+    bead = gaussian_psf(peak=3000.0) + np.random.default_rng(0).normal(0, 5, (31, 31))
+    saturated = np.minimum(bead, 1600).astype(np.uint16)
+    assert "saturated" in bead_problem(saturated)
+    tifffile.imwrite(tmp_path / "saturated.tif", saturated)
+    with pytest.warns(KernelNoteWarning, match="peak is saturated.*shorter exposure"):
+        kernel_from_file(tmp_path / "saturated.tif", scale=2)
+    assert bead_problem(bead.astype(np.uint16)) is None
+    y, x = np.mgrid[:32, :32] - 15.5  # centred between 4 pixels, which are equal: no saturation
+    assert bead_problem((3000 * np.exp(-(x**2 + y**2) / 4.5) + 100).astype(np.uint16)) is None

@@ -15,10 +15,16 @@ NEAR_PEAK_RADII = 3.0
 #: a bead whose light on an edge of the image reaches this share of its peak was cropped too close: the part cut off
 #: makes its kernel narrower than the blur and off-centre.
 MAX_EDGE_SHARE = 0.1
+#: an integer bead image with at least this many pixels at its highest value was recorded saturated: an unsaturated
+#: peak is shared by at most 4 pixels (centred between them)...
+MIN_SATURATED_PIXELS = 5
+#: ...when that value stands this many counts above the background: nearer it, pixels round to the same value
+MIN_SATURATED_COUNTS = 50
 
 
 def bead_problem(psf: np.ndarray) -> str | None:
-    """Why ``psf`` does not look like one bead (a single compact peak above the background), or None if it does.
+    """Why ``psf`` does not look like one bead (a single compact peak above the background, whole and not saturated),
+    or None if it does.
 
     Only a warning: the kernel conversion itself refuses what it cannot use.
     """
@@ -42,7 +48,7 @@ def bead_problem(psf: np.ndarray) -> str | None:
     fraction = float(signal[near].sum() / signal.sum())
     if fraction < MIN_COMPACT_FRACTION:
         return f"only {fraction:.0%} of its signal lies near its brightest spot (a bead's lies there)"
-    return _cut_bead(signal / peak)
+    return _cut_bead(signal / peak) or _saturated(signal, np.issubdtype(np.asarray(psf).dtype, np.integer))
 
 
 def _cut_bead(signal: np.ndarray) -> str | None:
@@ -54,3 +60,14 @@ def _cut_bead(signal: np.ndarray) -> str | None:
     return (f"it is a bead cut by the edge of the image ({', '.join(cut)}: its light there reaches "
             f"{max(cut.values()):.0%} of its peak), so its kernel is too narrow and off-centre: crop it again from "
             "the bead image with the bead in the middle and a margin of at least 3 times its FWHM on every side")
+
+
+def _saturated(signal: np.ndarray, integer: bool) -> str | None:
+    """Why a bead (``signal``, above its background; ``integer``: recorded in camera counts) looks saturated, or
+    None: its top is flat, clipped at the camera's highest value."""
+    peak = signal.max()
+    clipped = np.count_nonzero(signal == peak)
+    if not integer or clipped < MIN_SATURATED_PIXELS or peak < MIN_SATURATED_COUNTS:
+        return None
+    return (f"its peak is saturated ({clipped} pixels at its highest value), so its kernel is wider than the blur: "
+            "record the bead again with a shorter exposure or less light")
