@@ -65,3 +65,30 @@ def test_unreadable_file_is_named(tmp_path):
         read_optics(tmp_path / "broken.tif")
     with pytest.raises(FileNotFoundError):  # as read_psf and kernel_from_file give it
         read_optics(tmp_path / "missing.tif")
+
+
+def test_a_reduced_overview_stored_first_lends_the_image_neither_its_objective_nor_its_pixel_size(tmp_path):
+    """The overview (a reduced page, passed over as the image) is the OME-XML's first Image: its objective and pixel
+    size were read for the image stored after it."""
+    from napari_zssr.io.tiff import read_header, read_tiff
+
+    def image(number, objective, wavelength, pixel):
+        return (f'<Image ID="Image:{number}"><InstrumentRef ID="Instrument:0"/><ObjectiveSettings ID="{objective}"/>'
+                f'<Pixels ID="Pixels:{number}" DimensionOrder="XYZCT" Type="uint16" SizeX="8" SizeY="8" SizeZ="1" '
+                f'SizeC="1" SizeT="1" PhysicalSizeX="{pixel}" PhysicalSizeY="{pixel}"><Channel ID="Channel:{number}:0" '
+                f'SamplesPerPixel="1" EmissionWavelength="{wavelength}"/><TiffData IFD="{number}" PlaneCount="1"/>'
+                "</Pixels></Image>")
+
+    xml = ('<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">'
+           '<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="0.16" Immersion="Air"/>'
+           '<Objective ID="Objective:1" LensNA="1.4" Immersion="Oil"/></Instrument>'
+           f'{image(0, "Objective:0", 600, 1.3)}{image(1, "Objective:1", 520, 0.1)}</OME>')
+    path = tmp_path / "overview_first.ome.tif"
+    with tifffile.TiffWriter(path) as writer:
+        writer.write(np.zeros((8, 8), np.uint16), description=xml, metadata=None, subfiletype=1)
+        writer.write(np.ones((8, 8), np.uint16), metadata=None)
+    optics = read_optics(path)
+    assert optics.na == 1.4 and optics.refractive_index == pytest.approx(1.518)
+    assert optics.emission_wavelengths == (520,)
+    assert read_tiff(path).data.max() == 1
+    assert read_tiff(path).pixel_size == read_header(path).pixel_size == pytest.approx((0.1, 0.1))

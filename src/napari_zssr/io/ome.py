@@ -11,7 +11,7 @@ from pathlib import Path
 import tifffile
 
 from ..core.units import IMMERSION_INDICES
-from .tiff import length_um
+from .tiff import first_image_series, length_um, ome_image
 
 #: refractive index of each OME ``Immersion`` (or ``Medium``) value that names a single medium
 IMMERSION_INDEX = {**{name.capitalize(): index for name, index in IMMERSION_INDICES.items()},
@@ -37,7 +37,8 @@ class OpticsMetadata:
 
 
 def read_optics(path: str | os.PathLike) -> OpticsMetadata | None:
-    """The optics recorded in the OME-XML of a TIFF (its first image), or None when it has no OME-XML or no optics.
+    """The optics recorded in the OME-XML of a TIFF for the image its readers read, or None when it has no OME-XML
+    or no optics.
 
     Raises ``ValueError`` naming the file when it is not a readable TIFF or its OME-XML is malformed.
     """
@@ -64,16 +65,18 @@ def read_optics(path: str | os.PathLike) -> OpticsMetadata | None:
 
 
 def _ome_image(path: str | os.PathLike) -> tuple[ET.Element | None, ET.Element | None]:
-    """The OME-XML root of a TIFF and its first ``Image`` (None, None without OME-XML); a ``ValueError`` for a file
-    that is no TIFF or holds broken XML, an ``OSError`` (``FileNotFoundError``...) as reading any file gives."""
+    """The OME-XML root of a TIFF and the ``Image`` of the series its readers read (:func:`.tiff.ome_image`; None,
+    None without OME-XML); a ``ValueError`` for a file that is no TIFF or holds broken XML, an ``OSError``
+    (``FileNotFoundError``...) as reading any file gives."""
     path = Path(path)
     try:
         with tifffile.TiffFile(path) as tif:
             xml = tif.ome_metadata if tif.is_ome else None
-        root = ET.fromstring(xml) if xml else None
+            root = ET.fromstring(xml) if xml else None
+            image = None if root is None else ome_image(tif, first_image_series(tif))
     except (tifffile.TiffFileError, ET.ParseError) as error:
         raise ValueError(f"could not read the OME metadata of {path.name}: {error}") from error
-    return root, None if root is None else _first(root, "Image")
+    return root, image
 
 
 def _name(element: ET.Element) -> str:

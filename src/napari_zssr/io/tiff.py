@@ -168,12 +168,25 @@ def _ome_length_um(pixels: ET.Element, axis: str, fallback: str | None = None) -
     return _plausible_um(None if value is None else length_um(value, pixels.attrib.get(f"PhysicalSize{name}Unit")))
 
 
-def ome_pixels(tif: tifffile.TiffFile) -> ET.Element | None:
-    """The ``Pixels`` element of an OME-TIFF's metadata (None without OME-XML or without one)."""
+def ome_image(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> ET.Element | None:
+    """The ``Image`` element of an OME-TIFF's metadata that ``series`` was read from (None without OME-XML, or where
+    it cannot be told). tifffile makes a series of each Image that has pixel data, in their order: the Image at the
+    series' position where every Image has data, as usual; else the first, for the first series. Not always the
+    first Image: an overview stored first as a reduced page is passed over (:func:`first_image_series`), and its
+    pixel size and objective are not the image's."""
     if not (tif.is_ome and tif.ome_metadata):
         return None
-    return next((element for element in ET.fromstring(tif.ome_metadata).iter() if element.tag.endswith("Pixels")),
-                None)
+    images = [element for element in ET.fromstring(tif.ome_metadata).iter() if element.tag.endswith("Image")]
+    number = next(number for number, each in enumerate(tif.series) if each is series)
+    if len(images) == len(tif.series):
+        return images[number]
+    return images[0] if images and number == 0 else None
+
+
+def ome_pixels(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> ET.Element | None:
+    """The ``Pixels`` element of the OME ``Image`` of ``series`` (:func:`ome_image`; None without one)."""
+    image = ome_image(tif, series)
+    return None if image is None else next((element for element in image if element.tag.endswith("Pixels")), None)
 
 
 def _ome_pixel_size(pixels: ET.Element | None) -> tuple[tuple[float, float] | None, float | None]:
@@ -231,7 +244,7 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
             data = PagedPlanes(Path(path), tuple(series.shape), series.dtype)
         else:
             data = series.asarray()
-        pixels = ome_pixels(tif)  # parsed once: the axes, the calibration and the frame interval all read it
+        pixels = ome_pixels(tif, series)  # parsed once: the axes, the calibration and the frame interval all read it
         axes, channels_unmarked = _named_axes(tif, series, pixels)
         ndim = len(data.shape)
         colours = 0  # colour samples that became channels
@@ -522,7 +535,7 @@ def read_planes(path: str | os.PathLike, start: int, stop: int) -> tuple[np.ndar
     ``ValueError`` with the file name, as :func:`read_tiff`.
     """
     with first_series(Path(path)) as (tif, series):
-        axes = _named_axes(tif, series, ome_pixels(tif))[0]
+        axes = _named_axes(tif, series, ome_pixels(tif, series))[0]
         if _mappable(series):
             part, leading = _part(tif.asarray(series=series, out="memmap"), axes, start, stop)
         elif _one_page_a_plane(series):  # read the part's pages only
@@ -786,7 +799,7 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
     try:
         with tifffile.TiffFile(path) as tif:
             series = first_image_series(tif)
-            pixels = ome_pixels(tif)
+            pixels = ome_pixels(tif, series)
             shape, axes = tuple(series.shape), _named_axes(tif, series, pixels)[0]
             if samples_as_channels:
                 axes, order = samples_to_channels(axes, len(shape))
