@@ -144,8 +144,26 @@ def test_run_asking_for_the_wavelength_says_the_files_was_out_of_range_not_that_
     w.image.value = far
     assert w.start() is None
     assert w.status.value == ("a kernel from the optics needs the emission wavelength: type it in 'emission (nm)' "
-                              "(the file's emission wavelength (nm) 2500 is outside the range 0-2000 this field takes "
-                              "(a value in the wrong unit?); not used)")
+                              "(the file's emission wavelength (nm) 2500 is outside the range 200-2000 this field "
+                              "takes (a value in the wrong unit?); not used)")
+
+
+def test_a_files_wavelength_in_um_where_nm_are_meant_is_named_not_rounded_into_another(widget, tmp_path, ome_tiff):
+    """0.52 and 0.488 (um, in a file whose unit says nm) showed as 1 nm and 0 ("not given"): Run then named 1 nm or
+    said the file gives none, and a confocal kernel silently took the emission's wavelength for the excitation."""
+    viewer, w = widget
+    w.optics_fields.modality.value = "confocal"
+    (um,) = open_ome(viewer, tmp_path / "um.ome.tif", ome_tiff,
+                     {"EmissionWavelength": [0.52], "ExcitationWavelength": [0.488]}, OIL_14)
+    w.image.value = um
+    assert w.optics_fields.wavelength.value == 0 and w.optics_fields.excitation.value == 0
+    assert w.status.value == ("the file's emission wavelength (nm) 0.52 is outside the range 200-2000 this field "
+                              "takes (a value in the wrong unit?); not used; the file's excitation wavelength (nm) "
+                              "0.488 is outside the range 200-2000 this field takes (a value in the wrong unit?); "
+                              "not used")
+    assert w.start() is None
+    assert w.status.value.startswith("a kernel from the optics needs the emission wavelength: type it in 'emission "
+                                     "(nm)' (the file's emission wavelength (nm) 0.52 is outside the range 200-2000")
 
 
 def test_a_default_na_too_high_for_the_files_immersion_is_said_to_be_the_default(widget, tmp_path, ome_tiff):

@@ -9,10 +9,10 @@ from typing import Any
 from magicgui.widgets import ComboBox, FloatSpinBox, SpinBox, Widget
 
 from ..core.choices import MODALITIES
-from ..core.optics import IMMERSION_INDICES, Optics
+from ..core.optics import IMMERSION_INDICES, WAVELENGTH_RANGE, Optics
 
-#: ``set_in_range(field, value, what, unknown=...)``: show ``value`` in ``field``, or a note where the field cannot
-#: take it; whether it took it (the widget's, which keeps the notes of every field in its status line)
+#: ``set_in_range(field, value, what, unknown=..., takes=...)``: show ``value`` in ``field``, or a note where the
+#: field cannot take it; whether it took it (the widget's, which keeps the notes of every field in its status line)
 SetInRange = Callable[..., bool]
 
 
@@ -113,18 +113,29 @@ class OpticsFields:
             self.immersion.value = listed[0] if listed else self._offer_file_index(float(index))
             given.append(self.immersion)
         emission = next((w for w in optics.get("emission_wavelengths") or () if w), None)
-        if emission and self._set_in_range(self.wavelength, int(round(emission)),
-                                           "the file's emission wavelength (nm)", unknown=None):
+        # the file's silence, or a value that is no wavelength: unknown until typed (a typed one stays)
+        unknown = None if id(self.wavelength) in self._typed else 0
+        if emission and self._take_file_wavelength(self.wavelength, emission, "the file's emission wavelength (nm)",
+                                                   unknown):
             given.append(self.wavelength)
-        elif id(self.wavelength) not in self._typed:  # the file's silence: unknown until typed
-            self.wavelength.value = 0
+        elif unknown is not None:
+            self.wavelength.value = unknown
             self._from_file.append(self.wavelength)
         excitation = next((w for w in optics.get("excitation_wavelengths") or () if w), None)
-        if excitation and self._set_in_range(self.excitation, int(round(excitation)),
-                                             "the file's excitation wavelength (nm)", unknown=None):
+        if excitation and self._take_file_wavelength(self.excitation, excitation,
+                                                     "the file's excitation wavelength (nm)", None):
             given.append(self.excitation)
         self._from_file += given
         self._typed -= {id(field) for field in given}
+
+    def _take_file_wavelength(self, field: SpinBox, wavelength: float, what: str, unknown: int | None) -> bool:
+        """Show a file's wavelength in ``field``, to the whole nm it shows; one no microscope uses
+        (:data:`WAVELENGTH_RANGE`) is noted, naming it, and ``unknown`` shown instead (None: the field's value
+        stays): rounded, 0.52 (um where nm were meant) would become another wavelength, 1 nm, and 0.488 a 0, which
+        says the file gives none."""
+        known = WAVELENGTH_RANGE[0] <= wavelength <= WAVELENGTH_RANGE[1]
+        return self._set_in_range(field, round(wavelength) if known else wavelength, what, unknown=unknown,
+                                  takes=WAVELENGTH_RANGE)
 
     def _offer_file_index(self, index: float) -> str:
         """Offer a file's refractive index that no listed medium has as an entry of its own, and return its name:

@@ -424,14 +424,17 @@ class ZSSRWidget(Container):
         # what a 0 in the field makes the run take
         say_at_zero(self.pixel_size, "the layer's" if self._layer_pixel_size else "unknown")
 
-    def _set_in_range(self, field: Widget, value: float, what: str, unknown: float | None = 0.0) -> bool:
+    def _set_in_range(self, field: Widget, value: float, what: str, unknown: float | None = 0.0,
+                      takes: tuple[float, float] | None = None) -> bool:
         """Show ``value`` in ``field``; beyond its range (or below the 4 decimals it shows), a note in the status
-        line instead, and ``unknown`` in the field (None: the field keeps its value). The status line shows every
-        field's note at once (a file's NA and wavelength may both be out of range); a value in range clears its
-        field's note."""
+        line instead, and ``unknown`` in the field (None: the field keeps its value). ``takes``: the range of the
+        values that mean what the field holds, where narrower than the field's (whose 0 may stand for unknown). The
+        status line shows every field's note at once (a file's NA and wavelength may both be out of range); a value
+        in range clears its field's note."""
         notes = "; ".join(note for _, _, note in self._range_notes.values())
         shown = "; ".join(note for note in (notes, self._psf_note()) if note)  # as the notes last wrote the status
-        in_range = field.min <= value <= field.max and not 0 < abs(value) < 1e-4
+        low, high = takes or (field.min, field.max)
+        in_range = low <= value <= high and not 0 < abs(value) < 1e-4
         if in_range:
             field.value = value
             self._range_notes.pop(id(field), None)
@@ -439,8 +442,8 @@ class ZSSRWidget(Container):
             if unknown is not None:
                 field.value = unknown
             self._range_notes[id(field)] = (field, field.value, f"{what} {value:g} is outside the range "
-                                             f"{field.min:g}-{field.max:g} this field takes (a value in the wrong "
-                                             f"unit?); not used")
+                                             f"{low:g}-{high:g} this field takes (a value in the wrong unit?); "
+                                             "not used")
         if not in_range or (shown and self.status.value == shown):  # every field's note at once; others' left be
             self.status.value = self._standing_notes()
         return in_range
