@@ -92,3 +92,15 @@ def test_a_reduced_overview_stored_first_lends_the_image_neither_its_objective_n
     assert optics.emission_wavelengths == (520,)
     assert read_tiff(path).data.max() == 1
     assert read_tiff(path).pixel_size == read_header(path).pixel_size == pytest.approx((0.1, 0.1))
+
+
+def test_the_objective_of_the_instrument_the_image_names_is_read_without_objective_settings(tmp_path, ome_tiff):
+    """Two instruments of one objective each, and an Image that names its instrument but no ObjectiveSettings: the
+    objective is that instrument's only one (it was none: the file "did not say" its NA)."""
+    path = tmp_path / "ome.tif"
+    instruments = ('<Instrument ID="Instrument:1"><Objective ID="Objective:1" LensNA="0.3" Immersion="Air"/>'
+                   '</Instrument><Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.2" '
+                   'Immersion="Water"/></Instrument>')
+    ome_tiff(path, {"EmissionWavelength": [520]}, instruments)  # the fixture's Image names Instrument:0
+    optics = read_optics(path)
+    assert optics.na == 1.2 and optics.refractive_index == pytest.approx(1.333)

@@ -46,7 +46,7 @@ def read_optics(path: str | os.PathLike) -> OpticsMetadata | None:
     if image is None:
         return None
     settings = _first(image, "ObjectiveSettings")
-    objective = _objective(root, None if settings is None else settings.get("ID"))
+    objective = _objective(root, image, None if settings is None else settings.get("ID"))
     channels = [element for element in image.iter() if _name(element) == "Channel"]
     immersion = None if objective is None else objective.get("Immersion")
     medium = None if settings is None else settings.get("Medium")  # this acquisition's, e.g. of a "Multi" objective
@@ -87,11 +87,18 @@ def _first(parent: ET.Element, name: str) -> ET.Element | None:
     return next((element for element in parent.iter() if _name(element) == name), None)
 
 
-def _objective(root: ET.Element, objective_id: str | None) -> ET.Element | None:
-    """The objective the image's settings point to, or the file's only objective."""
+def _objective(root: ET.Element, image: ET.Element, objective_id: str | None) -> ET.Element | None:
+    """The objective the image's settings point to, or else the only objective of the instrument the image names
+    (of the file, where it names none): a file may describe several instruments, each with its objective."""
     objectives = [element for element in root.iter() if _name(element) == "Objective"]
     chosen = [element for element in objectives if element.get("ID") == objective_id]
-    return chosen[0] if chosen else (objectives[0] if len(objectives) == 1 else None)
+    if chosen:
+        return chosen[0]
+    reference = _first(image, "InstrumentRef")
+    instrument = next((element for element in root.iter() if _name(element) == "Instrument"
+                       and reference is not None and element.get("ID") == reference.get("ID")), root)
+    candidates = [element for element in instrument.iter() if _name(element) == "Objective"]
+    return candidates[0] if len(candidates) == 1 else None
 
 
 def _number(element: ET.Element | None, attribute: str) -> float | None:
