@@ -118,6 +118,17 @@ def test_a_confocal_excitation_the_file_does_not_give_is_the_emission_wavelength
     assert w._kernel_arguments()["kernel"].optics.excitation_wavelength is None  # the library's: the emission's
 
 
+def test_a_confocal_pinhole_left_at_its_default_is_the_command_lines_and_the_librarys(widget):
+    """The widget passed its field's 1 AU, the command line and the library None (their default, also 1 AU): the
+    same kernel, but a widget run recorded "pinhole": 1.0 where the others recorded null."""
+    from napari_zssr import Optics
+
+    _, w = widget
+    w.optics_fields.modality.value = "confocal"
+    optics = w._kernel_arguments()["kernel"].optics
+    assert optics == Optics(1.4, 520, modality="confocal") and optics.pinhole == 1.0
+
+
 def test_a_note_on_a_files_value_out_of_range_goes_with_its_layer(widget, tmp_path, ome_tiff):
     viewer, w = widget
     (bad,) = open_ome(viewer, tmp_path / "bad.ome.tif", ome_tiff, {"EmissionWavelength": [520]},

@@ -259,7 +259,7 @@ def psf_fwhm_pixels(optics: Optics, pixel_size: PixelSize) -> float:
 
 def describe_optics(record: dict[str, Any]) -> str:
     """The optics of a kernel or axial-profile record, e.g. "NA 1.4, 520 nm, n 1.518, widefield"; a confocal's
-    excitation wavelength and pinhole where they were given ("confocal, excitation 488 nm, pinhole 1 AU")."""
+    excitation wavelength where one was given and its pinhole ("confocal, excitation 488 nm, pinhole 1 AU")."""
     confocal = [f"excitation {record['excitation_wavelength']:g} nm"] if record.get("excitation_wavelength") else []
     confocal += [f"pinhole {record['pinhole']:g} AU"] if record.get("pinhole") is not None else []
     return ", ".join([f"NA {record['na']:g}", f"{record['wavelength']:g} nm", f"n {record['refractive_index']:g}",

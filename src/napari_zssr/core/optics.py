@@ -37,6 +37,8 @@ Model = Literal["paraxial", "vectorial"]
 MODELS: tuple[str, ...] = ("paraxial", "vectorial")
 #: wavelengths accepted, nm: from deep UV to the far end of two-photon excitation
 WAVELENGTH_RANGE = (200.0, 2000.0)
+#: a confocal pinhole's diameter where none is given, in Airy units
+DEFAULT_PINHOLE_AU = 1.0
 #: FWHM of the Airy pattern in units of lambda / NA (half maximum of [2 J1(v)/v]^2 at v = 1.61634)
 AIRY_FWHM = 1.61634 / np.pi
 #: the narrowest PSF a kernel from the optics accepts, in image pixels. Narrower, the camera sees a point; a pixel
@@ -67,7 +69,7 @@ class Optics:
     refractive_index: float = IMMERSION_INDICES["oil"]
     modality: Modality = "widefield"
     excitation_wavelength: float | None = None  # nm; confocal only (None: the emission wavelength)
-    pinhole: float | None = None  # Airy units; confocal only (None: 1 AU)
+    pinhole: float | None = None  # Airy units; confocal only (None: DEFAULT_PINHOLE_AU, which the optics then hold)
     model: Model = "vectorial"
 
     def __post_init__(self) -> None:
@@ -92,6 +94,8 @@ class Optics:
         if self.modality == "widefield" and (self.pinhole is not None or self.excitation_wavelength is not None):
             raise ValueError("pinhole and excitation_wavelength apply to the confocal modality only; "
                              "pass modality='confocal' or leave them out")
+        if self.modality == "confocal" and self.pinhole is None:  # recorded as used, whichever front left it out
+            object.__setattr__(self, "pinhole", DEFAULT_PINHOLE_AU)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -210,9 +214,9 @@ def _radius_grid(half: tuple[int, int], pixel: tuple[float, float]) -> np.ndarra
 
 
 def _pinhole_radius(optics: Optics) -> float:
-    """The pinhole's radius in the sample plane, um (its diameter in Airy units, default 1 AU)."""
-    pinhole_au = 1.0 if optics.pinhole is None else optics.pinhole
-    return pinhole_au * 1.22 * optics.wavelength * 1e-3 / optics.na / 2
+    """The pinhole's radius in the sample plane, um (of a confocal's optics, which hold its diameter in Airy units)."""
+    assert optics.pinhole is not None  # set for every confocal by Optics
+    return optics.pinhole * 1.22 * optics.wavelength * 1e-3 / optics.na / 2
 
 
 def _confocal(optics: Optics, half: tuple[int, int], pixel: tuple[float, float]) -> np.ndarray:
@@ -345,7 +349,7 @@ def _through_pinhole(optics: Optics, defocus: np.ndarray) -> np.ndarray:
     radius = _pinhole_radius(optics)
     if radius == 0:
         return vectorial_profile(0.0, optics.na, optics.wavelength, optics.refractive_index, defocus)
-    count = _PINHOLE_NODES_PER_AU * max(1, int(np.ceil(optics.pinhole or 1.0)))
+    count = _PINHOLE_NODES_PER_AU * max(1, int(np.ceil(optics.pinhole)))
     nodes, weights = np.polynomial.legendre.leggauss(count)
     radii, weights = (nodes + 1) * radius / 2, weights * radius / 2
     return sum(weight * r * vectorial_profile(r, optics.na, optics.wavelength, optics.refractive_index, defocus)

@@ -9,7 +9,7 @@ from typing import Any
 from magicgui.widgets import ComboBox, FloatSpinBox, SpinBox, Widget
 
 from ..core.choices import MODALITIES
-from ..core.optics import IMMERSION_INDICES, WAVELENGTH_RANGE, Optics
+from ..core.optics import DEFAULT_PINHOLE_AU, IMMERSION_INDICES, WAVELENGTH_RANGE, Optics
 
 #: ``set_in_range(field, value, what, unknown=..., takes=...)``: show ``value`` in ``field``, or a note where the
 #: field cannot take it; whether it took it (the widget's, which keeps the notes of every field in its status line)
@@ -42,7 +42,7 @@ class OpticsFields:
         self.excitation = SpinBox(label="excitation (nm)", min=0, max=2000, value=0,
                                   tooltip="Confocal: excitation wavelength, in nm. 0: not given (the layer's file "
                                           "does not say): the emission wavelength is taken, as on the command line")
-        self.pinhole = FloatSpinBox(label="pinhole (AU)", min=0.0, max=20.0, step=0.1, value=1.0,
+        self.pinhole = FloatSpinBox(label="pinhole (AU)", min=0.0, max=20.0, step=0.1, value=DEFAULT_PINHOLE_AU,
                                     tooltip="Confocal: pinhole diameter in Airy units (1 AU = 1.22 λ/NA)")
         self.widgets: list[Widget] = [self.na, self.wavelength, self.immersion, self.modality, self.excitation,
                                       self.pinhole]
