@@ -129,6 +129,24 @@ def test_a_confocal_pinhole_left_at_its_default_is_the_command_lines_and_the_lib
     assert optics == Optics(1.4, 520, modality="confocal") and optics.pinhole == 1.0
 
 
+def test_a_files_wavelengths_and_na_are_used_as_they_are_not_as_the_fields_round_them(widget, tmp_path, ome_tiff):
+    """The fields show whole nm and two decimals of the NA: a file's 523.5 nm ran as 524 nm (and an NA of 1.425 as
+    1.43), where run(kernel="optics") and the command line take the file's values: another kernel, other numbers."""
+    from napari_zssr.napari.runner import metadata_optics
+
+    viewer, w = widget
+    (layer,) = open_ome(viewer, tmp_path / "half.ome.tif", ome_tiff,
+                        {"EmissionWavelength": [523.5], "ExcitationWavelength": [487.5]},
+                        OIL_14.replace('"1.4"', '"1.425"'))
+    w.image.value = layer
+    assert (w.optics_fields.na.value, w.optics_fields.wavelength.value) == (1.43, 524)  # as the fields show them
+    assert w._kernel_arguments()["kernel"].optics == metadata_optics(layer.metadata)  # as run(kernel="optics")
+    w.optics_fields.modality.value = "confocal"
+    assert w._kernel_arguments()["kernel"].optics.excitation_wavelength == 487.5  # as --psf-model confocal
+    w.optics_fields.wavelength.value = 530  # typed: the run takes it
+    assert w._kernel_arguments()["kernel"].optics.wavelength == 530
+
+
 def test_a_note_on_a_files_value_out_of_range_goes_with_its_layer(widget, tmp_path, ome_tiff):
     viewer, w = widget
     (bad,) = open_ome(viewer, tmp_path / "bad.ome.tif", ome_tiff, {"EmissionWavelength": [520]},

@@ -50,6 +50,8 @@ class OpticsFields:
         # a fresh widget's values, which a field a layer's file filled goes back to when another layer is chosen
         self._fresh_values = {id(field): field.value for field in filled_from_files}
         self._from_file: list[Widget] = []  # the fields the selected layer's file filled
+        # the file's own values of the number fields it filled, which show them rounded (whole nm, an NA to 2 decimals)
+        self._file_values: dict[int, float] = {}
         self._typed: set[int] = set()  # the fields the user set since (kept across layers)
         self._filling = False  # True while a file's values go in: those are not typed
         for field in filled_from_files:
@@ -68,8 +70,8 @@ class OpticsFields:
         that neither the user nor the layer's file gave (a water objective's file without LensNA) is said to be the
         widget's default, not blamed on either."""
         try:
-            return Optics(float(self.na.value), float(self.wavelength.value), self.refractive_index,
-                          self.modality.value, float(self.excitation.value) or None if self.confocal else None,
+            return Optics(self._number(self.na), self._number(self.wavelength), self.refractive_index,
+                          self.modality.value, self._number(self.excitation) or None if self.confocal else None,
                           float(self.pinhole.value) if self.confocal else None)
         except ValueError as error:
             defaulted = id(self.na) not in self._typed and self.na not in self._from_file
@@ -77,6 +79,12 @@ class OpticsFields:
                 raise ValueError(f"{error} (the NA shown is the widget's default, {self.na.value:g}: the layer's "
                                  "file does not give one; type your objective's NA)") from None
             raise
+
+    def _number(self, field: Widget) -> float:
+        """What a number field holds: the layer's file's own value while the field shows it (rounded: 523.5 nm shows
+        as 524), as the command line and ``run(kernel="optics")`` take it; else the field's."""
+        untouched = id(field) in self._file_values and id(field) not in self._typed
+        return self._file_values[id(field)] if untouched else float(field.value)
 
     def fill_from(self, metadata: dict[str, Any]) -> None:
         """Take the objective and wavelengths a file's OME metadata recorded (the reader keeps them).
@@ -91,6 +99,7 @@ class OpticsFields:
                 if id(field) not in self._typed:
                     field.value = self._fresh_values[id(field)]
             self._from_file = []
+            self._file_values = {}
             self._withdraw_file_index()
             optics = metadata.get("optics")
             if optics:
@@ -107,6 +116,7 @@ class OpticsFields:
         given = []
         if optics.get("na") and self._set_in_range(self.na, optics["na"], "the file's NA", unknown=None):
             given.append(self.na)
+            self._file_values[id(self.na)] = float(optics["na"])
         index = optics.get("refractive_index")
         if index:
             listed = [name for name, listed_index in IMMERSION_INDICES.items() if listed_index == index]
@@ -129,13 +139,16 @@ class OpticsFields:
         self._typed -= {id(field) for field in given}
 
     def _take_file_wavelength(self, field: SpinBox, wavelength: float, what: str, unknown: int | None) -> bool:
-        """Show a file's wavelength in ``field``, to the whole nm it shows; one no microscope uses
-        (:data:`WAVELENGTH_RANGE`) is noted, naming it, and ``unknown`` shown instead (None: the field's value
-        stays): rounded, 0.52 (um where nm were meant) would become another wavelength, 1 nm, and 0.488 a 0, which
-        says the file gives none."""
+        """Show a file's wavelength in ``field``, to the whole nm it shows (the run takes it unrounded); one no
+        microscope uses (:data:`WAVELENGTH_RANGE`) is noted, naming it, and ``unknown`` shown instead (None: the
+        field's value stays): rounded, 0.52 (um where nm were meant) would become another wavelength, 1 nm, and
+        0.488 a 0, which says the file gives none."""
         known = WAVELENGTH_RANGE[0] <= wavelength <= WAVELENGTH_RANGE[1]
-        return self._set_in_range(field, round(wavelength) if known else wavelength, what, unknown=unknown,
-                                  takes=WAVELENGTH_RANGE)
+        taken = self._set_in_range(field, round(wavelength) if known else wavelength, what, unknown=unknown,
+                                   takes=WAVELENGTH_RANGE)
+        if taken:  # the run takes the file's value itself (:meth:`_number`)
+            self._file_values[id(field)] = float(wavelength)
+        return taken
 
     def _offer_file_index(self, index: float) -> str:
         """Offer a file's refractive index that no listed medium has as an entry of its own, and return its name:
