@@ -629,3 +629,53 @@ def test_a_worker_that_cannot_be_reached_when_asked_is_not_said_to_lack_the_pack
     with pytest.raises(UsageError, match=r"tcp://10\.0\.0\.2:1 cannot import napari_zssr \(ModuleNotFoundError"):
         check_workers(Client({"tcp://10.0.0.1:1": OSError("Timed out"),
                               "tcp://10.0.0.2:1": ModuleNotFoundError("No module named 'napari_zssr'")}))
+
+
+#: a Dask worker (no nanny) on a machine where the folder given does not exist: --out is not mounted there, or at
+#: another path
+WORKER_WITHOUT_THE_FOLDER = """
+import os
+import sys
+hidden, real_stat = sys.argv[2], os.stat
+def stat(path, *args, **kwargs):
+    if os.fspath(path).startswith(hidden):
+        raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
+    return real_stat(path, *args, **kwargs)
+os.stat = stat
+from distributed.cli.dask_worker import main
+sys.argv = ["dask-worker", sys.argv[1], "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny", "--no-dashboard"]
+main()
+"""
+
+
+def test_workers_that_do_not_see_the_output_folder_are_a_usage_error_before_any_training(stacks, tmp_path, capsys):
+    """--out on a disk of this machine only (or mounted elsewhere on the workers): every task trained, then failed
+    with "its batch was stopped while it ran", the batch's folder being missing on its worker."""
+    out = tmp_path / "out"
+    with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as empty, \
+            distributed.Client(empty, set_as_default=False) as client:
+        worker = subprocess.Popen([sys.executable, "-c", WORKER_WITHOUT_THE_FOLDER, empty.scheduler_address, str(out)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            client.wait_for_workers(1, timeout=60)
+            address = next(iter(client.scheduler_info()["workers"]))
+            trained = []
+            client.register_plugin(TaskWatch(trained))
+            assert main([str(stacks / "plain.tif"), "--out", str(out), "--scheduler", empty.scheduler_address,
+                         *TINY]) == 2
+        finally:
+            worker.kill()
+            worker.wait()
+    err = capsys.readouterr().err
+    assert f"the Dask worker(s) {address} do not see --out {out}" in err and "Traceback" not in err
+    assert trained == [] and [path.name for path in out.iterdir()] == [LOCK_NAME]
+
+
+class TaskWatch(distributed.diagnostics.plugin.SchedulerPlugin):
+    """Notes the batch's tasks the scheduler is given."""
+
+    def __init__(self, seen: list):
+        self.seen = seen
+
+    def update_graph(self, scheduler, *, keys, **kwargs):
+        self.seen.extend(key for key in keys if "napari-zssr" in str(key))

@@ -175,10 +175,6 @@ def check_workers(client: Any) -> None:
     """
     from ._version import __version__
 
-    def named(addresses: list[str]) -> str:
-        more = f" and {len(addresses) - NAMED_WORKERS} more" if len(addresses) > NAMED_WORKERS else ""
-        return ", ".join(addresses[:NAMED_WORKERS]) + more
-
     async def evaluated_in_a_thread(expression: str) -> Any:
         """``client.run`` calls a plain function in the worker's event loop, which an import of torch (seconds) would
         block: the worker then answers neither the scheduler nor its tasks' messages. A coroutine it awaits there,
@@ -195,14 +191,35 @@ def check_workers(client: Any) -> None:
     failed = {address: result for address, result in sorted(found.items()) if isinstance(result, BaseException)}
     if failed:
         error = next(iter(failed.values()))
-        raise UsageError(f"the Dask worker(s) {named(list(failed))} cannot import napari_zssr "
+        raise UsageError(f"the Dask worker(s) {named_workers(list(failed))} cannot import napari_zssr "
                          f"({type(error).__name__}: {error}): install napari-zssr {__version__} in the workers' Python "
                          "environment, as in this command's")
     other = {address: version for address, version in sorted(found.items()) if version != __version__}
     if other:
         versions = ", ".join(sorted(set(other.values())))
-        raise UsageError(f"the Dask worker(s) {named(list(other))} run napari-zssr {versions}, this command "
+        raise UsageError(f"the Dask worker(s) {named_workers(list(other))} run napari-zssr {versions}, this command "
                          f"{__version__}: install the same version on every worker")
+
+
+def named_workers(addresses: list[str]) -> str:
+    """The first :data:`NAMED_WORKERS` addresses, and how many more, for a message."""
+    more = f" and {len(addresses) - NAMED_WORKERS} more" if len(addresses) > NAMED_WORKERS else ""
+    return ", ".join(addresses[:NAMED_WORKERS]) + more
+
+
+def check_workers_see(client: Any, live_folder: Path, out: Path) -> None:
+    """A :class:`UsageError`, before any task, naming the workers that do not see ``live_folder``, which this batch
+    has just made under ``out``: ``--out`` is not on a file system they share at the same path.
+
+    Each of their tasks would train, write its outputs where this command never looks (or nowhere), and then fail as
+    if its batch had been stopped, since its batch's folder is missing there. Workers that join later are not checked.
+    """
+    found = client.run(os.path.isdir, str(live_folder), on_error="return")
+    blind = sorted(address for address, seen in found.items() if seen is False)  # errors: workers not reached
+    if blind:
+        raise UsageError(f"the Dask worker(s) {named_workers(blind)} do not see --out {out} (the folder this command "
+                         f"made in it, {live_folder.name}, is not there for them): the workers need --out and the "
+                         "inputs at the same paths as this command, on a shared file system")
 
 
 def task_slots_per_host(client: Any) -> dict[str, int]:
@@ -315,9 +332,11 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
     """
     from distributed import as_completed
 
-    parts_root = Path(os.path.abspath(prepared.options.out)) / PARTS_FOLDER
+    out = Path(os.path.abspath(prepared.options.out))
+    parts_root = out / PARTS_FOLDER
     live_folder = parts_root / f"{LIVE_PREFIX}{uuid.uuid4().hex}"
     live_folder.mkdir(parents=True)  # removed when the batch ends, however it ends (run_prepared)
+    check_workers_see(client, live_folder, out)
     given_jobs = prepared.jobs
     prepared = replace(with_absolute_paths(prepared), live_folder=live_folder)
     options = prepared.options
