@@ -648,14 +648,17 @@ main()
 """
 
 
-def test_workers_that_do_not_see_the_output_folder_are_a_usage_error_before_any_training(stacks, tmp_path, capsys):
+@pytest.mark.parametrize("unseen", ["out", "data"])
+def test_workers_that_do_not_see_the_output_folder_or_the_inputs_are_a_usage_error_before_any_training(
+        stacks, tmp_path, capsys, unseen):
     """--out on a disk of this machine only (or mounted elsewhere on the workers): every task trained, then failed
-    with "its batch was stopped while it ran", the batch's folder being missing on its worker."""
+    with "its batch was stopped while it ran", the batch's folder being missing on its worker. Inputs they do not
+    see: every input failed, "no such file", without a word of why."""
     out = tmp_path / "out"
     with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as empty, \
             distributed.Client(empty, set_as_default=False) as client:
-        worker = subprocess.Popen([sys.executable, "-c", WORKER_WITHOUT_THE_FOLDER, empty.scheduler_address, str(out)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        worker = subprocess.Popen([sys.executable, "-c", WORKER_WITHOUT_THE_FOLDER, empty.scheduler_address,
+                                   str(tmp_path / unseen)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             client.wait_for_workers(1, timeout=60)
             address = next(iter(client.scheduler_info()["workers"]))
@@ -667,7 +670,8 @@ def test_workers_that_do_not_see_the_output_folder_are_a_usage_error_before_any_
             worker.kill()
             worker.wait()
     err = capsys.readouterr().err
-    assert f"the Dask worker(s) {address} do not see --out {out}" in err and "Traceback" not in err
+    what = f"--out {out}" if unseen == "out" else f"the input {stacks / 'plain.tif'}"
+    assert f"the Dask worker(s) {address} do not see {what}" in err and "Traceback" not in err
     assert trained == [] and [path.name for path in out.iterdir()] == [LOCK_NAME]
 
 

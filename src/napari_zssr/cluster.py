@@ -207,19 +207,22 @@ def named_workers(addresses: list[str]) -> str:
     return ", ".join(addresses[:NAMED_WORKERS]) + more
 
 
-def check_workers_see(client: Any, live_folder: Path, out: Path) -> None:
+def check_workers_see(client: Any, live_folder: Path, out: Path, an_input: Path) -> None:
     """A :class:`UsageError`, before any task, naming the workers that do not see ``live_folder``, which this batch
-    has just made under ``out``: ``--out`` is not on a file system they share at the same path.
+    has just made under ``out``, or ``an_input``: ``--out`` or the inputs are not on a file system they share at the
+    same paths.
 
     Each of their tasks would train, write its outputs where this command never looks (or nowhere), and then fail as
-    if its batch had been stopped, since its batch's folder is missing there. Workers that join later are not checked.
+    if its batch had been stopped, since its batch's folder is missing there; or fail at once on every input, with no
+    word of why. Workers that join later are not checked.
     """
-    found = client.run(os.path.isdir, str(live_folder), on_error="return")
-    blind = sorted(address for address, seen in found.items() if seen is False)  # errors: workers not reached
-    if blind:
-        raise UsageError(f"the Dask worker(s) {named_workers(blind)} do not see --out {out} (the folder this command "
-                         f"made in it, {live_folder.name}, is not there for them): the workers need --out and the "
-                         "inputs at the same paths as this command, on a shared file system")
+    for path, what in ((live_folder, f"--out {out} (the folder this command made in it, {live_folder.name}, is not "
+                                     "there for them)"), (an_input, f"the input {an_input}")):
+        found = client.run(os.path.exists, str(path), on_error="return")
+        blind = sorted(address for address, seen in found.items() if seen is False)  # errors: workers not reached
+        if blind:
+            raise UsageError(f"the Dask worker(s) {named_workers(blind)} do not see {what}: the workers need --out "
+                             "and the inputs at the same paths as this command, on a shared file system")
 
 
 def task_slots_per_host(client: Any) -> dict[str, int]:
@@ -336,9 +339,9 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
     parts_root = out / PARTS_FOLDER
     live_folder = parts_root / f"{LIVE_PREFIX}{uuid.uuid4().hex}"
     live_folder.mkdir(parents=True)  # removed when the batch ends, however it ends (run_prepared)
-    check_workers_see(client, live_folder, out)
     given_jobs = prepared.jobs
     prepared = replace(with_absolute_paths(prepared), live_folder=live_folder)
+    check_workers_see(client, live_folder, out, prepared.jobs[0].source)
     options = prepared.options
     resources = gpu_resources(client)
     slots = task_slots_per_host(client)
