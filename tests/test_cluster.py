@@ -683,3 +683,31 @@ class TaskWatch(distributed.diagnostics.plugin.SchedulerPlugin):
 
     def update_graph(self, scheduler, *, keys, **kwargs):
         self.seen.extend(key for key in keys if "napari-zssr" in str(key))
+
+
+def batch_tasks_wanted_on(dask_scheduler) -> list:
+    return [key for key, task in dask_scheduler.tasks.items() if "napari-zssr" in str(key) and task.who_wants]
+
+
+def test_a_task_s_result_once_in_is_let_go_so_a_worker_lost_later_does_not_run_it_again(cluster, stacks, tmp_path,
+                                                                                          monkeypatch):
+    """The batch held every task's future to its end: a worker lost late in a batch took the reports of all the tasks
+    it had finished with it, and the scheduler ran them all again (their training and writes), before the rest."""
+    from napari_zssr import cluster as cluster_module
+
+    wanted = []
+    add_report = cluster_module.add_report
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        def noting_what_is_held(summary, report):
+            unfinished = 2 - len(wanted)  # this report's task, and any not in yet
+            deadline = time.monotonic() + 5  # the release of a task before reaches the scheduler in its own time
+            while len(held := client.run_on_scheduler(batch_tasks_wanted_on)) > unfinished \
+                    and time.monotonic() < deadline:
+                time.sleep(0.05)
+            wanted.append(held)
+            add_report(summary, report)
+
+        monkeypatch.setattr(cluster_module, "add_report", noting_what_is_held)
+        summary = napari_zssr.batch([stacks / "plain.tif", stacks / "channels.tif"], tmp_path / "out", client=client,
+                                    **BATCH_SETTINGS)
+    assert len(summary.done) == 2 and [len(keys) for keys in wanted] == [2, 1]

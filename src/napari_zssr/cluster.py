@@ -406,6 +406,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                     say("error: the connection to the Dask scheduler was lost; finished files and the finished parts "
                         "of split stacks are kept: run the same command again once the scheduler runs to do the rest")
                     break
+                future.release()  # as below
                 if job is not None:
                     if future in stacks_in_parts and not isinstance(error, ValueError):  # not its data's fault
                         summary.resumable_parts.add(stacks_in_parts[future])
@@ -413,6 +414,9 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                     record_failure(summary, job, f"{type(error).__name__}: {error}" if unexpected else error)
                     tick(files_bar)
                 continue
+            # its result is in: were the scheduler still to keep it for this batch, a worker lost later (holding it)
+            # would have its task run again, training and writing for nothing before the tasks that remain
+            future.release()
             if job is not None:  # its messages name it as given, not as the tasks' absolute path
                 absolute = str(Path(os.path.abspath(job.source)))
                 report.messages = [str(job.source) + message[len(absolute):] if message.startswith(absolute)
