@@ -322,6 +322,15 @@ def test_a_bead_near_the_edge_but_whole_is_a_bead():
     assert sigma_of(kernel_from_psf(psf, scale=2)) == pytest.approx((3.0, 3.0), abs=0.03)
 
 
+def test_a_dimmer_neighbour_on_the_edge_is_not_the_bead_cut():
+    """The edge check reads the blob the kernel is made from: a second, dimmer bead or debris on an edge is not the
+    bead cut (it said so, while the kernel was right)."""
+    y, x = np.mgrid[:31, :31]
+    bead = 1000 * np.exp(-((y - 15) ** 2 + (x - 15) ** 2) / (2 * 1.5**2))
+    neighbour = 300 * np.exp(-((y - 15) ** 2 + (x - 30) ** 2) / (2 * 1.5**2))  # on the right edge, 30 % as bright
+    assert bead_problem(bead + neighbour + 100) is None
+
+
 def test_a_matlab_z_stack_has_its_planes_last(tmp_path):
     """MATLAB keeps a stack as (Y, X, Z): read as (Z, Y, X), a row of the bead was taken for its in-focus plane and
     the kernel came out elongated (sigma 4.3 x 5.1 HR pixels for 3.0)."""
@@ -331,6 +340,8 @@ def test_a_matlab_z_stack_has_its_planes_last(tmp_path):
     data, _ = read_psf(tmp_path / "psf.mat")
     assert np.array_equal(data, stack)
     assert sigma_of(kernel_from_psf(data, scale=2)) == pytest.approx((3.0, 3.0), abs=0.03)
+    scipy.io.savemat(tmp_path / "numpy.mat", {"Kernel": stack})  # saved from Python: (Z, Y, X), square planes
+    assert np.array_equal(read_psf(tmp_path / "numpy.mat")[0], stack)
 
 
 def test_a_saturated_bead_is_named(tmp_path):

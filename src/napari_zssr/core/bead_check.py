@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .psf import SUPPORT_SNR, in_focus_plane
+from .psf import SUPPORT_SNR, bead_blob, in_focus_plane
 
 #: a bead holds at least this fraction of its signal near its peak.
 MIN_COMPACT_FRACTION = 0.5
@@ -48,7 +48,12 @@ def bead_problem(psf: np.ndarray) -> str | None:
     fraction = float(signal[near].sum() / signal.sum())
     if fraction < MIN_COMPACT_FRACTION:
         return f"only {fraction:.0%} of its signal lies near its brightest spot (a bead's lies there)"
-    return _cut_bead(signal / peak) or _saturated(signal, np.issubdtype(np.asarray(psf).dtype, np.integer))
+    # of the blob the kernel is made from: a neighbouring bead or debris on an edge is not this bead cut
+    try:
+        bead = bead_blob(signal, noise)
+    except ValueError:  # no clear peak: the kernel conversion says so
+        return None
+    return _cut_bead(bead / peak) or _saturated(bead, np.issubdtype(np.asarray(psf).dtype, np.integer))
 
 
 def _cut_bead(signal: np.ndarray) -> str | None:

@@ -62,7 +62,7 @@ def in_focus_plane(psf: np.ndarray) -> tuple[np.ndarray, float]:
     return planes[int(np.argmax([signal_.max() for signal_, _ in planes]))]
 
 
-def _bead(signal_: np.ndarray, noise: float) -> np.ndarray:
+def bead_blob(signal_: np.ndarray, noise: float) -> np.ndarray:
     """The connected blob above the noise with the most light (the bead), everything else zeroed."""
     peak = float(signal_.max())
     if peak <= 0 or (noise > 0 and peak < MIN_PEAK_SNR * noise):
@@ -155,7 +155,7 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
         if bead.max() <= 0:
             raise ValueError("the computed PSF has no positive value")
     else:
-        bead = _bead(*in_focus_plane(array))
+        bead = bead_blob(*in_focus_plane(array))
     side = 2 * max(_half_widths(bead, zoom)) + 1
     if side > MAX_KERNEL_SIDE:
         hint = ("the blur is wider than ZSSR can use: check the pixel size (in um), the NA and the wavelength"
