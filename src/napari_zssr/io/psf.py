@@ -78,9 +78,11 @@ def open_psf(path: str | os.PathLike) -> PsfFile:
 
 def _planes_first(array: np.ndarray) -> np.ndarray:
     """A MATLAB array as a PSF: MATLAB keeps a stack's planes on its last axis (Y, X, Z), a PSF has them first
-    (Z, Y, X). A last axis of 3 or 4 is left where it is, for the PSF's check to refuse as the colour image that such
-    an array is in MATLAB."""
-    return np.moveaxis(array, -1, 0) if array.ndim == 3 and array.shape[-1] not in (3, 4) else array
+    (Z, Y, X). A stack of square planes first (saved from numpy, ``scipy.io.savemat``) stays as it is, and so does a
+    last axis of 3 or 4, for the PSF's check to refuse as the colour image that such an array is in MATLAB."""
+    if array.ndim != 3 or array.shape[-1] in (3, 4) or array.shape[1] == array.shape[2] != array.shape[0]:
+        return array
+    return np.moveaxis(array, -1, 0)
 
 
 #: the most planes of an ImageJ "channels" axis, unmarked as to what it holds, that may be a multicolour bead's
