@@ -710,4 +710,5 @@ def test_a_task_s_result_once_in_is_let_go_so_a_worker_lost_later_does_not_run_i
         monkeypatch.setattr(cluster_module, "add_report", noting_what_is_held)
         summary = napari_zssr.batch([stacks / "plain.tif", stacks / "channels.tif"], tmp_path / "out", client=client,
                                     **BATCH_SETTINGS)
-    assert len(summary.done) == 2 and [len(keys) for keys in wanted] == [2, 1]
+    # at the second report the first task's result is no longer held (this report's own may already be let go too)
+    assert len(summary.done) == 2 and len(wanted) == 2 and len(wanted[1]) <= 1
