@@ -177,8 +177,8 @@ def ome_image(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> ET.Ele
     if not (tif.is_ome and tif.ome_metadata):
         return None
     images = [element for element in ET.fromstring(tif.ome_metadata).iter() if element.tag.endswith("Image")]
-    number = next(number for number, each in enumerate(tif.series) if each is series)
-    if len(images) == len(tif.series):
+    number = next((number for number, each in enumerate(tif.series) if each is series), None)
+    if len(images) == len(tif.series) and number is not None:
         return images[number]
     return images[0] if images and number == 0 else None
 
@@ -698,7 +698,8 @@ def pages_go_past_end(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -
     whole image, often its first plane alone). The pages of an ImageJ file are not walked: tifffile has not read
     them (a stack of 100,000 pages, on a network share one read each), and its header's image count is checked."""
     handle = tif.filehandle
-    if series.dataoffset is not None and series.dataoffset + series.nbytes > handle.size:
+    in_this_file = series.keyframe.parent is tif  # not a multi-file OME dataset's companion file
+    if series.dataoffset is not None and in_this_file and series.dataoffset + series.nbytes > handle.size:
         return True
     if tif.is_imagej:
         return False
