@@ -212,6 +212,15 @@ def test_a_z_step_of_the_wrong_type_is_named_by_the_batch(volume, tmp_path, valu
         napari_zssr.batch(volume, tmp_path / "out", axial=True, z_step=value)
 
 
+def test_a_negative_z_spacing_is_said_to_be_no_z_spacing(volume, tmp_path, capsys):
+    """A file's negative (or zero) spacing reads as unknown: the message says why, not only that it is unknown."""
+    bad = volume.parent / "bad.tif"
+    tifffile.imwrite(bad, textured((6, 24, 24)), imagej=True, resolution=(10, 10),
+                     metadata={"axes": "ZYX", "spacing": -0.3, "unit": "um"})
+    assert main([str(bad), "--out", str(tmp_path / "out"), "--axial", *FAST]) == 2
+    assert "z spacing is unknown (the file gives none, or zero, a negative" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(("shape", "axes", "pixel", "spacing", "options", "named"), [
     ((24, 24), "YX", 0.1, None, [], "no Z axis"),
     ((3, 24, 24), "TYX", 0.1, None, [], "no Z axis"),

@@ -112,8 +112,9 @@ def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] 
         z_spacing = z_step_pixels * given  # the pixels given a size
     z_step = options.z_step or z_spacing
     if z_step is None:  # named with the pixel size where that is unknown too: one rerun, not two, fixes the file
-        raise CalibrationError("its z spacing is unknown: give --z-step UM" + (
-            "" if given or pixel_size is not None else " and --pixel-size UM (its pixel size is unknown too)"))
+        raise CalibrationError("its z spacing is unknown (the file gives none, or zero, a negative or no number): "
+                               "give --z-step UM" + ("" if given or pixel_size is not None else
+                                                     " and --pixel-size UM (its pixel size is unknown too)"))
     if given:
         lateral = given
     elif pixel_size is None:
