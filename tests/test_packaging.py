@@ -90,6 +90,9 @@ def test_public_names_load_on_first_use():
     assert set(napari_zssr.__all__) <= set(dir(napari_zssr))
     assert napari_zssr.zssr.__module__ == "napari_zssr.api"
     assert napari_zssr.ProgressEvent.__module__ == "napari_zssr.core.progress"
+    from napari_zssr.batch_jobs import UsageError
+
+    assert napari_zssr.UsageError is UsageError  # what batch() raises where the command exits 2
 
 
 def test_magicgui_is_an_extra_of_the_widget():
