@@ -73,9 +73,8 @@ def _ome_image(path: str | os.PathLike) -> tuple[ET.Element | None, ET.Element |
         with tifffile.TiffFile(path) as tif:
             xml = tif.ome_metadata if tif.is_ome else None
             root = ET.fromstring(xml) if xml else None
-            images = [] if root is None else [element for element in root.iter() if _name(element) == "Image"]
-            # the series are read only where there is a choice (tifffile reads every page of an OME file for them)
-            image = images[0] if len(images) == 1 else ome_image(tif, first_image_series(tif)) if images else None
+            # the Image the pixel size is read from (io.tiff.ome_pixels), by the same rule
+            image = None if root is None else ome_image(root, tif, first_image_series(tif))
     except (tifffile.TiffFileError, ET.ParseError, KeyError, IndexError, ValueError) as error:
         raise ValueError(f"could not read the OME metadata of {path.name}: {error}") from error
     return root, image

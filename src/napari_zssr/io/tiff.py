@@ -168,15 +168,13 @@ def _ome_length_um(pixels: ET.Element, axis: str, fallback: str | None = None) -
     return _plausible_um(None if value is None else length_um(value, pixels.attrib.get(f"PhysicalSize{name}Unit")))
 
 
-def ome_image(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> ET.Element | None:
-    """The ``Image`` element of an OME-TIFF's metadata that ``series`` was read from (None without OME-XML, or where
-    it cannot be told). tifffile makes a series of each Image that has pixel data, in their order: the Image at the
-    series' position where every Image has data, as usual; else the first, for the first series. Not always the
-    first Image: an overview stored first as a reduced page is passed over (:func:`first_image_series`), and its
-    pixel size and objective are not the image's."""
-    if not (tif.is_ome and tif.ome_metadata):
-        return None
-    images = [element for element in ET.fromstring(tif.ome_metadata).iter() if element.tag.endswith("Image")]
+def ome_image(root: ET.Element, tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> ET.Element | None:
+    """The ``Image`` element of the OME-XML ``root`` of ``tif`` that ``series`` was read from (None where it cannot
+    be told). tifffile makes a series of each Image that has pixel data, in their order: the Image at the series'
+    position where every Image has data, as usual; else the first, for the first series. Not always the first
+    Image: an overview stored first as a reduced page is passed over (:func:`first_image_series`), and its pixel size
+    and objective are not the image's."""
+    images = [element for element in root.iter() if element.tag.endswith("Image")]
     number = next((number for number, each in enumerate(tif.series) if each is series), None)
     if len(images) == len(tif.series) and number is not None:
         return images[number]
@@ -184,8 +182,10 @@ def ome_image(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> ET.Ele
 
 
 def ome_pixels(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> ET.Element | None:
-    """The ``Pixels`` element of the OME ``Image`` of ``series`` (:func:`ome_image`; None without one)."""
-    image = ome_image(tif, series)
+    """The ``Pixels`` element of the OME ``Image`` of ``series`` (:func:`ome_image`; None without OME-XML or one)."""
+    if not (tif.is_ome and tif.ome_metadata):
+        return None
+    image = ome_image(ET.fromstring(tif.ome_metadata), tif, series)
     return None if image is None else next((element for element in image if element.tag.endswith("Pixels")), None)
 
 
