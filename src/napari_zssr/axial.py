@@ -169,10 +169,10 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
             label = plane_name(index, "volume", "the volume")
             stack = read_checked(array[index], label)
             constant = _constant_planes(stack)
-            alone = count == 1 and not one_of_channels
-            whole = bool(stack.min() == stack.max())
             # one value a plane (a dark time point with one bright frame) holds no lateral structure to learn from
             if len(constant) == depth:
+                alone = count == 1 and not one_of_channels
+                whole = bool(np.all(stack[:, 0, 0] == stack[0, 0, 0]))  # every plane the same value
                 if alone and not whole:
                     raise ValueError(f"every z plane of {label} is constant (one value a plane); there is nothing to "
                                      "learn from")
