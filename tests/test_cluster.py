@@ -206,7 +206,37 @@ def test_a_service_that_is_no_scheduler_leaves_no_traceback_at_exit(stacks, tmp_
 def test_scheduler_addresses_that_dask_takes_are_taken(given, address):
     from napari_zssr.cluster import scheduler_address
 
-    assert scheduler_address(given) == address
+    assert scheduler_address(given, given_as="--scheduler") == address
+
+
+def test_a_scheduler_file_runs_the_batch_on_its_scheduler(cluster, stacks, tmp_path, capsys):
+    """HPC job scripts (dask-mpi, ``dask scheduler --scheduler-file``) hand the workers and the client a JSON file, not
+    an address: the file a scheduler writes, as Dask writes it, runs the batch there."""
+    (stacks / "big.tif").unlink()
+    (stacks / "channels.tif").unlink()
+    scheduler_file = tmp_path / "scheduler.json"
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        client.write_scheduler_file(str(scheduler_file))
+    out = tmp_path / "out"
+    assert main([str(stacks), "--out", str(out), "--scheduler-file", str(scheduler_file), *TINY]) == 0
+    assert (out / "plain_zssr.tif").exists() and "done 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("content", "why"), [
+    (None, "no such file; a scheduler started with --scheduler-file"),
+    ("not json", "is not a Dask scheduler file (JSON holding the scheduler's \"address\""),
+    ('{"type": "Scheduler"}', "is not a Dask scheduler file"),
+    ('["tcp://127.0.0.1:9"]', "is not a Dask scheduler file"),
+    ('{"address": "tls://127.0.0.1:1"}', "the address 'tls://127.0.0.1:1' in --scheduler-file"),
+    ('{"address": "tcp://127.0.0.1:9"}', "a scheduler killed (not stopped) leaves behind: start the scheduler again")])
+def test_a_wrong_scheduler_file_is_a_usage_error_naming_it(stacks, tmp_path, capsys, content, why):
+    scheduler_file = tmp_path / "scheduler.json"
+    if content is not None:
+        scheduler_file.write_text(content)
+    assert main([str(stacks), "--out", str(tmp_path / "o"), "--scheduler-file", str(scheduler_file), *TINY]) == 2
+    err = capsys.readouterr().err
+    assert why in err and str(scheduler_file) in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("address", ["", "tcp://127.0.0.1", "foo://bar:1", "127.0.0.1:38786x", "tls://127.0.0.1:1"])
@@ -257,9 +287,10 @@ def test_without_distributed_the_cluster_options_name_the_extra(stacks, tmp_path
     assert "napari-zssr[cluster]" in capsys.readouterr().err
 
 
-def test_scheduler_and_workers_exclude_each_other(stacks, tmp_path):
+@pytest.mark.parametrize("other", [["--workers", "2"], ["--scheduler-file", "scheduler.json"]])
+def test_scheduler_and_workers_exclude_each_other(stacks, tmp_path, other):
     with pytest.raises(SystemExit) as exit_:
-        main([str(stacks), "--out", str(tmp_path / "o"), "--workers", "2", "--scheduler", "tcp://127.0.0.1:9"])
+        main([str(stacks), "--out", str(tmp_path / "o"), *other, "--scheduler", "tcp://127.0.0.1:9"])
     assert exit_.value.code == 2
 
 

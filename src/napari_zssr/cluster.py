@@ -9,6 +9,7 @@ batch. Errors raised by a task are not retried: they come from the file (its dat
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -58,7 +59,8 @@ def imported_distributed() -> Any:
     try:
         import distributed
     except ImportError:
-        raise UsageError(f"--scheduler and --workers need Dask's distributed package: {EXTRA_HINT}") from None
+        raise UsageError("--scheduler, --scheduler-file and --workers need Dask's distributed package: "
+                         f"{EXTRA_HINT}") from None
     return distributed
 
 
@@ -93,18 +95,45 @@ def local_cluster_client(workers: int) -> Iterator[Any]:
 
 
 @contextmanager
-def scheduler_client(scheduler: str) -> Iterator[Any]:
-    """A ``distributed.Client`` on the scheduler at ``scheduler``, closed on leaving; a :class:`UsageError` when the
-    address is malformed, ``distributed`` is not installed or the scheduler cannot be reached (within
-    :data:`CONNECT_TIMEOUT_S`)."""
-    address = scheduler_address(scheduler)
-    with connected_client(imported_distributed(), address) as client:
+def scheduler_client(scheduler: str | None = None, scheduler_file: str | None = None) -> Iterator[Any]:
+    """A ``distributed.Client`` on the scheduler at the address ``scheduler``, or at the one ``scheduler_file`` holds;
+    closed on leaving. A :class:`UsageError` when the address or the file is malformed, ``distributed`` is not
+    installed or the scheduler cannot be reached (within :data:`CONNECT_TIMEOUT_S`)."""
+    if scheduler_file is None:
+        address, stale = scheduler_address(scheduler or "", given_as=f"--scheduler {scheduler!r}"), ""
+    else:
+        address = scheduler_in_file(scheduler_file)
+        stale = (f"; it is the address in --scheduler-file {scheduler_file}, which a scheduler killed (not stopped) "
+                 "leaves behind: start the scheduler again")
+    with connected_client(imported_distributed(), address, stale) as client:
         yield client
 
 
-def scheduler_address(scheduler: str) -> str:
+def scheduler_in_file(path: str) -> str:
+    """The scheduler's address in the JSON file a scheduler writes when started with ``--scheduler-file`` (as dask-mpi
+    and HPC job scripts start it, the workers reading the same file), checked as :func:`scheduler_address` checks
+    one given outright; a :class:`UsageError` naming what is wrong with the file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"--scheduler-file {path}: no such file; a scheduler started with --scheduler-file {path} "
+                         "writes it while it runs: start the scheduler first (or wait for its job to start)") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"--scheduler-file {path} cannot be read ({error})") from None
+    try:
+        address = json.loads(text).get("address")
+    except (ValueError, AttributeError):  # not JSON, or JSON but not an object
+        address = None
+    if not isinstance(address, str):
+        raise UsageError(f"--scheduler-file {path} is not a Dask scheduler file (JSON holding the scheduler's "
+                         "\"address\", as 'dask scheduler --scheduler-file FILE' writes it)")
+    return scheduler_address(address, given_as=f"the address {address!r} in --scheduler-file {path}")
+
+
+def scheduler_address(scheduler: str, given_as: str) -> str:
     """``scheduler`` as ``tcp://host:port`` (``host:port`` taken as TCP), or a :class:`UsageError` naming what is
-    wrong: checked before any connection, which Dask would otherwise try for seconds and report with tracebacks."""
+    wrong (``given_as``: where it came from): checked before any connection, which Dask would otherwise try for
+    seconds and report with tracebacks."""
     text = scheduler.strip()
     address = text if "://" in text else f"tcp://{text}"
     parsed = urlsplit(address)
@@ -115,14 +144,15 @@ def scheduler_address(scheduler: str) -> str:
     scheme = parsed.scheme.lower()
     if scheme not in SCHEDULER_PROTOCOLS or not parsed.hostname or port is None or parsed.path not in ("", "/"):
         tls = " (TLS needs a security configuration this command does not take)" if scheme == "tls" else ""
-        raise UsageError(f"--scheduler {scheduler!r} is not a Dask scheduler address of the form tcp://HOST:PORT"
+        raise UsageError(f"{given_as} is not a Dask scheduler address of the form tcp://HOST:PORT"
                          f"{tls}; e.g. tcp://10.0.0.5:8786, as 'dask scheduler' prints it")
     return f"{scheme}://{parsed.netloc}"
 
 
 @contextmanager
-def connected_client(distributed: Any, address: str) -> Iterator[Any]:
-    """A client of the scheduler at ``address``, or a :class:`UsageError` within about :data:`CONNECT_TIMEOUT_S`.
+def connected_client(distributed: Any, address: str, hint: str = "") -> Iterator[Any]:
+    """A client of the scheduler at ``address``, or a :class:`UsageError` (ending with ``hint``) within about
+    :data:`CONNECT_TIMEOUT_S`.
 
     The connection is made in a thread given a deadline: a server that accepts a connection but never answers as a
     scheduler would (another service on that port) keeps Dask waiting past its own timeout; and a service that answers
@@ -153,7 +183,7 @@ def connected_client(distributed: Any, address: str) -> Iterator[Any]:
     if "client" not in outcome or thread.is_alive():
         why = outcome.get("error") or f"no answer as a Dask scheduler within {3 * CONNECT_TIMEOUT_S} s"
         raise UsageError(f"cannot reach the Dask scheduler at {address} ({why}); check the address (the scheduler's "
-                         "port, not its dashboard's) and that the scheduler runs (dask scheduler)")
+                         f"port, not its dashboard's) and that the scheduler runs (dask scheduler){hint}")
     with outcome["client"] as client:
         yield client
 

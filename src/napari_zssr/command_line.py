@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on the Dask scheduler at ADDRESS (e.g. tcp://10.0.0.5:8786); workers started with "
                             "--resources GPU=1 get one task per GPU")
+    where.add_argument("--scheduler-file", metavar="FILE",
+                       help="run on the Dask scheduler whose address FILE holds (the JSON file a scheduler started "
+                            "with --scheduler-file FILE writes, as dask-mpi and HPC job scripts do)")
     where.add_argument("--workers", type=number_in_range(int, 1, "a whole number >= 1"), metavar="N",
                        help="run on a local Dask cluster of N worker processes (the cores shared among them)")
     cluster.add_argument("--planes-per-task", type=number_in_range(int, 2, "a whole number >= 2"), metavar="N",
@@ -137,7 +140,7 @@ def options_from(args: argparse.Namespace) -> BatchOptions:
     from .batching import make_options
 
     settings = {name: value for name, value in vars(args).items()
-                if name not in ("inputs", "out", "scheduler", "workers")}
+                if name not in ("inputs", "out", "scheduler", "scheduler_file", "workers")}
     if settings["planes_per_task"] is None:  # not given: the batch's default
         del settings["planes_per_task"]
     return make_options(args.out, settings)
@@ -163,17 +166,17 @@ def run_command_line(argv: Sequence[str] | None = None) -> int:
 
     try:
         with quiet_reader_logs():
-            here = args.scheduler is None and not args.workers
+            here = args.scheduler is None and args.scheduler_file is None and not args.workers
             options, config = checked_settings(options_from(args), device_here=here)
             if here:
                 if args.planes_per_task is not None:
-                    say("note: --planes-per-task splits stacks across a cluster's tasks (--scheduler or --workers); "
-                        "here each file runs whole")
+                    say("note: --planes-per-task splits stacks across a cluster's tasks (--scheduler, --scheduler-file "
+                        "or --workers); here each file runs whole")
                 return run_prepared(plan_inputs(args.inputs, options, config)).exit_code
             from .cluster import check_local_workers, local_cluster_client, scheduler_client
 
-            if args.scheduler is not None:
-                with scheduler_client(args.scheduler) as client:
+            if args.scheduler is not None or args.scheduler_file is not None:
+                with scheduler_client(args.scheduler, args.scheduler_file) as client:
                     return run_prepared(plan_inputs(args.inputs, options, config), client).exit_code
             check_local_workers(args.workers)
             prepared = plan_inputs(args.inputs, options, config)
