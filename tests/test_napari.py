@@ -1472,6 +1472,16 @@ def test_a_psf_that_does_not_look_like_a_bead_gets_a_warning(widget, tmp_path, p
     assert "does not look like a bead" in w.status.value
 
 
+def test_how_a_psf_file_was_read_is_said_when_it_is_chosen(widget, tmp_path):
+    """A note about the file itself (its planes taken from its last axis) came only from Run."""
+    viewer, w = widget
+    w.image.value = viewer.add_image(image_2d(), name="img")
+    y, x = np.mgrid[:15, :15] - 7
+    np.save(tmp_path / "yxz.npy", np.stack([np.exp(-(x**2 + y**2) / (2 + z)) for z in range(5)], axis=-1))
+    use_psf(w, str(tmp_path / "yxz.npy"))
+    assert "kept on its last axis (Y, X, Z)" in w.status.value
+
+
 def test_the_psf_files_note_goes_in_axial_mode_which_takes_no_kernel_and_returns_after(widget, tmp_path):
     viewer, w = widget
     w.image.value = viewer.add_image(np.stack([image_2d(i, (48, 48)) for i in range(4)]), name="vol",

@@ -344,6 +344,32 @@ def test_a_matlab_z_stack_has_its_planes_last(tmp_path):
     assert np.array_equal(read_psf(tmp_path / "numpy.mat")[0], stack)
 
 
+@pytest.mark.parametrize("suffix", [".npy", ".tif"])
+def test_a_bare_z_stack_with_its_planes_last_is_read_planes_first_with_a_note(tmp_path, suffix):
+    """A PSF array made in MATLAB's order or stacked on its last axis (Y, X, Z), saved by numpy or by a bare
+    ``tifffile.imwrite``, was read as (Z, Y, X): its planes were rows of the bead, and the kernel came out wrong with
+    only the note that the bead looked cut by the image's edge."""
+    from napari_zssr import KernelNoteWarning
+
+    stack = np.stack([gaussian_psf(sigma=np.hypot(1.5, 0.7 * (z - 5)), peak=1000 / (1 + 0.2 * (z - 5) ** 2))
+                      for z in range(11)]).astype(np.float32)
+    path = tmp_path / f"psf{suffix}"
+    saved = np.moveaxis(stack, 0, -1)
+    np.save(path, saved) if suffix == ".npy" else tifffile.imwrite(path, saved)
+    assert np.array_equal(read_psf(path)[0], stack)
+    with pytest.warns(KernelNoteWarning, match=r"31 x 31 x 11 array: read as a z-stack of 11 planes of 31 x 31 "
+                                                r"pixels kept on its last axis \(Y, X, Z\)") as notes:
+        kernel = kernel_from_file(path, scale=2)
+    assert sigma_of(kernel) == pytest.approx((3.0, 3.0), abs=0.03)
+    assert not any("cut by the edge" in str(note.message) for note in notes)
+    planes_first = tmp_path / f"first{suffix}"  # square planes first: read as it is, without a note
+    np.save(planes_first, stack) if suffix == ".npy" else tifffile.imwrite(planes_first, stack)
+    assert np.array_equal(read_psf(planes_first)[0], stack)
+    named = tmp_path / "named.tif"  # axes the file names are followed
+    tifffile.imwrite(named, saved, imagej=True, metadata={"axes": "ZYX"})
+    assert read_psf(named)[0].shape == (31, 31, 11)
+
+
 def test_a_saturated_bead_is_named(tmp_path):
     """A bead recorded with its peak clipped at the camera's top value gave a kernel too wide (sigma 3.2 HR pixels for
     3.0, the FWHM more), without a word."""

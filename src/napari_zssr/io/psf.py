@@ -57,12 +57,17 @@ def open_psf(path: str | os.PathLike) -> PsfFile:
         # a bead at several positions, or one series per channel as some exports store them
         note = several_series_note(path.name, image.series_count) if image.series_count > 1 else None
         pixel_size = None if image.pixel_size is None else compact_pixel_size(*image.pixel_size)
+        if image.axes[0] in UNNAMED_AXES:  # a bare array written by tifffile: its first axis may be anything
+            data, z_last = _z_last_moved(image.data, path.name)
+            return PsfFile(data, pixel_size, note or z_last)
         return PsfFile(image.data, pixel_size, note)
     if suffix == ".npy":
         try:
-            return PsfFile(np.load(path, allow_pickle=False), None)
+            array = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError) as error:
             raise ValueError(f"could not read {path.name} as a .npy array: {error}") from error
+        data, z_last = _z_last_moved(array, path.name)
+        return PsfFile(data, None, z_last)
     if suffix == ".mat":
         try:
             variables = scipy.io.loadmat(path)
@@ -83,6 +88,26 @@ def _planes_first(array: np.ndarray) -> np.ndarray:
     if array.ndim != 3 or array.shape[-1] in (3, 4) or array.shape[1] == array.shape[2] != array.shape[0]:
         return array
     return np.moveaxis(array, -1, 0)
+
+
+#: tifffile's names of a first axis that its file does not name (a bare array saved by ``tifffile.imwrite``)
+UNNAMED_AXES = "QI"
+
+
+def _z_last_moved(array: np.ndarray, name: str) -> tuple[np.ndarray, str | None]:
+    """A 3D array without axes, its planes moved first where they were last, and a note saying so.
+
+    numpy keeps a stack's planes first (Z, Y, X), and so does this package; but arrays from MATLAB, or made by
+    stacking with ``axis=-1``, keep them last (Y, X, Z). A bead's planes are square crops, so an array whose first two
+    sides are equal and whose third differs is taken as (Y, X, Z): read as (Z, Y, X) its planes would be rows of the
+    bead, not squares, and its kernel a slice through it.
+    """
+    if array.ndim != 3 or not array.shape[0] == array.shape[1] != array.shape[2] or array.shape[-1] in (3, 4):
+        return array, None
+    y, x, z = array.shape
+    return np.moveaxis(array, -1, 0), (f"{name} holds a {y} x {x} x {z} array: read as a z-stack of {z} planes of "
+                                       f"{y} x {x} pixels kept on its last axis (Y, X, Z), since planes of {x} x {z} "
+                                       "would not be square; save it as (Z, Y, X) to say otherwise")
 
 
 #: the most planes of an ImageJ "channels" axis, unmarked as to what it holds, that may be a multicolour bead's

@@ -56,6 +56,8 @@ from .worker_turns import start_in_turn, turn_ended, withdraw
 if TYPE_CHECKING:
     import napari
 
+    from ..io.psf import PsfFile
+
 #: kernel sources offered in the "kernel" section; each shows only its own fields.
 PSF_FILE = "PSF file"
 OPTICS = "from optics"
@@ -459,34 +461,38 @@ class ZSSRWidget(Container):
                 del self._range_notes[key]
         return "; ".join(note for _, _, note in self._range_notes.values())
 
-    def _psf_note(self, psf: np.ndarray | None = None) -> str:
-        """What is wrong with the chosen PSF file (``psf``: its data, when just read) when it is the kernel source:
-        why it cannot be read (Run refuses it with that message), or the warning that it does not look like one bead
-        (Run repeats it as a notification); else "". The status line shows it while it applies."""
-        from ..io.psf import read_psf
+    def _psf_note(self, psf: PsfFile | None = None) -> str:
+        """What to say of the chosen PSF file (``psf``: the file, when just read) when it is the kernel source: why it
+        cannot be read (Run refuses it with that message), how it was read (several series, planes on its last axis)
+        and the warning that it does not look like one bead (Run repeats both as notifications); else "". The status
+        line shows it while it applies."""
+        from ..io.psf import open_psf
 
         if self.kernel_source.value != PSF_FILE or self.axial.value or not self._psf_given():
             return ""
         try:
-            problem = bead_problem(read_psf(str(self.psf.value))[0] if psf is None else psf)
+            psf = open_psf(str(self.psf.value)) if psf is None else psf
         except (ValueError, OSError) as error:
             return str(error)
-        return f"warning: this PSF does not look like a bead: {problem}" if problem else ""
+        problem = bead_problem(psf.data)
+        return "; ".join(note for note in (psf.note, problem and f"warning: this PSF does not look like a bead: "
+                                           f"{problem}") if note)
 
     def _on_psf_file_changed(self, *_: Any) -> None:
         """Show the PSF file's pixel size, and warn at once when it does not look like a bead."""
-        from ..io.psf import read_psf
+        from ..io.psf import open_psf
 
         self._psf_pixel_rejected = False
         say_at_zero(self.psf_pixel_size, "unknown")
         if not self._psf_given():
             return
         try:
-            psf, pixel_size = read_psf(str(self.psf.value))
+            psf = open_psf(str(self.psf.value))
         except (ValueError, OSError):
             self.status.value = self._psf_note()  # why it cannot be read: the run refuses it with that message
             return
         self.status.value = self._psf_note(psf)
+        pixel_size = psf.pixel_size
         # unequal sides show as their geometric mean; left as shown, the run takes the file's own (y, x) pair
         shown = float(np.sqrt(np.prod(pixel_pair(pixel_size)))) if pixel_size is not None else 0.0
         self._psf_pixel_rejected = not self._set_in_range(self.psf_pixel_size, shown, "the PSF file's pixel size")
