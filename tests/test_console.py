@@ -122,3 +122,17 @@ def test_run_warnings_reach_python_in_a_qt_program_without_a_napari_viewer(qapp,
     stack = np.stack([np.random.default_rng(0).random((32, 32)), np.zeros((32, 32))]).astype(np.float32)
     console._run_in_qt(prepare(stack, config=napari_zssr.ZSSRConfig(max_iterations=2)), None)
     assert any("the plane at index 1 is constant" in str(warning.message) for warning in recwarn)
+
+
+def test_a_closed_viewer_is_refused_before_any_work_starts(make_napari_viewer, monkeypatch):
+    """``viewer.close()`` empties the viewer and drops its window: the run trained, then adding its layers failed in
+    napari's layer controls (a KeyError), or they went to a viewer no one sees."""
+    for runs in ("_run_in_qt", "_run_with_text_progress"):
+        monkeypatch.setattr(console, runs, lambda *a, **k: pytest.fail("work started for a closed viewer"))
+    make_napari_viewer()  # another viewer stays open: Qt runs on
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(image_2d(), name="shut")
+    viewer.close()
+    with pytest.raises(ValueError, match=r"the viewer was closed.*add_to_viewer=False"):
+        napari_zssr.run(layer, viewer=viewer, max_iterations=2)
+    assert len(viewer.layers) == 0

@@ -29,6 +29,7 @@ from .runner import (
     prepare,
     remove_stale_outputs,
     show_run_warning,
+    viewer_closed,
     watch_input,
     window_watch,
 )
@@ -96,6 +97,9 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
                 layer_or_array not in layers:
             raise ValueError(f"layer {layer_or_array.name!r} is not in the current viewer, where the results would "
                              "go: pass viewer= (the viewer that holds it), or add the layer to a viewer first")
+    if add_to_viewer and viewer is not None and viewer_closed(viewer):  # checked before the run, not after it
+        raise ValueError("the viewer was closed, so the results would go nowhere: pass an open viewer= (the one "
+                         "that holds the layer), or add_to_viewer=False for the layer data tuples alone")
     # the outputs' names, reserved, after the input as it is called when the run ends
     outputs = OutputClaim(viewer, layer_or_array, request) if viewer is not None and add_to_viewer else None
     run_started()

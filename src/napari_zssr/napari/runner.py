@@ -588,6 +588,18 @@ def window_watch(viewer: Any) -> Callable[[], bool]:
     return is_open
 
 
+def viewer_closed(viewer: Any) -> bool:
+    """Whether napari's ``viewer`` was closed before a run: ``viewer.close()`` empties it and its Qt window drops
+    ``_qt_window`` (its close button deletes that window, :func:`window_watch`). Layers added then reach no screen,
+    and napari's layer controls, gone with the window, fail on the first one (a KeyError). Only napari's own Qt
+    window is read so: a viewer without one (a ``ViewerModel``) counts as open, as in :func:`window_watch`."""
+    viewer = getattr(viewer, "__wrapped__", viewer)
+    window = getattr(viewer, "window", None)
+    if window is None or not type(window).__module__.startswith("napari."):
+        return False
+    return not hasattr(window, "_qt_window") or not window_watch(viewer)()
+
+
 def remove_stale_outputs(viewer: Any, request: RunRequest) -> None:
     """Remove the layers of output kinds that an earlier run of the same input made and this one did not (its spread
     with uncertainty on, its median at another scale): left, they would sit beside this run's as if they were its
