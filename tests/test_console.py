@@ -136,3 +136,14 @@ def test_a_closed_viewer_is_refused_before_any_work_starts(make_napari_viewer, m
     with pytest.raises(ValueError, match=r"the viewer was closed.*add_to_viewer=False"):
         napari_zssr.run(layer, viewer=viewer, max_iterations=2)
     assert len(viewer.layers) == 0
+
+
+def test_a_layer_name_is_refused_saying_how_to_pass_the_layer(make_napari_viewer):
+    """A name typed for the layer got "a str is not an image layer", which said neither which name nor how."""
+    viewer = make_napari_viewer()
+    viewer.add_image(image_2d(), name="cells")
+    with pytest.raises(TypeError, match=r"takes the layer itself, not its name 'cells'.*viewer\.layers\['cells'\]"):
+        napari_zssr.run("cells", max_iterations=2)
+    with pytest.raises(TypeError, match=r"no layer is named 'nuclei' in the current viewer \(its layers: 'cells'\)"):
+        napari_zssr.run("nuclei", max_iterations=2)
+    assert [layer.name for layer in viewer.layers] == ["cells"]

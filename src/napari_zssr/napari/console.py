@@ -6,7 +6,7 @@ import os
 import threading
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from ..core.choices import DEFAULT_OUTPUTS
 from ..core.config import DEFAULT_PRESET, ZSSRConfig
@@ -62,6 +62,8 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     script a text progress bar is shown. Bad input (options,
     shape, dtype, NaN in in-memory data, PSF) fails before any work starts.
     """
+    if isinstance(layer_or_array, str):
+        _refuse_layer_name(layer_or_array, viewer)
     if psf is not None and not isinstance(psf, (str, os.PathLike)):
         raise TypeError(f"psf must be a PSF file's path, got {psf!r}; for the factor give scale={psf!r}")
     if psf_pixel_size is not None and not psf:
@@ -124,6 +126,25 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
         if outputs is not None:
             outputs.release()
     return tuples
+
+
+def _refuse_layer_name(name: str, viewer: Any) -> NoReturn:
+    """A TypeError for a layer's name given in place of the layer, saying how to pass it, or that no layer of the
+    viewer (``viewer``, else the current one) is so named: a name is no layer (several may share it)."""
+    where = "the current viewer" if viewer is None else "the viewer given"
+    if viewer is None:
+        try:
+            import napari
+
+            viewer = napari.current_viewer()
+        except ImportError:
+            viewer = None
+    names = [layer.name for layer in getattr(viewer, "layers", ())]
+    if viewer is None or name in names:
+        raise TypeError(f"run() takes the layer itself, not its name {name!r}: napari_zssr.run(viewer.layers"
+                        f"[{name!r}]) (or pass a numpy array)")
+    raise TypeError(f"run() takes a layer, not a name, and no layer is named {name!r} in {where} (its "
+                    f"layers: {', '.join(map(repr, names)) or 'none'})")
 
 
 def _in_napari_event_loop() -> bool:
