@@ -1285,6 +1285,22 @@ def test_the_result_takes_the_look_the_input_has_when_the_run_ends(widget, qtbot
     assert result.blending == "additive" and result.gamma == pytest.approx(0.8)
 
 
+def test_a_volumes_result_is_rendered_in_3d_as_its_input_is(make_napari_viewer, qtbot):
+    """A z-stack shown as an isosurface (or attenuated MIP) in the 3D view: its result came as a plain MIP, at none
+    of the input's threshold, and a re-run kept the rendering of the first."""
+    import napari_zssr
+
+    viewer = make_napari_viewer()
+    source = viewer.add_image(np.stack([image_2d(i) for i in range(2)]), name="vol", rendering="iso",
+                              iso_threshold=600.0)
+    napari_zssr.run(source, viewer=viewer, max_iterations=2, width=4, outputs=["zssr"])
+    result = viewer.layers["vol_zssr"]
+    assert result.rendering == "iso" and result.iso_threshold == pytest.approx(600.0)
+    source.rendering, source.attenuation = "attenuated_mip", 0.2
+    napari_zssr.run(source, viewer=viewer, max_iterations=2, width=4, outputs=["zssr"])
+    assert result.rendering == "attenuated_mip" and result.attenuation == pytest.approx(0.2)
+
+
 def test_rerun_updates_rotate_shear_and_affine(widget, qtbot):
     viewer, w = widget
     source = viewer.add_image(image_2d(), name="turned", scale=(0.2, 0.2))

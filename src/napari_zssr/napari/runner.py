@@ -111,9 +111,12 @@ def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> L
 def look_of(layer: Any) -> dict[str, Any]:
     """How ``layer`` shows its data, as its outputs are to show theirs (they share its intensity units, and a green
     channel's result is green and blends as it does, at its opacity): contrast limits, colormap, blending, opacity and
-    gamma."""
+    gamma; and in the 3D view its rendering (a stack shown as an isosurface or attenuated MIP shows its result so,
+    at the same threshold, in the same units)."""
     return {"contrast_limits": tuple(map(float, layer.contrast_limits)), "colormap": layer.colormap,
-            "blending": layer.blending, "opacity": float(layer.opacity), "gamma": float(layer.gamma)}
+            "blending": layer.blending, "opacity": float(layer.opacity), "gamma": float(layer.gamma),
+            "rendering": str(layer.rendering), "iso_threshold": float(layer.iso_threshold),
+            "attenuation": float(layer.attenuation)}
 
 
 def _leading_index(current_step: tuple[int, ...] | None, ndim: int) -> tuple[int, ...] | None:
@@ -507,7 +510,8 @@ def contrast_sample(values: np.ndarray) -> np.ndarray:
 
 #: layer properties that a re-run sets on an existing output layer (besides its data).
 UPDATED_PROPERTIES = ("scale", "translate", "rotate", "shear", "affine", "units", "axis_labels", "metadata",
-                      "colormap", "contrast_limits", "blending", "opacity", "gamma")
+                      "colormap", "contrast_limits", "blending", "opacity", "gamma", "rendering", "iso_threshold",
+                      "attenuation")
 
 
 #: the events of an input layer after which a run's result would no longer be of, or over, the layer as it is
