@@ -122,6 +122,10 @@ def test_size_is_honoured():
     assert theoretical_psf(1.0, 500, 0.1, size=15).shape == (15, 15)
     with pytest.raises(ValueError, match="size"):
         theoretical_psf(1.0, 500, 0.1, size=14)
+    for size in (float("nan"), float("inf"), "15", 15.5):  # named, not Python's "cannot convert float NaN"
+        with pytest.raises(ValueError, match="size must be an odd whole number"):
+            theoretical_psf(1.0, 500, 0.1, size=size)
+    assert theoretical_psf(1.0, 500, 0.1, size=np.int64(15)).shape == theoretical_psf(1.0, 500, 0.1, size=15.0).shape
 
 
 @pytest.mark.parametrize(("kwargs", "named"), [

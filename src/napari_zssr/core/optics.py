@@ -266,7 +266,9 @@ def psf_from_optics(optics: Optics, pixel_size: float | Sequence[float], size: i
         extent = DEFAULT_HALF_WIDTH * optics.wavelength * 1e-3 / optics.na
         half = (max(1, int(np.ceil(extent / pixel[0]))), max(1, int(np.ceil(extent / pixel[1]))))
     else:
-        if isinstance(size, bool) or int(size) != size or size < 3 or size % 2 == 0:
+        # not int(size) first: NaN and infinity would raise Python's own errors, which name no argument
+        if isinstance(size, bool) or not isinstance(size, Real) or not float(size).is_integer() or size < 3 \
+                or size % 2 == 0:
             raise ValueError(f"size must be an odd whole number >= 3, got {size!r}")
         half = (int(size) // 2, int(size) // 2)
     if max(half) > 1000:
