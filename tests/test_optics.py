@@ -221,6 +221,20 @@ def test_optics_given_numpy_numbers_hold_floats_for_the_records():
     json.dumps(optics.to_dict())
 
 
+def test_optics_given_0d_arrays_are_their_numbers_and_text_is_no_number():
+    """``np.array(1.4)`` (as ``arr.max()`` or a loaded .npy scalar gives) was refused as out of range: 'na must be in
+    (0, 1.518) ...; got array(1.4)', a value that is in range."""
+    optics = Optics(np.array(1.4), np.array(520), np.array(1.518), "confocal", np.array(488.0), np.array(1.0))
+    assert optics == Optics(1.4, 520, 1.518, "confocal", 488.0, 1.0)
+    assert all(type(v) is float for v in (optics.na, optics.wavelength, optics.pinhole))
+    assert np.array_equal(theoretical_psf(np.array(1.4), np.array(520), 0.065), theoretical_psf(1.4, 520, 0.065))
+    for value in ("1.4", np.array([1.4]), None):
+        with pytest.raises(ValueError, match=r"na must be a number in \(0, 1.518\)"):
+            Optics(value, 520)
+    with pytest.raises(ValueError, match=r"na must be in \(0, 1.518\)"):  # a number: out of range
+        Optics(np.array(1.6), 520)
+
+
 def test_optics_of_a_dict_names_an_unknown_or_a_missing_field():
     assert Optics.of({"na": 1.4, "wavelength": 520}) == Optics(1.4, 520)
     with pytest.raises(TypeError, match="optics has no field 'NA'"):

@@ -123,14 +123,22 @@ class Optics:
 
 def _check_number(name: str, value: Any, low: float, high: float, meaning: str = "", *,
                   inclusive: bool = False) -> None:
-    """Raise a ValueError naming ``name`` unless ``low < value < high`` (``<=`` both ends with ``inclusive``)."""
+    """Raise a ValueError naming ``name`` unless ``low < value < high`` (``<=`` both ends with ``inclusive``).
+
+    A 0-d numpy array (what ``np.array(1.4)`` or a reduction such as ``arr.max()`` of an object array gives) is its
+    number; text or anything else that is not one number is said to be no number, not to be out of range."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = float("nan")
     inside = low <= number <= high if inclusive else low < number < high
-    if isinstance(value, bool) or not isinstance(value, Real) or not inside:  # "1.4" is text, not an NA
-        bounds = f"[{low:g}, {high:g}]" if inclusive else f"({low:g}, {high:g})"
+    bounds = f"[{low:g}, {high:g}]" if inclusive else f"({low:g}, {high:g})"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):  # "1.4" is text, not an NA
+        raise ValueError(f"{name} must be a number in {bounds}{', ' + meaning if meaning else ''}; got "
+                         f"{type(value).__name__} {value!r}")
+    if not inside:
         raise ValueError(f"{name} must be in {bounds}{', ' + meaning if meaning else ''}; got {value!r}")
 
 
