@@ -84,6 +84,26 @@ def test_a_small_confocal_psf_is_the_centre_of_the_full_one():
     np.testing.assert_allclose(small, crop / crop.sum(), rtol=2e-3)
 
 
+@pytest.mark.parametrize(("pixel", "pinhole"), [(0.0012, 1.0), (0.0012, 20.0), (0.003, 20.0)])
+def test_a_confocal_psf_too_finely_sampled_to_compute_is_refused_before_any_grid_is_made(monkeypatch, pixel, pinhole):
+    """Sampled 4x finer for the pinhole, a confocal PSF at a pixel size of a few nm (or with a wide pinhole) took
+    minutes and tens of GB before a MemoryError (1.2 nm: 30 000 samples across)."""
+    from napari_zssr.core import optics
+
+    made = optics._radius_grid
+
+    def guarded(half, pixel_size):
+        assert 2 * max(half) + 1 <= optics.MAX_CONFOCAL_GRID, "a grid too wide to compute was made"
+        return made(half, pixel_size)
+
+    monkeypatch.setattr(optics, "_radius_grid", guarded)
+    with pytest.raises(ValueError, match=r"confocal PSF .* grid \d+ samples across .* check the pixel size"):
+        theoretical_psf(1.4, 520, pixel, modality="confocal", pinhole=pinhole)
+    with pytest.raises(ValueError, match="confocal PSF"):  # the kernel: the PSF at the HR pixel size, half of it
+        kernel_from_optics(1.4, 520, 2 * pixel, 2, modality="confocal", pinhole=pinhole)
+    assert theoretical_psf(1.4, 520, 0.005, modality="confocal").shape == (447, 447)  # finely sampled, still made
+
+
 @pytest.mark.parametrize(("na", "n", "wavelength"), [(1.2, 1.333, 520), (1.4, 1.518, 520), (0.3, 1.0, 600)])
 def test_widefield_axial_profile_has_the_textbook_width_and_is_wider_than_the_lateral_psf(na, n, wavelength):
     textbook = 0.88 * wavelength * 1e-3 / (n - np.sqrt(n**2 - na**2))

@@ -49,6 +49,10 @@ MIN_PSF_FWHM_PIXELS = 0.05
 DEFAULT_HALF_WIDTH = 3.0
 #: finer sampling of the detection PSF and pinhole before their convolution (then taken at every n-th point)
 _CONFOCAL_OVERSAMPLING = 4
+#: the widest grid (samples across: the widened emission grid plus the pinhole disk, the size of their FFT) that a
+#: confocal PSF is computed on: ~2 s and 0.6 GB. A pixel size of a few nm or a wide pinhole far beyond it took minutes
+#: and tens of GB (a 1.2 nm pixel: 30 000 samples across)
+MAX_CONFOCAL_GRID = 4096
 #: Gauss-Legendre nodes over the aperture angle for the vectorial integrals, at the least; and per lambda/NA of the
 #: largest radius, so that they follow the Bessel functions' oscillation (96 nodes hold to ~40 lambda/NA; beyond, the
 #: rings came out up to a thousand times too bright)
@@ -232,15 +236,23 @@ def _confocal(optics: Optics, half: tuple[int, int], pixel: tuple[float, float])
     n = _CONFOCAL_OVERSAMPLING
     fine_pixel = (pixel[0] / n, pixel[1] / n)
     fine_half = (half[0] * n, half[1] * n)
-    radius = _radius_grid(fine_half, fine_pixel)
     pinhole_radius = _pinhole_radius(optics)
     disk_half = (int(np.ceil(pinhole_radius / fine_pixel[0])), int(np.ceil(pinhole_radius / fine_pixel[1])))
-    disk = (_radius_grid(disk_half, fine_pixel) <= pinhole_radius).astype(np.float64)
-    through_pinhole = disk.sum() > 1  # a pinhole no wider than a fine pixel passes the emission as it is
     # the pinhole also passes the emission beyond the grid (a small ``size``): up to DEFAULT_HALF_WIDTH lambda/NA of
     # it, as a PSF of the default size holds; the emission is computed once, on the grid widened by that much
     reach = DEFAULT_HALF_WIDTH * optics.wavelength * 1e-3 / optics.na
-    pad = [min(d, int(np.ceil(reach / p))) for d, p in zip(disk_half, fine_pixel)] if through_pinhole else [0, 0]
+    pad = [min(d, int(np.ceil(reach / p))) for d, p in zip(disk_half, fine_pixel)]
+    grid = max(2 * (f + p + d) + 2 for f, p, d in zip(fine_half, pad, disk_half))
+    if grid > MAX_CONFOCAL_GRID:  # said before any array is made: a MemoryError or minutes otherwise
+        raise ValueError(f"a confocal PSF of NA {optics.na:g} at {optics.wavelength:g} nm with a pinhole of "
+                         f"{optics.pinhole:g} AU sampled at {' x '.join(dict.fromkeys(f'{p:g}' for p in pixel))} um "
+                         f"would be computed on a grid {grid} samples across (at most {MAX_CONFOCAL_GRID}); check "
+                         "the pixel size (in um) and the wavelength (in nm)")
+    radius = _radius_grid(fine_half, fine_pixel)
+    disk = (_radius_grid(disk_half, fine_pixel) <= pinhole_radius).astype(np.float64)
+    through_pinhole = disk.sum() > 1  # a pinhole no wider than a fine pixel passes the emission as it is
+    if not through_pinhole:
+        pad = [0, 0]
     emission = _profile(_radius_grid((fine_half[0] + pad[0], fine_half[1] + pad[1]), fine_pixel), optics,
                         optics.wavelength)
     if through_pinhole:
