@@ -134,7 +134,10 @@ def test_pure_noise_raises_a_clear_error():
     (np.zeros((4, 64, 64)), "constant"),
     (np.full((64, 64), np.nan), "NaN"),
     (np.ones(64), "at least 2 dimensions"),
-    (np.ones((8, 64)), "at least 16 x 16 pixels, got 8 x 64"),
+    (np.ones((8, 64)), "at least 16 x 16 pixels, got 8 x 64; choose another kernel source"),
+    # not 'choose another kernel source': a colour picture's planes were read as its rows of 3 channels
+    (np.random.default_rng(0).random((64, 64, 3)), r"got 64 x 3; an RGB\(A\) image\? the estimate takes one channel"),
+    (np.random.default_rng(0).random((64, 64, 2)), r"got 64 x 2; its last axis of 2 looks like channels"),
 ])
 def test_unusable_images_raise_a_clear_error(image, message):
     with pytest.raises(ValueError, match=message):

@@ -83,6 +83,11 @@ def test_planes_too_small_to_read_a_resolution_from_are_refused():
         with pytest.raises(ValueError, match=rf"planes \({side} x 120 pixels\) are too small .* at least 96 x 96"):
             estimate_resolution(blurred)
 
+    rgb = ndimage.gaussian_filter(np.random.default_rng(0).random((128, 128, 3)), (4, 4, 0))
+    with pytest.raises(ValueError, match=r"\(128 x 3 pixels\) are too small .* an RGB\(A\) image\? the estimate takes "
+                                         r"one channel: pass image\[\.\.\., c\]"):
+        estimate_resolution(rgb)
+
     class Unreadable:  # a lazily opened stack: refused by its shape, before any plane is read
         shape, dtype = (1000, 24, 24), np.dtype(np.float32)
 

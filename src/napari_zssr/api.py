@@ -28,7 +28,7 @@ from .core.pairs import min_father_side
 from .core.precision import emulated_precision_note, resolve_precision
 from .core.progress import ProgressCallback, RunProgress
 from .core.resize import PixelSize, Scale, pixel_pair, resize, scaled_shape, upscale_factors
-from .core.spectrum import known_shape
+from .core.spectrum import channels_hint, known_shape
 from .core.trainer import Cancelled, StopHook
 from .core.units import compact_pixel_size
 from .core.values import IMAGE_NAN_HINT, refuse_masked, refuse_non_finite
@@ -244,11 +244,7 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
     if not np.issubdtype(dtype, np.number):
         raise TypeError(f"image must be numeric, got dtype {dtype}")
     shape = known_shape(array.shape)
-    colour_hint = ("; an RGB(A) image? ZSSR takes one channel: pass image[..., c] or a grey conversion"
-                   if len(shape) >= 3 and shape[-1] in (3, 4) else
-                   f"; its last axis of {shape[-1]} looks like channels: ZSSR takes planes (..., Y, X), one channel at "
-                   "a time: pass image[..., c] (in napari, add the array with channel_axis=-1)"
-                   if len(shape) >= 3 and shape[-1] == 2 else "")
+    colour_hint = channels_hint(shape, "ZSSR")
     if ndim is not None and len(shape) != ndim:
         raise ValueError(f"image must be 2D (Y, X), got {len(shape)}D with shape {shape}; use zssr_stack for "
                          f"stacks{colour_hint}")

@@ -43,7 +43,7 @@ from .gaussian import FWHM_PER_SIGMA
 from .optics import AIRY_FWHM, DEFAULT_HALF_WIDTH, airy_profile
 from .psf import kernel_from_psf
 from .resize import pixel_pair, upscale_factors
-from .spectrum import NoStructureError, analysis_planes, periodic_spectrum
+from .spectrum import NoStructureError, analysis_planes, channels_hint, periodic_spectrum
 
 #: the smallest planes (pixels a side) whose spectrum the estimate reads
 MIN_PLANE_SIDE = 16
@@ -212,9 +212,11 @@ def _kernel(fwhm: float, model: str, aspect: tuple[float, float], factors: tuple
 def check_estimable(shape: Sequence[int]) -> None:
     """A ValueError naming the kernel estimate, before any work, for planes too small to read a spectrum from."""
     if len(shape) >= 2 and min(shape[-2:]) < MIN_PLANE_SIDE:
+        # a colour image's planes are its channels' rows: then the advice is to pass one channel, not another source
+        advice = channels_hint(tuple(shape), "the estimate") or ("; choose another kernel source (a PSF file, the "
+                                                                 "optics, or none)")
         raise ValueError(f"the kernel estimate reads the planes' power spectrum and needs planes of at least "
-                         f"{MIN_PLANE_SIDE} x {MIN_PLANE_SIDE} pixels, got {shape[-2]} x {shape[-1]}; choose another "
-                         "kernel source (a PSF file, the optics, or none)")
+                         f"{MIN_PLANE_SIDE} x {MIN_PLANE_SIDE} pixels, got {shape[-2]} x {shape[-1]}{advice}")
 
 
 def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE,

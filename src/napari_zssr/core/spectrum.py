@@ -96,6 +96,18 @@ def known_shape(shape: Any) -> tuple[int, ...]:
     return tuple(int(side) for side in shape)
 
 
+def channels_hint(shape: tuple[int, ...], reader: str) -> str:
+    """The end of an error on an image whose shape is refused, where its last axis of 2-4 looks like colour channels
+    (an RGB(A) picture, two channels last), which ``reader`` ("ZSSR", "the estimate") would take for planes of 3 or
+    4 pixels; "" for any other shape."""
+    if len(shape) >= 3 and shape[-1] in (3, 4):
+        return f"; an RGB(A) image? {reader} takes one channel: pass image[..., c] or a grey conversion"
+    if len(shape) >= 3 and shape[-1] == 2:
+        return (f"; its last axis of {shape[-1]} looks like channels: {reader} takes planes (..., Y, X), one channel "
+                "at a time: pass image[..., c] (in napari, add the array with channel_axis=-1)")
+    return ""
+
+
 def check_layout(array: Any, min_side: int) -> None:
     """Raise a clear error for a dtype or shape no spectrum can be read from, before any plane is read."""
     known_shape(array.shape)
@@ -105,7 +117,8 @@ def check_layout(array: Any, min_side: int) -> None:
     if min(array.shape[-2:]) < min_side:
         rows, cols = array.shape[-2:]
         raise ValueError(f"the image's planes ({rows} x {cols} pixels) are too small for this estimate; "
-                         f"they need at least {min_side} x {min_side} pixels")
+                         f"they need at least {min_side} x {min_side} pixels"
+                         f"{channels_hint(tuple(array.shape), 'the estimate')}")
 
 
 def _read_plane(array: Any, leading: tuple[int, ...], number: int) -> np.ndarray | None:
