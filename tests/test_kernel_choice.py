@@ -83,7 +83,7 @@ def test_a_kernel_checked_before_the_run_is_neither_read_nor_made_again_by_it(tm
     checked = prepared.source((4.0, 4.0))
     path.unlink()  # the run reads no file
     kernels, record = run_kernels(prepared, [(2.0, 2.0), (4.0, 4.0)], np.zeros((40, 40)), 0.1)
-    assert made == [(2.0, 2.0), (4.0, 4.0)]  # each scale made once: at the check, not again for the run's steps
+    assert made == [(4.0, 4.0), (2.0, 2.0)]  # each scale made once: at the check, not again for the run's steps
     np.testing.assert_allclose(kernels[1], checked / checked.sum())
     assert record == prepared.record and record is not prepared.record  # the run's own: its notes go there
 
@@ -99,6 +99,20 @@ def test_a_kernel_too_wide_at_the_runs_scale_fails_the_widgets_check_before_any_
     PreparedKernel.of(KernelChoice("psf", psf_path=str(path)), 0.1, (2.0, 2.0))
     with pytest.raises(ValueError, match=f"at most {MAX_KERNEL_SIDE}"):
         prepare(layer, psf=str(path), scale=4, pixel_size=0.1)
+
+
+def test_a_kernel_too_wide_is_said_to_be_so_at_the_runs_scale(tmp_path, tiny_config):
+    """Each source was checked by making its kernel at scale 2 whatever the run's: a run at x3 was told its kernel
+    was too wide 'at ... scale 2'."""
+    from napari_zssr import kernel_from_file, zssr
+
+    optics = KernelChoice("optics", optics=Optics(0.3, 520, refractive_index=1.0))
+    with pytest.raises(ValueError, match=r"at the image pixel size 0.065 um and scale 3: "):
+        zssr(np.random.default_rng(0).random((32, 32)), 3, kernel=optics, config=tiny_config, pixel_size=0.065)
+    path = tmp_path / "wide.tif"  # a blur 50 px wide: too wide at x2 already
+    write_imagej_tiff(path, (gaussian_psf(50 / 2.355) * 1000 + 10).astype(np.float32), "YX", (0.1, 0.1))
+    with pytest.raises(ValueError, match=r"and scale \(3, 3\); "):
+        kernel_from_file(path, pixel_size=0.1, scale=3)
 
 
 def test_estimate_gives_a_kernel_for_every_step_and_its_record():

@@ -68,10 +68,7 @@ class PreparedKernel:
         """``choice`` made for an image of ``pixel_size`` at the run's ``scale`` (a kernel too wide there fails now,
         not once the first plane is read), or the errors of :func:`kernel_source` (the estimate is one: it is made
         from the run's image)."""
-        prepared = cls(*kernel_source(choice, pixel_size))
-        if prepared.source is not None:
-            prepared.source(scale)
-        return prepared
+        return cls(*kernel_source(choice, pixel_size, scale=scale))
 
 
 #: what ``zssr``/``zssr_stack`` take as ``kernel``
@@ -82,10 +79,10 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
                   scale: Scale = (2.0, 2.0)) -> tuple[KernelSource | None, dict[str, Any]]:
     """``choice`` as a function ``scale -> kernel`` (None: bicubic) and its record for the result's metadata.
 
-    ``pixel_size``: the image's, in um (None: unknown). ``image`` is needed for ``"estimate"`` only, and ``scale``
-    (the run's) only for the estimate's record. Bad PSF
-    files, bad optics and optics without a pixel size raise a ``ValueError``/``FileNotFoundError`` here, before any
-    training starts.
+    ``pixel_size``: the image's, in um (None: unknown). ``image`` is needed for ``"estimate"`` only. ``scale``: the
+    run's, whose kernel is made here (and the estimate's). Bad PSF files, bad optics, optics without a pixel size and
+    a kernel too wide at that scale raise a ``ValueError``/``FileNotFoundError`` here, before any training starts,
+    naming the run's scale.
     """
     if choice.kind == "none":
         return None, {"source": "none (bicubic)"}
@@ -101,7 +98,7 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
         def source(scale: Scale) -> np.ndarray:
             return kernel_from_optics(optics.na, optics.wavelength, pixel_size, scale, **others)
 
-        return _checked(source), {"source": "optics", **optics.to_dict(), "pixel_size_um": pixel_size,
+        return _checked(source, scale), {"source": "optics", **optics.to_dict(), "pixel_size_um": pixel_size,
                                   "psf_fwhm_px": psf_fwhm_pixels(optics, pixel_size)}
     if choice.kind == "estimate":
         return _estimated(image, pixel_size, scale)
@@ -139,12 +136,13 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
                   problem and f"the PSF file does not look like one bead: {problem}; its brightest blob is used"]
     if any(file_notes):
         record[PSF_FILE_NOTE] = "; ".join(note for note in file_notes if note)
-    return _checked(from_file), record
+    return _checked(from_file, scale), record
 
 
-def _checked(source: KernelSource) -> KernelSource:
-    """``source`` keeping the kernel of each scale once made, computed now at scale 2 so that bad values fail now,
-    not after the first plane is read: a run's steps (and the checks before it) make each kernel once."""
+def _checked(source: KernelSource, scale: Scale) -> KernelSource:
+    """``source`` keeping the kernel of each scale once made, computed now at the run's ``scale`` so that bad values
+    fail now, not after the first plane is read, and name that scale (made at 2 whatever the run's, a kernel too wide
+    was said to be so "at scale 2" in a run at 3): a run's steps (and the checks before it) make each kernel once."""
     made: dict[tuple[float, ...], np.ndarray] = {}
 
     def kept(scale: Scale) -> np.ndarray:
@@ -153,7 +151,7 @@ def _checked(source: KernelSource) -> KernelSource:
             made[key] = source(key)
         return made[key]
 
-    kept((2.0, 2.0))
+    kept(scale)
     return kept
 
 
