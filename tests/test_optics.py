@@ -239,6 +239,9 @@ def test_optics_given_numpy_numbers_hold_floats_for_the_records():
     optics = Optics(np.float32(1.4), np.int64(520), np.float64(1.518))
     assert all(type(v) is float for v in (optics.na, optics.wavelength, optics.refractive_index))
     json.dumps(optics.to_dict())
+    # float32 (a table's column) as the numbers typed, not 1.399999976158142 in every record and message
+    confocal = Optics(*np.float32([1.4, 520.5, 1.518]), "confocal", np.float32(488.1), np.array(0.8, np.float32))
+    assert confocal == Optics(1.4, 520.5, 1.518, "confocal", 488.1, 0.8)
 
 
 def test_optics_given_0d_arrays_are_their_numbers_and_text_is_no_number():

@@ -30,7 +30,7 @@ from scipy import signal, special
 
 from .choices import MODALITIES, Modality
 from .config import DEFAULT_SCALE
-from .resize import pixel_pair, upscale_factors
+from .resize import number_meant, pixel_pair, upscale_factors
 from .units import IMMERSION_INDICES
 
 Model = Literal["paraxial", "vectorial"]
@@ -94,7 +94,8 @@ class Optics:
             _check_number("pinhole", self.pinhole, 0.0, 20.0, "in Airy units (1 is typical)", inclusive=True)
         for name in ("na", "wavelength", "refractive_index", "excitation_wavelength", "pinhole"):
             if getattr(self, name) is not None:  # numpy numbers become floats: the optics go into JSON records
-                object.__setattr__(self, name, float(getattr(self, name)))
+                # float32 as the decimal typed (NA 1.4, not 1.399999976158142), as pixel sizes and scales are
+                object.__setattr__(self, name, float(number_meant(np.asarray(getattr(self, name))[()])))
         if self.modality == "widefield" and (self.pinhole is not None or self.excitation_wavelength is not None):
             raise ValueError("pinhole and excitation_wavelength apply to the confocal modality only; "
                              "pass modality='confocal' or leave them out")

@@ -22,7 +22,7 @@ from .units import PLAUSIBLE_PIXEL_UM
 Scale = tuple[float, float]
 
 
-def _number_meant(value: object) -> object:
+def number_meant(value: object) -> object:
     """A float32 or float16 number as the decimal it was typed as (0.13, not 0.12999999523), as numpy prints it."""
     if isinstance(value, (np.float16, np.float32)):
         return float(np.format_float_positional(value, unique=True))
@@ -35,7 +35,7 @@ def as_scale_pair(scale: float | Sequence[float] | np.ndarray) -> Scale:
             isinstance(value, (bool, np.bool_)) for value in np.ravel(np.asarray(scale, dtype=object))):
         raise TypeError(f"scale must be a number or a (y, x) pair, got {scale!r}")
     items = list(scale.ravel()) if isinstance(scale, np.ndarray) else list(np.ravel(np.asarray(scale, dtype=object)))
-    values = np.array([_number_meant(item) for item in items], dtype=np.float64).reshape(np.shape(scale))
+    values = np.array([number_meant(item) for item in items], dtype=np.float64).reshape(np.shape(scale))
     if values.shape == ():
         return float(values), float(values)
     if values.shape != (2,):
