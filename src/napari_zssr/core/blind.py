@@ -86,12 +86,14 @@ class KernelEstimate:
 
     # None: no blur told from the object's own; use bicubic
     kernel: np.ndarray | None = field(repr=False, compare=False)
-    fwhm: float  # of the PSF, input pixels (without the camera pixel's integration)
+    # of the PSF, input pixels (without the camera pixel's integration); for unequal pixel sides, pixels of their
+    # geometric mean (the PSF is round in um)
+    fwhm: float
     fwhm_um: float | None  # the same in um, when the pixel size is known
     model: str  # "airy" or "gaussian"
     spectral_exponent: float  # beta of the object's power law
     spectral_snr: float  # fitted signal / noise floor at the lowest fitted frequency
-    scale: tuple[int, int]
+    scale: tuple[int, int]  # (y, x) of ``kernel``, which lives on the HR grid of this scale
     planes: int  # planes of the image the spectrum was averaged over
     seconds: float = field(compare=False)
     assumptions: str

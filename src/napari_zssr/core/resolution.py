@@ -56,7 +56,7 @@ class NoCutoffError(ValueError):
 class ResolutionEstimate:
     """Resolution (smallest resolved period) of an image by decorrelation analysis."""
 
-    resolution: float  # input pixels
+    resolution: float  # input pixels (for unequal pixel sides, pixels of their geometric mean)
     resolution_um: float | None  # when the pixel size is known
     cutoff: float  # k_c, normalised frequency (1 = Nyquist)
     amplitude: float  # peak of the unfiltered curve: a measure of the image's signal-to-noise ratio
