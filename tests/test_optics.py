@@ -258,6 +258,13 @@ def test_optics_given_0d_arrays_are_their_numbers_and_text_is_no_number():
         Optics(np.array(1.6), 520)
 
 
+def test_kernel_from_optics_names_itself_and_what_it_takes_for_an_unknown_keyword():
+    """It said 'Optics.__init__() got an unexpected keyword argument', naming a class the caller never called."""
+    with pytest.raises(TypeError, match=r"^kernel_from_optics\(\) got an unexpected keyword argument 'immersion'; "
+                                        r"it takes .*refractive_index, modality, .*size"):
+        kernel_from_optics(1.4, 520, 0.065, immersion="oil")
+
+
 def test_optics_of_a_dict_names_an_unknown_or_a_missing_field():
     assert Optics.of({"na": 1.4, "wavelength": 520}) == Optics(1.4, 520)
     with pytest.raises(TypeError, match="optics has no field 'NA'"):

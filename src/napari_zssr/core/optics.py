@@ -313,6 +313,11 @@ def kernel_from_optics(na: float, wavelength: float, pixel_size: float | Sequenc
     """
     from .psf import MAX_KERNEL_SIDE, KernelTooWideError, kernel_from_psf
 
+    taken = [field.name for field in fields(Optics) if field.name not in ("na", "wavelength")] + ["size"]
+    unknown = sorted(set(optics) - set(taken))
+    if unknown:  # Python's own error would name Optics.__init__, which the caller never called
+        raise TypeError(f"kernel_from_optics() got an unexpected keyword argument {unknown[0]!r}; it takes the "
+                        f"optics as theoretical_psf does: {', '.join(taken)} (e.g. refractive_index=1.518 for oil)")
     image_pixel = _known_pixel_pair(pixel_size)
     size = optics.pop("size", None)
     valid = Optics(na, wavelength, **optics)  # the optics' own errors first, then the pixel size's
