@@ -10,6 +10,7 @@ from .batch_jobs import OPTICS_OPTIONS, UsageError, is_given, kernel_kinds, opti
 from .batch_options import MEASURED_PSF_CHOICES, BatchOptions
 from .core.choices import KERNEL_SOURCES
 from .core.optics import Optics, check_pixel_size_for_optics
+from .core.resize import upscale_factors
 from .io.ome import read_optics
 from .kernel_choice import PSF_FILE_NOTE, KernelChoice, kernel_source
 
@@ -166,7 +167,8 @@ def check_kernel_options(options: BatchOptions) -> None:
     for path in options.psf:
         try:
             _, record = kernel_source(KernelChoice("psf", psf_path=path, psf_pixel_size=options.psf_pixel_size,
-                                                   measured=measured_psf(options)), options.pixel_size)
+                                                   measured=measured_psf(options)), options.pixel_size,
+                                      scale=upscale_factors(options.scale))
         except (ValueError, TypeError, OSError) as error:
             raise UsageError(f"--psf {path}: {error}") from None
         if PSF_FILE_NOTE in record:  # said once here, not for every file (a cell image chosen by mistake)

@@ -206,7 +206,6 @@ def checked_settings(options: BatchOptions, *, device_here: bool = True) -> tupl
                          f"got {options.warm_start!r}: a warm-started plane trains at most as long as the first") \
             from None
     if not options.axial:
-        check_kernel_options(options)
         options = replace(options, scale=DEFAULT_SCALE if options.scale is None else options.scale)
         try:
             factors = upscale_factors(options.scale)
@@ -214,6 +213,7 @@ def checked_settings(options: BatchOptions, *, device_here: bool = True) -> tupl
                 integer_factors(factors)  # a kernel needs whole factors: one usage error, not one failure per file
         except ValueError as error:
             raise UsageError(f"--scale {options.scale}: {error}") from None
+        check_kernel_options(options)  # after the scale: each PSF file's kernel is made at it
     return options, config
 
 
