@@ -177,6 +177,7 @@ def test_a_cancel_during_inference_ends_the_run_before_the_next_member():
     (np.ones((20, 20), dtype=complex), 2, TypeError, "complex"),
     (np.ones((20, 20), dtype=bool), 2, TypeError, "boolean"),
     (np.array([["a"] * 20] * 20), 2, TypeError, "numeric"),
+    (np.ones((20, 20), dtype="timedelta64[s]"), 2, TypeError, "numeric"),  # numpy files them under integers
     (np.where(np.eye(20) > 0, np.nan, 1.0), 2, ValueError, "NaN"),
     (np.where(np.eye(20) > 0, np.inf, 1.0), 2, ValueError, "infinite"),
     (np.ones((0, 20)), 2, ValueError, "empty"),
@@ -204,9 +205,10 @@ def test_rgb_input_gets_a_hint(tiny_config):
 
 @pytest.mark.parametrize("kernel, message", [
     (np.ones((3, 3, 3)), "2D"), (-np.ones((3, 3)), "negative"), (np.zeros((3, 3)), "sums to zero"),
+    (np.ones((3, 3), dtype="timedelta64[s]"), "real-valued numeric"),
 ])
 def test_bad_kernel_is_refused_clearly(kernel, message, textured_image, tiny_config):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((TypeError, ValueError), match=message):
         zssr(textured_image, 2, kernel=kernel, config=tiny_config)
 
 

@@ -241,7 +241,7 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
         raise TypeError("image is boolean (a mask?); ZSSR needs intensity data")
     if np.issubdtype(dtype, np.complexfloating):
         raise TypeError("image is complex-valued; pass the magnitude (np.abs) or the real part")
-    if not np.issubdtype(dtype, np.number):
+    if not np.issubdtype(dtype, np.number) or dtype.kind == "m":  # numpy files timedelta64 under the integers
         raise TypeError(f"image must be numeric, got dtype {dtype}")
     shape = known_shape(array.shape)
     colour_hint = channels_hint(shape, "ZSSR")

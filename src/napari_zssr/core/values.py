@@ -32,7 +32,8 @@ def refuse_non_finite(array: np.ndarray, what: str, hint: str = "") -> None:
 def refuse_non_real(dtype: Any, what: str) -> None:
     """A TypeError naming ``what`` for a type that holds no real numbers (booleans, complex, text, objects)."""
     dtype = np.dtype(dtype)
-    if dtype.kind == "b" or np.issubdtype(dtype, np.complexfloating) or not np.issubdtype(dtype, np.number):
+    # timedelta64 is not a number of intensity, though numpy files it under the integers
+    if dtype.kind in "bm" or np.issubdtype(dtype, np.complexfloating) or not np.issubdtype(dtype, np.number):
         raise TypeError(f"{what} must be a real-valued numeric array, got dtype {dtype}")
 
 
