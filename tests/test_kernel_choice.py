@@ -155,6 +155,12 @@ def test_incomplete_choices_are_refused(kwargs, message):
         KernelChoice(**kwargs)
 
 
+@pytest.mark.parametrize("path", [5, ["psf.tif"], b"psf.tif"])
+def test_a_psf_path_that_is_no_path_is_named(path):
+    with pytest.raises(TypeError, match="psf_path must be the PSF file's path"):
+        KernelChoice("psf", psf_path=path)
+
+
 def test_confocal_fwhm_is_smaller():
     widefield = psf_fwhm_pixels(Optics(1.4, 520), 0.05)
     confocal = psf_fwhm_pixels(Optics(1.4, 520, modality="confocal", excitation_wavelength=488), 0.05)

@@ -43,6 +43,9 @@ class KernelChoice:
         pair = pixel_pair(self.psf_pixel_size, "psf_pixel_size")  # None (from the file) or a clear error
         if pair is not None:  # plain floats, as the run's record writes them to JSON (not numpy's float32)
             object.__setattr__(self, "psf_pixel_size", compact_pixel_size(*pair))
+        if self.psf_path is not None and not isinstance(self.psf_path, (str, os.PathLike)):  # not deep in pathlib
+            raise TypeError(f"psf_path must be the PSF file's path (a str or pathlib.Path), got "
+                            f"{type(self.psf_path).__name__} {self.psf_path!r}")
         if self.kind == "psf" and not self.psf_path:
             raise ValueError("the 'psf' kernel source needs a PSF file")
         if self.kind == "optics" and self.optics is None:
