@@ -438,6 +438,15 @@ def test_preset_names_an_unknown_option_and_lists_the_valid_ones():
         ZSSRConfig.preset("fast", max_iter=3)
 
 
+def test_a_preset_given_only_as_name_says_to_give_it_first():
+    """``name=`` is the label override: preset(name="fast") named no preset, and Python's error said 'name' was
+    missing."""
+    with pytest.raises(TypeError, match=r"no preset given: .* without a keyword, e.g. ZSSRConfig.preset\('fast'\)"):
+        ZSSRConfig.preset(name="fast")
+    with pytest.raises(TypeError, match="default, fast, paper"):
+        ZSSRConfig.preset()
+
+
 def gaussian_kernel(sigma: float) -> np.ndarray:
     half = int(np.ceil(3 * sigma))
     y, x = np.mgrid[-half : half + 1, -half : half + 1]

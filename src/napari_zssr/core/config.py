@@ -143,15 +143,18 @@ class ZSSRConfig:
         self.init = _check_init(self.init)
 
     @classmethod
-    def preset(cls, name: str, /, **overrides: Any) -> ZSSRConfig:
+    def preset(cls, name: str | None = None, /, **overrides: Any) -> ZSSRConfig:
         """``"default"`` (microscopy, noise on, from scratch), ``"fast"`` (the learned start for the run's kernel and
         noise level, 100 iterations at a learning rate of 3e-4, which keeps more of the start than 1e-3, and a 2-member
         ensemble: about a tenth of the time, docs/benchmarks.md "A learned start") or ``"paper"`` (the authors'
         settings).
 
         ``overrides`` are other field values (``name=`` too: the label the result records); an unknown name is a
-        TypeError that lists the valid ones.
+        TypeError that lists the valid ones, as is a preset left out (``preset(name="fast")`` names the label only).
         """
+        if name is None:
+            raise TypeError(f"no preset given: give one of {', '.join(PRESETS)} first, without a keyword, e.g. "
+                            "ZSSRConfig.preset('fast') (name= is only the label the result records)")
         unknown = sorted(set(overrides) - {f.name for f in fields(cls)})
         if unknown:
             raise TypeError(f"unknown ZSSRConfig option(s) {', '.join(unknown)}; valid options: "
