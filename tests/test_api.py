@@ -314,7 +314,7 @@ def test_integer_inputs_give_float32_or_float64_as_their_values_need(textured_im
     ("learning_rate", 1e38, ValueError), ("learning_rate", "1e-3", TypeError), ("lr_change_ratio", 0, ValueError),
     ("recon_every", 0, ValueError), ("lr_check_every", 0, ValueError), ("father_min_scale", 0, ValueError),
     ("father_levels", 0, ValueError), ("ensemble", "yes", TypeError), ("back_projection_iterations", -1, ValueError),
-    ("back_projection_to_noise", "yes", TypeError),
+    ("back_projection_to_noise", "yes", TypeError), ("name", None, TypeError), ("name", object(), TypeError),
 ])
 def test_every_bad_config_field_is_named(name, value, error):
     with pytest.raises(error, match=f"ZSSRConfig.{name} must be"):

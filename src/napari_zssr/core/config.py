@@ -141,6 +141,8 @@ class ZSSRConfig:
             raise TypeError(f"ZSSRConfig.back_projection_to_noise must be True or False, got "
                             f"{self.back_projection_to_noise!r}")
         self.init = _check_init(self.init)
+        if not isinstance(self.name, str):  # a label written into JSON records and TIFF descriptions
+            raise TypeError(f"ZSSRConfig.name must be a str (the label the result records), got {self.name!r}")
 
     @classmethod
     def preset(cls, name: str | None = None, /, **overrides: Any) -> ZSSRConfig:
