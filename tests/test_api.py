@@ -593,6 +593,13 @@ def test_a_torch_tensor_is_taken_as_its_values(tiny_config):
     assert np.array_equal(zssr_stack(torch.from_numpy(image)[None], 2, config=tiny_config).sr[0], expected)
 
 
+def test_a_torch_kernel_is_taken_as_its_values_bfloat16_too(textured_image, tiny_config):
+    """bfloat16 has no numpy type: the kernel failed inside torch ('Got unsupported ScalarType BFloat16')."""
+    expected = zssr(textured_image, 2, kernel=np.ones((3, 3)), config=tiny_config).sr
+    for kernel in (torch.ones(3, 3), torch.ones(3, 3, dtype=torch.bfloat16)):
+        assert np.array_equal(zssr(textured_image, 2, kernel=kernel, config=tiny_config).sr, expected)
+
+
 @pytest.mark.parametrize("max_iterations, warm", [(1000, 200), (60, 12), (20, 10), (5, 5)])
 def test_warm_started_planes_train_a_fifth_at_least_10_and_never_past_the_cap(max_iterations, warm):
     assert ZSSRConfig(max_iterations=max_iterations).warm_start_iterations() == warm

@@ -225,9 +225,7 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
     Lazy data (dask, zarr, memory-mapped files) is not loaded here: its planes are checked for masked pixels and
     NaN/inf as they are read (:func:`read_checked`).
     """
-    if isinstance(image, torch.Tensor):  # bfloat16 has no numpy type: as float32, which holds it exactly
-        image = image.detach().cpu()
-        image = (image.float() if image.dtype == torch.bfloat16 else image).numpy()
+    image = from_torch(image)
     if np.ma.is_masked(image):
         raise ValueError("image is a masked array with masked pixels, which ZSSR would read as ordinary values; "
                          "fill them first (e.g. image.filled(value)) or pass image.data")
@@ -262,6 +260,15 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
             index = tuple(int(i) for i in np.argwhere(~finite)[0])
             check_plane_values(array[index], plane_name(index))
     return array
+
+
+def from_torch(value: Any) -> Any:
+    """A torch tensor (an image or a kernel) as a numpy array on the CPU, bfloat16, which numpy has no type for, as
+    float32, which holds it exactly; any other value as it is."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu()
+        value = (value.float() if value.dtype == torch.bfloat16 else value).numpy()
+    return value
 
 
 def in_memory(array: Any) -> bool:
@@ -456,7 +463,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
     check_hooks(progress, should_stop)
     steps = scale_steps(pair, config.gradual_steps)
     check_crop_sizes(config, pair)
-    kernels, kernel_record = run_kernels(kernel, steps, array, pixel_size)
+    kernels, kernel_record = run_kernels(from_torch(kernel), steps, array, pixel_size)
     leading = array.shape[:-2]
     out_shape = leading + scaled_shape(array.shape[-2:], pair)
     if any(side_out == side for side_out, side in zip(out_shape[-2:], array.shape[-2:])):
