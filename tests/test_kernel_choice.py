@@ -184,7 +184,7 @@ def test_numpy_float32_pixel_sizes_are_recorded_as_the_numbers_meant_and_the_rec
 def test_kernel_objects_given_the_wrong_way_say_how_to_give_them(tmp_path):
     from pathlib import Path
 
-    from napari_zssr import estimate_kernel, zssr
+    from napari_zssr import ZSSRConfig, estimate_kernel, zssr
 
     image = microscopy_sample().image[:32, :32]
     with pytest.raises(TypeError, match=r"the optics .*KernelChoice\('optics', optics=Optics"):
@@ -195,6 +195,8 @@ def test_kernel_objects_given_the_wrong_way_say_how_to_give_them(tmp_path):
         zssr(image, 2, kernel=Path(tmp_path / "psf.tif"))
     with pytest.raises(TypeError, match=r"estimate_kernel\(\) result: pass its .kernel"):
         zssr(image, 2, kernel=estimate_kernel(image))
+    with pytest.raises(TypeError, match="kernel was given a ZSSRConfig: pass it as config="):
+        zssr(image, 2, ZSSRConfig.preset("fast"))  # was "kernel must be a real-valued numeric array, got dtype object"
 
 
 def test_a_kernel_too_wide_for_the_planes_is_noted():

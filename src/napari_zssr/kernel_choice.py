@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .core.choices import KERNEL_SOURCES, KernelKind
+from .core.config import ZSSRConfig
 from .core.degradation import KernelSource, step_kernels
 from .core.gaussian import FWHM_PER_SIGMA
 from .core.optics import Optics, kernel_from_optics, profile_fwhm, psf_from_optics
@@ -192,6 +193,8 @@ def named_kernel(kernel: KernelArgument) -> KernelArgument:
 
     if isinstance(kernel, (Optics, dict)):
         raise TypeError(f"kernel was given the optics ({kernel!r}); {KERNEL_FORMS}")
+    if isinstance(kernel, ZSSRConfig):  # zssr(image, 2, config): the third argument is the kernel
+        raise TypeError("kernel was given a ZSSRConfig: pass it as config= (zssr's third argument is the kernel)")
     if isinstance(kernel, KernelEstimate):
         raise TypeError("kernel was given an estimate_kernel() result: pass its .kernel, or kernel='estimate' for the "
                         "run to estimate it")
