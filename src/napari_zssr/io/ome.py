@@ -11,7 +11,7 @@ from pathlib import Path
 import tifffile
 
 from ..core.units import IMMERSION_INDICES
-from .tiff import first_image_series, length_um, ome_image
+from .tiff import image_series, length_um, ome_image
 
 #: refractive index of each OME ``Immersion`` (or ``Medium``) value that names a single medium
 IMMERSION_INDEX = {**{name.capitalize(): index for name, index in IMMERSION_INDICES.items()},
@@ -36,13 +36,13 @@ class OpticsMetadata:
                     and len(self.emission_wavelengths) in (1, channels))
 
 
-def read_optics(path: str | os.PathLike) -> OpticsMetadata | None:
+def read_optics(path: str | os.PathLike, series: int = 0) -> OpticsMetadata | None:
     """The optics recorded in the OME-XML of a TIFF for the image its readers read, or None when it has no OME-XML
-    or no optics.
+    or no optics; ``series``: another image series' (as :func:`.tiff.read_tiff` reads it).
 
     Raises ``ValueError`` naming the file when it is not a readable TIFF or its OME-XML is malformed.
     """
-    root, image = _ome_image(path)
+    root, image = _ome_image(path, series)
     if image is None:
         return None
     settings = _first(image, "ObjectiveSettings")
@@ -64,7 +64,7 @@ def read_optics(path: str | os.PathLike) -> OpticsMetadata | None:
     return optics if any(value is not None for value in known) else None
 
 
-def _ome_image(path: str | os.PathLike) -> tuple[ET.Element | None, ET.Element | None]:
+def _ome_image(path: str | os.PathLike, series: int = 0) -> tuple[ET.Element | None, ET.Element | None]:
     """The OME-XML root of a TIFF and the ``Image`` of the series its readers read (:func:`.tiff.ome_image`; None,
     None without OME-XML); a ``ValueError`` for a file that is no TIFF or holds broken XML, an ``OSError``
     (``FileNotFoundError``...) as reading any file gives."""
@@ -74,7 +74,7 @@ def _ome_image(path: str | os.PathLike) -> tuple[ET.Element | None, ET.Element |
             xml = tif.ome_metadata if tif.is_ome else None
             root = ET.fromstring(xml) if xml else None
             # the Image the pixel size is read from (io.tiff.ome_pixels), by the same rule
-            image = None if root is None else ome_image(root, tif, first_image_series(tif))
+            image = None if root is None else ome_image(root, tif, image_series(tif, series))
     except (tifffile.TiffFileError, ET.ParseError, KeyError, IndexError, ValueError) as error:
         raise ValueError(f"could not read the OME metadata of {path.name}: {error}") from error
     return root, image

@@ -56,7 +56,7 @@ class TiffImage:
     origin: tuple[float, float] = (0.0, 0.0)  # ImageJ's (yorigin, xorigin), in pixels
     description: str | None = None  # ImageJ "Info" text, where this project records a run's settings
     z_origin: float = 0.0  # ImageJ's zorigin, in planes
-    series_count: int = 1  # image series in the file (positions, wells...): only the first is read
+    series_count: int = 1  # image series in the file (positions, wells...), one read (the first unless told)
     frame_interval: float | None = None  # seconds between time points (ImageJ finterval, OME TimeIncrement)
     # an uncalibrated file's z spacing in lateral pixels (ImageJ "spacing" without a unit: what the napari-zssr writer
     # saves for a layer whose only scale is along z); None where the file is calibrated or does not say
@@ -197,14 +197,15 @@ def _ome_pixel_size(pixels: ET.Element | None) -> tuple[tuple[float, float] | No
 
 
 @contextmanager
-def first_series(path: Path) -> Iterator[tuple[tifffile.TiffFile, tifffile.TiffPageSeries]]:
-    """The open file and its first image series, checked to hold what it announces; what goes wrong reading it
-    (here or in the ``with`` body) is a ``ValueError`` naming the file."""
+def first_series(path: Path, index: int = 0) -> Iterator[tuple[tifffile.TiffFile, tifffile.TiffPageSeries]]:
+    """The open file and its first image series (``index``: its image series of that number, :func:`image_series`,
+    so that a batch reads every position of a file by the one path that reads the first), checked to hold what it
+    announces; what goes wrong reading it (here or in the ``with`` body) is a ``ValueError`` naming the file."""
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     try:
         with tifffile.TiffFile(path) as tif:
-            series = first_image_series(tif)
+            series = image_series(tif, index)
             check_complete(tif, series, path)
             yield tif, series
     except IncompleteTiffError:
@@ -229,19 +230,22 @@ def run_record(info: str | None) -> dict | None:
     return record if isinstance(record, dict) and "napari_zssr_version" in record else None
 
 
-def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, mapped: bool = False) -> TiffImage:
+def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, mapped: bool = False,
+              series: int = 0) -> TiffImage:
     """Read a TIFF with its axes and pixel size; raises ``ValueError`` with the file name when it cannot.
 
     ``samples_as_channels``: a colour-sample axis (S) comes back as the channel axis C (:func:`samples_to_channels`).
     ``mapped``: the data mapped read-only from a contiguous uncompressed file, or a :class:`PagedPlanes` of a file
     of one page per plane (compressed or not; no colour samples): only the planes used are read; read whole from any
-    other layout.
+    other layout. ``series``: which image series of a file of several (positions, wells: :func:`image_series`),
+    with its own axes, calibration and OME metadata; the first unless told.
     """
-    with first_series(Path(path)) as (tif, series):
+    index = series  # the number asked for: ``series`` is the series itself below
+    with first_series(Path(path), index) as (tif, series):
         if mapped and _mappable(series):
             data = tif.asarray(series=series, out="memmap")
         elif mapped and _one_page_a_plane(series) and "S" not in series.axes:
-            data = PagedPlanes(Path(path), tuple(series.shape), series.dtype)
+            data = PagedPlanes(Path(path), tuple(series.shape), series.dtype, index)
         else:
             data = series.asarray()
         pixels = ome_pixels(tif, series)  # parsed once: the axes, the calibration and the frame interval all read it
@@ -557,17 +561,19 @@ def _one_page_a_plane(series: tifffile.TiffPageSeries) -> bool:
 
 
 class PagedPlanes:
-    """The planes of a TIFF's first series stored one page a plane, each read (and decoded) from the file when it is
-    asked for: a plane source (:mod:`.planes`) of a compressed stack that is never read whole."""
+    """The planes of a TIFF's image series ``index`` (:func:`image_series`) stored one page a plane, each read (and
+    decoded) from the file when it is asked for: a plane source (:mod:`.planes`) of a compressed stack that is never
+    read whole."""
 
-    def __init__(self, path: Path, shape: tuple[int, ...], dtype: Any) -> None:
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype: Any, index: int = 0) -> None:
         self._path = path
+        self._index = index
         self.shape = shape
         self.dtype = np.dtype(dtype)
 
     def __getitem__(self, index: tuple[int, ...]) -> np.ndarray:
         number = int(np.ravel_multi_index(index, self.shape[:-2])) if len(self.shape) > 2 else 0
-        with first_series(self._path) as (tif, series):
+        with first_series(self._path, self._index) as (tif, series):
             # a page in another file of a multi-file OME dataset, which tifffile closes once it has parsed it
             handle = series.pages[number].parent.filehandle
             reopened = handle.closed
@@ -622,13 +628,31 @@ def several_series_note(name: str, count: int) -> str:
 def image_series_count(tif: tifffile.TiffFile) -> int:
     """The file's image series (positions, wells...), not counting reduced ones (an LSM file's thumbnails, a slide
     scanner's label and overview images) nor unmarked thumbnails (:func:`_is_thumbnail`)."""
-    return sum(not _is_thumbnail(tif, number) for number in range(len(tif.series)))
+    return len(_image_series(tif))
 
 
 def first_image_series(tif: tifffile.TiffFile) -> tifffile.TiffPageSeries:
     """The first series that is not a thumbnail: a preview stored before the image is not what a user means (the
     first series where every one looks like one)."""
-    return next((each for number, each in enumerate(tif.series) if not _is_thumbnail(tif, number)), tif.series[0])
+    return image_series(tif, 0)
+
+
+def image_series(tif: tifffile.TiffFile, index: int) -> tifffile.TiffPageSeries:
+    """Image series ``index`` (0-based) of those :func:`image_series_count` counts, by the same rule, so that the
+    series a batch runs are the series it counted; series 0 of a file where every series looks like a thumbnail is
+    its first. An ``IndexError`` saying how many it holds for an ``index`` past them (the file changed since)."""
+    counted = _image_series(tif)
+    if not counted and index == 0:
+        return tif.series[0]
+    if not 0 <= index < len(counted):
+        raise IndexError(f"it holds {len(counted)} image series, no series {index}")
+    return counted[index]
+
+
+def _image_series(tif: tifffile.TiffFile) -> list[tifffile.TiffPageSeries]:
+    """The file's image series, in order: its series but thumbnails (:func:`_is_thumbnail`). The one rule of which
+    series there are, for counting them and for choosing one."""
+    return [each for number, each in enumerate(tif.series) if not _is_thumbnail(tif, number)]
 
 
 def _is_thumbnail(tif: tifffile.TiffFile, number: int) -> bool:
@@ -792,14 +816,15 @@ class TiffHeader:
     first_plane_file: Path | None = None  # the file holding the first plane, where it is another (multi-file OME)
     z_step_pixels: float | None = None  # as :class:`TiffImage`
     z_spacing_default: bool = False  # as :class:`TiffImage`
+    series_count: int = 1  # the file's image series (:func:`image_series_count`): a batch runs each
 
 
-def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -> TiffHeader | None:
+def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False, series: int = 0) -> TiffHeader | None:
     """The first series' dtype, shape and axes, its calibration and the ImageJ "Info" text of a TIFF (None when it
-    is not a readable TIFF); ``samples_as_channels`` as :func:`read_tiff`."""
+    is not a readable TIFF); ``samples_as_channels`` and ``series`` (another image series) as :func:`read_tiff`."""
     try:
         with tifffile.TiffFile(path) as tif:
-            series = first_image_series(tif)
+            series = image_series(tif, series)  # the number asked for, then the series itself
             pixels = ome_pixels(tif, series)
             shape, axes = tuple(series.shape), _named_axes(tif, series, pixels)[0]
             if samples_as_channels:
@@ -813,6 +838,7 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False) -
             dtype = np.dtype(np.int16) if is_signed_16bit(imagej, series.dtype) else np.dtype(series.dtype)
             return TiffHeader(dtype, imagej.get("Info"), shape, axes,
                               *calibration, first_file if first_file != Path(path).resolve() else None,
-                              _z_step_pixels(tif, calibration[0]), _z_spacing_is_default(tif, calibration[1]))
+                              _z_step_pixels(tif, calibration[0]), _z_spacing_is_default(tif, calibration[1]),
+                              image_series_count(tif))
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError):
         return None
