@@ -922,7 +922,100 @@ def test_a_multi_file_ome_dataset_is_one_job_and_several_series_are_named(tmp_pa
         for position in range(2):
             writer.write((textured((16, 16), position) * 100).astype(np.uint16))
     assert main([str(tmp_path / "positions.ome.tif"), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 0
-    assert "holds 2 image series" in capsys.readouterr().err
+    assert "holds 2 image series" not in capsys.readouterr().err  # each ran (test_every_image_series_of_a_file...)
+    assert sorted(path.name for path in (tmp_path / "o").glob("*.tif")) == ["positions_series0_zssr.tif",
+                                                                          "positions_series1_zssr.tif"]
+
+
+#: the smallest run, as tests/test_cluster.py's
+TINY = ["--preset", "fast", "--max-iterations", "2", "--precision", "float32", "--quiet", "--outputs", "zssr,residual"]
+#: a plate's three positions: shape, OME axes and pixel size (um) of each
+PLATE = (((16, 16), "YX", 0.1), ((2, 20, 18), "ZYX", 0.2), ((12, 14), "YX", 0.3))
+
+
+def write_plate(path: Path, constant: int | None = None) -> list[np.ndarray]:
+    """A 3-series OME-TIFF as a multi-position acquisition is exported (tifffile writes one OME Image per series),
+    each position with its own shape and pixel size; series ``constant`` holds one value (it cannot train)."""
+    planes = [np.full(shape, 500, np.uint16) if number == constant else textured(shape, number)
+              for number, (shape, _, _) in enumerate(PLATE)]
+    with tifffile.TiffWriter(path, ome=True) as writer:
+        for data, (_, axes, size) in zip(planes, PLATE):
+            writer.write(data, metadata={"axes": axes, "PhysicalSizeX": size, "PhysicalSizeY": size,
+                                         **({"PhysicalSizeZ": 0.5} if "Z" in axes else {})})
+    return planes
+
+
+def test_every_image_series_of_a_file_runs_as_its_own_input(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    planes = write_plate(folder / "plate.ome.tif")
+    tifffile.imwrite(folder / "single.ome.tif", textured((16, 16), 5), ome=True, metadata={"axes": "YX"})
+    out = tmp_path / "out"
+    assert main([str(folder), "--out", str(out), *TINY]) == 0
+    assert "done 4, skipped 0" in capsys.readouterr().err  # each series one input
+    assert sorted(path.name for path in out.glob("*_zssr.tif")) == [
+        "plate_series0_zssr.tif", "plate_series1_zssr.tif", "plate_series2_zssr.tif", "single_zssr.tif"]
+    assert "series" not in json.loads(read_tiff(out / "single_zssr.tif").description)["input"]  # as before
+    for number, (data, (shape, axes, size)) in enumerate(zip(planes, PLATE)):
+        output = read_tiff(out / f"plate_series{number}_zssr.tif")
+        assert output.data.shape == (*shape[:-2], 2 * shape[-2], 2 * shape[-1]) and output.axes == axes
+        assert output.pixel_size == pytest.approx((size / 2, size / 2))
+        assert output.z_spacing == (pytest.approx(0.5) if "Z" in axes else None)
+        assert json.loads(output.description)["input"]["series"] == number
+        alone = tmp_path / f"alone{number}"  # the series saved as a file of its own: the same outputs
+        alone.mkdir()
+        tifffile.imwrite(alone / "position.ome.tif", data, ome=True,
+                         metadata={"axes": axes, "PhysicalSizeX": size, "PhysicalSizeY": size,
+                                   **({"PhysicalSizeZ": 0.5} if "Z" in axes else {})})
+        assert main([str(alone / "position.ome.tif"), "--out", str(alone / "out"), *TINY]) == 0
+        for kind in ("zssr", "residual"):
+            np.testing.assert_array_equal(read_tiff(out / f"plate_series{number}_{kind}.tif").data,
+                                          read_tiff(alone / "out" / f"position_{kind}.tif").data)
+    capsys.readouterr()
+    assert main([str(folder), "--out", str(out), *TINY]) == 0
+    assert "done 0, skipped 4" in capsys.readouterr().err
+    kept = {path: digest(path) for path in out.glob("plate_series[02]_*.tif")}
+    for path in out.glob("plate_series1_*.tif"):
+        path.unlink()
+    assert main([str(folder), "--out", str(out), *TINY]) == 0  # a series' outputs stand on their own in a resume
+    assert "done 1, skipped 3" in capsys.readouterr().err
+    assert {path: digest(path) for path in kept} == kept and (out / "plate_series1_zssr.tif").is_file()
+
+
+def test_an_image_series_that_fails_fails_alone_and_is_named(tmp_path, capsys):
+    import napari_zssr
+
+    path = tmp_path / "plate.ome.tif"
+    write_plate(path, constant=2)
+    summary = napari_zssr.batch(path, tmp_path / "out", preset="fast", max_iterations=2, precision="float32",
+                                quiet=True, outputs="zssr")
+    err = capsys.readouterr().err
+    assert f"{path} (series 2): failed: " in err and "failed 1" in err and summary.exit_code == 1
+    assert summary.done == [path, path] and [(failed, reason.split(":")[0]) for failed, reason in summary.failed] \
+        == [(path, "series 2")]
+    assert sorted(output.name for output in (tmp_path / "out").glob("*.tif")) == ["plate_series0_zssr.tif",
+                                                                                  "plate_series1_zssr.tif"]
+
+
+def test_each_image_series_takes_the_optics_of_its_own_ome_image(tmp_path):
+    path = tmp_path / "two.ome.tif"
+    with tifffile.TiffWriter(path, ome=True) as writer:
+        for number, emission in enumerate((520, 600)):
+            writer.write(textured((16, 16), number), metadata={"axes": "YX", "PhysicalSizeX": 0.1,
+                                                               "PhysicalSizeY": 0.1,
+                                                               "Channel": {"EmissionWavelength": emission}})
+    assert main([str(path), "--out", str(tmp_path / "out"), "--kernel", "optics", "--na", "1.2", *TINY]) == 0
+    kernels = [json.loads(read_tiff(tmp_path / "out" / f"two_series{number}_zssr.tif").description)["channels"][0][
+        "kernel"] for number in range(2)]
+    assert [kernel["wavelength"] for kernel in kernels] == [520, 600]
+
+
+def test_a_file_whose_series_outputs_would_take_another_input_s_names_keeps_its_suffix(tmp_path):
+    from napari_zssr.batch_jobs import Source, plan_jobs
+
+    jobs = plan_jobs([Source(tmp_path / "plate.tif", tmp_path, 2), Source(tmp_path / "plate_series1.tif", tmp_path)])
+    assert [(str(job.output_stem), job.series) for job in jobs] == [
+        ("plate.tif_series0", 0), ("plate.tif_series1", 1), ("plate_series1.tif", None)]
 
 
 def test_a_file_with_more_axes_than_imagej_holds_fails_before_training(tmp_path, capsys, monkeypatch):

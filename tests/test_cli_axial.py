@@ -319,3 +319,16 @@ def test_a_z_stack_saved_by_tifffile_without_axes_but_with_its_z_spacing_runs_ax
     assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *FAST]) == 0
     sr = read_tiff(tmp_path / "out" / "vol_zssr.tif")
     assert sr.data.shape == (18, 24, 24) and sr.axes == "ZYX" and sr.z_spacing == pytest.approx(0.1)
+
+
+def test_each_image_series_of_a_file_is_restored_along_z_with_its_own_z_step(tmp_path):
+    path = tmp_path / "positions.ome.tif"
+    with tifffile.TiffWriter(path, ome=True) as writer:
+        for number, z_step in enumerate((0.2, 0.3)):
+            writer.write(textured((4, 16, 16), number), metadata={"axes": "ZYX", "PhysicalSizeX": 0.1,
+                                                                  "PhysicalSizeY": 0.1, "PhysicalSizeZ": z_step})
+    assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *FAST, "--precision", "float32"]) == 0
+    for number, factor in enumerate((2, 3)):
+        output = read_tiff(tmp_path / "out" / f"positions_series{number}_zssr.tif")
+        assert output.data.shape == (4 * factor, 16, 16) and output.z_spacing == pytest.approx(0.1)
+        assert info_of(tmp_path / "out" / f"positions_series{number}_zssr.tif")["axial"]["factor"] == factor

@@ -525,6 +525,24 @@ def test_axial_batch_on_the_cluster_never_splits_a_volume_along_z(cluster, tmp_p
     assert read_tiff(tmp_path / "out" / "vol_zssr.tif").data.shape == (12, 16, 16)
 
 
+def test_each_image_series_of_a_file_is_one_task_on_the_cluster(cluster, tmp_path):
+    import tifffile
+
+    path = tmp_path / "data" / "plate.ome.tif"
+    path.parent.mkdir()
+    shapes = ((16, 16), (4, 16, 16), (12, 14))  # the second would be 2 tasks of 2 planes were it split
+    with tifffile.TiffWriter(path, ome=True) as writer:
+        for number, shape in enumerate(shapes):
+            writer.write(textured(shape, number), metadata={"axes": "ZYX"[3 - len(shape):]})
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        summary = napari_zssr.batch(path, tmp_path / "out", client=client, **BATCH_SETTINGS)
+    assert summary.done == [path] * 3 and sum(report.tasks for report in summary.workers.values()) == 3
+    for number, shape in enumerate(shapes):
+        output = read_tiff(tmp_path / "out" / f"plate_series{number}_zssr.tif")
+        assert output.data.shape == (*shape[:-2], 2 * shape[-2], 2 * shape[-1])
+    assert not temporary_files(tmp_path / "out")
+
+
 def test_a_scheduler_without_workers_is_said_and_the_batch_runs_once_they_come(stacks, tmp_path, capsys):
     with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as empty:

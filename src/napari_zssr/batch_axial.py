@@ -11,7 +11,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from numbers import Real
-from pathlib import Path
 
 from .batch_jobs import OPTICS_OPTIONS, Job, UsageError, option_name, say
 from .batch_kernels import check_optics_options, kernel_choices
@@ -158,7 +157,7 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRC
     Unreadable files are left to fail on their own when processed, as in lateral runs.
     """
     for job in jobs:
-        header = read_header(job.source, samples_as_channels=True)
+        header = read_header(job.source, samples_as_channels=True, series=job.series or 0)
         if header is None:
             continue
         try:
@@ -168,13 +167,13 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRC
         except ValueError as error:
             alone = ("; --z-step and --pixel-size apply to every input, so give them for this file in a run of its "
                      "own" if isinstance(error, CalibrationError) and len(jobs) > 1 else "")
-            raise UsageError(f"{job.source}: {error}{alone}") from None
+            raise UsageError(f"{job.name}: {error}{alone}") from None
         if header.z_spacing_default and options.z_step is None:  # the factor rests on a default: say so
-            say(f"note: {job.source} {default_z_spacing_note(f'{plan.z_step:g} um', plan.factor)}; if its z step "
+            say(f"note: {job.name} {default_z_spacing_note(f'{plan.z_step:g} um', plan.factor)}; if its z step "
                 "differs, give --z-step UM")
 
 
-def axial_optics(options: BatchOptions, source: Path, channels: int) -> list[Optics | None]:
+def axial_optics(options: BatchOptions, job: Job, channels: int) -> list[Optics | None]:
     """Each channel's optics for its axial profile, or None (then a Gaussian as wide as the z-step).
 
     Optics options on the command line ask for them: missing values must then come from the file's OME metadata
@@ -183,8 +182,8 @@ def axial_optics(options: BatchOptions, source: Path, channels: int) -> list[Opt
     """
     asked = any(getattr(options, name) for name in OPTICS_OPTIONS)
     if not asked:
-        metadata = read_optics(source)
+        metadata = read_optics(job.source, job.series or 0)
         if metadata is None or not metadata.names_optics(channels):
             return [None] * channels
-    return [choice.optics for choice in kernel_choices(replace(options, kernel="optics"), source, channels,
+    return [choice.optics for choice in kernel_choices(replace(options, kernel="optics"), job, channels,
                                                        "the axial profile from the optics", default_immersion=None)]

@@ -54,7 +54,6 @@ from .io.tiff import (
     read_header,
     read_planes,
     read_tiff,
-    several_series_note,
 )
 from .kernel_choice import KernelChoice, PreparedKernel, describe_kernel
 from .overlay import effective_factors, imagej_origin
@@ -81,12 +80,12 @@ class TaskReport:
     messages: list[str] = field(default_factory=list)
 
 
-def read_input(path: Path, mapped: bool = False) -> TiffImage:
-    """An input as the batch reads it: an RGB TIFF's colours (or planes tifffile tagged as colours) as channels;
-    ``mapped`` as :func:`read_tiff`.
+def read_input(job: Job, mapped: bool = False) -> TiffImage:
+    """An input as the batch reads it: an RGB TIFF's colours (or planes tifffile tagged as colours) as channels, the
+    job's image series of a file of several; ``mapped`` as :func:`read_tiff`.
 
     Raises a ValueError, before any training, for axes its ImageJ outputs cannot hold."""
-    image = read_tiff(path, samples_as_channels=True, mapped=mapped)
+    image = read_tiff(job.source, samples_as_channels=True, mapped=mapped, series=job.series or 0)
     imagej_axes(image.axes)
     return image
 
@@ -101,10 +100,11 @@ def input_axis_order(image: TiffImage) -> list[int]:
     return order
 
 
-def plane_counts(path: Path) -> tuple[int, int]:
-    """How many planes each channel of a TIFF has, and how many channels, from its header (no pixels read);
-    (1, 1) when it cannot tell (the file then runs whole, and fails there with a message if it must)."""
-    header = read_header(path, samples_as_channels=True)
+def plane_counts(path: Path, series: int = 0) -> tuple[int, int]:
+    """How many planes each channel of a TIFF (its image series ``series``) has, and how many channels, from its
+    header (no pixels read); (1, 1) when it cannot tell (the file then runs whole, and fails there with a message if
+    it must)."""
+    header = read_header(path, samples_as_channels=True, series=series)
     if header is None or "S" in header.axes or len(header.axes) != len(header.shape):
         return 1, 1
     axes = image_axes(header.axes, len(header.shape))  # as the planes are read: "CQYX" is "QQYX", no channels
@@ -150,7 +150,7 @@ def lateral_runner(job: Job, prepared: PreparedBatch, image: TiffImage | TiffHea
     """Each channel's planes super-resolved by ``zssr_stack`` with the channel's kernel."""
     options = prepared.options
     pixel_size = run_pixel_size(options, image)
-    kernels = channel_kernels(kernel_choices(options, job.source, channels), pixel_size, options.scale)
+    kernels = channel_kernels(kernel_choices(options, job, channels), pixel_size, options.scale)
 
     def run(data: np.ndarray, channel: int, progress: BarProgress | None) -> ZSSRResult:
         return zssr_stack(data, options.scale, kernels[channel], prepared.config,
@@ -205,7 +205,7 @@ def axial_runner(job: Job, prepared: PreparedBatch, image: TiffImage, plan: Axia
     run volume by volume) and back afterwards.
     """
     options = prepared.options
-    optics = axial_optics(options, job.source, channels)
+    optics = axial_optics(options, job, channels)
     z_axis = image.axes.replace("C", "").index("Z")
 
     def run(data: np.ndarray, channel: int, progress: BarProgress | None) -> ZSSRResult:
@@ -293,27 +293,25 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
     """The lines a finished file prints: constant planes (volumes in axial mode), and (unless quiet) each channel's
     kernel and resolution, or its axial factor and profile."""
     messages = []
-    if image.series_count > 1:
-        messages.append(several_series_note(str(job.source), image.series_count))
     if image.value_calibration:
-        messages.append(f"{job.source}: {calibration_note(image.value_calibration)}")
+        messages.append(f"{job.name}: {calibration_note(image.value_calibration)}")
     counted = "CZ" if axial else "C"  # a blank is a plane of a channel, or a whole volume
     leading_axes = "".join(axis for axis in image.axes[:-2] if axis not in counted)
     count = channel_planes(image.axes, image.data.shape, counted)
     for channel, record in enumerate(records):
         where = f" channel {channel}" if "C" in image.axes else ""
-        messages.extend(f"{job.source}{where}: {note}" for note in record.get("notes", ()))
+        messages.extend(f"{job.name}{where}: {note}" for note in record.get("notes", ()))
         blanks = [tuple(index) for index in record["blank_planes"]]
-        messages.extend(f"{job.source}: {line}" for line in blank_notes(
+        messages.extend(f"{job.name}: {line}" for line in blank_notes(
             leading_axes, blanks, count, channel if "C" in image.axes else None, "volume" if axial else "plane"))
         if quiet:
             continue
         if axial:
             unit = axial.unit.replace("um", "µm")  # an uncalibrated stack: lateral pixels
-            messages.append(f"{job.source}{where}: axial x{axial.factor} (z-step {axial.z_step:g} {unit} -> "
+            messages.append(f"{job.name}{where}: axial x{axial.factor} (z-step {axial.z_step:g} {unit} -> "
                             f"{axial.z_geometry(0.0)[0]:g} {unit}); {describe_axial_profile(record['kernel'])}")
         else:
-            messages.append(f"{job.source}{where}: kernel {describe_kernel(record['kernel'])}; "
+            messages.append(f"{job.name}{where}: kernel {describe_kernel(record['kernel'])}; "
                             f"{describe_resolution(record['resolution'])}")
     return messages
 
@@ -381,7 +379,7 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
     if prepared.live_folder is not None and not prepared.live_folder.is_dir():
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
-        raise BatchStopped(f"{job.source}: its batch was stopped while it ran; nothing was put in place")
+        raise BatchStopped(f"{job.name}: its batch was stopped while it ran; nothing was put in place")
     commit_set(staged)
 
 
@@ -407,7 +405,7 @@ def check_room_for_outputs(job: Job, prepared: PreparedBatch, image: TiffImage |
 def process_file(job: Job, prepared: PreparedBatch, identity: dict, planes_bar: tqdm | None = None) -> TaskReport:
     """Super-resolve one input whole and write its outputs: the unit of work of a file that is not split."""
     start = time.perf_counter()
-    image = read_input(job.source)
+    image = read_input(job)
     check_room_for_outputs(job, prepared, image)
     run = super_resolve_image(job, prepared, image, planes_bar)
     write_outputs(job, prepared, image, run, identity)
@@ -440,7 +438,7 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
     """
     start = time.perf_counter()
     options = prepared.options
-    image = read_input(job.source, mapped=True)  # the report reads a few of its planes
+    image = read_input(job, mapped=True)  # the report reads a few of its planes
     check_room_for_outputs(job, prepared, image)  # beside the parts, which go once the outputs are written
     data = channels_last(image.data, image.axes)
     outputs = {kind: PartsStack(parts, kind, data.shape[:-3]) for kind in options.outputs}

@@ -69,6 +69,15 @@ def say(message: str) -> None:
 class Job:
     source: Path
     output_stem: Path  # under --out, without "_<kind>.tif": the input's path relative to the inputs' common folder
+    #: which image series of a file of several (positions, wells; 0-based among those
+    #: :func:`~.io.tiff.image_series_count` counts) this input is; None for a file of one, whose names and records
+    #: stay as they were before files of several ran each
+    series: int | None = None
+
+    @property
+    def name(self) -> str:
+        """How messages name the input: its path, and its series where it is one of several."""
+        return str(self.source) if self.series is None else f"{self.source} (series {self.series})"
 
 
 def is_within(path: Path, folder: Path) -> bool:
@@ -85,6 +94,7 @@ def written_by_us(header: TiffHeader | None) -> bool:
 class Source:
     path: Path
     root: Path  # the folder its output path is mirrored from: a folder input, a file's folder, a glob's fixed part
+    series_count: int = 1  # its image series (positions, wells...): each is an input of its own
 
 
 def is_hidden(path: Path, root: Path) -> bool:
@@ -172,7 +182,7 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
             elif written_by_us(header := read_header(candidate)):  # even named: the shell may have expanded a glob
                 skipped[WRITTEN_BY_US].append(candidate)
             else:
-                found.append(Source(candidate, root))
+                found.append(Source(candidate, root, 1 if header is None else header.series_count))
                 if header is not None and header.first_plane_file is not None:
                     dataset_files[candidate.resolve()] = header.first_plane_file
     inputs_found = {source.path.resolve() for source in found}
@@ -282,6 +292,8 @@ def plan_jobs(sources: Sequence[Source]) -> list[Job]:
     A folder input is its own root, so files added to it later do not move the outputs of the others. Where two
     inputs would still share a name (``x.tif`` and ``x.tiff``, or names that differ only in case, which a
     case-insensitive disk cannot tell apart) both keep their suffix in the name (``x.tif_zssr.tif``).
+
+    A file of several image series is one input per series, ``_series<k>`` added to its name (``plate_series2``).
     """
     if not sources:
         return []
@@ -291,14 +303,25 @@ def plan_jobs(sources: Sequence[Source]) -> list[Job]:
         relative = [path.relative_to(common) for path in files]
     except ValueError:  # inputs on different drives (Windows): mirror each drive as a folder
         relative = [Path(path.drive.rstrip(":")) / path.relative_to(path.anchor) for path in files]
-    stems = [drop_tiff_suffix(path) for path in relative]
+    inputs = [(number, path, series) for number, (source, path) in enumerate(zip(sources, relative))
+              for series in (range(source.series_count) if source.series_count > 1 else [None])]
+    stems = [series_stem(drop_tiff_suffix(path), series) for _, path, series in inputs]
     counts = Counter(map(_key, stems))
-    stems = [path if counts[_key(stem)] > 1 else stem for path, stem in zip(relative, stems)]
+    suffixed = {number for (number, _, _), stem in zip(inputs, stems) if counts[_key(stem)] > 1}  # all its series
+    stems = [series_stem(path, series) if number in suffixed else stem
+             for (number, path, series), stem in zip(inputs, stems)]
     counts = Counter(map(_key, stems))
-    clashes = [str(source.path) for source, stem in zip(sources, stems) if counts[_key(stem)] > 1]
+    clashes = dict.fromkeys(str(sources[number].path) for (number, _, _), stem in zip(inputs, stems)
+                            if counts[_key(stem)] > 1)
     if clashes:
         raise UsageError(f"inputs {', '.join(clashes)} would share output names; rename one of them")
-    return [Job(source.path, stem) for source, stem in zip(sources, stems)]
+    return [Job(sources[number].path, stem, series) for (number, _, series), stem in zip(inputs, stems)]
+
+
+def series_stem(stem: Path, series: int | None) -> Path:
+    """The outputs' stem of image series ``series`` of a file of several (``plate_series2``); ``stem`` for a file of
+    one (None), whose outputs keep their names."""
+    return stem if series is None else stem.with_name(f"{stem.name}_series{series}")
 
 
 def check_output_folders(jobs: Sequence[Job], kinds: Sequence[str]) -> None:
@@ -356,15 +379,22 @@ def _key(stem: Path) -> str:
     return str(stem).casefold()
 
 
-def input_identity(source: Path) -> dict:
-    """Which input an output was made from, and which version of it: path, size and modification time.
+def input_identity(source: Path, series: int | None = None) -> dict:
+    """Which input an output was made from, and which version of it: path, size and modification time; and its
+    ``series`` where it is one of a file's several (:attr:`Job.series`), which tells its outputs from the others'.
 
     Size and modification time (as ``make`` and ``rsync`` use) cost nothing on a resume over thousands of large
     stacks, where a content hash would read every input again; a touched or copied file then counts as changed and
     is redone, which costs time but never keeps a stale result.
     """
     stat = source.stat()
-    return {"path": str(source.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    identity = {"path": str(source.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return identity if series is None else {**identity, "series": series}
+
+
+def input_header(identity: dict, samples_as_channels: bool = False) -> TiffHeader | None:
+    """The header of the input ``identity`` names (:func:`input_identity`): its series' where it is one of several."""
+    return read_header(identity["path"], samples_as_channels=samples_as_channels, series=identity.get("series", 0))
 
 
 def output_path(out: Path, job: Job, kind: str) -> Path:
@@ -415,7 +445,7 @@ def output_state(paths: dict[str, Path], settings: dict, identity: dict,
     """The state of an input's outputs (one of :data:`STATES`) and the output file that decided it; ``files``: the
     versions of the files the settings name (:func:`settings_files`)."""
     found: dict[str, Path] = {}
-    axes_now = functools.cache(functools.partial(axes_as_read, Path(identity["path"])))  # read once, where asked
+    axes_now = functools.cache(functools.partial(axes_as_read, identity))  # read once, where asked
     for path in paths.values():
         found.setdefault(_state_of(path, settings, identity, files, axes_now), path)
     state = next(state for state in STATES if state in found or state == "same")
@@ -436,7 +466,9 @@ def _state_of(path: Path, settings: dict, identity: dict, files: dict, axes_now:
         return "different"
     if made_from.get("path") != identity["path"] and not _same_file_moved(made_from, identity):
         return "other input"
-    then, now = comparable_settings(record["settings"], settings, Path(identity["path"]))
+    if made_from.get("series") != identity.get("series"):  # another image series of the file: never mixed up
+        return "other input"
+    then, now = comparable_settings(record["settings"], settings, identity)
     if then != now:
         return "different"
     if (made_from.get("size"), made_from.get("mtime_ns")) != (identity["size"], identity["mtime_ns"]):
@@ -449,9 +481,10 @@ def _state_of(path: Path, settings: dict, identity: dict, files: dict, axes_now:
     return "kernel changed" if record.get("settings_files", files) != files else "same"
 
 
-def axes_as_read(source: Path) -> str | None:
-    """The axes the batch reads ``source`` with (as the outputs' records give them); None where it cannot be read."""
-    header = read_header(source, samples_as_channels=True)
+def axes_as_read(identity: dict) -> str | None:
+    """The axes the batch reads the input ``identity`` names with (as the outputs' records give them); None where it
+    cannot be read."""
+    header = input_header(identity, samples_as_channels=True)
     return None if header is None else image_axes(header.axes, len(header.shape))
 
 
@@ -481,19 +514,20 @@ def deciding(settings: dict) -> dict:
     return {**settings, "config": config, "kernel": kernel, "psf_model": settings.get("psf_model") or Optics.modality}
 
 
-def comparable_settings(then: dict, now: dict, source: Path | None) -> tuple[dict, dict]:
-    """What decides the outputs of ``source`` in two settings records: :func:`deciding`, or where they differ,
-    :func:`input_settings` (None: the file not read)."""
-    if deciding(then) == deciding(now) or source is None:
+def comparable_settings(then: dict, now: dict, identity: dict | None) -> tuple[dict, dict]:
+    """What decides the outputs of the input ``identity`` names (:func:`input_identity`) in two settings records:
+    :func:`deciding`, or where they differ, :func:`input_settings` (None: the file not read)."""
+    if deciding(then) == deciding(now) or identity is None:
         return deciding(then), deciding(now)
-    return input_settings(then, source), input_settings(now, source)
+    return input_settings(then, identity), input_settings(now, identity)
 
 
-def input_settings(settings: dict, source: Path) -> dict:
-    """What decides the outputs of ``source`` in ``settings`` (:func:`deciding`), a ``--pixel-size`` or ``--z-step``
-    equal to the file's own left out (it changes nothing): the same for runs that differ only by giving those or
-    not. A file whose header cannot be read: :func:`deciding` alone."""
-    header = read_header(source)
+def input_settings(settings: dict, identity: dict) -> dict:
+    """What decides the outputs of the input ``identity`` names in ``settings`` (:func:`deciding`), a
+    ``--pixel-size`` or ``--z-step`` equal to its own (its series' in a file of several) left out (it changes
+    nothing): the same for runs that differ only by giving those or not. A file whose header cannot be read:
+    :func:`deciding` alone."""
+    header = input_header(identity)
     own = {} if header is None else {"pixel_size": header.pixel_size, "z_step": header.z_spacing}
     return deciding(_own_left_out(settings, own))
 
@@ -510,9 +544,9 @@ def _own_left_out(settings: dict, own: Mapping[str, Any]) -> dict:
 
 
 def conflict_message(state: str, path: Path, overwrite: bool, settings: dict | None = None,
-                     source: Path | None = None) -> str | None:
+                     identity: dict | None = None) -> str | None:
     """Why an input is left alone (None when it is processed); for other settings, which (``settings``: this run's,
-    ``source``: the input, whose own pixel size and z-step are no other setting)."""
+    ``identity``: the input's, :func:`input_identity`, whose own pixel size and z-step are no other setting)."""
     if state == "folder":
         return f"a folder is where the output {path} goes; move it away"
     if overwrite:
@@ -521,7 +555,7 @@ def conflict_message(state: str, path: Path, overwrite: bool, settings: dict | N
               "other input": "was made from another input (the inputs given have changed)",
               "different": "was made with different settings"}.get(state)
     if state == "different" and settings is not None:
-        reason += settings_difference(path, settings, source)
+        reason += settings_difference(path, settings, identity)
     return None if reason is None else f"{path} {reason}; left alone (use --overwrite to replace it)"
 
 
@@ -529,14 +563,14 @@ def conflict_message(state: str, path: Path, overwrite: bool, settings: dict | N
 NAMED_DIFFERENCES = 3
 
 
-def settings_difference(path: Path, settings: dict, source: Path | None = None) -> str:
-    """" (name: then -> now, ...)": the settings an output (of ``source``) was made with that differ from
-    ``settings`` (:func:`comparable_settings`)."""
+def settings_difference(path: Path, settings: dict, identity: dict | None = None) -> str:
+    """" (name: then -> now, ...)": the settings an output (of the input ``identity`` names) was made with that
+    differ from ``settings`` (:func:`comparable_settings`)."""
     header = read_header(path)
     record = settings_of_info(None if header is None else header.info)
     if record is None:
         return ""
-    then, now = map(_flat, comparable_settings(record["settings"], settings, source))
+    then, now = map(_flat, comparable_settings(record["settings"], settings, identity))
     names = [name for name in sorted(then.keys() | now.keys()) if then.get(name) != now.get(name)]
     shown = [f"{name}: {then.get(name)!r} -> {now.get(name)!r}" for name in names[:NAMED_DIFFERENCES]]
     more = f", and {len(names) - NAMED_DIFFERENCES} more" if len(names) > NAMED_DIFFERENCES else ""

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
-from .batch_jobs import OPTICS_OPTIONS, UsageError, is_given, kernel_kinds, option_name, say
+from .batch_jobs import OPTICS_OPTIONS, Job, UsageError, is_given, kernel_kinds, option_name, say
 from .batch_options import MEASURED_PSF_CHOICES, BatchOptions
 from .core.choices import KERNEL_SOURCES
 from .core.optics import Optics, check_pixel_size_for_optics
@@ -38,12 +37,12 @@ def channel_list(channels: Sequence[int]) -> str:
     return f"channel{'s' * (len(channels) > 1)} {', '.join(map(str, channels))}"
 
 
-def kernel_choices(options: BatchOptions, source: Path, channels: int, use: str = "a kernel from the optics",
+def kernel_choices(options: BatchOptions, job: Job, channels: int, use: str = "a kernel from the optics",
                    default_immersion: float | None = Optics.refractive_index) -> list[KernelChoice]:
     """The kernel of each channel of one input (``--kernel`` once, or once per channel); the optics fill in from its
-    OME metadata where options are silent. ``use``: what the optics are for, as errors name it;
-    ``default_immersion``: the refractive index where neither says one (None: an error naming
-    ``--refractive-index``, for an axial profile, whose width it sets)."""
+    OME metadata (its image series' in a file of several) where options are silent. ``use``: what the optics are
+    for, as errors name it; ``default_immersion``: the refractive index where neither says one (None: an error
+    naming ``--refractive-index``, for an axial profile, whose width it sets)."""
     kinds = per_channel(list(kernel_kinds(vars(options))), channels, "kernels (--kernel)")
     users = {kind: [channel for channel, each in enumerate(kinds) if each == kind] for kind in set(kinds)}
     # the rest below; any other text is KernelChoice's error, never a channel left out
@@ -55,16 +54,16 @@ def kernel_choices(options: BatchOptions, source: Path, channels: int, use: str 
                                             measured=measured_psf(options))
     if "optics" in users:
         for channel, optics in zip(users["optics"],
-                                   channel_optics(options, source, channels, users["optics"], use, default_immersion)):
+                                   channel_optics(options, job, channels, users["optics"], use, default_immersion)):
             choices[channel] = KernelChoice("optics", optics=optics)
     return choices  # every channel's: psf and optics ones filled above
 
 
-def channel_optics(options: BatchOptions, source: Path, channels: int, users: Sequence[int], use: str,
+def channel_optics(options: BatchOptions, job: Job, channels: int, users: Sequence[int], use: str,
                    default_immersion: float | None) -> list[Optics]:
-    """The optics of each channel in ``users`` (of the ``channels`` of ``source``), from the options and, where they
-    are silent, the file's OME metadata."""
-    metadata = read_optics(source)
+    """The optics of each channel in ``users`` (of the ``channels`` of the input ``job``), from the options and,
+    where they are silent, the file's OME metadata (of the job's image series)."""
+    metadata = read_optics(job.source, job.series or 0)
     na = options.na or (metadata and metadata.na)
     if not na:
         raise ValueError(f"{use} needs the objective's NA: give --na (the file's metadata does not say)")

@@ -41,7 +41,7 @@ def parts_folder(root: Path, identity: dict, settings: dict, files: dict, kinds:
     too: one replaced in place between two runs would otherwise mix planes made with either in one stack. A
     ``--pixel-size`` or ``--z-step`` equal to the file's own is no other setting
     (:func:`.batch_jobs.input_settings`)."""
-    key = json.dumps({"input": identity, "settings": input_settings(settings, Path(identity["path"])),
+    key = json.dumps({"input": identity, "settings": input_settings(settings, identity),
                       "outputs": sorted(kinds), "files": files}, sort_keys=True)
     return root / hashlib.sha256(key.encode()).hexdigest()[:32]
 

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import time
+from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields, replace
@@ -81,6 +82,7 @@ class WorkerReport:
 
 @dataclass
 class BatchSummary:
+    # the inputs' files, a file of several image series once for each of them (``failed`` names the series)
     done: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
     conflicts: list[Path] = field(default_factory=list)
@@ -246,29 +248,29 @@ def weights_option(init: str | None) -> str | None:
 def triage(job: Job, prepared: PreparedBatch) -> tuple[str, dict]:
     """Whether an input is "skipped" (done before), a "conflict" (left alone) or "todo"; and its identity."""
     options = prepared.options
-    identity = input_identity(job.source)
+    identity = input_identity(job.source, job.series)
     paths = {kind: output_path(options.out, job, kind) for kind in options.outputs}
     state, decided_by = output_state(paths, prepared.settings, identity, prepared.files)
     if state == "same":
         return "skipped", identity
     conflict = None if decided_by is None else conflict_message(state, decided_by, options.overwrite,
-                                                                 prepared.settings, job.source)
+                                                                 prepared.settings, identity)
     if conflict is not None:
-        say(f"{job.source}: {conflict}")
+        say(f"{job.name}: {conflict}")
         return "conflict", identity
     if state == "changed":
-        say(f"{job.source}: changed since {decided_by} was made from it; redoing it")
+        say(f"{job.name}: changed since {decided_by} was made from it; redoing it")
     elif state == "z planes":
-        say(f"{job.source}: {decided_by} was made from its planes read as channels; with its z spacing and nothing "
+        say(f"{job.name}: {decided_by} was made from its planes read as channels; with its z spacing and nothing "
             "marking them as channels, they are read as z planes now (axes ZYX); redoing it")
     elif state == "kernel changed":
         changed = next(iter(prepared.files)) if len(prepared.files) == 1 else f"one of {', '.join(prepared.files)}"
-        say(f"{job.source}: {changed} changed since {decided_by} was made with it; redoing it")
+        say(f"{job.name}: {changed} changed since {decided_by} was made with it; redoing it")
     if state != "missing":  # redone: outputs of kinds not asked for this time would stay behind as stale results
         stale = [path for kind in OUTPUT_KINDS if kind not in options.outputs
                  if (path := output_path(options.out, job, kind)).is_file()]
         if stale:
-            say(f"note: {job.source}: {', '.join(path.name for path in stale)} from an earlier run stay as they were "
+            say(f"note: {job.name}: {', '.join(path.name for path in stale)} from an earlier run stay as they were "
                 "(not asked for this time): delete them if this run replaces them")
     return "todo", identity
 
@@ -316,8 +318,10 @@ def record_outcome(summary: BatchSummary, job: Job, outcome: str) -> None:
 
 
 def record_failure(summary: BatchSummary, job: Job, error: BaseException | str) -> None:
-    say(f"{job.source}: failed: {error}")
-    summary.failed.append((job.source, str(error)))
+    """Say that an input failed, and list it for the summary's end: a file's image series named in its reason (the
+    summary lists files)."""
+    say(f"{job.name}: failed: {error}")
+    summary.failed.append((job.source, str(error) if job.series is None else f"series {job.series}: {error}"))
 
 
 def clean_stale_parts(out: Path, resumable: Collection[Path] | None = None) -> None:
@@ -388,8 +392,7 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
             raise
         clean_stale_parts(out, None if summary.scheduler_lost else summary.resumable_parts)
     if summary.scheduler_lost:
-        accounted = {*summary.done, *summary.skipped, *summary.conflicts, *(path for path, _ in summary.failed)}
-        summary.not_run = [job.source for job in prepared.jobs if job.source not in accounted]
+        summary.not_run = inputs_not_run(prepared.jobs, summary)
     summary.seconds = time.perf_counter() - start
     not_run = f", not run {len(summary.not_run)}" if summary.scheduler_lost else ""
     say(f"done {len(summary.done)}, skipped {len(summary.skipped)} (already done), "
@@ -401,6 +404,19 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
     _list_at_end("left alone (why: see above)", [str(path) for path in summary.conflicts])
     _list_at_end("not run (the scheduler was lost: run the same command again)", list(map(str, summary.not_run)))
     return summary
+
+
+def inputs_not_run(jobs: Sequence[Job], summary: BatchSummary) -> list[Path]:
+    """The inputs of ``jobs`` that ``summary`` does not account for, each file once for each of its image series not
+    run (the summary lists files, a file of several series once per series)."""
+    accounted = Counter([*summary.done, *summary.skipped, *summary.conflicts, *(path for path, _ in summary.failed)])
+    left = []
+    for job in jobs:
+        if accounted[job.source]:
+            accounted[job.source] -= 1
+        else:
+            left.append(job.source)
+    return left
 
 
 #: files a batch's last lines name, at most, for each outcome that needs the user (the log above has every one)
@@ -423,10 +439,10 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os
 
     ``settings`` are :class:`BatchOptions` fields (the command line's options: ``scale``, ``preset``, ``psf``,
     ``outputs``..., ``axial=True`` with ``z_step``). ``client``: a ``distributed.Client`` to run on a Dask cluster
-    (each file, or each range of ``planes_per_task`` planes of a bigger stack in lateral runs, is one task); None
-    runs here. ``threads``: torch threads per cluster task (None: each host's cores shared among the tasks it runs at
-    once). A rerun skips what is done. Raises :class:`UsageError` for bad settings or inputs before any work; a file
-    that fails is reported in the summary.
+    (each file or image series of a file of several, or each range of ``planes_per_task`` planes of a bigger stack
+    in lateral runs, is one task); None runs here. ``threads``: torch threads per cluster task (None: each host's
+    cores shared among the tasks it runs at once). A rerun skips what is done. Raises :class:`UsageError` for bad
+    settings or inputs before any work; a file that fails is reported in the summary.
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]  # one file, folder or pattern
@@ -437,12 +453,12 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os
 
 def note_dtype_fallbacks(jobs: Sequence[Job]) -> None:
     for job in jobs:
-        header = read_header(job.source)
+        header = read_header(job.source, series=job.series or 0)
         # a mask or complex values fail later, named: no outputs to note
         numeric = header is not None and np.issubdtype(header.dtype, np.number) and \
             not np.issubdtype(header.dtype, np.complexfloating)
         if numeric and imagej_dtype(header.dtype) != header.dtype:
-            say(f"note: {job.source} is {header.dtype}, which ImageJ TIFFs cannot hold; its outputs will be float32 "
+            say(f"note: {job.name} is {header.dtype}, which ImageJ TIFFs cannot hold; its outputs will be float32 "
                 "(7 significant digits: detail finer than that on a large offset is lost)")
 
 

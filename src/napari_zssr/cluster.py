@@ -350,7 +350,7 @@ def with_absolute_paths(prepared: PreparedBatch) -> PreparedBatch:
     """The batch with every path absolute: a worker runs in another folder, maybe on another machine."""
     options = replace(prepared.options, out=Path(os.path.abspath(prepared.options.out)),
                       psf=tuple(os.path.abspath(path) for path in prepared.options.psf))
-    jobs = tuple(Job(Path(os.path.abspath(job.source)), job.output_stem) for job in prepared.jobs)
+    jobs = tuple(replace(job, source=Path(os.path.abspath(job.source))) for job in prepared.jobs)
     return replace(prepared, options=options, jobs=jobs)
 
 
@@ -400,13 +400,14 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                     record_outcome(summary, given, outcome)
                 tick(files_bar)
                 continue
-            planes, channels = plane_counts(job.source)
+            planes, channels = plane_counts(job.source, job.series or 0)
             ranges = plane_ranges(planes, options.planes_per_task)
             if planes_bar is not None:
                 planes_bar.total += planes * channels
                 planes_bar.refresh()
-            # whole: one kernel estimate from the whole stack; axial mode restores whole volumes along z
-            if len(ranges) == 1 or "estimate" in kernel_kinds(vars(options)) or options.axial:
+            # whole: one kernel estimate from the whole stack; axial mode restores whole volumes along z; an image
+            # series of a file of several is never split (a part reads its planes from a file's first series)
+            if len(ranges) == 1 or "estimate" in kernel_kinds(vars(options)) or options.axial or job.series is not None:
                 file_futures[submit(file_task, job, prepared, identity, threads, slots)] = given
                 continue
             kinds = checked_outputs(options.outputs)  # with zssr: the resolution report reads it
