@@ -157,7 +157,7 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRC
     Unreadable files are left to fail on their own when processed, as in lateral runs.
     """
     for job in jobs:
-        header = read_header(job.source, samples_as_channels=True, series=job.series or 0)
+        header = read_header(job.source, samples_as_channels=True, series=job.series_index)
         if header is None:
             continue
         try:
@@ -182,7 +182,7 @@ def axial_optics(options: BatchOptions, job: Job, channels: int) -> list[Optics 
     """
     asked = any(getattr(options, name) for name in OPTICS_OPTIONS)
     if not asked:
-        metadata = read_optics(job.source, job.series or 0)
+        metadata = read_optics(job.source, job.series_index)
         if metadata is None or not metadata.names_optics(channels):
             return [None] * channels
     return [choice.optics for choice in kernel_choices(replace(options, kernel="optics"), job, channels,

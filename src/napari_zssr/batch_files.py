@@ -85,7 +85,7 @@ def read_input(job: Job, mapped: bool = False) -> TiffImage:
     job's image series of a file of several; ``mapped`` as :func:`read_tiff`.
 
     Raises a ValueError, before any training, for axes its ImageJ outputs cannot hold."""
-    image = read_tiff(job.source, samples_as_channels=True, mapped=mapped, series=job.series or 0)
+    image = read_tiff(job.source, samples_as_channels=True, mapped=mapped, series=job.series_index)
     imagej_axes(image.axes)
     return image
 

@@ -75,6 +75,11 @@ class Job:
     series: int | None = None
 
     @property
+    def series_index(self) -> int:
+        """The image series the readers read for this input (:func:`~.io.tiff.image_series`): 0 for a file of one."""
+        return self.series or 0
+
+    @property
     def name(self) -> str:
         """How messages name the input: its path, and its series where it is one of several."""
         return str(self.source) if self.series is None else f"{self.source} (series {self.series})"

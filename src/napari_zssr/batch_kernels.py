@@ -63,7 +63,7 @@ def channel_optics(options: BatchOptions, job: Job, channels: int, users: Sequen
                    default_immersion: float | None) -> list[Optics]:
     """The optics of each channel in ``users`` (of the ``channels`` of the input ``job``), from the options and,
     where they are silent, the file's OME metadata (of the job's image series)."""
-    metadata = read_optics(job.source, job.series or 0)
+    metadata = read_optics(job.source, job.series_index)
     na = options.na or (metadata and metadata.na)
     if not na:
         raise ValueError(f"{use} needs the objective's NA: give --na (the file's metadata does not say)")

@@ -453,7 +453,7 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os
 
 def note_dtype_fallbacks(jobs: Sequence[Job]) -> None:
     for job in jobs:
-        header = read_header(job.source, series=job.series or 0)
+        header = read_header(job.source, series=job.series_index)
         # a mask or complex values fail later, named: no outputs to note
         numeric = header is not None and np.issubdtype(header.dtype, np.number) and \
             not np.issubdtype(header.dtype, np.complexfloating)

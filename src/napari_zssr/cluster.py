@@ -400,7 +400,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                     record_outcome(summary, given, outcome)
                 tick(files_bar)
                 continue
-            planes, channels = plane_counts(job.source, job.series or 0)
+            planes, channels = plane_counts(job.source, job.series_index)
             ranges = plane_ranges(planes, options.planes_per_task)
             if planes_bar is not None:
                 planes_bar.total += planes * channels

@@ -172,7 +172,7 @@ def ome_image(root: ET.Element, tif: tifffile.TiffFile, series: tifffile.TiffPag
     """The ``Image`` element of the OME-XML ``root`` of ``tif`` that ``series`` was read from (None where it cannot
     be told). tifffile makes a series of each Image that has pixel data, in their order: the Image at the series'
     position where every Image has data, as usual; else the first, for the first series. Not always the first
-    Image: an overview stored first as a reduced page is passed over (:func:`first_image_series`), and its pixel size
+    Image: an overview stored first as a reduced page is passed over (:func:`image_series`), and its pixel size
     and objective are not the image's."""
     images = [element for element in root.iter() if element.tag.endswith("Image")]
     number = next((number for number, each in enumerate(tif.series) if each is series), None)
@@ -197,10 +197,10 @@ def _ome_pixel_size(pixels: ET.Element | None) -> tuple[tuple[float, float] | No
 
 
 @contextmanager
-def first_series(path: Path, index: int = 0) -> Iterator[tuple[tifffile.TiffFile, tifffile.TiffPageSeries]]:
-    """The open file and its first image series (``index``: its image series of that number, :func:`image_series`,
-    so that a batch reads every position of a file by the one path that reads the first), checked to hold what it
-    announces; what goes wrong reading it (here or in the ``with`` body) is a ``ValueError`` naming the file."""
+def opened_series(path: Path, index: int = 0) -> Iterator[tuple[tifffile.TiffFile, tifffile.TiffPageSeries]]:
+    """The open file and its image series ``index`` (:func:`image_series`: 0, the first, as readers read a file; a
+    batch reads every position of a file of several by this one path), checked to hold what it announces; what goes
+    wrong reading it (here or in the ``with`` body) is a ``ValueError`` naming the file."""
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     try:
@@ -241,7 +241,7 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
     with its own axes, calibration and OME metadata; the first unless told.
     """
     index = series  # the number asked for: ``series`` is the series itself below
-    with first_series(Path(path), index) as (tif, series):
+    with opened_series(Path(path), index) as (tif, series):
         if mapped and _mappable(series):
             data = tif.asarray(series=series, out="memmap")
         elif mapped and _one_page_a_plane(series) and "S" not in series.axes:
@@ -538,7 +538,7 @@ def read_planes(path: str | os.PathLike, start: int, stop: int) -> tuple[np.ndar
     A part of a stack split across a cluster's workers thus holds its own planes, not the file. Raises
     ``ValueError`` with the file name, as :func:`read_tiff`.
     """
-    with first_series(Path(path)) as (tif, series):
+    with opened_series(Path(path)) as (tif, series):
         axes = _named_axes(tif, series, ome_pixels(tif, series))[0]
         if _mappable(series):
             part, leading = _part(tif.asarray(series=series, out="memmap"), axes, start, stop)
@@ -573,7 +573,7 @@ class PagedPlanes:
 
     def __getitem__(self, index: tuple[int, ...]) -> np.ndarray:
         number = int(np.ravel_multi_index(index, self.shape[:-2])) if len(self.shape) > 2 else 0
-        with first_series(self._path, self._index) as (tif, series):
+        with opened_series(self._path, self._index) as (tif, series):
             # a page in another file of a multi-file OME dataset, which tifffile closes once it has parsed it
             handle = series.pages[number].parent.filehandle
             reopened = handle.closed
@@ -629,12 +629,6 @@ def image_series_count(tif: tifffile.TiffFile) -> int:
     """The file's image series (positions, wells...), not counting reduced ones (an LSM file's thumbnails, a slide
     scanner's label and overview images) nor unmarked thumbnails (:func:`_is_thumbnail`)."""
     return len(_image_series(tif))
-
-
-def first_image_series(tif: tifffile.TiffFile) -> tifffile.TiffPageSeries:
-    """The first series that is not a thumbnail: a preview stored before the image is not what a user means (the
-    first series where every one looks like one)."""
-    return image_series(tif, 0)
 
 
 def image_series(tif: tifffile.TiffFile, index: int) -> tifffile.TiffPageSeries:
