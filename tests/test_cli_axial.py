@@ -332,3 +332,19 @@ def test_each_image_series_of_a_file_is_restored_along_z_with_its_own_z_step(tmp
         output = read_tiff(tmp_path / "out" / f"positions_series{number}_zssr.tif")
         assert output.data.shape == (4 * factor, 16, 16) and output.z_spacing == pytest.approx(0.1)
         assert info_of(tmp_path / "out" / f"positions_series{number}_zssr.tif")["axial"]["factor"] == factor
+
+
+def test_an_image_series_that_cannot_be_restored_along_z_fails_alone(tmp_path, capsys):
+    """A series without a z step stopped the whole batch with a usage error, whose advice (a run of its own for the
+    file) could not help: the file's other series run, and it fails, named."""
+    path = tmp_path / "positions.ome.tif"
+    with tifffile.TiffWriter(path, ome=True) as writer:
+        for number, z_step in enumerate((0.2, None)):
+            z = {} if z_step is None else {"PhysicalSizeZ": z_step}
+            writer.write(textured((4, 16, 16), number), metadata={"axes": "ZYX", "PhysicalSizeX": 0.1,
+                                                                  "PhysicalSizeY": 0.1, **z})
+    assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *FAST, "--precision", "float32"]) == 1
+    err = capsys.readouterr().err
+    assert f"{path} (series 1): failed:" in err and "z spacing" in err and "done 1" in err
+    assert read_tiff(tmp_path / "out" / "positions_series0_zssr.tif").data.shape == (8, 16, 16)
+    assert not (tmp_path / "out" / "positions_series1_zssr.tif").exists()

@@ -525,21 +525,25 @@ def test_axial_batch_on_the_cluster_never_splits_a_volume_along_z(cluster, tmp_p
     assert read_tiff(tmp_path / "out" / "vol_zssr.tif").data.shape == (12, 16, 16)
 
 
-def test_each_image_series_of_a_file_is_one_task_on_the_cluster(cluster, tmp_path):
+def test_each_image_series_of_a_file_is_an_input_split_as_any_stack_on_the_cluster(cluster, tmp_path):
+    """A series of a file of several ran whole on one worker: its parts read the file's first series."""
     import tifffile
 
     path = tmp_path / "data" / "plate.ome.tif"
     path.parent.mkdir()
-    shapes = ((16, 16), (4, 16, 16), (12, 14))  # the second would be 2 tasks of 2 planes were it split
+    shapes = ((16, 16), (4, 16, 16), (12, 14))  # the second is 2 parts of 2 planes
     with tifffile.TiffWriter(path, ome=True) as writer:
         for number, shape in enumerate(shapes):
             writer.write(textured(shape, number), metadata={"axes": "ZYX"[3 - len(shape):]})
+    with threads_of_a_worker():
+        napari_zssr.batch(path, tmp_path / "local", **BATCH_SETTINGS)
     with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
         summary = napari_zssr.batch(path, tmp_path / "out", client=client, **BATCH_SETTINGS)
-    assert summary.done == [path] * 3 and sum(report.tasks for report in summary.workers.values()) == 3
+    assert summary.done == [path] * 3 and sum(report.tasks for report in summary.workers.values()) >= 4
     for number, shape in enumerate(shapes):
         output = read_tiff(tmp_path / "out" / f"plate_series{number}_zssr.tif")
         assert output.data.shape == (*shape[:-2], 2 * shape[-2], 2 * shape[-1])
+        assert np.array_equal(output.data, read_tiff(tmp_path / "local" / f"plate_series{number}_zssr.tif").data)
     assert not temporary_files(tmp_path / "out")
 
 

@@ -154,7 +154,9 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRC
     """Every input's :func:`axial_plan` from its header, and whether it can train (:func:`check_trainable`); the
     first that fails is a usage error naming the file.
 
-    Unreadable files are left to fail on their own when processed, as in lateral runs.
+    Unreadable files are left to fail on their own when processed, as in lateral runs, and so is an image series of a
+    file of several: options cannot be given for one series alone, so one without a z step (or a z axis) must not
+    stop the file's others.
     """
     for job in jobs:
         header = read_header(job.source, samples_as_channels=True, series=job.series_index)
@@ -165,6 +167,8 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRC
                               header.z_spacing, options, header.z_step_pixels)
             check_trainable(plan, header.shape[-2:], config)
         except ValueError as error:
+            if job.series is not None:
+                continue
             alone = ("; --z-step and --pixel-size apply to every input, so give them for this file in a run of its "
                      "own" if isinstance(error, CalibrationError) and len(jobs) > 1 else "")
             raise UsageError(f"{job.name}: {error}{alone}") from None

@@ -240,10 +240,10 @@ def super_resolve_image(job: Job, prepared: PreparedBatch, image: TiffImage,
 def super_resolve_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int]) -> PlanesRun:
     """Super-resolve leading planes ``start:stop`` (in C order) of every channel of an input, reading only those
     planes where the file allows (:func:`read_planes`); warm start, when asked, runs within them."""
-    data, leading = read_planes(job.source, *planes)
-    header = read_header(job.source, samples_as_channels=True)
+    data, leading = read_planes(job.source, *planes, job.series_index)
+    header = read_header(job.source, samples_as_channels=True, series=job.series_index)
     if header is None:  # read a moment ago: changed or removed since
-        raise ValueError(f"could not read {job.source.name}'s header")
+        raise ValueError(f"could not read {job.name}'s header")
     axes = image_axes(header.axes, len(header.shape))
     imagej_axes(axes)  # what read_input refuses, refused before training
     check_float32_range(data, "the float32 TIFFs of its outputs", whole=False)

@@ -405,9 +405,8 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
             if planes_bar is not None:
                 planes_bar.total += planes * channels
                 planes_bar.refresh()
-            # whole: one kernel estimate from the whole stack; axial mode restores whole volumes along z; an image
-            # series of a file of several is never split (a part reads its planes from a file's first series)
-            if len(ranges) == 1 or "estimate" in kernel_kinds(vars(options)) or options.axial or job.series is not None:
+            # whole: one kernel estimate from the whole stack; axial mode restores whole volumes along z
+            if len(ranges) == 1 or "estimate" in kernel_kinds(vars(options)) or options.axial:
                 file_futures[submit(file_task, job, prepared, identity, threads, slots)] = given
                 continue
             kinds = checked_outputs(options.outputs)  # with zssr: the resolution report reads it

@@ -528,17 +528,17 @@ def _delta_t_interval(pixels: ET.Element) -> float | None:
     return _seconds(float(np.median(steps)), "s")
 
 
-def read_planes(path: str | os.PathLike, start: int, stop: int) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Planes ``start:stop`` of a TIFF's first series as (planes, C, Y, X), counted in C order over its axes but C,
-    Y and X (colour samples are channels, as :func:`read_tiff` with ``samples_as_channels`` reads them), and the
-    shape of those axes (where the planes' numbers count).
+def read_planes(path: str | os.PathLike, start: int, stop: int, series: int = 0) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Planes ``start:stop`` of a TIFF's first image series (``series``: another) as (planes, C, Y, X), counted in C
+    order over its axes but C, Y and X (colour samples are channels, as :func:`read_tiff` with
+    ``samples_as_channels`` reads them), and the shape of those axes (where the planes' numbers count).
 
     Only those planes are read where the file allows it: a contiguous uncompressed file maps them, a file of one
     page per plane (the usual microscope stack, compressed or not) reads their pages; other layouts are read whole.
     A part of a stack split across a cluster's workers thus holds its own planes, not the file. Raises
     ``ValueError`` with the file name, as :func:`read_tiff`.
     """
-    with opened_series(Path(path)) as (tif, series):
+    with opened_series(Path(path), series) as (tif, series):
         axes = _named_axes(tif, series, ome_pixels(tif, series))[0]
         if _mappable(series):
             part, leading = _part(tif.asarray(series=series, out="memmap"), axes, start, stop)
@@ -814,8 +814,8 @@ class TiffHeader:
 
 
 def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False, series: int = 0) -> TiffHeader | None:
-    """The first series' dtype, shape and axes, its calibration and the ImageJ "Info" text of a TIFF (None when it
-    is not a readable TIFF); ``samples_as_channels`` and ``series`` (another image series) as :func:`read_tiff`."""
+    """The dtype, shape and axes of a TIFF's first image series (``series``: another), its calibration and the ImageJ
+    "Info" text (None when it is not a readable TIFF); ``samples_as_channels`` as :func:`read_tiff`."""
     try:
         with tifffile.TiffFile(path) as tif:
             series = image_series(tif, series)  # the number asked for, then the series itself

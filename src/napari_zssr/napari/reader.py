@@ -54,7 +54,8 @@ def read_layers(path: str) -> list[tuple]:
         raise ValueError(f"{Path(path).name} holds complex values, which napari cannot show: save their magnitude "
                          "(np.abs) or their real part")
     if image.series_count > 1:
-        warnings.warn(several_series_note(Path(path).name, image.series_count), stacklevel=2)
+        warnings.warn(f"{several_series_note(Path(path).name, image.series_count)} (the napari-zssr command line runs "
+                      "every series of a file)", stacklevel=2)
     data, axes = image.data, image.axes
     known_axes = len(axes) == data.ndim and (axes.count("C") + axes.count("S")) <= 1
     if known_axes and "T" in axes and "Z" in axes and axes.index("Z") < axes.index("T"):
