@@ -370,6 +370,18 @@ def test_a_bare_z_stack_with_its_planes_last_is_read_planes_first_with_a_note(tm
     assert read_psf(named)[0].shape == (31, 31, 11)
 
 
+def test_a_bare_z_stack_of_several_series_keeps_both_notes(tmp_path):
+    """The note of planes taken from the last axis was dropped where the file also held several series."""
+    from napari_zssr.io.psf import open_psf
+
+    stack = np.moveaxis(np.stack([gaussian_psf(sigma=1.5 + 0.2 * z) for z in range(5)]), 0, -1).astype(np.float32)
+    with tifffile.TiffWriter(tmp_path / "two.tif") as writer:
+        writer.write(stack)
+        writer.write(stack)
+    note = open_psf(tmp_path / "two.tif").note
+    assert "holds 2 image series" in note and "kept on its last axis (Y, X, Z)" in note
+
+
 def test_a_saturated_bead_is_named(tmp_path):
     """A bead recorded with its peak clipped at the camera's top value gave a kernel too wide (sigma 3.2 HR pixels for
     3.0, the FWHM more), without a word."""

@@ -16,8 +16,9 @@ from .tiff import TIFF_SUFFIXES, TiffImage, read_tiff, several_series_note
 @dataclass(frozen=True)
 class PsfFile:
     """A PSF file as read: its array, its pixel size in micrometres from the file's metadata (one number for square
-    pixels, a (y, x) pair for unequal sides, None when unknown), and a note about the file itself (several image
-    series, of which only the first is read; None where there is nothing to say)."""
+    pixels, a (y, x) pair for unequal sides, None when unknown), and a note about how the file was read (several
+    image series, of which only the first is read; planes taken from its last axis; None where there is nothing to
+    say)."""
 
     data: np.ndarray
     pixel_size: float | tuple[float, float] | None
@@ -57,16 +58,16 @@ def open_psf(path: str | os.PathLike) -> PsfFile:
         # a bead at several positions, or one series per channel as some exports store them
         note = several_series_note(path.name, image.series_count) if image.series_count > 1 else None
         pixel_size = None if image.pixel_size is None else compact_pixel_size(*image.pixel_size)
-        if image.axes[0] in UNNAMED_AXES:  # a bare array written by tifffile: its first axis may be anything
-            data, z_last = _z_last_moved(image.data, path.name)
-            return PsfFile(data, pixel_size, note or z_last)
-        return PsfFile(image.data, pixel_size, note)
+        if image.axes[0] not in UNNAMED_AXES:
+            return PsfFile(image.data, pixel_size, note)
+        data, z_last = _planes_first(image.data, path.name)  # a bare array saved by tifffile: its first axis unnamed
+        return PsfFile(data, pixel_size, "; ".join(each for each in (note, z_last) if each) or None)
     if suffix == ".npy":
         try:
             array = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError) as error:
             raise ValueError(f"could not read {path.name} as a .npy array: {error}") from error
-        data, z_last = _z_last_moved(array, path.name)
+        data, z_last = _planes_first(array, path.name)
         return PsfFile(data, None, z_last)
     if suffix == ".mat":
         try:
@@ -75,39 +76,39 @@ def open_psf(path: str | os.PathLike) -> PsfFile:
             raise ValueError(f"could not read {path.name} as a MATLAB file: {error}") from error
         for name in ("Kernel", "kernel"):
             if name in variables:
-                return PsfFile(_planes_first(np.asarray(variables[name])), None)
+                return PsfFile(_planes_first(np.asarray(variables[name]), path.name, matlab=True)[0], None)
         found = [name for name in variables if not name.startswith("__")]
         raise ValueError(f"{path.name} has no variable named 'Kernel' or 'kernel' (found: {found})")
     raise ValueError(f"unsupported PSF file type {suffix!r} ({path.name}); use .tif/.tiff, .npy or .mat")
-
-
-def _planes_first(array: np.ndarray) -> np.ndarray:
-    """A MATLAB array as a PSF: MATLAB keeps a stack's planes on its last axis (Y, X, Z), a PSF has them first
-    (Z, Y, X). A stack of square planes first (saved from numpy, ``scipy.io.savemat``) stays as it is, and so does a
-    last axis of 3 or 4, for the PSF's check to refuse as the colour image that such an array is in MATLAB."""
-    if array.ndim != 3 or array.shape[-1] in (3, 4) or array.shape[1] == array.shape[2] != array.shape[0]:
-        return array
-    return np.moveaxis(array, -1, 0)
 
 
 #: tifffile's names of a first axis that its file does not name (a bare array saved by ``tifffile.imwrite``)
 UNNAMED_AXES = "QI"
 
 
-def _z_last_moved(array: np.ndarray, name: str) -> tuple[np.ndarray, str | None]:
-    """A 3D array without axes, its planes moved first where they were last, and a note saying so.
+def _planes_first(array: np.ndarray, name: str, matlab: bool = False) -> tuple[np.ndarray, str | None]:
+    """A PSF array of ``name`` with a z-stack's planes first, as this package keeps them, and a note where they were
+    moved there against its format's order (None otherwise).
 
-    numpy keeps a stack's planes first (Z, Y, X), and so does this package; but arrays from MATLAB, or made by
-    stacking with ``axis=-1``, keep them last (Y, X, Z). A bead's planes are square crops, so an array whose first two
-    sides are equal and whose third differs is taken as (Y, X, Z): read as (Z, Y, X) its planes would be rows of the
-    bead, not squares, and its kernel a slice through it.
+    MATLAB keeps a stack's planes last (Y, X, Z): a ``.mat`` array is moved unless its planes are square and first (one
+    saved from numpy with ``scipy.io.savemat``). numpy keeps them first (Z, Y, X); but arrays made in MATLAB's order,
+    or stacked on their last axis, keep them last, and a bead's planes are square crops: a ``.npy`` or bare TIFF array
+    whose first two sides are equal and whose third differs is moved, with a note (read as it is, its planes would be
+    rows of the bead, its kernel a slice through it). A last axis of 3 or 4 stays, for the PSF's check to refuse as
+    the colour image such an array is.
     """
-    if array.ndim != 3 or not array.shape[0] == array.shape[1] != array.shape[2] or array.shape[-1] in (3, 4):
+    if array.ndim != 3 or array.shape[-1] in (3, 4):
+        return array, None
+    if matlab:
+        square_first = array.shape[1] == array.shape[2] != array.shape[0]
+        return (array if square_first else np.moveaxis(array, -1, 0)), None
+    if not array.shape[0] == array.shape[1] != array.shape[2]:
         return array, None
     y, x, z = array.shape
     return np.moveaxis(array, -1, 0), (f"{name} holds a {y} x {x} x {z} array: read as a z-stack of {z} planes of "
                                        f"{y} x {x} pixels kept on its last axis (Y, X, Z), since planes of {x} x {z} "
-                                       "would not be square; save it as (Z, Y, X) to say otherwise")
+                                       "would not be square; to say otherwise, save it as a TIFF with its axes "
+                                       "named: tifffile.imwrite(path, psf, imagej=True, metadata={'axes': 'ZYX'})")
 
 
 #: the most planes of an ImageJ "channels" axis, unmarked as to what it holds, that may be a multicolour bead's
