@@ -15,13 +15,13 @@ from napari_zssr.sample import gaussian_psf, microscopy_sample
 
 
 def test_none_is_the_bicubic_kernel():
-    source, record = kernel_source(KernelChoice(), None)
+    source, record = kernel_source(KernelChoice(), None, scale=(2.0, 2.0))
     assert source is None and record["source"].startswith("none")
 
 
 def test_optics_kernel_and_its_record():
     optics = Optics(1.2, 600, refractive_index=1.333)
-    source, record = kernel_source(KernelChoice("optics", optics=optics), 0.108)
+    source, record = kernel_source(KernelChoice("optics", optics=optics), 0.108, scale=(2.0, 2.0))
     assert source((2.0, 2.0)).sum() == pytest.approx(1.0)
     assert source((3.0, 3.0)).shape[0] > source((2.0, 2.0)).shape[0]  # a finer HR grid: more pixels across
     assert record["source"] == "optics" and record["na"] == 1.2 and record["pixel_size_um"] == 0.108
@@ -50,23 +50,25 @@ def test_unequal_pixel_sides_give_the_fwhm_over_their_geometric_mean():
 
 def test_optics_without_pixel_size_is_a_clear_error():
     with pytest.raises(ValueError, match="pixel size"):
-        kernel_source(KernelChoice("optics", optics=Optics(1.2, 600, refractive_index=1.333)), None)
+        kernel_source(KernelChoice("optics", optics=Optics(1.2, 600, refractive_index=1.333)), None,
+                      scale=(2.0, 2.0))
 
 
 def test_psf_file_source_is_read_once_and_checked_at_once(tmp_path, monkeypatch):
     path, copy = tmp_path / "psf.tif", tmp_path / "psf_copy.tif"
     for file in (path, copy):
         write_imagej_tiff(file, (gaussian_psf(1.5) * 1000 + 10).astype(np.float32), "YX", (0.05, 0.05))
-    source, record = kernel_source(KernelChoice("psf", psf_path=str(path)), 0.1)
+    source, record = kernel_source(KernelChoice("psf", psf_path=str(path)), 0.1, scale=(2.0, 2.0))
     path.unlink()  # the kernel of another scale needs no second read
     assert source((2.0, 2.0)).sum() == pytest.approx(1.0) and source((4.0, 4.0)).sum() == pytest.approx(1.0)
     assert record == {"source": "psf", "psf_path": str(path), "psf_pixel_size_um": 0.05, "pixel_size_um": 0.1}
     monkeypatch.chdir(tmp_path)  # typed relative: recorded absolute, meaningful wherever the outputs go
-    assert kernel_source(KernelChoice("psf", psf_path="psf_copy.tif"), 0.1)[1]["psf_path"] == str(copy)
+    _, copied = kernel_source(KernelChoice("psf", psf_path="psf_copy.tif"), 0.1, scale=(2.0, 2.0))
+    assert copied["psf_path"] == str(copy)
     noise = tmp_path / "noise.npy"
     np.save(noise, np.random.default_rng(0).random((21, 21)))
     with pytest.raises(ValueError, match="peak"):
-        kernel_source(KernelChoice("psf", psf_path=str(noise)), 0.1)
+        kernel_source(KernelChoice("psf", psf_path=str(noise)), 0.1, scale=(2.0, 2.0))
 
 
 def test_a_kernel_checked_before_the_run_is_neither_read_nor_made_again_by_it(tmp_path, monkeypatch):
@@ -123,7 +125,7 @@ def test_estimate_gives_a_kernel_for_every_step_and_its_record():
     assert record["scale"] == [4, 4] and record["kernel_shape"] == list(kernels[1].shape)  # the run's final scale
     assert "estimated" in describe_kernel(record)
     with pytest.raises(ValueError, match="needs the image"):
-        kernel_source(KernelChoice("estimate"), None)
+        kernel_source(KernelChoice("estimate"), None, scale=(2.0, 2.0))
 
 
 def test_an_image_with_nothing_to_estimate_from_runs_without_a_kernel_and_says_so(tiny_config):

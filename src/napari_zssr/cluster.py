@@ -114,7 +114,7 @@ def scheduler_in_file(path: str) -> str:
     and HPC job scripts start it, the workers reading the same file), checked as :func:`scheduler_address` checks
     one given outright; a :class:`UsageError` naming what is wrong with the file."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).expanduser().read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UsageError(f"--scheduler-file {path}: no such file; a scheduler started with --scheduler-file {path} "
                          "writes it while it runs: start the scheduler first (or wait for its job to start)") from None

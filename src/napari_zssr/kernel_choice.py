@@ -79,8 +79,8 @@ class PreparedKernel:
 KernelArgument = np.ndarray | KernelSource | KernelChoice | PreparedKernel | str | None
 
 
-def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.ndarray | None = None,
-                  scale: Scale = (2.0, 2.0)) -> tuple[KernelSource | None, dict[str, Any]]:
+def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.ndarray | None = None, *,
+                  scale: Scale) -> tuple[KernelSource | None, dict[str, Any]]:
     """``choice`` as a function ``scale -> kernel`` (None: bicubic) and its record for the result's metadata.
 
     ``pixel_size``: the image's, in um (None: unknown). ``image`` is needed for ``"estimate"`` only. ``scale``: the
@@ -145,8 +145,8 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
 
 def _checked(source: KernelSource, scale: Scale) -> KernelSource:
     """``source`` keeping the kernel of each scale once made, computed now at the run's ``scale`` so that bad values
-    fail now, not after the first plane is read, and name that scale (made at 2 whatever the run's, a kernel too wide
-    was said to be so "at scale 2" in a run at 3): a run's steps (and the checks before it) make each kernel once."""
+    fail now, naming that scale, not after the first plane is read: a run's steps (and the checks before it) make
+    each kernel once."""
     made: dict[tuple[float, ...], np.ndarray] = {}
 
     def kept(scale: Scale) -> np.ndarray:
@@ -214,7 +214,7 @@ def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarra
     a note in the record where the last step's kernel is too wide for the planes (:func:`wide_kernel_note`)."""
     kernel = named_kernel(kernel)
     if isinstance(kernel, KernelChoice):
-        kernel = PreparedKernel(*kernel_source(kernel, pixel_size, image, steps[-1]))
+        kernel = PreparedKernel(*kernel_source(kernel, pixel_size, image, scale=steps[-1]))
     if isinstance(kernel, PreparedKernel):
         record = dict(kernel.record)  # its own: the note on this run's planes is added below
         kernels = step_kernels(kernel.source, steps)
