@@ -126,6 +126,15 @@ class Optics:
         return value
 
 
+class ConfocalGridError(ValueError):
+    """A confocal PSF whose computation grid would be too large (:data:`MAX_CONFOCAL_GRID`)."""
+
+
+def _shown(pixel: Sequence[float]) -> str:
+    """A pixel size as messages show it: one number for square pixels, ``y x x`` otherwise."""
+    return " x ".join(dict.fromkeys(f"{size:g}" for size in pixel))
+
+
 def _check_number(name: str, value: Any, low: float, high: float, meaning: str = "", *,
                   inclusive: bool = False) -> None:
     """Raise a ValueError naming ``name`` unless ``low < value < high`` (``<=`` both ends with ``inclusive``).
@@ -245,10 +254,10 @@ def _confocal(optics: Optics, half: tuple[int, int], pixel: tuple[float, float])
     pad = [min(d, int(np.ceil(reach / p))) for d, p in zip(disk_half, fine_pixel)]
     grid = max(2 * (f + p + d) + 2 for f, p, d in zip(fine_half, pad, disk_half))
     if grid > MAX_CONFOCAL_GRID:  # said before any array is made: a MemoryError or minutes otherwise
-        raise ValueError(f"a confocal PSF of NA {optics.na:g} at {optics.wavelength:g} nm with a pinhole of "
-                         f"{optics.pinhole:g} AU sampled at {' x '.join(dict.fromkeys(f'{p:g}' for p in pixel))} um "
-                         f"would be computed on a grid {grid} samples across (at most {MAX_CONFOCAL_GRID}); check "
-                         "the pixel size (in um) and the wavelength (in nm)")
+        raise ConfocalGridError(f"a confocal PSF of NA {optics.na:g} at {optics.wavelength:g} nm with a pinhole of "
+                                f"{optics.pinhole:g} AU sampled at {_shown(pixel)} um would be computed on a grid "
+                                f"{grid} samples across (at most {MAX_CONFOCAL_GRID}); check the pixel size (in um), "
+                                "the wavelength (in nm) and the pinhole (in Airy units: a wide one widens the grid)")
     radius = _radius_grid(fine_half, fine_pixel)
     disk = (_radius_grid(disk_half, fine_pixel) <= pinhole_radius).astype(np.float64)
     through_pinhole = disk.sum() > 1  # a pinhole no wider than a fine pixel passes the emission as it is
@@ -324,16 +333,19 @@ def kernel_from_optics(na: float, wavelength: float, pixel_size: float | Sequenc
     check_pixel_size_for_optics(valid.na, valid.wavelength, image_pixel)
     factors = upscale_factors(scale)  # type: ignore[arg-type]
     hr_pixel = (image_pixel[0] / factors[0], image_pixel[1] / factors[1])
-    psf = psf_from_optics(valid, hr_pixel, size)
+    try:
+        psf = psf_from_optics(valid, hr_pixel, size)
+    except ConfocalGridError as error:  # named by the image's pixel size, not the HR grid's only
+        raise ValueError(f"{error}; that is the HR grid of the image pixel size {_shown(image_pixel)} um at scale "
+                         f"{_shown(factors)}") from None
     try:
         return kernel_from_psf(psf, psf_pixel_size=hr_pixel, pixel_size=image_pixel, scale=scale, measured=False,
                                computed=True)
     except KernelTooWideError as error:  # named by the optics: the PSF's pixel size is only the HR grid's
-        pixel = " x ".join(dict.fromkeys(f"{size:g}" for size in image_pixel))
         raise ValueError(f"the PSF of NA {valid.na:g} at {valid.wavelength:g} nm would become a kernel {error.side} "
-                         f"HR pixels wide (at most {MAX_KERNEL_SIDE}) at the image pixel size {pixel} um and scale "
-                         f"{' x '.join(dict.fromkeys(f'{factor:g}' for factor in factors))}: a blur wider than ZSSR "
-                         "can use; check the NA, the wavelength and the pixel size (in um)") from None
+                         f"HR pixels wide (at most {MAX_KERNEL_SIDE}) at the image pixel size {_shown(image_pixel)} um "
+                         f"and scale {_shown(factors)}: a blur wider than ZSSR can use; check the NA, the wavelength "
+                         "and the pixel size (in um)") from None
 
 
 def check_pixel_size_for_optics(na: float, wavelength: float, pixel_size: float | Sequence[float]) -> None:
