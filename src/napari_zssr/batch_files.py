@@ -271,7 +271,7 @@ def run_channels(job: Job, options: BatchOptions, data: np.ndarray, run: Channel
         per_channel = int(np.prod(data.shape[:-3], dtype=np.int64))
     if planes_bar is not None:
         planes_bar.reset(total=per_channel * channels)
-        planes_bar.set_description(job.source.name)
+        planes_bar.set_description(job.source.name if job.series is None else f"{job.source.name} #{job.series}")
     outputs: dict[str, list[np.ndarray]] = {kind: [] for kind in kinds or options.outputs}
     records: list[dict] = []
     for channel in range(channels):

@@ -337,7 +337,7 @@ def check_output_folders(jobs: Sequence[Job], kinds: Sequence[str]) -> None:
         for folder in job.output_stem.parents[:-1]:  # the last is "." (``--out`` itself)
             other = files.get(_key(folder))
             if other is not None:
-                raise UsageError(f"the outputs of {job.source} need a folder {folder} where the outputs of "
+                raise UsageError(f"the outputs of {job.name} need a folder {folder} where the outputs of "
                                  f"{other.source} put a file; rename one of them")
 
 
@@ -351,7 +351,7 @@ def check_outputs_are_not_inputs(jobs: Sequence[Job], kinds: Sequence[str], out:
             written = output_path(out, job, kind)
             overwritten = inputs.get(written.resolve())
             if overwritten is not None:
-                raise UsageError(f"the output {written} of {job.source} would be written over the input "
+                raise UsageError(f"the output {written} of {job.name} would be written over the input "
                                  f"{overwritten} (a link under --out leads to it); remove the link or choose another "
                                  "--out")
 
@@ -375,7 +375,7 @@ def check_output_names(jobs: Sequence[Job], kinds: Sequence[str]) -> None:
             name = output_path(Path(), job, kind).name
             length, unit = name_length(name)
             if length > NAME_MAX:
-                raise UsageError(f"the output {name} of {job.source} would be a name of {length} {unit}, longer than "
+                raise UsageError(f"the output {name} of {job.name} would be a name of {length} {unit}, longer than "
                                  f"file systems take ({NAME_MAX}); rename the input")
 
 
