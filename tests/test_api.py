@@ -447,6 +447,14 @@ def test_a_preset_given_only_as_name_says_to_give_it_first():
         ZSSRConfig.preset()
 
 
+def test_float32_settings_are_recorded_as_typed():
+    """A learning rate from a float32 table was recorded as 0.0010000000474974513 in every output's record."""
+    config = ZSSRConfig(learning_rate=np.float32(1e-3), noise_std=np.float16(0.01),
+                        lr_step_fractions=(np.float32(0.8),))
+    assert (config.learning_rate, config.noise_std, config.lr_step_fractions) == (1e-3, 0.01, (0.8,))
+    assert type(config.learning_rate) is float and ZSSRConfig(learning_rate=np.float64(1e-3)).learning_rate == 1e-3
+
+
 def gaussian_kernel(sigma: float) -> np.ndarray:
     half = int(np.ceil(3 * sigma))
     y, x = np.mgrid[-half : half + 1, -half : half + 1]

@@ -120,9 +120,9 @@ class ZSSRConfig:
             raise _bad("noise_std", self.noise_std, "'auto' (the input's own noise level) or a number from 0 to 1 "
                        "(a fraction of the intensity range)", (Real, str))
         for name in ("learning_rate", "lr_change_ratio", "min_learning_rate", "father_min_scale"):
-            setattr(self, name, float(getattr(self, name)))
+            setattr(self, name, _decimal(getattr(self, name)))
         if self.noise_std != "auto":
-            self.noise_std = float(self.noise_std)
+            self.noise_std = _decimal(self.noise_std)
         self.lr_step_fractions = _number_tuple("lr_step_fractions", self.lr_step_fractions,
                                                lambda f: 0 < f < 1, "numbers in (0, 1)")
         self.gradual_steps = _number_tuple("gradual_steps", self.gradual_steps, lambda s: s > 1, "numbers > 1")
@@ -231,9 +231,16 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
         raise _bad(name, value, f"one of {', '.join(map(repr, choices))}", str)
 
 
+def _decimal(value: Real) -> float:
+    """``value`` as a float; a numpy float32 or float16 as the decimal it was typed as (1e-3, not
+    0.0010000000474974513), since the settings go into every record. ``str`` gives that decimal for those types
+    (numpy prints their shortest one), so this module, which the command line's help loads, imports no numpy."""
+    return float(str(value)) if type(value).__name__ in ("float16", "float32") else float(value)
+
+
 def _number_tuple(name: str, values: Any, valid: Any, expected: str) -> tuple[float, ...]:
     if isinstance(values, (str, bytes)) or not isinstance(values, (tuple, list)):
         raise TypeError(f"ZSSRConfig.{name} must be a tuple of {expected}, got {values!r}")
     if not all(_is_number(v) and valid(v) for v in values):
         raise ValueError(f"ZSSRConfig.{name} must be a tuple of {expected}, got {values!r}")
-    return tuple(float(v) for v in values)
+    return tuple(_decimal(v) for v in values)
