@@ -220,6 +220,7 @@ def test_kernel_needs_integer_scale(textured_image, tiny_config):
 def test_device_selection():
     assert select_device("auto").type in ("cuda", "mps", "cpu")
     assert select_device("cpu").type == "cpu"
+    assert str(select_device("cpu:1")) == "cpu"  # torch takes an index a CPU has not: recorded as "cpu:1"
     with pytest.raises(ValueError, match="not available|unsupported"):
         select_device("cuda:7")
     with pytest.raises(ValueError, match="unsupported"):

@@ -31,7 +31,8 @@ def select_device(requested: str | torch.device | None = "auto") -> torch.device
         raise ValueError(f"device 'mps' is not available here; choose one of {available_devices()}")
     if device.type not in ("cpu", "cuda", "mps"):
         raise ValueError(unsupported)
-    return device
+    # torch accepts "cpu:1", but a CPU has no index (ZSSRConfig refuses it): the run is on, and records, "cpu"
+    return torch.device("cpu") if device.type == "cpu" else device
 
 
 def release_device_memory(device: torch.device) -> None:
