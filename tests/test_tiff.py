@@ -232,6 +232,27 @@ def test_a_file_of_several_series_says_only_the_first_is_read(tmp_path):
         read_layers(str(tmp_path / "positions.ome.tif"))
 
 
+def test_each_series_reads_its_own_ome_image_beside_an_image_without_pixel_data(tmp_path):
+    """A slide's label kept as an OME Image without pixel data (no TiffData) has no series: the positions after it
+    were read with the label's pixel size (the first) and none (the second), without their channel names."""
+    def image(number, name, size, data):
+        return (f'<Image ID="Image:{number}" Name="{name}"><Pixels ID="Pixels:{number}" DimensionOrder="XYCZT" '
+                f'Type="uint16" SizeX="16" SizeY="16" SizeC="1" SizeZ="1" SizeT="1" PhysicalSizeX="{size}" '
+                f'PhysicalSizeY="{size}"><Channel ID="Channel:{number}:0" Name="{name}-ch" SamplesPerPixel="1"/>'
+                + (f'<TiffData IFD="{number - 1}" PlaneCount="1"/>' if data else "") + "</Pixels></Image>")
+
+    xml = ('<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">'
+           f'{image(0, "label", 9, False)}{image(1, "A1", 0.1, True)}{image(2, "A2", 0.2, True)}</OME>')
+    path = tmp_path / "plate.ome.tif"
+    with tifffile.TiffWriter(path) as writer:
+        writer.write(np.ones((16, 16), np.uint16), description=xml, metadata=None)
+        writer.write(np.ones((16, 16), np.uint16), metadata=None)
+    for number, (name, size) in enumerate([("A1", 0.1), ("A2", 0.2)]):
+        image = read_tiff(path, series=number)
+        assert image.pixel_size == read_header(path, series=number).pixel_size == pytest.approx((size, size))
+        assert image.channel_names == (f"{name}-ch",)
+
+
 def test_a_thumbnail_stored_before_the_image_is_not_read_as_the_image(tmp_path):
     path = tmp_path / "scan.tif"
     with tifffile.TiffWriter(path) as writer:

@@ -171,13 +171,18 @@ def _ome_length_um(pixels: ET.Element, axis: str, fallback: str | None = None) -
 def ome_image(root: ET.Element, tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> ET.Element | None:
     """The ``Image`` element of the OME-XML ``root`` of ``tif`` that ``series`` was read from (None where it cannot
     be told). tifffile makes a series of each Image that has pixel data, in their order: the Image at the series'
-    position where every Image has data, as usual; else the first, for the first series. Not always the first
-    Image: an overview stored first as a reduced page is passed over (:func:`image_series`), and its pixel size
-    and objective are not the image's."""
+    position where every Image has data, as usual; else the one Image of the series' name (tifffile names a series
+    by its Image: a label kept without pixel data, or a position whose file is missing, has no series, and moved
+    the later series off their Images); else the first, for the first series. Not always the first Image: an
+    overview stored first as a reduced page is passed over (:func:`image_series`), and its pixel size and
+    objective are not the image's."""
     images = [element for element in root.iter() if element.tag.endswith("Image")]
     number = next((number for number, each in enumerate(tif.series) if each is series), None)
     if len(images) == len(tif.series) and number is not None:
         return images[number]
+    named = [image for image in images if series.name and image.get("Name") == series.name]
+    if len(named) == 1:
+        return named[0]
     return images[0] if images and number == 0 else None
 
 
