@@ -547,6 +547,34 @@ def test_each_image_series_of_a_file_is_an_input_split_as_any_stack_on_the_clust
     assert not temporary_files(tmp_path / "out")
 
 
+def test_the_finished_parts_of_an_image_series_are_said_with_its_series(cluster, tmp_path, monkeypatch, capsys):
+    """The note of parts a stopped run finished named the file alone, not which of its series they belong to."""
+    import re
+
+    import tifffile
+
+    path = tmp_path / "plate.ome.tif"
+    with tifffile.TiffWriter(path, ome=True) as writer:
+        for number in range(2):  # 2 parts of 2 planes each
+            writer.write(textured((4, 16, 16), number), metadata={"axes": "ZYX"})
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        with monkeypatch.context() as patch:
+            patch.setattr("napari_zssr.cluster.add_report", interrupted)  # Ctrl-C as the first part comes back
+            with pytest.raises(KeyboardInterrupt):
+                napari_zssr.batch(path, tmp_path / "out", client=client, **BATCH_SETTINGS)
+        deadline = time.monotonic() + 30
+        while client.run_on_scheduler(batch_tasks_on) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        capsys.readouterr()
+        assert napari_zssr.batch(path, tmp_path / "out", client=client, **BATCH_SETTINGS).done == [path] * 2
+    assert re.search(rf"{re.escape(str(path))} \(series [01]\): \d of its 2 parts were finished by a stopped run",
+                     capsys.readouterr().err)
+
+
 def test_a_scheduler_without_workers_is_said_and_the_batch_runs_once_they_come(stacks, tmp_path, capsys):
     with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as empty:

@@ -416,7 +416,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                         if is_whole_part(part_path(folder, planes_range), kinds)]
             if finished:
                 rest = "; running the rest" if len(finished) < len(ranges) else ""
-                say(f"{given.source}: {len(finished)} of its {len(ranges)} parts were finished by a stopped run{rest}")
+                say(f"{given.name}: {len(finished)} of its {len(ranges)} parts were finished by a stopped run{rest}")
                 tick(planes_bar, sum(stop - start for start, stop in finished) * channels)
             part_futures = [submit(part_task, job, prepared, planes_range, part_path(folder, planes_range), threads,
                                    slots) for planes_range in ranges if planes_range not in finished]
