@@ -997,6 +997,20 @@ def test_an_image_series_that_fails_fails_alone_and_is_named(tmp_path, capsys):
                                                                                   "plate_series1_zssr.tif"]
 
 
+def test_the_summary_s_end_names_the_image_series_left_alone(tmp_path, capsys):
+    """The list of inputs left alone named the file alone, as many times as it had series there, not which."""
+    path = tmp_path / "plate.ome.tif"
+    write_plate(path)
+    out = tmp_path / "out"
+    assert main([str(path), "--out", str(out), *TINY]) == 0
+    for output in [*out.glob("plate_series0_*.tif"), *out.glob("plate_series2_*.tif")]:
+        output.unlink()
+    capsys.readouterr()
+    assert main([str(path), "--out", str(out), *TINY, "--seed", "1"]) == 1
+    tail = capsys.readouterr().err.splitlines()
+    assert tail[tail.index("left alone (why: see above):") + 1:] == [f"  {path} (series 1)"]
+
+
 def test_each_image_series_takes_the_optics_of_its_own_ome_image(tmp_path):
     path = tmp_path / "two.ome.tif"
     with tifffile.TiffWriter(path, ome=True) as writer:

@@ -86,6 +86,9 @@ class BatchSummary:
     done: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
     conflicts: list[Path] = field(default_factory=list)
+    #: ``conflicts`` as the log names them (:attr:`Job.name`: a file's image series with its series), for the list
+    #: at the summary's end, where a file of several would otherwise be named once per series, none told apart
+    conflict_names: list[str] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
     workers: dict[str, WorkerReport] = field(default_factory=dict)  # worker address ("in-process" here) -> report
     seconds: float = 0.0
@@ -315,6 +318,8 @@ def run_in_process(prepared: PreparedBatch, summary: BatchSummary) -> None:
 
 def record_outcome(summary: BatchSummary, job: Job, outcome: str) -> None:
     {"done": summary.done, "skipped": summary.skipped, "conflict": summary.conflicts}[outcome].append(job.source)
+    if outcome == "conflict":
+        summary.conflict_names.append(job.name)
 
 
 def record_failure(summary: BatchSummary, job: Job, error: BaseException | str) -> None:
@@ -401,7 +406,7 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
         say(f"  {worker} on {report.host} ({report.device}): {report.tasks} task(s), {report.planes} plane(s), "
             f"{report.seconds:.1f} s")
     _list_at_end("failed", [f"{path}: {reason}" for path, reason in summary.failed])
-    _list_at_end("left alone (why: see above)", [str(path) for path in summary.conflicts])
+    _list_at_end("left alone (why: see above)", summary.conflict_names)
     _list_at_end("not run (the scheduler was lost: run the same command again)", list(map(str, summary.not_run)))
     return summary
 
