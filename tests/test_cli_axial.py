@@ -348,3 +348,17 @@ def test_an_image_series_that_cannot_be_restored_along_z_fails_alone(tmp_path, c
     assert f"{path} (series 1): failed:" in err and "z spacing" in err and "done 1" in err
     assert read_tiff(tmp_path / "out" / "positions_series0_zssr.tif").data.shape == (8, 16, 16)
     assert not (tmp_path / "out" / "positions_series1_zssr.tif").exists()
+
+
+def test_a_series_without_a_z_step_is_not_told_to_give_one_for_every_series(tmp_path, capsys):
+    """"give --z-step UM" for one series of a file of several: given, it overrides every series' own z step (their
+    factors silently wrong, or their outputs conflicts); the series must be run as a file of its own."""
+    path = tmp_path / "positions.ome.tif"
+    with tifffile.TiffWriter(path, ome=True) as writer:
+        for number in range(2):
+            writer.write(textured((4, 16, 16), number), metadata={"axes": "ZYX", "PhysicalSizeX": 0.1,
+                                                                  "PhysicalSizeY": 0.1})
+    assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *FAST, "--precision", "float32"]) == 1
+    failures = [line for line in capsys.readouterr().err.splitlines() if ": failed: " in line]
+    assert len(failures) == 2 and all("z spacing is unknown" in line and "series as a file of its own" in line
+                                      for line in failures)

@@ -93,6 +93,12 @@ class CalibrationError(ValueError):
     """A file's z spacing or pixel size is unknown or gives no whole factor: ``--z-step``/``--pixel-size`` fix it."""
 
 
+#: what a :class:`CalibrationError` of one image series of a file of several adds to its advice: ``--z-step`` and
+#: ``--pixel-size`` override every series' own, so given for it they would give the file's others wrong factors
+SERIES_CALIBRATION_ADVICE = ("; --z-step and --pixel-size apply to every series of the file (and every input), so save "
+                             "this series as a file of its own and give them for it in a run of its own")
+
+
 def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] | None, z_spacing: float | None,
                options: BatchOptions, z_step_pixels: float | None = None) -> AxialPlan:
     """An input's factor from its axes and calibration (``--z-step``/``--pixel-size`` override the file's), or a
