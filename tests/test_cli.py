@@ -927,6 +927,40 @@ def test_a_multi_file_ome_dataset_is_one_job_and_several_series_are_named(tmp_pa
                                                                           "positions_series1_zssr.tif"]
 
 
+def write_positions_in_files(folder: Path, count: int = 3) -> list[Path]:
+    """A multi-position OME dataset as Micro-Manager writes one: each position's plane in a file of its own, every
+    file's OME-XML naming all positions' Images and their files."""
+    names = [f"mm_Pos{position}.ome.tif" for position in range(count)]
+    images = "".join(
+        f'<Image ID="Image:{k}" Name="Pos{k}"><Pixels ID="Pixels:{k}" DimensionOrder="XYZCT" Type="uint16" SizeX="16" '
+        f'SizeY="16" SizeZ="1" SizeC="1" SizeT="1"><Channel ID="Channel:{k}:0" SamplesPerPixel="1"/><TiffData IFD="0" '
+        f'PlaneCount="1"><UUID FileName="{name}">urn:uuid:{k}</UUID></TiffData></Pixels></Image>'
+        for k, name in enumerate(names))
+    for k, name in enumerate(names):
+        xml = ('<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" '
+               f'UUID="urn:uuid:{k}">{images}</OME>')
+        tifffile.imwrite(folder / name, (textured((16, 16), k) * 100).astype(np.uint16), description=xml,
+                         metadata=None)
+    return [folder / name for name in names]
+
+
+def test_a_multi_position_dataset_missing_a_position_file_fails_naming_it(tmp_path, capsys):
+    """A position in a file of its own that is missing has no image series: the others ran, numbered among themselves
+    (Pos2 as series 1), and the same output names would later hold another position."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    files = write_positions_in_files(folder)
+    assert main([str(folder), "--out", str(tmp_path / "whole"), *ZSSR_ONLY]) == 0
+    assert sorted(path.name for path in (tmp_path / "whole").glob("*.tif")) == [
+        f"mm_Pos0_series{k}_zssr.tif" for k in range(3)]
+    files[1].unlink()
+    capsys.readouterr()
+    assert main([str(folder), "--out", str(tmp_path / "out"), *ZSSR_ONLY]) == 1
+    err = capsys.readouterr().err
+    assert "multi-file OME dataset whose file(s) mm_Pos1.ome.tif are not beside it" in err
+    assert not list((tmp_path / "out").glob("*.tif"))
+
+
 #: the smallest run, as tests/test_cluster.py's
 TINY = ["--preset", "fast", "--max-iterations", "2", "--precision", "float32", "--quiet", "--outputs", "zssr,residual"]
 #: a plate's three positions: shape, OME axes and pixel size (um) of each

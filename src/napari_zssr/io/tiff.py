@@ -706,10 +706,7 @@ def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path
                                   "(was it still being copied, or the disk full?)")
     unread = sum(page is None for page in series.pages) if tif.is_ome else 0
     if unread:
-        missing = sorted({name for name in ome_file_names(tif) if not (path.parent / name).exists()})
-        if missing:
-            raise IncompleteTiffError(f"{path.name} is part of a multi-file OME dataset whose file(s) "
-                                      f"{', '.join(missing)} are not beside it; keep the dataset's files together")
+        _refuse_missing_files(tif, path)
         raise IncompleteTiffError(f"{unread} of the {len(series.pages)} planes of {path.name}'s OME dataset could not "
                                   "be read from the files its metadata names (changed or unreadable companion files?)")
 
@@ -748,6 +745,24 @@ def binary_only_master(tif: tifffile.TiffFile, path: Path) -> Path | None:
     element = next((e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "BinaryOnly"), None)
     name = None if element is None else element.get("MetadataFile")
     return None if not name else (Path(path).parent / name).resolve()
+
+
+def check_dataset_files(path: Path) -> None:
+    """An :class:`IncompleteTiffError` for a multi-file OME dataset whose metadata names files that are not beside
+    ``path``, where every image series that is read is whole: a position kept in a file of its own (Micro-Manager's
+    ``_Pos1.ome.tif``) that is missing has no series at all, and a batch would run the others as if they were all
+    (numbered among themselves: the same outputs would later be another position's)."""
+    with tifffile.TiffFile(path) as tif:
+        if tif.is_ome:
+            _refuse_missing_files(tif, path)
+
+
+def _refuse_missing_files(tif: tifffile.TiffFile, path: Path) -> None:
+    """An :class:`IncompleteTiffError` naming the files of ``tif``'s OME dataset that are not beside it."""
+    missing = sorted({name for name in ome_file_names(tif) if not (path.parent / name).exists()})
+    if missing:
+        raise IncompleteTiffError(f"{path.name} is part of a multi-file OME dataset whose file(s) "
+                                  f"{', '.join(missing)} are not beside it; keep the dataset's files together")
 
 
 def ome_file_names(tif: tifffile.TiffFile) -> list[str]:
