@@ -1058,6 +1058,20 @@ def test_each_image_series_takes_the_optics_of_its_own_ome_image(tmp_path):
     assert [kernel["wavelength"] for kernel in kernels] == [520, 600]
 
 
+def test_a_series_without_its_wavelength_is_told_that_options_apply_to_every_series(tmp_path, capsys):
+    """'give --wavelength' alone, followed, would replace the file's other series' own wavelengths."""
+    path = tmp_path / "two.ome.tif"
+    with tifffile.TiffWriter(path, ome=True) as writer:
+        for number, channel in enumerate(({"EmissionWavelength": 520}, {})):
+            writer.write(textured((16, 16), number), metadata={"axes": "YX", "PhysicalSizeX": 0.1,
+                                                               "PhysicalSizeY": 0.1, "Channel": channel})
+    assert main([str(path), "--out", str(tmp_path / "out"), "--kernel", "optics", "--na", "1.2", *TINY]) == 1
+    err = capsys.readouterr().err
+    assert f"{path} (series 1): failed: a kernel from the optics needs the emission wavelength: give" in err
+    assert "options apply to every series of the file (and every input), so save this series as a file" in err
+    assert (tmp_path / "out" / "two_series0_zssr.tif").exists()
+
+
 def test_a_file_whose_series_outputs_would_take_another_input_s_names_keeps_its_suffix(tmp_path):
     from napari_zssr.batch_jobs import Source, plan_jobs
 

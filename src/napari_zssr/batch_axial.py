@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from numbers import Real
 
-from .batch_jobs import OPTICS_OPTIONS, Job, UsageError, option_name, say
+from .batch_jobs import OPTICS_OPTIONS, Job, OptionNeeded, UsageError, option_name, say
 from .batch_kernels import check_optics_options, kernel_choices
 from .batch_options import BatchOptions
 from .core.axial import MIN_PLANES, axial_factor, square_pixel_size
@@ -89,14 +89,8 @@ def given_pixel_size(options: BatchOptions) -> float | None:
     return None if pair is None else square_pixel_size(pair)
 
 
-class CalibrationError(ValueError):
+class CalibrationError(OptionNeeded):
     """A file's z spacing or pixel size is unknown or gives no whole factor: ``--z-step``/``--pixel-size`` fix it."""
-
-
-#: what a :class:`CalibrationError` of one image series of a file of several adds to its advice: ``--z-step`` and
-#: ``--pixel-size`` override every series' own, so given for it they would give the file's others wrong factors
-SERIES_CALIBRATION_ADVICE = ("; --z-step and --pixel-size apply to every series of the file (and every input), so save "
-                             "this series as a file of its own and give them for it in a run of its own")
 
 
 def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] | None, z_spacing: float | None,

@@ -35,6 +35,16 @@ class UsageError(Exception):
     """A problem with the command line or its inputs, found before any training: exit code 2."""
 
 
+class OptionNeeded(ValueError):
+    """An input's failure that an option would fix (``--z-step``, ``--na``...: what its message says to give)."""
+
+
+#: what the failure of one image series of a file of several adds to an :class:`OptionNeeded`'s advice: the options
+#: apply to every series of the file, so given for one they would override the others' own values
+SERIES_OPTION_ADVICE = ("; options apply to every series of the file (and every input), so save this series as a file "
+                        "of its own and give them for it in a run of its own")
+
+
 def option_name(field: str) -> str:
     """The command line's option for a library field or argument of that name: pixel_size -> --pixel-size."""
     return f"--{field.replace('_', '-')}"

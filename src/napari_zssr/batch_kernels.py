@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .batch_jobs import OPTICS_OPTIONS, Job, UsageError, is_given, kernel_kinds, option_name, say
+from .batch_jobs import OPTICS_OPTIONS, Job, OptionNeeded, UsageError, is_given, kernel_kinds, option_name, say
 from .batch_options import MEASURED_PSF_CHOICES, BatchOptions
 from .core.choices import KERNEL_SOURCES
 from .core.optics import Optics, check_pixel_size_for_optics
@@ -66,27 +66,27 @@ def channel_optics(options: BatchOptions, job: Job, channels: int, users: Sequen
     metadata = read_optics(job.source, job.series_index)
     na = options.na or (metadata and metadata.na)
     if not na:
-        raise ValueError(f"{use} needs the objective's NA: give --na (the file's metadata does not say)")
+        raise OptionNeeded(f"{use} needs the objective's NA: give --na (the file's metadata does not say)")
     emission = options.wavelength or list(metadata.emission_wavelengths if metadata else ())
     if not emission:
-        raise ValueError(f"{use} needs the emission wavelength: give --wavelength (the file's metadata does not "
-                         "say)")
+        raise OptionNeeded(f"{use} needs the emission wavelength: give --wavelength (the file's metadata does not "
+                           "say)")
     emission = per_channel(list(emission), channels, "wavelengths", users)
     missing = [channel for channel in users if emission[channel] is None]
     if missing:  # the file names some channels' wavelengths, not all (a transmitted-light channel?)
         known = ", ".join("?" if wavelength is None else f"{wavelength:g}" for wavelength in emission)
-        raise ValueError(f"{use} needs the emission wavelength of every channel; the file's metadata does not say it "
-                         f"for {channel_list(missing)} (channels 0-{channels - 1}: {known} nm): give "
-                         "--wavelength once per channel, in their order, or --kernel once per channel with none for "
-                         "a channel that has no emission (transmitted light)")
+        raise OptionNeeded(f"{use} needs the emission wavelength of every channel; the file's metadata does not say "
+                           f"it for {channel_list(missing)} (channels 0-{channels - 1}: {known} nm): give --wavelength "
+                           "once per channel, in their order, or --kernel once per channel with none for a channel "
+                           "that has no emission (transmitted light)")
     confocal = options.psf_model == "confocal"
     excitation = options.excitation_wavelength or list(metadata.excitation_wavelengths if metadata else ())
     excitation = per_channel(list(excitation), channels, "excitation wavelengths", users) if excitation \
         else [None] * channels
     refractive_index = options.refractive_index or (metadata and metadata.refractive_index) or default_immersion
     if refractive_index is None:
-        raise ValueError(f"{use} needs the immersion's refractive index: give --refractive-index (the file's metadata "
-                         "does not say; e.g. 1.518 oil, 1.333 water)")
+        raise OptionNeeded(f"{use} needs the immersion's refractive index: give --refractive-index (the file's "
+                           "metadata does not say; e.g. 1.518 oil, 1.333 water)")
     try:
         return [Optics(na, emission[channel], refractive_index, options.psf_model or "widefield",
                        excitation[channel] if confocal else None, options.pinhole if confocal else None)

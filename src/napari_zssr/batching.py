@@ -28,11 +28,13 @@ import numpy as np
 from tqdm import tqdm
 
 from .api import checked_warm_start, requested_outputs
-from .batch_axial import SERIES_CALIBRATION_ADVICE, CalibrationError, check_axial_inputs, check_axial_options
+from .batch_axial import check_axial_inputs, check_axial_options
 from .batch_files import TaskReport, process_file
 from .batch_jobs import (
     NAME_MAX,
+    SERIES_OPTION_ADVICE,
     Job,
+    OptionNeeded,
     UsageError,
     check_out,
     check_output_folders,
@@ -325,8 +327,8 @@ def record_outcome(summary: BatchSummary, job: Job, outcome: str) -> None:
 def record_failure(summary: BatchSummary, job: Job, error: BaseException | str) -> None:
     """Say that an input failed, and list it for the summary's end: a file's image series named in its reason (the
     summary lists files)."""
-    if job.series is not None and isinstance(error, CalibrationError):  # not "give --z-step" for the whole file
-        error = f"{error}{SERIES_CALIBRATION_ADVICE}"
+    if job.series is not None and isinstance(error, OptionNeeded):  # not "give --z-step" for the whole file
+        error = f"{error}{SERIES_OPTION_ADVICE}"
     say(f"{job.name}: failed: {error}")
     summary.failed.append((job.source, str(error) if job.series is None else f"series {job.series}: {error}"))
 
