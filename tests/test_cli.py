@@ -961,6 +961,20 @@ def test_a_multi_position_dataset_missing_a_position_file_fails_naming_it(tmp_pa
     assert not list((tmp_path / "out").glob("*.tif"))
 
 
+def test_an_ome_tiff_renamed_since_it_was_written_runs(tmp_path):
+    """Bio-Formats names a file in its own OME-XML (UUID FileName): renamed, it is known by its UUID, not refused as
+    a multi-file dataset whose file is missing."""
+    xml = ('<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" '
+           'UUID="urn:uuid:abc"><Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint16" '
+           'SizeX="16" SizeY="16" SizeZ="1" SizeC="1" SizeT="1"><Channel ID="Channel:0:0" SamplesPerPixel="1"/>'
+           '<TiffData IFD="0" PlaneCount="1"><UUID FileName="original.ome.tif">urn:uuid:abc</UUID></TiffData>'
+           '</Pixels></Image></OME>')
+    tifffile.imwrite(tmp_path / "renamed.ome.tif", (textured((16, 16)) * 100).astype(np.uint16), description=xml,
+                     metadata=None)
+    assert main([str(tmp_path / "renamed.ome.tif"), "--out", str(tmp_path / "out"), *ZSSR_ONLY]) == 0
+    assert (tmp_path / "out" / "renamed_zssr.tif").exists()
+
+
 #: the smallest run, as tests/test_cluster.py's
 TINY = ["--preset", "fast", "--max-iterations", "2", "--precision", "float32", "--quiet", "--outputs", "zssr,residual"]
 #: a plate's three positions: shape, OME axes and pixel size (um) of each

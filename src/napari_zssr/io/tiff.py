@@ -766,10 +766,12 @@ def _refuse_missing_files(tif: tifffile.TiffFile, path: Path) -> None:
 
 
 def ome_file_names(tif: tifffile.TiffFile) -> list[str]:
-    """The files a multi-file OME dataset's metadata names (its TiffData UUID FileName attributes)."""
+    """The other files a multi-file OME dataset's metadata names (its TiffData UUID FileName attributes), not this
+    file's own: a file renamed since it was written names itself by its old name, and is known by its UUID."""
     root = ET.fromstring(tif.ome_metadata)
+    own = root.get("UUID")
     return [element.attrib["FileName"] for element in root.iter()
-            if element.tag.endswith("UUID") and "FileName" in element.attrib]
+            if element.tag.endswith("UUID") and "FileName" in element.attrib and (element.text or "").strip() != own]
 
 
 def image_axes(axes: str, ndim: int) -> str:
