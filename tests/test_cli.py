@@ -971,8 +971,23 @@ def test_an_ome_tiff_renamed_since_it_was_written_runs(tmp_path):
            '</Pixels></Image></OME>')
     tifffile.imwrite(tmp_path / "renamed.ome.tif", (textured((16, 16)) * 100).astype(np.uint16), description=xml,
                      metadata=None)
-    assert main([str(tmp_path / "renamed.ome.tif"), "--out", str(tmp_path / "out"), *ZSSR_ONLY]) == 0
-    assert (tmp_path / "out" / "renamed_zssr.tif").exists()
+    without_own_uuid = xml.replace(' UUID="urn:uuid:abc"', "", 1)  # tifffile cannot tell its entry: one series
+    tifffile.imwrite(tmp_path / "renamed_too.ome.tif", (textured((16, 16)) * 100).astype(np.uint16),
+                     description=without_own_uuid, metadata=None)
+    assert main([str(tmp_path), "--out", str(tmp_path / "out"), *ZSSR_ONLY]) == 0
+    assert (tmp_path / "out" / "renamed_zssr.tif").exists() and (tmp_path / "out" / "renamed_too_zssr.tif").exists()
+
+
+def test_a_file_of_broken_ome_xml_fails_alone(tmp_path, capsys):
+    """The check of a dataset's files read the OME-XML outside the reading's error handling: its parse error ended
+    the whole batch with a traceback."""
+    tifffile.imwrite(tmp_path / "a_bad.ome.tif", textured((16, 16)), metadata=None,
+                     description='<?xml version="1.0"?><OME><Image Name="GFP & DAPI"></Image></OME>')
+    tifffile.imwrite(tmp_path / "b_good.tif", textured((16, 16)))
+    assert main([str(tmp_path), "--out", str(tmp_path / "out"), *ZSSR_ONLY]) == 1
+    err = capsys.readouterr().err
+    assert "a_bad.ome.tif: failed:" in err and "Traceback" not in err
+    assert (tmp_path / "out" / "b_good_zssr.tif").exists()
 
 
 #: the smallest run, as tests/test_cluster.py's

@@ -362,3 +362,17 @@ def test_a_series_without_a_z_step_is_not_told_to_give_one_for_every_series(tmp_
     failures = [line for line in capsys.readouterr().err.splitlines() if ": failed: " in line]
     assert len(failures) == 2 and all("z spacing is unknown" in line and "series as a file of its own" in line
                                       for line in failures)
+
+
+def test_an_image_series_whose_factor_cannot_train_is_told_so_in_the_batch_s_terms(tmp_path, capsys):
+    """An image series is checked when it runs: its factor too large for the training crops was said in the library's
+    terms ("raise crop_size", which the command line has no option for)."""
+    path = tmp_path / "deep.ome.tif"
+    with tifffile.TiffWriter(path, ome=True) as writer:
+        for number, z_step in enumerate((0.2, 6.6)):
+            writer.write(textured((4, 16, 16), number), metadata={"axes": "ZYX", "PhysicalSizeX": 0.1,
+                                                                  "PhysicalSizeY": 0.1, "PhysicalSizeZ": z_step})
+    assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *FAST, "--precision", "float32"]) == 1
+    err = capsys.readouterr().err
+    assert f"{path} (series 1): failed: its factor" in err and "crop_size" not in err
+    assert "options apply to every series of the file" in err

@@ -29,7 +29,7 @@ from .api import (
     zssr_stack,
 )
 from .axial import describe_axial_profile, zssr_axial
-from .batch_axial import AxialPlan, axial_optics, axial_plan
+from .batch_axial import AxialPlan, axial_optics, axial_plan, check_trainable
 from .batch_disk import check_free_space, check_writable, described_write_error, output_bytes
 from .batch_jobs import Job, output_path
 from .batch_kernels import kernel_choices
@@ -232,6 +232,8 @@ def super_resolve_image(job: Job, prepared: PreparedBatch, image: TiffImage,
         return run_channels(job, options, data, lateral_runner(job, prepared, image, data.shape[-3]), planes_bar)
     plan = axial_plan(image.axes, image.data.shape, image.pixel_size, image.z_spacing, options,
                       image.z_step_pixels)
+    # said before the batch for a file, but here for an image series of a file of several (it fails alone)
+    check_trainable(plan, image.data.shape[-2:], prepared.config)
     volumes = int(np.prod(data.shape[:-3], dtype=np.int64)) // image.data.shape[image.axes.index("Z")]
     run = run_channels(job, options, data, axial_runner(job, prepared, image, plan, data.shape[-3]), planes_bar,
                        volumes)  # the bar counts volumes, as zssr_axial reports them

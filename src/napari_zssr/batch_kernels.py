@@ -92,8 +92,8 @@ def channel_optics(options: BatchOptions, job: Job, channels: int, users: Sequen
                        excitation[channel] if confocal else None, options.pinhole if confocal else None)
                 for channel in users]
     except ValueError as error:  # the command line's values were checked before the batch: the file's are wrong
-        raise ValueError(f"{error} (from the file's OME metadata: override with --na, --wavelength or "
-                         "--refractive-index)") from None
+        raise OptionNeeded(f"{error} (from the file's OME metadata: override with --na, --wavelength or "
+                           "--refractive-index)") from None
 
 
 #: the NA that :func:`check_optics_options` checks the other options with where it is left out: below the index of

@@ -706,7 +706,9 @@ def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path
                                   "(was it still being copied, or the disk full?)")
     unread = sum(page is None for page in series.pages) if tif.is_ome else 0
     if unread:
-        _refuse_missing_files(tif, path)
+        missing = _missing_files(tif, path)
+        if missing:
+            raise IncompleteTiffError(_missing_files_message(path, missing))
         raise IncompleteTiffError(f"{unread} of the {len(series.pages)} planes of {path.name}'s OME dataset could not "
                                   "be read from the files its metadata names (changed or unreadable companion files?)")
 
@@ -748,21 +750,33 @@ def binary_only_master(tif: tifffile.TiffFile, path: Path) -> Path | None:
 
 
 def check_dataset_files(path: Path) -> None:
-    """An :class:`IncompleteTiffError` for a multi-file OME dataset whose metadata names files that are not beside
-    ``path``, where every image series that is read is whole: a position kept in a file of its own (Micro-Manager's
-    ``_Pos1.ome.tif``) that is missing has no series at all, and a batch would run the others as if they were all
-    (numbered among themselves: the same outputs would later be another position's)."""
-    with tifffile.TiffFile(path) as tif:
-        if tif.is_ome:
-            _refuse_missing_files(tif, path)
-
-
-def _refuse_missing_files(tif: tifffile.TiffFile, path: Path) -> None:
-    """An :class:`IncompleteTiffError` naming the files of ``tif``'s OME dataset that are not beside it."""
-    missing = sorted({name for name in ome_file_names(tif) if not (path.parent / name).exists()})
+    """An :class:`IncompleteTiffError` for a multi-file OME dataset that has lost a position: an Image kept in a file
+    of its own (Micro-Manager's ``_Pos1.ome.tif``) that is not beside ``path`` has no image series at all, where
+    every series that is read is whole, and a batch would run the others as if they were all (numbered among
+    themselves: the same outputs would later be another position's). A file that cannot be read, or whose OME-XML
+    is broken, passes: reading it says what is wrong."""
+    try:
+        with tifffile.TiffFile(path) as tif:
+            if not tif.is_ome:
+                return
+            root = ET.fromstring(tif.ome_metadata)
+            images = [image for image in root.iter() if image.tag.endswith("Image")
+                      and any(element.tag.endswith("TiffData") for element in image.iter())]
+            missing = _missing_files(tif, path) if len(images) > len(tif.series) else []
+    except (tifffile.TiffFileError, ET.ParseError, OSError, ValueError, KeyError, IndexError):
+        return
     if missing:
-        raise IncompleteTiffError(f"{path.name} is part of a multi-file OME dataset whose file(s) "
-                                  f"{', '.join(missing)} are not beside it; keep the dataset's files together")
+        raise IncompleteTiffError(_missing_files_message(path, missing))
+
+
+def _missing_files(tif: tifffile.TiffFile, path: Path) -> list[str]:
+    """The files of ``tif``'s OME dataset that are not beside it."""
+    return sorted({name for name in ome_file_names(tif) if not (path.parent / name).exists()})
+
+
+def _missing_files_message(path: Path, missing: list[str]) -> str:
+    return (f"{path.name} is part of a multi-file OME dataset whose file(s) {', '.join(missing)} are not beside it; "
+            "keep the dataset's files together")
 
 
 def ome_file_names(tif: tifffile.TiffFile) -> list[str]:
