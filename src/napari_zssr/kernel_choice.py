@@ -22,7 +22,7 @@ from .core.degradation import KernelSource, step_kernels
 from .core.gaussian import FWHM_PER_SIGMA
 from .core.optics import Optics, kernel_from_optics, profile_fwhm, psf_from_optics
 from .core.resize import PixelSize, Scale, pixel_pair
-from .core.units import compact_pixel_size
+from .core.units import compact_pixel_size, shown_sizes
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
                      "is taken as sampled at the image's pixels; give the image's pixel size to resample it (napari: "
                      "the image pixel field or the layer's scale; pixel_size= in Python; --pixel-size)")
     elif psf_pixel_size is None and pixel_size is not None:  # a .npy or .mat PSF, or a TIFF without calibration
-        shown = " x ".join(dict.fromkeys(f"{size:g}" for size in pixel_pair(pixel_size)))  # one where they agree
+        shown = shown_sizes(pixel_pair(pixel_size))
         notes.append(f"the PSF file gives no pixel size, so it is taken as sampled at the image's pixels ({shown} "
                      "um); if it was not, give its pixel size (psf_pixel_size=, --psf-pixel-size, or the widget's "
                      "PSF pixel size)")

@@ -31,7 +31,7 @@ from scipy import signal, special
 from .choices import MODALITIES, Modality
 from .config import DEFAULT_SCALE
 from .resize import number_meant, pixel_pair, upscale_factors
-from .units import IMMERSION_INDICES
+from .units import IMMERSION_INDICES, shown_sizes
 
 Model = Literal["paraxial", "vectorial"]
 MODELS: tuple[str, ...] = ("paraxial", "vectorial")
@@ -128,11 +128,6 @@ class Optics:
 
 class ConfocalGridError(ValueError):
     """A confocal PSF whose computation grid would be too large (:data:`MAX_CONFOCAL_GRID`)."""
-
-
-def _shown(pixel: Sequence[float]) -> str:
-    """A pixel size as messages show it: one number for square pixels, ``y x x`` otherwise."""
-    return " x ".join(dict.fromkeys(f"{size:g}" for size in pixel))
 
 
 def _check_number(name: str, value: Any, low: float, high: float, meaning: str = "", *,
@@ -255,9 +250,10 @@ def _confocal(optics: Optics, half: tuple[int, int], pixel: tuple[float, float])
     grid = max(2 * (f + p + d) + 2 for f, p, d in zip(fine_half, pad, disk_half))
     if grid > MAX_CONFOCAL_GRID:  # said before any array is made: a MemoryError or minutes otherwise
         raise ConfocalGridError(f"a confocal PSF of NA {optics.na:g} at {optics.wavelength:g} nm with a pinhole of "
-                                f"{optics.pinhole:g} AU sampled at {_shown(pixel)} um would be computed on a grid "
-                                f"{grid} samples across (at most {MAX_CONFOCAL_GRID}); check the pixel size (in um), "
-                                "the wavelength (in nm) and the pinhole (in Airy units: a wide one widens the grid)")
+                                f"{optics.pinhole:g} AU sampled at {shown_sizes(pixel)} um would be computed on a "
+                                f"grid {grid} samples across (at most {MAX_CONFOCAL_GRID}); check the pixel size (in "
+                                "um), the wavelength (in nm) and the pinhole (in Airy units: a wide one widens the "
+                                "grid)")
     radius = _radius_grid(fine_half, fine_pixel)
     disk = (_radius_grid(disk_half, fine_pixel) <= pinhole_radius).astype(np.float64)
     through_pinhole = disk.sum() > 1  # a pinhole no wider than a fine pixel passes the emission as it is
@@ -336,16 +332,16 @@ def kernel_from_optics(na: float, wavelength: float, pixel_size: float | Sequenc
     try:
         psf = psf_from_optics(valid, hr_pixel, size)
     except ConfocalGridError as error:  # named by the image's pixel size, not the HR grid's only
-        raise ValueError(f"{error}; that is the HR grid of the image pixel size {_shown(image_pixel)} um at scale "
-                         f"{_shown(factors)}") from None
+        raise ValueError(f"{error}; that is the HR grid of the image pixel size {shown_sizes(image_pixel)} um at "
+                         f"scale {shown_sizes(factors)}") from None
     try:
         return kernel_from_psf(psf, psf_pixel_size=hr_pixel, pixel_size=image_pixel, scale=scale, measured=False,
                                computed=True)
     except KernelTooWideError as error:  # named by the optics: the PSF's pixel size is only the HR grid's
         raise ValueError(f"the PSF of NA {valid.na:g} at {valid.wavelength:g} nm would become a kernel {error.side} "
-                         f"HR pixels wide (at most {MAX_KERNEL_SIDE}) at the image pixel size {_shown(image_pixel)} um "
-                         f"and scale {_shown(factors)}: a blur wider than ZSSR can use; check the NA, the wavelength "
-                         "and the pixel size (in um)") from None
+                         f"HR pixels wide (at most {MAX_KERNEL_SIDE}) at the image pixel size "
+                         f"{shown_sizes(image_pixel)} um and scale {shown_sizes(factors)}: a blur wider than ZSSR can "
+                         "use; check the NA, the wavelength and the pixel size (in um)") from None
 
 
 def check_pixel_size_for_optics(na: float, wavelength: float, pixel_size: float | Sequence[float]) -> None:

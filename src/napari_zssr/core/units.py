@@ -18,6 +18,11 @@ def tidy(value: float) -> float:
     return float(f"{value:.12g}")
 
 
+def shown_sizes(sizes: Any) -> str:
+    """A (y, x) pair of sizes as messages show it: one number where they agree ("0.1"), else "0.1 x 0.2"."""
+    return " x ".join(dict.fromkeys(f"{size:g}" for size in sizes))
+
+
 def compact_pixel_size(y: float, x: float) -> float | tuple[float, float]:
     """One number for square pixels, the (y, x) pair for unequal sides: the form ``pixel_size`` arguments take."""
     return float(y) if y == x else (float(y), float(x))
