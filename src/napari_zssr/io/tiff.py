@@ -839,7 +839,7 @@ class TiffHeader:
 
     dtype: np.dtype
     info: str | None  # ImageJ "Info" text
-    shape: tuple[int, ...] = ()  # of the first series
+    shape: tuple[int, ...] = ()  # of the image series read (the first unless another is asked for)
     axes: str = ""  # tifffile's letters for ``shape`` (e.g. "ZCYX", "YXS")
     pixel_size: tuple[float, float] | None = None  # (y, x) in um, as :class:`TiffImage`
     z_spacing: float | None = None  # um
