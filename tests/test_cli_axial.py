@@ -321,12 +321,18 @@ def test_a_z_stack_saved_by_tifffile_without_axes_but_with_its_z_spacing_runs_ax
     assert sr.data.shape == (18, 24, 24) and sr.axes == "ZYX" and sr.z_spacing == pytest.approx(0.1)
 
 
-def test_each_image_series_of_a_file_is_restored_along_z_with_its_own_z_step(tmp_path):
-    path = tmp_path / "positions.ome.tif"
+def write_positions(path: Path, z_steps: tuple) -> Path:
+    """An OME-TIFF of one 4 x 16 x 16 stack per position at 0.1 um pixels, each with its z step (None: not given)."""
     with tifffile.TiffWriter(path, ome=True) as writer:
-        for number, z_step in enumerate((0.2, 0.3)):
+        for number, z_step in enumerate(z_steps):
+            z = {} if z_step is None else {"PhysicalSizeZ": z_step}
             writer.write(textured((4, 16, 16), number), metadata={"axes": "ZYX", "PhysicalSizeX": 0.1,
-                                                                  "PhysicalSizeY": 0.1, "PhysicalSizeZ": z_step})
+                                                                  "PhysicalSizeY": 0.1, **z})
+    return path
+
+
+def test_each_image_series_of_a_file_is_restored_along_z_with_its_own_z_step(tmp_path):
+    path = write_positions(tmp_path / "positions.ome.tif", (0.2, 0.3))
     assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *FAST, "--precision", "float32"]) == 0
     for number, factor in enumerate((2, 3)):
         output = read_tiff(tmp_path / "out" / f"positions_series{number}_zssr.tif")
@@ -337,12 +343,7 @@ def test_each_image_series_of_a_file_is_restored_along_z_with_its_own_z_step(tmp
 def test_an_image_series_that_cannot_be_restored_along_z_fails_alone(tmp_path, capsys):
     """A series without a z step stopped the whole batch with a usage error, whose advice (a run of its own for the
     file) could not help: the file's other series run, and it fails, named."""
-    path = tmp_path / "positions.ome.tif"
-    with tifffile.TiffWriter(path, ome=True) as writer:
-        for number, z_step in enumerate((0.2, None)):
-            z = {} if z_step is None else {"PhysicalSizeZ": z_step}
-            writer.write(textured((4, 16, 16), number), metadata={"axes": "ZYX", "PhysicalSizeX": 0.1,
-                                                                  "PhysicalSizeY": 0.1, **z})
+    path = write_positions(tmp_path / "positions.ome.tif", (0.2, None))
     assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *FAST, "--precision", "float32"]) == 1
     err = capsys.readouterr().err
     assert f"{path} (series 1): failed:" in err and "z spacing" in err and "done 1" in err
@@ -367,11 +368,7 @@ def test_a_series_without_a_z_step_is_not_told_to_give_one_for_every_series(tmp_
 def test_an_image_series_whose_factor_cannot_train_is_told_so_in_the_batch_s_terms(tmp_path, capsys):
     """An image series is checked when it runs: its factor too large for the training crops was said in the library's
     terms ("raise crop_size", which the command line has no option for)."""
-    path = tmp_path / "deep.ome.tif"
-    with tifffile.TiffWriter(path, ome=True) as writer:
-        for number, z_step in enumerate((0.2, 6.6)):
-            writer.write(textured((4, 16, 16), number), metadata={"axes": "ZYX", "PhysicalSizeX": 0.1,
-                                                                  "PhysicalSizeY": 0.1, "PhysicalSizeZ": z_step})
+    path = write_positions(tmp_path / "deep.ome.tif", (0.2, 6.6))
     assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *FAST, "--precision", "float32"]) == 1
     err = capsys.readouterr().err
     assert f"{path} (series 1): failed: its factor" in err and "crop_size" not in err

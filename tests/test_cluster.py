@@ -315,6 +315,18 @@ def batch_tasks_on(dask_scheduler) -> list:
     return [key for key in dask_scheduler.tasks if "napari-zssr" in str(key)]
 
 
+def interrupted_at_first_report(client, monkeypatch, inputs, out: Path) -> None:
+    """A batch on ``client`` stopped by a Ctrl-C as the first task's report (a part's) comes back."""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr("napari_zssr.cluster.add_report", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            napari_zssr.batch(inputs, out, client=client, **BATCH_SETTINGS)
+
+
 def test_ctrl_c_cancels_the_outstanding_tasks(cluster, stacks, tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -335,14 +347,8 @@ def test_a_split_stack_stopped_by_ctrl_c_resumes_from_its_finished_parts(cluster
     with threads_of_a_worker():
         napari_zssr.batch([big], tmp_path / "whole", **BATCH_SETTINGS)  # in this process, whole
 
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-
     with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
-        with monkeypatch.context() as patch:
-            patch.setattr("napari_zssr.cluster.add_report", interrupted)  # Ctrl-C as the first part comes back
-            with pytest.raises(KeyboardInterrupt):
-                napari_zssr.batch([big], out, client=client, **BATCH_SETTINGS)
+        interrupted_at_first_report(client, monkeypatch, [big], out)
         kept = list((out / PARTS_FOLDER).glob("*/0-2")) + list((out / PARTS_FOLDER).glob("*/2-4"))
         assert kept and not list(out.glob("*.tif"))  # a part finished, the stack is not assembled
         deadline = time.monotonic() + 30
@@ -558,14 +564,8 @@ def test_the_finished_parts_of_an_image_series_are_said_with_its_series(cluster,
         for number in range(2):  # 2 parts of 2 planes each
             writer.write(textured((4, 16, 16), number), metadata={"axes": "ZYX"})
 
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-
     with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
-        with monkeypatch.context() as patch:
-            patch.setattr("napari_zssr.cluster.add_report", interrupted)  # Ctrl-C as the first part comes back
-            with pytest.raises(KeyboardInterrupt):
-                napari_zssr.batch(path, tmp_path / "out", client=client, **BATCH_SETTINGS)
+        interrupted_at_first_report(client, monkeypatch, path, tmp_path / "out")
         deadline = time.monotonic() + 30
         while client.run_on_scheduler(batch_tasks_on) and time.monotonic() < deadline:
             time.sleep(0.1)
