@@ -1684,3 +1684,15 @@ def test_a_fiji_value_calibration_is_said_and_recorded(tmp_path, capsys):
     tifffile.imwrite(tmp_path / "plain.tif", textured((24, 24)).astype(np.float32), imagej=True,
                      metadata={"cf": 20, "vunit": "nM"})  # Fiji's 32-bit value unit, no calibration function
     assert read_tiff(tmp_path / "plain.tif").value_calibration is None
+
+
+@pytest.mark.parametrize("name", ["overwrite", "recursive", "axial", "quiet"])
+@pytest.mark.parametrize("value", ["no", 1, None])
+def test_a_switch_given_to_batch_as_anything_but_true_or_false_is_a_usage_error(data_dir, tmp_path, name, value):
+    """overwrite="no" (or axial="no") was truthy and acted as True: outputs replaced, a run of another kind."""
+    from napari_zssr.batch_jobs import UsageError
+    from napari_zssr.batching import batch
+
+    with pytest.raises(UsageError, match=f"{name} must be True or False, got {value!r}"):
+        batch(data_dir / "plain.tif", tmp_path / "out", **{"max_iterations": 1, "quiet": True, name: value})
+    assert not (tmp_path / "out").exists()

@@ -123,6 +123,10 @@ class PreparedBatch:
     live_folder: Path | None = None
 
 
+#: the settings that are switches: from Python only True or False, as a truthy overwrite="no" would act as True
+SWITCHES = ("recursive", "overwrite", "quiet", "axial")
+
+
 def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptions:
     """:class:`BatchOptions` from keyword settings; lists become tuples, one value (a path, a number) a tuple of
     one, as the command line's repeatable options take it (``outputs`` is read by :func:`prepare`: a list, or
@@ -131,6 +135,9 @@ def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptio
     unknown = sorted(set(settings) - known)
     if unknown:
         raise TypeError(f"unknown batch setting(s) {unknown}; choose from {sorted(known)}")
+    for name in SWITCHES:
+        if name in settings and not isinstance(settings[name], (bool, np.bool_)):
+            raise UsageError(f"{name} must be True or False, got {settings[name]!r}")
     settings = dict(settings)
     for name in ("psf", "wavelength", "excitation_wavelength"):
         if name in settings:
