@@ -1696,3 +1696,22 @@ def test_a_switch_given_to_batch_as_anything_but_true_or_false_is_a_usage_error(
     with pytest.raises(UsageError, match=f"{name} must be True or False, got {value!r}"):
         batch(data_dir / "plain.tif", tmp_path / "out", **{"max_iterations": 1, "quiet": True, name: value})
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("inputs", [None, 3, 2.5])
+def test_inputs_given_to_batch_as_no_path_or_list_are_a_type_error(tmp_path, inputs):
+    from napari_zssr.batching import batch
+
+    with pytest.raises(TypeError, match="inputs must be a file, folder or glob pattern, or a list of them"):
+        batch(inputs, tmp_path / "out", max_iterations=1, quiet=True)
+    assert not (tmp_path / "out").exists()
+
+
+def test_inputs_given_to_batch_as_bytes_are_one_path(data_dir, tmp_path):
+    """bytes are a path to os and open(); batch() took them as a list of numbers ("47: no such file")."""
+    from napari_zssr.batching import batch
+
+    for inputs in (os.fsencode(data_dir / "plain.tif"), [os.fsencode(data_dir / "plain.tif")]):
+        summary = batch(inputs, tmp_path / "out", preset="fast", max_iterations=1, precision="float32", quiet=True,
+                        overwrite=True)
+        assert summary.exit_code == 0 and len(summary.done + summary.skipped) == 1

@@ -17,7 +17,7 @@ import re
 import shutil
 import time
 from collections import Counter
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields, replace
 from numbers import Number
@@ -460,8 +460,12 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os
     cores shared among the tasks it runs at once). A rerun skips what is done. Raises :class:`UsageError` for bad
     settings or inputs before any work; a file that fails is reported in the summary.
     """
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]  # one file, folder or pattern
+    if isinstance(inputs, (str, bytes, os.PathLike)):
+        inputs = [inputs]  # one file, folder or pattern (bytes too, as os takes them: not a list of numbers)
+    elif not isinstance(inputs, Iterable):
+        raise TypeError(f"inputs must be a file, folder or glob pattern, or a list of them, got "
+                        f"{type(inputs).__name__} {inputs!r}")
+    inputs = [os.fsdecode(item) if isinstance(item, bytes) else item for item in inputs]
     with quiet_reader_logs():
         prepared = prepare(inputs, make_options(out, settings), device_here=client is None)
         return run_prepared(prepared, client, threads)
