@@ -1715,3 +1715,23 @@ def test_inputs_given_to_batch_as_bytes_are_one_path(data_dir, tmp_path):
         summary = batch(inputs, tmp_path / "out", preset="fast", max_iterations=1, precision="float32", quiet=True,
                         overwrite=True)
         assert summary.exit_code == 0 and len(summary.done + summary.skipped) == 1
+
+
+@pytest.mark.parametrize("out", [None, "", 3])
+def test_an_out_given_to_batch_as_no_folder_path_is_a_usage_error(data_dir, tmp_path, monkeypatch, out):
+    """out="" (an unset variable) wrote into the current folder; None and numbers were a traceback from pathlib."""
+    from napari_zssr.batch_jobs import UsageError
+    from napari_zssr.batching import batch
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match="out must be the path of an output folder"):
+        batch(data_dir / "plain.tif", out, max_iterations=1, quiet=True)
+    assert list(tmp_path.iterdir()) == [data_dir]
+
+
+def test_an_out_given_to_batch_as_bytes_is_a_path(data_dir, tmp_path):
+    from napari_zssr.batching import batch
+
+    summary = batch(data_dir / "plain.tif", os.fsencode(tmp_path / "out"), preset="fast", max_iterations=1,
+                    precision="float32", quiet=True)
+    assert summary.done == [data_dir / "plain.tif"] and (tmp_path / "out" / "plain_zssr.tif").is_file()

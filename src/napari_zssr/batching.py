@@ -148,7 +148,16 @@ def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptio
     if not isinstance(settings.get("kernel"), (str, type(None))):  # one per channel, or one given as a list
         kinds = tuple(settings["kernel"])
         settings["kernel"] = kinds[0] if len(kinds) == 1 else kinds or None
-    return BatchOptions(out=Path(out), **settings)
+    return BatchOptions(out=output_folder(out), **settings)
+
+
+def output_folder(out: str | bytes | os.PathLike) -> Path:
+    """``out`` as a path; an empty one (an unset variable) would be the current folder, None or a number a traceback
+    from pathlib: usage errors."""
+    folder = os.fsdecode(out) if isinstance(out, (str, bytes, os.PathLike)) else ""
+    if not folder.strip():
+        raise UsageError(f"out must be the path of an output folder (a str or Path), got {out!r}")
+    return Path(folder)
 
 
 @contextmanager
