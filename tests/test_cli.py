@@ -1735,3 +1735,16 @@ def test_an_out_given_to_batch_as_bytes_is_a_path(data_dir, tmp_path):
     summary = batch(data_dir / "plain.tif", os.fsencode(tmp_path / "out"), preset="fast", max_iterations=1,
                     precision="float32", quiet=True)
     assert summary.done == [data_dir / "plain.tif"] and (tmp_path / "out" / "plain_zssr.tif").is_file()
+
+
+@pytest.mark.parametrize("settings", [{"planes_per_task": "4"}, {"planes_per_task": 2.5},
+                                      {"planes_per_task": True}, {"planes_per_task": np.int64(1)}])
+def test_a_count_given_to_batch_as_no_whole_number_is_a_usage_error(data_dir, tmp_path, settings):
+    """planes_per_task="4" was a TypeError from a comparison, and 2.5 was taken."""
+    from napari_zssr.batch_jobs import UsageError
+    from napari_zssr.batching import batch
+
+    name, value = next(iter(settings.items()))
+    with pytest.raises(UsageError, match=f"{name} must be a whole number"):
+        batch(data_dir / "plain.tif", tmp_path / "out", max_iterations=1, quiet=True, **settings)
+    assert not (tmp_path / "out").exists()

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields, replace
-from numbers import Number
+from numbers import Integral, Number
 from pathlib import Path
 from typing import Any
 
@@ -193,8 +193,8 @@ def checked_settings(options: BatchOptions, *, device_here: bool = True) -> tupl
         options = replace(options, outputs=requested_outputs(options.outputs))  # each kind once: one file per kind
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from None
-    if options.planes_per_task < 2:
-        raise UsageError(f"planes per task must be at least 2, got {options.planes_per_task}")
+    if not is_whole(options.planes_per_task) or options.planes_per_task < 2:  # "4" failed in the comparison
+        raise UsageError(f"planes_per_task must be a whole number >= 2, got {options.planes_per_task!r}")
     if options.dtype not in OUTPUT_TYPES:
         raise UsageError(f"dtype must be one of {', '.join(OUTPUT_TYPES)}, got {options.dtype!r}")
     try:
@@ -256,6 +256,11 @@ def plan_inputs(inputs: Sequence[str | os.PathLike], options: BatchOptions, conf
         note_dtype_fallbacks(jobs)
     settings = settings_record(options, config)
     return PreparedBatch(options, config, tuple(jobs), settings, settings_files(settings))
+
+
+def is_whole(value: object) -> bool:
+    """An integer, not a bool (True would count as 1)."""
+    return isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def weights_option(init: str | None) -> str | None:
