@@ -1748,3 +1748,14 @@ def test_a_count_given_to_batch_as_no_whole_number_is_a_usage_error(data_dir, tm
     with pytest.raises(UsageError, match=f"{name} must be a whole number"):
         batch(data_dir / "plain.tif", tmp_path / "out", max_iterations=1, quiet=True, **settings)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("threads", [0, -1, "2", 1.5, True])
+def test_threads_given_to_batch_as_no_whole_number_from_1_is_a_usage_error(data_dir, tmp_path, threads):
+    """threads=0 or "2" was taken, and on a cluster failed every file in torch.set_num_threads."""
+    from napari_zssr.batch_jobs import UsageError
+    from napari_zssr.batching import batch
+
+    with pytest.raises(UsageError, match="threads must be a whole number >= 1"):
+        batch(data_dir / "plain.tif", tmp_path / "out", threads=threads, max_iterations=1, quiet=True)
+    assert not (tmp_path / "out").exists()

@@ -480,6 +480,9 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os
         raise TypeError(f"inputs must be a file, folder or glob pattern, or a list of them, got "
                         f"{type(inputs).__name__} {inputs!r}")
     inputs = [os.fsdecode(item) if isinstance(item, bytes) else item for item in inputs]
+    if threads is not None and (not is_whole(threads) or threads < 1):  # else every cluster task fails in torch
+        raise UsageError(f"threads must be a whole number >= 1 (torch threads per cluster task) or None, got "
+                         f"{threads!r}")
     with quiet_reader_logs():
         prepared = prepare(inputs, make_options(out, settings), device_here=client is None)
         return run_prepared(prepared, client, threads)
