@@ -1759,3 +1759,23 @@ def test_threads_given_to_batch_as_no_whole_number_from_1_is_a_usage_error(data_
     with pytest.raises(UsageError, match="threads must be a whole number >= 1"):
         batch(data_dir / "plain.tif", tmp_path / "out", threads=threads, max_iterations=1, quiet=True)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["psf", "wavelength", "excitation_wavelength"])
+def test_a_list_setting_given_to_batch_as_none_is_left_out(data_dir, tmp_path, name):
+    """psf=None (as a script passes an unset option) was 'NoneType object is not iterable'."""
+    from napari_zssr.batching import batch
+
+    summary = batch(data_dir / "plain.tif", tmp_path / "out", preset="fast", max_iterations=1, precision="float32",
+                    quiet=True, **{name: None})
+    assert summary.done == [data_dir / "plain.tif"]
+
+
+@pytest.mark.parametrize("settings", [{"kernel": 3}, {"wavelength": object()}])
+def test_a_list_setting_given_to_batch_as_another_thing_is_a_usage_error(data_dir, tmp_path, settings):
+    from napari_zssr.batch_jobs import UsageError
+    from napari_zssr.batching import batch
+
+    with pytest.raises(UsageError, match=next(iter(settings))):
+        batch(data_dir / "plain.tif", tmp_path / "out", max_iterations=1, quiet=True, **settings)
+    assert not (tmp_path / "out").exists()

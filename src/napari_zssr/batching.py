@@ -141,14 +141,22 @@ def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptio
     settings = dict(settings)
     for name in ("psf", "wavelength", "excitation_wavelength"):
         if name in settings:
-            values = settings[name]
+            values = () if settings[name] is None else settings[name]  # None: left out, as the default
             if isinstance(values, (str, os.PathLike, Number)):  # psf="psf.tif", wavelength=520
                 values = [values]
-            settings[name] = tuple(str(v).strip() if name == "psf" else v for v in values)
+            settings[name] = tuple(str(v).strip() if name == "psf" else v for v in listed(name, values))
     if not isinstance(settings.get("kernel"), (str, type(None))):  # one per channel, or one given as a list
-        kinds = tuple(settings["kernel"])
+        kinds = tuple(listed("kernel", settings["kernel"]))
         settings["kernel"] = kinds[0] if len(kinds) == 1 else kinds or None
     return BatchOptions(out=output_folder(out), **settings)
+
+
+def listed(name: str, values: object) -> Iterable:
+    """A setting given one per channel (or file), as an iterable; anything else a usage error naming it, not a bare
+    'object is not iterable'."""
+    if not isinstance(values, Iterable):
+        raise UsageError(f"{name} must be one value or a list of them, got {type(values).__name__} {values!r}")
+    return values
 
 
 def output_folder(out: str | bytes | os.PathLike) -> Path:
