@@ -1779,3 +1779,14 @@ def test_a_list_setting_given_to_batch_as_another_thing_is_a_usage_error(data_di
     with pytest.raises(UsageError, match=next(iter(settings))):
         batch(data_dir / "plain.tif", tmp_path / "out", max_iterations=1, quiet=True, **settings)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_method_a_settings_error_names_stays_as_it_is(tmp_path):
+    """Fields of ZSSRConfig in an error are named as options (ZSSRConfig.device: --device); the example of a method
+    read as one ('e.g. --preset('fast')')."""
+    import napari_zssr
+
+    with pytest.raises(napari_zssr.UsageError, match=r"e\.g\. ZSSRConfig\.preset\('fast'\)"):
+        napari_zssr.batch([tmp_path / "in.tif"], tmp_path / "out", preset=None)
+    with pytest.raises(napari_zssr.UsageError, match="--max-iterations must be a whole number >= 1"):
+        napari_zssr.batch([tmp_path / "in.tif"], tmp_path / "out", max_iterations=0)

@@ -222,7 +222,9 @@ def checked_settings(options: BatchOptions, *, device_here: bool = True) -> tupl
         if config.init != "scratch":
             ZSSRNet.create(config, config.seed)  # a weights file that does not load: one usage error, not one per file
     except (ValueError, TypeError) as error:  # named as the option the value was given in (ZSSRConfig.device: --device)
-        raise UsageError(re.sub(r"ZSSRConfig\.(\w+)", lambda field: option_name(field[1]), str(error))) from None
+        # a field, not a method: "ZSSRConfig.preset('fast')" in an example stays as it is
+        raise UsageError(re.sub(r"ZSSRConfig\.(\w+)\b(?!\()", lambda field: option_name(field[1]), str(error))) \
+            from None
     out = options.out.resolve()
     with refused_unreachable_paths():
         check_out(out)
