@@ -50,7 +50,6 @@ from .io.tiff import (
     TiffHeader,
     TiffImage,
     channels_last,
-    check_dataset_files,
     image_axes,
     read_header,
     read_planes,
@@ -86,8 +85,7 @@ def read_input(job: Job, mapped: bool = False) -> TiffImage:
     job's image series of a file of several; ``mapped`` as :func:`read_tiff`.
 
     Raises a ValueError, before any training, for axes its ImageJ outputs cannot hold, or a dataset missing files."""
-    check_dataset_files(job.source)
-    image = read_tiff(job.source, samples_as_channels=True, mapped=mapped, series=job.series_index)
+    image = read_tiff(job.source, samples_as_channels=True, mapped=mapped, series=job.series_index, whole_dataset=True)
     imagej_axes(image.axes)
     return image
 
@@ -244,8 +242,7 @@ def super_resolve_image(job: Job, prepared: PreparedBatch, image: TiffImage,
 def super_resolve_part(job: Job, prepared: PreparedBatch, planes: tuple[int, int]) -> PlanesRun:
     """Super-resolve leading planes ``start:stop`` (in C order) of every channel of an input, reading only those
     planes where the file allows (:func:`read_planes`); warm start, when asked, runs within them."""
-    check_dataset_files(job.source)  # as read_input does
-    data, leading = read_planes(job.source, *planes, job.series_index)
+    data, leading = read_planes(job.source, *planes, job.series_index, whole_dataset=True)  # as read_input reads
     header = read_header(job.source, samples_as_channels=True, series=job.series_index)
     if header is None:  # read a moment ago: changed or removed since
         raise ValueError(f"could not read {job.name}'s header")

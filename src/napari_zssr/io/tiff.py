@@ -202,16 +202,18 @@ def _ome_pixel_size(pixels: ET.Element | None) -> tuple[tuple[float, float] | No
 
 
 @contextmanager
-def opened_series(path: Path, index: int = 0) -> Iterator[tuple[tifffile.TiffFile, tifffile.TiffPageSeries]]:
+def opened_series(path: Path, index: int = 0, whole_dataset: bool = False,
+                  ) -> Iterator[tuple[tifffile.TiffFile, tifffile.TiffPageSeries]]:
     """The open file and its image series ``index`` (:func:`image_series`: 0, the first, as readers read a file; a
-    batch reads every position of a file of several by this one path), checked to hold what it announces; what goes
-    wrong reading it (here or in the ``with`` body) is a ``ValueError`` naming the file."""
+    batch reads every position of a file of several by this one path), checked to hold what it announces
+    (``whole_dataset``: as :func:`check_complete`); what goes wrong reading it (here or in the ``with`` body) is a
+    ``ValueError`` naming the file."""
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     try:
         with tifffile.TiffFile(path) as tif:
             series = image_series(tif, index)
-            check_complete(tif, series, path)
+            check_complete(tif, series, path, whole_dataset)
             yield tif, series
     except IncompleteTiffError:
         raise
@@ -236,17 +238,18 @@ def run_record(info: str | None) -> dict | None:
 
 
 def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, mapped: bool = False,
-              series: int = 0) -> TiffImage:
+              series: int = 0, whole_dataset: bool = False) -> TiffImage:
     """Read a TIFF with its axes and pixel size; raises ``ValueError`` with the file name when it cannot.
 
     ``samples_as_channels``: a colour-sample axis (S) comes back as the channel axis C (:func:`samples_to_channels`).
     ``mapped``: the data mapped read-only from a contiguous uncompressed file, or a :class:`PagedPlanes` of a file
     of one page per plane (compressed or not; no colour samples): only the planes used are read; read whole from any
     other layout. ``series``: which image series of a file of several (positions, wells: :func:`image_series`),
-    with its own axes, calibration and OME metadata; the first unless told.
+    with its own axes, calibration and OME metadata; the first unless told. ``whole_dataset``: refuse a multi-file
+    OME dataset that has lost a position (:func:`check_complete`), as a batch, which runs every series, does.
     """
     index = series  # the number asked for: ``series`` is the series itself below
-    with opened_series(Path(path), index) as (tif, series):
+    with opened_series(Path(path), index, whole_dataset) as (tif, series):
         if mapped and _mappable(series):
             data = tif.asarray(series=series, out="memmap")
         elif mapped and _one_page_a_plane(series) and "S" not in series.axes:
@@ -533,7 +536,8 @@ def _delta_t_interval(pixels: ET.Element) -> float | None:
     return _seconds(float(np.median(steps)), "s")
 
 
-def read_planes(path: str | os.PathLike, start: int, stop: int, series: int = 0) -> tuple[np.ndarray, tuple[int, ...]]:
+def read_planes(path: str | os.PathLike, start: int, stop: int, series: int = 0,
+                whole_dataset: bool = False) -> tuple[np.ndarray, tuple[int, ...]]:
     """Planes ``start:stop`` of a TIFF's first image series (``series``: another) as (planes, C, Y, X), counted in C
     order over its axes but C, Y and X (colour samples are channels, as :func:`read_tiff` with
     ``samples_as_channels`` reads them), and the shape of those axes (where the planes' numbers count).
@@ -541,9 +545,9 @@ def read_planes(path: str | os.PathLike, start: int, stop: int, series: int = 0)
     Only those planes are read where the file allows it: a contiguous uncompressed file maps them, a file of one
     page per plane (the usual microscope stack, compressed or not) reads their pages; other layouts are read whole.
     A part of a stack split across a cluster's workers thus holds its own planes, not the file. Raises
-    ``ValueError`` with the file name, as :func:`read_tiff`.
+    ``ValueError`` with the file name, as :func:`read_tiff` (``whole_dataset`` too).
     """
-    with opened_series(Path(path), series) as (tif, series):
+    with opened_series(Path(path), series, whole_dataset) as (tif, series):
         axes = _named_axes(tif, series, ome_pixels(tif, series))[0]
         if _mappable(series):
             part, leading = _part(tif.asarray(series=series, out="memmap"), axes, start, stop)
@@ -685,10 +689,14 @@ class IncompleteTiffError(ValueError):
     """A TIFF that holds less than its own metadata announces."""
 
 
-def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path: Path) -> None:
+def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path: Path,
+                   whole_dataset: bool = False) -> None:
     """A clear error for a file that does not hold what its own metadata announces, where tifffile would read on:
     a truncated stack (still being copied, a full disk) comes back as its first page, and the planes of a
-    multi-file OME dataset whose other files are missing come back as zeros."""
+    multi-file OME dataset whose other files are missing come back as zeros. With ``whole_dataset`` (a batch, which
+    runs every image series), also a dataset that has lost a position: an Image kept in a file of its own
+    (Micro-Manager's ``_Pos1.ome.tif``) that is not beside ``path`` has no series at all, and the others would run
+    as if they were all (numbered among themselves: the same outputs would later be another position's)."""
     master = binary_only_master(tif, path)
     if master is not None:
         what = (f"give {master.name} instead" if master.suffix.lower() in TIFF_SUFFIXES else
@@ -705,10 +713,12 @@ def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path
         raise IncompleteTiffError(f"{path.name} is truncated or corrupt: its pages go on past the end of the file "
                                   "(was it still being copied, or the disk full?)")
     unread = sum(page is None for page in series.pages) if tif.is_ome else 0
-    if unread:
-        missing = _missing_files(tif, path)
+    if unread or (whole_dataset and tif.is_ome and _images_with_data(tif) > len(tif.series)):
+        missing = sorted({name for name in ome_file_names(tif) if not (path.parent / name).exists()})
         if missing:
-            raise IncompleteTiffError(_missing_files_message(path, missing))
+            raise IncompleteTiffError(f"{path.name} is part of a multi-file OME dataset whose file(s) "
+                                      f"{', '.join(missing)} are not beside it; keep the dataset's files together")
+    if unread:
         raise IncompleteTiffError(f"{unread} of the {len(series.pages)} planes of {path.name}'s OME dataset could not "
                                   "be read from the files its metadata names (changed or unreadable companion files?)")
 
@@ -749,34 +759,10 @@ def binary_only_master(tif: tifffile.TiffFile, path: Path) -> Path | None:
     return None if not name else (Path(path).parent / name).resolve()
 
 
-def check_dataset_files(path: Path) -> None:
-    """An :class:`IncompleteTiffError` for a multi-file OME dataset that has lost a position: an Image kept in a file
-    of its own (Micro-Manager's ``_Pos1.ome.tif``) that is not beside ``path`` has no image series at all, where
-    every series that is read is whole, and a batch would run the others as if they were all (numbered among
-    themselves: the same outputs would later be another position's). A file that cannot be read, or whose OME-XML
-    is broken, passes: reading it says what is wrong."""
-    try:
-        with tifffile.TiffFile(path) as tif:
-            if not tif.is_ome:
-                return
-            root = ET.fromstring(tif.ome_metadata)
-            images = [image for image in root.iter() if image.tag.endswith("Image")
-                      and any(element.tag.endswith("TiffData") for element in image.iter())]
-            missing = _missing_files(tif, path) if len(images) > len(tif.series) else []
-    except (tifffile.TiffFileError, ET.ParseError, OSError, ValueError, KeyError, IndexError):
-        return
-    if missing:
-        raise IncompleteTiffError(_missing_files_message(path, missing))
-
-
-def _missing_files(tif: tifffile.TiffFile, path: Path) -> list[str]:
-    """The files of ``tif``'s OME dataset that are not beside it."""
-    return sorted({name for name in ome_file_names(tif) if not (path.parent / name).exists()})
-
-
-def _missing_files_message(path: Path, missing: list[str]) -> str:
-    return (f"{path.name} is part of a multi-file OME dataset whose file(s) {', '.join(missing)} are not beside it; "
-            "keep the dataset's files together")
+def _images_with_data(tif: tifffile.TiffFile) -> int:
+    """The Images of an OME-TIFF's metadata that have pixel data (TiffData): each one series, where none is lost."""
+    return sum(any(element.tag.endswith("TiffData") for element in image.iter())
+               for image in ET.fromstring(tif.ome_metadata).iter() if image.tag.endswith("Image"))
 
 
 def ome_file_names(tif: tifffile.TiffFile) -> list[str]:
