@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from numbers import Integral, Real
 from typing import Any, Literal, get_args
 
+from .units import number_meant
+
 PRESETS = ("default", "fast", "paper")
 #: the preset a front starts from when none is chosen
 DEFAULT_PRESET = PRESETS[0]
@@ -233,9 +235,8 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
 
 def _decimal(value: Real) -> float:
     """``value`` as a float; a numpy float32 or float16 as the decimal it was typed as (1e-3, not
-    0.0010000000474974513), since the settings go into every record. ``str`` gives that decimal for those types
-    (numpy prints their shortest one), so this module, which the command line's help loads, imports no numpy."""
-    return float(str(value)) if type(value).__name__ in ("float16", "float32") else float(value)
+    0.0010000000474974513), since the settings go into every record."""
+    return float(number_meant(value))
 
 
 def _number_tuple(name: str, values: Any, valid: Any, expected: str) -> tuple[float, ...]:

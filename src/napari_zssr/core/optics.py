@@ -30,8 +30,8 @@ from scipy import signal, special
 
 from .choices import MODALITIES, Modality
 from .config import DEFAULT_SCALE
-from .resize import number_meant, pixel_pair, upscale_factors
-from .units import IMMERSION_INDICES, shown_sizes
+from .resize import pixel_pair, upscale_factors
+from .units import IMMERSION_INDICES, number_meant, shown_sizes
 
 Model = Literal["paraxial", "vectorial"]
 MODELS: tuple[str, ...] = ("paraxial", "vectorial")

@@ -17,16 +17,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .units import PLAUSIBLE_PIXEL_UM
+from .units import PLAUSIBLE_PIXEL_UM, number_meant
 
 Scale = tuple[float, float]
-
-
-def number_meant(value: object) -> object:
-    """A float32 or float16 number as the decimal it was typed as (0.13, not 0.12999999523), as numpy prints it."""
-    if isinstance(value, (np.float16, np.float32)):
-        return float(np.format_float_positional(value, unique=True))
-    return value
 
 
 def as_scale_pair(scale: float | Sequence[float] | np.ndarray) -> Scale:

@@ -23,6 +23,17 @@ def shown_sizes(sizes: Any) -> str:
     return " x ".join(dict.fromkeys(f"{size:g}" for size in sizes))
 
 
+def number_meant(value: object) -> object:
+    """A numpy float32 or float16 number as the decimal it was typed as (0.13, not 0.12999999523), as numpy prints it;
+    any other value as it is. numpy is imported only for such a number (it is then loaded): this module, which the
+    settings and the command line's help load, stays without it."""
+    if type(value).__module__ == "numpy" and type(value).__name__ in ("float16", "float32"):
+        import numpy as np
+
+        return float(np.format_float_positional(value, unique=True))
+    return value
+
+
 def compact_pixel_size(y: float, x: float) -> float | tuple[float, float]:
     """One number for square pixels, the (y, x) pair for unequal sides: the form ``pixel_size`` arguments take."""
     return float(y) if y == x else (float(y), float(x))
