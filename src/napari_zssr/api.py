@@ -379,9 +379,10 @@ def kernel_from_file(path: str, *, psf_pixel_size: PixelSize | None = None, pixe
     widget, ``run()`` and the CLI. ``psf_pixel_size`` overrides the pixel size found in the file's metadata.
     """
     choice = KernelChoice("psf", psf_path=str(path), psf_pixel_size=psf_pixel_size, measured=measured)
-    source, record = kernel_source(choice, pixel_size, scale=upscale_factors(scale))
+    factors = upscale_factors(scale)
+    source, record = kernel_source(choice, pixel_size, scale=factors)  # made, and kept, at these factors
     warn_kernel_notes(record)
-    return source(upscale_factors(scale))
+    return source(factors)
 
 
 def warn_kernel_notes(record: dict[str, Any]) -> None:
