@@ -104,3 +104,31 @@ def test_the_objective_of_the_instrument_the_image_names_is_read_without_objecti
     ome_tiff(path, {"EmissionWavelength": [520]}, instruments)  # the fixture's Image names Instrument:0
     optics = read_optics(path)
     assert optics.na == 1.2 and optics.refractive_index == pytest.approx(1.333)
+
+
+@pytest.mark.parametrize("model, na, immersion, index", [
+    ("Plan-Apochromat 63x/1.40 Oil DIC M27", 1.4, "Oil", 1.518),
+    ("HC PL APO CS2 63x/1.20 WATER", 1.2, "Water", 1.333),
+    ("C-Apochromat 40x/1.20 W Korr M27", 1.2, "Water", 1.333),
+    ("UPlanSApo 20x/0,75", 0.75, None, None),
+    ("LD LCI Plan-Apochromat 25x/0.8 Imm Korr DIC M27", 0.8, None, None),  # multi-immersion: the name does not say
+    ("Plan Apo 63x", None, None, None),
+])
+def test_the_objectives_name_gives_the_na_and_immersion_the_file_leaves_out(tmp_path, ome_tiff, model, na, immersion,
+                                                                            index):
+    """Many files name the objective but leave LensNA and Immersion out: the name is where a user reads them."""
+    path = tmp_path / "named.ome.tif"
+    objective = f'<Instrument ID="Instrument:0"><Objective ID="Objective:0" Model="{model}"/></Instrument>'
+    ome_tiff(path, {"EmissionWavelength": [520]}, objective, '<ObjectiveSettings ID="Objective:0"/>')
+    optics = read_optics(path)
+    assert (optics.na, optics.immersion, optics.lens_model) == (na, immersion, model)
+    assert optics.refractive_index == (None if index is None else pytest.approx(index))
+
+
+def test_the_files_own_na_and_immersion_win_over_the_objectives_name(tmp_path, ome_tiff):
+    path = tmp_path / "both.ome.tif"
+    objective = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.3" Immersion="Glycerol" '
+                 'Model="Plan-Apochromat 63x/1.40 Oil DIC"/></Instrument>')
+    ome_tiff(path, {"EmissionWavelength": [520]}, objective, '<ObjectiveSettings ID="Objective:0"/>')
+    optics = read_optics(path)
+    assert (optics.na, optics.immersion) == (1.3, "Glycerol") and optics.refractive_index == pytest.approx(1.47)

@@ -4,6 +4,7 @@ OME-XML metadata."""
 from __future__ import annotations
 
 import os
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +23,11 @@ IMMERSION_INDEX = {**{name.capitalize(): index for name, index in IMMERSION_INDI
 class OpticsMetadata:
     """What an OME file says about its optics; a field is None (a wavelength entry too) when the file is silent."""
 
-    na: float | None
+    na: float | None  # the objective's LensNA, else the NA its name says (:func:`named_in_model`)
     refractive_index: float | None  # ObjectiveSettings RefractiveIndex, else its Medium's, else the immersion's
-    immersion: str | None  # the OME Immersion value, e.g. "Oil" (ObjectiveSettings Medium for a "Multi" objective)
+    # the OME Immersion value, e.g. "Oil" (ObjectiveSettings Medium for a "Multi" objective; the objective's name's
+    # for one whose Immersion is missing or names no single medium)
+    immersion: str | None
     emission_wavelengths: tuple[float | None, ...]  # nm, one per channel
     excitation_wavelengths: tuple[float | None, ...]  # nm, one per channel
     lens_model: str | None
@@ -49,19 +52,46 @@ def read_optics(path: str | os.PathLike, series: int = 0) -> OpticsMetadata | No
     objective = _objective(root, image, None if settings is None else settings.get("ID"))
     channels = [element for element in image.iter() if _name(element) == "Channel"]
     immersion = None if objective is None else objective.get("Immersion")
+    model = None if objective is None else objective.get("Model")
+    named_na, named_immersion = named_in_model(model)
     medium = None if settings is None else settings.get("Medium")  # this acquisition's, e.g. of a "Multi" objective
-    if medium in IMMERSION_INDEX and immersion not in IMMERSION_INDEX:
-        immersion = medium
+    for other in (medium, named_immersion):  # the acquisition's medium first, then the one the objective's name says
+        if other in IMMERSION_INDEX and immersion not in IMMERSION_INDEX:
+            immersion = other
     refractive_index = (_number(settings, "RefractiveIndex") or IMMERSION_INDEX.get(medium or "")
                         or IMMERSION_INDEX.get(immersion or ""))
     optics = OpticsMetadata(
-        na=_number(objective, "LensNA"), refractive_index=refractive_index, immersion=immersion,
+        na=_number(objective, "LensNA") or named_na, refractive_index=refractive_index, immersion=immersion,
         emission_wavelengths=tuple(_wavelength_nm(channel, "EmissionWavelength") for channel in channels),
         excitation_wavelengths=tuple(_wavelength_nm(channel, "ExcitationWavelength") for channel in channels),
-        lens_model=None if objective is None else objective.get("Model"))
+        lens_model=model)
     known = [optics.na, optics.refractive_index, optics.lens_model, *optics.emission_wavelengths,
              *optics.excitation_wavelengths]
     return optics if any(value is not None for value in known) else None
+
+
+#: an objective's NA in its name as makers write it, after the magnification and a slash: "Plan-Apochromat 63x/1.40
+#: Oil DIC M27", "HC PL APO CS2 63x/1.20 WATER", "UPlanSApo 20x/0,75"
+_MODEL_NA = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d+)?\s*[x×]\s*/\s*(\d(?:[.,]\d{1,3})?)(?![\d.,]*\d)", re.IGNORECASE)
+#: words of objectives' names that say their immersion, as OME names it ("W" in Zeiss's names: water)
+_MODEL_IMMERSION = {"oil": "Oil", "öl": "Oil", "w": "Water", "water": "Water", "wi": "Water", "glyc": "Glycerol",
+                    "glycerol": "Glycerol", "glycerin": "Glycerol", "sil": "Silicone", "silicone": "Silicone",
+                    "air": "Air", "dry": "Air"}
+#: the highest NA of any objective (oil and solid-immersion lenses aside, 1.7): a larger number in a name is no NA
+MAX_OBJECTIVE_NA = 1.7
+
+
+def named_in_model(model: str | None) -> tuple[float | None, str | None]:
+    """The NA and the immersion (an OME ``Immersion`` value) that an objective's name says, each None where it says
+    none or more than one: many files name the objective ("Plan-Apochromat 63x/1.40 Oil DIC") but leave its
+    ``LensNA`` and ``Immersion`` out, and the name is what a user would read them from."""
+    if not model:
+        return None, None
+    numbers = {float(match.replace(",", ".")) for match in _MODEL_NA.findall(model)}
+    na = numbers.pop() if len(numbers) == 1 else None
+    words = {_MODEL_IMMERSION[word] for word in re.findall(r"[^\W\d_]+", model.lower()) if word in _MODEL_IMMERSION}
+    immersion = words.pop() if len(words) == 1 else None
+    return (na if na is not None and 0 < na <= MAX_OBJECTIVE_NA else None), immersion
 
 
 def _ome_image(path: str | os.PathLike, series: int = 0) -> tuple[ET.Element | None, ET.Element | None]:
