@@ -221,15 +221,19 @@ def test_damaged_compressed_pixels_are_a_read_error_naming_the_file(tmp_path, co
         read_tiff(path)
 
 
-def test_a_file_of_several_series_says_only_the_first_is_read(tmp_path):
+def test_a_file_of_several_series_opens_each_in_napari_without_a_note(tmp_path):
+    """It opened the first alone, with "only the first is read" (tests/test_reader_series.py: each as its own file)."""
     from napari_zssr.napari.reader import read_layers
 
     with tifffile.TiffWriter(tmp_path / "positions.ome.tif", ome=True) as writer:
         for position in range(3):
             writer.write(np.full((16, 16), position, np.uint16))
     assert read_tiff(tmp_path / "positions.ome.tif").series_count == 3
-    with pytest.warns(UserWarning, match="holds 3 image series"):
-        read_layers(str(tmp_path / "positions.ome.tif"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layers = read_layers(str(tmp_path / "positions.ome.tif"))
+    assert [(int(data[0, 0]), kwargs["name"]) for data, kwargs, _ in layers] == [
+        (position, f"positions (series {position})") for position in range(3)]
 
 
 def test_each_series_reads_its_own_ome_image_beside_an_image_without_pixel_data(tmp_path):

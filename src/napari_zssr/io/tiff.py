@@ -629,9 +629,17 @@ def channels_last(data: PlaneSource, axes: str) -> PlaneSource:
 
 
 def several_series_note(name: str, count: int) -> str:
-    """What a reader of the first of ``count`` image series tells the user."""
+    """What a reader of the first of ``count`` image series tells the user (a PSF file's: the napari reader opens
+    every series)."""
     return (f"{name} holds {count} image series (positions, wells...); only the first is read: split the file (e.g. "
             "with Fiji's Bio-Formats importer) for the others")
+
+
+def image_series_nbytes(path: str | os.PathLike) -> list[int]:
+    """The bytes each image series of a TIFF (those :func:`image_series_count` counts, in order) takes read whole, from
+    its header alone: what a reader that opens every series would hold in memory. Errors as :func:`read_tiff`'s."""
+    with opened_series(Path(path)) as (tif, _):
+        return [int(series.nbytes) for series in _image_series(tif)]
 
 
 def image_series_count(tif: tifffile.TiffFile) -> int:

@@ -4,6 +4,13 @@ It claims every TIFF: napari offers the readers whose file patterns match before
 so declining plain TIFFs would not spare the "which reader?" question, and a user who chose this reader for all
 ``.tif`` files would then get an error for some. Files without a pixel size open with scale 1 ("unknown"), colour
 TIFFs as RGB layers.
+
+A file of several image series (a multi-position or multi-well OME-TIFF) opens every series, as Fiji's Bio-Formats
+importer does with "open all series": each as that series saved as a file of its own would open (its own axes,
+pixel size, channels and OME optics), its layers named as the command line names the series' input ("plate (series
+2)", 0-based, whose outputs are ``plate_series2_...``), with ``series`` in their metadata. Each series is read whole, as
+a file of one is; so that a large plate does not exhaust the memory, the series after the first open only as far as
+all those opened fit in :data:`ALL_SERIES_BYTES`, and a warning names those left out (:func:`read_layers`).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict
+from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +28,9 @@ from ..io.tiff import (
     TIFF_SUFFIXES,
     TiffImage,
     drop_tiff_suffix,
+    image_series_nbytes,
     read_tiff,
     run_record,
-    several_series_note,
     with_written_axes,
 )
 from .lookup_tables import colormap_of, is_lut
@@ -31,6 +39,12 @@ from .lookup_tables import colormap_of, is_lut
 INPUT_PIXELS_KEY = "scale_counts_input_pixels"
 #: metadata of a layer whose file gives no z spacing, so that its z scale is ImageJ's default of 1 (um)
 Z_SPACING_DEFAULT_KEY = "z_spacing_is_imagej_default"
+#: metadata of a layer of a file of several image series: which (0-based, as the command line numbers them)
+SERIES_KEY = "series"
+#: the memory (bytes) the image series of a file of several may take together, read whole, for the reader to open the
+#: series after the first (which always opens, as a file of one does); a series that would take the total past it is
+#: left out, and those after it, with a warning
+ALL_SERIES_BYTES = 4 * 1024**3
 
 
 def scale_counts_input_pixels(metadata: dict) -> bool:
@@ -49,13 +63,77 @@ def get_reader(path: str | list[str]) -> Callable | None:
 
 
 def read_layers(path: str) -> list[tuple]:
-    image = with_written_axes(read_tiff(path))
+    """The layers of a TIFF: of each of its image series, where it holds several (:func:`series_layers`).
+
+    Each series is read whole, as a file of one is (not mapped from the file: a compressed series cannot be, and a
+    mapped file stays open, which on Windows keeps it from being moved or deleted). The first always opens; the
+    others open in order as long as all those opened take at most :data:`ALL_SERIES_BYTES` together, from the
+    sizes the file's header gives before any is read, so that a large plate does not exhaust the memory where a file
+    of one series would not. Those left out are named in a warning (the napari-zssr command line runs every series
+    of a file, one at a time), and so is a series that cannot be opened (e.g. complex values, a damaged series),
+    while the others open; what keeps the first series from being read at all is the file's error, as for a file of
+    one.
+    """
+    first = _read_series(path, 0)  # what goes wrong here is the file's: it does not open
+    count = first.series_count
+    if count <= 1:
+        return series_layers(path, first)
+    sizes = image_series_nbytes(path)
+    # the first series that would take the total past the bound (the first itself always opens), or all of them
+    opened = next((number for number, total in enumerate(accumulate(sizes)) if number and total > ALL_SERIES_BYTES),
+                  count)
+    layers: list[tuple] = []
+    errors = []
+    for series in range(opened):
+        try:
+            layers += series_layers(path, first if series == 0 else _read_series(path, series), series)
+        except ValueError as error:  # this series alone (e.g. complex values): the others open
+            errors.append(error)
+            warnings.warn(f"{_series_name(path, series)} was not opened: {error}", stacklevel=2)
+    if not layers:
+        raise ValueError(f"none of the image series of {Path(path).name} could be opened: {errors[0]}")
+    if opened < count:
+        warnings.warn(left_out_note(Path(path).name, count, opened, sum(sizes)), stacklevel=2)
+    return layers
+
+
+def left_out_note(name: str, count: int, opened: int, total: int) -> str:
+    """What the reader says of a file of ``count`` image series (``total`` bytes read whole) whose first ``opened``
+    only fit in :data:`ALL_SERIES_BYTES`."""
+    left = f"series {opened} was" if opened == count - 1 else f"series {opened} to {count - 1} were"
+    return (f"{name} holds {count} image series (positions, wells...); {left} not opened: all of them would take "
+            f"{_bytes_text(total)} of memory, over the reader's {_bytes_text(ALL_SERIES_BYTES)}. The napari-zssr "
+            "command line runs every series of a file; to look at the others here, split the file (e.g. with Fiji's "
+            "Bio-Formats importer)")
+
+
+def _bytes_text(size: float) -> str:
+    if size < 1024:
+        return f"{int(size)} bytes"
+    for unit in ("KiB", "MiB"):
+        size /= 1024
+        if size < 1024:
+            return f"{size:.1f} {unit}"
+    return f"{size / 1024:.1f} GiB"
+
+
+def _series_name(path: str, series: int) -> str:
+    """How messages name image series ``series`` of the file: as the command line names the input."""
+    return f"{Path(path).name} (series {series})"
+
+
+def _read_series(path: str, series: int) -> TiffImage:
+    """Image series ``series`` of the file, read as the reader shows it (the axes of length 1 this package wrote put
+    back)."""
+    return with_written_axes(read_tiff(path, series=series))
+
+
+def series_layers(path: str, image: TiffImage, series: int | None = None) -> list[tuple]:
+    """The layers of ``image``, read from ``path``: the file, or its image series ``series`` of several (None: a
+    file of one), with what a file of that series alone would give, its name and metadata saying which series."""
     if np.issubdtype(image.data.dtype, np.complexfloating):  # napari's own error on it is a bare NotImplementedError
         raise ValueError(f"{Path(path).name} holds complex values, which napari cannot show: save their magnitude "
                          "(np.abs) or their real part")
-    if image.series_count > 1:
-        warnings.warn(f"{several_series_note(Path(path).name, image.series_count)} (the napari-zssr command line runs "
-                      "every series of a file)", stacklevel=2)
     data, axes = image.data, image.axes
     known_axes = len(axes) == data.ndim and (axes.count("C") + axes.count("S")) <= 1
     if known_axes and "T" in axes and "Z" in axes and axes.index("Z") < axes.index("T"):
@@ -76,16 +154,20 @@ def read_layers(path: str) -> list[tuple]:
     elif input_pixels is not None:
         scale[y], scale[x] = 1 / input_pixels[0], 1 / input_pixels[1]
     metadata: dict = {"source_path": str(path), "axes": axes}
+    if series is not None:  # two series of one file are two inputs, as in the command line
+        metadata[SERIES_KEY] = series
     if input_pixels is not None:
         metadata[INPUT_PIXELS_KEY] = True
     if image.z_spacing_default and "Z" in layer_axes:  # an axial run's factor would rest on it: the run says so
         metadata[Z_SPACING_DEFAULT_KEY] = True
     if record is not None:  # a napari-zssr output: the run that made it (not as a run's own layer's metadata, so a
         metadata["zssr_record"] = record  # later run still leaves this file's layer be)
-    optics = read_optics(path)
+    optics = read_optics(path, series or 0)
     if optics is not None:  # the widget offers these as the defaults of a kernel "from optics"
         metadata["optics"] = asdict(optics)
-    kwargs: dict = {"name": drop_tiff_suffix(Path(path)).name, "metadata": metadata, "rgb": rgb}
+    stem = drop_tiff_suffix(Path(path)).name
+    # a series' layers "plate (series 2)" (channels: "plate (series 2) DAPI"), as the command line names its input
+    kwargs: dict = {"name": stem if series is None else f"{stem} (series {series})", "metadata": metadata, "rgb": rgb}
     if not known_axes:
         return [(data, {**kwargs, "scale": scale, "translate": _translate(image, layer_axes, scale)}, "image")]
     if "Z" in layer_axes:  # in um, or, in a file without calibration, in lateral pixels (its own, or its input's)

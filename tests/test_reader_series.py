@@ -1,0 +1,114 @@
+"""The napari reader opens every image series of a file of several (a multi-position or multi-well OME-TIFF), each as
+that series saved as a file of its own opens, named as the command line names the series' input."""
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_zssr.napari import reader
+from napari_zssr.napari.reader import read_layers
+
+#: a plate's three positions: data, and the OME metadata each is written with (its own shape, axes, pixel size;
+#: the second of two named channels with their own wavelengths)
+PLATE = [
+    (np.arange(16 * 16, dtype=np.uint16).reshape(16, 16), {"axes": "YX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1}),
+    (np.arange(2 * 20 * 18, dtype=np.uint16).reshape(2, 20, 18) + 7,
+     {"axes": "CYX", "PhysicalSizeX": 0.2, "PhysicalSizeY": 0.2,
+      "Channel": {"Name": ["DAPI", "GFP"], "EmissionWavelength": [460, 520]}}),
+    (np.arange(3 * 12 * 14, dtype=np.uint16).reshape(3, 12, 14) + 11,
+     {"axes": "ZYX", "PhysicalSizeX": 0.3, "PhysicalSizeY": 0.3, "PhysicalSizeZ": 0.5}),
+]
+#: what each position takes read whole (bytes)
+SIZES = [data.nbytes for data, _ in PLATE]
+
+
+def write_series(path: Path, series: list[tuple[np.ndarray, dict]]) -> str:
+    with tifffile.TiffWriter(path, ome=True) as writer:
+        for data, metadata in series:
+            writer.write(data, metadata=metadata)
+    return str(path)
+
+
+def read_quietly(path: str) -> list[tuple]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "only the first is read" note, nor any other
+        return read_layers(path)
+
+
+def test_every_series_opens_as_that_series_saved_alone_named_as_the_command_line_names_it(tmp_path):
+    path = write_series(tmp_path / "plate.ome.tif", PLATE)
+    layers = read_quietly(path)
+    alone_folder = tmp_path / "alone"
+    alone_folder.mkdir()
+    # each series saved as a file of its own, named as its layers are to be
+    alone = [read_quietly(write_series(alone_folder / f"plate (series {number}).ome.tif", [position]))
+             for number, position in enumerate(PLATE)]
+    assert len(layers) == len(PLATE)  # one tuple per series, in order (the second splits into its channels)
+    for number, ((data, kwargs, kind), [(own_data, own_kwargs, own_kind)]) in enumerate(zip(layers, alone)):
+        np.testing.assert_array_equal(data, own_data)
+        assert kind == own_kind == "image"
+        own_path = str(alone_folder / f"plate (series {number}).ome.tif")
+        expected = {key: value for key, value in own_kwargs.items() if key != "metadata"}
+        assert {key: value for key, value in kwargs.items() if key != "metadata"} == expected
+        for metadata, own in zip(*(m if isinstance(m, list) else [m] for m in (kwargs["metadata"],
+                                                                               own_kwargs["metadata"]))):
+            assert own["source_path"] == own_path and "series" not in own
+            assert metadata == {**own, "source_path": path, "series": number}
+    assert [kwargs["name"] for _, kwargs, _ in layers] == [
+        "plate (series 0)", ["plate (series 1) DAPI", "plate (series 1) GFP"], "plate (series 2)"]
+    assert [kwargs["scale"] for _, kwargs, _ in layers] == [
+        pytest.approx([0.1, 0.1]), pytest.approx([0.2, 0.2]), pytest.approx([0.5, 0.3, 0.3])]
+    second = layers[1][1]
+    assert second["channel_axis"] == 0 and [m["channel"] for m in second["metadata"]] == [0, 1]
+    assert [m["optics"]["emission_wavelengths"] for m in second["metadata"]] == [[460], [520]]  # its own OME Image's
+    assert "optics" not in layers[0][1]["metadata"] and layers[2][1]["axis_labels"] == ["Z", "Y", "X"]
+
+
+def test_a_file_of_one_series_opens_as_before(tmp_path):
+    path = write_series(tmp_path / "cells.ome.tif", PLATE[1:2])
+    [(data, kwargs, _)] = read_quietly(path)
+    assert kwargs["name"] == ["cells DAPI", "cells GFP"]  # no "(series 0)"
+    assert all("series" not in metadata and metadata["source_path"] == path for metadata in kwargs["metadata"])
+
+
+@pytest.mark.parametrize(("bound", "opened", "note"), [
+    (SIZES[0] + SIZES[1], 2, "series 2 was not opened"),
+    (SIZES[0] + SIZES[1] + SIZES[2] - 1, 2, "series 2 was not opened"),
+    (1, 1, "series 1 to 2 were not opened"),  # the first opens whatever its size, as a file of one does
+    (sum(SIZES), 3, None),
+])
+def test_the_series_open_while_they_fit_in_the_bound_and_those_left_out_are_named(tmp_path, monkeypatch, bound,
+                                                                                   opened, note):
+    monkeypatch.setattr(reader, "ALL_SERIES_BYTES", bound)
+    path = write_series(tmp_path / "plate.ome.tif", PLATE)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        layers = read_layers(path)
+    assert [kwargs["metadata"]["series"] if isinstance(kwargs["metadata"], dict) else kwargs["metadata"][0]["series"]
+            for _, kwargs, _ in layers] == list(range(opened))
+    messages = [str(warning.message) for warning in caught]
+    if note is None:
+        assert messages == []
+        return
+    bound_text = f"{bound} bytes" if bound < 1024 else f"{bound / 1024:.1f} KiB"
+    assert messages == [f"plate.ome.tif holds 3 image series (positions, wells...); {note}: all of them would take "
+                        f"{sum(SIZES) / 1024:.1f} KiB of memory, over the reader's {bound_text}. The napari-zssr "
+                        "command line runs every series of a file; to look at the others here, split the file (e.g. "
+                        "with Fiji's Bio-Formats importer)"]
+
+
+def test_a_series_that_cannot_be_shown_is_named_and_the_others_open(tmp_path):
+    complex_position = (np.ones((8, 8), np.complex64), {"axes": "YX"})
+    path = write_series(tmp_path / "plate.ome.tif", [PLATE[0], complex_position, PLATE[2]])
+    with pytest.warns(UserWarning, match=r"^plate\.ome\.tif \(series 1\) was not opened: plate\.ome\.tif holds "
+                                         "complex values"):
+        layers = read_layers(path)
+    assert [kwargs["name"] for _, kwargs, _ in layers] == ["plate (series 0)", "plate (series 2)"]
+    only_complex = write_series(tmp_path / "complex.ome.tif", [complex_position, complex_position])
+    with pytest.warns(UserWarning, match="was not opened"), pytest.raises(
+            ValueError, match="none of the image series of complex.ome.tif could be opened: complex.ome.tif holds "
+                              "complex values"):
+        read_layers(only_complex)
