@@ -429,6 +429,6 @@ def test_a_volume_whose_outputs_fit_but_not_beside_its_slice_sums_is_refused_bef
     monkeypatch.setattr(axial, "run_volume", lambda *args, **kwargs: pytest.fail("trained"))
     plane = np.random.default_rng(0).random((1024, 1024)).astype(np.float32)
     volume = np.broadcast_to(plane, (32, 1024, 1024))  # the output of x4: 0.5 GiB, its sums and temporaries 3 GiB
-    with pytest.raises(ValueError, match=r"the 1 output\(s\) of shape \(128, 1024, 1024\) \(zssr\) need 0.5 GiB and "
+    with pytest.raises(ValueError, match=r"the 1 output\(s\) of shape \(128, 1024, 1024\) \(zssr\) need 512.0 MiB and "
                                          r"the run 3.0 GiB more beside them, more than the 1.0 GiB of memory"):
         zssr_axial(volume, 4, outputs="zssr", device="cpu")

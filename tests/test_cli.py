@@ -1421,7 +1421,7 @@ def test_a_file_whose_outputs_would_not_fit_fails_before_it_trains(data_dir, tmp
     monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(total=10**9, free=1000))
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "out"), *FAST]) == 1
     err = capsys.readouterr().err
-    assert "plain.tif: failed: " in err and "not enough space for its outputs" in err and "1 kB free" in err
+    assert "plain.tif: failed: " in err and "not enough space for its outputs" in err and "1000 bytes free" in err
     monkeypatch.setattr(batch_files, "zssr_stack", trains)
     monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(total=0, free=0))  # a mount without sizes
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "out"), *FAST]) == 0

@@ -30,7 +30,7 @@ from .core.progress import ProgressCallback, RunProgress
 from .core.resize import PixelSize, Scale, pixel_pair, resize, scaled_shape, upscale_factors
 from .core.spectrum import channels_hint, known_shape
 from .core.trainer import Cancelled, StopHook
-from .core.units import compact_pixel_size
+from .core.units import compact_pixel_size, shown_bytes
 from .core.values import IMAGE_NAN_HINT, refuse_masked, refuse_non_finite
 from .kernel_choice import PSF_FILE_NOTE, KernelArgument, KernelChoice, kernel_source, run_kernels
 from .resolution_report import resolution_report
@@ -150,9 +150,9 @@ def allocate_outputs(shape: tuple[int, ...], dtype: np.dtype, kinds: tuple[str, 
     needed = math.prod(map(int, shape)) * np.dtype(dtype).itemsize * len(kinds)  # exact, not int64's wrap
     memory = memory_limit_bytes()
     if memory is not None and needed + working_bytes > memory:
-        beside = f" and the run {working_bytes / 2**30:.1f} GiB more beside them" if working_bytes else ""
-        raise ValueError(f"the {len(kinds)} output(s) of shape {shape} ({', '.join(kinds)}) need {needed / 2**30:.1f} "
-                         f"GiB{beside}, more than the {memory / 2**30:.1f} GiB of memory this process can have: ask "
+        beside = f" and the run {shown_bytes(working_bytes)} more beside them" if working_bytes else ""
+        raise ValueError(f"the {len(kinds)} output(s) of shape {shape} ({', '.join(kinds)}) need {shown_bytes(needed)}"
+                         f"{beside}, more than the {shown_bytes(memory)} of memory this process can have: ask "
                          "for fewer outputs, less of the data (fewer planes, or a crop of each), or a smaller scale")
     return [np.empty(shape, dtype) if kind in kinds else None for kind in OUTPUTS]
 

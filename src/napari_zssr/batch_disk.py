@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .core.units import shown_bytes
+
 #: room kept beside the outputs: the temporary file of the one being written, TIFF headers, other writers
 SPARE_FRACTION = 0.05
 #: bytes of each output file besides its pixels, at most for a few hundred planes: TIFF headers, the run's record
@@ -44,8 +46,8 @@ def check_free_space(folder: Path, needed: int) -> None:
         return
     free = usage.free
     if free < needed * (1 + SPARE_FRACTION):
-        raise OSError(errno.ENOSPC, f"not enough space for its outputs: they need about {_megabytes(needed)}, "
-                                    f"{existing} has {_megabytes(free)} free (outputs they replace are freed only "
+        raise OSError(errno.ENOSPC, f"not enough space for its outputs: they need about {shown_bytes(needed)}, "
+                                    f"{existing} has {shown_bytes(free)} free (outputs they replace are freed only "
                                     "once all are written); nothing was trained")
 
 
@@ -56,7 +58,3 @@ def described_write_error(error: OSError, path: Path) -> OSError:
     code = errno.ENOSPC if full else error.errno  # numpy's has none: it would read "[Errno None]"
     message = f"could not write {path}: {reason}"
     return OSError(code, message) if code is not None else OSError(message)
-
-
-def _megabytes(count: float) -> str:
-    return f"{count / 1e6:.0f} MB" if count >= 1e6 else f"{count / 1e3:.0f} kB"

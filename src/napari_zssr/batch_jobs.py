@@ -25,7 +25,7 @@ from tqdm import tqdm
 from .core.config import INITS
 from .core.optics import Optics
 from .core.resize import as_scale_pair
-from .io.tiff import TIFF_SUFFIXES, TiffHeader, drop_tiff_suffix, image_axes, read_header, run_record
+from .io.tiff import TIFF_SUFFIXES, TiffHeader, drop_tiff_suffix, image_axes, read_header, run_record, series_name
 
 #: how near a --pixel-size or --z-step must be to the file's own to count as it (TIFF stores them as fractions)
 CALIBRATION_RTOL = 1e-6
@@ -92,7 +92,7 @@ class Job:
     @property
     def name(self) -> str:
         """How messages name the input: its path, and its series where it is one of several."""
-        return str(self.source) if self.series is None else f"{self.source} (series {self.series})"
+        return series_name(str(self.source), self.series)
 
 
 def is_within(path: Path, folder: Path) -> bool:

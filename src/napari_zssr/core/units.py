@@ -23,6 +23,17 @@ def shown_sizes(sizes: Any) -> str:
     return " x ".join(dict.fromkeys(f"{size:g}" for size in sizes))
 
 
+def shown_bytes(count: float) -> str:
+    """A size in bytes as messages show it, in the largest binary unit it fills: "512 bytes", "2.9 KiB", "7.5 GiB"."""
+    if count < 1024:
+        return f"{int(count)} bytes"
+    for unit in ("KiB", "MiB", "GiB"):
+        count /= 1024
+        if count < 1024 or unit == "GiB":
+            return f"{count:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
 def number_meant(value: object) -> object:
     """A numpy float32 or float16 number as the decimal it was typed as (0.13, not 0.12999999523), as numpy prints it;
     any other value as it is. numpy is imported only for such a number (it is then loaded): this module, which the

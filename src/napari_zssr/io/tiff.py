@@ -635,6 +635,12 @@ def several_series_note(name: str, count: int) -> str:
             "with Fiji's Bio-Formats importer) for the others")
 
 
+def series_name(name: str, series: int | None) -> str:
+    """How messages and layers name a file's image series (0-based): ``name``, with the series where the file holds
+    several ("plate.ome.tif (series 2)"; None: a file of one)."""
+    return name if series is None else f"{name} (series {series})"
+
+
 def image_series_nbytes(path: str | os.PathLike) -> list[int]:
     """The bytes each image series of a TIFF (those :func:`image_series_count` counts, in order) takes read whole, from
     its header alone: what a reader that opens every series would hold in memory. Errors as :func:`read_tiff`'s."""

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.units import shown_bytes
 from ..io.ome import read_optics
 from ..io.tiff import (
     TIFF_SUFFIXES,
@@ -31,6 +32,7 @@ from ..io.tiff import (
     image_series_nbytes,
     read_tiff,
     run_record,
+    series_name,
     with_written_axes,
 )
 from .lookup_tables import colormap_of, is_lut
@@ -89,7 +91,7 @@ def read_layers(path: str) -> list[tuple]:
             layers += series_layers(path, first if series == 0 else _read_series(path, series), series)
         except ValueError as error:  # this series alone (e.g. complex values): the others open
             errors.append(error)
-            warnings.warn(f"{_series_name(path, series)} was not opened: {error}", stacklevel=2)
+            warnings.warn(f"{series_name(Path(path).name, series)} was not opened: {error}", stacklevel=2)
     if not layers:
         raise ValueError(f"none of the image series of {Path(path).name} could be opened: {errors[0]}")
     if opened < count:
@@ -102,24 +104,9 @@ def left_out_note(name: str, count: int, opened: int, total: int) -> str:
     only fit in :data:`ALL_SERIES_BYTES`."""
     left = f"series {opened} was" if opened == count - 1 else f"series {opened} to {count - 1} were"
     return (f"{name} holds {count} image series (positions, wells...); {left} not opened: all of them would take "
-            f"{_bytes_text(total)} of memory, over the reader's {_bytes_text(ALL_SERIES_BYTES)}. The napari-zssr "
+            f"{shown_bytes(total)} of memory, over the reader's {shown_bytes(ALL_SERIES_BYTES)}. The napari-zssr "
             "command line runs every series of a file; to look at the others here, split the file (e.g. with Fiji's "
             "Bio-Formats importer)")
-
-
-def _bytes_text(size: float) -> str:
-    if size < 1024:
-        return f"{int(size)} bytes"
-    for unit in ("KiB", "MiB"):
-        size /= 1024
-        if size < 1024:
-            return f"{size:.1f} {unit}"
-    return f"{size / 1024:.1f} GiB"
-
-
-def _series_name(path: str, series: int) -> str:
-    """How messages name image series ``series`` of the file: as the command line names the input."""
-    return f"{Path(path).name} (series {series})"
 
 
 def _read_series(path: str, series: int) -> TiffImage:
@@ -167,7 +154,7 @@ def series_layers(path: str, image: TiffImage, series: int | None = None) -> lis
         metadata["optics"] = asdict(optics)
     stem = drop_tiff_suffix(Path(path)).name
     # a series' layers "plate (series 2)" (channels: "plate (series 2) DAPI"), as the command line names its input
-    kwargs: dict = {"name": stem if series is None else f"{stem} (series {series})", "metadata": metadata, "rgb": rgb}
+    kwargs: dict = {"name": series_name(stem, series), "metadata": metadata, "rgb": rgb}
     if not known_axes:
         return [(data, {**kwargs, "scale": scale, "translate": _translate(image, layer_axes, scale)}, "image")]
     if "Z" in layer_axes:  # in um, or, in a file without calibration, in lateral pixels (its own, or its input's)
