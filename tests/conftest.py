@@ -119,6 +119,27 @@ def ome_tiff():
     return write_ome_tiff
 
 
+def write_multicolour_psf(folder: Path, channels: int = 2) -> tuple[Path, list[Path]]:
+    """A multicolour bead's z-stack (C, Z, Y, X: 3 planes of 21 x 21, 0.1 um pixels), each channel's bead of its own
+    width, saved as one ImageJ TIFF (tifffile's ImageJ order: ZCYX) and each channel on its own (ZYX)."""
+    y, x = np.mgrid[:21, :21] - 10
+    beads = np.stack([np.stack([1000 * peak * np.exp(-(x**2 + y**2) / (2 * (1.0 + 0.7 * c) ** 2)) + 20
+                                for peak in (0.6, 1.0, 0.6)]) for c in range(channels)]).astype(np.float32)
+    calibration = {"imagej": True, "resolution": (10.0, 10.0)}
+    multi = folder / "beads.tif"
+    tifffile.imwrite(multi, np.moveaxis(beads, 0, 1), metadata={"axes": "ZCYX", "unit": "um"}, **calibration)
+    singles = [folder / f"bead_{c}.tif" for c in range(channels)]
+    for c, path in enumerate(singles):
+        tifffile.imwrite(path, beads[c], metadata={"axes": "ZYX", "unit": "um"}, **calibration)
+    return multi, singles
+
+
+@pytest.fixture
+def multicolour_psf(tmp_path) -> tuple[Path, list[Path]]:
+    """:func:`write_multicolour_psf` of 2 channels: the file of both, and each channel's alone."""
+    return write_multicolour_psf(tmp_path)
+
+
 
 @contextlib.contextmanager
 def held_by_another_batch(out):

@@ -130,6 +130,30 @@ def test_psf_per_channel_and_blank_planes(tmp_path):
     assert main([str(tmp_path / "c.tif"), "--out", str(tmp_path / "o2"), *psfs, *FAST]) == 1  # 2 PSFs, 3 channels
 
 
+def test_a_psf_file_of_one_psf_per_channel_gives_each_channel_of_an_input_its_own(tmp_path, multicolour_psf, capsys):
+    """A multicolour bead image (one PSF TIFF with a channel axis) was refused; given once (--psf), channel c of an
+    input takes its PSF channel c, as that channel's PSF saved alone and given for it (--psf once per channel)."""
+    multi, singles = multicolour_psf
+    write_imagej_tiff(tmp_path / "in" / "two.tif", textured((2, 20, 20)), "CYX", (0.1, 0.1))
+    args = [str(tmp_path / "in" / "two.tif"), *ZSSR_ONLY]
+    assert main([*args, "--out", str(tmp_path / "multi"), "--psf", str(multi)]) == 0
+    assert main([*args, "--out", str(tmp_path / "alone"), *(f"--psf={single}" for single in singles)]) == 0
+    made = read_tiff(tmp_path / "multi" / "two_zssr.tif")
+    np.testing.assert_array_equal(made.data, read_tiff(tmp_path / "alone" / "two_zssr.tif").data)
+    kernels = [channel["kernel"] for channel in json.loads(made.description)["channels"]]
+    assert [(kernel["psf_path"], kernel["psf_channel"]) for kernel in kernels] == [(str(multi), 0), (str(multi), 1)]
+    capsys.readouterr()
+    for name, image, said in (("three", textured((3, 20, 20)), "3: "),
+                              ("one", textured((20, 20)), "one: give a PSF file of one channel")):
+        write_imagej_tiff(tmp_path / "in" / f"{name}.tif", image, "CYX"[3 - image.ndim:], (0.1, 0.1))
+        out = tmp_path / f"o_{name}"  # refused before any input runs: two.tif, which fits, is not made either
+        assert main([str(tmp_path / "in"), "--out", str(out), "--psf", str(multi), *ZSSR_ONLY]) == 2
+        assert f"{name}.tif: the PSF file beads.tif holds 2 channels, one PSF each, while the image has {said}" \
+            in capsys.readouterr().err
+        assert not out.exists()
+        (tmp_path / "in" / f"{name}.tif").unlink()
+
+
 def test_an_output_named_twice_is_written_once(tmp_path):
     """Named twice, the outputs of a channel stack were stacked twice: a 4-channel file for 2 channels."""
     write_imagej_tiff(tmp_path / "in" / "zc.tif", textured((2, 2, 16, 16)), "ZCYX", (0.1, 0.1))

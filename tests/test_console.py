@@ -60,6 +60,23 @@ def test_bad_pixel_sizes_are_refused_before_any_work_starts(monkeypatch, kwargs,
         napari_zssr.run(image_2d(), max_iterations=2, add_to_viewer=False, **kwargs)
 
 
+def test_a_layer_of_one_channel_takes_its_own_of_a_psf_file_of_one_psf_per_channel(monkeypatch, multicolour_psf):
+    """A layer the napari-zssr reader opened from channel 1 of a multichannel file takes PSF channel 1 of a
+    multicolour bead image, as that PSF saved alone; a layer of no channel is refused, saying why, before any work."""
+    multi, singles = multicolour_psf
+    layer = napari.layers.Image(image_2d(), scale=(0.1, 0.1), metadata={"channel": 1})
+    options = {"max_iterations": 2, "width": 4, "add_to_viewer": False, "outputs": "zssr"}
+    (made, attributes, _), = napari_zssr.run(layer, psf=str(multi), **options)
+    np.testing.assert_array_equal(made, napari_zssr.run(layer, psf=str(singles[1]), **options)[0][0])
+    assert attributes["metadata"]["kernel"]["psf_channel"] == 1
+    monkeypatch.setattr(console, "compute", lambda *a, **k: pytest.fail("work started before the check"))
+    with pytest.raises(ValueError, match="holds 2 channels, one PSF each, and the image is no channel of a "
+                                         "multichannel file.*open the image with its channels"):
+        napari_zssr.run(napari.layers.Image(image_2d(), scale=(0.1, 0.1)), psf=str(multi), **options)
+    with pytest.raises(ValueError, match=r"\(0-1\), and the image is channel 2 of its file"):
+        napari_zssr.run(napari.layers.Image(image_2d(), metadata={"channel": 2}), psf=str(multi), **options)
+
+
 def test_optics_as_a_dict_and_unequal_pixel_sides(monkeypatch):
     sr = napari_zssr.run(image_2d(shape=(32, 32)), optics={"na": 1.4, "wavelength": 520}, pixel_size=(0.1, 0.12),
                          max_iterations=2, width=4, add_to_viewer=False)[0]

@@ -214,3 +214,41 @@ def test_a_kernel_too_wide_for_the_planes_is_noted():
     assert "spans more than a quarter" in result.kernel["note"]
     _, record = run_kernels(wide, [(2.0, 2.0)], image[:96, :96], None)  # 192 x 192 output planes: a tenth
     assert "note" not in record
+
+
+@pytest.mark.parametrize(("channel", "error", "message"), [
+    (-1, ValueError, "whole number >= 0.*got -1"), (1.0, TypeError, "whole number >= 0.*got float 1.0"),
+    (True, TypeError, "got bool True"), ("1", TypeError, "got str '1'")])
+def test_a_psf_channel_is_a_whole_number_of_at_least_0(channel, error, message):
+    with pytest.raises(error, match=message):
+        KernelChoice("psf", psf_path="beads.tif", psf_channel=channel)
+
+
+def test_a_psf_channel_is_a_psf_files_and_kept_as_a_plain_int():
+    assert type(KernelChoice("psf", psf_path="beads.tif", psf_channel=np.int64(1)).psf_channel) is int
+    with pytest.raises(ValueError, match="psf_channel is the channel of a PSF file"):
+        KernelChoice("optics", optics=Optics(1.2, 600), psf_channel=0)
+
+
+def test_a_psf_per_channel_is_chosen_by_the_images_channel_and_recorded(multicolour_psf):
+    """Every front chooses a multicolour PSF file's channel through KernelChoice.for_channel: an image's channel c
+    takes PSF channel c; an image of no channel, or of other channels than the file's, is refused saying why."""
+    from napari_zssr.kernel_choice import PsfChannelError
+
+    multi, singles = multicolour_psf
+    choice = KernelChoice("psf", psf_path=str(multi))
+    assert choice.for_channel(1).psf_channel == 1 and choice.for_channel(0, 2).psf_channel == 0
+    assert KernelChoice("psf", psf_path=str(multi), psf_channel=0).for_channel(1).psf_channel == 0  # as given
+    single = KernelChoice("psf", psf_path=str(singles[0]))
+    assert single.for_channel(None) == single.for_channel(3, 4) == single  # one PSF: every channel's, as before
+    for args, message in [((None,), ", and the image is no channel of a multichannel file.*napari-zssr reader"),
+                          ((2,), r" \(0-1\), and the image is channel 2 of its file"),
+                          ((0, 1), ", while the image has one: give a PSF file of one channel"),
+                          ((0, 3), ", while the image has 3: .*give a PSF file of 3 channels")]:
+        with pytest.raises(PsfChannelError, match=f"the PSF file beads.tif holds 2 channels, one PSF each{message}"):
+            choice.for_channel(*args)
+    _, record = kernel_source(choice.for_channel(1), 0.1, scale=(2.0, 2.0))
+    _, alone = kernel_source(KernelChoice("psf", psf_path=str(singles[1])), 0.1, scale=(2.0, 2.0))
+    assert record == {**alone, "psf_path": str(multi), "psf_channel": 1, "psf_channels": 2}
+    assert describe_kernel(record) == f"PSF file {multi}, channel 1"
+    assert "psf_channel" not in kernel_source(single.for_channel(0), 0.1, scale=(2.0, 2.0))[1]

@@ -1567,6 +1567,27 @@ def test_pixel_sizes_read_from_the_layer_and_the_psf_are_shown(widget, psf_file)
     assert w._kernel_arguments()["psf_pixel_size"] == 0.05  # typed
 
 
+def test_a_channel_layer_runs_with_its_own_psf_of_a_file_of_one_psf_per_channel(widget, qtbot, tmp_path,
+                                                                                 multicolour_psf):
+    """A multicolour bead image (one PSF per channel) was refused; a layer opened from channel 1 of its file takes
+    PSF channel 1, and a layer of no channel is refused, saying why, before any training."""
+    viewer, w = widget
+    multi, _ = multicolour_psf
+    tifffile.imwrite(tmp_path / "two.ome.tif", np.stack([image_2d(0), image_2d(1)]), ome=True,
+                     metadata={"axes": "CYX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1})
+    channels = viewer.open(str(tmp_path / "two.ome.tif"), plugin="napari-zssr")
+    w.image.value = viewer.add_image(image_2d(), name="plain", scale=(0.1, 0.1))
+    use_psf(w, str(multi))
+    assert w.psf_pixel_size.value == pytest.approx(0.1)  # the file's, every channel's
+    assert "holds 2 channels, one PSF each: a layer opened from channel k" in w.status.value
+    assert w.start() is None and not w.running
+    assert "and the image is no channel of a multichannel file" in w.status.value
+    w.image.value = channels[1]
+    run_to_end(qtbot, w)
+    kernel = viewer.layers[f"{channels[1].name}_zssr"].metadata["kernel"]
+    assert (kernel["psf_path"], kernel["psf_channel"]) == (str(multi), 1), w.status.value
+
+
 def test_the_panel_follows_the_layers_units_and_data(widget):
     """Units set after the scale (65 nm typed as 65): the field and the check follow; new data: the estimate does."""
     viewer, w = widget

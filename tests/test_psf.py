@@ -396,3 +396,34 @@ def test_a_saturated_bead_is_named(tmp_path):
     assert bead_problem(bead.astype(np.uint16)) is None
     y, x = np.mgrid[:32, :32] - 15.5  # centred between 4 pixels, which are equal: no saturation
     assert bead_problem((3000 * np.exp(-(x**2 + y**2) / 4.5) + 100).astype(np.uint16)) is None
+
+
+def test_a_psf_file_of_one_psf_per_channel_gives_each_channel_its_own_kernel(multicolour_psf):
+    """A multicolour bead imaged in every channel at once (TetraSpeck) is one file with a channel axis: it was refused,
+    whichever channel was wanted. Each channel's PSF is read as that channel saved on its own would be."""
+    from napari_zssr.io.psf import open_psf, psf_channels
+
+    multi, singles = multicolour_psf
+    assert psf_channels(multi) == 2 and psf_channels(singles[0]) == 1
+    for channel, single in enumerate(singles):
+        psf = open_psf(multi, channel)
+        alone = open_psf(single)
+        assert np.array_equal(psf.data, alone.data) and psf.pixel_size == alone.pixel_size == pytest.approx(0.1)
+        assert (psf.channel, psf.channels, psf.note) == (channel, 2, alone.note)
+        np.testing.assert_array_equal(kernel_from_file(multi, psf_channel=channel, pixel_size=0.1),
+                                      kernel_from_file(single, pixel_size=0.1))
+    assert sigma_of(kernel_from_file(multi, psf_channel=1, pixel_size=0.1))[0] > \
+        sigma_of(kernel_from_file(multi, psf_channel=0, pixel_size=0.1))[0] + 1  # each channel's own bead
+    with pytest.raises(ValueError, match=r"beads.tif holds 2 channels.*psf_channel=k.*save the channel wanted"):
+        read_psf(multi)  # which one is not said: refused, saying how to say it
+    with pytest.raises(ValueError, match=r"beads.tif holds 2 channels \(0-1\): it has no channel 2"):
+        read_psf(multi, channel=2)
+    assert np.array_equal(read_psf(singles[0], channel=0)[0], read_psf(singles[0])[0])  # a file's one channel
+    with pytest.raises(ValueError, match=r"bead_0.tif holds 1 channel .*: it has no channel 1"):
+        kernel_from_file(singles[0], psf_channel=1)
+
+
+def test_a_channel_chosen_does_not_settle_a_few_planes_that_may_be_a_z_stack(tmp_path):
+    tifffile.imwrite(tmp_path / "beads.tif", bead_channels(3), imagej=True)
+    with pytest.raises(ValueError, match=r"If its planes are a z-stack.*metadata=\{'axes': 'ZYX'\}"):
+        read_psf(tmp_path / "beads.tif", channel=0)

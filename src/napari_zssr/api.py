@@ -374,11 +374,14 @@ def normalised_tensor(plane: np.ndarray, low: float, high: float, device: torch.
 
 
 def kernel_from_file(path: str, *, psf_pixel_size: PixelSize | None = None, pixel_size: PixelSize | None = None,
-                     scale: float | Sequence[float] = DEFAULT_SCALE, measured: bool | None = None) -> np.ndarray:
+                     scale: float | Sequence[float] = DEFAULT_SCALE, measured: bool | None = None,
+                     psf_channel: int | None = None) -> np.ndarray:
     """Read a PSF file and turn it into the ZSSR kernel of ``scale``, as the "psf" kernel source does for the
-    widget, ``run()`` and the CLI. ``psf_pixel_size`` overrides the pixel size found in the file's metadata.
+    widget, ``run()`` and the CLI. ``psf_pixel_size`` overrides the pixel size found in the file's metadata;
+    ``psf_channel``: which channel's PSF of a file with one per channel (see :class:`KernelChoice`).
     """
-    choice = KernelChoice("psf", psf_path=str(path), psf_pixel_size=psf_pixel_size, measured=measured)
+    choice = KernelChoice("psf", psf_path=str(path), psf_pixel_size=psf_pixel_size, measured=measured,
+                          psf_channel=psf_channel)
     factors = upscale_factors(scale)
     source, record = kernel_source(choice, pixel_size, scale=factors)  # made, and kept, at these factors
     warn_kernel_notes(record)

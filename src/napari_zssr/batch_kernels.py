@@ -11,7 +11,9 @@ from .core.choices import KERNEL_SOURCES
 from .core.optics import Optics, check_pixel_size_for_optics
 from .core.resize import upscale_factors
 from .io.ome import read_optics
-from .kernel_choice import PSF_FILE_NOTE, KernelChoice, kernel_source
+from .io.psf import psf_channels
+from .io.tiff import image_axes, read_header
+from .kernel_choice import PSF_FILE_NOTE, KernelChoice, PsfChannelError, kernel_source
 
 
 def per_channel(values: list, channels: int, what: str, users: Sequence[int] | None = None) -> list:
@@ -48,15 +50,60 @@ def kernel_choices(options: BatchOptions, job: Job, channels: int, use: str = "a
     # the rest below; any other text is KernelChoice's error, never a channel left out
     choices: list = [None if kind in ("psf", "optics") else KernelChoice(kind) for kind in kinds]
     if "psf" in users:
-        paths = per_channel(list(options.psf), channels, "PSFs", users["psf"])
-        for channel in users["psf"]:
-            choices[channel] = KernelChoice("psf", psf_path=paths[channel], psf_pixel_size=options.psf_pixel_size,
-                                            measured=measured_psf(options))
+        for channel, choice in psf_choices(options, channels, users["psf"]).items():
+            choices[channel] = choice
     if "optics" in users:
         for channel, optics in zip(users["optics"],
                                    channel_optics(options, job, channels, users["optics"], use, default_immersion)):
             choices[channel] = KernelChoice("optics", optics=optics)
     return choices  # every channel's: psf and optics ones filled above
+
+
+def psf_choices(options: BatchOptions, channels: int, users: Sequence[int]) -> dict[int, KernelChoice]:
+    """The PSF file's kernel of each channel in ``users`` (of an input's ``channels``): ``--psf`` once, once per
+    channel or once per such channel; of a PSF file with a PSF per channel (a multicolour bead image), channel c of
+    the input takes its channel c, the file then holding as many channels as the input
+    (:meth:`KernelChoice.for_channel`: :class:`PsfChannelError` otherwise)."""
+    paths = per_channel(list(options.psf), channels, "PSFs", users)
+    return {channel: KernelChoice("psf", psf_path=paths[channel], psf_pixel_size=options.psf_pixel_size,
+                                  measured=measured_psf(options)).for_channel(channel, channels)
+            for channel in users}
+
+
+def input_channels(job: Job) -> int | None:
+    """How many channels an input's run has (its image series'), from its header; None where it cannot tell (the
+    file then fails, or runs, on its own)."""
+    header = read_header(job.source, samples_as_channels=True, series=job.series_index)
+    if header is None or "S" in header.axes or len(header.axes) != len(header.shape):
+        return None
+    return dict(zip(image_axes(header.axes, len(header.shape)), header.shape)).get("C", 1)
+
+
+def check_psf_channels(jobs: Sequence[Job], options: BatchOptions) -> None:
+    """A PSF file with a PSF per channel (``--psf`` once for every channel, channel c of an input taking its channel
+    c) given for an input of another number of channels, as a usage error naming the input, the file and both
+    counts, before any input runs; PSF files without channels fit every input, and their inputs' headers go unread.
+    An input whose channels its header does not tell, or whose ``--psf``/``--kernel`` do not fit its channels, fails
+    on its own, as an image series of a file of several does (options cannot be given for one series alone)."""
+    if options.axial or not options.psf or all(psf_channels(path) == 1 for path in dict.fromkeys(options.psf)):
+        return
+    kinds = kernel_kinds(vars(options))
+    fitting: set[int] = set()  # inputs of as many channels are checked: the PSF files are read once for each count
+    for job in jobs:
+        channels = input_channels(job)
+        if channels is None or channels in fitting:
+            continue
+        try:
+            users = [channel for channel, kind in enumerate(per_channel(list(kinds), channels, "kernels"))
+                     if kind == "psf"]
+            psf_choices(options, channels, users)
+        except PsfChannelError as error:
+            if job.series is None:
+                raise UsageError(f"{job.name}: {error}") from None
+            continue
+        except ValueError:  # --kernel or --psf given for another number of channels: the input fails alone
+            continue
+        fitting.add(channels)
 
 
 def channel_optics(options: BatchOptions, job: Job, channels: int, users: Sequence[int], use: str,
@@ -163,14 +210,20 @@ def check_kernel_options(options: BatchOptions) -> None:
             except ValueError as error:
                 raise UsageError(named_as_options(error, ("pixel_size",))) from None
     measured_psf(options)
+    said = set()
     for path in options.psf:
-        try:
-            _, record = kernel_source(KernelChoice("psf", psf_path=path, psf_pixel_size=options.psf_pixel_size,
-                                                   measured=measured_psf(options)), options.pixel_size,
-                                      scale=upscale_factors(options.scale))
+        channel = None
+        try:  # every PSF of a file with one per channel, which the inputs' channels take
+            channels = psf_channels(path)
+            for channel in range(channels) if channels > 1 else [None]:
+                _, record = kernel_source(KernelChoice("psf", psf_path=path, psf_pixel_size=options.psf_pixel_size,
+                                                       measured=measured_psf(options), psf_channel=channel),
+                                          options.pixel_size, scale=upscale_factors(options.scale))
+                note = record.get(PSF_FILE_NOTE)
+                if note and note not in said:  # said once here, not for every file (a cell image chosen by mistake)
+                    said.add(note)
+                    say(f"note: --psf {path}{'' if channel is None else f' (channel {channel})'}: {note}")
         except (ValueError, TypeError, OSError) as error:
-            raise UsageError(f"--psf {path}: {error}") from None
-        if PSF_FILE_NOTE in record:  # said once here, not for every file (a cell image chosen by mistake)
-            say(f"note: --psf {path}: {record[PSF_FILE_NOTE]}")
+            raise UsageError(f"--psf {path}{'' if channel is None else f' (channel {channel})'}: {error}") from None
 
 

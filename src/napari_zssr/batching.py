@@ -52,7 +52,7 @@ from .batch_jobs import (
     say,
     settings_files,
 )
-from .batch_kernels import check_kernel_options
+from .batch_kernels import check_kernel_options, check_psf_channels
 from .batch_lock import held_by_another_batch, output_folder_lock, refuse_a_folder_in_use
 from .batch_options import OUTPUT_KINDS, OUTPUT_TYPES, BatchOptions
 from .batch_parts import LIVE_FOLDER_NAME, STACK_FOLDER_NAME
@@ -262,6 +262,8 @@ def plan_inputs(inputs: Sequence[str | os.PathLike], options: BatchOptions, conf
     check_outputs_are_not_inputs(jobs, options.outputs, options.out)
     if options.axial:
         check_axial_inputs(jobs, options, config)
+    else:
+        check_psf_channels(jobs, options)  # a PSF file of one PSF per channel, for inputs of as many channels
     if options.dtype == "input":
         note_dtype_fallbacks(jobs)
     settings = settings_record(options, config)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -28,13 +28,21 @@ from .core.units import compact_pixel_size, shown_sizes
 @dataclass(frozen=True)
 class KernelChoice:
     """The user's choice of kernel. ``kind``: ``"psf"`` (``psf_path``), ``"optics"`` (``optics``), ``"estimate"``
-    (from the image) or ``"none"`` (the bicubic kernel)."""
+    (from the image) or ``"none"`` (the bicubic kernel).
+
+    ``psf_channel``: which channel's PSF to use of a PSF file that holds one per channel (a multicolour bead image,
+    e.g. a (C, Z, Y, X) TIFF), counted from 0; such a file without it is refused, with a message saying how to choose.
+    :meth:`for_channel` chooses it for a channel of an image, as the fronts do. A PSF file without channels is the PSF
+    of its one channel, 0: any other ``psf_channel`` is an error there, as a channel past a file's channels is
+    (a ValueError naming the file, its channels and the index), rather than a kernel of another colour unsaid.
+    """
 
     kind: KernelKind = "none"
     psf_path: str | None = None
     psf_pixel_size: float | None = None  # um; None: from the PSF file's metadata
     measured: bool | None = None  # is the PSF a bead image from the same camera? None: judged from pixel sizes
     optics: Optics | None = None
+    psf_channel: int | None = None  # of a PSF file with a PSF per channel; None: a file without channels
 
     def __post_init__(self) -> None:
         if self.kind not in KERNEL_SOURCES:
@@ -51,6 +59,65 @@ class KernelChoice:
             raise ValueError("the 'psf' kernel source needs a PSF file")
         if self.kind == "optics" and self.optics is None:
             raise ValueError("the 'optics' kernel source needs the optics (NA, wavelength, ...)")
+        if self.psf_channel is not None:
+            from .io.psf import checked_channel
+
+            object.__setattr__(self, "psf_channel", checked_channel(self.psf_path, self.psf_channel))
+            if self.kind != "psf":
+                raise ValueError(f"psf_channel is the channel of a PSF file (the 'psf' kernel source), not of the "
+                                 f"{self.kind!r} kernel source")
+
+    def for_channel(self, channel: int | None, channels: int | None = None) -> KernelChoice:
+        """This choice for channel ``channel`` of an image (:func:`psf_channel_for`): a PSF file with a PSF per channel
+        gives it that channel's; other sources, a PSF file without channels and a ``psf_channel`` already given stay
+        as they are."""
+        if self.kind != "psf" or self.psf_channel is not None:
+            return self
+        assert self.psf_path is not None  # checked above
+        psf_channel = psf_channel_for(self.psf_path, channel, channels)
+        return self if psf_channel is None else replace(self, psf_channel=psf_channel)
+
+
+class PsfChannelError(ValueError):
+    """A PSF file with a PSF per channel does not fit the channels of the image it is given for."""
+
+
+def psf_channel_for(path: str | os.PathLike, channel: int | None, channels: int | None = None) -> int | None:
+    """Which channel's PSF channel ``channel`` of an image uses, of the PSF file at ``path``: None for a file without
+    channels (its one PSF serves every channel), else the image's own channel, as every front chooses it (the
+    widget and ``run()`` for a layer opened from channel ``channel`` of a multichannel file, the command line for each
+    channel of an input).
+
+    ``channel``: the image's channel index, None where it has none (a layer not opened channel by channel, an
+    array). ``channels``: how many channels the image has, where known (the command line's inputs): a multichannel
+    PSF file must then hold as many, else the PSF of channel ``channel`` of one colour would silently serve another.
+    A file with channels for an image without a channel index, one past the file's channels, or of another number of
+    channels than ``channels``: :class:`PsfChannelError`. A file that cannot be read: the errors of
+    :func:`~napari_zssr.io.psf.open_psf`.
+    """
+    from .io.psf import psf_channels
+
+    count = psf_channels(path)
+    if count == 1:
+        return None
+    name = os.path.basename(os.fspath(path))
+    held = f"the PSF file {name} holds {count} channels, one PSF each"
+    if channels == 1:
+        raise PsfChannelError(f"{held}, while the image has one: give a PSF file of one channel (the bead image of "
+                              "this image's colour, saved on its own: Fiji's Image > Color > Split Channels), or "
+                              "choose its channel with KernelChoice('psf', path, psf_channel=k) in Python")
+    if channels is not None and channels != count:
+        raise PsfChannelError(f"{held}, while the image has {channels}: channel k of the image uses PSF channel k, so "
+                              f"give a PSF file of {channels} channels, or one PSF file per channel")
+    if channel is None:
+        raise PsfChannelError(f"{held}, and the image is no channel of a multichannel file, so which PSF is its own is "
+                              "unknown: open the image with its channels (the napari-zssr reader gives each channel of "
+                              "a multichannel file its own layer, which uses its channel's PSF), choose the channel "
+                              "with KernelChoice('psf', path, psf_channel=k), or give a PSF file of one channel")
+    if channel >= count:
+        raise PsfChannelError(f"{held} (0-{count - 1}), and the image is channel {channel} of its file: give a PSF "
+                              "file with a PSF for each of its file's channels, or this channel's PSF on its own")
+    return channel
 
 
 #: the key of a kernel record's note on the PSF file itself (the same for every image it is used on), beside "note",
@@ -110,7 +177,7 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
     from .core.psf import kernel_from_psf
     from .io.psf import open_psf
 
-    psf_file = open_psf(choice.psf_path)
+    psf_file = open_psf(choice.psf_path, choice.psf_channel)
     psf = psf_file.data
     psf_pixel_size = psf_file.pixel_size if choice.psf_pixel_size is None else choice.psf_pixel_size
 
@@ -121,6 +188,8 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
     # absolute: the record travels with the outputs, away from the folder a relative path was typed in
     record = {"source": "psf", "psf_path": os.path.abspath(choice.psf_path), "psf_pixel_size_um": psf_pixel_size,
               "pixel_size_um": pixel_size}
+    if psf_file.channel is not None:  # one PSF of a file with one per channel
+        record.update(psf_channel=psf_file.channel, psf_channels=psf_file.channels)
     notes = []
     if psf_pixel_size is not None and pixel_size is None:
         # resampling needs both sizes: the PSF is taken as sampled at the image's pixels, which a run should say
@@ -282,5 +351,6 @@ def describe_kernel(record: dict[str, Any]) -> str:
             return f"estimated from the image: PSF FWHM {record['fwhm_px']:.3g} px, too narrow to use; bicubic"
         return f"estimated from the image ({record['model']}, PSF FWHM {record['fwhm_px']:.3g} px)"
     if source == "psf":
-        return f"PSF file {record['psf_path']}"
+        channel = f", channel {record['psf_channel']}" if record.get("psf_channel") is not None else ""
+        return f"PSF file {record['psf_path']}{channel}"
     return source or "given"

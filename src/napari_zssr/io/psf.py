@@ -1,9 +1,11 @@
-"""Read a PSF file: TIFF (2D or a z-stack), ``.npy``, or MATLAB ``.mat`` with a ``Kernel``/``kernel`` variable."""
+"""Read a PSF file: TIFF (2D or a z-stack, or one of those per channel: a multicolour bead image), ``.npy``, or MATLAB
+``.mat`` with a ``Kernel``/``kernel`` variable."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -18,25 +20,37 @@ class PsfFile:
     """A PSF file as read: its array, its pixel size in micrometres from the file's metadata (one number for square
     pixels, a (y, x) pair for unequal sides, None when unknown), and a note about how the file was read (several
     image series, of which only the first is read; planes taken from its last axis; None where there is nothing to
-    say)."""
+    say). Of a file with a PSF per channel (a multicolour bead image), ``data`` is the PSF of its channel ``channel``
+    of ``channels``; a file without channels has ``channel`` None and ``channels`` 1."""
 
     data: np.ndarray
     pixel_size: float | tuple[float, float] | None
     note: str | None = None
+    channel: int | None = None
+    channels: int = 1
 
 
-def read_psf(path: str | os.PathLike) -> tuple[np.ndarray, float | tuple[float, float] | None]:
+def read_psf(path: str | os.PathLike,
+             channel: int | None = None) -> tuple[np.ndarray, float | tuple[float, float] | None]:
     """Return the PSF array and its pixel size in micrometres from the file's metadata: one number for square
     pixels, a (y, x) pair for unequal sides (averaging them would give the kernel the wrong shape), None when unknown.
+    ``channel``: which PSF of a file with one per channel (:func:`open_psf`).
 
     Raises ``FileNotFoundError`` or ``ValueError`` with a message that names the file and the problem.
     """
-    psf = open_psf(path)
+    psf = open_psf(path, channel)
     return psf.data, psf.pixel_size
 
 
-def open_psf(path: str | os.PathLike) -> PsfFile:
-    """Read a PSF file (:func:`read_psf`), with the note about the file a run passes on."""
+def open_psf(path: str | os.PathLike, channel: int | None = None) -> PsfFile:
+    """Read a PSF file (:func:`read_psf`), with the note about the file a run passes on.
+
+    A TIFF whose channel axis holds channels (a multicolour bead image: one PSF per channel) gives the PSF of its
+    channel ``channel``, read as that channel saved on its own would be (same pixel size and notes); without
+    ``channel`` it is refused with a message saying how to choose one, and so is a ``channel`` past its channels. A
+    file without channels is the PSF of its one channel: ``channel`` may be None or 0. A channel axis of a few planes
+    marked as neither channels nor z planes is refused whatever ``channel`` says (:func:`_channel_axis`).
+    """
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"the PSF file {path} is a folder; give the PSF's file itself")
@@ -44,29 +58,27 @@ def open_psf(path: str | os.PathLike) -> PsfFile:
         raise FileNotFoundError(f"PSF file not found: {path}")
     suffix = path.suffix.lower()
     if suffix in TIFF_SUFFIXES:
-        image = read_tiff(path)
-        # tifffile writes a (3 or 4, Y, X) array as planar RGB unless told otherwise; a colour photograph is not
-        # stored as floats, a PSF z-stack of 3 or 4 planes is
-        planar_floats = image.axes == "SYX" and np.issubdtype(image.data.dtype, np.floating)
-        if "S" in image.axes and not planar_floats:
-            raise ValueError(f"{path.name} is a colour (RGB) image of shape {image.data.shape}; a PSF is a grey "
-                             f"2D image or z-stack: save the bead's channel on its own (a z-stack of 3 or 4 planes "
-                             f"reads as RGB unless saved with tifffile.imwrite(..., photometric='minisblack'))")
-        reading = _channel_axis(image) if "C" in image.axes else "z-stack"
-        if reading != "z-stack":
-            raise ValueError(_channels_message(path, image, reading))
+        image, channels = _tiff_psf(path)
+        if channels > 1 and channel is None:
+            raise ValueError(_channels_message(path, image, "channels"))
+        channel = checked_channel(path, channel, channels)
+        if "C" in image.axes and _channel_axis(image) == "channels":  # the channel's planes (of an axis of one too)
+            image = replace(image, data=np.take(image.data, channel or 0, axis=image.axes.index("C")),
+                            axes=image.axes.replace("C", ""))
+        read = channel if channels > 1 else None
         # a bead at several positions, or one series per channel as some exports store them
         note = several_series_note(path.name, image.series_count) if image.series_count > 1 else None
         pixel_size = None if image.pixel_size is None else compact_pixel_size(*image.pixel_size)
         if image.axes[0] not in UNNAMED_AXES:
-            return PsfFile(image.data, pixel_size, note)
+            return PsfFile(image.data, pixel_size, note, read, channels)
         data, z_last = _planes_first(image.data, path.name)  # a bare array saved by tifffile: its first axis unnamed
-        return PsfFile(data, pixel_size, "; ".join(each for each in (note, z_last) if each) or None)
+        return PsfFile(data, pixel_size, "; ".join(each for each in (note, z_last) if each) or None, read, channels)
     if suffix == ".npy":
         try:
             array = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError) as error:
             raise ValueError(f"could not read {path.name} as a .npy array: {error}") from error
+        checked_channel(path, channel, 1)
         data, z_last = _planes_first(array, path.name)
         return PsfFile(data, None, z_last)
     if suffix == ".mat":
@@ -76,10 +88,58 @@ def open_psf(path: str | os.PathLike) -> PsfFile:
             raise ValueError(f"could not read {path.name} as a MATLAB file: {error}") from error
         for name in ("Kernel", "kernel"):
             if name in variables:
+                checked_channel(path, channel, 1)
                 return PsfFile(_planes_first(np.asarray(variables[name]), path.name, matlab=True)[0], None)
         found = [name for name in variables if not name.startswith("__")]
         raise ValueError(f"{path.name} has no variable named 'Kernel' or 'kernel' (found: {found})")
     raise ValueError(f"unsupported PSF file type {suffix!r} ({path.name}); use .tif/.tiff, .npy or .mat")
+
+
+def psf_channels(path: str | os.PathLike) -> int:
+    """How many channels, one PSF each, the PSF file at ``path`` holds (a multicolour bead image); 1 for a file
+    without channels (a 2D image or z-stack, any ``.npy`` or ``.mat``). Raises what :func:`open_psf` raises for a
+    file it cannot read (a TIFF whose few planes may be channels or a z-stack among them)."""
+    path = Path(path)
+    if path.suffix.lower() not in TIFF_SUFFIXES or not path.is_file():
+        open_psf(path)  # the file's own errors, or the PSF of its one channel
+        return 1
+    return _tiff_psf(path)[1]
+
+
+def _tiff_psf(path: Path) -> tuple[TiffImage, int]:
+    """A PSF TIFF as read and its channels (1 where its channel axis, if any, holds a z-stack), or its refusal: a
+    colour image, or a channel axis that may be channels or planes."""
+    image = read_tiff(path)
+    # tifffile writes a (3 or 4, Y, X) array as planar RGB unless told otherwise; a colour photograph is not
+    # stored as floats, a PSF z-stack of 3 or 4 planes is
+    planar_floats = image.axes == "SYX" and np.issubdtype(image.data.dtype, np.floating)
+    if "S" in image.axes and not planar_floats:
+        raise ValueError(f"{path.name} is a colour (RGB) image of shape {image.data.shape}; a PSF is a grey "
+                         f"2D image or z-stack: save the bead's channel on its own (a z-stack of 3 or 4 planes "
+                         f"reads as RGB unless saved with tifffile.imwrite(..., photometric='minisblack'))")
+    reading = _channel_axis(image) if "C" in image.axes else "z-stack"
+    if reading == "either":
+        raise ValueError(_channels_message(path, image, reading))
+    return image, image.data.shape[image.axes.index("C")] if reading == "channels" else 1
+
+
+def checked_channel(path: str | os.PathLike | None, channel: object, channels: int | None = None) -> int | None:
+    """``channel`` (None, or a whole number >= 0: a numpy integer as a plain int) of the PSF file at ``path``, which
+    holds ``channels`` (None: not known yet); a TypeError for what is no whole number, a ValueError naming the file,
+    its channels and ``channel`` for one it does not hold."""
+    if channel is None:
+        return None
+    if isinstance(channel, (bool, np.bool_)) or not isinstance(channel, Integral):
+        raise TypeError(f"psf_channel must be a whole number >= 0 (the PSF file's channel, counted from 0) or None, "
+                        f"got {type(channel).__name__} {channel!r}")
+    if channel < 0:
+        raise ValueError(f"psf_channel must be a whole number >= 0 (the PSF file's channel, counted from 0) or None, "
+                         f"got {channel!r}")
+    if channels is not None and channel >= channels:
+        held = f"{channels} channels (0-{channels - 1})" if channels > 1 else \
+            "1 channel (0: a PSF without a channel axis is the PSF of its one channel)"
+        raise ValueError(f"{Path(path).name} holds {held}: it has no channel {channel} (psf_channel={channel})")
+    return int(channel)
 
 
 #: tifffile's names of a first axis that its file does not name (a bare array saved by ``tifffile.imwrite``)
@@ -129,14 +189,20 @@ def _channel_axis(image: TiffImage) -> str:
 
 
 def _channels_message(path: Path, image: TiffImage, reading: str) -> str:
-    """Why a PSF file with a channel axis is refused, and how to save the channel wanted (or a z-stack) alone."""
+    """Why a PSF file with a channel axis is refused: one of ``"channels"`` read without saying which channel's PSF to
+    use (and how to say it), or one whose few planes may be channels or a z-stack (``"either"``: how to save the
+    channel wanted, or the z-stack, so that it reads as what it is)."""
     channels = image.data.shape[image.axes.index("C")]
-    message = (f"{path.name} holds {channels} channels (axes {image.axes}, shape {image.data.shape}); a PSF is the "
-               "bead image of one channel: save the channel wanted on its own (Fiji: Image > Color > Split Channels; "
-               "Python: tifffile.imwrite(path, data[channel], imagej=True, ...)) and give one PSF file per channel "
-               "(--psf repeated on the command line)")
-    if reading == "either":
-        message += (". If its planes are a z-stack, save it with its axes named (tifffile.imwrite(..., imagej=True, "
-                    "metadata={'axes': 'ZYX'}), or with its z step as metadata={'spacing': ...}): tifffile stores a "
-                    "3D ImageJ or OME array as channels unless told")
-    return message
+    held = f"{path.name} holds {channels} channels (axes {image.axes}, shape {image.data.shape})"
+    saved_alone = ("save the channel wanted on its own (Fiji: Image > Color > Split Channels; Python: "
+                   "tifffile.imwrite(path, data[channel], imagej=True, ...)) and give one PSF file per channel (--psf "
+                   "repeated on the command line)")
+    if reading == "channels":
+        return (f"{held}, one PSF each (a multicolour bead image): say which channel's PSF to use: "
+                "KernelChoice('psf', path, psf_channel=k) or read_psf(path, channel=k) in Python; in napari and "
+                "run() a layer opened from channel k of a multichannel file (the napari-zssr reader gives each channel "
+                f"its own layer) uses its channel k, and on the command line each channel of an input of {channels} "
+                f"channels uses its own (--psf given once). Or {saved_alone}")
+    return (f"{held}; a PSF is the bead image of one channel: {saved_alone}. If its planes are a z-stack, save it with "
+            "its axes named (tifffile.imwrite(..., imagej=True, metadata={'axes': 'ZYX'}), or with its z step as "
+            "metadata={'spacing': ...}): tifffile stores a 3D ImageJ or OME array as channels unless told")

@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -201,8 +202,10 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     """Everything checked before a run starts, on the main thread: bad input fails here with a clear message.
 
     ``kernel`` as ``zssr`` takes it (a :class:`KernelChoice`, ``"estimate"``, an array...); ``psf`` (a PSF file) is
-    short for ``KernelChoice("psf", psf, psf_pixel_size)``. ``current_step`` is a data index of the layer (one entry
-    per axis): only that plane is run. ``axial=True``: restore the layer's z axis to its lateral pixel size
+    short for ``KernelChoice("psf", psf, psf_pixel_size)``; of a PSF file with a PSF per channel, a layer opened from
+    channel c of a multichannel file (:func:`layer_channel`) takes channel c's, and any other layer is refused
+    (:meth:`KernelChoice.for_channel`). ``current_step`` is a data index of the layer (one entry per axis): only that
+    plane is run. ``axial=True``: restore the layer's z axis to its lateral pixel size
     (:func:`napari_zssr.zssr_axial`, factor from the layer's z and y/x scale; ``scale`` (None: 2 in lateral runs),
     a kernel, ``current_step`` and ``warm_start_iterations`` are refused).
     """
@@ -241,9 +244,18 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     if isinstance(kernel, KernelChoice) and kernel.kind == "estimate":
         check_estimable(data.shape)
     elif isinstance(kernel, KernelChoice):  # a bad PSF file or bad optics fail here, before any worker starts
-        kernel = PreparedKernel.of(kernel, pixel_size, scale)  # as made here: the run makes it no second time
+        # as made here: the run makes it no second time
+        kernel = PreparedKernel.of(kernel.for_channel(layer_channel(layer)), pixel_size, scale)
     return RunRequest(snapshot, scale, kernel, config, pixel_size, warm_start_iterations,
                       outputs=outputs)
+
+
+def layer_channel(layer: Any) -> int | None:
+    """The channel of its file that ``layer`` holds, where the napari-zssr reader opened it from a multichannel file
+    (its metadata's ``"channel"``); None for any other layer, or an array."""
+    channel = (getattr(layer, "metadata", None) or {}).get("channel")
+    whole = isinstance(channel, Integral) and not isinstance(channel, (bool, np.bool_)) and channel >= 0
+    return int(channel) if whole else None
 
 
 def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], kernel: Any,

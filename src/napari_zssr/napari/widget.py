@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -175,7 +176,9 @@ class ZSSRWidget(Container):
                                               "NA and the wavelength. estimate: fitted to the image's spectrum. "
                                               "none: a bicubic kernel (ZSSR then gains little on microscope images)")
         self.psf = FileEdit(label="PSF file", mode="r", filter="PSF (*.tif *.tiff *.npy *.mat)", value="",
-                            tooltip="Your microscope's PSF: TIFF (2D or a z-stack), .npy, or .mat (Kernel/kernel)")
+                            tooltip="Your microscope's PSF: TIFF (2D or a z-stack; or one per channel, of which a "
+                                    "layer opened from channel k of its file takes channel k), .npy, or .mat "
+                                    "(Kernel/kernel)")
         self.psf_pixel_size = FloatSpinBox(label="PSF pixel (µm)", min=0, max=100, step=0.001, value=0.0,
                                            tooltip="The PSF's pixel size, read from the file's metadata. 0: "
                                                    "unknown: the PSF is taken as sampled at the image's pixels. To "
@@ -463,31 +466,42 @@ class ZSSRWidget(Container):
 
     def _psf_note(self, psf: PsfFile | None = None) -> str:
         """What to say of the chosen PSF file (``psf``: the file, when just read) when it is the kernel source: why it
-        cannot be read (Run refuses it with that message), how it was read (several series, planes on its last axis)
-        and the warning that it does not look like one bead (Run repeats both as notifications); else "". The status
-        line shows it while it applies."""
-        from ..io.psf import open_psf
+        cannot be read (Run refuses it with that message), how it was read (several series, planes on its last axis;
+        a PSF per channel, and which a layer takes) and the warning that it does not look like one bead, of each
+        channel's PSF (Run repeats both, of the layer's PSF, as notifications); else "". The status line shows it
+        while it applies."""
+        from ..io.psf import open_psf, psf_channels
 
         if self.kernel_source.value != PSF_FILE or self.axial.value or not self._psf_given():
             return ""
+        path = str(self.psf.value)
         try:
-            psf = open_psf(str(self.psf.value)) if psf is None else psf
+            psf = open_psf(path, 0 if psf_channels(path) > 1 else None) if psf is None else psf
+            others = [open_psf(path, channel) for channel in range(1, psf.channels)]  # of a PSF per channel
         except (ValueError, OSError) as error:
             return str(error)
-        problem = bead_problem(psf.data)
-        return "; ".join(note for note in (psf.note, problem and f"warning: this PSF does not look like a bead: "
-                                           f"{problem}") if note)
+        notes = [psf.note]
+        if psf.channels > 1:  # which a layer takes (Run refuses a layer of no channel, saying why)
+            notes.append(f"{Path(path).name} holds {psf.channels} channels, one PSF each: a layer opened from channel "
+                         "k of a multichannel file (the napari-zssr reader gives each channel its own layer) uses its "
+                         "channel k")
+        for each in (psf, *others):
+            problem = bead_problem(each.data)
+            where = "" if each.channel is None else f" (channel {each.channel})"
+            notes.append(problem and f"warning: this PSF{where} does not look like a bead: {problem}")
+        return "; ".join(note for note in notes if note)
 
     def _on_psf_file_changed(self, *_: Any) -> None:
         """Show the PSF file's pixel size, and warn at once when it does not look like a bead."""
-        from ..io.psf import open_psf
+        from ..io.psf import open_psf, psf_channels
 
         self._psf_pixel_rejected = False
         say_at_zero(self.psf_pixel_size, "unknown")
         if not self._psf_given():
             return
+        path = str(self.psf.value)
         try:
-            psf = open_psf(str(self.psf.value))
+            psf = open_psf(path, 0 if psf_channels(path) > 1 else None)  # the pixel size: every channel's
         except (ValueError, OSError):
             self.status.value = self._psf_note()  # why it cannot be read: the run refuses it with that message
             return
