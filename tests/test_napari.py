@@ -706,6 +706,8 @@ def test_a_console_run_on_a_layer_of_another_viewer_asks_for_it(make_napari_view
     layer = first.add_image(image_2d(), name="in_first")
     with pytest.raises(ValueError, match="layer 'in_first' is not in the current viewer.*pass viewer="):
         napari_zssr.run(layer, max_iterations=2)
+    with pytest.raises(ValueError, match="layer 'in_first' is not in the viewer given.*pass viewer="):
+        napari_zssr.run(layer, viewer=second, max_iterations=2)  # was run, its outputs in a viewer without the input
     napari_zssr.run(layer, viewer=first, max_iterations=2)
     assert "in_first_zssr" in first.layers and len(second.layers) == 0
 
