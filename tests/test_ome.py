@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_zssr.io.ome import read_optics
+from napari_zssr.io.ome import named_in_model, read_optics
 
 OBJECTIVE = ('<Instrument ID="Instrument:0">'
              '<Objective ID="Objective:0" LensNA="1.4" Immersion="Oil" Model="Plan Apo 63x"/></Instrument>')
@@ -132,3 +132,11 @@ def test_the_files_own_na_and_immersion_win_over_the_objectives_name(tmp_path, o
     ome_tiff(path, {"EmissionWavelength": [520]}, objective, '<ObjectiveSettings ID="Objective:0"/>')
     optics = read_optics(path)
     assert (optics.na, optics.immersion) == (1.3, "Glycerol") and optics.refractive_index == pytest.approx(1.47)
+
+
+@pytest.mark.parametrize("model", ["HCX PL APO 63x/1.40-0.60 Oil", "HCX PL FLUOTAR 100x/1.30 - 0.60 OIL",
+                                   "Plan Fluor 100x/0.5-1.3 Oil Iris"])
+def test_an_iris_objectives_range_of_na_gives_no_na(model):
+    """An iris objective's name gives the range its NA is set in, not the NA it was used at: neither end is read as
+    its NA (the low end would make the kernel far wider than the objective's)."""
+    assert named_in_model(model) == (None, "Oil")

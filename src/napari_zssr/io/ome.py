@@ -71,8 +71,10 @@ def read_optics(path: str | os.PathLike, series: int = 0) -> OpticsMetadata | No
 
 
 #: an objective's NA in its name as makers write it, after the magnification and a slash: "Plan-Apochromat 63x/1.40
-#: Oil DIC M27", "HC PL APO CS2 63x/1.20 WATER", "UPlanSApo 20x/0,75"
-_MODEL_NA = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d+)?\s*[x×]\s*/\s*(\d(?:[.,]\d{1,3})?)(?![\d.,]*\d)", re.IGNORECASE)
+#: Oil DIC M27", "HC PL APO CS2 63x/1.20 WATER", "UPlanSApo 20x/0,75"; not an iris objective's range ("63x/1.40-0.60
+#: Oil"), whose NA is wherever the iris was set
+_MODEL_NA = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d+)?\s*[x×]\s*/\s*(\d(?:[.,]\d{1,3})?)(?![\d.,]*\d|\s*[-–]\s*\d)",
+                       re.IGNORECASE)
 #: words of objectives' names that say their immersion, as OME names it ("W" in Zeiss's names: water)
 _MODEL_IMMERSION = {"oil": "Oil", "öl": "Oil", "w": "Water", "water": "Water", "wi": "Water", "glyc": "Glycerol",
                     "glycerol": "Glycerol", "glycerin": "Glycerol", "sil": "Silicone", "silicone": "Silicone",
