@@ -140,3 +140,13 @@ def test_an_iris_objectives_range_of_na_gives_no_na(model):
     """An iris objective's name gives the range its NA is set in, not the NA it was used at: neither end is read as
     its NA (the low end would make the kernel far wider than the objective's)."""
     assert named_in_model(model) == (None, "Oil")
+
+
+@pytest.mark.parametrize(("model", "immersion"), [("Plan Fluor 20x/0.50 W.D. 2.1", None),
+                                                  ("Plan Apo 60x/1.40 Oil W.D. 0.13", "Oil"),
+                                                  ("CFI Plan Apo 10x/0.45 W.D.4.0", None),
+                                                  ("N-Achroplan 10x/0.25 W", "Water")])
+def test_an_abbreviation_in_an_objectives_name_is_not_read_as_its_letters(model, immersion):
+    """"W.D." is the working distance, not "W" (water): a dry objective is not made a water one, and an oil one keeps
+    its oil."""
+    assert named_in_model(model)[1] == immersion

@@ -91,7 +91,9 @@ def named_in_model(model: str | None) -> tuple[float | None, str | None]:
         return None, None
     numbers = {float(match.replace(",", ".")) for match in _MODEL_NA.findall(model)}
     na = numbers.pop() if len(numbers) == 1 else None
-    words = {_MODEL_IMMERSION[word] for word in re.findall(r"[^\W\d_]+", model.lower()) if word in _MODEL_IMMERSION}
+    # letters joined by dots are one word: "W.D." (working distance) is no "W" (water)
+    words = {_MODEL_IMMERSION[word] for word in re.findall(r"[^\W\d_]+(?:\.[^\W\d_]+)*", model.lower())
+             if word in _MODEL_IMMERSION}
     immersion = words.pop() if len(words) == 1 else None
     return (na if na is not None and 0 < na <= MAX_OBJECTIVE_NA else None), immersion
 
