@@ -112,3 +112,23 @@ def test_a_series_that_cannot_be_shown_is_named_and_the_others_open(tmp_path):
             ValueError, match="none of the image series of complex.ome.tif could be opened: complex.ome.tif holds "
                               "complex values"):
         read_layers(only_complex)
+
+
+def test_the_file_is_opened_as_often_for_a_plate_of_many_series_as_for_one_of_two(tmp_path, monkeypatch):
+    """Each opening of a file parses every series it holds (tifffile's OME series), so an opening per series made a
+    plate of hundreds of wells take minutes to open, growing with the square of its wells."""
+    openings = []
+    opened = tifffile.TiffFile.__init__
+
+    def counted(self, *args, **kwargs):
+        openings.append(args[0] if args else kwargs.get("file"))
+        opened(self, *args, **kwargs)
+
+    monkeypatch.setattr(tifffile.TiffFile, "__init__", counted)
+    counts = []
+    for wells in (2, 8):
+        path = write_series(tmp_path / f"plate{wells}.ome.tif", [PLATE[2]] * wells)
+        openings.clear()
+        assert len(read_quietly(path)) == wells
+        counts.append(len(openings))
+    assert counts[1] == counts[0], counts

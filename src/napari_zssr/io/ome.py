@@ -12,7 +12,7 @@ from pathlib import Path
 import tifffile
 
 from ..core.units import IMMERSION_INDICES
-from .tiff import image_series, length_um, ome_image
+from .tiff import image_series, length_um, ome_image, tiff_file
 
 #: refractive index of each OME ``Immersion`` (or ``Medium``) value that names a single medium
 IMMERSION_INDEX = {**{name.capitalize(): index for name, index in IMMERSION_INDICES.items()},
@@ -39,13 +39,15 @@ class OpticsMetadata:
                     and len(self.emission_wavelengths) in (1, channels))
 
 
-def read_optics(path: str | os.PathLike, series: int = 0) -> OpticsMetadata | None:
+def read_optics(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffFile | None = None
+                ) -> OpticsMetadata | None:
     """The optics recorded in the OME-XML of a TIFF for the image its readers read, or None when it has no OME-XML
-    or no optics; ``series``: another image series' (as :func:`.tiff.read_tiff` reads it).
+    or no optics; ``series``: another image series' (as :func:`.tiff.read_tiff` reads it); ``opened``: ``path``
+    already open (:func:`.tiff.tiff_file`).
 
     Raises ``ValueError`` naming the file when it is not a readable TIFF or its OME-XML is malformed.
     """
-    root, image = _ome_image(path, series)
+    root, image = _ome_image(path, series, opened)
     if image is None:
         return None
     settings = _first(image, "ObjectiveSettings")
@@ -98,13 +100,14 @@ def named_in_model(model: str | None) -> tuple[float | None, str | None]:
     return (na if na is not None and 0 < na <= MAX_OBJECTIVE_NA else None), immersion
 
 
-def _ome_image(path: str | os.PathLike, series: int = 0) -> tuple[ET.Element | None, ET.Element | None]:
+def _ome_image(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffFile | None = None
+               ) -> tuple[ET.Element | None, ET.Element | None]:
     """The OME-XML root of a TIFF and the ``Image`` of the series its readers read (:func:`.tiff.ome_image`; None,
     None without OME-XML); a ``ValueError`` for a file that is no TIFF or holds broken XML, an ``OSError``
     (``FileNotFoundError``...) as reading any file gives."""
     path = Path(path)
     try:
-        with tifffile.TiffFile(path) as tif:
+        with tiff_file(path, opened) as tif:
             xml = tif.ome_metadata if tif.is_ome else None
             root = ET.fromstring(xml) if xml else None
             # the Image the pixel size is read from (io.tiff.ome_pixels), by the same rule

@@ -7,7 +7,7 @@ import os
 import struct
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -201,17 +201,24 @@ def _ome_pixel_size(pixels: ET.Element | None) -> tuple[tuple[float, float] | No
     return ((y, x) if x and y else None), _ome_length_um(pixels, "Z")
 
 
+def tiff_file(path: str | os.PathLike, opened: tifffile.TiffFile | None = None) -> Any:
+    """``with tiff_file(path, opened) as tif``: ``path`` opened, closed after; or ``opened``, the file already open,
+    read again and left open. Each opening parses every image series of the file (an OME plate's hundreds of wells),
+    so a reader of every series reads them all from one opening: one each made a plate take minutes to open."""
+    return nullcontext(opened) if opened is not None else tifffile.TiffFile(path)
+
+
 @contextmanager
-def opened_series(path: Path, index: int = 0, whole_dataset: bool = False,
+def opened_series(path: Path, index: int = 0, whole_dataset: bool = False, opened: tifffile.TiffFile | None = None,
                   ) -> Iterator[tuple[tifffile.TiffFile, tifffile.TiffPageSeries]]:
     """The open file and its image series ``index`` (:func:`image_series`: 0, the first, as readers read a file; a
     batch reads every position of a file of several by this one path), checked to hold what it announces
     (``whole_dataset``: as :func:`check_complete`); what goes wrong reading it (here or in the ``with`` body) is a
-    ``ValueError`` naming the file."""
-    if not path.exists():
+    ``ValueError`` naming the file. ``opened``: the file already open (:func:`tiff_file`)."""
+    if opened is None and not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     try:
-        with tifffile.TiffFile(path) as tif:
+        with tiff_file(path, opened) as tif:
             series = image_series(tif, index)
             check_complete(tif, series, path, whole_dataset)
             yield tif, series
@@ -238,7 +245,7 @@ def run_record(info: str | None) -> dict | None:
 
 
 def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, mapped: bool = False,
-              series: int = 0, whole_dataset: bool = False) -> TiffImage:
+              series: int = 0, whole_dataset: bool = False, opened: tifffile.TiffFile | None = None) -> TiffImage:
     """Read a TIFF with its axes and pixel size; raises ``ValueError`` with the file name when it cannot.
 
     ``samples_as_channels``: a colour-sample axis (S) comes back as the channel axis C (:func:`samples_to_channels`).
@@ -247,9 +254,10 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
     other layout. ``series``: which image series of a file of several (positions, wells: :func:`image_series`),
     with its own axes, calibration and OME metadata; the first unless told. ``whole_dataset``: refuse a multi-file
     OME dataset that has lost a position (:func:`check_complete`), as a batch, which runs every series, does.
+    ``opened``: ``path`` already open, to read several series from one opening (:func:`tiff_file`).
     """
     index = series  # the number asked for: ``series`` is the series itself below
-    with opened_series(Path(path), index, whole_dataset) as (tif, series):
+    with opened_series(Path(path), index, whole_dataset, opened) as (tif, series):
         if mapped and _mappable(series):
             data = tif.asarray(series=series, out="memmap")
         elif mapped and _one_page_a_plane(series) and "S" not in series.axes:
@@ -641,10 +649,11 @@ def series_name(name: str, series: int | None) -> str:
     return name if series is None else f"{name} (series {series})"
 
 
-def image_series_nbytes(path: str | os.PathLike) -> list[int]:
+def image_series_nbytes(path: str | os.PathLike, opened: tifffile.TiffFile | None = None) -> list[int]:
     """The bytes each image series of a TIFF (those :func:`image_series_count` counts, in order) takes read whole, from
-    its header alone: what a reader that opens every series would hold in memory. Errors as :func:`read_tiff`'s."""
-    with opened_series(Path(path)) as (tif, _):
+    its header alone: what a reader that opens every series would hold in memory. Errors as :func:`read_tiff`'s;
+    ``opened`` as its."""
+    with opened_series(Path(path), opened=opened) as (tif, _):
         return [int(series.nbytes) for series in _image_series(tif)]
 
 

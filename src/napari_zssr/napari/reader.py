@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from itertools import accumulate
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,12 +31,16 @@ from ..io.tiff import (
     TiffImage,
     drop_tiff_suffix,
     image_series_nbytes,
+    opened_series,
     read_tiff,
     run_record,
     series_name,
     with_written_axes,
 )
 from .lookup_tables import colormap_of, is_lut
+
+if TYPE_CHECKING:
+    import tifffile
 
 #: metadata of a layer opened from a run's output without a pixel size: its scale counts its input's pixels, not um
 INPUT_PIXELS_KEY = "scale_counts_input_pixels"
@@ -80,18 +85,21 @@ def read_layers(path: str) -> list[tuple]:
     count = first.series_count
     if count <= 1:
         return series_layers(path, first)
-    sizes = image_series_nbytes(path)
-    # the first series that would take the total past the bound (the first itself always opens), or all of them
-    opened = next((number for number, total in enumerate(accumulate(sizes)) if number and total > ALL_SERIES_BYTES),
-                  count)
     layers: list[tuple] = []
     errors = []
-    for series in range(opened):
-        try:
-            layers += series_layers(path, first if series == 0 else _read_series(path, series), series)
-        except ValueError as error:  # this series alone (e.g. complex values): the others open
-            errors.append(error)
-            warnings.warn(f"{series_name(Path(path).name, series)} was not opened: {error}", stacklevel=2)
+    # every series from one opening of the file (:func:`.io.tiff.tiff_file`): each opening parses all its series
+    with opened_series(Path(path)) as (tif, _):
+        sizes = image_series_nbytes(path, tif)
+        # the first series that would take the total past the bound (the first itself always opens), or all of them
+        opened = next((number for number, total in enumerate(accumulate(sizes))
+                       if number and total > ALL_SERIES_BYTES), count)
+        for series in range(opened):
+            try:
+                image = first if series == 0 else _read_series(path, series, tif)
+                layers += series_layers(path, image, series, tif)
+            except ValueError as error:  # this series alone (e.g. complex values): the others open
+                errors.append(error)
+                warnings.warn(f"{series_name(Path(path).name, series)} was not opened: {error}", stacklevel=2)
     if not layers:
         raise ValueError(f"none of the image series of {Path(path).name} could be opened: {errors[0]}")
     if opened < count:
@@ -109,15 +117,17 @@ def left_out_note(name: str, count: int, opened: int, total: int) -> str:
             "Bio-Formats importer)")
 
 
-def _read_series(path: str, series: int) -> TiffImage:
-    """Image series ``series`` of the file, read as the reader shows it (the axes of length 1 this package wrote put
-    back)."""
-    return with_written_axes(read_tiff(path, series=series))
+def _read_series(path: str, series: int, opened: tifffile.TiffFile | None = None) -> TiffImage:
+    """Image series ``series`` of the file (``opened``: already open), read as the reader shows it (the axes of
+    length 1 this package wrote put back)."""
+    return with_written_axes(read_tiff(path, series=series, opened=opened))
 
 
-def series_layers(path: str, image: TiffImage, series: int | None = None) -> list[tuple]:
+def series_layers(path: str, image: TiffImage, series: int | None = None,
+                  opened: tifffile.TiffFile | None = None) -> list[tuple]:
     """The layers of ``image``, read from ``path``: the file, or its image series ``series`` of several (None: a
-    file of one), with what a file of that series alone would give, its name and metadata saying which series."""
+    file of one), with what a file of that series alone would give, its name and metadata saying which series;
+    ``opened``: ``path`` already open, where its other series are read from it too."""
     if np.issubdtype(image.data.dtype, np.complexfloating):  # napari's own error on it is a bare NotImplementedError
         raise ValueError(f"{Path(path).name} holds complex values, which napari cannot show: save their magnitude "
                          "(np.abs) or their real part")
@@ -149,7 +159,7 @@ def series_layers(path: str, image: TiffImage, series: int | None = None) -> lis
         metadata[Z_SPACING_DEFAULT_KEY] = True
     if record is not None:  # a napari-zssr output: the run that made it (not as a run's own layer's metadata, so a
         metadata["zssr_record"] = record  # later run still leaves this file's layer be)
-    optics = read_optics(path, series or 0)
+    optics = read_optics(path, series or 0, opened)
     if optics is not None:  # the widget offers these as the defaults of a kernel "from optics"
         metadata["optics"] = asdict(optics)
     stem = drop_tiff_suffix(Path(path)).name
