@@ -44,13 +44,13 @@ def test_every_series_opens_as_that_series_saved_alone_named_as_the_command_line
     alone_folder = tmp_path / "alone"
     alone_folder.mkdir()
     # each series saved as a file of its own, named as its layers are to be
-    alone = [read_quietly(write_series(alone_folder / f"plate (series {number}).ome.tif", [position]))
+    alone = [read_quietly(write_series(alone_folder / f"plate_series{number}.ome.tif", [position]))
              for number, position in enumerate(PLATE)]
     assert len(layers) == len(PLATE)  # one tuple per series, in order (the second splits into its channels)
     for number, ((data, kwargs, kind), [(own_data, own_kwargs, own_kind)]) in enumerate(zip(layers, alone)):
         np.testing.assert_array_equal(data, own_data)
         assert kind == own_kind == "image"
-        own_path = str(alone_folder / f"plate (series {number}).ome.tif")
+        own_path = str(alone_folder / f"plate_series{number}.ome.tif")
         expected = {key: value for key, value in own_kwargs.items() if key != "metadata"}
         assert {key: value for key, value in kwargs.items() if key != "metadata"} == expected
         for metadata, own in zip(*(m if isinstance(m, list) else [m] for m in (kwargs["metadata"],
@@ -58,7 +58,7 @@ def test_every_series_opens_as_that_series_saved_alone_named_as_the_command_line
             assert own["source_path"] == own_path and "series" not in own
             assert metadata == {**own, "source_path": path, "series": number}
     assert [kwargs["name"] for _, kwargs, _ in layers] == [
-        "plate (series 0)", ["plate (series 1) DAPI", "plate (series 1) GFP"], "plate (series 2)"]
+        "plate_series0", ["plate_series1 DAPI", "plate_series1 GFP"], "plate_series2"]
     assert [kwargs["scale"] for _, kwargs, _ in layers] == [
         pytest.approx([0.1, 0.1]), pytest.approx([0.2, 0.2]), pytest.approx([0.5, 0.3, 0.3])]
     second = layers[1][1]
@@ -106,7 +106,7 @@ def test_a_series_that_cannot_be_shown_is_named_and_the_others_open(tmp_path):
     with pytest.warns(UserWarning, match=r"^plate\.ome\.tif \(series 1\) was not opened: plate\.ome\.tif holds "
                                          "complex values"):
         layers = read_layers(path)
-    assert [kwargs["name"] for _, kwargs, _ in layers] == ["plate (series 0)", "plate (series 2)"]
+    assert [kwargs["name"] for _, kwargs, _ in layers] == ["plate_series0", "plate_series2"]
     only_complex = write_series(tmp_path / "complex.ome.tif", [complex_position, complex_position])
     with pytest.warns(UserWarning, match="was not opened"), pytest.raises(
             ValueError, match="none of the image series of complex.ome.tif could be opened: complex.ome.tif holds "

@@ -233,7 +233,7 @@ def test_a_file_of_several_series_opens_each_in_napari_without_a_note(tmp_path):
         warnings.simplefilter("error")
         layers = read_layers(str(tmp_path / "positions.ome.tif"))
     assert [(int(data[0, 0]), kwargs["name"]) for data, kwargs, _ in layers] == [
-        (position, f"positions (series {position})") for position in range(3)]
+        (position, f"positions_series{position}") for position in range(3)]
 
 
 def test_each_series_reads_its_own_ome_image_beside_an_image_without_pixel_data(tmp_path):

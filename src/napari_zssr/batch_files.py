@@ -54,6 +54,7 @@ from .io.tiff import (
     read_header,
     read_planes,
     read_tiff,
+    series_name,
 )
 from .kernel_choice import KernelChoice, PreparedKernel, describe_kernel
 from .overlay import effective_factors, imagej_origin
@@ -273,7 +274,7 @@ def run_channels(job: Job, options: BatchOptions, data: np.ndarray, run: Channel
         per_channel = int(np.prod(data.shape[:-3], dtype=np.int64))
     if planes_bar is not None:
         planes_bar.reset(total=per_channel * channels)
-        planes_bar.set_description(job.source.name if job.series is None else f"{job.source.name} #{job.series}")
+        planes_bar.set_description(series_name(job.source.name, job.series))
     outputs: dict[str, list[np.ndarray]] = {kind: [] for kind in kinds or options.outputs}
     records: list[dict] = []
     for channel in range(channels):

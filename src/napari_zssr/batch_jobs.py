@@ -25,7 +25,16 @@ from tqdm import tqdm
 from .core.config import INITS
 from .core.optics import Optics
 from .core.resize import as_scale_pair
-from .io.tiff import TIFF_SUFFIXES, TiffHeader, drop_tiff_suffix, image_axes, read_header, run_record, series_name
+from .io.tiff import (
+    TIFF_SUFFIXES,
+    TiffHeader,
+    drop_tiff_suffix,
+    image_axes,
+    read_header,
+    run_record,
+    series_name,
+    series_stem,
+)
 
 #: how near a --pixel-size or --z-step must be to the file's own to count as it (TIFF stores them as fractions)
 CALIBRATION_RTOL = 1e-6
@@ -331,12 +340,6 @@ def plan_jobs(sources: Sequence[Source]) -> list[Job]:
     if clashes:
         raise UsageError(f"inputs {', '.join(clashes)} would share output names; rename one of them")
     return [Job(sources[number].path, stem, series) for (number, _, series), stem in zip(inputs, stems)]
-
-
-def series_stem(stem: Path, series: int | None) -> Path:
-    """The outputs' stem of image series ``series`` of a file of several (``plate_series2``); ``stem`` for a file of
-    one (None), whose outputs keep their names."""
-    return stem if series is None else stem.with_name(f"{stem.name}_series{series}")
 
 
 def check_output_folders(jobs: Sequence[Job], kinds: Sequence[str]) -> None:

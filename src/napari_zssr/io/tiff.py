@@ -649,6 +649,13 @@ def series_name(name: str, series: int | None) -> str:
     return name if series is None else f"{name} (series {series})"
 
 
+def series_stem(stem: Path, series: int | None) -> Path:
+    """The outputs' stem of image series ``series`` of a file of several (``plate_series2``), which the napari reader
+    names its layers too (their outputs then save under the command line's names); ``stem`` for a file of one
+    (None), whose outputs keep their names."""
+    return stem if series is None else stem.with_name(f"{stem.name}_series{series}")
+
+
 def image_series_nbytes(path: str | os.PathLike, opened: tifffile.TiffFile | None = None) -> list[int]:
     """The bytes each image series of a TIFF (those :func:`image_series_count` counts, in order) takes read whole, from
     its header alone: what a reader that opens every series would hold in memory. Errors as :func:`read_tiff`'s;

@@ -7,8 +7,9 @@ TIFFs as RGB layers.
 
 A file of several image series (a multi-position or multi-well OME-TIFF) opens every series, as Fiji's Bio-Formats
 importer does with "open all series": each as that series saved as a file of its own would open (its own axes,
-pixel size, channels and OME optics), its layers named as the command line names the series' input ("plate (series
-2)", 0-based, whose outputs are ``plate_series2_...``), with ``series`` in their metadata. Each series is read whole, as
+pixel size, channels and OME optics), its layers named as the command line's outputs of it begin ("plate_series2",
+0-based: the outputs of a run in napari, saved, then bear the command line's names), with ``series`` in their
+metadata. Each series is read whole, as
 a file of one is; so that a large plate does not exhaust the memory, the series after the first open only as far as
 all those opened fit in :data:`ALL_SERIES_BYTES`, and a warning names those left out (:func:`read_layers`).
 """
@@ -35,6 +36,7 @@ from ..io.tiff import (
     read_tiff,
     run_record,
     series_name,
+    series_stem,
     with_written_axes,
 )
 from .lookup_tables import colormap_of, is_lut
@@ -162,9 +164,8 @@ def series_layers(path: str, image: TiffImage, series: int | None = None,
     optics = read_optics(path, series or 0, opened)
     if optics is not None:  # the widget offers these as the defaults of a kernel "from optics"
         metadata["optics"] = asdict(optics)
-    stem = drop_tiff_suffix(Path(path)).name
-    # a series' layers "plate (series 2)" (channels: "plate (series 2) DAPI"), as the command line names its input
-    kwargs: dict = {"name": series_name(stem, series), "metadata": metadata, "rgb": rgb}
+    # a series' layers "plate_series2" (channels: "plate_series2 DAPI"), as the command line's outputs of it begin
+    kwargs: dict = {"name": series_stem(drop_tiff_suffix(Path(path)), series).name, "metadata": metadata, "rgb": rgb}
     if not known_axes:
         return [(data, {**kwargs, "scale": scale, "translate": _translate(image, layer_axes, scale)}, "image")]
     if "Z" in layer_axes:  # in um, or, in a file without calibration, in lateral pixels (its own, or its input's)
