@@ -41,13 +41,17 @@ def test_objective_settings_refractive_index_wins_over_the_immersion(tmp_path, o
     assert optics.refractive_index == pytest.approx(1.406) and optics.excitation_wavelengths == (None,)
 
 
+def optics_of_objective(folder, ome_tiff, objective: str, settings: str = '<ObjectiveSettings ID="Objective:0"/>'):
+    """The optics read from an OME-TIFF of one channel (520 nm) whose instrument has the ``objective`` element."""
+    path = folder / "objective.ome.tif"
+    ome_tiff(path, {"EmissionWavelength": [520]}, f'<Instrument ID="Instrument:0">{objective}</Instrument>', settings)
+    return read_optics(path)
+
+
 def test_the_acquisitions_medium_wins_over_a_multi_immersion_objective(tmp_path, ome_tiff):
     """A multi-immersion objective used with water: ObjectiveSettings Medium names the medium of this acquisition."""
-    path = tmp_path / "ome.tif"
-    multi = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.2" Immersion="Multi"/>'
-             "</Instrument>")
-    ome_tiff(path, {"EmissionWavelength": [520]}, multi, '<ObjectiveSettings ID="Objective:0" Medium="Water"/>')
-    optics = read_optics(path)
+    optics = optics_of_objective(tmp_path, ome_tiff, '<Objective ID="Objective:0" LensNA="1.2" Immersion="Multi"/>',
+                                 '<ObjectiveSettings ID="Objective:0" Medium="Water"/>')
     assert optics.refractive_index == pytest.approx(1.333) and optics.immersion == "Water"
 
 
@@ -117,20 +121,14 @@ def test_the_objective_of_the_instrument_the_image_names_is_read_without_objecti
 def test_the_objectives_name_gives_the_na_and_immersion_the_file_leaves_out(tmp_path, ome_tiff, model, na, immersion,
                                                                             index):
     """Many files name the objective but leave LensNA and Immersion out: the name is where a user reads them."""
-    path = tmp_path / "named.ome.tif"
-    objective = f'<Instrument ID="Instrument:0"><Objective ID="Objective:0" Model="{model}"/></Instrument>'
-    ome_tiff(path, {"EmissionWavelength": [520]}, objective, '<ObjectiveSettings ID="Objective:0"/>')
-    optics = read_optics(path)
+    optics = optics_of_objective(tmp_path, ome_tiff, f'<Objective ID="Objective:0" Model="{model}"/>')
     assert (optics.na, optics.immersion, optics.lens_model) == (na, immersion, model)
     assert optics.refractive_index == (None if index is None else pytest.approx(index))
 
 
 def test_the_files_own_na_and_immersion_win_over_the_objectives_name(tmp_path, ome_tiff):
-    path = tmp_path / "both.ome.tif"
-    objective = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.3" Immersion="Glycerol" '
-                 'Model="Plan-Apochromat 63x/1.40 Oil DIC"/></Instrument>')
-    ome_tiff(path, {"EmissionWavelength": [520]}, objective, '<ObjectiveSettings ID="Objective:0"/>')
-    optics = read_optics(path)
+    optics = optics_of_objective(tmp_path, ome_tiff, '<Objective ID="Objective:0" LensNA="1.3" Immersion="Glycerol" '
+                                                     'Model="Plan-Apochromat 63x/1.40 Oil DIC"/>')
     assert (optics.na, optics.immersion) == (1.3, "Glycerol") and optics.refractive_index == pytest.approx(1.47)
 
 
