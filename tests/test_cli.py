@@ -154,6 +154,23 @@ def test_a_psf_file_of_one_psf_per_channel_gives_each_channel_of_an_input_its_ow
         (tmp_path / "in" / f"{name}.tif").unlink()
 
 
+def test_a_psf_file_is_read_whole_once_for_each_channel_s_kernel(tmp_path, multicolour_psf, monkeypatch):
+    """Counting a PSF file's channels read its pixels too: a 2-channel input read its PSF file whole 10 times (7 for a
+    PSF without channels, 3 before files of one PSF per channel); now once per channel's kernel in the options'
+    check and once in the run, as before."""
+    multi, singles = multicolour_psf
+    write_imagej_tiff(tmp_path / "in" / "two.tif", textured((2, 20, 20)), "CYX", (0.1, 0.1))
+    reads: list[str] = []
+    whole = tifffile.TiffPageSeries.asarray
+    monkeypatch.setattr(tifffile.TiffPageSeries, "asarray",
+                        lambda series, *a, **k: reads.append(Path(series.parent.filehandle.path).name) or
+                        whole(series, *a, **k))
+    for name, psf in (("multi", [str(multi)]), ("single", [str(singles[0])])):
+        reads.clear()
+        assert main([str(tmp_path / "in" / "two.tif"), "--out", str(tmp_path / name), "--psf", *psf, *ZSSR_ONLY]) == 0
+        assert reads.count(Path(psf[0]).name) == (4 if name == "multi" else 3), reads
+
+
 def test_an_output_named_twice_is_written_once(tmp_path):
     """Named twice, the outputs of a channel stack were stacked twice: a 4-channel file for 2 channels."""
     write_imagej_tiff(tmp_path / "in" / "zc.tif", textured((2, 2, 16, 16)), "ZCYX", (0.1, 0.1))

@@ -103,13 +103,14 @@ def psf_channels(path: str | os.PathLike) -> int:
     if path.suffix.lower() not in TIFF_SUFFIXES or not path.is_file():
         open_psf(path)  # the file's own errors, or the PSF of its one channel
         return 1
-    return _tiff_psf(path)[1]
+    return _tiff_psf(path, mapped=True)[1]  # counted from its layout: its pixels, which open_psf reads, left unread
 
 
-def _tiff_psf(path: Path) -> tuple[TiffImage, int]:
+def _tiff_psf(path: Path, mapped: bool = False) -> tuple[TiffImage, int]:
     """A PSF TIFF as read and its channels (1 where its channel axis, if any, holds a z-stack), or its refusal: a
-    colour image, or a channel axis that may be channels or planes."""
-    image = read_tiff(path)
+    colour image, or a channel axis that may be channels or planes. ``mapped``: its data as :func:`.tiff.read_tiff`
+    maps it (for the channels alone: only the layout is used)."""
+    image = read_tiff(path, mapped=mapped)
     # tifffile writes a (3 or 4, Y, X) array as planar RGB unless told otherwise; a colour photograph is not
     # stored as floats, a PSF z-stack of 3 or 4 planes is
     planar_floats = image.axes == "SYX" and np.issubdtype(image.data.dtype, np.floating)
