@@ -85,10 +85,10 @@ def check_psf_channels(jobs: Sequence[Job], options: BatchOptions) -> None:
     counts, before any input runs; PSF files without channels fit every input, and their inputs' headers go unread.
     An input whose channels its header does not tell, or whose ``--psf``/``--kernel`` do not fit its channels, fails
     on its own, as an image series of a file of several does (options cannot be given for one series alone)."""
-    if options.axial or not options.psf or all(psf_channels(path) == 1 for path in dict.fromkeys(options.psf)):
+    if not options.psf or all(psf_channels(path) == 1 for path in dict.fromkeys(options.psf)):
         return
     kinds = kernel_kinds(vars(options))
-    fitting: set[int] = set()  # inputs of as many channels are checked: the PSF files are read once for each count
+    fitting: set[int] = set()  # inputs of as many channels are checked once: the PSF files counted once a count
     for job in jobs:
         channels = input_channels(job)
         if channels is None or channels in fitting:
