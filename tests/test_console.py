@@ -75,6 +75,10 @@ def test_a_layer_of_one_channel_takes_its_own_of_a_psf_file_of_one_psf_per_chann
         napari_zssr.run(napari.layers.Image(image_2d(), scale=(0.1, 0.1)), psf=str(multi), **options)
     with pytest.raises(ValueError, match=r"\(0-1\), and the image is channel 2 of its file"):
         napari_zssr.run(napari.layers.Image(image_2d(), metadata={"channel": 2}), psf=str(multi), **options)
+    # channel 0 of a file of three: PSF channel 0 is no more its own than PSF channel 1 would be channel 1's
+    with pytest.raises(ValueError, match="holds 2 channels, one PSF each, while the image has 3"):
+        napari_zssr.run(napari.layers.Image(image_2d(), metadata={"channel": 0, "channels": 3}), psf=str(multi),
+                        **options)
 
 
 def test_optics_as_a_dict_and_unequal_pixel_sides(monkeypatch):

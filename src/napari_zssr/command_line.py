@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="TIFF files, folders of TIFFs, or glob patterns")
     parser.add_argument("--out", required=True, type=Path, help="output folder (never one that holds inputs)")
     parser.add_argument("--psf", action="append", default=[], metavar="FILE",
-                        help="PSF file (.tif/.npy/.mat) used as the blur kernel; repeat once per channel")
+                        help="PSF file (.tif/.npy/.mat) used as the blur kernel; repeat once per channel, or give "
+                             "once a TIFF of one PSF per channel (a multicolour bead image): channel k uses its "
+                             "channel k")
     parser.add_argument("--psf-pixel-size", type=pixel_size, metavar="UM",
                         help="PSF pixel size in um (default: file's)")
     parser.add_argument("--pixel-size", type=pixel_size, metavar="UM", help="image pixel size in um (default: file's)")

@@ -225,11 +225,12 @@ def display_of(display: dict, channels: int, names: str | list[str]) -> dict:
 
 
 def channel_metadata(metadata: dict, channels: int) -> list[dict]:
-    """Each channel layer's metadata: its channel index, and the optics with that channel's own wavelengths (where
-    the file gives one per channel), so that a kernel from the optics of channel 2 uses channel 2's emission."""
+    """Each channel layer's metadata: its channel index and the file's count of channels (so that a PSF file of one PSF
+    per channel is used only where it has as many), and the optics with that channel's own wavelengths (where the file
+    gives one per channel), so that a kernel from the optics of channel 2 uses channel 2's emission."""
     layers = []
     for channel in range(channels):
-        own = {**metadata, "channel": channel}
+        own = {**metadata, "channel": channel, "channels": channels}
         optics = metadata.get("optics")
         if optics is not None:
             own["optics"] = {**optics, **{key: [optics[key][channel]] for key in ("emission_wavelengths",

@@ -203,11 +203,11 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
 
     ``kernel`` as ``zssr`` takes it (a :class:`KernelChoice`, ``"estimate"``, an array...); ``psf`` (a PSF file) is
     short for ``KernelChoice("psf", psf, psf_pixel_size)``; of a PSF file with a PSF per channel, a layer opened from
-    channel c of a multichannel file (:func:`layer_channel`) takes channel c's, and any other layer is refused
-    (:meth:`KernelChoice.for_channel`). ``current_step`` is a data index of the layer (one entry per axis): only that
-    plane is run. ``axial=True``: restore the layer's z axis to its lateral pixel size
-    (:func:`napari_zssr.zssr_axial`, factor from the layer's z and y/x scale; ``scale`` (None: 2 in lateral runs),
-    a kernel, ``current_step`` and ``warm_start_iterations`` are refused).
+    channel c of a multichannel file (:func:`layer_channel`) takes channel c's where the PSF file has as many channels
+    as the layer's file, and any other layer is refused (:meth:`KernelChoice.for_channel`). ``current_step`` is a data
+    index of the layer (one entry per axis): only that plane is run. ``axial=True``: restore the layer's z axis to its
+    lateral pixel size (:func:`napari_zssr.zssr_axial`, factor from the layer's z and y/x scale; ``scale`` (None: 2 in
+    lateral runs), a kernel, ``current_step`` and ``warm_start_iterations`` are refused).
     """
     outputs = requested_outputs(outputs)
     config = config or ZSSRConfig()
@@ -245,17 +245,22 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
         check_estimable(data.shape)
     elif isinstance(kernel, KernelChoice):  # a bad PSF file or bad optics fail here, before any worker starts
         # as made here: the run makes it no second time
-        kernel = PreparedKernel.of(kernel.for_channel(layer_channel(layer)), pixel_size, scale)
+        kernel = PreparedKernel.of(kernel.for_channel(*layer_channel(layer)), pixel_size, scale)
     return RunRequest(snapshot, scale, kernel, config, pixel_size, warm_start_iterations,
                       outputs=outputs)
 
 
-def layer_channel(layer: Any) -> int | None:
-    """The channel of its file that ``layer`` holds, where the napari-zssr reader opened it from a multichannel file
-    (its metadata's ``"channel"``); None for any other layer, or an array."""
-    channel = (getattr(layer, "metadata", None) or {}).get("channel")
-    whole = isinstance(channel, Integral) and not isinstance(channel, (bool, np.bool_)) and channel >= 0
-    return int(channel) if whole else None
+def layer_channel(layer: Any) -> tuple[int | None, int | None]:
+    """The channel of its file that ``layer`` holds and the file's count of channels, where the napari-zssr reader
+    opened it from a multichannel file (its metadata's ``"channel"`` and ``"channels"``); None for what any other
+    layer, or an array, does not say."""
+    metadata = getattr(layer, "metadata", None) or {}
+
+    def whole(value: Any, least: int) -> int | None:
+        is_whole = isinstance(value, Integral) and not isinstance(value, (bool, np.bool_)) and value >= least
+        return int(value) if is_whole else None
+
+    return whole(metadata.get("channel"), 0), whole(metadata.get("channels"), 1)
 
 
 def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], kernel: Any,
