@@ -1666,7 +1666,7 @@ def test_resume_redoes_outputs_made_when_such_a_z_stack_was_read_as_channels(tmp
     source, out = unmarked_z_stack(tmp_path / "z.tif"), tmp_path / "out"
     args = [str(source), "--out", str(out), *ZSSR_ONLY]
     with monkeypatch.context() as earlier:  # as versions before the rule read it: its planes as channels
-        earlier.setattr("napari_zssr.io.tiff.channel_reading", lambda tif, series, pixels: "unmarked")
+        earlier.setattr("napari_zssr.io.channels.channel_reading", lambda tif, series, pixels: "unmarked")
         assert main(args) == 0
     assert json.loads(read_tiff(out / "z_zssr.tif").description)["input_axes"] == "CYX"
     capsys.readouterr()

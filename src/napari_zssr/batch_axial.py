@@ -22,8 +22,9 @@ from .core.optics import Optics
 from .core.pairs import min_father_side
 from .core.resize import pixel_pair
 from .core.units import tidy
+from .io.calibration import default_z_spacing_note
 from .io.ome import read_optics
-from .io.tiff import default_z_spacing_note, image_axes, read_header
+from .io.tiff import image_axes, read_header
 from .overlay import imagej_origin
 
 #: options that describe a lateral kernel; axial mode learns its blur from the axial profile instead

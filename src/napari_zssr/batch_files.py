@@ -45,6 +45,7 @@ from .io.imagej import (
     imagej_dtype,
     stage_imagej_tiff,
 )
+from .io.names import series_name
 from .io.planes import ChannelPlanes, PlaneSource, ReorderedPlanes
 from .io.tiff import (
     TiffHeader,
@@ -54,7 +55,6 @@ from .io.tiff import (
     read_header,
     read_planes,
     read_tiff,
-    series_name,
 )
 from .kernel_choice import KernelChoice, PreparedKernel, describe_kernel
 from .overlay import effective_factors, imagej_origin

@@ -25,16 +25,8 @@ from tqdm import tqdm
 from .core.config import INITS
 from .core.optics import Optics
 from .core.resize import as_scale_pair
-from .io.tiff import (
-    TIFF_SUFFIXES,
-    TiffHeader,
-    drop_tiff_suffix,
-    image_axes,
-    read_header,
-    run_record,
-    series_name,
-    series_stem,
-)
+from .io.names import TIFF_SUFFIXES, drop_tiff_suffix, series_name, series_stem
+from .io.tiff import TiffHeader, image_axes, read_header, run_record
 
 #: how near a --pixel-size or --z-step must be to the file's own to count as it (TIFF stores them as fractions)
 CALIBRATION_RTOL = 1e-6
@@ -89,13 +81,13 @@ class Job:
     source: Path
     output_stem: Path  # under --out, without "_<kind>.tif": the input's path relative to the inputs' common folder
     #: which image series of a file of several (positions, wells; 0-based among those
-    #: :func:`~.io.tiff.image_series_count` counts) this input is; None for a file of one, whose names and records
+    #: :func:`~.io.series.image_series_count` counts) this input is; None for a file of one, whose names and records
     #: stay as they were before files of several ran each
     series: int | None = None
 
     @property
     def series_index(self) -> int:
-        """The image series the readers read for this input (:func:`~.io.tiff.image_series`): 0 for a file of one."""
+        """The image series the readers read for this input (:func:`~.io.series.image_series`): 0 for a file of one."""
         return self.series or 0
 
     @property
@@ -492,7 +484,7 @@ def _state_of(path: Path, settings: dict, identity: dict, files: dict, axes_now:
     if (made_from.get("size"), made_from.get("mtime_ns")) != (identity["size"], identity["mtime_ns"]):
         return "changed"
     # an ImageJ z-stack saved by tifffile without axes was read as channels before its z spacing made it z planes
-    # (io.tiff.channel_reading): the only input read otherwise since, so only those inputs are read again
+    # (io.channels.channel_reading): the only input read otherwise since, so only those inputs are read again
     if record.get("input_axes") == "CYX" and axes_now() == "ZYX":
         return "z planes"
     # outputs written before the files were recorded are taken as made with the files named now

@@ -1,6 +1,7 @@
 """ImageJ hyperstacks written with tifffile: axes, calibration, display settings and a run record kept, staged beside
 their place and renamed into it, so that an interrupted write leaves no half file and a set of outputs appears
-together."""
+together. The property in which it keeps the axes ImageJ would drop is read back here too (:func:`written_layout`),
+so that its name and its form are in one place."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ import numpy as np
 import tifffile
 
 from .planes import PlaneSource, ReorderedPlanes, iter_planes
-from .tiff import AXES_PROPERTY
 
 #: the ImageJ display settings (tiff.IMAGEJ_DISPLAY_KEYS) that are intensities: they fit outputs in the
 #: input's intensities only
@@ -32,6 +32,9 @@ TEMPORARY_HINT_BYTES = 200
 IMAGEJ_LEADING_AXES = "TZC"
 #: pixel types an ImageJ hyperstack can hold (tifffile refuses the others).
 IMAGEJ_DTYPES = tuple(np.dtype(name) for name in ("uint8", "uint16", "int16", "float32"))
+#: the ImageJ property holding the axes a file was written with, where some have length 1 (ImageJ drops those) or
+#: where its only axis but Y and X is a channel axis (which ImageJ's metadata writes as it writes unnamed planes)
+AXES_PROPERTY = "napari_zssr_axes"
 
 
 def imagej_axes(axes: str) -> str:
@@ -191,7 +194,7 @@ def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
     data = ReorderedPlanes(data, order, imagej_dtype(data.dtype))
     metadata: dict = {"axes": imagej_axes(axes)}
     # ImageJ's own metadata would drop the axes of length 1, and write a lone channel axis as it writes unnamed planes
-    # (which a z spacing makes a z-stack, :func:`.tiff.channel_reading`)
+    # (which a z spacing makes a z-stack, :func:`.channels.channel_reading`)
     if imagej_letters(axes) and (1 in data.shape[:-2] or axes == "CYX"):
         metadata["Properties"] = {AXES_PROPERTY: f"{axes} {','.join(map(str, data.shape))}"}
     if frame_interval is not None and "T" in metadata["axes"]:
@@ -233,3 +236,11 @@ def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
         os.remove(temporary)
         raise
     return Path(temporary)
+
+
+def written_layout(imagej: dict) -> str | None:
+    """The axes and shape this package wrote an ImageJ file with (:data:`AXES_PROPERTY`, "ZCYX 1,3,64,64"); None
+    where it does not give them."""
+    properties = imagej.get("Properties")
+    layout = properties.get(AXES_PROPERTY) if isinstance(properties, dict) else None
+    return layout if isinstance(layout, str) else None

@@ -12,7 +12,9 @@ from pathlib import Path
 import tifffile
 
 from ..core.units import IMMERSION_INDICES
-from .tiff import image_series, length_um, ome_image, tiff_file
+from .calibration import length_um
+from .series import image_series, ome_image
+from .tiff import tiff_file
 
 #: refractive index of each OME ``Immersion`` (or ``Medium``) value that names a single medium
 IMMERSION_INDEX = {**{name.capitalize(): index for name, index in IMMERSION_INDICES.items()},
@@ -102,7 +104,7 @@ def named_in_model(model: str | None) -> tuple[float | None, str | None]:
 
 def _ome_image(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffFile | None = None
                ) -> tuple[ET.Element | None, ET.Element | None]:
-    """The OME-XML root of a TIFF and the ``Image`` of the series its readers read (:func:`.tiff.ome_image`; None,
+    """The OME-XML root of a TIFF and the ``Image`` of the series its readers read (:func:`.series.ome_image`; None,
     None without OME-XML); a ``ValueError`` for a file that is no TIFF or holds broken XML, an ``OSError``
     (``FileNotFoundError``...) as reading any file gives."""
     path = Path(path)
@@ -110,7 +112,7 @@ def _ome_image(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffFi
         with tiff_file(path, opened) as tif:
             xml = tif.ome_metadata if tif.is_ome else None
             root = ET.fromstring(xml) if xml else None
-            # the Image the pixel size is read from (io.tiff.ome_pixels), by the same rule
+            # the Image the pixel size is read from (io.series.ome_pixels), by the same rule
             image = None if root is None else ome_image(root, tif, image_series(tif, series))
     except (tifffile.TiffFileError, ET.ParseError, KeyError, IndexError, ValueError) as error:
         raise ValueError(f"could not read the OME metadata of {path.name}: {error}") from error

@@ -12,7 +12,9 @@ import numpy as np
 import scipy.io
 
 from ..core.units import compact_pixel_size
-from .tiff import TIFF_SUFFIXES, TiffImage, read_tiff, several_series_note
+from .names import TIFF_SUFFIXES
+from .series import several_series_note
+from .tiff import TiffImage, read_tiff
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,7 @@ MOST_BEAD_COLOURS = 4
 def _channel_axis(image: TiffImage) -> str:
     """What the channel axis (C) of a PSF file holds: "channels", "z-stack" or "either".
 
-    The reader's rule (:func:`.tiff.channel_reading`) already reads unmarked ImageJ channels with a z step as the
+    The reader's rule (:func:`.channels.channel_reading`) already reads unmarked ImageJ channels with a z step as the
     z-stack they are; of those it leaves unmarked (ImageJ planes without a z step, OME channels bare of any name,
     colour or wavelength), more than a bead has colours are the z-stack they nearly always are, and the few left can
     be either."""

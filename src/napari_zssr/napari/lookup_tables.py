@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io.tiff import LUT_ENTRIES
+from ..io.channels import LUT_ENTRIES
 
 #: napari colormaps that are a ramp from black to one colour, by name: a LUT equal to one opens under its name
 RAMPS = ("gray", "red", "green", "blue", "cyan", "magenta", "yellow")

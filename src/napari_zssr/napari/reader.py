@@ -26,19 +26,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..core.units import shown_bytes
+from ..io.names import TIFF_SUFFIXES, drop_tiff_suffix, series_name, series_stem
 from ..io.ome import read_optics
-from ..io.tiff import (
-    TIFF_SUFFIXES,
-    TiffImage,
-    drop_tiff_suffix,
-    image_series_nbytes,
-    opened_series,
-    read_tiff,
-    run_record,
-    series_name,
-    series_stem,
-    with_written_axes,
-)
+from ..io.series import image_series_nbytes
+from ..io.tiff import TiffImage, opened_series, read_tiff, run_record, with_written_axes
 from .lookup_tables import colormap_of, is_lut
 
 if TYPE_CHECKING:
@@ -91,7 +82,7 @@ def read_layers(path: str) -> list[tuple]:
     errors = []
     # every series from one opening of the file (:func:`.io.tiff.tiff_file`): each opening parses all its series
     with opened_series(Path(path)) as (tif, _):
-        sizes = image_series_nbytes(path, tif)
+        sizes = image_series_nbytes(tif)
         # the first series that would take the total past the bound (the first itself always opens), or all of them
         opened = next((number for number, total in enumerate(accumulate(sizes))
                        if number and total > ALL_SERIES_BYTES), count)

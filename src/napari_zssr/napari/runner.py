@@ -37,8 +37,8 @@ from ..core.progress import ProgressCallback, ProgressEvent
 from ..core.resize import PixelSize, Scale, pixel_pair, upscale_factors
 from ..core.trainer import Cancelled, StopHook
 from ..core.units import compact_pixel_size, has_length_units, is_unit_of, um_per_unit
+from ..io.calibration import default_z_spacing_note
 from ..io.ome import OpticsMetadata
-from ..io.tiff import default_z_spacing_note
 from ..kernel_choice import KernelArgument, KernelChoice, PreparedKernel, named_kernel
 from ..overlay import effective_factors, overlay_scale_translate
 from .reader import Z_SPACING_DEFAULT_KEY, scale_counts_input_pixels

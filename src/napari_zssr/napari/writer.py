@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from ..core.units import has_length_units, is_unit_of, tidy, um_per_unit
+from ..io.channels import LUT_ENTRIES
 from ..io.imagej import check_float32_range, commit_set, imagej_dtype, imagej_letters, write_imagej_tiff
-from ..io.tiff import LUT_ENTRIES, TIFF_SUFFIXES, drop_tiff_suffix
+from ..io.names import TIFF_SUFFIXES, drop_tiff_suffix
 from .lookup_tables import lut_of
 from .qt_app import qt_running
 from .reader import scale_counts_input_pixels

@@ -1,0 +1,30 @@
+"""What TIFF files and their image series are called: the endings that mark a TIFF, a path's stem without them,
+and the names messages, layers and outputs give one series of a file of several. Apart from the readers: the
+writer and the batch's output names use them without opening a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: the file name endings of TIFFs (compared in lower case)
+TIFF_SUFFIXES = (".tif", ".tiff")
+
+
+def drop_tiff_suffix(path: Path) -> Path:
+    """The path without its file type: ``cells.tif`` and ``cells.ome.tif`` both give ``cells`` (the ``.ome`` of an
+    OME-TIFF is part of its type, not of its name)."""
+    stem = path.with_suffix("")
+    return stem.with_suffix("") if stem.suffix.lower() == ".ome" else stem
+
+
+def series_name(name: str, series: int | None) -> str:
+    """How messages and layers name a file's image series (0-based): ``name``, with the series where the file holds
+    several ("plate.ome.tif (series 2)"; None: a file of one)."""
+    return name if series is None else f"{name} (series {series})"
+
+
+def series_stem(stem: Path, series: int | None) -> Path:
+    """The outputs' stem of image series ``series`` of a file of several (``plate_series2``), which the napari reader
+    names its layers too (their outputs then save under the command line's names); ``stem`` for a file of one
+    (None), whose outputs keep their names."""
+    return stem if series is None else stem.with_name(f"{stem.name}_series{series}")
