@@ -2,7 +2,7 @@
 (:func:`read_header`) or some of its planes (:func:`read_planes`, :class:`PagedPlanes`); written by
 :mod:`.imagej`. What the metadata says is read beside this module: the physical sizes by :mod:`.calibration`,
 the image series and whether a dataset is whole by :mod:`.series`, the channels by :mod:`.channels`, the
-values' calibration by :mod:`.values`."""
+values' calibration by :mod:`.value_calibration`."""
 
 from __future__ import annotations
 
@@ -30,7 +30,13 @@ from .series import (
     image_series_count,
     ome_pixels,
 )
-from .values import IMAGEJ_NO_CALIBRATION, as_signed_16bit, describe_value_calibration, is_signed_16bit, signed_plane
+from .value_calibration import (
+    IMAGEJ_NO_CALIBRATION,
+    as_signed_16bit,
+    describe_value_calibration,
+    is_signed_16bit,
+    signed_plane,
+)
 
 #: ImageJ metadata that says how a file is shown (composite or colour mode, each channel's LUT and display range;
 #: a file of one channel has its range as ``min`` and ``max``)
