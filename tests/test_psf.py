@@ -427,3 +427,19 @@ def test_a_channel_chosen_does_not_settle_a_few_planes_that_may_be_a_z_stack(tmp
     tifffile.imwrite(tmp_path / "beads.tif", bead_channels(3), imagej=True)
     with pytest.raises(ValueError, match=r"If its planes are a z-stack.*metadata=\{'axes': 'ZYX'\}"):
         read_psf(tmp_path / "beads.tif", channel=0)
+
+
+def test_a_4d_psf_array_is_told_how_to_give_one_psf_per_channel(tmp_path):
+    """A (C, Z, Y, X) array of a multicolour bead was "must be 2D or 3D", no word of channels; saved as the message
+    says, each channel of an image uses its own."""
+    y, x = np.mgrid[:21, :21] - 10
+    beads = np.stack([np.stack([np.exp(-(x**2 + y**2) / (2 * width**2)) * peak for peak in (0.6, 1.0, 0.6)])
+                      for width in (1.0, 1.7)])
+    np.save(tmp_path / "beads.npy", beads)
+    with pytest.raises(ValueError, match=r"one PSF per channel \(C, Z, Y, X\)\? Pass one channel's, psf\[c\], or "
+                                         r"save them.*ome=True, metadata=\{'axes': 'CZYX'\}"):
+        kernel_from_file(tmp_path / "beads.npy", scale=2)
+    tifffile.imwrite(tmp_path / "psf.ome.tif", beads, ome=True, metadata={"axes": "CZYX"})  # as the message says
+    for channel in (0, 1):
+        np.testing.assert_allclose(kernel_from_file(tmp_path / "psf.ome.tif", scale=2, psf_channel=channel),
+                                   kernel_from_psf(beads[channel], scale=2), atol=1e-12)

@@ -131,7 +131,11 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
     factors = integer_factors(upscale_factors(scale))  # type: ignore[arg-type]
     array = real_values(psf, "the PSF", "psf.filled(0)")
     if array.ndim not in (2, 3):
-        raise ValueError(f"the PSF must be 2D (Y, X) or a 3D z-stack (Z, Y, X), got shape {array.shape}")
+        # a 4D array is nearly always one z-stack per channel (a multicolour bead image)
+        per_channel = ("; one PSF per channel (C, Z, Y, X)? Pass one channel's, psf[c], or save them as a TIFF with "
+                       "its axes named (tifffile.imwrite('psf.ome.tif', psf, ome=True, metadata={'axes': 'CZYX'})), "
+                       "of which channel c of an image uses channel c") if array.ndim == 4 else ""
+        raise ValueError(f"the PSF must be 2D (Y, X) or a 3D z-stack (Z, Y, X), got shape {array.shape}{per_channel}")
     _check_not_colour(array)
     if min(array.shape[-2:]) < 3:
         raise ValueError(f"the PSF is too small ({array.shape[-2:]}); it needs at least 3x3 pixels")
