@@ -1,5 +1,6 @@
 import warnings
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -432,3 +433,29 @@ def test_a_volume_whose_outputs_fit_but_not_beside_its_slice_sums_is_refused_bef
     with pytest.raises(ValueError, match=r"the 1 output\(s\) of shape \(128, 1024, 1024\) \(zssr\) need 512.0 MiB and "
                                          r"the run 3.0 GiB more beside them, more than the 1.0 GiB of memory"):
         zssr_axial(volume, 4, outputs="zssr", device="cpu")
+
+
+def test_a_volumes_run_is_not_held_while_the_next_volume_runs(tiny_config, monkeypatch):
+    """As zssr_stack drops a plane's run before the next: an axial run holds its net (on the device) and three
+    output-sized volumes, which the memory check does not count beside the next volume's slice sums."""
+    import gc
+    import weakref
+
+    import napari_zssr.axial
+    from napari_zssr.core.axial import AxialOutput
+    from napari_zssr.core.trainer import TrainingLog
+
+    previous = []
+
+    def run_volume(volume, factor, *args, **kwargs):
+        gc.collect()
+        assert all(output() is None for output in previous), "the previous volume's run is still held"
+        shape = (volume.shape[0] * factor, *volume.shape[1:])
+        output = AxialOutput(torch.zeros(shape), torch.zeros(shape), torch.zeros(shape))
+        previous.append(weakref.ref(output))
+        return SimpleNamespace(output=output, log=TrainingLog(iterations=1), transforms=[0], noise_std=0.0,
+                               inference_seconds=0.0)
+
+    monkeypatch.setattr(napari_zssr.axial, "run_volume", run_volume)
+    zssr_axial(np.stack([blob_volume(6, 16)] * 3), 2, config=tiny_config, device="cpu", outputs="zssr")
+    assert len(previous) == 3

@@ -185,6 +185,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
             low, high = intensity_range(stack)
             normalised_stack = torch.as_tensor(normalised(stack, low, high))
             plan.start_plane(number, config.max_iterations)
+            run = None  # the previous volume's run (its net on the device, its outputs) is not held while this one runs
             run = run_volume(normalised_stack, factor, kernel, config, seed=result.seed, device=torch_device,
                              progress=plan, should_stop=should_stop)
             store_outputs(result, index, run.output, low, high, partial(interpolate_along_z, normalised_stack, factor))
