@@ -217,7 +217,9 @@ def reptile_step(net: ZSSRNet, args: argparse.Namespace, dtype: torch.dtype, dev
             adapted.train()
             optimizer = torch.optim.Adam(adapted.parameters(), lr=args.learning_rate)
             for _ in range(args.inner_steps):
-                training_step(adapted, optimizer, scaler, *tasks[int(index)].sampler.sample(args.inner_crop), dtype)
+                # the tasks' pairs are drawn on the CPU (as for --method multitask), the net is on the device
+                son, father = (tensor.to(device) for tensor in tasks[int(index)].sampler.sample(args.inner_crop))
+                training_step(adapted, optimizer, scaler, son, father, dtype)
             for move, after, before in zip(moves, adapted.parameters(), net.parameters(), strict=True):
                 move += (after.detach() - before.detach()) / args.meta_batch
         with torch.no_grad():

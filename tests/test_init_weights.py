@@ -5,6 +5,7 @@ import importlib.util
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -143,6 +144,21 @@ def test_reptile_moves_the_start_towards_the_adapted_weights(tmp_path, monkeypat
     info = weights_info(str(out))
     assert info["method"].startswith("Reptile") and info["start"] == str(first) and info["inner_steps"] == 2
 
+
+
+def test_reptile_moves_each_tasks_pairs_to_the_networks_device(monkeypatch):
+    """The tasks draw their pairs on the CPU; with --device cuda the adaptation steps must get them on the GPU (they
+    were given the CPU pairs: torch's device error at the first step). The device here is "meta", which any tensor
+    can be moved to, and the step only records where its pairs are."""
+    module = training_program(monkeypatch)
+    image, config = [np.random.default_rng(0).random((64, 64))], ZSSRConfig()
+    tasks = [module.random_task(np.random.default_rng(seed), image, 16, config) for seed in range(2)]
+    devices = []
+    monkeypatch.setattr(module, "training_step",
+                        lambda net, optimizer, scaler, son, father, dtype: devices.append((son.device, father.device)))
+    args = SimpleNamespace(meta_lr=0.5, steps=1, meta_batch=2, learning_rate=1e-3, inner_steps=2, inner_crop=16)
+    module.reptile_step(ZSSRNet(1, 4, 3), args, torch.float32, torch.device("meta"))(1, tasks, np.random.default_rng(0))
+    assert devices and all(device.type == "meta" for pair in devices for device in pair)
 
 def test_the_training_program_learns_a_start_conditioned_on_the_kernel(tmp_path, monkeypatch):
     module = training_program(monkeypatch)
