@@ -11,7 +11,7 @@ from napari_zssr.core.degradation import Degradation
 from napari_zssr.core.inference import apply_tiled
 from napari_zssr.core.network import ZSSRNet
 from napari_zssr.core.pairs import FatherPool, PairSampler
-from napari_zssr.core.precision import resolve_precision
+from napari_zssr.core.precision import autocast, resolve_precision
 from napari_zssr.core.trainer import train
 
 CPU = torch.device("cpu")
@@ -131,3 +131,23 @@ def test_the_net_trains_in_its_cpus_faster_layout_and_infers_channels_last_with_
     with torch.no_grad():
         assert torch.allclose(inferring(x), net(x), atol=1e-6)
     assert all(torch.equal(a, b) for a, b in zip(net.parameters(), inferring.parameters()))
+
+
+def test_float32_on_mps_enters_no_autocast_which_a_torch_without_it_there_refuses_even_disabled(monkeypatch):
+    """torch before autocast on MPS raised "unsupported autocast device_type 'mps'" for any torch.autocast("mps"),
+    enabled or not: every Mac GPU run (float32 there) failed at its first step. The CPU and CUDA keep torch's."""
+    real = torch.autocast
+    entered = []
+
+    def older_torch(device_type, *args, **kwargs):
+        if device_type not in ("cpu", "cuda"):
+            raise RuntimeError(f"User specified an unsupported autocast device_type '{device_type}'")
+        entered.append(device_type)
+        return real(device_type, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "autocast", older_torch)
+    with autocast(torch.float32, torch.device("mps")):
+        pass
+    with autocast(torch.float32, torch.device("cpu")):
+        pass
+    assert entered == ["cpu"]

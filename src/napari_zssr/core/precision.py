@@ -7,7 +7,7 @@ rounding of the predicted residual (docs/benchmarks.md: no measurable PSNR cost)
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 
 import torch
 
@@ -57,7 +57,12 @@ def emulated_precision_note(precision: str, device: torch.device) -> str | None:
 
 def autocast(dtype: torch.dtype, device: torch.device, cache_casts: bool = True) -> AbstractContextManager:
     """Mixed precision for the code inside; a no-op for float32. ``cache_casts=False`` for code captured into a
-    CUDA graph, which would otherwise replay a cached low-precision copy of the weights."""
+    CUDA graph, which would otherwise replay a cached low-precision copy of the weights.
+
+    float32 on a device other than the CPU and CUDA (MPS) enters no autocast: a torch without autocast on MPS
+    refuses ``torch.autocast("mps")`` even disabled, which failed every Mac GPU run at its first step."""
+    if dtype == torch.float32 and device.type not in ("cpu", "cuda"):
+        return nullcontext()
     return torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32, cache_enabled=cache_casts)
 
 
