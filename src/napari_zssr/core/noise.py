@@ -8,6 +8,8 @@ would only put that noise back (the discrepancy principle), so it stops at the n
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -96,9 +98,8 @@ def noise_rms_beyond_kernel(image: torch.Tensor, kernel: np.ndarray, factors: tu
     rows, cols = image.shape[-2:]
     top, left = max(0, (rows - MAX_READING_SIDE) // 2), max(0, (cols - MAX_READING_SIDE) // 2)
     plane = image[0, 0, top : top + MAX_READING_SIDE, left : left + MAX_READING_SIDE]
-    envelope = kernel_envelope(kernel, factors, (ENVELOPE_GRID, ENVELOPE_GRID))
-    nearest = [np.round(np.fft.fftfreq(n) * ENVELOPE_GRID).astype(int) % ENVELOPE_GRID for n in plane.shape]
-    beyond = envelope[np.ix_(*nearest)] < BEYOND_KERNEL_TRANSFER
+    kernel = np.ascontiguousarray(kernel, dtype=np.float64)
+    beyond = _beyond_kernel(kernel.tobytes(), kernel.shape, tuple(factors), tuple(plane.shape))
     if beyond.sum() < max(1, MIN_BEYOND_KERNEL_SHARE * plane.numel()):
         return None
     # read where the image is (a GPU's run copies nothing to the host), in float64 where the device has it (not MPS)
@@ -106,6 +107,18 @@ def noise_rms_beyond_kernel(image: torch.Tensor, kernel: np.ndarray, factors: tu
     spectrum = periodic_spectrum(plane)[torch.from_numpy(beyond).to(plane.device)]
     power = spectrum.abs().square() / plane.numel()
     return float(torch.sqrt(torch.quantile(power, 0.5) / np.log(2)))
+
+
+@functools.lru_cache(maxsize=16)
+def _beyond_kernel(kernel: bytes, kernel_shape: tuple[int, ...], factors: tuple[int, int],
+                   shape: tuple[int, int]) -> np.ndarray:
+    """Where on the spectrum of a plane of ``shape`` the kernel (float64 ``bytes`` of ``kernel_shape``) passes
+    less than :data:`BEYOND_KERNEL_TRANSFER`. Kept for the kernel and shape: a run reads the noise there at each
+    back-projection step, and an axial run on each slice, all of one shape under one kernel (on a GPU the envelope,
+    computed on the host, would cost more than the reading)."""
+    envelope = kernel_envelope(np.frombuffer(kernel).reshape(kernel_shape), factors, (ENVELOPE_GRID, ENVELOPE_GRID))
+    nearest = [np.round(np.fft.fftfreq(n) * ENVELOPE_GRID).astype(int) % ENVELOPE_GRID for n in shape]
+    return envelope[np.ix_(*nearest)] < BEYOND_KERNEL_TRANSFER
 
 
 #: back-projection stops once the residual's RMS is at most this times the noise RMS (the discrepancy principle's
