@@ -132,3 +132,32 @@ def test_the_file_is_opened_as_often_for_a_plate_of_many_series_as_for_one_of_tw
         assert len(read_quietly(path)) == wells
         counts.append(len(openings))
     assert counts[1] == counts[0], counts
+
+
+def test_a_large_raw_series_opens_mapped_from_the_file_and_runs(tmp_path, monkeypatch):
+    """A raw (uncompressed) stack larger than the memory was read whole: it opens mapped, its planes read as they are
+    shown or run; a compressed one, which cannot be mapped, is read whole; small ones stay in memory (writable)."""
+    import napari_zssr
+
+    stack = np.random.default_rng(0).integers(0, 4000, (3, 32, 32), dtype=np.uint16)
+    raw, packed = tmp_path / "raw.tif", tmp_path / "packed.tif"
+    tifffile.imwrite(raw, stack, imagej=True, metadata={"axes": "ZYX"})
+    tifffile.imwrite(packed, stack, imagej=True, metadata={"axes": "ZYX"}, compression="zlib")
+    in_memory = read_quietly(str(raw))
+    monkeypatch.setattr(reader, "MAPPED_BYTES", stack.nbytes - 1)
+    (mapped, kwargs, _), = read_quietly(str(raw))
+    assert isinstance(mapped, np.memmap) and not mapped.flags.writeable
+    np.testing.assert_array_equal(mapped, stack)
+    assert kwargs == in_memory[0][1]
+    (whole, _, _), = read_quietly(str(packed))
+    assert not isinstance(whole, np.memmap) and whole.flags.writeable
+    run = {"max_iterations": 2, "width": 4, "add_to_viewer": False, "outputs": "zssr"}
+    np.testing.assert_array_equal(napari_zssr.run(mapped, **run)[0][0], napari_zssr.run(stack, **run)[0][0])
+
+
+def test_mapped_series_of_a_plate_take_no_share_of_the_memory_bound(tmp_path, monkeypatch):
+    path = write_series(tmp_path / "plate.ome.tif", PLATE)
+    monkeypatch.setattr(reader, "ALL_SERIES_BYTES", SIZES[0])  # only the first fits, read whole
+    monkeypatch.setattr(reader, "MAPPED_BYTES", 0)  # every series is mapped
+    layers = read_quietly(path)
+    assert len(layers) == len(PLATE) and all(isinstance(data, np.memmap) for data, _, _ in layers)

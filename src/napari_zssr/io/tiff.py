@@ -135,7 +135,7 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
     """
     index = series  # the number asked for: ``series`` is the series itself below
     with opened_series(Path(path), index, whole_dataset, opened) as (tif, series):
-        if mapped and _mappable(series):
+        if mapped and mappable(series):
             data = tif.asarray(series=series, out="memmap")
         elif mapped and _one_page_a_plane(series) and "S" not in series.axes:
             data = PagedPlanes(Path(path), tuple(series.shape), series.dtype, index)
@@ -261,7 +261,7 @@ def read_planes(path: str | os.PathLike, start: int, stop: int, series: int = 0,
     """
     with opened_series(Path(path), series, whole_dataset) as (tif, series):
         axes = named_axes(tif, series, ome_pixels(tif, series))[0]
-        if _mappable(series):
+        if mappable(series):
             part, leading = _part(tif.asarray(series=series, out="memmap"), axes, start, stop)
         elif _one_page_a_plane(series):  # read the part's pages only
             shape = tuple(series.shape)
@@ -307,7 +307,7 @@ class PagedPlanes:
                     handle.close()
 
 
-def _mappable(series: tifffile.TiffPageSeries) -> bool:
+def mappable(series: tifffile.TiffPageSeries) -> bool:
     """Whether a series lies contiguous and uncompressed in its file, so that numpy can map it."""
     return series.dataoffset is not None and series.keyframe.is_memmappable
 

@@ -9,9 +9,9 @@ A file of several image series (a multi-position or multi-well OME-TIFF) opens e
 importer does with "open all series": each as that series saved as a file of its own would open (its own axes,
 pixel size, channels and OME optics), its layers named as the command line's outputs of it begin ("plate_series2",
 0-based: the outputs of a run in napari, saved, then bear the command line's names), with ``series`` in their
-metadata. Each series is read whole, as
-a file of one is; so that a large plate does not exhaust the memory, the series after the first open only as far as
-all those opened fit in :data:`ALL_SERIES_BYTES`, and a warning names those left out (:func:`read_layers`).
+metadata. So that a stack or a plate larger than the memory opens, a series of more than :data:`MAPPED_BYTES`
+stored contiguous and uncompressed is mapped from the file (read-only: napari and a run read the planes they use),
+and the others are read whole only as far as all those read fit in :data:`ALL_SERIES_BYTES` (:func:`read_layers`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict
-from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,8 +27,8 @@ import numpy as np
 from ..core.units import shown_bytes
 from ..io.names import TIFF_SUFFIXES, drop_tiff_suffix, series_name, series_stem
 from ..io.ome import read_optics
-from ..io.series import image_series_nbytes
-from ..io.tiff import TiffImage, opened_series, read_tiff, run_record, with_written_axes
+from ..io.series import image_series, image_series_nbytes
+from ..io.tiff import TiffImage, mappable, opened_series, read_tiff, run_record, with_written_axes
 from .lookup_tables import colormap_of, is_lut
 
 if TYPE_CHECKING:
@@ -45,6 +44,10 @@ SERIES_KEY = "series"
 #: series after the first (which always opens, as a file of one does); a series that would take the total past it is
 #: left out, and those after it, with a warning
 ALL_SERIES_BYTES = 4 * 1024**3
+#: a series larger than this (bytes) that lies contiguous and uncompressed in its file opens mapped from it, its
+#: planes read as they are shown or run: a raw stack larger than the memory opens at once (read-only data; a
+#: compressed one is read whole)
+MAPPED_BYTES = 1024**3
 
 
 def scale_counts_input_pixels(metadata: dict) -> bool:
@@ -65,39 +68,45 @@ def get_reader(path: str | list[str]) -> Callable | None:
 def read_layers(path: str) -> list[tuple]:
     """The layers of a TIFF: of each of its image series, where it holds several (:func:`series_layers`).
 
-    Each series is read whole, as a file of one is (not mapped from the file: a compressed series cannot be, and a
-    mapped file stays open, which on Windows keeps it from being moved or deleted). The first always opens; the
-    others open in order as long as all those opened take at most :data:`ALL_SERIES_BYTES` together, from the
-    sizes the file's header gives before any is read, so that a large plate does not exhaust the memory where a file
-    of one series would not. Those left out are named in a warning (the napari-zssr command line runs every series
-    of a file, one at a time), and so is a series that cannot be opened (e.g. complex values, a damaged series),
-    while the others open; what keeps the first series from being read at all is the file's error, as for a file of
-    one.
+    A series of more than :data:`MAPPED_BYTES` stored contiguous and uncompressed is mapped from the file (not
+    smaller ones: mapped data is read-only, and a mapped file stays open, which on Windows keeps it from being moved
+    or deleted); any other is read whole. The first series always opens; the others open in order as long as all
+    those read whole take at most :data:`ALL_SERIES_BYTES` together, from the sizes the file's header gives before
+    any is read, so that a large plate does not exhaust the memory where a file of one series would not. Those left
+    out are named in a warning (the napari-zssr command line runs every series of a file, one at a time), and so is
+    a series that cannot be opened (e.g. complex values, a damaged series), while the others open; a file that
+    cannot be read, or none of whose series opens, is a ValueError. Every series is read from one opening of the
+    file (:func:`.io.tiff.tiff_file`): each opening parses all of them.
     """
-    first = _read_series(path, 0)  # what goes wrong here is the file's: it does not open
-    count = first.series_count
-    if count <= 1:
-        return series_layers(path, first)
-    layers: list[tuple] = []
-    errors = []
-    # every series from one opening of the file (:func:`.io.tiff.tiff_file`): each opening parses all its series
-    with opened_series(Path(path)) as (tif, _):
-        sizes = image_series_nbytes(tif)
-        # the first series that would take the total past the bound (the first itself always opens), or all of them
-        opened = next((number for number, total in enumerate(accumulate(sizes))
-                       if number and total > ALL_SERIES_BYTES), count)
-        for series in range(opened):
+    with opened_series(Path(path)) as (tif, _):  # what goes wrong here is the file's: it does not open
+        sizes = image_series_nbytes(tif) or [0]  # none but thumbnails: the first is the file's image
+        if len(sizes) == 1:
+            return series_layers(path, _read_series(path, 0, tif, sizes[0]), None, tif)
+        layers: list[tuple] = []
+        errors = []
+        held = 0  # bytes of the series read whole so far
+        opened = len(sizes)
+        for series, size in enumerate(sizes):
+            whole = not _maps(tif, series, size)
+            if series and whole and held + size > ALL_SERIES_BYTES:
+                opened = series
+                break
+            held += size if whole else 0
             try:
-                image = first if series == 0 else _read_series(path, series, tif)
-                layers += series_layers(path, image, series, tif)
+                layers += series_layers(path, _read_series(path, series, tif, size), series, tif)
             except ValueError as error:  # this series alone (e.g. complex values): the others open
                 errors.append(error)
                 warnings.warn(f"{series_name(Path(path).name, series)} was not opened: {error}", stacklevel=2)
     if not layers:
         raise ValueError(f"none of the image series of {Path(path).name} could be opened: {errors[0]}")
-    if opened < count:
-        warnings.warn(left_out_note(Path(path).name, count, opened, sum(sizes)), stacklevel=2)
+    if opened < len(sizes):
+        warnings.warn(left_out_note(Path(path).name, len(sizes), opened, sum(sizes)), stacklevel=2)
     return layers
+
+
+def _maps(tif: tifffile.TiffFile, series: int, size: int) -> bool:
+    """Whether image series ``series`` (``size`` bytes) is mapped from the file rather than read whole."""
+    return size > MAPPED_BYTES and mappable(image_series(tif, series))
 
 
 def left_out_note(name: str, count: int, opened: int, total: int) -> str:
@@ -110,9 +119,13 @@ def left_out_note(name: str, count: int, opened: int, total: int) -> str:
             "Bio-Formats importer)")
 
 
-def _read_series(path: str, series: int, opened: tifffile.TiffFile | None = None) -> TiffImage:
-    """Image series ``series`` of the file (``opened``: already open), read as the reader shows it (the axes of
-    length 1 this package wrote put back)."""
+def _read_series(path: str, series: int, opened: tifffile.TiffFile, size: int) -> TiffImage:
+    """Image series ``series`` (``size`` bytes) of the open file, mapped or read whole (:func:`read_layers`), as the
+    reader shows it (the axes of length 1 this package wrote put back)."""
+    if _maps(opened, series, size):
+        image = read_tiff(path, series=series, opened=opened, mapped=True)
+        if isinstance(image.data, np.ndarray):  # not where its values are converted as planes are read (Fiji's
+            return with_written_axes(image)  # signed 16-bit): napari shows arrays
     return with_written_axes(read_tiff(path, series=series, opened=opened))
 
 
