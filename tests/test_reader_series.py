@@ -77,7 +77,7 @@ def test_a_file_of_one_series_opens_as_before(tmp_path):
 @pytest.mark.parametrize(("bound", "opened", "note"), [
     (SIZES[0] + SIZES[1], 2, "series 2 was not opened"),
     (SIZES[0] + SIZES[1] + SIZES[2] - 1, 2, "series 2 was not opened"),
-    (1, 1, "series 1 to 2 were not opened"),  # the first opens whatever its size, as a file of one does
+    (1, 1, "series 1, 2 were not opened"),  # the first opens whatever its size, as a file of one does
     (sum(SIZES), 3, None),
 ])
 def test_the_series_open_while_they_fit_in_the_bound_and_those_left_out_are_named(tmp_path, monkeypatch, bound,
@@ -94,8 +94,8 @@ def test_the_series_open_while_they_fit_in_the_bound_and_those_left_out_are_name
         assert messages == []
         return
     bound_text = f"{bound} bytes" if bound < 1024 else f"{bound / 1024:.1f} KiB"
-    assert messages == [f"plate.ome.tif holds 3 image series (positions, wells...); {note}: all of them would take "
-                        f"{sum(SIZES) / 1024:.1f} KiB of memory, over the reader's {bound_text}. The napari-zssr "
+    assert messages == [f"plate.ome.tif holds 3 image series (positions, wells...); {note}: read whole, they would "
+                        f"take {sum(SIZES) / 1024:.1f} KiB of memory, over the reader's {bound_text}. The napari-zssr "
                         "command line runs every series of a file; to look at the others here, split the file (e.g. "
                         "with Fiji's Bio-Formats importer)"]
 
@@ -134,6 +134,31 @@ def test_the_file_is_opened_as_often_for_a_plate_of_many_series_as_for_one_of_tw
     assert counts[1] == counts[0], counts
 
 
+def test_the_ome_xml_is_parsed_as_often_for_a_plate_of_many_series_as_for_one_of_two(tmp_path, monkeypatch):
+    """Each series read its Image, pixel size and optics from the file's OME-XML, parsed again each time: a plate's
+    XML, which grows with its wells, parsed twice a well (2.8 s for 200 wells, minutes for a 1536-well plate)."""
+    import xml.etree.ElementTree as ET
+
+    from napari_zssr.io.series import parsed_ome
+
+    parses = []
+    parse = ET.fromstring
+
+    def counted(text, *args, **kwargs):
+        parses.append(len(text))
+        return parse(text, *args, **kwargs)
+
+    monkeypatch.setattr(ET, "fromstring", counted)
+    counts = []
+    for wells in (2, 8):
+        path = write_series(tmp_path / f"plate{wells}.ome.tif", [PLATE[2]] * wells)
+        parsed_ome.cache_clear()
+        parses.clear()
+        assert len(read_quietly(path)) == wells
+        counts.append(len(parses))
+    assert counts[1] == counts[0], counts  # tifffile parses it once too
+
+
 def test_a_large_raw_series_opens_mapped_from_the_file_and_runs(tmp_path, monkeypatch):
     """A raw (uncompressed) stack larger than the memory was read whole: it opens mapped, its planes read as they are
     shown or run; a compressed one, which cannot be mapped, is read whole; small ones stay in memory (writable)."""
@@ -161,3 +186,31 @@ def test_mapped_series_of_a_plate_take_no_share_of_the_memory_bound(tmp_path, mo
     monkeypatch.setattr(reader, "MAPPED_BYTES", 0)  # every series is mapped
     layers = read_quietly(path)
     assert len(layers) == len(PLATE) and all(isinstance(data, np.memmap) for data, _, _ in layers)
+
+
+def test_a_series_left_out_leaves_room_for_a_later_smaller_one_and_mapped_ones(tmp_path, monkeypatch):
+    """The bound counts the series read whole: one that does not fit is left out, not every one after it."""
+    path = write_series(tmp_path / "plate.ome.tif", PLATE)  # 512, 1440 and 1008 bytes
+    monkeypatch.setattr(reader, "ALL_SERIES_BYTES", SIZES[0] + SIZES[2])
+    with pytest.warns(UserWarning, match=r"holds 3 image series .*; series 1 was not opened"):
+        layers = read_layers(path)
+    assert [kwargs["metadata"]["series"] for _, kwargs, _ in layers] == [0, 2]
+
+
+def test_the_readers_own_refusal_is_said_as_it_is(tmp_path):
+    """A complex-valued file was "could not read c.tif as a TIFF: c.tif holds complex values...": the reading of the
+    file, which went well, named as its failure."""
+    tifffile.imwrite(tmp_path / "c.tif", np.ones((8, 8), np.complex64))
+    with pytest.raises(ValueError, match=r"^c\.tif holds complex values, which napari cannot show"):
+        read_layers(str(tmp_path / "c.tif"))
+
+
+def test_a_big_endian_raw_stack_is_read_whole_in_this_machines_byte_order(tmp_path, monkeypatch):
+    """Fiji writes big-endian TIFFs: mapped, the layer's data kept the file's byte order (>u2), which the writer
+    saved as float32, taking it for another type."""
+    stack = np.arange(3 * 16 * 16, dtype=np.uint16).reshape(3, 16, 16)
+    tifffile.imwrite(tmp_path / "fiji.tif", stack, imagej=True, byteorder=">", metadata={"axes": "ZYX"})
+    monkeypatch.setattr(reader, "MAPPED_BYTES", 0)
+    (data, _, _), = read_quietly(str(tmp_path / "fiji.tif"))
+    assert data.dtype == np.uint16 and data.dtype.isnative and not isinstance(data, np.memmap)
+    np.testing.assert_array_equal(data, stack)

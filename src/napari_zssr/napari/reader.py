@@ -27,7 +27,7 @@ import numpy as np
 from ..core.units import shown_bytes
 from ..io.names import TIFF_SUFFIXES, drop_tiff_suffix, series_name, series_stem
 from ..io.ome import read_optics
-from ..io.series import image_series, image_series_nbytes
+from ..io.series import image_series, image_series_count, image_series_nbytes
 from ..io.tiff import TiffImage, mappable, opened_series, read_tiff, run_record, with_written_axes
 from .lookup_tables import colormap_of, is_lut
 
@@ -78,45 +78,63 @@ def read_layers(path: str) -> list[tuple]:
     cannot be read, or none of whose series opens, is a ValueError. Every series is read from one opening of the
     file (:func:`.io.tiff.tiff_file`): each opening parses all of them.
     """
-    with opened_series(Path(path)) as (tif, _):  # what goes wrong here is the file's: it does not open
-        sizes = image_series_nbytes(tif) or [0]  # none but thumbnails: the first is the file's image
-        if len(sizes) == 1:
-            return series_layers(path, _read_series(path, 0, tif, sizes[0]), None, tif)
-        layers: list[tuple] = []
-        errors = []
-        held = 0  # bytes of the series read whole so far
-        opened = len(sizes)
-        for series, size in enumerate(sizes):
-            whole = not _maps(tif, series, size)
-            if series and whole and held + size > ALL_SERIES_BYTES:
-                opened = series
-                break
-            held += size if whole else 0
-            try:
-                layers += series_layers(path, _read_series(path, series, tif, size), series, tif)
-            except ValueError as error:  # this series alone (e.g. complex values): the others open
-                errors.append(error)
-                warnings.warn(f"{series_name(Path(path).name, series)} was not opened: {error}", stacklevel=2)
-    if not layers:
-        raise ValueError(f"none of the image series of {Path(path).name} could be opened: {errors[0]}")
-    if opened < len(sizes):
-        warnings.warn(left_out_note(Path(path).name, len(sizes), opened, sum(sizes)), stacklevel=2)
+    failure = None
+    with opened_series(Path(path)) as (tif, _):  # what goes wrong opening it is the file's: it does not open
+        try:
+            layers, left, whole_bytes = _all_layers(path, tif)
+            count = image_series_count(tif)
+        except ValueError as error:  # said as it is, not as opened_series would rename it ("could not read...")
+            failure = error
+    if failure is not None:
+        raise failure
+    if left:
+        warnings.warn(left_out_note(Path(path).name, count, left, whole_bytes), stacklevel=2)
     return layers
 
 
+def _all_layers(path: str, tif: tifffile.TiffFile) -> tuple[list[tuple], list[int], int]:
+    """:func:`read_layers`' layers of the open file, the series left out for want of memory, and the bytes all the
+    series read whole would take."""
+    sizes = image_series_nbytes(tif) or [0]  # none but thumbnails: the first is the file's image
+    if len(sizes) == 1:
+        return series_layers(path, _read_series(path, 0, tif, sizes[0]), None, tif), [], 0
+    layers: list[tuple] = []
+    errors = []
+    left = []  # series left out
+    held = 0  # bytes of the series read whole so far
+    whole = [not _maps(tif, series, size) for series, size in enumerate(sizes)]
+    for series, size in enumerate(sizes):
+        if series and whole[series] and held + size > ALL_SERIES_BYTES:
+            left.append(series)
+            continue
+        try:
+            layers += series_layers(path, _read_series(path, series, tif, size), series, tif)
+            held += size if whole[series] else 0
+        except ValueError as error:  # this series alone (e.g. complex values): the others open
+            errors.append(error)
+            warnings.warn(f"{series_name(Path(path).name, series)} was not opened: {error}", stacklevel=3)
+    if not layers:
+        raise ValueError(f"none of the image series of {Path(path).name} could be opened: {errors[0]}")
+    return layers, left, sum(size for size, read in zip(sizes, whole) if read)
+
+
 def _maps(tif: tifffile.TiffFile, series: int, size: int) -> bool:
-    """Whether image series ``series`` (``size`` bytes) is mapped from the file rather than read whole."""
-    return size > MAPPED_BYTES and mappable(image_series(tif, series))
+    """Whether image series ``series`` (``size`` bytes) is mapped from the file rather than read whole: large, in
+    one uncompressed piece, and in this machine's byte order (a Fiji TIFF is big-endian: mapped, its data would keep
+    that order, which no writer takes as its type)."""
+    stored = image_series(tif, series)
+    return (size > MAPPED_BYTES and mappable(stored)
+            and np.dtype(stored.dtype).newbyteorder(tif.byteorder).isnative)
 
 
-def left_out_note(name: str, count: int, opened: int, total: int) -> str:
-    """What the reader says of a file of ``count`` image series (``total`` bytes read whole) whose first ``opened``
-    only fit in :data:`ALL_SERIES_BYTES`."""
-    left = f"series {opened} was" if opened == count - 1 else f"series {opened} to {count - 1} were"
-    return (f"{name} holds {count} image series (positions, wells...); {left} not opened: all of them would take "
-            f"{shown_bytes(total)} of memory, over the reader's {shown_bytes(ALL_SERIES_BYTES)}. The napari-zssr "
-            "command line runs every series of a file; to look at the others here, split the file (e.g. with Fiji's "
-            "Bio-Formats importer)")
+def left_out_note(name: str, count: int, left: list[int], whole_bytes: int) -> str:
+    """What the reader says of the image series ``left`` out of the ``count`` of file ``name``, whose series read
+    whole would take ``whole_bytes`` together, over :data:`ALL_SERIES_BYTES`."""
+    which = f"series {left[0]} was" if len(left) == 1 else f"series {', '.join(map(str, left))} were"
+    return (f"{name} holds {count} image series (positions, wells...); {which} not opened: read whole, they would "
+            f"take {shown_bytes(whole_bytes)} of memory, over the reader's {shown_bytes(ALL_SERIES_BYTES)}. "
+            "The napari-zssr command line runs every series of a file; to look at the others here, split the file "
+            "(e.g. with Fiji's Bio-Formats importer)")
 
 
 def _read_series(path: str, series: int, opened: tifffile.TiffFile, size: int) -> TiffImage:
