@@ -13,7 +13,7 @@ import tifffile
 
 from ..core.units import IMMERSION_INDICES
 from .calibration import length_um
-from .series import image_series, ome_image
+from .series import image_series, ome_image, parsed_ome
 from .tiff import tiff_file
 
 #: refractive index of each OME ``Immersion`` (or ``Medium``) value that names a single medium
@@ -111,7 +111,7 @@ def _ome_image(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffFi
     try:
         with tiff_file(path, opened) as tif:
             xml = tif.ome_metadata if tif.is_ome else None
-            root = ET.fromstring(xml) if xml else None
+            root = parsed_ome(xml) if xml else None
             # the Image the pixel size is read from (io.series.ome_pixels), by the same rule
             image = None if root is None else ome_image(root, tif, image_series(tif, series))
     except (tifffile.TiffFileError, ET.ParseError, KeyError, IndexError, ValueError) as error:

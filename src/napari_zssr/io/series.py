@@ -6,6 +6,7 @@ pixel is read."""
 
 from __future__ import annotations
 
+import functools
 import struct
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -14,6 +15,14 @@ import numpy as np
 import tifffile
 
 from .names import TIFF_SUFFIXES
+
+
+@functools.lru_cache(maxsize=4)
+def parsed_ome(xml: str) -> ET.Element:
+    """The parsed OME-XML ``xml`` (read it, never change it: it is shared). Kept for the file: each of a plate's
+    series reads it again (its Image, its pixel size, its optics), and parsing the XML of hundreds of wells for each
+    made opening a plate grow with the square of its wells."""
+    return ET.fromstring(xml)
 
 
 def ome_image(root: ET.Element, tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> ET.Element | None:
@@ -38,7 +47,7 @@ def ome_pixels(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> ET.El
     """The ``Pixels`` element of the OME ``Image`` of ``series`` (:func:`ome_image`; None without OME-XML or one)."""
     if not (tif.is_ome and tif.ome_metadata):
         return None
-    image = ome_image(ET.fromstring(tif.ome_metadata), tif, series)
+    image = ome_image(parsed_ome(tif.ome_metadata), tif, series)
     return None if image is None else next((element for element in image if element.tag.endswith("Pixels")), None)
 
 
@@ -172,7 +181,7 @@ def binary_only_master(tif: tifffile.TiffFile, path: Path) -> Path | None:
     if not xml or "BinaryOnly" not in xml:
         return None
     try:
-        root = ET.fromstring(xml)
+        root = parsed_ome(xml)
     except ET.ParseError:
         return None
     element = next((e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "BinaryOnly"), None)
@@ -183,13 +192,13 @@ def binary_only_master(tif: tifffile.TiffFile, path: Path) -> Path | None:
 def _images_with_data(tif: tifffile.TiffFile) -> int:
     """The Images of an OME-TIFF's metadata that have pixel data (TiffData): each one series, where none is lost."""
     return sum(any(element.tag.endswith("TiffData") for element in image.iter())
-               for image in ET.fromstring(tif.ome_metadata).iter() if image.tag.endswith("Image"))
+               for image in parsed_ome(tif.ome_metadata).iter() if image.tag.endswith("Image"))
 
 
 def ome_file_names(tif: tifffile.TiffFile) -> list[str]:
     """The other files a multi-file OME dataset's metadata names (its TiffData UUID FileName attributes), not this
     file's own: a file renamed since it was written names itself by its old name, and is known by its UUID."""
-    root = ET.fromstring(tif.ome_metadata)
+    root = parsed_ome(tif.ome_metadata)
     own = root.get("UUID")
     return [element.attrib["FileName"] for element in root.iter()
             if element.tag.endswith("UUID") and "FileName" in element.attrib and (element.text or "").strip() != own]
