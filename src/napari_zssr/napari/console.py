@@ -84,9 +84,6 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
         if kernel is not None or psf:
             raise ValueError("give one kernel source: psf=, optics= or kernel=")
         kernel = KernelChoice("optics", optics=optics)
-    request = prepare(layer_or_array, kernel=kernel, psf=psf, psf_pixel_size=psf_pixel_size, pixel_size=pixel_size,
-                      scale=scale, config=config, warm_start_iterations=warm_start_iterations, axial=axial,
-                      outputs=outputs)
     where = "the viewer given" if viewer is not None else "the current viewer"
     if viewer is None:
         try:
@@ -95,7 +92,8 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
             viewer = napari.current_viewer()
         except ImportError:
             viewer = None
-    if add_to_viewer and viewer is not None and viewer_closed(viewer):  # before the run; a closed one holds no layers
+    # before the run, and before a kernel is made; a closed viewer holds no layers
+    if add_to_viewer and viewer is not None and viewer_closed(viewer):
         raise ValueError("the viewer was closed, so the results would go nowhere: pass an open viewer= (the one "
                          "that holds the layer), or add_to_viewer=False for the layer data tuples alone")
     layers = getattr(viewer, "layers", None)
@@ -103,6 +101,9 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     if add_to_viewer and layers is not None and hasattr(layer_or_array, "events") and layer_or_array not in layers:
         raise ValueError(f"layer {layer_or_array.name!r} is not in {where}, where the results would go: pass "
                          "viewer= (the viewer that holds it), or add the layer to a viewer first")
+    request = prepare(layer_or_array, kernel=kernel, psf=psf, psf_pixel_size=psf_pixel_size, pixel_size=pixel_size,
+                      scale=scale, config=config, warm_start_iterations=warm_start_iterations, axial=axial,
+                      outputs=outputs)
     # the outputs' names, reserved, after the input as it is called when the run ends
     outputs = OutputClaim(viewer, layer_or_array, request) if viewer is not None and add_to_viewer else None
     run_started()

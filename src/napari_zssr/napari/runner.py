@@ -252,15 +252,17 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
 
 def layer_channel(layer: Any) -> tuple[int | None, int | None]:
     """The channel of its file that ``layer`` holds and the file's count of channels, where the napari-zssr reader
-    opened it from a multichannel file (its metadata's ``"channel"`` and ``"channels"``); None for what any other
-    layer, or an array, does not say."""
+    opened it from a multichannel file (its metadata's ``"channel"`` and ``"channels"``); (None, None) for any other
+    layer, or an array, and for one that names its channel alone (an earlier reader's): which PSF of a file of one per
+    channel is its own needs both."""
     metadata = getattr(layer, "metadata", None) or {}
 
     def whole(value: Any, least: int) -> int | None:
         is_whole = isinstance(value, Integral) and not isinstance(value, (bool, np.bool_)) and value >= least
         return int(value) if is_whole else None
 
-    return whole(metadata.get("channel"), 0), whole(metadata.get("channels"), 1)
+    channel, channels = whole(metadata.get("channel"), 0), whole(metadata.get("channels"), 1)
+    return (channel, channels) if channel is not None and channels is not None and channel < channels else (None, None)
 
 
 def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], kernel: Any,
