@@ -439,6 +439,8 @@ def test_a_4d_psf_array_is_told_how_to_give_one_psf_per_channel(tmp_path):
     with pytest.raises(ValueError, match=r"one PSF per channel \(C, Z, Y, X\)\? Pass one channel's, psf\[c\], or "
                                          r"save them.*ome=True, metadata=\{'axes': 'CZYX'\}"):
         kernel_from_file(tmp_path / "beads.npy", scale=2)
+    with pytest.raises(ValueError, match=r"one PSF per channel \(C, Z, Y, X\)\?"):  # not "holds 1 channel"
+        kernel_from_file(tmp_path / "beads.npy", scale=2, psf_channel=1)
     tifffile.imwrite(tmp_path / "psf.ome.tif", beads, ome=True, metadata={"axes": "CZYX"})  # as the message says
     for channel in (0, 1):
         np.testing.assert_allclose(kernel_from_file(tmp_path / "psf.ome.tif", scale=2, psf_channel=channel),

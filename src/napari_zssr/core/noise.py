@@ -100,25 +100,25 @@ def noise_rms_beyond_kernel(image: torch.Tensor, kernel: np.ndarray, factors: tu
     plane = image[0, 0, top : top + MAX_READING_SIDE, left : left + MAX_READING_SIDE]
     kernel = np.ascontiguousarray(kernel, dtype=np.float64)
     beyond = _beyond_kernel(kernel.tobytes(), kernel.shape, tuple(factors), tuple(plane.shape))
-    if beyond.sum() < max(1, MIN_BEYOND_KERNEL_SHARE * plane.numel()):
+    if int(beyond.sum()) < max(1, MIN_BEYOND_KERNEL_SHARE * plane.numel()):
         return None
     # read where the image is (a GPU's run copies nothing to the host), in float64 where the device has it (not MPS)
     plane = plane.to(torch.float32 if plane.device.type == "mps" else torch.float64)
-    spectrum = periodic_spectrum(plane)[torch.from_numpy(beyond).to(plane.device)]
+    spectrum = periodic_spectrum(plane)[beyond.to(plane.device)]
     power = spectrum.abs().square() / plane.numel()
     return float(torch.sqrt(torch.quantile(power, 0.5) / np.log(2)))
 
 
 @functools.lru_cache(maxsize=16)
 def _beyond_kernel(kernel: bytes, kernel_shape: tuple[int, ...], factors: tuple[int, int],
-                   shape: tuple[int, int]) -> np.ndarray:
+                   shape: tuple[int, int]) -> torch.Tensor:
     """Where on the spectrum of a plane of ``shape`` the kernel (float64 ``bytes`` of ``kernel_shape``) passes
     less than :data:`BEYOND_KERNEL_TRANSFER`. Kept for the kernel and shape: a run reads the noise there at each
     back-projection step, and an axial run on each slice, all of one shape under one kernel (on a GPU the envelope,
-    computed on the host, would cost more than the reading)."""
+    computed on the host, would cost more than the reading). A tensor: indexing copies from it, nothing writes it."""
     envelope = kernel_envelope(np.frombuffer(kernel).reshape(kernel_shape), factors, (ENVELOPE_GRID, ENVELOPE_GRID))
     nearest = [np.round(np.fft.fftfreq(n) * ENVELOPE_GRID).astype(int) % ENVELOPE_GRID for n in shape]
-    return envelope[np.ix_(*nearest)] < BEYOND_KERNEL_TRANSFER
+    return torch.from_numpy(envelope[np.ix_(*nearest)] < BEYOND_KERNEL_TRANSFER)
 
 
 #: back-projection stops once the residual's RMS is at most this times the noise RMS (the discrepancy principle's

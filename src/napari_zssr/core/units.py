@@ -4,6 +4,7 @@ one-number-or-pair form the library takes, and sizes and times tidied of float n
 A module of its own, without torch, so that the file readers and writers (napari's file opener) stay light.
 """
 
+import math
 from typing import Any
 
 #: refractive indices of the usual immersion media, for fronts that offer a choice by name and files that name one
@@ -27,11 +28,9 @@ def shown_bytes(count: float) -> str:
     """A size in bytes as messages show it, in the largest binary unit it fills: "512 bytes", "2.9 KiB", "7.5 GiB"."""
     if count < 1024:
         return f"{int(count)} bytes"
-    for unit in ("KiB", "MiB", "GiB"):
-        count /= 1024
-        if count < 1024 or unit == "GiB":
-            return f"{count:.1f} {unit}"
-    raise AssertionError("unreachable")
+    units = ("KiB", "MiB", "GiB")
+    power = min(int(math.log(count, 1024)), len(units))  # 1: KiB ... beyond GiB, still GiB
+    return f"{count / 1024**power:.1f} {units[power - 1]}"
 
 
 def number_meant(value: object) -> object:

@@ -80,7 +80,8 @@ def open_psf(path: str | os.PathLike, channel: int | None = None) -> PsfFile:
             array = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError) as error:
             raise ValueError(f"could not read {path.name} as a .npy array: {error}") from error
-        checked_channel(path, channel, 1)
+        if array.ndim != 4:  # a 4D array: the PSF's own check says how to give one PSF per channel
+            checked_channel(path, channel, 1)
         data, z_last = _planes_first(array, path.name)
         return PsfFile(data, None, z_last)
     if suffix == ".mat":

@@ -74,7 +74,7 @@ class TiffImage:
     channels_unmarked: bool = False
     #: a value calibration Fiji applies to the stored values (Analyze > Calibrate: ``cf``, ``c0``, ``c1``... ``vunit``
     #: in the ImageJ description), as words; None where there is none, and for a signed 16-bit image, read as the
-    #: values it shows (:func:`.values.is_signed_16bit`)
+    #: values it shows (:func:`.value_calibration.is_signed_16bit`)
     value_calibration: str | None = None
 
 
