@@ -1831,3 +1831,17 @@ def test_a_method_a_settings_error_names_stays_as_it_is(tmp_path):
         napari_zssr.batch([tmp_path / "in.tif"], tmp_path / "out", preset=None)
     with pytest.raises(napari_zssr.UsageError, match="--max-iterations must be a whole number >= 1"):
         napari_zssr.batch([tmp_path / "in.tif"], tmp_path / "out", max_iterations=0)
+
+
+def test_a_psf_file_of_as_many_channels_as_those_given_a_psf_serves_them_in_order(tmp_path, multicolour_psf):
+    """Two colours beside transmitted light (--kernel psf --kernel none --kernel psf) with a two-colour bead image:
+    a usage error (the file has 2 channels, the input 3); the channels that take a PSF take its channels in order."""
+    multi, singles = multicolour_psf
+    write_imagej_tiff(tmp_path / "in" / "three.tif", textured((3, 20, 20)), "CYX", (0.1, 0.1))
+    args = [str(tmp_path / "in" / "three.tif"), *ZSSR_ONLY, "--kernel", "psf", "--kernel", "none", "--kernel", "psf"]
+    assert main([*args, "--out", str(tmp_path / "multi"), "--psf", str(multi)]) == 0
+    assert main([*args, "--out", str(tmp_path / "alone"), *(f"--psf={single}" for single in singles)]) == 0
+    made = read_tiff(tmp_path / "multi" / "three_zssr.tif")
+    np.testing.assert_array_equal(made.data, read_tiff(tmp_path / "alone" / "three_zssr.tif").data)
+    kernels = [channel["kernel"] for channel in json.loads(made.description)["channels"]]
+    assert [kernel.get("psf_channel") for kernel in kernels] == [0, None, 1]

@@ -61,13 +61,19 @@ def kernel_choices(options: BatchOptions, job: Job, channels: int, use: str = "a
 
 def psf_choices(options: BatchOptions, channels: int, users: Sequence[int]) -> dict[int, KernelChoice]:
     """The PSF file's kernel of each channel in ``users`` (of an input's ``channels``): ``--psf`` once, once per
-    channel or once per such channel; of a PSF file with a PSF per channel (a multicolour bead image), channel c of
-    the input takes its channel c, the file then holding as many channels as the input
-    (:meth:`KernelChoice.for_channel`: :class:`PsfChannelError` otherwise)."""
+    channel or once per such channel. Of a PSF file with a PSF per channel (a multicolour bead image), channel c of
+    the input takes its channel c where the file has as many channels as the input; where it has as many as the
+    channels that use a PSF, fewer (two colours beside transmitted light: ``--kernel psf --kernel psf --kernel
+    none``), those take its channels in order, as a bead shows in the fluorescence channels alone
+    (:meth:`KernelChoice.for_channel`: :class:`PsfChannelError` where neither fits)."""
     paths = per_channel(list(options.psf), channels, "PSFs", users)
-    return {channel: KernelChoice("psf", psf_path=paths[channel], psf_pixel_size=options.psf_pixel_size,
-                                  measured=measured_psf(options)).for_channel(channel, channels)
-            for channel in users}
+    choices = {}
+    for order, channel in enumerate(users):
+        choice = KernelChoice("psf", psf_path=paths[channel], psf_pixel_size=options.psf_pixel_size,
+                              measured=measured_psf(options))
+        by_users = len(users) < channels and psf_channels(paths[channel]) == len(users)
+        choices[channel] = choice.for_channel(order, len(users)) if by_users else choice.for_channel(channel, channels)
+    return choices
 
 
 def input_channels(job: Job) -> int | None:
