@@ -13,7 +13,7 @@ import tifffile
 
 from ..core.units import IMMERSION_INDICES
 from .calibration import length_um
-from .series import image_series, ome_image, parsed_ome
+from .series import image_series, ome_elements, ome_image, parsed_ome
 from .tiff import tiff_file
 
 #: refractive index of each OME ``Immersion`` (or ``Medium``) value that names a single medium
@@ -130,14 +130,15 @@ def _first(parent: ET.Element, name: str) -> ET.Element | None:
 def _objective(root: ET.Element, image: ET.Element, objective_id: str | None) -> ET.Element | None:
     """The objective the image's settings point to, or else the only objective of the instrument the image names
     (of the file, where it names none): a file may describe several instruments, each with its objective."""
-    objectives = [element for element in root.iter() if _name(element) == "Objective"]
+    objectives = ome_elements(root, "Objective")
     chosen = [element for element in objectives if element.get("ID") == objective_id]
     if chosen:
         return chosen[0]
     reference = _first(image, "InstrumentRef")
-    instrument = next((element for element in root.iter() if _name(element) == "Instrument"
-                       and reference is not None and element.get("ID") == reference.get("ID")), root)
-    candidates = [element for element in instrument.iter() if _name(element) == "Objective"]
+    instrument = next((element for element in ome_elements(root, "Instrument")
+                       if reference is not None and element.get("ID") == reference.get("ID")), None)
+    candidates = objectives if instrument is None else [element for element in instrument.iter()
+                                                          if _name(element) == "Objective"]
     return candidates[0] if len(candidates) == 1 else None
 
 

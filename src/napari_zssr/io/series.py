@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import struct
+import weakref
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -25,6 +26,15 @@ def parsed_ome(xml: str) -> ET.Element:
     return ET.fromstring(xml)
 
 
+@functools.lru_cache(maxsize=16)
+def ome_elements(root: ET.Element, name: str) -> tuple[ET.Element, ...]:
+    """Every element of ``root`` (:func:`parsed_ome`) called ``name`` without its schema's namespace, which changes
+    between OME versions ("Image", "Objective"...), in document order. Kept for the tree: each series of a plate
+    looks its own up among them, and a search of the whole XML for each made a plate grow with the square of its
+    wells."""
+    return tuple(element for element in root.iter() if element.tag.rsplit("}", 1)[-1] == name)
+
+
 def ome_image(root: ET.Element, tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> ET.Element | None:
     """The ``Image`` element of the OME-XML ``root`` of ``tif`` that ``series`` was read from (None where it cannot
     be told). tifffile makes a series of each Image that has pixel data, in their order: the Image at the series'
@@ -33,7 +43,7 @@ def ome_image(root: ET.Element, tif: tifffile.TiffFile, series: tifffile.TiffPag
     the later series off their Images); else the first, for the first series. Not always the first Image: an
     overview stored first as a reduced page is passed over (:func:`image_series`), and its pixel size and
     objective are not the image's."""
-    images = [element for element in root.iter() if element.tag.endswith("Image")]
+    images = ome_elements(root, "Image")
     number = next((number for number, each in enumerate(tif.series) if each is series), None)
     if len(images) == len(tif.series) and number is not None:
         return images[number]
@@ -82,10 +92,18 @@ def image_series(tif: tifffile.TiffFile, index: int) -> tifffile.TiffPageSeries:
     return counted[index]
 
 
-def _image_series(tif: tifffile.TiffFile) -> list[tifffile.TiffPageSeries]:
+#: each open file's image series (:func:`_image_series`), for as long as the file object lives
+_SERIES_OF: weakref.WeakKeyDictionary[tifffile.TiffFile, tuple[tifffile.TiffPageSeries, ...]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _image_series(tif: tifffile.TiffFile) -> tuple[tifffile.TiffPageSeries, ...]:
     """The file's image series, in order: its series but thumbnails (:func:`_is_thumbnail`). The one rule of which
-    series there are, for counting them and for choosing one."""
-    return [each for number, each in enumerate(tif.series) if not _is_thumbnail(tif, number)]
+    series there are, for counting them and for choosing one. Worked out once for an open file: a plate's reader
+    asks it for each of its wells, and the rule looks at every series."""
+    if tif not in _SERIES_OF:
+        _SERIES_OF[tif] = tuple(each for number, each in enumerate(tif.series) if not _is_thumbnail(tif, number))
+    return _SERIES_OF[tif]
 
 
 def _is_thumbnail(tif: tifffile.TiffFile, number: int) -> bool:
@@ -192,7 +210,7 @@ def binary_only_master(tif: tifffile.TiffFile, path: Path) -> Path | None:
 def _images_with_data(tif: tifffile.TiffFile) -> int:
     """The Images of an OME-TIFF's metadata that have pixel data (TiffData): each one series, where none is lost."""
     return sum(any(element.tag.endswith("TiffData") for element in image.iter())
-               for image in parsed_ome(tif.ome_metadata).iter() if image.tag.endswith("Image"))
+               for image in ome_elements(parsed_ome(tif.ome_metadata), "Image"))
 
 
 def ome_file_names(tif: tifffile.TiffFile) -> list[str]:
