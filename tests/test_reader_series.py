@@ -125,13 +125,20 @@ def test_the_file_is_opened_as_often_for_a_plate_of_many_series_as_for_one_of_tw
         opened(self, *args, **kwargs)
 
     monkeypatch.setattr(tifffile.TiffFile, "__init__", counted)
-    counts = []
-    for wells in (2, 8):
-        path = write_series(tmp_path / f"plate{wells}.ome.tif", [PLATE[2]] * wells)
-        openings.clear()
-        assert len(read_quietly(path)) == wells
-        counts.append(len(openings))
+    counts = calls_opening_plates(tmp_path, openings, (2, 8))
     assert counts[1] == counts[0], counts
+
+
+def calls_opening_plates(folder: Path, calls: list, wells: tuple[int, ...], before_each=lambda: None) -> list[int]:
+    """How many entries ``calls`` gains while the reader opens a plate of each number of ``wells``."""
+    counts = []
+    for count in wells:
+        path = write_series(folder / f"plate{count}.ome.tif", [PLATE[2]] * count)
+        before_each()
+        calls.clear()
+        assert len(read_quietly(path)) == count
+        counts.append(len(calls))
+    return counts
 
 
 def test_the_ome_xml_is_parsed_as_often_for_a_plate_of_many_series_as_for_one_of_two(tmp_path, monkeypatch):
@@ -149,13 +156,7 @@ def test_the_ome_xml_is_parsed_as_often_for_a_plate_of_many_series_as_for_one_of
         return parse(text, *args, **kwargs)
 
     monkeypatch.setattr(ET, "fromstring", counted)
-    counts = []
-    for wells in (2, 8):
-        path = write_series(tmp_path / f"plate{wells}.ome.tif", [PLATE[2]] * wells)
-        parsed_ome.cache_clear()
-        parses.clear()
-        assert len(read_quietly(path)) == wells
-        counts.append(len(parses))
+    counts = calls_opening_plates(tmp_path, parses, (2, 8), before_each=parsed_ome.cache_clear)
     assert counts[1] == counts[0], counts  # tifffile parses it once too
 
 
@@ -224,10 +225,5 @@ def test_the_work_of_opening_a_plate_grows_with_its_wells_not_their_square(tmp_p
     looks = []
     looked = series_module._is_thumbnail
     monkeypatch.setattr(series_module, "_is_thumbnail", lambda tif, number: looks.append(number) or looked(tif, number))
-    counts = []
-    for wells in (4, 16):
-        path = write_series(tmp_path / f"plate{wells}.ome.tif", [PLATE[0]] * wells)
-        looks.clear()
-        assert len(read_quietly(path)) == wells
-        counts.append(len(looks))
+    counts = calls_opening_plates(tmp_path, looks, (4, 16))
     assert counts[1] <= 4 * counts[0], counts  # 4 times the wells, at most 4 times the looks
