@@ -1,5 +1,6 @@
 """Viewer tests: the widget opened through the plugin manifest, headless under Xvfb (pytest-xvfb)."""
 
+import os
 import re
 import warnings
 
@@ -2192,3 +2193,26 @@ def test_an_output_in_input_pixels_runs_axially_and_saves_units_set_on_it(tmp_pa
 
     write_image(str(tmp_path / "nm.tif"), data, {**kwargs, "scale": (200.0, 50.0, 50.0), "units": [Unit("nm")] * 3})
     assert read_tiff(tmp_path / "nm.tif").pixel_size == pytest.approx((0.05, 0.05))
+
+
+def test_the_psf_files_note_is_read_once_for_the_file_as_it_is(widget, tmp_path, monkeypatch, multicolour_psf):
+    """Every choice of a layer (and fill of a field) asked the note again, which read every channel of the PSF file on
+    the GUI thread; it is kept for the file, and read again once the file changes."""
+    import napari_zssr.io.psf as psf_module
+
+    viewer, w = widget
+    multi, _ = multicolour_psf
+    w.image.value = viewer.add_image(image_2d(), name="img", scale=(0.1, 0.1))
+    use_psf(w, str(multi))
+    note = w.status.value
+    assert "holds 2 channels, one PSF each" in note
+    reads = []
+    opened = psf_module.open_psf
+    monkeypatch.setattr(psf_module, "open_psf", lambda *a, **k: reads.append(a) or opened(*a, **k))
+    other = viewer.add_image(image_2d(), name="other", scale=(0.2, 0.2))
+    for layer in (other, viewer.layers["img"], other):  # each choice of a layer asks the note again
+        w.image.value = layer
+    assert reads == [] and w._psf_note() == note
+    tifffile.imwrite(multi, np.zeros((5, 5), np.float32))  # the file changed: not a bead, not two channels
+    os.utime(multi, ns=(1, 1))
+    assert "holds 2 channels" not in w._psf_note() and reads

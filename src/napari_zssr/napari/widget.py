@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -139,6 +140,7 @@ class ZSSRWidget(Container):
         self._psf_file_pixel_size = 0.0  # what the PSF pixel field was set to from the PSF file (0: unknown)
         self._layer_pixel_rejected = False  # the layer's scale is no plausible pixel size (shown as a note)
         self._psf_pixel_rejected = False  # the PSF file's pixel size is outside the field's range (shown as a note)
+        self._psf_note_kept: tuple[tuple | None, str] = (None, "")  # the PSF file's note, and the file it is of
         # id of a field -> (the field, the value left in it, its note on a value beyond its range), until it changes
         self._range_notes: dict[int, tuple[Widget, Any, str]] = {}
         self._watched_layer: Any = None  # the layer whose scale the pixel field follows
@@ -469,12 +471,26 @@ class ZSSRWidget(Container):
         cannot be read (Run refuses it with that message), how it was read (several series, planes on its last axis;
         a PSF per channel, and which a layer takes) and the warning that it does not look like one bead, of each
         channel's PSF (Run repeats both, of the layer's PSF, as notifications); else "". The status line shows it
-        while it applies."""
-        from ..io.psf import open_psf, psf_channels
-
+        while it applies, and asks for it on every change of a field: it is kept for the file as it is (its path, size
+        and time of change), not read again (every channel of a large PSF, on the GUI thread)."""
         if self.kernel_source.value != PSF_FILE or self.axial.value or not self._psf_given():
             return ""
         path = str(self.psf.value)
+        try:
+            state = os.stat(path)
+            version = (path, state.st_size, state.st_mtime_ns)
+        except OSError:
+            version = None
+        if psf is None and version is not None and self._psf_note_kept[0] == version:
+            return self._psf_note_kept[1]
+        note = self._psf_file_note(path, psf)
+        self._psf_note_kept = (version, note)
+        return note
+
+    def _psf_file_note(self, path: str, psf: PsfFile | None) -> str:
+        """:meth:`_psf_note` of the PSF file at ``path`` (``psf``: as just read), read now."""
+        from ..io.psf import open_psf, psf_channels
+
         try:
             psf = open_psf(path, 0 if psf_channels(path) > 1 else None) if psf is None else psf
             others = [open_psf(path, channel) for channel in range(1, psf.channels)]  # of a PSF per channel
