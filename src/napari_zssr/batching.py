@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields, replace
-from numbers import Integral, Number
+from numbers import Number
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,7 @@ from .core.device import select_device
 from .core.network import ZSSRNet
 from .core.precision import emulated_precision_note, resolve_precision
 from .core.resize import pixel_pair, upscale_factors
+from .core.units import is_whole_number
 from .io.imagej import STAGED_SUFFIX, imagej_dtype
 from .io.tiff import read_header
 
@@ -201,7 +202,7 @@ def checked_settings(options: BatchOptions, *, device_here: bool = True) -> tupl
         options = replace(options, outputs=requested_outputs(options.outputs))  # each kind once: one file per kind
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from None
-    if not is_whole(options.planes_per_task) or options.planes_per_task < 2:  # "4" failed in the comparison
+    if not is_whole_number(options.planes_per_task) or options.planes_per_task < 2:  # "4" failed in the comparison
         raise UsageError(f"planes_per_task must be a whole number >= 2, got {options.planes_per_task!r}")
     if options.dtype not in OUTPUT_TYPES:
         raise UsageError(f"dtype must be one of {', '.join(OUTPUT_TYPES)}, got {options.dtype!r}")
@@ -268,11 +269,6 @@ def plan_inputs(inputs: Sequence[str | os.PathLike], options: BatchOptions, conf
         note_dtype_fallbacks(jobs)
     settings = settings_record(options, config)
     return PreparedBatch(options, config, tuple(jobs), settings, settings_files(settings))
-
-
-def is_whole(value: object) -> bool:
-    """An integer, not a bool (True would count as 1)."""
-    return isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def weights_option(init: str | None) -> str | None:
@@ -492,7 +488,7 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os
         raise TypeError(f"inputs must be a file, folder or glob pattern, or a list of them, got "
                         f"{type(inputs).__name__} {inputs!r}")
     inputs = [os.fsdecode(item) if isinstance(item, bytes) else item for item in inputs]
-    if threads is not None and (not is_whole(threads) or threads < 1):  # else every cluster task fails in torch
+    if threads is not None and (not is_whole_number(threads) or threads < 1):  # else every cluster task fails in torch
         raise UsageError(f"threads must be a whole number >= 1 (torch threads per cluster task) or None, got "
                          f"{threads!r}")
     with quiet_reader_logs():

@@ -5,6 +5,7 @@ A module of its own, without torch, so that the file readers and writers (napari
 """
 
 import math
+from numbers import Integral
 from typing import Any
 
 #: refractive indices of the usual immersion media, for fronts that offer a choice by name and files that name one
@@ -17,6 +18,11 @@ def tidy(value: float) -> float:
     """``value`` to 12 significant digits: a pixel size of 0.1, not 0.09999999999999999, for 0.3 / 3, where the
     digits beyond say nothing of any microscope and would show in napari and in the files written."""
     return float(f"{value:.12g}")
+
+
+def is_whole_number(value: object) -> bool:
+    """An integer (numpy's too), not a bool, which Python counts as one (True would pass for 1)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 def shown_sizes(sizes: Any) -> str:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 import scipy.io
 
-from ..core.units import compact_pixel_size
+from ..core.units import compact_pixel_size, is_whole_number
 from .names import TIFF_SUFFIXES
 from .series import several_series_note
 from .tiff import TiffImage, read_tiff
@@ -133,7 +132,7 @@ def checked_channel(path: str | os.PathLike | None, channel: object, channels: i
     its channels and ``channel`` for one it does not hold."""
     if channel is None:
         return None
-    if isinstance(channel, (bool, np.bool_)) or not isinstance(channel, Integral):
+    if not is_whole_number(channel):
         raise TypeError(f"psf_channel must be a whole number >= 0 (the PSF file's channel, counted from 0) or None, "
                         f"got {type(channel).__name__} {channel!r}")
     if channel < 0:

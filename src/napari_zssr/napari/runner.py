@@ -9,7 +9,6 @@ import warnings
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -36,7 +35,7 @@ from ..core.precision import resolve_precision
 from ..core.progress import ProgressCallback, ProgressEvent
 from ..core.resize import PixelSize, Scale, pixel_pair, upscale_factors
 from ..core.trainer import Cancelled, StopHook
-from ..core.units import compact_pixel_size, has_length_units, is_unit_of, um_per_unit
+from ..core.units import compact_pixel_size, has_length_units, is_unit_of, is_whole_number, um_per_unit
 from ..io.calibration import default_z_spacing_note
 from ..io.ome import OpticsMetadata
 from ..kernel_choice import KernelArgument, KernelChoice, PreparedKernel, named_kernel
@@ -258,8 +257,7 @@ def layer_channel(layer: Any) -> tuple[int | None, int | None]:
     metadata = getattr(layer, "metadata", None) or {}
 
     def whole(value: Any, least: int) -> int | None:
-        is_whole = isinstance(value, Integral) and not isinstance(value, (bool, np.bool_)) and value >= least
-        return int(value) if is_whole else None
+        return int(value) if is_whole_number(value) and value >= least else None
 
     channel, channels = whole(metadata.get("channel"), 0), whole(metadata.get("channels"), 1)
     return (channel, channels) if channel is not None and channels is not None and channel < channels else (None, None)
