@@ -2207,8 +2207,8 @@ def test_the_psf_files_note_is_read_once_for_the_file_as_it_is(widget, tmp_path,
     note = w.status.value
     assert "holds 2 channels, one PSF each" in note
     reads = []
-    opened = psf_module.open_psf
-    monkeypatch.setattr(psf_module, "open_psf", lambda *a, **k: reads.append(a) or opened(*a, **k))
+    read = psf_module.read_tiff  # every reading of a PSF TIFF, of one channel or all
+    monkeypatch.setattr(psf_module, "read_tiff", lambda *a, **k: reads.append(a) or read(*a, **k))
     other = viewer.add_image(image_2d(), name="other", scale=(0.2, 0.2))
     for layer in (other, viewer.layers["img"], other):  # each choice of a layer asks the note again
         w.image.value = layer

@@ -423,6 +423,23 @@ def test_a_psf_file_of_one_psf_per_channel_gives_each_channel_its_own_kernel(mul
         kernel_from_file(singles[0], psf_channel=1)
 
 
+def test_every_psf_of_a_file_is_read_at_once_as_each_channels_alone(multicolour_psf, monkeypatch):
+    """The widget's note read the file once per channel: every channel's PSF comes from one reading."""
+    import napari_zssr.io.psf as psf_module
+
+    multi, singles = multicolour_psf
+    each = [psf_module.open_psf(multi, channel) for channel in range(2)] + [psf_module.open_psf(singles[0])]
+    reads = []
+    read = psf_module.read_tiff
+    monkeypatch.setattr(psf_module, "read_tiff", lambda *a, **k: reads.append(a) or read(*a, **k))
+    together = psf_module.open_psf_channels(multi)
+    assert len(reads) == 1 and len(together) == 2
+    for psf, alone in zip([*together, *psf_module.open_psf_channels(singles[0])], each, strict=True):
+        assert np.array_equal(psf.data, alone.data)
+        assert (psf.pixel_size, psf.note, psf.channel, psf.channels) == (alone.pixel_size, alone.note, alone.channel,
+                                                                         alone.channels)
+
+
 def test_a_channel_chosen_does_not_settle_a_few_planes_that_may_be_a_z_stack(tmp_path):
     tifffile.imwrite(tmp_path / "beads.tif", bead_channels(3), imagej=True)
     with pytest.raises(ValueError, match=r"If its planes are a z-stack.*metadata=\{'axes': 'ZYX'\}"):

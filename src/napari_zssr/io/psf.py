@@ -59,21 +59,11 @@ def open_psf(path: str | os.PathLike, channel: int | None = None) -> PsfFile:
         raise FileNotFoundError(f"PSF file not found: {path}")
     suffix = path.suffix.lower()
     if suffix in TIFF_SUFFIXES:
-        image, channels = _tiff_psf(path)
+        image, axis = _tiff_psf(path)
+        channels = _channel_count(image, axis)
         if channels > 1 and channel is None:
             raise ValueError(_channels_message(path, image, "channels"))
-        channel = checked_channel(path, channel, channels)
-        if "C" in image.axes and _channel_axis(image) == "channels":  # the channel's planes (of an axis of one too)
-            image = replace(image, data=np.take(image.data, channel or 0, axis=image.axes.index("C")),
-                            axes=image.axes.replace("C", ""))
-        read = channel if channels > 1 else None
-        # a bead at several positions, or one series per channel as some exports store them
-        note = several_series_note(path.name, image.series_count) if image.series_count > 1 else None
-        pixel_size = None if image.pixel_size is None else compact_pixel_size(*image.pixel_size)
-        if image.axes[0] not in UNNAMED_AXES:
-            return PsfFile(image.data, pixel_size, note, read, channels)
-        data, z_last = _planes_first(image.data, path.name)  # a bare array saved by tifffile: its first axis unnamed
-        return PsfFile(data, pixel_size, "; ".join(each for each in (note, z_last) if each) or None, read, channels)
+        return _channel_psf(path, image, axis, checked_channel(path, channel, channels))
     if suffix == ".npy":
         try:
             array = np.load(path, allow_pickle=False)
@@ -97,6 +87,17 @@ def open_psf(path: str | os.PathLike, channel: int | None = None) -> PsfFile:
     raise ValueError(f"unsupported PSF file type {suffix!r} ({path.name}); use .tif/.tiff, .npy or .mat")
 
 
+def open_psf_channels(path: str | os.PathLike) -> list[PsfFile]:
+    """Every PSF of the file at ``path``, read once: each channel's of a file with a PSF per channel (as
+    :func:`open_psf` reads each), else its one. Raises what :func:`open_psf` raises."""
+    path = Path(path)
+    if path.suffix.lower() not in TIFF_SUFFIXES or not path.is_file():
+        return [open_psf(path)]
+    image, axis = _tiff_psf(path)
+    channels = _channel_count(image, axis)
+    return [_channel_psf(path, image, axis, channel if channels > 1 else None) for channel in range(channels)]
+
+
 def psf_channels(path: str | os.PathLike) -> int:
     """How many channels, one PSF each, the PSF file at ``path`` holds (a multicolour bead image); 1 for a file
     without channels (a 2D image or z-stack, any ``.npy`` or ``.mat``). Raises what :func:`open_psf` raises for a
@@ -105,13 +106,34 @@ def psf_channels(path: str | os.PathLike) -> int:
     if path.suffix.lower() not in TIFF_SUFFIXES or not path.is_file():
         open_psf(path)  # the file's own errors, or the PSF of its one channel
         return 1
-    return _tiff_psf(path, mapped=True)[1]  # counted from its layout: its pixels, which open_psf reads, left unread
+    return _channel_count(*_tiff_psf(path, mapped=True))  # from its layout: its pixels, which open_psf reads, unread
 
 
-def _tiff_psf(path: Path, mapped: bool = False) -> tuple[TiffImage, int]:
-    """A PSF TIFF as read and its channels (1 where its channel axis, if any, holds a z-stack), or its refusal: a
-    colour image, or a channel axis that may be channels or planes. ``mapped``: its data as :func:`.tiff.read_tiff`
-    maps it (for the channels alone: only the layout is used)."""
+def _channel_psf(path: Path, image: TiffImage, axis: int | None, channel: int | None) -> PsfFile:
+    """The PSF of channel ``channel`` (None: of a file without channels) of the PSF TIFF at ``path`` read as
+    ``image``, its channels on ``axis`` (:func:`_tiff_psf`)."""
+    channels = _channel_count(image, axis)
+    if axis is not None:  # the channel's planes (of an axis of one too)
+        image = replace(image, data=np.take(image.data, channel or 0, axis=axis), axes=image.axes.replace("C", ""))
+    read = channel if channels > 1 else None
+    # a bead at several positions, or one series per channel as some exports store them
+    note = several_series_note(path.name, image.series_count) if image.series_count > 1 else None
+    pixel_size = None if image.pixel_size is None else compact_pixel_size(*image.pixel_size)
+    if image.axes[0] not in UNNAMED_AXES:
+        return PsfFile(image.data, pixel_size, note, read, channels)
+    data, z_last = _planes_first(image.data, path.name)  # a bare array saved by tifffile: its first axis unnamed
+    return PsfFile(data, pixel_size, "; ".join(each for each in (note, z_last) if each) or None, read, channels)
+
+
+def _channel_count(image: TiffImage, axis: int | None) -> int:
+    """The PSFs of a PSF TIFF read as ``image`` with its channels on ``axis`` (:func:`_tiff_psf`)."""
+    return 1 if axis is None else image.data.shape[axis]
+
+
+def _tiff_psf(path: Path, mapped: bool = False) -> tuple[TiffImage, int | None]:
+    """A PSF TIFF as read and the axis of its channels (None where it has none, or its channel axis holds a
+    z-stack), or its refusal: a colour image, or a channel axis that may be channels or planes. ``mapped``: its data
+    as :func:`.tiff.read_tiff` maps it (for the channels alone: only the layout is used)."""
     image = read_tiff(path, mapped=mapped)
     # tifffile writes a (3 or 4, Y, X) array as planar RGB unless told otherwise; a colour photograph is not
     # stored as floats, a PSF z-stack of 3 or 4 planes is
@@ -123,7 +145,7 @@ def _tiff_psf(path: Path, mapped: bool = False) -> tuple[TiffImage, int]:
     reading = _channel_axis(image) if "C" in image.axes else "z-stack"
     if reading == "either":
         raise ValueError(_channels_message(path, image, reading))
-    return image, image.data.shape[image.axes.index("C")] if reading == "channels" else 1
+    return image, image.axes.index("C") if reading == "channels" else None
 
 
 def checked_channel(path: str | os.PathLike | None, channel: object, channels: int | None = None) -> int | None:

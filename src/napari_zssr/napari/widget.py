@@ -466,8 +466,8 @@ class ZSSRWidget(Container):
                 del self._range_notes[key]
         return "; ".join(note for _, _, note in self._range_notes.values())
 
-    def _psf_note(self, psf: PsfFile | None = None) -> str:
-        """What to say of the chosen PSF file (``psf``: the file, when just read) when it is the kernel source: why it
+    def _psf_note(self, psfs: list[PsfFile] | None = None) -> str:
+        """What to say of the chosen PSF file (``psfs``: its PSFs, when just read) when it is the kernel source: why it
         cannot be read (Run refuses it with that message), how it was read (several series, planes on its last axis;
         a PSF per channel, and which a layer takes) and the warning that it does not look like one bead, of each
         channel's PSF (Run repeats both, of the layer's PSF, as notifications); else "". The status line shows it
@@ -481,27 +481,27 @@ class ZSSRWidget(Container):
             version = (path, state.st_size, state.st_mtime_ns)
         except OSError:
             version = None
-        if psf is None and version is not None and self._psf_note_kept[0] == version:
+        if psfs is None and version is not None and self._psf_note_kept[0] == version:
             return self._psf_note_kept[1]
-        note = self._psf_file_note(path, psf)
+        note = self._psf_file_note(path, psfs)
         self._psf_note_kept = (version, note)
         return note
 
-    def _psf_file_note(self, path: str, psf: PsfFile | None) -> str:
-        """:meth:`_psf_note` of the PSF file at ``path`` (``psf``: as just read), read now."""
-        from ..io.psf import open_psf, psf_channels
+    def _psf_file_note(self, path: str, psfs: list[PsfFile] | None) -> str:
+        """:meth:`_psf_note` of the PSF file at ``path`` (``psfs``: as just read), read now."""
+        from ..io.psf import open_psf_channels
 
         try:
-            psf = open_psf(path, 0 if psf_channels(path) > 1 else None) if psf is None else psf
-            others = [open_psf(path, channel) for channel in range(1, psf.channels)]  # of a PSF per channel
+            psfs = open_psf_channels(path) if psfs is None else psfs  # each channel's, of a PSF per channel
         except (ValueError, OSError) as error:
             return str(error)
+        psf = psfs[0]
         notes = [psf.note]
         if psf.channels > 1:  # which a layer takes (Run refuses a layer of no channel, saying why)
             notes.append(f"{Path(path).name} holds {psf.channels} channels, one PSF each: a layer opened from channel "
                          "k of a multichannel file (the napari-zssr reader gives each channel its own layer) uses its "
                          "channel k")
-        for each in (psf, *others):
+        for each in psfs:
             problem = bead_problem(each.data)
             where = "" if each.channel is None else f" (channel {each.channel})"
             notes.append(problem and f"warning: this PSF{where} does not look like a bead: {problem}")
@@ -509,7 +509,7 @@ class ZSSRWidget(Container):
 
     def _on_psf_file_changed(self, *_: Any) -> None:
         """Show the PSF file's pixel size, and warn at once when it does not look like a bead."""
-        from ..io.psf import open_psf, psf_channels
+        from ..io.psf import open_psf_channels
 
         self._psf_pixel_rejected = False
         say_at_zero(self.psf_pixel_size, "unknown")
@@ -517,12 +517,12 @@ class ZSSRWidget(Container):
             return
         path = str(self.psf.value)
         try:
-            psf = open_psf(path, 0 if psf_channels(path) > 1 else None)  # the pixel size: every channel's
+            psfs = open_psf_channels(path)
         except (ValueError, OSError):
             self.status.value = self._psf_note()  # why it cannot be read: the run refuses it with that message
             return
-        self.status.value = self._psf_note(psf)
-        pixel_size = psf.pixel_size
+        self.status.value = self._psf_note(psfs)
+        pixel_size = psfs[0].pixel_size  # every channel's
         # unequal sides show as their geometric mean; left as shown, the run takes the file's own (y, x) pair
         shown = float(np.sqrt(np.prod(pixel_pair(pixel_size)))) if pixel_size is not None else 0.0
         self._psf_pixel_rejected = not self._set_in_range(self.psf_pixel_size, shown, "the PSF file's pixel size")
