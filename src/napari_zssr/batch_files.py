@@ -31,7 +31,7 @@ from .api import (
 from .axial import describe_axial_profile, zssr_axial
 from .batch_axial import AxialPlan, axial_optics, axial_plan, check_trainable
 from .batch_disk import check_free_space, check_writable, described_write_error, output_bytes
-from .batch_jobs import Job, output_path
+from .batch_jobs import Job, channel_planes, header_counts, output_path
 from .batch_kernels import kernel_choices
 from .batch_options import BatchOptions
 from .batch_parts import NpyPlanes, PartsStack, is_whole_part, part_records, remove_parts, save_part
@@ -103,19 +103,9 @@ def input_axis_order(image: TiffImage) -> list[int]:
 
 def plane_counts(path: Path, series: int = 0) -> tuple[int, int]:
     """How many planes each channel of a TIFF (its image series ``series``) has, and how many channels, from its
-    header (no pixels read); (1, 1) when it cannot tell (the file then runs whole, and fails there with a message if
-    it must)."""
-    header = read_header(path, samples_as_channels=True, series=series)
-    if header is None or "S" in header.axes or len(header.axes) != len(header.shape):
-        return 1, 1
-    axes = image_axes(header.axes, len(header.shape))  # as the planes are read: "CQYX" is "QQYX", no channels
-    return channel_planes(axes, header.shape), dict(zip(axes, header.shape)).get("C", 1)
-
-
-def channel_planes(axes: str, shape: Sequence[int], beside: str = "C") -> int:
-    """How many YX planes each channel of an image of ``axes`` and ``shape`` has (axes in ``beside`` not counted:
-    "CZ" counts an axial run's volumes), by position: unnamed axes are all "Q"."""
-    return int(np.prod([size for axis, size in zip(axes[:-2], shape[:-2]) if axis not in beside], dtype=np.int64))
+    header (no pixels read, :func:`.batch_jobs.header_counts`); (1, 1) when it cannot tell (the file then runs whole,
+    and fails there with a message if it must)."""
+    return header_counts(path, series) or (1, 1)
 
 
 def plane_ranges(planes: int, per_task: int) -> list[tuple[int, int]]:

@@ -407,6 +407,22 @@ def input_header(identity: dict, samples_as_channels: bool = False) -> TiffHeade
     return read_header(identity["path"], samples_as_channels=samples_as_channels, series=identity.get("series", 0))
 
 
+def header_counts(path: Path, series: int = 0) -> tuple[int, int] | None:
+    """How many planes each channel of a TIFF (its image series ``series``) has, and how many channels, from its
+    header (no pixels read); None where it cannot tell."""
+    header = read_header(path, samples_as_channels=True, series=series)
+    if header is None or "S" in header.axes or len(header.axes) != len(header.shape):
+        return None
+    axes = image_axes(header.axes, len(header.shape))  # as the planes are read: "CQYX" is "QQYX", no channels
+    return channel_planes(axes, header.shape), dict(zip(axes, header.shape)).get("C", 1)
+
+
+def channel_planes(axes: str, shape: Sequence[int], beside: str = "C") -> int:
+    """How many YX planes each channel of an image of ``axes`` and ``shape`` has (axes in ``beside`` not counted:
+    "CZ" counts an axial run's volumes), by position: unnamed axes are all "Q"."""
+    return int(np.prod([size for axis, size in zip(axes[:-2], shape[:-2]) if axis not in beside], dtype=np.int64))
+
+
 def output_path(out: Path, job: Job, kind: str) -> Path:
     return out / job.output_stem.parent / f"{job.output_stem.name}_{kind}.tif"
 

@@ -5,14 +5,23 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .batch_jobs import OPTICS_OPTIONS, Job, OptionNeeded, UsageError, is_given, kernel_kinds, option_name, say
+from .batch_jobs import (
+    OPTICS_OPTIONS,
+    Job,
+    OptionNeeded,
+    UsageError,
+    header_counts,
+    is_given,
+    kernel_kinds,
+    option_name,
+    say,
+)
 from .batch_options import MEASURED_PSF_CHOICES, BatchOptions
 from .core.choices import KERNEL_SOURCES
 from .core.optics import Optics, check_pixel_size_for_optics
 from .core.resize import upscale_factors
 from .io.ome import read_optics
 from .io.psf import psf_channels
-from .io.tiff import image_axes, read_header
 from .kernel_choice import PSF_FILE_NOTE, KernelChoice, PsfChannelError, kernel_source
 
 
@@ -76,15 +85,6 @@ def psf_choices(options: BatchOptions, channels: int, users: Sequence[int]) -> d
     return choices
 
 
-def input_channels(job: Job) -> int | None:
-    """How many channels an input's run has (its image series'), from its header; None where it cannot tell (the
-    file then fails, or runs, on its own)."""
-    header = read_header(job.source, samples_as_channels=True, series=job.series_index)
-    if header is None or "S" in header.axes or len(header.axes) != len(header.shape):
-        return None
-    return dict(zip(image_axes(header.axes, len(header.shape)), header.shape)).get("C", 1)
-
-
 def check_psf_channels(jobs: Sequence[Job], options: BatchOptions) -> None:
     """A PSF file with a PSF per channel (``--psf`` once for every channel, channel c of an input taking its channel
     c) given for an input of another number of channels, as a usage error naming the input, the file and both
@@ -96,7 +96,8 @@ def check_psf_channels(jobs: Sequence[Job], options: BatchOptions) -> None:
     kinds = kernel_kinds(vars(options))
     fitting: set[int] = set()  # inputs of as many channels are checked once: the PSF files counted once a count
     for job in jobs:
-        channels = input_channels(job)
+        counts = header_counts(job.source, job.series_index)  # None: the input fails, or runs, on its own
+        channels = None if counts is None else counts[1]
         if channels is None or channels in fitting:
             continue
         try:
