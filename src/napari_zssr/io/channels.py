@@ -10,6 +10,7 @@ import numpy as np
 import tifffile
 
 from .imagej import written_layout
+from .series import ome_name
 
 #: entries of an 8-bit palette (a LUT)
 LUT_ENTRIES = 256
@@ -76,7 +77,7 @@ def channel_names(imagej: dict, pixels: ET.Element | None, channels: int) -> tup
 
 def _ome_channels(pixels: ET.Element) -> list[ET.Element]:
     """The ``Channel`` elements of an OME ``Pixels`` element, in order."""
-    return [element for element in pixels if element.tag.rsplit("}", 1)[-1] == "Channel"]
+    return [element for element in pixels if ome_name(element) == "Channel"]
 
 
 def ome_channel_luts(pixels: ET.Element | None, channels: int) -> list[np.ndarray] | None:

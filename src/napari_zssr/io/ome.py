@@ -13,7 +13,7 @@ import tifffile
 
 from ..core.units import IMMERSION_INDICES
 from .calibration import length_um
-from .series import image_series, ome_elements, ome_image, parsed_ome
+from .series import image_series, ome_elements, ome_image, ome_name, parsed_ome
 from .tiff import tiff_file
 
 #: refractive index of each OME ``Immersion`` (or ``Medium``) value that names a single medium
@@ -54,7 +54,7 @@ def read_optics(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffF
         return None
     settings = _first(image, "ObjectiveSettings")
     objective = _objective(root, image, None if settings is None else settings.get("ID"))
-    channels = [element for element in image.iter() if _name(element) == "Channel"]
+    channels = [element for element in image.iter() if ome_name(element) == "Channel"]
     immersion = None if objective is None else objective.get("Immersion")
     model = None if objective is None else objective.get("Model")
     named_na, named_immersion = named_in_model(model)
@@ -119,12 +119,8 @@ def _ome_image(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffFi
     return root, image
 
 
-def _name(element: ET.Element) -> str:
-    return element.tag.rsplit("}", 1)[-1]  # without the schema's namespace, which changes between OME versions
-
-
 def _first(parent: ET.Element, name: str) -> ET.Element | None:
-    return next((element for element in parent.iter() if _name(element) == name), None)
+    return next((element for element in parent.iter() if ome_name(element) == name), None)
 
 
 def _objective(root: ET.Element, image: ET.Element, objective_id: str | None) -> ET.Element | None:
@@ -138,7 +134,7 @@ def _objective(root: ET.Element, image: ET.Element, objective_id: str | None) ->
     instrument = next((element for element in ome_elements(root, "Instrument")
                        if reference is not None and element.get("ID") == reference.get("ID")), None)
     candidates = objectives if instrument is None else [element for element in instrument.iter()
-                                                          if _name(element) == "Objective"]
+                                                          if ome_name(element) == "Objective"]
     return candidates[0] if len(candidates) == 1 else None
 
 

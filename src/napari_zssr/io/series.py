@@ -26,13 +26,18 @@ def parsed_ome(xml: str) -> ET.Element:
     return ET.fromstring(xml)
 
 
+def ome_name(element: ET.Element) -> str:
+    """An OME-XML element's name without its schema's namespace, which changes between OME versions."""
+    return element.tag.rsplit("}", 1)[-1]
+
+
 @functools.lru_cache(maxsize=16)
 def ome_elements(root: ET.Element, name: str) -> tuple[ET.Element, ...]:
     """Every element of ``root`` (:func:`parsed_ome`) called ``name`` without its schema's namespace, which changes
     between OME versions ("Image", "Objective"...), in document order. Kept for the tree: each series of a plate
     looks its own up among them, and a search of the whole XML for each made a plate grow with the square of its
     wells."""
-    return tuple(element for element in root.iter() if element.tag.rsplit("}", 1)[-1] == name)
+    return tuple(element for element in root.iter() if ome_name(element) == name)
 
 
 def ome_image(root: ET.Element, tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> ET.Element | None:
@@ -202,7 +207,7 @@ def binary_only_master(tif: tifffile.TiffFile, path: Path) -> Path | None:
         root = parsed_ome(xml)
     except ET.ParseError:
         return None
-    element = next((e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "BinaryOnly"), None)
+    element = next((e for e in root.iter() if ome_name(e) == "BinaryOnly"), None)
     name = None if element is None else element.get("MetadataFile")
     return None if not name else (Path(path).parent / name).resolve()
 
