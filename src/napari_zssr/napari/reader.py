@@ -97,7 +97,7 @@ def _all_layers(path: str, tif: tifffile.TiffFile) -> tuple[list[tuple], list[in
     series read whole would take."""
     sizes = image_series_nbytes(tif) or [0]  # none but thumbnails: the first is the file's image
     if len(sizes) == 1:
-        return series_layers(path, _read_series(path, 0, tif, sizes[0]), None, tif), [], 0
+        return series_layers(path, _read_series(path, 0, tif, _maps(tif, 0, sizes[0])), None, tif), [], 0
     layers: list[tuple] = []
     errors = []
     left = []  # series left out
@@ -108,7 +108,7 @@ def _all_layers(path: str, tif: tifffile.TiffFile) -> tuple[list[tuple], list[in
             left.append(series)
             continue
         try:
-            layers += series_layers(path, _read_series(path, series, tif, size), series, tif)
+            layers += series_layers(path, _read_series(path, series, tif, not whole[series]), series, tif)
             held += size if whole[series] else 0
         except ValueError as error:  # this series alone (e.g. complex values): the others open
             errors.append(error)
@@ -137,10 +137,10 @@ def left_out_note(name: str, count: int, left: list[int], whole_bytes: int) -> s
             "(e.g. with Fiji's Bio-Formats importer)")
 
 
-def _read_series(path: str, series: int, opened: tifffile.TiffFile, size: int) -> TiffImage:
-    """Image series ``series`` (``size`` bytes) of the open file, mapped or read whole (:func:`read_layers`), as the
-    reader shows it (the axes of length 1 this package wrote put back)."""
-    if _maps(opened, series, size):
+def _read_series(path: str, series: int, opened: tifffile.TiffFile, mapped: bool) -> TiffImage:
+    """Image series ``series`` of the open file, ``mapped`` from it (:func:`_maps`) or read whole, as the reader shows
+    it (the axes of length 1 this package wrote put back)."""
+    if mapped:
         image = read_tiff(path, series=series, opened=opened, mapped=True)
         if isinstance(image.data, np.ndarray):  # not where its values are converted as planes are read (Fiji's
             return with_written_axes(image)  # signed 16-bit): napari shows arrays
