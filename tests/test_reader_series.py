@@ -162,29 +162,65 @@ def test_the_ome_xml_is_parsed_as_often_for_a_plate_of_many_series_as_for_one_of
 
 def test_a_large_raw_series_opens_mapped_from_the_file_and_runs(tmp_path, monkeypatch):
     """A raw (uncompressed) stack larger than the memory was read whole: it opens mapped, its planes read as they are
-    shown or run; a compressed one, which cannot be mapped, is read whole; small ones stay in memory (writable)."""
+    shown or run; small ones stay in memory (writable)."""
     import napari_zssr
 
     stack = np.random.default_rng(0).integers(0, 4000, (3, 32, 32), dtype=np.uint16)
-    raw, packed = tmp_path / "raw.tif", tmp_path / "packed.tif"
+    raw = tmp_path / "raw.tif"
     tifffile.imwrite(raw, stack, imagej=True, metadata={"axes": "ZYX"})
-    tifffile.imwrite(packed, stack, imagej=True, metadata={"axes": "ZYX"}, compression="zlib")
-    in_memory = read_quietly(str(raw))
-    monkeypatch.setattr(reader, "MAPPED_BYTES", stack.nbytes - 1)
+    (in_memory, in_memory_kwargs, _), = read_quietly(str(raw))
+    assert not isinstance(in_memory, np.memmap) and in_memory.flags.writeable
+    monkeypatch.setattr(reader, "LAZY_BYTES", stack.nbytes - 1)
     (mapped, kwargs, _), = read_quietly(str(raw))
     assert isinstance(mapped, np.memmap) and not mapped.flags.writeable
     np.testing.assert_array_equal(mapped, stack)
-    assert kwargs == in_memory[0][1]
-    (whole, _, _), = read_quietly(str(packed))
-    assert not isinstance(whole, np.memmap) and whole.flags.writeable
+    assert kwargs == in_memory_kwargs
     run = {"max_iterations": 2, "width": 4, "add_to_viewer": False, "outputs": "zssr"}
     np.testing.assert_array_equal(napari_zssr.run(mapped, **run)[0][0], napari_zssr.run(stack, **run)[0][0])
+
+
+def test_a_large_compressed_stack_opens_lazily_its_planes_decoded_as_they_are_read(tmp_path, monkeypatch):
+    """A compressed stack cannot be mapped: larger than the memory, it was read whole (napari ran out of memory).
+    Stored one page a plane, as acquisition software and Fiji write compressed stacks, it opens as a dask array of a
+    chunk a plane, whose planes are decoded only as they are shown or run, with the layer keywords it had read whole;
+    a run on it gives what a run on the array gives."""
+    import dask.array
+
+    import napari_zssr
+
+    stack = np.random.default_rng(1).integers(0, 4000, (2, 3, 24, 32), dtype=np.uint16)
+    packed = tmp_path / "packed.ome.tif"
+    tifffile.imwrite(packed, stack, ome=True, compression="zlib", metadata={"axes": "TZYX"})
+    (whole, whole_kwargs, _), = read_quietly(str(packed))
+    monkeypatch.setattr(reader, "LAZY_BYTES", stack.nbytes - 1)
+    decoded = []
+    monkeypatch.setattr(reader.ReorderedPlanes, "__getitem__",
+                        lambda self, index, read=reader.ReorderedPlanes.__getitem__: decoded.append(index)
+                        or read(self, index))
+    (lazy, kwargs, _), = read_quietly(str(packed))
+    assert isinstance(lazy, dask.array.Array) and lazy.chunksize == (1, 1, 24, 32) and not decoded
+    assert kwargs == whole_kwargs
+    np.testing.assert_array_equal(lazy[1, 2].compute(), stack[1, 2])
+    assert decoded == [(1, 2)]
+    np.testing.assert_array_equal(np.asarray(lazy), whole)
+    run = {"max_iterations": 2, "width": 4, "add_to_viewer": False, "outputs": "zssr"}
+    np.testing.assert_array_equal(napari_zssr.run(lazy, **run)[0][0], napari_zssr.run(stack, **run)[0][0])
+
+
+def test_a_large_stack_of_pixels_not_stored_a_page_a_plane_is_read_whole(tmp_path, monkeypatch):
+    """Colour samples share a page with their plane, so a compressed RGB stack's planes cannot be read alone."""
+    stack = np.random.default_rng(2).integers(0, 255, (3, 16, 16, 3), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "rgb.tif", stack, photometric="rgb", compression="zlib")
+    monkeypatch.setattr(reader, "LAZY_BYTES", 0)
+    (data, _, _), = read_quietly(str(tmp_path / "rgb.tif"))
+    assert isinstance(data, np.ndarray) and data.flags.writeable
+    np.testing.assert_array_equal(data, stack)
 
 
 def test_mapped_series_of_a_plate_take_no_share_of_the_memory_bound(tmp_path, monkeypatch):
     path = write_series(tmp_path / "plate.ome.tif", PLATE)
     monkeypatch.setattr(reader, "ALL_SERIES_BYTES", SIZES[0])  # only the first fits, read whole
-    monkeypatch.setattr(reader, "MAPPED_BYTES", 0)  # every series is mapped
+    monkeypatch.setattr(reader, "LAZY_BYTES", 0)  # every series is mapped
     layers = read_quietly(path)
     assert len(layers) == len(PLATE) and all(isinstance(data, np.memmap) for data, _, _ in layers)
 
@@ -206,14 +242,15 @@ def test_the_readers_own_refusal_is_said_as_it_is(tmp_path):
         read_layers(str(tmp_path / "c.tif"))
 
 
-def test_a_big_endian_raw_stack_is_read_whole_in_this_machines_byte_order(tmp_path, monkeypatch):
+def test_a_big_endian_raw_stack_opens_lazily_in_this_machines_byte_order(tmp_path, monkeypatch):
     """Fiji writes big-endian TIFFs: mapped, the layer's data kept the file's byte order (>u2), which the writer
-    saved as float32, taking it for another type."""
+    saved as float32, taking it for another type. Its planes are read in this machine's order."""
     stack = np.arange(3 * 16 * 16, dtype=np.uint16).reshape(3, 16, 16)
     tifffile.imwrite(tmp_path / "fiji.tif", stack, imagej=True, byteorder=">", metadata={"axes": "ZYX"})
-    monkeypatch.setattr(reader, "MAPPED_BYTES", 0)
+    monkeypatch.setattr(reader, "LAZY_BYTES", 0)
     (data, _, _), = read_quietly(str(tmp_path / "fiji.tif"))
     assert data.dtype == np.uint16 and data.dtype.isnative and not isinstance(data, np.memmap)
+    assert np.asarray(data[1]).dtype.isnative
     np.testing.assert_array_equal(data, stack)
 
 

@@ -200,7 +200,7 @@ def with_written_axes(image: TiffImage) -> TiffImage:
     except ValueError:
         return image
     kept = [index for index, letter in enumerate(axes) if letter in image.axes]
-    if (not isinstance(image.data, np.ndarray) or len(axes) != len(shape) or "".join(axes[i] for i in kept) !=
+    if (not hasattr(image.data, "reshape") or len(axes) != len(shape) or "".join(axes[i] for i in kept) !=
             image.axes or tuple(shape[i] for i in kept) != image.data.shape
             or any(shape[i] != 1 for i in range(len(axes)) if i not in kept)):
         return image
@@ -305,6 +305,12 @@ class PagedPlanes:
             finally:
                 if reopened:
                     handle.close()
+
+
+def reads_lazily(series: tifffile.TiffPageSeries) -> bool:
+    """Whether ``read_tiff(..., mapped=True)`` reads the series as its planes are asked for (mapped, or one page a
+    plane) rather than whole."""
+    return mappable(series) or (_one_page_a_plane(series) and "S" not in series.axes)
 
 
 def mappable(series: tifffile.TiffPageSeries) -> bool:

@@ -9,16 +9,17 @@ A file of several image series (a multi-position or multi-well OME-TIFF) opens e
 importer does with "open all series": each as that series saved as a file of its own would open (its own axes,
 pixel size, channels and OME optics), its layers named as the command line's outputs of it begin ("plate_series2",
 0-based: the outputs of a run in napari, saved, then bear the command line's names), with ``series`` in their
-metadata. So that a stack or a plate larger than the memory opens, a series of more than :data:`MAPPED_BYTES`
-stored contiguous and uncompressed is mapped from the file (read-only: napari and a run read the planes they use),
-and the others are read whole only as far as all those read fit in :data:`ALL_SERIES_BYTES` (:func:`read_layers`).
+metadata. So that a stack or a plate larger than the memory opens, a series of more than :data:`LAZY_BYTES` is read
+as napari shows its planes and a run reads them, where its layout lets them be read alone (mapped from the file where
+it lies there raw; else, a page a plane, decoded as they are read), and the others are read whole only as far as all
+those read fit in :data:`ALL_SERIES_BYTES` (:func:`read_layers`).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,11 +28,13 @@ import numpy as np
 from ..core.units import shown_bytes
 from ..io.names import TIFF_SUFFIXES, drop_tiff_suffix, series_name, series_stem
 from ..io.ome import read_optics
+from ..io.planes import PlaneSource, ReorderedPlanes
 from ..io.series import image_series, image_series_count, image_series_nbytes
-from ..io.tiff import TiffImage, mappable, opened_series, read_tiff, run_record, with_written_axes
+from ..io.tiff import TiffImage, opened_series, read_tiff, reads_lazily, run_record, with_written_axes
 from .lookup_tables import colormap_of, is_lut
 
 if TYPE_CHECKING:
+    import dask.array
     import tifffile
 
 #: metadata of a layer opened from a run's output without a pixel size: its scale counts its input's pixels, not um
@@ -44,10 +47,12 @@ SERIES_KEY = "series"
 #: series after the first (which always opens, as a file of one does); a series that would take the total past it is
 #: left out, and those after it, with a warning
 ALL_SERIES_BYTES = 4 * 1024**3
-#: a series larger than this (bytes) that lies contiguous and uncompressed in its file opens mapped from it, its
-#: planes read as they are shown or run: a raw stack larger than the memory opens at once (read-only data; a
-#: compressed one is read whole)
-MAPPED_BYTES = 1024**3
+#: a series larger than this (bytes) opens lazily, its planes read as they are shown or run (read-only data), where
+#: they can be read alone: mapped from the file where it lies there uncompressed in one piece, else where each page of
+#: the file holds one plane (a compressed stack: each decoded as it is read); a stack larger than the memory then opens
+#: at once. Smaller ones are read whole: writable, and the file is not kept open (on Windows an open file cannot be
+#: moved or deleted)
+LAZY_BYTES = 1024**3
 
 
 def scale_counts_input_pixels(metadata: dict) -> bool:
@@ -68,9 +73,8 @@ def get_reader(path: str | list[str]) -> Callable | None:
 def read_layers(path: str) -> list[tuple]:
     """The layers of a TIFF: of each of its image series, where it holds several (:func:`series_layers`).
 
-    A series of more than :data:`MAPPED_BYTES` stored contiguous and uncompressed is mapped from the file (not
-    smaller ones: mapped data is read-only, and a mapped file stays open, which on Windows keeps it from being moved
-    or deleted); any other is read whole. The first series always opens; the others open in order as long as all
+    A series of more than :data:`LAZY_BYTES` whose planes can be read alone opens lazily (:func:`_lazy_data`); any
+    other is read whole. The first series always opens; the others open in order as long as all
     those read whole take at most :data:`ALL_SERIES_BYTES` together, from the sizes the file's header gives before
     any is read, so that a large plate does not exhaust the memory where a file of one series would not. Those left
     out are named in a warning (the napari-zssr command line runs every series of a file, one at a time), and so is
@@ -97,12 +101,12 @@ def _all_layers(path: str, tif: tifffile.TiffFile) -> tuple[list[tuple], list[in
     series read whole would take."""
     sizes = image_series_nbytes(tif) or [0]  # none but thumbnails: the first is the file's image
     if len(sizes) == 1:
-        return series_layers(path, _read_series(path, 0, tif, _maps(tif, 0, sizes[0])), None, tif), [], 0
+        return series_layers(path, _read_series(path, 0, tif, _lazy(tif, 0, sizes[0])), None, tif), [], 0
     layers: list[tuple] = []
     errors = []
     left = []  # series left out
     held = 0  # bytes of the series read whole so far
-    whole = [not _maps(tif, series, size) for series, size in enumerate(sizes)]
+    whole = [not _lazy(tif, series, size) for series, size in enumerate(sizes)]
     for series, size in enumerate(sizes):
         if series and whole[series] and held + size > ALL_SERIES_BYTES:
             left.append(series)
@@ -118,13 +122,10 @@ def _all_layers(path: str, tif: tifffile.TiffFile) -> tuple[list[tuple], list[in
     return layers, left, sum(size for size, read in zip(sizes, whole) if read)
 
 
-def _maps(tif: tifffile.TiffFile, series: int, size: int) -> bool:
-    """Whether image series ``series`` (``size`` bytes) is mapped from the file rather than read whole: large, in
-    one uncompressed piece, and in this machine's byte order (a Fiji TIFF is big-endian: mapped, its data would keep
-    that order, which no writer takes as its type)."""
-    stored = image_series(tif, series)
-    return (size > MAPPED_BYTES and mappable(stored)
-            and np.dtype(stored.dtype).newbyteorder(tif.byteorder).isnative)
+def _lazy(tif: tifffile.TiffFile, series: int, size: int) -> bool:
+    """Whether image series ``series`` (``size`` bytes) opens lazily rather than read whole: large, and stored so
+    that its planes can be read alone (:func:`.io.tiff.reads_lazily`)."""
+    return size > LAZY_BYTES and reads_lazily(image_series(tif, series))
 
 
 def left_out_note(name: str, count: int, left: list[int], whole_bytes: int) -> str:
@@ -137,14 +138,32 @@ def left_out_note(name: str, count: int, left: list[int], whole_bytes: int) -> s
             "(e.g. with Fiji's Bio-Formats importer)")
 
 
-def _read_series(path: str, series: int, opened: tifffile.TiffFile, mapped: bool) -> TiffImage:
-    """Image series ``series`` of the open file, ``mapped`` from it (:func:`_maps`) or read whole, as the reader shows
-    it (the axes of length 1 this package wrote put back)."""
-    if mapped:
-        image = read_tiff(path, series=series, opened=opened, mapped=True)
-        if isinstance(image.data, np.ndarray):  # not where its values are converted as planes are read (Fiji's
-            return with_written_axes(image)  # signed 16-bit): napari shows arrays
-    return with_written_axes(read_tiff(path, series=series, opened=opened))
+def _read_series(path: str, series: int, opened: tifffile.TiffFile, lazy: bool) -> TiffImage:
+    """Image series ``series`` of the open file, read ``lazy`` (:func:`_lazy`: :func:`_lazy_data`) or whole, as the
+    reader shows it (the axes of length 1 this package wrote put back)."""
+    image = read_tiff(path, series=series, opened=opened, mapped=lazy)
+    return with_written_axes(replace(image, data=_lazy_data(image.data)) if lazy else image)
+
+
+def _lazy_data(planes: PlaneSource) -> np.ndarray | dask.array.Array:
+    """A lazily read series as napari shows it: an array mapped from the file as it is (where its values are this
+    machine's), any other plane source (:func:`.io.tiff.read_tiff` with ``mapped``: a compressed stack's pages, a
+    big-endian mapping, Fiji's signed 16-bit values converted) as a dask array of one chunk a plane, each read as it
+    is shown or run, in this machine's byte order (a writer would take another order for another type)."""
+    if isinstance(planes, np.ndarray) and planes.dtype.isnative:
+        return planes
+    import dask.array  # napari's own dependency
+
+    native = planes.dtype.newbyteorder("=")
+    source = ReorderedPlanes(planes, range(len(planes.shape) - 2), native)
+    leading = len(planes.shape) - 2
+
+    def plane(block_info: dict) -> np.ndarray:
+        index = tuple(start for start, _ in block_info[None]["array-location"][:leading])
+        return source[index][(None,) * leading]
+
+    chunks = tuple((1,) * side for side in planes.shape[:leading]) + tuple((side,) for side in planes.shape[-2:])
+    return dask.array.map_blocks(plane, chunks=chunks, dtype=native, meta=np.empty((0,) * len(planes.shape), native))
 
 
 def series_layers(path: str, image: TiffImage, series: int | None = None,
