@@ -105,11 +105,15 @@ def test_resume_skips_done_files_and_protects_other_settings(data_dir, tmp_path,
 
 
 def test_corrupt_file_is_reported_and_the_rest_go_on(data_dir, tmp_path, capsys, caplog):
+    """A file cut after its first bytes (still being copied) raised tifffile's struct.error, which stopped the batch
+    with a traceback: it is named as failed, and the inputs after it run."""
     (data_dir / "broken.tif").write_bytes(b"II*\x00garbage")
+    (data_dir / "a_cut.tif").write_bytes(b"II*\x00")
     out = tmp_path / "out"
     assert main([str(data_dir), "--out", str(out), *FAST]) == 1
     err = capsys.readouterr().err
-    assert "broken.tif: failed" in err and "done 2" in err and "failed 1" in err
+    assert "broken.tif: failed" in err and "done 2" in err and "failed 2" in err
+    assert "could not read a_cut.tif as a TIFF: it looks damaged or truncated" in err
     assert not [record for record in caplog.records if record.name == "tifffile"]  # named once, by the batch
     assert (out / "stack_zssr.tif").exists() and not (out / "broken_zssr.tif").exists()
     assert not list(out.glob("*.part"))

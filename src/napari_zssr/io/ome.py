@@ -14,7 +14,7 @@ import tifffile
 from ..core.units import IMMERSION_INDICES
 from .calibration import length_um
 from .series import image_series, ome_elements, ome_image, ome_name, parsed_ome
-from .tiff import tiff_file
+from .tiff import DAMAGED_FILE_ERRORS, damage_said, tiff_file
 
 #: refractive index of each OME ``Immersion`` (or ``Medium``) value that names a single medium
 IMMERSION_INDEX = {**{name.capitalize(): index for name, index in IMMERSION_INDICES.items()},
@@ -114,8 +114,8 @@ def _ome_image(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffFi
             root = parsed_ome(xml) if xml else None
             # the Image the pixel size is read from (io.series.ome_pixels), by the same rule
             image = None if root is None else ome_image(root, tif, image_series(tif, series))
-    except (tifffile.TiffFileError, ET.ParseError, KeyError, IndexError, ValueError) as error:
-        raise ValueError(f"could not read the OME metadata of {path.name}: {error}") from error
+    except DAMAGED_FILE_ERRORS as error:
+        raise ValueError(f"could not read the OME metadata of {path.name}: {damage_said(error)}") from error
     return root, image
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -78,6 +79,21 @@ class TiffImage:
     value_calibration: str | None = None
 
 
+#: what reading a damaged or truncated TIFF raises besides tifffile's own TiffFileError: tifffile unpacks, indexes,
+#: compares and divides by what the file's bytes say (a file cut after a few bytes, a corrupt tag)
+DAMAGED_FILE_ERRORS: tuple[type[Exception], ...] = (tifffile.TiffFileError, ValueError, KeyError, IndexError,
+                                                    ET.ParseError, struct.error, TypeError, ZeroDivisionError,
+                                                    AssertionError)
+
+
+def damage_said(error: Exception) -> str:
+    """One of :data:`DAMAGED_FILE_ERRORS` as words: tifffile's and the OS's say what is wrong, the others only that
+    the bytes are not what a TIFF holds."""
+    if isinstance(error, (tifffile.TiffFileError, ValueError, OSError, ET.ParseError)):
+        return str(error)
+    return f"it looks damaged or truncated ({type(error).__name__}{': ' if str(error) else ''}{error})"
+
+
 def tiff_file(path: str | os.PathLike, opened: tifffile.TiffFile | None = None) -> Any:
     """``with tiff_file(path, opened) as tif``: ``path`` opened, closed after; or ``opened``, the file already open,
     read again and left open. Each opening parses every image series of the file (an OME plate's hundreds of wells),
@@ -101,8 +117,11 @@ def opened_series(path: Path, index: int = 0, whole_dataset: bool = False, opene
             yield tif, series
     except IncompleteTiffError:
         raise
-    except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError) as error:
-        raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
+    except (OSError, *DAMAGED_FILE_ERRORS) as error:
+        raise ValueError(f"could not read {path.name} as a TIFF: {damage_said(error)}") from error
+    except MemoryError as error:  # a file that holds more than the memory, or a damaged one that says it does
+        raise ValueError(f"could not read {path.name}: {error}, more than this machine's memory (a damaged file may "
+                         "announce a size it does not hold)") from error
     except NotImplementedError as error:  # a RuntimeError: a valid file using a feature tifffile does not read
         raise ValueError(f"could not read {path.name}: it uses a TIFF feature this reader does not support ({error}); "
                          "save it again in another form (e.g. with Fiji, uncompressed or LZW)") from error
@@ -244,7 +263,7 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False, s
                               *sizes, first_file if first_file != Path(path).resolve() else None,
                               z_step_pixels(tif, sizes[0]), z_spacing_is_default(tif, sizes[1]),
                               image_series_count(tif))
-    except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, ET.ParseError):
+    except (OSError, RuntimeError, *DAMAGED_FILE_ERRORS):  # RuntimeError: tifffile's "incompatible keyframe"
         return None
 
 
