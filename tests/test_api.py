@@ -585,6 +585,17 @@ def test_an_outlier_too_far_out_for_float32_is_refused_naming_it(tiny_config, ou
         zssr(image, 2, config=tiny_config)
 
 
+def test_an_outlier_in_a_late_plane_is_refused_before_any_plane_trains(tiny_config):
+    """NaN anywhere was refused at once, an outlier only when its plane came up: the planes before it trained (a large
+    stack's hours) and the run then failed. It names the plane."""
+    stack = np.random.default_rng(0).random((4, 48, 48)).astype(np.float32)
+    stack[3, 5, 5] = 1e30  # one pixel of 2304: outside the robust (0.1 to 99.9 percentile) range
+    reports = []
+    with pytest.raises(ValueError, match=r"^the plane at index 3: the image's values reach 1e\+30"):
+        zssr_stack(stack, 2, config=tiny_config, progress=reports.append)
+    assert not reports
+
+
 def test_a_blank_plane_keeps_its_value_exactly_in_a_float64_result(tiny_config):
     image = np.random.default_rng(0).random((24, 24)) + 0.1
     stack = np.stack([image, np.full_like(image, 0.1)])  # float64: the result is float64

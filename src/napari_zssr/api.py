@@ -223,7 +223,7 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
     """Check an array-like's type and shape, and the values of in-memory (numpy) data; raise a clear error if wrong.
 
     Lazy data (dask, zarr, memory-mapped files) is not loaded here: its planes are checked for masked pixels and
-    NaN/inf as they are read (:func:`read_checked`).
+    NaN/inf as they are read (:func:`read_checked`), and for values too far out as each is normalised.
     """
     image = from_torch(image)
     if np.ma.is_masked(image):
@@ -327,6 +327,23 @@ def intensity_range(plane: np.ndarray) -> tuple[float, float]:
                          "float32 computation, which would overflow; clip or remove such outliers (a sentinel or "
                          "'no data' value, a hot pixel) first")
     return low, high
+
+
+def plane_range(plane: np.ndarray, index: tuple[int, ...]) -> tuple[float, float]:
+    """:func:`intensity_range` of the plane at ``index``, its error naming the plane."""
+    try:
+        return intensity_range(plane)
+    except ValueError as error:
+        raise ValueError(f"{plane_name(index)}: {error}" if index else str(error)) from None
+
+
+def plane_ranges(array: Any) -> list[tuple[float, float]]:
+    """Each plane's :func:`plane_range` where the data is in memory, before any plane trains, so that a value too far
+    out in a late plane is refused before the planes ahead of it have trained (as NaN is: :func:`validate_image`);
+    [] for lazy data, whose planes are checked as they are read."""
+    if not in_memory(array):
+        return []
+    return [plane_range(array[index], index) for index in np.ndindex(*array.shape[:-2])]
 
 
 def output_dtype(dtype: np.dtype) -> np.dtype:
@@ -478,6 +495,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
         result.notes.append(kernel_record["note"])
     warn_kernel_notes(kernel_record)
     n_planes = int(np.prod(leading, dtype=np.int64))
+    ranges = plane_ranges(array)
     plan = RunProgress(progress, n_planes=n_planes, n_steps=len(steps), max_iterations=config.max_iterations,
                        warm_start_iterations=warm_start_iterations)
     net: ZSSRNet | None = None
@@ -493,7 +511,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
                                       alone=n_planes == 1 and not one_of_channels)
                 plan.plane_finished(plane_number, trained=False)
                 continue
-            low, high = intensity_range(plane)
+            low, high = ranges[plane_number] if ranges else plane_range(plane, index)
             lr = normalised_tensor(plane, low, high, torch_device)
             iterations = plan.iterations_per_step(warm=net is not None)
             plan.start_plane(plane_number, iterations)

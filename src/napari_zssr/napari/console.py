@@ -60,7 +60,7 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     bar, and an error is raised here, once (the bar's Cancel button, closing the viewer the layers are for, or
     removing the input layer or changing its data or placement stops the run: :class:`Cancelled`); in a plain
     script a text progress bar is shown. Bad input (options,
-    shape, dtype, NaN in in-memory data, PSF) fails before any work starts.
+    shape, dtype, NaN or values too far out in in-memory data, PSF) fails before any work starts.
     """
     if isinstance(layer_or_array, str):
         _refuse_layer_name(layer_or_array, viewer)
