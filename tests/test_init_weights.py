@@ -3,6 +3,7 @@
 import hashlib
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -96,6 +97,16 @@ def test_a_file_that_is_not_a_weights_file_is_a_clear_error(tmp_path):
     path.write_text("not an archive")
     with pytest.raises(ValueError, match="cannot read the weights file"):
         ZSSRNet.create(ZSSRConfig(init=str(path)), seed=0)
+
+
+def test_a_pytorch_checkpoint_or_object_arrays_are_a_clear_error_naming_the_file(tmp_path):
+    """A torch.save checkpoint is a zip, which numpy opens as a .npz whose members come as bytes ("'bytes' object has
+    no attribute 'shape'"); object arrays raised numpy's "allow_pickle=False" without the file's name."""
+    torch.save({"weight": torch.zeros(3)}, tmp_path / "start.pt")
+    np.savez(tmp_path / "objects.npz", weight=np.array([{"a": 1}], dtype=object))
+    for name, why in [("start.pt", "a PyTorch checkpoint"), ("objects.npz", "not a .npz archive of arrays")]:
+        with pytest.raises(ValueError, match=rf"cannot read the weights file .*{re.escape(name)}: .*{why}"):
+            ZSSRNet.create(ZSSRConfig(init=str(tmp_path / name)), seed=0)
 
 
 def training_program(monkeypatch):

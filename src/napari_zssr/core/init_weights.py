@@ -63,14 +63,20 @@ def read_weights(init: str) -> dict[str, np.ndarray]:
     if init == "learned" and hashlib.sha256(content).hexdigest() != LEARNED_SHA256:
         raise ValueError(f"the learned start {path} does not match its checksum (damaged installation); "
                          f"reinstall napari-zssr, or {FROM_SCRATCH}")
+    arrays = None  # a .npy holds one array, not a network's
     try:
         archive = np.load(io.BytesIO(content), allow_pickle=False)
+        if isinstance(archive, np.lib.npyio.NpzFile):
+            with archive:
+                arrays = {name: archive[name] for name in archive.files if name != INFO_KEY}
     except (OSError, ValueError):  # numpy's words ("pickled data", "allow_pickle") would not tell a user what it is
-        raise unreadable(path, "it is not a .npz archive") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):  # a .npy holds one array, not a network's
+        raise unreadable(path, "it is not a .npz archive of arrays") from None
+    if arrays is None:
         raise unreadable(path, "it holds one array, not a .npz archive of the network's")
-    with archive:
-        return {name: archive[name] for name in archive.files if name != INFO_KEY}
+    if not all(isinstance(array, np.ndarray) for array in arrays.values()):  # other members come as their bytes
+        raise unreadable(path, "it is a zip archive of other files than arrays (a PyTorch checkpoint, saved by "
+                               "torch.save?), not a .npz archive")
+    return arrays
 
 
 #: how to do without the learned start, in the library's and the command line's words
