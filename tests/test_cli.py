@@ -1306,6 +1306,14 @@ def test_a_file_named_outright_that_does_not_exist_stops_the_batch(data_dir, tmp
     assert "nothing*.tif: no file matches" in capsys.readouterr().err
 
 
+def test_an_empty_input_is_a_usage_error_not_the_current_folder(data_dir, tmp_path, capsys, monkeypatch):
+    """napari-zssr "$DIR" with DIR unset ran every TIFF of the current folder (with -r, its whole tree)."""
+    monkeypatch.chdir(data_dir)
+    out = tmp_path / "o"
+    assert main(["", "--out", str(out), *FAST]) == 2
+    assert "an input is empty ('': an unset variable?)" in capsys.readouterr().err and not out.exists()
+
+
 @pytest.mark.parametrize("option", [["--psf-pixel-size", "0.05"], ["--measured-psf", "yes"]])
 def test_psf_options_without_a_psf_are_usage_errors(data_dir, tmp_path, capsys, option):
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), *option, *FAST]) == 2

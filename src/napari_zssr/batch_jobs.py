@@ -143,15 +143,18 @@ WRITTEN_BY_US = ("written by napari-zssr (its ImageJ Info record says so: output
 def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[Source]:
     """Expand files, folders and globs into TIFF files; never files under ``out`` nor outputs of this tool.
 
-    A file or folder named on the command line that does not exist or lies in ``out`` is a :class:`UsageError` (a
-    pattern that matches nothing only gets a note); files found under
-    ``out`` by a folder walk or a glob are skipped, so a rerun never takes its own outputs as inputs.
+    A file or folder named on the command line that does not exist or lies in ``out``, or an empty name, is a
+    :class:`UsageError` (a pattern that matches nothing only gets a note); files found under ``out`` by a folder walk
+    or a glob are skipped, so a rerun never takes its own outputs as inputs.
     """
     found: list[Source] = []
     dataset_files: dict[Path, Path] = {}  # a multi-file OME dataset's other files -> the file with its first plane
     skipped: dict[str, list[Path]] = {reason: [] for reason in ("not a TIFF", BROKEN_LINK, UNREADABLE, "under --out",
                                                                  WRITTEN_BY_US, HIDDEN, IN_DATASET, SPECIAL)}
     for item in inputs:
+        if not str(item).strip():  # Path("") is the current folder: a script's unset variable must not run it
+            raise UsageError(f"an input is empty ({item!r}: an unset variable?); name a file, folder or pattern, "
+                             "e.g. . for the current folder")
         path = Path(item)
         if path.exists():
             if is_within(path.resolve(), out):
