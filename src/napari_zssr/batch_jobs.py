@@ -431,9 +431,14 @@ def output_path(out: Path, job: Job, kind: str) -> Path:
 
 
 def settings_of_info(info: str | None) -> dict | None:
-    """The record the batch writes into an output's ImageJ Info, with its settings (None for any other text)."""
+    """The record the batch writes into an output's ImageJ Info, with its settings (None for any other text, and for
+    a record not of the batch's shape, e.g. edited by hand: the output is then "unreadable", left alone)."""
     record = run_record(info)
-    return record if record is not None and "settings" in record else None
+    if record is None or not isinstance(record.get("settings"), dict):
+        return None
+    if not isinstance(record["settings"].get("config", {}), dict) or not isinstance(record.get("input", {}), dict):
+        return None
+    return record
 
 
 #: states of an input's existing outputs, most serious first: the first that applies to any output decides.
