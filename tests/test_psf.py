@@ -173,6 +173,19 @@ def test_a_psf_file_of_several_channels_is_refused(tmp_path, shape, metadata):
         kernel_from_file(tmp_path / "beads.tif")
 
 
+def test_a_few_unmarked_planes_are_said_to_be_channels_or_a_z_stack_and_the_advice_works(tmp_path):
+    """tifffile's 2-plane CYX file may be two channels or a z-stack: it was told "a PSF is the bead image of one
+    channel", though files of one PSF per channel are read. It is told how to mark either, and marked as the advice
+    says, its channels are read."""
+    data = bead_channels(2).reshape(2, 31, 31)
+    tifffile.imwrite(tmp_path / "beads.tif", data, imagej=True, metadata={"axes": "CYX"})
+    with pytest.raises(ValueError, match=r"nothing in it says whether they are channels or the planes of a z-stack.*"
+                                         r"metadata=\{'axes': 'CYX', 'mode': 'composite'\}"):
+        read_psf(tmp_path / "beads.tif")
+    tifffile.imwrite(tmp_path / "beads.tif", data, imagej=True, metadata={"axes": "CYX", "mode": "composite"})
+    assert read_psf(tmp_path / "beads.tif", channel=1)[0].shape == (31, 31)
+
+
 def test_a_few_unmarked_imagej_channels_may_be_a_z_stack_and_the_error_says_how_to_save_one(tmp_path):
     tifffile.imwrite(tmp_path / "beads.tif", bead_channels(3), imagej=True)
     with pytest.raises(ValueError, match=r"If its planes are a z-stack.*metadata=\{'axes': 'ZYX'\}"):

@@ -228,6 +228,10 @@ def _channels_message(path: Path, image: TiffImage, reading: str) -> str:
                 "run() a layer opened from channel k of a multichannel file (the napari-zssr reader gives each channel "
                 f"its own layer) uses its channel k, and on the command line each channel of an input of {channels} "
                 f"channels uses its own (--psf given once). Or {saved_alone}")
-    return (f"{held}; a PSF is the bead image of one channel: {saved_alone}. If its planes are a z-stack, save it with "
+    return (f"{held}, but nothing in it says whether they are channels or the planes of a z-stack (tifffile stores a "
+            "3D ImageJ or OME array as channels unless told). If they are one PSF per channel (a multicolour bead "
+            "image), mark them as channels: save it as a composite (Fiji: Image > Color > Make Composite; Python: "
+            "tifffile.imwrite(path, data, imagej=True, metadata={'axes': 'CYX', 'mode': 'composite'})) or, in an OME "
+            f"file, name its channels or give their wavelengths; or {saved_alone}. If they are a z-stack, save it with "
             "its axes named (tifffile.imwrite(..., imagej=True, metadata={'axes': 'ZYX'}), or with its z step as "
-            "metadata={'spacing': ...}): tifffile stores a 3D ImageJ or OME array as channels unless told")
+            "metadata={'spacing': ...})")
