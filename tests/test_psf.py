@@ -188,7 +188,7 @@ def test_a_few_unmarked_planes_are_said_to_be_channels_or_a_z_stack_and_the_advi
 
 def test_a_few_unmarked_imagej_channels_may_be_a_z_stack_and_the_error_says_how_to_save_one(tmp_path):
     tifffile.imwrite(tmp_path / "beads.tif", bead_channels(3), imagej=True)
-    with pytest.raises(ValueError, match=r"If its planes are a z-stack.*metadata=\{'axes': 'ZYX'\}"):
+    with pytest.raises(ValueError, match=r"If they are a z-stack.*metadata=\{'axes': 'ZYX'\}"):
         read_psf(tmp_path / "beads.tif")
 
 
@@ -214,7 +214,7 @@ def test_an_ome_z_stack_psf_saved_by_tifffile_without_axes_still_loads(tmp_path)
     data, _ = read_psf(tmp_path / "z.ome.tif")
     assert data.shape == stack.shape
     tifffile.imwrite(tmp_path / "z3.ome.tif", stack[3:6])  # a few planes: a z-stack or a bead's colours
-    with pytest.raises(ValueError, match=r"If its planes are a z-stack.*ImageJ or OME array"):
+    with pytest.raises(ValueError, match=r"If they are a z-stack.*ImageJ or OME array"):
         read_psf(tmp_path / "z3.ome.tif")
     named = {"axes": "CYX", "Channel": {"Name": list("abcdefghi")}}
     tifffile.imwrite(tmp_path / "named.ome.tif", stack, metadata=named)
@@ -455,7 +455,7 @@ def test_every_psf_of_a_file_is_read_at_once_as_each_channels_alone(multicolour_
 
 def test_a_channel_chosen_does_not_settle_a_few_planes_that_may_be_a_z_stack(tmp_path):
     tifffile.imwrite(tmp_path / "beads.tif", bead_channels(3), imagej=True)
-    with pytest.raises(ValueError, match=r"If its planes are a z-stack.*metadata=\{'axes': 'ZYX'\}"):
+    with pytest.raises(ValueError, match=r"If they are a z-stack.*metadata=\{'axes': 'ZYX'\}"):
         read_psf(tmp_path / "beads.tif", channel=0)
 
 
