@@ -1018,6 +1018,13 @@ def test_the_reader_calibrates_y_and_x_before_a_sample_axis_and_time_round_trips
         write_image(str(tmp_path / "huge.tif"), np.array([[np.nan, 1e39], [1.0, 2.0]]), {})  # not hidden by a NaN
     assert not (tmp_path / "huge.tif").exists()
     write_image(str(tmp_path / "inf.tif"), np.array([[np.inf, 1.0], [1.0, 2.0]]), {})  # float32 holds infinity
+    # complex values were saved as their real part, with a note of float32 alone; a scale of 0 was a ZeroDivisionError
+    for name, data, attributes, why in (("complex", np.ones((4, 4), np.complex64), {}, "complex values cannot"),
+                                        ("flat", np.ones((4, 4), np.float32), {"scale": [0.0, 1.0],
+                                                                                "translate": [1.0, 0.0]}, "size of 0")):
+        with pytest.raises(LayerNotWritable, match=why):
+            write_image(str(tmp_path / f"{name}.tif"), data, attributes)
+        assert not (tmp_path / f"{name}.tif").exists()
 
 
 def test_the_reader_names_channel_layers_after_the_ome_channel_names(tmp_path):

@@ -37,6 +37,9 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     if attributes.get("rgb"):
         raise LayerNotWritable("RGB layers are not written by the napari-zssr writer; save it with napari's "
                                "built-in TIFF writer")
+    if np.issubdtype(array.dtype, np.complexfloating):  # as float32 it would lose its imaginary part
+        raise LayerNotWritable("complex values cannot be stored in an ImageJ TIFF: save their magnitude (np.abs) or "
+                               "their real part as a layer of their own")
     if array.ndim > 5:
         raise LayerNotWritable(f"ImageJ TIFFs hold at most 5 axes, the layer has {array.ndim}: save it with "
                                "napari's built-in TIFF writer, or drop axes first")
@@ -50,6 +53,9 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
         factors = [input_pixel[0] if axis == "Y" else input_pixel[1] if axis in "ZX" else factor
                    for axis, factor in zip(axes, factors)]
     scale = [size * factor for size, factor in zip(_per_axis(attributes.get("scale"), 1.0, array.ndim), factors)]
+    if not all(np.isfinite(scale)) or 0 in scale:  # no pixel size, and no place for the origin
+        raise LayerNotWritable(f"{Path(path).name}: the layer's scale {tuple(scale)} has a size of 0 or not a number "
+                               "along an axis; give it its pixel sizes first")
     translate = [shift * factor
                  for shift, factor in zip(_per_axis(attributes.get("translate"), 0.0, array.ndim), factors)]
     for axis in range(array.ndim):
