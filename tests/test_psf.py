@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import scipy.io
@@ -93,6 +95,18 @@ def test_read_psf_errors(tmp_path):
     (tmp_path / "psf.png").write_bytes(b"")
     with pytest.raises(ValueError, match="unsupported"):
         read_psf(tmp_path / "psf.png")
+    # a cell array, text or records gave numpy's own words ("setting an array element with a sequence")
+    cells = np.empty((1, 2), dtype=object)
+    cells[0, 0], cells[0, 1] = np.ones((3, 3)), np.ones((5, 5))
+    scipy.io.savemat(tmp_path / "cells.mat", {"Kernel": cells})
+    scipy.io.savemat(tmp_path / "text.mat", {"kernel": "gaussian"})
+    np.save(tmp_path / "records.npy", np.zeros((3, 3), dtype=[("a", float), ("b", int)]))
+    for name in ("cells.mat", "text.mat", "records.npy"):
+        with pytest.raises(ValueError, match=rf"{re.escape(name)}.* holds .* data .*not an array of numbers"):
+            read_psf(tmp_path / name)
+    scipy.io.savemat(tmp_path / "both.mat", {"Kernel": np.ones((3, 3)), "kernel": np.ones((5, 5))})
+    with pytest.raises(ValueError, match="both.mat holds both a 'Kernel' and a 'kernel' variable"):
+        read_psf(tmp_path / "both.mat")
 
 
 def noisy_bead(seed: int = 0) -> np.ndarray:

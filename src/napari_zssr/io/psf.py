@@ -71,20 +71,32 @@ def open_psf(path: str | os.PathLike, channel: int | None = None) -> PsfFile:
             raise ValueError(f"could not read {path.name} as a .npy array: {error}") from error
         if array.ndim != 4:  # a 4D array: the PSF's own check says how to give one PSF per channel
             checked_channel(path, channel, 1)
-        data, z_last = _planes_first(array, path.name)
+        data, z_last = _planes_first(_numbers(array, path.name), path.name)
         return PsfFile(data, None, z_last)
     if suffix == ".mat":
         try:
             variables = scipy.io.loadmat(path)
         except (OSError, ValueError, EOFError, IndexError, NotImplementedError, scipy.io.matlab.MatReadError) as error:
             raise ValueError(f"could not read {path.name} as a MATLAB file: {error}") from error
-        for name in ("Kernel", "kernel"):
-            if name in variables:
-                checked_channel(path, channel, 1)
-                return PsfFile(_planes_first(np.asarray(variables[name]), path.name, matlab=True)[0], None)
+        named = [name for name in ("Kernel", "kernel") if name in variables]
+        if len(named) == 2:
+            raise ValueError(f"{path.name} holds both a 'Kernel' and a 'kernel' variable; keep the PSF's alone")
+        if named:
+            checked_channel(path, channel, 1)
+            kernel = _numbers(np.asarray(variables[named[0]]), f"{path.name}'s variable {named[0]!r}")
+            return PsfFile(_planes_first(kernel, path.name, matlab=True)[0], None)
         found = [name for name in variables if not name.startswith("__")]
         raise ValueError(f"{path.name} has no variable named 'Kernel' or 'kernel' (found: {found})")
     raise ValueError(f"unsupported PSF file type {suffix!r} ({path.name}); use .tif/.tiff, .npy or .mat")
+
+
+def _numbers(array: np.ndarray, where: str) -> np.ndarray:
+    """``array``, or a ValueError naming ``where`` when it holds no numbers (a MATLAB cell array or text, a structured
+    ``.npy``), which numpy's own conversions would only call "a sequence" or a cast."""
+    if array.dtype.kind not in "biufc":  # complex ones are refused later with their own advice
+        raise ValueError(f"{where} holds {array.dtype} data (a cell array, text or records?), not an array of "
+                         "numbers; save the PSF as a numeric array")
+    return array
 
 
 def open_psf_channels(path: str | os.PathLike) -> list[PsfFile]:
