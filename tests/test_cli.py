@@ -832,6 +832,19 @@ def test_a_bad_output_type_given_to_batch_is_a_usage_error(data_dir, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_batch_takes_a_torch_device_as_zssr_does(data_dir, tmp_path):
+    """batch(device=torch.device("cpu")) was refused: "--device must be 'auto', 'cpu'... got device(type='cpu')"."""
+    import torch
+
+    from napari_zssr.batching import batch
+
+    summary = batch(data_dir / "plain.tif", tmp_path / "out", device=torch.device("cpu"), max_iterations=2,
+                    outputs="zssr", quiet=True)
+    assert len(summary.done) == 1
+    record = json.loads(read_tiff(tmp_path / "out" / "plain_zssr.tif").description)
+    assert record["settings"]["config"]["device"] == "cpu"
+
+
 def test_an_output_file_where_another_input_needs_a_folder_is_a_usage_error(tmp_path, capsys):
     folder = tmp_path / "in"
     (folder / "a_zssr.tif").mkdir(parents=True)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from .api import checked_warm_start, requested_outputs
@@ -146,6 +147,8 @@ def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptio
             if isinstance(values, (str, os.PathLike, Number)):  # psf="psf.tif", wavelength=520
                 values = [values]
             settings[name] = tuple(str(v).strip() if name == "psf" else v for v in listed(name, values))
+    if isinstance(settings.get("device"), torch.device):  # as zssr() takes it; the record keeps its name
+        settings["device"] = str(settings["device"])
     if not isinstance(settings.get("kernel"), (str, type(None))):  # one per channel, or one given as a list
         kinds = tuple(listed("kernel", settings["kernel"]))
         settings["kernel"] = kinds[0] if len(kinds) == 1 else kinds or None
