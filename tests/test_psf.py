@@ -64,6 +64,15 @@ def test_bad_psf_is_refused(psf, message):
         kernel_from_psf(psf, scale=2)
 
 
+def test_a_psf_of_3_x_3_pixels_is_told_it_holds_no_background_and_taken_when_computed():
+    """Its border, read as the background, is 8 of its 9 pixels: it was "no clear peak above its background"."""
+    y, x = np.mgrid[-1:2, -1:2]
+    psf = np.exp(-(x**2 + y**2) / (2 * 0.7**2))
+    with pytest.raises(ValueError, match=r"3 x 3 pixels, too small for a bead image.*computed=True"):
+        kernel_from_psf(psf, scale=2)
+    assert kernel_from_psf(psf, scale=2, computed=True).sum() == pytest.approx(1.0)
+
+
 def test_psf_needs_integer_scale():
     with pytest.raises(ValueError, match="integer scale"):
         kernel_from_psf(gaussian_psf(), scale=1.5)

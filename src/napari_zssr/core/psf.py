@@ -17,6 +17,8 @@ from .values import real_values
 MIN_PEAK_SNR = 5.0
 #: pixels below this many noise standard deviations are background and dropped from the kernel.
 SUPPORT_SNR = 3.0
+#: the smallest side (pixels) of a measured PSF: its border is read as the background around the bead
+MIN_MEASURED_SIDE = 4
 #: PSF pixel size / image pixel size: computed PSFs are sampled up to 32x finer than the camera, and a bead image
 #: more than 8x coarser cannot describe a blur on the HR grid; outside this range the sizes are almost surely wrong.
 PIXEL_RATIO_RANGE = (1 / 64, 8.0)
@@ -159,6 +161,11 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
         if bead.max() <= 0:
             raise ValueError("the computed PSF has no positive value")
     else:
+        if min(array.shape[-2:]) < MIN_MEASURED_SIDE:  # its border, read as the background, is most of it
+            raise ValueError(f"the PSF is {array.shape[-2]} x {array.shape[-1]} pixels, too small for a bead image: "
+                             "its border is read as the background around the bead, and would be most of it here; "
+                             "save a larger crop of the bead, or, for a PSF computed from a model, pass computed=True "
+                             "to kernel_from_psf (or choose the kernel from the optics)")
         bead = bead_blob(*in_focus_plane(array))
     side = 2 * max(_half_widths(bead, zoom)) + 1
     if side > MAX_KERNEL_SIDE:
