@@ -764,7 +764,7 @@ def test_init_option_chooses_the_starting_weights(data_dir, tmp_path, capsys, mo
     np.savez(tmp_path / "other.npz", weights=np.zeros(3))
     (tmp_path / "cells.tif").write_bytes(b"II*\x00" + bytes(60))  # a TIFF given for weights: no numpy words shown
     for name, problem in (("one.npy", "not a .npz archive"), ("other.npz", "does not fit the network"),
-                          ("cells.tif", "it is not a .npz archive;")):
+                          ("cells.tif", "it is not a .npz archive of arrays;")):
         assert main([str(data_dir), "--out", str(tmp_path / "o"), "--init", name, *FAST]) == 2  # once, not per file
         err = capsys.readouterr().err
         assert err.count(name) == 1 and problem in err and not (tmp_path / "o").exists()
