@@ -207,6 +207,22 @@ def test_a_large_compressed_stack_opens_lazily_its_planes_decoded_as_they_are_re
     np.testing.assert_array_equal(napari_zssr.run(lazy, **run)[0][0], napari_zssr.run(stack, **run)[0][0])
 
 
+def test_a_lazily_read_compressed_stack_keeps_its_planes_when_its_file_is_saved_over(tmp_path, monkeypatch):
+    """Each plane was read from the file opened anew: an output saved over its input's file (napari's Save, as this
+    package's writer does: a new file renamed into place) became the input layer's planes, of another shape, and a
+    run on the layer then read them. The planes stay the file's as it was opened, as a mapped file's do."""
+    from napari_zssr.io.imagej import write_imagej_tiff
+
+    stack = np.random.default_rng(3).integers(0, 4000, (3, 24, 32), dtype=np.uint16)
+    path = tmp_path / "cells.tif"
+    tifffile.imwrite(path, stack, imagej=True, compression="zlib", metadata={"axes": "ZYX"})
+    monkeypatch.setattr(reader, "LAZY_BYTES", 0)
+    (lazy, _, _), = read_quietly(str(path))
+    np.testing.assert_array_equal(lazy[0].compute(), stack[0])
+    write_imagej_tiff(path, np.zeros((3, 48, 64), np.float32), "ZYX", None)
+    np.testing.assert_array_equal(np.asarray(lazy), stack)
+
+
 def test_a_large_stack_of_pixels_not_stored_a_page_a_plane_is_read_whole(tmp_path, monkeypatch):
     """Colour samples share a page with their plane, so a compressed RGB stack's planes cannot be read alone."""
     stack = np.random.default_rng(2).integers(0, 255, (3, 16, 16, 3), dtype=np.uint8)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -303,17 +304,24 @@ def _one_page_a_plane(series: tifffile.TiffPageSeries) -> bool:
 class PagedPlanes:
     """The planes of a TIFF's image series ``index`` (:func:`.series.image_series`) stored one page a plane, each read
     (and decoded) from the file when it is asked for: a plane source (:mod:`.planes`) of a compressed stack that is
-    never read whole."""
+    never read whole.
+
+    The file is opened when this is made and kept open until it is dropped, as a mapped file is, so that its planes
+    come from the file as it was opened even after it is replaced (an output saved over its own input in napari: a
+    file opened anew would give the output's planes, of another shape, as the input's). Planes asked for from several
+    threads at once (napari's display, a run) are read in turn."""
 
     def __init__(self, path: Path, shape: tuple[int, ...], dtype: Any, index: int = 0) -> None:
         self._path = path
         self._index = index
         self.shape = shape
         self.dtype = np.dtype(dtype)
+        self._file = tifffile.TiffFile(path)
+        self._turn = threading.Lock()
 
     def __getitem__(self, index: tuple[int, ...]) -> np.ndarray:
         number = int(np.ravel_multi_index(index, self.shape[:-2])) if len(self.shape) > 2 else 0
-        with opened_series(self._path, self._index) as (tif, series):
+        with self._turn, opened_series(self._path, self._index, opened=self._file) as (tif, series):
             # a page in another file of a multi-file OME dataset, which tifffile closes once it has parsed it
             handle = series.pages[number].parent.filehandle
             reopened = handle.closed
@@ -324,6 +332,11 @@ class PagedPlanes:
             finally:
                 if reopened:
                     handle.close()
+
+    def __del__(self) -> None:
+        file = getattr(self, "_file", None)  # None where opening it failed
+        if file is not None:
+            file.close()
 
 
 def reads_lazily(series: tifffile.TiffPageSeries) -> bool:
