@@ -206,6 +206,21 @@ def test_a_stack_cut_short_is_refused_not_read_as_its_first_plane(tmp_path, name
     assert read_tiff(tmp_path / name).data.shape == (4, 32, 32)
 
 
+@pytest.mark.parametrize("options", [{"imagej": True}, {"ome": True}])
+def test_a_compressed_stack_cut_within_its_last_plane_is_refused_though_read_lazily(tmp_path, options):
+    """Its last page's tags are all there and promise all of its data: read whole, the plane fails to decode, but
+    read lazily (a stack over 1 GiB in napari) it opened, and each plane failed only as it was shown or run."""
+    stack = np.random.default_rng(0).integers(0, 4000, (4, 32, 32), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "full.tif", stack, compression="zlib", metadata={"axes": "ZYX"}, **options)
+    with tifffile.TiffFile(tmp_path / "full.tif") as tif:
+        last = tif.series[0].pages[-1]
+        cut = last.dataoffsets[-1] + last.databytecounts[-1] // 2
+    (tmp_path / "cut.tif").write_bytes((tmp_path / "full.tif").read_bytes()[:cut])
+    with pytest.raises(ValueError, match="cut.tif is truncated or corrupt: its pages go on past the end"):
+        read_tiff(tmp_path / "cut.tif", mapped=True)
+    assert read_tiff(tmp_path / "full.tif", mapped=True).data.shape == (4, 32, 32)
+
+
 @pytest.mark.parametrize("compression", ["zlib", "lzw", "zstd"])
 def test_damaged_compressed_pixels_are_a_read_error_naming_the_file(tmp_path, compression):
     """A codec's own error (imagecodecs: a RuntimeError) is the damaged file's, said as any other unreadable TIFF's."""

@@ -186,6 +186,8 @@ def pages_go_past_end(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -
     in_this_file = series.keyframe.parent is tif  # not a multi-file OME dataset's companion file
     if series.dataoffset is not None and in_this_file and series.dataoffset + series.nbytes > handle.size:
         return True
+    if series.dataoffset is None and _last_page_data_end(tif, series) > handle.size:  # pages stored apart (compressed)
+        return True
     if tif.is_imagej:
         return False
     layout = tif.tiff
@@ -195,6 +197,15 @@ def pages_go_past_end(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -
     handle.seek(last + layout.tagnosize + tags * layout.tagsize)
     link = handle.read(layout.offsetsize)
     return len(link) < layout.offsetsize or struct.unpack(layout.offsetformat, link)[0] >= handle.size
+
+
+def _last_page_data_end(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> int:
+    """Where the data of the series' last page ends in ``tif`` (0 where that page is in another file or unread): a
+    file cut within it keeps the page's tags, which promise all of it (its planes open lazily, then fail one by one)."""
+    page = series.pages[len(series.pages) - 1] if len(series.pages) else None
+    if page is None or page.parent is not tif or not page.dataoffsets:
+        return 0
+    return max(offset + count for offset, count in zip(page.dataoffsets, page.databytecounts))
 
 
 def binary_only_master(tif: tifffile.TiffFile, path: Path) -> Path | None:
