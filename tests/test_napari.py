@@ -1823,8 +1823,10 @@ def test_run_takes_the_optics_of_the_layers_file_as_the_command_line_does(ome_ti
     with pytest.raises(ValueError, match="give the optics once"):
         napari_zssr.run(layer, kernel="optics", optics={"na": 1.0, "wavelength": 520}, **options)
     (layer_data, kwargs, _), = read_layers(str(tmp_path / "silent.ome.tif"))
-    with pytest.raises(ValueError, match=r"does not give its NA .* optics=\{'na': 1.4, 'wavelength': 520\}"):
-        napari_zssr.run(napari.layers.Image(layer_data, **kwargs), kernel="optics", **options)
+    with pytest.raises(ValueError, match=r"does not give its NA: .* optics=\{'na': 1.4, 'wavelength': 520\}"):
+        napari_zssr.run(napari.layers.Image(layer_data, **kwargs), kernel="optics", **options)  # it gives 600 nm
+    with pytest.raises(ValueError, match=r"does not give its NA and emission wavelength: "):
+        napari_zssr.run(napari.layers.Image(layer_data), kernel="optics", **options)
 
 
 def test_axial_mode_restores_z_and_overlays_the_volume(widget, qtbot):

@@ -74,10 +74,17 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     if isinstance(kernel, str) and kernel == "optics":  # as --kernel optics: the optics the layer's file gives
         if optics is not None:
             raise ValueError("give the optics once: optics= (your values), or kernel='optics' (the layer's file's)")
-        optics = metadata_optics(getattr(layer_or_array, "metadata", None) or {}, Optics.refractive_index)
+        metadata = getattr(layer_or_array, "metadata", None) or {}
+        optics = metadata_optics(metadata, Optics.refractive_index)
         if optics is None:
+            recorded = metadata.get("optics") or {}
+            emission = [value for value in recorded.get("emission_wavelengths") or () if value]
+            missing = [what for what, given in (("NA", recorded.get("na")),
+                                                ("emission wavelength" if len(emission) < 2 else
+                                                 f"one emission wavelength (it gives {len(emission)}: a layer of "
+                                                 "several channels)", len(emission) == 1)) if not given]
             raise ValueError("kernel='optics' takes the optics from the layer's OME metadata (as the napari-zssr "
-                             "reader keeps it), which does not give its NA and emission wavelength: pass them, e.g. "
+                             f"reader keeps it), which does not give its {' and '.join(missing)}: pass them, e.g. "
                              "optics={'na': 1.4, 'wavelength': 520} (and 'refractive_index': 1.333 for water)")
         kernel = None
     if optics is not None:
