@@ -2043,6 +2043,10 @@ def test_a_channel_axis_taken_for_z_is_named_with_the_layer():
     with pytest.raises(ValueError, match=r"^'few': the volume has 3 z planes .*at least 4$"):  # a 3D one: no hint
         prepare(napari.layers.Image(np.random.default_rng(2).random((3, 20, 20)), name="few", scale=(3, 1, 1)),
                 axial=True)
+    # a time series of 3 z planes whose axes say so (as the napari-zssr reader opens one): its z is its z
+    with pytest.raises(ValueError, match=r"^'tzyx': the volume has 3 z planes .*at least 4$"):
+        prepare(napari.layers.Image(np.random.default_rng(2).random((2, 3, 20, 20)), name="tzyx",
+                                    scale=(1, 3, 1, 1), axis_labels=list("TZYX")), axial=True)
 
 
 def test_the_estimate_of_an_axial_run_counts_one_network_per_volume(widget):

@@ -281,9 +281,11 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
         validate_volume(snapshot.data, factor)
     except ValueError as error:
         shape = snapshot.data.shape
+        labels = tuple(getattr(layer, "axis_labels", None) or ())
+        z_named = len(labels) == len(shape) and str(labels[-3]).upper() == "Z"  # as the napari-zssr reader names it
         axis = ("; axial mode takes the third-last axis for z: where that is a channel axis (napari's own reader "
                 "keeps a file's channels in one layer), open the file with the napari-zssr reader, which gives each "
-                "channel its own layer") if len(shape) > 3 and shape[-3] < MIN_PLANES else ""
+                "channel its own layer") if len(shape) > 3 and shape[-3] < MIN_PLANES and not z_named else ""
         raise ValueError(f"{snapshot.name!r}: {error}{axis}") from None
     metadata = getattr(layer, "metadata", None) or {}
     if metadata.get(Z_SPACING_DEFAULT_KEY) and abs(snapshot.scale[-3]) == 1.0:  # the factor rests on a default
