@@ -2153,6 +2153,17 @@ def test_the_estimate_line_of_an_rgb_layer_says_why_run_refuses_it(widget):
     assert w.estimate.value.startswith("layer 'photo' is RGB")  # not a time for 32 planes of 32 x 3
 
 
+def test_the_estimate_line_says_why_run_refuses_planes_too_small_or_too_few(widget):
+    """It gave "~1 s for 1 plane" for a 64 x 6 layer, and a time for an axial run of a 3-plane stack, both of which
+    Run refuses."""
+    viewer, w = widget
+    w.image.value = viewer.add_image(np.random.default_rng(0).random((64, 6)), name="strip")
+    assert "too small for scale" in w.estimate.value
+    w.image.value = viewer.add_image(np.random.default_rng(0).random((3, 24, 24)), name="few", scale=(0.3, 0.1, 0.1))
+    w.axial.value = True
+    assert "the volume has 3 z planes" in w.estimate.value
+
+
 def test_the_estimate_follows_the_ensemble_and_the_preset(widget, monkeypatch):
     """Inference time grows with the ensemble's members: the estimate is asked again when they change."""
     viewer, w = widget

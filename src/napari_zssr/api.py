@@ -250,16 +250,22 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
         raise ValueError(f"image must have at least 2 dimensions (Y, X), got shape {shape}")
     if 0 in shape:
         raise ValueError(f"image is empty (shape {shape})")
-    needed = min_father_side(scale)
-    if min(shape[-2:]) < needed:
-        raise ValueError(f"image of shape {shape[-2:]} is too small for scale {scale}: each side needs at least "
-                         f"{needed} pixels{colour_hint}")
+    check_plane_sides(shape, scale)
     if in_memory(array) and np.issubdtype(dtype, np.floating):
         finite = np.isfinite(array).all(axis=(-2, -1))
         if not finite.all():
             index = tuple(int(i) for i in np.argwhere(~finite)[0])
             check_plane_values(array[index], plane_name(index))
     return array
+
+
+def check_plane_sides(shape: tuple[int, ...], scale: Scale) -> None:
+    """Planes large enough for ``scale`` (ZSSR learns from their downscaled copies): a check of the shape alone, which
+    the widget's estimate of a run's time makes as the settings change, so that it says why Run would refuse."""
+    needed = min_father_side(scale)
+    if min(shape[-2:]) < needed:
+        raise ValueError(f"image of shape {shape[-2:]} is too small for scale {scale}: each side needs at least "
+                         f"{needed} pixels{channels_hint(shape, 'ZSSR')}")
 
 
 def from_torch(value: Any) -> Any:

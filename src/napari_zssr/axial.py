@@ -52,7 +52,13 @@ AXIAL_RESOLUTION_NOTE = ("resolution not measured: the single-image estimate rea
 
 def validate_volume(volume: object, factor: int) -> np.ndarray:
     """Check a (..., Z, Y, X) array-like's type and shape (without loading a lazy stack); raise a clear error."""
-    shape = np.shape(volume)
+    check_volume_shape(np.shape(volume), factor)
+    return validate_image(volume, (float(factor), 1.0), ndim=None)
+
+
+def check_volume_shape(shape: tuple[int, ...], factor: int) -> None:
+    """The checks of :func:`validate_volume` that need the shape alone: the widget's estimate of a run's time makes
+    them as the settings change, so that it says why Run would refuse instead of a time."""
     if len(shape) < 3:
         raise ValueError(f"axial super-resolution needs a volume (Z, Y, X), got shape {shape}; for a 2D image use "
                          "zssr")
@@ -61,11 +67,9 @@ def validate_volume(volume: object, factor: int) -> np.ndarray:
         raise ValueError(f"the volume's lateral planes ({shape[-2]} x {shape[-1]} pixels) are too small for an axial "
                          f"factor of {factor}, which learns from planes of at least {needed} x {needed} (blurred by "
                          "the factor along y and x): check the factor (z-step / pixel size, both in um)")
-    array = validate_image(volume, (float(factor), 1.0), ndim=None)
-    if shape[-3] < MIN_PLANES:
+    if 0 < shape[-3] < MIN_PLANES:
         raise ValueError(f"the volume has {shape[-3]} z planes (shape {shape}); axial super-resolution needs at "
                          f"least {MIN_PLANES}")
-    return array
 
 
 def axial_blur(factor: int, axial_psf: np.ndarray | None = None, lateral_psf: np.ndarray | None = None,

@@ -23,13 +23,14 @@ from magicgui.widgets import (
     Widget,
 )
 
-from ..axial import describe_axial_profile
+from ..api import check_plane_sides
+from ..axial import check_volume_shape, describe_axial_profile
 from ..core.bead_check import bead_problem
 from ..core.choices import DEFAULT_OUTPUTS
 from ..core.config import AUTHORS_REAL_IMAGE_NOISE_STD, DEFAULT_PRESET, DEFAULT_SCALE, PRESETS, ZSSRConfig
 from ..core.device import available_devices, select_device
 from ..core.precision import PRECISIONS
-from ..core.resize import as_scale_pair, pixel_pair
+from ..core.resize import as_scale_pair, pixel_pair, upscale_factors
 from ..kernel_choice import KernelChoice, describe_kernel
 from ..resolution_report import describe_resolution
 from .estimate import BackgroundEstimate, Workload, run_finished, run_started, timing_holds_turn
@@ -557,11 +558,13 @@ class ZSSRWidget(Container):
         layer = self.image.value
         snapshot = snapshot_layer(layer)  # a layer Run refuses (RGB) gets Run's message instead of an estimate
         shape = (layer.data[0] if layer.multiscale else layer.data).shape
-        if self.axial.value:  # so does one axial mode refuses (2D, z unknown, a z step not a whole multiple)
-            factor, _ = axial_geometry(snapshot, self._typed_pixel_size())
+        if self.axial.value:  # so does one axial mode refuses (2D, z unknown, a z step not a whole multiple, too
+            factor, _ = axial_geometry(snapshot, self._typed_pixel_size())  # few planes, planes too small)
+            check_volume_shape(shape, factor)
             volumes = int(np.prod(shape[:-3]))
             return Workload((shape[-3], shape[-1]), (float(factor), 1.0), 2 * volumes * shape[-2], volumes=volumes,
                             lateral_shape=shape[-2:])
+        check_plane_sides(shape, upscale_factors(self.scale.value))  # planes too small for the scale: Run's message
         return Workload(shape, self.scale.value, self._planes(), self._warm_start_iterations())
 
     # --- running --------------------------------------------------------------------------------------------
