@@ -1481,6 +1481,20 @@ def test_scale_steps_by_whole_numbers_with_a_psf(widget, psf_file):
     assert w.scale.value == 3.0
 
 
+def test_a_psf_file_whose_values_run_refuses_is_said_so_when_chosen(widget, tmp_path):
+    """A PSF of NaN values or of one axis left the status line empty until Run refused it."""
+    viewer, w = widget
+    w.image.value = viewer.add_image(image_2d(), name="img")
+    bead = np.outer(np.hanning(15), np.hanning(15))
+    bead[3, 3] = np.nan
+    np.save(tmp_path / "nan.npy", bead)
+    np.save(tmp_path / "line.npy", np.hanning(15))
+    for name, said in (("nan.npy", "the PSF contains NaN or infinite values"),
+                       ("line.npy", "the PSF must be 2D (Y, X) or a 3D z-stack")):
+        use_psf(w, str(tmp_path / name))
+        assert said in w.status.value
+
+
 def test_a_psf_that_does_not_look_like_a_bead_gets_a_warning(widget, tmp_path, psf_file):
     from napari_zssr.sample import microscopy_sample
 

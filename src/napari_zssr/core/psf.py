@@ -37,6 +37,23 @@ class KernelTooWideError(ValueError):
         self.side = side
 
 
+def checked_psf_array(psf: np.ndarray) -> np.ndarray:
+    """The PSF's values as an array, or a ValueError saying what they are instead: not real finite numbers, not 2D or
+    3D (a z-stack), a colour image, fewer than 3 x 3 pixels. The checks of :func:`kernel_from_psf` that need no pixel
+    size: the widget makes them as soon as a PSF file is chosen."""
+    array = real_values(psf, "the PSF", "psf.filled(0)")
+    if array.ndim not in (2, 3):
+        # a 4D array is nearly always one z-stack per channel (a multicolour bead image)
+        per_channel = ("; one PSF per channel (C, Z, Y, X)? Pass one channel's, psf[c], or save them as a TIFF with "
+                       "its axes named (tifffile.imwrite('psf.ome.tif', psf, ome=True, metadata={'axes': 'CZYX'})), "
+                       "of which channel c of an image uses channel c") if array.ndim == 4 else ""
+        raise ValueError(f"the PSF must be 2D (Y, X) or a 3D z-stack (Z, Y, X), got shape {array.shape}{per_channel}")
+    _check_not_colour(array)
+    if min(array.shape[-2:]) < 3:
+        raise ValueError(f"the PSF is too small ({array.shape[-2:]}); it needs at least 3x3 pixels")
+    return array
+
+
 def _check_not_colour(array: np.ndarray) -> None:
     if array.ndim == 3 and array.shape[-1] in (3, 4) and array.shape[0] > 4:
         raise ValueError(f"the PSF of shape {array.shape} looks like an RGB(A) colour image (last axis "
@@ -131,16 +148,7 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
     which would read its faint outer rings as an offset and cut them, and no bead search) and as theoretical.
     """
     factors = integer_factors(upscale_factors(scale))  # type: ignore[arg-type]
-    array = real_values(psf, "the PSF", "psf.filled(0)")
-    if array.ndim not in (2, 3):
-        # a 4D array is nearly always one z-stack per channel (a multicolour bead image)
-        per_channel = ("; one PSF per channel (C, Z, Y, X)? Pass one channel's, psf[c], or save them as a TIFF with "
-                       "its axes named (tifffile.imwrite('psf.ome.tif', psf, ome=True, metadata={'axes': 'CZYX'})), "
-                       "of which channel c of an image uses channel c") if array.ndim == 4 else ""
-        raise ValueError(f"the PSF must be 2D (Y, X) or a 3D z-stack (Z, Y, X), got shape {array.shape}{per_channel}")
-    _check_not_colour(array)
-    if min(array.shape[-2:]) < 3:
-        raise ValueError(f"the PSF is too small ({array.shape[-2:]}); it needs at least 3x3 pixels")
+    array = checked_psf_array(psf)
     psf_size, image_size = pixel_pair(psf_pixel_size, "psf_pixel_size"), pixel_pair(pixel_size)
     sizes_known = psf_size is not None and image_size is not None
     if not sizes_known:

@@ -30,6 +30,7 @@ from ..core.choices import DEFAULT_OUTPUTS
 from ..core.config import AUTHORS_REAL_IMAGE_NOISE_STD, DEFAULT_PRESET, DEFAULT_SCALE, PRESETS, ZSSRConfig
 from ..core.device import available_devices, select_device
 from ..core.precision import PRECISIONS
+from ..core.psf import checked_psf_array
 from ..core.resize import as_scale_pair, pixel_pair, upscale_factors
 from ..kernel_choice import KernelChoice, describe_kernel
 from ..resolution_report import describe_resolution
@@ -503,8 +504,13 @@ class ZSSRWidget(Container):
                          "k of a multichannel file (the napari-zssr reader gives each channel its own layer) uses its "
                          "channel k")
         for each in psfs:
-            problem = bead_problem(each.data)
             where = "" if each.channel is None else f" (channel {each.channel})"
+            try:  # values Run refuses (NaN, a 1D array), said now
+                checked_psf_array(each.data)
+            except ValueError as error:
+                notes.append(f"{error}{where}")
+                continue
+            problem = bead_problem(each.data)
             notes.append(problem and f"warning: this PSF{where} does not look like a bead: {problem}")
         return "; ".join(note for note in notes if note)
 
