@@ -206,6 +206,23 @@ def test_a_stack_cut_short_is_refused_not_read_as_its_first_plane(tmp_path, name
     assert read_tiff(tmp_path / name).data.shape == (4, 32, 32)
 
 
+def test_this_packages_own_errors_reading_a_good_file_are_not_taken_for_the_files(tmp_path, monkeypatch):
+    """What tifffile raises on damaged bytes (TypeError, ZeroDivisionError...) is the file's fault; raised by this
+    package's own code reading a good file, it is a bug to let through, not "it looks damaged or truncated"."""
+    from napari_zssr.io import tiff
+
+    tifffile.imwrite(tmp_path / "good.tif", np.ones((8, 8), np.uint16))
+
+    def broken(*args, **kwargs):
+        return 1 // 0
+
+    monkeypatch.setattr(tiff, "calibration", broken)
+    with pytest.raises(ZeroDivisionError):
+        read_tiff(tmp_path / "good.tif")
+    with pytest.raises(ZeroDivisionError):
+        read_header(tmp_path / "good.tif")
+
+
 @pytest.mark.parametrize("options", [{"imagej": True}, {"ome": True}])
 def test_a_compressed_stack_cut_within_its_last_plane_is_refused_though_read_lazily(tmp_path, options):
     """Its last page's tags are all there and promise all of its data: read whole, the plane fails to decode, but

@@ -80,17 +80,40 @@ class TiffImage:
     value_calibration: str | None = None
 
 
-#: what reading a damaged or truncated TIFF raises besides tifffile's own TiffFileError: tifffile unpacks, indexes,
-#: compares and divides by what the file's bytes say (a file cut after a few bytes, a corrupt tag)
-DAMAGED_FILE_ERRORS: tuple[type[Exception], ...] = (tifffile.TiffFileError, ValueError, KeyError, IndexError,
-                                                    ET.ParseError, struct.error, TypeError, ZeroDivisionError,
-                                                    AssertionError)
+#: what reading a TIFF raises for what the file holds, whoever raises it (tifffile, the OS, this package's readers)
+READ_ERRORS: tuple[type[Exception], ...] = (tifffile.TiffFileError, ValueError, KeyError, IndexError, ET.ParseError)
+#: what tifffile's parsing also raises on a damaged or truncated file (a file cut after a few bytes, a corrupt tag): it
+#: unpacks, compares and divides by what the file's bytes say, and allocates what they announce. Taken for the file's
+#: fault only where raised in tifffile (:func:`file_fault`): from this package's code they are its own bugs
+PARSING_ERRORS: tuple[type[Exception], ...] = (struct.error, TypeError, ZeroDivisionError, AssertionError, MemoryError,
+                                               RuntimeError)
+
+
+#: the packages whose errors reading a TIFF's bytes are the file's fault: tifffile, and the codecs it decodes with
+FILE_READING_PACKAGES = ("tifffile", "imagecodecs")
+
+
+def file_fault(error: Exception) -> bool:
+    """Whether ``error``, raised reading a TIFF, is the file's fault (:data:`READ_ERRORS`, or one of
+    :data:`PARSING_ERRORS` raised in tifffile or its codecs), not a bug of this package's to let through."""
+    if isinstance(error, READ_ERRORS):
+        return True
+    if not isinstance(error, PARSING_ERRORS):
+        return False
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    if trace is None:
+        return False
+    frame = trace.tb_frame  # a codec's (Cython) frame has no module name, and its package's folder as its file's
+    module = frame.f_globals.get("__name__") or Path(frame.f_code.co_filename).parts[0]
+    return str(module).split(".")[0] in FILE_READING_PACKAGES
 
 
 def damage_said(error: Exception) -> str:
-    """One of :data:`DAMAGED_FILE_ERRORS` as words: tifffile's and the OS's say what is wrong, the others only that
-    the bytes are not what a TIFF holds."""
-    if isinstance(error, (tifffile.TiffFileError, ValueError, OSError, ET.ParseError)):
+    """An error :func:`file_fault` takes for the file's, as words: tifffile's and this package's say what is wrong,
+    the others only that the bytes are not what a TIFF holds."""
+    if isinstance(error, (tifffile.TiffFileError, ValueError, ET.ParseError)):
         return str(error)
     return f"it looks damaged or truncated ({type(error).__name__}{': ' if str(error) else ''}{error})"
 
@@ -118,17 +141,21 @@ def opened_series(path: Path, index: int = 0, whole_dataset: bool = False, opene
             yield tif, series
     except IncompleteTiffError:
         raise
-    except (OSError, *DAMAGED_FILE_ERRORS) as error:
-        raise ValueError(f"could not read {path.name} as a TIFF: {damage_said(error)}") from error
-    except MemoryError as error:  # a file that holds more than the memory, or a damaged one that says it does
-        raise ValueError(f"could not read {path.name}: {error}, more than this machine's memory (a damaged file may "
-                         "announce a size it does not hold)") from error
+    except OSError as error:
+        raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
     except NotImplementedError as error:  # a RuntimeError: a valid file using a feature tifffile does not read
         raise ValueError(f"could not read {path.name}: it uses a TIFF feature this reader does not support ({error}); "
                          "save it again in another form (e.g. with Fiji, uncompressed or LZW)") from error
-    except RuntimeError as error:  # imagecodecs' codecs raise RuntimeErrors of their own on damaged data
-        raise ValueError(f"could not read {path.name}: its pixels could not be decoded ({error}); the file may be "
-                         "truncated or corrupt (was it still being copied?)") from error
+    except Exception as error:
+        if not file_fault(error):
+            raise
+        if isinstance(error, MemoryError):  # a file that holds more than the memory, or a damaged one that says so
+            raise ValueError(f"could not read {path.name}: {error}, more than this machine's memory (a damaged file "
+                             "may announce a size it does not hold)") from error
+        if isinstance(error, RuntimeError):  # imagecodecs' codecs raise RuntimeErrors of their own on damaged data
+            raise ValueError(f"could not read {path.name}: its pixels could not be decoded ({error}); the file may "
+                             "be truncated or corrupt (was it still being copied?)") from error
+        raise ValueError(f"could not read {path.name} as a TIFF: {damage_said(error)}") from error
 
 
 def run_record(info: str | None) -> dict | None:
@@ -264,7 +291,11 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False, s
                               *sizes, first_file if first_file != Path(path).resolve() else None,
                               z_step_pixels(tif, sizes[0]), z_spacing_is_default(tif, sizes[1]),
                               image_series_count(tif))
-    except (OSError, RuntimeError, *DAMAGED_FILE_ERRORS):  # RuntimeError: tifffile's "incompatible keyframe"
+    except OSError:
+        return None
+    except Exception as error:
+        if not file_fault(error):
+            raise
         return None
 
 
