@@ -104,7 +104,10 @@ def test_a_pytorch_checkpoint_or_object_arrays_are_a_clear_error_naming_the_file
     no attribute 'shape'"); object arrays raised numpy's "allow_pickle=False" without the file's name."""
     torch.save({"weight": torch.zeros(3)}, tmp_path / "start.pt")
     np.savez(tmp_path / "objects.npz", weight=np.array([{"a": 1}], dtype=object))
-    for name, why in [("start.pt", "a PyTorch checkpoint"), ("objects.npz", "not a .npz archive of arrays")]:
+    content = (tmp_path / "start.pt").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(content[: len(content) // 2])  # a copy cut short: zipfile's BadZipFile
+    for name, why in [("start.pt", "a PyTorch checkpoint"), ("objects.npz", "not a .npz archive of arrays"),
+                      ("cut.npz", "not a .npz archive of arrays")]:
         with pytest.raises(ValueError, match=rf"cannot read the weights file .*{re.escape(name)}: .*{why}"):
             ZSSRNet.create(ZSSRConfig(init=str(tmp_path / name)), seed=0)
 

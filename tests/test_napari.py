@@ -1843,6 +1843,10 @@ def test_run_takes_the_optics_of_the_layers_file_as_the_command_line_does(ome_ti
         napari_zssr.run(napari.layers.Image(layer_data, **kwargs), kernel="optics", **options)  # it gives 600 nm
     with pytest.raises(ValueError, match=r"does not give its NA and emission wavelength: "):
         napari_zssr.run(napari.layers.Image(layer_data), kernel="optics", **options)
+    for emission, missing in (([520.0, None], "emission wavelength"), ([520.0, 600.0], "one emission wavelength")):
+        layer = napari.layers.Image(layer_data, metadata={"optics": {"na": 1.2, "emission_wavelengths": emission}})
+        with pytest.raises(ValueError, match=rf"does not give its {missing}"):
+            napari_zssr.run(layer, kernel="optics", **options)
 
 
 def test_axial_mode_restores_z_and_overlays_the_volume(widget, qtbot):

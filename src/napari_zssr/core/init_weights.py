@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+import zipfile
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -69,7 +70,8 @@ def read_weights(init: str) -> dict[str, np.ndarray]:
         if isinstance(archive, np.lib.npyio.NpzFile):
             with archive:
                 arrays = {name: archive[name] for name in archive.files if name != INFO_KEY}
-    except (OSError, ValueError):  # numpy's words ("pickled data", "allow_pickle") would not tell a user what it is
+    except (OSError, ValueError, zipfile.BadZipFile):  # numpy's words ("pickled data", "allow_pickle", "not a zip
+        # file" for a cut one) would not tell a user what it is
         raise unreadable(path, "it is not a .npz archive of arrays") from None
     if arrays is None:
         raise unreadable(path, "it holds one array, not a .npz archive of the network's")

@@ -78,11 +78,12 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
         optics = metadata_optics(metadata, Optics.refractive_index)
         if optics is None:
             recorded = metadata.get("optics") or {}
-            emission = [value for value in recorded.get("emission_wavelengths") or () if value]
+            emission = tuple(recorded.get("emission_wavelengths") or ())
+            several = len(emission) > 1 and all(emission)  # a layer of several channels: names_optics' rule
             missing = [what for what, given in (("NA", recorded.get("na")),
-                                                ("emission wavelength" if len(emission) < 2 else
-                                                 f"one emission wavelength (it gives {len(emission)}: a layer of "
-                                                 "several channels)", len(emission) == 1)) if not given]
+                                                (f"one emission wavelength (it gives {len(emission)}: a layer of "
+                                                 "several channels)" if several else "emission wavelength",
+                                                 len(emission) == 1 and all(emission))) if not given]
             raise ValueError("kernel='optics' takes the optics from the layer's OME metadata (as the napari-zssr "
                              f"reader keeps it), which does not give its {' and '.join(missing)}: pass them, e.g. "
                              "optics={'na': 1.4, 'wavelength': 520} (and 'refractive_index': 1.333 for water)")
