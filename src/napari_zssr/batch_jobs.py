@@ -431,14 +431,23 @@ def output_path(out: Path, job: Job, kind: str) -> Path:
 
 
 def settings_of_info(info: str | None) -> dict | None:
-    """The record the batch writes into an output's ImageJ Info, with its settings (None for any other text, and for
-    a record not of the batch's shape, e.g. edited by hand: the output is then "unreadable", left alone)."""
+    """The record the batch writes into an output's ImageJ Info, with its settings (None for any other text)."""
     record = run_record(info)
-    if record is None or not isinstance(record.get("settings"), dict):
+    return record if record is not None and "settings" in record else None
+
+
+def comparable_record(info: str | None) -> dict | None:
+    """:func:`settings_of_info`'s record where it has the shape the batch writes, so that its settings and input can
+    be compared with a run's; None for any other (a record edited by hand: its output is then "unreadable", left
+    alone, where comparing it stopped the batch with an AttributeError)."""
+    record = settings_of_info(info)
+    if record is None or not isinstance(record["settings"], dict):
         return None
-    if not isinstance(record["settings"].get("config", {}), dict) or not isinstance(record.get("input", {}), dict):
-        return None
-    return record
+    made_from = record.get("input") or {}
+    shapes = [(record["settings"].get("config", {}), dict), (made_from, dict), (made_from.get("path", ""), str),
+              (made_from.get("size"), (int, type(None))), (made_from.get("mtime_ns"), (int, type(None))),
+              (made_from.get("series"), (int, type(None)))] if isinstance(made_from, dict) else [(made_from, dict)]
+    return record if all(isinstance(value, kind) for value, kind in shapes) else None
 
 
 #: states of an input's existing outputs, most serious first: the first that applies to any output decides.
@@ -492,7 +501,7 @@ def _state_of(path: Path, settings: dict, identity: dict, files: dict, axes_now:
     if not path.exists():
         return "missing"
     header = read_header(path)
-    record = settings_of_info(None if header is None else header.info)
+    record = comparable_record(None if header is None else header.info)
     if record is None:
         return "unreadable"
     made_from = record.get("input")
@@ -601,7 +610,7 @@ def settings_difference(path: Path, settings: dict, identity: dict | None = None
     """" (name: then -> now, ...)": the settings an output (of the input ``identity`` names) was made with that
     differ from ``settings`` (:func:`comparable_settings`)."""
     header = read_header(path)
-    record = settings_of_info(None if header is None else header.info)
+    record = comparable_record(None if header is None else header.info)
     if record is None:
         return ""
     then, now = map(_flat, comparable_settings(record["settings"], settings, identity))
