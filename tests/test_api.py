@@ -596,6 +596,19 @@ def test_an_outlier_in_a_late_plane_is_refused_before_any_plane_trains(tiny_conf
     assert not reports
 
 
+def test_the_pass_over_every_planes_range_ends_at_a_cancel(tiny_config, monkeypatch):
+    """Each plane's range is worked out before the first trains (a percentile a plane: seconds for a large stack),
+    and a Cancel during it ends the run there."""
+    from napari_zssr import api
+
+    ranged = []
+    monkeypatch.setattr(api, "intensity_range", lambda plane: ranged.append(1) or (0.0, 1.0))
+    stack = np.random.default_rng(0).random((4, 24, 24))
+    with pytest.raises(Cancelled):
+        zssr_stack(stack, 2, config=tiny_config, should_stop=lambda: len(ranged) >= 1)
+    assert len(ranged) == 1
+
+
 def test_a_blank_plane_keeps_its_value_exactly_in_a_float64_result(tiny_config):
     image = np.random.default_rng(0).random((24, 24)) + 0.1
     stack = np.stack([image, np.full_like(image, 0.1)])  # float64: the result is float64

@@ -343,13 +343,22 @@ def plane_range(plane: np.ndarray, index: tuple[int, ...]) -> tuple[float, float
         raise ValueError(f"{plane_name(index)}: {error}" if index else str(error)) from None
 
 
-def plane_ranges(array: Any) -> list[tuple[float, float]]:
-    """Each plane's :func:`plane_range` where the data is in memory, before any plane trains, so that a value too far
-    out in a late plane is refused before the planes ahead of it have trained (as NaN is: :func:`validate_image`);
-    [] for lazy data, whose planes are checked as they are read."""
-    if not in_memory(array):
+def plane_ranges(array: Any, should_stop: StopHook | None = None) -> list[tuple[float, float]]:
+    """Each plane's :func:`plane_range` where the data is in memory and of a type that can hold a value
+    :data:`OUTLIER_LIMIT` times its range away (float32 and wider, 64-bit integers; not uint16, whose 65,536 values
+    cannot), before any plane trains, so that such a value in a late plane is refused before the planes ahead of it
+    have trained (as NaN is: :func:`validate_image`); [] otherwise: lazy data's planes are checked as they are read,
+    the others' ranges worked out as each is run. A stop asked for meanwhile (``should_stop``) raises Cancelled."""
+    dtype = np.dtype(array.dtype)
+    wide = dtype.itemsize >= 4 if dtype.kind == "f" else dtype.itemsize >= 8
+    if not in_memory(array) or not wide:
         return []
-    return [plane_range(array[index], index) for index in np.ndindex(*array.shape[:-2])]
+    ranges = []
+    for index in np.ndindex(*array.shape[:-2]):
+        if should_stop is not None and should_stop():
+            raise Cancelled
+        ranges.append(plane_range(array[index], index))
+    return ranges
 
 
 def output_dtype(dtype: np.dtype) -> np.dtype:
@@ -501,7 +510,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
         result.notes.append(kernel_record["note"])
     warn_kernel_notes(kernel_record)
     n_planes = int(np.prod(leading, dtype=np.int64))
-    ranges = plane_ranges(array)
+    ranges = plane_ranges(array, should_stop)
     plan = RunProgress(progress, n_planes=n_planes, n_steps=len(steps), max_iterations=config.max_iterations,
                        warm_start_iterations=warm_start_iterations)
     net: ZSSRNet | None = None
