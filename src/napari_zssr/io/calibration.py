@@ -32,9 +32,10 @@ def length_um(value: float, unit: str | None) -> float | None:
     return None if factor is None else value * factor
 
 
-def _unit_key(unit: str) -> str:
-    """A unit as the tables here spell it: lower case, micro as "µ" (ImageJ escapes it as the text "\\u00b5")."""
-    return unit.strip().lower().replace("\\u00b5", "µ").replace("\u03bc", "µ")
+def _unit_key(unit: object) -> str:
+    """A unit as the tables here spell it: lower case, micro as "µ" (ImageJ escapes it as the text "\\u00b5"); a
+    unit that is no text (``unit=5`` in a header) as its text, which no table holds: unknown."""
+    return str(unit).strip().lower().replace("\\u00b5", "µ").replace("\u03bc", "µ")
 
 
 def _tag_pixel_size(tif: tifffile.TiffFile, page: tifffile.TiffPage) -> tuple[tuple[float, float] | None,

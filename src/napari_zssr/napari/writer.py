@@ -48,11 +48,6 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     axes = _layer_axes(attributes.get("axis_labels"), axis_units)
     # in um (and seconds), as ImageJ's calibration is written: a layer may be scaled in nm or ms
     factors = [_file_unit_factor(unit) for unit in axis_units]
-    converted = sorted({str(unit) for unit, factor in zip(axis_units, factors)
-                        if factor != 1.0 and is_unit_of(unit, "[length]")})
-    if converted:  # the napari-zssr reader opens it in um: beside layers in the layer's unit it would not overlay
-        _tell(f"{Path(path).name}: its lengths in {', '.join(converted)} are saved in µm, ImageJ's unit here; it "
-              "reopens in µm, so set the other layers' scale in µm too for it to overlay them")
     in_input_pixels, input_pixel = _scale_in_input_pixels(attributes)
     if input_pixel is not None:  # the run was given the input's pixel size: its lengths in um
         factors = [input_pixel[0] if axis == "Y" else input_pixel[1] if axis in "ZX" else factor
@@ -61,6 +56,11 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     if not all(np.isfinite(scale)) or 0 in scale:  # no pixel size, and no place for the origin
         raise LayerNotWritable(f"{Path(path).name}: the layer's scale {tuple(scale)} has a size of 0 or not a number "
                                "along an axis; give it its pixel sizes first")
+    converted = sorted({str(unit) for unit, factor in zip(axis_units, factors)
+                        if factor != 1.0 and is_unit_of(unit, "[length]")})
+    if converted:  # the napari-zssr reader opens it in um: beside layers in the layer's unit it would not overlay
+        _tell(f"{Path(path).name}: its lengths in {', '.join(converted)} are saved in µm, ImageJ's unit here; it "
+              "reopens in µm, so set the other layers' scale in µm too for it to overlay them")
     translate = [shift * factor
                  for shift, factor in zip(_per_axis(attributes.get("translate"), 0.0, array.ndim), factors)]
     for axis in range(array.ndim):
