@@ -339,8 +339,9 @@ class PagedPlanes:
 
     The file is opened when this is made and kept open until it is dropped, as a mapped file is, so that its planes
     come from the file as it was opened even after it is replaced (an output saved over its own input in napari: a
-    file opened anew would give the output's planes, of another shape, as the input's). Planes asked for from several
-    threads at once (napari's display, a run) are read in turn."""
+    file opened anew would give the output's planes, of another shape, as the input's; on Windows an open file cannot
+    be replaced, and the save fails instead). The other files of a multi-file OME dataset are opened by name as their
+    planes are read. Planes asked for from several threads at once (napari's display, a run) are read in turn."""
 
     def __init__(self, path: Path, shape: tuple[int, ...], dtype: Any, index: int = 0) -> None:
         self._path = path
