@@ -1606,9 +1606,12 @@ def test_a_channel_layer_runs_with_its_own_psf_of_a_file_of_one_psf_per_channel(
     use_psf(w, str(multi))
     assert w.psf_pixel_size.value == pytest.approx(0.1)  # the file's, every channel's
     assert "holds 2 channels, one PSF each: a layer opened from channel k" in w.status.value
+    # which channel the layer takes, or why Run refuses it, is said as the layer is chosen, not only at Run
+    assert "layer 'plain': " in w.status.value and "no channel of a multichannel file" in w.status.value
     assert w.start() is None and not w.running
     assert "and the image is no channel of a multichannel file" in w.status.value
     w.image.value = channels[1]
+    assert f"layer {channels[1].name!r} takes PSF channel 1" in w.status.value
     run_to_end(qtbot, w)
     kernel = viewer.layers[f"{channels[1].name}_zssr"].metadata["kernel"]
     assert (kernel["psf_path"], kernel["psf_channel"]) == (str(multi), 1), w.status.value
@@ -2256,7 +2259,7 @@ def test_the_psf_files_note_is_read_once_for_the_file_as_it_is(widget, tmp_path,
     other = viewer.add_image(image_2d(), name="other", scale=(0.2, 0.2))
     for layer in (other, viewer.layers["img"], other):  # each choice of a layer asks the note again
         w.image.value = layer
-    assert reads == [] and w._psf_note() == note
+    assert reads == [] and w._psf_note() == note.replace("layer 'img'", "layer 'other'")  # the layer's part is its
     tifffile.imwrite(multi, np.zeros((5, 5), np.float32))  # the file changed: not a bead, not two channels
     os.utime(multi, ns=(1, 1))
     assert "holds 2 channels" not in w._psf_note() and reads

@@ -82,7 +82,8 @@ class PsfChannelError(ValueError):
     """A PSF file with a PSF per channel does not fit the channels of the image it is given for."""
 
 
-def psf_channel_for(path: str | os.PathLike, channel: int | None, channels: int | None = None) -> int | None:
+def psf_channel_for(path: str | os.PathLike, channel: int | None, channels: int | None = None,
+                    count: int | None = None) -> int | None:
     """Which channel's PSF channel ``channel`` of an image uses, of the PSF file at ``path``: None for a file without
     channels (its one PSF serves every channel), else the image's own channel, as every front chooses it (the
     widget and ``run()`` for a layer opened from channel ``channel`` of a multichannel file, the command line for each
@@ -93,11 +94,12 @@ def psf_channel_for(path: str | os.PathLike, channel: int | None, channels: int 
     PSF file must then hold as many, else the PSF of channel ``channel`` of one colour would silently serve another.
     A file with channels for an image without a channel index, one past the file's channels, or of another number of
     channels than ``channels``: :class:`PsfChannelError`. A file that cannot be read: the errors of
-    :func:`~napari_zssr.io.psf.open_psf`.
+    :func:`~napari_zssr.io.psf.open_psf`. ``count``: the file's channels where already read (the widget keeps them
+    for the file as it is), else read here.
     """
     from .io.psf import psf_channels
 
-    count = psf_channels(path)
+    count = psf_channels(path) if count is None else count
     if count == 1:
         return None
     name = os.path.basename(os.fspath(path))

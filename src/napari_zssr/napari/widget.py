@@ -32,7 +32,7 @@ from ..core.device import available_devices, select_device
 from ..core.precision import PRECISIONS
 from ..core.psf import checked_psf_array
 from ..core.resize import as_scale_pair, pixel_pair, upscale_factors
-from ..kernel_choice import KernelChoice, describe_kernel
+from ..kernel_choice import KernelChoice, PsfChannelError, describe_kernel, psf_channel_for
 from ..resolution_report import describe_resolution
 from .estimate import BackgroundEstimate, Workload, run_finished, run_started, timing_holds_turn
 from .loss_plot import LossPlot
@@ -43,6 +43,7 @@ from .runner import (
     add_or_update,
     axial_geometry,
     background_run,
+    layer_channel,
     layer_tuples,
     pixel_size_of,
     plane_at_viewer_position,
@@ -142,7 +143,8 @@ class ZSSRWidget(Container):
         self._psf_file_pixel_size = 0.0  # what the PSF pixel field was set to from the PSF file (0: unknown)
         self._layer_pixel_rejected = False  # the layer's scale is no plausible pixel size (shown as a note)
         self._psf_pixel_rejected = False  # the PSF file's pixel size is outside the field's range (shown as a note)
-        self._psf_note_kept: tuple[tuple | None, str] = (None, "")  # the PSF file's note, and the file it is of
+        # the file the PSF note is of, the note, and the file's channels (one PSF each where more than 1)
+        self._psf_note_kept: tuple[tuple | None, str, int] = (None, "", 1)
         # id of a field -> (the field, the value left in it, its note on a value beyond its range), until it changes
         self._range_notes: dict[int, tuple[Widget, Any, str]] = {}
         self._watched_layer: Any = None  # the layer whose scale the pixel field follows
@@ -483,20 +485,32 @@ class ZSSRWidget(Container):
             version = (path, state.st_size, state.st_mtime_ns)
         except OSError:
             version = None
-        if psfs is None and version is not None and self._psf_note_kept[0] == version:
-            return self._psf_note_kept[1]
-        note = self._psf_file_note(path, psfs)
-        self._psf_note_kept = (version, note)
-        return note
+        if not (psfs is None and version is not None and self._psf_note_kept[0] == version):
+            self._psf_note_kept = (version, *self._psf_file_note(path, psfs))
+        _, note, channels = self._psf_note_kept
+        return "; ".join(part for part in (note, self._layers_psf_channel(path, channels)) if part)
 
-    def _psf_file_note(self, path: str, psfs: list[PsfFile] | None) -> str:
-        """:meth:`_psf_note` of the PSF file at ``path`` (``psfs``: as just read), read now."""
+    def _layers_psf_channel(self, path: str, channels: int) -> str:
+        """Which PSF channel the chosen layer takes of the PSF file at ``path`` (of ``channels``, one PSF each), or
+        why Run refuses it (:func:`~napari_zssr.kernel_choice.psf_channel_for`, every front's rule); "" for a file of
+        one."""
+        layer = self.image.value
+        if channels <= 1 or layer is None:
+            return ""
+        try:
+            channel = psf_channel_for(path, *layer_channel(layer), count=channels)
+        except PsfChannelError as error:
+            return f"layer {layer.name!r}: {error}"
+        return f"layer {layer.name!r} takes PSF channel {channel}"
+
+    def _psf_file_note(self, path: str, psfs: list[PsfFile] | None) -> tuple[str, int]:
+        """:meth:`_psf_note` of the PSF file at ``path`` (``psfs``: as just read), read now, and the file's channels."""
         from ..io.psf import open_psf_channels
 
         try:
             psfs = open_psf_channels(path) if psfs is None else psfs  # each channel's, of a PSF per channel
         except (ValueError, OSError) as error:
-            return str(error)
+            return str(error), 1
         psf = psfs[0]
         notes = [psf.note]
         if psf.channels > 1:  # which a layer takes (Run refuses a layer of no channel, saying why)
@@ -512,7 +526,7 @@ class ZSSRWidget(Container):
                 continue
             problem = bead_problem(each.data)
             notes.append(problem and f"warning: this PSF{where} does not look like a bead: {problem}")
-        return "; ".join(note for note in notes if note)
+        return "; ".join(note for note in notes if note), psf.channels
 
     def _on_psf_file_changed(self, *_: Any) -> None:
         """Show the PSF file's pixel size, and warn at once when it does not look like a bead."""
