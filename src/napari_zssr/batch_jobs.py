@@ -444,10 +444,12 @@ def comparable_record(info: str | None) -> dict | None:
     if record is None or not isinstance(record["settings"], dict):
         return None
     made_from = record.get("input") or {}
-    shapes = [(record["settings"].get("config", {}), dict), (made_from, dict), (made_from.get("path", ""), str),
-              (made_from.get("size"), (int, type(None))), (made_from.get("mtime_ns"), (int, type(None))),
-              (made_from.get("series"), (int, type(None)))] if isinstance(made_from, dict) else [(made_from, dict)]
-    return record if all(isinstance(value, kind) for value, kind in shapes) else None
+    if not isinstance(made_from, dict):
+        return None
+    number = (int, type(None))
+    fields = [(record["settings"].get("config", {}), dict), (made_from.get("path", ""), str),
+              (made_from.get("size"), number), (made_from.get("mtime_ns"), number), (made_from.get("series"), number)]
+    return record if all(isinstance(value, kind) for value, kind in fields) else None
 
 
 #: states of an input's existing outputs, most serious first: the first that applies to any output decides.

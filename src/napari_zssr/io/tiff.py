@@ -80,15 +80,13 @@ class TiffImage:
     value_calibration: str | None = None
 
 
-#: what reading a TIFF raises for what the file holds, whoever raises it (tifffile, the OS, this package's readers)
+#: what reading a TIFF raises for what the file holds, whoever raises it (tifffile, this package's readers)
 READ_ERRORS: tuple[type[Exception], ...] = (tifffile.TiffFileError, ValueError, KeyError, IndexError, ET.ParseError)
 #: what tifffile's parsing also raises on a damaged or truncated file (a file cut after a few bytes, a corrupt tag): it
 #: unpacks, compares and divides by what the file's bytes say, and allocates what they announce. Taken for the file's
 #: fault only where raised in tifffile (:func:`file_fault`): from this package's code they are its own bugs
 PARSING_ERRORS: tuple[type[Exception], ...] = (struct.error, TypeError, ZeroDivisionError, AssertionError, MemoryError,
                                                RuntimeError)
-
-
 #: the packages whose errors reading a TIFF's bytes are the file's fault: tifffile, and the codecs it decodes with
 FILE_READING_PACKAGES = ("tifffile", "imagecodecs")
 
