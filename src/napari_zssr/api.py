@@ -335,7 +335,7 @@ def intensity_range(plane: np.ndarray) -> tuple[float, float]:
     return low, high
 
 
-def plane_range(plane: np.ndarray, index: tuple[int, ...]) -> tuple[float, float]:
+def plane_intensity_range(plane: np.ndarray, index: tuple[int, ...]) -> tuple[float, float]:
     """:func:`intensity_range` of the plane at ``index``, its error naming the plane."""
     try:
         return intensity_range(plane)
@@ -343,8 +343,8 @@ def plane_range(plane: np.ndarray, index: tuple[int, ...]) -> tuple[float, float
         raise ValueError(f"{plane_name(index)}: {error}" if index else str(error)) from None
 
 
-def plane_ranges(array: Any, should_stop: StopHook | None = None) -> list[tuple[float, float]]:
-    """Each plane's :func:`plane_range` where the data is in memory and of a type that can hold a value
+def intensity_ranges(array: Any, should_stop: StopHook | None = None) -> list[tuple[float, float]]:
+    """Each plane's :func:`plane_intensity_range` where the data is in memory and of a type that can hold a value
     :data:`OUTLIER_LIMIT` times its range away (float32 and wider, 64-bit integers; not uint16, whose 65,536 values
     cannot), before any plane trains, so that such a value in a late plane is refused before the planes ahead of it
     have trained (as NaN is: :func:`validate_image`); [] otherwise: lazy data's planes are checked as they are read,
@@ -357,7 +357,7 @@ def plane_ranges(array: Any, should_stop: StopHook | None = None) -> list[tuple[
     for index in np.ndindex(*array.shape[:-2]):
         if should_stop is not None and should_stop():
             raise Cancelled
-        ranges.append(plane_range(array[index], index))
+        ranges.append(plane_intensity_range(array[index], index))
     return ranges
 
 
@@ -510,7 +510,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
         result.notes.append(kernel_record["note"])
     warn_kernel_notes(kernel_record)
     n_planes = int(np.prod(leading, dtype=np.int64))
-    ranges = plane_ranges(array, should_stop)
+    ranges = intensity_ranges(array, should_stop)
     plan = RunProgress(progress, n_planes=n_planes, n_steps=len(steps), max_iterations=config.max_iterations,
                        warm_start_iterations=warm_start_iterations)
     net: ZSSRNet | None = None
@@ -526,7 +526,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
                                       alone=n_planes == 1 and not one_of_channels)
                 plan.plane_finished(plane_number, trained=False)
                 continue
-            low, high = ranges[plane_number] if ranges else plane_range(plane, index)
+            low, high = ranges[plane_number] if ranges else plane_intensity_range(plane, index)
             lr = normalised_tensor(plane, low, high, torch_device)
             iterations = plan.iterations_per_step(warm=net is not None)
             plan.start_plane(plane_number, iterations)
