@@ -182,7 +182,7 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
     with opened_series(Path(path), index, whole_dataset, opened) as (tif, series):
         if mapped and mappable(series):
             data = tif.asarray(series=series, out="memmap")
-        elif mapped and _one_page_a_plane(series) and "S" not in series.axes:
+        elif mapped and reads_lazily(series):  # one page a plane
             data = PagedPlanes(Path(path), tuple(series.shape), series.dtype, index)
         else:
             data = series.asarray()

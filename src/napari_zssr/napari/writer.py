@@ -56,8 +56,7 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     if not all(np.isfinite(scale)) or 0 in scale:  # no pixel size, and no place for the origin
         raise LayerNotWritable(f"{Path(path).name}: the layer's scale {tuple(scale)} has a size of 0 or not a number "
                                "along an axis; give it its pixel sizes first")
-    converted = sorted({str(unit) for unit, factor in zip(axis_units, factors)
-                        if factor != 1.0 and is_unit_of(unit, "[length]")})
+    converted = sorted({str(unit) for unit in axis_units if is_unit_of(unit, "[length]") and um_per_unit(unit) != 1.0})
     if converted:  # the napari-zssr reader opens it in um: beside layers in the layer's unit it would not overlay
         _tell(f"{Path(path).name}: its lengths in {', '.join(converted)} are saved in µm, ImageJ's unit here; it "
               "reopens in µm, so set the other layers' scale in µm too for it to overlay them")
