@@ -76,12 +76,15 @@ def psf_choices(options: BatchOptions, channels: int, users: Sequence[int]) -> d
     none``), those take its channels in order, as a bead shows in the fluorescence channels alone
     (:meth:`KernelChoice.for_channel`: :class:`PsfChannelError` where neither fits)."""
     paths = per_channel(list(options.psf), channels, "PSFs", users)
+    counts = {path: psf_channels(path) for path in {paths[channel] for channel in users}}  # each file's, read once
     choices = {}
     for order, channel in enumerate(users):
         choice = KernelChoice("psf", psf_path=paths[channel], psf_pixel_size=options.psf_pixel_size,
                               measured=measured_psf(options))
-        by_users = len(users) < channels and psf_channels(paths[channel]) == len(users)
-        choices[channel] = choice.for_channel(order, len(users)) if by_users else choice.for_channel(channel, channels)
+        count = counts[paths[channel]]
+        by_users = len(users) < channels and count == len(users)
+        choices[channel] = (choice.for_channel(order, len(users), count) if by_users else
+                            choice.for_channel(channel, channels, count))
     return choices
 
 

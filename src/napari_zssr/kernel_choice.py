@@ -67,14 +67,14 @@ class KernelChoice:
                 raise ValueError(f"psf_channel is the channel of a PSF file (the 'psf' kernel source), not of the "
                                  f"{self.kind!r} kernel source")
 
-    def for_channel(self, channel: int | None, channels: int | None = None) -> KernelChoice:
-        """This choice for channel ``channel`` of an image (:func:`psf_channel_for`): a PSF file with a PSF per channel
-        gives it that channel's; other sources, a PSF file without channels and a ``psf_channel`` already given stay
-        as they are."""
+    def for_channel(self, channel: int | None, channels: int | None = None, count: int | None = None) -> KernelChoice:
+        """This choice for channel ``channel`` of an image (:func:`psf_channel_for`, ``count`` too): a PSF file with a
+        PSF per channel gives it that channel's; other sources, a PSF file without channels and a ``psf_channel``
+        already given stay as they are."""
         if self.kind != "psf" or self.psf_channel is not None:
             return self
         assert self.psf_path is not None  # checked above
-        psf_channel = psf_channel_for(self.psf_path, channel, channels)
+        psf_channel = psf_channel_for(self.psf_path, channel, channels, count)
         return self if psf_channel is None else replace(self, psf_channel=psf_channel)
 
 
