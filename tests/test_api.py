@@ -1,6 +1,7 @@
 import json
 import re
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -274,6 +275,19 @@ def test_float64_beyond_float32_range_keeps_its_values(textured_image, tiny_conf
     huge = zssr(textured_image.astype(np.float64) * 1e36, 2, config=tiny_config)  # up to ~2e39 > float32's 3.4e38
     assert huge.sr.dtype == np.float64 and np.all(np.isfinite(huge.sr))
     assert np.allclose(huge.sr / 1e36, plain.sr, rtol=1e-4, atol=1e-3)
+
+
+def test_a_spread_asked_for_from_an_ensemble_of_one_member_is_said_to_measure_nothing(textured_image, tiny_config):
+    """All zeros would read as a network sure of every pixel."""
+    single = replace(tiny_config, ensemble=1)
+    with pytest.warns(UserWarning, match="the ensemble spread is 0 everywhere"):
+        result = zssr(textured_image, 2, config=single, outputs=["zssr", "ensemble_spread"])
+    assert not result.ensemble_spread.any() and "ensemble spread is 0" in result.notes[-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        several = zssr(textured_image, 2, config=replace(tiny_config, ensemble=8), outputs=["ensemble_spread"])
+        assert several.ensemble_spread.max() > 0 and not several.notes
+        zssr(textured_image, 2, config=single)  # every output by default: not asked for by name
 
 
 def test_float32_near_its_largest_value_gives_finite_outputs(textured_image, tiny_config):

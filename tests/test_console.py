@@ -31,6 +31,10 @@ def test_run_names_an_unknown_option_and_lists_the_valid_ones():
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
     ({"psf_pixel_size": 0.05}, ValueError, "no psf= was given"),
     ({"viewer": 123}, TypeError, "viewer must be a napari Viewer, got 123"),
+    ({"psf": ""}, ValueError, "psf= is empty"),  # an unset variable: not a bicubic run
+    ({"psf": "  "}, ValueError, "psf= is empty"),
+    ({"add_to_viewer": "no"}, TypeError, "add_to_viewer must be True or False, got 'no'"),
+    ({"axial": "yes"}, TypeError, "axial must be True or False, got 'yes'"),
 ])
 def test_arguments_that_would_be_ignored_or_fail_late_are_refused(kwargs, error, message):
     with pytest.raises(error, match=message):
@@ -80,6 +84,33 @@ def test_a_layer_of_one_channel_takes_its_own_of_a_psf_file_of_one_psf_per_chann
     with pytest.raises(ValueError, match="holds 2 channels, one PSF each, while the image has 3"):
         napari_zssr.run(napari.layers.Image(image_2d(), metadata={"channel": 0, "channels": 3}), psf=str(multi),
                         **options)
+
+
+@pytest.mark.parametrize("units", [None, ("um", "um")])
+def test_a_layer_scale_that_is_no_pixel_size_in_um_is_refused_as_the_widget_refuses_it(monkeypatch, units):
+    """A scale of 2000 (nm taken for um) would be recorded, and saved, as a 2000 um pixel; a typed size runs."""
+    monkeypatch.setattr(console, "compute", lambda *a, **k: pytest.fail("work started before the check"))
+    layer = napari.layers.Image(image_2d(), scale=(2000, 2000), units=units)
+    with pytest.raises(ValueError, match=r"the layer's scale 2000 x 2000 is no pixel size in µm"):
+        napari_zssr.run(layer, max_iterations=2, add_to_viewer=False)
+    monkeypatch.undo()
+    sr = napari_zssr.run(layer, max_iterations=2, add_to_viewer=False, pixel_size=2.0, outputs=("zssr",))[0]
+    assert sr[1]["metadata"]["input_pixel_size_um"] == 2.0
+    nanometres = napari.layers.Image(image_2d(), scale=(2000, 2000), units=("nm", "nm"))  # 2 um: a pixel size
+    assert napari_zssr.run(nanometres, max_iterations=2, add_to_viewer=False, outputs=("zssr",))[0][1][
+        "metadata"]["input_pixel_size_um"] == pytest.approx(2.0)
+
+
+def test_a_layer_whose_y_or_x_unit_is_no_length_has_no_pixel_size():
+    """A kymograph's time axis: its scale in seconds is not taken for um (an optics kernel would be made of it)."""
+    from napari_zssr.napari.runner import snapshot_layer
+
+    assert snapshot_layer(napari.layers.Image(image_2d(), scale=(0.1, 0.1), units=("s", "um"))).pixel_size is None
+    assert snapshot_layer(napari.layers.Image(image_2d(), scale=(0.1, 0.1), units=("um", "um"))).pixel_size == 0.1
+    assert snapshot_layer(napari.layers.Image(image_2d(), scale=(0.1, 0.1))).pixel_size == 0.1  # napari's "pixel"
+    with pytest.raises(ValueError, match="needs the image's pixel size"):
+        napari_zssr.run(napari.layers.Image(image_2d(), scale=(0.1, 0.1), units=("s", "s")), max_iterations=2,
+                        add_to_viewer=False, optics={"na": 1.4, "wavelength": 520})
 
 
 def test_optics_as_a_dict_and_unequal_pixel_sides(monkeypatch):

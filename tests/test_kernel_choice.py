@@ -30,6 +30,13 @@ def test_optics_kernel_and_its_record():
     assert "NA 1.2" in describe_kernel(record)
 
 
+def test_a_confocal_excitation_longer_than_its_emission_is_noted_as_likely_swapped():
+    swapped = KernelChoice("optics", optics=Optics(1.4, 520, modality="confocal", excitation_wavelength=700))
+    assert "were the two swapped?" in kernel_source(swapped, 0.065, scale=(2.0, 2.0))[1]["note"]
+    usual = KernelChoice("optics", optics=Optics(1.4, 520, modality="confocal", excitation_wavelength=488))
+    assert "note" not in kernel_source(usual, 0.065, scale=(2.0, 2.0))[1]
+
+
 def test_optics_may_be_given_as_a_dict_and_nothing_else():
     choice = KernelChoice("optics", optics={"na": 1.2, "wavelength": 600, "refractive_index": 1.333})
     assert choice.optics == Optics(1.2, 600, refractive_index=1.333)

@@ -804,6 +804,27 @@ def test_the_output_of_an_uncalibrated_image_is_saved_uncalibrated(tmp_path):
         assert read_layers(str(tmp_path / f"{name}_again.tif"))[0][1]["scale"] == pytest.approx(kwargs["scale"])
 
 
+def test_the_output_of_a_layer_whose_pixel_size_was_corrected_is_saved_at_the_corrected_size(tmp_path):
+    """A layer calibrated at 0.2 um run with 0.1 typed: the output layer keeps the input layer's scale (to overlay
+    it), the file the size the user said is right (0.05 um at x2), and saved again from the file it stays."""
+    import napari_zssr
+    from napari_zssr.napari.reader import read_layers
+    from napari_zssr.napari.writer import write_image
+
+    layer = napari.layers.Image(image_2d(), scale=(0.2, 0.2))
+    sr = napari_zssr.run(layer, max_iterations=2, add_to_viewer=False, outputs=("zssr",), pixel_size=0.1)[0]
+    assert sr[1]["scale"] == pytest.approx([0.1, 0.1])
+    with pytest.warns(UserWarning, match="saved at the pixel size its run was given"):
+        write_image(str(tmp_path / "sr.tif"), sr[0], sr[1])
+    assert read_tiff(tmp_path / "sr.tif").pixel_size == pytest.approx((0.05, 0.05))
+    (data, kwargs, _), = read_layers(str(tmp_path / "sr.tif"))
+    write_image(str(tmp_path / "again.tif"), data, kwargs)
+    assert read_tiff(tmp_path / "again.tif").pixel_size == pytest.approx((0.05, 0.05))
+    same = napari_zssr.run(layer, max_iterations=2, add_to_viewer=False, outputs=("zssr",), pixel_size=0.2)[0]
+    write_image(str(tmp_path / "same.tif"), same[0], same[1])  # the layer's own size typed: nothing to correct
+    assert read_tiff(tmp_path / "same.tif").pixel_size == pytest.approx((0.1, 0.1))
+
+
 def test_an_uncalibrated_output_of_the_command_line_opens_over_its_input(tmp_path):
     """Its pixels count the input's: the same outer edges as the input, on y, x and z (planes 3 pixels apart)."""
     import napari_zssr
@@ -1681,6 +1702,12 @@ def test_uncertainty_layer_is_optional(widget, qtbot):
     w.uncertainty.value = False
     run_to_end(qtbot, w)
     assert "u_ensemble_spread" not in viewer.layers  # not left from the run before, beside newer outputs
+    w.uncertainty.value, w.ensemble.value = True, False  # a spread of one member: 0, read as "sure everywhere"
+    assert not w.uncertainty.enabled
+    run_to_end(qtbot, w)
+    assert "u_ensemble_spread" not in viewer.layers and not w.uncertainty.enabled  # a run's end leaves it off
+    w.ensemble.value = True
+    assert w.uncertainty.enabled and w.uncertainty.value  # as the user left it
 
 
 def test_reader_opens_rgb_and_plain_tiffs(make_napari_viewer, tmp_path):

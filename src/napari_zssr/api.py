@@ -549,6 +549,11 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
     if should_stop is not None and should_stop():  # before the resolution report: a cancel answers at once
         raise Cancelled
     warn_other_blanks(result)
+    if outputs is not None and "ensemble_spread" in kinds and len(result.transforms) == 1:  # asked for by name
+        note = ("the ensemble spread is 0 everywhere: the ensemble had one member (ensemble off, or a kernel that "
+                "no rotation or flip keeps), so nothing measured the network's uncertainty")  # not "sure everywhere"
+        result.notes.append(note)
+        warn_user(note, UserWarning)
     result.resolution = resolution_report(array, result.sr, pair, pixel_size)
     result.timings["total_s"] = time.perf_counter() - start
     # what each plane cost besides its training: noise estimate, father pool, inference with its ensemble

@@ -171,8 +171,13 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
         def source(scale: Scale) -> np.ndarray:
             return kernel_from_optics(optics.na, optics.wavelength, pixel_size, scale, **others)
 
-        return _checked(source, scale), {"source": "optics", **optics.to_dict(), "pixel_size_um": pixel_size,
-                                  "psf_fwhm_px": psf_fwhm_pixels(optics, pixel_size)}
+        record = {"source": "optics", **optics.to_dict(), "pixel_size_um": pixel_size,
+                  "psf_fwhm_px": psf_fwhm_pixels(optics, pixel_size)}
+        if (optics.excitation_wavelength or 0.0) > optics.wavelength:  # one-photon excitation is the shorter
+            record["note"] = (f"the excitation wavelength ({optics.excitation_wavelength:g} nm) is longer than the "
+                              f"emission ({optics.wavelength:g} nm): were the two swapped? (the confocal model is "
+                              "of one-photon excitation, which is shorter than the light it excites)")
+        return _checked(source, scale), record
     if choice.kind == "estimate":
         return _estimated(image, pixel_size, scale)
     from .core.bead_check import bead_problem

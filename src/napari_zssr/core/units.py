@@ -67,6 +67,13 @@ def has_length_units(units: Any) -> bool:
     return units is not None and len(units) >= 2 and all(is_unit_of(unit, "[length]") for unit in units[-2:])
 
 
+def measures_no_length(unit: Any) -> bool:
+    """Whether ``unit`` of a napari layer measures something that no pixel size can be (seconds on the y axis of a
+    kymograph): neither a length nor napari's default "pixel" (a printing unit) nor a bare number."""
+    dimensions = set(dict(getattr(unit, "dimensionality", {})))
+    return bool(dimensions - {"[length]", "[printing_unit]"})
+
+
 def um_per_unit(unit: Any) -> float:
     """Micrometres in one ``unit`` of a napari layer (a pint unit; anything without a dimensionality counts as um):
     1 for a unit that is not a length, such as napari's default "pixel"."""

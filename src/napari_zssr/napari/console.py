@@ -8,6 +8,8 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
+import numpy as np
+
 from ..core.choices import DEFAULT_OUTPUTS
 from ..core.config import DEFAULT_PRESET, ZSSRConfig
 from ..core.optics import Optics
@@ -66,6 +68,12 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
         _refuse_layer_name(layer_or_array, viewer)
     if psf is not None and not isinstance(psf, (str, os.PathLike)):
         raise TypeError(f"psf must be a PSF file's path, got {psf!r}; for the factor give scale={psf!r}")
+    if psf is not None and not str(psf).strip():  # an unset variable: the run would silently take bicubic
+        raise ValueError("psf= is empty (an unset variable?): give the PSF file's path, or leave psf= out for the "
+                         "bicubic kernel")
+    for name, value in (("axial", axial), ("add_to_viewer", add_to_viewer)):
+        if not isinstance(value, (bool, np.bool_)):  # "no" would act as True
+            raise TypeError(f"{name} must be True or False, got {value!r}")
     if psf_pixel_size is not None and not psf:
         raise ValueError("psf_pixel_size= is the pixel size of a PSF file given as psf=; no psf= was given")
     if viewer is not None and not hasattr(viewer, "layers"):

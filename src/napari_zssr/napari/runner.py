@@ -33,9 +33,16 @@ from ..core.device import select_device
 from ..core.optics import Optics
 from ..core.precision import resolve_precision
 from ..core.progress import ProgressCallback, ProgressEvent
-from ..core.resize import PixelSize, Scale, pixel_pair, upscale_factors
+from ..core.resize import PixelSize, Scale, as_scale_pair, pixel_pair, upscale_factors
 from ..core.trainer import Cancelled, StopHook
-from ..core.units import compact_pixel_size, has_length_units, is_unit_of, is_whole_number, um_per_unit
+from ..core.units import (
+    compact_pixel_size,
+    has_length_units,
+    is_unit_of,
+    is_whole_number,
+    measures_no_length,
+    um_per_unit,
+)
 from ..io.calibration import default_z_spacing_note
 from ..io.ome import OpticsMetadata
 from ..kernel_choice import KernelArgument, KernelChoice, PreparedKernel, named_kernel
@@ -74,8 +81,11 @@ def pixel_size_of(scale: Sequence[float], units: Sequence[Any] | None = None,
     converted; napari's default "pixel" says nothing, and the scale is then taken as um, except a scale of exactly
     1 (napari's default), which means "unknown". With length units (which the napari-zssr reader sets on calibrated
     files) a scale of 1 is 1 of them. ``in_input_pixels``: the scale counts another image's pixels
-    (:func:`.reader.scale_counts_input_pixels`), so the size is unknown."""
+    (:func:`.reader.scale_counts_input_pixels`), so the size is unknown; so is that of a layer whose y or x unit
+    is no length (seconds: a kymograph)."""
     if in_input_pixels and not has_length_units(units):
+        return None
+    if units is not None and any(measures_no_length(unit) for unit in units[-2:]):
         return None
     y, x = (abs(float(size)) for size in scale[-2:])  # a flipped axis has a negative scale
     if (y, x) == (1.0, 1.0) and not has_length_units(units):
@@ -83,6 +93,24 @@ def pixel_size_of(scale: Sequence[float], units: Sequence[Any] | None = None,
     if units is not None and len(units) >= 2:
         y, x = y * um_per_unit(units[-2]), x * um_per_unit(units[-1])
     return compact_pixel_size(y, x)
+
+
+#: the pixel sizes (um) a layer's scale is taken as, those the widget's image pixel field shows (4 decimals): a scale
+#: beyond is most likely in another unit (nm set as um, metres), so a run refuses it until the layer's scale, its
+#: units or a typed pixel size say what it is
+LAYER_PIXEL_UM = (1e-4, 1000.0)
+
+
+def layer_pixel_size(snapshot: LayerSnapshot) -> PixelSize | None:
+    """The layer's pixel size in um (:attr:`LayerSnapshot.pixel_size`), or a ValueError for one outside
+    :data:`LAYER_PIXEL_UM`: the widget and ``run()`` refuse the same layers."""
+    size = snapshot.pixel_size
+    if size is None or all(LAYER_PIXEL_UM[0] <= side <= LAYER_PIXEL_UM[1] for side in as_scale_pair(size)):
+        return size
+    shown = " x ".join(f"{abs(float(side)):g}" for side in snapshot.scale[-2:])
+    raise ValueError(f"the layer's scale {shown} is no pixel size in µm (taken from {LAYER_PIXEL_UM[0]:g} to "
+                     f"{LAYER_PIXEL_UM[1]:g} µm; another unit, such as nm?): set the layer's scale in µm, or type "
+                     "the pixel size (run()'s pixel_size=)")
 
 
 def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> LayerSnapshot:
@@ -238,7 +266,7 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
         if kernel is not None:
             raise ValueError("give either psf= or kernel=, not both")
         kernel = KernelChoice("psf", psf_path=str(psf), psf_pixel_size=psf_pixel_size)
-    pixel_size = snapshot.pixel_size if pixel_size is None else checked_pixel_size(pixel_size)
+    pixel_size = layer_pixel_size(snapshot) if pixel_size is None else checked_pixel_size(pixel_size)
     kernel = named_kernel(kernel)
     if isinstance(kernel, KernelChoice) and kernel.kind == "estimate":
         check_estimable(data.shape)
@@ -342,7 +370,7 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
             ratio, pixel_um = z_step / square_pixel_size(sides, "pixel"), typed_um
         else:
             z_step *= um_per_unit(z_unit)  # in um, as the lateral pixel: a layer may give both in nm
-            pixel_um = square_pixel_size(pixel_pair(snapshot.pixel_size)) if typed_um is None else typed_um
+            pixel_um = square_pixel_size(pixel_pair(layer_pixel_size(snapshot))) if typed_um is None else typed_um
             ratio = z_step / pixel_um
     except ValueError as error:
         raise ValueError(f"{snapshot.name!r}: {error}") from None

@@ -40,6 +40,7 @@ from .optics_fields import OpticsFields
 from .output_claim import OutputClaim
 from .reader import scale_counts_input_pixels
 from .runner import (
+    LAYER_PIXEL_UM,
     add_or_update,
     axial_geometry,
     background_run,
@@ -87,7 +88,7 @@ class ZSSRWidget(Container):
                               tooltip="3D layers: restore the z axis to the lateral pixel size, learning from the "
                                       "sharp lateral planes; the factor is the layer's z step / pixel size")
         kernel_section = self._build_kernel_section()
-        self.pixel_size = FloatSpinBox(label="image pixel (µm)", min=0, max=1000, step=0.001, value=0.0,
+        self.pixel_size = FloatSpinBox(label="image pixel (µm)", min=0, max=LAYER_PIXEL_UM[1], step=0.001, value=0.0,
                                        tooltip="The image's pixel size, read from the layer's scale. 0: unknown (a "
                                                "scale of 1): the PSF is then taken as sampled at the image's pixels. "
                                                "To correct the layer's, type the right size (0 keeps the layer's)")
@@ -141,7 +142,6 @@ class ZSSRWidget(Container):
         self._run_outcome = ""
         self._layer_pixel_size = 0.0  # what the pixel field was set to from the layer (0: unknown)
         self._psf_file_pixel_size = 0.0  # what the PSF pixel field was set to from the PSF file (0: unknown)
-        self._layer_pixel_rejected = False  # the layer's scale is no plausible pixel size (shown as a note)
         self._psf_pixel_rejected = False  # the PSF file's pixel size is outside the field's range (shown as a note)
         # the file the PSF note is of, the note, and the file's channels (one PSF each where more than 1)
         self._psf_note_kept: tuple[tuple | None, str, int] = (None, "", 1)
@@ -264,7 +264,8 @@ class ZSSRWidget(Container):
                                  tooltip="Median over the rotations/flips under which the kernel is unchanged")
         self.uncertainty = CheckBox(text="uncertainty (ensemble spread)", value=False,
                                     tooltip="Also add <name>_ensemble_spread: the per-pixel standard deviation "
-                                            "across the ensemble's members, high where the network is unsure")
+                                            "across the ensemble's members, high where the network is unsure "
+                                            "(needs the geometric ensemble)")
         self.learned_start = CheckBox(text="learned start", value=defaults.init == "learned",
                                       tooltip="Start training from weights learned once on many images and kernels "
                                               "(shipped with the plugin) instead of random ones: far fewer "
@@ -285,6 +286,7 @@ class ZSSRWidget(Container):
         show_four_decimals(self.noise_std, AUTHORS_REAL_IMAGE_NOISE_STD)
         self.noise.changed.connect(self._enable_noise_inputs)
         self.noise_auto.changed.connect(self._enable_noise_inputs)
+        self.ensemble.changed.connect(self._enable_uncertainty)
         self._advanced = [self.noise, self.noise_auto, self.noise_std, self.back_projection, self.ensemble,
                           self.uncertainty, self.learned_start, self.warm_start, self.max_iterations, self.device,
                           self.precision, self.seed]
@@ -325,6 +327,11 @@ class ZSSRWidget(Container):
     def _enable_noise_inputs(self, *_: Any) -> None:
         self.noise_auto.enabled = bool(self.noise.value)
         self.noise_std.enabled = bool(self.noise.value) and not self.noise_auto.value
+
+    def _enable_uncertainty(self, *_: Any) -> None:
+        """The spread is across the ensemble's members: without the ensemble it would be 0 everywhere, which reads
+        as a network sure of every pixel."""
+        self.uncertainty.enabled = bool(self.ensemble.value) and not self.running
 
     def _enable_warm_start(self) -> None:
         """Warm start is for the planes of lateral runs (an axial run trains one network a volume); it stays shown
@@ -430,7 +437,7 @@ class ZSSRWidget(Container):
         size = 0.0 if pixel is None else float(np.sqrt(pixel[0] * pixel[1]))
         if float(self.pixel_size.value) not in (0.0, self._layer_pixel_size):
             return  # a value the user typed: it overrides the layer's
-        self._layer_pixel_rejected = not self._set_in_range(self.pixel_size, size, "the layer's pixel size")
+        self._set_in_range(self.pixel_size, size, "the layer's pixel size")  # beyond: a note; Run refuses it
         self._layer_pixel_size = float(self.pixel_size.value)  # as the field holds it (4 decimals)
         # what a 0 in the field makes the run take
         say_at_zero(self.pixel_size, "the layer's" if self._layer_pixel_size else "unknown")
@@ -602,11 +609,6 @@ class ZSSRWidget(Container):
         if layer is None:
             self._show_problem("choose an image layer first")
             return None
-        if self._layer_pixel_rejected and self._typed_pixel_size() is None:
-            shown = " x ".join(f"{float(size):g}" for size in layer.scale[-2:])
-            self._show_problem(f"the layer's scale {shown} is no pixel size in µm: set the layer's "
-                               "scale in µm, or type the pixel size")
-            return None
         try:
             lateral = {} if self.axial.value else {
                 **self._kernel_arguments(), "scale": self.scale.value,
@@ -614,7 +616,7 @@ class ZSSRWidget(Container):
                 "warm_start_iterations": self._warm_start_iterations()}
             request = prepare(layer, **lateral, axial=bool(self.axial.value), pixel_size=self._typed_pixel_size(),
                               config=self.config(), outputs=(*DEFAULT_OUTPUTS, "ensemble_spread")
-                              if self.uncertainty.value else DEFAULT_OUTPUTS)
+                              if self.uncertainty.value and self.ensemble.value else DEFAULT_OUTPUTS)
             self._outputs = OutputClaim(self._viewer, layer, request)
         except (ValueError, TypeError, OSError) as error:
             self._show_problem(str(error))
@@ -786,6 +788,7 @@ class ZSSRWidget(Container):
             widget.enabled = not running
         if not running:
             self._enable_noise_inputs()
+            self._enable_uncertainty()
             self._enable_warm_start()
         self.run_button.enabled = not running
         self.cancel_button.enabled = running

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.units import has_length_units, is_unit_of, tidy, um_per_unit
+from ..core.units import has_length_units, is_unit_of, shown_sizes, tidy, um_per_unit
 from ..io.channels import LUT_ENTRIES
 from ..io.imagej import check_float32_range, commit_set, imagej_dtype, imagej_letters, write_imagej_tiff
 from ..io.names import TIFF_SUFFIXES, drop_tiff_suffix
@@ -52,6 +52,13 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     if input_pixel is not None:  # the run was given the input's pixel size: its lengths in um
         factors = [input_pixel[0] if axis == "Y" else input_pixel[1] if axis in "ZX" else factor
                    for axis, factor in zip(axes, factors)]
+    correction = _typed_correction(attributes)
+    if correction is not None:  # the run was given a pixel size other than its input layer's scale said
+        factors = [factor * correction[0] if axis == "Y" else factor * correction[1] if axis == "X" else factor
+                   for axis, factor in zip(axes, factors)]
+        _tell(f"{Path(path).name}: saved at the pixel size its run was given (the input's typed as "
+              f"{shown_sizes(_pair(attributes['metadata']['input_pixel_size_um']))} µm), not at its layer's scale, "
+              "which follows the input layer's")
     scale = [size * factor for size, factor in zip(_per_axis(attributes.get("scale"), 1.0, array.ndim), factors)]
     if not all(np.isfinite(scale)) or 0 in scale:  # no pixel size, and no place for the origin
         raise LayerNotWritable(f"{Path(path).name}: the layer's scale {tuple(scale)} has a size of 0 or not a number "
@@ -203,10 +210,27 @@ def _scale_in_input_pixels(attributes: dict) -> tuple[bool, tuple[float, float] 
     if not scale_counts_input_pixels(metadata) or has_length_units(attributes.get("units")):  # units set since
         return False, None
     typed = metadata.get("input_pixel_size_um")  # as the run took it: one number, or a (y, x) pair
-    if typed is None:
-        return True, None
-    y, x = (typed, typed) if np.ndim(typed) == 0 else typed
-    return True, (float(y), float(x))
+    return True, None if typed is None else _pair(typed)
+
+
+def _typed_correction(attributes: dict) -> tuple[float, float] | None:
+    """For a run's output layer whose run was given a pixel size other than its calibrated input layer's (typed to
+    correct it), the (y, x) factors from the layer's lengths to what the run was told; None for any other layer. The
+    layer keeps the input layer's scale, to overlay it; the file carries the size the user said is right. A layer
+    reopened from such a file holds the record under "zssr_record", and its scale is already the corrected one."""
+    metadata = attributes.get("metadata") or {}
+    typed, layer = metadata.get("input_pixel_size_um"), metadata.get("layer_pixel_size_um")
+    if "napari_zssr_version" not in metadata or typed is None or layer is None:
+        return None
+    (typed_y, typed_x), (layer_y, layer_x) = _pair(typed), _pair(layer)
+    correction = (typed_y / layer_y, typed_x / layer_x)
+    return None if correction == (1.0, 1.0) else correction
+
+
+def _pair(size: Any) -> tuple[float, float]:
+    """A recorded pixel size (one number, or a (y, x) pair) as a (y, x) pair of floats."""
+    y, x = (size, size) if np.ndim(size) == 0 else size
+    return float(y), float(x)
 
 
 def _loses_precision(dtype: Any) -> bool:
