@@ -412,6 +412,35 @@ def test_sigterm_stops_a_batch_as_ctrl_c_does(data_dir, tmp_path, capsys, monkey
     assert signal.getsignal(signal.SIGTERM) is previous  # put back for whoever called main()
 
 
+def test_an_interrupted_process_exits_with_status_130_not_by_a_signal_of_python_s_own(tmp_path):
+    """Where a Ctrl-C or a SIGTERM reached Python while an extension module ran Python code of its own as it loaded
+    (PyRun_String, as torch does), CPython ended ``python -m napari_zssr`` by a SIGINT of its own, however the
+    interruption was handled: Slurm then records "killed by signal 2", even of a SIGTERM."""
+    (tmp_path / "interrupted_once.py").write_text(
+        "import ctypes\n"
+        "ctypes.pythonapi.PyRun_SimpleString(b'raise KeyboardInterrupt')  # as an extension module's own code can\n"
+        "import napari_zssr.cli as cli\n"
+        "cli.main = lambda argv=None: cli.EXIT_INTERRUPTED  # an interrupted batch, cleaned up\n"
+        "cli.entry()\n")
+    paths = os.pathsep.join([str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])])
+    status = subprocess.run([sys.executable, "-m", "interrupted_once"], capture_output=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": paths}).returncode
+    assert status == 130
+
+
+def test_a_bigtiff_named_btf_is_an_input_in_a_folder_and_named_outright(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    tifffile.imwrite(folder / "big.btf", microscopy_sample().image[:24, :24], bigtiff=True)
+    assert main([str(folder / "big.btf"), "--out", str(tmp_path / "named"), *ZSSR_ONLY]) == 0
+    assert main([str(folder), "--out", str(tmp_path / "walked"), *ZSSR_ONLY]) == 0
+    for out in ("named", "walked"):
+        assert read_tiff(tmp_path / out / "big_zssr.tif").data.shape == (48, 48)
+    from napari_zssr.napari.reader import get_reader
+
+    assert get_reader(str(folder / "BIG.BTF")) is not None
+
+
 def test_a_psf_folder_and_a_deep_glob_without_r_are_named(data_dir, tmp_path, capsys):
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--psf", str(data_dir), *FAST]) == 2
     assert f"the PSF file {data_dir} is a folder" in capsys.readouterr().err
@@ -461,7 +490,12 @@ def test_dtype_input_falls_back_to_float32_where_imagej_cannot_hold_the_type(tmp
     tifffile.imwrite(tmp_path / "wide.tif", textured((16, 16)).astype(np.int32))
     assert main([str(tmp_path / "wide.tif"), "--out", str(tmp_path / "o"), "--dtype", "input", *ZSSR_ONLY]) == 0
     assert read_tiff(tmp_path / "o" / "wide_zssr.tif").data.dtype == np.float32
-    assert "int32, which ImageJ TIFFs cannot hold" in capsys.readouterr().err
+    assert "int32, which ImageJ TIFFs cannot hold; its outputs will be float32 (7 significant digits" in \
+        capsys.readouterr().err
+    tifffile.imwrite(tmp_path / "half.tif", textured((16, 16)).astype(np.float16))  # float32 holds it exactly
+    assert main([str(tmp_path / "half.tif"), "--out", str(tmp_path / "o"), "--dtype", "input", *ZSSR_ONLY]) == 0
+    err = capsys.readouterr().err
+    assert "float16, which ImageJ TIFFs cannot hold; its outputs will be float32\n" in err and "digits" not in err
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.uint32])

@@ -341,6 +341,22 @@ def test_ctrl_c_cancels_the_outstanding_tasks(cluster, stacks, tmp_path, monkeyp
         assert client.run_on_scheduler(batch_tasks_on) == [] and interruption.traceback
 
 
+def test_ctrl_c_cancels_no_task_whose_result_was_let_go(cluster, stacks, tmp_path, monkeypatch):
+    """A part's result is let go once it is in, while its stack's assembly may still wait for the other part: the
+    scheduler keeps the part for the assembly, wanted by no client, and a cancel of it fails the scheduler's own check
+    (an AssertionError in its log, printed on the user's terminal, and the batch's connection dropped)."""
+    released, cancels = [], []  # keys let go; (keys cancelled, keys let go before) of each cancel
+    release = distributed.Future.release
+    monkeypatch.setattr(distributed.Future, "release", lambda future: released.append(future.key) or release(future))
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        cancel = client.cancel
+        monkeypatch.setattr(client, "cancel", lambda futures, **kwargs: cancels.append(
+            ({future.key for future in futures}, set(released))) or cancel(futures, **kwargs))
+        interrupted_at_first_report(client, monkeypatch, [stacks / "big.tif"], tmp_path / "out")
+    (cancelled, let_go), = cancels
+    assert let_go and len(cancelled) == 2 and not let_go & cancelled  # the other part and the assembly
+
+
 def test_a_split_stack_stopped_by_ctrl_c_resumes_from_its_finished_parts(cluster, stacks, tmp_path, monkeypatch,
                                                                           capsys):
     big, out = stacks / "big.tif", tmp_path / "out"

@@ -1,7 +1,5 @@
 """``python -m napari_zssr`` runs the batch command line."""
 
-import sys
+from .cli import entry
 
-from .cli import main
-
-sys.exit(main())
+entry()

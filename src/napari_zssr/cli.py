@@ -6,12 +6,14 @@ handler, so that an interruption while torch and scipy load (seconds) exits as o
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
+from typing import NoReturn
 
 EXIT_INTERRUPTED = 130
 
@@ -26,6 +28,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("interrupted: finished files are kept (and, on a cluster, the finished parts of split stacks); run "
                   "the same command again to continue", file=sys.stderr)
             return EXIT_INTERRUPTED
+
+
+def entry() -> NoReturn:
+    """The process of ``napari-zssr`` and ``python -m napari_zssr``: :func:`main`'s status as its exit status.
+
+    An interruption ends it with ``os._exit``, once :func:`main` has cleaned up and said so: where a Ctrl-C (or a
+    SIGTERM, raised as one) reached Python while an extension module ran Python code of its own as it loaded (torch
+    does), CPython ends the process by a SIGINT of its own however the interruption was then handled, and a job
+    scheduler (Slurm) records "killed by signal 2", even of a SIGTERM, instead of exit status 130."""
+    status = main()
+    if status == EXIT_INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
 
 
 @contextmanager
@@ -49,4 +66,4 @@ def stopped_on_terminate() -> Iterator[None]:
 
 
 if __name__ == "__main__":  # python -m napari_zssr.cli, as python -m napari_zssr
-    sys.exit(main())
+    entry()

@@ -380,6 +380,13 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
     file_futures: dict[Any, Job] = {}  # a file's last task -> the file's job as given
     stacks_in_parts: dict[Any, Path] = {}  # a split stack's assembly -> the folder of its parts
     futures = []
+    # the keys of the tasks whose results were let go: a Ctrl-C must not cancel them, for a part whose assembly
+    # still waits stays in the scheduler wanted by no client, and cancelling it fails the scheduler's own check
+    released: set[str] = set()
+
+    def release(future: Any) -> None:
+        future.release()
+        released.add(future.key)
 
     def submit(function: Any, *args: Any) -> Any:
         future = client.submit(function, *args, resources=resources, pure=False,
@@ -436,7 +443,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                     say("error: the connection to the Dask scheduler was lost; finished files and the finished parts "
                         "of split stacks are kept: run the same command again once the scheduler runs to do the rest")
                     break
-                future.release()  # as below
+                release(future)  # as below
                 if job is not None:
                     if future in stacks_in_parts and not isinstance(error, ValueError):  # not its data's fault
                         summary.resumable_parts.add(stacks_in_parts[future])
@@ -446,7 +453,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                 continue
             # its result is in: were the scheduler still to keep it for this batch, a worker lost later (holding it)
             # would have its task run again, training and writing for nothing before the tasks that remain
-            future.release()
+            release(future)
             if job is not None:  # its messages name it as given, not as the tasks' absolute path
                 absolute = str(Path(os.path.abspath(job.source)))
                 report.messages = [str(job.source) + message[len(absolute):] if message.startswith(absolute)
@@ -457,7 +464,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                 summary.done.append(job.source)
                 tick(files_bar)
     except KeyboardInterrupt:
-        client.cancel(futures)
+        client.cancel([future for future in futures if future.key not in released])
         raise
     finally:
         stop_watching()

@@ -146,6 +146,13 @@ def imagej_dtype(dtype: Any) -> np.dtype:
     return dtype if dtype in IMAGEJ_DTYPES else np.dtype(np.float32)
 
 
+def float32_loses_precision(dtype: Any) -> bool:
+    """Whether float32 (what an ImageJ TIFF holds in place of a type it cannot) cannot hold every value of ``dtype``
+    exactly: float64, and integers of 32 bits and more; float16 it holds exactly."""
+    dtype = np.dtype(dtype)
+    return dtype.kind == "f" and dtype.itemsize > 4 or dtype.kind in "iu" and dtype.itemsize >= 4
+
+
 def check_float32_range(data: np.ndarray, written_as: str, whole: bool = True) -> None:
     """A ValueError for float64 values that ``written_as`` (the float32 an ImageJ TIFF stores them as) cannot hold:
     finite values beyond +-3.4e38 would be infinities, and an image whose values all lie below float32's smallest

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: the file name endings of TIFFs (compared in lower case)
-TIFF_SUFFIXES = (".tif", ".tiff")
+#: the file name endings of TIFFs read (compared in lower case): BigTIFFs too, which some software names .btf
+TIFF_SUFFIXES = (".tif", ".tiff", ".btf", ".tf2", ".tf8")
+#: those the writer writes (an ImageJ TIFF): a name typed with another ending gets .tif
+WRITTEN_TIFF_SUFFIXES = (".tif", ".tiff")
 
 
 def drop_tiff_suffix(path: Path) -> Path:

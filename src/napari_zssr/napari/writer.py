@@ -15,8 +15,15 @@ import numpy as np
 
 from ..core.units import has_length_units, is_unit_of, shown_sizes, tidy, um_per_unit
 from ..io.channels import LUT_ENTRIES
-from ..io.imagej import check_float32_range, commit_set, imagej_dtype, imagej_letters, write_imagej_tiff
-from ..io.names import TIFF_SUFFIXES, drop_tiff_suffix
+from ..io.imagej import (
+    check_float32_range,
+    commit_set,
+    float32_loses_precision,
+    imagej_dtype,
+    imagej_letters,
+    write_imagej_tiff,
+)
+from ..io.names import WRITTEN_TIFF_SUFFIXES, drop_tiff_suffix
 from .lookup_tables import lut_of
 from .qt_app import qt_running
 from .reader import scale_counts_input_pixels
@@ -106,7 +113,7 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     except ValueError as error:
         raise LayerNotWritable(f"{Path(path).name}: {error}") from error
     if imagej_dtype(array.dtype) != array.dtype:
-        digits = " (7 significant digits)" if _loses_precision(array.dtype) else ""
+        digits = " (7 significant digits)" if float32_loses_precision(array.dtype) else ""
         _tell(f"{array.dtype} data cannot be stored in an ImageJ TIFF: {Path(path).name} holds it as float32{digits}")
     if _is_transformed(attributes, array.ndim):
         _tell(f"{Path(path).name}: its rotation, shear or affine transform is not saved (an ImageJ TIFF has none): "
@@ -128,7 +135,7 @@ def write_images(path: str, layers: list[tuple[Any, dict, str]]) -> list[str]:
     named by its layer (``cells_zssr.tif``), as napari's own "Save to Folder" does with its TIFFs. Every file is
     written before any takes its place: a layer that cannot be saved leaves the folder as it was."""
     folder = Path(path)
-    if folder.suffix.lower() in TIFF_SUFFIXES and not folder.is_dir():  # a file's name typed in the Save dialog
+    if folder.suffix.lower() in WRITTEN_TIFF_SUFFIXES and not folder.is_dir():  # a file's name typed in the Save dialog
         folder = drop_tiff_suffix(folder)
     names = [f"{str(attributes['name']).replace('/', '_').replace(os.sep, '_')}.tif" for _, attributes, _ in layers]
     shared = sorted({name for name in names if names.count(name) > 1})
@@ -233,12 +240,6 @@ def _pair(size: Any) -> tuple[float, float]:
     return float(y), float(x)
 
 
-def _loses_precision(dtype: Any) -> bool:
-    """Whether float32 (what an ImageJ TIFF holds instead) cannot hold every value of ``dtype`` exactly."""
-    dtype = np.dtype(dtype)
-    return dtype.kind == "f" and dtype.itemsize > 4 or dtype.kind in "iu" and dtype.itemsize >= 4
-
-
 def _file_unit_factor(unit: Any) -> float:
     """What one ``unit`` of a layer is in the file's units: um for lengths, seconds for times, else 1."""
     if is_unit_of(unit, "[time]"):
@@ -283,4 +284,4 @@ def _is_transformed(attributes: dict, ndim: int) -> bool:
 
 def _with_tif_suffix(path: str) -> str:
     """``path`` ending in .tif or .tiff (as given), else with .tif added: a file the readers recognise."""
-    return path if Path(path).suffix.lower() in TIFF_SUFFIXES else f"{path}.tif"
+    return path if Path(path).suffix.lower() in WRITTEN_TIFF_SUFFIXES else f"{path}.tif"
