@@ -421,7 +421,7 @@ def test_an_interrupted_process_exits_with_status_130_not_by_a_signal_of_python_
         "ctypes.pythonapi.PyRun_SimpleString(b'raise KeyboardInterrupt')  # as an extension module's own code can\n"
         "import napari_zssr.cli as cli\n"
         "cli.main = lambda argv=None: cli.EXIT_INTERRUPTED  # an interrupted batch, cleaned up\n"
-        "cli.entry()\n")
+        "cli.run_as_process()\n")
     paths = os.pathsep.join([str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])])
     status = subprocess.run([sys.executable, "-m", "interrupted_once"], capture_output=True, timeout=120,
                             env={**os.environ, "PYTHONPATH": paths}).returncode

@@ -91,7 +91,7 @@ def test_a_layer_scale_that_is_no_pixel_size_in_um_is_refused_as_the_widget_refu
     """A scale of 2000 (nm taken for um) would be recorded, and saved, as a 2000 um pixel; a typed size runs."""
     monkeypatch.setattr(console, "compute", lambda *a, **k: pytest.fail("work started before the check"))
     layer = napari.layers.Image(image_2d(), scale=(2000, 2000), units=units)
-    with pytest.raises(ValueError, match=r"the layer's scale 2000 x 2000 is no pixel size in µm"):
+    with pytest.raises(ValueError, match=r"the layer.s scale 2000 µm is no pixel size"):
         napari_zssr.run(layer, max_iterations=2, add_to_viewer=False)
     monkeypatch.undo()
     sr = napari_zssr.run(layer, max_iterations=2, add_to_viewer=False, pixel_size=2.0, outputs=("zssr",))[0]
@@ -111,6 +111,10 @@ def test_a_layer_whose_y_or_x_unit_is_no_length_has_no_pixel_size():
     with pytest.raises(ValueError, match="needs the image's pixel size"):
         napari_zssr.run(napari.layers.Image(image_2d(), scale=(0.1, 0.1), units=("s", "s")), max_iterations=2,
                         add_to_viewer=False, optics={"na": 1.4, "wavelength": 520})
+    volume = napari.layers.Image(np.stack([image_2d(seed) for seed in range(4)]), scale=(0.3, 0.1, 0.1),
+                                 units=("um", "s", "um"))
+    with pytest.raises(ValueError, match=r"its y and x units \(second, micrometer\) are not both lengths"):
+        napari_zssr.run(volume, max_iterations=2, add_to_viewer=False, axial=True)
 
 
 def test_optics_as_a_dict_and_unequal_pixel_sides(monkeypatch):

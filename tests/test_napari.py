@@ -822,9 +822,37 @@ def test_the_output_of_a_layer_whose_pixel_size_was_corrected_is_saved_at_the_co
     (data, kwargs, _), = read_layers(str(tmp_path / "sr.tif"))
     write_image(str(tmp_path / "again.tif"), data, kwargs)
     assert read_tiff(tmp_path / "again.tif").pixel_size == pytest.approx((0.05, 0.05))
-    same = napari_zssr.run(layer, max_iterations=2, add_to_viewer=False, outputs=("zssr",), pixel_size=0.2)[0]
-    write_image(str(tmp_path / "same.tif"), same[0], same[1])  # the layer's own size typed: nothing to correct
-    assert read_tiff(tmp_path / "same.tif").pixel_size == pytest.approx((0.1, 0.1))
+    set_since = {**sr[1], "scale": [0.05, 0.05]}  # the output's scale set right by hand after the run: kept
+    write_image(str(tmp_path / "set.tif"), sr[0], set_since)
+    assert read_tiff(tmp_path / "set.tif").pixel_size == pytest.approx((0.05, 0.05))
+    nanometres = napari.layers.Image(image_2d(), scale=(13, 13), units=("nm", "nm"))
+    for typed in (0.013, None):  # the layer's own size typed, or none: nothing to correct, nothing said
+        same = napari_zssr.run(nanometres, max_iterations=2, add_to_viewer=False, outputs=("zssr",),
+                               pixel_size=typed)[0]
+        with warnings.catch_warnings(record=True) as notes:
+            warnings.simplefilter("always")
+            write_image(str(tmp_path / "same.tif"), same[0], same[1])
+        assert not [note for note in notes if "pixel size its run was given" in str(note.message)]
+        assert read_tiff(tmp_path / "same.tif").pixel_size == pytest.approx((0.0065, 0.0065))
+    volume = napari.layers.Image(np.stack([image_2d(seed) for seed in range(4)]), scale=(0.401, 0.2, 0.201))
+    axial = napari_zssr.run(volume, max_iterations=2, add_to_viewer=False, outputs=("zssr",), axial=True)[0]
+    with warnings.catch_warnings():  # nothing typed: the sides as the layer gives them, no note
+        warnings.simplefilter("error")
+        write_image(str(tmp_path / "axial.tif"), axial[0], axial[1])
+    assert read_tiff(tmp_path / "axial.tif").pixel_size == pytest.approx((0.2, 0.201))
+
+
+def test_the_output_of_a_kymograph_is_saved_without_a_pixel_size_and_says_so(tmp_path, monkeypatch):
+    """Its y axis in seconds: an ImageJ TIFF holds one unit for y and x, so no pixel size is saved, with a note."""
+    import napari_zssr
+    from napari_zssr.napari.writer import write_image
+
+    monkeypatch.setattr("napari_zssr.napari.writer.qt_running", lambda: False)  # a script: its note is a warning
+    kymograph = napari.layers.Image(image_2d(), scale=(0.5, 0.1), units=("s", "um"))
+    sr = napari_zssr.run(kymograph, max_iterations=2, add_to_viewer=False, outputs=("zssr",))[0]
+    with pytest.warns(UserWarning, match=r"its y and x units \(second, micrometer\) are not both lengths"):
+        write_image(str(tmp_path / "kymograph.tif"), sr[0], sr[1])
+    assert read_tiff(tmp_path / "kymograph.tif").pixel_size is None
 
 
 def test_an_uncalibrated_output_of_the_command_line_opens_over_its_input(tmp_path):
@@ -1645,7 +1673,7 @@ def test_the_panel_follows_the_layers_units_and_data(widget):
     viewer, w = widget
     layer = viewer.add_image(image_2d(), name="in_nm", scale=(2000.0, 2000.0))
     w.image.value = layer
-    assert w.start() is None and "no pixel size in µm" in w.status.value
+    assert w.start() is None and "2000 µm is no pixel size" in w.status.value
     layer.units = ("nm", "nm")  # 2 µm pixels
     assert w.pixel_size.value == pytest.approx(2.0) and "outside the range" not in w.status.value
     layer.scale = (65.0, 65.0)
@@ -1806,7 +1834,7 @@ def test_the_pixel_field_follows_the_layer_and_unequal_sides_reach_the_run_as_a_
     assert w.pixel_size.value == pytest.approx(0.2)
     layer.scale = (1625, 1625)  # typed in nm
     assert w.pixel_size.value == 0 and "outside the range" in w.status.value
-    assert w.start() is None and "is no pixel size in µm" in w.status.value  # not run with 1625 "µm" either
+    assert w.start() is None and "1625 µm is no pixel size" in w.status.value  # not run with 1625 "µm" either
     for metres in ((1e-8, 1e-8), (2e5, 2e5)):  # beyond any microscope's sampling: noted, not an error in a callback
         layer.scale = metres
         assert w.pixel_size.value == 0 and "outside the range" in w.status.value

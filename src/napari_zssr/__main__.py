@@ -1,5 +1,5 @@
 """``python -m napari_zssr`` runs the batch command line."""
 
-from .cli import entry
+from .cli import run_as_process
 
-entry()
+run_as_process()

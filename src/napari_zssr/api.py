@@ -549,11 +549,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
     if should_stop is not None and should_stop():  # before the resolution report: a cancel answers at once
         raise Cancelled
     warn_other_blanks(result)
-    if outputs is not None and "ensemble_spread" in kinds and len(result.transforms) == 1:  # asked for by name
-        note = ("the ensemble spread is 0 everywhere: the ensemble had one member (ensemble off, or a kernel that "
-                "no rotation or flip keeps), so nothing measured the network's uncertainty")  # not "sure everywhere"
-        result.notes.append(note)
-        warn_user(note, UserWarning)
+    note_a_spread_of_one_member(result, outputs)
     result.resolution = resolution_report(array, result.sr, pair, pixel_size)
     result.timings["total_s"] = time.perf_counter() - start
     # what each plane cost besides its training: noise estimate, father pool, inference with its ensemble
@@ -565,6 +561,18 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
 #: constant planes (or volumes) of a run warned one by one, at most; more are one warning when the run ends (a stack
 #: of 60 empty planes gave 60 notifications in napari)
 WARNED_BLANKS = 3
+
+
+def note_a_spread_of_one_member(result: ZSSRResult, outputs: str | Collection[str] | None) -> None:
+    """Say, in ``result``'s notes and a warning, that a spread asked for by name (``outputs``) measured nothing
+    where the ensemble had one member (ensemble off, or a kernel that no rotation or flip keeps): all zeros would read
+    as a network sure of every pixel. (An axial run's spread is across its two slicings too, so it measures.)"""
+    if outputs is None or result.ensemble_spread is None or len(result.transforms) != 1:
+        return
+    note = ("the ensemble spread is 0 everywhere: the ensemble had one member (ensemble off, or a kernel that no "
+            "rotation or flip keeps), so nothing measured the network's uncertainty")
+    result.notes.append(note)
+    warn_user(note, UserWarning)
 
 
 def warn_other_blanks(result: ZSSRResult, item: str = "plane") -> None:

@@ -64,7 +64,7 @@ from .core.network import ZSSRNet
 from .core.precision import emulated_precision_note, resolve_precision
 from .core.resize import pixel_pair, upscale_factors
 from .core.units import is_whole_number
-from .io.imagej import STAGED_SUFFIX, float32_loses_precision, imagej_dtype
+from .io.imagej import FLOAT32_DIGITS, STAGED_SUFFIX, float32_loses_precision, imagej_dtype
 from .io.tiff import read_header
 
 #: hidden folder under ``out`` for the parts of split stacks; resume and input collection never look inside it
@@ -506,8 +506,7 @@ def note_dtype_fallbacks(jobs: Sequence[Job]) -> None:
         numeric = header is not None and np.issubdtype(header.dtype, np.number) and \
             not np.issubdtype(header.dtype, np.complexfloating)
         if numeric and imagej_dtype(header.dtype) != header.dtype:
-            digits = " (7 significant digits: detail finer than that on a large offset is lost)" \
-                if float32_loses_precision(header.dtype) else ""
+            digits = f" ({FLOAT32_DIGITS})" if float32_loses_precision(header.dtype) else ""
             say(f"note: {job.name} is {header.dtype}, which ImageJ TIFFs cannot hold; its outputs will be "
                 f"float32{digits}")
 

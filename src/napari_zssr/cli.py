@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_INTERRUPTED
 
 
-def entry() -> NoReturn:
+def run_as_process() -> NoReturn:
     """The process of ``napari-zssr`` and ``python -m napari_zssr``: :func:`main`'s status as its exit status.
 
     An interruption ends it with ``os._exit``, once :func:`main` has cleaned up and said so: where a Ctrl-C (or a
@@ -66,4 +66,4 @@ def stopped_on_terminate() -> Iterator[None]:
 
 
 if __name__ == "__main__":  # python -m napari_zssr.cli, as python -m napari_zssr
-    entry()
+    run_as_process()

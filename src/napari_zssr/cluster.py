@@ -385,8 +385,8 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
     released: set[str] = set()
 
     def release(future: Any) -> None:
+        released.add(future.key)  # first: a Ctrl-C between the two must not cancel it
         future.release()
-        released.add(future.key)
 
     def submit(function: Any, *args: Any) -> Any:
         future = client.submit(function, *args, resources=resources, pure=False,

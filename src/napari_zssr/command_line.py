@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="TIFF files, folders of TIFFs, or glob patterns")
     parser.add_argument("--out", required=True, type=Path, help="output folder (never one that holds inputs)")
     parser.add_argument("--psf", action="append", default=[], metavar="FILE",
-                        help="PSF file (.tif/.npy/.mat) used as the blur kernel; repeat once per channel, or give "
+                        help="PSF file (TIFF, .npy or .mat) used as the blur kernel; repeat once per channel, or give "
                              "once a TIFF of one PSF per channel (a multicolour bead image): channel k uses its "
                              "channel k")
     parser.add_argument("--psf-pixel-size", type=pixel_size, metavar="UM",

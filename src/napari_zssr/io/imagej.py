@@ -146,6 +146,10 @@ def imagej_dtype(dtype: Any) -> np.dtype:
     return dtype if dtype in IMAGEJ_DTYPES else np.dtype(np.float32)
 
 
+#: what float32, which an ImageJ TIFF holds in place of the types it cannot, keeps of a type it cannot hold exactly
+FLOAT32_DIGITS = "7 significant digits: detail finer than that on a large offset is lost"
+
+
 def float32_loses_precision(dtype: Any) -> bool:
     """Whether float32 (what an ImageJ TIFF holds in place of a type it cannot) cannot hold every value of ``dtype``
     exactly: float64, and integers of 32 bits and more; float16 it holds exactly."""

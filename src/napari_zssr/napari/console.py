@@ -66,18 +66,7 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     """
     if isinstance(layer_or_array, str):
         _refuse_layer_name(layer_or_array, viewer)
-    if psf is not None and not isinstance(psf, (str, os.PathLike)):
-        raise TypeError(f"psf must be a PSF file's path, got {psf!r}; for the factor give scale={psf!r}")
-    if psf is not None and not str(psf).strip():  # an unset variable: the run would silently take bicubic
-        raise ValueError("psf= is empty (an unset variable?): give the PSF file's path, or leave psf= out for the "
-                         "bicubic kernel")
-    for name, value in (("axial", axial), ("add_to_viewer", add_to_viewer)):
-        if not isinstance(value, (bool, np.bool_)):  # "no" would act as True
-            raise TypeError(f"{name} must be True or False, got {value!r}")
-    if psf_pixel_size is not None and not psf:
-        raise ValueError("psf_pixel_size= is the pixel size of a PSF file given as psf=; no psf= was given")
-    if viewer is not None and not hasattr(viewer, "layers"):
-        raise TypeError(f"viewer must be a napari Viewer, got {viewer!r}")
+    _check_arguments(psf, psf_pixel_size, viewer, axial=axial, add_to_viewer=add_to_viewer)
     config = ZSSRConfig.preset(preset, **options)
     if isinstance(kernel, str) and kernel == "optics":  # as --kernel optics: the optics the layer's file gives
         if optics is not None:
@@ -144,6 +133,22 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
         if outputs is not None:
             outputs.release()
     return tuples
+
+
+def _check_arguments(psf: Any, psf_pixel_size: Any, viewer: Any, **switches: Any) -> None:
+    """A clear error for an argument of :func:`run` that would be ignored, read as another, or fail late."""
+    if psf is not None and not isinstance(psf, (str, os.PathLike)):
+        raise TypeError(f"psf must be a PSF file's path, got {psf!r}; for the factor give scale={psf!r}")
+    if psf is not None and not str(psf).strip():  # an unset variable: the run would silently take bicubic
+        raise ValueError("psf= is empty (an unset variable?): give the PSF file's path, or leave psf= out for the "
+                         "bicubic kernel")
+    for name, value in switches.items():
+        if not isinstance(value, (bool, np.bool_)):  # "no" would act as True
+            raise TypeError(f"{name} must be True or False, got {value!r}")
+    if psf_pixel_size is not None and not psf:
+        raise ValueError("psf_pixel_size= is the pixel size of a PSF file given as psf=; no psf= was given")
+    if viewer is not None and not hasattr(viewer, "layers"):
+        raise TypeError(f"viewer must be a napari Viewer, got {viewer!r}")
 
 
 def _refuse_layer_name(name: str, viewer: Any) -> NoReturn:

@@ -41,6 +41,7 @@ from ..core.units import (
     is_unit_of,
     is_whole_number,
     measures_no_length,
+    shown_sizes,
     um_per_unit,
 )
 from ..io.calibration import default_z_spacing_note
@@ -101,16 +102,15 @@ def pixel_size_of(scale: Sequence[float], units: Sequence[Any] | None = None,
 LAYER_PIXEL_UM = (1e-4, 1000.0)
 
 
-def layer_pixel_size(snapshot: LayerSnapshot) -> PixelSize | None:
+def checked_layer_pixel_size(snapshot: LayerSnapshot) -> PixelSize | None:
     """The layer's pixel size in um (:attr:`LayerSnapshot.pixel_size`), or a ValueError for one outside
     :data:`LAYER_PIXEL_UM`: the widget and ``run()`` refuse the same layers."""
     size = snapshot.pixel_size
     if size is None or all(LAYER_PIXEL_UM[0] <= side <= LAYER_PIXEL_UM[1] for side in as_scale_pair(size)):
         return size
-    shown = " x ".join(f"{abs(float(side)):g}" for side in snapshot.scale[-2:])
-    raise ValueError(f"the layer's scale {shown} is no pixel size in µm (taken from {LAYER_PIXEL_UM[0]:g} to "
-                     f"{LAYER_PIXEL_UM[1]:g} µm; another unit, such as nm?): set the layer's scale in µm, or type "
-                     "the pixel size (run()'s pixel_size=)")
+    raise ValueError(f"the layer's scale {shown_sizes(as_scale_pair(size))} µm is no pixel size (taken from "
+                     f"{LAYER_PIXEL_UM[0]:g} to {LAYER_PIXEL_UM[1]:g} µm; another unit, such as nm?): set the layer's "
+                     "scale in µm (or its units), or type the pixel size (run()'s pixel_size=)")
 
 
 def snapshot_layer(layer: Any, current_step: tuple[int, ...] | None = None) -> LayerSnapshot:
@@ -201,6 +201,7 @@ class RunRequest:
     kernel: KernelArgument  # resolved by zssr_stack, which records where it came from
     config: ZSSRConfig
     pixel_size: PixelSize | None = None  # um: the layer's, or the user's
+    typed_pixel_size: PixelSize | None = None  # um: the user's (None: the run took the layer's, or none)
     warm_start_iterations: int | None = None
     axial_scale: int | None = None  # axial (isotropic) mode: z step / lateral pixel size
     axial_optics: Optics | None = None  # axial mode: the optics the layer's metadata names, for the axial profile
@@ -266,14 +267,15 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
         if kernel is not None:
             raise ValueError("give either psf= or kernel=, not both")
         kernel = KernelChoice("psf", psf_path=str(psf), psf_pixel_size=psf_pixel_size)
-    pixel_size = layer_pixel_size(snapshot) if pixel_size is None else checked_pixel_size(pixel_size)
+    typed = checked_pixel_size(pixel_size)
+    pixel_size = checked_layer_pixel_size(snapshot) if typed is None else typed
     kernel = named_kernel(kernel)
     if isinstance(kernel, KernelChoice) and kernel.kind == "estimate":
         check_estimable(data.shape)
     elif isinstance(kernel, KernelChoice):  # a bad PSF file or bad optics fail here, before any worker starts
         # as made here: the run makes it no second time
         kernel = PreparedKernel.of(kernel.for_channel(*layer_channel(layer)), pixel_size, scale)
-    return RunRequest(snapshot, scale, kernel, config, pixel_size, warm_start_iterations,
+    return RunRequest(snapshot, scale, kernel, config, pixel_size, typed, warm_start_iterations,
                       outputs=outputs)
 
 
@@ -325,7 +327,7 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
         warnings.warn(f"{snapshot.name!r}: its file's optics are impossible ({error}), so the axial profile is the "
                       "default Gaussian as wide as the z step, not the optics'", stacklevel=3)
         optics = None
-    return RunRequest(snapshot, (float(factor), 1.0), None, config, pixel_um,
+    return RunRequest(snapshot, (float(factor), 1.0), None, config, pixel_um, checked_pixel_size(pixel_size),
                       outputs=outputs, axial_scale=factor, axial_optics=optics)
 
 
@@ -370,7 +372,11 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
             ratio, pixel_um = z_step / square_pixel_size(sides, "pixel"), typed_um
         else:
             z_step *= um_per_unit(z_unit)  # in um, as the lateral pixel: a layer may give both in nm
-            pixel_um = square_pixel_size(pixel_pair(layer_pixel_size(snapshot))) if typed_um is None else typed_um
+            layer_um = checked_layer_pixel_size(snapshot)
+            if layer_um is None and typed_um is None:  # y or x in seconds (a kymograph): no lateral pixel in um
+                raise ValueError(f"its y and x units ({', '.join(map(str, snapshot.units[-2:]))}) are not both "
+                                 "lengths, so its pixel size is unknown: give the layer's y and x scale in µm")
+            pixel_um = square_pixel_size(pixel_pair(layer_um)) if typed_um is None else typed_um
             ratio = z_step / pixel_um
     except ValueError as error:
         raise ValueError(f"{snapshot.name!r}: {error}") from None
@@ -490,11 +496,12 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
         offset[: len(snapshot.plane)] = np.multiply(snapshot.plane, snapshot.scale[: len(snapshot.plane)])
         translate = list(np.add(translate, snapshot.linear @ offset))
     scale, translate = overlay_scale_translate(snapshot.scale, translate, factors, snapshot.linear)
-    # the pixel size the run used (typed, or the layer's), and the layer's own (None: its scale, and the output's,
-    # count pixels, not um)
+    # the pixel size the run used (typed, or the layer's), the one typed, and the layer's own (None: its scale, and
+    # the output's, count pixels, not um)
     metadata = {**result.metadata(), "psf_path": result.kernel.get("psf_path"), "source_layer": snapshot.name,
                 "napari_zssr_version": __version__, "plane": snapshot.plane, "input_pixel_size_um": request.pixel_size,
-                "layer_pixel_size_um": snapshot.pixel_size, "pixels_per_input_pixel": list(factors[-2:])}
+                "typed_pixel_size_um": request.typed_pixel_size, "layer_pixel_size_um": snapshot.pixel_size,
+                "pixels_per_input_pixel": list(factors[-2:])}
     common: dict[str, Any] = {"scale": scale, "translate": translate}
     for key in ("rotate", "shear", "affine", "units", "axis_labels"):
         value = getattr(snapshot, key)

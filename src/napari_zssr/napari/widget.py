@@ -181,7 +181,7 @@ class ZSSRWidget(Container):
                                               "measured or computed PSF. from optics: computed from the objective's "
                                               "NA and the wavelength. estimate: fitted to the image's spectrum. "
                                               "none: a bicubic kernel (ZSSR then gains little on microscope images)")
-        self.psf = FileEdit(label="PSF file", mode="r", filter="PSF (*.tif *.tiff *.npy *.mat)", value="",
+        self.psf = FileEdit(label="PSF file", mode="r", filter="PSF (*.tif *.tiff *.btf *.npy *.mat)", value="",
                             tooltip="Your microscope's PSF: TIFF (2D or a z-stack; or one per channel, of which a "
                                     "layer opened from channel k of its file takes channel k), .npy, or .mat "
                                     "(Kernel/kernel)")

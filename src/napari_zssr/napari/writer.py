@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ..core.units import has_length_units, is_unit_of, shown_sizes, tidy, um_per_unit
+from ..core.units import has_length_units, is_unit_of, measures_no_length, shown_sizes, tidy, um_per_unit
 from ..io.channels import LUT_ENTRIES
 from ..io.imagej import (
+    FLOAT32_DIGITS,
     check_float32_range,
     commit_set,
     float32_loses_precision,
@@ -59,13 +60,16 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     if input_pixel is not None:  # the run was given the input's pixel size: its lengths in um
         factors = [input_pixel[0] if axis == "Y" else input_pixel[1] if axis in "ZX" else factor
                    for axis, factor in zip(axes, factors)]
-    correction = _typed_correction(attributes)
+    correction = _typed_correction(attributes, factors[-2:])
     if correction is not None:  # the run was given a pixel size other than its input layer's scale said
         factors = [factor * correction[0] if axis == "Y" else factor * correction[1] if axis == "X" else factor
                    for axis, factor in zip(axes, factors)]
         _tell(f"{Path(path).name}: saved at the pixel size its run was given (the input's typed as "
-              f"{shown_sizes(_pair(attributes['metadata']['input_pixel_size_um']))} µm), not at its layer's scale, "
+              f"{shown_sizes(_pair(attributes['metadata']['typed_pixel_size_um']))} µm), not at its layer's scale, "
               "which follows the input layer's")
+    if in_input_pixels and input_pixel is None and any(measures_no_length(unit) for unit in axis_units[-2:]):
+        _tell(f"{Path(path).name}: its y and x units ({', '.join(map(str, axis_units[-2:]))}) are not both lengths, "
+              "which an ImageJ TIFF cannot hold: saved without a pixel size")
     scale = [size * factor for size, factor in zip(_per_axis(attributes.get("scale"), 1.0, array.ndim), factors)]
     if not all(np.isfinite(scale)) or 0 in scale:  # no pixel size, and no place for the origin
         raise LayerNotWritable(f"{Path(path).name}: the layer's scale {tuple(scale)} has a size of 0 or not a number "
@@ -113,7 +117,7 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     except ValueError as error:
         raise LayerNotWritable(f"{Path(path).name}: {error}") from error
     if imagej_dtype(array.dtype) != array.dtype:
-        digits = " (7 significant digits)" if float32_loses_precision(array.dtype) else ""
+        digits = f" ({FLOAT32_DIGITS})" if float32_loses_precision(array.dtype) else ""
         _tell(f"{array.dtype} data cannot be stored in an ImageJ TIFF: {Path(path).name} holds it as float32{digits}")
     if _is_transformed(attributes, array.ndim):
         _tell(f"{Path(path).name}: its rotation, shear or affine transform is not saved (an ImageJ TIFF has none): "
@@ -220,18 +224,22 @@ def _scale_in_input_pixels(attributes: dict) -> tuple[bool, tuple[float, float] 
     return True, None if typed is None else _pair(typed)
 
 
-def _typed_correction(attributes: dict) -> tuple[float, float] | None:
-    """For a run's output layer whose run was given a pixel size other than its calibrated input layer's (typed to
-    correct it), the (y, x) factors from the layer's lengths to what the run was told; None for any other layer. The
-    layer keeps the input layer's scale, to overlay it; the file carries the size the user said is right. A layer
-    reopened from such a file holds the record under "zssr_record", and its scale is already the corrected one."""
+def _typed_correction(attributes: dict, unit_factors: list[float]) -> tuple[float, float] | None:
+    """For a run's output layer whose run was typed a pixel size other than its calibrated input layer's (to correct
+    it), the (y, x) factors from the layer's lengths (``unit_factors``: um per unit of y and x) to what the run was
+    told; None for any other layer, and for one whose y/x scale is no longer the one the run gave it (the user set
+    it since). The layer keeps the input layer's scale, to overlay it; the file carries the size the user said is
+    right. A layer reopened from such a file holds the record under "zssr_record", its scale the corrected one."""
     metadata = attributes.get("metadata") or {}
-    typed, layer = metadata.get("input_pixel_size_um"), metadata.get("layer_pixel_size_um")
-    if "napari_zssr_version" not in metadata or typed is None or layer is None:
+    typed, layer = metadata.get("typed_pixel_size_um"), metadata.get("layer_pixel_size_um")
+    scale = attributes.get("scale")
+    if "napari_zssr_version" not in metadata or typed is None or layer is None or scale is None:
         return None
-    (typed_y, typed_x), (layer_y, layer_x) = _pair(typed), _pair(layer)
-    correction = (typed_y / layer_y, typed_x / layer_x)
-    return None if correction == (1.0, 1.0) else correction
+    given = np.divide(_pair(layer), metadata["pixels_per_input_pixel"])  # the layer's y/x scale as the run set it
+    if not np.allclose(np.abs(np.multiply(scale[-2:], unit_factors)), given, rtol=1e-6):
+        return None
+    correction = np.divide(_pair(typed), _pair(layer))
+    return None if np.allclose(correction, 1.0, rtol=1e-9) else (float(correction[0]), float(correction[1]))
 
 
 def _pair(size: Any) -> tuple[float, float]:
