@@ -1838,6 +1838,9 @@ def test_the_pixel_field_follows_the_layer_and_unequal_sides_reach_the_run_as_a_
     for metres in ((1e-8, 1e-8), (2e5, 2e5)):  # beyond any microscope's sampling: noted, not an error in a callback
         layer.scale = metres
         assert w.pixel_size.value == 0 and "outside the range" in w.status.value
+    layer.scale = (0.00005, 2.0)  # the sides' mean, 0.01, lies within the field's range, the first side does not
+    assert w.pixel_size.value == 0 and "0.00005" not in w.status.value and "5e-05 is outside the range" in \
+        w.status.value
     layer.scale = (0.15, 0.1)
     assert w.pixel_size.value == pytest.approx(np.sqrt(0.015), abs=1e-4)
     w.kernel_source.value = "from optics"
