@@ -1,3 +1,4 @@
+import contextlib
 import json
 import re
 import warnings
@@ -277,6 +278,33 @@ def test_float64_beyond_float32_range_keeps_its_values(textured_image, tiny_conf
     assert np.allclose(huge.sr / 1e36, plain.sr, rtol=1e-4, atol=1e-3)
 
 
+@contextlib.contextmanager
+def float64_by_default():
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(torch.float32)
+
+
+@pytest.mark.parametrize("caller_s_mode", [torch.no_grad, torch.inference_mode, float64_by_default,
+                                           lambda: torch.autocast("cpu", dtype=torch.bfloat16)])
+def test_a_run_is_the_same_whatever_torch_modes_its_caller_set(textured_image, tiny_config, caller_s_mode):
+    """A pipeline in torch.no_grad() or inference_mode() left nothing to train, a default type of float64 made the
+    network float64 (torch's errors from deep inside), and a caller's autocast changed the precision unsaid."""
+    configs = (tiny_config, ZSSRConfig.preset("fast", max_iterations=2))  # the random start, and the learned one
+    expected = [zssr(textured_image, 2, config=config, seed=1).sr for config in configs]
+    def modes():
+        return (torch.is_grad_enabled(), torch.is_inference_mode_enabled(), torch.get_default_dtype(),
+                torch.is_autocast_enabled("cpu"))
+
+    with caller_s_mode():
+        caller_s = modes()
+        for config, sr in zip(configs, expected):
+            assert np.array_equal(zssr(textured_image, 2, config=config, seed=1).sr, sr)
+        assert modes() == caller_s  # left as the caller set them
+
+
 def test_a_spread_asked_for_from_an_ensemble_of_one_member_is_said_to_measure_nothing(textured_image, tiny_config):
     """All zeros would read as a network sure of every pixel."""
     single = replace(tiny_config, ensemble=1)
@@ -423,7 +451,15 @@ def test_a_masked_array_with_masked_pixels_is_refused(textured_image, tiny_confi
     masked = np.ma.masked_greater(textured_image, 1500)
     with pytest.raises(ValueError, match="masked array with masked pixels"):
         zssr(masked, 2, config=tiny_config)
-    assert zssr(np.ma.masked_array(textured_image), 2, config=tiny_config).sr.shape == (80, 72)  # nothing masked
+    plain = zssr(textured_image.astype(np.float32), 2, config=tiny_config).sr
+    with pytest.warns(PendingDeprecationWarning):  # numpy's own, on making one
+        matrix = np.matrix(textured_image.astype(np.float32))
+    with warnings.catch_warnings():  # nothing masked: read as its data, without numpy's "ignores the mask" warnings
+        warnings.simplefilter("error")
+        for unmasked in (np.ma.masked_array(textured_image.astype(np.float32)),
+                         np.ma.masked_array(textured_image.astype(np.float32), mask=False),
+                         matrix):  # a matrix too (its planes stay 2D)
+            assert np.array_equal(zssr(unmasked, 2, config=tiny_config).sr, plain)
 
 
 def test_a_lazy_masked_stack_is_refused_at_its_masked_plane(textured_image, tiny_config):
@@ -567,6 +603,20 @@ def test_noise_std_beyond_the_intensity_range_is_refused():
         ZSSRConfig(noise_std=2.0)
 
 
+@pytest.mark.parametrize("text", ["2", ("2", "3"), [2, "2"], np.array(["2", "2"])])
+def test_text_is_no_scale_or_pixel_size_in_a_pair_as_alone(text):
+    image = np.random.default_rng(0).random((16, 16))
+    with pytest.raises(ValueError, match="scale must be a number > 1 or a"):
+        zssr(image, text)
+    with pytest.raises(ValueError, match="pixel_size must be a positive number"):
+        zssr(image, 2, pixel_size=text)
+
+
+def test_one_of_channels_is_a_switch():
+    with pytest.raises(TypeError, match="one_of_channels must be True or False, got 'no'"):
+        zssr_stack(np.random.default_rng(0).random((16, 16)), 2, one_of_channels="no")
+
+
 @pytest.mark.parametrize("scale", [65, 1e308, (2, 100)])
 def test_a_scale_past_any_image_is_refused(scale):
     with pytest.raises(ValueError, match="scale must be at most 64"):
@@ -699,6 +749,9 @@ def test_outputs_larger_than_the_machines_memory_are_refused_before_any_training
                                          r"residual\) need 7.5 GiB, more than the 1.0 GiB of memory this process "
                                          r"can have"):
         zssr_stack(lazy, 2, outputs=["zssr", "ensemble_median", "residual"])
+    monkeypatch.setattr(api, "run_kernels", lambda *args, **kwargs: pytest.fail("the kernel came first"))
+    with pytest.raises(ValueError, match=r"need 7.5 GiB"):  # not after an estimate that reads every plane
+        zssr_stack(lazy, 2, kernel="estimate", outputs=["zssr", "ensemble_median", "residual"])
     assert api.allocate_outputs((2, 8, 8), np.float32, ("zssr",))[0].shape == (2, 8, 8)  # what fits is allocated
     with pytest.raises(ValueError, match=f"need {8e19 / 2**30:.1f} GiB"):  # counted exactly past 2**63 elements
         api.allocate_outputs((10**6, 10**7, 10**6), np.float32, ("zssr", "residual"))

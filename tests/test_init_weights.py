@@ -106,8 +106,9 @@ def test_a_pytorch_checkpoint_or_object_arrays_are_a_clear_error_naming_the_file
     np.savez(tmp_path / "objects.npz", weight=np.array([{"a": 1}], dtype=object))
     content = (tmp_path / "start.pt").read_bytes()
     (tmp_path / "cut.npz").write_bytes(content[: len(content) // 2])  # a copy cut short: zipfile's BadZipFile
+    (tmp_path / "empty.npz").write_bytes(b"")  # numpy's EOFError
     for name, why in [("start.pt", "a PyTorch checkpoint"), ("objects.npz", "not a .npz archive of arrays"),
-                      ("cut.npz", "not a .npz archive of arrays")]:
+                      ("cut.npz", "not a .npz archive of arrays"), ("empty.npz", "not a .npz archive of arrays")]:
         with pytest.raises(ValueError, match=rf"cannot read the weights file .*{re.escape(name)}: .*{why}"):
             ZSSRNet.create(ZSSRConfig(init=str(tmp_path / name)), seed=0)
 

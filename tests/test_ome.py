@@ -69,6 +69,8 @@ def test_unreadable_file_is_named(tmp_path):
         read_optics(tmp_path / "broken.tif")
     with pytest.raises(FileNotFoundError):  # as read_psf and kernel_from_file give it
         read_optics(tmp_path / "missing.tif")
+    with pytest.raises(IsADirectoryError, match=f"{tmp_path} is a folder; give the TIFF file itself"):
+        read_optics(tmp_path)
 
 
 def test_a_reduced_overview_stored_first_lends_the_image_neither_its_objective_nor_its_pixel_size(tmp_path):

@@ -29,6 +29,7 @@ from .core.precision import emulated_precision_note, resolve_precision
 from .core.progress import ProgressCallback, RunProgress
 from .core.resize import PixelSize, Scale, pixel_pair, resize, scaled_shape, upscale_factors
 from .core.spectrum import channels_hint, known_shape
+from .core.torch_modes import in_own_torch_modes
 from .core.trainer import Cancelled, StopHook
 from .core.units import compact_pixel_size, shown_bytes
 from .core.values import IMAGE_NAN_HINT, refuse_masked, refuse_non_finite
@@ -229,6 +230,8 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
     if np.ma.is_masked(image):
         raise ValueError("image is a masked array with masked pixels, which ZSSR would read as ordinary values; "
                          "fill them first (e.g. image.filled(value)) or pass image.data")
+    if isinstance(image, (np.ma.MaskedArray, np.matrix)):  # nothing masked: its data; a matrix's rows stay 2D
+        image = np.asarray(np.ma.getdata(image))
     try:
         array = image if hasattr(image, "shape") and hasattr(image, "dtype") else np.asarray(image)
     except ValueError as error:  # e.g. nested lists of unequal lengths
@@ -475,6 +478,7 @@ def zssr(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE, kern
                       should_stop, pixel_size=pixel_size, outputs=outputs)
 
 
+@in_own_torch_modes
 def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE,
                kernel: KernelArgument = None, config: ZSSRConfig | None = None,
                seed: int | None = None, device: str | torch.device | None = None,
@@ -497,15 +501,19 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
     kinds = checked_outputs(outputs)
     warm_start_iterations = checked_warm_start(warm_start_iterations, config)
     check_hooks(progress, should_stop)
+    if not isinstance(one_of_channels, (bool, np.bool_)):  # "no" would act as True
+        raise TypeError(f"one_of_channels must be True or False, got {one_of_channels!r}")
     steps = scale_steps(pair, config.gradual_steps)
     check_crop_sizes(config, pair)
-    kernels, kernel_record = run_kernels(from_torch(kernel), steps, array, pixel_size)
     leading = array.shape[:-2]
     out_shape = leading + scaled_shape(array.shape[-2:], pair)
     if any(side_out == side for side_out, side in zip(out_shape[-2:], array.shape[-2:])):
         raise ValueError(f"scale {scale!r} is too close to 1 for planes of {array.shape[-2:]}: the output would have "
                          "an axis of the input's size; give a larger scale")
-    result, torch_device = new_result(out_shape, array.dtype, kinds, pair, config, seed, device, kernel_record)
+    # the outputs first: a stack too large is refused at once, before an estimate reads its planes
+    result, torch_device = new_result(out_shape, array.dtype, kinds, pair, config, seed, device, {})
+    kernels, kernel_record = run_kernels(from_torch(kernel), steps, array, pixel_size)
+    result.kernel = kernel_record
     if "note" in kernel_record:
         result.notes.append(kernel_record["note"])
     warn_kernel_notes(kernel_record)

@@ -262,7 +262,7 @@ class SliceSums:
 
     @classmethod
     def zeros(cls, shape: tuple[int, int, int]) -> SliceSums:
-        return cls(*(torch.zeros(shape) for _ in range(4)))
+        return cls(*(torch.zeros(shape, dtype=torch.float32) for _ in range(4)))
 
     @staticmethod
     def memory(shape: tuple[int, int, int]) -> int:

@@ -29,8 +29,8 @@ MAX_GRAPHS = 4
 def graph_optimizer(net: ZSSRNet, learning_rate: float) -> torch.optim.Adam:
     """Adam as a CUDA graph can replay it: fused, capturable, the learning rate a device tensor."""
     device = next(net.parameters()).device
-    return torch.optim.Adam(net.parameters(), lr=torch.tensor(learning_rate, device=device), fused=True,
-                            capturable=True)
+    rate = torch.tensor(learning_rate, device=device, dtype=torch.float32)
+    return torch.optim.Adam(net.parameters(), lr=rate, fused=True, capturable=True)
 
 
 class GraphedSteps:

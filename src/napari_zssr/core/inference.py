@@ -168,7 +168,8 @@ def super_resolve(net: ZSSRNet, lr: torch.Tensor, degradation: Degradation, tran
     seconds on a large plane): True raises :class:`Cancelled`.
     """
     net = net.for_inference()
-    stacked = torch.empty((len(transforms), 1, *degradation.hr_shape(tuple(lr.shape[-2:]))), device=lr.device)
+    stacked = torch.empty((len(transforms), 1, *degradation.hr_shape(tuple(lr.shape[-2:]))), device=lr.device,
+                          dtype=lr.dtype)
     for position, index in enumerate(transforms):
         if should_stop is not None and should_stop():
             raise Cancelled

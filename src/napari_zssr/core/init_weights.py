@@ -70,8 +70,8 @@ def read_weights(init: str) -> dict[str, np.ndarray]:
         if isinstance(archive, np.lib.npyio.NpzFile):
             with archive:
                 arrays = {name: archive[name] for name in archive.files if name != INFO_KEY}
-    except (OSError, ValueError, zipfile.BadZipFile):  # numpy's words ("pickled data", "allow_pickle", "not a zip
-        # file" for a cut one) would not tell a user what it is
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # numpy's words ("pickled data", "allow_pickle",
+        # "not a zip file" for a cut one, "no data left" for an empty one) would not tell a user what it is
         raise unreadable(path, "it is not a .npz archive of arrays") from None
     if arrays is None:
         raise unreadable(path, "it holds one array, not a .npz archive of the network's")

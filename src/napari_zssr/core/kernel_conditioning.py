@@ -85,8 +85,9 @@ class KernelConditioning(nn.Module):
     def __init__(self, out_channels: list[int], hidden: int = 64) -> None:
         super().__init__()
         self.out_channels = list(out_channels)
-        self.hidden = nn.Linear(CODE_SIZE, hidden)
-        self.out = nn.Linear(hidden, sum(self.out_channels))
+        # float32 whatever torch's default type (a caller's torch.set_default_dtype(torch.float64))
+        self.hidden = nn.Linear(CODE_SIZE, hidden, dtype=torch.float32)
+        self.out = nn.Linear(hidden, sum(self.out_channels), dtype=torch.float32)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 

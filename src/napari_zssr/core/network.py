@@ -30,7 +30,8 @@ class ZSSRNet(nn.Module):
             out_channels = channels if index == depth - 1 else width
             # without torch's own initialisation, which draws from its global generator: the caller's, which a run
             # leaves as it was (and another thread may be drawing from)
-            layers.append(nn.utils.skip_init(nn.Conv2d, in_channels, out_channels, 3, padding=1, bias=False))
+            layers.append(nn.utils.skip_init(nn.Conv2d, in_channels, out_channels, 3, padding=1, bias=False,
+                                              dtype=torch.float32))  # whatever torch's default type
             if index < depth - 1:
                 layers.append(nn.ReLU(inplace=True))
             in_channels = out_channels
@@ -75,7 +76,8 @@ class ZSSRNet(nn.Module):
             for conv in self.body:
                 if isinstance(conv, nn.Conv2d):
                     fan_in = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
-                    sample = torch.randn(conv.weight.shape, generator=generator) * math.sqrt(0.1 / fan_in)
+                    sample = torch.randn(conv.weight.shape, generator=generator, dtype=torch.float32)
+                    sample *= math.sqrt(0.1 / fan_in)
                     conv.weight.copy_(sample)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ from .degradation import Degradation, integer_factors
 from .spectrum import periodic_spectrum
 
 #: Immerkær's mask: the difference of two Laplacians; it cancels smooth structure up to second order.
-_MASK = torch.tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]])
+_MASK = torch.tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]], dtype=torch.float32)
 _MASK_NORM = 6.0  # L2 norm of the mask: white noise of std s gives a response of std 6 s
 _MAD_TO_STD = 0.6745  # median |N(0, 1)|
 

@@ -24,8 +24,9 @@ Scale = tuple[float, float]
 
 def as_scale_pair(scale: float | Sequence[float] | np.ndarray) -> Scale:
     """Return ``scale`` (a number, or a (y, x) pair as a tuple, list or numpy array) as a ``(sy, sx)`` pair."""
-    if scale is None or isinstance(scale, (str, bytes)) or any(
-            isinstance(value, (bool, np.bool_)) for value in np.ravel(np.asarray(scale, dtype=object))):
+    if scale is None or isinstance(scale, (str, bytes)) or any(  # text in a pair as alone: numpy would read "2"
+            isinstance(value, (bool, np.bool_, str, bytes, np.str_, np.bytes_))
+            for value in np.ravel(np.asarray(scale, dtype=object))):
         raise TypeError(f"scale must be a number or a (y, x) pair, got {scale!r}")
     items = list(scale.ravel()) if isinstance(scale, np.ndarray) else list(np.ravel(np.asarray(scale, dtype=object)))
     values = np.array([number_meant(item) for item in items], dtype=np.float64).reshape(np.shape(scale))

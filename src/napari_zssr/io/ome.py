@@ -108,6 +108,8 @@ def _ome_image(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffFi
     None without OME-XML); a ``ValueError`` for a file that is no TIFF or holds broken XML, an ``OSError``
     (``FileNotFoundError``...) as reading any file gives."""
     path = Path(path)
+    if opened is None and path.is_dir():  # tifffile's own words name no file: "[Errno 21] Is a directory"
+        raise IsADirectoryError(f"{path} is a folder; give the TIFF file itself")
     try:
         with tiff_file(path, opened) as tif:
             xml = tif.ome_metadata if tif.is_ome else None
