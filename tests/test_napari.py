@@ -2071,6 +2071,11 @@ def test_a_file_without_z_spacing_opens_with_z_unknown_and_an_axial_run_asks_for
     with pytest.raises(ValueError, match="z step of 'v' is unknown"):
         prepare(layer, axial=True)
     assert prepare(layer).pixel_size == 0.25  # a lateral run needs no z step
+    layer.scale = (1.0, 0.25, 0.25)  # a z step of 1 um set as the message says: 1 is still napari's "unset"
+    with pytest.raises(ValueError, match=r"a step of 1 µm with its unit too.*layer.units = \('um', 'um', 'um'\)"):
+        prepare(layer, axial=True)
+    layer.units = ("um", "um", "um")
+    assert prepare(layer, axial=True).axial_scale == 4
 
 
 def test_a_layer_in_nanometres_gives_its_pixel_size_in_micrometres(widget):
@@ -2130,6 +2135,15 @@ def test_a_channel_axis_taken_for_z_is_named_with_the_layer():
     with pytest.raises(ValueError, match=r"^'tzyx': the volume has 3 z planes .*at least 4$"):
         prepare(napari.layers.Image(np.random.default_rng(2).random((2, 3, 20, 20)), name="tzyx",
                                     scale=(1, 3, 1, 1), axis_labels=list("TZYX")), axial=True)
+    # 4 channels or more run (they are as many "planes" as a volume needs), so their run says what it takes for z
+    four = napari.layers.Image(np.random.default_rng(2).random((6, 4, 48, 48)), name="zcyx4", scale=(0.3, 1, 0.1, 0.1))
+    with pytest.warns(UserWarning, match=r"'zcyx4': its axis labels do not name its third-last axis \(4 planes\) Z; "
+                                         "axial mode takes the third-last axis for z"):
+        assert prepare(four, axial=True).axial_scale == 10
+    named = napari.layers.Image(four.data, scale=(0.3, 1, 0.1, 0.1), axis_labels=list("TZYX"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prepare(named, axial=True)
 
 
 def test_the_estimate_of_an_axial_run_counts_one_network_per_volume(widget):
@@ -2280,6 +2294,10 @@ def test_a_z_spacing_in_um_beside_pixels_of_unknown_size_stays_in_um(tmp_path, m
     from napari_zssr.napari.writer import write_image
 
     monkeypatch.setattr("napari_zssr.napari.writer.qt_running", lambda: False)  # a script: a warning
+    lateral = napari_zssr.run(layer, pixel_size=0.1, max_iterations=2, add_to_viewer=False, outputs=["zssr"])[0]
+    for output, name, scale in ((sr, "axial.tif", [0.1, 0.1, 0.1]), (lateral, "lateral.tif", [0.3, 0.05, 0.05])):
+        write_image(str(tmp_path / name), output[0], output[1])  # its z in um stays so (was 0.01 and 0.03 um)
+        assert read_layers(str(tmp_path / name))[0][1]["scale"] == pytest.approx(scale)
     with pytest.warns(UserWarning, match=r"its z step \(0.3 µm\) is not saved: ImageJ counts a z spacing in the"):
         write_image(str(tmp_path / "saved.tif"), data, layer.as_layer_data_tuple()[1])  # not as 0.3 pixels
     assert read_tiff(tmp_path / "saved.tif").z_step_pixels is None

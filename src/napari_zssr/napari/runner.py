@@ -307,16 +307,21 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
                          "--wavelength")
     snapshot = snapshot_layer(layer)
     factor, pixel_um = axial_geometry(snapshot, pixel_size)
+    shape = snapshot.data.shape
+    labels = tuple(getattr(layer, "axis_labels", None) or ())
+    z_named = len(labels) == len(shape) and str(labels[-3]).upper() == "Z"  # as the napari-zssr reader names it
+    # of a layer with axes before z, nothing but its labels says that the third-last is z, not channels
+    z_axis_note = ("axial mode takes the third-last axis for z: where that is a channel axis (napari's own reader "
+                   "keeps a file's channels in one layer), open the file with the napari-zssr reader, which gives "
+                   "each channel its own layer") if len(shape) > 3 and not z_named else ""
     try:
         validate_volume(snapshot.data, factor)
     except ValueError as error:
-        shape = snapshot.data.shape
-        labels = tuple(getattr(layer, "axis_labels", None) or ())
-        z_named = len(labels) == len(shape) and str(labels[-3]).upper() == "Z"  # as the napari-zssr reader names it
-        axis = ("; axial mode takes the third-last axis for z: where that is a channel axis (napari's own reader "
-                "keeps a file's channels in one layer), open the file with the napari-zssr reader, which gives each "
-                "channel its own layer") if len(shape) > 3 and shape[-3] < MIN_PLANES and not z_named else ""
+        axis = f"; {z_axis_note}" if z_axis_note and shape[-3] < MIN_PLANES else ""
         raise ValueError(f"{snapshot.name!r}: {error}{axis}") from None
+    if z_axis_note:  # it runs, but along channels it would interpolate them into planes
+        warnings.warn(f"{snapshot.name!r}: its axis labels do not name its third-last axis ({shape[-3]} planes) Z; "
+                      f"{z_axis_note}", stacklevel=3)
     metadata = getattr(layer, "metadata", None) or {}
     if metadata.get(Z_SPACING_DEFAULT_KEY) and abs(snapshot.scale[-3]) == 1.0:  # the factor rests on a default
         warnings.warn(f"{snapshot.name!r}: its file {default_z_spacing_note('1 µm', factor)}; if its z step "
@@ -349,7 +354,9 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
     z_step, lateral = abs(snapshot.scale[-3]), float(np.mean(np.abs(snapshot.scale[-2:])))  # flipped axes too
     if z_step == 1.0 and has_length_units(snapshot.units) and not is_unit_of(z_unit, "[length]"):
         raise ValueError(f"the z step of {snapshot.name!r} is unknown (its file gives the pixel size but not the z "
-                         "spacing): set the layer's z scale in µm")
+                         "spacing): set the layer's z scale in µm (a step of 1 µm with its unit too, which the "
+                         "default scale of 1 cannot tell from unknown: layer.units = ('um', 'um', 'um'), as many "
+                         "as the layer's axes)")
     try:
         typed = pixel_pair(checked_pixel_size(pixel_size))
         typed_um = None if typed is None else square_pixel_size(typed)

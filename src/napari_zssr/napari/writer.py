@@ -57,9 +57,11 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     # in um (and seconds), as ImageJ's calibration is written: a layer may be scaled in nm or ms
     factors = [_file_unit_factor(unit) for unit in axis_units]
     in_input_pixels, input_pixel = _scale_in_input_pixels(attributes)
-    if input_pixel is not None:  # the run was given the input's pixel size: its lengths in um
-        factors = [input_pixel[0] if axis == "Y" else input_pixel[1] if axis in "ZX" else factor
-                   for axis, factor in zip(axes, factors)]
+    if input_pixel is not None:  # the run was given the input's pixel size: its lengths in um (a z step in
+        # pixels too, one already in a length, as an OME file that gives it alone opens, not)
+        factors = [input_pixel[0] if axis == "Y" else input_pixel[1] if axis == "X" or (
+            axis == "Z" and not is_unit_of(unit, "[length]")) else factor
+            for axis, factor, unit in zip(axes, factors, axis_units)]
     correction = _typed_correction(attributes, factors[-2:])
     if correction is not None:  # the run was given a pixel size other than its input layer's scale said
         factors = [factor * correction[0] if axis == "Y" else factor * correction[1] if axis == "X" else factor
