@@ -750,7 +750,11 @@ def test_impossible_optics_in_a_files_metadata_are_attributed_to_it(tmp_path, om
     ome_tiff(path, {"EmissionWavelength": [520]}, objective, '<ObjectiveSettings ID="Objective:0"/>',
              data=textured((1, 20, 20)), pixel_size=0.1)
     assert main([str(path), "--out", str(tmp_path / "out"), "--kernel", "optics", *FAST]) == 1
-    assert "from the file's OME metadata: override with --na" in capsys.readouterr().err
+    assert ("(NA 1.45 from the file's metadata, refractive index 1.333 from the file's metadata: override with --na"
+            in capsys.readouterr().err)
+    # an NA typed beside the file's water: the NA is the user's, not blamed on the file
+    assert main([str(path), "--out", str(tmp_path / "typed"), "--na", "1.4", *FAST]) == 1
+    assert "(NA 1.4 from --na, refractive index 1.333 from the file's metadata" in capsys.readouterr().err
 
 
 def test_optics_that_the_file_does_not_know_fail_that_file_clearly(data_dir, tmp_path, capsys):

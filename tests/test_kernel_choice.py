@@ -37,6 +37,14 @@ def test_a_confocal_excitation_longer_than_its_emission_is_noted_as_likely_swapp
     assert "note" not in kernel_source(usual, 0.065, scale=(2.0, 2.0))[1]
 
 
+def test_a_wide_confocal_pinhole_runs_and_is_as_wide_as_widefield():
+    """Up to the 20 AU Optics takes: the FWHM for the record failed at 11 AU and more (a grid past its limit)."""
+    wide = KernelChoice("optics", optics=Optics(1.4, 520, modality="confocal", pinhole=20))
+    source, record = kernel_source(wide, 0.065, scale=(2.0, 2.0))
+    assert source((2.0, 2.0)).sum() == pytest.approx(1.0)
+    assert record["psf_fwhm_px"] == pytest.approx(psf_fwhm_pixels(Optics(1.4, 520), 0.065), rel=0.01)
+
+
 def test_optics_may_be_given_as_a_dict_and_nothing_else():
     choice = KernelChoice("optics", optics={"na": 1.2, "wavelength": 600, "refractive_index": 1.333})
     assert choice.optics == Optics(1.2, 600, refractive_index=1.333)
@@ -59,6 +67,16 @@ def test_optics_without_pixel_size_is_a_clear_error():
     with pytest.raises(ValueError, match="pixel size"):
         kernel_source(KernelChoice("optics", optics=Optics(1.2, 600, refractive_index=1.333)), None,
                       scale=(2.0, 2.0))
+
+
+def test_a_psf_sampled_more_coarsely_than_the_image_is_noted(tmp_path):
+    """A bead taken binned carries its own larger pixels' blur: the kernel comes out too wide, silently before."""
+    path = tmp_path / "binned.tif"
+    write_imagej_tiff(path, (gaussian_psf(1.5) * 1000 + 10).astype(np.float32), "YX", (0.2, 0.2))
+    choice = KernelChoice("psf", psf_path=str(path))
+    note = kernel_source(choice, 0.1, scale=(2.0, 2.0))[1]["note"]
+    assert "sampled more coarsely than the image (0.2 against 0.1 um" in note
+    assert "note" not in kernel_source(choice, 0.2, scale=(2.0, 2.0))[1]  # at the image's sampling
 
 
 def test_psf_file_source_is_read_once_and_checked_at_once(tmp_path, monkeypatch):

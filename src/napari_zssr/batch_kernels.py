@@ -148,9 +148,12 @@ def channel_optics(options: BatchOptions, job: Job, channels: int, users: Sequen
         return [Optics(na, emission[channel], refractive_index, options.psf_model or "widefield",
                        excitation[channel] if confocal else None, options.pinhole if confocal else None)
                 for channel in users]
-    except ValueError as error:  # the command line's values were checked before the batch: the file's are wrong
-        raise OptionNeeded(f"{error} (from the file's OME metadata: override with --na, --wavelength or "
-                           "--refractive-index)") from None
+    except ValueError as error:  # each option was checked before the batch: the file's values, or the mix, are wrong
+        na_from = "--na" if options.na else "the file's metadata"  # which, the user's or the file's, to mend
+        index_from = ("--refractive-index" if options.refractive_index else "the file's metadata"
+                      if metadata and metadata.refractive_index else "the default immersion")
+        sources = f"NA {na:g} from {na_from}, refractive index {refractive_index:g} from {index_from}"
+        raise OptionNeeded(f"{error} ({sources}: override with --na, --wavelength or --refractive-index)") from None
 
 
 #: the NA that :func:`check_optics_options` checks the other options with where it is left out: below the index of

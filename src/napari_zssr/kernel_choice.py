@@ -122,6 +122,9 @@ def psf_channel_for(path: str | os.PathLike, channel: int | None, channels: int 
     return channel
 
 
+#: a PSF pixel more than this many times the image's (a bead taken binned): a note that the kernel is too wide
+COARSE_PSF_RATIO = 1.5
+
 #: the key of a kernel record's note on the PSF file itself (the same for every image it is used on), beside "note",
 #: the notes on this image's run
 PSF_FILE_NOTE = "psf_file_note"
@@ -208,6 +211,13 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
         notes.append(f"the PSF file gives no pixel size, so it is taken as sampled at the image's pixels ({shown} "
                      "um); if it was not, give its pixel size (psf_pixel_size=, --psf-pixel-size, or the widget's "
                      "PSF pixel size)")
+    elif psf_pixel_size is not None and any(
+            psf_side > COARSE_PSF_RATIO * side for psf_side, side in zip(pixel_pair(psf_pixel_size),
+                                                                           pixel_pair(pixel_size))):
+        notes.append(f"the PSF is sampled more coarsely than the image ({shown_sizes(pixel_pair(psf_pixel_size))} "
+                     f"against {shown_sizes(pixel_pair(pixel_size))} um, e.g. a bead taken with binning): its own "
+                     "pixels widen it, so the kernel comes out too wide and the run over-sharpens; measure the bead "
+                     "at the image's sampling or finer")
     if notes:
         record["note"] = "; ".join(notes)
     # about the file, not the image (a batch says it once): e.g. a cell image chosen by mistake
@@ -329,8 +339,9 @@ def wide_kernel_note(kernel: np.ndarray, plane_shape: tuple[int, int], scale: Sc
 
 def psf_fwhm_pixels(optics: Optics, pixel_size: PixelSize) -> float:
     """FWHM of the optics' PSF in image pixels (their geometric mean for unequal pixel sides), measured on its centre
-    row sampled 1/50 of lambda/NA apart."""
-    step = optics.wavelength * 1e-3 / optics.na / 50
+    row sampled 1/50 of lambda/NA apart; a confocal's pinhole wider than 8 AU, more coarsely in proportion (its disk
+    would take the grid past :data:`~.core.optics.MAX_CONFOCAL_GRID`; its PSF is then as wide as a widefield's)."""
+    step = optics.wavelength * 1e-3 / optics.na / 50 * max(1.0, (optics.pinhole or 0.0) / 8)
     pixel = pixel_pair(pixel_size)
     assert pixel is not None
     width = profile_fwhm(psf_from_optics(optics, step, size=101)[50]) * step
