@@ -15,6 +15,10 @@ NEAR_PEAK_RADII = 3.0
 #: a bead whose light on an edge of the image reaches this share of its peak was cropped too close: the part cut off
 #: makes its kernel narrower than the blur and off-centre.
 MAX_EDGE_SHARE = 0.1
+#: a bead's border that is exactly 0 in a share between these, among noise, was clipped at 0 (a background
+#: subtracted in 16 bits); all of it 0 is a computed PSF's padding
+MIN_CLIPPED_SHARE = 0.2
+MAX_CLIPPED_SHARE = 0.9
 #: an integer bead image with at least this many pixels at its highest value was recorded saturated: an unsaturated
 #: peak is shared by at most 4 pixels (centred between them)...
 MIN_SATURATED_PIXELS = 5
@@ -37,6 +41,9 @@ def bead_problem(psf: np.ndarray) -> str | None:
     peak = float(signal.max())
     if peak <= 0:
         return "it has no peak above its background"
+    clipped = _clipped_background(array if array.ndim == 2 else array[np.argmax(array.max(axis=(1, 2)))])
+    if clipped:
+        return clipped
     _, spots = ndimage.label(signal > peak / 2)
     if spots > 1:
         return f"it has {spots} separate bright spots, a PSF has one"
@@ -54,6 +61,19 @@ def bead_problem(psf: np.ndarray) -> str | None:
     except ValueError:  # no clear peak: the kernel conversion says so
         return None
     return _cut_bead(bead / peak) or _saturated(bead, np.issubdtype(np.asarray(psf).dtype, np.integer))
+
+
+def _clipped_background(plane: np.ndarray) -> str | None:
+    """Why the brightest ``plane`` of a PSF file looks background-subtracted with its negatives clipped to 0 (Fiji's
+    Process > Math > Subtract on a 16-bit image), or None: its border is partly exactly 0 and partly noise, so the
+    noise reads as none and noise specks join the kernel. A computed PSF, all 0 or all smooth there, is not."""
+    border = np.concatenate([plane[0], plane[-1], plane[1:-1, 0], plane[1:-1, -1]])
+    zero_share = float(np.mean(border == 0))
+    if not MIN_CLIPPED_SHARE <= zero_share <= MAX_CLIPPED_SHARE:
+        return None
+    return (f"{zero_share:.0%} of its border is exactly 0 among noise: its background looks subtracted with the "
+            "negatives clipped (as in a 16-bit image), so its noise reads as none and noise joins the kernel, too "
+            "wide; use the bead as recorded, or subtract in 32-bit (Fiji: Image > Type > 32-bit first)")
 
 
 def _cut_bead(signal: np.ndarray) -> str | None:
