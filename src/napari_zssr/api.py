@@ -29,7 +29,7 @@ from .core.precision import emulated_precision_note, resolve_precision
 from .core.progress import ProgressCallback, RunProgress
 from .core.resize import PixelSize, Scale, pixel_pair, resize, scaled_shape, upscale_factors
 from .core.spectrum import channels_hint, known_shape
-from .core.torch_modes import own_torch_modes
+from .core.torch_modes import in_own_torch_modes
 from .core.trainer import Cancelled, StopHook
 from .core.units import compact_pixel_size, shown_bytes
 from .core.values import IMAGE_NAN_HINT, refuse_masked, refuse_non_finite
@@ -478,7 +478,7 @@ def zssr(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE, kern
                       should_stop, pixel_size=pixel_size, outputs=outputs)
 
 
-@own_torch_modes()
+@in_own_torch_modes
 def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE,
                kernel: KernelArgument = None, config: ZSSRConfig | None = None,
                seed: int | None = None, device: str | torch.device | None = None,

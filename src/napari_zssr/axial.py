@@ -42,7 +42,7 @@ from .core.optics import Optics, axial_profile_from_optics, check_pixel_size_for
 from .core.pairs import min_father_side
 from .core.progress import ProgressCallback, RunProgress
 from .core.resize import PixelSize, pixel_pair
-from .core.torch_modes import own_torch_modes
+from .core.torch_modes import in_own_torch_modes
 from .core.trainer import StopHook
 from .kernel_choice import describe_optics
 
@@ -114,7 +114,7 @@ def describe_axial_profile(record: dict) -> str:
     return f"axial profile given ({width})"
 
 
-@own_torch_modes()
+@in_own_torch_modes
 def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | None = None, *,
                lateral_psf: np.ndarray | None = None, config: ZSSRConfig | None = None, seed: int | None = None,
                device: str | torch.device | None = None, progress: ProgressCallback | None = None,

@@ -3,10 +3,15 @@ the code around it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from typing import ParamSpec, TypeVar
 
 import torch
+
+_Arguments = ParamSpec("_Arguments")
+_Result = TypeVar("_Result")
 
 
 @contextmanager
@@ -15,8 +20,7 @@ def own_torch_modes() -> Iterator[None]:
 
     A pipeline wrapped in ``torch.no_grad()`` or ``torch.inference_mode()`` would leave the network nothing to train
     (torch's "does not require grad" from deep in the backward pass), and a caller's ``torch.autocast`` would change
-    the precision the run chose, and records, without saying so. The run's own autocast (bf16) is set inside. As a
-    decorator (``@own_torch_modes()``, contextlib's), it makes these modes a function's own.
+    the precision the run chose, and records, without saying so. The run's own autocast (bf16) is set inside.
     """
     with ExitStack() as modes:
         modes.enter_context(torch.inference_mode(False))
@@ -26,3 +30,13 @@ def own_torch_modes() -> Iterator[None]:
             modes.enter_context(torch.autocast("cuda", enabled=False))
         yield
 
+
+def in_own_torch_modes(function: Callable[_Arguments, _Result]) -> Callable[_Arguments, _Result]:
+    """``function`` run in :func:`own_torch_modes`."""
+
+    @functools.wraps(function)
+    def run(*args: _Arguments.args, **kwargs: _Arguments.kwargs) -> _Result:
+        with own_torch_modes():
+            return function(*args, **kwargs)
+
+    return run
