@@ -32,7 +32,8 @@ def own_torch_modes() -> Iterator[None]:
 
 
 def in_own_torch_modes(function: Callable[_Arguments, _Result]) -> Callable[_Arguments, _Result]:
-    """``function`` run in :func:`own_torch_modes`."""
+    """``function`` run in :func:`own_torch_modes`. Not contextlib's decorator form (``@own_torch_modes()``): its
+    frame, in contextlib, would stand between the package and its caller, where warnings find the caller's line."""
 
     @functools.wraps(function)
     def run(*args: _Arguments.args, **kwargs: _Arguments.kwargs) -> _Result:
