@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .psf import SUPPORT_SNR, bead_blob, in_focus_plane
+from .psf import SUPPORT_SNR, bead_blob, in_focus
 
 #: a bead holds at least this fraction of its signal near its peak.
 MIN_COMPACT_FRACTION = 0.5
@@ -37,11 +37,11 @@ def bead_problem(psf: np.ndarray) -> str | None:
         return None  # not an image at all: the kernel conversion gives the precise error
     # the plane, background and noise the kernel conversion takes, hot pixels left out as it leaves them out: a
     # camera's hot pixel beside a good bead is no second spot
-    signal, noise = in_focus_plane(array)
+    index, signal, noise = in_focus(array)
     peak = float(signal.max())
     if peak <= 0:
         return "it has no peak above its background"
-    clipped = _clipped_background(array if array.ndim == 2 else array[np.argmax(array.max(axis=(1, 2)))])
+    clipped = _clipped_background(array if array.ndim == 2 else array[index])  # that plane as recorded
     if clipped:
         return clipped
     _, spots = ndimage.label(signal > peak / 2)
@@ -64,9 +64,10 @@ def bead_problem(psf: np.ndarray) -> str | None:
 
 
 def _clipped_background(plane: np.ndarray) -> str | None:
-    """Why the brightest ``plane`` of a PSF file looks background-subtracted with its negatives clipped to 0 (Fiji's
-    Process > Math > Subtract on a 16-bit image), or None: its border is partly exactly 0 and partly noise, so the
-    noise reads as none and noise specks join the kernel. A computed PSF, all 0 or all smooth there, is not."""
+    """Why the in-focus ``plane`` of a PSF file, as recorded, looks background-subtracted with its negatives clipped
+    to 0 (Fiji's Process > Math > Subtract on a 16-bit image), or None: its border is partly exactly 0 and partly
+    noise, so the noise reads as none and noise specks join the kernel. A computed PSF, all 0 or all smooth there, is
+    not."""
     border = np.concatenate([plane[0], plane[-1], plane[1:-1, 0], plane[1:-1, -1]])
     zero_share = float(np.mean(border == 0))
     if not MIN_CLIPPED_SHARE <= zero_share <= MAX_CLIPPED_SHARE:

@@ -77,8 +77,14 @@ def _signal_above_background(plane: np.ndarray) -> tuple[np.ndarray, float]:
 
 def in_focus_plane(psf: np.ndarray) -> tuple[np.ndarray, float]:
     """The background-subtracted plane of a PSF (2D, or the z-stack plane with the highest peak) and its noise."""
+    return in_focus(psf)[1:]
+
+
+def in_focus(psf: np.ndarray) -> tuple[int, np.ndarray, float]:
+    """:func:`in_focus_plane`, after the index of that plane in a z-stack (0 for a 2D PSF)."""
     planes = [_signal_above_background(plane) for plane in (psf[None] if psf.ndim == 2 else psf)]
-    return planes[int(np.argmax([signal_.max() for signal_, _ in planes]))]
+    index = int(np.argmax([signal_.max() for signal_, _ in planes]))
+    return (index, *planes[index])
 
 
 def bead_blob(signal_: np.ndarray, noise: float) -> np.ndarray:

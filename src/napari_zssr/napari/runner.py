@@ -102,11 +102,18 @@ def pixel_size_of(scale: Sequence[float], units: Sequence[Any] | None = None,
 LAYER_PIXEL_UM = (1e-4, 1000.0)
 
 
+def sides_beyond_layer_range(size: PixelSize | None) -> list[float]:
+    """The sides of a layer's pixel size ``size`` (um) outside :data:`LAYER_PIXEL_UM`: what Run refuses, and the
+    widget's pixel field notes as the layer is chosen."""
+    return [side for side in (() if size is None else as_scale_pair(size))
+            if not LAYER_PIXEL_UM[0] <= side <= LAYER_PIXEL_UM[1]]
+
+
 def checked_layer_pixel_size(snapshot: LayerSnapshot) -> PixelSize | None:
     """The layer's pixel size in um (:attr:`LayerSnapshot.pixel_size`), or a ValueError for one outside
-    :data:`LAYER_PIXEL_UM`: the widget and ``run()`` refuse the same layers."""
+    :data:`LAYER_PIXEL_UM` (:func:`sides_beyond_layer_range`): the widget and ``run()`` refuse the same layers."""
     size = snapshot.pixel_size
-    if size is None or all(LAYER_PIXEL_UM[0] <= side <= LAYER_PIXEL_UM[1] for side in as_scale_pair(size)):
+    if not sides_beyond_layer_range(size):
         return size
     raise ValueError(f"the layer's scale {shown_sizes(as_scale_pair(size))} µm is no pixel size (taken from "
                      f"{LAYER_PIXEL_UM[0]:g} to {LAYER_PIXEL_UM[1]:g} µm; another unit, such as nm?): set the layer's "

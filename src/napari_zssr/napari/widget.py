@@ -51,6 +51,7 @@ from .runner import (
     prepare,
     remove_stale_outputs,
     show_run_warning,
+    sides_beyond_layer_range,
     snapshot_layer,
     watch_input,
 )
@@ -435,7 +436,7 @@ class ZSSRWidget(Container):
             scale, getattr(layer, "units", None), scale_counts_input_pixels(getattr(layer, "metadata", {})))
         pixel = None if layer_size is None else as_scale_pair(layer_size)  # no range check: the field notes it
         size = 0.0 if pixel is None else float(np.sqrt(pixel[0] * pixel[1]))
-        outside = [side for side in pixel or () if not LAYER_PIXEL_UM[0] <= side <= LAYER_PIXEL_UM[1]]
+        outside = sides_beyond_layer_range(layer_size)
         size = outside[0] if outside else size  # a side Run refuses, though the sides' mean may lie within
         if float(self.pixel_size.value) not in (0.0, self._layer_pixel_size):
             return  # a value the user typed: it overrides the layer's
