@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from ..core.resize import as_scale_pair
 from ..core.units import has_length_units, is_unit_of, measures_no_length, shown_sizes, tidy, um_per_unit
 from ..io.channels import LUT_ENTRIES
 from ..io.imagej import (
@@ -67,7 +66,7 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     if correction is not None:  # the run was given a pixel size other than its input layer's scale said
         factors = [factor * correction[0] if axis == "Y" else factor * correction[1] if axis == "X" else factor
                    for axis, factor in zip(axes, factors)]
-        typed = shown_sizes(as_scale_pair(attributes["metadata"]["typed_pixel_size_um"]))
+        typed = shown_sizes(_pair(attributes["metadata"]["typed_pixel_size_um"]))
         _tell(f"{Path(path).name}: saved at the pixel size its run was given (the input's typed as {typed} µm), not "
               "at its layer's scale, which follows the input layer's")
     if in_input_pixels and input_pixel is None and any(measures_no_length(unit) for unit in axis_units[-2:]):
@@ -224,7 +223,7 @@ def _scale_in_input_pixels(attributes: dict) -> tuple[bool, tuple[float, float] 
     if not scale_counts_input_pixels(metadata) or has_length_units(attributes.get("units")):  # units set since
         return False, None
     typed = metadata.get("input_pixel_size_um")  # as the run took it: one number, or a (y, x) pair
-    return True, None if typed is None else as_scale_pair(typed)
+    return True, None if typed is None else _pair(typed)
 
 
 def _typed_correction(attributes: dict, unit_factors: list[float]) -> tuple[float, float] | None:
@@ -239,11 +238,18 @@ def _typed_correction(attributes: dict, unit_factors: list[float]) -> tuple[floa
     if "napari_zssr_version" not in metadata or typed is None or layer is None or scale is None:
         return None
     # the layer's y/x scale as the run set it
-    given = np.divide(as_scale_pair(layer), metadata["pixels_per_input_pixel"])
+    given = np.divide(_pair(layer), metadata["pixels_per_input_pixel"])
     if not np.allclose(np.abs(np.multiply(scale[-2:], unit_factors)), given, rtol=1e-6):
         return None
-    correction = np.divide(as_scale_pair(typed), as_scale_pair(layer))
+    correction = np.divide(_pair(typed), _pair(layer))
     return None if np.allclose(correction, 1.0, rtol=1e-9) else (float(correction[0]), float(correction[1]))
+
+
+def _pair(size: Any) -> tuple[float, float]:
+    """A recorded pixel size (one number, or a (y, x) pair) as a (y, x) pair of floats. Not core.resize's
+    as_scale_pair: that module imports torch, which opening and saving a file in napari must not load."""
+    y, x = (size, size) if np.ndim(size) == 0 else size
+    return float(y), float(x)
 
 
 def _file_unit_factor(unit: Any) -> float:
