@@ -211,13 +211,13 @@ def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.
         notes.append(f"the PSF file gives no pixel size, so it is taken as sampled at the image's pixels ({shown} "
                      "um); if it was not, give its pixel size (psf_pixel_size=, --psf-pixel-size, or the widget's "
                      "PSF pixel size)")
-    elif psf_pixel_size is not None and any(
-            psf_side > COARSE_PSF_RATIO * side for psf_side, side in zip(pixel_pair(psf_pixel_size),
-                                                                           pixel_pair(pixel_size))):
-        notes.append(f"the PSF is sampled more coarsely than the image ({shown_sizes(pixel_pair(psf_pixel_size))} "
-                     f"against {shown_sizes(pixel_pair(pixel_size))} um, e.g. a bead taken with binning): its own "
-                     "pixels widen it, so the kernel comes out too wide and the run over-sharpens; measure the bead "
-                     "at the image's sampling or finer")
+    elif psf_pixel_size is not None:
+        psf_sides, image_sides = pixel_pair(psf_pixel_size), pixel_pair(pixel_size)
+        if any(psf_side > COARSE_PSF_RATIO * side for psf_side, side in zip(psf_sides, image_sides)):
+            notes.append(f"the PSF is sampled more coarsely than the image ({shown_sizes(psf_sides)} against "
+                         f"{shown_sizes(image_sides)} um, e.g. a bead taken with binning): its own pixels widen it, "
+                         "so the kernel comes out too wide and the run over-sharpens; measure the bead at the image's "
+                         "sampling or finer")
     if notes:
         record["note"] = "; ".join(notes)
     # about the file, not the image (a batch says it once): e.g. a cell image chosen by mistake
