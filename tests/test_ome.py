@@ -67,6 +67,11 @@ def test_unreadable_file_is_named(tmp_path):
     (tmp_path / "broken.tif").write_bytes(b"not a tiff")
     with pytest.raises(ValueError, match="broken.tif"):
         read_optics(tmp_path / "broken.tif")
+    schema = "http://www.openmicroscopy.org/Schemas/OME/2016-06"
+    tifffile.imwrite(tmp_path / "cut_xml.tif", np.ones((8, 8), np.uint16), metadata=None,
+                     description=f'<?xml version="1.0"?><OME xmlns="{schema}"><Image ID="Image:0"><Pixels</OME>')
+    with pytest.raises(ValueError, match="could not read the OME metadata of cut_xml.tif: not well-formed"):
+        read_optics(tmp_path / "cut_xml.tif")
     with pytest.raises(FileNotFoundError):  # as read_psf and kernel_from_file give it
         read_optics(tmp_path / "missing.tif")
     with pytest.raises(IsADirectoryError, match=f"{tmp_path} is a folder; give the TIFF file itself"):

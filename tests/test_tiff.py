@@ -211,7 +211,7 @@ def test_a_stack_cut_short_is_refused_not_read_as_its_first_plane(tmp_path, name
 def test_this_packages_own_errors_reading_a_good_file_are_not_taken_for_the_files(tmp_path, monkeypatch):
     """What tifffile raises on damaged bytes (TypeError, ZeroDivisionError...) is the file's fault; raised by this
     package's own code reading a good file, it is a bug to let through, not "it looks damaged or truncated"."""
-    from napari_zssr.io import tiff
+    from napari_zssr.io import ome, tiff
 
     tifffile.imwrite(tmp_path / "good.tif", np.ones((8, 8), np.uint16))
 
@@ -223,6 +223,10 @@ def test_this_packages_own_errors_reading_a_good_file_are_not_taken_for_the_file
         read_tiff(tmp_path / "good.tif")
     with pytest.raises(ZeroDivisionError):
         read_header(tmp_path / "good.tif")
+    monkeypatch.setattr(ome, "ome_image", broken)  # the OME metadata's reader keeps the same rule
+    tifffile.imwrite(tmp_path / "good.ome.tif", np.ones((8, 8), np.uint16), ome=True)
+    with pytest.raises(ZeroDivisionError):
+        ome.read_optics(tmp_path / "good.ome.tif")
 
 
 @pytest.mark.parametrize("options", [{"imagej": True}, {"ome": True}])

@@ -14,7 +14,7 @@ import tifffile
 from ..core.units import IMMERSION_INDICES
 from .calibration import length_um
 from .series import image_series, ome_elements, ome_image, ome_name, parsed_ome
-from .tiff import damage_said, file_fault, tiff_file
+from .tiff import file_faults_named, tiff_file
 
 #: refractive index of each OME ``Immersion`` (or ``Medium``) value that names a single medium
 IMMERSION_INDEX = {**{name.capitalize(): index for name, index in IMMERSION_INDICES.items()},
@@ -110,16 +110,11 @@ def _ome_image(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffFi
     path = Path(path)
     if opened is None and path.is_dir():  # tifffile's own words name no file: "[Errno 21] Is a directory"
         raise IsADirectoryError(f"{path} is a folder; give the TIFF file itself")
-    try:
-        with tiff_file(path, opened) as tif:
-            xml = tif.ome_metadata if tif.is_ome else None
-            root = parsed_ome(xml) if xml else None
-            # the Image the pixel size is read from (io.series.ome_pixels), by the same rule
-            image = None if root is None else ome_image(root, tif, image_series(tif, series))
-    except Exception as error:
-        if isinstance(error, OSError) or not file_fault(error):
-            raise
-        raise ValueError(f"could not read the OME metadata of {path.name}: {damage_said(error)}") from error
+    with file_faults_named(path.name, "the OME metadata"), tiff_file(path, opened) as tif:
+        xml = tif.ome_metadata if tif.is_ome else None
+        root = parsed_ome(xml) if xml else None
+        # the Image the pixel size is read from (io.series.ome_pixels), by the same rule
+        image = None if root is None else ome_image(root, tif, image_series(tif, series))
     return root, image
 
 

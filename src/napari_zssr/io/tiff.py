@@ -133,27 +133,48 @@ def opened_series(path: Path, index: int = 0, whole_dataset: bool = False, opene
     if opened is None and not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     try:
-        with tiff_file(path, opened) as tif:
+        with file_faults_named(path.name), tiff_file(path, opened) as tif:
             series = image_series(tif, index)
             check_complete(tif, series, path, whole_dataset)
             yield tif, series
-    except IncompleteTiffError:
-        raise
     except OSError as error:
         raise ValueError(f"could not read {path.name} as a TIFF: {error}") from error
-    except NotImplementedError as error:  # a RuntimeError: a valid file using a feature tifffile does not read
-        raise ValueError(f"could not read {path.name}: it uses a TIFF feature this reader does not support ({error}); "
-                         "save it again in another form (e.g. with Fiji, uncompressed or LZW)") from error
+    except NotImplementedError as error:  # raised outside tifffile, which file_faults_named leaves to its caller
+        raise ValueError(unreadable_said(path.name, error)) from error
+
+
+@contextmanager
+def file_faults_named(name: str, part: str | None = None) -> Iterator[None]:
+    """``with file_faults_named(path.name):`` around reading the TIFF ``name``: an error that is the file's fault
+    (:func:`file_fault`) comes out as a ``ValueError`` naming the file (:func:`unreadable_said`; ``part``: the part
+    of it read, e.g. "the OME metadata", with :func:`damage_said`'s words). OSErrors (a file missing, unreadable),
+    this package's own bugs and an :class:`.series.IncompleteTiffError`, which names the file already, pass through
+    as they are. The one rule of what a broken TIFF is, for every reader of one."""
+    try:
+        yield
+    except (OSError, IncompleteTiffError):
+        raise
     except Exception as error:
         if not file_fault(error):
             raise
-        if isinstance(error, MemoryError):  # a file that holds more than the memory, or a damaged one that says so
-            raise ValueError(f"could not read {path.name}: {error}, more than this machine's memory (a damaged file "
-                             "may announce a size it does not hold)") from error
-        if isinstance(error, RuntimeError):  # imagecodecs' codecs raise RuntimeErrors of their own on damaged data
-            raise ValueError(f"could not read {path.name}: its pixels could not be decoded ({error}); the file may "
-                             "be truncated or corrupt (was it still being copied?)") from error
-        raise ValueError(f"could not read {path.name} as a TIFF: {damage_said(error)}") from error
+        if part is None:
+            raise ValueError(unreadable_said(name, error)) from error
+        raise ValueError(f"could not read {part} of {name}: {damage_said(error)}") from error
+
+
+def unreadable_said(name: str, error: Exception) -> str:
+    """Why the TIFF ``name`` could not be read, of an ``error`` that is the file's (:func:`file_fault`), or a feature
+    of it this reader lacks (a ``NotImplementedError``): what to do about it where there is something to do."""
+    if isinstance(error, NotImplementedError):  # a RuntimeError: a valid file using a feature tifffile does not read
+        return (f"could not read {name}: it uses a TIFF feature this reader does not support ({error}); save it "
+                "again in another form (e.g. with Fiji, uncompressed or LZW)")
+    if isinstance(error, MemoryError):  # a file that holds more than the memory, or a damaged one that says so
+        return (f"could not read {name}: {error}, more than this machine's memory (a damaged file may announce a size "
+                "it does not hold)")
+    if isinstance(error, RuntimeError):  # imagecodecs' codecs raise RuntimeErrors of their own on damaged data
+        return (f"could not read {name}: its pixels could not be decoded ({error}); the file may be truncated or "
+                "corrupt (was it still being copied?)")
+    return f"could not read {name} as a TIFF: {damage_said(error)}"
 
 
 def run_record(info: str | None) -> dict | None:
@@ -272,7 +293,7 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False, s
     """The dtype, shape and axes of a TIFF's first image series (``series``: another), its calibration and the ImageJ
     "Info" text (None when it is not a readable TIFF); ``samples_as_channels`` as :func:`read_tiff`."""
     try:
-        with tifffile.TiffFile(path) as tif:
+        with file_faults_named(Path(path).name), tifffile.TiffFile(path) as tif:
             series = image_series(tif, series)  # the number asked for, then the series itself
             pixels = ome_pixels(tif, series)
             shape, axes = tuple(series.shape), named_axes(tif, series, pixels)[0]
@@ -289,11 +310,7 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False, s
                               *sizes, first_file if first_file != Path(path).resolve() else None,
                               z_step_pixels(tif, sizes[0]), z_spacing_is_default(tif, sizes[1]),
                               image_series_count(tif))
-    except OSError:
-        return None
-    except Exception as error:
-        if not file_fault(error):
-            raise
+    except (OSError, ValueError):  # no file, or a broken one (file_faults_named): this package's bugs pass
         return None
 
 
