@@ -2261,6 +2261,20 @@ def test_the_estimate_line_says_why_run_refuses_planes_too_small_or_too_few(widg
     assert "the volume has 3 z planes" in w.estimate.value
 
 
+def test_the_estimate_line_names_a_5d_layer_axial_mode_refuses_and_why_as_run_does(widget):
+    """A TZCYX layer whose channel axis has length 1 (napari's own reader keeps it; an array of a 5D file): Run's
+    refusal named the layer and said that its third-last axis may be channels, the estimate line only "the volume has
+    1 z planes"."""
+    viewer, w = widget
+    data = np.random.default_rng(0).random((2, 6, 1, 48, 48)).astype(np.float32)
+    w.image.value = viewer.add_image(data, name="tzc", scale=(1, 0.3, 1, 0.1, 0.1))
+    w.axial.value = True
+    refused = w.estimate.value
+    assert refused.startswith("'tzc': the volume has 1 z planes"), refused
+    assert "axial mode takes the third-last axis for z" in refused
+    assert w.start() is None and refused in w.status.value
+
+
 def test_the_estimate_follows_the_ensemble_and_the_preset(widget, monkeypatch):
     """Inference time grows with the ensemble's members: the estimate is asked again when they change."""
     viewer, w = widget

@@ -24,7 +24,7 @@ from ..api import (
     validate_image,
     zssr_stack,
 )
-from ..axial import validate_volume, zssr_axial
+from ..axial import check_volume_shape, validate_volume, zssr_axial
 from ..core.axial import MIN_PLANES, RATIO_TOLERANCE, axial_factor, square_pixel_size, unrestorable_ratio
 from ..core.blind import check_estimable
 from ..core.choices import DEFAULT_OUTPUTS, OUTPUTS
@@ -314,21 +314,11 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
                          "--wavelength")
     snapshot = snapshot_layer(layer)
     factor, pixel_um = axial_geometry(snapshot, pixel_size)
-    shape = snapshot.data.shape
-    labels = tuple(getattr(layer, "axis_labels", None) or ())
-    z_named = len(labels) == len(shape) and str(labels[-3]).upper() == "Z"  # as the napari-zssr reader names it
-    # of a layer with axes before z, nothing but its labels says that the third-last is z, not channels
-    z_axis_note = ("axial mode takes the third-last axis for z: where that is a channel axis (napari's own reader "
-                   "keeps a file's channels in one layer), open the file with the napari-zssr reader, which gives "
-                   "each channel its own layer") if len(shape) > 3 and not z_named else ""
-    try:
-        validate_volume(snapshot.data, factor)
-    except ValueError as error:
-        axis = f"; {z_axis_note}" if z_axis_note and shape[-3] < MIN_PLANES else ""
-        raise ValueError(f"{snapshot.name!r}: {error}{axis}") from None
-    if z_axis_note:  # it runs, but along channels it would interpolate them into planes
-        warnings.warn(f"{snapshot.name!r}: its axis labels do not name its third-last axis ({shape[-3]} planes) Z; "
-                      f"{z_axis_note}", stacklevel=3)
+    check_axial_volume(snapshot, factor)
+    note = z_axis_note(snapshot)
+    if note:  # it runs, but along channels it would interpolate them into planes
+        warnings.warn(f"{snapshot.name!r}: its axis labels do not name its third-last axis ({snapshot.data.shape[-3]} "
+                      f"planes) Z; {note}", stacklevel=3)
     metadata = getattr(layer, "metadata", None) or {}
     if metadata.get(Z_SPACING_DEFAULT_KEY) and abs(snapshot.scale[-3]) == 1.0:  # the factor rests on a default
         warnings.warn(f"{snapshot.name!r}: its file {default_z_spacing_note('1 µm', factor)}; if its z step "
@@ -341,6 +331,32 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
         optics = None
     return RunRequest(snapshot, (float(factor), 1.0), None, config, pixel_um, checked_pixel_size(pixel_size),
                       outputs=outputs, axial_scale=factor, axial_optics=optics)
+
+
+def check_axial_volume(snapshot: LayerSnapshot, factor: int, shape_only: bool = False) -> None:
+    """An axial run's checks of the layer's volume at ``factor`` (:func:`~napari_zssr.axial.validate_volume`;
+    ``shape_only``: of its shape alone, as the widget's estimate line makes them while the settings change, without
+    reading a lazy stack): a ValueError naming the layer, with :func:`z_axis_note` where its third-last axis holds
+    too few planes (a channel axis of 1 of a 5D layer: it has no z planes at all). Run and the estimate line say the
+    same."""
+    shape = snapshot.data.shape
+    try:
+        check_volume_shape(shape, factor) if shape_only else validate_volume(snapshot.data, factor)
+    except ValueError as error:
+        note = z_axis_note(snapshot)
+        axis = f"; {note}" if note and shape[-3] < MIN_PLANES else ""
+        raise ValueError(f"{snapshot.name!r}: {error}{axis}") from None
+
+
+def z_axis_note(snapshot: LayerSnapshot) -> str:
+    """What to say of a layer with axes before z whose axis labels do not name its third-last axis Z (as the
+    napari-zssr reader names it): nothing else says that it is z, not channels; "" for any other layer."""
+    shape, labels = snapshot.data.shape, tuple(snapshot.axis_labels or ())
+    if len(shape) <= 3 or len(labels) == len(shape) and str(labels[-3]).upper() == "Z":
+        return ""
+    return ("axial mode takes the third-last axis for z: where that is a channel axis (napari's own reader keeps a "
+            "file's channels in one layer), open the file with the napari-zssr reader, which gives each channel its "
+            "own layer")
 
 
 def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tuple[int, float | None]:

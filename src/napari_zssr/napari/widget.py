@@ -24,7 +24,7 @@ from magicgui.widgets import (
 )
 
 from ..api import check_plane_sides
-from ..axial import check_volume_shape, describe_axial_profile
+from ..axial import describe_axial_profile
 from ..core.bead_check import bead_problem
 from ..core.choices import DEFAULT_OUTPUTS
 from ..core.config import AUTHORS_REAL_IMAGE_NOISE_STD, DEFAULT_PRESET, DEFAULT_SCALE, PRESETS, ZSSRConfig
@@ -44,6 +44,7 @@ from .runner import (
     add_or_update,
     axial_geometry,
     background_run,
+    check_axial_volume,
     layer_channel,
     layer_tuples,
     pixel_size_of,
@@ -590,7 +591,7 @@ class ZSSRWidget(Container):
         shape = (layer.data[0] if layer.multiscale else layer.data).shape
         if self.axial.value:  # so does one axial mode refuses (2D, z unknown, a z step not a whole multiple, too
             factor, _ = axial_geometry(snapshot, self._typed_pixel_size())  # few planes, planes too small)
-            check_volume_shape(shape, factor)
+            check_axial_volume(snapshot, factor, shape_only=True)
             volumes = int(np.prod(shape[:-3]))
             return Workload((shape[-3], shape[-1]), (float(factor), 1.0), 2 * volumes * shape[-2], volumes=volumes,
                             lateral_shape=shape[-2:])
