@@ -140,6 +140,18 @@ def multicolour_psf(tmp_path) -> tuple[Path, list[Path]]:
     return write_multicolour_psf(tmp_path)
 
 
+@pytest.fixture
+def series_psf(multicolour_psf) -> tuple[Path, list[Path]]:
+    """:func:`write_multicolour_psf`'s beads saved one OME image series per channel (as some exports store a
+    multicolour bead; same pixel size) in one file, and each channel's alone."""
+    _, singles = multicolour_psf
+    path = singles[0].parent / "colours.ome.tif"
+    with tifffile.TiffWriter(path, ome=True) as writer:
+        for single in singles:
+            writer.write(tifffile.imread(single), metadata={"axes": "ZYX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1})
+    return path, singles
+
+
 
 @contextlib.contextmanager
 def held_by_another_batch(out):

@@ -158,6 +158,36 @@ def test_a_psf_file_of_one_psf_per_channel_gives_each_channel_of_an_input_its_ow
         (tmp_path / "in" / f"{name}.tif").unlink()
 
 
+def test_a_psf_file_of_one_series_per_channel_gives_each_channel_of_an_input_its_own(tmp_path, series_psf, capsys):
+    """A multicolour bead saved one OME image series per channel gave every channel of an input its first series'
+    PSF. Channel c of an input of as many channels takes series c, as each channel's PSF given on its own, and the note
+    says so; an input of other channels is refused, naming the file and its series, before any input runs; one of one
+    channel takes the first series, as before."""
+    beads, singles = series_psf
+    for name, image in (("two", textured((2, 20, 20))), ("one", textured((20, 20), 1))):
+        write_imagej_tiff(tmp_path / name / f"{name}.tif", image, "CYX"[3 - image.ndim:], (0.1, 0.1))
+    two = [str(tmp_path / "two" / "two.tif"), *ZSSR_ONLY]
+    assert main([*two, "--out", str(tmp_path / "by_series"), "--psf", str(beads)]) == 0
+    assert main([*two, "--out", str(tmp_path / "alone"), *(f"--psf={single}" for single in singles)]) == 0
+    made = read_tiff(tmp_path / "by_series" / "two_zssr.tif")
+    np.testing.assert_array_equal(made.data, read_tiff(tmp_path / "alone" / "two_zssr.tif").data)
+    kernels = [channel["kernel"] for channel in json.loads(made.description)["channels"]]
+    assert [(kernel["psf_channel"], kernel["psf_channels"]) for kernel in kernels] == [(0, 2), (1, 2)]
+    assert "colours.ome.tif holds 2 image series alike, one PSF each: an image of 2 channels takes series k for its " \
+        "channel k" in capsys.readouterr().err
+    one = [str(tmp_path / "one" / "one.tif"), *ZSSR_ONLY]
+    assert main([*one, "--out", str(tmp_path / "one_series"), "--psf", str(beads)]) == 0
+    assert main([*one, "--out", str(tmp_path / "one_alone"), "--psf", str(singles[0])]) == 0
+    np.testing.assert_array_equal(read_tiff(tmp_path / "one_series" / "one_zssr.tif").data,
+                                  read_tiff(tmp_path / "one_alone" / "one_zssr.tif").data)
+    write_imagej_tiff(tmp_path / "three" / "three.tif", textured((3, 20, 20)), "CYX", (0.1, 0.1))
+    capsys.readouterr()
+    assert main([str(tmp_path / "three"), "--out", str(tmp_path / "o3"), "--psf", str(beads), *ZSSR_ONLY]) == 2
+    assert "three.tif: the PSF file colours.ome.tif holds 2 image series, one PSF each, which an image of 2 " \
+        "channels takes one per channel (channel k: series k), while the image has 3" in capsys.readouterr().err
+    assert not (tmp_path / "o3").exists()
+
+
 def test_a_psf_file_is_read_whole_once_for_each_channel_s_kernel(tmp_path, multicolour_psf, monkeypatch):
     """Counting a PSF file's channels read its pixels too: a 2-channel input read its PSF file whole 10 times (7 for a
     PSF without channels, 3 before files of one PSF per channel); now once per channel's kernel in the options'

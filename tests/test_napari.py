@@ -1668,6 +1668,27 @@ def test_a_channel_layer_runs_with_its_own_psf_of_a_file_of_one_psf_per_channel(
     assert (kernel["psf_path"], kernel["psf_channel"]) == (str(multi), 1), w.status.value
 
 
+def test_a_channel_layer_takes_its_own_series_of_a_psf_file_of_one_series_per_channel(widget, qtbot, tmp_path,
+                                                                                      series_psf):
+    """A multicolour bead saved one image series per channel gave every layer its first series: a layer opened from
+    channel 1 of a file of 2 takes series 1, and the status line says which a layer takes."""
+    viewer, w = widget
+    beads, _ = series_psf
+    tifffile.imwrite(tmp_path / "two.ome.tif", np.stack([image_2d(0), image_2d(1)]), ome=True,
+                     metadata={"axes": "CYX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1})
+    channels = viewer.open(str(tmp_path / "two.ome.tif"), plugin="napari-zssr")
+    plain = viewer.add_image(image_2d(), name="plain", scale=(0.1, 0.1))
+    w.image.value = channels[1]
+    use_psf(w, str(beads))
+    assert "an image of 2 channels takes series k for its channel k" in w.status.value
+    assert f"layer {channels[1].name!r} takes series 1 of colours.ome.tif" in w.status.value
+    run_to_end(qtbot, w)
+    kernel = viewer.layers[f"{channels[1].name}_zssr"].metadata["kernel"]
+    assert (kernel["psf_path"], kernel["psf_channel"]) == (str(beads), 1), w.status.value
+    w.image.value = plain  # of no channel: the first series, as the file's note says
+    assert "layer 'plain' takes series 0 of colours.ome.tif" in w.status.value
+
+
 def test_the_panel_follows_the_layers_units_and_data(widget):
     """Units set after the scale (65 nm typed as 65): the field and the check follow; new data: the estimate does."""
     viewer, w = widget

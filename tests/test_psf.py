@@ -256,6 +256,30 @@ def test_a_psf_file_of_several_series_says_that_only_the_first_is_read(tmp_path)
         kernel_from_file(tmp_path / "beads.ome.tif")
 
 
+def test_a_psf_file_of_one_series_per_channel_reads_each_series_as_its_channel(series_psf, tmp_path):
+    """Its channels were read through the first series alone: channel 1 got channel 0's PSF, and the file counted one
+    channel. Series unlike each other (another shape) are no PSF per channel: the first is read, as before."""
+    from napari_zssr.io.psf import open_psf, open_psf_channels, psf_channels, psf_series_per_channel
+
+    beads, singles = series_psf
+    assert psf_channels(beads) == 2 and psf_series_per_channel(beads)
+    for channel, single in enumerate(singles):
+        psf = open_psf(beads, channel)
+        np.testing.assert_array_equal(psf.data, tifffile.imread(single))
+        assert (psf.channel, psf.channels, psf.by_series, psf.pixel_size) == (channel, 2, True, pytest.approx(0.1))
+    first = open_psf(beads)  # an image of no channel, or of one: the first, with a note saying how the file is read
+    np.testing.assert_array_equal(first.data, tifffile.imread(singles[0]))
+    assert "an image of 2 channels takes series k for its channel k" in first.note
+    assert [psf.channel for psf in open_psf_channels(beads)] == [0, 1]
+    with pytest.raises(ValueError, match="colours.ome.tif holds 2 channels .*no channel 2"):
+        open_psf(beads, 2)
+    with tifffile.TiffWriter(tmp_path / "unlike.ome.tif", ome=True) as writer:
+        writer.write(tifffile.imread(singles[0]), metadata={"axes": "ZYX"})
+        writer.write(tifffile.imread(singles[1])[1], metadata={"axes": "YX"})
+    assert psf_channels(tmp_path / "unlike.ome.tif") == 1 and not psf_series_per_channel(tmp_path / "unlike.ome.tif")
+    assert "only the first is read" in open_psf(tmp_path / "unlike.ome.tif").note
+
+
 def test_unequal_psf_pixel_sides_are_kept(tmp_path):
     psf = gaussian_psf(41, sigma=3.0).astype(np.float32)
     tifffile.imwrite(tmp_path / "aniso.tif", psf, imagej=True, resolution=(1 / 0.08, 1 / 0.04),

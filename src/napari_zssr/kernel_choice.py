@@ -31,7 +31,8 @@ class KernelChoice:
     (from the image) or ``"none"`` (the bicubic kernel).
 
     ``psf_channel``: which channel's PSF to use of a PSF file that holds one per channel (a multicolour bead image,
-    e.g. a (C, Z, Y, X) TIFF), counted from 0; such a file without it is refused, with a message saying how to choose.
+    e.g. a (C, Z, Y, X) TIFF), counted from 0; such a file without it is refused, with a message saying how to choose
+    (one of image series alike gives its first: :func:`~napari_zssr.io.psf.open_psf`).
     :meth:`for_channel` chooses it for a channel of an image, as the fronts do. A PSF file without channels is the PSF
     of its one channel, 0: any other ``psf_channel`` is an error there, as a channel past a file's channels is
     (a ValueError naming the file, its channels and the index), rather than a kernel of another colour unsaid.
@@ -83,7 +84,7 @@ class PsfChannelError(ValueError):
 
 
 def psf_channel_for(path: str | os.PathLike, channel: int | None, channels: int | None = None,
-                    count: int | None = None) -> int | None:
+                    count: int | None = None, by_series: bool | None = None) -> int | None:
     """Which channel's PSF channel ``channel`` of an image uses, of the PSF file at ``path``: None for a file without
     channels (its one PSF serves every channel), else the image's own channel, as every front chooses it (the
     widget and ``run()`` for a layer opened from channel ``channel`` of a multichannel file, the command line for each
@@ -93,16 +94,30 @@ def psf_channel_for(path: str | os.PathLike, channel: int | None, channels: int 
     array). ``channels``: how many channels the image has, where known (the command line's inputs): a multichannel
     PSF file must then hold as many, else the PSF of channel ``channel`` of one colour would silently serve another.
     A file with channels for an image without a channel index, one past the file's channels, or of another number of
-    channels than ``channels``: :class:`PsfChannelError`. A file that cannot be read: the errors of
-    :func:`~napari_zssr.io.psf.open_psf`. ``count``: the file's channels where already read (the widget keeps them
-    for the file as it is), else read here.
+    channels than ``channels``: :class:`PsfChannelError`. A file whose PSFs are its image series (``by_series``,
+    :func:`~napari_zssr.io.psf.psf_series_per_channel`: they may be one colour's bead at several positions as well)
+    gives an image without a channel index, or of one channel, its first series (None: its note says so). A file that
+    cannot be read: the errors of :func:`~napari_zssr.io.psf.open_psf`. ``count`` and ``by_series``: the file's
+    channels and where they are, where already read (the widget keeps them for the file as it is), else read here.
     """
-    from .io.psf import psf_channels
+    from .io.psf import psf_channels, psf_series_per_channel
 
     count = psf_channels(path) if count is None else count
     if count == 1:
         return None
+    if channel is not None and channel < count and channels in (None, count):
+        return channel
+    series = psf_series_per_channel(path) if by_series is None else by_series
+    if series and (channel is None or channels == 1):
+        return None
     name = os.path.basename(os.fspath(path))
+    if series:
+        image = f"has {channels}" if channels is not None else f"is channel {channel} of its file"
+        raise PsfChannelError(f"the PSF file {name} holds {count} image series, one PSF each, which an image of "
+                              f"{count} channels takes one per channel (channel k: series k), while the image {image}: "
+                              "give a PSF file of one series (or one channel) per channel of the image, or one PSF "
+                              "file per channel; if its series are one colour's bead at several positions, save the "
+                              "one to use on its own (e.g. with Fiji's Bio-Formats importer)")
     held = f"the PSF file {name} holds {count} channels, one PSF each"
     if channels == 1:
         raise PsfChannelError(f"{held}, while the image has one: give a PSF file of one channel (the bead image of "
@@ -116,10 +131,8 @@ def psf_channel_for(path: str | os.PathLike, channel: int | None, channels: int 
                               "unknown: open the image with its channels (the napari-zssr reader gives each channel of "
                               "a multichannel file its own layer, which uses its channel's PSF), choose the channel "
                               "with KernelChoice('psf', path, psf_channel=k), or give a PSF file of one channel")
-    if channel >= count:
-        raise PsfChannelError(f"{held} (0-{count - 1}), and the image is channel {channel} of its file: give a PSF "
-                              "file with a PSF for each of its file's channels, or this channel's PSF on its own")
-    return channel
+    raise PsfChannelError(f"{held} (0-{count - 1}), and the image is channel {channel} of its file: give a PSF "
+                          "file with a PSF for each of its file's channels, or this channel's PSF on its own")
 
 
 #: a PSF pixel more than this many times the image's (a bead taken binned): a note that the kernel is too wide

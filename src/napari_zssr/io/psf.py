@@ -1,5 +1,5 @@
-"""Read a PSF file: TIFF (2D or a z-stack, or one of those per channel: a multicolour bead image), ``.npy``, or MATLAB
-``.mat`` with a ``Kernel``/``kernel`` variable."""
+"""Read a PSF file: TIFF (2D or a z-stack, or one of those per channel: a multicolour bead image, on a channel axis or
+as one image series each), ``.npy``, or MATLAB ``.mat`` with a ``Kernel``/``kernel`` variable."""
 
 from __future__ import annotations
 
@@ -13,22 +13,25 @@ import scipy.io
 from ..core.units import compact_pixel_size, is_whole_number
 from .names import TIFF_SUFFIXES
 from .series import several_series_note
-from .tiff import TiffImage, read_tiff
+from .tiff import TiffImage, read_header, read_tiff
 
 
 @dataclass(frozen=True)
 class PsfFile:
     """A PSF file as read: its array, its pixel size in micrometres from the file's metadata (one number for square
     pixels, a (y, x) pair for unequal sides, None when unknown), and a note about how the file was read (several
-    image series, of which only the first is read; planes taken from its last axis; None where there is nothing to
-    say). Of a file with a PSF per channel (a multicolour bead image), ``data`` is the PSF of its channel ``channel``
-    of ``channels``; a file without channels has ``channel`` None and ``channels`` 1."""
+    image series, of which only the first is read, or which are one PSF per channel; planes taken from its last axis;
+    None where there is nothing to say). Of a file with a PSF per channel (a multicolour bead image), ``data`` is the
+    PSF of its channel ``channel`` of ``channels``; a file without channels has ``channel`` None and ``channels`` 1.
+    ``by_series``: the file's PSFs are its image series, one per channel (:func:`_series_channels`); read without a
+    channel (``channel`` None), ``data`` is its first series'."""
 
     data: np.ndarray
     pixel_size: float | tuple[float, float] | None
     note: str | None = None
     channel: int | None = None
     channels: int = 1
+    by_series: bool = False
 
 
 def read_psf(path: str | os.PathLike,
@@ -49,8 +52,11 @@ def open_psf(path: str | os.PathLike, channel: int | None = None) -> PsfFile:
     A TIFF whose channel axis holds channels (a multicolour bead image: one PSF per channel) gives the PSF of its
     channel ``channel``, read as that channel saved on its own would be (same pixel size and notes); without
     ``channel`` it is refused with a message saying how to choose one, and so is a ``channel`` past its channels. A
-    file without channels is the PSF of its one channel: ``channel`` may be None or 0. A channel axis of a few planes
-    marked as neither channels nor z planes is refused whatever ``channel`` says (:func:`_channel_axis`).
+    TIFF of several image series alike (:func:`_series_channels`: a multicolour bead saved one series per channel, as
+    some exports store it, or one colour's bead at several positions) gives its series ``channel``; without
+    ``channel``, its first, with a note saying so. A file without channels is the PSF of its one channel: ``channel``
+    may be None or 0. A channel axis of a few planes marked as neither channels nor z planes is refused whatever
+    ``channel`` says (:func:`_channel_axis`).
     """
     path = Path(path)
     if path.is_dir():
@@ -60,6 +66,10 @@ def open_psf(path: str | os.PathLike, channel: int | None = None) -> PsfFile:
     suffix = path.suffix.lower()
     if suffix in TIFF_SUFFIXES:
         image, axis = _tiff_psf(path)
+        series = _series_channels(path, image, axis)
+        if series > 1:
+            chosen = checked_channel(path, channel, series)
+            return _channel_psf(path, *(_tiff_psf(path, series=chosen) if chosen else (image, axis)), chosen, series)
         channels = _channel_count(image, axis)
         if channels > 1 and channel is None:
             raise ValueError(_channels_message(path, image, "channels"))
@@ -106,35 +116,76 @@ def open_psf_channels(path: str | os.PathLike) -> list[PsfFile]:
     if path.suffix.lower() not in TIFF_SUFFIXES or not path.is_file():
         return [open_psf(path)]
     image, axis = _tiff_psf(path)
+    series = _series_channels(path, image, axis)
+    if series > 1:
+        return [_channel_psf(path, *(_tiff_psf(path, series=number) if number else (image, axis)), number, series)
+                for number in range(series)]
     channels = _channel_count(image, axis)
     return [_channel_psf(path, image, axis, channel if channels > 1 else None) for channel in range(channels)]
 
 
 def psf_channels(path: str | os.PathLike) -> int:
-    """How many channels, one PSF each, the PSF file at ``path`` holds (a multicolour bead image); 1 for a file
-    without channels (a 2D image or z-stack, any ``.npy`` or ``.mat``). Raises what :func:`open_psf` raises for a
-    file it cannot read (a TIFF whose few planes may be channels or a z-stack among them)."""
+    """How many channels, one PSF each, the PSF file at ``path`` holds (a multicolour bead image: on a channel axis,
+    or its image series alike, :func:`_series_channels`); 1 for a file without channels (a 2D image or z-stack, any
+    ``.npy`` or ``.mat``). Raises what :func:`open_psf` raises for a file it cannot read (a TIFF whose few planes may
+    be channels or a z-stack among them)."""
     path = Path(path)
     if path.suffix.lower() not in TIFF_SUFFIXES or not path.is_file():
         open_psf(path)  # the file's own errors, or the PSF of its one channel
         return 1
-    return _channel_count(*_tiff_psf(path, mapped=True))  # from its layout: its pixels, which open_psf reads, unread
+    image, axis = _tiff_psf(path, mapped=True)  # from its layout: its pixels, which open_psf reads, unread
+    return max(_series_channels(path, image, axis), _channel_count(image, axis))  # one of them is 1
 
 
-def _channel_psf(path: Path, image: TiffImage, axis: int | None, channel: int | None) -> PsfFile:
+def psf_series_per_channel(path: str | os.PathLike) -> bool:
+    """Whether the PSFs, one per channel, of the PSF file at ``path`` are its image series (:func:`_series_channels`),
+    which an image takes one per channel only where it has as many channels (they may be one colour's bead at several
+    positions), not a channel axis. Raises what :func:`psf_channels` raises."""
+    path = Path(path)
+    if path.suffix.lower() not in TIFF_SUFFIXES or not path.is_file():
+        return False
+    return _series_channels(path, *_tiff_psf(path, mapped=True)) > 1
+
+
+def _channel_psf(path: Path, image: TiffImage, axis: int | None, channel: int | None, series: int = 1) -> PsfFile:
     """The PSF of channel ``channel`` (None: of a file without channels) of the PSF TIFF at ``path`` read as
-    ``image``, its channels on ``axis`` (:func:`_tiff_psf`)."""
-    channels = _channel_count(image, axis)
+    ``image``, its channels on ``axis`` (:func:`_tiff_psf`); ``series``: the file's image series where they are one
+    PSF per channel (:func:`_series_channels`; ``image`` is then series ``channel``, its first for None), else 1."""
+    channels = series if series > 1 else _channel_count(image, axis)
     if axis is not None:  # the channel's planes (of an axis of one too)
         image = replace(image, data=np.take(image.data, channel or 0, axis=axis), axes=image.axes.replace("C", ""))
     read = channel if channels > 1 else None
-    # a bead at several positions, or one series per channel as some exports store them
-    note = several_series_note(path.name, image.series_count) if image.series_count > 1 else None
+    note = _series_note(path.name, image.series_count, series > 1) if image.series_count > 1 else None
     pixel_size = None if image.pixel_size is None else compact_pixel_size(*image.pixel_size)
     if image.axes[0] not in UNNAMED_AXES:
-        return PsfFile(image.data, pixel_size, note, read, channels)
+        return PsfFile(image.data, pixel_size, note, read, channels, series > 1)
     data, z_last = _planes_first(image.data, path.name)  # a bare array saved by tifffile: its first axis unnamed
-    return PsfFile(data, pixel_size, "; ".join(each for each in (note, z_last) if each) or None, read, channels)
+    return PsfFile(data, pixel_size, "; ".join(each for each in (note, z_last) if each) or None, read, channels,
+                   series > 1)
+
+
+def _series_channels(path: Path, image: TiffImage, axis: int | None) -> int:
+    """The image series of the PSF TIFF at ``path`` (read as ``image``, its first, with its channels on ``axis``)
+    where they may be one PSF per channel: several, alike (of one shape and axes), none with channels of its own. A
+    multicolour bead saved one series per channel (as some exports store it) is such a file, and so is one colour's
+    bead taken at several positions: an image takes its series one per channel only where it has as many channels
+    (:func:`~napari_zssr.kernel_choice.psf_channel_for`). 1 for any other file."""
+    if image.series_count == 1 or axis is not None:
+        return 1
+    headers = [read_header(path, series=number) for number in range(image.series_count)]
+    layouts = {None if header is None else (header.shape, header.axes) for header in headers}
+    return image.series_count if len(layouts) == 1 and None not in layouts else 1
+
+
+def _series_note(name: str, count: int, per_channel: bool) -> str:
+    """What a reader of the PSF file ``name`` of ``count`` image series is told: where they are alike
+    (``per_channel``, :func:`_series_channels`), which an image takes; else that only the first is read."""
+    if not per_channel:
+        return several_series_note(name, count)
+    return (f"{name} holds {count} image series alike, one PSF each: an image of {count} channels takes series k for "
+            "its channel k (a multicolour bead saved one series per channel); for any other image only the first is "
+            "read (one colour's bead at several positions?): to use another, save it on its own (e.g. with Fiji's "
+            "Bio-Formats importer)")
 
 
 def _channel_count(image: TiffImage, axis: int | None) -> int:
@@ -142,11 +193,11 @@ def _channel_count(image: TiffImage, axis: int | None) -> int:
     return 1 if axis is None else image.data.shape[axis]
 
 
-def _tiff_psf(path: Path, mapped: bool = False) -> tuple[TiffImage, int | None]:
-    """A PSF TIFF as read and the axis of its channels (None where it has none, or its channel axis holds a
-    z-stack), or its refusal: a colour image, or a channel axis that may be channels or planes. ``mapped``: its data
-    as :func:`.tiff.read_tiff` maps it (for the channels alone: only the layout is used)."""
-    image = read_tiff(path, mapped=mapped)
+def _tiff_psf(path: Path, mapped: bool = False, series: int = 0) -> tuple[TiffImage, int | None]:
+    """A PSF TIFF as read (its image series ``series``) and the axis of its channels (None where it has none, or its
+    channel axis holds a z-stack), or its refusal: a colour image, or a channel axis that may be channels or planes.
+    ``mapped``: its data as :func:`.tiff.read_tiff` maps it (for the channels alone: only the layout is used)."""
+    image = read_tiff(path, mapped=mapped, series=series)
     # tifffile writes a (3 or 4, Y, X) array as planar RGB unless told otherwise; a colour photograph is not
     # stored as floats, a PSF z-stack of 3 or 4 planes is
     planar_floats = image.axes == "SYX" and np.issubdtype(image.data.dtype, np.floating)

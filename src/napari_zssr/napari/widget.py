@@ -146,7 +146,7 @@ class ZSSRWidget(Container):
         self._psf_file_pixel_size = 0.0  # what the PSF pixel field was set to from the PSF file (0: unknown)
         self._psf_pixel_rejected = False  # the PSF file's pixel size is outside the field's range (shown as a note)
         # the file the PSF note is of, the note, and the file's channels (one PSF each where more than 1)
-        self._psf_note_kept: tuple[tuple | None, str, int] = (None, "", 1)
+        self._psf_note_kept: tuple[tuple | None, str, int, bool] = (None, "", 1, False)
         # id of a field -> (the field, the value left in it, its note on a value beyond its range), until it changes
         self._range_notes: dict[int, tuple[Widget, Any, str]] = {}
         self._watched_layer: Any = None  # the layer whose scale the pixel field follows
@@ -498,33 +498,36 @@ class ZSSRWidget(Container):
             version = None
         if not (psfs is None and version is not None and self._psf_note_kept[0] == version):
             self._psf_note_kept = (version, *self._psf_file_note(path, psfs))
-        _, note, channels = self._psf_note_kept
-        return "; ".join(part for part in (note, self._layers_psf_channel(path, channels)) if part)
+        _, note, channels, by_series = self._psf_note_kept
+        return "; ".join(part for part in (note, self._layers_psf_channel(path, channels, by_series)) if part)
 
-    def _layers_psf_channel(self, path: str, channels: int) -> str:
-        """Which PSF channel the chosen layer takes of the PSF file at ``path`` (of ``channels``, one PSF each), or
-        why Run refuses it (:func:`~napari_zssr.kernel_choice.psf_channel_for`, every front's rule); "" for a file of
-        one."""
+    def _layers_psf_channel(self, path: str, channels: int, by_series: bool) -> str:
+        """Which PSF channel the chosen layer takes of the PSF file at ``path`` (of ``channels``, one PSF each; its
+        image series where ``by_series``), or why Run refuses it (:func:`~napari_zssr.kernel_choice.psf_channel_for`,
+        every front's rule); "" for a file of one."""
         layer = self.image.value
         if channels <= 1 or layer is None:
             return ""
         try:
-            channel = psf_channel_for(path, *layer_channel(layer), count=channels)
+            channel = psf_channel_for(path, *layer_channel(layer), count=channels, by_series=by_series)
         except PsfChannelError as error:
             return f"layer {layer.name!r}: {error}"
+        if by_series:  # None: the first
+            return f"layer {layer.name!r} takes series {channel or 0} of {Path(path).name}"
         return f"layer {layer.name!r} takes PSF channel {channel}"
 
-    def _psf_file_note(self, path: str, psfs: list[PsfFile] | None) -> tuple[str, int]:
-        """:meth:`_psf_note` of the PSF file at ``path`` (``psfs``: as just read), read now, and the file's channels."""
+    def _psf_file_note(self, path: str, psfs: list[PsfFile] | None) -> tuple[str, int, bool]:
+        """:meth:`_psf_note` of the PSF file at ``path`` (``psfs``: as just read), read now, the file's channels and
+        whether they are its image series."""
         from ..io.psf import open_psf_channels
 
         try:
             psfs = open_psf_channels(path) if psfs is None else psfs  # each channel's, of a PSF per channel
         except (ValueError, OSError) as error:
-            return str(error), 1
+            return str(error), 1, False
         psf = psfs[0]
-        notes = [psf.note]
-        if psf.channels > 1:  # which a layer takes (Run refuses a layer of no channel, saying why)
+        notes = [psf.note]  # of image series one PSF per channel, which a layer takes too
+        if psf.channels > 1 and not psf.by_series:  # which a layer takes (Run refuses one of no channel, saying why)
             notes.append(f"{Path(path).name} holds {psf.channels} channels, one PSF each: a layer opened from channel "
                          "k of a multichannel file (the napari-zssr reader gives each channel its own layer) uses its "
                          "channel k")
@@ -537,7 +540,7 @@ class ZSSRWidget(Container):
                 continue
             problem = bead_problem(each.data)
             notes.append(problem and f"warning: this PSF{where} does not look like a bead: {problem}")
-        return "; ".join(note for note in notes if note), psf.channels
+        return "; ".join(note for note in notes if note), psf.channels, psf.by_series
 
     def _on_psf_file_changed(self, *_: Any) -> None:
         """Show the PSF file's pixel size, and warn at once when it does not look like a bead."""
