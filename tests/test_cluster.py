@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tifffile
 import torch
 
 import napari_zssr
 from napari_zssr.batch_files import plane_ranges
 from napari_zssr.batch_lock import LOCK_NAME
-from napari_zssr.batching import PARTS_FOLDER
+from napari_zssr.batching import PARTS_FOLDER, record_outcome
 from napari_zssr.cli import main
 from napari_zssr.cluster import available_cores, gpu_resources
 from napari_zssr.io.imagej import write_imagej_tiff
@@ -518,7 +519,7 @@ def test_batch_in_process_returns_the_summary(stacks, tmp_path):
 def test_a_lost_scheduler_s_unfinished_inputs_are_counted_and_listed(stacks, tmp_path, monkeypatch, capsys):
     """The summary names what a rerun still has to do, not only what was done and what failed."""
     def lose_the_scheduler_after_one_file(prepared, client, summary, threads):
-        summary.done.append(prepared.jobs[0].source)
+        record_outcome(summary, prepared.jobs[0], "done")
         summary.scheduler_lost = True
 
     monkeypatch.setattr("napari_zssr.cluster.run_on_cluster", lose_the_scheduler_after_one_file)
@@ -528,6 +529,27 @@ def test_a_lost_scheduler_s_unfinished_inputs_are_counted_and_listed(stacks, tmp
     err = capsys.readouterr().err
     assert "done 1, skipped 0 (already done), conflicts 0, failed 0, not run 2" in err
     assert f"not run (the scheduler was lost: run the same command again):\n  {stacks / 'channels.tif'}" in err
+
+
+def test_a_lost_scheduler_s_unfinished_image_series_are_each_named(tmp_path, monkeypatch, capsys):
+    """A plate's wells not run were listed as the file, once per well left, so a facility could not tell which wells
+    a rerun still has to do (nor that a finished well was not among them)."""
+    plate = tmp_path / "plate.ome.tif"
+    with tifffile.TiffWriter(plate, ome=True) as writer:
+        for well in range(3):
+            writer.write(textured((16, 16), well), metadata={"axes": "YX"})
+
+    def lose_the_scheduler_after_the_middle_well(prepared, client, summary, threads):
+        record_outcome(summary, prepared.jobs[1], "done")
+        summary.scheduler_lost = True
+
+    monkeypatch.setattr("napari_zssr.cluster.run_on_cluster", lose_the_scheduler_after_the_middle_well)
+    monkeypatch.setattr("napari_zssr.cluster.check_workers", lambda client: None)  # no client to ask
+    summary = napari_zssr.batch(plate, tmp_path / "out", client=object(), **{**BATCH_SETTINGS, "quiet": False})
+    assert summary.not_run == [plate, plate] and summary.not_run_names == [f"{plate} (series 0)", f"{plate} (series 2)"]
+    tail = capsys.readouterr().err.splitlines()
+    assert tail[tail.index("not run (the scheduler was lost: run the same command again):") + 1:] == [
+        f"  {plate} (series 0)", f"  {plate} (series 2)"]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only")

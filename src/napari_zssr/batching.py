@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import time
-from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields, replace
@@ -98,6 +97,11 @@ class BatchSummary:
     seconds: float = 0.0
     scheduler_lost: bool = False  # a cluster run stopped when its scheduler went away: the rest was not run
     not_run: list[Path] = field(default_factory=list)  # the inputs it left, for the rerun to do
+    #: ``not_run`` as the log names them (:attr:`Job.name`), for the list at the summary's end: a plate's wells not
+    #: run must be told apart, not named as the file once per well
+    not_run_names: list[str] = field(default_factory=list)
+    #: every input above (done, skipped, conflicts, failed) as (file, series): the others are those not run
+    accounted: set[tuple[Path, int | None]] = field(default_factory=set)
     #: the folders of parts of split stacks that failed for no fault of their data (a full disk, a lost worker):
     #: kept for a rerun (a batch that stops early keeps every stack's)
     resumable_parts: set[Path] = field(default_factory=set)
@@ -352,6 +356,7 @@ def run_in_process(prepared: PreparedBatch, summary: BatchSummary) -> None:
 
 def record_outcome(summary: BatchSummary, job: Job, outcome: str) -> None:
     {"done": summary.done, "skipped": summary.skipped, "conflict": summary.conflicts}[outcome].append(job.source)
+    summary.accounted.add((job.source, job.series))
     if outcome == "conflict":
         summary.conflict_names.append(job.name)
 
@@ -363,6 +368,7 @@ def record_failure(summary: BatchSummary, job: Job, error: BaseException | str) 
         error = f"{error}{SERIES_OPTION_ADVICE}"
     say(f"{job.name}: failed: {error}")
     summary.failed.append((job.source, str(error) if job.series is None else f"series {job.series}: {error}"))
+    summary.accounted.add((job.source, job.series))
 
 
 def clean_stale_parts(out: Path, resumable: Collection[Path] | None = None) -> None:
@@ -433,7 +439,8 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
             raise
         clean_stale_parts(out, None if summary.scheduler_lost else summary.resumable_parts)
     if summary.scheduler_lost:
-        summary.not_run = inputs_not_run(prepared.jobs, summary)
+        left = inputs_not_run(prepared.jobs, summary)
+        summary.not_run, summary.not_run_names = [job.source for job in left], [job.name for job in left]
     summary.seconds = time.perf_counter() - start
     not_run = f", not run {len(summary.not_run)}" if summary.scheduler_lost else ""
     say(f"done {len(summary.done)}, skipped {len(summary.skipped)} (already done), "
@@ -443,21 +450,14 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
             f"{report.seconds:.1f} s")
     _list_at_end("failed", [f"{path}: {reason}" for path, reason in summary.failed])
     _list_at_end("left alone (why: see above)", summary.conflict_names)
-    _list_at_end("not run (the scheduler was lost: run the same command again)", list(map(str, summary.not_run)))
+    _list_at_end("not run (the scheduler was lost: run the same command again)", summary.not_run_names)
     return summary
 
 
-def inputs_not_run(jobs: Sequence[Job], summary: BatchSummary) -> list[Path]:
-    """The inputs of ``jobs`` that ``summary`` does not account for, each file once for each of its image series not
-    run (the summary lists files, a file of several series once per series)."""
-    accounted = Counter([*summary.done, *summary.skipped, *summary.conflicts, *(path for path, _ in summary.failed)])
-    left = []
-    for job in jobs:
-        if accounted[job.source]:
-            accounted[job.source] -= 1
-        else:
-            left.append(job.source)
-    return left
+def inputs_not_run(jobs: Sequence[Job], summary: BatchSummary) -> list[Job]:
+    """The inputs of ``jobs`` that ``summary`` does not account for (each image series of a file of several on its
+    own)."""
+    return [job for job in jobs if (job.source, job.series) not in summary.accounted]
 
 
 #: files a batch's last lines name, at most, for each outcome that needs the user (the log above has every one)

@@ -461,7 +461,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
             add_report(summary, report)
             tick(planes_bar, report.planes)
             if job is not None:
-                summary.done.append(job.source)
+                record_outcome(summary, job, "done")
                 tick(files_bar)
     except KeyboardInterrupt:
         client.cancel([future for future in futures if future.key not in released])
