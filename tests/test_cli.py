@@ -1187,6 +1187,28 @@ def test_every_image_series_of_a_file_runs_as_its_own_input(tmp_path, capsys):
     assert {path: digest(path) for path in kept} == kept and (out / "plate_series1_zssr.tif").is_file()
 
 
+def test_a_batch_opens_a_plate_as_often_for_many_wells_as_for_two(tmp_path, monkeypatch):
+    """Each opening of a TIFF parses every series it holds, and each well's job opened the plate again: a plate of
+    hundreds of wells spent seconds a well parsing it, growing with the square of its wells."""
+    openings = []
+    real_init = tifffile.TiffFile.__init__
+
+    def counted(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        openings.append(Path(self.filehandle.path).name)
+
+    monkeypatch.setattr(tifffile.TiffFile, "__init__", counted)
+    counts = []
+    for wells in (2, 5):
+        path = tmp_path / f"plate{wells}.ome.tif"
+        with tifffile.TiffWriter(path, ome=True) as writer:
+            for well in range(wells):
+                writer.write(textured((12, 14), well), compression="zlib", metadata={"axes": "YX"})
+        assert main([str(path), "--out", str(tmp_path / f"out{wells}"), *TINY, "--dtype", "input"]) == 0
+        counts.append(openings.count(path.name))
+    assert counts[1] == counts[0], counts
+
+
 def test_an_image_series_that_fails_fails_alone_and_is_named(tmp_path, capsys):
     import napari_zssr
 

@@ -1,4 +1,5 @@
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -700,3 +701,42 @@ def test_a_fiji_signed_16bit_image_is_read_as_its_signed_values(tmp_path, mapped
     assert read_header(tmp_path / "signed.tif").dtype == np.int16
     part, _ = read_planes(tmp_path / "signed.tif", 1, 2)
     assert part.dtype == np.int16 and np.array_equal(part[0, 0], values[1])
+
+
+def write_plate(path, wells: int, seed: int = 0) -> np.ndarray:
+    """An OME-TIFF of ``wells`` image series of 2 z planes each, as a plate is saved; its pixels (wells, Z, Y, X)."""
+    data = np.random.default_rng(seed).integers(0, 60000, (wells, 2, 8, 9), dtype=np.uint16)
+    with tifffile.TiffWriter(path, ome=True) as writer:
+        for well in data:
+            writer.write(well, compression="zlib", metadata={"axes": "ZYX"})
+    return data
+
+
+def test_within_kept_open_a_plate_is_parsed_once_for_all_its_series_and_read_anew_once_changed(tmp_path, monkeypatch):
+    """Each opening of a TIFF parses all its image series: the batch, reading a plate's wells one job each (headers,
+    then planes), parsed the whole plate again for each well. Only the files named are kept open (an output read to
+    see whether it is done is replaced next); a file changed since is read as it is now, and all are closed after."""
+    from napari_zssr.io.tiff import kept_open
+
+    opened = []
+    real_init = tifffile.TiffFile.__init__
+
+    def counted(self, *args, **kwargs):
+        opened.append(self)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(tifffile.TiffFile, "__init__", counted)
+    plate, other = tmp_path / "plate.ome.tif", tmp_path / "other.tif"
+    data = write_plate(plate, 4)
+    tifffile.imwrite(other, PLANE)
+    with kept_open([plate]):
+        for well in range(4):
+            assert read_header(plate, series=well).shape == (2, 8, 9)
+            assert np.array_equal(read_planes(plate, 1, 2, well)[0][0, 0], data[well, 1])
+            assert np.array_equal(read_tiff(plate, series=well).data, data[well])
+            read_header(other)
+        assert [Path(tif.filehandle.path).name for tif in opened] == ["plate.ome.tif"] + ["other.tif"] * 4
+        changed = write_plate(plate, 3, seed=1)
+        assert np.array_equal(read_tiff(plate, series=2).data, changed[2])
+        assert len(opened) == 6 and not opened[-1].filehandle.closed  # read anew, and kept
+    assert all(tif.filehandle.closed for tif in opened)

@@ -64,7 +64,7 @@ from .core.precision import emulated_precision_note, resolve_precision
 from .core.resize import pixel_pair, upscale_factors
 from .core.units import is_whole_number
 from .io.imagej import FLOAT32_DIGITS, STAGED_SUFFIX, float32_loses_precision, imagej_dtype
-from .io.tiff import read_header
+from .io.tiff import kept_open, read_header
 
 #: hidden folder under ``out`` for the parts of split stacks; resume and input collection never look inside it
 PARTS_FOLDER = ".napari-zssr-parts"
@@ -268,12 +268,13 @@ def plan_inputs(inputs: Sequence[str | os.PathLike], options: BatchOptions, conf
     check_output_folders(jobs, options.outputs)
     check_output_names(jobs, options.outputs)
     check_outputs_are_not_inputs(jobs, options.outputs, options.out)
-    if options.axial:
-        check_axial_inputs(jobs, options, config)
-    else:
-        check_psf_channels(jobs, options)  # a PSF file of one PSF per channel, for inputs of as many channels
-    if options.dtype == "input":
-        note_dtype_fallbacks(jobs)
+    with kept_open(job.source for job in jobs):  # the checks read each series' header: a plate parsed once
+        if options.axial:
+            check_axial_inputs(jobs, options, config)
+        else:
+            check_psf_channels(jobs, options)  # a PSF file of one PSF per channel, for inputs of as many channels
+        if options.dtype == "input":
+            note_dtype_fallbacks(jobs)
     settings = settings_record(options, config)
     return PreparedBatch(options, config, tuple(jobs), settings, settings_files(settings))
 
@@ -428,12 +429,14 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
     with output_folder_lock(out):
         clean_stale_parts(out)
         try:
-            if client is None:
-                run_in_process(prepared, summary)
-            else:
-                from .cluster import run_on_cluster
+            # a plate's wells are jobs one after the other here, and on a cluster each one's triage and plane count
+            with kept_open(job.source for job in prepared.jobs):
+                if client is None:
+                    run_in_process(prepared, summary)
+                else:
+                    from .cluster import run_on_cluster
 
-                run_on_cluster(prepared, client, summary, threads)
+                    run_on_cluster(prepared, client, summary, threads)
         except BaseException:  # stopped (Ctrl-C) before its end: every stack's finished parts stay for a rerun
             clean_stale_parts(out)
             raise

@@ -38,6 +38,7 @@ from .batching import (
     triage,
 )
 from .io.imagej import signals_deferred
+from .io.tiff import kept_open
 
 #: the protocols of a scheduler address this command connects with (TLS would need a security configuration)
 SCHEDULER_PROTOCOLS = ("tcp", "ucx", "ws", "wss")
@@ -325,7 +326,7 @@ def file_task(job: Job, prepared: PreparedBatch, identity: dict, threads: int | 
 def part_task(job: Job, prepared: PreparedBatch, planes: tuple[int, int], part: Path, threads: int | None,
               slots: dict[str, int]) -> TaskReport:
     use_cores_of_this_worker(threads, slots)
-    with quiet_reader_logs():
+    with quiet_reader_logs(), kept_open([job.source]):  # its planes, then its header: one parse of a plate
         return _where(process_part(job, prepared, planes, part))
 
 

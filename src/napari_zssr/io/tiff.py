@@ -11,7 +11,7 @@ import os
 import struct
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -118,9 +118,66 @@ def damage_said(error: Exception) -> str:
 
 def tiff_file(path: str | os.PathLike, opened: tifffile.TiffFile | None = None) -> Any:
     """``with tiff_file(path, opened) as tif``: ``path`` opened, closed after; or ``opened``, the file already open,
-    read again and left open. Each opening parses every image series of the file (an OME plate's hundreds of wells),
-    so a reader of every series reads them all from one opening: one each made a plate take minutes to open."""
-    return nullcontext(opened) if opened is not None else tifffile.TiffFile(path)
+    read again and left open; or, within :func:`kept_open` for ``path``, the opening it keeps. Each opening parses
+    every image series of the file (an OME plate's hundreds of wells), so a reader of every series reads them all from
+    one opening: one each made a plate take minutes to open."""
+    if opened is not None:
+        return nullcontext(opened)
+    if os.path.abspath(path) in (getattr(_KEPT, "paths", None) or ()):
+        return _kept_file(path)
+    return tifffile.TiffFile(path)
+
+
+#: this thread's :func:`kept_open` scope: ``paths``, the files it keeps open, and ``file``, (path, version, TiffFile)
+#: of the one it holds open now
+_KEPT = threading.local()
+
+
+@contextmanager
+def kept_open(paths: Iterable[str | os.PathLike]) -> Iterator[None]:
+    """Within it, the readers of this module (:func:`tiff_file`) in this thread read each of ``paths`` from one
+    opening while the file stays as it was (size, modification time, inode); closed on leaving.
+
+    Opening a TIFF parses all its image series: a batch, which reads a plate's wells one job each (their headers,
+    then their pixels), parsed the whole plate again for each well, seconds each for hundreds of wells. Only
+    ``paths`` (a batch's inputs), never an output read to see whether it is done, which is replaced next (Windows
+    cannot replace an open file). The last one read is held (a file's series run one after the other), not every
+    one (a batch of thousands of files). Per thread, for a tifffile file is read by seeking its one handle, and a Dask
+    worker runs tasks in threads side by side; an open file cannot go to another process, so each task or process
+    opens its own."""
+    outer = getattr(_KEPT, "paths", None)
+    _KEPT.paths = (outer or frozenset()) | {os.path.abspath(path) for path in paths}
+    try:
+        yield
+    finally:
+        _KEPT.paths = outer
+        if outer is None:
+            _close_kept()
+
+
+@contextmanager
+def _kept_file(path: str | os.PathLike) -> Iterator[tifffile.TiffFile]:
+    """The opening of ``path`` that :func:`kept_open` holds, opened anew where the file changed or another is held;
+    dropped when a read from it fails (a file still being copied is read anew once it is whole)."""
+    key = os.path.abspath(path)
+    stat = os.stat(key)
+    version = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    held = getattr(_KEPT, "file", None)
+    if held is None or held[:2] != (key, version):
+        _close_kept()
+        _KEPT.file = (key, version, tifffile.TiffFile(path))
+    try:
+        yield _KEPT.file[2]
+    except BaseException:
+        _close_kept()
+        raise
+
+
+def _close_kept() -> None:
+    held = getattr(_KEPT, "file", None)
+    _KEPT.file = None
+    if held is not None:
+        held[2].close()
 
 
 @contextmanager
@@ -293,7 +350,7 @@ def read_header(path: str | os.PathLike, *, samples_as_channels: bool = False, s
     """The dtype, shape and axes of a TIFF's first image series (``series``: another), its calibration and the ImageJ
     "Info" text (None when it is not a readable TIFF); ``samples_as_channels`` as :func:`read_tiff`."""
     try:
-        with file_faults_named(Path(path).name), tifffile.TiffFile(path) as tif:
+        with file_faults_named(Path(path).name), tiff_file(path) as tif:
             series = image_series(tif, series)  # the number asked for, then the series itself
             pixels = ome_pixels(tif, series)
             shape, axes = tuple(series.shape), named_axes(tif, series, pixels)[0]
