@@ -442,7 +442,9 @@ def stacks_of_every_layout(folder) -> dict:
     files = {"imagej TZCYX (contiguous: mapped)": folder / "hyper.tif",
              "compressed ZCYX (a page a plane)": folder / "zcyx.tif",
              "OME CZYX, channels first (a page a plane)": folder / "czyx.ome.tif",
-             "compressed RGB stack (pages hold 3 channels: read whole)": folder / "rgb.tif",
+             "compressed RGB stack (pages hold 3 channels)": folder / "rgb.tif",
+             "compressed planar RGB stack (pages hold 3 channels, one after the other)": folder / "planar.tif",
+             "compressed TZYX (a tiled page a volume)": folder / "volumes.tif",
              "contiguous RGB stack (mapped)": folder / "rgb_raw.tif",
              "channels only (one plane)": folder / "channels.tif"}
     tifffile.imwrite(files["imagej TZCYX (contiguous: mapped)"], data, imagej=True, metadata={"axes": "TZCYX"})
@@ -451,8 +453,12 @@ def stacks_of_every_layout(folder) -> dict:
     tifffile.imwrite(files["OME CZYX, channels first (a page a plane)"], np.moveaxis(data[0], 1, 0),
                      compression="zlib", metadata={"axes": "CZYX"})
     colour = rng.integers(0, 255, (5, 8, 9, 3), dtype=np.uint8)
-    tifffile.imwrite(files["compressed RGB stack (pages hold 3 channels: read whole)"], colour, photometric="rgb",
+    tifffile.imwrite(files["compressed RGB stack (pages hold 3 channels)"], colour, photometric="rgb",
                      compression="zlib")
+    tifffile.imwrite(files["compressed planar RGB stack (pages hold 3 channels, one after the other)"],
+                     np.moveaxis(colour, -1, 1), photometric="rgb", planarconfig="separate", compression="zlib")
+    tifffile.imwrite(files["compressed TZYX (a tiled page a volume)"], data[:, :, 0], volumetric=True,
+                     tile=(4, 16, 16), compression="zlib", photometric="minisblack", metadata={"axes": "TZYX"})
     tifffile.imwrite(files["contiguous RGB stack (mapped)"], colour, photometric="rgb")
     tifffile.imwrite(files["channels only (one plane)"], data[0, 0], imagej=True, metadata={"axes": "CYX"})
     return files
@@ -479,6 +485,27 @@ def test_a_part_of_a_paged_stack_decodes_only_its_own_pages(tmp_path, monkeypatc
     part, _ = read_planes(path, 1, 3)
     assert part.shape == (2, 2, 8, 9)
     assert sorted(set(decoded)) == [2, 3, 4, 5]  # planes 1 and 2, both channels, of pages 0-7
+
+
+@pytest.mark.parametrize(("layout", "planes", "pages"), [
+    ("compressed RGB stack (pages hold 3 channels)", (1, 3), [1, 2]),
+    ("compressed planar RGB stack (pages hold 3 channels, one after the other)", (3, 4), [3]),
+    ("compressed TZYX (a tiled page a volume)", (5, 7), [1])])  # z planes 1-2 of time point 1
+def test_a_part_of_a_stack_whose_pages_hold_several_planes_decodes_only_its_own_pages(tmp_path, monkeypatch, layout,
+                                                                                       planes, pages):
+    """Such a file was read whole for each part: a part of 2 planes of a 200-page RGB stack decoded all 200 pages
+    (102 ms, 6 ms from its pages), and each of a split stack's parts held the whole stack."""
+    path = stacks_of_every_layout(tmp_path)[layout]
+    decoded = []
+    for kind in (tifffile.TiffPage, tifffile.TiffFrame):
+        def counting(page, *args, real=kind.asarray, **kwargs):
+            decoded.append(page.index)
+            return real(page, *args, **kwargs)
+
+        monkeypatch.setattr(kind, "asarray", counting)
+    part, _ = read_planes(path, *planes)
+    assert sorted(set(decoded)) == pages  # a TiffFrame decodes through TiffPage.asarray: counted twice
+    assert np.array_equal(part, whole_planes(path)[slice(*planes)])
 
 
 def test_a_part_of_an_unreadable_file_names_it(tmp_path):

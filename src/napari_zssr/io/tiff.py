@@ -377,24 +377,46 @@ def read_planes(path: str | os.PathLike, start: int, stop: int, series: int = 0,
     order over its axes but C, Y and X (colour samples are channels, as :func:`read_tiff` with
     ``samples_as_channels`` reads them), and the shape of those axes (where the planes' numbers count).
 
-    Only those planes are read where the file allows it: a contiguous uncompressed file maps them, a file of one
-    page per plane (the usual microscope stack, compressed or not) reads their pages; other layouts are read whole.
-    A part of a stack split across a cluster's workers thus holds its own planes, not the file. Raises
-    ``ValueError`` with the file name, as :func:`read_tiff` (``whole_dataset`` too).
+    Only those planes are read where the file allows it: a contiguous uncompressed file maps them, a file whose pages
+    each hold whole planes (the usual microscope stack of a page a plane, compressed or not; a page of colour samples
+    or of a whole volume) decodes the pages that hold them, each once; other layouts are read whole. A part of a stack
+    split across a cluster's workers thus holds its own planes (and their pages), not the file. Raises ``ValueError``
+    with the file name, as :func:`read_tiff` (``whole_dataset`` too).
     """
     with opened_series(Path(path), series, whole_dataset) as (tif, series):
         axes = named_axes(tif, series, ome_pixels(tif, series))[0]
         if mappable(series):
             part, leading = _part(tif.asarray(series=series, out="memmap"), axes, start, stop)
-        elif _one_page_a_plane(series):  # read the part's pages only
-            shape = tuple(series.shape)
-            numbers = np.arange(len(series.pages)).reshape(shape[:-2] + (1, 1))
-            wanted, leading = _part(numbers, axes, start, stop)  # (planes, C, 1, 1)
-            pages = tif.asarray(key=[int(n) for n in wanted.ravel()], series=series)
-            part = pages.reshape(wanted.shape[:2] + shape[-2:])
         else:
-            part, leading = _part(series.asarray(), axes, start, stop)
+            part, leading = _planes_from_pages(tif, series, axes, start, stop) or \
+                _part(series.asarray(), axes, start, stop)
         return (signed_plane(part) if is_signed_16bit(tif.imagej_metadata or {}, series.dtype) else part), leading
+
+
+def _planes_from_pages(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, axes: str, start: int, stop: int,
+                       ) -> tuple[np.ndarray, tuple[int, ...]] | None:
+    """Planes ``start:stop`` of a series as :func:`_part` gives them, from the pages that hold them, each decoded
+    once; None where its pages do not each hold whole planes along its leading axes. A compressed page is decoded
+    whole to read any plane of it: a part of a stack of colour pages, or of a page a volume, decoded every page of
+    the stack for its few planes."""
+    shape, page_shape = tuple(series.shape), tuple(series.keyframe.shape)
+    page_axes = series.keyframe.axes
+    outer = len(shape) - len(page_shape)
+    if (outer < 0 or shape[outer:] != page_shape or int(np.prod(shape[:outer], dtype=np.int64)) != len(series.pages)
+            or "Y" not in page_axes or "X" not in page_axes):
+        return None
+    rows, columns = outer + page_axes.index("Y"), outer + page_axes.index("X")
+    collapsed = tuple(1 if axis in (rows, columns) else length for axis, length in enumerate(shape))
+    wanted, leading = _part(np.arange(int(np.prod(collapsed, dtype=np.int64))).reshape(collapsed), axes, start, stop)
+    if wanted.shape[-2:] != (1, 1):  # its axes put the rows and columns elsewhere than its pages do
+        return None
+    where = np.unravel_index(wanted.ravel(), collapsed)  # each plane's position in the series, rows and columns 0
+    numbers = np.ravel_multi_index(where[:outer], shape[:outer]) if outer else np.zeros(wanted.size, np.int64)
+    needed, page_of_plane = np.unique(numbers, return_inverse=True)
+    pages = tif.asarray(key=[int(n) for n in needed], series=series).reshape(len(needed), *page_shape)
+    within = tuple(slice(None) if axis in (rows, columns) else where[axis] for axis in range(outer, len(shape)))
+    planes = pages[(page_of_plane.ravel(), *within)]  # (planes x C, Y, X): rows before columns in every page layout
+    return planes.reshape(wanted.shape[:2] + (shape[rows], shape[columns])), leading
 
 
 def _one_page_a_plane(series: tifffile.TiffPageSeries) -> bool:
