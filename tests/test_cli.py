@@ -787,6 +787,95 @@ def test_impossible_optics_in_a_files_metadata_are_attributed_to_it(tmp_path, om
     assert "(NA 1.4 from --na, refractive index 1.333 from the file's metadata" in capsys.readouterr().err
 
 
+#: an oil objective of NA 1.4 at 60x, the one instrument's, and the image's settings of it
+OBJECTIVE_60X = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.4" Immersion="Oil" '
+                 'NominalMagnification="60"/></Instrument>', '<ObjectiveSettings ID="Objective:0"/>')
+
+
+def acquired_file(folder: Path, ome_tiff, mode: str, pinhole: float = 40) -> Path:
+    """An OME-TIFF of one channel (520 nm, excited at 488 nm) acquired in OME acquisition mode ``mode`` with a
+    pinhole of ``pinhole`` um (1.47 AU at 60x and NA 1.4 for 40 um), 0.1 um pixels."""
+    path = folder / f"{mode}.ome.tif"
+    folder.mkdir(exist_ok=True)
+    ome_tiff(path, {"EmissionWavelength": [520], "ExcitationWavelength": [488], "AcquisitionMode": [mode],
+                    "PinholeSize": [pinhole]}, *OBJECTIVE_60X, data=textured((1, 32, 32)), pixel_size=0.1)
+    return path
+
+
+def test_a_confocal_files_acquisition_mode_and_pinhole_make_its_kernel_a_confocal_one(tmp_path, ome_tiff, capsys):
+    """The file's optics ran the widefield model whatever its acquisition mode: a kernel too wide for a confocal
+    image, which ZSSR over-sharpens."""
+    path = acquired_file(tmp_path / "data", ome_tiff, "LaserScanningConfocalMicroscopy")
+    out = tmp_path / "out"
+    assert main([str(path), "--out", str(out), "--kernel", "optics", *FAST]) == 0
+    kernel = info_of(out / "LaserScanningConfocalMicroscopy_zssr.tif")["channels"][0]["kernel"]
+    assert (kernel["modality"], kernel["pinhole"], kernel["excitation_wavelength"]) == ("confocal", 1.47, 488)
+    said = ("the confocal model from the file's acquisition mode LaserScanningConfocalMicroscopy; pinhole 1.47 AU from "
+            "the file's PinholeSize 40 µm at the objective's 60x (NA 1.4, 520 nm) (--psf-model and --pinhole choose "
+            "others)")
+    assert kernel["note"] == said and f"LaserScanningConfocalMicroscopy.ome.tif: {said}" in capsys.readouterr().err
+    assert main([str(path), "--out", str(tmp_path / "wide"), "--psf-model", "widefield", *FAST]) == 0  # given: wins
+    wide = info_of(tmp_path / "wide" / "LaserScanningConfocalMicroscopy_zssr.tif")["channels"][0]["kernel"]
+    assert wide["modality"] == "widefield" and wide["pinhole"] is None and "note" not in wide
+    assert wide["psf_fwhm_px"] > kernel["psf_fwhm_px"]  # 2.1 against 1.95 pixels at 1.47 AU
+    assert main([str(path), "--out", str(tmp_path / "typed"), "--psf-model", "confocal", "--pinhole", "0.5",
+                 *FAST]) == 0
+    typed = info_of(tmp_path / "typed" / "LaserScanningConfocalMicroscopy_zssr.tif")["channels"][0]["kernel"]
+    assert (typed["modality"], typed["pinhole"], typed["excitation_wavelength"]) == ("confocal", 0.5, 488)
+    assert typed["psf_fwhm_px"] < kernel["psf_fwhm_px"] and "note" not in typed
+
+
+def test_the_files_model_given_or_not_is_the_same_setting_and_another_is_not(tmp_path, ome_tiff, capsys):
+    path = acquired_file(tmp_path / "data", ome_tiff, "SpinningDiskConfocal")
+    args = [str(path), "--out", str(tmp_path / "out"), "--kernel", "optics", *ZSSR_ONLY]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main([*args, "--psf-model", "confocal"]) == 0 and "skipped 1 (already done)" in capsys.readouterr().err
+    assert main([*args, "--psf-model", "widefield"]) == 1  # a kernel of another model: never kept as done
+    assert "different settings (psf_model: 'confocal' -> 'widefield')" in capsys.readouterr().err
+
+
+def test_an_impossible_excitation_that_a_files_confocal_mode_takes_is_attributed_to_it(tmp_path, ome_tiff, capsys):
+    """0.488 nm (um written as nm): unused by the widefield model, taken by the confocal one the mode chooses."""
+    path = tmp_path / "um.ome.tif"
+    ome_tiff(path, {"EmissionWavelength": [520], "ExcitationWavelength": [0.488],
+                    "AcquisitionMode": ["LaserScanningConfocalMicroscopy"]}, *OBJECTIVE_60X, data=textured((1, 32, 32)),
+             pixel_size=0.1)
+    assert main([str(path), "--out", str(tmp_path / "out"), "--kernel", "optics", *FAST]) == 1
+    err = capsys.readouterr().err
+    assert "excitation_wavelength must be in [200, 2000]" in err
+    assert ("the confocal model (and its excitation) from the file's acquisition mode: override with --na, "
+            "--wavelength, --refractive-index, --excitation-wavelength or --psf-model)") in err
+
+
+def test_an_output_of_a_confocal_file_made_before_its_mode_was_read_is_not_kept_as_done(tmp_path, ome_tiff):
+    """Its record says no --psf-model, which took the widefield model then, whatever the file said: kept, a widefield
+    kernel's output would pass for the confocal one a run makes now. A widefield file's stays done."""
+    from napari_zssr.batch_jobs import FILES_MODEL, comparable_settings, input_identity
+
+    before, now = {"kernel": "optics", "psf_model": None}, {"kernel": "optics", "psf_model": FILES_MODEL}
+    confocal = acquired_file(tmp_path, ome_tiff, "LaserScanningConfocalMicroscopy")
+    then, made_now = comparable_settings(before, now, input_identity(confocal))
+    assert (then["psf_model"], made_now["psf_model"]) == ("widefield", "confocal")
+    widefield = acquired_file(tmp_path, ome_tiff, "WideField")
+    assert len(set(map(json.dumps, comparable_settings(before, now, input_identity(widefield))))) == 1
+
+
+@pytest.mark.parametrize(("mode", "pinhole", "note"), [
+    ("STED", 40, "the file's acquisition mode STED (super-resolution, sharper than either model) is neither widefield "
+                 "nor confocal: the widefield model is used"),
+    ("LaserScanningConfocalMicroscopy", 2000, "the file's PinholeSize 2000 µm at the objective's 60x (NA 1.4, 520 nm) "
+                                              "is 73.6 AU, beyond any confocal's 0.1-20 AU: not used; the default 1 "
+                                              "AU instead"),
+])
+def test_what_the_files_acquisition_says_that_is_not_used_is_noted(tmp_path, ome_tiff, capsys, mode, pinhole, note):
+    path = acquired_file(tmp_path / "data", ome_tiff, mode, pinhole)
+    assert main([str(path), "--out", str(tmp_path / "out"), "--kernel", "optics", *FAST]) == 0
+    kernel = info_of(tmp_path / "out" / f"{mode}_zssr.tif")["channels"][0]["kernel"]
+    assert kernel["pinhole"] == (None if mode == "STED" else 1.0)
+    assert note in kernel["note"] and note in capsys.readouterr().err
+
+
 def test_optics_that_the_file_does_not_know_fail_that_file_clearly(data_dir, tmp_path, capsys):
     """``--wavelength`` alone asks for optics too (an override of the file's wavelength); the NA is then missing."""
     for kernel in (["--kernel", "optics"], []):

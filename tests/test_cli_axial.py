@@ -168,6 +168,24 @@ def test_axial_profile_from_the_optics_given_or_in_the_ome_metadata(volume, tmp_
     assert kernel["source"] == "optics" and kernel["wavelength"] == 600 and kernel["refractive_index"] == 1.333
 
 
+def test_an_axial_profile_from_a_confocal_files_optics_is_confocal(tmp_path, ome_tiff, capsys):
+    """Its acquisition mode and pinhole were left out: a widefield profile, far longer than a confocal's."""
+    path = tmp_path / "ome" / "confocal.ome.tif"
+    path.parent.mkdir()
+    objective = OBJECTIVE.replace('Immersion="Water"', 'Immersion="Water" NominalMagnification="60"')
+    ome_tiff(path, {"EmissionWavelength": [600], "AcquisitionMode": ["LaserScanningConfocalMicroscopy"],
+                    "PinholeSize": [40]}, objective, '<ObjectiveSettings ID="Objective:0"/>',
+             data=textured((6, 24, 24)), pixel_size=0.1, axes="ZYX", z_spacing=0.4)
+    assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *FAST]) == 0
+    kernel = info_of(tmp_path / "out" / "confocal_zssr.tif")["channels"][0]["kernel"]
+    airy_units = 40 / (1.22 * 0.6 / 1.2 * 60)  # 40 um over 1 AU at 600 nm, NA 1.2, times 60
+    assert kernel["modality"] == "confocal" and kernel["pinhole"] == pytest.approx(airy_units, abs=0.005)
+    assert "confocal.ome.tif: the confocal model from the file's acquisition mode" in capsys.readouterr().err
+    assert main([str(path), "--out", str(tmp_path / "wide"), "--axial", "--psf-model", "widefield", *FAST]) == 0
+    wide = info_of(tmp_path / "wide" / "confocal_zssr.tif")["channels"][0]["kernel"]
+    assert wide["modality"] == "widefield" and wide["axial_fwhm_um"] > 1.2 * kernel["axial_fwhm_um"]
+
+
 @pytest.mark.parametrize(("options", "named"), [
     (["--axial", "--psf", "psf.npy"], "--psf"),
     (["--axial", "--kernel", "optics"], "--kernel"),

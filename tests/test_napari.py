@@ -1933,6 +1933,35 @@ def test_run_takes_the_optics_of_the_layers_file_as_the_command_line_does(ome_ti
             napari_zssr.run(layer, kernel="optics", **options)
 
 
+def test_run_and_axial_mode_take_a_confocal_files_modality_and_pinhole_saying_so(ome_tiff, tmp_path):
+    """``kernel="optics"`` and an axial run's profile took the optics of a confocal's file as widefield ones."""
+    from napari_zssr.api import KernelNoteWarning
+    from napari_zssr.napari.reader import read_layers
+    from napari_zssr.napari.runner import prepare
+
+    objective = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.4" Immersion="Oil" '
+                 'NominalMagnification="60"/></Instrument>')
+    channel = {"EmissionWavelength": [520], "ExcitationWavelength": [488],
+               "AcquisitionMode": ["LaserScanningConfocalMicroscopy"], "PinholeSize": [40]}
+    said = "the confocal model from the file's acquisition mode LaserScanningConfocalMicroscopy; pinhole 1.47 AU"
+    data = (microscopy_sample().image[:48, :48] * 1000).astype(np.uint16)[None]
+    ome_tiff(tmp_path / "confocal.ome.tif", channel, objective, '<ObjectiveSettings ID="Objective:0"/>', data=data,
+             pixel_size=0.1)
+    (layer_data, kwargs, _), = read_layers(str(tmp_path / "confocal.ome.tif"))
+    with pytest.warns(KernelNoteWarning, match=said):
+        sr = napari_zssr.run(napari.layers.Image(layer_data, **kwargs), kernel="optics", max_iterations=2, width=8,
+                             add_to_viewer=False)[0]
+    kernel = sr[1]["metadata"]["kernel"]
+    assert (kernel["modality"], kernel["pinhole"], kernel["excitation_wavelength"]) == ("confocal", 1.47, 488)
+    ome_tiff(tmp_path / "stack.ome.tif", channel, objective, '<ObjectiveSettings ID="Objective:0"/>',
+             data=np.random.default_rng(2).random((6, 20, 20)).astype(np.float32), pixel_size=0.1, axes="ZYX",
+             z_spacing=0.3)
+    (layer_data, kwargs, _), = read_layers(str(tmp_path / "stack.ome.tif"))
+    with pytest.warns(UserWarning, match=f"the axial profile: {said}"):
+        request = prepare(napari.layers.Image(layer_data, **kwargs), axial=True)
+    assert (request.axial_optics.modality, request.axial_optics.pinhole) == ("confocal", 1.47)
+
+
 def test_axial_mode_restores_z_and_overlays_the_volume(widget, qtbot):
     viewer, w = widget
     volume = np.random.default_rng(3).random((6, 24, 20)).astype(np.float32)

@@ -155,3 +155,129 @@ def test_an_abbreviation_in_an_objectives_name_is_not_read_as_its_letters(model,
     """"W.D." is the working distance, not "W" (water): a dry objective is not made a water one, and an oil one keeps
     its oil."""
     assert named_in_model(model)[1] == immersion
+
+
+def confocal_objective(magnification: str = ' NominalMagnification="60"') -> str:
+    """An oil objective of NA 1.4 (and, unless told otherwise, 60x), the one instrument's."""
+    return (f'<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.4" Immersion="Oil"{magnification}/>'
+            "</Instrument>")
+
+
+def airy_units(diameter_um: float, magnification: float, na: float, emission_nm: float) -> float:
+    """A pinhole's diameter in Airy units, 1 AU being 1.22 lambda / NA times the magnification (written out here)."""
+    return diameter_um / (1.22 * emission_nm * 1e-3 / na * magnification)
+
+
+def test_each_channels_acquisition_mode_and_pinhole_are_read(tmp_path, ome_tiff):
+    """A confocal's channels were read as widefield ones: the kernel ~1.4 times too wide, which ZSSR over-sharpens."""
+    path = tmp_path / "modes.ome.tif"
+    ome_tiff(path, {"EmissionWavelength": [520, 610, 520, 700],
+                    "AcquisitionMode": ["LaserScanningConfocalMicroscopy", "SpinningDiskConfocal", "WideField",
+                                        "TIRF"],
+                    "PinholeSize": [40, 0.05, 40, 40], "PinholeSizeUnit": ["µm", "mm", "µm", "µm"]},
+             confocal_objective(), '<ObjectiveSettings ID="Objective:0"/>')
+    optics = read_optics(path)
+    assert optics.acquisition_modes == ("LaserScanningConfocalMicroscopy", "SpinningDiskConfocal", "WideField", "TIRF")
+    assert optics.modalities == ("confocal", "confocal", "widefield", "widefield")
+    assert optics.modality_notes == (None,) * 4
+    assert optics.pinholes[:2] == (pytest.approx(airy_units(40, 60, 1.4, 520), abs=0.005),
+                                   pytest.approx(airy_units(50, 60, 1.4, 610), abs=0.005))
+    assert optics.pinhole_notes[0] == ("pinhole 1.47 AU from the file's PinholeSize 40 µm at the objective's 60x (NA "
+                                       "1.4, 520 nm)")
+
+
+def test_the_calibrated_magnification_wins_over_the_nominal(tmp_path, ome_tiff):
+    path = tmp_path / "calibrated.ome.tif"
+    ome_tiff(path, {"EmissionWavelength": [520], "AcquisitionMode": ["LaserScanningConfocalMicroscopy"],
+                    "PinholeSize": [40]},
+             confocal_objective(' NominalMagnification="60" CalibratedMagnification="63"'),
+             '<ObjectiveSettings ID="Objective:0"/>')
+    assert read_optics(path).pinholes == (pytest.approx(airy_units(40, 63, 1.4, 520), abs=0.005),)
+
+
+@pytest.mark.parametrize(("objective", "emission", "missing"), [
+    (confocal_objective(""), 520, "objective magnification"),
+    ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" NominalMagnification="60"/></Instrument>', 520,
+     "NA"),
+    (confocal_objective(), None, "emission wavelength"),
+])
+def test_a_pinhole_is_converted_only_where_the_file_gives_what_that_needs(tmp_path, ome_tiff, objective, emission,
+                                                                          missing):
+    path = tmp_path / "unconverted.ome.tif"
+    ome_tiff(path, {"EmissionWavelength": [emission], "AcquisitionMode": ["LaserScanningConfocalMicroscopy"],
+                    "PinholeSize": [40]}, objective, '<ObjectiveSettings ID="Objective:0"/>')
+    if emission is None:  # tifffile writes None as text
+        with tifffile.TiffFile(path) as tif:
+            xml = tif.ome_metadata
+        tifffile.tiffcomment(path, xml.replace(' EmissionWavelength="None"', ""))
+    optics = read_optics(path)
+    assert optics.modalities == ("confocal",) and optics.pinholes == (None,)
+    assert optics.pinhole_notes == (f"the file's PinholeSize 40 µm needs the {missing}, which the file does not "
+                                    "give, in Airy units: not used",)
+
+
+@pytest.mark.parametrize(("size", "unit", "airy"), [(2000, "µm", "73.6"), (0.3, "µm", "0.011"), (40, "nm", "0.00147")])
+def test_a_pinhole_that_converts_to_no_confocals_is_not_used(tmp_path, ome_tiff, size, unit, airy):
+    """73.6 AU: no pinhole opens that wide; 0.011 AU: a diameter already in the sample plane (or in another unit)."""
+    path = tmp_path / "implausible.ome.tif"
+    ome_tiff(path, {"EmissionWavelength": [520], "AcquisitionMode": ["LaserScanningConfocalMicroscopy"],
+                    "PinholeSize": [size], "PinholeSizeUnit": [unit]},
+             confocal_objective(), '<ObjectiveSettings ID="Objective:0"/>')
+    optics = read_optics(path)
+    assert optics.pinholes == (None,)
+    assert optics.pinhole_notes == (f"the file's PinholeSize {size:g} {unit} at the objective's 60x (NA 1.4, 520 nm) "
+                                    f"is {airy} AU, beyond any confocal's 0.1-20 AU: not used",)
+
+
+@pytest.mark.parametrize(("mode", "pinhole", "note"), [
+    ("STED", 40, "the file's acquisition mode STED (super-resolution, sharper than either model) is neither widefield "
+                 "nor confocal"),
+    ("SPIM", None, "the file's acquisition mode SPIM (a light sheet: its z blur is the sheet's) is neither widefield "
+                   "nor confocal"),
+    ("MultiPhotonMicroscopy", None, "the file's acquisition mode MultiPhotonMicroscopy (multiphoton excitation, no "
+                                    "pinhole) is neither widefield nor confocal"),
+    ("Confocal", None, "the file's acquisition mode 'Confocal' is none of OME's"),
+    (None, 40, "the file gives a pinhole but no acquisition mode (a confocal?)"),
+])
+def test_a_mode_neither_model_describes_gives_no_modality_and_a_note(tmp_path, ome_tiff, mode, pinhole, note):
+    from napari_zssr.io.ome import channel_acquisition
+
+    channel = {"EmissionWavelength": [520], **({"AcquisitionMode": [mode]} if mode else {}),
+               **({"PinholeSize": [pinhole]} if pinhole else {})}
+    path = tmp_path / "unmodelled.ome.tif"
+    ome_tiff(path, channel, confocal_objective(), '<ObjectiveSettings ID="Objective:0"/>')
+    optics = read_optics(path)
+    assert optics.modalities == (None,) and optics.modality_notes == (note,)
+    acquisition = channel_acquisition(optics, 0, 1)  # not prefilled silently: the default, with the note
+    assert (acquisition.modality, acquisition.pinhole) == ("widefield", None)
+    assert acquisition.notes == (f"{note}: the widefield model is used",)
+
+
+def test_the_users_modality_and_pinhole_win_over_the_files(tmp_path, ome_tiff):
+    from napari_zssr.io.ome import channel_acquisition
+
+    path = tmp_path / "two.ome.tif"
+    ome_tiff(path, {"EmissionWavelength": [520, 520], "AcquisitionMode": ["LaserScanningConfocalMicroscopy"] * 2,
+                    "PinholeSize": [40, 2000]}, confocal_objective(), '<ObjectiveSettings ID="Objective:0"/>')
+    optics = read_optics(path)
+    first = channel_acquisition(optics, 0, 2)
+    assert (first.modality, first.pinhole) == ("confocal", 1.47)
+    assert first.notes == ("the confocal model from the file's acquisition mode LaserScanningConfocalMicroscopy",
+                           optics.pinhole_notes[0])
+    second = channel_acquisition(optics, 1, 2)  # its pinhole is not used: the default, said
+    assert second.pinhole is None and second.notes[1].endswith("not used; the default 1 AU instead")
+    assert channel_acquisition(optics, 0, 2, "widefield") == type(first)("widefield", None, ())
+    assert channel_acquisition(optics, 0, 2, pinhole=0.5).pinhole == 0.5
+    assert channel_acquisition(None, 0, 1) == type(first)("widefield", None, ())  # a file without OME optics
+
+
+def test_each_channel_layer_gets_its_own_acquisition_mode_and_pinhole(tmp_path, ome_tiff):
+    from napari_zssr.napari.reader import read_layers
+
+    path = tmp_path / "two.ome.tif"
+    ome_tiff(path, {"EmissionWavelength": [520, 600], "AcquisitionMode": ["LaserScanningConfocalMicroscopy", "STED"],
+                    "PinholeSize": [40, 40]}, confocal_objective(), '<ObjectiveSettings ID="Objective:0"/>')
+    layers = read_layers(str(path))[0][1]["metadata"]
+    assert [layer["optics"]["modalities"] for layer in layers] == [["confocal"], [None]]
+    assert [layer["optics"]["pinholes"] for layer in layers] == [[1.47], [1.28]]
+    assert layers[1]["optics"]["modality_notes"][0].startswith("the file's acquisition mode STED")

@@ -229,3 +229,45 @@ def test_a_files_refractive_index_between_the_listed_media_is_used_as_it_is_as_o
     w.image.value = viewer.add_image(np.zeros((24, 20), np.uint16), name="plain", scale=(0.1, 0.1))
     assert "from file (1.36)" not in w.optics_fields.immersion.choices  # the other file's medium goes with it
     assert fields(w) == FRESH
+
+
+OIL_14_60X = OIL_14.replace('Immersion="Oil"', 'Immersion="Oil" NominalMagnification="60"')
+
+
+def test_a_confocal_files_modality_and_pinhole_are_filled_in_as_the_command_line_takes_them(widget, tmp_path,
+                                                                                             ome_tiff):
+    """The fields left the modality at widefield whatever the file's acquisition mode said."""
+    from napari_zssr.napari.runner import metadata_optics
+
+    viewer, w = widget
+    (confocal,) = open_ome(viewer, tmp_path / "confocal.ome.tif", ome_tiff,
+                           {"EmissionWavelength": [520], "ExcitationWavelength": [488],
+                            "AcquisitionMode": ["LaserScanningConfocalMicroscopy"], "PinholeSize": [40]}, OIL_14_60X)
+    w.image.value = confocal
+    optics = w._kernel_arguments()["kernel"].optics
+    assert (optics.modality, optics.pinhole, optics.excitation_wavelength) == ("confocal", 1.47, 488)
+    assert optics == metadata_optics(confocal.metadata)  # as run(kernel="optics") and the command line take them
+    assert w.status.value == ""
+    plain = viewer.add_image(np.zeros((24, 20), np.uint16), name="plain", scale=(0.1, 0.1))
+    w.image.value = plain  # the file's modality and pinhole go with its layer
+    assert (w.optics_fields.modality.value, w.optics_fields.pinhole.value) == ("widefield", 1.0)
+
+
+def test_a_files_mode_no_model_describes_and_a_pinhole_not_used_are_noted(widget, tmp_path, ome_tiff):
+    viewer, w = widget
+    (sted,) = open_ome(viewer, tmp_path / "sted.ome.tif", ome_tiff,
+                       {"EmissionWavelength": [520], "AcquisitionMode": ["STED"]}, OIL_14_60X)
+    w.image.value = sted
+    assert w.optics_fields.modality.value == "widefield"  # not prefilled: noted
+    assert w.status.value == ("the file's acquisition mode STED (super-resolution, sharper than either model) is "
+                              "neither widefield nor confocal: choose the modality")
+    (wide_open,) = open_ome(viewer, tmp_path / "wide_open.ome.tif", ome_tiff,
+                            {"EmissionWavelength": [520], "AcquisitionMode": ["SpinningDiskConfocal"],
+                             "PinholeSize": [2000]}, OIL_14_60X)
+    w.image.value = wide_open
+    assert (w.optics_fields.modality.value, w.optics_fields.pinhole.value) == ("confocal", 1.0)
+    assert w.status.value == ("the file's PinholeSize 2000 µm at the objective's 60x (NA 1.4, 520 nm) is 73.6 AU, "
+                              "beyond any confocal's 0.1-20 AU: not used; the pinhole field's 1 AU is used")
+    assert w._kernel_arguments()["kernel"].optics.pinhole == 1.0
+    w.optics_fields.pinhole.value = 2.0  # typed: the run takes it
+    assert w._kernel_arguments()["kernel"].optics.pinhole == 2.0

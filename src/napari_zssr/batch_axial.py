@@ -18,13 +18,13 @@ from .batch_options import BatchOptions
 from .core.axial import MIN_PLANES, axial_factor, square_pixel_size
 from .core.config import ZSSRConfig
 from .core.engine import check_crop_sizes
-from .core.optics import Optics
 from .core.pairs import min_father_side
 from .core.resize import pixel_pair
 from .core.units import tidy
 from .io.calibration import default_z_spacing_note
 from .io.ome import read_optics
 from .io.tiff import image_axes, read_header
+from .kernel_choice import KernelChoice
 from .overlay import imagej_origin
 
 #: options that describe a lateral kernel; axial mode learns its blur from the axial profile instead
@@ -178,8 +178,9 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRC
                 "differs, give --z-step UM")
 
 
-def axial_optics(options: BatchOptions, job: Job, channels: int) -> list[Optics | None]:
-    """Each channel's optics for its axial profile, or None (then a Gaussian as wide as the z-step).
+def axial_optics(options: BatchOptions, job: Job, channels: int) -> list[KernelChoice | None]:
+    """Each channel's optics for its axial profile (as a kernel from the optics, whose note says what of them came
+    from the file's metadata), or None (then a Gaussian as wide as the z-step).
 
     Optics options on the command line ask for them: missing values must then come from the file's OME metadata
     (a clear error otherwise). Without such options the metadata is used when it names the NA, the immersion and
@@ -190,5 +191,5 @@ def axial_optics(options: BatchOptions, job: Job, channels: int) -> list[Optics 
         metadata = read_optics(job.source, job.series_index)
         if metadata is None or not metadata.names_optics(channels):
             return [None] * channels
-    return [choice.optics for choice in kernel_choices(replace(options, kernel="optics"), job, channels,
-                                                       "the axial profile from the optics", default_immersion=None)]
+    return list(kernel_choices(replace(options, kernel="optics"), job, channels, "the axial profile from the optics",
+                               default_immersion=None))

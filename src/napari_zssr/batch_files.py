@@ -196,13 +196,16 @@ def axial_runner(job: Job, prepared: PreparedBatch, image: TiffImage, plan: Axia
     run volume by volume) and back afterwards.
     """
     options = prepared.options
-    optics = axial_optics(options, job, channels)
+    choices = axial_optics(options, job, channels)
     z_axis = image.axes.replace("C", "").index("Z")
 
     def run(data: np.ndarray, channel: int, progress: BarProgress | None) -> ZSSRResult:
+        choice = choices[channel]
         result = zssr_axial(np.moveaxis(data, z_axis, -3), plan.factor, config=prepared.config,
-                            progress=progress, optics=optics[channel],
+                            progress=progress, optics=None if choice is None else choice.optics,
                             pixel_size=plan.pixel_size, outputs=options.outputs, one_of_channels=channels > 1)
+        if choice is not None and choice.note:  # what of the optics came from the file, as a lateral run says it
+            result.notes.insert(0, choice.note)
         for kind in options.outputs:
             setattr(result, OUTPUTS[kind], np.moveaxis(getattr(result, OUTPUTS[kind]), -3, z_axis))
         return result

@@ -26,6 +26,7 @@ from .core.config import INITS
 from .core.optics import Optics
 from .core.resize import as_scale_pair
 from .io.names import TIFF_SUFFIXES, drop_tiff_suffix, series_name, series_stem
+from .io.ome import channel_acquisition, read_optics
 from .io.tiff import TiffHeader, image_axes, read_header, run_record
 
 #: how near a --pixel-size or --z-step must be to the file's own to count as it (TIFF stores them as fractions)
@@ -547,10 +548,16 @@ def _same_file_moved(made_from: dict, identity: dict) -> bool:
             and (made_from.get("size"), made_from.get("mtime_ns")) == (identity["size"], identity["mtime_ns"]))
 
 
+#: a settings record's ``psf_model`` where ``--psf-model`` is left out: each file's acquisition mode decides (a
+#: record without one is from before: its runs took widefield)
+FILES_MODEL = "the file's"
+
+
 def deciding(settings: dict) -> dict:
     """The settings that decide an output's content: all but the device, whose choice (``auto``, ``cpu``, ``cuda``)
     changes where a run goes, not what it makes, so that a batch resumed on another machine keeps what is done;
-    defaults spelled out count as left out (``--kernel psf`` beside ``--psf``, ``--psf-model widefield``)."""
+    defaults spelled out count as left out (``--kernel psf`` beside ``--psf``); ``psf_model`` of a record from
+    before the acquisition mode was read is the widefield model its runs took."""
     config = {key: value for key, value in settings.get("config", {}).items() if key != "device"}
     # an axial run takes its optics from each file whatever the options imply: its kernel setting stays as recorded
     # one kernel given once per channel is the one given once (as records from before per-channel kernels say it)
@@ -574,7 +581,25 @@ def input_settings(settings: dict, identity: dict) -> dict:
     :func:`deciding` alone."""
     header = input_header(identity)
     own = {} if header is None else {"pixel_size": header.pixel_size, "z_step": header.z_spacing}
-    return deciding(_own_left_out(settings, own))
+    return deciding(_files_model_named(_own_left_out(settings, own), identity))
+
+
+def _files_model_named(settings: dict, identity: dict) -> dict:
+    """``settings`` with the model each file's acquisition mode decides (:data:`FILES_MODEL`) named where every
+    channel of the input ``identity`` names takes the same (:func:`~.io.ome.channel_acquisition`): a
+    ``--psf-model`` equal to it, or a run from before that took widefield on a file that names widefield or nothing,
+    is no other setting."""
+    if settings.get("psf_model") != FILES_MODEL:
+        return settings
+    series = identity.get("series", 0)
+    try:
+        optics = read_optics(identity["path"], series)
+    except (OSError, ValueError):  # the file fails on its own
+        return settings
+    counts = header_counts(Path(identity["path"]), series)
+    channels = 1 if counts is None else counts[1]
+    models = {channel_acquisition(optics, channel, channels).modality for channel in range(channels)}
+    return {**settings, "psf_model": models.pop()} if len(models) == 1 else settings
 
 
 def _own_left_out(settings: dict, own: Mapping[str, Any]) -> dict:

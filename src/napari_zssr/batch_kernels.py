@@ -20,7 +20,7 @@ from .batch_options import MEASURED_PSF_CHOICES, BatchOptions
 from .core.choices import KERNEL_SOURCES
 from .core.optics import Optics, check_pixel_size_for_optics
 from .core.resize import upscale_factors
-from .io.ome import read_optics
+from .io.ome import channel_acquisition, read_optics
 from .io.psf import psf_channels
 from .kernel_choice import PSF_FILE_NOTE, KernelChoice, PsfChannelError, kernel_source
 
@@ -62,9 +62,9 @@ def kernel_choices(options: BatchOptions, job: Job, channels: int, use: str = "a
         for channel, choice in psf_choices(options, channels, users["psf"]).items():
             choices[channel] = choice
     if "optics" in users:
-        for channel, optics in zip(users["optics"],
+        for channel, choice in zip(users["optics"],
                                    channel_optics(options, job, channels, users["optics"], use, default_immersion)):
-            choices[channel] = KernelChoice("optics", optics=optics)
+            choices[channel] = choice
     return choices  # every channel's: psf and optics ones filled above
 
 
@@ -116,10 +116,15 @@ def check_psf_channels(jobs: Sequence[Job], options: BatchOptions) -> None:
         fitting.add(channels)
 
 
+#: how a note on the modality or pinhole a file gave ends: how to choose others
+FILE_ACQUISITION_OVERRIDE = "--psf-model and --pinhole choose others"
+
+
 def channel_optics(options: BatchOptions, job: Job, channels: int, users: Sequence[int], use: str,
-                   default_immersion: float | None) -> list[Optics]:
-    """The optics of each channel in ``users`` (of the ``channels`` of the input ``job``), from the options and,
-    where they are silent, the file's OME metadata (of the job's image series)."""
+                   default_immersion: float | None) -> list[KernelChoice]:
+    """The kernel from the optics of each channel in ``users`` (of the ``channels`` of the input ``job``), from the
+    options and, where they are silent, the file's OME metadata (of the job's image series), its acquisition mode and
+    pinhole too (:func:`~.io.ome.channel_acquisition`: its note says what came from the file, or is not used)."""
     metadata = read_optics(job.source, job.series_index)
     na = options.na or (metadata and metadata.na)
     if not na:
@@ -136,7 +141,6 @@ def channel_optics(options: BatchOptions, job: Job, channels: int, users: Sequen
                            f"it for {channel_list(missing)} (channels 0-{channels - 1}: {known} nm): give --wavelength "
                            "once per channel, in their order, or --kernel once per channel with none for a channel "
                            "that has no emission (transmitted light)")
-    confocal = options.psf_model == "confocal"
     excitation = options.excitation_wavelength or list(metadata.excitation_wavelengths if metadata else ())
     excitation = per_channel(list(excitation), channels, "excitation wavelengths", users) if excitation \
         else [None] * channels
@@ -144,16 +148,26 @@ def channel_optics(options: BatchOptions, job: Job, channels: int, users: Sequen
     if refractive_index is None:
         raise OptionNeeded(f"{use} needs the immersion's refractive index: give --refractive-index (the file's "
                            "metadata does not say; e.g. 1.518 oil, 1.333 water)")
+    acquisitions = {channel: channel_acquisition(metadata, channel, channels, options.psf_model, options.pinhole)
+                    for channel in users}
     try:
-        return [Optics(na, emission[channel], refractive_index, options.psf_model or "widefield",
-                       excitation[channel] if confocal else None, options.pinhole if confocal else None)
-                for channel in users]
+        optics = {channel: Optics(na, emission[channel], refractive_index, acquisition.modality,
+                                  excitation[channel] if acquisition.modality == "confocal" else None,
+                                  acquisition.pinhole)
+                  for channel, acquisition in acquisitions.items()}
     except ValueError as error:  # each option was checked before the batch: the file's values, or the mix, are wrong
         na_from = "--na" if options.na else "the file's metadata"  # which, the user's or the file's, to mend
         index_from = ("--refractive-index" if options.refractive_index else "the file's metadata"
                       if metadata and metadata.refractive_index else "the default immersion")
         sources = f"NA {na:g} from {na_from}, refractive index {refractive_index:g} from {index_from}"
-        raise OptionNeeded(f"{error} ({sources}: override with --na, --wavelength or --refractive-index)") from None
+        overrides = "--na, --wavelength or --refractive-index"
+        if not options.psf_model and any(each.modality == "confocal" for each in acquisitions.values()):
+            sources += ", the confocal model (and its excitation) from the file's acquisition mode"
+            overrides = "--na, --wavelength, --refractive-index, --excitation-wavelength or --psf-model"
+        raise OptionNeeded(f"{error} ({sources}: override with {overrides})") from None
+    return [KernelChoice("optics", optics=optics[channel], note=f"{'; '.join(acquisitions[channel].notes)} "
+                         f"({FILE_ACQUISITION_OVERRIDE})" if acquisitions[channel].notes else None)
+            for channel in users]
 
 
 #: the NA that :func:`check_optics_options` checks the other options with where it is left out: below the index of

@@ -31,6 +31,7 @@ from .api import checked_warm_start, requested_outputs
 from .batch_axial import check_axial_inputs, check_axial_options
 from .batch_files import TaskReport, process_file
 from .batch_jobs import (
+    FILES_MODEL,
     NAME_MAX,
     SERIES_OPTION_ADVICE,
     Job,
@@ -517,16 +518,20 @@ def note_dtype_fallbacks(jobs: Sequence[Job]) -> None:
 def settings_record(options: BatchOptions, config: ZSSRConfig) -> dict:
     """What decides an output's content besides its input: equal records mean an output can be kept.
 
-    Axial runs add ``axial`` and ``z_step``; lateral records stay as they were, so their outputs stay done.
+    Axial runs add ``axial`` and ``z_step``; lateral records stay as they were, so their outputs stay done (but a
+    kernel from the optics without ``--psf-model``: :data:`~.batch_jobs.FILES_MODEL`).
     """
     axial = {"axial": True, "z_step": options.z_step} if options.axial else {}
+    # left out, each file's acquisition mode decides the model of a kernel or an axial profile from the optics
+    from_optics = options.axial or "optics" in kernel_kinds(vars(options))
+    psf_model = options.psf_model or (FILES_MODEL if from_optics else None)
     config_record = config.to_dict()
     if not config.back_projects_to_noise:
         del config_record["back_projection_to_noise"]  # changes nothing here, and records from before it stay equal
     return json.loads(json.dumps({"scale": options.scale, **axial, "config": config_record,
             "psf": [str(Path(p).resolve()) for p in options.psf], "psf_pixel_size": options.psf_pixel_size,
             "pixel_size": options.pixel_size, "measured_psf": options.measured_psf, "warm_start": options.warm_start,
-            "dtype": options.dtype, "kernel": options.kernel, "psf_model": options.psf_model, "na": options.na,
-            "wavelength": options.wavelength, "refractive_index": options.refractive_index,
+            "dtype": options.dtype, "kernel": options.kernel, "psf_model": psf_model,
+            "na": options.na, "wavelength": options.wavelength, "refractive_index": options.refractive_index,
             "excitation_wavelength": options.excitation_wavelength, "pinhole": options.pinhole}))
 

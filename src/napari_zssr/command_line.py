@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "with any optics option (--na, --wavelength...), else none")
     wavelength = number_in_range(float, 200, "a wavelength in nm (200-2000)")
     parser.add_argument("--psf-model", choices=MODALITIES,
-                        help="compute the PSF from the optics: widefield or confocal (default widefield)")
+                        help="compute the PSF from the optics: widefield or confocal (default: the model of the "
+                             "file's OME acquisition mode, else widefield)")
     parser.add_argument("--na", type=number_in_range(float, 0, "a numerical aperture > 0", exclusive=True),
                         help="objective NA (default: the file's OME metadata)")
     parser.add_argument("--wavelength", type=wavelength, action="append", default=[], metavar="NM",
@@ -74,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="confocal: excitation wavelength in nm; repeat once per channel (default: the file's OME "
                              "metadata, else the emission wavelength)")
     parser.add_argument("--pinhole", type=number_in_range(float, 0, "a pinhole size in Airy units >= 0"),
-                        metavar="AU", help="confocal: pinhole diameter in Airy units (default 1)")
+                        metavar="AU", help="confocal: pinhole diameter in Airy units (default: the file's OME "
+                                           "pinhole size over its objective's magnification, else 1)")
     parser.add_argument("--scale", type=number_in_range(float, 1, "a factor > 1", exclusive=True),
                         help=f"super-resolution factor (default {DEFAULT_SCALE:g}; not with --axial)")
     parser.add_argument("--preset", choices=PRESETS, default=BatchOptions.preset,

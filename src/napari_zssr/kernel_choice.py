@@ -44,6 +44,9 @@ class KernelChoice:
     measured: bool | None = None  # is the PSF a bead image from the same camera? None: judged from pixel sizes
     optics: Optics | None = None
     psf_channel: int | None = None  # of a PSF file with a PSF per channel; None: a file without channels
+    # what the front took for this choice that the user did not give, and should know (the modality and pinhole of
+    # the optics from the image's file's metadata): the kernel's record keeps it as its note
+    note: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KERNEL_SOURCES:
@@ -166,13 +169,23 @@ KernelArgument = np.ndarray | KernelSource | KernelChoice | PreparedKernel | str
 
 def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.ndarray | None = None, *,
                   scale: Scale) -> tuple[KernelSource | None, dict[str, Any]]:
-    """``choice`` as a function ``scale -> kernel`` (None: bicubic) and its record for the result's metadata.
+    """``choice`` as a function ``scale -> kernel`` (None: bicubic) and its record for the result's metadata, whose
+    note begins with the choice's own.
 
     ``pixel_size``: the image's, in um (None: unknown). ``image`` is needed for ``"estimate"`` only. ``scale``: the
     run's, whose kernel is made here (and the estimate's). Bad PSF files, bad optics, optics without a pixel size and
     a kernel too wide at that scale raise a ``ValueError``/``FileNotFoundError`` here, before any training starts,
     naming the run's scale.
     """
+    source, record = _source_of(choice, pixel_size, image, scale)
+    if choice.note:
+        record["note"] = "; ".join(note for note in (choice.note, record.get("note")) if note)
+    return source, record
+
+
+def _source_of(choice: KernelChoice, pixel_size: PixelSize | None, image: np.ndarray | None,
+               scale: Scale) -> tuple[KernelSource | None, dict[str, Any]]:
+    """:func:`kernel_source` but the choice's note."""
     if choice.kind == "none":
         return None, {"source": "none (bicubic)"}
     if choice.kind == "optics":

@@ -8,6 +8,10 @@ from typing import Literal, get_args
 
 Modality = Literal["widefield", "confocal"]
 MODALITIES: tuple[str, ...] = get_args(Modality)
+#: a confocal pinhole's diameter where none is given, in Airy units
+DEFAULT_PINHOLE_AU = 1.0
+#: the widest confocal pinhole the optics take, in Airy units
+MAX_PINHOLE_AU = 20.0
 KernelKind = Literal["psf", "optics", "estimate", "none"]
 KERNEL_SOURCES: tuple[str, ...] = get_args(KernelKind)
 #: output kind (the suffix of layer and file names, everywhere the same) -> ZSSRResult field

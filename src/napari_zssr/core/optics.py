@@ -28,17 +28,15 @@ from typing import Any, Literal
 import numpy as np
 from scipy import signal, special
 
-from .choices import MODALITIES, Modality
+from .choices import DEFAULT_PINHOLE_AU, MAX_PINHOLE_AU, MODALITIES, Modality
 from .config import DEFAULT_SCALE
 from .resize import pixel_pair, upscale_factors
-from .units import IMMERSION_INDICES, number_meant, shown_sizes
+from .units import IMMERSION_INDICES, airy_unit_um, number_meant, shown_sizes
 
 Model = Literal["paraxial", "vectorial"]
 MODELS: tuple[str, ...] = ("paraxial", "vectorial")
 #: wavelengths accepted, nm: from deep UV to the far end of two-photon excitation
 WAVELENGTH_RANGE = (200.0, 2000.0)
-#: a confocal pinhole's diameter where none is given, in Airy units
-DEFAULT_PINHOLE_AU = 1.0
 #: FWHM of the Airy pattern in units of lambda / NA (half maximum of [2 J1(v)/v]^2 at v = 1.61634)
 AIRY_FWHM = 1.61634 / np.pi
 #: the narrowest PSF a kernel from the optics accepts, in image pixels. Narrower, the camera sees a point; a pixel
@@ -91,7 +89,8 @@ class Optics:
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
         if self.pinhole is not None:
-            _check_number("pinhole", self.pinhole, 0.0, 20.0, "in Airy units (1 is typical)", inclusive=True)
+            _check_number("pinhole", self.pinhole, 0.0, MAX_PINHOLE_AU, "in Airy units (1 is typical)",
+                          inclusive=True)
         for name in ("na", "wavelength", "refractive_index", "excitation_wavelength", "pinhole"):
             if getattr(self, name) is not None:  # numpy numbers become floats: the optics go into JSON records
                 # float32 as the decimal typed (NA 1.4, not 1.399999976158142), as pixel sizes and scales are
@@ -233,7 +232,7 @@ def _radius_grid(half: tuple[int, int], pixel: tuple[float, float]) -> np.ndarra
 def _pinhole_radius(optics: Optics) -> float:
     """The pinhole's radius in the sample plane, um (of a confocal's optics, which hold its diameter in Airy units)."""
     assert optics.pinhole is not None  # set for every confocal by Optics
-    return optics.pinhole * 1.22 * optics.wavelength * 1e-3 / optics.na / 2
+    return optics.pinhole * airy_unit_um(optics.na, optics.wavelength) / 2
 
 
 def _confocal(optics: Optics, half: tuple[int, int], pixel: tuple[float, float]) -> np.ndarray:

@@ -14,6 +14,12 @@ IMMERSION_INDICES = {"air": 1.0, "water": 1.333, "glycerol": 1.47, "silicone": 1
 PLAUSIBLE_PIXEL_UM = (1e-7, 1e5)
 
 
+def airy_unit_um(na: float, wavelength: float) -> float:
+    """One Airy unit in the sample plane, um: the Airy disk's diameter to its first zero, 1.22 lambda / NA
+    (``wavelength``: emission, nm), the unit confocal pinholes are set in."""
+    return 1.22 * wavelength * 1e-3 / na
+
+
 def tidy(value: float) -> float:
     """``value`` to 12 significant digits: a pixel size of 0.1, not 0.09999999999999999, for 0.3 / 3, where the
     digits beyond say nothing of any microscope and would show in napari and in the files written."""

@@ -1,17 +1,33 @@
-"""The microscope's optics (objective NA, immersion, channel wavelengths) and the channels' names from a TIFF's
-OME-XML metadata."""
+"""The microscope's optics (objective NA, immersion, channel wavelengths, acquisition mode and pinhole) and the
+channels' names from a TIFF's OME-XML metadata.
+
+Each channel's ``AcquisitionMode`` (OME 2016-06) chooses the PSF model its kernel takes where the user names none
+(:data:`ACQUISITION_MODALITIES`); a mode neither model describes gives none, with a note. Its ``PinholeSize`` is the
+pinhole's physical diameter as the microscope's software reports it (Bio-Formats copies the vendor's value into it,
+e.g. a Leica file's ``Pinhole``, converted from m to um only), which the schema leaves in no particular plane. In
+Airy units it is that diameter over the total magnification between sample and pinhole times 1 AU (1.22 lambda_em /
+NA): the objective's magnification times the scan head's own, which differs between microscope models, is mostly
+undocumented, and has no field in OME (Scientific Volume Imaging, "Backprojected pinhole radius"). The pinhole is
+converted with the objective's magnification alone, as if the pinhole sat in the objective's image plane (as a
+spinning disk's pinholes do); a scan head that magnifies further before its pinhole makes the Airy units that many
+times too large: a confocal PSF a little wider than the true one (it stops widening by ~2 AU), still narrower than
+the widefield PSF. A result beyond :data:`PLAUSIBLE_PINHOLE_AU` (a value in another unit or already in the sample
+plane) is not used, with a note.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import tifffile
 
-from ..core.units import IMMERSION_INDICES
+from ..core.choices import DEFAULT_PINHOLE_AU, MAX_PINHOLE_AU, Modality
+from ..core.units import IMMERSION_INDICES, airy_unit_um
 from .calibration import length_um
 from .series import image_series, ome_elements, ome_image, ome_name, parsed_ome
 from .tiff import file_faults_named, tiff_file
@@ -19,6 +35,29 @@ from .tiff import file_faults_named, tiff_file
 #: refractive index of each OME ``Immersion`` (or ``Medium``) value that names a single medium
 IMMERSION_INDEX = {**{name.capitalize(): index for name, index in IMMERSION_INDICES.items()},
                    "WaterDipping": IMMERSION_INDICES["water"]}
+#: the OME ``AcquisitionMode`` values a PSF model here describes. Confocal: a pinhole before the detector (a spinning
+#: disk's array of them; a slit, confocal across it only, where the model's round pinhole makes a PSF narrower than
+#: the true one along it: a kernel that sharpens less, not more). Widefield: a camera behind the objective (TIRF's
+#: evanescent excitation confines the light in z only: its lateral PSF is the widefield one)
+ACQUISITION_MODALITIES: dict[str, Modality] = {
+    "LaserScanningConfocalMicroscopy": "confocal", "SpinningDiskConfocal": "confocal", "SlitScanConfocal": "confocal",
+    "SweptFieldConfocal": "confocal", "WideField": "widefield", "TIRF": "widefield",
+    "TotalInternalReflection": "widefield"}
+#: the other OME ``AcquisitionMode`` values, each with why neither model describes it. A light sheet (SPIM) images
+#: laterally as a widefield does, but its z blur is the sheet's, which no model here has: an axial profile from the
+#: widefield model would be far too long
+UNMODELLED_MODES = {
+    "SPIM": "a light sheet: its z blur is the sheet's", "MultiPhotonMicroscopy": "multiphoton excitation, no pinhole",
+    "SecondHarmonicGenerationImaging": "nonlinear excitation, no pinhole",
+    **dict.fromkeys(("StructuredIllumination", "STED", "PALM", "STORM", "SingleMoleculeImaging"),
+                    "super-resolution, sharper than either model"),
+    "NearFieldScanningOpticalMicroscopy": "a near-field probe, not an objective's PSF",
+    "BrightField": "transmitted light, not fluorescence",
+    **dict.fromkeys(("FluorescenceLifetime", "SpectralImaging", "FluorescenceCorrelationSpectroscopy", "FSM", "LCM",
+                     "Other"), "it does not say how the light was detected")}
+#: pinholes a confocal is set to, in Airy units: a file's PinholeSize converted beyond them was in another unit or
+#: plane than taken (below 0.1 AU: a diameter already in the sample plane)
+PLAUSIBLE_PINHOLE_AU = (0.1, MAX_PINHOLE_AU)
 
 
 @dataclass(frozen=True)
@@ -33,6 +72,25 @@ class OpticsMetadata:
     emission_wavelengths: tuple[float | None, ...]  # nm, one per channel
     excitation_wavelengths: tuple[float | None, ...]  # nm, one per channel
     lens_model: str | None
+    # one per channel (a file from before these were read has none): its OME AcquisitionMode as written; the PSF
+    # model it names (:data:`ACQUISITION_MODALITIES`); why it names none where the file says something; its pinhole in
+    # Airy units (from PinholeSize, see the module's docstring); where that came from, or why PinholeSize is not used
+    acquisition_modes: tuple[str | None, ...] = ()
+    modalities: tuple[Modality | None, ...] = ()
+    modality_notes: tuple[str | None, ...] = ()
+    pinholes: tuple[float | None, ...] = ()
+    pinhole_notes: tuple[str | None, ...] = ()
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> OpticsMetadata:
+        """The optics a layer's metadata keeps (as the reader wrote them with :func:`dataclasses.asdict`, lists where
+        tuples were, one entry per per-channel field for a channel's layer); a field it lacks is one the file did not
+        give."""
+        values = {}
+        for field in fields(cls):
+            value = record.get(field.name)
+            values[field.name] = tuple(value or ()) if field.name in PER_CHANNEL_FIELDS else value
+        return cls(**values)
 
     def names_optics(self, channels: int) -> bool:
         """Whether the file says enough for an axial profile without guessing: the NA, the immersion and the emission
@@ -64,14 +122,109 @@ def read_optics(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffF
             immersion = other
     refractive_index = (_number(settings, "RefractiveIndex") or IMMERSION_INDEX.get(medium or "")
                         or IMMERSION_INDEX.get(immersion or ""))
+    na = _number(objective, "LensNA") or named_na
+    emission = tuple(_wavelength_nm(channel, "EmissionWavelength") for channel in channels)
+    magnification = _number(objective, "CalibratedMagnification") or _number(objective, "NominalMagnification")
+    pinholes = [_pinhole(channel, na, wavelength, magnification) for channel, wavelength in zip(channels, emission)]
+    modes = tuple(channel.get("AcquisitionMode") for channel in channels)
+    modalities = [_modality(mode, _number(channel, "PinholeSize") is not None)
+                  for mode, channel in zip(modes, channels)]
     optics = OpticsMetadata(
-        na=_number(objective, "LensNA") or named_na, refractive_index=refractive_index, immersion=immersion,
-        emission_wavelengths=tuple(_wavelength_nm(channel, "EmissionWavelength") for channel in channels),
+        na=na, refractive_index=refractive_index, immersion=immersion, emission_wavelengths=emission,
         excitation_wavelengths=tuple(_wavelength_nm(channel, "ExcitationWavelength") for channel in channels),
-        lens_model=model)
+        lens_model=model, acquisition_modes=modes, modalities=tuple(modality for modality, _ in modalities),
+        modality_notes=tuple(note for _, note in modalities), pinholes=tuple(au for au, _ in pinholes),
+        pinhole_notes=tuple(note for _, note in pinholes))
     known = [optics.na, optics.refractive_index, optics.lens_model, *optics.emission_wavelengths,
-             *optics.excitation_wavelengths]
+             *optics.excitation_wavelengths, *optics.acquisition_modes, *optics.pinhole_notes]
     return optics if any(value is not None for value in known) else None
+
+
+#: the fields of :class:`OpticsMetadata` that hold one entry per channel (a channel's layer keeps its own)
+PER_CHANNEL_FIELDS = ("emission_wavelengths", "excitation_wavelengths", "acquisition_modes", "modalities",
+                      "modality_notes", "pinholes", "pinhole_notes")
+
+
+@dataclass(frozen=True)
+class Acquisition:
+    """The PSF model and pinhole a kernel of one channel takes, and what the user is told of where they came from."""
+
+    modality: Modality
+    pinhole: float | None  # Airy units; None: the default (confocal), or no pinhole (widefield)
+    notes: tuple[str, ...]
+
+
+def channel_acquisition(optics: OpticsMetadata | None, channel: int | None, channels: int,
+                        modality: Modality | None = None, pinhole: float | None = None) -> Acquisition:
+    """The modality and pinhole of channel ``channel`` (of an image of ``channels``; None: a layer of one channel,
+    or of all): ``modality`` and ``pinhole`` (the user's) where given, else the file's (its acquisition mode and
+    pinhole), else widefield, and the default pinhole for a confocal. The notes say what came from the file, and what
+    the file says that is not used: a mode neither model describes, a pinhole that cannot be converted to Airy units
+    or that comes out implausible."""
+    said = optics or OpticsMetadata(None, None, None, (), (), None)
+
+    def entry(values: tuple) -> Any:
+        return channel_entry(values, channel, channels)
+
+    file_modality = entry(said.modalities)
+    chosen: Modality = modality or file_modality or "widefield"
+    notes = []
+    if modality is None and file_modality == "confocal":
+        notes.append(f"the confocal model from the file's acquisition mode {entry(said.acquisition_modes)}")
+    elif modality is None and entry(said.modality_notes):
+        notes.append(f"{entry(said.modality_notes)}: the widefield model is used")
+    if chosen != "confocal":
+        return Acquisition(chosen, None, tuple(notes))
+    if pinhole is None:
+        pinhole, pinhole_note = entry(said.pinholes), entry(said.pinhole_notes)
+        if pinhole_note:
+            notes.append(pinhole_note if pinhole is not None else
+                         f"{pinhole_note}; the default {DEFAULT_PINHOLE_AU:g} AU instead")
+    return Acquisition(chosen, pinhole, tuple(notes))
+
+
+def channel_entry(values: tuple, channel: int | None, channels: int) -> Any:
+    """Channel ``channel``'s entry of a per-channel field: its own where the file gives one per channel, else the
+    one the file gives for every channel (one entry, or all alike); None where neither (another count of channels)."""
+    if channel is not None and len(values) == channels:
+        return values[channel]
+    return values[0] if len(set(values)) == 1 else None
+
+
+def _modality(mode: str | None, pinhole_given: bool) -> tuple[Modality | None, str | None]:
+    """The PSF model an OME ``AcquisitionMode`` names, or None with why (None, None: the file says nothing)."""
+    if mode in ACQUISITION_MODALITIES:
+        return ACQUISITION_MODALITIES[mode], None
+    if mode in UNMODELLED_MODES:
+        return None, f"the file's acquisition mode {mode} ({UNMODELLED_MODES[mode]}) is neither widefield nor confocal"
+    if mode is not None:
+        return None, f"the file's acquisition mode {mode!r} is none of OME's"
+    return None, ("the file gives a pinhole but no acquisition mode (a confocal?)" if pinhole_given else None)
+
+
+def _pinhole(channel: ET.Element, na: float | None, emission: float | None,
+             magnification: float | None) -> tuple[float | None, str | None]:
+    """A channel's ``PinholeSize`` in Airy units (see the module's docstring), with where it came from; or None,
+    with why it is not used (None, None: the file gives none)."""
+    size = _number(channel, "PinholeSize")
+    if size is None:
+        return None, None
+    unit = channel.get("PinholeSizeUnit", "µm")
+    said = f"the file's PinholeSize {size:g} {unit}"
+    diameter = length_um(size, unit)
+    if diameter is None or diameter <= 0:
+        return None, f"{said} is no diameter: not used"
+    missing = [what for what, value in (("objective magnification", magnification), ("NA", na),
+                                        ("emission wavelength", emission)) if not value]
+    if missing:
+        return None, f"{said} needs the {' and '.join(missing)}, which the file does not give, in Airy units: not used"
+    assert na is not None and emission is not None and magnification is not None  # none is missing
+    airy_units = diameter / (magnification * airy_unit_um(na, emission))
+    conversion = f"{said} at the objective's {magnification:g}x (NA {na:g}, {emission:g} nm)"
+    low, high = PLAUSIBLE_PINHOLE_AU
+    if not low <= airy_units <= high:
+        return None, f"{conversion} is {airy_units:.3g} AU, beyond any confocal's {low:g}-{high:g} AU: not used"
+    return round(airy_units, 2), f"pinhole {airy_units:.2f} AU from {conversion}"
 
 
 #: an objective's NA in its name as makers write it, after the magnification and a slash: "Plan-Apochromat 63x/1.40

@@ -27,6 +27,7 @@ from .runner import (
     background_run,
     compute,
     layer_tuples,
+    metadata_acquisition,
     metadata_optics,
     prepare,
     remove_stale_outputs,
@@ -50,10 +51,11 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     The kernel: ``psf=`` a PSF file; ``optics=`` the microscope's optics (an :class:`Optics` or a dict of its
     fields, e.g. ``{"na": 1.4, "wavelength": 520}``; needs the pixel size, from the layer's scale or
     ``pixel_size=``); ``kernel="optics"`` the optics of the layer's file (its OME NA, emission wavelength and
-    immersion, else oil, widefield; as ``--kernel optics``); ``kernel="estimate"`` estimated from the image; or
-    ``kernel=`` an array or a :class:`KernelChoice`. None of them (or ``kernel="none"``): the bicubic kernel.
-    ``axial=True``: restore the z axis of a 3D layer to its lateral pixel size (the factor is the layer's z step /
-    pixel size; ``scale``, a kernel and ``warm_start_iterations`` are refused there).
+    immersion, else oil; its acquisition mode's model and pinhole, else widefield; as ``--kernel optics``);
+    ``kernel="estimate"`` estimated from the image; or ``kernel=`` an array or a :class:`KernelChoice`. None of them
+    (or ``kernel="none"``): the bicubic kernel. ``axial=True``: restore the z axis of a 3D layer to its lateral
+    pixel size (the factor is the layer's z step / pixel size; ``scale``, a kernel and ``warm_start_iterations`` are
+    refused there).
 
     ``scale`` is a number or a (y, x) pair (None: 2). ``options`` are :class:`ZSSRConfig` fields
     (``max_iterations=300``, ``seed=1``, ``device="cuda"``...). With ``viewer=`` (or a current napari viewer, which
@@ -68,6 +70,7 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
         _refuse_layer_name(layer_or_array, viewer)
     _check_arguments(psf, psf_pixel_size, viewer, axial=axial, add_to_viewer=add_to_viewer)
     config = ZSSRConfig.preset(preset, **options)
+    note = None  # on what of the optics the layer's file gave
     if isinstance(kernel, str) and kernel == "optics":  # as --kernel optics: the optics the layer's file gives
         if optics is not None:
             raise ValueError("give the optics once: optics= (your values), or kernel='optics' (the layer's file's)")
@@ -85,10 +88,11 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
                              f"reader keeps it), which does not give its {' and '.join(missing)}: pass them, e.g. "
                              "optics={'na': 1.4, 'wavelength': 520} (and 'refractive_index': 1.333 for water)")
         kernel = None
+        note = "; ".join(metadata_acquisition(metadata).notes) or None  # its modality and pinhole
     if optics is not None:
         if kernel is not None or psf:
             raise ValueError("give one kernel source: psf=, optics= or kernel=")
-        kernel = KernelChoice("optics", optics=optics)
+        kernel = KernelChoice("optics", optics=optics, note=note)
     where = "the viewer given" if viewer is not None else "the current viewer"
     if viewer is None:
         try:

@@ -1,5 +1,6 @@
 """The widget's fields of a kernel "from optics", filled from the OME metadata of the chosen layer's file where it
-records them, with what the user typed kept apart from what a file put there."""
+records them (its acquisition mode's modality and its pinhole too, as the command line takes them), with what the
+user typed kept apart from what a file put there."""
 
 from __future__ import annotations
 
@@ -8,19 +9,24 @@ from typing import Any
 
 from magicgui.widgets import ComboBox, FloatSpinBox, SpinBox, Widget
 
-from ..core.choices import MODALITIES
-from ..core.optics import DEFAULT_PINHOLE_AU, IMMERSION_INDICES, WAVELENGTH_RANGE, Optics
+from ..core.choices import DEFAULT_PINHOLE_AU, MAX_PINHOLE_AU, MODALITIES
+from ..core.optics import IMMERSION_INDICES, WAVELENGTH_RANGE, Optics
+from ..io.ome import OpticsMetadata, channel_entry
 
 #: ``set_in_range(field, value, what, unknown=..., takes=...)``: show ``value`` in ``field``, or a note where the
 #: field cannot take it; whether it took it (the widget's, which keeps the notes of every field in its status line)
 SetInRange = Callable[..., bool]
+#: ``note_on(field, note)``: a note on what a layer's file said of ``field`` that it does not hold, kept in the
+#: widget's status line while the field keeps its value
+NoteOn = Callable[[Widget, str], None]
 
 
 class OpticsFields:
     """NA, emission, immersion, modality, and for confocal the excitation and the pinhole."""
 
-    def __init__(self, set_in_range: SetInRange) -> None:
+    def __init__(self, set_in_range: SetInRange, note_on: NoteOn) -> None:
         self._set_in_range = set_in_range
+        self._note_on = note_on
         defaults = Optics(1.4, 520)
         self.na = FloatSpinBox(label="NA", min=0.05, max=1.7, step=0.05, value=defaults.na,
                                tooltip="Numerical aperture of the objective (from the file's metadata when it says)")
@@ -36,17 +42,21 @@ class OpticsFields:
                                           "line takes it")
         self.modality = ComboBox(label="modality", choices=list(MODALITIES), value=defaults.modality,
                                  tooltip="widefield, or point-scanning confocal (excitation PSF x pinhole-filtered "
-                                         "emission PSF)")
+                                         "emission PSF); from the layer's file's acquisition mode where it names "
+                                         "one of them")
         # 0: the emission wavelength, as the library and the command line take an excitation nobody gave (a wider
         # PSF than any real excitation's, so never over-sharpening), not a default that would pass for the file's
         self.excitation = SpinBox(label="excitation (nm)", min=0, max=2000, value=0,
                                   tooltip="Confocal: excitation wavelength, in nm. 0: not given (the layer's file "
                                           "does not say): the emission wavelength is taken, as on the command line")
-        self.pinhole = FloatSpinBox(label="pinhole (AU)", min=0.0, max=20.0, step=0.1, value=DEFAULT_PINHOLE_AU,
-                                    tooltip="Confocal: pinhole diameter in Airy units (1 AU = 1.22 λ/NA)")
+        self.pinhole = FloatSpinBox(label="pinhole (AU)", min=0.0, max=MAX_PINHOLE_AU, step=0.1,
+                                    value=DEFAULT_PINHOLE_AU,
+                                    tooltip="Confocal: pinhole diameter in Airy units (1 AU = 1.22 λ/NA); from the "
+                                            "layer's file's pinhole size and objective magnification where it gives "
+                                            "them (taken as the whole magnification to the pinhole)")
         self.widgets: list[Widget] = [self.na, self.wavelength, self.immersion, self.modality, self.excitation,
                                       self.pinhole]
-        filled_from_files = (self.na, self.wavelength, self.immersion, self.excitation)
+        filled_from_files = (self.na, self.wavelength, self.immersion, self.modality, self.excitation, self.pinhole)
         # a fresh widget's values, which a field a layer's file filled goes back to when another layer is chosen
         self._fresh_values = {id(field): field.value for field in filled_from_files}
         self._from_file: list[Widget] = []  # the fields the selected layer's file filled
@@ -72,7 +82,7 @@ class OpticsFields:
         try:
             return Optics(self._number(self.na), self._number(self.wavelength), self.refractive_index,
                           self.modality.value, self._number(self.excitation) or None if self.confocal else None,
-                          float(self.pinhole.value) if self.confocal else None)
+                          self._number(self.pinhole) if self.confocal else None)
         except ValueError as error:
             defaulted = id(self.na) not in self._typed and self.na not in self._from_file
             if defaulted and self.na.value >= self.refractive_index:
@@ -135,8 +145,29 @@ class OpticsFields:
         if excitation and self._take_file_wavelength(self.excitation, excitation,
                                                      "the file's excitation wavelength (nm)", None):
             given.append(self.excitation)
+        given += self._take_file_acquisition(OpticsMetadata.from_record(optics))
         self._from_file += given
         self._typed -= {id(field) for field in given}
+
+    def _take_file_acquisition(self, optics: OpticsMetadata) -> list[Widget]:
+        """Set the modality the file's acquisition mode names and its pinhole in Airy units (of the layer's one
+        channel, or the one every channel has), as the command line takes them; return the fields set. A mode neither
+        model describes, or a pinhole that is not usable (for a confocal), is noted instead."""
+        given = []
+        modality = channel_entry(optics.modalities, None, 1)
+        if modality:
+            self.modality.value = modality
+            given.append(self.modality)
+        elif channel_entry(optics.modality_notes, None, 1):
+            self._note_on(self.modality, f"{channel_entry(optics.modality_notes, None, 1)}: choose the modality")
+        pinhole = channel_entry(optics.pinholes, None, 1)
+        if pinhole is not None and self._set_in_range(self.pinhole, pinhole, "the file's pinhole (AU)", unknown=None):
+            self._file_values[id(self.pinhole)] = float(pinhole)
+            given.append(self.pinhole)
+        elif self.confocal and channel_entry(optics.pinhole_notes, None, 1):
+            self._note_on(self.pinhole, f"{channel_entry(optics.pinhole_notes, None, 1)}; the pinhole field's "
+                                        f"{self.pinhole.value:g} AU is used")
+        return given
 
     def _take_file_wavelength(self, field: SpinBox, wavelength: float, what: str, unknown: int | None) -> bool:
         """Show a file's wavelength in ``field``, to the whole nm it shows (the run takes it unrounded); one no

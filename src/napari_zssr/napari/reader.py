@@ -27,7 +27,7 @@ import numpy as np
 
 from ..core.units import shown_bytes
 from ..io.names import TIFF_SUFFIXES, drop_tiff_suffix, series_name, series_stem
-from ..io.ome import read_optics
+from ..io.ome import PER_CHANNEL_FIELDS, read_optics
 from ..io.planes import PlaneSource, ReorderedPlanes
 from ..io.series import image_series, image_series_count, image_series_nbytes
 from ..io.tiff import TiffImage, opened_series, read_tiff, reads_lazily, run_record, with_written_axes
@@ -267,15 +267,15 @@ def display_of(display: dict, channels: int, names: str | list[str]) -> dict:
 
 def channel_metadata(metadata: dict, channels: int) -> list[dict]:
     """Each channel layer's metadata: its channel index and the file's count of channels (so that a PSF file of one PSF
-    per channel is used only where it has as many), and the optics with that channel's own wavelengths (where the file
-    gives one per channel), so that a kernel from the optics of channel 2 uses channel 2's emission."""
+    per channel is used only where it has as many), and the optics with that channel's own wavelengths, acquisition
+    mode and pinhole (where the file gives one per channel), so that a kernel from the optics of channel 2 uses
+    channel 2's emission."""
     layers = []
     for channel in range(channels):
         own = {**metadata, "channel": channel, "channels": channels}
         optics = metadata.get("optics")
         if optics is not None:
-            own["optics"] = {**optics, **{key: [optics[key][channel]] for key in ("emission_wavelengths",
-                                                                                 "excitation_wavelengths")
+            own["optics"] = {**optics, **{key: [optics[key][channel]] for key in PER_CHANNEL_FIELDS
                                           if len(optics.get(key) or ()) == channels}}
         layers.append(own)
     return layers

@@ -8,7 +8,7 @@ import threading
 import warnings
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -45,7 +45,7 @@ from ..core.units import (
     um_per_unit,
 )
 from ..io.calibration import default_z_spacing_note
-from ..io.ome import OpticsMetadata
+from ..io.ome import Acquisition, OpticsMetadata, channel_acquisition
 from ..kernel_choice import KernelArgument, KernelChoice, PreparedKernel, named_kernel
 from ..overlay import effective_factors, overlay_scale_translate
 from .reader import Z_SPACING_DEFAULT_KEY, scale_counts_input_pixels
@@ -329,6 +329,9 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
         warnings.warn(f"{snapshot.name!r}: its file's optics are impossible ({error}), so the axial profile is the "
                       "default Gaussian as wide as the z step, not the optics'", stacklevel=3)
         optics = None
+    notes = metadata_acquisition(metadata).notes if optics is not None else ()  # on the file's modality and pinhole
+    if notes:
+        warnings.warn(f"{snapshot.name!r}: the axial profile: {'; '.join(notes)}", stacklevel=3)
     return RunRequest(snapshot, (float(factor), 1.0), None, config, pixel_um, checked_pixel_size(pixel_size),
                       outputs=outputs, axial_scale=factor, axial_optics=optics)
 
@@ -425,14 +428,24 @@ def metadata_optics(metadata: dict, default_immersion: float | None = None) -> O
     """The optics a layer's metadata (OME, from the napari-zssr reader) names completely for its one channel
     (:meth:`OpticsMetadata.names_optics`), its immersion else ``default_immersion``; None otherwise: the axial
     profile is then the default Gaussian (a profile from a guessed medium or wavelength would be badly wrong), and
-    ``run(kernel="optics")`` asks for them. The modality is taken as widefield, as the command line does. Impossible
-    values in the file (an NA not below its immersion's index) are a ValueError naming them."""
-    recorded = metadata.get("optics") or {}
-    named = OpticsMetadata(recorded.get("na"), recorded.get("refractive_index") or default_immersion,
-                           recorded.get("immersion"), tuple(recorded.get("emission_wavelengths") or ()), (), None)
+    ``run(kernel="optics")`` asks for them. The modality and pinhole are the file's, as the command line takes them
+    (:func:`metadata_acquisition`), with a confocal's excitation wavelength. Impossible values in the file (an NA not
+    below its immersion's index) are a ValueError naming them."""
+    named = OpticsMetadata.from_record(metadata.get("optics") or {})
+    named = replace(named, refractive_index=named.refractive_index or default_immersion)
     if not named.names_optics(1):
         return None
-    return Optics(named.na, named.emission_wavelengths[0], named.refractive_index)
+    acquisition = metadata_acquisition(metadata)
+    confocal = acquisition.modality == "confocal"
+    excitation = named.excitation_wavelengths[0] if confocal and len(named.excitation_wavelengths) == 1 else None
+    return Optics(named.na, named.emission_wavelengths[0], named.refractive_index, acquisition.modality, excitation,
+                  acquisition.pinhole)
+
+
+def metadata_acquisition(metadata: dict) -> Acquisition:
+    """The modality and pinhole of a layer's file (of its one channel: the reader gives a channel's layer its own), and
+    the notes on them (:func:`~napari_zssr.io.ome.channel_acquisition`)."""
+    return channel_acquisition(OpticsMetadata.from_record(metadata.get("optics") or {}), None, 1)
 
 
 def compute(request: RunRequest, progress: ProgressCallback | None = None,

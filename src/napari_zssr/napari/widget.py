@@ -193,7 +193,7 @@ class ZSSRWidget(Container):
                                                    "correct the file's, type the right size (0 keeps the file's)")
         show_four_decimals(self.psf_pixel_size, 0.0)
         say_at_zero(self.psf_pixel_size, "unknown")
-        self.optics_fields = OpticsFields(self._set_in_range)
+        self.optics_fields = OpticsFields(self._set_in_range, self._note_on_field)
         optics_fields = self.optics_fields.widgets
         self._kernel_fields: dict[str, list[Widget]] = {PSF_FILE: [self.psf, self.psf_pixel_size],
                                                         OPTICS: optics_fields, ESTIMATE: [], BICUBIC: []}
@@ -469,6 +469,12 @@ class ZSSRWidget(Container):
         if not in_range or (shown and self.status.value == shown):  # every field's note at once; others' left be
             self.status.value = self._standing_notes()
         return in_range
+
+    def _note_on_field(self, field: Widget, note: str) -> None:
+        """A note on what a layer's file said of ``field`` that it does not hold (an acquisition mode no model
+        describes), in the status line with the others while the field keeps its value."""
+        self._range_notes[id(field)] = (field, field.value, note)
+        self.status.value = self._standing_notes()
 
     def _standing_notes(self) -> str:
         """The status notes that hold while their fields do: values out of range, and the chosen PSF file's problem."""
