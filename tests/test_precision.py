@@ -151,3 +151,14 @@ def test_float32_on_mps_enters_no_autocast_which_a_torch_without_it_there_refuse
     with autocast(torch.float32, torch.device("cpu")):
         pass
     assert entered == ["cpu"]
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_every_training_step_computes_with_the_weights_the_last_one_left(precision):
+    # torch caches autocast's low-precision copy of the weights until the outermost autocast region ends, and a run
+    # is inside one (own_torch_modes disables a caller's): with the cache, every bf16 step after the first computed
+    # with the first step's weights, so training did nothing, and a learning rate of 1e6 did not even diverge
+    image = np.random.default_rng(0).random((16, 16))
+    config = ZSSRConfig(max_iterations=3, learning_rate=1e6, width=8, depth=3, crop_size=16, precision=precision)
+    with pytest.raises(RuntimeError, match="training diverged"):
+        zssr(image, 2, config=config, device="cpu")

@@ -55,15 +55,19 @@ def emulated_precision_note(precision: str, device: torch.device) -> str | None:
     return None
 
 
-def autocast(dtype: torch.dtype, device: torch.device, cache_casts: bool = True) -> AbstractContextManager:
-    """Mixed precision for the code inside; a no-op for float32. ``cache_casts=False`` for code captured into a
-    CUDA graph, which would otherwise replay a cached low-precision copy of the weights.
+def autocast(dtype: torch.dtype, device: torch.device) -> AbstractContextManager:
+    """Mixed precision for the code inside; a no-op for float32.
+
+    Its casts of the weights are not cached: torch keeps such a cache until the outermost autocast region ends, and
+    a run is inside one (:func:`~.torch_modes.own_torch_modes` disables a caller's), so every step after the first
+    would compute with the first step's low-precision copy of the weights: training did nothing in bf16 (and a
+    CUDA graph would replay a cached copy). The casts cost a few microseconds a step (the net has 300 k weights).
 
     float32 on a device other than the CPU and CUDA (MPS) enters no autocast: a torch without autocast on MPS
     refuses ``torch.autocast("mps")`` even disabled, which failed every Mac GPU run at its first step."""
     if dtype == torch.float32 and device.type not in ("cpu", "cuda"):
         return nullcontext()
-    return torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32, cache_enabled=cache_casts)
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32, cache_enabled=False)
 
 
 def grad_scaler(dtype: torch.dtype, device: torch.device) -> torch.amp.GradScaler:

@@ -107,10 +107,10 @@ def reconstruction_error(net: ZSSRNet, son_up: torch.Tensor, target: torch.Tenso
 
 
 def l1_loss(net: Callable[[torch.Tensor], torch.Tensor], son_up: torch.Tensor, father: torch.Tensor,
-            dtype: torch.dtype, cache_casts: bool = True) -> torch.Tensor:
+            dtype: torch.dtype) -> torch.Tensor:
     """The training loss: mean absolute error of the net's prediction from ``son_up`` against ``father`` (``net``:
     the network, or any function of the input such as a kernel-conditioned forward pass)."""
-    with autocast(dtype, son_up.device, cache_casts):
+    with autocast(dtype, son_up.device):
         prediction = net(son_up.contiguous(memory_format=training_layout(son_up.device.type)))
     return (prediction.float() - father).abs().mean()
 
@@ -147,7 +147,7 @@ def step_function(net: ZSSRNet, learning_rate: float, dtype: torch.dtype) -> tup
     device = next(net.parameters()).device
     if device.type == "cuda" and dtype != torch.float16 and USE_CUDA_GRAPHS:
         optimizer = graph_optimizer(net, learning_rate)
-        return optimizer, GraphedSteps(net, optimizer, partial(l1_loss, net, dtype=dtype, cache_casts=False))
+        return optimizer, GraphedSteps(net, optimizer, partial(l1_loss, net, dtype=dtype))
     optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate, fused=True if device.type == "cuda" else None)
     scaler = grad_scaler(dtype, device)
     return optimizer, partial(training_step, net, optimizer, scaler, dtype=dtype)
