@@ -1689,6 +1689,29 @@ def test_a_channel_layer_takes_its_own_series_of_a_psf_file_of_one_series_per_ch
     assert "layer 'plain' takes series 0 of colours.ome.tif" in w.status.value
 
 
+def test_the_status_line_describes_the_layer_chosen_now_not_the_one_before(widget, tmp_path, multicolour_psf):
+    """Which PSF channel a layer takes, and a note on its pixel size, stayed the previous layer's when another was
+    chosen (only a run's words showing were rewritten): each choice of layer now rewrites the notes of the layer."""
+    viewer, w = widget
+    multi, _ = multicolour_psf
+    tifffile.imwrite(tmp_path / "two.ome.tif", np.stack([image_2d(0), image_2d(1)]), ome=True,
+                     metadata={"axes": "CYX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1})
+    first, second = viewer.open(str(tmp_path / "two.ome.tif"), plugin="napari-zssr")
+    in_metres = viewer.add_image(image_2d(), name="in_metres", scale=(2000.0, 2000.0))
+    w.image.value = first
+    use_psf(w, str(multi))
+    assert f"layer {first.name!r} takes PSF channel 0" in w.status.value
+    w.image.value = second
+    assert f"layer {second.name!r} takes PSF channel 1" in w.status.value
+    assert "PSF channel 0" not in w.status.value
+    w.image.value = in_metres
+    assert "the layer's pixel size 2000 is outside the range" in w.status.value
+    assert "layer 'in_metres': " in w.status.value and "PSF channel" not in w.status.value
+    w.image.value = first
+    assert "outside the range" not in w.status.value and "in_metres" not in w.status.value
+    assert f"layer {first.name!r} takes PSF channel 0" in w.status.value
+
+
 def test_the_panel_follows_the_layers_units_and_data(widget):
     """Units set after the scale (65 nm typed as 65): the field and the check follow; new data: the estimate does."""
     viewer, w = widget
@@ -2292,6 +2315,17 @@ def test_a_note_shown_beside_the_psf_files_goes_once_its_field_is_in_range(widge
     assert "outside the range" in w.status.value and "PSF" in w.status.value
     w.image.value = viewer.add_image(image_2d(), name="fine", scale=(0.1, 0.1))
     assert w.pixel_size.value == pytest.approx(0.1) and "outside the range" not in w.status.value
+
+
+def test_choosing_a_psf_file_keeps_the_note_on_the_layers_pixel_size(widget, tmp_path):
+    """The status line showed the PSF file's note alone once a file was chosen: the layer's pixel size that Run
+    refuses went unsaid until another field changed."""
+    viewer, w = widget
+    tifffile.imwrite(tmp_path / "noise.tif", np.random.default_rng(0).normal(100, 5, (31, 31)).astype(np.float32))
+    w.image.value = viewer.add_image(image_2d(), name="far", scale=(2000.0, 2000.0))
+    use_psf(w, str(tmp_path / "noise.tif"))
+    assert "the layer's pixel size 2000 is outside the range" in w.status.value
+    assert "does not look like a bead" in w.status.value
 
 
 def test_the_estimate_line_of_an_rgb_layer_says_why_run_refuses_it(widget):

@@ -142,6 +142,9 @@ class ZSSRWidget(Container):
         self._closed = False  # the viewer (and with it this widget's Qt side) is gone: a run only winds down
         # the status line a finished or refused run left: about its layer and mode, cleared when another is chosen
         self._run_outcome = ""
+        # the standing notes (_standing_notes) the status line was last given: while it shows them, a change of what
+        # they say (the layer chosen, a field's value) rewrites them; anything else it shows (a run's words) stays
+        self._notes_shown = ""
         self._layer_pixel_size = 0.0  # what the pixel field was set to from the layer (0: unknown)
         self._psf_file_pixel_size = 0.0  # what the PSF pixel field was set to from the PSF file (0: unknown)
         self._psf_pixel_rejected = False  # the PSF file's pixel size is outside the field's range (shown as a note)
@@ -213,7 +216,7 @@ class ZSSRWidget(Container):
 
     def _show_kernel_fields(self, *_: Any) -> None:
         if not self.running:  # a note on a source left goes (the PSF file's returns with its source)
-            self.status.value = self._standing_notes()
+            self._show_standing_notes()
         for source, fields in self._kernel_fields.items():
             for field in fields:
                 field.visible = source == self.kernel_source.value and not self.axial.value
@@ -375,12 +378,11 @@ class ZSSRWidget(Container):
         self.pixel_size.value = self._layer_pixel_size = 0.0  # a new layer: its own scale, not a value typed before
         self._show_layer_pixel_size()
         metadata = getattr(layer, "metadata", {}) or {}
-        shown = self._standing_notes()
         for field in self.optics_fields.widgets:  # a note on the previous layer's file (its NA out of range) goes
             self._range_notes.pop(id(field), None)
         self.optics_fields.fill_from(metadata)  # with notes on this one's
-        if not self.running and self.status.value == shown:
-            self.status.value = self._standing_notes()
+        if not self.running and self._status_shows_notes():  # of this layer: its pixel size, file, PSF channel
+            self._show_standing_notes()
         self._take_layers_psf(metadata)
         self._update_estimate()
 
@@ -453,8 +455,6 @@ class ZSSRWidget(Container):
         values that mean what the field holds, where narrower than the field's (whose 0 may stand for unknown). The
         status line shows every field's note at once (a file's NA and wavelength may both be out of range); a value
         in range clears its field's note."""
-        notes = "; ".join(note for _, _, note in self._range_notes.values())
-        shown = "; ".join(note for note in (notes, self._psf_note()) if note)  # as the notes last wrote the status
         low, high = takes or (field.min, field.max)
         in_range = low <= value <= high and not 0 < abs(value) < 1e-4
         if in_range:
@@ -466,19 +466,30 @@ class ZSSRWidget(Container):
             self._range_notes[id(field)] = (field, field.value, f"{what} {value:g} is outside the range "
                                              f"{low:g}-{high:g} this field takes (a value in the wrong unit?); "
                                              "not used")
-        if not in_range or (shown and self.status.value == shown):  # every field's note at once; others' left be
-            self.status.value = self._standing_notes()
+        if not in_range or self._status_shows_notes():  # every field's note at once; others' left be
+            self._show_standing_notes()
         return in_range
 
     def _note_on_field(self, field: Widget, note: str) -> None:
         """A note on what a layer's file said of ``field`` that it does not hold (an acquisition mode no model
         describes), in the status line with the others while the field keeps its value."""
         self._range_notes[id(field)] = (field, field.value, note)
-        self.status.value = self._standing_notes()
+        self._show_standing_notes()
 
-    def _standing_notes(self) -> str:
-        """The status notes that hold while their fields do: values out of range, and the chosen PSF file's problem."""
-        return "; ".join(note for note in (self._range_note_text(), self._psf_note()) if note)
+    def _standing_notes(self, psfs: list[PsfFile] | None = None) -> str:
+        """The status notes that hold while their fields do: values out of range, and the chosen PSF file's problem
+        (``psfs``: as :meth:`_psf_note` takes them)."""
+        return "; ".join(note for note in (self._range_note_text(), self._psf_note(psfs)) if note)
+
+    def _show_standing_notes(self, psfs: list[PsfFile] | None = None) -> None:
+        """Put the standing notes in the status line, remembering them: they are rewritten while it shows them."""
+        self.status.value = self._notes_shown = self._standing_notes(psfs)
+
+    def _status_shows_notes(self) -> bool:
+        """Whether the status line shows the standing notes as last written, not a run's words: several notes are of
+        the chosen layer (its pixel size, its file's optics, the PSF channel it takes), so they are compared with what
+        was written, never with what they would say of the layer chosen now."""
+        return self.status.value == self._notes_shown
 
     def _range_note_text(self) -> str:
         """The notes of fields still holding the value their note left there (one the user changed has none)."""
@@ -560,9 +571,9 @@ class ZSSRWidget(Container):
         try:
             psfs = open_psf_channels(path)
         except (ValueError, OSError):
-            self.status.value = self._psf_note()  # why it cannot be read: the run refuses it with that message
+            self._show_standing_notes()  # why it cannot be read: the run refuses it with that message
             return
-        self.status.value = self._psf_note(psfs)
+        self._show_standing_notes(psfs)
         pixel_size = psfs[0].pixel_size  # every channel's
         # unequal sides show as their geometric mean; left as shown, the run takes the file's own (y, x) pair
         shown = float(np.sqrt(np.prod(pixel_pair(pixel_size)))) if pixel_size is not None else 0.0
@@ -779,7 +790,7 @@ class ZSSRWidget(Container):
         problem) come back."""
         if not self.running and self._run_outcome and self.status.value == self._run_outcome:
             self._run_outcome = ""
-            self.status.value = self._standing_notes()
+            self._show_standing_notes()
             self.progress_bar.value = 0
 
     def _on_finished(self) -> None:
