@@ -1712,6 +1712,29 @@ def test_the_status_line_describes_the_layer_chosen_now_not_the_one_before(widge
     assert f"layer {first.name!r} takes PSF channel 0" in w.status.value
 
 
+def test_renaming_the_chosen_layer_keeps_it_chosen_and_its_notes_name_it_anew(widget, tmp_path, multicolour_psf):
+    """napari resets the image box's choices when a layer is renamed, and magicgui knows a choice by its name: the
+    panel switched to the first layer (another channel, its PSF channel, its optics; a typed pixel size lost), and
+    the notes kept the old name."""
+    viewer, w = widget
+    multi, _ = multicolour_psf
+    tifffile.imwrite(tmp_path / "two.ome.tif", np.stack([image_2d(0), image_2d(1)]), ome=True,
+                     metadata={"axes": "CYX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1})
+    _, second = viewer.open(str(tmp_path / "two.ome.tif"), plugin="napari-zssr")
+    w.image.value = second
+    use_psf(w, str(multi))
+    w.pixel_size.value = 0.08
+    second.name = "GFP"
+    assert w.image.value is second and w.pixel_size.value == pytest.approx(0.08)
+    assert "layer 'GFP' takes PSF channel 1" in w.status.value
+    w.axial.value = True  # the estimate line names the layer where axial mode refuses it
+    second.name = "GFP again"
+    assert "'GFP again'" in w.estimate.value
+    w.axial.value = False
+    viewer.layers.remove(second)  # a chosen layer that leaves still gives way
+    assert w.image.value is viewer.layers["two"] and "layer 'two' takes PSF channel 0" in w.status.value
+
+
 def test_the_panel_follows_the_layers_units_and_data(widget):
     """Units set after the scale (65 nm typed as 65): the field and the check follow; new data: the estimate does."""
     viewer, w = widget

@@ -76,6 +76,21 @@ BICUBIC = "none (bicubic)"
 MAX_FIELD_WIDTH = 260
 
 
+class LayerBox(ComboBox):
+    """A choice of layer that stays on its layer while the layer is offered. napari resets a dock widget's choices
+    whenever a layer is renamed, and magicgui knows a choice by its name: the renamed chosen layer would give way to
+    the first layer (another channel, silently). The box says it changed only when its layer left."""
+
+    def reset_choices(self, *_: Any) -> None:
+        chosen = self.value
+        with self.changed.blocked():
+            super().reset_choices()
+            if any(choice is chosen for choice in self.choices):
+                self.value = chosen
+        if self.value is not chosen:
+            self.changed.emit(self.value)
+
+
 class ZSSRWidget(Container):
     """Every default comes from :class:`ZSSRConfig`; the run itself is :func:`napari_zssr.zssr_stack`, or
     :func:`napari_zssr.zssr_axial` in axial mode (:func:`.runner.compute`)."""
@@ -83,7 +98,7 @@ class ZSSRWidget(Container):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(labels=True)
         self._viewer = viewer
-        self.image = ComboBox(label="image", choices=self._image_choices,
+        self.image = LayerBox(label="image", choices=self._image_choices,
                               tooltip="The image layer to super-resolve: 2D, or a stack run plane by plane over "
                                       "its leading axes. PSF layers are not offered")
         self.axial = CheckBox(text="axial (isotropic z)", value=False,
@@ -364,9 +379,7 @@ class ZSSRWidget(Container):
                        precision=str(self.precision.value), seed=int(self.seed.value))
 
     def _refresh_layers(self, *_: Any) -> None:
-        self.image.reset_choices()
-        if self.image.value is not self._watched_layer:  # the layer left (no change event when the list empties)
-            self._on_image_changed()
+        self.image.reset_choices()  # says so where the chosen layer left, the last one included
 
     def _on_image_changed(self, *_: Any) -> None:
         if self._closed:  # napari still refreshes a closed panel's layer list (it never disconnects it)
@@ -422,7 +435,13 @@ class ZSSRWidget(Container):
     def _layer_watchers(self) -> list[tuple[str, Callable[..., None]]]:
         return [("scale", self._show_layer_pixel_size), ("units", self._show_layer_pixel_size),
                 ("scale", self._update_axial_estimate), ("units", self._update_axial_estimate),
-                ("data", self._update_estimate)]
+                ("data", self._update_estimate), ("name", self._show_layer_name)]
+
+    def _show_layer_name(self, *_: Any) -> None:
+        """The notes and the estimate line name the chosen layer (the PSF channel it takes, why Run refuses it)."""
+        if not self.running and self._status_shows_notes():
+            self._show_standing_notes()
+        self._update_estimate()
 
     def _update_axial_estimate(self, *_: Any) -> None:
         """An axial run's factor is the layer's z step over its pixel size: a z scale changed alone (the pixel size
