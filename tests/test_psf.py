@@ -8,12 +8,14 @@ import tifffile
 from napari_zssr.api import kernel_from_file
 from napari_zssr.core.bead_check import bead_problem
 from napari_zssr.core.kernels import centre_of_mass
-from napari_zssr.core.psf import kernel_from_psf
+from napari_zssr.core.psf import in_focus, kernel_from_psf
 from napari_zssr.io.psf import read_psf
 
 
-def gaussian_psf(size: int = 31, sigma: float = 1.5, offset: float = 100.0, peak: float = 1000.0) -> np.ndarray:
-    y, x = np.mgrid[:size, :size] - (size - 1) / 2
+def gaussian_psf(size: int = 31, sigma: float = 1.5, offset: float = 100.0, peak: float = 1000.0,
+                 shift: float = 0.0) -> np.ndarray:
+    """A bead centred on the image's centre pixel, or ``shift`` pixels down and right of it."""
+    y, x = np.mgrid[:size, :size] - (size - 1) / 2 - shift
     return peak * np.exp(-(x**2 + y**2) / (2 * sigma**2)) + offset
 
 
@@ -145,6 +147,55 @@ def test_a_lone_hot_pixel_in_noise_is_not_a_psf():
     noise[15, 15] = 5000
     with pytest.raises(ValueError, match="hot pixel"):
         kernel_from_psf(noise, scale=2)
+
+
+DEFECTS = {
+    "hot-pixel pair": {(3, 24): 1.0, (3, 25): 1.0},
+    "unequal pair": {(3, 24): 1.0, (4, 24): 0.4},
+    "cosmic-ray track": {(24, 4): 1.0, (24, 5): 0.6, (25, 6): 0.3},
+    "2 x 2 cosmic ray": {(4, 4): 1.0, (4, 5): 0.8, (5, 4): 0.6, (5, 5): 0.5},
+}
+
+
+def with_defect(image: np.ndarray, defect: dict, light: float, plane: int | None = None) -> np.ndarray:
+    """``image`` with ``defect`` (pixel: share) adding ``light`` counts, on ``plane`` of a z-stack."""
+    image = image.copy()
+    target = image if plane is None else image[plane]
+    for pixel, share in defect.items():
+        target[pixel] += light * share / sum(defect.values())
+    return image
+
+
+@pytest.mark.parametrize("defect", DEFECTS.values(), ids=DEFECTS.keys())
+@pytest.mark.parametrize("sigma", [0.55, 1.5])  # FWHM 1.3 and 3.5 pixels
+def test_a_camera_defect_of_a_few_pixels_brighter_than_the_bead_is_not_taken_for_it(defect, sigma):
+    """Only isolated pixels were left out: a hot-pixel pair or a cosmic ray of 2-4 pixels holding more light than the
+    bead was taken for it, a near-delta kernel (sigma 0.7-1.3 HR pixels for 3.0)."""
+    bead = gaussian_psf(sigma=sigma, shift=0.3) + np.random.default_rng(0).normal(0, 5, (31, 31))
+    alone = kernel_from_psf(bead, scale=2)
+    np.testing.assert_allclose(kernel_from_psf(with_defect(bead, defect, 2 * (bead - 100).sum()), scale=2), alone)
+
+
+def test_a_cosmic_ray_on_an_out_of_focus_plane_does_not_pick_it():
+    """The in-focus plane was the one with the highest pixel: a cosmic ray brighter than the bead's peak made a
+    defocused plane it, and the kernel that plane's blur (sigma 5.6 HR pixels for 3.0)."""
+    defocused = gaussian_psf(sigma=3.0, peak=300)
+    stack = np.stack([defocused, gaussian_psf(), defocused]) + np.random.default_rng(0).normal(0, 5, (3, 31, 31))
+    for defect in DEFECTS.values():
+        hit = with_defect(stack, defect, 6000, plane=0)
+        assert in_focus(hit)[0] == 1
+        assert sigma_of(kernel_from_psf(hit, scale=2)) == pytest.approx((3.0, 3.0), abs=0.1)
+
+
+def test_a_bead_as_sharp_as_a_defect_is_told_from_one_by_its_neighbouring_planes():
+    """A bead of FWHM 1 pixel centred between 4 pixels is a 2 x 2 block with nothing beside it, as a cosmic ray is;
+    in a z-stack it spans several planes, the cosmic ray one."""
+    stack = np.stack([gaussian_psf(sigma=s, peak=300 / s**2, shift=0.5) for s in (1.2, 0.8, 0.43, 0.8, 1.2)])
+    stack += np.random.default_rng(0).normal(0, 2, stack.shape)
+    alone = kernel_from_psf(stack, scale=2)
+    hit = with_defect(stack, DEFECTS["2 x 2 cosmic ray"], 2 * (stack[2] - 100).sum(), plane=2)
+    np.testing.assert_allclose(kernel_from_psf(hit, scale=2), alone)
+    assert kernel_from_psf(stack[2], scale=2).shape == alone.shape  # alone in 2D, it is still taken
 
 
 @pytest.mark.parametrize("shape", [(31, 31, 3), (31, 31, 4)])

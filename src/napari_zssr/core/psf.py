@@ -24,8 +24,26 @@ MIN_MEASURED_SIDE = 4
 PIXEL_RATIO_RANGE = (1 / 64, 8.0)
 #: widest kernel (HR pixels) accepted: wider means the pixel sizes or the scale are wrong, and would cost minutes.
 MAX_KERNEL_SIDE = 255
+#: A bead's light falls off smoothly from its peak, a camera defect's (a hot-pixel pair, a cosmic-ray hit of a few
+#: pixels) in a step. Around a spot's half-maximum core, the pixels that share a side with it (its rim) stand, in the
+#: median, at least this share of the core's height above the level one pixel further out (the background, or the
+#: defocused light of a bead that a cosmic ray fell on) for a bead: noise-free, a Gaussian bead's do at every sub-pixel
+#: position from a FWHM of 1.2 pixels (83 % of positions at 1 pixel), an Airy bead's from 1.7 (67 % at 1)...
+MIN_FALLOFF_SHARE = 0.04
+#: ...or more than this many times the noise (or the spread of that level, on a sloping background): a bright bead
+#: too sharp for the share stands out of the noise there (noise-free, with this: every Gaussian bead from a FWHM of
+#: 1 pixel, an Airy bead from 1.4, 89 % at 1), which a defect's rim does not...
+MIN_FALLOFF_SNR = 3.0
+#: ...or, in a z-stack, a plane beside it holds at least this share of the spot's height on its core: a bead spans
+#: several planes (half its axial FWHM apart, a plane keeps about 70 % of its neighbour's peak), a cosmic ray one.
+MIN_NEIGHBOUR_PLANE_SHARE = 0.25
+#: spots dimmer than this share of the brightest bead-like one are not judged: a defect of a few pixels that dim holds
+#: less light than the bead (at least 1.7 times its peak), and noise on a bead's faint rings is no defect.
+COMPETING_SHARE = 0.1
 #: 8-connectivity, so that a diagonal neighbour keeps a PSF pixel from counting as isolated.
 _EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
+#: 4-connectivity: a rim of pixels that share a side with a region.
+_FOUR_NEIGHBOURS = ndimage.generate_binary_structure(2, 1)
 
 
 class KernelTooWideError(ValueError):
@@ -81,10 +99,83 @@ def in_focus_plane(psf: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def in_focus(psf: np.ndarray) -> tuple[int, np.ndarray, float]:
-    """:func:`in_focus_plane`, after the index of that plane in a z-stack (0 for a 2D PSF)."""
+    """:func:`in_focus_plane`, after the index of that plane in a z-stack (0 for a 2D PSF).
+
+    Camera defects of a few pixels (:func:`_without_defects`) are left out of every plane before the peaks are
+    compared, so that a cosmic ray on an out-of-focus plane does not pick it; unless no plane keeps a bead: a lone bead
+    as sharp as a hot-pixel pair (a FWHM of about a pixel) is then taken as it is, as before.
+    """
     planes = [_signal_above_background(plane) for plane in (psf[None] if psf.ndim == 2 else psf)]
+    signals = [signal_ for signal_, _ in planes]
+    cleaned = [_without_defects(signal_, noise, signals[max(z - 1, 0):z] + signals[z + 1:z + 2])
+               for z, (signal_, noise) in enumerate(planes)]
+    if any(bead_left for _, bead_left in cleaned):
+        planes = [(signal_, noise) for (signal_, _), (_, noise) in zip(cleaned, planes)]
     index = int(np.argmax([signal_.max() for signal_, _ in planes]))
     return (index, *planes[index])
+
+
+def _without_defects(signal_: np.ndarray, noise: float,
+                     neighbours: Sequence[np.ndarray]) -> tuple[np.ndarray, bool]:
+    """``signal_`` with its camera defects filled with the level around them, and whether a bead is left.
+
+    Why: a hot-pixel pair or a cosmic ray brighter (in summed light) than the bead was taken for it, a near-delta
+    kernel. Each spot above :data:`MIN_PEAK_SNR` noise sigmas is judged on its half-maximum core (:func:`_is_defect`),
+    brightest first, down to :data:`COMPETING_SHARE` of the brightest bead-like one. A bead-like spot beside a defect
+    (within two pixels of its core) is no bead left: the wings of a bead too sharp to tell from a defect.
+    ``neighbours``: the planes beside it in a z-stack (none for a 2D PSF).
+
+    Measured on synthetic beads (Gaussian and Airy, FWHM 1-8 pixels, peaks of 30-10000 photons, Poisson and read
+    noise) beside a hot-pixel pair or a cosmic ray of 2-4 pixels with 1.5 times their light: the kernel is the bead's
+    (sigma within 5 %) in 94-100 % of them from a FWHM of 1.5 pixels, 83-100 % at 1.2, 69-100 % at 1 (the fewer the
+    photons, the lower), 0 % before; a lone bead's kernel is unchanged (sigma within 1 %) in 99-100 %. In 9-plane
+    z-stacks with a cosmic ray twice the bead's peak on another plane, the in-focus plane is picked as often as
+    without it (0 % before).
+    """
+    cleaned, seen, near_defect = signal_.copy(), np.zeros(signal_.shape, bool), np.zeros(signal_.shape, bool)
+    lowest, bead_peak, bead_left = max(MIN_PEAK_SNR * noise, 1e-4 * float(signal_.max())), 0.0, False
+    while True:
+        peak_at = np.unravel_index(np.argmax(np.where(seen, 0.0, cleaned)), cleaned.shape)
+        peak = float(cleaned[peak_at])
+        if seen[peak_at] or peak <= 0 or peak < max(lowest, COMPETING_SHARE * bead_peak):
+            return cleaned, bead_left
+        labels, _ = ndimage.label(cleaned >= peak / 2, structure=_EIGHT_NEIGHBOURS)
+        core = labels == labels[peak_at]
+        if not np.any(cleaned[core & seen] > peak):  # its own spot, not the shoulder of a brighter one
+            if _is_defect(cleaned, noise, core, neighbours):
+                rim = _rim(core)
+                cleaned[core] = np.median(cleaned[rim])
+                near_defect |= core | rim | _rim(core | rim)
+            else:
+                bead_peak = bead_peak or peak
+                bead_left |= not np.any(core & near_defect)
+        seen |= core
+
+
+def _rim(region: np.ndarray) -> np.ndarray:
+    """The pixels that share a side with ``region``, outside it."""
+    return ndimage.binary_dilation(region, _FOUR_NEIGHBOURS) & ~region
+
+
+def _is_defect(signal_: np.ndarray, noise: float, core: np.ndarray, neighbours: Sequence[np.ndarray]) -> bool:
+    """Whether the spot of ``signal_`` with the half-maximum ``core`` is a camera defect rather than a bead.
+
+    Why: a bead's light falls off smoothly from its core (:data:`MIN_FALLOFF_SHARE`, :data:`MIN_FALLOFF_SNR`); a
+    defect ends in a step to what it lies on (the background, or a bead's defocused light: the level of the ring
+    beyond its rim), and in a z-stack lies in one plane (:data:`MIN_NEIGHBOUR_PLANE_SHARE`). Size alone cannot tell
+    them apart: a bead of FWHM 1-1.5 pixels has only 1-4 pixels above half its maximum, as a hot-pixel pair or a
+    cosmic ray has.
+    """
+    rim = _rim(core)
+    beyond = signal_[_rim(core | rim)]
+    if not rim.any() or not beyond.size:
+        return False
+    level = float(np.median(beyond))
+    height = float(signal_[core].max()) - level
+    step = float(np.median(signal_[rim])) - level
+    spread = max(noise, float(stats.median_abs_deviation(beyond, scale="normal")))
+    steep = step < MIN_FALLOFF_SHARE * height and step <= MIN_FALLOFF_SNR * spread
+    return steep and not any(plane[core].max() - level >= MIN_NEIGHBOUR_PLANE_SHARE * height for plane in neighbours)
 
 
 def bead_blob(signal_: np.ndarray, noise: float) -> np.ndarray:
@@ -147,11 +238,13 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
     camera-pixel integration); a point-sampled/theoretical PSF gets ``box(scale)`` added. ``measured=None`` infers
     it: sampled at the image's pixel size = measured, sampled finer = theoretical. Pixel sizes (same unit, e.g. um)
     left ``None`` mean "unknown": the PSF is then taken as sampled at the image's pixel size, never resampled by a
-    guess. Isolated bright pixels (hot pixels) are ignored and the bead is the blob with the most light, so a camera
-    defect never becomes a delta kernel; colour images, pixel-size ratios outside :data:`PIXEL_RATIO_RANGE` and
-    kernels wider than :data:`MAX_KERNEL_SIDE` are refused with a ``ValueError``. ``computed=True``: a PSF
-    computed from a model, noise-free and without background; it is taken as it is (no background subtraction,
-    which would read its faint outer rings as an offset and cut them, and no bead search) and as theoretical.
+    guess. Camera defects are ignored (isolated hot pixels; hot-pixel pairs and cosmic rays of a few pixels, whose
+    edge is a step rather than a bead's fall-off and which, in a z-stack, lie in one plane) and the bead is the blob
+    with the most light, so a camera defect beside a bead does not become a delta kernel; colour images, pixel-size
+    ratios outside :data:`PIXEL_RATIO_RANGE` and kernels wider than :data:`MAX_KERNEL_SIDE` are refused with a
+    ``ValueError``. ``computed=True``: a PSF computed from a model, noise-free and without background; it is taken as
+    it is (no background subtraction, which would read its faint outer rings as an offset and cut them, and no bead
+    search) and as theoretical.
     """
     factors = integer_factors(upscale_factors(scale))  # type: ignore[arg-type]
     array = checked_psf_array(psf)
