@@ -433,6 +433,19 @@ def test_a_bead_near_the_edge_but_whole_is_a_bead():
     assert sigma_of(kernel_from_psf(psf, scale=2)) == pytest.approx((3.0, 3.0), abs=0.03)
 
 
+def test_a_wide_bead_of_few_photons_is_one_spot_and_two_beads_are_two():
+    """Noise split the half-maximum region of a wide bead of few photons (FWHM 8 pixels, a peak of 30) into "separate
+    bright spots" (39 of 40 such beads); a second bead in the crop is still named, however wide and dim."""
+    rng = np.random.default_rng(0)
+    for sigma, peak in ((3.4, 30.0), (0.5, 1000.0)):
+        bead = gaussian_psf(size=61, sigma=sigma, offset=0.0, peak=peak)
+        for _ in range(10):
+            assert bead_problem(100 + rng.poisson(bead) + rng.normal(0, 2, bead.shape)) is None
+        two = np.roll(bead, -int(6 * sigma), axis=1) + 0.7 * np.roll(bead, int(6 * sigma), axis=1)  # 5 FWHM apart
+        assert bead_problem(100 + rng.poisson(two) + rng.normal(0, 2, bead.shape)) == \
+            "it has 2 separate bright spots, a PSF has one"
+
+
 def test_a_dimmer_neighbour_on_the_edge_is_not_the_bead_cut():
     """The edge check reads the blob the kernel is made from: a second, dimmer bead or debris on an edge is not the
     bead cut (it said so, while the kernel was right)."""
