@@ -52,17 +52,18 @@ def bead_problem(psf: np.ndarray) -> str | None:
     spots = _bright_spots(signal)
     if spots > 1:
         return f"it has {spots} separate bright spots, a PSF has one"
-    signal[signal <= SUPPORT_SNR * noise] = 0  # as the kernel's support
-    radius = NEAR_PEAK_RADII * np.sqrt(np.count_nonzero(signal > peak / 2) / np.pi) + 1
-    rows, cols = np.indices(signal.shape)
-    peak_row, peak_col = np.unravel_index(np.argmax(signal), signal.shape)
+    light = np.where(signal > SUPPORT_SNR * noise, signal, 0.0)  # above the noise
+    radius = NEAR_PEAK_RADII * np.sqrt(np.count_nonzero(light > peak / 2) / np.pi) + 1
+    rows, cols = np.indices(light.shape)
+    peak_row, peak_col = np.unravel_index(np.argmax(light), light.shape)
     near = (rows - peak_row) ** 2 + (cols - peak_col) ** 2 <= radius**2
-    fraction = float(signal[near].sum() / signal.sum())
+    fraction = float(light[near].sum() / light.sum())
     if fraction < MIN_COMPACT_FRACTION:
         return f"only {fraction:.0%} of its signal lies near its brightest spot (a bead's lies there)"
-    # of the blob the kernel is made from: a neighbouring bead or debris on an edge is not this bead cut
+    # of the blob the kernel is made from: a neighbouring bead or debris on an edge is not this bead cut; its light
+    # above the noise, as the noise of the faint rim the kernel keeps would read as light on an edge
     try:
-        bead = bead_blob(signal, noise)
+        bead = bead_blob(light, noise)
     except ValueError:  # no clear peak: the kernel conversion says so
         return None
     return _cut_bead(bead / peak) or _saturated(bead, np.issubdtype(np.asarray(psf).dtype, np.integer))

@@ -15,7 +15,8 @@ from .values import real_values
 
 #: a PSF whose peak (after background subtraction) is below this many noise standard deviations is rejected.
 MIN_PEAK_SNR = 5.0
-#: pixels below this many noise standard deviations are background and dropped from the kernel.
+#: pixels below this many noise standard deviations are background and dropped from the kernel, but for the faint
+#: wings just beside the bead's (see :func:`bead_blob`).
 SUPPORT_SNR = 3.0
 #: the smallest side (pixels) of a measured PSF: its border is read as the background around the bead
 MIN_MEASURED_SIDE = 4
@@ -179,7 +180,18 @@ def _is_defect(signal_: np.ndarray, noise: float, core: np.ndarray, neighbours: 
 
 
 def bead_blob(signal_: np.ndarray, noise: float) -> np.ndarray:
-    """The connected blob above the noise with the most light (the bead), everything else zeroed."""
+    """The connected blob above the noise with the most light (the bead) and the pixels beside it, everything else
+    zeroed.
+
+    Why the pixels beside it: a bead's wings fall below :data:`SUPPORT_SNR` noise sigmas well before its light ends, so
+    a noisy bead's kernel came out narrower than its blur. Measured on Gaussian beads of FWHM 2-8 pixels (100 noise
+    draws each), the kernel's second moment against the noise-free bead's: at a peak 10 times the noise -14 to -23 %
+    with the blob alone, 0 to -17 % with the pixels beside it; at 50 times -4 to -7 %, +3 to -4 %; it is never more
+    than 3 % wider. A wider support lets the background's noise in (clipped at 0, it only adds light far out): pixels
+    above 1.5 sigmas joined to the blob, or a blob of the signal smoothed by 1 pixel, widened small beads' kernels by
+    up to 20 %. The kernel's FWHM, read at half its noisy peak, is biased low by that peak's noise whatever the
+    support (-44 % for FWHM 8 pixels at a peak 10 times the noise).
+    """
     peak = float(signal_.max())
     if peak <= 0 or (noise > 0 and peak < MIN_PEAK_SNR * noise):
         raise ValueError(f"the PSF has no clear peak above its background (none {MIN_PEAK_SNR:g} times the noise of "
@@ -190,7 +202,8 @@ def bead_blob(signal_: np.ndarray, noise: float) -> np.ndarray:
                          "is)")
     labels, count = ndimage.label(signal_ > max(SUPPORT_SNR * noise, 1e-4 * peak), structure=_EIGHT_NEIGHBOURS)
     flux = ndimage.sum_labels(signal_, labels, index=np.arange(1, count + 1))
-    return np.where(labels == 1 + int(np.argmax(flux)), signal_, 0.0)
+    blob = labels == 1 + int(np.argmax(flux))
+    return np.where(blob | _rim(blob), signal_, 0.0)
 
 
 def _check_pixel_ratio(psf_size: tuple[float, float], image_size: tuple[float, float]) -> None:
