@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .psf import _EIGHT_NEIGHBOURS, SUPPORT_SNR, bead_blob, in_focus
+from .psf import EIGHT_NEIGHBOURS, SUPPORT_SNR, bead_blob, in_focus
 
 #: a region above half the peak is a separate bright spot when it holds at least this share of the light of the
 #: brightest one: noise splits the half-maximum region of a wide, dim bead (FWHM 8 pixels, a peak of 30 photons) into
@@ -72,7 +72,7 @@ def bead_problem(psf: np.ndarray) -> str | None:
 def _bright_spots(signal: np.ndarray) -> int:
     """How many separate regions (8-connected) above half its peak ``signal`` has that hold a share of its light
     (:data:`MIN_SPOT_LIGHT_SHARE`): a fragment that noise broke off a bead's is none."""
-    regions, count = ndimage.label(signal > signal.max() / 2, structure=_EIGHT_NEIGHBOURS)
+    regions, count = ndimage.label(signal > signal.max() / 2, structure=EIGHT_NEIGHBOURS)
     light = ndimage.sum_labels(signal, regions, index=np.arange(1, count + 1))
     return int(np.count_nonzero(light >= MIN_SPOT_LIGHT_SHARE * light.max()))
 

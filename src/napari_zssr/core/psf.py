@@ -42,7 +42,7 @@ MIN_NEIGHBOUR_PLANE_SHARE = 0.25
 #: less light than the bead (at least 1.7 times its peak), and noise on a bead's faint rings is no defect.
 COMPETING_SHARE = 0.1
 #: 8-connectivity, so that a diagonal neighbour keeps a PSF pixel from counting as isolated.
-_EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
+EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
 #: 4-connectivity: a rim of pixels that share a side with a region.
 _FOUR_NEIGHBOURS = ndimage.generate_binary_structure(2, 1)
 
@@ -90,7 +90,7 @@ def _signal_above_background(plane: np.ndarray) -> tuple[np.ndarray, float]:
     noise = float(stats.median_abs_deviation(border, scale="normal"))
     signal_ = np.clip(plane - np.median(border), 0, None)
     above = signal_ > SUPPORT_SNR * noise
-    neighbours = ndimage.convolve(above.astype(np.int8), _EIGHT_NEIGHBOURS.astype(np.int8), mode="constant") - above
+    neighbours = ndimage.convolve(above.astype(np.int8), EIGHT_NEIGHBOURS.astype(np.int8), mode="constant") - above
     return np.where(above & (neighbours == 0), 0.0, signal_), noise
 
 
@@ -140,7 +140,7 @@ def _without_defects(signal_: np.ndarray, noise: float,
         peak = float(cleaned[peak_at])
         if seen[peak_at] or peak <= 0 or peak < max(lowest, COMPETING_SHARE * bead_peak):
             return cleaned, bead_left
-        labels, _ = ndimage.label(cleaned >= peak / 2, structure=_EIGHT_NEIGHBOURS)
+        labels, _ = ndimage.label(cleaned >= peak / 2, structure=EIGHT_NEIGHBOURS)
         core = labels == labels[peak_at]
         if not np.any(cleaned[core & seen] > peak):  # its own spot, not the shoulder of a brighter one
             if _is_defect(cleaned, noise, core, neighbours):
@@ -200,7 +200,7 @@ def bead_blob(signal_: np.ndarray, noise: float) -> np.ndarray:
                          "file: choose the kernel from the optics, 'from optics' in napari, --na/--wavelength on the "
                          "command line; in Python kernel_from_psf(..., computed=True) takes a computed array as it "
                          "is)")
-    labels, count = ndimage.label(signal_ > max(SUPPORT_SNR * noise, 1e-4 * peak), structure=_EIGHT_NEIGHBOURS)
+    labels, count = ndimage.label(signal_ > max(SUPPORT_SNR * noise, 1e-4 * peak), structure=EIGHT_NEIGHBOURS)
     flux = ndimage.sum_labels(signal_, labels, index=np.arange(1, count + 1))
     blob = labels == 1 + int(np.argmax(flux))
     return np.where(blob | _rim(blob), signal_, 0.0)
