@@ -153,6 +153,20 @@ def series_psf(multicolour_psf) -> tuple[Path, list[Path]]:
 
 
 
+@pytest.fixture
+def tiff_openings(monkeypatch) -> list[str]:
+    """The names of the TIFFs this process opens from now on (each opening parses every image series of the file)."""
+    openings = []
+    real_init = tifffile.TiffFile.__init__
+
+    def counted(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        openings.append(Path(self.filehandle.path).name)
+
+    monkeypatch.setattr(tifffile.TiffFile, "__init__", counted)
+    return openings
+
+
 @contextlib.contextmanager
 def held_by_another_batch(out):
     """``out`` with its batch lock held, as another process's batch holds it, with the line such a batch writes."""

@@ -1276,17 +1276,9 @@ def test_every_image_series_of_a_file_runs_as_its_own_input(tmp_path, capsys):
     assert {path: digest(path) for path in kept} == kept and (out / "plate_series1_zssr.tif").is_file()
 
 
-def test_a_batch_opens_a_plate_as_often_for_many_wells_as_for_two(tmp_path, monkeypatch):
+def test_a_batch_opens_a_plate_as_often_for_many_wells_as_for_two(tmp_path, tiff_openings):
     """Each opening of a TIFF parses every series it holds, and each well's job opened the plate again: a plate of
     hundreds of wells spent seconds a well parsing it, growing with the square of its wells."""
-    openings = []
-    real_init = tifffile.TiffFile.__init__
-
-    def counted(self, *args, **kwargs):
-        real_init(self, *args, **kwargs)
-        openings.append(Path(self.filehandle.path).name)
-
-    monkeypatch.setattr(tifffile.TiffFile, "__init__", counted)
     counts = []
     for wells in (2, 5):
         path = tmp_path / f"plate{wells}.ome.tif"
@@ -1294,7 +1286,7 @@ def test_a_batch_opens_a_plate_as_often_for_many_wells_as_for_two(tmp_path, monk
             for well in range(wells):
                 writer.write(textured((12, 14), well), compression="zlib", metadata={"axes": "YX"})
         assert main([str(path), "--out", str(tmp_path / f"out{wells}"), *TINY, "--dtype", "input"]) == 0
-        counts.append(openings.count(path.name))
+        counts.append(tiff_openings.count(path.name))
     assert counts[1] == counts[0], counts
 
 

@@ -552,19 +552,6 @@ def test_a_lost_scheduler_s_unfinished_image_series_are_each_named(tmp_path, mon
         f"  {plate} (series 0)", f"  {plate} (series 2)"]
 
 
-def count_openings(monkeypatch) -> list[str]:
-    """The names of the TIFFs this process opens from now on (each opening parses every series of the file)."""
-    openings = []
-    real_init = tifffile.TiffFile.__init__
-
-    def counted(self, *args, **kwargs):
-        real_init(self, *args, **kwargs)
-        openings.append(Path(self.filehandle.path).name)
-
-    monkeypatch.setattr(tifffile.TiffFile, "__init__", counted)
-    return openings
-
-
 def write_plate(path: Path, wells: int) -> Path:
     """An OME-TIFF of ``wells`` image series of 4 z planes each (2 parts each on the cluster), as a plate is saved."""
     with tifffile.TiffWriter(path, ome=True) as writer:
@@ -573,21 +560,20 @@ def write_plate(path: Path, wells: int) -> Path:
     return path
 
 
-def test_the_batch_opens_a_plate_as_often_for_many_wells_as_for_two(cluster, tmp_path, monkeypatch):
+def test_the_batch_opens_a_plate_as_often_for_many_wells_as_for_two(cluster, tmp_path, tiff_openings):
     """This process counts each well's planes and finds its parts' folder from its header: it opened the plate
     (parsing every well) twice a well, before the last well's tasks went out."""
-    openings = count_openings(monkeypatch)
     counts = []
     with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
         for wells in (2, 4):
             plate = write_plate(tmp_path / f"plate{wells}.ome.tif", wells)
             summary = napari_zssr.batch(plate, tmp_path / f"out{wells}", client=client, **BATCH_SETTINGS)
             assert summary.done == [plate] * wells
-            counts.append(openings.count(plate.name))
+            counts.append(tiff_openings.count(plate.name))
     assert counts[1] == counts[0], counts
 
 
-def test_a_part_task_opens_its_plate_once(tmp_path, monkeypatch):
+def test_a_part_task_opens_its_plate_once(tmp_path, monkeypatch, tiff_openings):
     """A part read its planes, then its header, each opening the plate: two parses of every well for each part."""
     from napari_zssr import cluster
     from napari_zssr.batching import make_options, prepare
@@ -596,9 +582,9 @@ def test_a_part_task_opens_its_plate_once(tmp_path, monkeypatch):
     monkeypatch.setattr(cluster, "_where", lambda report: report)
     plate = write_plate(tmp_path / "plate.ome.tif", 3)
     prepared = prepare([plate], make_options(tmp_path / "out", BATCH_SETTINGS))
-    openings = count_openings(monkeypatch)
+    tiff_openings.clear()  # the part task's alone
     report = cluster.part_task(prepared.jobs[1], prepared, (2, 4), tmp_path / "part", 1, {})
-    assert report.planes == 2 and openings == ["plate.ome.tif"]
+    assert report.planes == 2 and tiff_openings == ["plate.ome.tif"]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only")

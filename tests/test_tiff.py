@@ -473,8 +473,8 @@ def test_a_part_of_a_stack_reads_the_same_planes_as_the_whole_file(tmp_path):
             assert int(np.prod(leading)) == len(whole), layout
 
 
-def test_a_part_of_a_paged_stack_decodes_only_its_own_pages(tmp_path, monkeypatch):
-    path = stacks_of_every_layout(tmp_path)["compressed ZCYX (a page a plane)"]  # 4 planes x 2 channels: 8 pages
+def decoded_pages(monkeypatch) -> list[int]:
+    """The index of every page tifffile decodes from now on (a TiffFrame decodes through TiffPage.asarray: twice)."""
     decoded = []
     for kind in (tifffile.TiffPage, tifffile.TiffFrame):
         def counting(page, *args, real=kind.asarray, **kwargs):
@@ -482,6 +482,12 @@ def test_a_part_of_a_paged_stack_decodes_only_its_own_pages(tmp_path, monkeypatc
             return real(page, *args, **kwargs)
 
         monkeypatch.setattr(kind, "asarray", counting)
+    return decoded
+
+
+def test_a_part_of_a_paged_stack_decodes_only_its_own_pages(tmp_path, monkeypatch):
+    path = stacks_of_every_layout(tmp_path)["compressed ZCYX (a page a plane)"]  # 4 planes x 2 channels: 8 pages
+    decoded = decoded_pages(monkeypatch)
     part, _ = read_planes(path, 1, 3)
     assert part.shape == (2, 2, 8, 9)
     assert sorted(set(decoded)) == [2, 3, 4, 5]  # planes 1 and 2, both channels, of pages 0-7
@@ -496,13 +502,7 @@ def test_a_part_of_a_stack_whose_pages_hold_several_planes_decodes_only_its_own_
     """Such a file was read whole for each part: a part of 2 planes of a 200-page RGB stack decoded all 200 pages
     (102 ms, 6 ms from its pages), and each of a split stack's parts held the whole stack."""
     path = stacks_of_every_layout(tmp_path)[layout]
-    decoded = []
-    for kind in (tifffile.TiffPage, tifffile.TiffFrame):
-        def counting(page, *args, real=kind.asarray, **kwargs):
-            decoded.append(page.index)
-            return real(page, *args, **kwargs)
-
-        monkeypatch.setattr(kind, "asarray", counting)
+    decoded = decoded_pages(monkeypatch)
     part, _ = read_planes(path, *planes)
     assert sorted(set(decoded)) == pages  # a TiffFrame decodes through TiffPage.asarray: counted twice
     assert np.array_equal(part, whole_planes(path)[slice(*planes)])
