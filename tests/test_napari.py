@@ -1348,6 +1348,83 @@ def test_the_result_takes_the_look_the_input_has_when_the_run_ends(widget, qtbot
     assert result.blending == "additive" and result.gamma == pytest.approx(0.8)
 
 
+def open_two_channels(viewer, folder) -> tuple:
+    """A DAPI and a GFP layer opened with the napari-zssr reader from a 2-channel OME-TIFF: napari's channel_axis
+    blends the first in its base blending (opaque) and the second additively."""
+    path = folder / "two.ome.tif"
+    tifffile.imwrite(path, np.stack([image_2d(0), image_2d(1)]), ome=True,
+                     metadata={"axes": "CYX", "Channel": {"Name": ["DAPI", "GFP"]}})
+    dapi, gfp = viewer.open(str(path), plugin="napari-zssr")
+    assert (dapi.name, gfp.name) == ("two DAPI", "two GFP")
+    assert dapi.blending == "translucent_no_depth" and gfp.blending == "additive"
+    return dapi, gfp
+
+
+def outputs_of(name: str, variant: str = "") -> list[str]:
+    return [name, *(f"{name}_{kind}{variant}" for kind in ("zssr", "ensemble_median", "residual"))]
+
+
+@pytest.mark.parametrize("order", [("two GFP", "two DAPI"), ("two DAPI", "two GFP")])
+def test_each_channels_result_sits_above_its_input_whatever_order_the_channels_are_run_in(make_napari_viewer,
+                                                                                           tmp_path, order):
+    """Results went on top of the layer list: run GFP then DAPI, DAPI's opaque result hid GFP's result and input,
+    and GFP's additive result added onto its still visible input, doubling the green."""
+    import napari_zssr
+
+    viewer = make_napari_viewer()
+    dapi, gfp = open_two_channels(viewer, tmp_path)
+    for name in order:
+        napari_zssr.run(viewer.layers[name], viewer=viewer, max_iterations=2)
+    assert [layer.name for layer in viewer.layers] == outputs_of("two DAPI") + outputs_of("two GFP")
+    assert dapi.visible and not gfp.visible  # an additive input under its additive result: the result shows alone
+    assert viewer.layers["two GFP_zssr"].visible and viewer.layers["two GFP_zssr"].blending == "additive"
+    assert viewer.layers["two DAPI_zssr"].visible  # covers its input exactly: the input may stay
+    names = [layer.name for layer in viewer.layers]
+    viewer.layers.move(names.index("two GFP_zssr"), 0)  # the user moves a result: a rerun keeps it there
+    gfp.visible = True
+    napari_zssr.run(gfp, viewer=viewer, max_iterations=2, outputs=["zssr", "ensemble_median", "residual",
+                                                                   "ensemble_spread"])
+    names.remove("two GFP_zssr")
+    names.append("two GFP_ensemble_spread")  # a new companion goes above the one before it
+    assert [layer.name for layer in viewer.layers] == ["two GFP_zssr", *names] and not gfp.visible
+
+
+def test_a_translucent_input_is_hidden_under_its_result_and_an_array_run_goes_on_top(make_napari_viewer):
+    """A half-transparent layer would show through its half-transparent result; an array has no place in the list."""
+    import napari_zssr
+
+    viewer = make_napari_viewer()
+    faint = viewer.add_image(image_2d(), name="faint", opacity=0.5)
+    viewer.add_image(image_2d(1), name="above")
+    napari_zssr.run(faint, viewer=viewer, max_iterations=2, outputs=["zssr"])
+    assert [layer.name for layer in viewer.layers] == ["faint", "faint_zssr", "above"] and not faint.visible
+    napari_zssr.run(image_2d(2), viewer=viewer, max_iterations=2, outputs=["zssr"])
+    assert [layer.name for layer in viewer.layers][-1] == "array_zssr"
+
+
+def test_a_preview_of_a_channel_sits_above_it_and_a_cancelled_run_leaves_the_viewer_as_it_was(widget, qtbot,
+                                                                                                 tmp_path):
+    viewer, w = widget
+    dapi, gfp = open_two_channels(viewer, tmp_path)
+    w.current_plane.value = True
+    for layer in (gfp, dapi):
+        w.image.value = layer
+        run_to_end(qtbot, w)
+    assert [layer.name for layer in viewer.layers] == outputs_of("two DAPI", "_preview") + \
+        outputs_of("two GFP", "_preview"), w.status.value
+    assert dapi.visible and not gfp.visible
+    gfp.visible = True  # shown again, to compare
+    viewer.layers.move(0, len(viewer.layers))
+    names = [layer.name for layer in viewer.layers]
+    w.image.value, w.current_plane.value, w.max_iterations.value = gfp, False, 5000
+    w.start()
+    qtbot.waitUntil(lambda: "iteration" in w.status.value, timeout=60_000)
+    w.cancel()
+    qtbot.waitUntil(lambda: not w.running, timeout=60_000)
+    assert "cancelled" in w.status.value
+    assert [layer.name for layer in viewer.layers] == names and gfp.visible and dapi.visible
+
+
 def test_a_volumes_result_is_rendered_in_3d_as_its_input_is(make_napari_viewer, qtbot):
     """A z-stack shown as an isosurface (or attenuated MIP) in the 3D view: its result came as a plain MIP, at none
     of the input's threshold, and a re-run kept the rendering of the first."""

@@ -128,7 +128,7 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
             request = outputs.request
         tuples = layer_tuples(request, result)
         if viewer_is_open is not None and viewer_is_open():  # a viewer closed meanwhile gets nothing
-            add_or_update(viewer, tuples)
+            add_or_update(viewer, tuples, request.snapshot.layer)
             remove_stale_outputs(viewer, request)
     finally:
         if unwatch is not None:

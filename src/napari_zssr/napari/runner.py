@@ -711,15 +711,23 @@ def remove_stale_outputs(viewer: Any, request: RunRequest) -> None:
             viewer.layers.remove(name)
 
 
-def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]]) -> list[Any]:
+def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]], source: Any = None) -> list[Any]:
     """Add the result layers, or update those of an earlier run in place (no duplicates); select the first.
 
-    The first is the super-resolved layer: napari would otherwise select the last one added, a hidden layer. The
-    caller makes sure the viewer is still open (:func:`window_watch`). A ValueError, before any layer is touched,
-    where a layer of another type holds an output's name (:func:`check_output_layers`).
+    A new layer goes directly above the one before it in ``tuples``: the first (the super-resolved layer) directly
+    above ``source``, the input layer, and its companions above it in their order. A channel's result then sits where
+    its input does, so the composite of a multichannel image's results does not depend on the order its channels were
+    run in (at the top, an opaque result covered the additive channels run before it). Where the viewer does not hold
+    ``source`` (a run of an array) they go on top. A layer that exists keeps its place: the user may have moved it.
+    Then :func:`hide_input_under` its outputs.
+
+    The first is selected: napari would otherwise select the last one added, a hidden layer. The caller makes sure the
+    viewer is still open (:func:`window_watch`). A ValueError, before any layer is touched, where a layer of another
+    type holds an output's name (:func:`check_output_layers`).
     """
     check_output_layers(viewer, [kwargs["name"] for _, kwargs, _ in tuples])
     layers = []
+    below = source
     for data, kwargs, _ in tuples:
         name = kwargs["name"]
         if name in viewer.layers:
@@ -732,7 +740,46 @@ def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]]) -> list[Any]
                 layer.reset_contrast_limits()
         else:
             layer = viewer.add_image(data, **kwargs)
+            place_above(viewer, layer, below)
         layers.append(layer)
+        below = layer
     if layers:
         viewer.layers.selection.active = layers[0]
+        hide_input_under(source, layers)
     return layers
+
+
+def place_above(viewer: Any, layer: Any, below: Any) -> None:
+    """Move ``layer`` of ``viewer`` directly above ``below``; nowhere where the viewer does not hold ``below``."""
+    try:
+        place = viewer.layers.index(getattr(below, "__wrapped__", below)) + 1  # the console may hold a proxy of it
+    except ValueError:
+        return
+    viewer.layers.move(viewer.layers.index(layer), place)
+
+
+#: napari's blendings that mix a layer into the layers beneath it instead of painting over them, as the channels of
+#: an overlay do (additive; minimum, for inverted colormaps on white)
+MIXING_BLENDINGS = ("additive", "minimum")
+
+
+def shows_what_is_beneath(layer: Any) -> bool:
+    """Whether what lies beneath ``layer`` still shows through it: its blending mixes (:data:`MIXING_BLENDINGS`), or
+    it is translucent (napari's base blendings below full opacity; "opaque" ignores opacity)."""
+    blending = str(layer.blending)
+    return blending in MIXING_BLENDINGS or (blending != "opaque" and float(layer.opacity) < 1.0)
+
+
+def hide_input_under(source: Any, outputs: Sequence[Any]) -> None:
+    """Hide the input layer ``source`` (None: an array's run) where a visible output of it shows it through
+    (:func:`shows_what_is_beneath`), so that the composite shows the result where it showed the input.
+
+    The outputs take the input's look (:func:`look_of`): an additive channel's result added onto its still visible
+    input doubled the channel's brightness. An input in napari's base blending at full opacity stays visible: its
+    result covers it exactly (their outer pixel edges coincide) as it covered what lies beneath, so the view is the
+    same either way, and hiding the result shows the input again for comparison. An output the user hid hides
+    nothing: the channel would vanish. Called only once a run has added its outputs: a cancelled or failed run
+    leaves the viewer as it was.
+    """
+    if source is not None and any(layer.visible and shows_what_is_beneath(layer) for layer in outputs):
+        source.visible = False

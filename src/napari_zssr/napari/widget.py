@@ -787,7 +787,7 @@ class ZSSRWidget(Container):
             self.progress_bar.value = 0
             return
         try:
-            add_or_update(self._viewer, layer_tuples(request, result))
+            add_or_update(self._viewer, layer_tuples(request, result), request.snapshot.layer)
         except ValueError as error:  # a layer of another type took an output's name during the run
             self._show_problem(f"{error}, then run again")
             return
