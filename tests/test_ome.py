@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_zssr.io.ome import named_in_model, read_optics
+from napari_zssr.io.ome import magnification_in_model, named_in_model, read_optics
 
 OBJECTIVE = ('<Instrument ID="Instrument:0">'
              '<Objective ID="Objective:0" LensNA="1.4" Immersion="Oil" Model="Plan Apo 63x"/></Instrument>')
@@ -193,6 +193,19 @@ def test_the_calibrated_magnification_wins_over_the_nominal(tmp_path, ome_tiff):
              confocal_objective(' NominalMagnification="60" CalibratedMagnification="63"'),
              '<ObjectiveSettings ID="Objective:0"/>')
     assert read_optics(path).pinholes == (pytest.approx(airy_units(40, 63, 1.4, 520), abs=0.005),)
+
+
+def test_the_objectives_name_gives_the_magnification_the_file_leaves_out(tmp_path, ome_tiff):
+    """A pinhole was left unconverted where the file named the objective ("63x/1.40 Oil") but gave no
+    NominalMagnification; several magnifications in a name give none."""
+    path = tmp_path / "named.ome.tif"
+    channels = {"EmissionWavelength": [520], "AcquisitionMode": ["LaserScanningConfocalMicroscopy"],
+                "PinholeSize": [40]}
+    ome_tiff(path, channels, confocal_objective(' Model="Plan-Apochromat 63x/1.40 Oil DIC M27"'),
+             '<ObjectiveSettings ID="Objective:0"/>')
+    assert read_optics(path).pinholes == (pytest.approx(airy_units(40, 63, 1.4, 520), abs=0.005),)
+    assert [magnification_in_model(model) for model in ("UPlanSApo 20X/0,75", "Plan Apo 60x", "Zoom 1x 63x/1.4",
+                                                          "Objective 1", None)] == [20, 60, None, None, None]
 
 
 @pytest.mark.parametrize(("objective", "emission", "missing"), [

@@ -124,7 +124,8 @@ def read_optics(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffF
                         or IMMERSION_INDEX.get(immersion or ""))
     na = _number(objective, "LensNA") or named_na
     emission = tuple(_wavelength_nm(channel, "EmissionWavelength") for channel in channels)
-    magnification = _number(objective, "CalibratedMagnification") or _number(objective, "NominalMagnification")
+    magnification = (_number(objective, "CalibratedMagnification") or _number(objective, "NominalMagnification")
+                     or magnification_in_model(model))
     pinholes = [_pinhole(channel, na, wavelength, magnification) for channel, wavelength in zip(channels, emission)]
     modes = tuple(channel.get("AcquisitionMode") for channel in channels)
     modalities = [_modality(mode, _number(channel, "PinholeSize") is not None)
@@ -253,6 +254,19 @@ def named_in_model(model: str | None) -> tuple[float | None, str | None]:
              if word in _MODEL_IMMERSION}
     immersion = words.pop() if len(words) == 1 else None
     return (na if na is not None and 0 < na <= MAX_OBJECTIVE_NA else None), immersion
+
+
+#: an objective's magnification in its name: a number of up to three digits and an "x" ("63x/1.40 Oil", "Plan Apo
+#: 60x", "20X/0,75"), not joined to a letter or a digit on either side
+_MODEL_MAGNIFICATION = re.compile(r"(?<![\w.,])(\d{1,3}(?:[.,]\d+)?)\s*[x×](?!\w)", re.IGNORECASE)
+
+
+def magnification_in_model(model: str | None) -> float | None:
+    """The magnification an objective's name says, or None where it says none or more than one: files that give a
+    pinhole often leave the objective's ``NominalMagnification`` out but name it ("Plan-Apochromat 63x/1.40 Oil")."""
+    numbers = {float(match.replace(",", ".")) for match in _MODEL_MAGNIFICATION.findall(model or "")}
+    magnification = numbers.pop() if len(numbers) == 1 else None
+    return magnification or None  # "0x" is no magnification
 
 
 def _ome_image(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffFile | None = None
