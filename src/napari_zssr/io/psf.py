@@ -13,7 +13,7 @@ import scipy.io
 from ..core.units import compact_pixel_size, is_whole_number
 from .names import TIFF_SUFFIXES
 from .series import several_series_note
-from .tiff import TiffImage, read_header, read_tiff
+from .tiff import TiffImage, kept_open, read_header, read_tiff
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,8 @@ def _series_channels(path: Path, image: TiffImage, axis: int | None) -> int:
     (:func:`~napari_zssr.kernel_choice.psf_channel_for`). 1 for any other file."""
     if image.series_count == 1 or axis is not None:
         return 1
-    headers = [read_header(path, series=number) for number in range(image.series_count)]
+    with kept_open([path]):  # one parse of the file for every series' header
+        headers = [read_header(path, series=number) for number in range(image.series_count)]
     layouts = {None if header is None else (header.shape, header.axes) for header in headers}
     return image.series_count if len(layouts) == 1 and None not in layouts else 1
 
