@@ -154,19 +154,19 @@ class OpticsFields:
         channel, or the one every channel has), as the command line takes them; return the fields set. A mode neither
         model describes, or a pinhole that is not usable (for a confocal), is noted instead."""
         given = []
-        modality = channel_entry(optics.modalities, None, 1)
+        modality, modality_note, pinhole, pinhole_note = (
+            channel_entry(values, None, 1) for values in (optics.modalities, optics.modality_notes, optics.pinholes,
+                                                          optics.pinhole_notes))
         if modality:
             self.modality.value = modality
             given.append(self.modality)
-        elif channel_entry(optics.modality_notes, None, 1):
-            self._note_on(self.modality, f"{channel_entry(optics.modality_notes, None, 1)}: choose the modality")
-        pinhole = channel_entry(optics.pinholes, None, 1)
+        elif modality_note:
+            self._note_on(self.modality, f"{modality_note}: choose the modality")
         if pinhole is not None and self._set_in_range(self.pinhole, pinhole, "the file's pinhole (AU)", unknown=None):
             self._file_values[id(self.pinhole)] = float(pinhole)
             given.append(self.pinhole)
-        elif self.confocal and channel_entry(optics.pinhole_notes, None, 1):
-            self._note_on(self.pinhole, f"{channel_entry(optics.pinhole_notes, None, 1)}; the pinhole field's "
-                                        f"{self.pinhole.value:g} AU is used")
+        elif self.confocal and pinhole_note:
+            self._note_on(self.pinhole, f"{pinhole_note}; the pinhole field's {self.pinhole.value:g} AU is used")
         return given
 
     def _take_file_wavelength(self, field: SpinBox, wavelength: float, what: str, unknown: int | None) -> bool:
