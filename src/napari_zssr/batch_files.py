@@ -296,7 +296,9 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
     count = channel_planes(image.axes, image.data.shape, counted)
     for channel, record in enumerate(records):
         where = f" channel {channel}" if "C" in image.axes else ""
-        messages.extend(f"{job.name}{where}: {note}" for note in record.get("notes", ()))
+        summed_up = not quiet and not axial  # the kernel line below says why an estimate gave no kernel
+        said_below = record["kernel"].get("note") if summed_up and record["kernel"].get("fallback") else None
+        messages.extend(f"{job.name}{where}: {note}" for note in record.get("notes", ()) if note != said_below)
         blanks = [tuple(index) for index in record["blank_planes"]]
         messages.extend(f"{job.name}: {line}" for line in blank_notes(
             leading_axes, blanks, count, channel if "C" in image.axes else None, "volume" if axial else "plane"))

@@ -389,10 +389,8 @@ def describe_kernel(record: dict[str, Any]) -> str:
     if source == "optics":
         return f"from the optics ({describe_optics(record)}; PSF FWHM {record['psf_fwhm_px']:.3g} px)"
     if source == "estimate":
-        if "fwhm_px" not in record:
-            return "estimated from the image: nothing to read a blur from; bicubic"
-        if record.get("fallback"):
-            return f"estimated from the image: PSF FWHM {record['fwhm_px']:.3g} px, too narrow to use; bicubic"
+        if record.get("fallback"):  # why no kernel was used: a blur too narrow, or nothing to read one from
+            return f"estimated from the image: {record['fallback']}"
         return f"estimated from the image ({record['model']}, PSF FWHM {record['fwhm_px']:.3g} px)"
     if source == "psf":
         channel = f", channel {record['psf_channel']}" if record.get("psf_channel") is not None else ""
