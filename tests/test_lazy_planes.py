@@ -127,3 +127,16 @@ def test_zssr_stack_still_refuses_a_nan_plane_the_estimate_did_not_read(stack, t
     with_nan[1, 5, 5] = np.nan  # plane 1 is not analysed: the estimate succeeds, the run reads it after plane 0
     with pytest.raises(ValueError, match="the plane at index 1 contains NaN"):
         zssr_stack(CountingStack(with_nan), 2, kernel="estimate", config=tiny_config, device="cpu")
+
+
+def test_cancel_answers_while_the_estimate_searches_a_mostly_blank_lazy_stack(stack, tiny_config):
+    """Blank planes among the analysed ones send the estimate searching outwards plane by plane (to the ends of a
+    stack blank but for one plane); a Cancel asked meanwhile stops it before the next read, not after the search."""
+    mostly_blank = np.zeros_like(stack)
+    mostly_blank[20] = stack[20]
+    lazy = CountingStack(mostly_blank)
+    with pytest.raises(Cancelled):
+        zssr_stack(lazy, 2, kernel="estimate", config=tiny_config, device="cpu",
+                   should_stop=lambda: len(lazy.planes) >= 3)
+    assert len(lazy.planes) == 3
+    assert len(analysis_planes(CountingStack(mostly_blank))) == 1  # uncancelled, the search finds the one plane

@@ -512,7 +512,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
                          "an axis of the input's size; give a larger scale")
     # the outputs first: a stack too large is refused at once, before an estimate reads its planes
     result, torch_device = new_result(out_shape, array.dtype, kinds, pair, config, seed, device, {})
-    kernels, kernel_record = run_kernels(from_torch(kernel), steps, array, pixel_size)
+    kernels, kernel_record = run_kernels(from_torch(kernel), steps, array, pixel_size, should_stop)
     result.kernel = kernel_record
     if "note" in kernel_record:
         result.notes.append(kernel_record["note"])

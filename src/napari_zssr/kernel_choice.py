@@ -22,6 +22,7 @@ from .core.degradation import KernelSource, step_kernels
 from .core.gaussian import FWHM_PER_SIGMA
 from .core.optics import Optics, kernel_from_optics, profile_fwhm, psf_from_optics
 from .core.resize import PixelSize, Scale, pixel_pair
+from .core.trainer import StopHook
 from .core.units import compact_pixel_size, shown_sizes
 
 
@@ -168,23 +169,23 @@ KernelArgument = np.ndarray | KernelSource | KernelChoice | PreparedKernel | str
 
 
 def kernel_source(choice: KernelChoice, pixel_size: PixelSize | None, image: np.ndarray | None = None, *,
-                  scale: Scale) -> tuple[KernelSource | None, dict[str, Any]]:
+                  scale: Scale, should_stop: StopHook | None = None) -> tuple[KernelSource | None, dict[str, Any]]:
     """``choice`` as a function ``scale -> kernel`` (None: bicubic) and its record for the result's metadata, whose
     note begins with the choice's own.
 
     ``pixel_size``: the image's, in um (None: unknown). ``image`` is needed for ``"estimate"`` only. ``scale``: the
     run's, whose kernel is made here (and the estimate's). Bad PSF files, bad optics, optics without a pixel size and
     a kernel too wide at that scale raise a ``ValueError``/``FileNotFoundError`` here, before any training starts,
-    naming the run's scale.
+    naming the run's scale. ``should_stop``: the run's Cancel, asked while the estimate reads the image's planes.
     """
-    source, record = _source_of(choice, pixel_size, image, scale)
+    source, record = _source_of(choice, pixel_size, image, scale, should_stop)
     if choice.note:
         record["note"] = "; ".join(note for note in (choice.note, record.get("note")) if note)
     return source, record
 
 
 def _source_of(choice: KernelChoice, pixel_size: PixelSize | None, image: np.ndarray | None,
-               scale: Scale) -> tuple[KernelSource | None, dict[str, Any]]:
+               scale: Scale, should_stop: StopHook | None) -> tuple[KernelSource | None, dict[str, Any]]:
     """:func:`kernel_source` but the choice's note."""
     if choice.kind == "none":
         return None, {"source": "none (bicubic)"}
@@ -208,7 +209,7 @@ def _source_of(choice: KernelChoice, pixel_size: PixelSize | None, image: np.nda
                               "of one-photon excitation, which is shorter than the light it excites)")
         return _checked(source, scale), record
     if choice.kind == "estimate":
-        return _estimated(image, pixel_size, scale)
+        return _estimated(image, pixel_size, scale, should_stop)
     from .core.bead_check import bead_problem
     from .core.psf import kernel_from_psf
     from .io.psf import open_psf
@@ -271,8 +272,8 @@ def _checked(source: KernelSource, scale: Scale) -> KernelSource:
     return kept
 
 
-def _estimated(image: np.ndarray | None, pixel_size: PixelSize | None,
-               scale: Scale) -> tuple[KernelSource | None, dict[str, Any]]:
+def _estimated(image: np.ndarray | None, pixel_size: PixelSize | None, scale: Scale,
+               should_stop: StopHook | None) -> tuple[KernelSource | None, dict[str, Any]]:
     """The blind estimate (once, from up to 8 planes, for the run's ``scale``) as a kernel source, or a clear error
     without an image. A blur too narrow to use, or an image with nothing to read one from (constant, or pure noise:
     an empty channel of a stack), gives no kernel, with a note that says why."""
@@ -282,7 +283,7 @@ def _estimated(image: np.ndarray | None, pixel_size: PixelSize | None,
     if image is None:
         raise ValueError("kernel='estimate' needs the image; pass it to zssr/zssr_stack")
     try:
-        estimate = estimate_kernel(image, scale, pixel_size)
+        estimate = estimate_kernel(image, scale, pixel_size, should_stop=should_stop)
     except NoStructureError as error:
         reason = f"{error.reason}; no kernel (bicubic)"
         return None, {"source": "estimate", "fallback": reason, "note": f"kernel estimate: {reason}"}
@@ -320,13 +321,14 @@ def named_kernel(kernel: KernelArgument) -> KernelArgument:
     return KernelChoice("estimate")
 
 
-def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarray,
-                pixel_size: PixelSize | None) -> tuple[list[np.ndarray | None], dict[str, Any]]:
+def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarray, pixel_size: PixelSize | None,
+                should_stop: StopHook | None = None) -> tuple[list[np.ndarray | None], dict[str, Any]]:
     """The kernel of each scale step of a run, and the record of where it came from (see ``zssr`` for ``kernel``);
-    a note in the record where the last step's kernel is too wide for the planes (:func:`wide_kernel_note`)."""
+    a note in the record where the last step's kernel is too wide for the planes (:func:`wide_kernel_note`).
+    ``should_stop``: the run's Cancel, asked while an estimate reads the image's planes."""
     kernel = named_kernel(kernel)
     if isinstance(kernel, KernelChoice):
-        kernel = PreparedKernel(*kernel_source(kernel, pixel_size, image, scale=steps[-1]))
+        kernel = PreparedKernel(*kernel_source(kernel, pixel_size, image, scale=steps[-1], should_stop=should_stop))
     if isinstance(kernel, PreparedKernel):
         record = dict(kernel.record)  # its own: the note on this run's planes is added below
         kernels = step_kernels(kernel.source, steps)

@@ -44,6 +44,7 @@ from .optics import AIRY_FWHM, DEFAULT_HALF_WIDTH, airy_profile
 from .psf import kernel_from_psf
 from .resize import pixel_pair, upscale_factors
 from .spectrum import NoStructureError, analysis_planes, channels_hint, periodic_spectrum
+from .trainer import StopHook
 
 #: the smallest planes (pixels a side) whose spectrum the estimate reads
 MIN_PLANE_SIDE = 16
@@ -222,7 +223,8 @@ def check_estimable(shape: Sequence[int]) -> None:
 
 
 def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE,
-                    pixel_size: float | Sequence[float] | None = None) -> KernelEstimate:
+                    pixel_size: float | Sequence[float] | None = None, *,
+                    should_stop: StopHook | None = None) -> KernelEstimate:
     """Estimate the PSF from the image's power spectrum and return the ZSSR kernel it gives (see the module doc).
 
     ``image``: 2D, or N-D with YX last (the spectrum is averaged over up to 8 evenly spaced non-constant planes;
@@ -235,7 +237,8 @@ def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_
 
     Raises :class:`~.spectrum.NoStructureError` (a ValueError) when the image is constant or when its spectrum
     shows no structure above the noise floor (pure noise): then use no kernel (bicubic), as ``kernel="estimate"``
-    does.
+    does. ``should_stop`` (a run's Cancel) is asked before each plane is read and raises
+    :class:`~.trainer.Cancelled`.
     """
     start = time.perf_counter()
     factors = integer_factors(upscale_factors(scale))  # type: ignore[arg-type]
@@ -243,7 +246,7 @@ def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_
     pixel = pixel_pair(pixel_size) or (1.0, 1.0)
     mean_pixel = float(np.sqrt(pixel[0] * pixel[1]))
     aspect = (pixel[0] / mean_pixel, pixel[1] / mean_pixel)
-    planes = analysis_planes(image, min_side=MIN_PLANE_SIDE)
+    planes = analysis_planes(image, min_side=MIN_PLANE_SIDE, should_stop=should_stop)
     centres, log_power = _radial_power(planes)
     fits = {model: (shapes, *_fit_amplitude_and_floor(shapes, log_power))
             for model in MODELS for shapes in [_model_shapes(centres, aspect, model)]}

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .trainer import Cancelled, StopHook
 from .values import IMAGE_NAN_HINT, refuse_masked, refuse_non_finite, refuse_non_real
 
 #: planes of an N-D stack that the estimates combine (evenly spaced; more cost time and add little)
@@ -52,7 +53,7 @@ class NoStructureError(ValueError):
         self.reason = reason
 
 
-def analysis_planes(image: Any, min_side: int = 16) -> list[np.ndarray]:
+def analysis_planes(image: Any, min_side: int = 16, should_stop: StopHook | None = None) -> list[np.ndarray]:
     """Up to :data:`MAX_PLANES` non-constant YX planes, evenly spaced, of a 2D or N-D image (float64, largest
     magnitude 1).
 
@@ -60,7 +61,8 @@ def analysis_planes(image: Any, min_side: int = 16) -> list[np.ndarray]:
     one) are read: a lazily opened stack (dask, zarr, a memmap) can be far larger than memory. Raises a ValueError
     naming the problem, before any plane is read, when the image is not at least 2D or its planes are under
     ``min_side`` pixels a side; and when it holds NaN or infinite values in a plane read, or has no plane with any
-    variation.
+    variation. ``should_stop`` is asked before each plane is read: a mostly blank lazy stack may be searched through
+    to its ends, plane by plane, and a run's Cancel answers meanwhile (:class:`~.trainer.Cancelled`).
     """
     array = _indexable(image)
     check_layout(array, min_side)
@@ -68,9 +70,9 @@ def analysis_planes(image: Any, min_side: int = 16) -> list[np.ndarray]:
     count = int(np.prod(leading, dtype=np.int64))
     planes: dict[int, np.ndarray | None] = {}  # plane number (C order) -> plane, None when constant
     for number in np.unique(np.round(np.linspace(0, count - 1, min(MAX_PLANES, count))).astype(int)):
-        planes[int(number)] = _read_plane(array, leading, int(number))
+        planes[int(number)] = _read_plane(array, leading, int(number), should_stop)
     for number in [n for n, plane in planes.items() if plane is None]:
-        _add_nearest_varying(planes, number, array, leading, count)
+        _add_nearest_varying(planes, number, array, leading, count, should_stop)
     varying = [plane.astype(np.float64) for n in sorted(planes) if (plane := planes[n]) is not None]
     if not varying:
         raise NoStructureError("the image is constant: it holds no structure to estimate a blur or a resolution "
@@ -121,12 +123,16 @@ def check_layout(array: Any, min_side: int) -> None:
                          f"{channels_hint(tuple(array.shape), 'the estimate')}")
 
 
-def _read_plane(array: Any, leading: tuple[int, ...], number: int) -> np.ndarray | None:
+def _read_plane(array: Any, leading: tuple[int, ...], number: int,
+                should_stop: StopHook | None) -> np.ndarray | None:
     """Plane ``number`` (counted in C order over the leading axes) read into memory, or None when it is constant.
 
     Only this plane is indexed before ``np.asarray``, so a lazy array loads no other. NaN/inf are refused here: they
-    would make the constancy test and every spectrum meaningless.
+    would make the constancy test and every spectrum meaningless. A stop asked for (``should_stop``) raises
+    :class:`~.trainer.Cancelled` before the plane is read.
     """
+    if should_stop is not None and should_stop():
+        raise Cancelled
     plane = array[np.unravel_index(number, leading)]
     refuse_masked(plane, "the image", "image.filled(value)")
     plane = np.asarray(plane)
@@ -135,7 +141,7 @@ def _read_plane(array: Any, leading: tuple[int, ...], number: int) -> np.ndarray
 
 
 def _add_nearest_varying(planes: dict[int, np.ndarray | None], number: int, array: Any, leading: tuple[int, ...],
-                         count: int) -> None:
+                         count: int, should_stop: StopHook | None) -> None:
     """Add to ``planes`` the non-constant plane nearest to the constant plane ``number`` that is not in it yet.
 
     A blank plane among the evenly spaced ones (padding at a stack's end, a dropped frame) is replaced by a
@@ -145,6 +151,6 @@ def _add_nearest_varying(planes: dict[int, np.ndarray | None], number: int, arra
     for offset in range(1, count):
         for neighbour in (number - offset, number + offset):
             if 0 <= neighbour < count and neighbour not in planes:
-                planes[neighbour] = _read_plane(array, leading, neighbour)
+                planes[neighbour] = _read_plane(array, leading, neighbour, should_stop)
                 if planes[neighbour] is not None:
                     return
