@@ -824,6 +824,10 @@ def test_a_confocal_files_acquisition_mode_and_pinhole_make_its_kernel_a_confoca
     typed = info_of(tmp_path / "typed" / "LaserScanningConfocalMicroscopy_zssr.tif")["channels"][0]["kernel"]
     assert (typed["modality"], typed["pinhole"], typed["excitation_wavelength"]) == ("confocal", 0.5, 488)
     assert typed["psf_fwhm_px"] < kernel["psf_fwhm_px"] and "note" not in typed
+    assert main([str(path), "--out", str(tmp_path / "na"), "--na", "1.2", *FAST]) == 0  # the file's pinhole at NA 1.2
+    at_na = info_of(tmp_path / "na" / "LaserScanningConfocalMicroscopy_zssr.tif")["channels"][0]["kernel"]
+    assert at_na["pinhole"] == pytest.approx(1.47 * 1.2 / 1.4, abs=0.01)
+    assert "1.26 AU at the run's NA 1.2 and 520 nm" in at_na["note"]
 
 
 def test_the_files_model_given_or_not_is_the_same_setting_and_another_is_not(tmp_path, ome_tiff, capsys):

@@ -281,6 +281,11 @@ def test_the_users_modality_and_pinhole_win_over_the_files(tmp_path, ome_tiff):
     assert second.pinhole is None and second.notes[1].endswith("not used; the default 1 AU instead")
     assert channel_acquisition(optics, 0, 2, "widefield") == type(first)("widefield", None, ())
     assert channel_acquisition(optics, 0, 2, pinhole=0.5).pinhole == 0.5
+    # the file's pinhole is a diameter: in Airy units of the NA and wavelength the run takes instead of the file's
+    rescaled = channel_acquisition(optics, 0, 2, na=1.2, wavelength=600)
+    assert rescaled.pinhole == pytest.approx(airy_units(40, 60, 1.2, 600), abs=0.01)
+    assert rescaled.notes[1] == f"{optics.pinhole_notes[0]}, 1.09 AU at the run's NA 1.2 and 600 nm"
+    assert channel_acquisition(optics, 0, 2, na=1.4, wavelength=520) == first  # the file's own: as it says
     assert channel_acquisition(None, 0, 1) == type(first)("widefield", None, ())  # a file without OME optics
 
 

@@ -148,7 +148,8 @@ def channel_optics(options: BatchOptions, job: Job, channels: int, users: Sequen
     if refractive_index is None:
         raise OptionNeeded(f"{use} needs the immersion's refractive index: give --refractive-index (the file's "
                            "metadata does not say; e.g. 1.518 oil, 1.333 water)")
-    acquisitions = {channel: channel_acquisition(metadata, channel, channels, options.psf_model, options.pinhole)
+    acquisitions = {channel: channel_acquisition(metadata, channel, channels, options.psf_model, options.pinhole,
+                                                 na=options.na, wavelength=options.wavelength and emission[channel])
                     for channel in users}
     try:
         optics = {channel: Optics(na, emission[channel], refractive_index, acquisition.modality,

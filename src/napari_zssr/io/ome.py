@@ -156,12 +156,15 @@ class Acquisition:
 
 
 def channel_acquisition(optics: OpticsMetadata | None, channel: int | None, channels: int,
-                        modality: Modality | None = None, pinhole: float | None = None) -> Acquisition:
+                        modality: Modality | None = None, pinhole: float | None = None, *,
+                        na: float | None = None, wavelength: float | None = None) -> Acquisition:
     """The modality and pinhole of channel ``channel`` (of an image of ``channels``; None: a layer of one channel,
     or of all): ``modality`` and ``pinhole`` (the user's) where given, else the file's (its acquisition mode and
     pinhole), else widefield, and the default pinhole for a confocal. The notes say what came from the file, and what
     the file says that is not used: a mode neither model describes, a pinhole that cannot be converted to Airy units
-    or that comes out implausible."""
+    or that comes out implausible. ``na`` and ``wavelength``: the run's where they are not the file's (the user's):
+    the file's pinhole, the same diameter, is that many Airy units of the run's optics (an Airy unit is
+    1.22 wavelength / NA)."""
     said = optics or OpticsMetadata(None, None, None, (), (), None)
 
     def entry(values: tuple) -> Any:
@@ -178,6 +181,13 @@ def channel_acquisition(optics: OpticsMetadata | None, channel: int | None, chan
         return Acquisition(chosen, None, tuple(notes))
     if pinhole is None:
         pinhole, pinhole_note = entry(said.pinholes), entry(said.pinhole_notes)
+        file_wavelength = entry(said.emission_wavelengths)  # the pinhole was converted with these (and the NA)
+        if pinhole is not None and said.na and file_wavelength:
+            run_na, run_wavelength = na or said.na, wavelength or file_wavelength
+            airy_ratio = run_na / said.na * file_wavelength / run_wavelength
+            if abs(airy_ratio - 1) > 1e-6:
+                pinhole = round(pinhole * airy_ratio, 2)
+                pinhole_note += f", {pinhole:.2f} AU at the run's NA {run_na:g} and {run_wavelength:g} nm"
         if pinhole_note:
             notes.append(pinhole_note if pinhole is not None else
                          f"{pinhole_note}; the default {DEFAULT_PINHOLE_AU:g} AU instead")
