@@ -830,6 +830,19 @@ def test_a_confocal_files_acquisition_mode_and_pinhole_make_its_kernel_a_confoca
     assert "1.26 AU at the run's NA 1.2 and 520 nm" in at_na["note"]
 
 
+def test_a_pinhole_or_an_excitation_given_alone_chooses_the_confocal_model(tmp_path, ome_tiff):
+    """They were refused without --psf-model confocal, even for a file whose acquisition mode is a confocal's."""
+    path = acquired_file(tmp_path / "data", ome_tiff, "WideField")  # its PinholeSize is 1.47 AU
+    for option, pinhole, excitation in ((["--pinhole", "0.5"], 0.5, 488), (["--excitation-wavelength", "470"], 1.47,
+                                                                            470)):
+        out = tmp_path / option[0].strip("-")
+        assert main([str(path), "--out", str(out), *option, *FAST]) == 0
+        kernel = info_of(out / "WideField_zssr.tif")["channels"][0]["kernel"]
+        assert (kernel["modality"], kernel["pinhole"], kernel["excitation_wavelength"]) == (
+            "confocal", pinhole, excitation)
+        assert ("pinhole 1.47 AU from the file's" in kernel.get("note", "")) == (pinhole == 1.47)
+
+
 def test_the_files_model_given_or_not_is_the_same_setting_and_another_is_not(tmp_path, ome_tiff, capsys):
     path = acquired_file(tmp_path / "data", ome_tiff, "SpinningDiskConfocal")
     args = [str(path), "--out", str(tmp_path / "out"), "--kernel", "optics", *ZSSR_ONLY]
@@ -895,9 +908,11 @@ def test_optics_that_the_file_does_not_know_fail_that_file_clearly(data_dir, tmp
     (["--psf", "x.tif", "--kernel", "estimate"], "--psf"),
     (["--kernel", "estimate", "--na", "1.2"], "--na"),
     (["--kernel", "psf"], "--psf"),
-    (["--na", "1.2", "--wavelength", "520", "--excitation-wavelength", "488"], "--psf-model confocal"),
-    (["--na", "1.2", "--wavelength", "520", "--pinhole", "0.5"], "--psf-model confocal"),
-    (["--na", "1.2", "--wavelength", "520", "--pinhole", "0"], "--pinhole applies to a confocal PSF: add --psf-model"),
+    (["--psf-model", "widefield", "--na", "1.2", "--wavelength", "520", "--excitation-wavelength", "488"],
+     "--excitation-wavelength applies to a confocal PSF, not to --psf-model widefield"),
+    (["--psf-model", "widefield", "--na", "1.2", "--wavelength", "520", "--pinhole", "0.5"],
+     "--pinhole applies to a confocal PSF, not to --psf-model widefield"),
+    (["--na", "1.2", "--wavelength", "520", "--pinhole", "25"], "--pinhole must be in [0, 20]"),  # confocal implied
     (["--psf-model", "confocal", "--na", "1.2", "--wavelength", "520", "--pinhole", "25"],
      "--pinhole must be in [0, 20]"),
     (["--psf-model", "confocal", "--na", "1.2", "--wavelength", "520", "--excitation-wavelength", "2500"],

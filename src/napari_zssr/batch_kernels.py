@@ -16,7 +16,7 @@ from .batch_jobs import (
     option_name,
     say,
 )
-from .batch_options import MEASURED_PSF_CHOICES, BatchOptions
+from .batch_options import CONFOCAL_ONLY, MEASURED_PSF_CHOICES, BatchOptions
 from .core.choices import KERNEL_SOURCES
 from .core.optics import Optics, check_pixel_size_for_optics
 from .core.resize import upscale_factors
@@ -191,11 +191,11 @@ def named_as_options(error: Exception, fields: Sequence[str]) -> str:
 def check_optics_options(options: BatchOptions) -> None:
     """Bad optics given on the command line (NA, wavelengths, immersion, a confocal excitation and pinhole) as a
     usage error, before the batch; values left out, which each file's metadata may give, are checked with a
-    stand-in; confocal options without the confocal model, which a widefield PSF would silently leave out."""
-    confocal_only = [name for name in ("excitation_wavelength", "pinhole") if getattr(options, name) not in (None, ())]
-    if confocal_only and options.psf_model != "confocal":
-        raise UsageError(f"{option_name(confocal_only[0])} applies to a confocal PSF: add --psf-model "
-                         "confocal (a widefield PSF has no excitation or pinhole)")
+    stand-in; confocal options beside the widefield model, which would silently leave them out."""
+    confocal_only = [name for name in CONFOCAL_ONLY if getattr(options, name) not in (None, ())]
+    if confocal_only and options.psf_model == "widefield":
+        raise UsageError(f"{option_name(confocal_only[0])} applies to a confocal PSF, not to --psf-model widefield "
+                         "(a widefield PSF has no excitation or pinhole): leave out one or the other")
     try:
         for wavelength in options.wavelength or [520.0]:
             for excitation in options.excitation_wavelength or [None]:

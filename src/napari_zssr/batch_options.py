@@ -17,6 +17,8 @@ OUTPUT_KINDS = tuple(OUTPUTS)
 MEASURED_PSF_CHOICES = {"auto": None, "yes": True, "no": False}
 #: what the super-resolved images are written as: float32, or the input's own type ("input")
 OUTPUT_TYPES = ("float32", "input")
+#: the optics settings only the confocal model takes: given without a model, they choose it
+CONFOCAL_ONLY = ("excitation_wavelength", "pinhole")
 
 
 @dataclass(frozen=True)

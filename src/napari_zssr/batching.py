@@ -55,7 +55,7 @@ from .batch_jobs import (
 )
 from .batch_kernels import check_kernel_options, check_psf_channels
 from .batch_lock import held_by_another_batch, output_folder_lock, refuse_a_folder_in_use
-from .batch_options import OUTPUT_KINDS, OUTPUT_TYPES, BatchOptions
+from .batch_options import CONFOCAL_ONLY, OUTPUT_KINDS, OUTPUT_TYPES, BatchOptions
 from .batch_parts import LIVE_FOLDER_NAME, STACK_FOLDER_NAME
 from .core.config import DEFAULT_SCALE, INITS, ZSSRConfig
 from .core.degradation import integer_factors
@@ -137,7 +137,7 @@ SWITCHES = ("recursive", "overwrite", "quiet", "axial")
 def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptions:
     """:class:`BatchOptions` from keyword settings; lists become tuples, one value (a path, a number) a tuple of
     one, as the command line's repeatable options take it (``outputs`` is read by :func:`prepare`: a list, or
-    "zssr,residual")."""
+    "zssr,residual"). A pinhole or an excitation wavelength without a PSF model chooses the confocal one."""
     known = {f.name for f in fields(BatchOptions)} - {"out"}
     unknown = sorted(set(settings) - known)
     if unknown:
@@ -157,6 +157,8 @@ def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptio
     if not isinstance(settings.get("kernel"), (str, type(None))):  # one per channel, or one given as a list
         kinds = tuple(listed("kernel", settings["kernel"]))
         settings["kernel"] = kinds[0] if len(kinds) == 1 else kinds or None
+    if settings.get("psf_model") is None and any(settings.get(name) not in (None, ()) for name in CONFOCAL_ONLY):
+        settings["psf_model"] = "confocal"  # a pinhole or an excitation wavelength says which model is meant
     return BatchOptions(out=output_folder(out), **settings)
 
 

@@ -62,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "with any optics option (--na, --wavelength...), else none")
     wavelength = number_in_range(float, 200, "a wavelength in nm (200-2000)")
     parser.add_argument("--psf-model", choices=MODALITIES,
-                        help="compute the PSF from the optics: widefield or confocal (default: the model of the "
-                             "file's OME acquisition mode, else widefield)")
+                        help="compute the PSF from the optics: widefield or confocal (default: confocal with "
+                             "--pinhole or --excitation-wavelength, else the model of the file's OME acquisition "
+                             "mode, else widefield)")
     parser.add_argument("--na", type=number_in_range(float, 0, "a numerical aperture > 0", exclusive=True),
                         help="objective NA (default: the file's OME metadata)")
     parser.add_argument("--wavelength", type=wavelength, action="append", default=[], metavar="NM",
@@ -72,11 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="immersion medium: 1.0 air, 1.333 water, 1.518 oil (default: the file's OME metadata, "
                              "else oil for a lateral kernel; an axial profile needs it known)")
     parser.add_argument("--excitation-wavelength", type=wavelength, action="append", default=[], metavar="NM",
-                        help="confocal: excitation wavelength in nm; repeat once per channel (default: the file's OME "
-                             "metadata, else the emission wavelength)")
+                        help="confocal (implied): excitation wavelength in nm; repeat once per channel (default: the "
+                             "file's OME metadata, else the emission wavelength)")
     parser.add_argument("--pinhole", type=number_in_range(float, 0, "a pinhole size in Airy units >= 0"),
-                        metavar="AU", help="confocal: pinhole diameter in Airy units (default: the file's OME "
-                                           "pinhole size over its objective's magnification, else 1)")
+                        metavar="AU", help="confocal (implied): pinhole diameter in Airy units (default: the "
+                                           "file's OME pinhole size over its objective's magnification, else 1)")
     parser.add_argument("--scale", type=number_in_range(float, 1, "a factor > 1", exclusive=True),
                         help=f"super-resolution factor (default {DEFAULT_SCALE:g}; not with --axial)")
     parser.add_argument("--preset", choices=PRESETS, default=BatchOptions.preset,
