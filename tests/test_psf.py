@@ -198,6 +198,16 @@ def test_a_cosmic_ray_on_an_out_of_focus_plane_does_not_pick_it():
         assert sigma_of(kernel_from_psf(hit, scale=2)) == pytest.approx((3.0, 3.0), abs=0.1)
 
 
+@pytest.mark.parametrize("defect", DEFECTS.values(), ids=DEFECTS.keys())
+def test_a_file_of_a_camera_defect_and_no_bead_is_said_to_look_like_one(defect):
+    """The defect is still taken as it is (a bead as sharp as one looks alike), but no longer without a word: a
+    dark frame with a hot-pixel pair gave a near-delta kernel unsaid."""
+    dark = with_defect(np.random.default_rng(0).normal(100, 5, (31, 31)), defect, 3000)
+    assert "as a hot-pixel pair or a cosmic ray does" in bead_problem(dark)
+    assert in_focus(dark).defect_taken and not in_focus(noisy_bead()).defect_taken
+    assert bead_problem(with_defect(noisy_bead(), defect, 3000)) is None  # beside a bead: left out, as before
+
+
 def test_a_bead_as_sharp_as_a_defect_is_told_from_one_by_its_neighbouring_planes():
     """A bead of FWHM 1 pixel centred between 4 pixels is a 2 x 2 block with nothing beside it, as a cosmic ray is;
     in a z-stack it spans several planes, the cosmic ray one."""

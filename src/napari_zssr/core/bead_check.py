@@ -42,13 +42,20 @@ def bead_problem(psf: np.ndarray) -> str | None:
         return None  # not an image at all: the kernel conversion gives the precise error
     # the plane, background and noise the kernel conversion takes, hot pixels left out as it leaves them out: a
     # camera's hot pixel beside a good bead is no second spot
-    index, signal, noise = in_focus(array)
+    index, signal, noise, defect_taken = in_focus(array)
     peak = float(signal.max())
     if peak <= 0:
         return "it has no peak above its background"
     clipped = _clipped_background(array if array.ndim == 2 else array[index])  # that plane as recorded
     if clipped:
         return clipped
+    # measured on 100 draws each (Poisson noise on a background of 100 counts, read noise 2): a hot-pixel pair or a
+    # 4-pixel cosmic ray alone is said in 86 % at 100 counts, 99-100 % from 300; a lone Gaussian bead of FWHM 2-4
+    # pixels never (100-10,000 counts), of FWHM 1-1.5 pixels in 0-20 % (the fewer counts and the sharper, the more)
+    if defect_taken:
+        return ("its bright spots end in a step to the background, as a hot-pixel pair or a cosmic ray does, where a "
+                "bead's light falls off over the pixels around it: check that the file holds a bead image (a bead "
+                "sharper than about 1.5 pixels can look so too; its kernel is then right)")
     spots = _bright_spots(signal)
     if spots > 1:
         return f"it has {spots} separate bright spots, a PSF has one"

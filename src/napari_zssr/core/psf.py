@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage, signal, stats
@@ -96,24 +97,56 @@ def _signal_above_background(plane: np.ndarray) -> tuple[np.ndarray, float]:
 
 def in_focus_plane(psf: np.ndarray) -> tuple[np.ndarray, float]:
     """The background-subtracted plane of a PSF (2D, or the z-stack plane with the highest peak) and its noise."""
-    return in_focus(psf)[1:]
+    found = in_focus(psf)
+    return found.signal, found.noise
 
 
-def in_focus(psf: np.ndarray) -> tuple[int, np.ndarray, float]:
-    """:func:`in_focus_plane`, after the index of that plane in a z-stack (0 for a 2D PSF).
+class InFocus(NamedTuple):
+    """A PSF's in-focus plane (:func:`in_focus`)."""
+
+    index: int  # in a z-stack (0 for a 2D PSF)
+    signal: np.ndarray  # above the background
+    noise: float  # the standard deviation of the background's
+    # no spot looked like a bead, and the one the kernel is made from (:func:`bead_blob`) looked like a camera defect:
+    # taken as it is, as it may be a bead as sharp as one
+    defect_taken: bool
+
+
+def in_focus(psf: np.ndarray) -> InFocus:
+    """:func:`in_focus_plane`, with the index of that plane in a z-stack and whether only defects were seen.
 
     Camera defects of a few pixels (:func:`_without_defects`) are left out of every plane before the peaks are
     compared, so that a cosmic ray on an out-of-focus plane does not pick it; unless no plane keeps a bead: a lone bead
-    as sharp as a hot-pixel pair (a FWHM of about a pixel) is then taken as it is, as before.
+    as sharp as a hot-pixel pair (a FWHM of about a pixel) is then taken as it is, as before, and ``defect_taken``
+    says so (a file holding no bead, only a hot-pixel pair, would otherwise give a near-delta kernel unsaid).
     """
     planes = [_signal_above_background(plane) for plane in (psf[None] if psf.ndim == 2 else psf)]
     signals = [signal_ for signal_, _ in planes]
     cleaned = [_without_defects(signal_, noise, signals[max(z - 1, 0):z] + signals[z + 1:z + 2])
                for z, (signal_, noise) in enumerate(planes)]
-    if any(bead_left for _, bead_left in cleaned):
+    bead_seen = any(bead_left for _, bead_left in cleaned)
+    if bead_seen:
         planes = [(signal_, noise) for (signal_, _), (_, noise) in zip(cleaned, planes)]
     index = int(np.argmax([signal_.max() for signal_, _ in planes]))
-    return (index, *planes[index])
+    defects = cleaned[index][0] != signals[index]
+    return InFocus(index, *planes[index], not bead_seen and _defect_taken(planes[index], defects))
+
+
+#: a camera defect is a hot pixel, a hot-pixel pair or a cosmic ray's few pixels; the half-maximum core of a dim, wide
+#: bead's noisy top can look like one too (a step to its surroundings), but spans tens of pixels
+MAX_DEFECT_PIXELS = 9
+
+
+def _defect_taken(plane: tuple[np.ndarray, float], defects: np.ndarray) -> bool:
+    """Whether the blob a kernel is made from (:func:`bead_blob`) of a plane (its signal and noise) is mostly a camera
+    defect: a few of the ``defects`` pixels (:data:`MAX_DEFECT_PIXELS`) holding half its light or more. False where it
+    has no clear peak (said by :func:`bead_blob` where a kernel is made)."""
+    try:
+        blob = bead_blob(*plane) if defects.any() else None
+    except ValueError:
+        return False
+    taken = defects & (blob > 0) if blob is not None else defects
+    return bool(taken.any() and taken.sum() <= MAX_DEFECT_PIXELS and blob[taken].sum() >= 0.5 * blob.sum())
 
 
 def _without_defects(signal_: np.ndarray, noise: float,
