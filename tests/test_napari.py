@@ -2539,3 +2539,23 @@ def test_the_psf_files_note_is_read_once_for_the_file_as_it_is(widget, tmp_path,
     tifffile.imwrite(multi, np.zeros((5, 5), np.float32))  # the file changed: not a bead, not two channels
     os.utime(multi, ns=(1, 1))
     assert "holds 2 channels" not in w._psf_note() and reads
+
+
+@pytest.mark.parametrize("blending", ["translucent", "additive"])
+def test_a_preview_and_its_whole_runs_result_are_not_shown_over_each_other(widget, qtbot, blending):
+    """A preview went directly above its input, beneath the whole run's result of it: unseen under an opaque
+    result, added onto an additive one (the plane twice as bright). The newest result of a layer is the one shown."""
+    viewer, w = widget
+    stack = viewer.add_image(np.stack([image_2d(i) for i in range(2)]), name="stack", blending=blending)
+    w.image.value, w.max_iterations.value = stack, 2
+    run_to_end(qtbot, w)
+    whole = viewer.layers["stack_zssr"]
+    w.current_plane.value = True
+    run_to_end(qtbot, w)
+    preview = viewer.layers["stack_zssr_preview"]
+    names = [layer.name for layer in viewer.layers]
+    assert names.index("stack") < names.index("stack_zssr_preview") < names.index("stack_zssr")  # directly above
+    assert preview.visible and not whole.visible and stack.visible == (blending == "translucent")
+    w.current_plane.value = False
+    run_to_end(qtbot, w)  # the whole run again: its result shown again
+    assert whole.visible and preview.visible == (blending == "translucent")  # beneath an opaque result: covered

@@ -718,8 +718,9 @@ def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]], source: Any 
     above ``source``, the input layer, and its companions above it in their order. A channel's result then sits where
     its input does, so the composite of a multichannel image's results does not depend on the order its channels were
     run in (at the top, an opaque result covered the additive channels run before it). Where the viewer does not hold
-    ``source`` (a run of an array) they go on top. A layer that exists keeps its place: the user may have moved it.
-    Then :func:`hide_input_under` its outputs.
+    ``source`` (a run of an array) they go on top. A layer that exists keeps its place: the user may have moved it;
+    the super-resolved one is shown again if hidden.
+    Then :func:`hide_what_the_outputs_show`.
 
     The first is selected: napari would otherwise select the last one added, a hidden layer. The caller makes sure the
     viewer is still open (:func:`window_watch`). A ValueError, before any layer is touched, where a layer of another
@@ -738,6 +739,8 @@ def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]], source: Any 
                     setattr(layer, key, kwargs[key])
             if "contrast_limits" not in kwargs:
                 layer.reset_contrast_limits()
+            if kwargs.get("visible", True):  # the result a run was for is shown, even where a preview hid it
+                layer.visible = True
         else:
             layer = viewer.add_image(data, **kwargs)
             place_above(viewer, layer, below)
@@ -745,7 +748,7 @@ def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]], source: Any 
         below = layer
     if layers:
         viewer.layers.selection.active = layers[0]
-        hide_input_under(source, layers)
+        hide_what_the_outputs_show(viewer, source, layers)
     return layers
 
 
@@ -770,9 +773,12 @@ def shows_what_is_beneath(layer: Any) -> bool:
     return blending in MIXING_BLENDINGS or (blending != "opaque" and float(layer.opacity) < 1.0)
 
 
-def hide_input_under(source: Any, outputs: Sequence[Any]) -> None:
+def hide_what_the_outputs_show(viewer: Any, source: Any, outputs: Sequence[Any]) -> None:
     """Hide the input layer ``source`` (None: an array's run) where a visible output of it shows it through
-    (:func:`shows_what_is_beneath`), so that the composite shows the result where it showed the input.
+    (:func:`shows_what_is_beneath`), so that the composite shows the result where it showed the input; and, as for
+    the input, the other visible results of ``source`` (:func:`other_results`) that such an output would show through,
+    or that lie above the outputs, covering or adding to them: a preview went beneath its whole run's result, unseen
+    under an opaque one and added onto an additive one.
 
     The outputs take the input's look (:func:`look_of`): an additive channel's result added onto its still visible
     input doubled the channel's brightness. An input in napari's base blending at full opacity stays visible: its
@@ -781,5 +787,27 @@ def hide_input_under(source: Any, outputs: Sequence[Any]) -> None:
     nothing: the channel would vanish. Called only once a run has added its outputs: a cancelled or failed run
     leaves the viewer as it was.
     """
-    if source is not None and any(layer.visible and shows_what_is_beneath(layer) for layer in outputs):
+    shown = [layer for layer in outputs if layer.visible]
+    if source is None or not shown:
+        return
+    mixes = any(shows_what_is_beneath(layer) for layer in shown)
+    if mixes:
         source.visible = False
+    lowest = min(viewer.layers.index(layer) for layer in shown)
+    for layer in other_results(viewer, source, outputs):
+        if layer.visible and (mixes or viewer.layers.index(layer) > lowest):
+            layer.visible = False
+
+
+#: the ends of an output layer's name after its kind: a whole lateral run's, a one-plane preview's, an axial run's
+OUTPUT_VARIANTS = ("", "_preview", "_axial")
+#: the outputs that show the input's intensities (the residual and the spread are differences, hidden when made)
+INTENSITY_KINDS = ("zssr", "ensemble_median")
+
+
+def other_results(viewer: Any, source: Any, outputs: Sequence[Any]) -> list[Any]:
+    """The layers of ``viewer`` other than ``outputs`` that hold a run's intensity outputs of ``source`` (a whole
+    run's, a preview's, an axial run's: :func:`output_name`)."""
+    names = {f"{source.name}_{kind}{variant}" for kind in INTENSITY_KINDS for variant in OUTPUT_VARIANTS}
+    return [layer for layer in viewer.layers
+            if layer.name in names and layer not in outputs and can_hold_output(layer)]
