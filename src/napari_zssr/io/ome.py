@@ -128,8 +128,7 @@ def read_optics(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffF
                      or magnification_in_model(model))
     pinholes = [_pinhole(channel, na, wavelength, magnification) for channel, wavelength in zip(channels, emission)]
     modes = tuple(channel.get("AcquisitionMode") for channel in channels)
-    modalities = [_modality(mode, _number(channel, "PinholeSize") is not None)
-                  for mode, channel in zip(modes, channels)]
+    modalities = [_modality(mode, pinhole != (None, None)) for mode, pinhole in zip(modes, pinholes)]
     optics = OpticsMetadata(
         na=na, refractive_index=refractive_index, immersion=immersion, emission_wavelengths=emission,
         excitation_wavelengths=tuple(_wavelength_nm(channel, "ExcitationWavelength") for channel in channels),
