@@ -89,3 +89,20 @@ def test_a_pixel_size_in_no_microscope_unit_is_named(pixel_size):
 
     with pytest.raises(ValueError, match=r"pixel_size must be in micrometres, from 1e-07 to 100000.*another unit"):
         pixel_pair(pixel_size)
+
+
+@pytest.mark.parametrize("shape, factor, kernel_shape", [((33, 40), (2, 3), (7, 9)), ((64, 64), (8, 8), (41, 41)),
+                                                         ((17, 12), (3, 1), (4, 6))])
+def test_downscaling_with_a_kernel_is_the_full_correlation_sampled(shape, factor, kernel_shape):
+    """Only the kept pixels are computed (a strided convolution: at x8 a full one costs 64 times the work), and they
+    are those of the whole image's correlation, sampled every ``factor`` pixels from 0, its edges mirrored."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(1)
+    image, kernel = rng.random(shape), rng.random(kernel_shape)
+    kh, kw = kernel_shape
+    padded = np.pad(image, ((kh // 2, kh - 1 - kh // 2), (kw // 2, kw - 1 - kw // 2)), mode="symmetric")
+    full = ndimage.correlate(padded, kernel, mode="constant")  # its kernel's centre is at K//2, as here
+    valid = full[kh // 2: kh // 2 + shape[0], kw // 2: kw // 2 + shape[1]]
+    ours = downscale_with_kernel(torch.as_tensor(image)[None, None], torch.as_tensor(kernel), factor)[0, 0].numpy()
+    np.testing.assert_allclose(ours, valid[:: factor[0], :: factor[1]], rtol=1e-10, atol=1e-12)
