@@ -1619,8 +1619,11 @@ def test_a_psf_file_whose_values_run_refuses_is_said_so_when_chosen(widget, tmp_
     bead[3, 3] = np.nan
     np.save(tmp_path / "nan.npy", bead)
     np.save(tmp_path / "line.npy", np.hanning(15))
+    np.save(tmp_path / "mask.npy", bead > 0.5)  # a thresholded bead: raised a TypeError out of the field's callback
+    np.save(tmp_path / "complex.npy", bead.astype(complex))
     for name, said in (("nan.npy", "the PSF contains NaN or infinite values"),
-                       ("line.npy", "the PSF must be 2D (Y, X) or a 3D z-stack")):
+                       ("line.npy", "the PSF must be 2D (Y, X) or a 3D z-stack"),
+                       ("mask.npy", "dtype bool"), ("complex.npy", "dtype complex")):
         use_psf(w, str(tmp_path / name))
         assert said in w.status.value
 

@@ -1,3 +1,4 @@
+import os
 import re
 
 import numpy as np
@@ -126,6 +127,10 @@ def test_read_psf_errors(tmp_path):
     for name in ("cells.mat", "text.mat", "records.npy"):
         with pytest.raises(ValueError, match=rf"{re.escape(name)}.* holds .* data .*not an array of numbers"):
             read_psf(tmp_path / name)
+    np.savez(tmp_path / "archive.npz", psf=np.ones((5, 5)))  # np.load opened it as an archive: an AttributeError
+    os.replace(tmp_path / "archive.npz", tmp_path / "archive.npy")
+    with pytest.raises(ValueError, match=r"archive.npy is an .npz archive of arrays \['psf'\].*np.save"):
+        read_psf(tmp_path / "archive.npy")
     scipy.io.savemat(tmp_path / "both.mat", {"Kernel": np.ones((3, 3)), "kernel": np.ones((5, 5))})
     with pytest.raises(ValueError, match="both.mat holds both a 'Kernel' and a 'kernel' variable"):
         read_psf(tmp_path / "both.mat")

@@ -79,6 +79,11 @@ def open_psf(path: str | os.PathLike, channel: int | None = None) -> PsfFile:
             array = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError) as error:
             raise ValueError(f"could not read {path.name} as a .npy array: {error}") from error
+        if not isinstance(array, np.ndarray):  # np.load opens an .npz archive whatever its name
+            with array:
+                names = list(array.files)
+            raise ValueError(f"{path.name} is an .npz archive of arrays {names}, not one .npy array; save the PSF "
+                             "alone with np.save")
         if array.ndim != 4:  # a 4D array: the PSF's own check says how to give one PSF per channel
             checked_channel(path, channel, 1)
         data, z_last = _planes_first(_numbers(array, path.name), path.name)

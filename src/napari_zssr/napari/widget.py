@@ -571,7 +571,7 @@ class ZSSRWidget(Container):
             where = "" if each.channel is None else f" (channel {each.channel})"
             try:  # values Run refuses (NaN, a 1D array), said now
                 checked_psf_array(each.data)
-            except ValueError as error:
+            except (ValueError, TypeError) as error:  # TypeError: not real numbers (a bool mask, complex values)
                 notes.append(f"{error}{where}")
                 continue
             problem = bead_problem(each.data)
