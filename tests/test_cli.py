@@ -314,6 +314,24 @@ def test_recursive_rerun_with_out_inside_the_inputs_never_takes_outputs_as_input
     assert main([str(out / "plain_zssr.tif"), "--out", str(out), *ZSSR_ONLY]) == 2  # --out holds this input
 
 
+@pytest.mark.parametrize("pattern", [False, True])
+def test_an_out_among_the_inputs_that_holds_raw_data_is_refused(tmp_path, capsys, pattern):
+    """``data -r --out data/A`` (or ``'data/*/x.tif' --out data/B``) with raw data in A: that input was skipped as
+    "under --out" and the outputs went into the raw-data folder; a TIFF of the user's in an output's place was
+    replaced with --overwrite."""
+    for folder in ("A", "B"):
+        (tmp_path / "d" / folder).mkdir(parents=True)
+        tifffile.imwrite(tmp_path / "d" / folder / "x.tif", textured((16, 16)))
+    inputs = [str(tmp_path / "d" / "*" / "x.tif")] if pattern else [str(tmp_path / "d"), "-r"]
+    out = tmp_path / "d" / "A"
+    before = digest(out / "x.tif")
+    assert main([*inputs, "--out", str(out), "--overwrite", *ZSSR_ONLY]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out} lies among the inputs and holds 1 TIFF(s) napari-zssr did not write" in err
+    assert str(out / "x.tif") in err and "choose an output folder that holds no input" in err
+    assert sorted(p.name for p in out.iterdir()) == ["x.tif"] and digest(out / "x.tif") == before
+
+
 def test_an_output_is_never_written_over_an_input_through_a_link_under_out(tmp_path, capsys):
     data, out = tmp_path / "data", tmp_path / "out"
     (data / "day1").mkdir(parents=True)

@@ -145,13 +145,15 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
     """Expand files, folders and globs into TIFF files; never files under ``out`` nor outputs of this tool.
 
     A file or folder named on the command line that does not exist or lies in ``out``, or an empty name, is a
-    :class:`UsageError` (a pattern that matches nothing only gets a note); files found under ``out`` by a folder walk
-    or a glob are skipped, so a rerun never takes its own outputs as inputs.
+    :class:`UsageError` (a pattern that matches nothing only gets a note); this tool's outputs found under ``out`` by
+    a folder walk or a glob are skipped, so a rerun never takes its own outputs as inputs, and any other TIFF found
+    there is a :class:`UsageError`: an input in the output folder (``data -r --out data/A`` with raw data in A).
     """
     found: list[Source] = []
     dataset_files: dict[Path, Path] = {}  # a multi-file OME dataset's other files -> the file with its first plane
     skipped: dict[str, list[Path]] = {reason: [] for reason in ("not a TIFF", BROKEN_LINK, UNREADABLE, "under --out",
                                                                  WRITTEN_BY_US, HIDDEN, IN_DATASET, SPECIAL)}
+    foreign_in_out: list[Path] = []  # TIFFs a walk or a glob found under ``out`` that this tool did not write
     for item in inputs:
         if not str(item).strip():  # Path("") is the current folder: a script's unset variable must not run it
             raise UsageError(f"an input is empty ({item!r}: an unset variable?); name a file, folder or pattern, "
@@ -193,8 +195,13 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
                     skipped[UNREADABLE].append(candidate.parent)
                 continue
             if is_within(real, out):
-                if candidate.suffix.lower() in TIFF_SUFFIXES:  # the batch's own lock and partial files go unsaid
+                if candidate.suffix.lower() not in TIFF_SUFFIXES:  # the batch's own lock and partial files go unsaid
+                    continue
+                header = read_header(candidate)
+                if header is None or written_by_us(header):
                     skipped["under --out"].append(candidate)
+                else:  # raw data in the output folder: left unprocessed, outputs written beside it or over it
+                    foreign_in_out.append(candidate)
             elif candidate != path and not asks_for_hidden and is_hidden(candidate, root):
                 skipped[HIDDEN].append(candidate)
             elif candidate.suffix.lower() not in TIFF_SUFFIXES:
@@ -205,6 +212,12 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
                 found.append(Source(candidate, root, 1 if header is None else header.series_count))
                 if header is not None and header.first_plane_file is not None:
                     dataset_files[candidate.resolve()] = header.first_plane_file
+    if foreign_in_out:
+        names = ", ".join(str(path) for path in foreign_in_out[:NAMED_SKIPS]) + \
+            (", ..." if len(foreign_in_out) > NAMED_SKIPS else "")
+        raise UsageError(f"--out {out} lies among the inputs and holds {len(foreign_in_out)} TIFF(s) napari-zssr did "
+                         f"not write ({names}): inputs there would be left out and outputs written beside them; "
+                         "choose an output folder that holds no input (e.g. a new folder)")
     inputs_found = {source.path.resolve() for source in found}
     in_dataset = {path for path, first in dataset_files.items() if first in inputs_found}
     found = [source for source in found if source.path.resolve() not in in_dataset]
