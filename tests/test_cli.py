@@ -2015,9 +2015,34 @@ def test_an_out_given_to_batch_as_no_folder_path_is_a_usage_error(data_dir, tmp_
     from napari_zssr.batching import batch
 
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(UsageError, match="out must be the path of an output folder"):
+    with pytest.raises(UsageError, match=r"the output folder \(--out, out=\) must be a path"):
         batch(data_dir / "plain.tif", out, max_iterations=1, quiet=True)
     assert list(tmp_path.iterdir()) == [data_dir]
+
+
+def test_an_empty_out_on_the_command_line_is_a_usage_error(data_dir, tmp_path, monkeypatch, capsys):
+    """--out "" (an unset $OUT) wrote the outputs and the lock file into the current folder."""
+    monkeypatch.chdir(tmp_path)
+    assert main([str(data_dir / "plain.tif"), "--out", "", *ZSSR_ONLY]) == 2
+    assert "must be a path, got '' (an unset variable?)" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [data_dir]
+
+
+def test_an_out_the_system_will_not_create_is_a_usage_error(data_dir, tmp_path, monkeypatch, capsys):
+    """Allowed by the permission bits (root on /sys, a root-squashed share), refused by mkdir: a traceback, exit 1."""
+    import errno
+    import pathlib
+
+    made = pathlib.Path.mkdir
+
+    def refused(self, *args, **kwargs):
+        if self.name == "o":
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(self))
+        return made(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", refused)
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 2
+    assert f"--out {tmp_path / 'o'} cannot be created: Operation not permitted" in capsys.readouterr().err
 
 
 def test_an_out_given_to_batch_as_bytes_is_a_path(data_dir, tmp_path):

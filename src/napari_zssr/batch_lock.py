@@ -35,7 +35,11 @@ def output_folder_lock(out: Path) -> Iterator[None]:
     """Hold the lock of ``out`` (created if needed) for the ``with`` block, or raise :class:`UsageError` at once
     when another batch holds it."""
     out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # allowed by the permission bits check_out reads (root on sysfs, a root-squashed share)
+        raise UsageError(f"--out {out} cannot be created: {error.strerror or error}; give a folder you can write "
+                         "to") from None
     descriptor = _open_lock_file(out / LOCK_NAME)
     if descriptor is None:
         say(f"note: --out {out} could not be locked (its lock file cannot be opened); make sure no other batch "

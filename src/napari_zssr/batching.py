@@ -175,7 +175,7 @@ def output_folder(out: str | bytes | os.PathLike) -> Path:
     from pathlib: usage errors."""
     folder = os.fsdecode(out) if isinstance(out, (str, bytes, os.PathLike)) else ""
     if not folder.strip():
-        raise UsageError(f"out must be the path of an output folder (a str or Path), got {out!r}")
+        raise UsageError(f"the output folder (--out, out=) must be a path, got {out!r} (an unset variable?)")
     return Path(folder)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from ._version import __version__
 from .batch_options import MEASURED_PSF_CHOICES, OUTPUT_KINDS, OUTPUT_TYPES, BatchOptions
@@ -45,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="napari-zssr", description="Zero-Shot Super-Resolution of TIFF images and stacks (every YX plane).")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="TIFF files, folders of TIFFs, or glob patterns")
-    parser.add_argument("--out", required=True, type=Path, help="output folder (never one that holds inputs)")
+    parser.add_argument("--out", required=True, help="output folder (never one that holds inputs)")
     parser.add_argument("--psf", action="append", default=[], metavar="FILE",
                         help="PSF file (TIFF, .npy or .mat) used as the blur kernel; repeat once per channel, or give "
                              "once a TIFF of one PSF per channel (a multicolour bead image): channel k uses its "
