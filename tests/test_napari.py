@@ -203,6 +203,26 @@ def test_an_image_a_run_did_not_make_is_never_overwritten_by_an_output(widget):
     assert np.array_equal(opened.data, image_2d() * 2) and opened.metadata == {"source_path": "cells_zssr.tif"}
 
 
+def test_the_result_of_a_removed_input_is_not_replaced_by_a_new_layer_of_its_name(widget, qtbot):
+    """Day 1's input closed, its result kept, day 2's opened under the same name: the run replaced day 1's result
+    without a word, and its layers, left below the new input, hid the new result. The same layer runs again."""
+    viewer, w = widget
+    first = viewer.add_image(image_2d(0), name="cells")
+    w.image.value, w.max_iterations.value = first, 2
+    run_to_end(qtbot, w)
+    kept = viewer.layers["cells_zssr"].data.copy()
+    run_to_end(qtbot, w)  # the same layer again: its outputs are updated
+    viewer.layers.remove(first)
+    w.image.value = viewer.add_image(image_2d(1, (30, 26)), name="cells")
+    assert w.start() is None
+    assert "the layer 'cells_zssr' holds the result of another layer, run when it was called 'cells'" in \
+        w.status.value
+    assert np.array_equal(viewer.layers["cells_zssr"].data, kept)
+    with pytest.raises(ValueError, match="holds the result of another layer"):
+        napari_zssr.run(viewer.layers["cells"], viewer=viewer, max_iterations=2)
+    napari_zssr.run(np.asarray(image_2d(2)), viewer=viewer, max_iterations=2)  # an array's run: no layer to tell
+
+
 def test_cancel_adds_nothing(widget, qtbot):
     viewer, w = widget
     w.max_iterations.value = 5000

@@ -45,9 +45,9 @@ class OutputClaim:
     def __init__(self, viewer: Any, layer: Any, request: RunRequest) -> None:
         self._viewer = viewer
         self.request = request
-        check_output_layers(viewer, self.names)
-        self._release = claim_outputs(viewer, self.names)
         self._layer = getattr(layer, "__wrapped__", layer)  # the console may hold napari's public-only proxy
+        check_output_layers(viewer, self.names, self._layer)
+        self._release = claim_outputs(viewer, self.names)
         events = getattr(self._layer, "events", None)
         self._name_event = getattr(events, "name", None)  # a bare array has none
         if self._name_event is not None:
@@ -66,7 +66,7 @@ class OutputClaim:
         renamed = replace(self.request, snapshot=replace(self.request.snapshot, name=self._layer.name))
         names = [output_name(renamed, kind) for kind in renamed.outputs]
         try:
-            check_output_layers(self._viewer, names)
+            check_output_layers(self._viewer, names, self._layer)
             release = claim_outputs(self._viewer, names)
         except ValueError as error:
             show_warning(f"ZSSR: the input layer was renamed {self._layer.name!r} during the run; its outputs keep "

@@ -542,6 +542,7 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
     # the pixel size the run used (typed, or the layer's), the one typed, and the layer's own (None: its scale, and
     # the output's, count pixels, not um)
     metadata = {**result.metadata(), "psf_path": result.kernel.get("psf_path"), "source_layer": snapshot.name,
+                "source_layer_id": layer_id(snapshot.layer),
                 "napari_zssr_version": __version__, "plane": snapshot.plane, "input_pixel_size_um": request.pixel_size,
                 "typed_pixel_size_um": request.typed_pixel_size, "layer_pixel_size_um": snapshot.pixel_size,
                 "pixels_per_input_pixel": list(factors[-2:])}
@@ -580,10 +581,12 @@ def can_hold_output(layer: Any) -> bool:
     return isinstance(layer, Image) and not layer.rgb and "napari_zssr_version" in layer.metadata
 
 
-def check_output_layers(viewer: Any, names: Sequence[str]) -> None:
+def check_output_layers(viewer: Any, names: Sequence[str], source: Any = None) -> None:
     """A ValueError naming a layer of ``viewer`` that holds an output's name but cannot hold an output
     (:func:`can_hold_output`): a run would otherwise overwrite the user's layer, fail to put its result there, or
-    stop half-way through adding its layers."""
+    stop half-way through adding its layers. Or one that holds the result of a layer other than ``source``, the input
+    layer (None: an array's run), which had its name: an input removed and another opened under its name (the same
+    file the next day) would silently replace that result, left below the new input, unseen."""
     for name in names:
         layer = viewer.layers[name] if name in viewer.layers else None
         if layer is not None and not can_hold_output(layer):
@@ -591,6 +594,17 @@ def check_output_layers(viewer: Any, names: Sequence[str]) -> None:
             made_by = "" if kind != "Image" else " but was not made by a run here (a file opened?)"
             raise ValueError(f"the {kind} layer {name!r} has the name of an output image{made_by}; rename or "
                              "remove it")
+        made_from, source_id = None if layer is None else layer.metadata.get("source_layer_id"), layer_id(source)
+        if made_from is not None and source_id is not None and made_from != source_id:
+            raise ValueError(f"the layer {name!r} holds the result of another layer, run when it was called "
+                             f"{layer.metadata.get('source_layer')!r}; rename or remove that result to run this "
+                             "layer (or rename this layer)")
+
+
+def layer_id(layer: Any) -> str | None:
+    """The napari ``unique_id`` of ``layer`` (behind the console's proxy), as text; None for an array's run."""
+    found = getattr(getattr(layer, "__wrapped__", layer), "unique_id", None)
+    return None if found is None else str(found)
 
 
 #: residual values the contrast limit is read from, at most (a large stack's whole residual would be copied twice)
@@ -724,9 +738,9 @@ def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]], source: Any 
 
     The first is selected: napari would otherwise select the last one added, a hidden layer. The caller makes sure the
     viewer is still open (:func:`window_watch`). A ValueError, before any layer is touched, where a layer of another
-    type holds an output's name (:func:`check_output_layers`).
+    type, or the result of another input, holds an output's name (:func:`check_output_layers`).
     """
-    check_output_layers(viewer, [kwargs["name"] for _, kwargs, _ in tuples])
+    check_output_layers(viewer, [kwargs["name"] for _, kwargs, _ in tuples], source)
     layers = []
     below = source
     for data, kwargs, _ in tuples:
