@@ -37,6 +37,9 @@ def test_imagej_unit_has_priority_over_the_resolution_unit(tmp_path):
     assert read_tiff(path).pixel_size == pytest.approx((5e-4, 5e-4))
     tifffile.imwrite(path, PLANE, imagej=True, resolution=(1 / 0.1, 1 / 0.1), metadata={"unit": "\\u00B5m"})
     assert read_tiff(path).pixel_size == pytest.approx((0.1, 0.1))
+    # Fiji escapes every character beyond ASCII: its Å (Angstrom) was dropped, the output left uncalibrated
+    tifffile.imwrite(path, PLANE, imagej=True, resolution=(1 / 500, 1 / 500), metadata={"unit": "\\u00C5"})
+    assert read_tiff(path).pixel_size == pytest.approx((0.05, 0.05))
     tifffile.imwrite(path, PLANE, imagej=True, resolution=(10, 10), metadata={"unit": 5})  # no unit: an AttributeError
     assert read_tiff(path).pixel_size is None and read_header(path).pixel_size is None
 

@@ -6,6 +6,7 @@ them too."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -33,9 +34,11 @@ def length_um(value: float, unit: str | None) -> float | None:
 
 
 def _unit_key(unit: object) -> str:
-    """A unit as the tables here spell it: lower case, micro as "µ" (ImageJ escapes it as the text "\\u00b5"); a
-    unit that is no text (``unit=5`` in a header) as its text, which no table holds: unknown."""
-    return str(unit).strip().lower().replace("\\u00b5", "µ").replace("\u03bc", "µ")
+    """A unit as the tables here spell it: lower case, micro as "µ"; ImageJ's escapes of characters beyond ASCII
+    (the text "\\u00B5" for µ, "\\u00C5" for Å) as those characters; a unit that is no text (``unit=5`` in a header)
+    as its text, which no table holds: unknown."""
+    unescaped = re.sub(r"\\u([0-9a-fA-F]{4})", lambda escape: chr(int(escape[1], 16)), str(unit))
+    return unescaped.strip().lower().replace("\u03bc", "µ")
 
 
 def _tag_pixel_size(tif: tifffile.TiffFile, page: tifffile.TiffPage) -> tuple[tuple[float, float] | None,
