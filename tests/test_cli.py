@@ -131,7 +131,7 @@ def test_psf_per_channel_and_blank_planes(tmp_path):
     assert main([str(tmp_path / "c.tif"), "--out", str(out), *psfs, "--psf", str(tmp_path / "c.npy"), *FAST]) == 0
     result = read_tiff(out / "c_zssr.tif").data
     assert result.shape == (2, 3, 40, 40) and np.all(result[1, 0] == 0)
-    assert main([str(tmp_path / "c.tif"), "--out", str(tmp_path / "o2"), *psfs, *FAST]) == 1  # 2 PSFs, 3 channels
+    assert main([str(tmp_path / "c.tif"), "--out", str(tmp_path / "o2"), *psfs, *FAST]) == 2  # 2 PSFs, 3 channels
 
 
 def test_a_psf_file_of_one_psf_per_channel_gives_each_channel_of_an_input_its_own(tmp_path, multicolour_psf, capsys):
@@ -1866,8 +1866,29 @@ def test_a_channel_without_an_emission_wavelength_is_named_and_a_kernel_per_chan
     assert [kernel["source"] for kernel in kernels] == ["none (bicubic)", "optics", "optics"]
     assert [kernel["wavelength"] for kernel in kernels[1:]] == [500, 600]
 
-    assert main([str(path), "--out", str(tmp_path / "two"), "--kernel", "optics", "--kernel", "none", *FAST]) == 1
+    assert main([str(path), "--out", str(tmp_path / "two"), "--kernel", "optics", "--kernel", "none", *FAST]) == 2
     assert "2 kernels (--kernel) given for 3 channels; give one, or one per channel" in capsys.readouterr().err
+
+
+def test_options_given_per_channel_that_do_not_fit_an_input_are_a_usage_error_before_any_input_runs(
+        data_dir, tmp_path, capsys):
+    """A folder of a two-channel input, then one of one channel, with a wavelength per channel: the second failed
+    when its turn came, after the first had trained."""
+    folder = tmp_path / "order"
+    folder.mkdir()
+    tifffile.imwrite(folder / "a_two.tif", np.stack([textured((16, 16)), textured((16, 16), 1)]), imagej=True,
+                     metadata={"axes": "CYX"})
+    tifffile.imwrite(folder / "b_one.tif", textured((16, 16)))
+    out = tmp_path / "out"
+    optics = ["--na", "1.4", "--pixel-size", "0.1"]
+    excitations = ["--excitation-wavelength", "488", "--excitation-wavelength", "561"]
+    for options in ([*optics, "--wavelength", "520", "--wavelength", "600"],
+                    ["--kernel", "none", "--kernel", "estimate"], [*optics, "--wavelength", "520", *excitations]):
+        assert main([str(folder), "--out", str(out), *options, *ZSSR_ONLY]) == 2
+        err = capsys.readouterr().err
+        assert "b_one.tif: 2 " in err and "given for 1 channels" in err and not out.exists()
+    assert main([str(folder / "a_two.tif"), "--out", str(out), *optics, "--wavelength", "520", "--wavelength", "600",
+                 *ZSSR_ONLY]) == 0  # as many channels: runs
 
 
 @pytest.mark.parametrize("kernel", ["bogus", ["optics", "bogus"], ["none", "PSF"]])

@@ -22,7 +22,7 @@ from .core.optics import Optics, check_pixel_size_for_optics
 from .core.resize import upscale_factors
 from .io.ome import channel_acquisition, read_optics
 from .io.psf import psf_channels
-from .kernel_choice import PSF_FILE_NOTE, KernelChoice, PsfChannelError, kernel_source
+from .kernel_choice import PSF_FILE_NOTE, KernelChoice, kernel_source
 
 
 def per_channel(values: list, channels: int, what: str, users: Sequence[int] | None = None) -> list:
@@ -88,15 +88,16 @@ def psf_choices(options: BatchOptions, channels: int, users: Sequence[int]) -> d
     return choices
 
 
-def check_psf_channels(jobs: Sequence[Job], options: BatchOptions) -> None:
-    """A PSF file with a PSF per channel (``--psf`` once for every channel, channel c of an input taking its channel
-    c) given for an input of another number of channels, as a usage error naming the input, the file and both
-    counts, before any input runs; PSF files without channels fit every input, and their inputs' headers go unread.
-    An input whose channels its header does not tell, or whose ``--psf``/``--kernel`` do not fit its channels, fails
-    on its own, as an image series of a file of several does (options cannot be given for one series alone)."""
-    if not options.psf or all(psf_channels(path) == 1 for path in dict.fromkeys(options.psf)):
-        return
-    kinds = kernel_kinds(vars(options))
+def check_channel_options(jobs: Sequence[Job], options: BatchOptions) -> None:
+    """Options given once per channel (``--kernel``, ``--psf``, ``--wavelength``, ``--excitation-wavelength``) or a
+    PSF file with a PSF per channel (channel c of an input taking its channel c) that do not fit an input's channels,
+    as a usage error naming the input and both counts, before any input runs: found when its turn came, after the
+    inputs before it had trained. An input whose channels its header does not tell fails, or runs, on its own; so does
+    an image series of a file of several (options cannot be given for one series alone)."""
+    repeated = [kernel_kinds(vars(options)), options.psf, options.wavelength, options.excitation_wavelength]
+    if all(len(values) <= 1 for values in repeated) and \
+            all(psf_channels(path) == 1 for path in dict.fromkeys(options.psf)):
+        return  # every option fits every input: their headers go unread
     fitting: set[int] = set()  # inputs of as many channels are checked once: the PSF files counted once a count
     for job in jobs:
         counts = header_counts(job.source, job.series_index)  # None: the input fails, or runs, on its own
@@ -104,16 +105,26 @@ def check_psf_channels(jobs: Sequence[Job], options: BatchOptions) -> None:
         if channels is None or channels in fitting:
             continue
         try:
-            users = [channel for channel, kind in enumerate(per_channel(list(kinds), channels, "kernels"))
-                     if kind == "psf"]
-            psf_choices(options, channels, users)
-        except PsfChannelError as error:
+            check_channel_counts(options, channels)
+        except ValueError as error:  # PsfChannelError too
             if job.series is None:
                 raise UsageError(f"{job.name}: {error}") from None
             continue
-        except ValueError:  # --kernel or --psf given for another number of channels: the input fails alone
-            continue
         fitting.add(channels)
+
+
+def check_channel_counts(options: BatchOptions, channels: int) -> None:
+    """A ValueError (:class:`PsfChannelError` for a PSF file's channels) where the options given once per channel do
+    not fit an input of ``channels``, as the kernel of each channel is made from them (:func:`kernel_choices`)."""
+    kinds = per_channel(list(kernel_kinds(vars(options))), channels, "kernels (--kernel)")
+    users = {kind: [channel for channel, each in enumerate(kinds) if each == kind] for kind in set(kinds)}
+    if "psf" in users:
+        psf_choices(options, channels, users["psf"])
+    if "optics" in users:
+        for values, what in ((options.wavelength, "wavelengths"),
+                             (options.excitation_wavelength, "excitation wavelengths")):
+            if values:
+                per_channel(list(values), channels, what, users["optics"])
 
 
 #: how a note on the modality or pinhole a file gave ends: how to choose others

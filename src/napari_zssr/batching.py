@@ -53,7 +53,7 @@ from .batch_jobs import (
     say,
     settings_files,
 )
-from .batch_kernels import check_kernel_options, check_psf_channels
+from .batch_kernels import check_channel_options, check_kernel_options
 from .batch_lock import held_by_another_batch, output_folder_lock, refuse_a_folder_in_use
 from .batch_options import CONFOCAL_ONLY, OUTPUT_KINDS, OUTPUT_TYPES, BatchOptions
 from .batch_parts import LIVE_FOLDER_NAME, STACK_FOLDER_NAME
@@ -275,7 +275,7 @@ def plan_inputs(inputs: Sequence[str | os.PathLike], options: BatchOptions, conf
         if options.axial:
             check_axial_inputs(jobs, options, config)
         else:
-            check_psf_channels(jobs, options)  # a PSF file of one PSF per channel, for inputs of as many channels
+            check_channel_options(jobs, options)  # options given per channel, for inputs of as many channels
         if options.dtype == "input":
             note_dtype_fallbacks(jobs)
     settings = settings_record(options, config)
