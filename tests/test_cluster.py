@@ -494,6 +494,17 @@ def test_ctrl_c_while_the_local_workers_start_closes_the_cluster_once_it_is_up(m
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_the_local_workers_leave_ctrl_c_to_the_batch():
+    """A Ctrl-C in the terminal reaches the local workers too: each printed a KeyboardInterrupt traceback over the
+    batch's "interrupted" line (the batch closes them itself)."""
+    from napari_zssr.cluster import local_cluster_client
+
+    with local_cluster_client(1) as client:
+        ignored = client.run(lambda: signal.getsignal(signal.SIGINT) == signal.SIG_IGN)
+    assert list(ignored.values()) == [True]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # this process still stops on a Ctrl-C
+
+
 def test_a_cluster_batch_names_its_inputs_as_given(cluster, stacks, tmp_path, monkeypatch, capsys):
     """The tasks get absolute paths; the summary and the per-file lines said those, where a local run says the path
     typed (and a lost scheduler's list of inputs not run then named every input, done ones too)."""

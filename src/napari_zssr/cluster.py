@@ -90,7 +90,8 @@ def local_cluster_client(workers: int) -> Iterator[Any]:
             # cluster or batch holds it
             cluster = started.enter_context(distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address="127.0.0.1:0", worker_dashboard_address=None, silence_logs=logging.CRITICAL))
+                dashboard_address="127.0.0.1:0", worker_dashboard_address=None, silence_logs=logging.CRITICAL,
+                preload=["napari_zssr.local_worker"]))
             client = started.enter_context(distributed.Client(cluster, set_as_default=False))
         yield client
 
