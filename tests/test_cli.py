@@ -2141,3 +2141,17 @@ def test_a_psf_file_of_as_many_channels_as_those_given_a_psf_serves_them_in_orde
     np.testing.assert_array_equal(made.data, read_tiff(tmp_path / "alone" / "three_zssr.tif").data)
     kernels = [channel["kernel"] for channel in json.loads(made.description)["channels"]]
     assert [kernel.get("psf_channel") for kernel in kernels] == [0, None, 1]
+
+
+def test_a_pixel_size_given_over_a_files_own_is_said(tmp_path, capsys):
+    """--pixel-size given for the files of a batch that lack one silently recalibrated those that give their own."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    write_imagej_tiff(folder / "calibrated.tif", textured((16, 16)), "YX", (0.1, 0.1))
+    write_imagej_tiff(folder / "same.tif", textured((16, 16)), "YX", (0.065, 0.065))
+    tifffile.imwrite(folder / "bare.tif", textured((16, 16)))
+    assert main([str(folder), "--out", str(tmp_path / "out"), "--pixel-size", "0.065", *ZSSR_ONLY]) == 0
+    err = capsys.readouterr().err
+    assert f"note: --pixel-size 0.065 µm replaces the pixel size 1 input(s) give ({folder / 'calibrated.tif'} 0.1 µm)" \
+        in err
+    assert read_tiff(tmp_path / "out" / "calibrated_zssr.tif").pixel_size == pytest.approx((0.0325, 0.0325))

@@ -33,6 +33,7 @@ from .batch_files import TaskReport, process_file
 from .batch_jobs import (
     FILES_MODEL,
     NAME_MAX,
+    NAMED_SKIPS,
     SERIES_OPTION_ADVICE,
     Job,
     OptionNeeded,
@@ -63,7 +64,7 @@ from .core.device import select_device
 from .core.network import ZSSRNet
 from .core.precision import emulated_precision_note, resolve_precision
 from .core.resize import pixel_pair, upscale_factors
-from .core.units import is_whole_number
+from .core.units import is_whole_number, shown_sizes
 from .io.imagej import FLOAT32_DIGITS, STAGED_SUFFIX, float32_loses_precision, imagej_dtype
 from .io.tiff import kept_open, read_header
 
@@ -278,6 +279,8 @@ def plan_inputs(inputs: Sequence[str | os.PathLike], options: BatchOptions, conf
             check_channel_options(jobs, options)  # options given per channel, for inputs of as many channels
         if options.dtype == "input":
             note_dtype_fallbacks(jobs)
+        if options.pixel_size is not None:
+            note_pixel_sizes_replaced(jobs, options.pixel_size)
     settings = settings_record(options, config)
     return PreparedBatch(options, config, tuple(jobs), settings, settings_files(settings))
 
@@ -515,6 +518,22 @@ def note_dtype_fallbacks(jobs: Sequence[Job]) -> None:
             digits = f" ({FLOAT32_DIGITS})" if float32_loses_precision(header.dtype) else ""
             say(f"note: {job.name} is {header.dtype}, which ImageJ TIFFs cannot hold; its outputs will be "
                 f"float32{digits}")
+
+
+def note_pixel_sizes_replaced(jobs: Sequence[Job], pixel_size: float | tuple[float, float]) -> None:
+    """Say which inputs give a pixel size of their own that ``--pixel-size`` replaces: given for the files of a batch
+    that lack one, it silently recalibrated those that have one (and their kernels from the optics)."""
+    given = pixel_pair(pixel_size)
+    replaced = []
+    for job in jobs:
+        header = read_header(job.source, series=job.series_index)
+        own = None if header is None else header.pixel_size
+        if own is not None and not np.allclose(own, given, rtol=1e-6, atol=0.0):
+            replaced.append(f"{job.name} {shown_sizes(own)} µm")
+    if replaced:
+        named = ", ".join(replaced[:NAMED_SKIPS]) + (", ..." if len(replaced) > NAMED_SKIPS else "")
+        say(f"note: --pixel-size {shown_sizes(given)} µm replaces the pixel size {len(replaced)} input(s) give "
+            f"({named})")
 
 
 def settings_record(options: BatchOptions, config: ZSSRConfig) -> dict:
