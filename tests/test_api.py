@@ -175,7 +175,7 @@ def test_a_cancel_during_inference_ends_the_run_before_the_next_member():
 
 @pytest.mark.parametrize("image, scale, error, message", [
     (np.ones((4, 20, 20)), 2, ValueError, "must be 2D"),
-    (np.ones(20), 2, ValueError, "must be 2D"),
+    (np.ones(20), 2, ValueError, r"at least 2 dimensions \(Y, X\), got shape \(20,\)$"),  # not "use zssr_stack"
     (np.ones((20, 20), dtype=complex), 2, TypeError, "complex"),
     (np.ones((20, 20), dtype=bool), 2, TypeError, "boolean"),
     (np.array([["a"] * 20] * 20), 2, TypeError, "numeric"),

@@ -2066,6 +2066,19 @@ def test_an_out_the_system_will_not_create_is_a_usage_error(data_dir, tmp_path, 
     assert f"--out {tmp_path / 'o'} cannot be created: Operation not permitted" in capsys.readouterr().err
 
 
+def test_warm_start_given_to_batch_as_a_switch_is_the_switch(data_dir, tmp_path):
+    """batch(warm_start=True), as switches are given there, was refused ("got True"): it is --warm-start without N."""
+    from napari_zssr.batching import batch
+
+    warm_starts = {}
+    for switch in (True, "auto", False):
+        out = tmp_path / str(switch)
+        assert batch(data_dir / "stack.tif", out, preset="fast", max_iterations=20, warm_start=switch, quiet=True,
+                     outputs="zssr").exit_code == 0
+        warm_starts[switch] = info_of(out / "stack_zssr.tif")["settings"]["warm_start"]
+    assert warm_starts == {True: 10, "auto": 10, False: None}
+
+
 def test_an_out_given_to_batch_as_bytes_is_a_path(data_dir, tmp_path):
     from napari_zssr.batching import batch
 

@@ -155,7 +155,7 @@ def test_size_is_honoured():
     ({"pixel_size": 0}, "pixel_size"), ({"pixel_size": float("inf")}, "pixel_size"),
     ({"modality": "lightsheet"}, "modality"), ({"model": "gibson"}, "model"),
     ({"modality": "confocal", "pinhole": -1}, "pinhole"),
-    ({"modality": "confocal", "excitation_wavelength": 100}, "excitation_wavelength"),
+    ({"modality": "confocal", "excitation_wavelength": 100}, r"excitation_wavelength.*e\.g\. 488 for GFP excitation"),
     ({"pinhole": 1.0}, "confocal"), ({"refractive_index": 0.9}, "refractive_index"),
     ({"na": "1.4"}, "na"), ({"wavelength": None}, "wavelength"),
 ])

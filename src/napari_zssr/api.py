@@ -246,11 +246,11 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
         raise TypeError(f"image must be numeric, got dtype {dtype}")
     shape = known_shape(array.shape)
     colour_hint = channels_hint(shape, "ZSSR")
+    if len(shape) < 2:  # zssr_stack's advice would not help either
+        raise ValueError(f"image must have at least 2 dimensions (Y, X), got shape {shape}")
     if ndim is not None and len(shape) != ndim:
         raise ValueError(f"image must be 2D (Y, X), got {len(shape)}D with shape {shape}; use zssr_stack for "
                          f"stacks{colour_hint}")
-    if len(shape) < 2:
-        raise ValueError(f"image must have at least 2 dimensions (Y, X), got shape {shape}")
     if 0 in shape:
         raise ValueError(f"image is empty (shape {shape})")
     check_plane_sides(shape, scale)

@@ -138,7 +138,8 @@ SWITCHES = ("recursive", "overwrite", "quiet", "axial")
 def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptions:
     """:class:`BatchOptions` from keyword settings; lists become tuples, one value (a path, a number) a tuple of
     one, as the command line's repeatable options take it (``outputs`` is read by :func:`prepare`: a list, or
-    "zssr,residual"). A pinhole or an excitation wavelength without a PSF model chooses the confocal one."""
+    "zssr,residual"); ``warm_start=True`` is the switch without a number (auto), False none. A pinhole or an
+    excitation wavelength without a PSF model chooses the confocal one."""
     known = {f.name for f in fields(BatchOptions)} - {"out"}
     unknown = sorted(set(settings) - known)
     if unknown:
@@ -153,6 +154,8 @@ def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptio
             if isinstance(values, (str, os.PathLike, Number)):  # psf="psf.tif", wavelength=520
                 values = [values]
             settings[name] = tuple(str(v).strip() if name == "psf" else v for v in listed(name, values))
+    if isinstance(settings.get("warm_start"), (bool, np.bool_)):  # the switch, as --warm-start without N gives it
+        settings["warm_start"] = "auto" if settings["warm_start"] else None
     if isinstance(settings.get("device"), torch.device):  # as zssr() takes it; the record keeps its name
         settings["device"] = str(settings["device"])
     if not isinstance(settings.get("kernel"), (str, type(None))):  # one per channel, or one given as a list

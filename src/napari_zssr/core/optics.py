@@ -82,8 +82,8 @@ class Optics:
         for name in ("wavelength", "excitation_wavelength"):
             value = getattr(self, name)
             if value is not None or name == "wavelength":  # the emission wavelength is always needed
-                _check_number(name, value, *WAVELENGTH_RANGE, "in nm (e.g. 520 for GFP emission)",
-                              inclusive=True)
+                example = "520 for GFP emission" if name == "wavelength" else "488 for GFP excitation"
+                _check_number(name, value, *WAVELENGTH_RANGE, f"in nm (e.g. {example})", inclusive=True)
         if self.modality not in MODALITIES:
             raise ValueError(f"modality must be one of {', '.join(MODALITIES)}, got {self.modality!r}")
         if self.model not in MODELS:
