@@ -1555,7 +1555,11 @@ def test_an_empty_input_is_a_usage_error_not_the_current_folder(data_dir, tmp_pa
 @pytest.mark.parametrize("option", [["--psf-pixel-size", "0.05"], ["--measured-psf", "yes"]])
 def test_psf_options_without_a_psf_are_usage_errors(data_dir, tmp_path, capsys, option):
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), *option, *FAST]) == 2
-    assert f"{option[0]} applies to a PSF file (--psf)" in capsys.readouterr().err
+    # not "not to --kernel none", which was never typed
+    assert f"{option[0]} applies to a PSF file (--psf), give the PSF file with --psf FILE" in capsys.readouterr().err
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), *option, "--kernel", "estimate",
+                 *FAST]) == 2
+    assert f"{option[0]} applies to a PSF file (--psf), not to --kernel estimate" in capsys.readouterr().err
 
 
 def test_outputs_are_never_inputs_even_named_and_skipped_files_are_named(data_dir, tmp_path, capsys):

@@ -239,7 +239,8 @@ def check_kernel_options(options: BatchOptions) -> None:
     psf_options = ["--psf-pixel-size"] * (options.psf_pixel_size is not None)
     psf_options += ["--measured-psf"] * (options.measured_psf != "auto")
     if psf_options and not options.psf:  # ignored, they would still make a rerun a conflict
-        raise UsageError(f"{psf_options[0]} applies to a PSF file (--psf), not to --kernel {kind}")
+        chosen = f"not to --kernel {kind}" if options.kernel is not None else "give the PSF file with --psf FILE"
+        raise UsageError(f"{psf_options[0]} applies to a PSF file (--psf), {chosen}")
     if "optics" in kinds:
         check_optics_options(options)
         if options.na is not None and options.pixel_size is not None:  # one error, not one per file
