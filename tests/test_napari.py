@@ -974,6 +974,16 @@ def test_several_layers_are_saved_into_a_folder_each_with_its_pixel_size(make_na
     assert (tmp_path / "new" / "day1" / "run1" / "cells.tif").is_file()  # a folder, without the file suffix
 
 
+def test_layers_whose_names_differ_only_in_case_are_not_saved_over_each_other(tmp_path):
+    """dapi and DAPI were both written: one file on macOS's and Windows' disks, the second replacing the first."""
+    from napari_zssr.napari.writer import LayerNotWritable, write_images
+
+    layers = [(image_2d(seed), {"name": name}, "image") for seed, name in enumerate(("dapi", "DAPI"))]
+    with pytest.raises(LayerNotWritable, match="several layers would be saved as DAPI.tif, dapi.tif; rename them"):
+        write_images(str(tmp_path / "saved"), layers)
+    assert not (tmp_path / "saved").exists()
+
+
 def test_the_writer_keeps_axes_of_length_one_takes_time_from_units_and_adds_the_suffix(tmp_path):
     from pint import Unit
 

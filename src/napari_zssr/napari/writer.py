@@ -144,7 +144,9 @@ def write_images(path: str, layers: list[tuple[Any, dict, str]]) -> list[str]:
     if folder.suffix.lower() in WRITTEN_TIFF_SUFFIXES and not folder.is_dir():  # a file's name typed in the Save dialog
         folder = drop_tiff_suffix(folder)
     names = [f"{str(attributes['name']).replace('/', '_').replace(os.sep, '_')}.tif" for _, attributes, _ in layers]
-    shared = sorted({name for name in names if names.count(name) > 1})
+    # names that differ only in case are one file on macOS's and Windows' disks: one layer's would replace the other's
+    folded = [name.casefold() for name in names]
+    shared = sorted({name for name, key in zip(names, folded) if folded.count(key) > 1})
     if shared:
         raise LayerNotWritable(f"several layers would be saved as {', '.join(shared)}; rename them first")
     if folder.is_file():
