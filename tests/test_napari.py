@@ -1282,6 +1282,23 @@ def test_a_palette_whose_entries_are_8_bit_values_opens_in_its_colours_not_black
     assert kwargs["colormap"] == "green"
 
 
+def test_an_image_whose_white_is_zero_opens_and_is_super_resolved_as_it_shows(tmp_path):
+    """A MINISWHITE TIFF (a scan, some brightfield cameras) gets an inverted grey LUT, which its outputs keep: they
+    were written black is zero, with no LUT, and showed inverted."""
+    from napari_zssr.cli import main
+    from napari_zssr.io.tiff import read_tiff
+    from napari_zssr.napari.reader import read_layers
+
+    tifffile.imwrite(tmp_path / "scan.tif", image_2d().astype(np.uint8), photometric="miniswhite")
+    (_, kwargs, _), = read_layers(str(tmp_path / "scan.tif"))
+    colours = kwargs["colormap"].colors  # white at the lowest value, black at the highest
+    assert np.allclose(colours[0, :3], 1.0) and np.allclose(colours[-1, :3], 0.0)
+    assert main([str(tmp_path / "scan.tif"), "--out", str(tmp_path / "out"), "--preset", "fast", "--max-iterations",
+                 "2", "--outputs", "zssr", "-q"]) == 0
+    lut = read_tiff(tmp_path / "out" / "scan_zssr.tif").display["LUTs"][0]
+    assert lut[:, 0].tolist() == [255] * 3 and lut[:, -1].tolist() == [0] * 3
+
+
 def test_manifest_validates():
     from npe2 import PluginManifest
 

@@ -297,6 +297,9 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
         if colours in (3, 4) and not display:  # an RGB(A) picture's outputs show in colour, not as grey channels
             display = {"mode": "composite", "LUTs": colour_luts(colours)}
         channels = data.shape[axes.index("C")] if "C" in axes else 1
+        if "LUTs" not in display and series.keyframe.photometric == tifffile.PHOTOMETRIC.MINISWHITE:
+            # white is zero (a scan, some brightfield cameras): its outputs, written black is zero, showed inverted
+            display["LUTs"] = [np.tile(np.arange(LUT_ENTRIES - 1, -1, -1, dtype=np.uint8), (3, 1))] * channels
         ome_luts = ome_channel_luts(pixels, channels)
         if ome_luts and not display:
             display = {"mode": "composite", "LUTs": ome_luts}
