@@ -1717,6 +1717,7 @@ def test_a_file_whose_outputs_would_not_fit_fails_before_it_trains(data_dir, tmp
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "out"), *FAST]) == 1
     err = capsys.readouterr().err
     assert "plain.tif: failed: " in err and "not enough space for its outputs" in err and "1000 bytes free" in err
+    assert "with a 5% margin" in err  # what is wanted, said: "need 1.1 MiB, 1.2 MiB free" read as a contradiction
     monkeypatch.setattr(batch_files, "zssr_stack", trains)
     monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(total=0, free=0))  # a mount without sizes
     assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "out"), *FAST]) == 0

@@ -44,11 +44,12 @@ def check_free_space(folder: Path, needed: int) -> None:
     usage = shutil.disk_usage(existing)
     if usage.total == 0:  # some network and object-store mounts report no sizes: unknown, a write will tell
         return
-    free = usage.free
-    if free < needed * (1 + SPARE_FRACTION):
-        raise OSError(errno.ENOSPC, f"not enough space for its outputs: they need about {shown_bytes(needed)}, "
-                                    f"{existing} has {shown_bytes(free)} free (outputs they replace are freed only "
-                                    "once all are written); nothing was trained")
+    free, wanted = usage.free, needed * (1 + SPARE_FRACTION)
+    if free < wanted:  # said with its margin: "need 1.1 MiB, 1.2 MiB free" read as a contradiction
+        raise OSError(errno.ENOSPC, f"not enough space for its outputs: they need about {shown_bytes(needed)}, and "
+                                    f"{shown_bytes(wanted)} with a {SPARE_FRACTION:.0%} margin; {existing} has "
+                                    f"{shown_bytes(free)} free (outputs they replace are freed only once all are "
+                                    "written); nothing was trained")
 
 
 def described_write_error(error: OSError, path: Path) -> OSError:
