@@ -2084,6 +2084,17 @@ def test_warm_start_given_to_batch_as_a_switch_is_the_switch(data_dir, tmp_path)
     assert warm_starts == {True: 10, "auto": 10, False: None}
 
 
+@pytest.mark.parametrize("client", ["tcp://127.0.0.1:8786", object()])
+def test_a_client_given_to_batch_that_is_no_client_is_named(data_dir, tmp_path, client):
+    """An address given as the client was an AttributeError ('str' object has no attribute 'run') from the worker
+    check."""
+    from napari_zssr.batching import batch
+
+    with pytest.raises(TypeError, match=r"client must be a distributed.Client \(e.g. distributed.Client\("):
+        batch(data_dir / "plain.tif", tmp_path / "out", client=client, quiet=True)
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_out_given_to_batch_as_bytes_is_a_path(data_dir, tmp_path):
     from napari_zssr.batching import batch
 

@@ -320,6 +320,19 @@ def test_an_axial_profile_from_the_optics_never_assumes_the_immersion(volume, tm
     assert "the axial profile from the optics needs the objective's NA: give --na" in capsys.readouterr().err
 
 
+def test_axial_wavelengths_that_do_not_fit_an_inputs_channels_are_a_usage_error_before_any_input_runs(tmp_path,
+                                                                                                        capsys):
+    """Lateral runs refused them before any input ran; an axial batch trained the first input and failed the next."""
+    folder = tmp_path / "in"
+    stack = textured((6, 2, 24, 24))
+    write_imagej_tiff(folder / "a_two.tif", stack, "ZCYX", (0.1, 0.1), z_spacing=0.3)
+    write_imagej_tiff(folder / "b_one.tif", stack[:, 0], "ZYX", (0.1, 0.1), z_spacing=0.3)
+    optics = ["--na", "1.2", "--refractive-index", "1.333", "--wavelength", "520", "--wavelength", "600"]
+    assert main([str(folder), "--out", str(tmp_path / "out"), "--axial", *optics, *FAST]) == 2
+    assert "b_one.tif: 2 wavelengths given for 1 channels" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_default_modality_spelled_out_is_the_same_axial_setting(volume, tmp_path, capsys):
     optics = ["--na", "1.2", "--wavelength", "520", "--refractive-index", "1.333"]
     args = [str(volume), "--out", str(tmp_path / "out"), "--axial", *optics, *FAST]

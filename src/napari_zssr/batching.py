@@ -278,8 +278,8 @@ def plan_inputs(inputs: Sequence[str | os.PathLike], options: BatchOptions, conf
     with kept_open(job.source for job in jobs):  # the checks read each series' header: a plate parsed once
         if options.axial:
             check_axial_inputs(jobs, options, config)
-        else:
-            check_channel_options(jobs, options)  # options given per channel, for inputs of as many channels
+        # options given per channel, for inputs of as many channels (an axial profile's optics are every channel's)
+        check_channel_options(jobs, replace(options, kernel="optics") if options.axial else options)
         if options.dtype == "input":
             note_dtype_fallbacks(jobs)
         if options.pixel_size is not None:
@@ -503,6 +503,9 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os
         raise TypeError(f"inputs must be a file, folder or glob pattern, or a list of them, got "
                         f"{type(inputs).__name__} {inputs!r}")
     inputs = [os.fsdecode(item) if isinstance(item, bytes) else item for item in inputs]
+    if client is not None and not callable(getattr(client, "submit", None)):  # an address: an AttributeError deep in
+        raise TypeError(f"client must be a distributed.Client (e.g. distributed.Client('tcp://host:8786')) or None, "
+                        f"got {type(client).__name__} {client!r}")
     if threads is not None and (not is_whole_number(threads) or threads < 1):  # else every cluster task fails in torch
         raise UsageError(f"threads must be a whole number >= 1 (torch threads per cluster task) or None, got "
                          f"{threads!r}")
