@@ -840,6 +840,38 @@ def test_workers_that_do_not_see_the_output_folder_or_the_inputs_are_a_usage_err
     assert trained == [] and [path.name for path in out.iterdir()] == [LOCK_NAME]
 
 
+def test_a_worker_that_joins_later_and_does_not_see_the_output_folder_fails_its_tasks_before_training(
+        stacks, tmp_path, capsys):
+    """Workers are checked as the batch starts: one that joined later (an adaptive cluster starts with none) trained
+    each task it got, then failed it with "its batch was stopped while it ran", which it was not."""
+    out = tmp_path / "out"
+    started: list = []
+    with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as empty, \
+            distributed.Client(empty, set_as_default=False) as client:
+
+        def join_once_the_tasks_wait() -> None:
+            deadline = time.monotonic() + 60
+            while not client.run_on_scheduler(batch_tasks_on) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            started.append(subprocess.Popen([sys.executable, "-c", WORKER_WITHOUT_THE_FOLDER,
+                                             empty.scheduler_address, str(out)],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+        joiner = threading.Thread(target=join_once_the_tasks_wait)
+        joiner.start()
+        try:
+            code = main([str(stacks / "plain.tif"), "--out", str(out), "--scheduler", empty.scheduler_address,
+                         *TINY])
+        finally:
+            joiner.join()
+            for worker in started:
+                worker.kill()
+                worker.wait()
+    err = capsys.readouterr().err
+    assert code == 1 and "plain.tif: failed: the Dask worker tcp://127.0.0.1:" in err
+    assert f"does not see --out {out}" in err and "nothing was trained" in err and "stopped" not in err
+
+
 class TaskWatch(distributed.diagnostics.plugin.SchedulerPlugin):
     """Notes the batch's tasks the scheduler is given."""
 

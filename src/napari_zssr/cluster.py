@@ -24,7 +24,15 @@ from urllib.parse import urlsplit
 from tqdm import tqdm
 
 from .api import checked_outputs
-from .batch_files import TaskReport, assemble_parts, plane_counts, plane_ranges, process_file, process_part
+from .batch_files import (
+    BatchStopped,
+    TaskReport,
+    assemble_parts,
+    plane_counts,
+    plane_ranges,
+    process_file,
+    process_part,
+)
 from .batch_jobs import Job, UsageError, kernel_kinds, quiet_reader_logs, say
 from .batch_parts import LIVE_PREFIX, is_whole_part, part_path, parts_folder
 from .batching import (
@@ -246,7 +254,8 @@ def check_workers_see(client: Any, live_folder: Path, out: Path, an_input: Path)
 
     Each of their tasks would train, write its outputs where this command never looks (or nowhere), and then fail as
     if its batch had been stopped, since its batch's folder is missing there; or fail at once on every input, with no
-    word of why. Workers that join later are not checked.
+    word of why. A worker that joins later checks the folder in each task it gets, before training
+    (:func:`check_this_worker_sees_out`).
     """
     for path, what in ((live_folder, f"--out {out} (the folder this command made in it, {live_folder.name}, is not "
                                      "there for them)"), (an_input, f"the input {an_input}")):
@@ -317,8 +326,27 @@ def _where(report: TaskReport) -> TaskReport:
     return report
 
 
+def check_this_worker_sees_out(job: Job, prepared: PreparedBatch) -> None:
+    """Refuse a task, before it trains, on a worker that does not see its batch's folder under ``--out``: a worker
+    that joined after :func:`check_workers_see` (an adaptive cluster starts with none) trained every task it got and
+    then failed it as if its batch had been stopped."""
+    live = prepared.live_folder
+    if live is None or live.is_dir():
+        return
+    from distributed import get_worker
+
+    worker, out = get_worker().address, prepared.options.out
+    if out.is_dir():  # this batch's folder is gone, or this worker sees another folder at the path of --out
+        raise BatchStopped(f"its batch was stopped before this task began (or the Dask worker {worker} sees another "
+                           f"folder than the batch's at --out {out}); nothing was trained")
+    raise RuntimeError(f"the Dask worker {worker} does not see --out {out}: the workers need it at the same path as "
+                       "the command, on a shared file system; nothing was trained (run the same command again once "
+                       "they see it)")
+
+
 def file_task(job: Job, prepared: PreparedBatch, identity: dict, threads: int | None,
               slots: dict[str, int]) -> TaskReport:
+    check_this_worker_sees_out(job, prepared)
     use_cores_of_this_worker(threads, slots)
     with quiet_reader_logs():
         return _where(process_file(job, prepared, identity))
@@ -326,6 +354,7 @@ def file_task(job: Job, prepared: PreparedBatch, identity: dict, threads: int | 
 
 def part_task(job: Job, prepared: PreparedBatch, planes: tuple[int, int], part: Path, threads: int | None,
               slots: dict[str, int]) -> TaskReport:
+    check_this_worker_sees_out(job, prepared)
     use_cores_of_this_worker(threads, slots)
     with quiet_reader_logs(), kept_open([job.source]):  # its planes, then its header: one parse of a plate
         return _where(process_part(job, prepared, planes, part))
@@ -334,6 +363,7 @@ def part_task(job: Job, prepared: PreparedBatch, planes: tuple[int, int], part: 
 def assemble_task(job: Job, prepared: PreparedBatch, identity: dict, parts: list[Path],
                   *finished_parts: TaskReport) -> TaskReport:
     """Runs once every part is written (the part reports are passed only to make Dask wait for them)."""
+    check_this_worker_sees_out(job, prepared)
     return _where(assemble_parts(job, prepared, identity, parts))
 
 
