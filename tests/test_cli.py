@@ -476,6 +476,21 @@ def test_an_interrupted_process_exits_with_status_130_not_by_a_signal_of_python_
     assert status == 130
 
 
+def test_a_sigterm_while_a_finished_batch_s_process_winds_down_keeps_the_batch_s_status(tmp_path):
+    """The handler went with main(): a SIGTERM (Slurm's scancel) in the second Python takes to wind down ended a
+    finished batch as killed, status 143."""
+    (tmp_path / "terminated_at_exit.py").write_text(
+        "import atexit, os, signal\n"
+        "import napari_zssr.cli as cli\n"
+        "cli.main = lambda argv=None: 1  # a batch that ended, one file failed\n"
+        "atexit.register(lambda: os.kill(os.getpid(), signal.SIGTERM))  # as the process winds down\n"
+        "cli.run_as_process()\n")
+    paths = os.pathsep.join([str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])])
+    status = subprocess.run([sys.executable, "-m", "terminated_at_exit"], capture_output=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": paths}).returncode
+    assert status == 1
+
+
 def test_a_bigtiff_named_btf_is_an_input_in_a_folder_and_named_outright(tmp_path, capsys):
     folder = tmp_path / "in"
     folder.mkdir()

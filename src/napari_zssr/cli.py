@@ -39,10 +39,20 @@ def run_as_process() -> NoReturn:
     scheduler (Slurm) records "killed by signal 2", even of a SIGTERM, instead of exit status 130."""
     status = main()
     if status == EXIT_INTERRUPTED:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(status)
+        exit_now(status)
+    # the batch is over: a SIGTERM (or Ctrl-C) while Python winds down (a second, unloading torch) ends the process
+    # with the batch's status, not as killed (143): a job scheduler's cancel landing then marked a finished batch so
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        if signal.getsignal(signum) != signal.SIG_IGN:
+            signal.signal(signum, lambda *_: exit_now(status))
     sys.exit(status)
+
+
+def exit_now(status: int) -> NoReturn:
+    """End the process with ``status`` at once, what was printed flushed."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 @contextmanager
