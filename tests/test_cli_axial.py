@@ -168,6 +168,23 @@ def test_axial_profile_from_the_optics_given_or_in_the_ome_metadata(volume, tmp_
     assert kernel["source"] == "optics" and kernel["wavelength"] == 600 and kernel["refractive_index"] == 1.333
 
 
+def test_a_file_whose_optics_lack_the_immersion_says_which_option_would_use_them(tmp_path, ome_tiff, capsys):
+    """Its NA and wavelength were given up for a Gaussian with "the optics unknown", no word of --refractive-index."""
+    path = tmp_path / "ome" / "dry.ome.tif"
+    path.parent.mkdir()
+    ome_tiff(path, {"EmissionWavelength": [600]}, OBJECTIVE.replace(' Immersion="Water"', ""),
+             '<ObjectiveSettings ID="Objective:0"/>', data=textured((6, 24, 24)), pixel_size=0.1, axes="ZYX",
+             z_spacing=0.4)
+    assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *TALKING]) == 0
+    err = capsys.readouterr().err
+    assert ("dry.ome.tif: its metadata gives optics but not the immersion, so its axial profile is a Gaussian of "
+            "the z-step; give --refractive-index to take the profile from the optics") in err
+    assert main([str(path), "--out", str(tmp_path / "out2"), "--axial", "--refractive-index", "1.333", *TALKING]) == 0
+    kernel = info_of(tmp_path / "out2" / "dry_zssr.tif")["channels"][0]["kernel"]
+    assert kernel["source"] == "optics" and kernel["na"] == 1.2 and "metadata gives optics" not in \
+        capsys.readouterr().err
+
+
 def test_an_axial_profile_from_a_confocal_files_optics_is_confocal(tmp_path, ome_tiff, capsys):
     """Its acquisition mode and pinhole were left out: a widefield profile, far longer than a confocal's."""
     path = tmp_path / "ome" / "confocal.ome.tif"

@@ -163,9 +163,9 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRC
         header = read_header(job.source, samples_as_channels=True, series=job.series_index)
         if header is None:
             continue
+        axes = image_axes(header.axes, len(header.shape))
         try:
-            plan = axial_plan(image_axes(header.axes, len(header.shape)), header.shape, header.pixel_size,
-                              header.z_spacing, options, header.z_step_pixels)
+            plan = axial_plan(axes, header.shape, header.pixel_size, header.z_spacing, options, header.z_step_pixels)
             check_trainable(plan, header.shape[-2:], config)
         except ValueError as error:
             if job.series is not None:
@@ -176,6 +176,22 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRC
         if header.z_spacing_default and options.z_step is None:  # the factor rests on a default: say so
             say(f"note: {job.name} {default_z_spacing_note(f'{plan.z_step:g} um', plan.factor)}; if its z step "
                 "differs, give --z-step UM")
+        note_optics_short_of_a_profile(job, options, dict(zip(axes, header.shape)).get("C", 1))
+
+
+def note_optics_short_of_a_profile(job: Job, options: BatchOptions, channels: int) -> None:
+    """Say which optics a file's metadata leaves out where it gives some (an OME file with the NA and the wavelengths
+    but no immersion): without optics options its axial profile is then a Gaussian of the z-step, and the line
+    after the run said only "the optics unknown", not which option would use the file's own."""
+    if any(getattr(options, name) for name in OPTICS_OPTIONS):
+        return
+    metadata = read_optics(job.source, job.series_index)
+    gaps = [] if metadata is None or metadata.na is None and not any(metadata.emission_wavelengths) \
+        else metadata.axial_gaps(channels)
+    if gaps:
+        say(f"note: {job.name}: its metadata gives optics but not {' or '.join(what for what, _ in gaps)}, so its "
+            f"axial profile is a Gaussian of the z-step; give {' and '.join(option for _, option in gaps)} to take "
+            "the profile from the optics")
 
 
 def axial_optics(options: BatchOptions, job: Job, channels: int) -> list[KernelChoice | None]:

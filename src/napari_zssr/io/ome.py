@@ -95,8 +95,15 @@ class OpticsMetadata:
     def names_optics(self, channels: int) -> bool:
         """Whether the file says enough for an axial profile without guessing: the NA, the immersion and the emission
         wavelength of every one of ``channels`` channels (or one for all)."""
-        return bool(self.na and self.refractive_index and all(self.emission_wavelengths)
-                    and len(self.emission_wavelengths) in (1, channels))
+        return not self.axial_gaps(channels)
+
+    def axial_gaps(self, channels: int) -> list[tuple[str, str]]:
+        """What the file leaves out of :meth:`names_optics`, each with the option that gives it."""
+        wavelengths = self.emission_wavelengths
+        return [(what, option) for what, option, given in (
+            ("the NA", "--na", self.na), ("the immersion", "--refractive-index", self.refractive_index),
+            ("every channel's emission wavelength", "--wavelength",
+             all(wavelengths) and len(wavelengths) in (1, channels))) if not given]
 
 
 def read_optics(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffFile | None = None
