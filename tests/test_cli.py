@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -460,35 +461,35 @@ def test_sigterm_stops_a_batch_as_ctrl_c_does(data_dir, tmp_path, capsys, monkey
     assert signal.getsignal(signal.SIGTERM) is previous  # put back for whoever called main()
 
 
+def exit_status_of(tmp_path: Path, module: str, lines: Sequence[str]) -> int:
+    """The exit status of ``python -m <module>``, a module of ``lines`` written into ``tmp_path``."""
+    (tmp_path / f"{module}.py").write_text("".join(f"{line}\n" for line in lines))
+    paths = os.pathsep.join([str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return subprocess.run([sys.executable, "-m", module], capture_output=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": paths}).returncode
+
+
 def test_an_interrupted_process_exits_with_status_130_not_by_a_signal_of_python_s_own(tmp_path):
     """Where a Ctrl-C or a SIGTERM reached Python while an extension module ran Python code of its own as it loaded
     (PyRun_String, as torch does), CPython ended ``python -m napari_zssr`` by a SIGINT of its own, however the
     interruption was handled: Slurm then records "killed by signal 2", even of a SIGTERM."""
-    (tmp_path / "interrupted_once.py").write_text(
-        "import ctypes\n"
-        "ctypes.pythonapi.PyRun_SimpleString(b'raise KeyboardInterrupt')  # as an extension module's own code can\n"
-        "import napari_zssr.cli as cli\n"
-        "cli.main = lambda argv=None: cli.EXIT_INTERRUPTED  # an interrupted batch, cleaned up\n"
-        "cli.run_as_process()\n")
-    paths = os.pathsep.join([str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])])
-    status = subprocess.run([sys.executable, "-m", "interrupted_once"], capture_output=True, timeout=120,
-                            env={**os.environ, "PYTHONPATH": paths}).returncode
-    assert status == 130
+    assert exit_status_of(tmp_path, "interrupted_once", [
+        "import ctypes",
+        "ctypes.pythonapi.PyRun_SimpleString(b'raise KeyboardInterrupt')  # as an extension module's own code can",
+        "import napari_zssr.cli as cli",
+        "cli.main = lambda argv=None: cli.EXIT_INTERRUPTED  # an interrupted batch, cleaned up",
+        "cli.run_as_process()"]) == 130
 
 
 def test_a_sigterm_while_a_finished_batch_s_process_winds_down_keeps_the_batch_s_status(tmp_path):
     """The handler went with main(): a SIGTERM (Slurm's scancel) in the second Python takes to wind down ended a
     finished batch as killed, status 143."""
-    (tmp_path / "terminated_at_exit.py").write_text(
-        "import atexit, os, signal\n"
-        "import napari_zssr.cli as cli\n"
-        "cli.main = lambda argv=None: 1  # a batch that ended, one file failed\n"
-        "atexit.register(lambda: os.kill(os.getpid(), signal.SIGTERM))  # as the process winds down\n"
-        "cli.run_as_process()\n")
-    paths = os.pathsep.join([str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])])
-    status = subprocess.run([sys.executable, "-m", "terminated_at_exit"], capture_output=True, timeout=120,
-                            env={**os.environ, "PYTHONPATH": paths}).returncode
-    assert status == 1
+    assert exit_status_of(tmp_path, "terminated_at_exit", [
+        "import atexit, os, signal",
+        "import napari_zssr.cli as cli",
+        "cli.main = lambda argv=None: 1  # a batch that ended, one file failed",
+        "atexit.register(lambda: os.kill(os.getpid(), signal.SIGTERM))  # as the process winds down",
+        "cli.run_as_process()"]) == 1
 
 
 def test_a_bigtiff_named_btf_is_an_input_in_a_folder_and_named_outright(tmp_path, capsys):
