@@ -2229,8 +2229,11 @@ def test_axial_mode_takes_the_profile_from_the_layers_optics_when_complete():
     sr, _, _ = napari_zssr.run(layer, axial=True, max_iterations=2, width=8, add_to_viewer=False)
     profile = sr[1]["metadata"]["kernel"]
     assert profile["source"] == "optics" and 0.4 < profile["axial_fwhm_um"] < 0.6  # ~0.88 lambda / (n - sqrt(...))
-    partial = napari.layers.Image(volume, scale=(0.3, 0.1, 0.1), metadata={"optics": {**optics, "na": None}})
-    sr, _, _ = napari_zssr.run(partial, axial=True, max_iterations=2, width=8, add_to_viewer=False)
+    partial = napari.layers.Image(volume, scale=(0.3, 0.1, 0.1), metadata={"optics": {**optics, "na": None}},
+                                  name="partial")
+    with pytest.warns(UserWarning, match=r"'partial': its file gives optics but not the NA, so the axial profile is "
+                                         r"the default Gaussian .* command line with --axial and --na"):
+        sr, _, _ = napari_zssr.run(partial, axial=True, max_iterations=2, width=8, add_to_viewer=False)
     assert sr[1]["metadata"]["kernel"]["source"] == "default"  # no guessed optics
 
 

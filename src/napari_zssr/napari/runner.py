@@ -329,6 +329,14 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
         warnings.warn(f"{snapshot.name!r}: its file's optics are impossible ({error}), so the axial profile is the "
                       "default Gaussian as wide as the z step, not the optics'", stacklevel=3)
         optics = None
+    named = OpticsMetadata.from_record(metadata.get("optics") or {})
+    if optics is None and pixel_um is not None and (named.na or any(named.emission_wavelengths)):
+        gaps = named.axial_gaps(1)  # some optics, not all: which is missing, and how to give it
+        if gaps:
+            warnings.warn(f"{snapshot.name!r}: its file gives optics but not {' or '.join(what for what, _ in gaps)}, "
+                          "so the axial profile is the default Gaussian as wide as the z step; to take it from the "
+                          f"optics, run the command line with --axial and {' and '.join(o for _, o in gaps)}, or call "
+                          "napari_zssr.zssr_axial(..., optics=..., pixel_size=...)", stacklevel=3)
     notes = metadata_acquisition(metadata).notes if optics is not None else ()  # on the file's modality and pinhole
     if notes:
         warnings.warn(f"{snapshot.name!r}: the axial profile: {'; '.join(notes)}", stacklevel=3)
