@@ -835,11 +835,14 @@ def test_inputs_and_settings_that_ran_wrong_are_refused_or_read_right(textured_i
     assert zssr(as_bf16, 2, config=tiny_config).sr.shape == (80, 72)
 
 
-def test_a_run_leaves_torchs_global_generator_as_it_was(textured_image, tiny_config):
+@pytest.mark.parametrize("learned", [False, True])
+def test_a_run_leaves_torchs_global_generator_as_it_was(textured_image, tiny_config, learned):
+    """The learned start's kernel conditioning drew its layers' first weights from it before loading its own."""
+    config = ZSSRConfig.preset("fast", max_iterations=2) if learned else tiny_config
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    zssr(textured_image, 2, config=tiny_config)
+    zssr(textured_image, 2, config=config)
     assert torch.equal(torch.rand(3), expected)
 
 

@@ -119,7 +119,8 @@ def load_start(net: torch.nn.Module, init: str) -> KernelConditioning | None:
     net.load_state_dict({name: torch.as_tensor(array, dtype=torch.float32) for name, array in arrays.items()})
     if not conditioning:
         return None
-    gains = KernelConditioning.for_net(net)
+    with torch.random.fork_rng(devices=[]):  # its layers' first weights, overwritten below, leave the caller's draws
+        gains = KernelConditioning.for_net(net)
     conditioning = KernelConditioning.widen_code_input(conditioning)
     try:
         gains.load_state_dict({name: torch.as_tensor(array) for name, array in conditioning.items()})
