@@ -117,7 +117,8 @@ def main() -> None:
                 runs[f"{name}, lr {rate:g}, {iterations} it"] = ZSSRConfig.preset(
                     "fast", init=init, learning_rate=rate, max_iterations=iterations)
         runs[f"{name}, no training (1 it, lr 0)"] = replace(ZSSRConfig.preset("fast", init=init),
-                                                          max_iterations=1, learning_rate=1e-12)
+                                                          max_iterations=1, learning_rate=1e-12,
+                                                          min_learning_rate=0.0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"| case | run | PSNR dB | vs {next(iter(runs))} | time s |")
     print("|---|---|---|---|---|")

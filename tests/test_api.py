@@ -358,6 +358,8 @@ def test_integer_inputs_give_float32_or_float64_as_their_values_need(textured_im
     ("recon_every", 0, ValueError), ("lr_check_every", 0, ValueError), ("father_min_scale", 0, ValueError),
     ("father_levels", 0, ValueError), ("ensemble", "yes", TypeError), ("back_projection_iterations", -1, ValueError),
     ("back_projection_to_noise", "yes", TypeError), ("name", None, TypeError), ("name", object(), TypeError),
+    ("gradual_steps", (1.5, 1.5), ValueError),  # trained that step twice
+    ("min_learning_rate", 1.0, ValueError),  # above the learning rate: training ended at its first drop
 ])
 def test_every_bad_config_field_is_named(name, value, error):
     with pytest.raises(error, match=f"ZSSRConfig.{name} must be"):

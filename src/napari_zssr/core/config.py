@@ -128,6 +128,12 @@ class ZSSRConfig:
         self.lr_step_fractions = _number_tuple("lr_step_fractions", self.lr_step_fractions,
                                                lambda f: 0 < f < 1, "numbers in (0, 1)")
         self.gradual_steps = _number_tuple("gradual_steps", self.gradual_steps, lambda s: s > 1, "numbers > 1")
+        if len(set(self.gradual_steps)) < len(self.gradual_steps):  # the run would train that step twice
+            raise ValueError(f"ZSSRConfig.gradual_steps must be distinct steps, got {self.gradual_steps!r}")
+        if self.min_learning_rate > self.learning_rate:  # training would end at its first rate drop
+            raise ValueError(f"ZSSRConfig.min_learning_rate must be at most learning_rate ({self.learning_rate:g}), "
+                             f"got {self.min_learning_rate:g}: training stops once the rate falls below it (lower "
+                             "both)")
         _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _check_choice("precision", self.precision, PRECISIONS)
         if not isinstance(self.device, str) or not _DEVICE_PATTERN.fullmatch(self.device):
