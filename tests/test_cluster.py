@@ -527,6 +527,13 @@ def test_batch_in_process_returns_the_summary(stacks, tmp_path):
         napari_zssr.batch(stacks, tmp_path / "o", max_iteration=2)
 
 
+class StandInClient:
+    """A client with no scheduler behind it, for tests that replace whatever would ask one."""
+
+    def submit(self, *args, **kwargs):
+        raise AssertionError("no task is to be submitted here")
+
+
 def test_a_lost_scheduler_s_unfinished_inputs_are_counted_and_listed(stacks, tmp_path, monkeypatch, capsys):
     """The summary names what a rerun still has to do, not only what was done and what failed."""
     def lose_the_scheduler_after_one_file(prepared, client, summary, threads):
@@ -535,7 +542,7 @@ def test_a_lost_scheduler_s_unfinished_inputs_are_counted_and_listed(stacks, tmp
 
     monkeypatch.setattr("napari_zssr.cluster.run_on_cluster", lose_the_scheduler_after_one_file)
     monkeypatch.setattr("napari_zssr.cluster.check_workers", lambda client: None)  # no client to ask
-    summary = napari_zssr.batch(stacks, tmp_path / "out", client=object(), **{**BATCH_SETTINGS, "quiet": False})
+    summary = napari_zssr.batch(stacks, tmp_path / "out", client=StandInClient(), **{**BATCH_SETTINGS, "quiet": False})
     assert summary.not_run == [stacks / "channels.tif", stacks / "plain.tif"] and summary.exit_code == 1
     err = capsys.readouterr().err
     assert "done 1, skipped 0 (already done), conflicts 0, failed 0, not run 2" in err
@@ -556,7 +563,7 @@ def test_a_lost_scheduler_s_unfinished_image_series_are_each_named(tmp_path, mon
 
     monkeypatch.setattr("napari_zssr.cluster.run_on_cluster", lose_the_scheduler_after_the_middle_well)
     monkeypatch.setattr("napari_zssr.cluster.check_workers", lambda client: None)  # no client to ask
-    summary = napari_zssr.batch(plate, tmp_path / "out", client=object(), **{**BATCH_SETTINGS, "quiet": False})
+    summary = napari_zssr.batch(plate, tmp_path / "out", client=StandInClient(), **{**BATCH_SETTINGS, "quiet": False})
     assert summary.not_run == [plate, plate] and summary.not_run_names == [f"{plate} (series 0)", f"{plate} (series 2)"]
     tail = capsys.readouterr().err.splitlines()
     assert tail[tail.index("not run (the scheduler was lost: run the same command again):") + 1:] == [
