@@ -93,6 +93,9 @@ def test_public_names_load_on_first_use():
     from napari_zssr.batch_jobs import UsageError
 
     assert napari_zssr.UsageError is UsageError  # what batch() raises where the command exits 2
+    from napari_zssr.axial import ConstantPlanesWarning
+
+    assert napari_zssr.ConstantPlanesWarning is ConstantPlanesWarning  # zssr_axial's, to filter as the others
 
 
 def test_magicgui_is_an_extra_of_the_widget():

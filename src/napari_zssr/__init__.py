@@ -13,7 +13,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .api import BlankPlaneWarning, KernelNoteWarning, ZSSRResult, kernel_from_file, zssr, zssr_stack
-    from .axial import zssr_axial
+    from .axial import ConstantPlanesWarning, zssr_axial
     from .batch_jobs import UsageError
     from .batching import batch
     from .core.blind import KernelEstimate, estimate_kernel
@@ -34,6 +34,7 @@ _PUBLIC = {
     "zssr": ".api", "zssr_stack": ".api", "ZSSRConfig": ".core.config", "kernel_from_psf": ".core.psf",
     "Cancelled": ".core.trainer",
     "ProgressEvent": ".core.progress", "read_psf": ".io.psf", "zssr_axial": ".axial",
+    "ConstantPlanesWarning": ".axial",
     "Optics": ".core.optics", "theoretical_psf": ".core.optics", "kernel_from_optics": ".core.optics",
     "KernelEstimate": ".core.blind", "estimate_kernel": ".core.blind", "ResolutionEstimate": ".core.resolution",
     "estimate_resolution": ".core.resolution", "KernelChoice": ".kernel_choice", "read_optics": ".io.ome",
@@ -42,10 +43,11 @@ _PUBLIC = {
 }
 
 # "run" is left out: "from napari_zssr import *" must not import napari
-__all__ = ["BlankPlaneWarning", "Cancelled", "KernelChoice", "KernelEstimate", "KernelNoteWarning", "Optics",
-           "ProgressEvent", "ResolutionEstimate", "UsageError", "ZSSRConfig", "ZSSRResult", "__version__", "batch",
-           "estimate_kernel", "estimate_resolution", "kernel_from_file", "kernel_from_optics", "kernel_from_psf",
-           "read_optics", "read_psf", "theoretical_psf", "zssr", "zssr_axial", "zssr_stack"]
+__all__ = ["BlankPlaneWarning", "Cancelled", "ConstantPlanesWarning", "KernelChoice", "KernelEstimate",
+           "KernelNoteWarning", "Optics", "ProgressEvent", "ResolutionEstimate", "UsageError", "ZSSRConfig",
+           "ZSSRResult", "__version__", "batch", "estimate_kernel", "estimate_resolution", "kernel_from_file",
+           "kernel_from_optics", "kernel_from_psf", "read_optics", "read_psf", "theoretical_psf", "zssr",
+           "zssr_axial", "zssr_stack"]
 
 
 def __getattr__(name: str) -> Any:
