@@ -353,7 +353,7 @@ def test_integer_inputs_give_float32_or_float64_as_their_values_need(textured_im
     ("gradual_steps", ("2",), ValueError), ("lr_step_fractions", (0.5, 1.2), ValueError),
     ("lr_step_fractions", (0.0,), ValueError), ("lr_schedule", "cosine", ValueError),
     ("precision", "half", ValueError), ("device", "gpu", ValueError), ("device", 0, TypeError),
-    ("seed", -1, ValueError), ("seed", 1.5, TypeError), ("learning_rate", 0, ValueError),
+    ("seed", -1, ValueError), ("seed", 1.5, TypeError), ("seed", True, TypeError), ("learning_rate", 0, ValueError),
     ("learning_rate", 1e38, ValueError), ("learning_rate", "1e-3", TypeError), ("lr_change_ratio", 0, ValueError),
     ("recon_every", 0, ValueError), ("lr_check_every", 0, ValueError), ("father_min_scale", 0, ValueError),
     ("father_levels", 0, ValueError), ("ensemble", "yes", TypeError), ("back_projection_iterations", -1, ValueError),

@@ -200,7 +200,7 @@ class ZSSRConfig:
 def check_seed(seed: Any, name: str = "ZSSRConfig.seed") -> int:
     """``seed`` as an int, or a clear error: a whole number from 0 to :data:`MAX_SEED`."""
     if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed <= MAX_SEED:
-        raise (ValueError if isinstance(seed, Integral) else TypeError)(
+        raise (ValueError if isinstance(seed, Integral) and not isinstance(seed, bool) else TypeError)(
             f"{name} must be a whole number from 0 to 2**63 - 1, got {seed!r}")
     return int(seed)
 
