@@ -131,6 +131,12 @@ def is_pattern(text: str) -> bool:
 
 #: skipped files a note names, at most
 NAMED_SKIPS = 3
+
+
+def first_named(names: Sequence[str]) -> str:
+    """The first :data:`NAMED_SKIPS` of ``names``, joined for a message, with ", ..." where there are more."""
+    return ", ".join(names[:NAMED_SKIPS]) + (", ..." if len(names) > NAMED_SKIPS else "")
+
 #: why inputs are skipped, as the note counting them says
 HIDDEN = "hidden (a name starting with '.', e.g. macOS '._' files)"
 IN_DATASET = "part of a multi-file OME dataset, run from the file with its first plane"
@@ -213,20 +219,18 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
                 if header is not None and header.first_plane_file is not None:
                     dataset_files[candidate.resolve()] = header.first_plane_file
     if foreign_in_out:
-        names = ", ".join(str(path) for path in foreign_in_out[:NAMED_SKIPS]) + \
-            (", ..." if len(foreign_in_out) > NAMED_SKIPS else "")
         raise UsageError(f"--out {out} lies among the inputs and holds {len(foreign_in_out)} TIFF(s) napari-zssr did "
-                         f"not write ({names}): inputs there would be left out and outputs written beside them; "
-                         "choose an output folder that holds no input (e.g. a new folder)")
+                         f"not write ({first_named([str(path) for path in foreign_in_out])}): inputs there would be "
+                         "left out and outputs written beside them; choose an output folder that holds no input (e.g. "
+                         "a new folder)")
     inputs_found = {source.path.resolve() for source in found}
     in_dataset = {path for path, first in dataset_files.items() if first in inputs_found}
     found = [source for source in found if source.path.resolve() not in in_dataset]
     skipped[IN_DATASET] = sorted(in_dataset)
     for reason, paths in skipped.items():
         if paths:
-            names = ", ".join(path.name for path in paths[:NAMED_SKIPS]) + (", ..." if len(paths) > NAMED_SKIPS else "")
             what = {UNREADABLE: "folder", BROKEN_LINK: "link"}.get(reason, "file")
-            say(f"note: skipped {len(paths)} {what}(s): {reason} ({names})")
+            say(f"note: skipped {len(paths)} {what}(s): {reason} ({first_named([path.name for path in paths])})")
     unique: dict[Path, Source] = {}
     for source in found:  # one job per file, however many times the inputs name it; named as itself, not a link
         real = source.path.resolve()

@@ -33,7 +33,6 @@ from .batch_files import TaskReport, process_file
 from .batch_jobs import (
     FILES_MODEL,
     NAME_MAX,
-    NAMED_SKIPS,
     SERIES_OPTION_ADVICE,
     Job,
     OptionNeeded,
@@ -44,6 +43,7 @@ from .batch_jobs import (
     check_outputs_are_not_inputs,
     collect_sources,
     conflict_message,
+    first_named,
     input_identity,
     kernel_kinds,
     option_name,
@@ -537,9 +537,8 @@ def note_pixel_sizes_replaced(jobs: Sequence[Job], pixel_size: float | tuple[flo
         if own is not None and not np.allclose(own, given, rtol=1e-6, atol=0.0):
             replaced.append(f"{job.name} {shown_sizes(own)} µm")
     if replaced:
-        named = ", ".join(replaced[:NAMED_SKIPS]) + (", ..." if len(replaced) > NAMED_SKIPS else "")
         say(f"note: --pixel-size {shown_sizes(given)} µm replaces the pixel size {len(replaced)} input(s) give "
-            f"({named})")
+            f"({first_named(replaced)})")
 
 
 def settings_record(options: BatchOptions, config: ZSSRConfig) -> dict:
