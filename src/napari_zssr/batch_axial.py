@@ -186,12 +186,11 @@ def note_optics_short_of_a_profile(job: Job, options: BatchOptions, channels: in
     if any(getattr(options, name) for name in OPTICS_OPTIONS):
         return
     metadata = read_optics(job.source, job.series_index)
-    gaps = [] if metadata is None or metadata.na is None and not any(metadata.emission_wavelengths) \
-        else metadata.axial_gaps(channels)
-    if gaps:
-        say(f"note: {job.name}: its metadata gives optics but not {' or '.join(what for what, _ in gaps)}, so its "
-            f"axial profile is a Gaussian of the z-step; give {' and '.join(option for _, option in gaps)} to take "
-            "the profile from the optics")
+    short = None if metadata is None else metadata.short_of_a_profile(channels)
+    if short is not None:
+        missing, options_giving = short
+        say(f"note: {job.name}: its metadata gives optics but not {missing}, so its axial profile is a Gaussian of "
+            f"the z-step; give {options_giving} to take the profile from the optics")
 
 
 def axial_optics(options: BatchOptions, job: Job, channels: int) -> list[KernelChoice | None]:

@@ -105,6 +105,14 @@ class OpticsMetadata:
             ("every channel's emission wavelength", "--wavelength",
              all(wavelengths) and len(wavelengths) in (1, channels))) if not given]
 
+    def short_of_a_profile(self, channels: int) -> tuple[str, str] | None:
+        """Where the file gives some optics (an NA or a wavelength) but not all an axial profile needs: what it leaves
+        out and the options that would give it ("the immersion", "--refractive-index"), for a message; else None."""
+        gaps = self.axial_gaps(channels) if self.na or any(self.emission_wavelengths) else []
+        if not gaps:
+            return None
+        return " or ".join(what for what, _ in gaps), " and ".join(option for _, option in gaps)
+
 
 def read_optics(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffFile | None = None
                 ) -> OpticsMetadata | None:

@@ -329,14 +329,13 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
         warnings.warn(f"{snapshot.name!r}: its file's optics are impossible ({error}), so the axial profile is the "
                       "default Gaussian as wide as the z step, not the optics'", stacklevel=3)
         optics = None
-    named = OpticsMetadata.from_record(metadata.get("optics") or {})
-    if optics is None and pixel_um is not None and (named.na or any(named.emission_wavelengths)):
-        gaps = named.axial_gaps(1)  # some optics, not all: which is missing, and how to give it
-        if gaps:
-            warnings.warn(f"{snapshot.name!r}: its file gives optics but not {' or '.join(what for what, _ in gaps)}, "
-                          "so the axial profile is the default Gaussian as wide as the z step; to take it from the "
-                          f"optics, run the command line with --axial and {' and '.join(o for _, o in gaps)}, or call "
-                          "napari_zssr.zssr_axial(..., optics=..., pixel_size=...)", stacklevel=3)
+    short = OpticsMetadata.from_record(metadata.get("optics") or {}).short_of_a_profile(1)
+    if optics is None and pixel_um is not None and short is not None:
+        missing, options_giving = short
+        warnings.warn(f"{snapshot.name!r}: its file gives optics but not {missing}, so the axial profile is the "
+                      "default Gaussian as wide as the z step; to take it from the optics, run the command line with "
+                      f"--axial and {options_giving}, or call napari_zssr.zssr_axial(..., optics=..., pixel_size=...)",
+                      stacklevel=3)
     notes = metadata_acquisition(metadata).notes if optics is not None else ()  # on the file's modality and pinhole
     if notes:
         warnings.warn(f"{snapshot.name!r}: the axial profile: {'; '.join(notes)}", stacklevel=3)
@@ -574,10 +573,20 @@ def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dic
     return tuples
 
 
+#: the ends of an output layer's name after its kind: a whole lateral run's, a one-plane preview's, an axial run's
+WHOLE_RUN, PREVIEW, AXIAL_RUN = "", "_preview", "_axial"
+
+
 def output_name(request: RunRequest, kind: str) -> str:
     """The layer name of one output of ``request`` (see :func:`layer_tuples`)."""
-    variant = "_preview" if request.snapshot.plane is not None else "_axial" if request.axial_scale is not None else ""
-    return f"{request.snapshot.name}_{kind}{variant}"
+    variant = PREVIEW if request.snapshot.plane is not None else AXIAL_RUN if request.axial_scale is not None \
+        else WHOLE_RUN
+    return named_output(request.snapshot.name, kind, variant)
+
+
+def named_output(input_name: str, kind: str, variant: str) -> str:
+    """The layer name of the output ``kind`` of the input layer ``input_name`` for a run of ``variant``."""
+    return f"{input_name}_{kind}{variant}"
 
 
 def can_hold_output(layer: Any) -> bool:
@@ -595,6 +604,7 @@ def check_output_layers(viewer: Any, names: Sequence[str], source: Any = None) -
     stop half-way through adding its layers. Or one that holds the result of a layer other than ``source``, the input
     layer (None: an array's run), which had its name: an input removed and another opened under its name (the same
     file the next day) would silently replace that result, left below the new input, unseen."""
+    source_id = layer_id(source)
     for name in names:
         layer = viewer.layers[name] if name in viewer.layers else None
         if layer is not None and not can_hold_output(layer):
@@ -602,7 +612,7 @@ def check_output_layers(viewer: Any, names: Sequence[str], source: Any = None) -
             made_by = "" if kind != "Image" else " but was not made by a run here (a file opened?)"
             raise ValueError(f"the {kind} layer {name!r} has the name of an output image{made_by}; rename or "
                              "remove it")
-        made_from, source_id = None if layer is None else layer.metadata.get("source_layer_id"), layer_id(source)
+        made_from = None if layer is None else layer.metadata.get("source_layer_id")
         if made_from is not None and source_id is not None and made_from != source_id:
             raise ValueError(f"the layer {name!r} holds the result of another layer, run when it was called "
                              f"{layer.metadata.get('source_layer')!r}; rename or remove that result to run this "
@@ -821,8 +831,6 @@ def hide_what_the_outputs_show(viewer: Any, source: Any, outputs: Sequence[Any])
             layer.visible = False
 
 
-#: the ends of an output layer's name after its kind: a whole lateral run's, a one-plane preview's, an axial run's
-OUTPUT_VARIANTS = ("", "_preview", "_axial")
 #: the outputs that show the input's intensities (the residual and the spread are differences, hidden when made)
 INTENSITY_KINDS = ("zssr", "ensemble_median")
 
@@ -830,6 +838,7 @@ INTENSITY_KINDS = ("zssr", "ensemble_median")
 def other_results(viewer: Any, source: Any, outputs: Sequence[Any]) -> list[Any]:
     """The layers of ``viewer`` other than ``outputs`` that hold a run's intensity outputs of ``source`` (a whole
     run's, a preview's, an axial run's: :func:`output_name`)."""
-    names = {f"{source.name}_{kind}{variant}" for kind in INTENSITY_KINDS for variant in OUTPUT_VARIANTS}
+    names = {named_output(source.name, kind, variant) for kind in INTENSITY_KINDS
+             for variant in (WHOLE_RUN, PREVIEW, AXIAL_RUN)}
     return [layer for layer in viewer.layers
             if layer.name in names and layer not in outputs and can_hold_output(layer)]
