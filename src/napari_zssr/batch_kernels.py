@@ -48,14 +48,19 @@ def channel_list(channels: Sequence[int]) -> str:
     return f"channel{'s' * (len(channels) > 1)} {', '.join(map(str, channels))}"
 
 
+def channel_kernel_kinds(options: BatchOptions, channels: int) -> tuple[list[str], dict[str, list[int]]]:
+    """Each channel's kernel source (``--kernel`` once, or once per channel), and the channels of each source."""
+    kinds = per_channel(list(kernel_kinds(vars(options))), channels, "kernels (--kernel)")
+    return kinds, {kind: [channel for channel, each in enumerate(kinds) if each == kind] for kind in set(kinds)}
+
+
 def kernel_choices(options: BatchOptions, job: Job, channels: int, use: str = "a kernel from the optics",
                    default_immersion: float | None = Optics.refractive_index) -> list[KernelChoice]:
     """The kernel of each channel of one input (``--kernel`` once, or once per channel); the optics fill in from its
     OME metadata (its image series' in a file of several) where options are silent. ``use``: what the optics are
     for, as errors name it; ``default_immersion``: the refractive index where neither says one (None: an error
     naming ``--refractive-index``, for an axial profile, whose width it sets)."""
-    kinds = per_channel(list(kernel_kinds(vars(options))), channels, "kernels (--kernel)")
-    users = {kind: [channel for channel, each in enumerate(kinds) if each == kind] for kind in set(kinds)}
+    kinds, users = channel_kernel_kinds(options, channels)
     # the rest below; any other text is KernelChoice's error, never a channel left out
     choices: list = [None if kind in ("psf", "optics") else KernelChoice(kind) for kind in kinds]
     if "psf" in users:
@@ -116,8 +121,7 @@ def check_channel_options(jobs: Sequence[Job], options: BatchOptions) -> None:
 def check_channel_counts(options: BatchOptions, channels: int) -> None:
     """A ValueError (:class:`PsfChannelError` for a PSF file's channels) where the options given once per channel do
     not fit an input of ``channels``, as the kernel of each channel is made from them (:func:`kernel_choices`)."""
-    kinds = per_channel(list(kernel_kinds(vars(options))), channels, "kernels (--kernel)")
-    users = {kind: [channel for channel, each in enumerate(kinds) if each == kind] for kind in set(kinds)}
+    _, users = channel_kernel_kinds(options, channels)
     if "psf" in users:
         psf_choices(options, channels, users["psf"])
     if "optics" in users:
