@@ -547,7 +547,17 @@ def test_bad_output_folders_are_usage_errors(data_dir, tmp_path, capsys, monkeyp
 def test_no_summary_before_a_usage_error(tmp_path, capsys):
     assert main([str(tmp_path / "nothing*.tif"), "--out", str(tmp_path / "o"), *FAST]) == 2
     err = capsys.readouterr().err
-    assert "no TIFF files" in err and "done 0" not in err
+    assert "no TIFF files to process in the inputs\n" in err and "done 0" not in err
+
+
+def test_inputs_whose_every_file_is_skipped_say_so(tmp_path, capsys):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("")
+    tifffile.imwrite(folder / "._stub.tif", np.zeros((8, 8), np.uint16))
+    assert main([str(folder), "--out", str(tmp_path / "o"), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "each of the 2 entries found was skipped, as the notes above say" in err and "done 0" not in err
 
 
 def test_dtype_input_falls_back_to_float32_where_imagej_cannot_hold_the_type(tmp_path, capsys):
@@ -1466,7 +1476,7 @@ def test_an_input_name_too_long_is_a_usage_error_not_a_traceback(tmp_path, capsy
 def test_folders_that_cannot_be_read_are_named_not_a_traceback(tmp_path, capsys, monkeypatch):
     """A colleague's private folder in a shared input or output tree (root reads everything, so the denial is
     simulated where the walk, the listing and the lock check meet it)."""
-    from napari_zssr.batch_jobs import collect_sources
+    from napari_zssr.batch_jobs import UsageError, collect_sources
     from napari_zssr.batching import clean_stale_parts
 
     data, out = tmp_path / "data", tmp_path / "out"
@@ -1489,7 +1499,8 @@ def test_folders_that_cannot_be_read_are_named_not_a_traceback(tmp_path, capsys,
         monkeypatch.setattr(Path, method, lambda self, *a, m=method, **k: denied(self, ()) or real[m](self, *a, **k))
     assert [source.path.name for source in collect_sources([str(data)], True, tmp_path / "o")] == ["a.tif"]
     assert "skipped 2 folder(s): could not be read (no permission?) (private, listed)" in capsys.readouterr().err
-    assert collect_sources([str(data / "private")], False, tmp_path / "o") == []
+    with pytest.raises(UsageError, match="the one entry found was skipped"):
+        collect_sources([str(data / "private")], False, tmp_path / "o")
     assert "could not be read" in capsys.readouterr().err
     clean_stale_parts(out)  # no traceback; what it may not remove is left be
     assert real["is_file"](theirs)

@@ -75,8 +75,11 @@ def test_resume_skips_a_done_axial_file_and_tells_axial_from_lateral_outputs(vol
     assert main(args) == 0
     assert "skipped 1" in capsys.readouterr().err and written.stat().st_mtime_ns == stamp
     assert main([*args, "--z-step", "0.2"]) == 1  # another factor: other settings, left alone
-    assert main([str(volume), "--out", str(out), *FAST]) == 1  # a lateral run: other settings too
-    assert "different settings" in capsys.readouterr().err and written.stat().st_mtime_ns == stamp
+    capsys.readouterr()
+    assert main([str(volume), "--out", str(out), *FAST]) == 1  # a lateral run: other settings too, named as a mode
+    err = capsys.readouterr().err
+    assert "different settings (by an axial run (--axial); this is a lateral run)" in err, err
+    assert "None" not in err and written.stat().st_mtime_ns == stamp
 
 
 def test_z_step_and_pixel_size_options_override_the_files(tmp_path):

@@ -64,13 +64,15 @@ def test_a_damaged_shipped_file_is_refused(monkeypatch):
         ZSSRNet.create(ZSSRConfig(init="learned"), seed=0)
 
 
-def test_a_weights_file_path_loads(tmp_path):
+def test_a_weights_file_path_loads(tmp_path, monkeypatch):
     trained = ZSSRNet.create(ZSSRConfig(width=8, depth=3), seed=5)
     path = tmp_path / "start.npz"
     save_weights(trained, path, {"method": "test"})
     config = ZSSRConfig(width=8, depth=3, init=str(path))
     assert weights_hash(ZSSRNet.create(config, seed=0)) == weights_hash(trained)
     assert ZSSRConfig(width=8, depth=3, init=path).init == str(path)  # a Path is kept as text (TIFF Info is JSON)
+    monkeypatch.chdir(path.parent)  # a relative path is recorded absolute: it must name the file from any folder
+    assert ZSSRConfig(width=8, depth=3, init=path.name).init == str(path)
     image = np.random.default_rng(0).random((16, 16))
     result = zssr(image, 2, config=ZSSRConfig(width=8, depth=3, init=str(path), max_iterations=2))
     assert result.sr.shape == (32, 32) and result.config.init == str(path)

@@ -153,7 +153,8 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
     A file or folder named on the command line that does not exist or lies in ``out``, or an empty name, is a
     :class:`UsageError` (a pattern that matches nothing only gets a note); this tool's outputs found under ``out`` by
     a folder walk or a glob are skipped, so a rerun never takes its own outputs as inputs, and any other TIFF found
-    there is a :class:`UsageError`: an input in the output folder (``data -r --out data/A`` with raw data in A).
+    there is a :class:`UsageError`: an input in the output folder (``data -r --out data/A`` with raw data in A), and
+    so are inputs that hold no TIFF to process.
     """
     found: list[Source] = []
     dataset_files: dict[Path, Path] = {}  # a multi-file OME dataset's other files -> the file with its first plane
@@ -231,6 +232,11 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
         if paths:
             what = {UNREADABLE: "folder", BROKEN_LINK: "link"}.get(reason, "file")
             say(f"note: skipped {len(paths)} {what}(s): {reason} ({first_named([path.name for path in paths])})")
+    if not found:
+        passed_over = sum(map(len, skipped.values()))
+        what = "the one entry found was" if passed_over == 1 else f"each of the {passed_over} entries found was"
+        raise UsageError("no TIFF files to process in the inputs" + (
+            f": {what} skipped, as the notes above say" if passed_over else ""))
     unique: dict[Path, Source] = {}
     for source in found:  # one job per file, however many times the inputs name it; named as itself, not a link
         real = source.path.resolve()
@@ -658,10 +664,20 @@ def settings_difference(path: Path, settings: dict, identity: dict | None = None
     if record is None:
         return ""
     then, now = map(_flat, comparable_settings(record["settings"], settings, identity))
+    if bool(then.get("axial")) != bool(now.get("axial")):  # the settings of one mode are not the other's
+        return f" (by {_mode(then)}; this is {_mode(now)})"
     names = [name for name in sorted(then.keys() | now.keys()) if then.get(name) != now.get(name)]
-    shown = [f"{name}: {then.get(name)!r} -> {now.get(name)!r}" for name in names[:NAMED_DIFFERENCES]]
+    shown = [f"{name}: {_shown(then.get(name))} -> {_shown(now.get(name))}" for name in names[:NAMED_DIFFERENCES]]
     more = f", and {len(names) - NAMED_DIFFERENCES} more" if len(names) > NAMED_DIFFERENCES else ""
     return f" ({', '.join(shown)}{more})" if shown else ""
+
+
+def _mode(settings: dict) -> str:
+    return "an axial run (--axial)" if settings.get("axial") else "a lateral run"
+
+
+def _shown(value: Any) -> str:
+    return "not set" if value is None else repr(value)
 
 
 def _flat(settings: dict, prefix: str = "") -> dict:

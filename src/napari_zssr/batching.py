@@ -58,7 +58,7 @@ from .batch_kernels import check_channel_options, check_kernel_options
 from .batch_lock import held_by_another_batch, output_folder_lock, refuse_a_folder_in_use
 from .batch_options import CONFOCAL_ONLY, OUTPUT_KINDS, OUTPUT_TYPES, BatchOptions
 from .batch_parts import LIVE_FOLDER_NAME, STACK_FOLDER_NAME
-from .core.config import DEFAULT_SCALE, INITS, ZSSRConfig
+from .core.config import DEFAULT_SCALE, ZSSRConfig
 from .core.degradation import integer_factors
 from .core.device import select_device
 from .core.network import ZSSRNet
@@ -224,7 +224,7 @@ def checked_settings(options: BatchOptions, *, device_here: bool = True) -> tupl
         for name in ("pixel_size", "psf_pixel_size"):
             pixel_pair(getattr(options, name), name)
         overrides = {"max_iterations": options.max_iterations, "precision": options.precision,
-                     "init": weights_option(options.init),
+                     "init": options.init,
                      "noise_std": options.noise_std}
         config = ZSSRConfig.preset(options.preset, seed=options.seed, device=options.device,
                                    **{key: value for key, value in overrides.items() if value is not None})
@@ -270,8 +270,6 @@ def plan_inputs(inputs: Sequence[str | os.PathLike], options: BatchOptions, conf
     far as the checks need (headers)."""
     with refused_unreachable_paths():
         jobs = plan_jobs(collect_sources([str(item) for item in inputs], options.recursive, options.out.resolve()))
-    if not jobs:
-        raise UsageError("no TIFF files found in the inputs")
     check_output_folders(jobs, options.outputs)
     check_output_names(jobs, options.outputs)
     check_outputs_are_not_inputs(jobs, options.outputs, options.out)
@@ -286,14 +284,6 @@ def plan_inputs(inputs: Sequence[str | os.PathLike], options: BatchOptions, conf
             note_pixel_sizes_replaced(jobs, options.pixel_size)
     settings = settings_record(options, config)
     return PreparedBatch(options, config, tuple(jobs), settings, settings_files(settings))
-
-
-def weights_option(init: str | None) -> str | None:
-    """A weights file as an absolute path (the record of the outputs, and workers, must not depend on the current
-    folder); keywords and None unchanged."""
-    if init is None or init in INITS:
-        return init
-    return str(Path(init).resolve())
 
 
 def triage(job: Job, prepared: PreparedBatch) -> tuple[str, dict]:

@@ -223,13 +223,16 @@ def _check_integer(name: str, value: Any, minimum: int) -> None:
 
 
 def _check_init(init: Any) -> str:
-    """``init`` as a keyword or the path of an existing file (as a string: configs are written into TIFF Info)."""
+    """``init`` as a keyword or the absolute path of an existing file (as a string: configs are written into TIFF
+    Info, where a path relative to the folder a run happened to start in would name no file later)."""
     if isinstance(init, os.PathLike):
         init = os.fspath(init)
     if not isinstance(init, str):
         raise _bad("init", init, "'scratch', 'learned' or the path of a weights file", str)
-    if init in INITS or os.path.isfile(init):
+    if init in INITS:
         return init
+    if os.path.isfile(init):
+        return os.path.abspath(init)
     raise ValueError(f"ZSSRConfig.init must be 'scratch', 'learned' or the path of a weights file (.npz written by "
                      f"the project's scripts/train_init.py), got {init!r}: no such file")
 
