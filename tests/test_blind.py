@@ -120,6 +120,17 @@ def test_a_stack_is_estimated_once_from_several_planes(objects):
     assert estimate_kernel(stack.reshape(3, 4, 128, 128)).fwhm == estimate.fwhm
 
 
+def test_a_saturated_hot_pixel_does_not_hide_the_blur(objects):
+    """Its flat spectrum read as a noise floor above every structure: "pure noise", or no kernel, for one pixel."""
+    image = record(objects["filaments"], hr_psf("airy", 3.0))
+    clean = estimate_kernel(image)
+    image[40, 40] = 1000 * image.max()
+    estimate = estimate_kernel(image)
+    assert estimate.fwhm == pytest.approx(clean.fwhm, rel=0.05) and estimate.kernel is not None
+    assert "1 pixel(s) standing out alone (hot pixels, cosmic rays)" in estimate.assumptions
+    assert "standing out" not in clean.assumptions
+
+
 def test_pure_noise_raises_a_clear_error():
     rng = np.random.default_rng(0)
     for noise in (rng.normal(100, 5, (128, 128)), rng.poisson(3, (64, 96)).astype(np.uint16)):

@@ -98,6 +98,13 @@ def test_planes_too_small_to_read_a_resolution_from_are_refused():
         estimate_resolution(Unreadable())
 
 
+def test_a_saturated_hot_pixel_does_not_hide_the_resolution(objects):
+    image = record(objects["filaments"], hr_psf("airy", 4.0), photons=10000, read_noise=0.002)
+    clean = estimate_resolution(image).resolution
+    image[40, 40] = 1000 * image.max()
+    assert estimate_resolution(image).resolution == pytest.approx(clean, rel=0.05)
+
+
 @pytest.mark.parametrize("size", [96, 128, 200])
 def test_pure_noise_and_constant_images_raise_a_clear_error(size):
     """Small images too: their few frequencies make the curves wobble into small peaks."""

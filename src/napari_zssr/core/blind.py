@@ -43,7 +43,7 @@ from .gaussian import FWHM_PER_SIGMA
 from .optics import AIRY_FWHM, DEFAULT_HALF_WIDTH, airy_profile
 from .psf import kernel_from_psf
 from .resize import pixel_pair, upscale_factors
-from .spectrum import NoStructureError, analysis_planes, channels_hint, periodic_spectrum
+from .spectrum import NoStructureError, analysis_planes, channels_hint, periodic_spectrum, with_lone_outliers_retried
 from .trainer import StopHook
 
 #: the smallest planes (pixels a side) whose spectrum the estimate reads
@@ -222,6 +222,33 @@ def check_estimable(shape: Sequence[int]) -> None:
                          f"{MIN_PLANE_SIDE} x {MIN_PLANE_SIDE} pixels, got {shape[-2]} x {shape[-1]}{advice}")
 
 
+def _best_fit(planes: list[np.ndarray], aspect: tuple[float, float]) -> tuple[float, str, float, float]:
+    """The PSF FWHM (input pixels), model, object exponent and spectral signal-to-noise of the narrowest of the fits
+    as good as the best (:data:`NARROW_TOLERANCE`); a :class:`~.spectrum.NoStructureError` where the signal does not
+    rise above the noise floor."""
+    centres, log_power = _radial_power(planes)
+    fits = {model: (shapes, *_fit_amplitude_and_floor(shapes, log_power))
+            for model in MODELS for shapes in [_model_shapes(centres, aspect, model)]}
+    best_error = min(float(fit[3].min()) for fit in fits.values())
+    candidates = []  # (fwhm index, error, model, beta index) of every fit as good as the best
+    for model, (*_, error) in fits.items():
+        for i, j in np.argwhere(error <= best_error * (1 + NARROW_TOLERANCE)):
+            candidates.append((i, error[i, j], model, j))
+    i, _, model, j = min(candidates, key=lambda c: (c[0], c[1]))
+    shapes, amplitude, floor, _ = fits[model]
+    low_signal, noise_floor = float(amplitude[i, j] * shapes[i, j, 0]), float(floor[i, j])
+    snr = low_signal / noise_floor if noise_floor > 0 else float("inf")
+    if not snr >= MIN_SPECTRAL_SNR:
+        rows, cols = planes[0].shape
+        looks = ("the image looks like pure noise" if min(rows, cols) >= RELIABLE_PLANE_SIDE else
+                 f"planes of {rows} x {cols} pixels hold too few frequencies to tell structure from noise "
+                 f"({RELIABLE_PLANE_SIDE} x {RELIABLE_PLANE_SIDE} or more do), or the image is pure noise")
+        raise NoStructureError(f"no structure found above the noise (spectral signal-to-noise {snr:.1f} < "
+                               f"{MIN_SPECTRAL_SNR:g}): {looks}, so no blur can be estimated",
+                               advice="use no kernel (bicubic)")
+    return float(FWHM_GRID[i]), model, float(BETA_GRID[j]), snr
+
+
 def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE,
                     pixel_size: float | Sequence[float] | None = None, *,
                     should_stop: StopHook | None = None) -> KernelEstimate:
@@ -236,8 +263,9 @@ def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_
     ``zssr(image, kernel=estimate.kernel)`` works either way.
 
     Raises :class:`~.spectrum.NoStructureError` (a ValueError) when the image is constant or when its spectrum
-    shows no structure above the noise floor (pure noise): then use no kernel (bicubic), as ``kernel="estimate"``
-    does. ``should_stop`` (a run's Cancel) is asked before each plane is read and raises
+    shows no structure above the noise floor (pure noise), also once pixels that stand out alone (hot pixels, which
+    can hide the structure) are read as the median around them: then use no kernel (bicubic), as
+    ``kernel="estimate"`` does. ``should_stop`` (a run's Cancel) is asked before each plane is read and raises
     :class:`~.trainer.Cancelled`.
     """
     start = time.perf_counter()
@@ -247,27 +275,10 @@ def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_
     mean_pixel = float(np.sqrt(pixel[0] * pixel[1]))
     aspect = (pixel[0] / mean_pixel, pixel[1] / mean_pixel)
     planes = analysis_planes(image, min_side=MIN_PLANE_SIDE, should_stop=should_stop)
-    centres, log_power = _radial_power(planes)
-    fits = {model: (shapes, *_fit_amplitude_and_floor(shapes, log_power))
-            for model in MODELS for shapes in [_model_shapes(centres, aspect, model)]}
-    best_error = min(float(fit[3].min()) for fit in fits.values())
-    candidates = []  # (fwhm index, error, model, beta index) of every fit as good as the best
-    for model, (*_, error) in fits.items():
-        for i, j in np.argwhere(error <= best_error * (1 + NARROW_TOLERANCE)):
-            candidates.append((i, error[i, j], model, j))
-    i, _, model, j = min(candidates, key=lambda c: (c[0], c[1]))
-    shapes, amplitude, floor, _ = fits[model]
-    fwhm, beta = float(FWHM_GRID[i]), float(BETA_GRID[j])
-    low_signal, noise_floor = float(amplitude[i, j] * shapes[i, j, 0]), float(floor[i, j])
-    snr = low_signal / noise_floor if noise_floor > 0 else float("inf")
-    if not snr >= MIN_SPECTRAL_SNR:
-        rows, cols = planes[0].shape
-        looks = ("the image looks like pure noise" if min(rows, cols) >= RELIABLE_PLANE_SIDE else
-                 f"planes of {rows} x {cols} pixels hold too few frequencies to tell structure from noise "
-                 f"({RELIABLE_PLANE_SIDE} x {RELIABLE_PLANE_SIDE} or more do), or the image is pure noise")
-        raise NoStructureError(f"no structure found above the noise (spectral signal-to-noise {snr:.1f} < "
-                               f"{MIN_SPECTRAL_SNR:g}): {looks}, so no blur can be estimated",
-                               advice="use no kernel (bicubic)")
+    (fwhm, model, beta, snr), replaced = with_lone_outliers_retried(lambda read: _best_fit(read, aspect), planes)
+    assumptions = ASSUMPTIONS if not replaced else (
+        f"{ASSUMPTIONS} {replaced} pixel(s) standing out alone (hot pixels, cosmic rays) were read as the median of "
+        "their neighbours: with them the spectrum showed no structure.")
     fallback = None
     if fwhm < MIN_KERNEL_FWHM:
         fallback = (f"PSF FWHM {fwhm:.2f} px is below {MIN_KERNEL_FWHM} px: too narrow to tell from the object's own "
@@ -276,5 +287,5 @@ def estimate_kernel(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_
     return KernelEstimate(kernel=None if fallback else _kernel(fwhm, model, aspect, factors), fwhm=fwhm,
                           fwhm_um=fwhm * mean_pixel if pixel_size is not None else None,
                           model=model, spectral_exponent=beta, spectral_snr=snr, scale=factors, planes=len(planes),
-                          seconds=time.perf_counter() - start, assumptions=ASSUMPTIONS, fallback=fallback,
+                          seconds=time.perf_counter() - start, assumptions=assumptions, fallback=fallback,
                           pixel_aspect=aspect)

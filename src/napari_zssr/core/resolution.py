@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .resize import pixel_pair
-from .spectrum import analysis_planes, periodic_spectrum
+from .spectrum import analysis_planes, periodic_spectrum, with_lone_outliers_retried
 
 #: radii sampled per decorrelation curve, and high-pass filters per pass (the paper's defaults)
 N_RADII = 50
@@ -163,18 +163,9 @@ def _rise(curve: np.ndarray, index: int) -> float:
     return float(curve[index] - curve[index:].min()) if index > 0 else 0.0
 
 
-def estimate_resolution(image: np.ndarray, pixel_size: float | Sequence[float] | None = None) -> ResolutionEstimate:
-    """Resolution of ``image`` (2D, or N-D with YX last: up to 8 evenly spaced planes, their median) by
-    decorrelation analysis; in pixels, and in um when ``pixel_size`` (um, or a (y, x) pair) is given. Unequal sides
-    are measured in space (a blur as wide in y as in x in um reads as one width), in pixels of their geometric mean.
-
-    Raises ValueError for a constant image, planes under :data:`MIN_SIDE` pixels a side, or one in which no
-    frequency carries signal above the noise (pure noise).
-    """
-    pixel = pixel_pair(pixel_size)
-    planes = analysis_planes(image, min_side=MIN_SIDE)
-    mean = None if pixel is None else float(np.sqrt(pixel[0] * pixel[1]))
-    aspect = (1.0, 1.0) if pixel is None else (pixel[0] / mean, pixel[1] / mean)
+def _median_cutoff(planes: list[np.ndarray], aspect: tuple[float, float]) -> tuple[float, float]:
+    """The median over ``planes`` of their cutoffs found (:func:`_cutoff`) and of their peak amplitudes; a
+    :class:`NoCutoffError` where no plane has one."""
     results = [_cutoff(plane, aspect) for plane in planes]
     cutoffs = np.array([kc for kc, _ in results])
     if not np.any(cutoffs > 0):
@@ -182,8 +173,23 @@ def estimate_resolution(image: np.ndarray, pixel_size: float | Sequence[float] |
                             "below the sampling limit (the image is pure noise or too noisy for decorrelation "
                             "analysis, or its detail reaches the pixel size: a resolution limited by the sampling, 2 "
                             "pixels)")
-    cutoff = float(np.median(cutoffs[cutoffs > 0]))
-    amplitude = float(np.median([a for _, a in results]))
+    return float(np.median(cutoffs[cutoffs > 0])), float(np.median([a for _, a in results]))
+
+
+def estimate_resolution(image: np.ndarray, pixel_size: float | Sequence[float] | None = None) -> ResolutionEstimate:
+    """Resolution of ``image`` (2D, or N-D with YX last: up to 8 evenly spaced planes, their median) by
+    decorrelation analysis; in pixels, and in um when ``pixel_size`` (um, or a (y, x) pair) is given. Unequal sides
+    are measured in space (a blur as wide in y as in x in um reads as one width), in pixels of their geometric mean.
+
+    Raises ValueError for a constant image, planes under :data:`MIN_SIDE` pixels a side, or one in which no
+    frequency carries signal above the noise (pure noise), also once pixels that stand out alone (hot pixels, which
+    can hide the structure) are read as the median around them.
+    """
+    pixel = pixel_pair(pixel_size)
+    planes = analysis_planes(image, min_side=MIN_SIDE)
+    mean = None if pixel is None else float(np.sqrt(pixel[0] * pixel[1]))
+    aspect = (1.0, 1.0) if pixel is None else (pixel[0] / mean, pixel[1] / mean)
+    (cutoff, amplitude), _ = with_lone_outliers_retried(lambda read: _median_cutoff(read, aspect), planes)
     resolution = 2.0 / cutoff
     resolution_um = resolution * mean if mean is not None else None
     return ResolutionEstimate(resolution, resolution_um, cutoff, amplitude, len(planes))

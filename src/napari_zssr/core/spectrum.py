@@ -8,17 +8,25 @@ decomposition", J. Math. Imaging Vis. 2011) has no such jump and keeps every pix
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from numbers import Integral
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
+from scipy import ndimage
 
 from .trainer import Cancelled, StopHook
 from .values import IMAGE_NAN_HINT, refuse_masked, refuse_non_finite, refuse_non_real
 
 #: planes of an N-D stack that the estimates combine (evenly spaced; more cost time and add little)
 MAX_PLANES = 8
+#: a pixel that stands out from the median of its 3 x 3 neighbourhood by more than this many times the plane's bulk
+#: range (its 0.1-99.9 percentiles) stands out alone: a camera defect (a hot pixel, a cosmic ray), or a point source
+#: narrower than a pixel
+LONE_OUTLIER_RANGES = 1.0
+
+Analysis = TypeVar("Analysis")
 
 
 def periodic_spectrum(plane: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
@@ -80,6 +88,33 @@ def analysis_planes(image: Any, min_side: int = 16, should_stop: StopHook | None
     # each plane scaled to a largest magnitude of 1: the analysis is scale-free, and float64 powers of data near
     # 1e50 or 1e-50 would overflow or underflow
     return [plane / np.abs(plane).max() for plane in varying]
+
+
+def with_lone_outliers_retried(analyse: Callable[[list[np.ndarray]], Analysis],
+                               planes: list[np.ndarray]) -> tuple[Analysis, int]:
+    """``analyse(planes)``, and where it finds no structure (a ValueError), ``analyse`` of the planes with every pixel
+    that stands out alone replaced by the median around it (:data:`LONE_OUTLIER_RANGES`); with how many were.
+
+    One saturated hot pixel spreads its power evenly over every frequency, where it reads as a noise floor that
+    drowns the image's structure (a 128 x 128 plane then looked like pure noise to both estimates). A point source
+    narrower than a pixel looks the same, and is signal: so the pixels are left as recorded unless the analysis
+    fails with them. Raises the first error where no pixel stands out alone, else the second analysis's.
+    """
+    try:
+        return analyse(planes), 0
+    except ValueError:
+        cleaned, replaced = [], 0
+        for plane in planes:
+            low, high = np.percentile(plane, (0.1, 99.9))
+            local = ndimage.median_filter(plane, size=3, mode="reflect")
+            lone = np.abs(plane - local) > LONE_OUTLIER_RANGES * (high - low)
+            replaced += int(np.count_nonzero(lone))
+            plane = np.where(lone, local, plane)
+            if np.ptp(plane) > 0:  # a constant plane but for its defects has nothing left to read
+                cleaned.append(plane / np.abs(plane).max())
+        if not replaced or not cleaned:
+            raise
+    return analyse(cleaned), replaced
 
 
 def _indexable(image: Any) -> Any:
