@@ -374,6 +374,13 @@ def test_pixel_size_ratio_out_of_range_is_refused(psf_pixel_size, pixel_size):
         kernel_from_psf(gaussian_psf(), psf_pixel_size=psf_pixel_size, pixel_size=pixel_size, scale=2)
 
 
+@pytest.mark.parametrize("given", ["psf_pixel_size", "pixel_size"])
+def test_one_pixel_size_without_the_other_is_refused(given):
+    """It was ignored unsaid: the PSF taken as sampled at the image's pixels, a kernel twice too wide here."""
+    with pytest.raises(ValueError, match=f"^{given} is given without .*give both, in the same unit, or neither"):
+        kernel_from_psf(gaussian_psf(), **{given: 0.05}, scale=2)
+
+
 def test_finely_sampled_computed_psf_is_accepted():
     # a theoretical PSF sampled 32x finer than the camera pixels: sigma 32 PSF pixels = 1 image pixel = 2 HR pixels
     psf = gaussian_psf(size=257, sigma=32.0, offset=0.0)

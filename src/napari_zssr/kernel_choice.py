@@ -218,9 +218,10 @@ def _source_of(choice: KernelChoice, pixel_size: PixelSize | None, image: np.nda
     psf = psf_file.data
     psf_pixel_size = psf_file.pixel_size if choice.psf_pixel_size is None else choice.psf_pixel_size
 
-    def from_file(scale: Scale) -> np.ndarray:
-        return kernel_from_psf(psf, psf_pixel_size=psf_pixel_size, pixel_size=pixel_size, scale=scale,
-                               measured=choice.measured)
+    def from_file(scale: Scale) -> np.ndarray:  # one size alone is not used (said in the record's note below)
+        both = psf_pixel_size is not None and pixel_size is not None
+        return kernel_from_psf(psf, psf_pixel_size=psf_pixel_size if both else None,
+                               pixel_size=pixel_size if both else None, scale=scale, measured=choice.measured)
 
     # absolute: the record travels with the outputs, away from the folder a relative path was typed in
     record = {"source": "psf", "psf_path": os.path.abspath(choice.psf_path), "psf_pixel_size_um": psf_pixel_size,

@@ -283,8 +283,8 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
     ``measured`` says whether the PSF is a bead image taken with the same camera (it then already contains the
     camera-pixel integration); a point-sampled/theoretical PSF gets ``box(scale)`` added. ``measured=None`` infers
     it: sampled at the image's pixel size = measured, sampled finer = theoretical. Pixel sizes (same unit, e.g. um)
-    left ``None`` mean "unknown": the PSF is then taken as sampled at the image's pixel size, never resampled by a
-    guess. Camera defects are ignored (isolated hot pixels; hot-pixel pairs and cosmic rays of a few pixels, whose
+    both left ``None`` mean "unknown": the PSF is then taken as sampled at the image's pixel size, never resampled by
+    a guess; one given alone is a ``ValueError``. Camera defects are ignored (isolated hot pixels; hot-pixel pairs and cosmic rays of a few pixels, whose
     edge is a step rather than a bead's fall-off and which, in a z-stack, lie in one plane) and the bead is the blob
     with the most light, so a camera defect beside a bead does not become a delta kernel; colour images, pixel-size
     ratios outside :data:`PIXEL_RATIO_RANGE` and kernels wider than :data:`MAX_KERNEL_SIDE` are refused with a
@@ -296,6 +296,11 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
     array = checked_psf_array(psf)
     psf_size, image_size = pixel_pair(psf_pixel_size, "psf_pixel_size"), pixel_pair(pixel_size)
     sizes_known = psf_size is not None and image_size is not None
+    if not sizes_known and (psf_size, image_size) != (None, None):  # one alone cannot resample: a mistake, not a hint
+        given, missing = ("psf_pixel_size", "pixel_size (the image's)") if image_size is None else \
+            ("pixel_size", "psf_pixel_size (the PSF's)")
+        raise ValueError(f"{given} is given without {missing}: the PSF is resampled by their ratio, so give both, in "
+                         "the same unit, or neither (the PSF is then taken as sampled at the image's pixels)")
     if not sizes_known:
         psf_size = image_size = (1.0, 1.0)
     _check_pixel_ratio(psf_size, image_size)
