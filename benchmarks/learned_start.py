@@ -114,8 +114,8 @@ def main() -> None:
         name = Path(init).stem if init != "learned" else init
         for rate in args.rates:
             for iterations in args.iterations:
-                runs[f"{name}, lr {rate:g}, {iterations} it"] = ZSSRConfig.preset(
-                    "fast", init=init, learning_rate=rate, max_iterations=iterations)
+                runs[f"{name}, lr {rate:g}, {iterations} it"] = ZSSRConfig.preset(  # the minimum: not a stop
+                    "fast", init=init, learning_rate=rate, max_iterations=iterations, min_learning_rate=0.0)
         runs[f"{name}, no training (1 it, lr 0)"] = replace(ZSSRConfig.preset("fast", init=init),
                                                           max_iterations=1, learning_rate=1e-12,
                                                           min_learning_rate=0.0)

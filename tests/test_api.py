@@ -366,6 +366,19 @@ def test_every_bad_config_field_is_named(name, value, error):
         ZSSRConfig(**{name: value})
 
 
+def test_a_rate_that_a_scheduled_drop_takes_below_the_minimum_is_refused():
+    """Training stopped at that drop, unsaid: 16 of 20 iterations here (and 800 of 1,000 for default's lr / 20)."""
+    with pytest.raises(ValueError, match="learning_rate 2e-05 falls to 2e-06 at its drop after 16 of the 20 "
+                                         r"iterations, below min_learning_rate 9e-06.*\(under 2e-06, e\.g\. 0\)"):
+        ZSSRConfig(learning_rate=2e-5, max_iterations=20)
+    with pytest.raises(ValueError, match="at its drop after 95 of the 100 iterations"):
+        ZSSRConfig.preset("fast", learning_rate=1e-4)
+    assert ZSSRConfig(learning_rate=2e-5, min_learning_rate=0, max_iterations=20).max_iterations == 20
+    assert ZSSRConfig(learning_rate=2e-5, lr_schedule="policy").min_learning_rate == 9e-6  # it stops by design
+    at_the_end = ZSSRConfig(learning_rate=5e-5, max_iterations=20, lr_step_fractions=(0.99,))  # a drop at the end
+    assert at_the_end.max_iterations == 20
+
+
 def test_good_config_values_pass_and_sequences_become_tuples():
     config = ZSSRConfig(gradual_steps=[1.5, 2], lr_step_fractions=[0.5], device="cuda:1", noise_std=0, seed=2**40)
     assert config.gradual_steps == (1.5, 2) and config.lr_step_fractions == (0.5,)

@@ -135,6 +135,8 @@ class ZSSRConfig:
                              f"got {self.min_learning_rate:g}: training stops once the rate falls below it (lower "
                              "both)")
         _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        if self.lr_schedule == "steps":
+            _check_scheduled_drops(self)
         _check_choice("precision", self.precision, PRECISIONS)
         if not isinstance(self.device, str) or not _DEVICE_PATTERN.fullmatch(self.device):
             raise _bad("device", self.device, "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'", str)
@@ -235,6 +237,20 @@ def _check_init(init: Any) -> str:
         return os.path.abspath(init)
     raise ValueError(f"ZSSRConfig.init must be 'scratch', 'learned' or the path of a weights file (.npz written by "
                      f"the project's scripts/train_init.py), got {init!r}: no such file")
+
+
+def _check_scheduled_drops(config: ZSSRConfig) -> None:
+    """Refuse a "steps" schedule whose rate falls below ``min_learning_rate`` at a drop before its last iteration:
+    training ends there (a learning rate lowered alone, below 10x the minimum, trained 80 % of the iterations unsaid).
+    """
+    rate = config.learning_rate
+    for drop in sorted({round(f * config.max_iterations) for f in config.lr_step_fractions}):
+        rate /= 10
+        if drop < config.max_iterations and rate < config.min_learning_rate:
+            raise ValueError(f"ZSSRConfig.learning_rate {config.learning_rate:g} falls to {rate:g} at its drop after "
+                             f"{drop} of the {config.max_iterations} iterations, below min_learning_rate "
+                             f"{config.min_learning_rate:g}, where training stops: lower min_learning_rate with it "
+                             f"(under {rate:g}, e.g. 0), or set lr_step_fractions without that drop")
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
