@@ -278,19 +278,19 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
                     computed: bool = False) -> np.ndarray:
     """Turn a PSF (2D, or a 3D z-stack: its in-focus plane) into the HR -> LR kernel for ``zssr``.
 
-    The kernel lives on the HR grid (pixel size = ``pixel_size / scale``): the PSF is background-subtracted,
-    resampled to that grid, cropped to its support and normalised, with its centre of mass on the centre pixel.
-    ``measured`` says whether the PSF is a bead image taken with the same camera (it then already contains the
-    camera-pixel integration); a point-sampled/theoretical PSF gets ``box(scale)`` added. ``measured=None`` infers
-    it: sampled at the image's pixel size = measured, sampled finer = theoretical. Pixel sizes (same unit, e.g. um)
-    both left ``None`` mean "unknown": the PSF is then taken as sampled at the image's pixel size, never resampled by
-    a guess; one given alone is a ``ValueError``. Camera defects are ignored (isolated hot pixels; hot-pixel pairs
-    and cosmic rays of a few pixels, whose edge is a step rather than a bead's fall-off and which, in a z-stack, lie
-    in one plane) and the bead is the blob with the most light, so a camera defect beside a bead does not become a
-    delta kernel; colour images, pixel-size ratios outside :data:`PIXEL_RATIO_RANGE` and kernels wider than :data:`MAX_KERNEL_SIDE` are refused with a
-    ``ValueError``. ``computed=True``: a PSF computed from a model, noise-free and without background; it is taken as
-    it is (no background subtraction, which would read its faint outer rings as an offset and cut them, and no bead
-    search) and as theoretical.
+    The kernel lives on the HR grid (pixel size = ``pixel_size / scale``): the PSF is background-subtracted, resampled
+    to that grid, cropped to its support and normalised, with its centre of mass on the centre pixel. ``measured`` says
+    whether the PSF is a bead image taken with the same camera (it then already contains the camera-pixel integration);
+    a point-sampled/theoretical PSF gets ``box(scale)`` added. ``measured=None`` infers it: sampled at the image's pixel
+    size = measured, sampled finer = theoretical. Pixel sizes (same unit, e.g. um) both left ``None`` mean "unknown":
+    the PSF is then taken as sampled at the image's pixel size, never resampled by a guess; one given alone is a
+    ``ValueError``. Camera defects are ignored (isolated hot pixels; hot-pixel pairs and cosmic rays of a few pixels,
+    whose edge is a step rather than a bead's fall-off and which, in a z-stack, lie in one plane) and the bead is the
+    blob with the most light, so a camera defect beside a bead does not become a delta kernel; colour images, pixel-size
+    ratios outside :data:`PIXEL_RATIO_RANGE` and kernels wider than :data:`MAX_KERNEL_SIDE` are refused with a
+    ``ValueError``. ``computed=True``: a PSF computed from a model, noise-free and without background; it is taken as it
+    is (no background subtraction, which would read its faint outer rings as an offset and cut them, and no bead search)
+    and as theoretical.
     """
     factors = integer_factors(upscale_factors(scale))  # type: ignore[arg-type]
     array = checked_psf_array(psf)
