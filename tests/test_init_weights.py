@@ -90,8 +90,20 @@ def test_weights_of_the_wrong_shape_are_a_clear_error(tmp_path):
     save_weights(ZSSRNet.create(ZSSRConfig(width=8, depth=3), seed=0), path, {})
     with pytest.raises(ValueError, match=r"does not fit the network .*3 layers 1->8, 8->8, 8->1"):
         ZSSRNet.create(ZSSRConfig(init=str(path)), seed=0)
-    with pytest.raises(ValueError, match="does not fit the network"):
-        ZSSRNet.create(ZSSRConfig(width=32, init="learned"), seed=0)
+    deep = tmp_path / "deep.npz"
+    save_weights(ZSSRNet.create(ZSSRConfig(width=8, depth=40), seed=0), deep, {})
+    with pytest.raises(ValueError, match=r"holds 40 layers of width 8, the network needs 8 layers of width 64; set "
+                                         "the width and depth it was trained with, or init='scratch'$"):
+        ZSSRNet.create(ZSSRConfig(init=str(deep)), seed=0)
+
+
+@pytest.mark.parametrize("changed", [{"width": 32}, {"depth": 100}])
+def test_the_learned_start_with_another_network_is_refused_at_once(changed):
+    """It failed only when the first plane's net was made, after any kernel work, and listed every layer."""
+    with pytest.raises(ValueError, match=r"^ZSSRConfig.init 'learned' is a start for the network of width 64 and "
+                                         r"depth 8, got width .*: keep those, or use init='scratch'"):
+        ZSSRConfig.preset("fast", **changed)
+    assert ZSSRConfig.preset("fast", init="scratch", **changed).init == "scratch"
 
 
 def test_a_file_that_is_not_a_weights_file_is_a_clear_error(tmp_path):

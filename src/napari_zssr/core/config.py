@@ -151,6 +151,11 @@ class ZSSRConfig:
             raise TypeError(f"ZSSRConfig.back_projection_to_noise must be True or False, got "
                             f"{self.back_projection_to_noise!r}")
         self.init = _check_init(self.init)
+        trained_for = {item.name: item.default for item in fields(self) if item.name in ("width", "depth")}
+        if self.init == "learned" and (self.width, self.depth) != (trained_for["width"], trained_for["depth"]):
+            raise ValueError(f"ZSSRConfig.init 'learned' is a start for the network of width {trained_for['width']} "
+                             f"and depth {trained_for['depth']}, got width {self.width} and depth {self.depth}: keep "
+                             "those, or use init='scratch' for another network")
         if not isinstance(self.name, str):  # a label written into JSON records and TIFF descriptions
             raise TypeError(f"ZSSRConfig.name must be a str (the label the result records), got {self.name!r}")
 
