@@ -268,7 +268,9 @@ def test_a_short_write_is_said_as_a_full_disk_with_its_error_number():
     from napari_zssr.batch_disk import described_write_error
 
     error = described_write_error(OSError("73728 requested and 8160 written"), Path("part"))
-    assert error.errno == errno.ENOSPC and str(error) == "[Errno 28] could not write part: the disk is full"
+    assert error.errno == errno.ENOSPC and str(error) == ("[Errno 28] could not write part: the disk is full (no free "
+                                                         "space, or no free inodes where many small files fill it: "
+                                                         "df -h, df -i)")
     other = described_write_error(OSError("odd"), Path("x"))
     assert other.errno is None and str(other) == "could not write x: odd"
 

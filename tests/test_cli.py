@@ -1,3 +1,4 @@
+import errno
 import hashlib
 import json
 import os
@@ -1770,6 +1771,31 @@ def test_an_output_folder_this_user_cannot_write_fails_its_files_before_they_tra
     err = capsys.readouterr().err
     assert f"cannot write the outputs into {out / 'sub'}: permission denied; nothing was trained" in err
     assert "done 2" in err and "failed 1" in err
+
+
+@pytest.mark.parametrize(("code", "when", "said"), [
+    (errno.ENOSPC, "mkstemp", "the disk is full (no free space, or no free inodes"),  # inodes: blocks are free
+    (errno.EDQUOT, "fsync", "your disk quota is spent"),  # a network file system says so at the latest here
+    (errno.EROFS, "mkstemp", "Read-only file system")])
+def test_a_folder_that_takes_no_file_fails_each_input_before_it_trains(data_dir, tmp_path, capsys, monkeypatch, code,
+                                                                      when, said):
+    """Free space and permissions showed nothing wrong: every input trained in full, then failed at its write."""
+    import napari_zssr.batch_disk as batch_disk
+    import napari_zssr.batch_files as batch_files
+
+    out = tmp_path / "out"
+
+    def refused(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr({"mkstemp": batch_disk.tempfile, "fsync": batch_disk.os}[when], when, refused)
+    monkeypatch.setattr(batch_files, "zssr_stack", lambda *args, **kwargs: pytest.fail("it trained"))
+    assert main([str(data_dir / "plain.tif"), str(data_dir / "stack.tif"), "--out", str(out), *FAST]) == 1
+    err = capsys.readouterr().err
+    for name in ("plain.tif", "stack.tif"):
+        assert f"{name}: failed: [Errno {code}] could not write a test file in {out}: {said}" in err, err
+    assert "nothing was trained" in err
+    assert "failed 2" in err and not list(out.glob(".napari-zssr-probe-*"))
 
 
 def test_a_full_disk_while_writing_is_said_and_leaves_the_outputs_as_they_were(data_dir, tmp_path, capsys,

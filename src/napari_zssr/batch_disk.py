@@ -6,16 +6,20 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .core.units import shown_bytes
+from .io.imagej import STAGED_SUFFIX
 
 #: room kept beside the outputs: the temporary file of the one being written, TIFF headers, other writers
 SPARE_FRACTION = 0.05
 #: bytes of each output file besides its pixels, at most for a few hundred planes: TIFF headers, the run's record
 FILE_OVERHEAD_BYTES = 64 * 1024
+#: bytes of the test file that shows a folder can be written (a block of most file systems)
+PROBE_BYTES = 4096
 
 
 def output_bytes(input_pixels: int, factors: tuple[float, float], outputs: dict[str, np.dtype]) -> int:
@@ -27,7 +31,9 @@ def output_bytes(input_pixels: int, factors: tuple[float, float], outputs: dict[
 
 def check_writable(folder: Path) -> None:
     """A PermissionError naming ``folder`` (or the nearest existing folder above it, where it will be made) when this
-    user cannot write there, e.g. a subfolder an earlier run of a colleague's made."""
+    user cannot write there, e.g. a subfolder an earlier run of a colleague's made; an OSError when a file written
+    there fails, e.g. for a file system without free inodes, over the user's quota or mounted read-only, which the
+    permissions and the free space do not show (every input trained in full, then failed at its write)."""
     existing = next(path for path in (folder, *folder.parents) if path.exists())
     if not existing.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, f"cannot write the outputs into {folder}: {existing} is a file, not a "
@@ -35,6 +41,19 @@ def check_writable(folder: Path) -> None:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise PermissionError(errno.EACCES, f"cannot write the outputs into {existing}: permission denied; nothing "
                                             "was trained")
+    probe = None
+    try:  # named as a half-written output, which a batch's start removes, should this process die meanwhile
+        descriptor, probe = tempfile.mkstemp(prefix=".napari-zssr-probe-", suffix=STAGED_SUFFIX, dir=existing)
+        try:
+            os.write(descriptor, bytes(PROBE_BYTES))
+            os.fsync(descriptor)  # a network file system may say only here that the quota is spent
+        finally:
+            os.close(descriptor)
+    except OSError as error:
+        raise described_write_error(error, existing, "a test file in") from None
+    finally:
+        if probe is not None:
+            Path(probe).unlink(missing_ok=True)
 
 
 def check_free_space(folder: Path, needed: int) -> None:
@@ -52,10 +71,18 @@ def check_free_space(folder: Path, needed: int) -> None:
                                     "written); nothing was trained")
 
 
-def described_write_error(error: OSError, path: Path) -> OSError:
-    """A failed write as the user should read it: a full disk said as such, with the file that did not fit."""
+def described_write_error(error: OSError, path: Path, what: str = "") -> OSError:
+    """A failed write as the user should read it: a full disk or a spent quota said as such, with the file that did
+    not fit (``what`` before its name: "a test file in" a folder); nothing was trained when the test file failed."""
     full = error.errno == errno.ENOSPC or "requested and" in str(error)  # numpy's short write on a full disk
-    reason = "the disk is full" if full else (error.strerror or str(error))
+    if full:
+        reason = "the disk is full (no free space, or no free inodes where many small files fill it: df -h, df -i)"
+    elif error.errno == errno.EDQUOT:
+        reason = "your disk quota is spent (free some space, or ask for more)"
+    else:
+        reason = error.strerror or str(error)
     code = errno.ENOSPC if full else error.errno  # numpy's has none: it would read "[Errno None]"
-    message = f"could not write {path}: {reason}"
+    message = f"could not write {what + ' ' if what else ''}{path}: {reason}"
+    if what:
+        message += "; nothing was trained"
     return OSError(code, message) if code is not None else OSError(message)
