@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -494,6 +495,45 @@ def test_ctrl_c_while_the_local_workers_start_closes_the_cluster_once_it_is_up(m
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_local_workers_shut_down_keeps_the_ended_batchs_exit_code(stacks, tmp_path, capsys,
+                                                                                     monkeypatch, ctrl_c, signum):
+    """After its summary a batch closes its workers (seconds): a Ctrl-C or a job scheduler's SIGTERM then stopped the
+    close half-way and marked the batch interrupted (130) below its summary. Stand-ins for the cluster, as above."""
+    import napari_zssr.batching as batching
+
+    events = []
+
+    class Started:
+        def __init__(self, *args, **kwargs):
+            events.append(f"{type(self).__name__} up")
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *_):
+            if type(self).__name__ == "Client":
+                signal.raise_signal(signum)  # while the workers shut down
+            events.append(f"{type(self).__name__} closed")
+
+    class Cluster(Started):
+        pass
+
+    class Client(Started):
+        pass
+
+    def ended_with_a_failure(prepared, client):
+        print("done 0, skipped 0 (already done), conflicts 0, failed 1, 0.1 s", file=sys.stderr)
+        return SimpleNamespace(exit_code=1)
+
+    monkeypatch.setattr(distributed, "LocalCluster", Cluster)
+    monkeypatch.setattr(distributed, "Client", Client)
+    monkeypatch.setattr(batching, "run_prepared", ended_with_a_failure)
+    assert main([str(stacks), "--out", str(tmp_path / "o"), "--workers", "1", *TINY]) == 1
+    assert events == ["Cluster up", "Client up", "Client closed", "Cluster closed"]
+    assert "interrupted" not in capsys.readouterr().err
+
+
 def test_the_local_workers_leave_ctrl_c_to_the_batch():
     """A Ctrl-C in the terminal reaches the local workers too: each printed a KeyboardInterrupt traceback over the
     batch's "interrupted" line (the batch closes them itself)."""
@@ -714,6 +754,7 @@ def test_workers_leaving_mid_batch_and_coming_back_are_said(monkeypatch, capsys)
 #: a Dask worker (no nanny) at the address given, that cannot import napari_zssr or torch, or runs another version
 UNFIT_WORKER = """
 import sys
+from types import SimpleNamespace
 if sys.argv[2] in ("missing", "no torch"):
     blocked = "napari_zssr" if sys.argv[2] == "missing" else "torch"
     class Blocked:
@@ -808,6 +849,7 @@ def test_a_worker_that_cannot_be_reached_when_asked_is_not_said_to_lack_the_pack
 WORKER_WITHOUT_THE_FOLDER = """
 import os
 import sys
+from types import SimpleNamespace
 hidden, real_stat = sys.argv[2], os.stat
 def stat(path, *args, **kwargs):
     if os.fspath(path).startswith(hidden):

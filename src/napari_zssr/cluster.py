@@ -86,10 +86,12 @@ def check_local_workers(workers: int) -> None:
 @contextmanager
 def local_cluster_client(workers: int) -> Iterator[Any]:
     """A ``distributed.Client`` on a new local cluster of ``workers`` worker processes (one task each at a time);
-    closed, with the cluster, on leaving. Raises :class:`UsageError` as :func:`check_local_workers` does."""
+    closed, with the cluster, on leaving (seconds), whole: a Ctrl-C or SIGTERM meanwhile is raised once it is closed.
+    Raises :class:`UsageError` as :func:`check_local_workers` does."""
     check_local_workers(workers)
     distributed = imported_distributed()
-    with ExitStack() as started:
+    started = ExitStack()
+    try:
         # a Ctrl-C while the workers start left a half-made cluster that Dask's own clean-up at exit failed to close,
         # with a traceback: it is held till the cluster is up, which then closes as it does on any interruption
         with signals_deferred():
@@ -102,6 +104,9 @@ def local_cluster_client(workers: int) -> Iterator[Any]:
                 preload=["napari_zssr.local_worker"]))
             client = started.enter_context(distributed.Client(cluster, set_as_default=False))
         yield client
+    finally:
+        with signals_deferred():
+            started.close()
 
 
 @contextmanager

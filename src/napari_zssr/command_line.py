@@ -184,8 +184,16 @@ def run_command_line(argv: Sequence[str] | None = None) -> int:
                     return run_prepared(plan_inputs(args.inputs, options, config), client).exit_code
             check_local_workers(args.workers)
             prepared = plan_inputs(args.inputs, options, config)
-            with local_cluster_client(args.workers) as client:
-                return run_prepared(prepared, client).exit_code
+            summary = None
+            try:
+                with local_cluster_client(args.workers) as client:
+                    summary = run_prepared(prepared, client)
+            except KeyboardInterrupt:
+                if summary is None:
+                    raise
+                # the batch had ended and said how: a Ctrl-C or a job scheduler's SIGTERM while its workers shut
+                # down (seconds) changes nothing of it, and marked it interrupted (130) after its summary
+            return summary.exit_code
     except UsageError as error:
         say(f"error: {error}")
         return EXIT_USAGE
