@@ -334,6 +334,21 @@ def test_an_out_among_the_inputs_that_holds_raw_data_is_refused(tmp_path, capsys
     assert sorted(p.name for p in out.iterdir()) == ["x.tif"] and digest(out / "x.tif") == before
 
 
+def test_an_output_is_never_written_beside_an_input_through_a_link_under_out(tmp_path, capsys):
+    """The batch ran and left a_zssr.tif, b_residual.tif... among the raw data of the linked folder."""
+    first, second, out = tmp_path / "in", tmp_path / "in2", tmp_path / "out"
+    for folder in (first, second):
+        folder.mkdir()
+        tifffile.imwrite(folder / "a.tif", textured((16, 16)))
+    out.mkdir()
+    (out / "in").symlink_to(first)
+    assert main([str(first), str(second), "--out", str(out), *ZSSR_ONLY]) == 2
+    err = capsys.readouterr().err
+    assert (f"the output {out / 'in' / 'a_zssr.tif'} of {first / 'a.tif'} would be written beside the input "
+            f"{first / 'a.tif'}, into {first} (a link under --out leads there)") in err, err
+    assert sorted(path.name for path in first.iterdir()) == ["a.tif"]
+
+
 def test_an_output_is_never_written_over_an_input_through_a_link_under_out(tmp_path, capsys):
     data, out = tmp_path / "data", tmp_path / "out"
     (data / "day1").mkdir(parents=True)

@@ -374,10 +374,11 @@ def check_output_folders(jobs: Sequence[Job], kinds: Sequence[str]) -> None:
 
 
 def check_outputs_are_not_inputs(jobs: Sequence[Job], kinds: Sequence[str], out: Path) -> None:
-    """A usage error, before any training, where an output would be written over an input: through a link under
-    ``out`` that leads into an input folder (``--out`` holding an input is refused as it is named), where an input
-    named like another's output (``a_zssr.tif`` beside ``a.tif``) would be replaced by ``--overwrite``."""
+    """A usage error, before any training, where an output would be written over an input or beside one: through a
+    link under ``out`` that leads into an input folder (``--out`` holding an input is refused as it is named), where
+    an input named like another's output (``a_zssr.tif`` beside ``a.tif``) would be replaced by ``--overwrite``."""
     inputs = {job.source.resolve(): job.source for job in jobs}
+    input_folders = {real.parent: source for real, source in inputs.items()}
     for job in jobs:
         for kind in kinds:
             written = output_path(out, job, kind)
@@ -386,6 +387,11 @@ def check_outputs_are_not_inputs(jobs: Sequence[Job], kinds: Sequence[str], out:
                 raise UsageError(f"the output {written} of {job.name} would be written over the input "
                                  f"{overwritten} (a link under --out leads to it); remove the link or choose another "
                                  "--out")
+            folder = written.parent.resolve()
+            if folder in input_folders:
+                raise UsageError(f"the output {written} of {job.name} would be written beside the input "
+                                 f"{input_folders[folder]}, into {folder} (a link under --out leads there); remove the "
+                                 "link or choose another --out")
 
 
 #: the longest file name file systems take: 255 bytes (ext4, XFS, APFS), 255 UTF-16 units (NTFS)
