@@ -1481,6 +1481,22 @@ def test_an_out_folder_name_too_long_is_a_usage_error_not_a_traceback(data_dir, 
     assert not (tmp_path / "new").exists()
 
 
+def test_an_output_path_longer_than_the_system_takes_is_a_usage_error(data_dir, tmp_path, capsys, monkeypatch):
+    """The file trained, then failed at its write (File name too long) in a message of kilobytes."""
+    import napari_zssr.batch_files as batch_files
+
+    monkeypatch.setattr(batch_files, "zssr_stack", lambda *args, **kwargs: pytest.fail("it trained"))
+    limit = os.pathconf(tmp_path, "PC_PATH_MAX")
+    out = tmp_path
+    while len(os.fsencode(str(out))) < limit - 220:  # folders of 200 bytes: under the name limit, over the path's
+        out = out / ("d" * 200)
+    out = out / ("d" * (limit - 20 - len(os.fsencode(str(out))) - 1))  # 20 bytes short of the limit: no room for names
+    assert main([str(data_dir / "plain.tif"), "--out", str(out), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert f"bytes deep, over the {limit - 1} this system takes; choose a shorter --out" in err, err
+    assert "done" not in err and not (tmp_path / ("d" * 200)).exists()
+
+
 def test_an_input_name_too_long_is_a_usage_error_not_a_traceback(tmp_path, capsys):
     """Path.exists raises there: the system refuses to look the name up."""
     long = tmp_path / ("n" * 300 + ".tif")

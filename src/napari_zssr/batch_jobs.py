@@ -25,6 +25,7 @@ from tqdm import tqdm
 from .core.config import INITS
 from .core.optics import Optics
 from .core.resize import as_scale_pair
+from .io.imagej import STAGED_SUFFIX, TEMPORARY_HINT_BYTES
 from .io.names import TIFF_SUFFIXES, drop_tiff_suffix, series_name, series_stem
 from .io.ome import channel_acquisition, read_optics
 from .io.tiff import TiffHeader, image_axes, read_header, run_record
@@ -406,15 +407,35 @@ def name_length(name: str) -> tuple[int, str]:
     return len(os.fsencode(name)), "bytes"
 
 
-def check_output_names(jobs: Sequence[Job], kinds: Sequence[str]) -> None:
-    """A usage error, before any training, for an output file name longer than a file system takes."""
+def check_output_names(jobs: Sequence[Job], kinds: Sequence[str], out: Path) -> None:
+    """A usage error, before any training, for an output file name longer than a file system takes, or an output
+    path (or its temporary file's) longer than the system takes (PATH_MAX, 4,096 bytes on Linux): the file trained,
+    then failed at its write with a message of kilobytes."""
+    longest_path = _path_max(out)
     for job in jobs:
         for kind in kinds:
-            name = output_path(Path(), job, kind).name
-            length, unit = name_length(name)
+            path = output_path(out, job, kind)
+            length, unit = name_length(path.name)
             if length > NAME_MAX:
-                raise UsageError(f"the output {name} of {job.name} would be a name of {length} {unit}, longer than "
-                                 f"file systems take ({NAME_MAX}); rename the input")
+                raise UsageError(f"the output {path.name} of {job.name} would be a name of {length} {unit}, longer "
+                                 f"than file systems take ({NAME_MAX}); rename the input")
+            # the temporary file beside it: ".<stem, cut at TEMPORARY_HINT_BYTES>.<8 characters>.tif.part"
+            hint = min(len(os.fsencode(path.stem)), TEMPORARY_HINT_BYTES)
+            name_bytes = max(len(os.fsencode(path.name)), 1 + hint + 1 + 8 + len(STAGED_SUFFIX))
+            path_bytes = len(os.fsencode(os.path.abspath(path.parent))) + 1 + name_bytes
+            if longest_path is not None and path_bytes >= longest_path:
+                raise UsageError(f"the outputs of {job.name} would lie {path_bytes} bytes deep, over the "
+                                 f"{longest_path - 1} this system takes; choose a shorter --out or move the input "
+                                 "up its folders")
+
+
+def _path_max(folder: Path) -> int | None:
+    """The system's longest path in bytes, with its closing NUL (PATH_MAX), where it says (not on Windows)."""
+    existing = next((path for path in (folder, *folder.parents) if path.is_dir()), None)
+    try:
+        return os.pathconf(existing or ".", "PC_PATH_MAX")
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def _key(stem: Path) -> str:

@@ -271,7 +271,7 @@ def plan_inputs(inputs: Sequence[str | os.PathLike], options: BatchOptions, conf
     with refused_unreachable_paths():
         jobs = plan_jobs(collect_sources([str(item) for item in inputs], options.recursive, options.out.resolve()))
     check_output_folders(jobs, options.outputs)
-    check_output_names(jobs, options.outputs)
+    check_output_names(jobs, options.outputs, options.out)
     check_outputs_are_not_inputs(jobs, options.outputs, options.out)
     with kept_open(job.source for job in jobs):  # the checks read each series' header: a plate parsed once
         if options.axial:
