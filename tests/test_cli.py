@@ -464,17 +464,29 @@ def test_a_warm_start_longer_than_the_first_plane_is_a_usage_error(data_dir, tmp
     assert not out.exists()
 
 
-def test_sigterm_stops_a_batch_as_ctrl_c_does(data_dir, tmp_path, capsys, monkeypatch):
-    """A job scheduler's cancel (Slurm's scancel) sends SIGTERM: exit 130 with the same message, no traceback."""
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_stop_a_batch_as_ctrl_c_does(data_dir, tmp_path, capsys, monkeypatch, signum):
+    """A job scheduler's cancel (Slurm's scancel) sends SIGTERM, a dropped ssh session SIGHUP (which killed the
+    process at once, its temporary files left): exit 130 with the same message, no traceback."""
     def terminated(*args, **kwargs):
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signum)
         time.sleep(5)  # the handler interrupts this
 
-    previous = signal.getsignal(signal.SIGTERM)
+    previous = signal.getsignal(signum)
     monkeypatch.setattr("napari_zssr.batching.select_device", terminated)
     assert main([str(data_dir), "--out", str(tmp_path / "o"), *FAST]) == 130
     assert "interrupted: finished files are kept" in capsys.readouterr().err
-    assert signal.getsignal(signal.SIGTERM) is previous  # put back for whoever called main()
+    assert signal.getsignal(signum) is previous  # put back for whoever called main()
+
+
+def test_a_sighup_ignored_as_nohup_ignores_it_stays_ignored(data_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(signal, "getsignal", lambda signum, real=signal.getsignal: (
+        signal.SIG_IGN if signum == signal.SIGHUP else real(signum)))
+    set_handlers = []
+    monkeypatch.setattr(signal, "signal", lambda signum, handler, real=signal.signal: (
+        set_handlers.append(signum), real(signum, handler))[1])
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 0
+    assert signal.SIGTERM in set_handlers and signal.SIGHUP not in set_handlers
 
 
 def exit_status_of(tmp_path: Path, module: str, lines: Sequence[str]) -> int:

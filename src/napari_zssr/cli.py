@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import NoReturn
 
+from .stop_signals import STOPPING, TERMINATING
+
 EXIT_INTERRUPTED = 130
 
 
@@ -42,7 +44,7 @@ def run_as_process() -> NoReturn:
         exit_now(status)
     # the batch is over: a SIGTERM (or Ctrl-C) while Python winds down (a second, unloading torch) ends the process
     # with the batch's status, not as killed (143): a job scheduler's cancel landing then marked a finished batch so
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in STOPPING:
         if signal.getsignal(signum) != signal.SIG_IGN:
             signal.signal(signum, lambda *_: exit_now(status))
     sys.exit(status)
@@ -57,22 +59,27 @@ def exit_now(status: int) -> NoReturn:
 
 @contextmanager
 def stopped_on_terminate() -> Iterator[None]:
-    """Stop on SIGTERM as on Ctrl-C: a job scheduler's cancel or time limit (Slurm's ``scancel``) and ``kill`` send
-    it, and the batch then removes its temporary files and keeps what it finished, instead of dying mid-write. The
-    handler before is put back after; a SIGTERM ignored on purpose (``SIG_IGN``) stays ignored."""
-    previous = signal.getsignal(signal.SIGTERM)
-    if threading.current_thread() is not threading.main_thread() or previous == signal.SIG_IGN:
+    """Stop on SIGTERM and SIGHUP as on Ctrl-C (:data:`.stop_signals.TERMINATING`: a job scheduler's cancel or time
+    limit, ``kill``, a dropped ssh session): the batch then removes its temporary files and keeps what it finished,
+    instead of dying mid-write. The handlers before are put back after; a signal ignored on purpose (``SIG_IGN``,
+    as ``nohup`` ignores SIGHUP) stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may set a handler
         return
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupt)
+    previous = {signum: signal.getsignal(signum) for signum in TERMINATING}
+    previous = {signum: handler for signum, handler in previous.items() if handler != signal.SIG_IGN}
+    for signum in previous:
+        signal.signal(signum, interrupt)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            if handler is not None:  # None: a handler not set from Python, which cannot be put back
+                signal.signal(signum, handler)
 
 
 if __name__ == "__main__":  # python -m napari_zssr.cli, as python -m napari_zssr

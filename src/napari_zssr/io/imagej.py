@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import tifffile
 
+from ..stop_signals import STOPPING
 from .planes import PlaneSource, ReorderedPlanes, iter_planes
 
 #: the ImageJ display settings (tiff.IMAGEJ_DISPLAY_KEYS) that are intensities: they fit outputs in the
@@ -108,7 +109,8 @@ def commit_set(staged: Sequence[tuple[Path, Path]]) -> None:
 
 @contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back till the block ends, then deliver each that came to the handler before.
+    """Hold the signals that stop a batch (:data:`.stop_signals.STOPPING`) back till the block ends, then deliver
+    each that came to the handler before; one ignored stays ignored.
 
     Python runs signal handlers in the main thread, whichever thread the signal reached, so the handlers are swapped
     rather than the signals masked. Off the main thread (a Dask worker's task) nothing can be set, nor is needed:
@@ -122,8 +124,8 @@ def signals_deferred() -> Iterator[None]:
         received.append(signum)
 
     # a handler not set from Python (None) could not be put back: that signal is left as it is
-    previous = {signum: signal.signal(signum, defer) for signum in (signal.SIGINT, signal.SIGTERM)
-                if signal.getsignal(signum) is not None}
+    previous = {signum: signal.signal(signum, defer) for signum in STOPPING
+                if signal.getsignal(signum) not in (None, signal.SIG_IGN)}
     try:
         yield
     finally:  # each step in a finally of the one before: a signal handled meanwhile cannot skip the rest
