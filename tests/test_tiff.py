@@ -770,3 +770,15 @@ def test_within_kept_open_a_plate_is_parsed_once_for_all_its_series_and_read_ane
         assert np.array_equal(read_tiff(plate, series=2).data, changed[2])
         assert len(opened) == 6 and not opened[-1].filehandle.closed  # read anew, and kept
     assert all(tif.filehandle.closed for tif in opened)
+
+
+def test_a_staged_output_is_on_the_disk_before_it_takes_its_place(tmp_path, monkeypatch):
+    """Renamed unsynced, a crash or power cut could leave an empty file under the output's name."""
+    import os
+
+    import napari_zssr.io.imagej as imagej
+
+    synced = []
+    monkeypatch.setattr(imagej.os, "fsync", lambda fd: synced.append(os.fstat(fd).st_ino))
+    staged = imagej.stage_imagej_tiff(tmp_path / "a_zssr.tif", np.ones((8, 8), np.float32), "YX", None)
+    assert synced == [staged.stat().st_ino] and staged.name.startswith(".a_zssr.")

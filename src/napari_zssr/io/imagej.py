@@ -242,6 +242,8 @@ def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
     try:
         tifffile.imwrite(temporary, iter_planes(data), shape=data.shape, dtype=data.dtype, imagej=True,
                          resolution=resolution, metadata=metadata)
+        with open(temporary, "rb+") as written:  # on the disk before its rename: a crash or a power cut after it
+            os.fsync(written.fileno())  # must not leave an empty file under the output's name
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)  # mkstemp made it private; give it the usual permissions
