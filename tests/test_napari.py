@@ -2326,6 +2326,10 @@ def test_a_layer_in_nanometres_gives_its_pixel_size_in_micrometres(widget):
     timelapse = napari.layers.Image(volume.data, scale=(2.0, 0.1, 0.1), axis_labels=("T", "Y", "X"))
     with pytest.raises(ValueError, match="third-last axis of .* is time"):  # 2 s frames are no 0.2 um z step
         prepare(timelapse, axial=True)
+    channels = napari.layers.Image(volume.data, scale=(1.0, 0.1, 0.1), axis_labels=("c", "y", "x"))
+    with pytest.raises(ValueError, match="third-last axis of .* is labelled 'c', channels: open the file with the "
+                                         "napari-zssr reader"):  # its 6 channels became 60 interpolated z planes
+        prepare(channels, axial=True)
 
 
 def test_axial_mode_refuses_unequal_sides_of_a_layer_whose_scale_counts_pixels():

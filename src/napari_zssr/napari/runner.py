@@ -384,6 +384,10 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
     if (len(labels) >= 3 and str(labels[-3]).upper() == "T") or is_unit_of(z_unit, "[time]"):
         raise ValueError(f"axial mode restores the z axis, and the third-last axis of {snapshot.name!r} is time: "
                          "choose a Z stack (or a layer whose third-last axis is Z)")
+    if len(labels) >= 3 and str(labels[-3]).upper() in ("C", "CHANNEL", "CHANNELS"):  # channels made into z planes
+        raise ValueError(f"axial mode restores the z axis, and the third-last axis of {snapshot.name!r} is labelled "
+                         f"{labels[-3]!r}, channels: open the file with the napari-zssr reader, which gives each "
+                         "channel its own layer, and choose a Z stack")
     z_step, lateral = abs(snapshot.scale[-3]), float(np.mean(np.abs(snapshot.scale[-2:])))  # flipped axes too
     if z_step == 1.0 and has_length_units(snapshot.units) and not is_unit_of(z_unit, "[length]"):
         raise ValueError(f"the z step of {snapshot.name!r} is unknown (its file gives the pixel size but not the z "
