@@ -32,7 +32,7 @@ from .core.spectrum import channels_hint, known_shape
 from .core.torch_modes import in_own_torch_modes
 from .core.trainer import Cancelled, StopHook
 from .core.units import compact_pixel_size, shown_bytes
-from .core.values import IMAGE_NAN_HINT, refuse_masked, refuse_non_finite
+from .core.values import IMAGE_NAN_HINT, from_torch, refuse_masked, refuse_non_finite
 from .kernel_choice import PSF_FILE_NOTE, KernelArgument, KernelChoice, kernel_source, run_kernels
 from .resolution_report import resolution_report
 
@@ -269,15 +269,6 @@ def check_plane_sides(shape: tuple[int, ...], scale: Scale) -> None:
     if min(shape[-2:]) < needed:
         raise ValueError(f"image of shape {shape[-2:]} is too small for scale {scale}: each side needs at least "
                          f"{needed} pixels{channels_hint(shape, 'ZSSR')}")
-
-
-def from_torch(value: Any) -> Any:
-    """A torch tensor (an image or a kernel) as a numpy array on the CPU, bfloat16, which numpy has no type for, as
-    float32, which holds it exactly; any other value as it is."""
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu()
-        value = (value.float() if value.dtype == torch.bfloat16 else value).numpy()
-    return value
 
 
 def in_memory(array: Any) -> bool:

@@ -10,9 +10,21 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
 #: how to replace NaN or infinity in an image, in Python and in Fiji
 IMAGE_NAN_HINT = "; replace them first (np.nan_to_num; in Fiji, Process > Math > Remove NaNs)"
+
+
+def from_torch(value: Any) -> Any:
+    """A torch tensor (an image, a kernel, a PSF) as a numpy array on the CPU, of its type, or as float32, which holds
+    them exactly, for the float types numpy has none for (bfloat16, the float8 kinds); any other value as it is."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu()
+        if value.is_floating_point() and value.dtype not in (torch.float16, torch.float32, torch.float64):
+            value = value.float()
+        value = value.numpy()
+    return value
 
 
 def refuse_masked(array: Any, what: str, fill: str) -> None:
@@ -40,6 +52,7 @@ def refuse_non_real(dtype: Any, what: str) -> None:
 def real_values(values: Any, what: str, fill: str) -> np.ndarray:
     """``values`` (a PSF, a kernel, a profile) as a float64 array, or a clear error naming ``what``: masked pixels
     (``fill`` says how to fill them), a type without real numbers, NaN or infinity."""
+    values = from_torch(values)
     refuse_masked(values, what, fill)
     array = np.asarray(values)
     refuse_non_real(array.dtype, what)
