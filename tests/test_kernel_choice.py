@@ -239,6 +239,9 @@ def test_a_kernel_too_wide_for_the_planes_is_noted():
     assert "spans more than a quarter" in result.kernel["note"]
     _, record = run_kernels(wide, [(2.0, 2.0)], image[:96, :96], None)  # 192 x 192 output planes: a tenth
     assert "note" not in record
+    with pytest.raises(ValueError, match=r"about 19 HR pixels wide.* spans more than half of the output planes \(32 x "
+                                         r"32 pixels\): nothing of the image is left to learn from"):
+        zssr(image[:16, :16], 2, kernel=wide, config=ZSSRConfig.preset("fast", max_iterations=1))
 
 
 @pytest.mark.parametrize(("channel", "error", "message"), [

@@ -325,7 +325,8 @@ def named_kernel(kernel: KernelArgument) -> KernelArgument:
 def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarray, pixel_size: PixelSize | None,
                 should_stop: StopHook | None = None) -> tuple[list[np.ndarray | None], dict[str, Any]]:
     """The kernel of each scale step of a run, and the record of where it came from (see ``zssr`` for ``kernel``);
-    a note in the record where the last step's kernel is too wide for the planes (:func:`wide_kernel_note`).
+    a note in the record where the last step's kernel is too wide for the planes, a ValueError where far too wide
+    (:func:`wide_kernel_note`).
     ``should_stop``: the run's Cancel, asked while an estimate reads the image's planes."""
     kernel = named_kernel(kernel)
     if isinstance(kernel, KernelChoice):
@@ -345,12 +346,15 @@ def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarra
 #: a kernel whose blur (FWHM on the HR grid) spans more than this share of the output plane leaves too little of the
 #: image to learn from: the output is then unreliable (overshoots of many times the input's range)
 WIDE_KERNEL_SHARE = 0.25
+#: ...and more than this share is refused: a 59-pixel blur on 64 x 64 output planes gave outputs from -11 to +16
+#: times the input's range, said only in a warning
+REFUSED_KERNEL_SHARE = 0.5
 
 
 def wide_kernel_note(kernel: np.ndarray, plane_shape: tuple[int, int], scale: Scale) -> str | None:
-    """Why ``kernel`` (on the HR grid of ``scale``) is too wide for planes of ``plane_shape``, or None. Its width is
-    that of a Gaussian of the same spread (second moments), which counts an Airy pattern's rings: about twice its
-    FWHM."""
+    """Why ``kernel`` (on the HR grid of ``scale``) is too wide for planes of ``plane_shape``, or None; a ValueError
+    where it spans more than :data:`REFUSED_KERNEL_SHARE` of them. Its width is that of a Gaussian of the same spread
+    (second moments), which counts an Airy pattern's rings: about twice its FWHM."""
     weights = np.asarray(kernel, dtype=np.float64)
     weights = weights / weights.sum()
     widths = []
@@ -358,12 +362,16 @@ def wide_kernel_note(kernel: np.ndarray, plane_shape: tuple[int, int], scale: Sc
         mean = float((weights * coordinates).sum())
         widths.append(FWHM_PER_SIGMA * float(np.sqrt((weights * (coordinates - mean) ** 2).sum())))
     output = [round(side * factor) for side, factor in zip(plane_shape, scale)]
-    if max(width / side for width, side in zip(widths, output)) <= WIDE_KERNEL_SHARE:
+    share = max(width / side for width, side in zip(widths, output))
+    if share <= WIDE_KERNEL_SHARE:
         return None
-    return (f"the kernel's blur (about {max(widths):.0f} HR pixels wide, as the FWHM of a Gaussian of its spread) "
-            f"spans more than a quarter of the output planes ({output[0]} x {output[1]} pixels): too little of the "
-            "image is left to learn from, so the output is unreliable; check the kernel (the HR -> LR blur on the HR "
-            "grid, at the run's scale) or use larger planes")
+    blur = f"the kernel's blur (about {max(widths):.0f} HR pixels wide, as the FWHM of a Gaussian of its spread)"
+    advice = "check the kernel (the HR -> LR blur on the HR grid, at the run's scale) or use larger planes"
+    if share > REFUSED_KERNEL_SHARE:
+        raise ValueError(f"{blur} spans more than half of the output planes ({output[0]} x {output[1]} pixels): "
+                         f"nothing of the image is left to learn from; {advice}")
+    return (f"{blur} spans more than a quarter of the output planes ({output[0]} x {output[1]} pixels): too little of "
+            f"the image is left to learn from, so the output is unreliable; {advice}")
 
 
 def psf_fwhm_pixels(optics: Optics, pixel_size: PixelSize) -> float:
