@@ -179,6 +179,7 @@ def test_a_cancel_during_inference_ends_the_run_before_the_next_member():
     (np.ones((20, 20), dtype=complex), 2, TypeError, "complex"),
     (np.ones((20, 20), dtype=bool), 2, TypeError, "boolean"),
     (np.array([["a"] * 20] * 20), 2, TypeError, "numeric"),
+    ("image.tif", 2, TypeError, r"image is a file name \('image.tif'\), not an array: read it first"),  # "dtype <U9"
     (np.ones((20, 20), dtype="timedelta64[s]"), 2, TypeError, "numeric"),  # numpy files them under integers
     (np.where(np.eye(20) > 0, np.nan, 1.0), 2, ValueError, "NaN"),
     (np.where(np.eye(20) > 0, np.inf, 1.0), 2, ValueError, "infinite"),

@@ -69,8 +69,8 @@ def check_volume_shape(shape: tuple[int, ...], factor: int) -> None:
                          f"factor of {factor}, which learns from planes of at least {needed} x {needed} (blurred by "
                          "the factor along y and x): check the factor (z-step / pixel size, both in um)")
     if 0 < shape[-3] < MIN_PLANES:
-        raise ValueError(f"the volume has {shape[-3]} z planes (shape {shape}); axial super-resolution needs at "
-                         f"least {MIN_PLANES}")
+        raise ValueError(f"the volume has {shape[-3]} z plane{'s' if shape[-3] > 1 else ''} (shape {shape}); axial "
+                         f"super-resolution needs at least {MIN_PLANES}")
 
 
 def axial_blur(factor: int, axial_psf: np.ndarray | None = None, lateral_psf: np.ndarray | None = None,

@@ -103,7 +103,8 @@ def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] 
         raise ValueError(f"--axial needs a z-stack, but its axes are {axes} (no Z axis); save it as an ImageJ "
                          "hyperstack or OME-TIFF with a Z axis")
     if shape[axes.index("Z")] < MIN_PLANES:
-        raise ValueError(f"it has {shape[axes.index('Z')]} z planes; axial super-resolution needs at least "
+        planes = shape[axes.index("Z")]
+        raise ValueError(f"it has {planes} z plane{'s' if planes > 1 else ''}; axial super-resolution needs at least "
                          f"{MIN_PLANES}")
     given = given_pixel_size(options)
     if z_step_pixels is not None and z_spacing is None and pixel_size is None and options.z_step is None:
