@@ -751,7 +751,7 @@ def test_kernel_estimated_from_each_image(data_dir, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "kernel estimated from the image" in err and "resolution" in err
     # a channel of pure noise (nothing stained): no blur to estimate, so no kernel there, and the file is done
-    assert "two.tif channel 1: kernel estimated from the image: no structure found above the noise" in err
+    assert "two.tif channel 1: kernel from the image: none, no structure found above the noise" in err
     assert err.count("no structure found above the noise") == 1  # the note is not printed again beside that line
     kernels = [channel["kernel"] for channel in info_of(out / "two_zssr.tif")["channels"]]
     assert "fwhm_px" in kernels[0] and "pure noise" in kernels[1]["fallback"]

@@ -162,7 +162,7 @@ def test_an_image_with_nothing_to_estimate_from_runs_without_a_kernel_and_says_s
         kernels, record = run_kernels("estimate", [(2.0, 2.0)], image, None)
         assert kernels == [None] and reason in record["fallback"] and record["note"].endswith("; no kernel (bicubic)")
         assert "use no kernel" not in record["note"]  # the advice to the caller of estimate_kernel is not repeated
-        assert describe_kernel(record) == f"estimated from the image: {record['fallback']}"  # says why
+        assert describe_kernel(record) == f"from the image: none, {record['fallback']}"  # says why, not "estimated"
     with pytest.warns(KernelNoteWarning, match="kernel estimate: no structure found above the noise"):
         result = zssr(noise, 2, kernel="estimate", config=tiny_config, device="cpu")
     assert result.notes and "pure noise" in result.kernel["fallback"]

@@ -401,7 +401,7 @@ def describe_kernel(record: dict[str, Any]) -> str:
         return f"from the optics ({describe_optics(record)}; PSF FWHM {record['psf_fwhm_px']:.3g} px)"
     if source == "estimate":
         if record.get("fallback"):  # why no kernel was used: a blur too narrow, or nothing to read one from
-            return f"estimated from the image: {record['fallback']}"
+            return f"from the image: none, {record['fallback']}"
         return f"estimated from the image ({record['model']}, PSF FWHM {record['fwhm_px']:.3g} px)"
     if source == "psf":
         channel = f", channel {record['psf_channel']}" if record.get("psf_channel") is not None else ""

@@ -522,12 +522,16 @@ def _relayed_run(request: RunRequest, stop: threading.Event) -> Generator[Progre
 
 
 def show_run_warning(warning: tuple) -> None:
-    """Show a warning a run's worker relayed (``warnings.showwarning``'s arguments) as a napari notification, every
-    time: napari's own warning display shows each message once a session, so a second run of the same layer would
-    not say again that its plane 3 is blank or that its PSF's pixel size went unused."""
+    """Show a warning a run's worker relayed (``warnings.showwarning``'s arguments) as a napari notification, named
+    as the plugin's, every time: napari's own warning display shows each message once a session, so a second run of
+    the same layer would not say again that its plane 3 is blank or that its PSF's pixel size went unused."""
     from napari.utils.notifications import Notification, notification_manager
 
     message, _, filename, lineno = warning[:4]
+    try:  # "ZSSR: " as the plugin's refusals begin: a notification does not say which plugin it came from
+        message = type(message)(f"ZSSR: {message}")
+    except TypeError:  # a warning class whose constructor takes other arguments keeps its message as it is
+        pass
     notification_manager.dispatch(Notification.from_warning(message, filename=filename, lineno=lineno))
 
 

@@ -482,8 +482,9 @@ class ZSSRWidget(Container):
         else:
             if unknown is not None:
                 field.value = unknown
+            shown_low = max(low, 1e-4) if low >= 0 else low  # 0 stands for "unknown": no value from it to 1e-4
             self._range_notes[id(field)] = (field, field.value, f"{what} {value:g} is outside the range "
-                                             f"{low:g}-{high:g} this field takes (a value in the wrong unit?); "
+                                             f"{shown_low:g}-{high:g} this field takes (a value in the wrong unit?); "
                                              "not used")
         if not in_range or self._status_shows_notes():  # every field's note at once; others' left be
             self._show_standing_notes()
@@ -793,7 +794,8 @@ class ZSSRWidget(Container):
             return
         remove_stale_outputs(self._viewer, request)
         self.progress_bar.value = self.progress_bar.max
-        done = f"done in {result.timings['total_s']:.0f} s on {result.device}"
+        seconds = result.timings["total_s"]
+        done = f"done in {seconds:.{0 if seconds >= 10 else 1}f} s on {result.device}"  # not "0 s" for a short run
         if result.kernel.get("source") == "estimate":
             done += f"; kernel {describe_kernel(result.kernel)}"
         if request.axial_scale is not None:
