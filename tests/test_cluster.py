@@ -306,11 +306,14 @@ def test_more_local_workers_than_cores_is_a_usage_error_before_any_starts(stacks
 
 
 @pytest.mark.parametrize(("planes", "per_task", "expected"), [
-    (1, 2, [(0, 1)]), (3, 2, [(0, 3)]), (6, 2, [(0, 2), (2, 4), (4, 6)]), (7, 2, [(0, 2), (2, 5), (5, 7)]),
-    (40, 16, [(0, 20), (20, 40)])])
-def test_plane_ranges_never_leave_a_single_plane(planes, per_task, expected):
+    (1, 2, [(0, 1)]), (3, 2, [(0, 3)]), (4, 2, [(0, 2), (2, 4)]), (6, 2, [(0, 2), (2, 4), (4, 6)]),
+    (7, 2, [(0, 2), (2, 5), (5, 7)]), (5, 1, [(0, 2), (2, 5)]), (17, 16, [(0, 8), (8, 17)]),
+    (47, 16, [(0, 16), (16, 31), (31, 47)])])
+def test_plane_ranges_hold_at_most_the_planes_per_task_and_never_a_single_plane(planes, per_task, expected):
+    """17 planes at 16 a task ran as one task, 47 as two of 23 or 24: the count was planes // per_task."""
     assert plane_ranges(planes, per_task) == expected
     assert all(stop - start >= min(2, planes) for start, stop in plane_ranges(planes, per_task))
+    assert all(stop - start <= max(per_task, 3) for start, stop in plane_ranges(planes, per_task))
 
 
 def batch_tasks_on(dask_scheduler) -> list:

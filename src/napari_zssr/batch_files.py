@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -109,9 +110,10 @@ def plane_counts(path: Path, series: int = 0) -> tuple[int, int]:
 
 
 def plane_ranges(planes: int, per_task: int) -> list[tuple[int, int]]:
-    """``planes`` cut into ranges of about ``per_task`` (never one of a single plane: a constant single plane is
-    an error for :func:`zssr_stack`, where in a stack it is passed through)."""
-    count = max(1, planes // per_task)
+    """``planes`` cut into as few even ranges as hold at most ``per_task`` planes each (17 planes at 16: two of 8 and
+    9; the count was ``planes // per_task``, which left ranges of up to twice ``per_task``), but never one of a single
+    plane: a constant single plane is an error for :func:`zssr_stack`, where in a stack it is passed through."""
+    count = max(1, min(math.ceil(planes / per_task), planes // 2))
     edges = np.linspace(0, planes, count + 1).round().astype(int)
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
 
