@@ -832,6 +832,26 @@ def test_kernel_from_the_optics_in_the_files_ome_metadata(tmp_path, ome_tiff):
     assert channels[0]["kernel"]["na"] == 1.2 and channels[0]["kernel"]["refractive_index"] == pytest.approx(1.333)
 
 
+def test_the_files_own_optics_spelled_out_are_no_other_setting(tmp_path, ome_tiff, capsys):
+    """Repeating the NA, immersion index or wavelengths a file's OME metadata gives (their defaults) left the input
+    alone as made with other settings, where a --pixel-size equal to the file's was skipped as done."""
+    path = tmp_path / "cells.ome.tif"
+    objective = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.2" Immersion="Water"/>'
+                 "</Instrument>")
+    ome_tiff(path, {"EmissionWavelength": [520, 610]}, objective, '<ObjectiveSettings ID="Objective:0"/>',
+             data=textured((2, 20, 20)), pixel_size=0.1)
+    args = [str(path), "--out", str(tmp_path / "out"), "--kernel", "optics", *ZSSR_ONLY]
+    assert main(args) == 0
+    for spelled_out in (["--na", "1.2"], ["--refractive-index", "1.333"], ["--wavelength", "520", "--wavelength", "610"],
+                        ["--na", "1.2", "--pixel-size", "0.1"]):
+        capsys.readouterr()
+        assert main([*args, *spelled_out]) == 0, spelled_out
+        assert "skipped 1 (already done)" in capsys.readouterr().err
+    for other in (["--na", "1.1"], ["--wavelength", "520"], ["--wavelength", "610", "--wavelength", "520"]):
+        assert main([*args, *other]) == 1, other  # one wavelength for both channels is not the file's two
+        assert "different settings" in capsys.readouterr().err
+
+
 def test_an_air_immersion_given_beside_the_files_na_runs(tmp_path, ome_tiff, capsys):
     """The NA left out (the file's metadata gives it) was checked with a stand-in of 1.0, which no immersion of
     index 1.0 (air) admits: a usage error blaming an --na that was never given."""

@@ -626,12 +626,44 @@ def comparable_settings(then: dict, now: dict, identity: dict | None) -> tuple[d
 
 def input_settings(settings: dict, identity: dict) -> dict:
     """What decides the outputs of the input ``identity`` names in ``settings`` (:func:`deciding`), a
-    ``--pixel-size`` or ``--z-step`` equal to its own (its series' in a file of several) left out (it changes
-    nothing): the same for runs that differ only by giving those or not. A file whose header cannot be read:
+    ``--pixel-size``, ``--z-step`` or optics option equal to its own (its series' in a file of several) left out (it
+    changes nothing): the same for runs that differ only by giving those or not. A file whose header cannot be read:
     :func:`deciding` alone."""
     header = input_header(identity)
     own = {} if header is None else {"pixel_size": header.pixel_size, "z_step": header.z_spacing}
-    return deciding(_files_model_named(_own_left_out(settings, own), identity))
+    return deciding(_files_model_named(_own_optics_left_out(_own_left_out(settings, own), identity), identity))
+
+
+def _own_optics_left_out(settings: dict, identity: dict) -> dict:
+    """``settings`` with a ``--na``, ``--refractive-index``, ``--wavelength`` or ``--excitation-wavelength`` equal to
+    what the input's OME metadata says (their defaults) left out: a default spelled out is no other setting. A
+    wavelength counts where given once for every channel or once per channel, and the file gives each channel's."""
+    if settings.get("na") is None and settings.get("refractive_index") is None and not settings.get("wavelength") \
+            and not settings.get("excitation_wavelength"):
+        return settings
+    series = identity.get("series", 0)
+    try:
+        optics = read_optics(identity["path"], series)
+    except (OSError, ValueError):  # the file fails on its own
+        return settings
+    counts = header_counts(Path(identity["path"]), series)
+    channels = 1 if counts is None else counts[1]
+
+    def same(given: Sequence[float], own: Sequence[float | None]) -> bool:
+        if len(given) == 1:
+            given = list(given) * channels
+        return len(given) == len(own) == channels and None not in own and bool(
+            np.allclose(given, np.asarray(own, dtype=float), rtol=1e-6, atol=0))
+
+    left_out = {}
+    for name, own in (("na", optics.na), ("refractive_index", optics.refractive_index)):
+        if settings.get(name) is not None and own is not None and same([settings[name]], [own] * channels):
+            left_out[name] = None
+    for name, own in (("wavelength", optics.emission_wavelengths),
+                      ("excitation_wavelength", optics.excitation_wavelengths)):
+        if settings.get(name) and same(settings[name], own):
+            left_out[name] = []
+    return {**settings, **left_out}
 
 
 def _files_model_named(settings: dict, identity: dict) -> dict:
