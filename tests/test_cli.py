@@ -842,8 +842,8 @@ def test_the_files_own_optics_spelled_out_are_no_other_setting(tmp_path, ome_tif
              data=textured((2, 20, 20)), pixel_size=0.1)
     args = [str(path), "--out", str(tmp_path / "out"), "--kernel", "optics", *ZSSR_ONLY]
     assert main(args) == 0
-    for spelled_out in (["--na", "1.2"], ["--refractive-index", "1.333"], ["--wavelength", "520", "--wavelength", "610"],
-                        ["--na", "1.2", "--pixel-size", "0.1"]):
+    for spelled_out in (["--na", "1.2"], ["--refractive-index", "1.333"], ["--na", "1.2", "--pixel-size", "0.1"],
+                        ["--wavelength", "520", "--wavelength", "610"]):
         capsys.readouterr()
         assert main([*args, *spelled_out]) == 0, spelled_out
         assert "skipped 1 (already done)" in capsys.readouterr().err
