@@ -287,6 +287,9 @@ def test_without_distributed_the_cluster_options_name_the_extra(stacks, tmp_path
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
     assert main([str(stacks), "--out", str(tmp_path / "o"), "--workers", "2", *TINY]) == 2
     assert "napari-zssr[cluster]" in capsys.readouterr().err
+    # a scheduler file not written yet: the extra is said first, not the file and then, once it is there, the extra
+    assert main([str(stacks), "--out", str(tmp_path / "o"), "--scheduler-file", str(tmp_path / "s.json"), *TINY]) == 2
+    assert "napari-zssr[cluster]" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("other", [["--workers", "2"], ["--scheduler-file", "scheduler.json"]])

@@ -114,13 +114,14 @@ def scheduler_client(scheduler: str | None = None, scheduler_file: str | None = 
     """A ``distributed.Client`` on the scheduler at the address ``scheduler``, or at the one ``scheduler_file`` holds;
     closed on leaving. A :class:`UsageError` when the address or the file is malformed, ``distributed`` is not
     installed or the scheduler cannot be reached (within :data:`CONNECT_TIMEOUT_S`)."""
+    distributed = imported_distributed()  # first: without it, no file or address would help
     if scheduler_file is None:
         address, stale = scheduler_address(scheduler or "", given_as=f"--scheduler {scheduler!r}"), ""
     else:
         address = scheduler_in_file(scheduler_file)
         stale = (f"; it is the address in --scheduler-file {scheduler_file}, which a scheduler killed (not stopped) "
                  "leaves behind: start the scheduler again")
-    with connected_client(imported_distributed(), address, stale) as client:
+    with connected_client(distributed, address, stale) as client:
         yield client
 
 
