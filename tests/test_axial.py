@@ -368,9 +368,13 @@ def test_blank_slices_do_not_pull_the_noise_floor_down():
 def test_constant_planes_inside_a_volume_are_named(tiny_config):
     volume = blob_volume(6, 16)
     volume[2] = 0  # a dropped frame
-    with pytest.warns(UserWarning, match=r"plane\(s\) z = \[2\] constant"):
+    with pytest.warns(UserWarning, match=r"the volume: plane z = 2 constant"):  # it read "plane(s) z = [2]"
         result = zssr_axial(volume, 2, config=tiny_config, device="cpu")
-    assert result.notes == [result.metadata()["notes"][0]] and "z = [2]" in result.notes[0]
+    assert result.notes == [result.metadata()["notes"][0]] and "z = 2 constant" in result.notes[0]
+    assert all(type(value) is float for value in result.kernel.values() if isinstance(value, float))  # not float64
+    volume[4] = 0
+    with pytest.warns(UserWarning, match=r"planes z = 2, 4 constant"):
+        zssr_axial(volume, 2, config=tiny_config, device="cpu")
 
 
 def test_an_axial_profile_wider_than_the_whole_stack_is_refused(tiny_config):

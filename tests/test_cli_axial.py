@@ -311,8 +311,8 @@ def test_a_constant_plane_inside_a_volume_is_a_note_of_the_file(tmp_path, capsys
     stack[3] = 0  # a dropped frame
     write_imagej_tiff(tmp_path / "gap.tif", stack, "ZYX", (0.1, 0.1), z_spacing=0.3)
     assert main(["--axial", str(tmp_path / "gap.tif"), "--out", str(tmp_path / "out"), *FAST]) == 0
-    assert "gap.tif: the volume: plane(s) z = [3] constant" in capsys.readouterr().err
-    assert info_of(tmp_path / "out" / "gap_zssr.tif")["channels"][0]["notes"][0].startswith("the volume: plane(s)")
+    assert "gap.tif: the volume: plane z = 3 constant" in capsys.readouterr().err
+    assert info_of(tmp_path / "out" / "gap_zssr.tif")["channels"][0]["notes"][0].startswith("the volume: plane z = 3")
 
 
 def test_an_empty_channel_of_a_single_volume_is_passed_through(tmp_path, capsys):

@@ -97,9 +97,10 @@ def axial_blur(factor: int, axial_psf: np.ndarray | None = None, lateral_psf: np
     kernel = axial_kernel(axial_psf, factor, lateral_psf)
     width = profile_fwhm(axial_profile(axial_psf, factor))
     record = {"source": "optics" if optics is not None else "default" if axial_psf is None else "axial_psf",
-              "axial_fwhm_voxels": round(width, 3),
-              "axial_fwhm_um": None if pixel_size is None else round(width * pixel_size, 4),
-              "lateral_psf": lateral_psf is not None, "kernel_fwhm_voxels": round(profile_fwhm(kernel[:, 0]), 3)}
+              "axial_fwhm_voxels": round(float(width), 3),  # plain floats, as every other kernel record holds
+              "axial_fwhm_um": None if pixel_size is None else round(float(width * pixel_size), 4),
+              "lateral_psf": lateral_psf is not None,
+              "kernel_fwhm_voxels": round(float(profile_fwhm(kernel[:, 0])), 3)}
     return kernel, {**record, **({} if optics is None else optics.to_dict())}
 
 
@@ -232,7 +233,8 @@ def _planes_along_z(stack: np.ndarray, factor: int) -> np.ndarray:
 def _note_constant_planes(constant: list[int], label: str, result: ZSSRResult) -> None:
     """Name the ``constant`` planes of a volume in the result's notes, and warn of them."""
     if constant:
-        note = (f"{label}: plane(s) z = {constant} constant (dropped frames, a closed shutter, padding?); the axial "
-                "restoration rings beside them: remove them or fill them in (e.g. from their neighbours) first")
+        planes = f"plane z = {constant[0]}" if len(constant) == 1 else f"planes z = {', '.join(map(str, constant))}"
+        note = (f"{label}: {planes} constant (dropped frames, a closed shutter, padding?); the axial restoration rings "
+                "beside them: remove them or fill them in (e.g. from their neighbours) first")
         result.notes.append(note)
         warn_user(note, ConstantPlanesWarning)
