@@ -27,7 +27,7 @@ from .core.optics import Optics
 from .core.resize import as_scale_pair
 from .io.imagej import STAGED_SUFFIX, TEMPORARY_HINT_BYTES
 from .io.names import TIFF_SUFFIXES, drop_tiff_suffix, series_name, series_stem
-from .io.ome import channel_acquisition, read_optics
+from .io.ome import OpticsMetadata, channel_acquisition, read_optics
 from .io.tiff import TiffHeader, image_axes, read_header, run_record
 
 #: how near a --pixel-size or --z-step must be to the file's own to count as it (TIFF stores them as fractions)
@@ -631,24 +631,36 @@ def input_settings(settings: dict, identity: dict) -> dict:
     :func:`deciding` alone."""
     header = input_header(identity)
     own = {} if header is None else {"pixel_size": header.pixel_size, "z_step": header.z_spacing}
-    return deciding(_files_model_named(_own_optics_left_out(_own_left_out(settings, own), identity), identity))
+    settings = _own_left_out(settings, own)
+    optics = _files_optics(identity) if _optics_options_given(settings) else None
+    if optics is not None:
+        settings = _files_model_named(_own_optics_left_out(settings, *optics), *optics)
+    return deciding(settings)
 
 
-def _own_optics_left_out(settings: dict, identity: dict) -> dict:
-    """``settings`` with a ``--na``, ``--refractive-index``, ``--wavelength`` or ``--excitation-wavelength`` equal to
-    what the input's OME metadata says (their defaults) left out: a default spelled out is no other setting. A
-    wavelength counts where given once for every channel or once per channel, and the file gives each channel's."""
-    if settings.get("na") is None and settings.get("refractive_index") is None and not settings.get("wavelength") \
-            and not settings.get("excitation_wavelength"):
-        return settings
+def _optics_options_given(settings: dict) -> bool:
+    """Whether ``settings`` hold anything the file's optics decide: an optics option, or the model left to them."""
+    return settings.get("psf_model") == FILES_MODEL or any(
+        settings.get(name) for name in ("na", "refractive_index", "wavelength", "excitation_wavelength"))
+
+
+def _files_optics(identity: dict) -> tuple[OpticsMetadata, int] | None:
+    """What the OME metadata of the input ``identity`` names says of its optics, and its channel count; None where
+    the file cannot be read (it fails on its own)."""
     series = identity.get("series", 0)
     try:
         optics = read_optics(identity["path"], series)
-    except (OSError, ValueError):  # the file fails on its own
-        return settings
+    except (OSError, ValueError):
+        return None
     counts = header_counts(Path(identity["path"]), series)
-    channels = 1 if counts is None else counts[1]
+    return optics, 1 if counts is None else counts[1]
 
+
+def _own_optics_left_out(settings: dict, optics: OpticsMetadata, channels: int) -> dict:
+    """``settings`` with a ``--na``, ``--refractive-index``, ``--wavelength`` or ``--excitation-wavelength`` equal to
+    what the input's OME metadata says (``optics``, of its ``channels``; their defaults) left out: a default spelled
+    out is no other setting. A wavelength counts where given once for every channel or once per channel, and the
+    file gives each channel's."""
     def same(given: Sequence[float], own: Sequence[float | None]) -> bool:
         if len(given) == 1:
             given = list(given) * channels
@@ -666,20 +678,13 @@ def _own_optics_left_out(settings: dict, identity: dict) -> dict:
     return {**settings, **left_out}
 
 
-def _files_model_named(settings: dict, identity: dict) -> dict:
+def _files_model_named(settings: dict, optics: OpticsMetadata, channels: int) -> dict:
     """``settings`` with the model each file's acquisition mode decides (:data:`FILES_MODEL`) named where every
-    channel of the input ``identity`` names takes the same (:func:`~.io.ome.channel_acquisition`): a
+    channel of the input (``optics``, of its ``channels``) takes the same (:func:`~.io.ome.channel_acquisition`): a
     ``--psf-model`` equal to it, or a run from before that took widefield on a file that names widefield or nothing,
     is no other setting."""
     if settings.get("psf_model") != FILES_MODEL:
         return settings
-    series = identity.get("series", 0)
-    try:
-        optics = read_optics(identity["path"], series)
-    except (OSError, ValueError):  # the file fails on its own
-        return settings
-    counts = header_counts(Path(identity["path"]), series)
-    channels = 1 if counts is None else counts[1]
     models = {channel_acquisition(optics, channel, channels).modality for channel in range(channels)}
     return {**settings, "psf_model": models.pop()} if len(models) == 1 else settings
 
