@@ -731,8 +731,6 @@ def test_a_scheduler_without_workers_is_said_and_the_batch_runs_once_they_come(s
 
 def test_workers_leaving_mid_batch_and_coming_back_are_said(monkeypatch, capsys):
     """Without workers the tasks wait and the progress bars stand still: that was said only at the start."""
-    from types import SimpleNamespace
-
     from napari_zssr import cluster as cluster_module
 
     counts = iter([2, 2, 0, 0, 1, 1])
@@ -760,7 +758,6 @@ def test_workers_leaving_mid_batch_and_coming_back_are_said(monkeypatch, capsys)
 #: a Dask worker (no nanny) at the address given, that cannot import napari_zssr or torch, or runs another version
 UNFIT_WORKER = """
 import sys
-from types import SimpleNamespace
 if sys.argv[2] in ("missing", "no torch"):
     blocked = "napari_zssr" if sys.argv[2] == "missing" else "torch"
     class Blocked:
@@ -855,7 +852,6 @@ def test_a_worker_that_cannot_be_reached_when_asked_is_not_said_to_lack_the_pack
 WORKER_WITHOUT_THE_FOLDER = """
 import os
 import sys
-from types import SimpleNamespace
 hidden, real_stat = sys.argv[2], os.stat
 def stat(path, *args, **kwargs):
     if os.fspath(path).startswith(hidden):

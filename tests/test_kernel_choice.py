@@ -244,6 +244,20 @@ def test_a_kernel_too_wide_for_the_planes_is_noted():
         zssr(image[:16, :16], 2, kernel=wide, config=ZSSRConfig.preset("fast", max_iterations=1))
 
 
+def test_an_estimate_too_wide_for_the_planes_falls_back_to_no_kernel():
+    """The user gave no kernel to check: an estimate that cannot serve falls back with a note, here as elsewhere."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(10)
+    for sigma in (5.0, 6.0):  # the second: 8 points under a blur that the estimate reads as 22 HR pixels wide
+        points = np.zeros((16, 16))
+        points[rng.integers(0, 16, 8), rng.integers(0, 16, 8)] = 1.0
+        blurred = ndimage.gaussian_filter(points, sigma, mode="wrap") + rng.normal(0, 1e-5, (16, 16))
+    kernels, record = run_kernels("estimate", [(2.0, 2.0)], blurred, None)
+    assert kernels[0] is None and "spans more than half of the output planes" in record["fallback"]
+    assert record["note"].startswith("kernel estimate: the kernel's blur") and record["note"].endswith("(bicubic)")
+
+
 @pytest.mark.parametrize(("channel", "error", "message"), [
     (-1, ValueError, "whole number >= 0.*got -1"), (1.0, TypeError, "whole number >= 0.*got float 1.0"),
     (True, TypeError, "got bool True"), ("1", TypeError, "got str '1'")])

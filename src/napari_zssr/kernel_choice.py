@@ -326,7 +326,7 @@ def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarra
                 should_stop: StopHook | None = None) -> tuple[list[np.ndarray | None], dict[str, Any]]:
     """The kernel of each scale step of a run, and the record of where it came from (see ``zssr`` for ``kernel``);
     a note in the record where the last step's kernel is too wide for the planes, a ValueError where far too wide
-    (:func:`wide_kernel_note`).
+    (:func:`wide_kernel_note`), where an estimate falls back to no kernel instead.
     ``should_stop``: the run's Cancel, asked while an estimate reads the image's planes."""
     kernel = named_kernel(kernel)
     if isinstance(kernel, KernelChoice):
@@ -337,10 +337,21 @@ def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarra
     else:
         record = {"source": "none (bicubic)" if kernel is None else "function" if callable(kernel) else "array"}
         kernels = step_kernels(kernel, steps)
-    wide = None if kernels[-1] is None else wide_kernel_note(kernels[-1], tuple(image.shape[-2:]), steps[-1])
+    try:
+        wide = None if kernels[-1] is None else wide_kernel_note(kernels[-1], tuple(image.shape[-2:]), steps[-1])
+    except KernelTooWideForPlanesError as error:
+        if record.get("source") != "estimate":
+            raise
+        # an estimate falls back, as it does wherever it cannot serve: the user gave no kernel to check
+        reason = f"{error}; no kernel (bicubic)"
+        return [None] * len(steps), {**record, "fallback": reason, "note": f"kernel estimate: {reason}"}
     if wide:
         record["note"] = "; ".join(note for note in (record.get("note"), wide) if note)
     return kernels, record
+
+
+class KernelTooWideForPlanesError(ValueError):
+    """A kernel whose blur spans more than :data:`REFUSED_KERNEL_SHARE` of the output planes."""
 
 
 #: a kernel whose blur (FWHM on the HR grid) spans more than this share of the output plane leaves too little of the
@@ -352,8 +363,8 @@ REFUSED_KERNEL_SHARE = 0.5
 
 
 def wide_kernel_note(kernel: np.ndarray, plane_shape: tuple[int, int], scale: Scale) -> str | None:
-    """Why ``kernel`` (on the HR grid of ``scale``) is too wide for planes of ``plane_shape``, or None; a ValueError
-    where it spans more than :data:`REFUSED_KERNEL_SHARE` of them. Its width is that of a Gaussian of the same spread
+    """Why ``kernel`` (on the HR grid of ``scale``) is too wide for planes of ``plane_shape``, or None; a
+    :class:`KernelTooWideForPlanesError` where it spans more than :data:`REFUSED_KERNEL_SHARE` of them. Its width is that of a Gaussian of the same spread
     (second moments), which counts an Airy pattern's rings: about twice its FWHM."""
     weights = np.asarray(kernel, dtype=np.float64)
     weights = weights / weights.sum()
@@ -368,8 +379,8 @@ def wide_kernel_note(kernel: np.ndarray, plane_shape: tuple[int, int], scale: Sc
     blur = f"the kernel's blur (about {max(widths):.0f} HR pixels wide, as the FWHM of a Gaussian of its spread)"
     advice = "check the kernel (the HR -> LR blur on the HR grid, at the run's scale) or use larger planes"
     if share > REFUSED_KERNEL_SHARE:
-        raise ValueError(f"{blur} spans more than half of the output planes ({output[0]} x {output[1]} pixels): "
-                         f"nothing of the image is left to learn from; {advice}")
+        raise KernelTooWideForPlanesError(f"{blur} spans more than half of the output planes ({output[0]} x "
+                                          f"{output[1]} pixels): nothing of the image is left to learn from; {advice}")
     return (f"{blur} spans more than a quarter of the output planes ({output[0]} x {output[1]} pixels): too little of "
             f"the image is left to learn from, so the output is unreliable; {advice}")
 
