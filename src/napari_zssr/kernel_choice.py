@@ -364,8 +364,9 @@ REFUSED_KERNEL_SHARE = 0.5
 
 def wide_kernel_note(kernel: np.ndarray, plane_shape: tuple[int, int], scale: Scale) -> str | None:
     """Why ``kernel`` (on the HR grid of ``scale``) is too wide for planes of ``plane_shape``, or None; a
-    :class:`KernelTooWideForPlanesError` where it spans more than :data:`REFUSED_KERNEL_SHARE` of them. Its width is that of a Gaussian of the same spread
-    (second moments), which counts an Airy pattern's rings: about twice its FWHM."""
+    :class:`KernelTooWideForPlanesError` where it spans more than :data:`REFUSED_KERNEL_SHARE` of them. Its width is
+    that of a Gaussian of the same spread (second moments), which counts an Airy pattern's rings: about twice its
+    FWHM."""
     weights = np.asarray(kernel, dtype=np.float64)
     weights = weights / weights.sum()
     widths = []
