@@ -70,12 +70,14 @@ def test_a_weights_file_path_loads(tmp_path, monkeypatch):
     save_weights(trained, path, {"method": "test"})
     config = ZSSRConfig(width=8, depth=3, init=str(path))
     assert weights_hash(ZSSRNet.create(config, seed=0)) == weights_hash(trained)
-    assert ZSSRConfig(width=8, depth=3, init=path).init == str(path)  # a Path is kept as text (TIFF Info is JSON)
+    assert ZSSRConfig(width=8, depth=3, init=path).init == str(path.resolve())  # as text (TIFF Info is JSON)
     monkeypatch.chdir(path.parent)  # a relative path is recorded absolute: it must name the file from any folder
-    assert ZSSRConfig(width=8, depth=3, init=path.name).init == str(path)
+    assert ZSSRConfig(width=8, depth=3, init=path.name).init == str(path.resolve())
+    (tmp_path / "link.npz").symlink_to(path)  # through a link (/home -> /gpfs/home): one file, one setting
+    assert ZSSRConfig(width=8, depth=3, init=tmp_path / "link.npz").init == str(path.resolve())
     image = np.random.default_rng(0).random((16, 16))
     result = zssr(image, 2, config=ZSSRConfig(width=8, depth=3, init=str(path), max_iterations=2))
-    assert result.sr.shape == (32, 32) and result.config.init == str(path)
+    assert result.sr.shape == (32, 32) and result.config.init == str(path.resolve())
 
 
 def test_a_missing_path_is_a_clear_error(tmp_path):

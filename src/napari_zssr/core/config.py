@@ -230,8 +230,8 @@ def _check_integer(name: str, value: Any, minimum: int) -> None:
 
 
 def _check_init(init: Any) -> str:
-    """``init`` as a keyword or the absolute path of an existing file (as a string: configs are written into TIFF
-    Info, where a path relative to the folder a run happened to start in would name no file later)."""
+    """``init`` as a keyword or the real path of an existing file (as a string: configs are written into TIFF Info,
+    where a path relative to the folder a run happened to start in would name no file later)."""
     if isinstance(init, os.PathLike):
         init = os.fspath(init)
     if not isinstance(init, str):
@@ -239,7 +239,7 @@ def _check_init(init: Any) -> str:
     if init in INITS:
         return init
     if os.path.isfile(init):
-        return os.path.abspath(init)
+        return os.path.realpath(init)  # as the batch records its PSF files: a link's path and its target's are one
     raise ValueError(f"ZSSRConfig.init must be 'scratch', 'learned' or the path of a weights file (.npz written by "
                      f"the project's scripts/train_init.py), got {init!r}: no such file")
 
