@@ -464,7 +464,8 @@ def test_a_warm_start_longer_than_the_first_plane_is_a_usage_error(data_dir, tmp
     assert not out.exists()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, pytest.param(
+    getattr(signal, "SIGHUP", None), marks=pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP"))])
 def test_sigterm_and_sighup_stop_a_batch_as_ctrl_c_does(data_dir, tmp_path, capsys, monkeypatch, signum):
     """A job scheduler's cancel (Slurm's scancel) sends SIGTERM, a dropped ssh session SIGHUP (which killed the
     process at once, its temporary files left): exit 130 with the same message, no traceback."""
@@ -479,14 +480,34 @@ def test_sigterm_and_sighup_stop_a_batch_as_ctrl_c_does(data_dir, tmp_path, caps
     assert signal.getsignal(signum) is previous  # put back for whoever called main()
 
 
-def test_a_sighup_ignored_as_nohup_ignores_it_stays_ignored(data_dir, tmp_path, monkeypatch):
-    monkeypatch.setattr(signal, "getsignal", lambda signum, real=signal.getsignal: (
-        signal.SIG_IGN if signum == signal.SIGHUP else real(signum)))
-    set_handlers = []
-    monkeypatch.setattr(signal, "signal", lambda signum, handler, real=signal.signal: (
-        set_handlers.append(signum), real(signum, handler))[1])
-    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 0
-    assert signal.SIGTERM in set_handlers and signal.SIGHUP not in set_handlers
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP")
+def test_a_sighup_ignored_as_nohup_ignores_it_stays_ignored():
+    from napari_zssr.cli import stopped_on_terminate
+
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with stopped_on_terminate():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN)  # SIGTERM stops it
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
+def test_the_interrupted_line_lost_with_the_terminal_still_gives_status_130(data_dir, tmp_path, monkeypatch):
+    """After a hang-up, writing to the terminal raises EIO: the line's print ended the batch with status 1 and a
+    traceback."""
+    import builtins
+
+    def hung_up(*args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error")
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("napari_zssr.batching.select_device", stopped)
+    monkeypatch.setattr(builtins, "print", hung_up)
+    assert main([str(data_dir), "--out", str(tmp_path / "o"), *FAST]) == 130
 
 
 def exit_status_of(tmp_path: Path, module: str, lines: Sequence[str]) -> int:
@@ -1513,6 +1534,7 @@ def test_an_out_folder_name_too_long_is_a_usage_error_not_a_traceback(data_dir, 
     assert not (tmp_path / "new").exists()
 
 
+@pytest.mark.skipif(not hasattr(os, "pathconf"), reason="the system does not say its longest path")
 def test_an_output_path_longer_than_the_system_takes_is_a_usage_error(data_dir, tmp_path, capsys, monkeypatch):
     """The file trained, then failed at its write (File name too long) in a message of kilobytes."""
     import napari_zssr.batch_files as batch_files

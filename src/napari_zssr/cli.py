@@ -27,8 +27,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_command_line(argv)
         except KeyboardInterrupt:  # any progress bar has closed on the way out: a plain line is enough
-            print("interrupted: finished files are kept (and, on a cluster, the finished parts of split stacks); run "
-                  "the same command again to continue", file=sys.stderr)
+            try:
+                print("interrupted: finished files are kept (and, on a cluster, the finished parts of split stacks); "
+                      "run the same command again to continue", file=sys.stderr)
+            except OSError:  # a hang-up took the terminal away (EIO): the status says it all the same
+                pass
             return EXIT_INTERRUPTED
 
 
@@ -70,16 +73,16 @@ def stopped_on_terminate() -> Iterator[None]:
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
+    # None: a handler not set from Python, which could not be put back, is left as it is
     previous = {signum: signal.getsignal(signum) for signum in TERMINATING}
-    previous = {signum: handler for signum, handler in previous.items() if handler != signal.SIG_IGN}
+    previous = {signum: handler for signum, handler in previous.items() if handler not in (None, signal.SIG_IGN)}
     for signum in previous:
         signal.signal(signum, interrupt)
     try:
         yield
     finally:
         for signum, handler in previous.items():
-            if handler is not None:  # None: a handler not set from Python, which cannot be put back
-                signal.signal(signum, handler)
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":  # python -m napari_zssr.cli, as python -m napari_zssr
