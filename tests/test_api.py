@@ -378,6 +378,9 @@ def test_a_rate_that_a_scheduled_drop_takes_below_the_minimum_is_refused():
     assert ZSSRConfig(learning_rate=2e-5, lr_schedule="policy").min_learning_rate == 9e-6  # it stops by design
     at_the_end = ZSSRConfig(learning_rate=5e-5, max_iterations=20, lr_step_fractions=(0.99,))  # a drop at the end
     assert at_the_end.max_iterations == 20
+    # a fraction that rounds to iteration 0 drops nothing: the trainer's drops and the check's are the same ones
+    early = ZSSRConfig(max_iterations=10, lr_step_fractions=(0.01, 0.5, 0.9))
+    assert early.lr_drop_iterations() == [5, 9]
 
 
 def test_good_config_values_pass_and_sequences_become_tuples():

@@ -189,6 +189,11 @@ class ZSSRConfig:
             raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
         return replace(config, **overrides)
 
+    def lr_drop_iterations(self) -> list[int]:
+        """The iterations of the "steps" schedule after which the rate is divided by 10 (each once, in order): at
+        ``lr_step_fractions`` of ``max_iterations``; a fraction that rounds to no iteration drops nothing."""
+        return sorted({round(f * self.max_iterations) for f in self.lr_step_fractions} - {0})
+
     def warm_start_iterations(self) -> int:
         """Iterations of each warm-started plane of a stack: a fifth of ``max_iterations`` (docs/benchmarks.md:
         about 30 % of the time of training every plane from scratch, at the same quality), at least 10 and never more
@@ -249,7 +254,7 @@ def _check_scheduled_drops(config: ZSSRConfig) -> None:
     training ends there (a learning rate lowered alone, below 10x the minimum, trained 80 % of the iterations unsaid).
     """
     rate = config.learning_rate
-    for drop in sorted({round(f * config.max_iterations) for f in config.lr_step_fractions}):
+    for drop in config.lr_drop_iterations():
         rate /= 10
         if drop < config.max_iterations and rate < config.min_learning_rate:
             raise ValueError(f"ZSSRConfig.learning_rate {config.learning_rate:g} falls to {rate:g} at its drop after "

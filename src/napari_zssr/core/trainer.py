@@ -71,8 +71,7 @@ class StepSchedule:
     needs_errors = False  # no reconstruction checks: they would cost time for nothing
 
     def should_drop(self, iteration: int) -> bool:
-        drops = {round(f * self.config.max_iterations) for f in self.config.lr_step_fractions}
-        return iteration + 1 in drops
+        return iteration + 1 in self.config.lr_drop_iterations()
 
 
 def make_schedule(config: ZSSRConfig) -> LinearFitPolicy | StepSchedule:
