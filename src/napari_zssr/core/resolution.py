@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .resize import pixel_pair
-from .spectrum import analysis_planes, periodic_spectrum, with_lone_outliers_retried
+from .spectrum import NoStructureError, analysis_planes, periodic_spectrum, with_lone_outliers_retried
 
 #: radii sampled per decorrelation curve, and high-pass filters per pass (the paper's defaults)
 N_RADII = 50
@@ -47,7 +47,7 @@ MIN_SIDE = 96
 MIN_SIGNAL_RISE = 0.02
 
 
-class NoCutoffError(ValueError):
+class NoCutoffError(NoStructureError):
     """No frequency of an image's spectrum stands out of its noise below the sampling limit: the image is pure noise,
     or its detail reaches its pixels (a resolution limited by the sampling)."""
 

@@ -22,8 +22,8 @@ from .values import IMAGE_NAN_HINT, from_torch, refuse_masked, refuse_non_finite
 #: planes of an N-D stack that the estimates combine (evenly spaced; more cost time and add little)
 MAX_PLANES = 8
 #: a pixel that stands out from the median of its 3 x 3 neighbourhood by more than this many times the plane's bulk
-#: range (its 0.1-99.9 percentiles) stands out alone: a camera defect (a hot pixel, a cosmic ray), or a point source
-#: narrower than a pixel
+#: range (its 1-99 percentiles, which up to 1 % of such pixels leave as they are) stands out alone: a camera defect (a
+#: hot pixel, a cosmic ray), or a point source narrower than a pixel
 LONE_OUTLIER_RANGES = 1.0
 
 Analysis = TypeVar("Analysis")
@@ -92,8 +92,9 @@ def analysis_planes(image: Any, min_side: int = 16, should_stop: StopHook | None
 
 def with_lone_outliers_retried(analyse: Callable[[list[np.ndarray]], Analysis],
                                planes: list[np.ndarray]) -> tuple[Analysis, int]:
-    """``analyse(planes)``, and where it finds no structure (a ValueError), ``analyse`` of the planes with every pixel
-    that stands out alone replaced by the median around it (:data:`LONE_OUTLIER_RANGES`); with how many were.
+    """``analyse(planes)``, and where it finds no structure (:class:`NoStructureError`), ``analyse`` of the planes
+    with every pixel that stands out alone replaced by the median around it (:data:`LONE_OUTLIER_RANGES`); with how
+    many were.
 
     One saturated hot pixel spreads its power evenly over every frequency, where it reads as a noise floor that
     drowns the image's structure (a 128 x 128 plane then looked like pure noise to both estimates). A point source
@@ -102,10 +103,10 @@ def with_lone_outliers_retried(analyse: Callable[[list[np.ndarray]], Analysis],
     """
     try:
         return analyse(planes), 0
-    except ValueError:
+    except NoStructureError:
         cleaned, replaced = [], 0
         for plane in planes:
-            low, high = np.percentile(plane, (0.1, 99.9))
+            low, high = np.percentile(plane, (1, 99))
             local = ndimage.median_filter(plane, size=3, mode="reflect")
             lone = np.abs(plane - local) > LONE_OUTLIER_RANGES * (high - low)
             replaced += int(np.count_nonzero(lone))
