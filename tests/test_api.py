@@ -180,6 +180,7 @@ def test_a_cancel_during_inference_ends_the_run_before_the_next_member():
     (np.ones((20, 20), dtype=bool), 2, TypeError, "boolean"),
     (np.array([["a"] * 20] * 20), 2, TypeError, "numeric"),
     ("image.tif", 2, TypeError, r"image is a file name \('image.tif'\), not an array: read it first"),  # "dtype <U9"
+    (b"image.tif", 2, TypeError, r"image is a file name \('image.tif'\)"),
     (np.ones((20, 20), dtype="timedelta64[s]"), 2, TypeError, "numeric"),  # numpy files them under integers
     (np.where(np.eye(20) > 0, np.nan, 1.0), 2, ValueError, "NaN"),
     (np.where(np.eye(20) > 0, np.inf, 1.0), 2, ValueError, "infinite"),
@@ -731,6 +732,11 @@ def test_bfloat16_and_float8_tensors_are_taken_by_every_entry_point(textured_ima
         assert kernel_from_psf(torch.ones(9, 9, dtype=kind), computed=True).sum() == pytest.approx(1.0)
         small = torch.as_tensor(textured_image / textured_image.max(), dtype=torch.float32).to(kind)
         assert zssr(small, 2, config=tiny_config).sr.dtype == np.float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch: "ComplexHalf support is experimental"
+        halves = torch.ones(20, 20, dtype=torch.complex32)
+    with pytest.raises(TypeError, match="image is complex-valued"):  # not torch's own error
+        zssr(halves, 2, config=tiny_config)
 
 
 @pytest.mark.parametrize("max_iterations, warm", [(1000, 200), (60, 12), (20, 10), (5, 5)])

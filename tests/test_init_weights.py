@@ -99,6 +99,14 @@ def test_weights_of_the_wrong_shape_are_a_clear_error(tmp_path):
         ZSSRNet.create(ZSSRConfig(init=str(deep)), seed=0)
 
 
+def test_the_shipped_start_is_of_the_network_the_config_says():
+    from napari_zssr.core.config import LEARNED_DEPTH, LEARNED_WIDTH
+
+    net = ZSSRNet.create(ZSSRConfig(width=LEARNED_WIDTH, depth=LEARNED_DEPTH, init="learned"), seed=0)
+    assert sum(1 for name in net.state_dict() if name.endswith("weight")) == LEARNED_DEPTH
+    assert next(iter(net.state_dict().values())).shape[0] == LEARNED_WIDTH
+
+
 @pytest.mark.parametrize("changed", [{"width": 32}, {"depth": 100}])
 def test_the_learned_start_with_another_network_is_refused_at_once(changed):
     """It failed only when the first plane's net was made, after any kernel work, and listed every layer."""

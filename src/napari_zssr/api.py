@@ -243,8 +243,8 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
         raise TypeError("image is boolean (a mask?); ZSSR needs intensity data")
     if np.issubdtype(dtype, np.complexfloating):
         raise TypeError("image is complex-valued; pass the magnitude (np.abs) or the real part")
-    if isinstance(image, (str, os.PathLike)):  # a file's name, not its pixels
-        raise TypeError(f"image is a file name ({os.fspath(image)!r}), not an array: read it first (e.g. "
+    if isinstance(image, (str, bytes, os.PathLike)):  # a file's name, not its pixels
+        raise TypeError(f"image is a file name ({os.fsdecode(image)!r}), not an array: read it first (e.g. "
                         "tifffile.imread), or run the napari-zssr command on the file")
     if not np.issubdtype(dtype, np.number) or dtype.kind == "m":  # numpy files timedelta64 under the integers
         raise TypeError(f"image must be numeric, got dtype {dtype}")

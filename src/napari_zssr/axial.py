@@ -69,7 +69,7 @@ def check_volume_shape(shape: tuple[int, ...], factor: int) -> None:
                          f"factor of {factor}, which learns from planes of at least {needed} x {needed} (blurred by "
                          "the factor along y and x): check the factor (z-step / pixel size, both in um)")
     if 0 < shape[-3] < MIN_PLANES:
-        raise ValueError(f"the volume has {shape[-3]} z plane{'s' if shape[-3] > 1 else ''} (shape {shape}); axial "
+        raise ValueError(f"the volume has {shape[-3]} z plane{'s' if shape[-3] != 1 else ''} (shape {shape}); axial "
                          f"super-resolution needs at least {MIN_PLANES}")
 
 

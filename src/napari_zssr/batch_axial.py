@@ -104,7 +104,7 @@ def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] 
                          "hyperstack or OME-TIFF with a Z axis")
     if shape[axes.index("Z")] < MIN_PLANES:
         planes = shape[axes.index("Z")]
-        raise ValueError(f"it has {planes} z plane{'s' if planes > 1 else ''}; axial super-resolution needs at least "
+        raise ValueError(f"it has {planes} z plane{'s' if planes != 1 else ''}; axial super-resolution needs at least "
                          f"{MIN_PLANES}")
     given = given_pixel_size(options)
     if z_step_pixels is not None and z_spacing is None and pixel_size is None and options.z_step is None:

@@ -50,7 +50,8 @@ def check_writable(folder: Path) -> None:
         finally:
             os.close(descriptor)
     except OSError as error:
-        raise described_write_error(error, existing, "a test file in") from None
+        described = described_write_error(error, existing, "a test file in")
+        raise OSError(described.errno, f"{described.strerror or described}; nothing was trained") from None
     finally:
         if probe is not None:
             Path(probe).unlink(missing_ok=True)
@@ -73,7 +74,7 @@ def check_free_space(folder: Path, needed: int) -> None:
 
 def described_write_error(error: OSError, path: Path, what: str = "") -> OSError:
     """A failed write as the user should read it: a full disk or a spent quota said as such, with the file that did
-    not fit (``what`` before its name: "a test file in" a folder); nothing was trained when the test file failed."""
+    not fit (``what`` before its name: "a test file in" a folder)."""
     full = error.errno == errno.ENOSPC or "requested and" in str(error)  # numpy's short write on a full disk
     if full:
         reason = "the disk is full (no free space, or no free inodes where many small files fill it: df -h, df -i)"
@@ -83,6 +84,4 @@ def described_write_error(error: OSError, path: Path, what: str = "") -> OSError
         reason = error.strerror or str(error)
     code = errno.ENOSPC if full else error.errno  # numpy's has none: it would read "[Errno None]"
     message = f"could not write {what + ' ' if what else ''}{path}: {reason}"
-    if what:
-        message += "; nothing was trained"
     return OSError(code, message) if code is not None else OSError(message)

@@ -398,8 +398,8 @@ def check_room_for_outputs(job: Job, prepared: PreparedBatch, image: TiffImage |
     # all of them: they are staged whole before any takes its place, so outputs they replace free nothing till then
     needed = output_bytes(int(np.prod(shape, dtype=np.int64)), factors, types)
     paths = [output_path(options.out, job, kind) for kind in options.outputs]
+    check_free_space(paths[0].parent, needed + besides)  # first: on a full disk, how much is missing
     check_writable(paths[0].parent)
-    check_free_space(paths[0].parent, needed + besides)
 
 
 def process_file(job: Job, prepared: PreparedBatch, identity: dict, planes_bar: tqdm | None = None) -> TaskReport:

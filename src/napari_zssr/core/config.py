@@ -32,6 +32,8 @@ Device = str
 LR_SCHEDULES: tuple[str, ...] = get_args(LRSchedule)
 #: the dihedral group's size: the most members a geometric self-ensemble can have
 MAX_ENSEMBLE = 8
+#: the network the shipped learned start was trained for (its weights file holds 8 layers 64 channels wide)
+LEARNED_WIDTH, LEARNED_DEPTH = 64, 8
 #: keywords of ``ZSSRConfig.init`` (any other value is the path of a weights file)
 INITS = ("scratch", "learned")
 PRECISIONS: tuple[str, ...] = get_args(Precision)
@@ -151,11 +153,10 @@ class ZSSRConfig:
             raise TypeError(f"ZSSRConfig.back_projection_to_noise must be True or False, got "
                             f"{self.back_projection_to_noise!r}")
         self.init = _check_init(self.init)
-        trained_for = {item.name: item.default for item in fields(self) if item.name in ("width", "depth")}
-        if self.init == "learned" and (self.width, self.depth) != (trained_for["width"], trained_for["depth"]):
-            raise ValueError(f"ZSSRConfig.init 'learned' is a start for the network of width {trained_for['width']} "
-                             f"and depth {trained_for['depth']}, got width {self.width} and depth {self.depth}: keep "
-                             "those, or use init='scratch' for another network")
+        if self.init == "learned" and (self.width, self.depth) != (LEARNED_WIDTH, LEARNED_DEPTH):
+            raise ValueError(f"ZSSRConfig.init 'learned' is a start for the network of width {LEARNED_WIDTH} and depth "
+                             f"{LEARNED_DEPTH}, got width {self.width} and depth {self.depth}: keep those, or use "
+                             "init='scratch' for another network")
         if not isinstance(self.name, str):  # a label written into JSON records and TIFF descriptions
             raise TypeError(f"ZSSRConfig.name must be a str (the label the result records), got {self.name!r}")
 

@@ -23,6 +23,8 @@ def from_torch(value: Any) -> Any:
         value = value.detach().cpu()
         if value.is_floating_point() and value.dtype not in (torch.float16, torch.float32, torch.float64):
             value = value.float()
+        elif value.dtype == torch.complex32:  # numpy has no complex of two float16s either
+            value = value.to(torch.complex64)
         value = value.numpy()
     return value
 

@@ -58,7 +58,7 @@ from .runner import (
 )
 from .sample_data import is_psf_layer
 from .shutdown import stop_at_exit
-from .spin_boxes import say_at_zero, show_four_decimals
+from .spin_boxes import SMALLEST_SHOWN, say_at_zero, show_four_decimals
 from .worker_turns import start_in_turn, turn_ended, withdraw
 
 if TYPE_CHECKING:
@@ -475,14 +475,14 @@ class ZSSRWidget(Container):
         status line shows every field's note at once (a file's NA and wavelength may both be out of range); a value
         in range clears its field's note."""
         low, high = takes or (field.min, field.max)
-        in_range = low <= value <= high and not 0 < abs(value) < 1e-4
+        in_range = low <= value <= high and not 0 < abs(value) < SMALLEST_SHOWN
         if in_range:
             field.value = value
             self._range_notes.pop(id(field), None)
         else:
             if unknown is not None:
                 field.value = unknown
-            shown_low = max(low, 1e-4) if low >= 0 else low  # 0 stands for "unknown": no value from it to 1e-4
+            shown_low = max(low, SMALLEST_SHOWN) if low >= 0 else low  # 0 stands for "unknown", alone
             self._range_notes[id(field)] = (field, field.value, f"{what} {value:g} is outside the range "
                                              f"{shown_low:g}-{high:g} this field takes (a value in the wrong unit?); "
                                              "not used")
