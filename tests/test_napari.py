@@ -721,6 +721,22 @@ def test_a_console_run_whose_input_changes_after_its_last_check_adds_nothing(mak
     assert [layer.name for layer in viewer.layers] == ["late"]
 
 
+def test_an_input_edited_in_place_during_a_run_gives_no_result():
+    """``layer.data[1] = ...`` emits no event, unlike a replaced array: the result mixed the planes before and after."""
+    from napari_zssr import ZSSRConfig
+    from napari_zssr.napari.runner import InputEditedError, compute, prepare
+
+    layer = napari.layers.Image(np.stack([image_2d(0), image_2d(1), image_2d(2)]), name="edited")
+    request = prepare(layer, config=ZSSRConfig.preset("fast", max_iterations=2, progress_every=1))
+
+    def edit_at_the_first_event(event) -> None:
+        layer.data[2] = image_2d(5)
+
+    with pytest.raises(InputEditedError, match="the data of 'edited' changed during the run \\(edited in place\\)"):
+        compute(request, edit_at_the_first_event)
+    assert compute(prepare(layer, config=ZSSRConfig.preset("fast", max_iterations=2))).sr.shape[0] == 3  # untouched
+
+
 def test_a_console_run_on_a_layer_of_another_viewer_asks_for_it(make_napari_viewer, qtbot):
     """Without viewer=, the outputs went to the current viewer, which need not hold the layer."""
     import napari_zssr

@@ -6,6 +6,7 @@ from __future__ import annotations
 import queue
 import threading
 import warnings
+import zlib
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
@@ -461,14 +462,38 @@ def metadata_acquisition(metadata: dict) -> Acquisition:
 
 def compute(request: RunRequest, progress: ProgressCallback | None = None,
             should_stop: StopHook | None = None) -> ZSSRResult:
-    """The one library call behind the widget and the console's ``run()``: lateral or axial, as ``request`` says."""
+    """The one library call behind the widget and the console's ``run()``: lateral or axial, as ``request`` says.
+
+    Raises :class:`InputEditedError` where the layer's data was changed in place during the run (``layer.data[2] =
+    ...`` in the console), which no napari event says, unlike a replaced array: the planes read before and after it
+    would make one result of two inputs."""
+    data = request.input_data
+    before = _fingerprint(data)
     if request.axial_scale is not None:
-        return zssr_axial(request.input_data, request.axial_scale, config=request.config, progress=progress,
-                          should_stop=should_stop, optics=request.axial_optics, pixel_size=request.pixel_size,
-                          outputs=request.outputs)
-    return zssr_stack(request.input_data, request.scale, request.kernel, request.config, progress=progress,
-                      should_stop=should_stop, warm_start_iterations=request.warm_start_iterations,
-                      pixel_size=request.pixel_size, outputs=request.outputs)
+        result = zssr_axial(data, request.axial_scale, config=request.config, progress=progress,
+                            should_stop=should_stop, optics=request.axial_optics, pixel_size=request.pixel_size,
+                            outputs=request.outputs)
+    else:
+        result = zssr_stack(data, request.scale, request.kernel, request.config, progress=progress,
+                            should_stop=should_stop, warm_start_iterations=request.warm_start_iterations,
+                            pixel_size=request.pixel_size, outputs=request.outputs)
+    if before is not None and _fingerprint(data) != before:
+        raise InputEditedError(f"the data of {request.snapshot.name!r} changed during the run (edited in place): its "
+                               "result would mix the planes before and after the change, so none was added; run "
+                               "again")
+    return result
+
+
+class InputEditedError(ValueError):
+    """A run's input was changed in place while it ran (:func:`compute`)."""
+
+
+def _fingerprint(data: Any) -> int | None:
+    """A checksum of in-memory numpy data (a few tenths of a second a GB), None for other data: a file's (memory
+    map, dask, zarr) is not edited through the layer."""
+    if type(data) is not np.ndarray or data.dtype.kind not in "biufc":  # others: refused by the run itself
+        return None
+    return zlib.crc32(np.ascontiguousarray(data).view(np.uint8).reshape(-1))
 
 
 class RunFailed(Exception):
