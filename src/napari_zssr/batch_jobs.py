@@ -644,9 +644,9 @@ def _optics_options_given(settings: dict) -> bool:
         settings.get(name) for name in ("na", "refractive_index", "wavelength", "excitation_wavelength"))
 
 
-def _files_optics(identity: dict) -> tuple[OpticsMetadata, int] | None:
-    """What the OME metadata of the input ``identity`` names says of its optics, and its channel count; None where
-    the file cannot be read (it fails on its own)."""
+def _files_optics(identity: dict) -> tuple[OpticsMetadata | None, int] | None:
+    """What the OME metadata of the input ``identity`` names says of its optics (None: it has none), and its channel
+    count; None where the file cannot be read (it fails on its own)."""
     series = identity.get("series", 0)
     try:
         optics = read_optics(identity["path"], series)
@@ -656,11 +656,14 @@ def _files_optics(identity: dict) -> tuple[OpticsMetadata, int] | None:
     return optics, 1 if counts is None else counts[1]
 
 
-def _own_optics_left_out(settings: dict, optics: OpticsMetadata, channels: int) -> dict:
+def _own_optics_left_out(settings: dict, optics: OpticsMetadata | None, channels: int) -> dict:
     """``settings`` with a ``--na``, ``--refractive-index``, ``--wavelength`` or ``--excitation-wavelength`` equal to
     what the input's OME metadata says (``optics``, of its ``channels``; their defaults) left out: a default spelled
     out is no other setting. A wavelength counts where given once for every channel or once per channel, and the
     file gives each channel's."""
+    if optics is None:
+        return settings
+
     def same(given: Sequence[float], own: Sequence[float | None]) -> bool:
         if len(given) == 1:
             given = list(given) * channels
@@ -678,7 +681,7 @@ def _own_optics_left_out(settings: dict, optics: OpticsMetadata, channels: int) 
     return {**settings, **left_out}
 
 
-def _files_model_named(settings: dict, optics: OpticsMetadata, channels: int) -> dict:
+def _files_model_named(settings: dict, optics: OpticsMetadata | None, channels: int) -> dict:
     """``settings`` with the model each file's acquisition mode decides (:data:`FILES_MODEL`) named where every
     channel of the input (``optics``, of its ``channels``) takes the same (:func:`~.io.ome.channel_acquisition`): a
     ``--psf-model`` equal to it, or a run from before that took widefield on a file that names widefield or nothing,
