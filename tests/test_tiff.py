@@ -199,6 +199,24 @@ def test_a_truncated_imagej_stack_is_refused_not_read_as_its_first_plane(tmp_pat
         read_tiff(tmp_path / "cut.tif")
 
 
+def test_a_compressed_imagej_stack_whose_writing_stopped_is_refused(tmp_path):
+    """tifffile keeps the header's shape where the pages end early: its first planes ran as the whole stack, unsaid."""
+    planes = np.arange(4 * 32 * 32, dtype=np.uint16).reshape(4, 32, 32)
+
+    def stopped_at_the_third():
+        yield from planes[:2]
+        raise KeyboardInterrupt  # the acquisition, or the script writing the file, was stopped
+
+    with pytest.raises(KeyboardInterrupt):
+        tifffile.imwrite(tmp_path / "cut.tif", stopped_at_the_third(), shape=planes.shape, dtype=planes.dtype,
+                         compression="zlib", imagej=True, metadata={"axes": "ZYX"})
+    with pytest.raises(ValueError, match="cut.tif is truncated or corrupt: its ImageJ header announces 4 images, "
+                                         "the file holds 2"):
+        read_tiff(tmp_path / "cut.tif")
+    tifffile.imwrite(tmp_path / "whole.tif", planes, compression="zlib", imagej=True, metadata={"axes": "ZYX"})
+    assert np.array_equal(read_tiff(tmp_path / "whole.tif").data, planes)
+
+
 @pytest.mark.parametrize(("name", "options"), [("stack.ome.tif", {"metadata": {"axes": "ZYX"}}),
                                                ("stack.tif", {"compression": "zlib", "photometric": "minisblack"})])
 def test_a_stack_cut_short_is_refused_not_read_as_its_first_plane(tmp_path, name, options):
