@@ -2035,7 +2035,8 @@ def test_kernel_estimated_from_the_image(widget, qtbot):
     assert w.scale.step == 1.0  # a kernel needs a whole factor
     run_to_end(qtbot, w)
     kernel = viewer.layers["cells_zssr"].metadata["kernel"]
-    assert kernel["source"] == "estimate" and "kernel estimated from the image" in w.status.value
+    said = "kernel from the image: none, " if kernel["fallback"] else "kernel estimated from the image ("
+    assert kernel["source"] == "estimate" and said in w.status.value  # not "estimated" where none was used
     assert ("no kernel (bicubic)" in w.status.value) == bool(kernel["fallback"])  # says when none was used
 
 
@@ -2529,7 +2530,7 @@ def test_the_estimate_line_names_a_5d_layer_axial_mode_refuses_and_why_as_run_do
     w.image.value = viewer.add_image(data, name="tzc", scale=(1, 0.3, 1, 0.1, 0.1))
     w.axial.value = True
     refused = w.estimate.value
-    assert refused.startswith("'tzc': the volume has 1 z planes"), refused
+    assert refused.startswith("'tzc': the volume has 1 z plane (shape"), refused
     assert "axial mode takes the third-last axis for z" in refused
     assert w.start() is None and refused in w.status.value
 
