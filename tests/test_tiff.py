@@ -16,6 +16,18 @@ def test_resolution_per_centimetre_is_read_in_micrometres(tmp_path):
     assert read_tiff(path).pixel_size == pytest.approx((0.2, 0.13))
 
 
+def test_an_ome_file_without_a_physical_size_is_calibrated_by_its_resolution_tags(tmp_path):
+    """tifffile writes an OME file's resolution= into the tags alone: its outputs were uncalibrated, unsaid."""
+    path = tmp_path / "tags.ome.tif"
+    tifffile.imwrite(path, PLANE, ome=True, resolution=(1e4 / 0.1, 1e4 / 0.1), resolutionunit="CENTIMETER")
+    assert read_tiff(path).pixel_size == pytest.approx((0.1, 0.1))
+    tifffile.imwrite(path, PLANE, ome=True, resolution=(1e4 / 0.1, 1e4 / 0.1), resolutionunit="CENTIMETER",
+                     metadata={"PhysicalSizeX": 0.2, "PhysicalSizeY": 0.2})
+    assert read_tiff(path).pixel_size == pytest.approx((0.2, 0.2))  # the OME size where given
+    tifffile.imwrite(path, PLANE, ome=True)
+    assert read_tiff(path).pixel_size is None
+
+
 @pytest.mark.parametrize("unit", ["MILLIMETER", "MICROMETER"])
 def test_other_metric_resolution_units(tmp_path, unit):
     per_um = {"MILLIMETER": 1e3, "MICROMETER": 1.0}[unit]

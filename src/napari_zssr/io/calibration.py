@@ -122,9 +122,14 @@ def _ome_pixel_size(pixels: ET.Element | None) -> tuple[tuple[float, float] | No
 def calibration(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries,
                 pixels: ET.Element | None) -> tuple[tuple[float, float] | None, float | None]:
     """(y, x) pixel size and z spacing in um from OME (``pixels``: its ``Pixels`` element, :func:`.series.ome_pixels`)
-    or ImageJ metadata (None where the file does not say)."""
+    or ImageJ metadata or the resolution tags (None where the file does not say). An OME file without a PhysicalSize
+    falls back on its resolution tags, as a plain TIFF is read (tifffile writes an OME file's ``resolution=`` there
+    alone)."""
     if tif.is_ome and tif.ome_metadata:
-        return _ome_pixel_size(pixels)
+        pixel_size, z_spacing = _ome_pixel_size(pixels)
+        if pixel_size is None:
+            pixel_size = _tag_pixel_size(tif, series.keyframe)[0]
+        return pixel_size, z_spacing
     return _tag_pixel_size(tif, series.keyframe)
 
 
