@@ -116,6 +116,12 @@ def test_corrupt_file_is_reported_and_the_rest_go_on(data_dir, tmp_path, capsys,
     err = capsys.readouterr().err
     assert "broken.tif: failed" in err and "done 2" in err and "failed 2" in err
     assert "could not read a_cut.tif as a TIFF: it looks damaged or truncated" in err
+    # said before any file trains, not hours into a batch when their turn comes
+    assert err.index("note: 2 file(s) cannot be read as TIFFs") < err.index("done 2")
+    (data_dir / "empty.tif").write_bytes(b"")  # a copy interrupted at its start
+    assert main([str(data_dir / "empty.tif"), "--out", str(out), *FAST]) == 1
+    assert "empty.tif is empty (0 bytes): was its copy, or its writing, interrupted? Copy it again" in \
+        capsys.readouterr().err
     assert not [record for record in caplog.records if record.name == "tifffile"]  # named once, by the batch
     assert (out / "stack_zssr.tif").exists() and not (out / "broken_zssr.tif").exists()
     assert not list(out.glob("*.part"))

@@ -723,6 +723,7 @@ def test_a_console_run_whose_input_changes_after_its_last_check_adds_nothing(mak
 
 def test_an_input_edited_in_place_during_a_run_gives_no_result():
     """``layer.data[1] = ...`` emits no event, unlike a replaced array: the result mixed the planes before and after."""
+    import napari_zssr
     from napari_zssr import ZSSRConfig
     from napari_zssr.napari.runner import InputEditedError, compute, prepare
 
@@ -734,6 +735,7 @@ def test_an_input_edited_in_place_during_a_run_gives_no_result():
 
     with pytest.raises(InputEditedError, match="the data of 'edited' changed during the run \\(edited in place\\)"):
         compute(request, edit_at_the_first_event)
+    assert issubclass(InputEditedError, napari_zssr.Cancelled)  # as a removed layer's or replaced data's run
     assert compute(prepare(layer, config=ZSSRConfig.preset("fast", max_iterations=2))).sr.shape[0] == 3  # untouched
 
 

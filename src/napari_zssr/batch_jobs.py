@@ -162,6 +162,7 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
     skipped: dict[str, list[Path]] = {reason: [] for reason in ("not a TIFF", BROKEN_LINK, UNREADABLE, "under --out",
                                                                  WRITTEN_BY_US, HIDDEN, IN_DATASET, SPECIAL)}
     foreign_in_out: list[Path] = []  # TIFFs a walk or a glob found under ``out`` that this tool did not write
+    unreadable_tiffs: list[Path] = []  # inputs whose header cannot be read: each fails in its turn, said now
     for item in inputs:
         if not str(item).strip():  # Path("") is the current folder: a script's unset variable must not run it
             raise UsageError(f"an input is empty ({item!r}: an unset variable?); name a file, folder or pattern, "
@@ -218,7 +219,9 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
                 skipped[WRITTEN_BY_US].append(candidate)
             else:
                 found.append(Source(candidate, root, 1 if header is None else header.series_count))
-                if header is not None and header.first_plane_file is not None:
+                if header is None:
+                    unreadable_tiffs.append(candidate)
+                elif header.first_plane_file is not None:
                     dataset_files[candidate.resolve()] = header.first_plane_file
     if foreign_in_out:
         raise UsageError(f"--out {out} lies among the inputs and holds {len(foreign_in_out)} TIFF(s) napari-zssr did "
@@ -233,6 +236,9 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
         if paths:
             what = {UNREADABLE: "folder", BROKEN_LINK: "link"}.get(reason, "file")
             say(f"note: skipped {len(paths)} {what}(s): {reason} ({first_named([path.name for path in paths])})")
+    if unreadable_tiffs:  # said before any training: their failures would otherwise come hours into a batch
+        say(f"note: {len(unreadable_tiffs)} file(s) cannot be read as TIFFs (empty, damaged, unreadable or not "
+            f"TIFFs); each fails in its turn: {first_named([path.name for path in unreadable_tiffs])}")
     if not found:
         passed_over = sum(map(len, skipped.values()))
         what = "the one entry found was" if passed_over == 1 else f"each of the {passed_over} entries found was"

@@ -189,6 +189,8 @@ def opened_series(path: Path, index: int = 0, whole_dataset: bool = False, opene
     a ``ValueError`` naming the file. ``opened``: the file already open (:func:`tiff_file`)."""
     if opened is None and not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
+    if opened is None and path.is_file() and path.stat().st_size == 0:  # tifffile: "not a TIFF file: header=b''"
+        raise ValueError(f"{path.name} is empty (0 bytes): was its copy, or its writing, interrupted? Copy it again")
     try:
         with file_faults_named(path.name), tiff_file(path, opened) as tif:
             series = image_series(tif, index)

@@ -484,8 +484,10 @@ def compute(request: RunRequest, progress: ProgressCallback | None = None,
     return result
 
 
-class InputEditedError(ValueError):
-    """A run's input was changed in place while it ran (:func:`compute`)."""
+class InputEditedError(Cancelled):
+    """A run's input was changed in place while it ran (:func:`compute`): a run stopped by a change of its input, as
+    one whose layer was removed or given other data (``except napari_zssr.Cancelled`` takes each), but said, where a
+    cancelled run of the widget only says that it was."""
 
 
 def _fingerprint(data: Any) -> int | None:
@@ -542,6 +544,8 @@ def _relayed_run(request: RunRequest, stop: threading.Event) -> Generator[Progre
         raise
     try:
         return future.result()
+    except InputEditedError:
+        raise  # said as a failure: the user cancelled nothing
     except Cancelled:
         return None
 
