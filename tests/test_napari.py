@@ -992,6 +992,10 @@ def test_several_layers_are_saved_into_a_folder_each_with_its_pixel_size(make_na
     write_images(str(tmp_path / "new" / "day1" / "run1.tif"),
                  [layer.as_layer_data_tuple() for layer in (first, second)])
     assert (tmp_path / "new" / "day1" / "run1" / "cells.tif").is_file()  # a folder, without the file suffix
+    # and so from code: a name ending in .tif matched only the one-layer writer, and nothing was written, unsaid
+    viewer.layers.selection = {first, second}
+    written = viewer.layers.save(str(tmp_path / "two.tif"), selected=True, plugin="napari-zssr")
+    assert sorted(written) == sorted(str(tmp_path / "two" / name) for name in ("cells.tif", "cells_zssr.tif"))
 
 
 def test_layers_whose_names_differ_only_in_case_are_not_saved_over_each_other(tmp_path):
