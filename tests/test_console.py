@@ -204,3 +204,24 @@ def test_a_layer_name_is_refused_saying_how_to_pass_the_layer(make_napari_viewer
     with pytest.raises(TypeError, match=r"no layer is named 'nuclei' in the current viewer \(its layers: 'cells'\)"):
         napari_zssr.run("nuclei", max_iterations=2)
     assert [layer.name for layer in viewer.layers] == ["cells"]
+
+
+def test_run_from_another_thread_than_the_main_one_is_refused(make_napari_viewer):
+    """Qt's objects belong to the main thread: from another one, Qt warned a dozen times and Python crashed."""
+    import threading
+
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(np.random.default_rng(0).random((24, 24)), name="cells")
+    raised = []
+
+    def in_a_thread() -> None:
+        try:
+            napari_zssr.run(layer, viewer=viewer, preset="fast", max_iterations=2)
+        except RuntimeError as error:
+            raised.append(str(error))
+
+    thread = threading.Thread(target=in_a_thread)
+    thread.start()
+    thread.join(timeout=60)
+    assert raised and raised[0].startswith("run() works with napari's viewer, which only the main thread may touch")
+    assert [layer.name for layer in viewer.layers] == ["cells"]

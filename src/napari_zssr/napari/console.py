@@ -66,6 +66,12 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     script a text progress bar is shown. Bad input (options,
     shape, dtype, NaN or values too far out in in-memory data, PSF) fails before any work starts.
     """
+    if qt_running() and threading.current_thread() is not threading.main_thread():
+        # Qt's objects (the viewer's layers, the progress bar, the event loop run() spins) belong to the main thread:
+        # from another one, Qt warned a dozen times and Python crashed (a segmentation fault)
+        raise RuntimeError("run() works with napari's viewer, which only the main thread may touch: call it from the "
+                           "main thread (napari's console), or call napari_zssr.zssr_stack(layer.data, ...) in this "
+                           "thread and add its result to the viewer from the main thread")
     if isinstance(layer_or_array, str):
         _refuse_layer_name(layer_or_array, viewer)
     _check_arguments(psf, psf_pixel_size, viewer, axial=axial, add_to_viewer=add_to_viewer)
