@@ -94,8 +94,9 @@ def test_weights_of_the_wrong_shape_are_a_clear_error(tmp_path):
         ZSSRNet.create(ZSSRConfig(init=str(path)), seed=0)
     deep = tmp_path / "deep.npz"
     save_weights(ZSSRNet.create(ZSSRConfig(width=8, depth=40), seed=0), deep, {})
-    with pytest.raises(ValueError, match=r"holds 40 layers of width 8, the network needs 8 layers of width 64; set "
-                                         "the width and depth it was trained with, or init='scratch'$"):
+    with pytest.raises(ValueError, match=r"holds 40 layers of width 8 \(1->8 ... 8->1, kernels 3x3\), the network "
+                                         r"needs 8 layers of width 64 \(1->64 ... 64->1, kernels 3x3\); set the width "
+                                         "and depth it was trained with, or init='scratch'$"):
         ZSSRNet.create(ZSSRConfig(init=str(deep)), seed=0)
 
 

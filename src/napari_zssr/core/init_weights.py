@@ -143,8 +143,10 @@ def describe(shapes: dict[str, tuple[int, ...]]) -> str:
         return "no arrays"
     convolutions = [shape for shape in shapes.values() if len(shape) == 4]
     if len(convolutions) == len(shapes):
-        if len(convolutions) > 4:
-            return f"{len(shapes)} layers of width {convolutions[0][0]}"
+        if len(convolutions) > 4:  # the ends too: a file for another channel count has the same width and depth
+            first, last = convolutions[0], convolutions[-1]
+            return (f"{len(shapes)} layers of width {first[0]} ({first[1]}->{first[0]} ... {last[1]}->{last[0]}, "
+                    f"kernels {first[2]}x{first[3]})")
         return f"{len(shapes)} layers " + ", ".join(f"{shape[1]}->{shape[0]}" for shape in convolutions)
     return ", ".join(f"{name} {shape}" for name, shape in shapes.items())
 
