@@ -611,6 +611,10 @@ def test_colour_samples_read_as_channels_show_in_colour_and_alpha_stays_dark(tmp
     image = read_tiff(tmp_path / "rgba.tif", samples_as_channels=True)
     assert image.axes == "CYX" and image.display["mode"] == "composite"
     assert [tuple(lut[:, -1]) for lut in image.display["LUTs"]] == [(255, 0, 0), (0, 255, 0), (0, 0, 255), (0, 0, 0)]
+    # JPEG-compressed RGB is stored as YCbCr: its colours came out as grey channels
+    tifffile.imwrite(tmp_path / "jpeg.tif", rgba[..., :3], photometric="rgb", compression="jpeg")
+    image = read_tiff(tmp_path / "jpeg.tif", samples_as_channels=True)
+    assert image.axes == "CYX" and image.display["mode"] == "composite" and len(image.display["LUTs"]) == 3
 
 
 def test_an_imagej_file_calibrated_in_cm_keeps_its_pixel_size(tmp_path):

@@ -40,6 +40,9 @@ from .value_calibration import (
     signed_plane,
 )
 
+#: colour samples (red, green, blue): JPEG-compressed RGB is stored as YCbCr, which tifffile decodes into RGB
+COLOUR_PHOTOMETRICS = (tifffile.PHOTOMETRIC.RGB, tifffile.PHOTOMETRIC.YCBCR)
+
 #: ImageJ metadata that says how a file is shown (composite or colour mode, each channel's LUT and display range;
 #: a file of one channel has its range as ``min`` and ``max``)
 IMAGEJ_DISPLAY_KEYS = ("mode", "LUTs", "Ranges", "min", "max")
@@ -275,9 +278,9 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
             axes, order = samples_to_channels(axes, ndim)
             if order != tuple(range(ndim)):  # colour samples moved (never in PagedPlanes)
                 data = data.transpose(order)
-            if axes != as_stored and series.keyframe.photometric == tifffile.PHOTOMETRIC.RGB:
+            if axes != as_stored and series.keyframe.photometric in COLOUR_PHOTOMETRICS:
                 colours = data.shape[axes.index("C")]
-        elif "S" in axes and len(axes) == ndim and series.keyframe.photometric == tifffile.PHOTOMETRIC.RGB:
+        elif "S" in axes and len(axes) == ndim and series.keyframe.photometric in COLOUR_PHOTOMETRICS:
             colours = data.shape[axes.index("S")]  # kept as samples: where not an RGB layer, a layer per colour
         axes = image_axes(axes, ndim)
         pixel_size, z_spacing = calibration(tif, series, pixels)
