@@ -100,8 +100,9 @@ def axial_plan(axes: str, shape: Sequence[int], pixel_size: tuple[float, float] 
     ``ValueError`` that says what to give. An uncalibrated stack whose z spacing counts lateral pixels
     (``z_step_pixels``) has that ratio as its factor, as it has in napari."""
     if "Z" not in axes:
-        raise ValueError(f"--axial needs a z-stack, but its axes are {axes} (no Z axis); save it as an ImageJ "
-                         "hyperstack or OME-TIFF with a Z axis")
+        raise ValueError(f"--axial needs a z-stack of at least {MIN_PLANES} planes, but its axes are {axes} (no Z "
+                         "axis, or one of a single plane, which is read without it); save it as an ImageJ hyperstack "
+                         "or OME-TIFF with a Z axis")
     if shape[axes.index("Z")] < MIN_PLANES:
         planes = shape[axes.index("Z")]
         raise ValueError(f"it has {planes} z plane{'s' if planes != 1 else ''}; axial super-resolution needs at least "
