@@ -211,6 +211,17 @@ def test_a_truncated_imagej_stack_is_refused_not_read_as_its_first_plane(tmp_pat
         read_tiff(tmp_path / "cut.tif")
 
 
+def test_an_ome_file_announcing_more_planes_than_it_holds_is_said_truncated_not_missing_companions(tmp_path):
+    """A file of its own: the message asked about companion files it never had."""
+    tifffile.imwrite(tmp_path / "cut.ome.tif", np.ones((5, 16, 16), np.uint16), ome=True, metadata={"axes": "ZYX"})
+    with tifffile.TiffFile(tmp_path / "cut.ome.tif") as tif:
+        xml = tif.ome_metadata
+    tifffile.tiffcomment(tmp_path / "cut.ome.tif", xml.replace('SizeZ="5"', 'SizeZ="7"'))
+    with pytest.raises(ValueError, match="cut.ome.tif is truncated or corrupt: 2 of the 7 planes its OME metadata "
+                                         "announces are not in it"):
+        read_tiff(tmp_path / "cut.ome.tif")
+
+
 def test_a_compressed_imagej_stack_whose_writing_stopped_is_refused(tmp_path):
     """tifffile keeps the header's shape where the pages end early: its first planes ran as the whole stack, unsaid."""
     planes = np.arange(4 * 32 * 32, dtype=np.uint16).reshape(4, 32, 32)

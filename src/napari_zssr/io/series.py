@@ -173,6 +173,10 @@ def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path
         if missing:
             raise IncompleteTiffError(f"{path.name} is part of a multi-file OME dataset whose file(s) "
                                       f"{', '.join(missing)} are not beside it; keep the dataset's files together")
+    if unread and not ome_file_names(tif):  # a file of its own: no companion to blame
+        raise IncompleteTiffError(f"{path.name} is truncated or corrupt: {unread} of the {len(series.pages)} planes "
+                                  "its OME metadata announces are not in it (was it still being copied, or the disk "
+                                  "full?)")
     if unread:
         raise IncompleteTiffError(f"{unread} of the {len(series.pages)} planes of {path.name}'s OME dataset could not "
                                   "be read from the files its metadata names (changed or unreadable companion files?)")
