@@ -536,6 +536,18 @@ def test_an_interrupted_process_exits_with_status_130_not_by_a_signal_of_python_
         "cli.run_as_process()"]) == 130
 
 
+def test_the_status_comes_even_where_the_terminal_has_gone(tmp_path):
+    """After a hang-up, flushing what was printed fails (EIO): the process then ended with a traceback and status 1."""
+    assert exit_status_of(tmp_path, "hung_up", [
+        "import errno, sys",
+        "import napari_zssr.cli as cli",
+        "class HungUp:",
+        "    def write(self, text): return len(text)",
+        "    def flush(self): raise OSError(errno.EIO, 'Input/output error')",
+        "sys.stdout = sys.stderr = HungUp()",
+        "cli.exit_now(130)"]) == 130
+
+
 def test_a_sigterm_while_a_finished_batch_s_process_winds_down_keeps_the_batch_s_status(tmp_path):
     """The handler went with main(): a SIGTERM (Slurm's scancel) in the second Python takes to wind down ended a
     finished batch as killed, status 143."""

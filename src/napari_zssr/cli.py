@@ -54,9 +54,13 @@ def run_as_process() -> NoReturn:
 
 
 def exit_now(status: int) -> NoReturn:
-    """End the process with ``status`` at once, what was printed flushed."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    """End the process with ``status`` at once, what was printed flushed (where the terminal is still there: after a
+    hang-up a flush fails, and the status must come all the same)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # EIO after a hang-up; a stream closed
+            pass
     os._exit(status)
 
 
