@@ -642,12 +642,12 @@ def test_a_part_task_opens_its_plate_once(tmp_path, monkeypatch, tiff_openings):
     from napari_zssr import cluster
     from napari_zssr.batching import make_options, prepare
 
-    monkeypatch.setattr(cluster, "use_cores_of_this_worker", lambda threads, slots: None)  # no worker here
+    monkeypatch.setattr(cluster, "use_cores_of_this_worker", lambda threads: None)  # no worker here
     monkeypatch.setattr(cluster, "_where", lambda report: report)
     plate = write_plate(tmp_path / "plate.ome.tif", 3)
     prepared = prepare([plate], make_options(tmp_path / "out", BATCH_SETTINGS))
     tiff_openings.clear()  # the part task's alone
-    report = cluster.part_task(prepared.jobs[1], prepared, (2, 4), tmp_path / "part", 1, {})
+    report = cluster.part_task(prepared.jobs[1], prepared, (2, 4), tmp_path / "part", 1)
     assert report.planes == 2 and tiff_openings == ["plate.ome.tif"]
 
 
@@ -864,13 +864,16 @@ main()
 """
 
 
-@pytest.mark.parametrize("unseen", ["out", "data"])
+@pytest.mark.parametrize("unseen", ["out", "data", "other"])
 def test_workers_that_do_not_see_the_output_folder_or_the_inputs_are_a_usage_error_before_any_training(
         stacks, tmp_path, capsys, unseen):
     """--out on a disk of this machine only (or mounted elsewhere on the workers): every task trained, then failed
     with "its batch was stopped while it ran", the batch's folder being missing on its worker. Inputs they do not
-    see: every input failed, "no such file", without a word of why."""
+    see: every input failed, "no such file", without a word of why; those of a folder after the first, one by one
+    after others had trained (the first input alone was checked)."""
     out = tmp_path / "out"
+    other = tmp_path / "other" / "x.tif"
+    write_imagej_tiff(other, textured((16, 16), 4), "YX", None)
     with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as empty, \
             distributed.Client(empty, set_as_default=False) as client:
         worker = subprocess.Popen([sys.executable, "-c", WORKER_WITHOUT_THE_FOLDER, empty.scheduler_address,
@@ -880,35 +883,34 @@ def test_workers_that_do_not_see_the_output_folder_or_the_inputs_are_a_usage_err
             address = next(iter(client.scheduler_info()["workers"]))
             trained = []
             client.register_plugin(TaskWatch(trained))
-            assert main([str(stacks / "plain.tif"), "--out", str(out), "--scheduler", empty.scheduler_address,
-                         *TINY]) == 2
+            assert main([str(stacks / "plain.tif"), str(other), "--out", str(out), "--scheduler",
+                         empty.scheduler_address, *TINY]) == 2
         finally:
             worker.kill()
             worker.wait()
     err = capsys.readouterr().err
-    what = f"--out {out}" if unseen == "out" else f"the input {stacks / 'plain.tif'}"
+    what = {"out": f"--out {out}", "data": f"the input {stacks / 'plain.tif'}", "other": f"the input {other}"}[unseen]
     assert f"the Dask worker(s) {address} do not see {what}" in err and "Traceback" not in err
     assert trained == [] and [path.name for path in out.iterdir()] == [LOCK_NAME]
 
 
-def test_a_worker_that_joins_later_and_does_not_see_the_output_folder_fails_its_tasks_before_training(
-        stacks, tmp_path, capsys):
-    """Workers are checked as the batch starts: one that joined later (an adaptive cluster starts with none) trained
-    each task it got, then failed it with "its batch was stopped while it ran", which it was not."""
+def test_a_batch_waits_for_its_first_worker_and_checks_it_before_any_task(stacks, tmp_path, capsys):
+    """Started on a scheduler without workers (an adaptive cluster, jobs just asked for), the batch submitted its
+    tasks at once: the GPU limit and the threads per task were decided on no worker, and a worker that then joined
+    without seeing --out trained each task it got before failing it."""
     out = tmp_path / "out"
     started: list = []
-    with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as empty, \
-            distributed.Client(empty, set_as_default=False) as client:
+    with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as empty:
 
-        def join_once_the_tasks_wait() -> None:
+        def join_once_the_batch_waits() -> None:
             deadline = time.monotonic() + 60
-            while not client.run_on_scheduler(batch_tasks_on) and time.monotonic() < deadline:
+            while not list(out.glob(".napari-zssr-parts/batch-*")) and time.monotonic() < deadline:
                 time.sleep(0.2)
             started.append(subprocess.Popen([sys.executable, "-c", WORKER_WITHOUT_THE_FOLDER,
                                              empty.scheduler_address, str(out)],
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
-        joiner = threading.Thread(target=join_once_the_tasks_wait)
+        joiner = threading.Thread(target=join_once_the_batch_waits)
         joiner.start()
         try:
             code = main([str(stacks / "plain.tif"), "--out", str(out), "--scheduler", empty.scheduler_address,
@@ -919,8 +921,51 @@ def test_a_worker_that_joins_later_and_does_not_see_the_output_folder_fails_its_
                 worker.kill()
                 worker.wait()
     err = capsys.readouterr().err
-    assert code == 1 and "plain.tif: failed: the Dask worker tcp://127.0.0.1:" in err
-    assert f"does not see --out {out}" in err and "nothing was trained" in err and "stopped" not in err
+    assert code == 2 and "has no workers yet; the tasks wait until some connect" in err
+    assert f"do not see --out {out}" in err and "done" not in err
+
+
+def test_a_task_shares_its_hosts_cores_among_the_workers_there_when_it_starts(monkeypatch):
+    """Counted as the batch began, workers that joined later ran their tasks with every core each: 2-4x oversubscribed
+    and 10x slower, where an adaptive cluster or a job's workers join over its first minutes."""
+    import torch
+
+    from napari_zssr import cluster
+
+    monkeypatch.setattr(cluster, "available_cores", lambda: 4)
+
+    def threads_given() -> int:
+        cluster.use_cores_of_this_worker(None)
+        return torch.get_num_threads()
+
+    before = torch.get_num_threads()
+    try:
+        with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                                      host="127.0.0.1", dashboard_address=None) as local, \
+                distributed.Client(local, set_as_default=False) as client:
+            assert client.submit(threads_given, pure=False).result(timeout=60) == 4
+            local.scale(2)
+            client.wait_for_workers(2, timeout=60)
+            assert client.submit(threads_given, pure=False).result(timeout=60) == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_task_on_a_worker_that_does_not_see_the_batchs_folder_fails_before_training(stacks, tmp_path, monkeypatch):
+    """A worker that joined after the batch's check (not its first) trained each task it got, then failed it with
+    "its batch was stopped while it ran", which it was not."""
+    from dataclasses import replace
+
+    from napari_zssr import cluster
+    from napari_zssr.batching import make_options, prepare
+
+    prepared = prepare([stacks / "plain.tif"], make_options(tmp_path / "out", BATCH_SETTINGS))
+    prepared = replace(prepared, live_folder=tmp_path / "elsewhere" / "batch-1")  # not there for it
+    monkeypatch.setattr(distributed, "get_worker", lambda: SimpleNamespace(address="tcp://10.0.0.9:1234"))
+    with pytest.raises(RuntimeError, match="the Dask worker tcp://10.0.0.9:1234 does not see --out .*: the workers "
+                                           "need it at the same path as the command, on a shared file system; "
+                                           "nothing was trained"):
+        cluster.file_task(prepared.jobs[0], prepared, {}, 1)
 
 
 class TaskWatch(distributed.diagnostics.plugin.SchedulerPlugin):

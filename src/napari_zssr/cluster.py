@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -253,23 +253,29 @@ def named_workers(addresses: list[str]) -> str:
     return ", ".join(addresses[:NAMED_WORKERS]) + more
 
 
-def check_workers_see(client: Any, live_folder: Path, out: Path, an_input: Path) -> None:
+def check_workers_see(client: Any, live_folder: Path, out: Path, inputs: Sequence[Path]) -> None:
     """A :class:`UsageError`, before any task, naming the workers that do not see ``live_folder``, which this batch
-    has just made under ``out``, or ``an_input``: ``--out`` or the inputs are not on a file system they share at the
-    same paths.
+    has just made under ``out``, or an input of each folder of ``inputs`` (at most :data:`FOLDERS_CHECKED`): ``--out``
+    or the inputs are not on a file system they share at the same paths (the first input alone was checked, and the
+    files of another folder failed, one by one after others had trained, as missing).
 
     Each of their tasks would train, write its outputs where this command never looks (or nowhere), and then fail as
     if its batch had been stopped, since its batch's folder is missing there; or fail at once on every input, with no
     word of why. A worker that joins later checks the folder in each task it gets, before training
     (:func:`check_this_worker_sees_out`).
     """
+    one_per_folder = list({path.parent: path for path in inputs}.values())[:FOLDERS_CHECKED]
     for path, what in ((live_folder, f"--out {out} (the folder this command made in it, {live_folder.name}, is not "
-                                     "there for them)"), (an_input, f"the input {an_input}")):
+                                     "there for them)"), *((path, f"the input {path}") for path in one_per_folder)):
         found = client.run(os.path.exists, str(path), on_error="return")
         blind = sorted(address for address, seen in found.items() if seen is False)  # errors: workers not reached
         if blind:
             raise UsageError(f"the Dask worker(s) {named_workers(blind)} do not see {what}: the workers need --out "
                              "and the inputs at the same paths as this command, on a shared file system")
+
+
+#: folders of inputs whose visibility the workers are asked about before a batch (a round trip to every worker each)
+FOLDERS_CHECKED = 50
 
 
 def task_slots_per_host(client: Any) -> dict[str, int]:
@@ -306,8 +312,10 @@ def restore_malloc_thresholds() -> bool:
     return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES) and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES))
 
 
-def use_cores_of_this_worker(threads: int | None, slots_per_host: dict[str, int]) -> None:
-    """Give torch ``threads`` threads; None: this host's cores shared among the tasks its workers run at once.
+def use_cores_of_this_worker(threads: int | None) -> None:
+    """Give torch ``threads`` threads; None: this host's cores shared among the tasks its workers run at once, as the
+    cluster is when the task starts (workers that joined after the batch began count: an adaptive cluster's, or a
+    job's started beside it; counted at the start, they ran 2-4x oversubscribed, 10x slower).
 
     Dask's nanny starts workers with ``OMP_NUM_THREADS=1``, so without this a CPU task would use one core; it also
     sets a malloc trim threshold that slows torch down, undone here.
@@ -316,11 +324,11 @@ def use_cores_of_this_worker(threads: int | None, slots_per_host: dict[str, int]
 
     restore_malloc_thresholds()
     if threads is None:
-        from distributed import get_worker
+        from distributed import get_client, get_worker
         from distributed.comm import get_address_host
 
         worker = get_worker()
-        slots = slots_per_host.get(get_address_host(worker.address), worker.state.nthreads)
+        slots = task_slots_per_host(get_client()).get(get_address_host(worker.address), worker.state.nthreads)
         threads = max(1, available_cores() // max(1, slots))
     torch.set_num_threads(threads)
 
@@ -350,18 +358,17 @@ def check_this_worker_sees_out(job: Job, prepared: PreparedBatch) -> None:
                        "they see it)")
 
 
-def file_task(job: Job, prepared: PreparedBatch, identity: dict, threads: int | None,
-              slots: dict[str, int]) -> TaskReport:
+def file_task(job: Job, prepared: PreparedBatch, identity: dict, threads: int | None) -> TaskReport:
     check_this_worker_sees_out(job, prepared)
-    use_cores_of_this_worker(threads, slots)
+    use_cores_of_this_worker(threads)
     with quiet_reader_logs():
         return _where(process_file(job, prepared, identity))
 
 
-def part_task(job: Job, prepared: PreparedBatch, planes: tuple[int, int], part: Path, threads: int | None,
-              slots: dict[str, int]) -> TaskReport:
+def part_task(job: Job, prepared: PreparedBatch, planes: tuple[int, int], part: Path,
+              threads: int | None) -> TaskReport:
     check_this_worker_sees_out(job, prepared)
-    use_cores_of_this_worker(threads, slots)
+    use_cores_of_this_worker(threads)
     with quiet_reader_logs(), kept_open([job.source]):  # its planes, then its header: one parse of a plate
         return _where(process_part(job, prepared, planes, part))
 
@@ -409,10 +416,10 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
     live_folder.mkdir(parents=True)  # removed when the batch ends, however it ends (run_prepared)
     given_jobs = prepared.jobs
     prepared = replace(with_absolute_paths(prepared), live_folder=live_folder)
-    check_workers_see(client, live_folder, out, prepared.jobs[0].source)
+    wait_for_a_worker(client)  # the first: the checks and the GPU resources below need one to ask
+    check_workers_see(client, live_folder, out, [job.source for job in prepared.jobs])
     options = prepared.options
     resources = gpu_resources(client)
-    slots = task_slots_per_host(client)
     files_bar = None if options.quiet else tqdm(total=len(prepared.jobs), unit="file", desc="files", position=0)
     planes_bar = None if options.quiet else tqdm(total=0, unit="plane", desc="planes", position=1)
     file_futures: dict[Any, Job] = {}  # a file's last task -> the file's job as given
@@ -452,7 +459,7 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                 planes_bar.refresh()
             # whole: one kernel estimate from the whole stack; axial mode restores whole volumes along z
             if len(ranges) == 1 or "estimate" in kernel_kinds(vars(options)) or options.axial:
-                file_futures[submit(file_task, job, prepared, identity, threads, slots)] = given
+                file_futures[submit(file_task, job, prepared, identity, threads)] = given
                 continue
             kinds = checked_outputs(options.outputs)  # with zssr: the resolution report reads it
             folder = parts_folder(parts_root, identity, prepared.settings, prepared.files, kinds)
@@ -463,8 +470,8 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
                 rest = "; running the rest" if len(finished) < len(ranges) else ""
                 say(f"{given.name}: {len(finished)} of its {len(ranges)} parts were finished by a stopped run{rest}")
                 tick(planes_bar, sum(stop - start for start, stop in finished) * channels)
-            part_futures = [submit(part_task, job, prepared, planes_range, part_path(folder, planes_range), threads,
-                                   slots) for planes_range in ranges if planes_range not in finished]
+            part_futures = [submit(part_task, job, prepared, planes_range, part_path(folder, planes_range), threads)
+                            for planes_range in ranges if planes_range not in finished]
             parts = [part_path(folder, planes_range) for planes_range in ranges]
             assembly = submit(assemble_task, job, prepared, identity, parts, *part_futures)
             file_futures[assembly] = given
@@ -515,6 +522,21 @@ def run_on_cluster(prepared: PreparedBatch, client: Any, summary: BatchSummary, 
 WORKER_WATCH_S = 5.0
 
 
+def wait_for_a_worker(client: Any) -> None:
+    """Return once the scheduler has a worker, saying first that it has none yet: a cluster asked for just before the
+    batch (``cluster.scale(jobs=8)``, an adaptive one) connects its workers over seconds to minutes. Decided on no
+    worker at all, GPU workers joining later got no one-task-per-GPU limit, and none was checked for seeing the files.
+    """
+    if client.scheduler_info().get("workers"):
+        return
+    say(no_workers_note(client.scheduler.address))
+    client.wait_for_workers(1)
+
+
+def no_workers_note(address: str) -> str:
+    return f"note: the scheduler {address} has no workers yet; the tasks wait until some connect"
+
+
 def watch_workers(client: Any) -> Callable[[], None]:
     """Say when the scheduler has no workers, and when workers come back, while a batch runs; return what stops the
     watch. Without workers the tasks wait and the progress bars stand still, with no other sign: at the start (no
@@ -543,7 +565,7 @@ def watch_workers(client: Any) -> Callable[[], None]:
     stopped = threading.Event()
     first = count()
     if first == 0:
-        say(f"note: the scheduler {address} has no workers yet; the tasks wait until some connect")
+        say(no_workers_note(address))
     thread = threading.Thread(target=watch, args=(first,), name="napari-zssr worker watch", daemon=True)
     thread.start()
 
