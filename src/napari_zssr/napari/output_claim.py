@@ -18,7 +18,7 @@ def claim_outputs(viewer: Any, names: Sequence[str]) -> Callable[[], None]:
     widget's or the console's) writes one of them: the later to finish would silently replace the other's result."""
     key = id(getattr(viewer, "__wrapped__", viewer))
     taken = _claimed.get(key, set())
-    busy = sorted(taken.intersection(names))
+    busy = [name for name in names if name in taken]  # in the run's order: its super-resolved layer first
     if busy:
         raise ValueError(f"another run (in the widget or the console) is writing {busy[0]!r}: wait for it to end or "
                          "cancel it")
