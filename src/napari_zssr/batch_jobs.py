@@ -25,7 +25,7 @@ from tqdm import tqdm
 from .core.config import INITS
 from .core.optics import Optics
 from .core.resize import as_scale_pair
-from .io.imagej import STAGED_SUFFIX, TEMPORARY_HINT_BYTES
+from .io.imagej import staged_name_bytes
 from .io.names import TIFF_SUFFIXES, drop_tiff_suffix, series_name, series_stem
 from .io.ome import OpticsMetadata, channel_acquisition, read_optics
 from .io.tiff import TiffHeader, image_axes, read_header, run_record
@@ -425,9 +425,7 @@ def check_output_names(jobs: Sequence[Job], kinds: Sequence[str], out: Path) -> 
             if length > NAME_MAX:
                 raise UsageError(f"the output {path.name} of {job.name} would be a name of {length} {unit}, longer "
                                  f"than file systems take ({NAME_MAX}); rename the input")
-            # the temporary file beside it: ".<stem, cut at TEMPORARY_HINT_BYTES>.<8 characters>.tif.part"
-            hint = min(len(os.fsencode(path.stem)), TEMPORARY_HINT_BYTES)
-            name_bytes = max(len(os.fsencode(path.name)), 1 + hint + 1 + 8 + len(STAGED_SUFFIX))
+            name_bytes = max(len(os.fsencode(path.name)), staged_name_bytes(path))  # the temporary file beside it
             path_bytes = len(os.fsencode(os.path.abspath(path.parent))) + 1 + name_bytes
             if longest_path is not None and path_bytes >= longest_path:
                 raise UsageError(f"the outputs of {job.name} would lie {path_bytes} bytes deep, over the "

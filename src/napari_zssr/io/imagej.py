@@ -233,11 +233,7 @@ def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
         metadata["Labels"] = [channel_names[plane % channels] for plane in range(planes)]
     resolution = (1.0 / pixel_size[1], 1.0 / pixel_size[0]) if pixel_size is not None else None
     path.parent.mkdir(parents=True, exist_ok=True)
-    # the output's name (cut where it is long) tells whose the temporary file is, within the 255-byte name limit
-    hint = path.stem
-    while len(os.fsencode(hint)) > TEMPORARY_HINT_BYTES:
-        hint = hint[:-1]
-    handle, temporary = tempfile.mkstemp(prefix=f".{hint}.", suffix=STAGED_SUFFIX, dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=staged_prefix(path), suffix=STAGED_SUFFIX, dir=path.parent)
     os.close(handle)
     try:
         tifffile.imwrite(temporary, iter_planes(data), shape=data.shape, dtype=data.dtype, imagej=True,
@@ -251,6 +247,24 @@ def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
         os.remove(temporary)
         raise
     return Path(temporary)
+
+
+#: characters tempfile.mkstemp puts between a staged file's prefix and its suffix
+STAGED_RANDOM_CHARACTERS = 8
+
+
+def staged_prefix(path: Path) -> str:
+    """The start of the name of the file ``path`` is staged in (:func:`stage_imagej_tiff`): the output's name, cut
+    where it is long, tells whose the temporary file is, within the 255-byte name limit."""
+    hint = path.stem
+    while len(os.fsencode(hint)) > TEMPORARY_HINT_BYTES:
+        hint = hint[:-1]
+    return f".{hint}."
+
+
+def staged_name_bytes(path: Path) -> int:
+    """The length in bytes of the name of the file ``path`` is staged in."""
+    return len(os.fsencode(staged_prefix(path))) + STAGED_RANDOM_CHARACTERS + len(STAGED_SUFFIX)
 
 
 def written_layout(imagej: dict) -> str | None:
