@@ -70,8 +70,11 @@ class StepSchedule:
     config: ZSSRConfig
     needs_errors = False  # no reconstruction checks: they would cost time for nothing
 
+    def __post_init__(self) -> None:
+        self.drops = frozenset(self.config.lr_drop_iterations())  # once, not at every iteration
+
     def should_drop(self, iteration: int) -> bool:
-        return iteration + 1 in self.config.lr_drop_iterations()
+        return iteration + 1 in self.drops
 
 
 def make_schedule(config: ZSSRConfig) -> LinearFitPolicy | StepSchedule:
