@@ -273,6 +273,12 @@ def _checked(source: KernelSource, scale: Scale) -> KernelSource:
     return kept
 
 
+def _estimate_fell_back(record: dict[str, Any], why: str) -> dict[str, Any]:
+    """An estimate's ``record`` for a run without a kernel, and the note saying ``why``."""
+    reason = f"{why}; no kernel (bicubic)"
+    return {**record, "fallback": reason, "note": f"kernel estimate: {reason}"}
+
+
 def _estimated(image: np.ndarray | None, pixel_size: PixelSize | None, scale: Scale,
                should_stop: StopHook | None) -> tuple[KernelSource | None, dict[str, Any]]:
     """The blind estimate (once, from up to 8 planes, for the run's ``scale``) as a kernel source, or a clear error
@@ -286,8 +292,7 @@ def _estimated(image: np.ndarray | None, pixel_size: PixelSize | None, scale: Sc
     try:
         estimate = estimate_kernel(image, scale, pixel_size, should_stop=should_stop)
     except NoStructureError as error:
-        reason = f"{error.reason}; no kernel (bicubic)"
-        return None, {"source": "estimate", "fallback": reason, "note": f"kernel estimate: {reason}"}
+        return None, _estimate_fell_back({"source": "estimate"}, error.reason)
     record = estimate.to_dict()
     if estimate.fallback is not None:
         record["note"] = f"kernel estimate: {estimate.fallback}"
@@ -343,8 +348,7 @@ def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarra
         if record.get("source") != "estimate":
             raise
         # an estimate falls back, as it does wherever it cannot serve: the user gave no kernel to check
-        reason = f"{error}; no kernel (bicubic)"
-        return [None] * len(steps), {**record, "fallback": reason, "note": f"kernel estimate: {reason}"}
+        return [None] * len(steps), _estimate_fell_back(record, str(error))
     if wide:
         record["note"] = "; ".join(note for note in (record.get("note"), wide) if note)
     return kernels, record
