@@ -340,7 +340,7 @@ def _where(report: TaskReport) -> TaskReport:
     return report
 
 
-def check_this_worker_sees_out(job: Job, prepared: PreparedBatch) -> None:
+def check_this_worker_sees_out(prepared: PreparedBatch) -> None:
     """Refuse a task, before it trains, on a worker that does not see its batch's folder under ``--out``: a worker
     that joined after :func:`check_workers_see` (an adaptive cluster starts with none) trained every task it got and
     then failed it as if its batch had been stopped."""
@@ -359,7 +359,7 @@ def check_this_worker_sees_out(job: Job, prepared: PreparedBatch) -> None:
 
 
 def file_task(job: Job, prepared: PreparedBatch, identity: dict, threads: int | None) -> TaskReport:
-    check_this_worker_sees_out(job, prepared)
+    check_this_worker_sees_out(prepared)
     use_cores_of_this_worker(threads)
     with quiet_reader_logs():
         return _where(process_file(job, prepared, identity))
@@ -367,7 +367,7 @@ def file_task(job: Job, prepared: PreparedBatch, identity: dict, threads: int | 
 
 def part_task(job: Job, prepared: PreparedBatch, planes: tuple[int, int], part: Path,
               threads: int | None) -> TaskReport:
-    check_this_worker_sees_out(job, prepared)
+    check_this_worker_sees_out(prepared)
     use_cores_of_this_worker(threads)
     with quiet_reader_logs(), kept_open([job.source]):  # its planes, then its header: one parse of a plate
         return _where(process_part(job, prepared, planes, part))
@@ -376,7 +376,7 @@ def part_task(job: Job, prepared: PreparedBatch, planes: tuple[int, int], part: 
 def assemble_task(job: Job, prepared: PreparedBatch, identity: dict, parts: list[Path],
                   *finished_parts: TaskReport) -> TaskReport:
     """Runs once every part is written (the part reports are passed only to make Dask wait for them)."""
-    check_this_worker_sees_out(job, prepared)
+    check_this_worker_sees_out(prepared)
     return _where(assemble_parts(job, prepared, identity, parts))
 
 
