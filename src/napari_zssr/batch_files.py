@@ -36,7 +36,7 @@ from .batch_jobs import Job, channel_planes, header_counts, output_path
 from .batch_kernels import kernel_choices
 from .batch_options import BatchOptions
 from .batch_parts import NpyPlanes, PartsStack, is_whole_part, part_records, remove_parts, save_part
-from .core.choices import OUTPUTS
+from .core.choices import INTENSITY_OUTPUTS, OUTPUTS
 from .core.resize import PixelSize, pixel_pair, upscale_factors
 from .io.imagej import (
     IMAGEJ_RANGE_KEYS,
@@ -314,10 +314,6 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
             messages.append(f"{job.name}{where}: kernel {describe_kernel(record['kernel'])}; "
                             f"{describe_resolution(record['resolution'])}")
     return messages
-
-
-#: outputs in the input's intensities (the residual and the ensemble spread are differences around 0)
-INTENSITY_OUTPUTS = ("zssr", "ensemble_median")
 
 
 def stored_dtype(kind: str, dtype_option: str, input_dtype: np.dtype) -> np.dtype:

@@ -19,3 +19,5 @@ OUTPUTS = {"zssr": "sr", "ensemble_median": "ensemble_median", "residual": "resi
            "ensemble_spread": "ensemble_spread"}
 #: the outputs made unless others are asked for (the spread map is optional)
 DEFAULT_OUTPUTS = ("zssr", "ensemble_median", "residual")
+#: the outputs in the input's intensities (the residual and the ensemble spread are differences around 0)
+INTENSITY_OUTPUTS = ("zssr", "ensemble_median")

@@ -28,7 +28,7 @@ from ..api import (
 from ..axial import check_volume_shape, validate_volume, zssr_axial
 from ..core.axial import MIN_PLANES, RATIO_TOLERANCE, axial_factor, square_pixel_size, unrestorable_ratio
 from ..core.blind import check_estimable
-from ..core.choices import DEFAULT_OUTPUTS, OUTPUTS
+from ..core.choices import DEFAULT_OUTPUTS, INTENSITY_OUTPUTS, OUTPUTS
 from ..core.config import DEFAULT_SCALE, ZSSRConfig
 from ..core.device import select_device
 from ..core.optics import Optics
@@ -868,14 +868,10 @@ def hide_what_the_outputs_show(viewer: Any, source: Any, outputs: Sequence[Any])
             layer.visible = False
 
 
-#: the outputs that show the input's intensities (the residual and the spread are differences, hidden when made)
-INTENSITY_KINDS = ("zssr", "ensemble_median")
-
-
 def other_results(viewer: Any, source: Any, outputs: Sequence[Any]) -> list[Any]:
     """The layers of ``viewer`` other than ``outputs`` that hold a run's intensity outputs of ``source`` (a whole
     run's, a preview's, an axial run's: :func:`output_name`)."""
-    names = {named_output(source.name, kind, variant) for kind in INTENSITY_KINDS
+    names = {named_output(source.name, kind, variant) for kind in INTENSITY_OUTPUTS
              for variant in (WHOLE_RUN, PREVIEW, AXIAL_RUN)}
     return [layer for layer in viewer.layers
             if layer.name in names and layer not in outputs and can_hold_output(layer)]
