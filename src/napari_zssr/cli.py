@@ -9,13 +9,12 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 from typing import NoReturn
 
-from .stop_signals import STOPPING, TERMINATING
+from .stop_signals import STOPPING, TERMINATING, handlers_swapped
 
 EXIT_INTERRUPTED = 130
 
@@ -70,23 +69,11 @@ def stopped_on_terminate() -> Iterator[None]:
     limit, ``kill``, a dropped ssh session): the batch then removes its temporary files and keeps what it finished,
     instead of dying mid-write. The handlers before are put back after; a signal ignored on purpose (``SIG_IGN``,
     as ``nohup`` ignores SIGHUP) stays ignored."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set a handler
-        return
-
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    # None: a handler not set from Python, which could not be put back, is left as it is
-    previous = {signum: signal.getsignal(signum) for signum in TERMINATING}
-    previous = {signum: handler for signum, handler in previous.items() if handler not in (None, signal.SIG_IGN)}
-    for signum in previous:
-        signal.signal(signum, interrupt)
-    try:
+    with handlers_swapped(TERMINATING, interrupt):
         yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":  # python -m napari_zssr.cli, as python -m napari_zssr

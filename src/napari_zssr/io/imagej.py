@@ -10,8 +10,7 @@ import itertools
 import os
 import signal
 import tempfile
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 import tifffile
 
-from ..stop_signals import STOPPING
+from ..stop_signals import STOPPING, each_surely, handlers_swapped
 from .planes import PlaneSource, ReorderedPlanes, iter_planes
 
 #: the ImageJ display settings (tiff.IMAGEJ_DISPLAY_KEYS) that are intensities: they fit outputs in the
@@ -113,33 +112,17 @@ def signals_deferred() -> Iterator[None]:
     each that came to the handler before; one ignored stays ignored.
 
     Python runs signal handlers in the main thread, whichever thread the signal reached, so the handlers are swapped
-    rather than the signals masked. Off the main thread (a Dask worker's task) nothing can be set, nor is needed:
-    no interruption is raised there."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    rather than the signals masked (:func:`.stop_signals.handlers_swapped`)."""
     received: list[int] = []
 
     def defer(signum: int, frame: Any) -> None:
         received.append(signum)
 
-    # a handler not set from Python (None) could not be put back: that signal is left as it is
-    previous = {signum: signal.signal(signum, defer) for signum in STOPPING
-                if signal.getsignal(signum) not in (None, signal.SIG_IGN)}
     try:
-        yield
-    finally:  # each step in a finally of the one before: a signal handled meanwhile cannot skip the rest
-        _each_surely([functools.partial(signal.signal, signum, handler) for signum, handler in previous.items()]
-                     + [functools.partial(signal.raise_signal, signum) for signum in dict.fromkeys(received)])
-
-
-def _each_surely(steps: Sequence[Callable[[], object]]) -> None:
-    """Run every step, the later ones even where an earlier one raised (the first exception is raised after)."""
-    if steps:
-        try:
-            steps[0]()
-        finally:
-            _each_surely(steps[1:])
+        with handlers_swapped(STOPPING, defer):
+            yield
+    finally:  # each delivered even where the one before raised (a Ctrl-C's KeyboardInterrupt)
+        each_surely([functools.partial(signal.raise_signal, signum) for signum in dict.fromkeys(received)])
 
 
 def imagej_dtype(dtype: Any) -> np.dtype:
