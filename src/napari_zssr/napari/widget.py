@@ -679,8 +679,10 @@ class ZSSRWidget(Container):
         from superqt.utils import thread_worker
 
         self._stop = stop_at_exit(threading.Event())
-        self._progress = progress(total=self._planes() * request.config.max_iterations, desc="ZSSR")
-        self.progress_bar.max = self._progress.total
+        # busy until the core's first event says how much work the run is (warm starts, axial runs and gradual
+        # steps make it other than planes x iterations)
+        self._progress = progress(total=0, desc="ZSSR")
+        self.progress_bar.max = 0
         # superqt's worker, not napari's: napari's also reports every error as a notification and re-raises it
         # in Qt's event loop; here an error is shown once, in the status line.
         self._worker = thread_worker(background_run, start_thread=False, ignore_errors=True)(request, self._stop)
