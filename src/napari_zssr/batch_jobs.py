@@ -26,7 +26,7 @@ from .core.config import INITS
 from .core.optics import Optics
 from .core.resize import as_scale_pair
 from .io.imagej import staged_name_bytes
-from .io.names import TIFF_SUFFIXES, drop_tiff_suffix, series_name, series_stem
+from .io.names import TIFF_SUFFIXES, drop_tiff_suffix, output_name, series_name, series_stem
 from .io.ome import OpticsMetadata, channel_acquisition, read_optics
 from .io.tiff import TiffHeader, image_axes, read_header, run_record
 
@@ -482,7 +482,7 @@ def channel_planes(axes: str, shape: Sequence[int], beside: str = "C") -> int:
 
 
 def output_path(out: Path, job: Job, kind: str) -> Path:
-    return out / job.output_stem.parent / f"{job.output_stem.name}_{kind}.tif"
+    return out / job.output_stem.parent / f"{output_name(job.output_stem.name, kind)}.tif"
 
 
 def settings_of_info(info: str | None) -> dict | None:

@@ -30,3 +30,9 @@ def series_stem(stem: Path, series: int | None) -> Path:
     names its layers too (their outputs then save under the command line's names); ``stem`` for a file of one
     (None), whose outputs keep their names."""
     return stem if series is None else stem.with_name(f"{stem.name}_series{series}")
+
+
+def output_name(name: str, kind: str) -> str:
+    """The name of output ``kind`` (``zssr``, ``residual``...) of the input called ``name``, the same for a batch's
+    files and a viewer's layers (``cells_zssr``), so that a layer saved under its name is the file a batch writes."""
+    return f"{name}_{kind}"

@@ -46,6 +46,7 @@ from ..core.units import (
     um_per_unit,
 )
 from ..io.calibration import default_z_spacing_note
+from ..io.names import output_name as output_kind_name
 from ..io.ome import Acquisition, OpticsMetadata, channel_acquisition
 from ..kernel_choice import KernelArgument, KernelChoice, PreparedKernel, named_kernel
 from ..overlay import effective_factors, overlay_scale_translate
@@ -623,7 +624,7 @@ def output_name(request: RunRequest, kind: str) -> str:
 
 def named_output(input_name: str, kind: str, variant: str) -> str:
     """The layer name of the output ``kind`` of the input layer ``input_name`` for a run of ``variant``."""
-    return f"{input_name}_{kind}{variant}"
+    return output_kind_name(input_name, kind) + variant
 
 
 def can_hold_output(layer: Any) -> bool:
