@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 from scipy import ndimage
+from skimage.metrics import peak_signal_noise_ratio
 
 from napari_zssr import ZSSRConfig, zssr
 from napari_zssr.core.optics import Optics, vectorial_profile
@@ -48,7 +49,8 @@ def degraded_sample(seed: int = 11) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def psnr(estimate: np.ndarray, truth: np.ndarray) -> float:
-    return float(10 * np.log10(1 / np.mean((np.clip(estimate, 0, 1)[4:-4, 4:-4] - truth[4:-4, 4:-4]) ** 2)))
+    """On [0, 1] after clipping, without the 4 pixels of each border."""
+    return float(peak_signal_noise_ratio(truth[4:-4, 4:-4], np.clip(estimate, 0, 1)[4:-4, 4:-4], data_range=1.0))
 
 
 def tile(image: np.ndarray, label: str, size: int = 256) -> Image.Image:
