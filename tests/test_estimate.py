@@ -6,9 +6,10 @@ import threading
 import pytest
 
 from napari_zssr import ZSSRConfig
-from napari_zssr.core import trainer
+from napari_zssr.core import run_time, trainer
+from napari_zssr.core.run_time import Costs, Workload, estimate_seconds
 from napari_zssr.napari import estimate, worker_turns
-from napari_zssr.napari.estimate import Costs, Workload, estimate_seconds, format_range
+from napari_zssr.napari.estimate import format_range
 
 napari = pytest.importorskip("napari")
 
@@ -33,10 +34,10 @@ def test_widget_estimate_is_timed_off_the_gui_thread_through_the_training_step(m
     qtbot.waitUntil(lambda: "~" in widget.estimate.value, timeout=120_000)
     assert re.fullmatch(r"cpu: ~[\d.]+(-[\d.]+)? (s|min|h) for 3 planes \(CPU: slow; a GPU is much faster\)",
                         widget.estimate.value)
-    assert len(threads) == estimate.WARM_UP_STEPS + estimate.TIMED_STEPS
+    assert len(threads) == run_time.WARM_UP_STEPS + run_time.TIMED_STEPS
     assert threading.main_thread() not in threads
     widget.max_iterations.value = 50  # measured once: later changes are answered at once
-    assert "~" in widget.estimate.value and len(threads) == estimate.WARM_UP_STEPS + estimate.TIMED_STEPS
+    assert "~" in widget.estimate.value and len(threads) == run_time.WARM_UP_STEPS + run_time.TIMED_STEPS
 
 
 COSTS = Costs(step_seconds=(1.0, 2.0), inference_seconds_per_pixel=0.0, crop_size=128)
@@ -78,9 +79,9 @@ def test_steps_on_planes_smaller_than_twice_the_crop_cost_their_crops_mean_area(
         sampler = PairSampler(pool, Degradation.create((2.0, 2.0), None, torch.device("cpu")), [0], 0.0, 0,
                               torch.device("cpu"))
         drawn = np.mean([np.prod(sampler.sample(config.crop_size)[1].shape[-2:]) for _ in range(800)])
-        assert estimate.mean_crop_area(shape, config, 2) == pytest.approx(drawn, rel=0.05)  # 3 sigma: 3.6 %
+        assert run_time.mean_crop_area(shape, config, 2) == pytest.approx(drawn, rel=0.05)  # 3 sigma: 3.6 %
     small, large = (estimate_seconds(COSTS, config, Workload(shape, 2, 1)) for shape in ((128, 128), LARGE))
-    ratio = estimate.mean_crop_area((128, 128), config, 2) / 128**2
+    ratio = run_time.mean_crop_area((128, 128), config, 2) / 128**2
     assert 0.65 < ratio < 0.75 and small == pytest.approx((large[0] * ratio, large[1] * ratio))
 
 
@@ -104,8 +105,8 @@ def test_a_timing_is_kept_when_a_run_was_asked_for_while_it_ran(monkeypatch):
     timing is kept, not thrown away and taken again after the run (which then waited for nothing)."""
     monkeypatch.setattr(estimate, "_measured", {})
     key = ("cpu", "float32", 16, 8, 8)
-    original_train = estimate.train
-    monkeypatch.setattr(estimate, "train", lambda *args, **kwargs: (estimate.run_started(),
+    original_train = run_time.train
+    monkeypatch.setattr(run_time, "train", lambda *args, **kwargs: (estimate.run_started(),
                                                                      original_train(*args, **kwargs))[1])
     try:
         estimate.measure_costs(key)  # Run pressed as it trains: that run waits for its turn
@@ -192,14 +193,14 @@ def test_workers_start_in_turn_and_a_failed_start_passes_the_turn_on():
 def test_a_small_plane_is_timed_on_the_crop_it_trains_on():
     """Fathers are no larger than the plane: a 64² plane's steps cost about a quarter of a 128² crop's."""
     config = ZSSRConfig()
-    assert estimate.cost_key("cpu", config, (64, 64))[2] == 64
-    assert estimate.cost_key("cpu", config, (3, 50, 70))[2] == 64  # rounded up to a power of two
-    assert estimate.cost_key("cpu", config, (16, 512))[2] == 64  # 16 x 128 crops: about 45² of work
-    assert estimate.cost_key("cpu", config, (512, 512))[2] == estimate.cost_key("cpu", config)[2] == \
+    assert run_time.cost_key("cpu", config, (64, 64))[2] == 64
+    assert run_time.cost_key("cpu", config, (3, 50, 70))[2] == 64  # rounded up to a power of two
+    assert run_time.cost_key("cpu", config, (16, 512))[2] == 64  # 16 x 128 crops: about 45² of work
+    assert run_time.cost_key("cpu", config, (512, 512))[2] == run_time.cost_key("cpu", config)[2] == \
         config.crop_size
     axial = Workload((10, 50), (3.0, 1.0), planes=2 * 40, volumes=1, lateral_shape=(40, 50))
     assert axial.training_shape == (40, 50)  # an axial run trains on its lateral planes, not the XZ slices it restores
-    assert estimate.cost_key("cpu", config, axial.training_shape)[2] == 64
+    assert run_time.cost_key("cpu", config, axial.training_shape)[2] == 64
 
 
 def test_a_timing_queued_for_settings_since_changed_is_dropped(monkeypatch, qtbot):
@@ -211,7 +212,7 @@ def test_a_timing_queued_for_settings_since_changed_is_dropped(monkeypatch, qtbo
         panel = estimate.BackgroundEstimate(lambda text: None)
         work = Workload((32, 32), (2.0, 2.0), 1)
         panel.request("cpu", ZSSRConfig(precision="float32"), work)
-        first = estimate.cost_key("cpu", ZSSRConfig(precision="float32"), (32, 32))
+        first = run_time.cost_key("cpu", ZSSRConfig(precision="float32"), (32, 32))
         assert first in estimate._in_flight and len(worker_turns._waiting) == 1
         panel.request("cpu", ZSSRConfig(precision="bfloat16"), work)
         assert first not in estimate._in_flight and len(worker_turns._waiting) == 1  # only the latest waits

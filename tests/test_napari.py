@@ -2402,7 +2402,7 @@ def test_a_channel_axis_taken_for_z_is_named_with_the_layer():
 
 
 def test_the_estimate_of_an_axial_run_counts_one_network_per_volume(widget):
-    from napari_zssr.napari.estimate import Workload
+    from napari_zssr.core.run_time import Workload
 
     viewer, w = widget
     w.current_plane.value = True  # hidden in axial mode: it must not count there

@@ -8,7 +8,8 @@ import sys
 EXIT_DURING_A_MEASUREMENT = """
 from qtpy.QtWidgets import QApplication
 from napari_zssr.core.config import ZSSRConfig
-from napari_zssr.napari.estimate import BackgroundEstimate, Workload
+from napari_zssr.core.run_time import Workload
+from napari_zssr.napari.estimate import BackgroundEstimate
 app = QApplication([])
 BackgroundEstimate(print).request("cpu", ZSSRConfig(crop_size=96), Workload((64, 64), 2.0, 1))
 app.processEvents()

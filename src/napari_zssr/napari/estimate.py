@@ -1,51 +1,24 @@
-"""The run-time range shown before a run: a few real training steps and an inference, timed off the GUI thread.
+"""The run-time range shown before a run, timed off the GUI thread (:mod:`napari_zssr.core.run_time`).
 
-The steps go through the trainer itself (pairs drawn by the sampler, the same training step, precision and network),
-so what is timed is what a run does. The measurement is kept per device, precision and network size, so it runs
-once per session for each. The range covers the step-time spread and, with the lr policy, its earliest possible stop.
+The timing is kept per device, precision, crop and network size, so it runs once per session for each, in its turn
+with the runs (:mod:`.worker_turns`): a timing shares the device with no run.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import torch
-
 from ..core.config import ZSSRConfig
-from ..core.degradation import Degradation
-from ..core.device import select_device
-from ..core.engine import reconstruction_pair, scale_steps
-from ..core.inference import super_resolve
-from ..core.network import ZSSRNet
-from ..core.pairs import FatherPool, PairSampler, crop_side, father_shapes, min_father_side
-from ..core.precision import resolve_precision
-from ..core.progress import ProgressEvent, RunProgress
-from ..core.resize import Scale, as_scale_pair, scaled_shape
-from ..core.trainer import train
+from ..core.run_time import CostKey, Costs, Workload, cost_key, estimate_seconds, time_costs
 from .shutdown import stop_at_exit
 from .worker_turns import holder, start_in_turn, turn_ended, withdraw
 
-#: untimed first steps (memory allocation, kernel selection), then timed ones
-WARM_UP_STEPS = 3
-TIMED_STEPS = 10
-
-CostKey = tuple[str, str, int, int, int]  # device, precision, crop size, width, depth
-
-
-@dataclass(frozen=True)
-class Costs:
-    step_seconds: tuple[float, float]  # one training iteration: median and 90th percentile
-    inference_seconds_per_pixel: float  # per output pixel and ensemble member
-    crop_size: int  # the side of the square crops the steps were timed on
-
-
+#: the timings taken this session, for every panel
 _measured: dict[CostKey, Costs] = {}
 
 
@@ -91,111 +64,11 @@ def _measurement_ended(key: CostKey, start: Callable[[], None]) -> None:
     turn_ended(start)
 
 
-def cost_key(device: str, config: ZSSRConfig, plane_shape: tuple[int, ...] = ()) -> CostKey:
-    """What the costs depend on; the device resolved ("auto" -> "cuda:0"), which may raise a ValueError.
-
-    The crop timed is the one the run trains on: ``crop_size``, or less on planes smaller than it (its fathers are
-    no larger than the plane), as a square of its area rounded up to a power of two, so that a few sizes cover
-    every plane; a 64² plane's steps cost about a quarter of a 128² crop's."""
-    crop = config.crop_size
-    if len(plane_shape) >= 2 and min(plane_shape[-2:]) < crop:  # the square of the crop's area (16 x 512: 45²)
-        side = math.sqrt(min(plane_shape[-2], crop) * min(plane_shape[-1], crop))
-        crop = min(crop, 2 ** math.ceil(math.log2(max(8.0, side))))
-    return str(select_device(device)), config.precision, crop, config.width, config.depth
-
-
 def measure_costs(key: CostKey, should_stop: Callable[[], bool] | None = None) -> Costs:
-    """Time :data:`TIMED_STEPS` training iterations and one inference with the settings of ``key`` (slow: seconds).
-
-    ``should_stop`` returning True ends the measurement early with :class:`~napari_zssr.core.trainer.Cancelled`.
-    Kept for later requests: it runs in its turn (:mod:`.worker_turns`), so no run shares the device with it; a run
-    asked for meanwhile waits for it.
-    """
-    device_name, precision, crop_size, width, depth = key
-    device = torch.device(device_name)
-    config = ZSSRConfig(crop_size=crop_size, width=width, depth=depth, precision=precision, device=device_name,
-                        max_iterations=WARM_UP_STEPS + TIMED_STEPS, progress_every=1)
-    image = torch.rand(1, 1, 2 * crop_size, 2 * crop_size, generator=torch.Generator().manual_seed(0)).to(device)
-    degradation = Degradation.create((2.0, 2.0), None, device)
-    sampler = PairSampler(FatherPool(image, config.father_min_scale, config.father_levels, 8), degradation,
-                          list(range(8)), 0.01, 0, device)
-    net = ZSSRNet.create(config, 0, device)
-    stamps: list[float] = []
-
-    def stamp(event: ProgressEvent) -> None:  # the loss was read: the step has finished on the device
-        stamps.append(time.perf_counter())
-
-    train(net, sampler, reconstruction_pair(image, degradation, config.recon_crop), config,
-          progress=RunProgress(stamp, max_iterations=config.max_iterations), should_stop=should_stop,
-          dtype=resolve_precision(precision, device))
-    steps = np.diff(stamps[WARM_UP_STEPS - 1 :])
-    lr = image[..., :crop_size, :crop_size]
-    start = time.perf_counter()
-    output = super_resolve(net, lr, degradation, [0], 0, config.tile_size, resolve_precision(precision, device))
-    float(output.sr[0, 0, 0, 0])  # wait for the device
-    inference = (time.perf_counter() - start) / output.sr.numel()
-    costs = Costs((float(np.median(steps)), float(np.percentile(steps, 90))), inference, crop_size)
-    _measured[key] = costs
+    """:func:`~napari_zssr.core.run_time.time_costs`, kept for later requests of every panel. It runs in its turn
+    (:mod:`.worker_turns`), so no run shares the device with it; a run asked for meanwhile waits for it."""
+    costs = _measured[key] = time_costs(key, should_stop)
     return costs
-
-
-@dataclass(frozen=True)
-class Workload:
-    """What a run does: ``planes`` inferences of ``plane_shape`` at ``scale``, each trained first (warm-started
-    planes for ``warm_start_iterations``), or, for an axial run, ``volumes`` networks trained from scratch on their
-    ``lateral_shape`` planes and applied to ``planes`` slices of the volumes."""
-
-    plane_shape: tuple[int, ...]
-    scale: float | Scale
-    planes: int
-    warm_start_iterations: int | None = None
-    volumes: int | None = None
-    lateral_shape: tuple[int, ...] = ()
-
-    @property
-    def training_shape(self) -> tuple[int, ...]:
-        """The planes the training crops are cut from: an axial run's lateral planes, else the planes it restores."""
-        return self.lateral_shape if self.volumes else self.plane_shape
-
-    def label(self) -> str:
-        """E.g. "3 planes", "1 volume"."""
-        count, unit = (self.volumes, "volume") if self.volumes else (self.planes, "plane")
-        return f"{count} {unit}{'s' if count > 1 else ''}"
-
-
-def mean_crop_area(plane_shape: tuple[int, ...], config: ZSSRConfig, scale: Scale) -> float:
-    """The mean area (pixels) of the training crops a run cuts from planes of ``plane_shape``: crops come from the
-    fathers (:class:`~napari_zssr.core.pairs.FatherPool`: the plane and its copies down to ``father_min_scale``,
-    drawn in proportion to their area), and a father narrower than ``crop_size`` gives crops of its width. A step's
-    cost grows with its crop's area, so on planes under twice the crop size the steps cost less than the timed
-    crop's (a 128 x 128 plane's crops average 0.7 of a 128 x 128 crop's area)."""
-    pair = as_scale_pair(scale)
-    shape = (int(plane_shape[-2]), int(plane_shape[-1]))
-    fathers = father_shapes(shape, config.father_min_scale, config.father_levels, min_father_side(pair)) or [shape]
-    areas = np.array([height * width for height, width in fathers], dtype=np.float64)
-    crops = np.array([crop_side(height, config.crop_size, pair[0]) * crop_side(width, config.crop_size, pair[1])
-                      for height, width in fathers], dtype=np.float64)
-    return float(np.sum(areas * crops) / np.sum(areas))
-
-
-def estimate_seconds(costs: Costs, config: ZSSRConfig, work: Workload) -> tuple[float, float]:
-    """(shortest, longest) likely run time of ``work`` with ``config``."""
-    pair = as_scale_pair(work.scale)
-    steps = len(scale_steps(pair, config.gradual_steps))
-    trained = work.volumes or work.planes
-    later = config.max_iterations if work.volumes else work.warm_start_iterations or config.max_iterations
-    longest = steps * (config.max_iterations + (trained - 1) * later)
-    shortest = longest
-    if config.lr_schedule == "policy":  # it may stop once the lr has dropped below the minimum, at the earliest
-        drops = math.floor(math.log10(config.learning_rate / config.min_learning_rate)) + 1 if \
-            config.min_learning_rate > 0 else math.inf
-        earliest = min(drops * (config.min_iterations + 1), config.max_iterations)
-        shortest = steps * (earliest + (trained - 1) * min(earliest, later))
-    members = config.ensemble
-    inference = costs.inference_seconds_per_pixel * math.prod(scaled_shape(tuple(work.plane_shape[-2:]), pair)) \
-        * members * steps * work.planes
-    crops = mean_crop_area(work.training_shape, config, pair) / costs.crop_size**2  # steps on smaller crops cost less
-    return (shortest * costs.step_seconds[0] * crops + inference, longest * costs.step_seconds[1] * crops + inference)
 
 
 def format_range(low: float, high: float) -> str:

@@ -32,9 +32,10 @@ from ..core.device import available_devices, select_device
 from ..core.precision import PRECISIONS
 from ..core.psf import checked_psf_array
 from ..core.resize import as_scale_pair, pixel_pair, upscale_factors
+from ..core.run_time import Workload
 from ..kernel_choice import KernelChoice, PsfChannelError, describe_kernel, psf_channel_for
 from ..resolution_report import describe_resolution
-from .estimate import BackgroundEstimate, Workload, run_finished, run_started, timing_holds_turn
+from .estimate import BackgroundEstimate, run_finished, run_started, timing_holds_turn
 from .loss_plot import LossPlot
 from .optics_fields import OpticsFields
 from .output_claim import OutputClaim
