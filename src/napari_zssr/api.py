@@ -288,6 +288,8 @@ def plane_name(index: tuple[int, ...], item: str = "plane", whole: str = "the im
 
 
 def check_plane_values(plane: np.ndarray, label: str) -> None:
+    """Refuse a plane holding masked, NaN or infinite values (named by ``label``), which would turn the whole output
+    to NaN after minutes of training."""
     refuse_masked(plane, label, "dask.array.ma.filled or numpy's .filled(value)")
     refuse_non_finite(np.asarray(plane), label, IMAGE_NAN_HINT)
 
@@ -426,6 +428,8 @@ def warn_kernel_notes(record: dict[str, Any]) -> None:
 
 
 def checked_config(config: Any) -> ZSSRConfig:
+    """``config`` as a :class:`ZSSRConfig` (None: the defaults); a TypeError saying how to make one for anything
+    else, which would otherwise fail on a missing attribute deep in a run."""
     if config is None:
         return ZSSRConfig()
     if not isinstance(config, ZSSRConfig):

@@ -355,6 +355,8 @@ def run_in_process(prepared: PreparedBatch, summary: BatchSummary) -> None:
 
 
 def record_outcome(summary: BatchSummary, job: Job, outcome: str) -> None:
+    """Count ``job`` in ``summary`` as ``outcome`` ("done", "skipped" or "conflict"); a conflict is named again at the
+    summary's end."""
     {"done": summary.done, "skipped": summary.skipped, "conflict": summary.conflicts}[outcome].append(job.source)
     summary.accounted.add((job.source, job.series))
     if outcome == "conflict":

@@ -39,6 +39,8 @@ def number_in_range(number: type, minimum: float, what: str, *, exclusive: bool 
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command's options, their help and their checks of single values; defaults shown come from
+    :class:`ZSSRConfig`, the one source of every default."""
     defaults = ZSSRConfig()
     pixel_size = number_in_range(float, 0, "a pixel size in um > 0", exclusive=True)
     parser = argparse.ArgumentParser(

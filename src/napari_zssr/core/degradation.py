@@ -67,6 +67,8 @@ class Degradation:
 
     @classmethod
     def create(cls, scale: Scale, kernel: np.ndarray | None, device: torch.device) -> Degradation:
+        """The HR -> LR degradation of a run: bicubic resizing for no kernel, else ``kernel`` centred for strided
+        sampling on ``device``."""
         if kernel is None:
             return cls(scale)
         centred = centre_kernel(kernel, integer_factors(scale))

@@ -61,6 +61,9 @@ class PairSampler:
         self.noise_generator = torch.Generator(device=device).manual_seed(seed)
 
     def sample(self, crop_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """One training pair (the son interpolated back to the crop's size, the crop): a father drawn in proportion
+        to its area, a random crop of it (narrower where the father is), a random transform that keeps the scale,
+        then its son under the run's degradation and noise."""
         probabilities = self.pool.probabilities()
         father = self.pool.fathers[self.rng.choice(len(probabilities), p=probabilities)]
         height, width = father.shape[-2:]

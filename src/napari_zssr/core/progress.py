@@ -64,6 +64,8 @@ class RunProgress:
 
     @property
     def total(self) -> int:
+        """The work units of the whole run as known now: done, left of this plane, and the later planes' (warm
+        started where this run warm-starts), so that a bar's end moves as little as possible."""
         later_planes = self.n_planes - self.plane - 1
         warm_later = self.trained_planes > 0 or self.plane_trains  # in its inference too, its training all done
         later = later_planes * self.n_steps * self.iterations_per_step(warm_later)

@@ -65,6 +65,7 @@ def scale_counts_input_pixels(metadata: dict) -> bool:
 
 
 def get_reader(path: str | list[str]) -> Callable | None:
+    """napari's reader hook: :func:`read_layers` for one TIFF path, None (another reader's turn) for anything else."""
     if isinstance(path, list) or not str(path).lower().endswith(TIFF_SUFFIXES):
         return None
     return read_layers

@@ -372,6 +372,7 @@ class ZSSRWidget(Container):
         return "auto" if self.noise_auto.value else float(self.noise_std.value)
 
     def config(self) -> ZSSRConfig:
+        """The chosen preset with the widget's fields over it: the one place the widget's settings become a run's."""
         base = ZSSRConfig.preset(self.preset.value)
         return replace(base, max_iterations=int(self.max_iterations.value), noise_std=self._noise_std(),
                        back_projection_iterations=base.back_projection_iterations if self.back_projection.value else 0,

@@ -40,6 +40,10 @@ class LayerNotWritable(Exception):
 
 
 def write_image(path: str, data: Any, attributes: dict) -> list[str]:
+    """napari's writer hook for one image layer: an ImageJ TIFF at ``path`` (``.tif`` added where missing) with the
+    layer's calibration and the run's record, as the command line writes its outputs, so that a result saved from
+    the viewer opens in Fiji at its pixel size and tells how it was made. Layers it cannot write faithfully (RGB,
+    complex) are refused with what to use instead."""
     path = _with_tif_suffix(path)  # napari's Save dialog passes a name typed without one as it is
     array = np.asarray(data[0] if attributes.get("multiscale") else data)
     if attributes.get("rgb"):
