@@ -158,6 +158,16 @@ def test_unusable_images_raise_a_clear_error(image, message):
         estimate_kernel(image)
 
 
+@pytest.mark.parametrize("name", ["cells.tif", b"cells.tif"])
+def test_a_file_name_is_not_read_as_an_image(name):
+    """It was refused as "a real-valued numeric array, got dtype <U9", which does not say that it is a name."""
+    from napari_zssr import estimate_resolution
+
+    for estimate in (estimate_kernel, estimate_resolution):
+        with pytest.raises(TypeError, match=r"the image is a file name \('cells.tif'\), not an array: read it first"):
+            estimate(name)
+
+
 @pytest.mark.parametrize("pattern", ["checkerboard", "one bright row"])
 def test_degenerate_spectra_fall_back_without_numpy_warnings(pattern):
     image = np.indices((64, 64)).sum(0) % 2 if pattern == "checkerboard" else np.eye(64)[30][:, None] * np.ones(64)

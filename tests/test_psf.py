@@ -633,3 +633,19 @@ def test_a_4d_psf_array_is_told_how_to_give_one_psf_per_channel(tmp_path):
     for channel in (0, 1):
         np.testing.assert_allclose(kernel_from_file(tmp_path / "psf.ome.tif", scale=2, psf_channel=channel),
                                    kernel_from_psf(beads[channel], scale=2), atol=1e-12)
+
+
+def test_a_psf_file_and_a_psf_array_mixed_up_are_told_apart(tmp_path):
+    """A file name given for a PSF array was refused as "a dtype <U16"; an array given for a file's path failed
+    with "File name too long" and the array printed; a path as bytes was "not found" for a file that exists."""
+    y, x = np.mgrid[-7:8, -7:8]
+    psf = np.exp(-(x**2 + y**2) / 8.0)
+    tifffile.imwrite(tmp_path / "psf.tif", psf.astype(np.float32))
+    with pytest.raises(TypeError, match=r"the PSF is a file name \('psf.tif'\), not an array: .*kernel_from_file"):
+        kernel_from_psf("psf.tif")
+    with pytest.raises(TypeError, match=r"path must be a PSF file's path, got a ndarray; for a PSF array use "
+                                        r"napari_zssr.kernel_from_psf"):
+        kernel_from_file(psf)
+    from_bytes = kernel_from_file(os.fsencode(tmp_path / "psf.tif"), psf_pixel_size=0.1, pixel_size=0.1)
+    np.testing.assert_array_equal(from_bytes, kernel_from_file(tmp_path / "psf.tif", psf_pixel_size=0.1,
+                                                               pixel_size=0.1))

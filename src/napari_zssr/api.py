@@ -33,7 +33,7 @@ from .core.spectrum import channels_hint, known_shape
 from .core.torch_modes import in_own_torch_modes
 from .core.trainer import Cancelled, StopHook
 from .core.units import compact_pixel_size, shown_bytes
-from .core.values import IMAGE_NAN_HINT, from_torch, refuse_masked, refuse_non_finite
+from .core.values import IMAGE_NAN_HINT, from_torch, refuse_file_name, refuse_masked, refuse_non_finite
 from .kernel_choice import PSF_FILE_NOTE, KernelArgument, KernelChoice, kernel_source, run_kernels
 from .resolution_report import resolution_report
 
@@ -243,9 +243,8 @@ def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
         raise TypeError("image is boolean (a mask?); ZSSR needs intensity data")
     if np.issubdtype(dtype, np.complexfloating):
         raise TypeError("image is complex-valued; pass the magnitude (np.abs) or the real part")
-    if isinstance(image, (str, bytes, os.PathLike)):  # a file's name, not its pixels
-        raise TypeError(f"image is a file name ({os.fsdecode(image)!r}), not an array: read it first (e.g. "
-                        "tifffile.imread), or run the napari-zssr command on the file")
+    refuse_file_name(image, "image", "read it first (e.g. tifffile.imread), or run the napari-zssr command on the "
+                     "file")
     if not np.issubdtype(dtype, np.number) or dtype.kind == "m":  # numpy files timedelta64 under the integers
         raise TypeError(f"image must be numeric, got dtype {dtype}")
     shape = known_shape(array.shape)
@@ -405,14 +404,17 @@ def normalised_tensor(plane: np.ndarray, low: float, high: float, device: torch.
     return torch.as_tensor(normalised(plane, low, high), device=device)[None, None]
 
 
-def kernel_from_file(path: str, *, psf_pixel_size: PixelSize | None = None, pixel_size: PixelSize | None = None,
+def kernel_from_file(path: str | os.PathLike, *, psf_pixel_size: PixelSize | None = None, pixel_size: PixelSize | None = None,
                      scale: float | Sequence[float] = DEFAULT_SCALE, measured: bool | None = None,
                      psf_channel: int | None = None) -> np.ndarray:
     """Read a PSF file and turn it into the ZSSR kernel of ``scale``, as the "psf" kernel source does for the
     widget, ``run()`` and the CLI. ``psf_pixel_size`` overrides the pixel size found in the file's metadata;
     ``psf_channel``: which channel's PSF of a file with one per channel (see :class:`KernelChoice`).
     """
-    choice = KernelChoice("psf", psf_path=str(path), psf_pixel_size=psf_pixel_size, measured=measured,
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"path must be a PSF file's path, got a {type(path).__name__}; for a PSF array use "
+                        "napari_zssr.kernel_from_psf(psf, ...)")
+    choice = KernelChoice("psf", psf_path=os.fsdecode(path), psf_pixel_size=psf_pixel_size, measured=measured,
                           psf_channel=psf_channel)
     factors = upscale_factors(scale)
     source, record = kernel_source(choice, pixel_size, scale=factors)  # made, and kept, at these factors

@@ -17,7 +17,7 @@ import torch
 from scipy import ndimage
 
 from .trainer import Cancelled, StopHook
-from .values import IMAGE_NAN_HINT, from_torch, refuse_masked, refuse_non_finite, refuse_non_real
+from .values import IMAGE_NAN_HINT, from_torch, refuse_file_name, refuse_masked, refuse_non_finite, refuse_non_real
 
 #: planes of an N-D stack that the estimates combine (evenly spaced; more cost time and add little)
 MAX_PLANES = 8
@@ -121,6 +121,7 @@ def with_lone_outliers_retried(analyse: Callable[[list[np.ndarray]], Analysis],
 def _indexable(image: Any) -> Any:
     """``image`` itself when it can be read plane by plane (numpy, dask, zarr: a shape and a numpy dtype), else as a
     numpy array (lists, tensors)."""
+    refuse_file_name(image, "the image", "read it first (e.g. tifffile.imread)")
     image = from_torch(image)
     return image if isinstance(getattr(image, "dtype", None), np.dtype) and hasattr(image, "shape") \
         else np.asarray(image)

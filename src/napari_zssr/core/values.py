@@ -7,6 +7,7 @@ make for their data.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,13 @@ def from_torch(value: Any) -> Any:
             value = value.to(torch.complex64)
         value = value.numpy()
     return value
+
+
+def refuse_file_name(value: Any, what: str, read_with: str) -> None:
+    """A TypeError where ``value`` is a file's name, not its values (which numpy would take as an array of one
+    string), saying how to read it: ``read_with``."""
+    if isinstance(value, (str, bytes, os.PathLike)):
+        raise TypeError(f"{what} is a file name ({os.fsdecode(value)!r}), not an array: {read_with}")
 
 
 def refuse_masked(array: Any, what: str, fill: str) -> None:
@@ -54,6 +62,8 @@ def refuse_non_real(dtype: Any, what: str) -> None:
 def real_values(values: Any, what: str, fill: str) -> np.ndarray:
     """``values`` (a PSF, a kernel, a profile) as a float64 array, or a clear error naming ``what``: masked pixels
     (``fill`` says how to fill them), a type without real numbers, NaN or infinity."""
+    refuse_file_name(values, what, "read it first (e.g. tifffile.imread), or make a kernel from a PSF file with "
+                     "napari_zssr.kernel_from_file")
     values = from_torch(values)
     refuse_masked(values, what, fill)
     array = np.asarray(values)
