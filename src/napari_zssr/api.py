@@ -404,9 +404,9 @@ def normalised_tensor(plane: np.ndarray, low: float, high: float, device: torch.
     return torch.as_tensor(normalised(plane, low, high), device=device)[None, None]
 
 
-def kernel_from_file(path: str | os.PathLike, *, psf_pixel_size: PixelSize | None = None, pixel_size: PixelSize | None = None,
-                     scale: float | Sequence[float] = DEFAULT_SCALE, measured: bool | None = None,
-                     psf_channel: int | None = None) -> np.ndarray:
+def kernel_from_file(path: str | os.PathLike, *, psf_pixel_size: PixelSize | None = None,
+                     pixel_size: PixelSize | None = None, scale: float | Sequence[float] = DEFAULT_SCALE,
+                     measured: bool | None = None, psf_channel: int | None = None) -> np.ndarray:
     """Read a PSF file and turn it into the ZSSR kernel of ``scale``, as the "psf" kernel source does for the
     widget, ``run()`` and the CLI. ``psf_pixel_size`` overrides the pixel size found in the file's metadata;
     ``psf_channel``: which channel's PSF of a file with one per channel (see :class:`KernelChoice`).
