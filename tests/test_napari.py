@@ -919,8 +919,8 @@ def test_a_saved_output_keeps_the_record_of_its_run(tmp_path):
     zssr_record (not as a run's own metadata: a later run still leaves the opened file's layer be)."""
     import napari_zssr
     from napari_zssr.batch_jobs import settings_of_info
+    from napari_zssr.napari.output_layers import can_hold_output
     from napari_zssr.napari.reader import read_layers
-    from napari_zssr.napari.runner import can_hold_output
     from napari_zssr.napari.writer import write_image
 
     sr = napari_zssr.run(image_2d(), max_iterations=2, add_to_viewer=False, outputs=("zssr",), seed=3)[0]
@@ -1370,7 +1370,8 @@ def test_the_layers_of_a_lazy_preview_are_made_without_reading_its_plane_again()
     import dask.array as da
     from napari.layers import Image
 
-    from napari_zssr.napari.runner import compute, layer_tuples, prepare
+    from napari_zssr.napari.output_layers import layer_tuples
+    from napari_zssr.napari.runner import compute, prepare
 
     planes_read = []
 
@@ -1532,7 +1533,8 @@ def test_rerun_updates_rotate_shear_and_affine(widget, qtbot):
 
 def test_a_preview_of_a_volume_turned_out_of_its_planes_sits_on_its_plane():
     from napari_zssr import ZSSRConfig
-    from napari_zssr.napari.runner import compute, layer_tuples, prepare
+    from napari_zssr.napari.output_layers import layer_tuples
+    from napari_zssr.napari.runner import compute, prepare
 
     volume = napari.layers.Image(np.stack([image_2d(i) for i in range(3)]), rotate=(0, 30, 0), scale=(2, 0.2, 0.2),
                                  affine=np.diag([1.0, 1.5, 1.0, 1.0]))

@@ -18,23 +18,19 @@ from ..core.trainer import Cancelled
 from ..kernel_choice import KernelArgument, KernelChoice
 from ..progress import BarProgress
 from .estimate import run_finished, run_started
+from .input_watch import viewer_closed, watch_input, window_watch
 from .output_claim import OutputClaim
+from .output_layers import add_or_update, layer_tuples, remove_stale_outputs
 from .qt_app import qt_running
 from .runner import (
     RunFailed,
     RunRequest,
-    add_or_update,
     background_run,
     compute,
-    layer_tuples,
     metadata_acquisition,
     metadata_optics,
     prepare,
-    remove_stale_outputs,
     show_run_warning,
-    viewer_closed,
-    watch_input,
-    window_watch,
 )
 from .worker_turns import start_in_turn, turn_ended, withdraw
 
@@ -197,7 +193,7 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None,
                input_changes: Sequence[str] = ()) -> Any:
     """Run in a worker thread and spin a local Qt event loop until it ends: the viewer keeps repainting. The Cancel
     button of its progress bar (napari's activity panel), closing the viewer (``viewer_is_open``) or a change of the
-    input (``input_changes`` not empty, :func:`.runner.watch_input`) stops the run, which then raises
+    input (``input_changes`` not empty, :func:`.input_watch.watch_input`) stops the run, which then raises
     :class:`Cancelled`, even where the change came after the run's last check: the console is busy until run()
     returns, so it cannot stop the run itself.
 

@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from .runner import RunRequest, check_output_layers, output_name
+from .output_layers import check_output_layers, output_name
+from .runner import RunRequest
 
 #: the output layer names of the runs going, per viewer (the id of the viewer behind any proxy)
 _claimed: dict[int, set[str]] = {}
@@ -35,7 +36,7 @@ def claim_outputs(viewer: Any, names: Sequence[str]) -> Callable[[], None]:
 
 
 class OutputClaim:
-    """The output names of ``request`` in ``viewer``, checked (:func:`.runner.check_output_layers`) and reserved
+    """The output names of ``request`` in ``viewer``, checked (:func:`.output_layers.check_output_layers`) and reserved
     (:func:`claim_outputs`) at once: a ValueError names what holds one. The reservation follows the input layer's
     name: renamed during the run, the input's outputs are to bear its new name, so the reservation moves to those
     (freeing the old ones for a run of a layer now called so) and :attr:`request` names them. Where a layer of the

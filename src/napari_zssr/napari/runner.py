@@ -1,5 +1,6 @@
-"""What the widget and ``run()`` share: snapshot a layer, build the request, run it off the main thread, and turn
-the result into layers that overlay the input. Layers are only read and written on the main thread."""
+"""What the widget and ``run()`` share: snapshot a layer, build the request and run it off the main thread (its
+result's layers: :mod:`.output_layers`; the watch on its input: :mod:`.input_watch`). Layers are only read and
+written on the main thread."""
 
 from __future__ import annotations
 
@@ -7,14 +8,13 @@ import queue
 import threading
 import warnings
 import zlib
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Generator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from .._version import __version__
 from ..api import (
     ZSSRResult,
     checked_pixel_size,
@@ -28,7 +28,7 @@ from ..api import (
 from ..axial import check_volume_shape, validate_volume, zssr_axial
 from ..core.axial import MIN_PLANES, RATIO_TOLERANCE, axial_factor, square_pixel_size, unrestorable_ratio
 from ..core.blind import check_estimable
-from ..core.choices import DEFAULT_OUTPUTS, INTENSITY_OUTPUTS, OUTPUTS
+from ..core.choices import DEFAULT_OUTPUTS
 from ..core.config import DEFAULT_SCALE, ZSSRConfig
 from ..core.device import select_device
 from ..core.optics import Optics
@@ -46,10 +46,8 @@ from ..core.units import (
     um_per_unit,
 )
 from ..io.calibration import default_z_spacing_note
-from ..io.names import output_name as output_kind_name
 from ..io.ome import Acquisition, OpticsMetadata, channel_acquisition
 from ..kernel_choice import KernelArgument, KernelChoice, PreparedKernel, named_kernel
-from ..overlay import effective_factors, overlay_scale_translate
 from .reader import Z_SPACING_DEFAULT_KEY, scale_counts_input_pixels
 
 
@@ -563,316 +561,3 @@ def show_run_warning(warning: tuple) -> None:
     except TypeError:  # a warning class whose constructor takes other arguments keeps its message as it is
         pass
     notification_manager.dispatch(Notification.from_warning(message, filename=filename, lineno=lineno))
-
-
-def layer_tuples(request: RunRequest, result: ZSSRResult) -> list[tuple[Any, dict, str]]:
-    """The requested outputs as napari layer data tuples (super-resolved first), placed over the input.
-
-    The super-resolved and median layers keep the input's contrast limits (same intensity units), colormap,
-    blending, opacity and gamma; the residual and the spread are hidden, with limits from their own values. A one-plane
-    preview's names end in ``_preview`` and an axial run's in ``_axial``, so that neither replaces the result of a
-    whole lateral run.
-    """
-    snapshot = request.snapshot
-    in_shape = request.input_shape
-    factors: tuple[float, ...] = effective_factors(in_shape, result.sr.shape)
-    if request.axial_scale is not None:
-        factors = (result.sr.shape[-3] / in_shape[-3], 1.0, 1.0)
-    translate = list(snapshot.translate)
-    if snapshot.plane is not None:  # the preview plane sits where it was in the stack, turned as the layer is
-        offset = np.zeros(len(translate))
-        offset[: len(snapshot.plane)] = np.multiply(snapshot.plane, snapshot.scale[: len(snapshot.plane)])
-        translate = list(np.add(translate, snapshot.linear @ offset))
-    scale, translate = overlay_scale_translate(snapshot.scale, translate, factors, snapshot.linear)
-    # the pixel size the run used (typed, or the layer's), the one typed, and the layer's own (None: its scale, and
-    # the output's, count pixels, not um)
-    metadata = {**result.metadata(), "psf_path": result.kernel.get("psf_path"), "source_layer": snapshot.name,
-                "source_layer_id": layer_id(snapshot.layer),
-                "napari_zssr_version": __version__, "plane": snapshot.plane, "input_pixel_size_um": request.pixel_size,
-                "typed_pixel_size_um": request.typed_pixel_size, "layer_pixel_size_um": snapshot.pixel_size,
-                "pixels_per_input_pixel": list(factors[-2:])}
-    common: dict[str, Any] = {"scale": scale, "translate": translate}
-    for key in ("rotate", "shear", "affine", "units", "axis_labels"):
-        value = getattr(snapshot, key)
-        if value is not None:
-            common[key] = value
-    input_look = {} if snapshot.layer is None else look_of(snapshot.layer)  # as the input shows its data now
-    residual_limit = 1.0 if result.residual is None else \
-        float(np.percentile(np.abs(contrast_sample(result.residual)), 99.9)) or 1.0
-    style = {"zssr": input_look, "ensemble_median": {**input_look, "visible": False},
-             "residual": {"colormap": "bwr", "contrast_limits": (-residual_limit, residual_limit), "visible": False},
-             "ensemble_spread": {"colormap": "magma", "visible": False}}
-    tuples = []
-    for kind in request.outputs:
-        data = getattr(result, OUTPUTS[kind])
-        kwargs = {**common, "name": output_name(request, kind), **style[kind],
-                  "metadata": {**metadata, "description": DESCRIPTIONS[kind]}}
-        tuples.append((data, kwargs, "image"))
-    return tuples
-
-
-#: the ends of an output layer's name after its kind: a whole lateral run's, a one-plane preview's, an axial run's
-WHOLE_RUN, PREVIEW, AXIAL_RUN = "", "_preview", "_axial"
-
-
-def output_name(request: RunRequest, kind: str) -> str:
-    """The layer name of one output of ``request`` (see :func:`layer_tuples`)."""
-    variant = PREVIEW if request.snapshot.plane is not None else AXIAL_RUN if request.axial_scale is not None \
-        else WHOLE_RUN
-    return named_output(request.snapshot.name, kind, variant)
-
-
-def named_output(input_name: str, kind: str, variant: str) -> str:
-    """The layer name of the output ``kind`` of the input layer ``input_name`` for a run of ``variant``."""
-    return output_kind_name(input_name, kind) + variant
-
-
-def can_hold_output(layer: Any) -> bool:
-    """Whether a run may put an output into (or remove) ``layer``: a single-channel Image layer that a run made
-    (its metadata says so). Any other layer of an output's name is the user's: another kind of layer, or an image
-    such as a command-line result opened from its file."""
-    from napari.layers import Image
-
-    return isinstance(layer, Image) and not layer.rgb and "napari_zssr_version" in layer.metadata
-
-
-def check_output_layers(viewer: Any, names: Sequence[str], source: Any = None) -> None:
-    """A ValueError naming a layer of ``viewer`` that holds an output's name but cannot hold an output
-    (:func:`can_hold_output`): a run would otherwise overwrite the user's layer, fail to put its result there, or
-    stop half-way through adding its layers. Or one that holds the result of a layer other than ``source``, the input
-    layer (None: an array's run), which had its name: an input removed and another opened under its name (the same
-    file the next day) would silently replace that result, left below the new input, unseen."""
-    source_id = layer_id(source)
-    for name in names:
-        layer = viewer.layers[name] if name in viewer.layers else None
-        if layer is not None and not can_hold_output(layer):
-            kind = "RGB" if getattr(layer, "rgb", False) else layer.__class__.__name__  # type() of a proxy: the proxy
-            made_by = "" if kind != "Image" else " but was not made by a run here (a file opened?)"
-            raise ValueError(f"the {kind} layer {name!r} has the name of an output image{made_by}; rename or "
-                             "remove it")
-        made_from = None if layer is None else layer.metadata.get("source_layer_id")
-        if made_from is not None and source_id is not None and made_from != source_id:
-            raise ValueError(f"the layer {name!r} holds the result of another layer, run when it was called "
-                             f"{layer.metadata.get('source_layer')!r}; rename or remove that result to run this "
-                             "layer (or rename this layer)")
-
-
-def layer_id(layer: Any) -> str | None:
-    """The napari ``unique_id`` of ``layer`` (behind the console's proxy), as text; None for an array's run."""
-    found = getattr(getattr(layer, "__wrapped__", layer), "unique_id", None)
-    return None if found is None else str(found)
-
-
-#: residual values the contrast limit is read from, at most (a large stack's whole residual would be copied twice)
-CONTRAST_SAMPLE = 2**22
-
-
-def contrast_sample(values: np.ndarray) -> np.ndarray:
-    """At most :data:`CONTRAST_SAMPLE` of ``values``, drawn at random (a fixed seed: the same layer, the same
-    contrast), without copying the array: a stride would fall on the same few columns of a power-of-two plane."""
-    if values.size <= CONTRAST_SAMPLE:
-        return values
-    return values.flat[np.random.default_rng(0).integers(0, values.size, CONTRAST_SAMPLE)]
-
-
-#: layer properties that a re-run sets on an existing output layer (besides its data).
-UPDATED_PROPERTIES = ("scale", "translate", "rotate", "shear", "affine", "units", "axis_labels", "metadata",
-                      "colormap", "contrast_limits", "blending", "opacity", "gamma", "rendering", "iso_threshold",
-                      "attenuation")
-
-
-#: the events of an input layer after which a run's result would no longer be of, or over, the layer as it is
-INPUT_CHANGES = ("data", "scale", "translate", "rotate", "shear", "affine", "units")
-
-
-def watch_input(viewer: Any, layer: Any, on_change: Callable[[str], None]) -> Callable[[], None]:
-    """Call ``on_change(why)`` once ``layer`` leaves ``viewer`` or its data or placement (:data:`INPUT_CHANGES`; its
-    units set the pixel size a kernel is made for) changes: a run's result would then be of data the layer no longer
-    holds, or sit where the layer no longer is. Returns what stops the watch. A bare array (no events) is not
-    watched."""
-    layer = getattr(layer, "__wrapped__", layer)  # the console may hold napari's public-only proxies of both
-    viewer = getattr(viewer, "__wrapped__", viewer)
-    events = getattr(layer, "events", None)
-    if events is None:
-        return lambda: None
-    hooks: list[tuple[Any, Callable[..., None]]] = []
-
-    def state(kind: str) -> Any:
-        value = getattr(layer, kind)
-        return getattr(value, "affine_matrix", value)  # the layer's affine is an Affine
-
-    def changed(kind: str, what: str) -> Callable[..., None]:
-        before = state(kind)
-
-        def hook(*_: Any) -> None:
-            now = state(kind)
-            # napari sends the event for a value set to what it was (its "Apply scale/transforms from Clipboard"
-            # sets every transform of each layer chosen): nothing the run reads has changed then
-            if now is not before and (kind == "data" or not np.array_equal(now, before)):
-                on_change(f"the input layer {layer.name!r} {what}")  # as it is called now
-
-        return hook
-
-    def removed(event: Any) -> None:
-        if getattr(event, "value", None) is layer:
-            on_change(f"the input layer {layer.name!r} was removed")
-
-    for kind in INPUT_CHANGES:
-        if hasattr(events, kind):
-            what = "had its data replaced" if kind == "data" else f"changed its {kind}"
-            hooks.append((getattr(events, kind), changed(kind, what)))
-    if viewer is not None:
-        hooks.append((viewer.layers.events.removed, removed))
-    for event, hook in hooks:
-        event.connect(hook)
-
-    def unwatch() -> None:
-        for event, hook in hooks:
-            event.disconnect(hook)
-
-    return unwatch
-
-
-def window_watch(viewer: Any) -> Callable[[], bool]:
-    """A check, made now, of whether ``viewer``'s window is still open later: False once it was closed by
-    ``viewer.close()`` (napari drops its Qt window) or by its close button (Qt deletes the window).
-
-    For the console's ``run()``, which may be given napari's public-only proxy of a viewer (its private attributes
-    warn, and each access wraps anew): the viewer behind it is watched. The plugin widget knows it was closed from its
-    own Qt side instead. A viewer without a Qt window when the watch starts (none shown, or a napari that keeps it
-    elsewhere) counts as open: adding layers then is napari's business, and a result is never dropped on a guess.
-    """
-    viewer = getattr(viewer, "__wrapped__", viewer)
-    window = getattr(getattr(viewer, "window", None), "_qt_window", None)
-    if window is None:
-        return lambda: True
-
-    def is_open() -> bool:
-        if getattr(viewer.window, "_qt_window", None) is not window:
-            return False
-        try:
-            window.objectName()
-        except RuntimeError:  # the Qt side was deleted
-            return False
-        return True
-
-    return is_open
-
-
-def viewer_closed(viewer: Any) -> bool:
-    """Whether napari's ``viewer`` was closed before a run: ``viewer.close()`` empties it and its Qt window drops
-    ``_qt_window`` (its close button deletes that window, :func:`window_watch`). Layers added then reach no screen,
-    and napari's layer controls, gone with the window, fail on the first one (a KeyError). Only napari's own Qt
-    window is read so: a viewer without one (a ``ViewerModel``) counts as open, as in :func:`window_watch`."""
-    viewer = getattr(viewer, "__wrapped__", viewer)
-    window = getattr(viewer, "window", None)
-    if window is None or not type(window).__module__.startswith("napari."):
-        return False
-    return not hasattr(window, "_qt_window") or not window_watch(viewer)()
-
-
-def remove_stale_outputs(viewer: Any, request: RunRequest) -> None:
-    """Remove the layers of output kinds that an earlier run of the same input made and this one did not (its spread
-    with uncertainty on, its median at another scale): left, they would sit beside this run's as if they were its
-    own. A layer of such a name that no run made is the user's, and stays."""
-    for kind in OUTPUTS:
-        name = output_name(request, kind)
-        if kind not in request.outputs and name in viewer.layers and can_hold_output(viewer.layers[name]):
-            viewer.layers.remove(name)
-
-
-def add_or_update(viewer: Any, tuples: list[tuple[Any, dict, str]], source: Any = None) -> list[Any]:
-    """Add the result layers, or update those of an earlier run in place (no duplicates); select the first.
-
-    A new layer goes directly above the one before it in ``tuples``: the first (the super-resolved layer) directly
-    above ``source``, the input layer, and its companions above it in their order. A channel's result then sits where
-    its input does, so the composite of a multichannel image's results does not depend on the order its channels were
-    run in (at the top, an opaque result covered the additive channels run before it). Where the viewer does not hold
-    ``source`` (a run of an array) they go on top. A layer that exists keeps its place: the user may have moved it;
-    the super-resolved one is shown again if hidden.
-    Then :func:`hide_what_the_outputs_show`.
-
-    The first is selected: napari would otherwise select the last one added, a hidden layer. The caller makes sure the
-    viewer is still open (:func:`window_watch`). A ValueError, before any layer is touched, where a layer of another
-    type, or the result of another input, holds an output's name (:func:`check_output_layers`).
-    """
-    check_output_layers(viewer, [kwargs["name"] for _, kwargs, _ in tuples], source)
-    layers = []
-    below = source
-    for data, kwargs, _ in tuples:
-        name = kwargs["name"]
-        if name in viewer.layers:
-            layer = viewer.layers[name]
-            layer.data = data
-            for key in UPDATED_PROPERTIES:
-                if key in kwargs:
-                    setattr(layer, key, kwargs[key])
-            if "contrast_limits" not in kwargs:
-                layer.reset_contrast_limits()
-            if kwargs.get("visible", True):  # the result a run was for is shown, even where a preview hid it
-                layer.visible = True
-        else:
-            layer = viewer.add_image(data, **kwargs)
-            place_above(viewer, layer, below)
-        layers.append(layer)
-        below = layer
-    if layers:
-        viewer.layers.selection.active = layers[0]
-        hide_what_the_outputs_show(viewer, source, layers)
-    return layers
-
-
-def place_above(viewer: Any, layer: Any, below: Any) -> None:
-    """Move ``layer`` of ``viewer`` directly above ``below``; nowhere where the viewer does not hold ``below``."""
-    try:
-        place = viewer.layers.index(getattr(below, "__wrapped__", below)) + 1  # the console may hold a proxy of it
-    except ValueError:
-        return
-    viewer.layers.move(viewer.layers.index(layer), place)
-
-
-#: napari's blendings that mix a layer into the layers beneath it instead of painting over them, as the channels of
-#: an overlay do (additive; minimum, for inverted colormaps on white)
-MIXING_BLENDINGS = ("additive", "minimum")
-
-
-def shows_what_is_beneath(layer: Any) -> bool:
-    """Whether what lies beneath ``layer`` still shows through it: its blending mixes (:data:`MIXING_BLENDINGS`), or
-    it is translucent (napari's base blendings below full opacity; "opaque" ignores opacity)."""
-    blending = str(layer.blending)
-    return blending in MIXING_BLENDINGS or (blending != "opaque" and float(layer.opacity) < 1.0)
-
-
-def hide_what_the_outputs_show(viewer: Any, source: Any, outputs: Sequence[Any]) -> None:
-    """Hide the input layer ``source`` (None: an array's run) where a visible output of it shows it through
-    (:func:`shows_what_is_beneath`), so that the composite shows the result where it showed the input; and, as for
-    the input, the other visible results of ``source`` (:func:`other_results`) that such an output would show through,
-    or that lie above the outputs, covering or adding to them: a preview went beneath its whole run's result, unseen
-    under an opaque one and added onto an additive one.
-
-    The outputs take the input's look (:func:`look_of`): an additive channel's result added onto its still visible
-    input doubled the channel's brightness. An input in napari's base blending at full opacity stays visible: its
-    result covers it exactly (their outer pixel edges coincide) as it covered what lies beneath, so the view is the
-    same either way, and hiding the result shows the input again for comparison. An output the user hid hides
-    nothing: the channel would vanish. Called only once a run has added its outputs: a cancelled or failed run
-    leaves the viewer as it was.
-    """
-    shown = [layer for layer in outputs if layer.visible]
-    if source is None or not shown:
-        return
-    mixes = any(shows_what_is_beneath(layer) for layer in shown)
-    if mixes:
-        source.visible = False
-    lowest = min(viewer.layers.index(layer) for layer in shown)
-    for layer in other_results(viewer, source, outputs):
-        if layer.visible and (mixes or viewer.layers.index(layer) > lowest):
-            layer.visible = False
-
-
-def other_results(viewer: Any, source: Any, outputs: Sequence[Any]) -> list[Any]:
-    """The layers of ``viewer`` other than ``outputs`` that hold a run's intensity outputs of ``source`` (a whole
-    run's, a preview's, an axial run's: :func:`output_name`)."""
-    names = {named_output(source.name, kind, variant) for kind in INTENSITY_OUTPUTS
-             for variant in (WHOLE_RUN, PREVIEW, AXIAL_RUN)}
-    return [layer for layer in viewer.layers
-            if layer.name in names and layer not in outputs and can_hold_output(layer)]

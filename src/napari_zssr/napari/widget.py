@@ -36,26 +36,24 @@ from ..core.run_time import Workload
 from ..kernel_choice import KernelChoice, PsfChannelError, describe_kernel, psf_channel_for
 from ..resolution_report import describe_resolution
 from .estimate import BackgroundEstimate, run_finished, run_started, timing_holds_turn
+from .input_watch import watch_input
 from .loss_plot import LossPlot
 from .optics_fields import OpticsFields
 from .output_claim import OutputClaim
+from .output_layers import add_or_update, layer_tuples, remove_stale_outputs
 from .reader import scale_counts_input_pixels
 from .runner import (
     LAYER_PIXEL_UM,
-    add_or_update,
     axial_geometry,
     background_run,
     check_axial_volume,
     layer_channel,
-    layer_tuples,
     pixel_size_of,
     plane_at_viewer_position,
     prepare,
-    remove_stale_outputs,
     show_run_warning,
     sides_beyond_layer_range,
     snapshot_layer,
-    watch_input,
 )
 from .sample_data import is_psf_layer
 from .shutdown import stop_at_exit
