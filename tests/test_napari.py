@@ -2033,6 +2033,7 @@ def test_optics_without_a_pixel_size_are_refused_before_the_run(widget):
     viewer, w = widget
     w.image.value = viewer.add_image(image_2d(), name="img")  # scale 1: pixel size unknown
     w.kernel_source.value = "from optics"
+    w.optics_fields.wavelength.value = 520
     assert w.start() is None and "pixel size" in w.status.value
 
 

@@ -13,7 +13,7 @@ WATER_10 = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1
             "</Instrument>")
 SETTINGS = '<ObjectiveSettings ID="Objective:0"/>'
 #: what a fresh widget shows: (NA, emission nm, immersion, excitation nm)
-FRESH = (1.4, 520, "oil", 0)
+FRESH = (1.4, 0, "oil", 0)
 
 
 @pytest.fixture
@@ -72,7 +72,8 @@ def test_a_layer_without_metadata_does_not_keep_the_previous_files_optics(widget
     assert w.optics_fields.wavelength.value == 0
     w.image.value = plain  # the file's silence does not pass to the next layer either
     assert fields(w) == FRESH
-    assert w._kernel_arguments()["kernel"].optics.wavelength == 520  # as for a fresh widget
+    with pytest.raises(ValueError, match=r"needs the emission wavelength: type it"):  # as for a fresh widget
+        w._kernel_arguments()
 
 
 def test_values_the_user_typed_stay_when_the_next_layer_does_not_give_them(widget, tmp_path, ome_tiff):
@@ -125,6 +126,7 @@ def test_a_confocal_pinhole_left_at_its_default_is_the_command_lines_and_the_lib
 
     _, w = widget
     w.optics_fields.modality.value = "confocal"
+    w.optics_fields.wavelength.value = 520
     optics = w._kernel_arguments()["kernel"].optics
     assert optics == Optics(1.4, 520, modality="confocal") and optics.pinhole == 1.0
 
@@ -271,3 +273,32 @@ def test_a_files_mode_no_model_describes_and_a_pinhole_not_used_are_noted(widget
     assert w._kernel_arguments()["kernel"].optics.pinhole == 1.0
     w.optics_fields.pinhole.value = 2.0  # typed: the run takes it
     assert w._kernel_arguments()["kernel"].optics.pinhole == 2.0
+
+
+def test_a_calibrated_file_that_gives_no_optics_has_its_wavelength_asked_for_not_assumed(widget, tmp_path):
+    """A file with a pixel size and no optics (an ImageJ TIFF, a plain OME-TIFF) ran at the fields' 520 nm, unsaid,
+    where the command line and run(kernel="optics") refuse it."""
+    viewer, w = widget
+    tifffile.imwrite(tmp_path / "plain.ome.tif", np.zeros((24, 20), np.uint16),
+                     metadata={"axes": "YX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1})
+    (plain,) = viewer.open(str(tmp_path / "plain.ome.tif"), plugin="napari-zssr")
+    w.image.value = plain
+    assert w.optics_fields.wavelength.value == 0
+    assert w.start() is None and not w.running
+    assert w.status.value.startswith("a kernel from the optics needs the emission wavelength: type it")
+
+
+def test_a_files_excitation_out_of_range_is_asked_for_in_a_confocal_run(widget, tmp_path, ome_tiff):
+    """A file's ExcitationWavelength of 0.488 (um written as nm) was noted, then the run took the emission wavelength
+    in its place, where the command line and run(kernel="optics") refuse the file."""
+    viewer, w = widget
+    (confocal,) = open_ome(viewer, tmp_path / "confocal.ome.tif", ome_tiff,
+                           {"EmissionWavelength": [520], "ExcitationWavelength": [0.488],
+                            "AcquisitionMode": ["LaserScanningConfocalMicroscopy"]}, OIL_14)
+    w.image.value = confocal
+    assert w.optics_fields.modality.value == "confocal"
+    assert w.start() is None and not w.running
+    assert w.status.value.startswith("a confocal kernel from the optics needs the excitation wavelength: type it")
+    assert "0.488 is outside the range" in w.status.value
+    w.optics_fields.excitation.value = 488  # typed: the run takes it
+    assert w._kernel_arguments()["kernel"].optics.excitation_wavelength == 488

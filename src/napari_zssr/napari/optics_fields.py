@@ -27,10 +27,12 @@ class OpticsFields:
     def __init__(self, set_in_range: SetInRange, note_on: NoteOn) -> None:
         self._set_in_range = set_in_range
         self._note_on = note_on
-        defaults = Optics(1.4, 520)
+        defaults = Optics(1.4, 520)  # its NA, immersion and modality: the NA the highest, so the narrowest kernel
         self.na = FloatSpinBox(label="NA", min=0.05, max=1.7, step=0.05, value=defaults.na,
                                tooltip="Numerical aperture of the objective (from the file's metadata when it says)")
-        self.wavelength = SpinBox(label="emission (nm)", min=0, max=2000, value=int(defaults.wavelength),
+        # 0, unknown until typed or given by the layer's file: a default would pass for the file's, and the CLI
+        # and run(kernel="optics") refuse a file that does not give it
+        self.wavelength = SpinBox(label="emission (nm)", min=0, max=2000, value=0,
                                   tooltip="Emission wavelength of the fluorophore, in nm (e.g. 520 for GFP). 0: "
                                           "unknown (the layer's file does not say): type it")
         immersion = next(name for name, index in IMMERSION_INDICES.items() if index == defaults.refractive_index)

@@ -259,6 +259,10 @@ class ZSSRWidget(Container):
             if unusable_na:  # as the command line fails such a file: never the default in its place
                 raise ValueError(f"a kernel from the optics needs the objective's NA: type it in 'NA' "
                                  f"({unusable_na[2]}; {self.optics_fields.na.value:g} is the widget's default)")
+            unusable_excitation = self._range_notes.get(id(self.optics_fields.excitation))
+            if unusable_excitation and self.optics_fields.confocal:  # as the command line: never the emission instead
+                raise ValueError(f"a confocal kernel from the optics needs the excitation wavelength: type it in "
+                                 f"'excitation (nm)' ({unusable_excitation[2]}; 0 takes the emission wavelength)")
             return {"kernel": KernelChoice("optics", optics=self.optics_fields.optics())}
         if self.kernel_source.value == ESTIMATE:
             return {"kernel": KernelChoice("estimate")}
