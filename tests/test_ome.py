@@ -19,6 +19,15 @@ def test_objective_and_channel_wavelengths_are_read(tmp_path, ome_tiff):
     assert optics.lens_model == "Plan Apo 63x"
 
 
+def test_wavelengths_are_read_as_the_decimals_written(tmp_path, ome_tiff):
+    """700 nm, through um and back, was 700.0000000000001 in the layers' metadata and the outputs' records."""
+    path = tmp_path / "ome.tif"
+    ome_tiff(path, {"EmissionWavelength": [700, 0.61], "EmissionWavelengthUnit": ["nm", "µm"],
+                    "ExcitationWavelength": [640, 561]}, OBJECTIVE, '<ObjectiveSettings ID="Objective:0"/>')
+    optics = read_optics(path)
+    assert optics.emission_wavelengths == (700, 610) and optics.excitation_wavelengths == (640, 561)
+
+
 def test_each_channel_layer_gets_its_own_wavelengths(tmp_path, ome_tiff):
     from napari_zssr.napari.reader import read_layers
 

@@ -27,7 +27,7 @@ from typing import Any
 import tifffile
 
 from ..core.choices import DEFAULT_PINHOLE_AU, MAX_PINHOLE_AU, Modality
-from ..core.units import IMMERSION_INDICES, airy_unit_um
+from ..core.units import IMMERSION_INDICES, airy_unit_um, tidy
 from .calibration import length_um
 from .series import image_series, ome_elements, ome_image, ome_name, parsed_ome
 from .tiff import file_faults_named, tiff_file
@@ -336,8 +336,10 @@ def _number(element: ET.Element | None, attribute: str) -> float | None:
 
 
 def _wavelength_nm(channel: ET.Element, attribute: str) -> float | None:
+    """A channel's wavelength in nm, in whatever length unit the file gives it (nm where it names none), as the
+    decimal it was written as (700, not 700.0000000000001 from nm to um and back), for records and messages."""
     value = _number(channel, attribute)
     if value is None:
         return None
     micrometres = length_um(value, channel.get(f"{attribute}Unit", "nm"))
-    return None if micrometres is None else micrometres * 1e3
+    return None if micrometres is None else tidy(micrometres * 1e3)
