@@ -206,6 +206,24 @@ def test_an_axial_profile_from_a_confocal_files_optics_is_confocal(tmp_path, ome
     assert wide["modality"] == "widefield" and wide["axial_fwhm_um"] > 1.2 * kernel["axial_fwhm_um"]
 
 
+def test_a_light_sheet_files_axial_profile_is_not_the_widefield_models(tmp_path, ome_tiff, capsys):
+    """A SPIM file's optics gave a widefield axial profile, with a note that the mode is neither model: its z blur
+    is the sheet's, far shorter, so z was deblurred far too much."""
+    path = tmp_path / "ome" / "sheet.ome.tif"
+    path.parent.mkdir()
+    ome_tiff(path, {"EmissionWavelength": [600], "AcquisitionMode": ["SPIM"]}, OBJECTIVE,
+             '<ObjectiveSettings ID="Objective:0"/>', data=textured((6, 24, 24)), pixel_size=0.1, axes="ZYX",
+             z_spacing=0.4)
+    assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *TALKING]) == 0
+    kernel = info_of(tmp_path / "out" / "sheet_zssr.tif")["channels"][0]["kernel"]
+    assert kernel["source"] != "optics"
+    assert ("sheet.ome.tif: the file's acquisition mode SPIM (a light sheet: its z blur is the sheet's) is neither "
+            "widefield nor confocal, so its axial profile is a Gaussian of the z-step; give --psf-model widefield or "
+            "confocal") in capsys.readouterr().err
+    assert main([str(path), "--out", str(tmp_path / "wide"), "--axial", "--psf-model", "widefield", *FAST]) == 0
+    assert info_of(tmp_path / "wide" / "sheet_zssr.tif")["channels"][0]["kernel"]["source"] == "optics"
+
+
 @pytest.mark.parametrize(("options", "named"), [
     (["--axial", "--psf", "psf.npy"], "--psf"),
     (["--axial", "--kernel", "optics"], "--kernel"),

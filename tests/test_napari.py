@@ -2265,6 +2265,20 @@ def test_axial_mode_takes_the_profile_from_the_layers_optics_when_complete():
     assert sr[1]["metadata"]["kernel"]["source"] == "default"  # no guessed optics
 
 
+def test_axial_mode_takes_the_default_profile_for_a_light_sheets_optics():
+    """A SPIM file's optics gave a widefield axial profile (its z blur is the sheet's, far shorter)."""
+    optics = {"na": 1.2, "refractive_index": 1.333, "immersion": "Water", "emission_wavelengths": (520.0,),
+              "acquisition_modes": ("SPIM",), "modalities": (None,),
+              "modality_notes": ("the file's acquisition mode SPIM (a light sheet: its z blur is the sheet's) is "
+                                 "neither widefield nor confocal",)}
+    layer = napari.layers.Image(np.random.default_rng(2).random((6, 20, 20)), scale=(0.3, 0.1, 0.1), name="sheet",
+                                metadata={"optics": optics})
+    with pytest.warns(UserWarning, match=r"'sheet': the file's acquisition mode SPIM .* so the axial profile is the "
+                                         r"default Gaussian"):
+        sr, _, _ = napari_zssr.run(layer, axial=True, max_iterations=2, width=8, add_to_viewer=False)
+    assert sr[1]["metadata"]["kernel"]["source"] == "default"
+
+
 def test_axial_mode_says_when_the_layers_optics_are_impossible_and_takes_the_default_profile():
     """The command line fails such a file naming the NA; here nothing else can give the optics, so the run goes on
     with the default profile, but says why (a profile half as wide as the optics' would be, unsaid)."""

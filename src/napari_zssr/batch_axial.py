@@ -178,16 +178,22 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRC
         if header.z_spacing_default and options.z_step is None:  # the factor rests on a default: say so
             say(f"note: {job.name} {default_z_spacing_note(f'{plan.z_step:g} um', plan.factor)}; if its z step "
                 "differs, give --z-step UM")
-        note_optics_short_of_a_profile(job, options, dict(zip(axes, header.shape)).get("C", 1))
+        note_no_optics_profile(job, options, dict(zip(axes, header.shape)).get("C", 1))
 
 
-def note_optics_short_of_a_profile(job: Job, options: BatchOptions, channels: int) -> None:
-    """Say which optics a file's metadata leaves out where it gives some (an OME file with the NA and the wavelengths
+def note_no_optics_profile(job: Job, options: BatchOptions, channels: int) -> None:
+    """Say why a file whose metadata gives optics gets no axial profile from them: an acquisition mode neither model
+    describes (a light sheet), or which optics it leaves out (an OME file with the NA and the wavelengths
     but no immersion): without optics options its axial profile is then a Gaussian of the z-step, and the line
     after the run said only "the optics unknown", not which option would use the file's own."""
     if any(getattr(options, name) for name in OPTICS_OPTIONS):
         return
     metadata = read_optics(job.source, job.series_index)
+    unmodelled = None if metadata is None else metadata.unmodelled_mode()
+    if unmodelled is not None:
+        say(f"note: {job.name}: {unmodelled}, so its axial profile is a Gaussian of the z-step; give --psf-model "
+            "widefield or confocal to take the profile from its optics all the same")
+        return
     short = None if metadata is None else metadata.short_of_a_profile(channels)
     if short is not None:
         missing, options_giving = short
@@ -201,12 +207,13 @@ def axial_optics(options: BatchOptions, job: Job, channels: int) -> list[KernelC
 
     Optics options on the command line ask for them: missing values must then come from the file's OME metadata
     (a clear error otherwise). Without such options the metadata is used when it names the NA, the immersion and
-    every channel's emission wavelength: an axial profile from a guessed medium would be badly wrong.
+    every channel's emission wavelength: an axial profile from a guessed medium would be badly wrong; and not where
+    it names an acquisition mode neither model describes (:meth:`~.io.ome.OpticsMetadata.unmodelled_mode`).
     """
     asked = any(getattr(options, name) for name in OPTICS_OPTIONS)
     if not asked:
         metadata = read_optics(job.source, job.series_index)
-        if metadata is None or not metadata.names_optics(channels):
+        if metadata is None or not metadata.names_optics(channels) or metadata.unmodelled_mode() is not None:
             return [None] * channels
     return list(kernel_choices(replace(options, kernel="optics"), job, channels, "the axial profile from the optics",
                                default_immersion=None))

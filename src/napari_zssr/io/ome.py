@@ -105,6 +105,15 @@ class OpticsMetadata:
             ("every channel's emission wavelength", "--wavelength",
              all(wavelengths) and len(wavelengths) in (1, channels))) if not given]
 
+    def unmodelled_mode(self) -> str | None:
+        """Why the optics the file names give no axial profile: the note on a channel's acquisition mode that neither
+        model describes (a light sheet's z blur is the sheet's, a super-resolution mode's is sharper: the widefield
+        model's would deblur z far too much); None where every mode given is widefield's or confocal's. Laterally
+        the widefield model stands in for such a mode, with that note."""
+        return next((note for mode, modality, note in zip(self.acquisition_modes, self.modalities,
+                                                          self.modality_notes) if mode and modality is None and note),
+                    None)
+
     def short_of_a_profile(self, channels: int) -> tuple[str, str] | None:
         """Where the file gives some optics (an NA or a wavelength) but not all an axial profile needs: what it leaves
         out and the options that would give it ("the immersion", "--refractive-index"), for a message; else None."""

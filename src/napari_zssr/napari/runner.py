@@ -329,7 +329,14 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
         warnings.warn(f"{snapshot.name!r}: its file's optics are impossible ({error}), so the axial profile is the "
                       "default Gaussian as wide as the z step, not the optics'", stacklevel=3)
         optics = None
-    short = OpticsMetadata.from_record(metadata.get("optics") or {}).short_of_a_profile(1)
+    named = OpticsMetadata.from_record(metadata.get("optics") or {})
+    unmodelled = named.unmodelled_mode()
+    if optics is not None and unmodelled is not None:
+        warnings.warn(f"{snapshot.name!r}: {unmodelled}, so the axial profile is the default Gaussian as wide as the "
+                      "z step; to take it from the optics all the same, call napari_zssr.zssr_axial(..., optics=..., "
+                      "pixel_size=...) or run the command line with --axial --psf-model widefield", stacklevel=3)
+        optics = None
+    short = named.short_of_a_profile(1)
     if optics is None and pixel_um is not None and short is not None:
         missing, options_giving = short
         warnings.warn(f"{snapshot.name!r}: its file gives optics but not {missing}, so the axial profile is the "
