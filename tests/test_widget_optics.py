@@ -302,3 +302,19 @@ def test_a_files_excitation_out_of_range_is_asked_for_in_a_confocal_run(widget, 
     assert "0.488 is outside the range" in w.status.value
     w.optics_fields.excitation.value = 488  # typed: the run takes it
     assert w._kernel_arguments()["kernel"].optics.excitation_wavelength == 488
+
+
+@pytest.mark.parametrize("foreign", ["Plan-Apo 63x/1.4 Oil", [1.4, 520], {"na": "1.4", "emission_wavelengths": "520"}])
+def test_another_plugins_optics_in_a_layers_metadata_are_taken_as_none(widget, foreign):
+    """Choosing the layer raised in the widget's event (an AttributeError, a TypeError), and run(kernel='optics') a
+    bare AttributeError: only the napari-zssr reader's record is read."""
+    import napari_zssr
+
+    viewer, w = widget
+    layer = viewer.add_image(np.random.default_rng(0).random((24, 20)), name="other", scale=(0.1, 0.1),
+                             metadata={"optics": foreign})
+    w.image.value = layer
+    assert fields(w) == FRESH
+    assert w.start() is None and w.status.value.startswith("a kernel from the optics needs the emission wavelength")
+    with pytest.raises(ValueError, match="kernel='optics' takes the optics from the layer's OME metadata"):
+        napari_zssr.run(layer, kernel="optics", add_to_viewer=False)

@@ -17,16 +17,19 @@ plane) is not used, with a note.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
 import tifffile
 
-from ..core.choices import DEFAULT_PINHOLE_AU, MAX_PINHOLE_AU, Modality
+from ..core.choices import DEFAULT_PINHOLE_AU, MAX_PINHOLE_AU, MODALITIES, Modality
 from ..core.units import IMMERSION_INDICES, airy_unit_um, tidy
 from .calibration import length_um
 from .series import image_series, ome_elements, ome_image, ome_name, parsed_ome
@@ -167,6 +170,35 @@ def read_optics(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffF
 #: the fields of :class:`OpticsMetadata` that hold one entry per channel (a channel's layer keeps its own)
 PER_CHANNEL_FIELDS = ("emission_wavelengths", "excitation_wavelengths", "acquisition_modes", "modalities",
                       "modality_notes", "pinholes", "pinhole_notes")
+#: the fields of :class:`OpticsMetadata` that hold numbers (one, or one per channel); the others hold text
+NUMBER_FIELDS = ("na", "refractive_index", "emission_wavelengths", "excitation_wavelengths", "pinholes")
+
+
+def layer_optics_record(metadata: Any) -> dict[str, Any]:
+    """The optics record a layer's metadata keeps under "optics" (as the napari-zssr reader writes it), each value
+    of another type than the reader's left out, as a file silent on it: another plugin may keep something else
+    under that name (a lens's name, a list of numbers), which failed deep in the widget or a run. {} where there is
+    no such record."""
+    record = metadata.get("optics") if isinstance(metadata, Mapping) else None
+    if not isinstance(record, Mapping):
+        return {}
+
+    def kept(name: str, value: Any) -> bool:
+        if value is None:
+            return True
+        if name in NUMBER_FIELDS:
+            return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+        return isinstance(value, str) and (name != "modalities" or value in MODALITIES)
+
+    checked: dict[str, Any] = {}
+    for field in fields(OpticsMetadata):
+        value = record.get(field.name)
+        if field.name in PER_CHANNEL_FIELDS:
+            if isinstance(value, (list, tuple)) and all(kept(field.name, entry) for entry in value):
+                checked[field.name] = list(value)
+        elif kept(field.name, value):
+            checked[field.name] = value
+    return checked
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from ..core.config import DEFAULT_PRESET, ZSSRConfig
 from ..core.optics import Optics
 from ..core.resize import PixelSize
 from ..core.trainer import Cancelled
+from ..io.ome import layer_optics_record
 from ..kernel_choice import KernelArgument, KernelChoice
 from ..progress import BarProgress
 from .estimate import run_finished, run_started
@@ -79,7 +80,7 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
         metadata = getattr(layer_or_array, "metadata", None) or {}
         optics = metadata_optics(metadata, Optics.refractive_index)
         if optics is None:
-            recorded = metadata.get("optics") or {}
+            recorded = layer_optics_record(metadata)
             emission = tuple(recorded.get("emission_wavelengths") or ())
             several = len(emission) > 1 and all(emission)  # a layer of several channels: names_optics' rule
             missing = [what for what, given in (("NA", recorded.get("na")),

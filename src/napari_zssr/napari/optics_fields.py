@@ -11,7 +11,7 @@ from magicgui.widgets import ComboBox, FloatSpinBox, SpinBox, Widget
 
 from ..core.choices import DEFAULT_PINHOLE_AU, MAX_PINHOLE_AU, MODALITIES
 from ..core.optics import IMMERSION_INDICES, WAVELENGTH_RANGE, Optics
-from ..io.ome import OpticsMetadata, channel_entry
+from ..io.ome import OpticsMetadata, channel_entry, layer_optics_record
 
 #: ``set_in_range(field, value, what, unknown=..., takes=...)``: show ``value`` in ``field``, or a note where the
 #: field cannot take it; whether it took it (the widget's, which keeps the notes of every field in its status line)
@@ -113,7 +113,7 @@ class OpticsFields:
             self._from_file = []
             self._file_values = {}
             self._withdraw_file_index()
-            optics = metadata.get("optics")
+            optics = layer_optics_record(metadata)
             if optics:
                 self._take_file_optics(optics)
         finally:

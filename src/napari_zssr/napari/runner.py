@@ -46,7 +46,7 @@ from ..core.units import (
     um_per_unit,
 )
 from ..io.calibration import default_z_spacing_note
-from ..io.ome import Acquisition, OpticsMetadata, channel_acquisition
+from ..io.ome import Acquisition, OpticsMetadata, channel_acquisition, layer_optics_record
 from ..kernel_choice import KernelArgument, KernelChoice, PreparedKernel, named_kernel
 from .reader import Z_SPACING_DEFAULT_KEY, scale_counts_input_pixels
 
@@ -329,7 +329,7 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
         warnings.warn(f"{snapshot.name!r}: its file's optics are impossible ({error}), so the axial profile is the "
                       "default Gaussian as wide as the z step, not the optics'", stacklevel=3)
         optics = None
-    named = OpticsMetadata.from_record(metadata.get("optics") or {})
+    named = OpticsMetadata.from_record(layer_optics_record(metadata))
     unmodelled = named.unmodelled_mode()
     if optics is not None and unmodelled is not None:
         warnings.warn(f"{snapshot.name!r}: {unmodelled}, so the axial profile is the default Gaussian as wide as the "
@@ -449,7 +449,7 @@ def metadata_optics(metadata: dict, default_immersion: float | None = None) -> O
     ``run(kernel="optics")`` asks for them. The modality and pinhole are the file's, as the command line takes them
     (:func:`metadata_acquisition`), with a confocal's excitation wavelength. Impossible values in the file (an NA not
     below its immersion's index) are a ValueError naming them."""
-    named = OpticsMetadata.from_record(metadata.get("optics") or {})
+    named = OpticsMetadata.from_record(layer_optics_record(metadata))
     named = replace(named, refractive_index=named.refractive_index or default_immersion)
     if not named.names_optics(1):
         return None
@@ -463,7 +463,7 @@ def metadata_optics(metadata: dict, default_immersion: float | None = None) -> O
 def metadata_acquisition(metadata: dict) -> Acquisition:
     """The modality and pinhole of a layer's file (of its one channel: the reader gives a channel's layer its own), and
     the notes on them (:func:`~napari_zssr.io.ome.channel_acquisition`)."""
-    return channel_acquisition(OpticsMetadata.from_record(metadata.get("optics") or {}), None, 1)
+    return channel_acquisition(OpticsMetadata.from_record(layer_optics_record(metadata)), None, 1)
 
 
 def compute(request: RunRequest, progress: ProgressCallback | None = None,
