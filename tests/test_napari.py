@@ -224,6 +224,32 @@ def test_the_result_of_a_removed_input_is_not_replaced_by_a_new_layer_of_its_nam
     napari_zssr.run(np.asarray(image_2d(2)), viewer=viewer, max_iterations=2)  # an array's run: no layer to tell
 
 
+def test_a_run_removes_only_its_own_inputs_results_of_kinds_it_does_not_make(make_napari_viewer):
+    """Day 1's uncertainty map, kept alone, was removed without a word by day 2's run of a new layer of its name,
+    which did not make that kind: only an earlier run of the same input's stale kinds go."""
+    viewer = make_napari_viewer()
+    first = viewer.add_image(image_2d(0), name="cells")
+    napari_zssr.run(first, viewer=viewer, max_iterations=2, width=8, outputs=["zssr", "ensemble_spread"])
+    viewer.layers.remove(first)
+    viewer.layers.remove("cells_zssr")
+    second = viewer.add_image(image_2d(1), name="cells")
+    napari_zssr.run(second, viewer=viewer, max_iterations=2, width=8, outputs=["zssr"])
+    assert "cells_ensemble_spread" in viewer.layers  # day 1's, kept
+    napari_zssr.run(second, viewer=viewer, max_iterations=2, width=8, outputs=["zssr", "residual"])
+    napari_zssr.run(second, viewer=viewer, max_iterations=2, width=8, outputs=["zssr"])
+    assert "cells_residual" not in viewer.layers  # its own earlier run's: stale, removed
+
+
+def test_a_renamed_inputs_earlier_result_does_not_cover_its_new_one(make_napari_viewer):
+    """After a rename the earlier run's result, under the old name and above, stayed visible over the new one."""
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(image_2d(0), name="p", scale=(0.2, 0.2))
+    napari_zssr.run(layer, viewer=viewer, max_iterations=2, width=8)
+    layer.name = "q"
+    napari_zssr.run(layer, viewer=viewer, max_iterations=2, width=8)
+    assert viewer.layers["q_zssr"].visible and not viewer.layers["p_zssr"].visible
+
+
 def test_cancel_adds_nothing(widget, qtbot):
     viewer, w = widget
     w.max_iterations.value = 5000
@@ -2066,6 +2092,7 @@ def test_the_pixel_field_follows_the_layer_and_unequal_sides_reach_the_run_as_a_
     layer.scale = (0.15, 0.1)
     assert w.pixel_size.value == pytest.approx(np.sqrt(0.015), abs=1e-4)
     w.kernel_source.value = "from optics"
+    w.optics_fields.wavelength.value = 520
     run_to_end(qtbot, w)
     assert viewer.layers["px_zssr"].metadata["kernel"]["pixel_size_um"] == pytest.approx((0.15, 0.1))
     w.pixel_size.value = 0.05  # typed: it overrides the layer's, through later scale events too

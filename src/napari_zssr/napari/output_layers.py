@@ -103,8 +103,8 @@ def check_output_layers(viewer: Any, names: Sequence[str], source: Any = None) -
             made_by = "" if kind != "Image" else " but was not made by a run here (a file opened?)"
             raise ValueError(f"the {kind} layer {name!r} has the name of an output image{made_by}; rename or "
                              "remove it")
-        made_from = None if layer is None else layer.metadata.get("source_layer_id")
-        if made_from is not None and source_id is not None and made_from != source_id:
+        maker = None if layer is None else made_from(layer)
+        if maker is not None and source_id is not None and maker != source_id:
             raise ValueError(f"the layer {name!r} holds the result of another layer, run when it was called "
                              f"{layer.metadata.get('source_layer')!r}; rename or remove that result to run this "
                              "layer (or rename this layer)")
@@ -137,10 +137,14 @@ UPDATED_PROPERTIES = ("scale", "translate", "rotate", "shear", "affine", "units"
 def remove_stale_outputs(viewer: Any, request: RunRequest) -> None:
     """Remove the layers of output kinds that an earlier run of the same input made and this one did not (its spread
     with uncertainty on, its median at another scale): left, they would sit beside this run's as if they were its
-    own. A layer of such a name that no run made is the user's, and stays."""
+    own. A layer of such a name that no run made is the user's, and stays; so does the result of another input layer
+    that had this one's name (day 1's input closed, day 2's opened under its name)."""
+    source_id = layer_id(request.snapshot.layer)
     for kind in OUTPUTS:
         name = output_name(request, kind)
-        if kind not in request.outputs and name in viewer.layers and can_hold_output(viewer.layers[name]):
+        layer = viewer.layers[name] if name in viewer.layers else None
+        if kind not in request.outputs and layer is not None and can_hold_output(layer) and \
+                made_from(layer) in (None, source_id):  # not another input's that had this one's name
             viewer.layers.remove(name)
 
 
@@ -234,8 +238,22 @@ def hide_what_the_outputs_show(viewer: Any, source: Any, outputs: Sequence[Any])
 
 def other_results(viewer: Any, source: Any, outputs: Sequence[Any]) -> list[Any]:
     """The layers of ``viewer`` other than ``outputs`` that hold a run's intensity outputs of ``source`` (a whole
-    run's, a preview's, an axial run's: :func:`output_name`)."""
+    run's, a preview's, an axial run's: :func:`output_name`), under whatever name: an input renamed since its last
+    run left that run's result over the new one's. A result that does not record its input (an older version's) is
+    known by its name."""
+    source_id = layer_id(source)
     names = {named_output(source.name, kind, variant) for kind in INTENSITY_OUTPUTS
              for variant in (WHOLE_RUN, PREVIEW, AXIAL_RUN)}
-    return [layer for layer in viewer.layers
-            if layer.name in names and layer not in outputs and can_hold_output(layer)]
+    intensities = {DESCRIPTIONS[kind] for kind in INTENSITY_OUTPUTS}
+
+    def of_source(layer: Any) -> bool:
+        if made_from(layer) is None or source_id is None:
+            return layer.name in names
+        return made_from(layer) == source_id and layer.metadata.get("description") in intensities
+
+    return [layer for layer in viewer.layers if layer not in outputs and can_hold_output(layer) and of_source(layer)]
+
+
+def made_from(layer: Any) -> str | None:
+    """The id of the input layer whose run made ``layer`` (:func:`layer_id`); None for an array's run's."""
+    return layer.metadata.get("source_layer_id")
