@@ -268,6 +268,17 @@ def test_a_z_step_of_the_wrong_type_is_named_by_the_batch(volume, tmp_path, valu
         napari_zssr.batch(volume, tmp_path / "out", axial=True, z_step=value)
 
 
+def test_optics_for_an_uncalibrated_stack_ask_for_the_pixel_size_option_before_training(volume, tmp_path, capsys):
+    """The file trained, then failed with the library's "give pixel_size in um"."""
+    path = volume.parent / "pixels.tif"
+    tifffile.imwrite(path, textured((6, 24, 24)), imagej=True, metadata={"axes": "ZYX", "spacing": 3})
+    assert main([str(path), "--out", str(tmp_path / "out"), "--axial", "--na", "1.2", "--wavelength", "520",
+                 "--refractive-index", "1.333", *FAST]) == 2
+    assert ("pixels.tif: an axial profile from the optics needs the lateral pixel size, which the file does not give: "
+            "give --pixel-size UM") in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_negative_z_spacing_is_said_to_be_no_z_spacing(volume, tmp_path, capsys):
     """A file's negative (or zero) spacing reads as unknown: the message says why, not only that it is unknown."""
     bad = volume.parent / "bad.tif"

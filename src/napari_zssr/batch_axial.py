@@ -169,6 +169,9 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRC
         try:
             plan = axial_plan(axes, header.shape, header.pixel_size, header.z_spacing, options, header.z_step_pixels)
             check_trainable(plan, header.shape[-2:], config)
+            if plan.pixel_size is None and any(getattr(options, name) for name in OPTICS_OPTIONS):
+                raise CalibrationError("an axial profile from the optics needs the lateral pixel size, which the file "
+                                       "does not give: give --pixel-size UM")
         except ValueError as error:
             if job.series is not None:
                 continue
