@@ -8,7 +8,7 @@ import torch
 from scipy import ndimage
 
 from napari_zssr import BlankPlaneWarning, Cancelled, ZSSRConfig
-from napari_zssr.axial import zssr_axial
+from napari_zssr.axial import axial_blur, zssr_axial
 from napari_zssr.core.axial import (
     SliceSums,
     axial_factor,
@@ -159,6 +159,9 @@ def test_3d_psf_gives_its_axial_profile_and_its_lateral_plane():
     assert abs(profile_fwhm(axial_kernel(psf, 3, lateral_psf=np.array([1.0]))[:, 0]) - 6.0) < 0.4
     extra = axial_kernel(psf, 3)  # lateral PSF = the 3D PSF's in-focus plane
     assert abs(profile_fwhm(extra[:, 0]) - np.sqrt(6.0**2 - 2.5**2)) < 0.4
+    _, record = axial_blur(3, psf)  # and the record says so: it said no lateral PSF was used
+    assert record["lateral_psf"] and record["kernel_fwhm_voxels"] < record["axial_fwhm_voxels"]
+    assert not axial_blur(3, gaussian_profile(6.0))[1]["lateral_psf"]
 
 
 def test_optics_give_the_axial_profile_and_the_lateral_psf_and_are_recorded(tiny_config):

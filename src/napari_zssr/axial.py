@@ -99,7 +99,8 @@ def axial_blur(factor: int, axial_psf: np.ndarray | None = None, lateral_psf: np
     record = {"source": "optics" if optics is not None else "default" if axial_psf is None else "axial_psf",
               "axial_fwhm_voxels": round(float(width), 3),  # plain floats, as every other kernel record holds
               "axial_fwhm_um": None if pixel_size is None else round(float(width * pixel_size), 4),
-              "lateral_psf": lateral_psf is not None,
+              # a 3D axial_psf's in-focus plane serves as the lateral PSF where none is given (axial_kernel)
+              "lateral_psf": lateral_psf is not None or np.ndim(axial_psf) == 3,
               "kernel_fwhm_voxels": round(float(profile_fwhm(kernel[:, 0])), 3)}
     return kernel, {**record, **({} if optics is None else optics.to_dict())}
 
