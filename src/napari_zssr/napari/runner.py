@@ -415,9 +415,9 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
             ratio, pixel_um = z_step / typed_um, typed_um
         elif unitless:  # the z scale in the same pixels as y and x
             if z_step == 1.0 and lateral == 1.0:
-                raise ValueError("the z step and pixel size are unknown (its scale is 1): open the file with the "
-                                 "napari-zssr reader or set the layer's scale (z, y, x) in µm (in the console: "
-                                 "layer.scale = (z step, pixel, pixel)); for a numpy array, call "
+                raise ValueError("the z step and pixel size are unknown (its scale is 1, and a file opened with the "
+                                 "napari-zssr reader gave neither): set the layer's scale (z, y, x) in µm (in the "
+                                 "console: layer.scale = (z step, pixel, pixel)); for a numpy array, call "
                                  "napari_zssr.zssr_axial(volume, axial_scale=z step / pixel size)")
             sides = (abs(float(snapshot.scale[-2])), abs(float(snapshot.scale[-1])))
             ratio, pixel_um = z_step / square_pixel_size(sides, "pixel"), typed_um
