@@ -318,3 +318,21 @@ def test_another_plugins_optics_in_a_layers_metadata_are_taken_as_none(widget, f
     assert w.start() is None and w.status.value.startswith("a kernel from the optics needs the emission wavelength")
     with pytest.raises(ValueError, match="kernel='optics' takes the optics from the layer's OME metadata"):
         napari_zssr.run(layer, kernel="optics", add_to_viewer=False)
+
+
+def test_impossible_optics_from_a_file_say_where_they_came_from(widget):
+    """A water objective's file with LensNA 1.4 showed the library's bare "na must be in (0, 1.333)" in the widget
+    and from run(kernel='optics'), which did not say that the file gave both values."""
+    import napari_zssr
+
+    viewer, w = widget
+    optics = {"na": 1.4, "refractive_index": 1.333, "immersion": "Water", "emission_wavelengths": [520]}
+    layer = viewer.add_image(np.random.default_rng(0).random((24, 20)), name="water", scale=(0.1, 0.1),
+                             metadata={"optics": optics})
+    w.image.value = layer
+    assert w.start() is None
+    assert w.status.value.startswith("na must be in (0, 1.333)")
+    assert w.status.value.endswith("(the NA, immersion, emission shown are the layer's file's: correct the one that "
+                                   "is wrong)")
+    with pytest.raises(ValueError, match=r"layer's OME metadata, whose values are impossible: na must be in"):
+        napari_zssr.run(layer, kernel="optics", add_to_viewer=False)

@@ -78,7 +78,12 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
         if optics is not None:
             raise ValueError("give the optics once: optics= (your values), or kernel='optics' (the layer's file's)")
         metadata = getattr(layer_or_array, "metadata", None) or {}
-        optics = metadata_optics(metadata, Optics.refractive_index)
+        try:
+            optics = metadata_optics(metadata, Optics.refractive_index)
+        except ValueError as error:  # as the command line fails such a file: never a default in their place
+            raise ValueError(f"kernel='optics' takes the optics from the layer's OME metadata, whose values are "
+                             f"impossible: {error}; pass the right ones, e.g. optics={{'na': 1.2, 'wavelength': 520, "
+                             "'refractive_index': 1.333}") from None
         if optics is None:
             recorded = layer_optics_record(metadata)
             emission = tuple(recorded.get("emission_wavelengths") or ())

@@ -90,6 +90,12 @@ class OpticsFields:
             if defaulted and self.na.value >= self.refractive_index:
                 raise ValueError(f"{error} (the NA shown is the widget's default, {self.na.value:g}: the layer's "
                                  "file does not give one; type your objective's NA)") from None
+            from_file = [name for field, name in ((self.na, "NA"), (self.immersion, "immersion"),
+                                                  (self.wavelength, "emission"), (self.excitation, "excitation"))
+                         if field in self._from_file and id(field) not in self._typed]
+            if from_file:  # the user did not choose these: say where they came from and what to do
+                raise ValueError(f"{error} (the {', '.join(from_file)} shown are the layer's file's: correct the one "
+                                 "that is wrong)") from None
             raise
 
     def _number(self, field: Widget) -> float:
