@@ -291,7 +291,7 @@ def test_inputs_with_the_same_stem_get_their_own_outputs(tmp_path, capsys):
 
 
 def test_an_ome_tiff_is_named_without_its_ome_unless_a_plain_tiff_shares_the_name(tmp_path):
-    from napari_zssr.batch_jobs import Source, plan_jobs
+    from napari_zssr.batch_inputs import Source, plan_jobs
 
     def stems(*names):
         return [str(job.output_stem) for job in plan_jobs([Source(tmp_path / name, tmp_path) for name in names])]
@@ -1001,7 +1001,8 @@ def test_an_impossible_excitation_that_a_files_confocal_mode_takes_is_attributed
 def test_an_output_of_a_confocal_file_made_before_its_mode_was_read_is_not_kept_as_done(tmp_path, ome_tiff):
     """Its record says no --psf-model, which took the widefield model then, whatever the file said: kept, a widefield
     kernel's output would pass for the confocal one a run makes now. A widefield file's stays done."""
-    from napari_zssr.batch_jobs import FILES_MODEL, comparable_settings, input_identity
+    from napari_zssr.batch_jobs import input_identity
+    from napari_zssr.batch_resume import FILES_MODEL, comparable_settings
 
     before, now = {"kernel": "optics", "psf_model": None}, {"kernel": "optics", "psf_model": FILES_MODEL}
     confocal = acquired_file(tmp_path, ome_tiff, "LaserScanningConfocalMicroscopy")
@@ -1186,7 +1187,7 @@ def test_colour_samples_run_as_channels(tmp_path):
 def test_hidden_files_are_skipped_and_a_linked_file_keeps_its_own_name(tmp_path, capsys):
     """A shared drive holds macOS's '._' resource stubs beside every TIFF; they are no inputs. A file reached both
     directly and through a link is one job, named after the file."""
-    from napari_zssr.batch_jobs import collect_sources
+    from napari_zssr.batch_inputs import collect_sources
 
     folder = tmp_path / "in"
     write_imagej_tiff(folder / "cells.tif", textured((16, 16)), "YX", None)
@@ -1208,7 +1209,7 @@ def test_hidden_files_are_skipped_and_a_linked_file_keeps_its_own_name(tmp_path,
 
 def test_recursion_enters_linked_folders_once_and_names_broken_links(tmp_path, capsys):
     """A facility links acquisitions in from other disks; a link into an unmounted share is said, a loop ends."""
-    from napari_zssr.batch_jobs import collect_sources
+    from napari_zssr.batch_inputs import collect_sources
 
     project, storage = tmp_path / "project", tmp_path / "storage" / "acq1"
     write_imagej_tiff(project / "top.tif", textured((16, 16)), "YX", None)
@@ -1231,7 +1232,7 @@ def test_a_deep_glob_finds_the_files_a_folder_input_finds_under_the_same_names(t
     """``**`` with -r enters linked folders as a folder input does: a loop ends at once (glob went round it until
     the path grew too long, 2^40 ways round for two links up), and a file reached through a link keeps its own
     path, where a folder input puts its outputs (glob's sorted names put ``a_alias/x.tif`` first)."""
-    from napari_zssr.batch_jobs import collect_sources
+    from napari_zssr.batch_inputs import collect_sources
 
     project = tmp_path / "project"
     write_imagej_tiff(project / "top.tif", textured((16, 16)), "YX", None)
@@ -1251,7 +1252,7 @@ def test_a_deep_glob_finds_the_files_a_folder_input_finds_under_the_same_names(t
 def test_a_glob_that_matches_folders_takes_their_tiffs_as_the_shell_expanding_it_would(tmp_path):
     """'data/exp*' quoted (a cluster job's script) names the folders that the same pattern unquoted gives as folder
     inputs: their TIFFs, in their sub-folders too with -r."""
-    from napari_zssr.batch_jobs import collect_sources
+    from napari_zssr.batch_inputs import collect_sources
 
     data = tmp_path / "data"
     for name in ("exp1/a.tif", "exp1/deeper/b.tif", "exp2/c.tif", "other/d.tif"):
@@ -1268,7 +1269,7 @@ def test_a_glob_that_matches_folders_takes_their_tiffs_as_the_shell_expanding_it
 def test_a_file_a_glob_reaches_also_through_a_linked_folder_keeps_its_own_path(tmp_path):
     """'data/*/x.tif' matches data/a_alias/x.tif (a link to data/zreal) before data/zreal/x.tif: the file is named,
     and its outputs placed, by its own path, as a folder input names it."""
-    from napari_zssr.batch_jobs import collect_sources
+    from napari_zssr.batch_inputs import collect_sources
 
     data = tmp_path / "data"
     write_imagej_tiff(data / "zreal" / "x.tif", textured((16, 16)), "YX", None)
@@ -1280,7 +1281,7 @@ def test_a_file_a_glob_reaches_also_through_a_linked_folder_keeps_its_own_path(t
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX feature")
 def test_a_named_pipe_is_skipped_in_a_folder_and_refused_when_named(tmp_path, capsys):
     """Reading a pipe would wait for a writer forever: never read, and said."""
-    from napari_zssr.batch_jobs import collect_sources
+    from napari_zssr.batch_inputs import collect_sources
 
     write_imagej_tiff(tmp_path / "in" / "real.tif", textured((16, 16)), "YX", None)
     os.mkfifo(tmp_path / "in" / "pipe.tif")
@@ -1294,7 +1295,7 @@ def test_a_named_pipe_is_skipped_in_a_folder_and_refused_when_named(tmp_path, ca
 def test_a_multi_file_ome_dataset_is_one_job_and_several_series_are_named(tmp_path, capsys):
     from test_tiff import write_multifile_ome
 
-    from napari_zssr.batch_jobs import collect_sources
+    from napari_zssr.batch_inputs import collect_sources
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -1499,7 +1500,7 @@ def test_a_series_without_its_wavelength_is_told_that_options_apply_to_every_ser
 
 
 def test_a_file_whose_series_outputs_would_take_another_input_s_names_keeps_its_suffix(tmp_path):
-    from napari_zssr.batch_jobs import Source, plan_jobs
+    from napari_zssr.batch_inputs import Source, plan_jobs
 
     jobs = plan_jobs([Source(tmp_path / "plate.tif", tmp_path, 2), Source(tmp_path / "plate_series1.tif", tmp_path)])
     assert [(str(job.output_stem), job.series) for job in jobs] == [
@@ -1581,7 +1582,8 @@ def test_an_input_name_too_long_is_a_usage_error_not_a_traceback(tmp_path, capsy
 def test_folders_that_cannot_be_read_are_named_not_a_traceback(tmp_path, capsys, monkeypatch):
     """A colleague's private folder in a shared input or output tree (root reads everything, so the denial is
     simulated where the walk, the listing and the lock check meet it)."""
-    from napari_zssr.batch_jobs import UsageError, collect_sources
+    from napari_zssr.batch_inputs import collect_sources
+    from napari_zssr.batch_jobs import UsageError
     from napari_zssr.batching import clean_stale_parts
 
     data, out = tmp_path / "data", tmp_path / "out"
@@ -2068,7 +2070,7 @@ def test_an_unknown_kernel_source_given_to_batch_is_a_usage_error(data_dir, tmp_
 def test_one_kernel_spelled_once_per_channel_is_the_same_setting(data_dir, tmp_path, capsys):
     """``--kernel none --kernel none`` on two channels asks for what ``--kernel none`` does: outputs made either way
     are done, not 'made with different settings' (records from before per-channel kernels say it once)."""
-    from napari_zssr.batch_jobs import deciding
+    from napari_zssr.batch_resume import deciding
 
     assert deciding({"kernel": ["optics", "optics"]})["kernel"] == deciding({"kernel": "optics"})["kernel"]
     assert deciding({"kernel": ["optics", "none"]})["kernel"] == ["optics", "none"]

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from numbers import Real
 
-from .batch_jobs import OPTICS_OPTIONS, Job, OptionNeeded, UsageError, option_name, say
+from .batch_jobs import Job, OptionNeeded, UsageError, option_name, say
 from .batch_kernels import check_optics_options, kernel_choices
 from .batch_options import BatchOptions
+from .batch_resume import OPTICS_OPTIONS
 from .core.axial import MIN_PLANES, axial_factor, square_pixel_size
 from .core.config import ZSSRConfig
 from .core.engine import check_crop_sizes

@@ -5,18 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .batch_jobs import (
-    OPTICS_OPTIONS,
-    Job,
-    OptionNeeded,
-    UsageError,
-    header_counts,
-    is_given,
-    kernel_kinds,
-    option_name,
-    say,
-)
+from .batch_jobs import Job, OptionNeeded, UsageError, header_counts, option_name, say
 from .batch_options import CONFOCAL_ONLY, MEASURED_PSF_CHOICES, BatchOptions
+from .batch_resume import OPTICS_OPTIONS, is_given, kernel_kinds
 from .core.choices import KERNEL_SOURCES
 from .core.optics import Optics, check_pixel_size_for_optics
 from .core.resize import upscale_factors

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .batch_jobs import input_settings
+from .batch_resume import input_settings
 
 RECORDS_NAME = "records.json"
 #: the name of a batch's live folder under the parts' folder (:attr:`.batching.PreparedBatch.live_folder`)
@@ -40,7 +40,7 @@ def parts_folder(root: Path, identity: dict, settings: dict, files: dict, kinds:
     versions of the PSF and weights files the settings name (``files``: :attr:`.batching.PreparedBatch.files`) count
     too: one replaced in place between two runs would otherwise mix planes made with either in one stack. A
     ``--pixel-size`` or ``--z-step`` equal to the file's own is no other setting
-    (:func:`.batch_jobs.input_settings`)."""
+    (:func:`.batch_resume.input_settings`)."""
     key = json.dumps({"input": identity, "settings": input_settings(settings, identity),
                       "outputs": sorted(kinds), "files": files}, sort_keys=True)
     return root / hashlib.sha256(key.encode()).hexdigest()[:32]

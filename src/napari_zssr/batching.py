@@ -30,8 +30,8 @@ from tqdm import tqdm
 from .api import checked_warm_start, requested_outputs
 from .batch_axial import check_axial_inputs, check_axial_options
 from .batch_files import TaskReport, process_file
+from .batch_inputs import collect_sources, first_named, plan_jobs
 from .batch_jobs import (
-    FILES_MODEL,
     NAME_MAX,
     SERIES_OPTION_ADVICE,
     Job,
@@ -41,23 +41,17 @@ from .batch_jobs import (
     check_output_folders,
     check_output_names,
     check_outputs_are_not_inputs,
-    collect_sources,
-    conflict_message,
-    first_named,
     input_identity,
-    kernel_kinds,
     option_name,
     output_path,
-    output_state,
-    plan_jobs,
     quiet_reader_logs,
     say,
-    settings_files,
 )
 from .batch_kernels import check_channel_options, check_kernel_options
 from .batch_lock import held_by_another_batch, output_folder_lock, refuse_a_folder_in_use
 from .batch_options import CONFOCAL_ONLY, OUTPUT_KINDS, OUTPUT_TYPES, BatchOptions
 from .batch_parts import LIVE_FOLDER_NAME, STACK_FOLDER_NAME
+from .batch_resume import FILES_MODEL, conflict_message, kernel_kinds, output_state, settings_files
 from .core.config import DEFAULT_SCALE, ZSSRConfig
 from .core.degradation import integer_factors
 from .core.device import select_device
@@ -537,7 +531,7 @@ def settings_record(options: BatchOptions, config: ZSSRConfig) -> dict:
     """What decides an output's content besides its input: equal records mean an output can be kept.
 
     Axial runs add ``axial`` and ``z_step``; lateral records stay as they were, so their outputs stay done (but a
-    kernel from the optics without ``--psf-model``: :data:`~.batch_jobs.FILES_MODEL`).
+    kernel from the optics without ``--psf-model``: :data:`~.batch_resume.FILES_MODEL`).
     """
     axial = {"axial": True, "z_step": options.z_step} if options.axial else {}
     # left out, each file's acquisition mode decides the model of a kernel or an axial profile from the optics

@@ -33,8 +33,9 @@ from .batch_files import (
     process_file,
     process_part,
 )
-from .batch_jobs import Job, UsageError, kernel_kinds, quiet_reader_logs, say
+from .batch_jobs import Job, UsageError, quiet_reader_logs, say
 from .batch_parts import LIVE_PREFIX, is_whole_part, part_path, parts_folder
+from .batch_resume import kernel_kinds
 from .batching import (
     FILE_ERRORS,
     PARTS_FOLDER,
