@@ -11,9 +11,9 @@ import torch
 from skimage import data as skdata
 from skimage.metrics import structural_similarity
 
-from napari_zssr.api import intensity_range
 from napari_zssr.core.kernels import centre_kernel
 from napari_zssr.core.resize import downscale_with_kernel, resize
+from napari_zssr.input_values import intensity_range
 from napari_zssr.sample import synthetic_fluorescence
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "reference"

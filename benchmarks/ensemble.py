@@ -20,7 +20,6 @@ from common import benchmark_images, psnr
 from quality import degradations
 
 from napari_zssr import ZSSRConfig
-from napari_zssr.api import intensity_range, normalised_tensor, restored
 from napari_zssr.core.degradation import Degradation, step_kernels
 from napari_zssr.core.device import select_device
 from napari_zssr.core.engine import run_plane, scale_steps
@@ -28,6 +27,7 @@ from napari_zssr.core.geometry import ensemble_transforms
 from napari_zssr.core.inference import super_resolve
 from napari_zssr.core.kernels import kernel_symmetries
 from napari_zssr.core.precision import resolve_precision
+from napari_zssr.input_values import intensity_range, normalised_tensor, restored
 
 SIZES = (8, 4, 2, 1)
 

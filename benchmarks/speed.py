@@ -26,7 +26,6 @@ import torch
 from common import REFERENCE, benchmark_images, bicubic_down, psnr
 
 from napari_zssr import ZSSRConfig, zssr
-from napari_zssr.api import intensity_range, normalised_tensor, restored
 from napari_zssr.core.degradation import Degradation
 from napari_zssr.core.device import select_device
 from napari_zssr.core.engine import run_plane
@@ -35,6 +34,7 @@ from napari_zssr.core.network import ZSSRNet
 from napari_zssr.core.noise import estimate_noise_rms
 from napari_zssr.core.precision import PRECISIONS, resolve_precision
 from napari_zssr.core.progress import RunProgress
+from napari_zssr.input_values import intensity_range, normalised_tensor, restored
 
 
 def trace(lr: np.ndarray, truth: np.ndarray, config: ZSSRConfig, seed: int, every: int) -> dict:

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 from skimage import color, data, transform
 
-from napari_zssr.api import intensity_range
+from napari_zssr.input_values import intensity_range
 
 #: scikit-image pictures allowed in the corpus (names of ``skimage.data`` functions)
 SKIMAGE_PICTURES = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "retina",
@@ -26,7 +26,7 @@ HELD_OUT = ("camera", "moon", "brick", "cell", "coins")
 
 
 def unit(image: np.ndarray) -> np.ndarray:
-    """Scale to [0, 1] as ``zssr`` normalises a plane (:func:`napari_zssr.api.intensity_range`), and clip."""
+    """Scale to [0, 1] as ``zssr`` normalises a plane (:func:`napari_zssr.input_values.intensity_range`), and clip."""
     low, high = intensity_range(image)
     return np.clip((image - low) / max(high - low, 1e-12), 0, 1)
 

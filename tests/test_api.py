@@ -683,10 +683,10 @@ def test_an_outlier_in_a_late_plane_is_refused_before_any_plane_trains(tiny_conf
 def test_the_pass_over_every_planes_range_ends_at_a_cancel(tiny_config, monkeypatch):
     """Each plane's range is worked out before the first trains (a percentile a plane: seconds for a large stack),
     and a Cancel during it ends the run there."""
-    from napari_zssr import api
+    from napari_zssr import input_values
 
     ranged = []
-    monkeypatch.setattr(api, "intensity_range", lambda plane: ranged.append(1) or (0.0, 1.0))
+    monkeypatch.setattr(input_values, "intensity_range", lambda plane: ranged.append(1) or (0.0, 1.0))
     stack = np.random.default_rng(0).random((4, 24, 24))
     with pytest.raises(Cancelled):
         zssr_stack(stack, 2, config=tiny_config, should_stop=lambda: len(ranged) >= 1)
@@ -765,7 +765,7 @@ def test_a_few_photons_a_pixel_keep_their_intensity():
 def test_a_memory_mapped_stack_is_checked_plane_by_plane_as_it_is_read(tmp_path, tiny_config):
     """A whole-array check would read a file far larger than memory before the first plane: like dask data, a
     memmap's planes are checked as they are read."""
-    from napari_zssr.api import validate_image
+    from napari_zssr.input_values import validate_image
 
     mapped = np.memmap(tmp_path / "stack.raw", dtype=np.float32, mode="w+", shape=(3, 24, 24))
     mapped[:] = np.random.default_rng(0).random((3, 24, 24))

@@ -14,14 +14,9 @@ from .api import (
     check_hooks,
     checked_config,
     checked_outputs,
-    intensity_range,
     new_result,
-    normalised,
     pass_through_constant,
-    plane_name,
-    read_checked,
     store_outputs,
-    validate_image,
     warn_other_blanks,
     warn_user,
 )
@@ -44,6 +39,7 @@ from .core.progress import ProgressCallback, RunProgress
 from .core.resize import PixelSize, pixel_pair
 from .core.torch_modes import in_own_torch_modes
 from .core.trainer import StopHook
+from .input_values import intensity_range, normalised, plane_name, read_checked, validate_image
 from .kernel_choice import describe_optics
 
 #: the resolution report of an axial run: said, so that an empty report is not read as a failed measurement

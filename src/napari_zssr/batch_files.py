@@ -19,16 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ._version import __version__
-from .api import (
-    WARNED_BLANKS,
-    ZSSRResult,
-    check_plane_values,
-    checked_outputs,
-    checked_pixel_size,
-    in_memory,
-    notes_only,
-    zssr_stack,
-)
+from .api import WARNED_BLANKS, ZSSRResult, checked_outputs, checked_pixel_size, notes_only, zssr_stack
 from .axial import describe_axial_profile, zssr_axial
 from .batch_axial import AxialPlan, axial_optics, axial_plan, check_trainable
 from .batch_disk import check_free_space, check_writable, described_write_error, output_bytes
@@ -38,6 +29,7 @@ from .batch_options import BatchOptions
 from .batch_parts import NpyPlanes, PartsStack, is_whole_part, part_records, remove_parts, save_part
 from .core.choices import INTENSITY_OUTPUTS, OUTPUTS
 from .core.resize import PixelSize, pixel_pair, upscale_factors
+from .input_values import check_plane_values, in_memory
 from .io.imagej import (
     IMAGEJ_RANGE_KEYS,
     check_float32_range,
@@ -176,7 +168,7 @@ def channel_kernels(kernels: Sequence[KernelChoice], pixel_size: PixelSize | Non
 
 def check_finite(data: np.ndarray, axes: str,
                  in_image: Callable[[tuple[int, ...]], tuple[int, ...]] | None = None) -> None:
-    """The library's refusal of NaN or infinity (:func:`~napari_zssr.api.check_plane_values`) for the first such
+    """The library's refusal of NaN or infinity (:func:`.input_values.check_plane_values`) for the first such
     plane of ``data`` (leading..., C, Y, X; ``axes``: the image's), named by its axes (e.g. "plane Z=2, channel 1"),
     before any channel trains: the library checks each channel's stack when that channel's turn comes.
     ``in_image``: a plane's leading index in ``data`` as the whole image numbers it (a split stack's part holds

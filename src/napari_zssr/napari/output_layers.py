@@ -9,9 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from ..api import (
-    ZSSRResult,
-)
+from ..api import ZSSRResult
 from ..core.choices import INTENSITY_OUTPUTS, OUTPUTS
 from ..io.names import output_name as output_kind_name
 from ..overlay import effective_factors, overlay_scale_translate

@@ -15,16 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..api import (
-    ZSSRResult,
-    checked_pixel_size,
-    in_memory,
-    loaded,
-    read_checked,
-    requested_outputs,
-    validate_image,
-    zssr_stack,
-)
+from ..api import ZSSRResult, checked_pixel_size, requested_outputs, zssr_stack
 from ..axial import check_volume_shape, validate_volume, zssr_axial
 from ..core.axial import MIN_PLANES, RATIO_TOLERANCE, axial_factor, square_pixel_size, unrestorable_ratio
 from ..core.blind import check_estimable
@@ -45,6 +36,7 @@ from ..core.units import (
     shown_sizes,
     um_per_unit,
 )
+from ..input_values import in_memory, loaded, read_checked, validate_image
 from ..io.calibration import default_z_spacing_note
 from ..io.ome import Acquisition, OpticsMetadata, channel_acquisition, layer_optics_record
 from ..kernel_choice import KernelArgument, KernelChoice, PreparedKernel, named_kernel

@@ -23,7 +23,6 @@ from magicgui.widgets import (
     Widget,
 )
 
-from ..api import check_plane_sides
 from ..axial import describe_axial_profile
 from ..core.bead_check import bead_problem
 from ..core.choices import DEFAULT_OUTPUTS
@@ -33,6 +32,7 @@ from ..core.precision import PRECISIONS
 from ..core.psf import checked_psf_array
 from ..core.resize import as_scale_pair, pixel_pair, upscale_factors
 from ..core.run_time import Workload
+from ..input_values import check_plane_sides
 from ..kernel_choice import KernelChoice, PsfChannelError, describe_kernel, psf_channel_for
 from ..resolution_report import describe_resolution
 from .estimate import BackgroundEstimate, run_finished, run_started, timing_holds_turn
