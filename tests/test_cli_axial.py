@@ -268,6 +268,41 @@ def test_a_z_step_of_the_wrong_type_is_named_by_the_batch(volume, tmp_path, valu
         napari_zssr.batch(volume, tmp_path / "out", axial=True, z_step=value)
 
 
+def test_a_light_sheet_file_short_of_optics_is_told_what_they_lack_not_to_give_a_model(tmp_path, ome_tiff, capsys):
+    """--psf-model alone, which the note advised, then failed for want of the immersion the note did not name."""
+    path = tmp_path / "ome" / "dry.ome.tif"
+    path.parent.mkdir()
+    ome_tiff(path, {"EmissionWavelength": [600], "AcquisitionMode": ["SPIM"]},
+             OBJECTIVE.replace(' Immersion="Water"', ""), '<ObjectiveSettings ID="Objective:0"/>',
+             data=textured((6, 24, 24)), pixel_size=0.1, axes="ZYX", z_spacing=0.4)
+    assert main([str(path), "--out", str(tmp_path / "out"), "--axial", *FAST]) == 0
+    err = capsys.readouterr().err
+    assert "give --refractive-index to take the profile from the optics" in err and "--psf-model" not in err
+
+
+def test_a_light_sheet_files_output_made_with_its_optics_profile_is_redone(tmp_path, ome_tiff, capsys, monkeypatch):
+    """Outputs made before the rule took the widefield profile for a SPIM file: a rerun skipped them as done."""
+    from napari_zssr.io.ome import OpticsMetadata
+
+    path = tmp_path / "ome" / "sheet.ome.tif"
+    path.parent.mkdir()
+    ome_tiff(path, {"EmissionWavelength": [600], "AcquisitionMode": ["SPIM"]}, OBJECTIVE,
+             '<ObjectiveSettings ID="Objective:0"/>', data=textured((6, 24, 24)), pixel_size=0.1, axes="ZYX",
+             z_spacing=0.4)
+    out = tmp_path / "out"
+    with monkeypatch.context() as before:
+        before.setattr(OpticsMetadata, "unmodelled_mode", lambda self: None)  # as runs made them then
+        assert main([str(path), "--out", str(out), "--axial", *FAST]) == 0
+    assert info_of(out / "sheet_zssr.tif")["channels"][0]["kernel"]["source"] == "optics"
+    capsys.readouterr()
+    assert main([str(path), "--out", str(out), "--axial", *FAST]) == 0
+    assert "took its axial profile from the optics of an acquisition mode neither model describes" in \
+        capsys.readouterr().err
+    assert info_of(out / "sheet_zssr.tif")["channels"][0]["kernel"]["source"] == "default"
+    assert main([str(path), "--out", str(out), "--axial", *FAST]) == 0  # done now
+    assert "already done" in capsys.readouterr().err
+
+
 def test_optics_for_an_uncalibrated_stack_ask_for_the_pixel_size_option_before_training(volume, tmp_path, capsys):
     """The file trained, then failed with the library's "give pixel_size in um"."""
     path = volume.parent / "pixels.tif"

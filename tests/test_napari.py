@@ -542,6 +542,7 @@ def test_a_run_that_fails_with_a_runtime_error_ends_and_frees_the_next(widget, q
     w.start()
     qtbot.waitUntil(lambda: not w.running, timeout=60_000)
     assert "the run failed: training diverged (loss is NaN)" in w.status.value
+    assert w.progress_bar.max > 0  # not left busy, as if still running (it failed before any progress)
     monkeypatch.undo()
     w.max_iterations.value = 2
     run_to_end(qtbot, w)

@@ -50,7 +50,7 @@ def test_a_channel_without_a_wavelength_does_not_take_the_other_channels_and_run
     assert w.optics_fields.wavelength.value == 0  # unknown, not GFP's 510 nor a default that would pass for the file's
     assert w.start() is None and not w.running
     assert w.status.value == ("a kernel from the optics needs the emission wavelength: type it in 'emission (nm)' "
-                              "(the layer's file does not say)")
+                              "(none typed, nor given by the layer's file)")
     assert f"{dapi.name}_zssr" not in viewer.layers
     w.optics_fields.wavelength.value = 460  # typed: the run takes it
     assert w._kernel_arguments()["kernel"].optics.wavelength == 460

@@ -108,7 +108,7 @@ def describe_axial_profile(record: dict) -> str:
     if record.get("source") == "optics":
         return f"axial profile from the optics ({describe_optics(record)}; {width})"
     if record.get("source") == "default":
-        return f"axial profile a Gaussian of the z-step ({width}; the optics unknown)"
+        return f"axial profile a Gaussian of the z-step ({width}; no optics used)"
     return f"axial profile given ({width})"
 
 

@@ -189,12 +189,12 @@ def note_no_optics_profile(job: Job, options: BatchOptions, channels: int) -> No
     """Say why a file whose metadata gives optics gets no axial profile from them: an acquisition mode neither model
     describes (a light sheet), or which optics it leaves out (an OME file with the NA and the wavelengths
     but no immersion): without optics options its axial profile is then a Gaussian of the z-step, and the line
-    after the run said only "the optics unknown", not which option would use the file's own."""
+    after the run says only "no optics used", not which option would use the file's own."""
     if any(getattr(options, name) for name in OPTICS_OPTIONS):
         return
     metadata = read_optics(job.source, job.series_index)
-    unmodelled = None if metadata is None else metadata.unmodelled_mode()
-    if unmodelled is not None:
+    unmodelled = None if metadata is None or not metadata.names_optics(channels) else metadata.unmodelled_mode()
+    if unmodelled is not None:  # optics it would take but for the mode (else what they lack is said below)
         say(f"note: {job.name}: {unmodelled}, so its axial profile is a Gaussian of the z-step; give --psf-model "
             "widefield or confocal to take the profile from its optics all the same")
         return

@@ -40,8 +40,8 @@ def comparable_record(info: str | None) -> dict | None:
 
 
 #: states of an input's existing outputs, most serious first: the first that applies to any output decides.
-STATES = ("folder", "unreadable", "other input", "different", "changed", "z planes", "kernel changed", "missing",
-          "same")
+STATES = ("folder", "unreadable", "other input", "different", "changed", "z planes", "axial profile", "kernel changed",
+          "missing", "same")
 #: options that describe the optics: any of them asks for a kernel from the optics (the axial profile, in axial mode)
 OPTICS_OPTIONS = ("na", "psf_model", "wavelength", "refractive_index", "excitation_wavelength", "pinhole")
 
@@ -109,8 +109,28 @@ def _state_of(path: Path, settings: dict, identity: dict, files: dict, axes_now:
     # (io.channels.channel_reading): the only input read otherwise since, so only those inputs are read again
     if record.get("input_axes") == "CYX" and axes_now() == "ZYX":
         return "z planes"
+    if settings.get("axial") and _profile_now_default(record, settings, identity):
+        return "axial profile"
     # outputs written before the files were recorded are taken as made with the files named now
     return "kernel changed" if record.get("settings_files", files) != files else "same"
+
+
+def _profile_now_default(record: dict, settings: dict, identity: dict) -> bool:
+    """Whether an axial output took its profile from the optics of a file whose acquisition mode no model describes
+    (a light sheet), which now take the Gaussian of the z-step (:func:`.batch_axial.axial_optics`): the only axial
+    input whose profile is made otherwise since, so only outputs of such a file whose profile came from the optics,
+    made without optics options, are read for it."""
+    asked = any(settings.get(name) for name in OPTICS_OPTIONS if name != "psf_model") or \
+        settings.get("psf_model") not in (None, FILES_MODEL)
+    if asked:  # optics options take the file's optics whatever its mode
+        return False
+    channels = record.get("channels")
+    if not isinstance(channels, list) or not any(
+            isinstance(channel, dict) and isinstance(channel.get("kernel"), dict)
+            and channel["kernel"].get("source") == "optics" for channel in channels):
+        return False
+    optics = _files_optics(identity)
+    return optics is not None and optics[0] is not None and optics[0].unmodelled_mode() is not None
 
 
 def axes_as_read(identity: dict) -> str | None:

@@ -298,6 +298,9 @@ def triage(job: Job, prepared: PreparedBatch) -> tuple[str, dict]:
     elif state == "z planes":
         say(f"{job.name}: {decided_by} was made from its planes read as channels; with its z spacing and nothing "
             "marking them as channels, they are read as z planes now (axes ZYX); redoing it")
+    elif state == "axial profile":
+        say(f"{job.name}: {decided_by} took its axial profile from the optics of an acquisition mode neither model "
+            "describes; it now takes the Gaussian of the z-step (--psf-model keeps the optics'); redoing it")
     elif state == "kernel changed":
         changed = next(iter(prepared.files)) if len(prepared.files) == 1 else f"one of {', '.join(prepared.files)}"
         say(f"{job.name}: {changed} changed since {decided_by} was made with it; redoing it")

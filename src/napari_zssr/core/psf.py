@@ -12,7 +12,7 @@ from .config import DEFAULT_SCALE
 from .degradation import integer_factors
 from .kernels import centre_of_mass
 from .resize import PixelSize, pixel_pair, upscale_factors
-from .values import real_values
+from .values import real_values, refuse_file_name
 
 #: a PSF whose peak (after background subtraction) is below this many noise standard deviations is rejected.
 MIN_PEAK_SNR = 5.0
@@ -61,6 +61,8 @@ def checked_psf_array(psf: np.ndarray) -> np.ndarray:
     """The PSF's values as an array, or a ValueError saying what they are instead: not real finite numbers, not 2D or
     3D (a z-stack), a colour image, fewer than 3 x 3 pixels. The checks of :func:`kernel_from_psf` that need no pixel
     size: the widget makes them as soon as a PSF file is chosen."""
+    refuse_file_name(psf, "the PSF", "read it first (e.g. tifffile.imread), or make the kernel from the file with "
+                     "napari_zssr.kernel_from_file")
     array = real_values(psf, "the PSF", "psf.filled(0)")
     if array.ndim not in (2, 3):
         # a 4D array is nearly always one z-stack per channel (a multicolour bead image)

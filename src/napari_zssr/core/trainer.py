@@ -50,8 +50,8 @@ class LinearFitPolicy:
 
     def should_drop(self, iteration: int) -> bool:
         """The authors' rule: every ``lr_check_every`` iterations, once ``min_iterations`` have passed since the last
-        drop, drop the lr where a line fitted to the recent reconstruction errors falls less steeply than its own
-        standard error (times ``lr_change_ratio``): the error has stopped improving beyond its noise."""
+        drop, drop the lr where ``lr_change_ratio`` times the fall of a line fitted to the recent reconstruction
+        errors is not above the fit's standard error: the error has stopped improving beyond its noise."""
         c = self.config
         if (iteration + 1) % c.lr_check_every or iteration - self.last_change <= c.min_iterations:
             return False

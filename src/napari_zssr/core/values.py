@@ -62,8 +62,7 @@ def refuse_non_real(dtype: Any, what: str) -> None:
 def real_values(values: Any, what: str, fill: str) -> np.ndarray:
     """``values`` (a PSF, a kernel, a profile) as a float64 array, or a clear error naming ``what``: masked pixels
     (``fill`` says how to fill them), a type without real numbers, NaN or infinity."""
-    refuse_file_name(values, what, "read it first (e.g. tifffile.imread), or make a kernel from a PSF file with "
-                     "napari_zssr.kernel_from_file")
+    refuse_file_name(values, what, "read it first (e.g. tifffile.imread or numpy.load)")
     values = from_torch(values)
     refuse_masked(values, what, fill)
     array = np.asarray(values)

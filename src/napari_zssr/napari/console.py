@@ -82,8 +82,8 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
             optics = metadata_optics(metadata, Optics.refractive_index)
         except ValueError as error:  # as the command line fails such a file: never a default in their place
             raise ValueError(f"kernel='optics' takes the optics from the layer's OME metadata, whose values are "
-                             f"impossible: {error}; pass the right ones, e.g. optics={{'na': 1.2, 'wavelength': 520, "
-                             "'refractive_index': 1.333}") from None
+                             f"impossible: {error}; pass the right ones in its place, e.g. optics={{'na': 1.2, "
+                             "'wavelength': 520, 'refractive_index': 1.333} instead of kernel='optics'") from None
         if optics is None:
             recorded = layer_optics_record(metadata)
             emission = tuple(recorded.get("emission_wavelengths") or ())
@@ -93,8 +93,9 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
                                                  "several channels)" if several else "emission wavelength",
                                                  len(emission) == 1 and all(emission))) if not given]
             raise ValueError("kernel='optics' takes the optics from the layer's OME metadata (as the napari-zssr "
-                             f"reader keeps it), which does not give its {' and '.join(missing)}: pass them, e.g. "
-                             "optics={'na': 1.4, 'wavelength': 520} (and 'refractive_index': 1.333 for water)")
+                             f"reader keeps it), which does not give its {' and '.join(missing)}: pass the optics "
+                             "in its place, e.g. optics={'na': 1.4, 'wavelength': 520} (and 'refractive_index': "
+                             "1.333 for water) instead of kernel='optics'")
         kernel = None
         note = "; ".join(metadata_acquisition(metadata).notes) or None  # its modality and pinhole
     if optics is not None:

@@ -34,7 +34,7 @@ class OpticsFields:
         # and run(kernel="optics") refuse a file that does not give it
         self.wavelength = SpinBox(label="emission (nm)", min=0, max=2000, value=0,
                                   tooltip="Emission wavelength of the fluorophore, in nm (e.g. 520 for GFP). 0: "
-                                          "unknown (the layer's file does not say): type it")
+                                          "unknown (none given by the layer's file): type it")
         immersion = next(name for name, index in IMMERSION_INDICES.items() if index == defaults.refractive_index)
         # the listed media, and the selected layer's file's refractive index where it is none of theirs
         self._media: dict[str, float] = dict(IMMERSION_INDICES)

@@ -251,7 +251,7 @@ class ZSSRWidget(Container):
         if self.kernel_source.value == OPTICS:
             if not self.optics_fields.wavelength.value:  # never a default in its place: the CLI refuses such a file too
                 out_of_range = self._range_notes.get(id(self.optics_fields.wavelength))  # the file's, not usable
-                why = out_of_range[2] if out_of_range else "the layer's file does not say"
+                why = out_of_range[2] if out_of_range else "none typed, nor given by the layer's file"
                 raise ValueError(f"a kernel from the optics needs the emission wavelength: type it in 'emission "
                                  f"(nm)' ({why})")
             self._standing_notes()  # a note on a field changed since is gone
@@ -833,6 +833,8 @@ class ZSSRWidget(Container):
         self._worker = None
         if not self._closed:
             self._set_running(False)
+            if not self.progress_bar.max:  # ended before the core's first event: not left busy, as if running
+                self.progress_bar.max = 1
 
     def _set_running(self, running: bool) -> None:
         for widget in self._inputs:
