@@ -906,3 +906,18 @@ def test_the_largest_learning_rate_the_config_takes_fails_as_a_divergence_not_in
     config = replace(tiny_config, learning_rate=MAX_LEARNING_RATE, max_iterations=2)
     with pytest.raises(RuntimeError, match="training diverged"):
         zssr(textured_image[:24, :24], 2, config=config)
+
+
+def test_the_recorded_config_reruns_the_run_with_the_seed_given_beside_it(tiny_config):
+    """result.config kept the config's seed where seed= replaced it: a rerun from the record gave another output."""
+    image = np.random.default_rng(0).random((24, 24))
+    result = zssr(image, 2, config=tiny_config, seed=7)
+    assert result.config.seed == result.seed == 7
+    rerun = zssr(image, 2, config=ZSSRConfig(**result.metadata()["config"]))
+    np.testing.assert_array_equal(rerun.sr, result.sr)
+
+
+def test_a_device_of_no_kind_is_a_type_error_naming_the_choices():
+    with pytest.raises(TypeError, match=r"device must be 'auto', 'cpu', 'cuda', 'cuda:N', 'mps' or a torch.device, "
+                                        r"got float 1.5"):
+        select_device(1.5)

@@ -240,3 +240,27 @@ def test_pairs_drawn_in_worker_processes_train_a_reproducible_start(tmp_path, mo
     assert info["workers"] == 2 and info["tasks_per_worker"] == 2 and info["device"] == "cpu" and info["steps"] == 4
     with pytest.raises(SystemExit):  # Reptile adapts to whole tasks: it draws its pairs itself
         module.main(["--out", str(tmp_path / "reptile.npz"), "--method", "reptile", "--workers", "2"])
+
+
+def test_a_start_holding_nan_is_refused_before_any_work(tmp_path, monkeypatch):
+    """A start written by a diverged training ran in full, then failed as 'training diverged: lower learning_rate'."""
+    from napari_zssr import api
+
+    net = ZSSRNet.create(ZSSRConfig(width=8, depth=3), seed=0)
+    with pytest.raises(ValueError, match=r"not written: the weights' .* NaN or infinite values"):
+        with torch.no_grad():
+            next(net.parameters()).fill_(float("nan"))
+        save_weights(net, tmp_path / "refused.npz", {})
+    assert not (tmp_path / "refused.npz").exists()
+    arrays = {name: tensor.numpy() for name, tensor in ZSSRNet.create(ZSSRConfig(), seed=0).state_dict().items()}
+    arrays[next(iter(arrays))][0] = np.nan
+    np.savez(tmp_path / "diverged.npz", **arrays)
+    config = ZSSRConfig(init=str(tmp_path / "diverged.npz"))
+    monkeypatch.setattr(api, "run_kernels", lambda *args, **kwargs: pytest.fail("the kernel came first"))
+    with pytest.raises(ValueError, match=r"cannot read the weights file .*holds NaN or infinite values"):
+        zssr(np.random.default_rng(0).random((32, 32)), 2, kernel="estimate", config=config)
+
+
+def test_a_folder_given_as_the_start_is_said_to_be_one(tmp_path):
+    with pytest.raises(ValueError, match="a folder; give the .npz file in it"):
+        ZSSRConfig(init=str(tmp_path))

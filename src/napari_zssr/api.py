@@ -194,6 +194,7 @@ def new_result(out_shape: tuple[int, ...], input_dtype: np.dtype, kinds: tuple[s
     if slow:
         warn_user(slow, UserWarning)
     arrays = allocate_outputs(out_shape, output_dtype(input_dtype), kinds, working_bytes)
+    config = replace(config, seed=seed)  # the config recorded reruns the run: the seed given in its place too
     return ZSSRResult(*arrays, scale, config, seed, str(torch_device), precision, kernel=kernel_record), torch_device
 
 
@@ -338,6 +339,8 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
                          "an axis of the input's size; give a larger scale")
     # the outputs first: a stack too large is refused at once, before an estimate reads its planes
     result, torch_device = new_result(out_shape, array.dtype, kinds, pair, config, seed, device, {})
+    if config.init != "scratch":  # a weights file that does not load fails now, not after an estimate reads planes
+        ZSSRNet.create(config, config.seed)
     kernels, kernel_record = run_kernels(from_torch(kernel), steps, array, pixel_size, should_stop)
     result.kernel = kernel_record
     if "note" in kernel_record:

@@ -246,6 +246,9 @@ def _check_init(init: Any) -> str:
         return init
     if os.path.isfile(init):
         return os.path.realpath(init)  # as the batch records its PSF files: a link's path and its target's are one
+    if os.path.isdir(init):
+        raise ValueError(f"ZSSRConfig.init must be 'scratch', 'learned' or the path of a weights file, got {init!r}: "
+                         "a folder; give the .npz file in it")
     raise ValueError(f"ZSSRConfig.init must be 'scratch', 'learned' or the path of a weights file (.npz written by "
                      f"the project's scripts/train_init.py), got {init!r}: no such file")
 

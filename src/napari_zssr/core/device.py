@@ -22,6 +22,9 @@ def select_device(requested: str | torch.device | None = "auto") -> torch.device
         device = torch.device(requested)
     except RuntimeError as error:
         raise ValueError(unsupported) from error
+    except TypeError:  # torch's own message lists its constructor's signatures
+        raise TypeError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N', 'mps' or a torch.device, got "
+                        f"{type(requested).__name__} {requested!r}") from None
     if device.type == "cuda":
         index = device.index or 0
         if not torch.cuda.is_available() or index >= torch.cuda.device_count():

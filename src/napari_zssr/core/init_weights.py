@@ -78,6 +78,10 @@ def read_weights(init: str) -> dict[str, np.ndarray]:
     if not all(isinstance(array, np.ndarray) for array in arrays.values()):  # other members come as their bytes
         raise unreadable(path, "it is a zip archive of other files than arrays (a PyTorch checkpoint, saved by "
                                "torch.save?), not a .npz archive")
+    broken = [name for name, array in arrays.items()
+              if np.issubdtype(array.dtype, np.number) and not np.all(np.isfinite(array))]
+    if broken:  # a training that diverged: a run from it would train in full, then fail as diverged itself
+        raise unreadable(path, f"its {broken[0]} holds NaN or infinite values (its training diverged?)")
     return arrays
 
 
@@ -158,6 +162,10 @@ def save_weights(net: torch.nn.Module, path: str | os.PathLike, info: dict,
     if conditioning is not None:
         arrays |= {CONDITIONING_PREFIX + name: tensor.detach().float().cpu().numpy()
                    for name, tensor in conditioning.state_dict().items()}
+    broken = next((name for name, array in arrays.items() if not np.all(np.isfinite(array))), None)
+    if broken is not None:  # no file a run would refuse (read_weights)
+        raise ValueError(f"not written: the weights' {broken} holds NaN or infinite values (the training diverged: "
+                         "lower --learning-rate)")
     with open(path, "wb") as file:
         np.savez(file, **arrays, **{INFO_KEY: np.array(json.dumps(info, sort_keys=True))})
     return file_sha256(path)
