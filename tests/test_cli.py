@@ -322,6 +322,36 @@ def test_recursive_rerun_with_out_inside_the_inputs_never_takes_outputs_as_input
     assert main([str(out / "plain_zssr.tif"), "--out", str(out), *ZSSR_ONLY]) == 2  # --out holds this input
 
 
+def test_the_same_command_again_with_an_unquoted_glob_that_now_names_out_skips_what_is_done(data_dir, capsys):
+    """``napari-zssr * --out results`` run again: the shell now names ``results`` too, which stopped the rerun with
+    "--out holds the input results" (exit 2), where the docs say to run the same command again."""
+    out = data_dir / "results"
+    assert main([str(data_dir / "plain.tif"), str(data_dir / "stack.tif"), "--out", str(out), *ZSSR_ONLY]) == 0
+    capsys.readouterr()
+    again = [str(data_dir / "plain.tif"), str(data_dir / "stack.tif"), str(out)]  # what the shell's * gives now
+    assert main([*again, "--out", str(out), *ZSSR_ONLY]) == 0
+    assert "skipped 2 (already done)" in capsys.readouterr().err
+
+
+def test_an_out_that_is_a_link_to_nothing_is_refused(data_dir, tmp_path, capsys):
+    """A link into a share that is not mounted: its target was created on the local disk and written into."""
+    link = tmp_path / "results"
+    link.symlink_to(tmp_path / "nas" / "results")
+    assert main([str(data_dir / "plain.tif"), "--out", str(link), *ZSSR_ONLY]) == 2
+    assert f"is a link to {tmp_path / 'nas' / 'results'}, which does not exist (a share that is not mounted?)" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "nas").exists()
+
+
+def test_an_image_without_pixels_is_said_to_be_one(tmp_path, capsys):
+    """It was said to be truncated (was it still being copied, or the disk full?): copying it again cannot help."""
+    with pytest.warns(UserWarning, match="zero-size"):
+        tifffile.imwrite(tmp_path / "zero.tif", np.zeros((0, 32, 32), np.uint16))
+    assert main([str(tmp_path / "zero.tif"), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 1
+    assert "zero.tif holds an image without pixels (shape (0, 32, 32)): nothing to super-resolve" in \
+        capsys.readouterr().err
+
+
 @pytest.mark.parametrize("pattern", [False, True])
 def test_an_out_among_the_inputs_that_holds_raw_data_is_refused(tmp_path, capsys, pattern):
     """``data -r --out data/A`` (or ``'data/*/x.tif' --out data/B``) with raw data in A: that input was skipped as

@@ -60,11 +60,11 @@ WRITTEN_BY_US = ("written by napari-zssr (its ImageJ Info record says so: output
 def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[Source]:
     """Expand files, folders and globs into TIFF files; never files under ``out`` nor outputs of this tool.
 
-    A file or folder named on the command line that does not exist or lies in ``out``, or an empty name, is a
-    :class:`UsageError` (a pattern that matches nothing only gets a note); this tool's outputs found under ``out`` by
-    a folder walk or a glob are skipped, so a rerun never takes its own outputs as inputs, and any other TIFF found
-    there is a :class:`UsageError`: an input in the output folder (``data -r --out data/A`` with raw data in A), and
-    so are inputs that hold no TIFF to process.
+    A file or folder named on the command line that does not exist, or an empty name, is a :class:`UsageError` (a
+    pattern that matches nothing only gets a note); this tool's outputs under ``out``, named, walked or matched, are
+    skipped, so a rerun never takes its own outputs as inputs (the same command again, its unquoted ``*`` expanded by
+    the shell, names ``out`` itself), and any other TIFF there is a :class:`UsageError`: an input in the output folder
+    (``data -r --out data/A`` with raw data in A), and so are inputs that hold no TIFF to process.
     """
     found: list[Source] = []
     dataset_files: dict[Path, Path] = {}  # a multi-file OME dataset's other files -> the file with its first plane
@@ -77,9 +77,7 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
             raise UsageError(f"an input is empty ({item!r}: an unset variable?); name a file, folder or pattern, "
                              "e.g. . for the current folder")
         path = Path(item)
-        if path.exists():
-            if is_within(path.resolve(), out):
-                raise UsageError(f"--out {out} holds the input {item}; choose an output folder outside the inputs")
+        if path.exists():  # one under --out too (a shell's * gives --out itself on a rerun): its files as below
             root = path if path.is_dir() else path.parent
             candidates, unreadable = folder_entries(path, recursive) if path.is_dir() else ([path], [])
             skipped[UNREADABLE].extend(unreadable)

@@ -111,7 +111,7 @@ def check_output_folders(jobs: Sequence[Job], kinds: Sequence[str]) -> None:
 
 def check_outputs_are_not_inputs(jobs: Sequence[Job], kinds: Sequence[str], out: Path) -> None:
     """A usage error, before any training, where an output would be written over an input or beside one: through a
-    link under ``out`` that leads into an input folder (``--out`` holding an input is refused as it is named), where
+    link under ``out`` that leads into an input folder (an input under ``--out`` is refused as it is collected), where
     an input named like another's output (``a_zssr.tif`` beside ``a.tif``) would be replaced by ``--overwrite``."""
     inputs = {job.source.resolve(): job.source for job in jobs}
     input_folders = {real.parent: source for real, source in inputs.items()}
@@ -218,6 +218,16 @@ def settings_of_info(info: str | None) -> dict | None:
     """The record the batch writes into an output's ImageJ Info, with its settings (None for any other text)."""
     record = run_record(info)
     return record if record is not None and "settings" in record else None
+
+
+def refuse_dangling_links(out: Path) -> None:
+    """Refuse ``--out`` as given where it, or a folder on its path, is a link to nothing (a share that is not
+    mounted): the folder would be made at the link's target, on the local disk, hidden once the share is mounted
+    over it."""
+    dangling = next((path for path in (out, *out.parents) if path.is_symlink() and not path.exists()), None)
+    if dangling is not None:
+        raise UsageError(f"--out {out}: {dangling} is a link to {os.readlink(dangling)}, which does not exist (a share "
+                         "that is not mounted?); mount or create it, or give another folder")
 
 
 def check_out(out: Path) -> None:

@@ -139,7 +139,7 @@ def _is_reduced(series: tifffile.TiffPageSeries) -> bool:
 
 
 class IncompleteTiffError(ValueError):
-    """A TIFF that holds less than its own metadata announces."""
+    """A TIFF that holds less than its own metadata announces, or no pixels at all: an error that names the file."""
 
 
 def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path: Path,
@@ -164,6 +164,9 @@ def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path
     if announced > held:
         raise IncompleteTiffError(f"{path.name} is truncated or corrupt: its ImageJ header announces {announced} "
                                   f"images, the file holds {held} (was it still being copied, or the disk full?)")
+    if 0 in series.shape:  # tifffile points such an image's no data bytes past the file's end: not a cut file
+        raise IncompleteTiffError(f"{path.name} holds an image without pixels (shape {tuple(series.shape)}): "
+                                  "nothing to super-resolve")
     if pages_go_past_end(tif, series):
         raise IncompleteTiffError(f"{path.name} is truncated or corrupt: its pages go on past the end of the file "
                                   "(was it still being copied, or the disk full?)")
