@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import platform
 import sys
 import time
@@ -52,6 +53,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from napari_zssr.core.axial import gaussian_profile
 from napari_zssr.core.config import ZSSRConfig
 from napari_zssr.core.degradation import Degradation
+from napari_zssr.core.device import select_device
 from napari_zssr.core.geometry import scale_symmetries
 from napari_zssr.core.init_weights import CONDITIONING_PREFIX, file_sha256, load_start, read_weights, save_weights
 from napari_zssr.core.kernel_conditioning import KernelConditioning, conditioned_forward, degradation_code
@@ -264,8 +266,26 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--workers {args.workers}: give 0 (the training process) or more processes")
     if args.workers and args.method != "multitask":
         parser.error("--workers draws pairs for --method multitask")
-    if (args.start and not args.conditioned
-            and any(name.startswith(CONDITIONING_PREFIX) for name in read_weights(args.start))):
+    for name in ("steps", "batch", "tasks", "renew_every", "report_every", "inner_steps", "meta_batch"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} {getattr(args, name)}: give 1 or more")
+    if args.generated < 0 or (args.generated == 0 and args.no_pictures):
+        parser.error("the corpus would be empty: give --generated 1 or more, or keep the pictures")
+    if args.crop < 12 or args.crop % 12:
+        parser.error(f"--crop {args.crop}: give a multiple of 12 (of 2, 3 and 4, the scales a task draws), 12 or more")
+    if args.out.is_dir() or not args.out.parent.is_dir() or not os.access(args.out.parent, os.W_OK):
+        parser.error(f"--out {args.out}: give a file in a folder that exists and can be written (checked now, not "
+                     "after the training)")
+    try:
+        torch.device(args.device)
+        select_device(args.device)
+    except (RuntimeError, ValueError, TypeError) as error:
+        parser.error(f"--device {args.device}: {error}")
+    try:
+        start_arrays = read_weights(args.start) if args.start else {}
+    except ValueError as error:
+        parser.error(f"--start: {str(error).replace(' or init=', ' or, in a run, init=')}")
+    if args.start and not args.conditioned and any(name.startswith(CONDITIONING_PREFIX) for name in start_arrays):
         parser.error(f"--start {args.start} is conditioned on the degradation; train it on with --conditioned")
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)

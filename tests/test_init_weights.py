@@ -264,3 +264,24 @@ def test_a_start_holding_nan_is_refused_before_any_work(tmp_path, monkeypatch):
 def test_a_folder_given_as_the_start_is_said_to_be_one(tmp_path):
     with pytest.raises(ValueError, match="a folder; give the .npz file in it"):
         ZSSRConfig(init=str(tmp_path))
+
+
+@pytest.mark.parametrize(("options", "said"), [
+    (["--renew-every", "0"], "--renew-every 0: give 1 or more"),
+    (["--tasks", "0"], "--tasks 0: give 1 or more"),
+    (["--generated", "0", "--no-pictures"], "the corpus would be empty"),
+    (["--crop", "25"], "--crop 25: give a multiple of 12"),
+    (["--device", "cuda:7"], "--device cuda:7: "),
+    (["--start", "missing.npz"], "--start: cannot read the weights file"),
+])
+def test_the_training_program_refuses_bad_options_before_its_corpus(tmp_path, monkeypatch, capsys, options, said):
+    """Each failed after the corpus was built or the training ran (a ZeroDivisionError, numpy's "high <= 0", torch's
+    size mismatch, an IsADirectoryError at the save of 12,000 steps)."""
+    module = training_program(monkeypatch)
+    monkeypatch.setattr(module, "corpus", lambda *args: pytest.fail("built the corpus"))
+    with pytest.raises(SystemExit):
+        module.main(["--out", str(tmp_path / "w.npz"), *options])
+    assert said in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        module.main(["--out", str(tmp_path)])  # a folder
+    assert "give a file in a folder that exists and can be written" in capsys.readouterr().err
