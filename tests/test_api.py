@@ -921,3 +921,18 @@ def test_a_device_of_no_kind_is_a_type_error_naming_the_choices():
     with pytest.raises(TypeError, match=r"device must be 'auto', 'cpu', 'cuda', 'cuda:N', 'mps' or a torch.device, "
                                         r"got float 1.5"):
         select_device(1.5)
+
+
+def test_64_bit_integers_beyond_what_float64_tells_apart_are_refused_not_read_as_constant(tiny_config):
+    """2**63 + 0..999 read as "constant" in zssr, as a few levels in the estimates (a kernel of 0.25 px, unsaid)
+    and, as a PSF, as a kernel a third as wide."""
+    from napari_zssr import estimate_kernel, kernel_from_psf
+
+    image = np.random.default_rng(0).integers(0, 1000, (48, 48)).astype(np.uint64) + np.uint64(2**63)
+    said = r"values \(9223372036854775808 to .*\) differ by less than float64, in which they are computed, tells apart"
+    for run in (lambda: zssr(image, 2, config=tiny_config), lambda: estimate_kernel(image),
+                lambda: kernel_from_psf(image)):
+        with pytest.raises(ValueError, match=said):
+            run()
+    fine = image - np.uint64(2**63) + np.uint64(2**40)  # below 2**53: every integer held exactly
+    assert zssr(fine, 2, config=tiny_config).sr.shape == (96, 96)

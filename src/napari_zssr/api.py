@@ -357,8 +357,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
     try:
         for plane_number, index in enumerate(np.ndindex(*leading)):
             plane = read_checked(array[index], plane_name(index))
-            low, high = float(plane.min()), float(plane.max())
-            if high == low:
+            if plane.max() == plane.min():  # in its own type: 64-bit integers may differ where their floats do not
                 pass_through_constant(plane, index, plane_name(index), result,
                                       alone=n_planes == 1 and not one_of_channels)
                 plan.plane_finished(plane_number, trained=False)

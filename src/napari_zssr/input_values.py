@@ -13,7 +13,14 @@ from .core.pairs import min_father_side
 from .core.resize import Scale
 from .core.spectrum import channels_hint, known_shape
 from .core.trainer import Cancelled, StopHook
-from .core.values import IMAGE_NAN_HINT, from_torch, refuse_file_name, refuse_masked, refuse_non_finite
+from .core.values import (
+    IMAGE_NAN_HINT,
+    from_torch,
+    refuse_file_name,
+    refuse_masked,
+    refuse_non_finite,
+    refuse_unresolvable_integers,
+)
 
 
 def validate_image(image: Any, scale: Scale, ndim: int | None = 2) -> Any:
@@ -110,7 +117,9 @@ def intensity_range(plane: np.ndarray) -> tuple[float, float]:
     """Robust (0.1, 99.9 percentile) range used to normalise a plane; min/max where that range is degenerate.
 
     A ValueError where a value lies more than :data:`OUTLIER_LIMIT` times that range from it (a sentinel value, a
-    float32's largest value written for "no data"): the float32 computation would overflow on it."""
+    float32's largest value written for "no data"): the float32 computation would overflow on it; and where 64-bit
+    integers differ by less than float64 tells apart (:func:`~.core.values.refuse_unresolvable_integers`)."""
+    refuse_unresolvable_integers(plane, "the image")
     low, high = (float(value) for value in np.percentile(plane, [0.1, 99.9]))
     lowest, highest = float(plane.min()), float(plane.max())
     if high <= low:

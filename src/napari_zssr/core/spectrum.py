@@ -17,7 +17,15 @@ import torch
 from scipy import ndimage
 
 from .trainer import Cancelled, StopHook
-from .values import IMAGE_NAN_HINT, from_torch, refuse_file_name, refuse_masked, refuse_non_finite, refuse_non_real
+from .values import (
+    IMAGE_NAN_HINT,
+    from_torch,
+    refuse_file_name,
+    refuse_masked,
+    refuse_non_finite,
+    refuse_non_real,
+    refuse_unresolvable_integers,
+)
 
 #: planes of an N-D stack that the estimates combine (evenly spaced; more cost time and add little)
 MAX_PLANES = 8
@@ -175,6 +183,7 @@ def _read_plane(array: Any, leading: tuple[int, ...], number: int,
     refuse_masked(plane, "the image", "image.filled(value)")
     plane = np.asarray(plane)
     refuse_non_finite(plane, "the image", IMAGE_NAN_HINT)
+    refuse_unresolvable_integers(plane, "the image")
     return plane if plane.max() > plane.min() else None  # ptp overflows near 3e38
 
 

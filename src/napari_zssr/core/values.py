@@ -37,6 +37,25 @@ def refuse_file_name(value: Any, what: str, read_with: str) -> None:
         raise TypeError(f"{what} is a file name ({os.fsdecode(value)!r}), not an array: {read_with}")
 
 
+#: the fewest float64 levels a 64-bit integer image's values may fall into: fewer, its detail is lost in conversion
+MIN_FLOAT_LEVELS = 4096
+
+
+def refuse_unresolvable_integers(values: np.ndarray, what: str) -> None:
+    """A ValueError where 64-bit integers, beyond 2**53 where float64 (in which every computation and the outputs
+    go) holds only every other integer or fewer, spread over fewer than :data:`MIN_FLOAT_LEVELS` of its values
+    (2**63 + 0..999 becomes two values): they would read as constant, or as a few levels, with no word."""
+    if values.dtype.kind not in "iu" or values.dtype.itemsize < 8 or values.size == 0:
+        return
+    lowest, highest = int(values.min()), int(values.max())
+    largest = max(abs(lowest), abs(highest))
+    step = float(np.spacing(float(largest)))
+    if largest > 2**53 and highest - lowest < MIN_FLOAT_LEVELS * step:
+        raise ValueError(f"{what}'s values ({lowest} to {highest}) differ by less than float64, in which they are "
+                         f"computed, tells apart at their size (steps of {step:g}); subtract their offset first, e.g. "
+                         f"{'image' if 'image' in what else 'values'} - {lowest}")
+
+
 def refuse_masked(array: Any, what: str, fill: str) -> None:
     """A ValueError naming ``what`` where ``array`` is a masked array with pixels masked; ``fill``: how to fill
     them (a masked array with nothing masked is read as its data)."""
@@ -67,6 +86,7 @@ def real_values(values: Any, what: str, fill: str) -> np.ndarray:
     refuse_masked(values, what, fill)
     array = np.asarray(values)
     refuse_non_real(array.dtype, what)
+    refuse_unresolvable_integers(array, what)
     array = array.astype(np.float64)
     refuse_non_finite(array, what)
     return array
