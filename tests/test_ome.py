@@ -275,6 +275,25 @@ def test_a_mode_neither_model_describes_gives_no_modality_and_a_note(tmp_path, o
     assert acquisition.notes == (f"{note}: the widefield model is used",)
 
 
+def test_a_files_pinhole_without_its_na_takes_the_runs(tmp_path, ome_tiff):
+    """A file without LensNA (or EmissionWavelength) had its pinhole dropped for the default 1 AU even where the run
+    gave --na (or --wavelength), with a note that the NA was missing."""
+    from napari_zssr.io.ome import channel_acquisition
+
+    path = tmp_path / "no_na.ome.tif"
+    ome_tiff(path, {"EmissionWavelength": [520], "AcquisitionMode": ["LaserScanningConfocalMicroscopy"],
+                    "PinholeSize": [40]}, confocal_objective().replace(' LensNA="1.4"', ""),
+             '<ObjectiveSettings ID="Objective:0"/>')
+    optics = read_optics(path)
+    assert optics.pinholes == (None,) and optics.pinhole_diameters_um == (pytest.approx(40 / 60),)
+    given = channel_acquisition(optics, None, 1, na=1.4)
+    assert given.pinhole == pytest.approx(airy_units(40, 60, 1.4, 520), abs=0.01) == 1.47
+    assert given.notes[1] == "pinhole 1.47 AU from the file's pinhole, 0.667 µm at the object, at the run's NA 1.4 " \
+                             "and 520 nm"
+    unknown = channel_acquisition(optics, None, 1)  # no NA at all: the default, said
+    assert unknown.pinhole is None and unknown.notes[1].endswith("not used; the default 1 AU instead")
+
+
 def test_the_users_modality_and_pinhole_win_over_the_files(tmp_path, ome_tiff):
     from napari_zssr.io.ome import channel_acquisition
 

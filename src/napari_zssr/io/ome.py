@@ -83,6 +83,9 @@ class OpticsMetadata:
     modality_notes: tuple[str | None, ...] = ()
     pinholes: tuple[float | None, ...] = ()
     pinhole_notes: tuple[str | None, ...] = ()
+    # its pinhole's diameter at the object (PinholeSize over the magnification), in um: what the run's own NA and
+    # wavelength turn into Airy units, where they are not the file's or the file lacks them
+    pinhole_diameters_um: tuple[float | None, ...] = ()
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> OpticsMetadata:
@@ -155,13 +158,14 @@ def read_optics(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffF
                      or magnification_in_model(model))
     pinholes = [_pinhole(channel, na, wavelength, magnification) for channel, wavelength in zip(channels, emission)]
     modes = tuple(channel.get("AcquisitionMode") for channel in channels)
-    modalities = [_modality(mode, pinhole != (None, None)) for mode, pinhole in zip(modes, pinholes)]
+    modalities = [_modality(mode, pinhole[:2] != (None, None)) for mode, pinhole in zip(modes, pinholes)]
     optics = OpticsMetadata(
         na=na, refractive_index=refractive_index, immersion=immersion, emission_wavelengths=emission,
         excitation_wavelengths=tuple(_wavelength_nm(channel, "ExcitationWavelength") for channel in channels),
         lens_model=model, acquisition_modes=modes, modalities=tuple(modality for modality, _ in modalities),
-        modality_notes=tuple(note for _, note in modalities), pinholes=tuple(au for au, _ in pinholes),
-        pinhole_notes=tuple(note for _, note in pinholes))
+        modality_notes=tuple(note for _, note in modalities), pinholes=tuple(au for au, _, _ in pinholes),
+        pinhole_notes=tuple(note for _, note, _ in pinholes),
+        pinhole_diameters_um=tuple(at_object for _, _, at_object in pinholes))
     known = [optics.na, optics.refractive_index, optics.lens_model, *optics.emission_wavelengths,
              *optics.excitation_wavelengths, *optics.acquisition_modes, *optics.pinhole_notes]
     return optics if any(value is not None for value in known) else None
@@ -169,9 +173,10 @@ def read_optics(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffF
 
 #: the fields of :class:`OpticsMetadata` that hold one entry per channel (a channel's layer keeps its own)
 PER_CHANNEL_FIELDS = ("emission_wavelengths", "excitation_wavelengths", "acquisition_modes", "modalities",
-                      "modality_notes", "pinholes", "pinhole_notes")
+                      "modality_notes", "pinholes", "pinhole_notes", "pinhole_diameters_um")
 #: the fields of :class:`OpticsMetadata` that hold numbers (one, or one per channel); the others hold text
-NUMBER_FIELDS = ("na", "refractive_index", "emission_wavelengths", "excitation_wavelengths", "pinholes")
+NUMBER_FIELDS = ("na", "refractive_index", "emission_wavelengths", "excitation_wavelengths", "pinholes",
+                 "pinhole_diameters_um")
 
 
 def layer_optics_record(metadata: Any) -> dict[str, Any]:
@@ -236,13 +241,16 @@ def channel_acquisition(optics: OpticsMetadata | None, channel: int | None, chan
         return Acquisition(chosen, None, tuple(notes))
     if pinhole is None:
         pinhole, pinhole_note = entry(said.pinholes), entry(said.pinhole_notes)
+        at_object = entry(said.pinhole_diameters_um)
         file_wavelength = entry(said.emission_wavelengths)  # the pinhole was converted with these (and the NA)
-        if pinhole is not None and said.na and file_wavelength:
-            run_na, run_wavelength = na or said.na, wavelength or file_wavelength
-            airy_ratio = run_na / said.na * file_wavelength / run_wavelength
-            if abs(airy_ratio - 1) > 1e-6:
-                pinhole = round(pinhole * airy_ratio, 2)
-                pinhole_note += f", {pinhole:.2f} AU at the run's NA {run_na:g} and {run_wavelength:g} nm"
+        run_na, run_wavelength = na or said.na, wavelength or file_wavelength
+        if at_object and run_na and run_wavelength and (run_na, run_wavelength) != (said.na, file_wavelength):
+            # the same diameter in Airy units of the run's optics (the file's lacking, or others given)
+            converted, note = _airy_units(at_object, run_na, run_wavelength, f"the file's pinhole, {at_object:.3g} "
+                                          f"µm at the object, at the run's NA {run_na:g} and {run_wavelength:g} nm")
+            if pinhole is not None and converted is not None:  # as the file's note said it, then the run's
+                note = f"{pinhole_note}, {converted:.2f} AU at the run's NA {run_na:g} and {run_wavelength:g} nm"
+            pinhole, pinhole_note = converted, note
         if pinhole_note:
             notes.append(pinhole_note if pinhole is not None else
                          f"{pinhole_note}; the default {DEFAULT_PINHOLE_AU:g} AU instead")
@@ -269,24 +277,33 @@ def _modality(mode: str | None, pinhole_given: bool) -> tuple[Modality | None, s
 
 
 def _pinhole(channel: ET.Element, na: float | None, emission: float | None,
-             magnification: float | None) -> tuple[float | None, str | None]:
+             magnification: float | None) -> tuple[float | None, str | None, float | None]:
     """A channel's ``PinholeSize`` in Airy units (see the module's docstring), with where it came from; or None,
-    with why it is not used (None, None: the file gives none)."""
+    with why it is not used (None, None: the file gives none); and its diameter at the object in um where the file
+    gives the magnification (None otherwise), which a run's own NA and wavelength convert."""
     size = _number(channel, "PinholeSize")
     if size is None:
-        return None, None
+        return None, None, None
     unit = channel.get("PinholeSizeUnit", "µm")
     said = f"the file's PinholeSize {size:g} {unit}"
     diameter = length_um(size, unit)
     if diameter is None or diameter <= 0:
-        return None, f"{said} is no diameter: not used"
+        return None, f"{said} is no diameter: not used", None
+    at_object = diameter / magnification if magnification else None
     missing = [what for what, value in (("objective magnification", magnification), ("NA", na),
                                         ("emission wavelength", emission)) if not value]
     if missing:
-        return None, f"{said} needs the {' and '.join(missing)}, which the file does not give, in Airy units: not used"
-    assert na is not None and emission is not None and magnification is not None  # none is missing
-    airy_units = diameter / (magnification * airy_unit_um(na, emission))
+        return None, (f"{said} needs the {' and '.join(missing)}, which the file does not give, in Airy units: not "
+                      "used"), at_object
+    assert na is not None and emission is not None and at_object is not None  # none is missing
     conversion = f"{said} at the objective's {magnification:g}x (NA {na:g}, {emission:g} nm)"
+    return (*_airy_units(at_object, na, emission, conversion), at_object)
+
+
+def _airy_units(at_object: float, na: float, emission: float, conversion: str) -> tuple[float | None, str]:
+    """A pinhole's diameter at the object (um) in Airy units of ``na`` and ``emission``, and the note saying so
+    (``conversion``: where it came from); None with why where no confocal has such a pinhole."""
+    airy_units = at_object / airy_unit_um(na, emission)
     low, high = PLAUSIBLE_PINHOLE_AU
     if not low <= airy_units <= high:
         return None, f"{conversion} is {airy_units:.3g} AU, beyond any confocal's {low:g}-{high:g} AU: not used"
