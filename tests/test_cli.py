@@ -2373,3 +2373,21 @@ def test_a_pixel_size_given_over_a_files_own_is_said(tmp_path, capsys):
     assert f"note: --pixel-size 0.065 µm replaces the pixel size 1 input(s) give ({folder / 'calibrated.tif'} 0.1 µm)" \
         in err
     assert read_tiff(tmp_path / "out" / "calibrated_zssr.tif").pixel_size == pytest.approx((0.0325, 0.0325))
+
+
+def test_a_finely_sampled_bead_is_checked_at_each_inputs_own_pixel_size(tmp_path, capsys):
+    """A bead at 15 nm for images at 0.13 um was refused before the batch (a kernel of 309 HR pixels "with the PSF
+    taken as sampled at the image's pixels (a pixel size unknown)"), though every input gives its pixel size."""
+    from napari_zssr import theoretical_psf
+
+    write_imagej_tiff(tmp_path / "cells.tif", textured((32, 32)), "YX", (0.13, 0.13))
+    bead = theoretical_psf(1.4, 520, 0.015, size=301)
+    write_imagej_tiff(tmp_path / "bead.tif", (bead / bead.max() * 6e4 + 100).astype(np.uint16), "YX",
+                      (0.015, 0.015))
+    assert main([str(tmp_path / "cells.tif"), "--out", str(tmp_path / "o"), "--psf", str(tmp_path / "bead.tif"),
+                 *ZSSR_ONLY]) == 0
+    write_imagej_tiff(tmp_path / "plain" / "raw.tif", textured((32, 32)), "YX", None)  # no pixel size: it fails alone
+    assert main([str(tmp_path / "plain" / "raw.tif"), "--out", str(tmp_path / "o2"), "--psf",
+                 str(tmp_path / "bead.tif"), *ZSSR_ONLY]) == 1
+    err = capsys.readouterr().err
+    assert "raw.tif: failed: --psf" in err and "the PSF would become a kernel" in err

@@ -24,6 +24,7 @@ from .core.choices import OUTPUTS
 from .core.config import DEFAULT_SCALE, ZSSRConfig, check_seed
 from .core.device import release_device_memory, select_device
 from .core.engine import check_crop_sizes, run_plane, scale_steps
+from .core.init_weights import load_start
 from .core.network import ZSSRNet
 from .core.precision import emulated_precision_note, resolve_precision
 from .core.progress import ProgressCallback, RunProgress
@@ -340,7 +341,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
     # the outputs first: a stack too large is refused at once, before an estimate reads its planes
     result, torch_device = new_result(out_shape, array.dtype, kinds, pair, config, seed, device, {})
     if config.init != "scratch":  # a weights file that does not load fails now, not after an estimate reads planes
-        ZSSRNet.create(config, config.seed)
+        load_start(ZSSRNet(1, config.width, config.depth), config.init)
     kernels, kernel_record = run_kernels(from_torch(kernel), steps, array, pixel_size, should_stop)
     result.kernel = kernel_record
     if "note" in kernel_record:

@@ -10,9 +10,10 @@ from .batch_options import CONFOCAL_ONLY, MEASURED_PSF_CHOICES, BatchOptions
 from .batch_resume import OPTICS_OPTIONS, is_given, kernel_kinds
 from .core.choices import KERNEL_SOURCES
 from .core.optics import Optics, check_pixel_size_for_optics
+from .core.psf import KernelTooWideError
 from .core.resize import upscale_factors
 from .io.ome import channel_acquisition, read_optics
-from .io.psf import psf_channels
+from .io.psf import open_psf, psf_channels
 from .kernel_choice import PSF_FILE_NOTE, KernelChoice, kernel_source
 
 
@@ -251,9 +252,15 @@ def check_kernel_options(options: BatchOptions) -> None:
         try:  # every PSF of a file with one per channel, which the inputs' channels take
             channels = psf_channels(path)
             for channel in range(channels) if channels > 1 else [None]:
-                _, record = kernel_source(KernelChoice("psf", psf_path=path, psf_pixel_size=options.psf_pixel_size,
-                                                       measured=measured_psf(options), psf_channel=channel),
-                                          options.pixel_size, scale=upscale_factors(options.scale))
+                try:
+                    _, record = kernel_source(KernelChoice("psf", psf_path=path, psf_pixel_size=options.psf_pixel_size,
+                                                           measured=measured_psf(options), psf_channel=channel),
+                                              options.pixel_size, scale=upscale_factors(options.scale))
+                except KernelTooWideError:
+                    sized = options.psf_pixel_size is not None or open_psf(path, channel).pixel_size is not None
+                    if options.pixel_size is None and sized:  # made with each input's own pixel size, not as here
+                        continue  # with the PSF as sampled at the image's: an input without one fails on its own
+                    raise
                 note = record.get(PSF_FILE_NOTE)
                 if note and note not in said:  # said once here, not for every file (a cell image chosen by mistake)
                     said.add(note)
