@@ -649,3 +649,15 @@ def test_a_psf_file_and_a_psf_array_mixed_up_are_told_apart(tmp_path):
     from_bytes = kernel_from_file(os.fsencode(tmp_path / "psf.tif"), psf_pixel_size=0.1, pixel_size=0.1)
     np.testing.assert_array_equal(from_bytes, kernel_from_file(tmp_path / "psf.tif", psf_pixel_size=0.1,
                                                                pixel_size=0.1))
+
+
+def test_a_short_stack_on_its_last_axis_is_refused_as_colour_saying_how_to_keep_it(tmp_path):
+    """Three or four planes on the last axis are what a colour image has: refused, the way out said."""
+    y, x = np.mgrid[-8:9, -8:9]
+    stack = np.stack([np.exp(-(x**2 + y**2) / (2 * s**2)) for s in (1.5, 1.0, 1.5, 2.0)], axis=-1)  # Y, X, Z
+    np.save(tmp_path / "psf_yxz.npy", stack)
+    with pytest.raises(ValueError, match=r"looks like an RGB\(A\) colour image .*z-stack of 4 planes kept on its last "
+                                         r"axis: save it with its planes first, np.moveaxis\(psf, -1, 0\)"):
+        kernel_from_file(tmp_path / "psf_yxz.npy")
+    np.save(tmp_path / "psf_zyx.npy", np.moveaxis(stack, -1, 0))
+    assert kernel_from_file(tmp_path / "psf_zyx.npy").ndim == 2

@@ -79,7 +79,9 @@ def checked_psf_array(psf: np.ndarray) -> np.ndarray:
 def _check_not_colour(array: np.ndarray) -> None:
     if array.ndim == 3 and array.shape[-1] in (3, 4) and array.shape[0] > 4:
         raise ValueError(f"the PSF of shape {array.shape} looks like an RGB(A) colour image (last axis "
-                         f"{array.shape[-1]}); a PSF is a grey 2D image or a (Z, Y, X) stack: save one channel")
+                         f"{array.shape[-1]}); a PSF is a grey 2D image or a (Z, Y, X) stack: save one channel (a "
+                         f"z-stack of {array.shape[-1]} planes kept on its last axis: save it with its planes first, "
+                         "np.moveaxis(psf, -1, 0))")
 
 
 def _signal_above_background(plane: np.ndarray) -> tuple[np.ndarray, float]:
