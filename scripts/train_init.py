@@ -269,7 +269,9 @@ def main(argv: list[str] | None = None) -> None:
     for name in ("steps", "batch", "tasks", "renew_every", "report_every", "inner_steps", "meta_batch"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} {getattr(args, name)}: give 1 or more")
-    if args.generated < 0 or (args.generated == 0 and args.no_pictures):
+    if args.generated < 0:
+        parser.error(f"--generated {args.generated}: give 0 or more")
+    if args.generated == 0 and args.no_pictures:
         parser.error("the corpus would be empty: give --generated 1 or more, or keep the pictures")
     if args.crop < 12 or args.crop % 12:
         parser.error(f"--crop {args.crop}: give a multiple of 12 (of 2, 3 and 4, the scales a task draws), 12 or more")

@@ -319,7 +319,7 @@ def test_recursive_rerun_with_out_inside_the_inputs_never_takes_outputs_as_input
     err = capsys.readouterr().err
     assert "skipped 3 (already done)" in err and "under --out" in err and "written by napari-zssr" in err
     assert sorted(p.relative_to(out) for p in out.rglob("*.tif")) == first
-    assert main([str(out / "plain_zssr.tif"), "--out", str(out), *ZSSR_ONLY]) == 2  # --out holds this input
+    assert main([str(out / "plain_zssr.tif"), "--out", str(out), *ZSSR_ONLY]) == 2  # an output alone: nothing to do
 
 
 def test_the_same_command_again_with_an_unquoted_glob_that_now_names_out_skips_what_is_done(data_dir, capsys):
@@ -331,9 +331,12 @@ def test_the_same_command_again_with_an_unquoted_glob_that_now_names_out_skips_w
     again = [str(data_dir / "plain.tif"), str(data_dir / "stack.tif"), str(out)]  # what the shell's * gives now
     assert main([*again, "--out", str(out), *ZSSR_ONLY]) == 0
     assert "skipped 2 (already done)" in capsys.readouterr().err
+    (out / "partial.tif").write_bytes(b"II*\x00 not a whole TIFF")  # named outright there, and not ours: refused
+    assert main([str(data_dir / "plain.tif"), str(out / "partial.tif"), "--out", str(out), *ZSSR_ONLY]) == 2
+    assert "TIFF(s) napari-zssr did not write (" in capsys.readouterr().err
 
 
-def test_an_out_that_is_a_link_to_nothing_is_refused(data_dir, tmp_path, capsys):
+def test_an_out_that_is_a_link_to_nothing_is_refused(data_dir, tmp_path, capsys, monkeypatch):
     """A link into a share that is not mounted: its target was created on the local disk and written into."""
     link = tmp_path / "results"
     link.symlink_to(tmp_path / "nas" / "results")
@@ -341,6 +344,12 @@ def test_an_out_that_is_a_link_to_nothing_is_refused(data_dir, tmp_path, capsys)
     assert f"is a link to {tmp_path / 'nas' / 'results'}, which does not exist (a share that is not mounted?)" in \
         capsys.readouterr().err
     assert not (tmp_path / "nas").exists()
+    (tmp_path / "mnt").mkdir()  # an unmounted share's mount point, which only root may write
+    mounted = tmp_path / "share"
+    mounted.symlink_to(tmp_path / "mnt" / "results")
+    monkeypatch.setattr("napari_zssr.batch_jobs.os.access", lambda *args: False)
+    assert main([str(data_dir / "plain.tif"), "--out", str(mounted), *ZSSR_ONLY]) == 2
+    assert "is a link to" in capsys.readouterr().err  # not "cannot be written": the link is what is wrong
 
 
 def test_an_image_without_pixels_is_said_to_be_one(tmp_path, capsys):
@@ -348,7 +357,7 @@ def test_an_image_without_pixels_is_said_to_be_one(tmp_path, capsys):
     with pytest.warns(UserWarning, match="zero-size"):
         tifffile.imwrite(tmp_path / "zero.tif", np.zeros((0, 32, 32), np.uint16))
     assert main([str(tmp_path / "zero.tif"), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 1
-    assert "zero.tif holds an image without pixels (shape (0, 32, 32)): nothing to super-resolve" in \
+    assert "zero.tif holds an image without pixels (shape (0, 32, 32)): nothing to read" in \
         capsys.readouterr().err
 
 

@@ -111,10 +111,13 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
                     skipped[UNREADABLE].append(candidate.parent)
                 continue
             if is_within(real, out):
+                named = candidate == path  # given outright, not found by a walk or a pattern
                 if candidate.suffix.lower() not in TIFF_SUFFIXES:  # the batch's own lock and partial files go unsaid
+                    if named:
+                        foreign_in_out.append(candidate)
                     continue
                 header = read_header(candidate)
-                if header is None or written_by_us(header):
+                if written_by_us(header) or (header is None and not named):
                     skipped["under --out"].append(candidate)
                 else:  # raw data in the output folder: left unprocessed, outputs written beside it or over it
                     foreign_in_out.append(candidate)

@@ -230,13 +230,15 @@ def refuse_dangling_links(out: Path) -> None:
                          "that is not mounted?); mount or create it, or give another folder")
 
 
-def check_out(out: Path) -> None:
-    """Refuse an output folder that cannot be made or written, without creating anything yet."""
+def check_out(out: Path, given: Path) -> None:
+    """Refuse an output folder (``out``, resolved from the ``given`` path) that cannot be made or written, without
+    creating anything yet."""
     for name in out.parts:  # before any look at it: the system refuses to say whether such a path exists
         length, unit = name_length(name)
         if length > NAME_MAX:
             raise UsageError(f"--out {out} cannot be created: its folder name {name[:20]}... is {length} {unit}, "
                              f"longer than file systems take ({NAME_MAX}); give a shorter one")
+    refuse_dangling_links(given)  # before the target's own checks, which would not say it came through a link
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; give a folder")
     existing = next(folder for folder in (out, *out.parents) if folder.exists())

@@ -45,7 +45,6 @@ from .batch_jobs import (
     option_name,
     output_path,
     quiet_reader_logs,
-    refuse_dangling_links,
     say,
 )
 from .batch_kernels import check_channel_options, check_kernel_options
@@ -237,8 +236,7 @@ def checked_settings(options: BatchOptions, *, device_here: bool = True) -> tupl
             from None
     out = options.out.resolve()
     with refused_unreachable_paths():
-        check_out(out)
-        refuse_dangling_links(options.out)
+        check_out(out, options.out)
         refuse_a_folder_in_use(out)
     check_axial_options(options)
     if options.warm_start == "auto":

@@ -49,11 +49,20 @@ def refuse_unresolvable_integers(values: np.ndarray, what: str) -> None:
         return
     lowest, highest = int(values.min()), int(values.max())
     largest = max(abs(lowest), abs(highest))
+    if largest <= 2**53 or lowest == highest:  # every integer held; a constant plane is passed through as it is
+        return
+    # the spread a plane's normalisation takes (its 0.1 and 99.9 percentiles, exact in the integers): one outlier
+    # beside 2**63 + 0..999 must not let the rest through
+    flat = np.ravel(values)
+    ends = (int(0.001 * (flat.size - 1)), int(np.ceil(0.999 * (flat.size - 1))))
+    low, high = (int(value) for value in np.partition(flat, ends)[list(ends)])
+    if high <= low:  # as the normalisation then takes the extremes
+        low, high = lowest, highest
     step = float(np.spacing(float(largest)))
-    if largest > 2**53 and highest - lowest < MIN_FLOAT_LEVELS * step:
-        raise ValueError(f"{what}'s values ({lowest} to {highest}) differ by less than float64, in which they are "
+    if high - low < MIN_FLOAT_LEVELS * step:
+        raise ValueError(f"{what}'s values ({low} to {high}) differ by less than float64, in which they are "
                          f"computed, tells apart at their size (steps of {step:g}); subtract their offset first, e.g. "
-                         f"{'image' if 'image' in what else 'values'} - {lowest}")
+                         f"{'image' if 'image' in what else 'values'} - {low}")
 
 
 def refuse_masked(array: Any, what: str, fill: str) -> None:

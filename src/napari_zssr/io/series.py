@@ -166,7 +166,7 @@ def check_complete(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, path
                                   f"images, the file holds {held} (was it still being copied, or the disk full?)")
     if 0 in series.shape:  # tifffile points such an image's no data bytes past the file's end: not a cut file
         raise IncompleteTiffError(f"{path.name} holds an image without pixels (shape {tuple(series.shape)}): "
-                                  "nothing to super-resolve")
+                                  "nothing to read")
     if pages_go_past_end(tif, series):
         raise IncompleteTiffError(f"{path.name} is truncated or corrupt: its pages go on past the end of the file "
                                   "(was it still being copied, or the disk full?)")
