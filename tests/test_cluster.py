@@ -135,6 +135,29 @@ def test_worker_killed_mid_batch_outputs_equal_a_local_run(cluster, stacks, tmp_
     assert {p: p.stat().st_mtime_ns for p in remote.rglob("*.tif")} == stamps
 
 
+def test_a_closed_client_or_a_scheduler_gone_is_a_usage_error_from_python(cluster, stacks, tmp_path, monkeypatch):
+    """batch(client=...) raised Dask's "IOLoop is closed" for a closed client, and CommClosedError after 27 s for a
+    client whose scheduler was killed, where the docs promise a UsageError before any work."""
+    import napari_zssr
+    from napari_zssr import UsageError
+    from napari_zssr import cluster as cluster_module
+
+    client = distributed.Client(cluster.scheduler_address, set_as_default=False)
+    client.close()
+    with pytest.raises(UsageError, match="the Dask client is closed: make a new one"):
+        napari_zssr.batch(stacks, tmp_path / "out", preset="fast", max_iterations=2, client=client)
+
+    def gone(client):
+        raise distributed.comm.core.CommClosedError("ConnectionPool closing.")
+
+    monkeypatch.setattr(cluster_module, "check_workers", gone)
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        with pytest.raises(UsageError, match=r"the Dask scheduler tcp://127.0.0.1:\d+ does not answer "
+                                             r"\(CommClosedError"):
+            napari_zssr.batch(stacks, tmp_path / "out", preset="fast", max_iterations=2, client=client)
+    assert not (tmp_path / "out").exists()
+
+
 def test_corrupt_file_on_the_cluster_is_reported_and_the_rest_done(cluster, stacks, tmp_path, capsys):
     (stacks / "broken.tif").write_bytes(b"II*\x00garbage")
     (stacks / "big.tif").unlink()

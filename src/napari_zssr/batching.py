@@ -423,7 +423,14 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
     if client is not None:
         from .cluster import check_workers
 
-        check_workers(client)  # a usage error before the output folder is made
+        status = str(getattr(client, "status", "running"))
+        if status in ("closing", "closed"):  # its event loop is gone: Dask's own error says "IOLoop is closed"
+            raise UsageError(f"the Dask client is {status}: make a new one, e.g. distributed.Client(address)")
+        try:
+            check_workers(client)  # a usage error before the output folder is made
+        except OSError as error:  # distributed's CommClosedError and timeouts among them
+            raise UsageError(f"the Dask scheduler {getattr(client.scheduler, 'address', '')} does not answer "
+                             f"({type(error).__name__}: {error}): start it again, or give another") from None
     with output_folder_lock(out):
         clean_stale_parts(out)
         try:
