@@ -743,7 +743,7 @@ def test_corrupt_output_or_folder_in_its_place_is_reported_as_such(data_dir, tmp
     (out / "plain_zssr.tif").write_bytes(b"II*\x00garbage")
     assert main(args) == 1
     err = capsys.readouterr().err
-    assert "not a readable napari-zssr output" in err and "different settings" not in err
+    assert "is no output of this command (corrupt, another program" in err and "different settings" not in err
     assert main([*args, "--overwrite"]) == 0 and read_tiff(out / "plain_zssr.tif").data.shape == (32, 32)
 
 
@@ -2400,3 +2400,15 @@ def test_a_finely_sampled_bead_is_checked_at_each_inputs_own_pixel_size(tmp_path
                  str(tmp_path / "bead.tif"), *ZSSR_ONLY]) == 1
     err = capsys.readouterr().err
     assert "raw.tif: failed: --psf" in err and "the PSF would become a kernel" in err
+
+
+def test_a_result_saved_from_napari_is_never_taken_as_an_input(tmp_path, capsys):
+    """The napari writer's record (a run's metadata, without the command line's settings) did not count as ours: a
+    result saved from the viewer was run again, and one in an output's place was called corrupt."""
+    from napari_zssr.napari.writer import write_image
+
+    attributes = {"name": "cells_zssr", "scale": (0.1, 0.1), "metadata": {"napari_zssr_version": "0.1.0",
+                                                                           "config": {"seed": 0}}}
+    write_image(str(tmp_path / "in" / "cells_zssr.tif"), textured((32, 32)), attributes)
+    assert main([str(tmp_path / "in" / "cells_zssr.tif"), "--out", str(tmp_path / "o"), *ZSSR_ONLY]) == 2
+    assert "written by napari-zssr" in capsys.readouterr().err

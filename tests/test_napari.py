@@ -988,6 +988,28 @@ def test_reader_writer_and_sample(make_napari_viewer, tmp_path):
     assert str(widget.psf.value).endswith("psf.tif")
 
 
+def test_a_save_into_a_folder_never_replaces_a_file_napari_zssr_did_not_write(make_napari_viewer, tmp_path):
+    """Saving layers into a folder (no dialog asks about the files in it) replaced a raw cells.tif of the same name
+    with a layer's data; one layer saved to a folder's path wrote a hidden '.tif' with no name."""
+    from napari_zssr.napari.writer import write_image
+
+    viewer = make_napari_viewer()
+    cells = viewer.add_image(image_2d(0), name="cells", scale=(0.2, 0.2))
+    nuclei = viewer.add_image(image_2d(1), name="nuclei", scale=(0.2, 0.2))
+    folder = tmp_path / "data"
+    folder.mkdir()
+    tifffile.imwrite(folder / "cells.tif", np.full((8, 8), 7, np.uint16))  # the raw data, of another program
+    raw = (folder / "cells.tif").read_bytes()
+    viewer.layers.selection = {cells, nuclei}
+    with pytest.raises(Exception, match=r"already holds cells.tif, which napari-zssr did not write: not replaced"):
+        viewer.layers.save(str(tmp_path / "data.tif"), selected=True, plugin="napari-zssr")
+    assert (folder / "cells.tif").read_bytes() == raw and not (folder / "nuclei.tif").exists()
+    saved = tmp_path / "saved"
+    viewer.layers.save(str(saved), selected=True, plugin="napari-zssr")
+    viewer.layers.save(str(saved), selected=True, plugin="napari-zssr")  # its own files: replaced again
+    assert write_image(str(saved) + "/", cells.data, cells.as_layer_data_tuple()[1]) == [str(saved / "cells.tif")]
+
+
 def test_several_layers_are_saved_into_a_folder_each_with_its_pixel_size(make_napari_viewer, tmp_path):
     viewer = make_napari_viewer()
     first = viewer.add_image(image_2d(0), name="cells", scale=(0.2, 0.2))

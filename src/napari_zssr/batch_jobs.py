@@ -93,8 +93,9 @@ def is_within(path: Path, folder: Path) -> bool:
 
 
 def written_by_us(header: TiffHeader | None) -> bool:
-    """Whether a TIFF is an output of this tool (its ImageJ Info holds our settings record)."""
-    return header is not None and settings_of_info(header.info) is not None
+    """Whether a TIFF is an output of this tool: its ImageJ Info holds a run's record, the command line's (with its
+    settings) or the napari writer's (a result saved from the viewer)."""
+    return header is not None and run_record(header.info) is not None
 
 
 def check_output_folders(jobs: Sequence[Job], kinds: Sequence[str]) -> None:

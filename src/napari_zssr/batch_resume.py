@@ -267,7 +267,8 @@ def conflict_message(state: str, path: Path, overwrite: bool, settings: dict | N
         return f"a folder is where the output {path} goes; move it away"
     if overwrite:
         return None
-    reason = {"unreadable": "exists but is not a readable napari-zssr output (corrupt, or another program's file)",
+    reason = {"unreadable": "exists but is no output of this command (corrupt, another program's file, or a result "
+                            "saved from napari)",
               "other input": "was made from another input (the inputs given have changed)",
               "different": "was made with different settings"}.get(state)
     if state == "different" and settings is not None:

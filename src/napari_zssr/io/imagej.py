@@ -37,6 +37,9 @@ IMAGEJ_DTYPES = tuple(np.dtype(name) for name in ("uint8", "uint16", "int16", "f
 AXES_PROPERTY = "napari_zssr_axes"
 
 
+#: the TIFF Software tag of every file this package writes (how a save tells its own files from a user's)
+SOFTWARE = "napari-zssr"
+
 def imagej_axes(axes: str) -> str:
     """``axes`` if ImageJ can store it (a subsequence of TZCYX), else a stand-in with as many leading axes: unknown
     axes (Q) beside known ones take the free letters that fit around them (Z first: "QCYX" -> "ZCYX"), else the
@@ -81,6 +84,16 @@ def write_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
     no file. The arguments are :func:`stage_imagej_tiff`'s."""
     commit_staged(stage_imagej_tiff(path, data, axes, pixel_size, z_spacing, info, origin, z_origin, frame_interval,
                                     display, z_unknown=z_unknown), Path(path))
+
+
+def written_here(path: Path) -> bool:
+    """Whether the TIFF at ``path`` was written by this package (its TIFF Software tag: an output, or a layer saved
+    from napari), which a save may replace; False for any other file, or none."""
+    try:
+        with tifffile.TiffFile(path) as tif:
+            return tif.pages.first.software == SOFTWARE
+    except (OSError, ValueError, IndexError, tifffile.TiffFileError):
+        return False
 
 
 def commit_staged(temporary: Path, path: Path) -> None:
@@ -220,7 +233,7 @@ def stage_imagej_tiff(path: str | os.PathLike, data: PlaneSource, axes: str, pix
     os.close(handle)
     try:
         tifffile.imwrite(temporary, iter_planes(data), shape=data.shape, dtype=data.dtype, imagej=True,
-                         resolution=resolution, metadata=metadata)
+                         resolution=resolution, metadata=metadata, software=SOFTWARE)
         with open(temporary, "rb+") as written:  # on the disk before its rename: a crash or a power cut after it
             os.fsync(written.fileno())  # must not leave an empty file under the output's name
         umask = os.umask(0)

@@ -23,6 +23,7 @@ from ..io.imagej import (
     imagej_dtype,
     imagej_letters,
     write_imagej_tiff,
+    written_here,
 )
 from ..io.names import WRITTEN_TIFF_SUFFIXES, drop_tiff_suffix
 from .lookup_tables import lut_of
@@ -44,6 +45,8 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     layer's calibration and the run's record, as the command line writes its outputs, so that a result saved from
     the viewer opens in Fiji at its pixel size and tells how it was made. Layers it cannot write faithfully (RGB,
     complex) are refused with what to use instead."""
+    if path.endswith(("/", os.sep)) or Path(path).is_dir():  # a folder: the file in it takes the layer's name
+        path = str(Path(path) / _file_name(attributes))
     path = _with_tif_suffix(path)  # napari's Save dialog passes a name typed without one as it is
     array = np.asarray(data[0] if attributes.get("multiscale") else data)
     if attributes.get("rgb"):
@@ -147,7 +150,7 @@ def write_images(path: str, layers: list[tuple[Any, dict, str]]) -> list[str]:
     folder = Path(path)
     if folder.suffix.lower() in WRITTEN_TIFF_SUFFIXES and not folder.is_dir():  # a file's name typed in the Save dialog
         folder = drop_tiff_suffix(folder)
-    names = [f"{str(attributes['name']).replace('/', '_').replace(os.sep, '_')}.tif" for _, attributes, _ in layers]
+    names = [_file_name(attributes) for _, attributes, _ in layers]
     # names that differ only in case are one file on macOS's and Windows' disks: one layer's would replace the other's
     folded = [name.casefold() for name in names]
     shared = sorted({name for name, key in zip(names, folded) if folded.count(key) > 1})
@@ -158,6 +161,12 @@ def write_images(path: str, layers: list[tuple[Any, dict, str]]) -> list[str]:
     in_the_way = [name for name in names if (folder / name).exists() and not (folder / name).is_file()]
     if in_the_way:
         raise LayerNotWritable(f"{', '.join(in_the_way)} in {folder} are not files; move them away first")
+    # no dialog asks before these are replaced (napari's asks for the name typed, a folder's files it never sees):
+    # a file there that napari-zssr did not write (raw data of the same name) is never replaced
+    foreign = [name for name in names if (folder / name).is_file() and not written_here(folder / name)]
+    if foreign:
+        raise LayerNotWritable(f"{folder} already holds {', '.join(foreign)}, which napari-zssr did not write: not "
+                               "replaced; save into another folder, or move those files away first")
     made = next((part for part in [*reversed(folder.parents), folder] if not part.exists()), None)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -298,6 +307,11 @@ def _is_transformed(attributes: dict, ndim: int) -> bool:
         if value.shape == plain.shape and not np.allclose(value, plain) or value.shape != plain.shape and value.any():
             return True
     return False
+
+
+def _file_name(attributes: dict) -> str:
+    """The file a layer saves as in a folder: its name (a separator in it replaced), ``.tif``."""
+    return f"{str(attributes.get('name') or 'image').replace('/', '_').replace(os.sep, '_')}.tif"
 
 
 def _with_tif_suffix(path: str) -> str:
