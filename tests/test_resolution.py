@@ -185,3 +185,23 @@ def test_the_report_reads_float64_values_beyond_float32_as_it_reads_them_scaled_
     sr = np.kron(image, np.ones((2, 2)))
     plain, huge = (resolution_report(image * size, sr * size, (2.0, 2.0), 0.1) for size in (1.0, 1e300))
     assert "output_px" in huge and huge["output_px"] == plain["output_px"]
+
+
+def test_an_input_too_noisy_to_read_beyond_its_band_gets_no_output_figure():
+    """Output and interpolation both read the output's sampling limit (2 of its pixels) when the input's noise hid
+    every cutoff: a 3.3x gain reported where nothing could be told."""
+    import torch
+    from scipy import ndimage
+
+    from napari_zssr.core.resize import resize
+    from napari_zssr.resolution_report import describe_resolution, resolution_report
+
+    rng = np.random.default_rng(1)
+    truth = ndimage.gaussian_filter(rng.random((192, 192)), 2.4, mode="wrap")
+    truth = (truth - truth.min()) / np.ptp(truth)
+    noisy = truth.reshape(96, 2, 96, 2).mean((1, 3)) + rng.normal(0, 0.08, (96, 96))
+    interpolated = resize(torch.as_tensor(noisy)[None, None], (192, 192))[0, 0].numpy()
+    report = resolution_report(noisy, interpolated, (2.0, 2.0), 0.1)
+    assert "output_um" not in report
+    assert describe_resolution(report).startswith("resolution ") and "-> not measured: the input's noise" in \
+        describe_resolution(report)

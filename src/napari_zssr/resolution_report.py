@@ -63,10 +63,16 @@ def resolution_report(image: PlaneSource, sr: PlaneSource, scale: Scale,
         image, sr = centre_windows(image, sr, scale)
         before = estimate_resolution(image, geometry)
         levels: dict[tuple[int, ...], float] = {}  # the input planes' noise levels, read once for every draw
-        after = _above_input_noise(sr, image, factor, output_geometry, levels)
-        interpolated = _above_input_noise(Interpolated(image, sr.shape[-2:]), image, factor, output_geometry, levels)
+        after, _ = _above_input_noise(sr, image, factor, output_geometry, levels)
+        interpolated, hidden = _above_input_noise(Interpolated(image, sr.shape[-2:]), image, factor,
+                                                  output_geometry, levels)
     except ValueError as error:
         return {"note": f"resolution not measured: {error}"}
+    if hidden:  # the interpolation holds no detail beyond the input's: the noise, not detail, ends its reading
+        said = f"{before.resolution_um:.3g} µm" if pixel is not None else f"{before.resolution:.3g} px"
+        return {"note": f"resolution {said} -> not measured: the input's noise, carried to the output's grid, hides "
+                        "every frequency beyond the input's, even in its bicubic interpolation (too noisy to tell "
+                        "detail the run added)"}
     mean_pixel = None if pixel is None else float(np.sqrt(pixel[0] * pixel[1]))
 
     def um(resolution_px: float) -> float | None:
@@ -83,21 +89,23 @@ def resolution_report(image: PlaneSource, sr: PlaneSource, scale: Scale,
 
 
 def _above_input_noise(planes: PlaneSource, image: PlaneSource, factor: float, geometry: tuple[float, float],
-                       levels: dict[tuple[int, ...], float]) -> float:
+                       levels: dict[tuple[int, ...], float]) -> tuple[float, bool]:
     """The resolution of ``planes`` (an output ``factor`` times finer than ``image``) read with the input's noise
-    added (:class:`WithInputNoise`), in input pixels: the median over :data:`NOISE_DRAWS` draws. A draw in which no
-    frequency stands out below the sampling limit reads that limit (2 output pixels): the input has a reading, so
-    the output is no pure noise; its detail reaches its pixels."""
+    added (:class:`WithInputNoise`), in input pixels: the median over :data:`NOISE_DRAWS` draws; and whether most
+    draws found no frequency standing out below the sampling limit. Such a draw reads that limit (2 output pixels):
+    the input has a reading, so the output is no pure noise; its detail reaches its pixels, or the input's noise
+    hides it (which the interpolation's reading tells: it holds no detail beyond the input's)."""
     from .core.resolution import NoCutoffError, estimate_resolution
 
-    readings = []
+    readings, limited = [], 0
     for draw in range(NOISE_DRAWS):
         try:
             noisy = WithInputNoise(planes, image, factor, draw, levels)
             readings.append(estimate_resolution(noisy, geometry).resolution)
         except NoCutoffError:
             readings.append(2.0)
-    return float(np.median(readings)) / factor
+            limited += 1
+    return float(np.median(readings)) / factor, 2 * limited > NOISE_DRAWS
 
 
 class WithInputNoise:
