@@ -40,6 +40,7 @@ AXES_PROPERTY = "napari_zssr_axes"
 #: the TIFF Software tag of every file this package writes (how a save tells its own files from a user's)
 SOFTWARE = "napari-zssr"
 
+
 def imagej_axes(axes: str) -> str:
     """``axes`` if ImageJ can store it (a subsequence of TZCYX), else a stand-in with as many leading axes: unknown
     axes (Q) beside known ones take the free letters that fit around them (Z first: "QCYX" -> "ZCYX"), else the
