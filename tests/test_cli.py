@@ -2395,6 +2395,11 @@ def test_a_finely_sampled_bead_is_checked_at_each_inputs_own_pixel_size(tmp_path
                       (0.015, 0.015))
     assert main([str(tmp_path / "cells.tif"), "--out", str(tmp_path / "o"), "--psf", str(tmp_path / "bead.tif"),
                  *ZSSR_ONLY]) == 0
+    two = bead + np.roll(bead, 100, axis=1)  # two beads: the note on the file is still said before the batch
+    write_imagej_tiff(tmp_path / "two.tif", (two / two.max() * 6e4 + 100).astype(np.uint16), "YX", (0.015, 0.015))
+    assert main([str(tmp_path / "cells.tif"), "--out", str(tmp_path / "o3"), "--psf", str(tmp_path / "two.tif"),
+                 *ZSSR_ONLY]) == 0
+    assert "two.tif: the PSF file does not look like one bead" in capsys.readouterr().err
     write_imagej_tiff(tmp_path / "plain" / "raw.tif", textured((32, 32)), "YX", None)  # no pixel size: it fails alone
     assert main([str(tmp_path / "plain" / "raw.tif"), "--out", str(tmp_path / "o2"), "--psf",
                  str(tmp_path / "bead.tif"), *ZSSR_ONLY]) == 1

@@ -14,7 +14,7 @@ from .core.psf import KernelTooWideError
 from .core.resize import upscale_factors
 from .io.ome import channel_acquisition, read_optics
 from .io.psf import open_psf, psf_channels
-from .kernel_choice import PSF_FILE_NOTE, KernelChoice, kernel_source
+from .kernel_choice import PSF_FILE_NOTE, KernelChoice, kernel_source, psf_file_note
 
 
 def per_channel(values: list, channels: int, what: str, users: Sequence[int] | None = None) -> list:
@@ -257,10 +257,13 @@ def check_kernel_options(options: BatchOptions) -> None:
                                                            measured=measured_psf(options), psf_channel=channel),
                                               options.pixel_size, scale=upscale_factors(options.scale))
                 except KernelTooWideError:
-                    sized = options.psf_pixel_size is not None or open_psf(path, channel).pixel_size is not None
+                    psf_file = open_psf(path, channel)
+                    sized = options.psf_pixel_size is not None or psf_file.pixel_size is not None
                     if options.pixel_size is None and sized:  # made with each input's own pixel size, not as here
-                        continue  # with the PSF as sampled at the image's: an input without one fails on its own
-                    raise
+                        # with the PSF as sampled at the image's: an input without one fails on its own
+                        record = {PSF_FILE_NOTE: psf_file_note(psf_file)}
+                    else:
+                        raise
                 note = record.get(PSF_FILE_NOTE)
                 if note and note not in said:  # said once here, not for every file (a cell image chosen by mistake)
                     said.add(note)

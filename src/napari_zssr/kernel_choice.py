@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from .core.optics import Optics, kernel_from_optics, profile_fwhm, psf_from_opti
 from .core.resize import PixelSize, Scale, pixel_pair
 from .core.trainer import StopHook
 from .core.units import compact_pixel_size, shown_sizes
+
+if TYPE_CHECKING:  # read only where a PSF file is: scipy and tifffile load with it
+    from .io.psf import PsfFile
 
 
 @dataclass(frozen=True)
@@ -210,7 +213,6 @@ def _source_of(choice: KernelChoice, pixel_size: PixelSize | None, image: np.nda
         return _checked(source, scale), record
     if choice.kind == "estimate":
         return _estimated(image, pixel_size, scale, should_stop)
-    from .core.bead_check import bead_problem
     from .core.psf import kernel_from_psf
     from .io.psf import open_psf
 
@@ -248,13 +250,21 @@ def _source_of(choice: KernelChoice, pixel_size: PixelSize | None, image: np.nda
                          "sampling or finer")
     if notes:
         record["note"] = "; ".join(notes)
-    # about the file, not the image (a batch says it once): e.g. a cell image chosen by mistake
-    problem = bead_problem(psf)
-    file_notes = [psf_file.note,
-                  problem and f"the PSF file does not look like one bead: {problem}; its brightest blob is used"]
-    if any(file_notes):
-        record[PSF_FILE_NOTE] = "; ".join(note for note in file_notes if note)
+    file_note = psf_file_note(psf_file)
+    if file_note:
+        record[PSF_FILE_NOTE] = file_note
     return _checked(from_file, scale), record
+
+
+def psf_file_note(psf_file: PsfFile) -> str | None:
+    """What to say about a PSF file itself, not the image it serves (a batch says it once): how it was read, and where
+    it does not look like one bead (e.g. a cell image chosen by mistake); None where nothing."""
+    from .core.bead_check import bead_problem
+
+    problem = bead_problem(psf_file.data)
+    notes = [psf_file.note,
+             problem and f"the PSF file does not look like one bead: {problem}; its brightest blob is used"]
+    return "; ".join(note for note in notes if note) or None
 
 
 def _checked(source: KernelSource, scale: Scale) -> KernelSource:
