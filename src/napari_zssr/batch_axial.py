@@ -170,7 +170,7 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRC
         try:
             plan = axial_plan(axes, header.shape, header.pixel_size, header.z_spacing, options, header.z_step_pixels)
             check_trainable(plan, header.shape[-2:], config)
-            if plan.pixel_size is None and any(getattr(options, name) for name in OPTICS_OPTIONS):
+            if plan.pixel_size is None and optics_asked(options):
                 raise CalibrationError("an axial profile from the optics needs the lateral pixel size, which the file "
                                        "does not give: give --pixel-size UM")
         except ValueError as error:
@@ -185,12 +185,18 @@ def check_axial_inputs(jobs: Sequence[Job], options: BatchOptions, config: ZSSRC
         note_no_optics_profile(job, options, dict(zip(axes, header.shape)).get("C", 1))
 
 
+def optics_asked(options: BatchOptions) -> bool:
+    """Whether the options ask for the axial profile from the optics (any optics option given): values they leave
+    out must then come from each file's metadata, whatever its acquisition mode."""
+    return any(getattr(options, name) for name in OPTICS_OPTIONS)
+
+
 def note_no_optics_profile(job: Job, options: BatchOptions, channels: int) -> None:
     """Say why a file whose metadata gives optics gets no axial profile from them: an acquisition mode neither model
     describes (a light sheet), or which optics it leaves out (an OME file with the NA and the wavelengths
     but no immersion): without optics options its axial profile is then a Gaussian of the z-step, and the line
     after the run says only "no optics used", not which option would use the file's own."""
-    if any(getattr(options, name) for name in OPTICS_OPTIONS):
+    if optics_asked(options):
         return
     metadata = read_optics(job.source, job.series_index)
     unmodelled = None if metadata is None or not metadata.names_optics(channels) else metadata.unmodelled_mode()
@@ -214,8 +220,7 @@ def axial_optics(options: BatchOptions, job: Job, channels: int) -> list[KernelC
     every channel's emission wavelength: an axial profile from a guessed medium would be badly wrong; and not where
     it names an acquisition mode neither model describes (:meth:`~.io.ome.OpticsMetadata.unmodelled_mode`).
     """
-    asked = any(getattr(options, name) for name in OPTICS_OPTIONS)
-    if not asked:
+    if not optics_asked(options):
         metadata = read_optics(job.source, job.series_index)
         if metadata is None or not metadata.names_optics(channels) or metadata.unmodelled_mode() is not None:
             return [None] * channels
