@@ -77,14 +77,17 @@ def output_state(paths: dict[str, Path], settings: dict, identity: dict,
     """The state of an input's outputs (one of :data:`STATES`) and the output file that decided it; ``files``: the
     versions of the files the settings name (:func:`settings_files`)."""
     found: dict[str, Path] = {}
-    axes_now = functools.cache(functools.partial(axes_as_read, identity))  # read once, where asked
+    # each read once for all the input's outputs, where asked
+    axes_now = functools.cache(functools.partial(axes_as_read, identity))
+    unmodelled_now = functools.cache(functools.partial(_files_unmodelled_mode, identity))
     for path in paths.values():
-        found.setdefault(_state_of(path, settings, identity, files, axes_now), path)
+        found.setdefault(_state_of(path, settings, identity, files, axes_now, unmodelled_now), path)
     state = next(state for state in STATES if state in found or state == "same")
     return state, found.get(state)
 
 
-def _state_of(path: Path, settings: dict, identity: dict, files: dict, axes_now: Callable[[], str | None]) -> str:
+def _state_of(path: Path, settings: dict, identity: dict, files: dict, axes_now: Callable[[], str | None],
+              unmodelled_now: Callable[[], bool]) -> str:
     if path.is_dir():
         return "folder"
     if not path.exists():
@@ -109,13 +112,13 @@ def _state_of(path: Path, settings: dict, identity: dict, files: dict, axes_now:
     # (io.channels.channel_reading): the only input read otherwise since, so only those inputs are read again
     if record.get("input_axes") == "CYX" and axes_now() == "ZYX":
         return "z planes"
-    if settings.get("axial") and _profile_now_default(record, settings, identity):
+    if settings.get("axial") and _profile_now_default(record, settings, unmodelled_now):
         return "axial profile"
     # outputs written before the files were recorded are taken as made with the files named now
     return "kernel changed" if record.get("settings_files", files) != files else "same"
 
 
-def _profile_now_default(record: dict, settings: dict, identity: dict) -> bool:
+def _profile_now_default(record: dict, settings: dict, unmodelled_now: Callable[[], bool]) -> bool:
     """Whether an axial output took its profile from the optics of a file whose acquisition mode no model describes
     (a light sheet), which now take the Gaussian of the z-step (:func:`.batch_axial.axial_optics`): the only axial
     input whose profile is made otherwise since, so only outputs of such a file whose profile came from the optics,
@@ -129,6 +132,12 @@ def _profile_now_default(record: dict, settings: dict, identity: dict) -> bool:
             isinstance(channel, dict) and isinstance(channel.get("kernel"), dict)
             and channel["kernel"].get("source") == "optics" for channel in channels):
         return False
+    return unmodelled_now()
+
+
+def _files_unmodelled_mode(identity: dict) -> bool:
+    """Whether the input ``identity`` names has an acquisition mode neither PSF model describes
+    (:meth:`~.io.ome.OpticsMetadata.unmodelled_mode`)."""
     optics = _files_optics(identity)
     return optics is not None and optics[0] is not None and optics[0].unmodelled_mode() is not None
 
