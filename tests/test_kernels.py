@@ -32,6 +32,13 @@ def test_symmetries_follow_the_kernel():
     assert kernel_symmetries(None, (2.0, 3.0)) == [0, 2, 4, 6]
 
 
+@pytest.mark.parametrize("kernel", [np.ones((2, 2)), np.ones((4, 4)), gaussian(4, 1, 1), gaussian(6, 1.5, 1.5)],
+                         ids=["box2", "box4", "gauss4", "gauss6"])
+def test_an_even_sized_symmetric_kernel_keeps_every_transform(kernel):
+    """An even-sized kernel (kernel_from_psf gives them at even scales) is centred half a pixel off the grid."""
+    assert kernel_symmetries(kernel, (2.0, 2.0)) == list(range(8))
+
+
 def test_a_scale_is_kept_by_every_transform_when_square_and_by_the_axis_keeping_ones_otherwise():
     assert scale_symmetries((2.0, 2.0)) == list(range(8))
     assert scale_symmetries((2.0, 3.0)) == scale_symmetries((4.0, 1.0)) == [0, 2, 4, 6]

@@ -15,6 +15,8 @@ from napari_zssr.sample import gaussian_psf, microscopy_sample
 
 napari = pytest.importorskip("napari")
 
+from napari_zssr.napari import worker_turns  # noqa: E402 - the plugin's modules only where napari is installed
+
 
 def image_2d(seed=0, shape=(24, 20)) -> np.ndarray:
     return (np.random.default_rng(seed).random(shape) * 1000 + 100).astype(np.uint16)
@@ -28,11 +30,15 @@ def psf_file(tmp_path) -> str:
 
 
 @pytest.fixture
-def widget(make_napari_viewer):
+def widget(make_napari_viewer, qtbot):
+    """A viewer with the plugin's panel. At the end the package's worker (a run, or the time estimate's timing) has
+    ended: one left running would put back the process's warning hooks inside a later test, under its
+    ``pytest.warns``."""
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("napari-zssr", "ZSSR super-resolution")
     widget.max_iterations.value = 4
-    return viewer, widget
+    yield viewer, widget
+    qtbot.waitUntil(lambda: worker_turns.holder() is None, timeout=60_000)
 
 
 def use_psf(widget, path: str) -> None:
@@ -116,6 +122,31 @@ def test_2d_run_adds_three_overlaid_layers(widget, qtbot, psf_file):
     assert viewer.layers["cells_residual"].colormap.name == "bwr"
     run_to_end(qtbot, w)  # running again updates the layers instead of duplicating them
     assert len(viewer.layers) == 4
+
+
+def test_a_run_shows_only_its_own_warnings_as_the_plugins(widget, qtbot):
+    """superqt's worker swaps the process's warning display while it runs: a warning of the user's console (the GUI
+    thread here) or of another plugin during a run was shown as "ZSSR: ...", the run's own."""
+    from napari.utils.notifications import notification_manager
+
+    viewer, w = widget
+    w.image.value = viewer.add_image(np.stack([image_2d(0), np.zeros((24, 20), np.uint16)]), name="pair")
+    before = len(notification_manager.records)
+    shown_elsewhere = []
+    original_show = warnings.showwarning
+    warnings.showwarning = lambda message, *rest, **kwargs: shown_elsewhere.append(str(message))
+    try:
+        worker = w.start()
+        assert worker is not None, w.status.value
+        typed = []  # once, as the worker runs (its first yield)
+        worker.yielded.connect(lambda _: typed or typed.append(warnings.warn("typed in the console", stacklevel=1)))
+        qtbot.waitUntil(lambda: not w.running, timeout=120_000)
+    finally:
+        warnings.showwarning = original_show
+    messages = [str(record.message) for record in notification_manager.records[before:]]
+    assert any(message.startswith("ZSSR: the plane at index 1 is constant") for message in messages), messages
+    assert not any("typed in the console" in message for message in messages), messages
+    assert shown_elsewhere == ["typed in the console"]
 
 
 def test_stack_run_keeps_leading_axes(widget, qtbot, psf_file):
@@ -725,8 +756,8 @@ def test_a_console_run_whose_input_changes_after_its_last_check_adds_nothing(mak
 
     trained, real_run = threading.Event(), console.background_run
 
-    def slow_end(request, stop):
-        result = yield from real_run(request, stop)
+    def slow_end(request, stop, show_other_warning):
+        result = yield from real_run(request, stop, show_other_warning)
         trained.set()
         time.sleep(1.0)  # the change below comes now, after the last progress event
         return result

@@ -26,7 +26,8 @@ from napari_zssr.napari.shutdown import stop_at_exit
 app = QApplication([])
 config = ZSSRConfig(max_iterations=10**6, crop_size=16, width=8, depth=3)  # hours, unless stopped
 request = prepare(np.random.default_rng(0).random((24, 24)).astype(np.float32), config=config)
-worker = thread_worker(background_run, start_thread=False, ignore_errors=True)(request, stop_at_exit(threading.Event()))
+worker = thread_worker(background_run, start_thread=False, ignore_errors=True)(request, stop_at_exit(threading.Event()),
+                                                                              print)
 trained = threading.Event()
 worker.yielded.connect(lambda event: event is not None and (print("training", flush=True), trained.set()))
 worker.start()

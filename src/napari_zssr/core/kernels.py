@@ -78,7 +78,10 @@ def kernel_symmetries(kernel: np.ndarray | None, scale: tuple[float, float]) -> 
     k = validate_kernel(kernel)
     size = 2 * max(k.shape) + 3  # odd square canvas: every dihedral transform fixes its centre pixel
     canvas = np.zeros((size, size))
-    canvas[: k.shape[0], : k.shape[1]] = k
+    top, left = (size - k.shape[0]) // 2, (size - k.shape[1]) // 2
+    canvas[top : top + k.shape[0], left : left + k.shape[1]] = k
     com = centre_of_mass(canvas)
-    canvas = ndimage.shift(canvas, [size // 2 - com[0], size // 2 - com[1]], order=3, mode="constant")
+    # grid-constant: the spline sees zeros beyond the canvas; "constant" mirrors there while prefiltering, which
+    # leaves an even-sized kernel's half-pixel shift lopsided and judges a symmetric kernel asymmetric.
+    canvas = ndimage.shift(canvas, [size // 2 - com[0], size // 2 - com[1]], order=3, mode="grid-constant")
     return [i for i in candidates if np.abs(transform_array(canvas, i) - canvas).sum() < SYMMETRY_TOLERANCE]

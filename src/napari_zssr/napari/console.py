@@ -222,7 +222,8 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None,
     def wanted() -> bool:
         return not bar.is_canceled and not input_changes and (viewer_is_open is None or viewer_is_open())
     show_progress = BarProgress(bar)
-    worker = create_worker(background_run, request, stop, _start_thread=False, _ignore_errors=True)
+    show_warning = warnings.showwarning  # taken now: the worker swaps the global while it runs
+    worker = create_worker(background_run, request, stop, show_warning, _start_thread=False, _ignore_errors=True)
 
     def on_yielded(event: Any) -> None:  # at least every 0.1 s
         if not wanted():
@@ -231,7 +232,6 @@ def _run_in_qt(request: RunRequest, viewer_is_open: Callable[[], bool] | None,
             show_progress(event)
 
     worker.yielded.connect(on_yielded)
-    show_warning = warnings.showwarning  # taken now: the worker swaps the global while it runs
 
     def on_warned(warning: tuple) -> None:  # napari's notifications reach the user only through a viewer
         if current_viewer() is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from ..core.config import ZSSRConfig
 from ..core.run_time import CostKey, Costs, Workload, cost_key, estimate_seconds, time_costs
 from .shutdown import stop_at_exit
 from .worker_turns import holder, start_in_turn, turn_ended, withdraw
+from .worker_warnings import ShowWarning, keep_others_warnings
 
 #: the timings taken this session, for every panel
 _measured: dict[CostKey, Costs] = {}
@@ -64,9 +66,11 @@ def _measurement_ended(key: CostKey, start: Callable[[], None]) -> None:
     turn_ended(start)
 
 
-def measure_costs(key: CostKey, should_stop: Callable[[], bool] | None = None) -> Costs:
+def measure_costs(key: CostKey, should_stop: Callable[[], bool], show_others_warnings: ShowWarning) -> Costs:
     """:func:`~napari_zssr.core.run_time.time_costs`, kept for later requests of every panel. It runs in its turn
-    (:mod:`.worker_turns`), so no run shares the device with it; a run asked for meanwhile waits for it."""
+    (:mod:`.worker_turns`), so no run shares the device with it; a run asked for meanwhile waits for it. Its worker's
+    own warnings go unshown (a timing is no run); the rest of the process's go to ``show_others_warnings``."""
+    keep_others_warnings(show_others_warnings, set())
     costs = _measured[key] = time_costs(key, should_stop)
     return costs
 
@@ -134,8 +138,8 @@ class BackgroundEstimate:
         timing = _in_flight.get(key)
         start = timing is None
         if timing is None:
-            worker = create_worker(measure_costs, key, stop_at_exit(threading.Event()).is_set, _start_thread=False,
-                                   _ignore_errors=True)
+            worker = create_worker(measure_costs, key, stop_at_exit(threading.Event()).is_set, warnings.showwarning,
+                                   _start_thread=False, _ignore_errors=True)
             begin = worker.start  # one object: the turn is known by it
             worker.finished.connect(lambda: _measurement_ended(key, begin))
             timing = _in_flight[key] = Timing(worker, begin)

@@ -41,6 +41,7 @@ from ..io.calibration import default_z_spacing_note
 from ..io.ome import Acquisition, OpticsMetadata, channel_acquisition, layer_optics_record
 from ..kernel_choice import KernelArgument, KernelChoice, PreparedKernel, named_kernel
 from .reader import Z_SPACING_DEFAULT_KEY, scale_counts_input_pixels
+from .worker_warnings import ShowWarning, keep_others_warnings
 
 
 @dataclass
@@ -502,25 +503,29 @@ class RunFailed(Exception):
     would look busy for ever and hold every later one waiting (:mod:`.worker_turns`)."""
 
 
-def background_run(request: RunRequest, stop: threading.Event) -> Generator[ProgressEvent | None, None,
-                                                                            ZSSRResult | None]:
+def background_run(request: RunRequest, stop: threading.Event, show_other_warning: ShowWarning
+                   ) -> Generator[ProgressEvent | None, None, ZSSRResult | None]:
     """Generator for superqt's worker (the widget's and ``run()``'s, not napari's ``thread_worker``): runs
     :func:`compute` and yields its progress events.
 
     Yields ``None`` every 0.1 s without news so that the worker can be aborted; returns None when cancelled. Any
-    ``RuntimeError`` comes out as :class:`RunFailed`.
+    ``RuntimeError`` comes out as :class:`RunFailed`. Only the run's own warnings become the worker's ``warned``
+    signal (shown as the plugin's); those of the rest of the process (the user's console, another plugin) go to
+    ``show_other_warning``, the display in place when the run was launched (:mod:`.worker_warnings`).
     """
+    run_threads: set[threading.Thread] = set()
+    keep_others_warnings(show_other_warning, run_threads)
     try:
-        return (yield from _relayed_run(request, stop))
+        return (yield from _relayed_run(request, stop, run_threads))
     except RuntimeError as error:
         raise RunFailed(str(error)) from error
 
 
-def _relayed_run(request: RunRequest, stop: threading.Event) -> Generator[ProgressEvent | None, None,
-                                                                          ZSSRResult | None]:
-    """:func:`background_run`'s work. The run itself is a daemon thread: Python joins a pool's threads at exit
-    before any ``atexit`` hook, so an exit during a run would wait for the whole run instead of stopping it
-    (:mod:`.shutdown`)."""
+def _relayed_run(request: RunRequest, stop: threading.Event, run_threads: set[threading.Thread]
+                 ) -> Generator[ProgressEvent | None, None, ZSSRResult | None]:
+    """:func:`background_run`'s work. The run itself is a daemon thread (added to ``run_threads``): Python joins a
+    pool's threads at exit before any ``atexit`` hook, so an exit during a run would wait for the whole run instead of
+    stopping it (:mod:`.shutdown`)."""
     events: queue.Queue[ProgressEvent] = queue.Queue()
     future: Future[ZSSRResult] = Future()
 
@@ -530,7 +535,9 @@ def _relayed_run(request: RunRequest, stop: threading.Event) -> Generator[Progre
         except BaseException as error:  # noqa: B036 - handed to the waiting generator, which raises it there
             future.set_exception(error)
 
-    threading.Thread(target=work, name="zssr", daemon=True).start()
+    thread = threading.Thread(target=work, name="zssr", daemon=True)
+    run_threads.add(thread)
+    thread.start()
     try:
         while not (future.done() and events.empty()):
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -689,7 +690,8 @@ class ZSSRWidget(Container):
         self.progress_bar.max = 0
         # superqt's worker, not napari's: napari's also reports every error as a notification and re-raises it
         # in Qt's event loop; here an error is shown once, in the status line.
-        self._worker = thread_worker(background_run, start_thread=False, ignore_errors=True)(request, self._stop)
+        self._worker = thread_worker(background_run, start_thread=False, ignore_errors=True)(
+            request, self._stop, warnings.showwarning)
         self._worker.yielded.connect(self._on_progress)
         self._worker.warned.connect(show_run_warning)
         outputs = self._outputs
