@@ -1554,6 +1554,23 @@ def test_a_translucent_input_is_hidden_under_its_result_and_an_array_run_goes_on
     assert [layer.name for layer in viewer.layers][-1] == "array_zssr"
 
 
+def test_an_arrays_run_never_replaces_another_arrays_result(make_napari_viewer):
+    """Every array was called "array" with nothing to tell them apart: the second array's run silently replaced
+    the first's result layers."""
+    import napari_zssr
+
+    viewer = make_napari_viewer()
+    first, second = image_2d(0), image_2d(1)
+    napari_zssr.run(first, viewer=viewer, max_iterations=2)
+    first_result = viewer.layers["array_zssr"].data.copy()
+    napari_zssr.run(second, viewer=viewer, max_iterations=2)
+    assert [layer.name for layer in viewer.layers] == [
+        "array_zssr", "array_ensemble_median", "array_residual",
+        "array [1]_zssr", "array [1]_ensemble_median", "array [1]_residual"]
+    np.testing.assert_array_equal(viewer.layers["array_zssr"].data, first_result)
+    assert viewer.layers["array [1]_zssr"].metadata["source_layer"] == "array [1]"
+
+
 def test_a_preview_of_a_channel_sits_above_it_and_a_cancelled_run_leaves_the_viewer_as_it_was(widget, qtbot,
                                                                                                  tmp_path):
     viewer, w = widget

@@ -21,7 +21,7 @@ from ..progress import BarProgress
 from .estimate import run_finished, run_started
 from .input_watch import viewer_closed, watch_input, window_watch
 from .output_claim import OutputClaim
-from .output_layers import add_or_update, layer_tuples, remove_stale_outputs
+from .output_layers import add_or_update, layer_tuples, named_for_a_new_array, remove_stale_outputs
 from .qt_app import qt_running
 from .runner import (
     RunFailed,
@@ -122,6 +122,8 @@ def run(layer_or_array: Any, psf: str | None = None, scale: float | Sequence[flo
     request = prepare(layer_or_array, kernel=kernel, psf=psf, psf_pixel_size=psf_pixel_size, pixel_size=pixel_size,
                       scale=scale, config=config, warm_start_iterations=warm_start_iterations, axial=axial,
                       outputs=outputs)
+    if viewer is not None and add_to_viewer and request.snapshot.layer is None:
+        request = named_for_a_new_array(viewer, request)
     # the outputs' names, reserved, after the input as it is called when the run ends
     outputs = OutputClaim(viewer, layer_or_array, request) if viewer is not None and add_to_viewer else None
     run_started()
