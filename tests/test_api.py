@@ -147,6 +147,9 @@ def test_warm_start_trains_fewer_iterations_after_the_first_plane(textured_image
     stack = np.stack([textured_image, textured_image[:, ::-1]])
     result = zssr_stack(stack, 2, config=tiny_config, warm_start_iterations=2)
     assert result.iterations == [tiny_config.max_iterations, 2]
+    # the record reruns the run: its config alone does not say that the planes were warm-started
+    assert result.metadata()["warm_start_iterations"] == 2
+    assert zssr_stack(stack[:1], 2, config=tiny_config).metadata()["warm_start_iterations"] is None
 
 
 def test_should_stop_cancels(textured_image, tiny_config):

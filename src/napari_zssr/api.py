@@ -109,6 +109,9 @@ class ZSSRResult:
     kernel: dict[str, Any] = field(default_factory=dict)  # where the kernel came from, with its parameters
     resolution: dict[str, Any] = field(default_factory=dict)  # input -> output, by decorrelation analysis
     notes: list[str] = field(default_factory=list)  # what the user should know of the input (also warned)
+    # each plane after the first started from the one before's weights and trained at most this long (None: each
+    # from the start): the config alone would not rerun the run
+    warm_start_iterations: int | None = None
     version: str = __version__
 
     def metadata(self) -> dict[str, Any]:
@@ -117,7 +120,8 @@ class ZSSRResult:
                   "device": self.device, "precision": self.precision, "iterations": self.iterations,
                   "noise_stds": [round(n, 5) for n in self.noise_stds], "ensemble_transforms": self.transforms,
                   "blank_planes": [list(p) for p in self.blank_planes], "kernel": self.kernel,
-                  "resolution": self.resolution, "config": self.config.to_dict()}
+                  "resolution": self.resolution, "warm_start_iterations": self.warm_start_iterations,
+                  "config": self.config.to_dict()}
         if self.notes:
             record["notes"] = self.notes
         return record
@@ -340,6 +344,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
                          "an axis of the input's size; give a larger scale")
     # the outputs first: a stack too large is refused at once, before an estimate reads its planes
     result, torch_device = new_result(out_shape, array.dtype, kinds, pair, config, seed, device, {})
+    result.warm_start_iterations = warm_start_iterations
     if config.init != "scratch":  # a weights file that does not load fails now, not after an estimate reads planes
         load_start(ZSSRNet(1, config.width, config.depth), config.init)
     kernels, kernel_record = run_kernels(from_torch(kernel), steps, array, pixel_size, should_stop)
