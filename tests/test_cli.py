@@ -2232,6 +2232,23 @@ def test_inputs_given_to_batch_as_bytes_are_one_path(data_dir, tmp_path):
         assert summary.exit_code == 0 and len(summary.done + summary.skipped) == 1
 
 
+def test_a_precision_spelled_out_as_auto_took_it_is_no_other_setting(data_dir, tmp_path):
+    """--precision bfloat16 after a run whose "auto" took bfloat16 (or the other way round) was reported as made with
+    other settings and left alone; another precision still is."""
+    from napari_zssr.batching import batch
+    from napari_zssr.core.device import select_device
+    from napari_zssr.core.precision import resolve_precision
+
+    took = str(resolve_precision("auto", select_device("auto"))).removeprefix("torch.")
+    other = "float32" if took != "float32" else "bfloat16"
+    for first, second in (("auto", took), (took, "auto")):
+        out = tmp_path / first
+        settings = {"preset": "fast", "max_iterations": 1, "quiet": True, "outputs": "zssr"}
+        assert batch(data_dir / "plain.tif", out, precision=first, **settings).done == [data_dir / "plain.tif"]
+        assert batch(data_dir / "plain.tif", out, precision=second, **settings).skipped == [data_dir / "plain.tif"]
+        assert batch(data_dir / "plain.tif", out, precision=other, **settings).conflicts == [data_dir / "plain.tif"]
+
+
 @pytest.mark.parametrize("out", [None, "", 3])
 def test_an_out_given_to_batch_as_no_folder_path_is_a_usage_error(data_dir, tmp_path, monkeypatch, out):
     """out="" (an unset variable) wrote into the current folder; None and numbers were a traceback from pathlib."""
