@@ -2,6 +2,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -523,6 +524,30 @@ def test_sigterm_and_sighup_stop_a_batch_as_ctrl_c_does(data_dir, tmp_path, caps
     assert main([str(data_dir), "--out", str(tmp_path / "o"), *FAST]) == 130
     assert "interrupted: finished files are kept" in capsys.readouterr().err
     assert signal.getsignal(signum) is previous  # put back for whoever called main()
+
+
+def test_an_interrupted_batch_says_what_it_did_and_what_it_did_not_run(tmp_path, capsys, monkeypatch):
+    """After a Ctrl-C (or a job scheduler's SIGTERM) only "interrupted" was said: not what was done, nor what failed
+    or was left alone, nor what is left for the rerun."""
+    from napari_zssr import batching
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("a", "b", "c"):
+        tifffile.imwrite(inputs / f"{name}.tif", (np.random.default_rng(0).random((24, 20)) * 1000).astype(np.uint16))
+    real_process = batching.process_file
+
+    def stop_at_the_second(job, *args, **kwargs):
+        if job.source.name == "b.tif":
+            raise KeyboardInterrupt
+        return real_process(job, *args, **kwargs)
+
+    monkeypatch.setattr(batching, "process_file", stop_at_the_second)
+    assert main([str(inputs), "--out", str(tmp_path / "out"), *FAST]) == 130
+    err = capsys.readouterr().err
+    assert re.search(r"done 1, skipped 0 \(already done\), conflicts 0, failed 0, not run 2, [\d.]+ s", err), err
+    assert f"not run (interrupted: run the same command again):\n  {inputs / 'b.tif'}\n  {inputs / 'c.tif'}\n" in err
+    assert err.rstrip().endswith("run the same command again to continue")
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP")

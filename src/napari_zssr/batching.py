@@ -442,15 +442,23 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
                     from .cluster import run_on_cluster
 
                     run_on_cluster(prepared, client, summary, threads)
-        except BaseException:  # stopped (Ctrl-C) before its end: every stack's finished parts stay for a rerun
+        except BaseException as error:  # stopped (Ctrl-C) before its end: every stack's finished parts stay for a rerun
             clean_stale_parts(out)
+            if isinstance(error, KeyboardInterrupt):  # what the batch did before, as at its end
+                say_summary(prepared, summary, start, "interrupted")
             raise
         clean_stale_parts(out, None if summary.scheduler_lost else summary.resumable_parts)
-    if summary.scheduler_lost:
+    return say_summary(prepared, summary, start, "the scheduler was lost" if summary.scheduler_lost else None)
+
+
+def say_summary(prepared: PreparedBatch, summary: BatchSummary, start: float, stopped: str | None) -> BatchSummary:
+    """Print what the batch did, per worker, and the inputs that need the user again; ``stopped`` says why a batch
+    ended before its end (None: it ran to its end), and the inputs it did not run are counted and listed."""
+    if stopped is not None:
         left = inputs_not_run(prepared.jobs, summary)
         summary.not_run, summary.not_run_names = [job.source for job in left], [job.name for job in left]
     summary.seconds = time.perf_counter() - start
-    not_run = f", not run {len(summary.not_run)}" if summary.scheduler_lost else ""
+    not_run = f", not run {len(summary.not_run)}" if stopped is not None else ""
     say(f"done {len(summary.done)}, skipped {len(summary.skipped)} (already done), "
         f"conflicts {len(summary.conflicts)}, failed {len(summary.failed)}{not_run}, {summary.seconds:.1f} s")
     for worker, report in sorted(summary.workers.items()):
@@ -458,7 +466,7 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
             f"{report.seconds:.1f} s")
     _list_at_end("failed", [f"{path}: {reason}" for path, reason in summary.failed])
     _list_at_end("left alone (why: see above)", summary.conflict_names)
-    _list_at_end("not run (the scheduler was lost: run the same command again)", summary.not_run_names)
+    _list_at_end(f"not run ({stopped}: run the same command again)", summary.not_run_names)
     return summary
 
 
