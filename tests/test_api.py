@@ -152,6 +152,23 @@ def test_warm_start_trains_fewer_iterations_after_the_first_plane(textured_image
     assert zssr_stack(stack[:1], 2, config=tiny_config).metadata()["warm_start_iterations"] is None
 
 
+def test_a_stop_is_answered_while_a_lazy_stacks_constant_planes_are_read(textured_image, tiny_config):
+    """Constant planes are passed through without training, whose loop asks whether to stop: a cancelled run read
+    every constant plane of a lazy stack (seconds each from a slow disk) before it stopped."""
+    da = pytest.importorskip("dask.array")
+    read = []
+
+    def plane(block, block_info=None):
+        read.append(block_info[None]["chunk-location"][0])
+        return np.full(block.shape, 7, block.dtype) if read[-1] < 5 else textured_image[None]
+
+    stack = da.zeros((6, *textured_image.shape), dtype=np.float32, chunks=(1, *textured_image.shape))
+    stack = stack.map_blocks(plane, dtype=np.float32)
+    with pytest.raises(Cancelled):
+        zssr_stack(stack, 2, config=tiny_config, should_stop=lambda: len(read) >= 1)
+    assert len(read) == 1
+
+
 def test_should_stop_cancels(textured_image, tiny_config):
     with pytest.raises(Cancelled, match="the run was cancelled"):  # a log says what happened
         zssr(textured_image, 2, config=tiny_config, should_stop=lambda: True)

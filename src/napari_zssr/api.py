@@ -362,6 +362,8 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
     start = time.perf_counter()
     try:
         for plane_number, index in enumerate(np.ndindex(*leading)):
+            if should_stop is not None and should_stop():  # a lazy stack's constant planes are read for seconds
+                raise Cancelled
             plane = read_checked(array[index], plane_name(index))
             if plane.max() == plane.min():  # in its own type: 64-bit integers may differ where their floats do not
                 pass_through_constant(plane, index, plane_name(index), result,
