@@ -16,6 +16,7 @@ from .api import (
     checked_outputs,
     new_result,
     pass_through_constant,
+    refuse_all_blank,
     store_outputs,
     warn_other_blanks,
     warn_user,
@@ -38,7 +39,7 @@ from .core.pairs import min_father_side
 from .core.progress import ProgressCallback, RunProgress
 from .core.resize import PixelSize, pixel_pair
 from .core.torch_modes import in_own_torch_modes
-from .core.trainer import StopHook
+from .core.trainer import Cancelled, StopHook
 from .input_values import intensity_range, normalised, plane_name, read_checked, validate_image
 from .kernel_choice import describe_optics
 
@@ -170,6 +171,8 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     start = time.perf_counter()
     try:
         for number, index in enumerate(np.ndindex(*leading)):
+            if should_stop is not None and should_stop():  # constant volumes are read without training
+                raise Cancelled
             label = plane_name(index, "volume", "the volume")
             stack = read_checked(array[index], label)
             constant = _constant_planes(stack)
@@ -202,6 +205,7 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     finally:
         run = None  # drop every reference to the network before returning its memory to the device
         release_device_memory(torch_device)
+    refuse_all_blank(result, count, one_of_channels, "volume")
     warn_other_blanks(result, "volume")
     result.timings["total_s"] = time.perf_counter() - start
     result.resolution = {"note": AXIAL_RESOLUTION_NOTE}
