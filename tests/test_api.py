@@ -247,6 +247,15 @@ def test_bad_kernel_is_refused_clearly(kernel, message, textured_image, tiny_con
         zssr(textured_image, 2, kernel=kernel, config=tiny_config)
 
 
+def test_a_scale_a_rounding_away_from_whole_is_whole_for_the_kernel_and_the_output_size(textured_image, tiny_config):
+    """2.0000000001 (a float's rounding) was whole for the kernel but gave 81 output rows of 40: torch's size
+    mismatch after training, or an output of the wrong size."""
+    from napari_zssr.sample import gaussian_psf
+
+    result = zssr(textured_image, 2.0000000001, kernel=gaussian_psf(1.0), config=tiny_config)
+    assert result.sr.shape == (80, 72) and result.scale == (2.0, 2.0)
+
+
 def test_kernel_needs_integer_scale(textured_image, tiny_config):
     with pytest.raises(ValueError, match="integer scale"):
         zssr(textured_image, 1.5, kernel=np.ones((3, 3)), config=tiny_config)

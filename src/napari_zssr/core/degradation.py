@@ -9,12 +9,12 @@ import numpy as np
 import torch
 
 from .kernels import centre_kernel, validate_kernel
-from .resize import Scale, downscale_with_kernel, resize, scaled_shape
+from .resize import WHOLE_TOLERANCE, Scale, downscale_with_kernel, resize, scaled_shape
 
 
 def is_whole(scale: Scale) -> bool:
     """Whether every factor of ``scale`` is a whole number (to rounding): what sampling a kernel needs."""
-    return all(abs(s - round(s)) <= 1e-9 for s in scale)
+    return all(abs(s - round(s)) <= WHOLE_TOLERANCE for s in scale)
 
 
 def integer_factors(scale: Scale) -> tuple[int, int]:

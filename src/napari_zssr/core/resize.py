@@ -42,7 +42,9 @@ MAX_SCALE = 64.0
 
 
 def upscale_factors(scale: float | Sequence[float] | np.ndarray) -> Scale:
-    """``scale`` as a ``(sy, sx)`` pair of factors from above 1 to :data:`MAX_SCALE`, or a ValueError naming it."""
+    """``scale`` as a ``(sy, sx)`` pair of factors from above 1 to :data:`MAX_SCALE`, or a ValueError naming it. A
+    factor within :data:`WHOLE_TOLERANCE` of a whole number is that number (2.0000000001, a float's rounding): a
+    kernel takes it as whole, and the output's size must agree (``ceil(24 * 2.0000000001)`` is 49)."""
     try:
         pair = as_scale_pair(scale)
     except (TypeError, ValueError) as error:
@@ -51,7 +53,15 @@ def upscale_factors(scale: float | Sequence[float] | np.ndarray) -> Scale:
         raise ValueError(f"scale must be greater than 1 on every axis, got {scale!r}")
     if max(pair) > MAX_SCALE:
         raise ValueError(f"scale must be at most {MAX_SCALE:g} on every axis, got {scale!r}")
-    return pair
+    return (_snapped(pair[0]), _snapped(pair[1]))
+
+
+#: how near a scale factor must be to a whole number to be taken as it
+WHOLE_TOLERANCE = 1e-9
+
+
+def _snapped(factor: float) -> float:
+    return float(round(factor)) if abs(factor - round(factor)) <= WHOLE_TOLERANCE else factor
 
 
 #: a pixel size in um: one number, or (y, x) for unequal sides
