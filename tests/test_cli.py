@@ -550,6 +550,28 @@ def test_an_interrupted_batch_says_what_it_did_and_what_it_did_not_run(tmp_path,
     assert err.rstrip().endswith("run the same command again to continue")
 
 
+def test_an_input_removed_during_the_batch_is_said_to_be_gone(tmp_path, capsys, monkeypatch):
+    """A file moved away while the batch ran the ones before it failed with a bare "[Errno 2] No such file"."""
+    from napari_zssr import batching
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("a", "b"):
+        tifffile.imwrite(inputs / f"{name}.tif", (np.random.default_rng(0).random((24, 20)) * 1000).astype(np.uint16))
+    real_triage = batching.triage
+
+    def b_moved_away(job, *args, **kwargs):
+        if job.source.name == "b.tif":
+            job.source.rename(tmp_path / "b.tif")
+        return real_triage(job, *args, **kwargs)
+
+    monkeypatch.setattr(batching, "triage", b_moved_away)
+    assert main([str(inputs), "--out", str(tmp_path / "out"), *FAST]) == 1
+    err = capsys.readouterr().err
+    assert f"{inputs / 'b.tif'}: failed: the input was removed or moved since the batch started" in err, err
+    assert "Errno" not in err and "done 1" in err
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP")
 def test_a_sighup_ignored_as_nohup_ignores_it_stays_ignored():
     from napari_zssr.cli import stopped_on_terminate
@@ -669,10 +691,14 @@ def test_bad_output_folders_are_usage_errors(data_dir, tmp_path, capsys, monkeyp
     for out in (a_file, a_file / "sub"):
         assert main([str(data_dir / "plain.tif"), "--out", str(out), *FAST]) == 2
         assert "--out" in capsys.readouterr().err
-    monkeypatch.setattr("os.access", lambda path, mode: False)  # as a read-only disk answers (tests run as root)
-    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), *FAST]) == 2
+    monkeypatch.setattr("os.access", lambda path, mode: False)  # as a folder of another user's answers (tests run
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), *FAST]) == 2  # as root)
     err = capsys.readouterr().err
-    assert "cannot be written" in err and "done" not in err
+    assert f"cannot be written: {tmp_path}: permission denied" in err and "done" not in err
+    # a read-only mount answers os.access as a permission would: said as what it is, no permission to change
+    monkeypatch.setattr("os.statvfs", lambda path: SimpleNamespace(f_flag=os.ST_RDONLY))
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), *FAST]) == 2
+    assert f"cannot be written: {tmp_path}: its file system is mounted read-only" in capsys.readouterr().err
 
 
 def test_no_summary_before_a_usage_error(tmp_path, capsys):

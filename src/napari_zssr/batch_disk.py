@@ -29,6 +29,23 @@ def output_bytes(input_pixels: int, factors: tuple[float, float], outputs: dict[
     return int(sum(pixels * np.dtype(dtype).itemsize + FILE_OVERHEAD_BYTES for dtype in outputs.values()))
 
 
+def read_only_mount(folder: Path) -> bool:
+    """Whether ``folder`` sits on a file system mounted read-only, which ``os.access`` reports as no write
+    permission: the user would look for a permission to change where there is none."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
+        return False
+
+
+def not_writable_reason(folder: Path) -> str | None:
+    """Why this user cannot make files in the existing ``folder`` (None: it can, as far as its permissions and its
+    mount say)."""
+    if os.access(folder, os.W_OK | os.X_OK):
+        return None
+    return "its file system is mounted read-only" if read_only_mount(folder) else "permission denied"
+
+
 def check_writable(folder: Path) -> None:
     """A PermissionError naming ``folder`` (or the nearest existing folder above it, where it will be made) when this
     user cannot write there, e.g. a subfolder an earlier run of a colleague's made; an OSError when a file written
@@ -38,9 +55,10 @@ def check_writable(folder: Path) -> None:
     if not existing.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, f"cannot write the outputs into {folder}: {existing} is a file, not a "
                                                 "folder; move it away. Nothing was trained")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise PermissionError(errno.EACCES, f"cannot write the outputs into {existing}: permission denied; nothing "
-                                            "was trained")
+    reason = not_writable_reason(existing)
+    if reason is not None:
+        raise PermissionError(errno.EACCES, f"cannot write the outputs into {existing}: {reason}; nothing was "
+                                            "trained")
     probe = None
     try:  # named as a half-written output, which a batch's start removes, should this process die meanwhile
         descriptor, probe = tempfile.mkstemp(prefix=".napari-zssr-probe-", suffix=STAGED_SUFFIX, dir=existing)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .batch_disk import not_writable_reason
 from .io.imagej import staged_name_bytes
 from .io.names import output_name, series_name
 from .io.tiff import TiffHeader, image_axes, read_header, run_record
@@ -245,5 +246,6 @@ def check_out(out: Path, given: Path) -> None:
     existing = next(folder for folder in (out, *out.parents) if folder.exists())
     if not existing.is_dir():
         raise UsageError(f"--out {out} cannot be created: {existing} is a file")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"--out {out} cannot be written: no write permission on {existing}")
+    reason = not_writable_reason(existing)
+    if reason is not None:
+        raise UsageError(f"--out {out} cannot be written: {existing}: {reason}")

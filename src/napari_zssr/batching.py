@@ -365,6 +365,8 @@ def record_failure(summary: BatchSummary, job: Job, error: BaseException | str) 
     summary lists files)."""
     if job.series is not None and isinstance(error, OptionNeeded):  # not "give --z-step" for the whole file
         error = f"{error}{SERIES_OPTION_ADVICE}"
+    if isinstance(error, FileNotFoundError) and not job.source.exists():  # not a bare "[Errno 2]" of its path
+        error = "the input was removed or moved since the batch started (nothing was written for it)"
     say(f"{job.name}: failed: {error}")
     summary.failed.append((job.source, str(error) if job.series is None else f"series {job.series}: {error}"))
     summary.accounted.add((job.source, job.series))
