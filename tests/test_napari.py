@@ -1554,6 +1554,18 @@ def test_a_translucent_input_is_hidden_under_its_result_and_an_array_run_goes_on
     assert [layer.name for layer in viewer.layers][-1] == "array_zssr"
 
 
+def test_a_rerun_keeps_an_earlier_output_the_user_locked_against_deletion(make_napari_viewer):
+    """A rerun asked for fewer outputs removed the earlier run's others, even one the user had locked."""
+    import napari_zssr
+
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(image_2d(), name="cells")
+    napari_zssr.run(layer, viewer=viewer, max_iterations=2)
+    viewer.layers["cells_ensemble_median"].locked = True
+    napari_zssr.run(layer, viewer=viewer, max_iterations=2, outputs=["zssr"])
+    assert [layer.name for layer in viewer.layers] == ["cells", "cells_zssr", "cells_ensemble_median"]
+
+
 def test_an_arrays_run_never_replaces_another_arrays_result(make_napari_viewer):
     """Every array was called "array" with nothing to tell them apart: the second array's run silently replaced
     the first's result layers."""

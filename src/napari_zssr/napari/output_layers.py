@@ -148,13 +148,14 @@ def remove_stale_outputs(viewer: Any, request: RunRequest) -> None:
     """Remove the layers of output kinds that an earlier run of the same input made and this one did not (its spread
     with uncertainty on, its median at another scale): left, they would sit beside this run's as if they were its
     own. A layer of such a name that no run made is the user's, and stays; so does the result of another input layer
-    that had this one's name (day 1's input closed, day 2's opened under its name)."""
+    that had this one's name (day 1's input closed, day 2's opened under its name), and one the user locked against
+    deletion (napari's layer lock)."""
     source_id = layer_id(request.snapshot.layer)
     for kind in OUTPUTS:
         name = output_name(request, kind)
         layer = viewer.layers[name] if name in viewer.layers else None
         if kind not in request.outputs and layer is not None and can_hold_output(layer) and \
-                made_from(layer) in (None, source_id):  # not another input's that had this one's name
+                made_from(layer) in (None, source_id) and not getattr(layer, "locked", False):
             viewer.layers.remove(name)
 
 
