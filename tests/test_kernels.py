@@ -51,6 +51,7 @@ def test_a_scale_is_kept_by_every_transform_when_square_and_by_the_axis_keeping_
     (np.full((3, 3), np.nan), "NaN"),
     (np.ones((3, 3), dtype=bool), "real-valued"),
     (np.ma.masked_less(np.arange(9.0).reshape(3, 3), 2), "masked"),
+    ([[1, 2], [3]], r"rectangular array of numbers, got rows of different lengths"),
 ])
 def test_bad_kernels_are_refused(bad, error):
     with pytest.raises((ValueError, TypeError), match=error):

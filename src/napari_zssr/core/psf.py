@@ -283,7 +283,9 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
     """Turn a PSF (2D, or a 3D z-stack: its in-focus plane) into the HR -> LR kernel for ``zssr``.
 
     The kernel lives on the HR grid (pixel size = ``pixel_size / scale``): the PSF is background-subtracted, resampled
-    to that grid, cropped to its support and normalised, with its centre of mass on the centre pixel. ``measured`` says
+    to that grid, cropped to its support and normalised, with its centre of mass at the array's centre: the centre
+    pixel of an odd side, between the two middle pixels of an even one (the camera's box of an even scale makes an
+    even side). ``measured`` says
     whether the PSF is a bead image taken with the same camera (it then already contains the camera-pixel integration);
     a point-sampled/theoretical PSF gets ``box(scale)`` added. ``measured=None`` infers it: sampled at the image's pixel
     size = measured, sampled finer = theoretical. Pixel sizes (same unit, e.g. um) both left ``None`` mean "unknown":

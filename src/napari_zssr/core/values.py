@@ -93,7 +93,11 @@ def real_values(values: Any, what: str, fill: str) -> np.ndarray:
     refuse_file_name(values, what, "read it first (e.g. tifffile.imread or numpy.load)")
     values = from_torch(values)
     refuse_masked(values, what, fill)
-    array = np.asarray(values)
+    try:
+        array = np.asarray(values)
+    except ValueError:  # numpy's "inhomogeneous shape after 1 dimensions" does not say what was given
+        raise ValueError(f"{what} must be a rectangular array of numbers, got rows of different lengths (a ragged "
+                         "list)") from None
     refuse_non_real(array.dtype, what)
     refuse_unresolvable_integers(array, what)
     array = array.astype(np.float64)
