@@ -165,6 +165,30 @@ def test_the_run_report_measures_the_same_centre_field_of_input_and_output():
     assert [a.shape for a in centre_windows(small, sr[:200, :180], (2.0, 2.0))] == [(100, 90), (200, 180)]
 
 
+def test_the_run_report_reads_each_plane_of_a_lazy_stack_once():
+    """The report read each analysed input plane five times (its own reading, its noise level, and the interpolation
+    of every noise draw): a lazy stack's planes came from its file again each time."""
+    from scipy import ndimage
+
+    from napari_zssr.resolution_report import resolution_report
+
+    rng = np.random.default_rng(0)
+    image = np.stack([ndimage.gaussian_filter(rng.random((128, 112)), 2) + rng.normal(0, 1e-3, (128, 112))
+                      for _ in range(3)])
+    reads: list[tuple[int, ...]] = []
+
+    class CountedReads:
+        shape, dtype = image.shape, image.dtype
+
+        def __getitem__(self, index):
+            reads.append(tuple(index))
+            return image[index]
+
+    report = resolution_report(CountedReads(), np.kron(image, np.ones((1, 2, 2))), (2.0, 2.0), None)
+    assert "input_px" in report, report
+    assert sorted(reads) == sorted(set(reads)) and reads, reads
+
+
 def test_the_report_on_planes_too_thin_names_their_size_not_the_centre_windows():
     """It said "8 x 512 pixels" of an 8 x 4000 image: the size of the window it analyses."""
     from napari_zssr.resolution_report import resolution_report

@@ -19,7 +19,7 @@ import torch
 
 from .core.noise import estimate_noise_rms
 from .core.resize import Scale, pixel_pair, resize
-from .io.planes import CroppedPlanes, PlaneSource
+from .io.planes import CroppedPlanes, PlaneSource, ReadOnce
 
 #: side (input pixels) of the centre window the report analyses. The resolution is a property of the optics and of
 #: the processing, the same across the field; a 256 x 256 window holds 50,000 frequencies inside the analysis disk,
@@ -32,9 +32,10 @@ REPORT_WINDOW = 256
 NOISE_DRAWS = 3
 
 
-def centre_windows(image: PlaneSource, sr: PlaneSource, scale: Scale) -> tuple[CroppedPlanes, CroppedPlanes]:
+def centre_windows(image: PlaneSource, sr: PlaneSource, scale: Scale) -> tuple[ReadOnce, ReadOnce]:
     """The centre window of at most ``REPORT_WINDOW`` pixels a side of ``image``'s planes and the same field of
-    ``sr``'s, read a plane at a time (a split run's output is assembled from disk, never held whole)."""
+    ``sr``'s, read a plane at a time (a split run's output is assembled from disk, never held whole), each plane
+    once (:class:`ReadOnce`)."""
     input_slices, output_slices = [], []
     for axis, factor in zip((-2, -1), scale, strict=True):
         length = image.shape[axis]
@@ -42,7 +43,7 @@ def centre_windows(image: PlaneSource, sr: PlaneSource, scale: Scale) -> tuple[C
         start = (length - side) // 2
         input_slices.append(slice(start, start + side))
         output_slices.append(slice(round(start * factor), min(round((start + side) * factor), sr.shape[axis])))
-    return CroppedPlanes(image, *input_slices), CroppedPlanes(sr, *output_slices)
+    return ReadOnce(CroppedPlanes(image, *input_slices)), ReadOnce(CroppedPlanes(sr, *output_slices))
 
 
 def resolution_report(image: PlaneSource, sr: PlaneSource, scale: Scale,

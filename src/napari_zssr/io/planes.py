@@ -91,3 +91,23 @@ class CroppedPlanes:
 
     def __getitem__(self, index: tuple[int, ...]) -> Any:
         return self._source[index][self._window]
+
+
+class ReadOnce:
+    """``source``'s planes, each read once and kept, read-only: for an analysis that reads the same few planes again
+    and again (the resolution report reads each of up to 8 planes of a centre window five times), so that a lazy
+    stack's file is read once. Keep it to small windows: every plane read stays in memory."""
+
+    def __init__(self, source: PlaneSource) -> None:
+        self._source = source
+        self._read: dict[tuple[int, ...], np.ndarray] = {}
+        self.dtype = np.dtype(source.dtype)
+        self.shape = tuple(source.shape)
+
+    def __getitem__(self, index: tuple[int, ...]) -> np.ndarray:
+        key = tuple(int(i) for i in index)
+        if key not in self._read:
+            plane = np.array(self._source[key])  # a copy: a view of the caller's array stays writable
+            plane.setflags(write=False)
+            self._read[key] = plane
+        return self._read[key]
