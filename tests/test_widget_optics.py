@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 import tifffile
 
+from napari_zssr.io.ome import OpticsMetadata, channel_acquisition, layer_optics_record
+
 napari = pytest.importorskip("napari")
 
 OIL_14 = ('<Instrument ID="Instrument:0"><Objective ID="Objective:0" LensNA="1.4" Immersion="Oil"/>'
@@ -253,6 +255,30 @@ def test_a_confocal_files_modality_and_pinhole_are_filled_in_as_the_command_line
     plain = viewer.add_image(np.zeros((24, 20), np.uint16), name="plain", scale=(0.1, 0.1))
     w.image.value = plain  # the file's modality and pinhole go with its layer
     assert (w.optics_fields.modality.value, w.optics_fields.pinhole.value) == ("widefield", 1.0)
+
+
+def test_a_files_pinhole_is_in_airy_units_of_the_na_and_emission_typed_as_the_command_line_takes_it(widget, tmp_path,
+                                                                                                    ome_tiff):
+    """The file's pinhole is a diameter: the command line converts it at the NA and emission given in place of the
+    file's, the widget kept the file's Airy units (a kernel the command line would not make)."""
+    viewer, w = widget
+    (confocal,) = open_ome(viewer, tmp_path / "confocal.ome.tif", ome_tiff,
+                           {"EmissionWavelength": [520], "AcquisitionMode": ["LaserScanningConfocalMicroscopy"],
+                            "PinholeSize": [40]}, OIL_14_60X)
+    w.image.value = confocal
+    fields_ = w.optics_fields
+    assert w._kernel_arguments()["kernel"].optics.pinhole == pytest.approx(1.47, abs=0.01)
+    fields_.na.value = 1.2
+    fields_.wavelength.value = 600
+    optics = w._kernel_arguments()["kernel"].optics
+    assert optics.pinhole == pytest.approx(1.47 * (1.2 / 1.4) * (520 / 600), abs=0.01)
+    assert fields_.pinhole.value == pytest.approx(optics.pinhole, abs=0.01)
+    as_the_command_line = channel_acquisition(OpticsMetadata.from_record(layer_optics_record(confocal.metadata)),
+                                              None, 1, na=1.2, wavelength=600)
+    assert optics.pinhole == as_the_command_line.pinhole
+    fields_.pinhole.value = 2.0  # typed: it stays whatever the NA
+    fields_.na.value = 1.3
+    assert w._kernel_arguments()["kernel"].optics.pinhole == 2.0
 
 
 def test_a_files_mode_no_model_describes_and_a_pinhole_not_used_are_noted(widget, tmp_path, ome_tiff):

@@ -11,7 +11,7 @@ from magicgui.widgets import ComboBox, FloatSpinBox, SpinBox, Widget
 
 from ..core.choices import DEFAULT_PINHOLE_AU, MAX_PINHOLE_AU, MODALITIES
 from ..core.optics import IMMERSION_INDICES, WAVELENGTH_RANGE, Optics
-from ..io.ome import OpticsMetadata, channel_entry, layer_optics_record
+from ..io.ome import OpticsMetadata, channel_acquisition, channel_entry, layer_optics_record
 
 #: ``set_in_range(field, value, what, unknown=..., takes=...)``: show ``value`` in ``field``, or a note where the
 #: field cannot take it; whether it took it (the widget's, which keeps the notes of every field in its status line)
@@ -66,8 +66,11 @@ class OpticsFields:
         self._file_values: dict[int, float] = {}
         self._typed: set[int] = set()  # the fields the user set since (kept across layers)
         self._filling = False  # True while a file's values go in: those are not typed
+        self._file_optics: OpticsMetadata | None = None  # what the selected layer's file says of its optics
         for field in filled_from_files:
             field.changed.connect(lambda _value, field=field: self._note_typed(field))
+        for field in (self.na, self.wavelength):  # the file's pinhole in Airy units of the optics the fields hold
+            field.changed.connect(self._convert_file_pinhole)
 
     @property
     def confocal(self) -> bool:
@@ -118,12 +121,14 @@ class OpticsFields:
                     field.value = self._fresh_values[id(field)]
             self._from_file = []
             self._file_values = {}
+            self._file_optics = None
             self._withdraw_file_index()
             optics = layer_optics_record(metadata)
             if optics:
                 self._take_file_optics(optics)
         finally:
             self._filling = False
+        self._convert_file_pinhole()
 
     def _note_typed(self, field: Widget) -> None:
         if not self._filling:
@@ -153,7 +158,8 @@ class OpticsFields:
         if excitation and self._take_file_wavelength(self.excitation, excitation,
                                                      "the file's excitation wavelength (nm)", None):
             given.append(self.excitation)
-        given += self._take_file_acquisition(OpticsMetadata.from_record(optics))
+        self._file_optics = OpticsMetadata.from_record(optics)
+        given += self._take_file_acquisition(self._file_optics)
         self._from_file += given
         self._typed -= {id(field) for field in given}
 
@@ -176,6 +182,26 @@ class OpticsFields:
         elif self.confocal and pinhole_note:
             self._note_on(self.pinhole, f"{pinhole_note}; the pinhole field's {self.pinhole.value:g} AU is used")
         return given
+
+    def _convert_file_pinhole(self, *_: Any) -> None:
+        """Show the file's pinhole, a diameter at the object, in Airy units of the NA and emission the fields hold (the
+        run's), as the command line converts it: an NA or emission other than the file's (typed, or the NA field's
+        where the file gives none, which left the pinhole unconverted) makes it another number of Airy units. A
+        pinhole typed stays."""
+        if self._filling or self._file_optics is None or id(self.pinhole) in self._typed:
+            return
+        pinhole = channel_acquisition(self._file_optics, None, 1, "confocal", na=self._number(self.na),
+                                      wavelength=self._number(self.wavelength) or None).pinhole
+        if pinhole is None or pinhole == self._file_values.get(id(self.pinhole)):
+            return
+        self._filling = True
+        try:
+            if self._set_in_range(self.pinhole, pinhole, "the file's pinhole (AU)", unknown=None):
+                self._file_values[id(self.pinhole)] = float(pinhole)
+                if self.pinhole not in self._from_file:
+                    self._from_file.append(self.pinhole)
+        finally:
+            self._filling = False
 
     def _take_file_wavelength(self, field: SpinBox, wavelength: float, what: str, unknown: int | None) -> bool:
         """Show a file's wavelength in ``field``, to the whole nm it shows (the run takes it unrounded); one no
