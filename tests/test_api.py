@@ -169,17 +169,6 @@ def test_a_stop_is_answered_while_a_lazy_stacks_constant_planes_are_read(texture
     assert len(read) == 1
 
 
-def test_a_stack_whose_every_plane_is_constant_is_refused_unless_a_channel_of_several(tiny_config):
-    """One constant plane is refused (nothing to super-resolve); a stack of them was passed through with a warning
-    each, a "result" that is an interpolation (an empty channel chosen by mistake)."""
-    dark = np.stack([np.full((24, 20), value, np.float32) for value in (3, 3, 5)])
-    with pytest.raises(ValueError, match=r"every plane of the 3 is constant; there is nothing to super-resolve"):
-        with pytest.warns(BlankPlaneWarning):
-            zssr_stack(dark, 2, config=tiny_config)
-    with pytest.warns(BlankPlaneWarning):  # an empty channel beside the others
-        assert zssr_stack(dark, 2, config=tiny_config, one_of_channels=True).blank_planes == [(0,), (1,), (2,)]
-
-
 def test_should_stop_cancels(textured_image, tiny_config):
     with pytest.raises(Cancelled, match="the run was cancelled"):  # a log says what happened
         zssr(textured_image, 2, config=tiny_config, should_stop=lambda: True)

@@ -408,12 +408,6 @@ def test_a_factor_too_large_for_the_lateral_planes_is_named_as_the_axial_factor(
         zssr_axial(blob_volume(8, 32), 40, config=tiny_config, device="cpu")
 
 
-def test_a_series_whose_every_volume_is_constant_is_refused(tiny_config):
-    with pytest.raises(ValueError, match=r"every volume of the 2 is constant; there is nothing to super-resolve"):
-        with pytest.warns(BlankPlaneWarning):
-            zssr_axial(np.zeros((2, 6, 16, 16), np.float32), 2, config=tiny_config, device="cpu")
-
-
 def test_a_volume_of_constant_planes_in_a_series_is_passed_through_as_their_interpolation(tiny_config):
     """A dark time point with one bright frame has no lateral structure to learn from: passed through, as a constant
     volume is, instead of failing the whole series after the volumes before it trained."""

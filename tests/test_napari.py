@@ -612,9 +612,13 @@ def test_bad_layers_show_a_message(widget):
     assert w.start() is None and "RGB" in w.status.value
     w.image.value = viewer.add_image(np.zeros((20, 20), np.float32), name="flat")
     assert w.start() is None and "constant" in w.status.value
+    # every plane constant: the run would have passed each through, a "result" of nothing but warnings
+    w.image.value = viewer.add_image(np.stack([np.zeros((20, 20)), np.ones((20, 20))]), name="dark")
+    assert w.start() is None and w.status.value == ("every plane of layer 'dark' is constant; there is nothing to "
+                                                    "super-resolve (an empty channel or a dark acquisition?)")
     w.image.value = viewer.add_image(np.zeros((5, 5), np.float32) + np.eye(5), name="tiny")
     assert w.start() is None and "too small" in w.status.value
-    assert len(viewer.layers) == 3
+    assert len(viewer.layers) == 4  # the four inputs: no output layer
 
 
 def test_a_double_click_on_run_that_is_refused_notifies_once(widget, qtbot):

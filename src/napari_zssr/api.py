@@ -392,7 +392,6 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
         release_device_memory(torch_device)
     if should_stop is not None and should_stop():  # before the resolution report: a cancel answers at once
         raise Cancelled
-    refuse_all_blank(result, n_planes, one_of_channels)
     warn_other_blanks(result)
     note_a_spread_of_one_member(result, outputs)
     result.resolution = resolution_report(array, result.sr, pair, pixel_size)
@@ -418,16 +417,6 @@ def note_a_spread_of_one_member(result: ZSSRResult, outputs: str | Collection[st
             "rotation or flip keeps), so nothing measured the network's uncertainty")
     result.notes.append(note)
     warn_user(note, UserWarning)
-
-
-def refuse_all_blank(result: ZSSRResult, count: int, one_of_channels: bool, item: str = "plane") -> None:
-    """A ValueError where every one of the ``count`` planes (or volumes) was constant, so passed through: the run
-    made nothing but an interpolation (an empty channel or a dark acquisition chosen by mistake), which a result would
-    hide among its warnings. A channel of an image whose other channels hold the structure passes (as one constant
-    plane does: :func:`pass_through_constant`)."""
-    if count > 1 and len(result.blank_planes) == count and not one_of_channels:
-        raise ValueError(f"every {item} of the {count} is constant; there is nothing to super-resolve (an empty "
-                         "channel or a dark acquisition?)")
 
 
 def warn_other_blanks(result: ZSSRResult, item: str = "plane") -> None:

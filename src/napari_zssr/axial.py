@@ -16,7 +16,6 @@ from .api import (
     checked_outputs,
     new_result,
     pass_through_constant,
-    refuse_all_blank,
     store_outputs,
     warn_other_blanks,
     warn_user,
@@ -205,7 +204,6 @@ def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | N
     finally:
         run = None  # drop every reference to the network before returning its memory to the device
         release_device_memory(torch_device)
-    refuse_all_blank(result, count, one_of_channels, "volume")
     warn_other_blanks(result, "volume")
     result.timings["total_s"] = time.perf_counter() - start
     result.resolution = {"note": AXIAL_RESOLUTION_NOTE}

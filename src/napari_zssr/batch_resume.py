@@ -105,7 +105,7 @@ def _state_of(path: Path, settings: dict, identity: dict, files: dict, axes_now:
         return "other input"
     if made_from.get("series") != identity.get("series"):  # another image series of the file: never mixed up
         return "other input"
-    then, now = comparable_settings(record, settings, identity)
+    then, now = comparable_settings(record["settings"], settings, identity, _channels(record))
     if then != now:
         return "different"
     if (made_from.get("size"), made_from.get("mtime_ns")) != (identity["size"], identity["mtime_ns"]):
@@ -183,34 +183,41 @@ def deciding(settings: dict) -> dict:
     return {**settings, "config": config, "kernel": kernel, "psf_model": settings.get("psf_model") or Optics.modality}
 
 
-def comparable_settings(record: dict, now: dict, identity: dict | None) -> tuple[dict, dict]:
-    """What decides the outputs of the input ``identity`` names (:func:`input_identity`) in an output's ``record``
-    and in this run's settings ``now``: :func:`deciding`, or where they differ, :func:`input_settings` (None: the
-    file not read); a precision ``auto`` beside a named one as what it stood for (:func:`_precision_named`)."""
-    then, now = _precision_named(record, now)
+def comparable_settings(then: dict, now: dict, identity: dict | None, channels: Sequence = ()) -> tuple[dict, dict]:
+    """What decides the outputs of the input ``identity`` names (:func:`input_identity`) in two settings records (an
+    output's, whose ``channels`` record their runs, and this run's): :func:`deciding`, or where they differ,
+    :func:`input_settings` (None: the file not read); a precision ``auto`` beside a named one as what it stood for
+    (:func:`_precision_named`)."""
+    then, now = _precision_named(then, channels, now)
     if deciding(then) == deciding(now) or identity is None:
         return deciding(then), deciding(now)
     return input_settings(then, identity), input_settings(now, identity)
 
 
-def _precision_named(record: dict, now: dict) -> tuple[dict, dict]:
-    """The record's settings and ``now``, where one of them leaves the precision to ``auto`` and the other names
-    one, with ``auto`` replaced by what it stands for: in the record, the precision its channels ran in; now, the one
-    ``auto`` takes on this machine's device. A precision spelled out (``--precision bfloat16`` where ``auto`` took
-    bfloat16) is no other setting. Both ``auto``: the same setting, whatever each machine took (as the device is
-    left out of what decides an output: :func:`deciding`)."""
-    then = record["settings"]
-    precision_then, precision_now = then["config"].get("precision"), now.get("config", {}).get("precision")
+def _precision_named(then: dict, channels: Sequence, now: dict) -> tuple[dict, dict]:
+    """An output's settings ``then`` and this run's ``now``, where one of them leaves the precision to ``auto`` and
+    the other names one, with ``auto`` replaced by what it stands for: in ``then``, the precision its ``channels``
+    ran in; now, the one ``auto`` takes on this machine's device. A precision spelled out (``--precision bfloat16``
+    where ``auto`` took bfloat16) is no other setting. Both ``auto``: the same setting, whatever each machine took
+    (as the device is left out of what decides an output: :func:`deciding`)."""
+    precision_then = then.get("config", {}).get("precision")
+    precision_now = now.get("config", {}).get("precision")
     if (precision_then == "auto") == (precision_now == "auto"):
         return then, now
     if precision_then == "auto":
-        ran_in = {channel.get("precision") for channel in record.get("channels") or [] if isinstance(channel, dict)}
+        ran_in = {channel.get("precision") for channel in channels if isinstance(channel, dict)}
         return (_with_precision(then, ran_in.pop()) if len(ran_in) == 1 else then), now
     try:
         takes = str(resolve_precision("auto", select_device(now["config"].get("device")))).removeprefix("torch.")
     except (ValueError, TypeError, RuntimeError):  # a device this machine lacks: the run refuses it itself
         return then, now
     return then, _with_precision(now, takes)
+
+
+def _channels(record: dict) -> list:
+    """The runs an output's record lists, one per channel (none in a record edited by hand)."""
+    channels = record.get("channels")
+    return channels if isinstance(channels, list) else []
 
 
 def _with_precision(settings: dict, precision: Any) -> dict:
@@ -324,7 +331,7 @@ def settings_difference(path: Path, settings: dict, identity: dict | None = None
     record = comparable_record(None if header is None else header.info)
     if record is None:
         return ""
-    then, now = map(_flat, comparable_settings(record, settings, identity))
+    then, now = map(_flat, comparable_settings(record["settings"], settings, identity, _channels(record)))
     if bool(then.get("axial")) != bool(now.get("axial")):  # the settings of one mode are not the other's
         return f" (by {_mode(then)}; this is {_mode(now)})"
     names = [name for name in sorted(then.keys() | now.keys()) if then.get(name) != now.get(name)]

@@ -263,6 +263,10 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
         plane = data if in_memory(data) else read_checked(data, what)
         if plane.size and plane.min() == plane.max():
             raise ValueError(f"{what} is constant (every pixel {plane.flat[0]}); there is nothing to super-resolve")
+    elif in_memory(data) and data.size and np.all(data.min(axis=(-2, -1)) == data.max(axis=(-2, -1))):
+        # the run would pass each plane through as its interpolation, a "result" of nothing but warnings
+        raise ValueError(f"every plane of layer {snapshot.name!r} is constant; there is nothing to super-resolve (an "
+                         "empty channel or a dark acquisition?)")
     if psf:
         if kernel is not None:
             raise ValueError("give either psf= or kernel=, not both")
