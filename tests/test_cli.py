@@ -549,6 +549,12 @@ def test_an_interrupted_batch_says_what_it_did_and_what_it_did_not_run(tmp_path,
     assert f"not run (interrupted: run the same command again):\n  {inputs / 'b.tif'}\n  {inputs / 'c.tif'}\n" in err
     assert err.rstrip().endswith("run the same command again to continue")
 
+    def terminal_gone(message):  # a hang-up (SIGHUP, stopping the batch as Ctrl-C does) took the terminal: EIO
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(batching, "say", terminal_gone)
+    assert main([str(inputs), "--out", str(tmp_path / "out"), *FAST]) == 130  # not a traceback of the summary's
+
 
 def test_an_input_removed_during_the_batch_is_said_to_be_gone(tmp_path, capsys, monkeypatch):
     """A file moved away while the batch ran the ones before it failed with a bare "[Errno 2] No such file"."""

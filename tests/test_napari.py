@@ -1585,6 +1585,9 @@ def test_an_arrays_run_never_replaces_another_arrays_result(make_napari_viewer):
         "array [1]_zssr", "array [1]_ensemble_median", "array [1]_residual"]
     np.testing.assert_array_equal(viewer.layers["array_zssr"].data, first_result)
     assert viewer.layers["array [1]_zssr"].metadata["source_layer"] == "array [1]"
+    viewer.add_image(image_2d(2), name="array [2]")  # a layer of that name: its results would be the array's
+    napari_zssr.run(image_2d(3), viewer=viewer, max_iterations=2, outputs=["zssr"])
+    assert viewer.layers[-1].name == "array [3]_zssr"
 
 
 def test_a_preview_of_a_channel_sits_above_it_and_a_cancelled_run_leaves_the_viewer_as_it_was(widget, qtbot,

@@ -262,11 +262,16 @@ def test_a_files_pinhole_is_in_airy_units_of_the_na_and_emission_typed_as_the_co
     """The file's pinhole is a diameter: the command line converts it at the NA and emission given in place of the
     file's, the widget kept the file's Airy units (a kernel the command line would not make)."""
     viewer, w = widget
-    (confocal,) = open_ome(viewer, tmp_path / "confocal.ome.tif", ome_tiff,
-                           {"EmissionWavelength": [520], "AcquisitionMode": ["LaserScanningConfocalMicroscopy"],
-                            "PinholeSize": [40]}, OIL_14_60X)
-    w.image.value = confocal
     fields_ = w.optics_fields
+    acquired = {"EmissionWavelength": [520], "AcquisitionMode": ["LaserScanningConfocalMicroscopy"],
+                "PinholeSize": [40]}
+    (no_na,) = open_ome(viewer, tmp_path / "no_na.ome.tif", ome_tiff, acquired, OIL_14_60X.replace(' LensNA="1.4"', ""))
+    w.image.value = no_na  # no NA given, none converted: the field's default NA is nobody's
+    assert fields_.pinhole.value == 1.0 and "NA" in w.status.value
+    fields_.na.value = 1.2  # typed: the file's diameter in Airy units of it
+    assert w._kernel_arguments()["kernel"].optics.pinhole == pytest.approx(1.47 * 1.2 / 1.4, abs=0.01)
+    (confocal,) = open_ome(viewer, tmp_path / "confocal.ome.tif", ome_tiff, acquired, OIL_14_60X)
+    w.image.value = confocal  # its own NA replaces the one typed
     assert w._kernel_arguments()["kernel"].optics.pinhole == pytest.approx(1.47, abs=0.01)
     fields_.na.value = 1.2
     fields_.wavelength.value = 600
@@ -276,6 +281,9 @@ def test_a_files_pinhole_is_in_airy_units_of_the_na_and_emission_typed_as_the_co
     as_the_command_line = channel_acquisition(OpticsMetadata.from_record(layer_optics_record(confocal.metadata)),
                                               None, 1, na=1.2, wavelength=600)
     assert optics.pinhole == as_the_command_line.pinhole
+    fields_.na.value = 0.05  # 0.05 AU: no confocal's, so not used, as on the command line
+    assert w._kernel_arguments()["kernel"].optics.pinhole == fields_.pinhole.value == 1.0
+    assert "AU instead" in w.status.value
     fields_.pinhole.value = 2.0  # typed: it stays whatever the NA
     fields_.na.value = 1.3
     assert w._kernel_arguments()["kernel"].optics.pinhole == 2.0

@@ -344,7 +344,8 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
                          "an axis of the input's size; give a larger scale")
     # the outputs first: a stack too large is refused at once, before an estimate reads its planes
     result, torch_device = new_result(out_shape, array.dtype, kinds, pair, config, seed, device, {})
-    result.warm_start_iterations = warm_start_iterations
+    if int(np.prod(leading, dtype=np.int64)) > 1:  # one plane starts from nothing before it
+        result.warm_start_iterations = warm_start_iterations
     if config.init != "scratch":  # a weights file that does not load fails now, not after an estimate reads planes
         load_start(ZSSRNet(1, config.width, config.depth), config.init)
     kernels, kernel_record = run_kernels(from_torch(kernel), steps, array, pixel_size, should_stop)

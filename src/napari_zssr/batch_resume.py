@@ -205,7 +205,7 @@ def _precision_named(then: dict, channels: Sequence, now: dict) -> tuple[dict, d
     if (precision_then == "auto") == (precision_now == "auto"):
         return then, now
     if precision_then == "auto":
-        ran_in = {channel.get("precision") for channel in channels if isinstance(channel, dict)}
+        ran_in = {channel.get("precision") for channel in channels if isinstance(channel, dict)} - {None}
         return (_with_precision(then, ran_in.pop()) if len(ran_in) == 1 else then), now
     try:
         takes = str(resolve_precision("auto", select_device(now["config"].get("device")))).removeprefix("torch.")

@@ -9,6 +9,7 @@ given: :mod:`.cluster`.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fnmatch
 import json
@@ -447,7 +448,8 @@ def run_prepared(prepared: PreparedBatch, client: Any = None, threads: int | Non
         except BaseException as error:  # stopped (Ctrl-C) before its end: every stack's finished parts stay for a rerun
             clean_stale_parts(out)
             if isinstance(error, KeyboardInterrupt):  # what the batch did before, as at its end
-                say_summary(prepared, summary, start, "interrupted")
+                with contextlib.suppress(OSError):  # a hang-up took the terminal away (EIO): the status still says
+                    say_summary(prepared, summary, start, "interrupted")
             raise
         clean_stale_parts(out, None if summary.scheduler_lost else summary.resumable_parts)
     return say_summary(prepared, summary, start, "the scheduler was lost" if summary.scheduler_lost else None)

@@ -32,10 +32,11 @@ REPORT_WINDOW = 256
 NOISE_DRAWS = 3
 
 
-def centre_windows(image: PlaneSource, sr: PlaneSource, scale: Scale) -> tuple[ReadOnce, ReadOnce]:
+def centre_windows(image: PlaneSource, sr: PlaneSource, scale: Scale) -> tuple[ReadOnce, CroppedPlanes]:
     """The centre window of at most ``REPORT_WINDOW`` pixels a side of ``image``'s planes and the same field of
-    ``sr``'s, read a plane at a time (a split run's output is assembled from disk, never held whole), each plane
-    once (:class:`ReadOnce`)."""
+    ``sr``'s, read a plane at a time (a split run's output is assembled from disk, never held whole); the input's
+    each once (:class:`ReadOnce`: a lazy input's file is read for each use; the output's window, scale squared times
+    larger, is kept nowhere)."""
     input_slices, output_slices = [], []
     for axis, factor in zip((-2, -1), scale, strict=True):
         length = image.shape[axis]
@@ -43,7 +44,7 @@ def centre_windows(image: PlaneSource, sr: PlaneSource, scale: Scale) -> tuple[R
         start = (length - side) // 2
         input_slices.append(slice(start, start + side))
         output_slices.append(slice(round(start * factor), min(round((start + side) * factor), sr.shape[axis])))
-    return ReadOnce(CroppedPlanes(image, *input_slices)), ReadOnce(CroppedPlanes(sr, *output_slices))
+    return ReadOnce(CroppedPlanes(image, *input_slices)), CroppedPlanes(sr, *output_slices)
 
 
 def resolution_report(image: PlaneSource, sr: PlaneSource, scale: Scale,

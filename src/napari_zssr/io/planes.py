@@ -94,9 +94,9 @@ class CroppedPlanes:
 
 
 class ReadOnce:
-    """``source``'s planes, each read once and kept, read-only: for an analysis that reads the same few planes again
-    and again (the resolution report reads each of up to 8 planes of a centre window five times), so that a lazy
-    stack's file is read once. Keep it to small windows: every plane read stays in memory."""
+    """``source``'s planes, each read once and kept (each read gives a copy of its own): for an analysis that reads
+    the same few planes again and again (the resolution report reads each of up to 8 planes of a centre window five
+    times), so that a lazy stack's file is read once. Keep it to small windows: every plane read stays in memory."""
 
     def __init__(self, source: PlaneSource) -> None:
         self._source = source
@@ -107,7 +107,5 @@ class ReadOnce:
     def __getitem__(self, index: tuple[int, ...]) -> np.ndarray:
         key = tuple(int(i) for i in index)
         if key not in self._read:
-            plane = np.array(self._source[key])  # a copy: a view of the caller's array stays writable
-            plane.setflags(write=False)
-            self._read[key] = plane
-        return self._read[key]
+            self._read[key] = np.array(self._source[key])
+        return self._read[key].copy()  # what a reader does with it never reaches the next reader

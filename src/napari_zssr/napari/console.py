@@ -20,8 +20,8 @@ from ..kernel_choice import KernelArgument, KernelChoice
 from ..progress import BarProgress
 from .estimate import run_finished, run_started
 from .input_watch import viewer_closed, watch_input, window_watch
-from .output_claim import OutputClaim
-from .output_layers import add_or_update, layer_tuples, named_for_a_new_array, remove_stale_outputs
+from .output_claim import OutputClaim, named_for_a_new_array
+from .output_layers import add_or_update, layer_tuples, remove_stale_outputs
 from .qt_app import qt_running
 from .runner import (
     RunFailed,

@@ -185,18 +185,26 @@ class OpticsFields:
 
     def _convert_file_pinhole(self, *_: Any) -> None:
         """Show the file's pinhole, a diameter at the object, in Airy units of the NA and emission the fields hold (the
-        run's), as the command line converts it: an NA or emission other than the file's (typed, or the NA field's
-        where the file gives none, which left the pinhole unconverted) makes it another number of Airy units. A
-        pinhole typed stays."""
-        if self._filling or self._file_optics is None or id(self.pinhole) in self._typed:
+        run's), as the command line converts it: an NA or emission typed in place of the file's (or an NA typed where
+        the file gives none, which left the pinhole unconverted) makes it another number of Airy units; one that
+        comes out implausible puts the field back to the default, with the note saying why. A pinhole typed stays,
+        and an NA nobody gave (the field's default) converts nothing."""
+        na_given = id(self.na) in self._typed or self.na in self._from_file
+        if self._filling or self._file_optics is None or id(self.pinhole) in self._typed or not na_given:
             return
-        pinhole = channel_acquisition(self._file_optics, None, 1, "confocal", na=self._number(self.na),
-                                      wavelength=self._number(self.wavelength) or None).pinhole
-        if pinhole is None or pinhole == self._file_values.get(id(self.pinhole)):
+        acquisition = channel_acquisition(self._file_optics, None, 1, "confocal", na=self._number(self.na),
+                                          wavelength=self._number(self.wavelength) or None)
+        pinhole = acquisition.pinhole
+        if pinhole is not None and pinhole == self._file_values.get(id(self.pinhole)):
             return
         self._filling = True
         try:
-            if self._set_in_range(self.pinhole, pinhole, "the file's pinhole (AU)", unknown=None):
+            if pinhole is None:  # the Airy units the field took from the file no longer hold (else: noted already)
+                if self._file_values.pop(id(self.pinhole), None) is not None:
+                    self.pinhole.value = self._fresh_values[id(self.pinhole)]
+                    if acquisition.notes and self.confocal:  # "...: not used; the default 1 AU instead"
+                        self._note_on(self.pinhole, "; ".join(acquisition.notes))
+            elif self._set_in_range(self.pinhole, pinhole, "the file's pinhole (AU)", unknown=None):
                 self._file_values[id(self.pinhole)] = float(pinhole)
                 if self.pinhole not in self._from_file:
                     self._from_file.append(self.pinhole)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ..core.choices import OUTPUTS
 from .output_layers import check_output_layers, output_name
 from .runner import RunRequest
 
@@ -33,6 +34,25 @@ def claim_outputs(viewer: Any, names: Sequence[str]) -> Callable[[], None]:
             _claimed.pop(key, None)
 
     return release
+
+
+def named_for_a_new_array(viewer: Any, request: RunRequest) -> RunRequest:
+    """``request`` of an array (no layer: nothing says which array an earlier result was of) renamed as napari names
+    a layer added under a name taken ("array", "array [1]", ...), to a name that no layer of ``viewer`` has and whose
+    outputs' names no layer has and no run going writes: a second array's run would otherwise silently replace the
+    first's result."""
+    taken = _claimed.get(id(getattr(viewer, "__wrapped__", viewer)), set())
+
+    def free(named: RunRequest) -> bool:
+        names = [output_name(named, kind) for kind in OUTPUTS]
+        return named.snapshot.name not in viewer.layers and not any(
+            name in viewer.layers or name in taken for name in names)
+
+    named, count = request, 0
+    while not free(named):
+        count += 1
+        named = replace(request, snapshot=replace(request.snapshot, name=f"{request.snapshot.name} [{count}]"))
+    return named
 
 
 class OutputClaim:

@@ -4,7 +4,6 @@ added, or put into the layers of an earlier run of the same input, never into a 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -72,17 +71,6 @@ def output_name(request: RunRequest, kind: str) -> str:
     variant = PREVIEW if request.snapshot.plane is not None else AXIAL_RUN if request.axial_scale is not None \
         else WHOLE_RUN
     return named_output(request.snapshot.name, kind, variant)
-
-
-def named_for_a_new_array(viewer: Any, request: RunRequest) -> RunRequest:
-    """``request`` of an array (no layer: nothing says which array an earlier result was of) renamed, as napari names
-    a layer added under a name taken ("array", "array [1]", ...), so that none of its outputs' names is a layer of
-    ``viewer``: a second array's run would otherwise silently replace the first's result."""
-    named, count = request, 0
-    while any(output_name(named, kind) in viewer.layers for kind in OUTPUTS):
-        count += 1
-        named = replace(request, snapshot=replace(request.snapshot, name=f"{request.snapshot.name} [{count}]"))
-    return named
 
 
 def named_output(input_name: str, kind: str, variant: str) -> str:
