@@ -35,8 +35,8 @@ NOISE_DRAWS = 3
 def centre_windows(image: PlaneSource, sr: PlaneSource, scale: Scale) -> tuple[ReadOnce, CroppedPlanes]:
     """The centre window of at most ``REPORT_WINDOW`` pixels a side of ``image``'s planes and the same field of
     ``sr``'s, read a plane at a time (a split run's output is assembled from disk, never held whole); the input's
-    each once (:class:`ReadOnce`: a lazy input's file is read for each use; the output's window, scale squared times
-    larger, is kept nowhere)."""
+    planes each read once (:class:`ReadOnce`: a lazy input's file would be read again at each of their uses), the
+    output's, scale squared times larger, as each is used."""
     input_slices, output_slices = [], []
     for axis, factor in zip((-2, -1), scale, strict=True):
         length = image.shape[axis]
