@@ -1175,6 +1175,7 @@ def test_init_option_chooses_the_starting_weights(data_dir, tmp_path, capsys, mo
         assert main([str(data_dir), "--out", str(tmp_path / "o"), "--init", name, *FAST]) == 2  # once, not per file
         err = capsys.readouterr().err
         assert err.count(name) == 1 and problem in err and not (tmp_path / "o").exists()
+        assert name != "other.npz" or ("or --init scratch" in err and "init='scratch'" not in err)  # this command's
 
 
 @pytest.mark.parametrize("name", ["pixel_size", "psf_pixel_size"])
@@ -1780,6 +1781,52 @@ def test_an_empty_input_is_a_usage_error_not_the_current_folder(data_dir, tmp_pa
     out = tmp_path / "o"
     assert main(["", "--out", str(out), *FAST]) == 2
     assert "an input is empty ('': an unset variable?)" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("given, said", [
+    (["--pinhole", "1", "--kernel", "none"], "--pinhole applies to a kernel from the optics, not to --kernel none"),
+    (["--excitation-wavelength", "488", "--kernel", "estimate"],
+     "--excitation-wavelength applies to a kernel from the optics, not to --kernel estimate"),
+    (["--pixel-size", "1e6"], "--pixel-size (pixel_size=) must be in micrometres"),
+    (["--psf", ""], "--psf is empty ('': an unset variable?)"),
+    (["--scheduler-file", ""], "--scheduler-file is empty ('': an unset variable?)"),
+])
+def test_a_usage_error_names_the_option_typed(data_dir, tmp_path, capsys, given, said):
+    """--pinhole without optics was said to be "--psf-model", which it implies; a pixel size out of range was named
+    pixel_size; an empty --psf or --scheduler-file (an unset variable) was read as the current folder."""
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), *given, *FAST]) == 2
+    assert said in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_a_tilde_the_shell_left_is_the_home_folder(data_dir, tmp_path, monkeypatch):
+    """--out=~/results and a quoted '~/data/*.tif' reach the command with their ~: a folder named ~ was made in the
+    current folder, and the pattern matched nothing."""
+    home = tmp_path / "home"
+    (home / "data").mkdir(parents=True)
+    (home / "data" / "plain.tif").write_bytes((data_dir / "plain.tif").read_bytes())
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(data_dir)
+    assert main(["~/data/*.tif", "--out=~/results", *FAST]) == 0
+    assert (home / "results" / "plain_zssr.tif").is_file() and not (data_dir / "~").exists()
+
+
+def test_an_input_taken_for_the_warm_starts_n_is_said_to_be_one(data_dir, capsys):
+    with pytest.raises(SystemExit):
+        main(["--warm-start", str(data_dir / "plain.tif"), "--out", "o", *FAST])
+    assert "(an input? write --warm-start auto before the inputs, or --warm-start after them)" in \
+        capsys.readouterr().err
+
+
+@pytest.mark.skipif(select_device("auto").type == "cuda", reason="this machine has the device")
+def test_local_workers_refuse_a_device_this_machine_lacks_before_they_start(data_dir, tmp_path, capsys, monkeypatch):
+    """--workers start processes on this machine: a device it lacks failed every file in turn (exit 1)."""
+    pytest.importorskip("distributed")
+    import napari_zssr.cluster as cluster
+
+    monkeypatch.setattr(cluster, "local_cluster_client", lambda *a: pytest.fail("workers started"))
+    assert main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--workers", "1", "--device", "cuda",
+                 *FAST]) == 2
+    assert "cuda" in capsys.readouterr().err and not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("option", [["--psf-pixel-size", "0.05"], ["--measured-psf", "yes"]])

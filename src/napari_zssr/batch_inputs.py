@@ -76,12 +76,12 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
         if not str(item).strip():  # Path("") is the current folder: a script's unset variable must not run it
             raise UsageError(f"an input is empty ({item!r}: an unset variable?); name a file, folder or pattern, "
                              "e.g. . for the current folder")
-        path = Path(item)
+        path = Path(item).expanduser()  # the shell leaves a quoted pattern's ~ ('~/data/*.tif') to us
         if path.exists():  # one under --out too (a shell's * gives --out itself on a rerun): its files as below
             root = path if path.is_dir() else path.parent
             candidates, unreadable = folder_entries(path, recursive) if path.is_dir() else ([path], [])
             skipped[UNREADABLE].extend(unreadable)
-        elif not is_pattern(str(item)):  # named outright: a typo must not pass as a done batch
+        elif not is_pattern(str(path)):  # named outright: a typo must not pass as a done batch
             raise UsageError(f"{item}: no such file or folder")
         else:
             root = Path(*itertools.takewhile(lambda part: not is_pattern(part), path.parent.parts))

@@ -224,9 +224,13 @@ def check_kernel_options(options: BatchOptions) -> None:
         raise UsageError(f"kernel must be one of {', '.join(KERNEL_SOURCES)} (once, or once per channel), got "
                          f"{unknown[0]!r}")
     kind = " ".join(dict.fromkeys(kinds))  # as messages name it: "optics", or "optics none" given per channel
+    if any(not str(path).strip() for path in options.psf or ()):  # Path("") is the current folder
+        raise UsageError("--psf is empty ('': an unset variable?); give the PSF file's path")
     if options.psf and "psf" not in kinds:
         raise UsageError(f"--psf cannot be combined with --kernel {kind}")
-    optics_options = [name for name in OPTICS_OPTIONS if is_given(getattr(options, name))]
+    # the model last: --pinhole or --excitation-wavelength alone sets it (to confocal), so it is not what was typed
+    optics_options = sorted((name for name in OPTICS_OPTIONS if is_given(getattr(options, name))),
+                            key=lambda name: name == "psf_model")
     if optics_options and "optics" not in kinds:
         raise UsageError(f"{option_name(optics_options[0])} applies to a kernel from the optics, not to "
                          f"--kernel {kind}")

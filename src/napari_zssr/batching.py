@@ -56,6 +56,7 @@ from .batch_resume import FILES_MODEL, conflict_message, kernel_kinds, output_st
 from .core.config import DEFAULT_SCALE, ZSSRConfig
 from .core.degradation import integer_factors
 from .core.device import select_device
+from .core.init_weights import WeightsDoNotFit
 from .core.network import ZSSRNet
 from .core.precision import emulated_precision_note, resolve_precision
 from .core.resize import pixel_pair, upscale_factors
@@ -170,12 +171,12 @@ def listed(name: str, values: object) -> Iterable:
 
 
 def output_folder(out: str | bytes | os.PathLike) -> Path:
-    """``out`` as a path; an empty one (an unset variable) would be the current folder, None or a number a traceback
-    from pathlib: usage errors."""
+    """``out`` as a path, ``~`` expanded (the shell leaves it in ``--out=~/results``); an empty one (an unset
+    variable) would be the current folder, None or a number a traceback from pathlib: usage errors."""
     folder = os.fsdecode(out) if isinstance(out, (str, bytes, os.PathLike)) else ""
     if not folder.strip():
         raise UsageError(f"the output folder (--out, out=) must be a path, got {out!r} (an unset variable?)")
-    return Path(folder)
+    return Path(folder).expanduser()
 
 
 @contextmanager
@@ -216,8 +217,8 @@ def checked_settings(options: BatchOptions, *, device_here: bool = True) -> tupl
     if options.dtype not in OUTPUT_TYPES:
         raise UsageError(f"dtype must be one of {', '.join(OUTPUT_TYPES)}, got {options.dtype!r}")
     try:
-        for name in ("pixel_size", "psf_pixel_size"):
-            pixel_pair(getattr(options, name), name)
+        for name in ("pixel_size", "psf_pixel_size"):  # named as the command line's option and batch()'s argument
+            pixel_pair(getattr(options, name), f"{option_name(name)} ({name}=)")
         overrides = {"max_iterations": options.max_iterations, "precision": options.precision,
                      "init": options.init,
                      "noise_std": options.noise_std}
@@ -230,7 +231,11 @@ def checked_settings(options: BatchOptions, *, device_here: bool = True) -> tupl
             if slow:
                 say(f"note: --precision bfloat16: {slow}")
         if config.init != "scratch":
-            ZSSRNet.create(config, config.seed)  # a weights file that does not load: one usage error, not one per file
+            try:
+                ZSSRNet.create(config, config.seed)  # a weights file that does not load: one usage error, not per file
+            except WeightsDoNotFit as error:  # the network's width and depth are no options here
+                raise UsageError(f"--init: {error.mismatch}; give a weights file made for this version's network "
+                                 "(scripts/train_init.py), or --init scratch") from None
     except (ValueError, TypeError) as error:  # named as the option the value was given in (ZSSRConfig.device: --device)
         # a field, not a method: "ZSSRConfig.preset('fast')" in an example stays as it is
         raise UsageError(re.sub(r"ZSSRConfig\.(\w+)\b(?!\()", lambda field: option_name(field[1]), str(error))) \

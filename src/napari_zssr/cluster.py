@@ -130,6 +130,8 @@ def scheduler_in_file(path: str) -> str:
     """The scheduler's address in the JSON file a scheduler writes when started with ``--scheduler-file`` (as dask-mpi
     and HPC job scripts start it, the workers reading the same file), checked as :func:`scheduler_address` checks
     one given outright; a :class:`UsageError` naming what is wrong with the file."""
+    if not str(path).strip():  # Path("") is the current folder
+        raise UsageError("--scheduler-file is empty ('': an unset variable?); give the file the scheduler writes")
     try:
         text = Path(path).expanduser().read_text(encoding="utf-8")
     except FileNotFoundError:

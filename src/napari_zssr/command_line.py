@@ -19,9 +19,9 @@ EXIT_USAGE = 2
 
 
 def number_in_range(number: type, minimum: float, what: str, *, exclusive: bool = False,
-                    auto: bool = False, maximum: float = float("inf")) -> Callable[[str], float | str]:
+                    auto: bool = False, maximum: float = float("inf"), hint: str = "") -> Callable[[str], float | str]:
     """An argparse type for a finite number >= ``minimum`` (> with ``exclusive``) and <= ``maximum``, or "auto" with
-    ``auto``."""
+    ``auto``; ``hint`` ends the error of a value that is no number."""
 
     def parse(text: str) -> float | str:
         if auto and text == "auto":
@@ -32,7 +32,8 @@ def number_in_range(number: type, minimum: float, what: str, *, exclusive: bool 
             value = None
         if (value is None or not (value > minimum if exclusive else value >= minimum) or not value < float("inf")
                 or value > maximum):
-            raise argparse.ArgumentTypeError(f"expected {'auto or ' if auto else ''}{what}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected {'auto or ' if auto else ''}{what}, got {text!r}"
+                                             + (hint if value is None else ""))
         return value
 
     return parse
@@ -90,7 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-iterations", type=number_in_range(int, 1, "a whole number >= 1"),
                         help="training iterations per plane, at most (the preset's: "
                              + ", ".join(f"{name} {ZSSRConfig.preset(name).max_iterations}" for name in PRESETS) + ")")
-    parser.add_argument("--warm-start", type=number_in_range(int, 1, "a whole number >= 1", auto=True), nargs="?",
+    # its N may be left out, so an input written after it is taken for N
+    after_it = " (an input? write --warm-start auto before the inputs, or --warm-start after them)"
+    parser.add_argument("--warm-start", type=number_in_range(int, 1, "a whole number >= 1", auto=True, hint=after_it),
+                        nargs="?",
                         const="auto", metavar="N",
                         help="start each plane from the previous plane's weights and train N iterations (N left out "
                              "or auto: a fifth of the max iterations, at least 10 and at most all of them)")
@@ -172,8 +176,10 @@ def run_command_line(argv: Sequence[str] | None = None) -> int:
 
     try:
         with quiet_reader_logs():
-            here = args.scheduler is None and args.scheduler_file is None and not args.workers
-            options, config = checked_settings(options_from(args), device_here=here)
+            remote = args.scheduler is not None or args.scheduler_file is not None
+            here = not remote and not args.workers
+            # --workers run on this machine: its device and precision are theirs
+            options, config = checked_settings(options_from(args), device_here=not remote)
             if here:
                 if args.planes_per_task is not None:
                     say("note: --planes-per-task splits stacks across a cluster's tasks (--scheduler, --scheduler-file "

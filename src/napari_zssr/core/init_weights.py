@@ -35,6 +35,15 @@ INFO_KEY = "info"
 CONDITIONING_PREFIX = "conditioning."
 
 
+class WeightsDoNotFit(ValueError):
+    """A weights file made for another network (other layers or widths); ``mismatch`` says how, the message also what
+    to do in Python."""
+
+    def __init__(self, mismatch: str) -> None:
+        super().__init__(f"{mismatch}; set the width and depth it was trained with, or init='scratch'")
+        self.mismatch = mismatch
+
+
 def learned_weights_path() -> Path:
     return Path(str(resources.files("napari_zssr") / "weights" / LEARNED_WEIGHTS))
 
@@ -118,9 +127,8 @@ def load_start(net: torch.nn.Module, init: str) -> KernelConditioning | None:
     found, wanted = array_shapes(arrays), array_shapes(net.state_dict())
     where = "the learned start" if init == "learned" else f"the weights file {init}"
     if found != wanted:
-        raise ValueError(f"{where} does not fit the network (ZSSRConfig width and depth): it holds {describe(found)}, "
-                         f"the network needs {describe(wanted)}; set the width and depth it was trained with, or "
-                         "init='scratch'")
+        raise WeightsDoNotFit(f"{where} does not fit the network (ZSSRConfig width and depth): it holds "
+                              f"{describe(found)}, the network needs {describe(wanted)}")
     net.load_state_dict({name: torch.as_tensor(array, dtype=torch.float32) for name, array in arrays.items()})
     if not conditioning:
         return None
