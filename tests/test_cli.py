@@ -1798,6 +1798,16 @@ def test_a_usage_error_names_the_option_typed(data_dir, tmp_path, capsys, given,
     assert said in capsys.readouterr().err and not (tmp_path / "o").exists()
 
 
+def test_warm_start_is_no_other_setting_for_an_input_of_one_plane(data_dir, tmp_path, capsys):
+    """Adding --warm-start on a rerun over a folder of 2D and 3D files left every 2D file alone as a conflict, though
+    nothing in it starts warm."""
+    out = tmp_path / "o"
+    assert main([str(data_dir / "plain.tif"), "--out", str(out), *FAST]) == 0
+    capsys.readouterr()
+    assert main([str(data_dir / "plain.tif"), "--out", str(out), "--warm-start", *FAST]) == 0
+    assert "skipped 1 (already done)" in capsys.readouterr().err
+
+
 def test_a_tilde_the_shell_left_is_the_home_folder(data_dir, tmp_path, monkeypatch):
     """--out=~/results and a quoted '~/data/*.tif' reach the command with their ~: a folder named ~ was made in the
     current folder, and the pattern matched nothing."""

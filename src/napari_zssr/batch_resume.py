@@ -227,11 +227,14 @@ def _with_precision(settings: dict, precision: Any) -> dict:
 def input_settings(settings: dict, identity: dict) -> dict:
     """What decides the outputs of the input ``identity`` names in ``settings`` (:func:`deciding`), a
     ``--pixel-size``, ``--z-step`` or optics option equal to its own (its series' in a file of several) left out (it
-    changes nothing): the same for runs that differ only by giving those or not. A file whose header cannot be read:
-    :func:`deciding` alone."""
+    changes nothing): the same for runs that differ only by giving those or not; so is ``--warm-start`` for an input
+    of one plane a channel, which nothing starts warm. A file whose header cannot be read: :func:`deciding` alone."""
     header = input_header(identity)
     own = {} if header is None else {"pixel_size": header.pixel_size, "z_step": header.z_spacing}
     settings = _own_left_out(settings, own)
+    counts = header_counts(Path(identity["path"]), identity.get("series") or 0)
+    if counts is not None and counts[0] == 1 and not settings.get("axial"):  # one plane a channel: none warm-starts
+        settings = {**settings, "warm_start": None}
     optics = _files_optics(identity) if _optics_options_given(settings) else None
     if optics is not None:
         settings = _files_model_named(_own_optics_left_out(settings, *optics), *optics)
