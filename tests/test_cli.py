@@ -1818,6 +1818,18 @@ def test_a_tilde_the_shell_left_is_the_home_folder(data_dir, tmp_path, monkeypat
     monkeypatch.chdir(data_dir)
     assert main(["~/data/*.tif", "--out=~/results", *FAST]) == 0
     assert (home / "results" / "plain_zssr.tif").is_file() and not (data_dir / "~").exists()
+    # a name that merely begins with ~ (an editor's lock file) is a name: it was taken for a user's home, a traceback
+    (data_dir / "~lock.tif").write_bytes((data_dir / "plain.tif").read_bytes())
+    assert main(["~lock.tif", "--out", str(tmp_path / "locks"), *FAST]) == 0
+    assert (tmp_path / "locks" / "~lock_zssr.tif").is_file()
+    # the home folder's own brackets are no pattern
+    bracketed = tmp_path / "h[1]"
+    (bracketed / "data").mkdir(parents=True)
+    (bracketed / "data" / "plain.tif").write_bytes((data_dir / "plain.tif").read_bytes())
+    monkeypatch.setenv("HOME", str(bracketed))
+    assert main(["~/data/*.tif", "--out", str(tmp_path / "b"), *FAST]) == 0
+    assert (tmp_path / "b" / "plain_zssr.tif").is_file()
+    assert main(["~/data/typo.tif", "--out", str(tmp_path / "t"), *FAST]) == 2
 
 
 def test_an_input_taken_for_the_warm_starts_n_is_said_to_be_one(data_dir, capsys):

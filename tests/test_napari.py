@@ -2303,6 +2303,7 @@ def test_axial_mode_restores_z_and_overlays_the_volume(widget, qtbot):
     (np.random.default_rng(0).random((6, 24, 20)), (0.2, 0.2, 0.2), "isotropic"),
     (np.random.default_rng(0).random((6, 24, 20)), (0.5, 0.2, 0.2), "integer|whole"),
     (np.random.default_rng(0).random((24, 20)), (0.2, 0.2), "3D"),
+    (np.zeros((2, 6, 24, 20)), (1, 0.6, 0.2, 0.2), "every plane of layer 'bad' is constant"),
 ])
 def test_axial_mode_refuses_what_it_cannot_do(widget, data, scale, message):
     viewer, w = widget

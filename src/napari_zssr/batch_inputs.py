@@ -34,6 +34,15 @@ def is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") and part not in (".", "..") for part in parts)
 
 
+def home_folder(typed: str) -> str | None:
+    """The home folder where ``typed`` begins with ``~`` alone or before a separator, as a shell expands it (which
+    leaves it to us in a quoted pattern or ``--out=~/results``); None for any other path: ``~lock.tif`` (an
+    editor's lock file, say) and ``~user`` are names, not expansions."""
+    if typed == "~" or typed.startswith(("~/", "~" + os.sep)):
+        return os.path.expanduser("~")
+    return None
+
+
 def is_pattern(text: str) -> bool:
     """Whether ``text`` holds a glob wildcard (``*``, ``?`` or ``[``)."""
     return any(character in text for character in "*?[")
@@ -76,16 +85,21 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
         if not str(item).strip():  # Path("") is the current folder: a script's unset variable must not run it
             raise UsageError(f"an input is empty ({item!r}: an unset variable?); name a file, folder or pattern, "
                              "e.g. . for the current folder")
-        path = Path(item).expanduser()  # the shell leaves a quoted pattern's ~ ('~/data/*.tif') to us
+        typed = str(item)
+        home = home_folder(typed)  # the shell leaves a quoted pattern's ~ ('~/data/*.tif') to us
+        path = Path(item) if home is None else Path(home + typed[1:])
         if path.exists():  # one under --out too (a shell's * gives --out itself on a rerun): its files as below
             root = path if path.is_dir() else path.parent
             candidates, unreadable = folder_entries(path, recursive) if path.is_dir() else ([path], [])
             skipped[UNREADABLE].extend(unreadable)
-        elif not is_pattern(str(path)):  # named outright: a typo must not pass as a done batch
+        elif not is_pattern(typed):  # named outright: a typo must not pass as a done batch
             raise UsageError(f"{item}: no such file or folder")
         else:
-            root = Path(*itertools.takewhile(lambda part: not is_pattern(part), path.parent.parts))
-            candidates, unreadable = glob_matches(path, root, recursive)
+            typed_root = Path(*itertools.takewhile(lambda part: not is_pattern(part), Path(typed).parent.parts))
+            root = typed_root if home is None else Path(home + str(typed_root)[1:])
+            # the home folder's own text is no pattern, whatever characters it holds
+            pattern = path if home is None else Path(glob.escape(home) + typed[1:])
+            candidates, unreadable = glob_matches(pattern, root, recursive)
             skipped[UNREADABLE].extend(unreadable)
             if "**" in str(item) and not recursive:
                 say(f"note: {item}: without -r, ** matches one folder level, as * does; add -r for every depth")

@@ -31,7 +31,7 @@ from tqdm import tqdm
 from .api import checked_warm_start, requested_outputs
 from .batch_axial import check_axial_inputs, check_axial_options
 from .batch_files import TaskReport, process_file
-from .batch_inputs import collect_sources, first_named, plan_jobs
+from .batch_inputs import collect_sources, first_named, home_folder, plan_jobs
 from .batch_jobs import (
     NAME_MAX,
     SERIES_OPTION_ADVICE,
@@ -176,7 +176,8 @@ def output_folder(out: str | bytes | os.PathLike) -> Path:
     folder = os.fsdecode(out) if isinstance(out, (str, bytes, os.PathLike)) else ""
     if not folder.strip():
         raise UsageError(f"the output folder (--out, out=) must be a path, got {out!r} (an unset variable?)")
-    return Path(folder).expanduser()
+    home = home_folder(folder)
+    return Path(folder if home is None else home + folder[1:])
 
 
 @contextmanager

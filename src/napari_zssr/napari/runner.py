@@ -263,10 +263,8 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
         plane = data if in_memory(data) else read_checked(data, what)
         if plane.size and plane.min() == plane.max():
             raise ValueError(f"{what} is constant (every pixel {plane.flat[0]}); there is nothing to super-resolve")
-    elif in_memory(data) and data.size and np.all(data.min(axis=(-2, -1)) == data.max(axis=(-2, -1))):
-        # the run would pass each plane through as its interpolation, a "result" of nothing but warnings
-        raise ValueError(f"every plane of layer {snapshot.name!r} is constant; there is nothing to super-resolve (an "
-                         "empty channel or a dark acquisition?)")
+    else:
+        refuse_all_constant(snapshot.name, data)
     if psf:
         if kernel is not None:
             raise ValueError("give either psf= or kernel=, not both")
@@ -312,6 +310,7 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
     snapshot = snapshot_layer(layer)
     factor, pixel_um = axial_geometry(snapshot, pixel_size)
     check_axial_volume(snapshot, factor)
+    refuse_all_constant(snapshot.name, snapshot.data)
     note = z_axis_note(snapshot)
     if note:  # it runs, but along channels it would interpolate them into planes
         warnings.warn(f"{snapshot.name!r}: its axis labels do not name its third-last axis ({snapshot.data.shape[-3]} "
@@ -345,6 +344,14 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
         warnings.warn(f"{snapshot.name!r}: the axial profile: {'; '.join(notes)}", stacklevel=3)
     return RunRequest(snapshot, (float(factor), 1.0), None, config, pixel_um, checked_pixel_size(pixel_size),
                       outputs=outputs, axial_scale=factor, axial_optics=optics)
+
+
+def refuse_all_constant(name: str, data: Any) -> None:
+    """A ValueError where every plane of the in-memory stack ``data`` (of layer ``name``) is constant: the run would
+    pass each through as its interpolation, a "result" of nothing but warnings. Lazy data is not read for it."""
+    if in_memory(data) and data.size and np.all(data.min(axis=(-2, -1)) == data.max(axis=(-2, -1))):
+        raise ValueError(f"every plane of layer {name!r} is constant; there is nothing to super-resolve (an empty "
+                         "channel or a dark acquisition?)")
 
 
 def check_axial_volume(snapshot: LayerSnapshot, factor: int, shape_only: bool = False) -> None:
