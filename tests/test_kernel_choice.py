@@ -86,7 +86,8 @@ def test_psf_file_source_is_read_once_and_checked_at_once(tmp_path, monkeypatch)
     source, record = kernel_source(KernelChoice("psf", psf_path=str(path)), 0.1, scale=(2.0, 2.0))
     path.unlink()  # the kernel of another scale needs no second read
     assert source((2.0, 2.0)).sum() == pytest.approx(1.0) and source((4.0, 4.0)).sum() == pytest.approx(1.0)
-    assert record == {"source": "psf", "psf_path": str(path), "psf_pixel_size_um": 0.05, "pixel_size_um": 0.1}
+    assert record == {"source": "psf", "psf_path": str(path), "psf_pixel_size_um": 0.05, "pixel_size_um": 0.1,
+                      "measured": None}  # None: judged from the two pixel sizes, which the kernel depends on
     monkeypatch.chdir(tmp_path)  # typed relative: recorded absolute, meaningful wherever the outputs go
     _, copied = kernel_source(KernelChoice("psf", psf_path="psf_copy.tif"), 0.1, scale=(2.0, 2.0))
     assert copied["psf_path"] == str(copy)
@@ -170,7 +171,9 @@ def test_an_image_with_nothing_to_estimate_from_runs_without_a_kernel_and_says_s
 
 def test_other_kernel_arguments_are_recorded_as_such():
     assert run_kernels(None, [(2.0, 2.0)], np.zeros((8, 8)), None) == ([None], {"source": "none (bicubic)"})
-    assert run_kernels(gaussian_psf(1.0), [(2.0, 2.0)], np.zeros((8, 8)), None)[1] == {"source": "array"}
+    array_record = run_kernels(gaussian_psf(1.0), [(2.0, 2.0)], np.zeros((8, 8)), None)[1]
+    assert array_record["source"] == "array" and array_record["shape"] == [9, 9]  # which array: size and checksum
+    assert run_kernels(gaussian_psf(1.2), [(2.0, 2.0)], np.zeros((8, 8)), None)[1]["crc32"] != array_record["crc32"]
     with pytest.raises(ValueError, match="'estimate'"):
         run_kernels("bead", [(2.0, 2.0)], np.zeros((8, 8)), None)
 

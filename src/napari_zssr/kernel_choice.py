@@ -10,6 +10,7 @@ function ``scale -> kernel``.
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -226,8 +227,9 @@ def _source_of(choice: KernelChoice, pixel_size: PixelSize | None, image: np.nda
                                pixel_size=pixel_size if both else None, scale=scale, measured=choice.measured)
 
     # absolute: the record travels with the outputs, away from the folder a relative path was typed in
+    # measured: as given (None: judged from the two pixel sizes beside it), which changes the kernel
     record = {"source": "psf", "psf_path": os.path.abspath(choice.psf_path), "psf_pixel_size_um": psf_pixel_size,
-              "pixel_size_um": pixel_size}
+              "pixel_size_um": pixel_size, "measured": choice.measured}
     if psf_file.channel is not None:  # one PSF of a file with one per channel
         record.update(psf_channel=psf_file.channel, psf_channels=psf_file.channels)
     notes = []
@@ -352,6 +354,9 @@ def run_kernels(kernel: KernelArgument, steps: Sequence[Scale], image: np.ndarra
     else:
         record = {"source": "none (bicubic)" if kernel is None else "function" if callable(kernel) else "array"}
         kernels = step_kernels(kernel, steps)
+        if record["source"] == "array":  # which array: its size and a checksum of its normalised values
+            final = np.ascontiguousarray(kernels[-1], dtype=np.float64)
+            record.update(shape=list(final.shape), crc32=zlib.crc32(final.view(np.uint8).reshape(-1)))
     try:
         wide = None if kernels[-1] is None else wide_kernel_note(kernels[-1], tuple(image.shape[-2:]), steps[-1])
     except KernelTooWideForPlanesError as error:
