@@ -78,6 +78,9 @@ def test_a_weights_file_path_loads(tmp_path, monkeypatch):
     image = np.random.default_rng(0).random((16, 16))
     result = zssr(image, 2, config=ZSSRConfig(width=8, depth=3, init=str(path), max_iterations=2))
     assert result.sr.shape == (32, 32) and result.config.init == str(path.resolve())
+    # the path alone does not say which weights: a file trained again under its name starts another run
+    assert result.metadata()["init_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert zssr(image, 2, config=ZSSRConfig(width=8, depth=3, max_iterations=2)).metadata()["init_sha256"] is None
 
 
 def test_a_missing_path_is_a_clear_error(tmp_path):

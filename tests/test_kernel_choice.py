@@ -1,3 +1,5 @@
+import hashlib
+
 import numpy as np
 import pytest
 
@@ -87,7 +89,8 @@ def test_psf_file_source_is_read_once_and_checked_at_once(tmp_path, monkeypatch)
     path.unlink()  # the kernel of another scale needs no second read
     assert source((2.0, 2.0)).sum() == pytest.approx(1.0) and source((4.0, 4.0)).sum() == pytest.approx(1.0)
     assert record == {"source": "psf", "psf_path": str(path), "psf_pixel_size_um": 0.05, "pixel_size_um": 0.1,
-                      "measured": None}  # None: judged from the two pixel sizes, which the kernel depends on
+                      "measured": None,  # None: judged from the two pixel sizes, which the kernel depends on
+                      "psf_sha256": hashlib.sha256(copy.read_bytes()).hexdigest()}  # the copy's bytes: path is gone
     monkeypatch.chdir(tmp_path)  # typed relative: recorded absolute, meaningful wherever the outputs go
     _, copied = kernel_source(KernelChoice("psf", psf_path="psf_copy.tif"), 0.1, scale=(2.0, 2.0))
     assert copied["psf_path"] == str(copy)
@@ -294,6 +297,7 @@ def test_a_psf_per_channel_is_chosen_by_the_images_channel_and_recorded(multicol
             choice.for_channel(*args)
     _, record = kernel_source(choice.for_channel(1), 0.1, scale=(2.0, 2.0))
     _, alone = kernel_source(KernelChoice("psf", psf_path=str(singles[1])), 0.1, scale=(2.0, 2.0))
-    assert record == {**alone, "psf_path": str(multi), "psf_channel": 1, "psf_channels": 2}
+    assert record == {**alone, "psf_path": str(multi), "psf_channel": 1, "psf_channels": 2,
+                      "psf_sha256": hashlib.sha256(multi.read_bytes()).hexdigest()}  # the file's, not a channel's
     assert describe_kernel(record) == f"PSF file {multi}, channel 1"
     assert "psf_channel" not in kernel_source(single.for_channel(0), 0.1, scale=(2.0, 2.0))[1]

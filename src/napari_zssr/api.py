@@ -21,10 +21,10 @@ import torch
 
 from ._version import __version__
 from .core.choices import OUTPUTS
-from .core.config import DEFAULT_SCALE, ZSSRConfig, check_seed
+from .core.config import DEFAULT_SCALE, INITS, ZSSRConfig, check_seed
 from .core.device import release_device_memory, select_device
 from .core.engine import check_crop_sizes, run_plane, scale_steps
-from .core.init_weights import load_start
+from .core.init_weights import file_sha256, load_start
 from .core.network import ZSSRNet
 from .core.precision import emulated_precision_note, resolve_precision
 from .core.progress import ProgressCallback, RunProgress
@@ -112,6 +112,9 @@ class ZSSRResult:
     # each plane after the first started from the one before's weights and trained at most this long (None: each
     # from the start): the config alone would not rerun the run
     warm_start_iterations: int | None = None
+    # the SHA-256 of the weights file a run started from (config.init a path: a file changed in place starts
+    # another run); None for the shipped start or none
+    init_sha256: str | None = None
     version: str = __version__
 
     def metadata(self) -> dict[str, Any]:
@@ -121,7 +124,7 @@ class ZSSRResult:
                   "noise_stds": [round(n, 5) for n in self.noise_stds], "ensemble_transforms": self.transforms,
                   "blank_planes": [list(p) for p in self.blank_planes], "kernel": self.kernel,
                   "resolution": self.resolution, "warm_start_iterations": self.warm_start_iterations,
-                  "config": self.config.to_dict()}
+                  "init_sha256": self.init_sha256, "config": self.config.to_dict()}
         if self.notes:
             record["notes"] = self.notes
         return record
@@ -348,6 +351,8 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
         result.warm_start_iterations = warm_start_iterations
     if config.init != "scratch":  # a weights file that does not load fails now, not after an estimate reads planes
         load_start(ZSSRNet(1, config.width, config.depth), config.init)
+        if config.init not in INITS:
+            result.init_sha256 = file_sha256(config.init)
     kernels, kernel_record = run_kernels(from_torch(kernel), steps, array, pixel_size, should_stop)
     result.kernel = kernel_record
     if "note" in kernel_record:

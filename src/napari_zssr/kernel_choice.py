@@ -21,6 +21,7 @@ from .core.choices import KERNEL_SOURCES, KernelKind
 from .core.config import ZSSRConfig
 from .core.degradation import KernelSource, step_kernels
 from .core.gaussian import FWHM_PER_SIGMA
+from .core.init_weights import file_sha256
 from .core.optics import Optics, kernel_from_optics, profile_fwhm, psf_from_optics
 from .core.resize import PixelSize, Scale, pixel_pair
 from .core.trainer import StopHook
@@ -227,9 +228,10 @@ def _source_of(choice: KernelChoice, pixel_size: PixelSize | None, image: np.nda
                                pixel_size=pixel_size if both else None, scale=scale, measured=choice.measured)
 
     # absolute: the record travels with the outputs, away from the folder a relative path was typed in
-    # measured: as given (None: judged from the two pixel sizes beside it), which changes the kernel
+    # measured: as given (None: judged from the two pixel sizes beside it), which changes the kernel; the file's
+    # checksum: a bead measured again under the same name makes another kernel
     record = {"source": "psf", "psf_path": os.path.abspath(choice.psf_path), "psf_pixel_size_um": psf_pixel_size,
-              "pixel_size_um": pixel_size, "measured": choice.measured}
+              "pixel_size_um": pixel_size, "measured": choice.measured, "psf_sha256": file_sha256(choice.psf_path)}
     if psf_file.channel is not None:  # one PSF of a file with one per channel
         record.update(psf_channel=psf_file.channel, psf_channels=psf_file.channels)
     notes = []
