@@ -347,7 +347,8 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
                          "an axis of the input's size; give a larger scale")
     # the outputs first: a stack too large is refused at once, before an estimate reads its planes
     result, torch_device = new_result(out_shape, array.dtype, kinds, pair, config, seed, device, {})
-    if int(np.prod(leading, dtype=np.int64)) > 1:  # one plane starts from nothing before it
+    n_planes = int(np.prod(leading, dtype=np.int64))
+    if n_planes > 1:  # one plane starts from nothing before it
         result.warm_start_iterations = warm_start_iterations
     if config.init != "scratch":  # a weights file that does not load fails now, not after an estimate reads planes
         load_start(ZSSRNet(1, config.width, config.depth), config.init)
@@ -358,7 +359,6 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
     if "note" in kernel_record:
         result.notes.append(kernel_record["note"])
     warn_kernel_notes(kernel_record)
-    n_planes = int(np.prod(leading, dtype=np.int64))
     ranges = intensity_ranges(array, should_stop)
     plan = RunProgress(progress, n_planes=n_planes, n_steps=len(steps), max_iterations=config.max_iterations,
                        warm_start_iterations=warm_start_iterations)
