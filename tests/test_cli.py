@@ -1832,6 +1832,21 @@ def test_a_tilde_the_shell_left_is_the_home_folder(data_dir, tmp_path, monkeypat
     assert main(["~/data/typo.tif", "--out", str(tmp_path / "t"), *FAST]) == 2
 
 
+def test_a_tilde_in_a_psf_or_weights_file_is_the_home_folder(data_dir, tmp_path, monkeypatch):
+    """--psf=~/psf.tif and --init=~/start.npz reach the command with their ~: each was a file not found."""
+    from napari_zssr.core.init_weights import learned_weights_path
+
+    home = tmp_path / "home"
+    home.mkdir()
+    tifffile.imwrite(home / "psf.tif", gaussian_psf(1.5).astype(np.float32))
+    (home / "start.npz").write_bytes(learned_weights_path().read_bytes())
+    monkeypatch.setenv("HOME", str(home))
+    out = tmp_path / "o"
+    assert main([str(data_dir / "plain.tif"), "--out", str(out), "--psf=~/psf.tif", "--psf-pixel-size", "0.1",
+                 "--pixel-size", "0.1", "--init=~/start.npz", *FAST]) == 0
+    assert (out / "plain_zssr.tif").is_file()
+
+
 def test_an_input_taken_for_the_warm_starts_n_is_said_to_be_one(data_dir, capsys):
     with pytest.raises(SystemExit):
         main(["--warm-start", str(data_dir / "plain.tif"), "--out", "o", *FAST])

@@ -43,6 +43,12 @@ def home_folder(typed: str) -> str | None:
     return None
 
 
+def expanded_home(typed: str) -> str:
+    """``typed`` with a leading ``~`` that :func:`home_folder` expands replaced by the home folder; else as typed."""
+    home = home_folder(typed)
+    return typed if home is None else home + typed[1:]
+
+
 def is_pattern(text: str) -> bool:
     """Whether ``text`` holds a glob wildcard (``*``, ``?`` or ``[``)."""
     return any(character in text for character in "*?[")
@@ -87,7 +93,7 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
                              "e.g. . for the current folder")
         typed = str(item)
         home = home_folder(typed)  # the shell leaves a quoted pattern's ~ ('~/data/*.tif') to us
-        path = Path(item) if home is None else Path(home + typed[1:])
+        path = Path(expanded_home(typed))
         if path.exists():  # one under --out too (a shell's * gives --out itself on a rerun): its files as below
             root = path if path.is_dir() else path.parent
             candidates, unreadable = folder_entries(path, recursive) if path.is_dir() else ([path], [])

@@ -31,7 +31,7 @@ from tqdm import tqdm
 from .api import checked_warm_start, requested_outputs
 from .batch_axial import check_axial_inputs, check_axial_options
 from .batch_files import TaskReport, process_file
-from .batch_inputs import collect_sources, first_named, home_folder, plan_jobs
+from .batch_inputs import collect_sources, expanded_home, first_named, plan_jobs
 from .batch_jobs import (
     NAME_MAX,
     SERIES_OPTION_ADVICE,
@@ -149,7 +149,10 @@ def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptio
             values = () if settings[name] is None else settings[name]  # None: left out, as the default
             if isinstance(values, (str, os.PathLike, Number)):  # psf="psf.tif", wavelength=520
                 values = [values]
-            settings[name] = tuple(str(v).strip() if name == "psf" else v for v in listed(name, values))
+            # a PSF file's ~ expanded, as the shell does not in --psf=~/psf.tif
+            settings[name] = tuple(expanded_home(str(v).strip()) if name == "psf" else v for v in listed(name, values))
+    if isinstance(settings.get("init"), str):  # a weights file's ~ (--init=~/w.npz); the start's names are kept
+        settings["init"] = expanded_home(settings["init"])
     if isinstance(settings.get("warm_start"), (bool, np.bool_)):  # the switch, as --warm-start without N gives it
         settings["warm_start"] = "auto" if settings["warm_start"] else None
     if isinstance(settings.get("device"), torch.device):  # as zssr() takes it; the record keeps its name
@@ -176,8 +179,7 @@ def output_folder(out: str | bytes | os.PathLike) -> Path:
     folder = os.fsdecode(out) if isinstance(out, (str, bytes, os.PathLike)) else ""
     if not folder.strip():
         raise UsageError(f"the output folder (--out, out=) must be a path, got {out!r} (an unset variable?)")
-    home = home_folder(folder)
-    return Path(folder if home is None else home + folder[1:])
+    return Path(expanded_home(folder))
 
 
 @contextmanager
