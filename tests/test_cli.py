@@ -2539,7 +2539,17 @@ def test_a_pixel_size_given_over_a_files_own_is_said(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"note: --pixel-size 0.065 µm replaces the pixel size 1 input(s) give ({folder / 'calibrated.tif'} 0.1 µm)" \
         in err
+    assert "nm" not in err  # a new calibration of a similar size: no unit slip suspected
     assert read_tiff(tmp_path / "out" / "calibrated_zssr.tif").pixel_size == pytest.approx((0.0325, 0.0325))
+
+
+def test_a_pixel_size_typed_in_nm_over_a_files_own_is_said_to_be_one(tmp_path, capsys):
+    """--pixel-size 65 (nm meant) over a file's 0.1 um, with no kernel from the optics to refuse it, recalibrated the
+    output to 32.5 um pixels with a note that did not say why that is unlikely."""
+    write_imagej_tiff(tmp_path / "calibrated.tif", textured((16, 16)), "YX", (0.1, 0.1))
+    assert main([str(tmp_path / "calibrated.tif"), "--out", str(tmp_path / "out"), "--pixel-size", "65",
+                 *ZSSR_ONLY]) == 0
+    assert "100 or more times the files': --pixel-size is in micrometres (65 nm is 0.065)" in capsys.readouterr().err
 
 
 def test_a_finely_sampled_bead_is_checked_at_each_inputs_own_pixel_size(tmp_path, capsys):

@@ -225,3 +225,16 @@ def test_run_from_another_thread_than_the_main_one_is_refused(make_napari_viewer
     thread.join(timeout=60)
     assert raised and raised[0].startswith("run() works with napari's viewer, which only the main thread may touch")
     assert [layer.name for layer in viewer.layers] == ["cells"]
+
+
+def test_an_axial_layers_scale_and_translate_show_no_rounding_digits():
+    """0.3 um planes, r = 3: the layer's z scale read 0.09999999999999999 and a nm layer's translate
+    -100.00000000000001 in napari, where files written of the same run said 0.1."""
+    planes = np.stack([image_2d(seed, (32, 32)) for seed in range(5)])
+    for units, scale, expected_translate in ((("um",) * 3, (0.3, 0.1, 0.1), -0.1),
+                                             (("nm",) * 3, (300, 100, 100), -100.0)):
+        layer = napari.layers.Image(planes, scale=scale, units=units)
+        _, meta, _ = napari_zssr.run(layer, axial=True, max_iterations=2, width=4, add_to_viewer=False,
+                                     outputs=["zssr"])[0]
+        assert meta["scale"] == [scale[1]] * 3
+        assert meta["translate"] == [expected_translate, 0.0, 0.0]

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .core.units import tidy
+
 
 def effective_factors(in_shape: Sequence[int], out_shape: Sequence[int]) -> tuple[float, float]:
     """Effective (y, x) factor ``out / in`` of the last two axes (= the scale when ``in * scale`` is an integer)."""
@@ -19,6 +21,7 @@ def overlay_scale_translate(scale: Sequence[float], translate: Sequence[float], 
     ``factors`` are those of the trailing axes: (y, x) for lateral super-resolution, (z, y, x) for axial.
     napari puts pixel centres at integer data coordinates, so this keeps the outer edges in place. Leading axes
     keep their scale and translate. ``linear`` is the layer's rotate/shear matrix: the offset turns with it.
+    Values are tidied (0.1, not 0.09999999999999999, for 0.3 / 3): napari shows them as they are.
     """
     offset = np.zeros(len(scale))
     new_scale = [float(s) for s in scale]
@@ -27,7 +30,7 @@ def overlay_scale_translate(scale: Sequence[float], translate: Sequence[float], 
         new_scale[axis] = scale[axis] / r
     if linear is not None:
         offset = np.asarray(linear) @ offset
-    return new_scale, [float(t + o) for t, o in zip(translate, offset)]
+    return [tidy(s) for s in new_scale], [tidy(t + o) for t, o in zip(translate, offset)]
 
 
 def imagej_origin(origin: tuple[float, ...], factors: tuple[float, ...]) -> tuple[float, ...]:
