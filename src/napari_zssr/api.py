@@ -1,4 +1,5 @@
-"""The one library call behind every front (widget, ``run()``, command line): ``zssr`` and ``zssr_stack``."""
+"""The library call behind every front's lateral runs (widget, ``run()``, and the command line through its batch):
+``zssr`` and ``zssr_stack``; axial runs have theirs in :mod:`napari_zssr.axial`."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from .core.choices import OUTPUTS
 from .core.config import DEFAULT_SCALE, INITS, ZSSRConfig, check_seed
 from .core.device import release_device_memory, select_device
 from .core.engine import check_crop_sizes, run_plane, scale_steps
-from .core.init_weights import file_sha256, load_start
-from .core.network import ZSSRNet
+from .core.init_weights import file_sha256
+from .core.network import ZSSRNet, check_start
 from .core.precision import emulated_precision_note, resolve_precision
 from .core.progress import ProgressCallback, RunProgress
 from .core.resize import PixelSize, Scale, pixel_pair, resize, scaled_shape, upscale_factors
@@ -34,6 +35,7 @@ from .core.trainer import Cancelled, StopHook
 from .core.units import compact_pixel_size, shown_bytes
 from .core.values import from_torch
 from .input_values import (
+    constant_input,
     intensity_ranges,
     normalised_tensor,
     output_dtype,
@@ -350,10 +352,9 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
     n_planes = int(np.prod(leading, dtype=np.int64))
     if n_planes > 1:  # one plane starts from nothing before it
         result.warm_start_iterations = warm_start_iterations
-    if config.init != "scratch":  # a weights file that does not load fails now, not after an estimate reads planes
-        load_start(ZSSRNet(1, config.width, config.depth), config.init)
-        if config.init not in INITS:
-            result.init_sha256 = file_sha256(config.init)
+    check_start(config)  # a weights file that does not load fails now, not after an estimate reads planes
+    if config.init not in INITS:
+        result.init_sha256 = file_sha256(config.init)
     kernels, kernel_record = run_kernels(from_torch(kernel), steps, array, pixel_size, should_stop)
     result.kernel = kernel_record
     if "note" in kernel_record:
@@ -442,7 +443,7 @@ def pass_through_constant(data: np.ndarray, index: tuple[int, ...], label: str, 
     is."""
     value = data.flat[0]  # cast to the outputs' type (float64 for inputs float32 cannot hold) on assignment
     if alone:
-        raise ValueError(f"{label} is constant (every {element} {value}); there is nothing to super-resolve")
+        raise constant_input(label, value, element)
     if len(result.blank_planes) < WARNED_BLANKS:  # the others in one warning at the end (warn_other_blanks)
         warn_user(f"{label} is constant; passed through as its interpolation", BlankPlaneWarning)
     kept = value if interpolated is None else interpolated

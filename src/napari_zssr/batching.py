@@ -57,7 +57,7 @@ from .core.config import DEFAULT_SCALE, ZSSRConfig
 from .core.degradation import integer_factors
 from .core.device import select_device
 from .core.init_weights import WeightsDoNotFit
-from .core.network import ZSSRNet
+from .core.network import check_start
 from .core.precision import emulated_precision_note, resolve_precision
 from .core.resize import pixel_pair, upscale_factors
 from .core.units import is_whole_number, shown_sizes
@@ -233,12 +233,11 @@ def checked_settings(options: BatchOptions, *, device_here: bool = True) -> tupl
             slow = emulated_precision_note(config.precision, device)
             if slow:
                 say(f"note: --precision bfloat16: {slow}")
-        if config.init != "scratch":
-            try:
-                ZSSRNet.create(config, config.seed)  # a weights file that does not load: one usage error, not per file
-            except WeightsDoNotFit as error:  # the network's width and depth are no options here
-                raise UsageError(f"--init: {error.mismatch}; give a weights file made for this version's network "
-                                 "(scripts/train_init.py), or --init scratch") from None
+        try:
+            check_start(config)  # a weights file that does not load: one usage error, not one per file
+        except WeightsDoNotFit as error:  # the network's width and depth are no options here
+            raise UsageError(f"--init: {error.mismatch}; give a weights file made for this version's network "
+                             "(scripts/train_init.py), or --init scratch") from None
     except (ValueError, TypeError) as error:  # named as the option the value was given in (ZSSRConfig.device: --device)
         # a field, not a method: "ZSSRConfig.preset('fast')" in an example stays as it is
         raise UsageError(re.sub(r"ZSSRConfig\.(\w+)\b(?!\()", lambda field: option_name(field[1]), str(error))) \

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from ._version import __version__
 from .batch_options import MEASURED_PSF_CHOICES, OUTPUT_KINDS, OUTPUT_TYPES, BatchOptions
-from .core.choices import DEFAULT_OUTPUTS, KERNEL_SOURCES, MODALITIES
+from .core.choices import DEFAULT_OUTPUTS, DEFAULT_PINHOLE_AU, KERNEL_SOURCES, MODALITIES
 from .core.config import DEFAULT_SCALE, PRECISIONS, PRESETS, ZSSRConfig
 
 EXIT_USAGE = 2
@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "file's OME metadata, else the emission wavelength)")
     parser.add_argument("--pinhole", type=number_in_range(float, 0, "a pinhole size in Airy units >= 0"),
                         metavar="AU", help="confocal (implied): pinhole diameter in Airy units (default: the "
-                                           "file's OME pinhole size over its objective's magnification, else 1)")
+                                           "file's OME pinhole size over its objective's magnification, else "
+                                           f"{DEFAULT_PINHOLE_AU:g})")
     parser.add_argument("--scale", type=number_in_range(float, 1, "a factor > 1", exclusive=True),
                         help=f"super-resolution factor (default {DEFAULT_SCALE:g}; not with --axial)")
     parser.add_argument("--preset", choices=PRESETS, default=BatchOptions.preset,
@@ -102,11 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"auto, cpu, cuda, cuda:N or mps (default: {BatchOptions.device})")
     parser.add_argument("--noise-std", type=number_in_range(float, 0, "a number from 0 to 1", auto=True, maximum=1),
                         metavar="auto|STD",
-                        help="noise added to the training inputs: auto = each plane's estimated noise level (default "
-                             "and fast presets), or a fraction of the intensity range, 0 = none")
+                        help="noise added to the training inputs: auto = each plane's estimated noise level, or a "
+                             "fraction of the intensity range, 0 = none (the presets': " + presets_where("noise_std")
+                             + ")")
     parser.add_argument("--precision", choices=PRECISIONS,
                         help="convolution arithmetic (default: the preset's, auto = bf16 on CUDA GPUs and on CPUs with "
-                             "native bf16, fp16 on GPUs without bf16, float32 elsewhere; paper: float32)")
+                             "native bf16, fp16 on GPUs without bf16, float32 elsewhere; the presets': "
+                             + presets_where("precision") + ")")
     parser.add_argument("--seed", type=number_in_range(int, 0, "a whole number >= 0"), default=BatchOptions.seed,
                         help=f"random seed (default {BatchOptions.seed})")
     parser.add_argument("--outputs", default=",".join(DEFAULT_OUTPUTS),
@@ -143,6 +146,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars, only problems and summary")
     parser.add_argument("--version", action="version", version=f"napari-zssr {__version__}")
     return parser
+
+
+def presets_where(name: str) -> str:
+    """Each value the presets give the setting ``name``, with the presets that give it, for a help text
+    ("auto: default, fast; 0.0: paper")."""
+    given: dict[object, list[str]] = {}
+    for preset in PRESETS:
+        given.setdefault(getattr(ZSSRConfig.preset(preset), name), []).append(preset)
+    return "; ".join(f"{value}: {', '.join(presets)}" for value, presets in given.items())
 
 
 def options_from(args: argparse.Namespace) -> BatchOptions:

@@ -95,6 +95,24 @@ def check_plane_values(plane: np.ndarray, label: str) -> None:
     refuse_non_finite(np.asarray(plane), label, IMAGE_NAN_HINT)
 
 
+def constant_input(label: str, value: Any, element: str = "pixel") -> ValueError:
+    """The error for an input that is constant as a whole (``label``: a plane, a layer, a volume): nothing to do."""
+    return ValueError(f"{label} is constant (every {element} {value}); there is nothing to super-resolve")
+
+
+def refuse_constant(data: Any, label: str) -> None:
+    """A ValueError where every plane of the in-memory ``data`` (a plane, or a stack named ``label``) is constant: a
+    run would pass each through as its interpolation, a "result" of nothing but warnings. Lazy data is not read for
+    it (a pyramid's full-resolution level may not fit in memory): a run finds its constant planes as it reads them."""
+    if not in_memory(data) or not data.size:
+        return
+    if data.ndim == 2 and data.min() == data.max():
+        raise constant_input(label, data.flat[0])
+    if data.ndim > 2 and np.all(data.min(axis=(-2, -1)) == data.max(axis=(-2, -1))):
+        raise ValueError(f"every plane of {label} is constant; there is nothing to super-resolve (an empty channel "
+                         "or a dark acquisition?)")
+
+
 def loaded(part: Any) -> Any:
     """A part of lazy data (dask) computed, as a numpy array or a masked one: a dask array's masked chunks keep their
     mask only through ``compute()``, where ``np.asarray`` would drop it. Other data is returned as it is."""

@@ -26,7 +26,7 @@ from .geometry import ensemble_transforms, scale_symmetries, transform, untransf
 from .inference import FLUX_SIGMA, FLUX_STEPS, apply_tiled_within_memory, back_project, ensemble_median, gaussian_blur
 from .kernels import kernel_symmetries
 from .network import ZSSRNet
-from .noise import estimate_noise_floor, estimate_noise_std
+from .noise import estimate_noise_floor, sons_noise_std
 from .optics import profile_fwhm
 from .pairs import FatherPool, PairSampler, min_father_side
 from .precision import resolve_precision
@@ -375,8 +375,7 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
     if not planes_at:
         raise ValueError("every z plane of the volume is constant; there is nothing to learn from")
     planes = [volume[i][None, None].to(device) for i in planes_at]
-    noise_std = (float(np.median([estimate_noise_std(p) for p in planes])) if config.noise_std == "auto"
-                 else float(config.noise_std))
+    noise_std = sons_noise_std(config.noise_std, planes)
     degradation = Degradation.create((float(factor), 1.0), kernel, device)
     noise_floor = slice_noise_floor(volume, degradation) if config.back_projects_to_noise else 0.0
     sampler = axial_sampler(planes, degradation, config, noise_std, seed, device)

@@ -55,15 +55,15 @@ class ZSSRConfig:
     max_iterations: int = 1000
     learning_rate: float = 1e-3
     min_learning_rate: float = 9e-6  # stop once the lr falls below this (after three drops from 1e-3)
-    min_iterations: int = 256  # iterations between two lr changes, at least
+    min_iterations: int = 256  # "policy": iterations between two lr changes, at least
     lr_schedule: LRSchedule = "steps"  # "steps": drops at lr_step_fractions; "policy": the authors' linear fit
     # late drops, as most of the gain is made at lr 1e-3 (docs/benchmarks.md: +0.17 to +0.48 dB over drops at
     # (0.6, 0.85) with 400 iterations)
     lr_step_fractions: tuple[float, ...] = (0.8, 0.95)
-    lr_check_every: int = 60
-    lr_slope_range: int = 256  # iterations of reconstruction errors fitted by a line
+    lr_check_every: int = 60  # "policy": iterations between two looks at the fit
+    lr_slope_range: int = 256  # "policy": iterations of reconstruction errors fitted by a line
     lr_change_ratio: float = 1.5  # "policy": drop the lr when -ratio * slope <= standard error of the slope
-    recon_every: int = 50  # iterations between reconstruction-error checks
+    recon_every: int = 50  # "policy": iterations between reconstruction-error checks
     recon_crop: int = 256  # largest side of the fixed crop the reconstruction error is measured on
     crop_size: int = 128
     # Gaussian noise on the LR sons, as a fraction of the intensity range; "auto": the input's own noise level

@@ -15,7 +15,7 @@ from .geometry import ensemble_transforms, scale_symmetries
 from .inference import InferenceOutput, super_resolve
 from .kernels import kernel_symmetries
 from .network import ZSSRNet, training_layout
-from .noise import estimate_noise_floor, estimate_noise_std
+from .noise import estimate_noise_floor, sons_noise_std
 from .pairs import FatherPool, PairSampler, crop_side, min_father_side
 from .precision import resolve_precision
 from .progress import RunProgress
@@ -100,7 +100,7 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
     """
     steps = scale_steps(scale, config.gradual_steps)
     kernels = list(kernels or [None] * len(steps))
-    noise_std = estimate_noise_std(image) if config.noise_std == "auto" else float(config.noise_std)
+    noise_std = sons_noise_std(config.noise_std, [image])
     degradations = [Degradation.create(step, kernel, device) for step, kernel in zip(steps, kernels, strict=True)]
     # the last step's degradation maps the whole output onto the input
     noise_floor = estimate_noise_floor(image, degradations[-1]) if config.back_projects_to_noise else 0.0

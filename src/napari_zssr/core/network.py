@@ -1,4 +1,5 @@
-"""The ZSSR network: 8 bias-free 3x3 convolutions with ReLU, predicting a residual over the interpolated input."""
+"""The ZSSR network: ``depth`` bias-free 3x3 convolutions (the authors' 8) with ReLU, predicting a residual over the
+interpolated input."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import ZSSRConfig
-from .init_weights import load_weights
+from .config import DEFAULT_SCALE, ZSSRConfig
+from .init_weights import load_start, load_weights
 from .kernel_conditioning import degradation_code
 
 
@@ -22,7 +23,7 @@ class ZSSRNet(nn.Module):
     intensity scale of the data.
     """
 
-    def __init__(self, channels: int = 1, width: int = 64, depth: int = 8) -> None:
+    def __init__(self, channels: int, width: int, depth: int) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         in_channels = channels
@@ -41,7 +42,7 @@ class ZSSRNet(nn.Module):
 
     @classmethod
     def create(cls, config: ZSSRConfig, seed: int, device: torch.device | str = "cpu", *,
-               kernel: np.ndarray | None = None, scale: tuple[float, float] = (2.0, 2.0),
+               kernel: np.ndarray | None = None, scale: tuple[float, float] = (DEFAULT_SCALE, DEFAULT_SCALE),
                noise_std: float = 0.0) -> ZSSRNet:
         """The net of ``config`` (width, depth) on ``device``, starting from ``config.init``: the authors'
         initialisation drawn from ``seed`` ("scratch"), the learned start or a weights file. A start conditioned on
@@ -94,3 +95,11 @@ def training_layout(device_type: str) -> torch.memory_format:
     if device_type == "cpu" and torch.backends.cpu.get_cpu_capability() == "AVX2":
         return torch.contiguous_format
     return torch.channels_last
+
+
+def check_start(config: ZSSRConfig) -> None:
+    """Load ``config.init`` into a network of ``config``'s width and depth, so that a weights file that is missing,
+    damaged or made for another network fails before any long work (``WeightsDoNotFit``, ``ValueError``); the
+    authors' random start ("scratch") has nothing to check."""
+    if config.init != "scratch":
+        load_start(ZSSRNet(1, config.width, config.depth), config.init)

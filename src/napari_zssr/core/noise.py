@@ -33,6 +33,14 @@ def estimate_noise_std(image: torch.Tensor) -> float:
     return float(_mask_response(image).abs().median()) / (_MAD_TO_STD * _MASK_NORM)
 
 
+def sons_noise_std(noise_std: float | str, planes: list[torch.Tensor]) -> float:
+    """The std of the noise a run adds to its sons: ``noise_std`` (``ZSSRConfig.noise_std``) as given, or for
+    "auto" the median of the estimates of the ``planes`` it trains on (one plane's own)."""
+    if noise_std != "auto":
+        return float(noise_std)
+    return float(np.median([estimate_noise_std(plane) for plane in planes]))
+
+
 def _mask_response(image: torch.Tensor) -> torch.Tensor:
     """The mask's response at every pixel whose 3 x 3 neighbourhood lies inside ``image`` (1, 1, H, W)."""
     return F.conv2d(image, _MASK.to(device=image.device, dtype=image.dtype)[None, None])

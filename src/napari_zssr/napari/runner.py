@@ -36,7 +36,7 @@ from ..core.units import (
     shown_sizes,
     um_per_unit,
 )
-from ..input_values import in_memory, loaded, read_checked, validate_image
+from ..input_values import in_memory, loaded, read_checked, refuse_constant, validate_image
 from ..io.calibration import default_z_spacing_note
 from ..io.ome import Acquisition, OpticsMetadata, channel_acquisition, layer_optics_record
 from ..kernel_choice import KernelArgument, KernelChoice, PreparedKernel, named_kernel
@@ -253,18 +253,13 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
     data = snapshot.data if snapshot.plane is None else snapshot.data[snapshot.plane]
     scale = upscale_factors(DEFAULT_SCALE if scale is None else scale)
     validate_image(data, scale, ndim=None)  # in-memory data's values too, so the message shows before any worker
-    # a preview's one plane is read here, but a whole lazy image is not: a pyramid's full-resolution level may not
-    # fit in memory, and the run finds its constancy (as its NaNs) as it reads it, in the worker
-    if len(data.shape) == 2 and (snapshot.plane is not None or in_memory(data)):
-        what = f"layer {snapshot.name!r}" if not snapshot.plane else \
-            f"the plane shown (index {snapshot.plane}) of layer {snapshot.name!r}"
-        # a lazy preview's values too (validate_image checked in-memory data's): the run would name the plane it is
-        # given, by its index 0 in the run
-        plane = data if in_memory(data) else read_checked(data, what)
-        if plane.size and plane.min() == plane.max():
-            raise ValueError(f"{what} is constant (every pixel {plane.flat[0]}); there is nothing to super-resolve")
-    else:
-        refuse_all_constant(snapshot.name, data)
+    what = f"layer {snapshot.name!r}" if not snapshot.plane else \
+        f"the plane shown (index {snapshot.plane}) of layer {snapshot.name!r}"
+    # a lazy preview's one plane is read here (the run would name it by its index 0 in the run), but a whole lazy
+    # image is not: a pyramid's full-resolution level may not fit in memory, and the run finds its constancy (as its
+    # NaNs) as it reads it, in the worker
+    lazy_preview = snapshot.plane is not None and not in_memory(data)
+    refuse_constant(read_checked(data, what) if lazy_preview else data, what)
     if psf:
         if kernel is not None:
             raise ValueError("give either psf= or kernel=, not both")
@@ -310,7 +305,7 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
     snapshot = snapshot_layer(layer)
     factor, pixel_um = axial_geometry(snapshot, pixel_size)
     check_axial_volume(snapshot, factor)
-    refuse_all_constant(snapshot.name, snapshot.data)
+    refuse_constant(snapshot.data, f"layer {snapshot.name!r}")
     note = z_axis_note(snapshot)
     if note:  # it runs, but along channels it would interpolate them into planes
         warnings.warn(f"{snapshot.name!r}: its axis labels do not name its third-last axis ({snapshot.data.shape[-3]} "
@@ -344,14 +339,6 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
         warnings.warn(f"{snapshot.name!r}: the axial profile: {'; '.join(notes)}", stacklevel=3)
     return RunRequest(snapshot, (float(factor), 1.0), None, config, pixel_um, checked_pixel_size(pixel_size),
                       outputs=outputs, axial_scale=factor, axial_optics=optics)
-
-
-def refuse_all_constant(name: str, data: Any) -> None:
-    """A ValueError where every plane of the in-memory stack ``data`` (of layer ``name``) is constant: the run would
-    pass each through as its interpolation, a "result" of nothing but warnings. Lazy data is not read for it."""
-    if in_memory(data) and data.size and np.all(data.min(axis=(-2, -1)) == data.max(axis=(-2, -1))):
-        raise ValueError(f"every plane of layer {name!r} is constant; there is nothing to super-resolve (an empty "
-                         "channel or a dark acquisition?)")
 
 
 def check_axial_volume(snapshot: LayerSnapshot, factor: int, shape_only: bool = False) -> None:
