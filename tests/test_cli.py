@@ -933,6 +933,8 @@ def test_an_empty_channel_of_a_2d_image_passes_through(tmp_path, capsys, kernel)
     luts = stain.display["LUTs"]  # shown in colour as the picture was, not as three grey channels
     assert stain.display["mode"] == "composite" and [tuple(lut[:, -1]) for lut in luts] == [
         (255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    # each channel at 0-255 as the 8-bit picture showed: ImageJ stretched each float channel to its own extremes
+    assert stain.data.dtype == np.float32 and np.array_equal(stain.display["Ranges"], (0, 255) * 3)
     assert "LUTs" not in read_tiff(out / "two_zssr.tif").display  # channels that were no colours get none
     assert two.data.shape == (2, 48, 40) and np.all(two.data[1] == 7)
     err = capsys.readouterr().err
@@ -1910,6 +1912,12 @@ def test_an_uncalibrated_stacks_z_spacing_in_pixels_is_kept_on_the_new_grid(tmp_
                  *FAST]) == 0
     written = read_tiff(tmp_path / "um" / "z_zssr.tif")
     assert written.pixel_size == pytest.approx((0.1, 0.1)) and written.z_spacing == pytest.approx(0.6)
+    # none given (Fiji leaves out a spacing of 1): 1 input pixel, 2 of the output's; written as none, Fiji read the
+    # output's planes 1 new pixel apart, the volume squashed along z
+    tifffile.imwrite(tmp_path / "bare.tif", np.random.default_rng(0).random((3, 16, 16)).astype(np.float32),
+                     imagej=True, metadata={"axes": "ZYX"})
+    assert main([str(tmp_path / "bare.tif"), "--out", str(tmp_path / "bare"), "--outputs", "zssr", *FAST]) == 0
+    assert read_tiff(tmp_path / "bare" / "bare_zssr.tif").z_step_pixels == pytest.approx(2.0)
 
 
 def test_an_ome_stack_without_z_spacing_gives_outputs_whose_z_step_is_unknown(tmp_path):

@@ -328,8 +328,10 @@ def write_outputs(job: Job, prepared: PreparedBatch, image: TiffImage, run: Plan
     pixel_size = pixel_pair(run_pixel_size(options, image))
     new_pixel_size = None if pixel_size is None else (pixel_size[0] / factors[0], pixel_size[1] / factors[1])
     z_spacing, z_origin = image.z_spacing, image.z_origin or None
-    if z_spacing is None and image.z_step_pixels is not None:  # counted in lateral pixels: in um, or in the new ones
-        z_spacing = image.z_step_pixels * (pixel_size[1] if pixel_size is not None else factors[1])
+    if z_spacing is None and (image.z_step_pixels is not None or (pixel_size is None and "Z" in image.axes)):
+        # counted in lateral pixels (an uncalibrated stack without one: 1, as Fiji takes it): in um, or in the new
+        # ones (written as none, Fiji took 1 of the new pixels, half the input's step at x2)
+        z_spacing = (image.z_step_pixels or 1.0) * (pixel_size[1] if pixel_size is not None else factors[1])
     elif pixel_size is None:  # an OME z step in um beside pixels of unknown size: ImageJ would count it in pixels
         z_spacing = None
     record = {"napari_zssr_version": __version__, "settings": prepared.settings, "input": identity,

@@ -301,6 +301,9 @@ def read_tiff(path: str | os.PathLike, *, samples_as_channels: bool = False, map
             display["LUTs"] = [(palette >> 8 if palette.max() > np.iinfo(np.uint8).max else palette).astype(np.uint8)]
         if colours in (3, 4) and not display:  # an RGB(A) picture's outputs show in colour, not as grey channels
             display = {"mode": "composite", "LUTs": colour_luts(colours)}
+            if data.dtype == np.uint8:  # each at the full 8-bit range, as shown in colour: a float output's channels
+                # were each stretched to their own extremes, a picture's colour balance lost
+                display["Ranges"] = (0.0, float(np.iinfo(np.uint8).max)) * colours
         channels = data.shape[axes.index("C")] if "C" in axes else 1
         if "LUTs" not in display and series.keyframe.photometric == tifffile.PHOTOMETRIC.MINISWHITE:
             # white is zero (a scan, some brightfield cameras): its outputs, written black is zero, showed inverted
