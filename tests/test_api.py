@@ -973,3 +973,36 @@ def test_64_bit_integers_beyond_what_float64_tells_apart_are_refused_not_read_as
     blank = np.stack([fine, np.full_like(image, 2**63)])  # a constant plane there passes through, as any does
     with pytest.warns(BlankPlaneWarning):
         assert zssr_stack(blank, 2, config=tiny_config).blank_planes == [(1,)]
+
+
+@pytest.mark.parametrize(("name", "value"), [("father_levels", 10**6), ("width", 10**6), ("depth", 10**5)])
+def test_settings_whose_cost_has_no_end_are_bounded(name, value):
+    """father_levels=10**6 took 215 s on a 32 x 32 plane (a copy of it per level); width=10**6 ended in torch's
+    allocator error for 36 TB, depth=10**5 in it after seconds."""
+    with pytest.raises(ValueError, match=rf"ZSSRConfig.{name} must be a whole number from 1 to \d+ \(more would cost "
+                                         rf"minutes or all memory\), got {value}"):
+        ZSSRConfig(**{name: value})
+
+
+def test_an_estimate_of_an_empty_stack_or_with_a_stop_that_is_no_function_says_so():
+    """An empty stack was "constant: it holds no structure"; should_stop=True failed as "'bool' object is not
+    callable" once a plane was to be read."""
+    from napari_zssr import estimate_kernel, estimate_resolution
+
+    for call in (lambda: estimate_kernel(np.zeros((0, 64, 64))), lambda: estimate_resolution(np.zeros((0, 96, 96))),
+                 lambda: estimate_kernel(np.zeros((2, 0, 64, 64)))):
+        with pytest.raises(ValueError, match=r"the image is empty \(shape \("):
+            call()
+    with pytest.raises(TypeError, match="should_stop must be a function"):
+        estimate_kernel(np.random.default_rng(0).random((64, 64)), should_stop=True)
+
+
+def test_batch_of_an_array_says_it_takes_paths():
+    """batch(array, out) took each of the array's rows for a pattern: one note per row, then 'no TIFF files'."""
+    from napari_zssr.batching import batch
+
+    with pytest.raises(TypeError, match=r"got ndarray of shape \(32, 32\) among them; for an image in memory use "
+                                        r"napari_zssr.zssr\(\)"):
+        batch(np.zeros((32, 32)), "out_never_made")
+    with pytest.raises(TypeError, match="got int 3 among them"):
+        batch(["a.tif", 3], "out_never_made")

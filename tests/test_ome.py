@@ -327,3 +327,20 @@ def test_each_channel_layer_gets_its_own_acquisition_mode_and_pinhole(tmp_path, 
     assert [layer["optics"]["modalities"] for layer in layers] == [["confocal"], [None]]
     assert [layer["optics"]["pinholes"] for layer in layers] == [[1.47], [1.28]]
     assert layers[1]["optics"]["modality_notes"][0].startswith("the file's acquisition mode STED")
+
+
+def test_a_series_the_file_lacks_is_said_to_be_missing_not_the_file_damaged(tmp_path):
+    """read_optics(path, series=5) of a file of one series said the file "looks damaged or truncated (IndexError...)";
+    series='0' failed on comparing an int with a str."""
+    import tifffile
+
+    from napari_zssr.io.ome import read_optics
+
+    path = tmp_path / "x.ome.tif"
+    tifffile.imwrite(path, np.zeros((8, 8), np.uint16), metadata={"axes": "YX", "PhysicalSizeX": 0.1})
+    with pytest.raises(ValueError, match=r"x.ome.tif: it holds 1 image series, no series 5 \(counted from 0\)") \
+            as error:
+        read_optics(path, series=5)
+    assert "damaged" not in str(error.value)
+    with pytest.raises(TypeError, match="series must be a whole number"):
+        read_optics(path, series="0")

@@ -273,3 +273,12 @@ def test_optics_of_a_dict_names_an_unknown_or_a_missing_field():
         Optics.of({"na": 1.4})
     with pytest.raises(TypeError, match="optics must be an Optics"):
         Optics.of((1.4, 520))
+
+
+def test_a_kernel_from_optics_too_finely_sampled_is_named_by_the_image_pixel_size():
+    """The error named the HR grid's spacing as a tuple, "(0.0005, 0.0005) um", a value the caller never typed."""
+    from napari_zssr import kernel_from_optics
+
+    with pytest.raises(ValueError, match=r"sampled at 0.0005 um would be 4459 pixels across; .*; that is the HR grid "
+                                         r"of the image pixel size 0.001 um at scale 2"):
+        kernel_from_optics(1.4, 520, 1e-3)

@@ -527,6 +527,21 @@ def test_a_bare_z_stack_with_its_planes_last_is_read_planes_first_with_a_note(tm
     assert read_psf(named)[0].shape == (31, 31, 11)
 
 
+def test_a_psf_array_with_its_planes_last_is_said_to_be_read_as_planes_first():
+    """kernel_from_psf of a (Y, X, Z) array (np.stack(..., axis=-1), a MATLAB array) made its kernel from a slice
+    through the bead, without a word; a file of that layout is read planes first with a note."""
+    import warnings
+
+    stack = np.stack([gaussian_psf(sigma=np.hypot(1.5, 0.7 * (z - 5)), peak=1000 / (1 + 0.2 * (z - 5) ** 2))
+                      for z in range(11)]).astype(np.float32)
+    with pytest.warns(UserWarning, match=r"read as 31 planes of 31 x 11 pixels \(Z, Y, X\); if its planes are on its "
+                                         r"last axis .* np.moveaxis\(psf, -1, 0\)"):
+        kernel_from_psf(np.moveaxis(stack, 0, -1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sigma_of(kernel_from_psf(stack)) == pytest.approx((3.0, 3.0), abs=0.03)  # on the HR grid at x2
+
+
 def test_a_bare_z_stack_of_several_series_keeps_both_notes(tmp_path):
     """The note of planes taken from the last axis was dropped where the file also held several series."""
     from napari_zssr.io.psf import open_psf
@@ -661,3 +676,14 @@ def test_a_short_stack_on_its_last_axis_is_refused_as_colour_saying_how_to_keep_
         kernel_from_file(tmp_path / "psf_yxz.npy")
     np.save(tmp_path / "psf_zyx.npy", np.moveaxis(stack, -1, 0))
     assert kernel_from_file(tmp_path / "psf_zyx.npy").ndim == 2
+
+
+def test_a_psf_or_ome_reader_given_no_path_says_what_it_takes():
+    """read_psf(array) and read_optics(array) ended in pathlib's "expected str, bytes or os.PathLike object"."""
+    from napari_zssr.io.ome import read_optics
+
+    with pytest.raises(TypeError, match=r"the PSF must be a file's path \(a str or pathlib.Path\), got an array of "
+                                        r"shape \(3, 3\); for a PSF array use napari_zssr.kernel_from_psf"):
+        read_psf(np.zeros((3, 3)))
+    with pytest.raises(TypeError, match="the OME-TIFF must be a file's path .*, got NoneType None"):
+        read_optics(None)

@@ -31,7 +31,7 @@ from .core.precision import emulated_precision_note, resolve_precision
 from .core.progress import ProgressCallback, RunProgress
 from .core.resize import PixelSize, Scale, pixel_pair, resize, scaled_shape, upscale_factors
 from .core.torch_modes import in_own_torch_modes
-from .core.trainer import Cancelled, StopHook
+from .core.trainer import Cancelled, StopHook, check_hooks
 from .core.units import compact_pixel_size, shown_bytes
 from .core.values import from_torch
 from .input_values import (
@@ -277,13 +277,6 @@ def checked_config(config: Any) -> ZSSRConfig:
     # validated again (a field may have been assigned since it was made), and a copy: the result records the settings
     # the run used, whatever the caller assigns to its config later
     return replace(config)
-
-
-def check_hooks(progress: Any, should_stop: Any) -> None:
-    """A TypeError naming ``progress`` or ``should_stop`` where it is neither None nor a function, before any work."""
-    for name, hook in (("progress", progress), ("should_stop", should_stop)):
-        if hook is not None and not callable(hook):
-            raise TypeError(f"{name} must be a function (or None), got {type(hook).__name__} {hook!r}")
 
 
 def checked_pixel_size(pixel_size: PixelSize | None) -> PixelSize | None:

@@ -11,7 +11,6 @@ import torch
 
 from .api import (
     ZSSRResult,
-    check_hooks,
     checked_config,
     checked_outputs,
     new_result,
@@ -38,7 +37,7 @@ from .core.pairs import min_father_side
 from .core.progress import ProgressCallback, RunProgress
 from .core.resize import PixelSize, pixel_pair
 from .core.torch_modes import in_own_torch_modes
-from .core.trainer import Cancelled, StopHook
+from .core.trainer import Cancelled, StopHook, check_hooks
 from .input_values import intensity_range, normalised, plane_name, read_checked, validate_image
 from .kernel_choice import describe_optics
 

@@ -514,10 +514,18 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os
     """
     if isinstance(inputs, (str, bytes, os.PathLike)):
         inputs = [inputs]  # one file, folder or pattern (bytes too, as os takes them: not a list of numbers)
+    elif hasattr(inputs, "shape") and hasattr(inputs, "dtype"):  # an image (numpy, dask, torch), not its rows
+        inputs = [inputs]
     elif not isinstance(inputs, Iterable):
         raise TypeError(f"inputs must be a file, folder or glob pattern, or a list of them, got "
                         f"{type(inputs).__name__} {inputs!r}")
     inputs = [os.fsdecode(item) if isinstance(item, bytes) else item for item in inputs]
+    others = [item for item in inputs if not isinstance(item, (str, os.PathLike))]
+    if others:  # an array's rows were each taken for a pattern, each said to match nothing
+        other = others[0]
+        shown = f" of shape {tuple(other.shape)}" if hasattr(other, "shape") else f" {other!r}"
+        raise TypeError(f"inputs must be files, folders or glob patterns (paths), got {type(other).__name__}{shown} "
+                        "among them; for an image in memory use napari_zssr.zssr() or zssr_stack()")
     if client is not None and not callable(getattr(client, "submit", None)):  # an address: an AttributeError deep in
         raise TypeError(f"client must be a distributed.Client (e.g. distributed.Client('tcp://host:8786')) or None, "
                         f"got {type(client).__name__} {client!r}")

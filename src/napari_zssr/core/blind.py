@@ -83,7 +83,9 @@ MIN_SPECTRAL_SNR = 4.0
 @dataclass(frozen=True)
 class KernelEstimate:
     """A blind PSF estimate and the HR-grid kernel it gives (use ``kernel`` as ``zssr(..., kernel=...)``). Two are
-    equal when their PSF, scale and pixel aspect are (the kernel is made from them; the seconds taken differ)."""
+    equal when all they record is: the PSF, scale and pixel aspect the kernel is made from, and what the estimate
+    read (its planes, exponent, SNR, the width in um where a pixel size was given); the kernel and the seconds taken
+    are not compared (to compare kernels alone, compare ``kernel``)."""
 
     # None: no blur told from the object's own; use bicubic
     kernel: np.ndarray | None = field(repr=False, compare=False)

@@ -108,7 +108,7 @@ class ZSSRConfig:
                               ("lr_slope_range", 1), ("recon_every", 1), ("recon_crop", 2), ("crop_size", 2),
                               ("father_levels", 1), ("width", 1), ("depth", 1), ("back_projection_iterations", 0),
                               ("tile_size", 16), ("progress_every", 1)):
-            _check_integer(name, getattr(self, name), minimum)
+            _check_integer(name, getattr(self, name), minimum, _MAXIMA.get(name))
             setattr(self, name, int(getattr(self, name)))  # numpy integers become ints (torch and JSON need them)
         self.seed = check_seed(self.seed)
         if not _is_number(self.learning_rate) or not 0 < self.learning_rate <= MAX_LEARNING_RATE:
@@ -228,11 +228,18 @@ def _bad(name: str, value: Any, expected: str, right_type: type | tuple[type, ..
     return kind(f"ZSSRConfig.{name} must be {expected}, got {value!r}")
 
 
-def _check_integer(name: str, value: Any, minimum: int) -> None:
+#: bounds of the settings whose cost grows with them without end: each father level keeps a copy of the plane, and a
+#: network far wider or deeper than the authors' would spend minutes or all memory before failing
+_MAXIMA = {"father_levels": 64, "width": 1024, "depth": 128}
+
+
+def _check_integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> None:
+    wanted = f"a whole number >= {minimum}" if maximum is None else \
+        f"a whole number from {minimum} to {maximum} (more would cost minutes or all memory)"
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"ZSSRConfig.{name} must be a whole number >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"ZSSRConfig.{name} must be a whole number >= {minimum}, got {value!r}")
+        raise TypeError(f"ZSSRConfig.{name} must be {wanted}, got {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValueError(f"ZSSRConfig.{name} must be {wanted}, got {value!r}")
 
 
 def _check_init(init: Any) -> str:

@@ -125,8 +125,9 @@ class Optics:
         return value
 
 
-class ConfocalGridError(ValueError):
-    """A confocal PSF whose computation grid would be too large (:data:`MAX_CONFOCAL_GRID`)."""
+class PsfGridError(ValueError):
+    """A PSF whose grid would be too large to compute (a confocal one's :data:`MAX_CONFOCAL_GRID`; any, a thousand
+    pixels across): pixel sizes or wavelengths in the wrong unit, mostly."""
 
 
 def _check_number(name: str, value: Any, low: float, high: float, meaning: str = "", *,
@@ -248,7 +249,7 @@ def _confocal(optics: Optics, half: tuple[int, int], pixel: tuple[float, float])
     pad = [min(d, int(np.ceil(reach / p))) for d, p in zip(disk_half, fine_pixel)]
     grid = max(2 * (f + p + d) + 2 for f, p, d in zip(fine_half, pad, disk_half))
     if grid > MAX_CONFOCAL_GRID:  # said before any array is made: a MemoryError or minutes otherwise
-        raise ConfocalGridError(f"a confocal PSF of NA {optics.na:g} at {optics.wavelength:g} nm with a pinhole of "
+        raise PsfGridError(f"a confocal PSF of NA {optics.na:g} at {optics.wavelength:g} nm with a pinhole of "
                                 f"{optics.pinhole:g} AU sampled at {shown_sizes(pixel)} um would be computed on a "
                                 f"grid {grid} samples across (at most {MAX_CONFOCAL_GRID}); check the pixel size (in "
                                 "um), the wavelength (in nm) and the pinhole (in Airy units: a wide one widens the "
@@ -297,8 +298,9 @@ def psf_from_optics(optics: Optics, pixel_size: float | Sequence[float], size: i
             raise ValueError(f"size must be an odd whole number >= 3, got {size!r}")
         half = (int(size) // 2, int(size) // 2)
     if max(half) > 1000:
-        raise ValueError(f"a PSF of NA {optics.na} at {optics.wavelength} nm sampled at {pixel_size} um would be "
-                         f"{2 * max(half) + 1} pixels across; check the pixel size (in um) and the wavelength (in nm)")
+        raise PsfGridError(f"a PSF of NA {optics.na:g} at {optics.wavelength:g} nm sampled at {shown_sizes(pixel)} um "
+                           f"would be {2 * max(half) + 1} pixels across; check the pixel size (in um) and the "
+                           "wavelength (in nm)")
     if optics.modality == "confocal":
         psf = _confocal(optics, half, pixel)
     else:
@@ -330,7 +332,7 @@ def kernel_from_optics(na: float, wavelength: float, pixel_size: float | Sequenc
     hr_pixel = (image_pixel[0] / factors[0], image_pixel[1] / factors[1])
     try:
         psf = psf_from_optics(valid, hr_pixel, size)
-    except ConfocalGridError as error:  # named by the image's pixel size, not the HR grid's only
+    except PsfGridError as error:  # named by the image's pixel size, not the HR grid's only
         raise ValueError(f"{error}; that is the HR grid of the image pixel size {shown_sizes(image_pixel)} um at "
                          f"scale {shown_sizes(factors)}") from None
     try:

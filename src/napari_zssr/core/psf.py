@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -300,6 +301,11 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
     """
     factors = integer_factors(upscale_factors(scale))  # type: ignore[arg-type]
     array = checked_psf_array(psf)
+    if array.ndim == 3 and array.shape[0] == array.shape[1] != array.shape[2]:
+        z, y, x = array.shape  # a bead's planes are square crops: these are more likely (Y, X, Z), a slice's kernel
+        warnings.warn(f"the PSF of shape {array.shape} is read as {z} planes of {y} x {x} pixels (Z, Y, X); if its "
+                      f"planes are on its last axis (Y, X, Z: stacked with axis=-1, or from MATLAB), pass "
+                      "np.moveaxis(psf, -1, 0): read as it is, its kernel is a slice through the bead", stacklevel=2)
     psf_size, image_size = pixel_pair(psf_pixel_size, "psf_pixel_size"), pixel_pair(pixel_size)
     sizes_known = psf_size is not None and image_size is not None
     if not sizes_known and (psf_size, image_size) != (None, None):  # one alone cannot resample: a mistake, not a hint

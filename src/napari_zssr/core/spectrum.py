@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from .trainer import Cancelled, StopHook
+from .trainer import Cancelled, StopHook, check_hooks
 from .values import (
     IMAGE_NAN_HINT,
     from_torch,
@@ -80,6 +80,7 @@ def analysis_planes(image: Any, min_side: int = 16, should_stop: StopHook | None
     variation. ``should_stop`` is asked before each plane is read: a mostly blank lazy stack may be searched through
     to its ends, plane by plane, and a run's Cancel answers meanwhile (:class:`~.trainer.Cancelled`).
     """
+    check_hooks(None, should_stop)
     array = _indexable(image)
     check_layout(array, min_side)
     leading = tuple(array.shape[:-2])
@@ -162,6 +163,8 @@ def check_layout(array: Any, min_side: int) -> None:
     refuse_non_real(array.dtype, "the image")
     if len(array.shape) < 2:
         raise ValueError(f"the image must have at least 2 dimensions (..., Y, X), got shape {tuple(array.shape)}")
+    if 0 in array.shape:  # no plane at all, or planes of no pixels: not a constant image
+        raise ValueError(f"the image is empty (shape {tuple(array.shape)})")
     if min(array.shape[-2:]) < min_side:
         rows, cols = array.shape[-2:]
         raise ValueError(f"the image's planes ({rows} x {cols} pixels) are too small for this estimate; "

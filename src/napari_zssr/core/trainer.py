@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,6 +33,13 @@ class Cancelled(Exception):
 
 
 StopHook = Callable[[], bool]
+
+
+def check_hooks(progress: Any, should_stop: Any) -> None:
+    """A TypeError naming ``progress`` or ``should_stop`` where it is neither None nor a function, before any work."""
+    for name, hook in (("progress", progress), ("should_stop", should_stop)):
+        if hook is not None and not callable(hook):
+            raise TypeError(f"{name} must be a function (or None), got {type(hook).__name__} {hook!r}")
 
 
 @dataclass

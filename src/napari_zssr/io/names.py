@@ -4,12 +4,26 @@ writer and the batch's output names use them without opening a file."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 #: the file name endings of TIFFs read (compared in lower case): BigTIFFs too, which some software names .btf
 TIFF_SUFFIXES = (".tif", ".tiff", ".btf", ".tf2", ".tf8")
 #: those the writer writes (an ImageJ TIFF): a name typed with another ending gets .tif
 WRITTEN_TIFF_SUFFIXES = (".tif", ".tiff")
+
+
+def file_path(path: object, what: str, instead: str = "") -> Path:
+    """``path`` (a str, ``pathlib.Path`` or bytes, as ``os`` takes them) as a Path, or a TypeError naming ``what`` the
+    file is and what was given (an array, None), with ``instead`` (what to call for it) where given; pathlib's own
+    message names neither."""
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, (str, os.PathLike)):
+        shown = f"an array of shape {tuple(path.shape)}" if hasattr(path, "shape") else \
+            f"{type(path).__name__} {path!r}"
+        raise TypeError(f"{what} must be a file's path (a str or pathlib.Path), got {shown}{instead}")
+    return Path(path)
 
 
 def drop_tiff_suffix(path: Path) -> Path:

@@ -24,7 +24,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from numbers import Real
-from pathlib import Path
 from typing import Any
 
 import tifffile
@@ -32,6 +31,7 @@ import tifffile
 from ..core.choices import DEFAULT_PINHOLE_AU, MAX_PINHOLE_AU, MODALITIES, Modality
 from ..core.units import IMMERSION_INDICES, airy_unit_um, tidy
 from .calibration import length_um
+from .names import file_path
 from .series import image_series, ome_elements, ome_image, ome_name, parsed_ome
 from .tiff import file_faults_named, tiff_file
 
@@ -356,7 +356,7 @@ def _ome_image(path: str | os.PathLike, series: int = 0, opened: tifffile.TiffFi
     """The OME-XML root of a TIFF and the ``Image`` of the series its readers read (:func:`.series.ome_image`; None,
     None without OME-XML); a ``ValueError`` for a file that is no TIFF or holds broken XML, an ``OSError``
     (``FileNotFoundError``...) as reading any file gives."""
-    path = Path(path)
+    path = file_path(path, "the OME-TIFF")
     if opened is None and path.is_dir():  # tifffile's own words name no file: "[Errno 21] Is a directory"
         raise IsADirectoryError(f"{path} is a folder; give the TIFF file itself")
     with file_faults_named(path.name, "the OME metadata"), tiff_file(path, opened) as tif:

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.io
 
 from ..core.units import compact_pixel_size, is_whole_number
-from .names import TIFF_SUFFIXES
+from .names import TIFF_SUFFIXES, file_path
 from .series import several_series_note
 from .tiff import TiffImage, kept_open, read_header, read_tiff
 
@@ -58,7 +58,7 @@ def open_psf(path: str | os.PathLike, channel: int | None = None) -> PsfFile:
     may be None or 0. A channel axis of a few planes marked as neither channels nor z planes is refused whatever
     ``channel`` says (:func:`_channel_axis`).
     """
-    path = Path(path)
+    path = file_path(path, "the PSF", "; for a PSF array use napari_zssr.kernel_from_psf")
     if path.is_dir():
         raise IsADirectoryError(f"the PSF file {path} is a folder; give the PSF's file itself")
     if not path.is_file():

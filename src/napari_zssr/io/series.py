@@ -10,6 +10,7 @@ import functools
 import struct
 import weakref
 import xml.etree.ElementTree as ET
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -88,12 +89,15 @@ def image_series_count(tif: tifffile.TiffFile) -> int:
 def image_series(tif: tifffile.TiffFile, index: int) -> tifffile.TiffPageSeries:
     """Image series ``index`` (0-based) of those :func:`image_series_count` counts, by the same rule, so that the
     series a batch runs are the series it counted; series 0 of a file where every series looks like a thumbnail is
-    its first. An ``IndexError`` saying how many it holds for an ``index`` past them (the file changed since)."""
+    its first. A ``ValueError`` saying how many it holds for an ``index`` past them (the file changed since, or a
+    caller's typo), not an ``IndexError``, which readers take for a damaged file's."""
+    if isinstance(index, bool) or not isinstance(index, Integral):
+        raise TypeError(f"series must be a whole number (0 for the first image series), got {index!r}")
     counted = _image_series(tif)
     if not counted and index == 0:
         return tif.series[0]
     if not 0 <= index < len(counted):
-        raise IndexError(f"it holds {len(counted)} image series, no series {index}")
+        raise ValueError(f"it holds {len(counted)} image series, no series {index} (counted from 0)")
     return counted[index]
 
 
