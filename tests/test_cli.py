@@ -2557,7 +2557,8 @@ def test_a_pixel_size_typed_in_nm_over_a_files_own_is_said_to_be_one(tmp_path, c
     write_imagej_tiff(tmp_path / "calibrated.tif", textured((16, 16)), "YX", (0.1, 0.1))
     assert main([str(tmp_path / "calibrated.tif"), "--out", str(tmp_path / "out"), "--pixel-size", "65",
                  *ZSSR_ONLY]) == 0
-    assert "100 or more times the files': --pixel-size is in micrometres (65 nm is 0.065)" in capsys.readouterr().err
+    assert "100 or more times the image's own: the pixel size is in micrometres (65 nm is 0.065)" in \
+        capsys.readouterr().err
 
 
 def test_a_finely_sampled_bead_is_checked_at_each_inputs_own_pixel_size(tmp_path, capsys):

@@ -2425,7 +2425,7 @@ def test_axial_mode_takes_a_typed_pixel_size_and_no_optics_for_pixels_of_unknown
     request = prepare(unitless, axial=True, pixel_size=0.1)  # the pixels' size: still 3 of them, now with optics
     assert request.axial_scale == 3 and request.pixel_size == 0.1 and request.axial_optics is not None
     # a typed size says nothing of z
-    with pytest.raises(ValueError, match="'plain': the z step and pixel size are unknown"):
+    with pytest.raises(ValueError, match="'plain': the z step is unknown"):
         prepare(napari.layers.Image(volume, name="plain"), axial=True, pixel_size=0.5)
 
 
@@ -2462,6 +2462,38 @@ def test_a_file_without_z_spacing_opens_with_z_unknown_and_an_axial_run_asks_for
         prepare(layer, axial=True)
     layer.units = ("um", "um", "um")
     assert prepare(layer, axial=True).axial_scale == 4
+
+
+def test_a_layer_scaled_in_y_and_x_only_is_refused_an_axial_run_on_the_default_z_scale():
+    """scale=(1, 0.1, 0.1) without units: napari's default z scale of 1 was taken for a 1 um step (x10, a 40-plane
+    volume) without a word; a scale of 1 throughout with a typed pixel size said the typed size was unknown too."""
+    from napari_zssr.napari.runner import prepare
+
+    volume = np.random.default_rng(0).random((4, 24, 24)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"z step of 'xy' is unknown \(its y and x scale is given, its z scale is the "
+                                         r"default 1"):
+        prepare(napari.layers.Image(volume, scale=(1, 0.1, 0.1), name="xy"), axial=True)
+    assert prepare(napari.layers.Image(volume, scale=(0.3, 0.1, 0.1), name="xy"), axial=True).axial_scale == 3
+    with pytest.raises(ValueError, match=r"'ones': the z step is unknown \(its scale is 1, .*; the pixel size typed "
+                                         r"does not give it\)"):
+        prepare(napari.layers.Image(volume, name="ones"), axial=True, pixel_size=0.1)
+
+
+def test_a_pixel_size_typed_in_nm_over_a_layers_own_is_warned_of():
+    """65 typed (nm meant) over a layer at 0.1 um ran without a word with the estimate or no kernel, its outputs
+    calibrated at 32.5 um (a PSF file or the optics refuse such a size)."""
+    import warnings
+
+    from napari_zssr.napari.runner import prepare
+
+    layer = napari.layers.Image(np.random.default_rng(0).random((32, 32)), scale=(0.1, 0.1), units=("um", "um"),
+                                name="cells")
+    with pytest.warns(UserWarning, match=r"'cells': the pixel size typed, 65 µm, is 100 or more times the image's "
+                                         r"own: the pixel size is in micrometres \(65 nm is 0.065\), 0.1 µm"):
+        prepare(layer, pixel_size=65)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prepare(layer, pixel_size=0.065)  # a new calibration of a similar size
 
 
 def test_a_layer_in_nanometres_gives_its_pixel_size_in_micrometres(widget):

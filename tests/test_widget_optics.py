@@ -370,3 +370,19 @@ def test_impossible_optics_from_a_file_say_where_they_came_from(widget):
                                    "is wrong)")
     with pytest.raises(ValueError, match=r"layer's OME metadata, whose values are impossible: na must be in"):
         napari_zssr.run(layer, kernel="optics", add_to_viewer=False)
+
+
+def test_a_refusal_goes_once_the_setting_it_was_about_changes(widget):
+    """An NA refused for the water immersion stayed in the status line after the NA was typed right, read as still
+    in force until the next Run."""
+    viewer, w = widget
+    w.image.value = viewer.add_image(np.random.default_rng(0).random((32, 32)), scale=(0.1, 0.1))
+    w.optics_fields.immersion.value = "water"
+    w.optics_fields.wavelength.value = 520
+    assert w.start() is None and w.status.value.startswith("na must be in (0, 1.333)")
+    w.optics_fields.na.value = 1.2
+    assert "na must be" not in w.status.value
+    w.optics_fields.na.value = 1.4
+    assert w.start() is None and w.status.value.startswith("na must be in (0, 1.333)")
+    w.max_iterations.value = 7  # any setting: the refusal was about the settings as they were
+    assert "na must be" not in w.status.value

@@ -60,7 +60,7 @@ from .core.init_weights import WeightsDoNotFit
 from .core.network import check_start
 from .core.precision import emulated_precision_note, resolve_precision
 from .core.resize import pixel_pair, upscale_factors
-from .core.units import is_whole_number, shown_sizes
+from .core.units import UNIT_SLIP_HINT, is_whole_number, shown_sizes, unit_slip
 from .io.imagej import FLOAT32_DIGITS, STAGED_SUFFIX, float32_loses_precision, imagej_dtype
 from .io.tiff import kept_open, read_header
 
@@ -549,27 +549,21 @@ def note_dtype_fallbacks(jobs: Sequence[Job]) -> None:
                 f"float32{digits}")
 
 
-#: a --pixel-size this many times an input's own is more likely typed in nanometres than a new calibration
-UNIT_SLIP_RATIO = 100
-
-
 def note_pixel_sizes_replaced(jobs: Sequence[Job], pixel_size: float | tuple[float, float]) -> None:
     """Say which inputs give a pixel size of their own that ``--pixel-size`` replaces: given for the files of a batch
     that lack one, it silently recalibrated those that have one (and their kernels from the optics)."""
     given = pixel_pair(pixel_size)
-    replaced, ratios = [], []
+    replaced, slipped = [], False
     for job in jobs:
         header = read_header(job.source, series=job.series_index)
         own = None if header is None else header.pixel_size
         if own is not None and not np.allclose(own, given, rtol=1e-6, atol=0.0):
             replaced.append(f"{job.name} {shown_sizes(own)} µm")
-            ratios.append(max(np.divide(given, own)))
+            slipped = slipped or unit_slip(given, own)
     if replaced:
         # a size typed in nm is 1,000 times the file's: it only recalibrates the outputs, so it is said, not refused
-        unit_slip = " — 100 or more times the files': --pixel-size is in micrometres (65 nm is 0.065)" \
-            if max(ratios) >= UNIT_SLIP_RATIO else ""
         say(f"note: --pixel-size {shown_sizes(given)} µm replaces the pixel size {len(replaced)} input(s) give "
-            f"({first_named(replaced)}){unit_slip}")
+            f"({first_named(replaced)}){' — ' + UNIT_SLIP_HINT if slipped else ''}")
 
 
 def settings_record(options: BatchOptions, config: ZSSRConfig) -> dict:

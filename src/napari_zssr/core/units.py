@@ -5,13 +5,25 @@ A module of its own, without torch, so that the file readers and writers (napari
 """
 
 import math
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any
 
 #: refractive indices of the usual immersion media, for fronts that offer a choice by name and files that name one
 IMMERSION_INDICES = {"air": 1.0, "water": 1.333, "glycerol": 1.47, "silicone": 1.406, "oil": 1.518}
 #: pixel sizes (um) a microscope's sampling can have, 0.1 pm to 10 cm: beyond them a value is in another unit or junk
 PLAUSIBLE_PIXEL_UM = (1e-7, 1e5)
+#: a pixel size typed this many times the image's own is more likely typed in nanometres than a new calibration
+UNIT_SLIP_RATIO = 100
+#: what a front adds where a typed pixel size is that far above the image's own
+UNIT_SLIP_HINT = "100 or more times the image's own: the pixel size is in micrometres (65 nm is 0.065)"
+
+
+def unit_slip(typed: Any, own: Any) -> bool:
+    """Whether a pixel size ``typed`` (one number or a (y, x) pair, um) over an image's ``own`` is
+    :data:`UNIT_SLIP_RATIO` or more times it on a side: a size in nm typed where um are asked."""
+    def pair(size: Any) -> tuple[float, float]:
+        return (float(size), float(size)) if isinstance(size, Real) else (float(size[0]), float(size[1]))
+    return any(t >= UNIT_SLIP_RATIO * o for t, o in zip(pair(typed), pair(own)))
 
 
 def airy_unit_um(na: float, wavelength: float) -> float:

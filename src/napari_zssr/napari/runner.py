@@ -28,6 +28,7 @@ from ..core.progress import ProgressCallback, ProgressEvent
 from ..core.resize import PixelSize, Scale, as_scale_pair, pixel_pair, upscale_factors
 from ..core.trainer import Cancelled, StopHook
 from ..core.units import (
+    UNIT_SLIP_HINT,
     compact_pixel_size,
     has_length_units,
     is_unit_of,
@@ -35,6 +36,7 @@ from ..core.units import (
     measures_no_length,
     shown_sizes,
     um_per_unit,
+    unit_slip,
 )
 from ..input_values import in_memory, loaded, read_checked, refuse_constant, validate_image
 from ..io.calibration import default_z_spacing_note
@@ -100,6 +102,15 @@ def sides_beyond_layer_range(size: PixelSize | None) -> list[float]:
     widget's pixel field notes as the layer is chosen."""
     return [side for side in (() if size is None else as_scale_pair(size))
             if not LAYER_PIXEL_UM[0] <= side <= LAYER_PIXEL_UM[1]]
+
+
+def warn_unit_slip(snapshot: LayerSnapshot, typed: PixelSize | None) -> None:
+    """A warning where the pixel size ``typed`` is so far above the layer's own that it was meant in nm: without a
+    kernel made from it (which refuses such sizes) it would only recalibrate the outputs, 1,000 times too large."""
+    own = snapshot.pixel_size
+    if typed is not None and own is not None and unit_slip(typed, own):
+        warnings.warn(f"{snapshot.name!r}: the pixel size typed, {shown_sizes(pixel_pair(typed))} µm, is "
+                      f"{UNIT_SLIP_HINT}, {shown_sizes(pixel_pair(own))} µm", stacklevel=3)
 
 
 def checked_layer_pixel_size(snapshot: LayerSnapshot) -> PixelSize | None:
@@ -265,6 +276,7 @@ def prepare(layer: Any, *, kernel: KernelArgument = None, psf: str | None = None
             raise ValueError("give either psf= or kernel=, not both")
         kernel = KernelChoice("psf", psf_path=str(psf), psf_pixel_size=psf_pixel_size)
     typed = checked_pixel_size(pixel_size)
+    warn_unit_slip(snapshot, typed)
     pixel_size = checked_layer_pixel_size(snapshot) if typed is None else typed
     kernel = named_kernel(kernel)
     if isinstance(kernel, KernelChoice) and kernel.kind == "estimate":
@@ -387,11 +399,14 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
                          f"{labels[-3]!r}, channels: open the file with the napari-zssr reader, which gives each "
                          "channel its own layer, and choose a Z stack")
     z_step, lateral = abs(snapshot.scale[-3]), float(np.mean(np.abs(snapshot.scale[-2:])))  # flipped axes too
-    if z_step == 1.0 and has_length_units(snapshot.units) and not is_unit_of(z_unit, "[length]"):
-        raise ValueError(f"the z step of {snapshot.name!r} is unknown (its file gives the pixel size but not the z "
-                         "spacing): set the layer's z scale in µm (a step of 1 µm with its unit too, which the "
-                         "default scale of 1 cannot tell from unknown: layer.units = ('um', 'um', 'um'), as many "
-                         "as the layer's axes)")
+    # a y/x scale given (by a file, or typed) beside napari's default z scale of 1 without a unit: z never set (an
+    # axis of one plane, which has no step, is refused for that below)
+    lateral_given = has_length_units(snapshot.units) or (lateral != 1.0 and not snapshot.in_input_pixels)
+    if z_step == 1.0 and lateral_given and not is_unit_of(z_unit, "[length]") and snapshot.data.shape[-3] > 1:
+        raise ValueError(f"the z step of {snapshot.name!r} is unknown (its y and x scale is given, its z scale is the "
+                         "default 1; a file may give the pixel size but not the z spacing): set the layer's z scale "
+                         "in µm (a step of 1 µm with its unit too, which the default scale of 1 cannot tell from "
+                         "unknown: layer.units = ('um', 'um', 'um'), as many as the layer's axes)")
     try:
         typed = pixel_pair(checked_pixel_size(pixel_size))
         typed_um = None if typed is None else square_pixel_size(typed)
@@ -406,8 +421,11 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
             ratio, pixel_um = z_step / typed_um, typed_um
         elif unitless:  # the z scale in the same pixels as y and x
             if z_step == 1.0 and lateral == 1.0:
-                raise ValueError("the z step and pixel size are unknown (its scale is 1, and a file opened with the "
-                                 "napari-zssr reader gave neither): set the layer's scale (z, y, x) in µm (in the "
+                unknown = "the z step and pixel size are unknown (its scale is 1, and a file opened with the " \
+                    "napari-zssr reader gave neither)" if typed_um is None else "the z step is unknown (its scale " \
+                    "is 1, and a file opened with the napari-zssr reader gave none; the pixel size typed does not " \
+                    "give it)"
+                raise ValueError(f"{unknown}: set the layer's scale (z, y, x) in µm (in the "
                                  "console: layer.scale = (z step, pixel, pixel)); for a numpy array, call "
                                  "napari_zssr.zssr_axial(volume, axial_scale=z step / pixel size)")
             sides = (abs(float(snapshot.scale[-2])), abs(float(snapshot.scale[-1])))

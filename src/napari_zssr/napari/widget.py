@@ -157,6 +157,8 @@ class ZSSRWidget(Container):
         self._closed = False  # the viewer (and with it this widget's Qt side) is gone: a run only winds down
         # the status line a finished or refused run left: about its layer and mode, cleared when another is chosen
         self._run_outcome = ""
+        # why Run was last refused before anything ran: about the settings then, cleared when one of them changes
+        self._refusal = ""
         # the standing notes (_standing_notes) the status line was last given: while it shows them, a change of what
         # they say (the layer chosen, a field's value) rewrites them; anything else it shows (a run's words) stays
         self._notes_shown = ""
@@ -184,6 +186,10 @@ class ZSSRWidget(Container):
                        self.scale, self.ensemble, self.preset, self.pixel_size):  # what the time depends on (a preset
             # sets several; the pixel size gives an axial run its factor)
             widget.changed.connect(self._update_estimate)
+        for widget in (*self._kernel_fields[PSF_FILE], *self.optics_fields.widgets, self.scale, self.pixel_size,
+                       self.preset, self.max_iterations, self.device, self.precision, self.warm_start,
+                       self.current_plane):
+            widget.changed.connect(self._drop_refusal)
         self.run_button.changed.connect(self.start)
         self.cancel_button.changed.connect(self.cancel)
         viewer.layers.events.inserted.connect(self._refresh_layers)
@@ -669,6 +675,7 @@ class ZSSRWidget(Container):
             self._outputs = OutputClaim(self._viewer, layer, request)
         except (ValueError, TypeError, OSError) as error:
             self._show_problem(str(error))
+            self._refusal = str(error)
             return None
         try:
             self._unwatch_input = watch_input(self._viewer, layer, self._input_changed)
@@ -812,6 +819,13 @@ class ZSSRWidget(Container):
             return
         resolution = describe_resolution(result.resolution)
         self.status.value = self._run_outcome = f"{done}; {resolution}" if resolution else done
+
+    def _drop_refusal(self, *_: Any) -> None:
+        """Take away why Run was refused once a setting changes: it may be the fix (an NA typed below the immersion's
+        index), and a refusal that no longer applies read as one that does. The notes that still apply come back."""
+        if not self.running and self._refusal and self.status.value == self._refusal:
+            self._refusal = self._run_outcome = ""
+            self._show_standing_notes()
 
     def _clear_run_outcome(self) -> None:
         """Take away what the last run said (done, cancelled, or why it was refused or failed) once another layer or
