@@ -2464,16 +2464,23 @@ def test_a_file_without_z_spacing_opens_with_z_unknown_and_an_axial_run_asks_for
     assert prepare(layer, axial=True).axial_scale == 4
 
 
-def test_a_layer_scaled_in_y_and_x_only_is_refused_an_axial_run_on_the_default_z_scale():
+def test_an_axial_run_on_napari_s_default_z_scale_says_so():
     """scale=(1, 0.1, 0.1) without units: napari's default z scale of 1 was taken for a 1 um step (x10, a 40-plane
     volume) without a word; a scale of 1 throughout with a typed pixel size said the typed size was unknown too."""
+    import warnings
+
     from napari_zssr.napari.runner import prepare
 
-    volume = np.random.default_rng(0).random((4, 24, 24)).astype(np.float32)
-    with pytest.raises(ValueError, match=r"z step of 'xy' is unknown \(its y and x scale is given, its z scale is the "
-                                         r"default 1"):
-        prepare(napari.layers.Image(volume, scale=(1, 0.1, 0.1), name="xy"), axial=True)
-    assert prepare(napari.layers.Image(volume, scale=(0.3, 0.1, 0.1), name="xy"), axial=True).axial_scale == 3
+    volume = np.random.default_rng(0).random((4, 48, 48)).astype(np.float32)
+    with pytest.warns(UserWarning, match=r"'xy': its z scale is napari's default 1 beside a y/x scale of its own, "
+                                         r"taken as a z step of 1 µm \(x10\); if its z step differs, set the layer's z "
+                                         "scale in µm"):
+        assert prepare(napari.layers.Image(volume, scale=(1, 0.1, 0.1), name="xy"), axial=True).axial_scale == 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a z scale set, or 1 µm said with its unit
+        assert prepare(napari.layers.Image(volume, scale=(0.3, 0.1, 0.1)), axial=True).axial_scale == 3
+        assert prepare(napari.layers.Image(volume, scale=(1, 0.1, 0.1), units=("um",) * 3),
+                       axial=True).axial_scale == 10
     with pytest.raises(ValueError, match=r"'ones': the z step is unknown \(its scale is 1, .*; the pixel size typed "
                                          r"does not give it\)"):
         prepare(napari.layers.Image(volume, name="ones"), axial=True, pixel_size=0.1)
@@ -2562,7 +2569,7 @@ def test_a_channel_axis_taken_for_z_is_named_with_the_layer():
     with pytest.warns(UserWarning, match=r"'zcyx4': its axis labels do not name its third-last axis \(4 planes\) Z; "
                                          "axial mode takes the third-last axis for z"):
         assert prepare(four, axial=True).axial_scale == 10
-    named = napari.layers.Image(four.data, scale=(0.3, 1, 0.1, 0.1), axis_labels=list("TZYX"))
+    named = napari.layers.Image(four.data, scale=(1, 0.3, 0.1, 0.1), axis_labels=list("TZYX"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         prepare(named, axial=True)

@@ -326,6 +326,10 @@ def _prepare_axial(layer: Any, config: ZSSRConfig, outputs: tuple[str, ...], ker
     if metadata.get(Z_SPACING_DEFAULT_KEY) and abs(snapshot.scale[-3]) == 1.0:  # the factor rests on a default
         warnings.warn(f"{snapshot.name!r}: its file {default_z_spacing_note('1 µm', factor)}; if its z step "
                       "differs, set the layer's z scale in µm", stacklevel=3)
+    elif on_default_z_scale(snapshot):
+        warnings.warn(f"{snapshot.name!r}: its z scale is napari's default 1 beside a y/x scale of its own, taken as "
+                      f"a z step of 1 µm (x{factor}); if its z step differs, set the layer's z scale in µm",
+                      stacklevel=3)
     try:
         optics = metadata_optics(metadata) if pixel_um is not None else None
     except ValueError as error:  # the command line fails such a file; here nothing else gives the optics: say so
@@ -379,6 +383,16 @@ def z_axis_note(snapshot: LayerSnapshot) -> str:
             "own layer")
 
 
+def on_default_z_scale(snapshot: LayerSnapshot) -> bool:
+    """Whether an axial run's factor rests on napari's default z scale of 1, in its default unit, beside a y/x scale
+    the layer was given (``scale=(1, 0.1, 0.1)``): 1 um is what the scale says, but a z scale never set says the
+    same (a file's pixel size without its z step is refused in :func:`axial_geometry`, by its units)."""
+    lateral = float(np.mean(np.abs(snapshot.scale[-2:])))
+    z_unit = snapshot.units[-3] if snapshot.units is not None and len(snapshot.units) >= 3 else None
+    return (abs(snapshot.scale[-3]) == 1.0 and lateral != 1.0 and not snapshot.in_input_pixels
+            and not has_length_units(snapshot.units) and not is_unit_of(z_unit, "[length]"))
+
+
 def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tuple[int, float | None]:
     """An axial run's factor and lateral pixel size in um (None: unknown), or a ValueError naming what is wrong.
 
@@ -399,14 +413,11 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
                          f"{labels[-3]!r}, channels: open the file with the napari-zssr reader, which gives each "
                          "channel its own layer, and choose a Z stack")
     z_step, lateral = abs(snapshot.scale[-3]), float(np.mean(np.abs(snapshot.scale[-2:])))  # flipped axes too
-    # a y/x scale given (by a file, or typed) beside napari's default z scale of 1 without a unit: z never set (an
-    # axis of one plane, which has no step, is refused for that below)
-    lateral_given = has_length_units(snapshot.units) or (lateral != 1.0 and not snapshot.in_input_pixels)
-    if z_step == 1.0 and lateral_given and not is_unit_of(z_unit, "[length]") and snapshot.data.shape[-3] > 1:
-        raise ValueError(f"the z step of {snapshot.name!r} is unknown (its y and x scale is given, its z scale is the "
-                         "default 1; a file may give the pixel size but not the z spacing): set the layer's z scale "
-                         "in µm (a step of 1 µm with its unit too, which the default scale of 1 cannot tell from "
-                         "unknown: layer.units = ('um', 'um', 'um'), as many as the layer's axes)")
+    if z_step == 1.0 and has_length_units(snapshot.units) and not is_unit_of(z_unit, "[length]"):
+        raise ValueError(f"the z step of {snapshot.name!r} is unknown (its file gives the pixel size but not the z "
+                         "spacing): set the layer's z scale in µm (a step of 1 µm with its unit too, which the "
+                         "default scale of 1 cannot tell from unknown: layer.units = ('um', 'um', 'um'), as many "
+                         "as the layer's axes)")
     try:
         typed = pixel_pair(checked_pixel_size(pixel_size))
         typed_um = None if typed is None else square_pixel_size(typed)
