@@ -92,8 +92,7 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
             raise UsageError(f"an input is empty ({item!r}: an unset variable?); name a file, folder or pattern, "
                              "e.g. . for the current folder")
         typed = str(item)
-        home = home_folder(typed)  # the shell leaves a quoted pattern's ~ ('~/data/*.tif') to us
-        path = Path(expanded_home(typed))
+        path = Path(expanded_home(typed))  # the shell leaves a quoted pattern's ~ ('~/data/*.tif') to us
         if path.exists():  # one under --out too (a shell's * gives --out itself on a rerun): its files as below
             root = path if path.is_dir() else path.parent
             candidates, unreadable = folder_entries(path, recursive) if path.is_dir() else ([path], [])
@@ -102,8 +101,9 @@ def collect_sources(inputs: Sequence[str], recursive: bool, out: Path) -> list[S
             raise UsageError(f"{item}: no such file or folder")
         else:
             typed_root = Path(*itertools.takewhile(lambda part: not is_pattern(part), Path(typed).parent.parts))
-            root = typed_root if home is None else Path(home + str(typed_root)[1:])
+            root = Path(expanded_home(str(typed_root)))
             # the home folder's own text is no pattern, whatever characters it holds
+            home = home_folder(typed)
             pattern = path if home is None else Path(glob.escape(home) + typed[1:])
             candidates, unreadable = glob_matches(pattern, root, recursive)
             skipped[UNREADABLE].extend(unreadable)

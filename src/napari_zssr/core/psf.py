@@ -12,6 +12,7 @@ from scipy import ndimage, signal, stats
 from .config import DEFAULT_SCALE
 from .degradation import integer_factors
 from .kernels import centre_of_mass
+from .psf_layout import planes_last_likely
 from .resize import PixelSize, pixel_pair, upscale_factors
 from .values import real_values, refuse_file_name
 
@@ -301,8 +302,8 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
     """
     factors = integer_factors(upscale_factors(scale))  # type: ignore[arg-type]
     array = checked_psf_array(psf)
-    if array.ndim == 3 and array.shape[0] == array.shape[1] != array.shape[2]:
-        z, y, x = array.shape  # a bead's planes are square crops: these are more likely (Y, X, Z), a slice's kernel
+    if planes_last_likely(array.shape):
+        z, y, x = array.shape  # read as it is, its kernel would be made of a slice through the bead
         warnings.warn(f"the PSF of shape {array.shape} is read as {z} planes of {y} x {x} pixels (Z, Y, X); if its "
                       f"planes are on its last axis (Y, X, Z: stacked with axis=-1, or from MATLAB), pass "
                       "np.moveaxis(psf, -1, 0): read as it is, its kernel is a slice through the bead", stacklevel=2)

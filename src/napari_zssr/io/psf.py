@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from ..core.psf_layout import planes_last_likely
 from ..core.units import compact_pixel_size, is_whole_number
 from .names import TIFF_SUFFIXES, file_path
 from .series import several_series_note
@@ -256,7 +257,7 @@ def _planes_first(array: np.ndarray, name: str, matlab: bool = False) -> tuple[n
     if matlab:
         square_first = array.shape[1] == array.shape[2] != array.shape[0]
         return (array if square_first else np.moveaxis(array, -1, 0)), None
-    if not array.shape[0] == array.shape[1] != array.shape[2]:
+    if not planes_last_likely(array.shape):
         return array, None
     y, x, z = array.shape
     return np.moveaxis(array, -1, 0), (f"{name} holds a {y} x {x} x {z} array: read as a z-stack of {z} planes of "

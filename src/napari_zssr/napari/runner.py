@@ -387,10 +387,18 @@ def on_default_z_scale(snapshot: LayerSnapshot) -> bool:
     """Whether an axial run's factor rests on napari's default z scale of 1, in its default unit, beside a y/x scale
     the layer was given (``scale=(1, 0.1, 0.1)``): 1 um is what the scale says, but a z scale never set says the
     same (a file's pixel size without its z step is refused in :func:`axial_geometry`, by its units)."""
-    lateral = float(np.mean(np.abs(snapshot.scale[-2:])))
-    z_unit = snapshot.units[-3] if snapshot.units is not None and len(snapshot.units) >= 3 else None
-    return (abs(snapshot.scale[-3]) == 1.0 and lateral != 1.0 and not snapshot.in_input_pixels
-            and not has_length_units(snapshot.units) and not is_unit_of(z_unit, "[length]"))
+    return (abs(snapshot.scale[-3]) == 1.0 and lateral_scale(snapshot) != 1.0 and not snapshot.in_input_pixels
+            and not has_length_units(snapshot.units) and not is_unit_of(z_unit_of(snapshot), "[length]"))
+
+
+def z_unit_of(snapshot: LayerSnapshot) -> Any:
+    """The unit of the layer's third-last axis, taken for z (None: the layer gives none)."""
+    return snapshot.units[-3] if snapshot.units is not None and len(snapshot.units) >= 3 else None
+
+
+def lateral_scale(snapshot: LayerSnapshot) -> float:
+    """The layer's y/x scale, one number (the mean of the sides, flipped axes too)."""
+    return float(np.mean(np.abs(snapshot.scale[-2:])))
 
 
 def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tuple[int, float | None]:
@@ -404,7 +412,7 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
     if len(snapshot.data.shape) < 3:
         raise ValueError(f"axial mode needs a 3D layer (Z, Y, X); {snapshot.name!r} has shape {snapshot.data.shape}")
     labels = list(snapshot.axis_labels or ())
-    z_unit = snapshot.units[-3] if snapshot.units is not None and len(snapshot.units) >= 3 else None
+    z_unit = z_unit_of(snapshot)
     if (len(labels) >= 3 and str(labels[-3]).upper() == "T") or is_unit_of(z_unit, "[time]"):
         raise ValueError(f"axial mode restores the z axis, and the third-last axis of {snapshot.name!r} is time: "
                          "choose a Z stack (or a layer whose third-last axis is Z)")
@@ -412,7 +420,7 @@ def axial_geometry(snapshot: LayerSnapshot, pixel_size: PixelSize | None) -> tup
         raise ValueError(f"axial mode restores the z axis, and the third-last axis of {snapshot.name!r} is labelled "
                          f"{labels[-3]!r}, channels: open the file with the napari-zssr reader, which gives each "
                          "channel its own layer, and choose a Z stack")
-    z_step, lateral = abs(snapshot.scale[-3]), float(np.mean(np.abs(snapshot.scale[-2:])))  # flipped axes too
+    z_step, lateral = abs(snapshot.scale[-3]), lateral_scale(snapshot)
     if z_step == 1.0 and has_length_units(snapshot.units) and not is_unit_of(z_unit, "[length]"):
         raise ValueError(f"the z step of {snapshot.name!r} is unknown (its file gives the pixel size but not the z "
                          "spacing): set the layer's z scale in µm (a step of 1 µm with its unit too, which the "
