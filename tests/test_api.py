@@ -648,6 +648,23 @@ def test_numpy_numbers_in_a_config_become_python_numbers():
     json.dumps(vars(config))  # the settings record of a batch
 
 
+def test_numpy_booleans_are_switches_as_python_ones(tmp_path):
+    """What comparing arrays gives (``np.True_``) sets a switch as True does, in the config, zssr() and the batch;
+    other values still need True or False."""
+    flags = np.array([1.0, 0.5]) > 0.7  # np.True_, np.False_
+    config = ZSSRConfig(ensemble=flags[0], back_projection_to_noise=flags[1])
+    assert config.ensemble == 8 and config.back_projection_to_noise is False
+    assert ZSSRConfig(ensemble=flags[1]).ensemble == 1
+    json.dumps(vars(config))
+    with pytest.raises(TypeError, match="back_projection_to_noise must be True or False, got 'no'"):
+        ZSSRConfig(back_projection_to_noise="no")
+    with pytest.raises(TypeError, match="back_projection_to_noise must be True or False"):
+        ZSSRConfig(back_projection_to_noise=np.array([True, False]))
+    from napari_zssr.batching import make_options
+
+    assert make_options(tmp_path, {"overwrite": flags[0], "quiet": flags[1]}).overwrite
+
+
 def test_noise_std_beyond_the_intensity_range_is_refused():
     with pytest.raises(ValueError, match="ZSSRConfig.noise_std must be .* from 0 to 1"):
         ZSSRConfig(noise_std=2.0)

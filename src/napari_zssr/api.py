@@ -22,7 +22,7 @@ import torch
 
 from ._version import __version__
 from .core.choices import OUTPUTS
-from .core.config import DEFAULT_SCALE, INITS, ZSSRConfig, check_seed
+from .core.config import DEFAULT_SCALE, INITS, ZSSRConfig, check_seed, is_switch
 from .core.device import release_device_memory, select_device
 from .core.engine import check_crop_sizes, run_plane, scale_steps
 from .core.init_weights import file_sha256
@@ -182,7 +182,7 @@ def checked_warm_start(iterations: Any, config: ZSSRConfig) -> int | None:
     number from 1 to ``config.max_iterations`` (a warm plane trains less than the first, never more)."""
     if iterations is None:
         return None
-    if isinstance(iterations, (bool, np.bool_)) or not isinstance(iterations, Integral) or iterations < 1:
+    if is_switch(iterations) or not isinstance(iterations, Integral) or iterations < 1:
         raise ValueError(f"warm_start_iterations must be None or a whole number >= 1, got {iterations!r}")
     if iterations > config.max_iterations:
         raise ValueError(f"warm_start_iterations {iterations} is more than max_iterations {config.max_iterations}: "
@@ -331,7 +331,7 @@ def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE
     kinds = checked_outputs(outputs)
     warm_start_iterations = checked_warm_start(warm_start_iterations, config)
     check_hooks(progress, should_stop)
-    if not isinstance(one_of_channels, (bool, np.bool_)):  # "no" would act as True
+    if not is_switch(one_of_channels):  # "no" would act as True
         raise TypeError(f"one_of_channels must be True or False, got {one_of_channels!r}")
     steps = scale_steps(pair, config.gradual_steps)
     check_crop_sizes(config, pair)

@@ -53,7 +53,7 @@ from .batch_lock import held_by_another_batch, output_folder_lock, refuse_a_fold
 from .batch_options import CONFOCAL_ONLY, OUTPUT_KINDS, OUTPUT_TYPES, BatchOptions
 from .batch_parts import LIVE_FOLDER_NAME, STACK_FOLDER_NAME
 from .batch_resume import FILES_MODEL, conflict_message, kernel_kinds, output_state, settings_files
-from .core.config import DEFAULT_SCALE, ZSSRConfig
+from .core.config import DEFAULT_SCALE, ZSSRConfig, is_switch
 from .core.degradation import integer_factors
 from .core.device import select_device
 from .core.init_weights import WeightsDoNotFit
@@ -141,7 +141,7 @@ def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptio
     if unknown:
         raise TypeError(f"unknown batch setting(s) {unknown}; choose from {sorted(known)}")
     for name in SWITCHES:
-        if name in settings and not isinstance(settings[name], (bool, np.bool_)):
+        if name in settings and not is_switch(settings[name]):
             raise UsageError(f"{name} must be True or False, got {settings[name]!r}")
     settings = dict(settings)
     for name in ("psf", "wavelength", "excitation_wavelength"):
@@ -153,7 +153,7 @@ def make_options(out: str | os.PathLike, settings: dict[str, Any]) -> BatchOptio
             settings[name] = tuple(expanded_home(str(v).strip()) if name == "psf" else v for v in listed(name, values))
     if isinstance(settings.get("init"), str):  # a weights file's ~ (--init=~/w.npz); the start's names are kept
         settings["init"] = expanded_home(settings["init"])
-    if isinstance(settings.get("warm_start"), (bool, np.bool_)):  # the switch, as --warm-start without N gives it
+    if is_switch(settings.get("warm_start")):  # the switch, as --warm-start without N gives it
         settings["warm_start"] = "auto" if settings["warm_start"] else None
     if isinstance(settings.get("device"), torch.device):  # as zssr() takes it; the record keeps its name
         settings["device"] = str(settings["device"])

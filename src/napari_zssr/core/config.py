@@ -142,16 +142,17 @@ class ZSSRConfig:
         _check_choice("precision", self.precision, PRECISIONS)
         if not isinstance(self.device, str) or not _DEVICE_PATTERN.fullmatch(self.device):
             raise _bad("device", self.device, "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'", str)
-        if isinstance(self.ensemble, bool):
+        if is_switch(self.ensemble):
             self.ensemble = MAX_ENSEMBLE if self.ensemble else 1
         _check_integer("ensemble", self.ensemble, 1)
         if self.ensemble > MAX_ENSEMBLE:
             raise ValueError(f"ZSSRConfig.ensemble must be from 1 to {MAX_ENSEMBLE} members (True = {MAX_ENSEMBLE}, "
                              f"False = 1), got {self.ensemble!r}")
         self.ensemble = int(self.ensemble)  # a numpy integer too: results record the config as JSON
-        if not isinstance(self.back_projection_to_noise, bool):
+        if not is_switch(self.back_projection_to_noise):
             raise TypeError(f"ZSSRConfig.back_projection_to_noise must be True or False, got "
                             f"{self.back_projection_to_noise!r}")
+        self.back_projection_to_noise = bool(self.back_projection_to_noise)  # numpy's too: configs go into JSON
         self.init = _check_init(self.init)
         if self.init == "learned" and (self.width, self.depth) != (LEARNED_WIDTH, LEARNED_DEPTH):
             raise ValueError(f"ZSSRConfig.init 'learned' is a start for the network of width {LEARNED_WIDTH} and depth "
@@ -216,6 +217,13 @@ def check_seed(seed: Any, name: str = "ZSSRConfig.seed") -> int:
         raise (ValueError if isinstance(seed, Integral) and not isinstance(seed, bool) else TypeError)(
             f"{name} must be a whole number from 0 to 2**63 - 1, got {seed!r}")
     return int(seed)
+
+
+def is_switch(value: Any) -> bool:
+    """True or False, as Python's ``bool`` or numpy's (``np.True_``, what comparing arrays gives); told by its dtype's
+    kind so that this module, which the command line's ``--help`` imports, need not import numpy."""
+    return isinstance(value, bool) or (getattr(value, "shape", None) == () and getattr(value, "dtype", None) is not None
+                                       and value.dtype.kind == "b")
 
 
 def _is_number(value: Any) -> bool:

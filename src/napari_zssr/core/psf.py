@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import ndimage, signal, stats
 
-from .config import DEFAULT_SCALE
+from .config import DEFAULT_SCALE, is_switch
 from .degradation import integer_factors
 from .kernels import centre_of_mass
 from .psf_layout import planes_last_likely
@@ -318,10 +318,10 @@ def kernel_from_psf(psf: np.ndarray, *, psf_pixel_size: PixelSize | None = None,
         psf_size = image_size = (1.0, 1.0)
     _check_pixel_ratio(psf_size, image_size)
     zoom = (psf_size[0] * factors[0] / image_size[0], psf_size[1] * factors[1] / image_size[1])
-    if measured is not None and not isinstance(measured, (bool, np.bool_)):
+    if measured is not None and not is_switch(measured):
         raise TypeError(f"measured must be True (a bead image from the same camera), False (a computed or "
                         f"point-sampled PSF) or None (judged from the pixel sizes), got {measured!r}")
-    if not isinstance(computed, (bool, np.bool_)):
+    if not is_switch(computed):
         raise TypeError(f"computed must be True (a PSF computed from a model, taken as it is) or False (a bead image), "
                         f"got {computed!r}")
     if measured is None:

@@ -8,10 +8,8 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-import numpy as np
-
 from ..core.choices import DEFAULT_OUTPUTS
-from ..core.config import DEFAULT_PRESET, ZSSRConfig
+from ..core.config import DEFAULT_PRESET, ZSSRConfig, is_switch
 from ..core.optics import Optics
 from ..core.resize import PixelSize
 from ..core.trainer import Cancelled
@@ -158,7 +156,7 @@ def _check_arguments(psf: Any, psf_pixel_size: Any, viewer: Any, **switches: Any
         raise ValueError("psf= is empty (an unset variable?): give the PSF file's path, or leave psf= out for the "
                          "bicubic kernel")
     for name, value in switches.items():
-        if not isinstance(value, (bool, np.bool_)):  # "no" would act as True
+        if not is_switch(value):  # "no" would act as True
             raise TypeError(f"{name} must be True or False, got {value!r}")
     if psf_pixel_size is not None and not psf:
         raise ValueError("psf_pixel_size= is the pixel size of a PSF file given as psf=; no psf= was given")
