@@ -18,6 +18,7 @@ from napari_zssr.core.geometry import scale_symmetries
 from napari_zssr.core.init_weights import (
     INFO_KEY,
     LEARNED_SHA256,
+    LEARNED_WEIGHTS,
     file_sha256,
     learned_weights_path,
     save_weights,
@@ -288,3 +289,16 @@ def test_the_training_program_refuses_bad_options_before_its_corpus(tmp_path, mo
     with pytest.raises(SystemExit):
         module.main(["--out", str(tmp_path)])  # a folder
     assert "give a file in a folder that exists and can be written" in capsys.readouterr().err
+
+
+def test_the_learned_start_loads_from_a_zip_archive_the_package_is_imported_from(tmp_path, monkeypatch):
+    """A zipapp or a wheel put on ``sys.path``: the weights are a member of the archive, with no file on disk."""
+    import zipfile
+
+    archive = tmp_path / "napari_zssr.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr(f"napari_zssr/weights/{LEARNED_WEIGHTS}", learned_weights_path().read_bytes())
+    monkeypatch.setattr(init_weights.resources, "files", lambda package: zipfile.Path(archive, f"{package}/"))
+    assert not Path(str(learned_weights_path())).exists()
+    net = ZSSRNet.create(ZSSRConfig(init="learned"), seed=0)
+    assert all(torch.isfinite(t).all() for t in net.state_dict().values())

@@ -24,7 +24,9 @@ def pyproject() -> dict:
 def test_bsd3_licence_file_matches_the_metadata():
     text = (ROOT / "LICENSE").read_text()
     assert text.startswith("BSD 3-Clause License") and "napari-zssr contributors" in text
-    assert pyproject()["project"]["license"] == {"text": "BSD-3-Clause"}
+    project = pyproject()["project"]
+    assert project["license"] == "BSD-3-Clause" and project["license-files"] == ["LICENSE"]
+    assert not any(c.startswith("License ::") for c in project["classifiers"])  # deprecated beside the SPDX string
 
 
 def test_citation_cites_the_zssr_paper_and_this_package():

@@ -20,11 +20,15 @@ import zipfile
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from .kernel_conditioning import KernelConditioning
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 #: the learned start shipped in the package, and its SHA-256 (written by scripts/train_init.py)
 LEARNED_WEIGHTS = "zssr_init.npz"
@@ -44,15 +48,17 @@ class WeightsDoNotFit(ValueError):
         self.mismatch = mismatch
 
 
-def learned_weights_path() -> Path:
-    return Path(str(resources.files("napari_zssr") / "weights" / LEARNED_WEIGHTS))
+def learned_weights_path() -> Traversable:
+    """The shipped start as a package resource: a file, or a member of the zip archive the package is imported from
+    (a zipapp, a wheel on ``sys.path``), which has no path on disk to open: read it with ``read_bytes()``."""
+    return resources.files("napari_zssr") / "weights" / LEARNED_WEIGHTS
 
 
 def file_sha256(path: str | os.PathLike) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def weights_path(init: str) -> Path:
+def weights_path(init: str) -> Traversable | Path:
     """The file behind ``init``: the shipped learned start for "learned", else the path given."""
     return learned_weights_path() if init == "learned" else Path(init)
 
@@ -98,7 +104,7 @@ def read_weights(init: str) -> dict[str, np.ndarray]:
 FROM_SCRATCH = "train from scratch (init='scratch'; --init scratch on the command line)"
 
 
-def unreadable(path: Path, error: Exception | str) -> ValueError:
+def unreadable(path: Traversable | Path, error: Exception | str) -> ValueError:
     return ValueError(f"cannot read the weights file {path}: {error}; give a .npz written by the project's "
                       "scripts/train_init.py")
 
