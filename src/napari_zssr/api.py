@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 
 from ._version import __version__
 from .core.choices import OUTPUTS
@@ -88,9 +89,17 @@ def warn_user(message: str, category: type[Warning]) -> None:
 class ZSSRResult:
     """Outputs in the input's intensity units, the settings used and what the run cost.
 
-    The outputs are float32, or float64 for inputs whose values float32 cannot hold exactly (float64, int32,
-    int64, uint32, uint64): ``np.promote_types(input dtype, float32)``. An output a run was not asked for
-    (``outputs=``) is None: it is not kept (each is as large as the whole output).
+    ``sr`` (the super-resolved image), ``ensemble_median``, ``residual`` and ``ensemble_spread`` have the input's
+    leading axes and planes of round(H * scale_y) x round(W * scale_x) pixels. They are float32, or float64 for
+    inputs whose values float32 cannot hold exactly (float64, int32, int64, uint32, uint64): ``np.promote_types(input
+    dtype, float32)``. An output a run was not asked for (``outputs=``) is None: it is not kept (each is as large as
+    the whole output).
+
+    ``timings``: ``training_s``, ``inference_s`` and ``total_s`` (seconds). ``kernel``: ``source`` ("none
+    (bicubic)", "array", "function", "psf", "optics" or "estimate") and what the kernel was made from.
+    ``resolution``: the resolution report, input -> output (``input_px``, ``output_px``, ``interpolation_px`` for
+    bicubic interpolation alone, the same in um as ``*_um`` where the pixel size is known, ``method``), or ``note``
+    where it was not measured (e.g. planes under 96 x 96 pixels). :meth:`metadata` gives all of it as plain values.
     """
 
     sr: np.ndarray
@@ -244,7 +253,10 @@ def kernel_from_file(path: str | os.PathLike, *, psf_pixel_size: PixelSize | Non
                      pixel_size: PixelSize | None = None, scale: float | Sequence[float] = DEFAULT_SCALE,
                      measured: bool | None = None, psf_channel: int | None = None) -> np.ndarray:
     """Read a PSF file and turn it into the ZSSR kernel of ``scale``, as the "psf" kernel source does for the
-    widget, ``run()`` and the CLI. ``psf_pixel_size`` overrides the pixel size found in the file's metadata;
+    widget, ``run()`` and the CLI; returns the kernel array on the HR grid of ``scale``. ``psf_pixel_size`` (um)
+    overrides the pixel size found in the file's metadata; ``pixel_size``: the image's pixel size (um; one number or
+    (y, x)), with neither known the PSF is taken as sampled at the image's pixels; ``measured``: whether the PSF is a
+    bead image from the same camera (None: judged from the pixel sizes, as :func:`kernel_from_psf`);
     ``psf_channel``: which channel's PSF of a file with one per channel (see :class:`KernelChoice`).
     """
     if not isinstance(path, (str, bytes, os.PathLike)):
@@ -287,12 +299,14 @@ def checked_pixel_size(pixel_size: PixelSize | None) -> PixelSize | None:
     return None if pixel is None else compact_pixel_size(*pixel)
 
 
-def zssr(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE, kernel: KernelArgument = None,
+def zssr(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE, kernel: KernelArgument = None,
          config: ZSSRConfig | None = None, seed: int | None = None, device: str | torch.device | None = None,
          progress: ProgressCallback | None = None, should_stop: StopHook | None = None,
          pixel_size: PixelSize | None = None, outputs: str | Collection[str] | None = None) -> ZSSRResult:
     """Super-resolve one 2D image by ``scale`` (a number or a (y, x) pair).
 
+    ``image``: a numpy array, or array-like data numpy can read (a torch tensor on the CPU, a dask or zarr array,
+    read plane by plane).
     ``kernel`` is the HR->LR blur: None or ``"none"`` (MATLAB bicubic), the kernel array of ``scale``, a function
     ``scale -> kernel`` (needed with ``config.gradual_steps``: each step gets the kernel of its own scale, e.g.
     ``lambda s: kernel_from_psf(psf, psf_pixel_size=..., pixel_size=..., scale=s)``), ``"estimate"`` (estimated
@@ -300,8 +314,9 @@ def zssr(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE, kern
     or none, as the fronts offer them; made before the run, a :class:`~.kernel_choice.PreparedKernel`).
     ``pixel_size`` (um; a (y, x) pair for unequal sides) is needed by a kernel from the optics and puts the
     resolution report in um. ``seed``/``device`` left None take the config's.
-    ``progress`` receives :class:`ProgressEvent` s. ``outputs``: the kinds of :data:`OUTPUTS` to keep (None: all;
-    ``"zssr"`` always), the others are None in the result. Raises :class:`napari_zssr.Cancelled` when
+    ``progress`` receives :class:`ProgressEvent` s. ``outputs``: which of ``"zssr"`` (``result.sr``),
+    ``"ensemble_median"``, ``"residual"`` and ``"ensemble_spread"`` to keep, as a list or one comma-separated
+    string (None: all; ``"zssr"`` always); the others are None in the result. Raises :class:`napari_zssr.Cancelled` when
     ``should_stop`` returns True.
     """
     return zssr_stack(validate_image(image, upscale_factors(scale)), scale, kernel, config, seed, device, progress,
@@ -309,7 +324,7 @@ def zssr(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE, kern
 
 
 @in_own_torch_modes
-def zssr_stack(image: np.ndarray, scale: float | Sequence[float] = DEFAULT_SCALE,
+def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
                kernel: KernelArgument = None, config: ZSSRConfig | None = None,
                seed: int | None = None, device: str | torch.device | None = None,
                progress: ProgressCallback | None = None, should_stop: StopHook | None = None,

@@ -8,6 +8,7 @@ from functools import partial
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 
 from .api import (
     ZSSRResult,
@@ -112,7 +113,7 @@ def describe_axial_profile(record: dict) -> str:
 
 
 @in_own_torch_modes
-def zssr_axial(volume: np.ndarray, axial_scale: float, axial_psf: np.ndarray | None = None, *,
+def zssr_axial(volume: ArrayLike, axial_scale: float, axial_psf: np.ndarray | None = None, *,
                lateral_psf: np.ndarray | None = None, config: ZSSRConfig | None = None, seed: int | None = None,
                device: str | torch.device | None = None, progress: ProgressCallback | None = None,
                should_stop: StopHook | None = None, optics: Optics | dict | None = None,

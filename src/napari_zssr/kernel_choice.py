@@ -42,11 +42,15 @@ class KernelChoice:
     :meth:`for_channel` chooses it for a channel of an image, as the fronts do. A PSF file without channels is the PSF
     of its one channel, 0: any other ``psf_channel`` is an error there, as a channel past a file's channels is
     (a ValueError naming the file, its channels and the index), rather than a kernel of another colour unsaid.
+
+    ``psf_pixel_size``: the PSF file's pixel size in um, one number or (y, x); None: from the file's metadata.
+    ``measured``: whether the PSF is a bead image from the same camera (its pixels' integration is then in it
+    already); None: judged from the pixel sizes. ``note``: set by the fronts, kept in the result's kernel record.
     """
 
     kind: KernelKind = "none"
-    psf_path: str | None = None
-    psf_pixel_size: float | None = None  # um; None: from the PSF file's metadata
+    psf_path: str | os.PathLike | None = None
+    psf_pixel_size: PixelSize | None = None  # um; None: from the PSF file's metadata
     measured: bool | None = None  # is the PSF a bead image from the same camera? None: judged from pixel sizes
     optics: Optics | None = None
     psf_channel: int | None = None  # of a PSF file with a PSF per channel; None: a file without channels

@@ -49,7 +49,22 @@ MAX_SEED = 2**63 - 1
 
 @dataclass
 class ZSSRConfig:
-    """Settings of one ZSSR run. ``ZSSRConfig()`` is the microscopy default; see :meth:`preset`."""
+    """Settings of one ZSSR run. ``ZSSRConfig()`` is the microscopy default; :meth:`preset` gives ``"default"``,
+    ``"fast"`` and ``"paper"``, any field overridden. Every field is checked as the config is made (a TypeError or
+    ValueError naming it).
+
+    Training: ``max_iterations`` Adam steps from ``learning_rate``, divided by 10 at ``lr_step_fractions`` of them
+    (``lr_schedule="steps"``) or where the authors' line fit of the reconstruction error says (``"policy"``: with
+    ``min_iterations``, ``lr_check_every``, ``lr_slope_range``, ``lr_change_ratio``, ``recon_every``, ``recon_crop``),
+    ending once the rate falls below ``min_learning_rate``; ``crop_size``: side of the square training crops (HR
+    father pixels); ``noise_std``: noise on the LR sons (a fraction of the intensity range, or "auto": the input's
+    own level); ``father_levels`` downscaled copies of the input, from ``father_min_scale`` to 1, as HR fathers;
+    ``gradual_steps``: intermediate scales. Network: ``width`` channels in each of ``depth`` convolutions, started from
+    ``init``. Inference: ``ensemble`` members, ``back_projection_iterations`` (``back_projection_to_noise``: stop at
+    the input's noise level), tiles of ``tile_size`` pixels at most. Run: ``device``, ``precision``, ``seed`` (0 to
+    2**63 - 1), ``progress_every`` (iterations between two training progress events), ``name`` (the label results
+    record).
+    """
 
     # training
     max_iterations: int = 1000
@@ -166,10 +181,12 @@ class ZSSRConfig:
         """``"default"`` (microscopy, noise on, from scratch), ``"fast"`` (the learned start for the run's kernel and
         noise level, 100 iterations at a learning rate of 3e-4, which keeps more of the start than 1e-3, and a 2-member
         ensemble: about a tenth of the time, docs/benchmarks.md "A learned start") or ``"paper"`` (the authors'
-        settings).
+        settings: 3,000 iterations at most under their "policy" lr schedule, no noise on the sons, 10 back-projection
+        steps whatever the noise, float32).
 
-        ``overrides`` are other field values (``name=`` too: the label the result records); an unknown name is a
-        TypeError that lists the valid ones, as is a preset left out (``preset(name="fast")`` names the label only).
+        ``overrides`` are other field values (``name=`` too: the label the result records); an unknown field is a
+        TypeError that lists the valid ones, as is a preset left out (``preset(name="fast")`` names the label only);
+        an unknown preset is a ValueError.
         """
         if name is None:
             raise TypeError(f"no preset given: give one of {', '.join(PRESETS)} first, without a keyword, e.g. "

@@ -64,7 +64,13 @@ _PINHOLE_NODES_PER_AU = 24
 
 @dataclass(frozen=True)
 class Optics:
-    """A microscope's optics as the PSF models need them, validated on creation (a clear error per bad value)."""
+    """A microscope's optics as the PSF models need them, validated on creation (a clear error per bad value).
+
+    ``na``: the objective's numerical aperture; ``wavelength``: emission, nm; ``refractive_index`` of the immersion
+    medium (1.518 oil by default, 1.333 water, 1.0 air); ``modality``: "widefield" or "confocal", the latter with
+    ``excitation_wavelength`` (nm; None: the emission wavelength) and ``pinhole`` (Airy units; None: 1 AU);
+    ``model``: "vectorial" (default) or "paraxial" (the Airy pattern).
+    """
 
     na: float
     wavelength: float  # emission, nm
