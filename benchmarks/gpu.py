@@ -63,7 +63,7 @@ def step_seconds(kind: str, dtype: torch.dtype, x: torch.Tensor, y: torch.Tensor
     NCHW layout, or replayed from a CUDA graph ("graph")."""
     net = ZSSRNet.create(ZSSRConfig.preset("default"), 0, CUDA)
     if kind == "graph":
-        step = GraphedSteps(net, graph_optimizer(net, 1e-3), lambda a, b: trainer.l1_loss(net, a, b, dtype, False))
+        step = GraphedSteps(net, graph_optimizer(net, 1e-3), lambda a, b: trainer.l1_loss(net, a, b, dtype))
     else:
         if kind == "nchw":
             net = net.to(memory_format=torch.contiguous_format)
