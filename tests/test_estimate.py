@@ -41,7 +41,8 @@ def test_widget_estimate_is_timed_off_the_gui_thread_through_the_training_step(m
     assert "~" in widget.estimate.value and len(threads) == run_time.WARM_UP_STEPS + run_time.TIMED_STEPS
 
 
-COSTS = Costs(step_seconds=(1.0, 2.0), inference_seconds_per_pixel=0.0, crop_size=128)
+COSTS = Costs(step_seconds=(1.0, 2.0), inference_seconds_per_pixel=0.0, back_projection_seconds_per_pixel=0.0,
+              crop_size=128)
 #: planes whose every father holds a whole 128 x 128 crop: their steps cost what the timed ones did
 LARGE = (300, 300)
 
@@ -87,10 +88,28 @@ def test_steps_on_planes_smaller_than_twice_the_crop_cost_their_crops_mean_area(
 
 
 def test_inference_is_counted_per_output_pixel_and_ensemble_member():
-    costs = Costs(step_seconds=(0.0, 0.0), inference_seconds_per_pixel=1e-6, crop_size=128)
+    costs = Costs(step_seconds=(0.0, 0.0), inference_seconds_per_pixel=1e-6, back_projection_seconds_per_pixel=0.0,
+                  crop_size=128)
     assert estimate_seconds(costs, ZSSRConfig(), Workload((100, 50), 2, 2)) == pytest.approx((0.32, 0.32))
     single = estimate_seconds(costs, ZSSRConfig(ensemble=False), Workload((100, 50), 2, 1))
     assert single == pytest.approx((0.02, 0.02))
+
+
+def test_back_projection_is_counted_per_output_pixel_step_and_member_with_the_median():
+    """Each member and their median back-project for up to the config's steps: all of them at most; stopped at the
+    noise level, a noisy plane may take none, so the range starts without them; without that stop, every step."""
+    costs = Costs(step_seconds=(0.0, 0.0), inference_seconds_per_pixel=0.0, back_projection_seconds_per_pixel=1e-7,
+                  crop_size=128)
+    work = Workload((100, 50), 2, 2)  # 2 planes of 20,000 output pixels
+    assert estimate_seconds(costs, ZSSRConfig(ensemble=2), work) == pytest.approx((0.0, 4e4 * 3 * 10 * 1e-7))
+    assert estimate_seconds(costs, ZSSRConfig(ensemble=2, back_projection_to_noise=False), work) == \
+        pytest.approx((0.12, 0.12))
+    assert estimate_seconds(costs, ZSSRConfig(back_projection_iterations=0), work) == (0.0, 0.0)
+
+
+def test_the_timing_measures_back_projection():
+    costs = run_time.time_costs(("cpu", "float32", 16, 8, 3))
+    assert costs.back_projection_seconds_per_pixel > 0 and costs.inference_seconds_per_pixel > 0
 
 
 @pytest.mark.parametrize("low, high, text", [

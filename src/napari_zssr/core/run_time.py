@@ -1,5 +1,6 @@
-"""What a run will cost, before it runs: a few real training steps and an inference timed with the run's settings,
-and the model that scales them to a whole run (planes, warm starts, gradual steps, crop sizes, ensemble).
+"""What a run will cost, before it runs: a few real training steps, an inference and back-projection steps timed with
+the run's settings, and the model that scales them to a whole run (planes, warm starts, gradual steps, crop sizes,
+ensemble, back-projection).
 
 The steps go through the trainer itself (pairs drawn by the sampler, the same training step, precision and network),
 so what is timed is what a run does. The range covers the step-time spread and, with the lr policy, its earliest
@@ -22,7 +23,7 @@ from .degradation import Degradation
 from .device import select_device
 from .engine import reconstruction_pair, scale_steps
 from .geometry import scale_symmetries
-from .inference import super_resolve
+from .inference import back_project, super_resolve
 from .network import ZSSRNet
 from .pairs import FatherPool, PairSampler, crop_side, father_shapes, min_father_side
 from .precision import resolve_precision
@@ -33,6 +34,8 @@ from .trainer import train
 #: untimed first steps (memory allocation, kernel selection), then timed ones
 WARM_UP_STEPS = 3
 TIMED_STEPS = 10
+#: back-projection steps timed after the inference
+TIMED_BACK_PROJECTIONS = 2
 #: noise on the timed steps' sons, as a run on a noisy image adds (it costs the same at any level)
 TIMING_NOISE_STD = 0.01
 
@@ -43,6 +46,9 @@ CostKey = tuple[str, str, int, int, int]  # device, precision, crop size, width,
 class Costs:
     step_seconds: tuple[float, float]  # one training iteration: median and 90th percentile
     inference_seconds_per_pixel: float  # per output pixel and ensemble member
+    # per output pixel and back-projection step: each member and their median take up to config's steps, which on a
+    # large clean plane cost as much as the members' inference
+    back_projection_seconds_per_pixel: float
     crop_size: int  # the side of the square crops the steps were timed on
 
 
@@ -85,12 +91,15 @@ def time_costs(key: CostKey, should_stop: Callable[[], bool] | None = None) -> C
           progress=RunProgress(stamp, max_iterations=config.max_iterations), should_stop=should_stop,
           dtype=resolve_precision(precision, device))
     steps = np.diff(stamps[WARM_UP_STEPS - 1 :])
-    lr = image[..., :crop_size, :crop_size]
-    start = time.perf_counter()
-    output = super_resolve(net, lr, degradation, [0], 0, config.tile_size, resolve_precision(precision, device))
+    start = time.perf_counter()  # on the whole image: a 4x larger output than the crop's, nearer a real plane's
+    output = super_resolve(net, image, degradation, [0], 0, config.tile_size, resolve_precision(precision, device))
     float(output.sr[0, 0, 0, 0])  # wait for the device
     inference = (time.perf_counter() - start) / output.sr.numel()
-    return Costs((float(np.median(steps)), float(np.percentile(steps, 90))), inference, crop_size)
+    start = time.perf_counter()
+    projected = back_project(output.sr, image, degradation, TIMED_BACK_PROJECTIONS)  # no noise floor: every step
+    float(projected[0, 0, 0, 0])
+    back_projection = (time.perf_counter() - start) / (TIMED_BACK_PROJECTIONS * output.sr.numel())
+    return Costs((float(np.median(steps)), float(np.percentile(steps, 90))), inference, back_projection, crop_size)
 
 
 @dataclass(frozen=True)
@@ -146,7 +155,12 @@ def estimate_seconds(costs: Costs, config: ZSSRConfig, work: Workload) -> tuple[
         earliest = min(drops * (config.min_iterations + 1), config.max_iterations)
         shortest = steps * (earliest + (trained - 1) * min(earliest, later))
     members = config.ensemble
-    inference = costs.inference_seconds_per_pixel * math.prod(scaled_shape(tuple(work.plane_shape[-2:]), pair)) \
-        * members * steps * work.planes
+    output_pixels = math.prod(scaled_shape(tuple(work.plane_shape[-2:]), pair)) * steps * work.planes
+    inference = costs.inference_seconds_per_pixel * output_pixels * members
+    # each member and their median back-project; stopped at the noise level, a noisy plane may take no step at all
+    back_projection = costs.back_projection_seconds_per_pixel * output_pixels * (members + 1) \
+        * config.back_projection_iterations
+    fewest_back_projections = 0.0 if config.back_projection_to_noise else back_projection
     crops = mean_crop_area(work.training_shape, config, pair) / costs.crop_size**2  # steps on smaller crops cost less
-    return (shortest * costs.step_seconds[0] * crops + inference, longest * costs.step_seconds[1] * crops + inference)
+    return (shortest * costs.step_seconds[0] * crops + inference + fewest_back_projections,
+            longest * costs.step_seconds[1] * crops + inference + back_projection)
