@@ -16,6 +16,15 @@ from .init_weights import load_start, load_weights
 from .kernel_conditioning import degradation_code
 
 
+class _Conv(nn.Conv2d):
+    """A convolution without torch's own initialisation, which draws from its global generator: the caller's, which a
+    run leaves as it was (and another thread may be drawing from). :meth:`ZSSRNet.reset_parameters` sets the weights.
+    (Not ``nn.utils.skip_init``: its meta device loads sympy, a third of a second of a process's first run.)"""
+
+    def reset_parameters(self) -> None:
+        pass
+
+
 class ZSSRNet(nn.Module):
     """``forward(x) = x + body(x)``, with ``x`` the input already interpolated to the output size.
 
@@ -29,10 +38,8 @@ class ZSSRNet(nn.Module):
         in_channels = channels
         for index in range(depth):
             out_channels = channels if index == depth - 1 else width
-            # without torch's own initialisation, which draws from its global generator: the caller's, which a run
-            # leaves as it was (and another thread may be drawing from)
-            layers.append(nn.utils.skip_init(nn.Conv2d, in_channels, out_channels, 3, padding=1, bias=False,
-                                              dtype=torch.float32))  # whatever torch's default type
+            layers.append(_Conv(in_channels, out_channels, 3, padding=1, bias=False,
+                                dtype=torch.float32))  # whatever torch's default type
             if index < depth - 1:
                 layers.append(nn.ReLU(inplace=True))
             in_channels = out_channels
