@@ -53,7 +53,7 @@ from .io.tiff import kept_open
 SCHEDULER_PROTOCOLS = ("tcp", "ucx", "ws", "wss")
 #: seconds to wait for a scheduler before calling its address unreachable
 CONNECT_TIMEOUT_S = 3
-EXTRA_HINT = "pip install 'napari-zssr[cluster]'"
+EXTRA_HINT = "pip install distributed (what the napari-zssr[cluster] extra adds)"
 
 
 def available_cores() -> int:
