@@ -674,8 +674,9 @@ def test_numpy_booleans_are_switches_as_python_ones(tmp_path):
     json.dumps(vars(config))
     with pytest.raises(TypeError, match="back_projection_to_noise must be True or False, got 'no'"):
         ZSSRConfig(back_projection_to_noise="no")
-    with pytest.raises(TypeError, match="back_projection_to_noise must be True or False"):
-        ZSSRConfig(back_projection_to_noise=np.array([True, False]))
+    for other in (np.array([True, False]), torch.tensor(True)):  # torch's dtypes have no numpy kind
+        with pytest.raises(TypeError, match="back_projection_to_noise must be True or False"):
+            ZSSRConfig(back_projection_to_noise=other)
     from napari_zssr.batching import make_options
 
     assert make_options(tmp_path, {"overwrite": flags[0], "quiet": flags[1]}).overwrite

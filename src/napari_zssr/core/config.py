@@ -239,8 +239,8 @@ def check_seed(seed: Any, name: str = "ZSSRConfig.seed") -> int:
 def is_switch(value: Any) -> bool:
     """True or False, as Python's ``bool`` or numpy's (``np.True_``, what comparing arrays gives); told by its dtype's
     kind so that this module, which the command line's ``--help`` imports, need not import numpy."""
-    return isinstance(value, bool) or (getattr(value, "shape", None) == () and getattr(value, "dtype", None) is not None
-                                       and value.dtype.kind == "b")
+    return isinstance(value, bool) or (getattr(value, "shape", None) == ()
+                                       and getattr(getattr(value, "dtype", None), "kind", None) == "b")
 
 
 def _is_number(value: Any) -> bool:
