@@ -680,6 +680,14 @@ def test_numpy_booleans_are_switches_as_python_ones(tmp_path):
     from napari_zssr.batching import make_options
 
     assert make_options(tmp_path, {"overwrite": flags[0], "quiet": flags[1]}).overwrite
+    import tifffile  # a PSF's measured= is recorded as Python's: the result's metadata stays JSON
+
+    tifffile.imwrite(tmp_path / "psf.tif", gaussian_kernel(2.0).astype(np.float32))
+    image = np.random.default_rng(0).random((40, 40))
+    tiny = ZSSRConfig(max_iterations=2, width=8, depth=3, crop_size=16, ensemble=1)
+    result = zssr(image, 2, kernel=KernelChoice("psf", str(tmp_path / "psf.tif"), measured=flags[0]), config=tiny)
+    assert result.kernel["measured"] is True
+    json.dumps(result.metadata())
 
 
 def test_noise_std_beyond_the_intensity_range_is_refused():

@@ -120,8 +120,8 @@ class ZSSRResult:
     kernel: dict[str, Any] = field(default_factory=dict)  # where the kernel came from, with its parameters
     resolution: dict[str, Any] = field(default_factory=dict)  # input -> output, by decorrelation analysis
     notes: list[str] = field(default_factory=list)  # what the user should know of the input (also warned)
-    # each plane after the first started from the one before's weights and trained at most this long (None: each
-    # from the start): the config alone would not rerun the run
+    # each plane after the first trained at most this long, from the one before's weights (a random start) or the
+    # config's start again (None: each plane trained fully): the config alone would not rerun the run
     warm_start_iterations: int | None = None
     # the SHA-256 of the weights file a run started from (config.init a path: a file changed in place starts
     # another run); None for the shipped start or none
@@ -335,11 +335,12 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
     A constant plane is passed through as its interpolation with a :class:`BlankPlaneWarning`; a constant image of
     one plane is an error, unless ``one_of_channels`` (a channel of an image whose other channels hold the
     structure, e.g. the empty blue of an RGB picture) passes it through too. With
-    ``warm_start_iterations``, each plane after the first trains for at most that many iterations: from the previous
-    plane's weights where the config starts at random (``init="scratch"``), else from the config's start again (the
-    learned start or a weights file), fitted to that plane's own noise level. A learned start is as good a start as a
-    like neighbour's weights, and an unlike plane (nearly empty, far dimmer) does not inherit its neighbour's fit
-    (docs/benchmarks.md, "Stacks: warm start"). ``kernel="estimate"`` estimates one kernel for the whole stack (from
+    ``warm_start_iterations``, each plane after the first trains for at most that many iterations (the first trains
+    ``config.max_iterations``): from the previous plane's weights where the config starts at random
+    (``init="scratch"``), else from the config's start again (the learned start, which adapts to each plane's noise
+    level, or a weights file). Measured with the learned start: as good a start as a like neighbour's weights, and an
+    unlike plane (nearly empty, far dimmer) does not inherit its neighbour's fit (docs/benchmarks.md, "Stacks: warm
+    start"). ``kernel="estimate"`` estimates one kernel for the whole stack (from
     up to 8 planes). Other arguments as :func:`zssr`.
     """
     config = checked_config(config)
@@ -375,7 +376,6 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
     plan = RunProgress(progress, n_planes=n_planes, n_steps=len(steps), max_iterations=config.max_iterations,
                        warm_start_iterations=warm_start_iterations)
     net: ZSSRNet | None = None
-    trained_a_plane = False  # the planes after it train warm_start_iterations where given
     run = None
     result.timings["training_s"] = planes_seconds = 0.0
     start = time.perf_counter()
@@ -391,7 +391,7 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
                 continue
             low, high = ranges[plane_number] if ranges else plane_intensity_range(plane, index)
             lr = normalised_tensor(plane, low, high, torch_device)
-            iterations = plan.iterations_per_step(warm=trained_a_plane)
+            iterations = plan.iterations_per_step(warm=plan.trained_planes > 0)
             plan.start_plane(plane_number, iterations)
             plane_config = config if iterations == config.max_iterations else replace(config, max_iterations=iterations)
             plane_start = time.perf_counter()
@@ -400,7 +400,6 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
                             should_stop=should_stop, net=net)
             planes_seconds += time.perf_counter() - plane_start
             result.timings["training_s"] += sum(log.seconds for log in run.logs)
-            trained_a_plane = True
             net = run.net if warm_start_iterations is not None and config.init == "scratch" else None
             store_outputs(result, index, run.output, low, high, partial(resize, lr, run.output.sr.shape[-2:]))
             result.iterations.append(sum(log.iterations for log in run.logs))

@@ -98,8 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                         nargs="?",
                         const="auto", metavar="N",
                         help="train each plane after the first N iterations, from the previous plane's weights (a "
-                             "random start) or from the learned start again (N left out or auto: a fifth of the max "
-                             "iterations, at least 10 and at most all of them)")
+                             "random start) or from the learned start (or --init file) again (N left out or auto: a "
+                             "fifth of the max iterations, at least 10 and at most all of them)")
     parser.add_argument("--device", default=BatchOptions.device,
                         help=f"auto, cpu, cuda, cuda:N or mps (default: {BatchOptions.device})")
     parser.add_argument("--noise-std", type=number_in_range(float, 0, "a number from 0 to 1", auto=True, maximum=1),

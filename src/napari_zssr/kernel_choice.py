@@ -235,7 +235,8 @@ def _source_of(choice: KernelChoice, pixel_size: PixelSize | None, image: np.nda
     # measured: as given (None: judged from the two pixel sizes beside it), which changes the kernel; the file's
     # checksum: a bead measured again under the same name makes another kernel
     record = {"source": "psf", "psf_path": os.path.abspath(choice.psf_path), "psf_pixel_size_um": psf_pixel_size,
-              "pixel_size_um": pixel_size, "measured": choice.measured, "psf_sha256": file_sha256(choice.psf_path)}
+              "pixel_size_um": pixel_size, "measured": None if choice.measured is None else bool(choice.measured),
+              "psf_sha256": file_sha256(choice.psf_path)}
     if psf_file.channel is not None:  # one PSF of a file with one per channel
         record.update(psf_channel=psf_file.channel, psf_channels=psf_file.channels)
     notes = []

@@ -66,7 +66,8 @@ def cost_key(device: str, config: ZSSRConfig, plane_shape: tuple[int, ...] = ())
 
 
 def time_costs(key: CostKey, should_stop: Callable[[], bool] | None = None) -> Costs:
-    """Time :data:`TIMED_STEPS` training iterations and one inference with the settings of ``key`` (slow: seconds).
+    """Time :data:`TIMED_STEPS` training iterations, one inference and :data:`TIMED_BACK_PROJECTIONS` back-projection
+    steps (with the bicubic kernel) with the settings of ``key`` (slow: seconds).
 
     ``should_stop`` returning True ends the measurement early with :class:`~napari_zssr.core.trainer.Cancelled`.
     The timing is of the device alone only when no run shares it: the widget gives it its turn
