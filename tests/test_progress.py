@@ -31,6 +31,16 @@ def test_done_and_total_follow_warm_start_gradual_steps_and_blank_planes(texture
     assert [event.finished_planes for event in events if event.stage == "plane done"] == [1, 2, 3, 4]
 
 
+def test_a_plane_shorter_than_progress_every_reports_its_last_iteration(textured_image, tiny_config):
+    """A warm-started plane of 3 iterations, events every 10: its loss still reaches the widget's plot and status."""
+    tiny_config.progress_every = 10
+    stack = np.stack([textured_image, textured_image[::-1]])
+    events = []
+    zssr_stack(stack, 2, config=tiny_config, progress=events.append, warm_start_iterations=3)
+    training = [(event.plane, event.iteration) for event in events if event.stage == "training"]
+    assert training == [(0, tiny_config.max_iterations), (1, 3)]
+
+
 def test_an_early_stop_shrinks_the_total(textured_image):
     config = ZSSRConfig(max_iterations=200, width=4, crop_size=16, lr_schedule="policy", min_iterations=5,
                         lr_check_every=5, recon_every=2, lr_slope_range=10, learning_rate=1e-12,

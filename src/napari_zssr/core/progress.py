@@ -16,9 +16,9 @@ from dataclasses import dataclass
 class ProgressEvent:
     """What a progress callback receives: where the run is, the current loss and learning rate, and the work done.
 
-    ``stage`` is "training" (every ``progress_every`` iterations), "inference" (after each gradual step's training),
-    "plane done" (after each plane, blank ones included) or "done" (once, at the end). ``unit`` names what
-    ``plane`` counts: "plane", or "volume" in an axial run (one network per volume).
+    ``stage`` is "training" (every ``progress_every`` iterations and at the last), "inference" (after each gradual
+    step's training), "plane done" (after each plane, blank ones included) or "done" (once, at the end). ``unit``
+    names what ``plane`` counts: "plane", or "volume" in an axial run (one network per volume).
     """
 
     stage: str

@@ -185,7 +185,9 @@ def train(net: ZSSRNet, sampler: PairSampler, reconstruction_pair: tuple[torch.T
             raise Cancelled
         loss = step(*sampler.sample(config.crop_size))
         log.iterations = iteration + 1
-        if progress is not None and (iteration + 1) % config.progress_every == 0:
+        # and at the last iteration: a warm-started plane may train fewer than progress_every
+        if progress is not None and ((iteration + 1) % config.progress_every == 0
+                                     or iteration + 1 == config.max_iterations):
             progress.training(iteration + 1, config.max_iterations, float(loss.detach()), learning_rate)
         if policy.needs_errors and iteration % config.recon_every == 0:
             error = reconstruction_error(net, recon_input, recon_target, dtype)
