@@ -340,8 +340,8 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
     (``init="scratch"``), else from the config's start again (the learned start, which adapts to each plane's noise
     level, or a weights file). Measured with the learned start: as good a start as a like neighbour's weights, and an
     unlike plane (nearly empty, far dimmer) does not inherit its neighbour's fit (docs/benchmarks.md, "Stacks: warm
-    start"). ``kernel="estimate"`` estimates one kernel for the whole stack (from
-    up to 8 planes). Other arguments as :func:`zssr`.
+    start"). ``kernel="estimate"`` estimates one kernel for the whole stack (from up to 8 planes). Other arguments as
+    :func:`zssr`.
     """
     config = checked_config(config)
     pair = upscale_factors(scale)

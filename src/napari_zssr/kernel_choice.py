@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .core.choices import KERNEL_SOURCES, KernelKind
-from .core.config import ZSSRConfig
+from .core.config import ZSSRConfig, is_switch
 from .core.degradation import KernelSource, step_kernels
 from .core.gaussian import FWHM_PER_SIGMA
 from .core.init_weights import file_sha256
@@ -66,6 +66,8 @@ class KernelChoice:
         pair = pixel_pair(self.psf_pixel_size, "psf_pixel_size")  # None (from the file) or a clear error
         if pair is not None:  # plain floats, as the run's record writes them to JSON (not numpy's float32)
             object.__setattr__(self, "psf_pixel_size", compact_pixel_size(*pair))
+        if is_switch(self.measured):  # Python's for JSON records; kernel_from_psf refuses others
+            object.__setattr__(self, "measured", bool(self.measured))
         if self.psf_path is not None and not isinstance(self.psf_path, (str, os.PathLike)):  # not deep in pathlib
             raise TypeError(f"psf_path must be the PSF file's path (a str or pathlib.Path), got "
                             f"{type(self.psf_path).__name__} {self.psf_path!r}")
@@ -235,8 +237,7 @@ def _source_of(choice: KernelChoice, pixel_size: PixelSize | None, image: np.nda
     # measured: as given (None: judged from the two pixel sizes beside it), which changes the kernel; the file's
     # checksum: a bead measured again under the same name makes another kernel
     record = {"source": "psf", "psf_path": os.path.abspath(choice.psf_path), "psf_pixel_size_um": psf_pixel_size,
-              "pixel_size_um": pixel_size, "measured": None if choice.measured is None else bool(choice.measured),
-              "psf_sha256": file_sha256(choice.psf_path)}
+              "pixel_size_um": pixel_size, "measured": choice.measured, "psf_sha256": file_sha256(choice.psf_path)}
     if psf_file.channel is not None:  # one PSF of a file with one per channel
         record.update(psf_channel=psf_file.channel, psf_channels=psf_file.channels)
     notes = []
