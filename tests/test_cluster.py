@@ -135,6 +135,21 @@ def test_worker_killed_mid_batch_outputs_equal_a_local_run(cluster, stacks, tmp_
     assert {p: p.stat().st_mtime_ns for p in remote.rglob("*.tif")} == stamps
 
 
+def test_a_warm_started_stack_split_across_tasks_equals_the_local_unsplit_run(cluster, tmp_path):
+    """From the learned start every warm plane restarts from it, the first too, so a range of planes computes what the
+    whole stack computes; the first plane of each range trained fully before, and the ranges' later planes differed."""
+    folder = tmp_path / "data"
+    write_imagej_tiff(folder / "stack.tif", textured((4, 16, 16), 5), "ZYX", (0.2, 0.2))
+    warm = [*TINY, "--max-iterations", "6", "--warm-start", "2"]
+    with threads_of_a_worker():
+        assert main([str(folder), "--out", str(tmp_path / "local"), *warm]) == 0
+    assert main([str(folder), "--out", str(tmp_path / "remote"), "--scheduler", cluster.scheduler_address,
+                 *warm]) == 0
+    ours, reference = (read_tiff(tmp_path / side / "stack_zssr.tif") for side in ("remote", "local"))
+    assert json.loads(ours.description)["channels"][0]["iterations"] == [2, 2, 2, 2]
+    assert np.array_equal(ours.data, reference.data)
+
+
 def test_a_closed_client_or_a_scheduler_gone_is_a_usage_error_from_python(cluster, stacks, tmp_path, monkeypatch):
     """batch(client=...) raised Dask's "IOLoop is closed" for a closed client, and CommClosedError after 27 s for a
     client whose scheduler was killed, where the docs promise a UsageError before any work."""

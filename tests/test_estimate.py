@@ -51,6 +51,9 @@ def test_the_range_spans_the_step_time_spread():
     assert estimate_seconds(COSTS, ZSSRConfig(), Workload(LARGE, 2, 1)) == (1000, 2000)
     warm = Workload(LARGE, 2, 3, warm_start_iterations=200)
     assert estimate_seconds(COSTS, ZSSRConfig(), warm) == (1400, 2800)  # warm-started planes
+    # from a learned start every plane restarts from it, the first too
+    assert estimate_seconds(COSTS, ZSSRConfig(init="learned"), warm) == (600, 1200)
+    assert estimate_seconds(COSTS, ZSSRConfig(init="learned"), Workload(LARGE, 2, 1, 200)) == (1000, 2000)
     assert estimate_seconds(COSTS, ZSSRConfig(gradual_steps=(1.5,)), Workload(LARGE, 2, 1)) == (2000, 4000)
 
 

@@ -31,6 +31,15 @@ def test_done_and_total_follow_warm_start_gradual_steps_and_blank_planes(texture
     assert [event.finished_planes for event in events if event.stage == "plane done"] == [1, 2, 3, 4]
 
 
+def test_a_stack_restarting_from_a_learned_start_plans_every_plane_warm_from_the_first(textured_image):
+    config = ZSSRConfig.preset("fast", max_iterations=6, crop_size=16, ensemble=1, back_projection_iterations=0)
+    events = []
+    result = zssr_stack(np.stack([textured_image] * 3), 2, config=config, progress=events.append,
+                        warm_start_iterations=2)
+    assert result.iterations == [2, 2, 2]
+    assert {event.total for event in events} == {6}  # the bar's end never moves
+
+
 def test_a_plane_shorter_than_progress_every_reports_its_last_iteration(textured_image, tiny_config):
     """A warm-started plane of 3 iterations, events every 10: its loss still reaches the widget's plot and status."""
     tiny_config.progress_every = 10

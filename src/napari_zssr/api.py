@@ -335,12 +335,13 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
     A constant plane is passed through as its interpolation with a :class:`BlankPlaneWarning`; a constant image of
     one plane is an error, unless ``one_of_channels`` (a channel of an image whose other channels hold the
     structure, e.g. the empty blue of an RGB picture) passes it through too. With
-    ``warm_start_iterations``, each plane after the first trains for at most that many iterations (the first trains
-    ``config.max_iterations``): from the previous plane's weights where the config starts at random
-    (``init="scratch"``), else from the config's start again (the learned start, which adapts to each plane's noise
-    level, or a weights file). Measured with the learned start: as good a start as a like neighbour's weights, and an
-    unlike plane (nearly empty, far dimmer) does not inherit its neighbour's fit (docs/benchmarks.md, "Stacks: warm
-    start"). ``kernel="estimate"`` estimates one kernel for the whole stack (from up to 8 planes). Other arguments as
+    ``warm_start_iterations``, planes train for at most that many iterations: where the config starts at random
+    (``init="scratch"``), each plane after the first (which trains ``config.max_iterations``) from the previous
+    plane's weights; else every plane, the first too, from the config's start again (the learned start, which adapts
+    to each plane's noise level, or a weights file), so a plane's output does not depend on its place in the stack.
+    Measured with the learned start: as good a start as a like neighbour's weights, and an unlike plane (nearly empty,
+    far dimmer) does not inherit its neighbour's fit (docs/benchmarks.md, "Stacks: warm start").
+    ``kernel="estimate"`` estimates one kernel for the whole stack (from up to 8 planes). Other arguments as
     :func:`zssr`.
     """
     config = checked_config(config)
@@ -374,7 +375,8 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
     warn_kernel_notes(kernel_record)
     ranges = intensity_ranges(array, should_stop)
     plan = RunProgress(progress, n_planes=n_planes, n_steps=len(steps), max_iterations=config.max_iterations,
-                       warm_start_iterations=warm_start_iterations)
+                       warm_start_iterations=warm_start_iterations,
+                       every_plane_warm=n_planes > 1 and config.warm_planes_restart)
     net: ZSSRNet | None = None
     run = None
     result.timings["training_s"] = planes_seconds = 0.0
@@ -391,7 +393,7 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
                 continue
             low, high = ranges[plane_number] if ranges else plane_intensity_range(plane, index)
             lr = normalised_tensor(plane, low, high, torch_device)
-            iterations = plan.iterations_per_step(warm=plan.trained_planes > 0)
+            iterations = plan.next_plane_iterations()
             plan.start_plane(plane_number, iterations)
             plane_config = config if iterations == config.max_iterations else replace(config, max_iterations=iterations)
             plane_start = time.perf_counter()
@@ -400,7 +402,7 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
                             should_stop=should_stop, net=net)
             planes_seconds += time.perf_counter() - plane_start
             result.timings["training_s"] += sum(log.seconds for log in run.logs)
-            net = run.net if warm_start_iterations is not None and config.init == "scratch" else None
+            net = run.net if warm_start_iterations is not None and not config.warm_planes_restart else None
             store_outputs(result, index, run.output, low, high, partial(resize, lr, run.output.sr.shape[-2:]))
             result.iterations.append(sum(log.iterations for log in run.logs))
             result.noise_stds.append(run.noise_std)

@@ -97,9 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--warm-start", type=number_in_range(int, 1, "a whole number >= 1", auto=True, hint=after_it),
                         nargs="?",
                         const="auto", metavar="N",
-                        help="train each plane after the first N iterations, from the previous plane's weights (a "
-                             "random start) or from the learned start (or --init file) again (N left out or auto: a "
-                             "fifth of the max iterations, at least 10 and at most all of them)")
+                        help="train each plane after the first N iterations from the previous plane's weights (a "
+                             "random start), or every plane, the first too, N iterations from the learned start (or "
+                             "--init file) (N left out or auto: a fifth of the max iterations, at least 10 and at most "
+                             "all of them)")
     parser.add_argument("--device", default=BatchOptions.device,
                         help=f"auto, cpu, cuda, cuda:N or mps (default: {BatchOptions.device})")
     parser.add_argument("--noise-std", type=number_in_range(float, 0, "a number from 0 to 1", auto=True, maximum=1),
@@ -143,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run on a local Dask cluster of N worker processes (the cores shared among them)")
     cluster.add_argument("--planes-per-task", type=number_in_range(int, 2, "a whole number >= 2"), metavar="N",
                          help="on a cluster, split stacks of more planes than this into tasks of about N planes "
-                              f"(default {BatchOptions.planes_per_task}; warm start then restarts in each task)")
+                              f"(default {BatchOptions.planes_per_task}; warm start from a random start then "
+                              "restarts in each task)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars, only problems and summary")
     parser.add_argument("--version", action="version", version=f"napari-zssr {__version__}")
     return parser

@@ -220,6 +220,16 @@ class ZSSRConfig:
         return min(self.max_iterations, max(10, self.max_iterations // 5))
 
     @property
+    def warm_planes_restart(self) -> bool:
+        """Whether each warm-started plane of a stack trains from this config's start again, the first plane too
+        (a learned start or a weights file: conditioned on each plane's noise level, as good a start as a like
+        neighbour's weights, and no unlike neighbour's fit is carried on), rather than from the previous plane's
+        weights after a first plane trained fully (a random start, which those weights beat). Restarting, every plane
+        is the same run of itself whatever its place in the stack, so a stack split into parts gives what it gives
+        whole (docs/benchmarks.md, "Stacks: warm start")."""
+        return self.init != "scratch"
+
+    @property
     def back_projects_to_noise(self) -> bool:
         """Whether runs back-project and stop at the input's noise level (what a run then has to estimate)."""
         return self.back_projection_to_noise and self.back_projection_iterations > 0

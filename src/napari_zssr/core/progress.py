@@ -1,9 +1,10 @@
 """Progress of a run, computed once here: events with ``done``/``total`` work units that every front just shows.
 
-A work unit is one training iteration. ``total`` is the current plan: each plane not yet finished trains every
-gradual step for its iteration budget (the full ``max_iterations`` until a plane has been trained, the warm-start
-budget after that when warm start is on). The plan shrinks when a plane turns out to be blank (constant) or a step
-stops early (the lr policy), so ``done`` never goes back and equals ``total`` at the end.
+A work unit is one training iteration. ``total`` is the current plan: each plane not yet finished trains every gradual
+step for its iteration budget (the full ``max_iterations`` until a plane has been trained, the warm-start budget after
+that when warm start is on, or from the first plane where every plane restarts from a learned start). The plan shrinks
+when a plane turns out to be blank (constant) or a step stops early (the lr policy), so ``done`` never goes back and
+equals ``total`` at the end.
 """
 
 from __future__ import annotations
@@ -45,13 +46,15 @@ class RunProgress:
     """Keeps the plan of a run (see the module docstring) and sends its events to ``callback``."""
 
     def __init__(self, callback: ProgressCallback | None, *, n_planes: int = 1, n_steps: int = 1,
-                 max_iterations: int, warm_start_iterations: int | None = None, unit: str = "plane") -> None:
+                 max_iterations: int, warm_start_iterations: int | None = None, every_plane_warm: bool = False,
+                 unit: str = "plane") -> None:
         self.callback = callback
         self.unit = unit
         self.n_planes = n_planes
         self.n_steps = n_steps
         self.max_iterations = max_iterations
         self.warm_start_iterations = warm_start_iterations
+        self.every_plane_warm = every_plane_warm  # the first plane trains the warm budget too (a learned start)
         self.done = 0
         self.plane = 0
         self.trained_planes = 0
@@ -62,12 +65,17 @@ class RunProgress:
     def iterations_per_step(self, warm: bool) -> int:
         return self.warm_start_iterations if warm and self.warm_start_iterations is not None else self.max_iterations
 
+    def next_plane_iterations(self) -> int:
+        """Iterations each step of the next plane to train plans: warm once a plane has trained, or from the first."""
+        return self.iterations_per_step(warm=self.every_plane_warm or self.trained_planes > 0)
+
     @property
     def total(self) -> int:
         """The work units of the whole run as known now: done, left of this plane, and the later planes' (warm
         started where this run warm-starts), so that a bar's end moves as little as possible."""
         later_planes = self.n_planes - self.plane - 1
-        warm_later = self.trained_planes > 0 or self.plane_trains  # in its inference too, its training all done
+        # in the current plane's inference too, its training all done
+        warm_later = self.every_plane_warm or self.trained_planes > 0 or self.plane_trains
         later = later_planes * self.n_steps * self.iterations_per_step(warm_later)
         return self.done + self.plane_left + later
 

@@ -148,13 +148,14 @@ def estimate_seconds(costs: Costs, config: ZSSRConfig, work: Workload) -> tuple[
     steps = len(scale_steps(pair, config.gradual_steps))
     trained = work.volumes or work.planes
     later = config.max_iterations if work.volumes else work.warm_start_iterations or config.max_iterations
-    longest = steps * (config.max_iterations + (trained - 1) * later)
+    first = later if trained > 1 and config.warm_planes_restart else config.max_iterations
+    longest = steps * (first + (trained - 1) * later)
     shortest = longest
     if config.lr_schedule == "policy":  # it may stop once the lr has dropped below the minimum, at the earliest
         drops = math.floor(math.log10(config.learning_rate / config.min_learning_rate)) + 1 if \
             config.min_learning_rate > 0 else math.inf
         earliest = min(drops * (config.min_iterations + 1), config.max_iterations)
-        shortest = steps * (earliest + (trained - 1) * min(earliest, later))
+        shortest = steps * (min(earliest, first) + (trained - 1) * min(earliest, later))
     members = config.ensemble
     output_pixels = math.prod(scaled_shape(tuple(work.plane_shape[-2:]), pair)) * steps * work.planes
     inference = costs.inference_seconds_per_pixel * output_pixels * members

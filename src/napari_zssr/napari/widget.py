@@ -301,10 +301,11 @@ class ZSSRWidget(Container):
                                       tooltip="Start training from weights learned once on many images and kernels "
                                               "(shipped with the plugin) instead of random ones: far fewer "
                                               "iterations reach the same quality. Off: the original method")
-        self.warm_start = CheckBox(text="warm start: later planes train less", value=False,
-                                   tooltip="Stacks: each plane after the first trains a fifth of the iterations (at "
-                                           "least 10), from the previous plane's weights (random start) or from the "
-                                           "learned start again, which adapts to each plane's noise level")
+        self.warm_start = CheckBox(text="warm start: stack planes train less", value=False,
+                                   tooltip="Stacks: planes train a fifth of the iterations (at least 10): each "
+                                           "plane after the first from the previous plane's weights (random start), "
+                                           "or every plane from the learned start, which adapts to each plane's "
+                                           "noise level")
         self.max_iterations = SpinBox(label="max iterations", min=1, max=20000, value=defaults.max_iterations,
                                       tooltip="Training iterations per plane (the paper preset's schedule may stop "
                                               "earlier, once its learning rate has decayed)")
