@@ -379,6 +379,7 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
                        every_plane_warm=n_planes > 1 and config.warm_planes_restart)
     net: ZSSRNet | None = None
     run = None
+    spikes = 0
     result.timings["training_s"] = planes_seconds = 0.0
     start = time.perf_counter()
     try:
@@ -406,6 +407,7 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
             store_outputs(result, index, run.output, low, high, partial(resize, lr, run.output.sr.shape[-2:]))
             result.iterations.append(sum(log.iterations for log in run.logs))
             result.noise_stds.append(run.noise_std)
+            spikes += run.spikes
             result.transforms = run.transforms
             plan.plane_finished(plane_number, trained=True)
     finally:
@@ -415,6 +417,7 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
         raise Cancelled
     warn_other_blanks(result)
     note_a_spread_of_one_member(result, outputs)
+    note_isolated_spikes(result, spikes)
     result.resolution = resolution_report(array, result.sr, pair, pixel_size)
     result.timings["total_s"] = time.perf_counter() - start
     # what each plane cost besides its training: noise estimate, father pool, inference with its ensemble
@@ -436,6 +439,18 @@ def note_a_spread_of_one_member(result: ZSSRResult, outputs: str | Collection[st
         return
     note = ("the ensemble spread is 0 everywhere: the ensemble had one member (ensemble off, or a kernel that no "
             "rotation or flip keeps), so nothing measured the network's uncertainty")
+    result.notes.append(note)
+    warn_user(note, UserWarning)
+
+
+def note_isolated_spikes(result: ZSSRResult, count: int, item: str = "image") -> None:
+    """Say, in ``result``'s notes and a warning, how many isolated pixels the run interpolated (``core.spikes``):
+    the outputs show them as interpolation does, neither learned from nor super-resolved."""
+    if count == 0:
+        return
+    note = (f"{count} isolated pixel{'s' * (count > 1)} (hot or dead camera pixels, cosmic rays: one pixel far "
+            f"above or below all its neighbours, which no optics makes) interpolated, not super-resolved; remove "
+            f"them from the {item} beforehand to have them gone")
     result.notes.append(note)
     warn_user(note, UserWarning)
 

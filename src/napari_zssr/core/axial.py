@@ -33,6 +33,7 @@ from .precision import resolve_precision
 from .progress import RunProgress
 from .psf import in_focus_plane
 from .resize import resize
+from .spikes import without_isolated_spikes
 from .trainer import Cancelled, StopHook, TrainingLog, train
 from .values import real_values
 
@@ -247,6 +248,7 @@ class AxialRun:
     degradation: Degradation
     dtype: torch.dtype
     noise_floor: float  # back-projection starts from this floor: 1.1 x the input's noise (0: every step)
+    spikes: int = 0  # isolated pixels interpolated along z, not learned from (core.spikes)
 
 
 @dataclass
@@ -363,14 +365,31 @@ def slice_noise_floor(volume: torch.Tensor, degradation: Degradation) -> float:
     return float(np.median([estimate_noise_floor(volume[:, row, :][None, None], degradation) for row in rows]))
 
 
+def without_lateral_spikes(volume: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """``volume`` (Z, Y, X) with each plane's isolated spikes replaced, and how many there were
+    (``core.spikes.without_isolated_spikes`` plane by plane: a hot pixel is a spike in its plane whatever the axial
+    blur, and a plane at a time holds the working memory to one plane's). A copy only where a plane has one."""
+    cleaned, spikes = volume, 0
+    for z, plane in enumerate(volume):
+        without, count = without_isolated_spikes(plane[None, None])
+        if count:
+            cleaned = volume.clone() if cleaned is volume else cleaned
+            cleaned[z] = without[0, 0]
+            spikes += count
+    return cleaned, spikes
+
+
 def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZSSRConfig, *, seed: int,
                device: torch.device, progress: RunProgress | None = None,
                should_stop: StopHook | None = None) -> AxialRun:
     """Train on lateral planes of ``volume`` (Z, Y, X, normalised, CPU) and restore it along z.
 
     Training uses ``config`` as a lateral run does (iterations, crop, noise, network, schedule); its gradual steps
-    are not used (the axial factor is learned in one step).
+    are not used (the axial factor is learned in one step). As a lateral run, it learns from and restores the volume
+    without the isolated spikes of its planes, which its outputs get back interpolated along z (``core.spikes``).
     """
+    as_given = volume
+    volume, spikes = without_lateral_spikes(volume)
     planes_at = training_plane_indices(volume)
     if not planes_at:
         raise ValueError("every z plane of the volume is constant; there is nothing to learn from")
@@ -393,5 +412,9 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
     if noise_floor > 0 and config.back_projection_iterations > 0:
         output.sr = restore_volume_flux(output.sr, volume, degradation)
     check_converged(output.sr, volume, config, noise_std)
+    if spikes:
+        interpolated = interpolate_along_z(as_given - volume, factor)
+        output.sr += interpolated
+        output.ensemble_median += interpolated
     return AxialRun(output, log, transforms, noise_std, time.perf_counter() - began, net, degradation,
-                   dtype, noise_floor)
+                   dtype, noise_floor, spikes)

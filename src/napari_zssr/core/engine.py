@@ -19,7 +19,8 @@ from .noise import estimate_noise_floor, sons_noise_std
 from .pairs import FatherPool, PairSampler, crop_side, min_father_side
 from .precision import resolve_precision
 from .progress import RunProgress
-from .resize import Scale
+from .resize import Scale, resize
+from .spikes import without_isolated_spikes
 from .trainer import StopHook, TrainingLog, train
 
 
@@ -30,6 +31,7 @@ class PlaneRun:
     transforms: list[int]
     net: ZSSRNet
     noise_std: float  # of the noise added to the sons (estimated from the input when config says "auto")
+    spikes: int = 0  # isolated pixels interpolated, not learned from (core.spikes)
 
 
 def scale_steps(scale: Scale, gradual_steps: tuple[float, ...]) -> list[Scale]:
@@ -97,7 +99,11 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
     """Super-resolve ``image`` (1, 1, H, W, normalised, on ``device``); ``net`` given = warm start from it.
 
     ``kernels``: the kernel of each step of :func:`scale_steps` (see ``step_kernels``); None: bicubic throughout.
+    The run learns from and restores the image without its isolated spikes, which its outputs get back interpolated
+    (``core.spikes``).
     """
+    as_given = image
+    image, spikes = without_isolated_spikes(image)
     steps = scale_steps(scale, config.gradual_steps)
     kernels = list(kernels or [None] * len(steps))
     noise_std = sons_noise_std(config.noise_std, [image])
@@ -122,4 +128,7 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
         check_converged(output.sr, image, config, noise_std)
         if step_index < len(steps) - 1:
             pool.add(output.sr)  # gradual SR: this stage's output is a father for the next
-    return PlaneRun(output, logs, transforms, net, noise_std)
+    if spikes:
+        interpolated = resize(as_given - image, tuple(output.sr.shape[-2:]))
+        output.sr, output.ensemble_median = output.sr + interpolated, output.ensemble_median + interpolated
+    return PlaneRun(output, logs, transforms, net, noise_std, spikes)
