@@ -8,7 +8,9 @@ kernel, deconvolved such a pixel into a peak many times its height ringing with 
 background 250 with one pixel at 4095, given its Gaussian PSF: an output from -6,300 to 15,400), and the network
 rings around it too. So a run works on the input with each isolated spike replaced by the median of its 3 x 3
 neighbourhood, and adds the spikes back to its output as interpolation shows them (docs/benchmarks.md, "Isolated
-spikes").
+spikes"). The blur and resolution estimates have a looser test of their own, taken only where an image reads as
+pure noise (``core.spectrum.with_lone_outliers_retried``: any pixel far from its 3 x 3 median, clusters of hot
+pixels too); a run must not take a bright point of a sparse image for a defect, so it asks for isolation.
 """
 
 from __future__ import annotations
