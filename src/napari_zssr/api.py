@@ -114,14 +114,17 @@ class ZSSRResult:
     # per plane, lined up with each other: a blank plane has 0 iterations and 0.0 noise
     iterations: list[int] = field(default_factory=list)  # summed over gradual steps
     noise_stds: list[float] = field(default_factory=list)  # noise added to the sons (range fraction)
+    # hot or dead camera pixels and cosmic rays interpolated, not learned from (core.spikes)
+    isolated_pixels: list[int] = field(default_factory=list)
     transforms: list[int] = field(default_factory=list)  # the ensemble's dihedral transforms (the last plane's)
     timings: dict[str, float] = field(default_factory=dict)
     blank_planes: list[tuple[int, ...]] = field(default_factory=list)
     kernel: dict[str, Any] = field(default_factory=dict)  # where the kernel came from, with its parameters
     resolution: dict[str, Any] = field(default_factory=dict)  # input -> output, by decorrelation analysis
     notes: list[str] = field(default_factory=list)  # what the user should know of the input (also warned)
-    # each plane after the first trained at most this long, from the one before's weights (a random start) or the
-    # config's start again (None: each plane trained fully): the config alone would not rerun the run
+    # planes trained at most this long: each after the first from the one before's weights (a random start), or
+    # every one from the config's start again (None: each plane trained fully): the config alone would not rerun
+    # the run
     warm_start_iterations: int | None = None
     # the SHA-256 of the weights file a run started from (config.init a path: a file changed in place starts
     # another run); None for the shipped start or none
@@ -132,7 +135,8 @@ class ZSSRResult:
         """The settings behind this result, as plain values (layer metadata, TIFF descriptions)."""
         record = {"napari_zssr_version": self.version, "scale": list(self.scale), "seed": self.seed,
                   "device": self.device, "precision": self.precision, "iterations": self.iterations,
-                  "noise_stds": [round(n, 5) for n in self.noise_stds], "ensemble_transforms": self.transforms,
+                  "noise_stds": [round(n, 5) for n in self.noise_stds], "isolated_pixels": self.isolated_pixels,
+                  "ensemble_transforms": self.transforms,
                   "blank_planes": [list(p) for p in self.blank_planes], "kernel": self.kernel,
                   "resolution": self.resolution, "warm_start_iterations": self.warm_start_iterations,
                   "init_sha256": self.init_sha256, "config": self.config.to_dict()}
@@ -188,15 +192,15 @@ def allocate_outputs(shape: tuple[int, ...], dtype: np.dtype, kinds: tuple[str, 
 
 def checked_warm_start(iterations: Any, config: ZSSRConfig) -> int | None:
     """A warm-started plane's iterations as an int (None: no warm start), or a ValueError naming a bad value: a whole
-    number from 1 to ``config.max_iterations`` (a warm plane trains less than the first, never more)."""
+    number from 1 to ``config.max_iterations`` (a warm plane trains less than a plane trained fully, never more)."""
     if iterations is None:
         return None
     if is_switch(iterations) or not isinstance(iterations, Integral) or iterations < 1:
         raise ValueError(f"warm_start_iterations must be None or a whole number >= 1, got {iterations!r}")
     if iterations > config.max_iterations:
         raise ValueError(f"warm_start_iterations {iterations} is more than max_iterations {config.max_iterations}: "
-                         "a warm-started plane trains at most as long as the first; give fewer, or more "
-                         "max_iterations")
+                         "a warm-started plane trains at most as long as a plane trained fully; give fewer, or "
+                         "more max_iterations")
     return int(iterations)
 
 
@@ -376,10 +380,9 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
     ranges = intensity_ranges(array, should_stop)
     plan = RunProgress(progress, n_planes=n_planes, n_steps=len(steps), max_iterations=config.max_iterations,
                        warm_start_iterations=warm_start_iterations,
-                       every_plane_warm=n_planes > 1 and config.warm_planes_restart)
+                       every_plane_warm=config.first_plane_warm(n_planes))
     net: ZSSRNet | None = None
     run = None
-    spikes = 0
     result.timings["training_s"] = planes_seconds = 0.0
     start = time.perf_counter()
     try:
@@ -407,7 +410,7 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
             store_outputs(result, index, run.output, low, high, partial(resize, lr, run.output.sr.shape[-2:]))
             result.iterations.append(sum(log.iterations for log in run.logs))
             result.noise_stds.append(run.noise_std)
-            spikes += run.spikes
+            result.isolated_pixels.append(run.spikes)
             result.transforms = run.transforms
             plan.plane_finished(plane_number, trained=True)
     finally:
@@ -417,7 +420,7 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
         raise Cancelled
     warn_other_blanks(result)
     note_a_spread_of_one_member(result, outputs)
-    note_isolated_spikes(result, spikes)
+    warn_isolated_pixels(result)
     result.resolution = resolution_report(array, result.sr, pair, pixel_size)
     result.timings["total_s"] = time.perf_counter() - start
     # what each plane cost besides its training: noise estimate, father pool, inference with its ensemble
@@ -443,16 +446,22 @@ def note_a_spread_of_one_member(result: ZSSRResult, outputs: str | Collection[st
     warn_user(note, UserWarning)
 
 
-def note_isolated_spikes(result: ZSSRResult, count: int, item: str = "image") -> None:
-    """Say, in ``result``'s notes and a warning, how many isolated pixels the run interpolated (``core.spikes``):
-    the outputs show them as interpolation does, neither learned from nor super-resolved."""
-    if count == 0:
-        return
-    note = (f"{count} isolated pixel{'s' * (count > 1)} (hot or dead camera pixels, cosmic rays: one pixel far "
-            f"above or below all its neighbours, which no optics makes) interpolated, not super-resolved; remove "
-            f"them from the {item} beforehand to have them gone")
-    result.notes.append(note)
-    warn_user(note, UserWarning)
+def isolated_pixels_note(counts: list[int], item: str = "plane") -> str | None:
+    """What a run says of the isolated pixels it interpolated (``counts``: per ``item``), or None where none."""
+    total, items = sum(counts), sum(1 for count in counts if count)
+    if total == 0:
+        return None
+    where = f" in {items} {item}{'s' * (items > 1)}" if len(counts) > 1 else ""
+    return (f"{total} isolated pixel{'s' * (total > 1)}{where} (far above or below all their neighbours, more than "
+            "the kernel lets a point be: hot or dead camera pixels, cosmic rays) interpolated, not super-resolved; "
+            "remove them beforehand to have them gone")
+
+
+def warn_isolated_pixels(result: ZSSRResult, item: str = "plane") -> None:
+    """The warning on the isolated pixels a run interpolated (``result.isolated_pixels``), once it ends."""
+    note = isolated_pixels_note(result.isolated_pixels, item)
+    if note is not None:
+        warn_user(note, UserWarning)
 
 
 def warn_other_blanks(result: ZSSRResult, item: str = "plane") -> None:
@@ -483,3 +492,4 @@ def pass_through_constant(data: np.ndarray, index: tuple[int, ...], label: str, 
     result.blank_planes.append(index)
     result.iterations.append(0)
     result.noise_stds.append(0.0)
+    result.isolated_pixels.append(0)

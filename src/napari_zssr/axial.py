@@ -15,9 +15,9 @@ from .api import (
     checked_config,
     checked_outputs,
     new_result,
-    note_isolated_spikes,
     pass_through_constant,
     store_outputs,
+    warn_isolated_pixels,
     warn_other_blanks,
     warn_user,
 )
@@ -168,7 +168,6 @@ def zssr_axial(volume: ArrayLike, axial_scale: float, axial_psf: np.ndarray | No
     plan = RunProgress(progress, n_planes=count, max_iterations=config.max_iterations, unit="volume")
     result.timings.update(training_s=0.0, inference_s=0.0)
     run = None
-    spikes = 0
     start = time.perf_counter()
     try:
         for number, index in enumerate(np.ndindex(*leading)):
@@ -199,7 +198,7 @@ def zssr_axial(volume: ArrayLike, axial_scale: float, axial_psf: np.ndarray | No
             store_outputs(result, index, run.output, low, high, partial(interpolate_along_z, normalised_stack, factor))
             result.iterations.append(run.log.iterations)
             result.noise_stds.append(run.noise_std)
-            spikes += run.spikes
+            result.isolated_pixels.append(run.spikes)
             result.transforms = run.transforms
             result.timings["training_s"] += run.log.seconds
             result.timings["inference_s"] += run.inference_seconds
@@ -208,7 +207,7 @@ def zssr_axial(volume: ArrayLike, axial_scale: float, axial_psf: np.ndarray | No
         run = None  # drop every reference to the network before returning its memory to the device
         release_device_memory(torch_device)
     warn_other_blanks(result, "volume")
-    note_isolated_spikes(result, spikes, "volume")
+    warn_isolated_pixels(result, "volume")
     result.timings["total_s"] = time.perf_counter() - start
     result.resolution = {"note": AXIAL_RESOLUTION_NOTE}
     plan.finished()

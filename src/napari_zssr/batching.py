@@ -253,7 +253,8 @@ def checked_settings(options: BatchOptions, *, device_here: bool = True) -> tupl
         checked_warm_start(options.warm_start, config)
     except (ValueError, TypeError):
         raise UsageError(f"--warm-start must be a whole number from 1 to --max-iterations ({config.max_iterations}), "
-                         f"got {options.warm_start!r}: a warm-started plane trains at most as long as the first") \
+                         f"got {options.warm_start!r}: a warm-started plane trains at most as long as a plane "
+                         "trained fully") \
             from None
     if not options.axial:
         options = replace(options, scale=DEFAULT_SCALE if options.scale is None else options.scale)

@@ -33,7 +33,7 @@ from .precision import resolve_precision
 from .progress import RunProgress
 from .psf import in_focus_plane
 from .resize import resize
-from .spikes import without_isolated_spikes
+from .spikes import noise_level, without_isolated_spikes
 from .trainer import Cancelled, StopHook, TrainingLog, train
 from .values import real_values
 
@@ -365,16 +365,21 @@ def slice_noise_floor(volume: torch.Tensor, degradation: Degradation) -> float:
     return float(np.median([estimate_noise_floor(volume[:, row, :][None, None], degradation) for row in rows]))
 
 
-def without_lateral_spikes(volume: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """``volume`` (Z, Y, X) with each plane's isolated spikes replaced, and how many there were
-    (``core.spikes.without_isolated_spikes`` plane by plane: a hot pixel is a spike in its plane whatever the axial
-    blur, and a plane at a time holds the working memory to one plane's). A copy only where a plane has one."""
+def without_axial_spikes(volume: torch.Tensor, degradation: Degradation) -> tuple[torch.Tensor, int]:
+    """``volume`` (Z, Y, X) with the isolated spikes of its XZ slices replaced, and how many there were
+    (``core.spikes.without_isolated_spikes`` under the axial ``degradation``, which spreads a point over several
+    planes: a hot voxel is alone in its plane), against the noise of the middle plane. The slices go a block of rows
+    at a time, so the working memory stays a block's; a copy of the volume only where a slice has one."""
+    depth, rows, width = volume.shape
+    block = max(1, FLUX_BLOCK_VOXELS // (depth * width))
+    noise = noise_level(volume[depth // 2][None, None])
     cleaned, spikes = volume, 0
-    for z, plane in enumerate(volume):
-        without, count = without_isolated_spikes(plane[None, None])
+    for start in range(0, rows, block):
+        slices = volume[:, start : start + block, :].permute(1, 0, 2)[:, None]
+        without, count = without_isolated_spikes(slices, degradation, noise)
         if count:
             cleaned = volume.clone() if cleaned is volume else cleaned
-            cleaned[z] = without[0, 0]
+            cleaned[:, start : start + block, :] = without[:, 0].permute(1, 0, 2)
             spikes += count
     return cleaned, spikes
 
@@ -386,10 +391,12 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
 
     Training uses ``config`` as a lateral run does (iterations, crop, noise, network, schedule); its gradual steps
     are not used (the axial factor is learned in one step). As a lateral run, it learns from and restores the volume
-    without the isolated spikes of its planes, which its outputs get back interpolated along z (``core.spikes``).
+    without the isolated spikes of its XZ slices (:func:`without_axial_spikes`), which its outputs get back
+    interpolated along z.
     """
+    degradation = Degradation.create((float(factor), 1.0), kernel, torch.device("cpu"))
     as_given = volume
-    volume, spikes = without_lateral_spikes(volume)
+    volume, spikes = without_axial_spikes(volume, degradation)
     planes_at = training_plane_indices(volume)
     if not planes_at:
         raise ValueError("every z plane of the volume is constant; there is nothing to learn from")

@@ -229,6 +229,11 @@ class ZSSRConfig:
         whole (docs/benchmarks.md, "Stacks: warm start")."""
         return self.init != "scratch"
 
+    def first_plane_warm(self, planes: int) -> bool:
+        """Whether the first of a warm-started stack of ``planes`` trains the warm iterations too: where warm planes
+        restart (:attr:`warm_planes_restart`) and there is more than one plane (a plane alone trains fully)."""
+        return planes > 1 and self.warm_planes_restart
+
     @property
     def back_projects_to_noise(self) -> bool:
         """Whether runs back-project and stop at the input's noise level (what a run then has to estimate)."""

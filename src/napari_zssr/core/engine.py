@@ -102,12 +102,12 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
     The run learns from and restores the image without its isolated spikes, which its outputs get back interpolated
     (``core.spikes``).
     """
-    as_given = image
-    image, spikes = without_isolated_spikes(image)
     steps = scale_steps(scale, config.gradual_steps)
     kernels = list(kernels or [None] * len(steps))
-    noise_std = sons_noise_std(config.noise_std, [image])
     degradations = [Degradation.create(step, kernel, device) for step, kernel in zip(steps, kernels, strict=True)]
+    as_given = image
+    image, spikes = without_isolated_spikes(image, degradations[-1])  # the last step maps the output onto the input
+    noise_std = sons_noise_std(config.noise_std, [image])
     # the last step's degradation maps the whole output onto the input
     noise_floor = estimate_noise_floor(image, degradations[-1]) if config.back_projects_to_noise else 0.0
     if net is None:

@@ -148,7 +148,7 @@ def estimate_seconds(costs: Costs, config: ZSSRConfig, work: Workload) -> tuple[
     steps = len(scale_steps(pair, config.gradual_steps))
     trained = work.volumes or work.planes
     later = config.max_iterations if work.volumes else work.warm_start_iterations or config.max_iterations
-    first = later if trained > 1 and config.warm_planes_restart else config.max_iterations
+    first = later if config.first_plane_warm(trained) else config.max_iterations
     longest = steps * (first + (trained - 1) * later)
     shortest = longest
     if config.lr_schedule == "policy":  # it may stop once the lr has dropped below the minimum, at the earliest

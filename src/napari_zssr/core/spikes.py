@@ -1,67 +1,121 @@
 """Isolated spikes: single pixels far above (or below) every one of their neighbours, interpolated, not learned from.
 
-A hot or dead camera pixel, or a cosmic ray's hit, is one pixel that towers over all eight of its neighbours. Optics
-cannot make one: a PSF spreads a point over several pixels of a sampled image, and the brightest neighbour of a
-point's brightest pixel keeps a good part of its height (about a quarter even for a point imaged by the bicubic
-kernel at x2, more for any wider blur). Back-projection, which makes the output explain the input under the
-kernel, deconvolved such a pixel into a peak many times its height ringing with deep negatives (a uint16 plane of
-background 250 with one pixel at 4095, given its Gaussian PSF: an output from -6,300 to 15,400), and the network
-rings around it too. So a run works on the input with each isolated spike replaced by the median of its 3 x 3
-neighbourhood, and adds the spikes back to its output as interpolation shows them (docs/benchmarks.md, "Isolated
-spikes"). The blur and resolution estimates have a looser test of their own, taken only where an image reads as
-pure noise (``core.spectrum.with_lone_outliers_retried``: any pixel far from its 3 x 3 median, clusters of hot
-pixels too); a run must not take a bright point of a sparse image for a defect, so it asks for isolation.
+A hot or dead camera pixel, or a cosmic ray's hit, is one pixel that towers over all eight of its neighbours. The
+run's kernel says how isolated a pixel of an optical image can be: it spreads a point over the pixels of the input,
+and wherever the point lies within its pixel, the brightest neighbour keeps at least a share of the brightest
+pixel's height (its :func:`least_neighbour_share`: about a quarter for the bicubic kernel at x2, more for any
+microscope PSF of a few pixels, next to nothing for a PSF narrower than a pixel). Back-projection, which makes the
+output explain the input under the kernel, deconvolved a pixel far more isolated than that into a peak many times
+its height ringing with deep negatives (a uint16 plane of background 250 with one pixel at 4095, given its Gaussian
+PSF: an output from -6,300 to 15,400), and the network rings around it too. So a run works on the input with each
+such spike replaced by the median of its 3 x 3 neighbourhood, and adds the spikes back to its output as
+interpolation shows them (docs/benchmarks.md, "Isolated spikes"). The blur and resolution estimates have a looser
+test of their own, taken only where an image reads as pure noise (``core.spectrum.with_lone_outliers_retried``: any
+pixel far from its 3 x 3 median, clusters of hot pixels too).
 """
 
 from __future__ import annotations
 
+import functools
+import math
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .noise import estimate_noise_std
+from .degradation import Degradation
+from .noise import estimate_noise_rms, estimate_noise_std
 
-#: a spike rises above its brightest neighbour by more than this share of its height over the 3 x 3 median
-SPIKE_SHARE = 0.9
-#: and by more than this many times the spread of its neighbours (a smooth slope's peak at an image corner is none)
-SPIKE_SPREADS = 4.0
-#: and by more than this many times the image's typical noise level (a noisy pixel is no spike), and at least by
-#: this share of the run's intensity range (a clean image's noise reads near 0: a 1-count step of it is no spike)
+#: a spike's brightest neighbour keeps less than this fraction of the least share the kernel leaves it (a margin
+#: for noise on the neighbours)
+SHARE_MARGIN = 0.5
+#: a spike rises by more than this many times the image's noise level over the ring of pixels around its
+#: neighbours (a noisy pixel is no spike), and at least by this share of the run's intensity range (a clean image's
+#: noise reads near 0: a 1-count step of it is no spike)
 SPIKE_NOISE_LEVELS = 10.0
 SPIKE_MIN_HEIGHT = 0.01
+#: LR pixels on each side of the point that :func:`least_neighbour_share` images
+_PROBE_RADIUS = 6
 
 
-def without_isolated_spikes(images: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """``images`` (N, 1, H, W) with every isolated spike (up or down) replaced by its 3 x 3 median, and how many
-    there were (``images`` itself and 0 where there is none, or under 3 x 3 pixels); normalised as a run
-    normalises them (intensity range 0-1). The noise level is each image's own (:func:`estimate_noise_std`). The
-    neighbourhoods are shifted views of the image and medians are taken only where a pixel clears the noise test,
-    so a large plane costs a few copies of itself, not nine."""
+def without_isolated_spikes(images: torch.Tensor, degradation: Degradation,
+                            noise: float | None = None) -> tuple[torch.Tensor, int]:
+    """``images`` (N, 1, H, W, normalised to an intensity range of 0-1) with every spike (up or down) that is more
+    isolated than ``degradation``'s kernel lets a point be replaced by its 3 x 3 median, and how many there were
+    (``images`` itself and 0 where there is none, or under 5 x 5 pixels).
+
+    A pixel's height is measured over the median of the 16 pixels around its 3 x 3 neighbourhood (the local
+    background, which a point's own light hardly reaches); its brightest (darkest) neighbour's likewise. The noise
+    level is ``noise``, or each image's :func:`noise_level`. The neighbourhoods are shifted views of the image and
+    the rings are read only where a pixel clears the noise test, so a large plane costs a few copies of itself."""
     rows, cols = images.shape[-2:]
-    if rows < 3 or cols < 3:
+    share = SHARE_MARGIN * least_neighbour_share(degradation)
+    if rows < 5 or cols < 5 or share <= 0:
         return images, 0
-    padded = F.pad(images, (1, 1, 1, 1), mode="reflect")  # a border pixel's own value is no neighbour of it
-    shifted = [padded[..., dy : dy + rows, dx : dx + cols] for dy in range(3) for dx in range(3)]  # centre: 4
-    neighbours = shifted[:4] + shifted[5:]
+    padded = F.pad(images, (2, 2, 2, 2), mode="reflect")  # a border pixel's own value is no neighbour of it
+    window = [padded[..., dy : dy + rows, dx : dx + cols] for dy in range(5) for dx in range(5)]  # centre: 12
+    neighbours = [window[5 * dy + dx] for dy in range(1, 4) for dx in range(1, 4) if (dy, dx) != (2, 2)]
+    ring = [window[5 * dy + dx] for dy in range(5) for dx in range(5) if not (0 < dy < 4 and 0 < dx < 4)]
     highest, lowest = neighbours[0].clone(), neighbours[0].clone()
     for neighbour in neighbours[1:]:
         torch.maximum(highest, neighbour, out=highest)
         torch.minimum(lowest, neighbour, out=lowest)
-    levels = torch.tensor([max(estimate_noise_std(image[None]) * SPIKE_NOISE_LEVELS, SPIKE_MIN_HEIGHT)
-                           for image in images],
+    noises = [noise_level(image[None]) for image in images] if noise is None else [noise] * images.shape[0]
+    levels = torch.tensor([max(SPIKE_NOISE_LEVELS * level, SPIKE_MIN_HEIGHT) for level in noises],
                           dtype=images.dtype, device=images.device)[:, None, None, None]
-    above, below = images - highest, lowest - images
-    high, low = above > levels, below > levels
-    where = torch.nonzero(high | low, as_tuple=True)
+    where = torch.nonzero((images - highest > levels) | (lowest - images > levels), as_tuple=True)
     if where[0].numel() == 0:
         return images, 0
-    median = torch.stack([view[where] for view in shifted], dim=1).median(dim=1).values
-    centre = images[where]
-    spread = SPIKE_SPREADS * (highest[where] - lowest[where])
-    spikes = (high[where] & (above[where] > SPIKE_SHARE * (centre - median)) & (above[where] > spread)) | \
-             (low[where] & (below[where] > SPIKE_SHARE * (median - centre)) & (below[where] > spread))
+    background = torch.stack([view[where] for view in ring], dim=1).median(dim=1).values
+    centre, level = images[where], levels[where[0], 0, 0, 0]
+    height = centre - background
+    up = (height > level) & (highest[where] - background < share * height)
+    down = (-height > level) & (background - lowest[where] < share * -height)
+    spikes = up | down
     count = int(spikes.sum())
     if count == 0:
         return images, 0
+    at = tuple(index[spikes] for index in where)
+    median = torch.stack([view[at] for view in neighbours + [window[12]]], dim=1).median(dim=1).values
     cleaned = images.clone()
-    cleaned[tuple(index[spikes] for index in where)] = median[spikes]
+    cleaned[at] = median
     return cleaned, count
+
+
+def noise_level(image: torch.Tensor) -> float:
+    """The noise level a spike of ``image`` (1, 1, H, W) is measured against: the larger of its typical and its
+    shot-noise-aware readings (a sparse photon-counting image's typical level reads 0, and its single photons would
+    pass for spikes)."""
+    return max(estimate_noise_std(image), estimate_noise_rms(image))
+
+
+def least_neighbour_share(degradation: Degradation) -> float:
+    """The smallest share of its brightest pixel's height that the brightest of its 8 neighbours keeps, over the
+    places of a point within an input pixel, when the point is imaged through ``degradation`` (its kernel and
+    sampling, or bicubic resizing): how isolated a pixel of an image the kernel explains can be."""
+    kernel = None if degradation.kernel is None else degradation.kernel.detach().cpu().double().numpy()
+    return _least_neighbour_share(None if kernel is None else kernel.tobytes(),
+                                  None if kernel is None else kernel.shape, tuple(degradation.scale))
+
+
+@functools.lru_cache(maxsize=16)
+def _least_neighbour_share(kernel: bytes | None, kernel_shape: tuple[int, ...] | None,
+                           scale: tuple[float, float]) -> float:
+    """:func:`least_neighbour_share` of a kernel given as float64 ``bytes`` (None: bicubic), kept per kernel."""
+    weights = None if kernel is None else torch.from_numpy(np.frombuffer(kernel).reshape(kernel_shape).copy())
+    degradation = Degradation(scale, None if weights is None else weights.float())
+    side = 2 * _PROBE_RADIUS + 1
+    places = [math.ceil(factor) for factor in scale]
+    hr_shape = degradation.hr_shape((side, side))
+    least = 1.0
+    for dy in range(places[0]):
+        for dx in range(places[1]):
+            point = torch.zeros((1, 1, *hr_shape))
+            point[..., hr_shape[0] // 2 + dy, hr_shape[1] // 2 + dx] = 1.0
+            image = degradation.downscale(point, (side, side))[0, 0]
+            row, col = divmod(int(image.argmax()), side)
+            around = image[max(row - 1, 0) : row + 2, max(col - 1, 0) : col + 2].clone()
+            peak = float(image[row, col])
+            around[min(row, 1), min(col, 1)] = -math.inf
+            least = min(least, max(float(around.max()), 0.0) / peak)
+    return least
