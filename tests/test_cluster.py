@@ -150,6 +150,20 @@ def test_a_warm_started_stack_split_across_tasks_equals_the_local_unsplit_run(cl
     assert np.array_equal(ours.data, reference.data)
 
 
+def test_a_split_stacks_isolated_pixels_are_counted_from_every_part(cluster, tmp_path, capsys):
+    """The record of a split stack is merged from its parts: a hot pixel of the second part is counted and said."""
+    folder = tmp_path / "data"
+    stack = textured((4, 16, 16), 6)
+    stack[3, 8, 8] = 65535  # hot: far above all its neighbours
+    write_imagej_tiff(folder / "stack.tif", stack, "ZYX", (0.2, 0.2))
+    for out, where in (("local", []), ("remote", ["--scheduler", cluster.scheduler_address])):
+        capsys.readouterr()
+        assert main([str(folder), "--out", str(tmp_path / out), *TINY, *where]) == 0
+        record = json.loads(read_tiff(tmp_path / out / "stack_zssr.tif").description)["channels"][0]
+        assert record["isolated_pixels"] == [0, 0, 0, 1], out
+        assert "stack.tif: 1 isolated pixel in 1 plane (far above or below" in capsys.readouterr().err, out
+
+
 def test_a_closed_client_or_a_scheduler_gone_is_a_usage_error_from_python(cluster, stacks, tmp_path, monkeypatch):
     """batch(client=...) raised Dask's "IOLoop is closed" for a closed client, and CommClosedError after 27 s for a
     client whose scheduler was killed, where the docs promise a UsageError before any work."""
