@@ -394,9 +394,8 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
     without the isolated spikes of its XZ slices (:func:`without_axial_spikes`), which its outputs get back
     interpolated along z.
     """
-    degradation = Degradation.create((float(factor), 1.0), kernel, torch.device("cpu"))
     as_given = volume
-    volume, spikes = without_axial_spikes(volume, degradation)
+    volume, spikes = without_axial_spikes(volume, Degradation.create((float(factor), 1.0), kernel, volume.device))
     planes_at = training_plane_indices(volume)
     if not planes_at:
         raise ValueError("every z plane of the volume is constant; there is nothing to learn from")
@@ -419,9 +418,10 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
     if noise_floor > 0 and config.back_projection_iterations > 0:
         output.sr = restore_volume_flux(output.sr, volume, degradation)
     check_converged(output.sr, volume, config, noise_std)
-    if spikes:
-        interpolated = interpolate_along_z(as_given - volume, factor)
-        output.sr += interpolated
-        output.ensemble_median += interpolated
+    if spikes:  # the columns along z that hold one, interpolated: a few voxels, not a volume, more in memory
+        rows, cols = torch.nonzero((as_given != volume).any(dim=0), as_tuple=True)
+        interpolated = interpolate_along_z((as_given - volume)[:, None, rows, cols], factor)[:, 0]
+        output.sr[:, rows, cols] += interpolated
+        output.ensemble_median[:, rows, cols] += interpolated
     return AxialRun(output, log, transforms, noise_std, time.perf_counter() - began, net, degradation,
                    dtype, noise_floor, spikes)
