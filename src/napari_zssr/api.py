@@ -116,6 +116,8 @@ class ZSSRResult:
     noise_stds: list[float] = field(default_factory=list)  # noise added to the sons (range fraction)
     # hot or dead camera pixels and cosmic rays interpolated, not learned from (core.spikes)
     isolated_pixels: list[int] = field(default_factory=list)
+    # how far the output fell below the input's minimum, in input intensity ranges (core.engine.undershoot)
+    undershoots: list[float] = field(default_factory=list)
     transforms: list[int] = field(default_factory=list)  # the ensemble's dihedral transforms (the last plane's)
     timings: dict[str, float] = field(default_factory=dict)
     blank_planes: list[tuple[int, ...]] = field(default_factory=list)
@@ -136,7 +138,7 @@ class ZSSRResult:
         record = {"napari_zssr_version": self.version, "scale": list(self.scale), "seed": self.seed,
                   "device": self.device, "precision": self.precision, "iterations": self.iterations,
                   "noise_stds": [round(n, 5) for n in self.noise_stds], "isolated_pixels": self.isolated_pixels,
-                  "ensemble_transforms": self.transforms,
+                  "undershoots": [round(u, 3) for u in self.undershoots], "ensemble_transforms": self.transforms,
                   "blank_planes": [list(p) for p in self.blank_planes], "kernel": self.kernel,
                   "resolution": self.resolution, "warm_start_iterations": self.warm_start_iterations,
                   "init_sha256": self.init_sha256, "config": self.config.to_dict()}
@@ -411,6 +413,7 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
             result.iterations.append(sum(log.iterations for log in run.logs))
             result.noise_stds.append(run.noise_std)
             result.isolated_pixels.append(run.spikes)
+            result.undershoots.append(run.undershoot)
             result.transforms = run.transforms
             plan.plane_finished(plane_number, trained=True)
     finally:
@@ -421,6 +424,7 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
     warn_other_blanks(result)
     note_a_spread_of_one_member(result, outputs)
     warn_isolated_pixels(result)
+    warn_ringing(result)
     result.resolution = resolution_report(array, result.sr, pair, pixel_size)
     result.timings["total_s"] = time.perf_counter() - start
     # what each plane cost besides its training: noise estimate, father pool, inference with its ensemble
@@ -464,6 +468,32 @@ def warn_isolated_pixels(result: ZSSRResult, item: str = "plane") -> None:
         warn_user(note, UserWarning)
 
 
+#: an output that falls further than this many input intensity ranges below the input's minimum rings: a kernel's
+#: deblurring undershoots by 0.1 at most on the benchmark images, a Gaussian twice the blur's width by 1.1-3.7, one
+#: a quarter too wide, which still gains, by 0.1 (docs/benchmarks.md, "A kernel too wide")
+RINGING_UNDERSHOOT = 0.5
+
+
+def ringing_note(undershoots: list[float], item: str = "plane") -> str | None:
+    """What a run says of outputs that fall far below the input's minimum (``undershoots``: per ``item``, as
+    :func:`~napari_zssr.core.engine.undershoot` measures them), or None where none does."""
+    ringing = [value for value in undershoots if value > RINGING_UNDERSHOOT]
+    if not ringing:
+        return None
+    where = f"of {len(ringing)} {item}{'s' * (len(ringing) > 1)} " if len(undershoots) > 1 else ""
+    return (f"the output {where}falls below the input's minimum by up to {max(ringing):.1f} times the input's "
+            "intensity range: it rings, as it does when the kernel is wider than the image's blur; check the kernel "
+            "(a PSF measured or computed for this image's pixel size, wavelength and objective), or compare with a "
+            "narrower one or none")
+
+
+def warn_ringing(result: ZSSRResult, item: str = "plane") -> None:
+    """The warning on outputs that ring far below the input (``result.undershoots``), once the run ends."""
+    note = ringing_note(result.undershoots, item)
+    if note is not None:
+        warn_user(note, UserWarning)
+
+
 def warn_other_blanks(result: ZSSRResult, item: str = "plane") -> None:
     """The one warning on a run's constant ``item`` s beyond the first :data:`WARNED_BLANKS`, once it ends."""
     others = len(result.blank_planes) - WARNED_BLANKS
@@ -493,3 +523,4 @@ def pass_through_constant(data: np.ndarray, index: tuple[int, ...], label: str, 
     result.iterations.append(0)
     result.noise_stds.append(0.0)
     result.isolated_pixels.append(0)
+    result.undershoots.append(0.0)

@@ -19,6 +19,7 @@ from .api import (
     store_outputs,
     warn_isolated_pixels,
     warn_other_blanks,
+    warn_ringing,
     warn_user,
 )
 from .core.axial import (
@@ -199,6 +200,7 @@ def zssr_axial(volume: ArrayLike, axial_scale: float, axial_psf: np.ndarray | No
             result.iterations.append(run.log.iterations)
             result.noise_stds.append(run.noise_std)
             result.isolated_pixels.append(run.spikes)
+            result.undershoots.append(run.undershoot)
             result.transforms = run.transforms
             result.timings["training_s"] += run.log.seconds
             result.timings["inference_s"] += run.inference_seconds
@@ -208,6 +210,7 @@ def zssr_axial(volume: ArrayLike, axial_scale: float, axial_psf: np.ndarray | No
         release_device_memory(torch_device)
     warn_other_blanks(result, "volume")
     warn_isolated_pixels(result, "volume")
+    warn_ringing(result, "volume")
     result.timings["total_s"] = time.perf_counter() - start
     result.resolution = {"note": AXIAL_RESOLUTION_NOTE}
     plan.finished()

@@ -26,6 +26,7 @@ from .api import (
     checked_pixel_size,
     isolated_pixels_note,
     notes_only,
+    ringing_note,
     zssr_stack,
 )
 from .axial import describe_axial_profile, zssr_axial
@@ -301,8 +302,10 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
         summed_up = not quiet and not axial  # the kernel line below says why an estimate gave no kernel
         said_below = record["kernel"].get("note") if summed_up and record["kernel"].get("fallback") else None
         messages.extend(f"{job.name}{where}: {note}" for note in record.get("notes", ()) if note != said_below)
-        isolated = isolated_pixels_note(record.get("isolated_pixels", []), "volume" if axial else "plane")
-        messages.extend([f"{job.name}{where}: {isolated}"] if isolated else [])
+        item = "volume" if axial else "plane"
+        for note in (isolated_pixels_note(record.get("isolated_pixels", []), item),
+                     ringing_note(record.get("undershoots", []), item)):
+            messages.extend([f"{job.name}{where}: {note}"] if note else [])
         blanks = [tuple(index) for index in record["blank_planes"]]
         messages.extend(f"{job.name}: {line}" for line in blank_notes(
             leading_axes, blanks, count, channel if "C" in image.axes else None, "volume" if axial else "plane"))
@@ -451,8 +454,8 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
         record = next((part[channel] for part in records_of_parts if any(part[channel]["iterations"])),
                       records_of_parts[0][channel])
         merged = dict(record)
-        for key in ("iterations", "noise_stds", "isolated_pixels", "blank_planes"):
-            # .get: a part left by a version before isolated pixels were counted has none of them
+        for key in ("iterations", "noise_stds", "isolated_pixels", "undershoots", "blank_planes"):
+            # .get: a part left by a version before isolated pixels and undershoots were recorded has none of them
             merged[key] = [value for part in records_of_parts for value in part[channel].get(key, [])]
         merged["resolution"] = resolution_report(ChannelPlanes(data, channel), ChannelPlanes(sr, channel),
                                                  tuple(record["scale"]), run_pixel_size(options, image))

@@ -20,7 +20,7 @@ import torch
 
 from .config import ZSSRConfig
 from .degradation import Degradation
-from .engine import check_converged, reconstruction_pair
+from .engine import check_converged, reconstruction_pair, undershoot
 from .gaussian import FWHM_PER_SIGMA, gaussian_taps
 from .geometry import ensemble_transforms, scale_symmetries, transform, untransform
 from .inference import FLUX_SIGMA, FLUX_STEPS, apply_tiled_within_memory, back_project, ensemble_median, gaussian_blur
@@ -249,6 +249,7 @@ class AxialRun:
     dtype: torch.dtype
     noise_floor: float  # back-projection starts from this floor: 1.1 x the input's noise (0: every step)
     spikes: int = 0  # isolated pixels interpolated along z, not learned from (core.spikes)
+    undershoot: float = 0.0  # how far the output falls below the input's minimum (core.engine.undershoot)
 
 
 @dataclass
@@ -424,4 +425,4 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
         output.sr[:, rows, cols] += interpolated
         output.ensemble_median[:, rows, cols] += interpolated
     return AxialRun(output, log, transforms, noise_std, time.perf_counter() - began, net, degradation,
-                   dtype, noise_floor, spikes)
+                   dtype, noise_floor, spikes, undershoot(as_given, output.sr))
