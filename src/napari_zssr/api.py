@@ -482,9 +482,10 @@ def ringing_note(undershoots: list[float], item: str = "plane") -> str | None:
         return None
     where = f"of {len(ringing)} {item}{'s' * (len(ringing) > 1)} " if len(undershoots) > 1 else ""
     return (f"the output {where}falls below the input's minimum by up to {max(ringing):.1f} times the input's "
-            "intensity range: it rings, as it does when the kernel is wider than the image's blur; check the kernel "
-            "(a PSF measured or computed for this image's pixel size, wavelength and objective), or compare with a "
-            "narrower one or none")
+            "intensity range: it rings, as it does under a kernel wider than the image's blur, or where "
+            "back-projection does not stop at a noisy input's noise level (the paper preset); check the kernel (a PSF "
+            "measured or computed for this image's pixel size, wavelength and objective), compare with a narrower "
+            "one or none, or use the fast or default preset")
 
 
 def warn_ringing(result: ZSSRResult, item: str = "plane") -> None:
