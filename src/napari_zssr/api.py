@@ -423,8 +423,7 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
         raise Cancelled
     warn_other_blanks(result)
     note_a_spread_of_one_member(result, outputs)
-    warn_isolated_pixels(result)
-    warn_ringing(result)
+    warn_plane_notes(result)
     result.resolution = resolution_report(array, result.sr, pair, pixel_size)
     result.timings["total_s"] = time.perf_counter() - start
     # what each plane cost besides its training: noise estimate, father pool, inference with its ensemble
@@ -461,13 +460,6 @@ def isolated_pixels_note(counts: list[int], item: str = "plane") -> str | None:
             "remove them beforehand to have them gone")
 
 
-def warn_isolated_pixels(result: ZSSRResult, item: str = "plane") -> None:
-    """The warning on the isolated pixels a run interpolated (``result.isolated_pixels``), once it ends."""
-    note = isolated_pixels_note(result.isolated_pixels, item)
-    if note is not None:
-        warn_user(note, UserWarning)
-
-
 #: an output that falls further than this many input intensity ranges below the input's minimum rings: a kernel's
 #: deblurring undershoots by 0.1 at most on the benchmark images, a Gaussian twice the blur's width by 1.1-3.7, one
 #: a quarter too wide, which still gains, by 0.1 (docs/benchmarks.md, "A kernel too wide")
@@ -488,10 +480,15 @@ def ringing_note(undershoots: list[float], item: str = "plane") -> str | None:
             "one or none, or use the fast or default preset")
 
 
-def warn_ringing(result: ZSSRResult, item: str = "plane") -> None:
-    """The warning on outputs that ring far below the input (``result.undershoots``), once the run ends."""
-    note = ringing_note(result.undershoots, item)
-    if note is not None:
+def plane_notes(isolated_pixels: list[int], undershoots: list[float], item: str = "plane") -> list[str]:
+    """What a run says of the isolated pixels it interpolated and the outputs that ring, from their records per
+    ``item`` (a run's, or a split stack's merged from its parts)."""
+    return [note for note in (isolated_pixels_note(isolated_pixels, item), ringing_note(undershoots, item)) if note]
+
+
+def warn_plane_notes(result: ZSSRResult, item: str = "plane") -> None:
+    """The warnings of :func:`plane_notes` on ``result``, once its run ends."""
+    for note in plane_notes(result.isolated_pixels, result.undershoots, item):
         warn_user(note, UserWarning)
 
 

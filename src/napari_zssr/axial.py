@@ -17,9 +17,8 @@ from .api import (
     new_result,
     pass_through_constant,
     store_outputs,
-    warn_isolated_pixels,
     warn_other_blanks,
-    warn_ringing,
+    warn_plane_notes,
     warn_user,
 )
 from .core.axial import (
@@ -209,8 +208,7 @@ def zssr_axial(volume: ArrayLike, axial_scale: float, axial_psf: np.ndarray | No
         run = None  # drop every reference to the network before returning its memory to the device
         release_device_memory(torch_device)
     warn_other_blanks(result, "volume")
-    warn_isolated_pixels(result, "volume")
-    warn_ringing(result, "volume")
+    warn_plane_notes(result, "volume")
     result.timings["total_s"] = time.perf_counter() - start
     result.resolution = {"note": AXIAL_RESOLUTION_NOTE}
     plan.finished()

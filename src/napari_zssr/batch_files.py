@@ -24,9 +24,8 @@ from .api import (
     ZSSRResult,
     checked_outputs,
     checked_pixel_size,
-    isolated_pixels_note,
     notes_only,
-    ringing_note,
+    plane_notes,
     zssr_stack,
 )
 from .axial import describe_axial_profile, zssr_axial
@@ -302,10 +301,8 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
         summed_up = not quiet and not axial  # the kernel line below says why an estimate gave no kernel
         said_below = record["kernel"].get("note") if summed_up and record["kernel"].get("fallback") else None
         messages.extend(f"{job.name}{where}: {note}" for note in record.get("notes", ()) if note != said_below)
-        item = "volume" if axial else "plane"
-        for note in (isolated_pixels_note(record.get("isolated_pixels", []), item),
-                     ringing_note(record.get("undershoots", []), item)):
-            messages.extend([f"{job.name}{where}: {note}"] if note else [])
+        messages.extend(f"{job.name}{where}: {note}" for note in plane_notes(
+            record.get("isolated_pixels", []), record.get("undershoots", []), "volume" if axial else "plane"))
         blanks = [tuple(index) for index in record["blank_planes"]]
         messages.extend(f"{job.name}: {line}" for line in blank_notes(
             leading_axes, blanks, count, channel if "C" in image.axes else None, "volume" if axial else "plane"))
