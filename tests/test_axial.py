@@ -461,7 +461,7 @@ def test_a_volumes_run_is_not_held_while_the_next_volume_runs(tiny_config, monke
         output = AxialOutput(torch.zeros(shape), torch.zeros(shape), torch.zeros(shape))
         previous.append(weakref.ref(output))
         return SimpleNamespace(output=output, log=TrainingLog(iterations=1), transforms=[0], noise_std=0.0,
-                               inference_seconds=0.0, spikes=0, undershoot=0.0)
+                               inference_seconds=0.0, spikes=0, ringing=0.0)
 
     monkeypatch.setattr(napari_zssr.axial, "run_volume", run_volume)
     zssr_axial(np.stack([blob_volume(6, 16)] * 3), 2, config=tiny_config, device="cpu", outputs="zssr")

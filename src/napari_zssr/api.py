@@ -116,8 +116,8 @@ class ZSSRResult:
     noise_stds: list[float] = field(default_factory=list)  # noise added to the sons (range fraction)
     # hot or dead camera pixels and cosmic rays interpolated, not learned from (core.spikes)
     isolated_pixels: list[int] = field(default_factory=list)
-    # how far the output fell below the input's minimum, in input intensity ranges (core.engine.undershoot)
-    undershoots: list[float] = field(default_factory=list)
+    # how far the output reached beyond the input's range on both sides, in input ranges (core.engine.ringing)
+    ringing: list[float] = field(default_factory=list)
     transforms: list[int] = field(default_factory=list)  # the ensemble's dihedral transforms (the last plane's)
     timings: dict[str, float] = field(default_factory=dict)
     blank_planes: list[tuple[int, ...]] = field(default_factory=list)
@@ -138,7 +138,7 @@ class ZSSRResult:
         record = {"napari_zssr_version": self.version, "scale": list(self.scale), "seed": self.seed,
                   "device": self.device, "precision": self.precision, "iterations": self.iterations,
                   "noise_stds": [round(n, 5) for n in self.noise_stds], "isolated_pixels": self.isolated_pixels,
-                  "undershoots": [round(u, 3) for u in self.undershoots], "ensemble_transforms": self.transforms,
+                  "ringing": [round(r, 3) for r in self.ringing], "ensemble_transforms": self.transforms,
                   "blank_planes": [list(p) for p in self.blank_planes], "kernel": self.kernel,
                   "resolution": self.resolution, "warm_start_iterations": self.warm_start_iterations,
                   "init_sha256": self.init_sha256, "config": self.config.to_dict()}
@@ -413,7 +413,7 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
             result.iterations.append(sum(log.iterations for log in run.logs))
             result.noise_stds.append(run.noise_std)
             result.isolated_pixels.append(run.spikes)
-            result.undershoots.append(run.undershoot)
+            result.ringing.append(run.ringing)
             result.transforms = run.transforms
             plan.plane_finished(plane_number, trained=True)
     finally:
@@ -460,35 +460,36 @@ def isolated_pixels_note(counts: list[int], item: str = "plane") -> str | None:
             "remove them beforehand to have them gone")
 
 
-#: an output that falls further than this many input intensity ranges below the input's minimum rings: a kernel's
-#: deblurring undershoots by 0.1 at most on the benchmark images, a Gaussian twice the blur's width by 1.1-3.7, one
-#: a quarter too wide, which still gains, by 0.1 (docs/benchmarks.md, "A kernel too wide")
-RINGING_UNDERSHOOT = 0.5
+#: an output that reaches further than this many input intensity ranges beyond the input's range on both sides
+#: rings: the right kernel's deblurring did by 0.09 at most on the quality benchmark's 18 cases, Gaussians 2-2.5 times
+#: the blur's width by 1.1-3.7 where they cost 7-15 dB (docs/benchmarks.md, "A kernel too wide")
+RINGING_LIMIT = 0.5
 
 
-def ringing_note(undershoots: list[float], item: str = "plane") -> str | None:
-    """What a run says of outputs that fall far below the input's minimum (``undershoots``: per ``item``, as
-    :func:`~napari_zssr.core.engine.undershoot` measures them), or None where none does."""
-    ringing = [value for value in undershoots if value > RINGING_UNDERSHOOT]
-    if not ringing:
+def ringing_note(ringing: list[float], item: str = "plane") -> str | None:
+    """What a run says of outputs that ring (``ringing``: per ``item``, as :func:`~napari_zssr.core.engine.ringing`
+    measures it), or None where none does."""
+    ringing_items = [index for index, value in enumerate(ringing) if value > RINGING_LIMIT]
+    if not ringing_items:
         return None
-    where = f"of {len(ringing)} {item}{'s' * (len(ringing) > 1)} " if len(undershoots) > 1 else ""
-    return (f"the output {where}falls below the input's minimum by up to {max(ringing):.1f} times the input's "
-            "intensity range: it rings, as it does under a kernel wider than the image's blur, or where "
-            "back-projection does not stop at a noisy input's noise level (the paper preset); check the kernel (a PSF "
-            "measured or computed for this image's pixel size, wavelength and objective), compare with a narrower "
-            "one or none, or use the fast or default preset")
+    where = f"of {item}{'s' * (len(ringing_items) > 1)} {', '.join(map(str, ringing_items[:3]))}" \
+        f"{' ...' * (len(ringing_items) > 3)} " if len(ringing) > 1 else ""
+    return (f"the output {where}rings: it reaches beyond the input's intensity range on both sides by up to "
+            f"{max(ringing):.2f} times that range. Seen where the kernel is wider than the image's blur (check the "
+            "PSF's pixel size, wavelength and objective, or compare with a narrower kernel or none), around a line "
+            "or cluster of dead or hot pixels or a cosmic ray's streak (correct them first), and where "
+            "back-projection does not stop at a noisy input's noise level (the paper preset)")
 
 
-def plane_notes(isolated_pixels: list[int], undershoots: list[float], item: str = "plane") -> list[str]:
+def plane_notes(isolated_pixels: list[int], ringing: list[float], item: str = "plane") -> list[str]:
     """What a run says of the isolated pixels it interpolated and the outputs that ring, from their records per
     ``item`` (a run's, or a split stack's merged from its parts)."""
-    return [note for note in (isolated_pixels_note(isolated_pixels, item), ringing_note(undershoots, item)) if note]
+    return [note for note in (isolated_pixels_note(isolated_pixels, item), ringing_note(ringing, item)) if note]
 
 
 def warn_plane_notes(result: ZSSRResult, item: str = "plane") -> None:
     """The warnings of :func:`plane_notes` on ``result``, once its run ends."""
-    for note in plane_notes(result.isolated_pixels, result.undershoots, item):
+    for note in plane_notes(result.isolated_pixels, result.ringing, item):
         warn_user(note, UserWarning)
 
 
@@ -521,4 +522,4 @@ def pass_through_constant(data: np.ndarray, index: tuple[int, ...], label: str, 
     result.iterations.append(0)
     result.noise_stds.append(0.0)
     result.isolated_pixels.append(0)
-    result.undershoots.append(0.0)
+    result.ringing.append(0.0)

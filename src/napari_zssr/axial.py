@@ -199,7 +199,7 @@ def zssr_axial(volume: ArrayLike, axial_scale: float, axial_psf: np.ndarray | No
             result.iterations.append(run.log.iterations)
             result.noise_stds.append(run.noise_std)
             result.isolated_pixels.append(run.spikes)
-            result.undershoots.append(run.undershoot)
+            result.ringing.append(run.ringing)
             result.transforms = run.transforms
             result.timings["training_s"] += run.log.seconds
             result.timings["inference_s"] += run.inference_seconds

@@ -302,7 +302,7 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
         said_below = record["kernel"].get("note") if summed_up and record["kernel"].get("fallback") else None
         messages.extend(f"{job.name}{where}: {note}" for note in record.get("notes", ()) if note != said_below)
         messages.extend(f"{job.name}{where}: {note}" for note in plane_notes(
-            record.get("isolated_pixels", []), record.get("undershoots", []), "volume" if axial else "plane"))
+            record.get("isolated_pixels", []), record.get("ringing", []), "volume" if axial else "plane"))
         blanks = [tuple(index) for index in record["blank_planes"]]
         messages.extend(f"{job.name}: {line}" for line in blank_notes(
             leading_axes, blanks, count, channel if "C" in image.axes else None, "volume" if axial else "plane"))
@@ -451,8 +451,8 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
         record = next((part[channel] for part in records_of_parts if any(part[channel]["iterations"])),
                       records_of_parts[0][channel])
         merged = dict(record)
-        for key in ("iterations", "noise_stds", "isolated_pixels", "undershoots", "blank_planes"):
-            # .get: a part left by a version before isolated pixels and undershoots were recorded has none of them
+        for key in ("iterations", "noise_stds", "isolated_pixels", "ringing", "blank_planes"):
+            # .get: a part left by a version before isolated pixels and ringing were recorded has none of them
             merged[key] = [value for part in records_of_parts for value in part[channel].get(key, [])]
         merged["resolution"] = resolution_report(ChannelPlanes(data, channel), ChannelPlanes(sr, channel),
                                                  tuple(record["scale"]), run_pixel_size(options, image))

@@ -20,7 +20,7 @@ import torch
 
 from .config import ZSSRConfig
 from .degradation import Degradation
-from .engine import check_converged, reconstruction_pair, undershoot
+from .engine import check_converged, reconstruction_pair, ringing
 from .gaussian import FWHM_PER_SIGMA, gaussian_taps
 from .geometry import ensemble_transforms, scale_symmetries, transform, untransform
 from .inference import FLUX_SIGMA, FLUX_STEPS, apply_tiled_within_memory, back_project, ensemble_median, gaussian_blur
@@ -249,7 +249,7 @@ class AxialRun:
     dtype: torch.dtype
     noise_floor: float  # back-projection starts from this floor: 1.1 x the input's noise (0: every step)
     spikes: int = 0  # isolated pixels interpolated along z, not learned from (core.spikes)
-    undershoot: float = 0.0  # how far the output falls below the input's minimum (core.engine.undershoot)
+    ringing: float = 0.0  # how far the output reaches beyond the input's range on both sides (core.engine.ringing)
 
 
 @dataclass
@@ -419,10 +419,11 @@ def run_volume(volume: torch.Tensor, factor: int, kernel: np.ndarray, config: ZS
     if noise_floor > 0 and config.back_projection_iterations > 0:
         output.sr = restore_volume_flux(output.sr, volume, degradation)
     check_converged(output.sr, volume, config, noise_std)
+    rings = ringing(volume, output.sr)  # of the volume the run restored: a hot voxel would set the range
     if spikes:  # the columns along z that hold one, interpolated: a few voxels, not a volume, more in memory
         rows, cols = torch.nonzero((as_given != volume).any(dim=0), as_tuple=True)
         interpolated = interpolate_along_z((as_given - volume)[:, None, rows, cols], factor)[:, 0]
         output.sr[:, rows, cols] += interpolated
         output.ensemble_median[:, rows, cols] += interpolated
     return AxialRun(output, log, transforms, noise_std, time.perf_counter() - began, net, degradation,
-                   dtype, noise_floor, spikes, undershoot(as_given, output.sr))
+                   dtype, noise_floor, spikes, rings)

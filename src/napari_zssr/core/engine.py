@@ -32,7 +32,7 @@ class PlaneRun:
     net: ZSSRNet
     noise_std: float  # of the noise added to the sons (estimated from the input when config says "auto")
     spikes: int = 0  # isolated pixels interpolated, not learned from (core.spikes)
-    undershoot: float = 0.0  # how far the output falls below the input's minimum (see undershoot)
+    ringing: float = 0.0  # how far the output reaches beyond the input's range on both sides (see ringing)
 
 
 def scale_steps(scale: Scale, gradual_steps: tuple[float, ...]) -> list[Scale]:
@@ -129,16 +129,20 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
         check_converged(output.sr, image, config, noise_std)
         if step_index < len(steps) - 1:
             pool.add(output.sr)  # gradual SR: this stage's output is a father for the next
+    rings = ringing(image, output.sr)  # of the input the run restored: a hot pixel would set the range
     if spikes:
         interpolated = resize(as_given - image, tuple(output.sr.shape[-2:]))
         output.sr, output.ensemble_median = output.sr + interpolated, output.ensemble_median + interpolated
-    return PlaneRun(output, logs, transforms, net, noise_std, spikes, undershoot(as_given, output.sr))
+    return PlaneRun(output, logs, transforms, net, noise_std, spikes, rings)
 
 
-def undershoot(image: torch.Tensor, output: torch.Tensor) -> float:
-    """How far ``output`` falls below the smallest value of ``image``, in units of ``image``'s intensity range (0
-    where it does not). A kernel's deblurring undershoots a little (at most 0.1 on the quality benchmark's 18 cases
-    with their true kernels); a kernel much wider than the image's blur rings far below (1.1-3.7 for a Gaussian twice
-    the blur's width: docs/benchmarks.md, "A kernel too wide")."""
+def ringing(image: torch.Tensor, output: torch.Tensor) -> float:
+    """How far ``output`` reaches beyond ``image``'s range on both sides, in units of that range: the lesser of its
+    fall below the minimum and its rise above the maximum (0 where either stays within). Deblurring with the right
+    kernel reaches far past one side only (sparse bright spots rise by up to 1.2 ranges, dark ones on a bright ground
+    fall as far), a line of dead pixels rings below it alone; a kernel much wider than the image's blur rings both
+    ways (docs/benchmarks.md, "A kernel too wide")."""
     low, high = float(image.min()), float(image.max())
-    return max(0.0, (low - float(output.min())) / (high - low)) if high > low else 0.0
+    if high <= low:
+        return 0.0
+    return max(0.0, min(low - float(output.min()), float(output.max()) - high) / (high - low))
