@@ -161,7 +161,7 @@ def test_a_split_stacks_isolated_pixels_are_counted_from_every_part(cluster, tmp
         assert main([str(folder), "--out", str(tmp_path / out), *TINY, *where]) == 0
         record = json.loads(read_tiff(tmp_path / out / "stack_zssr.tif").description)["channels"][0]
         assert record["isolated_pixels"] == [0, 0, 0, 1], out
-        assert "stack.tif: 1 isolated pixel in 1 plane (far above or below" in capsys.readouterr().err, out
+        assert "stack.tif: 1 isolated pixel in plane 3 (far above or below" in capsys.readouterr().err, out
 
 
 def test_a_closed_client_or_a_scheduler_gone_is_a_usage_error_from_python(cluster, stacks, tmp_path, monkeypatch):

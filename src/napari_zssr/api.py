@@ -449,12 +449,17 @@ def note_a_spread_of_one_member(result: ZSSRResult, outputs: str | Collection[st
     warn_user(note, UserWarning)
 
 
+def named_items(indices: list[int], shown: int = 3) -> str:
+    """The first ``shown`` of a run's plane (volume) numbers, and "..." where there are more."""
+    return ", ".join(map(str, indices[:shown])) + " ..." * (len(indices) > shown)
+
+
 def isolated_pixels_note(counts: list[int], item: str = "plane") -> str | None:
     """What a run says of the isolated pixels it interpolated (``counts``: per ``item``), or None where none."""
-    total, items = sum(counts), sum(1 for count in counts if count)
+    total, items = sum(counts), [index for index, count in enumerate(counts) if count]
     if total == 0:
         return None
-    where = f" in {items} {item}{'s' * (items > 1)}" if len(counts) > 1 else ""
+    where = f" in {item}{'s' * (len(items) > 1)} {named_items(items)}" if len(counts) > 1 else ""
     return (f"{total} isolated pixel{'s' * (total > 1)}{where} (far above or below all their neighbours, more than "
             "the kernel lets a point be: hot or dead camera pixels, cosmic rays) interpolated, not super-resolved; "
             "remove them beforehand to have them gone")
@@ -472,8 +477,7 @@ def ringing_note(ringing: list[float], item: str = "plane") -> str | None:
     ringing_items = [index for index, value in enumerate(ringing) if value > RINGING_LIMIT]
     if not ringing_items:
         return None
-    where = f"of {item}{'s' * (len(ringing_items) > 1)} {', '.join(map(str, ringing_items[:3]))}" \
-        f"{' ...' * (len(ringing_items) > 3)} " if len(ringing) > 1 else ""
+    where = f"of {item}{'s' * (len(ringing_items) > 1)} {named_items(ringing_items)} " if len(ringing) > 1 else ""
     return (f"the output {where}rings: it reaches beyond the input's intensity range on both sides by up to "
             f"{max(ringing):.2f} times that range. Seen where the kernel is wider than the image's blur (check the "
             "PSF's pixel size, wavelength and objective, or compare with a narrower kernel or none), around a line "
