@@ -466,7 +466,7 @@ def isolated_pixels_note(counts: list[int], item: str = "plane") -> str | None:
 
 
 #: an output that reaches further than this many input intensity ranges beyond the input's range on both sides
-#: rings: the right kernel's deblurring did by 0.09 at most on the quality benchmark's 18 cases, Gaussians 2-2.5 times
+#: rings: the right kernel's deblurring did by 0.07 at most on the quality benchmark's 18 cases, Gaussians 2-2.5 times
 #: the blur's width by 1.1-3.7 where they cost 7-15 dB (docs/benchmarks.md, "A kernel too wide")
 RINGING_LIMIT = 0.5
 

@@ -139,9 +139,9 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
 def ringing(image: torch.Tensor, output: torch.Tensor) -> float:
     """How far ``output`` reaches beyond ``image``'s range on both sides, in units of that range: the lesser of its
     fall below the minimum and its rise above the maximum (0 where either stays within). Deblurring with the right
-    kernel reaches far past one side only (sparse bright spots rise by up to 1.2 ranges, dark ones on a bright ground
-    fall as far), a line of dead pixels rings below it alone; a kernel much wider than the image's blur rings both
-    ways (docs/benchmarks.md, "A kernel too wide")."""
+    kernel reaches far past one side only (sparse bright spots rise by up to 1.2 ranges; dark spots on a bright
+    ground, the mirror image, fall); a kernel much wider than the image's blur rings both ways, as does a line of dead
+    pixels (docs/benchmarks.md, "A kernel too wide")."""
     low, high = float(image.min()), float(image.max())
     if high <= low:
         return 0.0
