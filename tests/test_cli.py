@@ -77,6 +77,14 @@ def test_noise_level_option(data_dir, tmp_path):
             main([str(data_dir / "plain.tif"), "--out", str(tmp_path / "o"), "--noise-std", bad, *FAST])
 
 
+def test_background_window_option_reaches_the_runs_config(data_dir, tmp_path):
+    for window in ("8", "0"):
+        out = tmp_path / f"out{window}"
+        assert main([str(data_dir / "plain.tif"), "--out", str(out), "--background-window", window, *FAST]) == 0
+        config = json.loads(read_tiff(out / "plain_zssr.tif").description)["settings"]["config"]
+        assert config.get("background_window", 0) == int(window)  # 0 left out: records from before it stay equal
+
+
 def test_warm_start_trains_a_fifth_of_the_iterations_on_later_planes_unless_told(data_dir, tmp_path):
     source = str(data_dir / "stack.tif")
     options = ["--max-iterations", "60", "--quiet", "--outputs", "zssr"]
@@ -683,6 +691,7 @@ def test_an_output_folder_that_is_a_file_is_named_as_such(data_dir, tmp_path, ca
     ("--pixel-size", "0"), ("--pixel-size", "-0.1"), ("--pixel-size", "nan"), ("--pixel-size", "inf"),
     ("--psf-pixel-size", "0"), ("--psf-pixel-size", "nan"), ("--max-iterations", "0"), ("--scale", "1"),
     ("--scale", "0.5"), ("--scale", "nan"), ("--scale", "inf"), ("--seed", "-1"), ("--noise-std", "2"),
+    ("--background-window", "-1"), ("--background-window", "2.5"),
 ])
 def test_bad_numbers_are_usage_errors(data_dir, tmp_path, capsys, option, value):
     with pytest.raises(SystemExit) as exit_:

@@ -39,6 +39,7 @@ class BatchOptions:
     warm_start: int | str | None = None  # "auto": a fifth of the max iterations
     device: str = ZSSRConfig().device
     noise_std: float | str | None = None
+    background_window: int | None = None  # None: the preset's
     precision: str | None = None
     seed: int = ZSSRConfig().seed
     outputs: tuple[str, ...] = DEFAULT_OUTPUTS

@@ -224,7 +224,7 @@ def checked_settings(options: BatchOptions, *, device_here: bool = True) -> tupl
             pixel_pair(getattr(options, name), f"{option_name(name)} ({name}=)")
         overrides = {"max_iterations": options.max_iterations, "precision": options.precision,
                      "init": options.init,
-                     "noise_std": options.noise_std}
+                     "noise_std": options.noise_std, "background_window": options.background_window}
         config = ZSSRConfig.preset(options.preset, seed=options.seed, device=options.device,
                                    **{key: value for key, value in overrides.items() if value is not None})
         if device_here:
@@ -580,6 +580,8 @@ def settings_record(options: BatchOptions, config: ZSSRConfig) -> dict:
     config_record = config.to_dict()
     if not config.back_projects_to_noise:
         del config_record["back_projection_to_noise"]  # changes nothing here, and records from before it stay equal
+    if not config.background_window:
+        del config_record["background_window"]  # none taken off: records from before the setting stay equal
     return json.loads(json.dumps({"scale": options.scale, **axial, "config": config_record,
             "psf": [str(Path(p).resolve()) for p in options.psf], "psf_pixel_size": options.psf_pixel_size,
             "pixel_size": options.pixel_size, "measured_psf": options.measured_psf, "warm_start": options.warm_start,

@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="noise added to the training inputs: auto = each plane's estimated noise level, or a "
                              "fraction of the intensity range, 0 = none (the presets': " + presets_where("noise_std")
                              + ")")
+    parser.add_argument("--background-window", type=number_in_range(int, 0, "a whole number >= 0"), metavar="PX",
+                        help="take each plane's smooth background (haze, uneven illumination) off before training, "
+                             "its lower envelope over PX x PX input pixels, and put it back after; 0 = none (the "
+                             "presets': " + presets_where("background_window") + ")")
     parser.add_argument("--precision", choices=PRECISIONS,
                         help="convolution arithmetic (default: the preset's, auto = bf16 on CUDA GPUs and on CPUs with "
                              "native bf16, fp16 on GPUs without bf16, float32 elsewhere; the presets': "

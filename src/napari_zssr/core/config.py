@@ -59,7 +59,8 @@ class ZSSRConfig:
     ending once the rate falls below ``min_learning_rate``; ``crop_size``: side of the square training crops (HR
     father pixels); ``noise_std``: noise on the LR sons (a fraction of the intensity range, or "auto": the input's
     own level); ``father_levels`` downscaled copies of the input, from ``father_min_scale`` to 1, as HR fathers;
-    ``gradual_steps``: intermediate scales. Network: ``width`` channels in each of ``depth`` convolutions, started from
+    ``gradual_steps``: intermediate scales; ``background_window``: the window of the smooth background taken off a
+    plane where it dominates (0: none). Network: ``width`` channels in each of ``depth`` convolutions, started from
     ``init``. Inference: ``ensemble`` members, ``back_projection_iterations`` (``back_projection_to_noise``: stop at
     the input's noise level), tiles of ``tile_size`` pixels at most. Run: ``device``, ``precision``, ``seed`` (0 to
     2**63 - 1), ``progress_every`` (iterations between two training progress events), ``name`` (the label results
@@ -86,6 +87,10 @@ class ZSSRConfig:
     father_min_scale: float = 0.5  # smallest downscaled copy of the input used as an HR father
     father_levels: int = 6
     gradual_steps: tuple[float, ...] = ()  # intermediate scale factors, e.g. (1.5,) on the way to 2
+    # window (input pixels) of the smooth background (haze, uneven illumination) a run takes off each plane where it
+    # takes at least half the intensity range, before the run learns, and puts back after (core/background.py;
+    # docs/benchmarks.md "Smooth backgrounds": about the network's view); 0: none taken off. Lateral runs only
+    background_window: int = 16
     # network
     width: int = 64
     depth: int = 8
@@ -121,8 +126,8 @@ class ZSSRConfig:
         """Raise a TypeError/ValueError naming the first bad field (and normalise sequences to tuples)."""
         for name, minimum in (("max_iterations", 1), ("min_iterations", 0), ("lr_check_every", 1),
                               ("lr_slope_range", 1), ("recon_every", 1), ("recon_crop", 2), ("crop_size", 2),
-                              ("father_levels", 1), ("width", 1), ("depth", 1), ("back_projection_iterations", 0),
-                              ("tile_size", 16), ("progress_every", 1)):
+                              ("father_levels", 1), ("background_window", 0), ("width", 1), ("depth", 1),
+                              ("back_projection_iterations", 0), ("tile_size", 16), ("progress_every", 1)):
             _check_integer(name, getattr(self, name), minimum, _MAXIMA.get(name))
             setattr(self, name, int(getattr(self, name)))  # numpy integers become ints (torch and JSON need them)
         self.seed = check_seed(self.seed)
@@ -182,7 +187,7 @@ class ZSSRConfig:
         noise level, 100 iterations at a learning rate of 3e-4, which keeps more of the start than 1e-3, and a 2-member
         ensemble: about a tenth of the time, docs/benchmarks.md "A learned start") or ``"paper"`` (the authors'
         settings: 3,000 iterations at most under their "policy" lr schedule, no noise on the sons, 10 back-projection
-        steps whatever the noise, float32).
+        steps whatever the noise, no background taken off, float32).
 
         ``overrides`` are other field values (``name=`` too: the label the result records); an unknown field is a
         TypeError that lists the valid ones, as is a preset left out (``preset(name="fast")`` names the label only);
@@ -203,7 +208,7 @@ class ZSSRConfig:
                          name="fast")
         elif name == "paper":
             config = cls(max_iterations=3000, lr_schedule="policy", noise_std=0.0, back_projection_iterations=10,
-                         back_projection_to_noise=False, precision="float32", name="paper")
+                         back_projection_to_noise=False, background_window=0, precision="float32", name="paper")
         else:
             raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
         return replace(config, **overrides)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .background import without_background
 from .config import ZSSRConfig
 from .degradation import Degradation
 from .geometry import ensemble_transforms, scale_symmetries
@@ -108,6 +109,8 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
     degradations = [Degradation.create(step, kernel, device) for step, kernel in zip(steps, kernels, strict=True)]
     as_given = image
     image, spikes = without_isolated_spikes(image, degradations[-1])  # the last step maps the output onto the input
+    cleaned = image
+    image, background = without_background(image, config.background_window)
     noise_std = sons_noise_std(config.noise_std, [image])
     # the last step's degradation maps the whole output onto the input
     noise_floor = estimate_noise_floor(image, degradations[-1]) if config.back_projects_to_noise else 0.0
@@ -130,8 +133,11 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
         if step_index < len(steps) - 1:
             pool.add(output.sr)  # gradual SR: this stage's output is a father for the next
     rings = ringing(image, output.sr)  # of the input the run restored: a hot pixel would set the range
+    if background is not None:
+        background.restore(output, degradations[-1])
+        noise_std *= background.contrast  # a fraction of the plane's range, as the result records it
     if spikes:
-        interpolated = resize(as_given - image, tuple(output.sr.shape[-2:]))
+        interpolated = resize(as_given - cleaned, tuple(output.sr.shape[-2:]))
         output.sr, output.ensemble_median = output.sr + interpolated, output.ensemble_median + interpolated
     return PlaneRun(output, logs, transforms, net, noise_std, spikes, rings)
 
