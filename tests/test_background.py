@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy import ndimage
 
-from napari_zssr import ZSSRConfig, zssr
+from napari_zssr import ZSSRConfig, zssr, zssr_axial
 from napari_zssr.core.background import fitted_planes, lower_envelope, without_background
 from napari_zssr.core.degradation import Degradation
 from napari_zssr.core.inference import InferenceOutput
@@ -117,9 +117,30 @@ def test_a_run_gives_the_same_structures_on_a_strong_ramp_as_without_it():
     assert differences[16] < 0.5 * differences[0], differences
 
 
-def test_the_noise_recorded_is_a_fraction_of_the_planes_range_with_the_background_taken_off_too():
+@pytest.mark.parametrize("noise_std", ["auto", 0.05])
+def test_the_noise_recorded_is_a_fraction_of_the_planes_range_with_the_background_taken_off_too(noise_std):
     plane = spots((64, 64), 2)[::2, ::2] + ramp((32, 32), 6.0)
     noisy = plane + np.random.default_rng(2).normal(0, 0.05, plane.shape)
     recorded = [zssr(noisy, 2, config=ZSSRConfig.preset("fast", background_window=window, max_iterations=2,
-                                                         ensemble=1)).noise_stds[0] for window in (0, 8)]
-    assert recorded[1] == pytest.approx(recorded[0], rel=0.25)
+                                                         ensemble=1, noise_std=noise_std)).noise_stds[0]
+                for window in (0, 8)]
+    assert recorded[1] == pytest.approx(recorded[0], rel=1e-6 if noise_std != "auto" else 0.25)
+    if noise_std != "auto":
+        assert recorded[1] == noise_std  # as given: a fraction of the plane's range, not of what was left
+
+
+def test_a_window_wider_than_the_plane_takes_its_sides():
+    plane = normalised(spots((32, 40)) + ramp((32, 40), 3.0))
+    assert torch.equal(lower_envelope(plane, 10**9), lower_envelope(plane, 40))
+
+
+def test_a_plane_that_is_all_background_but_its_rounding_is_left_as_it_is():
+    plane = torch.as_tensor(ramp((48, 48), 1.0) / 1.0, dtype=torch.float32)[None, None]  # a float32 ramp
+    rest, background = without_background(plane, 16)
+    assert background is None and rest is plane
+
+
+def test_axial_runs_take_no_background_off_and_say_so():
+    volume = np.stack([spots((32, 32), seed) + ramp((32, 32), 3.0) for seed in range(6)])
+    result = zssr_axial(volume, 2, config=ZSSRConfig.preset("fast", max_iterations=2, ensemble=1))
+    assert result.metadata()["config"]["background_window"] == 0

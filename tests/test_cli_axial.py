@@ -55,6 +55,8 @@ def test_axial_outputs_have_z_times_s_planes_at_the_lateral_pixel_size_and_overl
     assert info["axial"] == {"factor": 3, "z_step_um": 0.3, "pixel_size_um": 0.1,
                              "output_z_spacing_um": 0.1, "output_z_origin_planes": 1.0}
     assert info["settings"]["axial"] is True and info["settings"]["scale"] is None
+    # lateral planes only: records from before the setting stay equal
+    assert "background_window" not in info["settings"]["config"]
     kernel = info["channels"][0]["kernel"]
     assert kernel["source"] == "default" and kernel["axial_fwhm_um"] == pytest.approx(0.3, abs=0.02)
     assert read_tiff(out / "vol_residual.tif").data.shape == (18, 24, 24)
@@ -231,6 +233,7 @@ def test_a_light_sheet_files_axial_profile_is_not_the_widefield_models(tmp_path,
     (["--axial", "--measured-psf", "yes"], "--measured-psf"),
     (["--axial", "--scale", "3"], "--scale"),
     (["--axial", "--warm-start"], "--warm-start"),
+    (["--axial", "--background-window", "8"], "--background-window"),
     (["--axial", "--na", "1.6", "--refractive-index", "1.333"], "na"),
     (["--z-step", "0.3"], "--z-step applies to --axial only"),
 ])

@@ -116,7 +116,8 @@ class ZSSRResult:
     noise_stds: list[float] = field(default_factory=list)  # noise added to the sons (range fraction)
     # hot or dead camera pixels and cosmic rays interpolated, not learned from (core.spikes)
     isolated_pixels: list[int] = field(default_factory=list)
-    # how far the output reached beyond the input's range on both sides, in input ranges (core.engine.ringing)
+    # how far the output reached beyond the input's range on both sides, in input ranges (core.engine.ringing; of the
+    # structures' range where a dominant background was taken off, core.background)
     ringing: list[float] = field(default_factory=list)
     transforms: list[int] = field(default_factory=list)  # the ensemble's dihedral transforms (the last plane's)
     timings: dict[str, float] = field(default_factory=dict)

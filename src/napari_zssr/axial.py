@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -148,6 +149,8 @@ def zssr_axial(volume: ArrayLike, axial_scale: float, axial_psf: np.ndarray | No
     config = checked_config(config)
     if config.gradual_steps:
         raise ValueError("axial runs learn their factor in one step: leave gradual_steps out of the config")
+    # a background is taken off lateral planes only: the result records that none was here
+    config = replace(config, background_window=0)
     kinds = checked_outputs(outputs)
     check_hooks(progress, should_stop)
     factor = axial_factor(axial_scale)

@@ -70,6 +70,9 @@ def check_axial_options(options: BatchOptions) -> None:
         raise UsageError("--axial takes its factor from each file's z-step / pixel size; leave out --scale")
     if options.warm_start is not None:
         raise UsageError("--warm-start does not apply to --axial: each volume trains one network for all its planes")
+    if options.background_window is not None:
+        raise UsageError("--background-window does not apply to --axial: a background is taken off lateral planes "
+                         "only")
     given = [name for name in LATERAL_KERNEL_OPTIONS if getattr(options, name)]
     given += ["measured_psf"] if options.measured_psf != "auto" else []
     if given:

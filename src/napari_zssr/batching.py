@@ -580,7 +580,7 @@ def settings_record(options: BatchOptions, config: ZSSRConfig) -> dict:
     config_record = config.to_dict()
     if not config.back_projects_to_noise:
         del config_record["back_projection_to_noise"]  # changes nothing here, and records from before it stay equal
-    if not config.background_window:
+    if not config.background_window or options.axial:
         del config_record["background_window"]  # none taken off: records from before the setting stay equal
     return json.loads(json.dumps({"scale": options.scale, **axial, "config": config_record,
             "psf": [str(Path(p).resolve()) for p in options.psf], "psf_pixel_size": options.psf_pixel_size,

@@ -15,6 +15,7 @@ from .core.spectrum import channels_hint, known_shape
 from .core.trainer import Cancelled, StopHook
 from .core.values import (
     IMAGE_NAN_HINT,
+    NORMALISATION_PERCENTILES,
     from_torch,
     refuse_file_name,
     refuse_masked,
@@ -138,7 +139,7 @@ def intensity_range(plane: np.ndarray) -> tuple[float, float]:
     float32's largest value written for "no data"): the float32 computation would overflow on it; and where 64-bit
     integers differ by less than float64 tells apart (:func:`~.core.values.refuse_unresolvable_integers`)."""
     refuse_unresolvable_integers(plane, "the image")
-    low, high = (float(value) for value in np.percentile(plane, [0.1, 99.9]))
+    low, high = (float(value) for value in np.percentile(plane, NORMALISATION_PERCENTILES))
     lowest, highest = float(plane.min()), float(plane.max())
     if high <= low:
         low, high = lowest, highest

@@ -21,8 +21,9 @@ import torch
 from scipy import ndimage
 
 from .degradation import Degradation
-from .inference import InferenceOutput
+from .inference import InferenceOutput, back_project
 from .resize import resize
+from .values import NORMALISATION_PERCENTILES
 
 #: back-projection steps that make the background's upscaled copy explain it under the kernel: smooth, it needs few
 #: (on a clean validation image, 0 / 1 / 2 / 10 steps: 48.84 / 50.72 / 50.73 / 50.74 dB)
@@ -30,8 +31,9 @@ BACKGROUND_BACK_PROJECTIONS = 1
 #: the background is taken off where the rest spans at most this share of the plane's intensity range: there it
 #: gains up to several dB; taken off where it takes less of the range, it gave -0.3 to +1.0 dB (docs/benchmarks.md)
 DOMINANT_CONTRAST = 0.5
-#: the percentiles that set the intensity range of the plane less its background, as the input's normalisation does
-RANGE_PERCENTILES = (0.1, 99.9)
+#: and where the rest spans at least this share: less is the rounding of a plane that is all background (a float32
+#: ramp's rest spans 1e-7 of it), which rescaled to the full range would be all a network learned from
+MIN_CONTRAST = 1e-4
 
 
 @dataclass
@@ -44,29 +46,28 @@ class Background:
     def restore(self, output: InferenceOutput, degradation: Degradation) -> None:
         """Put ``output`` (of the image less its background) in the input's intensities, in place: the super-resolved
         image and the ensemble's median get the background back, upscaled and back-projected until ``degradation``
-        (the run's kernel) maps it onto the background; the spread is rescaled."""
+        (the run's kernel) maps it onto the background; the spread and the noise floor are rescaled."""
         upscaled = self.upscaled(tuple(output.sr.shape[-2:]), degradation)
         output.sr = upscaled + self.contrast * output.sr
         output.ensemble_median = upscaled + self.contrast * output.ensemble_median
         output.ensemble_spread = self.contrast * output.ensemble_spread
+        output.noise_floor = self.contrast * output.noise_floor
 
     def upscaled(self, shape: tuple[int, int], degradation: Degradation) -> torch.Tensor:
         """The background at ``shape``, which ``degradation`` maps onto it: interpolation alone leaves the kernel's
         attenuation of its finer variations (:data:`BACKGROUND_BACK_PROJECTIONS`)."""
-        lr_shape = tuple(self.offset.shape[-2:])
-        upscaled = resize(self.offset, shape)
-        for _ in range(BACKGROUND_BACK_PROJECTIONS):
-            upscaled = upscaled + degradation.upscale(self.offset - degradation.downscale(upscaled, lr_shape), shape)
-        return upscaled
+        return back_project(resize(self.offset, shape), self.offset, degradation, BACKGROUND_BACK_PROJECTIONS)
 
 
 def lower_envelope(image: torch.Tensor, window: int) -> torch.Tensor:
     """The smooth background of ``image`` (N, 1, H, W): its grey opening over ``window`` x ``window`` pixels (what
-    remains with every structure narrower than the window taken off) smoothed by a Gaussian of ``window`` / 2.
+    remains with every structure narrower than the window taken off) smoothed by a Gaussian of ``window`` / 2; a
+    window wider than the image takes its sides (a wider one would change nothing but the cost).
 
     Both reflect the image at its edges, where a ramp would fold into a valley the opening follows (a ramp of 6
     over 48 pixels read up to twice the structures' range off at the edges), so they work on the image less the
     plane fitted to it, and add the plane back."""
+    window = min(window, max(image.shape[-2:]))
     values = image.detach().cpu().double().numpy()
     trend = fitted_planes(values)
     opened = ndimage.grey_opening(values - trend, size=(1, 1, window, window), mode="reflect")
@@ -88,13 +89,14 @@ def fitted_planes(values: np.ndarray) -> np.ndarray:
 
 
 def without_background(image: torch.Tensor, window: int) -> tuple[torch.Tensor, Background | None]:
-    """``image`` (N, 1, H, W, normalised) less its :func:`lower_envelope` and rescaled to an intensity range of 0-1,
-    and how to put it back, where the envelope takes at least half the intensity range (the rest spans at most
-    :data:`DOMINANT_CONTRAST` of it); else ``image`` itself and None, as where ``window`` is 0 (off)."""
+    """``image`` (1, 1, H, W, normalised: one plane, one range) less its :func:`lower_envelope` and rescaled to an
+    intensity range of 0-1, and how to put it back, where the envelope takes at least half the intensity range (the
+    rest spans at most :data:`DOMINANT_CONTRAST` of it, and at least :data:`MIN_CONTRAST`); else ``image`` itself and
+    None, as where ``window`` is 0 (off)."""
     if window == 0:
         return image, None
     rest, background = split_background(image, window)
-    if not 0 < background.contrast <= DOMINANT_CONTRAST:  # 0: the image is its background, nothing would remain
+    if not MIN_CONTRAST <= background.contrast <= DOMINANT_CONTRAST:
         return image, None
     return rest, background
 
@@ -104,7 +106,7 @@ def split_background(image: torch.Tensor, window: int) -> tuple[torch.Tensor, Ba
     low end) and the rest, rescaled to an intensity range of 0-1 (left as it is where it is constant, contrast 0)."""
     background = lower_envelope(image, window)
     rest = image - background
-    low, high = np.percentile(rest.detach().cpu().double().numpy(), RANGE_PERCENTILES)
+    low, high = np.percentile(rest.detach().cpu().double().numpy(), NORMALISATION_PERCENTILES)
     if high <= low:
         low, high = float(rest.min()), float(rest.max())
     contrast = float(high - low)

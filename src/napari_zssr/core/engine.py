@@ -109,20 +109,21 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
     degradations = [Degradation.create(step, kernel, device) for step, kernel in zip(steps, kernels, strict=True)]
     as_given = image
     image, spikes = without_isolated_spikes(image, degradations[-1])  # the last step maps the output onto the input
+    noise_std = sons_noise_std(config.noise_std, [image])  # a fraction of the plane's range, as the result records it
     cleaned = image
     image, background = without_background(image, config.background_window)
-    noise_std = sons_noise_std(config.noise_std, [image])
+    sons_noise = noise_std / background.contrast if background is not None else noise_std  # of what the run learns
     # the last step's degradation maps the whole output onto the input
     noise_floor = estimate_noise_floor(image, degradations[-1]) if config.back_projects_to_noise else 0.0
     if net is None:
-        net = ZSSRNet.create(config, seed, device, kernel=kernels[0], scale=steps[0], noise_std=noise_std)
+        net = ZSSRNet.create(config, seed, device, kernel=kernels[0], scale=steps[0], noise_std=sons_noise)
     dtype = resolve_precision(config.precision, device)
     pool = FatherPool(image, config.father_min_scale, config.father_levels, min_father_side(scale))
     logs = []
     for step_index, (step_scale, kernel, degradation) in enumerate(zip(steps, kernels, degradations, strict=True)):
         # the ensemble may only use transforms that keep the kernel; training pairs may use any that keep the scale
         transforms = ensemble_transforms(kernel_symmetries(kernel, step_scale), config.ensemble)
-        sampler = PairSampler(pool, degradation, scale_symmetries(step_scale), noise_std, seed + step_index, device)
+        sampler = PairSampler(pool, degradation, scale_symmetries(step_scale), sons_noise, seed + step_index, device)
         recon = reconstruction_pair(image, degradation, config.recon_crop)
         logs.append(train(net, sampler, recon, config, progress=progress, should_stop=should_stop, dtype=dtype))
         if progress is not None:
@@ -132,10 +133,10 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
         check_converged(output.sr, image, config, noise_std)
         if step_index < len(steps) - 1:
             pool.add(output.sr)  # gradual SR: this stage's output is a father for the next
-    rings = ringing(image, output.sr)  # of the input the run restored: a hot pixel would set the range
+    # of the input the run restored (a hot pixel would set the range; the structures', where a background was off)
+    rings = ringing(image, output.sr)
     if background is not None:
         background.restore(output, degradations[-1])
-        noise_std *= background.contrast  # a fraction of the plane's range, as the result records it
     if spikes:
         interpolated = resize(as_given - cleaned, tuple(output.sr.shape[-2:]))
         output.sr, output.ensemble_median = output.sr + interpolated, output.ensemble_median + interpolated
@@ -147,7 +148,8 @@ def ringing(image: torch.Tensor, output: torch.Tensor) -> float:
     fall below the minimum and its rise above the maximum (0 where either stays within). Deblurring with the right
     kernel reaches far past one side only (sparse bright spots rise by up to 1.2 ranges; dark spots on a bright
     ground, the mirror image, fall); a kernel much wider than the image's blur rings both ways, as does a line of dead
-    pixels (docs/benchmarks.md, "A kernel too wide")."""
+    pixels (docs/benchmarks.md, "A kernel too wide"). A run measures it on the plane it learned from: less its
+    background, where one was taken off (``core.background``), so that the structures' range is the unit."""
     low, high = float(image.min()), float(image.max())
     if high <= low:
         return 0.0

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+#: the percentiles of a plane's values that set the intensity range a run normalises it to (robust to a few outliers)
+NORMALISATION_PERCENTILES = (0.1, 99.9)
 #: how to replace NaN or infinity in an image, in Python and in Fiji
 IMAGE_NAN_HINT = "; replace them first (np.nan_to_num; in Fiji, Process > Math > Remove NaNs)"
 
