@@ -109,9 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "fraction of the intensity range, 0 = none (the presets': " + presets_where("noise_std")
                              + ")")
     parser.add_argument("--background-window", type=number_in_range(int, 0, "a whole number >= 0"), metavar="PX",
-                        help="take each plane's smooth background (haze, uneven illumination) off before training, "
-                             "its lower envelope over PX x PX input pixels, and put it back after; 0 = none (the "
-                             "presets': " + presets_where("background_window") + ")")
+                        help="take a plane's smooth background (haze, uneven illumination), its lower envelope over "
+                             "PX x PX input pixels, off before training where it takes at least half the intensity "
+                             "range, and put it back after; 0 = never (the presets': "
+                             + presets_where("background_window") + ")")
     parser.add_argument("--precision", choices=PRECISIONS,
                         help="convolution arithmetic (default: the preset's, auto = bf16 on CUDA GPUs and on CPUs with "
                              "native bf16, fp16 on GPUs without bf16, float32 elsewhere; the presets': "
