@@ -53,8 +53,9 @@ def refuse_unresolvable_integers(values: np.ndarray, what: str) -> None:
     largest = max(abs(lowest), abs(highest))
     if largest <= 2**53 or lowest == highest:  # every integer held; a constant plane is passed through as it is
         return
-    # the spread a plane's normalisation takes (its 0.1 and 99.9 percentiles, exact in the integers): one outlier
-    # beside 2**63 + 0..999 must not let the rest through
+    # the spread a plane's normalisation takes (NORMALISATION_PERCENTILES as fractions, written out: 99.9 / 100 is a
+    # hair above 0.999 in floating point; exact in the integers): one outlier beside 2**63 + 0..999 must not let the
+    # rest through
     flat = np.ravel(values)
     ends = (int(0.001 * (flat.size - 1)), int(np.ceil(0.999 * (flat.size - 1))))
     low, high = (int(value) for value in np.partition(flat, ends)[list(ends)])
