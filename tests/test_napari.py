@@ -91,6 +91,21 @@ def test_warm_start_trains_later_planes_for_fewer_iterations(widget, qtbot):
     assert viewer.layers["warm_zssr"].metadata["iterations"] == [30, 10], w.status.value
 
 
+def test_background_window_follows_the_preset_and_reaches_the_run(widget, qtbot):
+    from napari_zssr import ZSSRConfig
+
+    viewer, w = widget
+    w.preset.value = "paper"
+    assert w.background_window.value == 0 and w.config().background_window == 0
+    w.preset.value = "fast"
+    assert w.background_window.value == ZSSRConfig.preset("fast").background_window > 0
+    w.background_window.value = 8
+    w.max_iterations.value = 3
+    w.image.value = viewer.add_image(image_2d(), name="haze")
+    run_to_end(qtbot, w)
+    assert viewer.layers["haze_zssr"].metadata["config"]["background_window"] == 8, w.status.value
+
+
 def test_widget_noise_level_estimated_fixed_or_off(widget):
     _, w = widget
     assert w.config().noise_std == "auto" and not w.noise_std.enabled
@@ -2294,8 +2309,10 @@ def test_axial_mode_restores_z_and_overlays_the_volume(widget, qtbot):
     assert viewer.layers["vol_residual_axial"].data.shape == (18, 24, 20)
     assert "z x3, axial profile a Gaussian of the z-step" in w.status.value and "resolution" not in w.status.value
     assert not w.warm_start.enabled  # each volume trains one network
+    assert not w.background_window.enabled  # on its planes as they are
     w.axial.value = False
     assert visible(w, w.scale) and visible(w, w.kernel_source) and not visible(w, w.psf) and w.warm_start.enabled
+    assert w.background_window.enabled
 
 
 @pytest.mark.parametrize(("data", "scale", "message"), [

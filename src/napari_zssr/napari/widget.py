@@ -72,6 +72,9 @@ OPTICS = "from optics"
 ESTIMATE = "estimate from the image"
 BICUBIC = "none (bicubic)"
 
+#: the background window field's top: wider than a plane's side (a window wider than a plane takes its sides)
+MAX_BACKGROUND_WINDOW = 65536
+
 #: the widest the dock asks for: long layer names, paths and messages wrap or elide instead of widening it.
 MAX_FIELD_WIDTH = 260
 
@@ -120,8 +123,8 @@ class ZSSRWidget(Container):
         self.current_plane = CheckBox(text="current plane only (quick preview)", value=False,
                                       tooltip="Run only the plane shown in the viewer")
         self.show_advanced = CheckBox(text="show advanced settings", value=False,
-                                      tooltip="Noise, back-projection, ensemble, uncertainty, warm start, "
-                                              "iterations, device, precision, seed")
+                                      tooltip="Noise, back-projection, ensemble, uncertainty, learned and warm "
+                                              "start, background, iterations, device, precision, seed")
         advanced_section = self._build_advanced_section()
         self.estimate = Label(label="estimate", value="")
         self.progress_bar = ProgressBar(label="progress", min=0, max=1, value=0,
@@ -232,7 +235,7 @@ class ZSSRWidget(Container):
         self._clear_run_outcome()
         for widget in self._lateral_only:
             widget.visible = not self.axial.value
-        self._enable_warm_start()
+        self._enable_lateral_settings()
         self._show_kernel_fields()  # and the PSF file's note, which goes in axial mode (it takes no kernel)
         self._update_estimate()
 
@@ -306,6 +309,12 @@ class ZSSRWidget(Container):
                                            "plane after the first from the previous plane's weights (random start), "
                                            "or every plane from the learned start, which adapts to each plane's "
                                            "noise level")
+        self.background_window = SpinBox(label="background window (px)", min=0, max=MAX_BACKGROUND_WINDOW,
+                                         value=defaults.background_window,
+                                         tooltip="Take a smooth background (haze, uneven illumination) of about "
+                                                 "this many image pixels off each plane before learning, where it "
+                                                 "takes at least half of the plane's intensity range, and put it "
+                                                 "back after; 0: none taken off. Not in axial mode")
         self.max_iterations = SpinBox(label="max iterations", min=1, max=20000, value=defaults.max_iterations,
                                       tooltip="Training iterations per plane (the paper preset's schedule may stop "
                                               "earlier, once its learning rate has decayed)")
@@ -321,7 +330,8 @@ class ZSSRWidget(Container):
         self.noise_auto.changed.connect(self._enable_noise_inputs)
         self.ensemble.changed.connect(self._enable_uncertainty)
         self._advanced = [self.noise, self.noise_auto, self.noise_std, self.back_projection, self.ensemble,
-                          self.uncertainty, self.learned_start, self.warm_start, self.max_iterations, self.device,
+                          self.uncertainty, self.learned_start, self.warm_start, self.background_window,
+                          self.max_iterations, self.device,
                           self.precision, self.seed]
         return self._advanced
 
@@ -356,6 +366,7 @@ class ZSSRWidget(Container):
         self.learned_start.value = config.init == "learned"
         self.ensemble.value = config.ensemble > 1
         self.precision.value = config.precision
+        self.background_window.value = config.background_window
 
     def _enable_noise_inputs(self, *_: Any) -> None:
         self.noise_auto.enabled = bool(self.noise.value)
@@ -366,10 +377,11 @@ class ZSSRWidget(Container):
         as a network sure of every pixel."""
         self.uncertainty.enabled = bool(self.ensemble.value) and not self.running
 
-    def _enable_warm_start(self) -> None:
-        """Warm start is for the planes of lateral runs (an axial run trains one network a volume); it stays shown
-        with the other advanced settings."""
-        self.warm_start.enabled = not self.axial.value and not self.running
+    def _enable_lateral_settings(self) -> None:
+        """Warm start and the background window are for the planes of lateral runs (an axial run trains one network
+        a volume, on its planes as they are); they stay shown with the other advanced settings."""
+        for widget in (self.warm_start, self.background_window):
+            widget.enabled = not self.axial.value and not self.running
 
     def _constrain_scale(self, *_: Any) -> None:
         """With a kernel the factor must be a whole number: step by 1 and round what was typed."""
@@ -389,7 +401,8 @@ class ZSSRWidget(Container):
         return replace(base, max_iterations=int(self.max_iterations.value), noise_std=self._noise_std(),
                        back_projection_iterations=base.back_projection_iterations if self.back_projection.value else 0,
                        ensemble=base.ensemble if self.ensemble.value else 1,
-                       init="learned" if self.learned_start.value else "scratch", device=str(self.device.value),
+                       init="learned" if self.learned_start.value else "scratch",
+                       background_window=int(self.background_window.value), device=str(self.device.value),
                        precision=str(self.precision.value), seed=int(self.seed.value))
 
     def _refresh_layers(self, *_: Any) -> None:
@@ -861,7 +874,7 @@ class ZSSRWidget(Container):
         if not running:
             self._enable_noise_inputs()
             self._enable_uncertainty()
-            self._enable_warm_start()
+            self._enable_lateral_settings()
         self.run_button.enabled = not running
         self.cancel_button.enabled = running
 
