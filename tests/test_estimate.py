@@ -37,7 +37,7 @@ def test_widget_estimate_is_timed_off_the_gui_thread_through_the_training_step(m
                         widget.estimate.value)
     assert len(threads) == run_time.WARM_UP_STEPS + run_time.TIMED_STEPS
     assert threading.main_thread() not in threads
-    widget.max_iterations.value = 50  # measured once: later changes are answered at once
+    widget.advanced.max_iterations.value = 50  # measured once: later changes are answered at once
     assert "~" in widget.estimate.value and len(threads) == run_time.WARM_UP_STEPS + run_time.TIMED_STEPS
 
 

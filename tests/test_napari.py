@@ -36,7 +36,7 @@ def widget(make_napari_viewer, qtbot):
     ``pytest.warns``."""
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("napari-zssr", "ZSSR super-resolution")
-    widget.max_iterations.value = 4
+    widget.advanced.max_iterations.value = 4
     yield viewer, widget
     qtbot.waitUntil(lambda: worker_turns.holder() is None, timeout=60_000)
 
@@ -73,19 +73,19 @@ def test_widget_defaults_come_from_the_config(widget):
     from napari_zssr import ZSSRConfig
 
     _, w = widget
-    w.max_iterations.value = ZSSRConfig().max_iterations
+    w.advanced.max_iterations.value = ZSSRConfig().max_iterations
     assert w.config() == ZSSRConfig()
     w.preset.value = "paper"
     assert w.config() == ZSSRConfig.preset("paper")
-    assert w.device.choices[0] == "auto" and "cpu" in w.device.choices
+    assert w.advanced.device.choices[0] == "auto" and "cpu" in w.advanced.device.choices
     w.preset.value = "fast"
     assert w.config() == ZSSRConfig.preset("fast")
 
 
 def test_warm_start_trains_later_planes_for_fewer_iterations(widget, qtbot):
     viewer, w = widget
-    w.max_iterations.value = 30
-    w.warm_start.value = True
+    w.advanced.max_iterations.value = 30
+    w.advanced.warm_start.value = True
     w.image.value = viewer.add_image(np.stack([image_2d(0), image_2d(1)]), name="warm")
     run_to_end(qtbot, w)
     assert viewer.layers["warm_zssr"].metadata["iterations"] == [30, 10], w.status.value
@@ -96,11 +96,11 @@ def test_background_window_follows_the_preset_and_reaches_the_run(widget, qtbot)
 
     viewer, w = widget
     w.preset.value = "paper"
-    assert w.background_window.value == 0 and w.config().background_window == 0
+    assert w.advanced.background_window.value == 0 and w.config().background_window == 0
     w.preset.value = "fast"
-    assert w.background_window.value == ZSSRConfig.preset("fast").background_window > 0
-    w.background_window.value = 8
-    w.max_iterations.value = 3
+    assert w.advanced.background_window.value == ZSSRConfig.preset("fast").background_window > 0
+    w.advanced.background_window.value = 8
+    w.advanced.max_iterations.value = 3
     w.image.value = viewer.add_image(image_2d(), name="haze")
     run_to_end(qtbot, w)
     assert viewer.layers["haze_zssr"].metadata["config"]["background_window"] == 8, w.status.value
@@ -108,14 +108,14 @@ def test_background_window_follows_the_preset_and_reaches_the_run(widget, qtbot)
 
 def test_widget_noise_level_estimated_fixed_or_off(widget):
     _, w = widget
-    assert w.config().noise_std == "auto" and not w.noise_std.enabled
-    w.noise_auto.value = False
-    w.noise_std.value = 0.02
-    assert w.config().noise_std == 0.02 and w.noise_std.enabled
-    w.noise.value = False
-    assert w.config().noise_std == 0.0 and not w.noise_std.enabled and not w.noise_auto.enabled
+    assert w.config().noise_std == "auto" and not w.advanced.noise_std.enabled
+    w.advanced.noise_auto.value = False
+    w.advanced.noise_std.value = 0.02
+    assert w.config().noise_std == 0.02 and w.advanced.noise_std.enabled
+    w.advanced.noise.value = False
+    assert w.config().noise_std == 0.0 and not w.advanced.noise_std.enabled and not w.advanced.noise_auto.enabled
     w.preset.value = "fast"
-    assert w.config().noise_std == "auto" and w.noise_auto.enabled
+    assert w.config().noise_std == "auto" and w.advanced.noise_auto.enabled
 
 
 def test_2d_run_adds_three_overlaid_layers(widget, qtbot, psf_file):
@@ -205,7 +205,7 @@ def test_a_preview_of_a_2d_image_leaves_its_whole_run_be(widget, qtbot):
     """"current plane only" on a 2D image (the whole image) is still a preview: its own layers."""
     viewer, w = widget
     w.image.value = viewer.add_image(image_2d(), name="flat")
-    w.max_iterations.value = 2
+    w.advanced.max_iterations.value = 2
     w.scale.value = 3
     run_to_end(qtbot, w)
     w.current_plane.value, w.scale.value = True, 2
@@ -219,7 +219,7 @@ def test_a_preview_of_a_2d_image_runs_in_the_3d_view_that_shows_all_of_it(widget
     viewer, w = widget
     w.image.value = viewer.add_image(image_2d(), name="flat")
     viewer.add_image(np.zeros((3, 24, 20), np.uint16), name="volume")
-    w.max_iterations.value = 2
+    w.advanced.max_iterations.value = 2
     w.current_plane.value = True
     viewer.dims.ndisplay = 3
     run_to_end(qtbot, w)
@@ -255,7 +255,7 @@ def test_the_result_of_a_removed_input_is_not_replaced_by_a_new_layer_of_its_nam
     without a word, and its layers, left below the new input, hid the new result. The same layer runs again."""
     viewer, w = widget
     first = viewer.add_image(image_2d(0), name="cells")
-    w.image.value, w.max_iterations.value = first, 2
+    w.image.value, w.advanced.max_iterations.value = first, 2
     run_to_end(qtbot, w)
     kept = viewer.layers["cells_zssr"].data.copy()
     run_to_end(qtbot, w)  # the same layer again: its outputs are updated
@@ -298,7 +298,7 @@ def test_a_renamed_inputs_earlier_result_does_not_cover_its_new_one(make_napari_
 
 def test_cancel_adds_nothing(widget, qtbot):
     viewer, w = widget
-    w.max_iterations.value = 5000
+    w.advanced.max_iterations.value = 5000
     w.image.value = viewer.add_image(image_2d(), name="big")
     first = w.start()
     assert w.start() is first  # a second start while running is the same run, not another writer of its layers
@@ -315,7 +315,7 @@ def test_a_double_click_on_run_starts_the_run_and_a_later_cancel_click_stops_it(
     from qtpy.QtCore import Qt
 
     viewer, w = widget
-    w.max_iterations.value = 5000
+    w.advanced.max_iterations.value = 5000
     w.image.value = viewer.add_image(image_2d(), name="cells")
     qtbot.mouseClick(w.run_button.native, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(w.run_button.native, Qt.MouseButton.LeftButton)  # the second click of a double click
@@ -331,7 +331,7 @@ def test_removing_the_input_layer_cancels_its_run(widget, qtbot):
     """The run went on for its whole length and added outputs of a layer that was gone (and the image field then
     offered one of them as the next input)."""
     viewer, w = widget
-    w.max_iterations.value = 5000
+    w.advanced.max_iterations.value = 5000
     other = viewer.add_image(image_2d(1), name="other")
     w.image.value = viewer.add_image(image_2d(), name="gone")
     w.start()
@@ -396,14 +396,14 @@ def test_replacing_or_moving_the_input_layer_cancels_its_run(widget, qtbot):
     for change, why in ((lambda: setattr(source, "data", image_2d(5, shape=(40, 36))), "had its data replaced"),
                         (lambda: setattr(source, "scale", (0.5, 0.5)), "changed its scale"),
                         (lambda: setattr(source, "units", ("nm", "nm")), "changed its units")):
-        w.max_iterations.value = 5000
+        w.advanced.max_iterations.value = 5000
         w.start()
         qtbot.waitUntil(lambda: "iteration" in w.status.value, timeout=60_000)
         change()
         qtbot.waitUntil(lambda: not w.running, timeout=60_000)
         assert w.status.value == f"the input layer 'a' {why} during the run; nothing was added"
         assert [layer.name for layer in viewer.layers] == ["a"]
-    w.max_iterations.value = 2
+    w.advanced.max_iterations.value = 2
     run_to_end(qtbot, w)  # the watch ended with its run: the next one runs to its end
     assert "a_zssr" in viewer.layers
     source.scale = (0.25, 0.25)  # no run going: nothing to cancel
@@ -417,7 +417,7 @@ def test_setting_the_inputs_placement_to_what_it_already_is_does_not_cancel_its_
     viewer, w = widget
     source = viewer.add_image(image_2d(), name="a", scale=(0.2, 0.2), translate=(3, 4), rotate=10)
     w.image.value = source
-    w.max_iterations.value = 5000
+    w.advanced.max_iterations.value = 5000
     w.start()
     qtbot.waitUntil(lambda: "iteration" in w.status.value, timeout=60_000)
     for key in ("scale", "translate", "rotate", "shear", "affine", "units", "data"):
@@ -435,7 +435,7 @@ def test_a_waiting_run_whose_input_is_removed_says_why_it_ended(make_napari_view
     _, waiting = second.window.add_plugin_dock_widget("napari-zssr", "ZSSR super-resolution")
     running.image.value = first.add_image(image_2d(), name="a")
     waiting.image.value = second.add_image(image_2d(1), name="b")
-    running.max_iterations.value, waiting.max_iterations.value = 5000, 4
+    running.advanced.max_iterations.value, waiting.advanced.max_iterations.value = 5000, 4
     running.start()
     qtbot.waitUntil(lambda: "iteration" in running.status.value, timeout=60_000)
     waiting.start()
@@ -448,7 +448,7 @@ def test_a_waiting_run_whose_input_is_removed_says_why_it_ended(make_napari_view
 
 def test_a_finished_runs_status_goes_when_another_layer_is_chosen(widget, qtbot):
     viewer, w = widget
-    w.max_iterations.value = 2
+    w.advanced.max_iterations.value = 2
     w.image.value = viewer.add_image(image_2d(), name="first")
     run_to_end(qtbot, w)
     assert w.status.value.startswith("done in") and w.progress_bar.value == w.progress_bar.max
@@ -459,7 +459,7 @@ def test_a_finished_runs_status_goes_when_another_layer_is_chosen(widget, qtbot)
 
 def test_a_cancelled_runs_status_goes_when_another_layer_is_chosen(widget, qtbot):
     viewer, w = widget
-    w.max_iterations.value = 5000
+    w.advanced.max_iterations.value = 5000
     w.image.value = viewer.add_image(image_2d(), name="first")
     w.start()
     qtbot.waitUntil(lambda: "iteration" in w.status.value, timeout=60_000)
@@ -472,9 +472,9 @@ def test_a_cancelled_runs_status_goes_when_another_layer_is_chosen(widget, qtbot
 
 def test_the_status_names_the_device_the_run_uses_whatever_the_estimate_line_says(widget, qtbot):
     viewer, w = widget
-    w.max_iterations.value = 2
+    w.advanced.max_iterations.value = 2
     w.image.value = viewer.add_image(image_2d(), name="cells")
-    w.device.value = "cpu"
+    w.advanced.device.value = "cpu"
     qtbot.waitUntil(lambda: "for 1 plane" in w.estimate.value and "timing" not in w.estimate.value, timeout=60_000)
     w.estimate.value = "no estimate: the timing failed"  # as a timing that failed shows
     assert w.start() is not None
@@ -511,7 +511,7 @@ def test_a_console_run_on_the_layer_a_widget_run_writes_is_refused_until_it_ends
     import napari_zssr
 
     viewer, w = widget
-    w.max_iterations.value = 5000
+    w.advanced.max_iterations.value = 5000
     w.image.value = viewer.add_image(image_2d(), name="shared")
     w.start()
     with pytest.raises(ValueError, match="another run .* is writing 'shared_zssr'"):  # not 'shared_ensemble_median'
@@ -530,10 +530,10 @@ def test_a_second_widgets_run_waits_for_the_first_and_keeps_its_warnings(widget,
     from napari_zssr.napari.widget import ZSSRWidget
 
     viewer, first = widget
-    first.max_iterations.value = 5000
+    first.advanced.max_iterations.value = 5000
     first.image.value = viewer.add_image(image_2d(), name="long")
     second = ZSSRWidget(viewer)
-    second.max_iterations.value = 2
+    second.advanced.max_iterations.value = 2
     # napari shows a warning once per session: a plane number no other test leaves constant
     planes = np.stack([image_2d(seed) for seed in range(6)] + [np.zeros((24, 20), np.uint16)])
     second.image.value = viewer.add_image(planes, name="stack")
@@ -555,7 +555,7 @@ def test_a_waiting_run_cancelled_ends_at_once_and_frees_its_names(widget, qtbot)
     from napari_zssr.napari.widget import ZSSRWidget
 
     viewer, first = widget
-    first.max_iterations.value = 5000
+    first.advanced.max_iterations.value = 5000
     first.image.value = viewer.add_image(image_2d(), name="long")
     second = ZSSRWidget(viewer)
     second.image.value = viewer.add_image(image_2d(1), name="queued")
@@ -565,7 +565,7 @@ def test_a_waiting_run_cancelled_ends_at_once_and_frees_its_names(widget, qtbot)
     second.cancel()
     assert not second.running and "cancelled before it started" in second.status.value  # at once, not after `long`
     assert second.run_button.enabled and first.running
-    second.max_iterations.value = 2
+    second.advanced.max_iterations.value = 2
     second.start()  # its output names are free again: it can queue once more
     assert second.running
     first.cancel()
@@ -590,7 +590,7 @@ def test_a_run_that_fails_with_a_runtime_error_ends_and_frees_the_next(widget, q
     assert "the run failed: training diverged (loss is NaN)" in w.status.value
     assert w.progress_bar.max > 0  # not left busy, as if still running (it failed before any progress)
     monkeypatch.undo()
-    w.max_iterations.value = 2
+    w.advanced.max_iterations.value = 2
     run_to_end(qtbot, w)
     assert "diverges_zssr" in viewer.layers
 
@@ -1509,7 +1509,7 @@ def test_the_result_takes_the_look_the_input_has_when_the_run_ends(widget, qtbot
     viewer, w = widget
     source = viewer.add_image(image_2d(), name="cells")
     w.image.value = source
-    w.max_iterations.value = 60
+    w.advanced.max_iterations.value = 60
     w.start()
     qtbot.waitUntil(lambda: "iteration" in w.status.value, timeout=60_000)
     source.contrast_limits, source.colormap, source.blending, source.gamma = (150, 900), "green", "additive", 0.8
@@ -1619,7 +1619,7 @@ def test_a_preview_of_a_channel_sits_above_it_and_a_cancelled_run_leaves_the_vie
     gfp.visible = True  # shown again, to compare
     viewer.layers.move(0, len(viewer.layers))
     names = [layer.name for layer in viewer.layers]
-    w.image.value, w.current_plane.value, w.max_iterations.value = gfp, False, 5000
+    w.image.value, w.current_plane.value, w.advanced.max_iterations.value = gfp, False, 5000
     w.start()
     qtbot.waitUntil(lambda: "iteration" in w.status.value, timeout=60_000)
     w.cancel()
@@ -1768,7 +1768,7 @@ def test_each_run_shows_its_own_warnings(widget, qtbot):
 
     viewer, w = widget
     w.image.value = viewer.add_image(np.stack([image_2d(0), np.zeros_like(image_2d(0))]), name="blank")
-    w.max_iterations.value = 2
+    w.advanced.max_iterations.value = 2
     for _ in range(2):
         before = len(notification_manager.records)
         run_to_end(qtbot, w)
@@ -1788,7 +1788,7 @@ def test_a_long_message_does_not_widen_the_dock(widget, qtbot):
 
 def test_progress_bar_and_loss_plot_follow_the_run(widget, qtbot):
     viewer, w = widget
-    w.max_iterations.value = 20
+    w.advanced.max_iterations.value = 20
     w.image.value = viewer.add_image(np.stack([image_2d(0), image_2d(1)]), name="two")
     worker = w.start()
     seen = []
@@ -1904,8 +1904,8 @@ def test_every_input_has_a_tooltip_and_advanced_settings_start_hidden(widget):
               and field.widget_type != "ProgressBar"]
     assert len(inputs) >= 17
     assert all(field.tooltip for field in inputs), [field.label for field in inputs if not field.tooltip]
-    advanced = [w.noise, w.noise_auto, w.noise_std, w.back_projection, w.ensemble, w.uncertainty, w.precision,
-                w.seed, w.warm_start, w.max_iterations, w.device]
+    advanced = w.advanced.widgets
+    assert len(advanced) == 13 and w.advanced.background_window in advanced
     assert not any(visible(w, field) for field in advanced)
     assert visible(w, w.image) and visible(w, w.scale) and visible(w, w.run_button)
     w.show_advanced.value = True
@@ -2074,21 +2074,22 @@ def test_uncertainty_layer_is_optional(widget, qtbot):
     w.image.value = viewer.add_image(image_2d(), name="u")
     run_to_end(qtbot, w)
     assert "u_ensemble_spread" not in viewer.layers
-    w.uncertainty.value = True
+    w.advanced.uncertainty.value = True
     run_to_end(qtbot, w)
     spread = viewer.layers["u_ensemble_spread"]
     assert spread.data.shape == (48, 40) and np.all(spread.data >= 0) and spread.data.max() > 0
     assert not spread.visible and "standard deviation" in spread.metadata["description"]
     assert_edges_coincide(viewer.layers["u"], spread)
-    w.uncertainty.value = False
+    w.advanced.uncertainty.value = False
     run_to_end(qtbot, w)
     assert "u_ensemble_spread" not in viewer.layers  # not left from the run before, beside newer outputs
-    w.uncertainty.value, w.ensemble.value = True, False  # a spread of one member: 0, read as "sure everywhere"
-    assert not w.uncertainty.enabled
+    # a spread of one member: 0, read as "sure everywhere"
+    w.advanced.uncertainty.value, w.advanced.ensemble.value = True, False
+    assert not w.advanced.uncertainty.enabled
     run_to_end(qtbot, w)
-    assert "u_ensemble_spread" not in viewer.layers and not w.uncertainty.enabled  # a run's end leaves it off
-    w.ensemble.value = True
-    assert w.uncertainty.enabled and w.uncertainty.value  # as the user left it
+    assert "u_ensemble_spread" not in viewer.layers and not w.advanced.uncertainty.enabled  # a run's end leaves it off
+    w.advanced.ensemble.value = True
+    assert w.advanced.uncertainty.enabled and w.advanced.uncertainty.value  # as the user left it
 
 
 def test_reader_opens_rgb_and_plain_tiffs(make_napari_viewer, tmp_path):
@@ -2208,7 +2209,7 @@ def test_the_pixel_field_follows_the_layer_and_unequal_sides_reach_the_run_as_a_
 def test_closing_the_viewer_cancels_the_run_without_errors(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     _, w = viewer.window.add_plugin_dock_widget("napari-zssr", "ZSSR super-resolution")
-    w.max_iterations.value = 5000
+    w.advanced.max_iterations.value = 5000
     w.image.value = viewer.add_image(image_2d(), name="closing")
     assert w.start() is not None
     qtbot.wait(300)
@@ -2308,11 +2309,11 @@ def test_axial_mode_restores_z_and_overlays_the_volume(widget, qtbot):
     assert_edges_coincide(source, result, axes=(-3,))
     assert viewer.layers["vol_residual_axial"].data.shape == (18, 24, 20)
     assert "z x3, axial profile a Gaussian of the z-step" in w.status.value and "resolution" not in w.status.value
-    assert not w.warm_start.enabled  # each volume trains one network
-    assert not w.background_window.enabled  # on its planes as they are
+    assert not w.advanced.warm_start.enabled  # each volume trains one network
+    assert not w.advanced.background_window.enabled  # on its planes as they are
     w.axial.value = False
-    assert visible(w, w.scale) and visible(w, w.kernel_source) and not visible(w, w.psf) and w.warm_start.enabled
-    assert w.background_window.enabled
+    assert visible(w, w.scale) and visible(w, w.kernel_source) and not visible(w, w.psf)
+    assert w.advanced.warm_start.enabled and w.advanced.background_window.enabled
 
 
 @pytest.mark.parametrize(("data", "scale", "message"), [
@@ -2376,12 +2377,12 @@ def test_an_ome_stack_stored_z_before_t_opens_time_first_and_runs_axially(tmp_pa
 
 def test_learned_start_box_chooses_the_init(widget):
     _, w = widget
-    w.learned_start.value = True
+    w.advanced.learned_start.value = True
     assert w.config().init == "learned"
-    w.learned_start.value = False
+    w.advanced.learned_start.value = False
     assert w.config().init == "scratch"
     w.preset.value = "paper"
-    assert not w.learned_start.value  # the original method, as the authors ran it
+    assert not w.advanced.learned_start.value  # the original method, as the authors ran it
 
 
 def test_axial_mode_takes_the_profile_from_the_layers_optics_when_complete():
@@ -2658,7 +2659,7 @@ def test_run_refuses_before_starting_what_would_fail_in_the_worker():
 def test_a_refused_run_clears_the_last_runs_bar_and_curve(widget, qtbot):
     viewer, w = widget
     w.image.value = viewer.add_image(image_2d(), name="ok")
-    w.max_iterations.value = 2
+    w.advanced.max_iterations.value = 2
     run_to_end(qtbot, w)
     assert w.progress_bar.value == w.progress_bar.max > 0
     w.loss_plot.add(0, 1, 0.5)  # as a longer run would have drawn
@@ -2738,7 +2739,7 @@ def test_the_estimate_follows_the_ensemble_and_the_preset(widget, monkeypatch):
     w.image.value = viewer.add_image(image_2d(), name="cells")
     asked = []
     monkeypatch.setattr(w._estimate, "request", lambda device, config, workload: asked.append(config.ensemble))
-    w.ensemble.value = False
+    w.advanced.ensemble.value = False
     assert asked[-1] == 1
     w.preset.value = "fast"
     assert asked[-1] == 2
@@ -2820,7 +2821,7 @@ def test_a_preview_and_its_whole_runs_result_are_not_shown_over_each_other(widge
     result, added onto an additive one (the plane twice as bright). The newest result of a layer is the one shown."""
     viewer, w = widget
     stack = viewer.add_image(np.stack([image_2d(i) for i in range(2)]), name="stack", blending=blending)
-    w.image.value, w.max_iterations.value = stack, 2
+    w.image.value, w.advanced.max_iterations.value = stack, 2
     run_to_end(qtbot, w)
     whole = viewer.layers["stack_zssr"]
     w.current_plane.value = True

@@ -384,5 +384,5 @@ def test_a_refusal_goes_once_the_setting_it_was_about_changes(widget):
     assert "na must be" not in w.status.value
     w.optics_fields.na.value = 1.4
     assert w.start() is None and w.status.value.startswith("na must be in (0, 1.333)")
-    w.max_iterations.value = 7  # any setting: the refusal was about the settings as they were
+    w.advanced.max_iterations.value = 7  # any setting: the refusal was about the settings as they were
     assert "na must be" not in w.status.value

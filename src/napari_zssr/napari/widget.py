@@ -6,7 +6,6 @@ import os
 import threading
 import warnings
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,22 +19,21 @@ from magicgui.widgets import (
     Label,
     ProgressBar,
     PushButton,
-    SpinBox,
     Widget,
 )
 
 from ..axial import describe_axial_profile
 from ..core.bead_check import bead_problem
 from ..core.choices import DEFAULT_OUTPUTS
-from ..core.config import AUTHORS_REAL_IMAGE_NOISE_STD, DEFAULT_PRESET, DEFAULT_SCALE, PRESETS, ZSSRConfig
-from ..core.device import available_devices, select_device
-from ..core.precision import PRECISIONS
+from ..core.config import DEFAULT_PRESET, DEFAULT_SCALE, PRESETS, ZSSRConfig
+from ..core.device import select_device
 from ..core.psf import checked_psf_array
 from ..core.resize import as_scale_pair, pixel_pair, upscale_factors
 from ..core.run_time import Workload
 from ..input_values import check_plane_sides
 from ..kernel_choice import KernelChoice, PsfChannelError, describe_kernel, psf_channel_for
 from ..resolution_report import describe_resolution
+from .advanced_settings import AdvancedSettings
 from .estimate import BackgroundEstimate, run_finished, run_started, timing_holds_turn
 from .input_watch import watch_input
 from .loss_plot import LossPlot
@@ -71,9 +69,6 @@ PSF_FILE = "PSF file"
 OPTICS = "from optics"
 ESTIMATE = "estimate from the image"
 BICUBIC = "none (bicubic)"
-
-#: the background window field's top: wider than a plane's side (a window wider than a plane takes its sides)
-MAX_BACKGROUND_WINDOW = 65536
 
 #: the widest the dock asks for: long layer names, paths and messages wrap or elide instead of widening it.
 MAX_FIELD_WIDTH = 260
@@ -125,7 +120,8 @@ class ZSSRWidget(Container):
         self.show_advanced = CheckBox(text="show advanced settings", value=False,
                                       tooltip="Noise, back-projection, ensemble, uncertainty, learned and warm "
                                               "start, background, iterations, device, precision, seed")
-        advanced_section = self._build_advanced_section()
+        self.advanced = AdvancedSettings()
+        advanced_section = self.advanced.widgets
         self.estimate = Label(label="estimate", value="")
         self.progress_bar = ProgressBar(label="progress", min=0, max=1, value=0,
                                         tooltip="Training iterations done over all planes")
@@ -186,12 +182,15 @@ class ZSSRWidget(Container):
         self.scale.changed.connect(self._constrain_scale)
         self.axial.changed.connect(self._show_mode_fields)
         self.show_advanced.changed.connect(self._show_advanced_settings)
-        for widget in (self.device, self.precision, self.max_iterations, self.current_plane, self.warm_start,
-                       self.scale, self.ensemble, self.preset, self.pixel_size):  # what the time depends on (a preset
-            # sets several; the pixel size gives an axial run its factor)
+        advanced = self.advanced
+        for widget in (advanced.noise, advanced.noise_auto, advanced.ensemble):
+            widget.changed.connect(self._enable_advanced)
+        for widget in (advanced.device, advanced.precision, advanced.max_iterations, self.current_plane,
+                       advanced.warm_start, self.scale, advanced.ensemble, self.preset, self.pixel_size):  # what the
+            # time depends on (a preset sets several; the pixel size gives an axial run its factor)
             widget.changed.connect(self._update_estimate)
         for widget in (*self._kernel_fields[PSF_FILE], *self.optics_fields.widgets, self.scale, self.pixel_size,
-                       self.preset, self.max_iterations, self.device, self.precision, self.warm_start,
+                       self.preset, advanced.max_iterations, advanced.device, advanced.precision, advanced.warm_start,
                        self.current_plane):
             widget.changed.connect(self._drop_refusal)
         self.run_button.changed.connect(self.start)
@@ -200,7 +199,7 @@ class ZSSRWidget(Container):
         viewer.layers.events.removed.connect(self._refresh_layers)
         self._show_kernel_fields()
         self._show_advanced_settings()
-        self._enable_noise_inputs()
+        self._enable_advanced()
         self._on_image_changed()
 
     # --- layout -----------------------------------------------------------------------------------------------
@@ -235,7 +234,7 @@ class ZSSRWidget(Container):
         self._clear_run_outcome()
         for widget in self._lateral_only:
             widget.visible = not self.axial.value
-        self._enable_lateral_settings()
+        self._enable_advanced()
         self._show_kernel_fields()  # and the PSF file's note, which goes in axial mode (it takes no kernel)
         self._update_estimate()
 
@@ -279,65 +278,8 @@ class ZSSRWidget(Container):
             return {"kernel": KernelChoice("estimate")}
         return {}
 
-    def _build_advanced_section(self) -> list[Widget]:
-        """Settings most users leave at the preset's values; hidden until "show advanced settings" is ticked."""
-        defaults = ZSSRConfig()
-        self.noise = CheckBox(text="noise augmentation", value=defaults.noise_std != 0,
-                              tooltip="Add noise to the training inputs, so that the network does not learn to "
-                                      "sharpen the image's noise")
-        self.noise_auto = CheckBox(text="noise level from the image", value=defaults.noise_std == "auto",
-                                   tooltip="Add noise to the training inputs at the image's own estimated level")
-        self.noise_std = FloatSpinBox(label="noise std", min=0.0, max=0.2, step=0.0025,
-                                      value=AUTHORS_REAL_IMAGE_NOISE_STD,
-                                      tooltip="Fraction of the intensity range; used when the level is set by hand")
-        self.back_projection = CheckBox(text="back-projection", value=defaults.back_projection_iterations > 0,
-                                        tooltip="Make the output consistent with the input under the kernel, "
-                                                "down to the image's own noise level (a noisy image gets few or no "
-                                                "steps)")
-        self.ensemble = CheckBox(text="geometric ensemble", value=defaults.ensemble > 1,
-                                 tooltip="Median over the rotations/flips under which the kernel is unchanged")
-        self.uncertainty = CheckBox(text="uncertainty (ensemble spread)", value=False,
-                                    tooltip="Also add <name>_ensemble_spread: the per-pixel standard deviation "
-                                            "across the ensemble's members, high where the network is unsure "
-                                            "(needs the geometric ensemble)")
-        self.learned_start = CheckBox(text="learned start", value=defaults.init == "learned",
-                                      tooltip="Start training from weights learned once on many images and kernels "
-                                              "(shipped with the plugin) instead of random ones: far fewer "
-                                              "iterations reach the same quality. Off: the original method")
-        self.warm_start = CheckBox(text="warm start: stack planes train less", value=False,
-                                   tooltip="Stacks: planes train a fifth of the iterations (at least 10): each "
-                                           "plane after the first from the previous plane's weights (random start), "
-                                           "or every plane from the learned start, which adapts to each plane's "
-                                           "noise level")
-        self.background_window = SpinBox(label="background window (px)", min=0, max=MAX_BACKGROUND_WINDOW,
-                                         value=defaults.background_window,
-                                         tooltip="Take a smooth background (haze, uneven illumination) of about "
-                                                 "this many image pixels off each plane before learning, where it "
-                                                 "takes at least half of the plane's intensity range, and put it "
-                                                 "back after; 0: none taken off. Not in axial mode")
-        self.max_iterations = SpinBox(label="max iterations", min=1, max=20000, value=defaults.max_iterations,
-                                      tooltip="Training iterations per plane (the paper preset's schedule may stop "
-                                              "earlier, once its learning rate has decayed)")
-        self.device = ComboBox(label="device", choices=["auto", *available_devices()], value=defaults.device,
-                               tooltip="auto: CUDA, then Apple MPS, then CPU")
-        self.precision = ComboBox(label="precision", choices=list(PRECISIONS), value=defaults.precision,
-                                  tooltip="auto: mixed bf16/fp16 on a CUDA GPU, bf16 on CPUs with native bf16 "
-                                          "(faster), float32 elsewhere")
-        self.seed = SpinBox(label="seed", min=0, max=2**31 - 1, value=defaults.seed,
-                            tooltip="Runs with the same seed and settings give the same result")
-        show_four_decimals(self.noise_std, AUTHORS_REAL_IMAGE_NOISE_STD)
-        self.noise.changed.connect(self._enable_noise_inputs)
-        self.noise_auto.changed.connect(self._enable_noise_inputs)
-        self.ensemble.changed.connect(self._enable_uncertainty)
-        self._advanced = [self.noise, self.noise_auto, self.noise_std, self.back_projection, self.ensemble,
-                          self.uncertainty, self.learned_start, self.warm_start, self.background_window,
-                          self.max_iterations, self.device,
-                          self.precision, self.seed]
-        return self._advanced
-
     def _show_advanced_settings(self, *_: Any) -> None:
-        for widget in self._advanced:
-            widget.visible = bool(self.show_advanced.value)
+        self.advanced.show(bool(self.show_advanced.value))
 
     def _limit_widths(self) -> None:
         """Keep the dock narrow: combo boxes and paths do not grow with their contents."""
@@ -356,32 +298,10 @@ class ZSSRWidget(Container):
                 if isinstance(layer, napari.layers.Image) and not is_psf_layer(layer)]
 
     def _apply_preset(self) -> None:
-        config = ZSSRConfig.preset(self.preset.value)
-        self.max_iterations.value = config.max_iterations
-        self.noise.value = config.noise_std != 0
-        self.noise_auto.value = config.noise_std == "auto"
-        if not isinstance(config.noise_std, str) and config.noise_std > 0:
-            self.noise_std.value = config.noise_std
-        self.back_projection.value = config.back_projection_iterations > 0
-        self.learned_start.value = config.init == "learned"
-        self.ensemble.value = config.ensemble > 1
-        self.precision.value = config.precision
-        self.background_window.value = config.background_window
+        self.advanced.apply_preset(ZSSRConfig.preset(self.preset.value))
 
-    def _enable_noise_inputs(self, *_: Any) -> None:
-        self.noise_auto.enabled = bool(self.noise.value)
-        self.noise_std.enabled = bool(self.noise.value) and not self.noise_auto.value
-
-    def _enable_uncertainty(self, *_: Any) -> None:
-        """The spread is across the ensemble's members: without the ensemble it would be 0 everywhere, which reads
-        as a network sure of every pixel."""
-        self.uncertainty.enabled = bool(self.ensemble.value) and not self.running
-
-    def _enable_lateral_settings(self) -> None:
-        """Warm start and the background window are for the planes of lateral runs (an axial run trains one network
-        a volume, on its planes as they are); they stay shown with the other advanced settings."""
-        for widget in (self.warm_start, self.background_window):
-            widget.enabled = not self.axial.value and not self.running
+    def _enable_advanced(self, *_: Any) -> None:
+        self.advanced.enable(axial=bool(self.axial.value), running=self.running)
 
     def _constrain_scale(self, *_: Any) -> None:
         """With a kernel the factor must be a whole number: step by 1 and round what was typed."""
@@ -390,20 +310,9 @@ class ZSSRWidget(Container):
         if whole and self.scale.value != max(2.0, round(self.scale.value)):
             self.scale.value = max(2.0, float(round(self.scale.value)))
 
-    def _noise_std(self) -> float | str:
-        if not self.noise.value:
-            return 0.0
-        return "auto" if self.noise_auto.value else float(self.noise_std.value)
-
     def config(self) -> ZSSRConfig:
         """The chosen preset with the widget's fields over it: the one place the widget's settings become a run's."""
-        base = ZSSRConfig.preset(self.preset.value)
-        return replace(base, max_iterations=int(self.max_iterations.value), noise_std=self._noise_std(),
-                       back_projection_iterations=base.back_projection_iterations if self.back_projection.value else 0,
-                       ensemble=base.ensemble if self.ensemble.value else 1,
-                       init="learned" if self.learned_start.value else "scratch",
-                       background_window=int(self.background_window.value), device=str(self.device.value),
-                       precision=str(self.precision.value), seed=int(self.seed.value))
+        return self.advanced.config(ZSSRConfig.preset(self.preset.value))
 
     def _refresh_layers(self, *_: Any) -> None:
         self.image.reset_choices()  # says so where the chosen layer left, the last one included
@@ -636,7 +545,7 @@ class ZSSRWidget(Container):
         return int(np.prod(shape[:-2])) if len(shape) > 2 else 1
 
     def _warm_start_iterations(self) -> int | None:
-        return self.config().warm_start_iterations() if self.warm_start.value else None
+        return self.config().warm_start_iterations() if self.advanced.warm_start.value else None
 
     def _update_estimate(self, *_: Any) -> None:
         if self._closed:
@@ -645,7 +554,7 @@ class ZSSRWidget(Container):
             self._estimate.say("choose an image layer")
             return
         try:
-            self._estimate.request(str(self.device.value), self.config(), self._workload())
+            self._estimate.request(str(self.advanced.device.value), self.config(), self._workload())
         except (ValueError, RuntimeError) as error:
             self._estimate.say(str(error))
 
@@ -687,7 +596,7 @@ class ZSSRWidget(Container):
                 "warm_start_iterations": self._warm_start_iterations()}
             request = prepare(layer, **lateral, axial=bool(self.axial.value), pixel_size=self._typed_pixel_size(),
                               config=self.config(), outputs=(*DEFAULT_OUTPUTS, "ensemble_spread")
-                              if self.uncertainty.value and self.ensemble.value else DEFAULT_OUTPUTS)
+                              if self.advanced.wants_spread else DEFAULT_OUTPUTS)
             self._outputs = OutputClaim(self._viewer, layer, request)
         except (ValueError, TypeError, OSError) as error:
             self._show_problem(str(error))
@@ -872,9 +781,7 @@ class ZSSRWidget(Container):
         for widget in self._inputs:
             widget.enabled = not running
         if not running:
-            self._enable_noise_inputs()
-            self._enable_uncertainty()
-            self._enable_lateral_settings()
+            self._enable_advanced()
         self.run_button.enabled = not running
         self.cancel_button.enabled = running
 
