@@ -29,9 +29,11 @@ from napari_zssr import ZSSRConfig, zssr
 from napari_zssr.core.degradation import Degradation
 from napari_zssr.core.device import select_device
 from napari_zssr.core.engine import run_plane
+from napari_zssr.core.geometry import ensemble_transforms
 from napari_zssr.core.inference import super_resolve
+from napari_zssr.core.kernels import kernel_symmetries
 from napari_zssr.core.network import ZSSRNet
-from napari_zssr.core.noise import estimate_noise_rms
+from napari_zssr.core.noise import estimate_noise_floor
 from napari_zssr.core.precision import PRECISIONS, resolve_precision
 from napari_zssr.core.progress import RunProgress
 from napari_zssr.input_values import intensity_range, normalised_tensor, restored
@@ -45,7 +47,8 @@ def trace(lr: np.ndarray, truth: np.ndarray, config: ZSSRConfig, seed: int, ever
     image = normalised_tensor(lr, low, high, device)
     net = ZSSRNet.create(config, seed, device)
     degradation = Degradation.create((2.0, 2.0), None, device)
-    noise_floor = estimate_noise_rms(image) if config.back_projects_to_noise else 0.0  # as run_plane's
+    noise_floor = estimate_noise_floor(image, degradation) if config.back_projects_to_noise else 0.0  # as run_plane's
+    transforms = ensemble_transforms(kernel_symmetries(None, (2.0, 2.0)), config.ensemble)  # run_plane's members
     points: list[tuple[float, int, float]] = []
     excluded = 0.0
     start = time.perf_counter()
@@ -56,7 +59,7 @@ def trace(lr: np.ndarray, truth: np.ndarray, config: ZSSRConfig, seed: int, ever
             return
         now = time.perf_counter()
         inference_start = time.perf_counter()
-        output = super_resolve(net, image, degradation, list(range(8)) if config.ensemble else [0],
+        output = super_resolve(net, image, degradation, transforms,
                                config.back_projection_iterations, config.tile_size, dtype, noise_floor)
         inference = time.perf_counter() - inference_start
         value = psnr(restored(output.sr[0, 0], low, high, np.float32), truth)

@@ -97,6 +97,29 @@ def test_a_background_window_must_be_a_whole_number_of_pixels_from_0():
         ZSSRConfig(background_window=2.5)
 
 
+def test_a_background_window_narrower_than_4_pixels_is_refused():
+    """Its envelope follows the structures: window 1 takes 70 % of a plane of spots off."""
+    assert without_background(normalised(spots()), 1)[1] is not None
+    for window in (1, 3):
+        with pytest.raises(ValueError, match="background_window must be 0 .* or at least 4 pixels"):
+            ZSSRConfig(background_window=window)
+    assert ZSSRConfig(background_window=4).background_window == 4
+
+
+def test_a_hot_pixel_on_a_strong_background_is_found_as_on_a_dark_ground():
+    """The spikes' tests work in the structures' range: on the plane, a ramp 100 times the structures would hide a
+    hot pixel as tall as they are, and the run would learn it and ring."""
+    kernel = gaussian_kernel(1.2)
+    lr = downscale_with_kernel(as_batch(spots((96, 96), 3)), torch.as_tensor(kernel), (2, 2))[0, 0].numpy()
+    lr = lr + np.random.default_rng(3).normal(0, 0.002, lr.shape)
+    row, col = np.unravel_index(np.argmin(ndimage.maximum_filter(lr, 9)[8:-8, 8:-8]), (32, 32))
+    lr[row + 8, col + 8] += 0.8  # in the darkest place: an isolated hot pixel
+    config = ZSSRConfig.preset("fast", max_iterations=2, ensemble=1)
+    for ramp_height in (0.0, 100.0):
+        result = zssr(lr + ramp(lr.shape, ramp_height), 2, kernel=kernel, config=config)
+        assert result.isolated_pixels == [1] and result.ringing[0] < 0.5, (ramp_height, result.ringing)
+
+
 def gaussian_kernel(sigma: float) -> np.ndarray:
     taps = np.exp(-np.arange(-6, 7) ** 2 / (2 * sigma**2))
     return np.outer(taps, taps) / np.outer(taps, taps).sum()
@@ -111,9 +134,11 @@ def test_a_run_gives_the_same_structures_on_a_strong_ramp_as_without_it():
     differences = {}
     for window in (0, 16):
         config = ZSSRConfig.preset("fast", background_window=window, max_iterations=20, ensemble=1)
-        flat, on_ramp = (zssr(lr, 2, kernel=kernel, config=config).sr for lr in recorded)
+        flat, on_ramp = (zssr(lr, 2, kernel=kernel, config=config) for lr in recorded)
+        assert flat.background_taken_off == [False]
+        assert on_ramp.background_taken_off == on_ramp.metadata()["background_taken_off"] == [window > 0]
         # up to a constant: the kernel's x2 sampling sets the ramp's level half an HR pixel on
-        differences[window] = np.std((on_ramp - ramp_hr - flat)[6:-6, 6:-6])
+        differences[window] = np.std((on_ramp.sr - ramp_hr - flat.sr)[6:-6, 6:-6])
     assert differences[16] < 0.5 * differences[0], differences
 
 
@@ -143,4 +168,4 @@ def test_a_plane_that_is_all_background_but_its_rounding_is_left_as_it_is():
 def test_axial_runs_take_no_background_off_and_say_so():
     volume = np.stack([spots((32, 32), seed) + ramp((32, 32), 3.0) for seed in range(6)])
     result = zssr_axial(volume, 2, config=ZSSRConfig.preset("fast", max_iterations=2, ensemble=1))
-    assert result.metadata()["config"]["background_window"] == 0
+    assert result.metadata()["config"]["background_window"] == 0 and result.background_taken_off == [False]

@@ -85,6 +85,14 @@ def test_background_window_option_reaches_the_runs_config(data_dir, tmp_path):
         assert config.get("background_window", 0) == int(window)  # 0 left out: records from before it stay equal
 
 
+def test_a_background_window_left_out_of_the_record_is_named_as_0_where_settings_differ(data_dir, tmp_path, capsys):
+    args = [str(data_dir / "plain.tif"), "--out", str(tmp_path / "out"), *FAST]
+    assert main([*args, "--background-window", "8"]) == 0
+    capsys.readouterr()
+    assert main([*args, "--background-window", "0"]) == 1
+    assert "different settings (config.background_window: 8 -> 0); left alone" in capsys.readouterr().err
+
+
 def test_warm_start_trains_a_fifth_of_the_iterations_on_later_planes_unless_told(data_dir, tmp_path):
     source = str(data_dir / "stack.tif")
     options = ["--max-iterations", "60", "--quiet", "--outputs", "zssr"]
@@ -691,7 +699,7 @@ def test_an_output_folder_that_is_a_file_is_named_as_such(data_dir, tmp_path, ca
     ("--pixel-size", "0"), ("--pixel-size", "-0.1"), ("--pixel-size", "nan"), ("--pixel-size", "inf"),
     ("--psf-pixel-size", "0"), ("--psf-pixel-size", "nan"), ("--max-iterations", "0"), ("--scale", "1"),
     ("--scale", "0.5"), ("--scale", "nan"), ("--scale", "inf"), ("--seed", "-1"), ("--noise-std", "2"),
-    ("--background-window", "-1"), ("--background-window", "2.5"),
+    ("--background-window", "-1"), ("--background-window", "2.5"), ("--background-window", "2"),
 ])
 def test_bad_numbers_are_usage_errors(data_dir, tmp_path, capsys, option, value):
     with pytest.raises(SystemExit) as exit_:

@@ -151,16 +151,19 @@ def test_a_warm_started_stack_split_across_tasks_equals_the_local_unsplit_run(cl
 
 
 def test_a_split_stacks_isolated_pixels_are_counted_from_every_part(cluster, tmp_path, capsys):
-    """The record of a split stack is merged from its parts: a hot pixel of the second part is counted and said."""
+    """The record of a split stack is merged from its parts: a hot pixel of the second part is counted and said, and
+    the plane of the first part whose strong ramp was taken off is named."""
     folder = tmp_path / "data"
     stack = textured((4, 16, 16), 6)
     stack[3, 8, 8] = 65535  # hot: far above all its neighbours
+    stack[1] += (np.arange(16) * 2000).astype(np.uint16)[None, :]  # a ramp 30 times the texture's range
     write_imagej_tiff(folder / "stack.tif", stack, "ZYX", (0.2, 0.2))
     for out, where in (("local", []), ("remote", ["--scheduler", cluster.scheduler_address])):
         capsys.readouterr()
         assert main([str(folder), "--out", str(tmp_path / out), *TINY, *where]) == 0
         record = json.loads(read_tiff(tmp_path / out / "stack_zssr.tif").description)["channels"][0]
         assert record["isolated_pixels"] == [0, 0, 0, 1], out
+        assert record["background_taken_off"] == [False, True, False, False], out
         assert "stack.tif: 1 isolated pixel in plane 3 (far above or below" in capsys.readouterr().err, out
 
 

@@ -145,7 +145,7 @@ def test_a_kernel_far_wider_than_the_blur_is_said_to_ring():
             right = zssr(lr, 2, kernel=gaussian_camera_kernel(1.0), config=config, seed=0)
         assert right.ringing[0] < 0.2, inverted
     lr, _ = sparse_points()
-    with pytest.warns(UserWarning, match="rings: it reaches beyond the input's intensity range on both sides"):
+    with pytest.warns(UserWarning, match="rings: it reaches beyond the input's intensity range "):
         wide = zssr(lr, 2, kernel=gaussian_camera_kernel(2.5), config=config, seed=0)
     assert wide.ringing[0] > 1 and wide.metadata()["ringing"] == [round(wide.ringing[0], 3)]
 

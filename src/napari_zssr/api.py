@@ -119,6 +119,8 @@ class ZSSRResult:
     # how far the output reached beyond the input's range on both sides, in input ranges (core.engine.ringing; of the
     # structures' range where a dominant background was taken off, core.background)
     ringing: list[float] = field(default_factory=list)
+    # whether a dominant smooth background was taken off before training and put back (core.background)
+    background_taken_off: list[bool] = field(default_factory=list)
     transforms: list[int] = field(default_factory=list)  # the ensemble's dihedral transforms (the last plane's)
     timings: dict[str, float] = field(default_factory=dict)
     blank_planes: list[tuple[int, ...]] = field(default_factory=list)
@@ -139,7 +141,8 @@ class ZSSRResult:
         record = {"napari_zssr_version": self.version, "scale": list(self.scale), "seed": self.seed,
                   "device": self.device, "precision": self.precision, "iterations": self.iterations,
                   "noise_stds": [round(n, 5) for n in self.noise_stds], "isolated_pixels": self.isolated_pixels,
-                  "ringing": [round(r, 3) for r in self.ringing], "ensemble_transforms": self.transforms,
+                  "ringing": [round(r, 3) for r in self.ringing],
+                  "background_taken_off": self.background_taken_off, "ensemble_transforms": self.transforms,
                   "blank_planes": [list(p) for p in self.blank_planes], "kernel": self.kernel,
                   "resolution": self.resolution, "warm_start_iterations": self.warm_start_iterations,
                   "init_sha256": self.init_sha256, "config": self.config.to_dict()}
@@ -415,6 +418,7 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
             result.noise_stds.append(run.noise_std)
             result.isolated_pixels.append(run.spikes)
             result.ringing.append(run.ringing)
+            result.background_taken_off.append(run.background)
             result.transforms = run.transforms
             plan.plane_finished(plane_number, trained=True)
     finally:
@@ -479,9 +483,10 @@ def ringing_note(ringing: list[float], item: str = "plane") -> str | None:
     if not ringing_items:
         return None
     where = f"of {item}{'s' * (len(ringing_items) > 1)} {named_items(ringing_items)} " if len(ringing) > 1 else ""
-    return (f"the output {where}rings: it reaches beyond the input's intensity range on both sides by up to "
-            f"{max(ringing):.2f} times that range. Seen where the kernel is wider than the image's blur (check the "
-            "PSF's pixel size, wavelength and objective, or compare with a narrower kernel or none), around a line "
+    return (f"the output {where}rings: it reaches beyond the input's intensity range (its structures', where a "
+            f"smooth background was taken off) on both sides by up to {max(ringing):.2f} times that range. Seen "
+            "where the kernel is wider than the image's blur (check the PSF's pixel size, wavelength and objective, "
+            "or compare with a narrower kernel or none), around a line "
             "or cluster of dead or hot pixels or a cosmic ray's streak (correct them first), and where "
             "back-projection does not stop at a noisy input's noise level (the paper preset)")
 
@@ -528,3 +533,4 @@ def pass_through_constant(data: np.ndarray, index: tuple[int, ...], label: str, 
     result.noise_stds.append(0.0)
     result.isolated_pixels.append(0)
     result.ringing.append(0.0)
+    result.background_taken_off.append(False)

@@ -203,6 +203,7 @@ def zssr_axial(volume: ArrayLike, axial_scale: float, axial_psf: np.ndarray | No
             result.noise_stds.append(run.noise_std)
             result.isolated_pixels.append(run.spikes)
             result.ringing.append(run.ringing)
+            result.background_taken_off.append(False)  # axial runs take none off
             result.transforms = run.transforms
             result.timings["training_s"] += run.log.seconds
             result.timings["inference_s"] += run.inference_seconds

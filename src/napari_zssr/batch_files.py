@@ -454,6 +454,9 @@ def assemble_parts(job: Job, prepared: PreparedBatch, identity: dict, parts: Seq
         for key in ("iterations", "noise_stds", "isolated_pixels", "ringing", "blank_planes"):
             # .get: a part left by a version before isolated pixels and ringing were recorded has none of them
             merged[key] = [value for part in records_of_parts for value in part[channel].get(key, [])]
+        # a part left by a version before backgrounds were taken off took none off its planes
+        merged["background_taken_off"] = [value for part in records_of_parts for value in part[channel].get(
+            "background_taken_off", [False] * len(part[channel]["iterations"]))]
         merged["resolution"] = resolution_report(ChannelPlanes(data, channel), ChannelPlanes(sr, channel),
                                                  tuple(record["scale"]), run_pixel_size(options, image))
         records.append(merged)

@@ -325,6 +325,9 @@ def conflict_message(state: str, path: Path, overwrite: bool, settings: dict | N
 
 #: differing settings a conflict names, at most
 NAMED_DIFFERENCES = 3
+#: settings a record leaves out at a value that changes nothing (``batching.settings_record``), so that records from
+#: before them stay equal: shown at that value, not as "not set"
+LEFT_OUT_AT = {"config.background_window": 0}
 
 
 def settings_difference(path: Path, settings: dict, identity: dict | None = None) -> str:
@@ -334,7 +337,8 @@ def settings_difference(path: Path, settings: dict, identity: dict | None = None
     record = comparable_record(None if header is None else header.info)
     if record is None:
         return ""
-    then, now = map(_flat, comparable_settings(record["settings"], settings, identity, _channels(record)))
+    then, now = ({**LEFT_OUT_AT, **_flat(side)} for side in
+                 comparable_settings(record["settings"], settings, identity, _channels(record)))
     if bool(then.get("axial")) != bool(now.get("axial")):  # the settings of one mode are not the other's
         return f" (by {_mode(then)}; this is {_mode(now)})"
     names = [name for name in sorted(then.keys() | now.keys()) if then.get(name) != now.get(name)]

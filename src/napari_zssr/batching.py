@@ -581,7 +581,7 @@ def settings_record(options: BatchOptions, config: ZSSRConfig) -> dict:
     if not config.back_projects_to_noise:
         del config_record["back_projection_to_noise"]  # changes nothing here, and records from before it stay equal
     if not config.background_window or options.axial:
-        del config_record["background_window"]  # none taken off: records from before the setting stay equal
+        del config_record["background_window"]  # none taken off: records from before it stay equal (LEFT_OUT_AT)
     return json.loads(json.dumps({"scale": options.scale, **axial, "config": config_record,
             "psf": [str(Path(p).resolve()) for p in options.psf], "psf_pixel_size": options.psf_pixel_size,
             "pixel_size": options.pixel_size, "measured_psf": options.measured_psf, "warm_start": options.warm_start,

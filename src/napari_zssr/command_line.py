@@ -39,6 +39,16 @@ def number_in_range(number: type, minimum: float, what: str, *, exclusive: bool 
     return parse
 
 
+def background_window(text: str) -> int:
+    """An argparse type for --background-window: a whole number of pixels that :class:`ZSSRConfig` takes."""
+    window = number_in_range(int, 0, "a whole number >= 0")(text)
+    try:
+        ZSSRConfig(background_window=window)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("ZSSRConfig.")) from None
+    return window
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command's options, their help and their checks of single values; defaults shown come from
     :class:`ZSSRConfig`, the one source of every default."""
@@ -108,10 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="noise added to the training inputs: auto = each plane's estimated noise level, or a "
                              "fraction of the intensity range, 0 = none (the presets': " + presets_where("noise_std")
                              + ")")
-    parser.add_argument("--background-window", type=number_in_range(int, 0, "a whole number >= 0"), metavar="PX",
+    parser.add_argument("--background-window", type=background_window, metavar="PX",
                         help="take a plane's smooth background (haze, uneven illumination), its lower envelope over "
                              "PX x PX input pixels, off before training where it takes at least half the intensity "
-                             "range, and put it back after; 0 = never (the presets': "
+                             "range, and put it back after; 0 = never, else at least 4 (the presets': "
                              + presets_where("background_window") + ")")
     parser.add_argument("--precision", choices=PRECISIONS,
                         help="convolution arithmetic (default: the preset's, auto = bf16 on CUDA GPUs and on CPUs with "

@@ -53,6 +53,10 @@ class Background:
         output.ensemble_spread = self.contrast * output.ensemble_spread
         output.noise_floor = self.contrast * output.noise_floor
 
+    def plane_of(self, rest: torch.Tensor) -> torch.Tensor:
+        """The input plane whose rest is ``rest`` (of the input's shape): the background put back."""
+        return self.offset + self.contrast * rest
+
     def upscaled(self, shape: tuple[int, int], degradation: Degradation) -> torch.Tensor:
         """The background at ``shape``, which ``degradation`` maps onto it: interpolation alone leaves the kernel's
         attenuation of its finer variations (:data:`BACKGROUND_BACK_PROJECTIONS`)."""

@@ -43,6 +43,10 @@ _DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 #: after training); only those above fail inside the optimiser. Not float32's largest / 10: 1 - 0.9 is a hair below
 #: 0.1 in floating point, so that the step at that rate is just past float32's largest
 MAX_LEARNING_RATE = 3.4e37
+#: the narrowest background window (input pixels): on validation images without a background, the envelope of a
+#: window of 1 pixel takes 67-97 % of their range off, of 2 up to 86 % (it follows the structures themselves), of 4
+#: more than half that of a smooth terrain model only (docs/benchmarks.md, "Smooth backgrounds")
+MIN_BACKGROUND_WINDOW = 4
 #: torch's generators take seeds below 2**64; the gradual steps use seed + step
 MAX_SEED = 2**63 - 1
 
@@ -156,6 +160,10 @@ class ZSSRConfig:
             raise ValueError(f"ZSSRConfig.min_learning_rate must be at most learning_rate ({self.learning_rate:g}), "
                              f"got {self.min_learning_rate:g}: training stops once the rate falls below it (lower "
                              "both)")
+        if 0 < self.background_window < MIN_BACKGROUND_WINDOW:
+            raise ValueError(f"ZSSRConfig.background_window must be 0 (no background taken off) or at least "
+                             f"{MIN_BACKGROUND_WINDOW} pixels, got {self.background_window}: a narrower window's "
+                             "envelope follows the structures themselves")
         _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         if self.lr_schedule == "steps":
             _check_scheduled_drops(self)

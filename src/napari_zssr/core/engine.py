@@ -34,6 +34,7 @@ class PlaneRun:
     noise_std: float  # of the noise added to the sons (estimated from the input when config says "auto")
     spikes: int = 0  # isolated pixels interpolated, not learned from (core.spikes)
     ringing: float = 0.0  # how far the output reaches beyond the input's range on both sides (see ringing)
+    background: bool = False  # a dominant smooth background was taken off and put back (core.background)
 
 
 def scale_steps(scale: Scale, gradual_steps: tuple[float, ...]) -> list[Scale]:
@@ -108,10 +109,12 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
     kernels = list(kernels or [None] * len(steps))
     degradations = [Degradation.create(step, kernel, device) for step, kernel in zip(steps, kernels, strict=True)]
     as_given = image
-    image, spikes = without_isolated_spikes(image, degradations[-1])  # the last step maps the output onto the input
-    noise_std = sons_noise_std(config.noise_std, [image])  # a fraction of the plane's range, as the result records it
-    cleaned = image
+    # the background first, so that the spikes' tests work in the structures' range (its envelope, an opening, holds
+    # no spike); the last step's degradation maps the output onto the input
     image, background = without_background(image, config.background_window)
+    image, spikes = without_isolated_spikes(image, degradations[-1])
+    cleaned = image if background is None else background.plane_of(image)  # the plane without its spikes
+    noise_std = sons_noise_std(config.noise_std, [cleaned])  # a fraction of the plane's range, as the result records it
     sons_noise = noise_std / background.contrast if background is not None else noise_std  # of what the run learns
     # the last step's degradation maps the whole output onto the input
     noise_floor = estimate_noise_floor(image, degradations[-1]) if config.back_projects_to_noise else 0.0
@@ -140,7 +143,7 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
     if spikes:
         interpolated = resize(as_given - cleaned, tuple(output.sr.shape[-2:]))
         output.sr, output.ensemble_median = output.sr + interpolated, output.ensemble_median + interpolated
-    return PlaneRun(output, logs, transforms, net, noise_std, spikes, rings)
+    return PlaneRun(output, logs, transforms, net, noise_std, spikes, rings, background is not None)
 
 
 def ringing(image: torch.Tensor, output: torch.Tensor) -> float:

@@ -57,7 +57,8 @@ class AdvancedSettings:
                                          tooltip="Take a smooth background (haze, uneven illumination) of about "
                                                  "this many image pixels off each plane before learning, where it "
                                                  "takes at least half of the plane's intensity range, and put it "
-                                                 "back after; 0: none taken off. Not in axial mode")
+                                                 "back after; 0: none taken off, else at least 4. Not in axial "
+                                                 "mode")
         self.max_iterations = SpinBox(label="max iterations", min=1, max=20000, value=defaults.max_iterations,
                                       tooltip="Training iterations per plane (the paper preset's schedule may stop "
                                               "earlier, once its learning rate has decayed)")
