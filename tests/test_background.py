@@ -106,6 +106,14 @@ def test_a_background_window_narrower_than_4_pixels_is_refused():
     assert ZSSRConfig(background_window=4).background_window == 4
 
 
+def test_the_note_names_the_planes_a_background_was_taken_off():
+    from napari_zssr.api import background_note
+
+    assert background_note([False, False]) is None and background_note([]) is None
+    assert background_note([True]) == "smooth background taken off before training, and put back"
+    assert background_note([False, True, True]).startswith("smooth background taken off of planes 1, 2 before")
+
+
 def test_a_hot_pixel_on_a_strong_background_is_found_as_on_a_dark_ground():
     """The spikes' tests work in the structures' range: on the plane, a ramp 100 times the structures would hide a
     hot pixel as tall as they are, and the run would learn it and ring."""

@@ -85,6 +85,15 @@ def test_background_window_option_reaches_the_runs_config(data_dir, tmp_path):
         assert config.get("background_window", 0) == int(window)  # 0 left out: records from before it stay equal
 
 
+def test_the_summary_says_which_planes_a_background_was_taken_off(tmp_path, capsys):
+    stack = textured((3, 16, 16), 4)
+    stack[1] += (np.arange(16) * 2000).astype(np.uint16)[None, :]  # a ramp 30 times the texture's range
+    tifffile.imwrite(tmp_path / "ramp.tif", stack, imagej=True, metadata={"axes": "ZYX"})
+    assert main([str(tmp_path / "ramp.tif"), "--out", str(tmp_path / "out"), "--max-iterations", "2",
+                 "--preset", "fast", "--outputs", "zssr"]) == 0
+    assert "; smooth background taken off of plane 1 before training, and put back" in capsys.readouterr().err
+
+
 def test_a_background_window_left_out_of_the_record_is_named_as_0_where_settings_differ(data_dir, tmp_path, capsys):
     args = [str(data_dir / "plain.tif"), "--out", str(tmp_path / "out"), *FAST]
     assert main([*args, "--background-window", "8"]) == 0

@@ -101,9 +101,12 @@ def test_background_window_follows_the_preset_and_reaches_the_run(widget, qtbot)
     assert w.advanced.background_window.value == ZSSRConfig.preset("fast").background_window > 0
     w.advanced.background_window.value = 8
     w.advanced.max_iterations.value = 3
-    w.image.value = viewer.add_image(image_2d(), name="haze")
+    ramp = np.arange(20)[None, :] * 1500.0  # 30 times the image's range: taken off, and the status says so
+    w.image.value = viewer.add_image(image_2d().astype(np.float32) + ramp, name="haze")
     run_to_end(qtbot, w)
-    assert viewer.layers["haze_zssr"].metadata["config"]["background_window"] == 8, w.status.value
+    metadata = viewer.layers["haze_zssr"].metadata
+    assert metadata["config"]["background_window"] == 8 and metadata["background_taken_off"] == [True], w.status.value
+    assert w.status.value.endswith("; smooth background taken off before training, and put back"), w.status.value
 
 
 def test_widget_noise_level_estimated_fixed_or_off(widget):

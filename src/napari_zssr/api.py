@@ -470,6 +470,16 @@ def isolated_pixels_note(counts: list[int], item: str = "plane") -> str | None:
             "remove them beforehand to have them gone")
 
 
+def background_note(taken_off: list[bool], item: str = "plane") -> str | None:
+    """What a run says of the planes it took a smooth background off (``taken_off``: per ``item``), or None where
+    it took none off: their outputs are learned without it, so a user comparing runs knows why they differ."""
+    items = [index for index, off in enumerate(taken_off) if off]
+    if not items:
+        return None
+    where = f" of {item}{'s' * (len(items) > 1)} {named_items(items)}" if len(taken_off) > 1 else ""
+    return f"smooth background taken off{where} before training, and put back"
+
+
 #: an output that reaches further than this many input intensity ranges beyond the input's range on both sides
 #: rings: the right kernel's deblurring did by 0.07 at most on the quality benchmark's 18 cases, Gaussians 2-2.5 times
 #: the blur's width by 1.1-3.7 where they cost 7-15 dB (docs/benchmarks.md, "A kernel too wide")

@@ -22,6 +22,7 @@ from ._version import __version__
 from .api import (
     WARNED_BLANKS,
     ZSSRResult,
+    background_note,
     checked_outputs,
     checked_pixel_size,
     notes_only,
@@ -313,8 +314,9 @@ def file_messages(job: Job, image: TiffImage, records: list[dict], quiet: bool,
             messages.append(f"{job.name}{where}: axial x{axial.factor} (z-step {axial.z_step:g} {unit} -> "
                             f"{axial.z_geometry(0.0)[0]:g} {unit}); {describe_axial_profile(record['kernel'])}")
         else:
+            background = background_note(record.get("background_taken_off", []))
             messages.append(f"{job.name}{where}: kernel {describe_kernel(record['kernel'])}; "
-                            f"{describe_resolution(record['resolution'])}")
+                            f"{describe_resolution(record['resolution'])}" + (f"; {background}" if background else ""))
     return messages
 
 

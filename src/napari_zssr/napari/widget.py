@@ -22,6 +22,7 @@ from magicgui.widgets import (
     Widget,
 )
 
+from ..api import background_note
 from ..axial import describe_axial_profile
 from ..core.bead_check import bead_problem
 from ..core.choices import DEFAULT_OUTPUTS
@@ -742,8 +743,8 @@ class ZSSRWidget(Container):
             done += f"; z x{request.axial_scale}, {describe_axial_profile(result.kernel)}"
             self.status.value = self._run_outcome = done  # no resolution is read along z
             return
-        resolution = describe_resolution(result.resolution)
-        self.status.value = self._run_outcome = f"{done}; {resolution}" if resolution else done
+        said = [done, describe_resolution(result.resolution), background_note(result.background_taken_off)]
+        self.status.value = self._run_outcome = "; ".join(part for part in said if part)
 
     def _drop_refusal(self, *_: Any) -> None:
         """Take away why Run was refused once a setting changes: it may be the fix (an NA typed below the immersion's
