@@ -106,12 +106,29 @@ def test_a_background_window_narrower_than_4_pixels_is_refused():
     assert ZSSRConfig(background_window=4).background_window == 4
 
 
+def test_a_dead_pixel_on_a_strong_background_changes_the_output_only_around_it():
+    """An opening keeps a dark pixel, and the smoothing spreads it into a dip of the envelope far around: the
+    background is taken again once the spikes are out."""
+    kernel = gaussian_kernel(1.2)
+    lr = downscale_with_kernel(as_batch(spots((64, 64), 4)), torch.as_tensor(kernel), (2, 2))[0, 0].numpy()
+    lr = lr + ramp(lr.shape, 100.0) + np.random.default_rng(4).normal(0, 0.002, lr.shape)
+    dead = lr.copy()
+    dead[16, 16] = 0.0
+    config = ZSSRConfig.preset("fast", max_iterations=3, ensemble=1, background_window=16)
+    clean, with_dead = (zssr(plane, 2, kernel=kernel, config=config) for plane in (lr, dead))
+    assert with_dead.isolated_pixels == [1] and with_dead.background_taken_off == [True]
+    rows, cols = np.mgrid[0:64, 0:64]
+    far = np.hypot(rows - 32.5, cols - 32.5) > 16  # HR pixels further than 8 LR pixels from the dead one
+    assert np.abs(with_dead.sr - clean.sr)[far].max() < 0.08 * np.ptp(spots((64, 64), 4)[::2, ::2])  # 0.13 before
+
+
 def test_the_note_names_the_planes_a_background_was_taken_off():
     from napari_zssr.api import background_note
 
     assert background_note([False, False]) is None and background_note([]) is None
     assert background_note([True]) == "smooth background taken off before training, and put back"
-    assert background_note([False, True, True]).startswith("smooth background taken off of planes 1, 2 before")
+    assert background_note([False, True, True]).startswith("smooth background taken off of 2 planes (1, 2) before")
+    assert "of 5 planes (9, 10, 11 ...) before" in background_note([False] * 9 + [True] * 5)
 
 
 def test_a_hot_pixel_on_a_strong_background_is_found_as_on_a_dark_ground():

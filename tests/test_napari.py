@@ -109,6 +109,19 @@ def test_background_window_follows_the_preset_and_reaches_the_run(widget, qtbot)
     assert w.status.value.endswith("; smooth background taken off before training, and put back"), w.status.value
 
 
+def test_a_background_window_too_narrow_is_refused_until_changed_and_ignored_in_axial_mode(widget):
+    viewer, w = widget
+    w.image.value = viewer.add_image(np.stack([image_2d(seed) for seed in range(4)]), name="v", scale=(0.6, 0.2, 0.2))
+    w.advanced.background_window.value = 2
+    w.start()
+    assert "background_window must be 0" in w.status.value and not w.running
+    w.advanced.background_window.value = 8  # the fix: the refusal goes
+    assert "background_window" not in w.status.value
+    w.advanced.background_window.value = 2
+    w.axial.value = True  # the field is disabled there, and an axial run takes no background off
+    assert not w.advanced.background_window.enabled and w.config().background_window == 0
+
+
 def test_widget_noise_level_estimated_fixed_or_off(widget):
     _, w = widget
     assert w.config().noise_std == "auto" and not w.advanced.noise_std.enabled
@@ -1907,8 +1920,9 @@ def test_every_input_has_a_tooltip_and_advanced_settings_start_hidden(widget):
               and field.widget_type != "ProgressBar"]
     assert len(inputs) >= 17
     assert all(field.tooltip for field in inputs), [field.label for field in inputs if not field.tooltip]
-    advanced = w.advanced.widgets
-    assert len(advanced) == 13 and w.advanced.background_window in advanced
+    a = w.advanced
+    advanced = [a.noise, a.noise_auto, a.noise_std, a.back_projection, a.ensemble, a.uncertainty, a.learned_start,
+                a.warm_start, a.background_window, a.max_iterations, a.device, a.precision, a.seed]
     assert not any(visible(w, field) for field in advanced)
     assert visible(w, w.image) and visible(w, w.scale) and visible(w, w.run_button)
     w.show_advanced.value = True

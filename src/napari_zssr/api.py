@@ -418,7 +418,7 @@ def zssr_stack(image: ArrayLike, scale: float | Sequence[float] = DEFAULT_SCALE,
             result.noise_stds.append(run.noise_std)
             result.isolated_pixels.append(run.spikes)
             result.ringing.append(run.ringing)
-            result.background_taken_off.append(run.background)
+            result.background_taken_off.append(run.background_taken_off)
             result.transforms = run.transforms
             plan.plane_finished(plane_number, trained=True)
     finally:
@@ -476,7 +476,12 @@ def background_note(taken_off: list[bool], item: str = "plane") -> str | None:
     items = [index for index, off in enumerate(taken_off) if off]
     if not items:
         return None
-    where = f" of {item}{'s' * (len(items) > 1)} {named_items(items)}" if len(taken_off) > 1 else ""
+    if len(taken_off) == 1:
+        where = ""
+    elif len(items) == 1:
+        where = f" of {item} {items[0]}"
+    else:
+        where = f" of {len(items)} {item}s ({named_items(items)})"
     return f"smooth background taken off{where} before training, and put back"
 
 

@@ -34,7 +34,7 @@ class PlaneRun:
     noise_std: float  # of the noise added to the sons (estimated from the input when config says "auto")
     spikes: int = 0  # isolated pixels interpolated, not learned from (core.spikes)
     ringing: float = 0.0  # how far the output reaches beyond the input's range on both sides (see ringing)
-    background: bool = False  # a dominant smooth background was taken off and put back (core.background)
+    background_taken_off: bool = False  # a dominant smooth background was taken off and put back
 
 
 def scale_steps(scale: Scale, gradual_steps: tuple[float, ...]) -> list[Scale]:
@@ -109,11 +109,13 @@ def run_plane(image: torch.Tensor, scale: Scale, kernels: Sequence[np.ndarray | 
     kernels = list(kernels or [None] * len(steps))
     degradations = [Degradation.create(step, kernel, device) for step, kernel in zip(steps, kernels, strict=True)]
     as_given = image
-    # the background first, so that the spikes' tests work in the structures' range (its envelope, an opening, holds
-    # no spike); the last step's degradation maps the output onto the input
+    # the background first, so that the spikes' tests work in the structures' range; the last step's degradation
+    # maps the output onto the input
     image, background = without_background(image, config.background_window)
     image, spikes = without_isolated_spikes(image, degradations[-1])
     cleaned = image if background is None else background.plane_of(image)  # the plane without its spikes
+    if spikes and background is not None:  # an opening keeps a dead pixel, which dips the envelope: taken again
+        image, background = without_background(cleaned, config.background_window)
     noise_std = sons_noise_std(config.noise_std, [cleaned])  # a fraction of the plane's range, as the result records it
     sons_noise = noise_std / background.contrast if background is not None else noise_std  # of what the run learns
     # the last step's degradation maps the whole output onto the input

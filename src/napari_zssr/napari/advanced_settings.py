@@ -110,14 +110,16 @@ class AdvancedSettings:
         self.precision.value = config.precision
         self.background_window.value = config.background_window
 
-    def config(self, preset: ZSSRConfig) -> ZSSRConfig:
-        """``preset`` with these fields over it (back-projection and the ensemble on: the preset's counts)."""
+    def config(self, preset: ZSSRConfig, *, axial: bool = False) -> ZSSRConfig:
+        """``preset`` with these fields over it (back-projection and the ensemble on: the preset's counts); an
+        ``axial`` run takes no background off, whatever its disabled field holds."""
         return replace(preset, max_iterations=int(self.max_iterations.value), noise_std=self._noise_std(),
                        back_projection_iterations=preset.back_projection_iterations if self.back_projection.value
                        else 0,
                        ensemble=preset.ensemble if self.ensemble.value else 1,
                        init="learned" if self.learned_start.value else "scratch",
-                       background_window=int(self.background_window.value), device=str(self.device.value),
+                       background_window=0 if axial else int(self.background_window.value),
+                       device=str(self.device.value),
                        precision=str(self.precision.value), seed=int(self.seed.value))
 
     def _noise_std(self) -> float | str:

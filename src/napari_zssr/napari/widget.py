@@ -187,12 +187,13 @@ class ZSSRWidget(Container):
         for widget in (advanced.noise, advanced.noise_auto, advanced.ensemble):
             widget.changed.connect(self._enable_advanced)
         for widget in (advanced.device, advanced.precision, advanced.max_iterations, self.current_plane,
-                       advanced.warm_start, self.scale, advanced.ensemble, self.preset, self.pixel_size):  # what the
-            # time depends on (a preset sets several; the pixel size gives an axial run its factor)
+                       advanced.warm_start, self.scale, advanced.ensemble, self.preset, self.pixel_size,
+                       advanced.background_window):  # what the time depends on, or what it cannot be estimated
+            # for (a preset sets several; the pixel size gives an axial run its factor; a window too narrow)
             widget.changed.connect(self._update_estimate)
         for widget in (*self._kernel_fields[PSF_FILE], *self.optics_fields.widgets, self.scale, self.pixel_size,
                        self.preset, advanced.max_iterations, advanced.device, advanced.precision, advanced.warm_start,
-                       self.current_plane):
+                       advanced.background_window, self.current_plane):
             widget.changed.connect(self._drop_refusal)
         self.run_button.changed.connect(self.start)
         self.cancel_button.changed.connect(self.cancel)
@@ -313,7 +314,7 @@ class ZSSRWidget(Container):
 
     def config(self) -> ZSSRConfig:
         """The chosen preset with the widget's fields over it: the one place the widget's settings become a run's."""
-        return self.advanced.config(ZSSRConfig.preset(self.preset.value))
+        return self.advanced.config(ZSSRConfig.preset(self.preset.value), axial=bool(self.axial.value))
 
     def _refresh_layers(self, *_: Any) -> None:
         self.image.reset_choices()  # says so where the chosen layer left, the last one included
