@@ -15,8 +15,8 @@ from .core.spectrum import channels_hint, known_shape
 from .core.trainer import Cancelled, StopHook
 from .core.values import (
     IMAGE_NAN_HINT,
-    NORMALISATION_PERCENTILES,
     from_torch,
+    normalisation_range,
     refuse_file_name,
     refuse_masked,
     refuse_non_finite,
@@ -139,10 +139,8 @@ def intensity_range(plane: np.ndarray) -> tuple[float, float]:
     float32's largest value written for "no data"): the float32 computation would overflow on it; and where 64-bit
     integers differ by less than float64 tells apart (:func:`~.core.values.refuse_unresolvable_integers`)."""
     refuse_unresolvable_integers(plane, "the image")
-    low, high = (float(value) for value in np.percentile(plane, NORMALISATION_PERCENTILES))
+    low, high = normalisation_range(plane)
     lowest, highest = float(plane.min()), float(plane.max())
-    if high <= low:
-        low, high = lowest, highest
     if not np.isfinite(high - low):
         raise ValueError(f"the image's values span {low:.3g} to {high:.3g}, a range too wide even for float64; "
                          "rescale the image first")

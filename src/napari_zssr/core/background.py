@@ -23,7 +23,7 @@ from scipy import ndimage
 from .degradation import Degradation
 from .inference import InferenceOutput, back_project
 from .resize import resize
-from .values import NORMALISATION_PERCENTILES
+from .values import normalisation_range
 
 #: back-projection steps that make the background's upscaled copy explain it under the kernel: smooth, it needs few
 #: (on a clean validation image, 0 / 1 / 2 / 10 steps: 48.84 / 50.72 / 50.73 / 50.74 dB)
@@ -110,8 +110,6 @@ def split_background(image: torch.Tensor, window: int) -> tuple[torch.Tensor, Ba
     low end) and the rest, rescaled to an intensity range of 0-1 (left as it is where it is constant, contrast 0)."""
     background = lower_envelope(image, window)
     rest = image - background
-    low, high = np.percentile(rest.detach().cpu().double().numpy(), NORMALISATION_PERCENTILES)
-    if high <= low:
-        low, high = float(rest.min()), float(rest.max())
-    contrast = float(high - low)
+    low, high = normalisation_range(rest.detach().cpu().double().numpy())
+    contrast = high - low
     return (rest - low) / (contrast or 1.0), Background(background + low, contrast)

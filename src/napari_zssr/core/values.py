@@ -43,6 +43,15 @@ def refuse_file_name(value: Any, what: str, read_with: str) -> None:
 MIN_FLOAT_LEVELS = 4096
 
 
+def normalisation_range(values: np.ndarray) -> tuple[float, float]:
+    """The intensity range a plane of ``values`` is normalised to: its :data:`NORMALISATION_PERCENTILES`, or its
+    extremes where those coincide (a plane nearly all of one value)."""
+    low, high = (float(value) for value in np.percentile(values, NORMALISATION_PERCENTILES))
+    if high <= low:
+        low, high = float(np.min(values)), float(np.max(values))
+    return low, high
+
+
 def refuse_unresolvable_integers(values: np.ndarray, what: str) -> None:
     """A ValueError where 64-bit integers, beyond 2**53 where float64 (in which every computation and the outputs
     go) holds only every other integer or fewer, spread over fewer than :data:`MIN_FLOAT_LEVELS` of its values
